@@ -1,0 +1,57 @@
+# Partner Matcher: `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DATA_DIR ?= ./var
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SHARED_DATA ?= ../shared/data
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run serve build-sample test test-fast lint format bench bench-quality clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+setup: $(BIN)/.installed ## Create the virtual environment and install everything (idempotent)
+
+build-sample: setup ## Load the bundled sample corpus into DATA_DIR (first time) and build the indexes
+	$(BIN)/matcher --data-dir $(DATA_DIR) bootstrap
+
+run: build-sample ## Set up, index the bundled sample, serve API and web page on 127.0.0.1:8000
+	MATCHER_DATA_DIR=$(DATA_DIR) $(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT)
+
+test: setup ## Set up and run the whole test suite
+	$(BIN)/pytest -q
+
+test-fast: setup ## Run the tests that do not load the embedding model
+	$(BIN)/pytest -q -m "not slow"
+
+lint: setup ## ruff (lint and format check) and mypy
+	$(BIN)/ruff check matcher api training tests
+	$(BIN)/ruff format --check matcher api training tests
+	$(BIN)/mypy
+
+format: setup ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix matcher api training tests
+	$(BIN)/ruff format matcher api training tests
+
+bench: setup ## Speed at 10k and 100k profiles: embedding throughput, build time, memory, recommend latency
+	$(BIN)/python -m training.bench_speed --shared-data $(SHARED_DATA)
+
+bench-quality: setup ## Benchmarks T1 and T2 (../shared/benchmarks) through the engine, beside the baselines
+	$(BIN)/python -m training.bench_quality --shared-data $(SHARED_DATA)
+
+clean: ## Remove the virtual environment and the local data directory
+	rm -rf $(VENV) $(DATA_DIR)

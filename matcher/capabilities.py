@@ -1,0 +1,117 @@
+"""The capability vocabulary: what partners offer and what needs require.
+
+Free text ("cold-chain delivery vans", "pro bono legal advice") is mapped to canonical capability
+keys with keyword stems, so coverage and reciprocity are explainable: each mapping keeps the phrase
+that triggered it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Capability:
+    key: str
+    label: str
+    stems: tuple[str, ...]
+
+
+CAPABILITIES: tuple[Capability, ...] = (
+    Capability("funding", "funding", ("fund", "grant", "financ", "donat", "sponsor", "capital",
+                                      "invest", "money", "philanthrop", "endow", "loan")),
+    Capability("volunteers", "volunteers", ("volunteer", "helpers", "mentor")),
+    Capability("expertise", "expertise and advice", ("expert", "advice", "advis", "consult",
+                                                     "pro bono", "technical assistance", "know-how")),
+    Capability("facilities", "facilities and space", ("facilit", "space", "venue", "premises",
+                                                      "building", "kitchen", "warehouse", "land",
+                                                      "storage", "room")),
+    Capability("data", "data and research", ("data", "research", "evaluat", "analytic", "survey",
+                                             "mapping", "monitor", "evidence")),
+    Capability("distribution", "distribution and logistics", ("distribut", "deliver", "logistic",
+                                                              "transport", "supply chain", "fleet",
+                                                              "cold chain", "cold-chain", "vans")),
+    Capability("regulatory", "regulatory support and permits", ("regulat", "permit", "licens",
+                                                                "zoning", "complian", "policy",
+                                                                "planning approval")),
+    Capability("community_reach", "community reach and trust", ("outreach", "community reach",
+                                                                "community trust", "network",
+                                                                "awareness", "engagement",
+                                                                "grassroots", "local trust",
+                                                                "hard-to-reach")),
+    Capability("jobs", "jobs and work placements", ("job", "hiring", "employ", "apprentic",
+                                                    "internship", "placement", "recruit",
+                                                    "career")),
+    Capability("training", "training and education", ("training", "skill", "educat", "workshop",
+                                                      "course", "curricul", "coaching", "tutor",
+                                                      "literacy")),
+    Capability("technology", "technology and digital", ("technolog", "software", "digital",
+                                                        "broadband", "connectivity", "laptop",
+                                                        "device", "platform", " it ")),
+    Capability("healthcare", "health services", ("health", "clinic", "medical", "nurse",
+                                                 "screening", "care ", "therap", "counsel",
+                                                 "vaccin")),
+    Capability("food_supply", "food supply", ("food", "produce", "meal", "grocer", "surplus",
+                                              "nutrition", "fresh fruit")),
+    Capability("housing", "housing and shelter", ("housing", "shelter", "homes", "accommodat",
+                                                  "tenanc", "rent")),
+    Capability("legal_aid", "legal aid", ("legal", "lawyer", "rights", "immigration advice")),
+    Capability("public_programmes", "public programmes and benefits", ("programme", "program",
+                                                                      "public service",
+                                                                      "benefit", "subsid")),
+    Capability("communications", "communications and media", ("media", "communicat", "campaign",
+                                                              "marketing", "promot", "publicity")),
+    Capability("equipment", "equipment and materials", ("equipment", "tools", "material",
+                                                        "supplies", "hardware", "machinery")),
+    Capability("energy", "energy and climate infrastructure", ("energy", "solar", "retrofit",
+                                                               "insulat", "heat pump", "flood",
+                                                               "resilien", "emission")),
+    Capability("language", "language and translation", ("translat", "interpret", "language",
+                                                        "multilingual")),
+)
+
+CAPABILITY_KEYS: tuple[str, ...] = tuple(c.key for c in CAPABILITIES)
+_BY_KEY = {c.key: c for c in CAPABILITIES}
+_STEM_PATTERNS = [
+    (c.key, re.compile(r"(?<![a-z])" + re.escape(stem.strip()), re.IGNORECASE))
+    for c in CAPABILITIES
+    for stem in c.stems
+]
+_PHRASE_SPLIT = re.compile(r"[.;:!?\n]|,|\band\b|\bwith\b|\bbut\b", re.IGNORECASE)
+
+
+def label(key: str) -> str:
+    cap = _BY_KEY.get(key)
+    return cap.label if cap else key
+
+
+def capabilities_in(text: str) -> set[str]:
+    """Canonical capability keys mentioned in a free-text phrase (or a key itself)."""
+    t = " " + text.strip().lower().replace("_", " ") + " "
+    norm = text.strip().lower().replace(" ", "_")
+    found = {norm} if norm in _BY_KEY else set()
+    for key, pat in _STEM_PATTERNS:
+        if pat.search(t):
+            found.add(key)
+    return found
+
+
+def canonical(items: Iterable[str]) -> dict[str, str]:
+    """Map each capability key to the first phrase in `items` that mentions it."""
+    out: dict[str, str] = {}
+    for item in items:
+        for key in sorted(capabilities_in(item)):
+            out.setdefault(key, item)
+    return out
+
+
+def phrases(text: str) -> list[str]:
+    """Split a need into short phrases, for explanations ("covers 'weekend meal deliveries'")."""
+    return [p.strip() for p in _PHRASE_SPLIT.split(text) if len(p.strip()) >= 3]
+
+
+def infer_required(text: str) -> dict[str, str]:
+    """Capabilities a need's text asks for, each with the phrase that asks for it."""
+    return canonical(phrases(text))

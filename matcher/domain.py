@@ -1,0 +1,273 @@
+"""Typed, validated domain objects: Organisation, Need, Filters, Match, Coalition."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Sector(StrEnum):
+    business = "business"
+    government = "government"
+    nonprofit = "nonprofit"
+    community = "community"
+    academic = "academic"
+
+
+class SizeBand(StrEnum):
+    micro = "micro"  # fewer than 10 people
+    small = "small"  # 10 to 49
+    medium = "medium"  # 50 to 249
+    large = "large"  # 250 or more
+
+
+SECTORS: tuple[str, ...] = tuple(s.value for s in Sector)
+SIZES: tuple[str, ...] = tuple(s.value for s in SizeBand)
+# The three roles a cross-sector coalition tries to fill; community groups fill the nonprofit role.
+COALITION_ROLES: dict[str, tuple[str, ...]] = {
+    "business": ("business",),
+    "government": ("government",),
+    "nonprofit": ("nonprofit", "community"),
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+def _clean_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        parts = value.replace(";", "|").split("|") if ("|" in value or ";" in value) else [value]
+        if len(parts) == 1 and "," in value:
+            parts = value.split(",")
+        value = parts
+    out: list[str] = []
+    seen: set[str] = set()
+    for item in value:
+        s = " ".join(str(item).split()).strip().lower()
+        if s and s not in seen:
+            seen.add(s)
+            out.append(s)
+    return out
+
+
+def _check_coordinates(lat: float | None, lon: float | None) -> None:
+    if (lat is None) != (lon is None):
+        raise ValueError("lat and lon must be given together")
+    if lat is not None and (not math.isfinite(lat) or not -90 <= lat <= 90):
+        raise ValueError(f"latitude {lat} is outside -90..90")
+    if lon is not None and (not math.isfinite(lon) or not -180 <= lon <= 180):
+        raise ValueError(f"longitude {lon} is outside -180..180")
+
+
+class Location(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    city: str | None = None
+    region: str | None = None
+    country: str | None = None
+    postcode: str | None = None
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+
+
+class Organisation(BaseModel):
+    """An organisation profile. Only name, sector and description are required."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    id: str = Field(default_factory=lambda: new_id("org"), min_length=1, max_length=128)
+    name: str = Field(min_length=1, max_length=300)
+    sector: Sector
+    description: str = Field(min_length=1, max_length=20_000)
+    focus_areas: list[str] = Field(default_factory=list)
+    offers: list[str] = Field(default_factory=list)
+    needs: list[str] = Field(default_factory=list)
+    city: str | None = None
+    region: str | None = None
+    country: str | None = None
+    postcode: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    service_radius_km: float | None = Field(None, gt=0, le=20_000)
+    size: SizeBand | None = None
+    website: str | None = None
+    contact: str | None = None
+    published: bool = True
+    owner: str | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    @field_validator("focus_areas", "offers", "needs", mode="before")
+    @classmethod
+    def _lists(cls, v: Any) -> list[str]:
+        return _clean_list(v)
+
+    @field_validator("country", mode="before")
+    @classmethod
+    def _country(cls, v: Any) -> Any:
+        return v.strip().upper() if isinstance(v, str) and v.strip() else None
+
+    @field_validator("city", "region", "postcode", "website", "contact", mode="before")
+    @classmethod
+    def _blank_none(cls, v: Any) -> Any:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @model_validator(mode="after")
+    def _coords(self) -> Organisation:
+        _check_coordinates(self.lat, self.lon)
+        return self
+
+    def profile_text(self) -> str:
+        """The text that is embedded and indexed for this organisation."""
+        parts = [self.name + ".", self.description]
+        if self.focus_areas:
+            parts.append("Focus: " + ", ".join(self.focus_areas) + ".")
+        if self.offers:
+            parts.append("Offers: " + ", ".join(self.offers) + ".")
+        if self.needs:
+            parts.append("Seeks: " + ", ".join(self.needs) + ".")
+        return " ".join(parts)
+
+    def text_hash(self) -> str:
+        return hashlib.sha256(self.profile_text().encode("utf-8")).hexdigest()
+
+
+class Need(BaseModel):
+    """A problem statement from a community group, business or agency."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    id: str = Field(default_factory=lambda: new_id("need"), min_length=1, max_length=128)
+    text: str = Field(min_length=3, max_length=5_000)
+    title: str | None = None
+    city: str | None = None
+    region: str | None = None
+    country: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    radius_km: float | None = Field(None, gt=0, le=20_000)
+    required_capabilities: list[str] = Field(default_factory=list)
+    wanted_sectors: list[Sector] = Field(default_factory=list)
+    requester_id: str | None = None
+    status: str = Field("open", pattern="^(open|closed)$")
+    owner: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+    @field_validator("required_capabilities", mode="before")
+    @classmethod
+    def _lists(cls, v: Any) -> list[str]:
+        return _clean_list(v)
+
+    @field_validator("wanted_sectors", mode="before")
+    @classmethod
+    def _sectors(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return [s for s in _clean_list(v)]
+        return v
+
+    @field_validator("country", mode="before")
+    @classmethod
+    def _country(cls, v: Any) -> Any:
+        return v.strip().upper() if isinstance(v, str) and v.strip() else None
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("text must not be blank")
+        return v
+
+    @model_validator(mode="after")
+    def _coords(self) -> Need:
+        _check_coordinates(self.lat, self.lon)
+        if self.radius_km is not None and self.lat is None:
+            raise ValueError("radius_km needs lat and lon")
+        return self
+
+    def text_hash(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+class Filters(BaseModel):
+    """Hard constraints, applied exactly. Empty means no constraint."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sectors: list[Sector] = Field(default_factory=list)
+    country: str | None = None
+    region: str | None = None
+    near: tuple[float, float] | None = None
+    radius_km: float | None = Field(None, gt=0)
+    sizes: list[SizeBand] = Field(default_factory=list)
+    exclude_ids: list[str] = Field(default_factory=list)
+
+    @field_validator("country", "region", mode="before")
+    @classmethod
+    def _blank(cls, v: Any) -> Any:
+        return v.strip() if isinstance(v, str) and v.strip() else None
+
+    @model_validator(mode="after")
+    def _geo(self) -> Filters:
+        if self.near is not None:
+            _check_coordinates(self.near[0], self.near[1])
+        if self.radius_km is not None and self.near is None:
+            raise ValueError("radius_km needs near=(lat, lon)")
+        return self
+
+
+class Match(BaseModel):
+    """One recommended partner with its score breakdown and readable reasons."""
+
+    id: str
+    name: str
+    sector: str
+    score: float
+    components: dict[str, float]
+    reasons: list[str]
+    covers: list[str] = Field(default_factory=list)
+    distance_km: float | None = None
+    city: str | None = None
+    region: str | None = None
+    country: str | None = None
+
+
+class Coalition(BaseModel):
+    members: list[Match]
+    roles: dict[str, str]  # role -> organisation id
+    covered: dict[str, list[str]]  # capability -> ids of members covering it
+    gaps: list[str]  # required capabilities no candidate covers
+    coverage: float
+
+
+class Recommendation(BaseModel):
+    need: Need
+    required_capabilities: list[str]
+    results: list[Match]
+    by_sector: dict[str, list[Match]]
+    coalition: Coalition
+    gaps: list[str]
+    model_version: str
+    index_generation: int
+
+
+class NeedMatch(BaseModel):
+    """An open need an organisation could help with."""
+
+    id: str
+    text: str
+    score: float
+    components: dict[str, float]
+    reasons: list[str]
+    distance_km: float | None = None

@@ -1,0 +1,47 @@
+"""The domain exception tree. Only `api/` turns these into HTTP status codes."""
+
+from __future__ import annotations
+
+
+class MatcherError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+
+class ValidationError(MatcherError):
+    """Input does not satisfy the domain rules. `field` names the offending field."""
+
+    def __init__(self, message: str, *, field: str | None = None, row: int | None = None):
+        self.field = field
+        self.row = row
+        where = []
+        if row is not None:
+            where.append(f"row {row}")
+        if field:
+            where.append(f"field '{field}'")
+        prefix = f"{', '.join(where)}: " if where else ""
+        super().__init__(f"{prefix}{message}")
+        self.message = message
+
+
+class NotFoundError(MatcherError):
+    """A referenced organisation, need or artifact does not exist."""
+
+
+class ConflictError(MatcherError):
+    """A write conflicts with the stored state (stale version, duplicate id)."""
+
+
+class IndexNotReadyError(MatcherError):
+    """The indexes have not been built, or are being rebuilt."""
+
+
+class ArtifactMismatchError(MatcherError):
+    """A saved index or model does not match what the running engine expects."""
+
+
+class StorageError(MatcherError):
+    """The database or the data directory could not be read or written."""
+
+
+class ModelLoadError(MatcherError):
+    """The embedding model could not be loaded from its local package path."""

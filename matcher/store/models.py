@@ -1,0 +1,159 @@
+"""SQLAlchemy 2 table definitions. The database is the source of truth; indexes are caches."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class OrganisationRow(Base):
+    __tablename__ = "organisations"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(128), unique=True, index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    sector: Mapped[str] = mapped_column(String(20), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    focus_areas: Mapped[list[str]] = mapped_column(JSON, default=list)
+    offers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    needs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    city: Mapped[str | None] = mapped_column(String(200))
+    region: Mapped[str | None] = mapped_column(String(200), index=True)
+    country: Mapped[str | None] = mapped_column(String(8), index=True)
+    postcode: Mapped[str | None] = mapped_column(String(32))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    service_radius_km: Mapped[float | None] = mapped_column(Float)
+    size: Mapped[str | None] = mapped_column(String(16))
+    website: Mapped[str | None] = mapped_column(String(500))
+    contact: Mapped[str | None] = mapped_column(String(500))
+    published: Mapped[bool] = mapped_column(Boolean, default=True)
+    owner: Mapped[str | None] = mapped_column(String(128), index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    text_hash: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class NeedRow(Base):
+    __tablename__ = "needs"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(128), unique=True, index=True)
+    text: Mapped[str] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(String(300))
+    city: Mapped[str | None] = mapped_column(String(200))
+    region: Mapped[str | None] = mapped_column(String(200))
+    country: Mapped[str | None] = mapped_column(String(8))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    radius_km: Mapped[float | None] = mapped_column(Float)
+    required_capabilities: Mapped[list[str]] = mapped_column(JSON, default=list)
+    wanted_sectors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    requester_id: Mapped[str | None] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    owner: Mapped[str | None] = mapped_column(String(128), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    text_hash: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class EmbeddingRow(Base):
+    """Embedding cache: one vector per (model, sha256 of text)."""
+
+    __tablename__ = "embeddings"
+
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    text_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    dimension: Mapped[int] = mapped_column(Integer)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class IndexStateRow(Base):
+    """Which index generation is current. Written only after the files are in place."""
+
+    __tablename__ = "index_state"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer)
+    model: Mapped[str] = mapped_column(String(200))
+    count: Mapped[int] = mapped_column(Integer)
+    built_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class RecommendationRow(Base):
+    """A served recommendation, so feedback can be tied to what was shown."""
+
+    __tablename__ = "recommendations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    need: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result_ids: Mapped[list[str]] = mapped_column(JSON)
+    model_version: Mapped[str] = mapped_column(String(200))
+    index_generation: Mapped[int] = mapped_column(Integer)
+    api_key_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class FeedbackRow(Base):
+    __tablename__ = "feedback"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    recommendation_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("recommendations.id", ondelete="CASCADE"), index=True
+    )
+    organisation_id: Mapped[str] = mapped_column(String(128), index=True)
+    outcome: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    api_key_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class PartnershipRow(Base):
+    """A past partnership (history), used as a labelled pair for training."""
+
+    __tablename__ = "partnerships"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(128), unique=True)
+    source_id: Mapped[str] = mapped_column(String(128), index=True)
+    partner_id: Mapped[str] = mapped_column(String(128), index=True)
+    title: Mapped[str | None] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    amount: Mapped[float | None] = mapped_column(Float)
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    key_hash: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+Index("ix_org_sector_country_region", OrganisationRow.sector, OrganisationRow.country,
+      OrganisationRow.region)

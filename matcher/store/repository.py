@@ -1,0 +1,352 @@
+"""Repository functions over the tables: organisations, needs, embeddings, index state."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, func, select
+
+from matcher.domain import Need, Organisation, utcnow
+from matcher.errors import ConflictError, NotFoundError
+from matcher.store.db import Database
+from matcher.store.models import EmbeddingRow, IndexStateRow, NeedRow, OrganisationRow
+
+logger = logging.getLogger(__name__)
+
+_ORG_FIELDS = tuple(f for f in Organisation.model_fields)
+_NEED_FIELDS = tuple(f for f in Need.model_fields)
+_CHUNK = 500
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def org_values(org: Organisation) -> dict[str, Any]:
+    values = org.model_dump(mode="python")
+    values["sector"] = org.sector.value
+    values["size"] = org.size.value if org.size else None
+    values["text_hash"] = org.text_hash()
+    return values
+
+
+def row_to_org(row: OrganisationRow) -> Organisation:
+    data = {f: getattr(row, f) for f in _ORG_FIELDS}
+    data["updated_at"] = _aware(row.updated_at)
+    return Organisation.model_validate(data)
+
+
+def need_values(need: Need) -> dict[str, Any]:
+    values = need.model_dump(mode="python")
+    values["wanted_sectors"] = [s.value for s in need.wanted_sectors]
+    values["text_hash"] = need.text_hash()
+    return values
+
+
+def row_to_need(row: NeedRow) -> Need:
+    data = {f: getattr(row, f) for f in _NEED_FIELDS}
+    data["created_at"] = _aware(row.created_at)
+    return Need.model_validate(data)
+
+
+@dataclass
+class Stored:
+    """A stored record with its integer key (the vector id) and its version (the ETag)."""
+
+    pk: int
+    version: int
+    record: Any
+
+
+@dataclass
+class UpsertReport:
+    inserted: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> int:
+        return len(self.inserted) + len(self.updated)
+
+
+class Store:
+    """All reads and writes of the engine go through here; every method is one transaction."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    # organisations -----------------------------------------------------------------------
+    def upsert_organisations(self, orgs: Sequence[Organisation]) -> UpsertReport:
+        """Insert new ids, update changed ones, leave identical ones alone. All or nothing."""
+        report = UpsertReport()
+        with self.db.session() as s:
+            for start in range(0, len(orgs), _CHUNK):
+                chunk = orgs[start : start + _CHUNK]
+                ids = [o.id for o in chunk]
+                existing = {
+                    r.id: r for r in s.scalars(select(OrganisationRow).where(OrganisationRow.id.in_(ids)))
+                }
+                for org in chunk:
+                    values = org_values(org)
+                    row = existing.get(org.id)
+                    if row is None:
+                        row = OrganisationRow(**values, version=1)
+                        s.add(row)
+                        existing[org.id] = row
+                        report.inserted.append(org.id)
+                        continue
+                    diff = {
+                        k: v
+                        for k, v in values.items()
+                        if k != "updated_at" and getattr(row, k) != v
+                    }
+                    if not diff:
+                        report.unchanged.append(org.id)
+                        continue
+                    for k, v in values.items():
+                        setattr(row, k, v)
+                    row.version += 1
+                    report.updated.append(org.id)
+                s.flush()
+        return report
+
+    def create_organisation(self, org: Organisation) -> Stored:
+        with self.db.session() as s:
+            if s.scalar(select(OrganisationRow.pk).where(OrganisationRow.id == org.id)):
+                raise ConflictError(f"organisation '{org.id}' already exists")
+            row = OrganisationRow(**org_values(org), version=1)
+            s.add(row)
+            s.flush()
+            return Stored(row.pk, row.version, row_to_org(row))
+
+    def update_organisation(
+        self, org_id: str, changes: Mapping[str, Any], *, expected_version: int | None = None
+    ) -> Stored:
+        """Apply a partial update, validated as a whole; refuse a stale expected_version."""
+        with self.db.session() as s:
+            row = self._org_row(s, org_id)
+            if expected_version is not None and row.version != expected_version:
+                raise ConflictError(
+                    f"organisation '{org_id}' is at version {row.version}, not {expected_version}"
+                )
+            current = row_to_org(row).model_dump()
+            current.update(changes)
+            current["id"] = org_id
+            current["updated_at"] = utcnow()
+            org = Organisation.model_validate(current)
+            for k, v in org_values(org).items():
+                setattr(row, k, v)
+            row.version += 1
+            s.flush()
+            return Stored(row.pk, row.version, org)
+
+    def delete_organisation(self, org_id: str, *, expected_version: int | None = None) -> int:
+        """Delete and return the vector id (pk) it had."""
+        with self.db.session() as s:
+            row = self._org_row(s, org_id)
+            if expected_version is not None and row.version != expected_version:
+                raise ConflictError(
+                    f"organisation '{org_id}' is at version {row.version}, not {expected_version}"
+                )
+            pk = row.pk
+            s.delete(row)
+            return pk
+
+    def get_organisation(self, org_id: str) -> Stored:
+        with self.db.session() as s:
+            row = self._org_row(s, org_id)
+            return Stored(row.pk, row.version, row_to_org(row))
+
+    def list_organisations(
+        self,
+        *,
+        sector: str | None = None,
+        country: str | None = None,
+        region: str | None = None,
+        owner: str | None = None,
+        published_only: bool = False,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> tuple[list[Stored], int]:
+        with self.db.session() as s:
+            q = select(OrganisationRow)
+            if sector:
+                q = q.where(OrganisationRow.sector == sector)
+            if country:
+                q = q.where(OrganisationRow.country == country.upper())
+            if region:
+                q = q.where(func.lower(OrganisationRow.region) == region.lower())
+            if owner:
+                q = q.where(OrganisationRow.owner == owner)
+            if published_only:
+                q = q.where(OrganisationRow.published.is_(True))
+            total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+            rows = s.scalars(q.order_by(OrganisationRow.pk).offset(offset).limit(limit)).all()
+            return [Stored(r.pk, r.version, row_to_org(r)) for r in rows], int(total)
+
+    def organisations(self) -> list[tuple[int, Organisation]]:
+        """Every organisation with its vector id, in key order (for index builds)."""
+        with self.db.session() as s:
+            rows = s.scalars(select(OrganisationRow).order_by(OrganisationRow.pk)).all()
+            return [(r.pk, row_to_org(r)) for r in rows]
+
+    def organisation_hashes(self) -> dict[int, str]:
+        with self.db.session() as s:
+            return {
+                pk: h for pk, h in s.execute(select(OrganisationRow.pk, OrganisationRow.text_hash))
+            }
+
+    def count_organisations(self) -> int:
+        with self.db.session() as s:
+            return int(s.scalar(select(func.count(OrganisationRow.pk))) or 0)
+
+    @staticmethod
+    def _org_row(s: Any, org_id: str) -> OrganisationRow:
+        row = s.scalar(select(OrganisationRow).where(OrganisationRow.id == org_id))
+        if row is None:
+            raise NotFoundError(f"organisation '{org_id}' not found")
+        return row  # type: ignore[no-any-return]
+
+    # needs ------------------------------------------------------------------------------
+    def upsert_needs(self, needs: Sequence[Need]) -> UpsertReport:
+        report = UpsertReport()
+        with self.db.session() as s:
+            for need in needs:
+                values = need_values(need)
+                row = s.scalar(select(NeedRow).where(NeedRow.id == need.id))
+                if row is None:
+                    s.add(NeedRow(**values, version=1))
+                    report.inserted.append(need.id)
+                    continue
+                if all(getattr(row, k) == v for k, v in values.items() if k != "created_at"):
+                    report.unchanged.append(need.id)
+                    continue
+                for k, v in values.items():
+                    if k != "created_at":
+                        setattr(row, k, v)
+                row.version += 1
+                report.updated.append(need.id)
+        return report
+
+    def get_need(self, need_id: str) -> Stored:
+        with self.db.session() as s:
+            row = s.scalar(select(NeedRow).where(NeedRow.id == need_id))
+            if row is None:
+                raise NotFoundError(f"need '{need_id}' not found")
+            return Stored(row.pk, row.version, row_to_need(row))
+
+    def delete_need(self, need_id: str) -> int:
+        with self.db.session() as s:
+            row = s.scalar(select(NeedRow).where(NeedRow.id == need_id))
+            if row is None:
+                raise NotFoundError(f"need '{need_id}' not found")
+            pk = row.pk
+            s.delete(row)
+            return pk
+
+    def list_needs(
+        self, *, status: str | None = None, owner: str | None = None, offset: int = 0,
+        limit: int = 50,
+    ) -> tuple[list[Stored], int]:
+        with self.db.session() as s:
+            q = select(NeedRow)
+            if status:
+                q = q.where(NeedRow.status == status)
+            if owner:
+                q = q.where(NeedRow.owner == owner)
+            total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+            rows = s.scalars(q.order_by(NeedRow.pk).offset(offset).limit(limit)).all()
+            return [Stored(r.pk, r.version, row_to_need(r)) for r in rows], int(total)
+
+    def needs(self) -> list[tuple[int, Need]]:
+        with self.db.session() as s:
+            rows = s.scalars(select(NeedRow).order_by(NeedRow.pk)).all()
+            return [(r.pk, row_to_need(r)) for r in rows]
+
+    # index state ------------------------------------------------------------------------
+    def index_state(self, name: str) -> dict[str, Any] | None:
+        with self.db.session() as s:
+            row = s.get(IndexStateRow, name)
+            if row is None:
+                return None
+            return {
+                "name": row.name,
+                "generation": row.generation,
+                "model": row.model,
+                "count": row.count,
+                "built_at": _aware(row.built_at),
+                "info": dict(row.info or {}),
+            }
+
+    def set_index_state(
+        self, name: str, *, generation: int, model: str, count: int, info: dict[str, Any]
+    ) -> None:
+        with self.db.session() as s:
+            row = s.get(IndexStateRow, name)
+            if row is None:
+                row = IndexStateRow(name=name)
+                s.add(row)
+            row.generation = generation
+            row.model = model
+            row.count = count
+            row.built_at = utcnow()
+            row.info = info
+
+
+class SqlEmbeddingCache:
+    """EmbeddingCache backed by the `embeddings` table (float32 bytes, no pickle)."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def get_many(self, model: str, text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        unique = list(dict.fromkeys(text_hashes))
+        with self.db.session() as s:
+            for start in range(0, len(unique), _CHUNK):
+                chunk = unique[start : start + _CHUNK]
+                q = select(EmbeddingRow.text_hash, EmbeddingRow.vector).where(
+                    EmbeddingRow.model == model, EmbeddingRow.text_hash.in_(chunk)
+                )
+                for h, blob in s.execute(q):
+                    out[h] = np.frombuffer(blob, dtype=np.float32).copy()
+        return out
+
+    def put_many(self, model: str, vectors: Mapping[str, np.ndarray]) -> None:
+        items = list(vectors.items())
+        with self.db.session() as s:
+            for start in range(0, len(items), _CHUNK):
+                chunk = items[start : start + _CHUNK]
+                s.execute(
+                    delete(EmbeddingRow).where(
+                        EmbeddingRow.model == model,
+                        EmbeddingRow.text_hash.in_([h for h, _ in chunk]),
+                    )
+                )
+                s.add_all(
+                    EmbeddingRow(
+                        model=model,
+                        text_hash=h,
+                        dimension=int(v.shape[-1]),
+                        vector=np.ascontiguousarray(v, dtype=np.float32).tobytes(),
+                    )
+                    for h, v in chunk
+                )
+
+    def count(self, model: str | None = None) -> int:
+        with self.db.session() as s:
+            q = select(func.count()).select_from(EmbeddingRow)
+            if model:
+                q = q.where(EmbeddingRow.model == model)
+            return int(s.scalar(q) or 0)
+
+
+def ids_of(items: Iterable[Stored]) -> list[str]:
+    return [i.record.id for i in items]
