@@ -1,0 +1,152 @@
+"""Crash-safe writes: temp file, fsync, os.replace, fsync of the folder.
+
+A reader sees either the previous content or the new content, never a torn file; a crash leaves
+at worst a hidden temp file or folder (prefix `.tmp-`) beside the target, which the next write
+of the same target does not need and `clean_stale_temps` removes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+TEMP_PREFIX = ".tmp-"
+
+
+def fsync_directory(directory: Path) -> None:
+    """Flush a folder's entries (new names, renames) to disk; a no-op where unsupported."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - some filesystems refuse fsync on folders
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path | str, data: bytes) -> None:
+    """Write `data` to `path` so that the old or the new content survives any crash."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+    fsync_directory(path.parent)
+
+
+def atomic_write_text(path: Path | str, text: str, encoding: str = "utf-8") -> None:
+    atomic_write_bytes(path, text.encode(encoding))
+
+
+def atomic_save_npy(path: Path | str, array: np.ndarray) -> None:
+    """Save one array in .npy format (never pickled: object arrays are refused)."""
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(array), allow_pickle=False)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def atomic_write_faiss(path: Path | str, index: Any) -> None:
+    """Serialise a faiss index to bytes in memory, then write those bytes atomically."""
+    import faiss
+
+    data = faiss.serialize_index(index)
+    atomic_write_bytes(path, np.asarray(data, dtype=np.uint8).tobytes())
+
+
+def read_faiss(path: Path | str) -> Any:
+    """Read an index written by `atomic_write_faiss`."""
+    import faiss
+
+    raw = np.frombuffer(Path(path).read_bytes(), dtype=np.uint8)
+    return faiss.deserialize_index(raw.copy())
+
+
+def _fsync_tree(root: Path) -> None:
+    for dirpath, _dirnames, filenames in os.walk(root):
+        for name in filenames:
+            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_directory(Path(dirpath))
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+@contextlib.contextmanager
+def atomic_directory(final_path: Path | str) -> Iterator[Path]:
+    """Yield an empty temp folder beside `final_path`; on success it becomes `final_path`.
+
+    On an exception the temp folder is removed and any previous `final_path` is left intact.
+    If `final_path` exists it is renamed aside, the new folder renamed in, then the old removed;
+    between those two renames (microseconds) a crash leaves the old folder under a `.tmp-` name.
+    """
+    final = Path(final_path)
+    parent = final.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{final.name}.", dir=parent))
+    try:
+        yield tmp
+        _fsync_tree(tmp)
+    except BaseException:
+        _remove(tmp)
+        raise
+    old: Path | None = None
+    try:
+        if final.exists() or final.is_symlink():
+            old = parent / f"{TEMP_PREFIX}{final.name}.old-{uuid.uuid4().hex[:8]}"
+            os.replace(final, old)
+        os.replace(tmp, final)
+    except BaseException:
+        if old is not None and not final.exists():
+            os.replace(old, final)
+            old = None
+        _remove(tmp)
+        raise
+    fsync_directory(parent)
+    if old is not None:
+        _remove(old)
+    logger.debug("atomically replaced folder %s", final)
+
+
+def clean_stale_temps(directory: Path | str) -> list[Path]:
+    """Remove `.tmp-*` leftovers of interrupted writes in `directory`; returns what was removed."""
+    removed: list[Path] = []
+    directory = Path(directory)
+    if not directory.is_dir():
+        return removed
+    for entry in directory.iterdir():
+        if entry.name.startswith(TEMP_PREFIX):
+            _remove(entry)
+            removed.append(entry)
+    return removed

@@ -1,0 +1,100 @@
+"""Embedding cache: vectors keyed by (model name, sha256 of the text); embed only the misses."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from matcher.embedding.base import Embedder, EmbeddingCache
+
+logger = logging.getLogger(__name__)
+
+
+def text_hash(text: str) -> str:
+    """The cache key of a text: sha256 hex digest of its UTF-8 bytes."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class InMemoryEmbeddingCache:
+    """A process-local EmbeddingCache (dict of read-only float32 copies); thread-safe."""
+
+    def __init__(self) -> None:
+        self._data: dict[tuple[str, str], np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def get_many(self, model: str, text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        with self._lock:
+            found = {h: self._data.get((model, h)) for h in text_hashes}
+        return {h: v for h, v in found.items() if v is not None}
+
+    def put_many(self, model: str, vectors: Mapping[str, np.ndarray]) -> None:
+        frozen = {}
+        for h, v in vectors.items():
+            arr = np.array(v, dtype=np.float32, copy=True).reshape(-1)
+            arr.setflags(write=False)
+            frozen[(model, h)] = arr
+        with self._lock:
+            self._data.update(frozen)
+
+
+class CachedEmbedder:
+    """An Embedder that consults `cache` first and embeds each distinct missing text once.
+
+    `hits` counts texts served from the cache, `misses` texts that had to be embedded
+    (a text repeated within one call counts once as a miss, then as hits).
+    """
+
+    def __init__(self, embedder: Embedder, cache: EmbeddingCache) -> None:
+        self.embedder = embedder
+        self.cache = cache
+        self.model_name = embedder.model_name
+        self.dimension = embedder.dimension
+        self.hits = 0
+        self.misses = 0
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        if isinstance(texts, str):
+            raise TypeError("encode takes a sequence of texts, not a single string")
+        n = len(texts)
+        out = np.empty((n, self.dimension), dtype=np.float32)
+        if n == 0:
+            return out
+        hashes = [text_hash(t) for t in texts]
+        found = self.cache.get_many(self.model_name, list(dict.fromkeys(hashes)))
+        found = {h: v for h, v in found.items() if self._valid(h, v)}
+        missing: dict[str, str] = {}
+        for h, t in zip(hashes, texts, strict=True):
+            if h not in found and h not in missing:
+                missing[h] = t
+        if missing:
+            vecs = self.embedder.encode(list(missing.values()), progress=progress)
+            fresh = dict(zip(missing.keys(), vecs, strict=True))
+            self.cache.put_many(self.model_name, fresh)
+            found.update(fresh)
+        for i, h in enumerate(hashes):
+            out[i] = found[h]
+        with self._lock:
+            self.misses += len(missing)
+            self.hits += n - len(missing)
+        logger.debug("embedding cache: %d texts, %d embedded", n, len(missing))
+        return out
+
+    def _valid(self, text_hash_: str, vector: np.ndarray) -> bool:
+        if np.shape(vector) != (self.dimension,):
+            logger.warning(
+                "ignoring cached vector %s of shape %s for %s (expected %d)",
+                text_hash_[:12],
+                np.shape(vector),
+                self.model_name,
+                self.dimension,
+            )
+            return False
+        return True
