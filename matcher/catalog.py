@@ -1,0 +1,177 @@
+"""In-memory columns of the indexed organisations: exact filters and fast lookups.
+
+The database is the truth; a Catalog mirrors what the indexes hold so hard filters are applied
+exactly (never approximately) over every stored organisation, and candidates can be scored
+without a database round trip.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from matcher import capabilities
+from matcher.domain import SECTORS, SIZES, Filters, Organisation
+from matcher.geo import haversine_many
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Profile:
+    """An organisation plus what scoring needs of it, computed once."""
+
+    org: Organisation
+    offers: dict[str, str]  # capability -> phrase it came from
+    needs: dict[str, str]
+    offers_inferred: bool
+
+
+def make_profile(org: Organisation) -> Profile:
+    offers = capabilities.canonical(org.offers)
+    inferred = False
+    if not offers:
+        # Profiles without a list of offers (e.g. registry imports): read them from the mission.
+        offers = capabilities.canonical(capabilities.phrases(org.description))
+        inferred = True
+    return Profile(org, offers, capabilities.canonical(org.needs), inferred)
+
+
+class Catalog:
+    """Columns aligned by position; `pks[i]` is the vector id of row i."""
+
+    def __init__(self, dimension: int):
+        self.dimension = dimension
+        self.profiles: list[Profile | None] = []
+        self.pks: list[int] = []
+        self._pos: dict[int, int] = {}
+        self._by_id: dict[str, int] = {}
+        self._vectors = np.zeros((0, dimension), dtype=np.float32)
+        self._n = 0
+        self._cols_dirty = True
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    # writes -------------------------------------------------------------------------------
+    def upsert(self, pks: Sequence[int], orgs: Sequence[Organisation], vectors: np.ndarray) -> None:
+        for pk, org, vec in zip(pks, orgs, vectors, strict=True):
+            pos = self._pos.get(pk)
+            if pos is None:
+                pos = self._append_slot(pk)
+            else:
+                old = self.profiles[pos]
+                if old is not None and old.org.id != org.id:
+                    self._by_id.pop(old.org.id, None)
+            self.profiles[pos] = make_profile(org)
+            self._vectors[pos] = vec
+            self._by_id[org.id] = pos
+        self._cols_dirty = True
+
+    def remove(self, pks: Sequence[int]) -> None:
+        for pk in pks:
+            pos = self._pos.get(pk)
+            if pos is None:
+                continue
+            prof = self.profiles[pos]
+            if prof is not None:
+                self._by_id.pop(prof.org.id, None)
+            self.profiles[pos] = None
+        self._cols_dirty = True
+
+    def _append_slot(self, pk: int) -> int:
+        pos = self._n
+        if pos >= self._vectors.shape[0]:
+            grown = np.zeros((max(1024, 2 * self._vectors.shape[0]), self.dimension), np.float32)
+            grown[: self._n] = self._vectors[: self._n]
+            self._vectors = grown
+        self._n += 1
+        self.profiles.append(None)
+        self.pks.append(pk)
+        self._pos[pk] = pos
+        return pos
+
+    # reads --------------------------------------------------------------------------------
+    @property
+    def vectors(self) -> np.ndarray:
+        return self._vectors[: self._n]
+
+    def position_of_pk(self, pk: int) -> int | None:
+        return self._pos.get(pk)
+
+    def position_of_id(self, org_id: str) -> int | None:
+        return self._by_id.get(org_id)
+
+    def profile(self, pos: int) -> Profile:
+        prof = self.profiles[pos]
+        if prof is None:
+            raise KeyError(pos)
+        return prof
+
+    def _columns(self) -> None:
+        if not self._cols_dirty:
+            return
+        n = self._n
+        self.alive_ = np.zeros(n, dtype=bool)
+        self.published_ = np.zeros(n, dtype=bool)
+        self.sector_ = np.full(n, -1, dtype=np.int8)
+        self.size_ = np.full(n, -1, dtype=np.int8)
+        self.lat_ = np.full(n, np.nan)
+        self.lon_ = np.full(n, np.nan)
+        country = np.empty(n, dtype=object)
+        region = np.empty(n, dtype=object)
+        for i, prof in enumerate(self.profiles):
+            if prof is None:
+                continue
+            o = prof.org
+            self.alive_[i] = True
+            self.published_[i] = o.published
+            self.sector_[i] = SECTORS.index(o.sector.value)
+            self.size_[i] = SIZES.index(o.size.value) if o.size else -1
+            if o.lat is not None and o.lon is not None:
+                self.lat_[i], self.lon_[i] = o.lat, o.lon
+            country[i] = (o.country or "").upper()
+            region[i] = (o.region or "").strip().lower()
+        self.country_ = country
+        self.region_ = region
+        self.pks_ = np.asarray(self.pks, dtype=np.int64)
+        self._cols_dirty = False
+
+    def mask(self, filters: Filters | None, *, include_unpublished: bool = False) -> np.ndarray:
+        """Boolean mask of rows that satisfy every hard filter exactly."""
+        self._columns()
+        m = self.alive_.copy()
+        if not include_unpublished:
+            m &= self.published_
+        if filters is None:
+            return m
+        if filters.sectors:
+            codes = [SECTORS.index(s.value) for s in filters.sectors]
+            m &= np.isin(self.sector_, codes)
+        if filters.sizes:
+            m &= np.isin(self.size_, [SIZES.index(s.value) for s in filters.sizes])
+        if filters.country:
+            m &= self.country_ == filters.country.upper()
+        if filters.region:
+            m &= self.region_ == filters.region.strip().lower()
+        if filters.exclude_ids:
+            for oid in filters.exclude_ids:
+                pos = self._by_id.get(oid)
+                if pos is not None:
+                    m[pos] = False
+        if filters.near is not None and filters.radius_km is not None:
+            d = self.distances(filters.near)
+            with np.errstate(invalid="ignore"):
+                m &= np.nan_to_num(d, nan=np.inf) <= filters.radius_km
+        return m
+
+    def distances(self, point: tuple[float, float]) -> np.ndarray:
+        self._columns()
+        return haversine_many(point[0], point[1], self.lat_, self.lon_)
+
+    def pk_array(self) -> np.ndarray:
+        self._columns()
+        return self.pks_

@@ -1,0 +1,546 @@
+"""The facade the CLI, the API and training call: ingest, build, recommend, match, needs_for."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from matcher import capabilities
+from matcher.artifacts import IndexArtifact, load_artifact, prune_generations, save_artifact
+from matcher.catalog import Catalog, Profile, make_profile
+from matcher.coalition import Member, coverage_map, gaps, select_coalition
+from matcher.domain import (
+    Coalition,
+    Filters,
+    Match,
+    Need,
+    NeedMatch,
+    Organisation,
+    Recommendation,
+    Sector,
+)
+from matcher.embedding.base import Embedder
+from matcher.embedding.cache import CachedEmbedder
+from matcher.embedding.factory import create_embedder
+from matcher.errors import ArtifactMismatchError, NotFoundError
+from matcher.geo import haversine_many
+from matcher.index.base import VectorIndex
+from matcher.index.factory import choose_kind, create_index
+from matcher.index.lexical import LexicalIndex
+from matcher.retrieve import Candidates, hybrid
+from matcher.score import Scored, reasons_for, score_candidate
+from matcher.settings import Settings
+from matcher.store import Database, Store
+from matcher.store.repository import SqlEmbeddingCache, Stored, UpsertReport
+
+logger = logging.getLogger(__name__)
+
+ORG_INDEX = "organisations"
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data"
+PER_SECTOR = 5
+COALITION_POOL = 60
+
+
+@dataclass
+class _NeedEntry:
+    pk: int
+    need: Need
+    vector: np.ndarray
+    required: dict[str, str]
+
+
+def required_capabilities(need: Need) -> dict[str, str]:
+    """Explicit required capabilities (mapped to keys), else those the text asks for."""
+    if need.required_capabilities:
+        out: dict[str, str] = {}
+        for item in need.required_capabilities:
+            for key in sorted(capabilities.capabilities_in(item)) or [item]:
+                out.setdefault(key, item if item != key else capabilities.label(key))
+        return out
+    return capabilities.infer_required(need.text)
+
+
+class Engine:
+    """Holds the store, the embedder and the in-memory indexes; thread-safe."""
+
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder):
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.profile_embedder = CachedEmbedder(embedder, SqlEmbeddingCache(store.db))
+        self.catalog = Catalog(embedder.dimension)
+        self.lexical: LexicalIndex | None = None
+        self.ann: VectorIndex | None = None
+        self.index_generation = 0
+        self.weights: dict[str, float] = settings.weights.as_dict()
+        self.weights_name = "default-weights"
+        self._needs: dict[str, _NeedEntry] = {}
+        self._lock = threading.RLock()
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    # lifecycle ----------------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls, settings: Settings, *, embedder: Embedder | None = None, load: bool = True
+    ) -> Engine:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.sqlalchemy_url)
+        db.create_all()
+        engine = cls(settings, Store(db), embedder or create_embedder(settings))
+        if load:
+            engine.load()
+        return engine
+
+    def close(self) -> None:
+        self.store.db.dispose()
+
+    @property
+    def model_version(self) -> str:
+        return f"{self.embedder.model_name}@{self.weights_name}"
+
+    @property
+    def index_root(self) -> Path:
+        return self.settings.index_dir / ORG_INDEX
+
+    def load(self) -> None:
+        """Load the current index generation and catch up with the database; build if absent."""
+        state = self.store.index_state(ORG_INDEX)
+        if state is None:
+            self.build()
+            return
+        try:
+            art = load_artifact(
+                self.index_root,
+                state["generation"],
+                model=self.embedder.model_name,
+                dimension=self.embedder.dimension,
+            )
+        except ArtifactMismatchError as exc:
+            logger.warning("rebuilding the index: %s", exc)
+            self.build()
+            return
+        self._install(art)
+        self._load_needs()
+
+    def build(self, *, progress: bool = False) -> dict[str, Any]:
+        """Embed what changed (cache) and build a new index generation from the database."""
+        t0 = time.perf_counter()
+        rows = self.store.organisations()
+        pks = np.asarray([pk for pk, _ in rows], dtype=np.int64)
+        texts = [org.profile_text() for _, org in rows]
+        hits0, misses0 = self.profile_embedder.hits, self.profile_embedder.misses
+        vectors = self.profile_embedder.encode(texts, progress=progress)
+        t_embed = time.perf_counter() - t0
+        lexical = LexicalIndex().fit(pks, texts)
+        kind = choose_kind(len(rows), self.settings.ann_threshold, self.settings.ann_kind)
+        ann = create_index(kind, self.embedder.dimension)
+        if len(rows):
+            ann.add(pks, vectors)
+        state = self.store.index_state(ORG_INDEX)
+        generation = (state["generation"] if state else 0) + 1
+        art = IndexArtifact(
+            generation=generation,
+            model=self.embedder.model_name,
+            dimension=self.embedder.dimension,
+            pks=pks,
+            hashes=np.asarray([o.text_hash() for _, o in rows], dtype="U64"),
+            vectors=vectors,
+            lexical=lexical,
+            ann=ann,
+            manifest={},
+        )
+        save_artifact(self.index_root, art)
+        self.store.set_index_state(
+            ORG_INDEX,
+            generation=generation,
+            model=self.embedder.model_name,
+            count=len(rows),
+            info={"ann": kind, "data_hash": art.manifest["data_hash"]},
+        )
+        prune_generations(self.index_root, {generation, generation - 1})
+        self._install(art, rows=rows)
+        self._load_needs()
+        report = {
+            "organisations": len(rows),
+            "embedded": self.profile_embedder.misses - misses0,
+            "from_cache": self.profile_embedder.hits - hits0,
+            "index": kind,
+            "generation": generation,
+            "embed_seconds": round(t_embed, 2),
+            "total_seconds": round(time.perf_counter() - t0, 2),
+        }
+        logger.info("built index: %s", report)
+        return report
+
+    def _install(
+        self, art: IndexArtifact, rows: list[tuple[int, Organisation]] | None = None
+    ) -> None:
+        """Make `art` current, re-embedding whatever the database changed since it was built."""
+        rows = rows if rows is not None else self.store.organisations()
+        known = {int(pk): (i, str(h)) for i, (pk, h) in enumerate(zip(art.pks, art.hashes))}
+        vectors = np.empty((len(rows), self.embedder.dimension), dtype=np.float32)
+        stale: list[int] = []
+        for i, (pk, org) in enumerate(rows):
+            hit = known.get(pk)
+            if hit is not None and hit[1] == org.text_hash():
+                vectors[i] = art.vectors[hit[0]]
+            else:
+                stale.append(i)
+        if stale:
+            logger.info("catching up %d organisations changed since the index was built", len(stale))
+            vectors[stale] = self.profile_embedder.encode([rows[i][1].profile_text() for i in stale])
+        live = {pk for pk, _ in rows}
+        gone = np.asarray([pk for pk in known if pk not in live], dtype=np.int64)
+        catalog = Catalog(self.embedder.dimension)
+        catalog.upsert([pk for pk, _ in rows], [o for _, o in rows], vectors)
+        if stale or gone.size:
+            changed_pks = np.asarray([rows[i][0] for i in stale], dtype=np.int64)
+            if art.ann is not None:
+                art.ann.remove(gone)
+                if changed_pks.size:
+                    art.ann.add(changed_pks, vectors[stale])
+            art.lexical.remove(gone)
+            if changed_pks.size:
+                art.lexical.add(changed_pks, [rows[i][1].profile_text() for i in stale])
+        with self._lock:
+            self.catalog = catalog
+            self.ann = art.ann
+            self.lexical = art.lexical
+            self.index_generation = art.generation
+
+    def _load_needs(self) -> None:
+        rows = self.store.needs()
+        vecs = self.profile_embedder.encode([n.text for _, n in rows])
+        entries = {
+            n.id: _NeedEntry(pk, n, vecs[i], required_capabilities(n))
+            for i, (pk, n) in enumerate(rows)
+        }
+        with self._lock:
+            self._needs = entries
+
+    # writes -------------------------------------------------------------------------------
+    def ingest(self, orgs: Sequence[Organisation]) -> UpsertReport:
+        """Upsert organisations by id; changed ones become searchable at once."""
+        report = self.store.upsert_organisations(orgs)
+        changed = set(report.inserted) | set(report.updated)
+        if changed:
+            self._reindex_ids(changed)
+        return report
+
+    def ingest_needs(self, needs: Sequence[Need]) -> UpsertReport:
+        report = self.store.upsert_needs(needs)
+        if report.changed:
+            self._load_needs()
+        return report
+
+    def create_organisation(self, org: Organisation) -> Stored:
+        stored = self.store.create_organisation(org)
+        self._reindex([(stored.pk, stored.record)])
+        return stored
+
+    def update_organisation(
+        self, org_id: str, changes: dict[str, Any], *, expected_version: int | None = None
+    ) -> Stored:
+        stored = self.store.update_organisation(org_id, changes, expected_version=expected_version)
+        self._reindex([(stored.pk, stored.record)])
+        return stored
+
+    def delete_organisation(self, org_id: str, *, expected_version: int | None = None) -> None:
+        pk = self.store.delete_organisation(org_id, expected_version=expected_version)
+        ids = np.asarray([pk], dtype=np.int64)
+        with self._lock:
+            self.catalog.remove([pk])
+            if self.ann is not None:
+                self.ann.remove(ids)
+            if self.lexical is not None:
+                self.lexical.remove(ids)
+
+    def create_need(self, need: Need) -> Stored:
+        self.store.upsert_needs([need])
+        stored = self.store.get_need(need.id)
+        vec = self.profile_embedder.encode([need.text])[0]
+        with self._lock:
+            self._needs[need.id] = _NeedEntry(stored.pk, stored.record, vec,
+                                              required_capabilities(stored.record))
+        return stored
+
+    def delete_need(self, need_id: str) -> None:
+        self.store.delete_need(need_id)
+        with self._lock:
+            self._needs.pop(need_id, None)
+
+    def _reindex_ids(self, ids: set[str]) -> None:
+        if len(ids) > max(1000, len(self.catalog) // 5):
+            self.build()
+            return
+        rows = [(s.pk, s.record) for s in (self.store.get_organisation(i) for i in ids)]
+        self._reindex(rows)
+
+    def _reindex(self, rows: list[tuple[int, Organisation]]) -> None:
+        texts = [o.profile_text() for _, o in rows]
+        vecs = self.profile_embedder.encode(texts)
+        pks = np.asarray([pk for pk, _ in rows], dtype=np.int64)
+        with self._lock:
+            self.catalog.upsert(pks.tolist(), [o for _, o in rows], vecs)
+            if self.ann is not None:
+                self.ann.add(pks, vecs)
+            if self.lexical is not None:
+                self.lexical.add(pks, texts)
+
+    # reads --------------------------------------------------------------------------------
+    def embed_query(self, text: str) -> np.ndarray:
+        cached = self._query_cache.get(text)
+        if cached is not None:
+            return cached
+        vec = self.embedder.encode([text])[0]
+        self._query_cache[text] = vec
+        if len(self._query_cache) > 1024:
+            self._query_cache.popitem(last=False)
+        return vec
+
+    def _profile_of(self, org_id: str | None) -> Profile | None:
+        if not org_id:
+            return None
+        pos = self.catalog.position_of_id(org_id)
+        return self.catalog.profile(pos) if pos is not None else None
+
+    def _effective_filters(self, need: Need, filters: Filters | None) -> Filters:
+        f = filters.model_copy(deep=True) if filters else Filters()
+        if not f.sectors and need.wanted_sectors:
+            f.sectors = list(need.wanted_sectors)
+        if f.near is None and need.lat is not None and need.lon is not None and need.radius_km:
+            f.near, f.radius_km = (need.lat, need.lon), need.radius_km
+        if need.requester_id and need.requester_id not in f.exclude_ids:
+            f.exclude_ids = [*f.exclude_ids, need.requester_id]
+        return f
+
+    def _score(
+        self,
+        need: Need,
+        cands: Candidates,
+        required: dict[str, str],
+        requester: Profile | None,
+    ) -> list[Scored]:
+        positions = cands.positions
+        dist: np.ndarray | None = None
+        if need.lat is not None and need.lon is not None and positions.size:
+            dist = haversine_many(
+                need.lat, need.lon, self.catalog.lat_[positions], self.catalog.lon_[positions]
+            )
+        max_lex = float(cands.lexical.max()) if cands.lexical.size else 0.0
+        scored = []
+        for j, pos in enumerate(positions.tolist()):
+            d = None if dist is None or np.isnan(dist[j]) else float(dist[j])
+            scored.append(
+                score_candidate(
+                    pos, self.catalog.profile(pos), need, required, requester,
+                    cosine=float(cands.dense[j]), lexical=float(cands.lexical[j]),
+                    max_lexical=max_lex, distance_km=d, weights=self.weights,
+                    scale_km=self.settings.proximity_scale_km,
+                )
+            )
+        scored.sort(key=lambda s: -s.score)
+        return scored
+
+    def _match(self, s: Scored, need: Need, required: dict[str, str]) -> Match:
+        prof = self.catalog.profile(s.position)
+        org = prof.org
+        return Match(
+            id=org.id, name=org.name, sector=org.sector.value, score=round(s.score, 4),
+            components=s.components, reasons=reasons_for(s, prof, need, required),
+            covers=sorted(s.covers), distance_km=None if s.distance_km is None
+            else round(s.distance_km, 1), city=org.city, region=org.region, country=org.country,
+        )
+
+    def _limit(self, limit: int | None) -> int:
+        return max(1, min(limit or self.settings.default_limit, self.settings.max_limit))
+
+    def recommend(
+        self,
+        need: Need,
+        *,
+        filters: Filters | None = None,
+        limit: int | None = None,
+        requester_id: str | None = None,
+        coalition_size: tuple[int, int] = (3, 5),
+        query_vector: np.ndarray | None = None,
+    ) -> Recommendation:
+        """Ranked partners, per-sector lists, a cross-sector coalition and the uncovered needs."""
+        limit = self._limit(limit)
+        if requester_id and not need.requester_id:
+            need = need.model_copy(update={"requester_id": requester_id})
+        f = self._effective_filters(need, filters)
+        required = required_capabilities(need)
+        q = query_vector if query_vector is not None else self.embed_query(need.text)
+        with self._lock:
+            requester = self._profile_of(need.requester_id)
+            mask = self.catalog.mask(f)
+            cands = hybrid(
+                self.catalog, q, need.text, mask, k=self.settings.candidate_pool,
+                index=self.ann, lexical=self.lexical,
+                exact_threshold=self.settings.exact_filter_threshold,
+                rrf_k=self.settings.rrf_k, lexical_weight=self.settings.lexical_weight,
+            )
+            scored = self._score(need, cands, required, requester)
+            results = [self._match(s, need, required) for s in scored[:limit]]
+            by_sector: dict[str, list[Match]] = {}
+            for s in scored:
+                sector = self.catalog.profile(s.position).org.sector.value
+                bucket = by_sector.setdefault(sector, [])
+                if len(bucket) < PER_SECTOR:
+                    bucket.append(self._match(s, need, required))
+            coalition = self._coalition(scored[:COALITION_POOL], need, required, coalition_size)
+        return Recommendation(
+            need=need, required_capabilities=list(required), results=results,
+            by_sector=by_sector, coalition=coalition, gaps=coalition.gaps,
+            model_version=self.model_version, index_generation=self.index_generation,
+        )
+
+    def recommend_batch(
+        self, needs: Sequence[Need], filters: Sequence[Filters | None] | None = None,
+        limit: int | None = None, *, progress: bool = False,
+    ) -> list[Recommendation]:
+        vecs = self.embedder.encode([n.text for n in needs], progress=progress)
+        fs = list(filters) if filters is not None else [None] * len(needs)
+        return [
+            self.recommend(n, filters=f, limit=limit, query_vector=v)
+            for n, f, v in zip(needs, fs, vecs, strict=True)
+        ]
+
+    def _coalition(
+        self, scored: list[Scored], need: Need, required: dict[str, str], size: tuple[int, int]
+    ) -> Coalition:
+        members = [
+            Member(self.catalog.profile(s.position).org.id,
+                   self.catalog.profile(s.position).org.sector.value, s.score,
+                   frozenset(self.catalog.profile(s.position).offers))
+            for s in scored
+        ]
+        chosen = select_coalition(members, list(required), min_size=size[0], max_size=size[1])
+        by_id = {self.catalog.profile(s.position).org.id: s for s in scored}
+        matches = [self._match(by_id[m.key], need, required) for m in chosen]
+        roles: dict[str, str] = {}
+        from matcher.coalition import ROLE_OF_SECTOR
+
+        for m in chosen:
+            role = ROLE_OF_SECTOR.get(m.sector)
+            if role and role not in roles:
+                roles[role] = m.key
+        cov = coverage_map(chosen, list(required))
+        covered = sum(1 for v in cov.values() if v)
+        return Coalition(
+            members=matches, roles=roles, covered=cov,
+            gaps=gaps({m.key: m.offers for m in members}, list(required)),
+            coverage=round(covered / len(required), 4) if required else 1.0,
+        )
+
+    def match(
+        self, org_id: str, *, sectors: Sequence[str] | None = None,
+        filters: Filters | None = None, limit: int | None = None,
+    ) -> list[Match]:
+        """Aligned organisations for an organisation, fit judged in both directions."""
+        limit = self._limit(limit)
+        with self._lock:
+            prof = self._profile_of(org_id)
+            if prof is None:
+                raise NotFoundError(f"organisation '{org_id}' not found")
+            org = prof.org
+            pos = self.catalog.position_of_id(org_id)
+            assert pos is not None
+            q = self.catalog.vectors[pos].copy()
+        need = Need(
+            text=org.profile_text()[:5000], city=org.city, region=org.region,
+            country=org.country, lat=org.lat, lon=org.lon, requester_id=org.id,
+            required_capabilities=list(prof.needs),
+        )
+        f = filters.model_copy(deep=True) if filters else Filters()
+        if sectors:
+            f.sectors = [Sector(s) for s in sectors]
+        f.exclude_ids = [*f.exclude_ids, org.id]
+        required = {k: prof.needs[k] for k in prof.needs}
+        with self._lock:
+            mask = self.catalog.mask(f)
+            cands = hybrid(
+                self.catalog, q, need.text, mask, k=self.settings.candidate_pool,
+                index=self.ann, lexical=self.lexical,
+                exact_threshold=self.settings.exact_filter_threshold,
+                rrf_k=self.settings.rrf_k, lexical_weight=self.settings.lexical_weight,
+            )
+            scored = self._score(need, cands, required, prof)
+            return [self._match(s, need, required) for s in scored[:limit]]
+
+    def needs_for(self, org_id: str, *, limit: int | None = None) -> list[NeedMatch]:
+        """Open community needs this organisation could help with."""
+        limit = self._limit(limit)
+        with self._lock:
+            prof = self._profile_of(org_id)
+            if prof is None:
+                raise NotFoundError(f"organisation '{org_id}' not found")
+            pos = self.catalog.position_of_id(org_id)
+            assert pos is not None
+            q = self.catalog.vectors[pos]
+            out: list[tuple[float, NeedMatch]] = []
+            for entry in self._needs.values():
+                need = entry.need
+                if need.status != "open" or need.requester_id == org_id:
+                    continue
+                d = None
+                if need.lat is not None and need.lon is not None and prof.org.lat is not None:
+                    d = float(haversine_many(need.lat, need.lon, np.asarray([prof.org.lat]),
+                                             np.asarray([prof.org.lon]))[0])
+                s = score_candidate(
+                    pos, prof, need, entry.required, self._profile_of(need.requester_id),
+                    cosine=float(entry.vector @ q), lexical=0.0, max_lexical=0.0,
+                    distance_km=d, weights=self.weights, scale_km=self.settings.proximity_scale_km,
+                )
+                out.append((s.score, NeedMatch(
+                    id=need.id, text=need.text, score=round(s.score, 4), components=s.components,
+                    reasons=reasons_for(s, prof, need, entry.required),
+                    distance_km=None if d is None else round(d, 1),
+                )))
+        out.sort(key=lambda t: -t[0])
+        return [m for _, m in out[:limit]]
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "organisations": len(self.catalog),
+                "needs": len(self._needs),
+                "index": self.ann.kind if self.ann is not None else None,
+                "generation": self.index_generation,
+                "model": self.embedder.model_name,
+                "model_version": self.model_version,
+            }
+
+    # sample -------------------------------------------------------------------------------
+    def bootstrap_sample(self, directory: Path = SAMPLE_DIR) -> bool:
+        """Load the bundled sample corpus when the database holds no organisations."""
+        if self.store.count_organisations() > 0:
+            return False
+        from matcher.loaders import load_records
+
+        orgs = load_records(directory / "organisations.jsonl", kind="organisation")
+        needs = load_records(directory / "needs.jsonl", kind="need")
+        self.store.upsert_organisations([o for o in orgs.accepted if isinstance(o, Organisation)])
+        self.store.upsert_needs([n for n in needs.accepted if isinstance(n, Need)])
+        self.build(progress=True)
+        return True
+
+
+def iter_chunks(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

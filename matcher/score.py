@@ -1,0 +1,160 @@
+"""Interpretable score components and readable reasons for each candidate partner.
+
+Every component is in [0, 1]:
+- fit: how closely the partner's profile matches the need's text (dense cosine and lexical overlap);
+- coverage: share of the need's required capabilities that the partner's offers cover;
+- reciprocity: share of the partner's own needs that the requester (or, with none given, the
+  community the need comes from) meets, blended with shared focus areas: what the partner gains;
+- proximity: decays with distance from the need's location, or by same city/region/country;
+- freshness: decays with the age of the profile.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from matcher import capabilities
+from matcher.catalog import Profile
+from matcher.domain import Need, utcnow
+
+COMPONENTS = ("fit", "coverage", "reciprocity", "proximity", "freshness")
+NEUTRAL = 0.5
+# With no requesting organisation, a community need still brings its community to the table.
+IMPLIED_REQUESTER_OFFERS = {"community_reach": "access to the community behind this need"}
+_WORD = re.compile(r"[a-z][a-z\-']{3,}")
+_STOP = frozenset(
+    "that this with from have their they them will were been into about which while where when "
+    "also more most other over such than then there these those very what your ours ourselves "
+    "need needs help people local community services service provide provides providing support "
+    "programs program programmes programme organisation organization through including".split()
+)
+
+
+@dataclass
+class Scored:
+    position: int
+    score: float
+    components: dict[str, float]
+    distance_km: float | None
+    covers: dict[str, str]  # capability -> partner's offer phrase
+    gains: dict[str, str]  # capability -> partner's need phrase met
+    shared_focus: list[str] = field(default_factory=list)
+
+
+def fit_component(cosine: float, lexical: float, max_lexical: float) -> float:
+    dense = min(1.0, max(0.0, (cosine - 0.05) / 0.65))
+    lex = lexical / max_lexical if max_lexical > 0 else 0.0
+    return 0.7 * dense + 0.3 * lex
+
+
+def proximity_component(
+    need: Need, prof: Profile, distance_km: float | None, scale_km: float
+) -> float:
+    org = prof.org
+    if distance_km is not None:
+        if org.service_radius_km is not None and distance_km <= org.service_radius_km:
+            return max(0.8, math.exp(-distance_km / scale_km))
+        return math.exp(-distance_km / scale_km)
+    if need.lat is not None:
+        return 0.2  # the need has a place; the partner gave no coordinates
+    if need.city and org.city and need.city.lower() == org.city.lower():
+        return 1.0
+    if need.region and org.region and need.region.lower() == org.region.lower():
+        return 0.7
+    if need.country and org.country and need.country == org.country:
+        return 0.4
+    if need.city or need.region or need.country:
+        return 0.1
+    return NEUTRAL
+
+
+def freshness_component(updated_at: datetime, now: datetime) -> float:
+    age_days = max(0.0, (now - updated_at).total_seconds() / 86400)
+    return math.exp(-age_days / 730)
+
+
+def score_candidate(
+    position: int,
+    prof: Profile,
+    need: Need,
+    required: Mapping[str, str],
+    requester: Profile | None,
+    *,
+    cosine: float,
+    lexical: float,
+    max_lexical: float,
+    distance_km: float | None,
+    weights: Mapping[str, float],
+    scale_km: float,
+    now: datetime | None = None,
+) -> Scored:
+    covers = {c: prof.offers[c] for c in required if c in prof.offers}
+    coverage = len(covers) / len(required) if required else NEUTRAL
+    giver = requester.offers if requester is not None else IMPLIED_REQUESTER_OFFERS
+    gains = {c: prof.needs[c] for c in prof.needs if c in giver}
+    shared: list[str] = []
+    if requester is not None:
+        shared = sorted(set(requester.org.focus_areas) & set(prof.org.focus_areas))
+    if prof.needs:
+        gain = len(gains) / len(prof.needs)
+        focus = min(1.0, len(shared) / 2) if requester is not None else 0.0
+        reciprocity = 0.75 * gain + 0.25 * focus if requester is not None else gain
+    else:
+        reciprocity = NEUTRAL
+    comps = {
+        "fit": fit_component(cosine, lexical, max_lexical),
+        "coverage": coverage,
+        "reciprocity": reciprocity,
+        "proximity": proximity_component(need, prof, distance_km, scale_km),
+        "freshness": freshness_component(prof.org.updated_at, now or utcnow()),
+    }
+    total_w = sum(weights.get(c, 0.0) for c in COMPONENTS) or 1.0
+    score = sum(weights.get(c, 0.0) * comps[c] for c in COMPONENTS) / total_w
+    return Scored(
+        position, score, {k: round(v, 4) for k, v in comps.items()}, distance_km, covers, gains,
+        shared,
+    )
+
+
+def _terms(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+
+
+def reasons_for(
+    s: Scored, prof: Profile, need: Need, required: Mapping[str, str], now: datetime | None = None
+) -> list[str]:
+    """Readable reasons: what of the need it covers, which offers match, distance, gains."""
+    out: list[str] = []
+    org = prof.org
+    common = sorted(_terms(need.text) & _terms(org.profile_text()))[:4]
+    fit = s.components["fit"]
+    strength = "closely" if fit >= 0.6 else "partly" if fit >= 0.35 else "loosely"
+    line = f"Its profile {strength} matches the need"
+    if common:
+        line += " (shared terms: " + ", ".join(common) + ")"
+    out.append(line + ".")
+    for cap, offer in s.covers.items():
+        asked = required.get(cap, capabilities.label(cap))
+        out.append(f"Covers '{asked}' with its offer '{offer}'.")
+    missing = [required[c] for c in required if c not in s.covers]
+    if required and missing and s.covers:
+        out.append("Does not cover: " + "; ".join(f"'{m}'" for m in missing[:3]) + ".")
+    if s.distance_km is not None:
+        where = f" in {org.city}" if org.city else ""
+        out.append(f"Based {s.distance_km:.0f} km from the need's location{where}.")
+    elif need.city and org.city and need.city.lower() == org.city.lower():
+        out.append(f"Based in the same city ({org.city}).")
+    elif need.region and org.region and need.region.lower() == org.region.lower():
+        out.append(f"Based in the same region ({org.region}).")
+    for cap, wanted in s.gains.items():
+        out.append(f"Would gain {capabilities.label(cap)}: it seeks '{wanted}'.")
+    if s.shared_focus:
+        out.append("Shares focus areas with the requester: " + ", ".join(s.shared_focus) + ".")
+    age_days = ((now or utcnow()) - org.updated_at).days
+    if age_days > 540:
+        out.append(f"Profile last updated {age_days // 30} months ago: check it is current.")
+    return out

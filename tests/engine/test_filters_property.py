@@ -1,0 +1,85 @@
+"""Hard filters are exact: a row passes the mask if and only if it satisfies every filter."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from matcher.catalog import Catalog
+from matcher.domain import SECTORS, SIZES, Filters, Organisation
+from matcher.geo import haversine_km
+
+REGIONS = ["Oregon", "Washington", "Greater Manchester", "Bristol"]
+COUNTRIES = ["US", "GB"]
+
+org_strategy = st.builds(
+    lambda i, sector, size, region, country, coords, published: Organisation(
+        id=f"o{i}", name=f"Org {i}", sector=sector, description="d", size=size,
+        region=region, country=country, lat=coords[0] if coords else None,
+        lon=coords[1] if coords else None, published=published,
+    ),
+    i=st.integers(0, 10_000),
+    sector=st.sampled_from(SECTORS),
+    size=st.sampled_from([None, *SIZES]),
+    region=st.sampled_from([None, *REGIONS]),
+    country=st.sampled_from([None, *COUNTRIES]),
+    coords=st.one_of(st.none(), st.tuples(st.floats(44, 48), st.floats(-124, -120))),
+    published=st.booleans(),
+)
+
+filters_strategy = st.builds(
+    Filters,
+    sectors=st.lists(st.sampled_from(SECTORS), max_size=3, unique=True),
+    country=st.sampled_from([None, *COUNTRIES]),
+    region=st.sampled_from([None, *REGIONS, "oregon"]),
+    sizes=st.lists(st.sampled_from(SIZES), max_size=2, unique=True),
+    near=st.one_of(st.none(), st.tuples(st.floats(44, 48), st.floats(-124, -120))),
+).flatmap(
+    lambda f: st.builds(
+        lambda r: f.model_copy(update={"radius_km": r if f.near else None}),
+        st.one_of(st.none(), st.floats(1, 400)),
+    )
+)
+
+
+def satisfies(org: Organisation, f: Filters) -> bool:
+    if not org.published:
+        return False
+    if f.sectors and org.sector not in f.sectors:
+        return False
+    if f.sizes and org.size not in f.sizes:
+        return False
+    if f.country and org.country != f.country.upper():
+        return False
+    if f.region and (org.region or "").lower() != f.region.lower():
+        return False
+    if org.id in f.exclude_ids:
+        return False
+    if f.near is not None and f.radius_km is not None:
+        if org.lat is None or org.lon is None:
+            return False
+        return haversine_km(f.near[0], f.near[1], org.lat, org.lon) <= f.radius_km
+    return True
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(orgs=st.lists(org_strategy, min_size=1, max_size=40, unique_by=lambda o: o.id),
+       f=filters_strategy, exclude=st.integers(0, 3))
+def test_mask_is_exactly_the_filter(orgs: list[Organisation], f: Filters, exclude: int) -> None:
+    f = f.model_copy(update={"exclude_ids": [o.id for o in orgs[:exclude]]})
+    cat = Catalog(4)
+    cat.upsert(list(range(len(orgs))), orgs, np.zeros((len(orgs), 4), np.float32))
+    mask = cat.mask(f)
+    for i, org in enumerate(orgs):
+        assert bool(mask[i]) == satisfies(org, f), (org, f)
+
+
+def test_removed_rows_never_pass() -> None:
+    orgs = [Organisation(id=f"o{i}", name="n", sector="business", description="d")
+            for i in range(3)]
+    cat = Catalog(2)
+    cat.upsert([10, 11, 12], orgs, np.ones((3, 2), np.float32))
+    cat.remove([11])
+    assert cat.mask(None).tolist() == [True, False, True]
+    assert cat.position_of_id("o1") is None
