@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run serve build-sample test test-fast lint format bench bench-quality clean
+.PHONY: help setup browser run serve build-sample test test-fast lint format bench bench-quality clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -32,7 +32,15 @@ build-sample: setup ## Load the bundled sample corpus into DATA_DIR (first time)
 run: build-sample ## Set up, index the bundled sample, serve API and web page on 127.0.0.1:8000
 	MATCHER_DATA_DIR=$(DATA_DIR) $(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT)
 
-test: setup ## Set up and run the whole test suite
+browser: ## Install Debian's Chromium for the browser tests (needs root; skipped if present)
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "chromium could not be installed: browser tests will be skipped"; \
+	  else echo "no /usr/bin/chromium and not root: browser tests will be skipped"; fi; \
+	fi
+
+test: setup browser ## Set up and run the whole test suite
 	$(BIN)/pytest -q
 
 test-fast: setup ## Run the tests that do not load the embedding model
