@@ -1,0 +1,132 @@
+"""One storage contract, run against SQLite and (when a server is reachable) PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import text
+
+from matcher.domain import Need, Organisation
+from matcher.errors import ConflictError, NotFoundError, StorageError
+from matcher.store import Database, Store
+from matcher.store.repository import SqlEmbeddingCache
+
+PG_URL = os.environ.get("MATCHER_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'm.db'}")
+    else:
+        if not PG_URL:
+            pytest.skip("no PostgreSQL server: set MATCHER_TEST_POSTGRES_URL "
+                        "(.ci/run starts one with scripts/with-postgres.sh)")
+        database = Database(PG_URL)
+        schema = f"t_{uuid.uuid4().hex[:8]}"
+        with database.engine.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        database.engine.dispose()
+        database = Database(PG_URL)
+        from sqlalchemy import event
+
+        @event.listens_for(database.engine, "connect")
+        def _search_path(dbapi_conn, _rec):  # type: ignore[no-untyped-def]
+            cur = dbapi_conn.cursor()
+            cur.execute(f"SET search_path TO {schema}")
+            cur.close()
+
+    database.create_all()
+    yield database
+    database.dispose()
+
+
+def org(i: str, **kw: object) -> Organisation:
+    return Organisation.model_validate(
+        {"id": i, "name": f"Org {i}", "sector": "nonprofit", "description": "food bank", **kw})
+
+
+def test_upsert_is_idempotent_and_versions_changes(db: Database) -> None:
+    store = Store(db)
+    r1 = store.upsert_organisations([org("a"), org("b", offers="food|volunteers")])
+    assert r1.inserted == ["a", "b"]
+    r2 = store.upsert_organisations([org("a"), org("b", offers="food|volunteers")])
+    assert r2.unchanged == ["a", "b"] and not r2.inserted and not r2.updated
+    r3 = store.upsert_organisations([org("a", description="now a pantry")])
+    assert r3.updated == ["a"]
+    got = store.get_organisation("a")
+    assert got.version == 2 and got.record.description == "now a pantry"
+    assert store.get_organisation("b").record.offers == ["food", "volunteers"]
+    assert store.count_organisations() == 2
+
+
+def test_optimistic_concurrency_and_delete(db: Database) -> None:
+    store = Store(db)
+    store.upsert_organisations([org("a")])
+    s = store.update_organisation("a", {"name": "New"}, expected_version=1)
+    assert s.version == 2 and s.record.name == "New"
+    with pytest.raises(ConflictError):
+        store.update_organisation("a", {"name": "Stale"}, expected_version=1)
+    with pytest.raises(ConflictError):
+        store.create_organisation(org("a"))
+    store.delete_organisation("a", expected_version=2)
+    with pytest.raises(NotFoundError):
+        store.get_organisation("a")
+
+
+def test_failed_batch_leaves_store_unchanged(db: Database,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import matcher.store.repository as repo
+
+    store = Store(db)
+    store.upsert_organisations([org("a")])
+    real = repo.org_values
+
+    def crash_on_c(o: Organisation) -> dict[str, object]:
+        if o.id == "c":
+            raise RuntimeError("crash mid-batch")
+        return real(o)
+
+    monkeypatch.setattr(repo, "org_values", crash_on_c)
+    with pytest.raises(RuntimeError):
+        store.upsert_organisations([org("a", description="changed"), org("b"), org("c")])
+    monkeypatch.undo()
+    assert [o.id for _, o in store.organisations()] == ["a"]
+    assert store.get_organisation("a").record.description == "food bank"
+
+
+def test_listing_filters_and_pages(db: Database) -> None:
+    store = Store(db)
+    store.upsert_organisations([
+        org("a", country="us", region="Oregon"), org("b", country="GB", sector="business"),
+        org("c", country="US", region="oregon", published=False)])
+    items, total = store.list_organisations(country="us", region="OREGON")
+    assert total == 2 and [i.record.id for i in items] == ["a", "c"]
+    items, total = store.list_organisations(published_only=True, limit=1, offset=1)
+    assert total == 2 and [i.record.id for i in items] == ["b"]
+
+
+def test_needs_and_index_state(db: Database) -> None:
+    store = Store(db)
+    store.upsert_needs([Need(id="n1", text="we need food", wanted_sectors=["business"])])
+    assert store.get_need("n1").record.wanted_sectors == ["business"]
+    assert store.upsert_needs([Need(id="n1", text="we need food",
+                                    wanted_sectors=["business"])]).unchanged == ["n1"]
+    store.set_index_state("organisations", generation=3, model="m", count=5, info={"ann": "flat"})
+    state = store.index_state("organisations")
+    assert state is not None and state["generation"] == 3 and state["info"] == {"ann": "flat"}
+
+
+def test_embedding_cache_roundtrip(db: Database) -> None:
+    cache = SqlEmbeddingCache(db)
+    v = np.arange(4, dtype=np.float32)
+    cache.put_many("m", {"h1": v})
+    cache.put_many("m", {"h1": v * 2})  # replace
+    got = cache.get_many("m", ["h1", "h2"])
+    assert list(got) == ["h1"] and np.array_equal(got["h1"], v * 2)
+    assert cache.get_many("other-model", ["h1"]) == {}
