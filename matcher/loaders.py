@@ -39,6 +39,8 @@ LIST_FIELDS = frozenset(
 LOWERCASE_FIELDS = frozenset({"sector", "size", "status"})
 _FORMULA_START = ("=", "+", "-", "@")
 # Plain numbers and phone numbers ("-3.5", "+44 161 496 0000") are not formulas.
+_FORMULA = re.compile(r"^\s*[=+\-@]")
+_LIST_FORMULA = re.compile(r"(?:^|[|;])\s*[=+\-@]")
 _PLAIN_NUMBER = re.compile(r"[+\-]?[0-9][0-9 .,()+\-]*")
 _ENUM_CHOICES = {"sector": SECTORS, "wanted_sectors": SECTORS, "size": SIZES}
 
@@ -259,7 +261,7 @@ def _is_blank(value: Any) -> bool:
 def _formula_problem(value: Any, *, split: bool) -> str | None:
     items = value if isinstance(value, list | tuple) else [value]
     for item in items:
-        if not isinstance(item, str):
+        if not isinstance(item, str) or not (_LIST_FORMULA if split else _FORMULA).search(item):
             continue
         for part in re.split(r"[|;]", item) if split else [item]:
             s = part.strip()

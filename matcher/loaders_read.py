@@ -108,6 +108,7 @@ def _read_csv(data: bytes, *, delimiter: str = ",") -> RawTable:
     if any(_SURROGATE.search(h) for h in header):
         raise ValidationError("the CSV header row is not valid UTF-8")
     columns = [h.strip() for h in header]
+    check_utf8 = _SURROGATE.search(text) is not None
     table = RawTable(columns=columns)
     row = 0
     while True:
@@ -121,7 +122,7 @@ def _read_csv(data: bytes, *, delimiter: str = ",") -> RawTable:
             continue
         if not any(c.strip() for c in cells):
             continue  # blank line: numbered, but neither a row nor an error
-        if any(_SURROGATE.search(c) for c in cells):
+        if check_utf8 and any(_SURROGATE.search(c) for c in cells):
             table.rows.append(RawRow(row, None, "invalid UTF-8"))
             continue
         if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns) :]):
