@@ -105,9 +105,7 @@ def load_artifact(root: Path, generation: int, *, model: str, dimension: int) ->
         raise ArtifactMismatchError(f"index generation {generation} fails its data hash")
     lexical = LexicalIndex.load(directory / "lexical")
     ann = load_index(directory / "ann") if (directory / "ann").exists() else None
-    return IndexArtifact(
-        generation, model, dimension, pks, hashes, vectors, lexical, ann, manifest
-    )
+    return IndexArtifact(generation, model, dimension, pks, hashes, vectors, lexical, ann, manifest)
 
 
 def prune_generations(root: Path, keep: set[int]) -> None:

@@ -42,14 +42,23 @@ def _latlon(value: str) -> tuple[float, float]:
 
 def _add_need_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("text", nargs="?", help="the problem, in plain words")
-    p.add_argument("--sector", action="append", choices=SECTORS, default=[],
-                   help="wanted partner sector (repeatable)")
+    p.add_argument(
+        "--sector",
+        action="append",
+        choices=SECTORS,
+        default=[],
+        help="wanted partner sector (repeatable)",
+    )
     p.add_argument("--country", help="ISO country code, e.g. US or GB (hard filter)")
     p.add_argument("--region", help="state or county (hard filter)")
     p.add_argument("--near", type=_latlon, metavar="LAT,LON", help="the need's location")
     p.add_argument("--radius-km", type=float, help="only partners within this distance of --near")
-    p.add_argument("--capability", action="append", default=[],
-                   help="required capability (repeatable), e.g. funding, volunteers")
+    p.add_argument(
+        "--capability",
+        action="append",
+        default=[],
+        help="required capability (repeatable), e.g. funding, volunteers",
+    )
     p.add_argument("--requester", help="id of the requesting organisation (for reciprocity)")
     p.add_argument("--limit", type=int, default=10)
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
@@ -110,32 +119,48 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _need_from_args(args: argparse.Namespace) -> tuple[Need, Filters]:
     if not args.text or not args.text.strip():
-        raise UsageError("give the need's text, e.g. matcher recommend \"food bank volunteers\"")
+        raise UsageError('give the need\'s text, e.g. matcher recommend "food bank volunteers"')
     if args.radius_km is not None and args.near is None:
         raise UsageError("--radius-km needs --near LAT,LON")
     if not 1 <= args.limit <= 1000:
         raise UsageError("--limit must be between 1 and 1000")
     lat, lon = args.near if args.near else (None, None)
-    need = Need(text=args.text, lat=lat, lon=lon, required_capabilities=args.capability,
-                requester_id=args.requester)
-    filters = Filters(sectors=args.sector, country=args.country, region=args.region,
-                      near=args.near, radius_km=args.radius_km)
+    need = Need(
+        text=args.text,
+        lat=lat,
+        lon=lon,
+        required_capabilities=args.capability,
+        requester_id=args.requester,
+    )
+    filters = Filters(
+        sectors=args.sector,
+        country=args.country,
+        region=args.region,
+        near=args.near,
+        radius_km=args.radius_km,
+    )
     return need, filters
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     from matcher import cli_commands as cmds
 
     try:
         settings = _settings(args)
         handler = {
-            "ingest": cmds.cmd_ingest, "build": cmds.cmd_build, "bootstrap": cmds.cmd_bootstrap,
-            "stats": cmds.cmd_stats, "recommend": cmds.cmd_recommend,
-            "coalition": cmds.cmd_coalition, "match": cmds.cmd_match,
+            "ingest": cmds.cmd_ingest,
+            "build": cmds.cmd_build,
+            "bootstrap": cmds.cmd_bootstrap,
+            "stats": cmds.cmd_stats,
+            "recommend": cmds.cmd_recommend,
+            "coalition": cmds.cmd_coalition,
+            "match": cmds.cmd_match,
             "needs-for": cmds.cmd_needs_for,
         }[args.command]
         return handler(args, settings)

@@ -52,8 +52,11 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(f"no such file: {args.file}")
     try:
         report = load_records(
-            args.file, kind=args.kind, format=args.format,
-            mapping=_kv(args.map, "map") or None, defaults=_kv(args.default, "default") or None,
+            args.file,
+            kind=args.kind,
+            format=args.format,
+            mapping=_kv(args.map, "map") or None,
+            defaults=_kv(args.default, "default") or None,
         )
     except ValidationError as exc:
         raise UsageError(str(exc)) from exc
@@ -63,20 +66,35 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         up = (store.upsert_needs if args.kind == "need" else store.upsert_organisations)(
             report.accepted
         )
-        stored = {"inserted": len(up.inserted), "updated": len(up.updated),
-                  "unchanged": len(up.unchanged)}
+        stored = {
+            "inserted": len(up.inserted),
+            "updated": len(up.updated),
+            "unchanged": len(up.unchanged),
+        }
     rejected = [{"row": e.row, "column": e.column, "reason": e.reason} for e in report.rejected]
     if args.json:
-        print(dumps({"file": str(args.file), "rows": report.total_rows,
-                     "accepted": len(report.accepted), "rejected": rejected,
-                     "stored": stored, "dry_run": args.dry_run}))
+        print(
+            dumps(
+                {
+                    "file": str(args.file),
+                    "rows": report.total_rows,
+                    "accepted": len(report.accepted),
+                    "rejected": rejected,
+                    "stored": stored,
+                    "dry_run": args.dry_run,
+                }
+            )
+        )
     else:
-        console.print(f"{args.file}: {report.total_rows} rows, {len(report.accepted)} accepted, "
-                      f"{len(rejected)} rejected" + (" (dry run: nothing stored)"
-                                                     if args.dry_run else ""))
+        console.print(
+            f"{args.file}: {report.total_rows} rows, {len(report.accepted)} accepted, "
+            f"{len(rejected)} rejected" + (" (dry run: nothing stored)" if args.dry_run else "")
+        )
         if stored:
-            console.print(f"stored: {stored['inserted']} new, {stored['updated']} updated, "
-                          f"{stored['unchanged']} unchanged. Run `matcher build` to index them.")
+            console.print(
+                f"stored: {stored['inserted']} new, {stored['updated']} updated, "
+                f"{stored['unchanged']} unchanged. Run `matcher build` to index them."
+            )
         if rejected:
             t = Table("row", "column", "reason", title="Rejected rows")
             for r in rejected[:200]:
@@ -92,10 +110,13 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
 
     engine = Engine.open(settings, load=False)
     report = engine.build(progress=not args.json)
-    print(dumps(report) if args.json else
-          f"indexed {report['organisations']} organisations ({report['embedded']} embedded, "
-          f"{report['from_cache']} from cache) as generation {report['generation']} "
-          f"[{report['index']}] in {report['total_seconds']} s")
+    print(
+        dumps(report)
+        if args.json
+        else f"indexed {report['organisations']} organisations ({report['embedded']} embedded, "
+        f"{report['from_cache']} from cache) as generation {report['generation']} "
+        f"[{report['index']}] in {report['total_seconds']} s"
+    )
     return 0
 
 
@@ -103,9 +124,11 @@ def cmd_bootstrap(args: argparse.Namespace, settings: Settings) -> int:
     engine = _engine(settings)
     loaded = engine.bootstrap_sample()
     s = engine.stats()
-    print(("loaded the bundled sample: " if loaded else "store already holds data: ")
-          + f"{s['organisations']} organisations, {s['needs']} needs, index generation "
-          f"{s['generation']}")
+    print(
+        ("loaded the bundled sample: " if loaded else "store already holds data: ")
+        + f"{s['organisations']} organisations, {s['needs']} needs, index generation "
+        f"{s['generation']}"
+    )
     return 0
 
 
@@ -116,18 +139,43 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _match_json(m: Match) -> dict[str, Any]:
-    return {"id": m.id, "name": m.name, "sector": m.sector, "score": m.score,
-            "components": m.components, "reasons": m.reasons}
+    return {
+        "id": m.id,
+        "name": m.name,
+        "sector": m.sector,
+        "score": m.score,
+        "components": m.components,
+        "reasons": m.reasons,
+    }
 
 
 def _print_matches(title: str, matches: list[Match]) -> None:
-    t = Table("#", "partner", "sector", "score", "fit", "cover", "recip", "prox", "why",
-              title=title, show_lines=True)
+    t = Table(
+        "#",
+        "partner",
+        "sector",
+        "score",
+        "fit",
+        "cover",
+        "recip",
+        "prox",
+        "why",
+        title=title,
+        show_lines=True,
+    )
     for i, m in enumerate(matches, 1):
         c = m.components
-        t.add_row(str(i), m.name, m.sector, f"{m.score:.3f}", f"{c['fit']:.2f}",
-                  f"{c['coverage']:.2f}", f"{c['reciprocity']:.2f}", f"{c['proximity']:.2f}",
-                  "\n".join(m.reasons[:3]))
+        t.add_row(
+            str(i),
+            m.name,
+            m.sector,
+            f"{m.score:.3f}",
+            f"{c['fit']:.2f}",
+            f"{c['coverage']:.2f}",
+            f"{c['reciprocity']:.2f}",
+            f"{c['proximity']:.2f}",
+            "\n".join(m.reasons[:3]),
+        )
     console.print(t)
 
 
@@ -137,9 +185,16 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
     need, filters = _need_from_args(args)
     rec: Recommendation = _engine(settings).recommend(need, filters=filters, limit=args.limit)
     if args.json:
-        print(dumps({"results": [_match_json(m) for m in rec.results],
-                     "coalition": rec.coalition.model_dump(mode="json"), "gaps": rec.gaps,
-                     "model_version": rec.model_version}))
+        print(
+            dumps(
+                {
+                    "results": [_match_json(m) for m in rec.results],
+                    "coalition": rec.coalition.model_dump(mode="json"),
+                    "gaps": rec.gaps,
+                    "model_version": rec.model_version,
+                }
+            )
+        )
     else:
         _print_matches(f"Partners for: {need.text[:80]}", rec.results)
         if rec.gaps:
@@ -157,12 +212,19 @@ def _batch_need(line: str) -> tuple[str, Need, Filters, int]:
     extra: dict[str, Any] = {"id": str(data["id"])} if data.get("id") not in (None, "") else {}
     if near:
         extra.update(lat=near[0], lon=near[1])
-    need = Need(**extra, text=data.get("text", ""),
-                required_capabilities=data.get("capabilities") or [],
-                requester_id=data.get("requester"))
-    filters = Filters(sectors=data.get("sectors") or [], country=data.get("country"),
-                      region=data.get("region"), near=tuple(near) if near else None,
-                      radius_km=data.get("radius_km"))
+    need = Need(
+        **extra,
+        text=data.get("text", ""),
+        required_capabilities=data.get("capabilities") or [],
+        requester_id=data.get("requester"),
+    )
+    filters = Filters(
+        sectors=data.get("sectors") or [],
+        country=data.get("country"),
+        region=data.get("region"),
+        near=tuple(near) if near else None,
+        radius_km=data.get("radius_km"),
+    )
     return str(data.get("id", need.id)), need, filters, int(data.get("limit") or 10)
 
 
@@ -180,20 +242,23 @@ def _recommend_batch(args: argparse.Namespace, settings: Settings) -> int:
         except (ValueError, TypeError, PydanticValidationError) as exc:
             errors.append({"line": n, "error": _one_line(exc)})
     engine = _engine(settings)
-    recs = engine.recommend_batch([p[1] for p in parsed], [p[2] for p in parsed],
-                                  progress=True) if parsed else []
+    recs = (
+        engine.recommend_batch([p[1] for p in parsed], [p[2] for p in parsed], progress=True)
+        if parsed
+        else []
+    )
     out_lines = []
     for (nid, _, _, limit), rec in zip(parsed, recs, strict=True):
-        out_lines.append(dumps({"id": nid, "results": [_match_json(m)
-                                                         for m in rec.results[:limit]]}))
+        out_lines.append(
+            dumps({"id": nid, "results": [_match_json(m) for m in rec.results[:limit]]})
+        )
     out_lines += [dumps({"line": e["line"], "error": e["error"]}) for e in errors]
     text = "\n".join(out_lines) + "\n"
     if args.out:
         from matcher.atomic import atomic_write_text
 
         atomic_write_text(Path(args.out), text)
-        print(f"{len(recs)} needs answered, {len(errors)} rejected -> {args.out}",
-              file=sys.stderr)
+        print(f"{len(recs)} needs answered, {len(errors)} rejected -> {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     for e in errors:
@@ -205,8 +270,15 @@ def cmd_coalition(args: argparse.Namespace, settings: Settings) -> int:
     need, filters = _need_from_args(args)
     rec = _engine(settings).recommend(need, filters=filters, limit=args.limit)
     if args.json:
-        print(dumps({"coalition": rec.coalition.model_dump(mode="json"), "gaps": rec.gaps,
-                     "required_capabilities": rec.required_capabilities}))
+        print(
+            dumps(
+                {
+                    "coalition": rec.coalition.model_dump(mode="json"),
+                    "gaps": rec.gaps,
+                    "required_capabilities": rec.required_capabilities,
+                }
+            )
+        )
         return 0
     _print_matches("Suggested coalition", rec.coalition.members)
     for cap, ids in rec.coalition.covered.items():
@@ -230,8 +302,14 @@ def cmd_needs_for(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(dumps({"id": args.org_id, "results": [n.model_dump(mode="json") for n in needs]}))
         return 0
-    t = Table("#", "need", "score", "why", title=f"Open needs {args.org_id} could help with",
-              show_lines=True)
+    t = Table(
+        "#",
+        "need",
+        "score",
+        "why",
+        title=f"Open needs {args.org_id} could help with",
+        show_lines=True,
+    )
     for i, n in enumerate(needs, 1):
         t.add_row(str(i), n.text[:120], f"{n.score:.3f}", "\n".join(n.reasons[:3]))
     console.print(t)

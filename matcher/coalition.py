@@ -23,9 +23,7 @@ class Member:
     offers: frozenset[str]
 
 
-def _value(
-    chosen: Sequence[Member], required: Sequence[str], role_bonus: float
-) -> float:
+def _value(chosen: Sequence[Member], required: Sequence[str], role_bonus: float) -> float:
     total = 0.0
     for cap in required:
         total += max((m.score for m in chosen if cap in m.offers), default=0.0)

@@ -15,7 +15,7 @@ import numpy as np
 
 from matcher import capabilities
 from matcher.artifacts import IndexArtifact, load_artifact, prune_generations, save_artifact
-from matcher.catalog import Catalog, Profile, make_profile
+from matcher.catalog import Catalog, Profile
 from matcher.coalition import Member, coverage_map, gaps, select_coalition
 from matcher.domain import (
     Coalition,
@@ -185,7 +185,9 @@ class Engine:
     ) -> None:
         """Make `art` current, re-embedding whatever the database changed since it was built."""
         rows = rows if rows is not None else self.store.organisations()
-        known = {int(pk): (i, str(h)) for i, (pk, h) in enumerate(zip(art.pks, art.hashes))}
+        known = {
+            int(pk): (i, str(h)) for i, (pk, h) in enumerate(zip(art.pks, art.hashes, strict=False))
+        }
         vectors = np.empty((len(rows), self.embedder.dimension), dtype=np.float32)
         stale: list[int] = []
         for i, (pk, org) in enumerate(rows):
@@ -195,8 +197,12 @@ class Engine:
             else:
                 stale.append(i)
         if stale:
-            logger.info("catching up %d organisations changed since the index was built", len(stale))
-            vectors[stale] = self.profile_embedder.encode([rows[i][1].profile_text() for i in stale])
+            logger.info(
+                "catching up %d organisations changed since the index was built", len(stale)
+            )
+            vectors[stale] = self.profile_embedder.encode(
+                [rows[i][1].profile_text() for i in stale]
+            )
         live = {pk for pk, _ in rows}
         gone = np.asarray([pk for pk in known if pk not in live], dtype=np.int64)
         catalog = Catalog(self.embedder.dimension)
@@ -268,8 +274,9 @@ class Engine:
         stored = self.store.get_need(need.id)
         vec = self.profile_embedder.encode([need.text])[0]
         with self._lock:
-            self._needs[need.id] = _NeedEntry(stored.pk, stored.record, vec,
-                                              required_capabilities(stored.record))
+            self._needs[need.id] = _NeedEntry(
+                stored.pk, stored.record, vec, required_capabilities(stored.record)
+            )
         return stored
 
     def delete_need(self, need_id: str) -> None:
@@ -341,9 +348,16 @@ class Engine:
             d = None if dist is None or np.isnan(dist[j]) else float(dist[j])
             scored.append(
                 score_candidate(
-                    pos, self.catalog.profile(pos), need, required, requester,
-                    cosine=float(cands.dense[j]), lexical=float(cands.lexical[j]),
-                    max_lexical=max_lex, distance_km=d, weights=self.weights,
+                    pos,
+                    self.catalog.profile(pos),
+                    need,
+                    required,
+                    requester,
+                    cosine=float(cands.dense[j]),
+                    lexical=float(cands.lexical[j]),
+                    max_lexical=max_lex,
+                    distance_km=d,
+                    weights=self.weights,
                     scale_km=self.settings.proximity_scale_km,
                 )
             )
@@ -354,10 +368,17 @@ class Engine:
         prof = self.catalog.profile(s.position)
         org = prof.org
         return Match(
-            id=org.id, name=org.name, sector=org.sector.value, score=round(s.score, 4),
-            components=s.components, reasons=reasons_for(s, prof, need, required),
-            covers=sorted(s.covers), distance_km=None if s.distance_km is None
-            else round(s.distance_km, 1), city=org.city, region=org.region, country=org.country,
+            id=org.id,
+            name=org.name,
+            sector=org.sector.value,
+            score=round(s.score, 4),
+            components=s.components,
+            reasons=reasons_for(s, prof, need, required),
+            covers=sorted(s.covers),
+            distance_km=None if s.distance_km is None else round(s.distance_km, 1),
+            city=org.city,
+            region=org.region,
+            country=org.country,
         )
 
     def _limit(self, limit: int | None) -> int:
@@ -384,10 +405,16 @@ class Engine:
             requester = self._profile_of(need.requester_id)
             mask = self.catalog.mask(f)
             cands = hybrid(
-                self.catalog, q, need.text, mask, k=self.settings.candidate_pool,
-                index=self.ann, lexical=self.lexical,
+                self.catalog,
+                q,
+                need.text,
+                mask,
+                k=self.settings.candidate_pool,
+                index=self.ann,
+                lexical=self.lexical,
                 exact_threshold=self.settings.exact_filter_threshold,
-                rrf_k=self.settings.rrf_k, lexical_weight=self.settings.lexical_weight,
+                rrf_k=self.settings.rrf_k,
+                lexical_weight=self.settings.lexical_weight,
             )
             scored = self._score(need, cands, required, requester)
             results = [self._match(s, need, required) for s in scored[:limit]]
@@ -399,14 +426,23 @@ class Engine:
                     bucket.append(self._match(s, need, required))
             coalition = self._coalition(scored[:COALITION_POOL], need, required, coalition_size)
         return Recommendation(
-            need=need, required_capabilities=list(required), results=results,
-            by_sector=by_sector, coalition=coalition, gaps=coalition.gaps,
-            model_version=self.model_version, index_generation=self.index_generation,
+            need=need,
+            required_capabilities=list(required),
+            results=results,
+            by_sector=by_sector,
+            coalition=coalition,
+            gaps=coalition.gaps,
+            model_version=self.model_version,
+            index_generation=self.index_generation,
         )
 
     def recommend_batch(
-        self, needs: Sequence[Need], filters: Sequence[Filters | None] | None = None,
-        limit: int | None = None, *, progress: bool = False,
+        self,
+        needs: Sequence[Need],
+        filters: Sequence[Filters | None] | None = None,
+        limit: int | None = None,
+        *,
+        progress: bool = False,
     ) -> list[Recommendation]:
         vecs = self.embedder.encode([n.text for n in needs], progress=progress)
         fs = list(filters) if filters is not None else [None] * len(needs)
@@ -419,9 +455,12 @@ class Engine:
         self, scored: list[Scored], need: Need, required: dict[str, str], size: tuple[int, int]
     ) -> Coalition:
         members = [
-            Member(self.catalog.profile(s.position).org.id,
-                   self.catalog.profile(s.position).org.sector.value, s.score,
-                   frozenset(self.catalog.profile(s.position).offers))
+            Member(
+                self.catalog.profile(s.position).org.id,
+                self.catalog.profile(s.position).org.sector.value,
+                s.score,
+                frozenset(self.catalog.profile(s.position).offers),
+            )
             for s in scored
         ]
         chosen = select_coalition(members, list(required), min_size=size[0], max_size=size[1])
@@ -437,14 +476,20 @@ class Engine:
         cov = coverage_map(chosen, list(required))
         covered = sum(1 for v in cov.values() if v)
         return Coalition(
-            members=matches, roles=roles, covered=cov,
+            members=matches,
+            roles=roles,
+            covered=cov,
             gaps=gaps({m.key: m.offers for m in members}, list(required)),
             coverage=round(covered / len(required), 4) if required else 1.0,
         )
 
     def match(
-        self, org_id: str, *, sectors: Sequence[str] | None = None,
-        filters: Filters | None = None, limit: int | None = None,
+        self,
+        org_id: str,
+        *,
+        sectors: Sequence[str] | None = None,
+        filters: Filters | None = None,
+        limit: int | None = None,
     ) -> list[Match]:
         """Aligned organisations for an organisation, fit judged in both directions."""
         limit = self._limit(limit)
@@ -457,8 +502,13 @@ class Engine:
             assert pos is not None
             q = self.catalog.vectors[pos].copy()
         need = Need(
-            text=org.profile_text()[:5000], city=org.city, region=org.region,
-            country=org.country, lat=org.lat, lon=org.lon, requester_id=org.id,
+            text=org.profile_text()[:5000],
+            city=org.city,
+            region=org.region,
+            country=org.country,
+            lat=org.lat,
+            lon=org.lon,
+            requester_id=org.id,
             required_capabilities=list(prof.needs),
         )
         f = filters.model_copy(deep=True) if filters else Filters()
@@ -469,10 +519,16 @@ class Engine:
         with self._lock:
             mask = self.catalog.mask(f)
             cands = hybrid(
-                self.catalog, q, need.text, mask, k=self.settings.candidate_pool,
-                index=self.ann, lexical=self.lexical,
+                self.catalog,
+                q,
+                need.text,
+                mask,
+                k=self.settings.candidate_pool,
+                index=self.ann,
+                lexical=self.lexical,
                 exact_threshold=self.settings.exact_filter_threshold,
-                rrf_k=self.settings.rrf_k, lexical_weight=self.settings.lexical_weight,
+                rrf_k=self.settings.rrf_k,
+                lexical_weight=self.settings.lexical_weight,
             )
             scored = self._score(need, cands, required, prof)
             return [self._match(s, need, required) for s in scored[:limit]]
@@ -494,18 +550,40 @@ class Engine:
                     continue
                 d = None
                 if need.lat is not None and need.lon is not None and prof.org.lat is not None:
-                    d = float(haversine_many(need.lat, need.lon, np.asarray([prof.org.lat]),
-                                             np.asarray([prof.org.lon]))[0])
+                    d = float(
+                        haversine_many(
+                            need.lat,
+                            need.lon,
+                            np.asarray([prof.org.lat]),
+                            np.asarray([prof.org.lon]),
+                        )[0]
+                    )
                 s = score_candidate(
-                    pos, prof, need, entry.required, self._profile_of(need.requester_id),
-                    cosine=float(entry.vector @ q), lexical=0.0, max_lexical=0.0,
-                    distance_km=d, weights=self.weights, scale_km=self.settings.proximity_scale_km,
+                    pos,
+                    prof,
+                    need,
+                    entry.required,
+                    self._profile_of(need.requester_id),
+                    cosine=float(entry.vector @ q),
+                    lexical=0.0,
+                    max_lexical=0.0,
+                    distance_km=d,
+                    weights=self.weights,
+                    scale_km=self.settings.proximity_scale_km,
                 )
-                out.append((s.score, NeedMatch(
-                    id=need.id, text=need.text, score=round(s.score, 4), components=s.components,
-                    reasons=reasons_for(s, prof, need, entry.required),
-                    distance_km=None if d is None else round(d, 1),
-                )))
+                out.append(
+                    (
+                        s.score,
+                        NeedMatch(
+                            id=need.id,
+                            text=need.text,
+                            score=round(s.score, 4),
+                            components=s.components,
+                            reasons=reasons_for(s, prof, need, entry.required),
+                            distance_km=None if d is None else round(d, 1),
+                        ),
+                    )
+                )
         out.sort(key=lambda t: -t[0])
         return [m for _, m in out[:limit]]
 

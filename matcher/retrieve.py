@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -19,13 +20,10 @@ from matcher.index.base import VectorIndex
 logger = logging.getLogger(__name__)
 
 
-class LexicalScorer:
+class LexicalScorer(Protocol):
     """What retrieval needs of the lexical index (matcher.index.lexical.LexicalIndex)."""
 
-    def scores(
-        self, text: str, candidate_ids: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - protocol
-        raise NotImplementedError
+    def scores(self, text: str, candidate_ids: Any = None) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 @dataclass
@@ -92,8 +90,10 @@ def lexical_candidates(
     if ids.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
     pos = np.fromiter(
-        (catalog.position_of_pk(int(i)) if catalog.position_of_pk(int(i)) is not None else -1
-         for i in ids),
+        (
+            catalog.position_of_pk(int(i)) if catalog.position_of_pk(int(i)) is not None else -1
+            for i in ids
+        ),
         dtype=np.int64,
         count=ids.size,
     )

@@ -27,10 +27,61 @@ NEUTRAL = 0.5
 IMPLIED_REQUESTER_OFFERS = {"community_reach": "access to the community behind this need"}
 _WORD = re.compile(r"[a-z][a-z\-']{3,}")
 _STOP = frozenset(
-    "that this with from have their they them will were been into about which while where when "
-    "also more most other over such than then there these those very what your ours ourselves "
-    "need needs help people local community services service provide provides providing support "
-    "programs program programmes programme organisation organization through including".split()
+    [
+        "that",
+        "this",
+        "with",
+        "from",
+        "have",
+        "their",
+        "they",
+        "them",
+        "will",
+        "were",
+        "been",
+        "into",
+        "about",
+        "which",
+        "while",
+        "where",
+        "when",
+        "also",
+        "more",
+        "most",
+        "other",
+        "over",
+        "such",
+        "than",
+        "then",
+        "there",
+        "these",
+        "those",
+        "very",
+        "what",
+        "your",
+        "ours",
+        "ourselves",
+        "need",
+        "needs",
+        "help",
+        "people",
+        "local",
+        "community",
+        "services",
+        "service",
+        "provide",
+        "provides",
+        "providing",
+        "support",
+        "programs",
+        "program",
+        "programmes",
+        "programme",
+        "organisation",
+        "organization",
+        "through",
+        "including",
+    ]
 )
 
 
@@ -115,7 +166,12 @@ def score_candidate(
     total_w = sum(weights.get(c, 0.0) for c in COMPONENTS) or 1.0
     score = sum(weights.get(c, 0.0) * comps[c] for c in COMPONENTS) / total_w
     return Scored(
-        position, score, {k: round(v, 4) for k, v in comps.items()}, distance_km, covers, gains,
+        position,
+        score,
+        {k: round(v, 4) for k, v in comps.items()},
+        distance_km,
+        covers,
+        gains,
         shared,
     )
 

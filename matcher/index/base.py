@@ -17,8 +17,11 @@ class VectorIndex(Protocol):
     score -inf where fewer than k vectors exist.
     """
 
-    kind: str
-    dimension: int
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
 
     def __len__(self) -> int: ...
 
@@ -30,5 +33,4 @@ class VectorIndex(Protocol):
 
     def save(self, directory: Path) -> None: ...
 
-    @classmethod
-    def load(cls, directory: Path) -> VectorIndex: ...
+    # Loading goes through matcher.index.factory.load_index, which reads the manifest's kind.

@@ -155,5 +155,9 @@ class ApiKeyRow(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-Index("ix_org_sector_country_region", OrganisationRow.sector, OrganisationRow.country,
-      OrganisationRow.region)
+Index(
+    "ix_org_sector_country_region",
+    OrganisationRow.sector,
+    OrganisationRow.country,
+    OrganisationRow.region,
+)

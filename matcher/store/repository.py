@@ -91,7 +91,8 @@ class Store:
                 chunk = orgs[start : start + _CHUNK]
                 ids = [o.id for o in chunk]
                 existing = {
-                    r.id: r for r in s.scalars(select(OrganisationRow).where(OrganisationRow.id.in_(ids)))
+                    r.id: r
+                    for r in s.scalars(select(OrganisationRow).where(OrganisationRow.id.in_(ids)))
                 }
                 for org in chunk:
                     values = org_values(org)
@@ -252,7 +253,11 @@ class Store:
             return pk
 
     def list_needs(
-        self, *, status: str | None = None, owner: str | None = None, offset: int = 0,
+        self,
+        *,
+        status: str | None = None,
+        owner: str | None = None,
+        offset: int = 0,
         limit: int = 50,
     ) -> tuple[list[Stored], int]:
         with self.db.session() as s:

@@ -28,8 +28,12 @@ def test_gaps_are_capabilities_no_candidate_offers() -> None:
 
 
 def test_stops_early_when_nothing_more_to_gain() -> None:
-    pool = [m("a", "business", 0.9, "funding"), m("b", "government", 0.8, "regulatory"),
-            m("c", "nonprofit", 0.7, "volunteers"), m("d", "nonprofit", 0.01)]
+    pool = [
+        m("a", "business", 0.9, "funding"),
+        m("b", "government", 0.8, "regulatory"),
+        m("c", "nonprofit", 0.7, "volunteers"),
+        m("d", "nonprofit", 0.01),
+    ]
     chosen = select_coalition(pool, ["funding"], min_size=3, max_size=5, min_gain=0.05)
     assert [c.key for c in chosen] == ["a", "b", "c"]
 

@@ -15,9 +15,16 @@ COUNTRIES = ["US", "GB"]
 
 org_strategy = st.builds(
     lambda i, sector, size, region, country, coords, published: Organisation(
-        id=f"o{i}", name=f"Org {i}", sector=sector, description="d", size=size,
-        region=region, country=country, lat=coords[0] if coords else None,
-        lon=coords[1] if coords else None, published=published,
+        id=f"o{i}",
+        name=f"Org {i}",
+        sector=sector,
+        description="d",
+        size=size,
+        region=region,
+        country=country,
+        lat=coords[0] if coords else None,
+        lon=coords[1] if coords else None,
+        published=published,
     ),
     i=st.integers(0, 10_000),
     sector=st.sampled_from(SECTORS),
@@ -64,8 +71,11 @@ def satisfies(org: Organisation, f: Filters) -> bool:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(orgs=st.lists(org_strategy, min_size=1, max_size=40, unique_by=lambda o: o.id),
-       f=filters_strategy, exclude=st.integers(0, 3))
+@given(
+    orgs=st.lists(org_strategy, min_size=1, max_size=40, unique_by=lambda o: o.id),
+    f=filters_strategy,
+    exclude=st.integers(0, 3),
+)
 def test_mask_is_exactly_the_filter(orgs: list[Organisation], f: Filters, exclude: int) -> None:
     f = f.model_copy(update={"exclude_ids": [o.id for o in orgs[:exclude]]})
     cat = Catalog(4)
@@ -76,8 +86,9 @@ def test_mask_is_exactly_the_filter(orgs: list[Organisation], f: Filters, exclud
 
 
 def test_removed_rows_never_pass() -> None:
-    orgs = [Organisation(id=f"o{i}", name="n", sector="business", description="d")
-            for i in range(3)]
+    orgs = [
+        Organisation(id=f"o{i}", name="n", sector="business", description="d") for i in range(3)
+    ]
     cat = Catalog(2)
     cat.upsert([10, 11, 12], orgs, np.ones((3, 2), np.float32))
     cat.remove([11])

@@ -10,8 +10,11 @@ W = {"fit": 0.45, "coverage": 0.25, "reciprocity": 0.1, "proximity": 0.15, "fres
 
 
 def org(**kw: object) -> Organisation:
-    base: dict[str, object] = {"name": "Riverside Food Bank", "sector": "nonprofit",
-                               "description": "We run a food bank and weekly pantry."}
+    base: dict[str, object] = {
+        "name": "Riverside Food Bank",
+        "sector": "nonprofit",
+        "description": "We run a food bank and weekly pantry.",
+    }
     base.update(kw)
     return Organisation.model_validate(base)
 
@@ -20,8 +23,19 @@ def test_coverage_counts_required_capabilities_offered() -> None:
     prof = make_profile(org(offers=["fresh food parcels", "volunteer drivers"]))
     need = Need(text="We need food and funding for our pantry")
     req = {"food_supply": "food", "funding": "funding"}
-    s = score_candidate(0, prof, need, req, None, cosine=0.5, lexical=0.0, max_lexical=0.0,
-                        distance_km=None, weights=W, scale_km=50)
+    s = score_candidate(
+        0,
+        prof,
+        need,
+        req,
+        None,
+        cosine=0.5,
+        lexical=0.0,
+        max_lexical=0.0,
+        distance_km=None,
+        weights=W,
+        scale_km=50,
+    )
     assert s.components["coverage"] == 0.5
     assert s.covers == {"food_supply": "fresh food parcels"}
     reasons = reasons_for(s, prof, need, req)
@@ -30,11 +44,24 @@ def test_coverage_counts_required_capabilities_offered() -> None:
 
 
 def test_reciprocity_uses_requester_offers() -> None:
-    partner = make_profile(org(sector="business", needs=["staff volunteering days", "grant funding"]))
+    partner = make_profile(
+        org(sector="business", needs=["staff volunteering days", "grant funding"])
+    )
     requester = make_profile(org(offers=["volunteer network"], focus_areas=["food insecurity"]))
     need = Need(text="food")
-    s = score_candidate(0, partner, need, {}, requester, cosine=0.5, lexical=0, max_lexical=0,
-                        distance_km=None, weights=W, scale_km=50)
+    s = score_candidate(
+        0,
+        partner,
+        need,
+        {},
+        requester,
+        cosine=0.5,
+        lexical=0,
+        max_lexical=0,
+        distance_km=None,
+        weights=W,
+        scale_km=50,
+    )
     assert s.gains == {"volunteers": "staff volunteering days"}
     assert 0.3 < s.components["reciprocity"] < 0.5  # 0.75 * 1/2 + focus 0
     assert any("Would gain volunteers" in r for r in reasons_for(s, partner, need, {}))
@@ -43,15 +70,48 @@ def test_reciprocity_uses_requester_offers() -> None:
 def test_proximity_decays_with_distance_and_prefers_service_area() -> None:
     prof = make_profile(org())
     need = Need(text="food", lat=45.5, lon=-122.6)
-    near = score_candidate(0, prof, need, {}, None, cosine=0.5, lexical=0, max_lexical=0,
-                           distance_km=5, weights=W, scale_km=50)
-    far = score_candidate(0, prof, need, {}, None, cosine=0.5, lexical=0, max_lexical=0,
-                          distance_km=150, weights=W, scale_km=50)
+    near = score_candidate(
+        0,
+        prof,
+        need,
+        {},
+        None,
+        cosine=0.5,
+        lexical=0,
+        max_lexical=0,
+        distance_km=5,
+        weights=W,
+        scale_km=50,
+    )
+    far = score_candidate(
+        0,
+        prof,
+        need,
+        {},
+        None,
+        cosine=0.5,
+        lexical=0,
+        max_lexical=0,
+        distance_km=150,
+        weights=W,
+        scale_km=50,
+    )
     assert near.components["proximity"] > far.components["proximity"]
     assert near.score > far.score
     served = make_profile(org(service_radius_km=200))
-    s = score_candidate(0, served, need, {}, None, cosine=0.5, lexical=0, max_lexical=0,
-                        distance_km=150, weights=W, scale_km=50)
+    s = score_candidate(
+        0,
+        served,
+        need,
+        {},
+        None,
+        cosine=0.5,
+        lexical=0,
+        max_lexical=0,
+        distance_km=150,
+        weights=W,
+        scale_km=50,
+    )
     assert s.components["proximity"] >= 0.8
 
 
@@ -59,10 +119,32 @@ def test_freshness_penalises_old_profiles() -> None:
     new = make_profile(org())
     old = make_profile(org(updated_at=utcnow() - timedelta(days=1500)))
     need = Need(text="food")
-    a = score_candidate(0, new, need, {}, None, cosine=0.5, lexical=0, max_lexical=0,
-                        distance_km=None, weights=W, scale_km=50)
-    b = score_candidate(0, old, need, {}, None, cosine=0.5, lexical=0, max_lexical=0,
-                        distance_km=None, weights=W, scale_km=50)
+    a = score_candidate(
+        0,
+        new,
+        need,
+        {},
+        None,
+        cosine=0.5,
+        lexical=0,
+        max_lexical=0,
+        distance_km=None,
+        weights=W,
+        scale_km=50,
+    )
+    b = score_candidate(
+        0,
+        old,
+        need,
+        {},
+        None,
+        cosine=0.5,
+        lexical=0,
+        max_lexical=0,
+        distance_km=None,
+        weights=W,
+        scale_km=50,
+    )
     assert a.components["freshness"] > 0.99 > 0.2 > b.components["freshness"]
     assert any("months ago" in r for r in reasons_for(b, old, need, {}))
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from matcher.domain import Need, Organisation
-from matcher.errors import ConflictError, NotFoundError, StorageError
+from matcher.errors import ConflictError, NotFoundError
 from matcher.store import Database, Store
 from matcher.store.repository import SqlEmbeddingCache
 
@@ -25,8 +25,10 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         database = Database(f"sqlite:///{tmp_path / 'm.db'}")
     else:
         if not PG_URL:
-            pytest.skip("no PostgreSQL server: set MATCHER_TEST_POSTGRES_URL "
-                        "(.ci/run starts one with scripts/with-postgres.sh)")
+            pytest.skip(
+                "no PostgreSQL server: set MATCHER_TEST_POSTGRES_URL "
+                "(.ci/run starts one with scripts/with-postgres.sh)"
+            )
         database = Database(PG_URL)
         schema = f"t_{uuid.uuid4().hex[:8]}"
         with database.engine.begin() as conn:
@@ -48,7 +50,8 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
 
 def org(i: str, **kw: object) -> Organisation:
     return Organisation.model_validate(
-        {"id": i, "name": f"Org {i}", "sector": "nonprofit", "description": "food bank", **kw})
+        {"id": i, "name": f"Org {i}", "sector": "nonprofit", "description": "food bank", **kw}
+    )
 
 
 def test_upsert_is_idempotent_and_versions_changes(db: Database) -> None:
@@ -79,8 +82,7 @@ def test_optimistic_concurrency_and_delete(db: Database) -> None:
         store.get_organisation("a")
 
 
-def test_failed_batch_leaves_store_unchanged(db: Database,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_batch_leaves_store_unchanged(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     import matcher.store.repository as repo
 
     store = Store(db)
@@ -102,9 +104,13 @@ def test_failed_batch_leaves_store_unchanged(db: Database,
 
 def test_listing_filters_and_pages(db: Database) -> None:
     store = Store(db)
-    store.upsert_organisations([
-        org("a", country="us", region="Oregon"), org("b", country="GB", sector="business"),
-        org("c", country="US", region="oregon", published=False)])
+    store.upsert_organisations(
+        [
+            org("a", country="us", region="Oregon"),
+            org("b", country="GB", sector="business"),
+            org("c", country="US", region="oregon", published=False),
+        ]
+    )
     items, total = store.list_organisations(country="us", region="OREGON")
     assert total == 2 and [i.record.id for i in items] == ["a", "c"]
     items, total = store.list_organisations(published_only=True, limit=1, offset=1)
@@ -115,8 +121,9 @@ def test_needs_and_index_state(db: Database) -> None:
     store = Store(db)
     store.upsert_needs([Need(id="n1", text="we need food", wanted_sectors=["business"])])
     assert store.get_need("n1").record.wanted_sectors == ["business"]
-    assert store.upsert_needs([Need(id="n1", text="we need food",
-                                    wanted_sectors=["business"])]).unchanged == ["n1"]
+    assert store.upsert_needs(
+        [Need(id="n1", text="we need food", wanted_sectors=["business"])]
+    ).unchanged == ["n1"]
     store.set_index_state("organisations", generation=3, model="m", count=5, info={"ann": "flat"})
     state = store.index_state("organisations")
     assert state is not None and state["generation"] == 3 and state["info"] == {"ann": "flat"}

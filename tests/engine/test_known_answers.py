@@ -1,0 +1,78 @@
+"""Known answers on the bundled sample corpus with the real embedding model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from matcher.domain import Filters, Need
+from matcher.engine import Engine
+from matcher.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+PORTLAND = (45.515, -122.679)
+MANCHESTER = (53.480, -2.242)
+
+
+@pytest.fixture(scope="module")
+def sample_engine(
+    tmp_path_factory: pytest.TempPathFactory, real_embedder: object
+) -> Iterator[Engine]:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("sample") / "var")
+    eng = Engine.open(settings, embedder=real_embedder, load=False)  # type: ignore[arg-type]
+    assert eng.bootstrap_sample()
+    yield eng
+    eng.close()
+
+
+def test_sample_loads_completely(sample_engine: Engine) -> None:
+    stats = sample_engine.stats()
+    assert stats["organisations"] >= 1000 and stats["needs"] >= 60
+
+
+def test_food_insecurity_in_portland_puts_local_food_banks_and_grocers_first(
+    sample_engine: Engine,
+) -> None:
+    need = Need(
+        text="Families in our neighbourhood are going hungry at the end of the month. "
+        "We need fresh food, a weekly food distribution and volunteers.",
+        lat=PORTLAND[0],
+        lon=PORTLAND[1],
+        radius_km=40,
+    )
+    rec = sample_engine.recommend(need, limit=10)
+    top5 = rec.results[:5]
+    assert all(m.distance_km is not None and m.distance_km <= 40 for m in rec.results)
+    text = " ".join(f"{m.name} {' '.join(m.reasons)}" for m in top5).lower()
+    assert "food" in text
+    assert any(m.sector in {"nonprofit", "community"} and "food_supply" in m.covers for m in top5)
+    biz = rec.by_sector.get("business", [])
+    assert biz and "food_supply" in biz[0].covers  # a grocery/food business leads its sector
+    sectors = {m.sector for m in rec.coalition.members}
+    assert {"business", "government"} & sectors and len(sectors) >= 2
+
+
+def test_jobs_need_in_manchester_finds_workforce_partners(sample_engine: Engine) -> None:
+    need = Need(
+        text="Young people leaving school here can't find work. We want apprenticeships, "
+        "job training and employers willing to hire locally.",
+        lat=MANCHESTER[0],
+        lon=MANCHESTER[1],
+        radius_km=30,
+    )
+    rec = sample_engine.recommend(need, filters=Filters(country="GB"), limit=10)
+    assert all(m.country == "GB" for m in rec.results)
+    assert sum("jobs" in m.covers or "training" in m.covers for m in rec.results[:5]) >= 3
+
+
+def test_business_finds_aligned_nonprofits(sample_engine: Engine) -> None:
+    biz = next(
+        p.org
+        for p in sample_engine.catalog.profiles
+        if p is not None and p.org.sector.value == "business" and p.org.needs
+    )
+    results = sample_engine.match(biz.id, sectors=["nonprofit"], limit=5)
+    assert len(results) == 5 and all(m.sector == "nonprofit" for m in results)
+    assert results[0].score >= results[-1].score
