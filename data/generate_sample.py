@@ -68,7 +68,7 @@ MAILBOX = {"business": ("partnerships", "community", "csr", "hello"),
            "academic": ("engagement", "partnerships", "research")}
 
 
-_A_BEFORE_VOWEL = re.compile(r"\b([Aa]) (?=[aeiouAEIOU])")
+_A_BEFORE_VOWEL = re.compile(r"\b([Aa]) (?=[aeiouAEIOU])(?!(?:[Uu]ni|[Uu]s[eu]|[Ee]u|[Oo]ne)\w)")
 
 
 def fix_articles(text: str) -> str:
@@ -99,7 +99,8 @@ class Generator:
         brand, brand2 = rng.sample(BRANDS, 2)
         surname, surname2 = rng.sample(SURNAMES, 2)
         return {"city": city.name, "hood": rng.choice(city.hoods), "county": city.county,
-                "region": city.region, "area": city.area, "brand": brand, "brand2": brand2,
+                "region": city.region, "area": city.area, "areaname": city.areaname,
+                "brand": brand, "brand2": brand2,
                 "surname": surname, "surname2": surname2, "surname_saint": rng.choice(SAINTS),
                 "n": rng.randint(6, 90)}
 

@@ -1,6 +1,6 @@
 """Archetypes of invented organisations: names, kinds, activities, offers and needs per sector.
 
-Placeholders: {city} {hood} {county} {region} {area} {brand} {brand2} {surname} {n}.
+Placeholders: {city} {hood} {county} {region} {area} {areaname} {brand} {brand2} {surname} {n}.
 Offers and needs are short phrases; each maps to at least one key of matcher.capabilities
 (the generator checks this and stops if one does not).
 """
@@ -245,7 +245,7 @@ GOVERNMENT: tuple[Archetype, ...] = (
       ("trusted community outreach", "translation and interpreting", "venue space for clinics"),
       "large", (1920, 2005), 3, "US"),
     A("nhs_trust", "government", "NHS trust|health board|primary care network",
-      ("{area} Community Health NHS Trust", "{city} Primary Care Network",
+      ("{areaname} Community Health NHS Trust", "{city} Primary Care Network",
        "{city} Health and Care Partnership"),
       "health access|mental health|seniors|disability",
       ("The trust runs district nursing, health visiting and community mental health teams.",
@@ -272,7 +272,7 @@ GOVERNMENT: tuple[Archetype, ...] = (
       "medium large", (1933, 2015), 3, "US"),
     A("workforce_gb", "government", "jobcentre|employment and skills service|council skills team",
       ("{city} {hood} Jobcentre", "{city} Employment and Skills Service",
-       "{area} Skills and Work Hub"),
+       "{areaname} Skills and Work Hub"),
       "workforce|education and youth|refugees and immigrants",
       ("Work coaches support people on benefits to find jobs and training.",
        "The service helped around {n} people into work last year.",
@@ -282,11 +282,11 @@ GOVERNMENT: tuple[Archetype, ...] = (
       ("employer partners offering placements", "community outreach to job seekers",
        "childcare-friendly training venues"),
       "medium large", (1973, 2018), 3, "GB"),
-    A("housing_authority", "government", "housing authority|council housing service",
+    A("housing_authority", "government", "housing authority|public housing provider",
       ("{city} Housing Authority", "{county} Housing Authority", "{city} Council Housing "
        "Services"),
       "housing|seniors|disability",
-      ("It manages around {n} affordable homes and a waiting list that grows every year.",
+      ("It manages around {n}00 affordable homes and a waiting list that grows every year.",
        "Tenancy officers support residents at risk of eviction.",
        "The authority is retrofitting older blocks to cut heating bills."),
       ("affordable housing units", "tenancy support programmes", "rental assistance",
@@ -295,7 +295,7 @@ GOVERNMENT: tuple[Archetype, ...] = (
        "residents"),
       "large", (1937, 2000), 2),
     A("transit", "government", "transit agency|transport authority",
-      ("{area} Transit", "{city} Transport Authority", "{region} Regional Transit"),
+      ("{areaname} Transit", "{city} Transport Authority", "{region} Regional Transit"),
       "climate resilience|seniors|disability|workforce",
       ("The agency runs buses and light rail and a door-to-door service for disabled riders.",
        "It offers reduced fares for about {n} thousand low-income riders."),
@@ -305,7 +305,7 @@ GOVERNMENT: tuple[Archetype, ...] = (
       "large", (1950, 2005), 1),
     A("env_agency", "government", "environmental agency|environmental protection team",
       ("{region} Environmental Quality Office – {city}", "{city} Environment and Sustainability "
-       "Team", "{area} Flood Resilience Partnership"),
+       "Team", "{areaname} Flood Resilience Partnership"),
       "climate resilience|environment",
       ("The team monitors air and water quality and leads the local flood plan.",
        "It has planted around {n} street trees and funds community green spaces."),
