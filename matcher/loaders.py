@@ -37,6 +37,24 @@ LIST_FIELDS = frozenset(
     {"focus_areas", "offers", "needs", "required_capabilities", "wanted_sectors"}
 )
 LOWERCASE_FIELDS = frozenset({"sector", "size", "status"})
+# Text fields that JSON or Parquet may hold as numbers (ids, ZIP codes).
+TEXT_FIELDS = frozenset(
+    {
+        "id",
+        "name",
+        "description",
+        "city",
+        "region",
+        "country",
+        "postcode",
+        "website",
+        "contact",
+        "owner",
+        "text",
+        "title",
+        "requester_id",
+    }
+)
 _FORMULA_START = ("=", "+", "-", "@")
 # Plain numbers and phone numbers ("-3.5", "+44 161 496 0000") are not formulas.
 _FORMULA = re.compile(r"^\s*[=+\-@]")
@@ -281,6 +299,8 @@ def _coerce(name: str, value: Any) -> Any:
         if name == "lon" and not (math.isfinite(number) and -180 <= number <= 180):
             raise ValueError(f"longitude {_show(value)} is outside -180..180")
         return number
+    if name in TEXT_FIELDS and isinstance(value, int | float) and not isinstance(value, bool):
+        return str(int(value)) if float(value).is_integer() else str(value)
     if name in LOWERCASE_FIELDS and isinstance(value, str):
         return value.strip().lower()
     if name == "wanted_sectors":

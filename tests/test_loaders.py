@@ -106,6 +106,16 @@ def test_explicit_format_overrides_suffix(tmp_path: Path) -> None:
         load_records(path, format="xml")
 
 
+def test_bom_tsv_and_numeric_ids(tmp_path: Path) -> None:
+    bom = load_records(write(tmp_path, "o.csv", "\ufeffname,sector,description\nA,business,d\n"))
+    assert [o.name for o in bom.organisations()] == ["A"]
+    tsv = load_records(write(tmp_path, "o.tsv", "name\tsector\tdescription\nA, Inc\tbusiness\td\n"))
+    assert [o.name for o in tsv.organisations()] == ["A, Inc"]
+    row = {"id": 7, "name": "A", "sector": "business", "description": "d", "postcode": 97201}
+    (org,) = load_records(write(tmp_path, "o.jsonl", json.dumps(row))).organisations()
+    assert (org.id, org.postcode) == ("7", "97201")
+
+
 def test_needs_csv(tmp_path: Path) -> None:
     path = write(
         tmp_path,
@@ -170,7 +180,7 @@ def test_row_errors_name_the_mapped_source_column(tmp_path: Path) -> None:
         ["name=org_name", "sector=kind", "description=about", "lat=latitude", "lon=longitude"]
     )
     report = load_records(path, mapping=mapping)
-    assert [o.name for o in report.accepted] == ["Fine"]
+    assert [o.name for o in report.organisations()] == ["Fine"]
     assert report.rejected == [
         RowError(2, "latitude", "latitude 123 is outside -90..90"),
         RowError(
@@ -188,6 +198,8 @@ def test_mapping_to_unknown_field_is_rejected_up_front(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="unknown organisation field 'nmae'") as info:
         load_records(path, mapping={"nmae": "name"})
     assert info.value.field == "nmae"
+    with pytest.raises(ValidationError, match="mapped column 'town' for field 'city'"):
+        load_records(path, mapping={"city": "town"})
     with pytest.raises(ValidationError, match="unknown need field 'sector'"):
         load_records(path, kind="need", defaults={"sector": "business"})
 
@@ -269,7 +281,7 @@ def test_bad_jsonl_lines(tmp_path: Path) -> None:
         ]
     )
     report = load_records(write(tmp_path, "orgs.jsonl", body))
-    assert [o.name for o in report.accepted] == ["A", "A"]
+    assert [o.name for o in report.organisations()] == ["A", "A"]
     by_row = {e.row: e for e in report.rejected}
     assert sorted(by_row) == [2, 3, 4, 6, 7]
     assert by_row[2].column is None and by_row[2].reason.startswith("malformed JSON")
@@ -284,7 +296,7 @@ def test_csv_row_with_too_many_cells(tmp_path: Path) -> None:
         tmp_path, "orgs.csv", "name,sector,description\nA,business,d,surprise\nB,community,d\n"
     )
     report = load_records(path)
-    assert [o.name for o in report.accepted] == ["B"]
+    assert [o.name for o in report.organisations()] == ["B"]
     assert only_error(report) == RowError(1, None, "has 4 cells but the header has 3")
 
 
