@@ -1,0 +1,27 @@
+"""Settings of the HTTP layer only (env prefix MATCHER_API_); engine settings live in matcher."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ApiSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MATCHER_API_", extra="ignore")
+
+    max_body_bytes: int = Field(256 * 1024, ge=1024, description="Larger request bodies get 413")
+    rate_limit_enabled: bool = True
+    anonymous_per_minute: float = Field(60, gt=0, description="Requests per minute per client IP")
+    anonymous_burst: int = Field(20, ge=1)
+    key_per_minute: float = Field(1200, gt=0, description="Requests per minute per API key")
+    key_burst: int = Field(200, ge=1)
+    load_in_background: bool = Field(
+        True, description="Serve /healthz while the model and index load; /readyz says when ready"
+    )
+    bootstrap_sample: bool = Field(
+        True, description="Load and index the bundled sample corpus when the database is empty"
+    )
+    bootstrap_admin_key: bool = Field(
+        True, description="Create, print and save (DATA_DIR/admin-key.txt) a first admin key"
+    )
+    key_cache_seconds: float = Field(30.0, ge=0, description="How long a verified key is cached")

@@ -1,0 +1,182 @@
+"""FastAPI dependencies and their `Annotated` aliases: state, engine, caller, paging, If-Match."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import anyio
+from fastapi import Depends, Header, Query, Request
+from fastapi.security import APIKeyHeader
+
+from api.keys import KeyRing
+from api.problems import ApiProblem
+from api.ratelimit import retry_after_header
+from api.records import Records
+from api.schemas import MAX_PAGE_SIZE
+from api.security import ANONYMOUS, Principal, Role
+from api.state import AppState
+from matcher.engine import Engine
+
+_api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="API key: `pm_<prefix>_<secret>`"
+)
+
+
+async def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.api
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+async def get_engine(state: StateDep) -> Engine:
+    if state.engine is None:
+        detail = (
+            "the model and index are still loading"
+            if state.load_error is None
+            else ("the matching engine failed to load; see /readyz")
+        )
+        raise ApiProblem(503, detail, headers={"Retry-After": "5"})
+    return state.engine
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+
+
+def _keys(state: AppState) -> KeyRing:
+    if state.keys is None:
+        raise ApiProblem(503, "the service is starting", headers={"Retry-After": "1"})
+    return state.keys
+
+
+async def get_records(state: StateDep) -> Records:
+    if state.records is None:
+        raise ApiProblem(503, "the service is starting", headers={"Retry-After": "1"})
+    return state.records
+
+
+RecordsDep = Annotated[Records, Depends(get_records)]
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _rate_limit(state: AppState, key_id: str | None, request: Request) -> None:
+    wait = state.limits.check(key_id, _client_ip(request))
+    if wait > 0:
+        raise ApiProblem(
+            429,
+            "rate limit exceeded; retry after the number of seconds in Retry-After",
+            headers={"Retry-After": retry_after_header(wait)},
+        )
+
+
+async def get_principal(
+    request: Request,
+    state: StateDep,
+    api_key: Annotated[str | None, Depends(_api_key_header)] = None,
+) -> Principal:
+    """The caller: anonymous without a key, 401 with a wrong key; then the rate limit."""
+    if not api_key:
+        _rate_limit(state, None, request)
+        return ANONYMOUS
+    keys = _keys(state)
+    principal = keys.cached(api_key)
+    if principal is None:
+        principal = await anyio.to_thread.run_sync(keys.authenticate, api_key)
+    if principal is None:
+        _rate_limit(state, None, request)  # failed attempts spend the client IP's budget
+        raise ApiProblem(
+            401,
+            "the X-API-Key header is not a valid key",
+            headers={"WWW-Authenticate": 'ApiKey header="X-API-Key"'},
+        )
+    _rate_limit(state, principal.key_id, request)
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require(role: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
+    async def dependency(principal: PrincipalDep) -> Principal:
+        if not principal.authenticated:
+            raise ApiProblem(
+                401,
+                f"this operation needs an API key with role '{role.value}' or above",
+                headers={"WWW-Authenticate": 'ApiKey header="X-API-Key"'},
+            )
+        if not principal.at_least(role):
+            raise ApiProblem(403, f"this operation needs role '{role.value}' or above")
+        return principal
+
+    return dependency
+
+
+ReaderDep = Annotated[Principal, Depends(require(Role.reader))]
+EditorDep = Annotated[Principal, Depends(require(Role.editor))]
+AnalystDep = Annotated[Principal, Depends(require(Role.analyst))]
+AdminDep = Annotated[Principal, Depends(require(Role.admin))]
+
+
+@dataclass(frozen=True)
+class PageParams:
+    page: int
+    page_size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+
+async def get_page(
+    page: Annotated[int, Query(ge=1, le=100_000, description="1-based page number")] = 1,
+    page_size: Annotated[
+        int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Items per page, at most {MAX_PAGE_SIZE}")
+    ] = 50,
+) -> PageParams:
+    return PageParams(page, page_size)
+
+
+PageDep = Annotated[PageParams, Depends(get_page)]
+
+
+def parse_if_match(value: str | None) -> set[int] | None:
+    """None when absent or `*`; else the versions it names (unparseable tags match nothing)."""
+    if value is None or value.strip() == "*" or not value.strip():
+        return None
+    versions: set[int] = set()
+    for tag in value.split(","):
+        tag = tag.strip()
+        if tag.startswith("W/"):
+            tag = tag[2:]
+        tag = tag.strip('"')
+        if tag.isdigit() and len(tag) < 10:
+            versions.add(int(tag))
+    if not versions:
+        versions.add(-1)
+    return versions
+
+
+async def get_if_match(
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description="The ETag from a previous read; a stale one gives 412",
+            examples=['"3"'],
+        ),
+    ] = None,
+) -> set[int] | None:
+    return parse_if_match(if_match)
+
+
+IfMatchDep = Annotated[set[int] | None, Depends(get_if_match)]
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'

@@ -1,0 +1,143 @@
+"""The FastAPI app: `create_app(settings)` builds it; `app` is what `uvicorn api.main:app` serves.
+
+Nothing heavy happens at import: the model and the indexes load in the lifespan.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.bodylimit import BodySizeLimitMiddleware
+from api.config import ApiSettings
+from api.metrics import MetricsMiddleware
+from api.problems import install_problem_handlers, problem_component_schemas
+from api.routes import feedback, health, keys, needs, organisations, recommendations, web
+from api.state import AppState
+from matcher.settings import Settings
+
+if TYPE_CHECKING:
+    from matcher.embedding.base import Embedder
+    from matcher.engine import Engine
+
+logger = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
+API_VERSION = "1.0.0"
+DESCRIPTION = """
+Recommends complementary business, government and nonprofit/community partners for a
+community need, with reasons, a suggested cross-sector coalition and the gaps no one covers.
+
+Send an API key in the `X-API-Key` header. Roles: `reader` (recommend, read public profiles),
+`editor` (+ manage the organisations and needs it owns), `analyst` (+ see contacts and
+unpublished profiles, export feedback), `admin` (+ everything, API keys). Without a key only
+the public read routes and the web page work, with a lower rate limit.
+
+Errors are `application/problem+json` (RFC 9457) with a stable `type` URI.
+"""
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+]
+_HTML_CSP = (
+    b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+class SecurityHeadersMiddleware:
+    """nosniff, referrer and framing headers on every response; a CSP on the web page."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        is_docs = path in ("/docs", "/redoc") or path.startswith("/docs/")
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.extend(_SECURITY_HEADERS)
+                ctype = next((v for k, v in headers if k == b"content-type"), b"")
+                if ctype.startswith(b"text/html") and not is_docs:
+                    headers.append((b"content-security-policy", _HTML_CSP))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+
+def _custom_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = original()
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(problem_component_schemas())
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    return openapi
+
+
+def create_app(
+    settings: Settings | None = None,
+    api_settings: ApiSettings | None = None,
+    *,
+    engine: Engine | None = None,
+    embedder: Embedder | None = None,
+) -> FastAPI:
+    """Build the app. Pass `engine` to serve an already opened engine (tests); otherwise the
+    lifespan opens one from `settings` (bootstrapping the sample corpus on an empty database)."""
+    settings = settings or Settings()
+    api_settings = api_settings or ApiSettings()
+    state = AppState(settings, api_settings, engine=engine, embedder=embedder)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await state.start()
+        try:
+            yield
+        finally:
+            await state.stop()
+
+    app = FastAPI(
+        title="Partner Matcher",
+        version=API_VERSION,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "recommendations", "description": "Partners and a coalition for a need"},
+            {"name": "organisations", "description": "Profiles, matches and opportunities"},
+            {"name": "needs", "description": "Community needs"},
+            {"name": "feedback", "description": "Outcomes, stored for training"},
+            {"name": "keys", "description": "API keys (admins)"},
+            {"name": "health", "description": "Liveness, readiness, metrics"},
+        ],
+    )
+    app.state.api = state
+    install_problem_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=api_settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=state.metrics)
+    for module in (recommendations, organisations, needs, feedback, keys, health, web):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.openapi = _custom_openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+app = create_app()

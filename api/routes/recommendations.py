@@ -1,0 +1,134 @@
+"""Ranking routes: recommendations for a need, matches and opportunities for an organisation."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import EngineDep, ReaderDep, RecordsDep
+from api.problems import ApiProblem, FieldError, problem_responses
+from api.routes.needs import NeedId, find_need
+from api.routes.organisations import OrgId, visible
+from api.schemas import (
+    MAX_LIMIT,
+    MatchList,
+    NeedMatchPublic,
+    OpportunityList,
+    RecommendationPublic,
+    RecommendationRequest,
+)
+from api.security import Principal
+from api.views import match_view, recommendation_view
+from matcher.domain import Filters, Need, Sector
+
+router = APIRouter(tags=["recommendations"])
+
+LimitQuery = Annotated[
+    int, Query(ge=1, le=MAX_LIMIT, description=f"How many results, at most {MAX_LIMIT}")
+]
+
+
+def _check_requester(engine: EngineDep, requester_id: str | None, principal: Principal) -> None:
+    if requester_id is None:
+        return
+    try:
+        visible(engine, requester_id, principal)
+    except ApiProblem:
+        raise ApiProblem(
+            422,
+            f"requester_id: no organisation '{requester_id}' you can see",
+            errors=[
+                FieldError(
+                    field="requester_id",
+                    location="body",
+                    message="unknown organisation",
+                    type="value_error",
+                )
+            ],
+        ) from None
+
+
+@router.post(
+    "/v1/recommendations",
+    response_model=RecommendationPublic,
+    summary="Recommend partners, a cross-sector coalition and the gaps for a need",
+    responses=problem_responses(401, 403, 413, 422, 429, 503),
+)
+def recommend(
+    body: RecommendationRequest, engine: EngineDep, principal: ReaderDep, records: RecordsDep
+) -> RecommendationPublic:
+    _check_requester(engine, body.requester_id, principal)
+    need = Need.model_validate(body.model_dump(exclude={"limit", "filters"}, exclude_none=True))
+    filters = None
+    if body.filters is not None:
+        filters = Filters.model_validate(body.filters.model_dump())
+    rec = engine.recommend(need, filters=filters, limit=body.limit)
+    rec_id = records.save_recommendation(rec, api_key_id=principal.key_id)
+    return recommendation_view(rec, rec_id)
+
+
+@router.get(
+    "/v1/needs/{need_id}/recommendations",
+    response_model=RecommendationPublic,
+    summary="Recommend partners for a stored need",
+    tags=["needs"],
+    responses=problem_responses(401, 403, 404, 422, 429, 503),
+)
+def recommend_for_need(
+    need_id: NeedId,
+    engine: EngineDep,
+    principal: ReaderDep,
+    records: RecordsDep,
+    limit: LimitQuery = 10,
+) -> RecommendationPublic:
+    need: Need = find_need(engine, need_id).record
+    rec = engine.recommend(need, limit=limit)
+    rec_id = records.save_recommendation(rec, api_key_id=principal.key_id)
+    return recommendation_view(rec, rec_id, need_id=need.id)
+
+
+@router.get(
+    "/v1/organisations/{org_id}/matches",
+    response_model=MatchList,
+    summary="Aligned organisations for an organisation, fit judged both ways",
+    tags=["organisations"],
+    responses=problem_responses(401, 403, 404, 422, 429, 503),
+)
+def matches(
+    org_id: OrgId,
+    engine: EngineDep,
+    principal: ReaderDep,
+    sector: Annotated[
+        list[Sector] | None, Query(description="Wanted sectors (repeatable)", max_length=5)
+    ] = None,
+    limit: LimitQuery = 10,
+) -> MatchList:
+    visible(engine, org_id, principal)
+    found = engine.match(org_id, sectors=[s.value for s in sector or []] or None, limit=limit)
+    return MatchList(
+        organisation_id=org_id,
+        model_version=engine.model_version,
+        index_generation=engine.index_generation,
+        results=[match_view(m) for m in found],
+    )
+
+
+@router.get(
+    "/v1/organisations/{org_id}/opportunities",
+    response_model=OpportunityList,
+    summary="Open needs this organisation could help with",
+    tags=["organisations"],
+    responses=problem_responses(401, 403, 404, 422, 429, 503),
+)
+def opportunities(
+    org_id: OrgId, engine: EngineDep, principal: ReaderDep, limit: LimitQuery = 10
+) -> OpportunityList:
+    visible(engine, org_id, principal)
+    found = engine.needs_for(org_id, limit=limit)
+    return OpportunityList(
+        organisation_id=org_id,
+        model_version=engine.model_version,
+        index_generation=engine.index_generation,
+        results=[NeedMatchPublic.model_validate(m.model_dump()) for m in found],
+    )

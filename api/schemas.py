@@ -1,0 +1,578 @@
+"""Request and response bodies of the HTTP API.
+
+Input models forbid unknown fields and never contain server-owned ones (owner, version,
+updated_at, created_at): no mass assignment. Every model carries an OpenAPI example.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from api.security import Role
+from matcher.domain import Sector, SizeBand
+
+MAX_LIMIT = 100
+MAX_PAGE_SIZE = 200
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+
+Id = Annotated[str, Field(min_length=1, max_length=128, pattern=ID_PATTERN)]
+Phrase = Annotated[str, Field(min_length=1, max_length=200)]
+Phrases = Annotated[list[Phrase], Field(max_length=50)]
+Place = Annotated[str, Field(min_length=1, max_length=200)]
+Country = Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}$", description="ISO 3166 code")]
+Lat = Annotated[float, Field(ge=-90, le=90)]
+Lon = Annotated[float, Field(ge=-180, le=180)]
+Radius = Annotated[float, Field(gt=0, le=20_000)]
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description=f"At most {MAX_LIMIT}")]
+
+_IN = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
+
+
+def _pair(lat: float | None, lon: float | None) -> None:
+    if (lat is None) != (lon is None):
+        raise ValueError("lat and lon must be given together")
+
+
+_ORG_EXAMPLE: dict[str, Any] = {
+    "name": "Riverside Food Bank",
+    "sector": "nonprofit",
+    "description": "Collects surplus food and distributes weekly parcels to 400 families.",
+    "focus_areas": ["food security"],
+    "offers": ["volunteers", "community outreach"],
+    "needs": ["cold storage", "delivery vans"],
+    "city": "Leeds",
+    "country": "GB",
+    "lat": 53.8,
+    "lon": -1.55,
+    "service_radius_km": 25,
+    "size": "small",
+    "website": "https://riverside-food.example",
+    "contact": "hello@riverside-food.example",
+    "published": True,
+}
+
+
+def _unset() -> Any:
+    """Default of a non-nullable optional field of a partial update (never dumped: unset)."""
+    return None
+
+
+# organisations ------------------------------------------------------------------------------
+class OrganisationCreate(BaseModel):
+    model_config = ConfigDict(**_IN, json_schema_extra={"examples": [_ORG_EXAMPLE]})
+
+    id: Id | None = Field(None, description="Optional client-chosen id; generated if absent")
+    name: str = Field(min_length=1, max_length=300)
+    sector: Sector
+    description: str = Field(min_length=1, max_length=20_000)
+    focus_areas: Phrases = Field(default_factory=list)
+    offers: Phrases = Field(default_factory=list)
+    needs: Phrases = Field(default_factory=list)
+    city: Place | None = None
+    region: Place | None = None
+    country: Country | None = None
+    postcode: str | None = Field(None, max_length=32)
+    lat: Lat | None = None
+    lon: Lon | None = None
+    service_radius_km: Radius | None = None
+    size: SizeBand | None = None
+    website: str | None = Field(None, max_length=500)
+    contact: str | None = Field(None, max_length=500, description="Shown only to owner/analysts")
+    published: bool = True
+
+    @model_validator(mode="after")
+    def _coords(self) -> OrganisationCreate:
+        _pair(self.lat, self.lon)
+        return self
+
+
+class OrganisationUpdate(BaseModel):
+    """Partial update: only the fields sent change. Required fields cannot be set to null."""
+
+    model_config = ConfigDict(
+        **_IN,
+        json_schema_extra={"examples": [{"offers": ["volunteers", "cold storage"]}]},
+    )
+
+    name: str = Field(default_factory=_unset, min_length=1, max_length=300)
+    sector: Sector = Field(default_factory=_unset)
+    description: str = Field(default_factory=_unset, min_length=1, max_length=20_000)
+    focus_areas: Phrases = Field(default_factory=_unset)
+    offers: Phrases = Field(default_factory=_unset)
+    needs: Phrases = Field(default_factory=_unset)
+    city: Place | None = None
+    region: Place | None = None
+    country: Country | None = None
+    postcode: str | None = Field(None, max_length=32)
+    lat: Lat | None = None
+    lon: Lon | None = None
+    service_radius_km: Radius | None = None
+    size: SizeBand | None = None
+    website: str | None = Field(None, max_length=500)
+    contact: str | None = Field(None, max_length=500)
+    published: bool = Field(default_factory=_unset)
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True, mode="python")
+
+
+_ORG_PUBLIC_EXAMPLE: dict[str, Any] = {
+    **{k: v for k, v in _ORG_EXAMPLE.items() if k not in ("contact", "published")},
+    "id": "org_3f2a9c1b7d4e",
+    "region": None,
+    "postcode": None,
+    "updated_at": "2026-11-27T10:00:00Z",
+    "version": 1,
+}
+
+
+class OrganisationPublic(BaseModel):
+    """A published profile as anyone may see it: no contact details, no owner."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_ORG_PUBLIC_EXAMPLE]})
+
+    id: str
+    name: str
+    sector: Sector
+    description: str
+    focus_areas: list[str]
+    offers: list[str]
+    needs: list[str]
+    city: str | None
+    region: str | None
+    country: str | None
+    postcode: str | None
+    lat: float | None
+    lon: float | None
+    service_radius_km: float | None
+    size: SizeBand | None
+    website: str | None
+    updated_at: datetime
+    version: int = Field(description="Also sent as the ETag header; send it back in If-Match")
+
+
+class OrganisationPrivate(OrganisationPublic):
+    """The full profile, for its owner, analysts and admins."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_ORG_PUBLIC_EXAMPLE,
+                    "contact": "hello@riverside-food.example",
+                    "published": True,
+                    "owner": "key_5b1e0c2d9a8f",
+                }
+            ]
+        }
+    )
+
+    contact: str | None
+    published: bool
+    owner: str | None
+
+
+OrganisationOut = OrganisationPrivate | OrganisationPublic
+
+
+class Page(BaseModel):
+    total: int
+    page: int
+    page_size: int
+
+
+class OrganisationPage(Page):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [_ORG_PUBLIC_EXAMPLE],
+                    "total": 1,
+                    "page": 1,
+                    "page_size": 50,
+                }
+            ]
+        }
+    )
+
+    items: list[OrganisationOut]
+
+
+# needs --------------------------------------------------------------------------------------
+_NEED_EXAMPLE: dict[str, Any] = {
+    "text": "Older residents on our estate cannot get fresh food since the grocer closed.",
+    "title": "Fresh food access on Hillside estate",
+    "city": "Leeds",
+    "country": "GB",
+    "lat": 53.8,
+    "lon": -1.55,
+    "radius_km": 20,
+    "wanted_sectors": ["business", "government", "nonprofit"],
+    "required_capabilities": ["distribution", "funding"],
+}
+
+
+class NeedFields(BaseModel):
+    model_config = _IN
+
+    text: str = Field(min_length=3, max_length=5_000, description="The problem, in plain words")
+    title: str | None = Field(None, max_length=300)
+    city: Place | None = None
+    region: Place | None = None
+    country: Country | None = None
+    lat: Lat | None = None
+    lon: Lon | None = None
+    radius_km: Radius | None = Field(None, description="Needs lat and lon")
+    wanted_sectors: list[Sector] = Field(default_factory=list, max_length=5)
+    required_capabilities: Phrases = Field(default_factory=list)
+    requester_id: Id | None = Field(None, description="The requesting organisation, if any")
+
+    @model_validator(mode="after")
+    def _coords(self) -> NeedFields:
+        _pair(self.lat, self.lon)
+        if self.radius_km is not None and self.lat is None:
+            raise ValueError("radius_km needs lat and lon")
+        if not self.text.strip():
+            raise ValueError("text must not be blank")
+        return self
+
+
+class NeedCreate(NeedFields):
+    model_config = ConfigDict(**_IN, json_schema_extra={"examples": [_NEED_EXAMPLE]})
+
+    id: Id | None = Field(None, description="Optional client-chosen id; generated if absent")
+
+
+_NEED_PUBLIC_EXAMPLE: dict[str, Any] = {
+    **_NEED_EXAMPLE,
+    "id": "need_8c1d2e3f4a5b",
+    "region": None,
+    "requester_id": None,
+    "status": "open",
+    "created_at": "2026-11-27T10:00:00Z",
+}
+
+
+class NeedPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_NEED_PUBLIC_EXAMPLE]})
+
+    id: str
+    text: str
+    title: str | None
+    city: str | None
+    region: str | None
+    country: str | None
+    lat: float | None
+    lon: float | None
+    radius_km: float | None
+    wanted_sectors: list[Sector]
+    required_capabilities: list[str]
+    requester_id: str | None
+    status: str
+    created_at: datetime
+
+
+class NeedPage(Page):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [_NEED_PUBLIC_EXAMPLE],
+                    "total": 1,
+                    "page": 1,
+                    "page_size": 50,
+                }
+            ]
+        }
+    )
+
+    items: list[NeedPublic]
+
+
+# recommendations ----------------------------------------------------------------------------
+class RecommendationFilters(BaseModel):
+    model_config = ConfigDict(**_IN, json_schema_extra={"examples": [{"sizes": ["small"]}]})
+
+    country: Country | None = None
+    region: Place | None = None
+    sizes: list[SizeBand] = Field(default_factory=list, max_length=4)
+    exclude_ids: list[Id] = Field(default_factory=list, max_length=100)
+
+
+class RecommendationRequest(NeedFields):
+    model_config = ConfigDict(
+        **_IN, json_schema_extra={"examples": [{**_NEED_EXAMPLE, "limit": 5}]}
+    )
+
+    limit: Limit = Field(10, description=f"Partners per sector, at most {MAX_LIMIT}")
+    filters: RecommendationFilters | None = None
+
+
+_MATCH_EXAMPLE: dict[str, Any] = {
+    "id": "org_3f2a9c1b7d4e",
+    "name": "Northern Grocers Ltd",
+    "sector": "business",
+    "score": 0.71,
+    "components": {
+        "fit": 0.82,
+        "coverage": 0.5,
+        "reciprocity": 0.3,
+        "proximity": 0.9,
+        "freshness": 1.0,
+    },
+    "reasons": ["Offers delivery vans (distribution)", "Based 4 km away"],
+    "covers": ["distribution"],
+    "distance_km": 4.2,
+    "city": "Leeds",
+    "region": None,
+    "country": "GB",
+}
+
+
+class MatchPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_MATCH_EXAMPLE]})
+
+    id: str
+    name: str
+    sector: str
+    score: float
+    components: dict[str, float] = Field(description="Score components, each in 0..1")
+    reasons: list[str]
+    covers: list[str]
+    distance_km: float | None
+    city: str | None
+    region: str | None
+    country: str | None
+
+
+class CoalitionPublic(BaseModel):
+    members: list[MatchPublic]
+    roles: dict[str, str] = Field(description="role (business, government, nonprofit) -> id")
+    covered: dict[str, list[str]] = Field(description="capability -> ids of members covering it")
+    gaps: list[str]
+    coverage: float
+
+
+class RecommendationPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "recommendation_id": "rec_1a2b3c4d5e6f",
+                    "model_version": "sentence-transformers/all-MiniLM-L6-v2@default-weights",
+                    "index_generation": 3,
+                    "need_id": None,
+                    "required_capabilities": ["distribution", "funding"],
+                    "results": [_MATCH_EXAMPLE],
+                    "by_sector": {"business": [_MATCH_EXAMPLE]},
+                    "coalition": {
+                        "members": [_MATCH_EXAMPLE],
+                        "roles": {"business": "org_3f2a9c1b7d4e"},
+                        "covered": {"distribution": ["org_3f2a9c1b7d4e"]},
+                        "gaps": ["funding"],
+                        "coverage": 0.5,
+                    },
+                    "gaps": ["funding"],
+                }
+            ]
+        }
+    )
+
+    recommendation_id: str = Field(description="Send it back with feedback")
+    model_version: str
+    index_generation: int
+    need_id: str | None = Field(description="The stored need, when recommending for one")
+    required_capabilities: list[str]
+    results: list[MatchPublic]
+    by_sector: dict[str, list[MatchPublic]]
+    coalition: CoalitionPublic
+    gaps: list[str] = Field(description="Required capabilities no candidate covers")
+
+
+class MatchList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "organisation_id": "org_9d8c7b6a5f4e",
+                    "model_version": "sentence-transformers/all-MiniLM-L6-v2@default-weights",
+                    "index_generation": 3,
+                    "results": [_MATCH_EXAMPLE],
+                }
+            ]
+        }
+    )
+
+    organisation_id: str
+    model_version: str
+    index_generation: int
+    results: list[MatchPublic]
+
+
+class NeedMatchPublic(BaseModel):
+    id: str
+    text: str
+    score: float
+    components: dict[str, float]
+    reasons: list[str]
+    distance_km: float | None
+
+
+class OpportunityList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "organisation_id": "org_3f2a9c1b7d4e",
+                    "model_version": "sentence-transformers/all-MiniLM-L6-v2@default-weights",
+                    "index_generation": 3,
+                    "results": [
+                        {
+                            "id": "need_8c1d2e3f4a5b",
+                            "text": _NEED_EXAMPLE["text"],
+                            "score": 0.64,
+                            "components": {"fit": 0.7, "proximity": 0.9},
+                            "reasons": ["You offer delivery vans (distribution)"],
+                            "distance_km": 4.2,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    organisation_id: str
+    model_version: str
+    index_generation: int
+    results: list[NeedMatchPublic]
+
+
+# feedback -----------------------------------------------------------------------------------
+class Outcome(StrEnum):
+    viewed = "viewed"
+    contacted = "contacted"
+    accepted = "accepted"
+    declined = "declined"
+    partnered = "partnered"
+    not_relevant = "not_relevant"
+
+
+class FeedbackCreate(BaseModel):
+    model_config = ConfigDict(
+        **_IN,
+        json_schema_extra={
+            "examples": [
+                {
+                    "recommendation_id": "rec_1a2b3c4d5e6f",
+                    "organisation_id": "org_3f2a9c1b7d4e",
+                    "outcome": "contacted",
+                    "note": "Called their community team.",
+                }
+            ]
+        },
+    )
+
+    recommendation_id: str = Field(min_length=1, max_length=64)
+    organisation_id: Id
+    outcome: Outcome
+    note: str | None = Field(None, max_length=2_000)
+
+
+class FeedbackPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "recommendation_id": "rec_1a2b3c4d5e6f",
+                    "organisation_id": "org_3f2a9c1b7d4e",
+                    "outcome": "contacted",
+                    "note": None,
+                    "created_at": "2026-11-27T10:00:00Z",
+                }
+            ]
+        }
+    )
+
+    id: int
+    recommendation_id: str
+    organisation_id: str
+    outcome: Outcome
+    note: str | None
+    created_at: datetime
+
+
+class FeedbackPage(Page):
+    items: list[FeedbackPublic]
+
+
+# keys ---------------------------------------------------------------------------------------
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(
+        **_IN, json_schema_extra={"examples": [{"name": "food bank editor", "role": "editor"}]}
+    )
+
+    name: str = Field(min_length=1, max_length=200)
+    role: Role
+
+
+class KeyPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "key_5b1e0c2d9a8f",
+                    "name": "food bank editor",
+                    "role": "editor",
+                    "prefix": "a1b2c3d4",
+                    "created_at": "2026-11-27T10:00:00Z",
+                    "revoked": False,
+                }
+            ]
+        }
+    )
+
+    id: str
+    name: str
+    role: Role
+    prefix: str
+    created_at: datetime
+    revoked: bool
+
+
+class KeyCreated(KeyPublic):
+    key: str = Field(description="The secret, shown once: store it now")
+
+
+# health -------------------------------------------------------------------------------------
+class Health(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+
+    status: str
+
+
+class Readiness(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ready",
+                    "ready": True,
+                    "model_version": "sentence-transformers/all-MiniLM-L6-v2@default-weights",
+                    "index_generation": 3,
+                    "organisations": 1200,
+                }
+            ]
+        }
+    )
+
+    status: str
+    ready: bool
+    model_version: str | None = None
+    index_generation: int | None = None
+    organisations: int | None = None
+    detail: str | None = None

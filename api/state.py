@@ -1,0 +1,116 @@
+"""What one app instance holds: settings, the engine (once loaded), keys, limits, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from api.config import ApiSettings
+from api.keys import ADMIN_KEY_FILE, KeyRing, ensure_admin_key
+from api.metrics import Metrics
+from api.ratelimit import RateLimits
+from api.records import Records
+from matcher.settings import Settings
+from matcher.store.db import Database
+
+if TYPE_CHECKING:
+    from matcher.embedding.base import Embedder
+    from matcher.engine import Engine
+
+logger = logging.getLogger(__name__)
+
+
+class AppState:
+    def __init__(
+        self,
+        settings: Settings,
+        api_settings: ApiSettings,
+        *,
+        engine: Engine | None = None,
+        embedder: Embedder | None = None,
+    ):
+        self.settings = settings
+        self.api = api_settings
+        self.engine: Engine | None = None
+        self.load_error: str | None = None
+        self._given_engine = engine
+        self._embedder = embedder
+        self._task: asyncio.Task[None] | None = None
+        self.db: Database | None = None
+        self.keys: KeyRing | None = None
+        self.records: Records | None = None
+        self.metrics = Metrics()
+        self.metrics.watch_engine(self.engine_stats)
+        self.limits = RateLimits(
+            enabled=api_settings.rate_limit_enabled,
+            key_per_minute=api_settings.key_per_minute,
+            key_burst=api_settings.key_burst,
+            anonymous_per_minute=api_settings.anonymous_per_minute,
+            anonymous_burst=api_settings.anonymous_burst,
+        )
+
+    # lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        await anyio.to_thread.run_sync(self._open_database)
+        if self._given_engine is not None:
+            self.engine = self._given_engine
+            return
+        if self.api.load_in_background:
+            self._task = asyncio.create_task(self._load_async())
+        else:
+            await self._load_async()
+            if self.load_error is not None:
+                raise RuntimeError(f"engine failed to load: {self.load_error}")
+
+    async def stop(self) -> None:
+        if self._task is not None and not self._task.done():
+            logger.info("waiting for the engine load to finish before shutting down")
+            await asyncio.shield(self._task)
+        engine, self.engine = self.engine, None
+        if engine is not None and self._given_engine is None:
+            await anyio.to_thread.run_sync(engine.close)
+        if self.db is not None:
+            self.db.dispose()
+
+    def _open_database(self) -> None:
+        self.db = Database(self.settings.sqlalchemy_url)
+        self.db.create_all()
+        self.keys = KeyRing(self.db, cache_seconds=self.api.key_cache_seconds)
+        self.records = Records(self.db)
+        if self.api.bootstrap_admin_key:
+            key = ensure_admin_key(self.keys, self.settings.data_dir)
+            if key is not None:
+                path = self.settings.data_dir / ADMIN_KEY_FILE
+                print(
+                    f"\nFirst admin API key (also saved to {path}, mode 0600):\n  {key}\n",
+                    flush=True,
+                )
+
+    async def _load_async(self) -> None:
+        try:
+            self.engine = await anyio.to_thread.run_sync(self._load)
+            logger.info("engine ready: %s", self.engine.model_version)
+        except Exception as exc:  # reported by /readyz; the process stays up for /healthz
+            logger.exception("engine failed to load")
+            self.load_error = f"{type(exc).__name__}: {exc}"
+
+    def _load(self) -> Engine:
+        from matcher.engine import Engine
+
+        engine = Engine.open(self.settings, embedder=self._embedder, load=False)
+        try:
+            if self.api.bootstrap_sample and engine.bootstrap_sample():
+                logger.info("loaded and indexed the bundled sample corpus")
+            else:
+                engine.load()
+        except BaseException:
+            engine.close()
+            raise
+        return engine
+
+    # queries ------------------------------------------------------------------------------
+    def engine_stats(self) -> dict[str, Any] | None:
+        return self.engine.stats() if self.engine is not None else None

@@ -1,0 +1,61 @@
+"""Domain objects -> response bodies, with contact details stripped for non-owners."""
+
+from __future__ import annotations
+
+from api.schemas import (
+    CoalitionPublic,
+    MatchPublic,
+    NeedPublic,
+    OrganisationOut,
+    OrganisationPrivate,
+    OrganisationPublic,
+    RecommendationPublic,
+)
+from api.security import Principal
+from matcher.domain import Match, Need, Organisation, Recommendation
+from matcher.store.repository import Stored
+
+_PRIVATE_ONLY = {"contact", "published", "owner"}
+
+
+def organisation_view(stored: Stored, principal: Principal) -> OrganisationOut:
+    org: Organisation = stored.record
+    data = org.model_dump(mode="python")
+    data["version"] = stored.version
+    if principal.can_see_private(org.owner):
+        return OrganisationPrivate.model_validate(data)
+    return OrganisationPublic.model_validate(
+        {k: v for k, v in data.items() if k not in _PRIVATE_ONLY}
+    )
+
+
+def need_view(stored: Stored) -> NeedPublic:
+    need: Need = stored.record
+    return NeedPublic.model_validate(need.model_dump(mode="python", exclude={"owner"}))
+
+
+def match_view(match: Match) -> MatchPublic:
+    return MatchPublic.model_validate(match.model_dump(mode="python"))
+
+
+def recommendation_view(
+    rec: Recommendation, recommendation_id: str, *, need_id: str | None = None
+) -> RecommendationPublic:
+    coalition = rec.coalition
+    return RecommendationPublic(
+        recommendation_id=recommendation_id,
+        model_version=rec.model_version,
+        index_generation=rec.index_generation,
+        need_id=need_id,
+        required_capabilities=list(rec.required_capabilities),
+        results=[match_view(m) for m in rec.results],
+        by_sector={s: [match_view(m) for m in ms] for s, ms in rec.by_sector.items()},
+        coalition=CoalitionPublic(
+            members=[match_view(m) for m in coalition.members],
+            roles=dict(coalition.roles),
+            covered={k: list(v) for k, v in coalition.covered.items()},
+            gaps=list(coalition.gaps),
+            coverage=coalition.coverage,
+        ),
+        gaps=list(rec.gaps),
+    )
