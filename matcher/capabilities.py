@@ -102,7 +102,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         "jobs",
         "jobs and work placements",
-        ("job", "hiring", "employ", "apprentic", "internship", "placement", "recruit", "career"),
+        ("job", "hiring", "employment", "employer", "unemploy", "employab", "apprentic", "internship", "placement", "recruit", "career"),
     ),
     Capability(
         "training",

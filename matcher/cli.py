@@ -103,7 +103,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("org_id")
     p.add_argument("--limit", type=int, default=10)
     p.add_argument("--json", action="store_true")
+    _register_training(sub)
     return parser
+
+
+def _register_training(sub: Any) -> None:
+    """`matcher train ...` and `matcher models ...` live in the training package."""
+    try:
+        from training.cli import register
+    except ImportError:  # pragma: no cover - training not installed
+        return
+    register(sub)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -153,6 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         settings = _settings(args)
+        if getattr(args, "handler", None) is not None:
+            return int(args.handler(args, settings))
         handler = {
             "ingest": cmds.cmd_ingest,
             "build": cmds.cmd_build,

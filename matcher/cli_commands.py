@@ -14,7 +14,7 @@ from rich.table import Table
 
 from matcher.cli import UsageError, _need_from_args, _one_line, dumps
 from matcher.domain import Filters, Match, Need, Recommendation
-from matcher.errors import ValidationError
+from matcher.errors import StorageError, ValidationError
 from matcher.settings import Settings
 
 console = Console()
@@ -58,7 +58,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             mapping=_kv(args.map, "map") or None,
             defaults=_kv(args.default, "default") or None,
         )
-    except ValidationError as exc:
+    except (ValidationError, StorageError) as exc:
         raise UsageError(str(exc)) from exc
     stored: dict[str, int] = {}
     if not args.dry_run and report.accepted:
