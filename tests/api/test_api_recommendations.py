@@ -1,0 +1,115 @@
+"""POST /v1/recommendations, needs/{id}/recommendations, matches, opportunities."""
+
+from __future__ import annotations
+
+from api_support import hdr
+from fastapi.testclient import TestClient
+
+NEED = {
+    "text": "Families on the east side skip meals at the end of the month; we need weekly "
+    "fresh food distribution, volunteers and funding.",
+    "city": "Portland",
+    "country": "US",
+    "lat": 45.52,
+    "lon": -122.6,
+    "radius_km": 50,
+    "wanted_sectors": ["business", "government", "nonprofit", "community"],
+    "limit": 5,
+}
+
+
+def test_recommendation_has_partners_coalition_gaps_and_provenance(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    r = client.post("/v1/recommendations", json=NEED, headers=hdr(keys["reader"]))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["recommendation_id"].startswith("rec_")
+    assert body["model_version"].startswith("hashing-v1")
+    assert isinstance(body["index_generation"], int)
+    assert 0 < len(body["results"]) <= 5
+    first = body["results"][0]
+    assert set(first["components"]) >= {"fit", "coverage", "proximity"}
+    assert first["reasons"]
+    assert "contact" not in first
+    sectors = {m["sector"] for m in body["coalition"]["members"]}
+    assert len(sectors) >= 2
+    assert isinstance(body["gaps"], list)
+    assert set(body["by_sector"]) <= {"business", "government", "nonprofit", "community"}
+
+
+def test_recommendations_never_show_unpublished_or_contacts(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    secret = {
+        "id": "hidden-fresh-food",
+        "name": "Hidden Fresh Food Collective",
+        "sector": "nonprofit",
+        "description": "Weekly fresh food distribution with volunteers for families who skip "
+        "meals at the end of the month on the east side.",
+        "offers": ["fresh food distribution", "volunteers"],
+        "city": "Portland",
+        "country": "US",
+        "lat": 45.52,
+        "lon": -122.6,
+        "contact": "secret@hidden.example",
+        "published": False,
+    }
+    r = client.post("/v1/organisations", json=secret, headers=hdr(keys["editor"]))
+    assert r.status_code == 201, r.text
+    try:
+        rec = client.post(
+            "/v1/recommendations", json={**NEED, "limit": 50}, headers=hdr(keys["admin"])
+        )
+        assert rec.status_code == 200
+        assert "hidden-fresh-food" not in rec.text
+        assert "secret@hidden.example" not in rec.text
+    finally:
+        client.delete("/v1/organisations/hidden-fresh-food", headers=hdr(keys["editor"]))
+
+
+def test_recommendation_needs_a_key(client: TestClient) -> None:
+    r = client.post("/v1/recommendations", json=NEED)
+    assert r.status_code == 401
+    assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_limit_is_capped(client: TestClient, keys: dict[str, str]) -> None:
+    r = client.post("/v1/recommendations", json={**NEED, "limit": 101}, headers=hdr(keys["reader"]))
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "limit"
+    r = client.get("/v1/organisations/org-00001/matches?limit=1000", headers=hdr(keys["reader"]))
+    assert r.status_code == 422
+
+
+def test_unknown_requester_is_a_field_error(client: TestClient, keys: dict[str, str]) -> None:
+    r = client.post(
+        "/v1/recommendations", json={**NEED, "requester_id": "nope"}, headers=hdr(keys["reader"])
+    )
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "requester_id"
+
+
+def test_recommendations_for_a_stored_need(client: TestClient, keys: dict[str, str]) -> None:
+    needs = client.get("/v1/needs?page_size=1").json()["items"]
+    need_id = needs[0]["id"]
+    r = client.get(f"/v1/needs/{need_id}/recommendations?limit=3", headers=hdr(keys["reader"]))
+    assert r.status_code == 200, r.text
+    assert r.json()["need_id"] == need_id
+    assert len(r.json()["results"]) <= 3
+
+
+def test_matches_and_opportunities(client: TestClient, keys: dict[str, str]) -> None:
+    r = client.get(
+        "/v1/organisations/org-00001/matches?sector=nonprofit&sector=community&limit=5",
+        headers=hdr(keys["reader"]),
+    )
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert results and {m["sector"] for m in results} <= {"nonprofit", "community"}
+    assert all(m["id"] != "org-00001" for m in results)
+    r = client.get("/v1/organisations/org-00001/opportunities?limit=3", headers=hdr(keys["reader"]))
+    assert r.status_code == 200, r.text
+    assert len(r.json()["results"]) <= 3
+    r = client.get("/v1/organisations/nope/matches", headers=hdr(keys["reader"]))
+    assert r.status_code == 404
