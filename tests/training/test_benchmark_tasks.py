@@ -140,3 +140,12 @@ def test_real_shared_data_sizes() -> None:
     assert len(t2.funders) == 7
     assert len(t2.history) == 4_735
     assert len(t2.test) == 1_173
+
+
+def test_bench_quality_skips_without_shared_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from training.bench_quality import main
+
+    assert main(["--shared-data", str(tmp_path / "absent")]) == 0
+    assert "skipped" in capsys.readouterr().out

@@ -61,7 +61,9 @@ def rank_within_region(
             continue
         best = top_k(np.asarray(scorer(q_pos, d_pos)), k)
         for qi, cols in zip(q_pos, best, strict=True):
-            rows.extend((query_ids[qi], str(items[d_pos[c]]), r + 1) for r, c in enumerate(cols))
+            rows.extend(
+                (query_ids[int(qi)], str(items[d_pos[c]]), r + 1) for r, c in enumerate(cols)
+            )
     return pd.DataFrame(rows, columns=["query_id", "item_id", "rank"])
 
 

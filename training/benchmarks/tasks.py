@@ -111,7 +111,9 @@ def select_t1_queries(
     picked = (
         eligible.sample(n_queries, random_state=seed) if len(eligible) > n_queries else eligible
     )
-    texts = [f"{titled.at[c, 'title']}. {titled.at[c, 'definition']}" for c in picked["code3"]]
+    texts = [
+        f"{str(titled.at[c, 'title'])}. {str(titled.at[c, 'definition'])}" for c in picked["code3"]
+    ]
     return pd.DataFrame(
         {
             "query_id": picked["region"] + "-" + picked["code3"],

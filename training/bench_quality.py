@@ -1,0 +1,135 @@
+"""Benchmarks T1 and T2 (../shared/benchmarks/README.md): baselines and the engine, in one run.
+
+    python -m training.bench_quality --shared-data ../shared/data [--t1-queries 400] [--json OUT]
+
+Exits 0 with a message when the shared data folder is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from training.benchmarks import baselines, hybrid
+from training.benchmarks.embeddings import EmbeddingStore, encode_cached, minilm_encoder
+from training.benchmarks.engine_runner import BenchEmbedder, run_engine_t1
+from training.benchmarks.report import Figures, figures, print_tables
+from training.benchmarks.tasks import (
+    GRANTS_FILE,
+    NONPROFITS_FILE,
+    NTEE_FILE,
+    T1Task,
+    T2Task,
+    build_t1,
+    build_t2,
+    t1_ideal_gains,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+CACHE_DIR = REPO / "var" / "bench-cache"
+ENGINE_DIR = REPO / "var" / "bench" / "t1"
+T2_COLUMNS = ("Hit@1", "Hit@5", "MRR")
+
+
+class LazyEncoder:
+    """Loads the model only when a text is missing from the cache."""
+
+    def __init__(self) -> None:
+        self.key = "all-MiniLM-L6-v2-torch-fp32"
+        self._encode: Any = None
+
+    def __call__(self, texts: Any) -> np.ndarray:
+        if self._encode is None:
+            key, self._encode = minilm_encoder()
+            assert key == self.key
+        return np.asarray(self._encode(texts))
+
+
+def _t1_figures(task: T1Task, results: Any) -> Figures:
+    return figures(
+        results,
+        task.relevance(),
+        task.queries["query_id"].tolist(),
+        ideal=t1_ideal_gains(task),
+        min_gain=1.0,
+    )
+
+
+def _t2_figures(task: T2Task, results: Any) -> Figures:
+    figs = figures(results, task.relevance(), task.test["grant_id"].tolist())
+    return {k: v for k, v in figs.items() if k in T2_COLUMNS}
+
+
+def run_t1(task: T1Task, store: EmbeddingStore, encoder: LazyEncoder) -> dict[str, Figures | str]:
+    rows: dict[str, Figures | str] = {}
+    docs_text = baselines.t1_doc_texts(task, with_name=True)
+    docs = encode_cached(docs_text, encoder, store, progress=True, desc="T1 profiles")
+    queries = encode_cached(task.queries["text"].tolist(), encoder, store, desc="T1 queries")
+    rows["random"] = _t1_figures(task, baselines.t1_random(task))
+    rows["TF-IDF baseline"] = _t1_figures(task, baselines.t1_tfidf(task))
+    rows["dense baseline (cosine)"] = _t1_figures(task, baselines.t1_dense(task, docs, queries))
+    rows["hybrid reference (training)"] = _t1_figures(task, hybrid.t1_hybrid(task, docs, queries))
+    try:
+        if ENGINE_DIR.exists() and os.environ.get("BENCH_KEEP_ENGINE_DIR") != "1":
+            shutil.rmtree(ENGINE_DIR)
+        embedder = BenchEmbedder(store, lambda: encoder)
+        rows["engine"] = _t1_figures(task, run_engine_t1(task, ENGINE_DIR, embedder))
+    except Exception as exc:  # noqa: BLE001 - the engine is optional here, baselines still count
+        rows["engine"] = f"not available ({type(exc).__name__}: {exc})"
+    return rows
+
+
+def run_t2(task: T2Task, store: EmbeddingStore, encoder: LazyEncoder) -> dict[str, Figures | str]:
+    hist = encode_cached(task.history["text"].tolist(), encoder, store, desc="T2 history")
+    test = encode_cached(task.test["text"].tolist(), encoder, store, desc="T2 test")
+    return {
+        "majority": _t2_figures(task, baselines.t2_majority(task)),
+        "TF-IDF baseline (concatenated)": _t2_figures(task, baselines.t2_tfidf(task)),
+        "dense baseline (centroid)": _t2_figures(task, baselines.t2_dense(task, hist, test)),
+        "learned profile (training)": _t2_figures(task, hybrid.t2_learned(task, hist, test)),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared-data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--t1-queries", type=int, default=400)
+    parser.add_argument("--json", type=Path, default=None, help="write all figures to this file")
+    args = parser.parse_args(argv)
+    shared: Path = args.shared_data
+    needed = [NONPROFITS_FILE, NTEE_FILE, GRANTS_FILE]
+    if not all((shared / f).is_file() for f in needed):
+        print(f"bench-quality skipped: shared data not found in {shared} (needs {needed})")
+        return 0
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    t0 = time.perf_counter()
+    encoder = LazyEncoder()
+    store = EmbeddingStore(CACHE_DIR, encoder.key)
+    t1 = build_t1(shared, n_queries=args.t1_queries)
+    t2 = build_t2(shared)
+    print(
+        f"T1: {len(t1.profiles)} profiles, {len(t1.queries)} queries; "
+        f"T2: {len(t2.funders)} funders, {len(t2.history)} history, {len(t2.test)} test"
+    )
+    rows = {"T1": run_t1(t1, store, encoder), "T2": run_t2(t2, store, encoder)}
+    engine = rows["T1"].get("engine")
+    if isinstance(engine, str):
+        print(f"engine: {engine}")
+    print_tables(rows)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"seconds": round(time.perf_counter() - t0, 1), "figures": rows}
+        args.json.write_text(json.dumps(payload, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
