@@ -1,4 +1,4 @@
-"""The VectorIndex contract every backend satisfies (tests/index/test_contract.py)."""
+"""The VectorIndex contract every backend satisfies (tests/index/test_index_contract.py)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ class VectorIndex(Protocol):
     def dimension(self) -> int: ...
 
     def __len__(self) -> int: ...
+
+    def ids(self) -> np.ndarray:
+        """The live ids (int64, ascending)."""
+        ...
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
 
