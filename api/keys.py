@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -43,7 +43,10 @@ class KeyInfo:
 
 
 def _info(row: ApiKeyRow) -> KeyInfo:
-    return KeyInfo(row.id, row.name, row.prefix, Role(row.role), row.created_at, row.revoked)
+    created = row.created_at
+    if created.tzinfo is None:  # SQLite drops the zone; the value was written in UTC
+        created = created.replace(tzinfo=UTC)
+    return KeyInfo(row.id, row.name, row.prefix, Role(row.role), created, row.revoked)
 
 
 class KeyRing:

@@ -18,6 +18,8 @@ from matcher import errors as engine_errors
 logger = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# openapi_extra of public read routes: the key is optional (`{}` = anonymous allowed).
+ANONYMOUS_OK: dict[str, Any] = {"security": [{}]}
 PROBLEM_BASE = "https://partner-matcher.example/problems/"
 
 # status -> (slug, title); the slug makes the stable `type` URI.

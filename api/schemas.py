@@ -30,6 +30,16 @@ Radius = Annotated[float, Field(gt=0, le=20_000)]
 Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description=f"At most {MAX_LIMIT}")]
 
 _IN = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
+# Text is stripped before length checks; these patterns say the same in the schema.
+NON_BLANK = r"\S"
+THREE_CHARS = r"\S[\s\S]+\S"
+# lat and lon go together (and a radius needs both): JSON Schema `dependentRequired`.
+PAIR = {"lat": ["lon"], "lon": ["lat"]}
+PAIR_RADIUS = {**PAIR, "radius_km": ["lat", "lon"]}
+
+
+def _extra(example: dict[str, Any], dependent: dict[str, list[str]]) -> dict[str, Any]:
+    return {"examples": [example], "dependentRequired": dependent}
 
 
 def _pair(lat: float | None, lon: float | None) -> None:
@@ -63,12 +73,12 @@ def _unset() -> Any:
 
 # organisations ------------------------------------------------------------------------------
 class OrganisationCreate(BaseModel):
-    model_config = ConfigDict(**_IN, json_schema_extra={"examples": [_ORG_EXAMPLE]})
+    model_config = ConfigDict(**_IN, json_schema_extra=_extra(_ORG_EXAMPLE, PAIR))
 
     id: Id | None = Field(None, description="Optional client-chosen id; generated if absent")
-    name: str = Field(min_length=1, max_length=300)
+    name: str = Field(min_length=1, max_length=300, pattern=NON_BLANK)
     sector: Sector
-    description: str = Field(min_length=1, max_length=20_000)
+    description: str = Field(min_length=1, max_length=20_000, pattern=NON_BLANK)
     focus_areas: Phrases = Field(default_factory=list)
     offers: Phrases = Field(default_factory=list)
     needs: Phrases = Field(default_factory=list)
@@ -76,8 +86,8 @@ class OrganisationCreate(BaseModel):
     region: Place | None = None
     country: Country | None = None
     postcode: str | None = Field(None, max_length=32)
-    lat: Lat | None = None
-    lon: Lon | None = None
+    lat: Lat = Field(default_factory=_unset, description="With lon")
+    lon: Lon = Field(default_factory=_unset, description="With lat")
     service_radius_km: Radius | None = None
     size: SizeBand | None = None
     website: str | None = Field(None, max_length=500)
@@ -95,12 +105,14 @@ class OrganisationUpdate(BaseModel):
 
     model_config = ConfigDict(
         **_IN,
-        json_schema_extra={"examples": [{"offers": ["volunteers", "cold storage"]}]},
+        json_schema_extra=_extra({"offers": ["volunteers", "cold storage"]}, PAIR),
     )
 
-    name: str = Field(default_factory=_unset, min_length=1, max_length=300)
+    name: str = Field(default_factory=_unset, min_length=1, max_length=300, pattern=NON_BLANK)
     sector: Sector = Field(default_factory=_unset)
-    description: str = Field(default_factory=_unset, min_length=1, max_length=20_000)
+    description: str = Field(
+        default_factory=_unset, min_length=1, max_length=20_000, pattern=NON_BLANK
+    )
     focus_areas: Phrases = Field(default_factory=_unset)
     offers: Phrases = Field(default_factory=_unset)
     needs: Phrases = Field(default_factory=_unset)
@@ -108,13 +120,19 @@ class OrganisationUpdate(BaseModel):
     region: Place | None = None
     country: Country | None = None
     postcode: str | None = Field(None, max_length=32)
-    lat: Lat | None = None
-    lon: Lon | None = None
+    lat: Lat = Field(default_factory=_unset, description="With lon")
+    lon: Lon = Field(default_factory=_unset, description="With lat")
     service_radius_km: Radius | None = None
     size: SizeBand | None = None
     website: str | None = Field(None, max_length=500)
     contact: str | None = Field(None, max_length=500)
     published: bool = Field(default_factory=_unset)
+
+    @model_validator(mode="after")
+    def _coords(self) -> OrganisationUpdate:
+        if ("lat" in self.model_fields_set) != ("lon" in self.model_fields_set):
+            raise ValueError("lat and lon must be given together")
+        return self
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True, mode="python")
@@ -219,14 +237,16 @@ _NEED_EXAMPLE: dict[str, Any] = {
 class NeedFields(BaseModel):
     model_config = _IN
 
-    text: str = Field(min_length=3, max_length=5_000, description="The problem, in plain words")
+    text: str = Field(
+        min_length=3, max_length=5_000, pattern=THREE_CHARS, description="The problem, in words"
+    )
     title: str | None = Field(None, max_length=300)
     city: Place | None = None
     region: Place | None = None
     country: Country | None = None
-    lat: Lat | None = None
-    lon: Lon | None = None
-    radius_km: Radius | None = Field(None, description="Needs lat and lon")
+    lat: Lat = Field(default_factory=_unset, description="With lon")
+    lon: Lon = Field(default_factory=_unset, description="With lat")
+    radius_km: Radius = Field(default_factory=_unset, description="Needs lat and lon")
     wanted_sectors: list[Sector] = Field(default_factory=list, max_length=5)
     required_capabilities: Phrases = Field(default_factory=list)
     requester_id: Id | None = Field(None, description="The requesting organisation, if any")
@@ -242,7 +262,7 @@ class NeedFields(BaseModel):
 
 
 class NeedCreate(NeedFields):
-    model_config = ConfigDict(**_IN, json_schema_extra={"examples": [_NEED_EXAMPLE]})
+    model_config = ConfigDict(**_IN, json_schema_extra=_extra(_NEED_EXAMPLE, PAIR_RADIUS))
 
     id: Id | None = Field(None, description="Optional client-chosen id; generated if absent")
 
@@ -305,7 +325,7 @@ class RecommendationFilters(BaseModel):
 
 class RecommendationRequest(NeedFields):
     model_config = ConfigDict(
-        **_IN, json_schema_extra={"examples": [{**_NEED_EXAMPLE, "limit": 5}]}
+        **_IN, json_schema_extra=_extra({**_NEED_EXAMPLE, "limit": 5}, PAIR_RADIUS)
     )
 
     limit: Limit = Field(10, description=f"Partners per sector, at most {MAX_LIMIT}")

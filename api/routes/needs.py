@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Response, status
 
 from api.deps import EditorDep, EngineDep, PageDep, PrincipalDep
-from api.problems import ApiProblem, problem_responses
+from api.problems import ANONYMOUS_OK, ApiProblem, problem_responses
 from api.schemas import ID_PATTERN, NeedCreate, NeedPage, NeedPublic
 from api.views import need_view
 from matcher.domain import Need
@@ -64,6 +64,7 @@ def create_need(
     "",
     response_model=NeedPage,
     summary="List needs",
+    openapi_extra=ANONYMOUS_OK,
     responses=problem_responses(401, 422, 429, 503),
 )
 def list_needs(
@@ -95,6 +96,7 @@ def list_needs(
     "/{need_id}",
     response_model=NeedPublic,
     summary="Read a need",
+    openapi_extra=ANONYMOUS_OK,
     responses=problem_responses(401, 404, 422, 429, 503),
 )
 def get_need(need_id: NeedId, engine: EngineDep, principal: PrincipalDep) -> NeedPublic:

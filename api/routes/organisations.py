@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from api.deps import EditorDep, EngineDep, IfMatchDep, PageDep, PrincipalDep, etag
-from api.problems import ApiProblem, problem_responses
+from api.problems import ANONYMOUS_OK, ApiProblem, problem_responses
 from api.schemas import (
     ID_PATTERN,
     OrganisationCreate,
@@ -95,6 +95,7 @@ def create_organisation(
     "",
     response_model=OrganisationPage,
     summary="List organisations (published ones, plus your own with mine=true)",
+    openapi_extra=ANONYMOUS_OK,
     responses=problem_responses(401, 422, 429, 503),
 )
 def list_organisations(
@@ -133,6 +134,7 @@ def list_organisations(
     "/{org_id}",
     response_model=OrganisationOut,
     summary="Read a profile (contact details only for its owner, analysts and admins)",
+    openapi_extra=ANONYMOUS_OK,
     responses={200: {"headers": _ETAG_HEADER}, **problem_responses(401, 404, 422, 429, 503)},
 )
 def get_organisation(

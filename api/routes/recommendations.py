@@ -36,7 +36,7 @@ def _check_requester(engine: EngineDep, requester_id: str | None, principal: Pri
         visible(engine, requester_id, principal)
     except ApiProblem:
         raise ApiProblem(
-            422,
+            404,
             f"requester_id: no organisation '{requester_id}' you can see",
             errors=[
                 FieldError(
@@ -53,7 +53,7 @@ def _check_requester(engine: EngineDep, requester_id: str | None, principal: Pri
     "/v1/recommendations",
     response_model=RecommendationPublic,
     summary="Recommend partners, a cross-sector coalition and the gaps for a need",
-    responses=problem_responses(401, 403, 413, 422, 429, 503),
+    responses=problem_responses(401, 403, 404, 413, 422, 429, 503),
 )
 def recommend(
     body: RecommendationRequest, engine: EngineDep, principal: ReaderDep, records: RecordsDep

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from api_support import quiet_api_settings, seed
+from api_support import LiveServer, live_server, quiet_api_settings, seed
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -42,3 +42,9 @@ def keys(client: TestClient, app: FastAPI) -> dict[str, str]:
     }
     out["editor2"] = ring.create("second editor", "editor")[0]
     return out
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with live_server(tmp_path_factory.mktemp("live")) as srv:
+        yield srv

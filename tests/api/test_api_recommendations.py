@@ -82,11 +82,11 @@ def test_limit_is_capped(client: TestClient, keys: dict[str, str]) -> None:
     assert r.status_code == 422
 
 
-def test_unknown_requester_is_a_field_error(client: TestClient, keys: dict[str, str]) -> None:
+def test_unknown_requester_is_404_with_field(client: TestClient, keys: dict[str, str]) -> None:
     r = client.post(
         "/v1/recommendations", json={**NEED, "requester_id": "nope"}, headers=hdr(keys["reader"])
     )
-    assert r.status_code == 422
+    assert r.status_code == 404
     assert r.json()["errors"][0]["field"] == "requester_id"
 
 
