@@ -1,0 +1,245 @@
+"""Bounded load check of POST /v1/recommendations against 127.0.0.1 only.
+
+    python scripts/bench_api.py --data-dir var                 # starts uvicorn on a free port
+    python scripts/bench_api.py --url http://127.0.0.1:8000 --key pm_...   # a running server
+
+50 concurrent httpx asyncio clients send a fixed number of requests (capped in time) and the
+script prints requests/s, p50/p95/p99 latency and the error count. Need texts are made unique
+per request by default so the engine's query-embedding cache does not flatter the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def load_needs(path: Path) -> list[dict[str, Any]]:
+    keep = ("text", "city", "region", "country", "lat", "lon", "radius_km", "wanted_sectors")
+    needs = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                row = json.loads(line)
+                needs.append({k: row[k] for k in keep if row.get(k) not in (None, [], "")})
+    if not needs:
+        raise SystemExit(f"no needs in {path}")
+    return needs
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    idx = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return sorted_values[idx]
+
+
+async def run_load(
+    url: str,
+    key: str,
+    needs: list[dict[str, Any]],
+    *,
+    concurrency: int,
+    total: int,
+    max_seconds: float,
+    unique: bool,
+    limit: int,
+    warmup: int,
+) -> dict[str, Any]:
+    headers = {"X-API-Key": key}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60) as http:
+        for i in range(warmup):
+            await http.post("/v1/recommendations", json={**needs[i % len(needs)], "limit": limit})
+        latencies: list[float] = []
+        statuses: Counter[str] = Counter()
+        counter = iter(range(total))
+        deadline = time.perf_counter() + max_seconds
+
+        async def client() -> None:
+            for i in counter:
+                if time.perf_counter() > deadline:
+                    return
+                body = {**needs[i % len(needs)], "limit": limit}
+                if unique:
+                    body["text"] = f"{body['text']} (request {i})"
+                t0 = time.perf_counter()
+                try:
+                    r = await http.post("/v1/recommendations", json=body)
+                    statuses[str(r.status_code)] += 1
+                except httpx.HTTPError as exc:
+                    statuses[type(exc).__name__] += 1
+                    continue
+                latencies.append(time.perf_counter() - t0)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    latencies.sort()
+    done = sum(statuses.values())
+    errors = done - statuses.get("200", 0)
+    return {
+        "requests": done,
+        "errors": errors,
+        "statuses": dict(statuses),
+        "seconds": round(elapsed, 2),
+        "requests_per_second": round(done / elapsed, 1) if elapsed else 0.0,
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 1),
+        "p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+        "mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else None,
+        "concurrency": concurrency,
+        "unique_texts": unique,
+    }
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(
+    data_dir: Path, model_name: str | None, ready_timeout: float
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "MATCHER_DATA_DIR": str(data_dir),
+        "MATCHER_API_KEY_PER_MINUTE": "10000000",
+        "MATCHER_API_KEY_BURST": "100000",
+        "MATCHER_API_BOOTSTRAP_ADMIN_KEY": "false",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+    if model_name:
+        env["MATCHER_MODEL_NAME"] = model_name
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "api.main:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + ready_timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    proc.terminate()
+    raise SystemExit(f"server not ready after {ready_timeout:.0f}s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--url", help="a running server on 127.0.0.1 (else one is started)")
+    p.add_argument("--key", help="API key for --url (reader or above)")
+    p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("MATCHER_DATA_DIR", "var")))
+    p.add_argument("--model-name", help="override MATCHER_MODEL_NAME for the started server")
+    p.add_argument("--needs", type=Path, default=ROOT / "data" / "needs.jsonl")
+    p.add_argument("--concurrency", type=int, default=50)
+    p.add_argument("--requests", type=int, default=2000)
+    p.add_argument("--max-seconds", type=float, default=120.0)
+    p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--limit", type=int, default=10)
+    p.add_argument(
+        "--repeat-texts",
+        action="store_true",
+        help="reuse need texts (lets the query-embedding cache hit)",
+    )
+    p.add_argument("--ready-timeout", type=float, default=1800.0)
+    p.add_argument("--json", action="store_true", help="print the result as JSON only")
+    args = p.parse_args(argv)
+    if not 1 <= args.concurrency <= 500 or not 1 <= args.requests <= 1_000_000:
+        raise SystemExit("concurrency must be 1..500 and requests 1..1,000,000")
+    needs = load_needs(args.needs)
+    proc = None
+    if args.url:
+        host = urlsplit(args.url).hostname or ""
+        if host not in LOOPBACK:
+            raise SystemExit("refusing to load-test anything but 127.0.0.1")
+        if not args.key:
+            raise SystemExit("--url needs --key")
+        url, key = args.url.rstrip("/"), args.key
+    else:
+        sys.path.insert(0, str(ROOT))
+        from api.keys import create_api_key
+        from matcher.settings import Settings
+
+        settings = Settings(data_dir=args.data_dir)
+        if args.model_name:
+            settings = Settings(data_dir=args.data_dir, model_name=args.model_name)
+        key = create_api_key(settings, "bench_api", "reader")
+        proc, url = start_server(args.data_dir, args.model_name, args.ready_timeout)
+    try:
+        ready = httpx.get(url + "/readyz", timeout=5).json()
+        result = asyncio.run(
+            run_load(
+                url,
+                key,
+                needs,
+                concurrency=args.concurrency,
+                total=args.requests,
+                max_seconds=args.max_seconds,
+                unique=not args.repeat_texts,
+                limit=args.limit,
+                warmup=args.warmup,
+            )
+        )
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=30)
+    result["organisations"] = ready.get("organisations")
+    result["model_version"] = ready.get("model_version")
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(
+            f"POST /v1/recommendations  {result['organisations']} organisations, "
+            f"model {result['model_version']}"
+        )
+        print(
+            f"  {result['requests']} requests in {result['seconds']} s at concurrency "
+            f"{result['concurrency']}: {result['requests_per_second']} requests/s"
+        )
+        print(
+            f"  latency p50 {result['p50_ms']} ms  p95 {result['p95_ms']} ms  "
+            f"p99 {result['p99_ms']} ms"
+        )
+        print(f"  errors {result['errors']}  statuses {result['statuses']}")
+    return 0 if result["errors"] == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
