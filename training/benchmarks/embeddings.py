@@ -1,8 +1,8 @@
 """Dense embeddings for the benchmarks, cached on disk by (model, sha256 of the text).
 
-The cache is a folder of shards per model: `NNNNN-vectors.npy` (float32, n x d) and
-`NNNNN-hashes.npy` (the sha256 hex digests, fixed-width unicode). Both are written to a temp file
-and renamed; the hashes file is written last, so a shard without it is ignored.
+The cache is a folder of shards per model: `<time>-<pid>-vectors.npy` (float32, n x d) and
+`<time>-<pid>-hashes.npy` (the sha256 hex digests, fixed-width unicode). Both are written to a
+temp file and renamed; the hashes file is written last, so a shard without it is ignored.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -51,11 +52,9 @@ class EmbeddingStore:
     def put(self, hashes: Sequence[str], vectors: np.ndarray) -> None:
         if not len(hashes):
             return
-        n = len(list(self.folder.glob("*-hashes.npy")))
-        while (self.folder / f"{n:05d}-hashes.npy").exists():
-            n += 1
-        _save(self.folder / f"{n:05d}-vectors.npy", np.ascontiguousarray(vectors, np.float32))
-        _save(self.folder / f"{n:05d}-hashes.npy", np.array(list(hashes), dtype="<U64"))
+        name = f"{time.time_ns():020d}-{os.getpid()}"  # unique across concurrent writers
+        _save(self.folder / f"{name}-vectors.npy", np.ascontiguousarray(vectors, np.float32))
+        _save(self.folder / f"{name}-hashes.npy", np.array(list(hashes), dtype="<U64"))
         for h, v in zip(hashes, vectors, strict=True):
             self._vectors[h] = np.asarray(v, np.float32)
 
