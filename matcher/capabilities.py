@@ -102,7 +102,19 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         "jobs",
         "jobs and work placements",
-        ("job", "hiring", "employment", "employer", "unemploy", "employab", "apprentic", "internship", "placement", "recruit", "career"),
+        (
+            "job",
+            "hiring",
+            "employment",
+            "employer",
+            "unemploy",
+            "employab",
+            "apprentic",
+            "internship",
+            "placement",
+            "recruit",
+            "career",
+        ),
     ),
     Capability(
         "training",
@@ -131,7 +143,6 @@ CAPABILITIES: tuple[Capability, ...] = (
             "laptop",
             "device",
             "platform",
-            " it ",
         ),
     ),
     Capability(
@@ -227,6 +238,17 @@ def phrases(text: str) -> list[str]:
     return [p.strip() for p in _PHRASE_SPLIT.split(text) if len(p.strip()) >= 3]
 
 
+def snippet(phrase: str, key: str, width: int = 3) -> str:
+    """The words around the first mention of capability `key` in `phrase` (for reasons)."""
+    words = phrase.split()
+    if len(words) <= 2 * width + 1:
+        return phrase
+    for i in range(len(words)):
+        if key in capabilities_in(words[i]) or key in capabilities_in(" ".join(words[i : i + 2])):
+            return " ".join(words[max(0, i - width) : i + width + 1])
+    return " ".join(words[: 2 * width + 1])
+
+
 def infer_required(text: str) -> dict[str, str]:
-    """Capabilities a need's text asks for, each with the phrase that asks for it."""
-    return canonical(phrases(text))
+    """Capabilities a need's text asks for, each with the few words that ask for it."""
+    return {key: snippet(phrase, key) for key, phrase in canonical(phrases(text)).items()}

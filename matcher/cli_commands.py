@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from matcher.cli import UsageError, _need_from_args, _one_line, dumps
@@ -149,34 +150,28 @@ def _match_json(m: Match) -> dict[str, Any]:
     }
 
 
-def _print_matches(title: str, matches: list[Match]) -> None:
-    t = Table(
-        "#",
-        "partner",
-        "sector",
-        "score",
-        "fit",
-        "cover",
-        "recip",
-        "prox",
-        "why",
-        title=title,
-        show_lines=True,
-    )
+def _bar(value: float, width: int = 10) -> str:
+    full = int(round(max(0.0, min(1.0, value)) * width))
+    return "█" * full + "·" * (width - full)
+
+
+def _print_matches(title: str, matches: list[Match], reasons: int = 4) -> None:
+    """One block per partner: header, a bar per score component, the main reasons."""
+    console.print(f"[bold]{escape(title)}[/bold]")
+    if not matches:
+        console.print("  no partner satisfies these constraints")
     for i, m in enumerate(matches, 1):
-        c = m.components
-        t.add_row(
-            str(i),
-            m.name,
-            m.sector,
-            f"{m.score:.3f}",
-            f"{c['fit']:.2f}",
-            f"{c['coverage']:.2f}",
-            f"{c['reciprocity']:.2f}",
-            f"{c['proximity']:.2f}",
-            "\n".join(m.reasons[:3]),
+        where = ", ".join(x for x in (m.city, m.region, m.country) if x)
+        dist = f" · {m.distance_km:.0f} km" if m.distance_km is not None else ""
+        console.print(
+            f"\n[bold]{i}. {escape(m.name)}[/bold] [dim]({m.sector} · {escape(where)}"
+            f"{dist} · {m.id})[/dim]  score [bold]{m.score:.3f}[/bold]"
         )
-    console.print(t)
+        console.print(
+            "   " + "  ".join(f"{k} {_bar(v, 6)} {v:.2f}" for k, v in m.components.items())
+        )
+        for r in m.reasons[:reasons]:
+            console.print(f"   • {escape(r)}")
 
 
 def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
