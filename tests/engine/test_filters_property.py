@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matcher.catalog import Catalog
-from matcher.domain import SECTORS, SIZES, Filters, Organisation
+from matcher.domain import SECTORS, SIZES, Filters, Need, Organisation
+from matcher.engine import Engine
 from matcher.geo import haversine_km
+from matcher.settings import Settings
 
 REGIONS = ["Oregon", "Washington", "Greater Manchester", "Bristol"]
 COUNTRIES = ["US", "GB"]
@@ -94,3 +99,57 @@ def test_removed_rows_never_pass() -> None:
     cat.remove([11])
     assert cat.mask(None).tolist() == [True, False, True]
     assert cat.position_of_id("o1") is None
+
+
+@pytest.fixture(scope="module")
+def random_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    import random
+
+    rnd = random.Random(7)
+    words = ["food", "bank", "jobs", "training", "housing", "climate", "health", "youth", "data"]
+    orgs = [
+        Organisation(
+            id=f"r{i}",
+            name=f"Org {i}",
+            sector=rnd.choice(SECTORS),
+            description=" ".join(rnd.choices(words, k=6)),
+            size=rnd.choice([None, *SIZES]),
+            region=rnd.choice([None, *REGIONS]),
+            country=rnd.choice([None, *COUNTRIES]),
+            lat=rnd.uniform(44, 48) if i % 5 else None,
+            lon=rnd.uniform(-124, -120) if i % 5 else None,
+            published=rnd.random() > 0.1,
+        )
+        for i in range(300)
+    ]
+    eng = Engine.open(
+        Settings(
+            data_dir=tmp_path_factory.mktemp("prop") / "var",
+            model_name="hashing-v1",
+            exact_filter_threshold=50,
+        ),
+        load=False,
+    )
+    eng.store.upsert_organisations(orgs)
+    eng.build()
+    yield eng
+    eng.close()
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(f=filters_strategy, text=st.sampled_from(["food bank", "jobs training", "climate data"]))
+def test_no_recommendation_ever_violates_a_filter(
+    random_engine: Engine, f: Filters, text: str
+) -> None:
+    rec = random_engine.recommend(Need(text=text), filters=f, limit=50)
+    expected = sum(satisfies(p.org, f) for p in random_engine.catalog.profiles if p is not None)
+    assert len(rec.results) == min(50, expected)  # nothing allowed is lost either
+    for m in rec.results:
+        org = random_engine.store.get_organisation(m.id).record
+        assert satisfies(org, f), (m.id, f)
+    for m in rec.coalition.members:
+        assert satisfies(random_engine.store.get_organisation(m.id).record, f)
