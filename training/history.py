@@ -1,0 +1,443 @@
+"""Partnership history and feedback as labelled pairs, and profiles enriched from that history.
+
+- `load_partnership_file` reads past partnerships (CSV, JSON Lines, Parquet) with a row/column
+  reason for every rejected row; `store_partnerships` upserts them by id in one transaction.
+- `labelled_pairs` returns past partnerships and API feedback (FeedbackRow joined to the
+  RecommendationRow it answers) as one DataFrame: source_id, partner_id, label, weight,
+  timestamp, text, origin, ref, outcome.
+- `enrich_profiles` gives organisations with little description the text of their past
+  partnerships: a funder is described by what it funded ("Funded: ...").
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+
+from matcher.domain import Organisation
+from matcher.errors import ValidationError
+from matcher.loaders import RowError
+from matcher.store import Store
+from matcher.store.models import FeedbackRow, PartnershipRow, RecommendationRow
+from matcher.store.repository import UpsertReport
+from training.importers.base import (
+    ImportBatch,
+    RowRejected,
+    iter_rows,
+    number,
+    parse_date,
+    safe_text,
+    validated,
+)
+from training.partnership import Partnership, label_of
+
+logger = logging.getLogger(__name__)
+
+PAIR_COLUMNS = [
+    "source_id",
+    "partner_id",
+    "label",
+    "weight",
+    "timestamp",
+    "text",
+    "origin",
+    "ref",
+    "outcome",
+]
+# Our field -> accepted column names (first present wins); `mapping` overrides.
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ("id", "partnership_id", "grant_id"),
+    "source_id": ("source_id", "source", "funder_id", "organisation_id", "org_id"),
+    "partner_id": ("partner_id", "partner", "recipient_id"),
+    "title": ("title", "project", "name"),
+    "description": ("description", "summary", "details"),
+    "started_at": ("started_at", "date", "start_date", "award_date", "when"),
+    "outcome": ("outcome", "status", "result"),
+    "amount": ("amount", "amount_awarded", "value"),
+}
+HISTORY_MARKER = "\n\nFrom partnership history: "
+_CHUNK = 500
+
+
+# ---------------------------------------------------------------------------------- files
+
+
+@dataclass
+class PartnershipLoad:
+    accepted: list[Partnership] = field(default_factory=list)
+    rejected: list[RowError] = field(default_factory=list)
+    total_rows: int = 0
+    source: str = ""
+
+
+def load_partnership_file(
+    path: str | Path, *, mapping: dict[str, str] | None = None, limit: int | None = None
+) -> PartnershipLoad:
+    """Read past partnerships. Columns: source_id, partner_id (required), id, title,
+    description, started_at (ISO date), outcome (partnered, funded, declined, ...), amount.
+    Rows without an id get a stable one from source, partner, title and date."""
+    p = Path(path)
+    mapping = {k.strip().lower(): v.strip().lower() for k, v in (mapping or {}).items()}
+    unknown = sorted(set(mapping) - set(COLUMN_ALIASES))
+    if unknown:
+        raise ValidationError(
+            f"mapping names unknown partnership field(s) {', '.join(unknown)} "
+            f"(known: {', '.join(COLUMN_ALIASES)})"
+        )
+    batch = ImportBatch(source=p.name)
+    out = PartnershipLoad(source=p.name)
+    seen: dict[str, int] = {}
+    columns: dict[str, str] | None = None
+    for row, values in iter_rows(p, batch, required=(), limit=limit, desc="partnerships"):
+        if columns is None:
+            columns = _resolve_columns(values, mapping)
+        try:
+            item = _partnership(values, columns)
+        except RowRejected as exc:
+            out.rejected.append(RowError(row, exc.column, exc.reason))
+            continue
+        if item.id in seen:
+            col = columns.get("id", "id")
+            out.rejected.append(
+                RowError(row, col, f"duplicate id '{item.id}' (first at row {seen[item.id]})")
+            )
+            continue
+        seen[item.id] = row
+        out.accepted.append(item)
+    out.rejected[:0] = batch.rejected
+    out.rejected.sort(key=lambda e: e.row)
+    out.total_rows = batch.total_rows
+    return out
+
+
+def _resolve_columns(values: dict[str, Any], mapping: dict[str, str]) -> dict[str, str]:
+    present = set(values)
+    columns: dict[str, str] = {}
+    for name, aliases in COLUMN_ALIASES.items():
+        if name in mapping:
+            if mapping[name] not in present:
+                raise ValidationError(f"mapped column '{mapping[name]}' for '{name}' is missing")
+            columns[name] = mapping[name]
+            continue
+        for alias in aliases:
+            if alias in present:
+                columns[name] = alias
+                break
+    for name in ("source_id", "partner_id"):
+        if name not in columns:
+            raise ValidationError(
+                f"missing required column '{name}' (or one of {', '.join(COLUMN_ALIASES[name])})"
+            )
+    return columns
+
+
+def _partnership(values: dict[str, Any], columns: dict[str, str]) -> Partnership:
+    data: dict[str, Any] = {}
+    for name, col in columns.items():
+        if name == "amount":
+            data[name] = number(values, col)
+        elif name == "started_at":
+            data[name] = parse_date(safe_text(values, col), column=col)
+        else:
+            data[name] = safe_text(values, col) or None
+    for name in ("source_id", "partner_id"):
+        if not data.get(name):
+            raise RowRejected(columns[name], "missing required value")
+    return validated(Partnership, data, columns)  # type: ignore[no-any-return]
+
+
+# ---------------------------------------------------------------------------------- storage
+
+
+def _values(p: Partnership) -> dict[str, Any]:
+    return p.model_dump(mode="python")
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def store_partnerships(store: Store, items: Sequence[Partnership]) -> UpsertReport:
+    """Upsert by id in one transaction: identical records are left alone; all or nothing."""
+    report = UpsertReport()
+    with store.db.session() as s:
+        for start in range(0, len(items), _CHUNK):
+            chunk = items[start : start + _CHUNK]
+            rows = s.scalars(
+                select(PartnershipRow).where(PartnershipRow.id.in_([p.id for p in chunk]))
+            )
+            existing = {r.id: r for r in rows}
+            for item in chunk:
+                values = _values(item)
+                row = existing.get(item.id)
+                if row is None:
+                    row = PartnershipRow(**values)
+                    s.add(row)
+                    existing[item.id] = row
+                    report.inserted.append(item.id)
+                    continue
+                current = {k: getattr(row, k) for k in values}
+                current["started_at"] = _aware(current["started_at"])
+                if current == values:
+                    report.unchanged.append(item.id)
+                    continue
+                for k, v in values.items():
+                    setattr(row, k, v)
+                report.updated.append(item.id)
+            s.flush()
+    return report
+
+
+def list_partnerships(store: Store) -> list[Partnership]:
+    with store.db.session() as s:
+        rows = s.scalars(select(PartnershipRow).order_by(PartnershipRow.pk)).all()
+        return [
+            Partnership.model_validate(
+                {
+                    "id": r.id,
+                    "source_id": r.source_id,
+                    "partner_id": r.partner_id,
+                    "title": r.title,
+                    "description": r.description,
+                    "started_at": _aware(r.started_at),
+                    "outcome": r.outcome,
+                    "amount": r.amount,
+                }
+            )
+            for r in rows
+        ]
+
+
+# ---------------------------------------------------------------------------------- pairs
+
+
+def labelled_pairs(store: Store, *, include_feedback: bool = True) -> pd.DataFrame:
+    """Past partnerships and API feedback as labelled (source, partner) pairs.
+
+    label 1: partnered, funded, accepted, contacted (weights 1.0, 1.0, 0.8, 0.5); label 0:
+    declined, not_relevant (1.0). 'viewed' feedback carries no label and is left out. For
+    feedback, the source is the need's requester (or `need:<need id>` when it has none), the
+    text is the need's text, and only the latest outcome per (recommendation, organisation)
+    counts. Sorted by timestamp (missing last), then ref.
+    """
+    records: list[dict[str, Any]] = []
+    for p in list_partnerships(store):
+        records.append(
+            {
+                "source_id": p.source_id,
+                "partner_id": p.partner_id,
+                "label": p.label,
+                "weight": p.weight,
+                "timestamp": p.started_at,
+                "text": p.text(),
+                "origin": "history",
+                "ref": p.id,
+                "outcome": p.outcome,
+            }
+        )
+    if include_feedback:
+        records.extend(_feedback_records(store))
+    frame = pd.DataFrame.from_records(records, columns=PAIR_COLUMNS)
+    frame["label"] = frame["label"].astype("int64")
+    frame["weight"] = frame["weight"].astype("float64")
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    return frame.sort_values(["timestamp", "ref"], na_position="last", kind="stable").reset_index(
+        drop=True
+    )
+
+
+def _feedback_records(store: Store) -> list[dict[str, Any]]:
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    with store.db.session() as s:
+        q = (
+            select(FeedbackRow, RecommendationRow)
+            .join(RecommendationRow, FeedbackRow.recommendation_id == RecommendationRow.id)
+            .order_by(FeedbackRow.created_at, FeedbackRow.pk)
+        )
+        for fb, rec in s.execute(q):
+            labelled = label_of(fb.outcome)
+            key = (fb.recommendation_id, fb.organisation_id)
+            if labelled is None:
+                continue
+            need = rec.need or {}
+            source = need.get("requester_id") or f"need:{need.get('id') or rec.id}"
+            latest[key] = {
+                "source_id": str(source),
+                "partner_id": fb.organisation_id,
+                "label": labelled[0],
+                "weight": labelled[1],
+                "timestamp": _aware(fb.created_at),
+                "text": str(need.get("text") or ""),
+                "origin": "feedback",
+                "ref": f"{fb.recommendation_id}:{fb.organisation_id}",
+                "outcome": fb.outcome,
+            }
+    return list(latest.values())
+
+
+# ---------------------------------------------------------------------------------- enrichment
+
+
+@dataclass
+class EnrichReport:
+    enriched: list[Organisation] = field(default_factory=list)  # changed profiles
+    considered: int = 0  # organisations with little description
+    with_history: int = 0  # of those, how many have usable partnership text
+    stored: UpsertReport | None = None
+
+
+def base_description(description: str) -> str:
+    """The description without any text an earlier enrichment appended."""
+    return description.split(HISTORY_MARKER, 1)[0].rstrip()
+
+
+def enrich_profiles(
+    store: Store,
+    *,
+    min_chars: int = 300,
+    max_chars: int = 2_000,
+    item_chars: int = 300,
+    exclude: Collection[str] = (),
+    until: datetime | None = None,
+    order: str = "typical",
+    apply: bool = True,
+) -> EnrichReport:
+    """Append the text of past partnerships to organisations whose own description is shorter
+    than `min_chars`, up to `max_chars` of added text (each item cut to `item_chars`).
+
+    A funder is described by what it funded ("Funded: ..."), a recipient by what it was funded
+    for, other partners by what they partnered on. Only positive partnerships count; `exclude`
+    (partnership ids) and `until` (start date) keep held-out history out of the profiles.
+    `order="typical"` puts the partnerships most like the organisation's others first (TF-IDF
+    centroid), so an embedding of the first few hundred words sees the typical work;
+    `order="recent"` puts the newest first. Re-running recomputes from the original
+    description, so it never appends twice; with `apply` the changes are stored in one
+    transaction (run `matcher build` afterwards to re-index).
+    """
+    if order not in ("typical", "recent"):
+        raise ValidationError(f"unknown order '{order}' (expected typical or recent)")
+    if min_chars < 0 or max_chars < 50 or item_chars < 20:
+        raise ValidationError("min_chars >= 0, max_chars >= 50 and item_chars >= 20 are needed")
+    items = [
+        p
+        for p in list_partnerships(store)
+        if p.label == 1
+        and p.id not in exclude
+        and (until is None or p.started_at is None or p.started_at < _aware(until))  # type: ignore[operator]
+        and p.text()
+    ]
+    sections = _sections(items)
+    ranks = _typicality(items) if order == "typical" else {}
+    report = EnrichReport()
+    for _pk, org in store.organisations():
+        base = base_description(org.description)
+        if len(base) >= min_chars:
+            if base != org.description:  # an earlier enrichment it no longer needs
+                report.enriched.append(org.model_copy(update={"description": base}))
+            continue
+        report.considered += 1
+        mine = sections.get(org.id, {})
+        if mine:
+            report.with_history += 1
+        added = _history_text(mine, order, ranks.get(org.id, {}), max_chars, item_chars)
+        description = base + HISTORY_MARKER + added if added else base
+        if description != org.description:
+            report.enriched.append(org.model_copy(update={"description": description}))
+    if apply and report.enriched:
+        report.stored = store.upsert_organisations(report.enriched)
+    logger.info(
+        "enrichment: %d short profiles, %d with history, %d changed",
+        report.considered,
+        report.with_history,
+        len(report.enriched),
+    )
+    return report
+
+
+_FUNDED = ("funded",)
+
+
+def _sections(items: list[Partnership]) -> dict[str, dict[str, list[Partnership]]]:
+    out: dict[str, dict[str, list[Partnership]]] = defaultdict(lambda: defaultdict(list))
+    for p in items:
+        funded = p.outcome in _FUNDED or p.amount is not None
+        out[p.source_id]["Funded" if funded else "Partnered on"].append(p)
+        out[p.partner_id]["Funded for" if funded else "Partnered on"].append(p)
+    return out
+
+
+def _typicality(items: list[Partnership]) -> dict[str, dict[str, float]]:
+    """Per organisation, per partnership id: cosine of its TF-IDF vector to the org's centroid."""
+    if not items:
+        return {}
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = [p.text() for p in items]
+    matrix = TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=1).fit_transform(texts)
+    rows_of: dict[str, list[int]] = defaultdict(list)
+    for i, p in enumerate(items):
+        rows_of[p.source_id].append(i)
+        rows_of[p.partner_id].append(i)
+    out: dict[str, dict[str, float]] = {}
+    for org_id, rows in rows_of.items():
+        if len(rows) < 3:
+            continue
+        sub = matrix[rows]
+        centroid = np.asarray(sub.mean(axis=0)).ravel()
+        scores = sub @ centroid
+        out[org_id] = {items[r].id: float(v) for r, v in zip(rows, scores, strict=True)}
+    return out
+
+
+def _history_text(
+    sections: dict[str, list[Partnership]],
+    order: str,
+    org_ranks: dict[str, float],
+    max_chars: int,
+    item_chars: int,
+) -> str:
+    if not sections:
+        return ""
+    from training.importers.base import shorten
+
+    parts: list[str] = []
+    budget = max_chars
+    # The largest section first: it says most about what the organisation does.
+    for heading, group in sorted(sections.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        ordered = _ordered(group, order, org_ranks)
+        texts: list[str] = []
+        seen: set[str] = set()
+        used = len(heading) + 2
+        for p in ordered:
+            t = shorten(p.text().rstrip(". "), item_chars)
+            if t.lower() in seen:
+                continue
+            if used + len(t) + 2 > budget:
+                break
+            seen.add(t.lower())
+            texts.append(t)
+            used += len(t) + 2
+        if texts:
+            parts.append(f"{heading}: " + "; ".join(texts) + ".")
+            budget -= used + 1
+        if budget < 40:
+            break
+    return " ".join(parts)
+
+
+def _ordered(
+    group: list[Partnership], order: str, org_ranks: dict[str, float]
+) -> list[Partnership]:
+    oldest = datetime.min.replace(tzinfo=UTC)
+    if order == "recent" or not org_ranks:
+        return sorted(group, key=lambda p: (p.started_at or oldest, p.id), reverse=True)
+    return sorted(group, key=lambda p: (-org_ranks.get(p.id, 0.0), p.id))

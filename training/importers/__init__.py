@@ -1,0 +1,70 @@
+"""Importers for public registries: IRS exempt organisations, 360Giving grants, the US Federal
+Program Inventory and generic company lists. Each reads a file into an `ImportBatch`;
+`store_batch` upserts it (organisations, then needs, then partnerships; each all-or-nothing)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from matcher.store import Store
+from matcher.store.repository import UpsertReport
+from training.importers.base import ImportBatch
+from training.importers.companies import read_companies
+from training.importers.federal_programs import read_federal_programs
+from training.importers.giving360 import read_360giving
+from training.importers.irs import read_irs
+
+Reader = Callable[..., ImportBatch]
+IMPORTERS: dict[str, Reader] = {
+    "irs": read_irs,
+    "360giving": read_360giving,
+    "federal-programs": read_federal_programs,
+    "companies": read_companies,
+}
+
+
+@dataclass
+class StoredBatch:
+    organisations: UpsertReport
+    needs: UpsertReport
+    partnerships: UpsertReport
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        return {
+            name: {
+                "inserted": len(r.inserted),
+                "updated": len(r.updated),
+                "unchanged": len(r.unchanged),
+            }
+            for name, r in (
+                ("organisations", self.organisations),
+                ("needs", self.needs),
+                ("partnerships", self.partnerships),
+            )
+        }
+
+
+def read(
+    kind: str, path: str | Path, *, limit: int | None = None, progress: bool = False
+) -> ImportBatch:
+    try:
+        reader = IMPORTERS[kind]
+    except KeyError:
+        raise ValueError(f"unknown importer '{kind}' (expected {', '.join(IMPORTERS)})") from None
+    return reader(path, limit=limit, progress=progress)
+
+
+def store_batch(store: Store, batch: ImportBatch) -> StoredBatch:
+    """Upsert by id: organisations first (so partnerships and needs refer to stored ones)."""
+    from training.history import store_partnerships
+
+    empty = UpsertReport
+    orgs = store.upsert_organisations(batch.organisations) if batch.organisations else empty()
+    needs = store.upsert_needs(batch.needs) if batch.needs else empty()
+    parts = store_partnerships(store, batch.partnerships) if batch.partnerships else empty()
+    return StoredBatch(orgs, needs, parts)
+
+
+__all__ = ["IMPORTERS", "ImportBatch", "StoredBatch", "read", "store_batch"]

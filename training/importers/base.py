@@ -1,0 +1,299 @@
+"""What every registry importer shares: the batch it returns, row reading and cell parsing.
+
+An importer turns one public file into an `ImportBatch`: organisations, needs and partnership
+records, plus a `RowError` (1-based data row, source column, reason) for every row it rejected.
+It never writes; `training.importers.store_batch` does, idempotently (upsert by id).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from matcher.domain import Need, Organisation
+from matcher.errors import ValidationError
+from matcher.loaders import RowError
+from matcher.loaders_read import RawRow, infer_format, read_table
+from training.partnership import Partnership
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+_FORMULA_START = ("=", "+", "-", "@")
+_PLAIN_NUMBER = re.compile(r"[+\-]?[0-9][0-9 .,()+\-]*")
+
+
+class RowRejected(Exception):
+    """Raised inside an importer's row function: the row is skipped with this column/reason."""
+
+    def __init__(self, column: str | None, reason: str):
+        super().__init__(reason)
+        self.column = column
+        self.reason = reason
+
+
+@dataclass
+class ImportBatch:
+    """What one file yielded. Records are unique by id within each list."""
+
+    source: str
+    organisations: list[Organisation] = field(default_factory=list)
+    needs: list[Need] = field(default_factory=list)
+    partnerships: list[Partnership] = field(default_factory=list)
+    rejected: list[RowError] = field(default_factory=list)
+    total_rows: int = 0
+    _org_ids: dict[str, int] = field(default_factory=dict, repr=False)
+
+    @property
+    def rejected_rows(self) -> int:
+        return len({e.row for e in self.rejected})
+
+    def add_organisation(self, org: Organisation) -> bool:
+        """Add unless an organisation with this id is already in the batch (first one wins)."""
+        if org.id in self._org_ids:
+            return False
+        self._org_ids[org.id] = len(self.organisations)
+        self.organisations.append(org)
+        return True
+
+    def has_organisation(self, org_id: str) -> bool:
+        return org_id in self._org_ids
+
+    def replace_organisation(self, org: Organisation) -> None:
+        self.organisations[self._org_ids[org.id]] = org
+
+    def organisation(self, org_id: str) -> Organisation:
+        return self.organisations[self._org_ids[org_id]]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "rows": self.total_rows,
+            "organisations": len(self.organisations),
+            "needs": len(self.needs),
+            "partnerships": len(self.partnerships),
+            "rejected_rows": self.rejected_rows,
+        }
+
+    def summary(self, max_errors: int = 20) -> str:
+        c = self.counts()
+        head = (
+            f"{self.source}: {c['rows']} rows -> {c['organisations']} organisations, "
+            f"{c['needs']} needs, {c['partnerships']} partnerships; "
+            f"{c['rejected_rows']} rows rejected"
+        )
+        lines = [head] + [f"  {e}" for e in self.rejected[:max_errors]]
+        if len(self.rejected) > max_errors:
+            lines.append(f"  ... and {len(self.rejected) - max_errors} more errors")
+        return "\n".join(lines)
+
+
+def iter_rows(
+    path: Path,
+    batch: ImportBatch,
+    *,
+    required: tuple[str, ...],
+    limit: int | None = None,
+    progress: bool = False,
+    desc: str = "rows",
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (row number, values with lower-cased column names) of a CSV/JSONL/Parquet file.
+
+    Unreadable rows (invalid UTF-8, malformed CSV) go to `batch.rejected`; a required column
+    missing from the header raises ValidationError naming it. `limit` counts data rows read.
+    """
+    table = read_table(path, infer_format(path))
+    columns = {c.strip().lower() for c in table.columns}
+    missing = [c for c in required if c not in columns]
+    if missing and table.rows:
+        raise ValidationError(
+            f"{path.name} lacks required column(s) {', '.join(missing)} "
+            f"(it has: {', '.join(sorted(columns)) or 'none'})"
+        )
+    rows: list[RawRow] = table.rows[:limit] if limit is not None else table.rows
+    show = progress and sys.stderr.isatty()
+    for raw in tqdm(rows, desc=desc, unit="row", disable=not show, mininterval=0.5):
+        batch.total_rows += 1
+        if raw.values is None:
+            batch.rejected.append(RowError(raw.row, None, raw.error or "unreadable row"))
+            continue
+        yield raw.row, {str(k).strip().lower(): v for k, v in raw.values.items()}
+
+
+def text(values: dict[str, Any], column: str) -> str:
+    """The cell as stripped text ('' when absent, blank or NaN); whitespace collapsed."""
+    value = values.get(column)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return " ".join(str(value).split())
+
+
+def safe_text(values: dict[str, Any], column: str) -> str:
+    """Like `text`, but rejects a cell a spreadsheet would run as a formula."""
+    s = text(values, column)
+    if s and s[0] in _FORMULA_START and not _PLAIN_NUMBER.fullmatch(s):
+        raise RowRejected(
+            column,
+            f"cell starts with '{s[0]}', which spreadsheets run as a formula "
+            "(possible formula injection)",
+        )
+    return s
+
+
+def free_text(values: dict[str, Any], column: str) -> str:
+    """Prose (missions, descriptions): leading formula characters, usually bullet dashes, are
+    dropped instead of rejecting the row, so the text can never run as a spreadsheet formula."""
+    return text(values, column).lstrip("=+-@ \t")
+
+
+def required_text(values: dict[str, Any], column: str) -> str:
+    s = safe_text(values, column)
+    if not s:
+        raise RowRejected(column, "missing required value")
+    return s
+
+
+def number(values: dict[str, Any], column: str) -> float | None:
+    s = text(values, column).replace(",", "")
+    if not s:
+        return None
+    try:
+        value = float(s)
+    except ValueError:
+        raise RowRejected(column, f"not a number: '{s[:40]}'") from None
+    if not math.isfinite(value):
+        raise RowRejected(column, f"not a finite number: '{s}'")
+    return value
+
+
+_DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S.%f%z",
+    "%d/%m/%Y",
+    "%d/%m/%Y %H:%M",
+    "%m/%Y",
+    "%Y-%m",
+    "%Y",
+)
+
+
+def parse_date(value: str, *, column: str) -> datetime | None:
+    """A date or date-time in ISO form (or dd/mm/yyyy, mm/yyyy as 360Giving files use), in UTC."""
+    s = value.strip()
+    if not s:
+        return None
+    for fmt in _DATE_FORMATS:
+        try:
+            when = datetime.strptime(s, fmt)
+        except ValueError:
+            continue
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    raise RowRejected(column, f"not a valid date: '{s[:40]}' (expected e.g. 2024-03-17)")
+
+
+def slug(value: str, max_len: int = 80) -> str:
+    return _SLUG.sub("-", value.lower()).strip("-")[:max_len].strip("-")
+
+
+def size_band(employees: float | None) -> str | None:
+    """micro < 10 <= small < 50 <= medium < 250 <= large (matcher.domain.SizeBand)."""
+    if employees is None or employees < 0:
+        return None
+    if employees < 10:
+        return "micro"
+    if employees < 50:
+        return "small"
+    if employees < 250:
+        return "medium"
+    return "large"
+
+
+COUNTRY_CODES: dict[str, str] = {
+    "united states": "US",
+    "united states of america": "US",
+    "usa": "US",
+    "us": "US",
+    "united kingdom": "GB",
+    "uk": "GB",
+    "great britain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "northern ireland": "GB",
+    "ireland": "IE",
+    "canada": "CA",
+    "switzerland": "CH",
+    "netherlands": "NL",
+    "germany": "DE",
+    "france": "FR",
+    "bermuda": "BM",
+    "jersey": "JE",
+    "luxembourg": "LU",
+    "israel": "IL",
+    "singapore": "SG",
+    "australia": "AU",
+    "japan": "JP",
+    "china": "CN",
+    "hong kong": "HK",
+    "india": "IN",
+    "mexico": "MX",
+    "brazil": "BR",
+    "sweden": "SE",
+    "denmark": "DK",
+    "norway": "NO",
+    "spain": "ES",
+    "italy": "IT",
+    "belgium": "BE",
+    "taiwan": "TW",
+    "south korea": "KR",
+    "uruguay": "UY",
+}
+
+
+def country_code(value: str) -> str | None:
+    """An ISO 3166 alpha-2 code for a country name or code; None when unknown."""
+    s = value.strip()
+    if not s:
+        return None
+    if len(s) in (2, 3) and s.isalpha() and s.lower() not in COUNTRY_CODES:
+        return s.upper()
+    return COUNTRY_CODES.get(s.lower())
+
+
+def reject(batch: ImportBatch, row: int, exc: RowRejected) -> None:
+    batch.rejected.append(RowError(row, exc.column, exc.reason))
+
+
+def shorten(value: str, limit: int) -> str:
+    """Cut at a word boundary so the text fits a field's maximum length."""
+    if len(value) <= limit:
+        return value
+    cut = value[: limit - 1].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+def validated(model: type[Any], data: dict[str, Any], columns: dict[str, str]) -> Any:
+    """`model.model_validate(data)`, a failure becoming RowRejected naming the source column."""
+    from pydantic import ValidationError as PydanticValidationError
+
+    try:
+        return model.model_validate(data)
+    except PydanticValidationError as exc:
+        err = exc.errors()[0]
+        loc = err.get("loc", ())
+        name = str(loc[0]) if loc else ""
+        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        if not name:  # a check across fields, e.g. source and partner are the same
+            raise RowRejected(columns.get("__model__"), msg) from None
+        raise RowRejected(columns.get(name, name), f"{name}: {msg}") from None

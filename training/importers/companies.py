@@ -1,0 +1,126 @@
+"""Generic company lists (S&P 500 shape and similar) as `business` organisations.
+
+Columns, each under any of its aliases (case-insensitive): name (company, company_name);
+symbol (ticker, id, company_number); sector; industry; city; state (region); country;
+employees (employee_count, full_time_employees); summary (description, business_summary);
+website (url). The id is `ticker-<SYMBOL>` when there is a symbol, else `co-<slug of name>`;
+the size band follows the number of employees (micro < 10, small < 50, medium < 250, large).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from matcher.domain import Organisation
+from matcher.errors import ValidationError
+from training.importers.base import (
+    ImportBatch,
+    RowRejected,
+    country_code,
+    free_text,
+    iter_rows,
+    number,
+    reject,
+    safe_text,
+    shorten,
+    size_band,
+    slug,
+    validated,
+)
+from training.importers.irs import infer_offers
+
+ALIASES: dict[str, tuple[str, ...]] = {
+    "name": ("name", "company", "company_name", "shortname", "longname"),
+    "symbol": ("symbol", "ticker", "id", "company_number"),
+    "sector": ("sector",),
+    "industry": ("industry",),
+    "city": ("city", "town"),
+    "state": ("state", "region", "county"),
+    "country": ("country",),
+    "employees": ("employees", "employee_count", "full_time_employees", "fulltimeemployees"),
+    "summary": ("summary", "description", "business_summary", "longbusinesssummary"),
+    "website": ("website", "url"),
+}
+
+
+def read_companies(
+    path: str | Path, *, limit: int | None = None, progress: bool = False
+) -> ImportBatch:
+    p = Path(path)
+    batch = ImportBatch(source=p.name)
+    columns: dict[str, str] | None = None
+    seen: dict[str, int] = {}
+    for row, values in iter_rows(
+        p, batch, required=(), limit=limit, progress=progress, desc="companies"
+    ):
+        if columns is None:
+            columns = _columns(values)
+        try:
+            org = _company(values, columns)
+            if org.id in seen:
+                col = columns.get("symbol", columns["name"])
+                first = seen[org.id]
+                raise RowRejected(col, f"duplicate company '{org.id}' (first at row {first})")
+        except RowRejected as exc:
+            reject(batch, row, exc)
+            continue
+        seen[org.id] = row
+        batch.add_organisation(org)
+    return batch
+
+
+def _columns(values: dict[str, Any]) -> dict[str, str]:
+    out = {}
+    for name, aliases in ALIASES.items():
+        col = next((a for a in aliases if a in values), None)
+        if col is not None:
+            out[name] = col
+    if "name" not in out:
+        raise ValidationError(
+            f"missing required column 'name' (or one of {', '.join(ALIASES['name'])})"
+        )
+    return out
+
+
+def _get(values: dict[str, Any], columns: dict[str, str], name: str) -> str:
+    return safe_text(values, columns[name]) if name in columns else ""
+
+
+def _company(values: dict[str, Any], columns: dict[str, str]) -> Organisation:
+    name = _get(values, columns, "name")
+    if not name:
+        raise RowRejected(columns["name"], "missing required value")
+    symbol = _get(values, columns, "symbol").upper()
+    org_id = f"ticker-{slug(symbol).upper()}" if symbol else f"co-{slug(name)}"
+    sector = _get(values, columns, "sector")
+    industry = _get(values, columns, "industry")
+    city = _get(values, columns, "city")
+    country_raw = _get(values, columns, "country")
+    country = country_code(country_raw)
+    if country_raw and country is None:
+        raise RowRejected(columns["country"], f"unknown country '{country_raw[:40]}'")
+    employees = number(values, columns["employees"]) if "employees" in columns else None
+    if employees is not None and employees < 0:
+        raise RowRejected(columns["employees"], f"negative number of employees: {employees:g}")
+    summary = free_text(values, columns["summary"]) if "summary" in columns else ""
+    if not summary:
+        what = ", ".join(x for x in (industry, sector) if x) or "business"
+        where = f" based in {city}" if city else ""
+        summary = f"{name} is a company ({what}){where}."
+    data = {
+        "id": org_id,
+        "name": shorten(name, 300),
+        "sector": "business",
+        "description": shorten(summary, 20_000),
+        "focus_areas": [x for x in (sector, industry) if x],
+        "offers": infer_offers(summary),
+        "city": city or None,
+        "region": _get(values, columns, "state") or None,
+        "country": country,
+        "size": size_band(employees),
+        "website": _get(values, columns, "website") or None,
+    }
+    field_columns = {k: columns.get(v, v) for k, v in {"name": "name", "region": "state"}.items()}
+    field_columns["description"] = columns.get("summary", "summary")
+    return validated(Organisation, data, field_columns)  # type: ignore[no-any-return]

@@ -1,0 +1,190 @@
+"""US Federal Program Inventory: agencies as government organisations, programmes as needs.
+
+Columns: program_id, name, top_agency, objective (required); popular_name, program_type,
+sub_agency, applicant_types, beneficiary_types, assistance_types, categories (pipe-separated).
+
+Each agency (top agency, and sub-agency when given) becomes a `government` organisation with id
+`agency-<slug>`. Each programme becomes a partnership opportunity stored as a Need with id
+`fpi-<program_id>`, owned (requester_id) by its most specific agency, its text the objective,
+its required capabilities from the assistance types, and its eligible applicant types kept as
+`wanted_sectors` (nonprofit -> nonprofit, for-profit/small business -> business,
+state/local/tribal/territories -> government, individuals/public -> community,
+higher-education institutions -> academic) and listed in the text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from matcher.domain import Need, Organisation
+from training.importers.base import (
+    ImportBatch,
+    RowRejected,
+    free_text,
+    iter_rows,
+    reject,
+    required_text,
+    safe_text,
+    shorten,
+    slug,
+    validated,
+)
+
+REQUIRED = ("program_id", "name", "top_agency", "objective")
+# (pattern over one applicant type, sector); a type can map to several sectors.
+APPLICANT_SECTORS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"nonprofit|non-government|private institution|native american org", re.I),
+        "nonprofit",
+    ),
+    (re.compile(r"sponsored organization|quasi-public", re.I), "nonprofit"),
+    (re.compile(r"profit organization|for-profit|small business", re.I), "business"),
+    (
+        re.compile(
+            r"\bstate\b|\blocal\b|tribal|territor|county|city or township|special district|"
+            r"(?<!non-)government|\bfederal\b|interstate|intrastate|school district|"
+            r"public institution",
+            re.I,
+        ),
+        "government",
+    ),
+    (re.compile(r"individual|general public|minority group|specialized group", re.I), "community"),
+    (
+        re.compile(
+            r"includes institutions of higher education|colleges|universit|"
+            r"serving institution|hispanic-serving",
+            re.I,
+        ),
+        "academic",
+    ),
+)
+ASSISTANCE_CAPABILITIES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (
+        re.compile(
+            r"grant|tax expenditure|loan|insurance|direct payment|cooperative agreement", re.I
+        ),
+        ("funding",),
+    ),
+    (re.compile(r"training", re.I), ("training",)),
+    (re.compile(r"specialized services|advisory|technical|counsel", re.I), ("expertise",)),
+    (re.compile(r"property or goods|donation", re.I), ("equipment",)),
+    (re.compile(r"use of property|facilities", re.I), ("facilities", "equipment")),
+    (re.compile(r"information|research|dissemination", re.I), ("data",)),
+)
+_SECTOR_ORDER = ("business", "government", "nonprofit", "community", "academic")
+
+
+def split(value: str) -> list[str]:
+    return [s.strip() for s in value.split("|") if s.strip()]
+
+
+def applicant_sectors(types: list[str]) -> list[str]:
+    found = {sector for t in types for pat, sector in APPLICANT_SECTORS if pat.search(t)}
+    if any(re.search(r"excludes institutions of higher", t, re.I) for t in types) and not any(
+        re.search(r"includes institutions of higher|universit|college", t, re.I) for t in types
+    ):
+        found.discard("academic")
+    return [s for s in _SECTOR_ORDER if s in found]
+
+
+def required_capabilities(types: list[str]) -> list[str]:
+    out: list[str] = []
+    for t in types:
+        for pat, keys in ASSISTANCE_CAPABILITIES:
+            if pat.search(t):
+                out.extend(k for k in keys if k not in out)
+    return out
+
+
+def agency_id(top: str, sub: str = "") -> str:
+    return "agency-" + slug(top) + (f"--{slug(sub)}" if sub else "")
+
+
+def read_federal_programs(
+    path: str | Path, *, limit: int | None = None, progress: bool = False
+) -> ImportBatch:
+    p = Path(path)
+    batch = ImportBatch(source=p.name)
+    seen: dict[str, int] = {}
+    programmes: dict[str, list[str]] = defaultdict(list)  # agency id -> programme names
+    categories: dict[str, Counter[str]] = defaultdict(Counter)
+    agencies: dict[str, tuple[str, str]] = {}  # agency id -> (top, sub)
+    for row, values in iter_rows(
+        p, batch, required=REQUIRED, limit=limit, progress=progress, desc="programmes"
+    ):
+        try:
+            pid = required_text(values, "program_id")
+            if pid in seen:
+                raise RowRejected("program_id", f"duplicate program_id '{pid}' (row {seen[pid]})")
+            top = required_text(values, "top_agency")
+            sub = safe_text(values, "sub_agency")
+            owner = agency_id(top, sub)
+            need = _need(pid, owner, values)
+        except RowRejected as exc:
+            reject(batch, row, exc)
+            continue
+        seen[pid] = row
+        agencies.setdefault(agency_id(top), (top, ""))
+        if sub:
+            agencies.setdefault(owner, (top, sub))
+        batch.needs.append(need)
+        for aid in {agency_id(top), owner}:
+            programmes[aid].append(need.title or pid)
+            categories[aid].update(_categories(safe_text(values, "categories")))
+    for aid, (top, sub) in agencies.items():
+        batch.add_organisation(_agency(aid, top, sub, programmes[aid], categories[aid]))
+    return batch
+
+
+def _categories(value: str) -> list[str]:
+    out = []
+    for c in split(value):
+        c = re.sub(r"^tax expenditures\s*-\s*", "", c, flags=re.I)
+        out.append(c.split(" - ")[-1].strip().lower())
+    return out
+
+
+def _need(pid: str, owner: str, values: dict[str, Any]) -> Need:
+    name = required_text(values, "name")
+    objective = free_text(values, "objective")
+    if len(objective) < 3:
+        raise RowRejected("objective", "missing required value")
+    applicants = split(safe_text(values, "applicant_types"))
+    sectors = applicant_sectors(applicants)
+    eligible = f" Eligible applicants: {'; '.join(applicants)}." if applicants else ""
+    text = shorten(objective, 5_000 - len(eligible)) + eligible
+    data = {
+        "id": f"fpi-{pid}",
+        "title": shorten(name, 300),
+        "text": text,
+        "required_capabilities": required_capabilities(
+            split(safe_text(values, "assistance_types"))
+        ),
+        "wanted_sectors": sectors,
+        "requester_id": owner,
+        "country": "US",
+    }
+    columns = {"id": "program_id", "text": "objective", "title": "name"}
+    return validated(Need, data, columns)  # type: ignore[no-any-return]
+
+
+def _agency(aid: str, top: str, sub: str, names: list[str], cats: Counter[str]) -> Organisation:
+    name = f"{sub} ({top})" if sub else top
+    listed = "; ".join(names[:12]) + ("; ..." if len(names) > 12 else "")
+    description = (
+        f"{name} is a US federal agency administering {len(names)} assistance "
+        f"programme{'s' if len(names) != 1 else ''}: {listed}."
+    )
+    data = {
+        "id": aid,
+        "name": shorten(name, 300),
+        "sector": "government",
+        "description": shorten(description, 20_000),
+        "focus_areas": [c for c, _ in cats.most_common(5)],
+        "offers": ["public programme funding"],
+        "country": "US",
+    }
+    return validated(Organisation, data, {"name": "top_agency"})  # type: ignore[no-any-return]

@@ -1,0 +1,168 @@
+"""US IRS exempt-organisation files (Business Master File shape plus mission statements).
+
+Columns: ein, name, city, state, zip, ntee_code, mission (revenue and address columns such as
+street/address are optional). Each row becomes a `nonprofit` organisation with id `ein-<9 digits>`,
+focus areas from the NTEE major group letter, and a few offers read lightly from the mission.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from matcher import capabilities
+from matcher.domain import Organisation
+from training.importers.base import (
+    ImportBatch,
+    RowRejected,
+    free_text,
+    iter_rows,
+    reject,
+    required_text,
+    safe_text,
+    shorten,
+    validated,
+)
+
+REQUIRED = ("ein", "name")
+# NTEE major groups (NCCS), by first letter of the code.
+NTEE_MAJOR: dict[str, str] = {
+    "A": "arts, culture and humanities",
+    "B": "education",
+    "C": "environment",
+    "D": "animal-related",
+    "E": "health care",
+    "F": "mental health and crisis intervention",
+    "G": "diseases, disorders and medical disciplines",
+    "H": "medical research",
+    "I": "crime and legal-related",
+    "J": "employment",
+    "K": "food, agriculture and nutrition",
+    "L": "housing and shelter",
+    "M": "public safety, disaster preparedness and relief",
+    "N": "recreation and sports",
+    "O": "youth development",
+    "P": "human services",
+    "Q": "international, foreign affairs and national security",
+    "R": "civil rights, social action and advocacy",
+    "S": "community improvement and capacity building",
+    "T": "philanthropy, voluntarism and grantmaking",
+    "U": "science and technology",
+    "V": "social science",
+    "W": "public and societal benefit",
+    "X": "religion-related",
+    "Y": "mutual and membership benefit",
+    "Z": "unknown",
+}
+# Capabilities too generic to claim as an offer from a mission statement alone.
+_NOT_OFFERS = frozenset({"public_programmes", "regulatory", "funding"})
+_OFFER_VERBS = re.compile(r"\b(provid|offer|deliver|run|operat|support|serv|teach|train)")
+MAX_OFFERS = 4
+ADDRESS_COLUMNS = ("street", "address", "address1", "street_address")
+
+
+def normalise_ein(value: str) -> str:
+    digits = re.sub(r"[\s-]", "", value)
+    if not re.fullmatch(r"\d{1,9}", digits):
+        raise RowRejected("ein", f"not an EIN (9 digits, e.g. 01-0017496): '{value[:20]}'")
+    return digits.zfill(9)
+
+
+def focus_areas(ntee_code: str) -> list[str]:
+    letter = ntee_code.strip()[:1].upper()
+    area = NTEE_MAJOR.get(letter)
+    return [area] if area and letter != "Z" else []
+
+
+def _offer_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
+    """One alternation over every offer-like capability (a named group each): one pass a text."""
+    groups: list[str] = []
+    labels: dict[str, str] = {}
+    for i, cap in enumerate(capabilities.CAPABILITIES):
+        if cap.key in _NOT_OFFERS:
+            continue
+        # " it " would match "it is our mission"; so it is left out.
+        stems = [re.escape(s.strip()) for s in cap.stems if s.strip() and s.strip() != "it"]
+        groups.append(f"(?P<c{i}>" + "|".join(stems) + ")")
+        labels[f"c{i}"] = cap.label
+    return re.compile(r"\b(?:" + "|".join(groups) + ")"), labels
+
+
+_OFFER_PATTERN, _OFFER_LABELS = _offer_pattern()
+
+
+def infer_offers(mission: str) -> list[str]:
+    """Capability labels a mission says the organisation provides, in order of first mention;
+    none unless it says it provides, offers, runs or supports something."""
+    low = mission.lower()
+    if not low or not _OFFER_VERBS.search(low):
+        return []
+    found: list[str] = []
+    for m in _OFFER_PATTERN.finditer(low):
+        label = _OFFER_LABELS[m.lastgroup or ""]
+        if label not in found:
+            found.append(label)
+            if len(found) == MAX_OFFERS:
+                break
+    return found
+
+
+def _title(value: str) -> str:
+    return value.title() if value.isupper() else value
+
+
+def read_irs(path: str | Path, *, limit: int | None = None, progress: bool = False) -> ImportBatch:
+    p = Path(path)
+    batch = ImportBatch(source=p.name)
+    seen: dict[str, int] = {}
+    for row, values in iter_rows(
+        p, batch, required=REQUIRED, limit=limit, progress=progress, desc="irs"
+    ):
+        try:
+            ein = normalise_ein(required_text(values, "ein"))
+            if ein in seen:
+                raise RowRejected("ein", f"duplicate EIN {ein} (first at row {seen[ein]})")
+            org = _organisation(ein, values)
+        except RowRejected as exc:
+            reject(batch, row, exc)
+            continue
+        seen[ein] = row
+        batch.add_organisation(org)
+    return batch
+
+
+def _organisation(ein: str, values: dict[str, object]) -> Organisation:
+    v = dict(values)
+    name = required_text(v, "name")
+    city = _title(safe_text(v, "city"))
+    state = safe_text(v, "state").upper()
+    mission = free_text(v, "mission")
+    ntee = safe_text(v, "ntee_code")
+    street = next((safe_text(v, c) for c in ADDRESS_COLUMNS if safe_text(v, c)), "")
+    if mission:
+        description = mission
+    else:
+        where = ", ".join(x for x in (city, state) if x)
+        area = focus_areas(ntee)
+        description = (
+            f"{name} is a US tax-exempt organisation"
+            + (f" in {where}" if where else "")
+            + (f" working on {area[0]}" if area else "")
+            + "."
+        )
+    data = {
+        "id": f"ein-{ein}",
+        "name": shorten(name, 300),
+        "sector": "nonprofit",
+        "description": shorten(description, 20_000),
+        "focus_areas": focus_areas(ntee),
+        "offers": infer_offers(mission),
+        "city": city or None,
+        "region": state or None,
+        "country": "US",
+        "postcode": safe_text(v, "zip") or None,
+        "contact": street or None,
+    }
+    return validated(  # type: ignore[no-any-return]
+        Organisation, data, {"name": "name", "description": "mission", "postcode": "zip"}
+    )
