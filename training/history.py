@@ -152,7 +152,8 @@ def _partnership(values: dict[str, Any], columns: dict[str, str]) -> Partnership
     for name in ("source_id", "partner_id"):
         if not data.get(name):
             raise RowRejected(columns[name], "missing required value")
-    return validated(Partnership, data, columns)  # type: ignore[no-any-return]
+    where = {**columns, "__model__": columns["partner_id"]}
+    return validated(Partnership, data, where)  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------------------------- storage

@@ -63,7 +63,7 @@ ADDRESS_COLUMNS = ("street", "address", "address1", "street_address")
 
 def normalise_ein(value: str) -> str:
     digits = re.sub(r"[\s-]", "", value)
-    if not re.fullmatch(r"\d{1,9}", digits):
+    if not re.fullmatch(r"\d{8,9}", digits):  # 8: a leading zero lost to a spreadsheet
         raise RowRejected("ein", f"not an EIN (9 digits, e.g. 01-0017496): '{value[:20]}'")
     return digits.zfill(9)
 

@@ -1,0 +1,235 @@
+"""Registry importers on small files written here, and on ../shared/data when present."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from matcher.cli import main
+from matcher.engine import Engine
+from matcher.errors import ValidationError
+from matcher.settings import Settings
+from training.importers import read, store_batch
+from training.importers.federal_programs import applicant_sectors, required_capabilities
+from training.importers.giving360 import funder_sector
+from training.importers.irs import NTEE_MAJOR, focus_areas, infer_offers
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+IRS = (
+    "ein,name,city,state,zip,ntee_code,revenue,mission,street\n"
+    "01-0017496,Harbor Food Pantry,YORK HARBOR,ME,03911-0534,K31,100,"
+    "WE PROVIDE FOOD AND VOLUNTEER DRIVERS TO FAMILIES.,1 Main St\n"
+    "010017497,Quiet Lodge,PORTLAND,ME,04101,,5,,\n"
+    "12-34,Bad Ein,X,ME,1,,1,Text,\n"
+    "01-0017496,Duplicate,X,ME,1,,1,Text,\n"
+    "02-0000001,Dash Mission,X,VT,1,B20,1,- Teaching children to read,\n"
+)
+GRANTS = (
+    "grant_id,funder_id,funder_name,recipient_id,recipient_name,recipient_org_type,"
+    "recipient_locality,title,description,amount_awarded,currency,award_date,grant_programme,"
+    "description_is_placeholder\n"
+    "g1,GB-CHC-1,Acme Foundation,GB-CHC-9,Food Hub,Registered charity,Leeds,Food project,"
+    "Meals for older people,5000,GBP,17/03/2014,Main,False\n"
+    "g2,GB-CHC-1,Acme Foundation,GB-COH-8,Code Ltd,Private Limited Company,,Tech,Dummy,"
+    "100,GBP,2015-06-10T00:00:00+00:00,,True\n"
+    "g3,E08000009,Trafford Metropolitan Borough Council,GB-CHC-9,Food Hub,,Leeds,Winter,"
+    "Warm spaces,250,GBP,08/2013,,False\n"
+    "g4,GB-CHC-1,Acme Foundation,,No Id,,,T,D,1,GBP,2014-01-01,,False\n"
+    "g5,GB-CHC-1,Acme Foundation,GB-CHC-7,Seven,,,T,D,05/12/2014,GBP,GBP,,False\n"
+    "g1,GB-CHC-1,Acme Foundation,GB-CHC-9,Food Hub,,,Again,D,1,GBP,2014-01-01,,False\n"
+)
+PROGRAMS = (
+    "program_id,name,popular_name,program_type,top_agency,sub_agency,objective,applicant_types,"
+    "beneficiary_types,assistance_types,categories\n"
+    '10.1,Farm Help,,assistance_listing,Department of Agriculture,Farm Service,"To help farmers.",'
+    '"Private nonprofit institution/organization (includes institutions of higher education and '
+    'hospitals)|Small business (less than 500 employees)|Individual/Family",,'
+    "Project Grants|Training,Agriculture - Farming\n"
+    "10.2,Tribal Roads,,assistance_listing,Department of Agriculture,,To build roads.,"
+    "Federally Recognized Indian Tribal Governments|Non-Government - General,,Project Grants,\n"
+    "10.3,No Objective,,assistance_listing,Department of Agriculture,,,State,,,\n"
+)
+COMPANIES = (
+    "symbol,name,sector,industry,city,state,country,employees,summary\n"
+    "AAA,Alpha Corp,Technology,Software,Austin,TX,United States,161000,"
+    "Alpha provides software and training to schools.\n"
+    "BBB,Beta Ltd,Industrials,Tools,Dublin,,Ireland,40,\n"
+    "CCC,Gamma,Energy,Oil,X,,Atlantis,10,Energy.\n"
+    "DDD,Delta,Energy,Oil,X,,US,many,Energy.\n"
+)
+
+
+def _w(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / name
+    p.write_bytes(gzip.compress(text.encode()) if name.endswith(".gz") else text.encode())
+    return p
+
+
+@pytest.fixture()
+def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
+    eng = Engine.open(Settings(data_dir=tmp_path / "var", model_name="hashing-v1"), load=False)
+    yield eng
+    eng.close()
+
+
+def test_ntee_map_has_26_letters() -> None:
+    assert sorted(NTEE_MAJOR) == [chr(c) for c in range(ord("A"), ord("Z") + 1)]
+    assert focus_areas("K31") == ["food, agriculture and nutrition"]
+    assert focus_areas("Z99") == [] and focus_areas("") == []
+
+
+def test_offers_are_inferred_lightly() -> None:
+    assert infer_offers("We provide food parcels and volunteer drivers.") == [
+        "food supply",
+        "volunteers",
+    ]
+    assert infer_offers("It is a club for sailing.") == []  # no offer verb, no " it " match
+
+
+def test_irs_rows(tmp_path: Path) -> None:
+    batch = read("irs", _w(tmp_path, "irs.csv.gz", IRS))
+    ids = [o.id for o in batch.organisations]
+    assert ids == ["ein-010017496", "ein-010017497", "ein-020000001"]
+    pantry = batch.organisations[0]
+    assert pantry.sector.value == "nonprofit" and pantry.city == "York Harbor"
+    assert pantry.region == "ME" and pantry.postcode == "03911-0534" and pantry.country == "US"
+    assert pantry.focus_areas == ["food, agriculture and nutrition"]
+    assert "food supply" in pantry.offers and "volunteers" in pantry.offers
+    assert pantry.contact == "1 Main St"
+    quiet = batch.organisations[1]
+    assert "US tax-exempt organisation in Portland, ME" in quiet.description
+    assert batch.organisations[2].description == "Teaching children to read"
+    errors = {e.row: e for e in batch.rejected}
+    assert errors[3].column == "ein" and "not an EIN" in errors[3].reason
+    assert errors[4].column == "ein" and "duplicate EIN 010017496 (first at row 1)" in (
+        errors[4].reason
+    )
+
+
+def test_missing_required_column(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="ein"):
+        read("irs", _w(tmp_path, "x.csv", "name,city\nA,B\n"))
+
+
+def test_360giving(tmp_path: Path) -> None:
+    batch = read("360giving", _w(tmp_path, "grants.csv", GRANTS))
+    orgs = {o.id: o for o in batch.organisations}
+    assert orgs["GB-CHC-1"].sector.value == "nonprofit"
+    assert orgs["E08000009"].sector.value == "government"
+    assert orgs["GB-COH-8"].sector.value == "business"
+    assert "funded by Acme Foundation, Trafford" in orgs["GB-CHC-9"].description
+    assert orgs["GB-CHC-9"].city == "Leeds" and orgs["GB-CHC-9"].country == "GB"
+    grants = {p.id: p for p in batch.partnerships}
+    assert sorted(grants) == ["g1", "g2", "g3"]
+    g1 = grants["g1"]
+    assert (g1.source_id, g1.partner_id, g1.amount, g1.outcome) == (
+        "GB-CHC-1",
+        "GB-CHC-9",
+        5000.0,
+        "funded",
+    )
+    assert g1.started_at is not None and g1.started_at.isoformat() == "2014-03-17T00:00:00+00:00"
+    assert g1.text() == "Food project. Meals for older people"
+    assert grants["g2"].description is None  # placeholder "Dummy" is dropped
+    assert grants["g3"].started_at is not None and grants["g3"].started_at.month == 8
+    errors = {e.row: e for e in batch.rejected}
+    assert errors[4].column == "recipient_id"
+    assert errors[5].column == "amount_awarded" and "not a number" in errors[5].reason
+    assert errors[6].column == "grant_id" and "duplicate" in errors[6].reason
+    assert funder_sector("GB-GOR-PB188", "The National Lottery Community Fund") == "government"
+    assert funder_sector("GB-CHC-2", "Leeds City Council Trust") == "government"
+
+
+def test_federal_programs(tmp_path: Path) -> None:
+    batch = read("federal-programs", _w(tmp_path, "p.csv", PROGRAMS))
+    orgs = {o.id: o for o in batch.organisations}
+    assert set(orgs) == {
+        "agency-department-of-agriculture",
+        "agency-department-of-agriculture--farm-service",
+    }
+    assert all(o.sector.value == "government" for o in orgs.values())
+    needs = {n.id: n for n in batch.needs}
+    farm = needs["fpi-10.1"]
+    assert farm.requester_id == "agency-department-of-agriculture--farm-service"
+    assert [s.value for s in farm.wanted_sectors] == [
+        "business",
+        "nonprofit",
+        "community",
+        "academic",
+    ]
+    assert farm.required_capabilities == ["funding", "training"]
+    assert farm.text.startswith("To help farmers.") and "Eligible applicants:" in farm.text
+    roads = needs["fpi-10.2"]
+    assert roads.requester_id == "agency-department-of-agriculture"
+    assert [s.value for s in roads.wanted_sectors] == ["government", "nonprofit"]
+    assert [(e.row, e.column) for e in batch.rejected] == [(3, "objective")]
+    assert applicant_sectors(["State"]) == ["government"]
+    assert required_capabilities(["Sale, Exchange, or Donation of Property or Goods"]) == [
+        "equipment"
+    ]
+
+
+def test_companies(tmp_path: Path) -> None:
+    batch = read("companies", _w(tmp_path, "c.csv", COMPANIES))
+    orgs = {o.id: o for o in batch.organisations}
+    assert set(orgs) == {"ticker-AAA", "ticker-BBB"}
+    alpha = orgs["ticker-AAA"]
+    assert alpha.sector.value == "business" and alpha.size is not None
+    assert alpha.size.value == "large" and alpha.country == "US"
+    assert alpha.focus_areas == ["technology", "software"]
+    beta = orgs["ticker-BBB"]
+    assert beta.size is not None and beta.size.value == "small" and beta.country == "IE"
+    assert beta.description == "Beta Ltd is a company (Tools, Industrials) based in Dublin."
+    errors = {e.row: e for e in batch.rejected}
+    assert errors[3].column == "country" and "Atlantis" in errors[3].reason
+    assert errors[4].column == "employees" and "not a number" in errors[4].reason
+
+
+def test_store_is_idempotent_and_searchable(tmp_path: Path, engine: Engine) -> None:
+    batch = read("360giving", _w(tmp_path, "grants.csv", GRANTS))
+    first = store_batch(engine.store, batch).as_dict()
+    assert first["organisations"]["inserted"] == 4 and first["partnerships"]["inserted"] == 3
+    again = store_batch(engine.store, read("360giving", tmp_path / "grants.csv")).as_dict()
+    assert again["organisations"] == {"inserted": 0, "updated": 0, "unchanged": 4}
+    assert again["partnerships"] == {"inserted": 0, "updated": 0, "unchanged": 3}
+    store_batch(engine.store, read("federal-programs", _w(tmp_path, "p.csv", PROGRAMS)))
+    assert engine.store.count_organisations() == 6  # the grant organisations are kept
+    engine.build()
+    rec = engine.recommend(engine.store.get_need("fpi-10.1").record)
+    assert rec.results  # imported needs and organisations go through the engine
+
+
+def test_cli_import_limit_and_dry_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = _w(tmp_path, "irs.csv", IRS)
+    base = ["--data-dir", str(tmp_path / "var"), "--model", "hashing-v1", "train", "import"]
+    assert main([*base, "irs", str(path), "--limit", "2", "--json", "--dry-run"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["rows"] == 2 and out["organisations"] == 2 and out["stored"] == {}
+    assert main([*base, "irs", str(path), "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["stored"]["organisations"]["inserted"] == 3
+    assert {r["row"] for r in out["rejected"]} == {3, 4}
+    assert main([*base, "irs", str(tmp_path / "missing.csv")]) == 2
+    assert main([*base, "irs", str(path), "--limit", "0"]) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is not present")
+def test_shared_files(tmp_path: Path) -> None:
+    irs = read("irs", SHARED / "us_nonprofits_dev.csv.gz", limit=5000)
+    assert irs.total_rows == 5000 and len(irs.organisations) >= 4990
+    grants = read("360giving", SHARED / "uk_360giving_grants.csv.gz")
+    assert grants.total_rows == 11088 and len(grants.partnerships) > 10_900
+    funders = {p.source_id for p in grants.partnerships}
+    assert {"GB-CHC-327114", "GB-CHC-200051"} <= funders
+    gov = {o.id for o in grants.organisations if o.sector.value == "government"}
+    assert "E08000009" in gov  # Trafford Metropolitan Borough Council
+    programs = read("federal-programs", SHARED / "us_federal_programs.csv")
+    assert len(programs.needs) == 2650 and not programs.rejected
+    assert len(programs.organisations) > 100
+    companies = read("companies", SHARED / "sp500_companies.csv")
+    assert len(companies.organisations) == 503 and not companies.rejected
