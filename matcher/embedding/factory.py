@@ -18,6 +18,20 @@ def create_embedder(settings: Settings) -> Embedder:
     if settings.model_name == HASHING_MODEL_NAME:
         logger.info("using the model-free hashing embedder")
         return HashingEmbedder()
+    backend = str(getattr(settings, "embed_backend", "torch"))
+    if backend in ("onnx", "onnx-int8"):
+        from matcher.embedding.onnx import OnnxEmbedder
+
+        return OnnxEmbedder(
+            cache_dir=settings.data_dir / "models" / "onnx",
+            model_path=settings.resolved_model_path(),
+            model_name=settings.model_name,
+            quantize=backend == "onnx-int8",
+            batch_size=settings.embed_batch_size,
+            threads=settings.torch_threads,
+        )
+    if backend != "torch":
+        raise ValueError(f"unknown embedding backend {backend!r} (torch, onnx, onnx-int8)")
     return SentenceTransformerEmbedder(
         model_path=settings.resolved_model_path(),
         model_name=settings.model_name,

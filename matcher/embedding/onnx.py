@@ -1,0 +1,213 @@
+"""The same sentence-transformers model called through onnxruntime: 3-5x faster on CPU.
+
+`export_onnx` turns the model folder into an ONNX graph once (transformer + mean pooling + L2
+normalisation, exported by torch, offline), optionally int8 dynamically quantised, into a cache
+folder keyed by the model's weights. `OnnxEmbedder` tokenises with the folder's tokenizer.json
+(`tokenizers`) and runs onnxruntime; it never needs torch once the export exists.
+Needs the `onnxruntime` package at run time and `onnx` for export and quantisation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from matcher.atomic import atomic_directory
+from matcher.embedding.sentence_transformer import (
+    DEFAULT_MODEL_NAME,
+    default_model_path,
+    l2_normalise,
+    length_sorted_batches,
+    read_model_dimension,
+)
+from matcher.errors import ModelLoadError
+
+logger = logging.getLogger(__name__)
+
+OPSET = 17
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+INT8_SUFFIX = "+onnx-int8"
+
+
+def _max_seq_length(model_path: Path) -> int:
+    cfg = model_path / "sentence_bert_config.json"
+    if cfg.is_file():
+        return int(json.loads(cfg.read_text()).get("max_seq_length", 256))
+    return 256
+
+
+def export_key(model_path: Path, quantize: bool) -> str:
+    """A folder name that changes whenever the weights, or the export recipe, change."""
+    digest = hashlib.sha256(f"opset{OPSET}-meanpool-l2-q{int(quantize)}-perchannel-rr".encode())
+    for name in ("model.safetensors", "pytorch_model.bin", "config.json"):
+        f = model_path / name
+        if f.is_file():
+            st = f.stat()
+            digest.update(f"{name}:{st.st_size}:{int(st.st_mtime)}".encode())
+    return f"{model_path.name}-{'int8' if quantize else 'fp32'}-{digest.hexdigest()[:16]}"
+
+
+def _torch_export(model_path: Path, out_file: Path) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    import torch
+    from transformers import AutoModel
+
+    base = AutoModel.from_pretrained(str(model_path), local_files_only=True).eval()
+
+    class Pooled(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.base = base
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            hidden = self.base(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(mean, p=2, dim=1)
+
+    dummy = tuple(torch.ones(2, 8, dtype=torch.long) for _ in INPUTS)
+    axes = {name: {0: "batch", 1: "tokens"} for name in INPUTS}
+    with torch.inference_mode():
+        torch.onnx.export(
+            Pooled(),
+            dummy,
+            str(out_file),
+            input_names=list(INPUTS),
+            output_names=["sentence_embedding"],
+            dynamic_axes={**axes, "sentence_embedding": {0: "batch"}},
+            opset_version=OPSET,
+            dynamo=False,
+        )
+
+
+def export_onnx(model_path: Path, cache_dir: Path, *, quantize: bool = True) -> Path:
+    """Path of `model.onnx` for this model, exporting it first if the cache lacks it."""
+    model_path = Path(model_path)
+    read_model_dimension(model_path)  # a clear error for a missing folder
+    folder = Path(cache_dir) / export_key(model_path, quantize)
+    target = folder / "model.onnx"
+    if target.is_file():
+        return target
+    try:
+        # int8 is derived from the (cached) fp32 export, so torch loads the weights only once
+        source = export_onnx(model_path, cache_dir, quantize=False) if quantize else None
+        with atomic_directory(folder) as tmp:
+            if source is None:
+                _torch_export(model_path, tmp / "model.onnx")
+            else:
+                from onnxruntime.quantization import QuantType, quantize_dynamic
+
+                # per-channel, reduced-range int8 weights: cosine to fp32 about 0.993 on our
+                # profiles, against 0.958 for per-tensor quantisation
+                quantize_dynamic(
+                    str(source),
+                    str(tmp / "model.onnx"),
+                    weight_type=QuantType.QInt8,
+                    per_channel=True,
+                    reduce_range=True,
+                )
+            info = {"source": str(model_path), "opset": OPSET, "quantized": quantize}
+            (tmp / "export.json").write_text(json.dumps(info, indent=2))
+    except ImportError as exc:
+        raise ModelLoadError(f"ONNX export needs torch, transformers and onnx: {exc}") from exc
+    logger.info("exported %s to %s", model_path, target)
+    return target
+
+
+class OnnxEmbedder:
+    """Embedder over an exported ONNX graph; exports lazily on first use if needed."""
+
+    def __init__(
+        self,
+        cache_dir: Path,
+        model_path: Path | None = None,
+        model_name: str = DEFAULT_MODEL_NAME,
+        *,
+        quantize: bool = True,
+        batch_size: int = 64,
+        threads: int | None = None,
+    ) -> None:
+        self.model_path = Path(model_path) if model_path is not None else default_model_path()
+        # int8 vectors differ slightly from the torch ones: keep them apart in caches/artifacts
+        self.model_name = f"{model_name}{INT8_SUFFIX}" if quantize else model_name
+        self.dimension = read_model_dimension(self.model_path)
+        self.cache_dir = Path(cache_dir)
+        self.quantize = quantize
+        self.batch_size = batch_size
+        self.threads = threads
+        self.max_length = _max_seq_length(self.model_path)
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
+
+    def load(self) -> OnnxEmbedder:
+        with self._lock:
+            if self._session is None:
+                self._session, self._tokenizer = self._open()
+        return self
+
+    def _open(self) -> tuple[Any, Any]:
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise ModelLoadError(
+                f"the ONNX backend needs onnxruntime and tokenizers: {exc}"
+            ) from exc
+        path = export_onnx(self.model_path, self.cache_dir, quantize=self.quantize)
+        tokenizer = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
+        tokenizer.enable_truncation(max_length=self.max_length)
+        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest in each batch
+        options = ort.SessionOptions()
+        if self.threads is not None:
+            options.intra_op_num_threads = self.threads
+            options.inter_op_num_threads = 1
+        try:
+            session = ort.InferenceSession(
+                str(path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise ModelLoadError(f"onnxruntime could not open {path}: {exc}") from exc
+        logger.info("ONNX embedder ready: %s (%s)", path, "int8" if self.quantize else "fp32")
+        return session, tokenizer
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        if isinstance(texts, str):
+            raise TypeError("encode takes a sequence of texts, not a single string")
+        if len(texts) == 0:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        self.load()
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        bar: Any = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(texts), desc="embedding", unit="text")
+        try:
+            for idx in length_sorted_batches(texts, self.batch_size):
+                encodings = self._tokenizer.encode_batch([texts[i] for i in idx])
+                feed = {
+                    "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                    "attention_mask": np.array(
+                        [e.attention_mask for e in encodings], dtype=np.int64
+                    ),
+                    "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+                }
+                out[idx] = self._session.run(None, feed)[0]
+                if bar is not None:
+                    bar.update(len(idx))
+        finally:
+            if bar is not None:
+                bar.close()
+        return l2_normalise(out)
