@@ -219,21 +219,30 @@ class Store:
     def upsert_needs(self, needs: Sequence[Need]) -> UpsertReport:
         report = UpsertReport()
         with self.db.session() as s:
-            for need in needs:
-                values = need_values(need)
-                row = s.scalar(select(NeedRow).where(NeedRow.id == need.id))
-                if row is None:
-                    s.add(NeedRow(**values, version=1))
-                    report.inserted.append(need.id)
-                    continue
-                if all(getattr(row, k) == v for k, v in values.items() if k != "created_at"):
-                    report.unchanged.append(need.id)
-                    continue
-                for k, v in values.items():
-                    if k != "created_at":
-                        setattr(row, k, v)
-                row.version += 1
-                report.updated.append(need.id)
+            for start in range(0, len(needs), _CHUNK):
+                chunk = needs[start : start + _CHUNK]
+                existing = {
+                    r.id: r
+                    for r in s.scalars(select(NeedRow).where(NeedRow.id.in_([n.id for n in chunk])))
+                }
+                for need in chunk:
+                    values = need_values(need)
+                    row = existing.get(need.id)
+                    if row is None:
+                        row = NeedRow(**values, version=1)
+                        s.add(row)
+                        existing[need.id] = row
+                        report.inserted.append(need.id)
+                        continue
+                    if all(getattr(row, k) == v for k, v in values.items() if k != "created_at"):
+                        report.unchanged.append(need.id)
+                        continue
+                    for k, v in values.items():
+                        if k != "created_at":
+                            setattr(row, k, v)
+                    row.version += 1
+                    report.updated.append(need.id)
+                s.flush()
         return report
 
     def get_need(self, need_id: str) -> Stored:
