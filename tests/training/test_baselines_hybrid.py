@@ -105,3 +105,22 @@ def test_t2_baselines_rank_every_funder() -> None:
     hist = np.array([[1, 0], [1, 0.1], [0, 1]], dtype=np.float32)
     test = np.array([[0.1, 1]], dtype=np.float32)
     assert baselines.t2_dense(task, hist, test)["item_id"].tolist() == ["F2", "F1"]
+
+
+def test_multi_sentence_vectors_average_sentences_with_the_full_text() -> None:
+    table = {"A one.": [1.0, 0.0], "B two.": [0.0, 1.0], "Solo": [1.0, 1.0]}
+
+    def encode(texts):  # type: ignore[no-untyped-def]
+        return np.array([table[t] for t in texts], dtype=np.float32)
+
+    full = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    out = hybrid.multi_sentence_vectors(["A one. B two.", "Solo"], full, encode)
+    # (1,0) + mean((1,0),(0,1)) = (1.5, 0.5), normalised
+    assert np.allclose(out[0], np.array([1.5, 0.5]) / np.hypot(1.5, 0.5))
+    assert np.allclose(out[1], np.array([1.0, 2.0]) / np.hypot(1.0, 2.0))
+
+
+def test_zscore_rows_standardises_each_row() -> None:
+    z = hybrid.zscore_rows(np.array([[1.0, 2.0, 3.0], [5.0, 5.0, 5.0]]))
+    assert np.allclose(z[0], [-1.2247, 0.0, 1.2247], atol=1e-4)
+    assert np.allclose(z[1], 0.0)
