@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -201,9 +202,14 @@ CAPABILITIES: tuple[Capability, ...] = (
 CAPABILITY_KEYS: tuple[str, ...] = tuple(c.key for c in CAPABILITIES)
 _BY_KEY = {c.key: c for c in CAPABILITIES}
 _STEM_PATTERNS = [
-    (c.key, re.compile(r"(?<![a-z])" + re.escape(stem.strip()), re.IGNORECASE))
+    (
+        c.key,
+        re.compile(
+            r"(?<![a-z])(?:" + "|".join(re.escape(stem.strip()) for stem in c.stems) + ")",
+            re.IGNORECASE,
+        ),
+    )
     for c in CAPABILITIES
-    for stem in c.stems
 ]
 _PHRASE_SPLIT = re.compile(r"[.;:!?\n]|,|\band\b|\bwith\b|\bbut\b", re.IGNORECASE)
 
@@ -213,15 +219,20 @@ def label(key: str) -> str:
     return cap.label if cap else key
 
 
-def capabilities_in(text: str) -> set[str]:
-    """Canonical capability keys mentioned in a free-text phrase (or a key itself)."""
+@lru_cache(maxsize=65536)
+def _capabilities_in(text: str) -> frozenset[str]:
     t = " " + text.strip().lower().replace("_", " ") + " "
     norm = text.strip().lower().replace(" ", "_")
     found = {norm} if norm in _BY_KEY else set()
     for key, pat in _STEM_PATTERNS:
         if pat.search(t):
             found.add(key)
-    return found
+    return frozenset(found)
+
+
+def capabilities_in(text: str) -> set[str]:
+    """Canonical capability keys mentioned in a free-text phrase (or a key itself)."""
+    return set(_capabilities_in(text))
 
 
 def canonical(items: Iterable[str]) -> dict[str, str]:
@@ -249,6 +260,11 @@ def snippet(phrase: str, key: str, width: int = 3) -> str:
     return " ".join(words[: 2 * width + 1])
 
 
+@lru_cache(maxsize=4096)
+def _infer_required(text: str) -> tuple[tuple[str, str], ...]:
+    return tuple((key, snippet(phrase, key)) for key, phrase in canonical(phrases(text)).items())
+
+
 def infer_required(text: str) -> dict[str, str]:
     """Capabilities a need's text asks for, each with the few words that ask for it."""
-    return {key: snippet(phrase, key) for key, phrase in canonical(phrases(text)).items()}
+    return dict(_infer_required(text))

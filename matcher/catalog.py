@@ -41,7 +41,11 @@ def make_profile(org: Organisation) -> Profile:
 
 
 class Catalog:
-    """Columns aligned by position; `pks[i]` is the vector id of row i."""
+    """Columns aligned by position; `pks[i]` is the vector id of row i.
+
+    Columns are kept up to date by every write (callers hold the engine's write lock), so reads
+    never mutate anything and may run concurrently.
+    """
 
     def __init__(self, dimension: int):
         self.dimension = dimension
@@ -51,13 +55,23 @@ class Catalog:
         self._by_id: dict[str, int] = {}
         self._vectors = np.zeros((0, dimension), dtype=np.float32)
         self._n = 0
-        self._cols_dirty = True
+        self.alive_ = np.zeros(0, dtype=bool)
+        self.published_ = np.zeros(0, dtype=bool)
+        self.sector_ = np.zeros(0, dtype=np.int8)
+        self.size_ = np.zeros(0, dtype=np.int8)
+        self.lat_ = np.zeros(0)
+        self.lon_ = np.zeros(0)
+        self.country_ = np.zeros(0, dtype=object)
+        self.region_ = np.zeros(0, dtype=object)
+        self.pks_ = np.zeros(0, dtype=np.int64)
+        self.pos_of_pk_ = np.zeros(0, dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self._by_id)
 
     # writes -------------------------------------------------------------------------------
     def upsert(self, pks: Sequence[int], orgs: Sequence[Organisation], vectors: np.ndarray) -> None:
+        touched: list[int] = []
         for pk, org, vec in zip(pks, orgs, vectors, strict=True):
             pos = self._pos.get(pk)
             if pos is None:
@@ -69,7 +83,10 @@ class Catalog:
             self.profiles[pos] = make_profile(org)
             self._vectors[pos] = vec
             self._by_id[org.id] = pos
-        self._cols_dirty = True
+            touched.append(pos)
+        self._grow_columns()
+        for pos in touched:
+            self._set_row(pos)
 
     def remove(self, pks: Sequence[int]) -> None:
         for pk in pks:
@@ -80,7 +97,7 @@ class Catalog:
             if prof is not None:
                 self._by_id.pop(prof.org.id, None)
             self.profiles[pos] = None
-        self._cols_dirty = True
+            self._set_row(pos)
 
     def _append_slot(self, pk: int) -> int:
         pos = self._n
@@ -94,6 +111,45 @@ class Catalog:
         self._pos[pk] = pos
         return pos
 
+    def _grow_columns(self) -> None:
+        n, have = self._n, self.alive_.size
+        if n == have:
+            return
+        extra = n - have
+
+        def grow(a: np.ndarray, fill: object) -> np.ndarray:
+            return np.concatenate([a, np.full(extra, fill, dtype=a.dtype)])
+
+        self.alive_ = grow(self.alive_, False)
+        self.published_ = grow(self.published_, False)
+        self.sector_ = grow(self.sector_, -1)
+        self.size_ = grow(self.size_, -1)
+        self.lat_ = grow(self.lat_, np.nan)
+        self.lon_ = grow(self.lon_, np.nan)
+        self.country_ = grow(self.country_, "")
+        self.region_ = grow(self.region_, "")
+        self.pks_ = np.asarray(self.pks, dtype=np.int64)
+        top = int(self.pks_.max()) + 1 if n else 0
+        lookup = np.full(top, -1, dtype=np.int64)
+        lookup[self.pks_] = np.arange(n, dtype=np.int64)
+        self.pos_of_pk_ = lookup
+
+    def _set_row(self, i: int) -> None:
+        prof = self.profiles[i]
+        if prof is None:
+            self.alive_[i] = self.published_[i] = False
+            return
+        o = prof.org
+        self.alive_[i] = True
+        self.published_[i] = o.published
+        self.sector_[i] = SECTORS.index(o.sector.value)
+        self.size_[i] = SIZES.index(o.size.value) if o.size else -1
+        has_point = o.lat is not None and o.lon is not None
+        self.lat_[i] = o.lat if has_point else np.nan
+        self.lon_[i] = o.lon if has_point else np.nan
+        self.country_[i] = (o.country or "").upper()
+        self.region_[i] = (o.region or "").strip().lower()
+
     # reads --------------------------------------------------------------------------------
     @property
     def vectors(self) -> np.ndarray:
@@ -101,6 +157,14 @@ class Catalog:
 
     def position_of_pk(self, pk: int) -> int | None:
         return self._pos.get(pk)
+
+    def positions_of_pks(self, pks: np.ndarray) -> np.ndarray:
+        """Vectorised pk -> position; -1 for unknown pks."""
+        pks = np.asarray(pks, dtype=np.int64)
+        out = np.full(pks.shape, -1, dtype=np.int64)
+        ok = (pks >= 0) & (pks < self.pos_of_pk_.size)
+        out[ok] = self.pos_of_pk_[pks[ok]]
+        return out
 
     def position_of_id(self, org_id: str) -> int | None:
         return self._by_id.get(org_id)
@@ -111,38 +175,8 @@ class Catalog:
             raise KeyError(pos)
         return prof
 
-    def _columns(self) -> None:
-        if not self._cols_dirty:
-            return
-        n = self._n
-        self.alive_ = np.zeros(n, dtype=bool)
-        self.published_ = np.zeros(n, dtype=bool)
-        self.sector_ = np.full(n, -1, dtype=np.int8)
-        self.size_ = np.full(n, -1, dtype=np.int8)
-        self.lat_ = np.full(n, np.nan)
-        self.lon_ = np.full(n, np.nan)
-        country = np.empty(n, dtype=object)
-        region = np.empty(n, dtype=object)
-        for i, prof in enumerate(self.profiles):
-            if prof is None:
-                continue
-            o = prof.org
-            self.alive_[i] = True
-            self.published_[i] = o.published
-            self.sector_[i] = SECTORS.index(o.sector.value)
-            self.size_[i] = SIZES.index(o.size.value) if o.size else -1
-            if o.lat is not None and o.lon is not None:
-                self.lat_[i], self.lon_[i] = o.lat, o.lon
-            country[i] = (o.country or "").upper()
-            region[i] = (o.region or "").strip().lower()
-        self.country_ = country
-        self.region_ = region
-        self.pks_ = np.asarray(self.pks, dtype=np.int64)
-        self._cols_dirty = False
-
     def mask(self, filters: Filters | None, *, include_unpublished: bool = False) -> np.ndarray:
         """Boolean mask of rows that satisfy every hard filter exactly."""
-        self._columns()
         m = self.alive_.copy()
         if not include_unpublished:
             m &= self.published_
@@ -169,9 +203,7 @@ class Catalog:
         return m
 
     def distances(self, point: tuple[float, float]) -> np.ndarray:
-        self._columns()
         return haversine_many(point[0], point[1], self.lat_, self.lon_)
 
     def pk_array(self) -> np.ndarray:
-        self._columns()
         return self.pks_

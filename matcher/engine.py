@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from matcher.domain import (
     Organisation,
     Recommendation,
     Sector,
+    utcnow,
 )
 from matcher.embedding.base import Embedder
 from matcher.embedding.cache import CachedEmbedder
@@ -36,6 +36,7 @@ from matcher.index.base import VectorIndex
 from matcher.index.factory import choose_kind, create_index
 from matcher.index.lexical import LexicalIndex
 from matcher.retrieve import Candidates, hybrid
+from matcher.rwlock import ReadWriteLock
 from matcher.score import Scored, reasons_for, score_candidate
 from matcher.settings import Settings
 from matcher.store import Database, Store
@@ -46,7 +47,7 @@ logger = logging.getLogger(__name__)
 ORG_INDEX = "organisations"
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data"
 PER_SECTOR = 5
-COALITION_POOL = 60
+COALITION_POOL = 40
 
 
 @dataclass
@@ -83,7 +84,7 @@ class Engine:
         self.weights: dict[str, float] = settings.weights.as_dict()
         self.weights_name = "default-weights"
         self._needs: dict[str, _NeedEntry] = {}
-        self._lock = threading.RLock()
+        self._lock = ReadWriteLock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     # lifecycle ----------------------------------------------------------------------------
@@ -216,7 +217,7 @@ class Engine:
             art.lexical.remove(gone)
             if changed_pks.size:
                 art.lexical.add(changed_pks, [rows[i][1].profile_text() for i in stale])
-        with self._lock:
+        with self._lock.write():
             self.catalog = catalog
             self.ann = art.ann
             self.lexical = art.lexical
@@ -229,7 +230,7 @@ class Engine:
             n.id: _NeedEntry(pk, n, vecs[i], required_capabilities(n))
             for i, (pk, n) in enumerate(rows)
         }
-        with self._lock:
+        with self._lock.write():
             self._needs = entries
 
     # writes -------------------------------------------------------------------------------
@@ -262,7 +263,7 @@ class Engine:
     def delete_organisation(self, org_id: str, *, expected_version: int | None = None) -> None:
         pk = self.store.delete_organisation(org_id, expected_version=expected_version)
         ids = np.asarray([pk], dtype=np.int64)
-        with self._lock:
+        with self._lock.write():
             self.catalog.remove([pk])
             if self.ann is not None:
                 self.ann.remove(ids)
@@ -273,7 +274,7 @@ class Engine:
         self.store.upsert_needs([need])
         stored = self.store.get_need(need.id)
         vec = self.profile_embedder.encode([need.text])[0]
-        with self._lock:
+        with self._lock.write():
             self._needs[need.id] = _NeedEntry(
                 stored.pk, stored.record, vec, required_capabilities(stored.record)
             )
@@ -281,7 +282,7 @@ class Engine:
 
     def delete_need(self, need_id: str) -> None:
         self.store.delete_need(need_id)
-        with self._lock:
+        with self._lock.write():
             self._needs.pop(need_id, None)
 
     def _reindex_ids(self, ids: set[str]) -> None:
@@ -295,7 +296,7 @@ class Engine:
         texts = [o.profile_text() for _, o in rows]
         vecs = self.profile_embedder.encode(texts)
         pks = np.asarray([pk for pk, _ in rows], dtype=np.int64)
-        with self._lock:
+        with self._lock.write():
             self.catalog.upsert(pks.tolist(), [o for _, o in rows], vecs)
             if self.ann is not None:
                 self.ann.add(pks, vecs)
@@ -343,6 +344,7 @@ class Engine:
                 need.lat, need.lon, self.catalog.lat_[positions], self.catalog.lon_[positions]
             )
         max_lex = float(cands.lexical.max()) if cands.lexical.size else 0.0
+        now = utcnow()
         scored = []
         for j, pos in enumerate(positions.tolist()):
             d = None if dist is None or np.isnan(dist[j]) else float(dist[j])
@@ -359,6 +361,7 @@ class Engine:
                     distance_km=d,
                     weights=self.weights,
                     scale_km=self.settings.proximity_scale_km,
+                    now=now,
                 )
             )
         scored.sort(key=lambda s: -s.score)
@@ -372,7 +375,7 @@ class Engine:
             name=org.name,
             sector=org.sector.value,
             score=round(s.score, 4),
-            components=s.components,
+            components={k: round(v, 4) for k, v in s.components.items()},
             reasons=reasons_for(s, prof, need, required),
             covers=sorted(s.covers),
             distance_km=None if s.distance_km is None else round(s.distance_km, 1),
@@ -401,7 +404,7 @@ class Engine:
         f = self._effective_filters(need, filters)
         required = required_capabilities(need)
         q = query_vector if query_vector is not None else self.embed_query(need.text)
-        with self._lock:
+        with self._lock.read():
             requester = self._profile_of(need.requester_id)
             mask = self.catalog.mask(f)
             cands = hybrid(
@@ -417,14 +420,21 @@ class Engine:
                 lexical_weight=self.settings.lexical_weight,
             )
             scored = self._score(need, cands, required, requester)
-            results = [self._match(s, need, required) for s in scored[:limit]]
+            made: dict[int, Match] = {}
+
+            def make(s: Scored) -> Match:
+                if s.position not in made:
+                    made[s.position] = self._match(s, need, required)
+                return made[s.position]
+
+            results = [make(s) for s in scored[:limit]]
             by_sector: dict[str, list[Match]] = {}
             for s in scored:
                 sector = self.catalog.profile(s.position).org.sector.value
                 bucket = by_sector.setdefault(sector, [])
                 if len(bucket) < PER_SECTOR:
-                    bucket.append(self._match(s, need, required))
-            coalition = self._coalition(scored[:COALITION_POOL], need, required, coalition_size)
+                    bucket.append(make(s))
+            coalition = self._coalition(scored[:COALITION_POOL], required, coalition_size, make)
         return Recommendation(
             need=need,
             required_capabilities=list(required),
@@ -452,7 +462,11 @@ class Engine:
         ]
 
     def _coalition(
-        self, scored: list[Scored], need: Need, required: dict[str, str], size: tuple[int, int]
+        self,
+        scored: list[Scored],
+        required: dict[str, str],
+        size: tuple[int, int],
+        make: Callable[[Scored], Match],
     ) -> Coalition:
         members = [
             Member(
@@ -465,7 +479,7 @@ class Engine:
         ]
         chosen = select_coalition(members, list(required), min_size=size[0], max_size=size[1])
         by_id = {self.catalog.profile(s.position).org.id: s for s in scored}
-        matches = [self._match(by_id[m.key], need, required) for m in chosen]
+        matches = [make(by_id[m.key]) for m in chosen]
         roles: dict[str, str] = {}
         from matcher.coalition import ROLE_OF_SECTOR
 
@@ -493,7 +507,7 @@ class Engine:
     ) -> list[Match]:
         """Aligned organisations for an organisation, fit judged in both directions."""
         limit = self._limit(limit)
-        with self._lock:
+        with self._lock.read():
             prof = self._profile_of(org_id)
             if prof is None:
                 raise NotFoundError(f"organisation '{org_id}' not found")
@@ -516,7 +530,7 @@ class Engine:
             f.sectors = [Sector(s) for s in sectors]
         f.exclude_ids = [*f.exclude_ids, org.id]
         required = {k: prof.needs[k] for k in prof.needs}
-        with self._lock:
+        with self._lock.read():
             mask = self.catalog.mask(f)
             cands = hybrid(
                 self.catalog,
@@ -536,7 +550,7 @@ class Engine:
     def needs_for(self, org_id: str, *, limit: int | None = None) -> list[NeedMatch]:
         """Open community needs this organisation could help with."""
         limit = self._limit(limit)
-        with self._lock:
+        with self._lock.read():
             prof = self._profile_of(org_id)
             if prof is None:
                 raise NotFoundError(f"organisation '{org_id}' not found")
@@ -588,7 +602,7 @@ class Engine:
         return [m for _, m in out[:limit]]
 
     def stats(self) -> dict[str, Any]:
-        with self._lock:
+        with self._lock.read():
             return {
                 "organisations": len(self.catalog),
                 "needs": len(self._needs),

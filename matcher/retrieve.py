@@ -42,6 +42,20 @@ def _top(values: np.ndarray, k: int) -> np.ndarray:
     return part[np.argsort(-values[part], kind="stable")]
 
 
+def _exact(
+    catalog: Catalog, query: np.ndarray, allowed: np.ndarray, mask: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-k over the allowed rows; one matrix-vector product over all rows when most
+    rows are allowed (cheaper than gathering them)."""
+    if allowed.size * 3 >= mask.size:
+        scores = catalog.vectors @ query
+        scores = scores[allowed]
+    else:
+        scores = catalog.vectors[allowed] @ query
+    order = _top(scores, k)
+    return allowed[order], scores[order]
+
+
 def dense_candidates(
     catalog: Catalog,
     query: np.ndarray,
@@ -56,9 +70,7 @@ def dense_candidates(
     if allowed.size == 0:
         return allowed, np.zeros(0, np.float32)
     if index is None or allowed.size <= exact_threshold or len(index) == 0:
-        scores = catalog.vectors[allowed] @ query
-        order = _top(scores, k)
-        return allowed[order], scores[order]
+        return _exact(catalog, query, allowed, mask, k)
     want = min(len(index), max(4 * k, int(k * mask.size / max(allowed.size, 1)) + k))
     ids, sc = index.search(query[None, :], want)
     positions: list[int] = []
@@ -73,9 +85,7 @@ def dense_candidates(
             if len(positions) >= k:
                 break
     if len(positions) < min(k, allowed.size):
-        scores = catalog.vectors[allowed] @ query
-        order = _top(scores, k)
-        return allowed[order], scores[order]
+        return _exact(catalog, query, allowed, mask, k)
     return np.asarray(positions, dtype=np.int64), np.asarray(scores_l, dtype=np.float32)
 
 
@@ -89,14 +99,7 @@ def lexical_candidates(
     ids, scores = lexical.scores(text, restrict)
     if ids.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    pos = np.fromiter(
-        (
-            catalog.position_of_pk(int(i)) if catalog.position_of_pk(int(i)) is not None else -1
-            for i in ids
-        ),
-        dtype=np.int64,
-        count=ids.size,
-    )
+    pos = catalog.positions_of_pks(ids)
     keep = pos >= 0
     pos, scores = pos[keep], scores[keep]
     keep = mask[pos]

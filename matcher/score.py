@@ -168,7 +168,7 @@ def score_candidate(
     return Scored(
         position,
         score,
-        {k: round(v, 4) for k, v in comps.items()},
+        comps,
         distance_km,
         covers,
         gains,

@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     exact_filter_threshold: int = Field(
         25_000, ge=0, description="Filtered candidate sets up to this size are scanned exactly"
     )
-    candidate_pool: int = Field(200, ge=10, le=5000)
+    candidate_pool: int = Field(100, ge=10, le=5000)
     rrf_k: int = Field(60, ge=1)
     lexical_weight: float = Field(0.5, ge=0, le=1)
     default_limit: int = Field(10, ge=1, le=200)
