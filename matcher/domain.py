@@ -63,6 +63,16 @@ def _clean_list(value: Any) -> list[str]:
     return out
 
 
+def _reject_nul(value: Any) -> Any:
+    """NUL characters are refused: PostgreSQL cannot store them and they are never meaningful."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("must not contain NUL (\\x00) characters")
+    if isinstance(value, list):
+        for item in value:
+            _reject_nul(item)
+    return value
+
+
 def _check_coordinates(lat: float | None, lon: float | None) -> None:
     if (lat is None) != (lon is None):
         raise ValueError("lat and lon must be given together")
@@ -108,6 +118,26 @@ class Organisation(BaseModel):
     published: bool = True
     owner: str | None = None
     updated_at: datetime = Field(default_factory=utcnow)
+
+    @field_validator(
+        "id",
+        "name",
+        "description",
+        "focus_areas",
+        "offers",
+        "needs",
+        "city",
+        "region",
+        "country",
+        "postcode",
+        "website",
+        "contact",
+        "owner",
+        mode="before",
+    )
+    @classmethod
+    def _no_nul(cls, v: Any) -> Any:
+        return _reject_nul(v)
 
     @field_validator("focus_areas", "offers", "needs", mode="before")
     @classmethod
@@ -164,6 +194,22 @@ class Need(BaseModel):
     status: str = Field("open", pattern="^(open|closed)$")
     owner: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+
+    @field_validator(
+        "id",
+        "text",
+        "title",
+        "city",
+        "region",
+        "country",
+        "required_capabilities",
+        "requester_id",
+        "owner",
+        mode="before",
+    )
+    @classmethod
+    def _no_nul(cls, v: Any) -> Any:
+        return _reject_nul(v)
 
     @field_validator("required_capabilities", mode="before")
     @classmethod
