@@ -405,6 +405,7 @@ class Engine:
         required = required_capabilities(need)
         q = query_vector if query_vector is not None else self.embed_query(need.text)
         with self._lock.read():
+            version, generation = self.model_version, self.index_generation
             requester = self._profile_of(need.requester_id)
             mask = self.catalog.mask(f)
             cands = hybrid(
@@ -442,8 +443,8 @@ class Engine:
             by_sector=by_sector,
             coalition=coalition,
             gaps=coalition.gaps,
-            model_version=self.model_version,
-            index_generation=self.index_generation,
+            model_version=version,
+            index_generation=generation,
         )
 
     def recommend_batch(
@@ -611,6 +612,24 @@ class Engine:
                 "model": self.embedder.model_name,
                 "model_version": self.model_version,
             }
+
+    # published ranking model --------------------------------------------------------------
+    def use_weights(self, weights: dict[str, float], name: str) -> None:
+        """Swap the score weights (a published model) atomically: a request sees the old or
+        the new version, never a mix."""
+        from matcher.score import COMPONENTS
+
+        unknown = set(weights) - set(COMPONENTS)
+        if unknown:
+            raise ArtifactMismatchError(f"model {name} has unknown components {sorted(unknown)}")
+        if any(w < 0 for w in weights.values()) or not any(weights.values()):
+            raise ArtifactMismatchError(f"model {name} needs non-negative, not all-zero weights")
+        with self._lock.write():
+            self.weights = {c: float(weights.get(c, 0.0)) for c in COMPONENTS}
+            self.weights_name = name
+
+    def use_default_weights(self) -> None:
+        self.use_weights(self.settings.weights.as_dict(), "default-weights")
 
     # sample -------------------------------------------------------------------------------
     def bootstrap_sample(self, directory: Path = SAMPLE_DIR) -> bool:

@@ -144,3 +144,20 @@ def test_needs_for_finds_open_needs(engine: Engine) -> None:
     found = engine.needs_for("groc-pdx")
     assert found[0].id == "need-food"
     assert all(n.id != "need-food" for n in engine.needs_for("tenants-pdx"))  # its own need
+
+
+def test_weights_swap_changes_ranking_and_version(engine: Engine) -> None:
+    need = Need(text="food bank groceries for hungry families", lat=PORTLAND[0], lon=PORTLAND[1])
+    before = engine.recommend(need)
+    assert before.model_version.endswith("@default-weights")
+    engine.use_weights({"proximity": 1.0}, "proximity-only")
+    after = engine.recommend(need, limit=20)
+    assert after.model_version.endswith("@proximity-only")
+    dists = [m.distance_km for m in after.results if m.distance_km is not None]
+    assert dists == sorted(dists)  # ranked by distance alone now
+    from matcher.errors import ArtifactMismatchError
+
+    with pytest.raises(ArtifactMismatchError):
+        engine.use_weights({"charisma": 1.0}, "bad")
+    engine.use_default_weights()
+    assert engine.recommend(need).model_version.endswith("@default-weights")
