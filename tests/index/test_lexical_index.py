@@ -134,3 +134,40 @@ def test_unfitted_index_refuses_queries() -> None:
     assert len(index) == 0
     with pytest.raises(IndexNotReadyError):
         index.search("food", 3)
+
+
+@pytest.mark.parametrize("bigram_min_df", [1, 2])
+def test_count_terms_matches_sklearn(bigram_min_df: int) -> None:
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from matcher.index.lexical import _analyzer_params, count_terms
+
+    rng = np.random.default_rng(5)
+    words = ["food", "bank", "the", "Café", "résumé", "FEMA", "youth", "of", "stem", "x", "a1"]
+    texts = [" ".join(rng.choice(words, size=rng.integers(0, 9))) for _ in range(60)]
+    texts += list(DOCS.values()) + ["", "the and of"]
+    terms, counts = count_terms(texts, bigram_min_df)
+    ref = CountVectorizer(**_analyzer_params())
+    ref_counts = ref.fit_transform(texts).tocsc()
+    ref_terms = ref.get_feature_names_out().tolist()
+    df = np.diff(ref_counts.indptr)
+    keep = [i for i, t in enumerate(ref_terms) if " " not in t or df[i] >= bigram_min_df]
+    assert sorted(terms) == sorted(ref_terms[i] for i in keep)
+    assert len(set(terms)) == len(terms)
+    col = {t: j for j, t in enumerate(terms)}
+    order = [col[ref_terms[i]] for i in keep]
+    assert (counts[:, order].toarray() == ref_counts[:, keep].toarray()).all()
+
+
+def test_large_corpus_prunes_rare_bigrams_but_keeps_rare_unigrams() -> None:
+    from matcher.index.lexical import BIGRAM_PRUNE_FROM_DOCS
+
+    n = BIGRAM_PRUNE_FROM_DOCS
+    texts = [f"community food bank number{i % 50} volunteers" for i in range(n)]
+    texts[123] = "Zyxwv acronym coalition for quokka habitat"
+    index = LexicalIndex().fit(list(range(n)), texts)
+    assert index.bigram_min_df == 2
+    vocab = index._counter.vocabulary_  # type: ignore[union-attr]
+    assert "food bank" in vocab and "quokka habitat" not in vocab
+    assert index.search("zyxwv", 3)[0].tolist() == [123]
+    assert index.search("quokka habitat", 3)[0].tolist() == [123]
