@@ -64,6 +64,48 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-feedback", action="store_true")
     p.set_defaults(handler=cmd_pairs)
 
+    p = sub.add_parser("fit", help="learn ranking weights from history; register a candidate")
+    p.add_argument("--out-version", help="name of the new version (default: next vNNNN)")
+    p.add_argument("--min-pairs", type=int, default=50, help="fewer: keep the default weights")
+    p.add_argument("--negatives", type=int, default=20, help="sampled negatives per query")
+    p.add_argument("--max-queries", type=int, default=3000, help="at most N training queries")
+    p.add_argument("--pointwise", action="store_true", help="no pairwise (per query) training")
+    _add_split_options(p)
+    p.set_defaults(handler=cmd_fit)
+
+    p = sub.add_parser("evaluate", help="compare a version with the published model, report")
+    p.add_argument("version", nargs="?", help="version to evaluate (default: the newest)")
+    _add_split_options(p, defaults=False)
+    p.set_defaults(handler=cmd_evaluate)
+
+    models = subparsers.add_parser("models", help="list, publish and roll back ranking models")
+    msub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    p = msub.add_parser("list", help="registered versions; * marks the published one")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_models_list)
+    p = msub.add_parser("publish", help="make a version the one the service uses")
+    p.add_argument("version")
+    p.add_argument("--force", action="store_true", help="publish even if it is worse")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_models_publish)
+    p = msub.add_parser("rollback", help="go back to the previously published version")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_models_rollback)
+
+
+def _add_split_options(p: argparse.ArgumentParser, *, defaults: bool = True) -> None:
+    p.add_argument(
+        "--split",
+        choices=["time", "id"],
+        default="time" if defaults else None,
+        help="hold out the newest queries (time) or a stable hash share (id)",
+    )
+    p.add_argument("--test-share", type=float, default=0.2 if defaults else None)
+    p.add_argument("--max-test", type=int, default=500 if defaults else None)
+    p.add_argument("--seed", type=int, default=0 if defaults else None)
+    p.add_argument("--no-feedback", action="store_true", help="history only, no API feedback")
+    p.add_argument("--json", action="store_true")
+
 
 # ------------------------------------------------------------------------------- helpers
 
@@ -285,4 +327,362 @@ def cmd_pairs(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"wrote {len(frame)} labelled pairs ({positives} positive) to {args.out}", file=sys.stdout
     )
+    return 0
+
+
+# ------------------------------------------------------------------------------- learning
+
+
+class _Progress:
+    """A throttled progress line on stderr (only when it is a terminal, and not --json)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled and sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if done == total or now - self.last > 0.5:
+            self.last = now
+            end = "\n" if done == total else ""
+            print(f"\r{label}: {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+
+def _engine(settings: Settings) -> Any:
+    from matcher.engine import Engine
+
+    return Engine.open(settings)
+
+
+def _sample(queries: list[Any], n: int | None, seed: int) -> list[Any]:
+    """A stable subset of at most n queries (by hash of id), in their original order."""
+    if n is None or len(queries) <= n:
+        return queries
+    import hashlib
+
+    def h(q: Any) -> str:
+        return hashlib.sha1(f"{seed}:{q.id}".encode()).hexdigest()
+
+    keep = {q.id for q in sorted(queries, key=h)[:n]}
+    return [q for q in queries if q.id in keep]
+
+
+def _prepare(engine: Any, split: dict[str, Any], *, feedback: bool) -> dict[str, Any]:
+    from training.history import labelled_pairs
+    from training.ranker import build_queries, data_hash, split_queries
+
+    pairs = labelled_pairs(engine.store, include_feedback=feedback)
+    queries = build_queries(pairs, engine)
+    try:
+        train, test = split_queries(
+            queries, by=split["by"], test_share=split["test_share"], seed=split["seed"]
+        )
+    except ValueError as exc:
+        raise _usage(str(exc)) from exc
+    test = _sample(test, split["max_test"], split["seed"])
+    return {
+        "pairs": pairs,
+        "hash": data_hash(pairs),
+        "queries": queries,
+        "train": train,
+        "test": test,
+    }
+
+
+def _split_of(args: argparse.Namespace, stored: dict[str, Any] | None = None) -> dict[str, Any]:
+    stored = stored or {}
+    split = {
+        "by": args.split or stored.get("by", "time"),
+        "test_share": args.test_share
+        if args.test_share is not None
+        else stored.get("test_share", 0.2),
+        "max_test": args.max_test if args.max_test is not None else stored.get("max_test", 500),
+        "seed": args.seed if args.seed is not None else stored.get("seed", 0),
+    }
+    if split["max_test"] is not None and split["max_test"] < 1:
+        raise _usage("--max-test must be at least 1")
+    return split
+
+
+def _published_weights(registry: Any) -> tuple[str | None, dict[str, float] | None]:
+    from training.registry import RegistryError
+
+    try:
+        current = registry.current()
+        return (current, registry.manifest(current)["weights"]) if current else (None, None)
+    except RegistryError as exc:
+        print(f"warning: published model not usable: {exc}", file=sys.stderr)
+        return None, None
+
+
+def _models(
+    candidate: dict[str, float], registry: Any, candidate_version: str | None
+) -> tuple[dict[str, dict[str, float]], str | None]:
+    from training.ranker import default_weights
+
+    current, published = _published_weights(registry)
+    models = {"candidate": candidate}
+    if published is not None and current != candidate_version:
+        models["published"] = published
+    models["default"] = default_weights()
+    return models, current
+
+
+def _settings_summary(engine: Any) -> dict[str, Any]:
+    s = engine.settings
+    stats = engine.stats()
+    return {
+        "embedding_model": engine.embedder.model_name,
+        "candidate_pool": s.candidate_pool,
+        "rrf_k": s.rrf_k,
+        "lexical_weight": s.lexical_weight,
+        "ann_kind": s.ann_kind,
+        "ann_threshold": s.ann_threshold,
+        "index": stats.get("index"),
+        "index_generation": stats.get("generation"),
+        "organisations": stats.get("organisations"),
+    }
+
+
+def _report_dir(settings: Settings) -> Path:
+    return settings.data_dir / "reports"
+
+
+def _stamp() -> str:
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+
+
+def cmd_fit(args: argparse.Namespace, settings: Settings) -> int:
+    from training.evaluate import compare_models, table
+    from training.ranker import LinearRanker, candidate_features, fit_ranker
+    from training.registry import Registry
+
+    for name in ("min_pairs", "max_queries"):
+        if getattr(args, name) < 1:
+            raise _usage(f"--{name.replace('_', '-')} must be at least 1")
+    if args.negatives < 0:
+        raise _usage("--negatives must be at least 0")
+    split = _split_of(args)
+    progress = _Progress(not args.json)
+    t0 = time.perf_counter()
+    engine = _engine(settings)
+    try:
+        data = _prepare(engine, split, feedback=not args.no_feedback)
+        train = _sample(data["train"], args.max_queries, split["seed"])
+        feats = candidate_features(
+            engine,
+            train,
+            negatives_per_query=args.negatives,
+            seed=split["seed"],
+            progress=lambda i, n: progress("features", i, n),
+        )
+        ranker = fit_ranker(
+            feats, LinearRanker(min_pairs=args.min_pairs), pairwise=not args.pointwise
+        )
+        registry = Registry(settings.data_dir)
+        models, current = _models(ranker.weights_, registry, None)
+        comparison = compare_models(engine, data["test"], models, progress=progress)
+        pairs = data["pairs"]
+        manifest = {
+            "kind": "linear-weights",
+            "data_hash": data["hash"],
+            "pairs": {
+                "total": len(pairs),
+                "positive": int(pairs["label"].sum()) if len(pairs) else 0,
+                "queries": len(data["queries"]),
+                "train_queries": len(train),
+                "test_queries": len(data["test"]),
+                "feature_rows": len(feats),
+                "feedback": not args.no_feedback,
+            },
+            "settings": _settings_summary(engine),
+            "weights": ranker.weights_,
+            "ranker": {**ranker.summary(), "pairwise": not args.pointwise},
+            "split": split,
+            "metrics": comparison["models"]["candidate"],
+            "comparison": {"published_version": current, **comparison},
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
+        version = registry.create(manifest, args.out_version)
+    finally:
+        engine.close()
+    json_path, html_path = _write_eval_report(
+        settings, version, manifest, comparison, verdict=_verdict(registry, version)
+    )
+    payload = {
+        "version": version,
+        "report": str(html_path),
+        "report_json": str(json_path),
+        "weights": ranker.weights_,
+        "fallback": ranker.fallback_ or None,
+        "metrics": comparison["models"],
+    }
+    if args.json:
+        print(json.dumps(payload, default=str))
+        return 0
+    print(
+        f"registered {version} ({len(pairs)} labelled pairs, {len(feats)} feature rows, "
+        f"{len(data['test'])} held-out queries)"
+    )
+    if ranker.fallback_:
+        print(f"kept the default weights: {ranker.fallback_}")
+    print("weights: " + ", ".join(f"{k}={v:.3f}" for k, v in ranker.weights_.items()))
+    print(table(comparison, _SHOWN))
+    print(_verdict(registry, version))
+    print(f"report: {html_path}")
+    return 0
+
+
+_SHOWN = ("ndcg@10", "hit@1", "hit@10", "mrr", "p@5", "capability_coverage", "sector_balance")
+
+
+def _verdict(registry: Any, version: str) -> str:
+    check = registry.check(version)
+    if check["baseline"] is None and registry.current() is None:
+        return f"nothing published yet: `matcher models publish {version}` to use it"
+    if check["worse"]:
+        return (
+            f"{version} is worse than {check['baseline_of']} on {check['primary']} "
+            f"({check['candidate']} < {check['baseline']}): publishing needs --force"
+        )
+    return (
+        f"{version} is at least as good as {check['baseline_of'] or 'the published model'} "
+        f"on {check['primary']} ({check['candidate']} vs {check['baseline']})"
+    )
+
+
+def _write_eval_report(
+    settings: Settings,
+    version: str,
+    manifest: dict[str, Any],
+    comparison: dict[str, Any],
+    *,
+    verdict: str,
+) -> tuple[Path, Path]:
+    from training.report import write_report
+
+    report = {
+        "version": version,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "embedding_model": manifest.get("settings", {}).get("embedding_model"),
+        "data_hash": manifest.get("data_hash"),
+        "split": manifest.get("split"),
+        "verdict": verdict,
+        "comparison": comparison,
+        "training": {k: manifest.get(k) for k in ("pairs", "ranker", "weights") if k in manifest},
+    }
+    return write_report(report, _report_dir(settings), f"{version}-{_stamp()}")
+
+
+def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    from training.evaluate import compare_models, table
+    from training.registry import Registry, RegistryError
+
+    registry = Registry(settings.data_dir)
+    versions = registry.versions()
+    version = args.version or (versions[-1] if versions else None)
+    if version is None:
+        raise _usage("no model versions yet: run `matcher train fit` first")
+    try:
+        manifest = registry.manifest(version)
+    except RegistryError as exc:
+        raise _usage(str(exc)) from exc
+    split = _split_of(args, manifest.get("split"))
+    progress = _Progress(not args.json)
+    engine = _engine(settings)
+    try:
+        data = _prepare(engine, split, feedback=not args.no_feedback)
+        models, current = _models(manifest["weights"], registry, version)
+        comparison = compare_models(engine, data["test"], models, progress=progress)
+        comparison["published_version"] = current
+        comparison["candidate_version"] = version
+        view = {
+            **manifest,
+            "split": split,
+            "data_hash": data["hash"],
+            "settings": _settings_summary(engine),
+        }
+    finally:
+        engine.close()
+    same_data = data["hash"] == manifest.get("data_hash")
+    note = "" if same_data else " (history changed since this version was trained)"
+    json_path, html_path = _write_eval_report(
+        settings, version, view, comparison, verdict=_verdict(registry, version) + note
+    )
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "version": version,
+                    "report": str(html_path),
+                    "report_json": str(json_path),
+                    "metrics": comparison["models"],
+                    "same_data": same_data,
+                },
+                default=str,
+            )
+        )
+        return 0
+    print(
+        f"{version}: {comparison['queries']} held-out queries "
+        f"({comparison['positives']} partners){note}"
+    )
+    print(table(comparison, _SHOWN))
+    print(f"report: {html_path}")
+    print(f"json:   {json_path}")
+    return 0
+
+
+def cmd_models_list(args: argparse.Namespace, settings: Settings) -> int:
+    from training.registry import Registry
+
+    registry = Registry(settings.data_dir)
+    rows = registry.list()
+    if args.json:
+        print(json.dumps({"current": registry.current(), "versions": rows}, default=str))
+        return 0
+    if not rows:
+        print("no model versions (the default weights are in use)")
+        return 0
+    for r in rows:
+        mark = "*" if r["published"] else ("^" if r["previous"] else " ")
+        value = "-" if r["value"] is None else f"{r['value']:.4f}"
+        w = " ".join(f"{k[:4]}={v:.2f}" for k, v in (r["weights"] or {}).items())
+        extra = "  (default weights kept)" if r["fallback"] else ""
+        print(
+            f"{mark} {r['version']:<10} {r['created_at'] or '':<26} "
+            f"{r['primary'] or '':>8}={value}  {w}{extra}"
+        )
+    if registry.current() is None:
+        print("nothing published: the default weights are in use")
+    print("* published  ^ rollback target")
+    return 0
+
+
+def cmd_models_publish(args: argparse.Namespace, settings: Settings) -> int:
+    from training.registry import Registry
+
+    result = Registry(settings.data_dir).publish(args.version, force=args.force)
+    if args.json:
+        print(json.dumps(result, default=str))
+    elif not result["changed"]:
+        print(f"{args.version} is already published")
+    else:
+        prev = result["previous"] or "the default weights"
+        print(
+            f"published {args.version} (was {prev}); running services switch on their next request"
+        )
+    return 0
+
+
+def cmd_models_rollback(args: argparse.Namespace, settings: Settings) -> int:
+    from training.registry import Registry
+
+    result = Registry(settings.data_dir).rollback()
+    if args.json:
+        print(json.dumps(result, default=str))
+    else:
+        print(f"rolled back from {result['from']} to {result['to'] or 'the default weights'}")
     return 0

@@ -1,0 +1,410 @@
+"""A learned ranker over the engine's score components, and the data it is fitted on.
+
+- `LinearRanker` (scikit-learn style) fits a logistic regression over the five components
+  (fit, coverage, reciprocity, proximity, freshness) and turns its coefficients into
+  non-negative weights the engine can use (`Engine.use_weights`). Given `groups` (one query per
+  group), it learns from pairs within each group, positive minus negative (a RankSVM-style
+  pairwise logistic regression): that optimises the order the engine shows. Without groups it
+  is a plain pointwise classifier. With fewer than `min_pairs` labelled pairs, one class only,
+  or no positive coefficient, it keeps the default weights and says why (`fallback_`).
+- `build_queries` turns labelled pairs (`training.history.labelled_pairs`) into queries: all
+  pairs of one source on one text form a query; the need is the pair's text (the need the
+  partnership met, or the feedback's need) placed where the source is, asked by the source.
+- `candidate_features` runs each query through the engine once and returns the components of
+  every candidate it scored, labelled (1 for the source's partners in that query, 0 for the
+  others). Positives the engine did not retrieve are not learnable by a re-ranker and are left
+  out of training (they count as misses in evaluation).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from matcher.domain import Filters, Need
+from matcher.score import COMPONENTS
+
+logger = logging.getLogger(__name__)
+
+FEATURES: tuple[str, ...] = COMPONENTS
+
+
+def default_weights() -> dict[str, float]:
+    from matcher.settings import ScoreWeights
+
+    return ScoreWeights().as_dict()
+
+
+def normalise(weights: Mapping[str, float]) -> dict[str, float]:
+    """Non-negative weights summing to 1 (rounded to 4 places), in component order."""
+    clipped = {c: max(0.0, float(weights.get(c, 0.0))) for c in FEATURES}
+    total = sum(clipped.values())
+    if total <= 0:
+        raise ValueError("weights must have at least one positive component")
+    return {c: round(v / total, 4) for c, v in clipped.items()}
+
+
+def score_frame(X: pd.DataFrame, weights: Mapping[str, float]) -> np.ndarray:
+    """The engine's score for rows of components: sum(w * c) / sum(w)."""
+    w = np.asarray([float(weights.get(c, 0.0)) for c in FEATURES])
+    total = w.sum() or 1.0
+    return np.asarray(X[list(FEATURES)].to_numpy(dtype=float) @ w / total)
+
+
+class LinearRanker:
+    """Logistic regression over the score components with non-negative weights.
+
+    Parameters follow scikit-learn: `__init__` only stores them; learned attributes end in `_`
+    (`weights_`, `coef_`, `n_pairs_`, `n_positive_`, `n_train_pairs_`, `fallback_`).
+    """
+
+    def __init__(
+        self,
+        *,
+        C: float = 1.0,
+        min_pairs: int = 50,
+        max_pairs: int = 200_000,
+        class_weight: str | None = "balanced",
+        random_state: int = 0,
+        fallback_weights: Mapping[str, float] | None = None,
+    ) -> None:
+        self.C = C
+        self.min_pairs = min_pairs
+        self.max_pairs = max_pairs
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.fallback_weights = fallback_weights
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {
+            "C": self.C,
+            "min_pairs": self.min_pairs,
+            "max_pairs": self.max_pairs,
+            "class_weight": self.class_weight,
+            "random_state": self.random_state,
+            "fallback_weights": self.fallback_weights,
+        }
+
+    def set_params(self, **params: Any) -> LinearRanker:
+        for k, v in params.items():
+            if k not in self.get_params():
+                raise ValueError(f"unknown parameter {k!r}")
+            setattr(self, k, v)
+        return self
+
+    # ----------------------------------------------------------------------------------
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: Sequence[int] | np.ndarray | pd.Series,
+        sample_weight: Sequence[float] | np.ndarray | pd.Series | None = None,
+        groups: Sequence[Any] | np.ndarray | pd.Series | None = None,
+    ) -> LinearRanker:
+        missing = [c for c in FEATURES if c not in X.columns]
+        if missing:
+            raise ValueError(f"X lacks component column(s) {', '.join(missing)}")
+        feats = X[list(FEATURES)].to_numpy(dtype=float)
+        labels = np.asarray(y, dtype=int)
+        if len(labels) != len(feats):
+            raise ValueError(f"X has {len(feats)} rows but y has {len(labels)}")
+        weights = (
+            np.ones(len(labels)) if sample_weight is None else np.asarray(sample_weight, float)
+        )
+        self.n_pairs_ = int(len(labels))
+        self.n_positive_ = int((labels == 1).sum())
+        self.n_train_pairs_ = 0
+        self.coef_ = np.zeros(len(FEATURES))
+        self.fallback_ = ""
+        base = normalise(self.fallback_weights or default_weights())
+
+        if self.n_pairs_ < self.min_pairs:
+            return self._fall_back(base, f"{self.n_pairs_} labelled pairs < min_pairs")
+        if self.n_positive_ == 0 or self.n_positive_ == self.n_pairs_:
+            return self._fall_back(base, "labelled pairs of one class only")
+
+        if groups is not None:
+            A, t, sw = _pairwise(
+                feats, labels, weights, np.asarray(groups), self.max_pairs, self.random_state
+            )
+            fit_intercept = False
+            if len(t) == 0:
+                return self._fall_back(base, "no query has both a positive and a negative")
+        else:
+            A, t, sw = feats, labels, weights
+            fit_intercept = True
+        from sklearn.linear_model import LogisticRegression
+
+        model = LogisticRegression(
+            C=self.C,
+            class_weight=self.class_weight,
+            fit_intercept=fit_intercept,
+            max_iter=1000,
+            random_state=self.random_state,
+        )
+        model.fit(A, t, sample_weight=sw)
+        self.n_train_pairs_ = int(len(t))
+        self.coef_ = model.coef_.ravel().copy()
+        if not (self.coef_ > 0).any():
+            return self._fall_back(base, "no component has a positive coefficient")
+        self.weights_ = normalise(dict(zip(FEATURES, self.coef_, strict=True)))
+        return self
+
+    def _fall_back(self, base: dict[str, float], reason: str) -> LinearRanker:
+        logger.warning("ranker keeps the default weights: %s", reason)
+        self.weights_ = dict(base)
+        self.fallback_ = reason
+        return self
+
+    @property
+    def is_fallback(self) -> bool:
+        return bool(getattr(self, "fallback_", ""))
+
+    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
+        return score_frame(X, self._fitted())
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """The engine's score for each row (ranking is what matters, not the scale)."""
+        return self.decision_function(X)
+
+    def _fitted(self) -> dict[str, float]:
+        if not hasattr(self, "weights_"):
+            raise RuntimeError("LinearRanker is not fitted yet: call fit first")
+        return self.weights_
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "weights": self._fitted(),
+            "coef": [round(float(c), 6) for c in self.coef_],
+            "n_pairs": self.n_pairs_,
+            "n_positive": self.n_positive_,
+            "n_train_pairs": self.n_train_pairs_,
+            "fallback": self.fallback_ or None,
+            "params": {k: v for k, v in self.get_params().items() if k != "fallback_weights"},
+        }
+
+
+def _pairwise(
+    feats: np.ndarray,
+    labels: np.ndarray,
+    weights: np.ndarray,
+    groups: np.ndarray,
+    max_pairs: int,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Differences positive - negative within each group, both signs (labels 1 and 0)."""
+    diffs: list[np.ndarray] = []
+    sw: list[np.ndarray] = []
+    codes, inverse = np.unique(groups, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(len(codes) + 1))
+    for g in range(len(codes)):
+        rows = order[bounds[g] : bounds[g + 1]]
+        pos = rows[labels[rows] == 1]
+        neg = rows[labels[rows] == 0]
+        if not len(pos) or not len(neg):
+            continue
+        d = (feats[pos][:, None, :] - feats[neg][None, :, :]).reshape(-1, feats.shape[1])
+        w = (weights[pos][:, None] * weights[neg][None, :]).reshape(-1)
+        diffs.append(d)
+        sw.append(w)
+    if not diffs:
+        return np.zeros((0, feats.shape[1])), np.zeros(0, int), np.zeros(0)
+    D = np.vstack(diffs)
+    W = np.concatenate(sw)
+    if len(D) > max_pairs // 2:
+        keep = np.random.default_rng(seed).choice(len(D), max_pairs // 2, replace=False)
+        D, W = D[keep], W[keep]
+    A = np.vstack([D, -D])
+    t = np.concatenate([np.ones(len(D), int), np.zeros(len(D), int)])
+    return A, t, np.concatenate([W, W])
+
+
+# ------------------------------------------------------------------------------- queries
+
+
+@dataclass
+class Query:
+    """One engine query built from labelled pairs of one source on one text."""
+
+    id: str
+    source_id: str
+    need: Need
+    gains: dict[str, float]  # partner id -> gain (label * weight) for positives
+    negatives: set[str] = field(default_factory=set)  # explicit label-0 partners
+    timestamp: pd.Timestamp | None = None
+
+
+def query_key(source_id: str, text: str) -> str:
+    digest = hashlib.sha1(f"{source_id}\x1f{text}".encode()).hexdigest()[:12]
+    return f"q-{digest}"
+
+
+def build_queries(pairs: pd.DataFrame, engine: Any, *, max_text: int = 4_000) -> list[Query]:
+    """Group pairs by (source, text) into queries. Pairs with no text use the source's own
+    profile; when neither exists (an unknown source with no text), the pairs are skipped.
+    The need takes the source's place (city, region, country, coordinates) so that proximity
+    means something; it is asked by the source when the source is a known organisation."""
+    out: list[Query] = []
+    if pairs.empty:
+        return out
+    orgs = _organisations(engine, set(pairs["source_id"].astype(str)))
+    frame = pairs.copy()
+    frame["text"] = frame["text"].fillna("").astype(str).str.strip()
+    for key, rows in frame.groupby(["source_id", "text"], sort=False):
+        source, text = str(key[0]), str(key[1])  # type: ignore[index]
+        org = orgs.get(source)
+        query_text = text or (org.profile_text() if org is not None else "")
+        query_text = query_text[:max_text].strip()
+        if len(query_text) < 3:
+            continue
+        place: dict[str, Any] = {}
+        if org is not None:
+            place = {
+                "city": org.city,
+                "region": org.region,
+                "country": org.country,
+                "lat": org.lat,
+                "lon": org.lon,
+                "requester_id": org.id,
+            }
+        need = Need(id=query_key(source, text), text=query_text, **place)
+        gains: dict[str, float] = {}
+        negatives: set[str] = set()
+        for label, weight, partner in zip(
+            rows["label"], rows["weight"], rows["partner_id"].astype(str), strict=True
+        ):
+            if int(label) == 1:
+                gains[partner] = max(gains.get(partner, 0.0), float(weight))
+            else:
+                negatives.add(partner)
+        negatives -= set(gains)
+        ts = rows["timestamp"].dropna()
+        out.append(
+            Query(
+                id=need.id,
+                source_id=source,
+                need=need,
+                gains=gains,
+                negatives=negatives,
+                timestamp=ts.max() if len(ts) else None,
+            )
+        )
+    return out
+
+
+def _organisations(engine: Any, ids: set[str]) -> dict[str, Any]:
+    out = {}
+    for i in ids:
+        stored = engine.store.get_organisation(i)
+        if stored is not None:
+            out[i] = stored.record
+    return out
+
+
+def split_queries(
+    queries: Sequence[Query], *, by: str = "time", test_share: float = 0.2, seed: int = 0
+) -> tuple[list[Query], list[Query]]:
+    """Held-out split. by="time": the newest `test_share` of dated queries are held out
+    (undated ones fall back to the id hash); by="id": a stable hash of the query id decides."""
+    if by not in ("time", "id"):
+        raise ValueError(f"unknown split {by!r} (expected time or id)")
+    if not 0 < test_share < 1:
+        raise ValueError("test_share must be between 0 and 1")
+
+    def hashed(q: Query) -> bool:
+        h = int(hashlib.sha1(f"{seed}:{q.id}".encode()).hexdigest()[:8], 16)
+        return (h % 10_000) < test_share * 10_000
+
+    if by == "id":
+        test_ids = {q.id for q in queries if hashed(q)}
+    else:
+        dated = sorted(
+            (q for q in queries if q.timestamp is not None), key=lambda q: (q.timestamp, q.id)
+        )
+        cut = int(round(len(dated) * (1 - test_share)))
+        test_ids = {q.id for q in dated[cut:]}
+        test_ids |= {q.id for q in queries if q.timestamp is None and hashed(q)}
+    train = [q for q in queries if q.id not in test_ids]
+    test = [q for q in queries if q.id in test_ids]
+    return train, test
+
+
+def candidate_features(
+    engine: Any,
+    queries: Sequence[Query],
+    *,
+    negatives_per_query: int = 20,
+    seed: int = 0,
+    limit: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
+    """Components of the engine's candidates for each query, labelled.
+
+    Columns: query_id, partner_id, label, weight, rank, and the five components. Every
+    positive the engine returned is kept, every explicit negative, and up to
+    `negatives_per_query` other candidates sampled at random (seeded) from those it returned.
+    Components do not depend on the weights, so one engine call per query suffices."""
+    rng = np.random.default_rng(seed)
+    limit = limit or engine.settings.max_limit
+    rows: list[dict[str, Any]] = []
+    for i, q in enumerate(queries):
+        rec = engine.recommend(q.need, filters=Filters(), limit=limit)
+        others: list[tuple[int, Any]] = []
+        for rank, m in enumerate(rec.results, start=1):
+            if m.id in q.gains:
+                rows.append(_row(q, m, rank, 1, q.gains[m.id]))
+            elif m.id in q.negatives:
+                rows.append(_row(q, m, rank, 0, 1.0))
+            else:
+                others.append((rank, m))
+        if others and negatives_per_query > 0:
+            take = min(negatives_per_query, len(others))
+            for j in sorted(rng.choice(len(others), take, replace=False).tolist()):
+                rank, m = others[j]
+                rows.append(_row(q, m, rank, 0, 1.0))
+        if progress is not None:
+            progress(i + 1, len(queries))
+    cols = ["query_id", "partner_id", "label", "weight", "rank", *FEATURES]
+    return pd.DataFrame.from_records(rows, columns=cols)
+
+
+def _row(q: Query, m: Any, rank: int, label: int, weight: float) -> dict[str, Any]:
+    return {
+        "query_id": q.id,
+        "partner_id": m.id,
+        "label": label,
+        "weight": weight,
+        "rank": rank,
+        **{c: float(m.components.get(c, 0.0)) for c in FEATURES},
+    }
+
+
+def fit_ranker(
+    features: pd.DataFrame, ranker: LinearRanker | None = None, *, pairwise: bool = True
+) -> LinearRanker:
+    """Fit on `candidate_features` output (pairwise within queries by default)."""
+    ranker = ranker or LinearRanker()
+    X = features[list(FEATURES)]
+    return ranker.fit(
+        X,
+        features["label"],
+        sample_weight=features["weight"],
+        groups=features["query_id"] if pairwise else None,
+    )
+
+
+def data_hash(pairs: pd.DataFrame) -> str:
+    """sha256 of the labelled pairs in a canonical form (column order and row order fixed)."""
+    wanted = ("source_id", "partner_id", "label", "weight", "timestamp", "text")
+    cols = [c for c in wanted if c in pairs]
+    canon = pairs[cols].copy()
+    if "timestamp" in canon:
+        canon["timestamp"] = canon["timestamp"].astype(str)
+    canon = canon.astype(str).sort_values(cols, kind="stable")
+    return "sha256:" + hashlib.sha256(canon.to_csv(index=False).encode()).hexdigest()

@@ -1,0 +1,331 @@
+"""The model registry in `<data_dir>/models/`: versions, the published pointer, rollback.
+
+Layout::
+
+    models/
+      v0001/manifest.json   version, created_at, data_hash, settings, weights, metrics, ...
+      v0002/manifest.json
+      CURRENT               {"version": "v0002", "history": [null, "v0001"], ...}
+      .lock                 serialises writers (flock); readers never take it
+
+A version folder is written under a `.tmp-` name and renamed into place complete
+(`atomic_directory`), so a folder named like a version always holds its manifest. CURRENT is
+replaced atomically (`atomic_write_text`): a kill -9 at any point leaves it naming a complete
+version (or none: the default weights), never a torn file. `history` keeps the versions
+published before, most recent last (`null` = default weights), for `rollback`.
+
+`load_published(engine, data_dir)` applies the published weights to a running engine; it stats
+CURRENT and does nothing more while it is unchanged, so it can run per request.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import re
+import threading
+import time
+import weakref
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from matcher.atomic import atomic_directory, atomic_write_text, clean_stale_temps
+from matcher.errors import MatcherError
+
+logger = logging.getLogger(__name__)
+
+MODELS_DIR = "models"
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+VERSION_RE = re.compile(r"^v(\d{4,})$")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+PAUSE_ENV = "MATCHER_REGISTRY_PAUSE"  # "<point>[:seconds]", for crash tests only
+HISTORY_KEPT = 20
+
+
+class RegistryError(MatcherError):
+    """The registry is missing a version, or a request on it makes no sense."""
+
+
+class PublishRefused(RegistryError):
+    """The candidate is worse than the published model on the primary metric."""
+
+
+def _pause(point: str) -> None:
+    """Test hook: sleep at a named point so a test can kill -9 the process there."""
+    want = os.environ.get(PAUSE_ENV, "")
+    name, _, seconds = want.partition(":")
+    if name == point:
+        print(f"paused at {point}", flush=True)
+        time.sleep(float(seconds or 60))
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Registry:
+    def __init__(self, data_dir: Path | str):
+        self.root = Path(data_dir) / MODELS_DIR
+
+    # ------------------------------------------------------------------------ reading
+    @property
+    def current_path(self) -> Path:
+        return self.root / CURRENT
+
+    def versions(self) -> list[str]:
+        """Complete versions, oldest first (numbered ones by number, then named ones)."""
+        if not self.root.is_dir():
+            return []
+        names = [
+            p.name
+            for p in self.root.iterdir()
+            if p.is_dir() and NAME_RE.match(p.name) and (p / MANIFEST).is_file()
+        ]
+
+        def key(n: str) -> tuple[int, int, str]:
+            m = VERSION_RE.match(n)
+            return (0, int(m.group(1)), n) if m else (1, 0, n)
+
+        return sorted(names, key=key)
+
+    def manifest(self, version: str) -> dict[str, Any]:
+        path = self.root / version / MANIFEST
+        if not NAME_RE.match(version) or not path.is_file():
+            raise RegistryError(f"no model version '{version}' in {self.root}")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise RegistryError(f"unreadable manifest of '{version}': {exc}") from exc
+        if not isinstance(data, dict) or "weights" not in data:
+            raise RegistryError(f"manifest of '{version}' has no weights")
+        return data
+
+    def pointer(self) -> dict[str, Any]:
+        """CURRENT's content: version (None = default weights) and history."""
+        try:
+            data = json.loads(self.current_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {"version": None, "history": []}
+        except (OSError, ValueError) as exc:
+            raise RegistryError(f"unreadable {self.current_path}: {exc}") from exc
+        return {
+            "version": data.get("version"),
+            "history": list(data.get("history") or []),
+            "published_at": data.get("published_at"),
+            "forced": bool(data.get("forced", False)),
+        }
+
+    def current(self) -> str | None:
+        return self.pointer()["version"]
+
+    def list(self) -> list[dict[str, Any]]:
+        """One summary per version: version, created_at, primary metric, weights, published."""
+        pointer = self.pointer()
+        out = []
+        for v in self.versions():
+            man = self.manifest(v)
+            metrics = man.get("metrics") or {}
+            primary = metrics.get("primary")
+            out.append(
+                {
+                    "version": v,
+                    "created_at": man.get("created_at"),
+                    "primary": primary,
+                    "value": metrics.get(primary) if primary else None,
+                    "weights": man.get("weights"),
+                    "fallback": (man.get("ranker") or {}).get("fallback"),
+                    "pairs": (man.get("ranker") or {}).get("n_pairs"),
+                    "published": v == pointer["version"],
+                    "previous": bool(pointer["history"]) and v == pointer["history"][-1],
+                }
+            )
+        return out
+
+    # ------------------------------------------------------------------------ writing
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _next_version(self) -> str:
+        numbers = [int(m.group(1)) for n in self.versions() if (m := VERSION_RE.match(n))]
+        return f"v{(max(numbers) + 1) if numbers else 1:04d}"
+
+    def create(self, manifest: Mapping[str, Any], version: str | None = None) -> str:
+        """Write a new version folder (atomically) holding `manifest` plus version and
+        created_at; returns the version. Existing versions are never overwritten."""
+        from training.ranker import normalise
+
+        weights = normalise(manifest.get("weights") or {})
+        with self._locked():
+            clean_stale_temps(self.root)
+            name = version or self._next_version()
+            if not NAME_RE.match(name) or name == CURRENT:
+                raise RegistryError(f"invalid version name '{name}'")
+            if (self.root / name).exists():
+                raise RegistryError(f"model version '{name}' already exists")
+            data = {
+                **manifest,
+                "version": name,
+                "created_at": manifest.get("created_at") or _now(),
+                "weights": weights,
+            }
+            with atomic_directory(self.root / name) as tmp:
+                atomic_write_text(
+                    tmp / MANIFEST, json.dumps(data, indent=2, ensure_ascii=False, default=str)
+                )
+                _pause("version-dir")
+        logger.info("registered model version %s", name)
+        return name
+
+    def _write_pointer(
+        self, version: str | None, history: builtins.list[str | None], *, forced: bool = False
+    ) -> None:
+        _pause("before-current")
+        payload = {
+            "version": version,
+            "history": history[-HISTORY_KEPT:],
+            "published_at": _now(),
+            "forced": forced,
+        }
+        atomic_write_text(self.current_path, json.dumps(payload, indent=2) + "\n")
+
+    def check(self, version: str) -> dict[str, Any]:
+        """How `version` compares with the published model on the primary metric:
+        {primary, candidate, baseline, baseline_of, worse}. The candidate's own evaluation
+        of the published model (same held-out queries) is preferred when it evaluated the
+        version now published; otherwise the published manifest's metric is used; with
+        nothing published, the default weights' metric from the candidate's evaluation."""
+        man = self.manifest(version)
+        metrics = man.get("metrics") or {}
+        primary = metrics.get("primary")
+        value = metrics.get(primary) if primary else None
+        current = self.current()
+        comparison = man.get("comparison") or {}
+        models = comparison.get("models") or {}
+        baseline: float | None = None
+        baseline_of = None
+        if current is not None and current != version:
+            if comparison.get("published_version") == current and "published" in models:
+                baseline = (models["published"] or {}).get(primary)
+                baseline_of = f"{current} (same held-out queries)"
+            else:
+                cur = self.manifest(current).get("metrics") or {}
+                if cur.get("primary") == primary:
+                    baseline = cur.get(primary)
+                    baseline_of = f"{current} (its own evaluation)"
+        elif current is None and "default" in models:
+            baseline = (models["default"] or {}).get(primary)
+            baseline_of = "default weights (same held-out queries)"
+        worse = (
+            value is None
+            or (baseline is not None and float(value) < float(baseline) - 1e-9)
+            or (current is not None and current != version and baseline is None)
+        )
+        return {
+            "primary": primary,
+            "candidate": value,
+            "baseline": baseline,
+            "baseline_of": baseline_of,
+            "worse": bool(worse),
+        }
+
+    def publish(self, version: str, *, force: bool = False) -> dict[str, Any]:
+        """Point CURRENT at `version`; the version published before is kept for rollback.
+        Refuses (PublishRefused) a candidate worse on the primary metric unless `force`."""
+        with self._locked():
+            self.manifest(version)  # must exist and be complete
+            pointer = self.pointer()
+            if pointer["version"] == version:
+                return {"published": version, "changed": False, "previous": pointer["history"]}
+            verdict = self.check(version)
+            if verdict["worse"] and not force:
+                raise PublishRefused(
+                    f"'{version}' is worse than {verdict['baseline_of'] or 'the published model'}"
+                    f" on {verdict['primary']}: {verdict['candidate']} < {verdict['baseline']}"
+                    " (use --force to publish anyway)"
+                    if verdict["baseline"] is not None and verdict["candidate"] is not None
+                    else f"'{version}' cannot be compared with the published model on "
+                    f"{verdict['primary']} (use --force to publish anyway)"
+                )
+            history = [*pointer["history"], pointer["version"]]
+            self._write_pointer(version, history, forced=force and verdict["worse"])
+        logger.info("published model version %s", version)
+        return {"published": version, "changed": True, "previous": pointer["version"], **verdict}
+
+    def rollback(self) -> dict[str, Any]:
+        """Go back to the version published before the current one (None = default weights)."""
+        with self._locked():
+            pointer = self.pointer()
+            if not pointer["history"]:
+                raise RegistryError("nothing to roll back to: no earlier published version")
+            history = list(pointer["history"])
+            target = history.pop()
+            if target is not None:
+                self.manifest(target)
+            self._write_pointer(target, history)
+        logger.info("rolled back from %s to %s", pointer["version"], target)
+        return {"from": pointer["version"], "to": target}
+
+
+# ------------------------------------------------------------------------ serving side
+
+_seen: weakref.WeakKeyDictionary[Any, tuple[str, Any]] = weakref.WeakKeyDictionary()
+_load_lock = threading.Lock()
+
+
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def load_published(engine: Any, data_dir: Path | str, *, strict: bool = False) -> str:
+    """Make `engine` use the published weights (default weights when none is published);
+    returns the engine's model_version. Cheap when nothing changed: one stat of CURRENT.
+
+    A bad registry (unreadable CURRENT, missing manifest, weights the engine refuses) leaves
+    the engine on its current weights and logs an error, unless `strict`, which raises."""
+    registry = Registry(data_dir)
+    key = (str(registry.root.resolve()), _signature(registry.current_path))
+    if _seen.get(engine) == key:
+        return str(engine.model_version)
+    with _load_lock:
+        if _seen.get(engine) == key:
+            return str(engine.model_version)
+        try:
+            version = registry.current()
+            if version is None:
+                if engine.weights_name != "default-weights":
+                    engine.use_default_weights()
+            else:
+                man = registry.manifest(version)
+                model = (man.get("settings") or {}).get("embedding_model")
+                if model and model != engine.embedder.model_name:
+                    logger.warning(
+                        "model %s was trained with embedding model %s; serving %s",
+                        version,
+                        model,
+                        engine.embedder.model_name,
+                    )
+                engine.use_weights(man["weights"], version)
+        except MatcherError as exc:
+            if strict:
+                raise
+            logger.error("keeping %s: published model not loaded: %s", engine.model_version, exc)
+        _seen[engine] = key
+    return str(engine.model_version)
