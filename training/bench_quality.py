@@ -30,6 +30,7 @@ from training.benchmarks.tasks import (
     T2Task,
     build_t1,
     build_t2,
+    restrict_t1,
     t1_ideal_gains,
 )
 
@@ -110,6 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shared-data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--t1-queries", type=int, default=400)
     parser.add_argument("--json", type=Path, default=None, help="write all figures to this file")
+    parser.add_argument(
+        "--t1-states",
+        default=None,
+        help="comma-separated states: restrict T1 to them (quick development runs only)",
+    )
     args = parser.parse_args(argv)
     shared: Path = args.shared_data
     needed = [NONPROFITS_FILE, NTEE_FILE, GRANTS_FILE]
@@ -121,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     encoder = LazyEncoder()
     store = EmbeddingStore(CACHE_DIR, encoder.key)
     t1 = build_t1(shared, n_queries=args.t1_queries)
+    if args.t1_states:
+        t1 = restrict_t1(t1, args.t1_states.split(","))
     t2 = build_t2(shared)
     print(
         f"T1: {len(t1.profiles)} profiles, {len(t1.queries)} queries; "

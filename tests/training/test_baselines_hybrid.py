@@ -105,6 +105,9 @@ def test_t2_baselines_rank_every_funder() -> None:
     hist = np.array([[1, 0], [1, 0.1], [0, 1]], dtype=np.float32)
     test = np.array([[0.1, 1]], dtype=np.float32)
     assert baselines.t2_dense(task, hist, test)["item_id"].tolist() == ["F2", "F1"]
+    learned = hybrid.t2_learned(task, hist, test)
+    assert learned["item_id"].tolist() == ["F2", "F1"]
+    assert learned["rank"].tolist() == [1, 2]
 
 
 def test_multi_sentence_vectors_average_sentences_with_the_full_text() -> None:

@@ -12,6 +12,9 @@ z(.) standardises a score over the candidates that pass the hard filters (mean 0
 Centring removes the direction every MiniLM embedding shares (anisotropy), so the cosine measures
 what distinguishes a profile; the sentence mean keeps the first (title) sentence and each aspect
 of a long need from being drowned by the rest.
+
+T2 (funder match): funder profiles learned from history grants by multinomial logistic regression
+on their embeddings (t2_learned).
 """
 
 from __future__ import annotations
@@ -102,12 +105,23 @@ def t1_hybrid(
     )
 
 
-def t2_learned(task: T2Task, history_vectors: np.ndarray, test_vectors: np.ndarray) -> pd.DataFrame:
-    """Placeholder until research settles: centred centroid profiles."""
-    mean = corpus_mean(history_vectors)
-    hist = centre(history_vectors, mean)
-    test = centre(test_vectors, mean)
-    scores = test @ baselines.t2_centroids(task, hist).T
-    return baselines.rank_items(
-        task.test["grant_id"].tolist(), baselines.t2_funder_order(task), scores
-    )
+T2_C = (
+    10.0  # chosen by 2-fold cross-validation on the history grants only (C=1: 0.950, C=10: 0.962)
+)
+
+
+def t2_learned(
+    task: T2Task, history_vectors: np.ndarray, test_vectors: np.ndarray, c: float = T2_C
+) -> pd.DataFrame:
+    """Funder profiles learned from history: multinomial logistic regression on the history
+    grants' embeddings (one weight vector and bias per funder); rank funders by probability."""
+    from sklearn.linear_model import LogisticRegression
+
+    funders = baselines.t2_funder_order(task)
+    label = {f: i for i, f in enumerate(funders)}
+    y = task.history["funder_id"].map(label).to_numpy()
+    model = LogisticRegression(C=c, max_iter=1000)
+    model.fit(history_vectors, y)
+    proba = np.zeros((len(test_vectors), len(funders)))
+    proba[:, model.classes_] = model.predict_proba(test_vectors)
+    return baselines.rank_items(task.test["grant_id"].tolist(), funders, proba)

@@ -136,6 +136,16 @@ def t1_ideal_gains(task: T1Task, k: int = 10) -> dict[str, list[float]]:
     return out
 
 
+def restrict_t1(task: T1Task, regions: list[str]) -> T1Task:
+    """The same task limited to some states (its queries and profiles); for quick runs."""
+    keep = set(regions)
+    return T1Task(
+        profiles=task.profiles[task.profiles["region"].isin(keep)].reset_index(drop=True),
+        key=task.key[task.key["region"].isin(keep)].reset_index(drop=True),
+        queries=task.queries[task.queries["region"].isin(keep)].reset_index(drop=True),
+    )
+
+
 def is_test_grant(grant_id: str, mod: int = T2_TEST_MOD) -> bool:
     return int(hashlib.md5(grant_id.encode("utf-8")).hexdigest(), 16) % mod == 0
 
