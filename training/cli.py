@@ -539,6 +539,8 @@ _SHOWN = ("ndcg@10", "hit@1", "hit@10", "mrr", "p@5", "capability_coverage", "se
 
 
 def _verdict(registry: Any, version: str) -> str:
+    if registry.current() == version:
+        return f"{version} is the published model"
     check = registry.check(version)
     if check["baseline"] is None and registry.current() is None:
         return f"nothing published yet: `matcher models publish {version}` to use it"

@@ -17,6 +17,7 @@ from matcher.atomic import atomic_write_text
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 RELEVANT, OTHER = "#2ca02c", "#9aa5b1"
+SHORT = {"capability_coverage": "capab. cover", "sector_balance": "sector bal."}
 
 
 def _e(value: Any) -> str:
@@ -77,7 +78,7 @@ def bar_chart(
             )
         parts.append(
             f'<text x="{left + g * group_w + group_w / 2:.1f}" y="{top + plot_h + 14}" '
-            f'text-anchor="middle">{_e(label)}</text>'
+            f'text-anchor="middle">{_e(SHORT.get(label, label))}</text>'
         )
     parts.append(_legend(list(series), left, height - 14))
     parts.append("</svg>")
@@ -168,7 +169,7 @@ def render_html(report: Mapping[str, Any]) -> str:
                 ("embedding model", report.get("embedding_model")),
                 ("held-out queries", comparison.get("queries")),
                 ("positives", comparison.get("positives")),
-                ("split", report.get("split")),
+                ("split", _split_text(report.get("split"))),
                 ("primary metric", primary),
                 ("best", comparison.get("best")),
             )
@@ -219,7 +220,8 @@ def render_html(report: Mapping[str, Any]) -> str:
         "color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
         "padding:3px 7px;text-align:right}th:first-child,td:first-child{text-align:left}"
         ".primary{background:#fff6d5}.verdict{font-weight:bold}.row{display:flex;"
-        "flex-wrap:wrap;gap:8px}svg{max-width:100%;height:auto}"
+        "flex-wrap:wrap;gap:8px}svg{max-width:100%;height:auto}.scroll{overflow-x:auto}"
+        "table{font-size:90%}"
     )
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
@@ -249,7 +251,16 @@ def _metrics_table(models: Mapping[str, Mapping[str, Any]], primary: str) -> str
             for c in cols
         )
         rows.append(f"<tr><td>{_e(name)}</td>{cells}</tr>")
-    return f"<table><tr><th>model</th>{head}</tr>{''.join(rows)}</table>"
+    return f"<div class='scroll'><table><tr><th>model</th>{head}</tr>{''.join(rows)}</table></div>"
+
+
+def _split_text(split: Any) -> str | None:
+    if not isinstance(split, Mapping):
+        return None if split is None else str(split)
+    text = f"by {split.get('by')}, {split.get('test_share')} held out"
+    if split.get("max_test"):
+        text += f" (at most {split['max_test']} queries)"
+    return text
 
 
 def write_report(report: Mapping[str, Any], directory: Path, stem: str) -> tuple[Path, Path]:
