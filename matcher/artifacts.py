@@ -41,6 +41,7 @@ class IndexArtifact:
     lexical: LexicalIndex
     ann: VectorIndex | None
     manifest: dict[str, Any]
+    mean: np.ndarray | None = None  # corpus mean embedding subtracted before cosine, if centred
 
 
 def generation_dir(root: Path, generation: int) -> Path:
@@ -63,6 +64,8 @@ def save_artifact(root: Path, art: IndexArtifact) -> Path:
         atomic_save_npy(tmp / "pks.npy", art.pks.astype(np.int64))
         atomic_save_npy(tmp / "hashes.npy", art.hashes.astype("U64"))
         atomic_save_npy(tmp / "vectors.npy", art.vectors.astype(np.float32))
+        if art.mean is not None:
+            atomic_save_npy(tmp / "mean.npy", art.mean.astype(np.float32))
         art.lexical.save(tmp / "lexical")
         if art.ann is not None:
             art.ann.save(tmp / "ann")
@@ -73,6 +76,7 @@ def save_artifact(root: Path, art: IndexArtifact) -> Path:
             "dimension": art.dimension,
             "count": int(art.pks.size),
             "ann": art.ann.kind if art.ann is not None else None,
+            "centred": art.mean is not None,
             "data_hash": data_hash(art.pks, art.hashes),
             "matcher_version": __version__,
             "numpy_version": np.__version__,
@@ -83,7 +87,9 @@ def save_artifact(root: Path, art: IndexArtifact) -> Path:
     return final
 
 
-def load_artifact(root: Path, generation: int, *, model: str, dimension: int) -> IndexArtifact:
+def load_artifact(
+    root: Path, generation: int, *, model: str, dimension: int, centred: bool
+) -> IndexArtifact:
     directory = generation_dir(root, generation)
     path = directory / "manifest.json"
     if not path.exists():
@@ -95,6 +101,10 @@ def load_artifact(root: Path, generation: int, *, model: str, dimension: int) ->
         raise ArtifactMismatchError(
             f"index was built with {manifest.get('model')} ({manifest.get('dimension')} dims), "
             f"the engine uses {model} ({dimension} dims)"
+        )
+    if bool(manifest.get("centred")) != centred:
+        raise ArtifactMismatchError(
+            f"index centring is {manifest.get('centred')}, the settings ask for {centred}"
         )
     pks = np.load(directory / "pks.npy", allow_pickle=False)
     hashes = np.load(directory / "hashes.npy", allow_pickle=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -37,7 +38,13 @@ from matcher.index.factory import choose_kind, create_index
 from matcher.index.lexical import LexicalIndex
 from matcher.retrieve import Candidates, hybrid
 from matcher.rwlock import ReadWriteLock
-from matcher.score import Scored, reasons_for, score_candidate
+from matcher.score import (
+    Scored,
+    fit_from_cosine,
+    fit_from_relevance,
+    reasons_for,
+    score_candidate,
+)
 from matcher.settings import Settings
 from matcher.store import Database, Store
 from matcher.store.repository import SqlEmbeddingCache, Stored, UpsertReport
@@ -56,6 +63,27 @@ class _NeedEntry:
     need: Need
     vector: np.ndarray
     required: dict[str, str]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of a text with more than one; [] for a single sentence."""
+    parts = [p.strip() for p in _SENTENCE_END.split(text) if len(p.strip()) > 3]
+    return parts if len(parts) > 1 else []
+
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return np.asarray(x / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+def centre(vectors: np.ndarray, mean: np.ndarray | None) -> np.ndarray:
+    """Subtract the corpus mean embedding and re-normalise (no-op without a mean)."""
+    if mean is None or vectors.size == 0:
+        return np.asarray(vectors, dtype=np.float32)
+    return l2_normalise(np.asarray(vectors, dtype=np.float32) - mean.reshape(1, -1))
 
 
 def required_capabilities(need: Need) -> dict[str, str]:
@@ -84,6 +112,7 @@ class Engine:
         self.weights: dict[str, float] = settings.weights.as_dict()
         self.weights_name = "default-weights"
         self._needs: dict[str, _NeedEntry] = {}
+        self.mean_: np.ndarray | None = None
         self._lock = ReadWriteLock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
@@ -123,6 +152,7 @@ class Engine:
                 state["generation"],
                 model=self.embedder.model_name,
                 dimension=self.embedder.dimension,
+                centred=self.settings.centre_vectors,
             )
         except ArtifactMismatchError as exc:
             logger.warning("rebuilding the index: %s", exc)
@@ -141,10 +171,13 @@ class Engine:
         vectors = self.profile_embedder.encode(texts, progress=progress)
         t_embed = time.perf_counter() - t0
         lexical = LexicalIndex().fit(pks, texts)
+        mean = None
+        if self.settings.centre_vectors:
+            mean = vectors.mean(axis=0) if len(rows) else np.zeros(self.embedder.dimension)
         kind = choose_kind(len(rows), self.settings.ann_threshold, self.settings.ann_kind)
         ann = create_index(kind, self.embedder.dimension)
         if len(rows):
-            ann.add(pks, vectors)
+            ann.add(pks, centre(vectors, mean))
         state = self.store.index_state(ORG_INDEX)
         generation = (state["generation"] if state else 0) + 1
         art = IndexArtifact(
@@ -157,6 +190,7 @@ class Engine:
             lexical=lexical,
             ann=ann,
             manifest={},
+            mean=mean,
         )
         save_artifact(self.index_root, art)
         self.store.set_index_state(
@@ -204,6 +238,7 @@ class Engine:
             vectors[stale] = self.profile_embedder.encode(
                 [rows[i][1].profile_text() for i in stale]
             )
+        vectors = centre(vectors, art.mean)
         live = {pk for pk, _ in rows}
         gone = np.asarray([pk for pk in known if pk not in live], dtype=np.int64)
         catalog = Catalog(self.embedder.dimension)
@@ -222,10 +257,12 @@ class Engine:
             self.ann = art.ann
             self.lexical = art.lexical
             self.index_generation = art.generation
+            self.mean_ = art.mean
+            self._query_cache.clear()
 
     def _load_needs(self) -> None:
         rows = self.store.needs()
-        vecs = self.profile_embedder.encode([n.text for _, n in rows])
+        vecs = centre(self.profile_embedder.encode([n.text for _, n in rows]), self.mean_)
         entries = {
             n.id: _NeedEntry(pk, n, vecs[i], required_capabilities(n))
             for i, (pk, n) in enumerate(rows)
@@ -273,7 +310,7 @@ class Engine:
     def create_need(self, need: Need) -> Stored:
         self.store.upsert_needs([need])
         stored = self.store.get_need(need.id)
-        vec = self.profile_embedder.encode([need.text])[0]
+        vec = centre(self.profile_embedder.encode([need.text]), self.mean_)[0]
         with self._lock.write():
             self._needs[need.id] = _NeedEntry(
                 stored.pk, stored.record, vec, required_capabilities(stored.record)
@@ -294,7 +331,7 @@ class Engine:
 
     def _reindex(self, rows: list[tuple[int, Organisation]]) -> None:
         texts = [o.profile_text() for _, o in rows]
-        vecs = self.profile_embedder.encode(texts)
+        vecs = centre(self.profile_embedder.encode(texts), self.mean_)
         pks = np.asarray([pk for pk, _ in rows], dtype=np.int64)
         with self._lock.write():
             self.catalog.upsert(pks.tolist(), [o for _, o in rows], vecs)
@@ -305,14 +342,28 @@ class Engine:
 
     # reads --------------------------------------------------------------------------------
     def embed_query(self, text: str) -> np.ndarray:
+        """The query vector: the text's embedding plus the mean of its sentences' (so each
+        aspect of a long need counts), centred like the profiles."""
         cached = self._query_cache.get(text)
         if cached is not None:
             return cached
-        vec = self.embedder.encode([text])[0]
+        vec = self.query_vectors([text])[0]
         self._query_cache[text] = vec
         if len(self._query_cache) > 1024:
             self._query_cache.popitem(last=False)
         return vec
+
+    def query_vectors(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        parts = [split_sentences(t) if self.settings.query_sentences else [] for t in texts]
+        flat = [*texts, *(s for p in parts for s in p)]
+        vecs = self.embedder.encode(flat, progress=progress)
+        out = vecs[: len(texts)].copy()
+        start = len(texts)
+        for i, p in enumerate(parts):
+            if p:
+                out[i] = out[i] + vecs[start : start + len(p)].mean(axis=0)
+                start += len(p)
+        return centre(l2_normalise(out), self.mean_)
 
     def _profile_of(self, org_id: str | None) -> Profile | None:
         if not org_id:
@@ -343,7 +394,6 @@ class Engine:
             dist = haversine_many(
                 need.lat, need.lon, self.catalog.lat_[positions], self.catalog.lon_[positions]
             )
-        max_lex = float(cands.lexical.max()) if cands.lexical.size else 0.0
         now = utcnow()
         scored = []
         for j, pos in enumerate(positions.tolist()):
@@ -355,9 +405,7 @@ class Engine:
                     need,
                     required,
                     requester,
-                    cosine=float(cands.dense[j]),
-                    lexical=float(cands.lexical[j]),
-                    max_lexical=max_lex,
+                    fit=fit_from_relevance(float(cands.fused[j])),
                     distance_km=d,
                     weights=self.weights,
                     scale_km=self.settings.proximity_scale_km,
@@ -417,7 +465,6 @@ class Engine:
                 index=self.ann,
                 lexical=self.lexical,
                 exact_threshold=self.settings.exact_filter_threshold,
-                rrf_k=self.settings.rrf_k,
                 lexical_weight=self.settings.lexical_weight,
             )
             scored = self._score(need, cands, required, requester)
@@ -455,7 +502,7 @@ class Engine:
         *,
         progress: bool = False,
     ) -> list[Recommendation]:
-        vecs = self.embedder.encode([n.text for n in needs], progress=progress)
+        vecs = self.query_vectors([n.text for n in needs], progress=progress)
         fs = list(filters) if filters is not None else [None] * len(needs)
         return [
             self.recommend(n, filters=f, limit=limit, query_vector=v)
@@ -542,7 +589,6 @@ class Engine:
                 index=self.ann,
                 lexical=self.lexical,
                 exact_threshold=self.settings.exact_filter_threshold,
-                rrf_k=self.settings.rrf_k,
                 lexical_weight=self.settings.lexical_weight,
             )
             scored = self._score(need, cands, required, prof)
@@ -579,9 +625,7 @@ class Engine:
                     need,
                     entry.required,
                     self._profile_of(need.requester_id),
-                    cosine=float(entry.vector @ q),
-                    lexical=0.0,
-                    max_lexical=0.0,
+                    fit=fit_from_cosine(float(entry.vector @ q)),
                     distance_km=d,
                     weights=self.weights,
                     scale_km=self.settings.proximity_scale_km,

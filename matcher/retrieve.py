@@ -31,8 +31,17 @@ class Candidates:
     positions: np.ndarray  # rows of the catalog, best fused first
     dense: np.ndarray  # cosine similarity to the query
     lexical: np.ndarray  # lexical score, 0 when absent
-    fused: np.ndarray  # reciprocal-rank-fusion score
+    fused: np.ndarray  # fused relevance: weighted sum of standardised dense and lexical scores
     allowed: int  # how many rows passed the hard filters
+
+
+@dataclass
+class _Stats:
+    mean: float = 0.0
+    std: float = 1.0
+
+    def z(self, x: np.ndarray) -> np.ndarray:
+        return (x - self.mean) / max(self.std, 1e-9)
 
 
 def _top(values: np.ndarray, k: int) -> np.ndarray:
@@ -44,16 +53,19 @@ def _top(values: np.ndarray, k: int) -> np.ndarray:
 
 def _exact(
     catalog: Catalog, query: np.ndarray, allowed: np.ndarray, mask: np.ndarray, k: int
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, _Stats]:
     """Exact top-k over the allowed rows; one matrix-vector product over all rows when most
     rows are allowed (cheaper than gathering them)."""
     if allowed.size * 3 >= mask.size:
-        scores = catalog.vectors @ query
-        scores = scores[allowed]
+        scores = (catalog.vectors @ query)[allowed]
     else:
         scores = catalog.vectors[allowed] @ query
     order = _top(scores, k)
-    return allowed[order], scores[order]
+    stats = _Stats(float(scores.mean()), float(scores.std()))
+    return allowed[order], scores[order], stats
+
+
+SAMPLE_FOR_STATS = 2048
 
 
 def dense_candidates(
@@ -64,48 +76,47 @@ def dense_candidates(
     *,
     index: VectorIndex | None,
     exact_threshold: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k allowed positions by cosine, with their scores."""
+) -> tuple[np.ndarray, np.ndarray, _Stats]:
+    """Top-k allowed positions by cosine, their scores, and the score distribution over the
+    allowed rows (exact, or from an evenly spaced sample when the ANN index is used)."""
     allowed = np.flatnonzero(mask)
     if allowed.size == 0:
-        return allowed, np.zeros(0, np.float32)
+        return allowed, np.zeros(0, np.float32), _Stats()
     if index is None or allowed.size <= exact_threshold or len(index) == 0:
         return _exact(catalog, query, allowed, mask, k)
     want = min(len(index), max(4 * k, int(k * mask.size / max(allowed.size, 1)) + k))
     ids, sc = index.search(query[None, :], want)
-    positions: list[int] = []
-    scores_l: list[float] = []
-    for pk, s in zip(ids[0], sc[0], strict=True):
-        if pk < 0:
-            continue
-        pos = catalog.position_of_pk(int(pk))
-        if pos is not None and mask[pos]:
-            positions.append(pos)
-            scores_l.append(float(s))
-            if len(positions) >= k:
-                break
-    if len(positions) < min(k, allowed.size):
+    pos = catalog.positions_of_pks(ids[0])
+    ok = pos >= 0
+    ok[ok] = mask[pos[ok]]
+    positions, scores = pos[ok][:k], sc[0][ok][:k].astype(np.float32)
+    if positions.size < min(k, allowed.size):
         return _exact(catalog, query, allowed, mask, k)
-    return np.asarray(positions, dtype=np.int64), np.asarray(scores_l, dtype=np.float32)
+    sample = allowed[:: max(1, allowed.size // SAMPLE_FOR_STATS)]
+    sims = catalog.vectors[sample] @ query
+    return positions, scores, _Stats(float(sims.mean()), float(sims.std()))
 
 
 def lexical_candidates(
     catalog: Catalog, lexical: LexicalScorer | None, text: str, mask: np.ndarray, k: int
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, _Stats]:
     if lexical is None:
-        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        return np.zeros(0, np.int64), np.zeros(0, np.float32), _Stats()
     allowed = np.flatnonzero(mask)
     restrict = catalog.pk_array()[allowed] if allowed.size < mask.size else None
     ids, scores = lexical.scores(text, restrict)
     if ids.size == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        return np.zeros(0, np.int64), np.zeros(0, np.float32), _Stats()
     pos = catalog.positions_of_pks(ids)
     keep = pos >= 0
     pos, scores = pos[keep], scores[keep]
     keep = mask[pos]
-    pos, scores = pos[keep], scores[keep]
+    pos, scores = pos[keep], scores[keep].astype(np.float64)
+    n = max(int(allowed.size), 1)  # rows without a shared term score 0
+    mean = float(scores.sum()) / n
+    var = max(float((scores**2).sum()) / n - mean**2, 0.0)
     order = _top(scores, k)
-    return pos[order], scores[order].astype(np.float32)
+    return pos[order], scores[order].astype(np.float32), _Stats(mean, var**0.5)
 
 
 def hybrid(
@@ -118,38 +129,40 @@ def hybrid(
     index: VectorIndex | None,
     lexical: LexicalScorer | None,
     exact_threshold: int,
-    rrf_k: int = 60,
-    lexical_weight: float = 0.5,
+    lexical_weight: float = 0.1,
 ) -> Candidates:
-    """Fuse the dense and lexical top-k lists by weighted reciprocal rank fusion."""
-    d_pos, d_sc = dense_candidates(
+    """Union of the dense and lexical top-k, ranked by
+    (1 - w) * z(dense) + w * z(lexical), each standardised over the rows that pass the filters."""
+    d_pos, d_sc, d_stats = dense_candidates(
         catalog, query, mask, k, index=index, exact_threshold=exact_threshold
     )
-    l_pos, l_sc = lexical_candidates(catalog, lexical, text, mask, k)
-    fused: dict[int, float] = {}
-    dense_of: dict[int, float] = {}
-    lex_of: dict[int, float] = {}
-    for rank, (p, s) in enumerate(zip(d_pos.tolist(), d_sc.tolist(), strict=True)):
-        fused[p] = fused.get(p, 0.0) + (1.0 - lexical_weight) / (rrf_k + rank + 1)
-        dense_of[p] = s
-    for rank, (p, s) in enumerate(zip(l_pos.tolist(), l_sc.tolist(), strict=True)):
-        fused[p] = fused.get(p, 0.0) + lexical_weight / (rrf_k + rank + 1)
-        lex_of[p] = s
-    if not fused:
+    l_pos, l_sc, l_stats = lexical_candidates(catalog, lexical, text, mask, k)
+    dense_of = dict(zip(d_pos.tolist(), d_sc.tolist(), strict=True))
+    lex_of = dict(zip(l_pos.tolist(), l_sc.tolist(), strict=True))
+    positions = np.asarray(list(dict.fromkeys([*dense_of, *lex_of])), dtype=np.int64)
+    if positions.size == 0:
         empty = np.zeros(0, np.float32)
         return Candidates(np.zeros(0, np.int64), empty, empty, empty, int(mask.sum()))
-    positions = np.fromiter(fused.keys(), dtype=np.int64)
     missing = [p for p in positions.tolist() if p not in dense_of]
     if missing:
         sims = catalog.vectors[missing] @ query
         dense_of.update(zip(missing, sims.tolist(), strict=True))
-    f = np.fromiter(fused.values(), dtype=np.float32)
-    order = np.argsort(-f, kind="stable")
-    positions = positions[order]
+    if lexical is not None and len(lex_of) < positions.size:
+        # candidates found only densely may still share terms below the lexical top-k
+        pks = catalog.pk_array()[[p for p in positions.tolist() if p not in lex_of]]
+        ids, sc = lexical.scores(text, pks)
+        for p, v in zip(catalog.positions_of_pks(ids).tolist(), sc.tolist(), strict=True):
+            lex_of[p] = v
+    dense = np.asarray([dense_of[p] for p in positions.tolist()], dtype=np.float32)
+    lex = np.asarray([lex_of.get(p, 0.0) for p in positions.tolist()], dtype=np.float32)
+    fused = (1.0 - lexical_weight) * d_stats.z(dense)
+    if lexical is not None:
+        fused = fused + lexical_weight * l_stats.z(lex)
+    order = np.argsort(-fused, kind="stable")
     return Candidates(
-        positions=positions,
-        dense=np.asarray([dense_of[p] for p in positions.tolist()], dtype=np.float32),
-        lexical=np.asarray([lex_of.get(p, 0.0) for p in positions.tolist()], dtype=np.float32),
-        fused=f[order],
+        positions=positions[order],
+        dense=dense[order],
+        lexical=lex[order],
+        fused=fused[order].astype(np.float32),
         allowed=int(mask.sum()),
     )

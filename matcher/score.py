@@ -1,7 +1,8 @@
 """Interpretable score components and readable reasons for each candidate partner.
 
 Every component is in [0, 1]:
-- fit: how closely the partner's profile matches the need's text (dense cosine and lexical overlap);
+- fit: how closely the partner's profile matches the need's text (dense and lexical relevance,
+  standardised over the partners that pass the filters);
 - coverage: share of the need's required capabilities that the partner's offers cover;
 - reciprocity: share of the partner's own needs that the requester (or, with none given, the
   community the need comes from) meets, blended with shared focus areas: what the partner gains;
@@ -96,10 +97,15 @@ class Scored:
     shared_focus: list[str] = field(default_factory=list)
 
 
-def fit_component(cosine: float, lexical: float, max_lexical: float) -> float:
-    dense = min(1.0, max(0.0, (cosine - 0.05) / 0.65))
-    lex = lexical / max_lexical if max_lexical > 0 else 0.0
-    return 0.7 * dense + 0.3 * lex
+def fit_from_relevance(z: float) -> float:
+    """Fit from the fused relevance: how many standard deviations the partner stands above a
+    typical allowed profile (0 at or below average, 0.7 at 3 sd, approaching 1)."""
+    return 1.0 - math.exp(-max(z, 0.0) / 2.5)
+
+
+def fit_from_cosine(cosine: float) -> float:
+    """Fit from a plain cosine between centred embeddings (needs matched to an organisation)."""
+    return min(1.0, max(0.0, cosine / 0.6))
 
 
 def proximity_component(
@@ -135,9 +141,7 @@ def score_candidate(
     required: Mapping[str, str],
     requester: Profile | None,
     *,
-    cosine: float,
-    lexical: float,
-    max_lexical: float,
+    fit: float,
     distance_km: float | None,
     weights: Mapping[str, float],
     scale_km: float,
@@ -157,7 +161,7 @@ def score_candidate(
     else:
         reciprocity = NEUTRAL
     comps = {
-        "fit": fit_component(cosine, lexical, max_lexical),
+        "fit": fit,
         "coverage": coverage,
         "reciprocity": reciprocity,
         "proximity": proximity_component(need, prof, distance_km, scale_km),

@@ -49,8 +49,15 @@ class Settings(BaseSettings):
         25_000, ge=0, description="Filtered candidate sets up to this size are scanned exactly"
     )
     candidate_pool: int = Field(100, ge=10, le=5000)
-    rrf_k: int = Field(60, ge=1)
-    lexical_weight: float = Field(0.5, ge=0, le=1)
+    lexical_weight: float = Field(
+        0.1, ge=0, le=1, description="weight of standardised lexical relevance against dense"
+    )
+    centre_vectors: bool = Field(
+        True, description="subtract the corpus mean embedding before cosine (anisotropy)"
+    )
+    query_sentences: bool = Field(
+        True, description="query vector = text embedding + mean of its sentences' embeddings"
+    )
     default_limit: int = Field(10, ge=1, le=200)
     max_limit: int = Field(100, ge=1, le=1000)
     proximity_scale_km: float = Field(50.0, gt=0)

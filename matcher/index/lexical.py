@@ -247,11 +247,10 @@ class LexicalIndex:
     def _matching_rows(self, text: str, candidate_ids: Any) -> tuple[np.ndarray, np.ndarray]:
         """Unsorted (rows, scores) of live rows scoring > 0, optionally among candidates."""
         all_scores = self._row_scores(text)
+        rows_arr = np.flatnonzero(all_scores > 0)
         if candidate_ids is not None:
-            rows = [self._row_of[i] for i in _as_ids(candidate_ids).tolist() if i in self._row_of]
-            rows_arr = np.unique(np.asarray(rows, dtype=np.int64))
-        else:
-            rows_arr = np.flatnonzero(all_scores > 0)
+            # vectorised: a Python loop over ~10^5 candidate ids costs more than the scoring
+            rows_arr = rows_arr[np.isin(self._row_ids[rows_arr], _as_ids(candidate_ids))]
         rows_arr = rows_arr[(all_scores[rows_arr] > 0) & (self._row_ids[rows_arr] >= 0)]
         return rows_arr, all_scores[rows_arr]
 
