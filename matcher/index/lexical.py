@@ -102,6 +102,9 @@ class LexicalIndex:
         self._row_ids = np.zeros(0, dtype=np.int64)  # row -> id, -1 once removed or replaced
         self._row_of: dict[int, int] = {}
         self.bigram_min_df = 1
+        # (text, row scores) of the last query: retrieval asks twice per query (top-k, then the
+        # dense-only candidates). Replaced as one tuple, so concurrent readers see either value.
+        self._memo: tuple[str, np.ndarray] | None = None
 
     # -- building ----------------------------------------------------------------------------
     def fit(self, ids: Any, texts: list[str]) -> LexicalIndex:
@@ -165,6 +168,7 @@ class LexicalIndex:
 
     def _register(self, ids: np.ndarray) -> None:
         """Map new trailing rows to `ids`, retiring older rows of the same ids."""
+        self._memo = None
         first = self._row_ids.size
         for i in ids.tolist():
             old = self._row_of.pop(i, None)
@@ -197,6 +201,7 @@ class LexicalIndex:
     def _drop_dead_rows(self) -> None:
         """Fold pending rows into the term-major matrix and drop removed/replaced rows."""
         self._compact_delta()
+        self._memo = None
         live = np.flatnonzero(self._row_ids >= 0)
         if live.size < self._row_ids.size:
             self._main = self._main[live, :].tocsc()
@@ -246,7 +251,13 @@ class LexicalIndex:
 
     def _matching_rows(self, text: str, candidate_ids: Any) -> tuple[np.ndarray, np.ndarray]:
         """Unsorted (rows, scores) of live rows scoring > 0, optionally among candidates."""
-        all_scores = self._row_scores(text)
+        memo = self._memo
+        if memo is not None and memo[0] == text:
+            all_scores = memo[1]
+        else:
+            all_scores = self._row_scores(text)
+            all_scores.setflags(write=False)
+            self._memo = (text, all_scores)
         rows_arr = np.flatnonzero(all_scores > 0)
         if candidate_ids is not None:
             # vectorised: a Python loop over ~10^5 candidate ids costs more than the scoring

@@ -171,3 +171,16 @@ def test_large_corpus_prunes_rare_bigrams_but_keeps_rare_unigrams() -> None:
     assert "food bank" in vocab and "quokka habitat" not in vocab
     assert index.search("zyxwv", 3)[0].tolist() == [123]
     assert index.search("quokka habitat", 3)[0].tolist() == [123]
+
+
+def test_repeated_query_sees_every_write(index: LexicalIndex) -> None:
+    assert 40 not in index.scores("solar schools")[0].tolist()
+    index.add([40], ["Solar schools network"])
+    assert index.scores("solar schools")[0][0] == 40
+    index.remove([40])
+    assert 40 not in index.scores("solar schools")[0].tolist()
+    index.remove(list(DOCS))
+    index._drop_dead_rows()  # row numbers change
+    assert index.scores("solar schools")[0].size == 0
+    index.add([41], ["Solar panels"])
+    assert index.scores("solar schools")[0].tolist() == [41]
