@@ -35,15 +35,15 @@ def figures(
 
 def plain_table(rows: Mapping[str, Mapping[str, Figures | str]]) -> str:
     """rows: task -> method -> figures (or a string saying why there are none)."""
-    head = f"{'task':<4} {'method':<34}" + "".join(f"{c:>9}" for c in COLUMNS)
+    head = f"{'task':<4} {'method':<40}" + "".join(f"{c:>9}" for c in COLUMNS)
     lines = [head, "-" * len(head)]
     for task, methods in rows.items():
         for method, figs in methods.items():
             if isinstance(figs, str):
-                lines.append(f"{task:<4} {method:<34} {figs}")
+                lines.append(f"{task:<4} {method:<40} {figs}")
                 continue
             cells = "".join(f"{figs[c]:>9.3f}" if c in figs else f"{'':>9}" for c in COLUMNS)
-            lines.append(f"{task:<4} {method:<34}{cells}")
+            lines.append(f"{task:<4} {method:<40}{cells}")
     return "\n".join(lines)
 
 
