@@ -117,7 +117,8 @@ def test_queries_split_and_features(history_engine: Engine) -> None:
 
     train, test = split_queries(queries, by="time", test_share=0.25)
     assert len(test) == 10 and len(train) == 30
-    assert max(t.timestamp for t in train) < min(t.timestamp for t in test)  # newest held out
+    stamps = [str(t.timestamp) for t in train], [str(t.timestamp) for t in test]
+    assert max(stamps[0]) < min(stamps[1])  # the newest are held out
     train_id, test_id = split_queries(queries, by="id", test_share=0.25)
     assert split_queries(queries, by="id", test_share=0.25)[1] == test_id  # stable
     assert 0 < len(test_id) < 40 and len(train_id) + len(test_id) == 40

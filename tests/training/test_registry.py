@@ -200,9 +200,12 @@ def test_load_published_follows_current_and_is_cheap(
     reg.publish("v0001")
     calls: list[str] = []
     real = small_engine.use_weights
-    monkeypatch.setattr(
-        small_engine, "use_weights", lambda w, name: (calls.append(name), real(w, name))
-    )
+
+    def spy(weights: dict[str, float], name: str) -> None:
+        calls.append(name)
+        real(weights, name)
+
+    monkeypatch.setattr(small_engine, "use_weights", spy)
     assert load_published(small_engine, tmp_path / "reg") == "hashing-v1@v0001"
     assert small_engine.weights["fit"] == pytest.approx(3.0 / 3.5, abs=1e-3)
     for _ in range(50):
