@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help setup browser run serve build-sample test test-fast lint format bench bench-quality bench-api clean
+.PHONY: help setup browser run serve build-sample test test-fast lint format bench bench-quality bench-api train clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -60,6 +60,10 @@ bench: setup ## Speed at 10k and 100k profiles: embedding throughput, build time
 
 bench-quality: setup ## Benchmarks T1 and T2 (../shared/benchmarks) through the engine, beside the baselines
 	$(BIN)/python -m training.bench_quality --shared-data $(SHARED_DATA)
+
+train: setup ## Learn ranking weights from the stored history, compare with the published model, write the report
+	nice $(BIN)/matcher --data-dir $(DATA_DIR) train fit
+	$(BIN)/matcher --data-dir $(DATA_DIR) models list
 
 bench-api: setup ## Load check of POST /v1/recommendations: 50 clients on 127.0.0.1, req/s and p50/p95/p99
 	$(BIN)/python scripts/bench_api.py --data-dir $(DATA_DIR)
