@@ -178,5 +178,31 @@ async def get_if_match(
 IfMatchDep = Annotated[set[int] | None, Depends(get_if_match)]
 
 
+def if_none_match_hits(value: str | None, version: int) -> bool:
+    """True if an If-None-Match header names this version (weak tags compare equal) or is `*`."""
+    if value is None or not value.strip():
+        return False
+    if value.strip() == "*":
+        return True
+    versions = parse_if_match(value)
+    return versions is not None and version in versions
+
+
+async def get_if_none_match(
+    if_none_match: Annotated[
+        str | None,
+        Header(
+            alias="If-None-Match",
+            description="The ETag of your cached copy; unchanged gives 304 with no body",
+            examples=['"3"'],
+        ),
+    ] = None,
+) -> str | None:
+    return if_none_match
+
+
+IfNoneMatchDep = Annotated[str | None, Depends(get_if_none_match)]
+
+
 def etag(version: int) -> str:
     return f'"{version}"'

@@ -1,6 +1,13 @@
 """The FastAPI app: `create_app(settings)` builds it; `app` is what `uvicorn api.main:app` serves.
 
 Nothing heavy happens at import: the model and the indexes load in the lifespan.
+
+One process is the supported deployment. `uvicorn --workers N` starts N independent copies:
+each loads its own engine (N times the memory), and keeps its own key cache and rate-limit
+buckets (a key's limit becomes N times higher). Reads are consistent (profiles come from the
+database), but a write updates only the in-memory index of the worker that served it, so
+other workers recommend from their older index until restarted: use several workers for
+read-only serving (or benchmarking) only.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.bodylimit import BodySizeLimitMiddleware
 from api.config import ApiSettings
 from api.metrics import MetricsMiddleware
+from api.nulguard import NulGuardMiddleware
 from api.problems import install_problem_handlers, problem_component_schemas
 from api.routes import feedback, health, keys, needs, organisations, recommendations, web
 from api.state import AppState
@@ -131,6 +139,7 @@ def create_app(
     app.state.api = state
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=api_settings.max_body_bytes)
+    app.add_middleware(NulGuardMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     for module in (recommendations, organisations, needs, feedback, keys, health, web):

@@ -81,6 +81,15 @@ class Records:
         api_key_id: str | None,
     ) -> FeedbackRecord:
         """Store an outcome; the organisation must have been in that recommendation."""
+        for field, value in (
+            ("recommendation_id", recommendation_id),
+            ("organisation_id", organisation_id),
+            ("note", note or ""),
+        ):
+            if "\x00" in value:  # PostgreSQL refuses NUL; answer the same on every backend
+                raise ValidationError(
+                    f"{field} must not contain NUL (\\x00) characters", field=field
+                )
         with self.db.session() as s:
             rec = s.get(RecommendationRow, recommendation_id)
             if rec is None:

@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api.security import Role
 from matcher.domain import Sector, SizeBand
@@ -18,11 +18,16 @@ from matcher.domain import Sector, SizeBand
 MAX_LIMIT = 100
 MAX_PAGE_SIZE = 200
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+NO_NUL = r"^[^\x00]*$"
+# Text is stripped before length checks; these patterns say the same in the schema. No pattern
+# admits NUL (\x00): it is refused everywhere (InputModel), and the schema says so.
+NON_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
+THREE_CHARS = r"^[^\x00]*[^\s\x00][^\x00]+[^\s\x00][^\x00]*$"
 
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=ID_PATTERN)]
-Phrase = Annotated[str, Field(min_length=1, max_length=200)]
+Phrase = Annotated[str, Field(min_length=1, max_length=200, pattern=NON_BLANK)]
 Phrases = Annotated[list[Phrase], Field(max_length=50)]
-Place = Annotated[str, Field(min_length=1, max_length=200)]
+Place = Annotated[str, Field(min_length=1, max_length=200, pattern=NON_BLANK)]
 Country = Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}$", description="ISO 3166 code")]
 Lat = Annotated[float, Field(ge=-90, le=90)]
 Lon = Annotated[float, Field(ge=-180, le=180)]
@@ -30,12 +35,34 @@ Radius = Annotated[float, Field(gt=0, le=20_000)]
 Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description=f"At most {MAX_LIMIT}")]
 
 _IN = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
-# Text is stripped before length checks; these patterns say the same in the schema.
-NON_BLANK = r"\S"
-THREE_CHARS = r"\S[\s\S]+\S"
 # lat and lon go together (and a radius needs both): JSON Schema `dependentRequired`.
 PAIR = {"lat": ["lon"], "lon": ["lat"]}
 PAIR_RADIUS = {**PAIR, "radius_km": ["lat", "lon"]}
+
+
+def has_nul(value: Any) -> bool:
+    """True if a string, or a string in a list, holds a NUL character (nested input models
+    check their own fields, so the error names the innermost field)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(has_nul(v) for v in value)
+    return False
+
+
+class InputModel(BaseModel):
+    """Base of request bodies: NUL characters are refused in every field (422 naming it).
+
+    PostgreSQL cannot store them and they are never meaningful in this API's text; checking
+    here gives the same answer on SQLite and PostgreSQL, whatever the domain does later.
+    """
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if has_nul(value):
+            raise ValueError("must not contain NUL (\\x00) characters")
+        return value
 
 
 def _extra(example: dict[str, Any], dependent: dict[str, list[str]]) -> dict[str, Any]:
@@ -66,13 +93,18 @@ _ORG_EXAMPLE: dict[str, Any] = {
 }
 
 
+def _NULL(field: str) -> dict[str, Any]:  # noqa: N802 - reads as a schema constant
+    """JSON Schema: `field` is present and null."""
+    return {"required": [field], "properties": {field: {"type": "null"}}}
+
+
 def _unset() -> Any:
     """Default of a non-nullable optional field of a partial update (never dumped: unset)."""
     return None
 
 
 # organisations ------------------------------------------------------------------------------
-class OrganisationCreate(BaseModel):
+class OrganisationCreate(InputModel):
     model_config = ConfigDict(**_IN, json_schema_extra=_extra(_ORG_EXAMPLE, PAIR))
 
     id: Id | None = Field(None, description="Optional client-chosen id; generated if absent")
@@ -85,13 +117,15 @@ class OrganisationCreate(BaseModel):
     city: Place | None = None
     region: Place | None = None
     country: Country | None = None
-    postcode: str | None = Field(None, max_length=32)
+    postcode: str | None = Field(None, max_length=32, pattern=NO_NUL)
     lat: Lat = Field(default_factory=_unset, description="With lon")
     lon: Lon = Field(default_factory=_unset, description="With lat")
     service_radius_km: Radius | None = None
     size: SizeBand | None = None
-    website: str | None = Field(None, max_length=500)
-    contact: str | None = Field(None, max_length=500, description="Shown only to owner/analysts")
+    website: str | None = Field(None, max_length=500, pattern=NO_NUL)
+    contact: str | None = Field(
+        None, max_length=500, pattern=NO_NUL, description="Shown only to owner/analysts"
+    )
     published: bool = True
 
     @model_validator(mode="after")
@@ -100,12 +134,19 @@ class OrganisationCreate(BaseModel):
         return self
 
 
-class OrganisationUpdate(BaseModel):
+class OrganisationUpdate(InputModel):
     """Partial update: only the fields sent change. Required fields cannot be set to null."""
 
     model_config = ConfigDict(
         **_IN,
-        json_schema_extra=_extra({"offers": ["volunteers", "cold storage"]}, PAIR),
+        json_schema_extra={
+            **_extra({"offers": ["volunteers", "cold storage"]}, PAIR),
+            # null clears the location: both null or both numbers.
+            "allOf": [
+                {"if": _NULL("lat"), "then": _NULL("lon")},
+                {"if": _NULL("lon"), "then": _NULL("lat")},
+            ],
+        },
     )
 
     name: str = Field(default_factory=_unset, min_length=1, max_length=300, pattern=NON_BLANK)
@@ -119,19 +160,20 @@ class OrganisationUpdate(BaseModel):
     city: Place | None = None
     region: Place | None = None
     country: Country | None = None
-    postcode: str | None = Field(None, max_length=32)
-    lat: Lat = Field(default_factory=_unset, description="With lon")
-    lon: Lon = Field(default_factory=_unset, description="With lat")
+    postcode: str | None = Field(None, max_length=32, pattern=NO_NUL)
+    lat: Lat | None = Field(default_factory=_unset, description="With lon; null (both) clears")
+    lon: Lon | None = Field(default_factory=_unset, description="With lat; null (both) clears")
     service_radius_km: Radius | None = None
     size: SizeBand | None = None
-    website: str | None = Field(None, max_length=500)
-    contact: str | None = Field(None, max_length=500)
+    website: str | None = Field(None, max_length=500, pattern=NO_NUL)
+    contact: str | None = Field(None, max_length=500, pattern=NO_NUL)
     published: bool = Field(default_factory=_unset)
 
     @model_validator(mode="after")
     def _coords(self) -> OrganisationUpdate:
         if ("lat" in self.model_fields_set) != ("lon" in self.model_fields_set):
             raise ValueError("lat and lon must be given together")
+        _pair(self.lat, self.lon)
         return self
 
     def changes(self) -> dict[str, Any]:
@@ -234,13 +276,13 @@ _NEED_EXAMPLE: dict[str, Any] = {
 }
 
 
-class NeedFields(BaseModel):
+class NeedFields(InputModel):
     model_config = _IN
 
     text: str = Field(
         min_length=3, max_length=5_000, pattern=THREE_CHARS, description="The problem, in words"
     )
-    title: str | None = Field(None, max_length=300)
+    title: str | None = Field(None, max_length=300, pattern=NO_NUL)
     city: Place | None = None
     region: Place | None = None
     country: Country | None = None
@@ -314,7 +356,7 @@ class NeedPage(Page):
 
 
 # recommendations ----------------------------------------------------------------------------
-class RecommendationFilters(BaseModel):
+class RecommendationFilters(InputModel):
     model_config = ConfigDict(**_IN, json_schema_extra={"examples": [{"sizes": ["small"]}]})
 
     country: Country | None = None
@@ -481,7 +523,7 @@ class Outcome(StrEnum):
     not_relevant = "not_relevant"
 
 
-class FeedbackCreate(BaseModel):
+class FeedbackCreate(InputModel):
     model_config = ConfigDict(
         **_IN,
         json_schema_extra={
@@ -496,10 +538,10 @@ class FeedbackCreate(BaseModel):
         },
     )
 
-    recommendation_id: str = Field(min_length=1, max_length=64)
+    recommendation_id: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
     organisation_id: Id
     outcome: Outcome
-    note: str | None = Field(None, max_length=2_000)
+    note: str | None = Field(None, max_length=2_000, pattern=NO_NUL)
 
 
 class FeedbackPublic(BaseModel):
@@ -531,12 +573,12 @@ class FeedbackPage(Page):
 
 
 # keys ---------------------------------------------------------------------------------------
-class KeyCreate(BaseModel):
+class KeyCreate(InputModel):
     model_config = ConfigDict(
         **_IN, json_schema_extra={"examples": [{"name": "food bank editor", "role": "editor"}]}
     )
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
     role: Role
 
 

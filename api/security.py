@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
@@ -58,6 +59,10 @@ class Principal:
 ANONYMOUS = Principal()
 
 
+_PREFIX = re.compile(r"[0-9a-f]{8}")
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
 def generate_key() -> tuple[str, str, str]:
     """Return (plaintext key, public prefix, secret). The key is `pm_<prefix>_<secret>`."""
     prefix = secrets.token_hex(4)
@@ -68,9 +73,9 @@ def generate_key() -> tuple[str, str, str]:
 def split_key(key: str) -> tuple[str, str] | None:
     """(prefix, secret) of a well-formed key, else None."""
     parts = key.strip().split("_", 2)
-    if len(parts) != 3 or parts[0] != KEY_PREFIX or len(parts[1]) != 8 or not parts[2]:
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not _PREFIX.fullmatch(parts[1]):
         return None
-    if len(parts[2]) > 128:
+    if not _SECRET.fullmatch(parts[2]):
         return None
     return parts[1], parts[2]
 

@@ -2,10 +2,13 @@
 
     python scripts/bench_api.py --data-dir var                 # starts uvicorn on a free port
     python scripts/bench_api.py --url http://127.0.0.1:8000 --key pm_...   # a running server
+    python scripts/bench_api.py --data-dir /tmp/speed-100000 --workers 2 --embed-backend onnx-int8
 
 50 concurrent httpx asyncio clients send a fixed number of requests (capped in time) and the
 script prints requests/s, p50/p95/p99 latency and the error count. Need texts are made unique
 per request by default so the engine's query-embedding cache does not flatter the numbers.
+When it starts the server it also reports the server's CPU time per request (all worker
+processes) and the load generator's own, since both share the same cores.
 """
 
 from __future__ import annotations
@@ -63,7 +66,11 @@ async def run_load(
     warmup: int,
 ) -> dict[str, Any]:
     headers = {"X-API-Key": key}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    # Idle connections expire on the client well before the server's keep-alive timeout, so
+    # the client never reuses one the server is closing (a ReadError, not a server fault).
+    limits = httpx.Limits(
+        max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=10
+    )
     async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60) as http:
         for i in range(warmup):
             await http.post("/v1/recommendations", json={**needs[i % len(needs)], "limit": limit})
@@ -115,8 +122,32 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def process_tree_cpu_seconds(pid: int) -> float:
+    """user+system CPU seconds of a process and its live children (uvicorn workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    try:
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids.extend(int(k) for k in kids)
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
 def start_server(
-    data_dir: Path, model_name: str | None, ready_timeout: float
+    data_dir: Path,
+    model_name: str | None,
+    ready_timeout: float,
+    *,
+    workers: int = 1,
+    embed_backend: str | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
@@ -131,6 +162,11 @@ def start_server(
     }
     if model_name:
         env["MATCHER_MODEL_NAME"] = model_name
+    if embed_backend:
+        env["MATCHER_EMBED_BACKEND"] = embed_backend
+    if workers > 1:  # one engine per process; keep each to one intra-op thread
+        env.setdefault("MATCHER_TORCH_THREADS", "1")
+        env.setdefault("OMP_NUM_THREADS", "1")
     cmd = [
         sys.executable,
         "-m",
@@ -143,6 +179,10 @@ def start_server(
         "--no-access-log",
         "--log-level",
         "warning",
+        "--workers",
+        str(workers),
+        "--timeout-keep-alive",
+        "30",
     ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
@@ -177,6 +217,10 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="reuse need texts (lets the query-embedding cache hit)",
     )
+    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    p.add_argument(
+        "--embed-backend", choices=["torch", "onnx", "onnx-int8"], help="MATCHER_EMBED_BACKEND"
+    )
     p.add_argument("--ready-timeout", type=float, default=1800.0)
     p.add_argument("--json", action="store_true", help="print the result as JSON only")
     args = p.parse_args(argv)
@@ -200,9 +244,28 @@ def main(argv: list[str] | None = None) -> int:
         if args.model_name:
             settings = Settings(data_dir=args.data_dir, model_name=args.model_name)
         key = create_api_key(settings, "bench_api", "reader")
-        proc, url = start_server(args.data_dir, args.model_name, args.ready_timeout)
+        t0 = time.perf_counter()
+        proc, url = start_server(
+            args.data_dir,
+            args.model_name,
+            args.ready_timeout,
+            workers=args.workers,
+            embed_backend=args.embed_backend,
+        )
+        ready_seconds = time.perf_counter() - t0
     try:
         ready = httpx.get(url + "/readyz", timeout=5).json()
+        if proc is not None and args.workers > 1:
+            # each worker loads its own engine: wait until fresh connections all say ready
+            deadline = time.monotonic() + args.ready_timeout
+            while time.monotonic() < deadline:
+                codes = [httpx.get(url + "/readyz", timeout=30).status_code for _ in range(20)]
+                if all(c == 200 for c in codes):
+                    break
+                time.sleep(0.5)
+        server_cpu0 = process_tree_cpu_seconds(proc.pid) if proc is not None else None
+        client_cpu0 = time.process_time()
+        load0 = os.getloadavg()
         result = asyncio.run(
             run_load(
                 url,
@@ -216,6 +279,17 @@ def main(argv: list[str] | None = None) -> int:
                 warmup=args.warmup,
             )
         )
+        client_cpu = time.process_time() - client_cpu0
+        n = max(1, result["requests"] + args.warmup)
+        result["client_cpu_ms_per_request"] = round(client_cpu / n * 1000, 2)
+        if proc is not None and server_cpu0 is not None:
+            server_cpu = process_tree_cpu_seconds(proc.pid) - server_cpu0
+            result["server_cpu_ms_per_request"] = round(server_cpu / n * 1000, 2)
+            result["server_ready_seconds"] = round(ready_seconds, 1)
+        result["load_average_before"] = [round(x, 2) for x in load0]
+        result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+        result["workers"] = args.workers
+        result["embed_backend"] = args.embed_backend or os.environ.get("MATCHER_EMBED_BACKEND")
     finally:
         if proc is not None:
             proc.terminate()
@@ -238,6 +312,12 @@ def main(argv: list[str] | None = None) -> int:
             f"p99 {result['p99_ms']} ms"
         )
         print(f"  errors {result['errors']}  statuses {result['statuses']}")
+        print(
+            f"  CPU per request: server {result.get('server_cpu_ms_per_request')} ms "
+            f"({result['workers']} worker(s)), load generator "
+            f"{result['client_cpu_ms_per_request']} ms; load average "
+            f"{result['load_average_before']} -> {result['load_average_after']}"
+        )
     return 0 if result["errors"] == 0 else 1
 
 

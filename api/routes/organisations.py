@@ -6,10 +6,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from api.deps import EditorDep, EngineDep, IfMatchDep, PageDep, PrincipalDep, etag
+from api.deps import (
+    EditorDep,
+    EngineDep,
+    IfMatchDep,
+    IfNoneMatchDep,
+    PageDep,
+    PrincipalDep,
+    etag,
+    if_none_match_hits,
+)
 from api.problems import ANONYMOUS_OK, ApiProblem, problem_responses
 from api.schemas import (
     ID_PATTERN,
+    NO_NUL,
     OrganisationCreate,
     OrganisationOut,
     OrganisationPage,
@@ -104,7 +114,7 @@ def list_organisations(
     page: PageDep,
     sector: Annotated[Sector | None, Query(description="Only this sector")] = None,
     country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2,3}$", examples=["US"])] = None,
-    region: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    region: Annotated[str | None, Query(min_length=1, max_length=200, pattern=NO_NUL)] = None,
     mine: Annotated[bool, Query(description="Only the organisations your key owns")] = False,
 ) -> OrganisationPage:
     owner = None
@@ -135,13 +145,25 @@ def list_organisations(
     response_model=OrganisationOut,
     summary="Read a profile (contact details only for its owner, analysts and admins)",
     openapi_extra=ANONYMOUS_OK,
-    responses={200: {"headers": _ETAG_HEADER}, **problem_responses(401, 404, 422, 429, 503)},
+    responses={
+        200: {"headers": _ETAG_HEADER},
+        304: {"description": "Not modified: If-None-Match names the current ETag"},
+        **problem_responses(401, 404, 422, 429, 503),
+    },
 )
 def get_organisation(
-    org_id: OrgId, engine: EngineDep, principal: PrincipalDep, response: Response
-) -> OrganisationOut:
+    org_id: OrgId,
+    engine: EngineDep,
+    principal: PrincipalDep,
+    response: Response,
+    if_none_match: IfNoneMatchDep,
+) -> OrganisationOut | Response:
     stored = visible(engine, org_id, principal)
-    response.headers["ETag"] = etag(stored.version)
+    # The body depends on who asks (contact details), so caches must key on the API key too.
+    headers = {"ETag": etag(stored.version), "Vary": "X-API-Key"}
+    if if_none_match_hits(if_none_match, stored.version):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    response.headers.update(headers)
     return organisation_view(stored, principal)
 
 

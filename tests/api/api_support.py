@@ -68,6 +68,63 @@ def seed(data_dir: Path) -> Engine:
     return engine
 
 
+# NUL characters: (method, path, body, field named in the 422); both backends answer alike.
+_NUL_ORG = {
+    "name": "Harbour Co-op",
+    "sector": "business",
+    "description": "Cold storage and vans.",
+}
+NUL_BODIES: list[tuple[str, str, dict[str, object], str]] = [
+    ("post", "/v1/organisations", {**_NUL_ORG, "name": "Bad\x00Name"}, "name"),
+    ("post", "/v1/organisations", {**_NUL_ORG, "offers": ["ok", "vans\x00"]}, "offers"),
+    ("post", "/v1/recommendations", {"text": "food for\x00 elders"}, "text"),
+    (
+        "post",
+        "/v1/recommendations",
+        {"text": "food", "filters": {"region": "O\x00"}},
+        "filters.region",
+    ),
+    ("post", "/v1/needs", {"text": "food", "city": "Port\x00land"}, "city"),
+    (
+        "post",
+        "/v1/feedback",
+        {"recommendation_id": "r\x00", "organisation_id": "a", "outcome": "viewed"},
+        "recommendation_id",
+    ),
+    ("post", "/v1/keys", {"name": "k\x00", "role": "reader"}, "name"),
+]
+NUL_URLS = [
+    ("/v1/organisations?region=Ore%00gon", "region"),
+    ("/v1/organisations/abc%00def", "path"),
+    ("/v1/needs/abc%00def/recommendations", "path"),
+]
+
+
+def check_nul_rejected(client: object, key: str) -> None:
+    """Every NUL case is a 422 problem naming its field; nothing reaches the database."""
+    from fastapi.testclient import TestClient
+
+    assert isinstance(client, TestClient)
+    for method, path, body, field in NUL_BODIES:
+        r = client.request(method, path, json=body, headers=hdr(key))
+        assert r.status_code == 422, (path, body, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert field in {e["field"] for e in r.json()["errors"]}, (field, r.text)
+    for url, field in NUL_URLS:
+        r = client.get(url, headers=hdr(key))
+        assert r.status_code == 422, (url, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert field in {e["field"] for e in r.json()["errors"]}, (field, r.text)
+    # the page's forms: an error page, never a 5xx
+    r = client.post(
+        "/feedback",
+        data={"recommendation_id": "r\x00", "organisation_id": "a", "outcome": "viewed"},
+    )
+    assert r.status_code == 422, r.text
+    r = client.post("/", data={"text": "food for\x00 elders"})
+    assert r.status_code == 422, r.text
+
+
 def hdr(key: str, **extra: str) -> dict[str, str]:
     return {"X-API-Key": key, **extra}
 

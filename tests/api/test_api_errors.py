@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_support import hdr, make_settings, quiet_api_settings
+from api_support import check_nul_rejected, hdr, make_settings, quiet_api_settings
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -48,6 +48,10 @@ def test_domain_rule_violation_is_422(client: TestClient, keys: dict[str, str]) 
         "/v1/recommendations", json={"text": "food bank", "lat": 10}, headers=hdr(keys["reader"])
     )
     _is_problem(r, 422, "validation-error")
+
+
+def test_nul_characters_are_422_problems(client: TestClient, keys: dict[str, str]) -> None:
+    check_nul_rejected(client, keys["admin"])
 
 
 def test_malformed_json_and_unknown_routes(client: TestClient, keys: dict[str, str]) -> None:

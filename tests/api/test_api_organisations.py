@@ -162,3 +162,43 @@ def test_writes_are_visible_to_recommendations_at_once(
     found = client.post("/v1/recommendations", json=need, headers=hdr(keys["reader"])).json()
     assert org["id"] not in {m["id"] for m in found["results"]}
     assert client.delete(url, headers=hdr(keys["editor"])).status_code == 204
+
+
+def test_if_none_match_gives_304(client: TestClient, keys: dict[str, str]) -> None:
+    org = _create(client, keys["editor"])
+    url = f"/v1/organisations/{org['id']}"
+    r = client.get(url, headers={"If-None-Match": '"1"'})
+    assert r.status_code == 304 and r.content == b""
+    assert r.headers["etag"] == '"1"' and "X-API-Key" in r.headers["vary"]
+    assert client.get(url, headers={"If-None-Match": 'W/"1", "7"'}).status_code == 304
+    assert client.get(url, headers={"If-None-Match": "*"}).status_code == 304
+    r = client.patch(
+        url, json={"name": "Renamed"}, headers=hdr(keys["editor"], **{"If-Match": '"1"'})
+    )
+    assert r.status_code == 200
+    r = client.get(url, headers={"If-None-Match": '"1"'})
+    assert r.status_code == 200 and r.headers["etag"] == '"2"' and r.json()["name"] == "Renamed"
+    # no existence leak: an invisible profile is 404 whatever the validator
+    hidden = _create(client, keys["editor"], published=False)
+    r = client.get(f"/v1/organisations/{hidden['id']}", headers={"If-None-Match": "*"})
+    assert r.status_code == 404
+
+
+def test_patch_clears_the_location_with_both_null(client: TestClient, keys: dict[str, str]) -> None:
+    org = _create(client, keys["editor"], lat=45.5, lon=-122.6)
+    url = f"/v1/organisations/{org['id']}"
+    auth = hdr(keys["editor"])
+    for body in ({"lat": None}, {"lat": None, "lon": 3.0}, {"lat": 3.0, "lon": None}):
+        r = client.patch(url, json=body, headers=auth)
+        assert r.status_code == 422, (body, r.text)
+    r = client.patch(url, json={"lat": None, "lon": None}, headers=auth)
+    assert r.status_code == 200, r.text
+    assert r.json()["lat"] is None and r.json()["lon"] is None
+    r = client.post(
+        "/v1/recommendations",
+        json={"text": "repair workshops", "lat": 45.5, "lon": -122.6, "radius_km": 30},
+        headers=auth,
+    )
+    assert r.status_code == 200 and org["id"] not in {m["id"] for m in r.json()["results"]}
+    r = client.patch(url, json={"lat": 45.5, "lon": -122.6}, headers=auth)
+    assert r.status_code == 200 and r.json()["lat"] == 45.5
