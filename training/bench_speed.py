@@ -401,25 +401,28 @@ def main(argv: list[str] | None = None) -> int:
     real_all = real_nonprofits(args.shared_data)
     rng = random.Random(1)
     sample = [o.profile_text() for o in rng.sample(real_all, args.throughput_sample)]
-    print(f"embedding throughput on {len(sample)} real profiles ...", flush=True)
     plain = torch_embedder._model
-    encoders: dict[str, Callable[[Sequence[str]], Any]] = {
-        "plain sentence-transformers (torch)": lambda t: plain.encode(
-            list(t), normalize_embeddings=True
-        ),
-        "ours, torch": torch_embedder.encode,
-    }
-    for b, e in embedders.items():
-        if b != "torch":
-            encoders[f"ours, {b} (OnnxEmbedder)"] = e.encode
-    tp = throughput(
-        sample,
-        encoders,
-        tokenizer_counter(torch_embedder.model_path, int(plain.max_seq_length)),
-    )
+    tp: dict[str, dict[str, float]] = {}
     tp_load = load_average()
-    for label, t in tp.items():
-        print(f"  {label:<40} {t['profiles_s']:7.1f} profiles/s {t['tokens_s']:8.0f} tokens/s")
+    if sample:
+        print(f"embedding throughput on {len(sample)} real profiles ...", flush=True)
+        encoders: dict[str, Callable[[Sequence[str]], Any]] = {
+            "plain sentence-transformers (torch)": lambda t: plain.encode(
+                list(t), normalize_embeddings=True
+            ),
+            "ours, torch": torch_embedder.encode,
+        }
+        for b, e in embedders.items():
+            if b != "torch":
+                encoders[f"ours, {b} (OnnxEmbedder)"] = e.encode
+        tp = throughput(
+            sample,
+            encoders,
+            tokenizer_counter(torch_embedder.model_path, int(plain.max_seq_length)),
+        )
+        tp_load = load_average()
+        for label, t in tp.items():
+            print(f"  {label:<40} {t['profiles_s']:7.1f} profiles/s {t['tokens_s']:8.0f} tokens/s")
 
     store = EmbeddingStore(args.cache_dir, BENCH_CACHE_KEY)
     real, vectors = real_with_vectors(
@@ -439,6 +442,7 @@ def main(argv: list[str] | None = None) -> int:
                 n, real, vectors, torch_embedder, needs, args.work_dir, args.rounds, embedders
             )
         )
+        print_scale(results[-1], len(real))
     meta = {
         "date": started.isoformat(timespec="minutes"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
@@ -459,31 +463,34 @@ def print_report(
 ) -> None:
     print(f"\nmake bench, {meta['date']}, {meta['machine']}")
     print(
-        f"\nEmbedding throughput, all-MiniLM-L6-v2, {next(iter(tp.values()))['profiles']} real "
-        f"profiles, best of 2 (load average {meta['throughput_load_average']})"
+        f"\nEmbedding throughput, all-MiniLM-L6-v2, "
+        f"{next(iter(tp.values()), {}).get('profiles', 0)} real profiles, best of 2 "
+        f"(load average {meta['throughput_load_average']})"
     )
     for label, t in tp.items():
         print(f"  {label:<40} {t['profiles_s']:7.1f} profiles/s {t['tokens_s']:8.0f} tokens/s")
     for r in results:
-        print(
-            f"\n{r['n']:,} profiles ({meta['real_profiles']:,} real at most), index {r['index']}, "
-            f"load average {r['load_average']}"
-        )
-        stages = ", ".join(f"{k} {v:.1f}" for k, v in r["build_stages_s"].items())
-        print(f"  build {r['build_s']:.1f} s ({stages})")
-        stages = ", ".join(f"{k} {v:.1f}" for k, v in r["reopen_stages_s"].items())
-        print(f"  reopen (Engine.open + load) {r['reopen_s']:.1f} s ({stages})")
-        print(f"  ingest into SQLite {r['ingest_s']:.1f} s (not part of build)")
-        print(
-            f"  memory: RSS {r['rss_mb']:.0f} MB after build, +{r['build_delta_mb']:.0f} MB by it"
-        )
-        print("  recommend ms (incl. query embedding)   p50 /   p95 /   p99   (embed p50)")
-        for backend, cases in r["latency_ms"].items():
-            for label, lat in cases.items():
-                print(
-                    f"    {backend:<10} {label:<20} {lat['p50']:7.1f} / {lat['p95']:5.1f} / "
-                    f"{lat['p99']:5.1f}   ({lat['embed_p50']:.1f})"
-                )
+        print_scale(r, meta["real_profiles"])
+
+
+def print_scale(r: dict[str, Any], real_profiles: int) -> None:
+    print(
+        f"\n{r['n']:,} profiles ({min(real_profiles, r['n']):,} real), index {r['index']}, "
+        f"load average {r['load_average']}"
+    )
+    stages = ", ".join(f"{k} {v:.1f}" for k, v in r["build_stages_s"].items())
+    print(f"  build {r['build_s']:.1f} s ({stages})")
+    stages = ", ".join(f"{k} {v:.1f}" for k, v in r["reopen_stages_s"].items())
+    print(f"  reopen (Engine.open + load) {r['reopen_s']:.1f} s ({stages})")
+    print(f"  ingest into SQLite {r['ingest_s']:.1f} s (not part of build)")
+    print(f"  memory: RSS {r['rss_mb']:.0f} MB after build, +{r['build_delta_mb']:.0f} MB by it")
+    print("  recommend ms (incl. query embedding)   p50 /   p95 /   p99   (embed p50)")
+    for backend, cases in r["latency_ms"].items():
+        for label, lat in cases.items():
+            print(
+                f"    {backend:<10} {label:<20} {lat['p50']:7.1f} / {lat['p95']:5.1f} / "
+                f"{lat['p99']:5.1f}   ({lat['embed_p50']:.1f})"
+            )
 
 
 if __name__ == "__main__":
