@@ -24,4 +24,11 @@ class ApiSettings(BaseSettings):
     bootstrap_admin_key: bool = Field(
         True, description="Create, print and save (DATA_DIR/admin-key.txt) a first admin key"
     )
+    compute_slots: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="Rankings computed at once (default: CPU count); more requests queue for a "
+        "slot instead of thrashing the cores with threads",
+    )
     key_cache_seconds: float = Field(30.0, ge=0, description="How long a verified key is cached")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from matcher.engine import Engine
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class AppState:
@@ -40,6 +43,8 @@ class AppState:
         self._embedder = embedder
         self._task: asyncio.Task[None] | None = None
         self.db: Database | None = None
+        self.compute_slots = api_settings.compute_slots or os.cpu_count() or 2
+        self._compute: anyio.CapacityLimiter | None = None
         self.keys: KeyRing | None = None
         self.records: Records | None = None
         self.metrics = Metrics()
@@ -54,6 +59,7 @@ class AppState:
 
     # lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
+        self._compute = anyio.CapacityLimiter(self.compute_slots)
         await anyio.to_thread.run_sync(self._open_database)
         if self._given_engine is not None:
             self.engine = self._given_engine
@@ -110,6 +116,18 @@ class AppState:
             engine.close()
             raise
         return engine
+
+    async def compute(self, fn: Callable[[], T]) -> T:
+        """Run ranking work in a worker thread, at most `compute_slots` at once.
+
+        Embedding a query and scoring candidates are CPU-bound; with the default 40-thread pool
+        50 concurrent requests would run 40 rankings at once (each asking for all cores in
+        torch, onnxruntime and BLAS) and spend the CPU on contention. Queued requests wait
+        here without holding a thread.
+        """
+        if self._compute is None:
+            self._compute = anyio.CapacityLimiter(self.compute_slots)
+        return await anyio.to_thread.run_sync(fn, limiter=self._compute)
 
     # queries ------------------------------------------------------------------------------
     def engine_stats(self) -> dict[str, Any] | None:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from api.deps import EngineDep, ReaderDep, RecordsDep
+from api.deps import EngineDep, ReaderDep, RecordsDep, StateDep
 from api.problems import ApiProblem, FieldError, problem_responses
 from api.routes.needs import NeedId, find_need
 from api.routes.organisations import OrgId, visible
@@ -62,17 +62,25 @@ def _check_requester(engine: EngineDep, requester_id: str | None, principal: Pri
     summary="Recommend partners, a cross-sector coalition and the gaps for a need",
     responses=problem_responses(401, 403, 404, 413, 422, 429, 503),
 )
-def recommend(
-    body: RecommendationRequest, engine: EngineDep, principal: ReaderDep, records: RecordsDep
+async def recommend(
+    body: RecommendationRequest,
+    engine: EngineDep,
+    principal: ReaderDep,
+    records: RecordsDep,
+    state: StateDep,
 ) -> Response:
-    _check_requester(engine, body.requester_id, principal)
-    need = Need.model_validate(body.model_dump(exclude={"limit", "filters"}, exclude_none=True))
-    filters = None
-    if body.filters is not None:
-        filters = Filters.model_validate(body.filters.model_dump())
-    rec = engine.recommend(need, filters=filters, limit=body.limit)
-    rec_id = records.save_recommendation(rec, api_key_id=principal.key_id)
-    return json_response(recommendation_view(rec, rec_id))
+    def work() -> Response:
+        _check_requester(engine, body.requester_id, principal)
+        data = body.model_dump(exclude={"limit", "filters"}, exclude_none=True)
+        need = Need.model_validate(data)
+        filters = None
+        if body.filters is not None:
+            filters = Filters.model_validate(body.filters.model_dump())
+        rec = engine.recommend(need, filters=filters, limit=body.limit)
+        rec_id = records.save_recommendation(rec, api_key_id=principal.key_id)
+        return json_response(recommendation_view(rec, rec_id))
+
+    return await state.compute(work)
 
 
 @router.get(
@@ -82,17 +90,21 @@ def recommend(
     tags=["needs"],
     responses=problem_responses(401, 403, 404, 422, 429, 503),
 )
-def recommend_for_need(
+async def recommend_for_need(
     need_id: NeedId,
     engine: EngineDep,
     principal: ReaderDep,
     records: RecordsDep,
+    state: StateDep,
     limit: LimitQuery = 10,
 ) -> Response:
-    need: Need = find_need(engine, need_id).record
-    rec = engine.recommend(need, limit=limit)
-    rec_id = records.save_recommendation(rec, api_key_id=principal.key_id)
-    return json_response(recommendation_view(rec, rec_id, need_id=need.id))
+    def work() -> Response:
+        need: Need = find_need(engine, need_id).record
+        rec = engine.recommend(need, limit=limit)
+        rec_id = records.save_recommendation(rec, api_key_id=principal.key_id)
+        return json_response(recommendation_view(rec, rec_id, need_id=need.id))
+
+    return await state.compute(work)
 
 
 @router.get(
