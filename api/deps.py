@@ -18,6 +18,7 @@ from api.schemas import MAX_PAGE_SIZE
 from api.security import ANONYMOUS, Principal, Role
 from api.state import AppState
 from matcher.engine import Engine
+from training.registry import load_published
 
 _api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="API key: `pm_<prefix>_<secret>`"
@@ -40,6 +41,9 @@ async def get_engine(state: StateDep) -> Engine:
             else ("the matching engine failed to load; see /readyz")
         )
         raise ApiProblem(503, detail, headers={"Retry-After": "5"})
+    # Follow the model registry: a `matcher models publish/rollback` takes effect on the next
+    # request, without a restart (one stat of models/CURRENT when nothing changed).
+    load_published(state.engine, state.settings.data_dir)
     return state.engine
 
 
