@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -20,24 +19,46 @@ from matcher.geo import haversine_many
 logger = logging.getLogger(__name__)
 
 
-@dataclass
 class Profile:
-    """An organisation plus what scoring needs of it, computed once."""
+    """An organisation plus what scoring needs of it, computed on first use (only candidates
+    that get scored pay for it; a 100k catalog builds without reading every mission)."""
 
-    org: Organisation
-    offers: dict[str, str]  # capability -> phrase it came from
-    needs: dict[str, str]
-    offers_inferred: bool
+    __slots__ = ("org", "_offers", "_needs", "_inferred")
+
+    def __init__(self, org: Organisation):
+        self.org = org
+        self._offers: dict[str, str] | None = None
+        self._needs: dict[str, str] | None = None
+        self._inferred = False
+
+    @property
+    def offers(self) -> dict[str, str]:
+        """Capability -> the phrase it came from."""
+        if self._offers is None:
+            offers = capabilities.canonical(self.org.offers)
+            inferred = False
+            if not offers:
+                # No list of offers (e.g. registry imports): read them from the mission.
+                offers = capabilities.canonical(capabilities.phrases(self.org.description))
+                inferred = True
+            self._inferred = inferred
+            self._offers = offers
+        return self._offers
+
+    @property
+    def offers_inferred(self) -> bool:
+        _ = self.offers
+        return self._inferred
+
+    @property
+    def needs(self) -> dict[str, str]:
+        if self._needs is None:
+            self._needs = capabilities.canonical(self.org.needs)
+        return self._needs
 
 
 def make_profile(org: Organisation) -> Profile:
-    offers = capabilities.canonical(org.offers)
-    inferred = False
-    if not offers:
-        # Profiles without a list of offers (e.g. registry imports): read them from the mission.
-        offers = capabilities.canonical(capabilities.phrases(org.description))
-        inferred = True
-    return Profile(org, offers, capabilities.canonical(org.needs), inferred)
+    return Profile(org)
 
 
 class Catalog:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import delete, func, select
 
-from matcher.domain import Need, Organisation, utcnow
+from matcher.domain import Need, Organisation, Sector, SizeBand, utcnow
 from matcher.errors import ConflictError, NotFoundError
 from matcher.store.db import Database
 from matcher.store.models import EmbeddingRow, IndexStateRow, NeedRow, OrganisationRow
@@ -37,10 +37,18 @@ def org_values(org: Organisation) -> dict[str, Any]:
     return values
 
 
-def row_to_org(row: OrganisationRow) -> Organisation:
+def row_to_org(row: OrganisationRow, *, trusted: bool = False) -> Organisation:
+    """A stored row as an Organisation. `trusted` skips re-validation (rows were validated when
+    written) for bulk reads such as index builds; only types are restored."""
     data = {f: getattr(row, f) for f in _ORG_FIELDS}
     data["updated_at"] = _aware(row.updated_at)
-    return Organisation.model_validate(data)
+    if not trusted:
+        return Organisation.model_validate(data)
+    data["sector"] = Sector(data["sector"])
+    data["size"] = SizeBand(data["size"]) if data["size"] else None
+    for key in ("focus_areas", "offers", "needs"):
+        data[key] = list(data[key] or [])
+    return Organisation.model_construct(**data)
 
 
 def need_values(need: Need) -> dict[str, Any]:
@@ -196,7 +204,7 @@ class Store:
         """Every organisation with its vector id, in key order (for index builds)."""
         with self.db.session() as s:
             rows = s.scalars(select(OrganisationRow).order_by(OrganisationRow.pk)).all()
-            return [(r.pk, row_to_org(r)) for r in rows]
+            return [(r.pk, row_to_org(r, trusted=True)) for r in rows]
 
     def organisation_hashes(self) -> dict[int, str]:
         with self.db.session() as s:
