@@ -436,8 +436,9 @@ def _settings_summary(engine: Any) -> dict[str, Any]:
     return {
         "embedding_model": engine.embedder.model_name,
         "candidate_pool": s.candidate_pool,
-        "rrf_k": s.rrf_k,
         "lexical_weight": s.lexical_weight,
+        "centre_vectors": s.centre_vectors,
+        "query_sentences": s.query_sentences,
         "ann_kind": s.ann_kind,
         "ann_threshold": s.ann_threshold,
         "index": stats.get("index"),
