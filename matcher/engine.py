@@ -381,6 +381,20 @@ class Engine:
             f.exclude_ids = [*f.exclude_ids, need.requester_id]
         return f
 
+    def _retrieve(self, q: np.ndarray, text: str, filters: Filters) -> Candidates:
+        """Hybrid candidates over the rows that pass `filters` (call under the read lock)."""
+        return hybrid(
+            self.catalog,
+            q,
+            text,
+            self.catalog.mask(filters),
+            k=self.settings.candidate_pool,
+            index=self.ann,
+            lexical=self.lexical,
+            exact_threshold=self.settings.exact_filter_threshold,
+            lexical_weight=self.settings.lexical_weight,
+        )
+
     def _score(
         self,
         need: Need,
@@ -456,18 +470,7 @@ class Engine:
         with self._lock.read():
             version, generation = self.model_version, self.index_generation
             requester = self._profile_of(need.requester_id)
-            mask = self.catalog.mask(f)
-            cands = hybrid(
-                self.catalog,
-                q,
-                need.text,
-                mask,
-                k=self.settings.candidate_pool,
-                index=self.ann,
-                lexical=self.lexical,
-                exact_threshold=self.settings.exact_filter_threshold,
-                lexical_weight=self.settings.lexical_weight,
-            )
+            cands = self._retrieve(q, need.text, f)
             scored = self._score(need, cands, required, requester)
             made: dict[int, Match] = {}
 
@@ -580,18 +583,7 @@ class Engine:
         f.exclude_ids = [*f.exclude_ids, org.id]
         required = {k: prof.needs[k] for k in prof.needs}
         with self._lock.read():
-            mask = self.catalog.mask(f)
-            cands = hybrid(
-                self.catalog,
-                q,
-                need.text,
-                mask,
-                k=self.settings.candidate_pool,
-                index=self.ann,
-                lexical=self.lexical,
-                exact_threshold=self.settings.exact_filter_threshold,
-                lexical_weight=self.settings.lexical_weight,
-            )
+            cands = self._retrieve(q, need.text, f)
             scored = self._score(need, cands, required, prof)
             return [self._match(s, need, required) for s in scored[:limit]]
 
