@@ -69,7 +69,7 @@ class SentenceTransformerEmbedder:
         self,
         model_path: Path | None = None,
         model_name: str = DEFAULT_MODEL_NAME,
-        batch_size: int = 64,
+        batch_size: int = 16,
         device: str = "cpu",
         threads: int | None = None,
     ) -> None:
