@@ -48,6 +48,7 @@ from matcher.score import (
 from matcher.settings import Settings
 from matcher.store import Database, Store
 from matcher.store.repository import SqlEmbeddingCache, Stored, UpsertReport
+from matcher.vectors import centre, l2_normalise
 
 logger = logging.getLogger(__name__)
 
@@ -72,18 +73,6 @@ def split_sentences(text: str) -> list[str]:
     """The sentences of a text with more than one; [] for a single sentence."""
     parts = [p.strip() for p in _SENTENCE_END.split(text) if len(p.strip()) > 3]
     return parts if len(parts) > 1 else []
-
-
-def l2_normalise(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=-1, keepdims=True)
-    return np.asarray(x / np.maximum(norms, 1e-12), dtype=np.float32)
-
-
-def centre(vectors: np.ndarray, mean: np.ndarray | None) -> np.ndarray:
-    """Subtract the corpus mean embedding and re-normalise (no-op without a mean)."""
-    if mean is None or vectors.size == 0:
-        return np.asarray(vectors, dtype=np.float32)
-    return l2_normalise(np.asarray(vectors, dtype=np.float32) - mean.reshape(1, -1))
 
 
 def required_capabilities(need: Need) -> dict[str, str]:

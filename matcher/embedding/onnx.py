@@ -24,11 +24,11 @@ from matcher.atomic import atomic_directory
 from matcher.embedding.sentence_transformer import (
     DEFAULT_MODEL_NAME,
     default_model_path,
-    l2_normalise,
     length_sorted_batches,
     read_model_dimension,
 )
 from matcher.errors import ModelLoadError
+from matcher.vectors import l2_normalise
 
 logger = logging.getLogger(__name__)
 

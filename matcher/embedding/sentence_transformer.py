@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from matcher.errors import ModelLoadError
+from matcher.vectors import l2_normalise
 
 logger = logging.getLogger(__name__)
 
@@ -53,13 +54,6 @@ def length_sorted_batches(texts: Sequence[str], batch_size: int) -> list[np.ndar
     """Index batches of texts grouped by length (longest first) so padding is minimal."""
     order = np.argsort([-len(t) for t in texts], kind="stable")
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-
-
-def l2_normalise(vectors: np.ndarray) -> np.ndarray:
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    np.maximum(norms, 1e-12, out=norms)
-    return np.ascontiguousarray(vectors / norms, dtype=np.float32)
 
 
 class SentenceTransformerEmbedder:

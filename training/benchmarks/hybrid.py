@@ -25,21 +25,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from matcher.vectors import centre, l2_normalise
 from training.benchmarks import baselines
 from training.benchmarks.tasks import T1Task, T2Task
 
 LEXICAL_WEIGHT = 0.1
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-
-
-def l2_normalise(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=-1, keepdims=True)
-    return np.asarray(x / np.maximum(norms, 1e-12), dtype=np.float32)
-
-
-def centre(vectors: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """Subtract the corpus mean and re-normalise (rows of `vectors`)."""
-    return l2_normalise(np.asarray(vectors, dtype=np.float32) - mean.reshape(1, -1))
 
 
 def corpus_mean(vectors: np.ndarray) -> np.ndarray:
