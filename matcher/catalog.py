@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from matcher import capabilities
+from matcher.causes import CauseSpace
 from matcher.domain import SECTORS, SIZES, Filters, Organisation
 from matcher.geo import haversine_many
 
@@ -86,6 +87,10 @@ class Catalog:
         self.region_ = np.zeros(0, dtype=object)
         self.pks_ = np.zeros(0, dtype=np.int64)
         self.pos_of_pk_ = np.zeros(0, dtype=np.int64)
+        # each row's top causes and their probabilities, when a cause space is set
+        self.cause_space: CauseSpace | None = None
+        self.cause_idx_ = np.zeros((0, 0), dtype=np.int32)
+        self.cause_p_ = np.zeros((0, 0), dtype=np.float32)
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -108,6 +113,19 @@ class Catalog:
         self._grow_columns()
         for pos in touched:
             self._set_row(pos)
+        if self.cause_space is not None and touched:
+            idx, prob = self.cause_space.sparse(self._vectors[touched])
+            self.cause_idx_[touched] = idx
+            self.cause_p_[touched] = prob
+
+    def set_cause_space(self, space: CauseSpace | None) -> None:
+        """Use `space` (fitted on vectors centred like the catalog's), or none."""
+        self.cause_space = space
+        if space is None:
+            self.cause_idx_ = np.zeros((self._n, 0), dtype=np.int32)
+            self.cause_p_ = np.zeros((self._n, 0), dtype=np.float32)
+            return
+        self.cause_idx_, self.cause_p_ = space.sparse(self.vectors)
 
     def remove(self, pks: Sequence[int]) -> None:
         for pk in pks:
@@ -149,6 +167,9 @@ class Catalog:
         self.lon_ = grow(self.lon_, np.nan)
         self.country_ = grow(self.country_, "")
         self.region_ = grow(self.region_, "")
+        width = self.cause_idx_.shape[1]
+        self.cause_idx_ = np.concatenate([self.cause_idx_, np.zeros((extra, width), np.int32)])
+        self.cause_p_ = np.concatenate([self.cause_p_, np.zeros((extra, width), np.float32)])
         self.pks_ = np.asarray(self.pks, dtype=np.int64)
         top = int(self.pks_.max()) + 1 if n else 0
         lookup = np.full(top, -1, dtype=np.int64)

@@ -103,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("org_id")
     p.add_argument("--limit", type=int, default=10)
     p.add_argument("--json", action="store_true")
+    p = sub.add_parser("causes", help="the cause taxonomy: load (replace), list or clear it")
+    p.add_argument("action", choices=["load", "list", "clear"])
+    p.add_argument("file", type=Path, nargs="?", help="with load: CSV, JSON Lines or Parquet")
+    p.add_argument("--format", choices=["csv", "jsonl", "parquet"])
+    p.add_argument("--json", action="store_true")
     _register_training(sub)
     return parser
 
@@ -174,6 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "coalition": cmds.cmd_coalition,
             "match": cmds.cmd_match,
             "needs-for": cmds.cmd_needs_for,
+            "causes": cmds.cmd_causes,
         }[args.command]
         return handler(args, settings)
     except UsageError as exc:

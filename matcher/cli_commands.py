@@ -133,6 +133,32 @@ def cmd_bootstrap(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_causes(args: argparse.Namespace, settings: Settings) -> int:
+    """load FILE replaces the taxonomy (a bad row rejects the file: no change); list; clear."""
+    from matcher.causes import read_causes
+
+    if args.action == "load" and args.file is None:
+        raise UsageError("give the taxonomy file: matcher causes load FILE")
+    if args.action != "load" and args.file is not None:
+        raise UsageError(f"'{args.action}' takes no file")
+    engine = _engine(settings)
+    if args.action == "load":
+        n = engine.set_causes(read_causes(args.file, args.format))
+        print(dumps({"causes": n}) if args.json else f"loaded {n} causes from {args.file}")
+    elif args.action == "clear":
+        engine.set_causes([])
+        print(dumps({"causes": 0}) if args.json else "cause taxonomy cleared")
+    else:
+        causes = engine.causes()
+        if args.json:
+            print(dumps([c.model_dump() for c in causes]))
+        else:
+            for c in causes:
+                print(f"{c.code}\t{c.title}")
+            print(f"{len(causes)} causes")
+    return 0
+
+
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     s = _engine(settings).stats()
     print(dumps(s) if args.json else "\n".join(f"{k}: {v}" for k, v in s.items()))

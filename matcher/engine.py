@@ -16,6 +16,7 @@ import numpy as np
 from matcher import capabilities
 from matcher.artifacts import IndexArtifact, load_artifact, prune_generations, save_artifact
 from matcher.catalog import Catalog, Profile
+from matcher.causes import Cause, CauseSpace, read_causes, shared_cause
 from matcher.coalition import Member, coverage_map, gaps, select_coalition
 from matcher.domain import (
     Coalition,
@@ -102,6 +103,7 @@ class Engine:
         self.weights_name = "default-weights"
         self._needs: dict[str, _NeedEntry] = {}
         self.mean_: np.ndarray | None = None
+        self.cause_space: CauseSpace | None = None
         self._lock = ReadWriteLock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
@@ -228,9 +230,11 @@ class Engine:
                 [rows[i][1].profile_text() for i in stale]
             )
         vectors = centre(vectors, art.mean)
+        space = self._fit_cause_space(self.store.causes(), art.mean)
         live = {pk for pk, _ in rows}
         gone = np.asarray([pk for pk in known if pk not in live], dtype=np.int64)
         catalog = Catalog(self.embedder.dimension)
+        catalog.set_cause_space(space)
         catalog.upsert([pk for pk, _ in rows], [o for _, o in rows], vectors)
         if stale or gone.size:
             changed_pks = np.asarray([rows[i][0] for i in stale], dtype=np.int64)
@@ -247,7 +251,31 @@ class Engine:
             self.lexical = art.lexical
             self.index_generation = art.generation
             self.mean_ = art.mean
+            self.cause_space = space
             self._query_cache.clear()
+
+    def _fit_cause_space(
+        self, causes: Sequence[Cause], mean: np.ndarray | None
+    ) -> CauseSpace | None:
+        if not causes:
+            return None
+        vecs = centre(self.profile_embedder.encode([c.text() for c in causes]), mean)
+        space = CauseSpace(self.settings.cause_temperature, self.settings.cause_top)
+        return space.fit(causes, vecs)
+
+    def set_causes(self, causes: Sequence[Cause]) -> int:
+        """Replace the cause taxonomy (stored, embedded, applied to every profile at once);
+        an empty list removes it. Returns the number of causes in use."""
+        self.store.replace_causes(causes)
+        space = self._fit_cause_space(causes, self.mean_)
+        with self._lock.write():
+            self.catalog.set_cause_space(space)
+            self.cause_space = space
+            self._query_cache.clear()
+        return len(causes)
+
+    def causes(self) -> list[Cause]:
+        return list(self.cause_space.causes_) if self.cause_space is not None else []
 
     def _load_needs(self) -> None:
         rows = self.store.needs()
@@ -370,7 +398,14 @@ class Engine:
             f.exclude_ids = [*f.exclude_ids, need.requester_id]
         return f
 
-    def _retrieve(self, q: np.ndarray, text: str, filters: Filters) -> Candidates:
+    def _cause_dist(self, q: np.ndarray) -> np.ndarray | None:
+        if self.cause_space is None:
+            return None
+        return self.cause_space.distribution(q[None, :])[0]
+
+    def _retrieve(
+        self, q: np.ndarray, text: str, filters: Filters, cause_dist: np.ndarray | None = None
+    ) -> Candidates:
         """Hybrid candidates over the rows that pass `filters` (call under the read lock)."""
         return hybrid(
             self.catalog,
@@ -382,6 +417,8 @@ class Engine:
             lexical=self.lexical,
             exact_threshold=self.settings.exact_filter_threshold,
             lexical_weight=self.settings.lexical_weight,
+            cause_dist=cause_dist,
+            cause_weight=self.settings.cause_weight,
         )
 
     def _score(
@@ -419,16 +456,32 @@ class Engine:
         scored.sort(key=lambda s: -s.score)
         return scored
 
-    def _match(self, s: Scored, need: Need, required: dict[str, str]) -> Match:
+    def _match(
+        self,
+        s: Scored,
+        need: Need,
+        required: dict[str, str],
+        cause_dist: np.ndarray | None = None,
+    ) -> Match:
         prof = self.catalog.profile(s.position)
         org = prof.org
+        reasons = reasons_for(s, prof, need, required)
+        if cause_dist is not None and self.cause_space is not None:
+            cause = shared_cause(
+                self.cause_space,
+                cause_dist,
+                self.catalog.cause_idx_[s.position],
+                self.catalog.cause_p_[s.position],
+            )
+            if cause is not None:
+                reasons.insert(min(1, len(reasons)), f"Works on the same cause: {cause.title}")
         return Match(
             id=org.id,
             name=org.name,
             sector=org.sector.value,
             score=round(s.score, 4),
             components={k: round(v, 4) for k, v in s.components.items()},
-            reasons=reasons_for(s, prof, need, required),
+            reasons=reasons,
             covers=sorted(s.covers),
             distance_km=None if s.distance_km is None else round(s.distance_km, 1),
             city=org.city,
@@ -459,13 +512,14 @@ class Engine:
         with self._lock.read():
             version, generation = self.model_version, self.index_generation
             requester = self._profile_of(need.requester_id)
-            cands = self._retrieve(q, need.text, f)
+            dist = self._cause_dist(q)
+            cands = self._retrieve(q, need.text, f, dist)
             scored = self._score(need, cands, required, requester)
             made: dict[int, Match] = {}
 
             def make(s: Scored) -> Match:
                 if s.position not in made:
-                    made[s.position] = self._match(s, need, required)
+                    made[s.position] = self._match(s, need, required, dist)
                 return made[s.position]
 
             results = [make(s) for s in scored[:limit]]
@@ -572,9 +626,10 @@ class Engine:
         f.exclude_ids = [*f.exclude_ids, org.id]
         required = {k: prof.needs[k] for k in prof.needs}
         with self._lock.read():
-            cands = self._retrieve(q, need.text, f)
+            dist = self._cause_dist(q)
+            cands = self._retrieve(q, need.text, f, dist)
             scored = self._score(need, cands, required, prof)
-            return [self._match(s, need, required) for s in scored[:limit]]
+            return [self._match(s, need, required, dist) for s in scored[:limit]]
 
     def needs_for(self, org_id: str, *, limit: int | None = None) -> list[NeedMatch]:
         """Open community needs this organisation could help with."""
@@ -634,6 +689,7 @@ class Engine:
             return {
                 "organisations": len(self.catalog),
                 "needs": len(self._needs),
+                "causes": len(self.cause_space) if self.cause_space is not None else 0,
                 "index": self.ann.kind if self.ann is not None else None,
                 "generation": self.index_generation,
                 "model": self.embedder.model_name,
@@ -669,5 +725,8 @@ class Engine:
         needs = load_records(directory / "needs.jsonl", kind="need")
         self.store.upsert_organisations([o for o in orgs.accepted if isinstance(o, Organisation)])
         self.store.upsert_needs([n for n in needs.accepted if isinstance(n, Need)])
+        causes_file = directory / "causes.jsonl"
+        if causes_file.is_file() and not self.store.causes():
+            self.store.replace_causes(read_causes(causes_file))
         self.build(progress=True)
         return True

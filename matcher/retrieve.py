@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from matcher.catalog import Catalog
+from matcher.causes import agreement
 from matcher.index.base import VectorIndex
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class Candidates:
     positions: np.ndarray  # rows of the catalog, best fused first
     dense: np.ndarray  # cosine similarity to the query
     lexical: np.ndarray  # lexical score, 0 when absent
+    cause: np.ndarray  # agreement in cause space, 0 without a taxonomy
     fused: np.ndarray  # fused relevance: weighted sum of standardised dense and lexical scores
     allowed: int  # how many rows passed the hard filters
 
@@ -119,6 +121,28 @@ def lexical_candidates(
     return pos[order], scores[order].astype(np.float32), _Stats(mean, var**0.5)
 
 
+def cause_candidates(
+    catalog: Catalog, query_dist: np.ndarray | None, mask: np.ndarray, k: int, exact_threshold: int
+) -> tuple[np.ndarray, np.ndarray, _Stats]:
+    """Top-k allowed rows by cause-space agreement and its distribution over the allowed rows;
+    above `exact_threshold` allowed rows only the distribution (from a sample) is returned and
+    the other signals supply the candidates."""
+    empty = np.zeros(0, np.int64), np.zeros(0, np.float32), _Stats()
+    if query_dist is None or catalog.cause_idx_.shape[1] == 0:
+        return empty
+    allowed = np.flatnonzero(mask)
+    if allowed.size == 0:
+        return empty
+    if allowed.size > exact_threshold:
+        sample = allowed[:: max(1, allowed.size // SAMPLE_FOR_STATS)]
+        sc = agreement(query_dist, catalog.cause_idx_[sample], catalog.cause_p_[sample])
+        stats = _Stats(float(sc.mean()), float(sc.std()))
+        return np.zeros(0, np.int64), np.zeros(0, np.float32), stats
+    sc = agreement(query_dist, catalog.cause_idx_[allowed], catalog.cause_p_[allowed])
+    order = _top(sc, k)
+    return allowed[order], sc[order], _Stats(float(sc.mean()), float(sc.std()))
+
+
 def hybrid(
     catalog: Catalog,
     query: np.ndarray,
@@ -130,19 +154,25 @@ def hybrid(
     lexical: LexicalScorer | None,
     exact_threshold: int,
     lexical_weight: float = 0.1,
+    cause_dist: np.ndarray | None = None,
+    cause_weight: float = 0.0,
 ) -> Candidates:
-    """Union of the dense and lexical top-k, ranked by
-    (1 - w) * z(dense) + w * z(lexical), each standardised over the rows that pass the filters."""
+    """Union of the dense, lexical and cause-space top-k, ranked by
+    (1 - w_l - w_c) * z(dense) + w_l * z(lexical) + w_c * z(cause), each standardised over the
+    rows that pass the filters (the cause term only when `cause_dist` is given)."""
     d_pos, d_sc, d_stats = dense_candidates(
         catalog, query, mask, k, index=index, exact_threshold=exact_threshold
     )
     l_pos, l_sc, l_stats = lexical_candidates(catalog, lexical, text, mask, k)
+    c_pos, _, c_stats = cause_candidates(catalog, cause_dist, mask, k, exact_threshold)
     dense_of = dict(zip(d_pos.tolist(), d_sc.tolist(), strict=True))
     lex_of = dict(zip(l_pos.tolist(), l_sc.tolist(), strict=True))
-    positions = np.asarray(list(dict.fromkeys([*dense_of, *lex_of])), dtype=np.int64)
+    positions = np.asarray(
+        list(dict.fromkeys([*dense_of, *lex_of, *c_pos.tolist()])), dtype=np.int64
+    )
     if positions.size == 0:
         empty = np.zeros(0, np.float32)
-        return Candidates(np.zeros(0, np.int64), empty, empty, empty, int(mask.sum()))
+        return Candidates(np.zeros(0, np.int64), empty, empty, empty, empty, int(mask.sum()))
     missing = [p for p in positions.tolist() if p not in dense_of]
     if missing:
         sims = catalog.vectors[missing] @ query
@@ -155,14 +185,24 @@ def hybrid(
             lex_of[p] = v
     dense = np.asarray([dense_of[p] for p in positions.tolist()], dtype=np.float32)
     lex = np.asarray([lex_of.get(p, 0.0) for p in positions.tolist()], dtype=np.float32)
-    fused = (1.0 - lexical_weight) * d_stats.z(dense)
+    use_causes = cause_dist is not None and catalog.cause_idx_.shape[1] > 0
+    cause = (
+        agreement(cause_dist, catalog.cause_idx_[positions], catalog.cause_p_[positions])
+        if use_causes and cause_dist is not None
+        else np.zeros(positions.size, np.float32)
+    )
+    w_cause = cause_weight if use_causes else 0.0
+    fused = (1.0 - lexical_weight - w_cause) * d_stats.z(dense)
     if lexical is not None:
         fused = fused + lexical_weight * l_stats.z(lex)
+    if w_cause:
+        fused = fused + w_cause * c_stats.z(cause)
     order = np.argsort(-fused, kind="stable")
     return Candidates(
         positions=positions[order],
         dense=dense[order],
         lexical=lex[order],
+        cause=cause[order],
         fused=fused[order].astype(np.float32),
         allowed=int(mask.sum()),
     )

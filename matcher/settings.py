@@ -54,6 +54,17 @@ class Settings(BaseSettings):
     lexical_weight: float = Field(
         0.1, ge=0, le=1, description="weight of standardised lexical relevance against dense"
     )
+    cause_weight: float = Field(
+        0.45,
+        ge=0,
+        le=1,
+        description="weight of standardised cause-space agreement (when a cause taxonomy is "
+        "loaded); dense relevance gets 1 - lexical_weight - cause_weight",
+    )
+    cause_temperature: float = Field(
+        0.05, gt=0, le=10, description="softmax temperature of the cause distributions"
+    )
+    cause_top: int = Field(8, ge=1, le=256, description="causes kept per profile")
     centre_vectors: bool = Field(
         True, description="subtract the corpus mean embedding before cosine (anisotropy)"
     )
@@ -76,6 +87,8 @@ class Settings(BaseSettings):
     def _check(self) -> Settings:
         if self.database_url is not None and not self.database_url.strip():
             raise ValueError("database_url must not be empty")
+        if self.lexical_weight + self.cause_weight > 1:
+            raise ValueError("lexical_weight + cause_weight must not exceed 1")
         return self
 
     @property

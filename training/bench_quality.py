@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from matcher.causes import Cause, read_causes
 from training.benchmarks import baselines, hybrid
 from training.benchmarks.embeddings import EmbeddingStore, encode_cached, minilm_encoder
 from training.benchmarks.engine_runner import BenchEmbedder, run_engine_t1
@@ -69,7 +70,23 @@ def _t2_figures(task: T2Task, results: Any) -> Figures:
     return {k: v for k, v in figs.items() if k in T2_COLUMNS}
 
 
-def run_t1(task: T1Task, store: EmbeddingStore, encoder: LazyEncoder) -> dict[str, Figures | str]:
+def t1_filter_violations(task: T1Task, results: Any) -> int:
+    """Results whose profile is not in the query's state (the hard filter of every query)."""
+    region_of_item = dict(zip(task.profiles["id"], task.profiles["region"], strict=True))
+    region_of_query = dict(zip(task.queries["query_id"], task.queries["region"], strict=True))
+    return int(
+        sum(
+            region_of_item.get(item) != region_of_query[q]
+            for q, item in zip(results["query_id"], results["item_id"], strict=True)
+        )
+    )
+
+
+def run_t1(
+    task: T1Task, store: EmbeddingStore, encoder: LazyEncoder, ntee: list[Cause]
+) -> dict[str, Figures | str]:
+    """Baselines, the reference method, and the engine without and with the NTEE taxonomy
+    loaded as its cause taxonomy (the public code definitions; no profile's code is given)."""
     rows: dict[str, Figures | str] = {}
     docs_text = baselines.t1_doc_texts(task, with_name=True)
     docs = encode_cached(docs_text, encoder, store, progress=True, desc="T1 profiles")
@@ -89,7 +106,14 @@ def run_t1(task: T1Task, store: EmbeddingStore, encoder: LazyEncoder) -> dict[st
         if ENGINE_DIR.exists() and os.environ.get("BENCH_KEEP_ENGINE_DIR") != "1":
             shutil.rmtree(ENGINE_DIR)
         embedder = BenchEmbedder(store, lambda: encoder)
-        rows["engine"] = _t1_figures(task, run_engine_t1(task, ENGINE_DIR, embedder))
+        taxonomies = {"engine (no taxonomy)": [], "engine + NTEE cause taxonomy": ntee}
+        for label, results in run_engine_t1(
+            task, ENGINE_DIR, embedder, taxonomies=taxonomies
+        ).items():
+            rows[label] = _t1_figures(task, results)
+            bad = t1_filter_violations(task, results)
+            rows[f"{label}: filter violations"] = f"{bad} of {len(results)} results"
+            print(f"{label}: {bad} of {len(results)} results outside the query's state")
     except Exception as exc:  # noqa: BLE001 - the engine is optional here, baselines still count
         rows["engine"] = f"not available ({type(exc).__name__}: {exc})"
     return rows
@@ -134,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         f"T1: {len(t1.profiles)} profiles, {len(t1.queries)} queries; "
         f"T2: {len(t2.funders)} funders, {len(t2.history)} history, {len(t2.test)} test"
     )
-    rows = {"T1": run_t1(t1, store, encoder), "T2": run_t2(t2, store, encoder)}
+    ntee = read_causes(shared / NTEE_FILE)
+    rows = {"T1": run_t1(t1, store, encoder, ntee), "T2": run_t2(t2, store, encoder)}
     engine = rows["T1"].get("engine")
     if isinstance(engine, str):
         print(f"engine: {engine}")

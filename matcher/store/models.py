@@ -75,6 +75,18 @@ class NeedRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
+class CauseRow(Base):
+    """One cause of the taxonomy; `position` keeps the file's order."""
+
+    __tablename__ = "causes"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    definition: Mapped[str] = mapped_column(Text, default="")
+    keywords: Mapped[str] = mapped_column(Text, default="")
+
+
 class EmbeddingRow(Base):
     """Embedding cache: one vector per (model, sha256 of text)."""
 

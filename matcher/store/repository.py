@@ -11,10 +11,17 @@ from typing import Any
 import numpy as np
 from sqlalchemy import delete, func, select
 
+from matcher.causes import Cause
 from matcher.domain import Need, Organisation, Sector, SizeBand, utcnow
 from matcher.errors import ConflictError, NotFoundError
 from matcher.store.db import Database
-from matcher.store.models import EmbeddingRow, IndexStateRow, NeedRow, OrganisationRow
+from matcher.store.models import (
+    CauseRow,
+    EmbeddingRow,
+    IndexStateRow,
+    NeedRow,
+    OrganisationRow,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -291,6 +298,30 @@ class Store:
         with self.db.session() as s:
             rows = s.scalars(select(NeedRow).order_by(NeedRow.pk)).all()
             return [(r.pk, row_to_need(r)) for r in rows]
+
+    # cause taxonomy ---------------------------------------------------------------------
+    def causes(self) -> list[Cause]:
+        with self.db.session() as s:
+            rows = s.scalars(select(CauseRow).order_by(CauseRow.position)).all()
+            return [
+                Cause(code=r.code, title=r.title, definition=r.definition, keywords=r.keywords)
+                for r in rows
+            ]
+
+    def replace_causes(self, causes: Sequence[Cause]) -> None:
+        """Replace the whole taxonomy in one transaction (an empty list removes it)."""
+        with self.db.session() as s:
+            s.execute(delete(CauseRow))
+            s.add_all(
+                CauseRow(
+                    code=c.code,
+                    position=i,
+                    title=c.title,
+                    definition=c.definition,
+                    keywords=c.keywords,
+                )
+                for i, c in enumerate(causes)
+            )
 
     # index state ------------------------------------------------------------------------
     def index_state(self, name: str) -> dict[str, Any] | None:

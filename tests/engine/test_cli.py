@@ -132,3 +132,23 @@ def test_match_and_needs_for(
     assert [r["id"] for r in out["results"]] == ["a1"]
     assert main([*base, "needs-for", "a2", "--json"]) == 0
     assert main([*base, "match", "nope"]) == 1
+
+
+def test_causes_load_list_clear_and_bad_file(
+    tmp_path: Path, base: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = write_csv(tmp_path / "causes.csv", ["code,title,keywords", "F,Food,pantry", "J,Jobs,"])
+    assert main([*base, "causes", "load", str(good)]) == 0
+    assert "loaded 2 causes" in capsys.readouterr().out
+    bad = write_csv(tmp_path / "bad.csv", ["code,title", "X,Other", "F,"])
+    assert main([*base, "causes", "load", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "row 2" in err and "title" in err
+    assert main([*base, "causes", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [c["code"] for c in listed] == ["F", "J"]  # the bad file changed nothing
+    assert main([*base, "causes", "load"]) == 2
+    assert main([*base, "causes", "clear"]) == 0
+    capsys.readouterr()
+    assert main([*base, "causes", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []

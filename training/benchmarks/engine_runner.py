@@ -6,8 +6,9 @@ reuses the benchmark's embedding cache instead of embedding 39k profiles again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,31 +60,42 @@ def t1_organisations(task: T1Task) -> list:  # list[matcher.domain.Organisation]
 
 
 def run_engine_t1(
-    task: T1Task, data_dir: Path, embedder: BenchEmbedder, k: int = 10, progress: bool = True
-) -> pd.DataFrame:
+    task: T1Task,
+    data_dir: Path,
+    embedder: BenchEmbedder,
+    k: int = 10,
+    progress: bool = True,
+    taxonomies: Mapping[str, Sequence[Any]] | None = None,
+) -> dict[str, pd.DataFrame]:
     """Ingest the T1 profiles into an engine in `data_dir`, ask each query with a hard state
-    filter and the nonprofit sector, and return the results frame (query_id, item_id, rank)."""
+    filter and the nonprofit sector, and return a results frame (query_id, item_id, rank) per
+    cause taxonomy in `taxonomies` (label -> list of matcher.causes.Cause; an empty list runs
+    the engine without one). Default: one run without a taxonomy, labelled "engine"."""
     from matcher.domain import Filters, Need, Sector
     from matcher.engine import Engine
     from matcher.settings import Settings
 
     settings = Settings(data_dir=data_dir)
     engine = Engine.open(settings, embedder=embedder, load=False)
+    out: dict[str, pd.DataFrame] = {}
     try:
         engine.ingest(t1_organisations(task))
         engine.build(progress=progress)
-        rows: list[tuple[str, str, int]] = []
-        queries = task.queries
-        bar = tqdm(total=len(queries), desc="engine T1", disable=not progress, unit="query")
-        for q in queries.itertuples(index=False):
-            rec = engine.recommend(
-                Need(id=f"t1-{q.query_id}", text=q.text, region=q.region),
-                filters=Filters(region=q.region, sectors=[Sector.nonprofit]),
-                limit=k,
-            )
-            rows.extend((str(q.query_id), m.id, r) for r, m in enumerate(rec.results, start=1))
-            bar.update(1)
-        bar.close()
+        for label, causes in (taxonomies or {"engine": []}).items():
+            engine.set_causes(list(causes))
+            rows: list[tuple[str, str, int]] = []
+            queries = task.queries
+            bar = tqdm(total=len(queries), desc=label, disable=not progress, unit="query")
+            for q in queries.itertuples(index=False):
+                rec = engine.recommend(
+                    Need(id=f"t1-{q.query_id}", text=q.text, region=q.region),
+                    filters=Filters(region=q.region, sectors=[Sector.nonprofit]),
+                    limit=k,
+                )
+                rows.extend((str(q.query_id), m.id, r) for r, m in enumerate(rec.results, start=1))
+                bar.update(1)
+            bar.close()
+            out[label] = pd.DataFrame(rows, columns=["query_id", "item_id", "rank"])
     finally:
         engine.close()
-    return pd.DataFrame(rows, columns=["query_id", "item_id", "rank"])
+    return out
