@@ -26,6 +26,31 @@ logger = logging.getLogger(__name__)
 
 VOCAB_FILE, IDF_FILE, IDS_FILE, MATRIX_FILE = "vocabulary.json", "idf.npy", "ids.npy", "matrix.npz"
 BIGRAM_PRUNE_FROM_DOCS = 5_000  # corpora at least this large drop bigrams with df < 2
+SMALL_CANDIDATES = 2_048  # candidate sets up to this size are mapped to rows one id at a time
+_LOW32 = np.uint64(0xFFFFFFFF)
+
+
+def rank_desc(scores: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The order of `scores` (float32, all > 0) from best to worst, ties by ascending id:
+    `np.lexsort((ids, -scores))`, but when `ids` are increasing (the usual case: rows keep the
+    order ids were indexed in) as one unstable sort of packed 64-bit keys, about 9x faster.
+
+    Positive float32 values order like their bit patterns read as uint32, so the key is the
+    inverted score bits above the position (which orders ties by id since ids increase).
+    """
+    scores = np.asarray(scores)
+    n = scores.size
+    if (
+        scores.dtype != np.float32
+        or n >= 1 << 32
+        or not (n < 2 or bool((ids[1:] > ids[:-1]).all()))
+        or not bool((scores > 0).all())
+    ):
+        return np.lexsort((ids, -scores))
+    key = (_LOW32 - scores.view(np.uint32).astype(np.uint64)) << np.uint64(32)
+    key |= np.arange(n, dtype=np.uint64)
+    key.sort()
+    return (key & _LOW32).astype(np.intp)
 
 
 def _analyzer_params() -> dict[str, Any]:
@@ -250,7 +275,7 @@ class LexicalIndex:
         return scores.astype(np.float32)
 
     def _matching_rows(self, text: str, candidate_ids: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Unsorted (rows, scores) of live rows scoring > 0, optionally among candidates."""
+        """(rows, scores) of live rows scoring > 0, optionally among candidates; rows ascending."""
         memo = self._memo
         if memo is not None and memo[0] == text:
             all_scores = memo[1]
@@ -258,17 +283,28 @@ class LexicalIndex:
             all_scores = self._row_scores(text)
             all_scores.setflags(write=False)
             self._memo = (text, all_scores)
-        rows_arr = np.flatnonzero(all_scores > 0)
-        if candidate_ids is not None:
-            # vectorised: a Python loop over ~10^5 candidate ids costs more than the scoring
-            rows_arr = rows_arr[np.isin(self._row_ids[rows_arr], _as_ids(candidate_ids))]
-        rows_arr = rows_arr[(all_scores[rows_arr] > 0) & (self._row_ids[rows_arr] >= 0)]
+        if candidate_ids is None:
+            rows_arr = np.flatnonzero(all_scores > 0)
+        else:
+            cand = _as_ids(candidate_ids)
+            if cand.size <= SMALL_CANDIDATES:
+                # a few ids (the dense-only candidates): look their rows up directly
+                row_of = self._row_of
+                found = [row_of.get(i, -1) for i in cand.tolist()]
+                rows_arr = np.unique(np.asarray(found, dtype=np.int64))
+                rows_arr = rows_arr[rows_arr >= 0]
+                rows_arr = rows_arr[all_scores[rows_arr] > 0]
+            else:
+                # vectorised: a Python loop over ~10^5 candidate ids costs more than the scoring
+                rows_arr = np.flatnonzero(all_scores > 0)
+                rows_arr = rows_arr[np.isin(self._row_ids[rows_arr], cand)]
+        rows_arr = rows_arr[self._row_ids[rows_arr] >= 0]
         return rows_arr, all_scores[rows_arr]
 
     def _ranked(self, rows: np.ndarray, sc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Ids and scores (all > 0) best first, ties by ascending id."""
         ids = self._row_ids[rows]
-        order = np.lexsort((ids, -sc))  # best first, ties by ascending id
-        return ids[order], sc[order]
+        return ids[(order := rank_desc(sc, ids))], sc[order]
 
     def scores(self, text: str, candidate_ids: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """(ids, scores) of every live document scoring > 0, best first; restricted to
