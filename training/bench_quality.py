@@ -70,6 +70,20 @@ def _t2_figures(task: T2Task, results: Any) -> Figures:
     return {k: v for k, v in figs.items() if k in T2_COLUMNS}
 
 
+def engine_embedder(torch_store: EmbeddingStore, torch_encoder: LazyEncoder) -> BenchEmbedder:
+    """The engine's default embedder (Settings().embed_backend) behind the benchmark cache: the
+    engine rows measure what `matcher` runs. Torch reuses the baselines' vectors."""
+    from matcher.embedding.factory import create_embedder
+    from matcher.settings import Settings
+
+    settings = Settings(data_dir=REPO / "var")  # ONNX exports are cached in var/models/onnx
+    if settings.embed_backend == "torch":
+        return BenchEmbedder(torch_store, lambda: torch_encoder)
+    model = create_embedder(settings)
+    store = EmbeddingStore(CACHE_DIR, model.model_name)
+    return BenchEmbedder(store, lambda: model.encode, model_name=model.model_name)
+
+
 def t1_filter_violations(task: T1Task, results: Any) -> int:
     """Results whose profile is not in the query's state (the hard filter of every query)."""
     region_of_item = dict(zip(task.profiles["id"], task.profiles["region"], strict=True))
@@ -105,7 +119,7 @@ def run_t1(
     try:
         if ENGINE_DIR.exists() and os.environ.get("BENCH_KEEP_ENGINE_DIR") != "1":
             shutil.rmtree(ENGINE_DIR)
-        embedder = BenchEmbedder(store, lambda: encoder)
+        embedder = engine_embedder(store, encoder)
         taxonomies = {"engine (no taxonomy)": [], "engine + NTEE cause taxonomy": ntee}
         for label, results in run_engine_t1(
             task, ENGINE_DIR, embedder, taxonomies=taxonomies

@@ -91,9 +91,11 @@ def test_cached_embedder_ignores_wrong_shaped_entries(hashing_embedder: HashingE
 
 def test_factory_and_missing_model(tmp_path: Path) -> None:
     assert isinstance(create_embedder(Settings(model_name="hashing-v1")), HashingEmbedder)
-    st = create_embedder(Settings(embed_batch_size=16, torch_threads=1))
+    st = create_embedder(Settings(embed_backend="torch", embed_batch_size=16, torch_threads=1))
     assert isinstance(st, SentenceTransformerEmbedder)
     assert st.dimension == 384 and st.batch_size == 16 and not st.loaded  # lazy
+    default = create_embedder(Settings(data_dir=tmp_path / "var"))
+    assert default.model_name.endswith("+onnx-int8") and default.dimension == 384
     with pytest.raises(ModelLoadError, match="not found"):
         SentenceTransformerEmbedder(model_path=tmp_path / "nope")
     with pytest.raises(ModelLoadError):

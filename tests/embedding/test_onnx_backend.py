@@ -33,13 +33,13 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize(("quantize", "min_cosine"), [(False, 0.999), (True, 0.97)])
 def test_onnx_matches_torch(
-    real_embedder: SentenceTransformerEmbedder, cache_dir: Path, quantize: bool, min_cosine: float
+    torch_embedder: SentenceTransformerEmbedder, cache_dir: Path, quantize: bool, min_cosine: float
 ) -> None:
     onnx = OnnxEmbedder(cache_dir, quantize=quantize, batch_size=2, threads=1)
     assert isinstance(onnx, Embedder)
     assert onnx.model_name.endswith(INT8_SUFFIX) == quantize
     got = onnx.encode(TEXTS)
-    want = real_embedder.encode(TEXTS)
+    want = torch_embedder.encode(TEXTS)
     assert got.shape == (5, 384) and got.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, rtol=1e-5)
     cosines = (got * want).sum(axis=1)

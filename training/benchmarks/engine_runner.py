@@ -24,9 +24,13 @@ class BenchEmbedder:
     """An Embedder (matcher.embedding.base) that reads and fills the benchmark cache."""
 
     def __init__(
-        self, store: EmbeddingStore, encoder_factory: Callable[[], Encoder], dimension: int = 384
+        self,
+        store: EmbeddingStore,
+        encoder_factory: Callable[[], Encoder],
+        dimension: int = 384,
+        model_name: str = ENGINE_MODEL_NAME,
     ) -> None:
-        self.model_name = ENGINE_MODEL_NAME
+        self.model_name = model_name
         self.dimension = dimension
         self._store = store
         self._factory = encoder_factory
