@@ -211,6 +211,27 @@ _STEM_PATTERNS = [
     )
     for c in CAPABILITIES
 ]
+
+
+def _keys_by_prefix() -> tuple[dict[str, frozenset[int]], frozenset[int]]:
+    """(first three letters of a stem -> the capabilities with such a stem, the capabilities
+    with a stem that does not start with three lowercase ASCII letters)."""
+    by_prefix: dict[str, set[int]] = {}
+    always: set[int] = set()
+    for i, cap in enumerate(CAPABILITIES):
+        for stem in cap.stems:
+            prefix = stem.strip()[:3]
+            if len(prefix) == 3 and prefix.isascii() and prefix.isalpha() and prefix.islower():
+                by_prefix.setdefault(prefix, set()).add(i)
+            else:
+                always.add(i)
+    return {p: frozenset(keys) for p, keys in by_prefix.items()}, frozenset(always)
+
+
+# A stem matches where no letter precedes it, so in a lowercased ASCII text only capabilities with
+# a stem whose first three letters start a word of the text can match.
+_KEYS_BY_PREFIX, _ALWAYS_SEARCH = _keys_by_prefix()
+_WORD_PREFIX = re.compile(r"(?<![a-z])[a-z]{3}")
 _PHRASE_SPLIT = re.compile(r"[.;:!?\n]|,|\band\b|\bwith\b|\bbut\b", re.IGNORECASE)
 
 
@@ -224,7 +245,15 @@ def _capabilities_in(text: str) -> frozenset[str]:
     t = " " + text.strip().lower().replace("_", " ") + " "
     norm = text.strip().lower().replace(" ", "_")
     found = {norm} if norm in _BY_KEY else set()
-    for key, pat in _STEM_PATTERNS:
+    if t.isascii():
+        # the same searches, skipping the patterns that cannot match (most of them)
+        candidates = set(_ALWAYS_SEARCH)
+        for prefix in set(_WORD_PREFIX.findall(t)):
+            candidates.update(_KEYS_BY_PREFIX.get(prefix, ()))
+        patterns = [_STEM_PATTERNS[i] for i in sorted(candidates)]
+    else:
+        patterns = _STEM_PATTERNS
+    for key, pat in patterns:
         if pat.search(t):
             found.add(key)
     return frozenset(found)

@@ -1,0 +1,42 @@
+"""Capability detection: the prefix prefilter finds exactly what searching every pattern finds."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matcher import capabilities
+from matcher.capabilities import _BY_KEY, _STEM_PATTERNS, CAPABILITIES
+
+
+def _reference(text: str) -> frozenset[str]:
+    t = " " + text.strip().lower().replace("_", " ") + " "
+    norm = text.strip().lower().replace(" ", "_")
+    found = {norm} if norm in _BY_KEY else set()
+    found.update(key for key, pat in _STEM_PATTERNS if pat.search(t))
+    return frozenset(found)
+
+
+STEMS = sorted({s for c in CAPABILITIES for s in c.stems} | set(_BY_KEY))
+pieces = (
+    st.sampled_from(STEMS)
+    | st.sampled_from(["Career", "MEDIA", "landing", "ſupplies", "K", "İ", "x", "3", "-", "_"])
+    | st.sampled_from([" ", ", ", " and ", ";", "\n", "'", "é"])
+    | st.text(max_size=4)
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(pieces, max_size=12))
+def test_prefilter_agrees_with_searching_every_pattern(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert capabilities._capabilities_in.__wrapped__(text) == _reference(text)
+
+
+def test_known_phrases() -> None:
+    assert capabilities.capabilities_in("Career coaching") == {"jobs", "healthcare", "training"}
+    assert capabilities.capabilities_in("immigration advice") == {"legal_aid", "expertise"}
+    assert capabilities.capabilities_in("food_supply") == {"food_supply"}
+    text = "ſupplies for schools"
+    assert capabilities.capabilities_in(text) == _reference(text)
+    assert capabilities.capabilities_in("") == set()
