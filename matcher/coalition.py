@@ -7,6 +7,8 @@ penalty for redundancy. Greedy selection is within (1 - 1/e) of the best set of 
 
 from __future__ import annotations
 
+import heapq
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -33,6 +35,11 @@ def _value(chosen: Sequence[Member], required: Sequence[str], role_bonus: float)
     return total
 
 
+# Gains are recomputed exactly as plain greedy computes them; a stale bound this much below the
+# best gain could only hide a better member through rounding, which is far smaller.
+_BOUND_SLACK = 1e-9
+
+
 def select_coalition(
     pool: Sequence[Member],
     required: Sequence[str],
@@ -42,7 +49,49 @@ def select_coalition(
     role_bonus: float = 0.6,
     min_gain: float = 0.05,
 ) -> list[Member]:
-    """Greedy selection; stops at max_size, or after min_size once gains become small."""
+    """Greedy selection; stops at max_size, or after min_size once gains become small.
+
+    Each round picks the member with the largest gain, the first in `pool` on a tie (plain
+    greedy). Lazily: a member's gain can only shrink as the coalition grows (the objective is
+    submodular), so the gain last computed for it bounds its gain now; members are re-evaluated
+    best bound first, only while a bound could still beat the best fresh gain. Same picks as
+    `select_coalition_plain`, with a fraction of the evaluations.
+    """
+    members = list(pool)
+    chosen: list[Member] = []
+    current = 0.0
+    # (-bound, pool index): the best bound first, ties in pool order
+    heap = [(-math.inf, i) for i in range(len(members))]
+    while heap and len(chosen) < max_size:
+        fresh: list[tuple[float, int]] = []
+        best, best_gain = -1, -1.0
+        while heap and (not fresh or -heap[0][0] + _BOUND_SLACK >= best_gain):
+            _, i = heapq.heappop(heap)
+            gain = _value([*chosen, members[i]], required, role_bonus) - current
+            fresh.append((gain, i))
+            if gain > best_gain or (gain == best_gain and i < best):
+                best, best_gain = i, gain
+        if best < 0 or (len(chosen) >= min_size and best_gain < min_gain):
+            break
+        chosen.append(members[best])
+        current += best_gain
+        for gain, i in fresh:
+            if i != best:
+                heapq.heappush(heap, (-gain, i))
+    return chosen
+
+
+def select_coalition_plain(
+    pool: Sequence[Member],
+    required: Sequence[str],
+    *,
+    min_size: int = 3,
+    max_size: int = 5,
+    role_bonus: float = 0.6,
+    min_gain: float = 0.05,
+) -> list[Member]:
+    """Plain greedy (every remaining member evaluated each round): the reference for
+    `select_coalition`."""
     chosen: list[Member] = []
     remaining = list(pool)
     current = 0.0

@@ -1,6 +1,15 @@
 from __future__ import annotations
 
-from matcher.coalition import Member, coverage_map, gaps, select_coalition
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matcher.coalition import (
+    Member,
+    coverage_map,
+    gaps,
+    select_coalition,
+    select_coalition_plain,
+)
 
 
 def m(key: str, sector: str, score: float, *offers: str) -> Member:
@@ -40,3 +49,50 @@ def test_stops_early_when_nothing_more_to_gain() -> None:
 
 def test_empty_pool() -> None:
     assert select_coalition([], ["funding"]) == []
+
+
+SECTORS = ["nonprofit", "business", "government", "academic", "philanthropy", "other"]
+CAPS = ["funding", "volunteers", "distribution", "regulatory", "food_supply", "data"]
+
+
+@st.composite
+def pools(draw: st.DrawFn) -> tuple[list[Member], list[str]]:
+    scores = st.sampled_from([0.0, 0.25, 0.5, 0.5000000000000001, 0.9]) | st.floats(0.0, 1.0)
+    members = draw(
+        st.lists(
+            st.builds(
+                Member,
+                st.text("abc", min_size=1, max_size=2),
+                st.sampled_from(SECTORS),
+                scores,
+                st.frozensets(st.sampled_from(CAPS), max_size=4),
+            ),
+            max_size=45,
+        )
+    )
+    if members and draw(st.booleans()):
+        members.append(members[draw(st.integers(0, len(members) - 1))])  # a duplicate
+    required = draw(st.lists(st.sampled_from(CAPS), unique=True, max_size=6))
+    return members, required
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    pools(),
+    st.integers(0, 4),
+    st.integers(0, 7),
+    st.sampled_from([0.0, 0.6, 1.0]),
+    st.sampled_from([0.0, 0.05, 0.3]),
+)
+def test_lazy_greedy_picks_exactly_what_plain_greedy_picks(
+    pool: tuple[list[Member], list[str]],
+    min_size: int,
+    max_size: int,
+    role_bonus: float,
+    min_gain: float,
+) -> None:
+    members, required = pool
+    kw = {"min_size": min_size, "max_size": max_size, "role_bonus": role_bonus}
+    lazy = select_coalition(members, required, min_gain=min_gain, **kw)
+    plain = select_coalition_plain(members, required, min_gain=min_gain, **kw)
+    assert [id(m) for m in lazy] == [id(m) for m in plain]
