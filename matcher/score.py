@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from matcher import capabilities
 from matcher.catalog import Profile
@@ -155,43 +156,65 @@ def score_candidate(
     scale_km: float,
     now: datetime | None = None,
 ) -> Scored:
-    covers = {c: prof.offers[c] for c in required if c in prof.offers}
+    offers = prof.offers
+    covers = {c: offers[c] for c in required if c in offers}
     coverage = len(covers) / len(required) if required else NEUTRAL
     giver = requester.offers if requester is not None else IMPLIED_REQUESTER_OFFERS
-    gains = {c: prof.needs[c] for c in prof.needs if c in giver}
+    needs = prof.needs
+    gains = {c: needs[c] for c in needs if c in giver}
+    org = prof.org
     shared: list[str] = []
     if requester is not None:
-        shared = sorted(set(requester.org.focus_areas) & set(prof.org.focus_areas))
-    if prof.needs:
-        gain = len(gains) / len(prof.needs)
+        shared = sorted(set(requester.org.focus_areas) & set(org.focus_areas))
+    if needs:
+        gain = len(gains) / len(needs)
         focus = min(1.0, len(shared) / 2) if requester is not None else 0.0
         reciprocity = 0.75 * gain + 0.25 * focus if requester is not None else gain
     else:
         reciprocity = NEUTRAL
+    proximity = proximity_component(need, prof, distance_km, scale_km)
+    freshness = freshness_component(org.updated_at, now or utcnow())
     comps = {
         "fit": fit,
         "coverage": coverage,
         "reciprocity": reciprocity,
-        "proximity": proximity_component(need, prof, distance_km, scale_km),
-        "freshness": freshness_component(prof.org.updated_at, now or utcnow()),
+        "proximity": proximity,
+        "freshness": freshness,
     }
-    w = {c: weights.get(c, 0.0) for c in COMPONENTS}
-    w["coverage"] *= coverage_confidence(required_explicit, prof.offers_inferred)
-    total_w = sum(w.values()) or 1.0
-    score = sum(w[c] * comps[c] for c in COMPONENTS) / total_w
-    return Scored(
-        position,
-        score,
-        comps,
-        distance_km,
-        covers,
-        gains,
-        shared,
+    w_fit, w_cov, w_rec, w_prox, w_fresh = _component_weights(weights)
+    w_cov *= coverage_confidence(required_explicit, prof.offers_inferred)
+    # the same sums, in the same order, as over COMPONENTS (so the same floats)
+    total_w = sum((w_fit, w_cov, w_rec, w_prox, w_fresh)) or 1.0
+    weighted = (
+        w_fit * fit,
+        w_cov * coverage,
+        w_rec * reciprocity,
+        w_prox * proximity,
+        w_fresh * freshness,
     )
+    score = sum(weighted) / total_w
+    return Scored(position, score, comps, distance_km, covers, gains, shared)
 
 
-def _terms(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+_weights_memo: tuple[dict[str, float], tuple[float, ...]] = ({}, ())
+
+
+def _component_weights(weights: Mapping[str, float]) -> tuple[float, ...]:
+    """The weight of each of COMPONENTS (0 when absent), remembered for the last mapping seen
+    (compared by value, so a mapping changed in place is read again)."""
+    global _weights_memo
+    seen, values = _weights_memo
+    if weights != seen or not values:
+        values = tuple(weights.get(c, 0.0) for c in COMPONENTS)
+        _weights_memo = (dict(weights), values)
+    return values
+
+
+@lru_cache(maxsize=4096)
+def _terms(text: str) -> frozenset[str]:
+    """Content words of a text (for "shared terms"); remembered, as the same candidate profiles
+    are explained again and again."""
+    return frozenset(w for w in _WORD.findall(text.lower()) if w not in _STOP)
 
 
 def reasons_for(
