@@ -34,6 +34,7 @@ from matcher.embedding.cache import CachedEmbedder
 from matcher.embedding.factory import create_embedder
 from matcher.errors import ArtifactMismatchError, NotFoundError
 from matcher.geo import haversine_many
+from matcher.history_model import PartnerHistoryModel
 from matcher.index.base import VectorIndex
 from matcher.index.factory import choose_kind, create_index
 from matcher.index.lexical import LexicalIndex
@@ -54,6 +55,7 @@ from matcher.vectors import centre, l2_normalise
 logger = logging.getLogger(__name__)
 
 ORG_INDEX = "organisations"
+HISTORY = "history"  # the score component the partnership-history model adds
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data"
 PER_SECTOR = 5
 COALITION_POOL = 40
@@ -104,6 +106,8 @@ class Engine:
         self._needs: dict[str, _NeedEntry] = {}
         self.mean_: np.ndarray | None = None
         self.cause_space: CauseSpace | None = None
+        self.history_model: PartnerHistoryModel | None = None
+        self._history_column: dict[str, int] = {}
         self._lock = ReadWriteLock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
@@ -427,6 +431,7 @@ class Engine:
         cands: Candidates,
         required: dict[str, str],
         requester: Profile | None,
+        q: np.ndarray | None = None,
     ) -> list[Scored]:
         positions = cands.positions
         dist: np.ndarray | None = None
@@ -453,8 +458,40 @@ class Engine:
                     now=now,
                 )
             )
+        if q is not None and self.history_model is not None:
+            self._add_history(q, scored)
         scored.sort(key=lambda s: -s.score)
         return scored
+
+    def _add_history(self, q: np.ndarray, scored: list[Scored]) -> None:
+        """The `history` component: P(org | need) from the published partnership-history model,
+        for the organisations it knows (others get no such component)."""
+        model = self.history_model
+        assert model is not None
+        proba = model.predict_proba(q[None, :])[0]
+        weight = self.weights.get(HISTORY, self.settings.history_weight)
+        for s in scored:
+            col = self._history_column.get(self.catalog.profile(s.position).org.id)
+            if col is not None:
+                p = float(proba[col])
+                s.components[HISTORY] = p
+                s.score += weight * p
+
+    def use_history_model(self, model: PartnerHistoryModel | None) -> None:
+        """Use (or, with None, stop using) a partnership-history model; refuses one made for
+        another embedding model."""
+        if model is not None and (
+            model.model_name_ != self.embedder.model_name
+            or model.dimension_ != self.embedder.dimension
+        ):
+            raise ArtifactMismatchError(
+                f"history model made for {model.model_name_} ({model.dimension_} dimensions); "
+                f"the engine runs {self.embedder.model_name} ({self.embedder.dimension})"
+            )
+        columns = {o: i for i, o in enumerate(model.org_ids_)} if model is not None else {}
+        with self._lock.write():
+            self.history_model = model
+            self._history_column = columns
 
     def _match(
         self,
@@ -475,6 +512,13 @@ class Engine:
             )
             if cause is not None:
                 reasons.insert(min(1, len(reasons)), f"Works on the same cause: {cause.title}")
+        history = s.components.get(HISTORY)
+        if history is not None and history >= 0.2 and self.history_model is not None:
+            n = self.history_model.counts_.get(org.id, 0)
+            reasons.insert(
+                min(1, len(reasons)),
+                f"Its {n} past partnerships make it {history:.0%} likely to back work like this",
+            )
         return Match(
             id=org.id,
             name=org.name,
@@ -514,7 +558,7 @@ class Engine:
             requester = self._profile_of(need.requester_id)
             dist = self._cause_dist(q)
             cands = self._retrieve(q, need.text, f, dist)
-            scored = self._score(need, cands, required, requester)
+            scored = self._score(need, cands, required, requester, q)
             made: dict[int, Match] = {}
 
             def make(s: Scored) -> Match:
@@ -628,7 +672,7 @@ class Engine:
         with self._lock.read():
             dist = self._cause_dist(q)
             cands = self._retrieve(q, need.text, f, dist)
-            scored = self._score(need, cands, required, prof)
+            scored = self._score(need, cands, required, prof, q)
             return [self._match(s, need, required, dist) for s in scored[:limit]]
 
     def needs_for(self, org_id: str, *, limit: int | None = None) -> list[NeedMatch]:
@@ -702,13 +746,16 @@ class Engine:
         the new version, never a mix."""
         from matcher.score import COMPONENTS
 
-        unknown = set(weights) - set(COMPONENTS)
+        unknown = set(weights) - {*COMPONENTS, HISTORY}
         if unknown:
             raise ArtifactMismatchError(f"model {name} has unknown components {sorted(unknown)}")
         if any(w < 0 for w in weights.values()) or not any(weights.values()):
             raise ArtifactMismatchError(f"model {name} needs non-negative, not all-zero weights")
+        chosen = {c: float(weights.get(c, 0.0)) for c in COMPONENTS}
+        if HISTORY in weights:
+            chosen[HISTORY] = float(weights[HISTORY])
         with self._lock.write():
-            self.weights = {c: float(weights.get(c, 0.0)) for c in COMPONENTS}
+            self.weights = chosen
             self.weights_name = name
 
     def use_default_weights(self) -> None:

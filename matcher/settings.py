@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     max_limit: int = Field(100, ge=1, le=1000)
     proximity_scale_km: float = Field(50.0, gt=0)
     weights: ScoreWeights = Field(default_factory=ScoreWeights)
+    history_weight: float = Field(
+        0.5,
+        ge=0,
+        description="weight of the `history` component (P(org | need) from a published "
+        "partnership-history model) for the organisations that model knows",
+    )
 
     @field_validator("data_dir")
     @classmethod

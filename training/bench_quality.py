@@ -21,7 +21,7 @@ import numpy as np
 from matcher.causes import Cause, read_causes
 from training.benchmarks import baselines, hybrid
 from training.benchmarks.embeddings import EmbeddingStore, encode_cached, minilm_encoder
-from training.benchmarks.engine_runner import BenchEmbedder, run_engine_t1
+from training.benchmarks.engine_runner import BenchEmbedder, run_engine_t1, run_engine_t2
 from training.benchmarks.report import Figures, figures, print_tables
 from training.benchmarks.tasks import (
     GRANTS_FILE,
@@ -38,6 +38,7 @@ from training.benchmarks.tasks import (
 REPO = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO / "var" / "bench-cache"
 ENGINE_DIR = REPO / "var" / "bench" / "t1"
+T2_ENGINE_DIR = REPO / "var" / "bench" / "t2"
 T2_COLUMNS = ("Hit@1", "Hit@5", "MRR")
 
 
@@ -136,12 +137,21 @@ def run_t1(
 def run_t2(task: T2Task, store: EmbeddingStore, encoder: LazyEncoder) -> dict[str, Figures | str]:
     hist = encode_cached(task.history["text"].tolist(), encoder, store, desc="T2 history")
     test = encode_cached(task.test["text"].tolist(), encoder, store, desc="T2 test")
-    return {
+    rows: dict[str, Figures | str] = {
         "majority": _t2_figures(task, baselines.t2_majority(task)),
         "TF-IDF baseline (concatenated)": _t2_figures(task, baselines.t2_tfidf(task)),
         "dense baseline (centroid)": _t2_figures(task, baselines.t2_dense(task, hist, test)),
         "proposed: learned funder profile": _t2_figures(task, hybrid.t2_learned(task, hist, test)),
     }
+    try:
+        if T2_ENGINE_DIR.exists():
+            shutil.rmtree(T2_ENGINE_DIR)
+        embedder = engine_embedder(store, encoder)
+        for label, results in run_engine_t2(task, T2_ENGINE_DIR, embedder).items():
+            rows[label] = _t2_figures(task, results)
+    except Exception as exc:  # noqa: BLE001 - the engine is optional here, baselines still count
+        rows["engine"] = f"not available ({type(exc).__name__}: {exc})"
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,6 +45,7 @@ from matcher.domain import Filters, Need, Organisation, Sector
 
 logger = logging.getLogger(__name__)
 SAMPLE_NEEDS = Path(__file__).resolve().parents[1] / "data" / "needs.jsonl"
+SAMPLE_CAUSES = SAMPLE_NEEDS.with_name("causes.jsonl")
 # the key under which training.benchmarks.embeddings.minilm_encoder caches torch fp32 vectors
 BENCH_CACHE_KEY = "all-MiniLM-L6-v2-torch-fp32"
 TokenCounter = Callable[[Sequence[str]], int]
@@ -313,6 +314,9 @@ def run_scale(
         build_s = time.perf_counter() - t0
     gc.collect()
     after = rss_mb()
+    from matcher.causes import read_causes
+
+    engine.set_causes(read_causes(SAMPLE_CAUSES))  # as `make run` has: 20 causes
     lat: dict[str, dict[str, dict[str, float]]] = {}
     for label, q_embedder in (query_embedders or {"engine": embedder}).items():
         with mock.patch.object(engine, "embedder", q_embedder):

@@ -37,12 +37,14 @@ from typing import Any
 
 from matcher.atomic import atomic_directory, atomic_write_text, clean_stale_temps
 from matcher.errors import MatcherError
+from matcher.history_model import PartnerHistoryModel
 
 logger = logging.getLogger(__name__)
 
 MODELS_DIR = "models"
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
+HISTORY_DIR = "history"  # a version's partnership-history model, when it has one
 VERSION_RE = re.compile(r"^v(\d{4,})$")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 PAUSE_ENV = "MATCHER_REGISTRY_PAUSE"  # "<point>[:seconds]", for crash tests only
@@ -163,9 +165,16 @@ class Registry:
         numbers = [int(m.group(1)) for n in self.versions() if (m := VERSION_RE.match(n))]
         return f"v{(max(numbers) + 1) if numbers else 1:04d}"
 
-    def create(self, manifest: Mapping[str, Any], version: str | None = None) -> str:
+    def create(
+        self,
+        manifest: Mapping[str, Any],
+        version: str | None = None,
+        *,
+        history_model: PartnerHistoryModel | None = None,
+    ) -> str:
         """Write a new version folder (atomically) holding `manifest` plus version and
-        created_at; returns the version. Existing versions are never overwritten."""
+        created_at, and the partnership-history model if given (in `history/`); returns the
+        version. Existing versions are never overwritten."""
         from training.ranker import normalise
 
         weights = normalise(manifest.get("weights") or {})
@@ -182,7 +191,14 @@ class Registry:
                 "created_at": manifest.get("created_at") or _now(),
                 "weights": weights,
             }
+            if history_model is not None:
+                info = history_model.manifest()
+                data["history_model"] = {
+                    k: info[k] for k in ("model", "dimension", "counts", "c", "min_items")
+                }
             with atomic_directory(self.root / name) as tmp:
+                if history_model is not None:
+                    history_model.save(tmp / HISTORY_DIR)
                 atomic_write_text(
                     tmp / MANIFEST, json.dumps(data, indent=2, ensure_ascii=False, default=str)
                 )
@@ -312,6 +328,7 @@ def load_published(engine: Any, data_dir: Path | str, *, strict: bool = False) -
             if version is None:
                 if engine.weights_name != "default-weights":
                     engine.use_default_weights()
+                engine.use_history_model(None)
             else:
                 man = registry.manifest(version)
                 model = (man.get("settings") or {}).get("embedding_model")
@@ -322,7 +339,18 @@ def load_published(engine: Any, data_dir: Path | str, *, strict: bool = False) -
                         model,
                         engine.embedder.model_name,
                     )
+                folder = registry.root / version / HISTORY_DIR
+                history = (
+                    PartnerHistoryModel.load(
+                        folder,
+                        model=engine.embedder.model_name,
+                        dimension=engine.embedder.dimension,
+                    )
+                    if folder.is_dir()
+                    else None
+                )
                 engine.use_weights(man["weights"], version)
+                engine.use_history_model(history)
         except MatcherError as exc:
             if strict:
                 raise
