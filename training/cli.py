@@ -70,6 +70,17 @@ def register(subparsers: Any) -> None:
     p.add_argument("--negatives", type=int, default=20, help="sampled negatives per query")
     p.add_argument("--max-queries", type=int, default=3000, help="at most N training queries")
     p.add_argument("--pointwise", action="store_true", help="no pairwise (per query) training")
+    p.add_argument(
+        "--no-resume",
+        action="store_true",
+        help="start afresh instead of reusing the checkpoint of an interrupted identical run",
+    )
+    p.add_argument(
+        "--chunk-queries",
+        type=int,
+        default=50,
+        help="training queries per checkpoint chunk (DATA_DIR/runs/<run-key>/)",
+    )
     _add_split_options(p)
     p.set_defaults(handler=cmd_fit)
 
@@ -356,41 +367,6 @@ def _engine(settings: Settings) -> Any:
     return Engine.open(settings)
 
 
-def _sample(queries: list[Any], n: int | None, seed: int) -> list[Any]:
-    """A stable subset of at most n queries (by hash of id), in their original order."""
-    if n is None or len(queries) <= n:
-        return queries
-    import hashlib
-
-    def h(q: Any) -> str:
-        return hashlib.sha1(f"{seed}:{q.id}".encode()).hexdigest()
-
-    keep = {q.id for q in sorted(queries, key=h)[:n]}
-    return [q for q in queries if q.id in keep]
-
-
-def _prepare(engine: Any, split: dict[str, Any], *, feedback: bool) -> dict[str, Any]:
-    from training.history import labelled_pairs
-    from training.ranker import build_queries, data_hash, split_queries
-
-    pairs = labelled_pairs(engine.store, include_feedback=feedback)
-    queries = build_queries(pairs, engine)
-    try:
-        train, test = split_queries(
-            queries, by=split["by"], test_share=split["test_share"], seed=split["seed"]
-        )
-    except ValueError as exc:
-        raise _usage(str(exc)) from exc
-    test = _sample(test, split["max_test"], split["seed"])
-    return {
-        "pairs": pairs,
-        "hash": data_hash(pairs),
-        "queries": queries,
-        "train": train,
-        "test": test,
-    }
-
-
 def _split_of(args: argparse.Namespace, stored: dict[str, Any] | None = None) -> dict[str, Any]:
     stored = stored or {}
     split = {
@@ -406,181 +382,72 @@ def _split_of(args: argparse.Namespace, stored: dict[str, Any] | None = None) ->
     return split
 
 
-def _published_weights(registry: Any) -> tuple[str | None, dict[str, float] | None]:
-    from training.registry import RegistryError
-
-    try:
-        current = registry.current()
-        return (current, registry.manifest(current)["weights"]) if current else (None, None)
-    except RegistryError as exc:
-        print(f"warning: published model not usable: {exc}", file=sys.stderr)
-        return None, None
-
-
-def _models(
-    candidate: dict[str, float], registry: Any, candidate_version: str | None
-) -> tuple[dict[str, dict[str, float]], str | None]:
-    from training.ranker import default_weights
-
-    current, published = _published_weights(registry)
-    models = {"candidate": candidate}
-    if published is not None and current != candidate_version:
-        models["published"] = published
-    models["default"] = default_weights()
-    return models, current
-
-
-def _settings_summary(engine: Any) -> dict[str, Any]:
-    s = engine.settings
-    stats = engine.stats()
-    return {
-        "embedding_model": engine.embedder.model_name,
-        "candidate_pool": s.candidate_pool,
-        "lexical_weight": s.lexical_weight,
-        "centre_vectors": s.centre_vectors,
-        "query_sentences": s.query_sentences,
-        "ann_kind": s.ann_kind,
-        "ann_threshold": s.ann_threshold,
-        "index": stats.get("index"),
-        "index_generation": stats.get("generation"),
-        "organisations": stats.get("organisations"),
-    }
-
-
-def _report_dir(settings: Settings) -> Path:
-    return settings.data_dir / "reports"
-
-
-def _stamp() -> str:
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-
-
 def cmd_fit(args: argparse.Namespace, settings: Settings) -> int:
-    from training.evaluate import compare_models, table
-    from training.ranker import LinearRanker, candidate_features, fit_ranker
-    from training.registry import Registry
+    from training.evaluate import table
+    from training.fit import FitError, FitOptions, run_fit
 
-    for name in ("min_pairs", "max_queries"):
-        if getattr(args, name) < 1:
-            raise _usage(f"--{name.replace('_', '-')} must be at least 1")
-    if args.negatives < 0:
-        raise _usage("--negatives must be at least 0")
     split = _split_of(args)
-    progress = _Progress(not args.json)
-    t0 = time.perf_counter()
-    engine = _engine(settings)
-    try:
-        data = _prepare(engine, split, feedback=not args.no_feedback)
-        train = _sample(data["train"], args.max_queries, split["seed"])
-        feats = candidate_features(
-            engine,
-            train,
-            negatives_per_query=args.negatives,
-            seed=split["seed"],
-            progress=lambda i, n: progress("features", i, n),
-        )
-        ranker = fit_ranker(
-            feats, LinearRanker(min_pairs=args.min_pairs), pairwise=not args.pointwise
-        )
-        registry = Registry(settings.data_dir)
-        models, current = _models(ranker.weights_, registry, None)
-        comparison = compare_models(engine, data["test"], models, progress=progress)
-        pairs = data["pairs"]
-        manifest = {
-            "kind": "linear-weights",
-            "data_hash": data["hash"],
-            "pairs": {
-                "total": len(pairs),
-                "positive": int(pairs["label"].sum()) if len(pairs) else 0,
-                "queries": len(data["queries"]),
-                "train_queries": len(train),
-                "test_queries": len(data["test"]),
-                "feature_rows": len(feats),
-                "feedback": not args.no_feedback,
-            },
-            "settings": _settings_summary(engine),
-            "weights": ranker.weights_,
-            "ranker": {**ranker.summary(), "pairwise": not args.pointwise},
-            "split": split,
-            "metrics": comparison["models"]["candidate"],
-            "comparison": {"published_version": current, **comparison},
-            "seconds": round(time.perf_counter() - t0, 1),
-        }
-        version = registry.create(manifest, args.out_version)
-    finally:
-        engine.close()
-    json_path, html_path = _write_eval_report(
-        settings, version, manifest, comparison, verdict=_verdict(registry, version)
+    options = FitOptions(
+        out_version=args.out_version,
+        min_pairs=args.min_pairs,
+        negatives=args.negatives,
+        max_queries=args.max_queries,
+        pointwise=args.pointwise,
+        split=split["by"],
+        test_share=split["test_share"],
+        max_test=split["max_test"],
+        seed=split["seed"],
+        feedback=not args.no_feedback,
+        resume=not args.no_resume,
+        chunk_queries=args.chunk_queries,
     )
+    try:
+        result = run_fit(settings, options, progress=_Progress(not args.json))
+    except FitError as exc:
+        raise _usage(exc.message) from exc
     payload = {
-        "version": version,
-        "report": str(html_path),
-        "report_json": str(json_path),
-        "weights": ranker.weights_,
-        "fallback": ranker.fallback_ or None,
-        "metrics": comparison["models"],
+        "version": result.version,
+        "report": str(result.report_html),
+        "report_json": str(result.report_json),
+        "weights": result.weights,
+        "fallback": result.fallback,
+        "metrics": result.metrics,
+        "reused_queries": result.reused_queries,
     }
     if args.json:
         print(json.dumps(payload, default=str))
         return 0
+    if result.reused_queries:
+        print(
+            f"resumed an interrupted run: reused the features of {result.reused_queries} of "
+            f"{result.train_queries} training queries"
+        )
     print(
-        f"registered {version} ({len(pairs)} labelled pairs, {len(feats)} feature rows, "
-        f"{len(data['test'])} held-out queries)"
+        f"registered {result.version} ({result.pairs} labelled pairs, "
+        f"{result.feature_rows} feature rows, {result.test_queries} held-out queries)"
     )
-    if ranker.fallback_:
-        print(f"kept the default weights: {ranker.fallback_}")
-    print("weights: " + ", ".join(f"{k}={v:.3f}" for k, v in ranker.weights_.items()))
-    print(table(comparison, _SHOWN))
-    print(_verdict(registry, version))
-    print(f"report: {html_path}")
+    if result.fallback:
+        print(f"kept the default weights: {result.fallback}")
+    print("weights: " + ", ".join(f"{k}={v:.3f}" for k, v in result.weights.items()))
+    print(table(result.comparison, _SHOWN))
+    print(result.verdict)
+    print(f"report: {result.report_html}")
     return 0
 
 
 _SHOWN = ("ndcg@10", "hit@1", "hit@10", "mrr", "p@5", "capability_coverage", "sector_balance")
 
 
-def _verdict(registry: Any, version: str) -> str:
-    if registry.current() == version:
-        return f"{version} is the published model"
-    check = registry.check(version)
-    if check["baseline"] is None and registry.current() is None:
-        return f"nothing published yet: `matcher models publish {version}` to use it"
-    if check["worse"]:
-        return (
-            f"{version} is worse than {check['baseline_of']} on {check['primary']} "
-            f"({check['candidate']} < {check['baseline']}): publishing needs --force"
-        )
-    return (
-        f"{version} is at least as good as {check['baseline_of'] or 'the published model'} "
-        f"on {check['primary']} ({check['candidate']} vs {check['baseline']})"
-    )
-
-
-def _write_eval_report(
-    settings: Settings,
-    version: str,
-    manifest: dict[str, Any],
-    comparison: dict[str, Any],
-    *,
-    verdict: str,
-) -> tuple[Path, Path]:
-    from training.report import write_report
-
-    report = {
-        "version": version,
-        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "embedding_model": manifest.get("settings", {}).get("embedding_model"),
-        "data_hash": manifest.get("data_hash"),
-        "split": manifest.get("split"),
-        "verdict": verdict,
-        "comparison": comparison,
-        "training": {k: manifest.get(k) for k in ("pairs", "ranker", "weights") if k in manifest},
-    }
-    return write_report(report, _report_dir(settings), f"{version}-{_stamp()}")
-
-
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from training.evaluate import compare_models, table
+    from training.fit import (
+        FitError,
+        models_to_compare,
+        prepare,
+        settings_summary,
+        verdict,
+        write_eval_report,
+    )
     from training.registry import Registry, RegistryError
 
     registry = Registry(settings.data_dir)
@@ -596,8 +463,11 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     progress = _Progress(not args.json)
     engine = _engine(settings)
     try:
-        data = _prepare(engine, split, feedback=not args.no_feedback)
-        models, current = _models(manifest["weights"], registry, version)
+        try:
+            data = prepare(engine, split, feedback=not args.no_feedback)
+        except FitError as exc:
+            raise _usage(exc.message) from exc
+        models, current = models_to_compare(manifest["weights"], registry, version)
         comparison = compare_models(engine, data["test"], models, progress=progress)
         comparison["published_version"] = current
         comparison["candidate_version"] = version
@@ -605,14 +475,14 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
             **manifest,
             "split": split,
             "data_hash": data["hash"],
-            "settings": _settings_summary(engine),
+            "settings": settings_summary(engine),
         }
     finally:
         engine.close()
     same_data = data["hash"] == manifest.get("data_hash")
     note = "" if same_data else " (history changed since this version was trained)"
-    json_path, html_path = _write_eval_report(
-        settings, version, view, comparison, verdict=_verdict(registry, version) + note
+    json_path, html_path = write_eval_report(
+        settings, version, view, comparison, verdict=verdict(registry, version) + note
     )
     if args.json:
         print(
