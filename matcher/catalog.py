@@ -83,8 +83,10 @@ class Catalog:
         self.size_ = np.zeros(0, dtype=np.int8)
         self.lat_ = np.zeros(0)
         self.lon_ = np.zeros(0)
-        self.country_ = np.zeros(0, dtype=object)
-        self.region_ = np.zeros(0, dtype=object)
+        # country and region as small integer codes (0 = none): exact filters compare ints
+        self.country_ = np.zeros(0, dtype=np.int32)
+        self.region_ = np.zeros(0, dtype=np.int32)
+        self._codes: dict[str, dict[str, int]] = {"country": {"": 0}, "region": {"": 0}}
         self.pks_ = np.zeros(0, dtype=np.int64)
         self.pos_of_pk_ = np.zeros(0, dtype=np.int64)
         # each row's top causes and their probabilities, when a cause space is set
@@ -165,8 +167,8 @@ class Catalog:
         self.size_ = grow(self.size_, -1)
         self.lat_ = grow(self.lat_, np.nan)
         self.lon_ = grow(self.lon_, np.nan)
-        self.country_ = grow(self.country_, "")
-        self.region_ = grow(self.region_, "")
+        self.country_ = grow(self.country_, 0)
+        self.region_ = grow(self.region_, 0)
         width = self.cause_idx_.shape[1]
         self.cause_idx_ = np.concatenate([self.cause_idx_, np.zeros((extra, width), np.int32)])
         self.cause_p_ = np.concatenate([self.cause_p_, np.zeros((extra, width), np.float32)])
@@ -189,8 +191,12 @@ class Catalog:
         has_point = o.lat is not None and o.lon is not None
         self.lat_[i] = o.lat if has_point else np.nan
         self.lon_[i] = o.lon if has_point else np.nan
-        self.country_[i] = (o.country or "").upper()
-        self.region_[i] = (o.region or "").strip().lower()
+        self.country_[i] = self._code("country", (o.country or "").upper())
+        self.region_[i] = self._code("region", (o.region or "").strip().lower())
+
+    def _code(self, column: str, value: str) -> int:
+        codes = self._codes[column]
+        return codes.setdefault(value, len(codes))
 
     # reads --------------------------------------------------------------------------------
     @property
@@ -225,14 +231,15 @@ class Catalog:
         if filters is None:
             return m
         if filters.sectors:
-            codes = [SECTORS.index(s.value) for s in filters.sectors]
-            m &= np.isin(self.sector_, codes)
+            wanted = np.zeros(len(SECTORS) + 1, dtype=bool)  # index -1 (none) stays False
+            wanted[[SECTORS.index(s.value) for s in filters.sectors]] = True
+            m &= wanted[self.sector_]
         if filters.sizes:
             m &= np.isin(self.size_, [SIZES.index(s.value) for s in filters.sizes])
         if filters.country:
-            m &= self.country_ == filters.country.upper()
+            m &= self.country_ == self._codes["country"].get(filters.country.upper(), -1)
         if filters.region:
-            m &= self.region_ == filters.region.strip().lower()
+            m &= self.region_ == self._codes["region"].get(filters.region.strip().lower(), -1)
         if filters.exclude_ids:
             for oid in filters.exclude_ids:
                 pos = self._by_id.get(oid)
