@@ -70,11 +70,14 @@ def run_engine_t1(
     k: int = 10,
     progress: bool = True,
     taxonomies: Mapping[str, Sequence[Any]] | None = None,
+    models: Mapping[str, Mapping[str, float] | None] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Ingest the T1 profiles into an engine in `data_dir`, ask each query with a hard state
     filter and the nonprofit sector, and return a results frame (query_id, item_id, rank) per
     cause taxonomy in `taxonomies` (label -> list of matcher.causes.Cause; an empty list runs
-    the engine without one). Default: one run without a taxonomy, labelled "engine"."""
+    the engine without one) and per score-weight model in `models` (name -> weights, None for
+    the defaults; labels get " [name]" when there are several). Default: one run without a
+    taxonomy, with the default weights, labelled "engine"."""
     from matcher.domain import Filters, Need, Sector
     from matcher.engine import Engine
     from matcher.settings import Settings
@@ -85,28 +88,45 @@ def run_engine_t1(
     try:
         engine.ingest(t1_organisations(task))
         engine.build(progress=progress)
-        for label, causes in (taxonomies or {"engine": []}).items():
+        vectors = engine.query_vectors(task.queries["text"].tolist())
+        chosen = models or {"default": None}
+        for tax_label, causes in (taxonomies or {"engine": []}).items():
             engine.set_causes(list(causes))
-            rows: list[tuple[str, str, int]] = []
-            queries = task.queries
-            bar = tqdm(total=len(queries), desc=label, disable=not progress, unit="query")
-            for q in queries.itertuples(index=False):
-                rec = engine.recommend(
-                    Need(id=f"t1-{q.query_id}", text=q.text, region=q.region),
-                    filters=Filters(region=q.region, sectors=[Sector.nonprofit]),
-                    limit=k,
-                )
-                rows.extend((str(q.query_id), m.id, r) for r, m in enumerate(rec.results, start=1))
-                bar.update(1)
-            bar.close()
-            out[label] = pd.DataFrame(rows, columns=["query_id", "item_id", "rank"])
+            for name, weights in chosen.items():
+                _use(engine, name, weights)
+                label = tax_label if len(chosen) == 1 else f"{tax_label} [{name}]"
+                rows: list[tuple[str, str, int]] = []
+                queries = task.queries
+                bar = tqdm(total=len(queries), desc=label, disable=not progress, unit="query")
+                for q, v in zip(queries.itertuples(index=False), vectors, strict=True):
+                    rec = engine.recommend(
+                        Need(id=f"t1-{q.query_id}", text=q.text, region=q.region),
+                        filters=Filters(region=q.region, sectors=[Sector.nonprofit]),
+                        limit=k,
+                        query_vector=v,
+                    )
+                    rows.extend((str(q.query_id), m.id, r) for r, m in enumerate(rec.results, 1))
+                    bar.update(1)
+                bar.close()
+                out[label] = pd.DataFrame(rows, columns=["query_id", "item_id", "rank"])
     finally:
         engine.close()
     return out
 
 
+def _use(engine: Any, name: str, weights: Mapping[str, float] | None) -> None:
+    if weights is None:
+        engine.use_default_weights()
+    else:
+        engine.use_weights(dict(weights), name)
+
+
 def run_engine_t2(
-    task: T2Task, data_dir: Path, embedder: BenchEmbedder, progress: bool = True
+    task: T2Task,
+    data_dir: Path,
+    embedder: BenchEmbedder,
+    progress: bool = True,
+    models: Mapping[str, Mapping[str, float] | None] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """T2 through the engine and the training pipeline. The funders are stored with their
     names only; the history grants are stored as partnerships (funder -> recipient). Three
@@ -150,22 +170,30 @@ def run_engine_t2(
         )
         engine.build()
 
-        def rank(label: str) -> None:
-            rows: list[tuple[str, str, int]] = []
-            tests = task.test
-            vecs = engine.query_vectors(tests["text"].tolist())
-            bar = tqdm(total=len(tests), desc=label, disable=not progress, unit="query")
-            for r, v in zip(tests.itertuples(index=False), vecs, strict=True):
-                rec = engine.recommend(Need(text=r.text), limit=len(funders), query_vector=v)
-                rows.extend((str(r.grant_id), m.id, i) for i, m in enumerate(rec.results, 1))
-                bar.update(1)
-            bar.close()
-            out[label] = pd.DataFrame(rows, columns=["query_id", "item_id", "rank"])
+        chosen = models or {"default": None}
 
-        rank("engine, funder names only")
+        def rank(base: str) -> None:
+            # after each build: query vectors are centred on the current corpus mean
+            vecs = engine.query_vectors(task.test["text"].tolist())
+            for name, weights in chosen.items():
+                _use(engine, name, weights)
+                label = base if len(chosen) == 1 else f"{base} [{name}]"
+                rows: list[tuple[str, str, int]] = []
+                tests = task.test
+                bar = tqdm(total=len(tests), desc=label, disable=not progress, unit="query")
+                for r, v in zip(tests.itertuples(index=False), vecs, strict=True):
+                    rec = engine.recommend(Need(text=r.text), limit=len(funders), query_vector=v)
+                    rows.extend((str(r.grant_id), m.id, i) for i, m in enumerate(rec.results, 1))
+                    bar.update(1)
+                bar.close()
+                out[label] = pd.DataFrame(rows, columns=["query_id", "item_id", "rank"])
+
+        if models is None:
+            rank("engine, funder names only")
         enrich_profiles(engine.store)
         engine.build()
-        rank("engine + profiles enriched from history")
+        if models is None:
+            rank("engine + profiles enriched from history")
         engine.use_history_model(fit_history_model(engine))
         rank("engine + enriched + history model")
     finally:
