@@ -27,7 +27,16 @@ from api.config import ApiSettings
 from api.metrics import MetricsMiddleware
 from api.nulguard import NulGuardMiddleware
 from api.problems import install_problem_handlers, problem_component_schemas
-from api.routes import feedback, health, keys, needs, organisations, recommendations, web
+from api.routes import (
+    analyst,
+    feedback,
+    health,
+    keys,
+    needs,
+    organisations,
+    recommendations,
+    web,
+)
 from api.state import AppState
 from matcher.settings import Settings
 
@@ -133,6 +142,7 @@ def create_app(
             {"name": "needs", "description": "Community needs"},
             {"name": "feedback", "description": "Outcomes, stored for training"},
             {"name": "keys", "description": "API keys (admins)"},
+            {"name": "analyst", "description": "Ingest, retraining and model publishing"},
             {"name": "health", "description": "Liveness, readiness, metrics"},
         ],
     )
@@ -142,7 +152,7 @@ def create_app(
     app.add_middleware(NulGuardMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
-    for module in (recommendations, organisations, needs, feedback, keys, health, web):
+    for module in (recommendations, organisations, needs, feedback, analyst, keys, health, web):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.openapi = _custom_openapi(app)  # type: ignore[method-assign]

@@ -638,3 +638,199 @@ class Readiness(BaseModel):
     index_generation: int | None = None
     organisations: int | None = None
     detail: str | None = None
+
+
+# analysts: ingest, training, model registry -------------------------------------------------
+VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+class IngestRowError(BaseModel):
+    row: int = Field(description="1-based data row (a CSV header is not counted)")
+    column: str | None = Field(description="The offending column, when one is to blame")
+    reason: str
+
+
+class IngestStored(BaseModel):
+    inserted: int
+    updated: int
+    unchanged: int
+
+
+class IngestReport(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "file": "members.csv",
+                    "kind": "organisation",
+                    "rows": 3,
+                    "accepted": 2,
+                    "rejected_rows": 1,
+                    "rejected": [{"row": 2, "column": "sector", "reason": "unknown sector 'xyz'"}],
+                    "stored": {"inserted": 2, "updated": 0, "unchanged": 0},
+                    "dry_run": False,
+                    "error": None,
+                    "error_field": None,
+                }
+            ]
+        }
+    )
+
+    file: str = Field(description="The uploaded file's name")
+    kind: str = Field(description="organisation or need")
+    rows: int = Field(description="Data rows read")
+    accepted: int
+    rejected_rows: int = Field(description="Rows with at least one error")
+    rejected: list[IngestRowError] = Field(description="Every error: row, column and reason")
+    stored: IngestStored | None = Field(description="null on a dry run or with nothing accepted")
+    dry_run: bool
+    error: str | None = Field(
+        None,
+        description="Why the whole upload was refused (unknown format, unreadable file, bad "
+        "mapping); then nothing was read or stored",
+    )
+    error_field: str | None = Field(
+        None, description="What the error is about: file, mapping, format or a mapped field"
+    )
+
+
+class TrainRequest(InputModel):
+    model_config = ConfigDict(
+        **_IN,
+        json_schema_extra={"examples": [{"min_pairs": 50, "split": "time", "max_test": 500}]},
+    )
+
+    out_version: str | None = Field(
+        None, pattern=VERSION_PATTERN, description="Name of the new version (default: vNNNN)"
+    )
+    min_pairs: int = Field(50, ge=1, le=1_000_000, description="Fewer: keep the default weights")
+    negatives: int = Field(20, ge=0, le=1_000, description="Sampled negatives per query")
+    max_queries: int = Field(3000, ge=1, le=1_000_000, description="At most N training queries")
+    pointwise: bool = Field(False, description="No pairwise (per query) training")
+    split: str = Field("time", pattern=r"^(time|id)$", description="time or id")
+    test_share: float = Field(0.2, gt=0, lt=1, description="Share of queries held out")
+    max_test: int = Field(500, ge=1, le=1_000_000, description="At most N held-out queries")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    feedback: bool = Field(True, description="Learn from API feedback too, not only history")
+    resume: bool = Field(True, description="Reuse the checkpoint of an interrupted same fit")
+
+
+class TrainStatus(StrEnum):
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+class TrainJob(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "job_id": "train_5c2e9a1b7d3f",
+                    "status": "succeeded",
+                    "stage": "default",
+                    "done": 120,
+                    "total": 120,
+                    "started_at": "2026-11-27T10:00:00Z",
+                    "finished_at": "2026-11-27T10:03:12Z",
+                    "version": "v0003",
+                    "metrics": {"candidate": {"ndcg@10": 0.41}, "default": {"ndcg@10": 0.38}},
+                    "verdict": "v0003 is at least as good as v0002 on ndcg@10 (0.41 vs 0.4)",
+                    "weights": {"fit": 0.4, "coverage": 0.2, "proximity": 0.4},
+                    "reused_queries": 0,
+                    "error": None,
+                }
+            ]
+        }
+    )
+
+    job_id: str
+    status: TrainStatus
+    stage: str | None = Field(
+        description="features (the long step), then the model being evaluated"
+    )
+    done: int = Field(description="Items of the current stage finished")
+    total: int = Field(description="Items of the current stage")
+    started_at: datetime
+    finished_at: datetime | None
+    version: str | None = Field(description="The registered version, once succeeded")
+    metrics: dict[str, dict[str, float | int | str | None]] | None = Field(
+        description="Held-out metrics per model (candidate, published, default)"
+    )
+    verdict: str | None = Field(description="How the candidate compares with the published one")
+    weights: dict[str, float] | None
+    reused_queries: int | None = Field(description="Training queries reused from a checkpoint")
+    error: str | None = Field(description="Why it failed")
+
+
+class ModelVersion(BaseModel):
+    version: str
+    created_at: str | None
+    primary: str | None = Field(description="The primary metric's name")
+    value: float | None = Field(description="The primary metric on held-out queries")
+    weights: dict[str, float] | None
+    fallback: str | None = Field(description="Why the default weights were kept, if they were")
+    published: bool
+    previous: bool = Field(description="The rollback target")
+
+
+class ModelList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "current": "v0002",
+                    "versions": [
+                        {
+                            "version": "v0002",
+                            "created_at": "2026-11-27T10:03:12+00:00",
+                            "primary": "ndcg@10",
+                            "value": 0.41,
+                            "weights": {"fit": 0.4, "coverage": 0.2, "proximity": 0.4},
+                            "fallback": None,
+                            "published": True,
+                            "previous": False,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    current: str | None = Field(description="The published version; null: the default weights")
+    versions: list[ModelVersion]
+
+
+class ModelPublished(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "version": "v0003",
+                    "changed": True,
+                    "previous": "v0002",
+                    "primary": "ndcg@10",
+                    "candidate": 0.41,
+                    "baseline": 0.4,
+                    "forced": False,
+                }
+            ]
+        }
+    )
+
+    version: str
+    changed: bool = Field(description="false: it was already published")
+    previous: str | None = Field(description="The version published before (rollback target)")
+    primary: str | None = None
+    candidate: float | None = None
+    baseline: float | None = None
+    forced: bool = False
+
+
+class ModelRolledBack(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"rolled_back_from": "v0003", "current": "v0002"}]}
+    )
+
+    rolled_back_from: str | None
+    current: str | None = Field(description="Now published; null: the default weights")
