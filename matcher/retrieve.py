@@ -26,6 +26,8 @@ class LexicalScorer(Protocol):
 
     def scores(self, text: str, candidate_ids: Any = None) -> tuple[np.ndarray, np.ndarray]: ...
 
+    def matches(self, text: str) -> tuple[np.ndarray, np.ndarray]: ...
+
 
 @dataclass
 class Candidates:
@@ -104,9 +106,8 @@ def lexical_candidates(
 ) -> tuple[np.ndarray, np.ndarray, _Stats]:
     if lexical is None:
         return np.zeros(0, np.int64), np.zeros(0, np.float32), _Stats()
-    allowed = np.flatnonzero(mask)
-    restrict = catalog.pk_array()[allowed] if allowed.size < mask.size else None
-    ids, scores = lexical.scores(text, restrict)
+    allowed_n = int(np.count_nonzero(mask))
+    ids, scores = lexical.matches(text)  # every matching row, unsorted; filtered below
     if ids.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.float32), _Stats()
     pos = catalog.positions_of_pks(ids)
@@ -114,7 +115,7 @@ def lexical_candidates(
     pos, scores = pos[keep], scores[keep]
     keep = mask[pos]
     pos, scores = pos[keep], scores[keep].astype(np.float64)
-    n = max(int(allowed.size), 1)  # rows without a shared term score 0
+    n = max(allowed_n, 1)  # rows without a shared term score 0
     mean = float(scores.sum()) / n
     var = max(float((scores**2).sum()) / n - mean**2, 0.0)
     order = _top(scores, k)

@@ -311,6 +311,12 @@ class LexicalIndex:
         `candidate_ids` (unknown ones ignored) when given."""
         return self._ranked(*self._matching_rows(text, candidate_ids))
 
+    def matches(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, scores) of every live document scoring > 0, in index order (unsorted: for
+        callers that filter and take their own top-k; cheaper than `scores`)."""
+        rows, sc = self._matching_rows(text, None)
+        return self._row_ids[rows], sc
+
     def search(self, text: str, k: int, candidate_ids: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """The best k of `scores` (at most k entries, unpadded, only scores > 0)."""
         if k < 0:

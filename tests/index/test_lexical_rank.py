@@ -78,3 +78,16 @@ def test_scores_agree_with_plain_ranking_for_any_candidate_set() -> None:
             assert got_sc.tolist() == want_sc
             k_ids, _ = index.search(text, 7, cands)
             assert k_ids.tolist() == want_ids[:7]
+
+
+def test_matches_are_the_scored_documents_unsorted() -> None:
+    texts = ["food bank", "food pantry and food bank", "theatre", "bank holiday", "meals"]
+    index = LexicalIndex().fit(np.arange(10, 15), texts)
+    index.remove(np.asarray([13]))
+    ids, sc = index.matches("food bank")
+    want_ids, want_sc = index.scores("food bank")
+    assert sorted(zip(ids.tolist(), sc.tolist())) == sorted(
+        zip(want_ids.tolist(), want_sc.tolist())
+    )
+    assert 13 not in ids.tolist() and 12 not in ids.tolist()
+    assert index.matches("unseen words")[0].size == 0
