@@ -23,14 +23,23 @@ MIN_ITEMS = 20  # partnerships an organisation needs on the giving side to get a
 
 
 def history_texts(
-    store: Any, *, exclude: Collection[str] = (), until: datetime | None = None
+    store: Any,
+    *,
+    exclude: Collection[str] = (),
+    exclude_queries: Collection[str] = (),
+    until: datetime | None = None,
 ) -> tuple[list[str], list[str]]:
     """(texts, giving organisation ids) of the positive past partnerships that may be learned
-    from: label 1, with text, not in `exclude`, started before `until` (when given)."""
+    from: label 1, with text, not in `exclude` (partnership ids), not part of a held-out
+    evaluation query (`exclude_queries`: training.ranker query ids), started before `until`."""
+    from training.ranker import query_key
+
     texts: list[str] = []
     owners: list[str] = []
     for p in list_partnerships(store):
         if p.label != 1 or p.id in exclude or not p.text():
+            continue
+        if exclude_queries and query_key(p.source_id, p.text().strip()) in exclude_queries:
             continue
         if until is not None and p.started_at is not None and p.started_at >= until:
             continue
@@ -43,6 +52,7 @@ def fit_history_model(
     engine: Any,
     *,
     exclude: Collection[str] = (),
+    exclude_queries: Collection[str] = (),
     until: datetime | None = None,
     min_items: int = MIN_ITEMS,
     c: float = 10.0,
@@ -51,7 +61,9 @@ def fit_history_model(
     """A history model over the organisations with at least `min_items` positive partnerships
     as the giving side, or None when fewer than two have that many. Texts are embedded as the
     engine embeds queries (cached), so the model scores needs in the space they arrive in."""
-    texts, owners = history_texts(engine.store, exclude=exclude, until=until)
+    texts, owners = history_texts(
+        engine.store, exclude=exclude, exclude_queries=exclude_queries, until=until
+    )
     ids, counts = np.unique(np.asarray(owners, dtype=str), return_counts=True)
     if int((counts >= min_items).sum()) < 2:
         logger.info("no history model: fewer than two organisations with %d items", min_items)

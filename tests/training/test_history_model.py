@@ -138,3 +138,12 @@ def test_history_reason_is_given(funders_engine: Engine) -> None:
     rec = funders_engine.recommend(Need(text="hungry families need food parcels"), limit=1)
     assert any("9 past partnerships" in r for r in rec.results[0].reasons)
     funders_engine.close()
+
+
+def test_held_out_evaluation_queries_are_excluded(funders_engine: Engine) -> None:
+    from training.ranker import query_key
+
+    held = {query_key("f-food", FOOD[0])}
+    texts, owners = history_texts(funders_engine.store, exclude_queries=held)
+    assert FOOD[0] not in texts and len(texts) == 18 - 3  # its three copies are one query
+    funders_engine.close()
