@@ -81,6 +81,17 @@ def register(subparsers: Any) -> None:
         default=50,
         help="training queries per checkpoint chunk (DATA_DIR/runs/<run-key>/)",
     )
+    p.add_argument(
+        "--no-history-model",
+        action="store_true",
+        help="do not fit the partnership-history model (P(org | need) from past partnerships)",
+    )
+    p.add_argument(
+        "--benchmarks",
+        type=Path,
+        metavar="SHARED_DATA",
+        help="also run benchmarks T1 and T2 (../shared/data) for every compared model",
+    )
     _add_split_options(p)
     p.set_defaults(handler=cmd_fit)
 
@@ -400,6 +411,8 @@ def cmd_fit(args: argparse.Namespace, settings: Settings) -> int:
         feedback=not args.no_feedback,
         resume=not args.no_resume,
         chunk_queries=args.chunk_queries,
+        history_model=not args.no_history_model,
+        benchmarks=args.benchmarks,
     )
     try:
         result = run_fit(settings, options, progress=_Progress(not args.json))
@@ -430,6 +443,7 @@ def cmd_fit(args: argparse.Namespace, settings: Settings) -> int:
         print(f"kept the default weights: {result.fallback}")
     print("weights: " + ", ".join(f"{k}={v:.3f}" for k, v in result.weights.items()))
     print(table(result.comparison, _SHOWN))
+    _print_benchmarks(result.comparison.get("benchmarks"))
     print(result.verdict)
     print(f"report: {result.report_html}")
     return 0
@@ -506,6 +520,18 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     print(f"report: {html_path}")
     print(f"json:   {json_path}")
     return 0
+
+
+def _print_benchmarks(bench: dict[str, Any] | None) -> None:
+    if not bench:
+        return
+    if bench.get("skipped"):
+        print(f"benchmarks skipped: {bench['skipped']}")
+        return
+    for task in ("T1", "T2"):
+        for name, figs in (bench.get(task) or {}).items():
+            shown = "  ".join(f"{k}={v:.3f}" for k, v in figs.items())
+            print(f"{task}  {name:<48} {shown}")
 
 
 def cmd_models_list(args: argparse.Namespace, settings: Settings) -> int:

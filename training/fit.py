@@ -65,6 +65,8 @@ class FitOptions:
     feedback: bool = True
     resume: bool = True
     chunk_queries: int = 50
+    history_model: bool = True  # also fit the partnership-history model (when history allows)
+    benchmarks: Path | None = None  # ../shared/data: also run T1/T2 for every compared model
 
     def check(self) -> None:
         for name in ("min_pairs", "max_queries", "chunk_queries"):
@@ -408,6 +410,7 @@ def run_fit(
     opens its own engine either way, so the serving engine's weights are never touched."""
     from matcher.engine import Engine
     from training.evaluate import compare_models
+    from training.history_fit import fit_history_model
     from training.ranker import LinearRanker, fit_ranker
     from training.registry import Registry
 
@@ -441,9 +444,18 @@ def run_fit(
             ranker = fit_ranker(
                 feats, LinearRanker(min_pairs=options.min_pairs), pairwise=not options.pointwise
             )
+            history = (
+                fit_history_model(
+                    engine, exclude_queries={q.id for q in data["test"]}, progress=progress
+                )
+                if options.history_model
+                else None
+            )
             registry = Registry(settings.data_dir)
             models, current = models_to_compare(ranker.weights_, registry, None)
             comparison = compare_models(engine, data["test"], models, progress=progress)
+            if options.benchmarks is not None:
+                comparison["benchmarks"] = run_benchmarks(options.benchmarks, models, settings)
             pairs = data["pairs"]
             manifest = {
                 "kind": "linear-weights",
@@ -467,7 +479,9 @@ def run_fit(
             }
             if reused:
                 manifest["resumed"] = {"reused_queries": reused, "run_key": key}
-            version = registry.create(manifest, options.out_version)
+            if "benchmarks" in comparison:
+                manifest["benchmarks"] = comparison["benchmarks"]
+            version = registry.create(manifest, options.out_version, history_model=history)
         folder.remove()
     finally:
         engine.close()
@@ -489,4 +503,20 @@ def run_fit(
         reused_queries=reused,
         computed_queries=computed,
         run_key=key,
+    )
+
+
+def run_benchmarks(
+    shared: Path, models: dict[str, dict[str, float]], settings: Settings
+) -> dict[str, Any]:
+    """T1 and T2 of ../shared/benchmarks for every compared model, through the engine, beside
+    the dense baselines (training.benchmarks.models); embeddings cached in var/bench-cache."""
+    from training.benchmarks.models import benchmark_models
+
+    return benchmark_models(
+        Path(shared),
+        models,
+        work_dir=settings.data_dir / "bench",
+        cache_dir=Path("var") / "bench-cache",
+        progress=False,
     )

@@ -212,6 +212,9 @@ def render_html(report: Mapping[str, Any]) -> str:
                 )
             )
         body.append("</div>")
+    bench = comparison.get("benchmarks")
+    if bench:
+        body.extend(_benchmark_section(bench))
     training = report.get("training")
     if training:
         body.append("<h2>Training</h2><pre>" + _e(json.dumps(training, indent=2)) + "</pre>")
@@ -271,3 +274,34 @@ def write_report(report: Mapping[str, Any], directory: Path, stem: str) -> tuple
     atomic_write_text(json_path, json.dumps(report, indent=2, ensure_ascii=False, default=str))
     atomic_write_text(html_path, render_html(report))
     return json_path, html_path
+
+
+def _benchmark_section(bench: Mapping[str, Any]) -> list[str]:
+    """T1/T2 of ../shared/benchmarks per compared model, beside the dense baselines."""
+    if bench.get("skipped"):
+        return [f"<h2>Benchmarks</h2><p>skipped: {_e(bench['skipped'])}</p>"]
+    out = ["<h2>Benchmarks T1 and T2 (../shared/benchmarks, through the engine)</h2>"]
+    primary = bench.get("primary", {})
+    for task in ("T1", "T2"):
+        rows: Mapping[str, Mapping[str, Any]] = bench.get(task) or {}
+        if not rows:
+            continue
+        metrics = list(next(iter(rows.values())))
+        out.append(
+            bar_chart(
+                metrics,
+                {name: [figs.get(m) for m in metrics] for name, figs in rows.items()},
+                title=f"{task}: each model and the dense baseline",
+                ymax=1.0,
+                height=220,
+            )
+        )
+        out.append(_metrics_table(rows, str(primary.get(task, ""))))
+    violations = bench.get("violations") or {}
+    if violations:
+        out.append(
+            "<p>T1 results outside the query's state: "
+            + ", ".join(f"{_e(k)}: {_e(v)}" for k, v in violations.items())
+            + "</p>"
+        )
+    return out

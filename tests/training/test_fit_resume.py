@@ -162,3 +162,62 @@ def test_kill_9_during_fit_and_registration_keeps_the_published_version(
     _check_registry(data, capsys, ["v0001", "v0002"], "v0001")
     assert _run_files(data) == []
     assert not [p for p in reg.root.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_fit_registers_a_history_model_learned_without_the_held_out_queries(
+    history_dir: Path, tmp_path: Path
+) -> None:
+    from matcher.engine import Engine
+    from training.history import store_partnerships
+    from training.partnership import Partnership
+    from training.registry import HISTORY_DIR
+
+    settings = _copy(history_dir, tmp_path / "var")
+    engine = Engine.open(settings)
+    givers = [o.id for _pk, o in engine.store.organisations()][:2]
+    topics = ["community food pantry meals", "theatre and music workshops for youth"]
+    store_partnerships(
+        engine.store,
+        [
+            Partnership(
+                id=f"g{k}-{i}",
+                source_id=giver,
+                partner_id=f"recipient-{k}-{i}",
+                description=f"{topic} number {i}",
+                outcome="funded",
+            )
+            for k, (giver, topic) in enumerate(zip(givers, topics, strict=True))
+            for i in range(25)
+        ],
+    )
+    engine.close()
+    with_model = run_fit(settings, FitOptions(max_test=6))
+    folder = settings.data_dir / "models" / with_model.version / HISTORY_DIR
+    assert folder.is_dir()
+    counts = (
+        with_model.manifest.get("history_model")
+        or Registry(settings.data_dir).manifest(with_model.version)["history_model"]["counts"]
+    )
+    assert set(counts) == set(givers)
+    without = run_fit(settings, FitOptions(max_test=6, history_model=False))
+    assert not (settings.data_dir / "models" / without.version / HISTORY_DIR).exists()
+
+
+def test_benchmarks_are_skipped_with_a_reason_without_shared_data(tmp_path: Path) -> None:
+    from training.benchmarks.models import benchmark_models
+    from training.report import render_html
+
+    out = benchmark_models(
+        tmp_path / "nothing", {"default": None}, work_dir=tmp_path, cache_dir=tmp_path
+    )
+    assert "not found" in out["skipped"]
+    html = render_html({"comparison": {"benchmarks": out}})
+    assert "skipped" in html
+    fake = {
+        "T1": {"engine [candidate]": {"P@10": 0.33}, "dense baseline": {"P@10": 0.27}},
+        "T2": {"engine [candidate]": {"Hit@1": 0.96}},
+        "primary": {"T1": "P@10", "T2": "Hit@1"},
+        "violations": {"engine [candidate]": 0},
+    }
+    html = render_html({"comparison": {"benchmarks": fake}})
+    assert "T1: each model" in html and "0.33" in html and "outside the query" in html
