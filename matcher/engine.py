@@ -50,6 +50,7 @@ from matcher.score import (
 from matcher.settings import Settings
 from matcher.store import Database, Store
 from matcher.store.repository import SqlEmbeddingCache, Stored, UpsertReport
+from matcher.threads import limit_blas_threads
 from matcher.vectors import centre, l2_normalise
 
 logger = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ class Engine:
         cls, settings: Settings, *, embedder: Embedder | None = None, load: bool = True
     ) -> Engine:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        limit_blas_threads(settings.blas_threads)
         db = Database(settings.sqlalchemy_url)
         db.create_all()
         engine = cls(settings, Store(db), embedder or create_embedder(settings))

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
         16, ge=1, le=4096, description="16 measured fastest on 2 CPU cores (less padding)"
     )
     torch_threads: int | None = Field(None, ge=1)
+    blas_threads: int | None = Field(
+        1,
+        ge=1,
+        description="threads of numpy's BLAS (process-wide; None leaves the library default). "
+        "1: spinning BLAS threads otherwise steal the CPU from query embedding",
+    )
     ann_threshold: int = Field(
         20_000, ge=0, description="Corpus size above which the approximate index is used"
     )
