@@ -17,7 +17,6 @@ import numpy as np
 from matcher.catalog import Catalog
 from matcher.causes import agreement
 from matcher.index.base import VectorIndex
-from matcher.vectors import inner_products_at
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +63,7 @@ def _exact(
     if allowed.size * 3 >= mask.size:
         scores = (catalog.vectors @ query)[allowed]
     else:
-        scores = inner_products_at(catalog.vectors, query, allowed)
+        scores = catalog.vectors[allowed] @ query
     order = _top(scores, k)
     stats = _Stats(float(scores.mean()), float(scores.std()))
     return allowed[order], scores[order], stats
@@ -98,7 +97,7 @@ def dense_candidates(
     if positions.size < min(k, allowed.size):
         return _exact(catalog, query, allowed, mask, k)
     sample = allowed[:: max(1, allowed.size // SAMPLE_FOR_STATS)]
-    sims = inner_products_at(catalog.vectors, query, sample)
+    sims = catalog.vectors[sample] @ query
     return positions, scores, _Stats(float(sims.mean()), float(sims.std()))
 
 
@@ -177,7 +176,7 @@ def hybrid(
         return Candidates(np.zeros(0, np.int64), empty, empty, empty, empty, int(mask.sum()))
     missing = [p for p in positions.tolist() if p not in dense_of]
     if missing:
-        sims = inner_products_at(catalog.vectors, query, np.asarray(missing))
+        sims = catalog.vectors[missing] @ query
         dense_of.update(zip(missing, sims.tolist(), strict=True))
     if lexical is not None and len(lex_of) < positions.size:
         # candidates found only densely may still share terms below the lexical top-k
