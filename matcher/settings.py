@@ -58,7 +58,13 @@ class Settings(BaseSettings):
     exact_filter_threshold: int = Field(
         25_000, ge=0, description="Filtered candidate sets up to this size are scanned exactly"
     )
-    candidate_pool: int = Field(100, ge=10, le=5000)
+    candidate_pool: int = Field(
+        60,
+        ge=10,
+        le=5000,
+        description="candidates taken from each of dense, lexical and cause retrieval before "
+        "scoring; 60 gives the same T1 figures as 100 and scores ~40% fewer candidates",
+    )
     lexical_weight: float = Field(
         0.1, ge=0, le=1, description="weight of standardised lexical relevance against dense"
     )
