@@ -86,8 +86,8 @@ def test_matches_are_the_scored_documents_unsorted() -> None:
     index.remove(np.asarray([13]))
     ids, sc = index.matches("food bank")
     want_ids, want_sc = index.scores("food bank")
-    assert sorted(zip(ids.tolist(), sc.tolist())) == sorted(
-        zip(want_ids.tolist(), want_sc.tolist())
+    assert sorted(zip(ids.tolist(), sc.tolist(), strict=True)) == sorted(
+        zip(want_ids.tolist(), want_sc.tolist(), strict=True)
     )
     assert 13 not in ids.tolist() and 12 not in ids.tolist()
     assert index.matches("unseen words")[0].size == 0
