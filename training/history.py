@@ -198,6 +198,22 @@ def store_partnerships(store: Store, items: Sequence[Partnership]) -> UpsertRepo
     return report
 
 
+def positive_partnerships(
+    store: Store, *, exclude: Collection[str] = (), until: datetime | None = None
+) -> list[Partnership]:
+    """The partnerships history may learn from: label 1, with text, not in `exclude`
+    (partnership ids), started before `until` (undated ones count) when given."""
+    limit = _aware(until)
+    return [
+        p
+        for p in list_partnerships(store)
+        if p.label == 1
+        and p.id not in exclude
+        and (limit is None or p.started_at is None or p.started_at < limit)
+        and p.text()
+    ]
+
+
 def list_partnerships(store: Store) -> list[Partnership]:
     with store.db.session() as s:
         rows = s.scalars(select(PartnershipRow).order_by(PartnershipRow.pk)).all()
@@ -328,14 +344,7 @@ def enrich_profiles(
         raise ValidationError(f"unknown order '{order}' (expected typical or recent)")
     if min_chars < 0 or max_chars < 50 or item_chars < 20:
         raise ValidationError("min_chars >= 0, max_chars >= 50 and item_chars >= 20 are needed")
-    items = [
-        p
-        for p in list_partnerships(store)
-        if p.label == 1
-        and p.id not in exclude
-        and (until is None or p.started_at is None or p.started_at < _aware(until))  # type: ignore[operator]
-        and p.text()
-    ]
+    items = positive_partnerships(store, exclude=exclude, until=until)
     sections = _sections(items)
     ranks = _typicality(items) if order == "typical" else {}
     report = EnrichReport()

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from matcher.history_model import PartnerHistoryModel
-from training.history import list_partnerships
+from training.history import positive_partnerships
 
 logger = logging.getLogger(__name__)
 
@@ -36,12 +36,8 @@ def history_texts(
 
     texts: list[str] = []
     owners: list[str] = []
-    for p in list_partnerships(store):
-        if p.label != 1 or p.id in exclude or not p.text():
-            continue
+    for p in positive_partnerships(store, exclude=exclude, until=until):
         if exclude_queries and query_key(p.source_id, p.text().strip()) in exclude_queries:
-            continue
-        if until is not None and p.started_at is not None and p.started_at >= until:
             continue
         texts.append(p.text())
         owners.append(p.source_id)

@@ -147,3 +147,25 @@ def test_held_out_evaluation_queries_are_excluded(funders_engine: Engine) -> Non
     texts, owners = history_texts(funders_engine.store, exclude_queries=held)
     assert FOOD[0] not in texts and len(texts) == 18 - 3  # its three copies are one query
     funders_engine.close()
+
+
+def test_until_keeps_later_partnerships_out_naive_dates_included(funders_engine: Engine) -> None:
+    from datetime import datetime
+
+    store_partnerships(
+        funders_engine.store,
+        [
+            Partnership(
+                id="late",
+                source_id="f-food",
+                partner_id="r-late",
+                description="a late food grant",
+                started_at=datetime(2024, 6, 1),
+            )
+        ],
+    )
+    texts, _ = history_texts(funders_engine.store, until=datetime(2024, 1, 1))  # naive
+    assert "a late food grant" not in texts and len(texts) == 18
+    texts, _ = history_texts(funders_engine.store)
+    assert "a late food grant" in texts
+    funders_engine.close()
