@@ -55,7 +55,8 @@ def select_coalition(
     greedy). Lazily: a member's gain can only shrink as the coalition grows (the objective is
     submodular), so the gain last computed for it bounds its gain now; members are re-evaluated
     best bound first, only while a bound could still beat the best fresh gain. Same picks as
-    `select_coalition_plain`, with a fraction of the evaluations.
+    plain greedy (the reference in tests/engine/test_coalition.py), with a fraction of the
+    evaluations.
     """
     members = list(pool)
     chosen: list[Member] = []
@@ -78,34 +79,6 @@ def select_coalition(
         for gain, i in fresh:
             if i != best:
                 heapq.heappush(heap, (-gain, i))
-    return chosen
-
-
-def select_coalition_plain(
-    pool: Sequence[Member],
-    required: Sequence[str],
-    *,
-    min_size: int = 3,
-    max_size: int = 5,
-    role_bonus: float = 0.6,
-    min_gain: float = 0.05,
-) -> list[Member]:
-    """Plain greedy (every remaining member evaluated each round): the reference for
-    `select_coalition`."""
-    chosen: list[Member] = []
-    remaining = list(pool)
-    current = 0.0
-    while remaining and len(chosen) < max_size:
-        best, best_gain = None, -1.0
-        for m in remaining:
-            gain = _value([*chosen, m], required, role_bonus) - current
-            if gain > best_gain:
-                best, best_gain = m, gain
-        if best is None or (len(chosen) >= min_size and best_gain < min_gain):
-            break
-        chosen.append(best)
-        remaining.remove(best)
-        current += best_gain
     return chosen
 
 

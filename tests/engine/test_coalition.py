@@ -1,15 +1,39 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher.coalition import (
-    Member,
-    coverage_map,
-    gaps,
-    select_coalition,
-    select_coalition_plain,
-)
+from matcher.coalition import Member, _value, coverage_map, gaps, select_coalition
+
+
+def select_coalition_plain(
+    pool: Sequence[Member],
+    required: Sequence[str],
+    *,
+    min_size: int = 3,
+    max_size: int = 5,
+    role_bonus: float = 0.6,
+    min_gain: float = 0.05,
+) -> list[Member]:
+    """Plain greedy (every remaining member evaluated each round, first on a tie): the
+    reference the lazy `select_coalition` must agree with."""
+    chosen: list[Member] = []
+    remaining = list(pool)
+    current = 0.0
+    while remaining and len(chosen) < max_size:
+        best, best_gain = None, -1.0
+        for m in remaining:
+            gain = _value([*chosen, m], required, role_bonus) - current
+            if gain > best_gain:
+                best, best_gain = m, gain
+        if best is None or (len(chosen) >= min_size and best_gain < min_gain):
+            break
+        chosen.append(best)
+        remaining.remove(best)
+        current += best_gain
+    return chosen
 
 
 def m(key: str, sector: str, score: float, *offers: str) -> Member:
