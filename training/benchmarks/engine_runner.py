@@ -86,39 +86,52 @@ def run_engine_t1(
     engine = Engine.open(settings, embedder=embedder, load=False)
     out: dict[str, pd.DataFrame] = {}
     try:
-        engine.ingest(t1_organisations(task))
+        engine.store.upsert_organisations(t1_organisations(task))  # stored; embedded once below
         engine.build(progress=progress)
         vectors = engine.query_vectors(task.queries["text"].tolist())
-        chosen = models or {"default": None}
+        asks = [
+            (
+                str(q.query_id),
+                Need(id=f"t1-{q.query_id}", text=q.text, region=q.region),
+                Filters(region=q.region, sectors=[Sector.nonprofit]),
+                v,
+            )
+            for q, v in zip(task.queries.itertuples(index=False), vectors, strict=True)
+        ]
         for tax_label, causes in (taxonomies or {"engine": []}).items():
             engine.set_causes(list(causes))
-            for name, weights in chosen.items():
-                _use(engine, name, weights)
-                label = tax_label if len(chosen) == 1 else f"{tax_label} [{name}]"
-                rows: list[tuple[str, str, int]] = []
-                queries = task.queries
-                bar = tqdm(total=len(queries), desc=label, disable=not progress, unit="query")
-                for q, v in zip(queries.itertuples(index=False), vectors, strict=True):
-                    rec = engine.recommend(
-                        Need(id=f"t1-{q.query_id}", text=q.text, region=q.region),
-                        filters=Filters(region=q.region, sectors=[Sector.nonprofit]),
-                        limit=k,
-                        query_vector=v,
-                    )
-                    rows.extend((str(q.query_id), m.id, r) for r, m in enumerate(rec.results, 1))
-                    bar.update(1)
-                bar.close()
-                out[label] = pd.DataFrame(rows, columns=["query_id", "item_id", "rank"])
+            _rank_each_model(engine, tax_label, models, asks, k, progress, out)
     finally:
         engine.close()
     return out
 
 
-def _use(engine: Any, name: str, weights: Mapping[str, float] | None) -> None:
-    if weights is None:
-        engine.use_default_weights()
-    else:
-        engine.use_weights(dict(weights), name)
+def _rank_each_model(
+    engine: Any,
+    base: str,
+    models: Mapping[str, Mapping[str, float] | None] | None,
+    asks: Sequence[tuple[str, Any, Any, np.ndarray]],
+    limit: int,
+    progress: bool,
+    out: dict[str, pd.DataFrame],
+) -> None:
+    """For each score-weight model (name -> weights, None for the defaults; default: just the
+    defaults), answer every (query id, need, filters, query vector) and store the results
+    frame under `base`, or `base [name]` when there are several models."""
+    chosen = models or {"default": None}
+    for name, weights in chosen.items():
+        if weights is None:
+            engine.use_default_weights()
+        else:
+            engine.use_weights(dict(weights), name)
+        label = base if len(chosen) == 1 else f"{base} [{name}]"
+        rows: list[tuple[str, str, int]] = []
+        for qid, need, filters, vector in tqdm(
+            asks, desc=label, disable=not progress, unit="query"
+        ):
+            rec = engine.recommend(need, filters=filters, limit=limit, query_vector=vector)
+            rows.extend((qid, m.id, r) for r, m in enumerate(rec.results, 1))
+        out[label] = pd.DataFrame(rows, columns=["query_id", "item_id", "rank"])
 
 
 def run_engine_t2(
@@ -170,23 +183,14 @@ def run_engine_t2(
         )
         engine.build()
 
-        chosen = models or {"default": None}
-
         def rank(base: str) -> None:
             # after each build: query vectors are centred on the current corpus mean
             vecs = engine.query_vectors(task.test["text"].tolist())
-            for name, weights in chosen.items():
-                _use(engine, name, weights)
-                label = base if len(chosen) == 1 else f"{base} [{name}]"
-                rows: list[tuple[str, str, int]] = []
-                tests = task.test
-                bar = tqdm(total=len(tests), desc=label, disable=not progress, unit="query")
-                for r, v in zip(tests.itertuples(index=False), vecs, strict=True):
-                    rec = engine.recommend(Need(text=r.text), limit=len(funders), query_vector=v)
-                    rows.extend((str(r.grant_id), m.id, i) for i, m in enumerate(rec.results, 1))
-                    bar.update(1)
-                bar.close()
-                out[label] = pd.DataFrame(rows, columns=["query_id", "item_id", "rank"])
+            asks = [
+                (str(r.grant_id), Need(text=r.text), None, v)
+                for r, v in zip(task.test.itertuples(index=False), vecs, strict=True)
+            ]
+            _rank_each_model(engine, base, models, asks, len(funders), progress, out)
 
         if models is None:
             rank("engine, funder names only")
