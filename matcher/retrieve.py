@@ -186,13 +186,11 @@ def hybrid(
             lex_of[p] = v
     dense = np.asarray([dense_of[p] for p in positions.tolist()], dtype=np.float32)
     lex = np.asarray([lex_of.get(p, 0.0) for p in positions.tolist()], dtype=np.float32)
-    use_causes = cause_dist is not None and catalog.cause_idx_.shape[1] > 0
-    cause = (
-        agreement(cause_dist, catalog.cause_idx_[positions], catalog.cause_p_[positions])
-        if use_causes and cause_dist is not None
-        else np.zeros(positions.size, np.float32)
-    )
-    w_cause = cause_weight if use_causes else 0.0
+    w_cause = 0.0
+    cause = np.zeros(positions.size, np.float32)
+    if cause_dist is not None and catalog.cause_idx_.shape[1] > 0:
+        cause = agreement(cause_dist, catalog.cause_idx_[positions], catalog.cause_p_[positions])
+        w_cause = cause_weight
     fused = (1.0 - lexical_weight - w_cause) * d_stats.z(dense)
     if lexical is not None:
         fused = fused + lexical_weight * l_stats.z(lex)

@@ -194,10 +194,7 @@ def test_fit_registers_a_history_model_learned_without_the_held_out_queries(
     with_model = run_fit(settings, FitOptions(max_test=6))
     folder = settings.data_dir / "models" / with_model.version / HISTORY_DIR
     assert folder.is_dir()
-    counts = (
-        with_model.manifest.get("history_model")
-        or Registry(settings.data_dir).manifest(with_model.version)["history_model"]["counts"]
-    )
+    counts = Registry(settings.data_dir).manifest(with_model.version)["history_model"]["counts"]
     assert set(counts) == set(givers)
     without = run_fit(settings, FitOptions(max_test=6, history_model=False))
     assert not (settings.data_dir / "models" / without.version / HISTORY_DIR).exists()
