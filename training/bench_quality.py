@@ -56,7 +56,7 @@ class LazyEncoder:
         return np.asarray(self._encode(texts))
 
 
-def _t1_figures(task: T1Task, results: Any) -> Figures:
+def t1_figures(task: T1Task, results: Any) -> Figures:
     return figures(
         results,
         task.relevance(),
@@ -66,7 +66,7 @@ def _t1_figures(task: T1Task, results: Any) -> Figures:
     )
 
 
-def _t2_figures(task: T2Task, results: Any) -> Figures:
+def t2_figures(task: T2Task, results: Any) -> Figures:
     figs = figures(results, task.relevance(), task.test["grant_id"].tolist())
     return {k: v for k, v in figs.items() if k in T2_COLUMNS}
 
@@ -106,15 +106,15 @@ def run_t1(
     docs_text = baselines.t1_doc_texts(task, with_name=True)
     docs = encode_cached(docs_text, encoder, store, progress=True, desc="T1 profiles")
     queries = encode_cached(task.queries["text"].tolist(), encoder, store, desc="T1 queries")
-    rows["random"] = _t1_figures(task, baselines.t1_random(task))
-    rows["TF-IDF baseline"] = _t1_figures(task, baselines.t1_tfidf(task))
-    rows["dense baseline (cosine)"] = _t1_figures(task, baselines.t1_dense(task, docs, queries))
+    rows["random"] = t1_figures(task, baselines.t1_random(task))
+    rows["TF-IDF baseline"] = t1_figures(task, baselines.t1_tfidf(task))
+    rows["dense baseline (cosine)"] = t1_figures(task, baselines.t1_dense(task, docs, queries))
     multi = hybrid.multi_sentence_vectors(
         task.queries["text"].tolist(),
         queries,
         lambda texts: encode_cached(texts, encoder, store, desc="T1 query sentences"),
     )
-    rows["proposed: centred+sentences+z-fusion"] = _t1_figures(
+    rows["proposed: centred+sentences+z-fusion"] = t1_figures(
         task, hybrid.t1_hybrid(task, docs, multi)
     )
     try:
@@ -125,7 +125,7 @@ def run_t1(
         for label, results in run_engine_t1(
             task, ENGINE_DIR, embedder, taxonomies=taxonomies
         ).items():
-            rows[label] = _t1_figures(task, results)
+            rows[label] = t1_figures(task, results)
             bad = t1_filter_violations(task, results)
             rows[f"{label}: filter violations"] = f"{bad} of {len(results)} results"
             print(f"{label}: {bad} of {len(results)} results outside the query's state")
@@ -138,17 +138,17 @@ def run_t2(task: T2Task, store: EmbeddingStore, encoder: LazyEncoder) -> dict[st
     hist = encode_cached(task.history["text"].tolist(), encoder, store, desc="T2 history")
     test = encode_cached(task.test["text"].tolist(), encoder, store, desc="T2 test")
     rows: dict[str, Figures | str] = {
-        "majority": _t2_figures(task, baselines.t2_majority(task)),
-        "TF-IDF baseline (concatenated)": _t2_figures(task, baselines.t2_tfidf(task)),
-        "dense baseline (centroid)": _t2_figures(task, baselines.t2_dense(task, hist, test)),
-        "proposed: learned funder profile": _t2_figures(task, hybrid.t2_learned(task, hist, test)),
+        "majority": t2_figures(task, baselines.t2_majority(task)),
+        "TF-IDF baseline (concatenated)": t2_figures(task, baselines.t2_tfidf(task)),
+        "dense baseline (centroid)": t2_figures(task, baselines.t2_dense(task, hist, test)),
+        "proposed: learned funder profile": t2_figures(task, hybrid.t2_learned(task, hist, test)),
     }
     try:
         if T2_ENGINE_DIR.exists():
             shutil.rmtree(T2_ENGINE_DIR)
         embedder = engine_embedder(store, encoder)
         for label, results in run_engine_t2(task, T2_ENGINE_DIR, embedder).items():
-            rows[label] = _t2_figures(task, results)
+            rows[label] = t2_figures(task, results)
     except Exception as exc:  # noqa: BLE001 - the engine is optional here, baselines still count
         rows["engine"] = f"not available ({type(exc).__name__}: {exc})"
     return rows

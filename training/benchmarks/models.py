@@ -34,10 +34,10 @@ def benchmark_models(
     from matcher.causes import read_causes
     from training.bench_quality import (
         LazyEncoder,
-        _t1_figures,
-        _t2_figures,
         engine_embedder,
+        t1_figures,
         t1_filter_violations,
+        t2_figures,
     )
     from training.benchmarks.embeddings import EmbeddingStore, encode_cached
     from training.benchmarks.engine_runner import run_engine_t1, run_engine_t2
@@ -61,7 +61,7 @@ def benchmark_models(
 
     docs = encode_cached(baselines.t1_doc_texts(t1, with_name=True), encoder, store)
     queries = encode_cached(t1.queries["text"].tolist(), encoder, store)
-    out["T1"]["dense baseline (cosine)"] = _t1_figures(t1, baselines.t1_dense(t1, docs, queries))
+    out["T1"]["dense baseline (cosine)"] = t1_figures(t1, baselines.t1_dense(t1, docs, queries))
     t1_dir, t2_dir = work_dir / "t1-models", work_dir / "t2-models"
     for folder in (t1_dir, t2_dir):
         if folder.exists():
@@ -70,14 +70,14 @@ def benchmark_models(
     for label, res in run_engine_t1(
         t1, t1_dir, embedder, progress=progress, taxonomies=taxonomy, models=models
     ).items():
-        out["T1"][label] = _t1_figures(t1, res)
+        out["T1"][label] = t1_figures(t1, res)
         out["violations"][label] = t1_filter_violations(t1, res)
 
     hist = encode_cached(t2.history["text"].tolist(), encoder, store)
     test = encode_cached(t2.test["text"].tolist(), encoder, store)
-    out["T2"]["dense baseline (centroid)"] = _t2_figures(t2, baselines.t2_dense(t2, hist, test))
+    out["T2"]["dense baseline (centroid)"] = t2_figures(t2, baselines.t2_dense(t2, hist, test))
     for label, res in run_engine_t2(t2, t2_dir, embedder, progress=progress, models=models).items():
-        out["T2"][label] = _t2_figures(t2, res)
+        out["T2"][label] = t2_figures(t2, res)
     out["primary"] = {"T1": T1_PRIMARY, "T2": T2_PRIMARY}
     return out
 
