@@ -510,13 +510,14 @@ def run_benchmarks(
     shared: Path, models: dict[str, dict[str, float]], settings: Settings
 ) -> dict[str, Any]:
     """T1 and T2 of ../shared/benchmarks for every compared model, through the engine, beside
-    the dense baselines (training.benchmarks.models); embeddings cached in var/bench-cache."""
+    the dense baselines (training.benchmarks.models); embeddings cached as for bench-quality."""
+    from training.bench_quality import CACHE_DIR
     from training.benchmarks.models import benchmark_models
 
     return benchmark_models(
         Path(shared),
         models,
         work_dir=settings.data_dir / "bench",
-        cache_dir=Path("var") / "bench-cache",
+        cache_dir=CACHE_DIR,  # the one `make bench-quality` fills
         progress=False,
     )
