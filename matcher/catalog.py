@@ -14,7 +14,7 @@ import numpy as np
 
 from matcher import capabilities
 from matcher.causes import CauseSpace
-from matcher.domain import SECTORS, SIZES, Filters, Organisation
+from matcher.domain import LEVELS, SECTORS, SIZES, Filters, Organisation
 from matcher.geo import haversine_many
 
 logger = logging.getLogger(__name__)
@@ -81,6 +81,9 @@ class Catalog:
         self.published_ = np.zeros(0, dtype=bool)
         self.sector_ = np.zeros(0, dtype=np.int8)
         self.size_ = np.zeros(0, dtype=np.int8)
+        self.active_ = np.zeros(0, dtype=bool)
+        # service level as LEVELS index (0 = local, also when none is given)
+        self.level_ = np.zeros(0, dtype=np.int8)
         self.lat_ = np.zeros(0)
         self.lon_ = np.zeros(0)
         # country and region as small integer codes (0 = none): exact filters compare ints
@@ -165,6 +168,8 @@ class Catalog:
         self.published_ = grow(self.published_, False)
         self.sector_ = grow(self.sector_, -1)
         self.size_ = grow(self.size_, -1)
+        self.active_ = grow(self.active_, False)
+        self.level_ = grow(self.level_, 0)
         self.lat_ = grow(self.lat_, np.nan)
         self.lon_ = grow(self.lon_, np.nan)
         self.country_ = grow(self.country_, 0)
@@ -188,6 +193,8 @@ class Catalog:
         self.published_[i] = o.published
         self.sector_[i] = SECTORS.index(o.sector.value)
         self.size_[i] = SIZES.index(o.size.value) if o.size else -1
+        self.active_[i] = o.active
+        self.level_[i] = LEVELS.index(o.service_level.value) if o.service_level else 0
         has_point = o.lat is not None and o.lon is not None
         self.lat_[i] = o.lat if has_point else np.nan
         self.lon_[i] = o.lon if has_point else np.nan
@@ -224,10 +231,17 @@ class Catalog:
         return prof
 
     def mask(self, filters: Filters | None, *, include_unpublished: bool = False) -> np.ndarray:
-        """Boolean mask of rows that satisfy every hard filter exactly."""
+        """Boolean mask of rows that satisfy every hard filter exactly.
+
+        Place filters apply to the area an organisation serves: a national body passes a region
+        (or radius) filter in its country, an international one passes every place filter, a
+        state-level one passes a radius filter given with its region.
+        """
         m = self.alive_.copy()
         if not include_unpublished:
             m &= self.published_
+        if filters is None or not filters.include_inactive:
+            m &= self.active_
         if filters is None:
             return m
         if filters.sectors:
@@ -236,10 +250,16 @@ class Catalog:
             m &= wanted[self.sector_]
         if filters.sizes:
             m &= np.isin(self.size_, [SIZES.index(s.value) for s in filters.sizes])
+        international = self.level_ == LEVELS.index("international")
+        in_country = np.ones_like(m)
         if filters.country:
-            m &= self.country_ == self._codes["country"].get(filters.country.upper(), -1)
+            in_country = self.country_ == self._codes["country"].get(filters.country.upper(), -1)
+            m &= in_country | international
+        nationwide = ((self.level_ == LEVELS.index("national")) & in_country) | international
+        in_region = np.zeros_like(m)
         if filters.region:
-            m &= self.region_ == self._codes["region"].get(filters.region.strip().lower(), -1)
+            in_region = self.region_ == self._codes["region"].get(filters.region.strip().lower(), -1)
+            m &= in_region | nationwide
         if filters.exclude_ids:
             for oid in filters.exclude_ids:
                 pos = self._by_id.get(oid)
@@ -247,8 +267,9 @@ class Catalog:
                     m[pos] = False
         if filters.near is not None and filters.radius_km is not None:
             d = self.distances(filters.near)
+            statewide = (self.level_ == LEVELS.index("state")) & in_region
             with np.errstate(invalid="ignore"):
-                m &= np.nan_to_num(d, nan=np.inf) <= filters.radius_km
+                m &= (np.nan_to_num(d, nan=np.inf) <= filters.radius_km) | nationwide | statewide
         return m
 
     def distances(self, point: tuple[float, float]) -> np.ndarray:

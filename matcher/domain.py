@@ -27,7 +27,17 @@ class SizeBand(StrEnum):
     large = "large"  # 250 or more
 
 
+class ServiceLevel(StrEnum):
+    """How far an organisation's work reaches; hard place filters apply to this area."""
+
+    local = "local"  # around its office (its city, or service_radius_km)
+    state = "state"  # its whole region (state, province)
+    national = "national"  # every region of its country
+    international = "international"  # every country
+
+
 SECTORS: tuple[str, ...] = tuple(s.value for s in Sector)
+LEVELS: tuple[str, ...] = tuple(s.value for s in ServiceLevel)
 SIZES: tuple[str, ...] = tuple(s.value for s in SizeBand)
 # The three roles a cross-sector coalition tries to fill; community groups fill the nonprofit role.
 COALITION_ROLES: dict[str, tuple[str, ...]] = {
@@ -113,9 +123,15 @@ class Organisation(BaseModel):
     lon: float | None = None
     service_radius_km: float | None = Field(None, gt=0, le=20_000)
     size: SizeBand | None = None
+    # None: local (the office's city or service radius)
+    service_level: ServiceLevel | None = None
     website: str | None = None
     contact: str | None = None
     published: bool = True
+    # False for historical bodies (abolished, replaced, superseded): left out of recommendations
+    active: bool = True
+    # where the record came from ("irs:ein-010017496", "sp500:AAPL"); merged records keep all
+    sources: list[str] = Field(default_factory=list)
     owner: str | None = None
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -132,12 +148,19 @@ class Organisation(BaseModel):
         "postcode",
         "website",
         "contact",
+        "sources",
         "owner",
         mode="before",
     )
     @classmethod
     def _no_nul(cls, v: Any) -> Any:
         return _reject_nul(v)
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _sources(cls, v: Any) -> list[str]:
+        items = [v] if isinstance(v, str) else list(v or [])
+        return list(dict.fromkeys(" ".join(str(i).split()) for i in items if str(i).strip()))
 
     @field_validator("focus_areas", "offers", "needs", mode="before")
     @classmethod
@@ -258,6 +281,8 @@ class Filters(BaseModel):
     radius_km: float | None = Field(None, gt=0)
     sizes: list[SizeBand] = Field(default_factory=list)
     exclude_ids: list[str] = Field(default_factory=list)
+    # historical bodies (active=False) are left out unless asked for
+    include_inactive: bool = False
 
     @field_validator("country", "region", mode="before")
     @classmethod

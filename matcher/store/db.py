@@ -8,7 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.schema import CreateColumn
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,8 +54,23 @@ class Database:
     def create_all(self) -> None:
         try:
             Base.metadata.create_all(self.engine)
+            self._add_missing_columns()
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot create tables in {self.url!r}: {exc}") from exc
+
+    def _add_missing_columns(self) -> None:
+        """Columns added to a table since a data directory was made (nullable or with a server
+        default, so existing rows stay valid) are added in place; nothing is dropped."""
+        existing = inspect(self.engine)
+        with self.engine.begin() as conn:
+            for table in Base.metadata.sorted_tables:
+                have = {c["name"] for c in existing.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name in have:
+                        continue
+                    ddl = CreateColumn(column).compile(dialect=self.engine.dialect)
+                    conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {ddl}")
+                    logger.info("added column %s.%s", table.name, column.name)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

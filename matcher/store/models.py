@@ -16,6 +16,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -43,9 +44,12 @@ class OrganisationRow(Base):
     lon: Mapped[float | None] = mapped_column(Float)
     service_radius_km: Mapped[float | None] = mapped_column(Float)
     size: Mapped[str | None] = mapped_column(String(16))
+    service_level: Mapped[str | None] = mapped_column(String(16))
     website: Mapped[str | None] = mapped_column(String(500))
     contact: Mapped[str | None] = mapped_column(String(500))
     published: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    sources: Mapped[list[str] | None] = mapped_column(JSON, default=list)
     owner: Mapped[str | None] = mapped_column(String(128), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     text_hash: Mapped[str] = mapped_column(String(64))

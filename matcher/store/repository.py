@@ -12,7 +12,7 @@ import numpy as np
 from sqlalchemy import delete, func, select
 
 from matcher.causes import Cause
-from matcher.domain import Need, Organisation, Sector, SizeBand, utcnow
+from matcher.domain import Need, Organisation, Sector, ServiceLevel, SizeBand, utcnow
 from matcher.errors import ConflictError, NotFoundError
 from matcher.store.db import Database
 from matcher.store.models import (
@@ -40,6 +40,7 @@ def org_values(org: Organisation) -> dict[str, Any]:
     values = org.model_dump(mode="python")
     values["sector"] = org.sector.value
     values["size"] = org.size.value if org.size else None
+    values["service_level"] = org.service_level.value if org.service_level else None
     values["text_hash"] = org.text_hash()
     return values
 
@@ -49,10 +50,15 @@ def row_to_org(row: OrganisationRow, *, trusted: bool = False) -> Organisation:
     written) for bulk reads such as index builds; only types are restored."""
     data = {f: getattr(row, f) for f in _ORG_FIELDS}
     data["updated_at"] = _aware(row.updated_at)
+    # rows written before these columns existed
+    data["active"] = True if data["active"] is None else bool(data["active"])
+    data["sources"] = list(data["sources"] or [])
     if not trusted:
         return Organisation.model_validate(data)
     data["sector"] = Sector(data["sector"])
     data["size"] = SizeBand(data["size"]) if data["size"] else None
+    level = data["service_level"]
+    data["service_level"] = ServiceLevel(level) if level else None
     for key in ("focus_areas", "offers", "needs"):
         data[key] = list(data[key] or [])
     return Organisation.model_construct(**data)

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matcher.catalog import Catalog
-from matcher.domain import SECTORS, SIZES, Filters, Need, Organisation
+from matcher.domain import LEVELS, SECTORS, SIZES, Filters, Need, Organisation
 from matcher.engine import Engine
 from matcher.geo import haversine_km
 from matcher.settings import Settings
@@ -19,7 +19,7 @@ REGIONS = ["Oregon", "Washington", "Greater Manchester", "Bristol"]
 COUNTRIES = ["US", "GB"]
 
 org_strategy = st.builds(
-    lambda i, sector, size, region, country, coords, published: Organisation(
+    lambda i, sector, size, region, country, coords, published, level, active: Organisation(
         id=f"o{i}",
         name=f"Org {i}",
         sector=sector,
@@ -30,6 +30,8 @@ org_strategy = st.builds(
         lat=coords[0] if coords else None,
         lon=coords[1] if coords else None,
         published=published,
+        service_level=level,
+        active=active,
     ),
     i=st.integers(0, 10_000),
     sector=st.sampled_from(SECTORS),
@@ -38,6 +40,8 @@ org_strategy = st.builds(
     country=st.sampled_from([None, *COUNTRIES]),
     coords=st.one_of(st.none(), st.tuples(st.floats(44, 48), st.floats(-124, -120))),
     published=st.booleans(),
+    level=st.sampled_from([None, *LEVELS]),
+    active=st.booleans(),
 )
 
 filters_strategy = st.builds(
@@ -47,6 +51,7 @@ filters_strategy = st.builds(
     region=st.sampled_from([None, *REGIONS, "oregon"]),
     sizes=st.lists(st.sampled_from(SIZES), max_size=2, unique=True),
     near=st.one_of(st.none(), st.tuples(st.floats(44, 48), st.floats(-124, -120))),
+    include_inactive=st.booleans(),
 ).flatmap(
     lambda f: st.builds(
         lambda r: f.model_copy(update={"radius_km": r if f.near else None}),
@@ -56,19 +61,29 @@ filters_strategy = st.builds(
 
 
 def satisfies(org: Organisation, f: Filters) -> bool:
-    if not org.published:
+    """The reference: place filters apply to the area the organisation serves."""
+    if not org.published or not (org.active or f.include_inactive):
         return False
     if f.sectors and org.sector not in f.sectors:
         return False
     if f.sizes and org.size not in f.sizes:
         return False
-    if f.country and org.country != f.country.upper():
+    level = org.service_level.value if org.service_level else "local"
+    if level == "international":
+        return org.id not in f.exclude_ids
+    in_country = not f.country or org.country == f.country.upper()
+    if not in_country:
         return False
-    if f.region and (org.region or "").lower() != f.region.lower():
+    in_region = bool(f.region) and (org.region or "").lower() == f.region.lower()
+    if level == "national":
+        return org.id not in f.exclude_ids
+    if f.region and not in_region:
         return False
     if org.id in f.exclude_ids:
         return False
     if f.near is not None and f.radius_km is not None:
+        if level == "state" and in_region:
+            return True
         if org.lat is None or org.lon is None:
             return False
         return haversine_km(f.near[0], f.near[1], org.lat, org.lon) <= f.radius_km
@@ -119,6 +134,8 @@ def random_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
             lat=rnd.uniform(44, 48) if i % 5 else None,
             lon=rnd.uniform(-124, -120) if i % 5 else None,
             published=rnd.random() > 0.1,
+            service_level=rnd.choice([None, *LEVELS]),
+            active=rnd.random() > 0.1,
         )
         for i in range(300)
     ]

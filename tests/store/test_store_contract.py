@@ -137,3 +137,45 @@ def test_embedding_cache_roundtrip(db: Database) -> None:
     got = cache.get_many("m", ["h1", "h2"])
     assert list(got) == ["h1"] and np.array_equal(got["h1"], v * 2)
     assert cache.get_many("other-model", ["h1"]) == {}
+
+
+def test_columns_added_since_a_database_was_made_are_added_in_place(tmp_path: Path) -> None:
+    """A data directory made before `service_level`, `active` and `sources` existed opens, its
+    rows read back as active local organisations, and the new fields are stored from then on."""
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    db = Database(f"sqlite:///{path}")
+    db.create_all()
+    store = Store(db)
+    store.upsert_organisations(
+        [Organisation(id="old-1", name="Old", sector="nonprofit", description="Kept.")]
+    )
+    db.dispose()
+    con = sqlite3.connect(path)
+    for column in ("service_level", "active", "sources"):
+        con.execute(f"ALTER TABLE organisations DROP COLUMN {column}")
+    con.commit()
+    con.close()
+
+    db = Database(f"sqlite:///{path}")
+    db.create_all()
+    store = Store(db)
+    old = store.get_organisation("old-1").record
+    assert (old.active, old.service_level, old.sources) == (True, None, [])
+    store.upsert_organisations(
+        [
+            Organisation(
+                id="new-1",
+                name="New",
+                sector="government",
+                description="National.",
+                service_level="national",
+                active=False,
+                sources=["fedreg:1"],
+            )
+        ]
+    )
+    new = store.get_organisation("new-1").record
+    assert (new.active, new.service_level, new.sources) == (False, "national", ["fedreg:1"])
+    db.dispose()
