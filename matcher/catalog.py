@@ -258,7 +258,8 @@ class Catalog:
         nationwide = ((self.level_ == LEVELS.index("national")) & in_country) | international
         in_region = np.zeros_like(m)
         if filters.region:
-            in_region = self.region_ == self._codes["region"].get(filters.region.strip().lower(), -1)
+            code = self._codes["region"].get(filters.region.strip().lower(), -1)
+            in_region = self.region_ == code
             m &= in_region | nationwide
         if filters.exclude_ids:
             for oid in filters.exclude_ids:
