@@ -405,6 +405,9 @@ class MatchPublic(BaseModel):
     components: dict[str, float] = Field(description="Score components, each in 0..1")
     reasons: list[str]
     covers: list[str]
+    relevance: float | None = Field(
+        None, description="absolute relevance to the need; partners below the floor are hidden"
+    )
     distance_km: float | None
     city: str | None
     region: str | None
@@ -416,7 +419,14 @@ class CoalitionPublic(BaseModel):
     roles: dict[str, str] = Field(description="role (business, government, nonprofit) -> id")
     covered: dict[str, list[str]] = Field(description="capability -> ids of members covering it")
     gaps: list[str]
-    coverage: float
+    coverage: float | None = Field(
+        description="share of the required capabilities covered; null when the need asks for "
+        "nothing the engine recognises"
+    )
+    unfilled_roles: list[str] = Field(
+        default_factory=list,
+        description="roles asked for that no partner above the relevance floor can fill",
+    )
 
 
 class RecommendationPublic(BaseModel):

@@ -56,6 +56,7 @@ def recommendation_view(
             covered={k: list(v) for k, v in coalition.covered.items()},
             gaps=list(coalition.gaps),
             coverage=coalition.coverage,
+            unfilled_roles=list(coalition.unfilled_roles),
         ),
         gaps=list(rec.gaps),
     )

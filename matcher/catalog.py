@@ -18,6 +18,7 @@ from matcher.domain import LEVELS, SECTORS, SIZES, Filters, Organisation
 from matcher.geo import haversine_many
 
 logger = logging.getLogger(__name__)
+FOCUS_SLOTS = 4  # focus areas of a row used as evidence (the first ones given)
 
 
 class Profile:
@@ -89,7 +90,13 @@ class Catalog:
         # country and region as small integer codes (0 = none): exact filters compare ints
         self.country_ = np.zeros(0, dtype=np.int32)
         self.region_ = np.zeros(0, dtype=np.int32)
-        self._codes: dict[str, dict[str, int]] = {"country": {"": 0}, "region": {"": 0}}
+        self._codes: dict[str, dict[str, int]] = {
+            "country": {"": 0},
+            "region": {"": 0},
+            "focus": {"": 0},
+        }
+        # each row's focus areas as codes of distinct phrases (0 = none), FOCUS_SLOTS per row
+        self.focus_codes_ = np.zeros((0, FOCUS_SLOTS), dtype=np.int32)
         self.pks_ = np.zeros(0, dtype=np.int64)
         self.pos_of_pk_ = np.zeros(0, dtype=np.int64)
         # each row's top causes and their probabilities, when a cause space is set
@@ -174,6 +181,9 @@ class Catalog:
         self.lon_ = grow(self.lon_, np.nan)
         self.country_ = grow(self.country_, 0)
         self.region_ = grow(self.region_, 0)
+        self.focus_codes_ = np.concatenate(
+            [self.focus_codes_, np.zeros((extra, FOCUS_SLOTS), np.int32)]
+        )
         width = self.cause_idx_.shape[1]
         self.cause_idx_ = np.concatenate([self.cause_idx_, np.zeros((extra, width), np.int32)])
         self.cause_p_ = np.concatenate([self.cause_p_, np.zeros((extra, width), np.float32)])
@@ -200,12 +210,18 @@ class Catalog:
         self.lon_[i] = o.lon if has_point else np.nan
         self.country_[i] = self._code("country", (o.country or "").upper())
         self.region_[i] = self._code("region", (o.region or "").strip().lower())
+        codes = [self._code("focus", f) for f in o.focus_areas[:FOCUS_SLOTS]]
+        self.focus_codes_[i] = codes + [0] * (FOCUS_SLOTS - len(codes))
 
     def _code(self, column: str, value: str) -> int:
         codes = self._codes[column]
         return codes.setdefault(value, len(codes))
 
     # reads --------------------------------------------------------------------------------
+    def focus_phrases(self) -> list[str]:
+        """The distinct focus phrases by code (code 0: none)."""
+        return list(self._codes["focus"])
+
     @property
     def vectors(self) -> np.ndarray:
         return self._vectors[: self._n]

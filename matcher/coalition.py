@@ -25,13 +25,15 @@ class Member:
     offers: frozenset[str]
 
 
-def _value(chosen: Sequence[Member], required: Sequence[str], role_bonus: float) -> float:
+def _value(
+    chosen: Sequence[Member], required: Sequence[str], role_bonus: float, score_weight: float
+) -> float:
     total = 0.0
     for cap in required:
         total += max((m.score for m in chosen if cap in m.offers), default=0.0)
     roles = {ROLE_OF_SECTOR.get(m.sector) for m in chosen} - {None}
     total += role_bonus * len(roles)
-    total += 0.25 * sum(m.score for m in chosen)
+    total += score_weight * sum(m.score for m in chosen)
     return total
 
 
@@ -48,6 +50,8 @@ def select_coalition(
     max_size: int = 5,
     role_bonus: float = 0.6,
     min_gain: float = 0.05,
+    seed: Sequence[Member] = (),
+    score_weight: float = 0.25,
 ) -> list[Member]:
     """Greedy selection; stops at max_size, or after min_size once gains become small.
 
@@ -58,9 +62,10 @@ def select_coalition(
     plain greedy (the reference in tests/engine/test_coalition.py), with a fraction of the
     evaluations.
     """
-    members = list(pool)
-    chosen: list[Member] = []
-    current = 0.0
+    chosen: list[Member] = list(seed)
+    taken = {m.key for m in chosen}
+    members = [m for m in pool if m.key not in taken]
+    current = _value(chosen, required, role_bonus, score_weight) if chosen else 0.0
     # (-bound, pool index): the best bound first, ties in pool order
     heap = [(-math.inf, i) for i in range(len(members))]
     while heap and len(chosen) < max_size:
@@ -68,7 +73,7 @@ def select_coalition(
         best, best_gain = -1, -1.0
         while heap and (not fresh or -heap[0][0] + _BOUND_SLACK >= best_gain):
             _, i = heapq.heappop(heap)
-            gain = _value([*chosen, members[i]], required, role_bonus) - current
+            gain = _value([*chosen, members[i]], required, role_bonus, score_weight) - current
             fresh.append((gain, i))
             if gain > best_gain or (gain == best_gain and i < best):
                 best, best_gain = i, gain

@@ -308,6 +308,8 @@ class Match(BaseModel):
     components: dict[str, float]
     reasons: list[str]
     covers: list[str] = Field(default_factory=list)
+    # absolute relevance to the need (best raw similarity of its evidence); the floor's measure
+    relevance: float | None = None
     distance_km: float | None = None
     city: str | None = None
     region: str | None = None
@@ -319,7 +321,10 @@ class Coalition(BaseModel):
     roles: dict[str, str]  # role -> organisation id
     covered: dict[str, list[str]]  # capability -> ids of members covering it
     gaps: list[str]  # required capabilities no candidate covers
-    coverage: float
+    # share of the required capabilities covered; None when the need asks for none we recognise
+    coverage: float | None
+    # roles asked for that no partner above the relevance floor can fill
+    unfilled_roles: list[str] = Field(default_factory=list)
 
 
 class Recommendation(BaseModel):

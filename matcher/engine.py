@@ -13,12 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from matcher import capabilities
+from matcher import capabilities, evidence
 from matcher.artifacts import IndexArtifact, load_artifact, prune_generations, save_artifact
 from matcher.catalog import Catalog, Profile
 from matcher.causes import Cause, CauseSpace, read_causes, shared_cause
-from matcher.coalition import Member, coverage_map, gaps, select_coalition
+from matcher.coalition import ROLE_OF_SECTOR, Member, coverage_map, gaps, select_coalition
 from matcher.domain import (
+    SECTORS,
     Coalition,
     Filters,
     Match,
@@ -38,13 +39,15 @@ from matcher.history_model import PartnerHistoryModel
 from matcher.index.base import VectorIndex
 from matcher.index.factory import choose_kind, create_index
 from matcher.index.lexical import LexicalIndex
-from matcher.retrieve import Candidates, hybrid
+from matcher.retrieve import Candidates, Signal, hybrid
 from matcher.rwlock import ReadWriteLock
 from matcher.score import (
     Scored,
     fit_from_cosine,
     fit_from_relevance,
     reasons_for,
+    relevance,
+    relevance_floor,
     score_candidate,
 )
 from matcher.settings import Settings
@@ -59,7 +62,7 @@ ORG_INDEX = "organisations"
 HISTORY = "history"  # the score component the partnership-history model adds
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data"
 PER_SECTOR = 5
-COALITION_POOL = 40
+COALITION_POOL = 10  # candidates per role the coalition may draw on
 
 
 @dataclass
@@ -111,6 +114,8 @@ class Engine:
         self._history_column: dict[str, int] = {}
         self._lock = ReadWriteLock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.focus = evidence.FocusVectors(embedder.dimension)
+        self.programmes = evidence.Programmes([], [], [], np.zeros((0, embedder.dimension)))
 
     # lifecycle ----------------------------------------------------------------------------
     @classmethod
@@ -242,6 +247,8 @@ class Engine:
         catalog = Catalog(self.embedder.dimension)
         catalog.set_cause_space(space)
         catalog.upsert([pk for pk, _ in rows], [o for _, o in rows], vectors)
+        focus = evidence.FocusVectors(self.embedder.dimension)
+        focus.update(catalog.focus_phrases(), self._encode_short(art.mean))
         if stale or gone.size:
             changed_pks = np.asarray([rows[i][0] for i in stale], dtype=np.int64)
             if art.ann is not None:
@@ -258,7 +265,12 @@ class Engine:
             self.index_generation = art.generation
             self.mean_ = art.mean
             self.cause_space = space
+            self.focus = focus
             self._query_cache.clear()
+
+    def _encode_short(self, mean: np.ndarray | None) -> evidence.Encode:
+        """Embeds short phrases (cached by text) centred like the profiles."""
+        return lambda texts: centre(self.profile_embedder.encode(list(texts)), mean)
 
     def _fit_cause_space(
         self, causes: Sequence[Cause], mean: np.ndarray | None
@@ -292,6 +304,17 @@ class Engine:
         }
         with self._lock.write():
             self._needs = entries
+            self.programmes = self._programmes_of(entries)
+
+    def _programmes_of(self, entries: dict[str, _NeedEntry]) -> evidence.Programmes:
+        owned = [e for e in entries.values() if e.need.requester_id and e.need.status == "open"]
+        vectors = np.stack([e.vector for e in owned]) if owned else np.zeros((0, 1))
+        return evidence.Programmes(
+            [e.need.requester_id or "" for e in owned],
+            [e.need.id for e in owned],
+            [e.need.title or e.need.text[:80] for e in owned],
+            vectors,
+        )
 
     # writes -------------------------------------------------------------------------------
     def ingest(self, orgs: Sequence[Organisation]) -> UpsertReport:
@@ -338,12 +361,14 @@ class Engine:
             self._needs[need.id] = _NeedEntry(
                 stored.pk, stored.record, vec, required_capabilities(stored.record)
             )
+            self.programmes = self._programmes_of(self._needs)
         return stored
 
     def delete_need(self, need_id: str) -> None:
         self.store.delete_need(need_id)
         with self._lock.write():
             self._needs.pop(need_id, None)
+            self.programmes = self._programmes_of(self._needs)
 
     def _reindex_ids(self, ids: set[str]) -> None:
         if len(ids) > max(1000, len(self.catalog) // 5):
@@ -358,6 +383,7 @@ class Engine:
         pks = np.asarray([pk for pk, _ in rows], dtype=np.int64)
         with self._lock.write():
             self.catalog.upsert(pks.tolist(), [o for _, o in rows], vecs)
+            self.focus.update(self.catalog.focus_phrases(), self._encode_short(self.mean_))
             if self.ann is not None:
                 self.ann.add(pks, vecs)
             if self.lexical is not None:
@@ -410,7 +436,12 @@ class Engine:
         return self.cause_space.distribution(q[None, :])[0]
 
     def _retrieve(
-        self, q: np.ndarray, text: str, filters: Filters, cause_dist: np.ndarray | None = None
+        self,
+        q: np.ndarray,
+        text: str,
+        filters: Filters,
+        cause_dist: np.ndarray | None = None,
+        signals: Sequence[Signal] = (),
     ) -> Candidates:
         """Hybrid candidates over the rows that pass `filters` (call under the read lock)."""
         return hybrid(
@@ -425,7 +456,46 @@ class Engine:
             lexical_weight=self.settings.lexical_weight,
             cause_dist=cause_dist,
             cause_weight=self.settings.cause_weight,
+            signals=signals,
         )
+
+    def _clause_vectors(self, text: str) -> np.ndarray:
+        """The need's clauses embedded like queries (none for a one-clause need)."""
+        key = "\x00clauses\x00" + text
+        cached = self._query_cache.get(key)
+        if cached is not None:
+            return cached
+        parts = evidence.clauses(text)
+        if len(parts) < 2:
+            vecs = np.zeros((0, self.embedder.dimension), np.float32)
+        else:
+            vecs = centre(l2_normalise(self.embedder.encode(parts)), self.mean_)
+        self._remember(key, vecs)
+        return vecs
+
+    def _remember(self, key: str, value: np.ndarray) -> None:
+        self._query_cache[key] = value
+        if len(self._query_cache) > 1024:
+            self._query_cache.popitem(last=False)
+
+    def _signals(
+        self, q: np.ndarray, clause_vecs: np.ndarray
+    ) -> tuple[list[Signal], dict[str, evidence.ProgrammeHit]]:
+        """Focus and programme evidence over every catalog row (call under the read lock)."""
+        out: list[Signal] = []
+        if self.settings.focus_weight and self.focus.vectors_.shape[0] > 1:
+            scores = self.focus.scores(self.catalog.focus_codes_, q, clause_vecs)
+            out.append(Signal("focus", scores, self.settings.focus_weight))
+        hits = self.programmes.best(q) if len(self.programmes) else {}
+        if hits and self.settings.programme_weight:
+            scores = np.full(self.catalog.alive_.size, np.nan, np.float32)
+            for owner, hit in hits.items():
+                pos = self.catalog.position_of_id(owner)
+                if pos is not None:
+                    scores[pos] = hit.similarity
+            # an organisation that runs no programme like this is less likely to partner on it
+            out.append(Signal("programme", scores, self.settings.programme_weight, absent=0.0))
+        return out, hits
 
     def _score(
         self,
@@ -434,6 +504,7 @@ class Engine:
         required: dict[str, str],
         requester: Profile | None,
         q: np.ndarray | None = None,
+        hits: dict[str, evidence.ProgrammeHit] | None = None,
     ) -> list[Scored]:
         positions = cands.positions
         dist: np.ndarray | None = None
@@ -443,23 +514,26 @@ class Engine:
             )
         now = utcnow()
         scored = []
+        extra = list(cands.extra.values())
         for j, pos in enumerate(positions.tolist()):
             d = None if dist is None or np.isnan(dist[j]) else float(dist[j])
-            scored.append(
-                score_candidate(
-                    pos,
-                    self.catalog.profile(pos),
-                    need,
-                    required,
-                    requester,
-                    fit=fit_from_relevance(float(cands.fused[j])),
-                    required_explicit=bool(need.required_capabilities),
-                    distance_km=d,
-                    weights=self.weights,
-                    scale_km=self.settings.proximity_scale_km,
-                    now=now,
-                )
+            s = score_candidate(
+                pos,
+                self.catalog.profile(pos),
+                need,
+                required,
+                requester,
+                fit=fit_from_relevance(float(cands.fused[j])),
+                required_explicit=bool(need.required_capabilities),
+                distance_km=d,
+                weights=self.weights,
+                scale_km=self.settings.proximity_scale_km,
+                now=now,
             )
+            s.relevance = relevance(float(cands.dense[j]), *(float(e[j]) for e in extra))
+            if hits:
+                s.programme = hits.get(self.catalog.profile(pos).org.id)
+            scored.append(s)
         if q is not None and self.history_model is not None:
             self._add_history(q, scored)
         scored.sort(key=lambda s: -s.score)
@@ -529,6 +603,7 @@ class Engine:
             components={k: round(v, 4) for k, v in s.components.items()},
             reasons=reasons,
             covers=sorted(s.covers),
+            relevance=round(s.relevance, 4),
             distance_km=None if s.distance_km is None else round(s.distance_km, 1),
             city=org.city,
             region=org.region,
@@ -537,6 +612,14 @@ class Engine:
 
     def _limit(self, limit: int | None) -> int:
         return max(1, min(limit or self.settings.default_limit, self.settings.max_limit))
+
+    def _roles(self, f: Filters) -> list[tuple[str, list[Sector]]]:
+        """The coalition roles asked for, each with its sectors (every sector when none is)."""
+        wanted = list(f.sectors) or [Sector(s) for s in SECTORS]
+        roles: dict[str, list[Sector]] = {}
+        for sector in wanted:
+            roles.setdefault(ROLE_OF_SECTOR.get(sector.value, sector.value), []).append(sector)
+        return list(roles.items())
 
     def recommend(
         self,
@@ -548,19 +631,31 @@ class Engine:
         coalition_size: tuple[int, int] = (3, 5),
         query_vector: np.ndarray | None = None,
     ) -> Recommendation:
-        """Ranked partners, per-sector lists, a cross-sector coalition and the uncovered needs."""
+        """Ranked partners, per-sector lists, a cross-sector coalition and the uncovered needs.
+
+        Candidates are retrieved per role (business, government, nonprofit and community, ...)
+        so that no sector crowds out another; partners below the relevance floor are never
+        shown and never fill a role."""
         limit = self._limit(limit)
         if requester_id and not need.requester_id:
             need = need.model_copy(update={"requester_id": requester_id})
         f = self._effective_filters(need, filters)
         required = required_capabilities(need)
         q = query_vector if query_vector is not None else self.embed_query(need.text)
+        clause_vecs = self._clause_vectors(need.text)
+        floor = relevance_floor(self.settings.relevance_floor, self.embedder.model_name)
         with self._lock.read():
             version, generation = self.model_version, self.index_generation
             requester = self._profile_of(need.requester_id)
             dist = self._cause_dist(q)
-            cands = self._retrieve(q, need.text, f, dist)
-            scored = self._score(need, cands, required, requester, q)
+            signals, hits = self._signals(q, clause_vecs)
+            per_role: dict[str, list[Scored]] = {}
+            for role, sectors in self._roles(f):
+                cands = self._retrieve(
+                    q, need.text, f.model_copy(update={"sectors": sectors}), dist, signals
+                )
+                scored = self._score(need, cands, required, requester, q, hits)
+                per_role[role] = [s for s in scored if s.relevance >= floor]
             made: dict[int, Match] = {}
 
             def make(s: Scored) -> Match:
@@ -568,14 +663,20 @@ class Engine:
                     made[s.position] = self._match(s, need, required, dist)
                 return made[s.position]
 
-            results = [make(s) for s in scored[:limit]]
+            # the overall list ranks every allowed partner against each other (fit is
+            # standardised over all of them, not within a sector)
+            overall = self._score(
+                need, self._retrieve(q, need.text, f, dist, signals), required, requester, q, hits
+            )
+            results = [make(s) for s in overall if s.relevance >= floor][:limit]
             by_sector: dict[str, list[Match]] = {}
-            for s in scored:
-                sector = self.catalog.profile(s.position).org.sector.value
-                bucket = by_sector.setdefault(sector, [])
-                if len(bucket) < PER_SECTOR:
-                    bucket.append(make(s))
-            coalition = self._coalition(scored[:COALITION_POOL], required, coalition_size, make)
+            for ss in per_role.values():
+                for s in ss:
+                    sector = self.catalog.profile(s.position).org.sector.value
+                    bucket = by_sector.setdefault(sector, [])
+                    if len(bucket) < PER_SECTOR:
+                        bucket.append(make(s))
+            coalition = self._coalition(per_role, required, coalition_size, make)
         return Recommendation(
             need=need,
             required_capabilities=list(required),
@@ -604,38 +705,47 @@ class Engine:
 
     def _coalition(
         self,
-        scored: list[Scored],
+        per_role: dict[str, list[Scored]],
         required: dict[str, str],
         size: tuple[int, int],
         make: Callable[[Scored], Match],
     ) -> Coalition:
-        members = [
-            Member(
-                self.catalog.profile(s.position).org.id,
-                self.catalog.profile(s.position).org.sector.value,
-                s.score,
-                frozenset(self.catalog.profile(s.position).offers),
-            )
-            for s in scored
-        ]
-        chosen = select_coalition(members, list(required), min_size=size[0], max_size=size[1])
-        by_id = {self.catalog.profile(s.position).org.id: s for s in scored}
-        matches = [make(by_id[m.key]) for m in chosen]
+        """Each wanted role filled by its best partner above the floor; then partners that add
+        coverage of the required help. A role nobody fills is named, not filled with anyone."""
+        org = lambda s: self.catalog.profile(s.position).org  # noqa: E731
+        offers = lambda s: frozenset(self.catalog.profile(s.position).offers)  # noqa: E731
+        by_id: dict[str, Scored] = {}
+        pool: list[Member] = []
+        seed: list[Member] = []
+        for ss in per_role.values():
+            for rank, s in enumerate(ss[:COALITION_POOL]):
+                m = Member(org(s).id, org(s).sector.value, s.score, offers(s))
+                by_id[m.key] = s
+                pool.append(m)
+                if rank == 0:
+                    seed.append(m)
+        seed.sort(key=lambda m: -m.score)
+        chosen = select_coalition(
+            pool,
+            list(required),
+            seed=seed[: size[1]],
+            min_size=min(size[0], len(seed)),
+            max_size=size[1],
+            score_weight=0.0,
+        )
         roles: dict[str, str] = {}
-        from matcher.coalition import ROLE_OF_SECTOR
-
         for m in chosen:
-            role = ROLE_OF_SECTOR.get(m.sector)
-            if role and role not in roles:
-                roles[role] = m.key
+            role = ROLE_OF_SECTOR.get(m.sector, m.sector)
+            roles.setdefault(role, m.key)
         cov = coverage_map(chosen, list(required))
         covered = sum(1 for v in cov.values() if v)
         return Coalition(
-            members=matches,
+            members=[make(by_id[m.key]) for m in chosen],
             roles=roles,
             covered=cov,
-            gaps=gaps({m.key: m.offers for m in members}, list(required)),
-            coverage=round(covered / len(required), 4) if required else 1.0,
+            gaps=gaps({m.key: m.offers for m in pool}, list(required)),
+            coverage=round(covered / len(required), 4) if required else None,
+            unfilled_roles=[role for role, ss in per_role.items() if not ss],
         )
 
     def match(

@@ -9,7 +9,8 @@ every candidate is checked against the mask.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -37,6 +38,41 @@ class Candidates:
     cause: np.ndarray  # agreement in cause space, 0 without a taxonomy
     fused: np.ndarray  # fused relevance: weighted sum of standardised dense and lexical scores
     allowed: int  # how many rows passed the hard filters
+    # extra evidence signals (name -> raw score per candidate, NaN where the row has none)
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
+class Signal:
+    """An extra relevance signal over every catalog row (NaN where a row gives no evidence),
+    standardised over the allowed rows and added to the fusion with `weight`."""
+
+    name: str
+    scores: np.ndarray
+    weight: float
+    # the raw score of rows without this evidence (None: such rows count as typical, z = 0)
+    absent: float | None = None
+
+    def raw(self, positions: np.ndarray) -> np.ndarray:
+        values = self.scores[positions]
+        return values if self.absent is None else np.nan_to_num(values, nan=self.absent)
+
+
+MIN_EVIDENCE_ROWS = 5  # fewer allowed rows with a signal: too few to standardise it, unused
+MAX_SIGNAL_Z = 3.0  # one extreme value must not outweigh every other signal
+
+
+def _signal_candidates(
+    signal: Signal, mask: np.ndarray, k: int
+) -> tuple[np.ndarray, _Stats | None]:
+    """The top-k allowed rows that have the evidence, and its distribution over them (None
+    when too few allowed rows have it to standardise)."""
+    found = np.flatnonzero(mask & ~np.isnan(signal.scores))
+    if found.size < MIN_EVIDENCE_ROWS:
+        return np.zeros(0, np.int64), None
+    values = signal.scores[found]
+    stats = _Stats(float(values.mean()), float(values.std()))
+    return found[_top(values, k)], stats
 
 
 @dataclass
@@ -157,6 +193,7 @@ def hybrid(
     lexical_weight: float = 0.1,
     cause_dist: np.ndarray | None = None,
     cause_weight: float = 0.0,
+    signals: Sequence[Signal] = (),
 ) -> Candidates:
     """Union of the dense, lexical and cause-space top-k, ranked by
     (1 - w_l - w_c) * z(dense) + w_l * z(lexical) + w_c * z(cause), each standardised over the
@@ -166,10 +203,12 @@ def hybrid(
     )
     l_pos, l_sc, l_stats = lexical_candidates(catalog, lexical, text, mask, k)
     c_pos, _, c_stats = cause_candidates(catalog, cause_dist, mask, k, exact_threshold)
+    s_found = [_signal_candidates(sig, mask, k) for sig in signals]
     dense_of = dict(zip(d_pos.tolist(), d_sc.tolist(), strict=True))
     lex_of = dict(zip(l_pos.tolist(), l_sc.tolist(), strict=True))
+    extra_pos = [p for pos, _ in s_found for p in pos.tolist()]
     positions = np.asarray(
-        list(dict.fromkeys([*dense_of, *lex_of, *c_pos.tolist()])), dtype=np.int64
+        list(dict.fromkeys([*dense_of, *lex_of, *c_pos.tolist(), *extra_pos])), dtype=np.int64
     )
     if positions.size == 0:
         empty = np.zeros(0, np.float32)
@@ -196,6 +235,14 @@ def hybrid(
         fused = fused + lexical_weight * l_stats.z(lex)
     if w_cause:
         fused = fused + w_cause * c_stats.z(cause)
+    extra: dict[str, np.ndarray] = {}
+    for sig, (_, stats) in zip(signals, s_found, strict=True):
+        extra[sig.name] = sig.scores[positions]
+        if stats is None:
+            continue
+        # rows without this evidence: `absent`, or typical (z = 0)
+        z = np.clip(stats.z(sig.raw(positions)), -MAX_SIGNAL_Z, MAX_SIGNAL_Z)
+        fused = fused + sig.weight * np.nan_to_num(z, nan=0.0)
     order = np.argsort(-fused, kind="stable")
     return Candidates(
         positions=positions[order],
@@ -204,4 +251,5 @@ def hybrid(
         cause=cause[order],
         fused=fused[order].astype(np.float32),
         allowed=int(mask.sum()),
+        extra={name: v[order] for name, v in extra.items()},
     )

@@ -22,6 +22,7 @@ from functools import lru_cache
 from matcher import capabilities
 from matcher.catalog import Profile
 from matcher.domain import Need, utcnow
+from matcher.evidence import ProgrammeHit
 
 COMPONENTS = ("fit", "coverage", "reciprocity", "proximity", "freshness")
 NEUTRAL = 0.5
@@ -96,6 +97,27 @@ class Scored:
     covers: dict[str, str]  # capability -> partner's offer phrase
     gains: dict[str, str]  # capability -> partner's need phrase met
     shared_focus: list[str] = field(default_factory=list)
+    # absolute relevance (best raw similarity of any evidence); the floor applies to it
+    relevance: float = 0.0
+    programme: ProgrammeHit | None = None  # its programme closest to the need, if any
+
+
+# Relevance floors per embedding model, calibrated on benchmark T4 dev (README, "Relevance floor").
+CALIBRATED_FLOORS: dict[str, float] = {}
+
+
+def relevance_floor(configured: float | None, model_name: str) -> float:
+    if configured is not None:
+        return configured
+    return CALIBRATED_FLOORS.get(model_name, -math.inf)
+
+
+def relevance(dense: float, *evidence: float) -> float:
+    """A candidate's absolute relevance: its best raw similarity to the need over the profile
+    and every other evidence it gives (NaN: no such evidence). Unlike the fused score, which is
+    standardised within the filtered set, this does not rise just because the rest is worse."""
+    values = [v for v in (dense, *evidence) if not math.isnan(v)]
+    return max(values)
 
 
 def fit_from_relevance(z: float) -> float:

@@ -75,6 +75,25 @@ class Settings(BaseSettings):
         description="weight of standardised cause-space agreement (when a cause taxonomy is "
         "loaded); dense relevance gets 1 - lexical_weight - cause_weight",
     )
+    focus_weight: float = Field(
+        1.0,
+        ge=0,
+        description="weight of the standardised match between the need's clauses and the "
+        "partners' focus areas (a company's industry, a nonprofit's cause)",
+    )
+    programme_weight: float = Field(
+        1.5,
+        ge=0,
+        description="weight of the standardised match between the need and the programmes "
+        "and opportunities a partner runs (needs stored with it as requester)",
+    )
+    relevance_floor: float | None = Field(
+        None,
+        description="partners whose relevance (see matcher.score.relevance) is below this are "
+        "not shown and never fill a coalition role: an empty list beats an absurd one. None: "
+        "the floor calibrated for the embedding model (matcher.score.CALIBRATED_FLOORS), or "
+        "no floor for a model without one",
+    )
     cause_temperature: float = Field(
         0.05, gt=0, le=10, description="softmax temperature of the cause distributions"
     )

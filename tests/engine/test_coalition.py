@@ -25,7 +25,7 @@ def select_coalition_plain(
     while remaining and len(chosen) < max_size:
         best, best_gain = None, -1.0
         for m in remaining:
-            gain = _value([*chosen, m], required, role_bonus) - current
+            gain = _value([*chosen, m], required, role_bonus, 0.25) - current
             if gain > best_gain:
                 best, best_gain = m, gain
         if best is None or (len(chosen) >= min_size and best_gain < min_gain):

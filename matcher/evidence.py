@@ -1,0 +1,119 @@
+"""Evidence beyond the profile text: an organisation's line of work and its own programmes.
+
+Two signals, each a score per catalog row (NaN where the organisation gives no such evidence),
+fused into retrieval next to dense, lexical and cause-space relevance:
+
+- **focus**: how close the need's asks come to what the organisation says it does in a few words
+  (its focus areas: a company's industry, a nonprofit's cause). A need is split into clauses
+  ("donations of groceries and protein", "volunteers for Saturday distributions"); the score of a
+  focus phrase is the mean of its best clause match and its match with the whole need. Short
+  labels are matched to short asks: a grocery chain to "groceries", not to a long mission.
+- **programmes**: how close the need comes to the programmes and open opportunities an
+  organisation runs (needs stored with it as requester, e.g. a federal agency's assistance
+  programmes). The best one is kept, so the reason can name it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+_CLAUSE_SPLIT = re.compile(
+    r"(?<=[.!?;:])\s+|,\s+|\s+(?:and|plus|or|but|while|so that|because)\s+", re.IGNORECASE
+)
+_LEADING = re.compile(r"^(?:and|plus|or|but|also|then)\s+", re.IGNORECASE)
+MIN_CLAUSE_CHARS = 8
+MAX_CLAUSES = 16
+
+Encode = Callable[[Sequence[str]], np.ndarray]  # texts -> centred, unit vectors
+
+
+def clauses(text: str) -> list[str]:
+    """The short parts of a need that each ask for something (at most MAX_CLAUSES)."""
+    parts = [_LEADING.sub("", p.strip(" .;:!?\"'()")) for p in _CLAUSE_SPLIT.split(text)]
+    return [p for p in parts if len(p) >= MIN_CLAUSE_CHARS][:MAX_CLAUSES]
+
+
+class FocusVectors:
+    """Vectors of the distinct focus phrases of the catalog, indexed by the catalog's focus
+    codes (code 0 is "none"); grows as new phrases arrive."""
+
+    def __init__(self, dimension: int) -> None:
+        self.vectors_ = np.zeros((1, dimension), dtype=np.float32)
+
+    def update(self, phrases: Sequence[str], encode: Encode) -> None:
+        """Embed the phrases (by code: phrases[code]) that have no vector yet."""
+        have = self.vectors_.shape[0]
+        if len(phrases) <= have:
+            return
+        new = np.asarray(encode(list(phrases[have:])), dtype=np.float32)
+        self.vectors_ = np.concatenate([self.vectors_, new])
+
+    def scores(
+        self, focus_codes: np.ndarray, query: np.ndarray, clause_vectors: np.ndarray
+    ) -> np.ndarray:
+        """Per row: the best of its focus phrases' scores; NaN for rows without focus."""
+        f = self.vectors_
+        whole = f @ query
+        if clause_vectors.size:
+            per_phrase = 0.5 * (clause_vectors @ f.T).max(axis=0) + 0.5 * whole
+        else:
+            per_phrase = whole
+        per_phrase = per_phrase.astype(np.float32)
+        per_phrase[0] = np.nan  # code 0: no phrase
+        if focus_codes.size == 0:
+            return np.zeros(0, np.float32)
+        gathered = per_phrase[focus_codes]  # rows x slots
+        with np.errstate(all="ignore"):
+            out = np.where(np.isnan(gathered), -np.inf, gathered).max(axis=1)
+        out[np.isinf(out)] = np.nan
+        return out.astype(np.float32)
+
+
+@dataclass
+class ProgrammeHit:
+    need_id: str
+    title: str
+    similarity: float
+
+
+class Programmes:
+    """The stored needs that belong to an organisation (requester), as evidence of its work."""
+
+    def __init__(
+        self,
+        owners: Sequence[str],
+        need_ids: Sequence[str],
+        titles: Sequence[str],
+        vectors: np.ndarray,
+    ) -> None:
+        self.owners_ = list(owners)
+        self.need_ids_ = list(need_ids)
+        self.titles_ = list(titles)
+        self.vectors_ = np.asarray(vectors, dtype=np.float32)
+        if not self.owners_:
+            self.vectors_ = self.vectors_.reshape(0, max(self.vectors_.shape[-1], 1))
+        self.owner_names_ = sorted(set(self.owners_))
+        index = {o: i for i, o in enumerate(self.owner_names_)}
+        self.owner_index_ = np.asarray([index[o] for o in self.owners_], dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.owners_)
+
+    def best(self, query: np.ndarray) -> dict[str, ProgrammeHit]:
+        """Per owner, its programme closest to the query."""
+        if not self.owners_:
+            return {}
+        sims = self.vectors_ @ query
+        best = np.full(len(self.owner_names_), -np.inf)
+        np.maximum.at(best, self.owner_index_, sims)
+        which = np.full(len(self.owner_names_), -1, dtype=np.int64)
+        hit = sims >= best[self.owner_index_]
+        which[self.owner_index_[hit]] = np.flatnonzero(hit)
+        return {
+            owner: ProgrammeHit(self.need_ids_[j], self.titles_[j], float(sims[j]))
+            for owner, j in zip(self.owner_names_, which.tolist(), strict=True)
+        }

@@ -1,0 +1,68 @@
+"""Focus and programme evidence: clauses, per-row focus scores, best programme per owner."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from matcher.evidence import FocusVectors, Programmes, clauses
+
+
+def _unit(*xs: float) -> np.ndarray:
+    v = np.asarray(xs, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+def test_clauses_split_a_need_into_its_asks() -> None:
+    text = (
+        "Our pantry runs out of canned goods by Wednesday. We need regular donations of "
+        "groceries and protein, plus volunteers for Saturday distributions."
+    )
+    parts = clauses(text)
+    assert "regular donations of groceries" in " | ".join(parts)
+    assert any(p.startswith("volunteers for Saturday") for p in parts)
+    assert all(len(p) >= 8 for p in parts)
+    assert clauses("food") == []
+
+
+def test_focus_scores_take_each_rows_best_phrase_and_leave_rows_without_focus_nan() -> None:
+    focus = FocusVectors(2)
+    phrases = ["", "grocery stores", "banks"]
+    vectors = {"grocery stores": _unit(1, 0), "banks": _unit(0, 1)}
+    focus.update(phrases, lambda texts: np.stack([vectors[t] for t in texts]))
+    codes = np.asarray([[1, 0], [2, 0], [0, 0], [2, 1]], dtype=np.int32)
+    query = _unit(1, 0.1)
+    scores = focus.scores(codes, query, np.zeros((0, 2), np.float32))
+    assert scores[0] > scores[1]
+    assert np.isnan(scores[2])
+    assert scores[3] == scores[0]  # its best phrase counts
+    # a clause that asks exactly for banking raises the bank's score
+    with_clause = focus.scores(codes, query, _unit(0, 1)[None, :])
+    assert with_clause[1] > scores[1]
+
+
+def test_focus_vectors_embed_only_new_phrases() -> None:
+    focus = FocusVectors(2)
+    seen: list[str] = []
+
+    def encode(texts: list[str]) -> np.ndarray:
+        seen.extend(texts)
+        return np.ones((len(texts), 2), np.float32)
+
+    focus.update(["", "a"], encode)
+    focus.update(["", "a", "b"], encode)
+    assert seen == ["a", "b"]
+    assert focus.vectors_.shape == (3, 2)
+
+
+def test_programmes_name_each_owners_closest_programme() -> None:
+    progs = Programmes(
+        ["fns", "fns", "hud"],
+        ["p1", "p2", "p3"],
+        ["School meals", "Food pantries", "Housing vouchers"],
+        np.stack([_unit(1, 1), _unit(1, 0), _unit(0, 1)]),
+    )
+    best = progs.best(_unit(1, 0.05))
+    assert best["fns"].title == "Food pantries"
+    assert best["hud"].need_id == "p3"
+    assert best["fns"].similarity > best["hud"].similarity
+    assert Programmes([], [], [], np.zeros((0, 2))).best(_unit(1, 0)) == {}

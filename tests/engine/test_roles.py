@@ -1,0 +1,52 @@
+"""Cross-sector by construction: candidates per role, a relevance floor, named unfilled roles."""
+
+from __future__ import annotations
+
+import math
+
+from matcher.domain import Need, Sector
+from matcher.engine import Engine
+
+ALL = [Sector.business, Sector.government, Sector.nonprofit]
+
+
+def test_every_wanted_role_is_filled_when_the_index_has_a_relevant_partner(
+    engine: Engine,
+) -> None:
+    need = Need(text="food bank groceries for hungry families", wanted_sectors=ALL)
+    rec = engine.recommend(need)
+    sectors = {m.sector for m in rec.coalition.members}
+    assert {"business", "government", "nonprofit"} <= sectors | {"community"}
+    assert set(rec.coalition.roles) == {"business", "government", "nonprofit"}
+    assert rec.coalition.unfilled_roles == []
+    # each sector list holds that sector only (nonprofit role: nonprofits and community)
+    for sector, matches in rec.by_sector.items():
+        assert all(m.sector == sector for m in matches)
+
+
+def test_below_the_floor_nothing_is_shown_and_roles_are_named_unfilled(engine: Engine) -> None:
+    engine.settings = engine.settings.model_copy(update={"relevance_floor": math.inf})
+    need = Need(text="food bank groceries for hungry families", wanted_sectors=ALL)
+    rec = engine.recommend(need)
+    assert rec.results == [] and rec.by_sector == {} and rec.coalition.members == []
+    assert sorted(rec.coalition.unfilled_roles) == ["business", "government", "nonprofit"]
+
+
+def test_the_floor_removes_only_what_is_below_it(engine: Engine) -> None:
+    need = Need(text="food bank groceries for hungry families", wanted_sectors=ALL)
+    everything = engine.recommend(need, limit=50)
+    relevances = sorted(m.relevance or 0.0 for m in everything.results)
+    assert len(set(relevances)) > 3
+    floor = relevances[len(relevances) // 2] - 1e-4  # shown relevances are rounded
+    engine.settings = engine.settings.model_copy(update={"relevance_floor": floor})
+    some = engine.recommend(need, limit=50)
+    assert 0 < len(some.results) < len(everything.results)
+    assert all((m.relevance or 0.0) >= floor for m in some.results)
+    kept = {m.id for m in everything.results if (m.relevance or 0.0) >= floor}
+    assert {m.id for m in some.results} == kept
+
+
+def test_a_need_with_no_recognised_ask_reports_no_coverage(engine: Engine) -> None:
+    rec = engine.recommend(Need(text="zzzz qqqq", wanted_sectors=ALL))
+    assert rec.required_capabilities == []
+    assert rec.coalition.coverage is None
