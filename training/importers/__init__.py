@@ -12,6 +12,7 @@ from matcher.store import Store
 from matcher.store.repository import UpsertReport
 from training.importers.base import ImportBatch
 from training.importers.companies import read_companies
+from training.importers.federal_agencies import read_federal_agencies
 from training.importers.federal_programs import read_federal_programs
 from training.importers.giving360 import read_360giving
 from training.importers.irs import read_irs
@@ -21,6 +22,7 @@ IMPORTERS: dict[str, Reader] = {
     "irs": read_irs,
     "360giving": read_360giving,
     "federal-programs": read_federal_programs,
+    "federal-agencies": read_federal_agencies,
     "companies": read_companies,
 }
 
@@ -53,7 +55,11 @@ def read(
         reader = IMPORTERS[kind]
     except KeyError:
         raise ValueError(f"unknown importer '{kind}' (expected {', '.join(IMPORTERS)})") from None
-    return reader(path, limit=limit, progress=progress)
+    batch = reader(path, limit=limit, progress=progress)
+    for i, org in enumerate(batch.organisations):  # provenance: where each record came from
+        if not org.sources:
+            batch.organisations[i] = org.model_copy(update={"sources": [f"{kind}:{org.id}"]})
+    return batch
 
 
 def store_batch(store: Store, batch: ImportBatch) -> StoredBatch:
