@@ -32,6 +32,7 @@ class StoredBatch:
     organisations: UpsertReport
     needs: UpsertReport
     partnerships: UpsertReport
+    retired: int = 0  # stored records merged into incoming ones and deleted
 
     def as_dict(self) -> dict[str, dict[str, int]]:
         return {
@@ -62,15 +63,21 @@ def read(
     return batch
 
 
-def store_batch(store: Store, batch: ImportBatch) -> StoredBatch:
-    """Upsert by id: organisations first (so partnerships and needs refer to stored ones)."""
+def store_batch(
+    store: Store, batch: ImportBatch, *, retired: dict[str, str] | None = None
+) -> StoredBatch:
+    """Upsert by id: organisations first (so partnerships and needs refer to stored ones).
+    `retired` (from `training.linkage_store.link_batch`): stored ids merged into others, deleted
+    once the batch is stored."""
     from training.history import store_partnerships
+    from training.linkage_store import retire
 
     empty = UpsertReport
     orgs = store.upsert_organisations(batch.organisations) if batch.organisations else empty()
     needs = store.upsert_needs(batch.needs) if batch.needs else empty()
     parts = store_partnerships(store, batch.partnerships) if batch.partnerships else empty()
-    return StoredBatch(orgs, needs, parts)
+    gone = retire(store, retired) if retired else 0
+    return StoredBatch(orgs, needs, parts, gone)
 
 
 __all__ = ["IMPORTERS", "ImportBatch", "StoredBatch", "read", "store_batch"]

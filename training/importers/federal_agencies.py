@@ -59,7 +59,9 @@ def read_federal_agencies(
         try:
             rid = required_text(values, "id")
             if not re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", rid):
-                raise RowRejected("id", f"not a registry id (letters, digits, - or _): '{rid[:40]}'")
+                raise RowRejected(
+                    "id", f"not a registry id (letters, digits, - or _): '{rid[:40]}'"
+                )
             if rid in seen:
                 raise RowRejected("id", f"duplicate id '{rid}' (first at row {seen[rid]})")
             org, described = _agency(rid, values)

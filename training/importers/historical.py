@@ -25,12 +25,34 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-HEADS = (
-    "administration agency authority board bureau center commission committee corporation "
-    "council court department foundation fund institute office panel service system bank "
-    "review group task force conference"
-).split()
-_STOP = frozenset("of the for on and in to a an".split())
+HEADS = [
+    "administration",
+    "agency",
+    "authority",
+    "board",
+    "bureau",
+    "center",
+    "commission",
+    "committee",
+    "corporation",
+    "council",
+    "court",
+    "department",
+    "foundation",
+    "fund",
+    "institute",
+    "office",
+    "panel",
+    "service",
+    "system",
+    "bank",
+    "review",
+    "group",
+    "task",
+    "force",
+    "conference",
+]
+_STOP = frozenset(["of", "the", "for", "on", "and", "in", "to", "a", "an"])
 _SENTENCE = re.compile(r"(?<=[a-z0-9\)\]][.;])\s+(?=[A-Z\"'(])|\s+_{3,}\s*")
 _ENDED = re.compile(
     r"\b(?:was|were|has been|had been|is being)\s+(?:subsequently\s+|officially\s+|later\s+|"
@@ -55,7 +77,8 @@ _FUNCTIONS = re.compile(
     re.I,
 )
 _RENAMED = re.compile(
-    r"(?P<subj>^|.{0,160}?\b(?:was|were)\s+(?:\w+\s+)?)(?i:renamed|redesignated|re-named|became known as)\s+"
+    r"(?P<subj>^|.{0,160}?\b(?:was|were)\s+(?:\w+\s+)?)"
+    r"(?i:renamed|redesignated|re-named|became known as)\s+"
     r"(?:as\s+)?(?:the\s+)?(?P<new>[A-Z][\w.,'’&\- ]{3,120}?)(?=\s+(?:by|in|on|as|under|"
     r"pursuant|effective|and\s+[a-z]+|of\s+\w+\s+\d)\b|[.;(,]|$)",
 )
@@ -102,7 +125,9 @@ class Body:
             before = description[max(0, m.start() - 120) : m.start()]
             if self.is_named(before[-len(self.name) - 40 :]):
                 found.add(m.group(1))
-        letters = "".join(w[0] for w in re.findall(r"[A-Za-z]+", self.name) if w.lower() not in _STOP)
+        letters = "".join(
+            w[0] for w in re.findall(r"[A-Za-z]+", self.name) if w.lower() not in _STOP
+        )
         for token in set(re.findall(r"\b[A-Z]{3,8}\b", description)):
             if sorted(token) == sorted(letters.upper()):
                 found.add(token)
@@ -116,7 +141,10 @@ class Body:
         words = re.findall(r"[A-Za-z’']+", phrase)
         for n in range(len(mine) + 2, max(len(mine) - 1, 1) - 1, -1):
             tail = [w for w in words[-n - 3 :] if w.lower() not in _STOP][-n:]
-            if tail and fuzz.token_sort_ratio(" ".join(mine), " ".join(_content(" ".join(tail)))) >= 92:
+            if (
+                tail
+                and fuzz.token_sort_ratio(" ".join(mine), " ".join(_content(" ".join(tail)))) >= 92
+            ):
                 return True
         return False
 
@@ -211,8 +239,7 @@ def _sentence_reason(body: Body, sentence: str, description: str) -> str | None:
     for m in _ENDED_BY.finditer(sentence):
         obj = m.group("obj")
         if refers_to_self(body, obj.split(" and ")[0].split(" by ")[0], description, at_end=False):
-            if re.match(r"\s*(?:the\s+)?[A-Za-z’'.\- ]{0,60}", obj):
-                return f"ended-by: '{_quote(sentence, m)}'"
+            return f"ended-by: '{_quote(sentence, m)}'"
     for m in _FUNCTIONS.finditer(sentence):
         subj = m.group("subj") + " " + m.group("mid")
         to_self = re.search(r"\bto\s+(?:the\s+)?(.{2,80})$", m.group("mid"))
@@ -240,11 +267,11 @@ def _sentence_reason(body: Body, sentence: str, description: str) -> str | None:
             rest = sentence[m.end() :]
             if not refers_to_self(body, rest[:120], description, at_end=False):
                 return f"merged: '{_quote(sentence, m)}'"
-    m = _MERGED_PASSIVE.search(sentence)
-    if m and refers_to_self(body, sentence[: m.start()], description):
-        rest = sentence[m.end() :]
+    passive = _MERGED_PASSIVE.search(sentence)
+    if passive and refers_to_self(body, sentence[: passive.start()], description):
+        rest = sentence[passive.end() :]
         if not refers_to_self(body, rest[:120], description, at_end=False):
-            return f"merged: '{_quote(sentence, m)}'"
+            return f"merged: '{_quote(sentence, passive)}'"
     return None
 
 
