@@ -242,9 +242,11 @@ def _sentence_reason(body: Body, sentence: str, description: str) -> str | None:
             return f"ended-by: '{_quote(sentence, m)}'"
     for m in _FUNCTIONS.finditer(sentence):
         subj = m.group("subj") + " " + m.group("mid")
-        to_self = re.search(r"\bto\s+(?:the\s+)?(.{2,80})$", m.group("mid"))
+        to_self = re.match(
+            r"\s*(?:in\w*\s+)?(?:to|into)\s+(?:the\s+)?(.{2,80})", sentence[m.end() :]
+        )
         if to_self and refers_to_self(body, to_self.group(1), description, at_end=False):
-            continue
+            continue  # functions moved TO this body: it is the successor
         if re.search(r"\b(of|by)\b", m.group("mid")) and refers_to_self(
             body, m.group("mid"), description, at_end=False
         ):
