@@ -38,9 +38,22 @@ def register(subparsers: Any) -> None:
     p.add_argument("file", type=Path)
     p.add_argument("--limit", type=int, help="read at most N data rows")
     p.add_argument("--dry-run", action="store_true")
+    p.add_argument(
+        "--no-link",
+        action="store_true",
+        help="do not merge records that match stored ones or each other (same EIN, name + "
+        "place, website, agency name)",
+    )
     p.add_argument("--report", type=Path)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_import)
+
+    p = sub.add_parser("dedupe", help="merge stored records of the same body (record linkage)")
+    p.add_argument("--dry-run", action="store_true", help="report what would be merged only")
+    p.add_argument("--near", type=int, default=20, help="near misses to show (default 20)")
+    p.add_argument("--report", type=Path)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_dedupe)
 
     p = sub.add_parser("history", help="store past partnerships (labelled pairs) from a file")
     p.add_argument("file", type=Path)
@@ -219,9 +232,18 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     _check_file(args.file)
     _check_limit(args.limit)
     t0 = time.perf_counter()
+    links = None
     try:
         batch = read(args.source, args.file, limit=args.limit, progress=not args.json)
-        stored = None if args.dry_run else store_batch(_store(settings), batch)
+        store = None if args.dry_run and not settings.data_dir.exists() else _store(settings)
+        if not args.no_link:
+            from training.linkage_store import link_batch
+
+            links = link_batch(store, batch)
+        retired = links.retired if links else None
+        stored = (
+            None if args.dry_run or store is None else store_batch(store, batch, retired=retired)
+        )
     except (ValidationError, StorageError) as exc:
         raise _usage(str(exc)) from exc
     payload = {
@@ -229,16 +251,25 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         "source": args.source,
         **batch.counts(),
         "rejected": _errors(batch.rejected),
+        "flagged": [{"row": f.row, "id": f.record_id, "note": f.note} for f in batch.flagged],
+        "links": links.as_dict() if links else {},
         "stored": stored.as_dict() if stored else {},
         "dry_run": args.dry_run,
         "seconds": round(time.perf_counter() - t0, 2),
     }
     lines = [batch.summary(max_errors=0)]
+    lines += [f"  {f}" for f in batch.flagged[:MAX_SHOWN]]
+    if len(batch.flagged) > MAX_SHOWN:
+        lines.append(f"  ... and {len(batch.flagged) - MAX_SHOWN} more (use --json or --report)")
+    if links is not None:
+        lines += ["linkage: " + links.lines(max_near=10)[0], *links.lines(max_near=10)[1:]]
     if stored:
         for name, s in stored.as_dict().items():
             lines.append(
                 f"{name}: {s['inserted']} new, {s['updated']} updated, {s['unchanged']} unchanged"
             )
+        if stored.retired:
+            lines.append(f"{stored.retired} stored records merged into new ones and removed")
         lines.append("Run `matcher build` to index them.")
     elif args.dry_run:
         lines.append("dry run: nothing stored")
@@ -246,6 +277,31 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     if not args.json:
         _print_rejected(batch.rejected)
     return 1 if batch.rejected else 0
+
+
+def cmd_dedupe(args: argparse.Namespace, settings: Settings) -> int:
+    from training.linkage_store import dedupe_store
+
+    if args.near < 0:
+        raise _usage("--near must be at least 0")
+    t0 = time.perf_counter()
+    try:
+        result = dedupe_store(_store(settings), dry_run=args.dry_run)
+    except (ValidationError, StorageError) as exc:
+        raise _usage(str(exc)) from exc
+    payload = {
+        **result.as_dict(),
+        "dry_run": args.dry_run,
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+    lines = result.lines(max_near=args.near)
+    lines.append(
+        "dry run: nothing changed"
+        if args.dry_run
+        else ("Run `matcher build` to index the merged records." if result.clusters else "")
+    )
+    _emit(args, payload, [line for line in lines if line])
+    return 0
 
 
 def cmd_history(args: argparse.Namespace, settings: Settings) -> int:

@@ -12,6 +12,7 @@ from matcher.store import Store
 from matcher.store.repository import UpsertReport
 from training.importers.base import ImportBatch
 from training.importers.companies import read_companies
+from training.importers.federal_agencies import read_federal_agencies
 from training.importers.federal_programs import read_federal_programs
 from training.importers.giving360 import read_360giving
 from training.importers.irs import read_irs
@@ -21,6 +22,7 @@ IMPORTERS: dict[str, Reader] = {
     "irs": read_irs,
     "360giving": read_360giving,
     "federal-programs": read_federal_programs,
+    "federal-agencies": read_federal_agencies,
     "companies": read_companies,
 }
 
@@ -30,6 +32,7 @@ class StoredBatch:
     organisations: UpsertReport
     needs: UpsertReport
     partnerships: UpsertReport
+    retired: int = 0  # stored records merged into incoming ones and deleted
 
     def as_dict(self) -> dict[str, dict[str, int]]:
         return {
@@ -53,18 +56,28 @@ def read(
         reader = IMPORTERS[kind]
     except KeyError:
         raise ValueError(f"unknown importer '{kind}' (expected {', '.join(IMPORTERS)})") from None
-    return reader(path, limit=limit, progress=progress)
+    batch = reader(path, limit=limit, progress=progress)
+    for i, org in enumerate(batch.organisations):  # provenance: where each record came from
+        if not org.sources:
+            batch.organisations[i] = org.model_copy(update={"sources": [f"{kind}:{org.id}"]})
+    return batch
 
 
-def store_batch(store: Store, batch: ImportBatch) -> StoredBatch:
-    """Upsert by id: organisations first (so partnerships and needs refer to stored ones)."""
+def store_batch(
+    store: Store, batch: ImportBatch, *, retired: dict[str, str] | None = None
+) -> StoredBatch:
+    """Upsert by id: organisations first (so partnerships and needs refer to stored ones).
+    `retired` (from `training.linkage_store.link_batch`): stored ids merged into others, deleted
+    once the batch is stored."""
     from training.history import store_partnerships
+    from training.linkage_store import retire
 
     empty = UpsertReport
     orgs = store.upsert_organisations(batch.organisations) if batch.organisations else empty()
     needs = store.upsert_needs(batch.needs) if batch.needs else empty()
     parts = store_partnerships(store, batch.partnerships) if batch.partnerships else empty()
-    return StoredBatch(orgs, needs, parts)
+    gone = retire(store, retired) if retired else 0
+    return StoredBatch(orgs, needs, parts, gone)
 
 
 __all__ = ["IMPORTERS", "ImportBatch", "StoredBatch", "read", "store_batch"]

@@ -38,6 +38,20 @@ class RowRejected(Exception):
         self.reason = reason
 
 
+@dataclass(frozen=True)
+class Flag:
+    """A record that was imported but deserves a look (no description, historical body, merged
+    with another record): 1-based data row, record id and what was noticed."""
+
+    row: int | None
+    record_id: str
+    note: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row}: " if self.row is not None else ""
+        return f"{where}{self.record_id}: {self.note}"
+
+
 @dataclass
 class ImportBatch:
     """What one file yielded. Records are unique by id within each list."""
@@ -47,6 +61,7 @@ class ImportBatch:
     needs: list[Need] = field(default_factory=list)
     partnerships: list[Partnership] = field(default_factory=list)
     rejected: list[RowError] = field(default_factory=list)
+    flagged: list[Flag] = field(default_factory=list)
     total_rows: int = 0
     _org_ids: dict[str, int] = field(default_factory=dict, repr=False)
 
@@ -61,6 +76,14 @@ class ImportBatch:
         self._org_ids[org.id] = len(self.organisations)
         self.organisations.append(org)
         return True
+
+    def flag(self, record_id: str, row: int | None, note: str) -> None:
+        self.flagged.append(Flag(row, record_id, note))
+
+    def remove_organisation(self, org_id: str) -> None:
+        index = self._org_ids.pop(org_id)
+        del self.organisations[index]
+        self._org_ids = {o.id: i for i, o in enumerate(self.organisations)}
 
     def has_organisation(self, org_id: str) -> bool:
         return org_id in self._org_ids
@@ -78,6 +101,7 @@ class ImportBatch:
             "needs": len(self.needs),
             "partnerships": len(self.partnerships),
             "rejected_rows": self.rejected_rows,
+            "flagged": len(self.flagged),
         }
 
     def summary(self, max_errors: int = 20) -> str:
@@ -86,6 +110,7 @@ class ImportBatch:
             f"{self.source}: {c['rows']} rows -> {c['organisations']} organisations, "
             f"{c['needs']} needs, {c['partnerships']} partnerships; "
             f"{c['rejected_rows']} rows rejected"
+            + (f", {c['flagged']} records flagged" if self.flagged else "")
         )
         lines = [head] + [f"  {e}" for e in self.rejected[:max_errors]]
         if len(self.rejected) > max_errors:

@@ -10,6 +10,11 @@ its required capabilities from the assistance types, and its eligible applicant 
 `wanted_sectors` (nonprofit -> nonprofit, for-profit/small business -> business,
 state/local/tribal/territories -> government, individuals/public -> community,
 higher-education institutions -> academic) and listed in the text.
+
+A programme whose objective says it has ended ("Program is inactive and pending archival", "no
+longer funded", "no longer making awards", "defunct") is stored with status "closed", is left out
+of its agency's description, and is listed in `flagged`; an agency all of whose programmes
+ended is imported with active=False. Every agency keeps its source: ["fpi:<agency id>"].
 """
 
 from __future__ import annotations
@@ -74,6 +79,17 @@ ASSISTANCE_CAPABILITIES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"use of property|facilities", re.I), ("facilities", "equipment")),
     (re.compile(r"information|research|dissemination", re.I), ("data",)),
 )
+# what the inventory writes when a programme has ended
+ENDED = re.compile(
+    r"\bprogram(?:me)? (?:is|has been) (?:inactive|defunct|discontinued|terminated|archived)"
+    r"|\b(?:is|are) no longer (?:funded|active|making awards|being funded)"
+    r"|\bno longer (?:funded|making awards|accepting applications)"
+    r"|\bawards are no longer being made"
+    r"|\binactive and pending archival"
+    r"|\bprogram no longer funded"
+    r"|\bthis listing should not be used",
+    re.I,
+)
 _SECTOR_ORDER = ("business", "government", "nonprofit", "community", "academic")
 
 
@@ -112,6 +128,7 @@ def read_federal_programs(
     programmes: dict[str, list[str]] = defaultdict(list)  # agency id -> programme names
     categories: dict[str, Counter[str]] = defaultdict(Counter)
     agencies: dict[str, tuple[str, str]] = {}  # agency id -> (top, sub)
+    total: Counter[str] = Counter()  # agency id -> programmes, ended ones included
     for row, values in iter_rows(
         p, batch, required=REQUIRED, limit=limit, progress=progress, desc="programmes"
     ):
@@ -130,12 +147,21 @@ def read_federal_programs(
         agencies.setdefault(agency_id(top), (top, ""))
         if sub:
             agencies.setdefault(owner, (top, sub))
+        ended = ENDED.search(need.text)
+        if ended:
+            need = need.model_copy(update={"status": "closed"})
+            batch.flag(need.id, row, f"programme closed: '{ended.group(0)}'")
         batch.needs.append(need)
         for aid in {agency_id(top), owner}:
-            programmes[aid].append(need.title or pid)
-            categories[aid].update(_categories(safe_text(values, "categories")))
+            total[aid] += 1
+            if not ended:
+                programmes[aid].append(need.title or pid)
+                categories[aid].update(_categories(safe_text(values, "categories")))
     for aid, (top, sub) in agencies.items():
-        batch.add_organisation(_agency(aid, top, sub, programmes[aid], categories[aid]))
+        org = _agency(aid, top, sub, programmes[aid], categories[aid])
+        if not programmes[aid]:
+            batch.flag(aid, None, f"inactive: all {total[aid]} of its programmes have ended")
+        batch.add_organisation(org)
     return batch
 
 
@@ -178,13 +204,17 @@ def _agency(aid: str, top: str, sub: str, names: list[str], cats: Counter[str]) 
         f"{name} is a US federal agency administering {len(names)} assistance "
         f"programme{'s' if len(names) != 1 else ''}: {listed}."
     )
+    if not names:
+        description = f"{name} is a US federal agency whose assistance programmes have ended."
     data = {
         "id": aid,
         "name": shorten(name, 300),
         "sector": "government",
         "description": shorten(description, 20_000),
         "focus_areas": [c for c, _ in cats.most_common(5)],
-        "offers": ["public programme funding"],
+        "offers": ["public programme funding"] if names else [],
         "country": "US",
+        "active": bool(names),
+        "sources": [f"fpi:{aid}"],
     }
     return validated(Organisation, data, {"name": "top_agency"})  # type: ignore[no-any-return]

@@ -1,0 +1,317 @@
+"""Clean data in: the federal agency importer, historical-body rules, record linkage (synthetic)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from matcher.domain import Need, Organisation
+from matcher.store import Database, Store
+from training.importers import read, store_batch
+from training.importers.historical import historical_reason
+from training.linkage import link
+from training.linkage_store import dedupe_store, link_batch
+
+COLUMNS = ["id", "name", "short_name", "parent_name", "agency_url", "description"]
+
+
+def _csv(path: Path, rows: list[list[str]], columns: list[str] = COLUMNS) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(columns)
+        w.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
+    db.create_all()
+    return Store(db)
+
+
+# ------------------------------------------------------------------ importer
+
+
+def test_agency_importer_ids_level_flags_and_errors(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path / "agencies.csv",
+        [
+            [
+                "7",
+                "Widget Safety Bureau",
+                "WSB",
+                "Commerce Department",
+                "https://wsb.gov/",
+                "The Widget Safety Bureau inspects widgets.",
+            ],
+            ["8", "Gadget Review Commission", "", "", "", ""],
+            ["9", "", "", "", "", "no name"],
+            ["7", "Again Bureau", "", "", "", "dup"],
+            ["10", "Bad Link Office", "", "", "not a url", "x"],
+        ],
+    )
+    batch = read("federal-agencies", path)
+    ids = [o.id for o in batch.organisations]
+    assert ids == ["fedreg-7", "fedreg-8"]
+    wsb = batch.organisations[0]
+    assert wsb.sector == "government" and wsb.service_level is not None
+    assert wsb.service_level.value == "national" and wsb.country == "US"
+    assert wsb.website == "https://wsb.gov/" and wsb.sources == ["fedreg:7"]
+    assert "Commerce Department" in wsb.description and wsb.active
+    assert batch.organisations[1].description == "Gadget Review Commission"
+    assert any(f.record_id == "fedreg-8" and "no description" in f.note for f in batch.flagged)
+    errors = {(e.row, e.column) for e in batch.rejected}
+    assert errors == {(3, "name"), (4, "id"), (5, "agency_url")}
+
+
+def test_agency_named_as_predecessor_by_another_row_is_inactive(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path / "a.csv",
+        [
+            ["1", "Parcel Rate Commission", "", "", "", "The Parcel Rate Commission sets rates."],
+            [
+                "2",
+                "Parcel Regulatory Commission",
+                "",
+                "",
+                "",
+                "The Parcel Regulatory Commission "
+                "is the successor agency to the Parcel Rate Commission, which was created in 1970.",
+            ],
+        ],
+    )
+    batch = read("federal-agencies", path)
+    active = {o.id: o.active for o in batch.organisations}
+    assert active == {"fedreg-1": False, "fedreg-2": True}
+
+
+# ------------------------------------------------------------------ historical rules
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("Widget Study Commission", "The Commission was terminated on May 31, 2007."),
+        ("Gadget Bureau", "The Gadget Bureau (GB) was set up in 1950. GB was abolished in 1996."),
+        ("VOLUNTEER", "VOLUNTEER's functions were transferred to the Small Business Office."),
+        ("Rural Lending Service", "RLS was renamed Farm Lending Service as of January 1996."),
+        (
+            "Thing Board",
+            "In 2008 an Act combined the Thing Board and the Stuff Office to form "
+            "the new Things Agency.",
+        ),
+        ("Sprocket Bank", "The directors approved resolutions to liquidate and dissolve the Bank."),
+        ("Reform Commission", "The Commission failed to agree and went out of business."),
+    ],
+)
+def test_historical_bodies_are_found(name: str, text: str) -> None:
+    assert historical_reason(name, text) is not None
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        # a current body that names an abolished predecessor
+        (
+            "Food Research Institute",
+            "The Institute was established in 1994, replacing the Food "
+            "Study Service, which was abolished.",
+        ),
+        (
+            "Food Research Institute",
+            "The Food Study Service was abolished in 1994 and its "
+            "functions were transferred to the Food Research Institute.",
+        ),
+        ("Defense Widget Agency", "The DCA was renamed Defense Widget Agency in 1991."),
+        ("Drafting Service", "The authority to induct registrants expired July 1, 1973."),
+        (
+            "Conference Office",
+            "The Office ceased operations from 1995 to 2010, when Congress reauthorized it.",
+        ),
+        ("Accounting Office", "It was renamed the Accounting Office in 2004."),
+        ("Coast Watch", "The Coast Watch was transferred to the Department of Homeland Security."),
+    ],
+)
+def test_current_bodies_are_not_flagged(name: str, text: str) -> None:
+    assert historical_reason(name, text) is None
+
+
+def test_closed_programmes_and_their_agency(tmp_path: Path) -> None:
+    cols = ["program_id", "name", "top_agency", "sub_agency", "objective"]
+    path = _csv(
+        tmp_path / "p.csv",
+        [
+            [
+                "1.1",
+                "Old Grants",
+                "Department of Things",
+                "Old Office",
+                "Program is inactive and pending archival.",
+            ],
+            ["1.2", "New Grants", "Department of Things", "New Office", "To fund new things."],
+        ],
+        cols,
+    )
+    batch = read("federal-programs", path)
+    status = {n.id: n.status for n in batch.needs}
+    assert status == {"fpi-1.1": "closed", "fpi-1.2": "open"}
+    active = {o.id: o.active for o in batch.organisations}
+    assert active["agency-department-of-things--old-office"] is False
+    assert active["agency-department-of-things--new-office"] is True
+    assert active["agency-department-of-things"] is True
+
+
+# ------------------------------------------------------------------ linkage
+
+
+def _org(oid: str, name: str, source: str, **kw: object) -> Organisation:
+    sector = kw.pop("sector", "government")
+    return Organisation(
+        id=oid, name=name, sector=sector, description=f"{name}.", sources=[source], **kw
+    )
+
+
+def test_agency_name_variants_link_and_keep_sources() -> None:
+    fed = _org("fedreg-1", "Veterans Affairs Department", "fedreg:1", website="https://va.gov")
+    fpi = _org(
+        "agency-department-of-veterans-affairs",
+        "Department of Veterans Affairs",
+        "fpi:x",
+        focus_areas=["housing"],
+    )
+    sub = _org(
+        "agency-department-of-agriculture--forest-service",
+        "Forest Service (Department of Agriculture)",
+        "fpi:y",
+    )
+    fed_sub = _org(
+        "fedreg-2", "Forest Service", "fedreg:2", focus_areas=["part of Agriculture Department"]
+    )
+    result = link([fpi, sub, fed, fed_sub])
+    merged = {c.kept.id: sorted(o.id for o in c.merged) for c in result.clusters}
+    assert merged == {
+        "fedreg-1": ["agency-department-of-veterans-affairs"],
+        "fedreg-2": ["agency-department-of-agriculture--forest-service"],
+    }
+    va = next(c.kept for c in result.clusters if c.kept.id == "fedreg-1")
+    assert va.sources == ["fedreg:1", "fpi:x"] and "housing" in va.focus_areas
+
+
+def test_same_named_offices_of_different_departments_do_not_link() -> None:
+    a = _org("fedreg-1", "Inspector General Office, Agriculture Department", "fedreg:1")
+    b = _org(
+        "agency-department-of-labor--office-of-inspector-general",
+        "Office of Inspector General (Department of Labor)",
+        "fpi:1",
+    )
+    c = _org(
+        "agency-department-of-agriculture--office-of-inspector-general",
+        "Office of Inspector General (Department of Agriculture)",
+        "fpi:2",
+    )
+    result = link([a, b, c])
+    assert [(cl.kept.id, [o.id for o in cl.merged]) for cl in result.clusters] == [
+        ("fedreg-1", ["agency-department-of-agriculture--office-of-inspector-general"])
+    ]
+
+
+def test_ein_name_place_and_website_links() -> None:
+    irs = _org(
+        "ein-012345678",
+        "HELPING HANDS INC",
+        "irs:ein-012345678",
+        sector="nonprofit",
+        city="Providence",
+        region="RI",
+    )
+    other = _org(
+        "np-helping",
+        "Helping Hands",
+        "mapping:np-helping",
+        sector="nonprofit",
+        city="Providence",
+        region="RI",
+        website="https://hands.org",
+        postcode="02903",
+    )
+    elsewhere = _org(
+        "np-helping-2", "Helping Hands", "other:2", sector="nonprofit", city="Newport", region="RI"
+    )
+    two_eins = _org(
+        "ein-099999999",
+        "Helping Hands Inc",
+        "mapping:ein-099999999",
+        sector="nonprofit",
+        city="Providence",
+        region="RI",
+    )
+    by_ein = _org(
+        "grant-1", "Helping Hands of Providence", "360giving:ein-012345678", sector="nonprofit"
+    )
+    by_site = _org(
+        "co-x", "Acme Widgets", "companies:x", sector="business", website="http://www.acme.com/"
+    )
+    by_site2 = _org(
+        "ticker-ACM", "ACME Widgets Inc", "sp500:ACM", sector="business", website="https://acme.com"
+    )
+    result = link([irs, other, elsewhere, two_eins, by_ein, by_site, by_site2])
+    groups = {c.kept.id: sorted(o.id for o in c.merged) for c in result.clusters}
+    assert groups == {
+        "ein-012345678": ["grant-1", "np-helping"],
+        "co-x": ["ticker-ACM"],
+    }
+    kept = next(c.kept for c in result.clusters if c.kept.id == "ein-012345678")
+    assert kept.website == "https://hands.org" and kept.postcode == "02903"  # filled in
+    assert set(kept.sources) == {
+        "irs:ein-012345678",
+        "mapping:np-helping",
+        "360giving:ein-012345678",
+    }
+
+
+def test_import_links_against_store_and_moves_needs(store: Store, tmp_path: Path) -> None:
+    programmes = _csv(
+        tmp_path / "p.csv",
+        [["1.1", "Vet Grants", "Department of Veterans Affairs", "", "To help veterans."]],
+        ["program_id", "name", "top_agency", "sub_agency", "objective"],
+    )
+    batch = read("federal-programs", programmes)
+    store_batch(store, batch, retired=link_batch(store, batch).retired)
+    agencies = _csv(
+        tmp_path / "a.csv",
+        [["520", "Veterans Affairs Department", "VA", "", "", "The VA serves veterans."]],
+    )
+    batch = read("federal-agencies", agencies)
+    result = link_batch(store, batch)
+    assert result.retired == {"agency-department-of-veterans-affairs": "fedreg-520"}
+    stored = store_batch(store, batch, retired=result.retired)
+    assert stored.retired == 1
+    orgs = {o.id: o for _, o in store.organisations()}
+    assert set(orgs) == {"fedreg-520"}
+    assert orgs["fedreg-520"].sources == [
+        "fedreg:520",
+        "federal-programs:agency-department-of-veterans-affairs",
+    ] or orgs["fedreg-520"].sources == ["fedreg:520", "fpi:agency-department-of-veterans-affairs"]
+    need: Need = store.needs()[0][1]
+    assert need.requester_id == "fedreg-520"
+    assert any("merged with" in f.note for f in batch.flagged)
+
+
+def test_dedupe_over_store_dry_run_then_apply(store: Store) -> None:
+    store.upsert_organisations(
+        [
+            _org("fedreg-1", "Labor Department", "fedreg:1"),
+            _org("agency-department-of-labor", "Department of Labor", "fpi:1"),
+            _org("fedreg-2", "Food and Consumer Service", "fedreg:2"),
+            _org("fedreg-3", "Food and Nutrition Service", "fedreg:3"),
+        ]
+    )
+    dry = dedupe_store(store, dry_run=True)
+    assert dry.retired == {"agency-department-of-labor": "fedreg-1"}
+    assert len(store.organisations()) == 4
+    dedupe_store(store)
+    assert sorted(o.id for _, o in store.organisations()) == ["fedreg-1", "fedreg-2", "fedreg-3"]
+    assert dedupe_store(store).clusters == []  # idempotent

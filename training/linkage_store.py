@@ -1,0 +1,93 @@
+"""Record linkage where it runs: on an incoming batch (against the store and the rest of the
+batch) and over everything stored (`matcher train dedupe`).
+
+A merged-away record is deleted; needs (requester_id) and partnerships (source_id, partner_id)
+that named it are moved to the record kept, so nothing points at a missing organisation.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from matcher.store import Store
+from matcher.store.models import NeedRow, PartnershipRow
+from training.importers.base import ImportBatch
+from training.linkage import LinkResult, link
+
+
+def link_batch(store: Store | None, batch: ImportBatch) -> LinkResult:
+    """Fold the batch's duplicates (of each other or of stored records) into one record each.
+
+    The batch is changed in place: a merged record replaces the kept one (or is added to the
+    batch to update a stored one); merged-away batch records are removed and references to them
+    in the batch's needs and partnerships point at the kept id. Stored records that were merged
+    away are listed in `result.retired` for `retire` to delete after the batch is stored.
+    """
+    incoming = {o.id for o in batch.organisations}
+    stored = [o for _, o in store.organisations()] if store is not None else []
+    stored = [o for o in stored if o.id not in incoming]  # a re-import replaces its own records
+    result = link([*stored, *batch.organisations], stored=len(stored), only_new=True)
+    for c in result.clusters:
+        for other in c.merged:
+            if batch.has_organisation(other.id):
+                batch.remove_organisation(other.id)
+        if batch.has_organisation(c.kept.id):
+            batch.replace_organisation(c.kept)
+        else:
+            batch.add_organisation(c.kept)
+        names = "; ".join(f"{o.id} '{o.name}'" for o in c.merged)
+        rules = ", ".join(sorted({p.rule for p in c.pairs}))
+        batch.flag(c.kept.id, None, f"merged with {names} ({rules})")
+    retired = result.retired
+    if retired:
+        batch.needs = [
+            n.model_copy(update={"requester_id": retired[n.requester_id]})
+            if n.requester_id in retired
+            else n
+            for n in batch.needs
+        ]
+        batch.partnerships = [
+            p.model_copy(
+                update={
+                    "source_id": retired.get(p.source_id, p.source_id),
+                    "partner_id": retired.get(p.partner_id, p.partner_id),
+                }
+            )
+            for p in batch.partnerships
+        ]
+    return result
+
+
+def retire(store: Store, retired: dict[str, str]) -> int:
+    """Delete merged-away stored records and move references to the kept ones; returns how
+    many stored records were deleted."""
+    if not retired:
+        return 0
+    with store.db.session() as s:
+        for old, new in retired.items():
+            s.execute(update(NeedRow).where(NeedRow.requester_id == old).values(requester_id=new))
+            s.execute(
+                update(PartnershipRow).where(PartnershipRow.source_id == old).values(source_id=new)
+            )
+            s.execute(
+                update(PartnershipRow)
+                .where(PartnershipRow.partner_id == old)
+                .values(partner_id=new)
+            )
+    deleted = 0
+    existing = {o.id for _, o in store.organisations()}
+    for old in retired:
+        if old in existing:
+            store.delete_organisation(old)
+            deleted += 1
+    return deleted
+
+
+def dedupe_store(store: Store, *, dry_run: bool = False) -> LinkResult:
+    """Link everything stored; unless `dry_run`, store the merged records and retire the rest."""
+    orgs = [o for _, o in store.organisations()]
+    result = link(orgs, stored=len(orgs), only_new=False)
+    if not dry_run and result.clusters:
+        store.upsert_organisations([c.kept for c in result.clusters])
+        retire(store, result.retired)
+    return result
