@@ -18,6 +18,8 @@ class Capability:
     key: str
     label: str
     stems: tuple[str, ...]
+    # what it means, in plain words: needs and profiles are matched to it by meaning
+    description: str = ""
 
 
 CAPABILITIES: tuple[Capability, ...] = (
@@ -171,7 +173,11 @@ CAPABILITIES: tuple[Capability, ...] = (
         "housing and shelter",
         ("housing", "shelter", "homes", "accommodat", "tenanc", "rent"),
     ),
-    Capability("legal_aid", "legal aid", ("legal", "lawyer", "rights", "immigration advice")),
+    Capability(
+        "legal_aid",
+        "legal aid",
+        ("legal", "lawyer", "attorney", "rights", "immigration advice"),
+    ),
     Capability(
         "public_programmes",
         "public programmes and benefits",
@@ -190,7 +196,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         "energy",
         "energy and climate infrastructure",
-        ("energy", "solar", "retrofit", "insulat", "heat pump", "flood", "resilien", "emission"),
+        ("energy", "solar", "retrofit", "insulat", "heat pump", "weatheriz", "emission"),
     ),
     Capability(
         "language",
@@ -199,6 +205,31 @@ CAPABILITIES: tuple[Capability, ...] = (
     ),
 )
 
+_DESCRIPTIONS: dict[str, str] = {
+    "funding": "money for the work: grants, donations, sponsorship, investment",
+    "volunteers": "volunteers, mentors and helpers who give their time",
+    "expertise": "expertise and advice: consultants, pro bono specialists, technical help",
+    "facilities": "space and buildings to use: venues, kitchens, warehouses, rooms, land, storage",
+    "data": "data, research, evaluation and monitoring of results",
+    "distribution": "delivery, transport and logistics: moving goods or people, supply chains",
+    "regulatory": "permits, licences, zoning, regulation and public policy",
+    "community_reach": "outreach into the community: trusted local networks, engagement",
+    "jobs": "jobs, hiring, apprenticeships, internships and work placements",
+    "training": "education, skills training, tutoring, literacy and coaching",
+    "technology": "technology and digital access: software, devices, broadband internet",
+    "healthcare": "health care: clinics, doctors, nurses, medical treatment, counselling",
+    "food_supply": "food: groceries, meals, fresh produce, food donations and nutrition",
+    "housing": "housing and shelter: homes, apartments, beds, rent and tenancy",
+    "legal_aid": "legal help: lawyers, legal representation, rights and immigration advice",
+    "public_programmes": "public programmes and benefits: government assistance, subsidies",
+    "communications": "communications, media, campaigns and marketing",
+    "equipment": "equipment, tools, materials and supplies",
+    "energy": "energy efficiency: insulation, heating, solar power, weatherisation",
+    "language": "translation, interpreting and language classes",
+}
+CAPABILITIES = tuple(
+    Capability(c.key, c.label, c.stems, _DESCRIPTIONS.get(c.key, c.label)) for c in CAPABILITIES
+)
 CAPABILITY_KEYS: tuple[str, ...] = tuple(c.key for c in CAPABILITIES)
 _BY_KEY = {c.key: c for c in CAPABILITIES}
 _STEM_PATTERNS = [

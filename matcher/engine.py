@@ -33,12 +33,19 @@ from matcher.domain import (
 from matcher.embedding.base import Embedder
 from matcher.embedding.cache import CachedEmbedder
 from matcher.embedding.factory import create_embedder
+from matcher.embedding.hashing import HASHING_MODEL_NAME
 from matcher.errors import ArtifactMismatchError, NotFoundError
 from matcher.geo import haversine_many
 from matcher.history_model import PartnerHistoryModel
 from matcher.index.base import VectorIndex
 from matcher.index.factory import choose_kind, create_index
 from matcher.index.lexical import LexicalIndex
+from matcher.meaning import (
+    OFFER_CONFIRM_THRESHOLD,
+    OFFER_THRESHOLD,
+    CapabilityMeaning,
+    short_phrase,
+)
 from matcher.retrieve import Candidates, Signal, hybrid
 from matcher.rwlock import ReadWriteLock
 from matcher.score import (
@@ -115,6 +122,8 @@ class Engine:
         self._lock = ReadWriteLock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.focus = evidence.FocusVectors(embedder.dimension)
+        self.meaning: CapabilityMeaning | None = None
+        self._focus_offers: list[dict[str, str]] = [{}]  # by focus code
         self.programmes = evidence.Programmes([], [], [], np.zeros((0, embedder.dimension)))
 
     # lifecycle ----------------------------------------------------------------------------
@@ -249,6 +258,12 @@ class Engine:
         catalog.upsert([pk for pk, _ in rows], [o for _, o in rows], vectors)
         focus = evidence.FocusVectors(self.embedder.dimension)
         focus.update(catalog.focus_phrases(), self._encode_short(art.mean))
+        # the model-free hashing embedder has no sense of meaning: keywords only then
+        meaning = (
+            CapabilityMeaning(self._encode_short(art.mean))
+            if self.embedder.model_name != HASHING_MODEL_NAME
+            else None
+        )
         if stale or gone.size:
             changed_pks = np.asarray([rows[i][0] for i in stale], dtype=np.int64)
             if art.ann is not None:
@@ -266,7 +281,57 @@ class Engine:
             self.mean_ = art.mean
             self.cause_space = space
             self.focus = focus
+            self.meaning = meaning
+            self._focus_offers = self._offers_of_focus(catalog.focus_phrases())
             self._query_cache.clear()
+
+    def _offers_of_focus(self, phrases: list[str]) -> list[dict[str, str]]:
+        """Per focus code, the capabilities that focus phrase offers (by meaning)."""
+        if self.meaning is None:
+            return [{} for _ in phrases]
+        vecs = self.focus.vectors_
+        return [
+            self.meaning.focus_offers([p], vecs[i : i + 1]) if i else {}
+            for i, p in enumerate(phrases)
+        ]
+
+    def _offers(self, positions: np.ndarray) -> list[dict[str, str]]:
+        """What each candidate offers: its listed offers; else the capabilities its mission
+        names by keyword and is about by meaning (quoted short); plus what its profile is about
+        by meaning ("") and what its focus areas (an industry, a cause) offer."""
+        if self.meaning is None or positions.size == 0:
+            return [dict(self.catalog.profile(p).offers) for p in positions.tolist()]
+        sims = self.catalog.vectors[positions] @ self.meaning.vectors_.T
+        keys = self.meaning.keys_
+        out = []
+        for row, pos in zip(sims, positions.tolist(), strict=True):
+            prof = self.catalog.profile(pos)
+            if prof.org.offers:
+                offers = dict(prof.offers)
+            else:
+                offers = {
+                    k: short_phrase(capabilities.snippet(phrase, k))
+                    for k, phrase in prof.offers.items()
+                    if k in keys and row[keys.index(k)] >= OFFER_CONFIRM_THRESHOLD
+                }
+            for code in self.catalog.focus_codes_[pos].tolist():
+                if code and code < len(self._focus_offers):
+                    for k, phrase in self._focus_offers[code].items():
+                        offers.setdefault(k, phrase)
+            for k in np.flatnonzero(row >= OFFER_THRESHOLD).tolist():
+                offers.setdefault(keys[k], "")
+            out.append(offers)
+        return out
+
+    def _required(self, need: Need, clause_vecs: np.ndarray, q: np.ndarray) -> dict[str, str]:
+        """Listed capabilities (mapped to keys); else what the need's clauses ask for, by
+        meaning (the whole text when it is one clause)."""
+        if need.required_capabilities or self.meaning is None:
+            return required_capabilities(need)
+        parts = evidence.clauses(need.text)
+        if len(parts) < 2:
+            return self.meaning.asks([need.text], q[None, :])
+        return self.meaning.asks(parts, clause_vecs)
 
     def _encode_short(self, mean: np.ndarray | None) -> evidence.Encode:
         """Embeds short phrases (cached by text) centred like the profiles."""
@@ -384,6 +449,7 @@ class Engine:
         with self._lock.write():
             self.catalog.upsert(pks.tolist(), [o for _, o in rows], vecs)
             self.focus.update(self.catalog.focus_phrases(), self._encode_short(self.mean_))
+            self._focus_offers = self._offers_of_focus(self.catalog.focus_phrases())
             if self.ann is not None:
                 self.ann.add(pks, vecs)
             if self.lexical is not None:
@@ -515,6 +581,7 @@ class Engine:
         now = utcnow()
         scored = []
         extra = list(cands.extra.values())
+        offers = self._offers(positions)
         for j, pos in enumerate(positions.tolist()):
             d = None if dist is None or np.isnan(dist[j]) else float(dist[j])
             s = score_candidate(
@@ -529,6 +596,7 @@ class Engine:
                 weights=self.weights,
                 scale_km=self.settings.proximity_scale_km,
                 now=now,
+                offers=offers[j],
             )
             s.relevance = relevance(float(cands.dense[j]), *(float(e[j]) for e in extra))
             if hits:
@@ -640,9 +708,9 @@ class Engine:
         if requester_id and not need.requester_id:
             need = need.model_copy(update={"requester_id": requester_id})
         f = self._effective_filters(need, filters)
-        required = required_capabilities(need)
         q = query_vector if query_vector is not None else self.embed_query(need.text)
         clause_vecs = self._clause_vectors(need.text)
+        required = self._required(need, clause_vecs, q)
         floor = relevance_floor(self.settings.relevance_floor, self.embedder.model_name)
         with self._lock.read():
             version, generation = self.model_version, self.index_generation
@@ -713,7 +781,7 @@ class Engine:
         """Each wanted role filled by its best partner above the floor; then partners that add
         coverage of the required help. A role nobody fills is named, not filled with anyone."""
         org = lambda s: self.catalog.profile(s.position).org  # noqa: E731
-        offers = lambda s: frozenset(self.catalog.profile(s.position).offers)  # noqa: E731
+        offers = lambda s: frozenset(s.offers)  # noqa: E731
         by_id: dict[str, Scored] = {}
         pool: list[Member] = []
         seed: list[Member] = []

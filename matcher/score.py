@@ -19,12 +19,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
 from matcher import capabilities
 from matcher.catalog import Profile
 from matcher.domain import Need, utcnow
 from matcher.evidence import ProgrammeHit
+from matcher.meaning import short_phrase
 
 COMPONENTS = ("fit", "coverage", "reciprocity", "proximity", "freshness")
+PROGRAMME_REASON_SIMILARITY = 0.3  # a programme this close to the need is named in the reasons
 NEUTRAL = 0.5
 # With no requesting organisation, a community need still brings its community to the table.
 IMPLIED_REQUESTER_OFFERS = {"community_reach": "access to the community behind this need"}
@@ -100,6 +104,7 @@ class Scored:
     # absolute relevance (best raw similarity of any evidence); the floor applies to it
     relevance: float = 0.0
     programme: ProgrammeHit | None = None  # its programme closest to the need, if any
+    offers: dict[str, str] = field(default_factory=dict)  # all it offers (covers: the asked)
 
 
 # Relevance floors per embedding model, calibrated on benchmark T4 dev (README, "Relevance floor").
@@ -177,8 +182,11 @@ def score_candidate(
     weights: Mapping[str, float],
     scale_km: float,
     now: datetime | None = None,
+    offers: Mapping[str, str] | None = None,
 ) -> Scored:
-    offers = prof.offers
+    """`offers`: what the partner offers (capability -> its phrase, "" when read from its
+    profile by meaning); its listed offers when not given."""
+    offers = prof.offers if offers is None else offers
     covers = {c: offers[c] for c in required if c in offers}
     coverage = len(covers) / len(required) if required else NEUTRAL
     giver = requester.offers if requester is not None else IMPLIED_REQUESTER_OFFERS
@@ -215,7 +223,7 @@ def score_candidate(
         w_fresh * freshness,
     )
     score = sum(weighted) / total_w
-    return Scored(position, score, comps, distance_km, covers, gains, shared)
+    return Scored(position, score, comps, distance_km, covers, gains, shared, offers=dict(offers))
 
 
 _weights_memo: tuple[dict[str, float], tuple[float, ...]] = ({}, ())
@@ -232,32 +240,83 @@ def _component_weights(weights: Mapping[str, float]) -> tuple[float, ...]:
     return values
 
 
+# Words never worth showing as "shared terms": English stop words, our own profile labels and
+# words every need and profile use.
+_NOT_TERMS = (
+    frozenset(ENGLISH_STOP_WORDS)
+    | _STOP
+    | {
+        "since",
+        "focus",
+        "offers",
+        "seeks",
+        "organisations",
+        "organizations",
+        "families",
+        "work",
+        "works",
+        "working",
+        "want",
+        "like",
+        "would",
+        "could",
+        "every",
+        "many",
+        "year",
+        "years",
+    }
+)
+
+
 @lru_cache(maxsize=4096)
 def _terms(text: str) -> frozenset[str]:
     """Content words of a text (for "shared terms"); remembered, as the same candidate profiles
     are explained again and again."""
-    return frozenset(w for w in _WORD.findall(text.lower()) if w not in _STOP)
+    return frozenset(w for w in _WORD.findall(text.lower()) if w not in _NOT_TERMS)
+
+
+def place_terms(*names: str | None) -> frozenset[str]:
+    """Words of place names: never shown as shared terms (a place is location, not topic)."""
+    return frozenset(w for n in names if n for w in _WORD.findall(n.lower()))
+
+
+def shared_terms(need: Need, org_text: str, places: frozenset[str], limit: int = 4) -> list[str]:
+    return sorted((_terms(need.text) & _terms(org_text)) - places)[:limit]
+
+
+def _profile_words(prof: Profile) -> str:
+    o = prof.org
+    return " ".join([o.name, o.description, *o.focus_areas, *o.offers])
 
 
 def reasons_for(
     s: Scored, prof: Profile, need: Need, required: Mapping[str, str], now: datetime | None = None
 ) -> list[str]:
-    """Readable reasons: what of the need it covers, which offers match, distance, gains."""
+    """Readable, true reasons: what of the need it covers (and with what), what it does not,
+    the programme it runs, distance, what it gains. A capability is either covered or not:
+    the two lists are disjoint by key and name capabilities, never the need's sentences."""
     out: list[str] = []
     org = prof.org
-    common = sorted(_terms(need.text) & _terms(org.profile_text()))[:4]
+    places = place_terms(need.city, need.region, need.country, org.city, org.region)
+    common = shared_terms(need, _profile_words(prof), places)
     fit = s.components["fit"]
     strength = "closely" if fit >= 0.6 else "partly" if fit >= 0.35 else "loosely"
     line = f"Its profile {strength} matches the need"
     if common:
         line += " (shared terms: " + ", ".join(common) + ")"
     out.append(line + ".")
+    if s.programme is not None and s.programme.similarity >= PROGRAMME_REASON_SIMILARITY:
+        out.append(f"Runs a related programme: '{short_phrase(s.programme.title, 12)}'.")
     for cap, offer in s.covers.items():
-        asked = required.get(cap, capabilities.label(cap))
-        out.append(f"Covers '{asked}' with its offer '{offer}'.")
-    missing = [required[c] for c in required if c not in s.covers]
+        asked = short_phrase(required.get(cap) or capabilities.label(cap))
+        what = capabilities.label(cap)
+        if offer:
+            out.append(f"Covers {what} (asked: '{asked}') with its offer '{short_phrase(offer)}'.")
+        else:
+            out.append(f"Covers {what} (asked: '{asked}'): its profile is about this.")
+    missing = [capabilities.label(c) for c in required if c not in s.covers]
     if required and missing and s.covers:
-        out.append("Does not cover: " + "; ".join(f"'{m}'" for m in missing[:3]) + ".")
+        out.append("Does not cover: " + ", ".join(missing[:3]) + ".")
     if s.distance_km is not None:
         where = f" in {org.city}" if org.city else ""
         out.append(f"Based {s.distance_km:.0f} km from the need's location{where}.")
@@ -266,10 +325,10 @@ def reasons_for(
     elif need.region and org.region and need.region.lower() == org.region.lower():
         out.append(f"Based in the same region ({org.region}).")
     for cap, wanted in s.gains.items():
-        out.append(f"Would gain {capabilities.label(cap)}: it seeks '{wanted}'.")
+        out.append(f"Would gain {capabilities.label(cap)}: it seeks '{short_phrase(wanted)}'.")
     if s.shared_focus:
         out.append("Shares focus areas with the requester: " + ", ".join(s.shared_focus) + ".")
-    if prof.offers_inferred and s.covers:
+    if not org.offers and s.covers:
         out.append("Its offers were read from its description (it lists none).")
     age_days = ((now or utcnow()) - org.updated_at).days
     if age_days > 540:

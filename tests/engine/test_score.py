@@ -37,8 +37,45 @@ def test_coverage_counts_required_capabilities_offered() -> None:
     assert s.components["coverage"] == 0.5
     assert s.covers == {"food_supply": "fresh food parcels"}
     reasons = reasons_for(s, prof, need, req)
-    assert any("Covers 'food' with its offer 'fresh food parcels'" in r for r in reasons)
-    assert any("Does not cover: 'funding'" in r for r in reasons)
+    assert any(
+        "Covers food supply (asked: 'food') with its offer 'fresh food parcels'" in r
+        for r in reasons
+    )
+    assert any("Does not cover: funding." in r for r in reasons)
+
+
+def test_a_card_never_covers_and_misses_the_same_thing_nor_quotes_a_sentence() -> None:
+    """One clause asked for two capabilities; the partner covers one of them. The card names
+    the capabilities (not the clause) on each side, and quotes short, unshouted phrases."""
+    clause = "Flooding keeps damaging homes in Wilmington and we need money"
+    prof = make_profile(
+        org(offers=["EMERGENCY HOUSING REPAIRS FOR FAMILIES WHOSE HOMES WERE DAMAGED BY STORMS"])
+    )
+    need = Need(text=clause, city="Wilmington", region="DE")
+    req = {"housing": clause, "funding": clause}
+    s = score_candidate(0, prof, need, req, None, fit=0.5, distance_km=None, weights=W, scale_km=50)
+    reasons = reasons_for(s, prof, need, req)
+    covers = [r for r in reasons if r.startswith("Covers")]
+    missing = next(r for r in reasons if r.startswith("Does not cover"))
+    assert len(covers) == 1 and "housing" in covers[0]
+    assert "housing" not in missing and "funding" in missing
+    assert clause not in " ".join(reasons)
+    quoted = covers[0].split("offer '")[1]
+    assert len(quoted.split()) <= 9 and not quoted.isupper()
+
+
+def test_shared_terms_leave_out_stop_words_labels_and_places() -> None:
+    prof = make_profile(
+        org(
+            name="Dover Pantry",
+            description="Since 1990 our focus is food in Dover.",
+            offers=["food parcels"],
+        )
+    )
+    need = Need(text="Since the flood, Dover families need food and focus", city="Dover")
+    s = score_candidate(0, prof, need, {}, None, fit=0.5, distance_km=None, weights=W, scale_km=50)
+    line = reasons_for(s, prof, need, {})[0]
+    assert "shared terms: food)" in line
 
 
 def test_reciprocity_uses_requester_offers() -> None:

@@ -1,0 +1,83 @@
+"""Capabilities by meaning: what a need asks for and what a partner offers, matched to the
+capability descriptions (matcher.capabilities) by embedding similarity, not keyword stems.
+
+A need's asks come from its clauses, each kept with the clause that triggered it (shortened for
+reasons); a sentence is never itself taken as a capability. A partner's offers by meaning come
+from its profile vector and its focus phrases; the focus phrase that triggered one is kept.
+Thresholds were set by reading the capabilities found for the sample needs and for the T4 dev
+needs (README, "Capabilities by meaning").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from matcher.capabilities import CAPABILITIES, capabilities_in
+from matcher.evidence import Encode
+
+ASK_THRESHOLD = 0.40  # clause vs capability description (centred cosine)
+ASK_NAMED_THRESHOLD = 0.28  # ... when the clause also names it (a keyword of the vocabulary)
+OFFER_THRESHOLD = 0.35  # profile vs description: 2% false, 19% of listed offers (sample)
+OFFER_CONFIRM_THRESHOLD = 0.25  # a keyword read in a mission counts only above this
+FOCUS_OFFER_THRESHOLD = 0.45  # focus phrase vs capability description
+MAX_ASKS = 5
+MAX_QUOTE_WORDS = 8
+
+
+def short_phrase(text: str, max_words: int = MAX_QUOTE_WORDS) -> str:
+    """A short, readable quote: at most `max_words` words, not shouted (all-capitals text is
+    put in sentence case)."""
+    words = text.split()
+    out = " ".join(words[:max_words]) + (" ..." if len(words) > max_words else "")
+    letters = [c for c in out if c.isalpha()]
+    if letters and sum(c.isupper() for c in letters) > 0.6 * len(letters):
+        out = out.lower()
+        out = out[:1].upper() + out[1:]
+    return out
+
+
+class CapabilityMeaning:
+    """The capability descriptions embedded once; matching is a small matrix product."""
+
+    def __init__(self, encode: Encode) -> None:
+        self.keys_ = [c.key for c in CAPABILITIES]
+        self.vectors_ = np.asarray(encode([c.description for c in CAPABILITIES]), np.float32)
+
+    def asks(self, parts: Sequence[str], vectors: np.ndarray) -> dict[str, str]:
+        """Capability -> the short clause that asks for it, best matches first: a clause close
+        to a capability's description, or one that names it and is fairly close to it."""
+        if not len(parts):
+            return {}
+        sims = vectors @ self.vectors_.T  # clauses x capabilities
+        for j, part in enumerate(parts):
+            for key in capabilities_in(part):
+                k = self.keys_.index(key)
+                if sims[j, k] >= ASK_NAMED_THRESHOLD:
+                    sims[j, k] = max(sims[j, k], ASK_THRESHOLD)
+        best_clause = sims.argmax(axis=0)
+        best = sims.max(axis=0)
+        order = [k for k in np.argsort(-best).tolist() if best[k] >= ASK_THRESHOLD][:MAX_ASKS]
+        return {self.keys_[k]: short_phrase(parts[int(best_clause[k])]) for k in order}
+
+    def offers(self, vectors: np.ndarray, threshold: float = OFFER_THRESHOLD) -> list[set[str]]:
+        """Per profile vector, the capabilities its profile is about."""
+        if vectors.size == 0:
+            return []
+        hits = (vectors @ self.vectors_.T) >= threshold
+        return [{self.keys_[k] for k in np.flatnonzero(row)} for row in hits]
+
+    def focus_offers(
+        self, phrases: Sequence[str], vectors: np.ndarray, threshold: float = FOCUS_OFFER_THRESHOLD
+    ) -> dict[str, str]:
+        """Capability -> the focus phrase (e.g. an industry) that offers it."""
+        if not len(phrases):
+            return {}
+        sims = vectors @ self.vectors_.T
+        out: dict[str, str] = {}
+        for k in np.argsort(-sims.max(axis=0)).tolist():
+            j = int(sims[:, k].argmax())
+            if sims[j, k] >= threshold:
+                out[self.keys_[k]] = phrases[j]
+        return out
