@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher import capabilities
+from matcher import capabilities, places
 from matcher.artifacts import IndexArtifact, load_artifact, prune_generations, save_artifact
 from matcher.catalog import Catalog, Profile
 from matcher.causes import Cause, CauseSpace, read_causes, shared_cause
@@ -77,6 +77,12 @@ def split_sentences(text: str) -> list[str]:
     """The sentences of a text with more than one; [] for a single sentence."""
     parts = [p.strip() for p in _SENTENCE_END.split(text) if len(p.strip()) > 3]
     return parts if len(parts) > 1 else []
+
+
+def topic_text(need: Need) -> str:
+    """The need's text without the words that name places (its own place, places of its state,
+    "Dover, DE"): what lexical matching reads, so a place is location, never topic."""
+    return places.topic_text(need.text, places.place_of(need))
 
 
 def required_capabilities(need: Need) -> dict[str, str]:
@@ -400,6 +406,10 @@ class Engine:
             f.sectors = list(need.wanted_sectors)
         if f.near is None and need.lat is not None and need.lon is not None and need.radius_km:
             f.near, f.radius_km = (need.lat, need.lon), need.radius_km
+        elif need.place and f.near is None and not f.region and not f.country:
+            # a need with a place is searched within it: its state (or country) is a hard
+            # filter; national bodies still pass (Catalog.mask applies the area served)
+            f.region, f.country = need.region, need.country
         if need.requester_id and need.requester_id not in f.exclude_ids:
             f.exclude_ids = [*f.exclude_ids, need.requester_id]
         return f
@@ -504,7 +514,14 @@ class Engine:
     ) -> Match:
         prof = self.catalog.profile(s.position)
         org = prof.org
-        reasons = reasons_for(s, prof, need, required)
+        # place words are location, not topic: "shared terms" leave them out
+        topic = topic_text(need)
+        reasons = reasons_for(
+            s,
+            prof,
+            need if topic == need.text else need.model_copy(update={"text": topic}),
+            required,
+        )
         if cause_dist is not None and self.cause_space is not None:
             cause = shared_cause(
                 self.cause_space,
@@ -559,7 +576,7 @@ class Engine:
             version, generation = self.model_version, self.index_generation
             requester = self._profile_of(need.requester_id)
             dist = self._cause_dist(q)
-            cands = self._retrieve(q, need.text, f, dist)
+            cands = self._retrieve(q, topic_text(need), f, dist)
             scored = self._score(need, cands, required, requester, q)
             made: dict[int, Match] = {}
 
