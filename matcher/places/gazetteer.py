@@ -13,6 +13,7 @@ import logging
 import re
 import threading
 import time
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,9 +30,11 @@ _SPACE = re.compile(r"[\s\-]+")
 
 @lru_cache(maxsize=65536)
 def key(name: str) -> str:
-    """A comparison key for a place name: lower case, no dots or apostrophes, hyphens as spaces,
-    St/Mt/Ft spelt out ("St. Louis" and "Saint Louis" agree)."""
-    s = _SPACE.sub(" ", _PUNCT.sub("", name.lower())).strip()
+    """A comparison key for a place name: lower case, no accents, dots or apostrophes, hyphens
+    as spaces, St/Mt/Ft spelt out ("St. Louis" and "Saint Louis" agree)."""
+    folded = unicodedata.normalize("NFKD", name.lower())
+    folded = "".join(c for c in folded if not unicodedata.combining(c))  # Zürich = Zurich
+    s = _SPACE.sub(" ", _PUNCT.sub("", folded)).strip()
     if " " in s or len(s) > 2:
         s = _FORT.sub("fort", _MOUNT.sub("mount", _SAINT.sub("saint", s)))
     return s

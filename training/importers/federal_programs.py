@@ -186,5 +186,6 @@ def _agency(aid: str, top: str, sub: str, names: list[str], cats: Counter[str]) 
         "focus_areas": [c for c, _ in cats.most_common(5)],
         "offers": ["public programme funding"],
         "country": "US",
+        "service_level": "national",  # a federal body serves every state
     }
     return validated(Organisation, data, {"name": "top_agency"})  # type: ignore[no-any-return]
