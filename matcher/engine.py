@@ -571,12 +571,13 @@ class Engine:
             need = need.model_copy(update={"requester_id": requester_id})
         f = self._effective_filters(need, filters)
         required = required_capabilities(need)
-        q = query_vector if query_vector is not None else self.embed_query(need.text)
+        topic = topic_text(need)  # place words are location, not topic
+        q = query_vector if query_vector is not None else self.embed_query(topic)
         with self._lock.read():
             version, generation = self.model_version, self.index_generation
             requester = self._profile_of(need.requester_id)
             dist = self._cause_dist(q)
-            cands = self._retrieve(q, topic_text(need), f, dist)
+            cands = self._retrieve(q, topic, f, dist)
             scored = self._score(need, cands, required, requester, q)
             made: dict[int, Match] = {}
 
@@ -612,7 +613,7 @@ class Engine:
         *,
         progress: bool = False,
     ) -> list[Recommendation]:
-        vecs = self.query_vectors([n.text for n in needs], progress=progress)
+        vecs = self.query_vectors([topic_text(n) for n in needs], progress=progress)
         fs = list(filters) if filters is not None else [None] * len(needs)
         return [
             self.recommend(n, filters=f, limit=limit, query_vector=v)
