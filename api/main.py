@@ -34,6 +34,7 @@ from api.routes import (
     keys,
     needs,
     organisations,
+    places,
     recommendations,
     web,
 )
@@ -144,6 +145,7 @@ def create_app(
             {"name": "keys", "description": "API keys (admins)"},
             {"name": "analyst", "description": "Ingest, retraining and model publishing"},
             {"name": "health", "description": "Liveness, readiness, metrics"},
+            {"name": "places", "description": "Place-name suggestions (offline gazetteer)"},
         ],
     )
     app.state.api = state
@@ -152,7 +154,8 @@ def create_app(
     app.add_middleware(NulGuardMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
-    for module in (recommendations, organisations, needs, feedback, analyst, keys, health, web):
+    routers = (recommendations, organisations, needs, places, feedback, analyst, keys, health, web)
+    for module in routers:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.openapi = _custom_openapi(app)  # type: ignore[method-assign]

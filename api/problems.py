@@ -76,6 +76,9 @@ class ProblemDetail(BaseModel):
     detail: str | None = None
     instance: str | None = None
     errors: list[FieldError] | None = None
+    candidates: list[str] | None = Field(
+        None, description="For a place that is unknown or ambiguous: the places it could mean"
+    )
 
 
 def problem_type(status: int) -> str:
@@ -107,6 +110,7 @@ def problem_response(
     *,
     headers: Mapping[str, str] | None = None,
     errors: Sequence[FieldError] | None = None,
+    candidates: Sequence[str] | None = None,
 ) -> JSONResponse:
     slug, title = _KINDS.get(status, ("error", "Error"))
     body = ProblemDetail(
@@ -116,6 +120,7 @@ def problem_response(
         detail=detail,
         instance=request.url.path if request is not None else None,
         errors=list(errors) if errors else None,
+        candidates=list(candidates) if candidates is not None else None,
     )
     return JSONResponse(
         body.model_dump(exclude_none=True),
@@ -203,7 +208,8 @@ async def _on_engine_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, engine_errors.ValidationError):
         field = exc.field or "body"
         errors = [FieldError(field=field, location="body", message=exc.message, type="value_error")]
-    return problem_response(request, status, str(exc), errors=errors)
+    candidates = exc.candidates if isinstance(exc, engine_errors.PlaceError) else None
+    return problem_response(request, status, str(exc), errors=errors, candidates=candidates)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api.security import Role
-from matcher.domain import Sector, SizeBand
+from matcher.domain import Sector, ServiceLevel, SizeBand
 
 MAX_LIMIT = 100
 MAX_PAGE_SIZE = 200
@@ -28,7 +28,26 @@ Id = Annotated[str, Field(min_length=1, max_length=128, pattern=ID_PATTERN)]
 Phrase = Annotated[str, Field(min_length=1, max_length=200, pattern=NON_BLANK)]
 Phrases = Annotated[list[Phrase], Field(max_length=50)]
 Place = Annotated[str, Field(min_length=1, max_length=200, pattern=NON_BLANK)]
-Country = Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}$", description="ISO 3166 code")]
+Country = Annotated[
+    str,
+    Field(
+        min_length=2,
+        max_length=60,
+        pattern=r"^[A-Za-z][A-Za-z .'()\-]*[A-Za-z.)]$",
+        description="ISO 3166 code or country name ('US', 'USA', 'United States')",
+    ),
+]
+PlaceName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=200,
+        pattern=NON_BLANK,
+        description="A place name, resolved offline: 'Providence, RI', '02903', "
+        "'Sussex County, Delaware', 'Rhode Island'. Unknown or ambiguous: 422 naming it, "
+        "with candidates",
+    ),
+]
 Lat = Annotated[float, Field(ge=-90, le=90)]
 Lon = Annotated[float, Field(ge=-180, le=180)]
 Radius = Annotated[float, Field(gt=0, le=20_000)]
@@ -122,6 +141,9 @@ class OrganisationCreate(InputModel):
     lon: Lon = Field(default_factory=_unset, description="With lat")
     service_radius_km: Radius | None = None
     size: SizeBand | None = None
+    service_level: ServiceLevel | None = Field(
+        None, description="Area served: local (default), state, national or international"
+    )
     website: str | None = Field(None, max_length=500, pattern=NO_NUL)
     contact: str | None = Field(
         None, max_length=500, pattern=NO_NUL, description="Shown only to owner/analysts"
@@ -165,6 +187,7 @@ class OrganisationUpdate(InputModel):
     lon: Lon | None = Field(default_factory=_unset, description="With lat; null (both) clears")
     service_radius_km: Radius | None = None
     size: SizeBand | None = None
+    service_level: ServiceLevel | None = None
     website: str | None = Field(None, max_length=500, pattern=NO_NUL)
     contact: str | None = Field(None, max_length=500, pattern=NO_NUL)
     published: bool = Field(default_factory=_unset)
@@ -210,6 +233,7 @@ class OrganisationPublic(BaseModel):
     lon: float | None
     service_radius_km: float | None
     size: SizeBand | None
+    service_level: ServiceLevel | None = None
     website: str | None
     updated_at: datetime
     version: int = Field(description="Also sent as the ETag header; send it back in If-Match")
@@ -283,6 +307,13 @@ class NeedFields(InputModel):
         min_length=3, max_length=5_000, pattern=THREE_CHARS, description="The problem, in words"
     )
     title: str | None = Field(None, max_length=300, pattern=NO_NUL)
+    place: PlaceName | None = Field(
+        None,
+        description="Where the need is, by name ('Providence, RI', '02903', 'Rhode Island'): "
+        "fills city, region, country, lat and lon, and its state (or country) becomes a hard "
+        "filter unless filters or radius_km say otherwise. Unknown or ambiguous: 422 with "
+        "candidates",
+    )
     city: Place | None = None
     region: Place | None = None
     country: Country | None = None
@@ -325,6 +356,7 @@ class NeedPublic(BaseModel):
     id: str
     text: str
     title: str | None
+    place: str | None = None
     city: str | None
     region: str | None
     country: str | None
@@ -393,6 +425,21 @@ _MATCH_EXAMPLE: dict[str, Any] = {
     "region": None,
     "country": "GB",
 }
+
+
+class PlaceSuggestion(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"label": "Providence, RI", "kind": "city", "region": "RI", "country": "US"}
+            ]
+        }
+    )
+
+    label: str = Field(description="What to show and to send back as a need's `place`")
+    kind: str = Field(description="zip, city, county, state or country")
+    region: str | None
+    country: str
 
 
 class MatchPublic(BaseModel):
@@ -692,6 +739,10 @@ class IngestReport(BaseModel):
     accepted: int
     rejected_rows: int = Field(description="Rows with at least one error")
     rejected: list[IngestRowError] = Field(description="Every error: row, column and reason")
+    warnings: list[IngestRowError] = Field(
+        default_factory=list,
+        description="Accepted rows with a problem, e.g. an address that does not geocode",
+    )
     stored: IngestStored | None = Field(description="null on a dry run or with nothing accepted")
     dry_run: bool
     error: str | None = Field(

@@ -199,6 +199,11 @@ CAPABILITIES: tuple[Capability, ...] = (
         ("energy", "solar", "retrofit", "insulat", "heat pump", "weatheriz", "emission"),
     ),
     Capability(
+        "disaster",
+        "disaster preparedness and recovery",
+        ("flood", "resilien", "disaster", "wildfire", "emergency plan", "storm", "rebuild"),
+    ),
+    Capability(
         "language",
         "language and translation",
         ("translat", "interpret", "language", "multilingual"),
@@ -225,6 +230,7 @@ _DESCRIPTIONS: dict[str, str] = {
     "communications": "communications, media, campaigns and marketing",
     "equipment": "equipment, tools, materials and supplies",
     "energy": "energy efficiency: insulation, heating, solar power, weatherisation",
+    "disaster": "disaster preparedness and recovery: flood and fire resilience, rebuilding",
     "language": "translation, interpreting and language classes",
 }
 CAPABILITIES = tuple(

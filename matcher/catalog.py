@@ -16,6 +16,7 @@ from matcher import capabilities
 from matcher.causes import CauseSpace
 from matcher.domain import LEVELS, SECTORS, SIZES, Filters, Organisation
 from matcher.geo import haversine_many
+from matcher.places import region_key
 
 logger = logging.getLogger(__name__)
 FOCUS_SLOTS = 4  # focus areas of a row used as evidence (the first ones given)
@@ -209,7 +210,7 @@ class Catalog:
         self.lat_[i] = o.lat if has_point else np.nan
         self.lon_[i] = o.lon if has_point else np.nan
         self.country_[i] = self._code("country", (o.country or "").upper())
-        self.region_[i] = self._code("region", (o.region or "").strip().lower())
+        self.region_[i] = self._code("region", region_key(o.region))
         codes = [self._code("focus", f) for f in o.focus_areas[:FOCUS_SLOTS]]
         self.focus_codes_[i] = codes + [0] * (FOCUS_SLOTS - len(codes))
 
@@ -274,7 +275,7 @@ class Catalog:
         nationwide = ((self.level_ == LEVELS.index("national")) & in_country) | international
         in_region = np.zeros_like(m)
         if filters.region:
-            code = self._codes["region"].get(filters.region.strip().lower(), -1)
+            code = self._codes["region"].get(region_key(filters.region), -1)
             in_region = self.region_ == code
             m &= in_region | nationwide
         if filters.exclude_ids:

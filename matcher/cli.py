@@ -49,8 +49,14 @@ def _add_need_options(p: argparse.ArgumentParser) -> None:
         default=[],
         help="wanted partner sector (repeatable)",
     )
-    p.add_argument("--country", help="ISO country code, e.g. US or GB (hard filter)")
-    p.add_argument("--region", help="state or county (hard filter)")
+    p.add_argument(
+        "--place",
+        help="where the need is, by name: 'Providence, RI', '02903', 'Sussex County, Delaware', "
+        "'Rhode Island'; partners are searched within its state unless --region, --country or "
+        "--radius-km say otherwise",
+    )
+    p.add_argument("--country", help="country code or name, e.g. US, USA, United States (filter)")
+    p.add_argument("--region", help="state by name or code, e.g. 'Rhode Island' or RI (filter)")
     p.add_argument("--near", type=_latlon, metavar="LAT,LON", help="the need's location")
     p.add_argument("--radius-km", type=float, help="only partners within this distance of --near")
     p.add_argument(
@@ -135,15 +141,18 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _need_from_args(args: argparse.Namespace) -> tuple[Need, Filters]:
     if not args.text or not args.text.strip():
         raise UsageError('give the need\'s text, e.g. matcher recommend "food bank volunteers"')
-    if args.radius_km is not None and args.near is None:
-        raise UsageError("--radius-km needs --near LAT,LON")
+    if args.radius_km is not None and args.near is None and not getattr(args, "place", None):
+        raise UsageError("--radius-km needs --near LAT,LON or --place")
     if not 1 <= args.limit <= 1000:
         raise UsageError("--limit must be between 1 and 1000")
     lat, lon = args.near if args.near else (None, None)
+    radius = args.radius_km if args.near is None else None  # --place + --radius-km: around it
     need = Need(
         text=args.text,
+        place=getattr(args, "place", None),
         lat=lat,
         lon=lon,
+        radius_km=radius if getattr(args, "place", None) else None,
         required_capabilities=args.capability,
         requester_id=args.requester,
     )
@@ -152,7 +161,7 @@ def _need_from_args(args: argparse.Namespace) -> tuple[Need, Filters]:
         country=args.country,
         region=args.region,
         near=args.near,
-        radius_km=args.radius_km,
+        radius_km=args.radius_km if args.near is not None else None,
     )
     return need, filters
 

@@ -217,6 +217,9 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
             )
         )
     else:
+        if rec.need.place:
+            where = ", ".join(x for x in (rec.need.region, rec.need.country) if x)
+            console.print(f"[dim]Place: {escape(rec.need.place)} ({escape(where)})[/dim]")
         _print_matches(f"Partners for: {need.text[:80]}", rec.results)
         if rec.gaps:
             console.print("[bold]No candidate covers:[/bold] " + ", ".join(rec.gaps))
@@ -236,6 +239,7 @@ def _batch_need(line: str) -> tuple[str, Need, Filters, int]:
     need = Need(
         **extra,
         text=data.get("text", ""),
+        place=data.get("place"),
         required_capabilities=data.get("capabilities") or [],
         requester_id=data.get("requester"),
     )

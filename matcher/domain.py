@@ -83,6 +83,15 @@ def _reject_nul(value: Any) -> Any:
     return value
 
 
+def _country_code(value: Any) -> Any:
+    """A country name or code as ISO 3166 alpha-2 ('USA', 'United States' -> 'US')."""
+    if not isinstance(value, str):
+        return value
+    from matcher.places import normalise_country
+
+    return normalise_country(value)
+
+
 def _check_coordinates(lat: float | None, lon: float | None) -> None:
     if (lat is None) != (lon is None):
         raise ValueError("lat and lon must be given together")
@@ -170,7 +179,7 @@ class Organisation(BaseModel):
     @field_validator("country", mode="before")
     @classmethod
     def _country(cls, v: Any) -> Any:
-        return v.strip().upper() if isinstance(v, str) and v.strip() else None
+        return _country_code(v)
 
     @field_validator("city", "region", "postcode", "website", "contact", mode="before")
     @classmethod
@@ -205,6 +214,10 @@ class Need(BaseModel):
     id: str = Field(default_factory=lambda: new_id("need"), min_length=1, max_length=128)
     text: str = Field(min_length=3, max_length=5_000)
     title: str | None = None
+    # a place name ("Providence, RI", "02903", "Sussex County, Delaware", "Rhode Island"):
+    # resolved offline; fills city, region, country, lat and lon where they are not given, and
+    # (in Engine.recommend) makes its region and country hard filters unless others are given
+    place: str | None = Field(None, max_length=200)
     city: str | None = None
     region: str | None = None
     country: str | None = None
@@ -222,6 +235,7 @@ class Need(BaseModel):
         "id",
         "text",
         "title",
+        "place",
         "city",
         "region",
         "country",
@@ -249,7 +263,7 @@ class Need(BaseModel):
     @field_validator("country", mode="before")
     @classmethod
     def _country(cls, v: Any) -> Any:
-        return v.strip().upper() if isinstance(v, str) and v.strip() else None
+        return _country_code(v)
 
     @field_validator("text")
     @classmethod
@@ -260,10 +274,27 @@ class Need(BaseModel):
 
     @model_validator(mode="after")
     def _coords(self) -> Need:
+        if self.place is not None and not self.place.strip():
+            self.place = None
+        if self.place:
+            self._fill_from_place()
         _check_coordinates(self.lat, self.lon)
         if self.radius_km is not None and self.lat is None:
             raise ValueError("radius_km needs lat and lon")
         return self
+
+    def _fill_from_place(self) -> None:
+        """Resolve `place` (UnknownPlaceError / AmbiguousPlaceError, naming it, when it cannot
+        be) and fill the location fields left empty; given fields win."""
+        from matcher.places import resolve
+
+        assert self.place is not None
+        found = resolve(self.place)
+        self.city = self.city or found.city
+        self.region = self.region or found.region
+        self.country = self.country or found.country
+        if self.lat is None and self.lon is None and found.lat is not None:
+            self.lat, self.lon = found.lat, found.lon
 
     def text_hash(self) -> str:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
@@ -288,6 +319,12 @@ class Filters(BaseModel):
     @classmethod
     def _blank(cls, v: Any) -> Any:
         return v.strip() if isinstance(v, str) and v.strip() else None
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str | None) -> str | None:
+        # regions stay as given: the catalog compares them by places.region_key (names = codes)
+        return _country_code(v)  # type: ignore[no-any-return]
 
     @model_validator(mode="after")
     def _geo(self) -> Filters:

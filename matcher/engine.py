@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher import capabilities, evidence
+from matcher import capabilities, evidence, places
 from matcher.artifacts import IndexArtifact, load_artifact, prune_generations, save_artifact
 from matcher.catalog import Catalog, Profile
 from matcher.causes import Cause, CauseSpace, read_causes, shared_cause
@@ -87,6 +87,12 @@ def split_sentences(text: str) -> list[str]:
     """The sentences of a text with more than one; [] for a single sentence."""
     parts = [p.strip() for p in _SENTENCE_END.split(text) if len(p.strip()) > 3]
     return parts if len(parts) > 1 else []
+
+
+def topic_text(need: Need) -> str:
+    """The need's text without the words that name places (its own place, places of its state,
+    "Dover, DE"): what lexical matching reads, so a place is location, never topic."""
+    return places.topic_text(need.text, places.place_of(need))
 
 
 def required_capabilities(need: Need) -> dict[str, str]:
@@ -323,14 +329,16 @@ class Engine:
             out.append(offers)
         return out
 
-    def _required(self, need: Need, clause_vecs: np.ndarray, q: np.ndarray) -> dict[str, str]:
-        """Listed capabilities (mapped to keys); else what the need's clauses ask for, by
-        meaning (the whole text when it is one clause)."""
+    def _required(
+        self, need: Need, topic: str, clause_vecs: np.ndarray, q: np.ndarray
+    ) -> dict[str, str]:
+        """Listed capabilities (mapped to keys); else what the clauses of the need's topic text
+        (`clause_vecs` embeds them) ask for, by meaning (the whole text for one clause)."""
         if need.required_capabilities or self.meaning is None:
             return required_capabilities(need)
-        parts = evidence.clauses(need.text)
+        parts = evidence.clauses(topic)
         if len(parts) < 2:
-            return self.meaning.asks([need.text], q[None, :])
+            return self.meaning.asks([topic], q[None, :])
         return self.meaning.asks(parts, clause_vecs)
 
     def _encode_short(self, mean: np.ndarray | None) -> evidence.Encode:
@@ -492,6 +500,10 @@ class Engine:
             f.sectors = list(need.wanted_sectors)
         if f.near is None and need.lat is not None and need.lon is not None and need.radius_km:
             f.near, f.radius_km = (need.lat, need.lon), need.radius_km
+        elif need.place and f.near is None and not f.region and not f.country:
+            # a need with a place is searched within it: its state (or country) is a hard
+            # filter; national bodies still pass (Catalog.mask applies the area served)
+            f.region, f.country = need.region, need.country
         if need.requester_id and need.requester_id not in f.exclude_ids:
             f.exclude_ids = [*f.exclude_ids, need.requester_id]
         return f
@@ -646,7 +658,14 @@ class Engine:
     ) -> Match:
         prof = self.catalog.profile(s.position)
         org = prof.org
-        reasons = reasons_for(s, prof, need, required)
+        # place words are location, not topic: "shared terms" leave them out
+        topic = topic_text(need)
+        reasons = reasons_for(
+            s,
+            prof,
+            need if topic == need.text else need.model_copy(update={"text": topic}),
+            required,
+        )
         if cause_dist is not None and self.cause_space is not None:
             cause = shared_cause(
                 self.cause_space,
@@ -708,9 +727,10 @@ class Engine:
         if requester_id and not need.requester_id:
             need = need.model_copy(update={"requester_id": requester_id})
         f = self._effective_filters(need, filters)
-        q = query_vector if query_vector is not None else self.embed_query(need.text)
-        clause_vecs = self._clause_vectors(need.text)
-        required = self._required(need, clause_vecs, q)
+        topic = topic_text(need)  # place words are location, not topic
+        q = query_vector if query_vector is not None else self.embed_query(topic)
+        clause_vecs = self._clause_vectors(topic)
+        required = self._required(need, topic, clause_vecs, q)
         floor = relevance_floor(self.settings.relevance_floor, self.embedder.model_name)
         with self._lock.read():
             version, generation = self.model_version, self.index_generation
@@ -720,7 +740,7 @@ class Engine:
             per_role: dict[str, list[Scored]] = {}
             for role, sectors in self._roles(f):
                 cands = self._retrieve(
-                    q, need.text, f.model_copy(update={"sectors": sectors}), dist, signals
+                    q, topic, f.model_copy(update={"sectors": sectors}), dist, signals
                 )
                 scored = self._score(need, cands, required, requester, q, hits)
                 per_role[role] = [s for s in scored if s.relevance >= floor]
@@ -734,7 +754,7 @@ class Engine:
             # the overall list ranks every allowed partner against each other (fit is
             # standardised over all of them, not within a sector)
             overall = self._score(
-                need, self._retrieve(q, need.text, f, dist, signals), required, requester, q, hits
+                need, self._retrieve(q, topic, f, dist, signals), required, requester, q, hits
             )
             results = [make(s) for s in overall if s.relevance >= floor][:limit]
             by_sector: dict[str, list[Match]] = {}
@@ -764,7 +784,7 @@ class Engine:
         *,
         progress: bool = False,
     ) -> list[Recommendation]:
-        vecs = self.query_vectors([n.text for n in needs], progress=progress)
+        vecs = self.query_vectors([topic_text(n) for n in needs], progress=progress)
         fs = list(filters) if filters is not None else [None] * len(needs)
         return [
             self.recommend(n, filters=f, limit=limit, query_vector=v)

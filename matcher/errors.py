@@ -45,3 +45,28 @@ class StorageError(MatcherError):
 
 class ModelLoadError(MatcherError):
     """The embedding model could not be loaded from its local package path."""
+
+
+class PlaceError(ValidationError):
+    """A place name could not be resolved to one place; `place` is the text as given and
+    `candidates` the labels of the places it could mean (empty when none)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        place: str,
+        candidates: list[str] | None = None,
+        field: str | None = "place",
+    ):
+        super().__init__(message, field=field)
+        self.place = place
+        self.candidates = list(candidates or [])
+
+
+class UnknownPlaceError(PlaceError):
+    """No place of that name is known (offline gazetteer)."""
+
+
+class AmbiguousPlaceError(PlaceError):
+    """Several places have that name; `candidates` lists them, the likeliest first."""

@@ -19,9 +19,10 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import ErrorDetails
 
-from matcher.domain import SECTORS, SIZES, Need, Organisation
-from matcher.errors import ValidationError
+from matcher.domain import LEVELS, SECTORS, SIZES, Need, Organisation
+from matcher.errors import PlaceError, ValidationError
 from matcher.loaders_read import RawRow, RawTable, infer_format, read_table
+from matcher.places.locate import locate
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ NUMERIC_FIELDS = frozenset({"lat", "lon", "service_radius_km", "radius_km"})
 LIST_FIELDS = frozenset(
     {"focus_areas", "offers", "needs", "required_capabilities", "wanted_sectors"}
 )
-LOWERCASE_FIELDS = frozenset({"sector", "size", "status"})
+LOWERCASE_FIELDS = frozenset({"sector", "size", "status", "service_level"})
 # Text fields that JSON or Parquet may hold as numbers (ids, ZIP codes).
 TEXT_FIELDS = frozenset(
     {
@@ -52,6 +53,7 @@ TEXT_FIELDS = frozenset(
         "owner",
         "text",
         "title",
+        "place",
         "requester_id",
     }
 )
@@ -60,7 +62,12 @@ _FORMULA_START = ("=", "+", "-", "@")
 _FORMULA = re.compile(r"^\s*[=+\-@]")
 _LIST_FORMULA = re.compile(r"(?:^|[|;])\s*[=+\-@]")
 _PLAIN_NUMBER = re.compile(r"[+\-]?[0-9][0-9 .,()+\-]*")
-_ENUM_CHOICES = {"sector": SECTORS, "wanted_sectors": SECTORS, "size": SIZES}
+_ENUM_CHOICES = {
+    "sector": SECTORS,
+    "wanted_sectors": SECTORS,
+    "size": SIZES,
+    "service_level": LEVELS,
+}
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,8 @@ class RowError:
 class LoadReport:
     accepted: list[Record] = field(default_factory=list)
     rejected: list[RowError] = field(default_factory=list)
+    # accepted rows with a problem worth knowing (an address that does not geocode)
+    warnings: list[RowError] = field(default_factory=list)
     total_rows: int = 0
     source: str = ""
 
@@ -101,11 +110,16 @@ class LoadReport:
             f"accepted {len(self.accepted)} of {self.total_rows} rows{where}; "
             f"rejected {self.rejected_rows}"
         )
-        if not self.rejected:
+        if self.warnings:
+            head += f"; {len(self.warnings)} warnings"
+        if not self.rejected and not self.warnings:
             return head
         lines = [head + ":"] + [f"  {e}" for e in self.rejected[:max_errors]]
         if len(self.rejected) > max_errors:
             lines.append(f"  ... and {len(self.rejected) - max_errors} more errors")
+        lines += [f"  warning: {w}" for w in self.warnings[:max_errors]]
+        if len(self.warnings) > max_errors:
+            lines.append(f"  ... and {len(self.warnings) - max_errors} more warnings")
         return "\n".join(lines)
 
 
@@ -228,6 +242,8 @@ def _load_row(
         record = model.model_validate(data)
     except PydanticValidationError as exc:
         return [_translate(raw.row, err, plan, data) for err in exc.errors()]
+    except PlaceError as exc:  # a need's place that does not resolve
+        return [RowError(raw.row, plan.sources.get("place", "place"), exc.message)]
     rec_id = str(getattr(record, "id", ""))
     if rec_id in first_seen:
         col = plan.sources.get("id", "id")
@@ -236,6 +252,12 @@ def _load_row(
         ]
     first_seen[rec_id] = raw.row
     assert isinstance(record, Organisation | Need)
+    if isinstance(record, Organisation):
+        located = locate(record)  # as the Store does on write; here to report the row
+        record = located.org
+        if located.warning:
+            where = plan.sources.get("postcode") if record.postcode else plan.sources.get("city")
+            report.warnings.append(RowError(raw.row, where, located.warning))
     report.accepted.append(record)
     return []
 

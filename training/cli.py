@@ -182,9 +182,9 @@ def _errors(rejected: list[RowError]) -> list[dict[str, Any]]:
     return [{"row": e.row, "column": e.column, "reason": e.reason} for e in rejected]
 
 
-def _print_rejected(rejected: list[RowError]) -> None:
+def _print_rejected(rejected: list[RowError], prefix: str = "") -> None:
     for e in rejected[:MAX_SHOWN]:
-        print(f"  {e}")
+        print(f"  {prefix}{e}")
     if len(rejected) > MAX_SHOWN:
         print(f"  ... and {len(rejected) - MAX_SHOWN} more (use --json or --report for all)")
 
@@ -223,6 +223,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     _emit(args, payload, lines)
     if not args.json:
         _print_rejected(result.report.rejected)
+        _print_rejected(result.report.warnings, "warning: ")
     return 1 if result.report.rejected else 0
 
 
@@ -253,11 +254,12 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         "rejected": _errors(batch.rejected),
         "flagged": [{"row": f.row, "id": f.record_id, "note": f.note} for f in batch.flagged],
         "links": links.as_dict() if links else {},
+        "warnings": _errors(batch.warnings),
         "stored": stored.as_dict() if stored else {},
         "dry_run": args.dry_run,
         "seconds": round(time.perf_counter() - t0, 2),
     }
-    lines = [batch.summary(max_errors=0)]
+    lines = [batch.summary(max_errors=0).splitlines()[0]]
     lines += [f"  {f}" for f in batch.flagged[:MAX_SHOWN]]
     if len(batch.flagged) > MAX_SHOWN:
         lines.append(f"  ... and {len(batch.flagged) - MAX_SHOWN} more (use --json or --report)")
@@ -276,6 +278,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     _emit(args, payload, lines)
     if not args.json:
         _print_rejected(batch.rejected)
+        _print_rejected(batch.warnings, "warning: ")
     return 1 if batch.rejected else 0
 
 

@@ -132,6 +132,9 @@ class IngestResult:
             "rejected": [
                 {"row": e.row, "column": e.column, "reason": e.reason} for e in self.report.rejected
             ],
+            "warnings": [
+                {"row": w.row, "column": w.column, "reason": w.reason} for w in self.report.warnings
+            ],
             "stored": stored,
             "dry_run": self.dry_run,
         }

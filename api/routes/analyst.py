@@ -156,6 +156,9 @@ def _ingest(
         rejected=[
             IngestRowError(row=e.row, column=e.column, reason=e.reason) for e in report.rejected
         ],
+        warnings=[
+            IngestRowError(row=w.row, column=w.column, reason=w.reason) for w in report.warnings
+        ],
         stored=stored,
         dry_run=dry_run,
     )

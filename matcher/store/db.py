@@ -61,9 +61,12 @@ class Database:
     def _add_missing_columns(self) -> None:
         """Columns added to a table since a data directory was made (nullable or with a server
         default, so existing rows stay valid) are added in place; nothing is dropped."""
-        existing = inspect(self.engine)
         with self.engine.begin() as conn:
+            existing = inspect(conn)  # on this connection: its search path, its schema
+            tables = set(existing.get_table_names())
             for table in Base.metadata.sorted_tables:
+                if table.name not in tables:
+                    continue
                 have = {c["name"] for c in existing.get_columns(table.name)}
                 for column in table.columns:
                     if column.name in have:

@@ -63,6 +63,7 @@ class NeedRow(Base):
     id: Mapped[str] = mapped_column(String(128), unique=True, index=True)
     text: Mapped[str] = mapped_column(Text)
     title: Mapped[str | None] = mapped_column(String(300))
+    place: Mapped[str | None] = mapped_column(String(200))
     city: Mapped[str | None] = mapped_column(String(200))
     region: Mapped[str | None] = mapped_column(String(200))
     country: Mapped[str | None] = mapped_column(String(8))

@@ -13,7 +13,9 @@ from sqlalchemy import delete, func, select
 
 from matcher.causes import Cause
 from matcher.domain import Need, Organisation, Sector, ServiceLevel, SizeBand, utcnow
-from matcher.errors import ConflictError, NotFoundError
+from matcher.errors import ConflictError, NotFoundError, ValidationError
+from matcher.places import normalise_country, region_keys
+from matcher.places.locate import locate
 from matcher.store.db import Database
 from matcher.store.models import (
     CauseRow,
@@ -116,7 +118,7 @@ class Store:
                     for r in s.scalars(select(OrganisationRow).where(OrganisationRow.id.in_(ids)))
                 }
                 for org in chunk:
-                    values = org_values(org)
+                    values = org_values(locate(org).org)
                     row = existing.get(org.id)
                     if row is None:
                         row = OrganisationRow(**values, version=1)
@@ -143,7 +145,7 @@ class Store:
         with self.db.session() as s:
             if s.scalar(select(OrganisationRow.pk).where(OrganisationRow.id == org.id)):
                 raise ConflictError(f"organisation '{org.id}' already exists")
-            row = OrganisationRow(**org_values(org), version=1)
+            row = OrganisationRow(**org_values(locate(org).org), version=1)
             s.add(row)
             s.flush()
             return Stored(row.pk, row.version, row_to_org(row))
@@ -162,7 +164,7 @@ class Store:
             current.update(changes)
             current["id"] = org_id
             current["updated_at"] = utcnow()
-            org = Organisation.model_validate(current)
+            org = locate(Organisation.model_validate(current)).org
             for k, v in org_values(org).items():
                 setattr(row, k, v)
             row.version += 1
@@ -202,9 +204,13 @@ class Store:
             if sector:
                 q = q.where(OrganisationRow.sector == sector)
             if country:
-                q = q.where(OrganisationRow.country == country.upper())
-            if region:
-                q = q.where(func.lower(OrganisationRow.region) == region.lower())
+                try:
+                    code = normalise_country(country) or country
+                except ValueError as exc:
+                    raise ValidationError(str(exc), field="country") from None
+                q = q.where(OrganisationRow.country == code.upper())
+            if region:  # a US state by name or code matches either spelling
+                q = q.where(func.lower(OrganisationRow.region).in_(region_keys(region)))
             if owner:
                 q = q.where(OrganisationRow.owner == owner)
             if published_only:

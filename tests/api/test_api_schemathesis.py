@@ -57,13 +57,28 @@ def _operations() -> list[tuple[str, str]]:
     return [(m.upper(), p) for p, ops in spec["paths"].items() for m in ops]
 
 
+def _no_free_place_names(case: Any) -> bool:
+    """Place and country names are checked against the offline gazetteer, which no schema can
+    list: a generated `place`, or a country that is not a 2-3 letter code, is left out (an
+    unknown one is a 422 naming it, tested in test_api_places)."""
+    body = case.body if isinstance(case.body, dict) else {}
+    filters = body.get("filters") if isinstance(body.get("filters"), dict) else {}
+    query = case.query if isinstance(case.query, dict) else {}
+    if body.get("place") is not None:
+        return False
+    for value in (body.get("country"), filters.get("country"), query.get("country")):
+        if isinstance(value, str) and not (len(value) in (2, 3) and value.isalpha()):
+            return False
+    return True
+
+
 @pytest.mark.parametrize(("method", "path"), _operations())
 def test_operation_conforms_to_its_schema(
     method: str, path: str, st_schema: Any, st_admin_key: str
 ) -> None:
     operation = st_schema[path][method]
 
-    @given(case=operation.as_strategy())
+    @given(case=operation.as_strategy().filter(_no_free_place_names))
     @settings(
         max_examples=20,
         deadline=None,

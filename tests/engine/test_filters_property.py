@@ -13,6 +13,7 @@ from matcher.catalog import Catalog
 from matcher.domain import LEVELS, SECTORS, SIZES, Filters, Need, Organisation
 from matcher.engine import Engine
 from matcher.geo import haversine_km
+from matcher.places import region_key
 from matcher.settings import Settings
 
 REGIONS = ["Oregon", "Washington", "Greater Manchester", "Bristol"]
@@ -48,7 +49,7 @@ filters_strategy = st.builds(
     Filters,
     sectors=st.lists(st.sampled_from(SECTORS), max_size=3, unique=True),
     country=st.sampled_from([None, *COUNTRIES]),
-    region=st.sampled_from([None, *REGIONS, "oregon"]),
+    region=st.sampled_from([None, *REGIONS, "oregon", "OR", "WA"]),
     sizes=st.lists(st.sampled_from(SIZES), max_size=2, unique=True),
     near=st.one_of(st.none(), st.tuples(st.floats(44, 48), st.floats(-124, -120))),
     include_inactive=st.booleans(),
@@ -74,7 +75,8 @@ def satisfies(org: Organisation, f: Filters) -> bool:
     in_country = not f.country or org.country == f.country.upper()
     if not in_country:
         return False
-    in_region = bool(f.region) and (org.region or "").lower() == f.region.lower()
+    # a US state matches by name or code alike ("Oregon" = "oregon" = "OR")
+    in_region = bool(f.region) and region_key(org.region) == region_key(f.region)
     if level == "national":
         return org.id not in f.exclude_ids
     if f.region and not in_region:

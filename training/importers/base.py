@@ -22,6 +22,7 @@ from matcher.domain import Need, Organisation
 from matcher.errors import ValidationError
 from matcher.loaders import RowError
 from matcher.loaders_read import RawRow, infer_format, read_table
+from matcher.places.locate import locate
 from training.partnership import Partnership
 
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -62,6 +63,8 @@ class ImportBatch:
     partnerships: list[Partnership] = field(default_factory=list)
     rejected: list[RowError] = field(default_factory=list)
     flagged: list[Flag] = field(default_factory=list)
+    # kept rows with a problem worth knowing, e.g. an address that does not geocode
+    warnings: list[RowError] = field(default_factory=list)
     total_rows: int = 0
     _org_ids: dict[str, int] = field(default_factory=dict, repr=False)
 
@@ -69,10 +72,20 @@ class ImportBatch:
     def rejected_rows(self) -> int:
         return len({e.row for e in self.rejected})
 
-    def add_organisation(self, org: Organisation) -> bool:
-        """Add unless an organisation with this id is already in the batch (first one wins)."""
+    def add_organisation(
+        self, org: Organisation, row: int | None = None, column: str | None = None
+    ) -> bool:
+        """Add unless an organisation with this id is already in the batch (first one wins).
+
+        It is geocoded and its region and country normalised (`matcher.places.locate`, as the
+        Store does on every write); an address that does not geocode is a warning on `row`
+        naming `column` (the ZIP or city column)."""
         if org.id in self._org_ids:
             return False
+        located = locate(org)
+        org = located.org
+        if located.warning and row is not None:
+            self.warnings.append(RowError(row, column, located.warning))
         self._org_ids[org.id] = len(self.organisations)
         self.organisations.append(org)
         return True
@@ -102,6 +115,7 @@ class ImportBatch:
             "partnerships": len(self.partnerships),
             "rejected_rows": self.rejected_rows,
             "flagged": len(self.flagged),
+            "warnings": len(self.warnings),
         }
 
     def summary(self, max_errors: int = 20) -> str:
@@ -109,12 +123,15 @@ class ImportBatch:
         head = (
             f"{self.source}: {c['rows']} rows -> {c['organisations']} organisations, "
             f"{c['needs']} needs, {c['partnerships']} partnerships; "
-            f"{c['rejected_rows']} rows rejected"
+            f"{c['rejected_rows']} rows rejected; {c['warnings']} warnings"
             + (f", {c['flagged']} records flagged" if self.flagged else "")
         )
         lines = [head] + [f"  {e}" for e in self.rejected[:max_errors]]
         if len(self.rejected) > max_errors:
             lines.append(f"  ... and {len(self.rejected) - max_errors} more errors")
+        lines += [f"  warning: {w}" for w in self.warnings[:max_errors]]
+        if len(self.warnings) > max_errors:
+            lines.append(f"  ... and {len(self.warnings) - max_errors} more warnings")
         return "\n".join(lines)
 
 

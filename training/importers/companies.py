@@ -4,7 +4,9 @@ Columns, each under any of its aliases (case-insensitive): name (company, compan
 symbol (ticker, id, company_number); sector; industry; city; state (region); country;
 employees (employee_count, full_time_employees); summary (description, business_summary);
 website (url). The id is `ticker-<SYMBOL>` when there is a symbol, else `co-<slug of name>`;
-the size band follows the number of employees (micro < 10, small < 50, medium < 250, large).
+the size band follows the number of employees (micro < 10, small < 50, medium < 250, large);
+companies of 250 people or more (or of unknown size) are national, with their home state as
+region; smaller ones are local.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ def read_companies(
             reject(batch, row, exc)
             continue
         seen[org.id] = row
-        batch.add_organisation(org)
+        batch.add_organisation(org, row, columns.get("city"))
     return batch
 
 
@@ -119,6 +121,9 @@ def _company(values: dict[str, Any], columns: dict[str, str]) -> Organisation:
         "region": _get(values, columns, "state") or None,
         "country": country,
         "size": size_band(employees),
+        # a listed company with 250 people or more (every S&P 500 one) works nationally, its
+        # home state (region) being where it is local
+        "service_level": "national" if employees is None or employees >= 250 else "local",
         "website": _get(values, columns, "website") or None,
     }
     field_columns = {k: columns.get(v, v) for k, v in {"name": "name", "region": "state"}.items()}

@@ -216,5 +216,6 @@ def _agency(aid: str, top: str, sub: str, names: list[str], cats: Counter[str]) 
         "country": "US",
         "active": bool(names),
         "sources": [f"fpi:{aid}"],
+        "service_level": "national",  # a federal body serves every state
     }
     return validated(Organisation, data, {"name": "top_agency"})  # type: ignore[no-any-return]

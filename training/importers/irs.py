@@ -12,6 +12,7 @@ from pathlib import Path
 
 from matcher import capabilities
 from matcher.domain import Organisation
+from matcher.places import state_code, state_name
 from training.importers.base import (
     ImportBatch,
     RowRejected,
@@ -107,6 +108,27 @@ def infer_offers(mission: str) -> list[str]:
     return found
 
 
+_STATEWIDE = re.compile(
+    r"\bstate[\s-]?wide\b|\b(?:throughout|across) the state\b|\ball \d+ counties\b", re.I
+)
+# a state's name that names something smaller: "Kansas City", "Delaware Valley", "Iowa River"
+_NOT_THE_STATE = r"(?!\s+(?:city|county|valley|river|street|avenue|ave|st|road|rd|park|bay)\b)"
+
+
+def service_level(name: str, mission: str, state: str) -> str:
+    """'state' when the name carries its state's name ("Oregon Food Bank", "Rhode Island
+    Coalition Against Domestic Violence") or the name or mission says it works statewide;
+    'local' otherwise."""
+    if _STATEWIDE.search(name) or _STATEWIDE.search(mission):
+        return "state"
+    code = state_code(state)
+    if code and code != "DC":
+        pattern = r"\b" + re.escape(state_name(code)) + r"\b" + _NOT_THE_STATE
+        if re.search(pattern, name, re.I):
+            return "state"
+    return "local"
+
+
 def _title(value: str) -> str:
     return value.title() if value.isupper() else value
 
@@ -127,7 +149,7 @@ def read_irs(path: str | Path, *, limit: int | None = None, progress: bool = Fal
             reject(batch, row, exc)
             continue
         seen[ein] = row
-        batch.add_organisation(org)
+        batch.add_organisation(org, row, "zip" if org.postcode else "city")
     return batch
 
 
@@ -162,6 +184,7 @@ def _organisation(ein: str, values: dict[str, object]) -> Organisation:
         "country": "US",
         "postcode": safe_text(v, "zip") or None,
         "contact": street or None,
+        "service_level": service_level(name, mission, state),
     }
     return validated(  # type: ignore[no-any-return]
         Organisation, data, {"name": "name", "description": "mission", "postcode": "zip"}

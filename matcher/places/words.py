@@ -1,0 +1,133 @@
+"""The words of a need's text that name places: location, never topic.
+
+"Flooding keeps damaging homes in Dover, Delaware" must not match Dover Corporation on the word
+"Dover", and a childcare need in Pawtucket must not pull every organisation with Pawtucket in its
+name. `place_words` finds such spans; `topic_text` blanks them out of a text.
+
+What counts as a place word:
+- the need's own place (its city, county, state and country names), in any case;
+- a capitalised name of a city or county of the need's state, of any state, or of a country;
+- "<Name>, <state>" anywhere ("Dover, DE", "Great Falls, Montana"), and ZIP codes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from matcher.places import gazetteer
+from matcher.places.gazetteer import key, us_gazetteer
+from matcher.places.resolve import Place, state_code
+
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z.'’\-]*")
+_ZIP = re.compile(r"\b\d{5}(?:-\d{4})?\b")
+_NAMED_IN_STATE = re.compile(
+    r"((?:[A-Z][A-Za-z.'’\-]*\s+){0,2}[A-Z][A-Za-z.'’\-]*),\s*([A-Z][A-Za-z.]*(?:\s+[A-Z][a-z]+)?)"
+)
+MAX_WORDS = 3
+
+
+@dataclass(frozen=True)
+class PlaceSpan:
+    start: int
+    end: int
+    text: str
+
+
+@lru_cache(maxsize=64)
+def _state_names(state: str) -> frozenset[str]:
+    """Keys of the city and county names of one state ('sussex county' and 'sussex')."""
+    g = us_gazetteer()
+    out: set[str] = set()
+    for k, entries in g.cities.items():
+        if any(e.region == state for e in entries):
+            out.add(k)
+    for k, entries in g.counties.items():
+        if any(e.region == state for e in entries):
+            out.add(k)
+            out.add(k.rsplit(" ", 1)[0])
+    return frozenset(out)
+
+
+@lru_cache(maxsize=1)
+def _state_and_country_names() -> frozenset[str]:
+    import pycountry
+
+    names = {key(n) for n in gazetteer.states()[1].values()}
+    names |= {key(getattr(c, "common_name", None) or c.name) for c in pycountry.countries}
+    return frozenset(names | {"usa", "america"})
+
+
+def _own_names(place: Place | None) -> frozenset[str]:
+    if place is None:
+        return frozenset()
+    names = {place.city, place.county}
+    if place.county:
+        names.add(place.county.rsplit(" ", 1)[0])
+    if place.region and state_code(place.region):
+        names.add(gazetteer.states()[1].get(state_code(place.region) or "", None))
+    names.add(gazetteer.country_name(place.country) if place.country else None)
+    return frozenset(key(n) for n in names if n)
+
+
+def place_words(text: str, place: Place | None = None) -> list[PlaceSpan]:
+    """Spans of `text` that name places (see the module's docstring), in text order."""
+    spans: list[tuple[int, int]] = [m.span() for m in _ZIP.finditer(text)]
+    state = state_code(place.region) if place is not None and place.region else None
+    own = _own_names(place)
+    local = _state_names(state) if state else frozenset()
+    general = _state_and_country_names()
+    for m in _NAMED_IN_STATE.finditer(text):
+        st = state_code(m.group(2))
+        if st is None or (len(m.group(2)) == 2 and not m.group(2).isupper()):
+            continue
+        words = m.group(1).split()
+        names = _state_names(st)
+        for n in range(len(words)):  # the longest tail of the words that names a place there
+            name = " ".join(words[n:])
+            if key(name) in names:
+                start = m.start(1) + m.group(1).index(name, len(" ".join(words[:n])))
+                spans.append((start, m.end(2)))
+                break
+    tokens = list(_TOKEN.finditer(text))
+    i = 0
+    while i < len(tokens):
+        for n in range(min(MAX_WORDS, len(tokens) - i), 0, -1):
+            first, last = tokens[i], tokens[i + n - 1]
+            phrase = text[first.start() : last.end()].rstrip(".'’-")
+            k = key(phrase)
+            if k in own or (
+                all(t.group(0)[0].isupper() for t in tokens[i : i + n])
+                and (k in local or k in general)
+                and len(k) > 2
+            ):
+                spans.append((first.start(), first.start() + len(phrase)))
+                i += n - 1
+                break
+        i += 1
+    return [PlaceSpan(a, b, text[a:b]) for a, b in _merge(spans)]
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+@lru_cache(maxsize=1024)
+def topic_text(text: str, place: Place | None = None) -> str:
+    """`text` with its place words blanked out (what lexical matching should read)."""
+    spans = place_words(text, place)
+    if not spans:
+        return text
+    parts, at = [], 0
+    for s in spans:
+        parts.append(text[at : s.start])
+        at = s.end
+    parts.append(text[at:])
+    return " ".join(" ".join(parts).split())

@@ -1,0 +1,73 @@
+"""Places in the API: GET /v1/places suggestions, `place` on needs and recommendations, 422
+naming an unknown or ambiguous place with its candidates, country names in filters."""
+
+from __future__ import annotations
+
+from api_support import hdr
+from fastapi.testclient import TestClient
+
+TEXT = "We need weekly fresh food distribution and volunteers for families."
+
+
+def test_place_suggestions(client: TestClient) -> None:
+    r = client.get("/v1/places", params={"q": "Prov", "limit": 3})
+    assert r.status_code == 200
+    body = r.json()
+    assert body[0] == {"label": "Providence, RI", "kind": "city", "region": "RI", "country": "US"}
+    assert len(body) == 3
+    assert client.get("/v1/places", params={"q": ""}).status_code == 422
+
+
+def test_recommendation_with_a_place(client: TestClient, keys: dict[str, str]) -> None:
+    body = {"text": TEXT, "place": "Portland, OR", "limit": 5}
+    r = client.post("/v1/recommendations", json=body, headers=hdr(keys["reader"]))
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert results and all(m["region"] in ("OR", None) for m in results)
+
+
+def test_unknown_place_is_422_naming_it(client: TestClient, keys: dict[str, str]) -> None:
+    r = client.post(
+        "/v1/recommendations",
+        json={"text": TEXT, "place": "Gotham, RI"},
+        headers=hdr(keys["reader"]),
+    )
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem")
+    problem = r.json()
+    assert "Gotham" in problem["detail"]
+    assert problem["errors"][0]["field"] == "place"
+
+
+def test_ambiguous_place_is_422_with_candidates(client: TestClient, keys: dict[str, str]) -> None:
+    for path in ("/v1/recommendations", "/v1/needs"):
+        key = keys["reader"] if path == "/v1/recommendations" else keys["editor"]
+        r = client.post(path, json={"text": TEXT, "place": "Portland"}, headers=hdr(key))
+        assert r.status_code == 422, r.text
+        problem = r.json()
+        assert "Portland" in problem["detail"]
+        assert problem["candidates"][:2] == ["Portland, OR", "Portland, ME"]
+
+
+def test_need_keeps_its_place(client: TestClient, keys: dict[str, str]) -> None:
+    r = client.post(
+        "/v1/needs",
+        json={"id": "need-place-1", "text": TEXT, "place": "02903"},
+        headers=hdr(keys["editor"]),
+    )
+    assert r.status_code == 201, r.text
+    need = r.json()
+    assert need["place"] == "02903" and (need["city"], need["region"]) == ("Providence", "RI")
+    assert need["lat"] is not None
+
+
+def test_country_and_region_names_in_filters(client: TestClient, keys: dict[str, str]) -> None:
+    by_code = {"text": TEXT, "filters": {"country": "US", "region": "OR"}, "limit": 20}
+    by_name = {"text": TEXT, "filters": {"country": "USA", "region": "Oregon"}, "limit": 20}
+    a = client.post("/v1/recommendations", json=by_code, headers=hdr(keys["reader"]))
+    b = client.post("/v1/recommendations", json=by_name, headers=hdr(keys["reader"]))
+    assert a.status_code == b.status_code == 200
+    assert [m["id"] for m in a.json()["results"]] == [m["id"] for m in b.json()["results"]]
+    assert a.json()["results"]
+    bad = {"text": TEXT, "filters": {"country": "Narnia"}}
+    r = client.post("/v1/recommendations", json=bad, headers=hdr(keys["reader"]))
+    assert r.status_code == 422 and "Narnia" in r.text

@@ -1,0 +1,111 @@
+"""Place names resolve offline; unknown or ambiguous ones are errors naming them (candidates)."""
+
+from __future__ import annotations
+
+import pytest
+
+from matcher import places
+from matcher.errors import AmbiguousPlaceError, UnknownPlaceError, ValidationError
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "city", "region"),
+    [
+        ("Providence, RI", "city", "Providence", "RI"),
+        ("Providence, Rhode Island", "city", "Providence", "RI"),
+        ("providence ri", "city", "Providence", "RI"),
+        ("02903", "zip", "Providence", "RI"),
+        ("Providence, RI 02903", "zip", "Providence", "RI"),
+        ("Great Falls, MT", "city", "Great Falls", "MT"),
+        ("St. Louis, Missouri", "city", "Saint Louis", "MO"),
+        ("Dover, DE", "city", "Dover", "DE"),
+        ("Providence, RI, USA", "city", "Providence", "RI"),
+    ],
+)
+def test_cities_and_zips(text: str, kind: str, city: str, region: str) -> None:
+    p = places.resolve(text)
+    assert (p.kind, p.city, p.region, p.country) == (kind, city, region, "US")
+    assert p.lat is not None and p.lon is not None
+
+
+def test_points_are_where_the_place_is() -> None:
+    p = places.resolve("Providence, RI")
+    assert p.lat is not None and p.lon is not None
+    assert abs(p.lat - 41.82) < 0.1 and abs(p.lon + 71.41) < 0.1
+
+
+def test_county_state_and_country() -> None:
+    county = places.resolve("Sussex County, Delaware")
+    assert (county.kind, county.region, county.county, county.city) == (
+        "county",
+        "DE",
+        "Sussex County",
+        None,
+    )
+    assert county.lat is not None and 38 < county.lat < 39.5
+    state = places.resolve("Rhode Island")
+    assert (state.kind, state.region, state.country, state.lat) == ("state", "RI", "US", None)
+    for text in ("USA", "United States", "us"):
+        assert (places.resolve(text).kind, places.resolve(text).country) == ("country", "US")
+
+
+def test_a_city_abroad() -> None:
+    p = places.resolve("Zurich, Switzerland")
+    assert (p.kind, p.country, p.city) == ("city", "CH", "Zürich")
+
+
+def test_ambiguous_lists_candidates_likeliest_first() -> None:
+    with pytest.raises(AmbiguousPlaceError) as err:
+        places.resolve("Portland")
+    assert err.value.candidates[:2] == ["Portland, OR", "Portland, ME"]
+    assert err.value.place == "Portland"
+    assert "Portland, OR" in str(err.value) and "Portland" in str(err.value)
+    assert isinstance(err.value, ValidationError) and err.value.field == "place"
+
+
+@pytest.mark.parametrize("text", ["Narnia", "Gotham, RI", "99999", "Springfield, Atlantis"])
+def test_unknown_names_the_place(text: str) -> None:
+    with pytest.raises(UnknownPlaceError) as err:
+        places.resolve(text)
+    assert text in str(err.value)
+
+
+def test_unknown_city_in_a_state_offers_near_misses() -> None:
+    with pytest.raises(UnknownPlaceError) as err:
+        places.resolve("Providnce, RI")
+    assert "Providence, RI" in err.value.candidates
+
+
+def test_normalisers() -> None:
+    assert places.normalise_region("Rhode Island") == "RI"
+    assert places.normalise_region("ri") == "RI"
+    assert places.normalise_region("Bavaria", "DE") == "Bavaria"
+    assert places.normalise_region("  ") is None
+    for text in ("USA", "United States", "united states of america", "us", "USA "):
+        assert places.normalise_country(text) == "US"
+    assert places.normalise_country("United Kingdom") == "GB"
+    assert places.normalise_country("GBR") == "GB"
+    with pytest.raises(ValueError, match="Narnia"):
+        places.normalise_country("Narnia")
+    assert places.region_key("Oregon") == places.region_key("OR") == places.region_key("oregon")
+    assert places.region_key("Greater Manchester") == "greater manchester"
+
+
+def test_suggest() -> None:
+    labels = [s.label for s in places.suggest("Prov", 5)]
+    assert labels[0] == "Providence, RI"
+    rhode = places.suggest("rhode", 3)[0]
+    assert (rhode.label, rhode.kind, rhode.region, rhode.country) == (
+        "Rhode Island",
+        "state",
+        "RI",
+        "US",
+    )
+    assert any(s.label == "Sussex County, DE" for s in places.suggest("Sussex County", 10))
+    zips = places.suggest("0290", 3)
+    assert zips and all(s.kind == "zip" and s.label.startswith("0290") for s in zips)
+    assert len(places.suggest("p", 7)) == 7
+    assert places.suggest("zzzzqx", 5) == []
+    # every suggestion resolves to a place of its kind
+    for s in places.suggest("Wilm", 5) + zips:
+        assert places.resolve(s.label).kind == s.kind

@@ -1,0 +1,58 @@
+"""Place words in a need's text; geocoding organisations on write."""
+
+from __future__ import annotations
+
+from matcher import places
+from matcher.domain import Organisation
+from matcher.places.locate import locate
+
+
+def test_place_words_of_the_needs_own_place_and_its_state() -> None:
+    dover = places.resolve("Dover, DE")
+    text = "Flooding keeps damaging homes in Dover, Delaware near the Kent County line"
+    words = [w.text for w in places.place_words(text, dover)]
+    assert "Dover, Delaware" in words or ("Dover" in words and "Delaware" in words)
+    assert any("Kent County" in w for w in words)
+    assert "Flooding" not in " ".join(words)
+    assert "dover" not in places.topic_text(text, dover).lower()
+    assert "flooding keeps damaging homes" in places.topic_text(text, dover).lower()
+
+
+def test_other_towns_of_the_state_and_name_state_pairs() -> None:
+    ri = places.resolve("Providence, RI")
+    text = "Childcare for working parents in Pawtucket and Central Falls"
+    assert [w.text for w in places.place_words(text, ri)] == ["Pawtucket", "Central Falls"]
+    # without a place: "<Name>, <state>" still counts, common words do not
+    assert [w.text for w in places.place_words("Help families in Dover, DE with food")] == [
+        "Dover, DE"
+    ]
+    assert places.place_words("We need food and warm coats") == []
+
+
+def _org(**kw: object) -> Organisation:
+    return Organisation.model_validate(
+        {"id": "o", "name": "N", "sector": "nonprofit", "description": "d", **kw}
+    )
+
+
+def test_locate_zip_first_then_city() -> None:
+    by_zip = locate(_org(postcode="02903-1234", city="Somewhere", region="Rhode Island"))
+    assert by_zip.warning is None
+    assert (by_zip.org.region, by_zip.org.country) == ("RI", "US")
+    assert by_zip.org.lat == places.resolve("02903").lat
+    lost_zero = locate(_org(postcode="2903", region="RI", country="US"))
+    assert lost_zero.org.lat == places.resolve("02903").lat and lost_zero.org.city == "Providence"
+    by_city = locate(_org(city="Great Falls", region="MT", country="USA"))
+    assert by_city.org.country == "US" and by_city.org.lat == places.resolve("Great Falls, MT").lat
+
+
+def test_locate_keeps_given_points_and_warns_when_nothing_geocodes() -> None:
+    given = locate(_org(lat=1.0, lon=2.0, region="rhode island", postcode="02903"))
+    assert (given.org.lat, given.org.lon, given.org.region) == (1.0, 2.0, "RI")
+    bad = locate(_org(postcode="00000", city="Nowhereville", region="RI", country="US"))
+    assert bad.org.lat is None
+    assert bad.warning and "00000" in bad.warning and "Nowhereville" in bad.warning
+    # no country and no US state: a 5-digit postcode is not taken for a US ZIP
+    abroad = locate(_org(postcode="10115", city="Berlin"))
+    assert abroad.org.lat is None and abroad.warning is None
+    assert locate(_org(city="Berlin", country="Germany")).org.lat is not None
