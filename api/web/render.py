@@ -30,6 +30,7 @@ ROLE_LABELS = {
     "government": "Government",
     "nonprofit": "Nonprofit / community",
 }
+SECTOR_LABELS = {s: s.capitalize() for s in SECTORS}
 
 
 def breakdown(match: Match, weights: dict[str, float]) -> list[dict[str, Any]]:
@@ -96,7 +97,7 @@ def result_view(rec: Recommendation, rec_id: str, weights: dict[str, float]) -> 
     ]
     sectors = []
     for sector in order:
-        view = SectorView(sector, ROLE_LABELS.get(sector, sector.capitalize()))
+        view = SectorView(sector, SECTOR_LABELS.get(sector, sector.capitalize()))
         for rank, m in enumerate(rec.by_sector[sector], start=1):
             member = m.id in in_coalition
             segs = [] if member else breakdown(m, weights)
