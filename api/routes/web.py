@@ -108,7 +108,9 @@ async def submit(
         rec, rec_id = await state.compute(work)
     except (pydantic.ValidationError, ValidationError) as exc:
         errors = _form_errors(exc) if isinstance(exc, pydantic.ValidationError) else [str(exc)]
-        ctx = context(request, form=form, errors=errors)
+        # an unknown or ambiguous place (matcher.errors.PlaceError) names what it could mean
+        candidates = [str(c) for c in getattr(exc, "candidates", None) or []][:8]
+        ctx = context(request, form=form, errors=errors, candidates=candidates)
         return templates.TemplateResponse(request, "index.html", ctx, status_code=422)
     return _results(request, rec, rec_id, dict(engine.weights), form)
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from api_support import hdr
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from api.routes.web import place_supported
+from matcher.engine import Engine
+from matcher.errors import ValidationError
 from matcher.store.models import RecommendationRow
 
 NEED_TEXT = (
@@ -210,3 +213,26 @@ def test_profile_text_is_escaped_and_contact_hidden(
         assert client.get("/organisations/nope").status_code == 404
     finally:
         client.delete("/v1/organisations/xss-probe", headers=hdr(keys["editor"]))
+
+
+class _PlaceError(ValidationError):
+    """Stands for matcher.errors.PlaceError (unknown or ambiguous place, with candidates)."""
+
+    def __init__(self) -> None:
+        super().__init__("place: 'Springfield' is ambiguous", field="place")
+        self.candidates = ["Springfield, IL", "Springfield, MA", "Springfield, MO"]
+
+
+def test_ambiguous_place_is_explained_in_the_form(
+    client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def ambiguous(*_a: object, **_k: object) -> None:
+        raise _PlaceError()
+
+    monkeypatch.setattr(engine, "recommend", ambiguous)
+    r = client.post("/", data={"text": NEED_TEXT, "place": "Springfield"})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    assert "ambiguous" in r.text and "Springfield, MA" in r.text
+    datalist = r.text.split('<datalist id="place-options">')[1].split("</datalist>")[0]
+    assert '<option value="Springfield, IL">' in datalist
+    assert 'value="Springfield"' in r.text  # what was typed stays in the field
