@@ -110,7 +110,10 @@ async def submit(
         errors = _form_errors(exc) if isinstance(exc, pydantic.ValidationError) else [str(exc)]
         # an unknown or ambiguous place (matcher.errors.PlaceError) names what it could mean
         candidates = [str(c) for c in getattr(exc, "candidates", None) or []][:8]
-        ctx = context(request, form=form, errors=errors, candidates=candidates)
+        unsaid = bool(candidates) and not any(candidates[0] in e for e in errors)
+        ctx = context(
+            request, form=form, errors=errors, candidates=candidates, candidates_unsaid=unsaid
+        )
         return templates.TemplateResponse(request, "index.html", ctx, status_code=422)
     return _results(request, rec, rec_id, dict(engine.weights), form)
 
