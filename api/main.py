@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.bodylimit import BodySizeLimitMiddleware
@@ -39,6 +40,7 @@ from api.routes import (
     web,
 )
 from api.state import AppState
+from api.web.errors import PageErrorsMiddleware, install_page_errors
 from matcher.settings import Settings
 
 if TYPE_CHECKING:
@@ -48,6 +50,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
+# Swagger UI and ReDoc assets, served from the installed `fastapi-offline` package (no CDN).
+DOCS_ASSETS = "/docs/assets"
 API_VERSION = "1.0.0"
 DESCRIPTION = """
 Recommends complementary business, government and nonprofit/community partners for a
@@ -132,7 +136,9 @@ def create_app(
         finally:
             await state.stop()
 
-    app = FastAPI(
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
+        swagger_ui_parameters={"validatorUrl": None},
         title="Partner Matcher",
         version=API_VERSION,
         description=DESCRIPTION,
@@ -150,8 +156,10 @@ def create_app(
     )
     app.state.api = state
     install_problem_handlers(app)
+    install_page_errors(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=api_settings.max_body_bytes)
     app.add_middleware(NulGuardMiddleware)
+    app.add_middleware(PageErrorsMiddleware)  # page routes: problems as readable HTML pages
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     routers = (recommendations, organisations, needs, places, feedback, analyst, keys, health, web)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import pydantic
 from sqlalchemy import func, select
 
 from matcher.domain import Need, Recommendation, utcnow
@@ -17,6 +18,19 @@ from matcher.store.models import FeedbackRow, RecommendationRow
 
 def new_recommendation_id() -> str:
     return f"rec_{uuid.uuid4().hex[:16]}"
+
+
+@dataclass(frozen=True)
+class StoredRecommendation:
+    """A served recommendation as stored; `recommendation` is None for rows stored before
+    snapshots were kept (or whose snapshot no longer reads): only the need can be run again."""
+
+    id: str
+    created_at: datetime
+    need: dict[str, Any]
+    model_version: str
+    index_generation: int
+    recommendation: Recommendation | None
 
 
 @dataclass(frozen=True)
@@ -57,6 +71,7 @@ class Records:
             shown.extend(m.id for m in matches)
         ids = list(dict.fromkeys(shown))
         need_doc: dict[str, Any] = (need or rec.need).model_dump(mode="json")
+        snapshot = rec.model_dump(mode="json", exclude={"need"})
         with self.db.session() as s:
             s.add(
                 RecommendationRow(
@@ -67,9 +82,33 @@ class Records:
                     model_version=rec.model_version,
                     index_generation=rec.index_generation,
                     api_key_id=api_key_id,
+                    snapshot=snapshot,
                 )
             )
         return rec_id
+
+    def get_recommendation(self, recommendation_id: str) -> StoredRecommendation:
+        """The stored recommendation, rebuilt as it was served; NotFoundError if unknown."""
+        with self.db.session() as s:
+            row = s.get(RecommendationRow, recommendation_id)
+            if row is None:
+                raise NotFoundError(f"recommendation '{recommendation_id}' not found")
+            need_doc = dict(row.need or {})
+            rec: Recommendation | None = None
+            if row.snapshot:
+                try:
+                    need = Need.model_validate(need_doc)
+                    rec = Recommendation.model_validate({**row.snapshot, "need": need})
+                except pydantic.ValidationError:
+                    rec = None
+            return StoredRecommendation(
+                id=row.id,
+                created_at=_aware(row.created_at),
+                need=need_doc,
+                model_version=row.model_version,
+                index_generation=row.index_generation,
+                recommendation=rec,
+            )
 
     def add_feedback(
         self,

@@ -1,58 +1,34 @@
-"""The web page at `/`: describe a need, see the coalition, partners per sector, gaps; feedback."""
+"""The web page: describe a need and a place, see the coalition then partners per sector,
+reopen a recommendation by its permalink (`/r/{id}`), mark partners; errors as pages."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import anyio
 import pydantic
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from api.deps import EngineDep, PrincipalDep, RecordsDep
-from api.schemas import NeedFields, Outcome
+from api.deps import EngineDep, PrincipalDep, RecordsDep, StateDep
+from api.records import StoredRecommendation
+from api.schemas import Outcome, RecommendationRequest
 from api.views import organisation_view
-from matcher.domain import SECTORS, Match, Need, Recommendation
+from api.web.errors import error_page
+from api.web.render import card_id, context, result_view, templates
+from matcher.domain import Need, Recommendation
 from matcher.errors import NotFoundError, ValidationError
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(
-    directory=str(Path(__file__).resolve().parents[1] / "web" / "templates")
-)
 
-COMPONENT_ORDER = ("fit", "coverage", "reciprocity", "proximity", "freshness")
-COMPONENT_LABELS = {
-    "fit": "Fit to the need",
-    "coverage": "Covers what is required",
-    "reciprocity": "Gains for both sides",
-    "proximity": "Nearby",
-    "freshness": "Profile up to date",
-}
-ROLE_LABELS = {
-    "business": "Business",
-    "government": "Government",
-    "nonprofit": "Nonprofit / community",
-}
+RESULT_LIMIT = 10
+REC_ID_MAX = 64
 
 
-def breakdown(match: Match, weights: dict[str, float]) -> list[dict[str, Any]]:
-    """Segments of the score bar: each component's weighted share of the total score."""
-    total_w = sum(weights.get(c, 0.0) for c in COMPONENT_ORDER) or 1.0
-    out = []
-    for name in COMPONENT_ORDER:
-        value = float(match.components.get(name, 0.0))
-        share = weights.get(name, 0.0) * value / total_w
-        out.append(
-            {
-                "name": name,
-                "label": COMPONENT_LABELS[name],
-                "value": value,
-                "percent": round(max(0.0, min(1.0, share)) * 100, 1),
-            }
-        )
-    return out
+def place_supported() -> bool:
+    """True once the recommendation request takes a place name (added in parallel)."""
+    return "place" in RecommendationRequest.model_fields
 
 
 def _form_errors(exc: pydantic.ValidationError) -> list[str]:
@@ -63,86 +39,147 @@ def _form_errors(exc: pydantic.ValidationError) -> list[str]:
     return out
 
 
-def _float(value: str | None) -> float | None:
-    value = (value or "").strip()
-    return float(value) if value else None
-
-
-def _context(request: Request, **extra: Any) -> dict[str, Any]:
-    return {
-        "request": request,
-        "sectors": SECTORS,
-        "role_labels": ROLE_LABELS,
-        "component_labels": COMPONENT_LABELS,
-        **extra,
+def need_from_form(form: dict[str, Any]) -> Need:
+    """The form as a recommendation request, read the same way as POST /v1/recommendations
+    (so a `place` is handled exactly as the API handles it). Raises pydantic.ValidationError."""
+    payload: dict[str, Any] = {
+        "text": form["text"],
+        "wanted_sectors": [s for s in form["sectors"] if s],
+        "required_capabilities": [c.strip() for c in form["capabilities"].split(",") if c.strip()],
     }
+    if form["place"].strip() and place_supported():
+        payload["place"] = form["place"].strip()
+    body = RecommendationRequest.model_validate(payload)
+    return Need.model_validate(body.model_dump(exclude={"limit", "filters"}, exclude_none=True))
+
+
+def form_of_need(need: dict[str, Any]) -> dict[str, Any]:
+    """The form's fields for a stored need (to show what was asked, and to ask again)."""
+    place = need.get("place") or ", ".join(
+        str(p) for p in (need.get("city"), need.get("region")) if p
+    )
+    return {
+        "text": need.get("text", ""),
+        "place": place or "",
+        "sectors": list(need.get("wanted_sectors") or []),
+        "capabilities": ", ".join(need.get("required_capabilities") or []),
+    }
+
+
+def _results(
+    request: Request,
+    rec: Recommendation,
+    rec_id: str,
+    weights: dict[str, float],
+    form: dict[str, Any],
+    **extra: Any,
+) -> Response:
+    view = result_view(rec, rec_id, weights)
+    ignored_place = bool(form.get("place", "").strip()) and not place_supported()
+    ctx = context(request, form=form, view=view, ignored_place=ignored_place, **extra)
+    return templates.TemplateResponse(request, "index.html", ctx)
 
 
 @router.get("/", response_class=HTMLResponse)
 async def page(request: Request, principal: PrincipalDep) -> Response:
-    return templates.TemplateResponse(request, "index.html", _context(request, form={}))
+    return templates.TemplateResponse(request, "index.html", context(request, form={}))
 
 
 @router.post("/", response_class=HTMLResponse)
-def submit(
+async def submit(
     request: Request,
     engine: EngineDep,
     records: RecordsDep,
     principal: PrincipalDep,
+    state: StateDep,
     text: Annotated[str, Form(max_length=5000)] = "",
-    city: Annotated[str, Form(max_length=200)] = "",
-    lat: Annotated[str, Form(max_length=32)] = "",
-    lon: Annotated[str, Form(max_length=32)] = "",
-    radius_km: Annotated[str, Form(max_length=32)] = "",
+    place: Annotated[str, Form(max_length=200)] = "",
     capabilities: Annotated[str, Form(max_length=1000)] = "",
     sectors: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    form = {
-        "text": text,
-        "city": city,
-        "lat": lat,
-        "lon": lon,
-        "radius_km": radius_km,
-        "capabilities": capabilities,
-        "sectors": sectors or [],
-    }
+    form = {"text": text, "place": place, "capabilities": capabilities, "sectors": sectors or []}
+
+    def work() -> tuple[Recommendation, str]:
+        need = need_from_form(form)
+        rec = engine.recommend(need, limit=RESULT_LIMIT)
+        return rec, records.save_recommendation(rec, api_key_id=principal.key_id)
+
     try:
-        fields = NeedFields.model_validate(
-            {
-                "text": text,
-                "city": city.strip() or None,
-                "lat": _float(lat),
-                "lon": _float(lon),
-                "radius_km": _float(radius_km),
-                "wanted_sectors": [s for s in (sectors or []) if s],
-                "required_capabilities": [c.strip() for c in capabilities.split(",") if c.strip()],
-            }
+        rec, rec_id = await state.compute(work)
+    except (pydantic.ValidationError, ValidationError) as exc:
+        errors = _form_errors(exc) if isinstance(exc, pydantic.ValidationError) else [str(exc)]
+        # an unknown or ambiguous place (matcher.errors.PlaceError) names what it could mean
+        candidates = [str(c) for c in getattr(exc, "candidates", None) or []][:8]
+        unsaid = bool(candidates) and not any(candidates[0] in e for e in errors)
+        ctx = context(
+            request, form=form, errors=errors, candidates=candidates, candidates_unsaid=unsaid
         )
-        need = Need.model_validate(fields.model_dump(exclude_none=True))
-    except ValueError as exc:  # pydantic.ValidationError and float() errors
-        errors = (
-            _form_errors(exc)
-            if isinstance(exc, pydantic.ValidationError)
-            else ["lat, lon and radius must be numbers"]
-        )
-        ctx = _context(request, form=form, errors=errors)
         return templates.TemplateResponse(request, "index.html", ctx, status_code=422)
-    rec: Recommendation = engine.recommend(need, limit=10)
-    rec_id = records.save_recommendation(rec, api_key_id=principal.key_id)
-    weights = dict(engine.weights)
-    sector_lists = {s: [(m, breakdown(m, weights)) for m in ms] for s, ms in rec.by_sector.items()}
-    members = [(m, breakdown(m, weights)) for m in rec.coalition.members]
-    role_of = {org_id: role for role, org_id in rec.coalition.roles.items()}
-    ctx = _context(
+    return _results(request, rec, rec_id, dict(engine.weights), form)
+
+
+def _stored(records: RecordsDep, rec_id: str) -> StoredRecommendation | None:
+    if len(rec_id) > REC_ID_MAX:
+        return None
+    try:
+        return records.get_recommendation(rec_id)
+    except NotFoundError:
+        return None
+
+
+def _unknown_recommendation(request: Request, rec_id: str) -> Response:
+    shown = rec_id[:REC_ID_MAX]
+    return error_page(
         request,
-        form=form,
-        rec=rec,
-        rec_id=rec_id,
-        by_sector=sector_lists,
-        members=members,
-        role_of=role_of,
+        404,
+        f"There is no recommendation '{shown}'. The link may be mistyped or cut short.",
     )
-    return templates.TemplateResponse(request, "index.html", ctx)
+
+
+@router.get("/r/{rec_id}", response_class=HTMLResponse)
+async def permalink(
+    request: Request,
+    rec_id: str,
+    engine: EngineDep,
+    records: RecordsDep,
+    principal: PrincipalDep,
+    marked: str | None = None,
+    outcome: Outcome | None = None,
+) -> Response:
+    stored = await anyio.to_thread.run_sync(_stored, records, rec_id)
+    if stored is None:
+        return _unknown_recommendation(request, rec_id)
+    form = form_of_need(stored.need)
+    extra: dict[str, Any] = {"stored": stored}
+    if marked and outcome is not None:
+        extra["marked"] = {marked[:128]: outcome.value}
+    if stored.recommendation is None:
+        ctx = context(request, form=form, **extra)
+        return templates.TemplateResponse(request, "index.html", ctx)
+    return _results(request, stored.recommendation, stored.id, dict(engine.weights), form, **extra)
+
+
+@router.post("/r/{rec_id}/again")
+async def run_again(
+    request: Request,
+    rec_id: str,
+    engine: EngineDep,
+    records: RecordsDep,
+    principal: PrincipalDep,
+    state: StateDep,
+) -> Response:
+    """The stored need on today's data and model: a new recommendation, then its permalink."""
+    stored = await anyio.to_thread.run_sync(_stored, records, rec_id)
+    if stored is None:
+        return _unknown_recommendation(request, rec_id)
+    doc = {k: v for k, v in stored.need.items() if k not in ("created_at",)}
+
+    def work() -> str:
+        rec = engine.recommend(Need.model_validate(doc), limit=RESULT_LIMIT)
+        return records.save_recommendation(rec, api_key_id=principal.key_id)
+
+    new_id = await state.compute(work)
+    return RedirectResponse(f"/r/{quote(new_id)}", status_code=303)
 
 
 @router.get("/organisations/{org_id}", response_class=HTMLResponse)
@@ -155,9 +192,17 @@ def profile(request: Request, org_id: str, engine: EngineDep, principal: Princip
     except NotFoundError:
         pass
     if org_view is None:
-        ctx = _context(request, message=f"No organisation '{org_id[:128]}'.")
-        return templates.TemplateResponse(request, "error.html", ctx, status_code=404)
-    return templates.TemplateResponse(request, "organisation.html", _context(request, org=org_view))
+        return error_page(request, 404, f"No organisation '{org_id[:128]}'.")
+    return templates.TemplateResponse(request, "organisation.html", context(request, org=org_view))
+
+
+def _return_path(value: str, rec_id: str, org_id: str, outcome: str) -> str | None:
+    """Where a form post without JavaScript goes back to: the same card on the permalink page
+    (only a local /r/ path of this recommendation; anything else is ignored)."""
+    if value != f"/r/{rec_id}":
+        return None
+    query = f"marked={quote(org_id, safe='')}&outcome={outcome}"
+    return f"/r/{quote(rec_id, safe='')}?{query}#{quote(card_id(org_id), safe='')}"
 
 
 @router.post("/feedback")
@@ -168,6 +213,7 @@ async def feedback(
     recommendation_id: Annotated[str, Form(min_length=1, max_length=64)],
     organisation_id: Annotated[str, Form(min_length=1, max_length=128)],
     outcome: Annotated[Outcome, Form()],
+    return_to: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     wants_json = "application/json" in request.headers.get("accept", "")
     try:
@@ -184,9 +230,11 @@ async def feedback(
         status = 404 if isinstance(exc, NotFoundError) else 422
         if wants_json:
             return JSONResponse({"ok": False, "detail": str(exc)}, status_code=status)
-        ctx = _context(request, message=str(exc))
-        return templates.TemplateResponse(request, "error.html", ctx, status_code=status)
+        return error_page(request, status, str(exc))
     if wants_json:
         return JSONResponse({"ok": True, "outcome": outcome.value}, status_code=201)
-    ctx = _context(request, outcome=outcome.value)
+    back = _return_path(return_to, recommendation_id, organisation_id, outcome.value)
+    if back is not None:
+        return RedirectResponse(back, status_code=303)
+    ctx = context(request, outcome=outcome.value)
     return templates.TemplateResponse(request, "thanks.html", ctx, status_code=201)

@@ -128,6 +128,8 @@ class RecommendationRow(Base):
     model_version: Mapped[str] = mapped_column(String(200))
     index_generation: Mapped[int] = mapped_column(Integer)
     api_key_id: Mapped[str | None] = mapped_column(String(64))
+    # What was shown (Recommendation without its need), so a permalink can reopen it as it was.
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class FeedbackRow(Base):

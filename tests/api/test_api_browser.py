@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from api_support import ROOT, LiveServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "artifacts"
+NEED = (
+    "Families on the east side skip meals at the end of the month; we need weekly "
+    "fresh food distribution, volunteers and funding."
+)
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -16,47 +22,165 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+def _launch(pw: Any) -> Any:
+    return pw.chromium.launch(
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    )
+
+
+def _places_route(base_url: str) -> bool:
+    try:
+        r = httpx.get(base_url + "/v1/places", params={"q": "Prov", "limit": 8}, timeout=5)
+    except httpx.HTTPError:
+        return False
+    return r.status_code == 200 and isinstance(r.json(), list)
+
+
+def _choose_place(page: Any, base_url: str) -> str:
+    """Type a place; pick a suggestion when the places route exists (else plain text).
+    Oregon: the sample corpus has partners there."""
+    box = page.get_by_label("Place")
+    wanted = "Portland, OR"
+    if not _places_route(base_url):
+        box.fill(wanted)
+        return wanted
+    box.press_sequentially("Portland, O", delay=60)
+    options = page.locator("#place-options option")
+    options.first.wait_for(state="attached", timeout=10_000)
+    labels = options.evaluate_all("os => os.map(o => o.value)")
+    assert wanted in labels, labels
+    box.fill(wanted)  # what choosing the suggestion puts in the field
+    return wanted
+
+
 def test_organiser_finds_a_coalition(server: LiveServer) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = _launch(pw)
         try:
             page = browser.new_page(viewport={"width": 390, "height": 844})  # phone width
             page.goto(server.base_url + "/")
-            page.get_by_label("The need, in plain words").fill(
-                "Families on the east side skip meals at the end of the month; we need weekly "
-                "fresh food distribution, volunteers and funding."
-            )
-            page.get_by_label("City").fill("Portland")
-            page.get_by_label("Latitude").fill("45.52")
-            page.get_by_label("Longitude").fill("-122.6")
-            page.get_by_label("Radius (km)").fill("60")
+            page.get_by_label("The need, in plain words").fill(NEED)
+            place = _choose_place(page, server.base_url)
             for sector in ("Business", "Government", "Nonprofit", "Community"):
                 page.get_by_label(sector, exact=True).check()
             page.get_by_role("button", name="Find partners").click()
             page.wait_for_selector("#coalition .partner", timeout=30_000)
+            assert page.get_by_label("Place").input_value() == place
 
+            # the coalition first, then the sectors as tabs; each organisation in full once
             members = page.locator("#coalition .partner")
             sectors = {members.nth(i).get_attribute("data-sector") for i in range(members.count())}
             assert len(sectors) >= 2, sectors
             assert page.locator("#coalition .reasons li").count() >= 2
-            assert page.locator("#by-sector .partner .bar .seg").count() > 0
             assert page.locator("#gaps").is_visible()
+            cards = page.locator("article.partner").evaluate_all(
+                "els => els.map(e => e.dataset.orgId)"
+            )
+            assert len(cards) == len(set(cards))
+            coalition_box = page.locator("#coalition").bounding_box()
+            sectors_box = page.locator("#by-sector").bounding_box()
+            assert coalition_box and sectors_box and coalition_box["y"] < sectors_box["y"]
 
-            first = page.locator("#by-sector .partner").first
-            first.get_by_role("button", name="Contacted").click()
-            status = first.locator(".feedback-status")
-            status.filter(has_text="contacted").wait_for(timeout=10_000)
+            tabs = page.get_by_role("tab")
+            assert tabs.count() >= 2
+            assert page.locator(".sector-panel:visible").count() == 1
+            tabs.first.focus()
+            page.keyboard.press("ArrowRight")
+            second = tabs.nth(1)
+            assert second.get_attribute("aria-selected") == "true"
+            assert page.evaluate("document.activeElement.getAttribute('role')") == "tab"
+            panel_id = second.get_attribute("aria-controls")
+            assert page.locator(f"#{panel_id}").is_visible()
+            page.keyboard.press("Home")
+            assert tabs.first.get_attribute("aria-selected") == "true"
 
             page.screenshot(path=str(ARTIFACTS / "web-results-full.png"), full_page=True)
-            page.locator("#coalition").scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "web-coalition.png"))
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 390, f"page scrolls sideways on a phone: {width}px"
+
+            # the permalink reopens the same results
+            link = page.locator("a.permalink")
+            href = link.get_attribute("href")
+            assert href and href.startswith("/r/rec_")
+            link.click()
+            page.wait_for_url("**" + href)
+            page.wait_for_selector("#coalition .partner")
+            assert (
+                page.locator("article.partner").evaluate_all("els => els.map(e => e.dataset.orgId)")
+                == cards
+            )
+            assert page.get_by_role("button", name="Run again on today's data").is_visible()
+
+            # feedback by keyboard: the status says so and focus stays on the button
+            panel = page.locator(".sector-panel:visible")
+            card = panel.locator("article.partner").first
+            button = card.get_by_role("button", name="Contacted")
+            button.focus()
+            page.keyboard.press("Enter")
+            card.locator(".feedback-status").filter(has_text="Marked as contacted").wait_for(
+                timeout=10_000
+            )
+            assert button.get_attribute("aria-pressed") == "true"
+            focused = page.evaluate("document.activeElement.textContent.trim()")
+            assert "Contacted" in focused, f"focus moved to {focused!r}"
+            assert button.evaluate("b => b === document.activeElement")
+            page.keyboard.press("Tab")
+            assert card.get_by_role("button", name="Not relevant").evaluate(
+                "b => b === document.activeElement"
+            ), "Tab from the button does not reach the next control of the same card"
+
+            page.set_viewport_size({"width": 1280, "height": 900})
+            page.locator("#results").scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "web-permalink-desktop.png"), full_page=True)
+        finally:
+            browser.close()
+
+
+def test_feedback_and_tabs_without_javascript(server: LiveServer) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = _launch(pw)
+        try:
+            page = browser.new_context(java_script_enabled=False).new_page()
+            page.goto(server.base_url + "/")
+            page.get_by_label("The need, in plain words").fill(NEED)
+            page.get_by_role("button", name="Find partners").click()
+            page.wait_for_selector("#coalition .partner")
+            assert page.locator(".sector-panel:visible").count() >= 2  # plain sections
+            card = page.locator(".sector-panel article.partner").first
+            org_id = card.get_attribute("data-org-id")
+            card.get_by_role("button", name="Not relevant").click()
+            page.wait_for_url(f"**#org-{org_id}")
+            status = page.locator(f'[id="org-{org_id}"] .feedback-status')
+            assert "Marked as not relevant" in status.inner_text()
+        finally:
+            browser.close()
+
+
+def test_docs_render_without_the_network(server: LiveServer) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = _launch(pw)
+        try:
+            page = browser.new_page()
+            outside: list[str] = []
+
+            def only_local(route: Any) -> None:
+                url = route.request.url
+                if url.startswith(server.base_url):
+                    route.continue_()
+                else:
+                    outside.append(url)
+                    route.abort()
+
+            page.route("**/*", only_local)
+            page.goto(server.base_url + "/docs")
+            page.wait_for_selector(".swagger-ui .opblock", timeout=20_000)
+            assert page.locator(".opblock").count() > 10
+            assert outside == [], outside
         finally:
             browser.close()

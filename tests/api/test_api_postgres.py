@@ -134,6 +134,8 @@ def test_create_recommend_feedback_patch_delete(
     rec = r.json()
     assert org["id"] in {m["id"] for m in rec["results"]}, "a write is visible immediately"
     assert "ops@harbour.example" not in r.text
+    page = c.get(f"/r/{rec['recommendation_id']}")  # the snapshot reads back from PostgreSQL
+    assert page.status_code == 200 and f'id="org-{org["id"]}"' in page.text
 
     fb = {
         "recommendation_id": rec["recommendation_id"],

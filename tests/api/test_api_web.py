@@ -1,49 +1,188 @@
-"""The server-rendered page: form, results (coalition, sectors, gaps), escaping, profiles."""
+"""The server-rendered page: a form without coordinates, each result once (coalition, then one
+section per sector), permalinks, feedback without JavaScript, escaping, profiles."""
 
 from __future__ import annotations
 
 import re
 
+import pytest
 from api_support import hdr
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
+from api.routes.web import place_supported
+from matcher.engine import Engine
+from matcher.errors import ValidationError
+from matcher.store.models import RecommendationRow
+
+NEED_TEXT = (
+    "Families skip meals at the end of the month; we need weekly fresh food "
+    "distribution, volunteers and funding."
+)
 NEED_FORM = {
-    "text": "Families skip meals at the end of the month; we need weekly fresh food "
-    "distribution, volunteers and funding.",
-    "city": "Portland",
-    "lat": "45.52",
-    "lon": "-122.6",
-    "radius_km": "60",
+    "text": NEED_TEXT,
     "sectors": ["business", "government", "nonprofit", "community"],
 }
+CARD = re.compile(r'<article class="partner" id="org-([^"]+)"')
+MENTION = re.compile(r'<li class="mention" data-org-id="([^"]+)"')
 
 
-def test_form_is_accessible(client: TestClient) -> None:
+def _rec_id(html: str) -> str:
+    found = re.search(r'class="permalink" href="/r/([^"]+)"', html)
+    assert found, "no permalink on the result page"
+    return found.group(1)
+
+
+def test_form_asks_for_a_place_not_coordinates(client: TestClient) -> None:
     r = client.get("/")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     html = r.text
     assert '<meta name="viewport"' in html and 'lang="en"' in html
-    for field in ("text", "city", "lat", "lon", "radius_km", "capabilities"):
+    for field in ("text", "place", "capabilities"):
         assert f'<label for="{field}"' in html and f'id="{field}"' in html
+    assert 'name="place"' in html and 'list="place-options"' in html
+    assert '<datalist id="place-options">' in html
+    for gone in ("lat", "lon", "radius_km"):
+        assert f'name="{gone}"' not in html
     assert "content-security-policy" in r.headers
 
 
-def test_results_show_coalition_sectors_reasons_and_gaps(client: TestClient) -> None:
+def test_text_alone_gives_results(client: TestClient) -> None:
+    """Before: text without coordinates answered 422 `lat: Input should be a valid number`."""
+    r = client.post("/", data={"text": NEED_TEXT})
+    assert r.status_code == 200, r.text
+    assert 'id="coalition"' in r.text and CARD.search(r.text)
+    assert "valid number" not in r.text
+
+
+def test_text_and_place_give_results(client: TestClient) -> None:
+    r = client.post("/", data={**NEED_FORM, "place": "Providence, RI"})
+    if place_supported() and r.status_code == 422:  # the sample may not geocode: say so
+        assert "Providence" in r.text and 'role="alert"' in r.text
+        return
+    assert r.status_code == 200, r.text
+    assert 'value="Providence, RI"' in r.text  # the form keeps what was typed
+    notice = "Place search is not available yet" in r.text
+    assert notice == (not place_supported())
+
+
+def test_each_result_once_coalition_first(client: TestClient) -> None:
     r = client.post("/", data=NEED_FORM)
     assert r.status_code == 200, r.text
     html = r.text
-    assert 'id="coalition"' in html and 'id="gaps"' in html and 'id="by-sector"' in html
-    coalition = html.split('id="coalition"')[1].split('id="gaps"')[0]
-    sectors = set(re.findall(r'data-sector="([a-z]+)"', coalition))
-    assert len(sectors) >= 2
-    assert '<ul class="reasons">' in coalition and 'class="seg seg-fit"' in coalition
+    assert html.index('id="coalition"') < html.index('id="gaps"') < html.index('id="by-sector"')
+    coalition = html.split('id="coalition"')[1].split('id="by-sector"')[0]
+    members = CARD.findall(coalition)
+    assert len(set(re.findall(r'data-sector="([a-z]+)"', coalition))) >= 2
+    assert "Role: " in coalition and '<ul class="reasons">' in coalition
+    assert 'class="seg seg-fit"' in coalition
+    cards = CARD.findall(html)
+    assert len(cards) == len(set(cards)), "an organisation is shown in full twice"
+    sectors = html.split('id="by-sector"')[1]
+    mentions = MENTION.findall(sectors)
+    assert set(mentions) <= set(members)
+    assert not set(CARD.findall(sectors)) & set(members)
+    assert mentions, "coalition members ranked in a sector are mentioned there"
+    assert "in the coalition above" in sectors
+    panels = re.findall(r'<section id="sector-([a-z]+)" class="sector-panel"', sectors)
+    assert len(panels) >= 2 and len(panels) == len(set(panels))
+    tabs = re.findall(r'<a href="#sector-([a-z]+)" data-tab=', sectors)
+    assert tabs == panels
     assert 'value="contacted"' in html and 'value="not_relevant"' in html
 
 
+def test_permalink_reopens_the_recommendation_as_it_was(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    probe = {
+        "id": "permalink-probe",
+        "name": "Zebra Quilting Collective",
+        "sector": "community",
+        "description": "Zebra quilting circles sew zebra quilts for zebra sanctuaries.",
+        "offers": ["zebra quilts"],
+    }
+    assert client.post("/v1/organisations", json=probe, headers=hdr(keys["editor"])).status_code
+    text = "We need zebra quilts sewn by a quilting circle for the zebra sanctuary."
+    try:
+        first = client.post("/", data={"text": text})
+        assert first.status_code == 200 and "Zebra Quilting Collective" in first.text
+        rec_id = _rec_id(first.text)
+    finally:
+        client.delete("/v1/organisations/permalink-probe", headers=hdr(keys["editor"]))
+    again = client.get(f"/r/{rec_id}")
+    assert again.status_code == 200
+    assert "Zebra Quilting Collective" in again.text, "the permalink recomputed instead"
+    assert CARD.findall(again.text) == CARD.findall(first.text)
+    assert MENTION.findall(again.text) == MENTION.findall(first.text)
+    assert "Saved on" in again.text and f'action="/r/{rec_id}/again"' in again.text
+    assert f'href="/r/{rec_id}"' in again.text
+    assert text in again.text  # the question is shown as asked
+
+    rerun = client.post(f"/r/{rec_id}/again", follow_redirects=False)
+    assert rerun.status_code == 303
+    new_id = rerun.headers["location"].removeprefix("/r/")
+    assert new_id != rec_id and new_id.startswith("rec_")
+    today = client.get(rerun.headers["location"])
+    assert today.status_code == 200 and "Zebra Quilting Collective" not in today.text
+
+
+def test_unknown_permalink_is_a_readable_404(client: TestClient) -> None:
+    r = client.get("/r/rec_doesnotexist")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert "rec_doesnotexist" in r.text and "Back to the search" in r.text
+    assert client.post("/r/rec_doesnotexist/again").status_code == 404
+
+
+def test_permalink_of_a_recommendation_stored_before_snapshots(
+    client: TestClient, app: FastAPI
+) -> None:
+    rec_id = _rec_id(client.post("/", data={"text": NEED_TEXT}).text)
+    with app.state.api.records.db.session() as s:
+        s.execute(
+            update(RecommendationRow).where(RecommendationRow.id == rec_id).values(snapshot=None)
+        )
+    r = client.get(f"/r/{rec_id}")
+    assert r.status_code == 200 and "before results were kept" in r.text
+    assert NEED_TEXT in r.text and f'action="/r/{rec_id}/again"' in r.text
+    assert not CARD.search(r.text)
+
+
+def test_api_recommendations_have_permalinks_too(client: TestClient, keys: dict[str, str]) -> None:
+    body = client.post(
+        "/v1/recommendations", json={"text": NEED_TEXT}, headers=hdr(keys["reader"])
+    ).json()
+    r = client.get(f"/r/{body['recommendation_id']}")
+    assert r.status_code == 200
+    assert CARD.findall(r.text)[0] == body["coalition"]["members"][0]["id"]
+
+
+def test_feedback_without_javascript_returns_to_the_card(client: TestClient) -> None:
+    html = client.post("/", data=NEED_FORM).text
+    rec_id = _rec_id(html)
+    org_id = CARD.findall(html.split('id="by-sector"')[1])[0]
+    form = {
+        "recommendation_id": rec_id,
+        "organisation_id": org_id,
+        "outcome": "contacted",
+        "return_to": f"/r/{rec_id}",
+    }
+    r = client.post("/feedback", data=form, follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == (f"/r/{rec_id}?marked={org_id}&outcome=contacted#org-{org_id}")
+    page = client.get(r.headers["location"]).text
+    card = page.split(f'id="org-{org_id}"')[1].split("</article>")[0]
+    assert "Marked as contacted" in card and 'value="contacted" aria-pressed="true"' in card
+    # only this recommendation's own permalink is a place to return to
+    r = client.post("/feedback", data={**form, "return_to": "https://evil.example/"})
+    assert r.status_code == 201 and "Thank you" in r.text
+
+
 def test_form_errors_are_shown(client: TestClient) -> None:
-    r = client.post("/", data={"text": "x", "radius_km": "5"})
+    r = client.post("/", data={"text": "x"})
     assert r.status_code == 422
-    assert 'role="alert"' in r.text
+    assert 'role="alert"' in r.text and "text:" in r.text
+    assert 'id="need-form"' in r.text  # the form is there to correct
 
 
 def test_profile_text_is_escaped_and_contact_hidden(
@@ -74,3 +213,26 @@ def test_profile_text_is_escaped_and_contact_hidden(
         assert client.get("/organisations/nope").status_code == 404
     finally:
         client.delete("/v1/organisations/xss-probe", headers=hdr(keys["editor"]))
+
+
+class _PlaceError(ValidationError):
+    """Stands for matcher.errors.PlaceError (unknown or ambiguous place, with candidates)."""
+
+    def __init__(self) -> None:
+        super().__init__("place: 'Springfield' is ambiguous", field="place")
+        self.candidates = ["Springfield, IL", "Springfield, MA", "Springfield, MO"]
+
+
+def test_ambiguous_place_is_explained_in_the_form(
+    client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def ambiguous(*_a: object, **_k: object) -> None:
+        raise _PlaceError()
+
+    monkeypatch.setattr(engine, "recommend", ambiguous)
+    r = client.post("/", data={"text": NEED_TEXT, "place": "Springfield"})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    assert "Springfield, MA" in r.text.split("</form>")[0].split('role="alert"')[1]
+    datalist = r.text.split('<datalist id="place-options">')[1].split("</datalist>")[0]
+    assert '<option value="Springfield, IL">' in datalist
+    assert 'value="Springfield"' in r.text  # what was typed stays in the field

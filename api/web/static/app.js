@@ -2,31 +2,37 @@
 (function () {
   "use strict";
 
-  // Feedback buttons: post in the background and say so, instead of leaving the page.
+  // Feedback buttons: post in the background and say so in place. Buttons are never disabled
+  // (a disabled button drops keyboard focus to the page body): focus stays on the one pressed.
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.classList || !form.classList.contains("feedback")) return;
     event.preventDefault();
+    if (form.getAttribute("aria-busy") === "true") return;
     var button = event.submitter;
     var status = form.querySelector(".feedback-status");
     var data = new FormData(form);
     if (button && button.name) data.set(button.name, button.value);
-    var buttons = form.querySelectorAll("button");
-    buttons.forEach(function (b) { b.disabled = true; });
+    var buttons = form.querySelectorAll("button[name=outcome]");
+    form.setAttribute("aria-busy", "true");
+    status.textContent = "Saving…";
     fetch(form.action, { method: "POST", body: data, headers: { Accept: "application/json" } })
       .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
       .then(function (res) {
         if (res.ok) {
+          buttons.forEach(function (b) {
+            b.setAttribute("aria-pressed", b.value === res.body.outcome ? "true" : "false");
+          });
           status.textContent = res.body.outcome === "contacted"
             ? "Marked as contacted. Thank you!" : "Marked as not relevant. Thank you!";
         } else {
           status.textContent = "Could not record that: " + (res.body.detail || "error");
-          buttons.forEach(function (b) { b.disabled = false; });
         }
       })
-      .catch(function () {
-        status.textContent = "Network error; please try again.";
-        buttons.forEach(function (b) { b.disabled = false; });
+      .catch(function () { status.textContent = "Network error; please try again."; })
+      .then(function () {
+        form.removeAttribute("aria-busy");
+        if (button && document.activeElement !== button) button.focus();
       });
   });
 
@@ -36,28 +42,128 @@
     if (link && window.history.length > 1) { event.preventDefault(); window.history.back(); }
   });
 
-  document.addEventListener("DOMContentLoaded", function () {
-    // "Use my location" fills latitude and longitude where the browser allows it.
-    var button = document.getElementById("use-location");
-    if (button && navigator.geolocation) {
-      button.hidden = false;
-      button.addEventListener("click", function () {
-        button.disabled = true;
-        navigator.geolocation.getCurrentPosition(function (pos) {
-          document.getElementById("lat").value = pos.coords.latitude.toFixed(5);
-          document.getElementById("lon").value = pos.coords.longitude.toFixed(5);
-          if (!document.getElementById("radius_km").value) document.getElementById("radius_km").value = 25;
-          button.disabled = false;
-        }, function () { button.disabled = false; }, { timeout: 10000 });
+  // Place suggestions from GET /v1/places into the field's <datalist>. Silent when the route
+  // is missing or fails: the field then is a plain text box.
+  function placeSuggestions(input) {
+    var list = document.getElementById(input.getAttribute("list"));
+    if (!list) return;
+    var cache = {}, timer = null, off = false, last = "";
+    function fill(items) {
+      list.textContent = "";
+      items.forEach(function (item) {
+        if (!item || typeof item.label !== "string") return;
+        var option = document.createElement("option");
+        option.value = item.label;
+        list.appendChild(option);
       });
     }
-    // After a search, move focus to the results heading for keyboard and screen-reader users.
-    var results = document.getElementById("results-title");
-    if (results) results.focus();
+    function lookup() {
+      var q = input.value.trim();
+      if (off || q.length < 2 || q === last) return;
+      last = q;
+      if (cache[q]) { fill(cache[q]); return; }
+      fetch("/v1/places?q=" + encodeURIComponent(q) + "&limit=8", { headers: { Accept: "application/json" } })
+        .then(function (r) {
+          if (r.status === 404 || r.status === 405) { off = true; return null; }
+          return r.ok ? r.json() : null;
+        })
+        .then(function (body) {
+          if (!Array.isArray(body)) return;
+          cache[q] = body;
+          if (input.value.trim() === q) fill(body);
+        })
+        .catch(function () { /* offline or refused: no suggestions */ });
+    }
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(lookup, 200);
+    });
+  }
+
+  // Sector sections as tabs (WAI-ARIA tabs, automatic activation, arrow keys, Home/End).
+  // Without JavaScript they stay plain sections with a list of in-page links.
+  function sectorTabs(nav) {
+    var links = Array.prototype.slice.call(nav.querySelectorAll("a[data-tab]"));
+    var panels = links.map(function (a) { return document.getElementById(a.getAttribute("data-tab")); });
+    if (!links.length || panels.indexOf(null) >= 0) return;
+    var list = nav.querySelector("ul");
+    list.setAttribute("role", "tablist");
+    list.setAttribute("aria-label", "Partners by sector");
+    nav.removeAttribute("aria-label");
+    nav.setAttribute("role", "presentation");
+    links.forEach(function (a, i) {
+      a.parentNode.setAttribute("role", "presentation");
+      a.setAttribute("role", "tab");
+      a.id = "tab-" + panels[i].id;
+      a.setAttribute("aria-controls", panels[i].id);
+      panels[i].setAttribute("role", "tabpanel");
+      panels[i].setAttribute("aria-labelledby", a.id);
+      panels[i].setAttribute("tabindex", "0");
+    });
+    nav.parentNode.classList.add("tabbed");
+    function select(index, focus) {
+      links.forEach(function (a, i) {
+        var on = i === index;
+        a.setAttribute("aria-selected", on ? "true" : "false");
+        a.setAttribute("tabindex", on ? "0" : "-1");
+        panels[i].hidden = !on;
+      });
+      if (focus) links[index].focus();
+    }
+    nav.addEventListener("click", function (event) {
+      var a = event.target.closest("a[role=tab]");
+      if (!a) return;
+      event.preventDefault();
+      select(links.indexOf(a), true);
+    });
+    nav.addEventListener("keydown", function (event) {
+      var i = links.indexOf(document.activeElement);
+      if (i < 0) return;
+      var next = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: links.length - 1 }[event.key];
+      if (next === undefined) return;
+      event.preventDefault();
+      select((next + links.length) % links.length, true);
+    });
+    // A card named in the address (a permalink back to a card) opens its tab.
+    var start = 0;
+    var target = location.hash ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+    panels.forEach(function (p, i) { if (target && p.contains(target)) start = i; });
+    select(start, false);
+    return function reveal(element) {
+      panels.forEach(function (p, i) { if (p.contains(element)) select(i, false); });
+    };
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var place = document.getElementById("place");
+    if (place) placeSuggestions(place);
+    var nav = document.querySelector(".sector-tabs");
+    var reveal = nav ? sectorTabs(nav) : null;
+    // "In the coalition above" links and returns from a form post land on the card itself.
+    var target = location.hash ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+    if (target && target.classList.contains("partner")) {
+      if (reveal) reveal(target);
+      target.focus();
+    } else {
+      // After a search, move focus to the results heading for keyboard and screen-reader users.
+      var results = document.getElementById("results-title");
+      if (results) results.focus();
+    }
+    document.addEventListener("click", function (event) {
+      var a = event.target.closest && event.target.closest("li.mention a");
+      if (!a) return;
+      var card = document.getElementById(decodeURIComponent(a.getAttribute("href").slice(1)));
+      if (card) { event.preventDefault(); card.focus(); card.scrollIntoView({ block: "start" }); }
+    });
     var form = document.getElementById("need-form");
     if (form) form.addEventListener("submit", function () {
       var submit = document.getElementById("submit");
       submit.disabled = true; submit.textContent = "Finding partners…";
     });
+  });
+  // Coming back to the page from history: the search button works again.
+  window.addEventListener("pageshow", function () {
+    var submit = document.getElementById("submit");
+    if (submit && submit.disabled) { submit.disabled = false; submit.textContent = "Find partners"; }
   });
 })();

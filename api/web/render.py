@@ -1,0 +1,126 @@
+"""What the page templates are given: score bars, the coalition, one section per sector.
+
+Each organisation is shown in full once: coalition members first (with their role), then each
+sector's ranked partners, where a coalition member is only mentioned and linked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+
+from matcher.domain import SECTORS, Match, Recommendation
+
+templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
+
+COMPONENT_ORDER = ("fit", "coverage", "reciprocity", "proximity", "freshness")
+COMPONENT_LABELS = {
+    "fit": "Fit to the need",
+    "coverage": "Covers what is required",
+    "reciprocity": "Gains for both sides",
+    "proximity": "Nearby",
+    "freshness": "Profile up to date",
+}
+ROLE_LABELS = {
+    "business": "Business",
+    "government": "Government",
+    "nonprofit": "Nonprofit / community",
+}
+SECTOR_LABELS = {s: s.capitalize() for s in SECTORS}
+
+
+def breakdown(match: Match, weights: dict[str, float]) -> list[dict[str, Any]]:
+    """Segments of the score bar: each component's weighted share of the total score."""
+    total_w = sum(weights.get(c, 0.0) for c in COMPONENT_ORDER) or 1.0
+    out = []
+    for name in COMPONENT_ORDER:
+        value = float(match.components.get(name, 0.0))
+        share = weights.get(name, 0.0) * value / total_w
+        out.append(
+            {
+                "name": name,
+                "label": COMPONENT_LABELS[name],
+                "value": value,
+                "percent": round(max(0.0, min(1.0, share)) * 100, 1),
+            }
+        )
+    return out
+
+
+def card_id(org_id: str) -> str:
+    """The HTML id (and permalink anchor) of an organisation's card: one per page."""
+    return f"org-{org_id}"
+
+
+@dataclass
+class Entry:
+    """One ranked partner of a sector: a full card, or a mention of a coalition member."""
+
+    rank: int
+    match: Match
+    segs: list[dict[str, Any]]
+    in_coalition: bool
+    role: str | None = None
+
+
+@dataclass
+class SectorView:
+    sector: str
+    label: str
+    entries: list[Entry] = field(default_factory=list)
+
+    @property
+    def new_count(self) -> int:
+        return sum(1 for e in self.entries if not e.in_coalition)
+
+
+@dataclass
+class ResultView:
+    rec: Recommendation
+    rec_id: str
+    members: list[tuple[Match, list[dict[str, Any]], str | None]]
+    sectors: list[SectorView]
+    missing_roles: list[str]
+    recognised: bool
+
+
+def result_view(rec: Recommendation, rec_id: str, weights: dict[str, float]) -> ResultView:
+    role_of = {org_id: role for role, org_id in rec.coalition.roles.items()}
+    members = [(m, breakdown(m, weights), role_of.get(m.id)) for m in rec.coalition.members]
+    in_coalition = {m.id for m in rec.coalition.members}
+    order = [s for s in SECTORS if s in rec.by_sector] + [
+        s for s in rec.by_sector if s not in SECTORS
+    ]
+    sectors = []
+    for sector in order:
+        view = SectorView(sector, SECTOR_LABELS.get(sector, sector.capitalize()))
+        for rank, m in enumerate(rec.by_sector[sector], start=1):
+            member = m.id in in_coalition
+            segs = [] if member else breakdown(m, weights)
+            view.entries.append(Entry(rank, m, segs, member, role_of.get(m.id)))
+        sectors.append(view)
+    # roles asked for that no partner above the relevance floor can fill (named by the engine)
+    missing = list(rec.coalition.unfilled_roles)
+    return ResultView(
+        rec=rec,
+        rec_id=rec_id,
+        members=members,
+        sectors=sectors,
+        missing_roles=missing,
+        recognised=bool(rec.required_capabilities),
+    )
+
+
+def context(request: Request, **extra: Any) -> dict[str, Any]:
+    return {
+        "request": request,
+        "sectors": SECTORS,
+        "role_labels": ROLE_LABELS,
+        "component_labels": COMPONENT_LABELS,
+        "card_id": card_id,
+        **extra,
+    }
