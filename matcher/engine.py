@@ -331,8 +331,7 @@ class Engine:
                 self.lexical.remove(ids)
 
     def create_need(self, need: Need) -> Stored:
-        self.store.upsert_needs([need])
-        stored = self.store.get_need(need.id)
+        stored = self.store.create_need(need)  # ConflictError if the id exists
         vec = centre(self.profile_embedder.encode([need.text]), self.mean_)[0]
         with self._lock.write():
             self._needs[need.id] = _NeedEntry(
