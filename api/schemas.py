@@ -760,6 +760,9 @@ class TrainJob(BaseModel):
     verdict: str | None = Field(description="How the candidate compares with the published one")
     weights: dict[str, float] | None
     reused_queries: int | None = Field(description="Training queries reused from a checkpoint")
+    skipped_labels: dict[str, int] | None = Field(
+        None, description="Labels the fit left out, by reason (they never make it fail)"
+    )
     error: str | None = Field(description="Why it failed")
 
 

@@ -232,6 +232,7 @@ class _Job:
             verdict=r.verdict if r else None,
             weights=r.weights if r else None,
             reused_queries=r.reused_queries if r else None,
+            skipped_labels=r.skipped if r else None,
             error=self.error,
         )
 
