@@ -654,6 +654,11 @@ class IngestStored(BaseModel):
     inserted: int
     updated: int
     unchanged: int
+    owned: list[str] = Field(
+        default_factory=list,
+        description="Ids of existing owned organisations in the file: their owner and contact "
+        "were kept (unless an admin sent ownership=true)",
+    )
 
 
 class IngestReport(BaseModel):

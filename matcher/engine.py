@@ -294,9 +294,10 @@ class Engine:
             self._needs = entries
 
     # writes -------------------------------------------------------------------------------
-    def ingest(self, orgs: Sequence[Organisation]) -> UpsertReport:
-        """Upsert organisations by id; changed ones become searchable at once."""
-        report = self.store.upsert_organisations(orgs)
+    def ingest(self, orgs: Sequence[Organisation], *, keep_ownership: bool = True) -> UpsertReport:
+        """Upsert organisations by id; changed ones become searchable at once. Existing ones
+        keep their owner and contact unless keep_ownership is False."""
+        report = self.store.upsert_organisations(orgs, keep_ownership=keep_ownership)
         changed = set(report.inserted) | set(report.updated)
         if changed:
             self._reindex_ids(changed)

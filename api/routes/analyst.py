@@ -43,6 +43,7 @@ from api.schemas import (
     TrainRequest,
     TrainStatus,
 )
+from api.security import Role
 from matcher.engine import Engine
 from matcher.errors import MatcherError, StorageError, ValidationError
 from matcher.settings import Settings
@@ -104,7 +105,12 @@ def _mapping_config(text: str | None) -> Any:
 
 
 def _ingest(
-    engine: Engine, data: bytes, filename: str | None, mapping: str | None, dry_run: bool
+    engine: Engine,
+    data: bytes,
+    filename: str | None,
+    mapping: str | None,
+    dry_run: bool,
+    ownership: bool = False,
 ) -> IngestReport:
     from training.ingest import ingest_file
 
@@ -137,15 +143,18 @@ def _ingest(
         )
     stored = None
     if not dry_run and report.accepted:
-        upsert = (
-            engine.ingest_needs(report.needs())
-            if config.kind == "need"
-            else engine.ingest(report.organisations())
-        )
+        if config.kind == "need":
+            upsert = engine.ingest_needs(report.needs())
+        else:
+            orgs = report.organisations()
+            if not ownership:  # an `owner` column gives no organisation to another key
+                orgs = [o.model_copy(update={"owner": None}) if o.owner else o for o in orgs]
+            upsert = engine.ingest(orgs, keep_ownership=not ownership)
         stored = IngestStored(
             inserted=len(upsert.inserted),
             updated=len(upsert.updated),
             unchanged=len(upsert.unchanged),
+            owned=upsert.owned,
         )
     return IngestReport(
         file=name,
@@ -189,9 +198,20 @@ async def ingest_upload(
         ),
     ] = None,
     dry_run: Annotated[bool, Form(description="Validate only, store nothing")] = False,
+    ownership: Annotated[
+        bool,
+        Form(
+            description="Admins only: take `owner` and `contact` from the file, also for "
+            "existing organisations (otherwise an upload never changes ownership)"
+        ),
+    ] = False,
 ) -> IngestReport:
+    if ownership and not principal.at_least(Role.admin):
+        raise ApiProblem(403, "ownership=true is for admins only")
     data = await file.read()
-    return await anyio.to_thread.run_sync(_ingest, engine, data, file.filename, mapping, dry_run)
+    return await anyio.to_thread.run_sync(
+        _ingest, engine, data, file.filename, mapping, dry_run, ownership
+    )
 
 
 # ---------------------------------------------------------------------------------- training

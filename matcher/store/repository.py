@@ -109,6 +109,7 @@ class UpsertReport:
     inserted: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    owned: list[str] = field(default_factory=list)  # existing owned rows the input touched
 
     @property
     def changed(self) -> int:
@@ -122,8 +123,14 @@ class Store:
         self.db = db
 
     # organisations -----------------------------------------------------------------------
-    def upsert_organisations(self, orgs: Sequence[Organisation]) -> UpsertReport:
-        """Insert new ids, update changed ones, leave identical ones alone. All or nothing."""
+    def upsert_organisations(
+        self, orgs: Sequence[Organisation], *, keep_ownership: bool = True
+    ) -> UpsertReport:
+        """Insert new ids, update changed ones, leave identical ones alone. All or nothing.
+
+        Ownership is not data: unless `keep_ownership` is False (an admin asking for it), an
+        existing organisation keeps its `owner` and `contact` whatever the input says; the
+        owned ones the input touched are listed in `report.owned`."""
         report = UpsertReport()
         with self.db.session() as s:
             for start in range(0, len(orgs), _CHUNK):
@@ -142,6 +149,10 @@ class Store:
                         existing[org.id] = row
                         report.inserted.append(org.id)
                         continue
+                    if row.owner and org.id not in report.owned:
+                        report.owned.append(org.id)
+                    if keep_ownership:
+                        values["owner"], values["contact"] = row.owner, row.contact
                     diff = {
                         k: v
                         for k, v in values.items()

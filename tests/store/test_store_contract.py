@@ -198,3 +198,18 @@ def test_create_of_an_existing_id_is_a_conflict(db: Database) -> None:
     with pytest.raises(ConflictError):
         store.create_organisation(org("o1", name="Takeover"))
     assert store.get_organisation("o1").record.name == "Org o1"
+
+
+def test_upsert_keeps_owner_and_contact_unless_asked(db: Database) -> None:
+    store = Store(db)
+    store.upsert_organisations([org("own", owner="key-a", contact="a@x.example")])
+    report = store.upsert_organisations([org("own", owner="key-b", contact="b@x.example")])
+    assert report.owned == ["own"] and report.unchanged == ["own"]
+    got = store.get_organisation("own").record
+    assert (got.owner, got.contact) == ("key-a", "a@x.example")
+    report = store.upsert_organisations(
+        [org("own", owner="key-b", contact="b@x.example")], keep_ownership=False
+    )
+    assert report.updated == ["own"]
+    got = store.get_organisation("own").record
+    assert (got.owner, got.contact) == ("key-b", "b@x.example")
