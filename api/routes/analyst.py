@@ -45,7 +45,8 @@ from api.schemas import (
 )
 from api.security import Role
 from matcher.engine import Engine
-from matcher.errors import MatcherError, StorageError, ValidationError
+from matcher.errors import LimitExceededError, MatcherError, StorageError, ValidationError
+from matcher.loaders_read import ReadLimits
 from matcher.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -121,7 +122,9 @@ def _ingest(
             path = FilePath(tmp) / f"upload{suffix}"
             path.write_bytes(data)
             try:
-                report = ingest_file(None, path, config, dry_run=True).report
+                report = ingest_file(None, path, config, dry_run=True, limits=ReadLimits()).report
+            except LimitExceededError as exc:  # a budget crossed: reading stopped there
+                raise ApiProblem(413 if exc.too_large else 422, str(exc)) from None
             except (StorageError, ValidationError) as exc:  # the upload is unusable
                 message = getattr(exc, "message", str(exc))
                 for text in (str(path), path.name):
