@@ -29,10 +29,11 @@ Phrase = Annotated[str, Field(min_length=1, max_length=200, pattern=NON_BLANK)]
 Phrases = Annotated[list[Phrase], Field(max_length=50)]
 Place = Annotated[str, Field(min_length=1, max_length=200, pattern=NON_BLANK)]
 Country = Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}$", description="ISO 3166 code")]
-Lat = Annotated[float, Field(ge=-90, le=90)]
-Lon = Annotated[float, Field(ge=-180, le=180)]
-Radius = Annotated[float, Field(gt=0, le=20_000)]
-Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description=f"At most {MAX_LIMIT}")]
+# strict: `lon: false` or `"lat": "1"` is a 422, never stored as 0.0 / 1.0 (ints are numbers).
+Lat = Annotated[float, Field(ge=-90, le=90, strict=True)]
+Lon = Annotated[float, Field(ge=-180, le=180, strict=True)]
+Radius = Annotated[float, Field(gt=0, le=20_000, strict=True)]
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, strict=True, description=f"At most {MAX_LIMIT}")]
 
 _IN = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 # lat and lon go together (and a radius needs both): JSON Schema `dependentRequired`.

@@ -118,7 +118,10 @@ def _ingest(
     name, suffix = _upload_name(filename)
     try:
         config = _mapping_config(mapping)
-        with tempfile.TemporaryDirectory(prefix="matcher-upload-") as tmp:
+        uploads = FilePath(engine.settings.data_dir) / "uploads"
+        uploads.mkdir(parents=True, exist_ok=True)
+        # `.tmp-` under the data dir: a server killed mid-upload leaves it to the start sweep
+        with tempfile.TemporaryDirectory(prefix=".tmp-upload-", dir=uploads) as tmp:
             path = FilePath(tmp) / f"upload{suffix}"
             path.write_bytes(data)
             try:
