@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from api.security import Role
 from matcher.domain import Sector, SizeBand
@@ -29,11 +29,20 @@ Phrase = Annotated[str, Field(min_length=1, max_length=200, pattern=NON_BLANK)]
 Phrases = Annotated[list[Phrase], Field(max_length=50)]
 Place = Annotated[str, Field(min_length=1, max_length=200, pattern=NON_BLANK)]
 Country = Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}$", description="ISO 3166 code")]
-# strict: `lon: false` or `"lat": "1"` is a 422, never stored as 0.0 / 1.0 (ints are numbers).
-Lat = Annotated[float, Field(ge=-90, le=90, strict=True)]
-Lon = Annotated[float, Field(ge=-180, le=180, strict=True)]
-Radius = Annotated[float, Field(gt=0, le=20_000, strict=True)]
-Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, strict=True, description=f"At most {MAX_LIMIT}")]
+
+
+def _number_only(value: Any) -> Any:
+    """`lon: false` or `"lat": "1"` is a 422, never stored as 0.0 / 1.0 (1 and 1.0 pass)."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+Number = BeforeValidator(_number_only)
+Lat = Annotated[float, Field(ge=-90, le=90), Number]
+Lon = Annotated[float, Field(ge=-180, le=180), Number]
+Radius = Annotated[float, Field(gt=0, le=20_000), Number]
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description=f"At most {MAX_LIMIT}"), Number]
 
 _IN = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 # lat and lon go together (and a radius needs both): JSON Schema `dependentRequired`.
