@@ -7,6 +7,9 @@ DATA_DIR ?= ./var
 HOST ?= 127.0.0.1
 PORT ?= 8000
 SHARED_DATA ?= ../shared/data
+# Proxies whose X-Forwarded-For is believed (rate limits key on the client IP): none by default.
+# Behind a reverse proxy, set e.g. FORWARDED_ALLOW_IPS=10.0.0.5
+FORWARDED_ALLOW_IPS ?=
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
@@ -30,7 +33,8 @@ build-sample: setup ## Load the bundled sample corpus into DATA_DIR (first time)
 	$(BIN)/matcher --data-dir $(DATA_DIR) bootstrap
 
 run: build-sample ## Set up, index the bundled sample, serve API and web page on 127.0.0.1:8000
-	MATCHER_DATA_DIR=$(DATA_DIR) $(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT)
+	MATCHER_DATA_DIR=$(DATA_DIR) $(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT) \
+	  $(if $(FORWARDED_ALLOW_IPS),--forwarded-allow-ips '$(FORWARDED_ALLOW_IPS)',--no-proxy-headers)
 
 browser: ## Install Debian's Chromium for the browser tests (needs root; skipped if present)
 	@if [ ! -x /usr/bin/chromium ]; then \

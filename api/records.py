@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from matcher.domain import Need, Recommendation, utcnow
 from matcher.errors import NotFoundError, ValidationError
 from matcher.store.db import Database
-from matcher.store.models import FeedbackRow, RecommendationRow
+from matcher.store.models import FeedbackRow, OrganisationRow, RecommendationRow
 
 
 def new_recommendation_id() -> str:
@@ -73,6 +73,13 @@ class Records:
         need_doc: dict[str, Any] = (need or rec.need).model_dump(mode="json")
         snapshot = rec.model_dump(mode="json", exclude={"need"})
         with self.db.session() as s:
+            # The subject of any label given on this recommendation, fixed when it is written:
+            # the requesting organisation when it exists, else the need itself.
+            requester = need_doc.get("requester_id")
+            known = requester and s.scalar(
+                select(OrganisationRow.pk).where(OrganisationRow.id == requester)
+            )
+            need_doc["subject"] = requester if known else f"need:{need_doc.get('id') or rec_id}"
             s.add(
                 RecommendationRow(
                     id=rec_id,

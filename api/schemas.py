@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from api.security import Role
 from matcher.domain import Sector, ServiceLevel, SizeBand
@@ -48,10 +48,20 @@ PlaceName = Annotated[
         "with candidates",
     ),
 ]
-Lat = Annotated[float, Field(ge=-90, le=90)]
-Lon = Annotated[float, Field(ge=-180, le=180)]
-Radius = Annotated[float, Field(gt=0, le=20_000)]
-Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description=f"At most {MAX_LIMIT}")]
+
+
+def _number_only(value: Any) -> Any:
+    """`lon: false` or `"lat": "1"` is a 422, never stored as 0.0 / 1.0 (1 and 1.0 pass)."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+Number = BeforeValidator(_number_only)
+Lat = Annotated[float, Field(ge=-90, le=90), Number]
+Lon = Annotated[float, Field(ge=-180, le=180), Number]
+Radius = Annotated[float, Field(gt=0, le=20_000), Number]
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description=f"At most {MAX_LIMIT}"), Number]
 
 _IN = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 # lat and lon go together (and a radius needs both): JSON Schema `dependentRequired`.
@@ -711,6 +721,11 @@ class IngestStored(BaseModel):
     inserted: int
     updated: int
     unchanged: int
+    owned: list[str] = Field(
+        default_factory=list,
+        description="Ids of existing owned organisations in the file: their owner and contact "
+        "were kept (unless an admin sent ownership=true)",
+    )
 
 
 class IngestReport(BaseModel):
@@ -821,6 +836,9 @@ class TrainJob(BaseModel):
     verdict: str | None = Field(description="How the candidate compares with the published one")
     weights: dict[str, float] | None
     reused_queries: int | None = Field(description="Training queries reused from a checkpoint")
+    skipped_labels: dict[str, int] | None = Field(
+        None, description="Labels the fit left out, by reason (they never make it fail)"
+    )
     error: str | None = Field(description="Why it failed")
 
 

@@ -15,6 +15,7 @@ from api.keys import ADMIN_KEY_FILE, KeyRing, ensure_admin_key
 from api.metrics import Metrics
 from api.ratelimit import RateLimits
 from api.records import Records
+from matcher.atomic import sweep_leftovers
 from matcher.settings import Settings
 from matcher.store.db import Database
 
@@ -82,6 +83,7 @@ class AppState:
             self.db.dispose()
 
     def _open_database(self) -> None:
+        sweep_leftovers(self.settings.data_dir)  # temp folders of builds killed mid-way
         self.db = Database(self.settings.sqlalchemy_url)
         self.db.create_all()
         self.keys = KeyRing(self.db, cache_seconds=self.api.key_cache_seconds)

@@ -150,3 +150,32 @@ def clean_stale_temps(directory: Path | str) -> list[Path]:
             _remove(entry)
             removed.append(entry)
     return removed
+
+
+def sweep_leftovers(root: Path | str, *, min_age: float = 3600.0) -> list[Path]:
+    """Remove `.tmp-*` leftovers of writes interrupted by a crash (kill -9 during a build,
+    an index save, a registry version) anywhere under `root`. Only those untouched for
+    `min_age` seconds go: a write in progress in another process is never pulled away."""
+    import time
+
+    removed: list[Path] = []
+    root = Path(root)
+    if not root.is_dir():
+        return removed
+    cutoff = time.time() - min_age
+    for current, dirs, files in os.walk(root):
+        for name in [*dirs, *files]:
+            if not name.startswith(TEMP_PREFIX):
+                continue
+            path = Path(current) / name
+            try:
+                if path.lstat().st_mtime > cutoff:
+                    continue
+            except FileNotFoundError:
+                continue
+            _remove(path)
+            removed.append(path)
+        dirs[:] = [d for d in dirs if not d.startswith(TEMP_PREFIX)]
+    if removed:
+        logger.warning("removed %d leftovers of interrupted writes under %s", len(removed), root)
+    return removed

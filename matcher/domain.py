@@ -51,6 +51,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# The one id grammar of organisations and needs (routes, importers, the store): no '/', no
+# '..', no spaces, so every stored id can be read and deleted through the routes.
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
 
@@ -117,7 +122,9 @@ class Organisation(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    id: str = Field(default_factory=lambda: new_id("org"), min_length=1, max_length=128)
+    id: str = Field(
+        default_factory=lambda: new_id("org"), min_length=1, max_length=128, pattern=ID_PATTERN
+    )
     name: str = Field(min_length=1, max_length=300)
     sector: Sector
     description: str = Field(min_length=1, max_length=20_000)
@@ -211,7 +218,9 @@ class Need(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    id: str = Field(default_factory=lambda: new_id("need"), min_length=1, max_length=128)
+    id: str = Field(
+        default_factory=lambda: new_id("need"), min_length=1, max_length=128, pattern=ID_PATTERN
+    )
     text: str = Field(min_length=3, max_length=5_000)
     title: str | None = None
     # a place name ("Providence, RI", "02903", "Sussex County, Delaware", "Rhode Island"):

@@ -390,9 +390,10 @@ class Engine:
         )
 
     # writes -------------------------------------------------------------------------------
-    def ingest(self, orgs: Sequence[Organisation]) -> UpsertReport:
-        """Upsert organisations by id; changed ones become searchable at once."""
-        report = self.store.upsert_organisations(orgs)
+    def ingest(self, orgs: Sequence[Organisation], *, keep_ownership: bool = True) -> UpsertReport:
+        """Upsert organisations by id; changed ones become searchable at once. Existing ones
+        keep their owner and contact unless keep_ownership is False."""
+        report = self.store.upsert_organisations(orgs, keep_ownership=keep_ownership)
         changed = set(report.inserted) | set(report.updated)
         if changed:
             self._reindex_ids(changed)
@@ -427,8 +428,7 @@ class Engine:
                 self.lexical.remove(ids)
 
     def create_need(self, need: Need) -> Stored:
-        self.store.upsert_needs([need])
-        stored = self.store.get_need(need.id)
+        stored = self.store.create_need(need)  # ConflictError if the id exists
         vec = centre(self.profile_embedder.encode([need.text]), self.mean_)[0]
         with self._lock.write():
             self._needs[need.id] = _NeedEntry(

@@ -23,6 +23,16 @@ class ValidationError(MatcherError):
         self.message = message
 
 
+class LimitExceededError(ValidationError):
+    """Input crosses a budget (decompressed size, rows, columns, nesting). `limit` names it;
+    `too_large` says it is about size (HTTP 413) rather than shape (422)."""
+
+    def __init__(self, message: str, *, limit: str, too_large: bool = True, row: int | None = None):
+        super().__init__(f"{message} (limit {limit})", row=row)
+        self.limit = limit
+        self.too_large = too_large
+
+
 class NotFoundError(MatcherError):
     """A referenced organisation, need or artifact does not exist."""
 

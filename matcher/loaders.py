@@ -21,7 +21,7 @@ from pydantic_core import ErrorDetails
 
 from matcher.domain import LEVELS, SECTORS, SIZES, Need, Organisation
 from matcher.errors import PlaceError, ValidationError
-from matcher.loaders_read import RawRow, RawTable, infer_format, read_table
+from matcher.loaders_read import RawRow, RawTable, ReadLimits, infer_format, read_table
 from matcher.places.locate import locate
 
 log = logging.getLogger(__name__)
@@ -146,6 +146,7 @@ def load_records(
     format: str | None = None,  # noqa: A002 - the public keyword is `format`
     mapping: dict[str, str] | None = None,
     defaults: dict[str, str] | None = None,
+    limits: ReadLimits | None = None,
 ) -> LoadReport:
     """Load organisations or needs from a CSV, JSON Lines or Parquet file (optionally gzipped).
 
@@ -157,7 +158,9 @@ def load_records(
 
     Raises ValidationError for an unknown format, a mapping or default naming an unknown field,
     or a required column (name, sector, description; text for needs) missing from the file;
-    StorageError when the file is missing or unreadable.
+    StorageError when the file is missing or unreadable. `limits` (uploads) caps decompressed
+    size, rows, columns and field length (LimitExceededError); JSON nested deeper than
+    `loaders_read.MAX_JSON_DEPTH` is always a LimitExceededError naming the row.
     """
     if kind not in MODELS:
         raise ValidationError(
@@ -169,7 +172,7 @@ def load_records(
     _check_fields(mapping, kind, "mapping")
     _check_fields(defaults, kind, "defaults")
     fmt = infer_format(p, format)
-    table = read_table(p, fmt)
+    table = read_table(p, fmt, limits)
     plan = _plan(table, kind, mapping, defaults)
     report = LoadReport(source=p.name)
     model = MODELS[kind]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from matcher.errors import StorageError, ValidationError
+from matcher.errors import LimitExceededError, StorageError, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,25 @@ _SUFFIXES: dict[str, str] = {
 }
 _GZIP_MAGIC = b"\x1f\x8b"
 _SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """Budgets for reading an untrusted file (uploads). Reading stops as soon as one is
+    crossed, with a LimitExceededError naming it; memory stays bounded by them."""
+
+    max_bytes: int = 200 * 1024 * 1024  # decompressed bytes, at most
+    ratio: int = 20  # ... and at most this many times the size of the file
+    max_rows: int = 100_000
+    max_columns: int = 200
+    max_field_chars: int = 100_000
+
+    def byte_cap(self, file_size: int) -> int:
+        return min(self.max_bytes, max(file_size, 1) * self.ratio)
+
+
+# Nesting deeper than this in a JSON Lines row is refused, whatever the limits.
+MAX_JSON_DEPTH = 32
 
 
 @dataclass
@@ -71,31 +90,88 @@ def infer_format(path: Path, fmt: str | None = None) -> str:
     )
 
 
-def read_table(path: Path, fmt: str) -> RawTable:
+def read_table(path: Path, fmt: str, limits: ReadLimits | None = None) -> RawTable:
+    """Read a file into rows; with `limits` (uploads) every budget is enforced as it reads."""
     if fmt == "parquet":
-        return _read_parquet(path)
-    data = _read_bytes(path)
+        return _read_parquet(path, limits)
+    data = _read_bytes(path, limits)
     if fmt == "csv":
-        return _read_csv(data, delimiter="\t" if ".tsv" in path.suffixes else ",")
-    return _read_jsonl(data)
+        return _read_csv(data, delimiter="\t" if ".tsv" in path.suffixes else ",", limits=limits)
+    return _read_jsonl(data, limits)
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path, limits: ReadLimits | None = None) -> bytes:
     try:
-        data = path.read_bytes()
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            gzipped = fh.read(2) == _GZIP_MAGIC
+        if not gzipped:
+            if limits is not None and size > limits.max_bytes:
+                raise _too_big(limits.max_bytes)
+            return path.read_bytes()
     except FileNotFoundError as exc:
         raise StorageError(f"file not found: {path}") from exc
     except OSError as exc:
         raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if data.startswith(_GZIP_MAGIC):
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise StorageError(f"cannot decompress {path}: not a valid gzip file ({exc})") from exc
-    return data
+    cap = limits.byte_cap(size) if limits is not None else None
+    out = bytearray()
+    try:
+        with gzip.open(path, "rb") as gz:
+            while chunk := gz.read(1 << 20):  # bounded steps: a gzip bomb stops at the cap
+                out += chunk
+                if cap is not None and len(out) > cap:
+                    raise _too_big(cap)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise StorageError(f"cannot decompress {path}: not a valid gzip file ({exc})") from exc
+    return bytes(out)
 
 
-def _read_csv(data: bytes, *, delimiter: str = ",") -> RawTable:
+def _too_big(cap: int) -> LimitExceededError:
+    return LimitExceededError(
+        f"the file is larger than {cap} bytes once decompressed", limit="max_decompressed_bytes"
+    )
+
+
+def _check_rows(limits: ReadLimits | None, table: RawTable, row: int) -> None:
+    if limits is not None and len(table.rows) >= limits.max_rows:
+        raise LimitExceededError(
+            f"row {row}: the file has more than {limits.max_rows} rows", limit="max_rows"
+        )
+
+
+def _check_columns(limits: ReadLimits | None, n: int, row: int | None = None) -> None:
+    if limits is not None and n > limits.max_columns:
+        where = f"row {row}: " if row is not None else ""
+        raise LimitExceededError(
+            f"{where}the file has {n} columns, more than {limits.max_columns}",
+            limit="max_columns",
+            too_large=False,
+            row=row,
+        )
+
+
+def _long_field(limits: ReadLimits | None, values: dict[str, Any]) -> str | None:
+    if limits is None:
+        return None
+    for key, value in values.items():
+        if isinstance(value, str) and len(value) > limits.max_field_chars:
+            return f"column '{key}' is longer than {limits.max_field_chars} characters"
+    return None
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of a parsed JSON value (iterative: no recursion on hostile input)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((c, level + 1) for c in children if isinstance(c, dict | list))
+    return deepest
+
+
+def _read_csv(data: bytes, *, delimiter: str = ",", limits: ReadLimits | None = None) -> RawTable:
     # surrogateescape keeps undecodable bytes visible, so the one bad row can be rejected.
     text = data.decode("utf-8-sig", errors="surrogateescape")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -108,6 +184,7 @@ def _read_csv(data: bytes, *, delimiter: str = ",") -> RawTable:
     if any(_SURROGATE.search(h) for h in header):
         raise ValidationError("the CSV header row is not valid UTF-8")
     columns = [h.strip() for h in header]
+    _check_columns(limits, len(columns))
     check_utf8 = _SURROGATE.search(text) is not None
     table = RawTable(columns=columns)
     row = 0
@@ -122,6 +199,7 @@ def _read_csv(data: bytes, *, delimiter: str = ",") -> RawTable:
             continue
         if not any(c.strip() for c in cells):
             continue  # blank line: numbered, but neither a row nor an error
+        _check_rows(limits, table, row)
         if check_utf8 and any(_SURROGATE.search(c) for c in cells):
             table.rows.append(RawRow(row, None, "invalid UTF-8"))
             continue
@@ -130,11 +208,13 @@ def _read_csv(data: bytes, *, delimiter: str = ",") -> RawTable:
                 RawRow(row, None, f"has {len(cells)} cells but the header has {len(columns)}")
             )
             continue
-        table.rows.append(RawRow(row, dict(zip(columns, cells, strict=False))))
+        values = dict(zip(columns, cells, strict=False))
+        problem = _long_field(limits, values)
+        table.rows.append(RawRow(row, None, problem) if problem else RawRow(row, values))
     return table
 
 
-def _read_jsonl(data: bytes) -> RawTable:
+def _read_jsonl(data: bytes, limits: ReadLimits | None = None) -> RawTable:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     columns: dict[str, None] = {}
@@ -143,6 +223,7 @@ def _read_jsonl(data: bytes) -> RawTable:
         line = raw.strip()
         if not line:
             continue
+        _check_rows(limits, table, row)
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError:
@@ -153,31 +234,63 @@ def _read_jsonl(data: bytes) -> RawTable:
         except json.JSONDecodeError as exc:
             table.rows.append(RawRow(row, None, f"malformed JSON: {exc.msg} at column {exc.colno}"))
             continue
+        except RecursionError:
+            raise _too_deep(row) from None
+        if _depth(value) > MAX_JSON_DEPTH:
+            raise _too_deep(row)
         if not isinstance(value, dict):
             kind = type(value).__name__
             table.rows.append(RawRow(row, None, f"expected a JSON object, got {kind}"))
             continue
         for key in value:
             columns.setdefault(str(key), None)
-        table.rows.append(RawRow(row, {str(k): v for k, v in value.items()}))
+        _check_columns(limits, len(columns), row)
+        values = {str(k): v for k, v in value.items()}
+        problem = _long_field(limits, values)
+        table.rows.append(RawRow(row, None, problem) if problem else RawRow(row, values))
     table.columns = list(columns)
     return table
 
 
-def _read_parquet(path: Path) -> RawTable:
+def _too_deep(row: int) -> LimitExceededError:
+    return LimitExceededError(
+        f"row {row}: JSON nested deeper than {MAX_JSON_DEPTH} levels",
+        limit="max_json_depth",
+        too_large=False,
+        row=row,
+    )
+
+
+def _read_parquet(path: Path, limits: ReadLimits | None = None) -> RawTable:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     if not path.exists():
         raise StorageError(f"file not found: {path}")
+    table = RawTable(columns=[])
     try:
         pf = pq.ParquetFile(path)
-        columns = list(pf.schema_arrow.names)
-        records: list[dict[str, Any]] = []
-        for batch in pf.iter_batches(batch_size=10_000):
-            records.extend(batch.to_pylist())
+        table.columns = list(pf.schema_arrow.names)
+        _check_columns(limits, len(table.columns))
+        if limits is not None:
+            meta = pf.metadata
+            if meta.num_rows > limits.max_rows:
+                raise LimitExceededError(
+                    f"the file has {meta.num_rows} rows, more than {limits.max_rows}",
+                    limit="max_rows",
+                )
+            cap = limits.byte_cap(path.stat().st_size)
+            unpacked = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+            if unpacked > cap:
+                raise _too_big(cap)
+        row = 0
+        for batch in pf.iter_batches(batch_size=1_000):  # bounded batches
+            for rec in batch.to_pylist():
+                row += 1
+                _check_rows(limits, table, row)
+                problem = _long_field(limits, rec)
+                table.rows.append(RawRow(row, None, problem) if problem else RawRow(row, rec))
     except (pa.ArrowException, OSError) as exc:
         raise StorageError(f"cannot read {path} as Parquet: {exc}") from exc
-    rows = [RawRow(i, rec) for i, rec in enumerate(records, start=1)]
-    log.debug("read %d parquet rows from %s", len(rows), path)
-    return RawTable(columns=columns, rows=rows)
+    log.debug("read %d parquet rows from %s", len(table.rows), path)
+    return table

@@ -485,6 +485,7 @@ def cmd_fit(args: argparse.Namespace, settings: Settings) -> int:
         "fallback": result.fallback,
         "metrics": result.metrics,
         "reused_queries": result.reused_queries,
+        "skipped": result.skipped,
     }
     if args.json:
         print(json.dumps(payload, default=str))
@@ -498,6 +499,8 @@ def cmd_fit(args: argparse.Namespace, settings: Settings) -> int:
         f"registered {result.version} ({result.pairs} labelled pairs, "
         f"{result.feature_rows} feature rows, {result.test_queries} held-out queries)"
     )
+    for note in result.notes:
+        print(note)
     if result.fallback:
         print(f"kept the default weights: {result.fallback}")
     print("weights: " + ", ".join(f"{k}={v:.3f}" for k, v in result.weights.items()))

@@ -26,6 +26,7 @@ import logging
 import os
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,6 +107,7 @@ class FitResult:
     computed_queries: int = 0
     run_key: str = ""
     notes: list[str] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)  # labels left out, by reason
 
     @property
     def metrics(self) -> dict[str, dict[str, Any]]:
@@ -133,8 +135,9 @@ def prepare(engine: Any, split: dict[str, Any], *, feedback: bool) -> dict[str, 
     from training.history import labelled_pairs
     from training.ranker import build_queries, data_hash, split_queries
 
-    pairs = labelled_pairs(engine.store, include_feedback=feedback)
-    queries = build_queries(pairs, engine)
+    skipped: Counter[str] = Counter()
+    pairs = labelled_pairs(engine.store, include_feedback=feedback, skipped=skipped)
+    queries = build_queries(pairs, engine, skipped=skipped)
     try:
         train, test = split_queries(
             queries, by=split["by"], test_share=split["test_share"], seed=split["seed"]
@@ -148,6 +151,7 @@ def prepare(engine: Any, split: dict[str, Any], *, feedback: bool) -> dict[str, 
         "queries": queries,
         "train": train,
         "test": test,
+        "skipped": dict(sorted(skipped.items())),
     }
 
 
@@ -468,6 +472,7 @@ def run_fit(
                     "test_queries": len(data["test"]),
                     "feature_rows": len(feats),
                     "feedback": options.feedback,
+                    "skipped": data["skipped"],
                 },
                 "settings": engine_summary,
                 "weights": ranker.weights_,
@@ -503,7 +508,17 @@ def run_fit(
         reused_queries=reused,
         computed_queries=computed,
         run_key=key,
+        notes=_skip_notes(data["skipped"]),
+        skipped=data["skipped"],
     )
+
+
+def _skip_notes(skipped: dict[str, int]) -> list[str]:
+    """One line naming the labels the fit could not use (they never make it fail)."""
+    if not skipped:
+        return []
+    parts = ", ".join(f"{n} {reason}" for reason, n in skipped.items())
+    return [f"skipped {sum(skipped.values())} labels it cannot use: {parts}"]
 
 
 def run_benchmarks(

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -237,14 +237,18 @@ def list_partnerships(store: Store) -> list[Partnership]:
 # ---------------------------------------------------------------------------------- pairs
 
 
-def labelled_pairs(store: Store, *, include_feedback: bool = True) -> pd.DataFrame:
+def labelled_pairs(
+    store: Store, *, include_feedback: bool = True, skipped: Counter[str] | None = None
+) -> pd.DataFrame:
     """Past partnerships and API feedback as labelled (source, partner) pairs.
 
     label 1: partnered, funded, accepted, contacted (weights 1.0, 1.0, 0.8, 0.5); label 0:
     declined, not_relevant (1.0). 'viewed' feedback carries no label and is left out. For
     feedback, the source is the need's requester (or `need:<need id>` when it has none), the
     text is the need's text, and only the latest outcome per (recommendation, organisation)
-    counts. Sorted by timestamp (missing last), then ref.
+    counts. Feedback given without an API key (the web page's anonymous form) is not a label:
+    it is left out and counted in `skipped` ("anonymous feedback"). Sorted by timestamp
+    (missing last), then ref.
     """
     records: list[dict[str, Any]] = []
     for p in list_partnerships(store):
@@ -262,7 +266,7 @@ def labelled_pairs(store: Store, *, include_feedback: bool = True) -> pd.DataFra
             }
         )
     if include_feedback:
-        records.extend(_feedback_records(store))
+        records.extend(_feedback_records(store, skipped if skipped is not None else Counter()))
     frame = pd.DataFrame.from_records(records, columns=PAIR_COLUMNS)
     frame["label"] = frame["label"].astype("int64")
     frame["weight"] = frame["weight"].astype("float64")
@@ -272,7 +276,7 @@ def labelled_pairs(store: Store, *, include_feedback: bool = True) -> pd.DataFra
     )
 
 
-def _feedback_records(store: Store) -> list[dict[str, Any]]:
+def _feedback_records(store: Store, skipped: Counter[str]) -> list[dict[str, Any]]:
     latest: dict[tuple[str, str], dict[str, Any]] = {}
     with store.db.session() as s:
         q = (
@@ -285,8 +289,13 @@ def _feedback_records(store: Store) -> list[dict[str, Any]]:
             key = (fb.recommendation_id, fb.organisation_id)
             if labelled is None:
                 continue
+            if fb.api_key_id is None:
+                skipped["anonymous feedback"] += 1
+                continue
             need = rec.need or {}
-            source = need.get("requester_id") or f"need:{need.get('id') or rec.id}"
+            # "subject" is fixed when the recommendation is stored; older rows fall back.
+            subject = need.get("subject") or need.get("requester_id")
+            source = subject or f"need:{need.get('id') or rec.id}"
             latest[key] = {
                 "source_id": str(source),
                 "partner_id": fb.organisation_id,

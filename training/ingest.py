@@ -26,7 +26,7 @@ from typing import Any
 
 from matcher.errors import ValidationError
 from matcher.loaders import MODELS, LoadReport, load_records
-from matcher.loaders_read import FORMATS
+from matcher.loaders_read import FORMATS, ReadLimits
 from matcher.store import Store
 from matcher.store.repository import UpsertReport
 
@@ -141,7 +141,12 @@ class IngestResult:
 
 
 def ingest_file(
-    store: Store | None, path: str | Path, config: IngestConfig, *, dry_run: bool = False
+    store: Store | None,
+    path: str | Path,
+    config: IngestConfig,
+    *,
+    dry_run: bool = False,
+    limits: ReadLimits | None = None,
 ) -> IngestResult:
     """Validate `path` with `config`; unless `dry_run`, upsert the good rows in one transaction.
 
@@ -154,6 +159,7 @@ def ingest_file(
         format=config.format,
         mapping=config.mapping or None,
         defaults=config.defaults or None,
+        limits=limits,
     )
     stored: UpsertReport | None = None
     if not dry_run and report.accepted:

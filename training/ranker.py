@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from matcher.domain import Filters, Need
+from matcher.errors import NotFoundError
 from matcher.score import COMPONENTS
 
 logger = logging.getLogger(__name__)
@@ -245,9 +247,17 @@ def query_key(source_id: str, text: str) -> str:
     return f"q-{digest}"
 
 
-def build_queries(pairs: pd.DataFrame, engine: Any, *, max_text: int = 4_000) -> list[Query]:
+def build_queries(
+    pairs: pd.DataFrame,
+    engine: Any,
+    *,
+    max_text: int = 4_000,
+    skipped: Counter[str] | None = None,
+) -> list[Query]:
     """Group pairs by (source, text) into queries. Pairs with no text use the source's own
-    profile; when neither exists (an unknown source with no text), the pairs are skipped.
+    profile; when neither exists (an unknown source with no text), the pairs are skipped and
+    counted in `skipped`. A source that is not an organisation (`need:<id>`, a deleted
+    organisation) is never an error: its text is the query.
     The need takes the source's place (city, region, country, coordinates) so that proximity
     means something; it is asked by the source when the source is a known organisation."""
     out: list[Query] = []
@@ -262,6 +272,8 @@ def build_queries(pairs: pd.DataFrame, engine: Any, *, max_text: int = 4_000) ->
         query_text = text or (org.profile_text() if org is not None else "")
         query_text = query_text[:max_text].strip()
         if len(query_text) < 3:
+            if skipped is not None:
+                skipped["unknown source without text"] += len(rows)
             continue
         place: dict[str, Any] = {}
         if org is not None:
@@ -299,11 +311,15 @@ def build_queries(pairs: pd.DataFrame, engine: Any, *, max_text: int = 4_000) ->
 
 
 def _organisations(engine: Any, ids: set[str]) -> dict[str, Any]:
+    """The organisations among `ids`; the others (needs, deleted organisations) are absent."""
     out = {}
     for i in ids:
-        stored = engine.store.get_organisation(i)
-        if stored is not None:
-            out[i] = stored.record
+        if i.startswith("need:"):
+            continue
+        try:
+            out[i] = engine.store.get_organisation(i).record
+        except NotFoundError:
+            continue
     return out
 
 

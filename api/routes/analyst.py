@@ -43,8 +43,10 @@ from api.schemas import (
     TrainRequest,
     TrainStatus,
 )
+from api.security import Role
 from matcher.engine import Engine
-from matcher.errors import MatcherError, StorageError, ValidationError
+from matcher.errors import LimitExceededError, MatcherError, StorageError, ValidationError
+from matcher.loaders_read import ReadLimits
 from matcher.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -104,18 +106,28 @@ def _mapping_config(text: str | None) -> Any:
 
 
 def _ingest(
-    engine: Engine, data: bytes, filename: str | None, mapping: str | None, dry_run: bool
+    engine: Engine,
+    data: bytes,
+    filename: str | None,
+    mapping: str | None,
+    dry_run: bool,
+    ownership: bool = False,
 ) -> IngestReport:
     from training.ingest import ingest_file
 
     name, suffix = _upload_name(filename)
     try:
         config = _mapping_config(mapping)
-        with tempfile.TemporaryDirectory(prefix="matcher-upload-") as tmp:
+        uploads = FilePath(engine.settings.data_dir) / "uploads"
+        uploads.mkdir(parents=True, exist_ok=True)
+        # `.tmp-` under the data dir: a server killed mid-upload leaves it to the start sweep
+        with tempfile.TemporaryDirectory(prefix=".tmp-upload-", dir=uploads) as tmp:
             path = FilePath(tmp) / f"upload{suffix}"
             path.write_bytes(data)
             try:
-                report = ingest_file(None, path, config, dry_run=True).report
+                report = ingest_file(None, path, config, dry_run=True, limits=ReadLimits()).report
+            except LimitExceededError as exc:  # a budget crossed: reading stopped there
+                raise ApiProblem(413 if exc.too_large else 422, str(exc)) from None
             except (StorageError, ValidationError) as exc:  # the upload is unusable
                 message = getattr(exc, "message", str(exc))
                 for text in (str(path), path.name):
@@ -137,15 +149,18 @@ def _ingest(
         )
     stored = None
     if not dry_run and report.accepted:
-        upsert = (
-            engine.ingest_needs(report.needs())
-            if config.kind == "need"
-            else engine.ingest(report.organisations())
-        )
+        if config.kind == "need":
+            upsert = engine.ingest_needs(report.needs())
+        else:
+            orgs = report.organisations()
+            if not ownership:  # an `owner` column gives no organisation to another key
+                orgs = [o.model_copy(update={"owner": None}) if o.owner else o for o in orgs]
+            upsert = engine.ingest(orgs, keep_ownership=not ownership)
         stored = IngestStored(
             inserted=len(upsert.inserted),
             updated=len(upsert.updated),
             unchanged=len(upsert.unchanged),
+            owned=upsert.owned,
         )
     return IngestReport(
         file=name,
@@ -192,9 +207,20 @@ async def ingest_upload(
         ),
     ] = None,
     dry_run: Annotated[bool, Form(description="Validate only, store nothing")] = False,
+    ownership: Annotated[
+        bool,
+        Form(
+            description="Admins only: take `owner` and `contact` from the file, also for "
+            "existing organisations (otherwise an upload never changes ownership)"
+        ),
+    ] = False,
 ) -> IngestReport:
+    if ownership and not principal.at_least(Role.admin):
+        raise ApiProblem(403, "ownership=true is for admins only")
     data = await file.read()
-    return await anyio.to_thread.run_sync(_ingest, engine, data, file.filename, mapping, dry_run)
+    return await anyio.to_thread.run_sync(
+        _ingest, engine, data, file.filename, mapping, dry_run, ownership
+    )
 
 
 # ---------------------------------------------------------------------------------- training
@@ -235,6 +261,7 @@ class _Job:
             verdict=r.verdict if r else None,
             weights=r.weights if r else None,
             reused_queries=r.reused_queries if r else None,
+            skipped_labels=r.skipped if r else None,
             error=self.error,
         )
 

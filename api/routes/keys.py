@@ -5,14 +5,20 @@ from __future__ import annotations
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Depends, Path, Response, status
 
 from api.deps import AdminDep, StateDep
 from api.keys import KeyInfo, KeyRing
 from api.problems import ApiProblem, problem_responses
 from api.schemas import KeyCreate, KeyCreated, KeyPublic
 
-router = APIRouter(prefix="/v1/keys", tags=["keys"])
+
+def _no_store(response: Response) -> None:
+    """Key material (secrets, prefixes) must never sit in a browser or proxy cache."""
+    response.headers["Cache-Control"] = "no-store"
+
+
+router = APIRouter(prefix="/v1/keys", tags=["keys"], dependencies=[Depends(_no_store)])
 
 KeyId = Annotated[str, Path(min_length=1, max_length=64, examples=["key_5b1e0c2d9a8f"])]
 

@@ -11,7 +11,7 @@ from api.problems import ANONYMOUS_OK, ApiProblem, problem_responses
 from api.schemas import ID_PATTERN, NeedCreate, NeedPage, NeedPublic
 from api.views import need_view
 from matcher.domain import Need
-from matcher.errors import NotFoundError
+from matcher.errors import ConflictError, NotFoundError
 from matcher.store.repository import Stored
 
 router = APIRouter(prefix="/v1/needs", tags=["needs"])
@@ -50,12 +50,9 @@ def create_need(
 ) -> NeedPublic:
     need = Need.model_validate({**body.model_dump(exclude_none=True), "owner": principal.key_id})
     try:
-        engine.store.get_need(need.id)
-    except NotFoundError:
-        pass
-    else:
-        raise ApiProblem(409, f"need '{need.id}' already exists")
-    stored = engine.create_need(need)
+        stored = engine.create_need(need)
+    except ConflictError as exc:
+        raise ApiProblem(409, str(exc)) from None
     response.headers["Location"] = f"/v1/needs/{need.id}"
     return need_view(stored)
 

@@ -12,9 +12,10 @@ from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.schema import CreateColumn
 
-from matcher.errors import StorageError
+from matcher.errors import ConflictError, StorageError
 from matcher.store.models import Base
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,9 @@ class Database:
         try:
             yield session
             session.commit()
+        except StaleDataError as exc:
+            session.rollback()
+            raise ConflictError(f"a row changed while it was being written; retry: {exc}") from exc
         except SQLAlchemyError as exc:
             session.rollback()
             raise StorageError(f"database error: {exc}") from exc

@@ -55,6 +55,10 @@ class OrganisationRow(Base):
     text_hash: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
+    # Every ORM UPDATE/DELETE of a row carries `AND version = <version read>`: a row changed
+    # since it was read is never overwritten (StaleDataError, a ConflictError to callers).
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
 
 class NeedRow(Base):
     __tablename__ = "needs"
@@ -78,6 +82,10 @@ class NeedRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     text_hash: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+    # Every ORM UPDATE/DELETE of a row carries `AND version = <version read>`: a row changed
+    # since it was read is never overwritten (StaleDataError, a ConflictError to callers).
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
 
 class CauseRow(Base):

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from matcher.causes import Cause
 from matcher.domain import Need, Organisation, Sector, ServiceLevel, SizeBand, utcnow
@@ -79,6 +80,29 @@ def row_to_need(row: NeedRow) -> Need:
     return Need.model_validate(data)
 
 
+_CAS_RETRIES = 32
+
+
+def _stale(kind: str, key: str, version: int, expected: int) -> ConflictError:
+    return ConflictError(f"{kind} '{key}' is at version {version}, not {expected}")
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", -1))
+
+
+def _flush_new(s: Any, model: type[OrganisationRow] | type[NeedRow], key: str, kind: str) -> None:
+    """Flush an insert; if it failed because the id exists (a concurrent writer may have
+    inserted it a moment ago), that is a ConflictError."""
+    try:
+        s.flush()
+    except IntegrityError:
+        s.rollback()
+        if s.scalar(select(model.pk).where(model.id == key)) is not None:
+            raise ConflictError(f"{kind} '{key}' already exists") from None
+        raise
+
+
 @dataclass
 class Stored:
     """A stored record with its integer key (the vector id) and its version (the ETag)."""
@@ -93,6 +117,7 @@ class UpsertReport:
     inserted: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    owned: list[str] = field(default_factory=list)  # existing owned rows the input touched
 
     @property
     def changed(self) -> int:
@@ -106,8 +131,14 @@ class Store:
         self.db = db
 
     # organisations -----------------------------------------------------------------------
-    def upsert_organisations(self, orgs: Sequence[Organisation]) -> UpsertReport:
-        """Insert new ids, update changed ones, leave identical ones alone. All or nothing."""
+    def upsert_organisations(
+        self, orgs: Sequence[Organisation], *, keep_ownership: bool = True
+    ) -> UpsertReport:
+        """Insert new ids, update changed ones, leave identical ones alone. All or nothing.
+
+        Ownership is not data: unless `keep_ownership` is False (an admin asking for it), an
+        existing organisation keeps its `owner` and `contact` whatever the input says; the
+        owned ones the input touched are listed in `report.owned`."""
         report = UpsertReport()
         with self.db.session() as s:
             for start in range(0, len(orgs), _CHUNK):
@@ -126,6 +157,10 @@ class Store:
                         existing[org.id] = row
                         report.inserted.append(org.id)
                         continue
+                    if row.owner and org.id not in report.owned:
+                        report.owned.append(org.id)
+                    if keep_ownership:
+                        values["owner"], values["contact"] = row.owner, row.contact
                     diff = {
                         k: v
                         for k, v in values.items()
@@ -142,45 +177,66 @@ class Store:
         return report
 
     def create_organisation(self, org: Organisation) -> Stored:
+        """Insert a new id; an id that exists (even one inserted a moment ago by a concurrent
+        writer) is a ConflictError, never an overwrite."""
         with self.db.session() as s:
-            if s.scalar(select(OrganisationRow.pk).where(OrganisationRow.id == org.id)):
-                raise ConflictError(f"organisation '{org.id}' already exists")
             row = OrganisationRow(**org_values(locate(org).org), version=1)
             s.add(row)
-            s.flush()
+            _flush_new(s, OrganisationRow, org.id, "organisation")
             return Stored(row.pk, row.version, row_to_org(row))
 
     def update_organisation(
         self, org_id: str, changes: Mapping[str, Any], *, expected_version: int | None = None
     ) -> Stored:
-        """Apply a partial update, validated as a whole; refuse a stale expected_version."""
-        with self.db.session() as s:
-            row = self._org_row(s, org_id)
-            if expected_version is not None and row.version != expected_version:
-                raise ConflictError(
-                    f"organisation '{org_id}' is at version {row.version}, not {expected_version}"
+        """Apply a partial update, validated as a whole; refuse a stale expected_version.
+
+        The write is a compare-and-set in the database (`UPDATE ... WHERE id = :id AND
+        version = :v`, one row affected): of concurrent writers holding one version, exactly
+        one wins. Without expected_version a lost race is retried on the fresh row, so a
+        concurrent change of another field is never overwritten."""
+        for _attempt in range(_CAS_RETRIES):
+            with self.db.session() as s:
+                row = self._org_row(s, org_id)
+                if expected_version is not None and row.version != expected_version:
+                    raise _stale("organisation", org_id, row.version, expected_version)
+                base = row.version
+                current = row_to_org(row).model_dump()
+                current.update(changes)
+                current["id"] = org_id
+                current["updated_at"] = utcnow()
+                org = locate(Organisation.model_validate(current)).org
+                pk = row.pk
+                s.expunge(row)
+                done = s.execute(
+                    update(OrganisationRow)
+                    .where(OrganisationRow.id == org_id, OrganisationRow.version == base)
+                    .values(**org_values(org), version=base + 1)
+                    .execution_options(synchronize_session=False)
                 )
-            current = row_to_org(row).model_dump()
-            current.update(changes)
-            current["id"] = org_id
-            current["updated_at"] = utcnow()
-            org = locate(Organisation.model_validate(current)).org
-            for k, v in org_values(org).items():
-                setattr(row, k, v)
-            row.version += 1
-            s.flush()
-            return Stored(row.pk, row.version, org)
+                if _rowcount(done) == 1:
+                    return Stored(pk, base + 1, org)
+            if expected_version is not None:
+                raise ConflictError(
+                    f"organisation '{org_id}' changed concurrently; it is no longer at "
+                    f"version {expected_version}"
+                )
+        raise ConflictError(f"organisation '{org_id}' keeps changing; retry")
 
     def delete_organisation(self, org_id: str, *, expected_version: int | None = None) -> int:
-        """Delete and return the vector id (pk) it had."""
+        """Delete and return the vector id (pk) it had (compare-and-set on the version too)."""
         with self.db.session() as s:
             row = self._org_row(s, org_id)
             if expected_version is not None and row.version != expected_version:
-                raise ConflictError(
-                    f"organisation '{org_id}' is at version {row.version}, not {expected_version}"
-                )
-            pk = row.pk
-            s.delete(row)
+                raise _stale("organisation", org_id, row.version, expected_version)
+            pk, base = row.pk, row.version
+            s.expunge(row)
+            done = s.execute(
+                delete(OrganisationRow)
+                .where(OrganisationRow.pk == pk, OrganisationRow.version == base)
+                .execution_options(synchronize_session=False)
+            )
+            if _rowcount(done) != 1:
+                raise ConflictError(f"organisation '{org_id}' changed concurrently; re-read it")
             return pk
 
     def get_organisation(self, org_id: str) -> Stored:
@@ -271,6 +327,14 @@ class Store:
                     report.updated.append(need.id)
                 s.flush()
         return report
+
+    def create_need(self, need: Need) -> Stored:
+        """Insert a new need; an existing id is a ConflictError, never an overwrite."""
+        with self.db.session() as s:
+            row = NeedRow(**need_values(need), version=1)
+            s.add(row)
+            _flush_new(s, NeedRow, need.id, "need")
+            return Stored(row.pk, row.version, row_to_need(row))
 
     def get_need(self, need_id: str) -> Stored:
         with self.db.session() as s:

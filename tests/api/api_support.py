@@ -145,8 +145,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(data_dir: Path, *, timeout: float = 90.0) -> Iterator[LiveServer]:
-    """uvicorn as a real process on a free 127.0.0.1 port, serving a seeded data dir."""
+def live_server(
+    data_dir: Path, *, timeout: float = 90.0, env_overrides: dict[str, str] | None = None
+) -> Iterator[LiveServer]:
+    """uvicorn as a real process on a free 127.0.0.1 port, serving a seeded data dir, started
+    as `make run` starts it (no proxy trusted for X-Forwarded-For)."""
     seed(data_dir).close()
     port = free_port()
     env = {
@@ -160,6 +163,7 @@ def live_server(data_dir: Path, *, timeout: float = 90.0) -> Iterator[LiveServer
         "MATCHER_API_ANONYMOUS_BURST": "10000",
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
+        **(env_overrides or {}),
     }
     log_path = data_dir / "uvicorn.log"
     log = log_path.open("wb")
@@ -173,6 +177,7 @@ def live_server(data_dir: Path, *, timeout: float = 90.0) -> Iterator[LiveServer
         "--port",
         str(port),
         "--no-access-log",
+        "--no-proxy-headers",  # as `make run` without FORWARDED_ALLOW_IPS
     ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

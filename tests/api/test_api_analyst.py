@@ -152,7 +152,7 @@ def test_ingest_reports_bad_rows_and_stores_the_good_ones(
     form["dry_run"] = "false"
     r = an_client.post("/v1/analyst/ingest", files=files, data=form, headers=hdr(key))
     assert r.status_code == 200, r.text
-    assert r.json()["stored"] == {"inserted": 2, "updated": 0, "unchanged": 0}
+    assert r.json()["stored"] == {"inserted": 2, "updated": 0, "unchanged": 0, "owned": []}
     got = an_client.get("/v1/organisations/up-1", headers=hdr(key))
     assert got.status_code == 200 and got.json()["name"] == "Harbour Vans"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from api_support import hdr, quiet_api_settings
 from fastapi.testclient import TestClient
 
@@ -42,3 +43,23 @@ def test_429_with_retry_after(engine: Engine) -> None:
         assert client.get("/v1/organisations?page_size=1", headers=hdr(key)).status_code == 200
         assert client.get("/v1/organisations?page_size=1", headers=hdr(key)).status_code == 200
         assert client.get("/v1/organisations?page_size=1", headers=hdr(key)).status_code == 429
+
+
+def test_rotating_x_forwarded_for_does_not_escape_the_anonymous_limit(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Served as `make run` serves it: X-Forwarded-For from 127.0.0.1 is not believed."""
+    import httpx
+    from api_support import live_server
+
+    limits = {"MATCHER_API_ANONYMOUS_PER_MINUTE": "1", "MATCHER_API_ANONYMOUS_BURST": "3"}
+    with live_server(tmp_path_factory.mktemp("xff"), env_overrides=limits) as srv:
+        codes = [
+            httpx.get(
+                srv.base_url + "/v1/organisations?page_size=1",
+                headers={"X-Forwarded-For": f"203.0.113.{i}"},
+                timeout=10,
+            ).status_code
+            for i in range(6)
+        ]
+    assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429, 429], codes

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -14,7 +16,7 @@ from sqlalchemy import text
 from matcher.domain import Need, Organisation
 from matcher.errors import ConflictError, NotFoundError
 from matcher.store import Database, Store
-from matcher.store.repository import SqlEmbeddingCache
+from matcher.store.repository import SqlEmbeddingCache, Stored
 
 PG_URL = os.environ.get("MATCHER_TEST_POSTGRES_URL")
 
@@ -34,14 +36,10 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         with database.engine.begin() as conn:
             conn.execute(text(f"CREATE SCHEMA {schema}"))
         database.engine.dispose()
-        database = Database(PG_URL)
-        from sqlalchemy import event
-
-        @event.listens_for(database.engine, "connect")
-        def _search_path(dbapi_conn, _rec):  # type: ignore[no-untyped-def]
-            cur = dbapi_conn.cursor()
-            cur.execute(f"SET search_path TO {schema}")
-            cur.close()
+        # search_path as a connection option: every pooled connection gets it (a SET in a
+        # connect hook is undone by the pool's rollback, which concurrent tests expose).
+        sep = "&" if "?" in PG_URL else "?"
+        database = Database(f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}")
 
     database.create_all()
     yield database
@@ -179,3 +177,81 @@ def test_columns_added_since_a_database_was_made_are_added_in_place(tmp_path: Pa
     new = store.get_organisation("new-1").record
     assert (new.active, new.service_level, new.sources) == (False, "national", ["fedreg:1"])
     db.dispose()
+
+
+def _together(n: int, call: Callable[[int], object]) -> list[object]:
+    """call(0..n-1) in n threads released at once; each result or the exception raised."""
+    barrier = threading.Barrier(n)
+    out: list[object] = [None] * n
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            out[i] = call(i)
+        except Exception as exc:  # the outcome under test
+            out[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
+
+
+def test_compare_and_set_has_one_winner_per_version(db: Database) -> None:
+    store = Store(db)
+    for rnd in range(10):
+        store.upsert_organisations([org(f"cas{rnd}")])
+        out = _together(
+            8,
+            lambda i, r=rnd: store.update_organisation(
+                f"cas{r}", {"city": f"W{i}"}, expected_version=1
+            ),
+        )
+        winners = [o for o in out if isinstance(o, Stored)]
+        assert len(winners) == 1, (rnd, out)
+        assert all(isinstance(o, ConflictError) for o in out if o not in winners), out
+        got = store.get_organisation(f"cas{rnd}")
+        assert got.version == 2 and got.record.city == winners[0].record.city
+
+
+def test_unguarded_concurrent_updates_lose_nothing(db: Database) -> None:
+    store = Store(db)
+    store.upsert_organisations([org("merge")])
+    fields = ["city", "region", "postcode", "website", "contact", "name", "description", "country"]
+    values = ["Leeds", "Yorkshire", "LS1", "https://x.example", "a@x.example", "N", "D", "GB"]
+    out = _together(8, lambda i: store.update_organisation("merge", {fields[i]: values[i]}))
+    assert all(isinstance(o, Stored) for o in out), out
+    got = store.get_organisation("merge")
+    assert got.version == 9
+    assert {f: getattr(got.record, f) for f in fields} == dict(zip(fields, values, strict=True))
+
+
+def test_create_of_an_existing_id_is_a_conflict(db: Database) -> None:
+    store = Store(db)
+    out = _together(
+        6, lambda i: store.create_need(Need.model_validate({"id": "n1", "text": f"text {i}"}))
+    )
+    assert sum(isinstance(o, Stored) for o in out) == 1, out
+    assert sum(isinstance(o, ConflictError) for o in out) == 5, out
+    assert store.get_need("n1").record.text in {f"text {i}" for i in range(6)}
+    store.create_organisation(org("o1"))
+    with pytest.raises(ConflictError):
+        store.create_organisation(org("o1", name="Takeover"))
+    assert store.get_organisation("o1").record.name == "Org o1"
+
+
+def test_upsert_keeps_owner_and_contact_unless_asked(db: Database) -> None:
+    store = Store(db)
+    store.upsert_organisations([org("own", owner="key-a", contact="a@x.example")])
+    report = store.upsert_organisations([org("own", owner="key-b", contact="b@x.example")])
+    assert report.owned == ["own"] and report.unchanged == ["own"]
+    got = store.get_organisation("own").record
+    assert (got.owner, got.contact) == ("key-a", "a@x.example")
+    report = store.upsert_organisations(
+        [org("own", owner="key-b", contact="b@x.example")], keep_ownership=False
+    )
+    assert report.updated == ["own"]
+    got = store.get_organisation("own").record
+    assert (got.owner, got.contact) == ("key-b", "b@x.example")

@@ -134,6 +134,7 @@ def _feedback(engine: Engine) -> None:
                     organisation_id=org,
                     outcome=outcome,
                     created_at=when.replace(hour=i + 1),
+                    api_key_id="key-1",  # keyless (anonymous) feedback is not a label
                 )
             )
 

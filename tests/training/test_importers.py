@@ -233,3 +233,21 @@ def test_shared_files(tmp_path: Path) -> None:
     assert len(programs.organisations) > 100
     companies = read("companies", SHARED / "sp500_companies.csv")
     assert len(companies.organisations) == 503 and not companies.rejected
+
+
+def test_registry_ids_are_brought_into_the_id_grammar() -> None:
+    import re
+
+    from matcher.domain import ID_PATTERN
+    from training.importers.base import RowRejected, registry_id
+
+    assert registry_id({"rid": "GB-REV-1639/73"}, "rid") == "GB-REV-1639-73"
+    assert (
+        registry_id({"rid": "360G-ocf-org:299786 / 1157084"}, "rid")
+        == "360G-ocf-org:299786-1157084"
+    )
+    long = "360G-x-org:" + "very-long-name-" * 12
+    a, b = registry_id({"rid": long}, "rid"), registry_id({"rid": long + "2"}, "rid")
+    assert len(a) == 128 and a != b and re.fullmatch(ID_PATTERN, a)
+    with pytest.raises(RowRejected):
+        registry_id({"rid": "///"}, "rid")

@@ -7,6 +7,7 @@ It never writes; `training.importers.store_batch` does, idempotently (upsert by 
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import sys
@@ -200,6 +201,22 @@ def required_text(values: dict[str, Any], column: str) -> str:
     if not s:
         raise RowRejected(column, "missing required value")
     return s
+
+
+_NOT_ID = re.compile(r"[^A-Za-z0-9_.:-]+")
+
+
+def registry_id(values: dict[str, Any], column: str) -> str:
+    """A registry's identifier in the one id grammar (matcher.domain.ID_PATTERN): runs of other
+    characters ('/', spaces, commas) become '-', and an id longer than 128 characters keeps
+    115 and a hash of the whole, so the same source id always gives the same id."""
+    raw = required_text(values, column)
+    out = _NOT_ID.sub("-", raw).strip("-._:")
+    if not out:
+        raise RowRejected(column, f"no usable characters in id '{raw[:40]}'")
+    if len(out) > 128:
+        out = out[:115] + "-" + hashlib.sha1(raw.encode("utf-8")).hexdigest()[:12]
+    return out
 
 
 def number(values: dict[str, Any], column: str) -> float | None:

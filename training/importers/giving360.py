@@ -25,6 +25,7 @@ from training.importers.base import (
     iter_rows,
     number,
     parse_date,
+    registry_id,
     reject,
     required_text,
     safe_text,
@@ -109,8 +110,8 @@ def _grant(values: dict[str, Any]) -> Partnership:
         raise RowRejected("currency", f"not a currency code: '{currency[:40]}'")
     data = {
         "id": required_text(values, "grant_id"),
-        "source_id": required_text(values, "funder_id"),
-        "partner_id": required_text(values, "recipient_id"),
+        "source_id": registry_id(values, "funder_id"),
+        "partner_id": registry_id(values, "recipient_id"),
         "title": shorten(safe_text(values, "title") or safe_text(values, "grant_programme"), 500)
         or None,
         "description": description or None,
@@ -128,7 +129,7 @@ def _grant(values: dict[str, Any]) -> Partnership:
 
 
 def _funder(values: dict[str, Any]) -> Organisation:
-    fid = required_text(values, "funder_id")
+    fid = registry_id(values, "funder_id")
     name = required_text(values, "funder_name")
     sector = funder_sector(fid, name)
     kind = "public funder" if sector == "government" else "grant-making funder"
@@ -146,7 +147,7 @@ def _funder(values: dict[str, Any]) -> Organisation:
 
 
 def _recipient(values: dict[str, Any]) -> Organisation:
-    rid = required_text(values, "recipient_id")
+    rid = registry_id(values, "recipient_id")
     name = required_text(values, "recipient_name")
     org_type = safe_text(values, "recipient_org_type")
     locality = safe_text(values, "recipient_locality")
