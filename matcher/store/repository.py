@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -62,6 +63,14 @@ def row_to_org(row: OrganisationRow, *, trusted: bool = False) -> Organisation:
     for key in ("focus_areas", "offers", "needs"):
         data[key] = list(data[key] or [])
     return Organisation.model_construct(**data)
+
+
+def row_key(org_id: str, version: int, updated_at: datetime | None, text_hash: str) -> bytes:
+    """20 bytes that change whenever a stored organisation row is written (a rewrite bumps the
+    version; a deleted and re-created id gets a new updated_at)."""
+    aware = _aware(updated_at)
+    stamp = aware.isoformat() if aware is not None else ""
+    return hashlib.sha1(f"{org_id}\x1f{version}\x1f{stamp}\x1f{text_hash}".encode()).digest()
 
 
 def need_values(need: Need) -> dict[str, Any]:
@@ -218,6 +227,33 @@ class Store:
         with self.db.session() as s:
             rows = s.scalars(select(OrganisationRow).order_by(OrganisationRow.pk)).all()
             return [(r.pk, row_to_org(r, trusted=True)) for r in rows]
+
+    def organisations_by_pk(self, pks: Sequence[int]) -> dict[int, Organisation]:
+        """The organisations of these vector ids (unknown ones absent), trusted as stored."""
+        out: dict[int, Organisation] = {}
+        wanted = [int(pk) for pk in pks]
+        with self.db.session() as s:
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                q = select(OrganisationRow).where(OrganisationRow.pk.in_(chunk))
+                out.update((r.pk, row_to_org(r, trusted=True)) for r in s.scalars(q))
+        return out
+
+    def organisation_keys(self) -> list[tuple[int, bytes, str]]:
+        """(vector id, row key, text hash) of every organisation in key order, read without
+        building any profile. The row key changes with every write to the row."""
+        q = select(
+            OrganisationRow.pk,
+            OrganisationRow.id,
+            OrganisationRow.version,
+            OrganisationRow.updated_at,
+            OrganisationRow.text_hash,
+        ).order_by(OrganisationRow.pk)
+        with self.db.session() as s:
+            return [
+                (pk, row_key(oid, version, updated, th), th)
+                for pk, oid, version, updated, th in s.execute(q)
+            ]
 
     def organisation_hashes(self) -> dict[int, str]:
         with self.db.session() as s:
@@ -398,6 +434,19 @@ class SqlEmbeddingCache:
                     )
                     for h, v in chunk
                 )
+
+    def present(self, model: str, text_hashes: Sequence[str]) -> set[str]:
+        """Which of these text hashes have a cached vector (no vector is read)."""
+        found: set[str] = set()
+        unique = list(dict.fromkeys(text_hashes))
+        with self.db.session() as s:
+            for start in range(0, len(unique), _CHUNK):
+                chunk = unique[start : start + _CHUNK]
+                q = select(EmbeddingRow.text_hash).where(
+                    EmbeddingRow.model == model, EmbeddingRow.text_hash.in_(chunk)
+                )
+                found.update(s.scalars(q))
+        return found
 
     def count(self, model: str | None = None) -> int:
         with self.db.session() as s:
