@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,7 +45,7 @@ print(json.dumps({
 """
 
 
-def probe(code: Path, data_dir: Path, model: str, query: str) -> dict[str, object]:
+def probe(code: Path, data_dir: Path, model: str, query: str) -> dict[str, Any]:
     env = {
         **os.environ,
         "PYTHONPATH": str(code),
@@ -61,17 +62,17 @@ def probe(code: Path, data_dir: Path, model: str, query: str) -> dict[str, objec
     )
     if out.returncode != 0:
         raise SystemExit(f"probe failed for {code}:\n{out.stderr}")
-    result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     result["warnings"] = [ln for ln in out.stderr.splitlines() if "Warning" in ln]
     return result
 
 
-def summary(code: Path, args: argparse.Namespace) -> dict[str, object]:
+def summary(code: Path, args: argparse.Namespace) -> dict[str, Any]:
     runs = [probe(code, args.data_dir, args.model, args.query) for _ in range(args.repeat)]
-    out: dict[str, object] = {"code": str(code), "organisations": runs[0]["organisations"]}
+    out: dict[str, Any] = {"code": str(code), "organisations": runs[0]["organisations"]}
     for stage in ("import", "open", "recommend"):
-        wall = statistics.median(float(r[stage][0]) for r in runs)  # type: ignore[index]
-        cpu = statistics.median(float(r[stage][1]) for r in runs)  # type: ignore[index]
+        wall = statistics.median(float(r[stage][0]) for r in runs)
+        cpu = statistics.median(float(r[stage][1]) for r in runs)
         out[stage] = {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2)}
     out["heavy_modules_after_recommend"] = runs[-1]["heavy_modules_after_recommend"]
     out["warning_lines"] = runs[-1]["warnings"]
@@ -101,12 +102,12 @@ def main() -> None:
     for r in rows:
         cells = [
             f"{r[s]['wall_s']:.2f}/{r[s]['cpu_s']:.2f}" for s in ("import", "open", "recommend")
-        ]  # type: ignore[index]
+        ]
         print(f"{str(r['code'])[-28:]:<28} {cells[0]:>14} {cells[1]:>14} {cells[2]:>14}")
         print(
             f"    heavy modules loaded: {r['heavy_modules_after_recommend'] or 'none'}; "
             f"warning lines on stderr: {len(r['warning_lines'])}"
-        )  # type: ignore[arg-type]
+        )
 
 
 if __name__ == "__main__":
