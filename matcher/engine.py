@@ -340,16 +340,21 @@ class Engine:
         )
         if catalog is None:
             return None
-        known = {
-            pk: (key, h)
-            for pk, key, h in zip(
-                art.pks.tolist(), snap_keys.tolist(), art.hashes.tolist(), strict=True
-            )
-        }
         keys = self.store.organisation_keys()
-        changed = [(pk, h) for pk, key, h in keys if known.get(pk, (None, None))[0] != key]
-        live = {pk for pk, _, _ in keys}
-        gone = np.asarray([pk for pk in known if pk not in live], dtype=np.int64)
+        db_pks = np.fromiter((k[0] for k in keys), dtype=np.int64, count=len(keys))
+        db_keys = np.asarray([k[1] for k in keys], dtype=KEY_DTYPE)
+        at = np.minimum(np.searchsorted(art.pks, db_pks), max(art.pks.size - 1, 0))
+        same = np.zeros(len(keys), dtype=bool)
+        if art.pks.size:
+            same = (art.pks[at] == db_pks) & (snap_keys[at] == db_keys)
+        changed_rows = np.flatnonzero(~same).tolist()
+        changed = [(keys[i][0], keys[i][2]) for i in changed_rows]
+        old_hash = {  # text hash at build time of the changed rows that existed then
+            keys[i][0]: str(art.hashes[at[i]])
+            for i in changed_rows
+            if art.pks.size and art.pks[at[i]] == keys[i][0]
+        }
+        gone = np.setdiff1d(art.pks, db_pks).astype(np.int64)
         catalog.remove(gone.tolist())
         stale: list[int] = []
         texts: list[str] = []
@@ -359,7 +364,7 @@ class Engine:
             old = np.zeros((len(found), self.embedder.dimension), dtype=np.float32)
             for i, (pk, h) in enumerate(found):
                 pos = catalog.position_of_pk(pk)
-                if pos is not None and known[pk][1] == h:
+                if pos is not None and old_hash.get(pk) == h:
                     old[i] = catalog.vectors[pos]
                 else:
                     stale.append(pk)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import String, cast, delete, func, select
 
 from matcher.causes import Cause
 from matcher.domain import Need, Organisation, Sector, ServiceLevel, SizeBand, utcnow
@@ -65,12 +65,10 @@ def row_to_org(row: OrganisationRow, *, trusted: bool = False) -> Organisation:
     return Organisation.model_construct(**data)
 
 
-def row_key(org_id: str, version: int, updated_at: datetime | None, text_hash: str) -> bytes:
+def row_key(org_id: str, version: int, updated_at: str | None, text_hash: str) -> bytes:
     """20 bytes that change whenever a stored organisation row is written (a rewrite bumps the
-    version; a deleted and re-created id gets a new updated_at)."""
-    aware = _aware(updated_at)
-    stamp = aware.isoformat() if aware is not None else ""
-    return hashlib.sha1(f"{org_id}\x1f{version}\x1f{stamp}\x1f{text_hash}".encode()).digest()
+    version; a deleted and re-created id gets a new updated_at, given as stored)."""
+    return hashlib.sha1(f"{org_id}\x1f{version}\x1f{updated_at}\x1f{text_hash}".encode()).digest()
 
 
 def need_values(need: Need) -> dict[str, Any]:
@@ -246,13 +244,13 @@ class Store:
             OrganisationRow.pk,
             OrganisationRow.id,
             OrganisationRow.version,
-            OrganisationRow.updated_at,
+            cast(OrganisationRow.updated_at, String),  # as stored: no datetime parsing
             OrganisationRow.text_hash,
         ).order_by(OrganisationRow.pk)
         with self.db.session() as s:
             return [
-                (pk, row_key(oid, version, updated, th), th)
-                for pk, oid, version, updated, th in s.execute(q)
+                (pk, row_key(oid, version, stamp, th), th)
+                for pk, oid, version, stamp, th in s.execute(q)
             ]
 
     def organisation_hashes(self) -> dict[int, str]:

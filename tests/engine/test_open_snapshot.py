@@ -109,3 +109,14 @@ def test_status_of_a_fresh_and_a_current_index(tmp_path: Path, engine: Engine) -
     current = index_status(engine)
     assert current.up_to_date and not current.must_build
     assert current.indexed == current.stored == len(engine.catalog)
+
+
+def test_an_empty_index_catches_up_with_rows_stored_since(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "var", model_name="hashing-v1")
+    empty = Engine.open(settings)  # builds an index of nothing
+    assert len(empty.catalog) == 0
+    empty.store.upsert_organisations(
+        [_org("farm", "Hood River Farm", "business", "Farm donating vegetables.", PORTLAND)]
+    )
+    reopened = _reopen(settings)
+    assert [m.id for m in reopened.recommend(NEED, limit=5).results] == ["farm"]
