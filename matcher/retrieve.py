@@ -197,6 +197,7 @@ def hybrid(
     if w_cause:
         fused = fused + w_cause * c_stats.z(cause)
     order = np.argsort(-fused, kind="stable")
+    catalog.prefetch(positions)  # profiles not yet in memory: one database read, not one each
     return Candidates(
         positions=positions[order],
         dense=dense[order],
