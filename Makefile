@@ -15,7 +15,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help setup browser run serve build-sample test test-fast lint format bench bench-quality bench-api train clean
+.PHONY: help setup browser run serve build-sample test test-fast lint format bench bench-open bench-quality bench-api train clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ format: setup ## Apply ruff's fixes and formatting
 
 bench: setup ## Speed at 10k and 100k profiles: embedding throughput, build time, memory, recommend latency
 	$(BIN)/python -m training.bench_speed --shared-data $(SHARED_DATA)
+
+bench-open: setup ## Seconds a CLI command waits for the engine (imports, open, 1st query) on DATA_DIR; BEFORE=<checkout> compares
+	$(BIN)/python scripts/bench_open.py --data-dir $(DATA_DIR) $(if $(BEFORE),--before $(BEFORE))
 
 bench-quality: setup ## Benchmarks T1 and T2 (../shared/benchmarks) through the engine, beside the baselines
 	$(BIN)/python -m training.bench_quality --shared-data $(SHARED_DATA)

@@ -113,9 +113,21 @@ def load_artifact(
         raise ArtifactMismatchError(f"index generation {generation} has inconsistent arrays")
     if data_hash(pks, hashes) != manifest["data_hash"]:
         raise ArtifactMismatchError(f"index generation {generation} fails its data hash")
+    mean = None
+    if centred:
+        try:
+            mean = np.load(directory / "mean.npy", allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ArtifactMismatchError(
+                f"index generation {generation} has no mean: {exc}"
+            ) from exc
+        if mean.shape != (dimension,):
+            raise ArtifactMismatchError(f"index generation {generation} has a bad mean vector")
     lexical = LexicalIndex.load(directory / "lexical")
     ann = load_index(directory / "ann") if (directory / "ann").exists() else None
-    return IndexArtifact(generation, model, dimension, pks, hashes, vectors, lexical, ann, manifest)
+    return IndexArtifact(
+        generation, model, dimension, pks, hashes, vectors, lexical, ann, manifest, mean
+    )
 
 
 def prune_generations(root: Path, keep: set[int]) -> None:

@@ -8,7 +8,8 @@ without a database round trip.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -64,16 +65,26 @@ def make_profile(org: Organisation) -> Profile:
     return Profile(org)
 
 
+# Reads the organisations of some vector ids from the database (absent ids left out).
+ProfileLoader = Callable[[Sequence[int]], dict[int, Organisation]]
+# Per-row arrays derived from `pks`, not saved in a snapshot.
+_DERIVED = frozenset({"pks_", "pos_of_pk_", "cause_idx_", "cause_p_"})  # rebuilt on load
+
+
 class Catalog:
     """Columns aligned by position; `pks[i]` is the vector id of row i.
 
     Columns are kept up to date by every write (callers hold the engine's write lock), so reads
-    never mutate anything and may run concurrently.
+    never mutate anything but the profile cache and may run concurrently. A catalog made
+    `from_snapshot` has its columns but reads each organisation from the database when first
+    asked for it (`profile`, `prefetch`), so opening an index does not read every profile.
     """
 
     def __init__(self, dimension: int):
         self.dimension = dimension
-        self.profiles: list[Profile | None] = []
+        self._profiles: list[Profile | None] = []
+        self._ids: list[str | None] = []  # org id by position, None for removed rows
+        self._loader: ProfileLoader | None = None
         self.pks: list[int] = []
         self._pos: dict[int, int] = {}
         self._by_id: dict[str, int] = {}
@@ -116,10 +127,11 @@ class Catalog:
             if pos is None:
                 pos = self._append_slot(pk)
             else:
-                old = self.profiles[pos]
-                if old is not None and old.org.id != org.id:
-                    self._by_id.pop(old.org.id, None)
-            self.profiles[pos] = make_profile(org)
+                old_id = self._id_at(pos)
+                if old_id is not None and old_id != org.id:
+                    self._by_id.pop(old_id, None)
+            self._profiles[pos] = make_profile(org)
+            self._ids[pos] = org.id
             self._vectors[pos] = vec
             self._by_id[org.id] = pos
             touched.append(pos)
@@ -130,6 +142,13 @@ class Catalog:
             idx, prob = self.cause_space.sparse(self._vectors[touched])
             self.cause_idx_[touched] = idx
             self.cause_p_[touched] = prob
+
+    def set_vectors(self, pks: Sequence[int], vectors: np.ndarray) -> None:
+        """Replace the vectors of these rows (call `set_cause_space` after, if causes are set)."""
+        self._vectors[[self._pos[pk] for pk in pks]] = vectors
+
+    def vectors_of(self, pks: Sequence[int]) -> np.ndarray:
+        return self._vectors[[self._pos[pk] for pk in pks]]
 
     def set_cause_space(self, space: CauseSpace | None) -> None:
         """Use `space` (fitted on vectors centred like the catalog's), or none."""
@@ -145,10 +164,11 @@ class Catalog:
             pos = self._pos.get(pk)
             if pos is None:
                 continue
-            prof = self.profiles[pos]
-            if prof is not None:
-                self._by_id.pop(prof.org.id, None)
-            self.profiles[pos] = None
+            old_id = self._id_at(pos)
+            if old_id is not None:
+                self._by_id.pop(old_id, None)
+            self._profiles[pos] = None
+            self._ids[pos] = None
             self._set_row(pos)
 
     def _append_slot(self, pk: int) -> int:
@@ -158,7 +178,8 @@ class Catalog:
             grown[: self._n] = self._vectors[: self._n]
             self._vectors = grown
         self._n += 1
-        self.profiles.append(None)
+        self._profiles.append(None)
+        self._ids.append(None)
         self.pks.append(pk)
         self._pos[pk] = pos
         return pos
@@ -188,6 +209,10 @@ class Catalog:
         width = self.cause_idx_.shape[1]
         self.cause_idx_ = np.concatenate([self.cause_idx_, np.zeros((extra, width), np.int32)])
         self.cause_p_ = np.concatenate([self.cause_p_, np.zeros((extra, width), np.float32)])
+        self._index_pks()
+
+    def _index_pks(self) -> None:
+        n = self._n
         self.pks_ = np.asarray(self.pks, dtype=np.int64)
         top = int(self.pks_.max()) + 1 if n else 0
         lookup = np.full(top, -1, dtype=np.int64)
@@ -195,7 +220,7 @@ class Catalog:
         self.pos_of_pk_ = lookup
 
     def _set_row(self, i: int) -> None:
-        prof = self.profiles[i]
+        prof = self._profiles[i]
         if prof is None:
             self.alive_[i] = self.published_[i] = False
             return
@@ -242,10 +267,95 @@ class Catalog:
         return self._by_id.get(org_id)
 
     def profile(self, pos: int) -> Profile:
-        prof = self.profiles[pos]
+        prof = self._profiles[pos]
         if prof is None:
-            raise KeyError(pos)
+            self.prefetch([pos])
+            prof = self._profiles[pos]
+            if prof is None:
+                raise KeyError(pos)
         return prof
+
+    @property
+    def profiles(self) -> list[Profile | None]:
+        """Every row's profile by position (None for removed rows); reads any not yet read."""
+        self.prefetch(range(self._n))
+        return list(self._profiles)
+
+    def prefetch(self, positions: Sequence[int] | np.ndarray) -> None:
+        """Read the profiles of these live rows that are not in memory yet, in one query."""
+        if self._loader is None:
+            return
+        want = [int(p) for p in positions if self._profiles[p] is None and self.alive_[p]]
+        if not want:
+            return
+        found = self._loader([self.pks[p] for p in want])
+        for p in want:
+            org = found.get(self.pks[p])
+            if org is None:
+                logger.warning("organisation with vector id %d is no longer stored", self.pks[p])
+                continue
+            # a list item is replaced atomically: concurrent readers see None or the profile
+            self._profiles[p] = make_profile(org)
+
+    def _id_at(self, pos: int) -> str | None:
+        return self._ids[pos]
+
+    # snapshot -----------------------------------------------------------------------------
+    def _row_columns(self) -> list[str]:
+        """The per-row columns `_set_row` fills: every array attribute named `x_` (one row per
+        organisation; some, like the focus codes, several values a row)."""
+        return sorted(
+            k
+            for k, v in vars(self).items()
+            if k.endswith("_") and k not in _DERIVED and isinstance(v, np.ndarray) and v.ndim >= 1
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        """Columns, code tables and ids (by position) of every row; profiles are not kept.
+        `from_snapshot` with the same vectors rebuilds an equal catalog."""
+        n = self._n
+        return {
+            "pks": self.pks_[:n].copy(),
+            "columns": {k: getattr(self, k)[:n].copy() for k in self._row_columns()},
+            "codes": {k: dict(v) for k, v in self._codes.items()},
+            "ids": list(self._ids),
+        }
+
+    @classmethod
+    def from_snapshot(
+        cls, dimension: int, snap: dict[str, Any], vectors: np.ndarray, loader: ProfileLoader
+    ) -> Catalog | None:
+        """A catalog of the snapshot's rows whose profiles `loader` reads on demand; None when
+        the snapshot was made by a catalog with other columns (rebuild from rows then)."""
+        cat = cls(dimension)
+        columns: dict[str, np.ndarray] = snap["columns"]
+        pks = np.asarray(snap["pks"], dtype=np.int64)
+        n = int(pks.size)
+        if sorted(columns) != cat._row_columns() or set(snap["codes"]) != set(cat._codes):
+            return None
+        if vectors.shape != (n, dimension) or len(snap["ids"]) != n:
+            return None
+        if any(
+            columns[k].shape != (n, *getattr(cat, k).shape[1:])
+            or columns[k].dtype != getattr(cat, k).dtype
+            for k in columns
+        ):
+            return None
+        cat._n = n
+        cat.pks = pks.tolist()
+        cat._pos = {pk: i for i, pk in enumerate(cat.pks)}
+        cat._ids = [None if oid is None else str(oid) for oid in snap["ids"]]
+        cat._by_id = {oid: i for i, oid in enumerate(cat._ids) if oid is not None}
+        cat._profiles = [None] * n
+        cat._vectors = np.array(vectors, dtype=np.float32, order="C")
+        for k, v in columns.items():
+            setattr(cat, k, np.array(v))
+        cat._codes = {k: dict(v) for k, v in snap["codes"].items()}
+        cat.cause_idx_ = np.zeros((n, 0), dtype=np.int32)
+        cat.cause_p_ = np.zeros((n, 0), dtype=np.float32)
+        cat._index_pks()
+        cat._loader = loader
+        return cat
 
     def mask(self, filters: Filters | None, *, include_unpublished: bool = False) -> np.ndarray:
         """Boolean mask of rows that satisfy every hard filter exactly.

@@ -7,7 +7,6 @@ Exit codes: 0 success; 1 some input rows or needs were rejected (the good ones w
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -21,15 +20,19 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from pydantic import ValidationError as PydanticValidationError  # noqa: E402
 
+from matcher.cli_common import (  # noqa: E402
+    UsageError,
+    dumps,
+    one_line,
+    register_command_groups,
+)
 from matcher.domain import SECTORS, Filters, Need  # noqa: E402
 from matcher.errors import MatcherError, ValidationError  # noqa: E402
 from matcher.settings import Settings  # noqa: E402
 
 logger = logging.getLogger(__name__)
-
-
-class UsageError(Exception):
-    """Raised for bad command-line input; exits with code 2."""
+_one_line = one_line
+__all__ = ["UsageError", "build_parser", "dumps", "main"]
 
 
 def _latlon(value: str) -> tuple[float, float]:
@@ -89,13 +92,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("build", help="embed what changed and rebuild the indexes")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no stage lines or progress bar")
     p = sub.add_parser("bootstrap", help="load the bundled sample if the store is empty; build")
-    p = sub.add_parser("stats", help="what is stored and indexed")
+    p = sub.add_parser(
+        "stats", help="what is stored and indexed, and how far behind the index is (never builds)"
+    )
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("recommend", help="ranked partners for a need")
     _add_need_options(p)
-    p.add_argument("--batch", type=Path, help="JSON Lines of needs, one per line")
+    p.add_argument(
+        "--batch",
+        type=Path,
+        help="JSON Lines of needs, one per line, with the fields of POST /v1/recommendations "
+        "(text, wanted_sectors, required_capabilities, city, region, country, lat, lon, "
+        "radius_km, requester_id, limit, filters) and an optional id",
+    )
     p.add_argument("--out", type=Path, help="with --batch: where to write results")
     p = sub.add_parser("coalition", help="a cross-sector coalition for a need, and the gaps")
     _add_need_options(p)
@@ -114,17 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, nargs="?", help="with load: CSV, JSON Lines or Parquet")
     p.add_argument("--format", choices=["csv", "jsonl", "parquet"])
     p.add_argument("--json", action="store_true")
-    _register_training(sub)
+    register_command_groups(sub)  # `matcher train ...`, `matcher models ...` (training)
     return parser
-
-
-def _register_training(sub: Any) -> None:
-    """`matcher train ...` and `matcher models ...` live in the training package."""
-    try:
-        from training.cli import register
-    except ImportError:  # pragma: no cover - training not installed
-        return
-    register(sub)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -200,18 +203,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MatcherError as exc:
         print(f"matcher {args.command}: {exc}", file=sys.stderr)
         return 1
-
-
-def _one_line(exc: Exception) -> str:
-    if isinstance(exc, PydanticValidationError):
-        return "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors()
+    except KeyboardInterrupt:
+        print(
+            f"matcher {args.command}: interrupted; the index in use is unchanged", file=sys.stderr
         )
-    return str(exc)
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, default=str)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

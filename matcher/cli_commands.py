@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError as PydanticValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from matcher.cli import UsageError, _need_from_args, _one_line, dumps
-from matcher.domain import Filters, Match, Need, Recommendation
+from matcher.cli import _need_from_args
+from matcher.cli_common import UsageError, dumps, notice, open_engine
+from matcher.domain import Match, Recommendation
 from matcher.errors import StorageError, ValidationError
 from matcher.settings import Settings
 
 console = Console()
 
 
-def _engine(settings: Settings) -> Any:
-    from matcher.engine import Engine
-
-    return Engine.open(settings)
+def _engine(settings: Settings, command: str) -> Any:
+    return open_engine(settings, command)
 
 
 def _store(settings: Settings) -> Any:
@@ -108,9 +103,15 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     from matcher.engine import Engine
+    from matcher.index_status import index_status
 
     engine = Engine.open(settings, load=False)
-    report = engine.build(progress=not args.json)
+    progress = not args.quiet
+    if progress:
+        status = index_status(engine)
+        work = f"about {status.to_embed} texts to embed" if status.to_embed else "nothing to embed"
+        notice(f"matcher build: {status.stored} organisations, {work}")
+    report = engine.build(progress=progress)
     print(
         dumps(report)
         if args.json
@@ -122,8 +123,16 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bootstrap(args: argparse.Namespace, settings: Settings) -> int:
-    engine = _engine(settings)
-    loaded = engine.bootstrap_sample()
+    from matcher.engine import Engine
+
+    engine = Engine.open(settings, load=False)
+    if engine.store.count_organisations() == 0:
+        notice("matcher bootstrap: loading the bundled sample and building its index")
+        engine.bootstrap_sample()
+        loaded = True
+    else:
+        engine = _engine(settings, "bootstrap")
+        loaded = False
     s = engine.stats()
     print(
         ("loaded the bundled sample: " if loaded else "store already holds data: ")
@@ -141,7 +150,10 @@ def cmd_causes(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("give the taxonomy file: matcher causes load FILE")
     if args.action != "load" and args.file is not None:
         raise UsageError(f"'{args.action}' takes no file")
-    engine = _engine(settings)
+    from matcher.engine import Engine
+
+    # the taxonomy is stored (and its texts embedded into the cache); the index is not needed
+    engine = Engine.open(settings, load=False)
     if args.action == "load":
         n = engine.set_causes(read_causes(args.file, args.format))
         print(dumps({"causes": n}) if args.json else f"loaded {n} causes from {args.file}")
@@ -149,7 +161,7 @@ def cmd_causes(args: argparse.Namespace, settings: Settings) -> int:
         engine.set_causes([])
         print(dumps({"causes": 0}) if args.json else "cause taxonomy cleared")
     else:
-        causes = engine.causes()
+        causes = engine.store.causes()
         if args.json:
             print(dumps([c.model_dump() for c in causes]))
         else:
@@ -160,12 +172,36 @@ def cmd_causes(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
-    s = _engine(settings).stats()
+    """What is stored and indexed. Never builds: an index that would need building or embedding
+    is reported as it stands, with what `matcher build` would do."""
+    from matcher.engine import Engine
+    from matcher.index_status import index_status
+
+    engine = Engine.open(settings, load=False)
+    status = index_status(engine)
+    if status.must_build:
+        s: dict[str, Any] = {
+            "organisations": status.stored,
+            "needs": engine.store.list_needs(limit=1)[1],
+            "causes": len(engine.store.causes()),
+            "generation": status.generation,
+            "indexed": status.indexed,
+            "model": engine.embedder.model_name,
+        }
+    else:
+        engine.load()  # nothing to embed: reads the saved index and catches up in memory
+        s = engine.stats()
+    s["index_status"] = status.describe()
+    s["to_embed"] = status.to_embed
     print(dumps(s) if args.json else "\n".join(f"{k}: {v}" for k, v in s.items()))
+    if status.must_build and not args.json:
+        notice("run `matcher build` to build the index (stats never builds)")
+    elif not status.up_to_date and not args.json:
+        notice("run `matcher build` to save the caught-up index (commands catch up in memory)")
     return 0
 
 
-def _match_json(m: Match) -> dict[str, Any]:
+def match_json(m: Match) -> dict[str, Any]:
     return {
         "id": m.id,
         "name": m.name,
@@ -202,14 +238,18 @@ def _print_matches(title: str, matches: list[Match], reasons: int = 4) -> None:
 
 def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
     if args.batch:
-        return _recommend_batch(args, settings)
+        from matcher.cli_batch import recommend_batch
+
+        return recommend_batch(args, settings)
     need, filters = _need_from_args(args)
-    rec: Recommendation = _engine(settings).recommend(need, filters=filters, limit=args.limit)
+    rec: Recommendation = _engine(settings, "recommend").recommend(
+        need, filters=filters, limit=args.limit
+    )
     if args.json:
         print(
             dumps(
                 {
-                    "results": [_match_json(m) for m in rec.results],
+                    "results": [match_json(m) for m in rec.results],
                     "coalition": rec.coalition.model_dump(mode="json"),
                     "gaps": rec.gaps,
                     "model_version": rec.model_version,
@@ -226,74 +266,9 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _batch_need(line: str) -> tuple[str, Need, Filters, int]:
-    data = json.loads(line)
-    if not isinstance(data, dict):
-        raise ValueError("each line must be a JSON object")
-    near = data.get("near")
-    if isinstance(near, dict):
-        near = (near.get("lat"), near.get("lon"))
-    extra: dict[str, Any] = {"id": str(data["id"])} if data.get("id") not in (None, "") else {}
-    if near:
-        extra.update(lat=near[0], lon=near[1])
-    need = Need(
-        **extra,
-        text=data.get("text", ""),
-        place=data.get("place"),
-        required_capabilities=data.get("capabilities") or [],
-        requester_id=data.get("requester"),
-    )
-    filters = Filters(
-        sectors=data.get("sectors") or [],
-        country=data.get("country"),
-        region=data.get("region"),
-        near=tuple(near) if near else None,
-        radius_km=data.get("radius_km"),
-    )
-    return str(data.get("id", need.id)), need, filters, int(data.get("limit") or 10)
-
-
-def _recommend_batch(args: argparse.Namespace, settings: Settings) -> int:
-    if not args.batch.exists():
-        raise UsageError(f"no such file: {args.batch}")
-    parsed: list[tuple[str, Need, Filters, int]] = []
-    errors: list[dict[str, Any]] = []
-    lines = args.batch.read_text(encoding="utf-8", errors="replace").splitlines()
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            parsed.append(_batch_need(line))
-        except (ValueError, TypeError, PydanticValidationError) as exc:
-            errors.append({"line": n, "error": _one_line(exc)})
-    engine = _engine(settings)
-    recs = (
-        engine.recommend_batch([p[1] for p in parsed], [p[2] for p in parsed], progress=True)
-        if parsed
-        else []
-    )
-    out_lines = []
-    for (nid, _, _, limit), rec in zip(parsed, recs, strict=True):
-        out_lines.append(
-            dumps({"id": nid, "results": [_match_json(m) for m in rec.results[:limit]]})
-        )
-    out_lines += [dumps({"line": e["line"], "error": e["error"]}) for e in errors]
-    text = "\n".join(out_lines) + "\n"
-    if args.out:
-        from matcher.atomic import atomic_write_text
-
-        atomic_write_text(Path(args.out), text)
-        print(f"{len(recs)} needs answered, {len(errors)} rejected -> {args.out}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-    for e in errors:
-        print(f"line {e['line']}: {e['error']}", file=sys.stderr)
-    return 1 if errors else 0
-
-
 def cmd_coalition(args: argparse.Namespace, settings: Settings) -> int:
     need, filters = _need_from_args(args)
-    rec = _engine(settings).recommend(need, filters=filters, limit=args.limit)
+    rec = _engine(settings, "coalition").recommend(need, filters=filters, limit=args.limit)
     if args.json:
         print(
             dumps(
@@ -314,16 +289,18 @@ def cmd_coalition(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
-    matches = _engine(settings).match(args.org_id, sectors=args.sector or None, limit=args.limit)
+    matches = _engine(settings, "match").match(
+        args.org_id, sectors=args.sector or None, limit=args.limit
+    )
     if args.json:
-        print(dumps({"id": args.org_id, "results": [_match_json(m) for m in matches]}))
+        print(dumps({"id": args.org_id, "results": [match_json(m) for m in matches]}))
     else:
         _print_matches(f"Aligned organisations for {args.org_id}", matches)
     return 0
 
 
 def cmd_needs_for(args: argparse.Namespace, settings: Settings) -> int:
-    needs = _engine(settings).needs_for(args.org_id, limit=args.limit)
+    needs = _engine(settings, "needs-for").needs_for(args.org_id, limit=args.limit)
     if args.json:
         print(dumps({"id": args.org_id, "results": [n.model_dump(mode="json") for n in needs]}))
         return 0

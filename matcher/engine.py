@@ -14,8 +14,16 @@ from typing import Any
 import numpy as np
 
 from matcher import capabilities, evidence, places
-from matcher.artifacts import IndexArtifact, load_artifact, prune_generations, save_artifact
+from matcher.artifacts import (
+    IndexArtifact,
+    generation_dir,
+    load_artifact,
+    prune_generations,
+    save_artifact,
+)
+from matcher.build_progress import stage_printer, to_embed
 from matcher.catalog import Catalog, Profile
+from matcher.catalog_files import KEY_DTYPE, load_catalog, save_catalog
 from matcher.causes import Cause, CauseSpace, read_causes, shared_cause
 from matcher.coalition import ROLE_OF_SECTOR, Member, coverage_map, gaps, select_coalition
 from matcher.domain import (
@@ -157,11 +165,12 @@ class Engine:
     def index_root(self) -> Path:
         return self.settings.index_dir / ORG_INDEX
 
-    def load(self) -> None:
-        """Load the current index generation and catch up with the database; build if absent."""
+    def load(self, *, progress: bool = False) -> None:
+        """Load the current index generation and catch up with the database; build if absent.
+        With `progress`, say on stderr what is built or embedded (with a bar for embedding)."""
         state = self.store.index_state(ORG_INDEX)
         if state is None:
-            self.build()
+            self.build(progress=progress)
             return
         try:
             art = load_artifact(
@@ -173,25 +182,32 @@ class Engine:
             )
         except ArtifactMismatchError as exc:
             logger.warning("rebuilding the index: %s", exc)
-            self.build()
+            self.build(progress=progress)
             return
-        self._install(art)
+        self._install(art, progress=progress)
         self._load_needs()
 
     def build(self, *, progress: bool = False) -> dict[str, Any]:
         """Embed what changed (cache) and build a new index generation from the database."""
+        say = stage_printer(progress)
         t0 = time.perf_counter()
+        keys = self.store.organisation_keys()  # before the rows: a later write shows as changed
         rows = self.store.organisations()
         pks = np.asarray([pk for pk, _ in rows], dtype=np.int64)
         texts = [org.profile_text() for _, org in rows]
         hits0, misses0 = self.profile_embedder.hits, self.profile_embedder.misses
+        if progress:
+            todo = to_embed(self.profile_embedder, texts)
+            say(f"{len(rows)} organisations: {todo} profiles to embed, {len(rows) - todo} cached")
         vectors = self.profile_embedder.encode(texts, progress=progress)
         t_embed = time.perf_counter() - t0
+        say("keyword index")
         lexical = LexicalIndex().fit(pks, texts)
         mean = None
         if self.settings.centre_vectors:
             mean = vectors.mean(axis=0) if len(rows) else np.zeros(self.embedder.dimension)
         kind = choose_kind(len(rows), self.settings.ann_threshold, self.settings.ann_kind)
+        say(f"vector index ({kind})")
         ann = create_index(kind, self.embedder.dimension)
         if len(rows):
             ann.add(pks, centre(vectors, mean))
@@ -209,7 +225,10 @@ class Engine:
             manifest={},
             mean=mean,
         )
+        say(f"saving generation {generation}")
         save_artifact(self.index_root, art)
+        self._install(art, rows=rows)
+        self._save_snapshot(art, self.catalog, keys)
         self.store.set_index_state(
             ORG_INDEX,
             generation=generation,
@@ -218,7 +237,6 @@ class Engine:
             info={"ann": kind, "data_hash": art.manifest["data_hash"]},
         )
         prune_generations(self.index_root, {generation, generation - 1})
-        self._install(art, rows=rows)
         self._load_needs()
         report = {
             "organisations": len(rows),
@@ -233,35 +251,39 @@ class Engine:
         return report
 
     def _install(
-        self, art: IndexArtifact, rows: list[tuple[int, Organisation]] | None = None
+        self,
+        art: IndexArtifact,
+        rows: list[tuple[int, Organisation]] | None = None,
+        *,
+        progress: bool = False,
     ) -> None:
-        """Make `art` current, re-embedding whatever the database changed since it was built."""
-        rows = rows if rows is not None else self.store.organisations()
-        known = {
-            int(pk): (i, str(h)) for i, (pk, h) in enumerate(zip(art.pks, art.hashes, strict=False))
-        }
-        vectors = np.empty((len(rows), self.embedder.dimension), dtype=np.float32)
-        stale: list[int] = []
-        for i, (pk, org) in enumerate(rows):
-            hit = known.get(pk)
-            if hit is not None and hit[1] == org.text_hash():
-                vectors[i] = art.vectors[hit[0]]
-            else:
-                stale.append(i)
+        """Make `art` current, re-embedding whatever the database changed since it was built.
+
+        Given no `rows`, the catalog comes from the snapshot saved with the generation and only
+        rows written since are read from the database (all of them when there is no snapshot).
+        """
+        catch_up = None if rows is not None else self._catch_up_from_snapshot(art)
+        if catch_up is None and rows is None:
+            # an index saved without a catalog snapshot (older versions): read every row once,
+            # and save the snapshot when nothing changed since, so later opens are fast
+            keys = self.store.organisation_keys()
+            catch_up = self._catch_up_from_rows(art, self.store.organisations())
+            if (
+                not catch_up[1]
+                and not catch_up[3].size
+                and np.array_equal(catch_up[0].pks_, art.pks)
+            ):
+                self._save_snapshot(art, catch_up[0], keys)
+        if catch_up is None:
+            catch_up = self._catch_up_from_rows(art, rows)
+        catalog, stale, texts, gone = catch_up
         if stale:
-            logger.info(
-                "catching up %d organisations changed since the index was built", len(stale)
-            )
-            vectors[stale] = self.profile_embedder.encode(
-                [rows[i][1].profile_text() for i in stale]
-            )
-        vectors = centre(vectors, art.mean)
+            say = stage_printer(progress)
+            say(f"the index is {len(stale)} profiles behind the database: embedding them")
+            vectors = centre(self.profile_embedder.encode(texts, progress=progress), art.mean)
+            catalog.set_vectors(stale, vectors)
         space = self._fit_cause_space(self.store.causes(), art.mean)
-        live = {pk for pk, _ in rows}
-        gone = np.asarray([pk for pk in known if pk not in live], dtype=np.int64)
-        catalog = Catalog(self.embedder.dimension)
         catalog.set_cause_space(space)
-        catalog.upsert([pk for pk, _ in rows], [o for _, o in rows], vectors)
         focus = evidence.FocusVectors(self.embedder.dimension)
         focus.update(catalog.focus_phrases(), self._encode_short(art.mean))
         # the model-free hashing embedder has no sense of meaning: keywords only then
@@ -271,14 +293,14 @@ class Engine:
             else None
         )
         if stale or gone.size:
-            changed_pks = np.asarray([rows[i][0] for i in stale], dtype=np.int64)
+            changed_pks = np.asarray(stale, dtype=np.int64)
             if art.ann is not None:
                 art.ann.remove(gone)
                 if changed_pks.size:
-                    art.ann.add(changed_pks, vectors[stale])
+                    art.ann.add(changed_pks, catalog.vectors_of(stale))
             art.lexical.remove(gone)
             if changed_pks.size:
-                art.lexical.add(changed_pks, [rows[i][1].profile_text() for i in stale])
+                art.lexical.add(changed_pks, texts)
         with self._lock.write():
             self.catalog = catalog
             self.ann = art.ann
@@ -344,6 +366,96 @@ class Engine:
     def _encode_short(self, mean: np.ndarray | None) -> evidence.Encode:
         """Embeds short phrases (cached by text) centred like the profiles."""
         return lambda texts: centre(self.profile_embedder.encode(list(texts)), mean)
+
+    def _save_snapshot(
+        self, art: IndexArtifact, catalog: Catalog, keys: list[tuple[int, bytes, str]]
+    ) -> None:
+        """Save `catalog` (of exactly the rows of `art`) beside it, with the database row keys
+        read before those rows; a failure (read-only data directory, a concurrent writer) only
+        means the next open reads every row again."""
+        by_pk = {pk: key for pk, key, _ in keys}
+        row_keys = np.asarray([by_pk.get(int(pk), b"") for pk in art.pks], dtype=KEY_DTYPE)
+        try:
+            save_catalog(
+                generation_dir(self.index_root, art.generation), catalog.snapshot(), row_keys
+            )
+        except OSError as exc:
+            logger.info("catalog snapshot not saved: %s", exc)
+
+    def _catch_up_from_rows(
+        self, art: IndexArtifact, rows: list[tuple[int, Organisation]] | None
+    ) -> tuple[Catalog, list[int], list[str], np.ndarray]:
+        """(catalog of every row, pks whose text changed since `art`, their texts, pks gone)."""
+        rows = rows if rows is not None else self.store.organisations()
+        known = {
+            int(pk): (i, str(h)) for i, (pk, h) in enumerate(zip(art.pks, art.hashes, strict=False))
+        }
+        vectors = np.zeros((len(rows), self.embedder.dimension), dtype=np.float32)
+        stale: list[int] = []
+        texts: list[str] = []
+        for i, (pk, org) in enumerate(rows):
+            hit = known.get(pk)
+            if hit is not None and hit[1] == org.text_hash():
+                vectors[i] = art.vectors[hit[0]]
+            else:
+                stale.append(pk)
+                texts.append(org.profile_text())
+        catalog = Catalog(self.embedder.dimension)
+        catalog.upsert([pk for pk, _ in rows], [o for _, o in rows], centre(vectors, art.mean))
+        live = {pk for pk, _ in rows}
+        gone = np.asarray([pk for pk in known if pk not in live], dtype=np.int64)
+        return catalog, stale, texts, gone
+
+    def _catch_up_from_snapshot(
+        self, art: IndexArtifact
+    ) -> tuple[Catalog, list[int], list[str], np.ndarray] | None:
+        """As `_catch_up_from_rows`, reading only the rows written since the snapshot saved
+        with `art`; None without a usable snapshot."""
+        saved = load_catalog(generation_dir(self.index_root, art.generation))
+        if saved is None:
+            return None
+        snap, snap_keys = saved
+        if not np.array_equal(snap["pks"], art.pks):
+            return None
+        catalog = Catalog.from_snapshot(
+            self.embedder.dimension,
+            snap,
+            centre(art.vectors, art.mean),
+            self.store.organisations_by_pk,
+        )
+        if catalog is None:
+            return None
+        keys = self.store.organisation_keys()
+        db_pks = np.fromiter((k[0] for k in keys), dtype=np.int64, count=len(keys))
+        db_keys = np.asarray([k[1] for k in keys], dtype=KEY_DTYPE)
+        at = np.minimum(np.searchsorted(art.pks, db_pks), max(art.pks.size - 1, 0))
+        same = np.zeros(len(keys), dtype=bool)
+        if art.pks.size:
+            same = (art.pks[at] == db_pks) & (snap_keys[at] == db_keys)
+        changed_rows = np.flatnonzero(~same).tolist()
+        changed = [(keys[i][0], keys[i][2]) for i in changed_rows]
+        old_hash = {  # text hash at build time of the changed rows that existed then
+            keys[i][0]: str(art.hashes[at[i]])
+            for i in changed_rows
+            if art.pks.size and art.pks[at[i]] == keys[i][0]
+        }
+        gone = np.setdiff1d(art.pks, db_pks).astype(np.int64)
+        catalog.remove(gone.tolist())
+        stale: list[int] = []
+        texts: list[str] = []
+        if changed:
+            orgs = self.store.organisations_by_pk([pk for pk, _ in changed])
+            found = [(pk, h) for pk, h in changed if pk in orgs]
+            old = np.zeros((len(found), self.embedder.dimension), dtype=np.float32)
+            for i, (pk, h) in enumerate(found):
+                pos = catalog.position_of_pk(pk)
+                if pos is not None and old_hash.get(pk) == h:
+                    old[i] = catalog.vectors[pos]
+                else:
+                    stale.append(pk)
+                    texts.append(orgs[pk].profile_text())
+            catalog.upsert([pk for pk, _ in found], [orgs[pk] for pk, _ in found], old)
+        return catalog, stale, texts, gone
 
     def _fit_cause_space(
         self, causes: Sequence[Cause], mean: np.ndarray | None

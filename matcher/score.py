@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
 from matcher import capabilities
 from matcher.catalog import Profile
 from matcher.domain import Need, utcnow
 from matcher.evidence import ProgrammeHit
+from matcher.index.analyzer import STOP_WORDS
 from matcher.meaning import short_phrase
 
 COMPONENTS = ("fit", "coverage", "reciprocity", "proximity", "freshness")
@@ -243,7 +242,7 @@ def _component_weights(weights: Mapping[str, float]) -> tuple[float, ...]:
 # Words never worth showing as "shared terms": English stop words, our own profile labels and
 # words every need and profile use.
 _NOT_TERMS = (
-    frozenset(ENGLISH_STOP_WORDS)
+    STOP_WORDS
     | _STOP
     | {
         "since",

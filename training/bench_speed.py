@@ -203,6 +203,18 @@ def timed_stages(engine: Any, timer: StageTimer) -> Iterator[None]:
         )
         stack.enter_context(
             mock.patch.object(
+                engine.store,
+                "organisation_keys",
+                timer.wrap("read row keys (SQL)", engine.store.organisation_keys),
+            )
+        )
+        stack.enter_context(
+            mock.patch.object(
+                eng, "load_catalog", timer.wrap("load catalog snapshot", eng.load_catalog)
+            )
+        )
+        stack.enter_context(
+            mock.patch.object(
                 engine.profile_embedder,
                 "encode",
                 timer.wrap("embed (cache lookups)", engine.profile_embedder.encode),

@@ -146,7 +146,7 @@ def _add_split_options(p: argparse.ArgumentParser, *, defaults: bool = True) -> 
 
 
 def _usage(message: str) -> Exception:
-    from matcher.cli import UsageError
+    from matcher.cli_common import UsageError
 
     return UsageError(message)
 
@@ -432,9 +432,9 @@ class _Progress:
 
 
 def _engine(settings: Settings) -> Any:
-    from matcher.engine import Engine
+    from matcher.cli_common import open_engine
 
-    return Engine.open(settings)
+    return open_engine(settings, "train")
 
 
 def _split_of(args: argparse.Namespace, stored: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
 
 logger = logging.getLogger(__name__)
 
@@ -47,23 +47,32 @@ class HashingEmbedder:
         if dimension < 8:
             raise ValueError("dimension must be >= 8")
         self.dimension = dimension
-        self._vectorizer = HashingVectorizer(
-            n_features=_N_FEATURES,
-            ngram_range=(1, 2),
-            lowercase=True,
-            strip_accents="unicode",
-            stop_words="english",
-            alternate_sign=False,
-            norm="l2",
-            dtype=np.float32,
-        )
+        self._vectorizer: Any = None
+
+    def _hasher(self) -> Any:
+        """scikit-learn's HashingVectorizer, imported on first use (importing scikit-learn
+        takes seconds; opening an engine does not need it)."""
+        if self._vectorizer is None:
+            from sklearn.feature_extraction.text import HashingVectorizer
+
+            self._vectorizer = HashingVectorizer(
+                n_features=_N_FEATURES,
+                ngram_range=(1, 2),
+                lowercase=True,
+                strip_accents="unicode",
+                stop_words="english",
+                alternate_sign=False,
+                norm="l2",
+                dtype=np.float32,
+            )
+        return self._vectorizer
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         if isinstance(texts, str):
             raise TypeError("encode takes a sequence of texts, not a single string")
         if len(texts) == 0:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        hashed = self._vectorizer.transform(list(texts))
+        hashed = self._hasher().transform(list(texts))
         proj = _projection(_N_FEATURES, self.dimension, _NNZ_PER_FEATURE, _SEED)
         dense = np.asarray((hashed @ proj).toarray(), dtype=np.float32)
         norms = np.linalg.norm(dense, axis=1, keepdims=True)

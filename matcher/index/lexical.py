@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import CountVectorizer
 
 from matcher.atomic import atomic_directory, atomic_save_npy, atomic_write_bytes, atomic_write_text
 from matcher.errors import ArtifactMismatchError, IndexNotReadyError
+from matcher.index import analyzer
 from matcher.index.manifest import Manifest, expect_manifest
 
 logger = logging.getLogger(__name__)
@@ -54,6 +54,8 @@ def rank_desc(scores: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 
 def _analyzer_params() -> dict[str, Any]:
+    """The CountVectorizer parameters matcher.index.analyzer reproduces (recorded in the
+    manifest; scikit-learn itself is not used)."""
     return {
         "lowercase": True,
         "strip_accents": "unicode",
@@ -69,22 +71,20 @@ def _as_ids(ids: Any) -> np.ndarray:
 
 
 def count_terms(texts: list[str], bigram_min_df: int) -> tuple[list[str], sp.csr_matrix]:
-    """(terms, document x term counts) exactly as CountVectorizer(**_analyzer_params()) would
-    analyse the texts, keeping every unigram and the bigrams seen in >= `bigram_min_df` documents.
+    """(terms, document x term counts) as CountVectorizer(**_analyzer_params()) would analyse
+    the texts (see matcher.index.analyzer), keeping every unigram and the bigrams seen in
+    >= `bigram_min_df` documents.
 
     Each text is preprocessed and tokenised once in Python; bigrams are then formed, counted and
     pruned as integer pairs in numpy, so only the kept bigrams ever become strings. (sklearn's
     `fit_transform` builds and sorts a string vocabulary of every bigram: minutes at 100k docs.)
     """
-    cv = CountVectorizer(**_analyzer_params())
-    preprocess, tokenize = cv.build_preprocessor(), cv.build_tokenizer()
-    stop = frozenset(cv.get_stop_words() or ())
     vocab: dict[str, int] = {}
     setdefault = vocab.setdefault
     flat: list[int] = []
     lengths = np.zeros(len(texts), dtype=np.int64)
     for d, text in enumerate(texts):
-        toks = [setdefault(w, len(vocab)) for w in tokenize(preprocess(text)) if w not in stop]
+        toks = [setdefault(w, len(vocab)) for w in analyzer.words(text)]
         lengths[d] = len(toks)
         flat.extend(toks)
     n, v = len(texts), len(vocab)
@@ -119,8 +119,7 @@ class LexicalIndex:
     kind = "lexical-tfidf"
 
     def __init__(self) -> None:
-        self._counter: CountVectorizer | None = None
-        self._analyzer: Any = None
+        self._vocabulary: dict[str, int] | None = None  # term -> column
         self._idf = np.zeros(0, dtype=np.float32)
         self._main: sp.csc_matrix = sp.csc_matrix((0, 0), dtype=np.float32)
         self._delta: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
@@ -155,9 +154,9 @@ class LexicalIndex:
 
     def _set_vocabulary(self, terms: list[str]) -> None:
         vocabulary = {t: i for i, t in enumerate(terms)}
-        self._counter = CountVectorizer(**_analyzer_params(), vocabulary=vocabulary)
-        self._counter.fit([])  # validates the fixed vocabulary; learns nothing
-        self._analyzer = self._counter.build_analyzer()
+        if len(vocabulary) != len(terms):
+            raise ArtifactMismatchError("the lexical vocabulary repeats a term")
+        self._vocabulary = vocabulary
 
     def _weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
         """Counts -> (1 + log tf) · idf, rows L2-normalised."""
@@ -170,17 +169,29 @@ class LexicalIndex:
         return m
 
     def _vectorise(self, texts: list[str]) -> sp.csr_matrix:
-        if self._counter is None:
+        """Term counts of `texts` over the fitted vocabulary (unknown terms dropped), weighed."""
+        if self._vocabulary is None:
             raise IndexNotReadyError("lexical index is not fitted")
-        return self._weigh(self._counter.transform(texts))
+        vocabulary = self._vocabulary
+        cols: list[int] = []
+        indptr = [0]
+        for text in texts:
+            cols.extend(c for c in map(vocabulary.get, analyzer.analyze(text)) if c is not None)
+            indptr.append(len(cols))
+        counts = sp.csr_matrix(
+            (np.ones(len(cols), dtype=np.float32), np.asarray(cols, dtype=np.int64), indptr),
+            shape=(len(texts), len(vocabulary)),
+        )
+        counts.sum_duplicates()
+        return self._weigh(counts)
 
     def _query_vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """(term columns, weights) of one query, without sklearn's per-call overhead."""
-        if self._counter is None or self._analyzer is None:
+        """(term columns, weights) of one query."""
+        if self._vocabulary is None:
             raise IndexNotReadyError("lexical index is not fitted")
-        vocabulary = self._counter.vocabulary_
+        vocabulary = self._vocabulary
         counts: dict[int, int] = {}
-        for gram in self._analyzer(text):
+        for gram in analyzer.analyze(text):
             col = vocabulary.get(gram)
             if col is not None:
                 counts[col] = counts.get(col, 0) + 1
@@ -334,10 +345,10 @@ class LexicalIndex:
     # -- persistence -------------------------------------------------------------------------
     def save(self, directory: Path) -> None:
         """Write live rows only, as a directory replaced atomically."""
-        if self._counter is None:
+        if self._vocabulary is None:
             raise IndexNotReadyError("lexical index is not fitted")
         self._drop_dead_rows()
-        vocab = sorted(self._counter.vocabulary_, key=self._counter.vocabulary_.__getitem__)
+        vocab = sorted(self._vocabulary, key=self._vocabulary.__getitem__)
         params = {**_analyzer_params(), "sublinear_tf": True, "bigram_min_df": self.bigram_min_df}
         params["ngram_range"] = list(params["ngram_range"])
         params["dtype"] = "float32"

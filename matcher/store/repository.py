@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -9,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import String, cast, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from matcher.causes import Cause
@@ -65,6 +66,12 @@ def row_to_org(row: OrganisationRow, *, trusted: bool = False) -> Organisation:
     for key in ("focus_areas", "offers", "needs"):
         data[key] = list(data[key] or [])
     return Organisation.model_construct(**data)
+
+
+def row_key(org_id: str, version: int, updated_at: str | None, text_hash: str) -> bytes:
+    """20 bytes that change whenever a stored organisation row is written (a rewrite bumps the
+    version; a deleted and re-created id gets a new updated_at, given as stored)."""
+    return hashlib.sha1(f"{org_id}\x1f{version}\x1f{updated_at}\x1f{text_hash}".encode()).digest()
 
 
 def need_values(need: Need) -> dict[str, Any]:
@@ -281,6 +288,33 @@ class Store:
             rows = s.scalars(select(OrganisationRow).order_by(OrganisationRow.pk)).all()
             return [(r.pk, row_to_org(r, trusted=True)) for r in rows]
 
+    def organisations_by_pk(self, pks: Sequence[int]) -> dict[int, Organisation]:
+        """The organisations of these vector ids (unknown ones absent), trusted as stored."""
+        out: dict[int, Organisation] = {}
+        wanted = [int(pk) for pk in pks]
+        with self.db.session() as s:
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                q = select(OrganisationRow).where(OrganisationRow.pk.in_(chunk))
+                out.update((r.pk, row_to_org(r, trusted=True)) for r in s.scalars(q))
+        return out
+
+    def organisation_keys(self) -> list[tuple[int, bytes, str]]:
+        """(vector id, row key, text hash) of every organisation in key order, read without
+        building any profile. The row key changes with every write to the row."""
+        q = select(
+            OrganisationRow.pk,
+            OrganisationRow.id,
+            OrganisationRow.version,
+            cast(OrganisationRow.updated_at, String),  # as stored: no datetime parsing
+            OrganisationRow.text_hash,
+        ).order_by(OrganisationRow.pk)
+        with self.db.session() as s:
+            return [
+                (pk, row_key(oid, version, stamp, th), th)
+                for pk, oid, version, stamp, th in s.execute(q)
+            ]
+
     def organisation_hashes(self) -> dict[int, str]:
         with self.db.session() as s:
             return {
@@ -468,6 +502,19 @@ class SqlEmbeddingCache:
                     )
                     for h, v in chunk
                 )
+
+    def present(self, model: str, text_hashes: Sequence[str]) -> set[str]:
+        """Which of these text hashes have a cached vector (no vector is read)."""
+        found: set[str] = set()
+        unique = list(dict.fromkeys(text_hashes))
+        with self.db.session() as s:
+            for start in range(0, len(unique), _CHUNK):
+                chunk = unique[start : start + _CHUNK]
+                q = select(EmbeddingRow.text_hash).where(
+                    EmbeddingRow.model == model, EmbeddingRow.text_hash.in_(chunk)
+                )
+                found.update(s.scalars(q))
+        return found
 
     def count(self, model: str | None = None) -> int:
         with self.db.session() as s:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -152,3 +153,68 @@ def test_causes_load_list_clear_and_bad_file(
     capsys.readouterr()
     assert main([*base, "causes", "list", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+def _batch(tmp_path: Path, base: list[str], *lines: object) -> tuple[int, list[dict[str, Any]]]:
+    f = write_csv(tmp_path / "orgs.csv", GOOD)
+    assert main([*base, "ingest", str(f), *MAP]) == 0
+    needs = tmp_path / "needs.jsonl"
+    needs.write_text(
+        "\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.jsonl"
+    code = main([*base, "recommend", "--batch", str(needs), "--out", str(out)])
+    return code, [json.loads(x) for x in out.read_text().splitlines()]
+
+
+def test_batch_takes_the_api_field_names(tmp_path: Path, base: list[str]) -> None:
+    code, out = _batch(
+        tmp_path,
+        base,
+        {"id": "s", "text": "food", "wanted_sectors": ["business"], "limit": 5},
+        {"id": "c", "text": "food", "required_capabilities": ["permits"], "country": "US"},
+        {"id": "f", "text": "food", "filters": {"exclude_ids": ["a1", "a2"]}},
+        {"id": "r", "text": "food", "lat": 45.5, "lon": -122.6, "radius_km": 3},
+        {"id": "q", "text": "food", "requester_id": "a3", "city": "Portland"},
+    )
+    assert code == 0
+    by_id = {x["id"]: [r["id"] for r in x["results"]] for x in out}
+    assert by_id["s"] == ["a2"]  # wanted_sectors was ignored before: all three came back
+    assert by_id["f"] == ["a3"]
+    assert "a3" not in by_id["q"]
+
+
+def test_batch_rejects_unknown_fields_by_line_and_name(
+    tmp_path: Path, base: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = _batch(
+        tmp_path,
+        base,
+        {"id": "ok", "text": "food bank"},
+        {"id": "typo", "text": "food bank", "wanted_sector": ["business"]},
+        {"id": "bad", "text": "food bank", "wanted_sectors": ["charity"]},
+        {"id": "half", "text": "food bank", "lat": 45.5},
+        {"text": "food", "filters": {"sector": "business"}},
+    )
+    assert code == 1
+    assert [x["id"] for x in out[:1]] == ["ok"]
+    errors = {x["line"]: x["error"] for x in out[1:]}
+    assert "wanted_sector: unknown field" in errors[2]
+    assert errors[3].startswith("wanted_sectors.0:")
+    assert "lat and lon go together" in errors[4]
+    assert "filters.sector: unknown field" in errors[5]
+    err = capsys.readouterr().err
+    assert "needs.jsonl: line 2: wanted_sector: unknown field" in err
+
+
+def test_batch_reads_the_older_names_once(tmp_path: Path, base: list[str]) -> None:
+    code, out = _batch(
+        tmp_path,
+        base,
+        {"id": "old", "text": "food", "sectors": ["government"], "requester": "a1"},
+        {"id": "both", "text": "food", "sectors": ["business"], "wanted_sectors": ["business"]},
+    )
+    assert code == 1
+    assert [r["id"] for r in out[0]["results"]] == ["a3"]
+    assert out[1] == {"line": 2, "error": "sectors: give wanted_sectors or sectors, not both"}

@@ -167,7 +167,7 @@ def test_large_corpus_prunes_rare_bigrams_but_keeps_rare_unigrams() -> None:
     texts[123] = "Zyxwv acronym coalition for quokka habitat"
     index = LexicalIndex().fit(list(range(n)), texts)
     assert index.bigram_min_df == 2
-    vocab = index._counter.vocabulary_  # type: ignore[union-attr]
+    vocab = index._vocabulary or {}
     assert "food bank" in vocab and "quokka habitat" not in vocab
     assert index.search("zyxwv", 3)[0].tolist() == [123]
     assert index.search("quokka habitat", 3)[0].tolist() == [123]

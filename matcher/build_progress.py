@@ -1,0 +1,36 @@
+"""What a build or a catch-up tells the person waiting for it: stages and counts, on stderr."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from matcher.embedding.cache import CachedEmbedder, text_hash
+
+
+def stage_printer(enabled: bool) -> Callable[[str], None]:
+    """`say(message)`: one line `index: message` on stderr when enabled, else nothing."""
+    start = time.perf_counter()
+
+    def say(message: str) -> None:
+        if enabled:
+            elapsed = time.perf_counter() - start
+            print(f"index: {message} [{elapsed:.1f} s]", file=sys.stderr, flush=True)
+
+    return say
+
+
+def cached_hashes(embedder: CachedEmbedder, hashes: Sequence[str]) -> set[str]:
+    """Which of these text hashes the embedding cache holds (reading no vector when the cache
+    can tell)."""
+    present = getattr(embedder.cache, "present", None)
+    if present is not None:
+        return set(present(embedder.model_name, hashes))
+    return set(embedder.cache.get_many(embedder.model_name, hashes))
+
+
+def to_embed(embedder: CachedEmbedder, texts: Sequence[str]) -> int:
+    """How many distinct texts are not in the embedding cache."""
+    hashes = list(dict.fromkeys(text_hash(t) for t in texts))
+    return len(hashes) - len(cached_hashes(embedder, hashes))

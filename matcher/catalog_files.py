@@ -1,0 +1,73 @@
+"""The catalog's columns saved beside an index generation, so opening an index does not read
+and validate every stored profile.
+
+`<generation>/catalog/` holds `catalog.json` (format, column names, code tables, org ids by
+position) and one `.npy` per column plus `row_keys.npy`: per row, a key that changes whenever the
+database row is written (`matcher.store.repository.row_key`). On open, rows whose key still
+matches are taken from the snapshot; only the others are read from the database.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from matcher.atomic import atomic_directory, atomic_save_npy, atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+FORMAT = 1
+DIRNAME = "catalog"
+KEY_DTYPE = "S20"
+
+
+def save_catalog(generation_dir: Path, snapshot: dict[str, Any], row_keys: np.ndarray) -> None:
+    """Write (or replace, atomically) the snapshot of the catalog of this generation."""
+    columns: dict[str, np.ndarray] = snapshot["columns"]
+    pks = np.asarray(snapshot["pks"], dtype=np.int64)
+    if row_keys.shape != pks.shape:
+        raise ValueError(f"{row_keys.size} row keys for {pks.size} rows")
+    with atomic_directory(generation_dir / DIRNAME) as tmp:
+        atomic_save_npy(tmp / "pks.npy", pks)
+        atomic_save_npy(tmp / "row_keys.npy", np.asarray(row_keys, dtype=KEY_DTYPE))
+        for name, values in columns.items():
+            atomic_save_npy(tmp / f"col-{name}.npy", values)
+        meta = {
+            "format": FORMAT,
+            "count": int(pks.size),
+            "columns": sorted(columns),
+            "codes": snapshot["codes"],
+            "ids": snapshot["ids"],
+        }
+        atomic_write_text(tmp / "catalog.json", json.dumps(meta, ensure_ascii=False))
+
+
+def load_catalog(generation_dir: Path) -> tuple[dict[str, Any], np.ndarray] | None:
+    """(snapshot, row keys) saved with this generation; None when absent or unreadable (the
+    catalog is then rebuilt from the database rows)."""
+    directory = generation_dir / DIRNAME
+    if not (directory / "catalog.json").is_file():
+        return None
+    try:
+        meta = json.loads((directory / "catalog.json").read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT:
+            return None
+        pks = np.load(directory / "pks.npy", allow_pickle=False)
+        keys = np.load(directory / "row_keys.npy", allow_pickle=False)
+        columns = {
+            name: np.load(directory / f"col-{name}.npy", allow_pickle=False)
+            for name in meta["columns"]
+        }
+    except (OSError, ValueError, KeyError) as exc:
+        logger.warning("ignoring the unreadable catalog snapshot in %s: %s", directory, exc)
+        return None
+    n = int(meta.get("count", -1))
+    if pks.shape != (n,) or keys.shape != (n,) or len(meta.get("ids", ())) != n:
+        logger.warning("ignoring the inconsistent catalog snapshot in %s", directory)
+        return None
+    snapshot = {"pks": pks, "columns": columns, "codes": meta["codes"], "ids": meta["ids"]}
+    return snapshot, keys

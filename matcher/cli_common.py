@@ -1,0 +1,70 @@
+"""What every `matcher` command module shares: errors, output helpers, opening the engine, and
+the registry of command groups other packages add (`training` adds `train` and `models`).
+
+A command group is a module with `register(subparsers)` that adds its subcommands, each with
+`set_defaults(handler=fn)` where `fn(args, settings) -> exit code`. It imports from here, never
+from matcher.cli, so the packages do not import each other.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import sys
+from typing import Any
+
+from pydantic import ValidationError as PydanticValidationError
+
+from matcher.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# modules whose `register(subparsers)` adds commands; one missing (not installed) is skipped
+COMMAND_GROUPS: list[str] = ["training.cli"]
+
+
+class UsageError(Exception):
+    """Raised for bad command-line input; exits with code 2."""
+
+
+def register_command_groups(subparsers: Any, groups: list[str] | None = None) -> None:
+    for name in COMMAND_GROUPS if groups is None else groups:
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:  # pragma: no cover - optional package not installed
+            logger.debug("command group %s not available: %s", name, exc)
+            continue
+        module.register(subparsers)
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, default=str)
+
+
+def one_line(exc: Exception) -> str:
+    if isinstance(exc, PydanticValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors()
+        )
+    return str(exc)
+
+
+def notice(message: str) -> None:
+    """A line for the person at the terminal (stderr: stdout stays parseable)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def open_engine(settings: Settings, command: str) -> Any:
+    """The engine with its index loaded. When that means building or embedding (no index yet,
+    another model, profiles changed since), say so first and show the progress."""
+    from matcher.engine import Engine
+    from matcher.index_status import index_status
+
+    engine = Engine.open(settings, load=False)
+    status = index_status(engine)
+    if status.must_build:
+        work = f" (about {status.to_embed} texts to embed)" if status.to_embed else ""
+        notice(f"matcher {command}: {status.describe()}; building it now{work}")
+    engine.load(progress=status.must_build)
+    return engine
