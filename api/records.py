@@ -104,7 +104,9 @@ class Records:
             rec: Recommendation | None = None
             if row.snapshot:
                 try:
-                    need = Need.model_validate(need_doc)
+                    # the stored need document also carries bookkeeping such as `subject`
+                    fields = {k: v for k, v in need_doc.items() if k in Need.model_fields}
+                    need = Need.model_validate(fields)
                     rec = Recommendation.model_validate({**row.snapshot, "need": need})
                 except pydantic.ValidationError:
                     rec = None

@@ -172,7 +172,7 @@ async def run_again(
     stored = await anyio.to_thread.run_sync(_stored, records, rec_id)
     if stored is None:
         return _unknown_recommendation(request, rec_id)
-    doc = {k: v for k, v in stored.need.items() if k not in ("created_at",)}
+    doc = {k: v for k, v in stored.need.items() if k in Need.model_fields and k != "created_at"}
 
     def work() -> str:
         rec = engine.recommend(Need.model_validate(doc), limit=RESULT_LIMIT)
