@@ -15,7 +15,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help setup browser run serve build-sample test test-fast lint format bench bench-open bench-quality bench-api train clean
+.PHONY: help setup browser run serve build-sample demo-real test test-fast lint format bench bench-open bench-quality bench-api train clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -34,6 +34,13 @@ build-sample: setup ## Load the bundled sample corpus into DATA_DIR (first time)
 
 run: build-sample ## Set up, index the bundled sample, serve API and web page on 127.0.0.1:8000
 	MATCHER_DATA_DIR=$(DATA_DIR) $(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT) \
+	  $(if $(FORWARDED_ALLOW_IPS),--forwarded-allow-ips '$(FORWARDED_ALLOW_IPS)',--no-proxy-headers)
+
+DEMO_DIR ?= ./var/demo-real
+DEMO_STATES ?= RI,DE,VT
+demo-real: setup ## Load real nonprofits of DEMO_STATES, S&P 500, federal agencies and programmes from SHARED_DATA, then serve
+	$(BIN)/python -m training.demo_real --shared-data $(SHARED_DATA) --data-dir $(DEMO_DIR) --states $(DEMO_STATES)
+	MATCHER_DATA_DIR=$(DEMO_DIR) $(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT) \
 	  $(if $(FORWARDED_ALLOW_IPS),--forwarded-allow-ips '$(FORWARDED_ALLOW_IPS)',--no-proxy-headers)
 
 browser: ## Install Debian's Chromium for the browser tests (needs root; skipped if present)
