@@ -370,15 +370,15 @@ class Engine:
         return out
 
     def _required(
-        self, need: Need, topic: str, clause_vecs: np.ndarray, q: np.ndarray
+        self, need: Need, text: str, clause_vecs: np.ndarray, q: np.ndarray
     ) -> dict[str, str]:
-        """Listed capabilities (mapped to keys); else what the clauses of the need's topic text
-        (`clause_vecs` embeds them) ask for, by meaning (the whole text for one clause)."""
+        """Listed capabilities (mapped to keys); else what the clauses of `text` (the need's
+        text; `clause_vecs` embeds them) ask for, by meaning (the whole text for one clause)."""
         if need.required_capabilities or self.meaning is None:
             return required_capabilities(need)
-        parts = evidence.clauses(topic)
+        parts = evidence.clauses(text)
         if len(parts) < 2:
-            return self.meaning.asks([topic], q[None, :])
+            return self.meaning.asks([text], q[None, :])
         return self.meaning.asks(parts, clause_vecs)
 
     def _encode_short(self, mean: np.ndarray | None) -> evidence.Encode:
@@ -859,8 +859,11 @@ class Engine:
         f = self._effective_filters(need, filters)
         topic = topic_text(need)  # place words are location, not topic
         q = query_vector if query_vector is not None else self.embed_query(topic)
+        # retrieval reads the clauses without place words; the asks are read from the clauses
+        # as written, since they are quoted back to the group
         clause_vecs = self._clause_vectors(topic)
-        required = self._required(need, topic, clause_vecs, q)
+        asked_vecs = clause_vecs if topic == need.text else self._clause_vectors(need.text)
+        required = self._required(need, need.text, asked_vecs, q)
         floor = relevance_floor(self.settings.relevance_floor, self.embedder.model_name)
         with self._lock.read():
             version, generation = self.model_version, self.index_generation
