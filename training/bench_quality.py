@@ -36,9 +36,21 @@ from training.benchmarks.tasks import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-CACHE_DIR = REPO / "var" / "bench-cache"
-ENGINE_DIR = REPO / "var" / "bench" / "t1"
-T2_ENGINE_DIR = REPO / "var" / "bench" / "t2"
+WORK_DIR_ENV = "MATCHER_BENCH_DIR"
+
+
+def bench_dir(given: Path | None = None) -> Path:
+    """Where the embedding cache, ONNX exports and engine data dirs live: `given`, else
+    $MATCHER_BENCH_DIR, else REPO/var. Share one across worktrees to reuse the embeddings."""
+    if given is not None:
+        return Path(given).expanduser().resolve()
+    env = os.environ.get(WORK_DIR_ENV, "").strip()
+    return Path(env).expanduser().resolve() if env else REPO / "var"
+
+
+CACHE_DIR = bench_dir() / "bench-cache"
+ENGINE_DIR = bench_dir() / "bench" / "t1"
+T2_ENGINE_DIR = bench_dir() / "bench" / "t2"
 T2_COLUMNS = ("Hit@1", "Hit@5", "MRR")
 
 
@@ -71,17 +83,20 @@ def t2_figures(task: T2Task, results: Any) -> Figures:
     return {k: v for k, v in figs.items() if k in T2_COLUMNS}
 
 
-def engine_embedder(torch_store: EmbeddingStore, torch_encoder: LazyEncoder) -> BenchEmbedder:
+def engine_embedder(
+    torch_store: EmbeddingStore, torch_encoder: LazyEncoder, work_dir: Path | None = None
+) -> BenchEmbedder:
     """The engine's default embedder (Settings().embed_backend) behind the benchmark cache: the
     engine rows measure what `matcher` runs. Torch reuses the baselines' vectors."""
     from matcher.embedding.factory import create_embedder
     from matcher.settings import Settings
 
-    settings = Settings(data_dir=REPO / "var")  # ONNX exports are cached in var/models/onnx
+    root = bench_dir(work_dir)
+    settings = Settings(data_dir=root)  # ONNX exports are cached in <work dir>/models/onnx
     if settings.embed_backend == "torch":
         return BenchEmbedder(torch_store, lambda: torch_encoder)
     model = create_embedder(settings)
-    store = EmbeddingStore(CACHE_DIR, model.model_name)
+    store = EmbeddingStore(root / "bench-cache", model.model_name)
     return BenchEmbedder(store, lambda: model.encode, model_name=model.model_name)
 
 
