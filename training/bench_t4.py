@@ -43,11 +43,13 @@ def run_t4(
     with_baselines: bool = True,
     with_engine: bool = True,
     json_out: Path | None = None,
+    dense: tuple[Any, Any, str] | None = None,
 ) -> Rows:
     """T4 figures (rows: method -> figures or a note), through the engine and the baselines;
-    writes the per-need rows to `json_out`."""
-    from training.bench_quality import LazyEncoder, engine_embedder
-    from training.benchmarks.embeddings import EmbeddingStore, encode_cached
+    writes the per-need rows to `json_out`. `dense`: (encoder, cache, row suffix) of the dense
+    baseline (default: torch MiniLM, training.bench_quality.dense_encoder)."""
+    from training.bench_quality import dense_encoder, engine_embedder, torch_pair
+    from training.benchmarks.embeddings import encode_cached
     from training.benchmarks.t4_baselines import t4_dense, t4_tfidf
     from training.benchmarks.t4_engine import open_t4_engine, run_engine_t4
     from training.benchmarks.t4_metrics import card_counts, need_rows, t4_figures
@@ -59,8 +61,7 @@ def run_t4(
         f"T4: {len(task.needs)} needs, {len(task.corpus)} profiles "
         f"({time.perf_counter() - t0:.1f}s)"
     )
-    encoder = LazyEncoder()
-    store = EmbeddingStore(work_dir / "bench-cache", encoder.key)
+    encoder, store, suffix = dense or dense_encoder("torch", work_dir)
     rows: Rows = {}
     payload: dict[str, Any] = {"needs": {}}
     if with_baselines:
@@ -70,14 +71,14 @@ def run_t4(
             task.corpus["text"].tolist(), encoder, store, progress=True, desc="T4 profiles"
         )
         needs = encode_cached([n.text for n in task.needs], encoder, store, desc="T4 needs")
-        dense = t4_dense(task, docs, needs)
-        rows["dense baseline (naive coalition)"] = t4_figures(task, dense)
+        dense_runs = t4_dense(task, docs, needs)
+        rows[f"dense baseline (naive coalition){suffix}"] = t4_figures(task, dense_runs)
         payload["needs"]["TF-IDF baseline"] = need_rows(task, tfidf, with_cards=False)
-        payload["needs"]["dense baseline"] = need_rows(task, dense, with_cards=False)
+        payload["needs"]["dense baseline"] = need_rows(task, dense_runs, with_cards=False)
     if with_engine:
         folder = engine_dir or work_dir / "bench" / "t4"
         try:
-            embedder = engine_embedder(store, encoder, work_dir)
+            embedder = engine_embedder(*torch_pair(work_dir), work_dir)
             engine = open_t4_engine(
                 folder, embedder, lambda: t4_organisations(shared), rebuild=rebuild
             )
@@ -106,7 +107,7 @@ def run_t4(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from training.bench_quality import bench_dir
+    from training.bench_quality import bench_dir, dense_encoder
     from training.benchmarks.t4_metrics import T4_COLUMNS
     from training.benchmarks.t4_task import COMPANIES_FILE, NEEDS_FILE, default_needs_path
 
@@ -122,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--rebuild", action="store_true", help="import and build again")
     parser.add_argument("--baselines", action="store_true", help="also TF-IDF and dense")
+    parser.add_argument(
+        "--dense-encoder", choices=("torch", "engine"), default="torch", help="with --baselines"
+    )
     args = parser.parse_args(argv)
     needs = args.needs or default_needs_path(args.shared_data)
     if not (args.shared_data / COMPANIES_FILE).is_file() or not needs.is_file():
@@ -138,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         needs_path=needs,
         rebuild=args.rebuild,
         with_baselines=args.baselines,
+        dense=dense_encoder(args.dense_encoder, work) if args.baselines else None,
         json_out=args.json or engine_dir.parent / "t4-report.json",
     )
     print_tables({"T4": rows}, T4_COLUMNS, title="T4 coalition for a need")
