@@ -58,7 +58,7 @@ format: setup ## Apply ruff's fixes and formatting
 bench: setup ## Speed at 10k and 100k profiles: embedding throughput, build time, memory, recommend latency
 	$(BIN)/python -m training.bench_speed --shared-data $(SHARED_DATA)
 
-bench-quality: setup ## Benchmarks T1 and T2 (../shared/benchmarks) through the engine, beside the baselines
+bench-quality: setup ## Benchmarks T1-T4 (../shared/benchmarks) through the engine, beside the baselines (MATCHER_BENCH_DIR: shared caches)
 	$(BIN)/python -m training.bench_quality --shared-data $(SHARED_DATA)
 
 train: setup ## Learn ranking weights from the stored history, compare with the published model, write the report
