@@ -26,7 +26,10 @@ from training.benchmarks.t4_task import (
 )
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-LONG = "We run programmes for the people of our community every single week of the year, all year round."
+LONG = (
+    "We run programmes for the people of our community every single week of the year, "
+    "all year round."
+)
 
 
 def _np_rows(state: str, code: str, n: int, start: int, mission: str = LONG) -> list[dict]:
