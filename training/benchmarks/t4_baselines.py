@@ -45,13 +45,21 @@ def rank_t4(task: T4Task, scores: np.ndarray, k: int = LIST_SIZE) -> list[NeedRu
     return runs
 
 
-def t4_tfidf(task: T4Task, k: int = LIST_SIZE) -> list[NeedRun]:
-    """TF-IDF as T1's (sublinear tf, uni- and bigrams, English stop words), fitted on the
-    profile texts of all three corpora."""
-    docs, queries = baselines.tfidf_matrices(
-        task.corpus["text"].tolist(), [n.text for n in task.needs], stop_words="english"
-    )
-    return rank_t4(task, (queries @ docs.T).toarray(), k)
+def t4_tfidf(task: T4Task, k: int = LIST_SIZE, per_state: bool = False) -> list[NeedRun]:
+    """TF-IDF as T1's (sublinear tf, uni- and bigrams, English stop words), the vocabulary
+    fitted on each sector's corpus (with `per_state`, nonprofits on each state's)."""
+    needs = [n.text for n in task.needs]
+    corpus = task.corpus
+    scores = np.zeros((len(needs), len(corpus)))
+    groups = corpus["sector"] + ("/" + corpus["region"].str.upper() if per_state else "")
+    if per_state:
+        groups = groups.where(corpus["sector"] == "nonprofit", corpus["sector"])
+    for _, pos in groups.groupby(groups).indices.items():
+        docs, queries = baselines.tfidf_matrices(
+            corpus["text"].iloc[pos].tolist(), needs, stop_words="english"
+        )
+        scores[:, pos] = (queries @ docs.T).toarray()
+    return rank_t4(task, scores, k)
 
 
 def t4_dense(
