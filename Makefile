@@ -72,7 +72,7 @@ bench: setup ## Speed at 10k and 100k profiles: embedding throughput, build time
 bench-open: setup ## Seconds a CLI command waits for the engine (imports, open, 1st query) on DATA_DIR; BEFORE=<checkout> compares
 	$(BIN)/python scripts/bench_open.py --data-dir $(DATA_DIR) $(if $(BEFORE),--before $(BEFORE))
 
-bench-quality: setup ## Benchmarks T1 and T2 (../shared/benchmarks) through the engine, beside the baselines
+bench-quality: setup ## Benchmarks T1-T4 (../shared/benchmarks) through the engine, beside the baselines (MATCHER_BENCH_DIR: shared caches)
 	$(BIN)/python -m training.bench_quality --shared-data $(SHARED_DATA)
 
 train: setup ## Learn ranking weights from the stored history, compare with the published model, write the report

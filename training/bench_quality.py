@@ -1,6 +1,11 @@
-"""Benchmarks T1 and T2 (../shared/benchmarks/README.md): baselines and the engine, in one run.
+"""Benchmarks T1-T4 (../shared/benchmarks/README.md): baselines and the engine, in one run.
 
-    python -m training.bench_quality --shared-data ../shared/data [--t1-queries 400] [--json OUT]
+    python -m training.bench_quality --shared-data ../shared/data [--tasks t1,t2,t3,t4]
+        [--work-dir DIR] [--dense-encoder torch|engine] [--t1-queries 400] [--json OUT]
+
+The work dir (--work-dir, else $MATCHER_BENCH_DIR, else REPO/var) holds the embedding cache
+(bench-cache/), the ONNX export and the engine data dirs (bench/t1..t4): point several worktrees
+at one to reuse the embeddings.
 
 Exits 0 with a message when the shared data folder is absent.
 """
@@ -20,9 +25,15 @@ import numpy as np
 
 from matcher.causes import Cause, read_causes
 from training.benchmarks import baselines, hybrid
-from training.benchmarks.embeddings import EmbeddingStore, encode_cached, minilm_encoder
+from training.benchmarks.embeddings import (
+    EmbeddingStore,
+    Encoder,
+    encode_cached,
+    minilm_encoder,
+)
 from training.benchmarks.engine_runner import BenchEmbedder, run_engine_t1, run_engine_t2
 from training.benchmarks.report import Figures, figures, print_tables
+from training.benchmarks.t3_task import ASK, T3Task, build_t3, drop_self
 from training.benchmarks.tasks import (
     GRANTS_FILE,
     NONPROFITS_FILE,
@@ -36,10 +47,21 @@ from training.benchmarks.tasks import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-CACHE_DIR = REPO / "var" / "bench-cache"
-ENGINE_DIR = REPO / "var" / "bench" / "t1"
-T2_ENGINE_DIR = REPO / "var" / "bench" / "t2"
+WORK_DIR_ENV = "MATCHER_BENCH_DIR"
+
+
+def bench_dir(given: Path | None = None) -> Path:
+    """Where the embedding cache, ONNX exports and engine data dirs live: `given`, else
+    $MATCHER_BENCH_DIR, else REPO/var. Share one across worktrees to reuse the embeddings."""
+    if given is not None:
+        return Path(given).expanduser().resolve()
+    env = os.environ.get(WORK_DIR_ENV, "").strip()
+    return Path(env).expanduser().resolve() if env else REPO / "var"
+
+
+CACHE_DIR = bench_dir() / "bench-cache"
 T2_COLUMNS = ("Hit@1", "Hit@5", "MRR")
+TASKS = ("t1", "t2", "t3", "t4")
 
 
 class LazyEncoder:
@@ -71,17 +93,20 @@ def t2_figures(task: T2Task, results: Any) -> Figures:
     return {k: v for k, v in figs.items() if k in T2_COLUMNS}
 
 
-def engine_embedder(torch_store: EmbeddingStore, torch_encoder: LazyEncoder) -> BenchEmbedder:
+def engine_embedder(
+    torch_store: EmbeddingStore, torch_encoder: LazyEncoder, work_dir: Path | None = None
+) -> BenchEmbedder:
     """The engine's default embedder (Settings().embed_backend) behind the benchmark cache: the
     engine rows measure what `matcher` runs. Torch reuses the baselines' vectors."""
     from matcher.embedding.factory import create_embedder
     from matcher.settings import Settings
 
-    settings = Settings(data_dir=REPO / "var")  # ONNX exports are cached in var/models/onnx
+    root = bench_dir(work_dir)
+    settings = Settings(data_dir=root)  # ONNX exports are cached in <work dir>/models/onnx
     if settings.embed_backend == "torch":
         return BenchEmbedder(torch_store, lambda: torch_encoder)
     model = create_embedder(settings)
-    store = EmbeddingStore(CACHE_DIR, model.model_name)
+    store = EmbeddingStore(root / "bench-cache", model.model_name)
     return BenchEmbedder(store, lambda: model.encode, model_name=model.model_name)
 
 
@@ -97,8 +122,29 @@ def t1_filter_violations(task: T1Task, results: Any) -> int:
     )
 
 
+def dense_encoder(kind: str, work_dir: Path) -> tuple[Encoder, EmbeddingStore, str]:
+    """(encoder, cache, row suffix) of the dense baselines: "torch" is the README's reference
+    (all-MiniLM-L6-v2 on sentence-transformers, fp32); "engine" the engine's own embedder (the
+    same model, int8 ONNX by default; far faster on CPU), whose cache the engine rows fill."""
+    if kind == "torch":
+        encoder = LazyEncoder()
+        return encoder, EmbeddingStore(work_dir / "bench-cache", encoder.key), ""
+    if kind != "engine":
+        raise ValueError(f"unknown dense encoder {kind!r} (torch, engine)")
+    from matcher.embedding.factory import create_embedder
+    from matcher.settings import Settings
+
+    model = create_embedder(Settings(data_dir=work_dir))
+    name = model.model_name.rsplit("/", 1)[-1]
+    return model.encode, EmbeddingStore(work_dir / "bench-cache", model.model_name), f" [{name}]"
+
+
 def run_t1(
-    task: T1Task, store: EmbeddingStore, encoder: LazyEncoder, ntee: list[Cause]
+    task: T1Task,
+    store: EmbeddingStore,
+    encoder: Encoder,
+    ntee: list[Cause],
+    work_dir: Path | None = None,
 ) -> dict[str, Figures | str]:
     """Baselines, the reference method, and the engine without and with the NTEE taxonomy
     loaded as its cause taxonomy (the public code definitions; no profile's code is given)."""
@@ -118,12 +164,13 @@ def run_t1(
         task, hybrid.t1_hybrid(task, docs, multi)
     )
     try:
-        if ENGINE_DIR.exists() and os.environ.get("BENCH_KEEP_ENGINE_DIR") != "1":
-            shutil.rmtree(ENGINE_DIR)
-        embedder = engine_embedder(store, encoder)
+        engine_dir = bench_dir(work_dir) / "bench" / "t1"
+        if engine_dir.exists() and os.environ.get("BENCH_KEEP_ENGINE_DIR") != "1":
+            shutil.rmtree(engine_dir)
+        embedder = engine_embedder(*torch_pair(work_dir), work_dir)
         taxonomies = {"engine (no taxonomy)": [], "engine + NTEE cause taxonomy": ntee}
         for label, results in run_engine_t1(
-            task, ENGINE_DIR, embedder, taxonomies=taxonomies
+            task, engine_dir, embedder, taxonomies=taxonomies
         ).items():
             rows[label] = t1_figures(task, results)
             bad = t1_filter_violations(task, results)
@@ -134,7 +181,14 @@ def run_t1(
     return rows
 
 
-def run_t2(task: T2Task, store: EmbeddingStore, encoder: LazyEncoder) -> dict[str, Figures | str]:
+def torch_pair(work_dir: Path | None = None) -> tuple[EmbeddingStore, LazyEncoder]:
+    encoder = LazyEncoder()
+    return EmbeddingStore(bench_dir(work_dir) / "bench-cache", encoder.key), encoder
+
+
+def run_t2(
+    task: T2Task, store: EmbeddingStore, encoder: Encoder, work_dir: Path | None = None
+) -> dict[str, Figures | str]:
     hist = encode_cached(task.history["text"].tolist(), encoder, store, desc="T2 history")
     test = encode_cached(task.test["text"].tolist(), encoder, store, desc="T2 test")
     rows: dict[str, Figures | str] = {
@@ -144,19 +198,92 @@ def run_t2(task: T2Task, store: EmbeddingStore, encoder: LazyEncoder) -> dict[st
         "proposed: learned funder profile": t2_figures(task, hybrid.t2_learned(task, hist, test)),
     }
     try:
-        if T2_ENGINE_DIR.exists():
-            shutil.rmtree(T2_ENGINE_DIR)
-        embedder = engine_embedder(store, encoder)
-        for label, results in run_engine_t2(task, T2_ENGINE_DIR, embedder).items():
+        engine_dir = bench_dir(work_dir) / "bench" / "t2"
+        if engine_dir.exists():
+            shutil.rmtree(engine_dir)
+        embedder = engine_embedder(*torch_pair(work_dir), work_dir)
+        for label, results in run_engine_t2(task, engine_dir, embedder).items():
             rows[label] = t2_figures(task, results)
     except Exception as exc:  # noqa: BLE001 - the engine is optional here, baselines still count
         rows["engine"] = f"not available ({type(exc).__name__}: {exc})"
     return rows
 
 
+def t3_figures(task: T3Task, results: Any) -> Figures:
+    """P@10 and nDCG@10 after dropping the query organisation from the 11 asked for."""
+    figs = t1_figures(task, drop_self(task, results))
+    return {k: figs[k] for k in ("P@10", "nDCG@10")}
+
+
+def run_t3(
+    task: T3Task,
+    store: EmbeddingStore,
+    encoder: Encoder,
+    ntee: list[Cause],
+    work_dir: Path | None = None,
+    suffix: str = "",
+) -> dict[str, Figures | str]:
+    """TF-IDF and dense baselines and the engine without and with the NTEE taxonomy."""
+    docs = encode_cached(
+        baselines.t1_doc_texts(task, with_name=True), encoder, store, progress=True, desc="T3"
+    )
+    queries = encode_cached(task.queries["text"].tolist(), encoder, store, desc="T3 queries")
+    rows: dict[str, Figures | str] = {
+        "random": t3_figures(task, baselines.t1_random(task, k=ASK)),
+        "TF-IDF baseline": t3_figures(task, baselines.t1_tfidf(task, k=ASK)),
+        f"dense baseline (cosine){suffix}": t3_figures(
+            task, baselines.t1_dense(task, docs, queries, k=ASK)
+        ),
+    }
+    try:
+        engine_dir = bench_dir(work_dir) / "bench" / "t3"
+        if engine_dir.exists():
+            shutil.rmtree(engine_dir)
+        embedder = engine_embedder(*torch_pair(work_dir), work_dir)
+        taxonomies = {"engine (no taxonomy)": [], "engine + NTEE cause taxonomy": ntee}
+        for label, results in run_engine_t1(
+            task, engine_dir, embedder, k=ASK, taxonomies=taxonomies
+        ).items():
+            rows[label] = t3_figures(task, results)
+            bad = t1_filter_violations(task, results)
+            rows[f"{label}: filter violations"] = f"{bad} of {len(results)} results"
+    except Exception as exc:  # noqa: BLE001 - the engine is optional here, baselines still count
+        rows["engine"] = f"not available ({type(exc).__name__}: {exc})"
+    return rows
+
+
+def parse_tasks(value: str) -> list[str]:
+    chosen = [t.strip().lower() for t in value.split(",") if t.strip()]
+    unknown = [t for t in chosen if t not in TASKS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"unknown task(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(TASKS)}"
+        )
+    return chosen
+
+
 def main(argv: list[str] | None = None) -> int:
+    from training.bench_t4 import run_t4
+    from training.benchmarks.t4_metrics import T4_COLUMNS
+    from training.benchmarks.t4_task import COMPANIES_FILE, default_needs_path
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared-data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument(
+        "--tasks", type=parse_tasks, default=list(TASKS), help="comma list (default: all)"
+    )
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=None,
+        help=f"embedding cache and engine dirs (default: ${WORK_DIR_ENV}, else REPO/var)",
+    )
+    parser.add_argument(
+        "--dense-encoder",
+        choices=("torch", "engine"),
+        default="torch",
+        help="dense baselines: torch fp32 MiniLM (the README's) or the engine's embedder",
+    )
     parser.add_argument("--t1-queries", type=int, default=400)
     parser.add_argument("--json", type=Path, default=None, help="write all figures to this file")
     parser.add_argument(
@@ -166,28 +293,53 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     shared: Path = args.shared_data
-    needed = [NONPROFITS_FILE, NTEE_FILE, GRANTS_FILE]
-    if not all((shared / f).is_file() for f in needed):
-        print(f"bench-quality skipped: shared data not found in {shared} (needs {needed})")
+    tasks: list[str] = args.tasks
+    needed = {
+        "t1": [NONPROFITS_FILE, NTEE_FILE],
+        "t2": [GRANTS_FILE],
+        "t3": [NONPROFITS_FILE, NTEE_FILE],
+        "t4": [NONPROFITS_FILE, COMPANIES_FILE],
+    }
+    missing = sorted({f for t in tasks for f in needed[t] if not (shared / f).is_file()})
+    if missing:
+        print(f"bench-quality skipped: shared data not found in {shared} (needs {missing})")
         return 0
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     t0 = time.perf_counter()
-    encoder = LazyEncoder()
-    store = EmbeddingStore(CACHE_DIR, encoder.key)
-    t1 = build_t1(shared, n_queries=args.t1_queries)
-    if args.t1_states:
-        t1 = restrict_t1(t1, args.t1_states.split(","))
-    t2 = build_t2(shared)
-    print(
-        f"T1: {len(t1.profiles)} profiles, {len(t1.queries)} queries; "
-        f"T2: {len(t2.funders)} funders, {len(t2.history)} history, {len(t2.test)} test"
-    )
-    ntee = read_causes(shared / NTEE_FILE)
-    rows = {"T1": run_t1(t1, store, encoder, ntee), "T2": run_t2(t2, store, encoder)}
-    engine = rows["T1"].get("engine")
-    if isinstance(engine, str):
-        print(f"engine: {engine}")
-    print_tables(rows)
+    work = bench_dir(args.work_dir)
+    encoder, store, suffix = dense_encoder(args.dense_encoder, work)
+    ntee = read_causes(shared / NTEE_FILE) if {"t1", "t3"} & set(tasks) else []
+    rows: dict[str, dict[str, Figures | str]] = {}
+    if "t1" in tasks:
+        t1 = build_t1(shared, n_queries=args.t1_queries)
+        if args.t1_states:
+            t1 = restrict_t1(t1, args.t1_states.split(","))
+        print(f"T1: {len(t1.profiles)} profiles, {len(t1.queries)} queries")
+        rows["T1"] = run_t1(t1, store, encoder, ntee, work)
+    if "t2" in tasks:
+        t2 = build_t2(shared)
+        print(f"T2: {len(t2.funders)} funders, {len(t2.history)} history, {len(t2.test)} test")
+        rows["T2"] = run_t2(t2, store, encoder, work)
+    if "t3" in tasks:
+        t3 = build_t3(shared)
+        print(f"T3: {len(t3.profiles)} profiles, {len(t3.queries)} queries")
+        rows["T3"] = run_t3(t3, store, encoder, ntee, work, suffix)
+    if rows:
+        print_tables(rows)
+    if "t4" in tasks:
+        needs = default_needs_path(shared)
+        if not needs.is_file():
+            rows["T4"] = {"T4": f"skipped: {needs} not found"}
+        else:
+            rows["T4"] = run_t4(
+                shared,
+                work_dir=work,
+                needs_path=needs,
+                rebuild=True,
+                dense=(encoder, store, suffix),
+                json_out=work / "bench" / "t4-report.json",
+            )
+        print_tables({"T4": rows["T4"]}, T4_COLUMNS, title="T4 coalition for a need")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         payload = {"seconds": round(time.perf_counter() - t0, 1), "figures": rows}

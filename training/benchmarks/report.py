@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 from rich.console import Console
@@ -33,26 +33,38 @@ def figures(
     }
 
 
-def plain_table(rows: Mapping[str, Mapping[str, Figures | str]]) -> str:
+def plain_table(
+    rows: Mapping[str, Mapping[str, Figures | str]], columns: Sequence[str] = COLUMNS
+) -> str:
     """rows: task -> method -> figures (or a string saying why there are none)."""
-    head = f"{'task':<4} {'method':<40}" + "".join(f"{c:>9}" for c in COLUMNS)
+    widths = [max(9, len(c) + 1) for c in columns]
+    head = f"{'task':<4} {'method':<40}" + "".join(
+        f"{c:>{w}}" for c, w in zip(columns, widths, strict=True)
+    )
     lines = [head, "-" * len(head)]
     for task, methods in rows.items():
         for method, figs in methods.items():
             if isinstance(figs, str):
                 lines.append(f"{task:<4} {method:<40} {figs}")
                 continue
-            cells = "".join(f"{figs[c]:>9.3f}" if c in figs else f"{'':>9}" for c in COLUMNS)
+            cells = "".join(
+                f"{figs[c]:>{w}.3f}" if c in figs else f"{'':>{w}}"
+                for c, w in zip(columns, widths, strict=True)
+            )
             lines.append(f"{task:<4} {method:<40}{cells}")
     return "\n".join(lines)
 
 
-def print_tables(rows: Mapping[str, Mapping[str, Figures | str]]) -> None:
+def print_tables(
+    rows: Mapping[str, Mapping[str, Figures | str]],
+    columns: Sequence[str] = COLUMNS,
+    title: str = "Benchmark quality (measured in this run)",
+) -> None:
     """A rich table on stderr, then the plain-text table on stdout."""
-    table = Table(title="Benchmark quality (measured in this run)")
+    table = Table(title=title)
     table.add_column("task")
     table.add_column("method")
-    for c in COLUMNS:
+    for c in columns:
         table.add_column(c, justify="right")
     for task, methods in rows.items():
         for method, figs in methods.items():
@@ -60,7 +72,7 @@ def print_tables(rows: Mapping[str, Mapping[str, Figures | str]]) -> None:
                 table.add_row(task, method, figs)
             else:
                 table.add_row(
-                    task, method, *[f"{figs[c]:.3f}" if c in figs else "" for c in COLUMNS]
+                    task, method, *[f"{figs[c]:.3f}" if c in figs else "" for c in columns]
                 )
     Console(stderr=True).print(table)
-    print(plain_table(rows), flush=True)
+    print(plain_table(rows, columns), flush=True)
