@@ -53,7 +53,7 @@ def run_t4(
     from training.benchmarks.t4_baselines import t4_dense, t4_tfidf
     from training.benchmarks.t4_engine import open_t4_engine, run_engine_t4
     from training.benchmarks.t4_metrics import card_counts, need_rows, t4_figures
-    from training.benchmarks.t4_task import build_t4, t4_organisations
+    from training.benchmarks.t4_task import build_t4, store_programmes, t4_organisations
 
     t0 = time.perf_counter()
     task = build_t4(shared, needs_path, with_organisations=False)
@@ -80,7 +80,11 @@ def run_t4(
         try:
             embedder = engine_embedder(*torch_pair(work_dir), work_dir)
             engine = open_t4_engine(
-                folder, embedder, lambda: t4_organisations(shared), rebuild=rebuild
+                folder,
+                embedder,
+                lambda: t4_organisations(shared),
+                rebuild=rebuild,
+                after_store=lambda store: store_programmes(shared, store),
             )
             try:
                 t1 = time.perf_counter()

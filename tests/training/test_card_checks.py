@@ -3,6 +3,7 @@ from training.benchmarks.card_checks import (
     CardProblem,
     card_problems,
     count_by_kind,
+    not_covered_phrases,
     place_words,
     unreadable,
 )
@@ -110,3 +111,32 @@ def test_count_by_kind_counts_cards_not_problems() -> None:
         "shared_stop_word": 1,
         "shared_place_name": 0,
     }
+
+
+def test_the_engines_card_format_is_read() -> None:
+    """Cards as matcher.score.reasons_for writes them: capabilities named on both sides."""
+    clean = card(
+        [
+            "Its profile closely matches the need (shared terms: food, pantry).",
+            "Covers food supply (asked: 'regular donations of groceries') with its offer "
+            "'food parcels'.",
+            "Covers volunteers (asked: 'volunteers for Saturdays'): its profile is about this.",
+            "Does not cover: funding, legal aid.",
+        ],
+        ["food_supply", "volunteers"],
+    )
+    assert kinds(clean) == []
+    assert not_covered_phrases(clean.reasons) == ["funding", "legal aid"]
+    both = card(
+        [
+            "Covers funding (asked: 'money') with its offer 'grants'.",
+            "Does not cover: funding.",
+        ],
+        ["funding"],
+    )
+    assert kinds(both) == ["contradiction"]
+    shouted = card(
+        ["Covers housing (asked: 'homes') with its offer 'EMERGENCY HOUSING REPAIRS'."],
+        ["housing"],
+    )
+    assert kinds(shouted) == ["unreadable_offer"]

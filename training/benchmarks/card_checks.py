@@ -54,7 +54,14 @@ STATE_NAME_WORDS = frozenset(
     w for name in US_STATES.values() for w in name.lower().split() if w not in _GENERIC_PLACE_WORDS
 )
 
+# "Covers 'X' with its offer 'Y'." (earlier cards) or "Covers <capability> (asked: 'X') with its
+# offer 'Y'." / "Covers <capability> (asked: 'X'): its profile is about this."
 _COVERS = re.compile(r"^Covers '(?P<asked>.*?)' with its offer '(?P<offer>.*)'\.?$", re.S)
+_COVERS_NAMED = re.compile(
+    r"^Covers (?P<name>[^(']+?) \(asked: '(?P<asked>.*?)'\)"
+    r"(?: with its offer '(?P<offer>.*)'\.?|: .*)$",
+    re.S,
+)
 _NOT_COVERED = re.compile(r"^Does not cover: (?P<items>.*?)\.?$", re.S)
 _QUOTED = re.compile(r"'([^']*)'")
 _SHARED = re.compile(r"\(shared terms: (?P<terms>[^)]*)\)")
@@ -82,22 +89,40 @@ def _capability_names(key: str) -> set[str]:
 
 
 def covered_phrases(reasons: Sequence[str]) -> list[str]:
-    """X of every reason "Covers 'X' with its offer '...'"."""
-    return [m.group("asked") for r in reasons if (m := _COVERS.match(r.strip()))]
+    """What every "Covers ..." reason says is covered: the capability it names, or the quoted
+    X of "Covers 'X' with its offer '...'"."""
+    out: list[str] = []
+    for r in reasons:
+        if m := _COVERS_NAMED.match(r.strip()):
+            out.append(m.group("name"))
+        elif m := _COVERS.match(r.strip()):
+            out.append(m.group("asked"))
+    return out
+
+
+def asked_phrases(reasons: Sequence[str]) -> list[str]:
+    """The quoted asks of "Covers <capability> (asked: 'X') ..." reasons."""
+    return [m.group("asked") for r in reasons if (m := _COVERS_NAMED.match(r.strip()))]
 
 
 def offer_phrases(reasons: Sequence[str]) -> list[str]:
-    """The quoted offer of every reason "Covers 'X' with its offer 'Y'"."""
-    return [m.group("offer") for r in reasons if (m := _COVERS.match(r.strip()))]
+    """The quoted offer of every "Covers ... with its offer 'Y'" reason."""
+    out: list[str] = []
+    for r in reasons:
+        m = _COVERS_NAMED.match(r.strip()) or _COVERS.match(r.strip())
+        if m and m.group("offer") is not None:
+            out.append(m.group("offer"))
+    return out
 
 
 def not_covered_phrases(reasons: Sequence[str]) -> list[str]:
-    """The quoted items of every reason "Does not cover: 'A'; 'B'."."""
+    """The items of every "Does not cover: 'A'; 'B'." or "Does not cover: a, b." reason."""
     out: list[str] = []
     for r in reasons:
         m = _NOT_COVERED.match(r.strip())
         if m:
-            out.extend(_QUOTED.findall(m.group("items")) or [m.group("items")])
+            items = m.group("items")
+            out.extend(_QUOTED.findall(items) or [i.strip() for i in items.split(",")])
     return out
 
 
@@ -149,7 +174,7 @@ def card_problems(match: Any, need: Any) -> list[CardProblem]:
             problems.append(
                 CardProblem("contradiction", f"'{key}' is in covers and listed as not covered")
             )
-    for offer in offer_phrases(reasons):
+    for offer in [*offer_phrases(reasons), *asked_phrases(reasons)]:
         why = unreadable(offer)
         if why:
             problems.append(CardProblem("unreadable_offer", f"'{offer[:60]}' ({why})"))

@@ -29,30 +29,32 @@ class NeedRun:
     asked: Need | None = None  # the Need the engine was given (for card checks)
 
 
-def engine_need(need: T4Need) -> Need:
-    """The need as a group would ask it: text, its city and state, and the sectors it wants."""
+def engine_need(need: T4Need, *, with_place: bool = True) -> Need:
+    """The need as a group would ask it: text, its city and state as the place (a hard area
+    filter: national bodies pass it), and the sectors it wants."""
     return Need(
         id=need.id,
         text=need.text,
-        city=need.city or None,
-        region=need.state,
-        country="US",
+        city=(need.city or None) if with_place else None,
+        region=need.state if with_place else None,
+        country="US" if with_place else None,
         wanted_sectors=[Sector(s) for s in need.sectors],
     )
 
 
 def sector_filters(need: T4Need, sector: str) -> Filters:
-    """Nonprofits: the need's state is a hard filter. Businesses and agencies are national."""
+    """Nonprofits: the need's state is a hard filter. Businesses and agencies are national
+    (T4.md): no place filter at all for them."""
     if sector == "nonprofit":
         return Filters(sectors=[Sector.nonprofit], region=need.state, country="US")
     return Filters(sectors=[Sector(sector)])
 
 
 def coalition_filters(need: T4Need) -> Filters:
-    """The filters of the coalition call. Today: the wanted sectors only (a region filter would
-    drop every national business and agency). Switch to `region=need.state` once the engine
-    keeps national bodies under a region filter."""
-    return Filters(sectors=[Sector(s) for s in need.sectors])
+    """The filters of the coalition call: the wanted sectors within the need's state; the
+    engine applies them to the area each organisation serves, so national businesses and
+    federal agencies pass."""
+    return Filters(sectors=[Sector(s) for s in need.sectors], region=need.state, country="US")
 
 
 def is_built(engine_dir: Path) -> bool:
@@ -79,6 +81,7 @@ def open_t4_engine(
     *,
     rebuild: bool = False,
     progress: bool = True,
+    after_store: Callable[[Any], object] | None = None,
 ) -> Any:
     """An Engine over `engine_dir`: loaded as built when it is built (and not `rebuild`), else
     the organisations are upserted and the index built (the engine's SQL embedding cache
@@ -102,6 +105,8 @@ def open_t4_engine(
             f"({len(report.inserted)} new, {len(report.updated)} changed) "
             f"in {time.perf_counter() - t0:.1f}s; building"
         )
+        if after_store is not None:
+            print(f"T4 engine: {after_store(engine.store)} programmes stored with their agencies")
         print(f"T4 engine: built {engine.build(progress=progress)}")
     except BaseException:
         engine.close()
@@ -111,19 +116,19 @@ def open_t4_engine(
 
 def run_engine_t4(engine: Any, task: T4Task, limit: int = LIST_SIZE) -> list[NeedRun]:
     """Ask every need: one ranked list per wanted sector, then the coalition call."""
-    vectors = engine.query_vectors([n.text for n in task.needs])
     runs: list[NeedRun] = []
-    for need, vector in zip(task.needs, vectors, strict=True):
+    for need in task.needs:  # the engine embeds each text once (its query cache)
         asked = engine_need(need)
         run = NeedRun(need=need, asked=asked)
+        national = engine_need(need, with_place=False)
         for sector in need.sectors:
             rec = engine.recommend(
-                asked, filters=sector_filters(need, sector), limit=limit, query_vector=vector
+                asked if sector == "nonprofit" else national,
+                filters=sector_filters(need, sector),
+                limit=limit,
             )
             run.lists[sector] = list(rec.results[:limit])
-        rec = engine.recommend(
-            asked, filters=coalition_filters(need), limit=limit, query_vector=vector
-        )
+        rec = engine.recommend(asked, filters=coalition_filters(need), limit=limit)
         run.coalition = list(rec.coalition.members)
         runs.append(run)
     return runs

@@ -250,6 +250,9 @@ def default_needs_path(shared_data: Path) -> Path:
     return Path(shared_data).resolve().parent / "benchmarks" / NEEDS_FILE
 
 
+PROGRAMMES_FILE = "us_federal_programs.csv"
+
+
 def t4_organisations(shared_data: Path) -> list[Organisation]:
     """What the engine is given: nonprofits (answer key removed), companies, agencies."""
     shared = Path(shared_data)
@@ -260,6 +263,22 @@ def t4_organisations(shared_data: Path) -> list[Organisation]:
         + company_organisations(shared / COMPANIES_FILE)
         + gov
     )
+
+
+def store_programmes(shared_data: Path, store: Any) -> int:
+    """The federal programmes (GSA inventory) as the agencies' programmes: read with the
+    programme importer, its agencies linked to the stored registry rows (record linkage, as
+    `matcher train import` does), and only programmes of a registry agency kept, so the
+    candidate corpus stays the 457 registry rows. Returns the number of programmes stored."""
+    from training.importers import read, store_batch
+    from training.linkage_store import link_batch
+
+    batch = read("federal-programs", Path(shared_data) / PROGRAMMES_FILE)
+    link_batch(store, batch)
+    batch.organisations = [o for o in batch.organisations if o.id.startswith(AGENCY_PREFIX)]
+    batch.needs = [n for n in batch.needs if (n.requester_id or "").startswith(AGENCY_PREFIX)]
+    store_batch(store, batch)
+    return len(batch.needs)
 
 
 def build_t4(
