@@ -40,7 +40,8 @@ DEMO_DIR ?= ./var/demo-real
 DEMO_STATES ?= RI,DE,VT
 demo-real: setup ## Load real nonprofits of DEMO_STATES, S&P 500, federal agencies and programmes from SHARED_DATA, then serve
 	$(BIN)/python -m training.demo_real --shared-data $(SHARED_DATA) --data-dir $(DEMO_DIR) --states $(DEMO_STATES)
-	MATCHER_DATA_DIR=$(DEMO_DIR) $(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT) \
+	MATCHER_DATA_DIR=$(DEMO_DIR) MATCHER_CAUSE_SECTORS='["nonprofit","community","government"]' \
+	  $(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT) \
 	  $(if $(FORWARDED_ALLOW_IPS),--forwarded-allow-ips '$(FORWARDED_ALLOW_IPS)',--no-proxy-headers)
 
 browser: ## Install Debian's Chromium for the browser tests (needs root; skipped if present)

@@ -830,6 +830,12 @@ class Engine:
     def _limit(self, limit: int | None) -> int:
         return max(1, min(limit or self.settings.default_limit, self.settings.max_limit))
 
+    def _causes_describe(self, sectors: Sequence[Sector]) -> bool:
+        """Whether the cause taxonomy describes organisations of these sectors (settings:
+        cause_sectors; all when unset)."""
+        only = self.settings.cause_sectors
+        return only is None or any(s.value in only for s in sectors)
+
     def _roles(self, f: Filters) -> list[tuple[str, list[Sector]]]:
         """The coalition roles asked for, each with its sectors (every sector when none is)."""
         wanted = list(f.sectors) or [Sector(s) for s in SECTORS]
@@ -872,8 +878,9 @@ class Engine:
             signals, hits = self._signals(q, clause_vecs)
             per_role: dict[str, list[Scored]] = {}
             for role, sectors in self._roles(f):
+                cause = dist if self._causes_describe(sectors) else None
                 cands = self._retrieve(
-                    q, topic, f.model_copy(update={"sectors": sectors}), dist, signals
+                    q, topic, f.model_copy(update={"sectors": sectors}), cause, signals
                 )
                 scored = self._score(need, cands, required, requester, q, hits)
                 per_role[role] = [s for s in scored if s.relevance >= floor]

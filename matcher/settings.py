@@ -101,6 +101,12 @@ class Settings(BaseSettings):
         "the floor calibrated for the embedding model (matcher.score.CALIBRATED_FLOORS), or "
         "no floor for a model without one",
     )
+    cause_sectors: list[str] | None = Field(
+        None,
+        description="sectors the cause taxonomy describes (e.g. nonprofit,community,government "
+        "for the NTEE codes, a taxonomy of exempt organisations); cause agreement ranks only "
+        "those. None: every sector (the sample's own causes describe all of them)",
+    )
     cause_temperature: float = Field(
         0.05, gt=0, le=10, description="softmax temperature of the cause distributions"
     )

@@ -87,6 +87,10 @@ def run_t4(
                 after_store=lambda store: store_programmes(shared, store),
             )
             try:
+                if not engine.causes():  # the public NTEE definitions, as in T1's engine row
+                    from matcher.causes import read_causes
+
+                    engine.set_causes(read_causes(shared / "ntee_codes.csv"))
                 t1 = time.perf_counter()
                 runs = run_engine_t4(engine, task)
                 print(
@@ -94,7 +98,7 @@ def run_t4(
                 )
             finally:
                 engine.close()
-            rows["engine"] = t4_figures(task, runs)
+            rows["engine + NTEE cause taxonomy"] = t4_figures(task, runs)
             counts = card_counts(runs)
             rows["engine: cards"] = cards_line(counts)
             payload["cards"] = counts

@@ -163,3 +163,38 @@ def test_cause_space_explains_and_keeps_filters(tmp_path: Path, real_embedder: o
         assert "Works on the same cause: Older people" in reasons
     finally:
         eng.close()
+
+
+def test_cause_agreement_ranks_only_the_sectors_the_taxonomy_describes(
+    engine_settings: Settings,
+) -> None:
+    """With cause_sectors, a business list ranks as if no taxonomy were loaded, while the
+    nonprofit list still uses it."""
+    from matcher.domain import Sector
+    from tests.engine.conftest import small_corpus
+
+    taxonomy = read_causes(SAMPLE_CAUSES)
+
+    def ranked(eng: Engine, sector: Sector) -> list[str]:
+        need = Need(text="food for hungry families")
+        rec = eng.recommend(need, filters=Filters(sectors=[sector]))
+        return [m.id for m in rec.results]
+
+    results = {}
+    for name, causes, only in (
+        ("plain", [], None),
+        ("all", taxonomy, None),
+        ("nonprofit", taxonomy, ["nonprofit", "community"]),
+    ):
+        settings = engine_settings.model_copy(
+            update={"data_dir": engine_settings.data_dir / name, "cause_sectors": only}
+        )
+        eng = Engine.open(settings, load=False)
+        eng.store.upsert_organisations(small_corpus())
+        eng.build()
+        if causes:
+            eng.set_causes(causes)
+        results[name] = {s: ranked(eng, s) for s in (Sector.business, Sector.nonprofit)}
+        eng.close()
+    assert results["nonprofit"][Sector.business] == results["plain"][Sector.business]
+    assert results["nonprofit"][Sector.nonprofit] == results["all"][Sector.nonprofit]

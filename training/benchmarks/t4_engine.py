@@ -17,6 +17,9 @@ from matcher.domain import Filters, Need, Organisation, Sector
 from training.benchmarks.t4_task import T4Need, T4Task
 
 LIST_SIZE = 5
+# The NTEE codes classify exempt organisations: cause agreement ranks nonprofits (and the public
+# bodies that fund their causes), not companies, whose own industry says what they do.
+NTEE_SECTORS = ("nonprofit", "community", "government")
 
 
 @dataclass
@@ -89,7 +92,7 @@ def open_t4_engine(
     from matcher.engine import Engine
     from matcher.settings import Settings
 
-    settings = Settings(data_dir=engine_dir)
+    settings = Settings(data_dir=engine_dir, cause_sectors=list(NTEE_SECTORS))
     if is_built(engine_dir) and not rebuild:
         t0 = time.perf_counter()
         engine = Engine.open(settings, embedder=embedder, load=True)
