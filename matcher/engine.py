@@ -893,8 +893,15 @@ class Engine:
 
             # the overall list ranks every allowed partner against each other (fit is
             # standardised over all of them, not within a sector)
+            wanted = list(f.sectors) or [Sector(s) for s in SECTORS]
+            overall_cause = dist if self._causes_describe(wanted) else None
             overall = self._score(
-                need, self._retrieve(q, topic, f, dist, signals), required, requester, q, hits
+                need,
+                self._retrieve(q, topic, f, overall_cause, signals),
+                required,
+                requester,
+                q,
+                hits,
             )
             results = [make(s) for s in overall if s.relevance >= floor][:limit]
             by_sector: dict[str, list[Match]] = {}
