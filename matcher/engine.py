@@ -353,7 +353,14 @@ class Engine:
         for row, pos in zip(sims, positions.tolist(), strict=True):
             prof = self.catalog.profile(pos)
             if prof.org.offers:
-                offers = dict(prof.offers)
+                # a bare capability label was read from a description by an importer, not
+                # written by the organisation: it counts when the profile is about it too
+                offers = {
+                    k: phrase
+                    for k, phrase in prof.offers.items()
+                    if phrase.lower() != capabilities.label(k)
+                    or (k in keys and row[keys.index(k)] >= OFFER_CONFIRM_THRESHOLD)
+                }
             else:
                 offers = {
                     k: short_phrase(capabilities.snippet(phrase, k))

@@ -320,7 +320,13 @@ def reasons_for(
     missing = [capabilities.label(c) for c in required if c not in s.covers]
     if required and missing and s.covers:
         out.append("Does not cover: " + ", ".join(missing[:3]) + ".")
-    if s.distance_km is not None:
+    level = org.service_level.value if org.service_level else "local"
+    if level in ("national", "international") and (need.region or need.lat is not None):
+        out.append(
+            f"Works {'nationwide' if level == 'national' else 'internationally'}: "
+            "its area includes the need's place."
+        )
+    elif s.distance_km is not None:
         where = f" in {org.city}" if org.city else ""
         out.append(f"Based {s.distance_km:.0f} km from the need's location{where}.")
     elif need.city and org.city and need.city.lower() == org.city.lower():

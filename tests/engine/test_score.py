@@ -176,3 +176,14 @@ def test_offers_inferred_from_description_when_missing() -> None:
     prof = make_profile(org(description="Provides legal advice and emergency shelter."))
     assert prof.offers_inferred
     assert {"legal_aid", "housing", "expertise"} <= set(prof.offers)
+
+
+def test_a_national_body_is_said_to_serve_the_place_not_to_be_far_away() -> None:
+    prof = make_profile(org(sector="government", service_level="national", city="Washington"))
+    need = Need(text="food for families", city="Dover", region="DE")
+    s = score_candidate(
+        0, prof, need, {}, None, fit=0.5, distance_km=1200.0, weights=W, scale_km=50
+    )
+    reasons = reasons_for(s, prof, need, {})
+    assert any("nationwide" in r for r in reasons)
+    assert not any("km from the need" in r for r in reasons)
