@@ -827,7 +827,7 @@ class Engine:
             components={k: round(v, 4) for k, v in s.components.items()},
             reasons=reasons,
             covers=sorted(s.covers),
-            relevance=round(s.relevance, 4),
+            relevance=None if s.relevance is None else round(s.relevance, 4),
             distance_km=None if s.distance_km is None else round(s.distance_km, 1),
             city=org.city,
             region=org.region,
@@ -890,7 +890,7 @@ class Engine:
                     q, topic, f.model_copy(update={"sectors": sectors}), cause, signals
                 )
                 scored = self._score(need, cands, required, requester, q, hits)
-                per_role[role] = [s for s in scored if s.relevance >= floor]
+                per_role[role] = [s for s in scored if (s.relevance or 0.0) >= floor]
             made: dict[int, Match] = {}
 
             def make(s: Scored) -> Match:
@@ -910,7 +910,7 @@ class Engine:
                 q,
                 hits,
             )
-            results = [make(s) for s in overall if s.relevance >= floor][:limit]
+            results = [make(s) for s in overall if (s.relevance or 0.0) >= floor][:limit]
             by_sector: dict[str, list[Match]] = {}
             for ss in per_role.values():
                 for s in ss:

@@ -187,3 +187,15 @@ def test_a_national_body_is_said_to_serve_the_place_not_to_be_far_away() -> None
     reasons = reasons_for(s, prof, need, {})
     assert any("nationwide" in r for r in reasons)
     assert not any("km from the need" in r for r in reasons)
+
+
+def test_how_close_a_match_is_said_follows_its_absolute_relevance() -> None:
+    """The best of a weak field has a high relative fit; its card must not call it close."""
+    prof = make_profile(org())
+    s = score_candidate(
+        0, prof, Need(text="food"), {}, None, fit=0.95, distance_km=None, weights=W, scale_km=50
+    )
+    s.relevance = 0.21
+    assert reasons_for(s, prof, Need(text="food"), {})[0].startswith("Its profile loosely")
+    s.relevance = 0.5
+    assert reasons_for(s, prof, Need(text="food"), {})[0].startswith("Its profile closely")
