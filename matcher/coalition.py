@@ -97,3 +97,26 @@ def gaps(pool_offers: Mapping[str, frozenset[str]], required: Sequence[str]) -> 
     for offers in pool_offers.values():
         offered |= offers
     return [c for c in required if c not in offered]
+
+
+def assemble(
+    pools: Mapping[str, Sequence[Member]], required: Sequence[str], size: tuple[int, int]
+) -> tuple[list[Member], dict[str, str], list[str]]:
+    """(members, role -> member id, roles left unfilled) of the coalition for these role pools
+    (each a role's candidates above the relevance floor, best first). Each role is filled by
+    its best candidate; then candidates that add coverage of `required` join, up to size[1].
+    A role with no candidate is named, never filled with anyone."""
+    seed = sorted((ms[0] for ms in pools.values() if ms), key=lambda m: -m.score)
+    pool = [m for ms in pools.values() for m in ms]
+    chosen = select_coalition(
+        pool,
+        required,
+        seed=seed[: size[1]],
+        min_size=min(size[0], len(seed)),
+        max_size=size[1],
+        score_weight=0.0,
+    )
+    roles: dict[str, str] = {}
+    for m in chosen:
+        roles.setdefault(ROLE_OF_SECTOR.get(m.sector, m.sector), m.key)
+    return chosen, roles, [role for role, ms in pools.items() if not ms]

@@ -25,7 +25,7 @@ from matcher.build_progress import stage_printer, to_embed
 from matcher.catalog import Catalog, Profile
 from matcher.catalog_files import KEY_DTYPE, load_catalog, save_catalog
 from matcher.causes import Cause, CauseSpace, read_causes, shared_cause
-from matcher.coalition import ROLE_OF_SECTOR, Member, coverage_map, gaps, select_coalition
+from matcher.coalition import ROLE_OF_SECTOR, Member, assemble, coverage_map, gaps
 from matcher.domain import (
     SECTORS,
     Coalition,
@@ -48,12 +48,8 @@ from matcher.history_model import PartnerHistoryModel
 from matcher.index.base import VectorIndex
 from matcher.index.factory import choose_kind, create_index
 from matcher.index.lexical import LexicalIndex
-from matcher.meaning import (
-    OFFER_CONFIRM_THRESHOLD,
-    OFFER_THRESHOLD,
-    CapabilityMeaning,
-    short_phrase,
-)
+from matcher.meaning import CapabilityMeaning
+from matcher.offers import focus_offers_by_code, partner_offers
 from matcher.retrieve import Candidates, Signal, hybrid
 from matcher.rwlock import ReadWriteLock
 from matcher.score import (
@@ -332,49 +328,10 @@ class Engine:
             self._query_cache.clear()
 
     def _offers_of_focus(self, phrases: list[str]) -> list[dict[str, str]]:
-        """Per focus code, the capabilities that focus phrase offers (by meaning)."""
-        if self.meaning is None:
-            return [{} for _ in phrases]
-        vecs = self.focus.vectors_
-        return [
-            self.meaning.focus_offers([p], vecs[i : i + 1]) if i else {}
-            for i, p in enumerate(phrases)
-        ]
+        return focus_offers_by_code(self.meaning, phrases, self.focus.vectors_)
 
     def _offers(self, positions: np.ndarray) -> list[dict[str, str]]:
-        """What each candidate offers: its listed offers; else the capabilities its mission
-        names by keyword and is about by meaning (quoted short); plus what its profile is about
-        by meaning ("") and what its focus areas (an industry, a cause) offer."""
-        if self.meaning is None or positions.size == 0:
-            return [dict(self.catalog.profile(p).offers) for p in positions.tolist()]
-        sims = self.catalog.vectors[positions] @ self.meaning.vectors_.T
-        keys = self.meaning.keys_
-        out = []
-        for row, pos in zip(sims, positions.tolist(), strict=True):
-            prof = self.catalog.profile(pos)
-            if prof.org.offers:
-                # a bare capability label was read from a description by an importer, not
-                # written by the organisation: it counts when the profile is about it too
-                offers = {
-                    k: phrase
-                    for k, phrase in prof.offers.items()
-                    if phrase.lower() != capabilities.label(k)
-                    or (k in keys and row[keys.index(k)] >= OFFER_CONFIRM_THRESHOLD)
-                }
-            else:
-                offers = {
-                    k: short_phrase(capabilities.snippet(phrase, k))
-                    for k, phrase in prof.offers.items()
-                    if k in keys and row[keys.index(k)] >= OFFER_CONFIRM_THRESHOLD
-                }
-            for code in self.catalog.focus_codes_[pos].tolist():
-                if code and code < len(self._focus_offers):
-                    for k, phrase in self._focus_offers[code].items():
-                        offers.setdefault(k, phrase)
-            for k in np.flatnonzero(row >= OFFER_THRESHOLD).tolist():
-                offers.setdefault(keys[k], "")
-            out.append(offers)
-        return out
+        return partner_offers(self.catalog, self.meaning, self._focus_offers, positions)
 
     def _required(
         self, need: Need, text: str, clause_vecs: np.ndarray, q: np.ndarray
@@ -952,42 +909,26 @@ class Engine:
         size: tuple[int, int],
         make: Callable[[Scored], Match],
     ) -> Coalition:
-        """Each wanted role filled by its best partner above the floor; then partners that add
-        coverage of the required help. A role nobody fills is named, not filled with anyone."""
-        org = lambda s: self.catalog.profile(s.position).org  # noqa: E731
-        offers = lambda s: frozenset(s.offers)  # noqa: E731
+        """The coalition from each role's candidates above the floor (matcher.coalition)."""
         by_id: dict[str, Scored] = {}
-        pool: list[Member] = []
-        seed: list[Member] = []
-        for ss in per_role.values():
-            for rank, s in enumerate(ss[:COALITION_POOL]):
-                m = Member(org(s).id, org(s).sector.value, s.score, offers(s))
-                by_id[m.key] = s
-                pool.append(m)
-                if rank == 0:
-                    seed.append(m)
-        seed.sort(key=lambda m: -m.score)
-        chosen = select_coalition(
-            pool,
-            list(required),
-            seed=seed[: size[1]],
-            min_size=min(size[0], len(seed)),
-            max_size=size[1],
-            score_weight=0.0,
-        )
-        roles: dict[str, str] = {}
-        for m in chosen:
-            role = ROLE_OF_SECTOR.get(m.sector, m.sector)
-            roles.setdefault(role, m.key)
+        pools: dict[str, list[Member]] = {}
+        for role, ss in per_role.items():
+            pools[role] = []
+            for s in ss[:COALITION_POOL]:
+                org = self.catalog.profile(s.position).org
+                by_id[org.id] = s
+                pools[role].append(Member(org.id, org.sector.value, s.score, frozenset(s.offers)))
+        chosen, roles, unfilled = assemble(pools, list(required), size)
         cov = coverage_map(chosen, list(required))
         covered = sum(1 for v in cov.values() if v)
+        offered = {m.key: m.offers for ms in pools.values() for m in ms}
         return Coalition(
             members=[make(by_id[m.key]) for m in chosen],
             roles=roles,
             covered=cov,
-            gaps=gaps({m.key: m.offers for m in pool}, list(required)),
+            gaps=gaps(offered, list(required)),
             coverage=round(covered / len(required), 4) if required else None,
-            unfilled_roles=[role for role, ss in per_role.items() if not ss],
+            unfilled_roles=unfilled,
         )
 
     def match(

@@ -120,3 +120,21 @@ def test_lazy_greedy_picks_exactly_what_plain_greedy_picks(
     lazy = select_coalition(members, required, min_gain=min_gain, **kw)
     plain = select_coalition_plain(members, required, min_gain=min_gain, **kw)
     assert [id(m) for m in lazy] == [id(m) for m in plain]
+
+
+def test_assemble_fills_each_role_first_then_adds_only_coverage() -> None:
+    from matcher.coalition import assemble
+
+    pools = {
+        "business": [Member("b1", "business", 0.9, frozenset({"funding"}))],
+        "government": [],
+        "nonprofit": [
+            Member("n1", "nonprofit", 0.8, frozenset({"food_supply"})),
+            Member("n2", "nonprofit", 0.7, frozenset({"food_supply"})),  # adds nothing
+            Member("n3", "community", 0.6, frozenset({"volunteers"})),
+        ],
+    }
+    chosen, roles, unfilled = assemble(pools, ["food_supply", "volunteers", "funding"], (3, 5))
+    assert [m.key for m in chosen] == ["b1", "n1", "n3"]
+    assert roles == {"business": "b1", "nonprofit": "n1"}
+    assert unfilled == ["government"]

@@ -1,0 +1,72 @@
+"""What a candidate partner offers: the capabilities behind its coverage and its card.
+
+Listed offers count as written, except bare capability labels an importer read from a
+description (they count when the profile is about them by meaning too). Without a list, the
+capabilities its mission names by keyword count when the profile is about them by meaning
+(quoted short). Every profile adds what its focus areas offer (an industry, a cause) and what
+the profile as a whole is about by meaning ("": nothing to quote).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from matcher import capabilities
+from matcher.catalog import Catalog
+from matcher.meaning import (
+    OFFER_CONFIRM_THRESHOLD,
+    OFFER_THRESHOLD,
+    CapabilityMeaning,
+    short_phrase,
+)
+
+
+def focus_offers_by_code(
+    meaning: CapabilityMeaning | None, phrases: list[str], vectors: np.ndarray
+) -> list[dict[str, str]]:
+    """Per focus code (phrases[code], vectors[code]; code 0 is none), what it offers."""
+    if meaning is None:
+        return [{} for _ in phrases]
+    return [
+        meaning.focus_offers([p], vectors[i : i + 1]) if i else {} for i, p in enumerate(phrases)
+    ]
+
+
+def partner_offers(
+    catalog: Catalog,
+    meaning: CapabilityMeaning | None,
+    focus_offers: list[dict[str, str]],
+    positions: np.ndarray,
+) -> list[dict[str, str]]:
+    """Capability -> phrase, for each catalog position (keywords only without `meaning`)."""
+    if meaning is None or positions.size == 0:
+        return [dict(catalog.profile(p).offers) for p in positions.tolist()]
+    sims = catalog.vectors[positions] @ meaning.vectors_.T
+    keys = meaning.keys_
+    out = []
+    for row, pos in zip(sims, positions.tolist(), strict=True):
+        prof = catalog.profile(pos)
+
+        def about(key: str, row: np.ndarray = row) -> bool:
+            return key in keys and row[keys.index(key)] >= OFFER_CONFIRM_THRESHOLD
+
+        if prof.org.offers:
+            offers = {
+                k: phrase
+                for k, phrase in prof.offers.items()
+                if phrase.lower() != capabilities.label(k) or about(k)
+            }
+        else:
+            offers = {
+                k: short_phrase(capabilities.snippet(phrase, k))
+                for k, phrase in prof.offers.items()
+                if about(k)
+            }
+        for code in catalog.focus_codes_[pos].tolist():
+            if code and code < len(focus_offers):
+                for k, phrase in focus_offers[code].items():
+                    offers.setdefault(k, phrase)
+        for k in np.flatnonzero(row >= OFFER_THRESHOLD).tolist():
+            offers.setdefault(keys[k], "")
+        out.append(offers)
+    return out
