@@ -208,6 +208,10 @@ def match_json(m: Match) -> dict[str, Any]:
         "sector": m.sector,
         "score": m.score,
         "components": m.components,
+        "relevance": m.relevance,
+        "covers": m.covers,
+        "distance_km": m.distance_km,
+        "region": m.region,
         "reasons": m.reasons,
     }
 
