@@ -760,7 +760,11 @@ class Engine:
             need if topic == need.text else need.model_copy(update={"text": topic}),
             required,
         )
-        if cause_dist is not None and self.cause_space is not None:
+        if (
+            cause_dist is not None
+            and self.cause_space is not None
+            and self._causes_describe([org.sector])
+        ):
             cause = shared_cause(
                 self.cause_space,
                 cause_dist,

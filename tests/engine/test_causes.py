@@ -175,9 +175,13 @@ def test_cause_agreement_ranks_only_the_sectors_the_taxonomy_describes(
 
     taxonomy = read_causes(SAMPLE_CAUSES)
 
+    said: dict[str, bool] = {}
+
     def ranked(eng: Engine, sector: Sector) -> list[str]:
         need = Need(text="food for hungry families")
         rec = eng.recommend(need, filters=Filters(sectors=[sector]))
+        key = f"{eng.settings.data_dir.name}-{sector.value}"
+        said[key] = any("same cause" in r for m in rec.results for r in m.reasons)
         return [m.id for m in rec.results]
 
     results = {}
@@ -198,3 +202,6 @@ def test_cause_agreement_ranks_only_the_sectors_the_taxonomy_describes(
         eng.close()
     assert results["nonprofit"][Sector.business] == results["plain"][Sector.business]
     assert results["nonprofit"][Sector.nonprofit] == results["all"][Sector.nonprofit]
+    # and no card claims a shared cause in a sector the taxonomy does not describe
+    assert said["all-business"] and not said["nonprofit-business"]
+    assert said["nonprofit-nonprofit"]
