@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
@@ -348,6 +348,11 @@ class NeedCreate(NeedFields):
     model_config = ConfigDict(**_IN, json_schema_extra=_extra(_NEED_EXAMPLE, PAIR_RADIUS))
 
     id: Id | None = Field(None, description="Optional client-chosen id; generated if absent")
+    kind: Literal["need", "programme"] = Field(
+        "need",
+        description="need: help the requester seeks; programme: an opportunity the requester "
+        "offers (e.g. an assistance programme), used as evidence of what it does",
+    )
 
 
 _NEED_PUBLIC_EXAMPLE: dict[str, Any] = {
@@ -377,6 +382,7 @@ class NeedPublic(BaseModel):
     required_capabilities: list[str]
     requester_id: str | None
     status: str
+    kind: str = "need"
     created_at: datetime
 
 

@@ -237,6 +237,9 @@ class Need(BaseModel):
     wanted_sectors: list[Sector] = Field(default_factory=list)
     requester_id: str | None = None
     status: str = Field("open", pattern="^(open|closed)$")
+    # "need": help the requester seeks; "programme": an opportunity the requester offers (e.g. a
+    # federal assistance programme), evidence of what it does
+    kind: str = Field("need", pattern="^(need|programme)$")
     owner: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
 

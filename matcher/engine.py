@@ -474,7 +474,11 @@ class Engine:
             self.programmes = self._programmes_of(entries)
 
     def _programmes_of(self, entries: dict[str, _NeedEntry]) -> evidence.Programmes:
-        owned = [e for e in entries.values() if e.need.requester_id and e.need.status == "open"]
+        owned = [
+            e
+            for e in entries.values()
+            if e.need.kind == "programme" and e.need.requester_id and e.need.status == "open"
+        ]
         vectors = np.stack([e.vector for e in owned]) if owned else np.zeros((0, 1))
         return evidence.Programmes(
             [e.need.requester_id or "" for e in owned],

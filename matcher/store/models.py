@@ -78,6 +78,7 @@ class NeedRow(Base):
     wanted_sectors: Mapped[list[str]] = mapped_column(JSON, default=list)
     requester_id: Mapped[str | None] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    kind: Mapped[str | None] = mapped_column(String(16), default="need")
     owner: Mapped[str | None] = mapped_column(String(128), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     text_hash: Mapped[str] = mapped_column(String(64))

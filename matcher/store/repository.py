@@ -84,6 +84,7 @@ def need_values(need: Need) -> dict[str, Any]:
 def row_to_need(row: NeedRow) -> Need:
     data = {f: getattr(row, f) for f in _NEED_FIELDS}
     data["created_at"] = _aware(row.created_at)
+    data["kind"] = data["kind"] or "need"  # rows stored before needs had a kind
     return Need.model_validate(data)
 
 

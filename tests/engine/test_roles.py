@@ -50,3 +50,27 @@ def test_a_need_with_no_recognised_ask_reports_no_coverage(engine: Engine) -> No
     rec = engine.recommend(Need(text="zzzz qqqq", wanted_sectors=ALL))
     assert rec.required_capabilities == []
     assert rec.coalition.coverage is None
+
+
+def test_only_programmes_an_organisation_offers_count_as_evidence(engine: Engine) -> None:
+    """A programme (kind "programme") is what its requester runs; an ordinary need is what it
+    seeks. Only the first is evidence of its work, named on its card."""
+    text = "food bank groceries for hungry families"
+    engine.create_need(
+        Need(
+            id="prog-1",
+            text=text,
+            title="Emergency Food Program",
+            requester_id="city-pdx",
+            kind="programme",
+        )
+    )
+    engine.create_need(Need(id="seek-1", text=text, title="Food we seek", requester_id="jobs-sea"))
+    engine.create_need(
+        Need(id="prog-2", text="zzzz", title="y", requester_id="bank-pdx", kind="programme")
+    )
+    rec = engine.recommend(Need(text=text, wanted_sectors=ALL), limit=50)
+    cards = {m.id: " ".join(m.reasons) for m in rec.results}
+    assert "Runs a related programme: 'Emergency Food Program'" in cards["city-pdx"]
+    assert "Food we seek" not in " ".join(cards.values())
+    assert engine.programmes.need_ids_ and "seek-1" not in engine.programmes.need_ids_

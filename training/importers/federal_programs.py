@@ -192,6 +192,7 @@ def _need(pid: str, owner: str, values: dict[str, Any]) -> Need:
         "wanted_sectors": sectors,
         "requester_id": owner,
         "country": "US",
+        "kind": "programme",  # an opportunity the agency offers, evidence of what it funds
     }
     columns = {"id": "program_id", "text": "objective", "title": "name"}
     return validated(Need, data, columns)  # type: ignore[no-any-return]
