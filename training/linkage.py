@@ -123,6 +123,7 @@ class Features:
     postcode: str
     source_kinds: frozenset[str]
     stored: bool
+    sources: frozenset[str] = frozenset()  # full provenance entries ("fpi:agency-...")
 
 
 def parent_and_core(org: Organisation) -> tuple[str, str | None]:
@@ -171,6 +172,7 @@ def features(index: int, org: Organisation, *, stored: bool) -> Features:
         postcode=(org.postcode or "")[:5],
         source_kinds=kinds,
         stored=stored,
+        sources=frozenset(org.sources),
     )
 
 
@@ -184,7 +186,7 @@ class Pair:
 
 
 def blocking_keys(f: Features) -> set[str]:
-    keys = set()
+    keys = {f"src:{s}" for s in f.sources}
     if f.ein:
         keys.add(f"ein:{f.ein}")
     if f.url:
@@ -207,6 +209,8 @@ def score_pair(a: Features, b: Features, shared_names: frozenset[str] = frozense
 
     if a.sector != b.sector:
         return pair(0, "different sectors", False)
+    if a.sources & b.sources:  # one came from the other's merge: an import run again
+        return pair(100, "merged before", True)
     if a.ein and b.ein:
         return pair(100, "same EIN", True) if a.ein == b.ein else pair(0, "two EINs", False)
     if a.source_kinds & b.source_kinds:

@@ -315,3 +315,27 @@ def test_dedupe_over_store_dry_run_then_apply(store: Store) -> None:
     dedupe_store(store)
     assert sorted(o.id for _, o in store.organisations()) == ["fedreg-1", "fedreg-2", "fedreg-3"]
     assert dedupe_store(store).clusters == []  # idempotent
+
+
+def test_importing_the_same_file_again_links_to_the_merged_record(
+    store: Store, tmp_path: Path
+) -> None:
+    """An analyst re-runs an import: records merged last time are recognised by their source,
+    so no duplicate appears and the programmes stay with the kept agency."""
+    programmes = _csv(
+        tmp_path / "p.csv",
+        [["1.1", "Vet Grants", "Department of Veterans Affairs", "", "To help veterans."]],
+        ["program_id", "name", "top_agency", "sub_agency", "objective"],
+    )
+    agencies = _csv(
+        tmp_path / "a.csv",
+        [["520", "Veterans Affairs Department", "VA", "", "", "The VA serves veterans."]],
+    )
+    for kind, path in (("federal-agencies", agencies), ("federal-programs", programmes)):
+        batch = read(kind, path)
+        store_batch(store, batch, retired=link_batch(store, batch).retired)
+    again = read("federal-programs", programmes)
+    store_batch(store, again, retired=link_batch(store, again).retired)
+    orgs = {o.id for _, o in store.organisations()}
+    assert orgs == {"fedreg-520"}
+    assert [n.requester_id for _, n in store.needs()] == ["fedreg-520"]
