@@ -192,7 +192,7 @@ def _ingest(
         "searchable at once, unless `dry_run`. A file that cannot be read at all (unknown "
         "format, not parseable, bad mapping) is reported in `error`, with nothing stored."
     ),
-    responses=problem_responses(401, 403, 413, 422, 429, 503),
+    responses=problem_responses(400, 401, 403, 413, 422, 429, 503),
 )
 async def ingest_upload(
     principal: AnalystDep,
@@ -342,7 +342,7 @@ def _jobs(request: Request) -> TrainJobs:
         "a new version (not published). One job at a time: 409 while one runs. Follow it at the "
         "URL in `Location`. An interrupted fit with the same data and options resumes."
     ),
-    responses=problem_responses(401, 403, 409, 413, 422, 429, 503),
+    responses=problem_responses(400, 401, 403, 409, 413, 422, 429, 503),
 )
 async def start_training(
     body: TrainRequest,
