@@ -32,6 +32,7 @@ from api.deps import AnalystDep, EngineDep, StateDep
 from api.problems import ApiProblem, problem_responses
 from api.schemas import (
     VERSION_PATTERN,
+    FormFlag,
     IngestReport,
     IngestRowError,
     IngestStored,
@@ -206,9 +207,9 @@ async def ingest_upload(
             examples=['kind = "organisation"\n[map]\nname = "org_name"\n'],
         ),
     ] = None,
-    dry_run: Annotated[bool, Form(description="Validate only, store nothing")] = False,
+    dry_run: Annotated[FormFlag, Form(description="Validate only, store nothing")] = False,
     ownership: Annotated[
-        bool,
+        FormFlag,
         Form(
             description="Admins only: take `owner` and `contact` from the file, also for "
             "existing organisations (otherwise an upload never changes ownership)"

@@ -95,3 +95,67 @@ def test_allow_matches_the_documented_methods(app: FastAPI, client: TestClient) 
         assert r.status_code == 405, (path, r.status_code)
         advertised = {m.strip() for m in r.headers["allow"].split(",")}
         assert advertised == documented, (path, advertised, documented)
+
+
+ORG = {"name": "Flag Co", "sector": "business", "description": "Checks its flags."}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("POST", "/v1/organisations", {**ORG, "published": 0}, "published"),
+        ("POST", "/v1/organisations", {**ORG, "published": "false"}, "published"),
+        ("POST", "/v1/analyst/train", {"resume": 0}, "resume"),
+        ("POST", "/v1/analyst/train", {"feedback": "no"}, "feedback"),
+        ("POST", "/v1/analyst/train", {"min_pairs": True}, "min_pairs"),
+        ("POST", "/v1/analyst/train", {"seed": "3"}, "seed"),
+    ],
+)
+def test_flags_are_json_booleans_and_counts_json_numbers(
+    client: TestClient,
+    keys: dict[str, str],
+    method: str,
+    path: str,
+    body: dict[str, object],
+    field: str,
+) -> None:
+    """schemathesis: `published: 0` was stored as unpublished, `resume: 0` started a fit."""
+    r = client.request(method, path, json=body, headers=hdr(keys["admin"]))
+    assert r.status_code == 422, r.text
+    assert field in {e["field"] for e in r.json()["errors"]}, r.text
+
+
+def test_patch_published_must_be_a_boolean(client: TestClient, keys: dict[str, str]) -> None:
+    made = client.post("/v1/organisations", json=ORG, headers=hdr(keys["admin"]))
+    assert made.status_code == 201, made.text
+    url = f"/v1/organisations/{made.json()['id']}"
+    r = client.patch(url, json={"published": 0}, headers=hdr(keys["admin"], **{"If-Match": '"1"'}))
+    assert r.status_code == 422, r.text
+    assert client.get(url, headers=hdr(keys["admin"])).json()["published"] is True
+    r = client.patch(
+        url, json={"published": False}, headers=hdr(keys["admin"], **{"If-Match": '"1"'})
+    )
+    assert r.status_code == 200 and r.json()["published"] is False, r.text
+
+
+@pytest.mark.parametrize(("name", "value"), [("ownership", "0"), ("dry_run", "yes")])
+def test_upload_form_flags_are_true_or_false(
+    client: TestClient, keys: dict[str, str], name: str, value: str
+) -> None:
+    csv = "id,name,sector,description\nflag-1,Flag,business,Flag.\n"
+    form = {"dry_run": "true", name: value}
+    r = client.post(
+        "/v1/analyst/ingest",
+        files={"file": ("f.csv", csv.encode())},
+        data=form,
+        headers=hdr(keys["admin"]),
+    )
+    assert r.status_code == 422, r.text
+    assert name in {e["field"] for e in r.json()["errors"]}, r.text
+    ok = client.post(
+        "/v1/analyst/ingest",
+        files={"file": ("f.csv", csv.encode())},
+        data={"dry_run": "TRUE", "ownership": "false"},
+        headers=hdr(keys["admin"]),
+    )
+    assert ok.status_code == 200 and ok.json()["dry_run"] is True, ok.text
