@@ -25,7 +25,21 @@ NON_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
 THREE_CHARS = r"^[^\x00]*[^\s\x00][^\x00]+[^\s\x00][^\x00]*$"
 
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=ID_PATTERN)]
-Phrase = Annotated[str, Field(min_length=1, max_length=200, pattern=NON_BLANK)]
+
+
+def _raw_length(limit: int) -> BeforeValidator:
+    """The limit holds for the string as sent: whitespace is stripped only after it is measured
+    (schemathesis: 201 characters with a leading space were accepted under maxLength 200)."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and len(value) > limit:
+            raise ValueError(f"at most {limit} characters")
+        return value
+
+    return BeforeValidator(check)
+
+
+Phrase = Annotated[str, _raw_length(200), Field(min_length=1, max_length=200, pattern=NON_BLANK)]
 Phrases = Annotated[list[Phrase], Field(max_length=50)]
 Place = Annotated[str, Field(min_length=1, max_length=200, pattern=NON_BLANK)]
 Country = Annotated[

@@ -159,3 +159,20 @@ def test_upload_form_flags_are_true_or_false(
         headers=hdr(keys["admin"]),
     )
     assert ok.status_code == 200 and ok.json()["dry_run"] is True, ok.text
+
+
+def test_phrase_length_is_measured_before_whitespace_is_stripped(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    """schemathesis: a 201-character focus area with a leading space was accepted (maxLength
+    200 in the schema, checked after stripping)."""
+    body = {**ORG, "focus_areas": [" " + "x" * 200]}
+    r = client.post("/v1/organisations", json=body, headers=hdr(keys["admin"]))
+    assert r.status_code == 422, r.text
+    assert any(e["field"].startswith("focus_areas") for e in r.json()["errors"]), r.text
+    ok = client.post(
+        "/v1/organisations",
+        json={**ORG, "focus_areas": [" " + "x" * 199]},
+        headers=hdr(keys["admin"]),
+    )
+    assert ok.status_code == 201 and ok.json()["focus_areas"] == ["x" * 199], ok.text

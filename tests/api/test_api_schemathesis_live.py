@@ -57,6 +57,7 @@ def test_live_schemathesis_run_finds_nothing(tmp_path: Path) -> None:
             f"X-API-Key: {server.admin_key}",
             "--max-time",
             str(SECONDS),
+            "--generation-deterministic",
             "--max-examples",
             "3",
             "--workers",
