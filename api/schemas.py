@@ -39,7 +39,7 @@ def _raw_length(limit: int) -> BeforeValidator:
     return BeforeValidator(check)
 
 
-Phrase = Annotated[str, _raw_length(200), Field(min_length=1, max_length=200, pattern=NON_BLANK)]
+Phrase = Annotated[str, Field(min_length=1, max_length=200, pattern=NON_BLANK), _raw_length(200)]
 Phrases = Annotated[list[Phrase], Field(max_length=50)]
 Place = Annotated[str, Field(min_length=1, max_length=200, pattern=NON_BLANK)]
 Country = Annotated[
