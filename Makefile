@@ -15,7 +15,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help setup browser run serve build-sample demo-real test test-fast lint format bench bench-open bench-quality bench-api train clean
+.PHONY: help setup browser run serve build-sample demo-real test test-fast lint format bench bench-open bench-quality bench-api train drill clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -82,6 +82,10 @@ train: setup ## Learn ranking weights from the stored history, compare with the 
 
 bench-api: setup ## Load check of POST /v1/recommendations: 50 clients on 127.0.0.1, req/s and p50/p95/p99
 	$(BIN)/python scripts/bench_api.py --data-dir $(DATA_DIR)
+
+DRILL_ROUNDS ?= 3
+drill: setup ## kill -9 rounds (ingest, API writes) with fixed seeds on throwaway data dirs: tried/passed/failed
+	PYTHONPATH=$(CURDIR) $(BIN)/python tests/api/drill.py --rounds $(DRILL_ROUNDS)
 
 clean: ## Remove the virtual environment and the local data directory
 	rm -rf $(VENV) $(DATA_DIR)

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from matcher import errors as engine_errors
 
@@ -172,10 +173,30 @@ async def _on_pydantic_validation(request: Request, exc: Exception) -> JSONRespo
     return problem_response(request, 422, _summary(errors) if errors else None, errors=errors)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path, found by asking each route whether it
+    fully matches the request with that method: Starlette's 405 names only the first route
+    whose path matched, so `/v1/organisations/{id}` said `Allow: GET` though it takes PATCH and
+    DELETE too."""
+    routes = request.app.router.routes
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
 async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else None
-    return problem_response(request, exc.status_code, detail, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
+    return problem_response(request, exc.status_code, detail, headers=headers)
 
 
 def engine_error_status(exc: engine_errors.MatcherError) -> int:

@@ -25,7 +25,21 @@ NON_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
 THREE_CHARS = r"^[^\x00]*[^\s\x00][^\x00]+[^\s\x00][^\x00]*$"
 
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=ID_PATTERN)]
-Phrase = Annotated[str, Field(min_length=1, max_length=200, pattern=NON_BLANK)]
+
+
+def _raw_length(limit: int) -> BeforeValidator:
+    """The limit holds for the string as sent: whitespace is stripped only after it is measured
+    (schemathesis: 201 characters with a leading space were accepted under maxLength 200)."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and len(value) > limit:
+            raise ValueError(f"at most {limit} characters")
+        return value
+
+    return BeforeValidator(check)
+
+
+Phrase = Annotated[str, Field(min_length=1, max_length=200, pattern=NON_BLANK), _raw_length(200)]
 Phrases = Annotated[list[Phrase], Field(max_length=50)]
 Place = Annotated[str, Field(min_length=1, max_length=200, pattern=NON_BLANK)]
 Country = Annotated[
@@ -58,6 +72,26 @@ def _number_only(value: Any) -> Any:
 
 
 Number = BeforeValidator(_number_only)
+
+
+def _bool_only(value: Any) -> Any:
+    """`published: 0` or `"resume": "no"` is a 422, never read as false."""
+    if not isinstance(value, bool):
+        raise ValueError("must be a JSON boolean (true or false)")
+    return value
+
+
+def _form_bool(value: Any) -> Any:
+    """A form flag is `true` or `false` (any case); `0`, `yes` or `on` is a 422 naming it."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ValueError("must be true or false")
+
+
+Flag = Annotated[bool, BeforeValidator(_bool_only)]
+FormFlag = Annotated[bool, BeforeValidator(_form_bool)]
 Lat = Annotated[float, Field(ge=-90, le=90), Number]
 Lon = Annotated[float, Field(ge=-180, le=180), Number]
 Radius = Annotated[float, Field(gt=0, le=20_000), Number]
@@ -158,7 +192,7 @@ class OrganisationCreate(InputModel):
     contact: str | None = Field(
         None, max_length=500, pattern=NO_NUL, description="Shown only to owner/analysts"
     )
-    published: bool = True
+    published: Flag = True
 
     @model_validator(mode="after")
     def _coords(self) -> OrganisationCreate:
@@ -200,7 +234,7 @@ class OrganisationUpdate(InputModel):
     service_level: ServiceLevel | None = None
     website: str | None = Field(None, max_length=500, pattern=NO_NUL)
     contact: str | None = Field(None, max_length=500, pattern=NO_NUL)
-    published: bool = Field(default_factory=_unset)
+    published: Flag = Field(default_factory=_unset)
 
     @model_validator(mode="after")
     def _coords(self) -> OrganisationUpdate:
@@ -785,16 +819,26 @@ class TrainRequest(InputModel):
     out_version: str | None = Field(
         None, pattern=VERSION_PATTERN, description="Name of the new version (default: vNNNN)"
     )
-    min_pairs: int = Field(50, ge=1, le=1_000_000, description="Fewer: keep the default weights")
-    negatives: int = Field(20, ge=0, le=1_000, description="Sampled negatives per query")
-    max_queries: int = Field(3000, ge=1, le=1_000_000, description="At most N training queries")
-    pointwise: bool = Field(False, description="No pairwise (per query) training")
+    min_pairs: Annotated[int, Number] = Field(
+        50, ge=1, le=1_000_000, description="Fewer: keep the default weights"
+    )
+    negatives: Annotated[int, Number] = Field(
+        20, ge=0, le=1_000, description="Sampled negatives per query"
+    )
+    max_queries: Annotated[int, Number] = Field(
+        3000, ge=1, le=1_000_000, description="At most N training queries"
+    )
+    pointwise: Flag = Field(False, description="No pairwise (per query) training")
     split: str = Field("time", pattern=r"^(time|id)$", description="time or id")
-    test_share: float = Field(0.2, gt=0, lt=1, description="Share of queries held out")
-    max_test: int = Field(500, ge=1, le=1_000_000, description="At most N held-out queries")
-    seed: int = Field(0, ge=0, le=2**31 - 1)
-    feedback: bool = Field(True, description="Learn from API feedback too, not only history")
-    resume: bool = Field(True, description="Reuse the checkpoint of an interrupted same fit")
+    test_share: Annotated[float, Number] = Field(
+        0.2, gt=0, lt=1, description="Share of queries held out"
+    )
+    max_test: Annotated[int, Number] = Field(
+        500, ge=1, le=1_000_000, description="At most N held-out queries"
+    )
+    seed: Annotated[int, Number] = Field(0, ge=0, le=2**31 - 1)
+    feedback: Flag = Field(True, description="Learn from API feedback too, not only history")
+    resume: Flag = Field(True, description="Reuse the checkpoint of an interrupted same fit")
 
 
 class TrainStatus(StrEnum):

@@ -32,6 +32,7 @@ from api.deps import AnalystDep, EngineDep, StateDep
 from api.problems import ApiProblem, problem_responses
 from api.schemas import (
     VERSION_PATTERN,
+    FormFlag,
     IngestReport,
     IngestRowError,
     IngestStored,
@@ -192,7 +193,7 @@ def _ingest(
         "searchable at once, unless `dry_run`. A file that cannot be read at all (unknown "
         "format, not parseable, bad mapping) is reported in `error`, with nothing stored."
     ),
-    responses=problem_responses(401, 403, 413, 422, 429, 503),
+    responses=problem_responses(400, 401, 403, 413, 422, 429, 503),
 )
 async def ingest_upload(
     principal: AnalystDep,
@@ -206,9 +207,9 @@ async def ingest_upload(
             examples=['kind = "organisation"\n[map]\nname = "org_name"\n'],
         ),
     ] = None,
-    dry_run: Annotated[bool, Form(description="Validate only, store nothing")] = False,
+    dry_run: Annotated[FormFlag, Form(description="Validate only, store nothing")] = False,
     ownership: Annotated[
-        bool,
+        FormFlag,
         Form(
             description="Admins only: take `owner` and `contact` from the file, also for "
             "existing organisations (otherwise an upload never changes ownership)"
@@ -342,7 +343,7 @@ def _jobs(request: Request) -> TrainJobs:
         "a new version (not published). One job at a time: 409 while one runs. Follow it at the "
         "URL in `Location`. An interrupted fit with the same data and options resumes."
     ),
-    responses=problem_responses(401, 403, 409, 413, 422, 429, 503),
+    responses=problem_responses(400, 401, 403, 409, 413, 422, 429, 503),
 )
 async def start_training(
     body: TrainRequest,

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
     status_code=status.HTTP_201_CREATED,
     response_model=FeedbackPublic,
     summary="Record what happened with a recommended organisation",
-    responses=problem_responses(401, 403, 404, 413, 422, 429, 503),
+    responses=problem_responses(400, 401, 403, 404, 413, 422, 429, 503),
 )
 def add_feedback(body: FeedbackCreate, records: RecordsDep, principal: ReaderDep) -> FeedbackPublic:
     row = records.add_feedback(

@@ -45,7 +45,7 @@ def _public(info: KeyInfo) -> KeyPublic:
     status_code=status.HTTP_201_CREATED,
     response_model=KeyCreated,
     summary="Create an API key",
-    responses=problem_responses(401, 403, 413, 422, 429, 503),
+    responses=problem_responses(400, 401, 403, 413, 422, 429, 503),
 )
 async def create_key(body: KeyCreate, state: StateDep, principal: AdminDep) -> KeyCreated:
     key, info = await anyio.to_thread.run_sync(_ring(state).create, body.name, body.role)

@@ -42,7 +42,7 @@ def find_need(engine: EngineDep, need_id: str) -> Stored:
     summary="Describe a community need",
     responses={
         201: {"headers": {"Location": {"schema": {"type": "string"}}}},
-        **problem_responses(401, 403, 409, 413, 422, 429, 503),
+        **problem_responses(400, 401, 403, 409, 413, 422, 429, 503),
     },
 )
 def create_need(

@@ -84,7 +84,7 @@ def expected_version(stored: Stored, if_match: set[int] | None) -> int | None:
     summary="Create an organisation you own",
     responses={
         201: {"headers": {**_ETAG_HEADER, "Location": {"schema": {"type": "string"}}}},
-        **problem_responses(401, 403, 409, 413, 422, 429, 503),
+        **problem_responses(400, 401, 403, 409, 413, 422, 429, 503),
     },
 )
 def create_organisation(
@@ -173,7 +173,7 @@ def get_organisation(
     summary="Partly update an organisation you own (If-Match guards concurrent edits)",
     responses={
         200: {"headers": _ETAG_HEADER},
-        **problem_responses(401, 403, 404, 412, 413, 422, 429, 503),
+        **problem_responses(400, 401, 403, 404, 412, 413, 422, 429, 503),
     },
 )
 def update_organisation(

@@ -60,7 +60,7 @@ def _check_requester(engine: EngineDep, requester_id: str | None, principal: Pri
     "/v1/recommendations",
     response_model=RecommendationPublic,
     summary="Recommend partners, a cross-sector coalition and the gaps for a need",
-    responses=problem_responses(401, 403, 404, 413, 422, 429, 503),
+    responses=problem_responses(400, 401, 403, 404, 413, 422, 429, 503),
 )
 async def recommend(
     body: RecommendationRequest,
