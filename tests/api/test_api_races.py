@@ -9,11 +9,9 @@ an overwrite of the winner's text or owner). MATCHER_RACE_ROUNDS sets the number
 from __future__ import annotations
 
 import os
-import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
@@ -25,6 +23,7 @@ from api.keys import KeyRing
 from api.main import create_app
 from matcher.engine import Engine
 from matcher.settings import Settings
+from tests.support_threads import together
 
 PG_URL = os.environ.get("MATCHER_TEST_POSTGRES_URL")
 ROUNDS = int(os.environ.get("MATCHER_RACE_ROUNDS", "50"))
@@ -67,23 +66,6 @@ def race_client(
             admin.dispose()
 
 
-def _at_once(n: int, call: Callable[[int], Any]) -> list[Any]:
-    """Run call(0..n-1) in n threads released together by a barrier."""
-    barrier = threading.Barrier(n)
-    out: list[Any] = [None] * n
-
-    def run(i: int) -> None:
-        barrier.wait()
-        out[i] = call(i)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return out
-
-
 def _new_org(c: TestClient, key: str) -> str:
     body = {"name": "Race org", "sector": "business", "description": "Race target."}
     r = c.post("/v1/organisations", json=body, headers=hdr(key))
@@ -104,7 +86,7 @@ def test_concurrent_patches_with_one_if_match_have_one_winner(
             r = c.patch(url, json={"city": f"Writer {i}"}, headers=hdr(key, **{"If-Match": '"1"'}))
             return r.status_code
 
-        codes = Counter(_at_once(WRITERS, patch))
+        codes = Counter(together(WRITERS, patch))
         if codes != Counter({200: 1, 412: WRITERS - 1}):
             bad_rounds.append((rnd, dict(codes)))
         final = c.get(url, headers=hdr(key))
@@ -138,7 +120,7 @@ def test_concurrent_creates_of_one_id_have_one_winner(
             return r.status_code
 
         for kind, call in (("need", create_need), ("org", create_org)):
-            codes = Counter(_at_once(WRITERS, call))
+            codes = Counter(together(WRITERS, call))
             if codes != Counter({201: 1, 409: WRITERS - 1}):
                 bad_rounds.append((rnd, kind, dict(codes)))
         # The winner keeps its text: read the need back and check its owner wrote that text.

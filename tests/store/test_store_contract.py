@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -17,6 +16,7 @@ from matcher.domain import Need, Organisation
 from matcher.errors import ConflictError, NotFoundError
 from matcher.store import Database, Store
 from matcher.store.repository import SqlEmbeddingCache, Stored
+from tests.support_threads import together
 
 PG_URL = os.environ.get("MATCHER_TEST_POSTGRES_URL")
 
@@ -179,31 +179,11 @@ def test_columns_added_since_a_database_was_made_are_added_in_place(tmp_path: Pa
     db.dispose()
 
 
-def _together(n: int, call: Callable[[int], object]) -> list[object]:
-    """call(0..n-1) in n threads released at once; each result or the exception raised."""
-    barrier = threading.Barrier(n)
-    out: list[object] = [None] * n
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            out[i] = call(i)
-        except Exception as exc:  # the outcome under test
-            out[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return out
-
-
 def test_compare_and_set_has_one_winner_per_version(db: Database) -> None:
     store = Store(db)
     for rnd in range(10):
         store.upsert_organisations([org(f"cas{rnd}")])
-        out = _together(
+        out = together(
             8,
             lambda i, r=rnd: store.update_organisation(
                 f"cas{r}", {"city": f"W{i}"}, expected_version=1
@@ -221,7 +201,7 @@ def test_unguarded_concurrent_updates_lose_nothing(db: Database) -> None:
     store.upsert_organisations([org("merge")])
     fields = ["city", "region", "postcode", "website", "contact", "name", "description", "country"]
     values = ["Leeds", "Yorkshire", "LS1", "https://x.example", "a@x.example", "N", "D", "GB"]
-    out = _together(8, lambda i: store.update_organisation("merge", {fields[i]: values[i]}))
+    out = together(8, lambda i: store.update_organisation("merge", {fields[i]: values[i]}))
     assert all(isinstance(o, Stored) for o in out), out
     got = store.get_organisation("merge")
     assert got.version == 9
@@ -230,7 +210,7 @@ def test_unguarded_concurrent_updates_lose_nothing(db: Database) -> None:
 
 def test_create_of_an_existing_id_is_a_conflict(db: Database) -> None:
     store = Store(db)
-    out = _together(
+    out = together(
         6, lambda i: store.create_need(Need.model_validate({"id": "n1", "text": f"text {i}"}))
     )
     assert sum(isinstance(o, Stored) for o in out) == 1, out
