@@ -19,7 +19,7 @@ class Capability:
     label: str
     stems: tuple[str, ...]
     # what it means, in plain words: needs and profiles are matched to it by meaning
-    description: str = ""
+    description: str
 
 
 CAPABILITIES: tuple[Capability, ...] = (
@@ -39,12 +39,19 @@ CAPABILITIES: tuple[Capability, ...] = (
             "endow",
             "loan",
         ),
+        "money for the work: grants, donations, sponsorship, investment",
     ),
-    Capability("volunteers", "volunteers", ("volunteer", "helpers", "mentor")),
+    Capability(
+        "volunteers",
+        "volunteers",
+        ("volunteer", "helpers", "mentor"),
+        "volunteers, mentors and helpers who give their time",
+    ),
     Capability(
         "expertise",
         "expertise and advice",
         ("expert", "advice", "advis", "consult", "pro bono", "technical assistance", "know-how"),
+        "expertise and advice: consultants, pro bono specialists, technical help",
     ),
     Capability(
         "facilities",
@@ -61,11 +68,13 @@ CAPABILITIES: tuple[Capability, ...] = (
             "storage",
             "room",
         ),
+        "space and buildings to use: venues, kitchens, warehouses, rooms, land, storage",
     ),
     Capability(
         "data",
         "data and research",
         ("data", "research", "evaluat", "analytic", "survey", "mapping", "monitor", "evidence"),
+        "data, research, evaluation and monitoring of results",
     ),
     Capability(
         "distribution",
@@ -81,11 +90,13 @@ CAPABILITIES: tuple[Capability, ...] = (
             "cold-chain",
             "vans",
         ),
+        "delivery, transport and logistics: moving goods or people, supply chains",
     ),
     Capability(
         "regulatory",
         "regulatory support and permits",
         ("regulat", "permit", "licens", "zoning", "complian", "policy", "planning approval"),
+        "permits, licences, zoning, regulation and public policy",
     ),
     Capability(
         "community_reach",
@@ -101,6 +112,7 @@ CAPABILITIES: tuple[Capability, ...] = (
             "local trust",
             "hard-to-reach",
         ),
+        "outreach into the community: trusted local networks, engagement",
     ),
     Capability(
         "jobs",
@@ -118,6 +130,7 @@ CAPABILITIES: tuple[Capability, ...] = (
             "recruit",
             "career",
         ),
+        "jobs, hiring, apprenticeships, internships and work placements",
     ),
     Capability(
         "training",
@@ -133,6 +146,7 @@ CAPABILITIES: tuple[Capability, ...] = (
             "tutor",
             "literacy",
         ),
+        "education, skills training, tutoring, literacy and coaching",
     ),
     Capability(
         "technology",
@@ -147,6 +161,7 @@ CAPABILITIES: tuple[Capability, ...] = (
             "device",
             "platform",
         ),
+        "technology and digital access: software, devices, broadband internet",
     ),
     Capability(
         "healthcare",
@@ -162,79 +177,62 @@ CAPABILITIES: tuple[Capability, ...] = (
             "counsel",
             "vaccin",
         ),
+        "health care: clinics, doctors, nurses, medical treatment, counselling",
     ),
     Capability(
         "food_supply",
         "food supply",
         ("food", "produce", "meal", "grocer", "surplus", "nutrition", "fresh fruit"),
+        "food: groceries, meals, fresh produce, food donations and nutrition",
     ),
     Capability(
         "housing",
         "housing and shelter",
         ("housing", "shelter", "homes", "accommodat", "tenanc", "rent"),
+        "housing and shelter: homes, apartments, beds, rent and tenancy",
     ),
     Capability(
         "legal_aid",
         "legal aid",
         ("legal", "lawyer", "attorney", "rights", "immigration advice"),
+        "legal help: lawyers, legal representation, rights and immigration advice",
     ),
     Capability(
         "public_programmes",
         "public programmes and benefits",
         ("programme", "program", "public service", "benefit", "subsid"),
+        "public programmes and benefits: government assistance, subsidies",
     ),
     Capability(
         "communications",
         "communications and media",
         ("media", "communicat", "campaign", "marketing", "promot", "publicity"),
+        "communications, media, campaigns and marketing",
     ),
     Capability(
         "equipment",
         "equipment and materials",
         ("equipment", "tools", "material", "supplies", "hardware", "machinery"),
+        "equipment, tools, materials and supplies",
     ),
     Capability(
         "energy",
         "energy and climate infrastructure",
         ("energy", "solar", "retrofit", "insulat", "heat pump", "weatheriz", "emission"),
+        "energy efficiency: insulation, heating, solar power, weatherisation",
     ),
     Capability(
         "disaster",
         "disaster preparedness and recovery",
         ("flood", "resilien", "disaster", "wildfire", "emergency plan", "storm", "rebuild"),
+        "disaster preparedness and recovery: flood and fire resilience, rebuilding",
     ),
     Capability(
         "language",
         "language and translation",
         ("translat", "interpret", "language", "multilingual"),
+        "translation, interpreting and language classes",
     ),
-)
-
-_DESCRIPTIONS: dict[str, str] = {
-    "funding": "money for the work: grants, donations, sponsorship, investment",
-    "volunteers": "volunteers, mentors and helpers who give their time",
-    "expertise": "expertise and advice: consultants, pro bono specialists, technical help",
-    "facilities": "space and buildings to use: venues, kitchens, warehouses, rooms, land, storage",
-    "data": "data, research, evaluation and monitoring of results",
-    "distribution": "delivery, transport and logistics: moving goods or people, supply chains",
-    "regulatory": "permits, licences, zoning, regulation and public policy",
-    "community_reach": "outreach into the community: trusted local networks, engagement",
-    "jobs": "jobs, hiring, apprenticeships, internships and work placements",
-    "training": "education, skills training, tutoring, literacy and coaching",
-    "technology": "technology and digital access: software, devices, broadband internet",
-    "healthcare": "health care: clinics, doctors, nurses, medical treatment, counselling",
-    "food_supply": "food: groceries, meals, fresh produce, food donations and nutrition",
-    "housing": "housing and shelter: homes, apartments, beds, rent and tenancy",
-    "legal_aid": "legal help: lawyers, legal representation, rights and immigration advice",
-    "public_programmes": "public programmes and benefits: government assistance, subsidies",
-    "communications": "communications, media, campaigns and marketing",
-    "equipment": "equipment, tools, materials and supplies",
-    "energy": "energy efficiency: insulation, heating, solar power, weatherisation",
-    "disaster": "disaster preparedness and recovery: flood and fire resilience, rebuilding",
-    "language": "translation, interpreting and language classes",
-}
-CAPABILITIES = tuple(
-    Capability(c.key, c.label, c.stems, _DESCRIPTIONS.get(c.key, c.label)) for c in CAPABILITIES
 )
 CAPABILITY_KEYS: tuple[str, ...] = tuple(c.key for c in CAPABILITIES)
 _BY_KEY = {c.key: c for c in CAPABILITIES}
