@@ -8,7 +8,8 @@ Pure functions: `card_problems(match, need)` returns the problems of one card, e
 - `unreadable_offer`: a quoted offer phrase that is not a short readable phrase (more than
   MAX_OFFER_CHARS characters or MAX_OFFER_WORDS words, or mostly upper-case letters: a shouted
   fragment of a mission statement);
-- `shared_stop_word`: "shared terms" listing a stop word (sklearn's English list plus a few
+- `shared_stop_word`: "shared terms" listing a stop word (the English list of the lexical
+  index, matcher.index.analyzer, the same as sklearn's, plus a few
   profile boiler-plate words);
 - `shared_place_name`: "shared terms" listing a place name (the need's city or state, or a US
   state name): a shared place says nothing about fit.
@@ -22,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from matcher.index.analyzer import STOP_WORDS as ENGLISH_STOP_WORDS
 
 KINDS = ("contradiction", "unreadable_offer", "shared_stop_word", "shared_place_name")
 MAX_OFFER_CHARS = 80
