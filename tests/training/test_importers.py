@@ -52,6 +52,9 @@ PROGRAMS = (
     "10.2,Tribal Roads,,assistance_listing,Department of Agriculture,,To build roads.,"
     "Federally Recognized Indian Tribal Governments|Non-Government - General,,Project Grants,\n"
     "10.3,No Objective,,assistance_listing,Department of Agriculture,,,State,,,\n"
+    "TC.1,Exclusion of benefits,,tax_expenditure,Department of the Treasury,"
+    "Internal Revenue Service (IRS),Under the baseline tax system all pay is taxable.,,,"
+    "Tax Expenditures,Tax Expenditures - Commerce and Housing\n"
 )
 COMPANIES = (
     "symbol,name,sector,industry,city,state,country,employees,summary\n"
@@ -167,6 +170,9 @@ def test_federal_programs(tmp_path: Path) -> None:
     assert roads.requester_id == "agency-department-of-agriculture"
     assert [s.value for s in roads.wanted_sectors] == ["government", "nonprofit"]
     assert [(e.row, e.column) for e in batch.rejected] == [(3, "objective")]
+    # a tax expenditure is no programme to join: flagged, no need, no agency made from it
+    assert "fpi-TC.1" not in needs
+    assert [(f.row, f.record_id) for f in batch.flagged] == [(4, "fpi-TC.1")]
     assert applicant_sectors(["State"]) == ["government"]
     assert required_capabilities(["Sale, Exchange, or Donation of Property or Goods"]) == [
         "equipment"
@@ -229,7 +235,8 @@ def test_shared_files(tmp_path: Path) -> None:
     gov = {o.id for o in grants.organisations if o.sector.value == "government"}
     assert "E08000009" in gov  # Trafford Metropolitan Borough Council
     programs = read("federal-programs", SHARED / "us_federal_programs.csv")
-    assert len(programs.needs) == 2650 and not programs.rejected
+    taxes = [f for f in programs.flagged if "tax expenditure" in f.note]
+    assert len(programs.needs) == 2650 - 174 and len(taxes) == 174 and not programs.rejected
     assert len(programs.organisations) > 100
     companies = read("companies", SHARED / "sp500_companies.csv")
     assert len(companies.organisations) == 503 and not companies.rejected

@@ -15,6 +15,12 @@ A programme whose objective says it has ended ("Program is inactive and pending 
 longer funded", "no longer making awards", "defunct") is stored with status "closed", is left out
 of its agency's description, and is listed in `flagged`; an agency all of whose programmes
 ended is imported with active=False. Every agency keeps its source: ["fpi:<agency id>"].
+
+A tax expenditure (program_type "tax_expenditure": an exclusion, deduction or credit in the tax
+code) is not a programme anyone applies to or partners on, and the inventory files all 174 of
+them under the IRS, across every budget function; taken as programmes they made the IRS a
+partner for every need (wildfire rebuilding, reading classes, stray dogs). They are listed in
+`flagged` and left out.
 """
 
 from __future__ import annotations
@@ -69,7 +75,7 @@ APPLICANT_SECTORS: tuple[tuple[re.Pattern[str], str], ...] = (
 ASSISTANCE_CAPABILITIES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (
         re.compile(
-            r"grant|tax expenditure|loan|insurance|direct payment|cooperative agreement", re.I
+            r"grant|loan|insurance|direct payment|cooperative agreement", re.I
         ),
         ("funding",),
     ),
@@ -144,6 +150,9 @@ def read_federal_programs(
             reject(batch, row, exc)
             continue
         seen[pid] = row
+        if _is_tax_expenditure(values):
+            batch.flag(need.id, row, "left out: a tax expenditure, not a programme to join")
+            continue
         agencies.setdefault(agency_id(top), (top, ""))
         if sub:
             agencies.setdefault(owner, (top, sub))
@@ -165,10 +174,15 @@ def read_federal_programs(
     return batch
 
 
+def _is_tax_expenditure(values: dict[str, Any]) -> bool:
+    kind = safe_text(values, "program_type").strip().lower().replace(" ", "_")
+    types = safe_text(values, "assistance_types").lower()
+    return kind == "tax_expenditure" or types.strip() == "tax expenditures"
+
+
 def _categories(value: str) -> list[str]:
     out = []
     for c in split(value):
-        c = re.sub(r"^tax expenditures\s*-\s*", "", c, flags=re.I)
         out.append(c.split(" - ")[-1].strip().lower())
     return out
 
