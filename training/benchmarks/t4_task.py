@@ -269,7 +269,9 @@ def store_programmes(shared_data: Path, store: Any) -> int:
     """The federal programmes (GSA inventory) as the agencies' programmes: read with the
     programme importer, its agencies linked to the stored registry rows (record linkage, as
     `matcher train import` does), and only programmes of a registry agency kept, so the
-    candidate corpus stays the 457 registry rows. Returns the number of programmes stored."""
+    candidate corpus stays the 457 registry rows. Programmes stored by an earlier run that the
+    importer no longer yields (e.g. tax expenditures) are removed, so a rebuilt engine dir
+    measures what a fresh one would. Returns the number of programmes stored."""
     from training.importers import read, store_batch
     from training.linkage_store import link_batch
 
@@ -278,6 +280,10 @@ def store_programmes(shared_data: Path, store: Any) -> int:
     batch.organisations = [o for o in batch.organisations if o.id.startswith(AGENCY_PREFIX)]
     batch.needs = [n for n in batch.needs if (n.requester_id or "").startswith(AGENCY_PREFIX)]
     store_batch(store, batch)
+    kept = {n.id for n in batch.needs}
+    for _, old in store.needs():
+        if old.kind == "programme" and old.id not in kept:
+            store.delete_need(old.id)
     return len(batch.needs)
 
 
