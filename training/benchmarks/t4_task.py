@@ -276,7 +276,16 @@ def store_programmes(shared_data: Path, store: Any) -> int:
     from training.linkage_store import link_batch
 
     batch = read("federal-programs", Path(shared_data) / PROGRAMMES_FILE)
-    link_batch(store, batch)
+    linked = link_batch(store, batch).retired
+    # a sub-agency with no registry row of its own (HUD's "Assistant Secretary for Housing")
+    # runs its programmes for its department: they count for the department's registry row
+    batch.needs = [
+        n.model_copy(update={"requester_id": linked[top]})
+        if (top := (n.requester_id or "").split("--")[0]) in linked
+        and not (n.requester_id or "").startswith(AGENCY_PREFIX)
+        else n
+        for n in batch.needs
+    ]
     batch.organisations = [o for o in batch.organisations if o.id.startswith(AGENCY_PREFIX)]
     batch.needs = [n for n in batch.needs if (n.requester_id or "").startswith(AGENCY_PREFIX)]
     store_batch(store, batch)
