@@ -25,6 +25,12 @@ DIRNAME = "catalog"
 KEY_DTYPE = "S20"
 
 
+def as_saved(key: bytes) -> bytes:
+    """A row key as a KEY_DTYPE array gives it back: numpy drops trailing NUL bytes (1 digest
+    in 256 ends with one), so keys are compared in this form."""
+    return key.rstrip(b"\x00")
+
+
 def save_catalog(generation_dir: Path, snapshot: dict[str, Any], row_keys: np.ndarray) -> None:
     """Write (or replace, atomically) the snapshot of the catalog of this generation."""
     columns: dict[str, np.ndarray] = snapshot["columns"]

@@ -15,7 +15,7 @@ import numpy as np
 
 from matcher.artifacts import generation_dir
 from matcher.build_progress import cached_hashes
-from matcher.catalog_files import DIRNAME
+from matcher.catalog_files import DIRNAME, as_saved
 from matcher.embedding.cache import CachedEmbedder, text_hash
 
 
@@ -73,7 +73,7 @@ def index_status(engine: Any) -> IndexStatus:
         old_hash = dict(zip(pks, hashes, strict=True))
         saved_keys = _saved_row_keys(directory, pks)
         if saved_keys is not None:
-            changed = sum(1 for pk, key, _ in keys if saved_keys.get(pk) != key)
+            changed = sum(1 for pk, key, _ in keys if saved_keys.get(pk) != as_saved(key))
         else:  # no snapshot: only text changes are visible
             changed = sum(1 for pk, h in db_hash.items() if old_hash.get(pk) != h)
         removed = sum(1 for pk in old_hash if pk not in db_hash)
