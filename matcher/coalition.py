@@ -1,8 +1,10 @@
 """Coalition assembly: a few partners across sectors that together cover the need.
 
 Greedy maximisation of a monotone submodular objective (coverage of the required capabilities,
-each weighted by how well the partner fits, plus the value of filling a new sector role), with a
-penalty for redundancy. Greedy selection is within (1 - 1/e) of the best set of the same size.
+each weighted by how well the partner fits, plus the value of filling a new sector role, plus how
+well the need's parts are met: for each part of the need, the best match any member gives, a
+facility-location term), with a penalty for redundancy. Greedy selection is within (1 - 1/e) of
+the best set of the same size.
 """
 
 from __future__ import annotations
@@ -23,10 +25,16 @@ class Member:
     sector: str
     score: float
     offers: frozenset[str]
+    # how closely it meets each part (clause) of the need, >= 0; empty when not measured
+    aspects: tuple[float, ...] = ()
 
 
 def _value(
-    chosen: Sequence[Member], required: Sequence[str], role_bonus: float, score_weight: float
+    chosen: Sequence[Member],
+    required: Sequence[str],
+    role_bonus: float,
+    score_weight: float,
+    aspect_weight: float = 0.0,
 ) -> float:
     total = 0.0
     for cap in required:
@@ -34,6 +42,13 @@ def _value(
     roles = {ROLE_OF_SECTOR.get(m.sector) for m in chosen} - {None}
     total += role_bonus * len(roles)
     total += score_weight * sum(m.score for m in chosen)
+    parts = max((len(m.aspects) for m in chosen), default=0)
+    if aspect_weight and parts:
+        met = sum(
+            max((m.aspects[i] for m in chosen if i < len(m.aspects)), default=0.0)
+            for i in range(parts)
+        )
+        total += aspect_weight * met / parts  # the mean over the need's parts
     return total
 
 
@@ -52,6 +67,7 @@ def select_coalition(
     min_gain: float = 0.05,
     seed: Sequence[Member] = (),
     score_weight: float = 0.25,
+    aspect_weight: float = 0.0,
 ) -> list[Member]:
     """Greedy selection; stops at max_size, or after min_size once gains become small.
 
@@ -65,7 +81,7 @@ def select_coalition(
     chosen: list[Member] = list(seed)
     taken = {m.key for m in chosen}
     members = [m for m in pool if m.key not in taken]
-    current = _value(chosen, required, role_bonus, score_weight) if chosen else 0.0
+    current = _value(chosen, required, role_bonus, score_weight, aspect_weight) if chosen else 0.0
     # (-bound, pool index): the best bound first, ties in pool order
     heap = [(-math.inf, i) for i in range(len(members))]
     while heap and len(chosen) < max_size:
@@ -73,7 +89,10 @@ def select_coalition(
         best, best_gain = -1, -1.0
         while heap and (not fresh or -heap[0][0] + _BOUND_SLACK >= best_gain):
             _, i = heapq.heappop(heap)
-            gain = _value([*chosen, members[i]], required, role_bonus, score_weight) - current
+            gain = (
+                _value([*chosen, members[i]], required, role_bonus, score_weight, aspect_weight)
+                - current
+            )
             fresh.append((gain, i))
             if gain > best_gain or (gain == best_gain and i < best):
                 best, best_gain = i, gain
@@ -100,7 +119,11 @@ def gaps(pool_offers: Mapping[str, frozenset[str]], required: Sequence[str]) -> 
 
 
 def assemble(
-    pools: Mapping[str, Sequence[Member]], required: Sequence[str], size: tuple[int, int]
+    pools: Mapping[str, Sequence[Member]],
+    required: Sequence[str],
+    size: tuple[int, int],
+    *,
+    aspect_weight: float = 0.0,
 ) -> tuple[list[Member], dict[str, str], list[str]]:
     """(members, role -> member id, roles left unfilled) of the coalition for these role pools
     (each a role's candidates above the relevance floor, best first). Each role is filled by
@@ -115,6 +138,7 @@ def assemble(
         min_size=min(size[0], len(seed)),
         max_size=size[1],
         score_weight=0.0,
+        aspect_weight=aspect_weight,
     )
     roles: dict[str, str] = {}
     for m in chosen:

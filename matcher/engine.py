@@ -883,7 +883,7 @@ class Engine:
                     bucket = by_sector.setdefault(sector, [])
                     if len(bucket) < PER_SECTOR:
                         bucket.append(make(s))
-            coalition = self._coalition(per_role, required, coalition_size, make)
+            coalition = self._coalition(per_role, required, coalition_size, make, clause_vecs)
         return Recommendation(
             need=need,
             required_capabilities=list(required),
@@ -916,17 +916,33 @@ class Engine:
         required: dict[str, str],
         size: tuple[int, int],
         make: Callable[[Scored], Match],
+        clause_vecs: np.ndarray,
     ) -> Coalition:
         """The coalition from each role's candidates above the floor (matcher.coalition)."""
         by_id: dict[str, Scored] = {}
         pools: dict[str, list[Member]] = {}
         for role, ss in per_role.items():
             pools[role] = []
-            for s in ss[:COALITION_POOL]:
+            ss = ss[:COALITION_POOL]
+            aspects = np.zeros((len(ss), 0), np.float32)
+            if clause_vecs.shape[0] and ss:
+                rows = self.catalog.vectors[[s.position for s in ss]]
+                aspects = np.clip(rows @ clause_vecs.T, 0.0, None)
+            for j, s in enumerate(ss):
                 org = self.catalog.profile(s.position).org
                 by_id[org.id] = s
-                pools[role].append(Member(org.id, org.sector.value, s.score, frozenset(s.offers)))
-        chosen, roles, unfilled = assemble(pools, list(required), size)
+                pools[role].append(
+                    Member(
+                        org.id,
+                        org.sector.value,
+                        s.score,
+                        frozenset(s.offers),
+                        tuple(float(a) for a in aspects[j]),
+                    )
+                )
+        chosen, roles, unfilled = assemble(
+            pools, list(required), size, aspect_weight=self.settings.coalition_aspect_weight
+        )
         cov = coverage_map(chosen, list(required))
         covered = sum(1 for v in cov.values() if v)
         offered = {m.key: m.offers for ms in pools.values() for m in ms}

@@ -94,6 +94,13 @@ class Settings(BaseSettings):
         description="weight of the standardised match between the need and the programmes "
         "and opportunities a partner runs (needs stored with it as requester)",
     )
+    coalition_aspect_weight: float = Field(
+        2.0,
+        ge=0,
+        description="weight, in choosing the coalition's further members, of how well they meet "
+        "the parts of the need its members do not yet meet (per clause, the best member's "
+        "similarity); 0 chooses them by required capabilities alone",
+    )
     relevance_floor: float | None = Field(
         None,
         description="partners whose relevance (see matcher.score.relevance) is below this are "

@@ -16,6 +16,7 @@ def select_coalition_plain(
     max_size: int = 5,
     role_bonus: float = 0.6,
     min_gain: float = 0.05,
+    aspect_weight: float = 0.0,
 ) -> list[Member]:
     """Plain greedy (every remaining member evaluated each round, first on a tie): the
     reference the lazy `select_coalition` must agree with."""
@@ -25,7 +26,7 @@ def select_coalition_plain(
     while remaining and len(chosen) < max_size:
         best, best_gain = None, -1.0
         for m in remaining:
-            gain = _value([*chosen, m], required, role_bonus, 0.25) - current
+            gain = _value([*chosen, m], required, role_bonus, 0.25, aspect_weight) - current
             if gain > best_gain:
                 best, best_gain = m, gain
         if best is None or (len(chosen) >= min_size and best_gain < min_gain):
@@ -90,6 +91,7 @@ def pools(draw: st.DrawFn) -> tuple[list[Member], list[str]]:
                 st.sampled_from(SECTORS),
                 scores,
                 st.frozensets(st.sampled_from(CAPS), max_size=4),
+                st.lists(st.floats(0.0, 1.0), min_size=3, max_size=3).map(tuple) | st.just(()),
             ),
             max_size=45,
         )
@@ -107,6 +109,7 @@ def pools(draw: st.DrawFn) -> tuple[list[Member], list[str]]:
     st.integers(0, 7),
     st.sampled_from([0.0, 0.6, 1.0]),
     st.sampled_from([0.0, 0.05, 0.3]),
+    st.sampled_from([0.0, 2.0]),
 )
 def test_lazy_greedy_picks_exactly_what_plain_greedy_picks(
     pool: tuple[list[Member], list[str]],
@@ -114,9 +117,15 @@ def test_lazy_greedy_picks_exactly_what_plain_greedy_picks(
     max_size: int,
     role_bonus: float,
     min_gain: float,
+    aspect_weight: float,
 ) -> None:
     members, required = pool
-    kw = {"min_size": min_size, "max_size": max_size, "role_bonus": role_bonus}
+    kw = {
+        "min_size": min_size,
+        "max_size": max_size,
+        "role_bonus": role_bonus,
+        "aspect_weight": aspect_weight,
+    }
     lazy = select_coalition(members, required, min_gain=min_gain, **kw)
     plain = select_coalition_plain(members, required, min_gain=min_gain, **kw)
     assert [id(m) for m in lazy] == [id(m) for m in plain]
@@ -138,3 +147,27 @@ def test_assemble_fills_each_role_first_then_adds_only_coverage() -> None:
     assert [m.key for m in chosen] == ["b1", "n1", "n3"]
     assert roles == {"business": "b1", "nonprofit": "n1"}
     assert unfilled == ["government"]
+
+
+def test_assemble_adds_the_member_that_meets_a_part_no_one_meets() -> None:
+    """Parts of the need (clauses): "shelter beds", "case managers", "donated coats". The
+    role seeds meet the first two; of two more nonprofits the one meeting "coats" joins, the
+    one repeating "beds" does not, though it scores higher."""
+    from matcher.coalition import assemble
+
+    def a(key: str, sector: str, score: float, *parts: float) -> Member:
+        return Member(key, sector, score, frozenset(), tuple(parts))
+
+    pools = {
+        "business": [a("b1", "business", 0.7, 0.1, 0.5, 0.0)],
+        "nonprofit": [
+            a("n1", "nonprofit", 0.9, 0.6, 0.1, 0.0),
+            a("n2", "nonprofit", 0.85, 0.62, 0.1, 0.0),  # beds again
+            a("n3", "nonprofit", 0.6, 0.1, 0.1, 0.5),  # coats
+        ],
+    }
+    chosen, _, _ = assemble(pools, [], (2, 5), aspect_weight=2.0)
+    assert [m.key for m in chosen] == ["n1", "b1", "n3"]
+    # without the parts, nothing beyond the role seeds is added (no capability is asked)
+    plain, _, _ = assemble(pools, [], (2, 5), aspect_weight=0.0)
+    assert [m.key for m in plain] == ["n1", "b1"]

@@ -74,9 +74,7 @@ APPLICANT_SECTORS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 ASSISTANCE_CAPABILITIES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (
-        re.compile(
-            r"grant|loan|insurance|direct payment|cooperative agreement", re.I
-        ),
+        re.compile(r"grant|loan|insurance|direct payment|cooperative agreement", re.I),
         ("funding",),
     ),
     (re.compile(r"training", re.I), ("training",)),
