@@ -524,6 +524,11 @@ class CoalitionPublic(BaseModel):
         default_factory=list,
         description="roles asked for that no partner above the relevance floor can fill",
     )
+    joins_for: dict[str, str] = Field(
+        default_factory=dict,
+        description="member id -> the part of the need (a clause of its text) that member "
+        "joined the coalition to meet, for members beyond each role's first",
+    )
 
 
 class RecommendationPublic(BaseModel):

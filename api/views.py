@@ -57,6 +57,7 @@ def recommendation_view(
             gaps=list(coalition.gaps),
             coverage=coalition.coverage,
             unfilled_roles=list(coalition.unfilled_roles),
+            joins_for=dict(coalition.joins_for),
         ),
         gaps=list(rec.gaps),
     )

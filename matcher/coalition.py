@@ -106,6 +106,25 @@ def select_coalition(
     return chosen
 
 
+def parts_added(chosen: Sequence[Member], added: set[str]) -> dict[str, int]:
+    """For each member in `added` (joined beyond the role seeds): the part of the need (index
+    into the members' aspects) it meets best beyond every member before it, when it improves
+    one; what the page gives as the reason it joins."""
+    out: dict[str, int] = {}
+    best: list[float] = []
+    for m in chosen:
+        if len(best) < len(m.aspects):
+            best.extend([0.0] * (len(m.aspects) - len(best)))
+        if m.key in added:
+            lifts = [(a - best[i], i) for i, a in enumerate(m.aspects)]
+            lift, i = max(lifts, default=(0.0, -1))
+            if lift > 0:
+                out[m.key] = i
+        for i, a in enumerate(m.aspects):
+            best[i] = max(best[i], a)
+    return out
+
+
 def coverage_map(chosen: Sequence[Member], required: Sequence[str]) -> dict[str, list[str]]:
     return {cap: [m.key for m in chosen if cap in m.offers] for cap in required}
 

@@ -25,7 +25,7 @@ from matcher.build_progress import stage_printer, to_embed
 from matcher.catalog import Catalog, Profile
 from matcher.catalog_files import KEY_DTYPE, load_catalog, save_catalog
 from matcher.causes import Cause, CauseSpace, read_causes, shared_cause
-from matcher.coalition import ROLE_OF_SECTOR, Member, assemble, coverage_map, gaps
+from matcher.coalition import ROLE_OF_SECTOR, Member, assemble, coverage_map, gaps, parts_added
 from matcher.domain import (
     SECTORS,
     Coalition,
@@ -883,7 +883,18 @@ class Engine:
                     bucket = by_sector.setdefault(sector, [])
                     if len(bucket) < PER_SECTOR:
                         bucket.append(make(s))
-            coalition = self._coalition(per_role, required, coalition_size, make, clause_vecs)
+            # the parts are quoted as the group wrote them when they align with the clauses
+            # read without place words (the ones embedded)
+            parts = evidence.clauses(topic)
+            written = evidence.clauses(need.text)
+            coalition = self._coalition(
+                per_role,
+                required,
+                coalition_size,
+                make,
+                clause_vecs,
+                written if len(written) == len(parts) else parts,
+            )
         return Recommendation(
             need=need,
             required_capabilities=list(required),
@@ -917,6 +928,7 @@ class Engine:
         size: tuple[int, int],
         make: Callable[[Scored], Match],
         clause_vecs: np.ndarray,
+        parts: list[str],
     ) -> Coalition:
         """The coalition from each role's candidates above the floor (matcher.coalition)."""
         by_id: dict[str, Scored] = {}
@@ -953,6 +965,13 @@ class Engine:
             gaps=gaps(offered, list(required)),
             coverage=round(covered / len(required), 4) if required else None,
             unfilled_roles=unfilled,
+            joins_for={
+                key: parts[i]
+                for key, i in parts_added(
+                    chosen, {m.key for m in chosen} - set(roles.values())
+                ).items()
+                if i < len(parts)
+            },
         )
 
     def match(

@@ -171,3 +171,15 @@ def test_assemble_adds_the_member_that_meets_a_part_no_one_meets() -> None:
     # without the parts, nothing beyond the role seeds is added (no capability is asked)
     plain, _, _ = assemble(pools, [], (2, 5), aspect_weight=0.0)
     assert [m.key for m in plain] == ["n1", "b1"]
+
+
+def test_parts_added_names_the_part_each_added_member_lifts_most() -> None:
+    from matcher.coalition import parts_added
+
+    def a(key: str, *parts: float) -> Member:
+        return Member(key, "nonprofit", 0.5, frozenset(), tuple(parts))
+
+    chosen = [a("n1", 0.6, 0.1, 0.0), a("b1", 0.1, 0.5, 0.0), a("n3", 0.7, 0.2, 0.5)]
+    # n3 lifts part 0 by 0.1 and part 2 by 0.5: it joined for part 2; seeds are not named
+    assert parts_added(chosen, {"n3"}) == {"n3": 2}
+    assert parts_added([a("n1", 0.6), a("n2", 0.5)], {"n2"}) == {}  # lifts nothing

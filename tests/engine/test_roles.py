@@ -74,3 +74,22 @@ def test_only_programmes_an_organisation_offers_count_as_evidence(engine: Engine
     assert "Runs a related programme: 'Emergency Food Program'" in cards["city-pdx"]
     assert "Food we seek" not in " ".join(cards.values())
     assert engine.programmes.need_ids_ and "seek-1" not in engine.programmes.need_ids_
+
+
+def test_members_beyond_the_role_seeds_name_the_part_of_the_need_they_join_for(
+    engine: Engine,
+) -> None:
+    from matcher import evidence
+
+    text = (
+        "Families go hungry every week; we need fresh groceries, volunteers to pack boxes, "
+        "job training for parents and a place to store food"
+    )
+    engine.settings = engine.settings.model_copy(update={"coalition_aspect_weight": 5.0})
+    rec = engine.recommend(Need(text=text, wanted_sectors=ALL))
+    seeds = set(rec.coalition.roles.values())
+    added = {m.id for m in rec.coalition.members} - seeds
+    assert added, "a strong weight on the need's parts adds members beyond the role seeds"
+    assert set(rec.coalition.joins_for) <= added
+    assert rec.coalition.joins_for
+    assert set(rec.coalition.joins_for.values()) <= set(evidence.clauses(text))
