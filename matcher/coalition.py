@@ -106,17 +106,19 @@ def select_coalition(
     return chosen
 
 
-def parts_added(chosen: Sequence[Member], added: set[str]) -> dict[str, int]:
+def parts_added(
+    chosen: Sequence[Member], added: set[str], min_match: float = 0.0
+) -> dict[str, int]:
     """For each member in `added` (joined beyond the role seeds): the part of the need (index
     into the members' aspects) it meets best beyond every member before it, when it improves
-    one; what the page gives as the reason it joins."""
+    one and meets it at least `min_match`; what the page gives as the reason it joins."""
     out: dict[str, int] = {}
     best: list[float] = []
     for m in chosen:
         if len(best) < len(m.aspects):
             best.extend([0.0] * (len(m.aspects) - len(best)))
         if m.key in added:
-            lifts = [(a - best[i], i) for i, a in enumerate(m.aspects)]
+            lifts = [(a - best[i], i) for i, a in enumerate(m.aspects) if a >= min_match]
             lift, i = max(lifts, default=(0.0, -1))
             if lift > 0:
                 out[m.key] = i

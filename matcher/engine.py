@@ -893,7 +893,8 @@ class Engine:
                 coalition_size,
                 make,
                 clause_vecs,
-                written if len(written) == len(parts) else parts,
+                written if len(written) == len(parts) else evidence.as_written(parts, written),
+                floor,
             )
         return Recommendation(
             need=need,
@@ -929,6 +930,7 @@ class Engine:
         make: Callable[[Scored], Match],
         clause_vecs: np.ndarray,
         parts: list[str],
+        floor: float,
     ) -> Coalition:
         """The coalition from each role's candidates above the floor (matcher.coalition)."""
         by_id: dict[str, Scored] = {}
@@ -968,7 +970,7 @@ class Engine:
             joins_for={
                 key: parts[i]
                 for key, i in parts_added(
-                    chosen, {m.key for m in chosen} - set(roles.values())
+                    chosen, {m.key for m in chosen} - set(roles.values()), floor
                 ).items()
                 if i < len(parts)
             },

@@ -37,6 +37,17 @@ def clauses(text: str) -> list[str]:
     return [p for p in parts if len(p) >= MIN_CLAUSE_CHARS][:MAX_CLAUSES]
 
 
+def as_written(parts: Sequence[str], written: Sequence[str]) -> list[str]:
+    """Each part (a clause read without place words) as the group wrote it: the written clause
+    sharing the most words with it (the part itself when none shares any)."""
+    out = []
+    for part in parts:
+        words = set(part.lower().split())
+        best = max(written, key=lambda w: len(words & set(w.lower().split())), default=part)
+        out.append(best if words & set(best.lower().split()) else part)
+    return out
+
+
 class FocusVectors:
     """Vectors of the distinct focus phrases of the catalog, indexed by the catalog's focus
     codes (code 0 is "none"); grows as new phrases arrive."""

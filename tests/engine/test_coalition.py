@@ -183,3 +183,22 @@ def test_parts_added_names_the_part_each_added_member_lifts_most() -> None:
     # n3 lifts part 0 by 0.1 and part 2 by 0.5: it joined for part 2; seeds are not named
     assert parts_added(chosen, {"n3"}) == {"n3": 2}
     assert parts_added([a("n1", 0.6), a("n2", 0.5)], {"n2"}) == {}  # lifts nothing
+
+
+def test_parts_added_names_no_part_the_member_meets_only_weakly() -> None:
+    from matcher.coalition import parts_added
+
+    chosen = [
+        Member("n1", "nonprofit", 0.5, frozenset(), (0.6, 0.0)),
+        Member("g1", "government", 0.5, frozenset(), (0.1, 0.15)),
+    ]
+    assert parts_added(chosen, {"g1"}) == {"g1": 1}
+    assert parts_added(chosen, {"g1"}, min_match=0.2) == {}
+
+
+def test_parts_are_quoted_as_written() -> None:
+    from matcher.evidence import as_written
+
+    written = ["Hundreds of households in rural McKinley County haul water", "We need well testing"]
+    parts = ["Hundreds of households in rural haul water", "We need well testing", "zzz"]
+    assert as_written(parts, written) == [written[0], written[1], "zzz"]
