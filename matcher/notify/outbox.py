@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from matcher.domain import utcnow
@@ -134,10 +134,11 @@ class Outbox:
 
     def counts(self) -> dict[str, int]:
         with self.db.session() as s:
-            got = dict(s.execute(select(T.status, func.count()).group_by(T.status)).tuples())
-        return {status: int(got.get(status, 0)) for status in STATUSES}
+            rows = s.execute(select(T.status, func.count()).group_by(T.status)).all()
+        got = {str(status): int(n) for status, n in rows}
+        return {status: got.get(status, 0) for status in STATUSES}
 
-    def _claimable(self, now: datetime, lease: timedelta) -> object:
+    def _claimable(self, now: datetime, lease: timedelta) -> ColumnElement[bool]:
         return or_(
             and_(T.status == "queued", T.next_attempt_at <= now),
             and_(T.status == "sending", T.claimed_at <= now - lease),
@@ -148,7 +149,7 @@ class Outbox:
         now = self.clock()
         q = (
             select(T.pk)
-            .where(self._claimable(now, lease))  # type: ignore[arg-type]
+            .where(self._claimable(now, lease))
             .order_by(T.next_attempt_at, T.pk)
             .limit(limit)
         )
@@ -162,7 +163,7 @@ class Outbox:
         with self._tx() as conn:
             done = conn.execute(
                 update(T)
-                .where(T.pk == pk, self._claimable(now, lease))  # type: ignore[arg-type]
+                .where(T.pk == pk, self._claimable(now, lease))
                 .values(
                     status="sending", claim_token=token, claimed_at=now, attempts=T.attempts + 1
                 )
