@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, nargs="?", help="with load: CSV, JSON Lines or Parquet")
     p.add_argument("--format", choices=["csv", "jsonl", "parquet"])
     p.add_argument("--json", action="store_true")
-    register_command_groups(sub)  # `matcher train ...`, `matcher models ...` (training)
+    register_command_groups(sub)  # `matcher train ...`, `models ...` (training), `notify ...`
     return parser
 
 

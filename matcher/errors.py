@@ -80,3 +80,13 @@ class UnknownPlaceError(PlaceError):
 
 class AmbiguousPlaceError(PlaceError):
     """Several places have that name; `candidates` lists them, the likeliest first."""
+
+
+class DeliveryError(MatcherError):
+    """A notifier could not deliver a message (server down, refused, bad response). The outbox
+    keeps the message queued and retries it. `transport` is True when the backend itself is
+    unreachable, so a dispatcher stops its run instead of failing every message in turn."""
+
+    def __init__(self, message: str, *, transport: bool = False):
+        super().__init__(message)
+        self.transport = transport

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -136,6 +136,34 @@ class Settings(BaseSettings):
         description="weight of the `history` component (P(org | need) from a published "
         "partnership-history model) for the organisations that model knows",
     )
+    notify_url: str | None = Field(
+        None,
+        description="where notifications go: smtp://host:port, smtps://user:pass@host:465, "
+        "smtp+starttls://user:pass@host:587 (query: from=, timeout=, cafile=), or an http(s) "
+        "webhook URL. None: notifications are queued in the outbox and nothing is sent",
+    )
+    notify_from: str = Field(
+        "partner-matcher@localhost", description="From address of e-mail notifications"
+    )
+    notify_webhook_secret: SecretStr | None = Field(
+        None, description="HMAC-SHA256 key that signs webhook payloads (required for webhooks)"
+    )
+    notify_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    notify_retry_base_seconds: float = Field(
+        30.0, ge=0, description="delay before the first retry of a failed notification"
+    )
+    notify_retry_factor: float = Field(2.0, ge=1, description="each retry waits this much longer")
+    notify_retry_max_seconds: float = Field(3600.0, ge=0, description="longest delay between tries")
+    notify_retry_jitter: float = Field(
+        0.25, ge=0, le=0.33, description="delays vary by up to +/- this fraction (spread retries)"
+    )
+    notify_lease_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="a row claimed this long ago and not marked (its dispatcher died) is "
+        "claimable again; keep it well above notify_timeout_seconds",
+    )
+    notify_batch_size: int = Field(100, ge=1, le=10_000)
 
     @field_validator("data_dir")
     @classmethod

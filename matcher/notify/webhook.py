@@ -1,0 +1,107 @@
+"""Notifications POSTed as JSON to a webhook URL, signed with HMAC-SHA256.
+
+Headers: `Idempotency-Key` (the event's key: a receiver drops a repeat), `X-Matcher-Timestamp`
+(Unix seconds) and `X-Matcher-Signature: sha256=<hex>` over `<timestamp>.<raw body>` with the
+shared secret; `verify_signature` is the receiver's check. Any 2xx response is delivery."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+
+import httpx
+
+from matcher.errors import DeliveryError, ValidationError
+from matcher.notify.base import Message, redact
+
+SIGNATURE_HEADER = "X-Matcher-Signature"
+TIMESTAMP_HEADER = "X-Matcher-Timestamp"
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def verify_signature(
+    secret: str,
+    body: bytes,
+    signature: str,
+    timestamp: str,
+    *,
+    tolerance_seconds: float = 300,
+    now: float | None = None,
+) -> bool:
+    """True when `signature` signs `timestamp.body` with `secret` and the timestamp is recent
+    (so a captured request cannot be replayed later)."""
+    try:
+        age = abs((time.time() if now is None else now) - int(timestamp))
+    except ValueError:
+        return False
+    return age <= tolerance_seconds and hmac.compare_digest(
+        sign(secret, timestamp, body), signature
+    )
+
+
+class WebhookNotifier:
+    kind = "webhook"
+
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ):
+        if not url.lower().startswith(("http://", "https://")):
+            raise ValidationError(f"{redact(url)}: a webhook URL is http:// or https://")
+        if not secret:
+            raise ValidationError(
+                "a webhook needs a signing secret (MATCHER_NOTIFY_WEBHOOK_SECRET)",
+                field="notify_webhook_secret",
+            )
+        self.url = url
+        self._secret = secret
+        self._client = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport)
+
+    def payload(self, message: Message) -> bytes:
+        return json.dumps(
+            {
+                "key": message.key,
+                "recipient": message.recipient,
+                "subject": message.subject,
+                "body": message.body,
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode()
+
+    def send(self, message: Message) -> None:
+        body = self.payload(message)
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "Idempotency-Key": message.key,
+            TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: sign(self._secret, timestamp, body),
+        }
+        where = f"webhook {redact(self.url)}"
+        try:
+            response = self._client.post(self.url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"{where}: {type(exc).__name__}: {exc}", transport=True) from exc
+        if not response.is_success:
+            # 5xx and 429 say the receiver is unwell: stop this run; other codes are per message
+            unwell = response.status_code >= 500 or response.status_code == 429
+            raise DeliveryError(
+                f"{where} answered {response.status_code}: {response.text[:200]}", transport=unwell
+            )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __repr__(self) -> str:
+        return f"WebhookNotifier({redact(self.url)})"
