@@ -73,7 +73,9 @@ def _round(root: Path, rng: random.Random, n: int, action: str) -> Result:
         return Result(False, f"killed={killed}: registry unreadable: {exc}")
     retried = None
     if current == old:  # not done yet: the same command again completes it
-        retry = subprocess.run(cli(*args), cwd=ROOT, env=child_env(data_dir, None), check=False)
+        retry = subprocess.run(
+            cli(*args), cwd=ROOT, env=child_env(data_dir, None), capture_output=True, check=False
+        )
         retried = retry.returncode
     final = reg.current()
     note = (
