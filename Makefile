@@ -84,8 +84,9 @@ bench-api: setup ## Load check of POST /v1/recommendations: 50 clients on 127.0.
 	$(BIN)/python scripts/bench_api.py --data-dir $(DATA_DIR)
 
 DRILL_ROUNDS ?= 3
-drill: setup ## kill -9 rounds (ingest, API writes) with fixed seeds on throwaway data dirs: tried/passed/failed
-	PYTHONPATH=$(CURDIR) $(BIN)/python tests/api/drill.py --rounds $(DRILL_ROUNDS)
+DRILL_RACE_ROUNDS ?= 50
+drill: setup ## kill -9 drills (ingest, API writes, build, publish/rollback, train fit) and If-Match races, fixed seeds; PostgreSQL too under scripts/with-postgres.sh
+	PYTHONPATH=$(CURDIR) $(BIN)/python -m tests.drills.run --rounds $(DRILL_ROUNDS) --race-rounds $(DRILL_RACE_ROUNDS)
 
 clean: ## Remove the virtual environment and the local data directory
 	rm -rf $(VENV) $(DATA_DIR)

@@ -8,6 +8,7 @@ of the same target does not need and `clean_stale_temps` removes.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import logging
 import os
@@ -23,6 +24,9 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 TEMP_PREFIX = ".tmp-"
+# Temp folders of `atomic_directory` end so: their writer holds an flock on them while it lives,
+# so a sweep can tell one a killed process left (lock free) from one being written (lock held).
+CLAIMED_SUFFIX = ".flock"
 
 
 def fsync_directory(directory: Path) -> None:
@@ -103,6 +107,35 @@ def _remove(path: Path) -> None:
             path.unlink()
 
 
+def _claim(path: Path) -> int | None:
+    """An exclusive flock on folder `path`, as a descriptor the caller closes to release it;
+    None if the folder is gone or another process holds the lock (a sweep removing it)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.stat(path).st_ino == os.fstat(fd).st_ino:  # not removed before the lock was had
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
+
+
+def _claimed_temp_dir(parent: Path, name: str) -> tuple[Path, int]:
+    """A new empty `.tmp-` folder in `parent` and the flock that marks it as being written."""
+    while True:
+        tmp = Path(
+            tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{name}.", suffix=CLAIMED_SUFFIX, dir=parent)
+        )
+        fd = _claim(tmp)
+        if fd is not None:
+            return tmp, fd
+        # a sweep in another process took it between mkdtemp and the lock: make another
+
+
 @contextlib.contextmanager
 def atomic_directory(final_path: Path | str) -> Iterator[Path]:
     """Yield an empty temp folder beside `final_path`; on success it becomes `final_path`.
@@ -110,29 +143,34 @@ def atomic_directory(final_path: Path | str) -> Iterator[Path]:
     On an exception the temp folder is removed and any previous `final_path` is left intact.
     If `final_path` exists it is renamed aside, the new folder renamed in, then the old removed;
     between those two renames (microseconds) a crash leaves the old folder under a `.tmp-` name.
+    The temp folder is flock-ed until the end: a process killed mid-way leaves it unlocked,
+    which `sweep_leftovers` recognises at once.
     """
     final = Path(final_path)
     parent = final.parent
     parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{final.name}.", dir=parent))
+    tmp, lock = _claimed_temp_dir(parent, final.name)
     try:
-        yield tmp
-        _fsync_tree(tmp)
-    except BaseException:
-        _remove(tmp)
-        raise
-    old: Path | None = None
-    try:
-        if final.exists() or final.is_symlink():
-            old = parent / f"{TEMP_PREFIX}{final.name}.old-{uuid.uuid4().hex[:8]}"
-            os.replace(final, old)
-        os.replace(tmp, final)
-    except BaseException:
-        if old is not None and not final.exists():
-            os.replace(old, final)
-            old = None
-        _remove(tmp)
-        raise
+        try:
+            yield tmp
+            _fsync_tree(tmp)
+        except BaseException:
+            _remove(tmp)
+            raise
+        old: Path | None = None
+        try:
+            if final.exists() or final.is_symlink():
+                old = parent / f"{TEMP_PREFIX}{final.name}.old-{uuid.uuid4().hex[:8]}"
+                os.replace(final, old)
+            os.replace(tmp, final)
+        except BaseException:
+            if old is not None and not final.exists():
+                os.replace(old, final)
+                old = None
+            _remove(tmp)
+            raise
+    finally:
+        os.close(lock)
     fsync_directory(parent)
     if old is not None:
         _remove(old)
@@ -152,10 +190,19 @@ def clean_stale_temps(directory: Path | str) -> list[Path]:
     return removed
 
 
+def _abandoned(path: Path) -> int | None:
+    """A lock on a claimed temp folder whose writer is gone (None: not claimed, or alive)."""
+    if not path.name.endswith(CLAIMED_SUFFIX) or path.is_symlink() or not path.is_dir():
+        return None
+    return _claim(path)
+
+
 def sweep_leftovers(root: Path | str, *, min_age: float = 3600.0) -> list[Path]:
     """Remove `.tmp-*` leftovers of writes interrupted by a crash (kill -9 during a build,
-    an index save, a registry version) anywhere under `root`. Only those untouched for
-    `min_age` seconds go: a write in progress in another process is never pulled away."""
+    an index save, a registry version) anywhere under `root`. A temp folder of
+    `atomic_directory` goes as soon as no process holds its lock (its writer died); any other
+    leftover only once untouched for `min_age` seconds: a write in progress in another process
+    is never pulled away."""
     import time
 
     removed: list[Path] = []
@@ -168,12 +215,18 @@ def sweep_leftovers(root: Path | str, *, min_age: float = 3600.0) -> list[Path]:
             if not name.startswith(TEMP_PREFIX):
                 continue
             path = Path(current) / name
+            lock = _abandoned(path)
             try:
-                if path.lstat().st_mtime > cutoff:
-                    continue
-            except FileNotFoundError:
-                continue
-            _remove(path)
+                if lock is None:
+                    try:
+                        if path.lstat().st_mtime > cutoff:
+                            continue
+                    except FileNotFoundError:
+                        continue
+                _remove(path)  # under the dead writer's lock, if it had one
+            finally:
+                if lock is not None:
+                    os.close(lock)
             removed.append(path)
         dirs[:] = [d for d in dirs if not d.startswith(TEMP_PREFIX)]
     if removed:

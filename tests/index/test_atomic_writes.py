@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import faiss
@@ -18,6 +21,7 @@ from matcher.atomic import (
     atomic_write_text,
     clean_stale_temps,
     read_faiss,
+    sweep_leftovers,
 )
 
 
@@ -141,3 +145,49 @@ def test_clean_stale_temps(tmp_path: Path) -> None:
     removed = clean_stale_temps(tmp_path)
     assert len(removed) == 2
     assert [p.name for p in tmp_path.iterdir()] == ["keep"]
+
+
+def _writer(target: Path) -> subprocess.Popen[str]:
+    """A process inside `atomic_directory(target)`, paused after writing one file."""
+    code = (
+        "import sys, time; from pathlib import Path; from matcher.atomic import atomic_directory\n"
+        f"with atomic_directory(Path({str(target)!r})) as tmp:\n"
+        "    (tmp / 'part.npy').write_bytes(b'x' * 1000)\n"
+        "    print('writing', flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "writing"
+    return proc
+
+
+def test_sweep_removes_at_once_the_folder_of_a_killed_writer_not_a_live_one(
+    tmp_path: Path,
+) -> None:
+    """kill -9 during a build left `.tmp-gen-*` folders that the start sweep kept for an hour
+    (issue 9: up to 70 MB each); the sweep now sees the writer is gone by its released lock."""
+    root = tmp_path / "data"
+    killed, alive = _writer(root / "a" / "gen-000002"), _writer(root / "b" / "gen-000002")
+    try:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=30)
+        temps = sorted(p.parent.name for p in root.rglob(".tmp-gen-000002.*"))
+        assert temps == ["a", "b"]
+        removed = sweep_leftovers(root)  # the default min_age: an hour
+        assert [p.parent.name for p in removed] == ["a"]
+        assert sorted(p.parent.name for p in root.rglob(".tmp-gen-000002.*")) == ["b"]
+        assert not (root / "b" / "gen-000002").exists()
+    finally:
+        alive.kill()
+        alive.wait(timeout=30)
+        for proc in (killed, alive):
+            if proc.stdout is not None:
+                proc.stdout.close()
+    # an unclaimed leftover (not an atomic_directory's) still waits for min_age
+    other = root / "c" / ".tmp-upload-x"
+    other.mkdir(parents=True)
+    assert sweep_leftovers(root / "c") == []
+    assert sweep_leftovers(root / "c", min_age=0) == [other]
