@@ -134,8 +134,9 @@ def kill9(proc: subprocess.Popen[bytes] | subprocess.Popen[str]) -> bool:
 
 
 def leftovers(data_dir: Path) -> list[Path]:
-    """`.tmp-*` files and folders anywhere under the data dir."""
-    return sorted(p for p in data_dir.rglob(".tmp-*"))
+    """`.tmp-*` files and folders anywhere under the data dir (not those inside another)."""
+    found = sorted(data_dir.rglob(".tmp-*"))
+    return [p for p in found if not any(q.name.startswith(".tmp-") for q in p.parents)]
 
 
 class Server:

@@ -55,7 +55,8 @@ def _round(root: Path, rng: random.Random, n: int, action: str) -> Result:
     else:
         reg.publish("v0002")
         old, new, args = "v0002", "v0001", ["models", "rollback"]
-    pause, delay = rng.uniform(0.0, 0.02), rng.uniform(0.0, 0.04)
+    pause = rng.uniform(0.01, 0.05)
+    delay = rng.uniform(0.0, 2 * pause)  # about half the kills land before the write
     env = child_env(data_dir, None, **{PAUSE_ENV: f"before-current:{pause:.4f}"})
     proc = subprocess.Popen(cli(*args), cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
