@@ -190,19 +190,16 @@ def clean_stale_temps(directory: Path | str) -> list[Path]:
     return removed
 
 
-def _abandoned(path: Path) -> int | None:
-    """A lock on a claimed temp folder whose writer is gone (None: not claimed, or alive)."""
-    if not path.name.endswith(CLAIMED_SUFFIX) or path.is_symlink() or not path.is_dir():
-        return None
-    return _claim(path)
+def _claimed(path: Path) -> bool:
+    return path.name.endswith(CLAIMED_SUFFIX) and not path.is_symlink() and path.is_dir()
 
 
 def sweep_leftovers(root: Path | str, *, min_age: float = 3600.0) -> list[Path]:
     """Remove `.tmp-*` leftovers of writes interrupted by a crash (kill -9 during a build,
     an index save, a registry version) anywhere under `root`. A temp folder of
-    `atomic_directory` goes as soon as no process holds its lock (its writer died); any other
-    leftover only once untouched for `min_age` seconds: a write in progress in another process
-    is never pulled away."""
+    `atomic_directory` goes as soon as no process holds its lock (its writer died), and never
+    while one does; any other leftover once untouched for `min_age` seconds: a write in
+    progress in another process is never pulled away."""
     import time
 
     removed: list[Path] = []
@@ -215,18 +212,21 @@ def sweep_leftovers(root: Path | str, *, min_age: float = 3600.0) -> list[Path]:
             if not name.startswith(TEMP_PREFIX):
                 continue
             path = Path(current) / name
-            lock = _abandoned(path)
-            try:
-                if lock is None:
-                    try:
-                        if path.lstat().st_mtime > cutoff:
-                            continue
-                    except FileNotFoundError:
-                        continue
-                _remove(path)  # under the dead writer's lock, if it had one
-            finally:
-                if lock is not None:
+            if _claimed(path):
+                lock = _claim(path)
+                if lock is None:  # its writer is alive (or another sweep has it)
+                    continue
+                try:
+                    _remove(path)
+                finally:
                     os.close(lock)
+            else:
+                try:
+                    if path.lstat().st_mtime > cutoff:
+                        continue
+                except FileNotFoundError:
+                    continue
+                _remove(path)
             removed.append(path)
         dirs[:] = [d for d in dirs if not d.startswith(TEMP_PREFIX)]
     if removed:

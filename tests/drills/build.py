@@ -96,8 +96,8 @@ def run_round(root: Path, rng: random.Random, n: int, backend: Backend) -> Resul
             return Result(False, f"phase={phase} killed={killed}: index does not load: {exc}")
         server = Server(data_dir, url)
         try:
-            ready = server.client().get("/readyz").json()
             with server.client() as client:
+                ready = client.get("/readyz").json()
                 r = client.post("/v1/recommendations", json={"text": "fresh food and vans"})
             answered = r.status_code == 200 and bool(r.json().get("results"))
             left = leftovers(data_dir)

@@ -9,7 +9,6 @@ import json
 import random
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -26,8 +25,7 @@ def _template(root: Path) -> Path:
     """The bundled sample with a synthetic partnership history (30 sources), made once per run."""
     template = root / "fit-template"
     if not (template / "matcher.db").exists():
-        sys.path.insert(0, str(ROOT / "tests" / "training"))
-        from ranker_history import add_history, sample_engine
+        from tests.training.ranker_history import add_history, sample_engine
 
         engine = sample_engine(template)
         add_history(engine, n_sources=30)

@@ -55,6 +55,7 @@ DRILLS = [
     Drill("race", race.rounds, race=True),
     Drill("ingest-pg", each(ingest.run_round), postgres=True),
     Drill("api-writes-pg", each(api_writes.run_round), postgres=True),
+    Drill("build-pg", each(build.run_round), postgres=True),
     Drill("race-pg", race.rounds, postgres=True, race=True),
 ]
 BY_NAME = {d.name: d for d in DRILLS}
