@@ -10,7 +10,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+import annotated_types
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
 
 from api.security import Role
 from matcher.domain import Sector, ServiceLevel, SizeBand
@@ -41,7 +51,7 @@ def _raw_length(limit: int) -> BeforeValidator:
 
 Phrase = Annotated[str, Field(min_length=1, max_length=200, pattern=NON_BLANK), _raw_length(200)]
 Phrases = Annotated[list[Phrase], Field(max_length=50)]
-Place = Annotated[str, Field(min_length=1, max_length=200, pattern=NON_BLANK)]
+Place = Annotated[str, Field(min_length=1, max_length=200, pattern=NON_BLANK), _raw_length(200)]
 Country = Annotated[
     str,
     Field(
@@ -50,6 +60,7 @@ Country = Annotated[
         pattern=r"^[A-Za-z][A-Za-z .'()\-]*[A-Za-z.)]$",
         description="ISO 3166 code or country name ('US', 'USA', 'United States')",
     ),
+    _raw_length(60),
 ]
 PlaceName = Annotated[
     str,
@@ -61,6 +72,7 @@ PlaceName = Annotated[
         "'Sussex County, Delaware', 'Rhode Island'. Unknown or ambiguous: 422 naming it, "
         "with candidates",
     ),
+    _raw_length(200),
 ]
 
 
@@ -122,10 +134,22 @@ class InputModel(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_nul(cls, value: Any) -> Any:
+    def _no_nul(cls, value: Any, info: ValidationInfo) -> Any:
         if has_nul(value):
             raise ValueError("must not contain NUL (\\x00) characters")
+        limit = _max_length(cls.model_fields.get(info.field_name or ""))
+        # the limit holds for the text as sent: whitespace is stripped only after it is measured
+        if isinstance(value, str) and limit is not None and len(value) > limit:
+            raise ValueError(f"at most {limit} characters")
         return value
+
+
+def _max_length(field: FieldInfo | None) -> int | None:
+    """The max_length of a text field (None for other fields: a list's max_length counts items)."""
+    if field is None or field.annotation not in (str, str | None):
+        return None
+    limits = [m.max_length for m in field.metadata if isinstance(m, annotated_types.MaxLen)]
+    return min(limits) if limits else None
 
 
 def _extra(example: dict[str, Any], dependent: dict[str, list[str]]) -> dict[str, Any]:

@@ -176,3 +176,36 @@ def test_phrase_length_is_measured_before_whitespace_is_stripped(
         headers=hdr(keys["admin"]),
     )
     assert ok.status_code == 201 and ok.json()["focus_areas"] == ["x" * 199], ok.text
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field", "limit"),
+    [
+        ("/v1/organisations", ORG, "name", 300),
+        ("/v1/organisations", ORG, "description", 20_000),
+        ("/v1/organisations", ORG, "city", 200),
+        ("/v1/organisations", ORG, "region", 200),
+        ("/v1/organisations", ORG, "postcode", 32),
+        ("/v1/organisations", ORG, "website", 500),
+        ("/v1/organisations", ORG, "contact", 500),
+        ("/v1/needs", {"text": "Families need fresh food"}, "text", 5_000),
+        ("/v1/needs", {"text": "Families need fresh food"}, "title", 300),
+        ("/v1/recommendations", {"text": "Families need fresh food"}, "text", 5_000),
+        ("/v1/recommendations", {"text": "Families need fresh food"}, "place", 200),
+    ],
+)
+def test_every_text_limit_is_measured_before_whitespace_is_stripped(
+    client: TestClient,
+    keys: dict[str, str],
+    path: str,
+    body: dict[str, object],
+    field: str,
+    limit: int,
+) -> None:
+    """Issue 9: a text one character over its limit once its leading space is counted is 422
+    naming the field, on every text field of the request bodies (not only the phrases)."""
+    over = {**body, field: " " + "x" * limit}
+    r = client.post(path, json=over, headers=hdr(keys["admin"]))
+    assert r.status_code == 422, r.text
+    assert any(e["field"] == field for e in r.json()["errors"]), r.text
+    assert f"at most {limit} characters" in r.text
