@@ -77,6 +77,10 @@ def test_live_schemathesis_run_finds_nothing(tmp_path: Path) -> None:
         )
         log = server.log_path.read_text(errors="replace")
     out = run.stdout + run.stderr
+    # the run's summary (cases generated, failures) for the README: pytest -s shows it
+    lines = out.splitlines()
+    at = next((i for i, line in enumerate(lines) if line.startswith("Test cases")), len(lines))
+    print("\n".join(lines[at : at + 6]))
     assert run.returncode == 0, out[-6000:]
     assert "Stateful" in out and "Coverage" in out, out[-3000:]
     assert " passed" in out and "failure" not in out, out[-3000:]
