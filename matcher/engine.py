@@ -459,6 +459,19 @@ class Engine:
             self._query_cache.clear()
         return len(causes)
 
+    def set_cause_prototypes(
+        self, causes: Sequence[Cause], vectors: np.ndarray, temperature: float
+    ) -> int:
+        """Use causes learned from labelled profiles (matcher.cause_model: one prototype vector
+        per cause, in the profiles' space, and a calibrated temperature) as the cause space, in
+        memory. Returns the number of causes in use."""
+        space = CauseSpace(temperature, self.settings.cause_top).fit(causes, vectors)
+        with self._lock.write():
+            self.catalog.set_cause_space(space)
+            self.cause_space = space
+            self._query_cache.clear()
+        return len(space)
+
     def causes(self) -> list[Cause]:
         return list(self.cause_space.causes_) if self.cause_space is not None else []
 

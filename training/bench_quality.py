@@ -32,6 +32,7 @@ from training.benchmarks.embeddings import (
     minilm_encoder,
 )
 from training.benchmarks.engine_runner import BenchEmbedder, run_engine_t1, run_engine_t2
+from training.benchmarks.learned_causes import held_out, learned_causes_setup, split_states
 from training.benchmarks.report import Figures, figures, print_tables
 from training.benchmarks.t3_task import ASK, T3Task, build_t3, drop_self
 from training.benchmarks.tasks import (
@@ -152,9 +153,13 @@ def run_t1(
     docs_text = baselines.t1_doc_texts(task, with_name=True)
     docs = encode_cached(docs_text, encoder, store, progress=True, desc="T1 profiles")
     queries = encode_cached(task.queries["text"].tolist(), encoder, store, desc="T1 queries")
-    rows["random"] = t1_figures(task, baselines.t1_random(task))
-    rows["TF-IDF baseline"] = t1_figures(task, baselines.t1_tfidf(task))
-    rows["dense baseline (cosine)"] = t1_figures(task, baselines.t1_dense(task, docs, queries))
+    frames = {
+        "random": baselines.t1_random(task),
+        "TF-IDF baseline": baselines.t1_tfidf(task),
+        "dense baseline (cosine)": baselines.t1_dense(task, docs, queries),
+    }
+    rows.update({k: t1_figures(task, v) for k, v in frames.items()})
+    train, held = split_states(task.key["region"].tolist())
     multi = hybrid.multi_sentence_vectors(
         task.queries["text"].tolist(),
         queries,
@@ -168,16 +173,23 @@ def run_t1(
         if engine_dir.exists() and os.environ.get("BENCH_KEEP_ENGINE_DIR") != "1":
             shutil.rmtree(engine_dir)
         embedder = engine_embedder(*torch_pair(work_dir), work_dir)
-        taxonomies = {"engine (no taxonomy)": [], "engine + NTEE cause taxonomy": ntee}
+        taxonomies: dict[str, Any] = {
+            "engine (no taxonomy)": [],
+            "engine + NTEE cause taxonomy": ntee,
+            LEARNED: learned_causes_setup(task, train, {c.code: c.title for c in ntee}),
+        }
         for label, results in run_engine_t1(
             task, engine_dir, embedder, taxonomies=taxonomies
         ).items():
-            rows[label] = t1_figures(task, results)
+            frames[label] = results
+            if label != LEARNED:  # learned on the training states: scored held out only
+                rows[label] = t1_figures(task, results)
             bad = t1_filter_violations(task, results)
             rows[f"{label}: filter violations"] = f"{bad} of {len(results)} results"
             print(f"{label}: {bad} of {len(results)} results outside the query's state")
     except Exception as exc:  # noqa: BLE001 - the engine is optional here, baselines still count
         rows["engine"] = f"not available ({type(exc).__name__}: {exc})"
+    rows.update(held_out_rows(task, frames, held, t1_figures))
     return rows
 
 
@@ -228,28 +240,52 @@ def run_t3(
         baselines.t1_doc_texts(task, with_name=True), encoder, store, progress=True, desc="T3"
     )
     queries = encode_cached(task.queries["text"].tolist(), encoder, store, desc="T3 queries")
-    rows: dict[str, Figures | str] = {
-        "random": t3_figures(task, baselines.t1_random(task, k=ASK)),
-        "TF-IDF baseline": t3_figures(task, baselines.t1_tfidf(task, k=ASK)),
-        f"dense baseline (cosine){suffix}": t3_figures(
-            task, baselines.t1_dense(task, docs, queries, k=ASK)
-        ),
+    frames = {
+        "random": baselines.t1_random(task, k=ASK),
+        "TF-IDF baseline": baselines.t1_tfidf(task, k=ASK),
+        f"dense baseline (cosine){suffix}": baselines.t1_dense(task, docs, queries, k=ASK),
     }
+    rows: dict[str, Figures | str] = {k: t3_figures(task, v) for k, v in frames.items()}
+    train, held = split_states(task.key["region"].tolist())
     try:
         engine_dir = bench_dir(work_dir) / "bench" / "t3"
         if engine_dir.exists():
             shutil.rmtree(engine_dir)
         embedder = engine_embedder(*torch_pair(work_dir), work_dir)
-        taxonomies = {"engine (no taxonomy)": [], "engine + NTEE cause taxonomy": ntee}
+        taxonomies: dict[str, Any] = {
+            "engine (no taxonomy)": [],
+            "engine + NTEE cause taxonomy": ntee,
+            LEARNED: learned_causes_setup(task, train, {c.code: c.title for c in ntee}),
+        }
         for label, results in run_engine_t1(
             task, engine_dir, embedder, k=ASK, taxonomies=taxonomies
         ).items():
-            rows[label] = t3_figures(task, results)
+            frames[label] = results
+            if label != LEARNED:  # learned on the training states: scored held out only
+                rows[label] = t3_figures(task, results)
             bad = t1_filter_violations(task, results)
             rows[f"{label}: filter violations"] = f"{bad} of {len(results)} results"
     except Exception as exc:  # noqa: BLE001 - the engine is optional here, baselines still count
         rows["engine"] = f"not available ({type(exc).__name__}: {exc})"
+    rows.update(held_out_rows(task, frames, held, t3_figures))
     return rows
+
+
+def held_out_rows(
+    task: Any, frames: dict[str, Any], held: list[str], figures: Any
+) -> dict[str, Figures | str]:
+    """Every method scored on the queries of the held-out states only (issue 13's split)."""
+    sub = held_out(task, held)
+    keep = set(sub.queries["query_id"])
+    tag = f"held out {'+'.join(held)} ({len(keep)} q)"
+    return {
+        f"{tag}: {label}": figures(sub, results[results["query_id"].isin(keep)])
+        for label, results in frames.items()
+        if label != "random"
+    }
+
+
+LEARNED = "engine + causes learned from training states' codes"
 
 
 def parse_tasks(value: str) -> list[str]:

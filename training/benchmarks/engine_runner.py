@@ -69,7 +69,7 @@ def run_engine_t1(
     embedder: BenchEmbedder,
     k: int = 10,
     progress: bool = True,
-    taxonomies: Mapping[str, Sequence[Any]] | None = None,
+    taxonomies: Mapping[str, Sequence[Any] | Callable[[Any], None]] | None = None,
     models: Mapping[str, Mapping[str, float] | None] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Ingest the T1 profiles into an engine in `data_dir`, ask each query with a hard state
@@ -99,7 +99,10 @@ def run_engine_t1(
             for q, v in zip(task.queries.itertuples(index=False), vectors, strict=True)
         ]
         for tax_label, causes in (taxonomies or {"engine": []}).items():
-            engine.set_causes(list(causes))
+            if callable(causes):  # sets up the cause space itself (e.g. learned prototypes)
+                causes(engine)
+            else:
+                engine.set_causes(list(causes))
             _rank_each_model(engine, tax_label, models, asks, k, progress, out)
     finally:
         engine.close()

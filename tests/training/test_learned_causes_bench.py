@@ -1,0 +1,71 @@
+"""Issue 13's split: causes are learned on training states and scored on states never seen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from training.benchmarks.learned_causes import held_out, learned_causes_setup, split_states
+
+STATES = ["CT", "DC", "DE", "HI", "ME", "MT", "ND", "NM", "OR", "RI", "VT", "WY"]
+
+
+@dataclass(frozen=True)
+class _Task:
+    key: pd.DataFrame
+    queries: pd.DataFrame
+
+
+def test_the_split_is_fixed_and_disjoint() -> None:
+    train, held = split_states(STATES)
+    assert len(held) == 4 and set(train) | set(held) == set(STATES)
+    assert not set(train) & set(held)
+    assert split_states(list(reversed(STATES))) == (train, held)
+
+
+def test_held_out_keeps_only_the_queries_of_those_states() -> None:
+    task = _Task(
+        key=pd.DataFrame({"id": ["a"], "region": ["HI"], "code3": ["K30"]}),
+        queries=pd.DataFrame({"query_id": ["q1", "q2"], "region": ["HI", "OR"]}),
+    )
+    assert held_out(task, ["HI"]).queries["query_id"].tolist() == ["q1"]
+    assert held_out(task, ["HI"]).key is task.key
+
+
+def test_learning_reads_only_the_training_states_codes() -> None:
+    rng = np.random.default_rng(0)
+    rows = [
+        (f"o{i}", s, c)
+        for i, (s, c) in enumerate(
+            [(s, c) for s in ("HI", "OR") for c in ("K30", "B60") for _ in range(6)]
+        )
+    ]
+    key = pd.DataFrame(rows, columns=["id", "region", "code3"])
+    vectors = rng.normal(size=(len(rows), 8)).astype(np.float32)
+
+    class Catalog:
+        def __init__(self) -> None:
+            self.vectors = vectors
+
+        def position_of_id(self, oid: str) -> int:
+            return int(oid[1:])
+
+    class Engine:
+        catalog = Catalog()
+        got: Any = None
+
+        def set_cause_prototypes(self, causes: Any, protos: Any, temperature: float) -> int:
+            Engine.got = (causes, protos)
+            return len(causes)
+
+    setup = learned_causes_setup(_Task(key=key, queries=key), ["OR"], {"K30": "Food banks"})
+    setup(Engine())
+    causes, protos = Engine.got
+    assert {c.code for c in causes} == {"K30", "B60"}
+    or_food = vectors[[i for i, (_, s, c) in enumerate(rows) if s == "OR" and c == "K30"]]
+    expected = or_food.mean(axis=0) / np.linalg.norm(or_food.mean(axis=0))
+    index = [c.code for c in causes].index("K30")
+    assert np.allclose(protos[index], expected, atol=1e-5)  # HI's rows never used
