@@ -11,13 +11,17 @@ result plugs into the engine's cause space in place of the definitions' embeddin
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from matcher.atomic import atomic_directory
 from matcher.causes import Cause
-from matcher.errors import ValidationError
+from matcher.errors import ArtifactMismatchError, ValidationError
 
 TEMPERATURES = (0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2)
 
@@ -96,4 +100,64 @@ def learn_causes(
         temperature=temperature,
         members={str(c): int(n) for c, n in zip(found, counts, strict=True) if str(c) in index},
         log_loss=round(losses[temperature], 4),
+    )
+
+
+LEARNED_DIR = "learned-causes"
+FORMAT = 1
+
+
+def space_digest(mean: np.ndarray | None, model: str, dimension: int) -> str:
+    """What the prototypes' vectors depend on: the model and the index's centring mean."""
+    h = hashlib.sha256(f"{model}\x1f{dimension}".encode())
+    h.update(b"none" if mean is None else np.ascontiguousarray(mean, np.float32).tobytes())
+    return h.hexdigest()[:16]
+
+
+def save_learned(directory: Path, learned: LearnedCauses, digest: str) -> Path:
+    """Write the learned causes as a self-describing folder (manifest + prototypes.npy),
+    atomically: a crash leaves the previous one intact."""
+    final = Path(directory) / LEARNED_DIR
+    with atomic_directory(final) as tmp:
+        np.save(tmp / "prototypes.npy", learned.vectors.astype(np.float32), allow_pickle=False)
+        manifest = {
+            "format": FORMAT,
+            "space": digest,
+            "temperature": learned.temperature,
+            "log_loss": learned.log_loss,
+            "causes": [
+                {"code": c.code, "title": c.title, "members": learned.members[c.code]}
+                for c in learned.causes
+            ],
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    return final
+
+
+def load_learned(directory: Path, digest: str) -> LearnedCauses | None:
+    """The saved learned causes, or None when there are none; ArtifactMismatchError when they
+    were learned in another embedding space (another model or index build)."""
+    folder = Path(directory) / LEARNED_DIR
+    if not (folder / "manifest.json").is_file():
+        return None
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.get("format") != FORMAT or manifest.get("space") != digest:
+        raise ArtifactMismatchError(
+            "the learned causes were made for another model or index build: run "
+            "`matcher train causes` again"
+        )
+    vectors = np.load(folder / "prototypes.npy", allow_pickle=False)
+    rows = manifest["causes"]
+    if vectors.shape[0] != len(rows):
+        raise ArtifactMismatchError(f"{len(rows)} causes but {vectors.shape[0]} prototypes")
+    causes = [
+        Cause(code=r["code"], title=r["title"], definition=f"Learned from {r['members']} profiles.")
+        for r in rows
+    ]
+    return LearnedCauses(
+        causes=causes,
+        vectors=vectors,
+        temperature=float(manifest["temperature"]),
+        members={r["code"]: int(r["members"]) for r in rows},
+        log_loss=float(manifest["log_loss"]),
     )

@@ -141,6 +141,9 @@ class Organisation(BaseModel):
     size: SizeBand | None = None
     # None: local (the office's city or service radius)
     service_level: ServiceLevel | None = None
+    # a code of a cause taxonomy given by a third party (the IRS's NTEE code for a nonprofit):
+    # a label `matcher train causes` learns causes from, never shown as a reason by itself
+    cause_code: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     website: str | None = None
     contact: str | None = None
     published: bool = True

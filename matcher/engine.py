@@ -24,6 +24,13 @@ from matcher.artifacts import (
 from matcher.build_progress import stage_printer, to_embed
 from matcher.catalog import Catalog, Profile
 from matcher.catalog_files import KEY_DTYPE, load_catalog, save_catalog
+from matcher.cause_model import (
+    LearnedCauses,
+    learn_causes,
+    load_learned,
+    save_learned,
+    space_digest,
+)
 from matcher.causes import Cause, CauseSpace, read_causes, shared_cause
 from matcher.coalition import ROLE_OF_SECTOR, Member, assemble, coverage_map, gaps, parts_added
 from matcher.domain import (
@@ -296,7 +303,9 @@ class Engine:
             say(f"the index is {len(stale)} profiles behind the database: embedding them")
             vectors = centre(self.profile_embedder.encode(texts, progress=progress), art.mean)
             catalog.set_vectors(stale, vectors)
-        space = self._fit_cause_space(self.store.causes(), art.mean)
+        space = self._learned_cause_space(art.mean) or self._fit_cause_space(
+            self.store.causes(), art.mean
+        )
         catalog.set_cause_space(space)
         focus = evidence.FocusVectors(self.embedder.dimension)
         focus.update(catalog.focus_phrases(), self._encode_short(art.mean))
@@ -458,6 +467,38 @@ class Engine:
             self.cause_space = space
             self._query_cache.clear()
         return len(causes)
+
+    def _learned_cause_space(self, mean: np.ndarray | None) -> CauseSpace | None:
+        """The causes `matcher train causes` learned, when saved for this embedding space."""
+        digest = space_digest(mean, self.embedder.model_name, self.embedder.dimension)
+        try:
+            learned = load_learned(self.settings.data_dir, digest)
+        except (ArtifactMismatchError, OSError, ValueError, KeyError) as exc:
+            logger.warning("learned causes not used: %s", exc)
+            return None
+        if learned is None:
+            return None
+        space = CauseSpace(learned.temperature, self.settings.cause_top)
+        return space.fit(learned.causes, learned.vectors)
+
+    def learn_causes(self, *, min_members: int = 5) -> LearnedCauses:
+        """Learn causes from the stored profiles that carry a cause code (matcher.cause_model),
+        save them beside the index and use them as the cause space. Titles come from the
+        loaded taxonomy when it names the codes."""
+        titles = {c.code: c.title for c in self.store.causes()}
+        with self._lock.read():
+            labelled = [
+                (pos, org.cause_code)
+                for _, org in self.store.organisations()
+                if org.cause_code and (pos := self.catalog.position_of_id(org.id)) is not None
+            ]
+            vectors = self.catalog.vectors[[p for p, _ in labelled]]
+            mean = self.mean_
+        learned = learn_causes(vectors, [c for _, c in labelled], titles, min_members=min_members)
+        digest = space_digest(mean, self.embedder.model_name, self.embedder.dimension)
+        save_learned(self.settings.data_dir, learned, digest)
+        self.set_cause_prototypes(learned.causes, learned.vectors, learned.temperature)
+        return learned
 
     def set_cause_prototypes(
         self, causes: Sequence[Cause], vectors: np.ndarray, temperature: float

@@ -72,6 +72,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_enrich)
 
+    p = sub.add_parser(
+        "causes", help="learn causes from profiles that carry a cause code (e.g. IRS NTEE)"
+    )
+    p.add_argument("--min-members", type=int, default=5, help="labelled profiles per cause")
+    p.add_argument("--clear", action="store_true", help="remove the learned causes")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_causes)
+
     p = sub.add_parser("pairs", help="write history and feedback as labelled pairs")
     p.add_argument("--out", type=Path, required=True, help=".csv or .parquet")
     p.add_argument("--no-feedback", action="store_true")
@@ -382,6 +390,47 @@ def cmd_enrich(args: argparse.Namespace, settings: Settings) -> int:
         f"{report.considered} short profiles, {report.with_history} with partnership history; "
         f"{len(report.enriched)} changed"
         + (" (dry run: nothing stored)" if args.dry_run else ". Run `matcher build` to index.")
+    ]
+    _emit(args, payload, lines)
+    return 0
+
+
+def cmd_causes(args: argparse.Namespace, settings: Settings) -> int:
+    import shutil
+
+    from matcher.cause_model import LEARNED_DIR
+
+    if args.clear:
+        folder = settings.data_dir / LEARNED_DIR
+        existed = folder.is_dir()
+        shutil.rmtree(folder, ignore_errors=True)
+        _emit(
+            args,
+            {"cleared": existed},
+            ["learned causes removed" if existed else "no learned causes to remove"],
+        )
+        return 0
+    if args.min_members < 1:
+        raise _usage("--min-members must be at least 1")
+    engine = _engine(settings)
+    try:
+        learned = engine.learn_causes(min_members=args.min_members)
+    except ValidationError as exc:
+        raise _usage(str(exc)) from exc
+    finally:
+        engine.close()
+    labelled = sum(learned.members.values())
+    payload = {
+        "causes": len(learned.causes),
+        "labelled_profiles": labelled,
+        "temperature": learned.temperature,
+        "held_out_log_loss": learned.log_loss,
+        "largest": sorted(learned.members.items(), key=lambda kv: -kv[1])[:5],
+    }
+    lines = [
+        f"learned {len(learned.causes)} causes from {labelled} labelled profiles "
+        f"(temperature {learned.temperature}, held-out log-loss {learned.log_loss}); "
+        "the engine uses them from now on (`--clear` goes back to the taxonomy's definitions)"
     ]
     _emit(args, payload, lines)
     return 0

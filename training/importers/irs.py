@@ -69,6 +69,13 @@ def normalise_ein(value: str) -> str:
     return digits.zfill(9)
 
 
+def cause_code(ntee_code: str) -> str | None:
+    """The NTEE code's first three characters (letter and two digits: 'K31', 'P20'), the label
+    `matcher train causes` learns from; None when there is none."""
+    code = ntee_code.strip()[:3].upper()
+    return code if re.fullmatch(r"[A-Z]\d\d", code) else None
+
+
 def focus_areas(ntee_code: str) -> list[str]:
     letter = ntee_code.strip()[:1].upper()
     area = NTEE_MAJOR.get(letter)
@@ -185,6 +192,7 @@ def _organisation(ein: str, values: dict[str, object]) -> Organisation:
         "postcode": safe_text(v, "zip") or None,
         "contact": street or None,
         "service_level": service_level(name, mission, state),
+        "cause_code": cause_code(ntee),
     }
     return validated(  # type: ignore[no-any-return]
         Organisation, data, {"name": "name", "description": "mission", "postcode": "zip"}

@@ -1,0 +1,90 @@
+"""`matcher train causes`: causes learned from profiles with a cause code, saved, reloaded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from matcher.cause_model import LEARNED_DIR
+from matcher.cli import main
+from matcher.domain import Organisation
+from matcher.engine import Engine
+from matcher.settings import Settings
+from training.importers.irs import cause_code
+
+TOPICS = {
+    "K31": "Food pantry giving groceries and canned food to hungry families each week.",
+    "B60": "Adult literacy classes teaching parents to read and write English in the evening.",
+    "D20": "Animal shelter rescuing stray dogs and cats and finding them adoptive homes.",
+}
+
+
+def _orgs() -> list[Organisation]:
+    out = []
+    for code, text in TOPICS.items():
+        for i in range(6):
+            out.append(
+                Organisation(
+                    id=f"{code.lower()}-{i}",
+                    name=f"{code} group {i}",
+                    sector="nonprofit",
+                    description=f"{text} Volunteers in town number {i}.",
+                    cause_code=code,
+                )
+            )
+    return out
+
+
+def test_irs_cause_code_is_the_ntee_code3() -> None:
+    assert cause_code("K31 ") == "K31" and cause_code("b60z") == "B60"
+    assert cause_code("") is None and cause_code("Z") is None and cause_code("K3") is None
+
+
+def test_train_causes_learns_saves_and_is_used_after_reopening(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(data_dir=tmp_path / "var", model_name="hashing-v1")
+    engine = Engine.open(settings, load=False)
+    engine.store.upsert_organisations(_orgs())
+    engine.build()
+    engine.close()
+    base = ["--data-dir", str(settings.data_dir), "--model", "hashing-v1", "train", "causes"]
+    assert main([*base, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["causes"] == 3 and out["labelled_profiles"] == 18
+    assert (settings.data_dir / LEARNED_DIR / "manifest.json").is_file()
+    reopened = Engine.open(settings)
+    assert {c.code for c in reopened.causes()} == set(TOPICS)
+    reopened.close()
+    # too few labelled profiles per cause: a clear usage error, nothing replaced
+    assert main([*base, "--min-members", "7"]) == 2
+    assert "too few labelled profiles" in capsys.readouterr().err
+    assert (settings.data_dir / LEARNED_DIR / "manifest.json").is_file()
+    assert main([*base, "--clear"]) == 0
+    assert not (settings.data_dir / LEARNED_DIR).exists()
+    assert Engine.open(settings).causes() == []
+
+
+def test_learned_causes_of_another_index_build_are_refused_not_misused(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "var", model_name="hashing-v1")
+    engine = Engine.open(settings, load=False)
+    engine.store.upsert_organisations(_orgs())
+    engine.build()
+    engine.learn_causes()
+    # a rebuild over other profiles moves the centring mean: the prototypes no longer fit
+    engine.store.upsert_organisations(
+        [
+            Organisation(
+                id=f"extra-{i}",
+                name=f"Extra {i}",
+                sector="business",
+                description=f"Steel mill number {i} rolling sheet metal for car makers.",
+            )
+            for i in range(30)
+        ]
+    )
+    engine.build()
+    engine.close()
+    assert Engine.open(settings).causes() == []  # back to no taxonomy, with a warning
