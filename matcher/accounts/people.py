@@ -124,6 +124,7 @@ class Accounts:
         token = cred.new_token()
         now = self.clock()
         with self.db.session() as s:
+            s.execute(delete(PersonSessionRow).where(PersonSessionRow.expires_at <= now))
             s.add(
                 PersonSessionRow(
                     token_hash=cred.token_digest(token),

@@ -349,3 +349,12 @@ def test_reset_requests_are_limited_per_hour(app: FastAPI, client: TestClient) -
         assert browser(app).post("/v1/password-resets", json={"email": email}).status_code == 202
     rows = Outbox(app.state.api.db).rows(limit=1000)
     assert sum(1 for q in rows if q.recipient == email and "/reset/" in q.body) == 3
+
+
+def test_session_expires(app: FastAPI, client: TestClient, clock: list[datetime]) -> None:
+    me = sign_up(app)
+    clock[0] += timedelta(days=13)
+    assert me.client.get("/v1/me").status_code == 200
+    clock[0] += timedelta(days=2)  # past the 14 days of MATCHER_API_SESSION_DAYS
+    r = me.client.get("/v1/me")
+    assert r.status_code == 401, r.text
