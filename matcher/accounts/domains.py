@@ -57,8 +57,10 @@ def website_host(website: str | None) -> str | None:
 
 
 def domain_matches(email_domain: str, website: str | None) -> bool:
-    """True when the address's domain is the website's host, or one is a subdomain of the
-    other (`parks.city.gov` site, `city.gov` address), and neither side is a shared host."""
+    """True when the address's domain is the website's host (without `www.`) or a subdomain
+    of it (`mail.harbour.org` for `harbour.org`), and neither is a shared host. A website on a
+    subdomain of the address's domain (`parks.city.gov` for `city.gov`) does not match: a parent
+    domain may host many unrelated sites, so an admin decides."""
     host = website_host(website)
     domain = email_domain.lower().rstrip(".")
     if host is None or not domain:
@@ -67,4 +69,4 @@ def domain_matches(email_domain: str, website: str | None) -> bool:
         return False
     if any(host.endswith("." + shared) for shared in SHARED_DOMAINS):
         return False
-    return domain == host or domain.endswith("." + host) or host.endswith("." + domain)
+    return domain == host or domain.endswith("." + host)
