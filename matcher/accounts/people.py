@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from matcher.accounts import credentials as cred
 from matcher.accounts.throttle import LoginThrottle
 from matcher.domain import new_id, utcnow
-from matcher.errors import AuthenticationError, ConflictError, NotFoundError
+from matcher.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
 from matcher.notify.base import Message
 from matcher.notify.outbox import Outbox
 from matcher.store.db import Database
@@ -101,7 +101,7 @@ class Accounts:
         password); ThrottledError once the account or the IP has failed too often."""
         try:
             email = cred.normalise_email(email)
-        except Exception:
+        except ValidationError:  # never an account; still counted against the IP
             email = email.strip().lower()[: cred.EMAIL_MAX]
         self.throttle.check(email, ip)
         person: Person | None = None
@@ -204,7 +204,7 @@ class Accounts:
         answers the same, so the route does not tell who has an account. True when queued."""
         try:
             email = cred.normalise_email(email)
-        except Exception:
+        except ValidationError:
             return False
         since = self.clock() - timedelta(hours=1)
         with self.db.session() as s:
