@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,3 +32,22 @@ class ApiSettings(BaseSettings):
         "slot instead of thrashing the cores with threads",
     )
     key_cache_seconds: float = Field(30.0, ge=0, description="How long a verified key is cached")
+    # people's accounts (sessions in signed cookies)
+    session_secret: SecretStr | None = Field(
+        None,
+        description="Key that signs session cookies; default: made once and kept in "
+        "DATA_DIR/session-secret.txt (0600)",
+    )
+    session_cookie_secure: bool = Field(
+        False, description="Send the session cookie over HTTPS only (set true behind TLS)"
+    )
+    session_days: float = Field(14.0, gt=0, le=365, description="A sign-in lasts this long")
+    public_url: str = Field(
+        "http://localhost:8000",
+        description="Base URL of this service in e-mailed links (never taken from the Host "
+        "header, which a client controls)",
+    )
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed log-ins per window, per account and per client IP, before 429"
+    )
+    login_window_seconds: float = Field(900.0, gt=0)

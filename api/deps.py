@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import anyio
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Form, Header, Query, Request
 from fastapi.security import APIKeyHeader
 
 from api.keys import KeyRing
@@ -16,7 +16,9 @@ from api.ratelimit import retry_after_header
 from api.records import Records
 from api.schemas import MAX_PAGE_SIZE
 from api.security import ANONYMOUS, Principal, Role
+from api.sessions import CSRF_FIELD, CSRF_HEADER, csrf_ok, has_session, session_token
 from api.state import AppState
+from matcher.accounts import Accounts, Claims, Person
 from matcher.engine import Engine
 from training.registry import load_published
 
@@ -65,12 +67,12 @@ async def get_records(state: StateDep) -> Records:
 RecordsDep = Annotated[Records, Depends(get_records)]
 
 
-def _client_ip(request: Request) -> str:
+def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
 def _rate_limit(state: AppState, key_id: str | None, request: Request) -> None:
-    wait = state.limits.check(key_id, _client_ip(request))
+    wait = state.limits.check(key_id, client_ip(request))
     if wait > 0:
         raise ApiProblem(
             429,
@@ -125,6 +127,75 @@ ReaderDep = Annotated[Principal, Depends(require(Role.reader))]
 EditorDep = Annotated[Principal, Depends(require(Role.editor))]
 AnalystDep = Annotated[Principal, Depends(require(Role.analyst))]
 AdminDep = Annotated[Principal, Depends(require(Role.admin))]
+
+
+async def get_accounts(state: StateDep) -> Accounts:
+    if state.accounts is None:
+        raise ApiProblem(503, "the service is starting", headers={"Retry-After": "1"})
+    return state.accounts
+
+
+async def get_claims(state: StateDep) -> Claims:
+    if state.claims is None:
+        raise ApiProblem(503, "the service is starting", headers={"Retry-After": "1"})
+    return state.claims
+
+
+AccountsDep = Annotated[Accounts, Depends(get_accounts)]
+ClaimsDep = Annotated[Claims, Depends(get_claims)]
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def get_optional_person(
+    request: Request, accounts: AccountsDep, principal: PrincipalDep
+) -> Person | None:
+    """The signed-in person of the session cookie, or None (after the rate limit)."""
+    token = session_token(request)
+    if token is None:
+        return None
+    person = await anyio.to_thread.run_sync(accounts.session_person, token)
+    if person is None:  # expired, logged out elsewhere, or the password was reset
+        request.session.pop("sid", None)
+        request.session.pop("email", None)
+    return person
+
+
+OptionalPersonDep = Annotated[Person | None, Depends(get_optional_person)]
+
+
+async def get_person(request: Request, person: OptionalPersonDep) -> Person:
+    """A signed-in person (401 otherwise). Cookie-authenticated writes must send the session's
+    CSRF token in X-CSRF-Token (403 otherwise): another site cannot read it."""
+    if person is None:
+        raise ApiProblem(401, "sign in first: this needs a person's session (log in at /login)")
+    if request.method not in _SAFE_METHODS and not csrf_ok(
+        request, request.headers.get(CSRF_HEADER)
+    ):
+        raise ApiProblem(403, f"missing or wrong {CSRF_HEADER} header for this session")
+    return person
+
+
+PersonDep = Annotated[Person, Depends(get_person)]
+
+
+async def check_form_csrf(
+    request: Request, csrf_token: Annotated[str, Form(alias=CSRF_FIELD, max_length=200)] = ""
+) -> None:
+    """Page forms: a POST that comes with a session must carry that session's token."""
+    if has_session(request) and not csrf_ok(request, csrf_token):
+        raise ApiProblem(403, "the form has expired or did not come from this site; reload it")
+
+
+async def require_form_csrf(
+    request: Request, csrf_token: Annotated[str, Form(alias=CSRF_FIELD, max_length=200)] = ""
+) -> None:
+    """Forms that start a session (sign up, log in, reset): the token is always required."""
+    if not csrf_ok(request, csrf_token):
+        raise ApiProblem(403, "the form has expired or did not come from this site; reload it")
+
+
+FormCsrf = Depends(check_form_csrf)
+StrictFormCsrf = Depends(require_form_csrf)
 
 
 @dataclass(frozen=True)

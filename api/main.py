@@ -29,7 +29,10 @@ from api.metrics import MetricsMiddleware
 from api.nulguard import NulGuardMiddleware
 from api.problems import install_problem_handlers, problem_component_schemas
 from api.routes import (
+    account_pages,
+    accounts,
     analyst,
+    claims,
     feedback,
     health,
     keys,
@@ -39,6 +42,7 @@ from api.routes import (
     recommendations,
     web,
 )
+from api.sessions import LazySessionMiddleware, session_options, session_secret
 from api.state import AppState
 from api.web.errors import PageErrorsMiddleware, install_page_errors
 from matcher.settings import Settings
@@ -149,6 +153,7 @@ def create_app(
             {"name": "needs", "description": "Community needs"},
             {"name": "feedback", "description": "Outcomes, stored for training"},
             {"name": "keys", "description": "API keys (admins)"},
+            {"name": "accounts", "description": "People: sign-up, sessions, organisation claims"},
             {"name": "analyst", "description": "Ingest, retraining and model publishing"},
             {"name": "health", "description": "Liveness, readiness, metrics"},
             {"name": "places", "description": "Place-name suggestions (offline gazetteer)"},
@@ -162,7 +167,25 @@ def create_app(
     app.add_middleware(PageErrorsMiddleware)  # page routes: problems as readable HTML pages
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
-    routers = (recommendations, organisations, needs, places, feedback, analyst, keys, health, web)
+    app.add_middleware(
+        LazySessionMiddleware,
+        secret=lambda: session_secret(api_settings, settings.data_dir),
+        options=session_options(api_settings),
+    )
+    routers = (
+        recommendations,
+        organisations,
+        needs,
+        places,
+        feedback,
+        analyst,
+        keys,
+        health,
+        web,
+        accounts,
+        claims,
+        account_pages,
+    )
     for module in routers:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -206,6 +207,12 @@ def engine_error_status(exc: engine_errors.MatcherError) -> int:
         return 404
     if isinstance(exc, engine_errors.ConflictError):
         return 409
+    if isinstance(exc, engine_errors.AuthenticationError):
+        return 401
+    if isinstance(exc, engine_errors.PermissionDeniedError):
+        return 403
+    if isinstance(exc, engine_errors.ThrottledError):
+        return 429
     if isinstance(
         exc,
         engine_errors.IndexNotReadyError
@@ -225,6 +232,9 @@ async def _on_engine_error(request: Request, exc: Exception) -> JSONResponse:
         logger.warning("engine unavailable on %s: %s", request.url.path, exc)
         detail = "the matching engine is not available right now; retry shortly"
         return problem_response(request, status, detail, headers=headers)
+    if isinstance(exc, engine_errors.ThrottledError):
+        retry = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
+        return problem_response(request, status, str(exc), headers=retry)
     errors = None
     if isinstance(exc, engine_errors.ValidationError):
         field = exc.field or "body"

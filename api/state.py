@@ -15,6 +15,7 @@ from api.keys import ADMIN_KEY_FILE, KeyRing, ensure_admin_key
 from api.metrics import Metrics
 from api.ratelimit import RateLimits
 from api.records import Records
+from matcher.accounts import Accounts, Claims, LoginThrottle
 from matcher.atomic import sweep_leftovers
 from matcher.settings import Settings
 from matcher.store.db import Database
@@ -48,6 +49,8 @@ class AppState:
         self._compute: anyio.CapacityLimiter | None = None
         self.keys: KeyRing | None = None
         self.records: Records | None = None
+        self.accounts: Accounts | None = None
+        self.claims: Claims | None = None
         self.metrics = Metrics()
         self.metrics.watch_engine(self.engine_stats)
         self.limits = RateLimits(
@@ -88,6 +91,17 @@ class AppState:
         self.db.create_all()
         self.keys = KeyRing(self.db, cache_seconds=self.api.key_cache_seconds)
         self.records = Records(self.db)
+        self.accounts = Accounts(
+            self.db,
+            public_url=self.api.public_url,
+            session_days=self.api.session_days,
+            throttle=LoginThrottle(
+                self.db,
+                max_failures=self.api.login_max_failures,
+                window_seconds=self.api.login_window_seconds,
+            ),
+        )
+        self.claims = Claims(self.accounts)
         if self.api.bootstrap_admin_key:
             key = ensure_admin_key(self.keys, self.settings.data_dir)
             if key is not None:

@@ -90,3 +90,19 @@ class DeliveryError(MatcherError):
     def __init__(self, message: str, *, transport: bool = False):
         super().__init__(message)
         self.transport = transport
+
+
+class AuthenticationError(MatcherError):
+    """Credentials are missing or wrong (a wrong e-mail or password, no signed-in person)."""
+
+
+class PermissionDeniedError(MatcherError):
+    """The caller is known but may not do this (another person's claim, not a member)."""
+
+
+class ThrottledError(MatcherError):
+    """Too many failed attempts; `retry_after` says in how many seconds to try again."""
+
+    def __init__(self, message: str, *, retry_after: float):
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -11,7 +11,7 @@ import pydantic
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from api.deps import EngineDep, PrincipalDep, RecordsDep, StateDep
+from api.deps import EngineDep, FormCsrf, PrincipalDep, RecordsDep, StateDep
 from api.records import StoredRecommendation
 from api.schemas import Outcome, RecommendationRequest
 from api.views import organisation_view
@@ -85,7 +85,7 @@ async def page(request: Request, principal: PrincipalDep) -> Response:
     return templates.TemplateResponse(request, "index.html", context(request, form={}))
 
 
-@router.post("/", response_class=HTMLResponse)
+@router.post("/", response_class=HTMLResponse, dependencies=[FormCsrf])
 async def submit(
     request: Request,
     engine: EngineDep,
@@ -159,7 +159,7 @@ async def permalink(
     return _results(request, stored.recommendation, stored.id, dict(engine.weights), form, **extra)
 
 
-@router.post("/r/{rec_id}/again")
+@router.post("/r/{rec_id}/again", dependencies=[FormCsrf])
 async def run_again(
     request: Request,
     rec_id: str,
@@ -205,7 +205,7 @@ def _return_path(value: str, rec_id: str, org_id: str, outcome: str) -> str | No
     return f"/r/{quote(rec_id, safe='')}?{query}#{quote(card_id(org_id), safe='')}"
 
 
-@router.post("/feedback")
+@router.post("/feedback", dependencies=[FormCsrf])
 async def feedback(
     request: Request,
     records: RecordsDep,

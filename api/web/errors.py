@@ -39,7 +39,7 @@ TITLES = {
 ADVICE = {
     400: "Go back to the search and try again.",
     401: "This page needs an API key; the search page works without one.",
-    403: "Your key does not allow this; ask an administrator.",
+    403: "This is not allowed for you. If a form was refused, reload its page and try again.",
     404: "Check the link, or start a new search.",
     405: "Start from the search page.",
     413: "Shorten the description of the need and try again.",

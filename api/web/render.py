@@ -116,8 +116,13 @@ def result_view(rec: Recommendation, rec_id: str, weights: dict[str, float]) -> 
 
 
 def context(request: Request, **extra: Any) -> dict[str, Any]:
+    session: dict[str, Any] = request.scope.get("session") or {}
     return {
         "request": request,
+        # the signed-in e-mail (for the header) and the CSRF token of the forms, when a
+        # session exists; anonymous pages start no session
+        "session_email": session.get("email") if session.get("sid") else None,
+        "csrf": session.get("csrf"),
         "sectors": SECTORS,
         "role_labels": ROLE_LABELS,
         "component_labels": COMPONENT_LABELS,

@@ -1,0 +1,222 @@
+"""The account pages: sign up, log in, log out, password reset, e-mail confirmation, and the
+account page (organisations, claims). Every form carries the session's CSRF token."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import anyio
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.deps import (
+    AccountsDep,
+    ClaimsDep,
+    FormCsrf,
+    OptionalPersonDep,
+    PrincipalDep,
+    StrictFormCsrf,
+    client_ip,
+)
+from api.sessions import csrf_token, session_token, sign_in
+from api.web.render import context, templates
+from matcher.accounts import Claims, Person
+from matcher.errors import (
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    ThrottledError,
+    ValidationError,
+)
+
+router = APIRouter(include_in_schema=False)
+
+EmailField = Annotated[str, Form(max_length=254)]
+PasswordField = Annotated[str, Form(max_length=1024)]
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _page(request: Request, name: str, status_code: int = 200, **extra: Any) -> Response:
+    ctx = context(request, csrf=csrf_token(request), **extra)
+    headers = dict(_NO_STORE)
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(extra["retry_after"])
+    return templates.TemplateResponse(request, name, ctx, status_code, headers=headers)
+
+
+def _local(path: str) -> str:
+    """Only a local path is followed after log-in (no open redirect)."""
+    ok = path.startswith("/") and not path.startswith("//") and "\\" not in path
+    return path if ok else "/account"
+
+
+@router.get("/signup", response_class=HTMLResponse)
+async def signup_page(request: Request, principal: PrincipalDep) -> Response:
+    return _page(request, "signup.html", form={})
+
+
+@router.post("/signup", dependencies=[StrictFormCsrf])
+async def signup(
+    request: Request,
+    accounts: AccountsDep,
+    principal: PrincipalDep,
+    email: EmailField,
+    password: PasswordField,
+    name: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    form = {"email": email, "name": name}
+    try:
+        person = await anyio.to_thread.run_sync(lambda: accounts.sign_up(email, password, name))
+    except ValidationError as exc:
+        return _page(request, "signup.html", 422, form=form, errors=[str(exc)])
+    except ConflictError as exc:
+        return _page(request, "signup.html", 409, form=form, errors=[str(exc)])
+    token = await anyio.to_thread.run_sync(accounts.start_session, person.id)
+    sign_in(request, token, person.email)
+    return RedirectResponse("/account", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(
+    request: Request,
+    principal: PrincipalDep,
+    next_path: Annotated[str, Query(alias="next", max_length=200)] = "/account",
+) -> Response:
+    return _page(request, "login.html", form={"next": _local(next_path)})
+
+
+@router.post("/login", dependencies=[StrictFormCsrf])
+async def login(
+    request: Request,
+    accounts: AccountsDep,
+    principal: PrincipalDep,
+    email: EmailField,
+    password: PasswordField,
+    next_path: Annotated[str, Form(alias="next", max_length=200)] = "/account",
+) -> Response:
+    form = {"email": email, "next": _local(next_path)}
+    ip = client_ip(request)
+    try:
+        person = await anyio.to_thread.run_sync(lambda: accounts.log_in(email, password, ip))
+    except AuthenticationError as exc:
+        return _page(request, "login.html", 401, form=form, errors=[str(exc)])
+    except ThrottledError as exc:
+        wait = max(1, math.ceil(exc.retry_after))
+        return _page(request, "login.html", 429, form=form, errors=[str(exc)], retry_after=wait)
+    token = await anyio.to_thread.run_sync(accounts.start_session, person.id)
+    sign_in(request, token, person.email)
+    return RedirectResponse(_local(next_path), status_code=303)
+
+
+@router.post("/logout", dependencies=[FormCsrf])
+async def logout(request: Request, accounts: AccountsDep, principal: PrincipalDep) -> Response:
+    token = session_token(request)
+    if token is not None:
+        await anyio.to_thread.run_sync(accounts.end_session, token)
+    request.session.clear()
+    return RedirectResponse("/", status_code=303)
+
+
+@router.get("/reset", response_class=HTMLResponse)
+async def reset_page(request: Request, principal: PrincipalDep) -> Response:
+    return _page(request, "reset.html", form={})
+
+
+@router.post("/reset", dependencies=[StrictFormCsrf])
+async def reset(
+    request: Request, accounts: AccountsDep, principal: PrincipalDep, email: EmailField
+) -> Response:
+    await anyio.to_thread.run_sync(accounts.request_reset, email)
+    return _page(request, "reset.html", form={"email": email}, sent=True)
+
+
+@router.get("/reset/confirm", response_class=HTMLResponse)
+async def reset_confirm_page(
+    request: Request,
+    principal: PrincipalDep,
+    token: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    return _page(request, "reset_confirm.html", token=token)
+
+
+@router.post("/reset/confirm", dependencies=[StrictFormCsrf])
+async def reset_confirm(
+    request: Request,
+    accounts: AccountsDep,
+    principal: PrincipalDep,
+    token: Annotated[str, Form(max_length=200)],
+    password: PasswordField,
+) -> Response:
+    try:
+        await anyio.to_thread.run_sync(accounts.reset_password, token, password)
+    except ValidationError as exc:
+        return _page(request, "reset_confirm.html", 422, token=token, errors=[str(exc)])
+    except NotFoundError as exc:
+        return _page(request, "reset_confirm.html", 404, token="", errors=[str(exc)])
+    request.session.clear()
+    return _page(request, "reset_confirm.html", done=True)
+
+
+@router.get("/verify", response_class=HTMLResponse)
+async def verify(
+    request: Request,
+    accounts: AccountsDep,
+    principal: PrincipalDep,
+    token: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    try:
+        await anyio.to_thread.run_sync(accounts.verify_email, token)
+    except NotFoundError as exc:
+        return _page(request, "verified.html", 404, errors=[str(exc)])
+    return _page(request, "verified.html")
+
+
+@router.get("/account", response_class=HTMLResponse)
+async def account(request: Request, person: OptionalPersonDep, claims: ClaimsDep) -> Response:
+    if person is None:
+        return RedirectResponse("/login?next=/account", status_code=303)
+    memberships = await anyio.to_thread.run_sync(claims.memberships, person.id)
+    own_claims = await anyio.to_thread.run_sync(claims.of_person, person.id)
+    return _page(request, "account.html", person=person, memberships=memberships, claims=own_claims)
+
+
+async def _claim(request: Request, org_id: str, person: Person | None, claims: Claims) -> Response:
+    if person is None:
+        return RedirectResponse(f"/login?next=/organisations/{quote(org_id)}", status_code=303)
+    try:
+        await anyio.to_thread.run_sync(claims.request, person, org_id)
+    except (NotFoundError, ConflictError, ValidationError) as exc:
+        status = 404 if isinstance(exc, NotFoundError) else 409
+        status = 422 if isinstance(exc, ValidationError) else status
+        own = await anyio.to_thread.run_sync(claims.of_person, person.id)
+        memberships = await anyio.to_thread.run_sync(claims.memberships, person.id)
+        return _page(
+            request,
+            "account.html",
+            status,
+            person=person,
+            memberships=memberships,
+            claims=own,
+            errors=[str(exc)],
+        )
+    return RedirectResponse("/account", status_code=303)
+
+
+@router.post("/organisations/{org_id}/claim", dependencies=[FormCsrf])
+async def claim(
+    request: Request, org_id: str, person: OptionalPersonDep, claims: ClaimsDep
+) -> Response:
+    """The "This is my organisation" button of a profile page."""
+    return await _claim(request, org_id[:128], person, claims)
+
+
+@router.post("/account/claim", dependencies=[FormCsrf])
+async def claim_by_id(
+    request: Request,
+    person: OptionalPersonDep,
+    claims: ClaimsDep,
+    organisation_id: Annotated[str, Form(min_length=1, max_length=128)],
+) -> Response:
+    return await _claim(request, organisation_id.strip(), person, claims)
