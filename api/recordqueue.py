@@ -6,7 +6,8 @@ transaction each, `flush_seconds` after the first record of a batch arrives (or 
 batch is full, a reader needs it or the app stops).
 
 Durability window: records waiting here plus the batch being written are never more than
-`batch_size` (a submit waits for room, the app sheds new rankings with 503 while it is full).
+`batch_size` (a submit waits for room; while the queue stays full longer than `stall_seconds`
+the app sheds new rankings with 503).
 So a crash (kill -9, power loss) loses at most one batch: the records acknowledged in the last
 `flush_seconds` plus the write time, and never more than `batch_size`. A clean shutdown (the
 app's lifespan exit, SIGTERM/SIGINT to uvicorn) writes everything first.
@@ -53,6 +54,7 @@ class RecordQueue:
         flush_seconds: float = 0.05,
         put_timeout: float = 5.0,
         retry_seconds: float = 0.5,
+        stall_seconds: float = 0.5,
     ):
         if batch_size < 1 or flush_seconds < 0:
             raise ValueError("batch_size must be >= 1 and flush_seconds >= 0")
@@ -61,6 +63,8 @@ class RecordQueue:
         self.flush_seconds = flush_seconds
         self.put_timeout = put_timeout
         self.retry_seconds = retry_seconds
+        self.stall_seconds = stall_seconds
+        self._full_since: float | None = None  # when the queue last filled up, until a write
         self._cond = threading.Condition()
         self._pending: dict[str, PendingRecord] = {}  # waiting, in arrival order
         self._writing: dict[str, PendingRecord] = {}  # the batch being written
@@ -104,6 +108,15 @@ class RecordQueue:
         with self._cond:
             return self._size() >= self.batch_size
 
+    @property
+    def stalled(self) -> bool:
+        """Full for longer than `stall_seconds` (the database is slow or failing): the app
+        sheds new rankings until a batch is written. A queue that just filled is not stalled:
+        its batch is being taken for writing."""
+        with self._cond:
+            since = self._full_since
+            return since is not None and time.monotonic() - since > self.stall_seconds
+
     def __len__(self) -> int:
         with self._cond:
             return self._size()
@@ -122,6 +135,8 @@ class RecordQueue:
                     raise OverloadedError("the record queue is full; retry shortly")
                 self._cond.wait(left)
             self._pending[record.id] = record
+            if self._size() >= self.batch_size and self._full_since is None:
+                self._full_since = time.monotonic()
             if len(self._pending) >= self.batch_size or len(self._pending) == 1:
                 self._cond.notify_all()
 
@@ -193,4 +208,5 @@ class RecordQueue:
             with self._cond:
                 self.written += len(batch)
                 self._writing = {}
+                self._full_since = None
                 self._cond.notify_all()

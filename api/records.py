@@ -94,7 +94,7 @@ class Records:
 
     @property
     def backlogged(self) -> bool:
-        return self.queue is not None and self.queue.full
+        return self.queue is not None and self.queue.stalled
 
     def save_recommendation(
         self, rec: Recommendation, *, api_key_id: str | None, need: Need | None = None
