@@ -46,7 +46,7 @@ class ApiSettings(BaseSettings):
         True, description="Write recommendation records off the request path (else in it)"
     )
     max_inflight: int = Field(
-        48,
+        32,
         ge=1,
         le=10_000,
         description="Rankings running or waiting per process; beyond it (or with the record "
