@@ -51,3 +51,23 @@ class ApiSettings(BaseSettings):
         5, ge=1, description="Failed log-ins per window, per account and per client IP, before 429"
     )
     login_window_seconds: float = Field(900.0, gt=0)
+    record_batch_size: int = Field(
+        64,
+        ge=1,
+        le=10_000,
+        description="Served recommendations are written in batches of at most this many, off "
+        "the request path; a crash loses at most one batch (0 queued after a clean shutdown)",
+    )
+    record_flush_ms: float = Field(
+        50, ge=0, le=10_000, description="How long a batch waits to fill before it is written"
+    )
+    record_queue: bool = Field(
+        True, description="Write recommendation records off the request path (else in it)"
+    )
+    max_inflight: int = Field(
+        32,
+        ge=1,
+        le=10_000,
+        description="Rankings running or waiting per process; beyond it (or with the record "
+        "queue full) new ones get 503 with Retry-After instead of queueing without bound",
+    )

@@ -218,6 +218,7 @@ def engine_error_status(exc: engine_errors.MatcherError) -> int:
         engine_errors.IndexNotReadyError
         | engine_errors.StorageError
         | engine_errors.ModelLoadError
+        | engine_errors.OverloadedError
         | engine_errors.ArtifactMismatchError,
     ):
         return 503
@@ -227,6 +228,8 @@ def engine_error_status(exc: engine_errors.MatcherError) -> int:
 async def _on_engine_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, engine_errors.MatcherError)
     status = engine_error_status(exc)
+    if isinstance(exc, engine_errors.OverloadedError):
+        return problem_response(request, 503, str(exc), headers={"Retry-After": "1"})
     headers = {"Retry-After": "5"} if status == 503 else None
     if status == 503:
         logger.warning("engine unavailable on %s: %s", request.url.path, exc)

@@ -5,15 +5,23 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import pydantic
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from api.recordqueue import PendingRecord, RecordQueue
 from matcher.domain import Need, Recommendation, utcnow
-from matcher.errors import NotFoundError, ValidationError
+from matcher.errors import NotFoundError, OverloadedError, ValidationError
 from matcher.store.db import Database
 from matcher.store.models import FeedbackRow, OrganisationRow, RecommendationRow
+
+
+class QueueSettings(TypedDict, total=False):
+    batch_size: int
+    flush_seconds: float
+    put_timeout: float
 
 
 def new_recommendation_id() -> str:
@@ -58,44 +66,114 @@ def _record(row: FeedbackRow) -> FeedbackRecord:
     )
 
 
+def _shown_ids(rec: Recommendation) -> list[str]:
+    """Every organisation shown: the ones feedback may be given on."""
+    shown = [m.id for m in rec.results] + [m.id for m in rec.coalition.members]
+    for matches in rec.by_sector.values():
+        shown.extend(m.id for m in matches)
+    return list(dict.fromkeys(shown))
+
+
 class Records:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, queue_settings: QueueSettings | None = None):
+        """With `queue_settings`, recommendations are written off the request path by a
+        `RecordQueue` (call `start()` and `stop()`); without, each is written at once."""
         self.db = db
+        self.queue: RecordQueue | None = None
+        if queue_settings is not None:
+            self.queue = RecordQueue(self.write_batch, **queue_settings)
+
+    def start(self) -> None:
+        if self.queue is not None:
+            self.queue.start()
+
+    def stop(self) -> None:
+        """Write everything queued (a clean shutdown loses no acknowledged recommendation)."""
+        if self.queue is not None:
+            self.queue.stop()
+
+    @property
+    def backlogged(self) -> bool:
+        return self.queue is not None and self.queue.stalled
 
     def save_recommendation(
         self, rec: Recommendation, *, api_key_id: str | None, need: Need | None = None
     ) -> str:
-        rec_id = new_recommendation_id()
-        shown = [m.id for m in rec.results] + [m.id for m in rec.coalition.members]
-        for matches in rec.by_sector.values():
-            shown.extend(m.id for m in matches)
-        ids = list(dict.fromkeys(shown))
-        need_doc: dict[str, Any] = (need or rec.need).model_dump(mode="json")
-        snapshot = rec.model_dump(mode="json", exclude={"need"})
+        """Store a served recommendation and return its id: through the record queue when one
+        is attached (written in a batch shortly after; readable here at once), else now."""
+        record = PendingRecord(
+            id=new_recommendation_id(),
+            created_at=utcnow(),
+            rec=rec,
+            need=need or rec.need,
+            api_key_id=api_key_id,
+        )
+        if self.queue is not None:
+            self.queue.submit(record)
+        else:
+            self.write_batch([record])
+        return record.id
+
+    def write_batch(self, records: list[PendingRecord]) -> None:
+        """Insert served recommendations in one transaction."""
+        docs = [r.need.model_dump(mode="json") for r in records]
         with self.db.session() as s:
-            # The subject of any label given on this recommendation, fixed when it is written:
-            # the requesting organisation when it exists, else the need itself.
-            requester = need_doc.get("requester_id")
-            known = requester and s.scalar(
-                select(OrganisationRow.pk).where(OrganisationRow.id == requester)
-            )
-            need_doc["subject"] = requester if known else f"need:{need_doc.get('id') or rec_id}"
-            s.add(
+            subjects = self._subjects(s, docs, [r.id for r in records])
+            s.add_all(
                 RecommendationRow(
-                    id=rec_id,
-                    created_at=utcnow(),
-                    need=need_doc,
-                    result_ids=ids,
-                    model_version=rec.model_version,
-                    index_generation=rec.index_generation,
-                    api_key_id=api_key_id,
-                    snapshot=snapshot,
+                    id=r.id,
+                    created_at=r.created_at,
+                    need={**doc, "subject": subject},
+                    result_ids=_shown_ids(r.rec),
+                    model_version=r.rec.model_version,
+                    index_generation=r.rec.index_generation,
+                    api_key_id=r.api_key_id,
+                    snapshot=r.rec.model_dump(mode="json", exclude={"need"}),
                 )
+                for r, doc, subject in zip(records, docs, subjects, strict=True)
             )
-        return rec_id
+
+    @staticmethod
+    def _subjects(s: Session, docs: list[dict[str, Any]], rec_ids: list[str]) -> list[str]:
+        """The subject of any label given on each recommendation, fixed when it is written: the
+        requesting organisation when it exists, else the need itself."""
+        asked = {d["requester_id"] for d in docs if d.get("requester_id")}
+        known = (
+            set(s.scalars(select(OrganisationRow.id).where(OrganisationRow.id.in_(asked))))
+            if asked
+            else set()
+        )
+        return [
+            d["requester_id"] if d.get("requester_id") in known else f"need:{d.get('id') or i}"
+            for d, i in zip(docs, rec_ids, strict=True)
+        ]
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Write every queued recommendation now (True when none is left)."""
+        return self.queue.flush(timeout) if self.queue is not None else True
+
+    def _pending(self, recommendation_id: str) -> StoredRecommendation | None:
+        record = self.queue.get(recommendation_id) if self.queue is not None else None
+        if record is None:
+            return None
+        need_doc = record.need.model_dump(mode="json")
+        with self.db.session() as s:
+            need_doc["subject"] = self._subjects(s, [need_doc], [record.id])[0]
+        return StoredRecommendation(
+            id=record.id,
+            created_at=record.created_at,
+            need=need_doc,
+            model_version=record.rec.model_version,
+            index_generation=record.rec.index_generation,
+            recommendation=record.rec.model_copy(update={"need": record.need}),
+        )
 
     def get_recommendation(self, recommendation_id: str) -> StoredRecommendation:
-        """The stored recommendation, rebuilt as it was served; NotFoundError if unknown."""
+        """The stored recommendation, rebuilt as it was served; NotFoundError if unknown.
+        One still in the record queue is read from there."""
+        pending = self._pending(recommendation_id)
+        if pending is not None:
+            return pending
         with self.db.session() as s:
             row = s.get(RecommendationRow, recommendation_id)
             if row is None:
@@ -138,6 +216,8 @@ class Records:
                 raise ValidationError(
                     f"{field} must not contain NUL (\\x00) characters", field=field
                 )
+        if self.queue is not None and not self.queue.wait_written(recommendation_id):
+            raise OverloadedError("the recommendation is still being stored; retry shortly")
         with self.db.session() as s:
             rec = s.get(RecommendationRow, recommendation_id)
             if rec is None:

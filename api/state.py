@@ -14,9 +14,10 @@ from api.config import ApiSettings
 from api.keys import ADMIN_KEY_FILE, KeyRing, ensure_admin_key
 from api.metrics import Metrics
 from api.ratelimit import RateLimits
-from api.records import Records
+from api.records import QueueSettings, Records
 from matcher.accounts import Accounts, Claims, LoginThrottle
 from matcher.atomic import sweep_leftovers
+from matcher.errors import OverloadedError
 from matcher.settings import Settings
 from matcher.store.db import Database
 
@@ -47,6 +48,7 @@ class AppState:
         self.db: Database | None = None
         self.compute_slots = api_settings.compute_slots or os.cpu_count() or 2
         self._compute: anyio.CapacityLimiter | None = None
+        self.inflight = 0
         self.keys: KeyRing | None = None
         self.records: Records | None = None
         self.accounts: Accounts | None = None
@@ -79,6 +81,8 @@ class AppState:
         if self._task is not None and not self._task.done():
             logger.info("waiting for the engine load to finish before shutting down")
             await asyncio.shield(self._task)
+        if self.records is not None:  # every acknowledged recommendation is written first
+            await anyio.to_thread.run_sync(self.records.stop)
         engine, self.engine = self.engine, None
         if engine is not None and self._given_engine is None:
             await anyio.to_thread.run_sync(engine.close)
@@ -90,7 +94,14 @@ class AppState:
         self.db = Database(self.settings.sqlalchemy_url)
         self.db.create_all()
         self.keys = KeyRing(self.db, cache_seconds=self.api.key_cache_seconds)
-        self.records = Records(self.db)
+        queue: QueueSettings | None = None
+        if self.api.record_queue:
+            queue = {
+                "batch_size": self.api.record_batch_size,
+                "flush_seconds": self.api.record_flush_ms / 1000.0,
+            }
+        self.records = Records(self.db, queue)
+        self.records.start()
         self.accounts = Accounts(
             self.db,
             public_url=self.api.public_url,
@@ -139,11 +150,23 @@ class AppState:
         Embedding a query and scoring candidates are CPU-bound; with the default 40-thread pool
         50 concurrent requests would run 40 rankings at once (each asking for all cores in
         torch, onnxruntime and BLAS) and spend the CPU on contention. Queued requests wait
-        here without holding a thread.
+        here without holding a thread, up to `max_inflight` running or waiting; beyond that,
+        or while the record queue is full, the request is shed (OverloadedError: 503 with
+        Retry-After) so memory and latency stay bounded under overload.
         """
         if self._compute is None:
             self._compute = anyio.CapacityLimiter(self.compute_slots)
-        return await anyio.to_thread.run_sync(fn, limiter=self._compute)
+        if self.inflight >= self.api.max_inflight:
+            raise OverloadedError(
+                f"the server is busy ({self.inflight} rankings in progress); retry shortly"
+            )
+        if self.records is not None and self.records.backlogged:
+            raise OverloadedError("the server is busy storing recommendations; retry shortly")
+        self.inflight += 1  # on the event loop thread only: no lock needed
+        try:
+            return await anyio.to_thread.run_sync(fn, limiter=self._compute)
+        finally:
+            self.inflight -= 1
 
     # queries ------------------------------------------------------------------------------
     def engine_stats(self) -> dict[str, Any] | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from api.schemas import (
     CoalitionPublic,
     MatchPublic,
@@ -61,3 +63,19 @@ def recommendation_view(
         ),
         gaps=list(rec.gaps),
     )
+
+
+def recommendation_json(
+    rec: Recommendation, recommendation_id: str, *, need_id: str | None = None
+) -> bytes:
+    """The `RecommendationPublic` body of `rec`, serialised once from the already validated
+    domain objects (no public models built, nothing validated again).
+
+    The public schema mirrors the domain one field for field (Match/MatchPublic,
+    Coalition/CoalitionPublic; tests/api/test_api_fastpath.py keeps them in step), so the
+    domain dump with its `need` left out plus the two ids is the public body."""
+    ids = json.dumps(
+        {"recommendation_id": recommendation_id, "need_id": need_id}, separators=(",", ":")
+    )
+    body = rec.model_dump_json(exclude={"need"})
+    return f"{ids[:-1]},{body[1:]}".encode()

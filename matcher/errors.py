@@ -53,6 +53,10 @@ class StorageError(MatcherError):
     """The database or the data directory could not be read or written."""
 
 
+class OverloadedError(MatcherError):
+    """More work is queued or in flight than the process accepts: shed it, retry shortly."""
+
+
 class ModelLoadError(MatcherError):
     """The embedding model could not be loaded from its local package path."""
 

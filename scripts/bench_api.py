@@ -4,9 +4,10 @@
     python scripts/bench_api.py --url http://127.0.0.1:8000 --key pm_...   # a running server
     python scripts/bench_api.py --data-dir /tmp/speed-100000 --workers 2 --embed-backend onnx-int8
 
-50 concurrent httpx asyncio clients send a fixed number of requests (capped in time) and the
-script prints requests/s, p50/p95/p99 latency and the error count. Need texts are made unique
-per request by default so the engine's query-embedding cache does not flatter the numbers.
+16 concurrent httpx asyncio clients (`--concurrency`; the server sheds rankings beyond
+MATCHER_API_MAX_INFLIGHT, default 32, with 503) send a fixed number of requests (capped in time)
+and the script prints requests/s, p50/p95/p99 latency and the error count. Need texts are made
+unique per request by default so the engine's query-embedding cache does not flatter the numbers.
 When it starts the server it also reports the server's CPU time per request (all worker
 processes) and the load generator's own, since both share the same cores.
 """
@@ -207,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("MATCHER_DATA_DIR", "var")))
     p.add_argument("--model-name", help="override MATCHER_MODEL_NAME for the started server")
     p.add_argument("--needs", type=Path, default=ROOT / "data" / "needs.jsonl")
-    p.add_argument("--concurrency", type=int, default=50)
+    p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--requests", type=int, default=2000)
     p.add_argument("--max-seconds", type=float, default=120.0)
     p.add_argument("--warmup", type=int, default=20)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
 
 from api.deps import EngineDep, ReaderDep, RecordsDep, StateDep
 from api.problems import ApiProblem, FieldError, problem_responses
@@ -20,7 +19,7 @@ from api.schemas import (
     RecommendationRequest,
 )
 from api.security import Principal
-from api.views import match_view, recommendation_view
+from api.views import match_view, recommendation_json
 from matcher.domain import Filters, Need, Sector
 
 router = APIRouter(tags=["recommendations"])
@@ -30,10 +29,10 @@ LimitQuery = Annotated[
 ]
 
 
-def json_response(view: BaseModel) -> Response:
-    """The body already is a validated response model: serialise it once (FastAPI would dump,
-    re-validate and dump it again, a few ms per recommendation)."""
-    return Response(view.model_dump_json(), media_type="application/json")
+def json_response(body: bytes) -> Response:
+    """The body is already serialised from validated models (api.views.recommendation_json):
+    FastAPI would build, validate and dump the response model again."""
+    return Response(body, media_type="application/json")
 
 
 def _check_requester(engine: EngineDep, requester_id: str | None, principal: Principal) -> None:
@@ -78,7 +77,7 @@ async def recommend(
             filters = Filters.model_validate(body.filters.model_dump())
         rec = engine.recommend(need, filters=filters, limit=body.limit)
         rec_id = records.save_recommendation(rec, api_key_id=principal.key_id)
-        return json_response(recommendation_view(rec, rec_id))
+        return json_response(recommendation_json(rec, rec_id))
 
     return await state.compute(work)
 
@@ -102,7 +101,7 @@ async def recommend_for_need(
         need: Need = find_need(engine, need_id).record
         rec = engine.recommend(need, limit=limit)
         rec_id = records.save_recommendation(rec, api_key_id=principal.key_id)
-        return json_response(recommendation_view(rec, rec_id, need_id=need.id))
+        return json_response(recommendation_json(rec, rec_id, need_id=need.id))
 
     return await state.compute(work)
 

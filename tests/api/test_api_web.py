@@ -143,6 +143,7 @@ def test_permalink_of_a_recommendation_stored_before_snapshots(
     client: TestClient, app: FastAPI
 ) -> None:
     rec_id = _rec_id(client.post("/", data={"text": NEED_TEXT}).text)
+    assert app.state.api.records.flush()  # written off the request path: edit the stored row
     with app.state.api.records.db.session() as s:
         s.execute(
             update(RecommendationRow).where(RecommendationRow.id == rec_id).values(snapshot=None)
