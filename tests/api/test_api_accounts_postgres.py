@@ -8,16 +8,15 @@ import os
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
-from urllib.parse import quote
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from matcher.accounts import Accounts, Claims, LoginThrottle
 from matcher.domain import utcnow
 from matcher.errors import AuthenticationError, ConflictError, NotFoundError, ThrottledError
 from matcher.store.db import Database
 from matcher.store.models import OrganisationRow
+from tests.support_databases import pg_schema_url
 
 PG_URL = os.environ.get("MATCHER_TEST_POSTGRES_URL")
 
@@ -31,21 +30,13 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture(scope="module")
 def db() -> Iterator[Database]:
-    assert PG_URL
-    schema = f"acc_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, future=True)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    database = Database(f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}")
-    database.create_all()
-    try:
-        yield database
-    finally:
-        database.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with pg_schema_url("acc") as url:
+        database = Database(url)
+        database.create_all()
+        try:
+            yield database
+        finally:
+            database.dispose()
 
 
 def _org(db: Database, website: str | None) -> str:

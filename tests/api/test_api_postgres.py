@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from api_support import (
@@ -24,12 +23,12 @@ from api_support import (
     sample_orgs,
 )
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from api.keys import KeyRing
 from api.main import create_app
 from matcher.engine import Engine
 from matcher.settings import Settings
+from tests.support_databases import pg_schema_url
 
 PG_URL = os.environ.get("MATCHER_TEST_POSTGRES_URL")
 
@@ -43,18 +42,8 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
     """A fresh schema on the test server; the URL puts it first on the search_path."""
-    assert PG_URL
-    schema = f"api_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, future=True)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with pg_schema_url("api") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -12,17 +12,17 @@ import os
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from urllib.parse import quote
+from contextlib import ExitStack
 
 import pytest
 from api_support import hdr, quiet_api_settings, sample_orgs
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from api.keys import KeyRing
 from api.main import create_app
 from matcher.engine import Engine
 from matcher.settings import Settings
+from tests.support_databases import pg_schema_url
 from tests.support_threads import together
 
 PG_URL = os.environ.get("MATCHER_TEST_POSTGRES_URL")
@@ -35,35 +35,19 @@ def race_client(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[TestClient, dict[str, str]]]:
     data_dir = tmp_path_factory.mktemp(f"race-{request.param}")
-    database_url = None
-    schema = f"race_{uuid.uuid4().hex[:10]}"
-    admin = None
-    if request.param == "postgresql":
-        if not PG_URL:
-            pytest.skip(
-                "no PostgreSQL server: set MATCHER_TEST_POSTGRES_URL "
-                "(.ci/run starts one with scripts/with-postgres.sh)"
-            )
-        admin = create_engine(PG_URL, future=True)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        sep = "&" if "?" in PG_URL else "?"
-        database_url = f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}"
-    settings = Settings(data_dir=data_dir, database_url=database_url, model_name="hashing-v1")
-    engine = Engine.open(settings, load=False)
-    engine.store.upsert_organisations(sample_orgs(30))
-    engine.build()
-    engine.close()
-    try:
+    with ExitStack() as stack:
+        database_url = None
+        if request.param == "postgresql":
+            database_url = stack.enter_context(pg_schema_url("race"))
+        settings = Settings(data_dir=data_dir, database_url=database_url, model_name="hashing-v1")
+        engine = Engine.open(settings, load=False)
+        engine.store.upsert_organisations(sample_orgs(30))
+        engine.build()
+        engine.close()
         with TestClient(create_app(settings, quiet_api_settings())) as c:
             ring: KeyRing = c.app.state.api.keys  # type: ignore[attr-defined]
             keys = {f"editor{i}": ring.create(f"race {i}", "editor")[0] for i in range(WRITERS)}
             yield c, keys
-    finally:
-        if admin is not None:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
 
 
 def _new_org(c: TestClient, key: str) -> str:

@@ -13,7 +13,6 @@ import socket
 import ssl
 import subprocess
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,9 +24,9 @@ from urllib.parse import quote
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from sqlalchemy import text
 
 from matcher.store import Database
+from tests.support_databases import database_for
 
 PG_URL = os.environ.get("MATCHER_TEST_POSTGRES_URL")
 USER, PASSWORD = "matcher", "s3cret pass/word"
@@ -199,21 +198,5 @@ def webhook_server() -> Iterator[WebhookServer]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'm.db'}")
-    else:
-        if not PG_URL:
-            pytest.skip(
-                "no PostgreSQL server: set MATCHER_TEST_POSTGRES_URL "
-                "(.ci/run starts one with scripts/with-postgres.sh)"
-            )
-        database = Database(PG_URL)
-        schema = f"t_{uuid.uuid4().hex[:8]}"
-        with database.engine.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        database.engine.dispose()
-        sep = "&" if "?" in PG_URL else "?"
-        database = Database(f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}")
-    database.create_all()
-    yield database
-    database.dispose()
+    with database_for(request.param, tmp_path) as database:
+        yield database

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import numpy as np
 import pytest
-from sqlalchemy import text
 
 from matcher.domain import Need, Organisation
 from matcher.errors import ConflictError, NotFoundError
 from matcher.store import Database, Store
 from matcher.store.repository import SqlEmbeddingCache, Stored
+from tests.support_databases import database_for
 from tests.support_threads import together
 
 PG_URL = os.environ.get("MATCHER_TEST_POSTGRES_URL")
@@ -23,27 +21,8 @@ PG_URL = os.environ.get("MATCHER_TEST_POSTGRES_URL")
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'm.db'}")
-    else:
-        if not PG_URL:
-            pytest.skip(
-                "no PostgreSQL server: set MATCHER_TEST_POSTGRES_URL "
-                "(.ci/run starts one with scripts/with-postgres.sh)"
-            )
-        database = Database(PG_URL)
-        schema = f"t_{uuid.uuid4().hex[:8]}"
-        with database.engine.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        database.engine.dispose()
-        # search_path as a connection option: every pooled connection gets it (a SET in a
-        # connect hook is undone by the pool's rollback, which concurrent tests expose).
-        sep = "&" if "?" in PG_URL else "?"
-        database = Database(f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}")
-
-    database.create_all()
-    yield database
-    database.dispose()
+    with database_for(request.param, tmp_path) as database:
+        yield database
 
 
 def org(i: str, **kw: object) -> Organisation:
