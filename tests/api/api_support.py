@@ -144,6 +144,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# what a live test server runs with: the model-free embedder, no sample, no rate limits to hit
+SERVER_ENV = {
+    "MATCHER_MODEL_NAME": "hashing-v1",
+    "MATCHER_API_BOOTSTRAP_SAMPLE": "false",
+    "MATCHER_API_KEY_PER_MINUTE": "100000",
+    "MATCHER_API_KEY_BURST": "10000",
+    "MATCHER_API_ANONYMOUS_PER_MINUTE": "100000",
+    "MATCHER_API_ANONYMOUS_BURST": "10000",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+}
+
+
 @contextmanager
 def live_server(
     data_dir: Path, *, timeout: float = 90.0, env_overrides: dict[str, str] | None = None
@@ -155,14 +168,7 @@ def live_server(
     env = {
         **os.environ,
         "MATCHER_DATA_DIR": str(data_dir),
-        "MATCHER_MODEL_NAME": "hashing-v1",
-        "MATCHER_API_BOOTSTRAP_SAMPLE": "false",
-        "MATCHER_API_KEY_PER_MINUTE": "100000",
-        "MATCHER_API_KEY_BURST": "10000",
-        "MATCHER_API_ANONYMOUS_PER_MINUTE": "100000",
-        "MATCHER_API_ANONYMOUS_BURST": "10000",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
+        **SERVER_ENV,
         **(env_overrides or {}),
     }
     log_path = data_dir / "uvicorn.log"

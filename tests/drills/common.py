@@ -19,20 +19,11 @@ from sqlalchemy import create_engine, make_url, text
 
 from matcher.engine import Engine
 from matcher.settings import Settings
-from tests.api.api_support import N_ORGS, free_port, sample_needs, sample_orgs
+from tests.api.api_support import N_ORGS, SERVER_ENV, free_port, sample_needs, sample_orgs
 
 ROOT = Path(__file__).resolve().parents[2]
-MODEL = "hashing-v1"
-ENV = {
-    "MATCHER_MODEL_NAME": MODEL,
-    "MATCHER_API_BOOTSTRAP_SAMPLE": "false",
-    "MATCHER_API_KEY_PER_MINUTE": "100000",
-    "MATCHER_API_KEY_BURST": "10000",
-    "MATCHER_API_ANONYMOUS_PER_MINUTE": "100000",
-    "MATCHER_API_ANONYMOUS_BURST": "10000",
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-}
+MODEL = SERVER_ENV["MATCHER_MODEL_NAME"]
+ENV = SERVER_ENV
 
 
 @dataclass
