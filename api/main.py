@@ -37,6 +37,8 @@ from api.routes import (
     organisations,
     places,
     recommendations,
+    saved_needs,
+    saved_web,
     web,
 )
 from api.state import AppState
@@ -147,6 +149,7 @@ def create_app(
             {"name": "recommendations", "description": "Partners and a coalition for a need"},
             {"name": "organisations", "description": "Profiles, matches and opportunities"},
             {"name": "needs", "description": "Community needs"},
+            {"name": "saved needs", "description": "Saved needs and their alerts"},
             {"name": "feedback", "description": "Outcomes, stored for training"},
             {"name": "keys", "description": "API keys (admins)"},
             {"name": "analyst", "description": "Ingest, retraining and model publishing"},
@@ -162,7 +165,19 @@ def create_app(
     app.add_middleware(PageErrorsMiddleware)  # page routes: problems as readable HTML pages
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
-    routers = (recommendations, organisations, needs, places, feedback, analyst, keys, health, web)
+    routers = (
+        recommendations,
+        organisations,
+        needs,
+        saved_needs,
+        saved_web,
+        places,
+        feedback,
+        analyst,
+        keys,
+        health,
+        web,
+    )
     for module in routers:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -10,7 +10,7 @@ from typing import Any
 import pydantic
 from sqlalchemy import func, select
 
-from matcher.domain import Need, Recommendation, utcnow
+from matcher.domain import Filters, Need, Recommendation, utcnow
 from matcher.errors import NotFoundError, ValidationError
 from matcher.store.db import Database
 from matcher.store.models import FeedbackRow, OrganisationRow, RecommendationRow
@@ -63,7 +63,12 @@ class Records:
         self.db = db
 
     def save_recommendation(
-        self, rec: Recommendation, *, api_key_id: str | None, need: Need | None = None
+        self,
+        rec: Recommendation,
+        *,
+        api_key_id: str | None,
+        need: Need | None = None,
+        filters: Filters | None = None,
     ) -> str:
         rec_id = new_recommendation_id()
         shown = [m.id for m in rec.results] + [m.id for m in rec.coalition.members]
@@ -71,6 +76,8 @@ class Records:
             shown.extend(m.id for m in matches)
         ids = list(dict.fromkeys(shown))
         need_doc: dict[str, Any] = (need or rec.need).model_dump(mode="json")
+        if filters is not None:  # kept beside the need, so it can be run again as asked
+            need_doc["filters"] = filters.model_dump(mode="json")
         snapshot = rec.model_dump(mode="json", exclude={"need"})
         with self.db.session() as s:
             # The subject of any label given on this recommendation, fixed when it is written:
