@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from api.schemas import (
     MAX_LIMIT,
+    PAIR_RADIUS,
     THREE_CHARS,
     NeedPublic,
     Page,
@@ -18,10 +19,10 @@ from api.schemas import (
     _pair,
 )
 
-_EMAIL = re.compile(
-    r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
-)
-_URL = re.compile(r"^https?://[^\s\x00-\x1f\x7f]{1,300}$")
+_EMAIL_RE = r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63}){1,8}"
+_URL_RE = r"https?://[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]{1,300}"
+ADDRESS = f"^({_EMAIL_RE}|{_URL_RE})$"
+_ADDRESS = re.compile(ADDRESS)
 REC_ID = r"^rec_[0-9a-f]{1,60}$"
 
 
@@ -41,19 +42,24 @@ class SavedNeedCreate(RecommendationRequest):
                     "notify_to": "group@example.org",
                 },
                 {"recommendation_id": "rec_1a2b3c4d5e6f7a8b"},
-            ]
+            ],
+            # the need itself, or the recommendation whose need to save
+            "oneOf": [{"required": ["text"]}, {"required": ["recommendation_id"]}],
+            "dependentRequired": PAIR_RADIUS,
         },
     )
 
-    text: str | None = Field(  # type: ignore[assignment]
+    # absent rather than null: the schema says a string when given (oneOf below)
+    text: str = Field(  # type: ignore[assignment]
         None, min_length=3, max_length=5_000, pattern=THREE_CHARS, description="The problem"
     )
-    recommendation_id: str | None = Field(
+    recommendation_id: str = Field(  # type: ignore[assignment]
         None, pattern=REC_ID, description="Save the need of this recommendation instead"
     )
     notify_to: str | None = Field(
         None,
         max_length=320,
+        json_schema_extra={"pattern": ADDRESS},
         description="E-mail address or http(s) webhook URL for the alerts; none: inbox only",
     )
 
@@ -62,7 +68,7 @@ class SavedNeedCreate(RecommendationRequest):
     def _address(cls, v: str | None) -> str | None:
         if v is None or not v:
             return None
-        if not (_EMAIL.match(v) or _URL.match(v)):
+        if not _ADDRESS.match(v):
             raise ValueError("must be an e-mail address or an http(s) URL")
         return v
 

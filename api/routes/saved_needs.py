@@ -30,9 +30,10 @@ from matcher.errors import NotFoundError
 
 router = APIRouter(tags=["saved needs"])
 
+SAVED_ID = r"^sn_[0-9a-f]{1,60}$"
 SavedId = Annotated[
     str,
-    Path(min_length=1, max_length=64, pattern=r"^sn_[0-9a-f]{1,60}$", description="Saved need id"),
+    Path(min_length=1, max_length=64, pattern=SAVED_ID, description="Saved need id"),
 ]
 
 
@@ -213,7 +214,8 @@ def list_alerts(
     principal: ReaderDep,
     page: PageDep,
     saved_need_id: Annotated[
-        str | None, Query(max_length=64, description="Only this saved need's alerts")
+        str | None,
+        Query(max_length=64, pattern=SAVED_ID, description="Only this saved need's alerts"),
     ] = None,
 ) -> AlertPage:
     assert principal.key_id is not None
