@@ -45,7 +45,7 @@ class SavedNeedCreate(RecommendationRequest):
             ],
             # the need itself, or the recommendation whose need to save
             "oneOf": [{"required": ["text"]}, {"required": ["recommendation_id"]}],
-            "dependentRequired": PAIR_RADIUS,
+            "dependentRequired": dict(PAIR_RADIUS),  # type: ignore[arg-type]
         },
     )
 
