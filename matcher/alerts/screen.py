@@ -38,6 +38,13 @@ class ScreenMatrix:
         self.bars = np.asarray(bars, dtype=np.float32)
         self._row = {sid: i for i, sid in enumerate(self.ids)}
 
+    def append(self, ids: list[str], vectors: np.ndarray, bars: np.ndarray) -> None:
+        self.load(
+            [*self.ids, *ids],
+            np.vstack([self.vectors.reshape(-1, self.dimension), vectors]),
+            np.concatenate([self.bars, np.asarray(bars, dtype=np.float32)]),
+        )
+
     def __len__(self) -> int:
         return len(self.ids)
 

@@ -166,12 +166,17 @@ class SavedNeeds:
             n, top = s.execute(select(func.count(), func.max(SavedNeedRow.pk))).one()
         return int(n or 0), int(top or 0)
 
-    def vectors(self, model: str, dimension: int) -> tuple[list[str], np.ndarray, list[str]]:
-        """(ids, their query vectors, ids whose vector is missing or from another model)."""
+    def vectors(
+        self, model: str, dimension: int, *, after_pk: int = 0
+    ) -> tuple[list[str], np.ndarray, list[str]]:
+        """(ids, their query vectors, ids whose vector is missing or from another model), of
+        the saved needs with pk above `after_pk`."""
         ids: list[str] = []
         vecs: list[np.ndarray] = []
         stale: list[str] = []
-        q = select(SavedNeedRow.id, SavedNeedRow.model, SavedNeedRow.query_vector)
+        q = select(SavedNeedRow.id, SavedNeedRow.model, SavedNeedRow.query_vector).where(
+            SavedNeedRow.pk > after_pk
+        )
         with self.db.session() as s:
             for sid, m, blob in s.execute(q.order_by(SavedNeedRow.pk)):
                 if m != model or blob is None or len(blob) != 4 * dimension:
@@ -181,6 +186,11 @@ class SavedNeeds:
                 vecs.append(np.frombuffer(blob, dtype=np.float32))
         matrix = np.vstack(vecs) if vecs else np.zeros((0, dimension), dtype=np.float32)
         return ids, matrix, stale
+
+    def count_after(self, pk: int) -> int:
+        with self.db.session() as s:
+            q = select(func.count()).where(SavedNeedRow.pk > pk)
+            return int(s.scalar(q) or 0)
 
     def set_vector(self, saved_id: str, model: str, vector: np.ndarray) -> None:
         with self.db.session() as s:

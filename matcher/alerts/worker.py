@@ -92,20 +92,32 @@ class AlertWorker:
 
     # the matrix -------------------------------------------------------------------------------
     def sync_matrix(self) -> None:
-        """Reload the saved needs' vectors when one was added or deleted (embedding those saved
-        under another model)."""
+        """Follow the saved needs: new ones are appended to the matrix; after a delete (or a
+        first start) it is reloaded. Vectors saved under another model are embedded again."""
         signature = self.saved.signature()
         if signature == self._signature:
             return
+        after = 0
+        if self._signature is not None:
+            count, top = self._signature
+            if signature[1] > top and signature[0] - count == self._count_after(top):
+                after = top  # only additions since the last pass
         model, dim = self.engine.embedder.model_name, self.engine.embedder.dimension
-        ids, vectors, stale = self.saved.vectors(model, dim)
+        ids, vectors, stale = self.saved.vectors(model, dim, after_pk=after)
         for saved in self.saved.many(stale):
             self.saved.set_vector(saved.id, model, self.engine.embed_query(topic_text(saved.need)))
         if stale:
-            ids, vectors, _ = self.saved.vectors(model, dim)
+            ids, vectors, _ = self.saved.vectors(model, dim, after_pk=after)
         bars = {s.id: bar_of(s, self.floor) for s in self._all(ids)}
-        self.matrix.load(ids, vectors, np.asarray([bars.get(i, self.floor) for i in ids]))
+        barray = np.asarray([bars.get(i, self.floor) for i in ids])
+        if after:
+            self.matrix.append(ids, vectors, barray)
+        else:
+            self.matrix.load(ids, vectors, barray)
         self._signature = signature
+
+    def _count_after(self, pk: int) -> int:
+        return self.saved.count_after(pk)
 
     def _all(self, ids: list[str]) -> list[SavedNeed]:
         out: list[SavedNeed] = []

@@ -202,3 +202,19 @@ def test_rerun_uses_saved_filters(engine: Engine) -> None:
     stored = SavedNeeds(engine.store.db).get(saved.id)
     rec = rerun(engine, stored)
     assert rec.results and {m.sector for m in rec.results} == {"business"}
+
+
+def test_matrix_follows_saved_needs_added_and_deleted(engine: Engine) -> None:
+    clock = Clock()
+    w = worker(engine, clock)
+    first = food_saved(engine)
+    w.run_once()
+    assert w.matrix.ids == [first.id]
+    second = food_saved(engine, owner="key-b")
+    w.run_once()  # appended, not reloaded
+    assert w.matrix.ids == [first.id, second.id]
+    SavedNeeds(engine.store.db).delete(first.id)
+    w.run_once()
+    assert w.matrix.ids == [second.id]
+    engine.create_organisation(new_food("o-new-1"))
+    assert [a.saved_need_id for a in w.run_once().alerts] == [second.id]
