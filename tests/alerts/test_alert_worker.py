@@ -11,10 +11,11 @@ import pytest
 
 from matcher.alerts import AlertWorker, SavedNeeds, notification_key
 from matcher.alerts.service import rerun, save_need
-from matcher.domain import Filters, Need, Organisation
+from matcher.domain import Filters, Need, Organisation, utcnow
 from matcher.engine import Engine
 from matcher.notify.outbox import Outbox
 from matcher.settings import Settings
+from matcher.store.models import OrganisationChangeRow
 
 TOPICS = {
     "food": "Food bank distributing groceries and hot meals to hungry families.",
@@ -218,3 +219,51 @@ def test_matrix_follows_saved_needs_added_and_deleted(engine: Engine) -> None:
     assert w.matrix.ids == [second.id]
     engine.create_organisation(new_food("o-new-1"))
     assert [a.saved_need_id for a in w.run_once().alerts] == [second.id]
+
+
+def test_a_change_committed_out_of_order_is_not_skipped(engine: Engine) -> None:
+    """On PostgreSQL a transaction can take seq n and commit after one that took n + 1: the
+    cursor waits at the gap (for `gap_seconds`) and the late change is still read."""
+    food_saved(engine)
+    w = AlertWorker(engine, gap_seconds=3600)  # real clock: the gap is young
+    w.run_once()
+    start, _ = w.saved.cursor(w.name)
+    late = engine.create_organisation(new_food("o-late"))
+    early = engine.create_organisation(
+        org("o-early", "youth", description=TOPICS["youth"] + " Friday nights.")
+    )
+    with engine.store.db.session() as s:  # as if o-late's transaction had not committed yet
+        row = s.get(OrganisationChangeRow, start + 1)
+        assert row is not None and row.organisation_id == "o-late"
+        s.delete(row)
+    report = w.run_once()
+    assert report.changes == 1 and not report.alerts
+    assert w.saved.cursor(w.name) == (start, {start + 2})  # waits at the gap
+    with engine.store.db.session() as s:  # o-late's transaction commits
+        s.add(
+            OrganisationChangeRow(
+                seq=start + 1,
+                organisation_pk=late.pk,
+                organisation_id="o-late",
+                version=1,
+                changed_at=utcnow(),
+            )
+        )
+    report = w.run_once()
+    assert report.changes == 1 and [a.organisation_ids for a in report.alerts] == [["o-late"]]
+    assert w.saved.cursor(w.name) == (start + 2, set())
+    assert early.record.id == "o-early"
+
+
+def test_a_gap_that_never_fills_is_given_up(engine: Engine) -> None:
+    clock = Clock()  # far after the changes were written: every gap is old
+    w = worker(engine, clock)
+    food_saved(engine)
+    w.run_once()
+    start, _ = w.saved.cursor(w.name)
+    engine.create_organisation(new_food("o-rolled-back"))
+    engine.create_organisation(org("o-after", "youth"))
+    with engine.store.db.session() as s:  # a rolled-back transaction's seq
+        s.delete(s.get(OrganisationChangeRow, start + 1))
+    w.run_once()
+    assert w.saved.cursor(w.name) == (start + 2, set())
