@@ -56,12 +56,14 @@ class ScreenMatrix:
     def candidates(
         self, org_ids: list[str], org_vectors: np.ndarray, margin: float
     ) -> dict[str, set[str]]:
-        """saved need id -> the changed organisations that may enter its top results."""
+        """saved need id -> the changed organisations that may enter its top results, the
+        saved needs they clear the bar of by most first (confirmed, and alerted, first)."""
         out: dict[str, set[str]] = {}
         if not self.ids or not org_ids:
             return out
-        sims = org_vectors.astype(np.float32) @ self.vectors.T  # (orgs, saved needs)
-        hits = np.argwhere(sims >= (self.bars - margin)[None, :])
-        for o, n in hits.tolist():
+        above = org_vectors.astype(np.float32) @ self.vectors.T - self.bars[None, :]
+        hits = np.argwhere(above >= -margin)
+        order = np.argsort(-above[hits[:, 0], hits[:, 1]], kind="stable")
+        for o, n in hits[order].tolist():
             out.setdefault(self.ids[n], set()).add(org_ids[o])
         return out
