@@ -218,7 +218,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--saved", type=int, default=10_000, help="saved needs (default 10,000)")
-    p.add_argument("--creations", type=int, default=40, help="organisations created, measured")
+    p.add_argument("--creations", type=int, default=10, help="organisations created, measured")
     p.add_argument("--limit", type=int, default=10, help="top results per saved need")
     p.add_argument("--margin", type=float, default=0.1, help="the worker's screen margin")
     p.add_argument("--poll", type=float, default=0.25, help="seconds between worker passes")
