@@ -67,8 +67,9 @@ format: setup ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix matcher api training tests
 	$(BIN)/ruff format matcher api training tests
 
-bench: setup ## Speed at 10k and 100k profiles: embedding throughput, build time, memory, recommend latency
+bench: setup ## Speed at 10k and 100k profiles (embedding, build, memory, recommend latency); alert latency with 10,000 saved needs
 	$(BIN)/python -m training.bench_speed --shared-data $(SHARED_DATA)
+	$(BIN)/python -m training.bench_alerts
 
 bench-open: setup ## Seconds a CLI command waits for the engine (imports, open, 1st query) on DATA_DIR; BEFORE=<checkout> compares
 	$(BIN)/python scripts/bench_open.py --data-dir $(DATA_DIR) $(if $(BEFORE),--before $(BEFORE))

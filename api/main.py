@@ -40,6 +40,8 @@ from api.routes import (
     organisations,
     places,
     recommendations,
+    saved_needs,
+    saved_web,
     web,
 )
 from api.sessions import LazySessionMiddleware, session_options, session_secret
@@ -151,6 +153,7 @@ def create_app(
             {"name": "recommendations", "description": "Partners and a coalition for a need"},
             {"name": "organisations", "description": "Profiles, matches and opportunities"},
             {"name": "needs", "description": "Community needs"},
+            {"name": "saved needs", "description": "Saved needs and their alerts"},
             {"name": "feedback", "description": "Outcomes, stored for training"},
             {"name": "keys", "description": "API keys (admins)"},
             {"name": "accounts", "description": "People: sign-up, sessions, organisation claims"},
@@ -176,6 +179,8 @@ def create_app(
         recommendations,
         organisations,
         needs,
+        saved_needs,
+        saved_web,
         places,
         feedback,
         analyst,

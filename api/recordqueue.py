@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from matcher.domain import Need, Recommendation
+from matcher.domain import Filters, Need, Recommendation
 from matcher.errors import OverloadedError
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ class PendingRecord:
     rec: Recommendation
     need: Need
     api_key_id: str | None
+    filters: Filters | None = None  # kept beside the need, to run it again as asked
 
 
 BatchWriter = Callable[[list[PendingRecord]], None]

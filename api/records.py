@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.recordqueue import PendingRecord, RecordQueue
-from matcher.domain import Need, Recommendation, utcnow
+from matcher.domain import Filters, Need, Recommendation, utcnow
 from matcher.errors import NotFoundError, OverloadedError, ValidationError
 from matcher.store.db import Database
 from matcher.store.models import FeedbackRow, OrganisationRow, RecommendationRow
@@ -74,6 +74,15 @@ def _shown_ids(rec: Recommendation) -> list[str]:
     return list(dict.fromkeys(shown))
 
 
+def _need_doc(record: PendingRecord) -> dict[str, Any]:
+    """The stored need document: the need, and the filters beside it when given (so the
+    recommendation can be run again as asked)."""
+    doc: dict[str, Any] = record.need.model_dump(mode="json")
+    if record.filters is not None:
+        doc["filters"] = record.filters.model_dump(mode="json")
+    return doc
+
+
 class Records:
     def __init__(self, db: Database, queue_settings: QueueSettings | None = None):
         """With `queue_settings`, recommendations are written off the request path by a
@@ -97,7 +106,12 @@ class Records:
         return self.queue is not None and self.queue.stalled
 
     def save_recommendation(
-        self, rec: Recommendation, *, api_key_id: str | None, need: Need | None = None
+        self,
+        rec: Recommendation,
+        *,
+        api_key_id: str | None,
+        need: Need | None = None,
+        filters: Filters | None = None,
     ) -> str:
         """Store a served recommendation and return its id: through the record queue when one
         is attached (written in a batch shortly after; readable here at once), else now."""
@@ -107,6 +121,7 @@ class Records:
             rec=rec,
             need=need or rec.need,
             api_key_id=api_key_id,
+            filters=filters,
         )
         if self.queue is not None:
             self.queue.submit(record)
@@ -116,7 +131,7 @@ class Records:
 
     def write_batch(self, records: list[PendingRecord]) -> None:
         """Insert served recommendations in one transaction."""
-        docs = [r.need.model_dump(mode="json") for r in records]
+        docs = [_need_doc(r) for r in records]
         with self.db.session() as s:
             subjects = self._subjects(s, docs, [r.id for r in records])
             s.add_all(
@@ -156,7 +171,7 @@ class Records:
         record = self.queue.get(recommendation_id) if self.queue is not None else None
         if record is None:
             return None
-        need_doc = record.need.model_dump(mode="json")
+        need_doc = _need_doc(record)
         with self.db.session() as s:
             need_doc["subject"] = self._subjects(s, [need_doc], [record.id])[0]
         return StoredRecommendation(

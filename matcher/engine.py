@@ -615,7 +615,36 @@ class Engine:
             if self.lexical is not None:
                 self.lexical.add(pks, texts)
 
+    def refresh_organisations(self, ids: Sequence[str]) -> int:
+        """Read these organisations from the database into the indexes (for a process that
+        follows writes made by another one); returns how many were found."""
+        rows: list[tuple[int, Organisation]] = []
+        for org_id in dict.fromkeys(ids):
+            try:
+                stored = self.store.get_organisation(org_id)
+            except NotFoundError:
+                continue
+            rows.append((stored.pk, stored.record))
+        if rows:
+            self._reindex(rows)
+        return len(rows)
+
     # reads --------------------------------------------------------------------------------
+    def organisation_vectors(self, ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """(the ids in the index, their profile vectors as ranked against query vectors)."""
+        with self._lock.read():
+            found = [(i, self.catalog.position_of_id(i)) for i in ids]
+            kept = [(i, p) for i, p in found if p is not None]
+            vecs = self.catalog.vectors[[p for _, p in kept]].copy()
+        return [i for i, _ in kept], vecs
+
+    def admits(self, need: Need, filters: Filters | None, org_id: str) -> bool:
+        """Whether the organisation passes the hard filters `recommend` applies for this need."""
+        f = self._effective_filters(need, filters)
+        with self._lock.read():
+            pos = self.catalog.position_of_id(org_id)
+            return pos is not None and bool(self.catalog.mask(f)[pos])
+
     def embed_query(self, text: str) -> np.ndarray:
         """The query vector: the text's embedding plus the mean of its sentences' (so each
         aspect of a long need counts), centred like the profiles."""

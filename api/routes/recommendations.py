@@ -76,7 +76,7 @@ async def recommend(
         if body.filters is not None:
             filters = Filters.model_validate(body.filters.model_dump())
         rec = engine.recommend(need, filters=filters, limit=body.limit)
-        rec_id = records.save_recommendation(rec, api_key_id=principal.key_id)
+        rec_id = records.save_recommendation(rec, api_key_id=principal.key_id, filters=filters)
         return json_response(recommendation_json(rec, rec_id))
 
     return await state.compute(work)

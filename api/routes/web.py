@@ -17,7 +17,7 @@ from api.schemas import Outcome, RecommendationRequest
 from api.views import organisation_view
 from api.web.errors import error_page
 from api.web.render import card_id, context, result_view, templates
-from matcher.domain import Need, Recommendation
+from matcher.domain import Filters, Need, Recommendation
 from matcher.errors import NotFoundError, ValidationError
 
 router = APIRouter(include_in_schema=False)
@@ -127,6 +127,15 @@ def _stored(records: RecordsDep, rec_id: str) -> StoredRecommendation | None:
         return None
 
 
+def stored_filters(stored: StoredRecommendation) -> Filters | None:
+    """The filters a stored recommendation was asked with (kept since saved needs)."""
+    doc = stored.need.get("filters")
+    try:
+        return Filters.model_validate(doc) if isinstance(doc, dict) else None
+    except pydantic.ValidationError:
+        return None
+
+
 def _unknown_recommendation(request: Request, rec_id: str) -> Response:
     shown = rec_id[:REC_ID_MAX]
     return error_page(
@@ -173,10 +182,11 @@ async def run_again(
     if stored is None:
         return _unknown_recommendation(request, rec_id)
     doc = {k: v for k, v in stored.need.items() if k in Need.model_fields and k != "created_at"}
+    filters = stored_filters(stored)
 
     def work() -> str:
-        rec = engine.recommend(Need.model_validate(doc), limit=RESULT_LIMIT)
-        return records.save_recommendation(rec, api_key_id=principal.key_id)
+        rec = engine.recommend(Need.model_validate(doc), filters=filters, limit=RESULT_LIMIT)
+        return records.save_recommendation(rec, api_key_id=principal.key_id, filters=filters)
 
     new_id = await state.compute(work)
     return RedirectResponse(f"/r/{quote(new_id)}", status_code=303)

@@ -309,3 +309,77 @@ Index(
     OrganisationRow.country,
     OrganisationRow.region,
 )
+
+
+# --- saved needs and alerts (matcher.alerts) -------------------------------------------------
+
+
+class SavedNeedRow(Base):
+    """A need a group saved: its need, filters and the top results it saw (the snapshot), the
+    query vector the alert worker screens changed organisations with, and when it was last
+    alerted. `owner` is the API key that saved it (as needs are owned)."""
+
+    __tablename__ = "saved_needs"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    owner: Mapped[str | None] = mapped_column(String(128), index=True)
+    notify_to: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    need: Mapped[dict[str, Any]] = mapped_column(JSON)
+    filters: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    limit: Mapped[int] = mapped_column(Integer, default=10)
+    # [{"id", "score", "relevance"}] of the top results last seen (saved, or last alerted)
+    snapshot: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    model: Mapped[str] = mapped_column(String(200))
+    query_vector: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_alerted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # organisations that entered the top results after today's alert: the next alert names them
+    pending: Mapped[list[str]] = mapped_column(JSON, default=list)
+    has_pending: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+
+class AlertRow(Base):
+    """One alert: a saved need's new entrants on one day (unique per saved need and day)."""
+
+    __tablename__ = "alerts"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    saved_need_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("saved_needs.id", ondelete="CASCADE"), index=True
+    )
+    owner: Mapped[str | None] = mapped_column(String(128), index=True)
+    day: Mapped[str] = mapped_column(String(10))
+    organisation_ids: Mapped[list[str]] = mapped_column(JSON)
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    notification_key: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OrganisationChangeRow(Base):
+    """The organisations' change log: one row per organisation written (created or changed),
+    in the writer's transaction. Followers (the alert worker) read it from a stored cursor."""
+
+    __tablename__ = "organisation_changes"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organisation_pk: Mapped[int] = mapped_column(Integer)
+    organisation_id: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AlertCursorRow(Base):
+    """How far a follower has read the change log: every seq up to `seq` is done, and `done`
+    lists the seqs above it done already (a transaction that committed out of order)."""
+
+    __tablename__ = "alert_cursor"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[list[int]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+Index("ux_alerts_need_day", AlertRow.saved_need_id, AlertRow.day, unique=True)

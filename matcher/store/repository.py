@@ -24,6 +24,7 @@ from matcher.store.models import (
     EmbeddingRow,
     IndexStateRow,
     NeedRow,
+    OrganisationChangeRow,
     OrganisationRow,
 )
 
@@ -79,6 +80,17 @@ def need_values(need: Need) -> dict[str, Any]:
     values["wanted_sectors"] = [s.value for s in need.wanted_sectors]
     values["text_hash"] = need.text_hash()
     return values
+
+
+def log_changes(s: Any, rows: Iterable[tuple[int, str, int]]) -> None:
+    """Append (pk, id, version) of organisations written in session `s` to the change log."""
+    now = utcnow()
+    for pk, org_id, version in rows:
+        s.add(
+            OrganisationChangeRow(
+                organisation_pk=pk, organisation_id=org_id, version=version, changed_at=now
+            )
+        )
 
 
 def row_to_need(row: NeedRow) -> Need:
@@ -156,13 +168,14 @@ class Store:
                     r.id: r
                     for r in s.scalars(select(OrganisationRow).where(OrganisationRow.id.in_(ids)))
                 }
+                written: dict[str, OrganisationRow] = {}
                 for org in chunk:
                     values = org_values(locate(org).org)
                     row = existing.get(org.id)
                     if row is None:
                         row = OrganisationRow(**values, version=1)
                         s.add(row)
-                        existing[org.id] = row
+                        existing[org.id] = written[org.id] = row
                         report.inserted.append(org.id)
                         continue
                     if row.owner and org.id not in report.owned:
@@ -180,8 +193,10 @@ class Store:
                     for k, v in values.items():
                         setattr(row, k, v)
                     row.version += 1
+                    written[org.id] = row
                     report.updated.append(org.id)
                 s.flush()
+                log_changes(s, ((r.pk, r.id, r.version) for r in written.values()))
         return report
 
     def create_organisation(self, org: Organisation) -> Stored:
@@ -191,6 +206,7 @@ class Store:
             row = OrganisationRow(**org_values(locate(org).org), version=1)
             s.add(row)
             _flush_new(s, OrganisationRow, org.id, "organisation")
+            log_changes(s, [(row.pk, row.id, row.version)])
             return Stored(row.pk, row.version, row_to_org(row))
 
     def update_organisation(
@@ -222,6 +238,7 @@ class Store:
                     .execution_options(synchronize_session=False)
                 )
                 if _rowcount(done) == 1:
+                    log_changes(s, [(pk, org_id, base + 1)])
                     return Stored(pk, base + 1, org)
             if expected_version is not None:
                 raise ConflictError(

@@ -1,0 +1,227 @@
+"""/v1/saved-needs and /v1/alerts: save a need, list and delete your saved needs, run one again
+on today's data, read your alerts. A saved need belongs to the API key that saved it (as needs
+do); another key gets 404 for it, as for anything it cannot see."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from api.deps import EngineDep, PageDep, ReaderDep, RecordsDep, StateDep
+from api.problems import ApiProblem, problem_responses
+from api.routes.recommendations import json_response
+from api.saved_schemas import (
+    AlertPage,
+    AlertPublic,
+    SavedNeedCreate,
+    SavedNeedPage,
+    SavedNeedPublic,
+    TopEntryPublic,
+    filters_public,
+)
+from api.schemas import NeedPublic, RecommendationPublic
+from api.security import Principal
+from api.views import recommendation_json
+from matcher.alerts.service import rerun, save_need
+from matcher.alerts.store import Alert, SavedNeed, SavedNeeds
+from matcher.domain import Filters, Need
+from matcher.errors import NotFoundError
+
+router = APIRouter(tags=["saved needs"])
+
+SAVED_ID = r"^sn_[0-9a-f]{1,60}$"
+SavedId = Annotated[
+    str,
+    Path(min_length=1, max_length=64, pattern=SAVED_ID, description="Saved need id"),
+]
+
+
+def saved_view(saved: SavedNeed) -> SavedNeedPublic:
+    need = NeedPublic.model_validate(saved.need.model_dump(mode="python", exclude={"owner"}))
+    return SavedNeedPublic(
+        id=saved.id,
+        need=need,
+        filters=filters_public(saved.filters),
+        limit=saved.limit,
+        notify_to=saved.notify_to,
+        snapshot=[TopEntryPublic(**e.as_dict()) for e in saved.snapshot],
+        pending=saved.pending,
+        created_at=saved.created_at,
+        last_alerted_at=saved.last_alerted_at,
+        run_url=f"/v1/saved-needs/{saved.id}/run",
+    )
+
+
+def alert_view(alert: Alert) -> AlertPublic:
+    return AlertPublic(
+        id=alert.id,
+        saved_need_id=alert.saved_need_id,
+        day=alert.day,
+        organisation_ids=alert.organisation_ids,
+        results=[TopEntryPublic(**e.as_dict()) for e in alert.results],
+        notification_key=alert.notification_key,
+        created_at=alert.created_at,
+    )
+
+
+def own(engine: EngineDep, saved_id: str, principal: Principal) -> SavedNeed:
+    """The caller's saved need; 404 when it is unknown or someone else's."""
+    try:
+        saved = SavedNeeds(engine.store.db).get(saved_id)
+    except NotFoundError:
+        saved = None
+    if saved is None or not principal.owns(saved.owner):
+        raise ApiProblem(404, f"saved need '{saved_id}' not found")
+    return saved
+
+
+def _need_and_filters(
+    body: SavedNeedCreate, records: RecordsDep, principal: Principal
+) -> tuple[Need, Filters | None, int]:
+    if body.recommendation_id is not None:
+        try:
+            stored = records.get_recommendation(body.recommendation_id)
+        except NotFoundError:
+            raise ApiProblem(404, f"recommendation '{body.recommendation_id}' not found") from None
+        doc: dict[str, Any] = stored.need
+        fields = {k: v for k, v in doc.items() if k in Need.model_fields and k != "created_at"}
+        filters = doc.get("filters")
+        return (
+            Need.model_validate(fields),
+            Filters.model_validate(filters) if isinstance(filters, dict) else None,
+            body.limit,
+        )
+    data = body.model_dump(
+        exclude={"limit", "filters", "recommendation_id", "notify_to"}, exclude_none=True
+    )
+    filters_in = body.filters.model_dump() if body.filters is not None else None
+    return (
+        Need.model_validate(data),
+        Filters.model_validate(filters_in) if filters_in else None,
+        body.limit,
+    )
+
+
+@router.post(
+    "/v1/saved-needs",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SavedNeedPublic,
+    summary="Save a need: be alerted when a new or changed organisation enters its top results",
+    responses={
+        201: {"headers": {"Location": {"schema": {"type": "string"}}}},
+        **problem_responses(400, 401, 403, 404, 413, 422, 429, 503),
+    },
+)
+async def create_saved_need(
+    body: SavedNeedCreate,
+    engine: EngineDep,
+    principal: ReaderDep,
+    records: RecordsDep,
+    state: StateDep,
+    response: Response,
+) -> SavedNeedPublic:
+    def work() -> SavedNeed:
+        need, filters, limit = _need_and_filters(body, records, principal)
+        saved, _ = save_need(
+            engine,
+            need,
+            filters=filters,
+            limit=limit,
+            owner=principal.key_id,
+            notify_to=body.notify_to,
+        )
+        return saved
+
+    saved = await state.compute(work)
+    response.headers["Location"] = f"/v1/saved-needs/{saved.id}"
+    return saved_view(saved)
+
+
+@router.get(
+    "/v1/saved-needs",
+    response_model=SavedNeedPage,
+    summary="Your saved needs",
+    responses=problem_responses(401, 403, 422, 429, 503),
+)
+def list_saved_needs(engine: EngineDep, principal: ReaderDep, page: PageDep) -> SavedNeedPage:
+    assert principal.key_id is not None
+    items, total = SavedNeeds(engine.store.db).owned(
+        principal.key_id, offset=page.offset, limit=page.page_size
+    )
+    return SavedNeedPage(
+        items=[saved_view(s) for s in items], total=total, page=page.page, page_size=page.page_size
+    )
+
+
+@router.get(
+    "/v1/saved-needs/{saved_id}",
+    response_model=SavedNeedPublic,
+    summary="Read one of your saved needs",
+    responses=problem_responses(401, 403, 404, 422, 429, 503),
+)
+def get_saved_need(saved_id: SavedId, engine: EngineDep, principal: ReaderDep) -> SavedNeedPublic:
+    return saved_view(own(engine, saved_id, principal))
+
+
+@router.delete(
+    "/v1/saved-needs/{saved_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete one of your saved needs (and its alerts)",
+    responses=problem_responses(401, 403, 404, 422, 429, 503),
+)
+def delete_saved_need(saved_id: SavedId, engine: EngineDep, principal: ReaderDep) -> Response:
+    own(engine, saved_id, principal)
+    try:
+        SavedNeeds(engine.store.db).delete(saved_id)
+    except NotFoundError:
+        raise ApiProblem(404, f"saved need '{saved_id}' not found") from None
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/v1/saved-needs/{saved_id}/run",
+    response_model=RecommendationPublic,
+    summary="Run a saved need again on today's data (its filters kept); a new permalink",
+    responses=problem_responses(401, 403, 404, 422, 429, 503),
+)
+async def run_saved_need(
+    saved_id: SavedId,
+    engine: EngineDep,
+    principal: ReaderDep,
+    records: RecordsDep,
+    state: StateDep,
+) -> Response:
+    def work() -> Response:
+        saved = own(engine, saved_id, principal)
+        rec = rerun(engine, saved)
+        rec_id = records.save_recommendation(
+            rec, api_key_id=principal.key_id, filters=saved.filters
+        )
+        return json_response(recommendation_json(rec, rec_id))
+
+    return await state.compute(work)
+
+
+@router.get(
+    "/v1/alerts",
+    response_model=AlertPage,
+    summary="Your alerts, newest first",
+    responses=problem_responses(401, 403, 422, 429, 503),
+)
+def list_alerts(
+    engine: EngineDep,
+    principal: ReaderDep,
+    page: PageDep,
+    saved_need_id: Annotated[
+        str | None,
+        Query(max_length=64, pattern=SAVED_ID, description="Only this saved need's alerts"),
+    ] = None,
+) -> AlertPage:
+    assert principal.key_id is not None
+    items, total = SavedNeeds(engine.store.db).alerts(
+        principal.key_id, saved_need_id=saved_need_id, offset=page.offset, limit=page.page_size
+    )
+    return AlertPage(
+        items=[alert_view(a) for a in items], total=total, page=page.page, page_size=page.page_size
+    )

@@ -1,0 +1,183 @@
+"""/v1/saved-needs and /v1/alerts: save, list, run again, delete; alerts for the owner only;
+the page's "Save this need" form; "run again" keeps the filters. Authorisation as a table."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from api_support import hdr
+from fastapi.testclient import TestClient
+
+from api.records import Records
+from matcher.alerts import AlertWorker
+from matcher.engine import Engine
+from matcher.notify.outbox import Outbox
+
+TEXT = "Our food bank needs a refrigerated van to deliver fresh groceries to elderly people."
+ORG = {
+    "name": "Cold Chain Grocers",
+    "sector": "business",
+    "description": TEXT
+    + " We run refrigerated vans and deliver fresh groceries to elderly people.",
+    "city": "Leeds",
+    "country": "GB",
+}
+
+
+def _save(client: TestClient, key: str, **extra: object) -> dict[str, object]:
+    body = {"text": TEXT, "limit": 3, **extra}
+    r = client.post("/v1/saved-needs", json=body, headers=hdr(key))
+    assert r.status_code == 201, r.text
+    assert r.headers["Location"] == f"/v1/saved-needs/{r.json()['id']}"
+    return dict(r.json())
+
+
+@pytest.fixture(scope="module")
+def saved(client: TestClient, keys: dict[str, str]) -> dict[str, object]:
+    return _save(client, keys["editor"], notify_to="group@example.org")
+
+
+def test_saved_need_keeps_need_filters_and_snapshot(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    body = _save(client, keys["reader"], filters={"country": "GB"}, wanted_sectors=["business"])
+    assert body["need"]["text"] == TEXT  # type: ignore[index]
+    assert body["filters"] == {"country": "GB", "region": None, "sizes": [], "exclude_ids": []}
+    snap = body["snapshot"]
+    assert isinstance(snap, list) and 0 < len(snap) <= 3
+    assert all(set(e) == {"id", "score", "relevance"} for e in snap)
+    listed = client.get("/v1/saved-needs", headers=hdr(keys["reader"])).json()
+    assert body["id"] in [i["id"] for i in listed["items"]]
+    # run again on today's data: the saved filters apply, and the result has a permalink
+    r = client.post(f"/v1/saved-needs/{body['id']}/run", headers=hdr(keys["reader"]))
+    assert r.status_code == 200, r.text
+    rec = r.json()
+    assert rec["results"] and {m["sector"] for m in rec["results"]} == {"business"}
+    assert {m["country"] for m in rec["results"]} == {"GB"}
+    page = client.get(f"/r/{rec['recommendation_id']}")
+    assert page.status_code == 200 and "Run again on today's data" in page.text
+
+
+def test_bad_input_is_named(client: TestClient, keys: dict[str, str]) -> None:
+    for body, field in (
+        ({"text": TEXT, "notify_to": "not an address"}, "notify_to"),
+        ({}, "text"),
+        ({"text": TEXT, "recommendation_id": "rec_00"}, "recommendation_id"),
+    ):
+        r = client.post("/v1/saved-needs", json=body, headers=hdr(keys["editor"]))
+        assert r.status_code == 422, (body, r.text)
+        assert field in r.text
+    r = client.post(
+        "/v1/saved-needs", json={"recommendation_id": "rec_0abc"}, headers=hdr(keys["editor"])
+    )
+    assert r.status_code == 404
+
+
+def test_alert_for_a_new_matching_organisation_reaches_the_owner_only(
+    client: TestClient, keys: dict[str, str], engine: Engine, saved: dict[str, object]
+) -> None:
+    worker = AlertWorker(engine)
+    worker.run_once()
+    before = client.get("/v1/alerts", headers=hdr(keys["editor"])).json()["total"]
+    r = client.post("/v1/organisations", json=ORG, headers=hdr(keys["editor2"]))
+    assert r.status_code == 201, r.text
+    new_id = r.json()["id"]
+    report = worker.run_once()
+    assert saved["id"] in [a.saved_need_id for a in report.alerts]
+    mine = client.get("/v1/alerts", headers=hdr(keys["editor"])).json()
+    assert mine["total"] == before + 1
+    alert = next(a for a in mine["items"] if a["saved_need_id"] == saved["id"])
+    assert new_id in alert["organisation_ids"]
+    assert alert["notification_key"] == f"saved-need:{saved['id']}:{alert['day']}"
+    assert Outbox(engine.store.db).get(alert["notification_key"]).recipient == "group@example.org"
+    theirs = client.get("/v1/alerts", headers=hdr(keys["editor2"])).json()
+    assert saved["id"] not in [a["saved_need_id"] for a in theirs["items"]]
+    filtered = client.get(
+        "/v1/alerts", params={"saved_need_id": saved["id"]}, headers=hdr(keys["editor2"])
+    ).json()
+    assert filtered["total"] == 0
+
+
+# (method, path template, caller, expected status): caller "owner" saved it, "other" did not
+AUTH_TABLE = [
+    ("get", "/v1/saved-needs/{id}", "owner", 200),
+    ("get", "/v1/saved-needs/{id}", "other", 404),
+    ("get", "/v1/saved-needs/{id}", "admin", 404),
+    ("get", "/v1/saved-needs/{id}", None, 401),
+    ("post", "/v1/saved-needs/{id}/run", "owner", 200),
+    ("post", "/v1/saved-needs/{id}/run", "other", 404),
+    ("post", "/v1/saved-needs/{id}/run", None, 401),
+    ("delete", "/v1/saved-needs/{id}", "other", 404),
+    ("delete", "/v1/saved-needs/{id}", None, 401),
+    ("get", "/v1/saved-needs", None, 401),
+    ("get", "/v1/alerts", None, 401),
+    ("post", "/v1/saved-needs", None, 401),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "caller", "expected"), AUTH_TABLE)
+def test_authorisation(
+    client: TestClient,
+    keys: dict[str, str],
+    method: str,
+    path: str,
+    caller: str | None,
+    expected: int,
+) -> None:
+    sid = _save(client, keys["editor"])["id"]
+    key = {"owner": keys["editor"], "other": keys["editor2"], "admin": keys["admin"]}.get(
+        caller or ""
+    )
+    kwargs: dict[str, object] = {"headers": hdr(key) if key else {}}
+    if method == "post" and path == "/v1/saved-needs":
+        kwargs["json"] = {"text": TEXT}
+    r = getattr(client, method)(path.format(id=sid), **kwargs)
+    assert r.status_code == expected, r.text
+    # the saved need is still there for its owner unless the owner deleted it
+    still = client.get(f"/v1/saved-needs/{sid}", headers=hdr(keys["editor"]))
+    assert still.status_code == 200
+    others = client.get("/v1/saved-needs", headers=hdr(keys["editor2"])).json()["items"]
+    assert sid not in [i["id"] for i in others]
+
+
+def test_owner_deletes(client: TestClient, keys: dict[str, str]) -> None:
+    sid = _save(client, keys["editor"])["id"]
+    assert client.delete(f"/v1/saved-needs/{sid}", headers=hdr(keys["editor"])).status_code == 204
+    assert client.get(f"/v1/saved-needs/{sid}", headers=hdr(keys["editor"])).status_code == 404
+
+
+def _rec_id(html: str) -> str:
+    found = re.search(r'class="permalink" href="/r/([^"]+)"', html)
+    assert found, "no permalink on the result page"
+    return found.group(1)
+
+
+def test_page_saves_the_shown_need(client: TestClient, keys: dict[str, str]) -> None:
+    html = client.post("/", data={"text": TEXT, "sectors": ["nonprofit"]}).text
+    assert "Save this need" in html
+    rec_id = _rec_id(html)
+    bad = client.post(f"/r/{rec_id}/save", data={"api_key": "pm_nope_nope"})
+    assert bad.status_code == 401
+    r = client.post(
+        f"/r/{rec_id}/save", data={"api_key": keys["reader"], "notify_to": "me@example.org"}
+    )
+    assert r.status_code == 201, r.text
+    sid = re.search(r"<code>(sn_[0-9a-f]+)</code>", r.text)
+    assert sid
+    got = client.get(f"/v1/saved-needs/{sid.group(1)}", headers=hdr(keys["reader"])).json()
+    assert got["need"]["text"] == TEXT and got["need"]["wanted_sectors"] == ["nonprofit"]
+    assert got["notify_to"] == "me@example.org"
+
+
+def test_run_again_keeps_the_filters(client: TestClient, keys: dict[str, str], app: object) -> None:
+    body = {"text": TEXT, "filters": {"country": "GB"}, "limit": 5}
+    rec = client.post("/v1/recommendations", json=body, headers=hdr(keys["reader"])).json()
+    r = client.post(f"/r/{rec['recommendation_id']}/again", follow_redirects=False)
+    assert r.status_code == 303
+    new_id = r.headers["location"].rsplit("/", 1)[-1]
+    records: Records = app.state.api.records  # type: ignore[attr-defined]
+    again = records.get_recommendation(new_id)
+    assert again.need["filters"]["country"] == "GB"
+    assert again.recommendation is not None and again.recommendation.results
+    assert {m.country for m in again.recommendation.results} == {"GB"}
