@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypedDict
 
 import pydantic
@@ -15,6 +15,7 @@ from api.recordqueue import PendingRecord, RecordQueue
 from matcher.domain import Filters, Need, Recommendation, utcnow
 from matcher.errors import NotFoundError, OverloadedError, ValidationError
 from matcher.store.db import Database
+from matcher.store.db import aware as _aware
 from matcher.store.models import FeedbackRow, OrganisationRow, RecommendationRow
 
 
@@ -49,10 +50,6 @@ class FeedbackRecord:
     outcome: str
     note: str | None
     created_at: datetime
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _record(row: FeedbackRow) -> FeedbackRecord:

@@ -27,6 +27,7 @@ from matcher.domain import Organisation
 from matcher.errors import ValidationError
 from matcher.loaders import RowError
 from matcher.store import Store
+from matcher.store.db import aware as _aware
 from matcher.store.models import FeedbackRow, PartnershipRow, RecommendationRow
 from matcher.store.repository import UpsertReport
 from training.importers.base import (
@@ -161,10 +162,6 @@ def _partnership(values: dict[str, Any], columns: dict[str, str]) -> Partnership
 
 def _values(p: Partnership) -> dict[str, Any]:
     return p.model_dump(mode="python")
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def store_partnerships(store: Store, items: Sequence[Partnership]) -> UpsertReport:

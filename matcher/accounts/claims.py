@@ -6,7 +6,7 @@ an organisation becomes its admin."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,16 +16,11 @@ from matcher.accounts.domains import domain_matches
 from matcher.accounts.people import Accounts, Person
 from matcher.domain import new_id
 from matcher.errors import ConflictError, NotFoundError, ValidationError
+from matcher.store.db import aware as _aware
 from matcher.store.models import ClaimRow, MembershipRow, OrganisationRow, PersonRow
 
 MEMBER_ROLES = ("member", "admin")
 CLAIM_STATUSES = ("pending", "approved", "rejected", "withdrawn")
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from sqlalchemy import delete, func, select, update
@@ -18,15 +18,12 @@ from matcher.errors import AuthenticationError, ConflictError, NotFoundError, Va
 from matcher.notify.base import Message
 from matcher.notify.outbox import Outbox
 from matcher.store.db import Database
+from matcher.store.db import aware as _aware
 from matcher.store.models import AccountTokenRow, PersonRow, PersonSessionRow
 
 RESET_HOURS = 1.0
 VERIFY_HOURS = 72.0
 RESETS_PER_HOUR = 3  # more reset requests for one account within an hour queue nothing
-
-
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ Failures live in the database, so a restart does not reset them."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute
@@ -13,13 +13,10 @@ from sqlalchemy.orm import InstrumentedAttribute
 from matcher.domain import utcnow
 from matcher.errors import ThrottledError
 from matcher.store.db import Database
+from matcher.store.db import aware as _aware
 from matcher.store.models import LoginFailureRow
 
 F = LoginFailureRow
-
-
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 class LoginThrottle:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -12,13 +12,8 @@ from sqlalchemy import delete, func, select
 from matcher.domain import Filters, Need, new_id, utcnow
 from matcher.errors import ConflictError, NotFoundError
 from matcher.store.db import Database
+from matcher.store.db import aware as _aware
 from matcher.store.models import AlertCursorRow, AlertRow, OrganisationChangeRow, SavedNeedRow
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 @dataclass(frozen=True)

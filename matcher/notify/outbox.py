@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -21,16 +21,11 @@ from matcher.domain import utcnow
 from matcher.errors import NotFoundError, StorageError
 from matcher.notify.base import Message
 from matcher.store.db import Database
+from matcher.store.db import aware as _aware
 from matcher.store.models import NotificationRow
 
 T = NotificationRow
 STATUSES = ("queued", "sending", "sent")
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 @dataclass(frozen=True)

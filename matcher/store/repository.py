@@ -6,7 +6,6 @@ import hashlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -19,6 +18,7 @@ from matcher.errors import ConflictError, NotFoundError, ValidationError
 from matcher.places import normalise_country, region_keys
 from matcher.places.locate import locate
 from matcher.store.db import Database
+from matcher.store.db import aware as _aware
 from matcher.store.models import (
     CauseRow,
     EmbeddingRow,
@@ -33,12 +33,6 @@ logger = logging.getLogger(__name__)
 _ORG_FIELDS = tuple(f for f in Organisation.model_fields)
 _NEED_FIELDS = tuple(f for f in Need.model_fields)
 _CHUNK = 500
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def org_values(org: Organisation) -> dict[str, Any]:
