@@ -183,7 +183,11 @@ class Claims:
             return [_claim(r) for r in s.scalars(q)]
 
     def of_person(self, person_id: str) -> list[Claim]:
-        q = select(ClaimRow).where(ClaimRow.person_id == person_id).order_by(ClaimRow.created_at)
+        q = (
+            select(ClaimRow)
+            .where(ClaimRow.person_id == person_id)
+            .order_by(ClaimRow.created_at, ClaimRow.id)
+        )
         with self.db.session() as s:
             return [_claim(r) for r in s.scalars(q)]
 
@@ -205,7 +209,7 @@ class Claims:
             select(MembershipRow, OrganisationRow.name)
             .join(OrganisationRow, OrganisationRow.id == MembershipRow.organisation_id)
             .where(MembershipRow.person_id == person_id)
-            .order_by(MembershipRow.created_at)
+            .order_by(MembershipRow.created_at, MembershipRow.pk)
         )
         with self.db.session() as s:
             return [
@@ -218,7 +222,7 @@ class Claims:
             select(MembershipRow, PersonRow)
             .join(PersonRow, PersonRow.id == MembershipRow.person_id)
             .where(MembershipRow.organisation_id == organisation_id)
-            .order_by(MembershipRow.created_at)
+            .order_by(MembershipRow.created_at, MembershipRow.pk)
         )
         with self.db.session() as s:
             return [
