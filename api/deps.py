@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import anyio
 from fastapi import Depends, Form, Header, Query, Request
@@ -52,16 +52,22 @@ async def get_engine(state: StateDep) -> Engine:
 EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
-def _keys(state: AppState) -> KeyRing:
-    if state.keys is None:
+_T = TypeVar("_T")
+
+
+def started(part: _T | None) -> _T:
+    """A part of the service state, or 503 with Retry-After while the service is starting."""
+    if part is None:
         raise ApiProblem(503, "the service is starting", headers={"Retry-After": "1"})
-    return state.keys
+    return part
+
+
+def _keys(state: AppState) -> KeyRing:
+    return started(state.keys)
 
 
 async def get_records(state: StateDep) -> Records:
-    if state.records is None:
-        raise ApiProblem(503, "the service is starting", headers={"Retry-After": "1"})
-    return state.records
+    return started(state.records)
 
 
 RecordsDep = Annotated[Records, Depends(get_records)]
@@ -130,15 +136,11 @@ AdminDep = Annotated[Principal, Depends(require(Role.admin))]
 
 
 async def get_accounts(state: StateDep) -> Accounts:
-    if state.accounts is None:
-        raise ApiProblem(503, "the service is starting", headers={"Retry-After": "1"})
-    return state.accounts
+    return started(state.accounts)
 
 
 async def get_claims(state: StateDep) -> Claims:
-    if state.claims is None:
-        raise ApiProblem(503, "the service is starting", headers={"Retry-After": "1"})
-    return state.claims
+    return started(state.claims)
 
 
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]

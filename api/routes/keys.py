@@ -7,9 +7,9 @@ from typing import Annotated
 import anyio
 from fastapi import APIRouter, Depends, Path, Response, status
 
-from api.deps import AdminDep, StateDep
+from api.deps import AdminDep, StateDep, started
 from api.keys import KeyInfo, KeyRing
-from api.problems import ApiProblem, problem_responses
+from api.problems import problem_responses
 from api.schemas import KeyCreate, KeyCreated, KeyPublic
 
 
@@ -24,9 +24,7 @@ KeyId = Annotated[str, Path(min_length=1, max_length=64, examples=["key_5b1e0c2d
 
 
 def _ring(state: StateDep) -> KeyRing:
-    if state.keys is None:
-        raise ApiProblem(503, "the service is starting", headers={"Retry-After": "1"})
-    return state.keys
+    return started(state.keys)
 
 
 def _public(info: KeyInfo) -> KeyPublic:
