@@ -8,6 +8,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -764,6 +765,7 @@ class Engine:
         requester: Profile | None,
         q: np.ndarray | None = None,
         hits: dict[str, evidence.ProgrammeHit] | None = None,
+        now: datetime | None = None,
     ) -> list[Scored]:
         positions = cands.positions
         dist: np.ndarray | None = None
@@ -771,7 +773,7 @@ class Engine:
             dist = haversine_many(
                 need.lat, need.lon, self.catalog.lat_[positions], self.catalog.lon_[positions]
             )
-        now = utcnow()
+        now = now or utcnow()
         scored = []
         extra = list(cands.extra.values())
         offers = self._offers(positions)
@@ -908,12 +910,14 @@ class Engine:
         requester_id: str | None = None,
         coalition_size: tuple[int, int] = (3, 5),
         query_vector: np.ndarray | None = None,
+        now: datetime | None = None,
     ) -> Recommendation:
         """Ranked partners, per-sector lists, a cross-sector coalition and the uncovered needs.
 
         Candidates are retrieved per role (business, government, nonprofit and community, ...)
         so that no sector crowds out another; partners below the relevance floor are never
-        shown and never fill a role."""
+        shown and never fill a role. `now`: the clock freshness is measured against (the
+        current time when not given; training passes a fixed one so a fit is reproducible)."""
         limit = self._limit(limit)
         if requester_id and not need.requester_id:
             need = need.model_copy(update={"requester_id": requester_id})
@@ -937,7 +941,7 @@ class Engine:
                 cands = self._retrieve(
                     q, topic, f.model_copy(update={"sectors": sectors}), cause, signals
                 )
-                scored = self._score(need, cands, required, requester, q, hits)
+                scored = self._score(need, cands, required, requester, q, hits, now)
                 per_role[role] = [s for s in scored if (s.relevance or 0.0) >= floor]
             made: dict[int, Match] = {}
 
@@ -957,6 +961,7 @@ class Engine:
                 requester,
                 q,
                 hits,
+                now,
             )
             results = [make(s) for s in overall if (s.relevance or 0.0) >= floor][:limit]
             by_sector: dict[str, list[Match]] = {}

@@ -10,6 +10,11 @@ settings, so running the same fit again after an interruption reuses the finishe
 computes only the rest, with the same result as an uninterrupted run. The folder is removed
 once the version is registered; `resume=False` starts afresh.
 
+Freshness is measured against the fit's own clock, not the wall clock: the newest labelled
+pair's timestamp (the data as it stood when its last outcome was recorded). The same data
+therefore gives the same weights whenever, and in however many sittings, it is fitted. Without
+any dated pair, the clock is the time the run folder was started, saved in it.
+
 A kill -9 at any point leaves the registry as it was (versions are written under a temp name
 and renamed into place complete; publishing is a separate step) and at worst a run folder
 that the next identical fit reuses.
@@ -29,6 +34,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -42,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 RUNS_DIR = "runs"
 CHUNK_PREFIX = "chunk-"
+CLOCK_FILE = "clock.txt"
 PAUSE_ENV = "MATCHER_REGISTRY_PAUSE"  # "fit-chunk-<n>[:seconds]", for crash tests only
 
 # progress(stage, done, total); stages: "features", then one per evaluated model.
@@ -330,10 +337,31 @@ class RunFolder:
 
         atomic_write_bytes(self.chunk_path(i), _frame_to_npz(frame, query_ids, state))
 
+    def clock(self) -> datetime:
+        """The time this run was started, saved the first time it is asked for."""
+        from matcher.atomic import atomic_write_bytes
+
+        path = self.path / CLOCK_FILE
+        with contextlib.suppress(OSError, ValueError):
+            return datetime.fromisoformat(path.read_text().strip())
+        now = datetime.now(UTC)
+        atomic_write_bytes(path, now.isoformat().encode())
+        return now
+
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
         with contextlib.suppress(FileNotFoundError):
             (self.path.parent / f".{self.key}.lock").unlink()
+
+
+def fit_clock(pairs: pd.DataFrame, folder: RunFolder) -> datetime:
+    """The clock the fit measures freshness against: the newest labelled pair's timestamp,
+    or, when no pair is dated, the time the run folder was started."""
+    if "timestamp" in pairs and len(pairs):
+        newest = pd.to_datetime(pairs["timestamp"], utc=True).max()
+        if not pd.isna(newest):
+            return cast(datetime, newest.to_pydatetime())
+    return folder.clock()
 
 
 def _features(
@@ -342,6 +370,7 @@ def _features(
     options: FitOptions,
     folder: RunFolder,
     progress: Progress | None,
+    now: datetime,
 ) -> tuple[pd.DataFrame, int, int]:
     """Feature rows of every training query, chunk by chunk, reusing saved chunks.
     Returns the rows, the number of queries reused and the number computed."""
@@ -385,6 +414,7 @@ def _features(
             negatives_per_query=options.negatives,
             seed=cast(int, rng),
             progress=step,
+            now=now,
         )
         frame = _normalised(frame)
         folder.save(i, frame, [q.id for q in chunk], rng.bit_generator.state)
@@ -442,9 +472,10 @@ def run_fit(
         folder = RunFolder(settings.data_dir, key)
         with folder.locked():
             if not options.resume:
-                for old in folder.path.glob(f"{CHUNK_PREFIX}*"):
-                    old.unlink()
-            feats, reused, computed = _features(engine, train, options, folder, progress)
+                for old in [*folder.path.glob(f"{CHUNK_PREFIX}*"), folder.path / CLOCK_FILE]:
+                    old.unlink(missing_ok=True)
+            as_of = fit_clock(data["pairs"], folder)
+            feats, reused, computed = _features(engine, train, options, folder, progress, as_of)
             ranker = fit_ranker(
                 feats, LinearRanker(min_pairs=options.min_pairs), pairwise=not options.pointwise
             )
@@ -478,6 +509,7 @@ def run_fit(
                 "weights": ranker.weights_,
                 "ranker": {**ranker.summary(), "pairwise": not options.pointwise},
                 "split": split,
+                "as_of": as_of.isoformat(),
                 "metrics": comparison["models"]["candidate"],
                 "comparison": {"published_version": current, **comparison},
                 "seconds": round(time.perf_counter() - t0, 1),

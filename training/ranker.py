@@ -23,6 +23,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -359,18 +360,20 @@ def candidate_features(
     seed: int = 0,
     limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    now: datetime | None = None,
 ) -> pd.DataFrame:
     """Components of the engine's candidates for each query, labelled.
 
     Columns: query_id, partner_id, label, weight, rank, and the five components. Every
     positive the engine returned is kept, every explicit negative, and up to
     `negatives_per_query` other candidates sampled at random (seeded) from those it returned.
-    Components do not depend on the weights, so one engine call per query suffices."""
+    Components do not depend on the weights, so one engine call per query suffices. `now`: the
+    clock freshness is measured against (the current time when not given)."""
     rng = np.random.default_rng(seed)
     limit = limit or engine.settings.max_limit
     rows: list[dict[str, Any]] = []
     for i, q in enumerate(queries):
-        rec = engine.recommend(q.need, filters=Filters(), limit=limit)
+        rec = engine.recommend(q.need, filters=Filters(), limit=limit, now=now)
         others: list[tuple[int, Any]] = []
         for rank, m in enumerate(rec.results, start=1):
             if m.id in q.gains:

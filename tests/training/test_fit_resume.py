@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,24 @@ def _copy(src: Path, dst: Path) -> Settings:
 def _run_files(data: Path) -> list[str]:
     root = data / RUNS_DIR
     return sorted(p.name for p in root.rglob("*")) if root.exists() else []
+
+
+def test_the_same_data_fitted_later_gives_the_same_weights(
+    history_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Freshness is measured against the newest label, not the wall clock: a fit run a month
+    later on the same data gives the same feature rows and weights (CI once failed the resume
+    test by 0.0001 on one weight because the two runs read the clock at different instants)."""
+    import matcher.engine
+
+    options = FitOptions(max_test=6, chunk_queries=5)
+    first = run_fit(_copy(history_dir, tmp_path / "first"), options)
+    later = datetime.now(UTC) + timedelta(days=30)
+    monkeypatch.setattr(matcher.engine, "utcnow", lambda: later)
+    second = run_fit(_copy(history_dir, tmp_path / "second"), options)
+    assert second.weights == first.weights
+    assert second.feature_rows == first.feature_rows
+    assert second.manifest["as_of"] == first.manifest["as_of"]
 
 
 def test_interrupted_fit_resumes_with_the_weights_of_an_uninterrupted_run(
