@@ -553,6 +553,11 @@ class CoalitionPublic(BaseModel):
         description="member id -> the part of the need (a clause of its text) that member "
         "joined the coalition to meet, for members beyond each role's first",
     )
+    alternative_to: dict[str, str] = Field(
+        default_factory=dict,
+        description="member id -> id of the member that fills its role, for a runner-up "
+        "suggested because the two scored too close to call",
+    )
 
 
 class RecommendationPublic(BaseModel):

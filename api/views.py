@@ -60,6 +60,7 @@ def recommendation_view(
             coverage=coalition.coverage,
             unfilled_roles=list(coalition.unfilled_roles),
             joins_for=dict(coalition.joins_for),
+            alternative_to=dict(coalition.alternative_to),
         ),
         gaps=list(rec.gaps),
     )

@@ -139,23 +139,51 @@ def gaps(pool_offers: Mapping[str, frozenset[str]], required: Sequence[str]) -> 
     return [c for c in required if c not in offered]
 
 
+def close_calls(pools: Mapping[str, Sequence[Member]], margin: float) -> list[tuple[Member, str]]:
+    """(runner-up, the role's first) for each role whose first two candidates are too close to
+    call: the runner-up's score is within `margin` of the first's, as a share of the spread of
+    the role's scores (first minus last of the pool). Closest first. With scores this close the
+    order of the two says little about which is the better partner, so both are suggested."""
+    out: list[tuple[float, int, Member, str]] = []
+    for i, ms in enumerate(pools.values()):
+        if len(ms) < 3 or margin <= 0:
+            continue
+        spread = ms[0].score - ms[-1].score
+        gap = (ms[0].score - ms[1].score) / spread if spread > 0 else 0.0
+        if gap < margin:
+            out.append((gap, i, ms[1], ms[0].key))
+    return [(m, anchor) for _, _, m, anchor in sorted(out, key=lambda t: (t[0], t[1]))]
+
+
+@dataclass(frozen=True)
+class Assembly:
+    members: list[Member]
+    roles: dict[str, str]  # role -> the member that fills it
+    unfilled: list[str]  # roles with no candidate
+    alternatives: dict[str, str]  # member -> the role's first it is an alternative to
+
+
 def assemble(
     pools: Mapping[str, Sequence[Member]],
     required: Sequence[str],
     size: tuple[int, int],
     *,
     aspect_weight: float = 0.0,
-) -> tuple[list[Member], dict[str, str], list[str]]:
-    """(members, role -> member id, roles left unfilled) of the coalition for these role pools
-    (each a role's candidates above the relevance floor, best first). Each role is filled by
-    its best candidate; then candidates that add coverage of `required` join, up to size[1].
-    A role with no candidate is named, never filled with anyone."""
-    seed = sorted((ms[0] for ms in pools.values() if ms), key=lambda m: -m.score)
+    alternative_margin: float = 0.0,
+) -> Assembly:
+    """The coalition for these role pools (each a role's candidates above the relevance floor,
+    best first). Each role is filled by its best candidate; a role whose first two are too
+    close to call (`close_calls`) also gets its runner-up, as an alternative, while there is
+    room; then candidates that add coverage of `required` and of the need's parts join, up to
+    size[1]. A role with no candidate is named, never filled with anyone."""
+    anchors = sorted((ms[0] for ms in pools.values() if ms), key=lambda m: -m.score)[: size[1]]
+    calls = close_calls(pools, alternative_margin)[: max(0, size[1] - len(anchors))]
+    seed = anchors + [m for m, _ in calls]
     pool = [m for ms in pools.values() for m in ms]
     chosen = select_coalition(
         pool,
         required,
-        seed=seed[: size[1]],
+        seed=seed,
         min_size=min(size[0], len(seed)),
         max_size=size[1],
         score_weight=0.0,
@@ -164,4 +192,9 @@ def assemble(
     roles: dict[str, str] = {}
     for m in chosen:
         roles.setdefault(ROLE_OF_SECTOR.get(m.sector, m.sector), m.key)
-    return chosen, roles, [role for role, ms in pools.items() if not ms]
+    return Assembly(
+        members=chosen,
+        roles=roles,
+        unfilled=[role for role, ms in pools.items() if not ms],
+        alternatives={m.key: anchor for m, anchor in calls},
+    )

@@ -380,6 +380,9 @@ class Coalition(BaseModel):
     # member id -> the part of the need (a clause of its text) it joined to meet, for members
     # beyond each role's first
     joins_for: dict[str, str] = Field(default_factory=dict)
+    # member id -> id of the role's first member it is an alternative to (the two scored too
+    # close to call)
+    alternative_to: dict[str, str] = Field(default_factory=dict)
 
 
 class Recommendation(BaseModel):

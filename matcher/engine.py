@@ -1042,9 +1042,15 @@ class Engine:
                         tuple(float(a) for a in aspects[j]),
                     )
                 )
-        chosen, roles, unfilled = assemble(
-            pools, list(required), size, aspect_weight=self.settings.coalition_aspect_weight
+        made = assemble(
+            pools,
+            list(required),
+            size,
+            aspect_weight=self.settings.coalition_aspect_weight,
+            alternative_margin=self.settings.coalition_alternative_margin,
         )
+        chosen, roles = made.members, made.roles
+        alternatives = {k: v for k, v in made.alternatives.items() if k in by_id}
         cov = coverage_map(chosen, list(required))
         covered = sum(1 for v in cov.values() if v)
         offered = {m.key: m.offers for ms in pools.values() for m in ms}
@@ -1054,11 +1060,12 @@ class Engine:
             covered=cov,
             gaps=gaps(offered, list(required)),
             coverage=round(covered / len(required), 4) if required else None,
-            unfilled_roles=unfilled,
+            unfilled_roles=made.unfilled,
+            alternative_to=alternatives,
             joins_for={
                 key: parts[i]
                 for key, i in parts_added(
-                    chosen, {m.key for m in chosen} - set(roles.values()), floor
+                    chosen, {m.key for m in chosen} - set(roles.values()) - set(alternatives), floor
                 ).items()
                 if i < len(parts)
             },

@@ -94,6 +94,14 @@ class Settings(BaseSettings):
         description="weight of the standardised match between the need and the programmes "
         "and opportunities a partner runs (needs stored with it as requester)",
     )
+    coalition_alternative_margin: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="a role whose first two candidates score within this share of the role's "
+        "score spread (first minus last of up to ten) is too close to call: the coalition "
+        "also suggests the runner-up, as an alternative, while it has room; 0 never does",
+    )
     coalition_aspect_weight: float = Field(
         2.0,
         ge=0,

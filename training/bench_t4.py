@@ -33,6 +33,9 @@ def cards_line(counts: dict[str, int]) -> str:
     return f"{counts['any']} of {counts['cards']} cards with problems ({kinds})"
 
 
+LEARNED_ROW = "engine + causes learned from other states' codes"
+
+
 def run_t4(
     shared: Path,
     *,
@@ -44,10 +47,12 @@ def run_t4(
     with_engine: bool = True,
     json_out: Path | None = None,
     dense: tuple[Any, Any, str] | None = None,
+    learned: bool = True,
 ) -> Rows:
     """T4 figures (rows: method -> figures or a note), through the engine and the baselines;
     writes the per-need rows to `json_out`. `dense`: (encoder, cache, row suffix) of the dense
-    baseline (default: torch MiniLM, training.bench_quality.dense_encoder)."""
+    baseline (default: torch MiniLM, training.bench_quality.dense_encoder). `learned`: also the
+    engine with causes learned from other states' codes (issue 13; cross-fitted by state)."""
     from training.bench_quality import dense_encoder, engine_embedder, torch_pair
     from training.benchmarks.embeddings import encode_cached
     from training.benchmarks.t4_baselines import t4_dense, t4_tfidf
@@ -87,18 +92,29 @@ def run_t4(
                 after_store=lambda store: store_programmes(shared, store),
             )
             try:
-                if not engine.causes():  # the public NTEE definitions, as in T1's engine row
-                    from matcher.causes import read_causes
+                from matcher.causes import read_causes
 
-                    engine.set_causes(read_causes(shared / "ntee_codes.csv"))
+                ntee = read_causes(shared / "ntee_codes.csv")
+                if not engine.causes():  # the public NTEE definitions, as in T1's engine row
+                    engine.set_causes(ntee)
                 t1 = time.perf_counter()
                 runs = run_engine_t4(engine, task)
                 print(
                     f"T4 engine: {len(task.needs)} needs ranked in {time.perf_counter() - t1:.1f}s"
                 )
+                if learned:
+                    from training.benchmarks.learned_causes import t4_learned_runs
+
+                    learned_runs, folds = t4_learned_runs(
+                        engine, task, {c.code: c.title for c in ntee}
+                    )
+                    print("T4 learned causes: " + "; ".join(folds))
             finally:
                 engine.close()
             rows["engine + NTEE cause taxonomy"] = t4_figures(task, runs)
+            if learned:
+                rows[LEARNED_ROW] = t4_figures(task, learned_runs)
+                payload["needs"]["engine, learned causes"] = need_rows(task, learned_runs)
             counts = card_counts(runs)
             rows["engine: cards"] = cards_line(counts)
             payload["cards"] = counts
@@ -134,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--dense-encoder", choices=("torch", "engine"), default="torch", help="with --baselines"
     )
+    parser.add_argument(
+        "--no-learned", action="store_true", help="skip the learned-causes row (cross-fitted)"
+    )
     args = parser.parse_args(argv)
     needs = args.needs or default_needs_path(args.shared_data)
     if not (args.shared_data / COMPANIES_FILE).is_file() or not needs.is_file():
@@ -152,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         with_baselines=args.baselines,
         dense=dense_encoder(args.dense_encoder, work) if args.baselines else None,
         json_out=args.json or engine_dir.parent / "t4-report.json",
+        learned=not args.no_learned,
     )
     print_tables({"T4": rows}, T4_COLUMNS, title="T4 coalition for a need")
     return 0

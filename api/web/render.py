@@ -86,6 +86,7 @@ class ResultView:
     sectors: list[SectorView]
     missing_roles: list[str]
     recognised: bool
+    names: dict[str, str]  # coalition member id -> name
 
 
 def result_view(rec: Recommendation, rec_id: str, weights: dict[str, float]) -> ResultView:
@@ -112,6 +113,7 @@ def result_view(rec: Recommendation, rec_id: str, weights: dict[str, float]) -> 
         sectors=sectors,
         missing_roles=missing,
         recognised=bool(rec.required_capabilities),
+        names={m.id: m.name for m in rec.coalition.members},
     )
 
 

@@ -3,6 +3,7 @@ section per sector), permalinks, feedback without JavaScript, escaping, profiles
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 
 import pytest
@@ -95,6 +96,29 @@ def test_each_result_once_coalition_first(client: TestClient) -> None:
     tabs = re.findall(r'<a href="#sector-([a-z]+)" data-tab=', sectors)
     assert tabs == panels
     assert 'value="contacted"' in html and 'value="not_relevant"' in html
+
+
+def test_an_alternative_is_named_on_its_card_and_in_the_api(
+    client: TestClient, engine: Engine, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A runner-up too close to call says which member it is an alternative to, on the page
+    and in the API's `coalition.alternative_to` (margin 1: every role with enough candidates
+    is a close call)."""
+    monkeypatch.setattr(
+        engine, "settings", engine.settings.model_copy(update={"coalition_alternative_margin": 1.0})
+    )
+    r = client.post("/v1/recommendations", json={"text": NEED_TEXT}, headers=hdr(keys["reader"]))
+    body = r.json()
+    alts = body["coalition"]["alternative_to"]
+    assert alts, body["coalition"]
+    names = {m["id"]: m["name"] for m in body["coalition"]["members"]}
+    assert set(alts) <= set(names) and set(alts.values()) <= set(
+        body["coalition"]["roles"].values()
+    )
+    html = client.post("/", data={"text": NEED_TEXT}).text
+    coalition = html.split('id="coalition"')[1].split('id="by-sector"')[0]
+    said = re.findall(r"An alternative to ([^:<]+): the two match about equally well", coalition)
+    assert sorted(html_lib.unescape(n) for n in said) == sorted(names[a] for a in alts.values())
 
 
 def test_permalink_reopens_the_recommendation_as_it_was(
@@ -230,7 +254,7 @@ class _PlaceError(ValidationError):
 
 
 def test_ambiguous_place_is_explained_in_the_form(
-    client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, engine: Engine, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def ambiguous(*_a: object, **_k: object) -> None:
         raise _PlaceError()

@@ -143,10 +143,11 @@ def test_assemble_fills_each_role_first_then_adds_only_coverage() -> None:
             Member("n3", "community", 0.6, frozenset({"volunteers"})),
         ],
     }
-    chosen, roles, unfilled = assemble(pools, ["food_supply", "volunteers", "funding"], (3, 5))
-    assert [m.key for m in chosen] == ["b1", "n1", "n3"]
-    assert roles == {"business": "b1", "nonprofit": "n1"}
-    assert unfilled == ["government"]
+    made = assemble(pools, ["food_supply", "volunteers", "funding"], (3, 5))
+    assert [m.key for m in made.members] == ["b1", "n1", "n3"]
+    assert made.roles == {"business": "b1", "nonprofit": "n1"}
+    assert made.unfilled == ["government"]
+    assert made.alternatives == {}
 
 
 def test_assemble_adds_the_member_that_meets_a_part_no_one_meets() -> None:
@@ -166,11 +167,55 @@ def test_assemble_adds_the_member_that_meets_a_part_no_one_meets() -> None:
             a("n3", "nonprofit", 0.6, 0.1, 0.1, 0.5),  # coats
         ],
     }
-    chosen, _, _ = assemble(pools, [], (2, 5), aspect_weight=2.0)
+    chosen = assemble(pools, [], (2, 5), aspect_weight=2.0).members
     assert [m.key for m in chosen] == ["n1", "b1", "n3"]
     # without the parts, nothing beyond the role seeds is added (no capability is asked)
-    plain, _, _ = assemble(pools, [], (2, 5), aspect_weight=0.0)
+    plain = assemble(pools, [], (2, 5), aspect_weight=0.0).members
     assert [m.key for m in plain] == ["n1", "b1"]
+
+
+def _ladder(sector: str, *scores: float) -> list[Member]:
+    return [Member(f"{sector[0]}{i}", sector, s, frozenset()) for i, s in enumerate(scores, 1)]
+
+
+def test_a_role_too_close_to_call_also_gets_its_runner_up() -> None:
+    """Government's first two score 0.910 and 0.905 over a spread of 0.10: a gap of 5% of
+    the spread, too close to call, so both are suggested and the runner-up is named as the
+    alternative. Business's first stands 50% of its spread clear: one member."""
+    from matcher.coalition import assemble, close_calls
+
+    pools = {
+        "business": _ladder("business", 0.80, 0.70, 0.60),
+        "government": _ladder("government", 0.910, 0.905, 0.85, 0.81),
+    }
+    assert [(m.key, a) for m, a in close_calls(pools, 0.1)] == [("g2", "g1")]
+    made = assemble(pools, [], (2, 5), alternative_margin=0.1)
+    assert [m.key for m in made.members] == ["g1", "b1", "g2"]
+    assert made.alternatives == {"g2": "g1"}
+    assert made.roles == {"government": "g1", "business": "b1"}
+    off = assemble(pools, [], (2, 5), alternative_margin=0.0)
+    assert [m.key for m in off.members] == ["g1", "b1"] and off.alternatives == {}
+
+
+def test_close_calls_fill_the_room_left_closest_first() -> None:
+    """Three roles and room for four: only the closest of the two close calls joins."""
+    from matcher.coalition import assemble
+
+    pools = {
+        "business": _ladder("business", 0.80, 0.79, 0.70),  # gap 10% of its spread
+        "government": _ladder("government", 0.90, 0.898, 0.80),  # gap 2%
+        "nonprofit": _ladder("nonprofit", 0.95, 0.60, 0.50),
+    }
+    made = assemble(pools, [], (3, 4), alternative_margin=0.2)
+    assert made.alternatives == {"g2": "g1"}
+    assert len(made.members) == 4 and "b2" not in {m.key for m in made.members}
+
+
+def test_no_close_call_in_a_role_of_two() -> None:
+    """Two candidates give no spread to judge the gap by: the runner-up is not added."""
+    from matcher.coalition import close_calls
+
+    assert close_calls({"government": _ladder("government", 0.9, 0.9)}, 0.5) == []
 
 
 def test_parts_added_names_the_part_each_added_member_lifts_most() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from matcher.domain import Need, Sector
 from matcher.engine import Engine
@@ -93,3 +94,32 @@ def test_members_beyond_the_role_seeds_name_the_part_of_the_need_they_join_for(
     assert set(rec.coalition.joins_for) <= added
     assert rec.coalition.joins_for
     assert set(rec.coalition.joins_for.values()) <= set(evidence.clauses(text))
+
+
+def test_a_runner_up_too_close_to_call_is_named_as_its_roles_alternative(tmp_path: Path) -> None:
+    """With every role a close call (margin 1), each role's runner-up joins while there is
+    room, named as the alternative to the member filling that role, of the same role, and is
+    not said to join for a part of the need; with margin 0 no alternative is suggested. (The
+    bundled sample: every role has candidates enough to judge a gap by.)"""
+    from matcher.coalition import ROLE_OF_SECTOR
+    from matcher.settings import Settings
+
+    engine = Engine.open(Settings(data_dir=tmp_path / "var", model_name="hashing-v1"), load=False)
+    assert engine.bootstrap_sample()
+
+    need = Need(text="food bank groceries for hungry families", wanted_sectors=ALL)
+    engine.settings = engine.settings.model_copy(update={"coalition_alternative_margin": 0.0})
+    plain = engine.recommend(need)
+    assert plain.coalition.alternative_to == {}
+    engine.settings = engine.settings.model_copy(update={"coalition_alternative_margin": 1.0})
+    rec = engine.recommend(need)
+    alts = rec.coalition.alternative_to
+    assert len(alts) == 2  # three roles seeded, room for two more (size 3-5)
+    sector = {m.id: m.sector for m in rec.coalition.members}
+    role_of = {org: role for role, org in rec.coalition.roles.items()}
+    for alt, anchor in alts.items():
+        assert alt in sector and anchor in role_of
+        assert ROLE_OF_SECTOR[sector[alt]] == role_of[anchor]
+        assert alt not in rec.coalition.joins_for
+    assert len(rec.coalition.members) == 5
+    engine.close()

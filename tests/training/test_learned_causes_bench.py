@@ -69,3 +69,67 @@ def test_learning_reads_only_the_training_states_codes() -> None:
     expected = or_food.mean(axis=0) / np.linalg.norm(or_food.mean(axis=0))
     index = [c.code for c in causes].index("K30")
     assert np.allclose(protos[index], expected, atol=1e-5)  # HI's rows never used
+
+
+def test_t4_cross_fitting_never_answers_a_need_with_its_own_states_codes(
+    monkeypatch: Any,
+) -> None:
+    """T4's learned-causes row: each fold's needs are asked after learning from the other
+    states' nonprofits only; every need is asked once, and the runs come back in task order."""
+    import matcher.cause_model
+    import training.benchmarks.t4_engine
+    from training.benchmarks.learned_causes import state_folds, t4_learned_runs
+
+    states = STATES[:6]
+    np_key = {f"n{i}": (s, "K30" if i % 2 else "B60") for i, s in enumerate(states * 4)}
+    vectors = np.zeros((len(np_key), 4), np.float32)
+    vectors[:, 0] = [states.index(s) for s, _ in np_key.values()]  # the row's state, readable
+
+    @dataclass(frozen=True)
+    class Need:
+        id: str
+        state: str
+
+    @dataclass(frozen=True)
+    class Task:
+        needs: list[Need]
+        np_key: dict[str, tuple[str, str]]
+
+    @dataclass
+    class Run:
+        need: Need
+
+    task = Task([Need(f"q-{s}", s) for s in reversed(states)], np_key)
+    learned_from: list[set[str]] = []
+    asked: list[tuple[set[str], list[str]]] = []
+
+    def learn(vecs: Any, codes: Any, titles: Any) -> Any:
+        learned_from.append({states[int(v)] for v in vecs[:, 0]})
+        return matcher.cause_model.LearnedCauses([], np.zeros((0, 4)), 0.1, {}, 0.0)
+
+    def run(engine: Any, sub: Any) -> list[Run]:
+        asked.append((learned_from[-1], [n.state for n in sub.needs]))
+        return [Run(n) for n in sub.needs]
+
+    class Catalog:
+        def __init__(self) -> None:
+            self.vectors = vectors
+
+        def position_of_id(self, oid: str) -> int:
+            return int(oid[1:])
+
+    class Engine:
+        catalog = Catalog()
+
+        def set_cause_prototypes(self, *args: Any) -> int:
+            return 0
+
+    monkeypatch.setattr(matcher.cause_model, "learn_causes", learn)
+    monkeypatch.setattr(training.benchmarks.t4_engine, "run_engine_t4", run)
+    runs, lines = t4_learned_runs(Engine(), task, {}, n_folds=3)
+    assert [r.need.id for r in runs] == [n.id for n in task.needs]
+    assert len(asked) == 3 and len(lines) == 3
+    assert sorted(s for _, fold in asked for s in fold) == sorted(states)
+    for used, fold in asked:
+        assert used == set(states) - set(fold)  # all the other states, never its own
+    assert state_folds(states, 3) == state_folds(list(reversed(states)), 3)

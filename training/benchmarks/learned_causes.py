@@ -64,3 +64,50 @@ def learned_causes_setup(
         )
 
     return setup
+
+
+T4_FOLDS = 3
+
+
+def state_folds(states: Sequence[str], n_folds: int = T4_FOLDS) -> list[list[str]]:
+    """The states dealt into `n_folds` folds, fixed by SPLIT_SEED."""
+    order = np.random.default_rng(SPLIT_SEED).permutation(sorted(set(states)))
+    return [sorted(str(s) for s in order[i::n_folds]) for i in range(n_folds)]
+
+
+def t4_learned_runs(
+    engine: Any, task: Any, titles: Mapping[str, str], n_folds: int = T4_FOLDS
+) -> tuple[list[Any], list[str]]:
+    """T4 through the engine with causes learned by cross-fitting over states: the needs'
+    states are dealt into folds; each fold's needs are asked of an engine whose cause
+    prototypes were learned from the codes of the nonprofits of every other state, so no need
+    is ever answered with codes from its own state. Returns the runs in the task's order and a
+    line per fold. Leaves the last fold's prototypes loaded."""
+    from matcher.cause_model import learn_causes
+    from training.benchmarks.t4_engine import run_engine_t4
+
+    runs: list[Any] = []
+    lines: list[str] = []
+    for fold in state_folds([n.state for n in task.needs], n_folds):
+        held = set(fold)
+        found = [
+            (p, code)
+            for p, code in (
+                (engine.catalog.position_of_id(i), c)
+                for i, (state, c) in task.np_key.items()
+                if c and state not in held
+            )
+            if p is not None
+        ]
+        vectors = engine.catalog.vectors[[p for p, _ in found]]
+        learned = learn_causes(vectors, [c for _, c in found], titles)
+        engine.set_cause_prototypes(learned.causes, learned.vectors, learned.temperature)
+        needs = [n for n in task.needs if n.state in held]
+        runs += run_engine_t4(engine, dataclasses.replace(task, needs=needs))
+        lines.append(
+            f"fold {'+'.join(fold)}: {len(needs)} needs, {len(learned.causes)} causes learned "
+            f"from {len(found)} nonprofits of the other states"
+        )
+    order = {n.id: i for i, n in enumerate(task.needs)}
+    runs.sort(key=lambda r: order[r.need.id])
+    return runs, lines
