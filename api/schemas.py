@@ -23,7 +23,7 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 
 from api.security import Role
-from matcher.domain import Sector, ServiceLevel, SizeBand
+from matcher.domain import SERVED_REGIONS_MAX, Sector, ServiceLevel, SizeBand
 
 MAX_LIMIT = 100
 MAX_PAGE_SIZE = 200
@@ -52,6 +52,7 @@ def _raw_length(limit: int) -> BeforeValidator:
 Phrase = Annotated[str, Field(min_length=1, max_length=200, pattern=NON_BLANK), _raw_length(200)]
 Phrases = Annotated[list[Phrase], Field(max_length=50)]
 Place = Annotated[str, Field(min_length=1, max_length=200, pattern=NON_BLANK), _raw_length(200)]
+Regions = Annotated[list[Place], Field(max_length=SERVED_REGIONS_MAX)]
 Country = Annotated[
     str,
     Field(
@@ -212,6 +213,11 @@ class OrganisationCreate(InputModel):
     service_level: ServiceLevel | None = Field(
         None, description="Area served: local (default), state, national or international"
     )
+    service_regions: Regions = Field(
+        default_factory=list,
+        description="The only regions (states) it serves, when it serves some but not all of "
+        "its country; place filters then pass it for these regions only",
+    )
     website: str | None = Field(None, max_length=500, pattern=NO_NUL)
     contact: str | None = Field(
         None, max_length=500, pattern=NO_NUL, description="Shown only to owner/analysts"
@@ -256,6 +262,7 @@ class OrganisationUpdate(InputModel):
     service_radius_km: Radius | None = None
     size: SizeBand | None = None
     service_level: ServiceLevel | None = None
+    service_regions: Regions = Field(default_factory=_unset)
     website: str | None = Field(None, max_length=500, pattern=NO_NUL)
     contact: str | None = Field(None, max_length=500, pattern=NO_NUL)
     published: Flag = Field(default_factory=_unset)
@@ -302,6 +309,7 @@ class OrganisationPublic(BaseModel):
     service_radius_km: float | None
     size: SizeBand | None
     service_level: ServiceLevel | None = None
+    service_regions: list[str] = Field(default_factory=list)
     website: str | None
     updated_at: datetime
     version: int = Field(description="Also sent as the ETag header; send it back in If-Match")

@@ -15,7 +15,7 @@ import numpy as np
 
 from matcher import capabilities
 from matcher.causes import CauseSpace
-from matcher.domain import LEVELS, SECTORS, SIZES, Filters, Organisation
+from matcher.domain import LEVELS, SECTORS, SERVED_REGIONS_MAX, SIZES, Filters, Organisation
 from matcher.geo import haversine_many
 from matcher.places import region_key
 
@@ -109,6 +109,8 @@ class Catalog:
         }
         # each row's focus areas as codes of distinct phrases (0 = none), FOCUS_SLOTS per row
         self.focus_codes_ = np.zeros((0, FOCUS_SLOTS), dtype=np.int32)
+        # the only regions a row serves, as region codes (0 = none; all 0: not limited)
+        self.served_ = np.zeros((0, SERVED_REGIONS_MAX), dtype=np.int32)
         self.pks_ = np.zeros(0, dtype=np.int64)
         self.pos_of_pk_ = np.zeros(0, dtype=np.int64)
         # each row's top causes and their probabilities, when a cause space is set
@@ -206,6 +208,9 @@ class Catalog:
         self.focus_codes_ = np.concatenate(
             [self.focus_codes_, np.zeros((extra, FOCUS_SLOTS), np.int32)]
         )
+        self.served_ = np.concatenate(
+            [self.served_, np.zeros((extra, SERVED_REGIONS_MAX), np.int32)]
+        )
         width = self.cause_idx_.shape[1]
         self.cause_idx_ = np.concatenate([self.cause_idx_, np.zeros((extra, width), np.int32)])
         self.cause_p_ = np.concatenate([self.cause_p_, np.zeros((extra, width), np.float32)])
@@ -238,6 +243,8 @@ class Catalog:
         self.region_[i] = self._code("region", region_key(o.region))
         codes = [self._code("focus", f) for f in o.focus_areas[:FOCUS_SLOTS]]
         self.focus_codes_[i] = codes + [0] * (FOCUS_SLOTS - len(codes))
+        served = [self._code("region", region_key(r)) for r in o.service_regions]
+        self.served_[i] = served + [0] * (SERVED_REGIONS_MAX - len(served))
 
     def _code(self, column: str, value: str) -> int:
         codes = self._codes[column]
@@ -362,7 +369,10 @@ class Catalog:
 
         Place filters apply to the area an organisation serves: a national body passes a region
         (or radius) filter in its country, an international one passes every place filter, a
-        state-level one passes a radius filter given with its region.
+        state-level one passes a radius filter given with its region. One limited to some
+        regions (`service_regions`) passes a region filter for those regions only (its own
+        included only when listed), and a radius filter given with one of them; without a
+        region filter its service level decides.
         """
         m = self.alive_.copy()
         if not include_unpublished:
@@ -386,7 +396,10 @@ class Catalog:
         in_region = np.zeros_like(m)
         if filters.region:
             code = self._codes["region"].get(region_key(filters.region), -1)
-            in_region = self.region_ == code
+            limited = self.served_[:, 0] != 0
+            serves = limited & (self.served_ == code).any(axis=1)
+            in_region = (self.region_ == code) & ~limited
+            nationwide = (nationwide & ~limited) | serves
             m &= in_region | nationwide
         if filters.exclude_ids:
             for oid in filters.exclude_ids:

@@ -27,6 +27,9 @@ class SizeBand(StrEnum):
     large = "large"  # 250 or more
 
 
+SERVED_REGIONS_MAX = 20  # regions an organisation may be limited to (service_regions)
+
+
 class ServiceLevel(StrEnum):
     """How far an organisation's work reaches; hard place filters apply to this area."""
 
@@ -141,6 +144,10 @@ class Organisation(BaseModel):
     size: SizeBand | None = None
     # None: local (the office's city or service radius)
     service_level: ServiceLevel | None = None
+    # the only regions (states) it serves, when it serves some but not all of its country (a
+    # federal regional commission serves its member states): place filters then pass it for
+    # these regions only, whatever its service level; empty: its service level decides
+    service_regions: list[str] = Field(default_factory=list, max_length=SERVED_REGIONS_MAX)
     # a code of a cause taxonomy given by a third party (the IRS's NTEE code for a nonprofit):
     # a label `matcher train causes` learns causes from, never shown as a reason by itself
     cause_code: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
@@ -169,11 +176,24 @@ class Organisation(BaseModel):
         "contact",
         "sources",
         "owner",
+        "service_regions",
         mode="before",
     )
     @classmethod
     def _no_nul(cls, v: Any) -> Any:
         return _reject_nul(v)
+
+    @field_validator("service_regions", mode="before")
+    @classmethod
+    def _regions(cls, v: Any) -> list[str]:
+        """Regions as given (a state's code or name), trimmed, each once, in order."""
+        items = _clean_list(v) if isinstance(v, str) else list(v or [])
+        out: list[str] = []
+        for item in items:
+            text = " ".join(str(item).split())
+            if text and text.lower() not in {o.lower() for o in out}:
+                out.append(text.upper() if len(text) == 2 else text)
+        return out
 
     @field_validator("sources", mode="before")
     @classmethod

@@ -35,7 +35,14 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 NUMERIC_FIELDS = frozenset({"lat", "lon", "service_radius_km", "radius_km"})
 LIST_FIELDS = frozenset(
-    {"focus_areas", "offers", "needs", "required_capabilities", "wanted_sectors"}
+    {
+        "focus_areas",
+        "offers",
+        "needs",
+        "required_capabilities",
+        "wanted_sectors",
+        "service_regions",
+    }
 )
 LOWERCASE_FIELDS = frozenset({"sector", "size", "status", "service_level"})
 # Text fields that JSON or Parquet may hold as numbers (ids, ZIP codes).

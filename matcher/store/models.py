@@ -46,6 +46,7 @@ class OrganisationRow(Base):
     service_radius_km: Mapped[float | None] = mapped_column(Float)
     size: Mapped[str | None] = mapped_column(String(16))
     service_level: Mapped[str | None] = mapped_column(String(16))
+    service_regions: Mapped[list[str] | None] = mapped_column(JSON, default=list)
     cause_code: Mapped[str | None] = mapped_column(String(64))
     website: Mapped[str | None] = mapped_column(String(500))
     contact: Mapped[str | None] = mapped_column(String(500))

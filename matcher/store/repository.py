@@ -52,6 +52,7 @@ def row_to_org(row: OrganisationRow, *, trusted: bool = False) -> Organisation:
     # rows written before these columns existed
     data["active"] = True if data["active"] is None else bool(data["active"])
     data["sources"] = list(data["sources"] or [])
+    data["service_regions"] = list(data["service_regions"] or [])
     if not trusted:
         return Organisation.model_validate(data)
     data["sector"] = Sector(data["sector"])

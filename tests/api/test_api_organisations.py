@@ -122,6 +122,32 @@ def test_no_mass_assignment(client: TestClient, keys: dict[str, str]) -> None:
     assert client.get(url, headers=hdr(editor)).json()["owner"] == org["owner"]
 
 
+def test_service_regions_are_stored_shown_changed_and_checked(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    """A body limited to some states says which (the engine's region filters use them:
+    tests/training/test_data_quality.py); PATCH changes them; too many or blank ones are a
+    422 naming the field."""
+    org = _create(
+        client,
+        keys["editor"],
+        sector="government",
+        service_level="national",
+        service_regions=["Oregon", "wa"],
+    )
+    assert org["service_regions"] == ["Oregon", "WA"]
+    url = f"/v1/organisations/{org['id']}"
+    assert client.get(url).json()["service_regions"] == ["Oregon", "WA"]
+
+    r = client.patch(url, json={"service_regions": []}, headers=hdr(keys["editor"]))
+    assert r.status_code == 200 and r.json()["service_regions"] == []
+    for bad in ([" "], [f"R{i}" for i in range(21)]):
+        r = client.post(
+            "/v1/organisations", json=_org(service_regions=bad), headers=hdr(keys["editor"])
+        )
+        assert r.status_code == 422 and "service_regions" in r.text, r.text
+
+
 def test_roles_for_writes(client: TestClient, keys: dict[str, str]) -> None:
     assert client.post("/v1/organisations", json=_org()).status_code == 401
     r = client.post("/v1/organisations", json=_org(), headers=hdr(keys["reader"]))

@@ -20,7 +20,7 @@ REGIONS = ["Oregon", "Washington", "Greater Manchester", "Bristol"]
 COUNTRIES = ["US", "GB"]
 
 org_strategy = st.builds(
-    lambda i, sector, size, region, country, coords, published, level, active: Organisation(
+    lambda i, sector, size, region, country, coords, published, level, active, served: Organisation(
         id=f"o{i}",
         name=f"Org {i}",
         sector=sector,
@@ -33,6 +33,7 @@ org_strategy = st.builds(
         published=published,
         service_level=level,
         active=active,
+        service_regions=served,
     ),
     i=st.integers(0, 10_000),
     sector=st.sampled_from(SECTORS),
@@ -43,6 +44,9 @@ org_strategy = st.builds(
     published=st.booleans(),
     level=st.sampled_from([None, *LEVELS]),
     active=st.booleans(),
+    served=st.one_of(
+        st.just([]), st.lists(st.sampled_from([*REGIONS, "WA", "oregon"]), max_size=3)
+    ),
 )
 
 filters_strategy = st.builds(
@@ -70,6 +74,10 @@ def satisfies(org: Organisation, f: Filters) -> bool:
     if f.sizes and org.size not in f.sizes:
         return False
     level = org.service_level.value if org.service_level else "local"
+    if f.region and org.service_regions:  # limited to some regions: passes for those only
+        served = {region_key(r) for r in org.service_regions}
+        in_country = level == "international" or not f.country or org.country == f.country.upper()
+        return region_key(f.region) in served and in_country and org.id not in f.exclude_ids
     if level == "international":
         return org.id not in f.exclude_ids
     in_country = not f.country or org.country == f.country.upper()
@@ -138,6 +146,7 @@ def random_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
             published=rnd.random() > 0.1,
             service_level=rnd.choice([None, *LEVELS]),
             active=rnd.random() > 0.1,
+            service_regions=rnd.choice([[], [], [], ["WA"], ["Oregon", "Bristol"]]),
         )
         for i in range(300)
     ]

@@ -339,3 +339,46 @@ def test_importing_the_same_file_again_links_to_the_merged_record(
     orgs = {o.id for _, o in store.organisations()}
     assert orgs == {"fedreg-520"}
     assert [n.requester_id for _, n in store.needs()] == ["fedreg-520"]
+
+
+def test_a_regional_federal_body_is_a_partner_only_in_the_states_it_serves(
+    tmp_path: Path,
+) -> None:
+    """Before: every federal body was national, so the Gulf Coast Ecosystem Restoration Council
+    was a government partner for marine debris in Hawaii. Its states now come with it (through
+    the store and the index snapshot) and a need in Hawaii does not get it."""
+    from matcher.domain import Filters, Need, Sector
+    from matcher.engine import Engine
+    from matcher.settings import Settings
+    from training.importers import store_batch
+
+    text = "restores coastal ecosystems, wetlands and fisheries damaged by oil spills"
+    path = _csv(
+        tmp_path / "agencies.csv",
+        [
+            ["583", "Gulf Coast  Ecosystem Restoration Council", "", "", "", f"It {text}."],
+            ["60", "Coastal Programs Office", "", "", "", f"The office {text} nationwide."],
+        ],
+    )
+    batch = read("federal-agencies", path)
+    council = {o.id: o for o in batch.organisations}["fedreg-583"]
+    assert council.service_regions == ["AL", "FL", "LA", "MS", "TX"]
+    assert {o.id: o for o in batch.organisations}["fedreg-60"].service_regions == []
+    settings = Settings(data_dir=tmp_path / "var", model_name="hashing-v1")
+    engine = Engine.open(settings, load=False)
+    store_batch(engine.store, batch)
+    engine.build()
+    engine.close()
+    engine = Engine.open(settings)  # from the saved catalog snapshot
+
+    def government(state: str) -> set[str]:
+        need = Need(text=f"oil spill damaged our coastal wetlands in {state}")
+        f = Filters(sectors=[Sector.government], region=state, country="US")
+        return {m.id for m in engine.recommend(need, filters=f).results}
+
+    try:
+        assert government("Hawaii") == {"fedreg-60"}
+        assert government("Louisiana") == {"fedreg-60", "fedreg-583"}
+        assert government("MS") == {"fedreg-60", "fedreg-583"}
+    finally:
+        engine.close()

@@ -9,6 +9,8 @@ and as a focus area. A row without a description still imports (its description 
 and is listed in `flagged`. A body the registry says no longer exists (see
 `training.importers.historical`: abolished, terminated, renamed, merged, or named as another
 row's predecessor) is imported with active=False and listed in `flagged` with the reason.
+A regional body (`training.importers.regional_bodies`: the Appalachian Regional Commission,
+the Tennessee Valley Authority, ...) gets the states it serves as `service_regions`.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from training.importers.historical import (
     names_predecessor,
     predecessor_mentions,
 )
+from training.importers.regional_bodies import served_states
 
 REQUIRED = ("id", "name")
 SOURCE = "fedreg"
@@ -124,6 +127,7 @@ def _agency(rid: str, values: dict[str, Any]) -> tuple[Organisation, str]:
         "focus_areas": focus,
         "country": "US",
         "service_level": "national",
+        "service_regions": served_states(name),
         "website": url or None,
         "sources": [f"{SOURCE}:{rid}"],
     }

@@ -43,6 +43,7 @@ from training.importers.base import (
     slug,
     validated,
 )
+from training.importers.regional_bodies import served_states
 
 REQUIRED = ("program_id", "name", "top_agency", "objective")
 # (pattern over one applicant type, sector); a type can map to several sectors.
@@ -229,6 +230,7 @@ def _agency(aid: str, top: str, sub: str, names: list[str], cats: Counter[str]) 
         "country": "US",
         "active": bool(names),
         "sources": [f"fpi:{aid}"],
-        "service_level": "national",  # a federal body serves every state
+        "service_level": "national",  # a federal body serves every state,
+        "service_regions": served_states(name),  # but a regional one only its own
     }
     return validated(Organisation, data, {"name": "top_agency"})  # type: ignore[no-any-return]
