@@ -20,6 +20,7 @@ from api.sessions import CSRF_FIELD, CSRF_HEADER, csrf_ok, has_session, session_
 from api.state import AppState
 from matcher.accounts import Accounts, Claims, Person
 from matcher.engine import Engine
+from matcher.followthrough.records import PartnershipRecords
 from training.registry import load_published
 
 _api_key_header = APIKeyHeader(
@@ -143,7 +144,12 @@ async def get_claims(state: StateDep) -> Claims:
     return started(state.claims)
 
 
+async def get_partnership_records(state: StateDep) -> PartnershipRecords:
+    return started(state.partnership_records)
+
+
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
+PartnershipRecordsDep = Annotated[PartnershipRecords, Depends(get_partnership_records)]
 ClaimsDep = Annotated[Claims, Depends(get_claims)]
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -38,6 +38,7 @@ from api.routes import (
     keys,
     needs,
     organisations,
+    partnership_records,
     places,
     recommendations,
     saved_needs,
@@ -190,6 +191,7 @@ def create_app(
         accounts,
         claims,
         account_pages,
+        partnership_records,
     )
     for module in routers:
         app.include_router(module.router)

@@ -36,6 +36,7 @@ _KINDS: dict[int, tuple[str, str]] = {
     413: ("payload-too-large", "Request body too large"),
     415: ("unsupported-media-type", "Unsupported media type"),
     422: ("validation-error", "Invalid request"),
+    428: ("precondition-required", "If-Match is required: send the version you read"),
     429: ("rate-limited", "Too many requests"),
     500: ("internal-error", "Internal server error"),
     503: ("not-ready", "Service not ready"),

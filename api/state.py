@@ -18,6 +18,7 @@ from api.records import QueueSettings, Records
 from matcher.accounts import Accounts, Claims, LoginThrottle
 from matcher.atomic import sweep_leftovers
 from matcher.errors import OverloadedError
+from matcher.followthrough.records import PartnershipRecords
 from matcher.settings import Settings
 from matcher.store.db import Database
 
@@ -53,6 +54,7 @@ class AppState:
         self.records: Records | None = None
         self.accounts: Accounts | None = None
         self.claims: Claims | None = None
+        self.partnership_records: PartnershipRecords | None = None
         self.metrics = Metrics()
         self.metrics.watch_engine(self.engine_stats)
         self.limits = RateLimits(
@@ -113,6 +115,7 @@ class AppState:
             ),
         )
         self.claims = Claims(self.accounts)
+        self.partnership_records = PartnershipRecords(self.db)
         if self.api.bootstrap_admin_key:
             key = ensure_admin_key(self.keys, self.settings.data_dir)
             if key is not None:

@@ -41,6 +41,11 @@ class ConflictError(MatcherError):
     """A write conflicts with the stored state (stale version, duplicate id)."""
 
 
+class StaleVersionError(ConflictError):
+    """The record changed since the version the caller read (an If-Match that no longer
+    matches)."""
+
+
 class IndexNotReadyError(MatcherError):
     """The indexes have not been built, or are being rebuilt."""
 

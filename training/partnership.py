@@ -29,6 +29,11 @@ OUTCOME_LABELS: dict[str, tuple[int, float]] = {
     "failed": (0, 0.7),
     "cancelled": (0, 0.5),
     "withdrawn": (0, 0.5),
+    # how a partnership record (matcher.followthrough) ended: the pair did partner; whether it
+    # met its goals says how good a match it was
+    "achieved": (1, 1.0),
+    "partly_achieved": (1, 0.7),
+    "not_achieved": (0, 0.5),
 }
 # Feedback outcomes that carry no label (the person only looked).
 UNLABELLED_OUTCOMES = frozenset({"viewed"})

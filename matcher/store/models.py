@@ -384,3 +384,55 @@ class AlertCursorRow(Base):
 
 
 Index("ux_alerts_need_day", AlertRow.saved_need_id, AlertRow.day, unique=True)
+
+
+# ---- follow-through: partnership records (matcher.followthrough) ---------------------------
+
+
+class PartnershipRecordRow(Base):
+    """A partnership two organisations run together: shared goals, roles, milestones, its
+    check-ins and how it ended. `body` holds the plan (title, goals, roles, milestones); every
+    change to it is kept in partnership_record_versions."""
+
+    __tablename__ = "partnership_records"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    organisation_id: Mapped[str] = mapped_column(String(128), index=True)  # the proposer's side
+    partner_id: Mapped[str] = mapped_column(String(128), index=True)
+    introduction_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # proposed, active, declined, closed
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    proposed_by: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PartnershipRecordVersionRow(Base):
+    __tablename__ = "partnership_record_versions"
+    __table_args__ = (UniqueConstraint("record_id", "version"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    person_id: Mapped[str] = mapped_column(String(64))
+    change: Mapped[str] = mapped_column(String(32))  # proposed, accepted, edited, closed, ...
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CheckInRow(Base):
+    __tablename__ = "partnership_check_ins"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(64), index=True)
+    organisation_id: Mapped[str] = mapped_column(String(128))
+    person_id: Mapped[str] = mapped_column(String(64))
+    progress: Mapped[dict[str, Any]] = mapped_column(JSON)  # goal id -> value reached
+    rating: Mapped[int | None] = mapped_column(Integer)  # 1-5: how the partnership is going
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,1 @@
+"""Follow-through: partnership records two organisations keep together (issue 10, item 5)."""
