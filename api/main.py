@@ -38,6 +38,7 @@ from api.routes import (
     keys,
     needs,
     organisations,
+    partnership_pages,
     partnership_records,
     places,
     recommendations,
@@ -192,6 +193,7 @@ def create_app(
         claims,
         account_pages,
         partnership_records,
+        partnership_pages,
     )
     for module in routers:
         app.include_router(module.router)

@@ -111,6 +111,11 @@ class PartnershipRecords:
             raise NotFoundError(f"partnership record '{record_id}' not found")
         return row
 
+    def organisations_of(self, person_id: str) -> set[str]:
+        """The organisations the person is a member of."""
+        with self.db.session() as s:
+            return self._orgs_of(s, person_id)
+
     def get(self, person_id: str, record_id: str) -> Record:
         with self.db.session() as s:
             return _record(self._visible(s, person_id, record_id))

@@ -254,3 +254,54 @@ def test_table_covers_every_route(app: FastAPI) -> None:
     }
     assert routes == listed | tabled
     assert {n for n, _, _ in TABLE} == set(ROUTES)
+
+
+def test_the_page_draws_each_goal_and_takes_forms(pair: Pair) -> None:
+    """The partner accepts on the page, both check in through the form, the chart shows the
+    baseline, the target and one dot per check-in in each side's colour; a third party gets
+    'not found'; a form without the CSRF token is refused; the note is escaped."""
+    import re
+
+    from accounts_support import page_csrf
+
+    rec = pair.propose()
+    url = f"/partnerships/{rec['id']}"
+    ben = log_in(pair.app, pair.ben.email)
+    page = ben.client.get(url)
+    assert page.status_code == 200 and "proposes this partnership record" in page.text
+    refused = ben.client.post(f"{url}/accept", data={})
+    assert refused.status_code == 403
+    r = ben.client.post(f"{url}/accept", data={"csrf_token": page_csrf(page.text)})
+    assert r.status_code == 303 and r.headers["location"] == url
+    ana = log_in(pair.app, pair.ana.email)
+    for who, value in ((ana, "180"), (ben, "260")):
+        form = who.client.get(url).text
+        r = who.client.post(
+            f"{url}/check-in",
+            data={
+                "csrf_token": page_csrf(form),
+                "goal-meals": value,
+                "rating": "4",
+                "note": "<b>two vans</b>",
+            },
+        )
+        assert r.status_code == 303, r.text
+    html = ana.client.get(url).text
+    chart = html.split('class="goal-chart"')[1].split("</svg>")[0]
+    assert "baseline 120, target 300, latest 260" in chart
+    assert re.findall(r'<circle [^>]*fill="(#[0-9a-f]+)"', chart) == ["#1f6feb", "#c2410c"]
+    assert "<b>two vans</b>" not in html and "&lt;b&gt;two vans&lt;/b&gt;" in html
+    bad = ana.client.post(
+        f"{url}/check-in", data={"csrf_token": page_csrf(html), "goal-meals": "lots"}
+    )
+    assert bad.status_code == 422 and "progress.meals" in bad.text
+    cat = log_in(pair.app, pair.cat.email)
+    assert cat.client.get(url).status_code == 404
+    listed = ana.client.get("/partnerships").text
+    assert f'href="/partnerships/{rec["id"]}"' in listed
+    r = ana.client.post(
+        f"{url}/close",
+        data={"csrf_token": page_csrf(html), "result": "achieved", "learned": "vans first"},
+    )
+    assert r.status_code == 303
+    assert "vans first" in ana.client.get(url).text

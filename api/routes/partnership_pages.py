@@ -1,0 +1,184 @@
+"""The partnership record pages: your organisations' records, and one record with its goals
+drawn (baseline, target, every check-in), its milestones, check-ins and history; forms to
+accept or decline, check in and close. Every form carries the session's CSRF token. A record
+that is not yours is "not found", as in the API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+from pydantic import ValidationError as PydanticValidationError
+
+from api.deps import FormCsrf, OptionalPersonDep, PartnershipRecordsDep
+from api.routes.account_pages import _page
+from api.web.charts import Point, goal_chart
+from matcher.accounts import Person
+from matcher.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from matcher.followthrough.plan import CheckInInput, Outcome
+from matcher.followthrough.records import PartnershipRecords
+
+router = APIRouter(include_in_schema=False)
+_ERRORS = (ConflictError, PermissionDeniedError, ValidationError, PydanticValidationError)
+
+
+def _login(path: str) -> Response:
+    return RedirectResponse(f"/login?next={path}", status_code=303)
+
+
+@router.get("/partnerships", response_class=HTMLResponse)
+async def partnerships(
+    request: Request, person: OptionalPersonDep, records: PartnershipRecordsDep
+) -> Response:
+    if person is None:
+        return _login("/partnerships")
+    items = await anyio.to_thread.run_sync(records.for_person, person.id, None)
+    return _page(request, "partnerships.html", person=person, records=items)
+
+
+def _detail(records: PartnershipRecords, person: Person, record_id: str) -> dict[str, Any]:
+    record = records.get(person.id, record_id)
+    check_ins = records.check_ins(person.id, record_id)
+    sides = record.sides()
+    charts = []
+    for g in record.plan.goals:
+        points = [
+            Point(c.progress[g.id], sides.index(c.organisation_id))
+            for c in check_ins
+            if g.id in c.progress
+        ]
+        charts.append((g, Markup(goal_chart(g.indicator, g.baseline, g.target, points))))
+    return {
+        "record": record,
+        "check_ins": check_ins,
+        "charts": charts,
+        "versions": records.versions(person.id, record_id),
+        "mine": set(sides) & records.organisations_of(person.id),
+        "names": _names(records, sides),
+    }
+
+
+def _names(records: PartnershipRecords, ids: tuple[str, ...]) -> dict[str, str]:
+    from sqlalchemy import select
+
+    from matcher.store.models import OrganisationRow
+
+    with records.db.session() as s:
+        q = select(OrganisationRow.id, OrganisationRow.name).where(OrganisationRow.id.in_(ids))
+        return {i: n for i, n in s.execute(q)}
+
+
+async def _show(
+    request: Request,
+    records: PartnershipRecords,
+    person: Person,
+    record_id: str,
+    status_code: int = 200,
+    errors: list[str] | None = None,
+) -> Response:
+    try:
+        ctx = await anyio.to_thread.run_sync(_detail, records, person, record_id[:64])
+    except NotFoundError as exc:
+        return _page(request, "error.html", 404, title="Not found", message=str(exc))
+    return _page(request, "partnership.html", status_code, errors=errors or [], **ctx)
+
+
+@router.get("/partnerships/{record_id}", response_class=HTMLResponse)
+async def partnership(
+    request: Request, record_id: str, person: OptionalPersonDep, records: PartnershipRecordsDep
+) -> Response:
+    if person is None:
+        return _login(f"/partnerships/{record_id[:64]}")
+    return await _show(request, records, person, record_id)
+
+
+async def _act(
+    request: Request,
+    records: PartnershipRecords,
+    person: Person | None,
+    record_id: str,
+    action: Any,
+) -> Response:
+    if person is None:
+        return _login(f"/partnerships/{record_id[:64]}")
+    try:
+        await anyio.to_thread.run_sync(action, person)
+    except NotFoundError:
+        return await _show(request, records, person, record_id)
+    except _ERRORS as exc:
+        status = 409 if isinstance(exc, ConflictError) else 422
+        status = 403 if isinstance(exc, PermissionDeniedError) else status
+        return await _show(request, records, person, record_id, status, [_message(exc)])
+    return RedirectResponse(f"/partnerships/{record_id[:64]}", status_code=303)
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, PydanticValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'form'}: {e['msg']}" for e in exc.errors()
+        )
+    return str(exc)
+
+
+@router.post("/partnerships/{record_id}/accept", dependencies=[FormCsrf])
+async def accept(
+    request: Request, record_id: str, person: OptionalPersonDep, records: PartnershipRecordsDep
+) -> Response:
+    return await _act(
+        request, records, person, record_id, lambda p: records.accept(p.id, record_id)
+    )
+
+
+@router.post("/partnerships/{record_id}/decline", dependencies=[FormCsrf])
+async def decline(
+    request: Request, record_id: str, person: OptionalPersonDep, records: PartnershipRecordsDep
+) -> Response:
+    return await _act(
+        request, records, person, record_id, lambda p: records.decline(p.id, record_id)
+    )
+
+
+@router.post("/partnerships/{record_id}/check-in", dependencies=[FormCsrf])
+async def check_in(
+    request: Request, record_id: str, person: OptionalPersonDep, records: PartnershipRecordsDep
+) -> Response:
+    form = await request.form()
+    progress = {
+        str(k)[len("goal-") :]: str(v)
+        for k, v in form.items()
+        if str(k).startswith("goal-") and str(v).strip()
+    }
+    rating = str(form.get("rating") or "").strip() or None
+    side = str(form.get("organisation_id") or "").strip() or None
+
+    def act(p: Person) -> Any:
+        body = CheckInInput.model_validate(
+            {
+                "progress": progress,
+                "rating": rating,
+                "note": str(form.get("note") or "")[:4000],
+                "organisation_id": side,
+            }
+        )
+        return records.check_in(p.id, record_id, body)
+
+    return await _act(request, records, person, record_id, act)
+
+
+@router.post("/partnerships/{record_id}/close", dependencies=[FormCsrf])
+async def close(
+    request: Request,
+    record_id: str,
+    person: OptionalPersonDep,
+    records: PartnershipRecordsDep,
+    result: Annotated[str, Form(max_length=32)],
+    learned: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    def act(p: Person) -> Any:
+        outcome = Outcome.model_validate({"result": result, "learned": learned})
+        return records.close(p.id, record_id, outcome, None)
+
+    return await _act(request, records, person, record_id, act)
