@@ -20,6 +20,7 @@ from api.sessions import CSRF_FIELD, CSRF_HEADER, csrf_ok, has_session, session_
 from api.state import AppState
 from matcher.accounts import Accounts, Claims, Person
 from matcher.engine import Engine
+from matcher.introductions import Introductions
 from training.registry import load_published
 
 _api_key_header = APIKeyHeader(
@@ -143,8 +144,13 @@ async def get_claims(state: StateDep) -> Claims:
     return started(state.claims)
 
 
+async def get_introductions(state: StateDep) -> Introductions:
+    return started(state.introductions)
+
+
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
 ClaimsDep = Annotated[Claims, Depends(get_claims)]
+IntroductionsDep = Annotated[Introductions, Depends(get_introductions)]
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 

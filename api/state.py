@@ -18,6 +18,7 @@ from api.records import QueueSettings, Records
 from matcher.accounts import Accounts, Claims, LoginThrottle
 from matcher.atomic import sweep_leftovers
 from matcher.errors import OverloadedError
+from matcher.introductions import Introductions, IntroductionSettings
 from matcher.settings import Settings
 from matcher.store.db import Database
 
@@ -53,6 +54,7 @@ class AppState:
         self.records: Records | None = None
         self.accounts: Accounts | None = None
         self.claims: Claims | None = None
+        self.introductions: Introductions | None = None
         self.metrics = Metrics()
         self.metrics.watch_engine(self.engine_stats)
         self.limits = RateLimits(
@@ -113,6 +115,11 @@ class AppState:
             ),
         )
         self.claims = Claims(self.accounts)
+        self.introductions = Introductions(
+            self.db,
+            settings=IntroductionSettings.from_settings(self.settings),
+            public_url=self.api.public_url,
+        )
         if self.api.bootstrap_admin_key:
             key = ensure_admin_key(self.keys, self.settings.data_dir)
             if key is not None:
