@@ -37,7 +37,7 @@ IntroId = Annotated[
     Path(min_length=1, max_length=64, pattern=r"^intro_[0-9a-f]{1,60}$", examples=["intro_1a2b"]),
 ]
 _READ = problem_responses(401, 404, 422, 429, 503)
-_WRITE = problem_responses(401, 403, 404, 409, 413, 415, 422, 429, 503)
+_WRITE = problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
 
 
 @router.post(

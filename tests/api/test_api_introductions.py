@@ -11,11 +11,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
-from sqlalchemy import delete
-from accounts_support import Signed, browser, log_in, page_csrf, sign_up
+from accounts_support import Signed, browser, page_csrf, sign_up
 from api_support import hdr
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
 
 from matcher.domain import utcnow
 from matcher.introductions import Introductions
