@@ -34,9 +34,10 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
         yield make_world(db)
 
 
-@pytest.fixture
-def lite(tmp_path: Path) -> Iterator[World]:
-    with database_for("sqlite", tmp_path) as db:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def lite(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    """A world with 3 requests a day and 7-day expiry."""
+    with database_for(request.param, tmp_path) as db:
         yield make_world(db, IntroductionSettings(per_day=3, expiry_days=7))
 
 
