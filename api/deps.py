@@ -21,6 +21,7 @@ from api.state import AppState
 from matcher.accounts import Accounts, Claims, Person
 from matcher.engine import Engine
 from matcher.followthrough.records import PartnershipRecords
+from matcher.introductions import Introductions
 from training.registry import load_published
 
 _api_key_header = APIKeyHeader(
@@ -148,9 +149,14 @@ async def get_partnership_records(state: StateDep) -> PartnershipRecords:
     return started(state.partnership_records)
 
 
+async def get_introductions(state: StateDep) -> Introductions:
+    return started(state.introductions)
+
+
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
 PartnershipRecordsDep = Annotated[PartnershipRecords, Depends(get_partnership_records)]
 ClaimsDep = Annotated[Claims, Depends(get_claims)]
+IntroductionsDep = Annotated[Introductions, Depends(get_introductions)]
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 

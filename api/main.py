@@ -35,6 +35,8 @@ from api.routes import (
     claims,
     feedback,
     health,
+    introduction_pages,
+    introductions,
     keys,
     needs,
     organisations,
@@ -159,6 +161,10 @@ def create_app(
             {"name": "feedback", "description": "Outcomes, stored for training"},
             {"name": "keys", "description": "API keys (admins)"},
             {"name": "accounts", "description": "People: sign-up, sessions, organisation claims"},
+            {
+                "name": "introductions",
+                "description": "Introductions with consent between organisations, and threads",
+            },
             {"name": "analyst", "description": "Ingest, retraining and model publishing"},
             {"name": "health", "description": "Liveness, readiness, metrics"},
             {"name": "places", "description": "Place-name suggestions (offline gazetteer)"},
@@ -194,6 +200,8 @@ def create_app(
         account_pages,
         partnership_records,
         partnership_pages,
+        introductions,
+        introduction_pages,
     )
     for module in routers:
         app.include_router(module.router)

@@ -19,6 +19,7 @@ from matcher.accounts import Accounts, Claims, LoginThrottle
 from matcher.atomic import sweep_leftovers
 from matcher.errors import OverloadedError
 from matcher.followthrough.records import PartnershipRecords
+from matcher.introductions import Introductions, IntroductionSettings
 from matcher.settings import Settings
 from matcher.store.db import Database
 
@@ -55,6 +56,7 @@ class AppState:
         self.accounts: Accounts | None = None
         self.claims: Claims | None = None
         self.partnership_records: PartnershipRecords | None = None
+        self.introductions: Introductions | None = None
         self.metrics = Metrics()
         self.metrics.watch_engine(self.engine_stats)
         self.limits = RateLimits(
@@ -116,6 +118,11 @@ class AppState:
         )
         self.claims = Claims(self.accounts)
         self.partnership_records = PartnershipRecords(self.db)
+        self.introductions = Introductions(
+            self.db,
+            settings=IntroductionSettings.from_settings(self.settings),
+            public_url=self.api.public_url,
+        )
         if self.api.bootstrap_admin_key:
             key = ensure_admin_key(self.keys, self.settings.data_dir)
             if key is not None:

@@ -115,3 +115,8 @@ class ThrottledError(MatcherError):
     def __init__(self, message: str, *, retry_after: float):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class QuotaExceededError(ThrottledError):
+    """A per-organisation budget is spent (e.g. introduction requests per day); `retry_after`
+    says in how many seconds the oldest counted use leaves the window."""

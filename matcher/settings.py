@@ -172,6 +172,18 @@ class Settings(BaseSettings):
         "claimable again; keep it well above notify_timeout_seconds",
     )
     notify_batch_size: int = Field(100, ge=1, le=10_000)
+    introductions_per_day: int = Field(
+        20, ge=1, description="introduction requests one organisation may send in 24 hours"
+    )
+    introduction_cooldown_days: float = Field(
+        30.0, ge=0, description="after a decline, the same organisation may not ask again for"
+    )
+    introduction_expiry_days: float | None = Field(
+        30.0, gt=0, description="an unanswered request expires after this; None: never"
+    )
+    introduction_message_chars: int = Field(
+        2000, ge=100, le=20_000, description="longest request or thread message, in characters"
+    )
 
     @field_validator("data_dir")
     @classmethod

@@ -162,6 +162,13 @@ def prepare(engine: Any, split: dict[str, Any], *, feedback: bool) -> dict[str, 
     }
 
 
+def _by_origin(pairs: Any) -> dict[str, int]:
+    """How many labelled pairs came from each origin (history, feedback, introduction)."""
+    if not len(pairs):
+        return {}
+    return {str(k): int(v) for k, v in sorted(pairs["origin"].value_counts().items())}
+
+
 def published_weights(registry: Any) -> tuple[str | None, dict[str, float] | None]:
     from training.registry import RegistryError
 
@@ -503,6 +510,7 @@ def run_fit(
                     "test_queries": len(data["test"]),
                     "feature_rows": len(feats),
                     "feedback": options.feedback,
+                    "by_origin": _by_origin(pairs),
                     "skipped": data["skipped"],
                 },
                 "settings": engine_summary,

@@ -2,9 +2,9 @@
 
 - `load_partnership_file` reads past partnerships (CSV, JSON Lines, Parquet) with a row/column
   reason for every rejected row; `store_partnerships` upserts them by id in one transaction.
-- `labelled_pairs` returns past partnerships and API feedback (FeedbackRow joined to the
-  RecommendationRow it answers) as one DataFrame: source_id, partner_id, label, weight,
-  timestamp, text, origin, ref, outcome.
+- `labelled_pairs` returns past partnerships, API feedback (FeedbackRow joined to the
+  RecommendationRow it answers) and answered introductions as one DataFrame: source_id,
+  partner_id, label, weight, timestamp, text, origin, ref, outcome.
 - `enrich_profiles` gives organisations with little description the text of their past
   partnerships: a funder is described by what it funded ("Funded: ...").
 """
@@ -28,7 +28,12 @@ from matcher.errors import ValidationError
 from matcher.loaders import RowError
 from matcher.store import Store
 from matcher.store.db import aware as _aware
-from matcher.store.models import FeedbackRow, PartnershipRow, RecommendationRow
+from matcher.store.models import (
+    FeedbackRow,
+    IntroductionRow,
+    PartnershipRow,
+    RecommendationRow,
+)
 from matcher.store.repository import UpsertReport
 from training.importers.base import (
     ImportBatch,
@@ -235,7 +240,11 @@ def list_partnerships(store: Store) -> list[Partnership]:
 
 
 def labelled_pairs(
-    store: Store, *, include_feedback: bool = True, skipped: Counter[str] | None = None
+    store: Store,
+    *,
+    include_feedback: bool = True,
+    skipped: Counter[str] | None = None,
+    include_introductions: bool = True,
 ) -> pd.DataFrame:
     """Past partnerships and API feedback as labelled (source, partner) pairs.
 
@@ -246,6 +255,13 @@ def labelled_pairs(
     counts. Feedback given without an API key (the web page's anonymous form) is not a label:
     it is left out and counted in `skipped` ("anonymous feedback"). Sorted by timestamp
     (missing last), then ref.
+
+    Introductions (origin "introduction", ref the introduction id): the asking organisation is
+    the source, the asked one the partner, the request's need the text. An accepted request is
+    a positive (1, weight 0.8, as 'accepted' feedback), a declined one a negative (0, 1.0).
+    A request alone (still open, withdrawn or expired) is left out: it says only what the asker
+    thought, and its answer, when it comes, is the label; an unanswered request is no evidence
+    either way.
     """
     records: list[dict[str, Any]] = []
     for p in list_partnerships(store):
@@ -264,6 +280,8 @@ def labelled_pairs(
         )
     if include_feedback:
         records.extend(_feedback_records(store, skipped if skipped is not None else Counter()))
+    if include_introductions:
+        records.extend(_introduction_records(store))
     frame = pd.DataFrame.from_records(records, columns=PAIR_COLUMNS)
     frame["label"] = frame["label"].astype("int64")
     frame["weight"] = frame["weight"].astype("float64")
@@ -305,6 +323,33 @@ def _feedback_records(store: Store, skipped: Counter[str]) -> list[dict[str, Any
                 "outcome": fb.outcome,
             }
     return list(latest.values())
+
+
+INTRODUCTION_LABELS = ("accepted", "declined")
+
+
+def _introduction_records(store: Store) -> list[dict[str, Any]]:
+    I = IntroductionRow  # noqa: E741
+    q = select(I).where(I.status.in_(INTRODUCTION_LABELS)).order_by(I.decided_at, I.pk)
+    out: list[dict[str, Any]] = []
+    with store.db.session() as s:
+        for row in s.scalars(q):
+            labelled = label_of(row.status)
+            assert labelled is not None
+            out.append(
+                {
+                    "source_id": row.from_org,
+                    "partner_id": row.to_org,
+                    "label": labelled[0],
+                    "weight": labelled[1],
+                    "timestamp": _aware(row.decided_at),
+                    "text": row.need_text or "",
+                    "origin": "introduction",
+                    "ref": row.id,
+                    "outcome": row.status,
+                }
+            )
+    return out
 
 
 # ---------------------------------------------------------------------------------- enrichment

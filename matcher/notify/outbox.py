@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from matcher.domain import utcnow
 from matcher.errors import NotFoundError, StorageError
@@ -88,11 +89,9 @@ class Outbox:
         except SQLAlchemyError as exc:
             raise StorageError(f"notification outbox: {exc}") from exc
 
-    def enqueue(self, message: Message) -> tuple[Queued, bool]:
-        """Queue `message` once per key: (the row, True) when written now, (the row already
-        queued for that key, False) when the event was queued before; its content is kept."""
+    def _values(self, message: Message) -> dict[str, object]:
         now = self.clock()
-        values = {
+        return {
             "key": message.key,
             "recipient": message.recipient,
             "subject": message.subject,
@@ -102,6 +101,17 @@ class Outbox:
             "created_at": now,
             "next_attempt_at": now,
         }
+
+    def add(self, session: Session, message: Message) -> None:
+        """Queue `message` in the caller's transaction, so it is queued exactly when the event
+        that causes it commits. The key must be new (an event's own id in it): a key queued
+        before makes the whole transaction fail."""
+        session.add(NotificationRow(**self._values(message)))
+
+    def enqueue(self, message: Message) -> tuple[Queued, bool]:
+        """Queue `message` once per key: (the row, True) when written now, (the row already
+        queued for that key, False) when the event was queued before; its content is kept."""
+        values = self._values(message)
         try:
             with self._tx() as conn:
                 conn.execute(insert(T).values(**values))

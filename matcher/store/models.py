@@ -436,3 +436,83 @@ class CheckInRow(Base):
     rating: Mapped[int | None] = mapped_column(Integer)  # 1-5: how the partnership is going
     note: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- introductions with consent (matcher.introductions) --------------------------------------
+
+
+class IntroductionRow(Base):
+    """One organisation asks another for an introduction: requested, then accepted, declined,
+    withdrawn or expired. `decided_by` (who accepted or declined) is never shown to the
+    requesting side for a decline; contact details are shown only once accepted."""
+
+    __tablename__ = "introductions"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    from_org: Mapped[str] = mapped_column(String(128), index=True)
+    to_org: Mapped[str] = mapped_column(String(128), index=True)
+    requested_by: Mapped[str] = mapped_column(String(64))  # a person id
+    message: Mapped[str] = mapped_column(Text)
+    need_text: Mapped[str] = mapped_column(Text, default="")
+    need_id: Mapped[str | None] = mapped_column(String(128))
+    recommendation_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    # a concurrent accept and decline of one request: the second write fails (ConflictError)
+    __mapper_args__ = {"version_id_col": version}
+
+
+class IntroductionMessageRow(Base):
+    """A plain-text message of an accepted introduction's thread (between the two sides)."""
+
+    __tablename__ = "introduction_messages"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    introduction_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("introductions.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[str] = mapped_column(String(64))  # a person id
+    author_org: Mapped[str] = mapped_column(String(128))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class IntroductionEventRow(Base):
+    """The audit log: one row per state change of an introduction (requested, accepted,
+    declined, withdrawn, expired), with the acting person and organisation."""
+
+    __tablename__ = "introduction_events"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    introduction_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("introductions.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[str | None] = mapped_column(String(64))  # None: the system (expiry)
+    actor_org: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+Index("ix_introductions_pair", IntroductionRow.from_org, IntroductionRow.to_org)
+Index("ix_introductions_due", IntroductionRow.status, IntroductionRow.expires_at)
+
+# one open request per pair and direction, even for two requests at the same instant
+Index(
+    "ux_introductions_open",
+    IntroductionRow.from_org,
+    IntroductionRow.to_org,
+    unique=True,
+    sqlite_where=IntroductionRow.status == "requested",
+    postgresql_where=IntroductionRow.status == "requested",
+)
+
+# --- end of introductions ----------------------------------------------------------------------

@@ -5,6 +5,7 @@ log out, log in again."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from api_support import LiveServer
@@ -67,5 +68,107 @@ def test_person_signs_up_marks_a_partner_claims_and_logs_out(server: LiveServer)
             page.get_by_role("button", name="Log in").click()
             page.wait_for_url("**/account")
             assert errors == [], errors  # no script error, no refused request (403 CSRF)
+        finally:
+            browser.close()
+
+
+def _approve_pending(server: LiveServer, person_id: str) -> None:
+    """The platform admin approves the person's pending claim (API key, as an admin would)."""
+    import httpx
+
+    headers = {"X-API-Key": server.admin_key}
+    pending = httpx.get(
+        server.base_url + "/v1/claims", params={"status": "pending"}, headers=headers
+    ).json()
+    me = [c for c in pending if c["person_id"] == person_id]
+    assert len(me) == 1, pending
+    r = httpx.post(f"{server.base_url}/v1/claims/{me[0]['id']}/approve", headers=headers)
+    assert r.status_code == 200, r.text
+
+
+def _sign_up(page: Any, base_url: str, email: str) -> str:
+    page.goto(base_url + "/signup")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    page.wait_for_url("**/account")
+    person_id: str = page.evaluate("async () => (await (await fetch('/v1/me')).json()).id")
+    return person_id
+
+
+def _claim(page: Any, base_url: str, org_id: str) -> None:
+    page.goto(f"{base_url}/organisations/{org_id}")
+    page.get_by_role("button", name="This is my organisation").click()
+    page.wait_for_url("**/account")
+
+
+def test_two_organisations_are_introduced_and_write_to_each_other(server: LiveServer) -> None:
+    """Ana (of one organisation) asks Ben's organisation for an introduction from her results;
+    Ben sees it in his inbox without Ana's e-mail, accepts, and both then see each other's
+    contact details and exchange messages."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ana_email = f"ana.{uuid.uuid4().hex[:6]}@example.org"
+    ben_email = f"ben.{uuid.uuid4().hex[:6]}@example.net"
+    with sync_api.sync_playwright() as pw:
+        browser = _launch(pw)
+        try:
+            ana = browser.new_context().new_page()
+            ben = browser.new_context().new_page()
+            errors: list[str] = []
+            for page in (ana, ben):
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+            ana_id = _sign_up(ana, server.base_url, ana_email)
+            ben_id = _sign_up(ben, server.base_url, ben_email)
+
+            ana.goto(server.base_url + "/")
+            ana.get_by_label("The need, in plain words").fill(NEED)
+            ana.get_by_role("button", name="Find partners").click()
+            ana.wait_for_selector("article.partner", timeout=30_000)
+            rec_id = ana.locator('input[name="recommendation_id"]').first.get_attribute("value")
+            results_url = f"{server.base_url}/r/{rec_id}"  # the results' permalink
+            cards = ana.locator("article.partner")
+            partner = cards.nth(0).get_attribute("data-org-id")
+            own = cards.nth(1).get_attribute("data-org-id")
+            assert partner and own and partner != own
+
+            _claim(ana, server.base_url, own)
+            _claim(ben, server.base_url, partner)
+            _approve_pending(server, ana_id)
+            _approve_pending(server, ben_id)
+
+            ana.goto(results_url)
+            card = ana.locator(f'article.partner[data-org-id="{partner}"]').first
+            card.get_by_role("link", name="Ask for an introduction").click()
+            ana.wait_for_url("**/introductions/new**")
+            ana.get_by_label("Your message").fill("We collect food at the harbour. <Talk?>")
+            ana.get_by_role("button", name="Send the request").click()
+            ana.wait_for_url("**/introductions/intro_*")
+            assert ana.locator("#intro-status").inner_text() == "requested"
+            intro_url = ana.url
+
+            ben.goto(server.base_url + "/introductions")
+            ben.locator("ul.incoming li.introduction a").first.click()
+            ben.wait_for_url(intro_url)
+            assert "We collect food at the harbour. <Talk?>" in ben.locator(".message").inner_text()
+            assert ana_email not in ben.content()  # no contact detail before consent
+            ben.get_by_role("button", name="Accept").click()
+            ben.wait_for_url(intro_url)
+            assert ben.locator("#intro-status").inner_text() == "accepted"
+            assert ben.locator(".person-email").inner_text() == ana_email
+
+            ana.reload()
+            assert ana.locator(".person-email").inner_text() == ben_email
+            ana.get_by_label("Write to").fill("Thank you! Thursday at 10?")
+            ana.get_by_role("button", name="Send", exact=True).click()
+            ana.wait_for_url("**#thread")
+            ben.reload()
+            assert "Thank you! Thursday at 10?" in ben.locator(".msg-body").first.inner_text()
+            ben.get_by_label("Write to").fill("Thursday works.")
+            ben.get_by_role("button", name="Send", exact=True).click()
+            ben.wait_for_url("**#thread")
+            ana.reload()
+            bodies = ana.locator(".msg-body").all_inner_texts()
+            assert bodies == ["Thank you! Thursday at 10?", "Thursday works."]
+            assert errors == [], errors
         finally:
             browser.close()

@@ -110,3 +110,57 @@ def test_fit_skips_and_counts_labels_it_cannot_use(lab_engine: Engine) -> None:
     assert result.skipped["unknown source without text"] == 1, result.skipped
     assert result.manifest["pairs"]["skipped"] == result.skipped
     assert any("skipped" in n for n in result.notes), result.notes
+
+
+def test_answered_introductions_enter_the_fit(lab_engine: Engine) -> None:
+    """An accepted introduction is a positive, a declined one a negative of the asking
+    organisation's query on the request's need; `train fit` counts them by origin."""
+    from datetime import UTC as _UTC
+
+    from matcher.introductions import Introductions
+    from matcher.store.models import MembershipRow, PersonRow
+    from training.fit import prepare
+
+    db = lab_engine.store.db
+    orgs = [o.id for _pk, o in lab_engine.store.organisations()]
+    asking, yes, no = orgs[3], orgs[11], orgs[17]
+    now = datetime.now(_UTC)
+    with db.session() as s:
+        for pid, org in (("person_asker00001", asking), ("person_asked00001", yes)):
+            s.add(
+                PersonRow(
+                    id=pid,
+                    email=f"{pid}@example.org",
+                    name="",
+                    password_hash="!",
+                    email_verified=True,
+                    created_at=now,
+                )
+            )
+            s.flush()  # the person first: memberships refer to it
+            s.add(MembershipRow(organisation_id=org, person_id=pid, role="admin", created_at=now))
+        s.add(
+            MembershipRow(
+                organisation_id=no, person_id="person_asked00001", role="member", created_at=now
+            )
+        )
+    intros = Introductions(db)
+    need = "Weekend drivers with vans to deliver food parcels to housebound families"
+    accepted = intros.request("person_asker00001", yes, "Hello", need_text=need).introduction
+    declined = intros.request("person_asker00001", no, "Hello", need_text=need).introduction
+    intros.accept(accepted.id, "person_asked00001")
+    intros.decline(declined.id, "person_asked00001")
+
+    split = {"by": "time", "test_share": 0.2, "seed": 0, "max_test": 6}
+    data = prepare(lab_engine, split, feedback=True)
+    pairs = data["pairs"]
+    mine = pairs[pairs["origin"] == "introduction"]
+    assert set(mine["ref"]) == {accepted.id, declined.id}
+    query = next(q for q in data["queries"] if q.source_id == asking and q.need.text == need)
+    assert query.gains == {yes: 0.8} and query.negatives == {no}
+
+    result = run_fit(
+        lab_engine.settings,
+        FitOptions(max_test=6, min_pairs=1, history_model=False, out_version="v0098"),
+    )
+    assert result.manifest["pairs"]["by_origin"]["introduction"] == 2, result.manifest["pairs"]

@@ -1,0 +1,155 @@
+"""The introduction pages: the inbox (incoming and outgoing), one introduction with its
+contact details (once accepted) and thread, and the form that asks for one. Server-rendered;
+every form carries the session's CSRF token; text is escaped by the templates."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import anyio
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.deps import ClaimsDep, FormCsrf, IntroductionsDep, OptionalPersonDep
+from api.introduction_schemas import TEXT_MAX
+from api.sessions import csrf_token
+from api.web.render import context, templates
+from matcher.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ThrottledError,
+    ValidationError,
+)
+
+router = APIRouter(include_in_schema=False)
+_NO_STORE = {"Cache-Control": "no-store"}
+TextField = Annotated[str, Form(max_length=TEXT_MAX)]
+
+
+def _page(request: Request, name: str, status_code: int = 200, **extra: Any) -> Response:
+    ctx = context(request, csrf=csrf_token(request), **extra)
+    return templates.TemplateResponse(request, name, ctx, status_code, headers=_NO_STORE)
+
+
+def _login(path: str) -> Response:
+    return RedirectResponse(f"/login?next={quote(path)}", status_code=303)
+
+
+def _status(exc: Exception) -> int:
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, ConflictError):
+        return 409
+    if isinstance(exc, PermissionDeniedError):
+        return 403
+    if isinstance(exc, ThrottledError):
+        return 429
+    return 422
+
+
+@router.get("/introductions", response_class=HTMLResponse)
+async def inbox(request: Request, person: OptionalPersonDep, intros: IntroductionsDep) -> Response:
+    if person is None:
+        return _login("/introductions")
+    incoming, _ = await anyio.to_thread.run_sync(lambda: intros.inbox(person.id, "incoming"))
+    outgoing, _ = await anyio.to_thread.run_sync(lambda: intros.inbox(person.id, "outgoing"))
+    return _page(request, "introductions.html", incoming=incoming, outgoing=outgoing)
+
+
+@router.get("/introductions/new", response_class=HTMLResponse)
+async def new_form(
+    request: Request,
+    person: OptionalPersonDep,
+    claims: ClaimsDep,
+    to: Annotated[str, Query(max_length=128)] = "",
+    rec: Annotated[str, Query(max_length=64)] = "",
+) -> Response:
+    if person is None:
+        return _login(f"/introductions/new?to={quote(to)}&rec={quote(rec)}")
+    memberships = await anyio.to_thread.run_sync(claims.memberships, person.id)
+    form = {"to_organisation_id": to, "recommendation_id": rec}
+    return _page(request, "introduction_new.html", memberships=memberships, form=form)
+
+
+@router.post("/introductions", dependencies=[FormCsrf])
+async def create(
+    request: Request,
+    person: OptionalPersonDep,
+    claims: ClaimsDep,
+    intros: IntroductionsDep,
+    to_organisation_id: Annotated[str, Form(max_length=128)],
+    message: TextField,
+    need_text: TextField = "",
+    from_organisation_id: Annotated[str, Form(max_length=128)] = "",
+    recommendation_id: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    if person is None:
+        return _login("/introductions")
+    try:
+        view = await anyio.to_thread.run_sync(
+            lambda: intros.request(
+                person.id,
+                to_organisation_id.strip(),
+                message,
+                from_org=from_organisation_id.strip() or None,
+                need_text=need_text,
+                recommendation_id=recommendation_id.strip() or None,
+            )
+        )
+    except (NotFoundError, ConflictError, PermissionDeniedError, ValidationError) as exc:
+        memberships = await anyio.to_thread.run_sync(claims.memberships, person.id)
+        form = {
+            "to_organisation_id": to_organisation_id,
+            "recommendation_id": recommendation_id,
+            "from_organisation_id": from_organisation_id,
+            "message": message,
+            "need_text": need_text,
+        }
+        return _page(
+            request,
+            "introduction_new.html",
+            _status(exc),
+            memberships=memberships,
+            form=form,
+            errors=[str(exc)],
+        )
+    return RedirectResponse(f"/introductions/{quote(view.introduction.id)}", status_code=303)
+
+
+@router.get("/introductions/{intro_id}", response_class=HTMLResponse)
+async def detail(
+    request: Request, intro_id: str, person: OptionalPersonDep, intros: IntroductionsDep
+) -> Response:
+    if person is None:
+        return _login(f"/introductions/{intro_id[:64]}")
+    view = await anyio.to_thread.run_sync(intros.get, intro_id[:64], person.id)
+    thread = []
+    if view.introduction.status == "accepted":
+        thread = await anyio.to_thread.run_sync(intros.messages, view.introduction.id, person.id)
+    return _page(request, "introduction.html", view=view, thread=thread, max_chars=TEXT_MAX)
+
+
+@router.post("/introductions/{intro_id}/{action}", dependencies=[FormCsrf])
+async def act(
+    request: Request,
+    intro_id: str,
+    action: str,
+    person: OptionalPersonDep,
+    intros: IntroductionsDep,
+    body: TextField = "",
+) -> Response:
+    """accept, decline, withdraw, or messages (write in the thread); then back to the page."""
+    intro_id = intro_id[:64]
+    if person is None:
+        return _login(f"/introductions/{intro_id}")
+    back = f"/introductions/{quote(intro_id)}"
+    if action == "messages":
+        await anyio.to_thread.run_sync(intros.post_message, intro_id, person.id, body)
+        return RedirectResponse(back + "#thread", status_code=303)
+    verbs = {"accept": intros.accept, "decline": intros.decline, "withdraw": intros.withdraw}
+    if action not in verbs:
+        raise NotFoundError(f"no action '{action[:20]}' on an introduction")
+    await anyio.to_thread.run_sync(verbs[action], intro_id, person.id)
+    return RedirectResponse(back, status_code=303)
