@@ -18,7 +18,7 @@ from api.routes.account_pages import _page
 from api.web.charts import Point, goal_chart
 from matcher.accounts import Person
 from matcher.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
-from matcher.followthrough.plan import CheckInInput, Outcome
+from matcher.followthrough.plan import CheckInInput, Outcome, Plan
 from matcher.followthrough.records import PartnershipRecords
 
 router = APIRouter(include_in_schema=False)
@@ -121,6 +121,58 @@ def _message(exc: Exception) -> str:
             f"{'.'.join(str(p) for p in e['loc']) or 'form'}: {e['msg']}" for e in exc.errors()
         )
     return str(exc)
+
+
+@router.post("/partnerships/new", dependencies=[FormCsrf])
+async def propose(
+    request: Request,
+    person: OptionalPersonDep,
+    records: PartnershipRecordsDep,
+    introduction_id: Annotated[str, Form(max_length=64)],
+    organisation_id: Annotated[str, Form(max_length=128)],
+    partner_id: Annotated[str, Form(max_length=128)],
+    title: Annotated[str, Form(max_length=300)],
+    goal: Annotated[str, Form(max_length=300)],
+    indicator: Annotated[str, Form(max_length=300)],
+    baseline: Annotated[str, Form(max_length=40)],
+    target: Annotated[str, Form(max_length=40)],
+    role: Annotated[str, Form(max_length=300)] = "",
+) -> Response:
+    """The "keep a partnership record" form of an accepted introduction: one shared goal."""
+    back = f"/introductions/{introduction_id}"
+    if person is None:
+        return _login(back)
+    try:
+        plan = Plan.model_validate(
+            {
+                "title": title,
+                "goals": [
+                    {
+                        "id": "goal-1",
+                        "description": goal,
+                        "indicator": indicator,
+                        "baseline": baseline,
+                        "target": target,
+                    }
+                ],
+                "roles": {organisation_id: role} if role.strip() else {},
+            }
+        )
+        record = await anyio.to_thread.run_sync(
+            lambda: records.propose(person.id, organisation_id, partner_id, plan, introduction_id)
+        )
+    except _ERRORS as exc:
+        status = 409 if isinstance(exc, ConflictError) else 422
+        status = 403 if isinstance(exc, PermissionDeniedError) else status
+        return _page(
+            request,
+            "error.html",
+            status,
+            title="The record was not started",
+            errors=[_message(exc)],
+            advice=f"Go back to the introduction ({back}) and try again.",
+        )
+    return RedirectResponse(f"/partnerships/{record.id}", status_code=303)
 
 
 @router.post("/partnerships/{record_id}/accept", dependencies=[FormCsrf])

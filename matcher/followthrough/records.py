@@ -3,7 +3,8 @@ declined) by a member of the other, then kept by both: the plan is edited by eit
 (optimistic concurrency on `version`, every version kept), each side checks in, and either
 side closes it with an outcome. Only members of the two organisations see a record; to anyone
 else it does not exist (NotFoundError). Closing writes the pair to the partnership history, so
-`matcher train fit` learns from the outcome."""
+`matcher train fit` learns from the outcome. A record may name the accepted introduction
+it grew from (between the same two organisations); any other is refused."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from matcher.followthrough.plan import CheckInInput, Outcome, Plan, body_of
 from matcher.store.db import Database, aware
 from matcher.store.models import (
     CheckInRow,
+    IntroductionRow,
     MembershipRow,
     OrganisationRow,
     PartnershipRecordRow,
@@ -197,6 +199,20 @@ class PartnershipRecords:
                     f"no active organisation '{partner_id}' to partner with", field="partner_id"
                 )
             _check_roles(plan, (organisation_id, partner_id))
+            if introduction_id is not None:
+                intro = s.scalar(
+                    select(IntroductionRow).where(IntroductionRow.id == introduction_id)
+                )
+                if (
+                    intro is None
+                    or {intro.from_org, intro.to_org} != {organisation_id, partner_id}
+                    or intro.status != "accepted"
+                ):
+                    raise ValidationError(
+                        f"'{introduction_id}' is not an accepted introduction between these "
+                        "two organisations",
+                        field="introduction_id",
+                    )
             pair = {organisation_id, partner_id}
             open_q = select(PartnershipRecordRow.id).where(
                 PartnershipRecordRow.status.in_(OPEN),

@@ -471,3 +471,74 @@ def test_pages_ask_accept_and_write(app: FastAPI, people: People) -> None:
     other_token = page_csrf(people.other.client.get("/introductions").text)
     r = people.other.client.post(f"{where}/messages", data={"csrf_token": other_token, "body": "x"})
     assert r.status_code == 404
+
+
+def test_an_accepted_introduction_starts_a_partnership_record(app: FastAPI, people: People) -> None:
+    """The accepted introduction's page offers a partnership record; its form proposes one
+    for the asker's organisation, linked to the introduction; the asked side accepts it. A
+    record naming an introduction that is not accepted, or between other organisations, is
+    refused."""
+    from accounts_support import page_csrf
+
+    p = new_pair(app, people)
+    made = post(
+        people.asker,
+        "/v1/introductions",
+        {"to_organisation_id": p.y, "message": "Hi", "need_text": NEED},
+    )
+    assert made.status_code == 201, made.text
+    intro_id = made.json()["id"]
+    plan = {
+        "title": "t",
+        "goals": [{"id": "g", "description": "d", "indicator": "i", "baseline": 0, "target": 1}],
+    }
+    early = post(
+        people.asker,
+        "/v1/partnership-records",
+        {"organisation_id": p.x, "partner_id": p.y, "introduction_id": intro_id, "plan": plan},
+    )
+    assert early.status_code == 422 and "not an accepted introduction" in early.text
+    assert (
+        "Keep a partnership record"
+        not in people.asker.client.get(f"/introductions/{intro_id}").text
+    )
+    post(people.asked, f"/v1/introductions/{intro_id}/accept")
+    page = people.asker.client.get(f"/introductions/{intro_id}").text
+    assert "Keep a partnership record" in page
+    r = people.asker.client.post(
+        "/partnerships/new",
+        data={
+            "csrf_token": page_csrf(page),
+            "introduction_id": intro_id,
+            "organisation_id": p.x,
+            "partner_id": p.y,
+            "title": "Winter coats drive",
+            "goal": "Every child has a coat",
+            "indicator": "coats handed out",
+            "baseline": "0",
+            "target": "250",
+            "role": "collects and sorts coats",
+        },
+    )
+    assert r.status_code == 303, r.text
+    record_url = r.headers["location"]
+    rec = people.asked.client.get(
+        "/v1" + record_url.replace("/partnerships", "/partnership-records")
+    )
+    body = rec.json()
+    assert body["introduction_id"] == intro_id and body["status"] == "proposed"
+    assert body["plan"]["roles"] == {p.x: "collects and sorts coats"}
+    accepted = post(people.asked, f"/v1/partnership-records/{body['id']}/accept")
+    assert accepted.status_code == 200 and accepted.json()["status"] == "active"
+    other = new_pair(app, people)
+    wrong = post(
+        people.asker,
+        "/v1/partnership-records",
+        {
+            "organisation_id": other.x,
+            "partner_id": other.y,
+            "introduction_id": intro_id,
+            "plan": plan,
+        },
+    )
+    assert wrong.status_code == 422 and "introduction_id" in wrong.text
