@@ -47,8 +47,8 @@ def goal_chart(label: str, baseline: float, target: float, points: Sequence[Poin
     for v, name, colour in ((baseline, "baseline", "#6b7280"), (target, "target", "#15803d")):
         parts.append(
             f'<line x1="{PAD}" x2="{WIDTH - PAD}" y1="{y(v)}" y2="{y(v)}" stroke="{colour}" '
-            f'stroke-dasharray="4 3"/><text x="{WIDTH - PAD + 2}" y="{y(v) + 4}" '
-            f'font-size="9" fill="{colour}">{name}</text>'
+            f'stroke-dasharray="4 3"/><text x="{PAD}" y="{y(v) - 3}" '
+            f'font-size="9" fill="{colour}">{name} {escape(_fmt(v))}</text>'
         )
     if len(points) > 1:
         path = " ".join(f"{x(i)},{y(p.value)}" for i, p in enumerate(points))
