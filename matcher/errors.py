@@ -94,11 +94,14 @@ class AmbiguousPlaceError(PlaceError):
 class DeliveryError(MatcherError):
     """A notifier could not deliver a message (server down, refused, bad response). The outbox
     keeps the message queued and retries it. `transport` is True when the backend itself is
-    unreachable, so a dispatcher stops its run instead of failing every message in turn."""
+    unreachable, so a dispatcher stops its run instead of failing every message in turn.
+    `permanent` is True when retrying cannot help (a mailbox that does not exist, a webhook
+    that rejects the payload): the message is set aside as dead at once."""
 
-    def __init__(self, message: str, *, transport: bool = False):
+    def __init__(self, message: str, *, transport: bool = False, permanent: bool = False):
         super().__init__(message)
         self.transport = transport
+        self.permanent = permanent
 
 
 class AuthenticationError(MatcherError):

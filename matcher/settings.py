@@ -172,6 +172,14 @@ class Settings(BaseSettings):
         "claimable again; keep it well above notify_timeout_seconds",
     )
     notify_batch_size: int = Field(100, ge=1, le=10_000)
+    notify_max_attempts: int = Field(
+        8,
+        ge=1,
+        le=1000,
+        description="a message the receiver keeps refusing is set aside as dead after this many "
+        "attempts (`matcher notify requeue` sends it again); a notifier that is down never "
+        "makes a message dead",
+    )
     introductions_per_day: int = Field(
         20, ge=1, description="introduction requests one organisation may send in 24 hours"
     )

@@ -97,6 +97,18 @@ def cmd_queue(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_requeue(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.keys and not args.all_dead:
+        notice("name the dead messages' keys, or --all-dead")
+        return 2
+    n = _outbox(settings).requeue(None if args.all_dead else list(args.keys))
+    if args.json:
+        print(dumps({"requeued": n}))
+    else:
+        print(f"{n} dead message(s) queued again; `matcher notify run` delivers them")
+    return 0
+
+
 def register(subparsers: Any) -> None:
     notify = subparsers.add_parser("notify", help="notifications: queue, deliver, inspect")
     sub = notify.add_subparsers(dest="notify_command", required=True, metavar="ACTION")
@@ -120,6 +132,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--retry-now", action="store_true", help="make every queued message due now")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_queue)
+
+    p = sub.add_parser("requeue", help="queue dead messages again (after fixing the address)")
+    p.add_argument("keys", nargs="*", metavar="KEY", help="keys of dead messages")
+    p.add_argument("--all-dead", action="store_true", help="every dead message")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_requeue)
 
 
 def _positive(value: str) -> float:

@@ -1,5 +1,8 @@
 """Delivers the outbox: claim a due row, send it, mark it; a failure keeps it queued with its
-attempts and last error, due again after an exponential backoff with jitter.
+attempts and last error, due again after an exponential backoff with jitter. A message the
+receiver refuses for good (SMTP 5xx, a webhook's 4xx) or refuses `max_attempts` times is set
+aside as dead, with its last error, until `matcher notify requeue`; a notifier that cannot be
+reached never makes a message dead (it stays queued, however long the outage).
 
 Never twice, with one window. A row is claimed atomically before sending (Outbox.claim), so two
 dispatchers never send the same row, and a sent row is never claimed again. The one
@@ -55,6 +58,7 @@ class RetryPolicy:
 class DispatchReport:
     sent: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # key -> error
+    dead: list[str] = field(default_factory=list)  # set aside: refused for good or too often
     lost_claims: int = 0  # rows another dispatcher claimed first
     stopped: str | None = None  # a transport error that ended the run early
     no_notifier: bool = False
@@ -63,6 +67,7 @@ class DispatchReport:
         return {
             "sent": self.sent,
             "failed": self.failed,
+            "dead": self.dead,
             "lost_claims": self.lost_claims,
             "stopped": self.stopped,
             "no_notifier": self.no_notifier,
@@ -79,6 +84,7 @@ class Dispatcher:
         lease_seconds: float = 300.0,
         batch_size: int = 100,
         rng: random.Random | None = None,
+        max_attempts: int = 8,
     ):
         self.outbox = outbox
         self.notifier = notifier
@@ -86,6 +92,7 @@ class Dispatcher:
         self.lease = timedelta(seconds=lease_seconds)
         self.batch_size = batch_size
         self.rng = rng or random.Random()
+        self.max_attempts = max_attempts
 
     @classmethod
     def from_settings(
@@ -97,6 +104,7 @@ class Dispatcher:
             RetryPolicy.from_settings(settings),
             lease_seconds=settings.notify_lease_seconds,
             batch_size=settings.notify_batch_size,
+            max_attempts=settings.notify_max_attempts,
         )
 
     def run_once(self) -> DispatchReport:
@@ -121,6 +129,9 @@ class Dispatcher:
             try:
                 self.notifier.send(claim.message)
             except DeliveryError as exc:
+                if exc.permanent or (not exc.transport and claim.attempts >= self.max_attempts):
+                    self._dead(claim, str(exc), report)
+                    continue
                 self._failed(claim, str(exc), report)
                 if exc.transport:
                     report.stopped = str(exc)
@@ -139,6 +150,18 @@ class Dispatcher:
                 )
             report.sent.append(key)
         return report
+
+    def _dead(self, claim: Claim, error: str, report: DispatchReport) -> None:
+        self.outbox.mark_dead(claim, error)
+        report.failed[claim.message.key] = error
+        report.dead.append(claim.message.key)
+        logger.warning(
+            "notification %r set aside as dead after %d attempt(s) (`matcher notify requeue` "
+            "sends it again): %s",
+            claim.message.key,
+            claim.attempts,
+            error,
+        )
 
     def _failed(self, claim: Claim, error: str, report: DispatchReport) -> None:
         delay = self.policy.delay(claim.attempts, self.rng)

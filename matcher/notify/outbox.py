@@ -2,7 +2,9 @@
 delivered later by matcher.notify.dispatcher. Works on SQLite and PostgreSQL.
 
 Row life: queued --claim--> sending --mark_sent--> sent
-                              `--mark_failed--> queued (attempts, last_error, next_attempt_at)
+                              |--mark_failed--> queued (attempts, last_error, next_attempt_at)
+                              `--mark_dead----> dead (refused for good, or too many attempts;
+                                                `requeue` makes it queued again)
 A claim is one compare-and-set UPDATE, so of several dispatchers exactly one gets a row. A row
 left `sending` longer than the lease (its dispatcher died) can be claimed again."""
 
@@ -26,7 +28,7 @@ from matcher.store.db import aware as _aware
 from matcher.store.models import NotificationRow
 
 T = NotificationRow
-STATUSES = ("queued", "sending", "sent")
+STATUSES = ("queued", "sending", "sent", "dead")
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,20 @@ class Outbox:
         return self._release(
             claim, status="queued", last_error=error[:2000], next_attempt_at=retry_at
         )
+
+    def mark_dead(self, claim: Claim, error: str) -> bool:
+        """Set aside: never claimed again until requeued; kept with its last error."""
+        return self._release(claim, status="dead", last_error=error[:2000])
+
+    def requeue(self, keys: list[str] | None = None) -> int:
+        """Dead rows (those with these keys, or all) queued again, due now, attempts from 0;
+        returns how many."""
+        with self._tx() as conn:
+            q = update(T).where(T.status == "dead")
+            if keys is not None:
+                q = q.where(T.key.in_(keys))
+            done = conn.execute(q.values(status="queued", attempts=0, next_attempt_at=self.clock()))
+            return int(done.rowcount)
 
     def _release(self, claim: Claim, **values: object) -> bool:
         with self._tx() as conn:

@@ -123,7 +123,9 @@ class SmtpNotifier:
             with self._connect() as smtp:
                 smtp.send_message(email, from_addr=self.sender, to_addrs=[recipient])
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError) as exc:
-            raise DeliveryError(f"{where} refused the message to {recipient}: {exc}") from exc
+            raise DeliveryError(
+                f"{where} refused the message to {recipient}: {exc}", permanent=_permanent(exc)
+            ) from exc
         except (OSError, smtplib.SMTPException) as exc:  # connection, TLS, auth, disconnect
             raise DeliveryError(f"{where}: {type(exc).__name__}: {exc}", transport=True) from exc
 
@@ -133,3 +135,12 @@ class SmtpNotifier:
     def __repr__(self) -> str:
         user = f"{self.username}@" if self.username else ""
         return f"SmtpNotifier({self.mode}://{user}{self.host}:{self.port})"
+
+
+def _permanent(exc: smtplib.SMTPRecipientsRefused | smtplib.SMTPDataError) -> bool:
+    """A 5xx reply is permanent (RFC 5321 4.2.1: do not repeat the same request); 4xx is not."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+    else:
+        codes = [exc.smtp_code]
+    return bool(codes) and all(500 <= int(c) < 600 for c in codes)

@@ -95,9 +95,14 @@ class WebhookNotifier:
             raise DeliveryError(f"{where}: {type(exc).__name__}: {exc}", transport=True) from exc
         if not response.is_success:
             # 5xx and 429 say the receiver is unwell: stop this run; other codes are per message
-            unwell = response.status_code >= 500 or response.status_code == 429
+            code = response.status_code
+            unwell = code >= 500 or code == 429
+            # other 4xx: the receiver will refuse this message again (408 and 425 may pass)
+            rejected = 400 <= code < 500 and code not in (408, 425, 429)
             raise DeliveryError(
-                f"{where} answered {response.status_code}: {response.text[:200]}", transport=unwell
+                f"{where} answered {code}: {response.text[:200]}",
+                transport=unwell,
+                permanent=rejected,
             )
 
     def close(self) -> None:

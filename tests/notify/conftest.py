@@ -31,6 +31,7 @@ from tests.support_databases import database_for
 PG_URL = os.environ.get("MATCHER_TEST_POSTGRES_URL")
 USER, PASSWORD = "matcher", "s3cret pass/word"
 REFUSED = "refused@example.org"  # the test SMTP server answers 550 for this recipient
+BUSY = "busy@example.org"  # and 450 (try again later) for this one
 
 
 def free_port() -> int:
@@ -59,6 +60,8 @@ class _Handler:
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, opts: Any):  # noqa: N802
         if address == REFUSED:
             return "550 5.1.1 no such mailbox"
+        if address == BUSY:
+            return "450 4.2.1 mailbox busy, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -65,3 +65,29 @@ def test_bad_message_and_bad_url_exit_2(
     assert main([*base, "run"]) == 2
     err = capsys.readouterr().err
     assert "unknown notifier scheme 'gopher'" in err and "hunter2" not in err
+
+
+def test_a_dead_message_is_listed_and_requeued(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    smtp_server: SmtpServer,
+) -> None:
+    from tests.notify.conftest import REFUSED
+
+    base = ["--data-dir", str(tmp_path)]
+    send = ["notify", "send", "--to", REFUSED, "--subject", "Hi", "--key", "ev-dead"]
+    assert main([*base, *send]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("MATCHER_NOTIFY_URL", smtp_server.url)
+    assert main([*base, "notify", "run", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["dead"] == ["ev-dead"]
+    assert main([*base, "notify", "queue", "--status", "dead", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["counts"]["dead"] == 1 and "550" in out["rows"][0]["last_error"]
+    assert main([*base, "notify", "requeue"]) == 2  # names nothing
+    capsys.readouterr()
+    assert main([*base, "notify", "requeue", "--all-dead", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"requeued": 1}
+    assert main([*base, "notify", "queue", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["counts"]["queued"] == 1

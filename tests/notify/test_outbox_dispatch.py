@@ -14,7 +14,7 @@ from matcher.errors import ValidationError
 from matcher.notify import Dispatcher, Message, Outbox, RetryPolicy
 from matcher.notify.smtp import SmtpNotifier
 from matcher.store import Database
-from tests.notify.conftest import REFUSED, Clock, SmtpServer
+from tests.notify.conftest import BUSY, REFUSED, Clock, SmtpServer
 from tests.support_threads import together
 
 POLICY = RetryPolicy(base_seconds=30, factor=2, max_seconds=3600, jitter=0.25)
@@ -38,7 +38,7 @@ def test_enqueue_is_idempotent(db: Database) -> None:
     assert created and first.status == "queued" and first.attempts == 0
     again, created = outbox.enqueue(Message("other@example.org", "changed", "x", first.key))
     assert not created and again == first  # the event's first message is kept
-    assert outbox.counts() == {"queued": 1, "sending": 0, "sent": 0}
+    assert outbox.counts() == {"queued": 1, "sending": 0, "sent": 0, "dead": 0}
 
 
 def test_concurrent_enqueue_of_one_event_writes_one_row(db: Database) -> None:
@@ -73,7 +73,7 @@ def test_racing_dispatchers_send_each_message_once(db: Database, smtp_server: Sm
     sent = [k for r in reports for k in r.sent]
     assert len(sent) == n and len(set(sent)) == n
     assert keys(smtp_server) == sorted(f"intro:{i}:requested" for i in range(n))
-    assert outbox.counts() == {"queued": 0, "sending": 0, "sent": n}
+    assert outbox.counts() == {"queued": 0, "sending": 0, "sent": n, "dead": 0}
 
 
 def test_server_down_keeps_messages_queued_until_it_is_back(db: Database) -> None:
@@ -119,7 +119,43 @@ def test_a_refused_message_does_not_stop_the_others(db: Database, smtp_server: S
     assert report.sent == ["intro:good:requested"] and report.stopped is None
     assert "550" in report.failed["intro:bad:requested"]
     bad = outbox.get("intro:bad:requested")
-    assert bad.status == "queued" and bad.attempts == 1 and "550" in (bad.last_error or "")
+    # 550 is permanent (RFC 5321): set aside as dead at once, with the reason, not retried
+    assert bad.status == "dead" and bad.attempts == 1 and "550" in (bad.last_error or "")
+    assert report.dead == ["intro:bad:requested"]
+
+
+def test_a_message_refused_again_and_again_is_dead_after_max_attempts_then_requeued(
+    db: Database, smtp_server: SmtpServer
+) -> None:
+    """450 (busy) is temporary: retried with backoff, and set aside as dead after the 3rd
+    refusal; dead messages are never claimed; `requeue` queues it again from attempt 0."""
+    clock = Clock()
+    outbox = Outbox(db, clock=clock)
+    outbox.enqueue(msg("busy", to=BUSY))
+    d = dispatcher(outbox, smtp_server, max_attempts=3)
+    states = []
+    for _ in range(4):
+        d.run_once()
+        row = outbox.get("intro:busy:requested")
+        states.append((row.status, row.attempts))
+        clock.now = max(clock.now, row.next_attempt_at)
+    assert states == [("queued", 1), ("queued", 2), ("dead", 3), ("dead", 3)]
+    assert outbox.counts()["dead"] == 1 and "450" in (row.last_error or "")
+    assert outbox.requeue(["nope"]) == 0 and outbox.requeue() == 1
+    again = outbox.get("intro:busy:requested")
+    assert (again.status, again.attempts) == ("queued", 0)
+
+
+def test_an_unreachable_server_never_makes_a_message_dead(db: Database) -> None:
+    clock = Clock()
+    outbox = Outbox(db, clock=clock)
+    outbox.enqueue(msg(1))
+    d = dispatcher(outbox, SmtpServer(), max_attempts=2)  # nothing listens
+    for _ in range(5):
+        d.run_once()
+        clock.now = outbox.get("intro:1:requested").next_attempt_at
+    row = outbox.get("intro:1:requested")
+    assert row.status == "queued" and row.attempts == 5
 
 
 def test_retry_delays_grow_in_the_table(db: Database) -> None:
