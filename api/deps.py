@@ -19,6 +19,7 @@ from api.security import ANONYMOUS, Principal, Role
 from api.sessions import CSRF_FIELD, CSRF_HEADER, csrf_ok, has_session, session_token
 from api.state import AppState
 from matcher.accounts import Accounts, Claims, Person
+from matcher.accounts.members import OrganisationAdmin
 from matcher.engine import Engine
 from matcher.followthrough.records import PartnershipRecords
 from matcher.introductions import Introductions
@@ -153,7 +154,12 @@ async def get_introductions(state: StateDep) -> Introductions:
     return started(state.introductions)
 
 
+async def get_organisation_admin(state: StateDep) -> OrganisationAdmin:
+    return OrganisationAdmin(started(state.claims))
+
+
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
+OrganisationAdminDep = Annotated[OrganisationAdmin, Depends(get_organisation_admin)]
 PartnershipRecordsDep = Annotated[PartnershipRecords, Depends(get_partnership_records)]
 ClaimsDep = Annotated[Claims, Depends(get_claims)]
 IntroductionsDep = Annotated[Introductions, Depends(get_introductions)]

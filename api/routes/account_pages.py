@@ -23,10 +23,12 @@ from api.deps import (
 from api.sessions import csrf_token, session_token, sign_in
 from api.web.render import context, templates
 from matcher.accounts import Claims, Person
+from matcher.accounts.members import OrganisationAdmin
 from matcher.errors import (
     AuthenticationError,
     ConflictError,
     NotFoundError,
+    PermissionDeniedError,
     ThrottledError,
     ValidationError,
 )
@@ -177,9 +179,32 @@ async def verify(
 async def account(request: Request, person: OptionalPersonDep, claims: ClaimsDep) -> Response:
     if person is None:
         return RedirectResponse("/login?next=/account", status_code=303)
-    memberships = await anyio.to_thread.run_sync(claims.memberships, person.id)
-    own_claims = await anyio.to_thread.run_sync(claims.of_person, person.id)
-    return _page(request, "account.html", person=person, memberships=memberships, claims=own_claims)
+    return _page(request, "account.html", **await _account(person, claims))
+
+
+async def _account(person: Person, claims: Claims) -> dict[str, Any]:
+    """The account page's content: memberships, own claims, and for each organisation the
+    person administers, its pending claims and members."""
+
+    def load() -> dict[str, Any]:
+        memberships = claims.memberships(person.id)
+        admin = OrganisationAdmin(claims)
+        managed = {
+            m.organisation_id: (
+                admin.pending(person, m.organisation_id),
+                claims.members(m.organisation_id),
+            )
+            for m in memberships
+            if m.role == "admin"
+        }
+        return {
+            "person": person,
+            "memberships": memberships,
+            "claims": claims.of_person(person.id),
+            "managed": managed,
+        }
+
+    return await anyio.to_thread.run_sync(load)
 
 
 async def _claim(request: Request, org_id: str, person: Person | None, claims: Claims) -> Response:
@@ -190,17 +215,8 @@ async def _claim(request: Request, org_id: str, person: Person | None, claims: C
     except (NotFoundError, ConflictError, ValidationError) as exc:
         status = 404 if isinstance(exc, NotFoundError) else 409
         status = 422 if isinstance(exc, ValidationError) else status
-        own = await anyio.to_thread.run_sync(claims.of_person, person.id)
-        memberships = await anyio.to_thread.run_sync(claims.memberships, person.id)
-        return _page(
-            request,
-            "account.html",
-            status,
-            person=person,
-            memberships=memberships,
-            claims=own,
-            errors=[str(exc)],
-        )
+        ctx = await _account(person, claims)
+        return _page(request, "account.html", status, errors=[str(exc)], **ctx)
     return RedirectResponse("/account", status_code=303)
 
 
@@ -220,3 +236,51 @@ async def claim_by_id(
     organisation_id: Annotated[str, Form(min_length=1, max_length=128)],
 ) -> Response:
     return await _claim(request, organisation_id.strip(), person, claims)
+
+
+@router.post(
+    "/account/organisations/{org_id}/claims/{claim_id}/{decision}", dependencies=[FormCsrf]
+)
+async def decide_claim(
+    request: Request,
+    org_id: str,
+    claim_id: str,
+    decision: str,
+    person: OptionalPersonDep,
+    claims: ClaimsDep,
+) -> Response:
+    """An organisation admin's Approve / Reject buttons on the account page."""
+    if person is None:
+        return RedirectResponse("/login?next=/account", status_code=303)
+    admin = OrganisationAdmin(claims)
+    try:
+        if decision not in ("approve", "reject"):
+            raise NotFoundError(f"no action '{decision[:20]}'")
+        await anyio.to_thread.run_sync(
+            admin.decide, person, org_id[:128], claim_id[:64], decision == "approve"
+        )
+    except (NotFoundError, ConflictError, PermissionDeniedError) as exc:
+        status = 404 if isinstance(exc, NotFoundError) else 409
+        status = 403 if isinstance(exc, PermissionDeniedError) else status
+        ctx = await _account(person, claims)
+        return _page(request, "account.html", status, errors=[str(exc)], **ctx)
+    return RedirectResponse("/account", status_code=303)
+
+
+@router.post("/account/organisations/{org_id}/members/{member_id}/remove", dependencies=[FormCsrf])
+async def remove_member(
+    request: Request, org_id: str, member_id: str, person: OptionalPersonDep, claims: ClaimsDep
+) -> Response:
+    """Remove a member (an admin), or leave (oneself)."""
+    if person is None:
+        return RedirectResponse("/login?next=/account", status_code=303)
+    try:
+        await anyio.to_thread.run_sync(
+            OrganisationAdmin(claims).remove, person, org_id[:128], member_id[:64]
+        )
+    except (NotFoundError, ConflictError, PermissionDeniedError) as exc:
+        status = 404 if isinstance(exc, NotFoundError) else 409
+        status = 403 if isinstance(exc, PermissionDeniedError) else status
+        ctx = await _account(person, claims)
+        return _page(request, "account.html", status, errors=[str(exc)], **ctx)
+    return RedirectResponse("/account", status_code=303)

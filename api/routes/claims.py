@@ -7,10 +7,18 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import anyio
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Response, status
+from pydantic import BaseModel, ConfigDict
 
 from api.account_schemas import ClaimOut, MemberOut
-from api.deps import AdminDep, ClaimsDep, OptionalPersonDep, PersonDep, PrincipalDep
+from api.deps import (
+    AdminDep,
+    ClaimsDep,
+    OptionalPersonDep,
+    OrganisationAdminDep,
+    PersonDep,
+    PrincipalDep,
+)
 from api.problems import ApiProblem, problem_responses
 from api.routes.accounts import claim_out
 from api.schemas import ID_PATTERN
@@ -105,3 +113,79 @@ async def reject_claim(claim_id: ClaimId, principal: AdminDep, claims: ClaimsDep
 async def withdraw_claim(claim_id: ClaimId, person: PersonDep, claims: ClaimsDep) -> ClaimOut:
     claim = await anyio.to_thread.run_sync(claims.withdraw, claim_id, person)
     return claim_out(claim)
+
+
+# ---- an organisation's admins manage its people (matcher.accounts.members) -----------------
+
+
+class RoleChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["member", "admin"]
+
+
+PersonId = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=ID_PATTERN, examples=["person_0a1b2c3d4e5f"])
+]
+
+
+@router.get(
+    "/organisations/{org_id}/claims",
+    response_model=list[ClaimOut],
+    summary="The pending claims on your organisation (its admins)",
+    responses=problem_responses(401, 403, 404, 422, 429, 503),
+)
+async def pending_claims(
+    org_id: OrgId, person: PersonDep, admin: OrganisationAdminDep
+) -> list[ClaimOut]:
+    found = await anyio.to_thread.run_sync(admin.pending, person, org_id)
+    return [claim_out(c) for c in found]
+
+
+@router.post(
+    "/organisations/{org_id}/claims/{claim_id}/{decision}",
+    response_model=ClaimOut,
+    summary="Approve or reject a pending claim on your organisation (its admins)",
+    responses=problem_responses(401, 403, 404, 409, 422, 429, 503),
+)
+async def decide_claim(
+    org_id: OrgId,
+    claim_id: ClaimId,
+    decision: Literal["approve", "reject"],
+    person: PersonDep,
+    admin: OrganisationAdminDep,
+) -> ClaimOut:
+    claim = await anyio.to_thread.run_sync(
+        admin.decide, person, org_id, claim_id, decision == "approve"
+    )
+    return claim_out(claim)
+
+
+@router.patch(
+    "/organisations/{org_id}/members/{person_id}",
+    response_model=RoleChange,
+    summary="Change a member's role (its admins; the last admin cannot be demoted)",
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 429, 503),
+)
+async def change_role(
+    org_id: OrgId,
+    person_id: PersonId,
+    body: RoleChange,
+    person: PersonDep,
+    admin: OrganisationAdminDep,
+) -> RoleChange:
+    role = await anyio.to_thread.run_sync(admin.set_role, person, org_id, person_id, body.role)
+    return RoleChange(role=role)  # type: ignore[arg-type]
+
+
+@router.delete(
+    "/organisations/{org_id}/members/{person_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a member (its admins), or leave (yourself)",
+    responses=problem_responses(401, 403, 404, 409, 422, 429, 503),
+)
+async def remove_member(
+    org_id: OrgId, person_id: PersonId, person: PersonDep, admin: OrganisationAdminDep
+) -> Response:
+    await anyio.to_thread.run_sync(admin.remove, person, org_id, person_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -197,6 +197,19 @@ class World:
     app: FastAPI
     client: TestClient
 
+    def claim_on_org(self) -> str:
+        """A new person's pending claim on `org` (another domain: it waits for an admin)."""
+        who = sign_up(self.app, unique_email("newcomer.example", "newcomer"))
+        return str(claim(who, self.org)["id"])
+
+    def new_member(self) -> str:
+        """A new person made a member of `org` by the key admin; their person id."""
+        who = sign_up(self.app, unique_email("joiner.example", "joiner"))
+        made = claim(who, self.org)
+        r = self.client.post(f"/v1/claims/{made['id']}/approve", headers=hdr(self.admin_key))
+        assert r.status_code == 200, r.text
+        return who.person_id
+
     def pending_claim(self) -> str:
         org = make_org(self.client, self.admin_key, None)
         who = log_in(self.app, self.claimant_email)
@@ -237,6 +250,23 @@ CLAIMS: Route = ("GET", lambda w: "/v1/claims?status=pending", None)
 APPROVE: Route = ("POST", lambda w: f"/v1/claims/{w.pending_claim()}/approve", None)
 REJECT: Route = ("POST", lambda w: f"/v1/claims/{w.pending_claim()}/reject", None)
 WITHDRAW: Route = ("DELETE", lambda w: f"/v1/claims/{w.pending_claim()}", None)
+ORG_CLAIMS: Route = ("GET", lambda w: f"/v1/organisations/{w.org}/claims", None)
+ORG_APPROVE: Route = (
+    "POST",
+    lambda w: f"/v1/organisations/{w.org}/claims/{w.claim_on_org()}/approve",
+    None,
+)
+ORG_REJECT: Route = (
+    "POST",
+    lambda w: f"/v1/organisations/{w.org}/claims/{w.claim_on_org()}/reject",
+    None,
+)
+SET_ROLE: Route = (
+    "PATCH",
+    lambda w: f"/v1/organisations/{w.org}/members/{w.new_member()}",
+    {"role": "admin"},
+)
+REMOVE: Route = ("DELETE", lambda w: f"/v1/organisations/{w.org}/members/{w.new_member()}", None)
 
 # (route, role, expected status). `other` is signed in but not a member of the organisation;
 # `member` belongs to it; `admin` is an admin API key without a person's session.
@@ -275,6 +305,18 @@ TABLE: list[tuple[str, Route, str, int]] = [
     ("withdraw another's claim", WITHDRAW, "other", 404),
     ("withdraw another's claim", WITHDRAW, "member", 404),
     ("withdraw another's claim", WITHDRAW, "admin", 401),
+    # an organisation's admins (`member` is the first member of `org`, so its admin)
+    *[
+        (name, route, role, code)
+        for name, route, ok in (
+            ("org claims", ORG_CLAIMS, 200),
+            ("org approve", ORG_APPROVE, 200),
+            ("org reject", ORG_REJECT, 200),
+            ("set role", SET_ROLE, 200),
+            ("remove member", REMOVE, 204),
+        )
+        for role, code in (("anonymous", 401), ("other", 404), ("member", ok), ("admin", 401))
+    ],
 ]
 
 
@@ -320,6 +362,10 @@ def test_table_covers_every_account_route(app: FastAPI) -> None:
         ("POST", "/v1/claims/{claim_id}/approve"),
         ("POST", "/v1/claims/{claim_id}/reject"),
         ("DELETE", "/v1/claims/{claim_id}"),
+        ("GET", "/v1/organisations/{org_id}/claims"),
+        ("POST", "/v1/organisations/{org_id}/claims/{claim_id}/{decision}"),
+        ("PATCH", "/v1/organisations/{org_id}/members/{person_id}"),
+        ("DELETE", "/v1/organisations/{org_id}/members/{person_id}"),
     }
     assert person_routes == open_routes | tabled
     assert {name for name, *_ in TABLE} >= {
@@ -337,3 +383,49 @@ def test_verification_link_is_single_use(app: FastAPI, client: TestClient) -> No
     assert browser(app).get(f"/verify?token={token}").status_code == 200
     again = browser(app).get(f"/verify?token={token}")
     assert again.status_code == 404 and "already used" in again.text
+
+
+def test_an_organisation_admin_decides_claims_and_removes_members_on_the_account_page(
+    app: FastAPI, client: TestClient, keys: dict[str, str]
+) -> None:
+    from accounts_support import page_csrf
+
+    site = f"page-admin-{uuid.uuid4().hex[:6]}.example"
+    org = make_org(client, keys["admin"], f"https://{site}")
+    boss = sign_up(app, unique_email(site, "boss"))
+    verify(app, boss.email)
+    assert claim(boss, org)["status"] == "approved"  # first member: admin
+    newcomer = sign_up(app, unique_email("elsewhere.example", "newcomer"))
+    pending = claim(newcomer, org)
+    page = boss.client.get("/account").text
+    assert f"People of {org}" in page and f"/claims/{pending['id']}/approve" in page
+    r = boss.client.post(
+        f"/account/organisations/{org}/claims/{pending['id']}/approve",
+        data={"csrf_token": page_csrf(page)},
+    )
+    assert r.status_code == 303
+    members = {
+        m["person_id"]: m["role"]
+        for m in boss.client.get(f"/v1/organisations/{org}/members").json()
+    }
+    assert members[newcomer.person_id] == "member"
+    page = boss.client.get("/account").text
+    assert "Claims waiting for you" not in page
+    no_token = boss.client.post(f"/account/organisations/{org}/members/{newcomer.person_id}/remove")
+    assert no_token.status_code == 403
+    r = boss.client.post(
+        f"/account/organisations/{org}/members/{newcomer.person_id}/remove",
+        data={"csrf_token": page_csrf(page)},
+    )
+    assert r.status_code == 303
+    assert newcomer.person_id not in {
+        m["person_id"] for m in boss.client.get(f"/v1/organisations/{org}/members").json()
+    }
+    # a plain member sees no management section; removing someone else is refused
+    outsider_page = newcomer.client.get("/account").text
+    assert "People of" not in outsider_page
+    r = newcomer.client.post(
+        f"/account/organisations/{org}/members/{boss.person_id}/remove",
+        data={"csrf_token": page_csrf(outsider_page)},
+    )
+    assert r.status_code == 404
