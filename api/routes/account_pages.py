@@ -20,6 +20,7 @@ from api.deps import (
     StrictFormCsrf,
     client_ip,
 )
+from api.problems import engine_error_status
 from api.sessions import csrf_token, session_token, sign_in
 from api.web.render import context, templates
 from matcher.accounts import Claims, Person
@@ -213,8 +214,7 @@ async def _claim(request: Request, org_id: str, person: Person | None, claims: C
     try:
         await anyio.to_thread.run_sync(claims.request, person, org_id)
     except (NotFoundError, ConflictError, ValidationError) as exc:
-        status = 404 if isinstance(exc, NotFoundError) else 409
-        status = 422 if isinstance(exc, ValidationError) else status
+        status = engine_error_status(exc)
         ctx = await _account(person, claims)
         return _page(request, "account.html", status, errors=[str(exc)], **ctx)
     return RedirectResponse("/account", status_code=303)
@@ -260,8 +260,7 @@ async def decide_claim(
             admin.decide, person, org_id[:128], claim_id[:64], decision == "approve"
         )
     except (NotFoundError, ConflictError, PermissionDeniedError) as exc:
-        status = 404 if isinstance(exc, NotFoundError) else 409
-        status = 403 if isinstance(exc, PermissionDeniedError) else status
+        status = engine_error_status(exc)
         ctx = await _account(person, claims)
         return _page(request, "account.html", status, errors=[str(exc)], **ctx)
     return RedirectResponse("/account", status_code=303)
@@ -279,8 +278,7 @@ async def remove_member(
             OrganisationAdmin(claims).remove, person, org_id[:128], member_id[:64]
         )
     except (NotFoundError, ConflictError, PermissionDeniedError) as exc:
-        status = 404 if isinstance(exc, NotFoundError) else 409
-        status = 403 if isinstance(exc, PermissionDeniedError) else status
+        status = engine_error_status(exc)
         ctx = await _account(person, claims)
         return _page(request, "account.html", status, errors=[str(exc)], **ctx)
     return RedirectResponse("/account", status_code=303)

@@ -14,10 +14,17 @@ from markupsafe import Markup
 from pydantic import ValidationError as PydanticValidationError
 
 from api.deps import FormCsrf, OptionalPersonDep, PartnershipRecordsDep
+from api.problems import engine_error_status
 from api.routes.account_pages import _page
 from api.web.charts import Point, goal_chart
 from matcher.accounts import Person
-from matcher.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from matcher.errors import (
+    ConflictError,
+    MatcherError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from matcher.followthrough.plan import CheckInInput, Outcome, Plan
 from matcher.followthrough.records import PartnershipRecords
 
@@ -109,8 +116,7 @@ async def _act(
     except NotFoundError:
         return await _show(request, records, person, record_id)
     except _ERRORS as exc:
-        status = 409 if isinstance(exc, ConflictError) else 422
-        status = 403 if isinstance(exc, PermissionDeniedError) else status
+        status = engine_error_status(exc) if isinstance(exc, MatcherError) else 422
         return await _show(request, records, person, record_id, status, [_message(exc)])
     return RedirectResponse(f"/partnerships/{record_id[:64]}", status_code=303)
 
@@ -162,8 +168,7 @@ async def propose(
             lambda: records.propose(person.id, organisation_id, partner_id, plan, introduction_id)
         )
     except _ERRORS as exc:
-        status = 409 if isinstance(exc, ConflictError) else 422
-        status = 403 if isinstance(exc, PermissionDeniedError) else status
+        status = engine_error_status(exc) if isinstance(exc, MatcherError) else 422
         return _page(
             request,
             "error.html",
