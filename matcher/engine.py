@@ -63,12 +63,11 @@ from matcher.rwlock import ReadWriteLock
 from matcher.score import (
     Scored,
     fit_from_cosine,
-    fit_from_relevance,
     reasons_for,
-    relevance,
     relevance_floor,
     score_candidate,
 )
+from matcher.score_arrays import Inputs, Ranked, ScoreColumns, score_all
 from matcher.settings import Settings
 from matcher.store import Database, Store
 from matcher.store.repository import SqlEmbeddingCache, Stored, UpsertReport
@@ -155,6 +154,7 @@ class Engine:
         self.cause_space: CauseSpace | None = None
         self.history_model: PartnerHistoryModel | None = None
         self._history_column: dict[str, int] = {}
+        self._columns: ScoreColumns | None = None  # scoring columns, filled on use
         self._lock = ReadWriteLock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.focus = evidence.FocusVectors(embedder.dimension)
@@ -766,55 +766,47 @@ class Engine:
         q: np.ndarray | None = None,
         hits: dict[str, evidence.ProgrammeHit] | None = None,
         now: datetime | None = None,
-    ) -> list[Scored]:
+    ) -> Ranked:
+        """Every candidate scored at once (matcher.score_arrays), best first; the `history`
+        component (P(org | need) from the published partnership-history model) is added for
+        the organisations that model knows. Call under the read lock."""
         positions = cands.positions
         dist: np.ndarray | None = None
         if need.lat is not None and need.lon is not None and positions.size:
             dist = haversine_many(
                 need.lat, need.lon, self.catalog.lat_[positions], self.catalog.lon_[positions]
             )
-        now = now or utcnow()
-        scored = []
-        extra = list(cands.extra.values())
-        offers = self._offers(positions)
-        for j, pos in enumerate(positions.tolist()):
-            d = None if dist is None or np.isnan(dist[j]) else float(dist[j])
-            s = score_candidate(
-                pos,
-                self.catalog.profile(pos),
-                need,
-                required,
-                requester,
-                fit=fit_from_relevance(float(cands.fused[j])),
-                required_explicit=bool(need.required_capabilities),
-                distance_km=d,
-                weights=self.weights,
-                scale_km=self.settings.proximity_scale_km,
-                now=now,
-                offers=offers[j],
-            )
-            s.relevance = relevance(float(cands.dense[j]), *(float(e[j]) for e in extra))
-            if hits:
-                s.programme = hits.get(self.catalog.profile(pos).org.id)
-            scored.append(s)
+        rel = cands.dense.astype(np.float64)
+        for extra in cands.extra.values():
+            rel = np.fmax(rel, extra.astype(np.float64))  # NaN: no such evidence
+        proba = None
         if q is not None and self.history_model is not None:
-            self._add_history(q, scored)
-        scored.sort(key=lambda s: -s.score)
-        return scored
+            proba = self.history_model.predict_proba(q[None, :])[0]
+        inputs = Inputs(
+            need,
+            required,
+            requester,
+            self.weights,
+            self.settings.proximity_scale_km,
+            now or utcnow(),
+            history_weight=self.weights.get(HISTORY, self.settings.history_weight),
+            history_proba=proba,
+            hits=hits,
+        )
+        return score_all(self._score_columns(), positions, cands.fused, rel, dist, inputs)
 
-    def _add_history(self, q: np.ndarray, scored: list[Scored]) -> None:
-        """The `history` component: P(org | need) from the published partnership-history model,
-        for the organisations it knows (others get no such component)."""
-        model = self.history_model
-        assert model is not None
-        proba = model.predict_proba(q[None, :])[0]
-        weight = self.weights.get(HISTORY, self.settings.history_weight)
-        for s in scored:
-            col = self._history_column.get(self.catalog.profile(s.position).org.id)
-            if col is not None:
-                p = float(proba[col])
-                s.components[HISTORY] = p
-                s.score += weight * p
+    def _score_columns(self) -> ScoreColumns:
+        """The scoring columns of the current catalog (new when it or what offers and the
+        history model read changed)."""
+        cols = self._columns
+        if cols is None or not cols.matches(
+            self.catalog, self.meaning, self._focus_offers, self._history_column
+        ):
+            cols = ScoreColumns(
+                self.catalog, self.meaning, self._focus_offers, self._history_column
+            )
+            self._columns = cols
+        return cols
 
     def use_history_model(self, model: PartnerHistoryModel | None) -> None:
         """Use (or, with None, stop using) a partnership-history model; refuses one made for
@@ -941,8 +933,8 @@ class Engine:
                 cands = self._retrieve(
                     q, topic, f.model_copy(update={"sectors": sectors}), cause, signals
                 )
-                scored = self._score(need, cands, required, requester, q, hits, now)
-                per_role[role] = [s for s in scored if (s.relevance or 0.0) >= floor]
+                ranked = self._score(need, cands, required, requester, q, hits, now)
+                per_role[role] = self._shown(ranked.above(floor))
             made: dict[int, Match] = {}
 
             def make(s: Scored) -> Match:
@@ -963,7 +955,7 @@ class Engine:
                 hits,
                 now,
             )
-            results = [make(s) for s in overall if (s.relevance or 0.0) >= floor][:limit]
+            results = [make(s) for s in overall.above(floor).head(limit)]
             by_sector: dict[str, list[Match]] = {}
             for ss in per_role.values():
                 for s in ss:
@@ -1009,6 +1001,15 @@ class Engine:
             self.recommend(n, filters=f, limit=limit, query_vector=v)
             for n, f, v in zip(needs, fs, vecs, strict=True)
         ]
+
+    def _shown(self, ranked: Ranked) -> list[Scored]:
+        """What of a role's ranking can be shown, in order: the COALITION_POOL its coalition
+        draws on and the first PER_SECTOR of each sector (the rest is never explained)."""
+        sectors = self.catalog.sector_[ranked.positions]
+        rows = [np.arange(min(COALITION_POOL, len(ranked)))]
+        for sector in np.unique(sectors).tolist():
+            rows.append(np.flatnonzero(sectors == sector)[:PER_SECTOR])
+        return [ranked.scored(i) for i in np.unique(np.concatenate(rows)).tolist()]
 
     def _coalition(
         self,
@@ -1100,8 +1101,8 @@ class Engine:
         with self._lock.read():
             dist = self._cause_dist(q)
             cands = self._retrieve(q, need.text, f, dist)
-            scored = self._score(need, cands, required, prof, q)
-            return [self._match(s, need, required, dist) for s in scored[:limit]]
+            ranked = self._score(need, cands, required, prof, q)
+            return [self._match(s, need, required, dist) for s in ranked.head(limit)]
 
     def needs_for(self, org_id: str, *, limit: int | None = None) -> list[NeedMatch]:
         """Open community needs this organisation could help with."""
