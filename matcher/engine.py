@@ -124,6 +124,13 @@ def topic_text(need: Need) -> str:
     return places.topic_text(need.text, places.place_of(need))
 
 
+def reasons_need(need: Need) -> Need:
+    """The need as reasons read it: place words are location, not topic, so "shared terms"
+    leave them out."""
+    topic = topic_text(need)
+    return need if topic == need.text else need.model_copy(update={"text": topic})
+
+
 def required_capabilities(need: Need) -> dict[str, str]:
     """Explicit required capabilities (mapped to keys), else those the text asks for."""
     if need.required_capabilities:
@@ -830,17 +837,12 @@ class Engine:
         need: Need,
         required: dict[str, str],
         cause_dist: np.ndarray | None = None,
+        topic_need: Need | None = None,
     ) -> Match:
+        """`topic_need`: `reasons_need(need)`, when the caller explains several results."""
         prof = self.catalog.profile(s.position)
         org = prof.org
-        # place words are location, not topic: "shared terms" leave them out
-        topic = topic_text(need)
-        reasons = reasons_for(
-            s,
-            prof,
-            need if topic == need.text else need.model_copy(update={"text": topic}),
-            required,
-        )
+        reasons = reasons_for(s, prof, topic_need or reasons_need(need), required)
         if (
             cause_dist is not None
             and self.cause_space is not None
@@ -936,10 +938,15 @@ class Engine:
                 ranked = self._score(need, cands, required, requester, q, hits, now)
                 per_role[role] = self._shown(ranked.above(floor))
             made: dict[int, Match] = {}
+            explained = reasons_need(need)
 
             def make(s: Scored) -> Match:
+                """A partner is shown with the components of the overall list when it is in
+                it (above the floor, at any rank), else with those of its role."""
                 if s.position not in made:
-                    made[s.position] = self._match(s, need, required, dist)
+                    at = np.flatnonzero(overall.positions == s.position)
+                    shown = overall.scored(int(at[0])) if at.size else s
+                    made[s.position] = self._match(shown, need, required, dist, explained)
                 return made[s.position]
 
             # the overall list ranks every allowed partner against each other (fit is
@@ -954,8 +961,8 @@ class Engine:
                 q,
                 hits,
                 now,
-            )
-            results = [make(s) for s in overall.above(floor).head(limit)]
+            ).above(floor)
+            results = [make(s) for s in overall.head(limit)]
             by_sector: dict[str, list[Match]] = {}
             for ss in per_role.values():
                 for s in ss:
@@ -1102,7 +1109,8 @@ class Engine:
             dist = self._cause_dist(q)
             cands = self._retrieve(q, need.text, f, dist)
             ranked = self._score(need, cands, required, prof, q)
-            return [self._match(s, need, required, dist) for s in ranked.head(limit)]
+            explained = reasons_need(need)
+            return [self._match(s, need, required, dist, explained) for s in ranked.head(limit)]
 
     def needs_for(self, org_id: str, *, limit: int | None = None) -> list[NeedMatch]:
         """Open community needs this organisation could help with."""
