@@ -709,13 +709,15 @@ class Engine:
         filters: Filters,
         cause_dist: np.ndarray | None = None,
         signals: Sequence[Signal] = (),
+        allowed: np.ndarray | None = None,
     ) -> Candidates:
-        """Hybrid candidates over the rows that pass `filters` (call under the read lock)."""
+        """Hybrid candidates over the rows that pass `filters` (`allowed`: their mask, when
+        the caller has it; call under the read lock)."""
         return hybrid(
             self.catalog,
             q,
             text,
-            self.catalog.mask(filters),
+            self.catalog.mask(filters) if allowed is None else allowed,
             k=self.settings.candidate_pool,
             index=self.ann,
             lexical=self.lexical,
@@ -725,6 +727,15 @@ class Engine:
             cause_weight=cause_weight(self.settings.cause_weight, cause_dist),
             signals=signals,
         )
+
+    def _with_sectors(
+        self, placed: np.ndarray, f: Filters, sectors: Sequence[Sector]
+    ) -> np.ndarray:
+        """`catalog.mask` of `f` with these sectors, from `placed`, the mask of `f` without
+        sectors (every term of a mask is a conjunction): the place filters, which measure the
+        distance to every row, are applied once per request, not once per role."""
+        only = Filters(sectors=list(sectors), include_inactive=f.include_inactive)
+        return placed & self.catalog.mask(only)
 
     def _clause_vectors(self, text: str) -> np.ndarray:
         """The need's clauses embedded like queries (none for a one-clause need)."""
@@ -930,10 +941,16 @@ class Engine:
             dist = self._cause_dist(q)
             signals, hits = self._signals(q, clause_vecs)
             per_role: dict[str, list[Scored]] = {}
+            placed = self.catalog.mask(f.model_copy(update={"sectors": []}))
             for role, sectors in self._roles(f):
                 cause = dist if self._causes_describe(sectors) else None
                 cands = self._retrieve(
-                    q, topic, f.model_copy(update={"sectors": sectors}), cause, signals
+                    q,
+                    topic,
+                    f.model_copy(update={"sectors": sectors}),
+                    cause,
+                    signals,
+                    self._with_sectors(placed, f, sectors),
                 )
                 ranked = self._score(need, cands, required, requester, q, hits, now)
                 per_role[role] = self._shown(ranked.above(floor))
@@ -955,7 +972,9 @@ class Engine:
             overall_cause = dist if self._causes_describe(wanted) else None
             overall = self._score(
                 need,
-                self._retrieve(q, topic, f, overall_cause, signals),
+                self._retrieve(
+                    q, topic, f, overall_cause, signals, self._with_sectors(placed, f, f.sectors)
+                ),
                 required,
                 requester,
                 q,

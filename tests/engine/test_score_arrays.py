@@ -227,3 +227,30 @@ def test_a_changed_organisation_is_scored_from_its_new_profile(hashing_engine: E
     eng.update_organisation(org.id, {"offers": ["pro bono legal advice"]})
     assert eng._score_columns() is not first
     assert coverage_of_org() == 1.0
+
+
+def test_role_masks_from_one_place_mask_equal_the_full_masks(hashing_engine: Engine) -> None:
+    """recommend measures distances once per request: each role's mask, made from the mask
+    without sectors, equals the catalog's mask of the filters with the role's sectors."""
+    eng = hashing_engine
+    rng = random.Random(4)
+    orgs = [p.org for p in eng.catalog.profiles if p is not None]
+    sector_sets = [[], [Sector.business], [Sector.nonprofit, Sector.community], list(Sector)]
+    for _ in range(60):
+        o = rng.choice(orgs)
+        fields: dict[str, object] = {"include_inactive": rng.random() < 0.3}
+        if rng.random() < 0.5 and o.lat is not None:
+            fields.update(near=(o.lat, o.lon), radius_km=rng.choice([5, 50, 500]))
+        if rng.random() < 0.4:
+            fields["region"] = o.region
+        if rng.random() < 0.4:
+            fields["country"] = o.country
+        if rng.random() < 0.3:
+            fields["exclude_ids"] = [rng.choice(orgs).id for _ in range(3)]
+        if rng.random() < 0.3:
+            fields["sizes"] = ["small"]
+        f = Filters.model_validate(fields)
+        placed = eng.catalog.mask(f)
+        for sectors in sector_sets:
+            full = eng.catalog.mask(f.model_copy(update={"sectors": sectors}))
+            assert np.array_equal(eng._with_sectors(placed, f, sectors), full)
