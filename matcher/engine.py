@@ -665,6 +665,22 @@ class Engine:
             self._query_cache.popitem(last=False)
         return vec
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """`embed_query` of each text, the ones not cached embedded in one call."""
+        out = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
+        todo: dict[str, list[int]] = {}
+        for i, text in enumerate(texts):
+            cached = self._query_cache.get(text)
+            if cached is not None:
+                out[i] = cached
+            else:
+                todo.setdefault(text, []).append(i)
+        if todo:
+            for text, vec in zip(todo, self.query_vectors(list(todo)), strict=True):
+                out[todo[text]] = vec
+                self._remember(text, vec)
+        return out
+
     def query_vectors(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         parts = [split_sentences(t) if self.settings.query_sentences else [] for t in texts]
         flat = [*texts, *(s for p in parts for s in p)]
