@@ -129,11 +129,12 @@ class ScoreColumns:
 
     def _column(self, key: str) -> int:
         col = self.caps.get(key)
-        if col is None:
-            col = self.caps[key] = len(self.caps)
+        if col is None:  # not a capability key (none is known to occur): a column more
+            col = len(self.caps)
             pad = np.zeros((self.filled_.size, 1), dtype=bool)
             self.offers_ = np.hstack([self.offers_, pad])
             self.needs_ = np.hstack([self.needs_, pad])
+            self.caps[key] = col  # after the columns exist: readers look keys up first
         return col
 
     def _fill_row(self, pos: int, prof: Profile, offers: dict[str, str]) -> None:
