@@ -64,6 +64,16 @@ class ApiSettings(BaseSettings):
     record_queue: bool = Field(
         True, description="Write recommendation records off the request path (else in it)"
     )
+    query_batch_ms: float = Field(
+        0.0,
+        ge=0,
+        le=100,
+        description="How long a request waits for others to embed their query texts together "
+        "(0: each alone). The int8 model's vectors depend slightly on the batch (api.query_batch)",
+    )
+    query_batch_size: int = Field(
+        16, ge=1, le=256, description="A batch of query texts is embedded once this many wait"
+    )
     max_inflight: int = Field(
         32,
         ge=1,

@@ -5,18 +5,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
+import numpy as np
 
 from api.config import ApiSettings
 from api.keys import ADMIN_KEY_FILE, KeyRing, ensure_admin_key
 from api.metrics import Metrics
+from api.query_batch import QueryBatcher
 from api.ratelimit import RateLimits
 from api.records import QueueSettings, Records
 from matcher.accounts import Accounts, Claims, LoginThrottle
 from matcher.atomic import sweep_leftovers
+from matcher.domain import Need
 from matcher.errors import OverloadedError
 from matcher.followthrough.records import PartnershipRecords
 from matcher.introductions import Introductions, IntroductionSettings
@@ -51,6 +54,7 @@ class AppState:
         self.compute_slots = api_settings.compute_slots or os.cpu_count() or 2
         self._compute: anyio.CapacityLimiter | None = None
         self.inflight = 0
+        self._batcher: QueryBatcher | None = None
         self.keys: KeyRing | None = None
         self.records: Records | None = None
         self.accounts: Accounts | None = None
@@ -164,19 +168,56 @@ class AppState:
         or while the record queue is full, the request is shed (OverloadedError: 503 with
         Retry-After) so memory and latency stay bounded under overload.
         """
-        if self._compute is None:
-            self._compute = anyio.CapacityLimiter(self.compute_slots)
+        self._admit()
+        self.inflight += 1  # on the event loop thread only: no lock needed
+        try:
+            return await self._in_thread(fn)
+        finally:
+            self.inflight -= 1
+
+    def _admit(self) -> None:
+        """Shed a request (OverloadedError) while `max_inflight` run or wait, or while the
+        record queue is full."""
         if self.inflight >= self.api.max_inflight:
             raise OverloadedError(
                 f"the server is busy ({self.inflight} rankings in progress); retry shortly"
             )
         if self.records is not None and self.records.backlogged:
             raise OverloadedError("the server is busy storing recommendations; retry shortly")
-        self.inflight += 1  # on the event loop thread only: no lock needed
+
+    async def _in_thread(self, fn: Callable[[], T]) -> T:
+        if self._compute is None:
+            self._compute = anyio.CapacityLimiter(self.compute_slots)
+        return await anyio.to_thread.run_sync(fn, limiter=self._compute)
+
+    async def query_vector(self, need: Need) -> np.ndarray | None:
+        """The query vector of `need` (as `Engine.recommend` embeds it), embedded together with
+        those of concurrent requests (api.query_batch); None when batching is off (the ranking
+        embeds it then). Counts towards `max_inflight` while it waits."""
+        if not self.api.query_batch_ms:
+            return None
+        from matcher.engine import topic_text  # the engine module loads with the engine
+
+        text = topic_text(need)
+        if self._batcher is None:
+            self._batcher = QueryBatcher(
+                self._embed_queries,
+                self._in_thread,
+                window_s=self.api.query_batch_ms / 1000.0,
+                max_batch=self.api.query_batch_size,
+            )
+        self._admit()
+        self.inflight += 1
         try:
-            return await anyio.to_thread.run_sync(fn, limiter=self._compute)
+            return await self._batcher.vector(text)
         finally:
             self.inflight -= 1
+
+    def _embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        engine = self.engine
+        if engine is None:
+            raise OverloadedError("the service is starting; retry shortly")
+        return engine.embed_queries(texts)
 
     # queries ------------------------------------------------------------------------------
     def engine_stats(self) -> dict[str, Any] | None:

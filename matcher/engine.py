@@ -63,12 +63,11 @@ from matcher.rwlock import ReadWriteLock
 from matcher.score import (
     Scored,
     fit_from_cosine,
-    fit_from_relevance,
     reasons_for,
-    relevance,
     relevance_floor,
     score_candidate,
 )
+from matcher.score_arrays import Inputs, Ranked, ScoreColumns, score_all
 from matcher.settings import Settings
 from matcher.store import Database, Store
 from matcher.store.repository import SqlEmbeddingCache, Stored, UpsertReport
@@ -125,6 +124,13 @@ def topic_text(need: Need) -> str:
     return places.topic_text(need.text, places.place_of(need))
 
 
+def reasons_need(need: Need) -> Need:
+    """The need as reasons read it: place words are location, not topic, so "shared terms"
+    leave them out."""
+    topic = topic_text(need)
+    return need if topic == need.text else need.model_copy(update={"text": topic})
+
+
 def required_capabilities(need: Need) -> dict[str, str]:
     """Explicit required capabilities (mapped to keys), else those the text asks for."""
     if need.required_capabilities:
@@ -155,6 +161,7 @@ class Engine:
         self.cause_space: CauseSpace | None = None
         self.history_model: PartnerHistoryModel | None = None
         self._history_column: dict[str, int] = {}
+        self._columns: ScoreColumns | None = None  # scoring columns, filled on use
         self._lock = ReadWriteLock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.focus = evidence.FocusVectors(embedder.dimension)
@@ -658,6 +665,22 @@ class Engine:
             self._query_cache.popitem(last=False)
         return vec
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """`embed_query` of each text, the ones not cached embedded in one call."""
+        out = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
+        todo: dict[str, list[int]] = {}
+        for i, text in enumerate(texts):
+            cached = self._query_cache.get(text)
+            if cached is not None:
+                out[i] = cached
+            else:
+                todo.setdefault(text, []).append(i)
+        if todo:
+            for text, vec in zip(todo, self.query_vectors(list(todo)), strict=True):
+                out[todo[text]] = vec
+                self._remember(text, vec)
+        return out
+
     def query_vectors(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         parts = [split_sentences(t) if self.settings.query_sentences else [] for t in texts]
         flat = [*texts, *(s for p in parts for s in p)]
@@ -702,13 +725,15 @@ class Engine:
         filters: Filters,
         cause_dist: np.ndarray | None = None,
         signals: Sequence[Signal] = (),
+        allowed: np.ndarray | None = None,
     ) -> Candidates:
-        """Hybrid candidates over the rows that pass `filters` (call under the read lock)."""
+        """Hybrid candidates over the rows that pass `filters` (`allowed`: their mask, when
+        the caller has it; call under the read lock)."""
         return hybrid(
             self.catalog,
             q,
             text,
-            self.catalog.mask(filters),
+            self.catalog.mask(filters) if allowed is None else allowed,
             k=self.settings.candidate_pool,
             index=self.ann,
             lexical=self.lexical,
@@ -718,6 +743,15 @@ class Engine:
             cause_weight=cause_weight(self.settings.cause_weight, cause_dist),
             signals=signals,
         )
+
+    def _with_sectors(
+        self, placed: np.ndarray, f: Filters, sectors: Sequence[Sector]
+    ) -> np.ndarray:
+        """`catalog.mask` of `f` with these sectors, from `placed`, the mask of `f` without
+        sectors (every term of a mask is a conjunction): the place filters, which measure the
+        distance to every row, are applied once per request, not once per role."""
+        only = Filters(sectors=list(sectors), include_inactive=f.include_inactive)
+        return placed & self.catalog.mask(only)
 
     def _clause_vectors(self, text: str) -> np.ndarray:
         """The need's clauses embedded like queries (none for a one-clause need)."""
@@ -766,55 +800,47 @@ class Engine:
         q: np.ndarray | None = None,
         hits: dict[str, evidence.ProgrammeHit] | None = None,
         now: datetime | None = None,
-    ) -> list[Scored]:
+    ) -> Ranked:
+        """Every candidate scored at once (matcher.score_arrays), best first; the `history`
+        component (P(org | need) from the published partnership-history model) is added for
+        the organisations that model knows. Call under the read lock."""
         positions = cands.positions
         dist: np.ndarray | None = None
         if need.lat is not None and need.lon is not None and positions.size:
             dist = haversine_many(
                 need.lat, need.lon, self.catalog.lat_[positions], self.catalog.lon_[positions]
             )
-        now = now or utcnow()
-        scored = []
-        extra = list(cands.extra.values())
-        offers = self._offers(positions)
-        for j, pos in enumerate(positions.tolist()):
-            d = None if dist is None or np.isnan(dist[j]) else float(dist[j])
-            s = score_candidate(
-                pos,
-                self.catalog.profile(pos),
-                need,
-                required,
-                requester,
-                fit=fit_from_relevance(float(cands.fused[j])),
-                required_explicit=bool(need.required_capabilities),
-                distance_km=d,
-                weights=self.weights,
-                scale_km=self.settings.proximity_scale_km,
-                now=now,
-                offers=offers[j],
-            )
-            s.relevance = relevance(float(cands.dense[j]), *(float(e[j]) for e in extra))
-            if hits:
-                s.programme = hits.get(self.catalog.profile(pos).org.id)
-            scored.append(s)
+        rel = cands.dense.astype(np.float64)
+        for extra in cands.extra.values():
+            rel = np.fmax(rel, extra.astype(np.float64))  # NaN: no such evidence
+        proba = None
         if q is not None and self.history_model is not None:
-            self._add_history(q, scored)
-        scored.sort(key=lambda s: -s.score)
-        return scored
+            proba = self.history_model.predict_proba(q[None, :])[0]
+        inputs = Inputs(
+            need,
+            required,
+            requester,
+            self.weights,
+            self.settings.proximity_scale_km,
+            now or utcnow(),
+            history_weight=self.weights.get(HISTORY, self.settings.history_weight),
+            history_proba=proba,
+            hits=hits,
+        )
+        return score_all(self._score_columns(), positions, cands.fused, rel, dist, inputs)
 
-    def _add_history(self, q: np.ndarray, scored: list[Scored]) -> None:
-        """The `history` component: P(org | need) from the published partnership-history model,
-        for the organisations it knows (others get no such component)."""
-        model = self.history_model
-        assert model is not None
-        proba = model.predict_proba(q[None, :])[0]
-        weight = self.weights.get(HISTORY, self.settings.history_weight)
-        for s in scored:
-            col = self._history_column.get(self.catalog.profile(s.position).org.id)
-            if col is not None:
-                p = float(proba[col])
-                s.components[HISTORY] = p
-                s.score += weight * p
+    def _score_columns(self) -> ScoreColumns:
+        """The scoring columns of the current catalog (new when it or what offers and the
+        history model read changed)."""
+        cols = self._columns
+        if cols is None or not cols.matches(
+            self.catalog, self.meaning, self._focus_offers, self._history_column
+        ):
+            cols = ScoreColumns(
+                self.catalog, self.meaning, self._focus_offers, self._history_column
+            )
+            self._columns = cols
+        return cols
 
     def use_history_model(self, model: PartnerHistoryModel | None) -> None:
         """Use (or, with None, stop using) a partnership-history model; refuses one made for
@@ -838,17 +864,12 @@ class Engine:
         need: Need,
         required: dict[str, str],
         cause_dist: np.ndarray | None = None,
+        topic_need: Need | None = None,
     ) -> Match:
+        """`topic_need`: `reasons_need(need)`, when the caller explains several results."""
         prof = self.catalog.profile(s.position)
         org = prof.org
-        # place words are location, not topic: "shared terms" leave them out
-        topic = topic_text(need)
-        reasons = reasons_for(
-            s,
-            prof,
-            need if topic == need.text else need.model_copy(update={"text": topic}),
-            required,
-        )
+        reasons = reasons_for(s, prof, topic_need or reasons_need(need), required)
         if (
             cause_dist is not None
             and self.cause_space is not None
@@ -936,18 +957,29 @@ class Engine:
             dist = self._cause_dist(q)
             signals, hits = self._signals(q, clause_vecs)
             per_role: dict[str, list[Scored]] = {}
+            placed = self.catalog.mask(f.model_copy(update={"sectors": []}))
             for role, sectors in self._roles(f):
                 cause = dist if self._causes_describe(sectors) else None
                 cands = self._retrieve(
-                    q, topic, f.model_copy(update={"sectors": sectors}), cause, signals
+                    q,
+                    topic,
+                    f.model_copy(update={"sectors": sectors}),
+                    cause,
+                    signals,
+                    self._with_sectors(placed, f, sectors),
                 )
-                scored = self._score(need, cands, required, requester, q, hits, now)
-                per_role[role] = [s for s in scored if (s.relevance or 0.0) >= floor]
+                ranked = self._score(need, cands, required, requester, q, hits, now)
+                per_role[role] = self._shown(ranked.above(floor))
             made: dict[int, Match] = {}
+            explained = reasons_need(need)
 
             def make(s: Scored) -> Match:
+                """A partner is shown with the components of the overall list when it is in
+                it (above the floor, at any rank), else with those of its role."""
                 if s.position not in made:
-                    made[s.position] = self._match(s, need, required, dist)
+                    at = np.flatnonzero(overall.positions == s.position)
+                    shown = overall.scored(int(at[0])) if at.size else s
+                    made[s.position] = self._match(shown, need, required, dist, explained)
                 return made[s.position]
 
             # the overall list ranks every allowed partner against each other (fit is
@@ -956,14 +988,16 @@ class Engine:
             overall_cause = dist if self._causes_describe(wanted) else None
             overall = self._score(
                 need,
-                self._retrieve(q, topic, f, overall_cause, signals),
+                self._retrieve(
+                    q, topic, f, overall_cause, signals, self._with_sectors(placed, f, f.sectors)
+                ),
                 required,
                 requester,
                 q,
                 hits,
                 now,
-            )
-            results = [make(s) for s in overall if (s.relevance or 0.0) >= floor][:limit]
+            ).above(floor)
+            results = [make(s) for s in overall.head(limit)]
             by_sector: dict[str, list[Match]] = {}
             for ss in per_role.values():
                 for s in ss:
@@ -1009,6 +1043,15 @@ class Engine:
             self.recommend(n, filters=f, limit=limit, query_vector=v)
             for n, f, v in zip(needs, fs, vecs, strict=True)
         ]
+
+    def _shown(self, ranked: Ranked) -> list[Scored]:
+        """What of a role's ranking can be shown, in order: the COALITION_POOL its coalition
+        draws on and the first PER_SECTOR of each sector (the rest is never explained)."""
+        sectors = self.catalog.sector_[ranked.positions]
+        rows = [np.arange(min(COALITION_POOL, len(ranked)))]
+        for sector in np.unique(sectors).tolist():
+            rows.append(np.flatnonzero(sectors == sector)[:PER_SECTOR])
+        return [ranked.scored(i) for i in np.unique(np.concatenate(rows)).tolist()]
 
     def _coalition(
         self,
@@ -1107,8 +1150,9 @@ class Engine:
         with self._lock.read():
             dist = self._cause_dist(q)
             cands = self._retrieve(q, need.text, f, dist)
-            scored = self._score(need, cands, required, prof, q)
-            return [self._match(s, need, required, dist) for s in scored[:limit]]
+            ranked = self._score(need, cands, required, prof, q)
+            explained = reasons_need(need)
+            return [self._match(s, need, required, dist, explained) for s in ranked.head(limit)]
 
     def needs_for(self, org_id: str, *, limit: int | None = None) -> list[NeedMatch]:
         """Open community needs this organisation could help with."""

@@ -68,14 +68,16 @@ async def recommend(
     records: RecordsDep,
     state: StateDep,
 ) -> Response:
+    data = body.model_dump(exclude={"limit", "filters"}, exclude_none=True)
+    need = Need.model_validate(data)
+    q = await state.query_vector(need)
+
     def work() -> Response:
         _check_requester(engine, body.requester_id, principal)
-        data = body.model_dump(exclude={"limit", "filters"}, exclude_none=True)
-        need = Need.model_validate(data)
         filters = None
         if body.filters is not None:
             filters = Filters.model_validate(body.filters.model_dump())
-        rec = engine.recommend(need, filters=filters, limit=body.limit)
+        rec = engine.recommend(need, filters=filters, limit=body.limit, query_vector=q)
         rec_id = records.save_recommendation(rec, api_key_id=principal.key_id, filters=filters)
         return json_response(recommendation_json(rec, rec_id))
 

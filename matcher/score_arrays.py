@@ -1,0 +1,345 @@
+"""The score components of every candidate at once, over column arrays (matcher.score says what
+each component means; `score_candidate` is the one-candidate reference these equal).
+
+`ScoreColumns` keeps, per catalog position, what scoring reads of a profile: its offers and
+needs as boolean capability matrices, its focus areas, city, region and country as codes, its
+service radius and the time it was updated. A position is read from its profile the first time
+it is a candidate; after that a request touches no profile until a result is explained.
+`score_all` computes the components and scores of all candidates with numpy, `Ranked` holds
+them best first and builds a `Scored` (with what it covers and gains, for the reasons) only for
+the entries that are shown.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from matcher import capabilities
+from matcher.catalog import Catalog, Profile
+from matcher.domain import Need
+from matcher.evidence import ProgrammeHit
+from matcher.meaning import CapabilityMeaning
+from matcher.offers import partner_offers
+from matcher.score import COMPONENTS, IMPLIED_REQUESTER_OFFERS, NEUTRAL, Scored, _component_weights
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def micros(t: datetime) -> int:
+    """Microseconds since the epoch (a naive time read as UTC): exact, so ages computed from
+    two of them equal `(now - t).total_seconds()` to the last bit."""
+    aware = t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+    return (aware - _EPOCH) // _MICROSECOND
+
+
+def _exp(x: np.ndarray) -> np.ndarray:
+    """math.exp of each value: numpy's exp differs from it in the last bit for some inputs,
+    and the scores must equal `score_candidate`'s exactly (same order on near ties)."""
+    return np.fromiter(map(math.exp, x.tolist()), np.float64, x.size)
+
+
+class _Codes:
+    """Strings to small integer codes (0: none/empty)."""
+
+    def __init__(self) -> None:
+        self.of: dict[str, int] = {"": 0}
+
+    def add(self, value: str | None) -> int:
+        return self.of.setdefault(value or "", len(self.of))
+
+    def get(self, value: str | None) -> int:
+        """The code of a value to compare with (-1: no row has it; 0 only for none)."""
+        return self.of.get(value, -1) if value else 0
+
+
+class ScoreColumns:
+    """Per catalog position, the profile facts scoring reads (filled on first use, under a lock:
+    requests read concurrently). Valid for one catalog, capability meaning, focus offers and
+    history columns: the engine makes a new one when any of them is replaced."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        meaning: CapabilityMeaning | None,
+        focus_offers: list[dict[str, str]],
+        history_column: Mapping[str, int],
+    ):
+        self.catalog = catalog
+        self.meaning = meaning
+        self.focus_offers = focus_offers
+        self.history_column = history_column
+        n = catalog.alive_.size
+        self.caps: dict[str, int] = {k: i for i, k in enumerate(capabilities.CAPABILITY_KEYS)}
+        width = len(self.caps)
+        self.filled_ = np.zeros(n, dtype=bool)
+        self.offers_ = np.zeros((n, width), dtype=bool)
+        self.needs_ = np.zeros((n, width), dtype=bool)
+        self.n_needs_ = np.zeros(n, dtype=np.int64)
+        self.inferred_ = np.zeros(n, dtype=bool)
+        self.radius_ = np.full(n, np.nan)
+        self.updated_us_ = np.zeros(n, dtype=np.int64)
+        self.city_ = np.zeros(n, dtype=np.int32)  # lowercased
+        self.region_ = np.zeros(n, dtype=np.int32)  # lowercased
+        self.country_ = np.zeros(n, dtype=np.int32)  # as written
+        self.focus_ = np.full((n, 0), -1, dtype=np.int32)  # distinct focus areas, -1 padded
+        self.history_ = np.full(n, -1, dtype=np.int64)  # column in the history model
+        self.offers: list[dict[str, str] | None] = [None] * n
+        self.cities, self.regions, self.countries, self.focus = (_Codes() for _ in range(4))
+        self._lock = threading.Lock()
+
+    def matches(
+        self,
+        catalog: Catalog,
+        meaning: CapabilityMeaning | None,
+        focus_offers: list[dict[str, str]],
+        history_column: Mapping[str, int],
+    ) -> bool:
+        return (
+            catalog is self.catalog
+            and meaning is self.meaning
+            and focus_offers is self.focus_offers
+            and history_column is self.history_column
+            and catalog.alive_.size == self.filled_.size
+        )
+
+    def cap_columns(self, keys: Sequence[str]) -> np.ndarray:
+        """Columns of these capabilities (keys no row has are left out)."""
+        return np.asarray([self.caps[k] for k in keys if k in self.caps], dtype=np.int64)
+
+    def fill(self, positions: np.ndarray) -> None:
+        """Read the profiles of the positions never seen yet."""
+        if self.filled_[positions].all():
+            return
+        with self._lock:
+            todo = np.unique(positions[~self.filled_[positions]])
+            if not todo.size:
+                return
+            self.catalog.prefetch(todo)
+            offers = partner_offers(self.catalog, self.meaning, self.focus_offers, todo)
+            for pos, off in zip(todo.tolist(), offers, strict=True):
+                self._fill_row(pos, self.catalog.profile(pos), off)
+            self.filled_[todo] = True
+
+    def _column(self, key: str) -> int:
+        col = self.caps.get(key)
+        if col is None:  # not a capability key (none is known to occur): a column more
+            col = len(self.caps)
+            pad = np.zeros((self.filled_.size, 1), dtype=bool)
+            self.offers_ = np.hstack([self.offers_, pad])
+            self.needs_ = np.hstack([self.needs_, pad])
+            self.caps[key] = col  # after the columns exist: readers look keys up first
+        return col
+
+    def _fill_row(self, pos: int, prof: Profile, offers: dict[str, str]) -> None:
+        org = prof.org
+        self.offers[pos] = offers
+        for k in offers:
+            self.offers_[pos, self._column(k)] = True
+        for k in prof.needs:
+            self.needs_[pos, self._column(k)] = True
+        self.n_needs_[pos] = len(prof.needs)
+        self.inferred_[pos] = prof.offers_inferred
+        if org.service_radius_km is not None:
+            self.radius_[pos] = org.service_radius_km
+        self.updated_us_[pos] = micros(org.updated_at)
+        self.city_[pos] = self.cities.add(org.city.lower() if org.city else None)
+        self.region_[pos] = self.regions.add(org.region.lower() if org.region else None)
+        self.country_[pos] = self.countries.add(org.country)
+        codes = list(dict.fromkeys(self.focus.add(f) for f in org.focus_areas))
+        if len(codes) > self.focus_.shape[1]:
+            extra = len(codes) - self.focus_.shape[1]
+            self.focus_ = np.hstack(
+                [self.focus_, np.full((self.filled_.size, extra), -1, dtype=np.int32)]
+            )
+        self.focus_[pos, : len(codes)] = codes
+        self.history_[pos] = self.history_column.get(org.id, -1)
+
+
+@dataclass
+class Ranked:
+    """Scored candidates, best first, as arrays; `scored(i)` explains entry i (on demand)."""
+
+    positions: np.ndarray
+    score: np.ndarray
+    components: np.ndarray  # (n, len(COMPONENTS))
+    history: np.ndarray  # the history component, NaN where the model does not know the row
+    distance: np.ndarray  # km, NaN where unknown
+    relevance: np.ndarray
+    context: _Explain
+    _made: dict[int, Scored] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.positions.size)
+
+    def take(self, rows: np.ndarray) -> Ranked:
+        return Ranked(
+            self.positions[rows],
+            self.score[rows],
+            self.components[rows],
+            self.history[rows],
+            self.distance[rows],
+            self.relevance[rows],
+            self.context,
+        )
+
+    def above(self, floor: float) -> Ranked:
+        """The entries whose relevance reaches the floor (in order)."""
+        return self.take(np.flatnonzero(self.relevance >= floor))
+
+    def head(self, k: int) -> list[Scored]:
+        return [self.scored(i) for i in range(min(k, len(self)))]
+
+    def scored(self, i: int) -> Scored:
+        made = self._made.get(i)
+        if made is None:
+            made = self._made[i] = self.context.scored(self, i)
+        return made
+
+
+@dataclass
+class _Explain:
+    """What explaining one entry reads besides its arrays."""
+
+    columns: ScoreColumns
+    required: Mapping[str, str]
+    requester: Profile | None
+    hits: Mapping[str, ProgrammeHit] | None
+
+    def scored(self, r: Ranked, i: int) -> Scored:
+        pos = int(r.positions[i])
+        prof = self.columns.catalog.profile(pos)
+        offers = self.columns.offers[pos] or {}
+        covers = {c: offers[c] for c in self.required if c in offers}
+        giver = self.requester.offers if self.requester is not None else IMPLIED_REQUESTER_OFFERS
+        needs = prof.needs
+        gains = {c: needs[c] for c in needs if c in giver}
+        shared: list[str] = []
+        if self.requester is not None:
+            shared = sorted(set(self.requester.org.focus_areas) & set(prof.org.focus_areas))
+        comps = dict(zip(COMPONENTS, r.components[i].tolist(), strict=True))
+        if not math.isnan(r.history[i]):
+            comps["history"] = float(r.history[i])
+        d = float(r.distance[i])
+        s = Scored(
+            pos,
+            float(r.score[i]),
+            comps,
+            None if math.isnan(d) else d,
+            covers,
+            gains,
+            shared,
+            offers=dict(offers),
+        )
+        s.relevance = float(r.relevance[i])
+        if self.hits:
+            s.programme = self.hits.get(prof.org.id)
+        return s
+
+
+@dataclass
+class Inputs:
+    """The per-request inputs of `score_all` besides the candidates' columns."""
+
+    need: Need
+    required: Mapping[str, str]
+    requester: Profile | None
+    weights: Mapping[str, float]
+    scale_km: float
+    now: datetime
+    history_weight: float = 0.0
+    history_proba: np.ndarray | None = None  # P(org | need) by model column
+    hits: Mapping[str, ProgrammeHit] | None = None
+
+
+def score_all(
+    cols: ScoreColumns,
+    positions: np.ndarray,
+    fused: np.ndarray,
+    relevance: np.ndarray,
+    distance: np.ndarray | None,
+    x: Inputs,
+) -> Ranked:
+    """Score every candidate (as `score_candidate` with fit from the fused relevance) and rank
+    them best first (ties keep the candidates' order)."""
+    cols.fill(positions)
+    need, n = x.need, positions.size
+    fit = 1.0 - _exp(-np.maximum(fused.astype(np.float64), 0.0) / 2.5)
+    req_cols = cols.cap_columns(list(x.required))
+    if x.required:
+        coverage = cols.offers_[positions][:, req_cols].sum(axis=1) / len(x.required)
+    else:
+        coverage = np.full(n, NEUTRAL)
+    giver = x.requester.offers if x.requester is not None else IMPLIED_REQUESTER_OFFERS
+    n_needs = cols.n_needs_[positions]
+    gained = cols.needs_[positions][:, cols.cap_columns(list(giver))].sum(axis=1)
+    gain = gained / np.maximum(n_needs, 1)
+    if x.requester is not None:
+        theirs = [cols.focus.of[f] for f in set(x.requester.org.focus_areas) if f in cols.focus.of]
+        shared = np.isin(cols.focus_[positions], theirs).sum(axis=1)
+        reciprocity = 0.75 * gain + 0.25 * np.minimum(1.0, shared / 2)
+    else:
+        reciprocity = gain
+    reciprocity = np.where(n_needs > 0, reciprocity, NEUTRAL)
+    d = distance if distance is not None else np.full(n, np.nan)
+    proximity = _proximity(cols, positions, need, d, x.scale_km)
+    age_days = np.maximum(0.0, (micros(x.now) - cols.updated_us_[positions]) / 1e6 / 86400)
+    freshness = _exp(-age_days / 730)
+    w_fit, w_cov, w_rec, w_prox, w_fresh = _component_weights(x.weights)
+    conf = (1.0 if need.required_capabilities else 0.5) * np.where(
+        cols.inferred_[positions], 0.25, 1.0
+    )
+    w_cov_each = w_cov * conf
+    total_w = w_fit + w_cov_each + w_rec + w_prox + w_fresh
+    total_w = np.where(total_w == 0, 1.0, total_w)
+    score = (
+        w_fit * fit + w_cov_each * coverage + w_rec * reciprocity + w_prox * proximity
+    ) + w_fresh * freshness
+    score = score / total_w
+    history = np.full(n, np.nan)
+    if x.history_proba is not None:
+        col = cols.history_[positions]
+        known = col >= 0
+        history[known] = x.history_proba[col[known]].astype(np.float64)
+        score = np.where(known, score + x.history_weight * np.nan_to_num(history), score)
+    comps = np.stack([fit, coverage, reciprocity, proximity, freshness], axis=1)
+    order = np.argsort(-score, kind="stable")
+    return Ranked(
+        positions[order],
+        score[order],
+        comps[order],
+        history[order],
+        d[order],
+        relevance[order],
+        _Explain(cols, x.required, x.requester, x.hits),
+    )
+
+
+def _proximity(
+    cols: ScoreColumns, positions: np.ndarray, need: Need, d: np.ndarray, scale_km: float
+) -> np.ndarray:
+    """`proximity_component` of every candidate."""
+    n = positions.size
+    if need.lat is not None:
+        out = np.full(n, 0.2)  # the need has a place; the partner gave no coordinates
+    else:
+        out = np.full(n, 0.1 if (need.city or need.region or need.country) else NEUTRAL)
+        if need.country:
+            out[cols.country_[positions] == cols.countries.get(need.country)] = 0.4
+        if need.region:
+            out[cols.region_[positions] == cols.regions.get(need.region.lower())] = 0.7
+        if need.city:
+            out[cols.city_[positions] == cols.cities.get(need.city.lower())] = 1.0
+    placed = ~np.isnan(d)
+    if placed.any():
+        near = _exp(-d[placed] / scale_km)
+        radius = cols.radius_[positions][placed]
+        within = d[placed] <= radius  # False where no radius (NaN)
+        out[placed] = np.where(within, np.maximum(0.8, near), near)
+    return out
