@@ -60,9 +60,7 @@ class OrganisationAdmin:
         change (the organisation never ends up without an admin)."""
         s.execute(
             update(MembershipRow)
-            .where(
-                MembershipRow.organisation_id == organisation_id, MembershipRow.role == "admin"
-            )
+            .where(MembershipRow.organisation_id == organisation_id, MembershipRow.role == "admin")
             .values(role=MembershipRow.role)
             .execution_options(synchronize_session=False)
         )
