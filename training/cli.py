@@ -80,6 +80,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_causes)
 
+    from training.finetune.cli import register as register_embed
+
+    register_embed(sub)
+
     p = sub.add_parser("pairs", help="write history and feedback as labelled pairs")
     p.add_argument("--out", type=Path, required=True, help=".csv or .parquet")
     p.add_argument("--no-feedback", action="store_true")

@@ -87,3 +87,23 @@ def test_fine_tune_writes_a_model_and_resumes_to_the_same_weights(tmp_path: Path
     base_vecs = SentenceTransformer(str(base), device="cpu").encode(texts)
     assert np.allclose(a, b, atol=1e-5)
     assert not np.allclose(a, base_vecs, atol=1e-4)  # it did learn something
+
+
+def test_train_embed_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from matcher.cli import main
+    from matcher.store import Database, Store
+
+    data = tmp_path / "var"
+    db = Database(f"sqlite:///{data / 'matcher.db'}")
+    db.create_all()
+    Store(db).upsert_organisations(_orgs())
+    db.dispose()
+    base = ["--data-dir", str(data)]
+    args = ["train", "embed", "--out", "ft1", "--max-pairs", "8", "--batch-size", "4"]
+    assert main([*base, *args, "--hold-out-states", "HI", "--threads", "1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["pairs"] == 8 and out["hold_out_states"] == ["HI"] and out["steps"] == 2
+    assert (data / "models" / "embed" / "ft1" / MANIFEST).is_file()
+    assert main([*base, *args]) == 2  # the name is taken
+    assert "exists" in capsys.readouterr().err
+    assert main([*base, "train", "embed", "--out", "../x"]) == 2

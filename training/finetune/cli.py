@@ -1,0 +1,111 @@
+"""`matcher train embed`: fine-tune the embedding model on the stored profiles' cause codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from typing import Any
+
+from matcher.settings import Settings
+
+MODELS_DIR = "models/embed"
+RUNS_DIR = "runs/embed"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "embed",
+        help="fine-tune the embedding model on profiles with cause codes (MNRL, hard negatives)",
+    )
+    p.add_argument("--out", required=True, help="name of the fine-tuned model (models/embed/NAME)")
+    p.add_argument("--max-pairs", type=int, default=20_000, help="training triplets at most")
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--learning-rate", type=float, default=2e-5)
+    p.add_argument("--max-seq-length", type=int, default=128)
+    p.add_argument("--checkpoint-every", type=int, default=50, help="steps between checkpoints")
+    p.add_argument(
+        "--hold-out-states", default="", help="comma list of states never trained on (HI,MT)"
+    )
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_embed)
+
+
+def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
+    from matcher.cli_common import UsageError
+    from matcher.store import Database, Store
+    from training.finetune.pairs import build_triplets
+    from training.finetune.train import FinetuneOptions, finetune
+
+    if not _NAME.match(args.out):
+        raise UsageError(f"--out: '{args.out}' is not a name (letters, digits, . _ -)")
+    for flag in ("max_pairs", "epochs", "batch_size", "checkpoint_every"):
+        if getattr(args, flag) < 1:
+            raise UsageError(f"--{flag.replace('_', '-')} must be at least 1")
+    out_dir = settings.data_dir / MODELS_DIR / args.out
+    if out_dir.exists():
+        raise UsageError(f"{out_dir} exists: choose another --out")
+    db = Database(settings.sqlalchemy_url)
+    db.create_all()
+    held = [s.strip().upper() for s in args.hold_out_states.split(",") if s.strip()]
+    try:
+        orgs = [o for _pk, o in Store(db).organisations()]
+    finally:
+        db.dispose()
+    triplets, counts = build_triplets(orgs, max_pairs=args.max_pairs, hold_out_states=held)
+    if len(triplets) < 2:
+        raise UsageError(
+            f"only {len(triplets)} training pairs: import profiles with cause codes first "
+            f"(e.g. `matcher train import irs ...`); {counts}"
+        )
+    options = FinetuneOptions(
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        learning_rate=args.learning_rate,
+        checkpoint_every=args.checkpoint_every,
+        max_seq_length=args.max_seq_length,
+        threads=args.threads,
+    )
+    t0 = time.perf_counter()
+
+    def progress(step: int, total: int, loss: float) -> None:
+        if step == 1 or step % 10 == 0 or step == total:
+            print(
+                f"embed: step {step}/{total}, loss {loss:.3f} [{time.perf_counter() - t0:.0f} s]",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    print(
+        f"embed: {len(triplets)} triplets from {counts['profiles']} profiles of "
+        f"{counts['causes']} causes ({counts['held_out']} held out)",
+        file=sys.stderr,
+    )
+    result = finetune(
+        settings.resolved_model_path(),
+        triplets,
+        out_dir,
+        settings.data_dir / RUNS_DIR,
+        options,
+        progress=progress,
+        extra_manifest={"hold_out_states": held, "counts": counts, "name": args.out},
+    )
+    name = f"all-MiniLM-L6-v2-ft-{args.out}"
+    payload = {**result.manifest, "model_dir": str(out_dir), "model_name": name}
+    if args.json:
+        print(json.dumps(payload, default=str))
+    else:
+        print(
+            f"fine-tuned in {result.manifest['seconds']} s ({result.manifest['steps']} steps, loss "
+            f"{result.manifest['loss_first_steps']} -> {result.manifest['loss_last_steps']}); "
+            f"model in {out_dir}\nUse it (re-embeds every profile on the next build):\n"
+            f"  MATCHER_MODEL_PATH={out_dir} MATCHER_MODEL_NAME={name} matcher build\n"
+            "It has no calibrated relevance floor yet: set MATCHER_RELEVANCE_FLOOR after "
+            "measuring (see README)."
+        )
+    return 0
