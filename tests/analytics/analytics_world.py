@@ -21,9 +21,7 @@ from matcher.store.models import MembershipRow, OrganisationRow, PersonRow
 NTEE_TITLES = {"K": "food, agriculture and nutrition", "L": "housing and shelter"}
 
 
-def add_org(
-    db: Database, org_id: str, sector: str, cause: str | None, areas: list[str]
-) -> str:
+def add_org(db: Database, org_id: str, sector: str, cause: str | None, areas: list[str]) -> str:
     with db.session() as s:
         s.add(
             OrganisationRow(
@@ -97,7 +95,8 @@ def build(db: Database) -> History:
 
     def ask(asker: str, asked: str) -> str:
         clock[0] = t0
-        return intros.request(people[asker], orgs[asked], "hello", need_text="a need").introduction.id
+        view = intros.request(people[asker], orgs[asked], "hello", need_text="a need")
+        return view.introduction.id
 
     def at(hours: float) -> None:
         clock[0] = t0 + timedelta(hours=hours)

@@ -11,6 +11,7 @@ import pytest
 
 from matcher.analytics import (
     Facts,
+    GroupStats,
     IntroFact,
     OrgFact,
     RecordFact,
@@ -35,9 +36,9 @@ def history(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[History]
         yield build(db)
 
 
-def _check(stats: object, expected: dict[str, object]) -> None:
+def _check(stats: GroupStats, expected: dict[str, object]) -> None:
     for name, value in expected.items():
-        assert getattr(stats, name) == value, (getattr(stats, "key"), name)
+        assert getattr(stats, name) == value, (stats.key, name)
 
 
 def test_figures_by_sector_pair_cause_and_in_all(history: History) -> None:
