@@ -136,7 +136,7 @@ def build(db: Database) -> History:
 
 
 # key -> figures worked out by hand from build()
-EXPECTED_PAIRS = {
+EXPECTED_PAIRS: dict[str, dict[str, object]] = {
     "nonprofit->business": dict(
         requests=2, accepted=1, declined=1, responses=2, response_rate=1.0,
         acceptance_rate=0.5, median_hours_to_answer=4.0, records_proposed=1,
@@ -158,13 +158,13 @@ EXPECTED_PAIRS = {
         requests=0, records_proposed=1, records_started=0, records_closed=0, mean_rating=None,
     ),
 }  # fmt: skip
-EXPECTED_CAUSES = {
+EXPECTED_CAUSES: dict[str, dict[str, object]] = {
     "food retail": dict(requests=2, accepted=1, declined=1, acceptance_rate=0.5, achieved=1),
     "K": dict(requests=1, accepted=1, acceptance_rate=1.0, partly_achieved=1, mean_rating=5.0),
     "L": dict(requests=2, open=1, withdrawn=1, response_rate=None, records_proposed=1),
     "(none)": dict(requests=1, expired=1, response_rate=0.0),
 }
-EXPECTED_TOTALS = dict(
+EXPECTED_TOTALS: dict[str, object] = dict(
     requests=6, open=1, accepted=2, declined=1, withdrawn=1, expired=1, responses=3,
     response_rate=0.75, acceptance_rate=0.6667, median_hours_to_answer=6.0,
     records_proposed=3, records_started=2, records_closed=2, achieved=1, partly_achieved=1,
