@@ -115,6 +115,7 @@ ROUTES: list[tuple[str, str, dict[str, Any]]] = [
     ("post", "/v1/analyst/train", {"json": {}}),
     ("get", "/v1/analyst/train/train_000000000000", {}),
     ("get", "/v1/models", {}),
+    ("get", "/v1/analyst/analytics", {}),
     ("post", "/v1/models/v0099/publish", {}),
     ("post", "/v1/models/rollback", {}),
 ]

@@ -1,0 +1,314 @@
+"""Introduction and partnership analytics for analysts: acceptance and response rates, time to
+answer, partnership records started and their outcomes, by sector pair and by cause.
+
+Groups:
+- sector pair: the asking organisation's sector -> the asked organisation's sector (for a
+  partnership record: its introduction's direction, else proposer -> partner);
+- cause: the asked (partner) organisation's cause. An NTEE-style cause code ('K31') counts under
+  its major group ('K'); another cause code under itself; without one, its first focus area;
+  else "(none)".
+
+Figures of a group:
+- requests: every introduction request; `open` the ones still waiting;
+- responses: accepted + declined; response rate = responses / (responses + expired): open and
+  withdrawn requests are left out (they may still be answered, or were taken back);
+- acceptance rate = accepted / responses; median hours from request to answer (answered ones);
+- records proposed, started (accepted by the partner), closed with each outcome, and the mean
+  check-in rating (1-5) over every check-in of the group's records.
+
+A rate whose denominator is 0 is None (no evidence), never 0. `load_facts` reads the database;
+`summarise` is a pure function of what it read.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from matcher.domain import utcnow
+from matcher.store.db import Database, aware
+from matcher.store.models import (
+    CauseRow,
+    CheckInRow,
+    IntroductionRow,
+    OrganisationRow,
+    PartnershipRecordRow,
+)
+
+RESULTS = ("achieved", "partly_achieved", "not_achieved")
+NO_CAUSE = "(none)"
+UNKNOWN_SECTOR = "unknown"
+_NTEE = re.compile(r"^[A-Z]\d\d")
+
+
+# ---- what was read ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrgFact:
+    sector: str
+    cause_code: str | None = None
+    focus_areas: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IntroFact:
+    id: str
+    from_org: str
+    to_org: str
+    status: str
+    created_at: datetime
+    decided_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RecordFact:
+    id: str
+    organisation_id: str
+    partner_id: str
+    introduction_id: str | None
+    status: str
+    result: str | None = None  # the outcome of a closed record
+    ratings: tuple[int, ...] = ()
+
+
+@dataclass
+class Facts:
+    orgs: dict[str, OrgFact] = field(default_factory=dict)
+    intros: list[IntroFact] = field(default_factory=list)
+    records: list[RecordFact] = field(default_factory=list)
+    cause_titles: dict[str, str] = field(default_factory=dict)
+
+
+# ---- what is reported ---------------------------------------------------------------------
+
+
+class GroupStats(BaseModel):
+    key: str = Field(description="'nonprofit->business' (sector pair) or a cause key ('K')")
+    label: str
+    requests: int = 0
+    open: int = 0
+    accepted: int = 0
+    declined: int = 0
+    withdrawn: int = 0
+    expired: int = 0
+    responses: int = 0
+    response_rate: float | None = Field(None, description="responses / (responses + expired)")
+    acceptance_rate: float | None = Field(None, description="accepted / responses")
+    median_hours_to_answer: float | None = None
+    records_proposed: int = 0
+    records_started: int = 0
+    records_closed: int = 0
+    achieved: int = 0
+    partly_achieved: int = 0
+    not_achieved: int = 0
+    ratings: int = 0
+    mean_rating: float | None = None
+
+
+class Analytics(BaseModel):
+    generated_at: datetime
+    totals: GroupStats
+    by_sector_pair: list[GroupStats]
+    by_cause: list[GroupStats]
+
+
+# ---- grouping -----------------------------------------------------------------------------
+
+
+def cause_key(org: OrgFact | None) -> str:
+    if org is None:
+        return NO_CAUSE
+    code = (org.cause_code or "").strip()
+    if code:
+        return code[0].upper() if _NTEE.match(code.upper()) else code
+    for area in org.focus_areas:
+        if area.strip():
+            return area.strip()
+    return NO_CAUSE
+
+
+def sector_pair(orgs: Mapping[str, OrgFact], asking: str, asked: str) -> str:
+    a, b = orgs.get(asking), orgs.get(asked)
+    return f"{a.sector if a else UNKNOWN_SECTOR}->{b.sector if b else UNKNOWN_SECTOR}"
+
+
+@dataclass
+class _Acc:
+    statuses: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    hours: list[float] = field(default_factory=list)
+    proposed: int = 0
+    started: int = 0
+    results: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    ratings: list[int] = field(default_factory=list)
+
+    def add_intro(self, intro: IntroFact, now: datetime) -> None:
+        status = intro.status
+        if status == "requested" and intro.expires_at and aware(intro.expires_at) <= now:
+            status = "expired"  # past its expiry, not yet marked (the service expires lazily)
+        self.statuses[status] += 1
+        if intro.status in ("accepted", "declined") and intro.decided_at is not None:
+            delta = aware(intro.decided_at) - aware(intro.created_at)
+            self.hours.append(delta.total_seconds() / 3600)
+
+    def add_record(self, record: RecordFact) -> None:
+        self.proposed += 1
+        if record.status in ("active", "closed"):
+            self.started += 1
+        if record.status == "closed" and record.result in RESULTS:
+            self.results[record.result] += 1
+        self.ratings.extend(record.ratings)
+
+    def stats(self, key: str, label: str) -> GroupStats:
+        st = self.statuses
+        responses = st["accepted"] + st["declined"]
+        closed = sum(self.results.values())
+        return GroupStats(
+            key=key,
+            label=label,
+            requests=sum(st.values()),
+            open=st["requested"],
+            accepted=st["accepted"],
+            declined=st["declined"],
+            withdrawn=st["withdrawn"],
+            expired=st["expired"],
+            responses=responses,
+            response_rate=_ratio(responses, responses + st["expired"]),
+            acceptance_rate=_ratio(st["accepted"], responses),
+            median_hours_to_answer=round(statistics.median(self.hours), 2) if self.hours else None,
+            records_proposed=self.proposed,
+            records_started=self.started,
+            records_closed=closed,
+            achieved=self.results["achieved"],
+            partly_achieved=self.results["partly_achieved"],
+            not_achieved=self.results["not_achieved"],
+            ratings=len(self.ratings),
+            mean_rating=round(statistics.fmean(self.ratings), 2) if self.ratings else None,
+        )
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _pair_label(key: str) -> str:
+    a, _, b = key.partition("->")
+    return f"{a} → {b}"
+
+
+def _cause_label(key: str, titles: Mapping[str, str]) -> str:
+    title = titles.get(key)
+    return f"{title} ({key})" if title and title != key else key
+
+
+def summarise(facts: Facts, *, now: datetime | None = None) -> Analytics:
+    """The figures of every sector pair and cause (largest groups first), and the totals."""
+    now = now or utcnow()
+    orgs = facts.orgs
+    intro_by_id = {i.id: i for i in facts.intros}
+    pairs: dict[str, _Acc] = defaultdict(_Acc)
+    causes: dict[str, _Acc] = defaultdict(_Acc)
+    total = _Acc()
+    for intro in facts.intros:
+        for acc in (
+            pairs[sector_pair(orgs, intro.from_org, intro.to_org)],
+            causes[cause_key(orgs.get(intro.to_org))],
+            total,
+        ):
+            acc.add_intro(intro, now)
+    for record in facts.records:
+        origin = intro_by_id.get(record.introduction_id or "")
+        asking, asked = (
+            (origin.from_org, origin.to_org)
+            if origin is not None
+            and {origin.from_org, origin.to_org} == {record.organisation_id, record.partner_id}
+            else (record.organisation_id, record.partner_id)
+        )
+        for acc in (
+            pairs[sector_pair(orgs, asking, asked)],
+            causes[cause_key(orgs.get(asked))],
+            total,
+        ):
+            acc.add_record(record)
+
+    def rows(groups: dict[str, _Acc], label: Callable[[str], str]) -> list[GroupStats]:
+        out = [acc.stats(key, label(key)) for key, acc in groups.items()]
+        return sorted(out, key=lambda g: (-g.requests, -g.records_proposed, g.key))
+
+    return Analytics(
+        generated_at=now,
+        totals=total.stats("all", "All introductions"),
+        by_sector_pair=rows(pairs, _pair_label),
+        by_cause=rows(causes, lambda k: _cause_label(k, facts.cause_titles)),
+    )
+
+
+# ---- reading ------------------------------------------------------------------------------
+
+
+def load_facts(db: Database, cause_titles: Mapping[str, str] | None = None) -> Facts:
+    """Every introduction and partnership record, the organisations they name, and titles of
+    causes (the taxonomy in the database; `cause_titles` first, e.g. NTEE major groups)."""
+    with db.session() as s:
+        intros = [
+            IntroFact(
+                r.id, r.from_org, r.to_org, r.status, r.created_at, r.decided_at, r.expires_at
+            )
+            for r in s.scalars(select(IntroductionRow))
+        ]
+        ratings: dict[str, list[int]] = defaultdict(list)
+        q = select(CheckInRow.record_id, CheckInRow.rating).where(CheckInRow.rating.is_not(None))
+        for record_id, rating in s.execute(q):
+            if rating is not None:
+                ratings[str(record_id)].append(int(rating))
+        records = [
+            RecordFact(
+                r.id,
+                r.organisation_id,
+                r.partner_id,
+                r.introduction_id,
+                r.status,
+                (r.outcome or {}).get("result"),
+                tuple(ratings.get(r.id, ())),
+            )
+            for r in s.scalars(select(PartnershipRecordRow))
+        ]
+        ids = _named(intros, records)
+        orgs: dict[str, OrgFact] = {}
+        id_list = sorted(ids)
+        for start in range(0, len(id_list), 500):
+            chunk = id_list[start : start + 500]
+            q2 = select(
+                OrganisationRow.id,
+                OrganisationRow.sector,
+                OrganisationRow.cause_code,
+                OrganisationRow.focus_areas,
+            ).where(OrganisationRow.id.in_(chunk))
+            for org_id, sector, code, areas in s.execute(q2):
+                orgs[str(org_id)] = OrgFact(str(sector), code, tuple(areas or ()))
+        titles = {str(c): str(t) for c, t in s.execute(select(CauseRow.code, CauseRow.title))}
+    titles.update(cause_titles or {})
+    return Facts(orgs=orgs, intros=intros, records=records, cause_titles=titles)
+
+
+def _named(intros: Iterable[IntroFact], records: Iterable[RecordFact]) -> set[str]:
+    ids: set[str] = set()
+    for i in intros:
+        ids.update((i.from_org, i.to_org))
+    for r in records:
+        ids.update((r.organisation_id, r.partner_id))
+    return ids
+
+
+def analytics(
+    db: Database, *, cause_titles: Mapping[str, str] | None = None, now: datetime | None = None
+) -> Analytics:
+    return summarise(load_facts(db, cause_titles), now=now)
