@@ -110,3 +110,11 @@ class ThrottledError(MatcherError):
     def __init__(self, message: str, *, retry_after: float):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class ExtensionMissingError(StorageError):
+    """The PostgreSQL server lacks an extension a back end needs (pgvector's `vector`)."""
+
+    def __init__(self, message: str, *, extension: str):
+        super().__init__(message)
+        self.extension = extension

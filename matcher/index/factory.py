@@ -12,6 +12,7 @@ from matcher.index.flat import FlatIndex
 from matcher.index.hnsw import HNSWIndex
 from matcher.index.ivf import IVFIndex
 from matcher.index.manifest import read_manifest
+from matcher.index.pgvector import PgVectorIndex
 
 logger = logging.getLogger(__name__)
 
@@ -19,13 +20,17 @@ BACKENDS: dict[str, type[FaissIndexBase]] = {
     FlatIndex.kind: FlatIndex,
     IVFIndex.kind: IVFIndex,
     HNSWIndex.kind: HNSWIndex,
+    # vectors in PostgreSQL (needs url=...; the pgvector extension on the server)
+    PgVectorIndex.kind: PgVectorIndex,
 }
+ANN_KINDS = (IVFIndex.kind, HNSWIndex.kind)  # what choose_kind picks above its threshold
 
 __all__ = ["BACKENDS", "choose_kind", "create_index", "load_index", "set_faiss_threads"]
 
 
 def create_index(kind: str, dimension: int, **params: Any) -> FaissIndexBase:
-    """A new empty index: kind "flat", "ivf" or "hnsw"; params go to its constructor."""
+    """A new empty index: kind "flat", "ivf", "hnsw" or "pgvector" (which needs `url`); params
+    go to its constructor."""
     try:
         cls = BACKENDS[kind]
     except KeyError:
@@ -35,7 +40,7 @@ def create_index(kind: str, dimension: int, **params: Any) -> FaissIndexBase:
 
 def choose_kind(n_vectors: int, threshold: int, ann_kind: str) -> str:
     """Exact "flat" up to `threshold` vectors, else the approximate `ann_kind`."""
-    if ann_kind not in BACKENDS or ann_kind == FlatIndex.kind:
+    if ann_kind not in ANN_KINDS:
         raise ValueError(f"ann_kind must be 'ivf' or 'hnsw', got {ann_kind!r}")
     return FlatIndex.kind if n_vectors <= threshold else ann_kind
 
