@@ -22,7 +22,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from matcher.domain import Filters
-from matcher.errors import ExtensionMissingError, StorageError
+from matcher.errors import ArtifactMismatchError, ExtensionMissingError, StorageError
 from matcher.index.pg_filters import COLUMNS, RowAttributes, where_clause
 
 logger = logging.getLogger(__name__)
@@ -182,6 +182,16 @@ class PgVectorStore:
             )
             for col in ("sector", "region", "country", "level"):
                 cur.execute(f"CREATE INDEX IF NOT EXISTS {t}_{col} ON {t} ({col})")
+            cur.execute(
+                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+                "WHERE attrelid = %s::regclass AND attname = 'embedding'",
+                (t,),
+            )
+            found = str(cur.fetchone()[0])
+        if found.split(".")[-1].strip('"') != f"halfvec({self.dimension})":
+            raise ArtifactMismatchError(
+                f"table {t} holds {found} vectors, expected halfvec({self.dimension})"
+            )
         self.create_ann_index()
 
     def create_ann_index(self) -> None:
