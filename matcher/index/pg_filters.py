@@ -80,13 +80,29 @@ def _distance_km(params: dict[str, Any]) -> str:
     )
 
 
+# the filter columns with B-tree indexes, written so the planner cannot use those indexes: the
+# HNSW path must walk the graph, not scan a B-tree and sort (same rows, no-op arithmetic)
+OPAQUE = {
+    "sector": "(sector + 0)",
+    "level": "(level + 0)",
+    "country": "(country || '')",
+    "region": "(region || '')",
+}
+
+
 def where_clause(
-    filters: Filters | None, *, include_unpublished: bool = False, include_all: bool = False
+    filters: Filters | None,
+    *,
+    include_unpublished: bool = False,
+    include_all: bool = False,
+    opaque: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """(SQL condition, psycopg parameters) admitting exactly the rows Catalog.mask admits;
-    `include_all` with no filters admits every stored row (the plain VectorIndex view)."""
+    `include_all` with no filters admits every stored row (the plain VectorIndex view);
+    `opaque` keeps the planner off the filter columns' B-tree indexes."""
     conds: list[str] = []
     params: dict[str, Any] = {}
+    c = OPAQUE if opaque else {name: name for name in OPAQUE}
     if include_all and filters is None:
         return "TRUE", params
     if not include_unpublished:
@@ -96,21 +112,21 @@ def where_clause(
     if filters is None:
         return " AND ".join(conds) or "TRUE", params
     if filters.sectors:
-        conds.append("sector = ANY(%(sectors)s)")
+        conds.append(f"{c['sector']} = ANY(%(sectors)s)")
         params["sectors"] = [SECTORS.index(s.value) for s in filters.sectors]
     if filters.sizes:
         conds.append("size = ANY(%(sizes)s)")
         params["sizes"] = [SIZES.index(s.value) for s in filters.sizes]
-    international = f"level = {INTERNATIONAL}"
+    international = f"{c['level']} = {INTERNATIONAL}"
     in_country = "TRUE"
     if filters.country:
-        in_country = "country = %(country)s"
+        in_country = f"{c['country']} = %(country)s"
         params["country"] = filters.country.upper()
         conds.append(f"({in_country} OR {international})")
-    nationwide = f"((level = {NATIONAL} AND {in_country}) OR {international})"
+    nationwide = f"(({c['level']} = {NATIONAL} AND {in_country}) OR {international})"
     in_region = "FALSE"
     if filters.region:
-        in_region = "region = %(region)s"
+        in_region = f"{c['region']} = %(region)s"
         params["region"] = region_key(filters.region)
         conds.append(f"({in_region} OR {nationwide})")
     if filters.exclude_ids:
@@ -120,7 +136,7 @@ def where_clause(
         params["_near"] = (float(filters.near[0]), float(filters.near[1]))
         distance = _distance_km(params)
         params["radius_km"] = float(filters.radius_km)
-        statewide = f"(level = {STATE} AND {in_region})"
+        statewide = f"({c['level']} = {STATE} AND {in_region})"
         conds.append(
             f"(coalesce({distance} <= %(radius_km)s, false) OR {nationwide} OR {statewide})"
         )

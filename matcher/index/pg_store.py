@@ -34,6 +34,8 @@ INSTALL_HINT = (
 )
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _DEFAULT_ATTRS = RowAttributes()
+HALF_MAX = 65504.0
+ANALYZE_BATCH = 1000  # writes of at least this many rows refresh the table's statistics
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -54,9 +56,9 @@ def copy_rows(
     n_fields = struct.pack("!h", 2 + len(COLUMNS))
     dim = vectors.shape[1]
     vec_head = struct.pack("!ihh", 4 + 2 * dim, dim, 0)
+    if vectors.size and float(np.abs(vectors).max()) > HALF_MAX:
+        raise ValueError(f"vectors hold values outside half precision's range (|x| > {HALF_MAX})")
     halves = vectors.astype(">f2")
-    if not np.isfinite(halves).all():
-        raise ValueError("vectors hold values outside half precision's range (|x| > 65504)")
     for i, pk in enumerate(ids.tolist()):
         a = attrs[i] if attrs is not None else _DEFAULT_ATTRS
         parts = [n_fields, struct.pack("!iq", 8, pk)]
@@ -240,6 +242,8 @@ class PgVectorStore:
                 f"INSERT INTO {self.table} SELECT * FROM _stage "
                 f"ON CONFLICT (id) DO UPDATE SET {sets}"
             )
+            if len(ids) >= ANALYZE_BATCH:  # the planner's row estimates for counts and scans
+                cur.execute(f"ANALYZE {self.table}")
 
     def remove(self, ids: np.ndarray) -> None:
         with self._cursor() as cur:
@@ -273,28 +277,41 @@ class PgVectorStore:
             raise ValueError(f"query must have {self.dimension} dimensions, got {q.shape[0]}")
         return "[" + ",".join(repr(float(x)) for x in q.astype(np.float16)) + "]"
 
-    def _search(
+    def _run(
         self,
         query: np.ndarray,
         k: int,
         filters: Filters | None,
-        settings: dict[str, str],
+        exact: bool,
+        *,
+        explain: bool = False,
         **kw: Any,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        cond, params = where_clause(filters, **kw)
+    ) -> list[tuple[Any, ...]]:
+        cond, params = where_clause(filters, opaque=not exact, **kw)
         params["q"], params["k"] = self._query_literal(query), int(k)
         dist = f"embedding {self._op} %(q)s::{self._type}"
         sql = (
             f"WITH hits AS MATERIALIZED (SELECT id, {dist} AS d FROM {self.table} "
             f"WHERE {cond} ORDER BY {dist} LIMIT %(k)s) SELECT id, -d FROM hits ORDER BY d, id"
         )
-        names = list(settings)
+        if exact:  # no index may order the rows: every admitted row is compared
+            settings = {"enable_indexscan": "off"}
+        else:  # the HNSW index orders them; filters are checked on the rows it reaches
+            settings = {
+                "enable_seqscan": "off",
+                "enable_bitmapscan": "off",
+                "hnsw.ef_search": str(min(1000, max(int(self.ef_search), int(k)))),
+                "hnsw.iterative_scan": self.iterative_scan,
+                "hnsw.max_scan_tuples": str(int(self.max_scan_tuples)),
+            }
         with self._cursor() as cur:
-            if names:
-                calls = ", ".join("set_config(%s, %s, true)" for _ in names)
-                cur.execute(f"SELECT {calls}", [x for n in names for x in (n, settings[n])])
-            cur.execute(sql, params)
-            rows = cur.fetchall()
+            calls = ", ".join("set_config(%s, %s, true)" for _ in settings)
+            cur.execute(f"SELECT {calls}", [x for n, v in settings.items() for x in (n, v)])
+            cur.execute(f"EXPLAIN {sql}" if explain else sql, params)
+            return list(cur.fetchall())
+
+    @staticmethod
+    def _hits(rows: list[tuple[Any, ...]]) -> tuple[np.ndarray, np.ndarray]:
         ids = np.asarray([r[0] for r in rows], dtype=np.int64)
         return ids, np.asarray([r[1] for r in rows], dtype=np.float32)
 
@@ -302,7 +319,7 @@ class PgVectorStore:
         self, query: np.ndarray, k: int, filters: Filters | None = None, **kw: Any
     ) -> tuple[np.ndarray, np.ndarray]:
         """Exact top-k by inner product over every admitted row (the HNSW index is not used)."""
-        return self._search(query, k, filters, {"enable_indexscan": "off"}, **kw)
+        return self._hits(self._run(query, k, filters, True, **kw))
 
     def approximate(
         self, query: np.ndarray, k: int, filters: Filters | None = None, **kw: Any
@@ -310,28 +327,8 @@ class PgVectorStore:
         """Top-k through the HNSW index with iterative scans: the filters are checked on every
         row the graph walk reaches, so results never violate them, but fewer than k may come
         back when admitted rows are rare (the caller then falls back to `exact`)."""
-        settings = {
-            "enable_seqscan": "off",
-            "enable_bitmapscan": "off",
-            "hnsw.ef_search": str(min(1000, max(int(self.ef_search), int(k)))),
-            "hnsw.iterative_scan": self.iterative_scan,
-            "hnsw.max_scan_tuples": str(int(self.max_scan_tuples)),
-        }
-        return self._search(query, k, filters, settings, **kw)
+        return self._hits(self._run(query, k, filters, False, **kw))
 
     def explain(self, query: np.ndarray, k: int, filters: Filters | None, exact: bool) -> str:
-        """The plan of a search (tests check which index each path uses)."""
-        cond, params = where_clause(filters)
-        params["q"], params["k"] = self._query_literal(query), int(k)
-        dist = f"embedding {self._op} %(q)s::{self._type}"
-        with self._cursor() as cur:
-            if exact:
-                cur.execute("SET LOCAL enable_indexscan = off")
-            else:
-                cur.execute("SET LOCAL enable_seqscan = off")
-                cur.execute("SET LOCAL enable_bitmapscan = off")
-            cur.execute(
-                f"EXPLAIN SELECT id FROM {self.table} WHERE {cond} ORDER BY {dist} LIMIT %(k)s",
-                params,
-            )
-            return "\n".join(r[0] for r in cur.fetchall())
+        """PostgreSQL's plan for a search (tests check which index each path uses)."""
+        return "\n".join(r[0] for r in self._run(query, k, filters, exact, explain=True))
