@@ -717,6 +717,7 @@ class Engine:
             cause_dist=cause_dist,
             cause_weight=cause_weight(self.settings.cause_weight, cause_dist),
             signals=signals,
+            filters=filters,  # a back end that filters itself (pgvector) searches under them
         )
 
     def _clause_vectors(self, text: str) -> np.ndarray:

@@ -52,13 +52,17 @@ def filtered_top_k(
     filters: Filters | None = None,
     *,
     exact_threshold: int = 5_000,
+    admitted: int | None = None,
 ) -> DenseHits:
-    """The top-k rows by inner product among those passing `filters`."""
+    """The top-k rows by inner product among those passing `filters`. `admitted`: how many rows
+    pass them, when the caller knows (the engine's catalog mask); else the back end counts
+    (up to exact_threshold + 1)."""
     if k < 0:
         raise ValueError("k must be >= 0")
     if exact_threshold < 0:
         raise ValueError("exact_threshold must be >= 0")
-    admitted = backend.count_upto(filters, exact_threshold + 1)
+    if admitted is None:
+        admitted = backend.count_upto(filters, exact_threshold + 1)
     if k == 0 or admitted == 0:
         return DenseHits(np.zeros(0, np.int64), np.zeros(0, np.float32), EXACT, admitted)
     if admitted <= exact_threshold:

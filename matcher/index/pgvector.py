@@ -84,11 +84,14 @@ class PgVectorIndex(FaissIndexBase):
 
     # reads -----------------------------------------------------------------------------------
     def search_filtered(
-        self, query: np.ndarray, k: int, filters: Filters | None = None
+        self, query: np.ndarray, k: int, filters: Filters | None = None, admitted: int | None = None
     ) -> DenseHits:
-        """Top-k among the rows passing `filters`; exact or HNSW as filtered_top_k decides."""
+        """Top-k among the rows passing `filters`; exact or HNSW as filtered_top_k decides from
+        `admitted` (how many rows pass, when the caller knows) or a count in the database."""
         q = as_vectors(query, self.dimension)[0]
-        return filtered_top_k(self.store, q, k, filters, exact_threshold=self.exact_threshold)
+        return filtered_top_k(
+            self.store, q, k, filters, exact_threshold=self.exact_threshold, admitted=admitted
+        )
 
     def _search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         labels = np.full((queries.shape[0], k), -1, dtype=np.int64)

@@ -17,6 +17,7 @@ from matcher.index import filtered
 from matcher.index.pg_filters import RowAttributes
 from matcher.index.pg_store import PgVectorStore
 from matcher.index.pgvector import PgVectorIndex
+from matcher.retrieve import dense_candidates
 from tests.index.support_pgvector import pgvector_indexes
 
 DIM = 16
@@ -222,3 +223,29 @@ def test_store_rejects_bad_names_and_vectors(make_index: Callable[..., PgVectorI
         index.add(np.array([1]), np.full((1, DIM), 1e6, dtype=np.float32))
     with pytest.raises(ValueError, match="16 dimensions"):
         index.store.exact(np.zeros(3, np.float32), 5)
+
+
+def test_retrieval_uses_the_back_end_filters_and_the_mask_has_the_last_word(
+    loaded: PgVectorIndex, world: tuple[list[Organisation], np.ndarray, Catalog]
+) -> None:
+    _, vectors, catalog = world
+    f = Filters(sectors=["business", "nonprofit"], country="US")
+    mask = catalog.mask(f)
+    for threshold in (10_000, 0):  # exact in SQL, then HNSW
+        loaded.exact_threshold = threshold
+        pos, scores, _ = dense_candidates(
+            catalog, vectors[7], mask, 10, index=loaded, exact_threshold=0, filters=f
+        )
+        assert mask[pos].all() and pos.size == 10
+        want, _, _ = dense_candidates(catalog, vectors[7], mask, 10, index=None, exact_threshold=0)
+        assert len(set(pos.tolist()) & set(want.tolist())) >= 9
+        np.testing.assert_allclose(scores, catalog.vectors[pos] @ vectors[7], atol=2e-3)
+    # a back end whose rows disagree with the catalog (stale filter columns) cannot leak a
+    # row the mask refuses: too few allowed rows come back, and an exact scan answers
+    stricter = catalog.mask(Filters(sectors=["business"], country="US", sizes=["large"]))
+    pos, _, _ = dense_candidates(
+        catalog, vectors[7], stricter, 10, index=loaded, exact_threshold=0, filters=f
+    )
+    want, _, _ = dense_candidates(catalog, vectors[7], stricter, 10, index=None, exact_threshold=0)
+    assert stricter[pos].all()
+    np.testing.assert_array_equal(pos, want)
