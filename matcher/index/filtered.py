@@ -61,6 +61,7 @@ def filtered_top_k(
         raise ValueError("k must be >= 0")
     if exact_threshold < 0:
         raise ValueError("exact_threshold must be >= 0")
+    counted = admitted is None
     if admitted is None:
         admitted = backend.count_upto(filters, exact_threshold + 1)
     if k == 0 or admitted == 0:
@@ -69,7 +70,9 @@ def filtered_top_k(
         ids, scores = backend.exact(query, k, filters)
         return DenseHits(ids, scores, EXACT, admitted)
     ids, scores = backend.approximate(query, k, filters)
-    if ids.size < k:  # more than exact_threshold >= ... rows are admitted: k were owed
+    # a count stopped at exact_threshold + 1 is a lower bound: then k rows were owed
+    owed = k if counted else min(k, admitted)
+    if ids.size < owed:
         ids, scores = backend.exact(query, k, filters)
         return DenseHits(ids, scores, FALLBACK, admitted)
     return DenseHits(ids, scores, APPROXIMATE, admitted)

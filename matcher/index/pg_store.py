@@ -211,6 +211,22 @@ class PgVectorStore:
         with self._cursor() as cur:
             cur.execute(f"DROP INDEX IF EXISTS {self.table}_hnsw")
 
+    def sibling_tables(self, prefix: str) -> list[str]:
+        """Tables of the current schema whose names start with `prefix` (other generations)."""
+        with self._cursor() as cur:
+            cur.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                "AND starts_with(tablename, %s)",
+                (prefix,),
+            )
+            return sorted(str(r[0]) for r in cur.fetchall())
+
+    def drop_table(self, table: str) -> None:
+        if not _NAME.match(table):
+            raise ValueError(f"table name {table!r} must match {_NAME.pattern}")
+        with self._cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
+
     def drop(self) -> None:
         with self._cursor() as cur:
             cur.execute(f"DROP TABLE IF EXISTS {self.table}")

@@ -10,21 +10,33 @@ float32 ones (the contract tests allow 2e-3 for this kind).
 
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy.engine import make_url
 
-from matcher.domain import Filters
+from matcher.domain import Filters, Organisation
 from matcher.errors import ArtifactMismatchError
 from matcher.index.faiss_common import FaissIndexBase, as_vectors
 from matcher.index.filtered import DenseHits, filtered_top_k
-from matcher.index.manifest import Manifest
+from matcher.index.manifest import Manifest, expect_manifest
 from matcher.index.pg_filters import RowAttributes
 from matcher.index.pg_store import PgVectorStore
 
+logger = logging.getLogger(__name__)
+
 SCORE_TOLERANCE = 2e-3  # half precision: |score - float32 inner product| stays below this
+# the organisations of some vector ids (matcher.store.Store.organisations_by_pk)
+OrganisationLoader = Callable[[Sequence[int]], dict[int, Organisation]]
+# a stored row with no organisation behind it passes no filter
+NO_ORGANISATION = RowAttributes(published=False, active=False)
+BULK_ROWS = 10_000  # a first load of at least this many rows builds the HNSW index after it
+URL_ENV = ("MATCHER_PGVECTOR_URL", "MATCHER_DATABASE_URL")
+T = TypeVar("T", bound="PgVectorIndex")
 
 
 class PgVectorIndex(FaissIndexBase):
@@ -47,6 +59,8 @@ class PgVectorIndex(FaissIndexBase):
             raise ValueError("exact_threshold must be >= 0")
         self.exact_threshold = int(exact_threshold)
         self.store = PgVectorStore(url, self.dimension, table=table, **store_params)
+        # where `add` reads the filter columns of the rows it writes (None: defaults)
+        self.organisations: OrganisationLoader | None = None
 
     def __len__(self) -> int:
         return len(self.store)
@@ -72,7 +86,20 @@ class PgVectorIndex(FaissIndexBase):
 
     # writes ----------------------------------------------------------------------------------
     def _add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        self.store.upsert(ids, vectors)
+        attrs = None
+        if self.organisations is not None:
+            orgs = self.organisations(ids.tolist())
+            attrs = [
+                RowAttributes.of(orgs[pk]) if pk in orgs else NO_ORGANISATION for pk in ids.tolist()
+            ]
+        if ids.size < BULK_ROWS or len(self):
+            self.store.upsert(ids, vectors, attrs)
+            return
+        # a first large load: building the HNSW graph once afterwards is several times faster
+        # than growing it row by row
+        self.store.drop_ann_index()
+        self.store.upsert(ids, vectors, attrs)
+        self.store.create_ann_index()
 
     def _remove(self, ids: np.ndarray) -> None:
         self.store.remove(ids)
@@ -110,7 +137,23 @@ class PgVectorIndex(FaissIndexBase):
         """Nothing but the manifest: the rows are in the database."""
 
     @classmethod
-    def _load_files(cls, directory: Path, manifest: Manifest) -> PgVectorIndex:
+    def load(cls: type[T], directory: Path, *, expected_dimension: int | None = None) -> T:
+        """Reconnect to the table a manifest names. Its row count is not checked against the
+        manifest: the table is live and moves on with every write after the save."""
+        directory = Path(directory)
+        manifest = expect_manifest(directory, cls.kind, expected_dimension)
+        index = cls._load_files(directory, manifest)
+        if len(index) != manifest.count:
+            logger.info(
+                "pgvector table %s holds %d rows, %d when saved",
+                index.store.table,
+                len(index),
+                manifest.count,
+            )
+        return index
+
+    @classmethod
+    def _load_files(cls: type[T], directory: Path, manifest: Manifest) -> T:
         params = manifest.params
         try:
             url, table = str(params["url"]), str(params["table"])
@@ -118,7 +161,7 @@ class PgVectorIndex(FaissIndexBase):
             raise ArtifactMismatchError(f"{directory}: pgvector manifest lacks {exc}") from None
         return cls(
             manifest.dimension,
-            url=url,
+            url=with_password(url),
             table=table,
             exact_threshold=int(params.get("exact_threshold", 5_000)),
             hnsw_m=int(params.get("m", 16)),
@@ -128,6 +171,27 @@ class PgVectorIndex(FaissIndexBase):
 
     def close(self) -> None:
         self.store.close()
+
+
+def with_password(url: str) -> str:
+    """The manifest's URL (saved without its password) with the password of the configured URL
+    ($MATCHER_PGVECTOR_URL, else $MATCHER_DATABASE_URL) when that names the same server,
+    database and user; else as saved (libpq then reads PGPASSWORD or ~/.pgpass)."""
+    saved = make_url(url)
+    for name in URL_ENV:
+        configured = os.environ.get(name)
+        if not configured or not configured.startswith("postgres"):
+            continue
+        c = make_url(configured)
+        same = (c.host, c.port, c.database, c.username) == (
+            saved.host,
+            saved.port,
+            saved.database,
+            saved.username,
+        )
+        if same and c.password:
+            return saved.set(password=c.password).render_as_string(hide_password=False)
+    return url
 
 
 class _AllRows:
