@@ -185,7 +185,10 @@ def test_load_refuses_mismatch(
         load_index(tmp_path / "idx", expected_dimension=DIM + 1)
     with pytest.raises(ArtifactMismatchError):
         load_index(tmp_path / "idx", expected_kind=other)
-    for field, value in [("count", 5), ("dimension", DIM * 2), ("kind", "nope")]:
+    tampered = [("count", 5), ("dimension", DIM * 2), ("kind", "nope")]
+    if kind == "pgvector":  # its table is live: the count moves on with writes after a save
+        tampered = tampered[1:]
+    for field, value in tampered:
         broken = tmp_path / f"broken-{field}"
         shutil.copytree(tmp_path / "idx", broken)
         manifest = json.loads((broken / "manifest.json").read_text())
