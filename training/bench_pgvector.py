@@ -147,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--m", type=int, default=16)
     p.add_argument("--ef-construction", type=int, default=64)
     p.add_argument("--table", default="bench_vectors")
+    p.add_argument("--build-memory", default="512MB", help="maintenance_work_mem for the build")
     p.add_argument(
         "--reuse",
         action="store_true",
@@ -187,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             sl = slice(start, start + 20_000)
             store.upsert(ids[sl], vectors[sl], attrs[sl])
         t1 = time.perf_counter()
-        store.create_ann_index()
+        store.create_ann_index(args.build_memory)
         t2 = time.perf_counter()
         print(
             f"load {t1 - t0:.1f} s, HNSW build (m={args.m}, ef_construction="

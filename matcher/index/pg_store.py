@@ -196,10 +196,13 @@ class PgVectorStore:
             )
         self.create_ann_index()
 
-    def create_ann_index(self) -> None:
-        """The HNSW index (built from the rows present; kept up to date by later writes)."""
+    def create_ann_index(self, maintenance_work_mem: str = "512MB") -> None:
+        """The HNSW index (built from the rows present; kept up to date by later writes). The
+        build is much faster while the graph fits in `maintenance_work_mem`."""
+        if not re.fullmatch(r"\d+\s*[kMG]B", maintenance_work_mem):
+            raise ValueError(f"maintenance_work_mem like '512MB', got {maintenance_work_mem!r}")
         with self._cursor() as cur:
-            cur.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            cur.execute(f"SET LOCAL maintenance_work_mem = '{maintenance_work_mem}'")
             cur.execute(
                 f"CREATE INDEX IF NOT EXISTS {self.table}_hnsw ON {self.table} USING hnsw "
                 f'(embedding "{self.schema}".halfvec_ip_ops) '
