@@ -69,6 +69,19 @@ class RowAttributes:
         return tuple(getattr(self, name) for name, _ in COLUMNS)
 
 
+def place_keys_sql() -> str:
+    """A stored generated column: the keys a country or region filter looks up in one GIN index
+    ('c:US', 'r:or'; 'nat' and 'nat:US' for a national body, 'intl' for an international one),
+    so "in the region, or serving the whole country, or the world" is one indexable test."""
+    return (
+        "text[] GENERATED ALWAYS AS (ARRAY['c:' || country, 'r:' || region]"
+        f" || CASE WHEN level = {NATIONAL} THEN ARRAY['nat', 'nat:' || country]"
+        " ELSE ARRAY[]::text[] END"
+        f" || CASE WHEN level = {INTERNATIONAL} THEN ARRAY['intl'] ELSE ARRAY[]::text[] END"
+        ") STORED"
+    )
+
+
 def _distance_km(params: dict[str, Any]) -> str:
     """Haversine distance from the filter's point, as matcher.geo.haversine_many computes it."""
     params["near_lat"], params["near_lon"] = params.pop("_near")
@@ -80,13 +93,14 @@ def _distance_km(params: dict[str, Any]) -> str:
     )
 
 
-# the filter columns with B-tree indexes, written so the planner cannot use those indexes: the
-# HNSW path must walk the graph, not scan a B-tree and sort (same rows, no-op arithmetic)
+# the indexed filter columns, written so the planner cannot use their indexes: the HNSW path
+# must walk the graph, not scan another index and sort (same rows, no-op expressions)
 OPAQUE = {
     "sector": "(sector + 0)",
     "level": "(level + 0)",
     "country": "(country || '')",
     "region": "(region || '')",
+    "place_keys": "(place_keys || ARRAY[]::text[])",
 }
 
 
@@ -119,16 +133,25 @@ def where_clause(
         params["sizes"] = [SIZES.index(s.value) for s in filters.sizes]
     international = f"{c['level']} = {INTERNATIONAL}"
     in_country = "TRUE"
-    if filters.country:
+    country = filters.country.upper() if filters.country else None
+    if country:
         in_country = f"{c['country']} = %(country)s"
-        params["country"] = filters.country.upper()
-        conds.append(f"({in_country} OR {international})")
+        params["country"] = country
+        # in the country, or international (place_keys_sql)
+        conds.append(f"{c['place_keys']} && %(country_keys)s")
+        params["country_keys"] = [f"c:{country}", "intl"]
     nationwide = f"(({c['level']} = {NATIONAL} AND {in_country}) OR {international})"
     in_region = "FALSE"
     if filters.region:
         in_region = f"{c['region']} = %(region)s"
         params["region"] = region_key(filters.region)
-        conds.append(f"({in_region} OR {nationwide})")
+        # in the region, or national (in the filter's country when it has one), or international
+        conds.append(f"{c['place_keys']} && %(region_keys)s")
+        params["region_keys"] = [
+            f"r:{params['region']}",
+            f"nat:{country}" if country else "nat",
+            "intl",
+        ]
     if filters.exclude_ids:
         conds.append("(org_id IS NULL OR org_id <> ALL(%(exclude)s))")
         params["exclude"] = list(filters.exclude_ids)

@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from matcher.domain import Filters
 from matcher.errors import ArtifactMismatchError, ExtensionMissingError, StorageError
-from matcher.index.pg_filters import COLUMNS, RowAttributes, where_clause
+from matcher.index.pg_filters import COLUMNS, RowAttributes, place_keys_sql, where_clause
 
 logger = logging.getLogger(__name__)
 
@@ -182,8 +182,10 @@ class PgVectorStore:
                 f"CREATE TABLE IF NOT EXISTS {t} "
                 f"(id bigint PRIMARY KEY, {cols}, embedding {self._type} NOT NULL)"
             )
-            for col in ("sector", "region", "country", "level"):
+            cur.execute(f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS place_keys {place_keys_sql()}")
+            for col in ("sector", "level"):
                 cur.execute(f"CREATE INDEX IF NOT EXISTS {t}_{col} ON {t} ({col})")
+            cur.execute(f"CREATE INDEX IF NOT EXISTS {t}_place ON {t} USING gin (place_keys)")
             cur.execute(
                 "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
                 "WHERE attrelid = %s::regclass AND attname = 'embedding'",
@@ -251,14 +253,16 @@ class PgVectorStore:
         update = ["embedding"] if attrs is None else names[1:]
         sets = ", ".join(f"{n} = EXCLUDED.{n}" for n in update)
         with self._cursor() as cur:
-            cur.execute(
-                f"CREATE TEMP TABLE _stage (LIKE {self.table} INCLUDING DEFAULTS) ON COMMIT DROP"
+            cur.execute(  # the stored columns only (place_keys is generated)
+                f"CREATE TEMP TABLE _stage ON COMMIT DROP AS "
+                f"SELECT {', '.join(names)} FROM {self.table} WITH NO DATA"
             )
             with cur.copy(f"COPY _stage ({', '.join(names)}) FROM STDIN (FORMAT BINARY)") as cp:
                 for chunk in copy_rows(ids, vectors, attrs):
                     cp.write(chunk)
+            cols = ", ".join(names)
             cur.execute(
-                f"INSERT INTO {self.table} SELECT * FROM _stage "
+                f"INSERT INTO {self.table} ({cols}) SELECT {cols} FROM _stage "
                 f"ON CONFLICT (id) DO UPDATE SET {sets}"
             )
             if len(ids) >= ANALYZE_BATCH:  # the planner's row estimates for counts and scans
