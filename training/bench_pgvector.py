@@ -169,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             hnsw_m=args.m,
             ef_construction=args.ef_construction,
             ef_search=args.ef_search,
+            build_memory=args.build_memory,
         )
 
     if not args.reuse:  # a fresh table, whatever was there (another dimension included)
@@ -188,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
             sl = slice(start, start + 20_000)
             store.upsert(ids[sl], vectors[sl], attrs[sl])
         t1 = time.perf_counter()
-        store.create_ann_index(args.build_memory)
+        store.create_ann_index()
         t2 = time.perf_counter()
         print(
             f"load {t1 - t0:.1f} s, HNSW build (m={args.m}, ef_construction="

@@ -95,6 +95,7 @@ class PgVectorStore:
         ef_search: int = 100,
         max_scan_tuples: int = 20_000,
         iterative_scan: str = "relaxed_order",
+        build_memory: str = "512MB",
     ) -> None:
         if dimension < 1 or dimension > 4000:
             raise ValueError("dimension must be 1..4000 (HNSW indexes halfvec up to 4,000)")
@@ -108,6 +109,7 @@ class PgVectorStore:
         self.hnsw_m, self.ef_construction = hnsw_m, ef_construction
         self.ef_search, self.max_scan_tuples = ef_search, max_scan_tuples
         self.iterative_scan = iterative_scan
+        self.build_memory = build_memory
         self._engine = create_engine(self.url, future=True, pool_pre_ping=True)
         self.schema = self._check_extension()
         self._op = f'OPERATOR("{self.schema}".<#>)'
@@ -182,7 +184,14 @@ class PgVectorStore:
                 f"CREATE TABLE IF NOT EXISTS {t} "
                 f"(id bigint PRIMARY KEY, {cols}, embedding {self._type} NOT NULL)"
             )
-            cur.execute(f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS place_keys {place_keys_sql()}")
+            cur.execute(
+                "SELECT count(*) FROM pg_attribute WHERE attrelid = %s::regclass "
+                "AND attname = 'place_keys' AND NOT attisdropped",
+                (t,),
+            )
+            if not cur.fetchone()[0]:  # a table of an older version: rewritten once
+                cur.execute(f"DROP INDEX IF EXISTS {t}_hnsw")  # rebuilt below, not in the rewrite
+                cur.execute(f"ALTER TABLE {t} ADD COLUMN place_keys {place_keys_sql()}")
             for col in ("sector", "level"):
                 cur.execute(f"CREATE INDEX IF NOT EXISTS {t}_{col} ON {t} ({col})")
             cur.execute(f"CREATE INDEX IF NOT EXISTS {t}_place ON {t} USING gin (place_keys)")
@@ -198,9 +207,11 @@ class PgVectorStore:
             )
         self.create_ann_index()
 
-    def create_ann_index(self, maintenance_work_mem: str = "512MB") -> None:
+    def create_ann_index(self, maintenance_work_mem: str | None = None) -> None:
         """The HNSW index (built from the rows present; kept up to date by later writes). The
-        build is much faster while the graph fits in `maintenance_work_mem`."""
+        build is much faster while the graph fits in `maintenance_work_mem` (default: the
+        store's build_memory)."""
+        maintenance_work_mem = maintenance_work_mem or self.build_memory
         if not re.fullmatch(r"\d+\s*[kMG]B", maintenance_work_mem):
             raise ValueError(f"maintenance_work_mem like '512MB', got {maintenance_work_mem!r}")
         with self._cursor() as cur:
