@@ -54,7 +54,7 @@ from matcher.errors import ArtifactMismatchError, NotFoundError
 from matcher.geo import haversine_many
 from matcher.history_model import PartnerHistoryModel
 from matcher.index.base import VectorIndex
-from matcher.index.factory import choose_kind, create_index
+from matcher.index.factory import attach_organisations, new_vector_index
 from matcher.index.lexical import LexicalIndex
 from matcher.meaning import CapabilityMeaning
 from matcher.offers import focus_offers_by_code, partner_offers
@@ -235,13 +235,19 @@ class Engine:
         mean = None
         if self.settings.centre_vectors:
             mean = vectors.mean(axis=0) if len(rows) else np.zeros(self.embedder.dimension)
-        kind = choose_kind(len(rows), self.settings.ann_threshold, self.settings.ann_kind)
-        say(f"vector index ({kind})")
-        ann = create_index(kind, self.embedder.dimension)
-        if len(rows):
-            ann.add(pks, centre(vectors, mean))
         state = self.store.index_state(ORG_INDEX)
         generation = (state["generation"] if state else 0) + 1
+        ann = new_vector_index(  # faiss, or pgvector (settings.vector_backend)
+            self.settings,
+            self.embedder.dimension,
+            len(rows),
+            generation=generation,
+            organisations=self.store.organisations_by_pk,
+        )
+        kind = ann.kind
+        say(f"vector index ({kind})")
+        if len(rows):
+            ann.add(pks, centre(vectors, mean))
         art = IndexArtifact(
             generation=generation,
             model=self.embedder.model_name,
@@ -306,6 +312,7 @@ class Engine:
         if catch_up is None:
             catch_up = self._catch_up_from_rows(art, rows)
         catalog, stale, texts, gone = catch_up
+        attach_organisations(art.ann, self.store.organisations_by_pk)  # pgvector's filter columns
         if stale:
             say = stage_printer(progress)
             say(f"the index is {len(stale)} profiles behind the database: embedding them")
@@ -742,6 +749,7 @@ class Engine:
             cause_dist=cause_dist,
             cause_weight=cause_weight(self.settings.cause_weight, cause_dist),
             signals=signals,
+            filters=filters,  # a back end that filters itself (pgvector) searches under them
         )
 
     def _with_sectors(

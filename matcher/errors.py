@@ -123,3 +123,11 @@ class ThrottledError(MatcherError):
 class QuotaExceededError(ThrottledError):
     """A per-organisation budget is spent (e.g. introduction requests per day); `retry_after`
     says in how many seconds the oldest counted use leaves the window."""
+
+
+class ExtensionMissingError(StorageError):
+    """The PostgreSQL server lacks an extension a back end needs (pgvector's `vector`)."""
+
+    def __init__(self, message: str, *, extension: str):
+        super().__init__(message)
+        self.extension = extension

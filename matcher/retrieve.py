@@ -11,15 +11,26 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from matcher.catalog import Catalog
 from matcher.causes import agreement
+from matcher.domain import Filters
 from matcher.index.base import VectorIndex
+from matcher.index.filtered import DenseHits
 
 logger = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class FilteredIndex(Protocol):
+    """A vector back end that applies the hard filters itself (matcher.index.pgvector)."""
+
+    def search_filtered(
+        self, query: np.ndarray, k: int, filters: Filters | None = None, admitted: int | None = None
+    ) -> DenseHits: ...
 
 
 class LexicalScorer(Protocol):
@@ -116,12 +127,29 @@ def dense_candidates(
     *,
     index: VectorIndex | None,
     exact_threshold: int,
+    filters: Filters | None = None,
 ) -> tuple[np.ndarray, np.ndarray, _Stats]:
     """Top-k allowed positions by cosine, their scores, and the score distribution over the
-    allowed rows (exact, or from an evenly spaced sample when the ANN index is used)."""
+    allowed rows (exact, or from an evenly spaced sample when the ANN index is used). With
+    `filters` (the ones `mask` was made from) and an index that searches under filters itself
+    (FilteredIndex: the pgvector back end), the search is the index's."""
     allowed = np.flatnonzero(mask)
     if allowed.size == 0:
         return allowed, np.zeros(0, np.float32), _Stats()
+    if filters is not None and isinstance(index, FilteredIndex):
+        # the back end applies the filters itself (pgvector: in SQL, exact or HNSW as
+        # matcher.index.filtered decides); the mask still has the last word on every row
+        hits = index.search_filtered(query, k, filters, admitted=int(allowed.size))
+        pos = catalog.positions_of_pks(hits.ids)
+        ok = pos >= 0
+        ok[ok] = mask[pos[ok]]
+        if int(ok.sum()) >= min(k, allowed.size):
+            sample = allowed[:: max(1, allowed.size // SAMPLE_FOR_STATS)]
+            sims = catalog.vectors[sample] @ query
+            stats = _Stats(float(sims.mean()), float(sims.std()))
+            return pos[ok][:k], hits.scores[ok][:k].astype(np.float32), stats
+        logger.warning("filtered back end returned too few allowed rows: exact scan instead")
+        return _exact(catalog, query, allowed, mask, k)
     if index is None or allowed.size <= exact_threshold or len(index) == 0:
         return _exact(catalog, query, allowed, mask, k)
     want = min(len(index), max(4 * k, int(k * mask.size / max(allowed.size, 1)) + k))
@@ -194,12 +222,13 @@ def hybrid(
     cause_dist: np.ndarray | None = None,
     cause_weight: float = 0.0,
     signals: Sequence[Signal] = (),
+    filters: Filters | None = None,
 ) -> Candidates:
     """Union of the dense, lexical and cause-space top-k, ranked by
     (1 - w_l - w_c) * z(dense) + w_l * z(lexical) + w_c * z(cause), each standardised over the
     rows that pass the filters (the cause term only when `cause_dist` is given)."""
     d_pos, d_sc, d_stats = dense_candidates(
-        catalog, query, mask, k, index=index, exact_threshold=exact_threshold
+        catalog, query, mask, k, index=index, exact_threshold=exact_threshold, filters=filters
     )
     l_pos, l_sc, l_stats = lexical_candidates(catalog, lexical, text, mask, k)
     c_pos, _, c_stats = cause_candidates(catalog, cause_dist, mask, k, exact_threshold)

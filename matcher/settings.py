@@ -62,6 +62,21 @@ class Settings(BaseSettings):
         20_000, ge=0, description="Corpus size above which the approximate index is used"
     )
     ann_kind: str = Field("ivf", pattern="^(ivf|hnsw)$")
+    vector_backend: str = Field(
+        "faiss",
+        pattern="^(faiss|pgvector)$",
+        description="faiss (default): vectors in process, files beside the index; pgvector: "
+        "vectors in PostgreSQL (pgvector_url, else database_url), filtered searches in SQL",
+    )
+    pgvector_url: str | None = Field(
+        None, description="PostgreSQL URL for the pgvector back end; default: database_url"
+    )
+    pgvector_exact_threshold: int = Field(
+        5_000,
+        ge=0,
+        description="pgvector: filtered sets up to this many rows are scanned exactly, larger "
+        "ones go through HNSW (exact fallback when it returns too few)",
+    )
     exact_filter_threshold: int = Field(
         25_000, ge=0, description="Filtered candidate sets up to this size are scanned exactly"
     )
@@ -204,6 +219,13 @@ class Settings(BaseSettings):
             raise ValueError("database_url must not be empty")
         if self.lexical_weight + self.cause_weight > 1:
             raise ValueError("lexical_weight + cause_weight must not exceed 1")
+        if self.vector_backend == "pgvector":
+            url = self.pgvector_url or self.database_url or ""
+            if not url.startswith(("postgresql", "postgres")):
+                raise ValueError(
+                    "vector_backend 'pgvector' needs a PostgreSQL URL: set pgvector_url or "
+                    "database_url to postgresql+psycopg://..."
+                )
         return self
 
     @property

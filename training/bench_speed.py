@@ -186,9 +186,9 @@ def timed_stages(engine: Any, timer: StageTimer) -> Iterator[None]:
     from matcher.catalog import Catalog
     from matcher.index.lexical import LexicalIndex
 
-    real_create = eng.create_index
+    real_create = eng.new_vector_index
 
-    def create_index(*args: Any, **kwargs: Any) -> Any:
+    def new_vector_index(*args: Any, **kwargs: Any) -> Any:
         index = real_create(*args, **kwargs)
         index.add = timer.wrap("ann add", index.add)  # type: ignore[method-assign]
         return index
@@ -223,7 +223,7 @@ def timed_stages(engine: Any, timer: StageTimer) -> Iterator[None]:
         stack.enter_context(
             mock.patch.object(LexicalIndex, "fit", timer.wrap("lexical fit", LexicalIndex.fit))
         )
-        stack.enter_context(mock.patch.object(eng, "create_index", create_index))
+        stack.enter_context(mock.patch.object(eng, "new_vector_index", new_vector_index))
         stack.enter_context(
             mock.patch.object(eng, "save_artifact", timer.wrap("save artifact", eng.save_artifact))
         )
