@@ -158,11 +158,13 @@ def finetune(
     if (checkpoint / "state.json").is_file():
         start, losses = _load_checkpoint(checkpoint, model, optimizer, scheduler)
     resumed_from = start
+    # `preprocess` since sentence-transformers 6 (`tokenize` warns there), `tokenize` before
+    encode_inputs = getattr(model, "preprocess", None) or model.tokenize
     model.train()
     for step in range(start, total):
         idx = batches[step]
         feats = [
-            {k: v for k, v in model.tokenize([getattr(triplets[i], part) for i in idx]).items()}
+            dict(encode_inputs([getattr(triplets[i], part) for i in idx]))
             for part in ("anchor", "positive", "negative")
         ]
         value = loss_fn(feats, torch.empty(0))
