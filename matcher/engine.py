@@ -142,6 +142,16 @@ def required_capabilities(need: Need) -> dict[str, str]:
     return capabilities.infer_required(need.text)
 
 
+@dataclass(frozen=True)
+class TopResult:
+    """One entry of `Engine.top`: what a ranked result is, without its explanation."""
+
+    id: str
+    name: str
+    score: float
+    relevance: float | None
+
+
 class Engine:
     """Holds the store, the embedder and the in-memory indexes; thread-safe."""
 
@@ -1036,6 +1046,44 @@ class Engine:
             model_version=version,
             index_generation=generation,
         )
+
+    def top(
+        self,
+        need: Need,
+        *,
+        filters: Filters | None = None,
+        limit: int | None = None,
+        query_vector: np.ndarray | None = None,
+    ) -> list[TopResult]:
+        """The overall ranked list only, as `recommend` returns it in `results` (same ids,
+        order, rounded scores and relevance), without per-sector lists, the coalition or
+        reasons: for callers that compare rankings (the saved needs' alerts), at a fraction of
+        the cost."""
+        limit = self._limit(limit)
+        f = self._effective_filters(need, filters)
+        topic = topic_text(need)
+        q = query_vector if query_vector is not None else self.embed_query(topic)
+        clause_vecs = self._clause_vectors(topic)
+        asked_vecs = clause_vecs if topic == need.text else self._clause_vectors(need.text)
+        required = self._required(need, need.text, asked_vecs, q)
+        floor = relevance_floor(self.settings.relevance_floor, self.embedder.model_name)
+        with self._lock.read():
+            requester = self._profile_of(need.requester_id)
+            dist = self._cause_dist(q)
+            signals, hits = self._signals(q, clause_vecs)
+            wanted = list(f.sectors) or [Sector(s) for s in SECTORS]
+            cause = dist if self._causes_describe(wanted) else None
+            ranked = self._score(
+                need, self._retrieve(q, topic, f, cause, signals), required, requester, q, hits
+            ).above(floor)
+            out = []
+            for i in range(min(limit, len(ranked))):
+                org = self.catalog.profile(int(ranked.positions[i])).org
+                rel = float(ranked.relevance[i])
+                out.append(
+                    TopResult(org.id, org.name, round(float(ranked.score[i]), 4), round(rel, 4))
+                )
+            return out
 
     def recommend_batch(
         self,

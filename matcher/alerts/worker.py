@@ -21,7 +21,7 @@ import numpy as np
 from matcher.alerts.screen import ScreenMatrix, bar_of
 from matcher.alerts.store import Alert, Change, SavedNeed, SavedNeeds, TopEntry
 from matcher.domain import Recommendation, utcnow
-from matcher.engine import Engine, topic_text
+from matcher.engine import Engine, TopResult, topic_text
 from matcher.errors import ConflictError
 from matcher.notify.base import Message
 from matcher.notify.outbox import Outbox
@@ -34,6 +34,11 @@ CURSOR = "alerts"
 
 def top_of(rec: Recommendation) -> list[TopEntry]:
     return [TopEntry(m.id, round(m.score, 4), m.relevance) for m in rec.results]
+
+
+def entries(results: list[TopResult]) -> list[TopEntry]:
+    """`Engine.top`'s list as snapshot entries (the same as `top_of` of the recommendation)."""
+    return [TopEntry(r.id, r.score, r.relevance) for r in results]
 
 
 def notification_key(saved_id: str, day: str) -> str:
@@ -170,7 +175,9 @@ class AlertWorker:
         if not cands:
             return
         saved_needs = {s.id: s for s in self._all(list(cands))}
-        cache: dict[str, Recommendation] = {}  # identical needs and filters: one recommend
+        # identical needs and filters: one ranking. Only the ranked list is compared, so the
+        # confirmation is `Engine.top` (no per-sector lists, coalition or reasons)
+        cache: dict[str, list[TopResult]] = {}
         for sid, orgs in cands.items():
             saved = saved_needs.get(sid)
             if saved is None:
@@ -179,23 +186,23 @@ class AlertWorker:
             if not orgs:
                 continue
             key = _group_key(saved)
-            rec = cache.get(key)
-            if rec is None:
-                rec = self.engine.recommend(saved.need, filters=saved.filters, limit=saved.limit)
-                cache[key] = rec
+            ranked = cache.get(key)
+            if ranked is None:
+                ranked = self.engine.top(saved.need, filters=saved.filters, limit=saved.limit)
+                cache[key] = ranked
                 report.confirmed += 1
-            top = top_of(rec)
+            top = entries(ranked)
             before = {e.id for e in saved.snapshot}
             entrants = [e.id for e in top if e.id in orgs and e.id not in before]
             if entrants:
-                self._entered(saved, entrants, top, rec, report)
+                self._entered(saved, entrants, top, ranked, report)
 
     def _entered(
         self,
         saved: SavedNeed,
         entrants: list[str],
         top: list[TopEntry],
-        rec: Recommendation,
+        ranked: list[TopResult],
         report: AlertReport,
     ) -> None:
         now = self.clock()
@@ -207,7 +214,7 @@ class AlertWorker:
             )
             report.pending += len(entrants)
         else:
-            names = {m.id: m.name for m in rec.results}
+            names = {r.id: r.name for r in ranked}
             ids = list(dict.fromkeys([*saved.pending, *entrants]))
             alert = self._alert(saved, day, ids, top, names, now)
             if alert is not None:
@@ -244,16 +251,16 @@ class AlertWorker:
         for saved in self.saved.with_pending():
             if saved.last_alerted_at is not None and saved.last_alerted_at.date() >= now.date():
                 continue
-            rec = self.engine.recommend(saved.need, filters=saved.filters, limit=saved.limit)
+            ranked = self.engine.top(saved.need, filters=saved.filters, limit=saved.limit)
             report.confirmed += 1
-            top = top_of(rec)
+            top = entries(ranked)
             still = [o for o in saved.pending if o in {e.id for e in top}]
             if not still:
                 self.saved.update_state(
                     saved.id, snapshot=top, pending=[], last_alerted_at=saved.last_alerted_at
                 )
                 continue
-            names = {m.id: m.name for m in rec.results}
+            names = {r.id: r.name for r in ranked}
             alert = self._alert(saved, now.date().isoformat(), still, top, names, now)
             if alert is not None:
                 report.alerts.append(alert)

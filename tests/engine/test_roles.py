@@ -123,3 +123,30 @@ def test_a_runner_up_too_close_to_call_is_named_as_its_roles_alternative(tmp_pat
         assert alt not in rec.coalition.joins_for
     assert len(rec.coalition.members) == 5
     engine.close()
+
+
+def test_top_is_the_recommendations_ranked_list(tmp_path: Path) -> None:
+    """`Engine.top` (what the alerts confirm with) gives exactly the ids, order, rounded scores
+    and relevance of `recommend(...).results`, with and without filters, a place, a limit."""
+    from matcher.domain import Filters
+    from matcher.settings import Settings
+
+    engine = Engine.open(Settings(data_dir=tmp_path / "var", model_name="hashing-v1"), load=False)
+    assert engine.bootstrap_sample()
+    cases = [
+        (Need(text="food bank groceries for hungry families"), None, 10),
+        (Need(text="job training for young adults", city="Portland", region="Oregon"), None, 5),
+        (Need(text="flood resilience for homes"), Filters(sectors=[Sector.business]), 10),
+        (Need(text="older people feel isolated"), Filters(country="GB"), 20),
+    ]
+    try:
+        for need, f, limit in cases:
+            rec = engine.recommend(need, filters=f, limit=limit)
+            full = [(m.id, m.name, round(m.score, 4), m.relevance) for m in rec.results]
+            quick = [
+                (r.id, r.name, r.score, r.relevance)
+                for r in engine.top(need, filters=f, limit=limit)
+            ]
+            assert quick == full and full, need.text
+    finally:
+        engine.close()
