@@ -35,7 +35,8 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import select
 
-from matcher.alerts import AlertWorker, SavedNeeds, top_of
+from matcher.alerts import AlertWorker, SavedNeeds
+from matcher.alerts.worker import entries
 from matcher.domain import Need, Organisation
 from matcher.engine import Engine, topic_text
 from matcher.evidence import clauses
@@ -95,12 +96,12 @@ def create_saved_needs(engine: Engine, needs: list[Need], limit: int) -> float:
     store = SavedNeeds(engine.store.db)
     vectors = engine.query_vectors([topic_text(n) for n in needs])
     for i, (need, vec) in enumerate(zip(needs, vectors, strict=True)):
-        rec = engine.recommend(need, limit=limit, query_vector=vec)
+        ranked = engine.top(need, limit=limit, query_vector=vec)
         store.create(
-            rec.need,
+            need,
             None,
             limit,
-            top_of(rec),
+            entries(ranked),
             owner=f"bench-key-{i % 50}",
             notify_to=f"group{i}@example.org",
             model=engine.embedder.model_name,
