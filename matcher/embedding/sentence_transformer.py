@@ -39,7 +39,15 @@ def read_model_dimension(model_path: Path) -> int:
     config = model_path / "config.json"
     try:
         if pooling.is_file():
-            return int(json.loads(pooling.read_text())["word_embedding_dimension"])
+            conf = json.loads(pooling.read_text())
+            # sentence-transformers 6 saves `embedding_dimension`; earlier versions (and the
+            # packaged all-MiniLM-L6-v2) `word_embedding_dimension`
+            key = (
+                "embedding_dimension"
+                if "embedding_dimension" in conf
+                else "word_embedding_dimension"
+            )
+            return int(conf[key])
         if config.is_file():
             return int(json.loads(config.read_text())["hidden_size"])
     except (OSError, ValueError, KeyError) as exc:

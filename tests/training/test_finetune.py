@@ -107,3 +107,16 @@ def test_train_embed_command(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert main([*base, *args]) == 2  # the name is taken
     assert "exists" in capsys.readouterr().err
     assert main([*base, "train", "embed", "--out", "../x"]) == 2
+
+
+def test_a_model_saved_by_sentence_transformers_6_is_read(tmp_path: Path) -> None:
+    """sentence-transformers 6 saves the pooling width as `embedding_dimension` (the packaged
+    MiniLM says `word_embedding_dimension`): the engine read only the old key and refused a
+    fine-tuned model ("unreadable model configuration")."""
+    from matcher.embedding.sentence_transformer import read_model_dimension
+
+    for key in ("embedding_dimension", "word_embedding_dimension"):
+        folder = tmp_path / key
+        (folder / "1_Pooling").mkdir(parents=True)
+        (folder / "1_Pooling" / "config.json").write_text(json.dumps({key: 384}))
+        assert read_model_dimension(folder) == 384
