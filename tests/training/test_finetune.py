@@ -100,6 +100,9 @@ def test_train_embed_command(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     db.dispose()
     base = ["--data-dir", str(data)]
     args = ["train", "embed", "--out", "ft1", "--max-pairs", "8", "--batch-size", "4"]
+    assert main([*base, *args]) == 2  # 8 pairs are under the default minimum of 1,000
+    assert "only 8 training pairs (--min-pairs 1000)" in capsys.readouterr().err
+    args += ["--min-pairs", "8"]
     assert main([*base, *args, "--hold-out-states", "HI", "--threads", "1", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["pairs"] == 8 and out["hold_out_states"] == ["HI"] and out["steps"] == 2

@@ -23,6 +23,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--out", required=True, help="name of the fine-tuned model (models/embed/NAME)")
     p.add_argument("--max-pairs", type=int, default=20_000, help="training triplets at most")
+    p.add_argument("--min-pairs", type=int, default=1000, help="refuse to train on fewer triplets")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=2e-5)
@@ -58,10 +59,10 @@ def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         db.dispose()
     triplets, counts = build_triplets(orgs, max_pairs=args.max_pairs, hold_out_states=held)
-    if len(triplets) < 2:
+    if len(triplets) < max(2, args.min_pairs):
         raise UsageError(
-            f"only {len(triplets)} training pairs: import profiles with cause codes first "
-            f"(e.g. `matcher train import irs ...`); {counts}"
+            f"only {len(triplets)} training pairs (--min-pairs {args.min_pairs}): import more "
+            f"profiles with cause codes first (e.g. `matcher train import irs ...`); {counts}"
         )
     options = FinetuneOptions(
         batch_size=args.batch_size,
