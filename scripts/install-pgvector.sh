@@ -50,8 +50,9 @@ if [ ! -x "$PGBIN/pg_config" ] || ! command -v make >/dev/null || ! command -v c
   [ "$(id -u)" = 0 ] || give_up "postgresql-server-dev-$PG_MAJOR and build-essential are missing and we are not root"
   command -v apt-get >/dev/null || give_up "postgresql-server-dev-$PG_MAJOR and build-essential are missing and there is no apt-get"
   echo "install-pgvector: installing postgresql-server-dev-$PG_MAJOR build-essential" >&2
-  { DEBIAN_FRONTEND=noninteractive apt-get install -y "postgresql-server-dev-$PG_MAJOR" build-essential >/dev/null \
-    || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+  # bounded: an apt mirror that does not answer must not hold CI for its whole budget
+  { DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y "postgresql-server-dev-$PG_MAJOR" build-essential >/dev/null \
+    || { timeout 300 apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y \
       "postgresql-server-dev-$PG_MAJOR" build-essential >/dev/null; }; } \
     || give_up "apt-get could not install postgresql-server-dev-$PG_MAJOR build-essential"
 fi
