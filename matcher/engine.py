@@ -940,6 +940,22 @@ class Engine:
             roles.setdefault(ROLE_OF_SECTOR.get(sector.value, sector.value), []).append(sector)
         return list(roles.items())
 
+    def _read_need(
+        self, need: Need, filters: Filters | None, query_vector: np.ndarray | None
+    ) -> tuple[Filters, str, np.ndarray, np.ndarray, dict[str, str], float]:
+        """What `recommend` and `top` read from a need before ranking: the effective filters,
+        the topic (place words are location, not topic), its query vector, the clause vectors
+        retrieval reads, the required capabilities (read from the clauses as written, since
+        they are quoted back to the group) and the relevance floor."""
+        f = self._effective_filters(need, filters)
+        topic = topic_text(need)
+        q = query_vector if query_vector is not None else self.embed_query(topic)
+        clause_vecs = self._clause_vectors(topic)
+        asked_vecs = clause_vecs if topic == need.text else self._clause_vectors(need.text)
+        required = self._required(need, need.text, asked_vecs, q)
+        floor = relevance_floor(self.settings.relevance_floor, self.embedder.model_name)
+        return f, topic, q, clause_vecs, required, floor
+
     def recommend(
         self,
         need: Need,
@@ -960,15 +976,7 @@ class Engine:
         limit = self._limit(limit)
         if requester_id and not need.requester_id:
             need = need.model_copy(update={"requester_id": requester_id})
-        f = self._effective_filters(need, filters)
-        topic = topic_text(need)  # place words are location, not topic
-        q = query_vector if query_vector is not None else self.embed_query(topic)
-        # retrieval reads the clauses without place words; the asks are read from the clauses
-        # as written, since they are quoted back to the group
-        clause_vecs = self._clause_vectors(topic)
-        asked_vecs = clause_vecs if topic == need.text else self._clause_vectors(need.text)
-        required = self._required(need, need.text, asked_vecs, q)
-        floor = relevance_floor(self.settings.relevance_floor, self.embedder.model_name)
+        f, topic, q, clause_vecs, required, floor = self._read_need(need, filters, query_vector)
         with self._lock.read():
             version, generation = self.model_version, self.index_generation
             requester = self._profile_of(need.requester_id)
@@ -1060,13 +1068,7 @@ class Engine:
         reasons: for callers that compare rankings (the saved needs' alerts), at a fraction of
         the cost."""
         limit = self._limit(limit)
-        f = self._effective_filters(need, filters)
-        topic = topic_text(need)
-        q = query_vector if query_vector is not None else self.embed_query(topic)
-        clause_vecs = self._clause_vectors(topic)
-        asked_vecs = clause_vecs if topic == need.text else self._clause_vectors(need.text)
-        required = self._required(need, need.text, asked_vecs, q)
-        floor = relevance_floor(self.settings.relevance_floor, self.embedder.model_name)
+        f, topic, q, clause_vecs, required, floor = self._read_need(need, filters, query_vector)
         with self._lock.read():
             requester = self._profile_of(need.requester_id)
             dist = self._cause_dist(q)
