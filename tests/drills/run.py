@@ -47,6 +47,7 @@ class Drill:
 
 DRILLS = [
     Drill("ingest", each(ingest.run_round)),
+    Drill("ingest-write", each(ingest.write_round)),
     Drill("api-writes", each(api_writes.run_round)),
     Drill("build", each(build.run_round)),
     Drill("publish", each(registry.publish_round)),
@@ -54,6 +55,7 @@ DRILLS = [
     Drill("fit", each(fit.run_round)),
     Drill("race", race.rounds, race=True),
     Drill("ingest-pg", each(ingest.run_round), postgres=True),
+    Drill("ingest-write-pg", each(ingest.write_round), postgres=True),
     Drill("api-writes-pg", each(api_writes.run_round), postgres=True),
     Drill("build-pg", each(build.run_round), postgres=True),
     Drill("race-pg", race.rounds, postgres=True, race=True),

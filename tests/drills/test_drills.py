@@ -32,3 +32,5 @@ def test_drill_round(name: str, tmp_path: Path) -> None:
         assert [w for r in summary.results for w in r.winners] == [1] * RACE_ROUNDS, notes
     if name.startswith(("ingest", "build", "fit")):
         assert "killed=True" in notes[0], notes  # the kill landed mid-way, not after the end
+    if name.startswith("ingest-write"):
+        assert "in write=True" in notes[0], notes  # the kill landed inside the database write
