@@ -933,12 +933,19 @@ class Engine:
         return only is None or any(s.value in only for s in sectors)
 
     def _roles(self, f: Filters) -> list[tuple[str, list[Sector]]]:
-        """The coalition roles asked for, each with its sectors (every sector when none is)."""
-        wanted = list(f.sectors) or [Sector(s) for s in SECTORS]
+        """The coalition roles asked for, each with its sectors. When none is asked for, every
+        sector the catalog holds: a directory without universities has no academic role to
+        report unfilled on every answer (one asked for by name is reported when unfilled)."""
+        wanted = list(f.sectors) or [Sector(SECTORS[i]) for i in self._sectors_held()]
         roles: dict[str, list[Sector]] = {}
         for sector in wanted:
             roles.setdefault(ROLE_OF_SECTOR.get(sector.value, sector.value), []).append(sector)
         return list(roles.items())
+
+    def _sectors_held(self) -> list[int]:
+        """Indexes (in SECTORS) of the sectors of the catalog's live, published, active rows."""
+        held = self.catalog.sector_[self.catalog.mask(None)]
+        return sorted(int(i) for i in np.unique(held) if i >= 0)
 
     def _read_need(
         self, need: Need, filters: Filters | None, query_vector: np.ndarray | None

@@ -150,3 +150,17 @@ def test_top_is_the_recommendations_ranked_list(tmp_path: Path) -> None:
             assert quick == full and full, need.text
     finally:
         engine.close()
+
+
+def test_no_role_for_a_sector_the_directory_does_not_hold(engine: Engine) -> None:
+    """Bug: with no sector asked for, every sector was a role, so a directory without academic
+    profiles (the real-data demo) answered every need with 'academic' unfilled. A sector
+    asked for by name is still reported when no partner fills it."""
+    need = Need(text="research and evaluation of food programmes")
+    assert "academic" in engine.recommend(need).coalition.roles  # the corpus's one university
+    engine.delete_organisation("uni-sea")
+    rec = engine.recommend(need)
+    assert rec.coalition.roles and "academic" not in rec.coalition.unfilled_roles
+    assert set(rec.coalition.roles) <= {"business", "government", "nonprofit"}
+    asked = engine.recommend(need.model_copy(update={"wanted_sectors": [Sector.academic]}))
+    assert asked.coalition.unfilled_roles == ["academic"]
