@@ -349,8 +349,10 @@ def reasons_for(
             "its area includes the need's place."
         )
     elif s.distance_km is not None:
-        where = f" in {org.city}" if org.city else ""
-        out.append(f"Based {s.distance_km:.0f} km from the need's location{where}.")
+        # the city is the partner's, so it comes first: "Based 15 km from the need's location
+        # in Barrington" read as if Barrington were the need's place
+        where = f"in {org.city}, " if org.city else ""
+        out.append(f"Based {where}{s.distance_km:.0f} km from the need's location.")
     elif need.city and org.city and need.city.lower() == org.city.lower():
         out.append(f"Based in the same city ({org.city}).")
     elif need.region and org.region and need.region.lower() == org.region.lower():

@@ -164,3 +164,16 @@ def test_no_role_for_a_sector_the_directory_does_not_hold(engine: Engine) -> Non
     assert set(rec.coalition.roles) <= {"business", "government", "nonprofit"}
     asked = engine.recommend(need.model_copy(update={"wanted_sectors": [Sector.academic]}))
     assert asked.coalition.unfilled_roles == ["academic"]
+
+
+def test_the_distance_reason_names_the_partners_city_not_the_needs(engine: Engine) -> None:
+    """Bug: "Based 234 km from the need's location in Seattle" read as if the need were in
+    Seattle; the partner's city now comes first."""
+    from tests.engine.conftest import PORTLAND
+
+    need = Need(text="research and evaluation", city="Portland", lat=PORTLAND[0], lon=PORTLAND[1])
+    rec = engine.recommend(need, limit=50)
+    card = next(m for m in rec.results if m.id == "uni-sea")
+    distance = [r for r in card.reasons if "km from the need's location" in r]
+    assert len(distance) == 1
+    assert distance[0].startswith("Based in Seattle, ") and distance[0].endswith("location.")
