@@ -26,8 +26,8 @@ def cached_hashes(embedder: CachedEmbedder, hashes: Sequence[str]) -> set[str]:
     can tell)."""
     present = getattr(embedder.cache, "present", None)
     if present is not None:
-        return set(present(embedder.model_name, hashes))
-    return set(embedder.cache.get_many(embedder.model_name, hashes))
+        return set(present(embedder.cache_key, hashes))
+    return set(embedder.cache.get_many(embedder.cache_key, hashes))
 
 
 def to_embed(embedder: CachedEmbedder, texts: Sequence[str]) -> int:
