@@ -7,10 +7,10 @@ batch of vectors back to the database in bulk, one commit per batch, as the batc
 in order. Only the driver writes: SQLite allows one writer, and a killed job loses only the
 batches in flight.
 
-Without `address` a private local Ray is started for the job, bound to 127.0.0.1, without the
-dashboard, with `workers` CPUs, and stopped at the end: Ray's processes otherwise listen on
-every interface without authentication. With `address` (`ray://host:10001` or `host:6379`) the
-job runs on that cluster, whose workers must have matcher and the model files installed; each
+Without `address` a private local Ray is started for the job, with every process listening on
+127.0.0.1 only, without the dashboard, with `workers` CPUs, and stopped at the end: Ray's
+processes otherwise listen on every interface. With `address` (`ray://host:10001` or
+`host:6379`) the job runs on that cluster, whose workers must have matcher and the model files installed; each
 batch carries the identity of the model the worker loaded, and a batch from other model files
 stops the job.
 
@@ -59,9 +59,26 @@ class EmbedActor:
         }
 
 
+# Ray turns 127.0.0.1 given as the node address into the machine's address and listens on
+# every interface, except where it keeps to loopback (its single-machine mode for macOS and
+# Windows): that mode, read from this variable by the driver and by every process it starts,
+# is what binds the private cluster to 127.0.0.1.
+_SINGLE_MACHINE = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+def _loopback_only(on: bool) -> None:
+    if on:
+        os.environ[_SINGLE_MACHINE] = "0"
+    else:
+        os.environ.pop(_SINGLE_MACHINE, None)
+    import ray._private.ray_constants as constants
+
+    constants.ENABLE_RAY_CLUSTER = not on  # read at import: set it for this process too
+
+
 def start_ray(address: str | None, workers: int) -> bool:
-    """Connect to `address`, or start a private local Ray on 127.0.0.1; True if started here
-    (and so to be stopped by the caller)."""
+    """Connect to `address`, or start a private local Ray listening on 127.0.0.1 only; True if
+    started here (and so to be stopped by the caller with `stop_ray`)."""
     try:
         import ray
     except ImportError as exc:
@@ -75,6 +92,7 @@ def start_ray(address: str | None, workers: int) -> bool:
         if address:
             ray.init(address=address, **quiet)
             return True
+        _loopback_only(True)
         ray.init(
             num_cpus=workers,
             include_dashboard=False,
@@ -85,6 +103,13 @@ def start_ray(address: str | None, workers: int) -> bool:
         where = address or "local"
         raise RayUnavailableError(f"could not start or reach Ray ({where}): {exc}") from exc
     return True
+
+
+def stop_ray() -> None:
+    import ray
+
+    ray.shutdown()
+    _loopback_only(False)
 
 
 def run_ray(
@@ -133,4 +158,4 @@ def run_ray(
             write([str(h) for h in batch["hash"]], np.asarray(batch["vector"], np.float32))
     finally:
         if started:
-            ray.shutdown()
+            stop_ray()

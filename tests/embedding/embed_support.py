@@ -39,7 +39,10 @@ def corpus(n: int) -> list[Organisation]:
 
 
 def needs(n: int) -> list[Need]:
-    return [Need(id=f"need-{i}", text=f"We need {HELP[i % len(HELP)]} for {i} families") for i in range(n)]
+    return [
+        Need(id=f"need-{i}", text=f"We need {HELP[i % len(HELP)]} for {i} families")
+        for i in range(n)
+    ]
 
 
 def fill_store(settings: Settings, n_orgs: int, n_needs: int) -> None:

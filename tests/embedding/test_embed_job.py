@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from embed_support import TwistedHashing, corpus, fill_store
 
 from matcher.artifacts import generation_dir
 from matcher.cli import main
@@ -21,6 +20,7 @@ from matcher.engine import Engine
 from matcher.settings import Settings
 from matcher.store import Database
 from matcher.store.repository import SqlEmbeddingCache
+from tests.embedding.embed_support import TwistedHashing, corpus, fill_store
 
 
 @pytest.fixture()
