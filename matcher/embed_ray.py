@@ -10,9 +10,9 @@ batches in flight.
 Without `address` a private local Ray is started for the job, with every process listening on
 127.0.0.1 only, without the dashboard, with `workers` CPUs, and stopped at the end: Ray's
 processes otherwise listen on every interface. With `address` (`ray://host:10001` or
-`host:6379`) the job runs on that cluster, whose workers must have matcher and the model files installed; each
-batch carries the identity of the model the worker loaded, and a batch from other model files
-stops the job.
+`host:6379`) the job runs on that cluster, whose workers must have matcher and the model files
+installed; each batch carries the identity of the model the worker loaded, and a batch from
+other model files stops the job.
 
 Needs the optional `ray[data]` package (`pip install 'partner-matcher[scale]'`).
 """
