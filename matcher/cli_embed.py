@@ -22,8 +22,12 @@ def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update={"model_path": args.model_path})
     if args.batch_size < 1 or args.workers < 1:
         raise UsageError("--batch-size and --workers must be at least 1")
+    check = _t1_check(args, notice if not args.quiet else None) if args.t1 else None
+    if args.t1_min is not None and not args.t1:
+        raise UsageError("--t1-min needs --t1 SHARED_DATA")
     report = run_embed(
         settings,
+        check=check,
         executor=args.executor,
         address=args.address,
         batch_size=args.batch_size,
@@ -39,6 +43,12 @@ def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
         f"({report.already} already there, {report.adopted} adopted, {report.embedded} embedded "
         f"in {report.batches} batches, {report.texts_per_second} texts/s with {report.executor})"
     )
+    if "t1" in report.extra:
+        t1 = report.extra["t1"]
+        print(
+            f"T1 sample ({', '.join(t1['states'])}: {t1['profiles']} profiles, "
+            f"{t1['queries']} queries): P@10 {t1['P@10']:.3f}, nDCG@10 {t1['nDCG@10']:.3f}"
+        )
     if report.mean_source:
         print(f"centring mean: {report.mean_source}")
     if report.switched:
@@ -46,6 +56,33 @@ def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print("not switched: the current index generation keeps serving (add --switch)")
     return 0
+
+
+def _t1_check(args: argparse.Namespace, say: Any) -> Any:
+    """T1 on a few states with the new model; below --t1-min refuses the switch."""
+    shared: Path = args.t1
+    if not (shared / "us_nonprofits_dev.csv.gz").is_file():
+        raise UsageError(f"--t1: {shared} has no us_nonprofits_dev.csv.gz")
+    states = [s.strip().upper() for s in args.t1_states.split(",") if s.strip()]
+
+    def check(model: Any) -> dict[str, Any]:
+        from matcher.embed_job import EmbedJobError
+        from training.embed_t1 import t1_sample
+
+        if say is not None:
+            say(f"embed: T1 on {', '.join(states)} with the new model")
+        try:
+            figures = t1_sample(shared, model.encode, states)
+        except ValueError as exc:
+            raise EmbedJobError(f"--t1: {exc}") from exc
+        if args.t1_min is not None and figures["P@10"] < args.t1_min:
+            raise EmbedJobError(
+                f"T1 sample P@10 {figures['P@10']:.3f} is below --t1-min {args.t1_min}: "
+                "the vectors are kept, the index is not switched"
+            )
+        return {"t1": figures}
+
+    return check
 
 
 def register(sub: Any) -> None:
@@ -65,6 +102,14 @@ def register(sub: Any) -> None:
         action="store_true",
         help="when complete, build an index generation from the new vectors and serve it",
     )
+    p.add_argument(
+        "--t1",
+        type=Path,
+        metavar="SHARED_DATA",
+        help="after validation, T1 on a few states (needs us_nonprofits_dev.csv.gz there)",
+    )
+    p.add_argument("--t1-states", default="RI,DE,VT", help="states of the T1 sample")
+    p.add_argument("--t1-min", type=float, help="with --t1: refuse --switch below this P@10")
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(handler=cmd_embed)

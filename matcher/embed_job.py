@@ -175,12 +175,15 @@ def run_embed(
     switch: bool = False,
     embedder: Embedder | None = None,
     embedder_factory: Callable[[], Embedder] | None = None,
+    check: Callable[[Embedder], dict[str, Any]] | None = None,
     say: Callable[[str], None] | None = None,
 ) -> EmbedReport:
     """Fill, validate and (with `switch`) serve the vector space of the configured model.
 
     `embedder_factory` makes the embedder inside each Ray worker (default: the one the
-    settings describe); `embedder` is the driver's (default: the factory's)."""
+    settings describe); `embedder` is the driver's (default: the factory's). `check` runs on
+    the validated space before any switch (its figures land in `report.extra`); it raises
+    EmbedJobError to refuse the switch."""
     if executor not in EXECUTORS:
         raise EmbedJobError(f"unknown executor {executor!r} (local, ray)")
     if batch_size < 1 or workers < 1:
@@ -260,6 +263,8 @@ def run_embed(
             mean = profile_mean(cache, identity, profile_hashes, model.dimension)
             freeze_mean(db, identity, mean, len(profile_hashes))
             report.mean_source = "frozen before" if before else "frozen now"
+        if check is not None:
+            report.extra.update(check(model))
         if switch:
             report.switched = _switch(settings, model, say)
         return report

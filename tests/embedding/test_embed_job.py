@@ -149,3 +149,28 @@ def test_cli_embed_local_reports_and_refuses_address_without_ray(
     assert "--address needs --executor ray" in capsys.readouterr().err
     assert main([*args, "--model-path", str(settings.data_dir / "nope")]) == 2
     assert "no model folder" in capsys.readouterr().err
+
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+@pytest.mark.skipif(
+    not (SHARED / "us_nonprofits_dev.csv.gz").is_file(), reason="no ../shared/data (real T1)"
+)
+def test_a_t1_sample_below_the_floor_refuses_the_switch(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--data-dir", str(settings.data_dir), "--model", "hashing-v1", "embed", "--quiet"]
+    t1 = ["--t1", str(SHARED), "--t1-states", "VT", "--switch"]
+    assert main([*args, *t1, "--t1-min", "0.99"]) == 1
+    err = capsys.readouterr().err
+    assert "T1 sample P@10" in err and "below --t1-min 0.99" in err
+    db = Database(settings.sqlalchemy_url)
+    from matcher.store import Store
+
+    assert Store(db).index_state("organisations") is None  # nothing was switched
+    db.dispose()
+    assert main([*args, *t1, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["extra"]["t1"]["states"] == ["VT"] and out["extra"]["t1"]["queries"] > 0
+    assert out["switched"]["generation"] == 1

@@ -83,3 +83,30 @@ def test_vectors_cached_under_the_bare_name_are_adopted_only_if_they_match(
         assert model.calls == [4, 20]
         assert embedder.misses == 20
     assert len(cache.get_many(embedder.cache_key, [text_hash(t) for t in texts])) == 20
+
+
+def test_an_index_built_with_other_model_files_of_the_same_name_is_rebuilt(
+    tmp_path: Path,
+) -> None:
+    from matcher.engine import Engine
+    from matcher.settings import Settings
+    from tests.embedding.embed_support import corpus
+
+    folder = _model_folder(tmp_path)
+    settings = Settings(data_dir=tmp_path / "var", model_name="acme/minilm")
+    engine = Engine.open(settings, embedder=FolderEmbedder(folder), load=False)
+    engine.store.upsert_organisations(corpus(12))
+    engine.load()
+    assert engine.index_generation == 1
+    engine.close()
+
+    reopened = Engine.open(settings, embedder=FolderEmbedder(folder))
+    assert reopened.index_generation == 1  # the same files: the generation is used as is
+    reopened.close()
+
+    (folder / "model.safetensors").write_bytes(b"weights-2")  # weights replaced, same name
+    model = FolderEmbedder(folder, rotate=True)
+    rebuilt = Engine.open(settings, embedder=model)
+    assert rebuilt.index_generation == 2
+    assert 12 in model.calls  # every profile embedded again with the new weights
+    rebuilt.close()
