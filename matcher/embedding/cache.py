@@ -107,6 +107,11 @@ class CachedEmbedder:
         logger.debug("embedding cache: %d texts, %d embedded", n, len(missing))
         return out
 
+    @property
+    def legacy_usable(self) -> bool:
+        """False once vectors under the bare model name proved to be another model's."""
+        return self._legacy_ok is not False
+
     def _valid(self, text_hash_: str, vector: np.ndarray) -> bool:
         if np.shape(vector) != (self.dimension,):
             logger.warning(

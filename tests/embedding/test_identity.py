@@ -110,3 +110,14 @@ def test_an_index_built_with_other_model_files_of_the_same_name_is_rebuilt(
     assert rebuilt.index_generation == 2
     assert 12 in model.calls  # every profile embedded again with the new weights
     rebuilt.close()
+
+
+def test_vectors_under_the_bare_name_do_not_count_as_to_embed(tmp_path: Path) -> None:
+    from matcher.build_progress import to_embed
+
+    texts = ["river clean-up crews", "legal advice clinic", "meals on wheels"]
+    cache = InMemoryEmbeddingCache()
+    model = FolderEmbedder(_model_folder(tmp_path))
+    cache.put_many("acme/minilm", {text_hash(texts[0]): model.encode(texts[:1])[0]})
+    embedder = CachedEmbedder(model, cache)
+    assert to_embed(embedder, texts) == 2  # the first is adopted, not embedded
