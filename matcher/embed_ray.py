@@ -94,6 +94,7 @@ def start_ray(address: str | None, workers: int) -> bool:
             return True
         _loopback_only(True)
         ray.init(
+            address="local",  # a new cluster, never one `ray start` left on this machine
             num_cpus=workers,
             include_dashboard=False,
             _node_ip_address=LOCALHOST,

@@ -119,3 +119,59 @@ def test_ray_gives_the_int8_onnx_vectors_local_gives(
     assert local.keys() == remote.keys()
     worst = max(float(np.max(np.abs(local[h] - remote[h]))) for h in local)
     assert worst <= 1e-5, f"max abs difference {worst}"
+
+
+JOB = """
+import functools, sys
+from matcher.embed_job import run_embed
+from matcher.settings import Settings
+from tests.embedding.embed_support import TwistedHashing
+settings = Settings(data_dir=sys.argv[1], model_name="hashing-v1")
+slow = functools.partial(TwistedHashing, 1.0)
+run_embed(settings, executor="ray", workers=1, batch_size=10, embedder=TwistedHashing(),
+          embedder_factory=slow)
+"""
+
+
+def test_kill_9_of_a_ray_job_takes_its_ray_down_and_the_rerun_resumes(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    from tests.embedding.embed_support import embeddings_count
+
+    root = Path(__file__).resolve().parents[2]
+    settings = Settings(data_dir=tmp_path / "var", model_name="hashing-v1")
+    fill_store(settings, n_orgs=60, n_needs=0)
+    job = subprocess.Popen(
+        [sys.executable, "-c", JOB, str(settings.data_dir)],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while embeddings_count(settings.data_dir, "hashing-twisted") < 10:
+            assert job.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        ray_core = [
+            p
+            for p in psutil.Process(job.pid).children(recursive=True)
+            if p.name() in ("gcs_server", "raylet")
+        ]
+        assert len(ray_core) == 2
+        os.kill(job.pid, signal.SIGKILL)
+    finally:
+        job.wait(timeout=30)
+    gone, alive = psutil.wait_procs(ray_core, timeout=30)
+    assert not alive, f"left running: {alive}"
+    done = embeddings_count(settings.data_dir, "hashing-twisted")
+    assert done % 10 == 0 and 10 <= done < 60
+
+    report = run_embed(settings, batch_size=10, embedder=TwistedHashing())
+    assert (report.already, report.embedded) == (done, 60 - done)
+    assert report.status == VALIDATED
