@@ -130,6 +130,7 @@ def run_ray(
     import ray
     import ray.data
 
+    logging.getLogger("ray.data").setLevel(logging.WARNING)  # the job prints its own progress
     try:
         ctx = ray.data.DataContext.get_current()
         ctx.execution_options.preserve_order = True  # batches come back as the job cut them
