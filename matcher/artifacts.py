@@ -70,6 +70,7 @@ def save_artifact(root: Path, art: IndexArtifact) -> Path:
         if art.ann is not None:
             art.ann.save(tmp / "ann")
         manifest = {
+            **art.manifest,  # what the caller records (model identity, source of the mean)
             "format": FORMAT,
             "generation": art.generation,
             "model": art.model,
@@ -88,7 +89,13 @@ def save_artifact(root: Path, art: IndexArtifact) -> Path:
 
 
 def load_artifact(
-    root: Path, generation: int, *, model: str, dimension: int, centred: bool
+    root: Path,
+    generation: int,
+    *,
+    model: str,
+    dimension: int,
+    centred: bool,
+    identity: str | None = None,
 ) -> IndexArtifact:
     directory = generation_dir(root, generation)
     path = directory / "manifest.json"
@@ -101,6 +108,11 @@ def load_artifact(
         raise ArtifactMismatchError(
             f"index was built with {manifest.get('model')} ({manifest.get('dimension')} dims), "
             f"the engine uses {model} ({dimension} dims)"
+        )
+    saved_identity = manifest.get("model_identity")  # absent in generations saved before it
+    if identity is not None and saved_identity is not None and saved_identity != identity:
+        raise ArtifactMismatchError(
+            f"index was built with model files {saved_identity}, the engine uses {identity}"
         )
     if bool(manifest.get("centred")) != centred:
         raise ArtifactMismatchError(

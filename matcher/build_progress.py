@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from matcher.embedding.cache import CachedEmbedder, text_hash
+from matcher.embedding.identity import legacy_name
 
 
 def stage_printer(enabled: bool) -> Callable[[str], None]:
@@ -23,11 +24,21 @@ def stage_printer(enabled: bool) -> Callable[[str], None]:
 
 def cached_hashes(embedder: CachedEmbedder, hashes: Sequence[str]) -> set[str]:
     """Which of these text hashes the embedding cache holds (reading no vector when the cache
-    can tell)."""
+    can tell), counting vectors cached under the model's bare name by earlier versions (they
+    are adopted, not embedded, once a sample agrees)."""
     present = getattr(embedder.cache, "present", None)
-    if present is not None:
-        return set(present(embedder.model_name, hashes))
-    return set(embedder.cache.get_many(embedder.model_name, hashes))
+    keys = [embedder.cache_key]
+    legacy = legacy_name(embedder.cache_key)
+    if legacy is not None and embedder.legacy_usable:
+        keys.append(legacy)
+    found: set[str] = set()
+    for key in keys:
+        todo = [h for h in hashes if h not in found]
+        if present is not None:
+            found.update(present(key, todo))
+        else:
+            found.update(embedder.cache.get_many(key, todo))
+    return found
 
 
 def to_embed(embedder: CachedEmbedder, texts: Sequence[str]) -> int:

@@ -50,6 +50,7 @@ from matcher.embedding.base import Embedder
 from matcher.embedding.cache import CachedEmbedder
 from matcher.embedding.factory import create_embedder
 from matcher.embedding.hashing import HASHING_MODEL_NAME
+from matcher.embedding.spaces import frozen_mean
 from matcher.errors import ArtifactMismatchError, NotFoundError
 from matcher.geo import haversine_many
 from matcher.history_model import PartnerHistoryModel
@@ -218,6 +219,7 @@ class Engine:
                 model=self.embedder.model_name,
                 dimension=self.embedder.dimension,
                 centred=self.settings.centre_vectors,
+                identity=self.profile_embedder.cache_key,
             )
         except ArtifactMismatchError as exc:
             logger.warning("rebuilding the index: %s", exc)
@@ -243,8 +245,14 @@ class Engine:
         say("keyword index")
         lexical = LexicalIndex().fit(pks, texts)
         mean = None
+        mean_source = "none"
+        identity = self.profile_embedder.cache_key
         if self.settings.centre_vectors:
-            mean = vectors.mean(axis=0) if len(rows) else np.zeros(self.embedder.dimension)
+            # a space `matcher embed` filled has its mean frozen: every generation centres alike
+            mean = frozen_mean(self.store.db, identity, self.embedder.dimension)
+            mean_source = "frozen" if mean is not None else "corpus"
+            if mean is None:
+                mean = vectors.mean(axis=0) if len(rows) else np.zeros(self.embedder.dimension)
         state = self.store.index_state(ORG_INDEX)
         generation = (state["generation"] if state else 0) + 1
         ann = new_vector_index(  # faiss, or pgvector (settings.vector_backend)
@@ -267,7 +275,7 @@ class Engine:
             vectors=vectors,
             lexical=lexical,
             ann=ann,
-            manifest={},
+            manifest={"model_identity": identity, "mean_source": mean_source},
             mean=mean,
         )
         say(f"saving generation {generation}")

@@ -104,6 +104,9 @@ def _rebuild_reason(engine: Any, state: dict[str, Any] | None) -> str | None:
     model, dimension = engine.embedder.model_name, engine.embedder.dimension
     if manifest.get("model") != model or manifest.get("dimension") != dimension:
         return f"the index was built with {manifest.get('model')}, the settings ask for {model}"
+    identity = manifest.get("model_identity")
+    if identity is not None and identity != engine.profile_embedder.cache_key:
+        return f"the index was built with model files {identity}, the settings ask for another"
     if bool(manifest.get("centred")) != engine.settings.centre_vectors:
         return "the index was built with another centring setting"
     return None

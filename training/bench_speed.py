@@ -313,7 +313,7 @@ def run_scale(
     engine.store.upsert_organisations(sub)
     ingest_s = time.perf_counter() - t0
     engine.profile_embedder.cache.put_many(
-        embedder.model_name,
+        engine.profile_embedder.cache_key,
         {text_hash(o.profile_text()): v for o, v in zip(sub, vecs, strict=True)},
     )
     del sub, vecs

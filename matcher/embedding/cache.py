@@ -1,4 +1,7 @@
-"""Embedding cache: vectors keyed by (model name, sha256 of the text); embed only the misses."""
+"""Embedding cache: vectors keyed by (model identity, sha256 of the text); embed only the misses.
+
+The model identity is its name and a digest of its files (matcher.embedding.identity); vectors
+cached under the bare name by earlier versions are adopted once a sample re-embeds the same."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from matcher.embedding.base import Embedder, EmbeddingCache
+from matcher.embedding.identity import adopt_legacy, model_identity
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +59,12 @@ class CachedEmbedder:
         self.embedder = embedder
         self.cache = cache
         self.model_name = embedder.model_name
+        self.cache_key = model_identity(embedder)  # name@digest: the vector space
         self.dimension = embedder.dimension
         self.hits = 0
         self.misses = 0
         self._lock = threading.Lock()
+        self._legacy_ok: bool | None = None  # vectors under the bare name: verified or not
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         if isinstance(texts, str):
@@ -68,16 +74,30 @@ class CachedEmbedder:
         if n == 0:
             return out
         hashes = [text_hash(t) for t in texts]
-        found = self.cache.get_many(self.model_name, list(dict.fromkeys(hashes)))
+        found = self.cache.get_many(self.cache_key, list(dict.fromkeys(hashes)))
         found = {h: v for h, v in found.items() if self._valid(h, v)}
         missing: dict[str, str] = {}
         for h, t in zip(hashes, texts, strict=True):
             if h not in found and h not in missing:
                 missing[h] = t
+        if missing and self._legacy_ok is not False:
+            adopted, ok = adopt_legacy(
+                self.cache,
+                self.cache_key,
+                missing,
+                self.embedder.encode,
+                verified=bool(self._legacy_ok),
+            )
+            if ok is not None:
+                self._legacy_ok = ok
+            adopted = {h: v for h, v in adopted.items() if self._valid(h, v)}
+            found.update(adopted)
+            for h in adopted:
+                del missing[h]
         if missing:
             vecs = self.embedder.encode(list(missing.values()), progress=progress)
             fresh = dict(zip(missing.keys(), vecs, strict=True))
-            self.cache.put_many(self.model_name, fresh)
+            self.cache.put_many(self.cache_key, fresh)
             found.update(fresh)
         for i, h in enumerate(hashes):
             out[i] = found[h]
@@ -86,6 +106,11 @@ class CachedEmbedder:
             self.hits += n - len(missing)
         logger.debug("embedding cache: %d texts, %d embedded", n, len(missing))
         return out
+
+    @property
+    def legacy_usable(self) -> bool:
+        """False once vectors under the bare model name proved to be another model's."""
+        return self._legacy_ok is not False
 
     def _valid(self, text_hash_: str, vector: np.ndarray) -> bool:
         if np.shape(vector) != (self.dimension,):

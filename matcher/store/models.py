@@ -516,3 +516,27 @@ Index(
 )
 
 # --- end of introductions ----------------------------------------------------------------------
+
+# --- vector spaces (matcher embed) -------------------------------------------------------------
+
+
+class VectorSpaceRow(Base):
+    """One model identity's vectors (the `embeddings` rows keyed by it): how far `matcher embed`
+    filled them, whether they were validated, and the corpus mean frozen for centring."""
+
+    __tablename__ = "vector_spaces"
+
+    identity: Mapped[str] = mapped_column(String(200), primary_key=True)  # name@digest16
+    model_name: Mapped[str] = mapped_column(String(200))
+    model_path: Mapped[str | None] = mapped_column(Text)
+    dimension: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # filling, validated, incomplete
+    texts: Mapped[int] = mapped_column(Integer, default=0)  # distinct texts at the last run
+    mean: Mapped[bytes | None] = mapped_column(LargeBinary)  # float32, frozen once
+    mean_count: Mapped[int] = mapped_column(Integer, default=0)  # profiles it averages
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# --- end of vector spaces ----------------------------------------------------------------------
