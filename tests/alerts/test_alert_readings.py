@@ -23,12 +23,55 @@ from matcher.notify.outbox import Outbox
 from matcher.settings import Settings
 from matcher.store.models import SavedNeedRow
 
-WORDS = (
-    "food bank meals groceries hungry families shelter housing homeless legal aid tenants "
-    "eviction court jobs training coaching employment youth club sports mentoring teenagers "
-    "software cloud databases volunteers transport vans funding grants building space health "
-    "clinic nurses literacy reading library elderly care isolation garden compost climate"
-).split()
+WORDS = tuple(
+    [
+        "food",
+        "bank",
+        "meals",
+        "groceries",
+        "hungry",
+        "families",
+        "shelter",
+        "housing",
+        "homeless",
+        "legal",
+        "aid",
+        "tenants",
+        "eviction",
+        "court",
+        "jobs",
+        "training",
+        "coaching",
+        "employment",
+        "youth",
+        "club",
+        "sports",
+        "mentoring",
+        "teenagers",
+        "software",
+        "cloud",
+        "databases",
+        "volunteers",
+        "transport",
+        "vans",
+        "funding",
+        "grants",
+        "building",
+        "space",
+        "health",
+        "clinic",
+        "nurses",
+        "literacy",
+        "reading",
+        "library",
+        "elderly",
+        "care",
+        "isolation",
+        "garden",
+        "compost",
+        "climate",
+    ]
+)
 PLACES = [
     ("Portland", "Oregon", 45.52, -122.68),
     ("Salem", "Oregon", 44.94, -123.03),
