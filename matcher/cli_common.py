@@ -21,7 +21,12 @@ from matcher.settings import Settings
 logger = logging.getLogger(__name__)
 
 # modules whose `register(subparsers)` adds commands; one missing (not installed) is skipped
-COMMAND_GROUPS: list[str] = ["training.cli", "matcher.notify.cli", "matcher.alerts.cli"]
+COMMAND_GROUPS: list[str] = [
+    "training.cli",
+    "matcher.notify.cli",
+    "matcher.alerts.cli",
+    "matcher.introductions.cli",
+]
 
 
 class UsageError(Exception):
