@@ -684,6 +684,31 @@ class Engine:
             pos = self.catalog.position_of_id(org_id)
             return pos is not None and bool(self.catalog.mask(f)[pos])
 
+    def admitted(
+        self,
+        need: Need,
+        filters: Filters | None,
+        org_ids: Sequence[str],
+        masks: dict[str, np.ndarray] | None = None,
+    ) -> set[str]:
+        """Those of `org_ids` that pass the hard filters `recommend` applies for this need
+        (`admits` of each). `masks`: kept by a caller that asks for many needs in a row, by
+        their effective filters (many needs share them), valid while the catalog is unchanged."""
+        f = self._effective_filters(need, filters)
+        key = f.model_dump_json()
+        with self._lock.read():
+            mask = masks.get(key) if masks is not None else None
+            if mask is None or mask.size != self.catalog.alive_.size:
+                mask = self.catalog.mask(f)
+                if masks is not None:
+                    masks[key] = mask
+            out = set()
+            for org_id in org_ids:
+                pos = self.catalog.position_of_id(org_id)
+                if pos is not None and mask[pos]:
+                    out.add(org_id)
+            return out
+
     def embed_query(self, text: str) -> np.ndarray:
         """The query vector: the text's embedding plus the mean of its sentences' (so each
         aspect of a long need counts), centred like the profiles."""

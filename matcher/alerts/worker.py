@@ -29,6 +29,7 @@ from matcher.score import relevance_floor
 logger = logging.getLogger(__name__)
 
 CURSOR = "alerts"
+CHUNK = 64  # saved needs read from the database at a time in a pass
 
 
 def top_of(rec: Recommendation) -> list[TopEntry]:
@@ -167,35 +168,39 @@ class AlertWorker:
         found, vectors = self.engine.organisation_vectors(org_ids)
         cands = self.matrix.candidates(found, vectors, self.margin)
         report.candidates = sum(len(v) for v in cands.values())
-        if not cands:
-            return
-        saved_needs = {s.id: s for s in self._all(list(cands))}
-        self._read(list(saved_needs.values()))
         writes = AlertWrites(self, report)
         # identical needs and filters: one ranking. Only the ranked list is compared, so the
         # confirmation is `Engine.top` (no per-sector lists, coalition or reasons), with the
-        # need as read when it was saved (not embedded again)
+        # need as read when it was saved (not embedded again). Saved needs are read a chunk
+        # at a time in the screen's order (those the organisation clears the bar of by most
+        # first), so the first alerts are written before the last candidates are even read.
         cache: dict[str, list[TopResult]] = {}
-        for sid, orgs in cands.items():
-            saved = saved_needs.get(sid)
-            if saved is None:
-                continue
-            orgs = {o for o in orgs if self.engine.admits(saved.need, saved.filters, o)}
-            if not orgs:
-                continue
-            key = _group_key(saved)
-            ranked = cache.get(key)
-            if ranked is None:
-                ranked = self._top(saved)
-                cache[key] = ranked
-                report.confirmed += 1
-            top = entries(ranked)
-            before = {e.id for e in saved.snapshot}
-            entrants = [e.id for e in top if e.id in orgs and e.id not in before]
-            if entrants:
-                writes.entered(saved, entrants, top, ranked)
-                self.matrix.set_bar(saved.id, bar_of(_with(saved, top), self.floor))
-            writes.flush_if_due()
+        masks: dict[str, np.ndarray] = {}  # hard filters of this pass, by effective filters
+        order = list(cands)
+        for start in range(0, len(order), CHUNK):
+            chunk = self.saved.many(order[start : start + CHUNK])
+            self._read(chunk)
+            by_id = {s.id: s for s in chunk}
+            for sid in order[start : start + CHUNK]:
+                saved = by_id.get(sid)
+                if saved is None:
+                    continue  # deleted meanwhile
+                orgs = self.engine.admitted(saved.need, saved.filters, list(cands[sid]), masks)
+                if not orgs:
+                    continue
+                key = _group_key(saved)
+                ranked = cache.get(key)
+                if ranked is None:
+                    ranked = self._top(saved)
+                    cache[key] = ranked
+                    report.confirmed += 1
+                top = entries(ranked)
+                before = {e.id for e in saved.snapshot}
+                entrants = [e.id for e in top if e.id in orgs and e.id not in before]
+                if entrants:
+                    writes.entered(saved, entrants, top, ranked)
+                    self.matrix.set_bar(saved.id, bar_of(_with(saved, top), self.floor))
+                writes.flush_if_due()
         writes.flush()
 
     def _top(self, saved: SavedNeed) -> list[TopResult]:
