@@ -1,12 +1,13 @@
 """The alert worker: follows the organisations' change log from a stored cursor, screens each
 changed organisation against every saved need in one matrix product, confirms the candidates
-with a real `Engine.recommend` (with the saved filters) and compares with the snapshot.
+by ranking them again as `recommend` ranks them (`Engine.top` with the saved filters and the
+need's stored reading: nothing is embedded) and compares with the snapshot.
 
 At most one alert per saved need per day (UTC): an organisation entering after the day's alert
 is kept as pending and named in the next one (`flush_pending`, run on every pass). An alert
 goes to the inbox (`alerts` table) and, when the saved need has an address, to the
-notification outbox with the key `saved-need:<id>:<day>`, so it is queued once even when a
-worker dies between the two writes and the change is read again after a restart."""
+notification outbox with the key `saved-need:<id>:<day>`, both in one transaction
+(matcher.alerts.writes), and queued once even when the change is read again after a restart."""
 
 from __future__ import annotations
 
