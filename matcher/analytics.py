@@ -18,6 +18,14 @@ Figures of a group:
 
 A rate whose denominator is 0 is None (no evidence), never 0. `load_facts` reads the database;
 `summarise` is a pure function of what it read.
+
+Small groups (privacy): a group's size is its number of introduction requests, or of partnership
+records when it has more of those. A group smaller than `min_group` (MATCHER_ANALYTICS_MIN_GROUP,
+default 5) is not shown on its own, so an analyst cannot read that one organisation declined: the
+small groups of a grouping are merged into one row, "other (small groups)", whose `groups` says how
+many it holds. When that row is itself smaller than `min_group`, the smallest shown groups are
+merged into it too until it is not (else the figures of a lone small group could be worked out
+as the totals minus the shown rows). The totals count everything.
 """
 
 from __future__ import annotations
@@ -44,6 +52,9 @@ from matcher.store.models import (
 
 RESULTS = ("achieved", "partly_achieved", "not_achieved")
 NO_CAUSE = "(none)"
+OTHER = "(other)"
+OTHER_LABEL = "other (small groups)"
+DEFAULT_MIN_GROUP = 5
 UNKNOWN_SECTOR = "unknown"
 _NTEE = re.compile(r"^[A-Z]\d\d")
 
@@ -112,6 +123,7 @@ class GroupStats(BaseModel):
     not_achieved: int = 0
     ratings: int = 0
     mean_rating: float | None = None
+    groups: int = Field(1, description="groups counted in this row (the 'other' row: several)")
 
 
 class Analytics(BaseModel):
@@ -119,6 +131,13 @@ class Analytics(BaseModel):
     totals: GroupStats
     by_sector_pair: list[GroupStats]
     by_cause: list[GroupStats]
+    min_group: int = Field(
+        DEFAULT_MIN_GROUP,
+        description="a group with fewer requests (or records) is shown only inside "
+        "'other (small groups)'",
+    )
+    merged_sector_pairs: int = Field(0, description="sector pairs merged into 'other'")
+    merged_causes: int = Field(0, description="causes merged into 'other'")
 
 
 # ---- grouping -----------------------------------------------------------------------------
@@ -150,6 +169,19 @@ class _Acc:
     results: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     ratings: list[int] = field(default_factory=list)
 
+    def size(self) -> int:
+        return max(sum(self.statuses.values()), self.proposed)
+
+    def merge(self, other: _Acc) -> None:
+        for k, v in other.statuses.items():
+            self.statuses[k] += v
+        for k, v in other.results.items():
+            self.results[k] += v
+        self.hours.extend(other.hours)
+        self.ratings.extend(other.ratings)
+        self.proposed += other.proposed
+        self.started += other.started
+
     def add_intro(self, intro: IntroFact, now: datetime) -> None:
         status = intro.status
         if status == "requested" and intro.expires_at and aware(intro.expires_at) <= now:
@@ -167,7 +199,7 @@ class _Acc:
             self.results[record.result] += 1
         self.ratings.extend(record.ratings)
 
-    def stats(self, key: str, label: str) -> GroupStats:
+    def stats(self, key: str, label: str, groups: int = 1) -> GroupStats:
         st = self.statuses
         responses = st["accepted"] + st["declined"]
         closed = sum(self.results.values())
@@ -192,6 +224,7 @@ class _Acc:
             not_achieved=self.results["not_achieved"],
             ratings=len(self.ratings),
             mean_rating=round(statistics.fmean(self.ratings), 2) if self.ratings else None,
+            groups=groups,
         )
 
 
@@ -209,8 +242,32 @@ def _cause_label(key: str, titles: Mapping[str, str]) -> str:
     return f"{title} ({key})" if title and title != key else key
 
 
-def summarise(facts: Facts, *, now: datetime | None = None) -> Analytics:
-    """The figures of every sector pair and cause (largest groups first), and the totals."""
+def _order(key: str, acc: _Acc) -> tuple[int, int, str]:
+    return (-sum(acc.statuses.values()), -acc.proposed, key)
+
+
+def shown_groups(groups: dict[str, _Acc], min_group: int) -> tuple[dict[str, _Acc], list[str]]:
+    """(the groups shown on their own, the keys merged into 'other'): the groups smaller than
+    `min_group`, then the smallest others until 'other' reaches `min_group` (or none is left)."""
+    small = [k for k, acc in groups.items() if acc.size() < min_group]
+    if not small:
+        return dict(groups), []
+    other = _Acc()
+    for k in small:
+        other.merge(groups[k])
+    rest = sorted((k for k in groups if k not in small), key=lambda k: _order(k, groups[k]))
+    while other.size() < min_group and rest:
+        k = rest.pop()  # the smallest shown group
+        other.merge(groups[k])
+        small.append(k)
+    return {k: groups[k] for k in rest}, small
+
+
+def summarise(
+    facts: Facts, *, now: datetime | None = None, min_group: int = DEFAULT_MIN_GROUP
+) -> Analytics:
+    """The figures of every sector pair and cause of at least `min_group` requests (largest
+    groups first; the smaller ones merged into 'other (small groups)', last), and the totals."""
     now = now or utcnow()
     orgs = facts.orgs
     intro_by_id = {i.id: i for i in facts.intros}
@@ -239,15 +296,27 @@ def summarise(facts: Facts, *, now: datetime | None = None) -> Analytics:
         ):
             acc.add_record(record)
 
-    def rows(groups: dict[str, _Acc], label: Callable[[str], str]) -> list[GroupStats]:
-        out = [acc.stats(key, label(key)) for key, acc in groups.items()]
-        return sorted(out, key=lambda g: (-g.requests, -g.records_proposed, g.key))
+    def rows(groups: dict[str, _Acc], label: Callable[[str], str]) -> tuple[list[GroupStats], int]:
+        shown, merged = shown_groups(groups, min_group)
+        out = [acc.stats(key, label(key)) for key, acc in shown.items()]
+        out.sort(key=lambda g: (-g.requests, -g.records_proposed, g.key))
+        if merged:
+            other = _Acc()
+            for key in merged:
+                other.merge(groups[key])
+            out.append(other.stats(OTHER, OTHER_LABEL, groups=len(merged)))
+        return out, len(merged)
 
+    by_pair, merged_pairs = rows(pairs, _pair_label)
+    by_cause, merged_causes = rows(causes, lambda k: _cause_label(k, facts.cause_titles))
     return Analytics(
         generated_at=now,
         totals=total.stats("all", "All introductions"),
-        by_sector_pair=rows(pairs, _pair_label),
-        by_cause=rows(causes, lambda k: _cause_label(k, facts.cause_titles)),
+        by_sector_pair=by_pair,
+        by_cause=by_cause,
+        min_group=min_group,
+        merged_sector_pairs=merged_pairs,
+        merged_causes=merged_causes,
     )
 
 
@@ -309,6 +378,10 @@ def _named(intros: Iterable[IntroFact], records: Iterable[RecordFact]) -> set[st
 
 
 def analytics(
-    db: Database, *, cause_titles: Mapping[str, str] | None = None, now: datetime | None = None
+    db: Database,
+    *,
+    cause_titles: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+    min_group: int = DEFAULT_MIN_GROUP,
 ) -> Analytics:
-    return summarise(load_facts(db, cause_titles), now=now)
+    return summarise(load_facts(db, cause_titles), now=now, min_group=min_group)

@@ -26,6 +26,7 @@ COMMAND_GROUPS: list[str] = [
     "matcher.notify.cli",
     "matcher.alerts.cli",
     "matcher.cli_embed",
+    "matcher.introductions.cli",
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
@@ -141,6 +142,19 @@ def required_capabilities(need: Need) -> dict[str, str]:
                 out.setdefault(key, item if item != key else capabilities.label(key))
         return out
     return capabilities.infer_required(need.text)
+
+
+@dataclass(frozen=True)
+class NeedReading:
+    """What `top` reads from a need's text with the current model and corpus mean: its query
+    vector, its clause vectors and the capabilities it requires. A caller that ranks the same
+    need again and again (the alert worker) keeps it and hands it back instead of embedding the
+    text each time; `key` names the model and mean it was made under (see `reading_key`)."""
+
+    key: str
+    query: np.ndarray
+    clauses: np.ndarray
+    required: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -678,6 +692,31 @@ class Engine:
             pos = self.catalog.position_of_id(org_id)
             return pos is not None and bool(self.catalog.mask(f)[pos])
 
+    def admitted(
+        self,
+        need: Need,
+        filters: Filters | None,
+        org_ids: Sequence[str],
+        masks: dict[str, np.ndarray] | None = None,
+    ) -> set[str]:
+        """Those of `org_ids` that pass the hard filters `recommend` applies for this need
+        (`admits` of each). `masks`: kept by a caller that asks for many needs in a row, by
+        their effective filters (many needs share them), valid while the catalog is unchanged."""
+        f = self._effective_filters(need, filters)
+        key = f.model_dump_json()
+        with self._lock.read():
+            mask = masks.get(key) if masks is not None else None
+            if mask is None or mask.size != self.catalog.alive_.size:
+                mask = self.catalog.mask(f)
+                if masks is not None:
+                    masks[key] = mask
+            out = set()
+            for org_id in org_ids:
+                pos = self.catalog.position_of_id(org_id)
+                if pos is not None and mask[pos]:
+                    out.add(org_id)
+            return out
+
     def embed_query(self, text: str) -> np.ndarray:
         """The query vector: the text's embedding plus the mean of its sentences' (so each
         aspect of a long need counts), centred like the profiles."""
@@ -956,20 +995,43 @@ class Engine:
         return sorted(int(i) for i in np.unique(held) if i >= 0)
 
     def _read_need(
-        self, need: Need, filters: Filters | None, query_vector: np.ndarray | None
+        self,
+        need: Need,
+        filters: Filters | None,
+        query_vector: np.ndarray | None,
+        reading: NeedReading | None = None,
     ) -> tuple[Filters, str, np.ndarray, np.ndarray, dict[str, str], float]:
         """What `recommend` and `top` read from a need before ranking: the effective filters,
         the topic (place words are location, not topic), its query vector, the clause vectors
         retrieval reads, the required capabilities (read from the clauses as written, since
-        they are quoted back to the group) and the relevance floor."""
+        they are quoted back to the group) and the relevance floor. `reading`: the vectors
+        and capabilities read before (`read_need`), used when made under the current model
+        and mean (else the need is read again)."""
         f = self._effective_filters(need, filters)
         topic = topic_text(need)
+        floor = relevance_floor(self.settings.relevance_floor, self.embedder.model_name)
+        if reading is not None and reading.key == self.reading_key():
+            return f, topic, reading.query, reading.clauses, reading.required, floor
         q = query_vector if query_vector is not None else self.embed_query(topic)
         clause_vecs = self._clause_vectors(topic)
-        asked_vecs = clause_vecs if topic == need.text else self._clause_vectors(need.text)
-        required = self._required(need, need.text, asked_vecs, q)
-        floor = relevance_floor(self.settings.relevance_floor, self.embedder.model_name)
+        if need.required_capabilities or self.meaning is None:
+            required = required_capabilities(need)  # the clauses are not read: not embedded
+        else:
+            asked_vecs = clause_vecs if topic == need.text else self._clause_vectors(need.text)
+            required = self._required(need, need.text, asked_vecs, q)
         return f, topic, q, clause_vecs, required, floor
+
+    def reading_key(self) -> str:
+        """The model and corpus mean query vectors are made under: a `NeedReading` made under
+        another key is read again (a rebuild that moved the mean changes every vector)."""
+        mean = self.mean_
+        digest = hashlib.sha1(b"" if mean is None else np.ascontiguousarray(mean).tobytes())
+        return f"{self.embedder.model_name}@{digest.hexdigest()[:16]}"
+
+    def read_need(self, need: Need, *, query_vector: np.ndarray | None = None) -> NeedReading:
+        """The need's `NeedReading`, as `top` and `recommend` read it now."""
+        _, _, q, clauses, required, _ = self._read_need(need, None, query_vector)
+        return NeedReading(self.reading_key(), q, clauses, dict(required))
 
     def recommend(
         self,
@@ -1077,13 +1139,16 @@ class Engine:
         filters: Filters | None = None,
         limit: int | None = None,
         query_vector: np.ndarray | None = None,
+        reading: NeedReading | None = None,
     ) -> list[TopResult]:
         """The overall ranked list only, as `recommend` returns it in `results` (same ids,
         order, rounded scores and relevance), without per-sector lists, the coalition or
         reasons: for callers that compare rankings (the saved needs' alerts), at a fraction of
-        the cost."""
+        the cost. `reading`: the need's `read_need`, kept by the caller (not read again)."""
         limit = self._limit(limit)
-        f, topic, q, clause_vecs, required, floor = self._read_need(need, filters, query_vector)
+        f, topic, q, clause_vecs, required, floor = self._read_need(
+            need, filters, query_vector, reading
+        )
         with self._lock.read():
             requester = self._profile_of(need.requester_id)
             dist = self._cause_dist(q)

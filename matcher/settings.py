@@ -207,6 +207,12 @@ class Settings(BaseSettings):
     introduction_message_chars: int = Field(
         2000, ge=100, le=20_000, description="longest request or thread message, in characters"
     )
+    analytics_min_group: int = Field(
+        5,
+        ge=1,
+        description="the analytics show a sector pair or cause on its own only with at least "
+        "this many introduction requests (or records); smaller ones are merged into 'other'",
+    )
 
     @field_validator("data_dir")
     @classmethod

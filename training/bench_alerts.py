@@ -94,9 +94,10 @@ def offering_org(need: Need, k: int) -> Organisation:
 def create_saved_needs(engine: Engine, needs: list[Need], limit: int) -> float:
     started = time.perf_counter()
     store = SavedNeeds(engine.store.db)
-    vectors = engine.query_vectors([topic_text(n) for n in needs])
+    vectors = engine.query_vectors([topic_text(n) for n in needs])  # in batches: faster
     for i, (need, vec) in enumerate(zip(needs, vectors, strict=True)):
-        ranked = engine.top(need, limit=limit, query_vector=vec)
+        reading = engine.read_need(need, query_vector=vec)
+        ranked = engine.top(need, limit=limit, reading=reading)
         store.create(
             need,
             None,
@@ -106,6 +107,7 @@ def create_saved_needs(engine: Engine, needs: list[Need], limit: int) -> float:
             notify_to=f"group{i}@example.org",
             model=engine.embedder.model_name,
             vector=vec,
+            reading=reading,
         )
         if (i + 1) % 1000 == 0:
             logger.info("%d saved needs, %.0f s", i + 1, time.perf_counter() - started)

@@ -25,7 +25,10 @@ def cause_titles() -> dict[str, str]:
 
 async def compute(state: AppState) -> Analytics:
     db = started(state.db)
-    return await anyio.to_thread.run_sync(lambda: analytics(db, cause_titles=cause_titles()))
+    least = state.settings.analytics_min_group
+    return await anyio.to_thread.run_sync(
+        lambda: analytics(db, cause_titles=cause_titles(), min_group=least)
+    )
 
 
 @router.get(
@@ -41,5 +44,7 @@ async def get_analytics(state: StateDep, principal: AnalystDep) -> Analytics:
     requests, responses (accepted + declined), response rate (responses / (responses +
     expired)), acceptance rate (accepted / responses), median hours to answer; partnership
     records proposed, started and closed by outcome, and the mean check-in rating. A rate with
-    nothing to divide by is null."""
+    nothing to divide by is null. Groups of fewer than `min_group` requests (or records;
+    MATCHER_ANALYTICS_MIN_GROUP, default 5) are not shown on their own: they are merged into
+    one row, key '(other)', 'other (small groups)', whose `groups` counts them."""
     return await compute(state)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from matcher.alerts.store import SavedNeed, SavedNeeds
 from matcher.alerts.worker import top_of
 from matcher.domain import Filters, Need, Recommendation
-from matcher.engine import Engine, topic_text
+from matcher.engine import Engine
 
 
 def save_need(
@@ -19,6 +19,8 @@ def save_need(
     notify_to: str | None = None,
 ) -> tuple[SavedNeed, Recommendation]:
     rec = engine.recommend(need, filters=filters, limit=limit)
+    # as the ranking just read it (cached): the alert worker ranks it again without embedding
+    reading = engine.read_need(rec.need)
     saved = SavedNeeds(engine.store.db).create(
         rec.need,
         filters,
@@ -27,7 +29,8 @@ def save_need(
         owner=owner,
         notify_to=notify_to,
         model=engine.embedder.model_name,
-        vector=engine.embed_query(topic_text(rec.need)),
+        vector=reading.query,
+        reading=reading,
     )
     return saved, rec
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from matcher.domain import Filters, Need, new_id, utcnow
+from matcher.engine import NeedReading
 from matcher.errors import ConflictError, NotFoundError
+from matcher.notify.base import Message
 from matcher.store.db import Database
 from matcher.store.db import aware as _aware
 from matcher.store.models import AlertCursorRow, AlertRow, OrganisationChangeRow, SavedNeedRow
@@ -41,6 +45,7 @@ class SavedNeed:
     last_alerted_at: datetime | None = None
     pending: list[str] = field(default_factory=list)
     pk: int = 0
+    reading: NeedReading | None = None  # as stored: the caller checks its key
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,18 @@ class Alert:
     results: list[TopEntry]
     notification_key: str | None
     created_at: datetime
+
+
+@dataclass
+class NewAlert:
+    """An alert to write (`SavedNeeds.add_alerts`), with its notification when it has one."""
+
+    saved: SavedNeed
+    day: str
+    organisation_ids: list[str]
+    results: list[TopEntry]
+    notification_key: str | None
+    message: Message | None
 
 
 @dataclass(frozen=True)
@@ -68,8 +85,29 @@ def need_doc(need: Need) -> dict[str, Any]:
     return need.model_dump(mode="json")
 
 
+def _reading(row: SavedNeedRow) -> NeedReading | None:
+    blob, clauses = row.query_vector, row.reading_clauses
+    if not row.reading_key or blob is None or clauses is None or row.reading_required is None:
+        return None
+    q = np.frombuffer(blob, dtype=np.float32)
+    if q.size == 0 or len(clauses) % (4 * q.size):
+        return None
+    rows = np.frombuffer(clauses, dtype=np.float32).reshape(-1, q.size)
+    return NeedReading(row.reading_key, q, rows, dict(row.reading_required))
+
+
+def _store_reading(row: SavedNeedRow, reading: NeedReading) -> None:
+    row.query_vector = np.asarray(reading.query, dtype=np.float32).tobytes()
+    row.reading_key = reading.key
+    row.reading_clauses = np.ascontiguousarray(reading.clauses, dtype=np.float32).tobytes()
+    row.reading_required = dict(reading.required)
+
+
+_NEED_FIELDS = frozenset(Need.model_fields)  # read once: pydantic makes the mapping per access
+
+
 def _saved(row: SavedNeedRow) -> SavedNeed:
-    fields = {k: v for k, v in (row.need or {}).items() if k in Need.model_fields}
+    fields = {k: v for k, v in (row.need or {}).items() if k in _NEED_FIELDS}
     return SavedNeed(
         id=row.id,
         owner=row.owner,
@@ -82,6 +120,7 @@ def _saved(row: SavedNeedRow) -> SavedNeed:
         last_alerted_at=_aware(row.last_alerted_at),
         pending=list(row.pending or []),
         pk=row.pk,
+        reading=_reading(row),
     )
 
 
@@ -114,7 +153,10 @@ class SavedNeeds:
         notify_to: str | None,
         model: str,
         vector: np.ndarray,
+        reading: NeedReading | None = None,
     ) -> SavedNeed:
+        """`reading`: the need as the engine read it to rank it (its query vector is then
+        `vector`), kept so the alert worker does not embed the text again."""
         row = SavedNeedRow(
             id=new_id("sn"),
             owner=owner,
@@ -129,6 +171,8 @@ class SavedNeeds:
             pending=[],
             has_pending=False,
         )
+        if reading is not None:
+            _store_reading(row, reading)
         with self.db.session() as s:
             s.add(row)
             s.flush()
@@ -194,6 +238,15 @@ class SavedNeeds:
                 row.model = model
                 row.query_vector = np.asarray(vector, dtype=np.float32).tobytes()
 
+    def set_readings(self, readings: dict[str, NeedReading]) -> None:
+        """Store each saved need's reading (one transaction)."""
+        if not readings:
+            return
+        with self.db.session() as s:
+            rows = s.scalars(select(SavedNeedRow).where(SavedNeedRow.id.in_(list(readings))))
+            for row in rows:
+                _store_reading(row, readings[row.id])
+
     def many(self, ids: list[str]) -> list[SavedNeed]:
         with self.db.session() as s:
             rows = s.scalars(select(SavedNeedRow).where(SavedNeedRow.id.in_(ids))).all()
@@ -258,6 +311,68 @@ class SavedNeeds:
                 sn.last_alerted_at = at
             s.flush()
             return _alert(row)
+
+    def add_alerts(
+        self,
+        new: list[NewAlert],
+        *,
+        at: datetime,
+        queue: Callable[[Session, Message], None],
+    ) -> tuple[list[Alert], list[NewAlert]]:
+        """Many saved needs' alerts, their new state and their notifications (`queue` adds
+        one to the session) in one transaction: (the alerts written, the ones left out because
+        their day has an alert already). IntegrityError when a notification key or an alert
+        was written meanwhile by another worker (nothing is written then)."""
+        if not new:
+            return [], []
+        ids = [n.saved.id for n in new]
+        with self.db.session() as s:
+            have = set(
+                s.execute(
+                    select(AlertRow.saved_need_id, AlertRow.day).where(
+                        AlertRow.saved_need_id.in_(ids)
+                    )
+                ).all()
+            )
+            rows = {
+                r.id: r for r in s.scalars(select(SavedNeedRow).where(SavedNeedRow.id.in_(ids)))
+            }
+            written: list[AlertRow] = []
+            skipped: list[NewAlert] = []
+            for n in new:
+                if (n.saved.id, n.day) in have or n.saved.id not in rows:
+                    skipped.append(n)
+                    continue
+                row = AlertRow(
+                    saved_need_id=n.saved.id,
+                    owner=n.saved.owner,
+                    day=n.day,
+                    organisation_ids=n.organisation_ids,
+                    results=[e.as_dict() for e in n.results],
+                    notification_key=n.notification_key,
+                    created_at=at,
+                )
+                s.add(row)
+                sn = rows[n.saved.id]
+                sn.snapshot = [e.as_dict() for e in n.results]
+                sn.pending, sn.has_pending, sn.last_alerted_at = [], False, at
+                if n.message is not None:
+                    queue(s, n.message)
+                written.append(row)
+            s.flush()
+            return [_alert(r) for r in written], skipped
+
+    def update_states(self, states: dict[str, tuple[list[TopEntry], list[str]]]) -> None:
+        """Several saved needs' snapshot and pending entrants (one transaction)."""
+        if not states:
+            return
+        with self.db.session() as s:
+            q = select(SavedNeedRow).where(SavedNeedRow.id.in_(list(states)))
+            for row in s.scalars(q):
+                snapshot, pending = states[row.id]
+                row.snapshot = [e.as_dict() for e in snapshot]
+                row.pending = list(pending)
+                row.has_pending = bool(pending)
 
     def alert_on(self, saved_id: str, day: str) -> Alert | None:
         with self.db.session() as s:

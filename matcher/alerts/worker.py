@@ -1,12 +1,13 @@
 """The alert worker: follows the organisations' change log from a stored cursor, screens each
 changed organisation against every saved need in one matrix product, confirms the candidates
-with a real `Engine.recommend` (with the saved filters) and compares with the snapshot.
+by ranking them again as `recommend` ranks them (`Engine.top` with the saved filters and the
+need's stored reading: nothing is embedded) and compares with the snapshot.
 
 At most one alert per saved need per day (UTC): an organisation entering after the day's alert
 is kept as pending and named in the next one (`flush_pending`, run on every pass). An alert
 goes to the inbox (`alerts` table) and, when the saved need has an address, to the
-notification outbox with the key `saved-need:<id>:<day>`, so it is queued once even when a
-worker dies between the two writes and the change is read again after a restart."""
+notification outbox with the key `saved-need:<id>:<day>`, both in one transaction
+(matcher.alerts.writes), and queued once even when the change is read again after a restart."""
 
 from __future__ import annotations
 
@@ -20,16 +21,16 @@ import numpy as np
 
 from matcher.alerts.screen import ScreenMatrix, bar_of
 from matcher.alerts.store import Alert, Change, SavedNeed, SavedNeeds, TopEntry
+from matcher.alerts.writes import AlertWrites, notification_key  # noqa: F401 (re-exported)
 from matcher.domain import Recommendation, utcnow
-from matcher.engine import Engine, TopResult, topic_text
-from matcher.errors import ConflictError
-from matcher.notify.base import Message
+from matcher.engine import Engine, NeedReading, TopResult, topic_text
 from matcher.notify.outbox import Outbox
 from matcher.score import relevance_floor
 
 logger = logging.getLogger(__name__)
 
 CURSOR = "alerts"
+CHUNK = 64  # saved needs read from the database at a time in a pass
 
 
 def top_of(rec: Recommendation) -> list[TopEntry]:
@@ -39,10 +40,6 @@ def top_of(rec: Recommendation) -> list[TopEntry]:
 def entries(results: list[TopResult]) -> list[TopEntry]:
     """`Engine.top`'s list as snapshot entries (the same as `top_of` of the recommendation)."""
     return [TopEntry(r.id, r.score, r.relevance) for r in results]
-
-
-def notification_key(saved_id: str, day: str) -> str:
-    return f"saved-need:{saved_id}:{day}"
 
 
 @dataclass
@@ -172,98 +169,79 @@ class AlertWorker:
         found, vectors = self.engine.organisation_vectors(org_ids)
         cands = self.matrix.candidates(found, vectors, self.margin)
         report.candidates = sum(len(v) for v in cands.values())
-        if not cands:
-            return
-        saved_needs = {s.id: s for s in self._all(list(cands))}
+        writes = AlertWrites(self, report)
         # identical needs and filters: one ranking. Only the ranked list is compared, so the
-        # confirmation is `Engine.top` (no per-sector lists, coalition or reasons)
+        # confirmation is `Engine.top` (no per-sector lists, coalition or reasons), with the
+        # need as read when it was saved (not embedded again). Saved needs are read a chunk
+        # at a time in the screen's order (those the organisation clears the bar of by most
+        # first), so the first alerts are written before the last candidates are even read.
         cache: dict[str, list[TopResult]] = {}
-        for sid, orgs in cands.items():
-            saved = saved_needs.get(sid)
-            if saved is None:
-                continue
-            orgs = {o for o in orgs if self.engine.admits(saved.need, saved.filters, o)}
-            if not orgs:
-                continue
-            key = _group_key(saved)
-            ranked = cache.get(key)
-            if ranked is None:
-                ranked = self.engine.top(saved.need, filters=saved.filters, limit=saved.limit)
-                cache[key] = ranked
-                report.confirmed += 1
-            top = entries(ranked)
-            before = {e.id for e in saved.snapshot}
-            entrants = [e.id for e in top if e.id in orgs and e.id not in before]
-            if entrants:
-                self._entered(saved, entrants, top, ranked, report)
+        masks: dict[str, np.ndarray] = {}  # hard filters of this pass, by effective filters
+        order = list(cands)
+        for start in range(0, len(order), CHUNK):
+            chunk = self.saved.many(order[start : start + CHUNK])
+            self._read(chunk)
+            by_id = {s.id: s for s in chunk}
+            for sid in order[start : start + CHUNK]:
+                saved = by_id.get(sid)
+                if saved is None:
+                    continue  # deleted meanwhile
+                orgs = self.engine.admitted(saved.need, saved.filters, list(cands[sid]), masks)
+                if not orgs:
+                    continue
+                key = _group_key(saved)
+                ranked = cache.get(key)
+                if ranked is None:
+                    ranked = self._top(saved)
+                    cache[key] = ranked
+                    report.confirmed += 1
+                top = entries(ranked)
+                before = {e.id for e in saved.snapshot}
+                entrants = [e.id for e in top if e.id in orgs and e.id not in before]
+                if entrants:
+                    writes.entered(saved, entrants, top, ranked)
+                    self.matrix.set_bar(saved.id, bar_of(_with(saved, top), self.floor))
+                writes.flush_if_due()
+        writes.flush()
 
-    def _entered(
-        self,
-        saved: SavedNeed,
-        entrants: list[str],
-        top: list[TopEntry],
-        ranked: list[TopResult],
-        report: AlertReport,
-    ) -> None:
-        now = self.clock()
-        day = now.date().isoformat()
-        if saved.last_alerted_at is not None and saved.last_alerted_at.date() >= now.date():
-            pending = list(dict.fromkeys([*saved.pending, *entrants]))
-            self.saved.update_state(
-                saved.id, snapshot=top, pending=pending, last_alerted_at=saved.last_alerted_at
-            )
-            report.pending += len(entrants)
-        else:
-            names = {r.id: r.name for r in ranked}
-            ids = list(dict.fromkeys([*saved.pending, *entrants]))
-            alert = self._alert(saved, day, ids, top, names, now)
-            if alert is not None:
-                report.alerts.append(alert)
-        self.matrix.set_bar(saved.id, bar_of(_with(saved, top), self.floor))
+    def _top(self, saved: SavedNeed) -> list[TopResult]:
+        return self.engine.top(
+            saved.need, filters=saved.filters, limit=saved.limit, reading=saved.reading
+        )
 
-    def _alert(
-        self,
-        saved: SavedNeed,
-        day: str,
-        ids: list[str],
-        top: list[TopEntry],
-        names: dict[str, str],
-        now: datetime,
-    ) -> Alert | None:
-        key = notification_key(saved.id, day) if saved.notify_to else None
-        try:
-            alert = self.saved.add_alert(
-                saved, day=day, organisation_ids=ids, results=top, notification_key=key, at=now
-            )
-            new = True
-        except ConflictError:  # written before (a pass that died before the cursor moved)
-            found = self.saved.alert_on(saved.id, day)
-            if found is None:
-                return None
-            alert, new = found, False
-        if alert.notification_key and saved.notify_to:
-            self.outbox.enqueue(_message(saved, alert, names))  # once per key
-        return alert if new else None
+    def _read(self, saved_needs: list[SavedNeed]) -> None:
+        """Give every saved need a reading made under the engine's model and mean (read now,
+        and stored, for the ones saved before readings were kept or under another model)."""
+        key = self.engine.reading_key()
+        made: dict[str, NeedReading] = {}
+        for saved in saved_needs:
+            if saved.reading is None or saved.reading.key != key:
+                saved.reading = made[saved.id] = self.engine.read_need(saved.need)
+        self.saved.set_readings(made)
 
     def flush_pending(self, report: AlertReport) -> None:
         """Alert the saved needs whose entrants waited for a new day (if still in the top)."""
         now = self.clock()
-        for saved in self.saved.with_pending():
-            if saved.last_alerted_at is not None and saved.last_alerted_at.date() >= now.date():
-                continue
-            ranked = self.engine.top(saved.need, filters=saved.filters, limit=saved.limit)
+        waiting = [
+            s
+            for s in self.saved.with_pending()
+            if s.last_alerted_at is None or s.last_alerted_at.date() < now.date()
+        ]
+        if not waiting:
+            return
+        self._read(waiting)
+        writes = AlertWrites(self, report)
+        for saved in waiting:
+            ranked = self._top(saved)
             report.confirmed += 1
             top = entries(ranked)
             still = [o for o in saved.pending if o in {e.id for e in top}]
             if not still:
-                self.saved.update_state(
-                    saved.id, snapshot=top, pending=[], last_alerted_at=saved.last_alerted_at
-                )
-                continue
-            names = {r.id: r.name for r in ranked}
-            alert = self._alert(saved, now.date().isoformat(), still, top, names, now)
-            if alert is not None:
-                report.alerts.append(alert)
+                writes.state(saved, top, [])
+            else:
+                writes.alert(saved, still, top, ranked)
+            writes.flush_if_due()
+        writes.flush()
 
 
 def _with(saved: SavedNeed, top: list[TopEntry]) -> SavedNeed:
@@ -275,23 +253,3 @@ def _group_key(saved: SavedNeed) -> str:
     need = saved.need.model_dump_json(exclude={"id", "created_at", "owner", "status"})
     filters = saved.filters.model_dump_json() if saved.filters else ""
     return f"{need}|{filters}|{saved.limit}"
-
-
-def _message(saved: SavedNeed, alert: Alert, names: dict[str, str]) -> Message:
-    title = saved.need.title or saved.need.text
-    title = " ".join(title.split())[:80]
-    lines = [
-        f"New partners entered the top results of your saved need '{title}':",
-        "",
-        *(f"- {names.get(o, o)} ({o})" for o in alert.organisation_ids),
-        "",
-        f"Run it again on today's data: /saved/{saved.id}/run",
-        "At most one alert a day is sent for a saved need.",
-    ]
-    assert saved.notify_to is not None
-    return Message(
-        recipient=saved.notify_to,
-        subject=f"New partners for '{title[:60]}'",
-        body="\n".join(lines),
-        key=alert.notification_key or notification_key(saved.id, alert.day),
-    )

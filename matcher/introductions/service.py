@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -257,6 +257,19 @@ class Introductions:
                 f"'{from_org}' may ask again from {_day(again)}"
             )
 
+    @staticmethod
+    def _lock_asker(s: Session, from_org: str) -> None:
+        """Serialise the requests of one organisation until this transaction ends, so the
+        day's count and the insert that follows it are one step (else simultaneous requests
+        each count below the limit and all insert). A no-op write of the organisation's row:
+        on PostgreSQL it locks that row (others of the organisation wait; other organisations
+        do not), on SQLite it takes the database's write lock before anything is counted."""
+        s.execute(
+            update(OrganisationRow)
+            .where(OrganisationRow.id == from_org)
+            .values(active=OrganisationRow.active)
+        )
+
     def _check_quota(self, s: Session, from_org: str) -> None:
         now = self.clock()
         window = select(I.created_at).where(
@@ -287,6 +300,7 @@ class Introductions:
         with self.db.session() as s:
             orgs = self._orgs(s, person_id)
             asking = self._asking_org(orgs, from_org)
+            self._lock_asker(s, asking)
             self._target(s, to_org, asking, orgs)
             need = self._need(s, to_org, need_text, need_id, recommendation_id)
             self._expire_due(s)

@@ -338,6 +338,13 @@ class SavedNeedRow(Base):
     # organisations that entered the top results after today's alert: the next alert names them
     pending: Mapped[list[str]] = mapped_column(JSON, default=list)
     has_pending: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    # the need as `Engine.top` reads it (matcher.engine.NeedReading), so the alert worker never
+    # embeds a saved need's text again: the model and corpus mean it was read under, the
+    # clause vectors (float32, one row per clause) and the required capabilities; the query
+    # vector is `query_vector`. Read again when the key is not the engine's.
+    reading_key: Mapped[str | None] = mapped_column(String(240), nullable=True)
+    reading_clauses: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    reading_required: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
 
 
 class AlertRow(Base):

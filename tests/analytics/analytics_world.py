@@ -170,3 +170,40 @@ EXPECTED_TOTALS: dict[str, object] = dict(
     records_proposed=3, records_started=2, records_closed=2, achieved=1, partly_achieved=1,
     not_achieved=0, ratings=3, mean_rating=3.67,
 )  # fmt: skip
+
+
+def build_with_large_groups(db: Database) -> History:
+    """`build`, plus enough requests for two large groups (at least 5 requests): six nonprofits
+    ask the grocer (nonprofit -> business: 8 requests; the grocer's cause 'food retail': 8) and
+    the council asks five businesses about jobs (government -> business: 5; cause 'jobs': 5),
+    and one small group whose only request is declined: a community group asks the council
+    (community -> government: 1 request, declined)."""
+    history = build(db)
+    tag = uuid.uuid4().hex[:6]
+    intros = Introductions(db, clock=lambda: history.now)
+    grocer, council = history.orgs["grocer"], history.orgs["council"]
+    for k in range(6):
+        asker = add_member(db, add_org(db, f"np{k}-{tag}", "nonprofit", None, []))
+        view = intros.request(asker, grocer, "hello", need_text="a need")
+        if k < 4:
+            intros.accept(view.introduction.id, history.people["grocer"])
+    for k in range(5):
+        add_member(db, add_org(db, f"biz{k}-{tag}", "business", None, ["jobs"]))
+        intros.request(history.people["council"], f"biz{k}-{tag}", "hello", need_text="a need")
+    club = add_member(db, add_org(db, f"club-{tag}", "community", None, ["youth"]))
+    view = intros.request(club, council, "hello", need_text="a need")
+    intros.decline(view.introduction.id, history.people["council"])
+    return history
+
+
+# build_with_large_groups() by hand, with min_group 5: nonprofit -> business (8) and
+# government -> business (5) are shown; the five small pairs (government -> nonprofit 2,
+# business -> government 1, business -> nonprofit 1, community -> government 1 declined,
+# nonprofit -> nonprofit a record only) are merged into 'other' (5 requests). Causes: 'food
+# retail' (8) and 'jobs' (5) shown; 'K' 1, 'L' 2 and '(none)' 2 merged (5 requests).
+LARGE_TOTAL_REQUESTS = 6 + 6 + 5 + 1
+LARGE_SHOWN_PAIRS = {"nonprofit->business": 8, "government->business": 5}
+LARGE_SHOWN_CAUSES = {"food retail": 8, "jobs": 5}
+LARGE_MERGED_PAIRS = 5
+LARGE_MERGED_CAUSES = 3
+LARGE_OTHER_REQUESTS = 5

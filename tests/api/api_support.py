@@ -159,12 +159,17 @@ SERVER_ENV = {
 
 @contextmanager
 def live_server(
-    data_dir: Path, *, timeout: float = 90.0, env_overrides: dict[str, str] | None = None
+    data_dir: Path,
+    *,
+    timeout: float = 90.0,
+    env_overrides: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> Iterator[LiveServer]:
-    """uvicorn as a real process on a free 127.0.0.1 port, serving a seeded data dir, started
-    as `make run` starts it (no proxy trusted for X-Forwarded-For)."""
+    """uvicorn as a real process on a free 127.0.0.1 port (or `port`, when its URL must be
+    known first, e.g. for MATCHER_API_PUBLIC_URL), serving a seeded data dir, started as `make
+    run` starts it (no proxy trusted for X-Forwarded-For)."""
     seed(data_dir).close()
-    port = free_port()
+    port = port or free_port()
     env = {
         **os.environ,
         "MATCHER_DATA_DIR": str(data_dir),

@@ -5,17 +5,16 @@ log out, log in again."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import pytest
 from api_support import LiveServer
+from browser_support import PASSWORD, approve_pending, claim, sign_up
 from test_api_browser import CHROMIUM, NEED, _launch
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
     reason="needs the Debian 'chromium' package at /usr/bin/chromium (installed by make setup)",
 )
-PASSWORD = "correct horse battery"
 
 
 def test_person_signs_up_marks_a_partner_claims_and_logs_out(server: LiveServer) -> None:
@@ -72,36 +71,6 @@ def test_person_signs_up_marks_a_partner_claims_and_logs_out(server: LiveServer)
             browser.close()
 
 
-def _approve_pending(server: LiveServer, person_id: str) -> None:
-    """The platform admin approves the person's pending claim (API key, as an admin would)."""
-    import httpx
-
-    headers = {"X-API-Key": server.admin_key}
-    pending = httpx.get(
-        server.base_url + "/v1/claims", params={"status": "pending"}, headers=headers
-    ).json()
-    me = [c for c in pending if c["person_id"] == person_id]
-    assert len(me) == 1, pending
-    r = httpx.post(f"{server.base_url}/v1/claims/{me[0]['id']}/approve", headers=headers)
-    assert r.status_code == 200, r.text
-
-
-def _sign_up(page: Any, base_url: str, email: str) -> str:
-    page.goto(base_url + "/signup")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign up").click()
-    page.wait_for_url("**/account")
-    person_id: str = page.evaluate("async () => (await (await fetch('/v1/me')).json()).id")
-    return person_id
-
-
-def _claim(page: Any, base_url: str, org_id: str) -> None:
-    page.goto(f"{base_url}/organisations/{org_id}")
-    page.get_by_role("button", name="This is my organisation").click()
-    page.wait_for_url("**/account")
-
-
 def test_two_organisations_are_introduced_and_write_to_each_other(server: LiveServer) -> None:
     """Ana (of one organisation) asks Ben's organisation for an introduction from her results;
     Ben sees it in his inbox without Ana's e-mail, accepts, and both then see each other's
@@ -117,8 +86,8 @@ def test_two_organisations_are_introduced_and_write_to_each_other(server: LiveSe
             errors: list[str] = []
             for page in (ana, ben):
                 page.on("pageerror", lambda exc: errors.append(str(exc)))
-            ana_id = _sign_up(ana, server.base_url, ana_email)
-            ben_id = _sign_up(ben, server.base_url, ben_email)
+            ana_id = sign_up(ana, server.base_url, ana_email)
+            ben_id = sign_up(ben, server.base_url, ben_email)
 
             ana.goto(server.base_url + "/")
             ana.get_by_label("The need, in plain words").fill(NEED)
@@ -131,10 +100,10 @@ def test_two_organisations_are_introduced_and_write_to_each_other(server: LiveSe
             own = cards.nth(1).get_attribute("data-org-id")
             assert partner and own and partner != own
 
-            _claim(ana, server.base_url, own)
-            _claim(ben, server.base_url, partner)
-            _approve_pending(server, ana_id)
-            _approve_pending(server, ben_id)
+            claim(ana, server.base_url, own)
+            claim(ben, server.base_url, partner)
+            approve_pending(server, ana_id)
+            approve_pending(server, ben_id)
 
             ana.goto(results_url)
             card = ana.locator(f'article.partner[data-org-id="{partner}"]').first

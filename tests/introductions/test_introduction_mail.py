@@ -4,55 +4,25 @@ the request's e-mail carries no contact detail; a server that is down loses noth
 
 from __future__ import annotations
 
-import email
-import email.policy
-import socket
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from intro_world import World, make_world
 
 from matcher.notify import Dispatcher
 from matcher.notify.smtp import SmtpNotifier
 from tests.support_databases import database_for
+from tests.support_smtp import Inbox, free_port, smtp_server
 
 NEED = "Cold storage for 2 tonnes of donated food every week."
 
 
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(msg, email.message.EmailMessage)
-        self.messages.append(msg)
-        return "250 OK"
-
-    def to(self, address: str) -> list[email.message.EmailMessage]:
-        return [m for m in self.messages if m["To"] == address]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def smtp() -> Iterator[tuple[int, _Inbox]]:
-    port = _free_port()
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, inbox
-    finally:
-        controller.stop()
+def smtp() -> Iterator[tuple[int, Inbox]]:
+    with smtp_server() as server:
+        yield server.port, server.inbox
 
 
 @pytest.fixture
@@ -70,7 +40,7 @@ def _dispatch(w: World, port: int) -> list[str]:
 
 
 def test_request_accept_and_message_mails_arrive_once(
-    world: World, smtp: tuple[int, _Inbox]
+    world: World, smtp: tuple[int, Inbox]
 ) -> None:
     w = world
     port, inbox = smtp
@@ -108,12 +78,12 @@ def test_request_accept_and_message_mails_arrive_once(
 
 
 def test_a_server_that_is_down_loses_no_introduction_mail(
-    world: World, smtp: tuple[int, _Inbox]
+    world: World, smtp: tuple[int, Inbox]
 ) -> None:
     w = world
     port, inbox = smtp
     intro = w.intros.request(w.a_member, w.b, "Hello", need_text=NEED).introduction
-    down = _free_port()  # nothing listens there
+    down = free_port()  # nothing listens there
     report_sent = _dispatch(w, down)
     assert report_sent == []
     queued = [r for r in w.intros.outbox.rows(status="queued") if r.key.startswith("intro:")]

@@ -1,0 +1,56 @@
+"""`matcher introductions expire`: mark unanswered introduction requests past their expiry as
+expired (each with its audit event). The service also expires them whenever introductions are
+read or written; this command (once, or `--every SECONDS` beside `matcher notify run`) makes
+the status true when nobody touches them, so inboxes, the analytics and `train fit` agree."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from matcher.cli_common import dumps, notice
+from matcher.settings import Settings
+
+
+def cmd_expire(args: argparse.Namespace, settings: Settings) -> int:
+    from matcher.introductions import Introductions, IntroductionSettings
+    from matcher.store import Database
+
+    db = Database(settings.sqlalchemy_url)
+    db.create_all()
+    intros = Introductions(db, settings=IntroductionSettings.from_settings(settings))
+    try:
+        while True:
+            expired = intros.expire_due()
+            if args.json:
+                print(dumps({"expired": expired}), flush=True)
+            elif expired or args.every is None:
+                print(f"{expired} introduction request(s) expired", flush=True)
+            if args.every is None:
+                return 0
+            time.sleep(args.every)
+    except KeyboardInterrupt:
+        notice("stopped")
+        return 0
+    finally:
+        db.dispose()
+
+
+def _positive(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError("must be above 0")
+    return seconds
+
+
+def register(subparsers: Any) -> None:
+    group = subparsers.add_parser("introductions", help="introduction requests: upkeep")
+    sub = group.add_subparsers(dest="introductions_command", required=True, metavar="ACTION")
+    p = sub.add_parser("expire", help="mark requests past their expiry as expired (or --every)")
+    p.add_argument("--every", type=_positive, metavar="SECONDS", help="keep running")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_expire)
