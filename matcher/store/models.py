@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -359,8 +360,14 @@ class AlertRow(Base):
 
 
 class OrganisationChangeRow(Base):
-    """The organisations' change log: one row per organisation written (created or changed),
-    in the writer's transaction. Followers (the alert worker) read it from a stored cursor."""
+    """The change log (matcher.store.changes): one row per write that changes what a serving
+    process holds in memory, in the writer's transaction. `kind` says what changed
+    (organisation, need, causes, key, model), `organisation_id` is the entity's id (a need id,
+    a key id, ...: the column keeps its first name so old data directories need no migration),
+    `organisation_pk` its integer key where it has one, `op` upsert or delete. On PostgreSQL
+    `txid` is the writing transaction's id, which lets a follower read commits that land out
+    of seq order without losing one. Followers: every API process (matcher.replica) and the
+    alert worker, which screens the organisation rows from a stored cursor."""
 
     __tablename__ = "organisation_changes"
 
@@ -369,6 +376,14 @@ class OrganisationChangeRow(Base):
     organisation_id: Mapped[str] = mapped_column(String(128))
     version: Mapped[int] = mapped_column(Integer)
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(
+        String(16), default="organisation", server_default="organisation"
+    )
+    op: Mapped[str] = mapped_column(String(8), default="upsert", server_default="upsert")
+    txid: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
+
+
+ChangeRow = OrganisationChangeRow  # the general name of the change log
 
 
 class AlertCursorRow(Base):
