@@ -81,3 +81,24 @@ class ApiSettings(BaseSettings):
         description="Rankings running or waiting per process; beyond it (or with the record "
         "queue full) new ones get 503 with Retry-After instead of queueing without bound",
     )
+    # replicas that agree (matcher.replica): every process follows the change log
+    follow_changes: bool = Field(
+        True,
+        description="Follow the change log in a background thread: writes made by other "
+        "processes (uvicorn --workers N, other machines on one database) reach this one's index, "
+        "key cache and published model",
+    )
+    follow_interval_ms: float = Field(
+        250,
+        ge=10,
+        le=1000,
+        description="The follower polls at least this often (on PostgreSQL a NOTIFY wakes it "
+        "at once)",
+    )
+    min_seq_wait_ms: float = Field(
+        2000,
+        ge=0,
+        le=30_000,
+        description="How long a request with min_seq waits for this process to apply that "
+        "change before it is answered 503 with Retry-After",
+    )

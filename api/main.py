@@ -2,12 +2,12 @@
 
 Nothing heavy happens at import: the model and the indexes load in the lifespan.
 
-One process is the supported deployment. `uvicorn --workers N` starts N independent copies:
-each loads its own engine (N times the memory), and keeps its own key cache and rate-limit
-buckets (a key's limit becomes N times higher). Reads are consistent (profiles come from the
-database), but a write updates only the in-memory index of the worker that served it, so
-other workers recommend from their older index until restarted: use several workers for
-read-only serving (or benchmarking) only.
+`uvicorn --workers N` (or N processes on machines sharing one PostgreSQL database) start N
+copies that agree: each loads its own engine (N times the memory) and follows the change log
+(matcher.replica), so a write made through one reaches every other's index, key cache and
+published model within `follow_interval_ms` (a NOTIFY wakes followers at once on PostgreSQL).
+A write answers `X-Change-Seq`; a read with `min_seq` waits until its process has applied it.
+Rate-limit buckets are still per process (a key's limit is N times higher).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from api.config import ApiSettings
 from api.metrics import MetricsMiddleware
 from api.nulguard import NulGuardMiddleware
 from api.problems import install_problem_handlers, problem_component_schemas
+from api.replication import ChangeSeqMiddleware
 from api.routes import (
     account_pages,
     accounts,
@@ -180,6 +181,7 @@ def create_app(
     app.add_middleware(PageErrorsMiddleware)  # page routes: problems as readable HTML pages
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
+    app.add_middleware(ChangeSeqMiddleware, state=state)
     app.add_middleware(
         LazySessionMiddleware,
         secret=lambda: session_secret(api_settings, settings.data_dir),

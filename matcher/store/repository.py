@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import String, cast, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from matcher.causes import Cause
@@ -530,24 +532,28 @@ class SqlEmbeddingCache:
         return out
 
     def put_many(self, model: str, vectors: Mapping[str, np.ndarray]) -> None:
+        """Insert or replace. An upsert, not delete-then-insert: two processes embedding the
+        same new text at once (a writer and a replica following it) both succeed."""
         items = list(vectors.items())
+        insert = pg_insert if not self.db.is_sqlite else sqlite_insert
         with self.db.session() as s:
             for start in range(0, len(items), _CHUNK):
                 chunk = items[start : start + _CHUNK]
-                s.execute(
-                    delete(EmbeddingRow).where(
-                        EmbeddingRow.model == model,
-                        EmbeddingRow.text_hash.in_([h for h, _ in chunk]),
-                    )
-                )
-                s.add_all(
-                    EmbeddingRow(
-                        model=model,
-                        text_hash=h,
-                        dimension=int(v.shape[-1]),
-                        vector=np.ascontiguousarray(v, dtype=np.float32).tobytes(),
-                    )
+                rows = [
+                    {
+                        "model": model,
+                        "text_hash": h,
+                        "dimension": int(v.shape[-1]),
+                        "vector": np.ascontiguousarray(v, dtype=np.float32).tobytes(),
+                    }
                     for h, v in chunk
+                ]
+                stmt = insert(EmbeddingRow).values(rows)
+                s.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=[EmbeddingRow.model, EmbeddingRow.text_hash],
+                        set_={"dimension": stmt.excluded.dimension, "vector": stmt.excluded.vector},
+                    )
                 )
 
     def present(self, model: str, text_hashes: Sequence[str]) -> set[str]:
