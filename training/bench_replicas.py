@@ -121,7 +121,7 @@ def org_body(i: int) -> dict[str, object]:
     }
 
 
-def visible_in_index(client: httpx.Client, org_id: str, **params: object) -> int:
+def visible_in_index(client: httpx.Client, org_id: str, **params: int) -> int:
     r = client.get(f"/v1/organisations/{org_id}/matches", params={"limit": 1, **params})
     return r.status_code
 
