@@ -684,17 +684,20 @@ class Engine:
         """Bring these rows to their stored state: re-read and reindexed when present, removed
         when deleted. Returns how many were read."""
         wanted = list(dict.fromkeys(int(pk) for pk in pks))
-        if len(wanted) > max(1000, len(self.catalog) // 5):
-            self.build()  # a bulk load elsewhere: one rebuild beats row by row
-            return len(wanted)
-        stored = self.store.stored_by_pk(wanted)
-        gone = [pk for pk in wanted if pk not in stored]
-        if gone:
-            self._remove(gone)
-        if stored:
-            rows = [(s.pk, s.record) for s in stored.values()]
-            self._reindex(rows, {s.pk: s.version for s in stored.values()})
-        return len(stored)
+        found = 0
+        # in chunks, never a rebuild: a replica writes no index files (the writer of a bulk
+        # load builds the next generation; its vectors are in the embedding cache by then)
+        for start in range(0, len(wanted), 1000):
+            chunk = wanted[start : start + 1000]
+            stored = self.store.stored_by_pk(chunk)
+            gone = [pk for pk in chunk if pk not in stored]
+            if gone:
+                self._remove(gone)
+            if stored:
+                rows = [(s.pk, s.record) for s in stored.values()]
+                self._reindex(rows, {s.pk: s.version for s in stored.values()})
+            found += len(stored)
+        return found
 
     def follow_needs(self, ids: Sequence[str]) -> None:
         """Bring these needs to their stored state (deleted ones dropped)."""
