@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -11,6 +13,11 @@ class ApiSettings(BaseSettings):
 
     max_body_bytes: int = Field(256 * 1024, ge=1024, description="Larger request bodies get 413")
     rate_limit_enabled: bool = True
+    rate_limit_store: Literal["memory", "database"] = Field(
+        "memory",
+        description="memory: buckets per process; database: one set of buckets shared by every "
+        "process serving the database (a small write per request)",
+    )
     anonymous_per_minute: float = Field(60, gt=0, description="Requests per minute per client IP")
     anonymous_burst: int = Field(20, ge=1)
     key_per_minute: float = Field(1200, gt=0, description="Requests per minute per API key")

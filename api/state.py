@@ -110,6 +110,8 @@ class AppState:
         self.db = Database(self.settings.sqlalchemy_url)
         self.db.create_all()
         self.keys = KeyRing(self.db, cache_seconds=self.api.key_cache_seconds)
+        if self.api.rate_limit_store == "database":
+            self.limits.use_database(self.db)
         queue: QueueSettings | None = None
         if self.api.record_queue:
             queue = {

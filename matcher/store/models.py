@@ -386,6 +386,19 @@ class OrganisationChangeRow(Base):
 ChangeRow = OrganisationChangeRow  # the general name of the change log
 
 
+class RateBucketRow(Base):
+    """A token bucket shared by every serving process (api.ratelimit, rate_limit_store =
+    database): `tokens` left at `stamp` (seconds since the epoch); `allowed` says whether the
+    last request that updated it was let through."""
+
+    __tablename__ = "rate_buckets"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    stamp: Mapped[float] = mapped_column(Float)
+    allowed: Mapped[int] = mapped_column(Integer, default=1)
+
+
 class AlertCursorRow(Base):
     """How far a follower has read the change log: every seq up to `seq` is done, and `done`
     lists the seqs above it done already (a transaction that committed out of order)."""
