@@ -16,13 +16,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, literal_column, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from matcher.domain import utcnow
 from matcher.store.models import ChangeRow
 
 CHANNEL = "matcher_changes"
+# the writing transaction's id (xid8, assigned then if it has none yet), as a column default
+# so that a bulk write's change rows are still inserted in batches (Database.create_all)
+TXID_DEFAULT_DDL = (
+    "ALTER TABLE organisation_changes "
+    "ALTER COLUMN txid SET DEFAULT (pg_current_xact_id()::text::bigint)"
+)
 
 ORGANISATION = "organisation"
 NEED = "need"
@@ -81,9 +87,7 @@ def record_many(
             version=int(version),
             changed_at=now,
         )
-        if postgres:  # the writing transaction's id (xid8), assigned now if it has none yet
-            row.txid = literal_column("pg_current_xact_id()::text::bigint")  # type: ignore[assignment]
-        s.add(row)
+        s.add(row)  # on PostgreSQL `txid` is the column's default (TXID_DEFAULT_DDL)
         added.append(row)
     if postgres and added and not s.info.get(_NOTIFIED):
         s.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})

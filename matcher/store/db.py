@@ -61,6 +61,9 @@ class Database:
         try:
             Base.metadata.create_all(self.engine)
             self._add_missing_columns()
+            if not self.is_sqlite:
+                with self.engine.begin() as conn:
+                    conn.exec_driver_sql(changes.TXID_DEFAULT_DDL)
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot create tables in {self.url!r}: {exc}") from exc
 

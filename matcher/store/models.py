@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    FetchedValue,
     Float,
     ForeignKey,
     Index,
@@ -380,7 +381,10 @@ class OrganisationChangeRow(Base):
         String(16), default="organisation", server_default="organisation"
     )
     op: Mapped[str] = mapped_column(String(8), default="upsert", server_default="upsert")
-    txid: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
+    # PostgreSQL fills it (a column default set by Database.create_all; SQLite leaves it NULL)
+    txid: Mapped[int | None] = mapped_column(
+        BigInteger, nullable=True, index=True, server_default=FetchedValue()
+    )
 
 
 ChangeRow = OrganisationChangeRow  # the general name of the change log
