@@ -88,6 +88,12 @@ class ApiSettings(BaseSettings):
         description="Rankings running or waiting per process; beyond it (or with the record "
         "queue full) new ones get 503 with Retry-After instead of queueing without bound",
     )
+    train_jobs: Literal["process", "database"] = Field(
+        "process",
+        description="process: POST /v1/analyst/train fits in a thread of the serving process; "
+        "database: it queues the job in the database and `matcher worker` runs it (jobs survive "
+        "restarts; every process sees them)",
+    )
     # replicas that agree (matcher.replica): every process follows the change log
     follow_changes: bool = Field(
         True,
