@@ -7,7 +7,9 @@ copies that agree: each loads its own engine (N times the memory) and follows th
 (matcher.replica), so a write made through one reaches every other's index, key cache and
 published model within `follow_interval_ms` (a NOTIFY wakes followers at once on PostgreSQL).
 A write answers `X-Change-Seq`; a read with `min_seq` waits until its process has applied it.
-Rate-limit buckets are still per process (a key's limit is N times higher).
+Rate-limit buckets are per process (a key's limit N times higher) unless
+MATCHER_API_RATE_LIMIT_STORE=database; training jobs run in the serving process unless
+MATCHER_API_TRAIN_JOBS=database (then `matcher worker` runs them).
 """
 
 from __future__ import annotations
