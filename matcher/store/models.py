@@ -390,42 +390,6 @@ class OrganisationChangeRow(Base):
 ChangeRow = OrganisationChangeRow  # the general name of the change log
 
 
-class RateBucketRow(Base):
-    """A token bucket shared by every serving process (api.ratelimit, rate_limit_store =
-    database): `tokens` left at `stamp` (seconds since the epoch); `allowed` says whether the
-    last request that updated it was let through."""
-
-    __tablename__ = "rate_buckets"
-
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    tokens: Mapped[float] = mapped_column(Float)
-    stamp: Mapped[float] = mapped_column(Float)
-    allowed: Mapped[int] = mapped_column(Integer, default=1)
-
-
-class TrainJobRow(Base):
-    """A training job (training.jobs): queued by the API (train_jobs = database), run by
-    `matcher worker`, which keeps `heartbeat_at` fresh; a running job whose heartbeat stopped
-    (its worker died) is claimed again and resumes. Survives a restart of either side."""
-
-    __tablename__ = "train_jobs"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # queued running succeeded failed
-    options: Mapped[dict[str, Any]] = mapped_column(JSON)
-    stage: Mapped[str | None] = mapped_column(String(64))
-    done: Mapped[int] = mapped_column(Integer, default=0)
-    total: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    worker: Mapped[str | None] = mapped_column(String(128))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    error: Mapped[str | None] = mapped_column(Text)
-
-
 class AlertCursorRow(Base):
     """How far a follower has read the change log: every seq up to `seq` is done, and `done`
     lists the seqs above it done already (a transaction that committed out of order)."""
@@ -571,3 +535,45 @@ Index(
 )
 
 # --- end of introductions ----------------------------------------------------------------------
+
+
+# --- scale out: shared rate limits, training jobs (issue 11, item 1) -----------------------
+
+
+class RateBucketRow(Base):
+    """A token bucket shared by every serving process (api.ratelimit, rate_limit_store =
+    database): `tokens` left at `stamp` (seconds since the epoch); `allowed` says whether the
+    last request that updated it was let through."""
+
+    __tablename__ = "rate_buckets"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    stamp: Mapped[float] = mapped_column(Float)
+    allowed: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class TrainJobRow(Base):
+    """A training job (training.jobs): queued by the API (train_jobs = database), run by
+    `matcher worker`, which keeps `heartbeat_at` fresh; a running job whose heartbeat stopped
+    (its worker died) is claimed again and resumes. Survives a restart of either side."""
+
+    __tablename__ = "train_jobs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # queued running succeeded failed
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+    stage: Mapped[str | None] = mapped_column(String(64))
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    worker: Mapped[str | None] = mapped_column(String(128))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+# --- end of scale out ----------------------------------------------------------------------------
