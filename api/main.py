@@ -78,6 +78,10 @@ unpublished profiles, export feedback), `admin` (+ everything, API keys). Withou
 the public read routes and the web page work, with a lower rate limit.
 
 Errors are `application/problem+json` (RFC 9457) with a stable `type` URI.
+
+Several processes serve one database and agree: a write answers `X-Change-Seq`; a request
+with `min_seq` (query) or `X-Min-Seq` (header) waits until the process serving it has applied
+that change (503 with Retry-After if it has not within a couple of seconds).
 """
 _SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
