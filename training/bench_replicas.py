@@ -195,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     ms = [x * 1000 for x in lags]
     print(
         f"{backend}, {args.workers} processes, {args.writes} writes: lag write -> visible "
-        f"p50 {pct(ms, 0.5):.0f} ms, p95 {pct(ms, 0.95):.0f} ms, max {max(ms):.0f} ms, "
+        f"p50 {pct(ms, 0.5):.0f} ms, p95 {pct(ms, 0.95):.0f} ms, p99 {pct(ms, 0.99):.0f} ms, "
+        f"max {max(ms):.0f} ms, "
         f"mean {statistics.fmean(ms):.0f} ms; lost 0"
     )
     return 0
