@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -11,6 +13,11 @@ class ApiSettings(BaseSettings):
 
     max_body_bytes: int = Field(256 * 1024, ge=1024, description="Larger request bodies get 413")
     rate_limit_enabled: bool = True
+    rate_limit_store: Literal["memory", "database"] = Field(
+        "memory",
+        description="memory: buckets per process; database: one set of buckets shared by every "
+        "process serving the database (a small write per request)",
+    )
     anonymous_per_minute: float = Field(60, gt=0, description="Requests per minute per client IP")
     anonymous_burst: int = Field(20, ge=1)
     key_per_minute: float = Field(1200, gt=0, description="Requests per minute per API key")
@@ -80,4 +87,31 @@ class ApiSettings(BaseSettings):
         le=10_000,
         description="Rankings running or waiting per process; beyond it (or with the record "
         "queue full) new ones get 503 with Retry-After instead of queueing without bound",
+    )
+    train_jobs: Literal["process", "database"] = Field(
+        "process",
+        description="process: POST /v1/analyst/train fits in a thread of the serving process; "
+        "database: it queues the job in the database and `matcher worker` runs it (jobs survive "
+        "restarts; every process sees them)",
+    )
+    # replicas that agree (matcher.replica): every process follows the change log
+    follow_changes: bool = Field(
+        True,
+        description="Follow the change log in a background thread: writes made by other "
+        "processes (uvicorn --workers N, other machines on one database) reach this one's index, "
+        "key cache and published model",
+    )
+    follow_interval_ms: float = Field(
+        250,
+        ge=10,
+        le=1000,
+        description="The follower polls at least this often (on PostgreSQL a NOTIFY wakes it "
+        "at once)",
+    )
+    min_seq_wait_ms: float = Field(
+        2000,
+        ge=0,
+        le=30_000,
+        description="How long a request with min_seq waits for this process to apply that "
+        "change before it is answered 503 with Retry-After",
     )

@@ -80,8 +80,12 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _rate_limit(state: AppState, key_id: str | None, request: Request) -> None:
-    wait = state.limits.check(key_id, client_ip(request))
+async def _rate_limit(state: AppState, key_id: str | None, request: Request) -> None:
+    limits = state.limits
+    if limits.shared:  # a database write: in a worker thread, not on the event loop
+        wait = await anyio.to_thread.run_sync(limits.check, key_id, client_ip(request))
+    else:
+        wait = limits.check(key_id, client_ip(request))
     if wait > 0:
         raise ApiProblem(
             429,
@@ -97,20 +101,20 @@ async def get_principal(
 ) -> Principal:
     """The caller: anonymous without a key, 401 with a wrong key; then the rate limit."""
     if not api_key:
-        _rate_limit(state, None, request)
+        await _rate_limit(state, None, request)
         return ANONYMOUS
     keys = _keys(state)
     principal = keys.cached(api_key)
     if principal is None:
         principal = await anyio.to_thread.run_sync(keys.authenticate, api_key)
     if principal is None:
-        _rate_limit(state, None, request)  # failed attempts spend the client IP's budget
+        await _rate_limit(state, None, request)  # failed attempts spend the client IP's budget
         raise ApiProblem(
             401,
             "the X-API-Key header is not a valid key",
             headers={"WWW-Authenticate": 'ApiKey header="X-API-Key"'},
         )
-    _rate_limit(state, principal.key_id, request)
+    await _rate_limit(state, principal.key_id, request)
     return principal
 
 

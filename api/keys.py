@@ -26,6 +26,7 @@ from api.security import hash_secret as _hash
 from matcher.domain import new_id, utcnow
 from matcher.errors import NotFoundError
 from matcher.settings import Settings
+from matcher.store import changes
 from matcher.store.db import Database
 from matcher.store.models import ApiKeyRow
 
@@ -74,6 +75,7 @@ class KeyRing:
         with self.db.session() as s:
             s.add(row)
             s.flush()
+            changes.record(s, changes.KEY, row.id)
             return key, _info(row)
 
     def cached(self, key: str) -> Principal | None:
@@ -121,10 +123,15 @@ class KeyRing:
             if row is None:
                 raise NotFoundError(f"api key '{key_id}' not found")
             row.revoked = True
+            changes.record(s, changes.KEY, key_id, op=changes.DELETE)
             info = _info(row)
+        self.forget()
+        return info
+
+    def forget(self) -> None:
+        """Drop every cached verification (a key was revoked, here or in another process)."""
         with self._lock:
             self._cache.clear()
-        return info
 
     def has_admin(self) -> bool:
         with self.db.session() as s:

@@ -2,12 +2,14 @@
 
 Nothing heavy happens at import: the model and the indexes load in the lifespan.
 
-One process is the supported deployment. `uvicorn --workers N` starts N independent copies:
-each loads its own engine (N times the memory), and keeps its own key cache and rate-limit
-buckets (a key's limit becomes N times higher). Reads are consistent (profiles come from the
-database), but a write updates only the in-memory index of the worker that served it, so
-other workers recommend from their older index until restarted: use several workers for
-read-only serving (or benchmarking) only.
+`uvicorn --workers N` (or N processes on machines sharing one PostgreSQL database) start N
+copies that agree: each loads its own engine (N times the memory) and follows the change log
+(matcher.replica), so a write made through one reaches every other's index, key cache and
+published model within `follow_interval_ms` (a NOTIFY wakes followers at once on PostgreSQL).
+A write answers `X-Change-Seq`; a read with `min_seq` waits until its process has applied it.
+Rate-limit buckets are per process (a key's limit N times higher) unless
+MATCHER_API_RATE_LIMIT_STORE=database; training jobs run in the serving process unless
+MATCHER_API_TRAIN_JOBS=database (then `matcher worker` runs them).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from api.config import ApiSettings
 from api.metrics import MetricsMiddleware
 from api.nulguard import NulGuardMiddleware
 from api.problems import install_problem_handlers, problem_component_schemas
+from api.replication import ChangeSeqMiddleware
 from api.routes import (
     account_pages,
     accounts,
@@ -75,6 +78,10 @@ unpublished profiles, export feedback), `admin` (+ everything, API keys). Withou
 the public read routes and the web page work, with a lower rate limit.
 
 Errors are `application/problem+json` (RFC 9457) with a stable `type` URI.
+
+Several processes serve one database and agree: a write answers `X-Change-Seq`; a request
+with `min_seq` (query) or `X-Min-Seq` (header) waits until the process serving it has applied
+that change (503 with Retry-After if it has not within a couple of seconds).
 """
 _SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -180,6 +187,7 @@ def create_app(
     app.add_middleware(PageErrorsMiddleware)  # page routes: problems as readable HTML pages
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
+    app.add_middleware(ChangeSeqMiddleware, state=state)
     app.add_middleware(
         LazySessionMiddleware,
         secret=lambda: session_secret(api_settings, settings.data_dir),

@@ -1,6 +1,7 @@
 """In-memory token buckets: one per API key, one per client IP for anonymous callers.
 
-Single-process only (one uvicorn worker); a multi-worker deployment needs a shared store.
+Per process by default; with MATCHER_API_RATE_LIMIT_STORE=database the buckets live in the
+database and every process shares them (api.ratelimit_shared).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
@@ -68,8 +70,22 @@ class RateLimits:
         anonymous_burst: int,
     ):
         self.enabled = enabled
-        self.keys = TokenBucketLimiter(key_per_minute / 60.0, key_burst)
-        self.anonymous = TokenBucketLimiter(anonymous_per_minute / 60.0, anonymous_burst)
+        self.keys: Any = TokenBucketLimiter(key_per_minute / 60.0, key_burst)
+        self.anonymous: Any = TokenBucketLimiter(anonymous_per_minute / 60.0, anonymous_burst)
+
+    @property
+    def shared(self) -> bool:
+        """The buckets are in the database (checking is a database write: not on the loop)."""
+        return not isinstance(self.keys, TokenBucketLimiter)
+
+    def use_database(self, db: Any) -> None:
+        """Keep the buckets in `db`, shared by every process serving it."""
+        from api.ratelimit_shared import SqlTokenBucketLimiter
+
+        self.keys = SqlTokenBucketLimiter(db, self.keys.rate, int(self.keys.capacity), scope="key")
+        self.anonymous = SqlTokenBucketLimiter(
+            db, self.anonymous.rate, int(self.anonymous.capacity), scope="ip"
+        )
 
     def check(self, key_id: str | None, client_ip: str) -> float:
         if not self.enabled:

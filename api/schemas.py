@@ -884,6 +884,7 @@ class TrainRequest(InputModel):
 
 
 class TrainStatus(StrEnum):
+    queued = "queued"  # train_jobs = database: waiting for `matcher worker`
     running = "running"
     succeeded = "succeeded"
     failed = "failed"

@@ -23,7 +23,9 @@ from matcher.domain import Need
 from matcher.errors import OverloadedError
 from matcher.followthrough.records import PartnershipRecords
 from matcher.introductions import Introductions, IntroductionSettings
+from matcher.replica import Follower, apply_to_engine
 from matcher.settings import Settings
+from matcher.store.changes import Change
 from matcher.store.db import Database
 
 if TYPE_CHECKING:
@@ -61,6 +63,7 @@ class AppState:
         self.claims: Claims | None = None
         self.partnership_records: PartnershipRecords | None = None
         self.introductions: Introductions | None = None
+        self.follower: Follower | None = None
         self.metrics = Metrics()
         self.metrics.watch_engine(self.engine_stats)
         self.limits = RateLimits(
@@ -75,6 +78,9 @@ class AppState:
     async def start(self) -> None:
         self._compute = anyio.CapacityLimiter(self.compute_slots)
         await anyio.to_thread.run_sync(self._open_database)
+        if self.follower is not None:  # before the engine loads: writes during it are applied
+            await anyio.to_thread.run_sync(self.follower.begin)
+            self.follower.start()  # it waits for the engine before it applies anything
         if self._given_engine is not None:
             self.engine = self._given_engine
             return
@@ -86,6 +92,8 @@ class AppState:
                 raise RuntimeError(f"engine failed to load: {self.load_error}")
 
     async def stop(self) -> None:
+        if self.follower is not None:
+            await anyio.to_thread.run_sync(self.follower.stop)
         if self._task is not None and not self._task.done():
             logger.info("waiting for the engine load to finish before shutting down")
             await asyncio.shield(self._task)
@@ -102,6 +110,8 @@ class AppState:
         self.db = Database(self.settings.sqlalchemy_url)
         self.db.create_all()
         self.keys = KeyRing(self.db, cache_seconds=self.api.key_cache_seconds)
+        if self.api.rate_limit_store == "database":
+            self.limits.use_database(self.db)
         queue: QueueSettings | None = None
         if self.api.record_queue:
             queue = {
@@ -121,6 +131,14 @@ class AppState:
             ),
         )
         self.claims = Claims(self.accounts)
+        if self.api.follow_changes:
+            self.follower = Follower(
+                self.db,
+                self._apply_changes,
+                interval=self.api.follow_interval_ms / 1000.0,
+                own=self._own_change,
+                ready=lambda: self.engine is not None,
+            )
         self.partnership_records = PartnershipRecords(self.db)
         self.introductions = Introductions(
             self.db,
@@ -135,6 +153,29 @@ class AppState:
                     f"\nFirst admin API key (also saved to {path}, mode 0600):\n  {key}\n",
                     flush=True,
                 )
+
+    # following other processes' writes ---------------------------------------------------
+    def _own_change(self, seq: int) -> bool:
+        """Written through this process (its own Database, or its engine's): applied here."""
+        if self.db is not None and seq in self.db.own_changes:
+            return True
+        engine = self.engine
+        return engine is not None and seq in engine.store.db.own_changes
+
+    def _apply_changes(self, batch: Sequence[Change]) -> None:
+        from training.registry import load_published
+
+        engine = self.engine
+        apply_to_engine(
+            engine,
+            batch,
+            forget_keys=self.keys.forget if self.keys is not None else None,
+            follow_model=(
+                (lambda: load_published(engine, self.settings.data_dir))
+                if engine is not None
+                else None
+            ),
+        )
 
     async def _load_async(self) -> None:
         try:

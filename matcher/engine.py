@@ -188,6 +188,9 @@ class Engine:
         self._history_column: dict[str, int] = {}
         self._columns: ScoreColumns | None = None  # scoring columns, filled on use
         self._lock = ReadWriteLock()
+        # pk -> version of rows written or followed since the last load: an older version of
+        # a row (a write applied late, after another process's newer one) is never installed
+        self._versions: dict[int, int] = {}
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.focus = evidence.FocusVectors(embedder.dimension)
         self.meaning: CapabilityMeaning | None = None
@@ -382,6 +385,7 @@ class Engine:
             self.meaning = meaning
             self._focus_offers = self._offers_of_focus(catalog.focus_phrases())
             self._query_cache.clear()
+            self._versions.clear()
 
     def _offers_of_focus(self, phrases: list[str]) -> list[dict[str, str]]:
         return focus_offers_by_code(self.meaning, phrases, self.focus.vectors_)
@@ -606,25 +610,30 @@ class Engine:
 
     def create_organisation(self, org: Organisation) -> Stored:
         stored = self.store.create_organisation(org)
-        self._reindex([(stored.pk, stored.record)])
+        self._reindex([(stored.pk, stored.record)], {stored.pk: stored.version})
         return stored
 
     def update_organisation(
         self, org_id: str, changes: dict[str, Any], *, expected_version: int | None = None
     ) -> Stored:
         stored = self.store.update_organisation(org_id, changes, expected_version=expected_version)
-        self._reindex([(stored.pk, stored.record)])
+        self._reindex([(stored.pk, stored.record)], {stored.pk: stored.version})
         return stored
 
     def delete_organisation(self, org_id: str, *, expected_version: int | None = None) -> None:
         pk = self.store.delete_organisation(org_id, expected_version=expected_version)
-        ids = np.asarray([pk], dtype=np.int64)
+        self._remove([pk])
+
+    def _remove(self, pks: Sequence[int]) -> None:
+        ids = np.asarray(pks, dtype=np.int64)
         with self._lock.write():
-            self.catalog.remove([pk])
+            self.catalog.remove(list(pks))
             if self.ann is not None:
                 self.ann.remove(ids)
             if self.lexical is not None:
                 self.lexical.remove(ids)
+            for pk in pks:
+                self._versions.pop(int(pk), None)
 
     def create_need(self, need: Need) -> Stored:
         stored = self.store.create_need(need)  # ConflictError if the id exists
@@ -646,14 +655,28 @@ class Engine:
         if len(ids) > max(1000, len(self.catalog) // 5):
             self.build()
             return
-        rows = [(s.pk, s.record) for s in (self.store.get_organisation(i) for i in ids)]
-        self._reindex(rows)
+        stored = [self.store.get_organisation(i) for i in ids]
+        self._reindex([(s.pk, s.record) for s in stored], {s.pk: s.version for s in stored})
 
-    def _reindex(self, rows: list[tuple[int, Organisation]]) -> None:
+    def _reindex(
+        self, rows: list[tuple[int, Organisation]], versions: dict[int, int] | None = None
+    ) -> None:
         texts = [o.profile_text() for _, o in rows]
         vecs = centre(self.profile_embedder.encode(texts), self.mean_)
-        pks = np.asarray([pk for pk, _ in rows], dtype=np.int64)
         with self._lock.write():
+            if versions:  # a newer version of a row is in memory already: keep it
+                keep = [
+                    i
+                    for i, (pk, _) in enumerate(rows)
+                    if versions.get(pk, 0) >= self._versions.get(pk, 0)
+                ]
+                if len(keep) < len(rows):
+                    rows, texts = [rows[i] for i in keep], [texts[i] for i in keep]
+                    vecs = vecs[keep]
+                self._versions.update((pk, versions[pk]) for pk, _ in rows if pk in versions)
+            if not rows:
+                return
+            pks = np.asarray([pk for pk, _ in rows], dtype=np.int64)
             self.catalog.upsert(pks.tolist(), [o for _, o in rows], vecs)
             self.focus.update(self.catalog.focus_phrases(), self._encode_short(self.mean_))
             self._focus_offers = self._offers_of_focus(self.catalog.focus_phrases())
@@ -666,15 +689,60 @@ class Engine:
         """Read these organisations from the database into the indexes (for a process that
         follows writes made by another one); returns how many were found."""
         rows: list[tuple[int, Organisation]] = []
+        versions: dict[int, int] = {}
         for org_id in dict.fromkeys(ids):
             try:
                 stored = self.store.get_organisation(org_id)
             except NotFoundError:
                 continue
             rows.append((stored.pk, stored.record))
+            versions[stored.pk] = stored.version
         if rows:
-            self._reindex(rows)
+            self._reindex(rows, versions)
         return len(rows)
+
+    # following other processes' writes (matcher.replica) ----------------------------------
+    def follow_organisations(self, pks: Sequence[int]) -> int:
+        """Bring these rows to their stored state: re-read and reindexed when present, removed
+        when deleted. Returns how many were read."""
+        wanted = list(dict.fromkeys(int(pk) for pk in pks))
+        found = 0
+        # in chunks, never a rebuild: a replica writes no index files (the writer of a bulk
+        # load builds the next generation; its vectors are in the embedding cache by then)
+        for start in range(0, len(wanted), 1000):
+            chunk = wanted[start : start + 1000]
+            stored = self.store.stored_by_pk(chunk)
+            gone = [pk for pk in chunk if pk not in stored]
+            if gone:
+                self._remove(gone)
+            if stored:
+                rows = [(s.pk, s.record) for s in stored.values()]
+                self._reindex(rows, {s.pk: s.version for s in stored.values()})
+            found += len(stored)
+        return found
+
+    def follow_needs(self, ids: Sequence[str]) -> None:
+        """Bring these needs to their stored state (deleted ones dropped)."""
+        stored = self.store.needs_by_id(ids)
+        found = list(stored.values())
+        vecs = centre(self.profile_embedder.encode([s.record.text for s in found]), self.mean_)
+        with self._lock.write():
+            for need_id in ids:
+                if need_id not in stored:
+                    self._needs.pop(need_id, None)
+            for i, s in enumerate(found):
+                self._needs[s.record.id] = _NeedEntry(
+                    s.pk, s.record, vecs[i], required_capabilities(s.record)
+                )
+            self.programmes = self._programmes_of(self._needs)
+
+    def follow_causes(self) -> None:
+        """Use the stored cause taxonomy (replaced by another process)."""
+        space = self._fit_cause_space(self.store.causes(), self.mean_)
+        with self._lock.write():
+            self.catalog.set_cause_space(space)
+            self.cause_space = space
+            self._query_cache.clear()
 
     # reads --------------------------------------------------------------------------------
     def organisation_vectors(self, ids: Sequence[str]) -> tuple[list[str], np.ndarray]:

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import secrets
@@ -28,7 +29,7 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile, status
 
-from api.deps import AnalystDep, EngineDep, StateDep
+from api.deps import AnalystDep, EngineDep, StateDep, started
 from api.problems import ApiProblem, problem_responses
 from api.schemas import (
     VERSION_PATTERN,
@@ -46,9 +47,16 @@ from api.schemas import (
 )
 from api.security import Role
 from matcher.engine import Engine
-from matcher.errors import LimitExceededError, MatcherError, StorageError, ValidationError
+from matcher.errors import (
+    ConflictError,
+    LimitExceededError,
+    MatcherError,
+    StorageError,
+    ValidationError,
+)
 from matcher.loaders_read import ReadLimits
 from matcher.settings import Settings
+from matcher.store import changes
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +79,14 @@ def _registry(state: Any) -> Any:
     from training.registry import Registry
 
     return Registry(state.settings.data_dir)
+
+
+def _log_model(state: Any, version: str | None) -> None:
+    """Publish and rollback change files (models/CURRENT); the change log tells every serving
+    process to follow them at once."""
+    if state.db is not None:
+        with state.db.session() as s:
+            changes.record(s, changes.MODEL, version or "default-weights")
 
 
 # ---------------------------------------------------------------------------------- ingest
@@ -368,9 +384,47 @@ async def start_training(
         feedback=body.feedback,
         resume=body.resume,
     )
+    if state.api.train_jobs == "database":
+        queued = await anyio.to_thread.run_sync(_enqueue, state, options)
+        response.headers["Location"] = f"/v1/analyst/train/{queued.job_id}"
+        return queued
     job = _jobs(request).start(state.settings, options, engine.embedder)
     response.headers["Location"] = f"/v1/analyst/train/{job.job_id}"
     return job.view()
+
+
+def _enqueue(state: StateDep, options: Any) -> TrainJob:
+    from training.jobs import JobQueue
+
+    values = {
+        k: v
+        for k, v in dataclasses.asdict(options).items()
+        if k not in ("benchmarks",) and not isinstance(v, FilePath)
+    }
+    try:
+        return _job_view(JobQueue(started(state.db)).enqueue(values))
+    except ConflictError as exc:
+        raise ApiProblem(409, str(exc)) from None
+
+
+def _job_view(job: Any) -> TrainJob:
+    r = job.result or {}
+    return TrainJob(
+        job_id=job.id,
+        status=TrainStatus(job.status),
+        stage=job.stage,
+        done=job.done,
+        total=job.total,
+        started_at=job.started_at or job.created_at,
+        finished_at=job.finished_at,
+        version=r.get("version"),
+        metrics=r.get("metrics"),
+        verdict=r.get("verdict"),
+        weights=r.get("weights"),
+        reused_queries=r.get("reused_queries"),
+        skipped_labels=r.get("skipped"),
+        error=job.error,
+    )
 
 
 @router.get(
@@ -380,7 +434,16 @@ async def start_training(
     summary="A training job: progress, then the new version and its metrics, or the error",
     responses=problem_responses(401, 403, 404, 422, 429),
 )
-async def training_job(job_id: JobIdPath, request: Request, principal: AnalystDep) -> TrainJob:
+async def training_job(
+    job_id: JobIdPath, request: Request, state: StateDep, principal: AnalystDep
+) -> TrainJob:
+    if state.api.train_jobs == "database":
+        from training.jobs import JobQueue
+
+        found = await anyio.to_thread.run_sync(JobQueue(started(state.db)).get, job_id)
+        if found is None:
+            raise ApiProblem(404, f"no training job '{job_id}'")
+        return _job_view(found)
     job = _jobs(request).get(job_id)
     if job is None:
         raise ApiProblem(404, f"no training job '{job_id}' (jobs are kept until a restart)")
@@ -451,6 +514,8 @@ async def publish_model(
             raise ApiProblem(409, detail) from None
         except RegistryError as exc:
             raise ApiProblem(409, str(exc).replace(str(registry.root), "the registry")) from None
+        if result["changed"]:
+            _log_model(state, version)
         if not result["changed"]:
             history = registry.pointer()["history"]
             return ModelPublished(
@@ -486,6 +551,7 @@ async def rollback_model(state: StateDep, principal: AnalystDep) -> ModelRolledB
             result = registry.rollback()
         except RegistryError as exc:
             raise ApiProblem(409, str(exc).replace(str(registry.root), "the registry")) from None
+        _log_model(state, result["to"])
         return ModelRolledBack(rolled_back_from=result["from"], current=result["to"])
 
     return await anyio.to_thread.run_sync(rollback)

@@ -79,6 +79,8 @@ class Change:
     organisation_id: str
     version: int
     changed_at: datetime
+    kind: str = "organisation"  # the log holds needs, keys, ... too: the worker screens these
+    op: str = "upsert"
 
 
 def need_doc(need: Need) -> dict[str, Any]:
@@ -429,6 +431,8 @@ class SavedNeeds:
                     r.organisation_id,
                     r.version,
                     _aware(r.changed_at) or r.changed_at,
+                    r.kind or "organisation",
+                    r.op or "upsert",
                 )
                 for r in s.scalars(q)
             ]

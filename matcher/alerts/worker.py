@@ -163,7 +163,13 @@ class AlertWorker:
             seq = above[0] - 1  # give the gap up
 
     def _process(self, changes: list[Change], report: AlertReport) -> None:
-        org_ids = list(dict.fromkeys(c.organisation_id for c in changes))
+        org_ids = list(
+            dict.fromkeys(
+                c.organisation_id for c in changes if c.kind == "organisation" and c.op == "upsert"
+            )
+        )
+        if not org_ids:
+            return
         if self.refresh:
             self.engine.refresh_organisations(org_ids)
         found, vectors = self.engine.organisation_vectors(org_ids)

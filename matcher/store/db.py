@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.schema import CreateColumn
 
 from matcher.errors import ConflictError, StorageError
+from matcher.store import changes
 from matcher.store.models import Base
 
 logger = logging.getLogger(__name__)
@@ -52,11 +53,17 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # seqs of the change log written through this Database (this process): its followers
+        # skip them, the writer applied them to its own memory already
+        self.own_changes = changes.RecentSeqs()
 
     def create_all(self) -> None:
         try:
             Base.metadata.create_all(self.engine)
             self._add_missing_columns()
+            if not self.is_sqlite:
+                with self.engine.begin() as conn:
+                    conn.exec_driver_sql(changes.TXID_DEFAULT_DDL)
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot create tables in {self.url!r}: {exc}") from exc
 
@@ -83,13 +90,20 @@ class Database:
         try:
             yield session
             session.commit()
+            seqs = changes.committed_seqs(session)
+            if seqs:
+                self.own_changes.add(seqs)
+                changes.note_written(seqs)
         except StaleDataError as exc:
+            changes.forget(session)
             session.rollback()
             raise ConflictError(f"a row changed while it was being written; retry: {exc}") from exc
         except SQLAlchemyError as exc:
+            changes.forget(session)
             session.rollback()
             raise StorageError(f"database error: {exc}") from exc
         except BaseException:
+            changes.forget(session)
             session.rollback()
             raise
         finally:

@@ -7,8 +7,10 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
+    FetchedValue,
     Float,
     ForeignKey,
     Index,
@@ -366,8 +368,14 @@ class AlertRow(Base):
 
 
 class OrganisationChangeRow(Base):
-    """The organisations' change log: one row per organisation written (created or changed),
-    in the writer's transaction. Followers (the alert worker) read it from a stored cursor."""
+    """The change log (matcher.store.changes): one row per write that changes what a serving
+    process holds in memory, in the writer's transaction. `kind` says what changed
+    (organisation, need, causes, key, model), `organisation_id` is the entity's id (a need id,
+    a key id, ...: the column keeps its first name so old data directories need no migration),
+    `organisation_pk` its integer key where it has one, `op` upsert or delete. On PostgreSQL
+    `txid` is the writing transaction's id, which lets a follower read commits that land out
+    of seq order without losing one. Followers: every API process (matcher.replica) and the
+    alert worker, which screens the organisation rows from a stored cursor."""
 
     __tablename__ = "organisation_changes"
 
@@ -376,6 +384,17 @@ class OrganisationChangeRow(Base):
     organisation_id: Mapped[str] = mapped_column(String(128))
     version: Mapped[int] = mapped_column(Integer)
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(
+        String(16), default="organisation", server_default="organisation"
+    )
+    op: Mapped[str] = mapped_column(String(8), default="upsert", server_default="upsert")
+    # PostgreSQL fills it (a column default set by Database.create_all; SQLite leaves it NULL)
+    txid: Mapped[int | None] = mapped_column(
+        BigInteger, nullable=True, index=True, server_default=FetchedValue()
+    )
+
+
+ChangeRow = OrganisationChangeRow  # the general name of the change log
 
 
 class AlertCursorRow(Base):
@@ -547,3 +566,44 @@ class VectorSpaceRow(Base):
 
 
 # --- end of vector spaces ----------------------------------------------------------------------
+
+# --- scale out: shared rate limits, training jobs (issue 11, item 1) -----------------------
+
+
+class RateBucketRow(Base):
+    """A token bucket shared by every serving process (api.ratelimit, rate_limit_store =
+    database): `tokens` left at `stamp` (seconds since the epoch); `allowed` says whether the
+    last request that updated it was let through."""
+
+    __tablename__ = "rate_buckets"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    stamp: Mapped[float] = mapped_column(Float)
+    allowed: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class TrainJobRow(Base):
+    """A training job (training.jobs): queued by the API (train_jobs = database), run by
+    `matcher worker`, which keeps `heartbeat_at` fresh; a running job whose heartbeat stopped
+    (its worker died) is claimed again and resumes. Survives a restart of either side."""
+
+    __tablename__ = "train_jobs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # queued running succeeded failed
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+    stage: Mapped[str | None] = mapped_column(String(64))
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    worker: Mapped[str | None] = mapped_column(String(128))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+# --- end of scale out ----------------------------------------------------------------------------

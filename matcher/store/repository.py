@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import String, cast, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from matcher.causes import Cause
@@ -17,6 +19,7 @@ from matcher.domain import Need, Organisation, Sector, ServiceLevel, SizeBand, u
 from matcher.errors import ConflictError, NotFoundError, ValidationError
 from matcher.places import normalise_country, region_keys
 from matcher.places.locate import locate
+from matcher.store import changes
 from matcher.store.db import Database
 from matcher.store.db import aware as _aware
 from matcher.store.models import (
@@ -24,7 +27,6 @@ from matcher.store.models import (
     EmbeddingRow,
     IndexStateRow,
     NeedRow,
-    OrganisationChangeRow,
     OrganisationRow,
 )
 
@@ -79,13 +81,7 @@ def need_values(need: Need) -> dict[str, Any]:
 
 def log_changes(s: Any, rows: Iterable[tuple[int, str, int]]) -> None:
     """Append (pk, id, version) of organisations written in session `s` to the change log."""
-    now = utcnow()
-    for pk, org_id, version in rows:
-        s.add(
-            OrganisationChangeRow(
-                organisation_pk=pk, organisation_id=org_id, version=version, changed_at=now
-            )
-        )
+    changes.record_many(s, changes.ORGANISATION, rows)
 
 
 def row_to_need(row: NeedRow) -> Need:
@@ -257,6 +253,9 @@ class Store:
             )
             if _rowcount(done) != 1:
                 raise ConflictError(f"organisation '{org_id}' changed concurrently; re-read it")
+            changes.record(
+                s, changes.ORGANISATION, org_id, pk=pk, version=base + 1, op=changes.DELETE
+            )
             return pk
 
     def get_organisation(self, org_id: str) -> Stored:
@@ -300,6 +299,27 @@ class Store:
         with self.db.session() as s:
             rows = s.scalars(select(OrganisationRow).order_by(OrganisationRow.pk)).all()
             return [(r.pk, row_to_org(r, trusted=True)) for r in rows]
+
+    def stored_by_pk(self, pks: Sequence[int]) -> dict[int, Stored]:
+        """The stored organisations (with versions) of these vector ids; unknown ones absent."""
+        out: dict[int, Stored] = {}
+        wanted = [int(pk) for pk in pks]
+        with self.db.session() as s:
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                q = select(OrganisationRow).where(OrganisationRow.pk.in_(chunk))
+                out.update((r.pk, Stored(r.pk, r.version, row_to_org(r))) for r in s.scalars(q))
+        return out
+
+    def needs_by_id(self, ids: Sequence[str]) -> dict[str, Stored]:
+        """The stored needs of these ids; unknown (deleted) ones absent."""
+        out: dict[str, Stored] = {}
+        wanted = list(dict.fromkeys(ids))
+        with self.db.session() as s:
+            for start in range(0, len(wanted), _CHUNK):
+                q = select(NeedRow).where(NeedRow.id.in_(wanted[start : start + _CHUNK]))
+                out.update((r.id, Stored(r.pk, r.version, row_to_need(r))) for r in s.scalars(q))
+        return out
 
     def organisations_by_pk(self, pks: Sequence[int]) -> dict[int, Organisation]:
         """The organisations of these vector ids (unknown ones absent), trusted as stored."""
@@ -355,13 +375,14 @@ class Store:
                     r.id: r
                     for r in s.scalars(select(NeedRow).where(NeedRow.id.in_([n.id for n in chunk])))
                 }
+                written: dict[str, NeedRow] = {}
                 for need in chunk:
                     values = need_values(need)
                     row = existing.get(need.id)
                     if row is None:
                         row = NeedRow(**values, version=1)
                         s.add(row)
-                        existing[need.id] = row
+                        existing[need.id] = written[need.id] = row
                         report.inserted.append(need.id)
                         continue
                     if all(getattr(row, k) == v for k, v in values.items() if k != "created_at"):
@@ -371,8 +392,12 @@ class Store:
                         if k != "created_at":
                             setattr(row, k, v)
                     row.version += 1
+                    written[need.id] = row
                     report.updated.append(need.id)
                 s.flush()
+                changes.record_many(
+                    s, changes.NEED, ((r.pk, r.id, r.version) for r in written.values())
+                )
         return report
 
     def create_need(self, need: Need) -> Stored:
@@ -381,6 +406,7 @@ class Store:
             row = NeedRow(**need_values(need), version=1)
             s.add(row)
             _flush_new(s, NeedRow, need.id, "need")
+            changes.record(s, changes.NEED, need.id, pk=row.pk, version=row.version)
             return Stored(row.pk, row.version, row_to_need(row))
 
     def get_need(self, need_id: str) -> Stored:
@@ -396,6 +422,9 @@ class Store:
             if row is None:
                 raise NotFoundError(f"need '{need_id}' not found")
             pk = row.pk
+            changes.record(
+                s, changes.NEED, need_id, pk=pk, version=row.version + 1, op=changes.DELETE
+            )
             s.delete(row)
             return pk
 
@@ -445,6 +474,13 @@ class Store:
                 )
                 for i, c in enumerate(causes)
             )
+            changes.record(s, changes.CAUSES, "*", version=len(causes))
+
+    def log_change(self, kind: str, entity_id: str, *, op: str = changes.UPSERT) -> None:
+        """A change made outside these tables (a model published in the registry's files),
+        in the log so that every serving process follows it."""
+        with self.db.session() as s:
+            changes.record(s, kind, entity_id, op=op)
 
     # index state ------------------------------------------------------------------------
     def index_state(self, name: str) -> dict[str, Any] | None:
@@ -496,24 +532,28 @@ class SqlEmbeddingCache:
         return out
 
     def put_many(self, model: str, vectors: Mapping[str, np.ndarray]) -> None:
+        """Insert or replace. An upsert, not delete-then-insert: two processes embedding the
+        same new text at once (a writer and a replica following it) both succeed."""
         items = list(vectors.items())
+        insert = pg_insert if not self.db.is_sqlite else sqlite_insert
         with self.db.session() as s:
             for start in range(0, len(items), _CHUNK):
                 chunk = items[start : start + _CHUNK]
-                s.execute(
-                    delete(EmbeddingRow).where(
-                        EmbeddingRow.model == model,
-                        EmbeddingRow.text_hash.in_([h for h, _ in chunk]),
-                    )
-                )
-                s.add_all(
-                    EmbeddingRow(
-                        model=model,
-                        text_hash=h,
-                        dimension=int(v.shape[-1]),
-                        vector=np.ascontiguousarray(v, dtype=np.float32).tobytes(),
-                    )
+                rows = [
+                    {
+                        "model": model,
+                        "text_hash": h,
+                        "dimension": int(v.shape[-1]),
+                        "vector": np.ascontiguousarray(v, dtype=np.float32).tobytes(),
+                    }
                     for h, v in chunk
+                ]
+                stmt = insert(EmbeddingRow).values(rows)
+                s.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=[EmbeddingRow.model, EmbeddingRow.text_hash],
+                        set_={"dimension": stmt.excluded.dimension, "vector": stmt.excluded.vector},
+                    )
                 )
 
     def present(self, model: str, text_hashes: Sequence[str]) -> set[str]:
