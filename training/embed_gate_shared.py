@@ -91,7 +91,11 @@ class T4Measure(Measure):
         held = [n for n in task.needs if n.state in keep]
         where = f"the needs of {'+'.join(states)}"
         if len(held) < min_needs:
-            where = f"all {len(task.needs)} needs (only {len(held)} in {'+'.join(states)})"
+            where = (
+                f"all {len(task.needs)} needs (only {len(held)} in {'+'.join(states) or '-'}: "
+                "the others' states may be in the model's training data, where nonprofits "
+                "are relevant by the cause codes it learned from)"
+            )
             held = list(task.needs)
         self.task = dataclasses.replace(task, needs=held)
         self.name = "T4 partners for a need"
