@@ -586,7 +586,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from training.registry import Registry, RegistryError
 
     registry = Registry(settings.data_dir)
-    versions = registry.versions()
+    versions = [v for v in registry.versions() if "weights" in registry.manifest(v)]
     version = args.version or (versions[-1] if versions else None)
     if version is None:
         raise _usage("no model versions yet: run `matcher train fit` first")
@@ -594,6 +594,10 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
         manifest = registry.manifest(version)
     except RegistryError as exc:
         raise _usage(str(exc)) from exc
+    if "weights" not in manifest:
+        raise _usage(
+            f"'{version}' is an embedding model: `matcher models evaluate-embed {version}`"
+        )
     split = _split_of(args, manifest.get("split"))
     progress = _Progress(not args.json)
     engine = _engine(settings)

@@ -149,3 +149,17 @@ def test_a_broken_pointer_is_an_error_not_a_silent_default(tmp_path: Path) -> No
     (data / "models" / "EMBEDDING").write_text("{not json")
     with pytest.raises(ModelLoadError, match="unreadable embedding-model pointer"):
         create_embedder(settings(data))
+
+
+def test_train_evaluate_skips_embedding_versions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from matcher.cli import main
+
+    data = tmp_path / "var"
+    register_embedding(data, fake_model(tmp_path / "ft"), export=False)
+    base = ["--data-dir", str(data), "train", "evaluate"]
+    assert main(base) == 2  # the newest version is an embedding model: not taken as weights
+    assert "no model versions yet" in capsys.readouterr().err
+    assert main([*base, "v0001"]) == 2
+    assert "models evaluate-embed v0001" in capsys.readouterr().err
