@@ -104,9 +104,18 @@ def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
     payload: dict[str, Any] = {**result.manifest, "model_dir": str(out_dir)}
     registered = None
     if not args.no_register:
+        from matcher.errors import MatcherError
         from training.embed_registry import register_embedding
 
-        registered = register_embedding(settings.data_dir, out_dir)
+        try:
+            registered = register_embedding(settings.data_dir, out_dir)
+        except MatcherError as exc:  # the model is saved: only its registration failed
+            print(
+                f"embed: model saved in {out_dir}, but not registered: {exc}\n"
+                f"  register it later: matcher models register-embed {out_dir}",
+                file=sys.stderr,
+            )
+            return 1
         payload.update(version=registered["version"], model_name=registered["model_name"])
     if args.json:
         print(json.dumps(payload, default=str))
