@@ -74,8 +74,8 @@ bench: setup ## Speed at 10k and 100k profiles (embedding, build, memory, recomm
 bench-open: setup ## Seconds a CLI command waits for the engine (imports, open, 1st query) on DATA_DIR; BEFORE=<checkout> compares
 	$(BIN)/python scripts/bench_open.py --data-dir $(DATA_DIR) $(if $(BEFORE),--before $(BEFORE))
 
-bench-quality: setup ## Benchmarks T1-T4 (../shared/benchmarks) through the engine, beside the baselines (MATCHER_BENCH_DIR: shared caches)
-	$(BIN)/python -m training.bench_quality --shared-data $(SHARED_DATA)
+bench-quality: setup ## Benchmarks T1-T4 (../shared/benchmarks) through the engine, beside the baselines (MATCHER_BENCH_DIR: shared caches; FINETUNED=<model dir>: also with it)
+	$(BIN)/python -m training.bench_quality --shared-data $(SHARED_DATA) $(if $(FINETUNED),--finetuned $(FINETUNED))
 
 train: setup ## Learn ranking weights from the stored history, compare with the published model, write the report
 	nice $(BIN)/matcher --data-dir $(DATA_DIR) train fit

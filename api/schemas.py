@@ -937,6 +937,7 @@ class TrainJob(BaseModel):
 
 class ModelVersion(BaseModel):
     version: str
+    kind: str = Field("weights", description="weights (ranking) or embedding (a fine-tuned model)")
     created_at: str | None
     primary: str | None = Field(description="The primary metric's name")
     value: float | None = Field(description="The primary metric on held-out queries")

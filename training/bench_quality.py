@@ -298,50 +298,14 @@ def parse_tasks(value: str) -> list[str]:
     return chosen
 
 
-def main(argv: list[str] | None = None) -> int:
+def run_tasks(
+    args: argparse.Namespace, tasks: list[str], shared: Path
+) -> dict[str, dict[str, Figures | str]]:
+    """Every chosen task with the model the settings name (MATCHER_MODEL_PATH/NAME)."""
     from training.bench_t4 import run_t4
     from training.benchmarks.t4_metrics import T4_COLUMNS
-    from training.benchmarks.t4_task import COMPANIES_FILE, default_needs_path
+    from training.benchmarks.t4_task import default_needs_path
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared-data", type=Path, default=REPO.parent / "shared" / "data")
-    parser.add_argument(
-        "--tasks", type=parse_tasks, default=list(TASKS), help="comma list (default: all)"
-    )
-    parser.add_argument(
-        "--work-dir",
-        type=Path,
-        default=None,
-        help=f"embedding cache and engine dirs (default: ${WORK_DIR_ENV}, else REPO/var)",
-    )
-    parser.add_argument(
-        "--dense-encoder",
-        choices=("torch", "engine"),
-        default="torch",
-        help="dense baselines: torch fp32 MiniLM (the README's) or the engine's embedder",
-    )
-    parser.add_argument("--t1-queries", type=int, default=400)
-    parser.add_argument("--json", type=Path, default=None, help="write all figures to this file")
-    parser.add_argument(
-        "--t1-states",
-        default=None,
-        help="comma-separated states: restrict T1 to them (quick development runs only)",
-    )
-    args = parser.parse_args(argv)
-    shared: Path = args.shared_data
-    tasks: list[str] = args.tasks
-    needed = {
-        "t1": [NONPROFITS_FILE, NTEE_FILE],
-        "t2": [GRANTS_FILE],
-        "t3": [NONPROFITS_FILE, NTEE_FILE],
-        "t4": [NONPROFITS_FILE, COMPANIES_FILE],
-    }
-    missing = sorted({f for t in tasks for f in needed[t] if not (shared / f).is_file()})
-    if missing:
-        print(f"bench-quality skipped: shared data not found in {shared} (needs {missing})")
-        return 0
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    t0 = time.perf_counter()
     work = bench_dir(args.work_dir)
     encoder, store, suffix = dense_encoder(args.dense_encoder, work)
     ntee = read_causes(shared / NTEE_FILE) if {"t1", "t3"} & set(tasks) else []
@@ -376,6 +340,102 @@ def main(argv: list[str] | None = None) -> int:
                 json_out=work / "bench" / "t4-report.json",
             )
         print_tables({"T4": rows["T4"]}, T4_COLUMNS, title="T4 coalition for a need")
+    return rows
+
+
+def run_finetuned(
+    args: argparse.Namespace, tasks: list[str], shared: Path
+) -> dict[str, dict[str, Figures | str]]:
+    """The same tasks with the fine-tuned model (the engine and the dense baseline use it);
+    its rows are prefixed "fine-tuned: " and its dense baseline is the engine's embedder."""
+    from training.embed_registry import BASE_SHORT, FINETUNE_MANIFEST
+    from training.finetune.train import base_digest
+
+    folder = Path(args.finetuned).resolve()
+    if not (folder / "config.json").is_file():
+        raise SystemExit(f"--finetuned: {folder} is not a sentence-transformers model folder")
+    label = folder.name
+    if (folder / FINETUNE_MANIFEST).is_file():
+        label = json.loads((folder / FINETUNE_MANIFEST).read_text()).get("name") or label
+    saved = {k: os.environ.get(k) for k in ("MATCHER_MODEL_PATH", "MATCHER_MODEL_NAME")}
+    os.environ["MATCHER_MODEL_PATH"] = str(folder)
+    # the name `matcher models register-embed` gives it: the same embedding caches
+    os.environ["MATCHER_MODEL_NAME"] = f"{BASE_SHORT}-ft-{label}-{base_digest(folder)[:8]}"
+    try:
+        tuned = run_tasks(
+            argparse.Namespace(**{**vars(args), "dense_encoder": "engine"}), tasks, shared
+        )
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    same = ("random", "TF-IDF", "majority")  # rows that do not depend on the model
+    return {
+        t: {f"fine-tuned: {k}": v for k, v in m.items() if not any(x in k for x in same)}
+        for t, m in tuned.items()
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    from training.benchmarks.t4_metrics import T4_COLUMNS
+    from training.benchmarks.t4_task import COMPANIES_FILE
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared-data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument(
+        "--tasks", type=parse_tasks, default=list(TASKS), help="comma list (default: all)"
+    )
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=None,
+        help=f"embedding cache and engine dirs (default: ${WORK_DIR_ENV}, else REPO/var)",
+    )
+    parser.add_argument(
+        "--dense-encoder",
+        choices=("torch", "engine"),
+        default="torch",
+        help="dense baselines: torch fp32 MiniLM (the README's) or the engine's embedder",
+    )
+    parser.add_argument("--t1-queries", type=int, default=400)
+    parser.add_argument("--json", type=Path, default=None, help="write all figures to this file")
+    parser.add_argument(
+        "--finetuned",
+        type=Path,
+        default=None,
+        help="also run the tasks with this fine-tuned model folder (`matcher train embed`), "
+        "its rows beside the base model's",
+    )
+    parser.add_argument(
+        "--t1-states",
+        default=None,
+        help="comma-separated states: restrict T1 to them (quick development runs only)",
+    )
+    args = parser.parse_args(argv)
+    shared: Path = args.shared_data
+    tasks: list[str] = args.tasks
+    needed = {
+        "t1": [NONPROFITS_FILE, NTEE_FILE],
+        "t2": [GRANTS_FILE],
+        "t3": [NONPROFITS_FILE, NTEE_FILE],
+        "t4": [NONPROFITS_FILE, COMPANIES_FILE],
+    }
+    missing = sorted({f for t in tasks for f in needed[t] if not (shared / f).is_file()})
+    if missing:
+        print(f"bench-quality skipped: shared data not found in {shared} (needs {missing})")
+        return 0
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    t0 = time.perf_counter()
+    rows = run_tasks(args, tasks, shared)
+    if args.finetuned is not None:
+        tuned = run_finetuned(args, tasks, shared)
+        for task, methods in tuned.items():
+            rows.setdefault(task, {}).update(methods)
+        print_tables({t: m for t, m in rows.items() if t != "T4"})
+        if "T4" in rows:
+            print_tables({"T4": rows["T4"]}, T4_COLUMNS, title="T4, base and fine-tuned")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         payload = {"seconds": round(time.perf_counter() - t0, 1), "figures": rows}

@@ -136,8 +136,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_models_publish)
     p = msub.add_parser("rollback", help="go back to the previously published version")
+    p.add_argument(
+        "--embedding", action="store_true", help="the embedding model, not the ranking weights"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_models_rollback)
+    from training.embed_gate_cli import register as register_embedding_actions
+
+    register_embedding_actions(msub)
 
 
 def _add_split_options(p: argparse.ArgumentParser, *, defaults: bool = True) -> None:
@@ -580,7 +586,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from training.registry import Registry, RegistryError
 
     registry = Registry(settings.data_dir)
-    versions = registry.versions()
+    versions = [v for v in registry.versions() if "weights" in registry.manifest(v)]
     version = args.version or (versions[-1] if versions else None)
     if version is None:
         raise _usage("no model versions yet: run `matcher train fit` first")
@@ -588,6 +594,10 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
         manifest = registry.manifest(version)
     except RegistryError as exc:
         raise _usage(str(exc)) from exc
+    if "weights" not in manifest:
+        raise _usage(
+            f"'{version}' is an embedding model: `matcher models evaluate-embed {version}`"
+        )
     split = _split_of(args, manifest.get("split"))
     progress = _Progress(not args.json)
     engine = _engine(settings)
@@ -662,6 +672,12 @@ def cmd_models_list(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for r in rows:
         mark = "*" if r["published"] else ("^" if r["previous"] else " ")
+        if r.get("kind") == "embedding":
+            print(
+                f"{mark} {r['version']:<10} {r['created_at'] or '':<26} embedding "
+                f"{r['model_name']} ({r['pairs']} pairs), gate: {r['gate']}"
+            )
+            continue
         value = "-" if r["value"] is None else f"{r['value']:.4f}"
         w = " ".join(f"{k[:4]}={v:.2f}" for k, v in (r["weights"] or {}).items())
         extra = "  (default weights kept)" if r["fallback"] else ""
@@ -683,6 +699,13 @@ def cmd_models_publish(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(result, default=str))
     elif not result["changed"]:
         print(f"{args.version} is already published")
+    elif result.get("kind") == "embedding":
+        prev = result["previous"] or "the default model"
+        forced = f" (forced past: {result['forced_past']})" if result["forced_past"] else ""
+        print(
+            f"published embedding model {args.version}, {result['model_name']} (was {prev})"
+            f"{forced}; the next `matcher build` (or service start) re-embeds every profile"
+        )
     else:
         prev = result["previous"] or "the default weights"
         print(
@@ -693,6 +716,11 @@ def cmd_models_publish(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_models_rollback(args: argparse.Namespace, settings: Settings) -> int:
     from training.registry import Registry
+
+    if args.embedding:
+        from training.embed_gate_cli import cmd_rollback_embedding
+
+        return cmd_rollback_embedding(args, settings)
 
     result = Registry(settings.data_dir).rollback()
     if args.json:

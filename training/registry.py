@@ -105,7 +105,9 @@ class Registry:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise RegistryError(f"unreadable manifest of '{version}': {exc}") from exc
-        if not isinstance(data, dict) or "weights" not in data:
+        if not isinstance(data, dict) or (
+            "weights" not in data and data.get("kind") != "embedding"
+        ):
             raise RegistryError(f"manifest of '{version}' has no weights")
         return data
 
@@ -133,6 +135,11 @@ class Registry:
         out = []
         for v in self.versions():
             man = self.manifest(v)
+            if man.get("kind") == "embedding":
+                from training.embed_registry import summary
+
+                out.append(summary(self, man))
+                continue
             metrics = man.get("metrics") or {}
             primary = metrics.get("primary")
             out.append(
@@ -144,6 +151,7 @@ class Registry:
                     "weights": man.get("weights"),
                     "fallback": (man.get("ranker") or {}).get("fallback"),
                     "pairs": (man.get("ranker") or {}).get("n_pairs"),
+                    "kind": "weights",
                     "published": v == pointer["version"],
                     "previous": bool(pointer["history"]) and v == pointer["history"][-1],
                 }
@@ -260,7 +268,12 @@ class Registry:
 
     def publish(self, version: str, *, force: bool = False) -> dict[str, Any]:
         """Point CURRENT at `version`; the version published before is kept for rollback.
-        Refuses (PublishRefused) a candidate worse on the primary metric unless `force`."""
+        Refuses (PublishRefused) a candidate worse on the primary metric unless `force`.
+        An embedding-model version goes through its own pointer and gate (embed_registry)."""
+        if self.manifest(version).get("kind") == "embedding":
+            from training.embed_registry import publish_embedding
+
+            return publish_embedding(self, version, force=force)
         with self._locked():
             self.manifest(version)  # must exist and be complete
             pointer = self.pointer()

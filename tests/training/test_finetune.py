@@ -107,6 +107,13 @@ def test_train_embed_command(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     out = json.loads(capsys.readouterr().out)
     assert out["pairs"] == 8 and out["hold_out_states"] == ["HI"] and out["steps"] == 2
     assert (data / "models" / "embed" / "ft1" / MANIFEST).is_file()
+    # registered as a version of the registry, exported to int8 ONNX in the engine's cache
+    assert out["version"] == "v0001" and out["model_name"].startswith("all-MiniLM-L6-v2-ft-ft1-")
+    from training.registry import Registry
+
+    man = Registry(data).manifest("v0001")
+    assert man["kind"] == "embedding" and man["finetune"]["pairs"] == 8
+    assert (data / man["onnx_int8"]["file"]).is_file()
     assert main([*base, *args]) == 2  # the name is taken
     assert "exists" in capsys.readouterr().err
     assert main([*base, "train", "embed", "--out", "../x"]) == 2

@@ -33,6 +33,11 @@ def register(sub: Any) -> None:
         "--hold-out-states", default="", help="comma list of states never trained on (HI,MT)"
     )
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
+    p.add_argument(
+        "--no-register",
+        action="store_true",
+        help="do not register the model as a registry version (nor export it to int8 ONNX)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_embed)
 
@@ -96,17 +101,38 @@ def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
         progress=progress,
         extra_manifest={"hold_out_states": held, "counts": counts, "name": args.out},
     )
-    name = f"all-MiniLM-L6-v2-ft-{args.out}"
-    payload = {**result.manifest, "model_dir": str(out_dir), "model_name": name}
+    payload: dict[str, Any] = {**result.manifest, "model_dir": str(out_dir)}
+    registered = None
+    if not args.no_register:
+        from matcher.errors import MatcherError
+        from training.embed_registry import register_embedding
+
+        try:
+            registered = register_embedding(settings.data_dir, out_dir)
+        except MatcherError as exc:  # the model is saved: only its registration failed
+            print(
+                f"embed: model saved in {out_dir}, but not registered: {exc}\n"
+                f"  register it later: matcher models register-embed {out_dir}",
+                file=sys.stderr,
+            )
+            return 1
+        payload.update(version=registered["version"], model_name=registered["model_name"])
     if args.json:
         print(json.dumps(payload, default=str))
+        return 0
+    print(
+        f"fine-tuned in {result.manifest['seconds']} s ({result.manifest['steps']} steps, loss "
+        f"{result.manifest['loss_first_steps']} -> {result.manifest['loss_last_steps']}); "
+        f"model in {out_dir}"
+    )
+    if registered is not None:
+        from training.embed_gate_cli import next_steps
+
+        print(next_steps(registered))
     else:
-        print(
-            f"fine-tuned in {result.manifest['seconds']} s ({result.manifest['steps']} steps, loss "
-            f"{result.manifest['loss_first_steps']} -> {result.manifest['loss_last_steps']}); "
-            f"model in {out_dir}\nUse it (re-embeds every profile on the next build):\n"
-            f"  MATCHER_MODEL_PATH={out_dir} MATCHER_MODEL_NAME={name} matcher build\n"
-            "It has no calibrated relevance floor yet: set MATCHER_RELEVANCE_FLOOR after "
-            "measuring (see README)."
-        )
+        print(f"register it: matcher models register-embed {out_dir}")
+    print(
+        "It has no calibrated relevance floor yet: set MATCHER_RELEVANCE_FLOOR after "
+        "measuring (see README)."
+    )
     return 0

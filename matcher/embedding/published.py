@@ -1,0 +1,55 @@
+"""The published embedding model: `<data_dir>/models/EMBEDDING` names a registered version.
+
+The pointer is written (atomically) by the model registry (`matcher models publish` of an
+embedding version, `matcher models rollback --embedding`); this module only reads it, so the
+engine does not depend on the training code. Without a pointer the default model is used.
+Explicit `MATCHER_MODEL_PATH` always wins over the pointer (settings.model_path).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from matcher.errors import ModelLoadError
+
+POINTER = "EMBEDDING"
+MODELS_DIR = "models"
+
+
+@dataclass(frozen=True)
+class PublishedModel:
+    version: str
+    path: Path  # the sentence-transformers folder inside the version
+    name: str  # the model name: the embedding cache and index artifacts are keyed by it
+
+
+def pointer_path(data_dir: Path | str) -> Path:
+    return Path(data_dir) / MODELS_DIR / POINTER
+
+
+def published_model(data_dir: Path | str) -> PublishedModel | None:
+    """The published embedding model, None when the default one is in use. A pointer that
+    cannot be read, or names a version whose model is gone, is an error (serving another
+    model than the published one silently would re-embed everything with it)."""
+    path = pointer_path(data_dir)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"unreadable embedding-model pointer {path}: {exc}") from exc
+    version = data.get("version") if isinstance(data, dict) else None
+    if version is None:
+        return None
+    name, folder = data.get("model_name"), data.get("model_dir")
+    if not isinstance(name, str) or not isinstance(folder, str):
+        raise ModelLoadError(f"{path} names {version!r} without model_name and model_dir")
+    model_path = Path(data_dir) / MODELS_DIR / str(version) / folder
+    if not (model_path / "config.json").is_file():
+        raise ModelLoadError(
+            f"published embedding model {version} has no model in {model_path}: "
+            "`matcher models rollback --embedding` to go back"
+        )
+    return PublishedModel(str(version), model_path, name)
