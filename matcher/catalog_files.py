@@ -1,10 +1,11 @@
 """The catalog's columns saved beside an index generation, so opening an index does not read
 and validate every stored profile.
 
-`<generation>/catalog/` holds `catalog.json` (format, column names, code tables, org ids by
-position) and one `.npy` per column plus `row_keys.npy`: per row, a key that changes whenever the
-database row is written (`matcher.store.repository.row_key`). On open, rows whose key still
-matches are taken from the snapshot; only the others are read from the database.
+`<generation>/catalog/` holds `catalog.json` (format, column names with each one's dtype and
+shape, code tables, org ids by position) and one `.npy` per column (memory-mapped at open) plus
+`row_keys.npy`: per row, a key that changes whenever the database row is written
+(`matcher.store.repository.row_key`). On open, rows whose key still matches are taken from the
+snapshot; only the others are read from the database.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ def save_catalog(generation_dir: Path, snapshot: dict[str, Any], row_keys: np.nd
             "format": FORMAT,
             "count": int(pks.size),
             "columns": sorted(columns),
+            "arrays": {
+                name: {"dtype": a.dtype.str, "shape": list(a.shape)} for name, a in columns.items()
+            },
             "codes": snapshot["codes"],
             "ids": snapshot["ids"],
         }
@@ -64,11 +68,22 @@ def load_catalog(generation_dir: Path) -> tuple[dict[str, Any], np.ndarray] | No
             return None
         pks = np.load(directory / "pks.npy", allow_pickle=False)
         keys = np.load(directory / "row_keys.npy", allow_pickle=False)
+        # memory-mapped copy-on-write: pages are read as used, writes stay in this process
         columns = {
-            name: np.load(directory / f"col-{name}.npy", allow_pickle=False)
+            name: np.asarray(
+                np.load(directory / f"col-{name}.npy", mmap_mode="c", allow_pickle=False)
+            )
             for name in meta["columns"]
         }
-    except (OSError, ValueError, KeyError) as exc:
+        described = meta.get("arrays")  # snapshots saved before it was written have none
+        for name, want in (described or {}).items():
+            got = columns.get(name)
+            if got is None or got.dtype.str != want["dtype"] or list(got.shape) != want["shape"]:
+                raise ValueError(
+                    f"col-{name}.npy does not hold the {want['dtype']} {want['shape']} "
+                    "its manifest describes"
+                )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         logger.warning("ignoring the unreadable catalog snapshot in %s: %s", directory, exc)
         return None
     n = int(meta.get("count", -1))

@@ -68,6 +68,7 @@ from matcher.score import (
     score_candidate,
 )
 from matcher.score_arrays import Inputs, Ranked, ScoreColumns, score_all
+from matcher.score_files import load_score, recipe_digest, save_score
 from matcher.settings import Settings
 from matcher.store import Database, Store
 from matcher.store.repository import SqlEmbeddingCache, Stored, UpsertReport
@@ -274,6 +275,8 @@ class Engine:
         save_artifact(self.index_root, art)
         self._install(art, rows=rows)
         self._save_snapshot(art, self.catalog, keys)
+        say("scoring columns")
+        self._save_score_columns(art)
         self.store.set_index_state(
             ORG_INDEX,
             generation=generation,
@@ -340,6 +343,16 @@ class Engine:
             if self.embedder.model_name != HASHING_MODEL_NAME
             else None
         )
+        focus_offers = focus_offers_by_code(meaning, catalog.focus_phrases(), focus.vectors_)
+        columns = None
+        if rows is None:  # opening a saved generation: its scoring columns, when usable
+            saved = load_score(generation_dir(self.index_root, art.generation))
+            if saved is None:
+                logger.info("index generation %d has no scoring columns saved", art.generation)
+            else:
+                columns = ScoreColumns.from_saved(
+                    catalog, meaning, focus_offers, self._history_column, saved
+                )
         if stale or gone.size:
             changed_pks = np.asarray(stale, dtype=np.int64)
             if art.ann is not None:
@@ -358,7 +371,8 @@ class Engine:
             self.cause_space = space
             self.focus = focus
             self.meaning = meaning
-            self._focus_offers = self._offers_of_focus(catalog.focus_phrases())
+            self._focus_offers = focus_offers
+            self._columns = columns
             self._query_cache.clear()
 
     def _offers_of_focus(self, phrases: list[str]) -> list[dict[str, str]]:
@@ -854,11 +868,36 @@ class Engine:
         if cols is None or not cols.matches(
             self.catalog, self.meaning, self._focus_offers, self._history_column
         ):
-            cols = ScoreColumns(
-                self.catalog, self.meaning, self._focus_offers, self._history_column
+            cols = ScoreColumns.successor(
+                cols, self.catalog, self.meaning, self._focus_offers, self._history_column
             )
             self._columns = cols
         return cols
+
+    def _save_score_columns(self, art: IndexArtifact) -> None:
+        """Fill the scoring columns of every row (the catalog holds exactly the rows of `art`)
+        and save them beside it; a failure only means opening it fills them on use."""
+        with self._lock.read():
+            cols = self._score_columns()
+            cols.fill(np.flatnonzero(self.catalog.alive_))
+            arrays, codes, caps = cols.saved_arrays()
+            meaning = cols.meaning
+            focus_offers = cols.focus_offers
+        recipe = recipe_digest(
+            meaning.keys_ if meaning is not None else None,
+            meaning.vectors_ if meaning is not None else None,
+        )
+        try:
+            save_score(
+                generation_dir(self.index_root, art.generation),
+                arrays,
+                codes,
+                caps,
+                recipe,
+                focus_offers,
+            )
+        except OSError as exc:
+            logger.info("scoring columns not saved: %s", exc)
 
     def use_history_model(self, model: PartnerHistoryModel | None) -> None:
         """Use (or, with None, stop using) a partnership-history model; refuses one made for

@@ -1,0 +1,198 @@
+"""An engine opened from the columns saved with its index generation (catalog and scoring
+columns, memory-mapped) answers exactly as the engine that built it and as one that fills the
+scoring columns from the profiles (ids, order, scores, reasons, coalition), also after writes
+made before and after it opened. Saved columns that disagree with their manifest, or were made
+by other code, are not used; generations saved without them still open."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from matcher.artifacts import generation_dir
+from matcher.domain import Filters, Need, Sector
+from matcher.embedding.hashing import HashingEmbedder
+from matcher.engine import Engine
+from matcher.score_arrays import ScoreColumns
+from matcher.score_files import DIRNAME, MANIFEST, load_score
+from matcher.settings import Settings
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+NEEDS = [
+    Need(text="fresh food and volunteers for hungry families"),
+    Need(text="legal advice and translation for refugee families", region="Oregon"),
+    Need(text="a delivery van and warehouse space for donated furniture", country="US"),
+    Need(text="mentors and laptops for an after school coding club", lat=45.52, lon=-122.68),
+    Need(text="flood defences, sandbags and emergency shelter", required_capabilities=["funding"]),
+]
+FILTERS: list[Filters | None] = [
+    None,
+    Filters(sectors=[Sector.business]),
+    Filters(country="US", sectors=[Sector.nonprofit, Sector.government]),
+]
+
+
+class MeaningHashing(HashingEmbedder):
+    """The model-free embedder under another name, so the engine reads capabilities by meaning
+    (offers from vectors, focus offers) as it does with a real model."""
+
+    model_name = "hashing-meaning-test"
+
+
+def _answers(engine: Engine) -> list[Any]:
+    out = []
+    for need in NEEDS:
+        for f in FILTERS:
+            rec = engine.recommend(need, filters=f, limit=15, now=NOW)
+            out.append(rec.model_dump(mode="json"))
+    return out
+
+
+def _open(settings: Settings) -> Engine:
+    return Engine.open(settings, embedder=MeaningHashing(dimension=384))
+
+
+def _score_dir(engine: Engine) -> Path:
+    return generation_dir(engine.index_root, engine.index_generation) / DIRNAME
+
+
+@pytest.fixture()
+def built(tmp_path: Path) -> Iterator[tuple[Engine, Settings]]:
+    settings = Settings(data_dir=tmp_path / "var")
+    engine = Engine.open(settings, embedder=MeaningHashing(dimension=384), load=False)
+    assert engine.bootstrap_sample()
+    yield engine, settings
+    engine.close()
+
+
+def _count_fills(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    filled: list[int] = []
+    real = ScoreColumns._fill_row
+
+    def counting(self: ScoreColumns, pos: int, *args: Any) -> None:
+        filled.append(pos)
+        real(self, pos, *args)
+
+    monkeypatch.setattr(ScoreColumns, "_fill_row", counting)
+    return filled
+
+
+def test_saved_columns_answer_as_the_engine_that_built_them(
+    built: tuple[Engine, Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, settings = built
+    assert engine.meaning is not None
+    assert (_score_dir(engine) / MANIFEST).is_file()
+    before = _answers(engine)
+    filled = _count_fills(monkeypatch)
+    reopened = _open(settings)
+    cols = reopened._columns
+    assert cols is not None and cols.filled_[reopened.catalog.alive_].all()
+    # memory-mapped from the generation's files, not rebuilt
+    assert isinstance(reopened.catalog.alive_.base, np.memmap)
+    assert isinstance(cols.offers_.base, np.memmap)
+    assert _answers(reopened) == before
+    assert filled == []  # no row's scoring columns were read from a profile
+
+
+def test_writes_before_and_after_opening_are_seen(
+    built: tuple[Engine, Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, settings = built
+    ids = [engine.catalog.ids_by_position()[p] for p in range(3)]
+    # written in the database after the build, before opening: caught up at open
+    stored = engine.store.get_organisation(str(ids[0])).record
+    engine.store.upsert_organisations(
+        [
+            stored.model_copy(
+                update={"offers": ["refrigerated delivery vans"], "needs": ["grant funding"]}
+            )
+        ]
+    )
+    engine.store.delete_organisation(str(ids[1]))
+
+    fast = _open(settings)  # saved columns, the rows written since filled from profiles
+    # the reference, on a copy of the data: every row's columns filled from its profile
+    copy = Settings(data_dir=settings.data_dir.with_name("var-ref"))
+    shutil.copytree(settings.data_dir, copy.data_dir)
+    shutil.rmtree(copy.data_dir / _score_dir(fast).relative_to(settings.data_dir))
+    slow = _open(copy)
+    assert slow._columns is None and fast._columns is not None
+    assert not fast._columns.filled_[fast.catalog.position_of_id(str(ids[0])) or 0]
+    assert _answers(fast) == _answers(slow)
+
+    # writes through each engine after it opened
+    for eng in (fast, slow):
+        eng.update_organisation(
+            str(ids[2]),
+            {"offers": ["legal advice", "translation"], "focus_areas": ["refugee legal aid"]},
+        )
+        eng.create_organisation(
+            stored.model_copy(
+                update={
+                    "id": "new-van-lender",
+                    "name": "Van Lenders",
+                    "description": "We lend delivery vans and drivers to food banks.",
+                    "offers": ["delivery vans", "volunteer drivers"],
+                }
+            )
+        )
+        eng.delete_organisation(str(ids[0]))
+    filled = _count_fills(monkeypatch)
+    fast_after = _answers(fast)
+    fast_filled = set(filled)
+    slow_after = _answers(slow)
+    assert fast_after == slow_after
+    assert any(m["id"] == "new-van-lender" for a in fast_after for m in a["results"])
+    assert not any(m["id"] == ids[0] for a in fast_after for m in a["results"])
+    # the fast engine read again only the rows written after it opened
+    written = {fast.catalog.position_of_id(i) for i in (str(ids[2]), "new-van-lender")}
+    assert fast_filled and fast_filled <= written
+
+
+def test_columns_that_disagree_with_their_manifest_are_not_used(
+    built: tuple[Engine, Settings], caplog: pytest.LogCaptureFixture
+) -> None:
+    engine, settings = built
+    before = _answers(engine)
+    meta_file = _score_dir(engine) / MANIFEST
+    meta = json.loads(meta_file.read_text())
+    meta["arrays"]["offers_"]["shape"][1] += 1
+    meta_file.write_text(json.dumps(meta))
+    assert load_score(generation_dir(engine.index_root, engine.index_generation)) is None
+    assert "offers_.npy holds" in caplog.text
+    reopened = _open(settings)
+    assert reopened._columns is None  # filled from the profiles on use, as before
+    assert _answers(reopened) == before
+
+
+def test_columns_made_by_other_code_are_not_used(
+    built: tuple[Engine, Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, settings = built
+    before = _answers(engine)
+    meta_file = _score_dir(engine) / MANIFEST
+    meta = json.loads(meta_file.read_text())
+    meta["recipe"] = "0" * 64
+    meta_file.write_text(json.dumps(meta))
+    reopened = _open(settings)
+    assert reopened._columns is None
+    assert _answers(reopened) == before
+
+
+def test_a_generation_saved_without_columns_still_opens(built: tuple[Engine, Settings]) -> None:
+    engine, settings = built
+    before = _answers(engine)
+    gen = generation_dir(engine.index_root, engine.index_generation)
+    shutil.rmtree(gen / DIRNAME)
+    shutil.rmtree(gen / "catalog")
+    reopened = _open(settings)  # reads every row, as before the columns were saved
+    assert all(p is not None for p in reopened.catalog._profiles)
+    assert _answers(reopened) == before
