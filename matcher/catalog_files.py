@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 FORMAT = 1
 DIRNAME = "catalog"
 KEY_DTYPE = "S20"
+VECTORS_FILE = "vectors.npy"
 
 
 def as_saved(key: bytes) -> bytes:
@@ -32,8 +33,15 @@ def as_saved(key: bytes) -> bytes:
     return key.rstrip(b"\x00")
 
 
-def save_catalog(generation_dir: Path, snapshot: dict[str, Any], row_keys: np.ndarray) -> None:
-    """Write (or replace, atomically) the snapshot of the catalog of this generation."""
+def save_catalog(
+    generation_dir: Path,
+    snapshot: dict[str, Any],
+    row_keys: np.ndarray,
+    vectors: np.ndarray | None = None,
+) -> None:
+    """Write (or replace, atomically) the snapshot of the catalog of this generation; with
+    `vectors`, the catalog's (centred) vectors of its rows too, so opening does not centre the
+    generation's vectors again."""
     columns: dict[str, np.ndarray] = snapshot["columns"]
     pks = np.asarray(snapshot["pks"], dtype=np.int64)
     if row_keys.shape != pks.shape:
@@ -43,6 +51,10 @@ def save_catalog(generation_dir: Path, snapshot: dict[str, Any], row_keys: np.nd
         atomic_save_npy(tmp / "row_keys.npy", np.asarray(row_keys, dtype=KEY_DTYPE))
         for name, values in columns.items():
             atomic_save_npy(tmp / f"col-{name}.npy", values)
+        if vectors is not None:
+            if vectors.shape[0] != pks.size or vectors.dtype != np.float32:
+                raise ValueError(f"{vectors.shape} {vectors.dtype} vectors for {pks.size} rows")
+            atomic_save_npy(tmp / VECTORS_FILE, vectors)
         meta = {
             "format": FORMAT,
             "count": int(pks.size),
@@ -53,6 +65,8 @@ def save_catalog(generation_dir: Path, snapshot: dict[str, Any], row_keys: np.nd
             "codes": snapshot["codes"],
             "ids": snapshot["ids"],
         }
+        if vectors is not None:
+            meta["vectors"] = {"dtype": vectors.dtype.str, "shape": list(vectors.shape)}
         atomic_write_text(tmp / "catalog.json", json.dumps(meta, ensure_ascii=False))
 
 
@@ -75,6 +89,14 @@ def load_catalog(generation_dir: Path) -> tuple[dict[str, Any], np.ndarray] | No
             )
             for name in meta["columns"]
         }
+        vectors = None
+        if meta.get("vectors") is not None:
+            vectors = np.asarray(
+                np.load(directory / VECTORS_FILE, mmap_mode="c", allow_pickle=False)
+            )
+            want = meta["vectors"]
+            if vectors.dtype.str != want["dtype"] or list(vectors.shape) != want["shape"]:
+                raise ValueError(f"{VECTORS_FILE} does not hold what its manifest describes")
         described = meta.get("arrays")  # snapshots saved before it was written have none
         for name, want in (described or {}).items():
             got = columns.get(name)
@@ -90,5 +112,10 @@ def load_catalog(generation_dir: Path) -> tuple[dict[str, Any], np.ndarray] | No
     if pks.shape != (n,) or keys.shape != (n,) or len(meta.get("ids", ())) != n:
         logger.warning("ignoring the inconsistent catalog snapshot in %s", directory)
         return None
+    if vectors is not None and vectors.shape[0] != n:
+        logger.warning("ignoring the catalog snapshot in %s: vectors of other rows", directory)
+        return None
     snapshot = {"pks": pks, "columns": columns, "codes": meta["codes"], "ids": meta["ids"]}
+    if vectors is not None:
+        snapshot["vectors"] = vectors  # centred; absent from snapshots saved without them
     return snapshot, keys

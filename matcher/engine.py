@@ -407,7 +407,10 @@ class Engine:
         row_keys = np.asarray([by_pk.get(int(pk), b"") for pk in art.pks], dtype=KEY_DTYPE)
         try:
             save_catalog(
-                generation_dir(self.index_root, art.generation), catalog.snapshot(), row_keys
+                generation_dir(self.index_root, art.generation),
+                catalog.snapshot(),
+                row_keys,
+                catalog.vectors,
             )
         except OSError as exc:
             logger.info("catalog snapshot not saved: %s", exc)
@@ -447,10 +450,11 @@ class Engine:
         snap, snap_keys = saved
         if not np.array_equal(snap["pks"], art.pks):
             return None
+        vectors = snap.get("vectors")  # the catalog's, centred, when saved with it
         catalog = Catalog.from_snapshot(
             self.embedder.dimension,
             snap,
-            centre(art.vectors, art.mean),
+            vectors if vectors is not None else centre(art.vectors, art.mean),
             self.store.organisations_by_pk,
         )
         if catalog is None:

@@ -7,6 +7,7 @@ by other code, are not used; generations saved without them still open."""
 from __future__ import annotations
 
 import json
+import mmap
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -72,6 +73,15 @@ def built(tmp_path: Path) -> Iterator[tuple[Engine, Settings]]:
     engine.close()
 
 
+def _mapped(a: np.ndarray) -> bool:
+    base: object = a
+    while isinstance(base, np.ndarray):
+        if isinstance(base, np.memmap):
+            return True
+        base = base.base
+    return isinstance(base, mmap.mmap)
+
+
 def _count_fills(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     filled: list[int] = []
     real = ScoreColumns._fill_row
@@ -95,9 +105,9 @@ def test_saved_columns_answer_as_the_engine_that_built_them(
     reopened = _open(settings)
     cols = reopened._columns
     assert cols is not None and cols.filled_[reopened.catalog.alive_].all()
-    # memory-mapped from the generation's files, not rebuilt
-    assert isinstance(reopened.catalog.alive_.base, np.memmap)
-    assert isinstance(cols.offers_.base, np.memmap)
+    # memory-mapped from the generation's files, not rebuilt (the vectors saved centred)
+    assert all(_mapped(a) for a in (reopened.catalog.alive_, cols.offers_))
+    assert _mapped(reopened.catalog.vectors)
     assert _answers(reopened) == before
     assert filled == []  # no row's scoring columns were read from a profile
 
@@ -195,4 +205,18 @@ def test_a_generation_saved_without_columns_still_opens(built: tuple[Engine, Set
     shutil.rmtree(gen / "catalog")
     reopened = _open(settings)  # reads every row, as before the columns were saved
     assert all(p is not None for p in reopened.catalog._profiles)
+    assert _answers(reopened) == before
+
+
+def test_catalog_vectors_that_disagree_with_their_manifest_are_not_used(
+    built: tuple[Engine, Settings], caplog: pytest.LogCaptureFixture
+) -> None:
+    engine, settings = built
+    before = _answers(engine)
+    catalog_dir = generation_dir(engine.index_root, engine.index_generation) / "catalog"
+    vectors = np.load(catalog_dir / "vectors.npy")
+    np.save(catalog_dir / "vectors.npy", vectors[:-1])  # a row short
+    reopened = _open(settings)
+    assert "vectors.npy does not hold what its manifest describes" in caplog.text
+    assert all(p is not None for p in reopened.catalog._profiles)  # read every row instead
     assert _answers(reopened) == before
