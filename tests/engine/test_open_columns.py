@@ -220,3 +220,21 @@ def test_catalog_vectors_that_disagree_with_their_manifest_are_not_used(
     assert "vectors.npy does not hold what its manifest describes" in caplog.text
     assert all(p is not None for p in reopened.catalog._profiles)  # read every row instead
     assert _answers(reopened) == before
+
+
+def test_a_snapshot_saved_without_vectors_centres_the_generations(
+    built: tuple[Engine, Settings],
+) -> None:
+    """Catalog snapshots saved before the vectors were (no vectors.npy) still open."""
+    engine, settings = built
+    before = _answers(engine)
+    catalog_dir = generation_dir(engine.index_root, engine.index_generation) / "catalog"
+    meta = json.loads((catalog_dir / "catalog.json").read_text())
+    del meta["vectors"], meta["arrays"]
+    (catalog_dir / "catalog.json").write_text(json.dumps(meta))
+    (catalog_dir / "vectors.npy").unlink()
+    reopened = _open(settings)
+    assert all(p is None for p in reopened.catalog._profiles)  # the snapshot was used
+    assert not _mapped(reopened.catalog.vectors)
+    np.testing.assert_array_equal(reopened.catalog.vectors, engine.catalog.vectors)
+    assert _answers(reopened) == before
