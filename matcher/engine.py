@@ -1122,6 +1122,7 @@ class Engine:
                 need, self._retrieve(q, topic, f, cause, signals), required, requester, q, hits
             ).above(floor)
             out = []
+            self.catalog.prefetch(ranked.positions[:limit])
             for i in range(min(limit, len(ranked))):
                 org = self.catalog.profile(int(ranked.positions[i])).org
                 rel = float(ranked.relevance[i])
@@ -1152,7 +1153,7 @@ class Engine:
         rows = [np.arange(min(COALITION_POOL, len(ranked)))]
         for sector in np.unique(sectors).tolist():
             rows.append(np.flatnonzero(sectors == sector)[:PER_SECTOR])
-        return [ranked.scored(i) for i in np.unique(np.concatenate(rows)).tolist()]
+        return ranked.explain(np.unique(np.concatenate(rows)).tolist())
 
     def _coalition(
         self,

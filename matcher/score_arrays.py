@@ -344,7 +344,12 @@ class Ranked:
         return self.take(np.flatnonzero(self.relevance >= floor))
 
     def head(self, k: int) -> list[Scored]:
-        return [self.scored(i) for i in range(min(k, len(self)))]
+        return self.explain(list(range(min(k, len(self)))))
+
+    def explain(self, rows: list[int]) -> list[Scored]:
+        """`scored(i)` of these entries, their profiles read from the database at once."""
+        self.context.columns.catalog.prefetch(self.positions[rows])
+        return [self.scored(i) for i in rows]
 
     def scored(self, i: int) -> Scored:
         made = self._made.get(i)

@@ -238,3 +238,18 @@ def test_a_snapshot_saved_without_vectors_centres_the_generations(
     assert not _mapped(reopened.catalog.vectors)
     np.testing.assert_array_equal(reopened.catalog.vectors, engine.catalog.vectors)
     assert _answers(reopened) == before
+
+
+def test_profiles_are_read_for_what_is_shown_only(built: tuple[Engine, Settings]) -> None:
+    """With the scoring columns saved, ranking needs no profile: `top` reads those of the
+    results it returns, not those of every candidate."""
+    engine, settings = built
+    expected = engine.top(NEEDS[0], limit=3)
+    reopened = _open(settings)
+    assert reopened.top(NEEDS[0], limit=3) == expected
+    read = [p for p in reopened.catalog._profiles if p is not None]
+    assert 0 < len(read) <= 3
+    rec = reopened.recommend(NEEDS[0], limit=5, now=NOW)
+    shown = {m.id for m in rec.results} | {m.id for ms in rec.by_sector.values() for m in ms}
+    read = [p for p in reopened.catalog._profiles if p is not None]
+    assert len(shown) <= len(read) < len(reopened.catalog) // 4
