@@ -879,29 +879,38 @@ class Engine:
         return cols
 
     def _save_score_columns(self, art: IndexArtifact) -> None:
-        """Fill the scoring columns of every row (the catalog holds exactly the rows of `art`)
-        and save them beside it; a failure only means opening it fills them on use."""
+        """Fill the scoring columns of every row (the catalog holds the rows of `art`) and save
+        them beside it; a failure only means opening it fills them on use. Filled in a columns
+        object of its own, without the engine's lock: requests go on (filling the engine's
+        columns as they need them) and so do writes (a row written meanwhile is saved as not
+        filled). The engine then uses the filled columns."""
         with self._lock.read():
-            cols = self._score_columns()
-            cols.fill(np.flatnonzero(self.catalog.alive_))
-            arrays, codes, caps = cols.saved_arrays()
-            meaning = cols.meaning
-            focus_offers = cols.focus_offers
+            catalog, meaning = self.catalog, self.meaning
+            cols = ScoreColumns(catalog, meaning, self._focus_offers, self._history_column)
         recipe = recipe_digest(
             meaning.keys_ if meaning is not None else None,
             meaning.vectors_ if meaning is not None else None,
         )
         try:
+            # a row deleted meanwhile has no profile to read (KeyError): saved next build
+            cols.fill(np.flatnonzero(catalog.alive_[: cols.filled_.size]))
+            arrays, codes, caps = cols.saved_arrays()
             save_score(
                 generation_dir(self.index_root, art.generation),
                 arrays,
                 codes,
                 caps,
                 recipe,
-                focus_offers,
+                cols.focus_offers,
             )
-        except OSError as exc:
+        except (OSError, KeyError) as exc:
             logger.info("scoring columns not saved: %s", exc)
+            return
+        with self._lock.write():
+            if self.catalog is catalog and self.meaning is meaning:
+                self._columns = ScoreColumns.successor(
+                    cols, catalog, meaning, self._focus_offers, self._history_column
+                )
 
     def use_history_model(self, model: PartnerHistoryModel | None) -> None:
         """Use (or, with None, stop using) a partnership-history model; refuses one made for

@@ -240,11 +240,14 @@ class ScoreColumns:
             todo = np.unique(positions[~self._valid(positions)])
             if not todo.size:
                 return
+            # the stamps before reading: a row the catalog writes meanwhile (a caller that
+            # holds no engine lock, e.g. the build) stays invalid and is filled again
+            stamps = self.catalog.written_[todo].copy()
             self.catalog.prefetch(todo)
             offers = partner_offers(self.catalog, self.meaning, self.focus_offers, todo)
             for pos, off in zip(todo.tolist(), offers, strict=True):
                 self._fill_row(pos, self.catalog.profile(pos), off)
-            self.stamp_[todo] = self.catalog.written_[todo]
+            self.stamp_[todo] = stamps
             self.filled_[todo] = True
 
     def offers_at(self, pos: int) -> dict[str, str]:

@@ -253,3 +253,28 @@ def test_profiles_are_read_for_what_is_shown_only(built: tuple[Engine, Settings]
     shown = {m.id for m in rec.results} | {m.id for ms in rec.by_sector.values() for m in ms}
     read = [p for p in reopened.catalog._profiles if p is not None]
     assert len(shown) <= len(read) < len(reopened.catalog) // 4
+
+
+def test_a_row_written_while_the_columns_are_filled_is_filled_again(
+    built: tuple[Engine, Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build fills the columns it saves without the engine's lock: a row the catalog
+    writes meanwhile is neither used nor saved as filled."""
+    engine, _ = built
+    cat = engine.catalog
+    cols = ScoreColumns(cat, engine.meaning, engine._focus_offers, engine._history_column)
+    pk, org = cat.pks[0], cat.profile(0).org
+    real = cat.prefetch
+
+    def write_meanwhile(positions: Any) -> None:
+        monkeypatch.setattr(cat, "prefetch", real)
+        cat.upsert([pk], [org.model_copy(update={"needs": ["legal advice"]})], cat.vectors_of([pk]))
+        real(positions)
+
+    monkeypatch.setattr(cat, "prefetch", write_meanwhile)
+    cols.fill(np.arange(5))
+    assert cols._valid(np.arange(1, 5)).all() and not cols._valid(np.asarray([0]))[0]
+    arrays, _, _ = cols.saved_arrays()
+    assert arrays["filled_"].tolist()[:5] == [False, True, True, True, True]
+    cols.fill(np.asarray([0]))
+    assert cols._valid(np.asarray([0]))[0] and cols.needs_[0, cols.caps["legal_aid"]]
