@@ -127,6 +127,18 @@ def test_writes_before_and_after_opening_are_seen(
         ]
     )
     engine.store.delete_organisation(str(ids[1]))
+    engine.store.upsert_organisations(  # a row the generation does not have
+        [
+            stored.model_copy(
+                update={
+                    "id": "new-before-open",
+                    "name": "Harbour Legal Clinic",
+                    "description": "Free legal advice and translation for refugee families.",
+                    "offers": ["legal advice", "translation"],
+                }
+            )
+        ]
+    )
 
     fast = _open(settings)  # saved columns, the rows written since filled from profiles
     # the reference, on a copy of the data: every row's columns filled from its profile
@@ -136,7 +148,10 @@ def test_writes_before_and_after_opening_are_seen(
     slow = _open(copy)
     assert slow._columns is None and fast._columns is not None
     assert not fast._columns.filled_[fast.catalog.position_of_id(str(ids[0])) or 0]
-    assert _answers(fast) == _answers(slow)
+    assert fast._columns.filled_.size == len(fast.catalog.pks) > len(engine.catalog.pks)
+    fast_before, slow_before = _answers(fast), _answers(slow)
+    assert fast_before == slow_before
+    assert any(m["id"] == "new-before-open" for a in fast_before for m in a["results"])
 
     # writes through each engine after it opened
     for eng in (fast, slow):
