@@ -15,7 +15,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help setup browser run serve build-sample demo-real test test-fast lint format bench bench-open bench-quality bench-api bench-middleware train drill clean
+.PHONY: help setup browser run serve build-sample demo-real test test-fast lint format bench bench-open bench-quality bench-api bench-middleware profile train drill clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -83,6 +83,10 @@ train: setup ## Learn ranking weights from the stored history, compare with the 
 
 bench-api: setup ## Load check of POST /v1/recommendations: 16 clients on 127.0.0.1, req/s and p50/p95/p99
 	$(BIN)/python scripts/bench_api.py --data-dir $(DATA_DIR)
+
+PROFILE_SECONDS ?= 30
+profile: setup ## py-spy flame graph of the server under bench-api's load (var/profile/*.svg) and its top functions by own time
+	$(BIN)/python scripts/profile_api.py --data-dir $(DATA_DIR) --seconds $(PROFILE_SECONDS)
 
 bench-middleware: setup ## CPU of the HTTP layer per request: each middleware, auth, rate limit, all but ranking
 	$(BIN)/python scripts/bench_middleware.py --data-dir $(DATA_DIR)

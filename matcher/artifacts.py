@@ -120,7 +120,8 @@ def load_artifact(
         )
     pks = np.load(directory / "pks.npy", allow_pickle=False)
     hashes = np.load(directory / "hashes.npy", allow_pickle=False)
-    vectors = np.load(directory / "vectors.npy", allow_pickle=False)
+    # memory-mapped copy-on-write: only rows that are read are paged in
+    vectors = np.asarray(np.load(directory / "vectors.npy", mmap_mode="c", allow_pickle=False))
     if not (pks.shape[0] == hashes.shape[0] == vectors.shape[0] == manifest["count"]):
         raise ArtifactMismatchError(f"index generation {generation} has inconsistent arrays")
     if data_hash(pks, hashes) != manifest["data_hash"]:

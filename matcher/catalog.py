@@ -68,7 +68,7 @@ def make_profile(org: Organisation) -> Profile:
 # Reads the organisations of some vector ids from the database (absent ids left out).
 ProfileLoader = Callable[[Sequence[int]], dict[int, Organisation]]
 # Per-row arrays derived from `pks`, not saved in a snapshot.
-_DERIVED = frozenset({"pks_", "pos_of_pk_", "cause_idx_", "cause_p_"})  # rebuilt on load
+_DERIVED = frozenset({"pks_", "pos_of_pk_", "cause_idx_", "cause_p_", "written_"})
 
 
 class Catalog:
@@ -117,6 +117,10 @@ class Catalog:
         self.cause_space: CauseSpace | None = None
         self.cause_idx_ = np.zeros((0, 0), dtype=np.int32)
         self.cause_p_ = np.zeros((0, 0), dtype=np.float32)
+        # when each row was last written by this catalog (0: as loaded from a snapshot): what
+        # is derived from a row (the scoring columns) is valid while its stamp is unchanged
+        self.written_ = np.zeros(0, dtype=np.int64)
+        self._writes = 0
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -138,6 +142,7 @@ class Catalog:
             self._by_id[org.id] = pos
             touched.append(pos)
         self._grow_columns()
+        self._stamp(touched)
         for pos in touched:
             self._set_row(pos)
         if self.cause_space is not None and touched:
@@ -171,7 +176,13 @@ class Catalog:
                 self._by_id.pop(old_id, None)
             self._profiles[pos] = None
             self._ids[pos] = None
+            self._stamp([pos])
             self._set_row(pos)
+
+    def _stamp(self, positions: list[int]) -> None:
+        if positions:
+            self._writes += 1
+            self.written_[positions] = self._writes
 
     def _append_slot(self, pk: int) -> int:
         pos = self._n
@@ -214,6 +225,7 @@ class Catalog:
         width = self.cause_idx_.shape[1]
         self.cause_idx_ = np.concatenate([self.cause_idx_, np.zeros((extra, width), np.int32)])
         self.cause_p_ = np.concatenate([self.cause_p_, np.zeros((extra, width), np.float32)])
+        self.written_ = grow(self.written_, 0)
         self._index_pks()
 
     def _index_pks(self) -> None:
@@ -307,6 +319,10 @@ class Catalog:
     def _id_at(self, pos: int) -> str | None:
         return self._ids[pos]
 
+    def ids_by_position(self) -> list[str | None]:
+        """The organisation id of every row (None for removed rows)."""
+        return list(self._ids)
+
     # snapshot -----------------------------------------------------------------------------
     def _row_columns(self) -> list[str]:
         """The per-row columns `_set_row` fills: every array attribute named `x_` (one row per
@@ -354,12 +370,16 @@ class Catalog:
         cat._ids = [None if oid is None else str(oid) for oid in snap["ids"]]
         cat._by_id = {oid: i for i, oid in enumerate(cat._ids) if oid is not None}
         cat._profiles = [None] * n
-        cat._vectors = np.array(vectors, dtype=np.float32, order="C")
+        cat._vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if not cat._vectors.flags.writeable:
+            cat._vectors = np.array(cat._vectors)
         for k, v in columns.items():
-            setattr(cat, k, np.array(v))
+            # kept as given: memory-mapped copy-on-write columns stay mapped until written
+            setattr(cat, k, v if isinstance(v, np.ndarray) and v.flags.writeable else np.array(v))
         cat._codes = {k: dict(v) for k, v in snap["codes"].items()}
         cat.cause_idx_ = np.zeros((n, 0), dtype=np.int32)
         cat.cause_p_ = np.zeros((n, 0), dtype=np.float32)
+        cat.written_ = np.zeros(n, dtype=np.int64)
         cat._index_pks()
         cat._loader = loader
         return cat

@@ -70,6 +70,7 @@ from matcher.score import (
     score_candidate,
 )
 from matcher.score_arrays import Inputs, Ranked, ScoreColumns, score_all
+from matcher.score_files import load_score, recipe_digest, save_score
 from matcher.settings import Settings
 from matcher.store import Database, Store
 from matcher.store.repository import SqlEmbeddingCache, Stored, UpsertReport
@@ -299,6 +300,8 @@ class Engine:
         save_artifact(self.index_root, art)
         self._install(art, rows=rows)
         self._save_snapshot(art, self.catalog, keys)
+        say("scoring columns")
+        self._save_score_columns(art)
         self.store.set_index_state(
             ORG_INDEX,
             generation=generation,
@@ -365,6 +368,16 @@ class Engine:
             if self.embedder.model_name != HASHING_MODEL_NAME
             else None
         )
+        focus_offers = focus_offers_by_code(meaning, catalog.focus_phrases(), focus.vectors_)
+        columns = None
+        if rows is None:  # opening a saved generation: its scoring columns, when usable
+            saved = load_score(generation_dir(self.index_root, art.generation))
+            if saved is None:
+                logger.info("index generation %d has no scoring columns saved", art.generation)
+            else:
+                columns = ScoreColumns.from_saved(
+                    catalog, meaning, focus_offers, self._history_column, saved
+                )
         if stale or gone.size:
             changed_pks = np.asarray(stale, dtype=np.int64)
             if art.ann is not None:
@@ -383,7 +396,8 @@ class Engine:
             self.cause_space = space
             self.focus = focus
             self.meaning = meaning
-            self._focus_offers = self._offers_of_focus(catalog.focus_phrases())
+            self._focus_offers = focus_offers
+            self._columns = columns
             self._query_cache.clear()
             self._versions.clear()
 
@@ -419,7 +433,10 @@ class Engine:
         row_keys = np.asarray([by_pk.get(int(pk), b"") for pk in art.pks], dtype=KEY_DTYPE)
         try:
             save_catalog(
-                generation_dir(self.index_root, art.generation), catalog.snapshot(), row_keys
+                generation_dir(self.index_root, art.generation),
+                catalog.snapshot(),
+                row_keys,
+                catalog.vectors,
             )
         except OSError as exc:
             logger.info("catalog snapshot not saved: %s", exc)
@@ -459,10 +476,11 @@ class Engine:
         snap, snap_keys = saved
         if not np.array_equal(snap["pks"], art.pks):
             return None
+        vectors = snap.get("vectors")  # the catalog's, centred, when saved with it
         catalog = Catalog.from_snapshot(
             self.embedder.dimension,
             snap,
-            centre(art.vectors, art.mean),
+            vectors if vectors is not None else centre(art.vectors, art.mean),
             self.store.organisations_by_pk,
         )
         if catalog is None:
@@ -969,11 +987,45 @@ class Engine:
         if cols is None or not cols.matches(
             self.catalog, self.meaning, self._focus_offers, self._history_column
         ):
-            cols = ScoreColumns(
-                self.catalog, self.meaning, self._focus_offers, self._history_column
+            cols = ScoreColumns.successor(
+                cols, self.catalog, self.meaning, self._focus_offers, self._history_column
             )
             self._columns = cols
         return cols
+
+    def _save_score_columns(self, art: IndexArtifact) -> None:
+        """Fill the scoring columns of every row (the catalog holds the rows of `art`) and save
+        them beside it; a failure only means opening it fills them on use. Filled in a columns
+        object of its own, without the engine's lock: requests go on (filling the engine's
+        columns as they need them) and so do writes (a row written meanwhile is saved as not
+        filled). The engine then uses the filled columns."""
+        with self._lock.read():
+            catalog, meaning = self.catalog, self.meaning
+            cols = ScoreColumns(catalog, meaning, self._focus_offers, self._history_column)
+        recipe = recipe_digest(
+            meaning.keys_ if meaning is not None else None,
+            meaning.vectors_ if meaning is not None else None,
+        )
+        try:
+            # a row deleted meanwhile has no profile to read (KeyError): saved next build
+            cols.fill(np.flatnonzero(catalog.alive_[: cols.filled_.size]))
+            arrays, codes, caps = cols.saved_arrays()
+            save_score(
+                generation_dir(self.index_root, art.generation),
+                arrays,
+                codes,
+                caps,
+                recipe,
+                cols.focus_offers,
+            )
+        except (OSError, KeyError) as exc:
+            logger.info("scoring columns not saved: %s", exc)
+            return
+        with self._lock.write():
+            if self.catalog is catalog and self.meaning is meaning:
+                self._columns = ScoreColumns.successor(
+                    cols, catalog, meaning, self._focus_offers, self._history_column
+                )
 
     def use_history_model(self, model: PartnerHistoryModel | None) -> None:
         """Use (or, with None, stop using) a partnership-history model; refuses one made for
@@ -1227,6 +1279,7 @@ class Engine:
                 need, self._retrieve(q, topic, f, cause, signals), required, requester, q, hits
             ).above(floor)
             out = []
+            self.catalog.prefetch(ranked.positions[:limit])
             for i in range(min(limit, len(ranked))):
                 org = self.catalog.profile(int(ranked.positions[i])).org
                 rel = float(ranked.relevance[i])
@@ -1257,7 +1310,7 @@ class Engine:
         rows = [np.arange(min(COALITION_POOL, len(ranked)))]
         for sector in np.unique(sectors).tolist():
             rows.append(np.flatnonzero(sectors == sector)[:PER_SECTOR])
-        return [ranked.scored(i) for i in np.unique(np.concatenate(rows)).tolist()]
+        return ranked.explain(np.unique(np.concatenate(rows)).tolist())
 
     def _coalition(
         self,

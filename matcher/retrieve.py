@@ -273,7 +273,6 @@ def hybrid(
         z = np.clip(stats.z(sig.raw(positions)), -MAX_SIGNAL_Z, MAX_SIGNAL_Z)
         fused = fused + sig.weight * np.nan_to_num(z, nan=0.0)
     order = np.argsort(-fused, kind="stable")
-    catalog.prefetch(positions)  # profiles not yet in memory: one database read, not one each
     return Candidates(
         positions=positions[order],
         dense=dense[order],

@@ -149,7 +149,10 @@ def start_server(
     *,
     workers: int = 1,
     embed_backend: str | None = None,
+    wrap: list[str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
+    """uvicorn on a free port of 127.0.0.1, once /readyz answers 200; with `wrap`, run as the
+    child of that command (e.g. `py-spy record ...`, given without its "--")."""
     port = free_port()
     env = {
         **os.environ,
@@ -185,6 +188,8 @@ def start_server(
         "--timeout-keep-alive",
         "30",
     ]
+    if wrap:
+        cmd = [*wrap, "--", *cmd]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + ready_timeout

@@ -153,7 +153,7 @@ class LexicalIndex:
         return self
 
     def _set_vocabulary(self, terms: list[str]) -> None:
-        vocabulary = {t: i for i, t in enumerate(terms)}
+        vocabulary = dict(zip(terms, range(len(terms)), strict=True))
         if len(vocabulary) != len(terms):
             raise ArtifactMismatchError("the lexical vocabulary repeats a term")
         self._vocabulary = vocabulary
