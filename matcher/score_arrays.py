@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from matcher import capabilities
+from matcher import capabilities, score_files
 from matcher.catalog import Catalog, Profile
 from matcher.domain import Need
 from matcher.evidence import ProgrammeHit
@@ -104,19 +104,7 @@ class ScoreColumns:
         self._lock = threading.Lock()
 
     # what is saved with an index generation (matcher.score_files), by name
-    SAVED = (
-        "filled_",
-        "offers_",
-        "needs_",
-        "n_needs_",
-        "inferred_",
-        "radius_",
-        "updated_us_",
-        "city_",
-        "region_",
-        "country_",
-        "focus_",
-    )
+    SAVED = score_files.COLUMNS
 
     def matches(
         self,

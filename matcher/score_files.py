@@ -28,8 +28,8 @@ logger = logging.getLogger(__name__)
 FORMAT = 1
 DIRNAME = "score"
 MANIFEST = "score.json"
-ARRAYS = (
-    "pks",
+# the ScoreColumns attributes saved with an index generation, by name
+COLUMNS = (
     "filled_",
     "offers_",
     "needs_",
@@ -42,6 +42,7 @@ ARRAYS = (
     "country_",
     "focus_",
 )
+ARRAYS = ("pks", *COLUMNS)
 CODE_TABLES = ("cities", "regions", "countries", "focus")
 
 
