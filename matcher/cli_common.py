@@ -8,6 +8,7 @@ from matcher.cli, so the packages do not import each other.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 import logging
@@ -74,3 +75,14 @@ def open_engine(settings: Settings, command: str) -> Any:
         notice(f"matcher {command}: {status.describe()}; building it now{work}")
     engine.load(progress=status.must_build)
     return engine
+
+
+def positive_seconds(value: str) -> float:
+    """argparse type of an interval option (`--every`): a number of seconds above 0."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError("must be above 0")
+    return seconds

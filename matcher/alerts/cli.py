@@ -6,7 +6,7 @@ import argparse
 import time
 from typing import Any
 
-from matcher.cli_common import dumps, notice
+from matcher.cli_common import dumps, notice, positive_seconds
 from matcher.settings import Settings
 
 
@@ -39,21 +39,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         engine.close()
 
 
-def _positive(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError("must be above 0")
-    return seconds
-
-
 def register(subparsers: Any) -> None:
     alerts = subparsers.add_parser("alerts", help="saved-need alerts: follow changes, queue")
     sub = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
     p = sub.add_parser("run", help="read the changes since the stored cursor once (or --every)")
-    p.add_argument("--every", type=_positive, metavar="SECONDS", help="keep following")
+    p.add_argument("--every", type=positive_seconds, metavar="SECONDS", help="keep following")
     p.add_argument(
         "--margin",
         type=float,

@@ -9,7 +9,7 @@ import argparse
 import time
 from typing import Any
 
-from matcher.cli_common import dumps, notice
+from matcher.cli_common import dumps, notice, positive_seconds
 from matcher.settings import Settings
 
 
@@ -37,20 +37,10 @@ def cmd_expire(args: argparse.Namespace, settings: Settings) -> int:
         db.dispose()
 
 
-def _positive(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError("must be above 0")
-    return seconds
-
-
 def register(subparsers: Any) -> None:
     group = subparsers.add_parser("introductions", help="introduction requests: upkeep")
     sub = group.add_subparsers(dest="introductions_command", required=True, metavar="ACTION")
     p = sub.add_parser("expire", help="mark requests past their expiry as expired (or --every)")
-    p.add_argument("--every", type=_positive, metavar="SECONDS", help="keep running")
+    p.add_argument("--every", type=positive_seconds, metavar="SECONDS", help="keep running")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_expire)

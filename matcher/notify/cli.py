@@ -7,7 +7,7 @@ import logging
 import time
 from typing import Any
 
-from matcher.cli_common import dumps, notice
+from matcher.cli_common import dumps, notice, positive_seconds
 from matcher.notify.base import Message, redact
 from matcher.notify.dispatcher import Dispatcher
 from matcher.notify.factory import create_notifier
@@ -122,7 +122,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=cmd_send)
 
     p = sub.add_parser("run", help="deliver the due messages once (or --every SECONDS)")
-    p.add_argument("--every", type=_positive, metavar="SECONDS", help="keep running")
+    p.add_argument("--every", type=positive_seconds, metavar="SECONDS", help="keep running")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_run)
 
@@ -138,13 +138,3 @@ def register(subparsers: Any) -> None:
     p.add_argument("--all-dead", action="store_true", help="every dead message")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_requeue)
-
-
-def _positive(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError("must be above 0")
-    return seconds
