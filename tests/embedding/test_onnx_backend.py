@@ -47,3 +47,39 @@ def test_onnx_matches_torch(
     assert cosines.min() > min_cosine
     assert onnx.encode([]).shape == (0, 384)
     assert (cache_dir / next(p.name for p in cache_dir.iterdir()) / "model.onnx").is_file()
+
+
+def test_small_inputs_run_on_one_thread_with_the_same_vectors(cache_dir: Path) -> None:
+    """With no thread count configured, a request's few texts run on a one-thread session (a
+    second spinning thread doubled a query's CPU) and larger inputs on the all-cores one: the
+    vectors are the same either way."""
+    from matcher.embedding import onnx as onnx_module
+
+    onnx = OnnxEmbedder(cache_dir, quantize=True).load()
+    small, large = onnx._small_session, onnx._session
+    assert small is not large
+    assert small.get_session_options().intra_op_num_threads == 1
+    assert large.get_session_options().intra_op_num_threads != 1
+    texts = [t for t in TEXTS if t] * 3
+    on_small = onnx.encode(texts)
+    assert len(texts) <= onnx_module.SMALL_INPUT
+    calls: list[object] = []
+    real_run = large.run
+
+    class Spy:
+        def run(self, *args: object) -> object:
+            calls.append(args)
+            return real_run(*args)
+
+    onnx._session = Spy()
+    try:
+        original = onnx_module.SMALL_INPUT
+        onnx_module.SMALL_INPUT = 0
+        on_large = onnx.encode(texts)
+    finally:
+        onnx_module.SMALL_INPUT = original
+        onnx._session = large
+    assert calls, "a large input must run on the all-cores session"
+    np.testing.assert_array_equal(on_small, on_large)
+    configured = OnnxEmbedder(cache_dir, quantize=True, threads=2).load()
+    assert configured._small_session is configured._session
