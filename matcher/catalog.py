@@ -8,6 +8,7 @@ without a database round trip.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ import numpy as np
 from matcher import capabilities
 from matcher.causes import CauseSpace
 from matcher.domain import LEVELS, SECTORS, SERVED_REGIONS_MAX, SIZES, Filters, Organisation
-from matcher.geo import haversine_many
+from matcher.geo import EARTH_RADIUS_KM, haversine_many
 from matcher.places import region_key
 
 logger = logging.getLogger(__name__)
@@ -121,6 +122,9 @@ class Catalog:
         # is derived from a row (the scoring columns) is valid while its stamp is unchanged
         self.written_ = np.zeros(0, dtype=np.int64)
         self._writes = 0
+        # masks every request reads again (the live rows, each sector's), while no row is
+        # written: (self._writes, key) -> read-only mask
+        self._masks: dict[tuple[int, object], np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -394,17 +398,12 @@ class Catalog:
         included only when listed), and a radius filter given with one of them; without a
         region filter its service level decides.
         """
-        m = self.alive_.copy()
-        if not include_unpublished:
-            m &= self.published_
-        if filters is None or not filters.include_inactive:
-            m &= self.active_
+        inactive = filters is not None and filters.include_inactive
+        m = self._base_mask(include_unpublished, inactive).copy()
         if filters is None:
             return m
         if filters.sectors:
-            wanted = np.zeros(len(SECTORS) + 1, dtype=bool)  # index -1 (none) stays False
-            wanted[[SECTORS.index(s.value) for s in filters.sectors]] = True
-            m &= wanted[self.sector_]
+            m &= self.sector_mask(tuple(sorted({SECTORS.index(s.value) for s in filters.sectors})))
         if filters.sizes:
             m &= np.isin(self.size_, [SIZES.index(s.value) for s in filters.sizes])
         international = self.level_ == LEVELS.index("international")
@@ -427,11 +426,65 @@ class Catalog:
                 if pos is not None:
                     m[pos] = False
         if filters.near is not None and filters.radius_km is not None:
-            d = self.distances(filters.near)
             statewide = (self.level_ == LEVELS.index("state")) & in_region
-            with np.errstate(invalid="ignore"):
-                m &= (np.nan_to_num(d, nan=np.inf) <= filters.radius_km) | nationwide | statewide
+            m &= self.within(filters.near, filters.radius_km) | nationwide | statewide
         return m
+
+    def _cached(self, key: object, make: Callable[[], np.ndarray]) -> np.ndarray:
+        """A mask made once while no row is written (read-only: callers copy it)."""
+        full = (self._writes, key)
+        got = self._masks.get(full)
+        if got is None or got.size != self.alive_.size:
+            got = make()
+            got.setflags(write=False)
+            if len(self._masks) > 64 or any(k[0] != self._writes for k in self._masks):
+                self._masks = {}
+            self._masks[full] = got
+        return got
+
+    def _base_mask(self, include_unpublished: bool, include_inactive: bool) -> np.ndarray:
+        """The live rows (published, active, unless asked to include the others)."""
+
+        def make() -> np.ndarray:
+            m = self.alive_.copy()
+            if not include_unpublished:
+                m &= self.published_
+            if not include_inactive:
+                m &= self.active_
+            return m
+
+        return self._cached(("base", include_unpublished, include_inactive), make)
+
+    def sector_mask(self, sectors: tuple[int, ...]) -> np.ndarray:
+        """Rows of these sectors (indexes in SECTORS), read-only."""
+
+        def make() -> np.ndarray:
+            wanted = np.zeros(len(SECTORS) + 1, dtype=bool)  # index -1 (none) stays False
+            wanted[list(sectors)] = True
+            return np.asarray(wanted[self.sector_])
+
+        return self._cached(("sectors", sectors), make)
+
+    def sectors_held(self) -> list[int]:
+        """Indexes (in SECTORS) of the sectors of the live, published, active rows."""
+        held = self._cached(
+            ("held",), lambda: np.unique(self.sector_[self._base_mask(False, False)])
+        )
+        return [int(i) for i in held if i >= 0]
+
+    def within(self, point: tuple[float, float], radius_km: float) -> np.ndarray:
+        """Rows with a point at most `radius_km` from `point` (great-circle). Only the rows of
+        the latitude band that can be that close are measured: two points' great-circle
+        distance is at least the earth's radius times their difference in latitude."""
+        band_deg = math.degrees(radius_km / EARTH_RADIUS_KM) * (1 + 1e-9) + 1e-9
+        with np.errstate(invalid="ignore"):
+            near = np.flatnonzero(np.abs(self.lat_ - point[0]) <= band_deg)  # NaN: never
+        out = np.zeros(self.lat_.size, dtype=bool)
+        if near.size:
+            d = haversine_many(point[0], point[1], self.lat_[near], self.lon_[near])
+            with np.errstate(invalid="ignore"):
+                out[near] = np.nan_to_num(d, nan=np.inf) <= radius_km
+        return out
 
     def distances(self, point: tuple[float, float]) -> np.ndarray:
         return haversine_many(point[0], point[1], self.lat_, self.lon_)

@@ -1111,8 +1111,7 @@ class Engine:
 
     def _sectors_held(self) -> list[int]:
         """Indexes (in SECTORS) of the sectors of the catalog's live, published, active rows."""
-        held = self.catalog.sector_[self.catalog.mask(None)]
-        return sorted(int(i) for i in np.unique(held) if i >= 0)
+        return self.catalog.sectors_held()
 
     def _read_need(
         self,

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matcher.catalog import Catalog
-from matcher.domain import LEVELS, SECTORS, SIZES, Filters, Need, Organisation
+from matcher.domain import LEVELS, SECTORS, SIZES, Filters, Need, Organisation, Sector
 from matcher.engine import Engine
 from matcher.geo import haversine_km
 from matcher.places import region_key
@@ -181,3 +181,61 @@ def test_no_recommendation_ever_violates_a_filter(
         assert satisfies(org, f), (m.id, f)
     for m in rec.coalition.members:
         assert satisfies(random_engine.store.get_organisation(m.id).record, f)
+
+
+def test_within_equals_measuring_every_row() -> None:
+    """The radius filter measures only the latitude band that can be close enough: the same
+    rows as measuring every row, near the poles, across the antimeridian, at every radius."""
+    from matcher.geo import haversine_many
+
+    rng = np.random.default_rng(3)
+    n = 5_000
+    cat = Catalog(2)
+    cat.lat_ = rng.uniform(-90, 90, n)
+    cat.lon_ = rng.uniform(-180, 180, n)
+    cat.lat_[::17] = np.nan
+    cat.lat_[1::50] = 89.99
+    cat.lon_[2::50] = 179.99
+    points = [(0.0, 0.0), (89.9, 10.0), (-89.95, -170.0), (10.0, 179.95), (45.0, -122.0)]
+    for point in points:
+        for radius in (0.0, 0.5, 50.0, 400.0, 3_000.0, 20_000.0):
+            d = haversine_many(point[0], point[1], cat.lat_, cat.lon_)
+            with np.errstate(invalid="ignore"):
+                want = np.nan_to_num(d, nan=np.inf) <= radius
+            np.testing.assert_array_equal(cat.within(point, radius), want, err_msg=str(point))
+        # a row exactly on the radius passes (the band is not cut at its own edge)
+        edge = float(np.nanmax(haversine_many(point[0], point[1], cat.lat_[:50], cat.lon_[:50])))
+        assert cat.within(point, edge)[:50].sum() == np.isfinite(cat.lat_[:50]).sum()
+
+
+def test_cached_masks_follow_every_write() -> None:
+    """The live and per-sector masks are made once between writes: every write (a new row,
+    a changed sector or flag, a removal) is seen by the next mask, and a caller changing the
+    mask it got cannot change the next caller's."""
+    orgs = [
+        Organisation(id=f"o{i}", name="n", sector=s, description="d")
+        for i, s in enumerate(["business", "government", "nonprofit"])
+    ]
+    cat = Catalog(2)
+    cat.upsert([1, 2, 3], orgs, np.ones((3, 2), np.float32))
+    business = Filters(sectors=["business"])
+    got = cat.mask(business)
+    assert got.tolist() == [True, False, False]
+    got[:] = True  # the caller's copy
+    assert cat.mask(business).tolist() == [True, False, False]
+    assert cat.mask(None).tolist() == [True, True, True]
+    assert cat.sectors_held() == sorted(
+        SECTORS.index(s) for s in ("business", "government", "nonprofit")
+    )
+    cat.upsert(
+        [2], [orgs[1].model_copy(update={"sector": Sector.business})], np.ones((1, 2), np.float32)
+    )
+    assert cat.mask(business).tolist() == [True, True, False]
+    assert SECTORS.index("government") not in cat.sectors_held()
+    cat.upsert([3], [orgs[2].model_copy(update={"published": False})], np.ones((1, 2), np.float32))
+    assert cat.mask(None).tolist() == [True, True, False]
+    assert cat.mask(None, include_unpublished=True).tolist() == [True, True, True]
+    cat.upsert([4], [orgs[0].model_copy(update={"id": "o4"})], np.ones((1, 2), np.float32))
+    assert cat.mask(business).tolist() == [True, True, False, True]
+    cat.remove([1])
+    assert cat.mask(business).tolist() == [False, True, False, True]
