@@ -60,6 +60,7 @@ from matcher.index.factory import attach_organisations, new_vector_index
 from matcher.index.lexical import LexicalIndex
 from matcher.meaning import CapabilityMeaning
 from matcher.offers import focus_offers_by_code, partner_offers
+from matcher.query_scores import QueryScores
 from matcher.retrieve import Candidates, Signal, hybrid
 from matcher.rwlock import ReadWriteLock
 from matcher.score import (
@@ -876,9 +877,11 @@ class Engine:
         cause_dist: np.ndarray | None = None,
         signals: Sequence[Signal] = (),
         allowed: np.ndarray | None = None,
+        shared: QueryScores | None = None,
     ) -> Candidates:
         """Hybrid candidates over the rows that pass `filters` (`allowed`: their mask, when
-        the caller has it; call under the read lock)."""
+        the caller has it; `shared`: the request's scores, when it retrieves more than once;
+        call under the read lock)."""
         return hybrid(
             self.catalog,
             q,
@@ -893,6 +896,7 @@ class Engine:
             cause_weight=cause_weight(self.settings.cause_weight, cause_dist),
             signals=signals,
             filters=filters,  # a back end that filters itself (pgvector) searches under them
+            shared=shared,
         )
 
     def _with_sectors(
@@ -1178,6 +1182,7 @@ class Engine:
             requester = self._profile_of(need.requester_id)
             dist = self._cause_dist(q)
             signals, hits = self._signals(q, clause_vecs)
+            shared = QueryScores(self.catalog, q, topic, dist)
             per_role: dict[str, list[Scored]] = {}
             placed = self.catalog.mask(f.model_copy(update={"sectors": []}))
             for role, sectors in self._roles(f):
@@ -1189,6 +1194,7 @@ class Engine:
                     cause,
                     signals,
                     self._with_sectors(placed, f, sectors),
+                    shared,
                 )
                 ranked = self._score(need, cands, required, requester, q, hits, now)
                 per_role[role] = self._shown(ranked.above(floor))
@@ -1211,7 +1217,13 @@ class Engine:
             overall = self._score(
                 need,
                 self._retrieve(
-                    q, topic, f, overall_cause, signals, self._with_sectors(placed, f, f.sectors)
+                    q,
+                    topic,
+                    f,
+                    overall_cause,
+                    signals,
+                    self._with_sectors(placed, f, f.sectors),
+                    shared,
                 ),
                 required,
                 requester,

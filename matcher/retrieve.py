@@ -20,6 +20,7 @@ from matcher.causes import agreement
 from matcher.domain import Filters
 from matcher.index.base import VectorIndex
 from matcher.index.filtered import DenseHits
+from matcher.query_scores import QueryScores
 
 logger = logging.getLogger(__name__)
 
@@ -103,11 +104,18 @@ def _top(values: np.ndarray, k: int) -> np.ndarray:
 
 
 def _exact(
-    catalog: Catalog, query: np.ndarray, allowed: np.ndarray, mask: np.ndarray, k: int
+    catalog: Catalog,
+    query: np.ndarray,
+    allowed: np.ndarray,
+    mask: np.ndarray,
+    k: int,
+    shared: QueryScores | None = None,
 ) -> tuple[np.ndarray, np.ndarray, _Stats]:
     """Exact top-k over the allowed rows; one matrix-vector product over all rows when most
     rows are allowed (cheaper than gathering them)."""
-    if allowed.size * 3 >= mask.size:
+    if shared is not None:
+        scores = shared.dense.at(allowed)
+    elif allowed.size * 3 >= mask.size:
         scores = (catalog.vectors @ query)[allowed]
     else:
         scores = catalog.vectors[allowed] @ query
@@ -128,6 +136,7 @@ def dense_candidates(
     index: VectorIndex | None,
     exact_threshold: int,
     filters: Filters | None = None,
+    shared: QueryScores | None = None,
 ) -> tuple[np.ndarray, np.ndarray, _Stats]:
     """Top-k allowed positions by cosine, their scores, and the score distribution over the
     allowed rows (exact, or from an evenly spaced sample when the ANN index is used). With
@@ -144,14 +153,13 @@ def dense_candidates(
         ok = pos >= 0
         ok[ok] = mask[pos[ok]]
         if int(ok.sum()) >= min(k, allowed.size):
-            sample = allowed[:: max(1, allowed.size // SAMPLE_FOR_STATS)]
-            sims = catalog.vectors[sample] @ query
+            sims = _sample_cosines(catalog, query, allowed, shared)
             stats = _Stats(float(sims.mean()), float(sims.std()))
             return pos[ok][:k], hits.scores[ok][:k].astype(np.float32), stats
         logger.warning("filtered back end returned too few allowed rows: exact scan instead")
-        return _exact(catalog, query, allowed, mask, k)
+        return _exact(catalog, query, allowed, mask, k, shared)
     if index is None or allowed.size <= exact_threshold or len(index) == 0:
-        return _exact(catalog, query, allowed, mask, k)
+        return _exact(catalog, query, allowed, mask, k, shared)
     want = min(len(index), max(4 * k, int(k * mask.size / max(allowed.size, 1)) + k))
     ids, sc = index.search(query[None, :], want)
     pos = catalog.positions_of_pks(ids[0])
@@ -159,24 +167,41 @@ def dense_candidates(
     ok[ok] = mask[pos[ok]]
     positions, scores = pos[ok][:k], sc[0][ok][:k].astype(np.float32)
     if positions.size < min(k, allowed.size):
-        return _exact(catalog, query, allowed, mask, k)
-    sample = allowed[:: max(1, allowed.size // SAMPLE_FOR_STATS)]
-    sims = catalog.vectors[sample] @ query
+        return _exact(catalog, query, allowed, mask, k, shared)
+    sims = _sample_cosines(catalog, query, allowed, shared)
     return positions, scores, _Stats(float(sims.mean()), float(sims.std()))
 
 
+def _sample_cosines(
+    catalog: Catalog, query: np.ndarray, allowed: np.ndarray, shared: QueryScores | None
+) -> np.ndarray:
+    """Cosines of an evenly spaced sample of the allowed rows (for the fusion statistics)."""
+    sample = allowed[:: max(1, allowed.size // SAMPLE_FOR_STATS)]
+    if shared is not None:
+        return shared.dense.at(sample)
+    return np.asarray(catalog.vectors[sample] @ query)
+
+
 def lexical_candidates(
-    catalog: Catalog, lexical: LexicalScorer | None, text: str, mask: np.ndarray, k: int
+    catalog: Catalog,
+    lexical: LexicalScorer | None,
+    text: str,
+    mask: np.ndarray,
+    k: int,
+    shared: QueryScores | None = None,
 ) -> tuple[np.ndarray, np.ndarray, _Stats]:
     if lexical is None:
         return np.zeros(0, np.int64), np.zeros(0, np.float32), _Stats()
     allowed_n = int(np.count_nonzero(mask))
-    ids, scores = lexical.matches(text)  # every matching row, unsorted; filtered below
-    if ids.size == 0:
+    if shared is not None:
+        pos, scores = shared.lexical_matches(lexical.matches)
+    else:
+        ids, scores = lexical.matches(text)  # every matching row, unsorted; filtered below
+        pos = catalog.positions_of_pks(ids)
+        keep = pos >= 0
+        pos, scores = pos[keep], scores[keep]
+    if pos.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.float32), _Stats()
-    pos = catalog.positions_of_pks(ids)
-    keep = pos >= 0
-    pos, scores = pos[keep], scores[keep]
     keep = mask[pos]
     pos, scores = pos[keep], scores[keep].astype(np.float64)
     n = max(allowed_n, 1)  # rows without a shared term score 0
@@ -187,7 +212,12 @@ def lexical_candidates(
 
 
 def cause_candidates(
-    catalog: Catalog, query_dist: np.ndarray | None, mask: np.ndarray, k: int, exact_threshold: int
+    catalog: Catalog,
+    query_dist: np.ndarray | None,
+    mask: np.ndarray,
+    k: int,
+    exact_threshold: int,
+    shared: QueryScores | None = None,
 ) -> tuple[np.ndarray, np.ndarray, _Stats]:
     """Top-k allowed rows by cause-space agreement and its distribution over the allowed rows;
     above `exact_threshold` allowed rows only the distribution (from a sample) is returned and
@@ -198,12 +228,17 @@ def cause_candidates(
     allowed = np.flatnonzero(mask)
     if allowed.size == 0:
         return empty
+
+    def agree(rows: np.ndarray) -> np.ndarray:
+        if shared is not None and shared.cause_dist is query_dist:
+            return shared.cause.at(rows)
+        return agreement(query_dist, catalog.cause_idx_[rows], catalog.cause_p_[rows])
+
     if allowed.size > exact_threshold:
-        sample = allowed[:: max(1, allowed.size // SAMPLE_FOR_STATS)]
-        sc = agreement(query_dist, catalog.cause_idx_[sample], catalog.cause_p_[sample])
+        sc = agree(allowed[:: max(1, allowed.size // SAMPLE_FOR_STATS)])
         stats = _Stats(float(sc.mean()), float(sc.std()))
         return np.zeros(0, np.int64), np.zeros(0, np.float32), stats
-    sc = agreement(query_dist, catalog.cause_idx_[allowed], catalog.cause_p_[allowed])
+    sc = agree(allowed)
     order = _top(sc, k)
     return allowed[order], sc[order], _Stats(float(sc.mean()), float(sc.std()))
 
@@ -223,15 +258,26 @@ def hybrid(
     cause_weight: float = 0.0,
     signals: Sequence[Signal] = (),
     filters: Filters | None = None,
+    shared: QueryScores | None = None,
 ) -> Candidates:
     """Union of the dense, lexical and cause-space top-k, ranked by
     (1 - w_l - w_c) * z(dense) + w_l * z(lexical) + w_c * z(cause), each standardised over the
-    rows that pass the filters (the cause term only when `cause_dist` is given)."""
+    rows that pass the filters (the cause term only when `cause_dist` is given). `shared`: the
+    request's scores, computed once for all its retrievals (ignored when of another query)."""
+    if shared is not None and not shared.serves(catalog, query, text):
+        shared = None
     d_pos, d_sc, d_stats = dense_candidates(
-        catalog, query, mask, k, index=index, exact_threshold=exact_threshold, filters=filters
+        catalog,
+        query,
+        mask,
+        k,
+        index=index,
+        exact_threshold=exact_threshold,
+        filters=filters,
+        shared=shared,
     )
-    l_pos, l_sc, l_stats = lexical_candidates(catalog, lexical, text, mask, k)
-    c_pos, _, c_stats = cause_candidates(catalog, cause_dist, mask, k, exact_threshold)
+    l_pos, l_sc, l_stats = lexical_candidates(catalog, lexical, text, mask, k, shared)
+    c_pos, _, c_stats = cause_candidates(catalog, cause_dist, mask, k, exact_threshold, shared)
     s_found = [_signal_candidates(sig, mask, k) for sig in signals]
     dense_of = dict(zip(d_pos.tolist(), d_sc.tolist(), strict=True))
     lex_of = dict(zip(l_pos.tolist(), l_sc.tolist(), strict=True))
@@ -244,9 +290,17 @@ def hybrid(
         return Candidates(np.zeros(0, np.int64), empty, empty, empty, empty, int(mask.sum()))
     missing = [p for p in positions.tolist() if p not in dense_of]
     if missing:
-        sims = catalog.vectors[missing] @ query
+        rows = np.asarray(missing, dtype=np.int64)
+        sims = shared.dense.at(rows) if shared is not None else catalog.vectors[rows] @ query
         dense_of.update(zip(missing, sims.tolist(), strict=True))
-    if lexical is not None and len(lex_of) < positions.size:
+    if shared is not None and lexical is not None and len(lex_of) < positions.size:
+        rest = np.asarray([p for p in positions.tolist() if p not in lex_of], dtype=np.int64)
+        for p, v in zip(
+            rest.tolist(), shared.lexical_at(lexical.matches, rest).tolist(), strict=True
+        ):
+            if v > 0:
+                lex_of[p] = v
+    elif lexical is not None and len(lex_of) < positions.size:
         # candidates found only densely may still share terms below the lexical top-k
         pks = catalog.pk_array()[[p for p in positions.tolist() if p not in lex_of]]
         ids, sc = lexical.scores(text, pks)
@@ -257,7 +311,12 @@ def hybrid(
     w_cause = 0.0
     cause = np.zeros(positions.size, np.float32)
     if cause_dist is not None and catalog.cause_idx_.shape[1] > 0:
-        cause = agreement(cause_dist, catalog.cause_idx_[positions], catalog.cause_p_[positions])
+        if shared is not None and shared.cause_dist is cause_dist:
+            cause = shared.cause.at(positions)
+        else:
+            cause = agreement(
+                cause_dist, catalog.cause_idx_[positions], catalog.cause_p_[positions]
+            )
         w_cause = cause_weight
     fused = (1.0 - lexical_weight - w_cause) * d_stats.z(dense)
     if lexical is not None:

@@ -1,0 +1,102 @@
+"""What the retrievals of one request share.
+
+`Engine.recommend` retrieves once per coalition role and once more for the overall list, each
+over its own allowed rows but always for the same query. A row's cosine to the query, its cause
+agreement and the text's lexical matches do not depend on the role, so `QueryScores` computes
+each at most once a request and every retrieval reads it: about five retrievals a request no
+longer gather and multiply the same rows again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from matcher.catalog import Catalog
+from matcher.causes import agreement
+
+
+class RowMemo:
+    """One float per catalog row, computed on first use (NaN: not yet)."""
+
+    def __init__(self, n: int, compute: Callable[[np.ndarray | None], np.ndarray]) -> None:
+        # compute(None): every row (one pass, cheaper than gathering most of them)
+        self._values = np.full(n, np.nan, dtype=np.float32)
+        self._compute = compute
+        self._all = False
+
+    def at(self, positions: np.ndarray) -> np.ndarray:
+        values = self._values[positions]
+        if self._all:
+            return values
+        todo = np.isnan(values)
+        if todo.any():
+            n = self._values.size
+            if int(todo.sum()) * 3 >= n:
+                fresh = np.isnan(self._values)
+                self._values[fresh] = self._compute(None)[fresh]
+                self._all = True
+                return self._values[positions]
+            missing = positions[todo]
+            values[todo] = self._compute(missing)
+            self._values[missing] = values[todo]
+        return values
+
+
+class QueryScores:
+    """A request's shared scores: cosine to the query, cause agreement, lexical matches."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        query: np.ndarray,
+        text: str,
+        cause_dist: np.ndarray | None = None,
+    ) -> None:
+        self.catalog, self.query, self.text, self.cause_dist = catalog, query, text, cause_dist
+        n = catalog.vectors.shape[0]
+        self.dense = RowMemo(n, self._cosines)
+        self.cause = RowMemo(n, self._agreement)
+        self._lexical: tuple[np.ndarray, np.ndarray] | None = None
+        self._lexical_row: np.ndarray | None = None
+
+    def _cosines(self, positions: np.ndarray | None) -> np.ndarray:
+        vectors = self.catalog.vectors
+        return np.asarray(
+            vectors @ self.query if positions is None else vectors[positions] @ self.query
+        )
+
+    def _agreement(self, positions: np.ndarray | None) -> np.ndarray:
+        if self.cause_dist is None:
+            raise ValueError("no cause distribution for this query")
+        cat = self.catalog
+        if positions is None:
+            return agreement(self.cause_dist, cat.cause_idx_, cat.cause_p_)
+        return agreement(self.cause_dist, cat.cause_idx_[positions], cat.cause_p_[positions])
+
+    def serves(self, catalog: Catalog, query: np.ndarray, text: str) -> bool:
+        """Whether these scores are of this catalog, query and text (else computed afresh)."""
+        return catalog is self.catalog and query is self.query and text == self.text
+
+    def lexical_matches(
+        self, matches: Callable[[str], tuple[np.ndarray, np.ndarray]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(positions, scores) of every catalog row sharing a term with the text, unfiltered."""
+        if self._lexical is None:
+            ids, scores = matches(self.text)
+            pos = self.catalog.positions_of_pks(ids)
+            keep = pos >= 0
+            self._lexical = pos[keep], scores[keep]
+        return self._lexical
+
+    def lexical_at(
+        self, matches: Callable[[str], tuple[np.ndarray, np.ndarray]], positions: np.ndarray
+    ) -> np.ndarray:
+        """The lexical score of these rows (0: no shared term)."""
+        if self._lexical_row is None:
+            pos, scores = self.lexical_matches(matches)
+            row = np.zeros(self.catalog.vectors.shape[0], dtype=np.float32)
+            row[pos] = scores
+            self._lexical_row = row
+        return self._lexical_row[positions]

@@ -1,0 +1,118 @@
+"""A request's retrievals share one `QueryScores` (cosines, cause agreement, lexical matches
+computed once): the recommendations are exactly those of retrieving each role afresh."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from matcher import engine as engine_module
+from matcher.causes import Cause
+from matcher.domain import Filters, Need, Recommendation
+from matcher.engine import Engine
+from matcher.query_scores import QueryScores, RowMemo
+from matcher.settings import Settings
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory, hashing_embedder: object) -> Iterator[Engine]:
+    # a small exact threshold: some roles are scanned exactly, others go through the index
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("shared") / "var", exact_filter_threshold=150
+    )
+    eng = Engine.open(settings, embedder=hashing_embedder, load=False)  # type: ignore[arg-type]
+    assert eng.bootstrap_sample()
+    yield eng
+    eng.close()
+
+
+def summary(rec: Recommendation) -> object:
+    def rows(ms: list) -> list:  # type: ignore[type-arg]
+        return [(m.id, m.score, m.relevance, m.reasons) for m in ms]
+
+    return (
+        rows(rec.results),
+        {k: rows(v) for k, v in rec.by_sector.items()},
+        rows(rec.coalition.members),
+        rec.coalition.roles,
+        rec.coalition.covered,
+        rec.gaps,
+    )
+
+
+def needs(eng: Engine, n: int) -> list[tuple[Need, Filters]]:
+    rng = random.Random(5)
+    texts = [e.need.text for e in eng._needs.values()]
+    orgs = [p.org for p in eng.catalog.profiles if p is not None]
+    out = []
+    for _ in range(n):
+        place = rng.choice(orgs)
+        fields: dict[str, object] = {"text": rng.choice(texts)}
+        kind = rng.choice(["point", "region", "none"])
+        if kind == "point" and place.lat is not None:
+            fields.update(lat=place.lat, lon=place.lon, radius_km=rng.choice([20, 80, 400]))
+        elif kind == "region":
+            fields.update(region=place.region, country=place.country)
+        sectors = rng.choice([[], ["business"], ["nonprofit", "community"]])
+        out.append((Need.model_validate(fields), Filters(sectors=sectors)))
+    return out
+
+
+def test_shared_scores_give_the_same_recommendations(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cases = needs(engine, 30)
+    shared = [summary(engine.recommend(n, filters=f, now=NOW)) for n, f in cases]
+    made: list[QueryScores] = []
+
+    class Counting(QueryScores):
+        def __init__(self, *args: object) -> None:
+            super().__init__(*args)  # type: ignore[arg-type]
+            made.append(self)
+
+    monkeypatch.setattr(engine_module, "QueryScores", Counting)
+    assert [summary(engine.recommend(n, filters=f, now=NOW)) for n, f in cases] == shared
+    assert len(made) == len(cases)
+    assert any(m.dense._all for m in made) and any(not m.dense._all for m in made)
+    monkeypatch.setattr(engine_module, "QueryScores", lambda *args: None)
+    assert [summary(engine.recommend(n, filters=f, now=NOW)) for n, f in cases] == shared
+
+
+def test_shared_scores_with_a_taxonomy(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    causes = [
+        Cause(code="food", title="Food security", definition="Food banks, pantries and meals."),
+        Cause(code="jobs", title="Employment", definition="Job training, skills and work."),
+        Cause(code="climate", title="Climate", definition="Solar energy, flood resilience."),
+    ]
+    engine.set_causes(causes)
+    try:
+        cases = needs(engine, 15)
+        with_shared = [summary(engine.recommend(n, filters=f, now=NOW)) for n, f in cases]
+        monkeypatch.setattr(engine_module, "QueryScores", lambda *args: None)
+        assert [summary(engine.recommend(n, filters=f, now=NOW)) for n, f in cases] == with_shared
+    finally:
+        engine.set_causes([])
+
+
+def test_row_memo_computes_each_row_once() -> None:
+    values = np.arange(10, dtype=np.float32) * 1.5
+    asked: list[object] = []
+
+    def compute(rows: np.ndarray | None) -> np.ndarray:
+        asked.append(None if rows is None else rows.tolist())
+        return values if rows is None else values[rows]
+
+    memo = RowMemo(10, compute)
+    np.testing.assert_array_equal(memo.at(np.array([1, 2])), values[[1, 2]])
+    np.testing.assert_array_equal(memo.at(np.array([2, 3])), values[[2, 3]])
+    assert asked == [[1, 2], [3]]
+    # most rows still to compute: one pass over every row, then nothing more
+    np.testing.assert_array_equal(memo.at(np.arange(10)), values)
+    np.testing.assert_array_equal(memo.at(np.array([9, 0])), values[[9, 0]])
+    assert asked == [[1, 2], [3], None]
