@@ -128,10 +128,10 @@ def topic_text(need: Need) -> str:
     return places.topic_text(need.text, places.place_of(need))
 
 
-def reasons_need(need: Need) -> Need:
+def reasons_need(need: Need, topic: str | None = None) -> Need:
     """The need as reasons read it: place words are location, not topic, so "shared terms"
-    leave them out."""
-    topic = topic_text(need)
+    leave them out (`topic`: its `topic_text`, when the caller has it)."""
+    topic = topic_text(need) if topic is None else topic
     return need if topic == need.text else need.model_copy(update={"text": topic})
 
 
@@ -1199,7 +1199,7 @@ class Engine:
                 ranked = self._score(need, cands, required, requester, q, hits, now)
                 per_role[role] = self._shown(ranked.above(floor))
             made: dict[int, Match] = {}
-            explained = reasons_need(need)
+            explained = reasons_need(need, topic)
 
             def make(s: Scored) -> Match:
                 """A partner is shown with the components of the overall list when it is in
