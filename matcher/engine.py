@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -15,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher import capabilities, evidence, places
+from matcher import evidence
 from matcher.artifacts import (
     IndexArtifact,
     generation_dir,
@@ -34,7 +33,8 @@ from matcher.cause_model import (
     space_digest,
 )
 from matcher.causes import Cause, CauseSpace, read_causes, shared_cause
-from matcher.coalition import ROLE_OF_SECTOR, Member, assemble, coverage_map, gaps, parts_added
+from matcher.coalition import ROLE_OF_SECTOR
+from matcher.coalition_stage import PER_SECTOR, coalition, shown
 from matcher.domain import (
     SECTORS,
     Coalition,
@@ -59,6 +59,14 @@ from matcher.index.base import VectorIndex
 from matcher.index.factory import attach_organisations, new_vector_index
 from matcher.index.lexical import LexicalIndex
 from matcher.meaning import CapabilityMeaning
+from matcher.need_reading import (
+    NeedReading,
+    cause_weight,
+    reasons_need,
+    required_capabilities,
+    split_sentences,
+    topic_text,
+)
 from matcher.offers import focus_offers_by_code, partner_offers
 from matcher.query_scores import QueryScores
 from matcher.retrieve import Candidates, Signal, hybrid
@@ -83,8 +91,6 @@ logger = logging.getLogger(__name__)
 ORG_INDEX = "organisations"
 HISTORY = "history"  # the score component the partnership-history model adds
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data"
-PER_SECTOR = 5
-COALITION_POOL = 10  # candidates per role the coalition may draw on
 
 
 @dataclass
@@ -92,70 +98,6 @@ class _NeedEntry:
     pk: int
     need: Need
     vector: np.ndarray
-    required: dict[str, str]
-
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-
-
-# A query whose most likely cause has at least CAUSE_CONFIDENT probability is clearly about it;
-# below CAUSE_DIFFUSE its causes are diffuse.
-CAUSE_CONFIDENT = 0.6
-CAUSE_DIFFUSE = 0.3
-
-
-def cause_weight(configured: float, query_dist: np.ndarray | None) -> float:
-    """The weight of cause-space agreement for one query: full when the query is clearly about
-    one cause (a cause's own definition: median top probability 0.91 over NTEE definitions), a
-    third when its causes are diffuse (a community group's free-text need: median 0.15 over the
-    T4 dev needs). Measured: T4 dev nonprofit P@5 0.375 at the full 0.45, 0.417 at 0.15."""
-    if query_dist is None or query_dist.size == 0:
-        return configured
-    top = float(query_dist.max())
-    confidence = (top - CAUSE_DIFFUSE) / (CAUSE_CONFIDENT - CAUSE_DIFFUSE)
-    return configured * min(1.0, max(1.0 / 3.0, confidence))
-
-
-def split_sentences(text: str) -> list[str]:
-    """The sentences of a text with more than one; [] for a single sentence."""
-    parts = [p.strip() for p in _SENTENCE_END.split(text) if len(p.strip()) > 3]
-    return parts if len(parts) > 1 else []
-
-
-def topic_text(need: Need) -> str:
-    """The need's text without the words that name places (its own place, places of its state,
-    "Dover, DE"): what lexical matching reads, so a place is location, never topic."""
-    return places.topic_text(need.text, places.place_of(need))
-
-
-def reasons_need(need: Need, topic: str | None = None) -> Need:
-    """The need as reasons read it: place words are location, not topic, so "shared terms"
-    leave them out (`topic`: its `topic_text`, when the caller has it)."""
-    topic = topic_text(need) if topic is None else topic
-    return need if topic == need.text else need.model_copy(update={"text": topic})
-
-
-def required_capabilities(need: Need) -> dict[str, str]:
-    """Explicit required capabilities (mapped to keys), else those the text asks for."""
-    if need.required_capabilities:
-        out: dict[str, str] = {}
-        for item in need.required_capabilities:
-            for key in sorted(capabilities.capabilities_in(item)) or [item]:
-                out.setdefault(key, item if item != key else capabilities.label(key))
-        return out
-    return capabilities.infer_required(need.text)
-
-
-@dataclass(frozen=True)
-class NeedReading:
-    """What `top` reads from a need's text with the current model and corpus mean: its query
-    vector, its clause vectors and the capabilities it requires. A caller that ranks the same
-    need again and again (the alert worker) keeps it and hands it back instead of embedding the
-    text each time; `key` names the model and mean it was made under (see `reading_key`)."""
-
-    key: str
-    query: np.ndarray
-    clauses: np.ndarray
     required: dict[str, str]
 
 
@@ -1315,13 +1257,7 @@ class Engine:
         ]
 
     def _shown(self, ranked: Ranked) -> list[Scored]:
-        """What of a role's ranking can be shown, in order: the COALITION_POOL its coalition
-        draws on and the first PER_SECTOR of each sector (the rest is never explained)."""
-        sectors = self.catalog.sector_[ranked.positions]
-        rows = [np.arange(min(COALITION_POOL, len(ranked)))]
-        for sector in np.unique(sectors).tolist():
-            rows.append(np.flatnonzero(sectors == sector)[:PER_SECTOR])
-        return ranked.explain(np.unique(np.concatenate(rows)).tolist())
+        return shown(self.catalog, ranked)
 
     def _coalition(
         self,
@@ -1333,55 +1269,17 @@ class Engine:
         parts: list[str],
         floor: float,
     ) -> Coalition:
-        """The coalition from each role's candidates above the floor (matcher.coalition)."""
-        by_id: dict[str, Scored] = {}
-        pools: dict[str, list[Member]] = {}
-        for role, ss in per_role.items():
-            pools[role] = []
-            ss = ss[:COALITION_POOL]
-            aspects = np.zeros((len(ss), 0), np.float32)
-            if clause_vecs.shape[0] and ss:
-                rows = self.catalog.vectors[[s.position for s in ss]]
-                aspects = np.clip(rows @ clause_vecs.T, 0.0, None)
-            for j, s in enumerate(ss):
-                org = self.catalog.profile(s.position).org
-                by_id[org.id] = s
-                pools[role].append(
-                    Member(
-                        org.id,
-                        org.sector.value,
-                        s.score,
-                        frozenset(s.offers),
-                        tuple(float(a) for a in aspects[j]),
-                    )
-                )
-        made = assemble(
-            pools,
-            list(required),
+        return coalition(
+            self.catalog,
+            per_role,
+            required,
             size,
+            make,
+            clause_vecs,
+            parts,
+            floor,
             aspect_weight=self.settings.coalition_aspect_weight,
             alternative_margin=self.settings.coalition_alternative_margin,
-        )
-        chosen, roles = made.members, made.roles
-        alternatives = {k: v for k, v in made.alternatives.items() if k in by_id}
-        cov = coverage_map(chosen, list(required))
-        covered = sum(1 for v in cov.values() if v)
-        offered = {m.key: m.offers for ms in pools.values() for m in ms}
-        return Coalition(
-            members=[make(by_id[m.key]) for m in chosen],
-            roles=roles,
-            covered=cov,
-            gaps=gaps(offered, list(required)),
-            coverage=round(covered / len(required), 4) if required else None,
-            unfilled_roles=made.unfilled,
-            alternative_to=alternatives,
-            joins_for={
-                key: parts[i]
-                for key, i in parts_added(
-                    chosen, {m.key for m in chosen} - set(roles.values()) - set(alternatives), floor
-                ).items()
-                if i < len(parts)
-            },
         )
 
     def match(

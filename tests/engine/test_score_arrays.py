@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from matcher.catalog import Profile
+from matcher.coalition_stage import COALITION_POOL, PER_SECTOR
 from matcher.domain import Filters, Need, Sector
-from matcher.engine import COALITION_POOL, HISTORY, PER_SECTOR, Engine, topic_text
+from matcher.engine import HISTORY, Engine, topic_text
 from matcher.history_model import PartnerHistoryModel
 from matcher.offers import partner_offers
 from matcher.retrieve import Candidates

@@ -1,0 +1,92 @@
+"""The last stages of a recommendation: which of a role's ranked partners are explained (the
+ones an answer can show), and the cross-sector coalition assembled from each role's best."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from matcher.catalog import Catalog
+from matcher.coalition import Member, assemble, coverage_map, gaps, parts_added
+from matcher.domain import Coalition, Match
+from matcher.score import Scored
+from matcher.score_arrays import Ranked
+
+PER_SECTOR = 5
+COALITION_POOL = 10  # candidates per role the coalition may draw on
+
+
+def shown(catalog: Catalog, ranked: Ranked) -> list[Scored]:
+    """What of a role's ranking can be shown, in order: the COALITION_POOL its coalition
+    draws on and the first PER_SECTOR of each sector (the rest is never explained)."""
+    sectors = catalog.sector_[ranked.positions]
+    rows = [np.arange(min(COALITION_POOL, len(ranked)))]
+    for sector in np.unique(sectors).tolist():
+        rows.append(np.flatnonzero(sectors == sector)[:PER_SECTOR])
+    return ranked.explain(np.unique(np.concatenate(rows)).tolist())
+
+
+def coalition(
+    catalog: Catalog,
+    per_role: dict[str, list[Scored]],
+    required: dict[str, str],
+    size: tuple[int, int],
+    make: Callable[[Scored], Match],
+    clause_vecs: np.ndarray,
+    parts: list[str],
+    floor: float,
+    *,
+    aspect_weight: float,
+    alternative_margin: float,
+) -> Coalition:
+    """The coalition from each role's candidates above the floor (matcher.coalition)."""
+    by_id: dict[str, Scored] = {}
+    pools: dict[str, list[Member]] = {}
+    for role, ss in per_role.items():
+        pools[role] = []
+        ss = ss[:COALITION_POOL]
+        aspects = np.zeros((len(ss), 0), np.float32)
+        if clause_vecs.shape[0] and ss:
+            rows = catalog.vectors[[s.position for s in ss]]
+            aspects = np.clip(rows @ clause_vecs.T, 0.0, None)
+        for j, s in enumerate(ss):
+            org = catalog.profile(s.position).org
+            by_id[org.id] = s
+            pools[role].append(
+                Member(
+                    org.id,
+                    org.sector.value,
+                    s.score,
+                    frozenset(s.offers),
+                    tuple(float(a) for a in aspects[j]),
+                )
+            )
+    made = assemble(
+        pools,
+        list(required),
+        size,
+        aspect_weight=aspect_weight,
+        alternative_margin=alternative_margin,
+    )
+    chosen, roles = made.members, made.roles
+    alternatives = {k: v for k, v in made.alternatives.items() if k in by_id}
+    cov = coverage_map(chosen, list(required))
+    covered = sum(1 for v in cov.values() if v)
+    offered = {m.key: m.offers for ms in pools.values() for m in ms}
+    return Coalition(
+        members=[make(by_id[m.key]) for m in chosen],
+        roles=roles,
+        covered=cov,
+        gaps=gaps(offered, list(required)),
+        coverage=round(covered / len(required), 4) if required else None,
+        unfilled_roles=made.unfilled,
+        alternative_to=alternatives,
+        joins_for={
+            key: parts[i]
+            for key, i in parts_added(
+                chosen, {m.key for m in chosen} - set(roles.values()) - set(alternatives), floor
+            ).items()
+            if i < len(parts)
+        },
+    )
