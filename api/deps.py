@@ -47,9 +47,13 @@ async def get_engine(state: StateDep) -> Engine:
         )
         raise ApiProblem(503, detail, headers={"Retry-After": "5"})
     # Follow the model registry: a `matcher models publish/rollback` takes effect on the next
-    # request, without a restart (one stat of models/CURRENT when nothing changed).
-    load_published(state.engine, state.settings.data_dir)
-    return state.engine
+    # request, without a restart (one stat of models/CURRENT when nothing changed); a newly
+    # published embedding model is loaded beside the engine and served once ready (one stat
+    # of models/EMBEDDING when nothing changed).
+    state.embedding_switch.check()
+    engine = state.engine
+    load_published(engine, state.settings.data_dir)
+    return engine
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]

@@ -12,6 +12,7 @@ import anyio
 import numpy as np
 
 from api.config import ApiSettings
+from api.embedding_switch import EmbeddingSwitch
 from api.keys import ADMIN_KEY_FILE, KeyRing, ensure_admin_key
 from api.metrics import Metrics
 from api.query_batch import QueryBatcher
@@ -64,6 +65,9 @@ class AppState:
         self.partnership_records: PartnershipRecords | None = None
         self.introductions: Introductions | None = None
         self.follower: Follower | None = None
+        self.embedding_switch = EmbeddingSwitch(
+            settings, lambda: self.engine, self._use_engine, lambda: self.db
+        )
         self.metrics = Metrics()
         self.metrics.watch_engine(self.engine_stats)
         self.limits = RateLimits(
@@ -189,6 +193,8 @@ class AppState:
         from matcher.engine import Engine
 
         engine = Engine.open(self.settings, embedder=self._embedder, load=False)
+        if self._embedder is None:  # opened on the settings' (or published) model: follow it
+            self.embedding_switch.opened()
         try:
             if self.api.bootstrap_sample and engine.bootstrap_sample():
                 logger.info("loaded and indexed the bundled sample corpus")
@@ -261,5 +267,9 @@ class AppState:
         return engine.embed_queries(texts)
 
     # queries ------------------------------------------------------------------------------
+    def _use_engine(self, engine: Engine) -> None:
+        """Serve `engine` from the next request on (the embedding model switched)."""
+        self.engine = engine
+
     def engine_stats(self) -> dict[str, Any] | None:
         return self.engine.stats() if self.engine is not None else None
