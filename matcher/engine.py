@@ -135,6 +135,10 @@ class Engine:
         # pk -> version of rows written or followed since the last load: an older version of
         # a row (a write applied late, after another process's newer one) is never installed
         self._versions: dict[int, int] = {}
+        # pks removed (deleted here or by another process) and not read from the database
+        # since: this process's own update, committed before another process's delete but
+        # indexed after it, must not put the row back
+        self._deleted: set[int] = set()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.focus = evidence.FocusVectors(embedder.dimension)
         self.meaning: CapabilityMeaning | None = None
@@ -343,6 +347,7 @@ class Engine:
             self._columns = columns
             self._query_cache.clear()
             self._versions.clear()
+            self._deleted.clear()
 
     def _offers_of_focus(self, phrases: list[str]) -> list[dict[str, str]]:
         return focus_offers_by_code(self.meaning, phrases, self.focus.vectors_)
@@ -578,7 +583,7 @@ class Engine:
         self, org_id: str, changes: dict[str, Any], *, expected_version: int | None = None
     ) -> Stored:
         stored = self.store.update_organisation(org_id, changes, expected_version=expected_version)
-        self._reindex([(stored.pk, stored.record)], {stored.pk: stored.version})
+        self._reindex([(stored.pk, stored.record)], {stored.pk: stored.version}, written=True)
         return stored
 
     def delete_organisation(self, org_id: str, *, expected_version: int | None = None) -> None:
@@ -595,6 +600,7 @@ class Engine:
                 self.lexical.remove(ids)
             for pk in pks:
                 self._versions.pop(int(pk), None)
+                self._deleted.add(int(pk))
 
     def create_need(self, need: Need) -> Stored:
         stored = self.store.create_need(need)  # ConflictError if the id exists
@@ -620,11 +626,28 @@ class Engine:
         self._reindex([(s.pk, s.record) for s in stored], {s.pk: s.version for s in stored})
 
     def _reindex(
-        self, rows: list[tuple[int, Organisation]], versions: dict[int, int] | None = None
+        self,
+        rows: list[tuple[int, Organisation]],
+        versions: dict[int, int] | None = None,
+        *,
+        written: bool = False,
     ) -> None:
+        """Index these rows. `written`: rows this process wrote a moment ago (not read from
+        the database now): one removed since (another process deleted it, and this process
+        followed the delete first) stays removed."""
         texts = [o.profile_text() for _, o in rows]
         vecs = centre(self.profile_embedder.encode(texts), self.mean_)
         with self._lock.write():
+            if written and self._deleted:
+                keep = [i for i, (pk, _) in enumerate(rows) if pk not in self._deleted]
+                if len(keep) < len(rows):
+                    rows, texts, vecs = (
+                        [rows[i] for i in keep],
+                        [texts[i] for i in keep],
+                        vecs[keep],
+                    )
+            elif not written:  # read from the database now (or created): it exists
+                self._deleted.difference_update(pk for pk, _ in rows)
             if versions:  # a newer version of a row is in memory already: keep it
                 keep = [
                     i

@@ -18,6 +18,7 @@ from support_databases import pg_schema_url
 from matcher.causes import Cause
 from matcher.domain import Need, Organisation, Sector
 from matcher.engine import Engine
+from matcher.errors import NotFoundError
 from matcher.replica import Follower, apply_to_engine
 from matcher.settings import Settings
 from matcher.store.changes import Change
@@ -80,6 +81,36 @@ def test_an_older_row_never_replaces_a_newer_one(pair: tuple[Engine, Engine, Fol
     b._reindex([(first.pk, first.record)], {first.pk: first.version})  # version 1, late
     pos = b.catalog.position_of_id("new-2")
     assert pos is not None and b.catalog.profile(pos).org.name == "Second"
+
+
+def test_an_own_update_indexed_after_a_followed_delete_stays_deleted(
+    pair: tuple[Engine, Engine, Follower], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """b's update commits, a deletes the row, b's follower applies the delete, and only then
+    does b index its own update: the row must stay out of b's index (it did not exist any
+    more), and a row created again afterwards is indexed."""
+    a, b, follower = pair
+    a.create_organisation(_org(5, "Before"))
+    follower.poll_once()
+    assert b.catalog.position_of_id("new-5") is not None
+    real_update = b.store.update_organisation
+
+    def update_then_lose_the_race(*args: object, **kwargs: object) -> object:
+        stored = real_update(*args, **kwargs)  # type: ignore[arg-type]
+        a.delete_organisation("new-5")  # another process deletes the row...
+        follower.poll_once()  # ...and b follows it before indexing its own update
+        return stored
+
+    monkeypatch.setattr(b.store, "update_organisation", update_then_lose_the_race)
+    b.update_organisation("new-5", {"name": "Updated Too Late"})
+    assert b.catalog.position_of_id("new-5") is None
+    with pytest.raises(NotFoundError):
+        b.store.get_organisation("new-5")
+    monkeypatch.undo()
+    a.create_organisation(_org(5, "Again"))
+    follower.poll_once()
+    pos = b.catalog.position_of_id("new-5")
+    assert pos is not None and b.catalog.profile(pos).org.name == "Again"
 
 
 def test_own_writes_are_skipped_and_a_failed_apply_is_retried(tmp_path: Path) -> None:
