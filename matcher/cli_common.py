@@ -13,6 +13,8 @@ import importlib
 import json
 import logging
 import sys
+import time
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
@@ -75,6 +77,20 @@ def open_engine(settings: Settings, command: str) -> Any:
         notice(f"matcher {command}: {status.describe()}; building it now{work}")
     engine.load(progress=status.must_build)
     return engine
+
+
+def repeat(every: float | None, step: Callable[[], int]) -> int:
+    """Run `step` once (its exit status), or every `every` seconds until Ctrl-C (then 0):
+    the loop of the upkeep commands' `--every`."""
+    try:
+        while True:
+            status = step()
+            if every is None:
+                return status
+            time.sleep(every)
+    except KeyboardInterrupt:
+        notice("stopped")
+        return 0
 
 
 def positive_seconds(value: str) -> float:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Any
 
-from matcher.cli_common import dumps, notice, positive_seconds
+from matcher.cli_common import dumps, positive_seconds, repeat
 from matcher.settings import Settings
 
 
@@ -18,7 +17,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         # this process follows writes made by others: changed rows are read into its indexes
         worker = AlertWorker(engine, margin=args.margin, refresh=True)
-        while True:
+
+        def step() -> int:
             report = worker.run_once()
             if args.json:
                 print(dumps(report.as_dict()), flush=True)
@@ -29,12 +29,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                     f"{report.pending} pending, {report.seconds:.2f} s",
                     flush=True,
                 )
-            if args.every is None:
-                return 0
-            time.sleep(args.every)
-    except KeyboardInterrupt:
-        notice("stopped")
-        return 0
+            return 0
+
+        return repeat(args.every, step)
     finally:
         engine.close()
 

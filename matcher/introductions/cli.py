@@ -6,10 +6,9 @@ the status true when nobody touches them, so inboxes, the analytics and `train f
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Any
 
-from matcher.cli_common import dumps, notice, positive_seconds
+from matcher.cli_common import dumps, positive_seconds, repeat
 from matcher.settings import Settings
 
 
@@ -20,19 +19,17 @@ def cmd_expire(args: argparse.Namespace, settings: Settings) -> int:
     db = Database(settings.sqlalchemy_url)
     db.create_all()
     intros = Introductions(db, settings=IntroductionSettings.from_settings(settings))
-    try:
-        while True:
-            expired = intros.expire_due()
-            if args.json:
-                print(dumps({"expired": expired}), flush=True)
-            elif expired or args.every is None:
-                print(f"{expired} introduction request(s) expired", flush=True)
-            if args.every is None:
-                return 0
-            time.sleep(args.every)
-    except KeyboardInterrupt:
-        notice("stopped")
+
+    def step() -> int:
+        expired = intros.expire_due()
+        if args.json:
+            print(dumps({"expired": expired}), flush=True)
+        elif expired or args.every is None:
+            print(f"{expired} introduction request(s) expired", flush=True)
         return 0
+
+    try:
+        return repeat(args.every, step)
     finally:
         db.dispose()
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import time
 from typing import Any
 
-from matcher.cli_common import dumps, notice, positive_seconds
+from matcher.cli_common import dumps, notice, positive_seconds, repeat
 from matcher.notify.base import Message, redact
 from matcher.notify.dispatcher import Dispatcher
 from matcher.notify.factory import create_notifier
@@ -48,20 +47,21 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         notice("no notifier configured (MATCHER_NOTIFY_URL): messages stay queued")
     else:
         notice(f"delivering through {redact(settings.notify_url or '')}")
+
+    def step() -> int:
+        report = dispatcher.run_once()
+        if args.json:
+            print(dumps(report.as_dict()), flush=True)
+        else:
+            print(
+                f"sent {len(report.sent)}, failed {len(report.failed)}"
+                + (f" (stopped: {report.stopped})" if report.stopped else ""),
+                flush=True,
+            )
+        return 1 if report.failed else 0
+
     try:
-        while True:
-            report = dispatcher.run_once()
-            if args.json:
-                print(dumps(report.as_dict()), flush=True)
-            else:
-                print(
-                    f"sent {len(report.sent)}, failed {len(report.failed)}"
-                    + (f" (stopped: {report.stopped})" if report.stopped else ""),
-                    flush=True,
-                )
-            if args.every is None:
-                return 1 if report.failed else 0
-            time.sleep(args.every)
+        return repeat(args.every, step)
     finally:
         if notifier is not None:
             notifier.close()
