@@ -20,13 +20,12 @@ period, once running requests are done with it.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from matcher.atomic import file_signature
 from matcher.embedding.factory import model_of
 from matcher.embedding.published import pointer_path
 from matcher.errors import MatcherError
@@ -40,14 +39,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CLOSE_AFTER_SECONDS = 60.0  # the old engine is closed this long after the switch
-
-
-def _signature(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 class EmbeddingSwitch:
@@ -79,7 +70,7 @@ class EmbeddingSwitch:
             self.serving = model_of(self.settings)[1]
         except MatcherError:
             self.serving = None
-        self._seen = _signature(pointer_path(self.settings.data_dir))
+        self._seen = file_signature(pointer_path(self.settings.data_dir))
 
     def status(self) -> dict[str, Any]:
         return {
@@ -94,7 +85,7 @@ class EmbeddingSwitch:
         An explicit `MATCHER_MODEL_PATH` always wins over the pointer: nothing to follow."""
         if self.settings.model_path is not None or self.serving is None:
             return
-        sig = _signature(pointer_path(self.settings.data_dir))
+        sig = file_signature(pointer_path(self.settings.data_dir))
         if sig == self._seen:
             return
         with self._lock:

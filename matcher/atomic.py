@@ -234,3 +234,13 @@ def sweep_leftovers(root: Path | str, *, min_age: float = 3600.0) -> list[Path]:
     if removed:
         logger.warning("removed %d leftovers of interrupted writes under %s", len(removed), root)
     return removed
+
+
+def file_signature(path: Path) -> tuple[int, int, int] | None:
+    """(inode, mtime ns, size) of a file replaced atomically, None when absent: it changes with
+    every replacement, so one stat tells a reader whether to read the file again."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)

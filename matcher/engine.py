@@ -6,7 +6,7 @@ import hashlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,10 +34,10 @@ from matcher.cause_model import (
 )
 from matcher.causes import Cause, CauseSpace, read_causes, shared_cause
 from matcher.coalition import ROLE_OF_SECTOR
-from matcher.coalition_stage import PER_SECTOR, coalition, shown
+from matcher.coalition_stage import PER_SECTOR, shown
+from matcher.coalition_stage import coalition as coalition_of
 from matcher.domain import (
     SECTORS,
-    Coalition,
     Filters,
     Match,
     Need,
@@ -1208,7 +1208,8 @@ class Engine:
             # read without place words (the ones embedded)
             parts = evidence.clauses(topic)
             written = evidence.clauses(need.text)
-            coalition = self._coalition(
+            coalition = coalition_of(
+                self.catalog,
                 per_role,
                 required,
                 coalition_size,
@@ -1216,6 +1217,8 @@ class Engine:
                 clause_vecs,
                 written if len(written) == len(parts) else evidence.as_written(parts, written),
                 floor,
+                aspect_weight=self.settings.coalition_aspect_weight,
+                alternative_margin=self.settings.coalition_alternative_margin,
             )
         return Recommendation(
             need=need,
@@ -1281,29 +1284,6 @@ class Engine:
 
     def _shown(self, ranked: Ranked) -> list[Scored]:
         return shown(self.catalog, ranked)
-
-    def _coalition(
-        self,
-        per_role: dict[str, list[Scored]],
-        required: dict[str, str],
-        size: tuple[int, int],
-        make: Callable[[Scored], Match],
-        clause_vecs: np.ndarray,
-        parts: list[str],
-        floor: float,
-    ) -> Coalition:
-        return coalition(
-            self.catalog,
-            per_role,
-            required,
-            size,
-            make,
-            clause_vecs,
-            parts,
-            floor,
-            aspect_weight=self.settings.coalition_aspect_weight,
-            alternative_margin=self.settings.coalition_alternative_margin,
-        )
 
     def match(
         self,

@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from matcher.atomic import atomic_directory, atomic_write_text, clean_stale_temps
+from matcher.atomic import atomic_directory, atomic_write_text, clean_stale_temps, file_signature
 from matcher.errors import MatcherError
 from matcher.history_model import PartnerHistoryModel
 
@@ -315,14 +315,6 @@ _seen: weakref.WeakKeyDictionary[Any, tuple[str, Any]] = weakref.WeakKeyDictiona
 _load_lock = threading.Lock()
 
 
-def _signature(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
-
-
 def load_published(engine: Any, data_dir: Path | str, *, strict: bool = False) -> str:
     """Make `engine` use the published weights (default weights when none is published);
     returns the engine's model_version. Cheap when nothing changed: one stat of CURRENT.
@@ -330,7 +322,7 @@ def load_published(engine: Any, data_dir: Path | str, *, strict: bool = False) -
     A bad registry (unreadable CURRENT, missing manifest, weights the engine refuses) leaves
     the engine on its current weights and logs an error, unless `strict`, which raises."""
     registry = Registry(data_dir)
-    key = (str(registry.root.resolve()), _signature(registry.current_path))
+    key = (str(registry.root.resolve()), file_signature(registry.current_path))
     if _seen.get(engine) == key:
         return str(engine.model_version)
     with _load_lock:
