@@ -118,8 +118,9 @@ def switch_over(data_dir: Path, workers: int) -> dict[str, Any]:
     job_env = {k: v for k, v in os.environ.items() if k != "MATCHER_MODEL_NAME"}
     job_env.update(MATCHER_DATA_DIR=str(data_dir), MATCHER_TORCH_THREADS=str(workers))
     job_env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    cmd = [sys.executable, "-m", "matcher.cli", "embed", "--switch", "--json", "--quiet"]
+    cmd = [sys.executable, "-m", "matcher.cli", "embed", "--switch", "--json"]
     log = data_dir / "uvicorn-switch.log"
+    phases: list[tuple[float, str]] = []  # the job's progress lines, seconds after its start
     with uvicorn_server(serving_env, log_path=log, timeout=300) as server:
         asker = Asker(server.base_url, (data_dir / "admin-key.txt").read_text().strip())
         asker.start()
@@ -128,14 +129,21 @@ def switch_over(data_dir: Path, workers: int) -> dict[str, Any]:
             time.sleep(0.1)
         load0 = os.getloadavg()[0]
         start = time.perf_counter()
-        job = subprocess.run(cmd, cwd=ROOT, env=job_env, capture_output=True, text=True)
+        job = subprocess.Popen(
+            cmd, cwd=ROOT, env=job_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        assert job.stderr is not None
+        for line in job.stderr:
+            phases.append((round(time.perf_counter() - start, 2), line.rstrip()[:160]))
+        stdout = job.stdout.read() if job.stdout else ""
+        job.wait()
         end = time.perf_counter()
         time.sleep(1.0)
         asker.stop.set()
         asker.join()
     if job.returncode != 0:
-        raise RuntimeError(f"matcher embed --switch failed: {job.stderr[-2000:]}")
-    report = json.loads(job.stdout)
+        raise RuntimeError(f"matcher embed --switch failed: {phases[-5:]}")
+    report = json.loads(stdout)
     during = [d for t, d in asker.answers if start < t < end]
     gap, gap_at = asker.longest_gap(start, end)
     t0 = time.perf_counter()
@@ -158,6 +166,7 @@ def switch_over(data_dir: Path, workers: int) -> dict[str, Any]:
         "new_generation_on_reopen": new_generation,
         "reopen_on_new_model_s": round(reopen_s, 2),
         "load_average": [round(load0, 1), round(os.getloadavg()[0], 1)],
+        "job_progress": phases[:12] + phases[-6:] if len(phases) > 18 else phases,
     }
 
 

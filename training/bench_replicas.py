@@ -89,11 +89,11 @@ def pct(values: list[float], q: float) -> float:
 class Poller(threading.Thread):
     """Follows the writes in one reader process: for each, polls until it is visible there."""
 
-    def __init__(self, base_url: str, key: str, poll_s: float) -> None:
+    def __init__(self, base_url: str, key: str, poll_s: float, lost_after_s: float) -> None:
         super().__init__(daemon=True)
         self.client = httpx.Client(base_url=base_url, headers={"X-API-Key": key}, timeout=60)
         self.todo: queue.Queue[tuple[str, float] | None] = queue.Queue()
-        self.poll_s = poll_s
+        self.poll_s, self.lost_after_s = poll_s, lost_after_s
         self.lags: list[float] = []
         self.lost: list[str] = []
 
@@ -101,7 +101,7 @@ class Poller(threading.Thread):
         while (item := self.todo.get()) is not None:
             org_id, done = item
             while visible_in_index(self.client, org_id) != 200:
-                if time.perf_counter() > done + LOST_AFTER:
+                if time.perf_counter() > done + self.lost_after_s:
                     self.lost.append(org_id)
                     break
                 time.sleep(self.poll_s)
@@ -149,6 +149,7 @@ class ReplicaResult:
     writes: int
     lag_ms: dict[str, float]  # over every reader process: p50, p95, p99, max, mean
     per_reader_p99_ms: list[float]
+    visible: int  # (write, reader) pairs seen: writes x readers when none is lost
     lost: int
     reads: int
     read_errors: int
@@ -178,24 +179,27 @@ def measure(
     max_gap_s: float = 0.3,
     poll_s: float = 0.002,
     read_pause_s: float = 0.05,
+    lost_after_s: float = LOST_AFTER,
+    warmup_s: float = 60.0,
 ) -> tuple[list[Poller], list[ReadLoad], float]:
     """Writes through process 0 at random moments (0..max_gap_s apart) while every process
     serves reads; one poller per other process. Returns the pollers, the read loads and the
     seconds the writes took."""
     headers = {"X-API-Key": key}
     with httpx.Client(base_url=servers[0].base_url, headers=headers, timeout=60) as writer:
-        # warm-up (the first write loads the gazetteer), visible everywhere before timing
+        # warm-up (the first write loads the gazetteer), visible everywhere before timing;
+        # not visible within warmup_s: measured anyway (the writes will show as lost)
         r = writer.post("/v1/organisations", json=org_body(-1))
         if r.status_code != 201:
             raise RuntimeError(f"warm-up write: {r.status_code} {r.text}")
+        deadline = time.perf_counter() + warmup_s
         for s in servers[1:]:
             with httpx.Client(base_url=s.base_url, headers=headers, timeout=60) as c:
-                deadline = time.perf_counter() + 60
                 while visible_in_index(c, "replica-org--1") != 200:
                     if time.perf_counter() > deadline:
-                        raise RuntimeError(f"warm-up write not visible in {s.base_url}")
+                        break
                     time.sleep(0.05)
-        pollers = [Poller(s.base_url, key, poll_s) for s in servers[1:]]
+        pollers = [Poller(s.base_url, key, poll_s, lost_after_s) for s in servers[1:]]
         loads = [ReadLoad(s.base_url, key, read_pause_s, i) for i, s in enumerate(servers)]
         for t in [*pollers, *loads]:
             t.start()
@@ -274,11 +278,15 @@ def run(
     interval_ms: float | None = None,
     max_gap_s: float = 0.3,
     read_pause_s: float = 0.05,
+    lost_after_s: float = LOST_AFTER,
+    warmup_s: float = 60.0,
+    server_env: dict[str, str] | None = None,
 ) -> ReplicaResult:
-    """One measurement in a temporary data directory (and a fresh database)."""
+    """One measurement in a temporary data directory (and a fresh database); `server_env` is
+    added to the serving processes' environment."""
     if workers < 2:
         raise ValueError("--workers must be at least 2 (one writer, one reader)")
-    env: dict[str, str] = {}
+    env: dict[str, str] = dict(server_env or {})
     if interval_ms is not None:
         env["MATCHER_API_FOLLOW_INTERVAL_MS"] = str(interval_ms)
     load0 = os.getloadavg()[0]
@@ -291,7 +299,13 @@ def run(
         seed(data_dir, url, orgs=200)
         servers, key = stack.enter_context(replicas(data_dir, workers, env))
         pollers, loads, seconds = measure(
-            servers, key, writes, max_gap_s=max_gap_s, read_pause_s=read_pause_s
+            servers,
+            key,
+            writes,
+            max_gap_s=max_gap_s,
+            read_pause_s=read_pause_s,
+            lost_after_s=lost_after_s,
+            warmup_s=warmup_s,
         )
     ms = [x * 1000 for p in pollers for x in p.lags] or [float("nan")]
     reads = [x * 1000 for load in loads for x in load.latencies] or [float("nan")]
@@ -307,6 +321,7 @@ def run(
             "mean": statistics.fmean(ms),
         },
         per_reader_p99_ms=[round(pct([x * 1000 for x in p.lags], 0.99), 1) for p in pollers],
+        visible=sum(len(p.lags) for p in pollers),
         lost=sum(len(p.lost) for p in pollers),
         reads=len(reads),
         read_errors=sum(load.errors for load in loads),
