@@ -82,6 +82,8 @@ def visible_in_index(client: httpx.Client, org_id: str, **params: int) -> int:
 
 
 def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
