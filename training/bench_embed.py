@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,42 +74,49 @@ def _vectors(data_dir: Path, identity: str, hashes: list[str]) -> dict[str, np.n
         db.dispose()
 
 
-class Asker(threading.Thread):
-    """Asks a served process one recommendation after another until stopped; keeps the moment
-    and status of every answer."""
+@dataclass
+class Answers:
+    """What the asking client saw: the moment and duration of every answer (perf_counter, the
+    system's monotonic clock, comparable between processes), errors, generations answering."""
 
-    def __init__(self, base_url: str, key: str, pause_s: float = 0.01) -> None:
-        super().__init__(daemon=True)
-        self.client = httpx.Client(base_url=base_url, headers={"X-API-Key": key}, timeout=60)
-        self.stop, self.pause_s = threading.Event(), pause_s
-        self.answers: list[tuple[float, float]] = []  # (answered at, seconds taken)
-        self.errors: list[str] = []
-        self.generations: set[int] = set()
-
-    def run(self) -> None:
-        i = 0
-        while not self.stop.is_set():
-            t0 = time.perf_counter()
-            body = {"text": QUERIES[i % len(QUERIES)], "limit": 5}
-            try:
-                r = self.client.post("/v1/recommendations", json=body)
-                if r.status_code == 200:
-                    self.generations.add(int(r.json().get("index_generation") or 0))
-                    t1 = time.perf_counter()
-                    self.answers.append((t1, t1 - t0))
-                else:
-                    self.errors.append(f"{r.status_code} {r.text[:200]}")
-            except httpx.HTTPError as exc:
-                self.errors.append(f"{type(exc).__name__}: {exc}")
-            i += 1
-            self.stop.wait(self.pause_s)
-        self.client.close()
+    answers: list[tuple[float, float]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    generations: set[int] = field(default_factory=set)
 
     def longest_gap(self, start: float, end: float) -> tuple[float, float]:
         """The longest time within [start, end] without an answer, and when it began (seconds
         after `start`)."""
         times = [start, *(t for t, _ in self.answers if start < t < end), end]
         return max((b - a, a - start) for a, b in zip(times, times[1:], strict=False))
+
+
+def ask(base_url: str, key: str, stop: Any, ready: Any, conn: Any, pause_s: float = 0.01) -> None:
+    """Asks a served process one recommendation after another until `stop` is set, `ready`
+    once warmed up (20 answers); sends its Answers through `conn`. Runs in a process of its own
+    (spawned): as a thread of the benchmark's process, which holds the ONNX model, one of its
+    requests took 1.3-1.8 s in small runs, where a client without the model saw none."""
+    seen = Answers()
+    with httpx.Client(base_url=base_url, headers={"X-API-Key": key}, timeout=60) as client:
+        i = 0
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            body = {"text": QUERIES[i % len(QUERIES)], "limit": 5}
+            try:
+                r = client.post("/v1/recommendations", json=body)
+                if r.status_code == 200:
+                    seen.generations.add(int(r.json().get("index_generation") or 0))
+                    t1 = time.perf_counter()
+                    seen.answers.append((t1, t1 - t0))
+                    if len(seen.answers) == 20:
+                        ready.set()
+                else:
+                    seen.errors.append(f"{r.status_code} {r.text[:200]}")
+            except httpx.HTTPError as exc:
+                seen.errors.append(f"{type(exc).__name__}: {exc}")
+            i += 1
+            stop.wait(pause_s)
+    conn.send(seen)
+    conn.close()
 
 
 def switch_over(data_dir: Path, workers: int) -> dict[str, Any]:
@@ -121,12 +129,14 @@ def switch_over(data_dir: Path, workers: int) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "matcher.cli", "embed", "--switch", "--json"]
     log = data_dir / "uvicorn-switch.log"
     phases: list[tuple[float, str]] = []  # the job's progress lines, seconds after its start
+    ctx = multiprocessing.get_context("spawn")
+    stop, ready = ctx.Event(), ctx.Event()
+    receive, send = ctx.Pipe(duplex=False)
     with uvicorn_server(serving_env, log_path=log, timeout=300) as server:
-        asker = Asker(server.base_url, (data_dir / "admin-key.txt").read_text().strip())
-        asker.start()
-        deadline = time.monotonic() + 120
-        while len(asker.answers) < 20 and time.monotonic() < deadline:  # warmed up
-            time.sleep(0.1)
+        key = (data_dir / "admin-key.txt").read_text().strip()
+        client = ctx.Process(target=ask, args=(server.base_url, key, stop, ready, send))
+        client.start()
+        ready.wait(120)
         load0 = os.getloadavg()[0]
         start = time.perf_counter()
         job = subprocess.Popen(
@@ -139,8 +149,9 @@ def switch_over(data_dir: Path, workers: int) -> dict[str, Any]:
         job.wait()
         end = time.perf_counter()
         time.sleep(1.0)
-        asker.stop.set()
-        asker.join()
+        stop.set()
+        asker: Answers = receive.recv()
+        client.join()
     if job.returncode != 0:
         raise RuntimeError(f"matcher embed --switch failed: {phases[-5:]}")
     report = json.loads(stdout)
