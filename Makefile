@@ -15,7 +15,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help setup browser run serve build-sample demo-real test test-fast lint format bench bench-open bench-quality bench-api bench-middleware profile train drill clean
+.PHONY: help setup browser run serve build-sample demo-real test test-fast lint format bench bench-open bench-quality bench-api bench-middleware bench-scale profile train drill clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -90,6 +90,13 @@ profile: setup ## py-spy flame graph of the server under bench-api's load (var/p
 
 bench-middleware: setup ## CPU of the HTTP layer per request: each middleware, auth, rate limit, all but ranking
 	$(BIN)/python scripts/bench_middleware.py --data-dir $(DATA_DIR)
+
+SCALE_PARTS ?= replicas,pgvector,embed,switch
+SCALE_N ?= 100000
+SCALE_PG_PORT ?= 55434
+bench-scale: setup ## Issue 11 measured: replicas (1,000 writes, SQLite 2 / PostgreSQL 2 and 4 processes), pgvector at 100k (SCALE_ARGS=--pgvector-1m), embed local vs Ray and the served switch-over at SCALE_N profiles; SCALE_PARTS picks parts
+	bash scripts/install-pgvector.sh
+	MATCHER_PG_PORT=$(SCALE_PG_PORT) bash scripts/with-postgres.sh $(BIN)/python -m training.bench_scale --parts $(SCALE_PARTS) --n $(SCALE_N) --shared-data $(SHARED_DATA) $(SCALE_ARGS)
 
 DRILL_ROUNDS ?= 3
 DRILL_RACE_ROUNDS ?= 50

@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,13 @@ from urllib.parse import urlsplit
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from training.serve_support import (  # noqa: E402
+    ServerNotReady,
+    process_tree_cpu_seconds,
+    start_uvicorn,
+)
+
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -117,31 +123,6 @@ async def run_load(
     }
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def process_tree_cpu_seconds(pid: int) -> float:
-    """user+system CPU seconds of a process and its live children (uvicorn workers)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    pids = [pid]
-    try:
-        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids.extend(int(k) for k in kids)
-    except OSError:
-        pass
-    for p in pids:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-    return total
-
-
 def start_server(
     data_dir: Path,
     model_name: str | None,
@@ -153,7 +134,6 @@ def start_server(
 ) -> tuple[subprocess.Popen[bytes], str]:
     """uvicorn on a free port of 127.0.0.1, once /readyz answers 200; with `wrap`, run as the
     child of that command (e.g. `py-spy record ...`, given without its "--")."""
-    port = free_port()
     env = {
         **os.environ,
         "MATCHER_DATA_DIR": str(data_dir),
@@ -171,39 +151,13 @@ def start_server(
     if workers > 1:  # one engine per process; keep each to one intra-op thread
         env.setdefault("MATCHER_TORCH_THREADS", "1")
         env.setdefault("OMP_NUM_THREADS", "1")
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "api.main:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        "--workers",
-        str(workers),
-        "--timeout-keep-alive",
-        "30",
-    ]
-    if wrap:
-        cmd = [*wrap, "--", *cmd]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + ready_timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        try:
-            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    proc.terminate()
-    raise SystemExit(f"server not ready after {ready_timeout:.0f}s")
+    args = ["--no-access-log", "--log-level", "warning", "--workers", str(workers)]
+    args += ["--timeout-keep-alive", "30"]
+    try:
+        server = start_uvicorn(env, args=args, wrap=wrap, timeout=ready_timeout, poll_seconds=0.5)
+    except ServerNotReady as exc:
+        raise SystemExit(str(exc)) from None
+    return server.process, server.base_url
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -242,7 +196,6 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit("--url needs --key")
         url, key = args.url.rstrip("/"), args.key
     else:
-        sys.path.insert(0, str(ROOT))
         from api.keys import create_api_key
         from matcher.settings import Settings
 

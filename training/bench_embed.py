@@ -1,45 +1,56 @@
-"""Re-embedding as a job: `matcher embed` with the local executor against Ray, on real profiles.
+"""Re-embedding as a job: `matcher embed` with the local executor against Ray, on real profiles,
+and the switch-over seen by a real serving process.
 
     python -m training.bench_embed --shared-data ../shared/data [--n 10000] [--workers 2]
-        [--work-dir DIR] [--json OUT]
+        [--parts executors,switch] [--work-dir DIR] [--json OUT]
 
 Corpus: the first N real nonprofits of us_nonprofits_dev.csv.gz (read at run time, never
 stored in the repository). Each executor fills a fresh data directory with the default int8
 ONNX model (exported once into the work dir and shared): local runs one process with
 `--workers` onnxruntime threads, Ray a private local cluster of `--workers` one-thread actors
 (its start-up and the actors' model loading are inside the measured time). Printed: texts/s of
-each, the max abs difference between their vectors, and the switch-over: while the local run
-run, once the new space is filled, validates it, builds a generation from it and switches,
-another thread keeps asking the engine that serves the old generation (built with the
-model-free hashing embedder) and records its slowest answer and any error; then opening an
-engine on the new model (what a restarted serving process does) is timed.
+each and the max abs difference between their vectors (part `executors`).
+
+Part `switch`: a uvicorn process serves the data directory's index generation built with the
+model-free hashing embedder while `matcher embed --switch` runs as its own process on the same
+directory (after the `executors` part: the space is filled, so it validates, builds a
+generation from it and switches; alone: it embeds everything first). A client keeps asking
+the server (POST /v1/recommendations, one after another) and records every answer: errors,
+latency, the generations that answered and the longest time without an answer. Then opening
+an engine on the new model (what a restarted serving process does) is timed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import shutil
-import threading
+import subprocess
+import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 
-from matcher.domain import Need
 from matcher.embed_job import run_embed
 from matcher.embedding.factory import create_embedder
-from matcher.embedding.hashing import HashingEmbedder
 from matcher.embedding.identity import model_identity
 from matcher.engine import Engine
 from matcher.settings import Settings
 from matcher.store import Database, Store
 from matcher.store.repository import SqlEmbeddingCache
+from training.bench_replicas import SERVER_ENV
 from training.bench_speed import real_nonprofits
+from training.serve_support import ROOT, uvicorn_server
 
 QUERIES = ["food bank volunteers", "after-school tutoring", "housing for veterans"]
+PARTS = frozenset({"executors", "switch"})
+REPORTED = ("embedded", "embed_seconds", "texts_per_second")
 
 
 def _fresh(root: Path, name: str, export: Path, orgs: list[Any]) -> Path:
@@ -47,7 +58,7 @@ def _fresh(root: Path, name: str, export: Path, orgs: list[Any]) -> Path:
     if data_dir.exists():
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True)
-    (data_dir / "models").symlink_to(export / "models")  # one ONNX export for every run
+    (data_dir / "models").symlink_to((export / "models").resolve())  # one ONNX export for all
     db = Database(Settings(data_dir=data_dir).sqlalchemy_url)
     db.create_all()
     Store(db).upsert_organisations(orgs)
@@ -63,31 +74,116 @@ def _vectors(data_dir: Path, identity: str, hashes: list[str]) -> dict[str, np.n
         db.dispose()
 
 
-class Asker(threading.Thread):
-    """Asks `engine` one query after another until stopped: answers, errors, slowest answer."""
+@dataclass
+class Answers:
+    """What the asking client saw: the moment and duration of every answer (perf_counter, the
+    system's monotonic clock, comparable between processes), errors, generations answering."""
 
-    def __init__(self, engine: Engine) -> None:
-        super().__init__(daemon=True)
-        self.engine, self.stop = engine, threading.Event()
-        self.answers, self.errors, self.slowest = 0, 0, 0.0
-        self.generations: set[int] = set()
+    answers: list[tuple[float, float]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    generations: set[int] = field(default_factory=set)
 
-    def run(self) -> None:
+    def longest_gap(self, start: float, end: float) -> tuple[float, float]:
+        """The longest time within [start, end] without an answer, and when it began (seconds
+        after `start`)."""
+        times = [start, *(t for t, _ in self.answers if start < t < end), end]
+        return max((b - a, a - start) for a, b in zip(times, times[1:], strict=False))
+
+
+def ask(base_url: str, key: str, stop: Any, ready: Any, conn: Any, pause_s: float = 0.01) -> None:
+    """Asks a served process one recommendation after another until `stop` is set, `ready`
+    once warmed up (20 answers); sends its Answers through `conn`. Runs in a process of its own
+    (spawned): as a thread of the benchmark's process, which holds the ONNX model, one of its
+    requests took 1.3-1.8 s in small runs, where a client without the model saw none."""
+    seen = Answers()
+    with httpx.Client(base_url=base_url, headers={"X-API-Key": key}, timeout=60) as client:
         i = 0
-        while not self.stop.is_set():
+        while not stop.is_set():
             t0 = time.perf_counter()
+            body = {"text": QUERIES[i % len(QUERIES)], "limit": 5}
             try:
-                rec = self.engine.recommend(Need(text=QUERIES[i % len(QUERIES)]), limit=5)
-                self.answers += bool(rec.results)
-                self.generations.add(self.engine.index_generation)
-            except Exception:  # noqa: BLE001 - counted: the figure is "no error"
-                self.errors += 1
-            self.slowest = max(self.slowest, time.perf_counter() - t0)
+                r = client.post("/v1/recommendations", json=body)
+                if r.status_code == 200:
+                    seen.generations.add(int(r.json().get("index_generation") or 0))
+                    t1 = time.perf_counter()
+                    seen.answers.append((t1, t1 - t0))
+                    if len(seen.answers) == 20:
+                        ready.set()
+                else:
+                    seen.errors.append(f"{r.status_code} {r.text[:200]}")
+            except httpx.HTTPError as exc:
+                seen.errors.append(f"{type(exc).__name__}: {exc}")
             i += 1
-            time.sleep(0.01)
+            stop.wait(pause_s)
+    conn.send(seen)
+    conn.close()
 
 
-def run(shared: Path, work: Path, n: int, workers: int) -> dict[str, Any]:
+def switch_over(data_dir: Path, workers: int) -> dict[str, Any]:
+    """`matcher embed --switch` as its own process while a served process keeps answering."""
+    serving_env = {**os.environ, **SERVER_ENV, "MATCHER_DATA_DIR": str(data_dir)}
+    Engine.open(Settings(data_dir=data_dir, model_name="hashing-v1")).close()  # generation 1
+    job_env = {k: v for k, v in os.environ.items() if k != "MATCHER_MODEL_NAME"}
+    job_env.update(MATCHER_DATA_DIR=str(data_dir), MATCHER_TORCH_THREADS=str(workers))
+    job_env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    cmd = [sys.executable, "-m", "matcher.cli", "embed", "--switch", "--json"]
+    log = data_dir / "uvicorn-switch.log"
+    phases: list[tuple[float, str]] = []  # the job's progress lines, seconds after its start
+    ctx = multiprocessing.get_context("spawn")
+    stop, ready = ctx.Event(), ctx.Event()
+    receive, send = ctx.Pipe(duplex=False)
+    with uvicorn_server(serving_env, log_path=log, timeout=300) as server:
+        key = (data_dir / "admin-key.txt").read_text().strip()
+        client = ctx.Process(target=ask, args=(server.base_url, key, stop, ready, send))
+        client.start()
+        ready.wait(120)
+        load0 = os.getloadavg()[0]
+        start = time.perf_counter()
+        job = subprocess.Popen(
+            cmd, cwd=ROOT, env=job_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        assert job.stderr is not None
+        for line in job.stderr:
+            phases.append((round(time.perf_counter() - start, 2), line.rstrip()[:160]))
+        stdout = job.stdout.read() if job.stdout else ""
+        job.wait()
+        end = time.perf_counter()
+        time.sleep(1.0)
+        stop.set()
+        asker: Answers = receive.recv()
+        client.join()
+    if job.returncode != 0:
+        raise RuntimeError(f"matcher embed --switch failed: {phases[-5:]}")
+    report = json.loads(stdout)
+    during = [d for t, d in asker.answers if start < t < end]
+    gap, gap_at = asker.longest_gap(start, end)
+    t0 = time.perf_counter()
+    reopened = Engine.open(Settings(data_dir=data_dir))
+    reopen_s = time.perf_counter() - t0
+    new_generation = reopened.index_generation
+    reopened.close()
+    return {
+        "switch_job_s": round(end - start, 2),
+        "answers_during_job": len(during),
+        "errors": len(asker.errors),
+        "first_errors": asker.errors[:3],
+        "longest_gap_ms": round(gap * 1000, 1),
+        "longest_gap_began_s": round(gap_at, 2),
+        "p50_ms": round(float(np.percentile(during, 50)) * 1000, 1) if during else None,
+        "p99_ms": round(float(np.percentile(during, 99)) * 1000, 1) if during else None,
+        "slowest_answer_ms": round(max(during) * 1000, 1) if during else None,
+        "generations_answering": sorted(asker.generations),
+        "switched_to": (report.get("switched") or {}).get("generation"),
+        "new_generation_on_reopen": new_generation,
+        "reopen_on_new_model_s": round(reopen_s, 2),
+        "load_average": [round(load0, 1), round(os.getloadavg()[0], 1)],
+        "job_progress": phases[:12] + phases[-6:] if len(phases) > 18 else phases,
+    }
+
+
+def run(
+    shared: Path, work: Path, n: int, workers: int, parts: frozenset[str] = PARTS
+) -> dict[str, Any]:
     orgs = real_nonprofits(shared)[:n]
     export = work / "export"
     export.mkdir(parents=True, exist_ok=True)
@@ -99,66 +195,53 @@ def run(shared: Path, work: Path, n: int, workers: int) -> dict[str, Any]:
     out: dict[str, Any] = {"profiles": len(orgs), "identity": identity, "workers": workers}
     out["load_average_before"] = os.getloadavg()[0]
 
-    # local, with the switch-over measured against an engine serving the old generation
     local_dir = _fresh(work, "local", export, orgs)
-    old_settings = Settings(data_dir=local_dir, model_name="hashing-v1")
-    serving = Engine.open(old_settings, embedder=HashingEmbedder())
-    settings = Settings(data_dir=local_dir, torch_threads=workers)
-    local = run_embed(settings, executor="local")  # timed alone: nothing else on the CPUs
-    asker = Asker(serving)
-    asker.start()
-    time.sleep(1.0)
-    t0 = time.perf_counter()
-    switched = run_embed(settings, executor="local", switch=True)  # validate, build, switch
-    switch_s = time.perf_counter() - t0
-    asker.stop.set()
-    asker.join()
-    t0 = time.perf_counter()
-    reopened = Engine.open(settings)
-    reopen_s = time.perf_counter() - t0
-    out["local"] = {k: getattr(local, k) for k in ("embedded", "embed_seconds", "texts_per_second")}
-    out["switch"] = {
-        "old_generation_answers": asker.answers,
-        "old_generation_errors": asker.errors,
-        "slowest_answer_ms": round(asker.slowest * 1000, 1),
-        "generations_seen_by_old_process": sorted(asker.generations),
-        "new_generation": reopened.index_generation,
-        "reopen_on_new_model_s": round(reopen_s, 2),
-        "switch_job_s": round(switch_s, 2),
-        "switched": switched.switched,
-    }
-    reopened.close()
-    serving.close()
+    if "executors" in parts:
+        settings = Settings(data_dir=local_dir, torch_threads=workers)
+        local = run_embed(settings, executor="local")  # timed alone: nothing else on the CPUs
+        out["local"] = {k: getattr(local, k) for k in REPORTED}
+        out["local"]["load_average_after"] = os.getloadavg()[0]
+    if "switch" in parts:
+        out["switch"] = switch_over(local_dir, workers)
+    if "executors" in parts:
+        ray_dir = _fresh(work, "ray", export, orgs)
+        remote = run_embed(Settings(data_dir=ray_dir), executor="ray", workers=workers)
+        out["ray"] = {k: getattr(remote, k) for k in REPORTED}
+        out["ray"]["load_average_after"] = os.getloadavg()[0]
 
-    ray_dir = _fresh(work, "ray", export, orgs)
-    remote = run_embed(Settings(data_dir=ray_dir), executor="ray", workers=workers)
-    out["ray"] = {k: getattr(remote, k) for k in ("embedded", "embed_seconds", "texts_per_second")}
+        from matcher.embedding.cache import text_hash
 
-    from matcher.embedding.cache import text_hash
-
-    hashes = list(dict.fromkeys(text_hash(o.profile_text()) for o in orgs))
-    a, b = _vectors(local_dir, identity, hashes), _vectors(ray_dir, identity, hashes)
-    diff = [float(np.max(np.abs(a[h] - b[h]))) for h in hashes]
-    out["max_abs_difference"] = max(diff)
-    out["identical_vectors"] = sum(d == 0.0 for d in diff)
+        hashes = list(dict.fromkeys(text_hash(o.profile_text()) for o in orgs))
+        a, b = _vectors(local_dir, identity, hashes), _vectors(ray_dir, identity, hashes)
+        diff = [float(np.max(np.abs(a[h] - b[h]))) for h in hashes]
+        out["max_abs_difference"] = max(diff)
+        out["identical_vectors"] = sum(d == 0.0 for d in diff)
     out["load_average_after"] = os.getloadavg()[0]
     return out
 
 
-def main() -> None:
+def parse_parts(text: str) -> frozenset[str]:
+    parts = frozenset(p.strip() for p in text.split(",") if p.strip())
+    if not parts or parts - PARTS:
+        raise argparse.ArgumentTypeError(f"parts: a comma-separated subset of {sorted(PARTS)}")
+    return parts
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared-data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--work-dir", type=Path, default=Path("var/bench-embed"))
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--parts", type=parse_parts, default=PARTS, help="executors,switch")
     parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     if not (args.shared_data / "us_nonprofits_dev.csv.gz").exists():
         print(f"bench_embed: skipped, {args.shared_data} has no us_nonprofits_dev.csv.gz")
         return
-    result = run(args.shared_data, args.work_dir, args.n, args.workers)
+    result = run(args.shared_data, args.work_dir, args.n, args.workers, args.parts)
     text = json.dumps(result, indent=2, default=str)
     print(text)
     if args.json:

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from api.config import ApiSettings
 from matcher.domain import Need, Organisation
 from matcher.engine import Engine
 from matcher.settings import Settings
+from training.serve_support import uvicorn_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data"
@@ -138,12 +134,6 @@ class LiveServer:
     log_path: Path
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 # what a live test server runs with: the model-free embedder, no sample, no rate limits to hit
 SERVER_ENV = {
     "MATCHER_MODEL_NAME": "hashing-v1",
@@ -169,7 +159,6 @@ def live_server(
     known first, e.g. for MATCHER_API_PUBLIC_URL), serving a seeded data dir, started as `make
     run` starts it (no proxy trusted for X-Forwarded-For)."""
     seed(data_dir).close()
-    port = port or free_port()
     env = {
         **os.environ,
         "MATCHER_DATA_DIR": str(data_dir),
@@ -177,41 +166,9 @@ def live_server(
         **(env_overrides or {}),
     }
     log_path = data_dir / "uvicorn.log"
-    log = log_path.open("wb")
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "api.main:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--no-proxy-headers",  # as `make run` without FORWARDED_ALLOW_IPS
-    ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"uvicorn exited: {log_path.read_text(errors='replace')}")
-            try:
-                if httpx.get(base + "/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server not ready: {log_path.read_text(errors='replace')}")
-            time.sleep(0.2)
+    args = ("--no-access-log", "--no-proxy-headers")  # as `make run` without FORWARDED_ALLOW_IPS
+    with uvicorn_server(
+        env, log_path=log_path, port=port, args=args, timeout=timeout, poll_seconds=0.2
+    ) as server:
         admin_key = (data_dir / "admin-key.txt").read_text().strip()
-        yield LiveServer(base, data_dir, admin_key, proc, log_path)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        yield LiveServer(server.base_url, data_dir, admin_key, server.process, log_path)

@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from api_support import ROOT, SERVER_ENV, LiveServer, free_port, live_server
+from api_support import ROOT, SERVER_ENV, LiveServer, live_server
 from browser_support import approve_pending, claim, sign_up
 from test_api_browser import CHROMIUM, NEED, _launch
 
@@ -26,6 +26,7 @@ from matcher.store import Database
 from matcher.store.repository import Store
 from tests.support_smtp import SmtpServer, smtp_server
 from training.history import labelled_pairs
+from training.serve_support import free_port
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),

@@ -12,7 +12,8 @@ import httpx
 import pytest
 from support_databases import pg_schema_url
 
-from training.bench_replicas import Server, org_body, replicas, seed, visible_in_index
+from training.bench_replicas import org_body, replicas, seed, visible_in_index
+from training.serve_support import Uvicorn
 
 VISIBLE_WITHIN = 1.5  # seconds: the follower polls every 250 ms (PostgreSQL: NOTIFY at once)
 
@@ -20,7 +21,7 @@ VISIBLE_WITHIN = 1.5  # seconds: the follower polls every 250 ms (PostgreSQL: NO
 @pytest.fixture(params=["sqlite", "postgresql"])
 def two_servers(
     request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[tuple[list[Server], str]]:
+) -> Iterator[tuple[list[Uvicorn], str]]:
     if request.param == "sqlite":
         seed(tmp_path, None)
         with replicas(tmp_path, 2) as found:
@@ -50,7 +51,7 @@ def _match_ids(client: httpx.Client, org_id: str) -> dict[str, str]:
 
 
 def test_a_write_through_one_process_is_served_by_the_other(
-    two_servers: tuple[list[Server], str],
+    two_servers: tuple[list[Uvicorn], str],
 ) -> None:
     (a, b), admin = two_servers
     headers = {"X-API-Key": admin}

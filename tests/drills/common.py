@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +18,8 @@ from sqlalchemy import create_engine, make_url, text
 
 from matcher.engine import Engine
 from matcher.settings import Settings
-from tests.api.api_support import N_ORGS, SERVER_ENV, free_port, sample_needs, sample_orgs
+from tests.api.api_support import N_ORGS, SERVER_ENV, sample_needs, sample_orgs
+from training.serve_support import start_uvicorn
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = SERVER_ENV["MATCHER_MODEL_NAME"]
@@ -135,42 +135,26 @@ class Server:
 
     def __init__(self, data_dir: Path, database_url: str | None, timeout: float = 90.0):
         self.data_dir = data_dir
-        port = free_port()
-        self.base = f"http://127.0.0.1:{port}"
-        cmd = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1"]
-        cmd += ["--port", str(port), "--no-access-log", "--no-proxy-headers"]
         self.log_path = data_dir / "uvicorn.log"
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                cmd, cwd=ROOT, env=child_env(data_dir, database_url), stdout=log, stderr=log
-            )
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"uvicorn exited: {self.log_tail()}")
-            try:
-                if httpx.get(self.base + "/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                self.kill()
-                raise RuntimeError(f"uvicorn not ready: {self.log_tail()}")
-            time.sleep(0.1)
+        self.uvicorn = start_uvicorn(
+            child_env(data_dir, database_url),
+            log_path=self.log_path,
+            append_log=True,
+            args=("--no-access-log", "--no-proxy-headers"),
+            timeout=timeout,
+        )
+        self.base = self.uvicorn.base_url
+        self.proc = self.uvicorn.process
         self.key = (data_dir / "admin-key.txt").read_text().strip()
 
     def log_tail(self) -> str:
-        return self.log_path.read_text(errors="replace")[-600:]
+        return self.uvicorn.log_text(tail=600)
 
     def client(self, timeout: float = 10) -> httpx.Client:
         return httpx.Client(base_url=self.base, timeout=timeout, headers={"X-API-Key": self.key})
 
     def kill(self) -> None:
-        kill9(self.proc)
+        self.uvicorn.kill()
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        self.uvicorn.stop()
