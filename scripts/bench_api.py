@@ -65,8 +65,13 @@ async def run_load(
     unique: bool,
     limit: int,
     warmup: int,
+    text_offset: int = 0,
+    keep_latencies: bool = False,
 ) -> dict[str, Any]:
-    headers = {"X-API-Key": key}
+    """`total` requests from `concurrency` clients; unique texts end in "(request i)" with
+    i from `text_offset` on (so runs that must not share texts use distinct offsets, and
+    runs that must send the same texts use the same one)."""
+    headers = {"X-API-Key": key} if key else {}
     # Idle connections expire on the client well before the server's keep-alive timeout, so
     # the client never reuses one the server is closing (a ReadError, not a server fault).
     limits = httpx.Limits(
@@ -86,7 +91,7 @@ async def run_load(
                     return
                 body = {**needs[i % len(needs)], "limit": limit}
                 if unique:
-                    body["text"] = f"{body['text']} (request {i})"
+                    body["text"] = f"{body['text']} (request {text_offset + i})"
                 t0 = time.perf_counter()
                 try:
                     r = await http.post("/v1/recommendations", json=body)
@@ -102,7 +107,9 @@ async def run_load(
     latencies.sort()
     done = sum(statuses.values())
     errors = done - statuses.get("200", 0)
+    extra = {"latencies_ms": [x * 1000 for x in latencies]} if keep_latencies else {}
     return {
+        **extra,
         "requests": done,
         "errors": errors,
         "statuses": dict(statuses),
@@ -150,9 +157,13 @@ def start_server(
     workers: int = 1,
     embed_backend: str | None = None,
     wrap: list[str] | None = None,
+    app: str = "api.main:app",
+    factory: bool = False,
+    extra_env: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """uvicorn on a free port of 127.0.0.1, once /readyz answers 200; with `wrap`, run as the
-    child of that command (e.g. `py-spy record ...`, given without its "--")."""
+    child of that command (e.g. `py-spy record ...`, given without its "--"). `app` (an app
+    factory with `factory`) and `extra_env` serve another app, e.g. a baseline to compare."""
     port = free_port()
     env = {
         **os.environ,
@@ -163,6 +174,7 @@ def start_server(
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
+        **(extra_env or {}),
     }
     if model_name:
         env["MATCHER_MODEL_NAME"] = model_name
@@ -175,7 +187,8 @@ def start_server(
         sys.executable,
         "-m",
         "uvicorn",
-        "api.main:app",
+        app,
+        *(["--factory"] if factory else []),
         "--host",
         "127.0.0.1",
         "--port",
