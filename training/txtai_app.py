@@ -5,7 +5,8 @@
 A txtai `Embeddings` index with content (txtai's SQLite document store) and txtai's default
 faiss index (flat up to 5,000 rows, IVF with txtai's own nprobe beyond). The filters are SQL
 beside `similar()`, as txtai documents them; txtai searches its candidates first and filters
-them after (so a narrow filter can return fewer than `limit`). Vectors: txtai's `external`
+them after (so a narrow filter can return fewer than `limit`), and one search runs at a time,
+as in txtai's own API application (its Embeddings are not thread-safe). Vectors: txtai's `external`
 method with a transform that returns the profile vectors `training.baseline_app.load_corpus`
 found (the data directory's cache, as the baseline) and embeds anything else, the queries, with
 sentence-transformers on torch, the same all-MiniLM-L6-v2. Needs `pip install txtai`.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -66,6 +68,10 @@ class TxtaiIndex:
         )
         self.count = len(corpus.ids)
         self.source = corpus.source
+        # txtai's Embeddings are not thread-safe (one SQLite cursor: concurrent searches fail
+        # with "Recursive use of cursors" and leave it broken); txtai's own API application
+        # holds a lock around every search, query embedding included, so this does too
+        self.lock = threading.Lock()
 
     def recommend(self, body: RecommendBody) -> list[dict[str, Any]]:
         where = ["similar(:q)"]
@@ -83,7 +89,8 @@ class TxtaiIndex:
             where.append(f"sector in ({', '.join(names)})")
             params.update({f"s{i}": s for i, s in enumerate(body.wanted_sectors)})
         sql = f"select id, name, sector, score from txtai where {' and '.join(where)}"
-        rows = self.embeddings.search(sql, limit=body.limit, parameters=params)
+        with self.lock:
+            rows = self.embeddings.search(sql, limit=body.limit, parameters=params)
         return [
             {"id": r["id"], "name": r["name"], "sector": r["sector"], "score": float(r["score"])}
             for r in rows
