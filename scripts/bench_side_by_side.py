@@ -5,7 +5,9 @@
 
 Starts each system on 127.0.0.1 over the same data directory, one after the other (so their
 start-ups do not compete): this service (`api.main:app`), `training.baseline_app` (torch query
-encoder, faiss flat index, a filter mask) and, when txtai imports, `training.txtai_app`. Then,
+encoder, faiss flat index, a filter mask) and, when txtai imports, `training.txtai_app`
+(`--systems ...,baseline-1t` adds the baseline with one torch thread: with torch's default of
+one thread per core, its idle threads spin and burn CPU on a busy machine). Then,
 for each round and each concurrency (1, 4, 16 by default), every system gets the same
 `--requests` need texts (unique per request and per cell, so no query cache helps) from
 scripts/bench_api.py's load generator, in an order rotated each cell, so a change in the
@@ -32,7 +34,8 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-SYSTEMS = ("ours", "baseline", "txtai")
+SYSTEMS = ("ours", "baseline", "txtai", "baseline-1t")
+DEFAULT_SYSTEMS = "ours,baseline,txtai"
 
 
 def _bench_api() -> ModuleType:
@@ -57,7 +60,9 @@ def start_system(bench: ModuleType, name: str, args: argparse.Namespace) -> tupl
         )
         return proc, url, key
     env = {"BASELINE_DATA_DIR": str(args.data_dir), "BASELINE_VECTORS": args.baseline_vectors}
-    app = f"training.{name}_app:create_app"
+    if name == "baseline-1t":  # the baseline with one torch (OpenMP) thread per request
+        env |= {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    app = f"training.{name.removesuffix('-1t')}_app:create_app"
     proc, url = bench.start_server(
         args.data_dir, None, args.ready_timeout, app=app, factory=True, extra_env=env
     )
@@ -168,7 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("MATCHER_DATA_DIR", "var")))
     p.add_argument("--needs", type=Path, default=ROOT / "data" / "needs.jsonl")
-    p.add_argument("--systems", default=",".join(SYSTEMS))
+    p.add_argument(
+        "--systems",
+        default=DEFAULT_SYSTEMS,
+        help=f"of {', '.join(SYSTEMS)} (baseline-1t: the baseline with OMP_NUM_THREADS=1)",
+    )
     p.add_argument("--concurrency", default="1,4,16", help="comma-separated client counts")
     p.add_argument("--rounds", type=int, default=2, help="interleaved passes over everything")
     p.add_argument("--requests", type=int, default=100, help="per system, concurrency, round")

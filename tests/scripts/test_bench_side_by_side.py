@@ -131,3 +131,23 @@ def test_the_runner_gives_a_row_per_system_and_concurrency(
         assert r["server_cpu_ms_per_request"] > 0
     table = bench.table(rows)
     assert len(table.splitlines()) == 2 + len(rows) and "| copy | 2 |" in table
+
+
+def test_txtai_answers_concurrent_requests(data_dir: Path) -> None:
+    """txtai's Embeddings share one SQLite cursor: unserialised, concurrent searches failed
+    ("Recursive use of cursors not allowed") and left it broken for later ones."""
+    pytest.importorskip("txtai")
+    from concurrent.futures import ThreadPoolExecutor
+
+    from training import txtai_app
+
+    app = txtai_app.create_app(data_dir, HashingEmbedder().encode, vectors="embed")
+    with TestClient(app) as client:
+
+        def ask(i: int) -> int:
+            body = {"text": f"{FOOD} {i}", "region": "Oregon", "wanted_sectors": ["business"]}
+            return client.post("/v1/recommendations", json=body).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(ask, range(200)))
+    assert statuses == [200] * 200
