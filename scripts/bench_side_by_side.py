@@ -147,7 +147,22 @@ def run(
                 cells[(name, c)].append(result)
             cell += 1
     return [
-        {"system": name, "concurrency": c, **aggregate(cells[(name, c)])}
+        {
+            "system": name,
+            "concurrency": c,
+            **aggregate(cells[(name, c)]),
+            "cells": [  # each round's figures, for reading the noise
+                {
+                    "requests_per_second": x["requests_per_second"],
+                    "p50_ms": x["p50_ms"],
+                    "server_cpu_ms_per_request": round(x["server_cpu_s"] / x["requests"] * 1000, 1)
+                    if x.get("server_cpu_s") is not None and x["requests"]
+                    else None,
+                    "load_average": round(x["load_average"], 1),
+                }
+                for x in cells[(name, c)]
+            ],
+        }
         for c in concurrencies
         for name in names
     ]
