@@ -154,6 +154,7 @@ def load_corpus(data_dir: Path, encode: Encode | None, *, vectors: str = "auto")
     finally:
         db.dispose()
     missing = sorted({h: i for i, h in enumerate(hashes) if h not in found}.values())
+    cached = sum(h in found for h in hashes)  # rows (texts may repeat)
     if missing:
         if encode is None:
             encode = torch_encoder()
@@ -164,8 +165,9 @@ def load_corpus(data_dir: Path, encode: Encode | None, *, vectors: str = "auto")
     for i, h in enumerate(hashes):
         mat[i] = found[h]
     mat /= np.maximum(np.linalg.norm(mat, axis=1, keepdims=True), 1e-12)
-    cached = len(orgs) - len(missing)
-    source = f"{cached} cached under {key}, {len(missing)} embedded" if cached else "embedded"
+    source = (
+        f"{cached} rows cached under {key}, {len(orgs) - cached} embedded" if cached else "embedded"
+    )
     return Corpus(
         ids=[o.id for o in orgs],
         names=[o.name for o in orgs],

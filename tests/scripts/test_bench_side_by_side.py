@@ -95,7 +95,7 @@ def test_the_baseline_reuses_cached_vectors_of_the_torch_model(data_dir: Path) -
         raise AssertionError("embedded although every vector was cached")
 
     corpus = baseline_app.load_corpus(data_dir, never, vectors="auto")  # type: ignore[arg-type]
-    assert corpus.source.startswith("6 cached under sentence-transformers/all-MiniLM-L6-v2@")
+    assert corpus.source.startswith("6 rows cached under sentence-transformers/all-MiniLM-L6-v2@")
     assert abs(float(corpus.vectors[0] @ fake[0]) - 1.0) < 1e-5
 
 
