@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 
@@ -55,7 +56,7 @@ def data_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _ids(client: TestClient, body: dict[str, object]) -> list[str]:
+def _ids(client: TestClient, body: Mapping[str, object]) -> list[str]:
     r = client.post("/v1/recommendations", json={"limit": 10, **body})
     assert r.status_code == 200, r.text
     return [m["id"] for m in r.json()["results"]]
