@@ -71,8 +71,13 @@ async def run_load(
     unique: bool,
     limit: int,
     warmup: int,
+    text_offset: int = 0,
+    keep_latencies: bool = False,
 ) -> dict[str, Any]:
-    headers = {"X-API-Key": key}
+    """`total` requests from `concurrency` clients; unique texts end in "(request i)" with
+    i from `text_offset` on (so runs that must not share texts use distinct offsets, and
+    runs that must send the same texts use the same one)."""
+    headers = {"X-API-Key": key} if key else {}
     # Idle connections expire on the client well before the server's keep-alive timeout, so
     # the client never reuses one the server is closing (a ReadError, not a server fault).
     limits = httpx.Limits(
@@ -92,7 +97,7 @@ async def run_load(
                     return
                 body = {**needs[i % len(needs)], "limit": limit}
                 if unique:
-                    body["text"] = f"{body['text']} (request {i})"
+                    body["text"] = f"{body['text']} (request {text_offset + i})"
                 t0 = time.perf_counter()
                 try:
                     r = await http.post("/v1/recommendations", json=body)
@@ -108,7 +113,9 @@ async def run_load(
     latencies.sort()
     done = sum(statuses.values())
     errors = done - statuses.get("200", 0)
+    extra = {"latencies_ms": [x * 1000 for x in latencies]} if keep_latencies else {}
     return {
+        **extra,
         "requests": done,
         "errors": errors,
         "statuses": dict(statuses),
@@ -131,9 +138,13 @@ def start_server(
     workers: int = 1,
     embed_backend: str | None = None,
     wrap: list[str] | None = None,
+    app: str = "api.main:app",
+    factory: bool = False,
+    extra_env: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """uvicorn on a free port of 127.0.0.1, once /readyz answers 200; with `wrap`, run as the
-    child of that command (e.g. `py-spy record ...`, given without its "--")."""
+    child of that command (e.g. `py-spy record ...`, given without its "--"). `app` (an app
+    factory with `factory`) and `extra_env` serve another app, e.g. a baseline to compare."""
     env = {
         **os.environ,
         "MATCHER_DATA_DIR": str(data_dir),
@@ -143,6 +154,7 @@ def start_server(
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
+        **(extra_env or {}),
     }
     if model_name:
         env["MATCHER_MODEL_NAME"] = model_name
@@ -152,9 +164,11 @@ def start_server(
         env.setdefault("MATCHER_TORCH_THREADS", "1")
         env.setdefault("OMP_NUM_THREADS", "1")
     args = ["--no-access-log", "--log-level", "warning", "--workers", str(workers)]
-    args += ["--timeout-keep-alive", "30"]
+    args += ["--timeout-keep-alive", "30", *(["--factory"] if factory else [])]
     try:
-        server = start_uvicorn(env, args=args, wrap=wrap, timeout=ready_timeout, poll_seconds=0.5)
+        server = start_uvicorn(
+            env, args=args, wrap=wrap, timeout=ready_timeout, poll_seconds=0.5, app=app
+        )
     except ServerNotReady as exc:
         raise SystemExit(str(exc)) from None
     return server.process, server.base_url

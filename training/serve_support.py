@@ -102,12 +102,13 @@ def start_uvicorn(
     wrap: Sequence[str] | None = None,
     timeout: float = 90.0,
     poll_seconds: float = 0.1,
+    app: str = "api.main:app",
 ) -> Uvicorn:
-    """`uvicorn api.main:app --host 127.0.0.1 --port PORT *args` (run from the repository root,
+    """`uvicorn APP --host 127.0.0.1 --port PORT *args` (run from the repository root,
     under `wrap` when given, e.g. `py-spy record ...` without its "--"), returned once /readyz
     answers 200; stopped, and ServerNotReady raised, if it exits or is not ready in time."""
     port = port or free_port()
-    cmd = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1"]
+    cmd = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1"]
     cmd += ["--port", str(port), *args]
     if wrap:
         cmd = [*wrap, "--", *cmd]
