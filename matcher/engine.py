@@ -550,11 +550,24 @@ class Engine:
         space = CauseSpace(learned.temperature, self.settings.cause_top)
         return space.fit(learned.causes, learned.vectors)
 
-    def learn_causes(self, *, min_members: int = 5) -> LearnedCauses:
+    def cause_vectors(self, causes: Sequence[Cause]) -> np.ndarray:
+        """The causes' texts (title, definition, keywords) embedded in the profiles' space,
+        centred like the index's vectors."""
+        return centre(self.profile_embedder.encode([c.text() for c in causes]), self.mean_)
+
+    def learn_causes(
+        self,
+        *,
+        min_members: int = 5,
+        definitions: Sequence[Cause] = (),
+        definition_weight: float = 1.0,
+    ) -> LearnedCauses:
         """Learn causes from the stored profiles that carry a cause code (matcher.cause_model),
         save them beside the index and use them as the cause space. Titles come from the
-        loaded taxonomy when it names the codes."""
+        loaded taxonomy when it names the codes. `definitions`: causes whose definitions are
+        added to their learned prototypes as labelled data (matcher.cause_model)."""
         titles = {c.code: c.title for c in self.store.causes()}
+        titles.update({c.code: c.title for c in definitions})
         with self._lock.read():
             labelled = [
                 (pos, org.cause_code)
@@ -563,7 +576,24 @@ class Engine:
             ]
             vectors = self.catalog.vectors[[p for p, _ in labelled]]
             mean = self.mean_
-        learned = learn_causes(vectors, [c for _, c in labelled], titles, min_members=min_members)
+        defs = None
+        if definitions:  # embedded like the profiles, centred on the same mean
+            texts = [c.text() for c in definitions]
+            defs = dict(
+                zip(
+                    (c.code for c in definitions),
+                    centre(self.profile_embedder.encode(texts), mean),
+                    strict=True,
+                )
+            )
+        learned = learn_causes(
+            vectors,
+            [c for _, c in labelled],
+            titles,
+            min_members=min_members,
+            definitions=defs,
+            definition_weight=definition_weight,
+        )
         digest = space_digest(mean, self.embedder.model_name, self.embedder.dimension)
         save_learned(self.settings.data_dir, learned, digest)
         self.set_cause_prototypes(learned.causes, learned.vectors, learned.temperature)

@@ -76,6 +76,20 @@ def register(subparsers: Any) -> None:
         "causes", help="learn causes from profiles that carry a cause code (e.g. IRS NTEE)"
     )
     p.add_argument("--min-members", type=int, default=5, help="labelled profiles per cause")
+    p.add_argument(
+        "--definitions",
+        default=None,
+        metavar="FILE|taxonomy",
+        help="add each learned cause's definition to its prototype as labelled data: from a "
+        "taxonomy file (code, title, definition; read now, not loaded as the taxonomy) or "
+        "`taxonomy` for the loaded one; causes without members are never added",
+    )
+    p.add_argument(
+        "--definition-weight",
+        type=float,
+        default=1.0,
+        help="a definition's weight against its members' mean (1: equal)",
+    )
     p.add_argument("--clear", action="store_true", help="remove the learned causes")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_causes)
@@ -422,9 +436,16 @@ def cmd_causes(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.min_members < 1:
         raise _usage("--min-members must be at least 1")
+    if args.definition_weight < 0:
+        raise _usage("--definition-weight must not be negative")
     engine = _engine(settings)
     try:
-        learned = engine.learn_causes(min_members=args.min_members)
+        definitions = _definitions(args.definitions, engine)
+        learned = engine.learn_causes(
+            min_members=args.min_members,
+            definitions=definitions,
+            definition_weight=args.definition_weight,
+        )
     except ValidationError as exc:
         raise _usage(str(exc)) from exc
     finally:
@@ -435,15 +456,42 @@ def cmd_causes(args: argparse.Namespace, settings: Settings) -> int:
         "labelled_profiles": labelled,
         "temperature": learned.temperature,
         "held_out_log_loss": learned.log_loss,
+        "with_definition": learned.definitions,
+        "definition_weight": learned.definition_weight,
         "largest": sorted(learned.members.items(), key=lambda kv: -kv[1])[:5],
     }
     lines = [
         f"learned {len(learned.causes)} causes from {labelled} labelled profiles "
-        f"(temperature {learned.temperature}, held-out log-loss {learned.log_loss}); "
-        "the engine uses them from now on (`--clear` goes back to the taxonomy's definitions)"
+        f"(temperature {learned.temperature}, held-out log-loss {learned.log_loss})"
+        + (
+            f", {learned.definitions} with their definition (weight {learned.definition_weight})"
+            if learned.definitions
+            else ""
+        )
+        + "; the engine uses them from now on (`--clear` goes back to the taxonomy's definitions)"
     ]
     _emit(args, payload, lines)
     return 0
+
+
+def _definitions(given: str | None, engine: Any) -> list[Any]:
+    """The causes whose definitions `train causes --definitions` adds: none, the loaded
+    taxonomy's (`taxonomy`), or a taxonomy file's (read, not loaded)."""
+    from matcher.causes import read_causes
+
+    if not given:
+        return []
+    if given == "taxonomy":
+        causes = engine.store.causes()
+        if not causes:
+            raise ValidationError(
+                "--definitions taxonomy: no cause taxonomy is loaded (`matcher causes load FILE`)"
+            )
+        return list(causes)
+    path = Path(given)
+    if not path.is_file():
+        raise ValidationError(f"--definitions: {path} is not a file")
+    return read_causes(path)
 
 
 def cmd_pairs(args: argparse.Namespace, settings: Settings) -> int:

@@ -76,3 +76,45 @@ def test_engine_ranks_by_learned_causes(engine: Engine) -> None:
     assert "Works on the same cause: Food banks" in reasons["fb-pdx"]
     others = [r for oid, rs in reasons.items() if oid not in food for r in rs]
     assert not any("Food banks" in r for r in others)
+
+
+def test_definitions_are_labelled_data_of_their_own_cause_only() -> None:
+    """A cause's definition joins its prototype (weight 1: as much as its members' mean), so
+    text written like the definition classifies into it with confidence; a definition of a
+    code without members adds no cause."""
+    from matcher.cause_model import with_definitions
+
+    vecs, labels, centres = _clusters(spread=1.2)
+    rng = np.random.default_rng(5)
+    # a definition: the cause's direction plus wording of its own (off the members' cloud)
+    own = rng.normal(size=centres.shape[1])
+    definition = centres[0] + own / np.linalg.norm(own)
+    plain = learn_causes(vecs, labels)
+    with_def = learn_causes(
+        vecs,
+        labels,
+        definitions={"K30": definition, "Z99": rng.normal(size=centres.shape[1])},
+        definition_weight=1.0,
+    )
+    codes = [c.code for c in with_def.causes]
+    assert codes == [c.code for c in plain.causes] == ["B60", "K30", "P84"]  # no Z99
+    assert with_def.definitions == 1 and with_def.definition_weight == 1.0
+    k = codes.index("K30")
+    unit = definition / np.linalg.norm(definition)
+    expected = plain.vectors[k] + unit
+    assert np.allclose(with_def.vectors[k], expected / np.linalg.norm(expected), atol=1e-5)
+    for c in ("B60", "P84"):  # the others keep their members' prototype
+        i = codes.index(c)
+        assert np.allclose(with_def.vectors[i], plain.vectors[i], atol=1e-6)
+
+    def p_own(learned: object) -> float:
+        sims = unit @ learned.vectors.T  # type: ignore[attr-defined]
+        z = np.exp((sims - sims.max()) / learned.temperature)  # type: ignore[attr-defined]
+        return float(z[k] / z.sum())
+
+    assert p_own(with_def) > p_own(plain)
+    # weight 0 is the members alone
+    zero = with_definitions(plain.vectors, codes, {"K30": definition}, 0.0)
+    assert np.allclose(zero, plain.vectors, atol=1e-6)
+    with pytest.raises(ValidationError, match="must not be negative"):
+        learn_causes(vecs, labels, definitions={"K30": definition}, definition_weight=-1)
