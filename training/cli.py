@@ -475,14 +475,15 @@ def cmd_causes(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _definitions(given: str | None, engine: Any) -> list[Any]:
-    """The causes whose definitions `train causes --definitions` adds: none, the loaded
-    taxonomy's (`taxonomy`), or a taxonomy file's (read, not loaded)."""
+    """The causes whose definitions `train causes --definitions` (and `train embed`) use:
+    none, the loaded taxonomy's (`taxonomy`), or a taxonomy file's (read, not loaded).
+    `engine`: anything with the `store` (an Engine) or a Store."""
     from matcher.causes import read_causes
 
     if not given:
         return []
     if given == "taxonomy":
-        causes = engine.store.causes()
+        causes = getattr(engine, "store", engine).causes()
         if not causes:
             raise ValidationError(
                 "--definitions taxonomy: no cause taxonomy is loaded (`matcher causes load FILE`)"
