@@ -9,11 +9,12 @@ result plugs into the engine's cause space in place of the definitions' embeddin
 (`Engine.set_cause_prototypes`); causes with too few members are left out.
 
 A cause's definition (from a taxonomy file the analyst names) can be added as labelled data of
-its own class: the prototype becomes the normalised sum of the members' normalised mean and
-`definition_weight` times the definition's normalised embedding (1: definition and members
-count equally). Only causes learned from members get one: the definitions never add a cause,
-so the cause space stays the learned one. It makes text written like a definition (a
-funder's or a cause-search query) classify into its cause with confidence.
+its own class, as a second prototype: a text's similarity to the cause is the higher of its
+similarities to the members' mean and to the definition (a nearest-prototype classifier with
+two prototypes a class). A mission keeps the class its members' mean gives it, and text
+written like a definition (a cause-search query) classifies into its cause with confidence.
+Only causes learned from members get one: the definitions never add a cause, so the cause
+space stays the learned one.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ class LearnedCauses:
     temperature: float
     members: dict[str, int]  # cause code -> labelled profiles behind its prototype
     log_loss: float  # on the held-out labelled rows, at `temperature`
-    definitions: int = 0  # causes whose prototype includes their definition
-    definition_weight: float = 0.0
+    second: np.ndarray | None = None  # per cause its definition (or its prototype again)
+    definitions: int = 0  # causes with their definition as a second prototype
 
 
 def prototypes(
@@ -53,23 +54,24 @@ def prototypes(
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
-def with_definitions(
-    protos: np.ndarray,
-    codes: Sequence[str],
-    definitions: Mapping[str, np.ndarray],
-    weight: float,
+def definition_prototypes(
+    protos: np.ndarray, codes: Sequence[str], definitions: Mapping[str, np.ndarray]
 ) -> np.ndarray:
-    """Prototypes (normalised, codes in order) moved towards their codes' definition
-    embeddings: normalise(prototype + weight * normalised definition); codes without one keep
-    their prototype."""
+    """Each code's normalised definition embedding, in the codes' order; a code without one
+    gets its prototype (so the higher of the two similarities is the prototype's)."""
     out = np.array(protos, dtype=np.float32, copy=True)
     for i, c in enumerate(codes):
         d = definitions.get(c)
-        if d is None:
-            continue
-        d = np.asarray(d, dtype=np.float32)
-        out[i] = out[i] + weight * d / max(float(np.linalg.norm(d)), 1e-12)
-    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        if d is not None:
+            d = np.asarray(d, dtype=np.float32)
+            out[i] = d / max(float(np.linalg.norm(d)), 1e-12)
+    return out
+
+
+def similarities(vectors: np.ndarray, protos: np.ndarray, second: np.ndarray | None) -> np.ndarray:
+    """Cosine of each row to each cause: to its prototype, or the higher of the two."""
+    sims = vectors @ protos.T
+    return sims if second is None else np.maximum(sims, vectors @ second.T)
 
 
 def _log_loss(sims: np.ndarray, target: np.ndarray, temperature: float) -> float:
@@ -88,15 +90,11 @@ def learn_causes(
     holdout: float = 0.2,
     seed: int = 0,
     definitions: Mapping[str, np.ndarray] | None = None,
-    definition_weight: float = 1.0,
 ) -> LearnedCauses:
     """Prototypes of every code with at least `min_members` labelled rows, and the calibrated
     temperature. `titles`: code -> readable title (the code itself when missing).
-    `definitions`: code -> embedding of the code's definition (same space as `vectors`), added
-    to its prototype with `definition_weight` (see `with_definitions`); the temperature is
-    calibrated on the prototypes as used."""
-    if definition_weight < 0:
-        raise ValidationError(f"definition weight {definition_weight} must not be negative")
+    `definitions`: code -> embedding of the code's definition (same space as `vectors`), its
+    second prototype; the temperature is calibrated on both as used."""
     defs = dict(definitions or {})
     vecs = np.asarray(vectors, dtype=np.float32)
     lab = np.asarray([str(x) for x in labels])
@@ -118,12 +116,11 @@ def learn_causes(
         rows = np.flatnonzero(lab == c)
         if not (~held[rows]).any():
             held[rows[0]] = False
-    fit_protos = with_definitions(
-        prototypes(vecs[~held], lab[~held], codes), codes, defs, definition_weight
-    )
+    fit_protos = prototypes(vecs[~held], lab[~held], codes)
+    second = definition_prototypes(fit_protos, codes, defs) if defs else None
     index = {c: i for i, c in enumerate(codes)}
     target = np.asarray([index[c] for c in lab[held]])
-    sims = vecs[held] @ fit_protos.T
+    sims = similarities(vecs[held], fit_protos, second)
     losses = {t: _log_loss(sims, target, t) for t in TEMPERATURES} if held.any() else {0.05: 0.0}
     temperature = min(losses, key=lambda t: losses[t])
     titles = titles or {}
@@ -132,18 +129,20 @@ def learn_causes(
         for c, n in zip(found, counts, strict=True)
         if str(c) in index
     ]
+    protos = prototypes(vecs, lab, codes)
     return LearnedCauses(
         causes=causes,
-        vectors=with_definitions(prototypes(vecs, lab, codes), codes, defs, definition_weight),
+        vectors=protos,
         temperature=temperature,
         members={str(c): int(n) for c, n in zip(found, counts, strict=True) if str(c) in index},
         log_loss=round(losses[temperature], 4),
-        definitions=sum(c in defs for c in codes) if definition_weight > 0 else 0,
-        definition_weight=definition_weight if defs else 0.0,
+        second=definition_prototypes(protos, codes, defs) if defs else None,
+        definitions=sum(c in defs for c in codes),
     )
 
 
 LEARNED_DIR = "learned-causes"
+DEFINITIONS_FILE = "definitions.npy"  # the second prototypes, when definitions were added
 FORMAT = 1
 
 
@@ -160,13 +159,15 @@ def save_learned(directory: Path, learned: LearnedCauses, digest: str) -> Path:
     final = Path(directory) / LEARNED_DIR
     with atomic_directory(final) as tmp:
         np.save(tmp / "prototypes.npy", learned.vectors.astype(np.float32), allow_pickle=False)
+        if learned.second is not None:
+            second = learned.second.astype(np.float32)
+            np.save(tmp / DEFINITIONS_FILE, second, allow_pickle=False)
         manifest = {
             "format": FORMAT,
             "space": digest,
             "temperature": learned.temperature,
             "log_loss": learned.log_loss,
             "definitions": learned.definitions,
-            "definition_weight": learned.definition_weight,
             "causes": [
                 {"code": c.code, "title": c.title, "members": learned.members[c.code]}
                 for c in learned.causes
@@ -192,6 +193,13 @@ def load_learned(directory: Path, digest: str) -> LearnedCauses | None:
     rows = manifest["causes"]
     if vectors.shape[0] != len(rows):
         raise ArtifactMismatchError(f"{len(rows)} causes but {vectors.shape[0]} prototypes")
+    second = None
+    if (folder / DEFINITIONS_FILE).is_file():
+        second = np.load(folder / DEFINITIONS_FILE, allow_pickle=False)
+        if second.shape != vectors.shape:
+            raise ArtifactMismatchError(
+                f"{second.shape[0]} definition prototypes for {len(rows)} causes"
+            )
     causes = [
         Cause(code=r["code"], title=r["title"], definition=f"Learned from {r['members']} profiles.")
         for r in rows
@@ -202,6 +210,6 @@ def load_learned(directory: Path, digest: str) -> LearnedCauses | None:
         temperature=float(manifest["temperature"]),
         members={r["code"]: int(r["members"]) for r in rows},
         log_loss=float(manifest["log_loss"]),
+        second=second,
         definitions=int(manifest.get("definitions", 0)),
-        definition_weight=float(manifest.get("definition_weight", 0.0)),
     )

@@ -548,7 +548,7 @@ class Engine:
         if learned is None:
             return None
         space = CauseSpace(learned.temperature, self.settings.cause_top)
-        return space.fit(learned.causes, learned.vectors)
+        return space.fit(learned.causes, learned.vectors, learned.second)
 
     def cause_vectors(self, causes: Sequence[Cause]) -> np.ndarray:
         """The causes' texts (title, definition, keywords) embedded in the profiles' space,
@@ -560,12 +560,12 @@ class Engine:
         *,
         min_members: int = 5,
         definitions: Sequence[Cause] = (),
-        definition_weight: float = 1.0,
     ) -> LearnedCauses:
         """Learn causes from the stored profiles that carry a cause code (matcher.cause_model),
         save them beside the index and use them as the cause space. Titles come from the
         loaded taxonomy when it names the codes. `definitions`: causes whose definitions are
-        added to their learned prototypes as labelled data (matcher.cause_model)."""
+        added to the learned causes as labelled data, a second prototype each
+        (matcher.cause_model)."""
         titles = {c.code: c.title for c in self.store.causes()}
         titles.update({c.code: c.title for c in definitions})
         with self._lock.read():
@@ -592,20 +592,25 @@ class Engine:
             titles,
             min_members=min_members,
             definitions=defs,
-            definition_weight=definition_weight,
         )
         digest = space_digest(mean, self.embedder.model_name, self.embedder.dimension)
         save_learned(self.settings.data_dir, learned, digest)
-        self.set_cause_prototypes(learned.causes, learned.vectors, learned.temperature)
+        self.set_cause_prototypes(
+            learned.causes, learned.vectors, learned.temperature, learned.second
+        )
         return learned
 
     def set_cause_prototypes(
-        self, causes: Sequence[Cause], vectors: np.ndarray, temperature: float
+        self,
+        causes: Sequence[Cause],
+        vectors: np.ndarray,
+        temperature: float,
+        second: np.ndarray | None = None,
     ) -> int:
         """Use causes learned from labelled profiles (matcher.cause_model: one prototype vector
-        per cause, in the profiles' space, and a calibrated temperature) as the cause space, in
-        memory. Returns the number of causes in use."""
-        space = CauseSpace(temperature, self.settings.cause_top).fit(causes, vectors)
+        per cause, in the profiles' space, optionally a second one each, and a calibrated
+        temperature) as the cause space, in memory. Returns the number of causes in use."""
+        space = CauseSpace(temperature, self.settings.cause_top).fit(causes, vectors, second)
         with self._lock.write():
             self.catalog.set_cause_space(space)
             self.cause_space = space

@@ -80,15 +80,9 @@ def register(subparsers: Any) -> None:
         "--definitions",
         default=None,
         metavar="FILE|taxonomy",
-        help="add each learned cause's definition to its prototype as labelled data: from a "
+        help="add each learned cause's definition as labelled data (a second prototype): from a "
         "taxonomy file (code, title, definition; read now, not loaded as the taxonomy) or "
         "`taxonomy` for the loaded one; causes without members are never added",
-    )
-    p.add_argument(
-        "--definition-weight",
-        type=float,
-        default=1.0,
-        help="a definition's weight against its members' mean (1: equal)",
     )
     p.add_argument("--clear", action="store_true", help="remove the learned causes")
     p.add_argument("--json", action="store_true")
@@ -436,15 +430,12 @@ def cmd_causes(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.min_members < 1:
         raise _usage("--min-members must be at least 1")
-    if args.definition_weight < 0:
-        raise _usage("--definition-weight must not be negative")
     engine = _engine(settings)
     try:
         definitions = _definitions(args.definitions, engine)
         learned = engine.learn_causes(
             min_members=args.min_members,
             definitions=definitions,
-            definition_weight=args.definition_weight,
         )
     except ValidationError as exc:
         raise _usage(str(exc)) from exc
@@ -457,14 +448,13 @@ def cmd_causes(args: argparse.Namespace, settings: Settings) -> int:
         "temperature": learned.temperature,
         "held_out_log_loss": learned.log_loss,
         "with_definition": learned.definitions,
-        "definition_weight": learned.definition_weight,
         "largest": sorted(learned.members.items(), key=lambda kv: -kv[1])[:5],
     }
     lines = [
         f"learned {len(learned.causes)} causes from {labelled} labelled profiles "
         f"(temperature {learned.temperature}, held-out log-loss {learned.log_loss})"
         + (
-            f", {learned.definitions} with their definition (weight {learned.definition_weight})"
+            f", {learned.definitions} with their definition as a second prototype"
             if learned.definitions
             else ""
         )

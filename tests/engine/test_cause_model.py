@@ -78,43 +78,59 @@ def test_engine_ranks_by_learned_causes(engine: Engine) -> None:
     assert not any("Food banks" in r for r in others)
 
 
-def test_definitions_are_labelled_data_of_their_own_cause_only() -> None:
-    """A cause's definition joins its prototype (weight 1: as much as its members' mean), so
-    text written like the definition classifies into it with confidence; a definition of a
-    code without members adds no cause."""
-    from matcher.cause_model import with_definitions
+def test_definitions_are_a_second_prototype_of_their_own_cause_only() -> None:
+    """A cause's definition becomes its second prototype: text written like the definition
+    classifies into the cause with confidence, a member keeps the class its members' mean
+    gives it, and a definition of a code without members adds no cause."""
+    from matcher.cause_model import definition_prototypes, similarities
+    from matcher.causes import CauseSpace
 
     vecs, labels, centres = _clusters(spread=1.2)
     rng = np.random.default_rng(5)
-    # a definition: the cause's direction plus wording of its own (off the members' cloud)
+    # a definition: between its cause and another, with wording of its own (off the members'
+    # cloud), so the members' means alone do not tell which cause it defines
     own = rng.normal(size=centres.shape[1])
-    definition = centres[0] + own / np.linalg.norm(own)
+    definition = 0.55 * centres[0] + 0.45 * centres[1] + 0.3 * own / np.linalg.norm(own)
     plain = learn_causes(vecs, labels)
     with_def = learn_causes(
-        vecs,
-        labels,
-        definitions={"K30": definition, "Z99": rng.normal(size=centres.shape[1])},
-        definition_weight=1.0,
+        vecs, labels, definitions={"K30": definition, "Z99": rng.normal(size=centres.shape[1])}
     )
     codes = [c.code for c in with_def.causes]
     assert codes == [c.code for c in plain.causes] == ["B60", "K30", "P84"]  # no Z99
-    assert with_def.definitions == 1 and with_def.definition_weight == 1.0
+    assert with_def.definitions == 1 and plain.second is None and plain.definitions == 0
+    assert np.allclose(with_def.vectors, plain.vectors)  # the members' means are unchanged
     k = codes.index("K30")
-    unit = definition / np.linalg.norm(definition)
-    expected = plain.vectors[k] + unit
-    assert np.allclose(with_def.vectors[k], expected / np.linalg.norm(expected), atol=1e-5)
-    for c in ("B60", "P84"):  # the others keep their members' prototype
+    unit = (definition / np.linalg.norm(definition)).astype(np.float32)
+    assert with_def.second is not None and np.allclose(with_def.second[k], unit, atol=1e-6)
+    for c in ("B60", "P84"):  # no definition: the second prototype is the first
         i = codes.index(c)
-        assert np.allclose(with_def.vectors[i], plain.vectors[i], atol=1e-6)
+        assert np.allclose(with_def.second[i], plain.vectors[i], atol=1e-6)
 
-    def p_own(learned: object) -> float:
-        sims = unit @ learned.vectors.T  # type: ignore[attr-defined]
-        z = np.exp((sims - sims.max()) / learned.temperature)  # type: ignore[attr-defined]
-        return float(z[k] / z.sum())
+    def dist(learned: object, x: np.ndarray) -> np.ndarray:
+        space = CauseSpace(learned.temperature).fit(  # type: ignore[attr-defined]
+            learned.causes,  # type: ignore[attr-defined]
+            learned.vectors,  # type: ignore[attr-defined]
+            learned.second,  # type: ignore[attr-defined]
+        )
+        return space.distribution(x[None, :])[0]
 
-    assert p_own(with_def) > p_own(plain)
-    # weight 0 is the members alone
-    zero = with_definitions(plain.vectors, codes, {"K30": definition}, 0.0)
-    assert np.allclose(zero, plain.vectors, atol=1e-6)
-    with pytest.raises(ValidationError, match="must not be negative"):
-        learn_causes(vecs, labels, definitions={"K30": definition}, definition_weight=-1)
+    assert dist(plain, unit)[k] < 0.9 < dist(with_def, unit)[k]
+    # the similarity to a cause is the higher of the two prototypes'
+    sims = similarities(unit[None, :], with_def.vectors, with_def.second)[0]
+    assert np.isclose(sims[k], 1.0, atol=1e-5)
+    assert np.allclose(
+        definition_prototypes(plain.vectors, codes, {}), plain.vectors
+    )  # no definitions: nothing moves
+
+
+def test_learned_causes_with_definitions_are_saved_and_loaded(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from matcher.cause_model import load_learned, save_learned
+
+    vecs, labels, centres = _clusters()
+    learned = learn_causes(vecs, labels, definitions={"B60": centres[1]})
+    save_learned(Path(str(tmp_path)), learned, "digest")
+    back = load_learned(Path(str(tmp_path)), "digest")
+    assert back is not None and back.definitions == 1 and back.second is not None
+    assert np.allclose(back.second, learned.second)  # type: ignore[arg-type]

@@ -111,19 +111,20 @@ def test_train_causes_adds_definitions_from_a_file_and_says_so(
     out = json.loads(capsys.readouterr().out)
     assert out["causes"] == 3 and out["with_definition"] == 2  # Z99 has no members
     manifest = json.loads((settings.data_dir / LEARNED_DIR / "manifest.json").read_text())
-    assert manifest["definitions"] == 2 and manifest["definition_weight"] == 1.0
+    assert manifest["definitions"] == 2
+    assert (settings.data_dir / LEARNED_DIR / "definitions.npy").is_file()
     titles = {c["code"]: c["title"] for c in manifest["causes"]}
     assert titles["K31"] == "Food Banks & Pantries" and "Z99" not in titles
     reopened = Engine.open(settings)
     assert {c.code for c in reopened.causes()} == set(TOPICS)  # the space stays the learned one
+    assert reopened.cause_space is not None and reopened.cause_space.second_ is not None
     reopened.close()
-    # without definitions the prototypes are the members' means: different vectors
+    # without definitions: one prototype a cause
     assert main([*base, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["with_definition"] == 0
+    assert not (settings.data_dir / LEARNED_DIR / "definitions.npy").exists()
     # bad input: a clear usage error naming the problem
     assert main([*base, "--definitions", str(tmp_path / "missing.csv")]) == 2
     assert "missing.csv is not a file" in capsys.readouterr().err
     assert main([*base, "--definitions", "taxonomy"]) == 2
     assert "no cause taxonomy is loaded" in capsys.readouterr().err
-    assert main([*base, "--definitions", str(taxonomy), "--definition-weight", "-1"]) == 2
-    assert "must not be negative" in capsys.readouterr().err

@@ -55,7 +55,7 @@ def learned_causes_setup(
     """A function that, given the T1/T3 engine, learns cause prototypes from the codes of the
     training states' profiles and loads them as its cause space. `definitions` (causes):
     their definitions are added to the learned prototypes as labelled data (never a cause of
-    their own: the cause space stays the learned one)."""
+    their own: the cause space stays the learned one), a second prototype each."""
     from matcher.cause_model import learn_causes
 
     def setup(engine: Any) -> None:
@@ -75,7 +75,9 @@ def learned_causes_setup(
             titles,
             definitions=definition_vectors(engine, definitions),
         )
-        engine.set_cause_prototypes(learned.causes, learned.vectors, learned.temperature)
+        engine.set_cause_prototypes(
+            learned.causes, learned.vectors, learned.temperature, learned.second
+        )
         print(
             f"learned causes: {len(learned.causes)} prototypes from {len(found)} profiles of "
             f"{', '.join(train_states)}, {learned.definitions} with their definition "
@@ -126,7 +128,9 @@ def t4_learned_runs(
         ]
         vectors = engine.catalog.vectors[[p for p, _ in found]]
         learned = learn_causes(vectors, [c for _, c in found], titles, definitions=defs)
-        engine.set_cause_prototypes(learned.causes, learned.vectors, learned.temperature)
+        engine.set_cause_prototypes(
+            learned.causes, learned.vectors, learned.temperature, learned.second
+        )
         needs = [n for n in task.needs if n.state in held]
         runs += run_engine_t4(engine, dataclasses.replace(task, needs=needs))
         lines.append(
