@@ -92,9 +92,8 @@ def test_definitions_are_a_second_prototype_of_their_own_cause_only() -> None:
     own = rng.normal(size=centres.shape[1])
     definition = 0.55 * centres[0] + 0.45 * centres[1] + 0.3 * own / np.linalg.norm(own)
     plain = learn_causes(vecs, labels)
-    with_def = learn_causes(
-        vecs, labels, definitions={"K30": definition, "Z99": rng.normal(size=centres.shape[1])}
-    )
+    stray = np.asarray(rng.normal(size=(centres.shape[1],)))
+    with_def = learn_causes(vecs, labels, definitions={"K30": definition, "Z99": stray})
     codes = [c.code for c in with_def.causes]
     assert codes == [c.code for c in plain.causes] == ["B60", "K30", "P84"]  # no Z99
     assert with_def.definitions == 1 and plain.second is None and plain.definitions == 0
