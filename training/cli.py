@@ -432,7 +432,7 @@ def cmd_causes(args: argparse.Namespace, settings: Settings) -> int:
         raise _usage("--min-members must be at least 1")
     engine = _engine(settings)
     try:
-        definitions = _definitions(args.definitions, engine)
+        definitions = read_definitions(args.definitions, engine)
         learned = engine.learn_causes(
             min_members=args.min_members,
             definitions=definitions,
@@ -464,7 +464,7 @@ def cmd_causes(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _definitions(given: str | None, engine: Any) -> list[Any]:
+def read_definitions(given: str | None, engine: Any) -> list[Any]:
     """The causes whose definitions `train causes --definitions` (and `train embed`) use:
     none, the loaded taxonomy's (`taxonomy`), or a taxonomy file's (read, not loaded).
     `engine`: anything with the `store` (an Engine) or a Store."""

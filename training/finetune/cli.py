@@ -195,10 +195,10 @@ def collect_triplets(
         triplets += part
         by_source["missions"] = len(part)
     if "definitions" in sources:
-        from training.cli import _definitions
+        from training.cli import read_definitions
 
         try:
-            causes = _definitions(args.definitions, store)
+            causes = read_definitions(args.definitions, store)
         except ValidationError as exc:
             raise UsageError(str(exc)) from exc
         part, counts["definitions"] = definition_triplets(
