@@ -9,12 +9,13 @@ result plugs into the engine's cause space in place of the definitions' embeddin
 (`Engine.set_cause_prototypes`); causes with too few members are left out.
 
 A cause's definition (from a taxonomy file the analyst names) can be added as labelled data of
-its own class, as a second prototype: a text's similarity to the cause is the higher of its
-similarities to the members' mean and to the definition (a nearest-prototype classifier with
-two prototypes a class). A mission keeps the class its members' mean gives it, and text
-written like a definition (a cause-search query) classifies into its cause with confidence.
-Only causes learned from members get one: the definitions never add a cause, so the cause
-space stays the learned one.
+its own class, as a second prototype for the texts asked about (needs, cause searches): their
+similarity to the cause is the higher of their similarities to the members' mean and to the
+definition (a nearest-prototype classifier with two prototypes a class). A definition is
+written the way a cause is asked for, not the way an organisation describes itself, so profiles
+are classified by their peers' missions alone (`CauseSpace.query_distribution`). Only causes
+learned from members get one: the definitions never add a cause, so the cause space stays the
+learned one.
 """
 
 from __future__ import annotations
@@ -68,12 +69,6 @@ def definition_prototypes(
     return out
 
 
-def similarities(vectors: np.ndarray, protos: np.ndarray, second: np.ndarray | None) -> np.ndarray:
-    """Cosine of each row to each cause: to its prototype, or the higher of the two."""
-    sims = vectors @ protos.T
-    return sims if second is None else np.maximum(sims, vectors @ second.T)
-
-
 def _log_loss(sims: np.ndarray, target: np.ndarray, temperature: float) -> float:
     logits = sims / temperature
     logits -= logits.max(axis=1, keepdims=True)
@@ -94,7 +89,8 @@ def learn_causes(
     """Prototypes of every code with at least `min_members` labelled rows, and the calibrated
     temperature. `titles`: code -> readable title (the code itself when missing).
     `definitions`: code -> embedding of the code's definition (same space as `vectors`), its
-    second prototype; the temperature is calibrated on both as used."""
+    second prototype (for queries); the temperature is calibrated on the labelled profiles,
+    which the first prototypes alone classify."""
     defs = dict(definitions or {})
     vecs = np.asarray(vectors, dtype=np.float32)
     lab = np.asarray([str(x) for x in labels])
@@ -117,10 +113,9 @@ def learn_causes(
         if not (~held[rows]).any():
             held[rows[0]] = False
     fit_protos = prototypes(vecs[~held], lab[~held], codes)
-    second = definition_prototypes(fit_protos, codes, defs) if defs else None
     index = {c: i for i, c in enumerate(codes)}
     target = np.asarray([index[c] for c in lab[held]])
-    sims = similarities(vecs[held], fit_protos, second)
+    sims = vecs[held] @ fit_protos.T
     losses = {t: _log_loss(sims, target, t) for t in TEMPERATURES} if held.any() else {0.05: 0.0}
     temperature = min(losses, key=lambda t: losses[t])
     titles = titles or {}

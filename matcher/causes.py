@@ -88,9 +88,10 @@ class CauseSpace:
         self, causes: Sequence[Cause], vectors: np.ndarray, second: np.ndarray | None = None
     ) -> CauseSpace:
         """`vectors`: the causes' embeddings, in the same space as the profiles' (centred).
-        `second`: an optional second prototype per cause (e.g. its definition beside its
-        members' mean, matcher.cause_model); a text's similarity to a cause is then the
-        higher of the two."""
+        `second`: an optional second prototype per cause for the texts asked about
+        (`query_distribution`), e.g. its definition beside its members' mean
+        (matcher.cause_model): a query's similarity to a cause is then the higher of the two.
+        Profiles (`distribution`, `sparse`) are classified by the first only."""
         vecs = np.asarray(vectors, dtype=np.float32)
         if vecs.ndim != 2 or vecs.shape[0] != len(causes):
             raise ValueError(f"{len(causes)} causes but vectors of shape {vecs.shape}")
@@ -112,10 +113,16 @@ class CauseSpace:
 
     def distribution(self, vectors: np.ndarray) -> np.ndarray:
         """Full distributions, one row per vector (n x causes)."""
+        sims = np.asarray(vectors, dtype=np.float32) @ self.vectors_.T
+        return _softmax_rows(sims, self.temperature)
+
+    def query_distribution(self, vectors: np.ndarray) -> np.ndarray:
+        """Distributions of texts asked about (needs, queries): as `distribution`, with the
+        similarity to each cause the higher of its two prototypes' when it has two."""
+        if self.second_ is None:
+            return self.distribution(vectors)
         vecs = np.asarray(vectors, dtype=np.float32)
-        sims = vecs @ self.vectors_.T
-        if self.second_ is not None:
-            np.maximum(sims, vecs @ self.second_.T, out=sims)
+        sims = np.maximum(vecs @ self.vectors_.T, vecs @ self.second_.T)
         return _softmax_rows(sims, self.temperature)
 
     def sparse(self, vectors: np.ndarray, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:

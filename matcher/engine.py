@@ -901,7 +901,7 @@ class Engine:
     def _cause_dist(self, q: np.ndarray) -> np.ndarray | None:
         if self.cause_space is None:
             return None
-        return self.cause_space.distribution(q[None, :])[0]
+        return self.cause_space.query_distribution(q[None, :])[0]
 
     def _retrieve(
         self,

@@ -79,10 +79,10 @@ def test_engine_ranks_by_learned_causes(engine: Engine) -> None:
 
 
 def test_definitions_are_a_second_prototype_of_their_own_cause_only() -> None:
-    """A cause's definition becomes its second prototype: text written like the definition
-    classifies into the cause with confidence, a member keeps the class its members' mean
-    gives it, and a definition of a code without members adds no cause."""
-    from matcher.cause_model import definition_prototypes, similarities
+    """A cause's definition becomes its second prototype for queries: a query written like the
+    definition classifies into the cause with confidence, profiles are classified by the
+    members' means alone, and a definition of a code without members adds no cause."""
+    from matcher.cause_model import definition_prototypes
     from matcher.causes import CauseSpace
 
     vecs, labels, centres = _clusters(spread=1.2)
@@ -105,18 +105,25 @@ def test_definitions_are_a_second_prototype_of_their_own_cause_only() -> None:
         i = codes.index(c)
         assert np.allclose(with_def.second[i], plain.vectors[i], atol=1e-6)
 
-    def dist(learned: object, x: np.ndarray) -> np.ndarray:
-        space = CauseSpace(learned.temperature).fit(  # type: ignore[attr-defined]
+    def space(learned: object) -> CauseSpace:
+        return CauseSpace(learned.temperature).fit(  # type: ignore[attr-defined]
             learned.causes,  # type: ignore[attr-defined]
             learned.vectors,  # type: ignore[attr-defined]
             learned.second,  # type: ignore[attr-defined]
         )
-        return space.distribution(x[None, :])[0]
 
-    assert dist(plain, unit)[k] < 0.9 < dist(with_def, unit)[k]
-    # the similarity to a cause is the higher of the two prototypes'
-    sims = similarities(unit[None, :], with_def.vectors, with_def.second)[0]
-    assert np.isclose(sims[k], 1.0, atol=1e-5)
+    def asked(learned: object) -> np.ndarray:
+        return space(learned).query_distribution(unit[None, :])[0]
+
+    assert asked(plain)[k] < 0.9 < asked(with_def)[k]
+    assert with_def.temperature == plain.temperature  # calibrated on the profiles, as before
+    # profiles (and the definition read as a profile) are classified by the members' means
+    assert np.allclose(
+        space(with_def).distribution(vecs[:5]), space(plain).distribution(vecs[:5]), atol=1e-6
+    )
+    assert np.allclose(
+        space(with_def).distribution(unit[None, :]), space(plain).distribution(unit[None, :])
+    )
     assert np.allclose(
         definition_prototypes(plain.vectors, codes, {}), plain.vectors
     )  # no definitions: nothing moves
@@ -133,3 +140,29 @@ def test_learned_causes_with_definitions_are_saved_and_loaded(tmp_path: object) 
     back = load_learned(Path(str(tmp_path)), "digest")
     assert back is not None and back.definitions == 1 and back.second is not None
     assert np.allclose(back.second, learned.second)  # type: ignore[arg-type]
+
+
+def test_engine_classifies_needs_with_the_definitions_and_profiles_without(
+    engine: Engine,
+) -> None:
+    """With a second prototype per cause, the engine reads a need's causes with both (the
+    definition that matches it wins) and keeps the profiles' causes from the first."""
+    ids = [engine.catalog._id_at(i) for i in range(len(engine.catalog))]
+    food = {"fb-pdx", "fb-sea"}
+    positions = [i for i, oid in enumerate(ids) if oid is not None]
+    labels = ["K30" if ids[i] in food else "other" for i in positions]
+    learned = learn_causes(engine.catalog.vectors[positions], labels, min_members=1)
+    q = engine.query_vectors(["Our town needs a new playground for toddlers"])[0]
+    codes = [c.code for c in learned.causes]
+    second = learned.vectors.copy()
+    second[codes.index("K30")] = q  # the need reads exactly like K30's definition
+    engine.set_cause_prototypes(learned.causes, learned.vectors, learned.temperature)
+    before_idx, before_p = engine.catalog.cause_idx_.copy(), engine.catalog.cause_p_.copy()
+    plain = engine._cause_dist(q)
+    engine.set_cause_prototypes(learned.causes, learned.vectors, learned.temperature, second)
+    asked = engine._cause_dist(q)
+    assert plain is not None and asked is not None
+    k = codes.index("K30")
+    assert asked[k] > 0.9 and asked[k] > plain[k]
+    assert np.array_equal(engine.catalog.cause_idx_, before_idx)
+    assert np.allclose(engine.catalog.cause_p_, before_p)
