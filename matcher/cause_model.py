@@ -7,6 +7,15 @@ similarities to the prototypes, with the temperature chosen by log-loss on label
 of the prototypes (temperature scaling, the standard calibration of a softmax classifier). The
 result plugs into the engine's cause space in place of the definitions' embeddings
 (`Engine.set_cause_prototypes`); causes with too few members are left out.
+
+A cause's definition (from a taxonomy file the analyst names) can be added as labelled data of
+its own class, as a second prototype for the texts asked about (needs, cause searches): their
+similarity to the cause is the higher of their similarities to the members' mean and to the
+definition (a nearest-prototype classifier with two prototypes a class). A definition is
+written the way a cause is asked for, not the way an organisation describes itself, so profiles
+are classified by their peers' missions alone (`CauseSpace.query_distribution`). Only causes
+learned from members get one: the definitions never add a cause, so the cause space stays the
+learned one.
 """
 
 from __future__ import annotations
@@ -33,6 +42,8 @@ class LearnedCauses:
     temperature: float
     members: dict[str, int]  # cause code -> labelled profiles behind its prototype
     log_loss: float  # on the held-out labelled rows, at `temperature`
+    second: np.ndarray | None = None  # per cause its definition (or its prototype again)
+    definitions: int = 0  # causes with their definition as a second prototype
 
 
 def prototypes(
@@ -42,6 +53,20 @@ def prototypes(
     lab = np.asarray(labels)
     out = np.stack([vectors[lab == c].mean(axis=0) for c in codes]).astype(np.float32)
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def definition_prototypes(
+    protos: np.ndarray, codes: Sequence[str], definitions: Mapping[str, np.ndarray]
+) -> np.ndarray:
+    """Each code's normalised definition embedding, in the codes' order; a code without one
+    gets its prototype (so the higher of the two similarities is the prototype's)."""
+    out = np.array(protos, dtype=np.float32, copy=True)
+    for i, c in enumerate(codes):
+        d = definitions.get(c)
+        if d is not None:
+            d = np.asarray(d, dtype=np.float32)
+            out[i] = d / max(float(np.linalg.norm(d)), 1e-12)
+    return out
 
 
 def _log_loss(sims: np.ndarray, target: np.ndarray, temperature: float) -> float:
@@ -59,9 +84,14 @@ def learn_causes(
     min_members: int = 5,
     holdout: float = 0.2,
     seed: int = 0,
+    definitions: Mapping[str, np.ndarray] | None = None,
 ) -> LearnedCauses:
     """Prototypes of every code with at least `min_members` labelled rows, and the calibrated
-    temperature. `titles`: code -> readable title (the code itself when missing)."""
+    temperature. `titles`: code -> readable title (the code itself when missing).
+    `definitions`: code -> embedding of the code's definition (same space as `vectors`), its
+    second prototype (for queries); the temperature is calibrated on the labelled profiles,
+    which the first prototypes alone classify."""
+    defs = dict(definitions or {})
     vecs = np.asarray(vectors, dtype=np.float32)
     lab = np.asarray([str(x) for x in labels])
     if vecs.ndim != 2 or vecs.shape[0] != lab.size:
@@ -94,16 +124,20 @@ def learn_causes(
         for c, n in zip(found, counts, strict=True)
         if str(c) in index
     ]
+    protos = prototypes(vecs, lab, codes)
     return LearnedCauses(
         causes=causes,
-        vectors=prototypes(vecs, lab, codes),
+        vectors=protos,
         temperature=temperature,
         members={str(c): int(n) for c, n in zip(found, counts, strict=True) if str(c) in index},
         log_loss=round(losses[temperature], 4),
+        second=definition_prototypes(protos, codes, defs) if defs else None,
+        definitions=sum(c in defs for c in codes),
     )
 
 
 LEARNED_DIR = "learned-causes"
+DEFINITIONS_FILE = "definitions.npy"  # the second prototypes, when definitions were added
 FORMAT = 1
 
 
@@ -120,11 +154,15 @@ def save_learned(directory: Path, learned: LearnedCauses, digest: str) -> Path:
     final = Path(directory) / LEARNED_DIR
     with atomic_directory(final) as tmp:
         np.save(tmp / "prototypes.npy", learned.vectors.astype(np.float32), allow_pickle=False)
+        if learned.second is not None:
+            second = learned.second.astype(np.float32)
+            np.save(tmp / DEFINITIONS_FILE, second, allow_pickle=False)
         manifest = {
             "format": FORMAT,
             "space": digest,
             "temperature": learned.temperature,
             "log_loss": learned.log_loss,
+            "definitions": learned.definitions,
             "causes": [
                 {"code": c.code, "title": c.title, "members": learned.members[c.code]}
                 for c in learned.causes
@@ -150,6 +188,13 @@ def load_learned(directory: Path, digest: str) -> LearnedCauses | None:
     rows = manifest["causes"]
     if vectors.shape[0] != len(rows):
         raise ArtifactMismatchError(f"{len(rows)} causes but {vectors.shape[0]} prototypes")
+    second = None
+    if (folder / DEFINITIONS_FILE).is_file():
+        second = np.load(folder / DEFINITIONS_FILE, allow_pickle=False)
+        if second.shape != vectors.shape:
+            raise ArtifactMismatchError(
+                f"{second.shape[0]} definition prototypes for {len(rows)} causes"
+            )
     causes = [
         Cause(code=r["code"], title=r["title"], definition=f"Learned from {r['members']} profiles.")
         for r in rows
@@ -160,4 +205,6 @@ def load_learned(directory: Path, digest: str) -> LearnedCauses | None:
         temperature=float(manifest["temperature"]),
         members={r["code"]: int(r["members"]) for r in rows},
         log_loss=float(manifest["log_loss"]),
+        second=second,
+        definitions=int(manifest.get("definitions", 0)),
     )

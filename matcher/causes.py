@@ -65,6 +65,10 @@ def taxonomy_hash(causes: Sequence[Cause]) -> str:
     return digest.hexdigest()
 
 
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
 def _softmax_rows(x: np.ndarray, temperature: float) -> np.ndarray:
     z = x / temperature
     z = z - z.max(axis=1, keepdims=True)
@@ -80,16 +84,27 @@ class CauseSpace:
         self.temperature = temperature
         self.top = top
 
-    def fit(self, causes: Sequence[Cause], vectors: np.ndarray) -> CauseSpace:
-        """`vectors`: the causes' embeddings, in the same space as the profiles' (centred)."""
+    def fit(
+        self, causes: Sequence[Cause], vectors: np.ndarray, second: np.ndarray | None = None
+    ) -> CauseSpace:
+        """`vectors`: the causes' embeddings, in the same space as the profiles' (centred).
+        `second`: an optional second prototype per cause for the texts asked about
+        (`query_distribution`), e.g. its definition beside its members' mean
+        (matcher.cause_model): a query's similarity to a cause is then the higher of the two.
+        Profiles (`distribution`, `sparse`) are classified by the first only."""
         vecs = np.asarray(vectors, dtype=np.float32)
         if vecs.ndim != 2 or vecs.shape[0] != len(causes):
             raise ValueError(f"{len(causes)} causes but vectors of shape {vecs.shape}")
         if not causes:
             raise ValueError("a cause space needs at least one cause")
-        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
         self.causes_ = list(causes)
-        self.vectors_ = vecs / np.maximum(norms, 1e-12)
+        self.vectors_ = _unit_rows(vecs)
+        self.second_: np.ndarray | None = None
+        if second is not None:
+            other = np.asarray(second, dtype=np.float32)
+            if other.shape != vecs.shape:
+                raise ValueError(f"second prototypes of shape {other.shape}, not {vecs.shape}")
+            self.second_ = _unit_rows(other)
         self.top_ = min(self.top, len(causes))
         return self
 
@@ -99,6 +114,15 @@ class CauseSpace:
     def distribution(self, vectors: np.ndarray) -> np.ndarray:
         """Full distributions, one row per vector (n x causes)."""
         sims = np.asarray(vectors, dtype=np.float32) @ self.vectors_.T
+        return _softmax_rows(sims, self.temperature)
+
+    def query_distribution(self, vectors: np.ndarray) -> np.ndarray:
+        """Distributions of texts asked about (needs, queries): as `distribution`, with the
+        similarity to each cause the higher of its two prototypes' when it has two."""
+        if self.second_ is None:
+            return self.distribution(vectors)
+        vecs = np.asarray(vectors, dtype=np.float32)
+        sims = np.maximum(vecs @ self.vectors_.T, vecs @ self.second_.T)
         return _softmax_rows(sims, self.temperature)
 
     def sparse(self, vectors: np.ndarray, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:

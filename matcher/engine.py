@@ -496,13 +496,26 @@ class Engine:
         if learned is None:
             return None
         space = CauseSpace(learned.temperature, self.settings.cause_top)
-        return space.fit(learned.causes, learned.vectors)
+        return space.fit(learned.causes, learned.vectors, learned.second)
 
-    def learn_causes(self, *, min_members: int = 5) -> LearnedCauses:
+    def cause_vectors(self, causes: Sequence[Cause]) -> np.ndarray:
+        """The causes' texts (title, definition, keywords) embedded in the profiles' space,
+        centred like the index's vectors."""
+        return centre(self.profile_embedder.encode([c.text() for c in causes]), self.mean_)
+
+    def learn_causes(
+        self,
+        *,
+        min_members: int = 5,
+        definitions: Sequence[Cause] = (),
+    ) -> LearnedCauses:
         """Learn causes from the stored profiles that carry a cause code (matcher.cause_model),
         save them beside the index and use them as the cause space. Titles come from the
-        loaded taxonomy when it names the codes."""
+        loaded taxonomy when it names the codes. `definitions`: causes whose definitions are
+        added to the learned causes as labelled data, a second prototype each
+        (matcher.cause_model)."""
         titles = {c.code: c.title for c in self.store.causes()}
+        titles.update({c.code: c.title for c in definitions})
         with self._lock.read():
             labelled = [
                 (pos, org.cause_code)
@@ -511,19 +524,41 @@ class Engine:
             ]
             vectors = self.catalog.vectors[[p for p, _ in labelled]]
             mean = self.mean_
-        learned = learn_causes(vectors, [c for _, c in labelled], titles, min_members=min_members)
+        defs = None
+        if definitions:  # embedded like the profiles, centred on the same mean
+            texts = [c.text() for c in definitions]
+            defs = dict(
+                zip(
+                    (c.code for c in definitions),
+                    centre(self.profile_embedder.encode(texts), mean),
+                    strict=True,
+                )
+            )
+        learned = learn_causes(
+            vectors,
+            [c for _, c in labelled],
+            titles,
+            min_members=min_members,
+            definitions=defs,
+        )
         digest = space_digest(mean, self.embedder.model_name, self.embedder.dimension)
         save_learned(self.settings.data_dir, learned, digest)
-        self.set_cause_prototypes(learned.causes, learned.vectors, learned.temperature)
+        self.set_cause_prototypes(
+            learned.causes, learned.vectors, learned.temperature, learned.second
+        )
         return learned
 
     def set_cause_prototypes(
-        self, causes: Sequence[Cause], vectors: np.ndarray, temperature: float
+        self,
+        causes: Sequence[Cause],
+        vectors: np.ndarray,
+        temperature: float,
+        second: np.ndarray | None = None,
     ) -> int:
         """Use causes learned from labelled profiles (matcher.cause_model: one prototype vector
-        per cause, in the profiles' space, and a calibrated temperature) as the cause space, in
-        memory. Returns the number of causes in use."""
-        space = CauseSpace(temperature, self.settings.cause_top).fit(causes, vectors)
+        per cause, in the profiles' space, optionally a second one each, and a calibrated
+        temperature) as the cause space, in memory. Returns the number of causes in use."""
+        space = CauseSpace(temperature, self.settings.cause_top).fit(causes, vectors, second)
         with self._lock.write():
             self.catalog.set_cause_space(space)
             self.cause_space = space
@@ -832,7 +867,7 @@ class Engine:
     def _cause_dist(self, q: np.ndarray) -> np.ndarray | None:
         if self.cause_space is None:
             return None
-        return self.cause_space.distribution(q[None, :])[0]
+        return self.cause_space.query_distribution(q[None, :])[0]
 
     def _retrieve(
         self,

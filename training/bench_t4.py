@@ -34,6 +34,7 @@ def cards_line(counts: dict[str, int]) -> str:
 
 
 LEARNED_ROW = "engine + causes learned from other states' codes"
+LEARNED_DEFS_ROW = "engine + learned causes + their definitions as labelled data"
 
 
 def run_t4(
@@ -109,11 +110,18 @@ def run_t4(
                         engine, task, {c.code: c.title for c in ntee}
                     )
                     print("T4 learned causes: " + "; ".join(folds))
+                    defs_runs, _ = t4_learned_runs(
+                        engine, task, {c.code: c.title for c in ntee}, definitions=ntee
+                    )
             finally:
                 engine.close()
             rows["engine + NTEE cause taxonomy"] = t4_figures(task, runs)
             if learned:
                 rows[LEARNED_ROW] = t4_figures(task, learned_runs)
+                rows[LEARNED_DEFS_ROW] = t4_figures(task, defs_runs)
+                payload["needs"]["engine, learned causes + definitions"] = need_rows(
+                    task, defs_runs
+                )
                 payload["needs"]["engine, learned causes"] = need_rows(task, learned_runs)
             counts = card_counts(runs)
             rows["engine: cards"] = cards_line(counts)

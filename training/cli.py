@@ -76,6 +76,14 @@ def register(subparsers: Any) -> None:
         "causes", help="learn causes from profiles that carry a cause code (e.g. IRS NTEE)"
     )
     p.add_argument("--min-members", type=int, default=5, help="labelled profiles per cause")
+    p.add_argument(
+        "--definitions",
+        default=None,
+        metavar="FILE|taxonomy",
+        help="add each learned cause's definition as labelled data (a second prototype): from a "
+        "taxonomy file (code, title, definition; read now, not loaded as the taxonomy) or "
+        "`taxonomy` for the loaded one; causes without members are never added",
+    )
     p.add_argument("--clear", action="store_true", help="remove the learned causes")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_causes)
@@ -424,7 +432,11 @@ def cmd_causes(args: argparse.Namespace, settings: Settings) -> int:
         raise _usage("--min-members must be at least 1")
     engine = _engine(settings)
     try:
-        learned = engine.learn_causes(min_members=args.min_members)
+        definitions = read_definitions(args.definitions, engine)
+        learned = engine.learn_causes(
+            min_members=args.min_members,
+            definitions=definitions,
+        )
     except ValidationError as exc:
         raise _usage(str(exc)) from exc
     finally:
@@ -435,15 +447,42 @@ def cmd_causes(args: argparse.Namespace, settings: Settings) -> int:
         "labelled_profiles": labelled,
         "temperature": learned.temperature,
         "held_out_log_loss": learned.log_loss,
+        "with_definition": learned.definitions,
         "largest": sorted(learned.members.items(), key=lambda kv: -kv[1])[:5],
     }
     lines = [
         f"learned {len(learned.causes)} causes from {labelled} labelled profiles "
-        f"(temperature {learned.temperature}, held-out log-loss {learned.log_loss}); "
-        "the engine uses them from now on (`--clear` goes back to the taxonomy's definitions)"
+        f"(temperature {learned.temperature}, held-out log-loss {learned.log_loss})"
+        + (
+            f", {learned.definitions} with their definition as a second prototype"
+            if learned.definitions
+            else ""
+        )
+        + "; the engine uses them from now on (`--clear` goes back to the taxonomy's definitions)"
     ]
     _emit(args, payload, lines)
     return 0
+
+
+def read_definitions(given: str | None, engine: Any) -> list[Any]:
+    """The causes whose definitions `train causes --definitions` (and `train embed`) use:
+    none, the loaded taxonomy's (`taxonomy`), or a taxonomy file's (read, not loaded).
+    `engine`: anything with the `store` (an Engine) or a Store."""
+    from matcher.causes import read_causes
+
+    if not given:
+        return []
+    if given == "taxonomy":
+        causes = getattr(engine, "store", engine).causes()
+        if not causes:
+            raise ValidationError(
+                "--definitions taxonomy: no cause taxonomy is loaded (`matcher causes load FILE`)"
+            )
+        return list(causes)
+    path = Path(given)
+    if not path.is_file():
+        raise ValidationError(f"--definitions: {path} is not a file")
+    return read_causes(path)
 
 
 def cmd_pairs(args: argparse.Namespace, settings: Settings) -> int:

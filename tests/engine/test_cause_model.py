@@ -76,3 +76,93 @@ def test_engine_ranks_by_learned_causes(engine: Engine) -> None:
     assert "Works on the same cause: Food banks" in reasons["fb-pdx"]
     others = [r for oid, rs in reasons.items() if oid not in food for r in rs]
     assert not any("Food banks" in r for r in others)
+
+
+def test_definitions_are_a_second_prototype_of_their_own_cause_only() -> None:
+    """A cause's definition becomes its second prototype for queries: a query written like the
+    definition classifies into the cause with confidence, profiles are classified by the
+    members' means alone, and a definition of a code without members adds no cause."""
+    from matcher.cause_model import definition_prototypes
+    from matcher.causes import CauseSpace
+
+    vecs, labels, centres = _clusters(spread=1.2)
+    rng = np.random.default_rng(5)
+    # a definition: between its cause and another, with wording of its own (off the members'
+    # cloud), so the members' means alone do not tell which cause it defines
+    own = rng.normal(size=centres.shape[1])
+    definition = 0.55 * centres[0] + 0.45 * centres[1] + 0.3 * own / np.linalg.norm(own)
+    plain = learn_causes(vecs, labels)
+    stray = np.asarray(rng.normal(size=(centres.shape[1],)))
+    with_def = learn_causes(vecs, labels, definitions={"K30": definition, "Z99": stray})
+    codes = [c.code for c in with_def.causes]
+    assert codes == [c.code for c in plain.causes] == ["B60", "K30", "P84"]  # no Z99
+    assert with_def.definitions == 1 and plain.second is None and plain.definitions == 0
+    assert np.allclose(with_def.vectors, plain.vectors)  # the members' means are unchanged
+    k = codes.index("K30")
+    unit = (definition / np.linalg.norm(definition)).astype(np.float32)
+    assert with_def.second is not None and np.allclose(with_def.second[k], unit, atol=1e-6)
+    for c in ("B60", "P84"):  # no definition: the second prototype is the first
+        i = codes.index(c)
+        assert np.allclose(with_def.second[i], plain.vectors[i], atol=1e-6)
+
+    def space(learned: object) -> CauseSpace:
+        return CauseSpace(learned.temperature).fit(  # type: ignore[attr-defined]
+            learned.causes,  # type: ignore[attr-defined]
+            learned.vectors,  # type: ignore[attr-defined]
+            learned.second,  # type: ignore[attr-defined]
+        )
+
+    def asked(learned: object) -> np.ndarray:
+        return space(learned).query_distribution(unit[None, :])[0]
+
+    assert asked(plain)[k] < 0.9 < asked(with_def)[k]
+    assert with_def.temperature == plain.temperature  # calibrated on the profiles, as before
+    # profiles (and the definition read as a profile) are classified by the members' means
+    assert np.allclose(
+        space(with_def).distribution(vecs[:5]), space(plain).distribution(vecs[:5]), atol=1e-6
+    )
+    assert np.allclose(
+        space(with_def).distribution(unit[None, :]), space(plain).distribution(unit[None, :])
+    )
+    assert np.allclose(
+        definition_prototypes(plain.vectors, codes, {}), plain.vectors
+    )  # no definitions: nothing moves
+
+
+def test_learned_causes_with_definitions_are_saved_and_loaded(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from matcher.cause_model import load_learned, save_learned
+
+    vecs, labels, centres = _clusters()
+    learned = learn_causes(vecs, labels, definitions={"B60": centres[1]})
+    save_learned(Path(str(tmp_path)), learned, "digest")
+    back = load_learned(Path(str(tmp_path)), "digest")
+    assert back is not None and back.definitions == 1 and back.second is not None
+    assert np.allclose(back.second, learned.second)  # type: ignore[arg-type]
+
+
+def test_engine_classifies_needs_with_the_definitions_and_profiles_without(
+    engine: Engine,
+) -> None:
+    """With a second prototype per cause, the engine reads a need's causes with both (the
+    definition that matches it wins) and keeps the profiles' causes from the first."""
+    ids = [engine.catalog._id_at(i) for i in range(len(engine.catalog))]
+    food = {"fb-pdx", "fb-sea"}
+    positions = [i for i, oid in enumerate(ids) if oid is not None]
+    labels = ["K30" if ids[i] in food else "other" for i in positions]
+    learned = learn_causes(engine.catalog.vectors[positions], labels, min_members=1)
+    q = engine.query_vectors(["Our town needs a new playground for toddlers"])[0]
+    codes = [c.code for c in learned.causes]
+    second = learned.vectors.copy()
+    second[codes.index("K30")] = q  # the need reads exactly like K30's definition
+    engine.set_cause_prototypes(learned.causes, learned.vectors, learned.temperature)
+    before_idx, before_p = engine.catalog.cause_idx_.copy(), engine.catalog.cause_p_.copy()
+    plain = engine._cause_dist(q)
+    engine.set_cause_prototypes(learned.causes, learned.vectors, learned.temperature, second)
+    asked = engine._cause_dist(q)
+    assert plain is not None and asked is not None
+    k = codes.index("K30")
+    assert asked[k] > 0.9 and asked[k] > plain[k]
+    assert np.array_equal(engine.catalog.cause_idx_, before_idx)
+    assert np.allclose(engine.catalog.cause_p_, before_p)

@@ -57,18 +57,36 @@ def test_learning_reads_only_the_training_states_codes() -> None:
         catalog = Catalog()
         got: Any = None
 
-        def set_cause_prototypes(self, causes: Any, protos: Any, temperature: float) -> int:
-            Engine.got = (causes, protos)
+        def set_cause_prototypes(
+            self, causes: Any, protos: Any, temperature: float, second: Any = None
+        ) -> int:
+            Engine.got = (causes, protos, second)
             return len(causes)
 
     setup = learned_causes_setup(_Task(key=key, queries=key), ["OR"], {"K30": "Food banks"})
     setup(Engine())
-    causes, protos = Engine.got
-    assert {c.code for c in causes} == {"K30", "B60"}
+    causes, protos, second = Engine.got
+    assert {c.code for c in causes} == {"K30", "B60"} and second is None
     or_food = vectors[[i for i, (_, s, c) in enumerate(rows) if s == "OR" and c == "K30"]]
     expected = or_food.mean(axis=0) / np.linalg.norm(or_food.mean(axis=0))
     index = [c.code for c in causes].index("K30")
     assert np.allclose(protos[index], expected, atol=1e-5)  # HI's rows never used
+    # the definitions as labelled data: K30's second prototype is its definition
+    from matcher.causes import Cause
+
+    definition = rng.normal(size=8).astype(np.float32)
+    Engine.cause_vectors = lambda self, causes: np.stack([definition] * len(causes))  # type: ignore[attr-defined]
+    learned_causes_setup(
+        _Task(key=key, queries=key),
+        ["OR"],
+        {},
+        definitions=[Cause(code="K30", title="Food banks", definition="Food.")],
+    )(Engine())
+    causes, protos, second = Engine.got
+    index = [c.code for c in causes].index("K30")
+    assert np.allclose(protos[index], expected, atol=1e-5)  # the members' mean, unchanged
+    assert np.allclose(second[index], definition / np.linalg.norm(definition), atol=1e-5)
+    assert len(causes) == 2  # no cause added
 
 
 def test_t4_cross_fitting_never_answers_a_need_with_its_own_states_codes(
@@ -103,8 +121,11 @@ def test_t4_cross_fitting_never_answers_a_need_with_its_own_states_codes(
     learned_from: list[set[str]] = []
     asked: list[tuple[set[str], list[str]]] = []
 
-    def learn(vecs: Any, codes: Any, titles: Any) -> Any:
+    given_defs: list[Any] = []
+
+    def learn(vecs: Any, codes: Any, titles: Any, definitions: Any = None) -> Any:
         learned_from.append({states[int(v)] for v in vecs[:, 0]})
+        given_defs.append(definitions)
         return matcher.cause_model.LearnedCauses([], np.zeros((0, 4)), 0.1, {}, 0.0)
 
     def run(engine: Any, sub: Any) -> list[Run]:
@@ -133,3 +154,14 @@ def test_t4_cross_fitting_never_answers_a_need_with_its_own_states_codes(
     for used, fold in asked:
         assert used == set(states) - set(fold)  # all the other states, never its own
     assert state_folds(states, 3) == state_folds(list(reversed(states)), 3)
+    assert given_defs == [None] * 3
+    # with definitions: embedded once by the engine, handed to every fold's learning
+    from matcher.causes import Cause
+
+    class DefEngine(Engine):
+        def cause_vectors(self, causes: Any) -> np.ndarray:
+            return np.ones((len(causes), 4), np.float32)
+
+    given_defs.clear()
+    t4_learned_runs(DefEngine(), task, {}, n_folds=3, definitions=[Cause(code="K30", title="F")])
+    assert len(given_defs) == 3 and all(set(d) == {"K30"} for d in given_defs)

@@ -88,3 +88,43 @@ def test_learned_causes_of_another_index_build_are_refused_not_misused(tmp_path:
     engine.build()
     engine.close()
     assert Engine.open(settings).causes() == []  # back to no taxonomy, with a warning
+
+
+def test_train_causes_adds_definitions_from_a_file_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(data_dir=tmp_path / "var", model_name="hashing-v1")
+    engine = Engine.open(settings, load=False)
+    engine.store.upsert_organisations(_orgs())
+    engine.build()
+    engine.close()
+    taxonomy = tmp_path / "codes.csv"
+    taxonomy.write_text(
+        "code,title,definition\n"
+        "K31,Food Banks & Pantries,Organizations that distribute food to the hungry.\n"
+        "B60,Adult Education,Programs that teach adults to read.\n"
+        "Z99,Unknown,No profile carries this code.\n",
+        encoding="utf-8",
+    )
+    base = ["--data-dir", str(settings.data_dir), "--model", "hashing-v1", "train", "causes"]
+    assert main([*base, "--definitions", str(taxonomy), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["causes"] == 3 and out["with_definition"] == 2  # Z99 has no members
+    manifest = json.loads((settings.data_dir / LEARNED_DIR / "manifest.json").read_text())
+    assert manifest["definitions"] == 2
+    assert (settings.data_dir / LEARNED_DIR / "definitions.npy").is_file()
+    titles = {c["code"]: c["title"] for c in manifest["causes"]}
+    assert titles["K31"] == "Food Banks & Pantries" and "Z99" not in titles
+    reopened = Engine.open(settings)
+    assert {c.code for c in reopened.causes()} == set(TOPICS)  # the space stays the learned one
+    assert reopened.cause_space is not None and reopened.cause_space.second_ is not None
+    reopened.close()
+    # without definitions: one prototype a cause
+    assert main([*base, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["with_definition"] == 0
+    assert not (settings.data_dir / LEARNED_DIR / "definitions.npy").exists()
+    # bad input: a clear usage error naming the problem
+    assert main([*base, "--definitions", str(tmp_path / "missing.csv")]) == 2
+    assert "missing.csv is not a file" in capsys.readouterr().err
+    assert main([*base, "--definitions", "taxonomy"]) == 2
+    assert "no cause taxonomy is loaded" in capsys.readouterr().err

@@ -37,11 +37,25 @@ def held_out(task: T, states: Sequence[str]) -> T:
     return dataclasses.replace(task, queries=kept)  # type: ignore[type-var]
 
 
+def definition_vectors(engine: Any, definitions: Sequence[Any]) -> dict[str, np.ndarray] | None:
+    """code -> the definition's embedding in the engine's (centred) profile space; None
+    without definitions."""
+    if not definitions:
+        return None
+    vectors = engine.cause_vectors(definitions)
+    return {c.code: v for c, v in zip(definitions, vectors, strict=True)}
+
+
 def learned_causes_setup(
-    task: Any, train_states: Sequence[str], titles: Mapping[str, str]
+    task: Any,
+    train_states: Sequence[str],
+    titles: Mapping[str, str],
+    definitions: Sequence[Any] = (),
 ) -> Callable[[Any], None]:
     """A function that, given the T1/T3 engine, learns cause prototypes from the codes of the
-    training states' profiles and loads them as its cause space."""
+    training states' profiles and loads them as its cause space. `definitions` (causes):
+    their definitions are added to the learned prototypes as labelled data (never a cause of
+    their own: the cause space stays the learned one), a second prototype each."""
     from matcher.cause_model import learn_causes
 
     def setup(engine: Any) -> None:
@@ -55,12 +69,19 @@ def learned_causes_setup(
             if p is not None
         ]
         vectors = engine.catalog.vectors[[p for p, _ in found]]
-        learned = learn_causes(vectors, [c for _, c in found], titles)
-        engine.set_cause_prototypes(learned.causes, learned.vectors, learned.temperature)
+        learned = learn_causes(
+            vectors,
+            [c for _, c in found],
+            titles,
+            definitions=definition_vectors(engine, definitions),
+        )
+        engine.set_cause_prototypes(
+            learned.causes, learned.vectors, learned.temperature, learned.second
+        )
         print(
             f"learned causes: {len(learned.causes)} prototypes from {len(found)} profiles of "
-            f"{', '.join(train_states)} (temperature {learned.temperature}, held-out log-loss "
-            f"{learned.log_loss})"
+            f"{', '.join(train_states)}, {learned.definitions} with their definition "
+            f"(temperature {learned.temperature}, held-out log-loss {learned.log_loss})"
         )
 
     return setup
@@ -76,18 +97,24 @@ def state_folds(states: Sequence[str], n_folds: int = T4_FOLDS) -> list[list[str
 
 
 def t4_learned_runs(
-    engine: Any, task: Any, titles: Mapping[str, str], n_folds: int = T4_FOLDS
+    engine: Any,
+    task: Any,
+    titles: Mapping[str, str],
+    n_folds: int = T4_FOLDS,
+    definitions: Sequence[Any] = (),
 ) -> tuple[list[Any], list[str]]:
     """T4 through the engine with causes learned by cross-fitting over states: the needs'
     states are dealt into folds; each fold's needs are asked of an engine whose cause
     prototypes were learned from the codes of the nonprofits of every other state, so no need
-    is ever answered with codes from its own state. Returns the runs in the task's order and a
-    line per fold. Leaves the last fold's prototypes loaded."""
+    is ever answered with codes from its own state. `definitions`: as in
+    `learned_causes_setup`. Returns the runs in the task's order and a line per fold. Leaves
+    the last fold's prototypes loaded."""
     from matcher.cause_model import learn_causes
     from training.benchmarks.t4_engine import run_engine_t4
 
     runs: list[Any] = []
     lines: list[str] = []
+    defs = definition_vectors(engine, definitions)
     for fold in state_folds([n.state for n in task.needs], n_folds):
         held = set(fold)
         found = [
@@ -100,8 +127,10 @@ def t4_learned_runs(
             if p is not None
         ]
         vectors = engine.catalog.vectors[[p for p, _ in found]]
-        learned = learn_causes(vectors, [c for _, c in found], titles)
-        engine.set_cause_prototypes(learned.causes, learned.vectors, learned.temperature)
+        learned = learn_causes(vectors, [c for _, c in found], titles, definitions=defs)
+        engine.set_cause_prototypes(
+            learned.causes, learned.vectors, learned.temperature, learned.second
+        )
         needs = [n for n in task.needs if n.state in held]
         runs += run_engine_t4(engine, dataclasses.replace(task, needs=needs))
         lines.append(

@@ -23,6 +23,27 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--out", required=True, help="name of the fine-tuned model (models/embed/NAME)")
     p.add_argument("--max-pairs", type=int, default=20_000, help="training triplets at most")
+    p.add_argument(
+        "--pairs",
+        default="missions",
+        help="comma list of pair sources: missions (two missions of one cause), definitions "
+        "(a cause's definition and its members; needs --definitions), outcomes (accepted "
+        "introductions, partnership records and past partnerships: the text and who took it "
+        "up), grants (a grant and its recipient). Default: missions",
+    )
+    p.add_argument(
+        "--definitions",
+        default=None,
+        metavar="FILE|taxonomy",
+        help="the cause definitions of the `definitions` source: a taxonomy file (code, title, "
+        "definition), read now, or `taxonomy` for the loaded one",
+    )
+    p.add_argument(
+        "--definition-pairs",
+        type=int,
+        default=3,
+        help="definition pairs per cause (its members as positives)",
+    )
     p.add_argument("--min-pairs", type=int, default=1000, help="refuse to train on fewer triplets")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=32)
@@ -45,12 +66,18 @@ def register(sub: Any) -> None:
 def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
     from matcher.cli_common import UsageError
     from matcher.store import Database, Store
-    from training.finetune.pairs import build_triplets
+    from training.finetune.pair_sources import parse_sources
     from training.finetune.train import FinetuneOptions, finetune
 
     if not _NAME.match(args.out):
         raise UsageError(f"--out: '{args.out}' is not a name (letters, digits, . _ -)")
-    for flag in ("max_pairs", "epochs", "batch_size", "checkpoint_every"):
+    try:
+        sources = parse_sources(args.pairs)
+    except ValueError as exc:
+        raise UsageError(f"--pairs: {exc}") from exc
+    if "definitions" in sources and not args.definitions:
+        raise UsageError("--pairs definitions needs --definitions FILE (or `taxonomy`)")
+    for flag in ("max_pairs", "epochs", "batch_size", "checkpoint_every", "definition_pairs"):
         if getattr(args, flag) < 1:
             raise UsageError(f"--{flag.replace('_', '-')} must be at least 1")
     out_dir = settings.data_dir / MODELS_DIR / args.out
@@ -60,14 +87,15 @@ def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
     db.create_all()
     held = [s.strip().upper() for s in args.hold_out_states.split(",") if s.strip()]
     try:
-        orgs = [o for _pk, o in Store(db).organisations()]
+        triplets, counts, by_source = collect_triplets(args, Store(db), sources, held)
     finally:
         db.dispose()
-    triplets, counts = build_triplets(orgs, max_pairs=args.max_pairs, hold_out_states=held)
     if len(triplets) < max(2, args.min_pairs):
         raise UsageError(
-            f"only {len(triplets)} training pairs (--min-pairs {args.min_pairs}): import more "
-            f"profiles with cause codes first (e.g. `matcher train import irs ...`); {counts}"
+            f"only {len(triplets)} training pairs (--min-pairs {args.min_pairs}) from "
+            f"{', '.join(f'{k} {v}' for k, v in by_source.items())}: import more profiles with "
+            f"cause codes (e.g. `matcher train import irs ...`) or add pair sources (--pairs); "
+            f"{counts}"
         )
     options = FinetuneOptions(
         batch_size=args.batch_size,
@@ -88,8 +116,7 @@ def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
             )
 
     print(
-        f"embed: {len(triplets)} triplets from {counts['profiles']} profiles of "
-        f"{counts['causes']} causes ({counts['held_out']} held out)",
+        f"embed: {len(triplets)} triplets ({', '.join(f'{k} {v}' for k, v in by_source.items())})",
         file=sys.stderr,
     )
     result = finetune(
@@ -99,7 +126,12 @@ def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
         settings.data_dir / RUNS_DIR,
         options,
         progress=progress,
-        extra_manifest={"hold_out_states": held, "counts": counts, "name": args.out},
+        extra_manifest={
+            "hold_out_states": held,
+            "counts": counts,
+            "name": args.out,
+            "pair_sources": by_source,
+        },
     )
     payload: dict[str, Any] = {**result.manifest, "model_dir": str(out_dir)}
     registered = None
@@ -136,3 +168,51 @@ def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
         "measuring (see README)."
     )
     return 0
+
+
+def collect_triplets(
+    args: argparse.Namespace, store: Any, sources: list[str], held: list[str]
+) -> tuple[list[Any], dict[str, Any], dict[str, int]]:
+    """The triplets of every chosen source (training.finetune.pairs, .pair_sources), the
+    counts of what each used and skipped, and the triplets per source."""
+    from matcher.cli_common import UsageError
+    from matcher.errors import ValidationError
+    from training.finetune.pair_sources import (
+        definition_triplets,
+        taken_up,
+        taken_up_triplets,
+    )
+    from training.finetune.pairs import build_triplets
+
+    orgs = [o for _pk, o in store.organisations()]
+    triplets: list[Any] = []
+    counts: dict[str, Any] = {}
+    by_source: dict[str, int] = {}
+    if "missions" in sources:
+        part, counts["missions"] = build_triplets(
+            orgs, max_pairs=args.max_pairs, hold_out_states=held
+        )
+        triplets += part
+        by_source["missions"] = len(part)
+    if "definitions" in sources:
+        from training.cli import read_definitions
+
+        try:
+            causes = read_definitions(args.definitions, store)
+        except ValidationError as exc:
+            raise UsageError(str(exc)) from exc
+        part, counts["definitions"] = definition_triplets(
+            orgs, causes, per_cause=args.definition_pairs, hold_out_states=held
+        )
+        triplets += part
+        by_source["definitions"] = len(part)
+    wanted = [s for s in ("outcomes", "grants") if s in sources]
+    if wanted:
+        found = taken_up(store.db)
+        for source in wanted:
+            part, counts[source] = taken_up_triplets(
+                found[source], orgs, max_pairs=args.max_pairs, hold_out_states=held
+            )
+            triplets += part
+            by_source[source] = len(part)
+    return triplets, counts, by_source

@@ -26,7 +26,11 @@ from matcher.atomic import atomic_directory
 from training.finetune.pairs import Triplet, data_hash
 
 MANIFEST = "finetune.json"
-LOSS_NAME = "MultipleNegativesRankingLoss (scale 20), in-batch and same-state hard negatives"
+LOSS_NAME = (
+    "MultipleNegativesRankingLoss (scale 20), in-batch negatives and one hard negative a triplet "
+    "(missions: same state, other cause; definitions: a sibling cause; outcomes and grants: "
+    "same sector)"
+)
 Progress = Callable[[int, int, float], None]  # (step, total steps, running loss)
 
 
