@@ -14,7 +14,8 @@ every later change to it (the loaded state already holds some of them: applying 
 idempotent). After the switch, writes made through the old engine by requests still running
 are not the new engine's own, so the process's follower applies them; the catch-up follower
 polls once more to cover those read before the switch. The old engine is closed after a grace
-period, once running requests are done with it.
+period (CLOSE_AFTER_SECONDS), long enough for the requests that were running on it to end; one
+still running then would fail.
 """
 
 from __future__ import annotations

@@ -22,18 +22,20 @@ class RowMemo:
 
     def __init__(self, n: int, compute: Callable[[np.ndarray | None], np.ndarray]) -> None:
         # compute(None): every row (one pass, cheaper than gathering most of them)
-        self._values = np.full(n, np.nan, dtype=np.float32)
+        self._n = n
+        self._values: np.ndarray | None = None  # made on first use: a memo never read costs nothing
         self._compute = compute
         self._all = False
 
     def at(self, positions: np.ndarray) -> np.ndarray:
+        if self._values is None:
+            self._values = np.full(self._n, np.nan, dtype=np.float32)
         values = self._values[positions]
         if self._all:
             return values
         todo = np.isnan(values)
         if todo.any():
-            n = self._values.size
-            if int(todo.sum()) * 3 >= n:
+            if int(todo.sum()) * 3 >= self._n:
                 fresh = np.isnan(self._values)
                 self._values[fresh] = self._compute(None)[fresh]
                 self._all = True
