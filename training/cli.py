@@ -743,7 +743,8 @@ def cmd_models_publish(args: argparse.Namespace, settings: Settings) -> int:
         forced = f" (forced past: {result['forced_past']})" if result["forced_past"] else ""
         print(
             f"published embedding model {args.version}, {result['model_name']} (was {prev})"
-            f"{forced}; the next `matcher build` (or service start) re-embeds every profile"
+            f"{forced}; running services switch to it on their next request (at once when "
+            "`matcher embed --switch` filled its vectors, else after embedding every profile)"
         )
     else:
         prev = result["previous"] or "the default weights"

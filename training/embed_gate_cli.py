@@ -210,6 +210,7 @@ def cmd_rollback_embedding(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(
             f"embedding model rolled back from {result['from']} to "
-            f"{result['to'] or 'the default model'}; the next build re-embeds every profile"
+            f"{result['to'] or 'the default model'}; running services switch back on their next "
+            "request (embedding every profile first when its vectors are not kept)"
         )
     return 0
