@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -64,10 +63,10 @@ from matcher.need_reading import (
     cause_weight,
     reasons_need,
     required_capabilities,
-    split_sentences,
     topic_text,
 )
 from matcher.offers import focus_offers_by_code, partner_offers
+from matcher.query_reader import QueryReader
 from matcher.query_scores import QueryScores
 from matcher.retrieve import Candidates, Signal, hybrid
 from matcher.rwlock import ReadWriteLock
@@ -84,7 +83,7 @@ from matcher.settings import Settings
 from matcher.store import Database, Store
 from matcher.store.repository import SqlEmbeddingCache, Stored, UpsertReport
 from matcher.threads import limit_blas_threads
-from matcher.vectors import centre, l2_normalise
+from matcher.vectors import centre
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +138,7 @@ class Engine:
         # since: this process's own update, committed before another process's delete but
         # indexed after it, must not put the row back
         self._deleted: set[int] = set()
-        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.reader = QueryReader(embedder, settings, lambda: self.mean_)
         self.focus = evidence.FocusVectors(embedder.dimension)
         self.meaning: CapabilityMeaning | None = None
         self._focus_offers: list[dict[str, str]] = [{}]  # by focus code
@@ -345,7 +344,7 @@ class Engine:
             self.meaning = meaning
             self._focus_offers = focus_offers
             self._columns = columns
-            self._query_cache.clear()
+            self.reader.clear()
             self._versions.clear()
             self._deleted.clear()
 
@@ -482,7 +481,7 @@ class Engine:
         with self._lock.write():
             self.catalog.set_cause_space(space)
             self.cause_space = space
-            self._query_cache.clear()
+            self.reader.clear()
         return len(causes)
 
     def _learned_cause_space(self, mean: np.ndarray | None) -> CauseSpace | None:
@@ -562,7 +561,7 @@ class Engine:
         with self._lock.write():
             self.catalog.set_cause_space(space)
             self.cause_space = space
-            self._query_cache.clear()
+            self.reader.clear()
         return len(space)
 
     def causes(self) -> list[Cause]:
@@ -761,7 +760,7 @@ class Engine:
         with self._lock.write():
             self.catalog.set_cause_space(space)
             self.cause_space = space
-            self._query_cache.clear()
+            self.reader.clear()
 
     # reads --------------------------------------------------------------------------------
     def organisation_vectors(self, ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
@@ -805,44 +804,16 @@ class Engine:
             return out
 
     def embed_query(self, text: str) -> np.ndarray:
-        """The query vector: the text's embedding plus the mean of its sentences' (so each
-        aspect of a long need counts), centred like the profiles."""
-        cached = self._query_cache.get(text)
-        if cached is not None:
-            return cached
-        vec = self.query_vectors([text])[0]
-        self._query_cache[text] = vec
-        if len(self._query_cache) > 1024:
-            self._query_cache.popitem(last=False)
-        return vec
+        """The query vector of a text, centred like the profiles (`QueryReader.vector`)."""
+        return self.reader.vector(text)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """`embed_query` of each text, the ones not cached embedded in one call."""
-        out = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
-        todo: dict[str, list[int]] = {}
-        for i, text in enumerate(texts):
-            cached = self._query_cache.get(text)
-            if cached is not None:
-                out[i] = cached
-            else:
-                todo.setdefault(text, []).append(i)
-        if todo:
-            for text, vec in zip(todo, self.query_vectors(list(todo)), strict=True):
-                out[todo[text]] = vec
-                self._remember(text, vec)
-        return out
+        return self.reader.vectors(texts)
 
     def query_vectors(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        parts = [split_sentences(t) if self.settings.query_sentences else [] for t in texts]
-        flat = [*texts, *(s for p in parts for s in p)]
-        vecs = self.embedder.encode(flat, progress=progress)
-        out = vecs[: len(texts)].copy()
-        start = len(texts)
-        for i, p in enumerate(parts):
-            if p:
-                out[i] = out[i] + vecs[start : start + len(p)].mean(axis=0)
-                start += len(p)
-        return centre(l2_normalise(out), self.mean_)
+        """Query vectors in batches, without the cache (`QueryReader.vectors_uncached`)."""
+        return self.reader.vectors_uncached(texts, progress=progress)
 
     def _profile_of(self, org_id: str | None) -> Profile | None:
         if not org_id:
@@ -907,25 +878,6 @@ class Engine:
         distance to every row, are applied once per request, not once per role."""
         only = Filters(sectors=list(sectors), include_inactive=f.include_inactive)
         return placed & self.catalog.mask(only)
-
-    def _clause_vectors(self, text: str) -> np.ndarray:
-        """The need's clauses embedded like queries (none for a one-clause need)."""
-        key = "\x00clauses\x00" + text
-        cached = self._query_cache.get(key)
-        if cached is not None:
-            return cached
-        parts = evidence.clauses(text)
-        if len(parts) < 2:
-            vecs = np.zeros((0, self.embedder.dimension), np.float32)
-        else:
-            vecs = centre(l2_normalise(self.embedder.encode(parts)), self.mean_)
-        self._remember(key, vecs)
-        return vecs
-
-    def _remember(self, key: str, value: np.ndarray) -> None:
-        self._query_cache[key] = value
-        if len(self._query_cache) > 1024:
-            self._query_cache.popitem(last=False)
 
     def _signals(
         self, q: np.ndarray, clause_vecs: np.ndarray
@@ -1135,12 +1087,16 @@ class Engine:
         floor = relevance_floor(self.settings.relevance_floor, self.embedder.model_name)
         if reading is not None and reading.key == self.reading_key():
             return f, topic, reading.query, reading.clauses, reading.required, floor
-        q = query_vector if query_vector is not None else self.embed_query(topic)
-        clause_vecs = self._clause_vectors(topic)
+        if query_vector is None:
+            q, clause_vecs = self.reader.need_vectors(topic)
+        else:
+            q, clause_vecs = query_vector, self.reader.clause_vectors(topic)
         if need.required_capabilities or self.meaning is None:
             required = required_capabilities(need)  # the clauses are not read: not embedded
         else:
-            asked_vecs = clause_vecs if topic == need.text else self._clause_vectors(need.text)
+            asked_vecs = (
+                clause_vecs if topic == need.text else self.reader.clause_vectors(need.text)
+            )
             required = self._required(need, need.text, asked_vecs, q)
         return f, topic, q, clause_vecs, required, floor
 

@@ -271,7 +271,7 @@ def latency(
             times: list[float] = []
             embed_ms.clear()
             for i in range(rounds):
-                engine._query_cache.clear()
+                engine.reader.clear()
                 need = needs[i % len(needs)]
                 t0 = time.perf_counter()
                 engine.recommend(need, filters=f, limit=10)

@@ -28,6 +28,7 @@ from matcher.embedding.sentence_transformer import (
     length_sorted_batches,
     read_model_dimension,
 )
+from matcher.embedding.spans import TOKENS_OUTPUT, Span, pool_spans, tokens_graph
 from matcher.errors import ModelLoadError
 from matcher.vectors import l2_normalise
 
@@ -164,6 +165,8 @@ class OnnxEmbedder:
         self._session: Any = None
         self._small_session: Any = None
         self._tokenizer: Any = None
+        self._pooled: list[str] = []  # the output `encode` fetches
+        self._tokens = False  # the sessions also give token states (`encode_spans`)
         self._lock = threading.Lock()
 
     def load(self) -> OnnxEmbedder:
@@ -184,6 +187,8 @@ class OnnxEmbedder:
                 f"the ONNX backend needs onnxruntime and tokenizers: {exc}"
             ) from exc
         path = export_onnx(self.model_path, self.cache_dir, quantize=self.quantize)
+        tokens = tokens_graph(path)  # the same graph, the token states a second output
+        path = tokens or path
         tokenizer = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
         tokenizer.enable_truncation(max_length=self.max_length)
         tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest in each batch
@@ -200,7 +205,24 @@ class OnnxEmbedder:
         except Exception as exc:  # onnxruntime raises its own exception types
             raise ModelLoadError(f"onnxruntime could not open {path}: {exc}") from exc
         logger.info("ONNX embedder ready: %s (%s)", path, "int8" if self.quantize else "fp32")
+        self._pooled = [session.get_outputs()[0].name]
+        self._tokens = tokens is not None
         return session, tokenizer
+
+    @property
+    def pools_spans(self) -> bool:
+        """Whether `encode_spans` reads spans from the text's own pass (loads the model)."""
+        self.load()
+        return self._tokens
+
+    def _feed(self, texts: Sequence[str]) -> tuple[dict[str, np.ndarray], list[Any]]:
+        encodings = self._tokenizer.encode_batch(list(texts))
+        feed = {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+        }
+        return feed, encodings
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         if isinstance(texts, str):
@@ -217,18 +239,37 @@ class OnnxEmbedder:
             bar = tqdm(total=len(texts), desc="embedding", unit="text")
         try:
             for idx in length_sorted_batches(texts, self.batch_size):
-                encodings = self._tokenizer.encode_batch([texts[i] for i in idx])
-                feed = {
-                    "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-                    "attention_mask": np.array(
-                        [e.attention_mask for e in encodings], dtype=np.int64
-                    ),
-                    "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
-                }
-                out[idx] = session.run(None, feed)[0]
+                feed, _ = self._feed([texts[i] for i in idx])
+                out[idx] = session.run(self._pooled, feed)[0]
                 if bar is not None:
                     bar.update(len(idx))
         finally:
             if bar is not None:
                 bar.close()
         return l2_normalise(out)
+
+    def encode_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[Span]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each text's vector (as `encode` gives it) and a vector per character span of it,
+        from one pass (`matcher.embedding.spans`); spans no token lies in (cut by the
+        model's length limit) are embedded as texts of their own. Needs `pools_spans`."""
+        self.load()
+        if not self.pools_spans:
+            raise ModelLoadError(f"the graph of {self.model_path} gives no token states")
+        session = self._small_session if len(texts) <= SMALL_INPUT else self._session
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        parts: list[np.ndarray] = [np.zeros((0, self.dimension), np.float32)] * len(texts)
+        for idx in length_sorted_batches(texts, self.batch_size):
+            feed, encodings = self._feed([texts[i] for i in idx])
+            pooled, states = session.run([self._pooled[0], TOKENS_OUTPUT], feed)
+            out[idx] = pooled
+            for row, i in enumerate(idx):
+                vecs, empty = pool_spans(states[row], encodings[row].offsets, spans[i])
+                if empty:
+                    text = texts[i]
+                    vecs[empty] = self.encode(
+                        [text[a:b] or text for a, b in (spans[i][j] for j in empty)]
+                    )
+                parts[i] = vecs
+        return l2_normalise(out), parts

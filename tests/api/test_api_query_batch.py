@@ -95,7 +95,7 @@ def test_concurrent_recommendations_rank_with_their_own_query_vector(
     app = create_app(engine.settings, settings, engine=engine)
     with TestClient(app) as client:
         key = app.state.api.keys.create("batch reader", "reader")[0]
-        engine._query_cache.clear()
+        engine.reader.clear()
 
         def post(i: int) -> dict[str, Any]:
             body = {"text": needs[i].text, "limit": 3}

@@ -126,9 +126,9 @@ def compare(eng: Engine, rounds: int, seed: int) -> dict[str, int]:
         need, requester, f = random_need(eng, rng)
         topic = topic_text(need)
         q = eng.embed_query(topic)
-        required = eng._required(need, need.text, eng._clause_vectors(need.text), q)
+        required = eng._required(need, need.text, eng.reader.clause_vectors(need.text), q)
         with eng._lock.read():
-            signals, hits = eng._signals(q, eng._clause_vectors(topic))
+            signals, hits = eng._signals(q, eng.reader.clause_vectors(topic))
             cands = eng._retrieve(q, topic, eng._effective_filters(need, f), None, signals)
             want = reference(eng, need, cands, required, requester, q)
             got = eng._score(need, cands, required, requester, q, hits, NOW)
@@ -215,7 +215,7 @@ def test_a_changed_organisation_is_scored_from_its_new_profile(hashing_engine: E
 
     def coverage_of_org() -> float:
         q = eng.embed_query(need.text)
-        required = eng._required(need, need.text, eng._clause_vectors(need.text), q)
+        required = eng._required(need, need.text, eng.reader.clause_vectors(need.text), q)
         with eng._lock.read():
             cands = eng._retrieve(q, need.text, eng._effective_filters(need, None))
             ranked = eng._score(need, cands, required, None, q, None, NOW)

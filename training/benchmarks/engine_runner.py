@@ -29,8 +29,10 @@ class BenchEmbedder:
         encoder_factory: Callable[[], Encoder],
         dimension: int = 384,
         model_name: str = ENGINE_MODEL_NAME,
+        span_model: Any = None,
     ) -> None:
         self.model_name = model_name
+        self._span_model = span_model  # reads clauses from the need's own pass (uncached)
         self.dimension = dimension
         self._store = store
         self._factory = encoder_factory
@@ -43,6 +45,13 @@ class BenchEmbedder:
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         return encode_cached(texts, self._encode, self._store, progress=progress)
+
+    @property
+    def pools_spans(self) -> bool:
+        return bool(getattr(self._span_model, "pools_spans", False))
+
+    def encode_spans(self, texts: Sequence[str], spans: Any) -> tuple[np.ndarray, list[Any]]:
+        return self._span_model.encode_spans(texts, spans)  # type: ignore[no-any-return]
 
 
 def t1_organisations(task: T1Task) -> list:  # list[matcher.domain.Organisation]

@@ -1,0 +1,130 @@
+"""The first stage of a request: a need's text read into vectors.
+
+A query vector is the text's embedding (plus the mean of its sentences' with
+`query_sentences`), centred like the profiles by the corpus mean; a need's clause vectors are
+its clauses embedded like queries (focus evidence, required capabilities, the coalition's
+per-clause evidence), or, with `clause_spans`, pooled from the need's own pass through the
+model (`matcher.embedding.spans`). Both are kept in a small per-process cache, cleared when
+the mean or the cause space changes.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from matcher import evidence
+from matcher.embedding import spans
+from matcher.embedding.base import Embedder
+from matcher.need_reading import split_sentences
+from matcher.settings import Settings
+from matcher.vectors import centre, l2_normalise
+
+CACHE_SIZE = 1024
+_CLAUSES = "\x00clauses\x00"  # cache key prefix of a text's clause vectors
+
+
+class QueryReader:
+    """Reads texts into centred query vectors and clause vectors, with a bounded LRU cache
+    (thread-safe enough: an entry is computed twice at worst)."""
+
+    def __init__(
+        self, embedder: Embedder, settings: Settings, mean: Callable[[], np.ndarray | None]
+    ) -> None:
+        self.embedder = embedder
+        self.settings = settings
+        self._mean = mean  # the corpus mean now (it moves with every build)
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+    def _remember(self, key: str, value: np.ndarray) -> None:
+        self._cache[key] = value
+        if len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+
+    def vector(self, text: str) -> np.ndarray:
+        """The query vector of one text (cached)."""
+        cached = self._cache.get(text)
+        if cached is not None:
+            return cached
+        vec = self.vectors_uncached([text])[0]
+        self._remember(text, vec)
+        return vec
+
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """`vector` of each text, the ones not cached embedded in one call."""
+        out = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
+        todo: dict[str, list[int]] = {}
+        for i, text in enumerate(texts):
+            cached = self._cache.get(text)
+            if cached is not None:
+                out[i] = cached
+            else:
+                todo.setdefault(text, []).append(i)
+        if todo:
+            for text, vec in zip(todo, self.vectors_uncached(list(todo)), strict=True):
+                out[todo[text]] = vec
+                self._remember(text, vec)
+        return out
+
+    def vectors_uncached(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Query vectors in batches, without the cache: the text's embedding plus the mean of
+        its sentences' with `query_sentences` (so each aspect of a long need counts)."""
+        parts = [split_sentences(t) if self.settings.query_sentences else [] for t in texts]
+        flat = [*texts, *(s for p in parts for s in p)]
+        vecs = self.embedder.encode(flat, progress=progress)
+        out = vecs[: len(texts)].copy()
+        start = len(texts)
+        for i, p in enumerate(parts):
+            if p:
+                out[i] = out[i] + vecs[start : start + len(p)].mean(axis=0)
+                start += len(p)
+        return centre(l2_normalise(out), self._mean())
+
+    def clause_vectors(self, text: str) -> np.ndarray:
+        """The need's clauses embedded like queries (none for a one-clause need)."""
+        key = _CLAUSES + text
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        parts = evidence.clauses(text)
+        if len(parts) < 2:
+            vecs = np.zeros((0, self.embedder.dimension), np.float32)
+        elif self.pools_spans():
+            vecs = self._query_and_clauses(text, parts)[1]
+        else:
+            vecs = centre(l2_normalise(self.embedder.encode(parts)), self._mean())
+        self._remember(key, vecs)
+        return vecs
+
+    def pools_spans(self) -> bool:
+        return self.settings.clause_spans and bool(getattr(self.embedder, "pools_spans", False))
+
+    def need_vectors(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The query vector and the clause vectors of a need's topic: from one pass through
+        the model when clauses are read as spans and the query is the text's own vector."""
+        if (
+            self.pools_spans()
+            and not self.settings.query_sentences
+            and text not in self._cache
+            and _CLAUSES + text not in self._cache
+        ):
+            parts = evidence.clauses(text)
+            if len(parts) >= 2:
+                q, clause_vecs = self._query_and_clauses(text, parts)
+                self._remember(text, q)
+                self._remember(_CLAUSES + text, clause_vecs)
+                return q, clause_vecs
+        return self.vector(text), self.clause_vectors(text)
+
+    def _query_and_clauses(self, text: str, parts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The text's query vector (without sentences) and its clauses' vectors pooled from
+        the same pass, both centred like the profiles."""
+        encode_spans = self.embedder.encode_spans  # type: ignore[attr-defined]
+        vec, pooled = encode_spans([text], [spans.locate(text, parts)])
+        mean = self._mean()
+        return centre(l2_normalise(vec), mean)[0], centre(pooled[0], mean)
