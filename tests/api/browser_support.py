@@ -1,13 +1,21 @@
 """Steps the real-Chromium tests share (tests/api/test_api_browser*.py): sign up and claim an
 organisation through the pages, the platform admin's approval, a JSON call from a page's
-session, two organisations no other browser test uses."""
+session, two organisations no other browser test uses, two people signed up, and the labels
+a closed record leaves."""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 from api_support import LiveServer
+
+from matcher.store import Database
+from matcher.store.repository import Store
+from training.history import labelled_pairs
 
 PASSWORD = "correct horse battery"
 
@@ -64,3 +72,46 @@ def two_orgs(server: LiveServer, page: int = 3) -> tuple[dict, dict]:
         assert r.status_code == 200, r.text
         found[sector] = r.json()["items"][-1]
     return found["nonprofit"], found["business"]
+
+
+@dataclass
+class TwoPeople:
+    """Ana and Ben, signed up in browser contexts of their own; errors thrown on their pages
+    are collected (a test ends asserting there were none)."""
+
+    ana: Any
+    ben: Any
+    ana_email: str
+    ben_email: str
+    ana_id: str
+    ben_id: str
+    errors: list[str]
+
+
+def two_people(browser: Any, base_url: str) -> TwoPeople:
+    ana, ben = browser.new_context().new_page(), browser.new_context().new_page()
+    errors: list[str] = []
+    for page in (ana, ben):
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+    ana_email = f"ana.{uuid.uuid4().hex[:6]}@example.org"
+    ben_email = f"ben.{uuid.uuid4().hex[:6]}@example.net"
+    ana_id = sign_up(ana, base_url, ana_email)
+    ben_id = sign_up(ben, base_url, ben_email)
+    return TwoPeople(ana, ben, ana_email, ben_email, ana_id, ben_id, errors)
+
+
+def assert_labelled(
+    data_dir: Path, source: str, partner: str, record_id: str, outcome: str
+) -> None:
+    """The closed record is a labelled pair for the next `train fit` (its outcome, the record
+    as its reference), and so is the accepted introduction."""
+    db = Database(f"sqlite:///{data_dir / 'matcher.db'}")
+    try:
+        pairs = labelled_pairs(Store(db))
+    finally:
+        db.dispose()
+    mine = pairs[(pairs["source_id"] == source) & (pairs["partner_id"] == partner)]
+    history = mine[mine["origin"] == "history"]
+    assert list(history["ref"]) == ["record-" + record_id]
+    assert list(history["outcome"]) == [outcome]
+    assert "introduction" in set(mine["origin"])

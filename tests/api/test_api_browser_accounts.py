@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 from api_support import LiveServer
-from browser_support import PASSWORD, approve_pending, claim, sign_up
+from browser_support import PASSWORD, approve_pending, claim, two_people
 from test_api_browser import CHROMIUM, NEED, _launch
 
 pytestmark = pytest.mark.skipif(
@@ -76,18 +76,13 @@ def test_two_organisations_are_introduced_and_write_to_each_other(server: LiveSe
     Ben sees it in his inbox without Ana's e-mail, accepts, and both then see each other's
     contact details and exchange messages."""
     sync_api = pytest.importorskip("playwright.sync_api")
-    ana_email = f"ana.{uuid.uuid4().hex[:6]}@example.org"
-    ben_email = f"ben.{uuid.uuid4().hex[:6]}@example.net"
     with sync_api.sync_playwright() as pw:
         browser = _launch(pw)
         try:
-            ana = browser.new_context().new_page()
-            ben = browser.new_context().new_page()
-            errors: list[str] = []
-            for page in (ana, ben):
-                page.on("pageerror", lambda exc: errors.append(str(exc)))
-            ana_id = sign_up(ana, server.base_url, ana_email)
-            ben_id = sign_up(ben, server.base_url, ben_email)
+            people = two_people(browser, server.base_url)
+            ana, ben, errors = people.ana, people.ben, people.errors
+            ana_id, ben_id = people.ana_id, people.ben_id
+            ana_email, ben_email = people.ana_email, people.ben_email
 
             ana.goto(server.base_url + "/")
             ana.get_by_label("The need, in plain words").fill(NEED)

@@ -6,16 +6,11 @@ the page's form, one closes it with an outcome; the pair is then a training labe
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
 from api_support import LiveServer
-from browser_support import api, approve_pending, claim, sign_up, two_orgs
+from browser_support import api, approve_pending, assert_labelled, claim, two_orgs, two_people
 from test_api_browser import CHROMIUM, _launch
-
-from matcher.store import Database
-from matcher.store.repository import Store
-from training.history import labelled_pairs
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -29,13 +24,9 @@ def test_a_partnership_is_run_on_the_page_and_becomes_a_label(server: LiveServer
     with sync_api.sync_playwright() as pw:
         browser = _launch(pw)
         try:
-            ana = browser.new_context().new_page()
-            ben = browser.new_context().new_page()
-            errors: list[str] = []
-            for page in (ana, ben):
-                page.on("pageerror", lambda exc: errors.append(str(exc)))
-            ana_id = sign_up(ana, server.base_url, f"ana.{uuid.uuid4().hex[:6]}@example.org")
-            ben_id = sign_up(ben, server.base_url, f"ben.{uuid.uuid4().hex[:6]}@example.net")
+            people = two_people(browser, server.base_url)
+            ana, ben, errors = people.ana, people.ben, people.errors
+            ana_id, ben_id = people.ana_id, people.ben_id
             claim(ana, server.base_url, nonprofit["id"])
             claim(ben, server.base_url, business["id"])
             approve_pending(server, ana_id)
@@ -116,14 +107,6 @@ def test_a_partnership_is_run_on_the_page_and_becomes_a_label(server: LiveServer
         finally:
             browser.close()
 
-    # the closed record is a labelled pair for the next `train fit`
-    db = Database(f"sqlite:///{server.data_dir / 'matcher.db'}")
-    try:
-        pairs = labelled_pairs(Store(db))
-    finally:
-        db.dispose()
-    mine = pairs[(pairs["source_id"] == nonprofit["id"]) & (pairs["partner_id"] == business["id"])]
-    history = mine[mine["origin"] == "history"]
-    assert list(history["ref"]) == ["record-" + record["id"]]
-    assert list(history["outcome"]) == ["partly_achieved"]
-    assert "introduction" in set(mine["origin"])  # the accepted introduction is a label too
+    assert_labelled(
+        server.data_dir, nonprofit["id"], business["id"], record["id"], "partly_achieved"
+    )

@@ -12,20 +12,16 @@ import os
 import re
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 from api_support import ROOT, SERVER_ENV, LiveServer, live_server
-from browser_support import approve_pending, claim, sign_up
+from browser_support import approve_pending, assert_labelled, claim, two_people
 from test_api_browser import CHROMIUM, NEED, _launch
 
-from matcher.store import Database
-from matcher.store.repository import Store
 from tests.support_smtp import SmtpServer, smtp_server
-from training.history import labelled_pairs
 from training.serve_support import free_port
 
 pytestmark = pytest.mark.skipif(
@@ -74,18 +70,13 @@ def test_the_partner_learns_of_the_request_by_email_and_it_ends_in_a_closed_reco
     sync_api = pytest.importorskip("playwright.sync_api")
     server, smtp = mailing_server
     base = server.base_url
-    ana_email = f"ana.{uuid.uuid4().hex[:6]}@example.org"
-    ben_email = f"ben.{uuid.uuid4().hex[:6]}@example.net"
     with sync_api.sync_playwright() as pw:
         browser = _launch(pw)
         try:
-            ana = browser.new_context().new_page()
-            ben = browser.new_context().new_page()
-            errors: list[str] = []
-            for page in (ana, ben):
-                page.on("pageerror", lambda exc: errors.append(str(exc)))
-            ana_id = sign_up(ana, base, ana_email)
-            ben_id = sign_up(ben, base, ben_email)
+            people = two_people(browser, base)
+            ana, ben, errors = people.ana, people.ben, people.errors
+            ana_id, ben_id = people.ana_id, people.ben_id
+            ana_email, ben_email = people.ana_email, people.ben_email
 
             # find: Ana's need on the page; Ben's organisation is the first result
             ana.goto(base + "/")
@@ -191,14 +182,4 @@ def test_the_partner_learns_of_the_request_by_email_and_it_ends_in_a_closed_reco
         finally:
             browser.close()
 
-    # the closed record and the accepted introduction are labels for the next `train fit`
-    db = Database(f"sqlite:///{server.data_dir / 'matcher.db'}")
-    try:
-        pairs = labelled_pairs(Store(db))
-    finally:
-        db.dispose()
-    mine = pairs[(pairs["source_id"] == own) & (pairs["partner_id"] == partner)]
-    history = mine[mine["origin"] == "history"]
-    assert list(history["ref"]) == ["record-" + record_id]
-    assert list(history["outcome"]) == ["achieved"]
-    assert "introduction" in set(mine["origin"])
+    assert_labelled(server.data_dir, own, partner, record_id, "achieved")
