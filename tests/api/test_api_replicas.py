@@ -4,6 +4,7 @@ cache within about a second, and at once for a read that passes the write's min_
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,8 +13,8 @@ import httpx
 import pytest
 from support_databases import pg_schema_url
 
-from training.bench_replicas import org_body, replicas, seed, visible_in_index
-from training.serve_support import Uvicorn
+from training.bench_replicas import SERVER_ENV, org_body, replicas, seed, visible_in_index
+from training.serve_support import Uvicorn, uvicorn_server
 
 VISIBLE_WITHIN = 1.5  # seconds: the follower polls every 250 ms (PostgreSQL: NOTIFY at once)
 
@@ -94,3 +95,40 @@ def test_a_write_through_one_process_is_served_by_the_other(
             lambda: cb.get("/v1/organisations/replica-org-0", headers=reader).status_code == 401,
             VISIBLE_WITHIN,
         )
+
+
+def test_a_machine_with_a_data_directory_of_its_own_serves_the_shared_database(
+    tmp_path: Path,
+) -> None:
+    """Two machines share only PostgreSQL: each process has a data directory of its own (its
+    index files). The second builds its index from the database when it starts, serves the
+    first's organisations, and follows the first's writes; its API key works on both."""
+    with pg_schema_url("machines") as url:
+        first, second = tmp_path / "machine-a", tmp_path / "machine-b"
+        first.mkdir()
+        second.mkdir()
+        seed(first, url, orgs=20)
+        env = {"MATCHER_DATABASE_URL": url}
+        second_env = {**os.environ, **SERVER_ENV, **env, "MATCHER_DATA_DIR": str(second)}
+        log = second / "uvicorn.log"
+        with (
+            replicas(first, 1, env) as ([a], admin),
+            uvicorn_server(second_env, log_path=log, timeout=120) as b,
+        ):
+            assert not (second / "admin-key.txt").exists()  # the database has keys already
+            headers = {"X-API-Key": admin}  # made by the first machine, stored in the database
+            with (
+                httpx.Client(base_url=a.base_url, headers=headers, timeout=60) as ca,
+                httpx.Client(base_url=b.base_url, headers=headers, timeout=60) as cb,
+            ):
+                seeded = ca.get("/v1/organisations").json()["items"]
+                assert len(seeded) == 20
+                for org in seeded:  # the second machine built its index from the database
+                    assert visible_in_index(cb, org["id"]) == 200
+                r = ca.post("/v1/organisations", json=org_body(0))
+                assert r.status_code == 201, r.text
+                seq = int(r.headers["X-Change-Seq"])
+                assert visible_in_index(cb, "replica-org-0", min_seq=seq) == 200
+                r = cb.post("/v1/organisations", json=org_body(1))
+                assert r.status_code == 201, r.text
+                _until(lambda: visible_in_index(ca, "replica-org-1") == 200, VISIBLE_WITHIN)
