@@ -96,7 +96,12 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--model-path", type=Path, help="model folder (default: the configured one)")
     p.add_argument("--batch-size", type=int, default=256, help="texts per committed batch")
-    p.add_argument("--workers", type=int, default=2, help="Ray actors (one CPU each)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="Ray actors, or local onnxruntime sessions in threads (one CPU each)",
+    )
     p.add_argument(
         "--switch",
         action="store_true",

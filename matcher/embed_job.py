@@ -15,12 +15,13 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
+from matcher.embed_local import run_local
 from matcher.embedding.base import Embedder
 from matcher.embedding.cache import text_hash
 from matcher.embedding.factory import create_embedder
@@ -95,11 +96,6 @@ def work_order(todo: dict[str, str]) -> list[tuple[str, str]]:
     return sorted(todo.items(), key=lambda item: (-len(item[1]), item[0]))
 
 
-def batches(items: list[tuple[str, str]], size: int) -> Iterator[list[tuple[str, str]]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 class Progress:
     """A line on stderr at most every `every` seconds: done/total, rate and time left."""
 
@@ -154,17 +150,6 @@ def profile_mean(
     return (total / n if n else total).astype(np.float32)
 
 
-def run_local(
-    order: list[tuple[str, str]],
-    embedder: Embedder,
-    batch_size: int,
-    write: Callable[[list[str], np.ndarray], None],
-) -> None:
-    for batch in batches(order, batch_size):
-        vectors = embedder.encode([t for _, t in batch])
-        write([h for h, _ in batch], vectors)
-
-
 def run_embed(
     settings: Settings,
     *,
@@ -188,12 +173,17 @@ def run_embed(
         raise EmbedJobError(f"unknown executor {executor!r} (local, ray)")
     if batch_size < 1 or workers < 1:
         raise EmbedJobError("--batch-size and --workers must be at least 1")
+    # local with N workers: N embedders from the factory, in N threads (matcher.embed_local);
+    # an embedder given without a factory is the one local embedder
+    parallel = executor == "local" and workers > 1
+    parallel = parallel and (embedder is None or embedder_factory is not None)
     if embedder_factory is None:
-        # one thread per Ray actor: the pool, not each model, spreads over the CPUs
+        # one thread per Ray actor or local worker: the pool, not each model, spreads over the
+        # CPUs
         threads = settings.torch_threads or 1
         per_worker = settings.model_copy(update={"torch_threads": threads})
         embedder_factory = functools.partial(
-            create_embedder, per_worker if executor == "ray" else settings
+            create_embedder, per_worker if executor == "ray" or parallel else settings
         )
     factory = embedder_factory
     model = embedder or factory()
@@ -241,7 +231,8 @@ def run_embed(
 
         t0 = time.perf_counter()
         if order and executor == "local":
-            run_local(order, model, batch_size, write)
+            pool = _local_embedders(model, factory, workers if parallel else 1, embedder is None)
+            run_local(order, pool, batch_size, write)
         elif order:
             from matcher.embed_ray import run_ray
 
@@ -270,6 +261,22 @@ def run_embed(
         return report
     finally:
         db.dispose()
+
+
+def _local_embedders(
+    model: Embedder, factory: Callable[[], Embedder], n: int, model_from_factory: bool
+) -> list[Embedder]:
+    """The local executor's `n` embedders: the driver's model (when the factory made it) and
+    more from the factory, each of the driver's model identity."""
+    pool = [model] if model_from_factory or n == 1 else []
+    pool += [factory() for _ in range(n - len(pool))]
+    identity = model_identity(model)
+    for other in pool:
+        if other is not model and model_identity(other) != identity:
+            raise EmbedJobError(
+                f"a local worker's embedder is {model_identity(other)}, not {identity}"
+            )
+    return pool
 
 
 def _frozen(db: Database, identity: str) -> bool:

@@ -5,11 +5,16 @@ and the switch-over seen by a real serving process.
         [--parts executors,switch] [--work-dir DIR] [--json OUT]
 
 Corpus: the first N real nonprofits of us_nonprofits_dev.csv.gz (read at run time, never
-stored in the repository). Each executor fills a fresh data directory with the default int8
-ONNX model (exported once into the work dir and shared): local runs one process with
-`--workers` onnxruntime threads, Ray a private local cluster of `--workers` one-thread actors
-(its start-up and the actors' model loading are inside the measured time). Printed: texts/s of
-each and the max abs difference between their vectors (part `executors`).
+stored in the repository; it has 54,399), padded past that with recombined ones as
+training/bench_speed.py pads (`bench_embed_support.padded_profiles`: every padded profile text
+distinct, so none is served from a cache); how many are real and padded is printed. Each
+executor fills a fresh data directory with the default int8 ONNX model (exported once into the
+work dir and shared): local runs `--workers` one-thread onnxruntime sessions in threads of one
+process, Ray a private local cluster of `--workers` one-thread actors (its start-up and the
+actors' model loading are inside the measured time). Printed: texts/s of each, CPU seconds
+(this process and every process it started, sampled) per text, and the max abs difference
+between their vectors (part `executors`). Part `single` also runs the one-session local path
+(one session of `--workers` threads, `--workers 1`) and compares its vectors with local's.
 
 Part `switch`: a uvicorn process serves the data directory's index generation built with the
 model-free hashing embedder while `matcher embed --switch` runs as its own process on the same
@@ -38,18 +43,21 @@ import httpx
 import numpy as np
 
 from matcher.embed_job import run_embed
+from matcher.embedding.cache import text_hash
 from matcher.embedding.factory import create_embedder
 from matcher.embedding.identity import model_identity
 from matcher.engine import Engine
 from matcher.settings import Settings
 from matcher.store import Database, Store
 from matcher.store.repository import SqlEmbeddingCache
+from training.bench_embed_support import CpuMeter, padded_profiles
 from training.bench_replicas import SERVER_ENV
 from training.bench_speed import real_nonprofits
 from training.serve_support import ROOT, uvicorn_server
 
 QUERIES = ["food bank volunteers", "after-school tutoring", "housing for veterans"]
 PARTS = frozenset({"executors", "switch"})
+ALL_PARTS = PARTS | {"single"}
 REPORTED = ("embedded", "embed_seconds", "texts_per_second")
 
 
@@ -124,9 +132,10 @@ def switch_over(data_dir: Path, workers: int) -> dict[str, Any]:
     serving_env = {**os.environ, **SERVER_ENV, "MATCHER_DATA_DIR": str(data_dir)}
     Engine.open(Settings(data_dir=data_dir, model_name="hashing-v1")).close()  # generation 1
     job_env = {k: v for k, v in os.environ.items() if k != "MATCHER_MODEL_NAME"}
-    job_env.update(MATCHER_DATA_DIR=str(data_dir), MATCHER_TORCH_THREADS=str(workers))
-    job_env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    job_env.pop("MATCHER_TORCH_THREADS", None)  # `workers` sessions of one thread each
+    job_env.update(MATCHER_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     cmd = [sys.executable, "-m", "matcher.cli", "embed", "--switch", "--json"]
+    cmd += ["--workers", str(workers)]
     log = data_dir / "uvicorn-switch.log"
     phases: list[tuple[float, str]] = []  # the job's progress lines, seconds after its start
     ctx = multiprocessing.get_context("spawn")
@@ -181,10 +190,35 @@ def switch_over(data_dir: Path, workers: int) -> dict[str, Any]:
     }
 
 
+def _difference(dir_a: Path, dir_b: Path, identity: str, hashes: list[str]) -> dict[str, Any]:
+    a, b = _vectors(dir_a, identity, hashes), _vectors(dir_b, identity, hashes)
+    diff = [float(np.max(np.abs(a[h] - b[h]))) for h in hashes]
+    return {"max_abs_difference": max(diff), "identical_vectors": sum(d == 0.0 for d in diff)}
+
+
+def _timed_embed(settings: Settings, executor: str, workers: int) -> dict[str, Any]:
+    with CpuMeter() as cpu:
+        report = run_embed(settings, executor=executor, workers=workers)
+    out = {k: getattr(report, k) for k in REPORTED}
+    out["cpu_seconds"] = round(cpu.seconds, 1)  # this process and every one it started
+    out["cpu_ms_per_text"] = round(1000 * cpu.seconds / max(report.embedded, 1), 2)
+    out["load_average_after"] = os.getloadavg()[0]
+    return out
+
+
 def run(
     shared: Path, work: Path, n: int, workers: int, parts: frozenset[str] = PARTS
 ) -> dict[str, Any]:
-    orgs = real_nonprofits(shared)[:n]
+    real = real_nonprofits(shared)
+    orgs = padded_profiles(real, n)
+    n_real = min(len(real), n)
+    texts = {o.profile_text() for o in orgs}
+    print(
+        f"bench_embed: {len(orgs):,} profiles: {n_real:,} real, {len(orgs) - n_real:,} padded "
+        f"(recombined); {len(texts):,} distinct profile texts",
+        file=sys.stderr,
+        flush=True,
+    )
     export = work / "export"
     export.mkdir(parents=True, exist_ok=True)
     model = create_embedder(Settings(data_dir=export))
@@ -192,38 +226,41 @@ def run(
     if load is not None:
         load()  # exports the int8 graph once (minutes the first time)
     identity = model_identity(model)
-    out: dict[str, Any] = {"profiles": len(orgs), "identity": identity, "workers": workers}
+    out: dict[str, Any] = {
+        "profiles": len(orgs),
+        "real": n_real,
+        "padded": len(orgs) - n_real,
+        "distinct_profile_texts": len(texts),
+        "identity": identity,
+        "workers": workers,
+    }
     out["load_average_before"] = os.getloadavg()[0]
+    hashes = list(dict.fromkeys(text_hash(o.profile_text()) for o in orgs))
 
     local_dir = _fresh(work, "local", export, orgs)
     if "executors" in parts:
-        settings = Settings(data_dir=local_dir, torch_threads=workers)
-        local = run_embed(settings, executor="local")  # timed alone: nothing else on the CPUs
-        out["local"] = {k: getattr(local, k) for k in REPORTED}
-        out["local"]["load_average_after"] = os.getloadavg()[0]
+        # `workers` one-thread onnxruntime sessions in threads; timed alone on the CPUs
+        out["local"] = _timed_embed(Settings(data_dir=local_dir), "local", workers)
+    if "single" in parts:  # the one-session path: one session of `workers` threads
+        single_dir = _fresh(work, "single", export, orgs)
+        settings = Settings(data_dir=single_dir, torch_threads=workers)
+        out["local_one_session"] = _timed_embed(settings, "local", 1)
+        if "executors" in parts:
+            out["local_one_session"].update(_difference(local_dir, single_dir, identity, hashes))
     if "switch" in parts:
         out["switch"] = switch_over(local_dir, workers)
     if "executors" in parts:
         ray_dir = _fresh(work, "ray", export, orgs)
-        remote = run_embed(Settings(data_dir=ray_dir), executor="ray", workers=workers)
-        out["ray"] = {k: getattr(remote, k) for k in REPORTED}
-        out["ray"]["load_average_after"] = os.getloadavg()[0]
-
-        from matcher.embedding.cache import text_hash
-
-        hashes = list(dict.fromkeys(text_hash(o.profile_text()) for o in orgs))
-        a, b = _vectors(local_dir, identity, hashes), _vectors(ray_dir, identity, hashes)
-        diff = [float(np.max(np.abs(a[h] - b[h]))) for h in hashes]
-        out["max_abs_difference"] = max(diff)
-        out["identical_vectors"] = sum(d == 0.0 for d in diff)
+        out["ray"] = _timed_embed(Settings(data_dir=ray_dir), "ray", workers)
+        out.update(_difference(local_dir, ray_dir, identity, hashes))
     out["load_average_after"] = os.getloadavg()[0]
     return out
 
 
 def parse_parts(text: str) -> frozenset[str]:
     parts = frozenset(p.strip() for p in text.split(",") if p.strip())
-    if not parts or parts - PARTS:
-        raise argparse.ArgumentTypeError(f"parts: a comma-separated subset of {sorted(PARTS)}")
+    if not parts or parts - ALL_PARTS:
+        raise argparse.ArgumentTypeError(f"parts: a comma-separated subset of {sorted(ALL_PARTS)}")
     return parts
 
 
@@ -233,7 +270,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work-dir", type=Path, default=Path("var/bench-embed"))
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--parts", type=parse_parts, default=PARTS, help="executors,switch")
+    parser.add_argument(
+        "--parts",
+        type=parse_parts,
+        default=PARTS,
+        help="executors,switch (single: also the one-session local path)",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -10,8 +10,9 @@ scripts/with-postgres.sh sets it; parts that need it say "skipped" without it):
   and 4 (training/bench_replicas.py; a fresh database per run).
 - pgvector: recall@10 and retrieval latency under filters at --pgvector-size (100,000), and at
   1,000,000 with --pgvector-1m (training/bench_pgvector.py; prints its own table).
-- embed: `matcher embed --executor local` against `--executor ray` on the first --n real
-  nonprofits (training/bench_embed.py): texts/s of each, max abs difference of the vectors.
+- embed: `matcher embed --executor local` against `--executor ray` on --n profiles, the real
+  nonprofits padded with recombined ones past 54,399 (training/bench_embed.py): texts/s and
+  CPU ms per text of each, max abs difference of the vectors.
 - switch: a uvicorn process keeps answering while `matcher embed --switch` runs on its data
   directory: errors and the longest time without an answer.
 --quick: sizes for a smoke test (seconds to a few minutes), not figures.
@@ -122,9 +123,11 @@ def embed_parts(args: argparse.Namespace, parts: set[str]) -> list[Row]:
         rows.append(
             (
                 "embed",
-                f"{out['profiles']:,} profiles, {out['workers']} workers",
-                f"local {local['texts_per_second']} texts/s ({local['embed_seconds']:.0f} s), "
-                f"ray {ray['texts_per_second']} texts/s ({ray['embed_seconds']:.0f} s); max abs "
+                f"{out['profiles']:,} profiles ({out['real']:,} real, {out['padded']:,} "
+                f"padded), {out['workers']} workers",
+                f"local {local['texts_per_second']} texts/s ({local['embed_seconds']:.0f} s, "
+                f"{local['cpu_ms_per_text']} ms CPU/text), ray {ray['texts_per_second']} texts/s "
+                f"({ray['embed_seconds']:.0f} s, {ray['cpu_ms_per_text']} ms CPU/text); max abs "
                 f"difference {out['max_abs_difference']}",
                 f"{load} -> {local['load_average_after']:.1f} / {ray['load_average_after']:.1f}",
             )
@@ -154,7 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--database-url", default=os.environ.get("MATCHER_TEST_POSTGRES_URL"))
     p.add_argument("--pgvector-size", type=int, default=100_000)
     p.add_argument("--pgvector-1m", action="store_true", help="pgvector also at 1,000,000")
-    p.add_argument("--n", type=int, default=100_000, help="embed/switch: real profiles")
+    p.add_argument(
+        "--n", type=int, default=100_000, help="embed/switch: profiles (real, then padded)"
+    )
     p.add_argument("--workers", type=int, default=2, help="embed: Ray actors / local threads")
     p.add_argument("--shared-data", type=Path, default=Path("../shared/data"))
     p.add_argument("--work-dir", type=Path, default=Path("var/bench-scale"))
