@@ -51,6 +51,7 @@ from matcher.embedding.base import Embedder
 from matcher.embedding.cache import CachedEmbedder
 from matcher.embedding.factory import create_embedder
 from matcher.embedding.hashing import HASHING_MODEL_NAME
+from matcher.embedding.published import embedder_floor
 from matcher.embedding.spaces import frozen_mean
 from matcher.errors import ArtifactMismatchError, NotFoundError
 from matcher.geo import haversine_many
@@ -1132,7 +1133,9 @@ class Engine:
         and mean (else the need is read again)."""
         f = self._effective_filters(need, filters)
         topic = topic_text(need)
-        floor = relevance_floor(self.settings.relevance_floor, self.embedder.model_name)
+        floor = relevance_floor(
+            self.settings.relevance_floor, self.embedder.model_name, embedder_floor(self.embedder)
+        )
         if reading is not None and reading.key == self.reading_key():
             return f, topic, reading.query, reading.clauses, reading.required, floor
         q = query_vector if query_vector is not None else self.embed_query(topic)

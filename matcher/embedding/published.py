@@ -53,3 +53,42 @@ def published_model(data_dir: Path | str) -> PublishedModel | None:
             "`matcher models rollback --embedding` to go back"
         )
     return PublishedModel(str(version), model_path, name)
+
+
+FLOOR_KEY = "relevance_floor"  # a version manifest's calibrated floor (training.embed_floor)
+MANIFEST = "manifest.json"
+_floors: dict[tuple[str, int], float | None] = {}
+
+
+def manifest_floor(model_path: Path | str | None) -> float | None:
+    """The relevance floor calibrated for a registered model (its version's manifest, next to
+    the model folder: `relevance_floor.value`); None for a model outside the registry or one
+    without a calibrated floor. Memoised on the manifest's path and modification time."""
+    if model_path is None:
+        return None
+    path = Path(model_path).parent / MANIFEST
+    try:
+        key = (str(path), path.stat().st_mtime_ns)
+    except OSError:
+        return None
+    if key not in _floors:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(f"unreadable model manifest {path}: {exc}") from exc
+        entry = data.get(FLOOR_KEY) if isinstance(data, dict) else None
+        value = entry.get("value") if isinstance(entry, dict) else None
+        _floors[key] = float(value) if isinstance(value, int | float) else None
+    return _floors[key]
+
+
+def embedder_floor(embedder: object) -> float | None:
+    """`manifest_floor` of the model an embedder (or the embedder it wraps) runs."""
+    seen = 0
+    while embedder is not None and seen < 5:
+        path = getattr(embedder, "model_path", None)
+        if path is not None:
+            return manifest_floor(path)
+        embedder = getattr(embedder, "embedder", None)
+        seen += 1
+    return None
