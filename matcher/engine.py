@@ -26,6 +26,7 @@ from matcher.build_progress import stage_printer, to_embed
 from matcher.catalog import Catalog, Profile
 from matcher.catalog_files import KEY_DTYPE, load_catalog, save_catalog
 from matcher.cause_model import (
+    DEFINITION_WEIGHT,
     LearnedCauses,
     learn_causes,
     load_learned,
@@ -509,6 +510,7 @@ class Engine:
         *,
         min_members: int = 5,
         definitions: Sequence[Cause] = (),
+        definition_weight: float = DEFINITION_WEIGHT,
     ) -> LearnedCauses:
         """Learn causes from the stored profiles that carry a cause code (matcher.cause_model),
         save them beside the index and use them as the cause space. Titles come from the
@@ -541,6 +543,7 @@ class Engine:
             titles,
             min_members=min_members,
             definitions=defs,
+            definition_weight=definition_weight,
         )
         digest = space_digest(mean, self.embedder.model_name, self.embedder.dimension)
         save_learned(self.settings.data_dir, learned, digest)

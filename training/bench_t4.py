@@ -52,6 +52,7 @@ def run_t4(
     learned: bool = True,
     versions: Sequence[str] = (),
     held_states: Sequence[str] = (),
+    definition_weights: Sequence[float] = (),
 ) -> Rows:
     """T4 figures (rows: method -> figures or a note), through the engine and the baselines;
     writes the per-need rows to `json_out`. `dense`: (encoder, cache, row suffix) of the dense
@@ -60,7 +61,8 @@ def run_t4(
     `versions`: embedding-model versions registered in `work_dir`'s model registry (`matcher
     models register-embed`): the engine rows again with each, in its own engine dir (built,
     i.e. every profile embedded with it, when missing). `held_states`: every engine row again
-    on the needs of these states only."""
+    on the needs of these states only. `definition_weights`: the learned causes + definitions
+    row again with each definition weight (matcher.cause_model.definition_prototypes)."""
     from training.bench_quality import dense_encoder
     from training.benchmarks.embeddings import encode_cached
     from training.benchmarks.t4_baselines import t4_dense, t4_tfidf
@@ -90,7 +92,17 @@ def run_t4(
         payload["needs"]["dense baseline"] = need_rows(task, dense_runs, with_cards=False)
     if with_engine:
         folder = engine_dir or work_dir / "bench" / "t4"
-        engine_rows(shared, task, folder, work_dir, rows, payload, rebuild=rebuild, learned=learned)
+        engine_rows(
+            shared,
+            task,
+            folder,
+            work_dir,
+            rows,
+            payload,
+            rebuild=rebuild,
+            learned=learned,
+            definition_weights=definition_weights,
+        )
         for version in versions:
             with registered_model(work_dir, version) as (name, size):
                 print(f"T4 with {version} ({name}, {size / 1e6:.1f} MB)")
@@ -104,6 +116,7 @@ def run_t4(
                     rebuild=rebuild,
                     learned=learned,
                     prefix=f"{version}: ",
+                    definition_weights=definition_weights,
                 )
         if held_states:
             add_held_out_rows(task, rows, payload, list(held_states))
@@ -128,6 +141,7 @@ def engine_rows(
     rebuild: bool,
     learned: bool,
     prefix: str = "",
+    definition_weights: Sequence[float] = (),
 ) -> None:
     """The engine rows of T4 (NTEE taxonomy; learned causes, with and without definitions)
     with the embedding model the engine's settings give now, into `rows` and `payload`."""
@@ -161,6 +175,12 @@ def engine_rows(
                 learned_runs, folds = t4_learned_runs(engine, task, titles)
                 print("T4 learned causes: " + "; ".join(folds))
                 defs_runs, _ = t4_learned_runs(engine, task, titles, definitions=ntee)
+                weighted = {
+                    w: t4_learned_runs(engine, task, titles, definitions=ntee, definition_weight=w)[
+                        0
+                    ]
+                    for w in definition_weights
+                }
         finally:
             engine.close()
     except Exception as exc:  # noqa: BLE001 - baselines still count without the engine
@@ -173,6 +193,9 @@ def engine_rows(
         rows[f"{prefix}{LEARNED_DEFS_ROW}"] = t4_figures(task, defs_runs)
         runs_of[f"{prefix}{LEARNED_ROW}"] = learned_runs
         runs_of[f"{prefix}{LEARNED_DEFS_ROW}"] = defs_runs
+        for w, w_runs in weighted.items():
+            rows[f"{prefix}{LEARNED_DEFS_ROW} (weight {w})"] = t4_figures(task, w_runs)
+            runs_of[f"{prefix}{LEARNED_DEFS_ROW} (weight {w})"] = w_runs
         payload["needs"][f"{prefix}engine, learned causes + definitions"] = need_rows(
             task, defs_runs
         )
@@ -234,6 +257,11 @@ def main(argv: list[str] | None = None) -> int:
         "first --embedding-version's held-out states)",
     )
     parser.add_argument(
+        "--definition-weights",
+        default="",
+        help="comma list: the learned causes + definitions row again with each weight",
+    )
+    parser.add_argument(
         "--latency", action="store_true", help="query-embedding latency of each model (int8)"
     )
     args = parser.parse_args(argv)
@@ -262,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         learned=not args.no_learned,
         versions=args.embedding_version,
         held_states=held,
+        definition_weights=[float(w) for w in args.definition_weights.split(",") if w.strip()],
     )
     print_tables({"T4": rows}, T4_COLUMNS, title="T4 coalition for a need")
     if args.latency:
