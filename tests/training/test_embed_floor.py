@@ -143,3 +143,33 @@ def test_the_manifest_floor_is_found_through_wrapping_embedders(tmp_path: Path) 
 
     assert embedder_floor(CachedEmbedder(Inner(), InMemoryEmbeddingCache())) == 0.31
     assert embedder_floor(object()) is None
+
+
+def test_calibrate_floor_writes_the_manifest_the_engine_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import training.embed_floor as embed_floor
+    from tests.training.test_embed_registry import fake_model
+    from training.embed_registry import calibrate_registered, register_embedding
+
+    data = tmp_path / "var"
+    man = register_embedding(data, fake_model(tmp_path / "ft"), export=False)
+    assert "relevance_floor" not in man  # not exported: not run, not calibrated
+    folder = data / "models" / "v0001" / man["model_dir"]
+    assert manifest_floor(folder) is None
+    seen: dict[str, object] = {}
+
+    def fake_calibration(
+        data_dir: Path, model_path: Path, model_name: str, source: Path | None = None
+    ) -> dict[str, object]:
+        seen.update(path=model_path, name=model_name, source=source)
+        return {"value": 0.26, "quantile": 0.97, "method": "test"}
+
+    monkeypatch.setattr(embed_floor, "calibrate_version", fake_calibration)
+    entry = calibrate_registered(data, "v0001", tmp_path / "profiles")
+    assert entry["value"] == 0.26
+    assert seen == {"path": folder, "name": man["model_name"], "source": tmp_path / "profiles"}
+    assert manifest_floor(folder) == 0.26  # what the engine applies
+    on_disk = json.loads((data / "models" / "v0001" / "manifest.json").read_text())
+    assert on_disk["relevance_floor"]["quantile"] == 0.97
+    assert on_disk["weights_digest"] == man["weights_digest"]  # the rest is kept
