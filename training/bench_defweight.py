@@ -8,13 +8,15 @@ each learned cause's NTEE definition mixed into its second prototype at each wei
 (matcher.cause_model.definition_prototypes), T1 and T3 through the engine with the default
 embedder. P@10 is reported separately on the queries of the training states (the split a
 weight may be chosen on) and of the held-out states (reported, never chosen on), beside the
-dense baseline of each split. The T1/T3 engine dirs (<work dir>/bench/defweight-t1, -t3) are
-built once and kept. T4 is checked with `python -m training.bench_t4 --definition-weight W`.
+dense baseline of each split. The T1/T3 engine dirs (<work dir>/bench/defweight-t1, -t3, with a
+registered `--embedding-version V` defweight-t1-V, ...) are built once and kept. T4 is checked
+with `python -m training.bench_t4 --definition-weights W,...`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -35,7 +37,9 @@ from training.bench_quality import (
 NO_DEFS = "learned causes, no definitions"
 
 
-def sweep(task: Any, kind: str, weights: list[float], work: Path, ntee: list[Any]) -> dict:
+def sweep(
+    task: Any, kind: str, weights: list[float], work: Path, ntee: list[Any], tag: str = ""
+) -> dict:
     from training.benchmarks import baselines
     from training.benchmarks.embeddings import encode_cached
     from training.benchmarks.engine_runner import run_engine_t1
@@ -55,7 +59,7 @@ def sweep(task: Any, kind: str, weights: list[float], work: Path, ntee: list[Any
         taxonomies[f"definition weight {w}"] = learned_causes_setup(
             task, train, titles, definitions=ntee, definition_weight=w
         )
-    engine_dir = work / "bench" / f"defweight-{kind}"
+    engine_dir = work / "bench" / f"defweight-{kind}{tag}"
     embedder = engine_embedder(*torch_pair(work), work)
     frames.update(run_engine_t1(task, engine_dir, embedder, k=k, taxonomies=taxonomies))
     out: dict[str, dict[str, float]] = {}
@@ -80,6 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", default="t1,t3")
     parser.add_argument("--t1-queries", type=int, default=400)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--embedding-version",
+        default=None,
+        help="the engine with this embedding model of the work dir's registry (the dense "
+        "baseline stays the base model's)",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -95,7 +105,14 @@ def main(argv: list[str] | None = None) -> int:
             if kind == "t1"
             else build_t3(args.shared_data)
         )
-        result[kind.upper()] = sweep(task, kind, weights, work, ntee)
+        with contextlib.ExitStack() as stack:
+            tag = ""
+            if args.embedding_version:
+                from training.benchmarks.t4_models import registered_model
+
+                stack.enter_context(registered_model(work, args.embedding_version))
+                tag = f"-{args.embedding_version}"
+            result[kind.upper()] = sweep(task, kind, weights, work, ntee, tag)
         for label, figs in result[kind.upper()].items():
             print(f"{kind.upper()} {label}: {figs}", flush=True)
     result["seconds"] = round(time.perf_counter() - t0, 1)
