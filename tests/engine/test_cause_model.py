@@ -93,7 +93,9 @@ def test_definitions_are_a_second_prototype_of_their_own_cause_only() -> None:
     definition = 0.55 * centres[0] + 0.45 * centres[1] + 0.3 * own / np.linalg.norm(own)
     plain = learn_causes(vecs, labels)
     stray = np.asarray(rng.normal(size=(centres.shape[1],)))
-    with_def = learn_causes(vecs, labels, definitions={"K30": definition, "Z99": stray})
+    with_def = learn_causes(
+        vecs, labels, definitions={"K30": definition, "Z99": stray}, definition_weight=1.0
+    )
     codes = [c.code for c in with_def.causes]
     assert codes == [c.code for c in plain.causes] == ["B60", "K30", "P84"]  # no Z99
     assert with_def.definitions == 1 and plain.second is None and plain.definitions == 0
