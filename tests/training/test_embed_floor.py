@@ -132,6 +132,13 @@ def test_the_manifest_floor_is_found_through_wrapping_embedders(tmp_path: Path) 
     assert manifest_floor(folder) == 0.31
     assert manifest_floor(tmp_path / "elsewhere" / "model") is None
     assert manifest_floor(registered_folder(tmp_path / "b", None)) is None
+    # a manifest.json beside a model outside the registry is not a floor, nor an error
+    other = tmp_path / "pkg" / "model"
+    other.mkdir(parents=True)
+    (other.parent / "manifest.json").write_text('{"relevance_floor": {"value": 0.9}}')
+    assert manifest_floor(other) is None
+    (other.parent / "manifest.json").write_text("not json")
+    assert manifest_floor(other) is None
 
     class Inner:
         model_name = "m"
