@@ -66,7 +66,8 @@ _floors: dict[tuple[str, int], float | None] = {}
 def manifest_floor(model_path: Path | str | None) -> float | None:
     """The relevance floor calibrated for a registered model (its version's manifest, next to
     the model folder, of kind "embedding": `relevance_floor.value`); None for a model outside
-    the registry (no such manifest, another file, an unreadable one) or without a floor. Memoised on the manifest's path and modification time."""
+    the registry (no such manifest, another file, an unreadable one) or without a floor.
+    Memoised on the manifest's path and modification time."""
     if model_path is None:
         return None
     path = Path(model_path).parent / MANIFEST
