@@ -35,8 +35,8 @@ MIN_TEXT = 40
 SEED = 0
 METHOD = (
     "quantile matching: the share q of unrelated profile pairs (cause codes of different "
-    "major groups) the base model puts below its floor; this model's q-quantile of the same "
-    "pairs' centred cosines"
+    "major groups; random pairs when fewer than half carry a code) the base model puts below "
+    "its floor; this model's q-quantile of the same pairs' centred cosines"
 )
 
 Encode = Callable[[Sequence[str]], np.ndarray]
@@ -58,6 +58,11 @@ def calibration_profiles(
     return texts, [(o.cause_code or "")[:1].upper() for o in chosen]
 
 
+def coded_enough(groups: Sequence[str]) -> bool:
+    """At least half the profiles carry a code: pairs come from different major groups."""
+    return sum(bool(g) for g in groups) >= len(groups) / 2
+
+
 def unrelated_pairs(
     groups: Sequence[str], n_pairs: int = CALIBRATION_PAIRS, seed: int = SEED
 ) -> np.ndarray:
@@ -66,7 +71,7 @@ def unrelated_pairs(
     are overwhelmingly unrelated)."""
     n = len(groups)
     rng = np.random.default_rng(seed)
-    coded = sum(bool(g) for g in groups) >= n / 2
+    coded = coded_enough(groups)
     out: list[tuple[int, int]] = []
     tries = 0
     while len(out) < n_pairs and tries < 20 * n_pairs:
@@ -125,6 +130,7 @@ def calibrate_floor(
         "quantile": round(q, 4),
         "pairs": len(pairs),
         "coded": sum(bool(g) for g in groups),
+        "pair_kind": "different major groups" if coded_enough(groups) else "random",
         "base_model": base_model,
         "base_floor": base_floor,
         "base_median": round(float(np.median(base_cos)), 4),

@@ -83,6 +83,11 @@ def test_the_same_model_keeps_the_base_floor() -> None:
     enc = table_encoder(1)
     entry = calibrate_floor(orgs(400), enc, enc, base_floor=0.2, base_model=BASE, source="t")
     assert entry["value"] == pytest.approx(0.2, abs=0.01)
+    assert entry["pair_kind"] == "different major groups"
+    uncoded = calibrate_floor(
+        orgs(400, coded=False), enc, enc, base_floor=0.2, base_model=BASE, source="t"
+    )
+    assert uncoded["pair_kind"] == "random" and uncoded["coded"] == 0
 
 
 def test_a_model_with_wider_cosines_gets_a_floor_cutting_the_same_share() -> None:
