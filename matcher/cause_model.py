@@ -33,6 +33,13 @@ from matcher.causes import Cause
 from matcher.errors import ArtifactMismatchError, ValidationError
 
 TEMPERATURES = (0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2)
+# The definition's share of a learned cause's second prototype (the rest: its members' mean).
+# Chosen on the queries of the training states of T1 and T3 (training/bench_defweight.py): T1
+# P@10 0.356 / 0.396 / 0.412 / 0.419 / 0.419 at 0 / 0.25 / 0.5 / 0.75 / 1, T3 flat (0.190 +-
+# 0.001); the smallest weight within noise of the best (README, issue 13). A definition is
+# written as a cause is asked for, not as a need is: at full weight it pulls plain-language
+# needs towards the wording of the taxonomy (T4 nonprofit P@5 0.442 -> 0.425).
+DEFINITION_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,7 @@ class LearnedCauses:
     log_loss: float  # on the held-out labelled rows, at `temperature`
     second: np.ndarray | None = None  # per cause its definition (or its prototype again)
     definitions: int = 0  # causes with their definition as a second prototype
+    definition_weight: float | None = None  # the definition's share of the second prototype
 
 
 def prototypes(
@@ -56,16 +64,24 @@ def prototypes(
 
 
 def definition_prototypes(
-    protos: np.ndarray, codes: Sequence[str], definitions: Mapping[str, np.ndarray]
+    protos: np.ndarray,
+    codes: Sequence[str],
+    definitions: Mapping[str, np.ndarray],
+    weight: float = 1.0,
 ) -> np.ndarray:
-    """Each code's normalised definition embedding, in the codes' order; a code without one
-    gets its prototype (so the higher of the two similarities is the prototype's)."""
+    """Each code's second prototype, in the codes' order: its normalised definition embedding
+    mixed with its members' prototype, `weight` the definition's share (1: the definition
+    alone; 0: the prototype again), normalised; a code without a definition gets its
+    prototype (so the higher of the two similarities is the prototype's)."""
+    if not 0.0 <= weight <= 1.0:
+        raise ValidationError(f"definition weight {weight} is not between 0 and 1")
     out = np.array(protos, dtype=np.float32, copy=True)
     for i, c in enumerate(codes):
         d = definitions.get(c)
         if d is not None:
             d = np.asarray(d, dtype=np.float32)
-            out[i] = d / max(float(np.linalg.norm(d)), 1e-12)
+            mixed = weight * d / max(float(np.linalg.norm(d)), 1e-12) + (1 - weight) * out[i]
+            out[i] = mixed / max(float(np.linalg.norm(mixed)), 1e-12)
     return out
 
 
@@ -85,12 +101,14 @@ def learn_causes(
     holdout: float = 0.2,
     seed: int = 0,
     definitions: Mapping[str, np.ndarray] | None = None,
+    definition_weight: float = DEFINITION_WEIGHT,
 ) -> LearnedCauses:
     """Prototypes of every code with at least `min_members` labelled rows, and the calibrated
     temperature. `titles`: code -> readable title (the code itself when missing).
     `definitions`: code -> embedding of the code's definition (same space as `vectors`), its
     second prototype (for queries); the temperature is calibrated on the labelled profiles,
-    which the first prototypes alone classify."""
+    which the first prototypes alone classify. `definition_weight`: the definition's share of
+    the second prototype (`definition_prototypes`)."""
     defs = dict(definitions or {})
     vecs = np.asarray(vectors, dtype=np.float32)
     lab = np.asarray([str(x) for x in labels])
@@ -131,8 +149,9 @@ def learn_causes(
         temperature=temperature,
         members={str(c): int(n) for c, n in zip(found, counts, strict=True) if str(c) in index},
         log_loss=round(losses[temperature], 4),
-        second=definition_prototypes(protos, codes, defs) if defs else None,
+        second=definition_prototypes(protos, codes, defs, definition_weight) if defs else None,
         definitions=sum(c in defs for c in codes),
+        definition_weight=definition_weight if defs else None,
     )
 
 
@@ -163,6 +182,7 @@ def save_learned(directory: Path, learned: LearnedCauses, digest: str) -> Path:
             "temperature": learned.temperature,
             "log_loss": learned.log_loss,
             "definitions": learned.definitions,
+            "definition_weight": learned.definition_weight,
             "causes": [
                 {"code": c.code, "title": c.title, "members": learned.members[c.code]}
                 for c in learned.causes
@@ -207,4 +227,5 @@ def load_learned(directory: Path, digest: str) -> LearnedCauses | None:
         log_loss=float(manifest["log_loss"]),
         second=second,
         definitions=int(manifest.get("definitions", 0)),
+        definition_weight=manifest.get("definition_weight"),
     )

@@ -25,6 +25,7 @@ from matcher.build_progress import stage_printer, to_embed
 from matcher.catalog import Catalog, Profile
 from matcher.catalog_files import KEY_DTYPE, load_catalog, save_catalog
 from matcher.cause_model import (
+    DEFINITION_WEIGHT,
     LearnedCauses,
     learn_causes,
     load_learned,
@@ -50,6 +51,7 @@ from matcher.embedding.base import Embedder
 from matcher.embedding.cache import CachedEmbedder
 from matcher.embedding.factory import create_embedder
 from matcher.embedding.hashing import HASHING_MODEL_NAME
+from matcher.embedding.published import embedder_floor
 from matcher.embedding.spaces import frozen_mean
 from matcher.errors import ArtifactMismatchError, NotFoundError
 from matcher.geo import haversine_many
@@ -507,6 +509,7 @@ class Engine:
         *,
         min_members: int = 5,
         definitions: Sequence[Cause] = (),
+        definition_weight: float = DEFINITION_WEIGHT,
     ) -> LearnedCauses:
         """Learn causes from the stored profiles that carry a cause code (matcher.cause_model),
         save them beside the index and use them as the cause space. Titles come from the
@@ -539,6 +542,7 @@ class Engine:
             titles,
             min_members=min_members,
             definitions=defs,
+            definition_weight=definition_weight,
         )
         digest = space_digest(mean, self.embedder.model_name, self.embedder.dimension)
         save_learned(self.settings.data_dir, learned, digest)
@@ -1084,7 +1088,9 @@ class Engine:
         and mean (else the need is read again)."""
         f = self._effective_filters(need, filters)
         topic = topic_text(need)
-        floor = relevance_floor(self.settings.relevance_floor, self.embedder.model_name)
+        floor = relevance_floor(
+            self.settings.relevance_floor, self.embedder.model_name, embedder_floor(self.embedder)
+        )
         if reading is not None and reading.key == self.reading_key():
             return f, topic, reading.query, reading.clauses, reading.required, floor
         if query_vector is None:

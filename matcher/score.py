@@ -114,10 +114,18 @@ class Scored:
 CALIBRATED_FLOORS: dict[str, float] = {"sentence-transformers/all-MiniLM-L6-v2": 0.20}
 
 
-def relevance_floor(configured: float | None, model_name: str) -> float:
+def relevance_floor(
+    configured: float | None, model_name: str, calibrated: float | None = None
+) -> float:
+    """The floor in force: the configured one, else the one calibrated for a registered model
+    (its manifest: matcher.embedding.published.embedder_floor), else the table's for the
+    model whatever backend runs it (int8 ONNX appends "+onnx-int8" to the name; its vectors
+    are the same model's to about 0.01), else none."""
     if configured is not None:
         return configured
-    return CALIBRATED_FLOORS.get(model_name, -math.inf)
+    if calibrated is not None:
+        return calibrated
+    return CALIBRATED_FLOORS.get(model_name.split("+", 1)[0], -math.inf)
 
 
 def relevance(dense: float, *evidence: float) -> float:

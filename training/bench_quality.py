@@ -108,7 +108,13 @@ def engine_embedder(
         return BenchEmbedder(torch_store, lambda: torch_encoder)
     model = create_embedder(settings)
     store = EmbeddingStore(root / "bench-cache", model.model_name)
-    return BenchEmbedder(store, lambda: model.encode, model_name=model.model_name, span_model=model)
+    return BenchEmbedder(
+        store,
+        lambda: model.encode,
+        model_name=model.model_name,
+        model_path=getattr(model, "model_path", None),
+        span_model=model,
+    )
 
 
 def t1_filter_violations(task: T1Task, results: Any) -> int:

@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,17 +50,25 @@ def run_t4(
     json_out: Path | None = None,
     dense: tuple[Any, Any, str] | None = None,
     learned: bool = True,
+    versions: Sequence[str] = (),
+    held_states: Sequence[str] = (),
+    definition_weights: Sequence[float] = (),
 ) -> Rows:
     """T4 figures (rows: method -> figures or a note), through the engine and the baselines;
     writes the per-need rows to `json_out`. `dense`: (encoder, cache, row suffix) of the dense
     baseline (default: torch MiniLM, training.bench_quality.dense_encoder). `learned`: also the
-    engine with causes learned from other states' codes (issue 13; cross-fitted by state)."""
-    from training.bench_quality import dense_encoder, engine_embedder, torch_pair
+    engine with causes learned from other states' codes (issue 13; cross-fitted by state).
+    `versions`: embedding-model versions registered in `work_dir`'s model registry (`matcher
+    models register-embed`): the engine rows again with each, in its own engine dir (built,
+    i.e. every profile embedded with it, when missing). `held_states`: every engine row again
+    on the needs of these states only. `definition_weights`: the learned causes + definitions
+    row again with each definition weight (matcher.cause_model.definition_prototypes)."""
+    from training.bench_quality import dense_encoder
     from training.benchmarks.embeddings import encode_cached
     from training.benchmarks.t4_baselines import t4_dense, t4_tfidf
-    from training.benchmarks.t4_engine import open_t4_engine, run_engine_t4
-    from training.benchmarks.t4_metrics import card_counts, need_rows, t4_figures
-    from training.benchmarks.t4_task import build_t4, store_programmes, t4_organisations
+    from training.benchmarks.t4_metrics import need_rows, t4_figures
+    from training.benchmarks.t4_models import registered_model
+    from training.benchmarks.t4_task import build_t4
 
     t0 = time.perf_counter()
     task = build_t4(shared, needs_path, with_organisations=False)
@@ -83,52 +92,35 @@ def run_t4(
         payload["needs"]["dense baseline"] = need_rows(task, dense_runs, with_cards=False)
     if with_engine:
         folder = engine_dir or work_dir / "bench" / "t4"
-        try:
-            embedder = engine_embedder(*torch_pair(work_dir), work_dir)
-            engine = open_t4_engine(
-                folder,
-                embedder,
-                lambda: t4_organisations(shared),
-                rebuild=rebuild,
-                after_store=lambda store: store_programmes(shared, store),
-            )
-            try:
-                from matcher.causes import read_causes
-
-                ntee = read_causes(shared / "ntee_codes.csv")
-                if not engine.causes():  # the public NTEE definitions, as in T1's engine row
-                    engine.set_causes(ntee)
-                t1 = time.perf_counter()
-                runs = run_engine_t4(engine, task)
-                print(
-                    f"T4 engine: {len(task.needs)} needs ranked in {time.perf_counter() - t1:.1f}s"
+        engine_rows(
+            shared,
+            task,
+            folder,
+            work_dir,
+            rows,
+            payload,
+            rebuild=rebuild,
+            learned=learned,
+            definition_weights=definition_weights,
+        )
+        for version in versions:
+            with registered_model(work_dir, version) as (name, size):
+                print(f"T4 with {version} ({name}, {size / 1e6:.1f} MB)")
+                engine_rows(
+                    shared,
+                    task,
+                    folder.with_name(f"{folder.name}-{version}"),
+                    work_dir,
+                    rows,
+                    payload,
+                    rebuild=rebuild,
+                    learned=learned,
+                    prefix=f"{version}: ",
+                    definition_weights=definition_weights,
                 )
-                if learned:
-                    from training.benchmarks.learned_causes import t4_learned_runs
-
-                    learned_runs, folds = t4_learned_runs(
-                        engine, task, {c.code: c.title for c in ntee}
-                    )
-                    print("T4 learned causes: " + "; ".join(folds))
-                    defs_runs, _ = t4_learned_runs(
-                        engine, task, {c.code: c.title for c in ntee}, definitions=ntee
-                    )
-            finally:
-                engine.close()
-            rows["engine + NTEE cause taxonomy"] = t4_figures(task, runs)
-            if learned:
-                rows[LEARNED_ROW] = t4_figures(task, learned_runs)
-                rows[LEARNED_DEFS_ROW] = t4_figures(task, defs_runs)
-                payload["needs"]["engine, learned causes + definitions"] = need_rows(
-                    task, defs_runs
-                )
-                payload["needs"]["engine, learned causes"] = need_rows(task, learned_runs)
-            counts = card_counts(runs)
-            rows["engine: cards"] = cards_line(counts)
-            payload["cards"] = counts
-            payload["needs"]["engine"] = need_rows(task, runs)
-        except Exception as exc:  # noqa: BLE001 - baselines still count without the engine
-            rows["engine"] = f"not available ({type(exc).__name__}: {exc})"
+        if held_states:
+            add_held_out_rows(task, rows, payload, list(held_states))
+    payload.pop("runs", None)
     payload["figures"] = rows
     payload["seconds"] = round(time.perf_counter() - t0, 1)
     if json_out is not None:
@@ -136,6 +128,95 @@ def run_t4(
         json_out.write_text(json.dumps(payload, indent=2, default=str))
         print(f"T4: per-need rows written to {json_out}")
     return rows
+
+
+def engine_rows(
+    shared: Path,
+    task: Any,
+    folder: Path,
+    work_dir: Path,
+    rows: Rows,
+    payload: dict[str, Any],
+    *,
+    rebuild: bool,
+    learned: bool,
+    prefix: str = "",
+    definition_weights: Sequence[float] = (),
+) -> None:
+    """The engine rows of T4 (NTEE taxonomy; learned causes, with and without definitions)
+    with the embedding model the engine's settings give now, into `rows` and `payload`."""
+    from matcher.causes import read_causes
+    from training.bench_quality import engine_embedder, torch_pair
+    from training.benchmarks.t4_engine import open_t4_engine, run_engine_t4
+    from training.benchmarks.t4_metrics import card_counts, need_rows, t4_figures
+    from training.benchmarks.t4_task import store_programmes, t4_organisations
+
+    runs_of: dict[str, Any] = payload.setdefault("runs", {})
+    try:
+        embedder = engine_embedder(*torch_pair(work_dir), work_dir)
+        engine = open_t4_engine(
+            folder,
+            embedder,
+            lambda: t4_organisations(shared),
+            rebuild=rebuild,
+            after_store=lambda store: store_programmes(shared, store),
+        )
+        try:
+            ntee = read_causes(shared / "ntee_codes.csv")
+            if not engine.causes():  # the public NTEE definitions, as in T1's engine row
+                engine.set_causes(ntee)
+            t1 = time.perf_counter()
+            runs = run_engine_t4(engine, task)
+            print(f"T4 engine: {len(task.needs)} needs ranked in {time.perf_counter() - t1:.1f}s")
+            if learned:
+                from training.benchmarks.learned_causes import t4_learned_runs
+
+                titles = {c.code: c.title for c in ntee}
+                learned_runs, folds = t4_learned_runs(engine, task, titles)
+                print("T4 learned causes: " + "; ".join(folds))
+                defs_runs, _ = t4_learned_runs(engine, task, titles, definitions=ntee)
+                weighted = {
+                    w: t4_learned_runs(engine, task, titles, definitions=ntee, definition_weight=w)[
+                        0
+                    ]
+                    for w in definition_weights
+                }
+        finally:
+            engine.close()
+    except Exception as exc:  # noqa: BLE001 - baselines still count without the engine
+        rows[f"{prefix}engine"] = f"not available ({type(exc).__name__}: {exc})"
+        return
+    rows[f"{prefix}engine + NTEE cause taxonomy"] = t4_figures(task, runs)
+    runs_of[f"{prefix}engine + NTEE cause taxonomy"] = runs
+    if learned:
+        rows[f"{prefix}{LEARNED_ROW}"] = t4_figures(task, learned_runs)
+        rows[f"{prefix}{LEARNED_DEFS_ROW}"] = t4_figures(task, defs_runs)
+        runs_of[f"{prefix}{LEARNED_ROW}"] = learned_runs
+        runs_of[f"{prefix}{LEARNED_DEFS_ROW}"] = defs_runs
+        for w, w_runs in weighted.items():
+            rows[f"{prefix}{LEARNED_DEFS_ROW} (weight {w})"] = t4_figures(task, w_runs)
+            runs_of[f"{prefix}{LEARNED_DEFS_ROW} (weight {w})"] = w_runs
+        payload["needs"][f"{prefix}engine, learned causes + definitions"] = need_rows(
+            task, defs_runs
+        )
+        payload["needs"][f"{prefix}engine, learned causes"] = need_rows(task, learned_runs)
+    counts = card_counts(runs)
+    rows[f"{prefix}engine: cards"] = cards_line(counts)
+    payload[f"{prefix}cards"] = counts
+    payload["needs"][f"{prefix}engine"] = need_rows(task, runs)
+
+
+def add_held_out_rows(task: Any, rows: Rows, payload: dict[str, Any], states: list[str]) -> None:
+    """Every engine row again on the needs of `states` only (a fine-tune's held-out states:
+    the other needs' nonprofits may have been its training missions)."""
+    from training.benchmarks.t4_metrics import t4_figures
+
+    held = set(states)
+    tag = "+".join(sorted(held))
+    for label, runs in list(payload.get("runs", {}).items()):
+        some = [r for r in runs if r.need.state in held]
+        if some:
+            rows[f"{label} [{len(some)} needs of {tag}]"] = t4_figures(task, some)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,6 +242,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-learned", action="store_true", help="skip the learned-causes row (cross-fitted)"
     )
+    parser.add_argument(
+        "--embedding-version",
+        action="append",
+        default=[],
+        metavar="VERSION",
+        help="also the engine rows with this embedding model of the work dir's registry "
+        "(`MATCHER_DATA_DIR=<work dir> matcher models register-embed DIR`); repeatable",
+    )
+    parser.add_argument(
+        "--held-out-states",
+        default="",
+        help="comma list: every engine row again on these states' needs only (default: the "
+        "first --embedding-version's held-out states)",
+    )
+    parser.add_argument(
+        "--definition-weights",
+        default="",
+        help="comma list: the learned causes + definitions row again with each weight",
+    )
+    parser.add_argument(
+        "--latency", action="store_true", help="query-embedding latency of each model (int8)"
+    )
     args = parser.parse_args(argv)
     needs = args.needs or default_needs_path(args.shared_data)
     if not (args.shared_data / COMPANIES_FILE).is_file() or not needs.is_file():
@@ -169,6 +272,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     work = bench_dir(args.work_dir)
+    held = [s for s in args.held_out_states.split(",") if s]
+    if not held and args.embedding_version:
+        from training.benchmarks.t4_models import held_out_states
+
+        held = held_out_states(work, args.embedding_version[0])
     engine_dir = args.engine_dir or work / "bench" / "t4"
     rows = run_t4(
         args.shared_data,
@@ -180,8 +288,15 @@ def main(argv: list[str] | None = None) -> int:
         dense=dense_encoder(args.dense_encoder, work) if args.baselines else None,
         json_out=args.json or engine_dir.parent / "t4-report.json",
         learned=not args.no_learned,
+        versions=args.embedding_version,
+        held_states=held,
+        definition_weights=[float(w) for w in args.definition_weights.split(",") if w.strip()],
     )
     print_tables({"T4": rows}, T4_COLUMNS, title="T4 coalition for a need")
+    if args.latency:
+        from training.benchmarks.t4_models import print_latency
+
+        print_latency(work, args.embedding_version, needs)
     return 0
 
 

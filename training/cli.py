@@ -84,6 +84,13 @@ def register(subparsers: Any) -> None:
         "taxonomy file (code, title, definition; read now, not loaded as the taxonomy) or "
         "`taxonomy` for the loaded one; causes without members are never added",
     )
+    p.add_argument(
+        "--definition-weight",
+        type=float,
+        default=None,
+        help="with --definitions: the definition's share of the second prototype, the rest "
+        "its members' mean (0-1; default matcher.cause_model.DEFINITION_WEIGHT)",
+    )
     p.add_argument("--clear", action="store_true", help="remove the learned causes")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_causes)
@@ -430,12 +437,20 @@ def cmd_causes(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.min_members < 1:
         raise _usage("--min-members must be at least 1")
+    from matcher.cause_model import DEFINITION_WEIGHT
+
+    weight = args.definition_weight
+    if weight is not None and not 0.0 <= weight <= 1.0:
+        raise _usage(f"--definition-weight {weight} is not between 0 and 1")
+    if weight is not None and not args.definitions:
+        raise _usage("--definition-weight needs --definitions")
     engine = _engine(settings)
     try:
         definitions = read_definitions(args.definitions, engine)
         learned = engine.learn_causes(
             min_members=args.min_members,
             definitions=definitions,
+            definition_weight=DEFINITION_WEIGHT if weight is None else weight,
         )
     except ValidationError as exc:
         raise _usage(str(exc)) from exc

@@ -20,8 +20,25 @@ def register(msub: Any) -> None:
     )
     p.add_argument("model_dir", type=Path, help="folder written by `matcher train embed`")
     p.add_argument("--no-export", action="store_true", help="skip the int8 ONNX export")
+    p.add_argument(
+        "--calibration-data",
+        type=Path,
+        default=None,
+        help="data dir whose profiles calibrate the model's relevance floor (default: this one)",
+    )
+    p.add_argument(
+        "--no-calibrate", action="store_true", help="no relevance floor (the model serves none)"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_register_embed)
+    p = msub.add_parser(
+        "calibrate-floor",
+        help="calibrate (again) the relevance floor of a registered embedding model",
+    )
+    p.add_argument("version")
+    p.add_argument("--calibration-data", type=Path, default=None, help="as for register-embed")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_calibrate_floor)
     p = msub.add_parser(
         "evaluate-embed",
         help="the publish gate: an embedding version against the published one (report)",
@@ -61,7 +78,13 @@ def cmd_register_embed(args: argparse.Namespace, settings: Settings) -> int:
     from training.registry import RegistryError
 
     try:
-        man = register_embedding(settings.data_dir, args.model_dir, export=not args.no_export)
+        man = register_embedding(
+            settings.data_dir,
+            args.model_dir,
+            export=not args.no_export,
+            calibrate=not args.no_calibrate,
+            calibration_dir=args.calibration_data,
+        )
     except RegistryError as exc:
         raise _usage(str(exc)) from exc
     if args.json:
@@ -71,12 +94,37 @@ def cmd_register_embed(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_calibrate_floor(args: argparse.Namespace, settings: Settings) -> int:
+    from training.embed_registry import calibrate_registered
+    from training.registry import RegistryError
+
+    try:
+        entry = calibrate_registered(settings.data_dir, args.version, args.calibration_data)
+    except RegistryError as exc:
+        raise _usage(str(exc)) from exc
+    print(json.dumps(entry, default=str) if args.json else floor_line(entry))
+    return 0 if entry.get("value") is not None else 1
+
+
+def floor_line(entry: dict[str, Any] | None) -> str:
+    if not entry:
+        return "relevance floor: not calibrated (none in force; `matcher models calibrate-floor`)"
+    if entry.get("value") is None:
+        return f"relevance floor: not calibrated ({entry.get('reason')})"
+    return (
+        f"relevance floor {entry['value']} (cuts the share {entry['quantile']} of "
+        f"{entry['pairs']} unrelated profile pairs that {entry['base_floor']} cuts for the "
+        f"base model; median cosine {entry['model_median']} against {entry['base_median']})"
+    )
+
+
 def next_steps(man: dict[str, Any]) -> str:
     onnx = man.get("onnx_int8")
     size = f"int8 ONNX {onnx['size_bytes'] / 1e6:.1f} MB" if onnx else "not exported yet"
     v = man["version"]
     return (
         f"registered {v}: {man['model_name']} ({man['size_bytes'] / 1e6:.1f} MB, {size})\n"
+        f"{floor_line(man.get('relevance_floor'))}\n"
         f"next: `matcher models evaluate-embed {v} [--shared-data DIR] [--eval-set FILE]`, "
         f"then `matcher models publish {v}` (the next build re-embeds every profile)"
     )

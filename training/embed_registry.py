@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from matcher.atomic import atomic_directory, atomic_write_text, clean_stale_temps
-from matcher.embedding.published import POINTER, pointer_path
+from matcher.embedding.published import FLOOR_KEY, POINTER, pointer_path
 from training.registry import (
     HISTORY_KEPT,
     MANIFEST,
@@ -67,10 +67,18 @@ def _link_tree(src: Path, dst: Path) -> None:
 
 
 def register_embedding(
-    data_dir: Path | str, model_dir: Path | str, *, export: bool = True
+    data_dir: Path | str,
+    model_dir: Path | str,
+    *,
+    export: bool = True,
+    calibrate: bool | None = None,
+    calibration_dir: Path | str | None = None,
 ) -> dict[str, Any]:
     """Register a fine-tuned model folder (with its finetune.json) as a new version; returns
-    its manifest. The same weights registered twice are refused (naming the version)."""
+    its manifest. The same weights registered twice are refused (naming the version).
+    `calibrate` (default: as `export`; it runs the model as the engine does): its relevance
+    floor from the organisations of `calibration_dir` (default: `data_dir`;
+    training.embed_floor), stored in the manifest as `relevance_floor`."""
     from training.finetune.train import base_digest
 
     model_dir = Path(model_dir)
@@ -113,6 +121,10 @@ def register_embedding(
                 f.stat().st_size for f in (tmp / folder).rglob("*") if f.is_file()
             )
             manifest["onnx_int8"] = _export(tmp / folder, Path(data_dir)) if export else None
+            if export if calibrate is None else calibrate:
+                manifest[FLOOR_KEY] = _calibrate(
+                    Path(data_dir), tmp / folder, manifest["model_name"], calibration_dir
+                )
             atomic_write_text(tmp / MANIFEST, json.dumps(manifest, indent=2, default=str))
     logger.info("registered embedding model %s as %s", manifest["model_name"], version)
     return manifest
@@ -125,6 +137,43 @@ def _export(model_path: Path, data_dir: Path) -> dict[str, Any]:
 
     onnx = export_onnx(model_path, data_dir / "models" / "onnx", quantize=True)
     return {"file": str(onnx.relative_to(data_dir)), "size_bytes": onnx.stat().st_size}
+
+
+def _calibrate(
+    data_dir: Path, model_path: Path, model_name: str, calibration_dir: Path | str | None
+) -> dict[str, Any]:
+    from training.embed_floor import calibrate_version
+
+    entry = calibrate_version(
+        data_dir, model_path, model_name, Path(calibration_dir) if calibration_dir else None
+    )
+    if entry.get("value") is None:
+        logger.warning("no relevance floor calibrated for %s: %s", model_name, entry["reason"])
+    return entry
+
+
+def calibrate_registered(
+    data_dir: Path | str, version: str, calibration_dir: Path | str | None = None
+) -> dict[str, Any]:
+    """Calibrate (again) the relevance floor of a registered embedding version, e.g. one
+    registered before floors were calibrated or on a data dir without profiles; rewrites its
+    manifest and returns the entry."""
+    registry = Registry(data_dir)
+    with registry._locked():
+        man = registry.manifest(version)
+        if not is_embedding(man):
+            raise RegistryError(f"'{version}' is not an embedding model")
+        entry = _calibrate(
+            Path(data_dir),
+            registry.root / version / man["model_dir"],
+            man["model_name"],
+            calibration_dir,
+        )
+        man[FLOOR_KEY] = entry
+        atomic_write_text(
+            registry.root / version / MANIFEST, json.dumps(man, indent=2, default=str)
+        )
+    return entry
 
 
 # ------------------------------------------------------------------------ the pointer

@@ -23,6 +23,7 @@ from matcher.alerts.screen import ScreenMatrix, bar_of
 from matcher.alerts.store import Alert, Change, SavedNeed, SavedNeeds, TopEntry
 from matcher.alerts.writes import AlertWrites, notification_key  # noqa: F401 (re-exported)
 from matcher.domain import Recommendation, utcnow
+from matcher.embedding.published import embedder_floor
 from matcher.engine import Engine, NeedReading, TopResult, topic_text
 from matcher.notify.outbox import Outbox
 from matcher.score import relevance_floor
@@ -90,7 +91,9 @@ class AlertWorker:
     @property
     def floor(self) -> float:
         e = self.engine
-        return relevance_floor(e.settings.relevance_floor, e.embedder.model_name)
+        return relevance_floor(
+            e.settings.relevance_floor, e.embedder.model_name, embedder_floor(e.embedder)
+        )
 
     # the matrix -------------------------------------------------------------------------------
     def sync_matrix(self) -> None:

@@ -93,7 +93,9 @@ def test_definitions_are_a_second_prototype_of_their_own_cause_only() -> None:
     definition = 0.55 * centres[0] + 0.45 * centres[1] + 0.3 * own / np.linalg.norm(own)
     plain = learn_causes(vecs, labels)
     stray = np.asarray(rng.normal(size=(centres.shape[1],)))
-    with_def = learn_causes(vecs, labels, definitions={"K30": definition, "Z99": stray})
+    with_def = learn_causes(
+        vecs, labels, definitions={"K30": definition, "Z99": stray}, definition_weight=1.0
+    )
     codes = [c.code for c in with_def.causes]
     assert codes == [c.code for c in plain.causes] == ["B60", "K30", "P84"]  # no Z99
     assert with_def.definitions == 1 and plain.second is None and plain.definitions == 0
@@ -166,3 +168,29 @@ def test_engine_classifies_needs_with_the_definitions_and_profiles_without(
     assert asked[k] > 0.9 and asked[k] > plain[k]
     assert np.array_equal(engine.catalog.cause_idx_, before_idx)
     assert np.allclose(engine.catalog.cause_p_, before_p)
+
+
+def test_the_definition_weight_mixes_the_second_prototype() -> None:
+    """Weight 1: the definition alone; 0: the members' prototype again; between: their
+    normalised mix, closer to the definition as the weight grows. Outside 0-1 is refused."""
+    from matcher.cause_model import definition_prototypes
+
+    vecs, labels, centres = _clusters()
+    definition = centres[1] + centres[2]
+    unit = definition / np.linalg.norm(definition)
+    full = learn_causes(vecs, labels, definitions={"K30": definition}, definition_weight=1.0)
+    none = learn_causes(vecs, labels, definitions={"K30": definition}, definition_weight=0.0)
+    k = [c.code for c in full.causes].index("K30")
+    assert full.second is not None and none.second is not None
+    assert np.allclose(full.second[k], unit, atol=1e-6)
+    assert np.allclose(none.second[k], full.vectors[k], atol=1e-6)
+    closeness = [
+        float(
+            definition_prototypes(full.vectors, ["B60", "K30", "P84"], {"K30": unit}, w)[k] @ unit
+        )
+        for w in (0.0, 0.25, 0.5, 0.75, 1.0)
+    ]
+    assert closeness == sorted(closeness) and closeness[-1] == pytest.approx(1.0)
+    assert full.definition_weight == 1.0 and learn_causes(vecs, labels).definition_weight is None
+    with pytest.raises(ValidationError, match="between 0 and 1"):
+        learn_causes(vecs, labels, definitions={"K30": definition}, definition_weight=1.5)

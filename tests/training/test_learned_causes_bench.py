@@ -81,12 +81,23 @@ def test_learning_reads_only_the_training_states_codes() -> None:
         ["OR"],
         {},
         definitions=[Cause(code="K30", title="Food banks", definition="Food.")],
+        definition_weight=1.0,
     )(Engine())
     causes, protos, second = Engine.got
     index = [c.code for c in causes].index("K30")
     assert np.allclose(protos[index], expected, atol=1e-5)  # the members' mean, unchanged
     assert np.allclose(second[index], definition / np.linalg.norm(definition), atol=1e-5)
     assert len(causes) == 2  # no cause added
+    # at the default weight the second prototype is the normalised mix with the members' mean
+    learned_causes_setup(
+        _Task(key=key, queries=key),
+        ["OR"],
+        {},
+        definitions=[Cause(code="K30", title="Food banks", definition="Food.")],
+    )(Engine())
+    mixed = Engine.got[2][index]
+    unit = definition / np.linalg.norm(definition)
+    assert float(mixed @ unit) < 0.9999 and float(mixed @ expected) > float(unit @ expected)
 
 
 def test_t4_cross_fitting_never_answers_a_need_with_its_own_states_codes(
@@ -123,7 +134,9 @@ def test_t4_cross_fitting_never_answers_a_need_with_its_own_states_codes(
 
     given_defs: list[Any] = []
 
-    def learn(vecs: Any, codes: Any, titles: Any, definitions: Any = None) -> Any:
+    def learn(
+        vecs: Any, codes: Any, titles: Any, definitions: Any = None, definition_weight: float = 1
+    ) -> Any:
         learned_from.append({states[int(v)] for v in vecs[:, 0]})
         given_defs.append(definitions)
         return matcher.cause_model.LearnedCauses([], np.zeros((0, 4)), 0.1, {}, 0.0)

@@ -128,3 +128,27 @@ def test_train_causes_adds_definitions_from_a_file_and_says_so(
     assert "missing.csv is not a file" in capsys.readouterr().err
     assert main([*base, "--definitions", "taxonomy"]) == 2
     assert "no cause taxonomy is loaded" in capsys.readouterr().err
+
+
+def test_train_causes_takes_a_definition_weight_and_checks_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(data_dir=tmp_path / "var", model_name="hashing-v1")
+    engine = Engine.open(settings, load=False)
+    engine.store.upsert_organisations(_orgs())
+    engine.build()
+    engine.close()
+    taxonomy = tmp_path / "codes.csv"
+    taxonomy.write_text(
+        "code,title,definition\nK31,Food Banks,Organizations that distribute food.\n",
+        encoding="utf-8",
+    )
+    base = ["--data-dir", str(settings.data_dir), "--model", "hashing-v1", "train", "causes"]
+    assert main([*base, "--definitions", str(taxonomy), "--definition-weight", "1.5"]) == 2
+    assert "--definition-weight 1.5 is not between 0 and 1" in capsys.readouterr().err
+    assert main([*base, "--definition-weight", "0.5"]) == 2
+    assert "--definition-weight needs --definitions" in capsys.readouterr().err
+    args = [*base, "--definitions", str(taxonomy), "--definition-weight", "0.25", "--json"]
+    assert main(args) == 0
+    manifest = json.loads((settings.data_dir / LEARNED_DIR / "manifest.json").read_text())
+    assert manifest["definition_weight"] == 0.25 and manifest["definitions"] == 1

@@ -29,9 +29,13 @@ class BenchEmbedder:
         encoder_factory: Callable[[], Encoder],
         dimension: int = 384,
         model_name: str = ENGINE_MODEL_NAME,
+        model_path: Path | None = None,
         span_model: Any = None,
     ) -> None:
         self.model_name = model_name
+        # the model's folder: a registered model's calibrated relevance floor is read from the
+        # manifest beside it (matcher.embedding.published.embedder_floor)
+        self.model_path = model_path
         self._span_model = span_model  # reads clauses from the need's own pass (uncached)
         self.dimension = dimension
         self._store = store

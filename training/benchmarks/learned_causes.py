@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from matcher.cause_model import DEFINITION_WEIGHT
+
 HELD_OUT_STATES = 4
 SPLIT_SEED = 0
 
@@ -51,6 +53,7 @@ def learned_causes_setup(
     train_states: Sequence[str],
     titles: Mapping[str, str],
     definitions: Sequence[Any] = (),
+    definition_weight: float = DEFINITION_WEIGHT,
 ) -> Callable[[Any], None]:
     """A function that, given the T1/T3 engine, learns cause prototypes from the codes of the
     training states' profiles and loads them as its cause space. `definitions` (causes):
@@ -74,6 +77,7 @@ def learned_causes_setup(
             [c for _, c in found],
             titles,
             definitions=definition_vectors(engine, definitions),
+            definition_weight=definition_weight,
         )
         engine.set_cause_prototypes(
             learned.causes, learned.vectors, learned.temperature, learned.second
@@ -102,6 +106,7 @@ def t4_learned_runs(
     titles: Mapping[str, str],
     n_folds: int = T4_FOLDS,
     definitions: Sequence[Any] = (),
+    definition_weight: float = DEFINITION_WEIGHT,
 ) -> tuple[list[Any], list[str]]:
     """T4 through the engine with causes learned by cross-fitting over states: the needs'
     states are dealt into folds; each fold's needs are asked of an engine whose cause
@@ -127,7 +132,13 @@ def t4_learned_runs(
             if p is not None
         ]
         vectors = engine.catalog.vectors[[p for p, _ in found]]
-        learned = learn_causes(vectors, [c for _, c in found], titles, definitions=defs)
+        learned = learn_causes(
+            vectors,
+            [c for _, c in found],
+            titles,
+            definitions=defs,
+            definition_weight=definition_weight,
+        )
         engine.set_cause_prototypes(
             learned.causes, learned.vectors, learned.temperature, learned.second
         )

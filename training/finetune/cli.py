@@ -162,11 +162,10 @@ def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
 
         print(next_steps(registered))
     else:
-        print(f"register it: matcher models register-embed {out_dir}")
-    print(
-        "It has no calibrated relevance floor yet: set MATCHER_RELEVANCE_FLOOR after "
-        "measuring (see README)."
-    )
+        print(
+            f"register it: matcher models register-embed {out_dir} (registering calibrates "
+            "its relevance floor)"
+        )
     return 0
 
 
