@@ -11,6 +11,7 @@ from types import TracebackType
 import psutil
 
 from matcher.domain import Organisation, Sector
+from training.bench_speed import recombined
 
 
 def padded_profiles(real: list[Organisation], n: int, seed: int = 0) -> list[Organisation]:
@@ -32,19 +33,8 @@ def padded_profiles(real: list[Organisation], n: int, seed: int = 0) -> list[Org
         i = len(extra)
         for attempt in range(20):
             src, place = real[rng.randrange(len(real))], real[rng.randrange(len(real))]
-            name = f"{place.name.split()[0].title()} {src.name.title()}"
-            if attempt == 19:
-                name = f"{name} {i}"
-            org = Organisation(
-                id=f"pad-{i:06d}",
-                name=name,
-                sector=sectors[i % len(sectors)],
-                description=src.description,
-                city=place.city,
-                region=place.region,
-                postcode=place.postcode,
-                country="US",
-            )
+            suffix = f" {i}" if attempt == 19 else ""
+            org = recombined(i, src, place, sectors[i % len(sectors)], suffix)
             text = org.profile_text()
             if text not in seen:
                 seen.add(text)

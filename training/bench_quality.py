@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 
@@ -372,20 +373,13 @@ def run_finetuned(
     label = folder.name
     if (folder / FINETUNE_MANIFEST).is_file():
         label = json.loads((folder / FINETUNE_MANIFEST).read_text()).get("name") or label
-    saved = {k: os.environ.get(k) for k in ("MATCHER_MODEL_PATH", "MATCHER_MODEL_NAME")}
-    os.environ["MATCHER_MODEL_PATH"] = str(folder)
     # the name `matcher models register-embed` gives it: the same embedding caches
-    os.environ["MATCHER_MODEL_NAME"] = f"{BASE_SHORT}-ft-{label}-{base_digest(folder)[:8]}"
-    try:
+    name = f"{BASE_SHORT}-ft-{label}-{base_digest(folder)[:8]}"
+    env = {"MATCHER_MODEL_PATH": str(folder), "MATCHER_MODEL_NAME": name}
+    with mock.patch.dict(os.environ, env):
         tuned = run_tasks(
             argparse.Namespace(**{**vars(args), "dense_encoder": "engine"}), tasks, shared
         )
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     same = ("random", "TF-IDF", "majority")  # rows that do not depend on the model
     return {
         t: {f"fine-tuned: {k}": v for k, v in m.items() if not any(x in k for x in same)}

@@ -84,6 +84,22 @@ def real_nonprofits(shared: Path) -> list[Organisation]:
     return orgs
 
 
+def recombined(
+    i: int, src: Organisation, place: Organisation, sector: Sector, suffix: str = ""
+) -> Organisation:
+    """Padding profile number i: `src`'s mission in `place`'s city, under a name made of both."""
+    return Organisation(
+        id=f"pad-{i:06d}",
+        name=f"{place.name.split()[0].title()} {src.name.title()}{suffix}",
+        sector=sector,
+        description=src.description,
+        city=place.city,
+        region=place.region,
+        postcode=place.postcode,
+        country="US",
+    )
+
+
 def padded(
     real: list[Organisation], vectors: np.ndarray, n: int, seed: int = 0
 ) -> tuple[list[Organisation], np.ndarray]:
@@ -96,19 +112,7 @@ def padded(
     extra = []
     picks = [(rng.randrange(len(real)), rng.randrange(len(real))) for _ in range(n - len(real))]
     for i, (a, b) in enumerate(picks):
-        src, place = real[a], real[b]
-        extra.append(
-            Organisation(
-                id=f"pad-{i:06d}",
-                name=f"{place.name.split()[0].title()} {src.name.title()}",
-                sector=sectors[i % len(sectors)],
-                description=src.description,
-                city=place.city,
-                region=place.region,
-                postcode=place.postcode,
-                country="US",
-            )
-        )
+        extra.append(recombined(i, real[a], real[b], sectors[i % len(sectors)]))
     rows = np.asarray([a for a, _ in picks], dtype=np.int64)
     noisy = vectors[rows] + nrng.normal(0, 0.02, (rows.size, vectors.shape[1])).astype(np.float32)
     noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
@@ -255,7 +259,7 @@ def latency(
     """p50/p95/p99 in ms of one recommend() including query embedding (query cache cleared
     before each call), and the p50 of the query embedding alone, per filter case."""
     out = {}
-    real_embed = engine.embed_query
+    real_embed = engine.reader.vector  # what a request's reading calls for its query vector
     embed_ms: list[float] = []
 
     def embed(text: str) -> Any:
@@ -265,7 +269,7 @@ def latency(
         finally:
             embed_ms.append((time.perf_counter() - t0) * 1000)
 
-    with mock.patch.object(engine, "embed_query", embed):
+    with mock.patch.object(engine.reader, "vector", embed):
         engine.recommend(needs[0], limit=10)  # warm-up
         for label, f in (cases if cases is not None else FILTER_CASES).items():
             times: list[float] = []

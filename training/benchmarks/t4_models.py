@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from matcher.embedding.published import MODELS_DIR
 
@@ -48,17 +49,9 @@ def registered_model(work_dir: Path, version: str) -> Iterator[tuple[str, int]]:
     """Within: the engine's settings name the version's model (MATCHER_MODEL_PATH and _NAME,
     as the published pointer would); yields (model name, size in bytes of its weights)."""
     man = version_manifest(work_dir, version)
-    saved = {k: os.environ.get(k) for k in ENV}
-    os.environ["MATCHER_MODEL_PATH"] = str(model_folder(work_dir, man))
-    os.environ["MATCHER_MODEL_NAME"] = str(man["model_name"])
-    try:
+    env = {ENV[0]: str(model_folder(work_dir, man)), ENV[1]: str(man["model_name"])}
+    with mock.patch.dict(os.environ, env):
         yield str(man["model_name"]), int(man.get("size_bytes") or 0)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def onnx_size(embedder: Any) -> int:
