@@ -71,7 +71,11 @@ def tokens_graph(model_file: Path) -> Path | None:
     model.graph.node.append(helper.make_node("Identity", [hidden], [TOKENS_OUTPUT]))
     out = helper.make_tensor_value_info(TOKENS_OUTPUT, TensorProto.FLOAT, ["batch", "tokens", None])
     model.graph.output.append(out)
-    atomic_write_bytes(target, model.SerializeToString())
+    try:
+        atomic_write_bytes(target, model.SerializeToString())
+    except OSError as exc:  # a read-only export folder: the clauses are embedded on their own
+        logger.warning("could not write %s (%s): clauses are embedded on their own", target, exc)
+        return None
     return target
 
 

@@ -78,6 +78,22 @@ def test_tokens_graph_adds_the_hidden_states_and_keeps_the_pooled_output(tmp_pat
     np.testing.assert_allclose(states, norm * [1, 2, 3, 4] + [0, 0.5, 0, -0.5], atol=1e-5)
 
 
+def test_an_export_folder_that_cannot_be_written_gives_no_tokens_graph(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from matcher.embedding import spans
+
+    source = tmp_path / "model.onnx"
+    _mean_pooling_graph(source)
+
+    def refuse(path: object, data: bytes) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(spans, "atomic_write_bytes", refuse)
+    assert tokens_graph(source) is None  # the embedder then reads clauses as texts
+    assert not (tmp_path / "model-tokens.onnx").exists()
+
+
 def test_a_graph_without_mean_pooling_gives_no_tokens_graph(tmp_path: Path) -> None:
     source = tmp_path / "model.onnx"
     _mean_pooling_graph(source, pooled=False)
