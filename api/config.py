@@ -9,7 +9,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class ApiSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MATCHER_API_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="MATCHER_API_", extra="ignore", env_ignore_empty=True
+    )
 
     max_body_bytes: int = Field(256 * 1024, ge=1024, description="Larger request bodies get 413")
     rate_limit_enabled: bool = True

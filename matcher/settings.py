@@ -18,7 +18,7 @@ class ScoreWeights(BaseSettings):
     their reasons, choose the coalition's extra members, and training can raise their weights
     from real outcomes."""
 
-    model_config = SettingsConfigDict(env_prefix="MATCHER_WEIGHT_")
+    model_config = SettingsConfigDict(env_prefix="MATCHER_WEIGHT_", env_ignore_empty=True)
 
     fit: float = Field(0.80, ge=0)
     coverage: float = Field(0.0, ge=0)
@@ -31,7 +31,7 @@ class ScoreWeights(BaseSettings):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MATCHER_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="MATCHER_", extra="ignore", env_ignore_empty=True)
 
     data_dir: Path = Path("./var")
     database_url: str | None = Field(
