@@ -161,7 +161,10 @@ def cached(embedder: Any, cache_dir: Path | None) -> Encode:
     from training.benchmarks.embeddings import EmbeddingStore, encode_cached
 
     store = EmbeddingStore(cache_dir, embedder.model_name)
-    return lambda texts: encode_cached(list(texts), embedder.encode, store)
+    desc = f"gate: embedding with {embedder.model_name}"  # minutes for a set not yet cached
+    return lambda texts: encode_cached(
+        list(texts), embedder.encode, store, progress=True, desc=desc
+    )
 
 
 def cmd_evaluate_embed(args: argparse.Namespace, settings: Settings) -> int:

@@ -154,7 +154,10 @@ def test_evaluate_embed_writes_the_report_publish_enforces(
     )
     base = ["--data-dir", str(data), "models"]
     assert main([*base, "evaluate-embed", "v0001", "--json"]) == 1  # worse: refused
-    out = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    # the profiles were embedded with both models, with progress (none was shown before)
+    assert "gate: embedding with" in captured.err and "text/s" in captured.err
     assert out["verdict"] == "refuse" and out["held_out_states"] == ["HI"]
     assert out["skipped"]["T1-T4"] == "no --shared-data given"
     assert [r["name"] for r in out["measured"]] == ["stored labelled profiles"]
