@@ -57,7 +57,7 @@ def test_cli_publish_and_rollback_record_a_model_change(
     data = tmp_path / "var"
     db = Database(f"sqlite:///{data / 'matcher.db'}")  # a service has used this data dir
     db.create_all()
-    Registry(data, db=None).create(_manifest(0.5))
+    Registry(data).create(_manifest(0.5))  # a new version alone: nothing to follow yet
     reader = ChangeReader(db)
     reader.start()
     base = ["--data-dir", str(data), "--model", "hashing-v1"]
