@@ -17,11 +17,13 @@ On SQLite nothing is shared: the registry is the files alone, as before.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import logging
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +48,24 @@ from matcher.store import changes, registry_rows
 
 logger = logging.getLogger(__name__)
 
+_database_url: str | None = None  # the CLI's --database-url for its run (`database_url_for`)
 PAUSE_ENV = "MATCHER_REGISTRY_PAUSE"  # "<point>[:seconds]", for crash tests only (as registry)
+
+
+@contextlib.contextmanager
+def database_url_for(url: str | None) -> Iterator[None]:
+    """Registry writes in the block use `url` (the CLI's settings, `--database-url` included)
+    when they resolve their database (training.registry_db); restored afterwards."""
+    global _database_url
+    before, _database_url = _database_url, url
+    try:
+        yield
+    finally:
+        _database_url = before
+
+
+def configured_database_url() -> str | None:
+    return _database_url
 
 
 def _pause(point: str) -> None:

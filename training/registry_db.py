@@ -1,7 +1,8 @@
 """Registry writes and the database (every write of training.registry goes through
 `Registry._locked`, which wraps it in `registry_writes`).
 
-- PostgreSQL (`MATCHER_DATABASE_URL`, or the Database a caller passes): the registry is shared.
+- PostgreSQL (the CLI's database URL, `--database-url` included; else `MATCHER_DATABASE_URL`;
+  or the Database a caller passes): the registry is shared.
   Writers on every machine take one advisory lock, first materialise the database's registry
   here (so version numbers and pointer histories continue the shared ones), write the files,
   then push them with a MODEL change in one transaction (matcher.registry_sync).
@@ -25,7 +26,7 @@ from typing import Any
 
 from matcher.atomic import file_signature
 from matcher.registry_files import POINTERS, read_text
-from matcher.registry_sync import pull, push
+from matcher.registry_sync import configured_database_url, pull, push
 from matcher.store import changes, registry_rows
 from matcher.store.db import Database
 
@@ -49,7 +50,7 @@ _shared_lock = threading.Lock()
 
 def _resolve(data_dir: Path) -> tuple[Database | None, bool]:
     """(database, owned: dispose after use) for a registry in `data_dir`."""
-    url = os.environ.get(URL_ENV, "").strip()
+    url = (configured_database_url() or os.environ.get(URL_ENV, "")).strip()
     if url and not url.startswith("sqlite"):
         with _shared_lock:  # one engine per URL in a process (a worker writes many versions)
             db = _shared.get(url)

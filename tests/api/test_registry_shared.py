@@ -20,6 +20,7 @@ from api.main import create_app
 from matcher.cli import main
 from matcher.engine import Engine
 from matcher.settings import Settings
+from matcher.store import Database
 from training.embed_registry import register_embedding
 from training.registry import Registry
 from training.registry_db import dispose_shared
@@ -48,11 +49,10 @@ def _until(check: Callable[[], bool], timeout: float) -> float:
 
 
 @pytest.fixture
-def machine_b(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, TestClient]]:
-    """Machine A's data dir (its CLI sees MATCHER_DATABASE_URL) and machine B's API client."""
+def machine_b(tmp_path: Path) -> Iterator[tuple[str, Path, TestClient]]:
+    """The database URL, machine A's data dir and machine B's API client."""
     with pg_schema_url("regapi") as url:
         a_dir, b_dir = tmp_path / "machine-a", tmp_path / "machine-b"
-        monkeypatch.setenv("MATCHER_DATABASE_URL", url)
         settings_b = Settings(data_dir=b_dir, model_name="hashing-v1", database_url=url)
         seeded = Engine.open(settings_b, load=False)
         seeded.store.upsert_organisations(sample_orgs())
@@ -62,20 +62,23 @@ def machine_b(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple
         app = create_app(settings_b, quiet_api_settings())
         try:
             with TestClient(app) as client:
-                yield a_dir, client
+                yield url, a_dir, client
         finally:
             dispose_shared()
 
 
 def test_a_cli_publish_on_one_machine_is_served_by_the_other(
-    machine_b: tuple[Path, TestClient], capsys: pytest.CaptureFixture[str]
+    machine_b: tuple[str, Path, TestClient], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    a_dir, client = machine_b
+    url, a_dir, client = machine_b
     state = client.app.state.api  # type: ignore[attr-defined]
     assert client.get("/readyz").json()["model_version"].endswith("default-weights")
     weights = {"fit": 2.0, "coverage": 0.1, "reciprocity": 0.1, "proximity": 0.1, "freshness": 0.1}
-    Registry(a_dir).create({"weights": weights, "metrics": {"primary": "ndcg@10", "ndcg@10": 0.6}})
-    base = ["--data-dir", str(a_dir), "--model", "hashing-v1"]
+    a_db = Database(url)  # machine A registers a version (a `matcher train fit` there)
+    metrics = {"primary": "ndcg@10", "ndcg@10": 0.6}
+    Registry(a_dir, db=a_db).create({"weights": weights, "metrics": metrics})
+    a_db.dispose()
+    base = ["--data-dir", str(a_dir), "--database-url", url, "--model", "hashing-v1"]
     assert main([*base, "models", "publish", "v0001"]) == 0
     took = _until(lambda: "v0001" in str(state.engine.model_version), WITHIN)
     assert (state.settings.data_dir / "models" / "v0001" / "manifest.json").is_file()
@@ -88,9 +91,10 @@ def test_a_cli_publish_on_one_machine_is_served_by_the_other(
 
 
 def test_an_embedding_model_published_on_one_machine_switches_the_other(
-    machine_b: tuple[Path, TestClient], tmp_path: Path
+    machine_b: tuple[str, Path, TestClient], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    a_dir, client = machine_b
+    url, a_dir, client = machine_b
+    monkeypatch.setenv("MATCHER_DATABASE_URL", url)  # how the training code finds it
     state = client.app.state.api  # type: ignore[attr-defined]
     first = state.engine
     man = register_embedding(a_dir, fake_model(tmp_path / "ft", b"shared-w"), export=False)
