@@ -26,7 +26,7 @@ from typing import Any
 
 from matcher.atomic import file_signature
 from matcher.registry_files import POINTERS, read_text
-from matcher.registry_sync import configured_database_url, pull, push
+from matcher.registry_sync import configured_database_url, pull, push, sync_for_serving
 from matcher.store import changes, registry_rows
 from matcher.store.db import Database
 
@@ -118,3 +118,19 @@ def dispose_shared() -> None:
         for db in _shared.values():
             db.dispose()
         _shared.clear()
+
+
+def refresh(data_dir: Path | str, db: Any = AUTO) -> list[str]:
+    """Bring this machine's copy of a shared registry up to date before reading it (`matcher
+    models list`); returns the problems met (none on SQLite: nothing shared)."""
+    owned = False
+    if db is AUTO:
+        db, owned = _resolve(Path(data_dir))
+    try:
+        if db is None or db.is_sqlite:
+            return []
+        report = sync_for_serving(db, data_dir)
+        return report.problems if report is not None else []
+    finally:
+        if owned and db is not None:
+            db.dispose()

@@ -250,3 +250,16 @@ def test_a_sync_killed_mid_way_leaves_the_previous_local_state(
     assert report is not None and not report.problems
     assert b.current() == "v0002" and b.versions() == ["v0001", "v0002"]
     assert b.manifest("v0002") == a.manifest("v0002")
+
+
+def test_models_list_on_the_other_machine_shows_the_shared_registry(
+    two_machines: tuple[str, Path, Path, Database], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, a_dir, b_dir, _db = two_machines
+    a = _registry(a_dir, url)
+    a.create(_manifest(0.5))
+    a.publish("v0001")
+    capsys.readouterr()
+    assert main(["--data-dir", str(b_dir), "--database-url", url, "models", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed["current"] == "v0001" and [v["version"] for v in listed["versions"]] == ["v0001"]
