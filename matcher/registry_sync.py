@@ -10,7 +10,10 @@ A kill at any point leaves the previous local state (plus a `.tmp-` folder swept
 file-based followers (training.registry.load_published, api.embedding_switch) then see the
 pointers change. A version already here with the same digest is not fetched again; a version
 here whose files differ from the database's, or an archive that does not match its digest, is
-a RegistrySyncError, and a pointer naming such a version is not written: never served.
+a RegistrySyncError, and a pointer naming such a version is not written: never served. An
+embedding version travels with its int8 ONNX export (`models/onnx/<key>/`, the cache the engine
+looks in: its key is the same here, the archive keeps the weights' modification times), so a
+machine serves it without exporting it again (which needs torch).
 
 On SQLite nothing is shared: the registry is the files alone, as before.
 """
@@ -22,6 +25,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -50,6 +54,8 @@ logger = logging.getLogger(__name__)
 
 _database_url: str | None = None  # the CLI's --database-url for its run (`database_url_for`)
 PAUSE_ENV = "MATCHER_REGISTRY_PAUSE"  # "<point>[:seconds]", for crash tests only (as registry)
+ONNX = "model.onnx"
+EXPORT_RE = re.compile(r"^onnx/[A-Za-z0-9][A-Za-z0-9._-]{0,150}$")
 
 
 @contextlib.contextmanager
@@ -80,12 +86,13 @@ class SyncReport:
     fetched: list[str] = field(default_factory=list)  # versions extracted here
     updated: list[str] = field(default_factory=list)  # versions whose metadata was rewritten
     pointers: list[str] = field(default_factory=list)  # pointers rewritten
+    exports: list[str] = field(default_factory=list)  # ONNX exports installed
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
     def changed(self) -> bool:
-        return bool(self.fetched or self.updated or self.pointers)
+        return bool(self.fetched or self.updated or self.pointers or self.exports)
 
 
 def _pointer_version(content: str) -> str | None:
@@ -115,6 +122,43 @@ def _extract(db: Any, models_dir: Path, name: str, digest: str, meta: dict[str, 
         for fname, content in meta.items():
             atomic_write_text(tmp / fname, content)  # the manifest last: it marks the folder
     logger.info("fetched model version %s from the shared registry", name)
+
+
+def _export_of(models_dir: Path, manifest: dict[str, Any]) -> registry_rows.Export | None:
+    """An embedding version's int8 ONNX export (manifest `onnx_int8.file`, relative to the
+    data directory: `models/onnx/<key>/model.onnx`), when it is here."""
+    entry = manifest.get("onnx_int8")
+    file = entry.get("file") if isinstance(entry, dict) else None
+    if not isinstance(file, str):
+        return None
+    folder = (models_dir.parent / file).parent
+    try:
+        rel = folder.relative_to(models_dir).as_posix()
+    except ValueError:
+        return None
+    if not EXPORT_RE.match(rel) or not (folder / ONNX).is_file():
+        return None
+    return registry_rows.Export(rel, pack(folder), tree_digest(folder))
+
+
+def _install_export(db: Any, models_dir: Path, info: registry_rows.VersionInfo) -> None:
+    folder = str(info.export_dir)
+    if not EXPORT_RE.match(folder):
+        raise RegistrySyncError(f"invalid export folder {folder!r}")
+    with db.session() as s:
+        blob = registry_rows.read_export(s, info.name)
+    if blob is None:
+        raise RegistrySyncError("not in the shared registry")
+    with atomic_directory(models_dir / folder) as tmp:
+        unpack(blob, tmp)
+        del blob
+        got = tree_digest(tmp)
+        if got != info.export_digest:
+            raise RegistrySyncError(
+                f"its archive does not match its digest ({got[:12]} against "
+                f"{str(info.export_digest)[:12]})"
+            )
+    logger.info("fetched the ONNX export %s from the shared registry", folder)
 
 
 def pull(db: Any, models_dir: Path, *, strict: bool = True) -> SyncReport:
@@ -154,6 +198,13 @@ def pull(db: Any, models_dir: Path, *, strict: bool = True) -> SyncReport:
                 raise RegistrySyncError(str(exc)) from exc
             bad.add(name)
             report.problems.append(str(exc))
+            continue
+        if info.export_dir is not None and not (models_dir / info.export_dir / ONNX).is_file():
+            try:  # a cache: without it the model is exported here on first use (needs torch)
+                _install_export(db, models_dir, info)
+                report.exports.append(info.export_dir)
+            except (RegistrySyncError, OSError) as exc:
+                report.problems.append(f"ONNX export of {name} not installed: {exc}")
     for pname in POINTERS:
         if pname not in pointers or read_text(models_dir / pname) == pointers[pname]:
             continue
@@ -196,7 +247,13 @@ def push(db: Any, models_dir: Path, *, entity: str = "registry") -> bool:
             shared = versions.get(name)
             if shared is None:
                 registry_rows.add_version(
-                    s, name, manifest=manifest, meta_files=meta, archive=pack(folder), digest=digest
+                    s,
+                    name,
+                    manifest=manifest,
+                    meta_files=meta,
+                    archive=pack(folder),
+                    digest=digest,
+                    export=_export_of(models_dir, manifest),
                 )
                 wrote = True
             elif shared.digest != digest:

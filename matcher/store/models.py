@@ -629,6 +629,11 @@ class RegistryVersionRow(Base):
     archive: Mapped[bytes] = mapped_column(LargeBinary)
     digest: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    # an embedding version's int8 ONNX export (`models/onnx/<key>/`, a cache keyed by the
+    # weights' sizes and modification times, which the archive keeps): served without torch
+    export_dir: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    export_archive: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    export_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -31,6 +31,17 @@ class VersionInfo:
     digest: str
     size_bytes: int
     meta_files: dict[str, str]
+    export_dir: str | None = None
+    export_digest: str | None = None
+
+
+@dataclass(frozen=True)
+class Export:
+    """An embedding version's ONNX export folder (relative to `models/`) as an archive."""
+
+    folder: str
+    archive: bytes
+    digest: str
 
 
 def read_index(s: Session) -> tuple[dict[str, VersionInfo], dict[str, str]]:
@@ -41,9 +52,19 @@ def read_index(s: Session) -> tuple[dict[str, VersionInfo], dict[str, str]]:
         RegistryVersionRow.digest,
         RegistryVersionRow.size_bytes,
         RegistryVersionRow.meta_files,
+        RegistryVersionRow.export_dir,
+        RegistryVersionRow.export_digest,
     )
     versions = {
-        r.name: VersionInfo(r.name, r.kind, r.digest, int(r.size_bytes or 0), dict(r.meta_files))
+        r.name: VersionInfo(
+            r.name,
+            r.kind,
+            r.digest,
+            int(r.size_bytes or 0),
+            dict(r.meta_files),
+            r.export_dir,
+            r.export_digest,
+        )
         for r in s.execute(q)
     }
     q2 = select(RegistryPointerRow.name, RegistryPointerRow.content)
@@ -58,6 +79,13 @@ def read_archive(s: Session, name: str) -> bytes:
     return bytes(blob)
 
 
+def read_export(s: Session, name: str) -> bytes | None:
+    blob = s.scalar(
+        select(RegistryVersionRow.export_archive).where(RegistryVersionRow.name == name)
+    )
+    return bytes(blob) if blob is not None else None
+
+
 def add_version(
     s: Session,
     name: str,
@@ -66,6 +94,7 @@ def add_version(
     meta_files: dict[str, str],
     archive: bytes,
     digest: str,
+    export: Export | None = None,
 ) -> None:
     if s.get(RegistryVersionRow, name) is not None:
         raise RegistrySyncError(
@@ -81,6 +110,9 @@ def add_version(
         archive=archive,
         digest=digest,
         size_bytes=len(archive),
+        export_dir=export.folder if export else None,
+        export_archive=export.archive if export else None,
+        export_digest=export.digest if export else None,
         created_at=now,
         updated_at=now,
     )

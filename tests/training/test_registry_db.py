@@ -263,3 +263,38 @@ def test_models_list_on_the_other_machine_shows_the_shared_registry(
     assert main(["--data-dir", str(b_dir), "--database-url", url, "models", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert listed["current"] == "v0001" and [v["version"] for v in listed["versions"]] == ["v0001"]
+
+
+def test_an_embedding_version_travels_with_its_onnx_export(
+    two_machines: tuple[str, Path, Path, Database],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The other machine finds the int8 export where its engine looks (the cache key is the
+    same there: the archive keeps the weights' modification times), so it never exports again."""
+    from test_embed_registry import fake_model
+
+    from matcher.embedding.onnx import export_key
+    from training import embed_registry
+
+    url, a_dir, b_dir, _db = two_machines
+
+    def fake_export(model_path: Path, data_dir: Path) -> dict[str, object]:
+        folder = data_dir / "models" / "onnx" / export_key(model_path, True)
+        folder.mkdir(parents=True)
+        (folder / "model.onnx").write_bytes(b"int8 graph")
+        (folder / "export.json").write_text("{}")
+        return {"file": str((folder / "model.onnx").relative_to(data_dir)), "size_bytes": 10}
+
+    monkeypatch.setattr(embed_registry, "_export", fake_export)
+    monkeypatch.setattr(embed_registry, "_calibrate", lambda *a: {"value": None, "reason": "t"})
+    monkeypatch.setenv("MATCHER_DATABASE_URL", url)
+    man = register_embedding(a_dir, fake_model(tmp_path / "ft", b"weights-2"))
+    b = _registry(b_dir, url)
+    result = pull(b.db, b.root)
+    assert result.fetched == ["v0001"] and len(result.exports) == 1
+    model_path = b.root / "v0001" / man["model_dir"]
+    expected = b.root / "onnx" / export_key(model_path, True) / "model.onnx"
+    assert str(expected.relative_to(b_dir)) == man["onnx_int8"]["file"]
+    assert expected.read_bytes() == b"int8 graph"
+    assert not pull(b.db, b.root).changed  # installed once
