@@ -55,6 +55,7 @@ logger = logging.getLogger(__name__)
 _database_url: str | None = None  # the CLI's --database-url for its run (`database_url_for`)
 PAUSE_ENV = "MATCHER_REGISTRY_PAUSE"  # "<point>[:seconds]", for crash tests only (as registry)
 ONNX = "model.onnx"
+LOCK_WAIT_SECONDS = 5.0  # a serving sync waits this long for the registry's local lock
 EXPORT_RE = re.compile(r"^onnx/[A-Za-z0-9][A-Za-z0-9._-]{0,150}$")
 
 
@@ -274,18 +275,33 @@ def push(db: Any, models_dir: Path, *, entity: str = "registry") -> bool:
     return wrote
 
 
-def sync_for_serving(db: Any, data_dir: Path | str) -> SyncReport | None:
+def _lock_within(fh: Any, seconds: float) -> bool:
+    """flock `fh` exclusively, waiting at most `seconds` (another serving process's sync takes
+    a moment; a writer may hold it for minutes: an ONNX export)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+
+def sync_for_serving(
+    db: Any, data_dir: Path | str, *, lock_wait: float = LOCK_WAIT_SECONDS
+) -> SyncReport | None:
     """A serving process's sync (at start and on every MODEL change it follows): never raises,
     problems are logged and reported. None on SQLite (nothing shared) or while a writer on this
-    machine holds the registry's lock (its push records a MODEL change: synced then)."""
+    machine holds the registry's lock past `lock_wait` (its push records a MODEL change: synced
+    then)."""
     if db is None or db.is_sqlite:
         return None
     models_dir = Path(data_dir) / "models"
     models_dir.mkdir(parents=True, exist_ok=True)
     with open(models_dir / ".lock", "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _lock_within(fh, lock_wait):
             logger.info("registry sync skipped: a writer on this machine holds its lock")
             return None
         try:

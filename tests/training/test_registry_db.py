@@ -298,3 +298,21 @@ def test_an_embedding_version_travels_with_its_onnx_export(
     assert str(expected.relative_to(b_dir)) == man["onnx_int8"]["file"]
     assert expected.read_bytes() == b"int8 graph"
     assert not pull(b.db, b.root).changed  # installed once
+
+
+def test_a_serving_sync_waits_for_a_local_writer_then_gives_up(
+    two_machines: tuple[str, Path, Path, Database],
+) -> None:
+    import fcntl
+
+    url, a_dir, b_dir, _db = two_machines
+    a, b = _registry(a_dir, url), _registry(b_dir, url)
+    a.create(_manifest(0.5))
+    b.root.mkdir(parents=True)
+    with open(b.root / ".lock", "a+") as held:  # a writer on machine B (an ONNX export)
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert sync_for_serving(b.db, b_dir, lock_wait=0.2) is None
+        assert b.versions() == []
+        fcntl.flock(held, fcntl.LOCK_UN)
+    report = sync_for_serving(b.db, b_dir, lock_wait=0.2)
+    assert report is not None and report.fetched == ["v0001"]
