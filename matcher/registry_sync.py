@@ -121,7 +121,7 @@ def _extract(db: Any, models_dir: Path, name: str, digest: str, meta: dict[str, 
             )
         atomic_write_text(tmp / DIGEST_FILE, payload + "\n")
         for fname, content in meta.items():
-            atomic_write_text(tmp / fname, content)  # the manifest last: it marks the folder
+            atomic_write_text(tmp / fname, content)  # the folder appears whole, by its rename
     logger.info("fetched model version %s from the shared registry", name)
 
 
