@@ -24,6 +24,7 @@ from matcher.domain import Need
 from matcher.errors import OverloadedError
 from matcher.followthrough.records import PartnershipRecords
 from matcher.introductions import Introductions, IntroductionSettings
+from matcher.registry_sync import SyncReport, sync_for_serving
 from matcher.replica import Follower, apply_to_engine
 from matcher.settings import Settings
 from matcher.store.changes import Change
@@ -65,6 +66,7 @@ class AppState:
         self.partnership_records: PartnershipRecords | None = None
         self.introductions: Introductions | None = None
         self.follower: Follower | None = None
+        self.registry_sync: SyncReport | None = None  # the last sync of the shared registry
         self.embedding_switch = EmbeddingSwitch(
             settings, lambda: self.engine, self._use_engine, lambda: self.db
         )
@@ -85,6 +87,8 @@ class AppState:
         if self.follower is not None:  # before the engine loads: writes during it are applied
             await anyio.to_thread.run_sync(self.follower.begin)
             self.follower.start()  # it waits for the engine before it applies anything
+        # after `begin`: a model published from now on is a MODEL change the follower sees
+        await anyio.to_thread.run_sync(self.sync_registry)
         if self._given_engine is not None:
             self.engine = self._given_engine
             return
@@ -166,19 +170,28 @@ class AppState:
         engine = self.engine
         return engine is not None and seq in engine.store.db.own_changes
 
-    def _apply_changes(self, batch: Sequence[Change]) -> None:
+    def sync_registry(self) -> SyncReport | None:
+        """PostgreSQL: materialise the shared model registry in this data directory
+        (matcher.registry_sync); the file-based followers then do the rest."""
+        report = sync_for_serving(self.db, self.settings.data_dir)
+        if report is not None:
+            self.registry_sync = report
+        return report
+
+    def _follow_model(self, engine: Engine) -> None:
         from training.registry import load_published
 
+        self.sync_registry()
+        load_published(engine, self.settings.data_dir)
+        self.embedding_switch.check()  # without waiting for a request to look
+
+    def _apply_changes(self, batch: Sequence[Change]) -> None:
         engine = self.engine
         apply_to_engine(
             engine,
             batch,
             forget_keys=self.keys.forget if self.keys is not None else None,
-            follow_model=(
-                (lambda: load_published(engine, self.settings.data_dir))
-                if engine is not None
-                else None
-            ),
+            follow_model=(lambda: self._follow_model(engine)) if engine is not None else None,
         )
 
     async def _load_async(self) -> None:

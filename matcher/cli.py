@@ -174,6 +174,26 @@ def _need_from_args(args: argparse.Namespace) -> tuple[Need, Filters]:
     return need, filters
 
 
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from matcher import cli_commands as cmds
+
+    if getattr(args, "handler", None) is not None:
+        return int(args.handler(args, settings))
+    handler = {
+        "ingest": cmds.cmd_ingest,
+        "build": cmds.cmd_build,
+        "bootstrap": cmds.cmd_bootstrap,
+        "stats": cmds.cmd_stats,
+        "recommend": cmds.cmd_recommend,
+        "coalition": cmds.cmd_coalition,
+        "match": cmds.cmd_match,
+        "needs-for": cmds.cmd_needs_for,
+        "causes": cmds.cmd_causes,
+        "worker": cmds.cmd_worker,
+    }[args.command]
+    return handler(args, settings)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -181,25 +201,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    from matcher import cli_commands as cmds
+    from matcher.registry_sync import database_url_for
 
     try:
         settings = _settings(args)
-        if getattr(args, "handler", None) is not None:
-            return int(args.handler(args, settings))
-        handler = {
-            "ingest": cmds.cmd_ingest,
-            "build": cmds.cmd_build,
-            "bootstrap": cmds.cmd_bootstrap,
-            "stats": cmds.cmd_stats,
-            "recommend": cmds.cmd_recommend,
-            "coalition": cmds.cmd_coalition,
-            "match": cmds.cmd_match,
-            "needs-for": cmds.cmd_needs_for,
-            "causes": cmds.cmd_causes,
-            "worker": cmds.cmd_worker,
-        }[args.command]
-        return handler(args, settings)
+        with database_url_for(settings.database_url):  # registry writes: shared on PostgreSQL
+            return _run(args, settings)
     except UsageError as exc:
         print(f"matcher {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -131,3 +131,8 @@ class ExtensionMissingError(StorageError):
     def __init__(self, message: str, *, extension: str):
         super().__init__(message)
         self.extension = extension
+
+
+class RegistrySyncError(MatcherError):
+    """The model registry shared through the database and this machine's copy disagree (a
+    version whose files differ, an archive that does not match its digest)."""

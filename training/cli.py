@@ -715,7 +715,10 @@ def _print_benchmarks(bench: dict[str, Any] | None) -> None:
 
 def cmd_models_list(args: argparse.Namespace, settings: Settings) -> int:
     from training.registry import Registry
+    from training.registry_db import refresh
 
+    for problem in refresh(settings.data_dir):  # PostgreSQL: the shared registry first
+        print(f"matcher models list: {problem}", file=sys.stderr)
     registry = Registry(settings.data_dir)
     rows = registry.list()
     if args.json:

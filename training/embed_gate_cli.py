@@ -226,7 +226,8 @@ def cmd_evaluate_embed(args: argparse.Namespace, settings: Settings) -> int:
         published_model=published.model_name,
         held_out_states=held,
     )
-    json_path, txt_path = write_gate(registry.root / args.version, report)
+    with registry._locked():  # a registry write: shared on PostgreSQL (training.registry_db)
+        json_path, txt_path = write_gate(registry.root / args.version, report)
     if args.json:
         print(json.dumps({**report, "report": str(json_path)}, default=str))
     else:

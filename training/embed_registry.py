@@ -96,12 +96,12 @@ def register_embedding(
         raise RegistryError(f"unreadable {ft_file}: {exc}") from exc
     digest = base_digest(model_dir)
     registry = Registry(data_dir)
-    for v in registry.versions():
-        man = registry.manifest(v)
-        if is_embedding(man) and man.get("weights_digest") == digest:
-            raise RegistryError(f"these weights are registered already, as {v}")
     label = str(finetune.get("name") or model_dir.name)
-    with registry._locked():
+    with registry._locked():  # (on PostgreSQL its versions include the other machines')
+        for v in registry.versions():
+            man = registry.manifest(v)
+            if is_embedding(man) and man.get("weights_digest") == digest:
+                raise RegistryError(f"these weights are registered already, as {v}")
         clean_stale_temps(registry.root)
         version = registry._next_version()
         folder = f"model-{version}"

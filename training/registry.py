@@ -8,6 +8,10 @@ Layout::
       CURRENT               {"version": "v0002", "history": [null, "v0001"], ...}
       .lock                 serialises writers (flock); readers never take it
 
+With a database (training.registry_db) every write is also announced by a MODEL change; on
+PostgreSQL the registry is shared through it (matcher.registry_sync): each machine keeps this
+layout as its copy.
+
 A version folder is written under a `.tmp-` name and renamed into place complete
 (`atomic_directory`), so a folder named like a version always holds its manifest. CURRENT is
 replaced atomically (`atomic_write_text`): a kill -9 at any point leaves it naming a complete
@@ -38,6 +42,7 @@ from typing import Any
 from matcher.atomic import atomic_directory, atomic_write_text, clean_stale_temps, file_signature
 from matcher.errors import MatcherError
 from matcher.history_model import PartnerHistoryModel
+from training.registry_db import AUTO, registry_writes
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +78,13 @@ def _now() -> str:
 
 
 class Registry:
-    def __init__(self, data_dir: Path | str):
+    """`db`: where writes are shared or announced (training.registry_db): by default
+    MATCHER_DATABASE_URL (PostgreSQL: the registry is shared through it), else the data
+    directory's SQLite database; None: the files alone."""
+
+    def __init__(self, data_dir: Path | str, *, db: Any = AUTO):
         self.root = Path(data_dir) / MODELS_DIR
+        self.db = db
 
     # ------------------------------------------------------------------------ reading
     @property
@@ -165,7 +175,8 @@ class Registry:
         with open(self.root / ".lock", "a+") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
-                yield
+                with registry_writes(self.root, self.db):
+                    yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 

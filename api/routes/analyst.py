@@ -56,7 +56,6 @@ from matcher.errors import (
 )
 from matcher.loaders_read import ReadLimits
 from matcher.settings import Settings
-from matcher.store import changes
 
 logger = logging.getLogger(__name__)
 
@@ -76,17 +75,11 @@ JobIdPath = Annotated[
 
 
 def _registry(state: Any) -> Any:
+    """The registry; its writes record the MODEL change that tells every serving process to
+    follow them at once (and, on PostgreSQL, share them: training.registry_db)."""
     from training.registry import Registry
 
-    return Registry(state.settings.data_dir)
-
-
-def _log_model(state: Any, version: str | None) -> None:
-    """Publish and rollback change files (models/CURRENT); the change log tells every serving
-    process to follow them at once."""
-    if state.db is not None:
-        with state.db.session() as s:
-            changes.record(s, changes.MODEL, version or "default-weights")
+    return Registry(state.settings.data_dir, db=state.db)
 
 
 # ---------------------------------------------------------------------------------- ingest
@@ -514,8 +507,6 @@ async def publish_model(
             raise ApiProblem(409, detail) from None
         except RegistryError as exc:
             raise ApiProblem(409, str(exc).replace(str(registry.root), "the registry")) from None
-        if result["changed"]:
-            _log_model(state, version)
         if not result["changed"]:
             history = registry.pointer()["history"]
             return ModelPublished(
@@ -551,7 +542,6 @@ async def rollback_model(state: StateDep, principal: AnalystDep) -> ModelRolledB
             result = registry.rollback()
         except RegistryError as exc:
             raise ApiProblem(409, str(exc).replace(str(registry.root), "the registry")) from None
-        _log_model(state, result["to"])
         return ModelRolledBack(rolled_back_from=result["from"], current=result["to"])
 
     return await anyio.to_thread.run_sync(rollback)

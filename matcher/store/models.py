@@ -607,3 +607,46 @@ class TrainJobRow(Base):
 
 
 # --- end of scale out ----------------------------------------------------------------------------
+
+
+# --- scale out: the model registry shared through the database (issue 11) ------------------------
+
+
+class RegistryVersionRow(Base):
+    """A model-registry version (training.registry) on PostgreSQL, so that every machine
+    materialises it in its own `<data_dir>/models/` (matcher.registry_sync). `archive` is the
+    version folder's payload as an uncompressed tar (every file but the small metadata files
+    and dotfiles), `digest` the payload's tree digest (sha256 over relative paths and file
+    digests); `meta_files` the metadata files' text by name (manifest.json, gate.json, ...),
+    which may be rewritten after registration (a gate report, a calibrated floor)."""
+
+    __tablename__ = "registry_versions"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # weights | embedding
+    manifest: Mapped[dict[str, Any]] = mapped_column(JSON)
+    meta_files: Mapped[dict[str, Any]] = mapped_column(JSON)
+    archive: Mapped[bytes] = mapped_column(LargeBinary)
+    digest: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    # an embedding version's int8 ONNX export (`models/onnx/<key>/`, a cache keyed by the
+    # weights' sizes and modification times, which the archive keeps): served without torch
+    export_dir: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    export_archive: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    export_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RegistryPointerRow(Base):
+    """A registry pointer file's exact text (`CURRENT`: the ranking weights; `EMBEDDING`: the
+    embedding model) on PostgreSQL; no row: nothing published (the defaults)."""
+
+    __tablename__ = "registry_pointers"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    content: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- end of the shared model registry ------------------------------------------------------------

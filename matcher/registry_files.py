@@ -1,0 +1,140 @@
+"""A model-registry version folder as the database stores it (matcher.registry_sync).
+
+A version folder (`<data_dir>/models/vNNNN/`) holds its payload (the weights' history model, an
+embedding model's sentence-transformers folder: written once) and small metadata files at its
+top (`manifest.json`, the gate's report), which may be rewritten later. The payload travels as
+an uncompressed tar (safetensors weights hardly compress) with the files' modification times
+(the ONNX export cache is keyed by them); its digest is a tree digest, sha256 over each file's
+relative path, size and sha256, the same whichever machine computes it; the version's digest
+adds the manifest (less what may be rewritten). The payload's digest is kept in
+`.payload-digest` beside the files (dotfiles are never payload), so a sync compares digests
+without reading the weights again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import tarfile
+from pathlib import Path
+
+from matcher.atomic import atomic_write_text
+from matcher.embedding.published import FLOOR_KEY
+from matcher.errors import RegistrySyncError
+
+META_FILES = ("manifest.json", "gate.json", "gate.txt")
+MANIFEST = "manifest.json"
+DIGEST_FILE = ".payload-digest"
+POINTERS = ("CURRENT", "EMBEDDING")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # training.registry.NAME_RE
+_CHUNK = 1 << 20
+# manifest entries rewritten after registration (training.embed_registry.calibrate_registered)
+MUTABLE_KEYS = (FLOOR_KEY,)
+
+
+def payload_files(folder: Path) -> list[Path]:
+    """The payload's files, relative to `folder`, sorted (metadata files and dotfiles left out)."""
+    out = []
+    for path in folder.rglob("*"):
+        rel = path.relative_to(folder)
+        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+            continue
+        if len(rel.parts) == 1 and rel.name in META_FILES:
+            continue
+        out.append(rel)
+    return sorted(out, key=lambda p: p.as_posix())
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def tree_digest(folder: Path) -> str:
+    h = hashlib.sha256(b"matcher-registry-payload-v1\n")
+    for rel in payload_files(folder):
+        path = folder / rel
+        h.update(f"{rel.as_posix()}\0{path.stat().st_size}\0{_file_sha256(path)}\n".encode())
+    return h.hexdigest()
+
+
+def version_digest(payload: str, manifest_text: str) -> str:
+    """A version's digest: its payload's and its manifest's, less the entries written after
+    registration (MUTABLE_KEYS), so two versions of the same name made apart (a weights
+    version is all manifest) never pass for one another."""
+    try:
+        manifest = json.loads(manifest_text)
+    except ValueError as exc:
+        raise RegistrySyncError(f"unreadable manifest: {exc}") from exc
+    fixed = {k: v for k, v in manifest.items() if k not in MUTABLE_KEYS}
+    identity = json.dumps(fixed, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(f"{payload}\n{identity}".encode()).hexdigest()
+
+
+def local_digest(folder: Path) -> str:
+    """The folder's version digest; its payload's part is kept in `.payload-digest` (computed
+    and kept when missing), so the weights are read once."""
+    kept = folder / DIGEST_FILE
+    payload = None
+    try:
+        value = kept.read_text(encoding="utf-8").strip()
+        if re.fullmatch(r"[0-9a-f]{64}", value):
+            payload = value
+    except OSError:
+        pass
+    if payload is None:
+        payload = tree_digest(folder)
+        atomic_write_text(kept, payload + "\n")
+    return version_digest(payload, (folder / MANIFEST).read_text(encoding="utf-8"))
+
+
+def meta_files(folder: Path) -> dict[str, str]:
+    """The metadata files' text by name (those present)."""
+    out = {}
+    for name in META_FILES:
+        path = folder / name
+        if path.is_file():
+            out[name] = path.read_text(encoding="utf-8")
+    return out
+
+
+def pack(folder: Path) -> bytes:
+    """The payload as an uncompressed tar (relative names, modification times kept)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for rel in payload_files(folder):
+            tar.add(folder / rel, arcname=rel.as_posix(), recursive=False)
+    return buf.getvalue()
+
+
+def unpack(blob: bytes, dest: Path) -> None:
+    """Extract a `pack`ed payload into `dest` (the "data" filter: no absolute names, links out
+    of `dest` or device files)."""
+    try:
+        with tarfile.open(fileobj=io.BytesIO(blob), mode="r:") as tar:
+            tar.extractall(dest, filter="data")
+    except (tarfile.TarError, OSError) as exc:
+        raise RegistrySyncError(f"unreadable archive of {dest.name}: {exc}") from exc
+
+
+def local_versions(models_dir: Path) -> list[str]:
+    """Names of the complete version folders here (those holding a manifest)."""
+    if not models_dir.is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in models_dir.iterdir()
+        if p.is_dir() and NAME_RE.match(p.name) and (p / MANIFEST).is_file()
+    )
+
+
+def read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None

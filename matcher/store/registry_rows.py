@@ -1,0 +1,155 @@
+"""The model registry's rows on PostgreSQL (models.RegistryVersionRow, RegistryPointerRow):
+what matcher.registry_sync reads and writes. Session-level helpers, so that a registry write's
+rows and its MODEL change go in one transaction; `writers_lock` serialises registry writers
+across machines (a PostgreSQL advisory lock, released when its connection closes, so a killed
+writer never holds it)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from matcher.domain import utcnow
+from matcher.errors import RegistrySyncError
+from matcher.store.models import RegistryPointerRow, RegistryVersionRow
+
+# pg_advisory_lock key of registry writers ("mreg" as an int)
+WRITERS_LOCK_KEY = 0x6D726567
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """A shared version without its archive."""
+
+    name: str
+    kind: str
+    digest: str
+    size_bytes: int
+    meta_files: dict[str, str]
+    export_dir: str | None = None
+    export_digest: str | None = None
+
+
+@dataclass(frozen=True)
+class Export:
+    """An embedding version's ONNX export folder (relative to `models/`) as an archive."""
+
+    folder: str
+    archive: bytes
+    digest: str
+
+
+def read_index(s: Session) -> tuple[dict[str, VersionInfo], dict[str, str]]:
+    """Every shared version (archives left out) and every pointer's text, in `s`'s snapshot."""
+    q = select(
+        RegistryVersionRow.name,
+        RegistryVersionRow.kind,
+        RegistryVersionRow.digest,
+        RegistryVersionRow.size_bytes,
+        RegistryVersionRow.meta_files,
+        RegistryVersionRow.export_dir,
+        RegistryVersionRow.export_digest,
+    )
+    versions = {
+        r.name: VersionInfo(
+            r.name,
+            r.kind,
+            r.digest,
+            int(r.size_bytes or 0),
+            dict(r.meta_files),
+            r.export_dir,
+            r.export_digest,
+        )
+        for r in s.execute(q)
+    }
+    q2 = select(RegistryPointerRow.name, RegistryPointerRow.content)
+    pointers = {r.name: r.content for r in s.execute(q2)}
+    return versions, pointers
+
+
+def read_archive(s: Session, name: str) -> bytes:
+    blob = s.scalar(select(RegistryVersionRow.archive).where(RegistryVersionRow.name == name))
+    if blob is None:
+        raise RegistrySyncError(f"model version '{name}' is not in the shared registry")
+    return bytes(blob)
+
+
+def read_export(s: Session, name: str) -> bytes | None:
+    blob = s.scalar(
+        select(RegistryVersionRow.export_archive).where(RegistryVersionRow.name == name)
+    )
+    return bytes(blob) if blob is not None else None
+
+
+def add_version(
+    s: Session,
+    name: str,
+    *,
+    manifest: dict[str, Any],
+    meta_files: dict[str, str],
+    archive: bytes,
+    digest: str,
+    export: Export | None = None,
+) -> None:
+    if s.get(RegistryVersionRow, name) is not None:
+        raise RegistrySyncError(
+            f"model version '{name}' is in the shared registry already (another machine "
+            "registered it meanwhile): register again"
+        )
+    now = utcnow()
+    row = RegistryVersionRow(
+        name=name,
+        kind=str(manifest.get("kind") or "weights"),
+        manifest=manifest,
+        meta_files=meta_files,
+        archive=archive,
+        digest=digest,
+        size_bytes=len(archive),
+        export_dir=export.folder if export else None,
+        export_archive=export.archive if export else None,
+        export_digest=export.digest if export else None,
+        created_at=now,
+        updated_at=now,
+    )
+    s.add(row)
+    s.flush()
+    s.expunge(row)  # the archive may be ~100 MB: not kept in the session until the commit
+
+
+def set_meta_files(
+    s: Session, name: str, meta_files: dict[str, str], manifest: dict[str, Any]
+) -> None:
+    row = s.get(RegistryVersionRow, name)
+    if row is None:
+        raise RegistrySyncError(f"model version '{name}' is not in the shared registry")
+    row.meta_files = meta_files
+    row.manifest = manifest
+    row.updated_at = utcnow()
+
+
+def set_pointer(s: Session, name: str, content: str) -> None:
+    row = s.get(RegistryPointerRow, name)
+    if row is None:
+        s.add(RegistryPointerRow(name=name, content=content, updated_at=utcnow()))
+    else:
+        row.content = content
+        row.updated_at = utcnow()
+
+
+@contextlib.contextmanager
+def writers_lock(db: Any) -> Iterator[None]:
+    """Hold the registry writers' advisory lock (PostgreSQL) for the block."""
+    conn = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": WRITERS_LOCK_KEY})
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": WRITERS_LOCK_KEY})
+    finally:
+        conn.close()

@@ -1,0 +1,109 @@
+"""Two machines (two data directories) on one PostgreSQL database: a model published on the
+first, with the CLI, is served by the second's API within a couple of seconds, with no request
+to it (the MODEL change makes it sync the shared registry into its own data directory, then
+follow the files as ever); a rollback likewise; an embedding model registered and published on
+the first reaches the second's files and its embedding switch."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from api_support import quiet_api_settings, sample_needs, sample_orgs
+from fastapi.testclient import TestClient
+from support_databases import pg_schema_url
+
+from api.main import create_app
+from matcher.cli import main
+from matcher.engine import Engine
+from matcher.settings import Settings
+from matcher.store import Database
+from training.embed_registry import register_embedding
+from training.registry import Registry
+from training.registry_db import dispose_shared
+
+WITHIN = 3.0  # seconds: the follower hears the NOTIFY at once, then syncs and loads
+
+
+def fake_model(folder: Path, weights: bytes) -> Path:
+    """A fine-tune's output as registration reads it (tests/training/test_embed_registry)."""
+    (folder / "1_Pooling").mkdir(parents=True)
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps({"embedding_dimension": 384}))
+    (folder / "config.json").write_text(json.dumps({"hidden_size": 384}))
+    (folder / "model.safetensors").write_bytes(weights)
+    finetune = {"kind": "embedding-model", "base_digest": "b" * 64, "name": "shared"}
+    (folder / "finetune.json").write_text(json.dumps(finetune))
+    return folder
+
+
+def _until(check: Callable[[], bool], timeout: float) -> float:
+    start = time.perf_counter()
+    while not check():
+        if time.perf_counter() - start > timeout:
+            pytest.fail(f"not within {timeout} s")
+        time.sleep(0.02)
+    return time.perf_counter() - start
+
+
+@pytest.fixture
+def machine_b(tmp_path: Path) -> Iterator[tuple[str, Path, TestClient]]:
+    """The database URL, machine A's data dir and machine B's API client."""
+    with pg_schema_url("regapi") as url:
+        a_dir, b_dir = tmp_path / "machine-a", tmp_path / "machine-b"
+        settings_b = Settings(data_dir=b_dir, model_name="hashing-v1", database_url=url)
+        seeded = Engine.open(settings_b, load=False)
+        seeded.store.upsert_organisations(sample_orgs())
+        seeded.build()
+        seeded.ingest_needs(sample_needs())
+        seeded.close()
+        app = create_app(settings_b, quiet_api_settings())
+        try:
+            with TestClient(app) as client:
+                yield url, a_dir, client
+        finally:
+            dispose_shared()
+
+
+def test_a_cli_publish_on_one_machine_is_served_by_the_other(
+    machine_b: tuple[str, Path, TestClient], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, a_dir, client = machine_b
+    state = client.app.state.api  # type: ignore[attr-defined]
+    assert client.get("/readyz").json()["model_version"].endswith("default-weights")
+    weights = {"fit": 2.0, "coverage": 0.1, "reciprocity": 0.1, "proximity": 0.1, "freshness": 0.1}
+    a_db = Database(url)  # machine A registers a version (a `matcher train fit` there)
+    metrics = {"primary": "ndcg@10", "ndcg@10": 0.6}
+    Registry(a_dir, db=a_db).create({"weights": weights, "metrics": metrics})
+    a_db.dispose()
+    base = ["--data-dir", str(a_dir), "--database-url", url, "--model", "hashing-v1"]
+    assert main([*base, "models", "publish", "v0001"]) == 0
+    took = _until(lambda: "v0001" in str(state.engine.model_version), WITHIN)
+    assert (state.settings.data_dir / "models" / "v0001" / "manifest.json").is_file()
+    assert client.get("/readyz").json()["model_version"].endswith("v0001")
+    assert state.registry_sync is not None and not state.registry_sync.problems
+    assert main([*base, "models", "rollback"]) == 0
+    _until(lambda: "default-weights" in str(state.engine.model_version), WITHIN)
+    capsys.readouterr()
+    print(f"served the publish after {took:.2f} s")
+
+
+def test_an_embedding_model_published_on_one_machine_switches_the_other(
+    machine_b: tuple[str, Path, TestClient], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, a_dir, client = machine_b
+    monkeypatch.setenv("MATCHER_DATABASE_URL", url)  # how the training code finds it
+    state = client.app.state.api  # type: ignore[attr-defined]
+    first = state.engine
+    man = register_embedding(a_dir, fake_model(tmp_path / "ft", b"shared-w"), export=False)
+    registry = Registry(a_dir)
+    with registry._locked():  # as `matcher models evaluate-embed` writes its report
+        report = {"verdict": "pass", "reason": "test", "published": None}
+        (registry.root / "v0001" / "gate.json").write_text(json.dumps(report))
+    registry.publish("v0001")
+    _until(lambda: state.embedding_switch.status()["serving"] == man["model_name"], 60)
+    assert state.engine is not first and state.embedding_switch.switches == 1
+    folder = state.settings.data_dir / "models" / "v0001" / man["model_dir"]
+    assert (folder / "model.safetensors").read_bytes() == b"shared-w"
