@@ -133,6 +133,7 @@ class ExtensionMissingError(StorageError):
         self.extension = extension
 
 
-class RegistrySyncError(MatcherError):
+class RegistrySyncError(ConflictError):
     """The model registry shared through the database and this machine's copy disagree (a
-    version whose files differ, an archive that does not match its digest)."""
+    version whose files differ, an archive that does not match its digest): a conflict with
+    the stored state (409 through the API), never a bad request."""

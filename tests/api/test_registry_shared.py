@@ -107,3 +107,11 @@ def test_an_embedding_model_published_on_one_machine_switches_the_other(
     assert state.engine is not first and state.embedding_switch.switches == 1
     folder = state.settings.data_dir / "models" / "v0001" / man["model_dir"]
     assert (folder / "model.safetensors").read_bytes() == b"shared-w"
+
+
+def test_a_registry_that_disagrees_with_the_shared_one_is_a_conflict_not_a_bad_request() -> None:
+    from api.problems import engine_error_status
+    from matcher.errors import RegistrySyncError
+
+    # a publish through the API whose local registry clashes with the database's answered 400
+    assert engine_error_status(RegistrySyncError("model version 'v0001' differs")) == 409
