@@ -138,6 +138,24 @@ def calibrate_floor(
     }
 
 
+def calibration_organisations(data_dir: Path, calibration_dir: Path | None = None) -> list[Any]:
+    """The organisations a floor is calibrated on: `calibration_dir`'s, else the data dir's,
+    read from the database the command was given (`--database-url`, MATCHER_DATABASE_URL),
+    not from a SQLite file the data dir may not have."""
+    from matcher.registry_sync import configured_database_url
+    from matcher.settings import Settings
+    from matcher.store import Database, Store
+
+    url = configured_database_url() if calibration_dir is None else None
+    settings = Settings(data_dir=Path(calibration_dir or data_dir))
+    db = Database(url or settings.sqlalchemy_url)
+    try:
+        db.create_all()
+        return [o for _pk, o in Store(db).organisations()]
+    finally:
+        db.dispose()
+
+
 def calibrate_version(
     data_dir: Path, model_path: Path, model_name: str, calibration_dir: Path | None = None
 ) -> dict[str, Any]:
@@ -147,17 +165,9 @@ def calibrate_version(
     from matcher.embedding.onnx import OnnxEmbedder
     from matcher.embedding.sentence_transformer import DEFAULT_MODEL_NAME, default_model_path
     from matcher.score import CALIBRATED_FLOORS
-    from matcher.settings import Settings
-    from matcher.store import Database, Store
 
     source = Path(calibration_dir or data_dir)
-    settings = Settings(data_dir=source)
-    db = Database(settings.sqlalchemy_url)
-    try:
-        db.create_all()
-        orgs = [o for _pk, o in Store(db).organisations()]
-    finally:
-        db.dispose()
+    orgs = calibration_organisations(data_dir, calibration_dir)
     cache = Path(data_dir) / "models" / "onnx"
     base = OnnxEmbedder(cache, default_model_path(), DEFAULT_MODEL_NAME)
     model = OnnxEmbedder(cache, model_path, model_name)

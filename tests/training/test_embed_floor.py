@@ -185,3 +185,25 @@ def test_calibrate_floor_writes_the_manifest_the_engine_reads(
     on_disk = json.loads((data / "models" / "v0001" / "manifest.json").read_text())
     assert on_disk["relevance_floor"]["quantile"] == 0.97
     assert on_disk["weights_digest"] == man["weights_digest"]  # the rest is kept
+
+
+def test_the_floor_is_calibrated_on_the_database_the_command_was_given(tmp_path: Path) -> None:
+    # `matcher --database-url URL models register-embed`: the profiles are in URL's database,
+    # not in a matcher.db of the data dir (which found 0 profiles and stored no floor)
+    from matcher.registry_sync import database_url_for
+    from matcher.store import Database, Store
+    from training.embed_floor import calibration_organisations
+
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    db = Database(url)
+    db.create_all()
+    Store(db).upsert_organisations(orgs(12))
+    db.dispose()
+    data = tmp_path / "var"
+    data.mkdir()
+    with database_url_for(url):
+        assert len(calibration_organisations(data)) == 12
+        other = tmp_path / "elsewhere"  # a calibration dir named explicitly is still its own
+        other.mkdir()
+        assert calibration_organisations(data, other) == []
+    assert calibration_organisations(data) == []  # no URL given: the data dir's own database
