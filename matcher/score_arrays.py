@@ -303,6 +303,18 @@ def _rows(saved: np.ndarray, empty: np.ndarray, n: int, *, copy: bool = False) -
     return np.concatenate([saved, pad.astype(saved.dtype)])
 
 
+# P(org | need) from the partnership-history model from which an organisation's own outcomes
+# vouch for it, relevance floor or not: one chance in ten that it takes the need up, and more
+# than an even share of the organisations the model knows (with 2 of them, above 0.5).
+HISTORY_EVIDENCE = 0.1
+
+
+def history_evidence(known: int) -> float:
+    """The history probability above which an organisation among `known` ones is vouched for
+    (one organisation alone: never, its probability is 1 whatever the need)."""
+    return max(HISTORY_EVIDENCE, 1.0 / known) if known > 0 else float("inf")
+
+
 @dataclass
 class Ranked:
     """Scored candidates, best first, as arrays; `scored(i)` explains entry i (on demand)."""
@@ -314,6 +326,7 @@ class Ranked:
     distance: np.ndarray  # km, NaN where unknown
     relevance: np.ndarray
     context: _Explain
+    vouched: float = float("inf")  # history probability that passes the floor (history_evidence)
     _made: dict[int, Scored] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -328,11 +341,16 @@ class Ranked:
             self.distance[rows],
             self.relevance[rows],
             self.context,
+            self.vouched,
         )
 
     def above(self, floor: float) -> Ranked:
-        """The entries whose relevance reaches the floor (in order)."""
-        return self.take(np.flatnonzero(self.relevance >= floor))
+        """The entries whose relevance reaches the floor, and those the partnership-history
+        model finds likely to take this need up (`vouched`, history_evidence), in order: a
+        partner chosen by its own past outcomes is not an absurd match, however little its
+        profile's words share with the need (a funder known by its name only)."""
+        keep = (self.relevance >= floor) | (self.history > self.vouched)  # NaN: not known
+        return self.take(np.flatnonzero(keep))
 
     def head(self, k: int) -> list[Scored]:
         return self.explain(list(range(min(k, len(self)))))
@@ -464,6 +482,7 @@ def score_all(
         d[order],
         relevance[order],
         _Explain(cols, x.required, x.requester, x.hits),
+        history_evidence(x.history_proba.size) if x.history_proba is not None else float("inf"),
     )
 
 
