@@ -26,10 +26,10 @@ def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
     check = _t1_check(args, notice if not args.quiet else None) if args.t1 else None
     if not 0 <= args.nice <= 19:
         raise UsageError(f"--nice: 0 to 19, not {args.nice}")
-    # below the serving processes of this machine: a query must not wait for the job's CPU
-    priority = lower_priority(args.nice)
     if args.t1_min is not None and not args.t1:
         raise UsageError("--t1-min needs --t1 SHARED_DATA")
+    # below the serving processes of this machine: a query must not wait for the job's CPU
+    priority = lower_priority(args.nice)
     report = run_embed(
         settings,
         check=check,
