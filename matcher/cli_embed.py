@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from matcher.cli_common import UsageError, dumps, notice
+from matcher.priority import BATCH_NICE, lower_priority
 from matcher.settings import Settings
 
 
@@ -23,8 +24,12 @@ def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
     if args.batch_size < 1 or args.workers < 1:
         raise UsageError("--batch-size and --workers must be at least 1")
     check = _t1_check(args, notice if not args.quiet else None) if args.t1 else None
+    if not 0 <= args.nice <= 19:
+        raise UsageError(f"--nice: 0 to 19, not {args.nice}")
     if args.t1_min is not None and not args.t1:
         raise UsageError("--t1-min needs --t1 SHARED_DATA")
+    # below the serving processes of this machine: a query must not wait for the job's CPU
+    priority = lower_priority(args.nice)
     report = run_embed(
         settings,
         check=check,
@@ -35,6 +40,7 @@ def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
         switch=args.switch,
         say=None if args.quiet else notice,
     )
+    report.extra["priority"] = {"nice": priority.nice, "io": priority.io}
     if args.json:
         print(dumps(report.as_dict()))
         return 0
@@ -115,6 +121,13 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--t1-states", default="RI,DE,VT", help="states of the T1 sample")
     p.add_argument("--t1-min", type=float, help="with --t1: refuse --switch below this P@10")
+    p.add_argument(
+        "--nice",
+        type=int,
+        default=BATCH_NICE,
+        help=f"run at this CPU niceness (default {BATCH_NICE}; I/O best-effort 7 when above 0) "
+        "so the serving processes of the machine answer first; 0 keeps the job's priority",
+    )
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(handler=cmd_embed)

@@ -182,6 +182,8 @@ def run_embed(
         # CPUs
         threads = settings.torch_threads or 1
         per_worker = settings.model_copy(update={"torch_threads": threads})
+        if executor == "ray":
+            per_worker = for_ray_workers(per_worker)
         embedder_factory = functools.partial(
             create_embedder, per_worker if executor == "ray" or parallel else settings
         )
@@ -261,6 +263,19 @@ def run_embed(
         return report
     finally:
         db.dispose()
+
+
+def for_ray_workers(settings: Settings) -> Settings:
+    """The settings a Ray worker makes its embedder from: its folders as absolute paths. A
+    worker runs in a folder of Ray's own (on another machine, perhaps): a relative `./var`
+    would name another folder there, without the model files (the registry pointer
+    `models/EMBEDDING`, the ONNX export under `models/onnx`), and the worker would export the
+    model again or fail. Every node needs the model files at these same paths (README, Scale
+    out); the job checks each batch's model identity against its own."""
+    update: dict[str, Any] = {"data_dir": settings.data_dir.resolve()}
+    if settings.model_path is not None:
+        update["model_path"] = settings.model_path.resolve()
+    return settings.model_copy(update=update)
 
 
 def _local_embedders(

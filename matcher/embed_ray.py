@@ -76,6 +76,12 @@ def _loopback_only(on: bool) -> None:
     constants.ENABLE_RAY_CLUSTER = not on  # read at import: set it for this process too
 
 
+def is_loopback(address: str) -> bool:
+    """`127.0.0.1:6379`, `localhost:6379`, `ray://127.0.0.1:10001`: a head on this machine."""
+    host = address.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
+    return host in ("127.0.0.1", "localhost", "::1")
+
+
 def start_ray(address: str | None, workers: int) -> bool:
     """Connect to `address`, or start a private local Ray listening on 127.0.0.1 only; True if
     started here (and so to be stopped by the caller with `stop_ray`)."""
@@ -90,6 +96,10 @@ def start_ray(address: str | None, workers: int) -> bool:
     quiet: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
     try:
         if address:
+            # a head on this machine's loopback (`ray start --head --node-ip-address 127.0.0.1`
+            # run with RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0): without the same mode here, Ray
+            # turns 127.0.0.1 into the machine's address and never reaches the head
+            _loopback_only(is_loopback(address))
             ray.init(address=address, **quiet)
             return True
         _loopback_only(True)
@@ -101,6 +111,7 @@ def start_ray(address: str | None, workers: int) -> bool:
             **quiet,
         )
     except (ConnectionError, RuntimeError, ValueError) as exc:
+        _loopback_only(False)
         where = address or "local"
         raise RayUnavailableError(f"could not start or reach Ray ({where}): {exc}") from exc
     return True

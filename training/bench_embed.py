@@ -22,7 +22,9 @@ directory (after the `executors` part: the space is filled, so it validates, bui
 generation from it and switches; alone: it embeds everything first). A client keeps asking
 the server (POST /v1/recommendations, one after another) and records every answer: errors,
 latency, the generations that answered and the longest time without an answer. Then opening
-an engine on the new model (what a restarted serving process does) is timed.
+an engine on the new model (what a restarted serving process does) is timed. `--job-nice N`
+runs the job at niceness N (`matcher embed --nice`; default its own, 10; 0: the priority the
+benchmark runs at, as before).
 """
 
 from __future__ import annotations
@@ -127,8 +129,9 @@ def ask(base_url: str, key: str, stop: Any, ready: Any, conn: Any, pause_s: floa
     conn.close()
 
 
-def switch_over(data_dir: Path, workers: int) -> dict[str, Any]:
-    """`matcher embed --switch` as its own process while a served process keeps answering."""
+def switch_over(data_dir: Path, workers: int, job_nice: int | None = None) -> dict[str, Any]:
+    """`matcher embed --switch` as its own process while a served process keeps answering
+    (`job_nice`: the job's `--nice`; None: its default)."""
     serving_env = {**os.environ, **SERVER_ENV, "MATCHER_DATA_DIR": str(data_dir)}
     Engine.open(Settings(data_dir=data_dir, model_name="hashing-v1")).close()  # generation 1
     job_env = {k: v for k, v in os.environ.items() if k != "MATCHER_MODEL_NAME"}
@@ -136,6 +139,8 @@ def switch_over(data_dir: Path, workers: int) -> dict[str, Any]:
     job_env.update(MATCHER_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     cmd = [sys.executable, "-m", "matcher.cli", "embed", "--switch", "--json"]
     cmd += ["--workers", str(workers)]
+    if job_nice is not None:
+        cmd += ["--nice", str(job_nice)]
     log = data_dir / "uvicorn-switch.log"
     phases: list[tuple[float, str]] = []  # the job's progress lines, seconds after its start
     ctx = multiprocessing.get_context("spawn")
@@ -183,6 +188,7 @@ def switch_over(data_dir: Path, workers: int) -> dict[str, Any]:
         "slowest_answer_ms": round(max(during) * 1000, 1) if during else None,
         "generations_answering": sorted(asker.generations),
         "switched_to": (report.get("switched") or {}).get("generation"),
+        "job_priority": (report.get("extra") or {}).get("priority"),
         "new_generation_on_reopen": new_generation,
         "reopen_on_new_model_s": round(reopen_s, 2),
         "load_average": [round(load0, 1), round(os.getloadavg()[0], 1)],
@@ -207,7 +213,12 @@ def _timed_embed(settings: Settings, executor: str, workers: int) -> dict[str, A
 
 
 def run(
-    shared: Path, work: Path, n: int, workers: int, parts: frozenset[str] = PARTS
+    shared: Path,
+    work: Path,
+    n: int,
+    workers: int,
+    parts: frozenset[str] = PARTS,
+    job_nice: int | None = None,
 ) -> dict[str, Any]:
     real = real_nonprofits(shared)
     orgs = padded_profiles(real, n)
@@ -248,7 +259,7 @@ def run(
         if "executors" in parts:
             out["local_one_session"].update(_difference(local_dir, single_dir, identity, hashes))
     if "switch" in parts:
-        out["switch"] = switch_over(local_dir, workers)
+        out["switch"] = switch_over(local_dir, workers, job_nice)
     if "executors" in parts:
         ray_dir = _fresh(work, "ray", export, orgs)
         out["ray"] = _timed_embed(Settings(data_dir=ray_dir), "ray", workers)
@@ -276,6 +287,9 @@ def main(argv: list[str] | None = None) -> None:
         default=PARTS,
         help="executors,switch (single: also the one-session local path)",
     )
+    parser.add_argument(
+        "--job-nice", type=int, help="part switch: the job's --nice (default: the job's own, 10)"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -283,7 +297,7 @@ def main(argv: list[str] | None = None) -> None:
     if not (args.shared_data / "us_nonprofits_dev.csv.gz").exists():
         print(f"bench_embed: skipped, {args.shared_data} has no us_nonprofits_dev.csv.gz")
         return
-    result = run(args.shared_data, args.work_dir, args.n, args.workers, args.parts)
+    result = run(args.shared_data, args.work_dir, args.n, args.workers, args.parts, args.job_nice)
     text = json.dumps(result, indent=2, default=str)
     print(text)
     if args.json:

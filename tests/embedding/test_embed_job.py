@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -142,9 +143,11 @@ def test_cli_embed_local_reports_and_refuses_address_without_ray(
     settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = ["--data-dir", str(settings.data_dir), "--model", "hashing-v1", "embed"]
-    assert main([*args, "--json", "--quiet", "--batch-size", "16"]) == 0
+    # --nice 0: in this process, the default would lower the test session's priority for good
+    assert main([*args, "--json", "--quiet", "--batch-size", "16", "--nice", "0"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["identity"] == "hashing-v1" and out["embedded"] == 45 and out["batches"] == 3
+    assert out["extra"]["priority"]["nice"] == os.getpriority(os.PRIO_PROCESS, 0)
     assert main([*args, "--address", "127.0.0.1:6379"]) == 2
     assert "--address needs --executor ray" in capsys.readouterr().err
     assert main([*args, "--model-path", str(settings.data_dir / "nope")]) == 2
@@ -161,6 +164,7 @@ def test_a_t1_sample_below_the_floor_refuses_the_switch(
     settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = ["--data-dir", str(settings.data_dir), "--model", "hashing-v1", "embed", "--quiet"]
+    args += ["--nice", "0"]  # in this process: keep the test session's priority
     t1 = ["--t1", str(SHARED), "--t1-states", "VT", "--switch"]
     assert main([*args, *t1, "--t1-min", "0.99"]) == 1
     err = capsys.readouterr().err
