@@ -4,8 +4,9 @@ T1 (a cause definition finds its members), T3 (a mission finds its cause peers) 
 finds partners per sector) are scored with the benchmarks' own dense baselines and figures
 (`training.benchmarks`), so a gate row equals the "dense baseline" row `make bench-quality`
 prints for that model, restricted to the queries (and, every query being filtered to its own
-state, the profiles) of the held-out states. T2 (funders from grant texts) has no state split
-and is not about the missions the model is tuned on: it is not a gate measure.
+state, the profiles) of the held-out states. T2 (which funder backs a grant) has no state
+split: it is scored on its own test grants (the benchmark's md5 split), with the funders'
+profiles the centroids of their history grants, as its dense baseline row.
 """
 
 from __future__ import annotations
@@ -42,6 +43,33 @@ class T1Measure(Measure):
         queries = encode(self.task.queries["text"].tolist())
         figs = t1_figures(self.task, baselines.t1_dense(self.task, docs, queries))
         return {k: float(figs[k]) for k in ("P@10", "nDCG@10", "MRR")}
+
+
+class T2Measure(Measure):
+    """Which of the 7 funders backs each test grant: the dense centroid baseline's Hit@1. A
+    model fine-tuned with the `grants` pairs may have seen these grants (they are history to
+    the importer); the other pair sources never include them."""
+
+    primary = "Hit@1"
+
+    def __init__(self, shared: Path) -> None:
+        from training.benchmarks.tasks import build_t2
+
+        self.task = build_t2(shared)
+        self.name = "T2 funder for a grant"
+        self.description = (
+            f"{len(self.task.test)} test grants, {len(self.task.funders)} funders profiled "
+            f"by {len(self.task.history)} history grants (no state split)"
+        )
+
+    def run(self, encode: Encode) -> dict[str, float]:
+        from training.bench_quality import t2_figures
+        from training.benchmarks import baselines
+
+        hist = encode(self.task.history["text"].tolist())
+        test = encode(self.task.test["text"].tolist())
+        figs = t2_figures(self.task, baselines.t2_dense(self.task, hist, test))
+        return {k: float(figs[k]) for k in ("Hit@1", "Hit@5", "MRR")}
 
 
 class T3Measure(Measure):
@@ -118,17 +146,21 @@ class T4Measure(Measure):
 def shared_measures(shared: Path, states: Sequence[str]) -> tuple[list[Measure], dict[str, str]]:
     """The measures the shared data allows, and why the others were skipped."""
     from training.benchmarks.t4_task import COMPANIES_FILE, default_needs_path
-    from training.benchmarks.tasks import NONPROFITS_FILE, NTEE_FILE
+    from training.benchmarks.tasks import GRANTS_FILE, NONPROFITS_FILE, NTEE_FILE
 
     measures: list[Measure] = []
     skipped: dict[str, str] = {}
+    grants: list[Measure] = [T2Measure(shared)] if (shared / GRANTS_FILE).is_file() else []
+    if not grants:
+        skipped["T2"] = f"{shared / GRANTS_FILE} not found"
     if not (shared / NONPROFITS_FILE).is_file():
         why = f"shared data not found ({shared / NONPROFITS_FILE})"
-        return [], {"T1": why, "T3": why, "T4": why}
+        return grants, {**skipped, "T1": why, "T3": why, "T4": why}
     if (shared / NTEE_FILE).is_file():
         measures.append(T1Measure(shared, states))
     else:
         skipped["T1"] = f"{shared / NTEE_FILE} not found"
+    measures += grants
     measures.append(T3Measure(shared, states))
     if (shared / COMPANIES_FILE).is_file() and default_needs_path(shared).is_file():
         measures.append(T4Measure(shared, states))

@@ -187,8 +187,9 @@ def test_shared_measures_say_what_is_missing(tmp_path: Path) -> None:
     from training.embed_gate_shared import shared_measures
 
     measures, skipped = shared_measures(tmp_path / "nowhere", ["HI"])
-    assert measures == [] and set(skipped) == {"T1", "T3", "T4"}
+    assert measures == [] and set(skipped) == {"T1", "T2", "T3", "T4"}
     assert "shared data not found" in skipped["T1"]
+    assert "uk_360giving_grants.csv.gz not found" in skipped["T2"]
 
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -201,7 +202,7 @@ def test_shared_measures_run_on_the_real_data() -> None:
     from training.embed_gate_shared import shared_measures
 
     measures, skipped = shared_measures(SHARED, ["HI", "MT"])
-    assert {m.name[:2] for m in measures} == {"T1", "T3", "T4"} and not skipped
+    assert [m.name[:2] for m in measures] == ["T1", "T2", "T3", "T4"] and not skipped
     encode = HashingEmbedder().encode
     report = compare(measures, encode, encode)
     assert report["verdict"] == "pass"  # the same encoder: every delta is 0
