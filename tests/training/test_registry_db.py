@@ -10,10 +10,8 @@ a sync killed mid-way leaves the previous local state."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,15 +23,13 @@ from matcher.cli import main
 from matcher.embedding.published import published_model
 from matcher.errors import RegistrySyncError
 from matcher.registry_files import pack
-from matcher.registry_sync import PAUSE_ENV, pull, sync_for_serving
+from matcher.registry_sync import pull, sync_for_serving
 from matcher.store import Database
 from matcher.store.changes import MODEL, ChangeReader
 from matcher.store.models import RegistryVersionRow
 from training.embed_registry import register_embedding
 from training.registry import Registry
 from training.registry_db import dispose_shared
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _manifest(ndcg: float) -> dict[str, object]:
@@ -211,18 +207,13 @@ def test_a_version_here_with_other_files_is_refused(
 
 
 def _start_sync(b_dir: Path, url: str, pause: str) -> subprocess.Popen[str]:
+    from tests.training.test_registry import _start  # the same pause hook (PAUSE_ENV)
+
     code = (
         "from matcher.store import Database; from matcher.registry_sync import sync_for_serving;"
         f"sync_for_serving(Database({url!r}), {str(b_dir)!r})"
     )
-    env = {**os.environ, PAUSE_ENV: f"{pause}:60", "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()  # blocks until the child reaches the hook
-    assert line.strip() == f"paused at {pause}", line
-    return proc
+    return _start(code, pause)
 
 
 @pytest.mark.parametrize("pause", ["sync-extract", "sync-pointer"])
