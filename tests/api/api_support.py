@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from api.config import ApiSettings
 from matcher.domain import Need, Organisation
@@ -172,3 +175,13 @@ def live_server(
     ) as server:
         admin_key = (data_dir / "admin-key.txt").read_text().strip()
         yield LiveServer(server.base_url, data_dir, admin_key, server.process, log_path)
+
+
+def until(check: Callable[[], object], timeout: float) -> float:
+    """Seconds until `check()` is true; fails the test after `timeout`."""
+    start = time.perf_counter()
+    while not check():
+        if time.perf_counter() - start > timeout:
+            pytest.fail(f"not within {timeout} s")
+        time.sleep(0.01)
+    return time.perf_counter() - start

@@ -5,12 +5,12 @@ cache within about a second, and at once for a read that passes the write's min_
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from api_support import until as _until
 from support_databases import pg_schema_url
 
 from training.bench_replicas import SERVER_ENV, org_body, replicas, seed, visible_in_index
@@ -32,17 +32,6 @@ def two_servers(
         seed(tmp_path, url)
         with replicas(tmp_path, 2, {"MATCHER_DATABASE_URL": url}) as found:
             yield found
-
-
-def _until(check: object, timeout: float) -> float:
-    """Seconds until `check()` is true; fails after `timeout`."""
-    assert callable(check)
-    start = time.perf_counter()
-    while not check():
-        if time.perf_counter() - start > timeout:
-            pytest.fail(f"not within {timeout} s")
-        time.sleep(0.01)
-    return time.perf_counter() - start
 
 
 def _match_ids(client: httpx.Client, org_id: str) -> dict[str, str]:

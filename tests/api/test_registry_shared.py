@@ -6,13 +6,12 @@ the first reaches the second's files and its embedding switch."""
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from api_support import quiet_api_settings, sample_needs, sample_orgs
+from api_support import until as _until
 from fastapi.testclient import TestClient
 from support_databases import pg_schema_url
 
@@ -21,31 +20,12 @@ from matcher.cli import main
 from matcher.engine import Engine
 from matcher.settings import Settings
 from matcher.store import Database
+from tests.training.test_embed_registry import fake_model, gate
 from training.embed_registry import register_embedding
 from training.registry import Registry
 from training.registry_db import dispose_shared
 
 WITHIN = 3.0  # seconds: the follower hears the NOTIFY at once, then syncs and loads
-
-
-def fake_model(folder: Path, weights: bytes) -> Path:
-    """A fine-tune's output as registration reads it (tests/training/test_embed_registry)."""
-    (folder / "1_Pooling").mkdir(parents=True)
-    (folder / "1_Pooling" / "config.json").write_text(json.dumps({"embedding_dimension": 384}))
-    (folder / "config.json").write_text(json.dumps({"hidden_size": 384}))
-    (folder / "model.safetensors").write_bytes(weights)
-    finetune = {"kind": "embedding-model", "base_digest": "b" * 64, "name": "shared"}
-    (folder / "finetune.json").write_text(json.dumps(finetune))
-    return folder
-
-
-def _until(check: Callable[[], bool], timeout: float) -> float:
-    start = time.perf_counter()
-    while not check():
-        if time.perf_counter() - start > timeout:
-            pytest.fail(f"not within {timeout} s")
-        time.sleep(0.02)
-    return time.perf_counter() - start
 
 
 @pytest.fixture
@@ -100,8 +80,7 @@ def test_an_embedding_model_published_on_one_machine_switches_the_other(
     man = register_embedding(a_dir, fake_model(tmp_path / "ft", b"shared-w"), export=False)
     registry = Registry(a_dir)
     with registry._locked():  # as `matcher models evaluate-embed` writes its report
-        report = {"verdict": "pass", "reason": "test", "published": None}
-        (registry.root / "v0001" / "gate.json").write_text(json.dumps(report))
+        gate(registry, "v0001", "pass", None)
     registry.publish("v0001")
     _until(lambda: state.embedding_switch.status()["serving"] == man["model_name"], 60)
     assert state.engine is not first and state.embedding_switch.switches == 1

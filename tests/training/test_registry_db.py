@@ -136,15 +136,14 @@ def test_an_embedding_version_with_its_gate_report_reaches_the_other_machine(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from test_embed_registry import fake_model
+    from test_embed_registry import fake_model, gate
 
     url, a_dir, b_dir, _db = two_machines
     monkeypatch.setenv("MATCHER_DATABASE_URL", url)  # as the CLI runs: registry_db resolves it
     man = register_embedding(a_dir, fake_model(tmp_path / "ft", b"weights-1"), export=False)
     a = Registry(a_dir)
     with a._locked():  # as `matcher models evaluate-embed` writes its report
-        report = {"verdict": "pass", "reason": "test", "published": None}
-        (a.root / "v0001" / "gate.json").write_text(json.dumps(report))
+        gate(a, "v0001", "pass", None)
     a.publish("v0001")
     b = _registry(b_dir, url)
     result = pull(b.db, b.root)
@@ -155,7 +154,7 @@ def test_an_embedding_version_with_its_gate_report_reaches_the_other_machine(
     assert json.loads((b.root / "v0001" / "gate.json").read_text())["verdict"] == "pass"
     # a report written again (evaluated anew) replaces the metadata, not the fetched files
     with a._locked():
-        report["reason"] = "evaluated again"
+        report = {"verdict": "pass", "reason": "evaluated again", "published": None}
         (a.root / "v0001" / "gate.json").write_text(json.dumps(report))
     result = pull(b.db, b.root)
     assert result.updated == ["v0001"] and result.fetched == []
