@@ -79,7 +79,8 @@ from matcher.score import (
     relevance_floor,
     score_candidate,
 )
-from matcher.score_arrays import Inputs, Ranked, ScoreColumns, score_all
+from matcher.score_arrays import Inputs, Ranked, score_all
+from matcher.score_columns import ScoreColumns
 from matcher.score_files import load_score, recipe_digest, save_score
 from matcher.settings import Settings
 from matcher.store import Database, Store

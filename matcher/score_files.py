@@ -1,4 +1,4 @@
-"""The scoring columns (`matcher.score_arrays.ScoreColumns`) saved beside an index generation,
+"""The scoring columns (`matcher.score_columns.ScoreColumns`) saved beside an index generation,
 so the first requests after opening an index do not read each candidate's profile to score it.
 
 `<generation>/score/` holds `score.json` (the manifest: format, row count, the capability keys
@@ -50,10 +50,10 @@ CODE_TABLES = ("cities", "regions", "countries", "focus")
 def _source_digest() -> str:
     """Digest of the source of the modules that derive the columns from a profile: a saved
     column made by other code is not used."""
-    from matcher import capabilities, meaning, offers, score_arrays
+    from matcher import capabilities, meaning, offers, score_columns
 
     h = hashlib.sha256()
-    for module in (capabilities, meaning, offers, score_arrays):
+    for module in (capabilities, meaning, offers, score_columns):
         try:
             h.update(Path(str(module.__file__)).read_bytes())
         except (OSError, TypeError):

@@ -17,11 +17,12 @@ from typing import Any
 import numpy as np
 import pytest
 
+from matcher import score_arrays, score_columns, score_files
 from matcher.artifacts import generation_dir
 from matcher.domain import Filters, Need, Sector
 from matcher.embedding.hashing import HashingEmbedder
 from matcher.engine import Engine
-from matcher.score_arrays import ScoreColumns
+from matcher.score_columns import ScoreColumns
 from matcher.score_files import DIRNAME, MANIFEST, load_score
 from matcher.settings import Settings
 
@@ -210,6 +211,33 @@ def test_columns_made_by_other_code_are_not_used(
     reopened = _open(settings)
     assert reopened._columns is None
     assert _answers(reopened) == before
+
+
+def _edited(module: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`module` as if its source had been edited (score_files digests the modules' files)."""
+    edited = tmp_path / f"edited-{module.__name__}.py"
+    edited.write_bytes(Path(module.__file__).read_bytes() + b"\n# edited\n")
+    monkeypatch.setattr(module, "__file__", str(edited))
+    score_files._source_digest.cache_clear()
+
+
+def test_a_change_to_how_candidates_are_ranked_keeps_the_saved_columns(
+    built: tuple[Engine, Settings], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the code that derives the columns is in their recipe: an edit to the ranking code
+    (score_arrays) must not send every saved generation back to reading profiles."""
+    engine, settings = built
+    before = _answers(engine)
+    try:
+        _edited(score_arrays, tmp_path, monkeypatch)
+        reopened = _open(settings)
+        assert reopened._columns is not None  # the saved columns are used
+        assert _answers(reopened) == before
+        reopened.close()
+        _edited(score_columns, tmp_path, monkeypatch)  # the deriving code: refused
+        assert _open(settings)._columns is None
+    finally:
+        score_files._source_digest.cache_clear()
 
 
 def test_a_generation_saved_without_columns_still_opens(built: tuple[Engine, Settings]) -> None:
