@@ -198,6 +198,11 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
         notice("run `matcher build` to build the index (stats never builds)")
     elif not status.up_to_date and not args.json:
         notice("run `matcher build` to save the caught-up index (commands catch up in memory)")
+    elif "until `matcher build`" in str(s.get("scoring_columns", "")) and not args.json:
+        notice(
+            "run `matcher build` to save scoring columns this code can use (until then each "
+            "candidate's profile is read the first time it is one: slower first requests)"
+        )
     return 0
 
 

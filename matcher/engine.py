@@ -89,6 +89,10 @@ from matcher.threads import limit_blas_threads
 from matcher.vectors import centre
 
 logger = logging.getLogger(__name__)
+# where a request's scoring columns come from (`stats`): saved with the generation, or filled
+# from each candidate's profile the first time it is one (slower first requests)
+FILLED_ON_USE = "filled from profiles as requests need them"
+REBUILD = f"{FILLED_ON_USE} until `matcher build` saves them"
 
 ORG_INDEX = "organisations"
 HISTORY = "history"  # the score component the partnership-history model adds
@@ -133,6 +137,7 @@ class Engine:
         self.history_model: PartnerHistoryModel | None = None
         self._history_column: dict[str, int] = {}
         self._columns: ScoreColumns | None = None  # scoring columns, filled on use
+        self.scoring_columns = FILLED_ON_USE  # where they come from (`stats`)
         self._lock = ReadWriteLock()
         # pk -> version of rows written or followed since the last load: an older version of
         # a row (a write applied late, after another process's newer one) is never installed
@@ -319,14 +324,29 @@ class Engine:
         )
         focus_offers = focus_offers_by_code(meaning, catalog.focus_phrases(), focus.vectors_)
         columns = None
+        columns_note = FILLED_ON_USE
         if rows is None:  # opening a saved generation: its scoring columns, when usable
             saved = load_score(generation_dir(self.index_root, art.generation))
             if saved is None:
                 logger.info("index generation %d has no scoring columns saved", art.generation)
+                columns_note = f"none saved with generation {art.generation}; {REBUILD}"
             else:
-                columns = ScoreColumns.from_saved(
-                    catalog, meaning, focus_offers, self._history_column, saved
-                )
+                why = ScoreColumns.unusable(catalog, meaning, focus_offers, saved)
+                if why is None:
+                    columns = ScoreColumns.from_saved(
+                        catalog, meaning, focus_offers, self._history_column, saved
+                    )
+                    columns_note = f"saved with generation {art.generation}"
+                else:
+                    logger.warning(
+                        "the scoring columns saved with generation %d %s: %s",
+                        art.generation,
+                        why,
+                        REBUILD,
+                    )
+                    columns_note = (
+                        f"the ones saved with generation {art.generation} {why}; {REBUILD}"
+                    )
         if stale or gone.size:
             changed_pks = np.asarray(stale, dtype=np.int64)
             if art.ann is not None:
@@ -347,6 +367,7 @@ class Engine:
             self.meaning = meaning
             self._focus_offers = focus_offers
             self._columns = columns
+            self.scoring_columns = columns_note
             self.reader.clear()
             self._versions.clear()
             self._deleted.clear()
@@ -987,6 +1008,7 @@ class Engine:
                 self._columns = ScoreColumns.successor(
                     cols, catalog, meaning, self._focus_offers, self._history_column
                 )
+                self.scoring_columns = f"saved with generation {art.generation}"
 
     def use_history_model(self, model: PartnerHistoryModel | None) -> None:
         """Use (or, with None, stop using) a partnership-history model; refuses one made for
@@ -1386,6 +1408,7 @@ class Engine:
                 "generation": self.index_generation,
                 "model": self.embedder.model_name,
                 "model_version": self.model_version,
+                "scoring_columns": self.scoring_columns,
             }
 
     # published ranking model --------------------------------------------------------------

@@ -135,20 +135,11 @@ class ScoreColumns:
         """Columns taken from `saved` (memory-mapped) for the catalog's rows it holds and the
         catalog has not written since; None when `saved` was made for other rows, code or
         meaning (then columns are filled from the profiles as they are needed)."""
-        n, count = catalog.alive_.size, saved.count
-        keys = meaning.keys_ if meaning is not None else None
-        vectors = meaning.vectors_ if meaning is not None else None
-        if saved.recipe != recipe_digest(keys, vectors):
-            logger.info("saved scoring columns were made by other code or meaning: not used")
+        why = cls.unusable(catalog, meaning, focus_offers, saved)
+        if why is not None:
+            logger.info("saved scoring columns %s: not used", why)
             return None
-        if saved.focus_count > len(focus_offers) or saved.focus_digest != focus_digest(
-            focus_offers[: saved.focus_count]
-        ):
-            logger.info("saved scoring columns were made with other focus offers: not used")
-            return None
-        if count > n or not np.array_equal(saved.arrays["pks"], catalog.pks_[:count]):
-            logger.info("saved scoring columns are of other rows than the catalog: not used")
-            return None
+        n = catalog.alive_.size
         cols = cls(catalog, meaning, focus_offers, history_column)
         cols.caps = {k: i for i, k in enumerate(saved.caps)}
         for name in cls.SAVED:
@@ -158,6 +149,29 @@ class ScoreColumns:
             getattr(cols, name).of = {v: i for i, v in enumerate(saved.codes[name])}
         cols._history_all()
         return cols
+
+    @staticmethod
+    def unusable(
+        catalog: Catalog,
+        meaning: CapabilityMeaning | None,
+        focus_offers: list[dict[str, str]],
+        saved: SavedScore,
+    ) -> str | None:
+        """Why `saved` cannot serve this catalog, code and meaning (None: it can)."""
+        keys = meaning.keys_ if meaning is not None else None
+        vectors = meaning.vectors_ if meaning is not None else None
+        if saved.recipe != recipe_digest(keys, vectors):
+            return "were made by other code or capability meaning"
+        if saved.focus_count > len(focus_offers) or saved.focus_digest != focus_digest(
+            focus_offers[: saved.focus_count]
+        ):
+            return "were made with other focus offers"
+        count = saved.count
+        if count > catalog.alive_.size or not np.array_equal(
+            saved.arrays["pks"], catalog.pks_[:count]
+        ):
+            return "are of other rows than the catalog"
+        return None
 
     @classmethod
     def successor(

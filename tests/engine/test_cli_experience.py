@@ -113,3 +113,23 @@ def test_build_shows_its_stages_and_normal_use_prints_no_library_warning(
         assert done.returncode == 0, (args, done.stderr)
         warnings = [line for line in done.stderr.splitlines() if "Warning" in line]
         assert warnings == [], (args, warnings)
+
+
+def test_stats_says_when_saved_scoring_columns_are_stale_and_build_mends_it(
+    ingested: Path,
+) -> None:
+    """Columns saved by other code (an upgrade) are not used; `stats` says so and what to do."""
+    assert run(ingested, "build", "--quiet").returncode == 0
+    fresh = json.loads(run(ingested, "stats", "--json").stdout)
+    assert fresh["scoring_columns"] == "saved with generation 1"
+    (manifest,) = (ingested / "indexes").rglob("gen-000001/score/score.json")
+    meta = json.loads(manifest.read_text())
+    meta["recipe"] = "0" * 64  # as if made by another version of the deriving code
+    manifest.write_text(json.dumps(meta))
+    stale = json.loads(run(ingested, "stats", "--json").stdout)
+    assert "made by other code" in stale["scoring_columns"]
+    assert "until `matcher build` saves them" in stale["scoring_columns"]
+    assert "run `matcher build` to save scoring columns" in run(ingested, "stats").stderr
+    assert run(ingested, "build", "--quiet").returncode == 0
+    rebuilt = json.loads(run(ingested, "stats", "--json").stdout)
+    assert rebuilt["scoring_columns"] == "saved with generation 2"
