@@ -42,6 +42,8 @@ def cached_hashes(embedder: CachedEmbedder, hashes: Sequence[str]) -> set[str]:
 
 
 def to_embed(embedder: CachedEmbedder, texts: Sequence[str]) -> int:
-    """How many distinct texts are not in the embedding cache."""
-    hashes = list(dict.fromkeys(text_hash(t) for t in texts))
-    return len(hashes) - len(cached_hashes(embedder, hashes))
+    """How many distinct texts are not in the embedding cache (vectors cached under the bare
+    model name count once a sample shows they are this model's)."""
+    by_hash = {text_hash(t): t for t in texts}
+    embedder.check_legacy(list(by_hash), lambda sample: {h: by_hash[h] for h in sample})
+    return len(by_hash) - len(cached_hashes(embedder, list(by_hash)))

@@ -78,9 +78,17 @@ def index_status(engine: Any) -> IndexStatus:
             changed = sum(1 for pk, h in db_hash.items() if old_hash.get(pk) != h)
         removed = sum(1 for pk in old_hash if pk not in db_hash)
         new_texts = [h for pk, h in db_hash.items() if old_hash.get(pk) != h]
-    new_texts += [n.text_hash() for _, n in store.needs()]
-    new_texts += [text_hash(c.text()) for c in store.causes()]
+    texts = {n.text_hash(): n.text for _, n in store.needs()}
+    texts.update((text_hash(c.text()), c.text()) for c in store.causes())
+    new_texts += list(texts)
     unique = list(dict.fromkeys(new_texts))
+    pk_of = {h: pk for pk, h in db_hash.items()}
+
+    def texts_of(sample: list[str]) -> dict[str, str]:
+        orgs = store.organisations_by_pk([pk_of[h] for h in sample if h in pk_of])
+        return {**texts, **{o.text_hash(): o.profile_text() for o in orgs.values()}}
+
+    embedder.check_legacy(unique, texts_of)  # old vectors under the bare name: this model's?
     present = cached_hashes(embedder, unique)
     return IndexStatus(
         stored=len(keys),

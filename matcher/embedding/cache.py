@@ -8,12 +8,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
 from matcher.embedding.base import Embedder, EmbeddingCache
-from matcher.embedding.identity import adopt_legacy, model_identity
+from matcher.embedding.identity import (
+    LEGACY_SAMPLE,
+    adopt_legacy,
+    legacy_name,
+    model_identity,
+    verify_legacy,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +112,27 @@ class CachedEmbedder:
             self.hits += n - len(missing)
         logger.debug("embedding cache: %d texts, %d embedded", n, len(missing))
         return out
+
+    def check_legacy(
+        self, hashes: Sequence[str], texts_of: Callable[[list[str]], Mapping[str, str]]
+    ) -> None:
+        """Decide, once, whether the vectors cached under the bare model name for some of these
+        text hashes are this model's (a sample re-embedded; `texts_of` gives the sample's
+        texts), so that counts of what is left to embed are true before any build."""
+        if self._legacy_ok is not None or legacy_name(self.cache_key) is None or not hashes:
+            return
+        legacy = str(legacy_name(self.cache_key))
+        present = getattr(self.cache, "present", None)
+        unique = list(dict.fromkeys(hashes))
+        held = present(legacy, unique) if present else self.cache.get_many(legacy, unique)
+        sample = sorted(held)[:LEGACY_SAMPLE]
+        if not sample:
+            return
+        texts = texts_of(sample)
+        known = {h: texts[h] for h in sample if h in texts}
+        ok = verify_legacy(self.cache, self.cache_key, known, self.embedder.encode)
+        if ok is not None:
+            self._legacy_ok = ok
 
     @property
     def legacy_usable(self) -> bool:

@@ -11,7 +11,7 @@ import pytest
 
 from matcher.embedding.cache import CachedEmbedder, InMemoryEmbeddingCache, text_hash
 from matcher.embedding.hashing import HashingEmbedder
-from matcher.embedding.identity import model_identity
+from matcher.embedding.identity import LEGACY_SAMPLE, model_identity
 
 
 class FolderEmbedder:
@@ -76,11 +76,11 @@ def test_vectors_cached_under_the_bare_name_are_adopted_only_if_they_match(
     embedder = CachedEmbedder(model, cache)
     vectors = embedder.encode(texts)
     np.testing.assert_allclose(vectors, model._inner.encode(texts), atol=1e-6)
-    if same_model:  # a sample of 4 re-embedded to check, the rest adopted
-        assert model.calls == [4]
+    if same_model:  # a sample re-embedded to check, the rest adopted
+        assert model.calls == [LEGACY_SAMPLE]
         assert embedder.misses == 0
     else:  # another model's vectors: all embedded again, none served
-        assert model.calls == [4, 20]
+        assert model.calls == [LEGACY_SAMPLE, 20]
         assert embedder.misses == 20
     assert len(cache.get_many(embedder.cache_key, [text_hash(t) for t in texts])) == 20
 
@@ -121,3 +121,46 @@ def test_vectors_under_the_bare_name_do_not_count_as_to_embed(tmp_path: Path) ->
     cache.put_many("acme/minilm", {text_hash(texts[0]): model.encode(texts[:1])[0]})
     embedder = CachedEmbedder(model, cache)
     assert to_embed(embedder, texts) == 2  # the first is adopted, not embedded
+
+
+def _jittered(vectors: np.ndarray, cosine: float, seed: int = 0) -> np.ndarray:
+    """Each vector moved to about `cosine` of itself, as another batch or model moves it."""
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(size=vectors.shape)
+    noise -= np.sum(noise * vectors, axis=1, keepdims=True) * vectors  # orthogonal
+    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+    tan = np.sqrt(1.0 / cosine**2 - 1.0)
+    moved = vectors + tan * noise
+    return (moved / np.linalg.norm(moved, axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.mark.parametrize(("cosine", "adopted"), [(0.99, True), (0.985, True), (0.93, False)])
+def test_the_same_models_vectors_from_other_batches_are_adopted(
+    tmp_path: Path, cosine: float, adopted: bool
+) -> None:
+    """The int8 model's vector of a text moves with its batch (cosine 0.98-0.99 between
+    batches): those are adopted; a fine-tuned model's (about 0.93) are not."""
+    texts = [f"job training for young adults {i}" for i in range(40)]
+    model = FolderEmbedder(_model_folder(tmp_path))
+    cache = InMemoryEmbeddingCache()
+    earlier = _jittered(model._inner.encode(texts), cosine)
+    cache.put_many("acme/minilm", dict(zip(map(text_hash, texts), earlier, strict=True)))
+    embedder = CachedEmbedder(model, cache)
+    embedder.encode(texts)
+    assert embedder.misses == (0 if adopted else 40)
+
+
+def test_what_stats_counts_to_embed_leaves_out_another_models_vectors(tmp_path: Path) -> None:
+    """Vectors under the bare name count as embedded only once a sample shows they are this
+    model's, so the count a build announces is the work it does."""
+    from matcher.build_progress import to_embed
+
+    texts = [f"meals for homebound seniors {i}" for i in range(30)]
+    model = FolderEmbedder(_model_folder(tmp_path))
+    cache = InMemoryEmbeddingCache()
+    other = FolderEmbedder(_model_folder(tmp_path), rotate=True).encode(texts)
+    cache.put_many("acme/minilm", dict(zip(map(text_hash, texts), other, strict=True)))
+    embedder = CachedEmbedder(model, cache)
+    assert to_embed(embedder, texts) == 30
+    embedder.encode(texts)
+    assert embedder.misses == 30  # what was announced
