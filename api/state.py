@@ -24,6 +24,7 @@ from matcher.domain import Need
 from matcher.errors import OverloadedError
 from matcher.followthrough.records import PartnershipRecords
 from matcher.introductions import Introductions, IntroductionSettings
+from matcher.registry_files import versions_of_models
 from matcher.registry_sync import SyncReport, sync_for_serving
 from matcher.replica import Follower, apply_to_engine
 from matcher.settings import Settings
@@ -173,10 +174,21 @@ class AppState:
     def sync_registry(self) -> SyncReport | None:
         """PostgreSQL: materialise the shared model registry in this data directory
         (matcher.registry_sync); the file-based followers then do the rest."""
-        report = sync_for_serving(self.db, self.settings.data_dir)
+        report = sync_for_serving(self.db, self.settings.data_dir, in_use=self.served_versions())
         if report is not None:
             self.registry_sync = report
         return report
+
+    def served_versions(self) -> set[str]:
+        """The registry versions this process serves (or is switching to): a sync keeps their
+        local copies even when `matcher models prune` removed them from the shared registry."""
+        out: set[str] = set()
+        engine = self.engine
+        if engine is not None and engine.weights_name != "default-weights":
+            out.add(str(engine.weights_name))
+        switch = self.embedding_switch.status()
+        models_dir = self.settings.data_dir / "models"
+        return out | versions_of_models(models_dir, [switch["serving"], switch["switching_to"]])
 
     def _follow_model(self, engine: Engine) -> None:
         from training.registry import load_published

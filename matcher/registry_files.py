@@ -13,14 +13,19 @@ without reading the weights again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
+import os
 import re
+import shutil
 import tarfile
+import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
-from matcher.atomic import atomic_write_text
+from matcher.atomic import TEMP_PREFIX, atomic_write_text, fsync_directory
 from matcher.embedding.published import FLOOR_KEY
 from matcher.errors import RegistrySyncError
 
@@ -138,3 +143,87 @@ def read_text(path: Path) -> str | None:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
+
+
+# ------------------------------------------------------------------------ removing a version
+
+ONNX_DIR = "onnx"
+
+
+def version_footprint(models_dir: Path, name: str) -> list[Path]:
+    """What a version takes here: its ONNX export folders (`onnx/<model_dir>-*`, an embedding
+    version's cache, keyed by its model folder's name) and its folder, those present."""
+    folder = models_dir / name
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = {}
+    model_dir = manifest.get("model_dir") if isinstance(manifest, dict) else None
+    onnx = models_dir / ONNX_DIR
+    paths: list[Path] = []
+    if isinstance(model_dir, str) and NAME_RE.match(model_dir) and onnx.is_dir():
+        prefix = f"{model_dir}-"
+        paths += sorted(p for p in onnx.iterdir() if p.is_dir() and p.name.startswith(prefix))
+    if folder.is_dir():
+        paths.append(folder)
+    return paths
+
+
+def tree_bytes(paths: Iterable[Path]) -> int:
+    total = 0
+    for root in paths:
+        for dirpath, _dirs, files in os.walk(root):
+            for fname in files:
+                with contextlib.suppress(OSError):
+                    total += os.lstat(os.path.join(dirpath, fname)).st_size
+    return total
+
+
+def to_trash(path: Path) -> Path:
+    """Rename `path` to a `.tmp-` name beside it (what a crash leaves is swept later:
+    matcher.atomic.sweep_leftovers, clean_stale_temps) and return that name; the version it
+    held is gone from the registry from this rename on."""
+    trash = path.parent / f"{TEMP_PREFIX}{path.name}.pruned-{uuid.uuid4().hex[:8]}"
+    os.replace(path, trash)
+    fsync_directory(path.parent)
+    return trash
+
+
+def empty_trash(trash: Iterable[Path]) -> None:
+    for path in trash:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def pointed_versions(models_dir: Path) -> set[str] | None:
+    """The versions the pointer files here name: each one's published version and the one its
+    rollback returns to (the last of its history); None when a pointer cannot be read."""
+    out: set[str] = set()
+    for pname in POINTERS:
+        text = read_text(models_dir / pname)
+        try:
+            data = json.loads(text) if text else {}
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        history = data.get("history") or []
+        for version in (data.get("version"), history[-1] if history else None):
+            if version is not None:
+                out.add(str(version))
+    return out
+
+
+def versions_of_models(models_dir: Path, model_names: Iterable[str | None]) -> set[str]:
+    """The local embedding versions whose manifest serves one of `model_names`."""
+    wanted = {n for n in model_names if n}
+    out: set[str] = set()
+    if not wanted:
+        return out
+    for name in local_versions(models_dir):
+        try:
+            manifest = json.loads((models_dir / name / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(manifest, dict) and manifest.get("model_name") in wanted:
+            out.add(name)
+    return out

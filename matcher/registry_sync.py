@@ -27,7 +27,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,14 +39,18 @@ from matcher.registry_files import (
     MANIFEST,
     NAME_RE,
     POINTERS,
+    empty_trash,
     local_digest,
     local_versions,
     meta_files,
     pack,
+    pointed_versions,
     read_text,
+    to_trash,
     tree_digest,
     unpack,
     version_digest,
+    version_footprint,
 )
 from matcher.store import changes, registry_rows
 
@@ -88,12 +92,13 @@ class SyncReport:
     updated: list[str] = field(default_factory=list)  # versions whose metadata was rewritten
     pointers: list[str] = field(default_factory=list)  # pointers rewritten
     exports: list[str] = field(default_factory=list)  # ONNX exports installed
+    dropped: list[str] = field(default_factory=list)  # local copies of pruned versions removed
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
     def changed(self) -> bool:
-        return bool(self.fetched or self.updated or self.pointers or self.exports)
+        return bool(self.fetched or self.updated or self.pointers or self.exports or self.dropped)
 
 
 def _pointer_version(content: str) -> str | None:
@@ -162,13 +167,19 @@ def _install_export(db: Any, models_dir: Path, info: registry_rows.VersionInfo) 
     logger.info("fetched the ONNX export %s from the shared registry", folder)
 
 
-def pull(db: Any, models_dir: Path, *, strict: bool = True) -> SyncReport:
+def pull(
+    db: Any, models_dir: Path, *, strict: bool = True, in_use: Iterable[str] = ()
+) -> SyncReport:
     """Materialise the database's registry in `models_dir` (the caller holds its lock).
-    `strict`: raise RegistrySyncError on any problem (writers); else report it (serving)."""
+    `strict`: raise RegistrySyncError on any problem (writers); else report it (serving).
+    Not `strict` (a serving sync), local copies of versions pruned from the database go too
+    (`_drop_pruned`), but never one a pointer here names or `in_use` lists (what this process
+    serves); a writer leaves them (it does not know what is served) and never uploads them."""
     started = time.monotonic()
     report = SyncReport()
     with db.session() as s:
         versions, pointers = registry_rows.read_index(s)
+        pruned = registry_rows.read_pruned(s)
     bad: set[str] = set()
     for name in sorted(versions):
         info = versions[name]
@@ -222,6 +233,8 @@ def pull(db: Any, models_dir: Path, *, strict: bool = True) -> SyncReport:
         _pause("sync-pointer")
         atomic_write_text(models_dir / pname, content)
         report.pointers.append(pname)
+    if not strict:  # a serving sync, which knows what it serves; a writer leaves them
+        _drop_pruned(models_dir, pruned, set(versions), set(in_use), report)
     report.seconds = time.monotonic() - started
     if report.changed:
         logger.info(
@@ -233,16 +246,55 @@ def pull(db: Any, models_dir: Path, *, strict: bool = True) -> SyncReport:
     return report
 
 
+def _drop_pruned(
+    models_dir: Path,
+    pruned: dict[str, str],
+    shared: set[str],
+    in_use: set[str],
+    report: SyncReport,
+) -> None:
+    """Remove the local copies of versions pruned from the database (same digest: a version
+    made here under that name is not the pruned one), after the pointers were synced; kept:
+    those the pointers here name (published, rollback target) and those in use. Each goes by
+    a rename to a `.tmp-` name first, so a crash never leaves a partial version."""
+    candidates = [n for n in local_versions(models_dir) if n in pruned and n not in shared]
+    if not candidates:
+        return
+    pointed = pointed_versions(models_dir)
+    if pointed is None:
+        report.problems.append("a pointer here is unreadable: pruned versions left in place")
+        return
+    trash = []
+    for name in candidates:
+        if name in pointed or name in in_use:
+            continue
+        try:
+            if local_digest(models_dir / name) != pruned[name]:
+                continue
+            for path in version_footprint(models_dir, name):
+                trash.append(to_trash(path))
+        except (OSError, RegistrySyncError) as exc:
+            report.problems.append(f"pruned version {name} not removed here: {exc}")
+            continue
+        report.dropped.append(name)
+    empty_trash(trash)
+    if report.dropped:
+        logger.info("removed local copies of pruned versions %s", report.dropped)
+
+
 def push(db: Any, models_dir: Path, *, entity: str = "registry") -> bool:
     """Write what this registry holds and the database lacks (new versions, rewritten metadata,
     pointers) and one MODEL change, in one transaction; False when nothing differed (nothing
     written). The caller holds the local lock and `registry_rows.writers_lock`."""
     with db.session() as s:
         versions, pointers = registry_rows.read_index(s)
+        pruned = registry_rows.read_pruned(s)
         wrote = False
         for name in local_versions(models_dir):
             folder = models_dir / name
             digest = local_digest(folder)
+            if name not in versions and pruned.get(name) == digest:
+                continue  # pruned from the shared registry: never uploaded again
             meta = meta_files(folder)
             manifest = json.loads(meta[MANIFEST])
             shared = versions.get(name)
@@ -290,12 +342,17 @@ def _lock_within(fh: Any, seconds: float) -> bool:
 
 
 def sync_for_serving(
-    db: Any, data_dir: Path | str, *, lock_wait: float = LOCK_WAIT_SECONDS
+    db: Any,
+    data_dir: Path | str,
+    *,
+    lock_wait: float = LOCK_WAIT_SECONDS,
+    in_use: Iterable[str] = (),
 ) -> SyncReport | None:
     """A serving process's sync (at start and on every MODEL change it follows): never raises,
     problems are logged and reported. None on SQLite (nothing shared) or while a writer on this
     machine holds the registry's lock past `lock_wait` (its push records a MODEL change: synced
-    then)."""
+    then). `in_use`: the versions this process serves (their local copies are kept even when
+    pruned from the database)."""
     if db is None or db.is_sqlite:
         return None
     models_dir = Path(data_dir) / "models"
@@ -305,7 +362,7 @@ def sync_for_serving(
             logger.info("registry sync skipped: a writer on this machine holds its lock")
             return None
         try:
-            report = pull(db, models_dir, strict=False)
+            report = pull(db, models_dir, strict=False, in_use=in_use)
         except (MatcherError, OSError) as exc:
             logger.error("registry sync from the database failed: %s", exc)
             return SyncReport(problems=[f"{type(exc).__name__}: {exc}"])

@@ -649,4 +649,18 @@ class RegistryPointerRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class RegistryPrunedRow(Base):
+    """A version `matcher models prune` removed from the shared registry (its row in
+    registry_versions is gone): a machine that still has the folder with this digest never
+    uploads it again, and drops it on its next sync unless it serves it (matcher.registry_sync).
+    A new version registered later under the same name (another digest) replaces the row."""
+
+    __tablename__ = "registry_pruned"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    pruned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 # --- end of the shared model registry ------------------------------------------------------------

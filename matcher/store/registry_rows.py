@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from matcher.domain import utcnow
 from matcher.errors import RegistrySyncError
-from matcher.store.models import RegistryPointerRow, RegistryVersionRow
+from matcher.store.models import RegistryPointerRow, RegistryPrunedRow, RegistryVersionRow
 
 # pg_advisory_lock key of registry writers ("mreg" as an int)
 WRITERS_LOCK_KEY = 0x6D726567
@@ -102,6 +102,7 @@ def add_version(
             "registered it meanwhile): register again"
         )
     now = utcnow()
+    s.execute(delete(RegistryPrunedRow).where(RegistryPrunedRow.name == name))  # a new one
     row = RegistryVersionRow(
         name=name,
         kind=str(manifest.get("kind") or "weights"),
@@ -139,6 +140,41 @@ def set_pointer(s: Session, name: str, content: str) -> None:
     else:
         row.content = content
         row.updated_at = utcnow()
+
+
+def read_pruned(s: Session) -> dict[str, str]:
+    """The digest of every version pruned from the shared registry, by name."""
+    q = select(RegistryPrunedRow.name, RegistryPrunedRow.digest)
+    return {r.name: r.digest for r in s.execute(q)}
+
+
+def stored_bytes(s: Session, names: list[str]) -> dict[str, int]:
+    """What each named version takes in the database (its archive and its ONNX export's)."""
+    q = select(
+        RegistryVersionRow.name,
+        func.coalesce(func.length(RegistryVersionRow.archive), 0)
+        + func.coalesce(func.length(RegistryVersionRow.export_archive), 0),
+    ).where(RegistryVersionRow.name.in_(names))
+    return {name: int(size or 0) for name, size in s.execute(q)}
+
+
+def prune_versions(s: Session, digests: dict[str, str]) -> dict[str, int]:
+    """Delete the named versions' rows, leaving a tombstone (name, digest) for each; returns
+    the bytes each one freed in the database. The caller holds `writers_lock`."""
+    sizes = stored_bytes(s, list(digests))
+    s.execute(delete(RegistryVersionRow).where(RegistryVersionRow.name.in_(list(sizes))))
+    now = utcnow()
+    for name, digest in digests.items():
+        row = s.get(RegistryPrunedRow, name)
+        if row is None:
+            s.add(
+                RegistryPrunedRow(
+                    name=name, digest=digest, size_bytes=sizes.get(name, 0), pruned_at=now
+                )
+            )
+        else:
+            row.digest, row.size_bytes, row.pruned_at = digest, sizes.get(name, 0), now
+    return sizes
 
 
 @contextlib.contextmanager
