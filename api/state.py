@@ -18,6 +18,7 @@ from api.metrics import Metrics
 from api.query_batch import QueryBatcher
 from api.ratelimit import RateLimits
 from api.records import QueueSettings, Records
+from api.registry_status import RegistrySyncState
 from matcher.accounts import Accounts, Claims, LoginThrottle
 from matcher.atomic import sweep_leftovers
 from matcher.domain import Need
@@ -68,6 +69,7 @@ class AppState:
         self.introductions: Introductions | None = None
         self.follower: Follower | None = None
         self.registry_sync: SyncReport | None = None  # the last sync of the shared registry
+        self.registry_state = RegistrySyncState()  # every sync's outcome, for /readyz
         self.embedding_switch = EmbeddingSwitch(
             settings, lambda: self.engine, self._use_engine, lambda: self.db
         )
@@ -177,7 +179,20 @@ class AppState:
         report = sync_for_serving(self.db, self.settings.data_dir, in_use=self.served_versions())
         if report is not None:
             self.registry_sync = report
+        self.registry_state.record(report, shared=self.registry_shared)
         return report
+
+    @property
+    def registry_shared(self) -> bool:
+        return self.db is not None and not self.db.is_sqlite
+
+    def registry_status(self) -> dict[str, Any]:
+        """/readyz's `registry`: this process's copy of the model registry and its syncs."""
+        return self.registry_state.status(
+            self.settings.data_dir / "models",
+            shared=self.registry_shared,
+            serving=self.served_versions(),
+        )
 
     def served_versions(self) -> set[str]:
         """The registry versions this process serves (or is switching to): a sync keeps their

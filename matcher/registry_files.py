@@ -227,3 +227,24 @@ def versions_of_models(models_dir: Path, model_names: Iterable[str | None]) -> s
         if isinstance(manifest, dict) and manifest.get("model_name") in wanted:
             out.add(name)
     return out
+
+
+UNREADABLE = "<unreadable>"
+
+
+def pointer_versions(models_dir: Path) -> dict[str, str | None]:
+    """The version each pointer file here publishes (None: none, the default), by name;
+    UNREADABLE for a file that is not a pointer."""
+    out: dict[str, str | None] = {}
+    for pname in POINTERS:
+        try:
+            text = read_text(models_dir / pname)
+            data = json.loads(text) if text is not None else {}
+        except (OSError, ValueError):
+            data = None
+        if not isinstance(data, dict):
+            out[pname] = UNREADABLE
+            continue
+        version = data.get("version")
+        out[pname] = str(version) if version is not None else None
+    return out

@@ -29,6 +29,7 @@ import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,10 @@ class SyncReport:
     dropped: list[str] = field(default_factory=list)  # local copies of pruned versions removed
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # the versions the database's pointers named (None: nothing published) when it was read;
+    # empty when the database could not be read
+    shared_pointers: dict[str, str | None] = field(default_factory=dict)
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))  # when the sync began
 
     @property
     def changed(self) -> bool:
@@ -180,6 +185,9 @@ def pull(
     with db.session() as s:
         versions, pointers = registry_rows.read_index(s)
         pruned = registry_rows.read_pruned(s)
+    report.shared_pointers = {
+        p: _pointer_version(pointers[p]) if p in pointers else None for p in POINTERS
+    }
     bad: set[str] = set()
     for name in sorted(versions):
         info = versions[name]
