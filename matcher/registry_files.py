@@ -24,6 +24,7 @@ import tarfile
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from matcher.atomic import TEMP_PREFIX, atomic_write_text, fsync_directory
 from matcher.embedding.published import FLOOR_KEY
@@ -108,23 +109,33 @@ def meta_files(folder: Path) -> dict[str, str]:
     return out
 
 
-def pack(folder: Path) -> bytes:
-    """The payload as an uncompressed tar (relative names, modification times kept)."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+def pack_into(folder: Path, fileobj: Any) -> None:
+    """Write the payload as an uncompressed tar (relative names, modification times kept) to
+    `fileobj`, streaming: a file at a time, in pieces."""
+    with tarfile.open(fileobj=fileobj, mode="w|", format=tarfile.PAX_FORMAT) as tar:
         for rel in payload_files(folder):
             tar.add(folder / rel, arcname=rel.as_posix(), recursive=False)
+
+
+def pack(folder: Path) -> bytes:
+    """`pack_into` as bytes (small folders, tests)."""
+    buf = io.BytesIO()
+    pack_into(folder, buf)
     return buf.getvalue()
 
 
-def unpack(blob: bytes, dest: Path) -> None:
-    """Extract a `pack`ed payload into `dest` (the "data" filter: no absolute names, links out
-    of `dest` or device files)."""
+def unpack_from(fileobj: Any, dest: Path) -> None:
+    """Extract a `pack`ed payload read from `fileobj` (streaming) into `dest` (the "data"
+    filter: no absolute names, links out of `dest` or device files)."""
     try:
-        with tarfile.open(fileobj=io.BytesIO(blob), mode="r:") as tar:
+        with tarfile.open(fileobj=fileobj, mode="r|") as tar:
             tar.extractall(dest, filter="data")
     except (tarfile.TarError, OSError) as exc:
         raise RegistrySyncError(f"unreadable archive of {dest.name}: {exc}") from exc
+
+
+def unpack(blob: bytes, dest: Path) -> None:
+    unpack_from(io.BytesIO(blob), dest)
 
 
 def local_versions(models_dir: Path) -> list[str]:

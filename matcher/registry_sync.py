@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -44,16 +45,16 @@ from matcher.registry_files import (
     local_digest,
     local_versions,
     meta_files,
-    pack,
+    pack_into,
     pointed_versions,
     read_text,
     to_trash,
     tree_digest,
-    unpack,
+    unpack_from,
     version_digest,
     version_footprint,
 )
-from matcher.store import changes, registry_rows
+from matcher.store import changes, registry_chunks, registry_rows
 
 logger = logging.getLogger(__name__)
 
@@ -116,11 +117,9 @@ def _pointer_version(content: str) -> str | None:
 
 
 def _extract(db: Any, models_dir: Path, name: str, digest: str, meta: dict[str, str]) -> None:
-    with db.session() as s:
-        blob = registry_rows.read_archive(s, name)
     with atomic_directory(models_dir / name) as tmp:
-        unpack(blob, tmp)
-        del blob
+        with db.session() as s:  # streamed: a chunk at a time (registry_chunks)
+            unpack_from(registry_chunks.open_archive(s, name), tmp)
         _pause("sync-extract")
         payload = tree_digest(tmp)
         got = version_digest(payload, meta.get(MANIFEST, ""))
@@ -149,20 +148,19 @@ def _export_of(models_dir: Path, manifest: dict[str, Any]) -> registry_rows.Expo
         return None
     if not EXPORT_RE.match(rel) or not (folder / ONNX).is_file():
         return None
-    return registry_rows.Export(rel, pack(folder), tree_digest(folder))
+    return registry_rows.Export(rel, functools.partial(pack_into, folder), tree_digest(folder))
 
 
 def _install_export(db: Any, models_dir: Path, info: registry_rows.VersionInfo) -> None:
     folder = str(info.export_dir)
     if not EXPORT_RE.match(folder):
         raise RegistrySyncError(f"invalid export folder {folder!r}")
-    with db.session() as s:
-        blob = registry_rows.read_export(s, info.name)
-    if blob is None:
-        raise RegistrySyncError("not in the shared registry")
     with atomic_directory(models_dir / folder) as tmp:
-        unpack(blob, tmp)
-        del blob
+        with db.session() as s:
+            reader = registry_chunks.open_archive(s, info.name, registry_chunks.EXPORT)
+            if reader is None:
+                raise RegistrySyncError("not in the shared registry")
+            unpack_from(reader, tmp)
         got = tree_digest(tmp)
         if got != info.export_digest:
             raise RegistrySyncError(
@@ -312,7 +310,7 @@ def push(db: Any, models_dir: Path, *, entity: str = "registry") -> bool:
                     name,
                     manifest=manifest,
                     meta_files=meta,
-                    archive=pack(folder),
+                    write_archive=functools.partial(pack_into, folder),
                     digest=digest,
                     export=_export_of(models_dir, manifest),
                 )

@@ -636,6 +636,24 @@ class RegistryVersionRow(Base):
     export_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # how many registry_chunks rows hold the archive (and the export's); None: a row written
+    # before archives were chunked, whose archive is the `archive` column itself (`archive`
+    # is empty otherwise)
+    chunks: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    export_chunks: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class RegistryChunkRow(Base):
+    """One piece of a version's archive (`part` "payload") or of its ONNX export's ("export"),
+    in order of `seq`: archives are written and read a chunk at a time (a few MB), never
+    whole in memory (matcher.store.registry_chunks)."""
+
+    __tablename__ = "registry_chunks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    part: Mapped[str] = mapped_column(String(16), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class RegistryPointerRow(Base):

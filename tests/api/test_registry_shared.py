@@ -92,10 +92,8 @@ def test_an_embedding_model_published_on_one_machine_switches_the_other(
 def test_readyz_reports_the_registry_sync_and_a_tampered_archive(
     machine_b: tuple[str, Path, TestClient], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from sqlalchemy import update
-
     from matcher.registry_files import pack
-    from matcher.store.models import RegistryVersionRow
+    from tests.training.test_registry_db import tamper
 
     url, a_dir, client = machine_b
     state = client.app.state.api  # type: ignore[attr-defined]
@@ -124,12 +122,7 @@ def test_readyz_reports_the_registry_sync_and_a_tampered_archive(
     other = a_dir / "other"
     (other / "history").mkdir(parents=True)
     (other / "history" / "model.bin").write_bytes(b"not what was registered")
-    with a_db.session() as s:
-        s.execute(
-            update(RegistryVersionRow)
-            .where(RegistryVersionRow.name == "v0002")
-            .values(archive=pack(other))
-        )
+    tamper(a_db, "v0002", pack(other))
     a.publish("v0002")
     _until(lambda: (registry()["database"] or {}).get("CURRENT") == "v0002", WITHIN)
     now = registry()

@@ -20,7 +20,12 @@ from matcher.domain import utcnow
 from matcher.registry_sync import pull, sync_for_serving
 from matcher.store import Database
 from matcher.store.changes import MODEL, ChangeReader
-from matcher.store.models import RegistryPrunedRow, RegistryVersionRow, VectorSpaceRow
+from matcher.store.models import (
+    RegistryChunkRow,
+    RegistryPrunedRow,
+    RegistryVersionRow,
+    VectorSpaceRow,
+)
 from training.embed_registry import register_embedding
 from training.registry import Registry, RegistryError
 from training.registry_db import dispose_shared
@@ -201,7 +206,9 @@ def test_a_shared_prune_reaches_the_other_machine_which_never_uploads_it_again(
     with db.session() as s:
         names = sorted(n for (n,) in s.query(RegistryVersionRow.name))
         tombstones = sorted(n for (n,) in s.query(RegistryPrunedRow.name))
+        chunked = sorted({n for (n,) in s.query(RegistryChunkRow.name)})
     assert names == ["v0002", "v0003", "v0006"] and tombstones == ["v0001", "v0004", "v0005"]
+    assert chunked == names  # the archives' chunks went with their rows
     assert a.versions() == names
 
     # machine B serves v0005 (a switch in progress, say): it keeps that one for now
