@@ -825,7 +825,8 @@ def cmd_models_prune(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     shared = f" and {_size(result.shared_bytes)} in the database" if result.shared else ""
     print(
-        f"{verb} {len(result.removed)} versions: {_size(result.local_bytes)} here{shared}"
+        f"{verb} {len(result.removed)} version{'s' if len(result.removed) > 1 else ''}: "
+        f"{_size(result.local_bytes)} here{shared}"
         f" ({result.local_bytes + result.shared_bytes} bytes)"
     )
     return 0
