@@ -226,3 +226,31 @@ def test_a_shared_prune_reaches_the_other_machine_which_never_uploads_it_again(
     assert report is not None and report.dropped == ["v0005"]
     assert b.versions() == ["v0002", "v0003", "v0006", "v0007"]
     assert "v0005" not in pull(a.db, a.root).fetched and "v0005" not in a.versions()
+
+
+def test_a_shared_prune_killed_after_its_transaction_is_finished_by_the_next_sync(
+    shared: tuple[str, Path, Path, Database],
+) -> None:
+    url, a_dir, _b_dir, db = shared
+    a = Registry(a_dir, db=Database(url))
+    _six(a)
+    code = (
+        "from matcher.store import Database; from training.registry_prune import prune;"
+        f"prune({str(a_dir)!r}, 1, db=Database({url!r}))"
+    )
+    _kill(_start(code, "prune-after-database"))  # rows gone, nothing removed here yet
+    with db.session() as s:
+        assert sorted(n for (n,) in s.query(RegistryVersionRow.name)) == [
+            "v0002",
+            "v0003",
+            "v0006",
+        ]
+    _consistent(a)
+    assert len(a.versions()) == 6 and a.pointer()["history"] == [None, "v0001", "v0002"]
+    assert a.create(_manifest(0.01)) == "v0007"  # a write here uploads none of them again
+    with db.session() as s:
+        assert s.query(RegistryVersionRow).count() == 4
+    report = sync_for_serving(a.db, a_dir)  # a serving sync removes the local copies
+    assert report is not None and sorted(report.dropped) == ["v0001", "v0004", "v0005"]
+    assert a.versions() == ["v0002", "v0003", "v0006", "v0007"]
+    _consistent(a)
