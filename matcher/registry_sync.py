@@ -13,7 +13,12 @@ here whose files differ from the database's, or an archive that does not match i
 a RegistrySyncError, and a pointer naming such a version is not written: never served. An
 embedding version travels with its int8 ONNX export (`models/onnx/<key>/`, the cache the engine
 looks in: its key is the same here, the archive keeps the weights' modification times), so a
-machine serves it without exporting it again (which needs torch).
+machine serves it without exporting it again (which needs torch). Archives travel in chunks
+(matcher.store.registry_chunks), never whole in memory.
+
+`matcher models prune` (training.registry_prune) deletes versions' rows and leaves tombstones
+(registry_pruned): `push` never uploads a tombstoned version (same digest) again, and a serving
+`pull` removes its local copy unless a pointer here names it or the process serves it.
 
 On SQLite nothing is shared: the registry is the files alone, as before.
 """

@@ -88,6 +88,7 @@ class PruneResult:
             "removed": [vars(r) for r in self.removed],
             "kept": self.kept,
             "protected": self.protected,
+            "histories": self.histories,
             "local_bytes": self.local_bytes,
             "shared_bytes": self.shared_bytes,
         }

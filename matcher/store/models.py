@@ -614,9 +614,10 @@ class TrainJobRow(Base):
 
 class RegistryVersionRow(Base):
     """A model-registry version (training.registry) on PostgreSQL, so that every machine
-    materialises it in its own `<data_dir>/models/` (matcher.registry_sync). `archive` is the
+    materialises it in its own `<data_dir>/models/` (matcher.registry_sync). Its archive, the
     version folder's payload as an uncompressed tar (every file but the small metadata files
-    and dotfiles), `digest` the payload's tree digest (sha256 over relative paths and file
+    and dotfiles), is in `chunks` rows of registry_chunks (in `archive` itself in rows written
+    before: `chunks` NULL); `digest` the payload's tree digest (sha256 over relative paths and file
     digests); `meta_files` the metadata files' text by name (manifest.json, gate.json, ...),
     which may be rewritten after registration (a gate report, a calibrated floor)."""
 

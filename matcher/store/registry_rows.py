@@ -1,5 +1,6 @@
-"""The model registry's rows on PostgreSQL (models.RegistryVersionRow, RegistryPointerRow):
-what matcher.registry_sync reads and writes. Session-level helpers, so that a registry write's
+"""The model registry's rows on PostgreSQL (models.RegistryVersionRow and its archives'
+RegistryChunkRow, RegistryPointerRow, RegistryPrunedRow): what matcher.registry_sync and
+training.registry_prune read and write. Session-level helpers, so that a registry write's
 rows and its MODEL change go in one transaction; `writers_lock` serialises registry writers
 across machines (a PostgreSQL advisory lock, released when its connection closes, so a killed
 writer never holds it)."""
