@@ -766,6 +766,35 @@ class Health(BaseModel):
     status: str
 
 
+class RegistryStatus(BaseModel):
+    shared: bool = Field(description="The registry is shared through PostgreSQL")
+    local: dict[str, str | None] = Field(
+        description="The version each pointer (CURRENT: ranking weights, EMBEDDING: the "
+        "embedding model) publishes in this data directory; null: the default"
+    )
+    database: dict[str, str | None] | None = Field(
+        description="The same in the shared registry, as the last sync read it (null: not "
+        "shared, or never read)"
+    )
+    in_sync: bool | None = Field(
+        description="Local pointers equal the database's at the last sync (null: not shared)"
+    )
+    serving: list[str] = Field(description="The registry versions this process serves")
+    syncs: int = Field(description="Syncs run by this process (at start and on MODEL changes)")
+    last_sync_at: datetime | None = None
+    last_sync_seconds: float | None = None
+    last_sync_problems: list[str] = Field(
+        default_factory=list, description="What the last sync could not do (nothing served)"
+    )
+    last_error: str | None = Field(
+        None, description="The last problem any sync met (a tampered archive, a digest mismatch)"
+    )
+    last_error_at: datetime | None = None
+    skipped_at: datetime | None = Field(
+        None, description="When a sync was last skipped: a writer on this machine held the lock"
+    )
+
+
 class Readiness(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -787,6 +816,9 @@ class Readiness(BaseModel):
     index_generation: int | None = None
     organisations: int | None = None
     detail: str | None = None
+    registry: RegistryStatus | None = Field(
+        None, description="This process's copy of the model registry and its syncs"
+    )
 
 
 # analysts: ingest, training, model registry -------------------------------------------------

@@ -18,12 +18,14 @@ from api.metrics import Metrics
 from api.query_batch import QueryBatcher
 from api.ratelimit import RateLimits
 from api.records import QueueSettings, Records
+from api.registry_status import RegistrySyncState
 from matcher.accounts import Accounts, Claims, LoginThrottle
 from matcher.atomic import sweep_leftovers
 from matcher.domain import Need
 from matcher.errors import OverloadedError
 from matcher.followthrough.records import PartnershipRecords
 from matcher.introductions import Introductions, IntroductionSettings
+from matcher.registry_files import versions_of_models
 from matcher.registry_sync import SyncReport, sync_for_serving
 from matcher.replica import Follower, apply_to_engine
 from matcher.settings import Settings
@@ -67,6 +69,7 @@ class AppState:
         self.introductions: Introductions | None = None
         self.follower: Follower | None = None
         self.registry_sync: SyncReport | None = None  # the last sync of the shared registry
+        self.registry_state = RegistrySyncState()  # every sync's outcome, for /readyz
         self.embedding_switch = EmbeddingSwitch(
             settings, lambda: self.engine, self._use_engine, lambda: self.db
         )
@@ -173,10 +176,34 @@ class AppState:
     def sync_registry(self) -> SyncReport | None:
         """PostgreSQL: materialise the shared model registry in this data directory
         (matcher.registry_sync); the file-based followers then do the rest."""
-        report = sync_for_serving(self.db, self.settings.data_dir)
+        report = sync_for_serving(self.db, self.settings.data_dir, in_use=self.served_versions())
         if report is not None:
             self.registry_sync = report
+        self.registry_state.record(report, shared=self.registry_shared)
         return report
+
+    @property
+    def registry_shared(self) -> bool:
+        return self.db is not None and not self.db.is_sqlite
+
+    def registry_status(self) -> dict[str, Any]:
+        """/readyz's `registry`: this process's copy of the model registry and its syncs."""
+        return self.registry_state.status(
+            self.settings.data_dir / "models",
+            shared=self.registry_shared,
+            serving=self.served_versions(),
+        )
+
+    def served_versions(self) -> set[str]:
+        """The registry versions this process serves (or is switching to): a sync keeps their
+        local copies even when `matcher models prune` removed them from the shared registry."""
+        out: set[str] = set()
+        engine = self.engine
+        if engine is not None and engine.weights_name != "default-weights":
+            out.add(str(engine.weights_name))
+        switch = self.embedding_switch.status()
+        models_dir = self.settings.data_dir / "models"
+        return out | versions_of_models(models_dir, [switch["serving"], switch["switching_to"]])
 
     def _follow_model(self, engine: Engine) -> None:
         from training.registry import load_published

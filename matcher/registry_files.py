@@ -13,14 +13,20 @@ without reading the weights again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
+import os
 import re
+import shutil
 import tarfile
+import uuid
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-from matcher.atomic import atomic_write_text
+from matcher.atomic import TEMP_PREFIX, atomic_write_text, fsync_directory
 from matcher.embedding.published import FLOOR_KEY
 from matcher.errors import RegistrySyncError
 
@@ -103,23 +109,33 @@ def meta_files(folder: Path) -> dict[str, str]:
     return out
 
 
-def pack(folder: Path) -> bytes:
-    """The payload as an uncompressed tar (relative names, modification times kept)."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+def pack_into(folder: Path, fileobj: Any) -> None:
+    """Write the payload as an uncompressed tar (relative names, modification times kept) to
+    `fileobj`, streaming: a file at a time, in pieces."""
+    with tarfile.open(fileobj=fileobj, mode="w|", format=tarfile.PAX_FORMAT) as tar:
         for rel in payload_files(folder):
             tar.add(folder / rel, arcname=rel.as_posix(), recursive=False)
+
+
+def pack(folder: Path) -> bytes:
+    """`pack_into` as bytes (small folders, tests)."""
+    buf = io.BytesIO()
+    pack_into(folder, buf)
     return buf.getvalue()
 
 
-def unpack(blob: bytes, dest: Path) -> None:
-    """Extract a `pack`ed payload into `dest` (the "data" filter: no absolute names, links out
-    of `dest` or device files)."""
+def unpack_from(fileobj: Any, dest: Path) -> None:
+    """Extract a `pack`ed payload read from `fileobj` (streaming) into `dest` (the "data"
+    filter: no absolute names, links out of `dest` or device files)."""
     try:
-        with tarfile.open(fileobj=io.BytesIO(blob), mode="r:") as tar:
+        with tarfile.open(fileobj=fileobj, mode="r|") as tar:
             tar.extractall(dest, filter="data")
     except (tarfile.TarError, OSError) as exc:
         raise RegistrySyncError(f"unreadable archive of {dest.name}: {exc}") from exc
+
+
+def unpack(blob: bytes, dest: Path) -> None:
+    unpack_from(io.BytesIO(blob), dest)
 
 
 def local_versions(models_dir: Path) -> list[str]:
@@ -138,3 +154,108 @@ def read_text(path: Path) -> str | None:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
+
+
+# ------------------------------------------------------------------------ removing a version
+
+ONNX_DIR = "onnx"
+
+
+def version_footprint(models_dir: Path, name: str) -> list[Path]:
+    """What a version takes here: its ONNX export folders (`onnx/<model_dir>-*`, an embedding
+    version's cache, keyed by its model folder's name) and its folder, those present."""
+    folder = models_dir / name
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = {}
+    model_dir = manifest.get("model_dir") if isinstance(manifest, dict) else None
+    onnx = models_dir / ONNX_DIR
+    paths: list[Path] = []
+    if isinstance(model_dir, str) and NAME_RE.match(model_dir) and onnx.is_dir():
+        prefix = f"{model_dir}-"
+        paths += sorted(p for p in onnx.iterdir() if p.is_dir() and p.name.startswith(prefix))
+    if folder.is_dir():
+        paths.append(folder)
+    return paths
+
+
+def tree_bytes(paths: Iterable[Path]) -> int:
+    total = 0
+    for root in paths:
+        for dirpath, _dirs, files in os.walk(root):
+            for fname in files:
+                with contextlib.suppress(OSError):
+                    total += os.lstat(os.path.join(dirpath, fname)).st_size
+    return total
+
+
+def to_trash(path: Path) -> Path:
+    """Rename `path` to a `.tmp-` name beside it (what a crash leaves is swept later:
+    matcher.atomic.sweep_leftovers, clean_stale_temps) and return that name; the version it
+    held is gone from the registry from this rename on."""
+    trash = path.parent / f"{TEMP_PREFIX}{path.name}.pruned-{uuid.uuid4().hex[:8]}"
+    os.replace(path, trash)
+    fsync_directory(path.parent)
+    return trash
+
+
+def empty_trash(trash: Iterable[Path]) -> None:
+    for path in trash:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def pointed_versions(models_dir: Path) -> set[str] | None:
+    """The versions the pointer files here name: each one's published version and the one its
+    rollback returns to (the last of its history); None when a pointer cannot be read."""
+    out: set[str] = set()
+    for pname in POINTERS:
+        text = read_text(models_dir / pname)
+        try:
+            data = json.loads(text) if text else {}
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        history = data.get("history") or []
+        for version in (data.get("version"), history[-1] if history else None):
+            if version is not None:
+                out.add(str(version))
+    return out
+
+
+def versions_of_models(models_dir: Path, model_names: Iterable[str | None]) -> set[str]:
+    """The local embedding versions whose manifest serves one of `model_names`."""
+    wanted = {n for n in model_names if n}
+    out: set[str] = set()
+    if not wanted:
+        return out
+    for name in local_versions(models_dir):
+        try:
+            manifest = json.loads((models_dir / name / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(manifest, dict) and manifest.get("model_name") in wanted:
+            out.add(name)
+    return out
+
+
+UNREADABLE = "<unreadable>"
+
+
+def pointer_versions(models_dir: Path) -> dict[str, str | None]:
+    """The version each pointer file here publishes (None: none, the default), by name;
+    UNREADABLE for a file that is not a pointer."""
+    out: dict[str, str | None] = {}
+    for pname in POINTERS:
+        try:
+            text = read_text(models_dir / pname)
+            data = json.loads(text) if text is not None else {}
+        except (OSError, ValueError):
+            data = None
+        if not isinstance(data, dict):
+            out[pname] = UNREADABLE
+            continue
+        version = data.get("version")
+        out[pname] = str(version) if version is not None else None
+    return out

@@ -13,7 +13,12 @@ here whose files differ from the database's, or an archive that does not match i
 a RegistrySyncError, and a pointer naming such a version is not written: never served. An
 embedding version travels with its int8 ONNX export (`models/onnx/<key>/`, the cache the engine
 looks in: its key is the same here, the archive keeps the weights' modification times), so a
-machine serves it without exporting it again (which needs torch).
+machine serves it without exporting it again (which needs torch). Archives travel in chunks
+(matcher.store.registry_chunks), never whole in memory.
+
+`matcher models prune` (training.registry_prune) deletes versions' rows and leaves tombstones
+(registry_pruned): `push` never uploads a tombstoned version (same digest) again, and a serving
+`pull` removes its local copy unless a pointer here names it or the process serves it.
 
 On SQLite nothing is shared: the registry is the files alone, as before.
 """
@@ -22,13 +27,15 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import logging
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,16 +46,20 @@ from matcher.registry_files import (
     MANIFEST,
     NAME_RE,
     POINTERS,
+    empty_trash,
     local_digest,
     local_versions,
     meta_files,
-    pack,
+    pack_into,
+    pointed_versions,
     read_text,
+    to_trash,
     tree_digest,
-    unpack,
+    unpack_from,
     version_digest,
+    version_footprint,
 )
-from matcher.store import changes, registry_rows
+from matcher.store import changes, registry_chunks, registry_rows
 
 logger = logging.getLogger(__name__)
 
@@ -88,12 +99,17 @@ class SyncReport:
     updated: list[str] = field(default_factory=list)  # versions whose metadata was rewritten
     pointers: list[str] = field(default_factory=list)  # pointers rewritten
     exports: list[str] = field(default_factory=list)  # ONNX exports installed
+    dropped: list[str] = field(default_factory=list)  # local copies of pruned versions removed
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # the versions the database's pointers named (None: nothing published) when it was read;
+    # empty when the database could not be read
+    shared_pointers: dict[str, str | None] = field(default_factory=dict)
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))  # when the sync began
 
     @property
     def changed(self) -> bool:
-        return bool(self.fetched or self.updated or self.pointers or self.exports)
+        return bool(self.fetched or self.updated or self.pointers or self.exports or self.dropped)
 
 
 def _pointer_version(content: str) -> str | None:
@@ -106,11 +122,9 @@ def _pointer_version(content: str) -> str | None:
 
 
 def _extract(db: Any, models_dir: Path, name: str, digest: str, meta: dict[str, str]) -> None:
-    with db.session() as s:
-        blob = registry_rows.read_archive(s, name)
     with atomic_directory(models_dir / name) as tmp:
-        unpack(blob, tmp)
-        del blob
+        with db.session() as s:  # streamed: a chunk at a time (registry_chunks)
+            unpack_from(registry_chunks.open_archive(s, name), tmp)
         _pause("sync-extract")
         payload = tree_digest(tmp)
         got = version_digest(payload, meta.get(MANIFEST, ""))
@@ -139,20 +153,19 @@ def _export_of(models_dir: Path, manifest: dict[str, Any]) -> registry_rows.Expo
         return None
     if not EXPORT_RE.match(rel) or not (folder / ONNX).is_file():
         return None
-    return registry_rows.Export(rel, pack(folder), tree_digest(folder))
+    return registry_rows.Export(rel, functools.partial(pack_into, folder), tree_digest(folder))
 
 
 def _install_export(db: Any, models_dir: Path, info: registry_rows.VersionInfo) -> None:
     folder = str(info.export_dir)
     if not EXPORT_RE.match(folder):
         raise RegistrySyncError(f"invalid export folder {folder!r}")
-    with db.session() as s:
-        blob = registry_rows.read_export(s, info.name)
-    if blob is None:
-        raise RegistrySyncError("not in the shared registry")
     with atomic_directory(models_dir / folder) as tmp:
-        unpack(blob, tmp)
-        del blob
+        with db.session() as s:
+            reader = registry_chunks.open_archive(s, info.name, registry_chunks.EXPORT)
+            if reader is None:
+                raise RegistrySyncError("not in the shared registry")
+            unpack_from(reader, tmp)
         got = tree_digest(tmp)
         if got != info.export_digest:
             raise RegistrySyncError(
@@ -162,13 +175,22 @@ def _install_export(db: Any, models_dir: Path, info: registry_rows.VersionInfo) 
     logger.info("fetched the ONNX export %s from the shared registry", folder)
 
 
-def pull(db: Any, models_dir: Path, *, strict: bool = True) -> SyncReport:
+def pull(
+    db: Any, models_dir: Path, *, strict: bool = True, in_use: Iterable[str] = ()
+) -> SyncReport:
     """Materialise the database's registry in `models_dir` (the caller holds its lock).
-    `strict`: raise RegistrySyncError on any problem (writers); else report it (serving)."""
+    `strict`: raise RegistrySyncError on any problem (writers); else report it (serving).
+    Not `strict` (a serving sync), local copies of versions pruned from the database go too
+    (`_drop_pruned`), but never one a pointer here names or `in_use` lists (what this process
+    serves); a writer leaves them (it does not know what is served) and never uploads them."""
     started = time.monotonic()
     report = SyncReport()
     with db.session() as s:
         versions, pointers = registry_rows.read_index(s)
+        pruned = registry_rows.read_pruned(s)
+    report.shared_pointers = {
+        p: _pointer_version(pointers[p]) if p in pointers else None for p in POINTERS
+    }
     bad: set[str] = set()
     for name in sorted(versions):
         info = versions[name]
@@ -222,6 +244,8 @@ def pull(db: Any, models_dir: Path, *, strict: bool = True) -> SyncReport:
         _pause("sync-pointer")
         atomic_write_text(models_dir / pname, content)
         report.pointers.append(pname)
+    if not strict:  # a serving sync, which knows what it serves; a writer leaves them
+        _drop_pruned(models_dir, pruned, set(versions), set(in_use), report)
     report.seconds = time.monotonic() - started
     if report.changed:
         logger.info(
@@ -233,16 +257,55 @@ def pull(db: Any, models_dir: Path, *, strict: bool = True) -> SyncReport:
     return report
 
 
+def _drop_pruned(
+    models_dir: Path,
+    pruned: dict[str, str],
+    shared: set[str],
+    in_use: set[str],
+    report: SyncReport,
+) -> None:
+    """Remove the local copies of versions pruned from the database (same digest: a version
+    made here under that name is not the pruned one), after the pointers were synced; kept:
+    those the pointers here name (published, rollback target) and those in use. Each goes by
+    a rename to a `.tmp-` name first, so a crash never leaves a partial version."""
+    candidates = [n for n in local_versions(models_dir) if n in pruned and n not in shared]
+    if not candidates:
+        return
+    pointed = pointed_versions(models_dir)
+    if pointed is None:
+        report.problems.append("a pointer here is unreadable: pruned versions left in place")
+        return
+    trash = []
+    for name in candidates:
+        if name in pointed or name in in_use:
+            continue
+        try:
+            if local_digest(models_dir / name) != pruned[name]:
+                continue
+            for path in version_footprint(models_dir, name):
+                trash.append(to_trash(path))
+        except (OSError, RegistrySyncError) as exc:
+            report.problems.append(f"pruned version {name} not removed here: {exc}")
+            continue
+        report.dropped.append(name)
+    empty_trash(trash)
+    if report.dropped:
+        logger.info("removed local copies of pruned versions %s", report.dropped)
+
+
 def push(db: Any, models_dir: Path, *, entity: str = "registry") -> bool:
     """Write what this registry holds and the database lacks (new versions, rewritten metadata,
     pointers) and one MODEL change, in one transaction; False when nothing differed (nothing
     written). The caller holds the local lock and `registry_rows.writers_lock`."""
     with db.session() as s:
         versions, pointers = registry_rows.read_index(s)
+        pruned = registry_rows.read_pruned(s)
         wrote = False
         for name in local_versions(models_dir):
             folder = models_dir / name
             digest = local_digest(folder)
+            if name not in versions and pruned.get(name) == digest:
+                continue  # pruned from the shared registry: never uploaded again
             meta = meta_files(folder)
             manifest = json.loads(meta[MANIFEST])
             shared = versions.get(name)
@@ -252,7 +315,7 @@ def push(db: Any, models_dir: Path, *, entity: str = "registry") -> bool:
                     name,
                     manifest=manifest,
                     meta_files=meta,
-                    archive=pack(folder),
+                    write_archive=functools.partial(pack_into, folder),
                     digest=digest,
                     export=_export_of(models_dir, manifest),
                 )
@@ -290,12 +353,17 @@ def _lock_within(fh: Any, seconds: float) -> bool:
 
 
 def sync_for_serving(
-    db: Any, data_dir: Path | str, *, lock_wait: float = LOCK_WAIT_SECONDS
+    db: Any,
+    data_dir: Path | str,
+    *,
+    lock_wait: float = LOCK_WAIT_SECONDS,
+    in_use: Iterable[str] = (),
 ) -> SyncReport | None:
     """A serving process's sync (at start and on every MODEL change it follows): never raises,
     problems are logged and reported. None on SQLite (nothing shared) or while a writer on this
     machine holds the registry's lock past `lock_wait` (its push records a MODEL change: synced
-    then)."""
+    then). `in_use`: the versions this process serves (their local copies are kept even when
+    pruned from the database)."""
     if db is None or db.is_sqlite:
         return None
     models_dir = Path(data_dir) / "models"
@@ -305,7 +373,7 @@ def sync_for_serving(
             logger.info("registry sync skipped: a writer on this machine holds its lock")
             return None
         try:
-            report = pull(db, models_dir, strict=False)
+            report = pull(db, models_dir, strict=False, in_use=in_use)
         except (MatcherError, OSError) as exc:
             logger.error("registry sync from the database failed: %s", exc)
             return SyncReport(problems=[f"{type(exc).__name__}: {exc}"])

@@ -156,6 +156,16 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_models_rollback)
+    p = msub.add_parser(
+        "prune",
+        help="remove old versions beyond the N newest of each kind (never a published one)",
+    )
+    p.add_argument(
+        "--keep", type=int, required=True, metavar="N", help="versions of each kind to keep"
+    )
+    p.add_argument("--dry-run", action="store_true", help="say what would go; remove nothing")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_models_prune)
     from training.embed_gate_cli import register as register_embedding_actions
 
     register_embedding_actions(msub)
@@ -786,3 +796,41 @@ def cmd_models_rollback(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(f"rolled back from {result['from']} to {result['to'] or 'the default weights'}")
     return 0
+
+
+def cmd_models_prune(args: argparse.Namespace, settings: Settings) -> int:
+    from training.registry import RegistryError
+    from training.registry_prune import prune
+
+    if args.keep < 1:
+        raise _usage(f"--keep must be at least 1 (got {args.keep})")
+    try:
+        result = prune(settings.data_dir, args.keep, dry_run=args.dry_run)
+    except RegistryError as exc:
+        raise _usage(str(exc)) from exc
+    if args.json:
+        print(json.dumps(result.as_dict(), default=str))
+        return 0
+    verb = "would remove" if args.dry_run else "removed"
+    for r in result.removed:
+        shared = f", {_size(r.shared_bytes)} in the database" if result.shared else ""
+        print(
+            f"{verb} {r.version:<10} {r.kind:<9} {r.created_at or '':<26} "
+            f"{_size(r.local_bytes)} here{shared}"
+        )
+    for version, why in result.protected.items():
+        print(f"kept    {version:<10} {why}")
+    if not result.removed:
+        print(f"nothing to prune: at most {args.keep} versions of each kind beyond those kept")
+        return 0
+    shared = f" and {_size(result.shared_bytes)} in the database" if result.shared else ""
+    print(
+        f"{verb} {len(result.removed)} version{'s' if len(result.removed) > 1 else ''}: "
+        f"{_size(result.local_bytes)} here{shared}"
+        f" ({result.local_bytes + result.shared_bytes} bytes)"
+    )
+    return 0
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n} B"

@@ -170,13 +170,15 @@ class Registry:
 
     # ------------------------------------------------------------------------ writing
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self) -> Iterator[Any]:
+        """The registry's write lock (and, on PostgreSQL, the writers' lock across machines);
+        yields the database the write is shared or announced through (None: files alone)."""
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.root / ".lock", "a+") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
-                with registry_writes(self.root, self.db):
-                    yield
+                with registry_writes(self.root, self.db) as db:
+                    yield db
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 

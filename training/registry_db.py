@@ -69,7 +69,7 @@ def _resolve(data_dir: Path) -> tuple[Database | None, bool]:
     return db, True
 
 
-def _entity(models_dir: Path) -> str:
+def entity(models_dir: Path) -> str:
     """What the MODEL change names: the published versions."""
     parts = []
     for name in POINTERS:
@@ -87,26 +87,27 @@ def _signatures(models_dir: Path) -> list[Any]:
 
 
 @contextlib.contextmanager
-def registry_writes(models_dir: Path, db: Any = AUTO) -> Iterator[None]:
+def registry_writes(models_dir: Path, db: Any = AUTO) -> Iterator[Database | None]:
     """Around one registry write (the caller holds the registry's local lock); `db`: a
-    Database, None (the files alone) or AUTO."""
+    Database, None (the files alone) or AUTO. Yields the database in use (None: files alone);
+    on PostgreSQL the block runs under the writers' lock, after the pull."""
     owned = False
     if db is AUTO:
         db, owned = _resolve(models_dir.parent)
     try:
         if db is None:
-            yield
+            yield None
         elif db.is_sqlite:
             before = _signatures(models_dir)
-            yield
+            yield db
             if _signatures(models_dir) != before:
                 with db.session() as s:
-                    changes.record(s, changes.MODEL, _entity(models_dir))
+                    changes.record(s, changes.MODEL, entity(models_dir))
         else:
             with registry_rows.writers_lock(db):
                 pull(db, models_dir, strict=True)
-                yield
-                push(db, models_dir, entity=_entity(models_dir))
+                yield db
+                push(db, models_dir, entity=entity(models_dir))
     finally:
         if owned and db is not None:
             db.dispose()

@@ -1,4 +1,5 @@
-"""/healthz (alive), /readyz (model and index loaded), /metrics (Prometheus text)."""
+"""/healthz (alive), /readyz (model and index loaded; the model registry's sync state),
+/metrics (Prometheus text)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from api.deps import StateDep
-from api.schemas import Health, Readiness
+from api.schemas import Health, Readiness, RegistryStatus
 
 router = APIRouter(tags=["health"])
 
@@ -25,26 +26,31 @@ async def healthz() -> Health:
 @router.get(
     "/readyz",
     response_model=Readiness,
-    summary="The model and index are loaded (503 until then)",
+    summary="The model and index are loaded (503 until then); the registry's sync state",
     responses={503: {"model": Readiness, "description": "Still loading, or failed to load"}},
 )
 def readyz(state: StateDep) -> Response:
     stats = state.engine_stats()
+    registry = RegistryStatus(**state.registry_status())
     if stats is None:
         body = Readiness(
             status="failed" if state.load_error else "loading",
             ready=False,
             detail=state.load_error,
+            registry=registry,
         )
-        return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "5"})
+        return JSONResponse(
+            body.model_dump(mode="json"), status_code=503, headers={"Retry-After": "5"}
+        )
     body = Readiness(
         status="ready",
         ready=True,
         model_version=str(stats.get("model_version") or stats.get("model")),
         index_generation=int(stats.get("generation") or 0),
         organisations=int(stats.get("organisations") or 0),
+        registry=registry,
     )
-    return JSONResponse(body.model_dump())
+    return JSONResponse(body.model_dump(mode="json"))
 
 
 @router.get(

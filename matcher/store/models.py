@@ -614,9 +614,10 @@ class TrainJobRow(Base):
 
 class RegistryVersionRow(Base):
     """A model-registry version (training.registry) on PostgreSQL, so that every machine
-    materialises it in its own `<data_dir>/models/` (matcher.registry_sync). `archive` is the
+    materialises it in its own `<data_dir>/models/` (matcher.registry_sync). Its archive, the
     version folder's payload as an uncompressed tar (every file but the small metadata files
-    and dotfiles), `digest` the payload's tree digest (sha256 over relative paths and file
+    and dotfiles), is in `chunks` rows of registry_chunks (in `archive` itself in rows written
+    before: `chunks` NULL); `digest` the payload's tree digest (sha256 over relative paths and file
     digests); `meta_files` the metadata files' text by name (manifest.json, gate.json, ...),
     which may be rewritten after registration (a gate report, a calibrated floor)."""
 
@@ -636,6 +637,24 @@ class RegistryVersionRow(Base):
     export_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # how many registry_chunks rows hold the archive (and the export's); None: a row written
+    # before archives were chunked, whose archive is the `archive` column itself (`archive`
+    # is empty otherwise)
+    chunks: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    export_chunks: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class RegistryChunkRow(Base):
+    """One piece of a version's archive (`part` "payload") or of its ONNX export's ("export"),
+    in order of `seq`: archives are written and read a chunk at a time (a few MB), never
+    whole in memory (matcher.store.registry_chunks)."""
+
+    __tablename__ = "registry_chunks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    part: Mapped[str] = mapped_column(String(16), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class RegistryPointerRow(Base):
@@ -647,6 +666,20 @@ class RegistryPointerRow(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     content: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RegistryPrunedRow(Base):
+    """A version `matcher models prune` removed from the shared registry (its row in
+    registry_versions is gone): a machine that still has the folder with this digest never
+    uploads it again, and drops it on its next sync unless it serves it (matcher.registry_sync).
+    A new version registered later under the same name (another digest) replaces the row."""
+
+    __tablename__ = "registry_pruned"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    pruned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 # --- end of the shared model registry ------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""The model registry's rows on PostgreSQL (models.RegistryVersionRow, RegistryPointerRow):
-what matcher.registry_sync reads and writes. Session-level helpers, so that a registry write's
+"""The model registry's rows on PostgreSQL (models.RegistryVersionRow and its archives'
+RegistryChunkRow, RegistryPointerRow, RegistryPrunedRow): what matcher.registry_sync and
+training.registry_prune read and write. Session-level helpers, so that a registry write's
 rows and its MODEL change go in one transaction; `writers_lock` serialises registry writers
 across machines (a PostgreSQL advisory lock, released when its connection closes, so a killed
 writer never holds it)."""
@@ -7,16 +8,17 @@ writer never holds it)."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from matcher.domain import utcnow
 from matcher.errors import RegistrySyncError
-from matcher.store.models import RegistryPointerRow, RegistryVersionRow
+from matcher.store import registry_chunks
+from matcher.store.models import RegistryPointerRow, RegistryPrunedRow, RegistryVersionRow
 
 # pg_advisory_lock key of registry writers ("mreg" as an int)
 WRITERS_LOCK_KEY = 0x6D726567
@@ -37,10 +39,11 @@ class VersionInfo:
 
 @dataclass(frozen=True)
 class Export:
-    """An embedding version's ONNX export folder (relative to `models/`) as an archive."""
+    """An embedding version's ONNX export folder (relative to `models/`): `write` streams its
+    archive into a file."""
 
     folder: str
-    archive: bytes
+    write: Callable[[Any], None]
     digest: str
 
 
@@ -72,53 +75,53 @@ def read_index(s: Session) -> tuple[dict[str, VersionInfo], dict[str, str]]:
     return versions, pointers
 
 
-def read_archive(s: Session, name: str) -> bytes:
-    blob = s.scalar(select(RegistryVersionRow.archive).where(RegistryVersionRow.name == name))
-    if blob is None:
-        raise RegistrySyncError(f"model version '{name}' is not in the shared registry")
-    return bytes(blob)
-
-
-def read_export(s: Session, name: str) -> bytes | None:
-    blob = s.scalar(
-        select(RegistryVersionRow.export_archive).where(RegistryVersionRow.name == name)
-    )
-    return bytes(blob) if blob is not None else None
-
-
 def add_version(
     s: Session,
     name: str,
     *,
     manifest: dict[str, Any],
     meta_files: dict[str, str],
-    archive: bytes,
+    write_archive: Callable[[Any], None],
     digest: str,
     export: Export | None = None,
 ) -> None:
+    """Add a version; `write_archive` streams its payload's archive into a file whose chunks
+    are inserted as they fill (registry_chunks), so the archive is never whole in memory."""
     if s.get(RegistryVersionRow, name) is not None:
         raise RegistrySyncError(
             f"model version '{name}' is in the shared registry already (another machine "
             "registered it meanwhile): register again"
         )
     now = utcnow()
-    row = RegistryVersionRow(
-        name=name,
-        kind=str(manifest.get("kind") or "weights"),
-        manifest=manifest,
-        meta_files=meta_files,
-        archive=archive,
-        digest=digest,
-        size_bytes=len(archive),
-        export_dir=export.folder if export else None,
-        export_archive=export.archive if export else None,
-        export_digest=export.digest if export else None,
-        created_at=now,
-        updated_at=now,
+    s.execute(delete(RegistryPrunedRow).where(RegistryPrunedRow.name == name))  # a new one
+    registry_chunks.delete_chunks(s, [name])
+    payload = registry_chunks.ChunkWriter(s, name, registry_chunks.PAYLOAD)
+    write_archive(payload)
+    chunks, size = payload.finish()
+    export_chunks = None
+    if export is not None:
+        writer = registry_chunks.ChunkWriter(s, name, registry_chunks.EXPORT)
+        export.write(writer)
+        export_chunks = writer.finish()[0]
+    s.add(
+        RegistryVersionRow(
+            name=name,
+            kind=str(manifest.get("kind") or "weights"),
+            manifest=manifest,
+            meta_files=meta_files,
+            archive=b"",
+            digest=digest,
+            size_bytes=size,
+            chunks=chunks,
+            export_dir=export.folder if export else None,
+            export_archive=None,
+            export_digest=export.digest if export else None,
+            export_chunks=export_chunks,
+            created_at=now,
+            updated_at=now,
+        )
     )
-    s.add(row)
     s.flush()
-    s.expunge(row)  # the archive may be ~100 MB: not kept in the session until the commit
 
 
 def set_meta_files(
@@ -139,6 +142,44 @@ def set_pointer(s: Session, name: str, content: str) -> None:
     else:
         row.content = content
         row.updated_at = utcnow()
+
+
+def read_pruned(s: Session) -> dict[str, str]:
+    """The digest of every version pruned from the shared registry, by name."""
+    q = select(RegistryPrunedRow.name, RegistryPrunedRow.digest)
+    return {r.name: r.digest for r in s.execute(q)}
+
+
+def stored_bytes(s: Session, names: list[str]) -> dict[str, int]:
+    """What each named version takes in the database (its archive and its ONNX export's)."""
+    q = select(
+        RegistryVersionRow.name,
+        func.coalesce(func.length(RegistryVersionRow.archive), 0)
+        + func.coalesce(func.length(RegistryVersionRow.export_archive), 0),
+    ).where(RegistryVersionRow.name.in_(names))
+    inline = {name: int(size or 0) for name, size in s.execute(q)}  # rows written before chunks
+    chunked = registry_chunks.chunk_bytes_of(s, names)
+    return {name: size + chunked.get(name, 0) for name, size in inline.items()}
+
+
+def prune_versions(s: Session, digests: dict[str, str]) -> dict[str, int]:
+    """Delete the named versions' rows, leaving a tombstone (name, digest) for each; returns
+    the bytes each one freed in the database. The caller holds `writers_lock`."""
+    sizes = stored_bytes(s, list(digests))
+    s.execute(delete(RegistryVersionRow).where(RegistryVersionRow.name.in_(list(sizes))))
+    registry_chunks.delete_chunks(s, list(digests))
+    now = utcnow()
+    for name, digest in digests.items():
+        row = s.get(RegistryPrunedRow, name)
+        if row is None:
+            s.add(
+                RegistryPrunedRow(
+                    name=name, digest=digest, size_bytes=sizes.get(name, 0), pruned_at=now
+                )
+            )
+        else:
+            row.digest, row.size_bytes, row.pruned_at = digest, sizes.get(name, 0), now
+    return sizes
 
 
 @contextlib.contextmanager

@@ -13,6 +13,10 @@ def test_health_and_ready(client: TestClient) -> None:
     body = r.json()
     assert body["ready"] is True and body["organisations"] >= 200
     assert body["model_version"].startswith("hashing-v1")
+    registry = body["registry"]  # SQLite: nothing shared, the files alone
+    assert registry["shared"] is False and registry["database"] is None
+    assert registry["local"] == {"CURRENT": None, "EMBEDDING": None}
+    assert registry["in_sync"] is None and registry["last_error"] is None
 
 
 def test_metrics_per_route_and_engine_gauges(client: TestClient, keys: dict[str, str]) -> None:

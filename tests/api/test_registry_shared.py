@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from api_support import quiet_api_settings, sample_needs, sample_orgs
@@ -86,6 +87,52 @@ def test_an_embedding_model_published_on_one_machine_switches_the_other(
     assert state.engine is not first and state.embedding_switch.switches == 1
     folder = state.settings.data_dir / "models" / "v0001" / man["model_dir"]
     assert (folder / "model.safetensors").read_bytes() == b"shared-w"
+
+
+def test_readyz_reports_the_registry_sync_and_a_tampered_archive(
+    machine_b: tuple[str, Path, TestClient], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from matcher.registry_files import pack
+    from tests.training.test_registry_db import tamper
+
+    url, a_dir, client = machine_b
+    state = client.app.state.api  # type: ignore[attr-defined]
+
+    def registry() -> dict[str, Any]:
+        return dict(client.get("/readyz").json()["registry"])
+
+    started = registry()
+    assert started["shared"] is True and started["syncs"] >= 1  # synced at start
+    assert started["local"] == started["database"] == {"CURRENT": None, "EMBEDDING": None}
+    assert started["in_sync"] is True and started["last_error"] is None
+    a_db = Database(url)
+    weights = {"fit": 2.0, "coverage": 0.1, "reciprocity": 0.1, "proximity": 0.1, "freshness": 0.1}
+    a = Registry(a_dir, db=a_db)
+    a.create({"weights": weights, "metrics": {"primary": "ndcg@10", "ndcg@10": 0.6}})
+    a.publish("v0001")
+    _until(lambda: registry()["local"]["CURRENT"] == "v0001", WITHIN)
+    _until(lambda: "v0001" in str(state.engine.model_version), WITHIN)
+    now = registry()
+    assert now["database"]["CURRENT"] == "v0001" and now["in_sync"] is True
+    assert now["serving"] == ["v0001"] and now["last_sync_at"] > started["last_sync_at"]
+    assert now["last_error"] is None and now["last_sync_problems"] == []
+
+    # v0002's archive in the database is replaced: machine B must refuse it, and say so
+    a.create({"weights": weights, "metrics": {"primary": "ndcg@10", "ndcg@10": 0.7}})
+    other = a_dir / "other"
+    (other / "history").mkdir(parents=True)
+    (other / "history" / "model.bin").write_bytes(b"not what was registered")
+    tamper(a_db, "v0002", pack(other))
+    a.publish("v0002")
+    _until(lambda: (registry()["database"] or {}).get("CURRENT") == "v0002", WITHIN)
+    now = registry()
+    assert "v0002" in now["last_error"] and "does not match its digest" in now["last_error"]
+    assert now["local"]["CURRENT"] == "v0001" and now["database"]["CURRENT"] == "v0002"
+    assert now["in_sync"] is False and now["last_error_at"] is not None
+    assert len(now["last_sync_problems"]) == 2  # the archive, and CURRENT left as it was
+    assert "v0001" in str(state.engine.model_version)  # still serving the good one
+    a_db.dispose()
+    capsys.readouterr()
 
 
 def test_a_registry_that_disagrees_with_the_shared_one_is_a_conflict_not_a_bad_request() -> None:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, insert, select, update
 from support_databases import pg_schema_url
 
 from matcher.cli import main
@@ -26,7 +26,7 @@ from matcher.registry_files import pack
 from matcher.registry_sync import pull, sync_for_serving
 from matcher.store import Database
 from matcher.store.changes import MODEL, ChangeReader
-from matcher.store.models import RegistryVersionRow
+from matcher.store.models import RegistryChunkRow, RegistryVersionRow
 from training.embed_registry import register_embedding
 from training.registry import Registry
 from training.registry_db import dispose_shared
@@ -35,6 +35,16 @@ from training.registry_db import dispose_shared
 def _manifest(ndcg: float) -> dict[str, object]:
     weights = {"fit": 0.5, "coverage": 0.2, "reciprocity": 0.1, "proximity": 0.1, "freshness": 0.1}
     return {"weights": weights, "metrics": {"primary": "ndcg@10", "ndcg@10": ndcg}}
+
+
+def tamper(db: Database, name: str, archive: bytes) -> None:
+    """Replace a shared version's archive (its chunks) with `archive`, digest unchanged."""
+    with db.session() as s:
+        s.execute(delete(RegistryChunkRow).where(RegistryChunkRow.name == name))
+        s.execute(insert(RegistryChunkRow).values(name=name, part="payload", seq=0, data=archive))
+        s.execute(
+            update(RegistryVersionRow).where(RegistryVersionRow.name == name).values(chunks=1)
+        )
 
 
 def _model_changes(reader: ChangeReader) -> list[str]:
@@ -171,12 +181,7 @@ def test_an_archive_that_does_not_match_its_digest_is_never_served(
     other = tmp_path / "other"
     (other / "history").mkdir(parents=True)
     (other / "history" / "model.bin").write_bytes(b"not what was registered")
-    with db.session() as s:
-        s.execute(
-            update(RegistryVersionRow)
-            .where(RegistryVersionRow.name == "v0001")
-            .values(archive=pack(other))
-        )
+    tamper(db, "v0001", pack(other))
     b = _registry(b_dir, url)
     with pytest.raises(RegistrySyncError, match="v0001.*does not match its digest"):
         pull(b.db, b.root)
@@ -306,3 +311,54 @@ def test_a_serving_sync_waits_for_a_local_writer_then_gives_up(
         fcntl.flock(held, fcntl.LOCK_UN)
     report = sync_for_serving(b.db, b_dir, lock_wait=0.2)
     assert report is not None and report.fetched == ["v0001"]
+
+
+def test_archives_travel_in_chunks_and_rows_from_before_chunks_still_read(
+    two_machines: tuple[str, Path, Path, Database],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An archive is written and read a chunk at a time (registry_chunks): never whole in
+    memory; a row written inline before chunks existed (`chunks` NULL) is still fetched."""
+    import os as _os
+
+    from test_embed_registry import fake_model
+
+    from matcher.store import registry_chunks
+
+    url, a_dir, b_dir, db = two_machines
+    monkeypatch.setattr(registry_chunks, "CHUNK_BYTES", 4096)
+    monkeypatch.setenv("MATCHER_DATABASE_URL", url)
+    weights = _os.urandom(50_000)
+    register_embedding(a_dir, fake_model(tmp_path / "ft", weights), export=False)
+    Registry(a_dir).create(_manifest(0.5))  # v0002: a small one
+    with db.session() as s:
+        row = s.get(RegistryVersionRow, "v0001")
+        assert row is not None and row.archive == b"" and row.chunks is not None
+        assert row.chunks >= 50_000 // 4096 and row.size_bytes > 50_000
+        parts = s.scalars(
+            select(RegistryChunkRow.data)
+            .where(RegistryChunkRow.name == "v0001")
+            .order_by(RegistryChunkRow.seq)
+        ).all()
+        assert len(parts) == row.chunks and all(len(p) == 4096 for p in parts[:-1])
+    # v0002 as a database made before chunks holds it: inline, `chunks` NULL
+    with db.session() as s:
+        inline = b"".join(
+            s.scalars(
+                select(RegistryChunkRow.data)
+                .where(RegistryChunkRow.name == "v0002")
+                .order_by(RegistryChunkRow.seq)
+            ).all()
+        )
+        s.execute(delete(RegistryChunkRow).where(RegistryChunkRow.name == "v0002"))
+        s.execute(
+            update(RegistryVersionRow)
+            .where(RegistryVersionRow.name == "v0002")
+            .values(archive=inline, chunks=None)
+        )
+    b = _registry(b_dir, url)
+    assert pull(b.db, b.root).fetched == ["v0001", "v0002"]
+    model = b.root / "v0001" / "model-v0001" / "model.safetensors"
+    assert model.read_bytes() == weights
+    assert b.manifest("v0002") == Registry(a_dir).manifest("v0002")
