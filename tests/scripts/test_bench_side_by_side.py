@@ -129,7 +129,8 @@ def test_the_runner_gives_a_row_per_system_and_concurrency(
     for r in rows:
         assert r["requests"] == 8 and r["errors"] == 0
         assert r["requests_per_second"] > 0 and 0 < r["p50_ms"] <= r["p99_ms"]
-        assert r["server_cpu_ms_per_request"] > 0
+        # measured (CPU time comes in clock ticks of 10 ms: 8 cheap requests may read 0.0)
+        assert r["server_cpu_ms_per_request"] is not None and r["server_cpu_ms_per_request"] >= 0
     table = bench.table(rows)
     assert len(table.splitlines()) == 2 + len(rows) and "| copy | 2 |" in table
 
