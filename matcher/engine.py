@@ -1183,17 +1183,19 @@ class Engine:
                 )
                 ranked = self._score(need, cands, required, requester, q, hits, now)
                 per_role[role] = self._shown(ranked.above(floor))
-            made: dict[int, Match] = {}
+            made: dict[tuple[bool, int], Match] = {}
             explained = reasons_need(need, topic)
 
-            def make(s: Scored) -> Match:
-                """A partner is shown with the components of the overall list when it is in
-                it (above the floor, at any rank), else with those of its role."""
-                if s.position not in made:
-                    at = np.flatnonzero(overall.positions == s.position)
-                    shown = overall.scored(int(at[0])) if at.size else s
-                    made[s.position] = self._match(shown, need, required, dist, explained)
-                return made[s.position]
+            def make(s: Scored, *, overall_list: bool = False) -> Match:
+                """A partner as the ranking that placed it scores it: in a sector's list and
+                the coalition, its role's components (fit standardised over that role's
+                candidates), so the scores shown fall down the list; in the overall list,
+                the overall ranking's, where fit is standardised over every sector (a
+                business with no cause codes can read fit 0 there whatever its text)."""
+                key = (overall_list, s.position)
+                if key not in made:
+                    made[key] = self._match(s, need, required, dist, explained)
+                return made[key]
 
             # the overall list ranks every allowed partner against each other (fit is
             # standardised over all of them, not within a sector)
@@ -1216,7 +1218,7 @@ class Engine:
                 hits,
                 now,
             ).above(floor)
-            results = [make(s) for s in overall.head(limit)]
+            results = [make(s, overall_list=True) for s in overall.head(limit)]
             by_sector: dict[str, list[Match]] = {}
             for ss in per_role.values():
                 for s in ss:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 from matcher.domain import Need, Sector
 from matcher.engine import Engine
+from matcher.settings import Settings
 
 ALL = [Sector.business, Sector.government, Sector.nonprofit]
 
@@ -177,3 +179,27 @@ def test_the_distance_reason_names_the_partners_city_not_the_needs(engine: Engin
     distance = [r for r in card.reasons if "km from the need's location" in r]
     assert len(distance) == 1
     assert distance[0].startswith("Based in Seattle, ") and distance[0].endswith("location.")
+
+
+def test_a_sectors_list_shows_the_scores_that_ordered_it(tmp_path: Path) -> None:
+    """A sector's list is ranked within its role; the scores and components it shows are that
+    ranking's, so they fall down the list (shown with the overall ranking's, businesses with no
+    cause codes all read fit 0 and one same score, and the order looked arbitrary)."""
+    engine = Engine.open(Settings(data_dir=tmp_path / "var", model_name="hashing-v1"), load=False)
+    assert engine.bootstrap_sample()
+    root = Path(__file__).resolve().parents[2]
+    lists = 0
+    for line in (root / "data" / "needs.jsonl").read_text().splitlines()[:40]:
+        doc = json.loads(line)
+        need = Need(id=doc["id"], text=doc["text"], city=doc.get("city"), country="US")
+        rec = engine.recommend(need)
+        for sector, matches in rec.by_sector.items():
+            scores = [m.score for m in matches]
+            assert scores == sorted(scores, reverse=True), (need.id, sector, scores)
+            lists += len(scores) > 1
+        by_id = {m.id: m for ms in rec.by_sector.values() for m in ms}
+        for member in rec.coalition.members:  # a member is shown as its role ranked it
+            if member.id in by_id:
+                assert member.score == by_id[member.id].score
+    engine.close()
+    assert lists >= 40  # the lists compared had something to order
