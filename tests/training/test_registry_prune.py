@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support_databases import pg_schema_url
+import test_registry_db
 from test_embed_registry import fake_model
 from test_registry import _consistent, _kill, _manifest, _start
 
@@ -28,7 +27,6 @@ from matcher.store.models import (
 )
 from training.embed_registry import register_embedding
 from training.registry import Registry, RegistryError
-from training.registry_db import dispose_shared
 from training.registry_prune import prune
 
 
@@ -170,22 +168,14 @@ def test_kill_mid_prune_leaves_every_kept_version_complete(tmp_path: Path) -> No
 # ---------------------------------------------------------------------------------- PostgreSQL
 
 
-@pytest.fixture
-def shared(tmp_path: Path) -> Iterator[tuple[str, Path, Path, Database]]:
-    with pg_schema_url("prune") as url:
-        db = Database(url)
-        db.create_all()
-        try:
-            yield url, tmp_path / "machine-a", tmp_path / "machine-b", db
-        finally:
-            db.dispose()
-            dispose_shared()
+# the fixture of test_registry_db: two data directories on one database
+two_machines = test_registry_db.two_machines
 
 
 def test_a_shared_prune_reaches_the_other_machine_which_never_uploads_it_again(
-    shared: tuple[str, Path, Path, Database], capsys: pytest.CaptureFixture[str]
+    two_machines: tuple[str, Path, Path, Database], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url, a_dir, b_dir, db = shared
+    url, a_dir, b_dir, db = two_machines
     a, b = Registry(a_dir, db=Database(url)), Registry(b_dir, db=Database(url))
     _six(a)
     assert pull(b.db, b.root).fetched == [f"v000{i}" for i in range(1, 7)]
@@ -229,9 +219,9 @@ def test_a_shared_prune_reaches_the_other_machine_which_never_uploads_it_again(
 
 
 def test_a_shared_prune_killed_after_its_transaction_is_finished_by_the_next_sync(
-    shared: tuple[str, Path, Path, Database],
+    two_machines: tuple[str, Path, Path, Database],
 ) -> None:
-    url, a_dir, _b_dir, db = shared
+    url, a_dir, _b_dir, db = two_machines
     a = Registry(a_dir, db=Database(url))
     _six(a)
     code = (
