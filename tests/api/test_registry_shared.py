@@ -90,10 +90,12 @@ def test_an_embedding_model_published_on_one_machine_switches_the_other(
 
 
 def test_readyz_reports_the_registry_sync_and_a_tampered_archive(
-    machine_b: tuple[str, Path, TestClient], capsys: pytest.CaptureFixture[str]
+    machine_b: tuple[str, Path, TestClient],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from matcher.registry_files import pack
-    from tests.training.test_registry_db import tamper
+    from matcher import registry_sync
+    from matcher.registry_files import pack_into
 
     url, a_dir, client = machine_b
     state = client.app.state.api  # type: ignore[attr-defined]
@@ -117,12 +119,15 @@ def test_readyz_reports_the_registry_sync_and_a_tampered_archive(
     assert now["serving"] == ["v0001"] and now["last_sync_at"] > started["last_sync_at"]
     assert now["last_error"] is None and now["last_sync_problems"] == []
 
-    # v0002's archive in the database is replaced: machine B must refuse it, and say so
-    a.create({"weights": weights, "metrics": {"primary": "ndcg@10", "ndcg@10": 0.7}})
+    # v0002 reaches the database with another folder's archive under its digest (uploaded so
+    # from the start: tampered after the upload, machine B could fetch the good one first):
+    # machine B must refuse it, and say so
     other = a_dir / "other"
     (other / "history").mkdir(parents=True)
     (other / "history" / "model.bin").write_bytes(b"not what was registered")
-    tamper(a_db, "v0002", pack(other))
+    with monkeypatch.context() as patch:
+        patch.setattr(registry_sync, "pack_into", lambda _folder, out: pack_into(other, out))
+        a.create({"weights": weights, "metrics": {"primary": "ndcg@10", "ndcg@10": 0.7}})
     a.publish("v0002")
     _until(lambda: (registry()["database"] or {}).get("CURRENT") == "v0002", WITHIN)
     now = registry()
