@@ -291,6 +291,10 @@ def _terms(text: str) -> frozenset[str]:
 # 0.21-0.32 (10th to 50th): "closely" only above both medians, "loosely" below most relevant.
 CLOSE_RELEVANCE = 0.40
 PARTLY_RELEVANCE = 0.25
+# A fit at least this high (relative to the other candidates) beside words that say "partly"
+# or "loosely": the reason adds that it is among the closest found, so the bar and the words
+# do not contradict each other.
+BEST_OF_FIELD_FIT = 0.9
 
 
 def match_strength(s: Scored) -> str:
@@ -337,6 +341,9 @@ def reasons_for(
     line = f"Its profile {strength} matches the need"
     if common:
         line += " (shared terms: " + ", ".join(common) + ")"
+    if strength != "closely" and s.components.get("fit", 0.0) >= BEST_OF_FIELD_FIT:
+        # the fit bar ranks it against the other candidates; the words say how close it is
+        line += ", among the closest found"
     out.append(line + ".")
     if s.programme is not None and s.programme.similarity >= PROGRAMME_REASON_SIMILARITY:
         out.append(f"Runs a related programme: '{short_phrase(s.programme.title, 12)}'.")
@@ -360,7 +367,9 @@ def reasons_for(
         # the city is the partner's, so it comes first: "Based 15 km from the need's location
         # in Barrington" read as if Barrington were the need's place
         where = f"in {org.city}, " if org.city else ""
-        out.append(f"Based {where}{s.distance_km:.0f} km from the need's location.")
+        # rounded as the card rounds its distance (to 0.1 km, then shown whole): 9.46 km is
+        # "10 km away" on the card, so not "9 km" here
+        out.append(f"Based {where}{round(s.distance_km, 1):.0f} km from the need's location.")
     elif need.city and org.city and need.city.lower() == org.city.lower():
         out.append(f"Based in the same city ({org.city}).")
     elif need.region and org.region and need.region.lower() == org.region.lower():

@@ -199,3 +199,34 @@ def test_how_close_a_match_is_said_follows_its_absolute_relevance() -> None:
     assert reasons_for(s, prof, Need(text="food"), {})[0].startswith("Its profile loosely")
     s.relevance = 0.5
     assert reasons_for(s, prof, Need(text="food"), {})[0].startswith("Its profile closely")
+
+
+def test_a_weak_match_the_fit_bar_ranks_first_is_said_to_be_among_the_closest_found() -> None:
+    """Fit 0.99 (the bar) beside "loosely matches" (the words) read as a contradiction on the
+    real data; the words now say both: how close, and that nothing found is closer."""
+    prof = make_profile(org())
+    need = Need(text="food")
+    best = score_candidate(
+        0, prof, need, {}, None, fit=2.5, distance_km=None, weights=W, scale_km=50
+    )
+    best.relevance = 0.21
+    assert best.components["fit"] >= 0.9
+    first = reasons_for(best, prof, need, {})[0]
+    assert first.startswith("Its profile loosely") and "among the closest found" in first
+    mid = score_candidate(
+        0, prof, need, {}, None, fit=0.5, distance_km=None, weights=W, scale_km=50
+    )
+    mid.relevance = 0.21
+    assert "among the closest" not in reasons_for(mid, prof, need, {})[0]
+    best.relevance = 0.5  # close in its own right: nothing to add
+    assert "among the closest" not in reasons_for(best, prof, need, {})[0]
+
+
+def test_the_distance_in_a_reason_is_the_one_the_card_shows() -> None:
+    """The card shows the match's distance (0.1 km) as a whole number: 9.46 km is "10 km
+    away" there, and the reason said "9 km"."""
+    prof = make_profile(org(city="Portland", region="OR"))
+    need = Need(text="food", city="Portland", region="OR", lat=45.5, lon=-122.6)
+    s = score_candidate(0, prof, need, {}, None, fit=0.5, distance_km=9.46, weights=W, scale_km=50)
+    card = f"{round(9.46, 1):.0f}"  # as api/web/templates/_partner.html shows Match.distance_km
+    assert any(f"Portland, {card} km from the need" in r for r in reasons_for(s, prof, need, {}))
