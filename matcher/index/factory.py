@@ -102,6 +102,7 @@ def new_vector_index(
         url=url,
         table=f"{PG_TABLE_PREFIX}{generation:06d}",
         exact_threshold=settings.pgvector_exact_threshold,
+        partition_by_region=settings.pgvector_partition_by_region,
     )
     index.store.drop()  # a table left by a build of this generation that did not finish
     index.store.ensure_table()
