@@ -105,6 +105,7 @@ class PgVectorStore:
         iterative_scan: str = "relaxed_order",
         build_memory: str = "512MB",
         partition_by_region: bool = False,
+        replace: bool = False,
     ) -> None:
         if dimension < 1 or dimension > 4000:
             raise ValueError("dimension must be 1..4000 (HNSW indexes halfvec up to 4,000)")
@@ -127,6 +128,8 @@ class PgVectorStore:
         self.schema = self._check_extension()
         self._op = f'OPERATOR("{self.schema}".<#>)'
         self._type = f'"{self.schema}".halfvec({self.dimension})'
+        if replace:  # a table of this name is dropped first, whatever its layout
+            self.drop()
         self.ensure_table()
 
     # connections -----------------------------------------------------------------------------
