@@ -119,7 +119,9 @@ def test_concurrent_replacements_of_the_same_ids_leave_one_row_each(
         try:
             for round_ in range(3):
                 barrier.wait(timeout=60)
-                store.upsert(ids, vectors(50, 10 * w + round_), [at(region, i=i) for i in ids])
+                store.upsert(
+                    ids, vectors(50, 10 * w + round_), [at(region, i=i) for i in ids.tolist()]
+                )
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
             barrier.abort()  # the others stop waiting for this one
