@@ -265,11 +265,12 @@ class PgVectorStore:
             cur.execute(f"DROP INDEX IF EXISTS {self.table}_hnsw")
 
     def sibling_tables(self, prefix: str) -> list[str]:
-        """Tables of the current schema whose names start with `prefix` (other generations)."""
+        """Tables of the current schema whose names start with `prefix` (other generations;
+        not the partitions of a partitioned one)."""
         with self._cursor() as cur:
             cur.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-                "AND starts_with(tablename, %s)",
+                "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace "
+                "AND relkind IN ('r', 'p') AND NOT relispartition AND starts_with(relname, %s)",
                 (prefix,),
             )
             return sorted(str(r[0]) for r in cur.fetchall())
