@@ -81,7 +81,7 @@ def test_recommends_what_the_in_process_back_end_recommends(
     assert pg.ann.store.table == f"{PG_TABLE_PREFIX}000001" and len(pg.ann) == len(small_corpus())
     partitioned = pg.settings.pgvector_partition_by_region
     assert pg.ann.store.partition_by_region is partitioned
-    assert (len(pg.ann.store.partitions()) > 2) is partitioned  # Oregon, Washington, ...
+    assert (len(pg.ann.store.partitions()) > 1) is partitioned  # Oregon and Washington
     searched: list[str] = []
     search = pg.ann.search_filtered
 
