@@ -16,6 +16,12 @@ up to --exact-threshold admitted rows, else HNSW with iterative scans and an exa
 HNSW forced, and exact forced; recall@10 is measured against the exact top 10, latency is the
 whole retrieval step as seen by the caller: search and fallback, plus the count in PostgreSQL
 on the "counted" row ("known": the engine passes the count its catalog mask already gives).
+
+--layout both loads the same rows into a plain table and one partitioned by region
+(PgVectorStore(partition_by_region=True)) and measures both; --regions us spreads rows over 51
+regions with US state population shares instead of ten of 10% (the 2% filter then takes the
+largest, about 12%, and a row for the smallest is added); --wide makes a fraction of rows
+national bodies (the wide partition every region filter of their country also reads).
 """
 
 from __future__ import annotations
