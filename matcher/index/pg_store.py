@@ -211,7 +211,7 @@ class PgVectorStore:
                     f"table {t} is {found_layout}, but a {want} table was asked for "
                     f"(partition_by_region={self.partition_by_region}): open it with "
                     f"partition_by_region={not self.partition_by_region}, or build a new "
-                    "generation (matcher rebuild / matcher embed) to change the layout"
+                    "generation (matcher build / matcher embed) to change the layout"
                 )
             if self.partition_by_region:
                 pg_partitions.create_table(cur, t, cols, self._type)
