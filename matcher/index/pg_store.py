@@ -282,8 +282,10 @@ class PgVectorStore:
             cur.execute(f"DROP TABLE IF EXISTS {table}")
 
     def drop(self) -> None:
+        """Drop the table (and its partitions)."""
         with self._cursor() as cur:
             cur.execute(f"DROP TABLE IF EXISTS {self.table}")
+        self._partitions = set()
 
     # writes ----------------------------------------------------------------------------------
     def upsert(
