@@ -77,6 +77,12 @@ class Settings(BaseSettings):
         description="pgvector: filtered sets up to this many rows are scanned exactly, larger "
         "ones go through HNSW (exact fallback when it returns too few)",
     )
+    pgvector_partition_by_region: bool = Field(
+        False,
+        description="pgvector: LIST-partition each new generation's table by region (one "
+        "partition a region, one for national and international bodies), so region-filtered "
+        "searches read two partitions; tables already built keep their layout",
+    )
     exact_filter_threshold: int = Field(
         25_000, ge=0, description="Filtered candidate sets up to this size are scanned exactly"
     )

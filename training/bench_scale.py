@@ -9,7 +9,8 @@ scripts/with-postgres.sh sets it; parts that need it say "skipped" without it):
   lag in every other process (one poller each, all at once): SQLite 2 processes, PostgreSQL 2
   and 4 (training/bench_replicas.py; a fresh database per run).
 - pgvector: recall@10 and retrieval latency under filters at --pgvector-size (100,000), and at
-  1,000,000 with --pgvector-1m (training/bench_pgvector.py; prints its own table).
+  1,000,000 with --pgvector-1m (training/bench_pgvector.py; prints its own table); the table
+  plain and partitioned by region in one run (--pgvector-layout both, the default).
 - embed: `matcher embed --executor local` against `--executor ray` on --n profiles, the real
   nonprofits padded with recombined ones past 54,399 (training/bench_embed.py): texts/s and
   CPU ms per text of each, max abs difference of the vectors.
@@ -82,7 +83,7 @@ def pgvector_part(args: argparse.Namespace, url: str | None) -> list[Row]:
     rows: list[Row] = []
     for size in sizes:
         load = _load()
-        argv = ["--url", url, "--size", str(size)]
+        argv = ["--url", url, "--size", str(size), "--layout", args.pgvector_layout]
         if args.quick:
             argv += ["--queries", "10", "--vectors", "random", "--dim", "32"]
         elif size >= 1_000_000:
@@ -157,6 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--database-url", default=os.environ.get("MATCHER_TEST_POSTGRES_URL"))
     p.add_argument("--pgvector-size", type=int, default=100_000)
     p.add_argument("--pgvector-1m", action="store_true", help="pgvector also at 1,000,000")
+    p.add_argument(
+        "--pgvector-layout",
+        choices=["plain", "region", "both"],
+        default="both",
+        help="pgvector: one table, partitioned by region, or both compared in one run",
+    )
     p.add_argument(
         "--n", type=int, default=100_000, help="embed/switch: profiles (real, then padded)"
     )

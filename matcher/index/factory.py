@@ -102,9 +102,9 @@ def new_vector_index(
         url=url,
         table=f"{PG_TABLE_PREFIX}{generation:06d}",
         exact_threshold=settings.pgvector_exact_threshold,
+        partition_by_region=settings.pgvector_partition_by_region,
+        replace=True,  # a table left by a build of this generation that did not finish
     )
-    index.store.drop()  # a table left by a build of this generation that did not finish
-    index.store.ensure_table()
     for table in index.store.sibling_tables(PG_TABLE_PREFIX):
         suffix = table.removeprefix(PG_TABLE_PREFIX)
         if suffix.isdigit() and int(suffix) < generation - 1:

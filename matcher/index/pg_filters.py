@@ -82,6 +82,36 @@ def place_keys_sql() -> str:
     )
 
 
+# Region partitioning (PgVectorStore(partition_by_region=True)): LIST partitions on a stored
+# `part` column, so a region filter reads the region's own partition and the wide one only.
+WIDE = "*"  # national and international bodies: region filters (of their country) admit them
+NO_REGION = "-"  # bodies with no region that serve no country or world: no region filter does
+
+
+def partition_key(level: int, region: str) -> str:
+    """The partition of a row: WIDE, NO_REGION or 'r:' + its region key."""
+    if level in (NATIONAL, INTERNATIONAL):
+        return WIDE
+    return f"r:{region}" if region else NO_REGION
+
+
+# partition_key in SQL, over a row's (staged) level and region columns
+PARTITION_SQL = (
+    f"CASE WHEN level IN ({NATIONAL}, {INTERNATIONAL}) THEN '{WIDE}' "
+    f"WHEN region = '' THEN '{NO_REGION}' ELSE 'r:' || region END"
+)
+
+
+def region_partitions(filters: Filters | None) -> list[str] | None:
+    """The partitions that can hold a row the filters admit (None: any may). A region filter
+    admits rows in the region (its partition; national and international ones are in WIDE)
+    or national or international (WIDE): exactly where_clause's region condition."""
+    if filters is None or not filters.region:
+        return None
+    region = region_key(filters.region)
+    return sorted({partition_key(-1, region), WIDE})  # -1: the level of no body
+
+
 def _distance_km(params: dict[str, Any]) -> str:
     """Haversine distance from the filter's point, as matcher.geo.haversine_many computes it."""
     params["near_lat"], params["near_lon"] = params.pop("_near")
@@ -110,10 +140,12 @@ def where_clause(
     include_unpublished: bool = False,
     include_all: bool = False,
     opaque: bool = False,
+    partitioned: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """(SQL condition, psycopg parameters) admitting exactly the rows Catalog.mask admits;
     `include_all` with no filters admits every stored row (the plain VectorIndex view);
-    `opaque` keeps the planner off the filter columns' B-tree indexes."""
+    `opaque` keeps the planner off the filter columns' B-tree indexes; `partitioned` adds the
+    partition-key test a region filter implies (region_partitions), so the planner prunes."""
     conds: list[str] = []
     params: dict[str, Any] = {}
     c = OPAQUE if opaque else {name: name for name in OPAQUE}
@@ -152,6 +184,10 @@ def where_clause(
             f"nat:{country}" if country else "nat",
             "intl",
         ]
+    parts = region_partitions(filters) if partitioned else None
+    if parts is not None:  # implied by the region condition above: the same rows, pruned
+        conds.append("part = ANY(%(parts)s)")
+        params["parts"] = parts
     if filters.exclude_ids:
         conds.append("(org_id IS NULL OR org_id <> ALL(%(exclude)s))")
         params["exclude"] = list(filters.exclude_ids)

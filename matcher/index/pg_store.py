@@ -23,7 +23,15 @@ from sqlalchemy.engine import make_url
 
 from matcher.domain import Filters
 from matcher.errors import ArtifactMismatchError, ExtensionMissingError, StorageError
-from matcher.index.pg_filters import COLUMNS, RowAttributes, place_keys_sql, where_clause
+from matcher.index import pg_partitions
+from matcher.index.pg_filters import (
+    COLUMNS,
+    NO_REGION,
+    RowAttributes,
+    partition_key,
+    place_keys_sql,
+    where_clause,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +104,8 @@ class PgVectorStore:
         max_scan_tuples: int = 20_000,
         iterative_scan: str = "relaxed_order",
         build_memory: str = "512MB",
+        partition_by_region: bool = False,
+        replace: bool = False,
     ) -> None:
         if dimension < 1 or dimension > 4000:
             raise ValueError("dimension must be 1..4000 (HNSW indexes halfvec up to 4,000)")
@@ -110,10 +120,16 @@ class PgVectorStore:
         self.ef_search, self.max_scan_tuples = ef_search, max_scan_tuples
         self.iterative_scan = iterative_scan
         self.build_memory = build_memory
+        # LIST partitions by region (matcher.index.pg_partitions); a table is opened only in the
+        # layout it was made in
+        self.partition_by_region = bool(partition_by_region)
+        self._partitions: set[str] = set()  # partition keys known to exist
         self._engine = create_engine(self.url, future=True, pool_pre_ping=True)
         self.schema = self._check_extension()
         self._op = f'OPERATOR("{self.schema}".<#>)'
         self._type = f'"{self.schema}".halfvec({self.dimension})'
+        if replace:  # a table of this name is dropped first, whatever its layout
+            self.drop()
         self.ensure_table()
 
     # connections -----------------------------------------------------------------------------
@@ -176,14 +192,35 @@ class PgVectorStore:
         return "public"
 
     # schema ----------------------------------------------------------------------------------
+    def _layout(self, cur: Any) -> str | None:
+        """'partitioned', 'plain' or None (no such table) for the store's table."""
+        cur.execute("SELECT c.relkind FROM pg_class c WHERE c.oid = to_regclass(%s)", (self.table,))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        return "partitioned" if str(row[0]) == "p" else "plain"
+
     def ensure_table(self) -> None:
         cols = ", ".join(f"{name} {sql}" for name, sql in COLUMNS)
         t = self.table
+        want = "partitioned" if self.partition_by_region else "plain"
         with self._cursor() as cur:
-            cur.execute(
-                f"CREATE TABLE IF NOT EXISTS {t} "
-                f"(id bigint PRIMARY KEY, {cols}, embedding {self._type} NOT NULL)"
-            )
+            found_layout = self._layout(cur)
+            if found_layout not in (None, want):
+                raise ArtifactMismatchError(
+                    f"table {t} is {found_layout}, but a {want} table was asked for "
+                    f"(partition_by_region={self.partition_by_region}): open it with "
+                    f"partition_by_region={not self.partition_by_region}, or build a new "
+                    "generation (matcher build / matcher embed) to change the layout"
+                )
+            if self.partition_by_region:
+                pg_partitions.create_table(cur, t, cols, self._type)
+                self._partitions = set(pg_partitions.partitions(cur, t))
+            else:
+                cur.execute(
+                    f"CREATE TABLE IF NOT EXISTS {t} "
+                    f"(id bigint PRIMARY KEY, {cols}, embedding {self._type} NOT NULL)"
+                )
             cur.execute(
                 "SELECT count(*) FROM pg_attribute WHERE attrelid = %s::regclass "
                 "AND attname = 'place_keys' AND NOT attisdropped",
@@ -228,11 +265,12 @@ class PgVectorStore:
             cur.execute(f"DROP INDEX IF EXISTS {self.table}_hnsw")
 
     def sibling_tables(self, prefix: str) -> list[str]:
-        """Tables of the current schema whose names start with `prefix` (other generations)."""
+        """Tables of the current schema whose names start with `prefix` (other generations;
+        not the partitions of a partitioned one)."""
         with self._cursor() as cur:
             cur.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-                "AND starts_with(tablename, %s)",
+                "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace "
+                "AND relkind IN ('r', 'p') AND NOT relispartition AND starts_with(relname, %s)",
                 (prefix,),
             )
             return sorted(str(r[0]) for r in cur.fetchall())
@@ -244,8 +282,10 @@ class PgVectorStore:
             cur.execute(f"DROP TABLE IF EXISTS {table}")
 
     def drop(self) -> None:
+        """Drop the table (and its partitions)."""
         with self._cursor() as cur:
             cur.execute(f"DROP TABLE IF EXISTS {self.table}")
+        self._partitions = set()
 
     # writes ----------------------------------------------------------------------------------
     def upsert(
@@ -255,7 +295,8 @@ class PgVectorStore:
         attrs: Sequence[RowAttributes] | None = None,
     ) -> None:
         """Insert or replace rows. Without `attrs`, new rows get default filter columns and
-        existing rows keep theirs (only the vector changes)."""
+        existing rows keep theirs (only the vector changes). A partitioned table first gets
+        the partitions of new regions."""
         if attrs is not None and len(attrs) != len(ids):
             raise ValueError(f"{len(attrs)} attribute rows for {len(ids)} ids")
         if len(ids) == 0:
@@ -263,6 +304,10 @@ class PgVectorStore:
         names = ["id", *(n for n, _ in COLUMNS), "embedding"]
         update = ["embedding"] if attrs is None else names[1:]
         sets = ", ".join(f"{n} = EXCLUDED.{n}" for n in update)
+        if self.partition_by_region:
+            self.ensure_partitions(
+                {NO_REGION} if attrs is None else {partition_key(a.level, a.region) for a in attrs}
+            )
         with self._cursor() as cur:
             cur.execute(  # the stored columns only (place_keys is generated)
                 f"CREATE TEMP TABLE _stage ON COMMIT DROP AS "
@@ -272,12 +317,30 @@ class PgVectorStore:
                 for chunk in copy_rows(ids, vectors, attrs):
                     cp.write(chunk)
             cols = ", ".join(names)
-            cur.execute(
-                f"INSERT INTO {self.table} ({cols}) SELECT {cols} FROM _stage "
-                f"ON CONFLICT (id) DO UPDATE SET {sets}"
-            )
+            if self.partition_by_region:
+                pg_partitions.replace_rows(cur, self.table, names, vectors_only=attrs is None)
+            else:
+                cur.execute(
+                    f"INSERT INTO {self.table} ({cols}) SELECT {cols} FROM _stage "
+                    f"ON CONFLICT (id) DO UPDATE SET {sets}"
+                )
             if len(ids) >= ANALYZE_BATCH:  # the planner's row estimates for counts and scans
                 cur.execute(f"ANALYZE {self.table}")
+
+    def ensure_partitions(self, keys: set[str]) -> None:
+        """Make the partitions of `keys` (pg_filters.partition_key) the table lacks, in a
+        transaction of their own (safe against writers making the same ones)."""
+        if keys <= self._partitions:
+            return
+        with self._cursor() as cur:
+            self._partitions = pg_partitions.ensure_partitions(cur, self.table, keys)
+
+    def partitions(self) -> dict[str, str]:
+        """{partition key: partition table}; {} for a table that is not partitioned."""
+        if not self.partition_by_region:
+            return {}
+        with self._cursor() as cur:
+            return pg_partitions.partitions(cur, self.table)
 
     def remove(self, ids: np.ndarray) -> None:
         with self._cursor() as cur:
@@ -297,7 +360,7 @@ class PgVectorStore:
     def count_upto(self, filters: Filters | None, limit: int | None = None, **kw: Any) -> int:
         """How many rows pass the filters, counting no further than `limit` (enough to decide
         exact against approximate without counting a large set to the end)."""
-        cond, params = where_clause(filters, **kw)
+        cond, params = where_clause(filters, partitioned=self.partition_by_region, **kw)
         inner = f"SELECT 1 FROM {self.table} WHERE {cond}"
         if limit is not None:
             inner += f" LIMIT {int(limit)}"
@@ -321,7 +384,9 @@ class PgVectorStore:
         explain: bool = False,
         **kw: Any,
     ) -> list[tuple[Any, ...]]:
-        cond, params = where_clause(filters, opaque=not exact, **kw)
+        cond, params = where_clause(
+            filters, opaque=not exact, partitioned=self.partition_by_region, **kw
+        )
         params["q"], params["k"] = self._query_literal(query), int(k)
         dist = f"embedding {self._op} %(q)s::{self._type}"
         sql = (

@@ -79,6 +79,7 @@ class PgVectorIndex(FaissIndexBase):
             "m": self.store.hnsw_m,
             "ef_construction": self.store.ef_construction,
             "ef_search": self.store.ef_search,
+            "partition_by_region": self.store.partition_by_region,
         }
 
     def manifest(self) -> Manifest:
@@ -167,6 +168,8 @@ class PgVectorIndex(FaissIndexBase):
             hnsw_m=int(params.get("m", 16)),
             ef_construction=int(params.get("ef_construction", 64)),
             ef_search=int(params.get("ef_search", 100)),
+            # manifests from before partitioning name plain tables
+            partition_by_region=bool(params.get("partition_by_region", False)),
         )
 
     def close(self) -> None:

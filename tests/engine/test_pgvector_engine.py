@@ -40,9 +40,12 @@ def ranked(engine: Engine, need: Need, f: Filters | None) -> list[str]:
     return [m.id for m in engine.recommend(need, filters=f, limit=20).results]
 
 
-@pytest.fixture
-def engines(tmp_path: Path) -> Iterator[tuple[Engine, Engine, Settings]]:
-    """(pgvector engine on PostgreSQL, faiss engine on SQLite, the pgvector settings)."""
+@pytest.fixture(params=["plain", "region"])
+def engines(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[Engine, Engine, Settings]]:
+    """(pgvector engine on PostgreSQL, faiss engine on SQLite, the pgvector settings); its
+    table plain or partitioned by region."""
     with pg_schema_url("pgveng") as url:
         pg_settings = Settings(
             data_dir=tmp_path / "pg",
@@ -50,6 +53,7 @@ def engines(tmp_path: Path) -> Iterator[tuple[Engine, Engine, Settings]]:
             database_url=url,
             vector_backend="pgvector",
             pgvector_exact_threshold=2,  # HNSW for every filter keeping more than 2 rows
+            pgvector_partition_by_region=request.param == "region",
         )
         pg = Engine.open(pg_settings, load=False)
         ref = Engine.open(Settings(data_dir=tmp_path / "ref", model_name="hashing-v1"), load=False)
@@ -75,6 +79,9 @@ def test_recommends_what_the_in_process_back_end_recommends(
     pg, ref, _ = engines
     assert isinstance(pg.ann, PgVectorIndex) and pg.ann.kind == "pgvector"
     assert pg.ann.store.table == f"{PG_TABLE_PREFIX}000001" and len(pg.ann) == len(small_corpus())
+    partitioned = pg.settings.pgvector_partition_by_region
+    assert pg.ann.store.partition_by_region is partitioned
+    assert (len(pg.ann.store.partitions()) > 1) is partitioned  # Oregon and Washington
     searched: list[str] = []
     search = pg.ann.search_filtered
 

@@ -15,14 +15,20 @@ import pytest
 from matcher.errors import ArtifactMismatchError, NotFoundError
 from matcher.index.base import VectorIndex
 from matcher.index.factory import BACKENDS, choose_kind, create_index, load_index
-from matcher.index.pgvector import SCORE_TOLERANCE
+from matcher.index.pgvector import SCORE_TOLERANCE, PgVectorIndex
 from tests.index.support_pgvector import pgvector_indexes
 
 DIM = 32
-KINDS = ["flat", "ivf", "hnsw", "pgvector"]
+# "pgvector-region": pgvector with its table partitioned by region
+KINDS = ["flat", "ivf", "hnsw", "pgvector", "pgvector-region"]
 # pgvector stores half-precision vectors: its scores are inner products to about 1e-3
 ATOL = {"pgvector": SCORE_TOLERANCE}
 NewIndex = Callable[[str], VectorIndex]
+
+
+def base(kind: str) -> str:
+    """The index kind of a contract variant ("pgvector-region" -> "pgvector")."""
+    return kind.split("-")[0]
 
 
 @pytest.fixture
@@ -33,11 +39,11 @@ def new_index() -> Iterator[NewIndex]:
         make_pg: list[Callable[..., VectorIndex]] = []
 
         def make(kind: str) -> VectorIndex:
-            if kind != "pgvector":
+            if base(kind) != "pgvector":
                 return create_index(kind, DIM)
             if not make_pg:
                 make_pg.append(stack.enter_context(pgvector_indexes()))
-            return make_pg[0](DIM)
+            return make_pg[0](DIM, partition_by_region=kind == "pgvector-region")
 
         yield make
 
@@ -63,12 +69,12 @@ def test_satisfies_protocol_and_finds_itself(
 ) -> None:
     index = build(new_index, kind, data)
     assert isinstance(index, VectorIndex)
-    assert index.kind == kind and index.dimension == DIM and len(index) == 400
+    assert index.kind == base(kind) and index.dimension == DIM and len(index) == 400
     ids, scores = index.search(data[:20], 5)
     assert ids.shape == scores.shape == (20, 5)
     assert ids.dtype == np.int64 and scores.dtype == np.float32
     np.testing.assert_array_equal(ids[:, 0], np.arange(20) * 3 + 1)
-    np.testing.assert_allclose(scores[:, 0], 1.0, atol=ATOL.get(kind, 1e-5))
+    np.testing.assert_allclose(scores[:, 0], 1.0, atol=ATOL.get(base(kind), 1e-5))
     assert (np.diff(scores, axis=1) <= 1e-6).all(), "best first"
 
 
@@ -77,7 +83,7 @@ def test_scores_are_inner_products(new_index: NewIndex, kind: str, data: np.ndar
     index = build(new_index, kind, data)
     ids, scores = index.search(data[500:503], 3)
     expected = np.einsum("qd,qkd->qk", data[500:503], data[(ids - 1) // 3])
-    np.testing.assert_allclose(scores, expected, atol=ATOL.get(kind, 1e-5))
+    np.testing.assert_allclose(scores, expected, atol=ATOL.get(base(kind), 1e-5))
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -86,7 +92,7 @@ def test_add_replaces_existing_id(new_index: NewIndex, kind: str, data: np.ndarr
     index.add(np.array([1]), data[550:551])  # id 1 used to hold data[0]
     assert len(index) == 400
     ids, scores = index.search(data[550:551], 1)
-    assert ids[0, 0] == 1 and scores[0, 0] == pytest.approx(1.0, abs=ATOL.get(kind, 1e-5))
+    assert ids[0, 0] == 1 and scores[0, 0] == pytest.approx(1.0, abs=ATOL.get(base(kind), 1e-5))
     ids, _ = index.search(data[0:1], 10)
     assert 1 not in ids[0, :1]
     assert np.unique(index.ids()).size == 400
@@ -153,14 +159,17 @@ def test_save_load_roundtrip(
     target = tmp_path / "idx"
     index.save(target)
     manifest = json.loads((target / "manifest.json").read_text())
-    assert manifest["kind"] == kind and manifest["dimension"] == DIM
+    assert manifest["kind"] == base(kind) and manifest["dimension"] == DIM
     assert manifest["count"] == 399 and manifest["created_at"]
-    if kind == "pgvector":  # the rows stay in the database; the manifest says where
+    if base(kind) == "pgvector":  # the rows stay in the database; the manifest says where
         assert manifest["params"]["table"] and "@" in manifest["params"]["url"]
+        assert manifest["params"]["partition_by_region"] is (kind == "pgvector-region")
     else:
         assert manifest["faiss_version"]
     loaded = load_index(target)
     assert type(loaded) is type(index) and len(loaded) == 399
+    if isinstance(loaded, PgVectorIndex):  # reopened in the layout it was made in
+        assert loaded.store.partition_by_region is (kind == "pgvector-region")
     np.testing.assert_array_equal(loaded.ids(), index.ids())
     before = index.search(data[500:520], 8)
     after = loaded.search(data[500:520], 8)
@@ -178,7 +187,7 @@ def test_load_refuses_mismatch(
 ) -> None:
     index = build(new_index, kind, data)
     index.save(tmp_path / "idx")
-    other = next(k for k in KINDS if k != kind)
+    other = next(k for k in KINDS if base(k) != base(kind))
     with pytest.raises(ArtifactMismatchError):
         BACKENDS[other].load(tmp_path / "idx")
     with pytest.raises(ArtifactMismatchError):
@@ -186,7 +195,7 @@ def test_load_refuses_mismatch(
     with pytest.raises(ArtifactMismatchError):
         load_index(tmp_path / "idx", expected_kind=other)
     tampered = [("count", 5), ("dimension", DIM * 2), ("kind", "nope")]
-    if kind == "pgvector":  # its table is live: the count moves on with writes after a save
+    if base(kind) == "pgvector":  # its table is live: the count moves on with writes after a save
         tampered = tampered[1:]
     for field, value in tampered:
         broken = tmp_path / f"broken-{field}"

@@ -92,12 +92,22 @@ def make_index() -> Iterator[Callable[..., PgVectorIndex]]:
         yield make
 
 
-@pytest.fixture
+@pytest.fixture(params=["plain", "region"])
 def loaded(
-    make_index: Callable[..., PgVectorIndex], world: tuple[list[Organisation], np.ndarray, Catalog]
+    request: pytest.FixtureRequest,
+    make_index: Callable[..., PgVectorIndex],
+    world: tuple[list[Organisation], np.ndarray, Catalog],
 ) -> PgVectorIndex:
+    """The world in one table, or partitioned by region (the same contract either way)."""
     orgs, vectors, _ = world
-    index = make_index(DIM, exact_threshold=100, hnsw_m=8, ef_construction=32, ef_search=40)
+    index = make_index(
+        DIM,
+        exact_threshold=100,
+        hnsw_m=8,
+        ef_construction=32,
+        ef_search=40,
+        partition_by_region=request.param == "region",
+    )
     index.upsert_rows(np.arange(1, N + 1), vectors, [RowAttributes.of(o) for o in orgs])
     return index
 
@@ -155,9 +165,16 @@ def test_engine_chooses_exact_for_small_sets_and_hnsw_for_large(
     assert hits.method == filtered.APPROXIMATE and hits.ids.size == 10
     exact_ids, _ = loaded.store.exact(vectors[3], 10, large)
     assert len(set(hits.ids.tolist()) & set(exact_ids.tolist())) >= 8
-    # and PostgreSQL runs what was chosen: the HNSW index only on the approximate path
-    assert f"{loaded.store.table}_hnsw" in loaded.store.explain(vectors[3], 10, large, False)
-    assert "_hnsw" not in loaded.store.explain(vectors[3], 10, large, True)
+    # and PostgreSQL runs what was chosen: the HNSW index (of every partition) only on the
+    # approximate path
+    approximate = loaded.store.explain(vectors[3], 10, large, False)
+    exact = loaded.store.explain(vectors[3], 10, large, True)
+    assert "Order By: (embedding " in approximate and "Order By:" not in exact
+    if not loaded.store.partition_by_region:
+        assert f"{loaded.store.table}_hnsw" in approximate
+    else:
+        orders = approximate.count("Order By: (embedding ")
+        assert orders == len(loaded.store.partitions()) > 1
 
 
 def test_hnsw_returning_too_few_rows_falls_back_to_exact(
