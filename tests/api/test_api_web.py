@@ -266,3 +266,13 @@ def test_ambiguous_place_is_explained_in_the_form(
     datalist = r.text.split('<datalist id="place-options">')[1].split("</datalist>")[0]
     assert '<option value="Springfield, IL">' in datalist
     assert 'value="Springfield"' in r.text  # what was typed stays in the field
+
+
+def test_the_page_names_an_icon_that_is_served(client: TestClient) -> None:
+    """Browsers asked for /favicon.ico on every page and got a 404 in the console."""
+    page = client.get("/")
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', page.text)
+    assert icon is not None
+    got = client.get(icon.group(1))
+    assert got.status_code == 200 and got.headers["content-type"].startswith("image/svg+xml")
+    assert got.content.startswith(b"<svg")
