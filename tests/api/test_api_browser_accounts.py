@@ -101,6 +101,7 @@ def test_two_organisations_are_introduced_and_write_to_each_other(server: LiveSe
             approve_pending(server, ben_id)
 
             ana.goto(results_url)
+            assert ana.locator(".signin-hint").count() == 0  # signed in: the link is there
             card = ana.locator(f'article.partner[data-org-id="{partner}"]').first
             card.get_by_role("link", name="Ask for an introduction").click()
             ana.wait_for_url("**/introductions/new**")

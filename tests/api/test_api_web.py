@@ -276,3 +276,18 @@ def test_the_page_names_an_icon_that_is_served(client: TestClient) -> None:
     got = client.get(icon.group(1))
     assert got.status_code == 200 and got.headers["content-type"].startswith("image/svg+xml")
     assert got.content.startswith(b"<svg")
+
+
+def test_a_visitor_is_told_how_to_ask_for_an_introduction(client: TestClient) -> None:
+    """Signed out, a card offered no way to reach a partner and nothing said why."""
+    r = client.post("/", data={"text": NEED_TEXT})
+    assert r.status_code == 200, r.text
+    rec_id = re.search(r'data-recommendation-id="([^"]+)"', r.text)
+    assert rec_id is not None
+    hint = re.search(r'<p class="hint signin-hint"><a href="([^"]+)">Sign in</a>', r.text)
+    assert hint is not None and hint.group(1) == f"/login?next=/r/{rec_id.group(1)}"
+    assert "Ask for an introduction" not in r.text
+    org_id = re.search(r'data-org-id="([^"]+)"', r.text)
+    assert org_id is not None
+    profile = client.get(f"/organisations/{org_id.group(1)}")
+    assert "signin-hint" in profile.text and "to ask for an introduction" in profile.text
