@@ -291,3 +291,16 @@ def test_a_visitor_is_told_how_to_ask_for_an_introduction(client: TestClient) ->
     assert org_id is not None
     profile = client.get(f"/organisations/{org_id.group(1)}")
     assert "signin-hint" in profile.text and "to ask for an introduction" in profile.text
+
+
+def test_no_gap_says_what_was_read_and_where_to_add_more(client: TestClient) -> None:
+    """ "None: every kind of help asked for is offered" read as a promise when the need's other
+    asks were not recognised; it now names what was read and where to add what is missing."""
+    r = client.post("/", data={"text": NEED_TEXT, "capabilities": "food supply"})
+    assert r.status_code == 200, r.text
+    gaps = re.search(r'<div id="gaps".*?</div>', r.text, re.S)
+    assert gaps is not None
+    assert "None of the help read from the need (food supply): a member offers each" in gaps.group(
+        0
+    )
+    assert 'href="#capabilities"' in gaps.group(0)
