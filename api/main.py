@@ -34,6 +34,7 @@ from api.replication import ChangeSeqMiddleware
 from api.routes import (
     account_pages,
     accounts,
+    aligned_pages,
     analyst,
     analytics,
     analytics_pages,
@@ -214,6 +215,7 @@ def create_app(
         partnership_pages,
         introductions,
         introduction_pages,
+        aligned_pages,
     )
     for module in routers:
         app.include_router(module.router)

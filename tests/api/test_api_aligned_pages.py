@@ -1,0 +1,58 @@
+"""The aligned-organisations page: a CSR manager opens the company's profile and finds the
+nonprofits it is aligned with (the web page had no way to, only GET .../matches with a key)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "organisations.jsonl"
+
+
+def _first(sector: str) -> str:
+    for line in SAMPLE.read_text().splitlines():
+        doc = json.loads(line)
+        if doc.get("sector") == sector and doc.get("published", True):
+            return str(doc["id"])
+    raise AssertionError(f"no {sector} in the sample")
+
+
+def _items(page: str) -> list[tuple[str, str]]:
+    return re.findall(r'class="aligned-item" data-org-id="([^"]+)" data-sector="([^"]+)"', page)
+
+
+def test_a_companys_profile_leads_to_the_nonprofits_it_is_aligned_with(
+    client: TestClient,
+) -> None:
+    company = _first("business")
+    profile = client.get(f"/organisations/{company}")
+    assert profile.status_code == 200
+    assert f'href="/organisations/{company}/aligned"' in profile.text
+    page = client.get(f"/organisations/{company}/aligned")
+    assert page.status_code == 200, page.text
+    items = _items(page.text)
+    assert items and {sector for _, sector in items} == {"nonprofit"}  # what a company seeks
+    assert company not in {org_id for org_id, _ in items}
+    for org_id, _ in items:  # each leads to its profile
+        assert f'href="/organisations/{org_id}"' in page.text
+    assert '<ul class="reasons"><li>' in page.text  # each says why
+
+
+def test_the_sector_can_be_chosen_and_a_bad_one_is_named(client: TestClient) -> None:
+    nonprofit = _first("nonprofit")
+    default = _items(client.get(f"/organisations/{nonprofit}/aligned").text)
+    assert {sector for _, sector in default} == {"business"}  # what a nonprofit seeks
+    agencies = _items(client.get(f"/organisations/{nonprofit}/aligned?sector=government").text)
+    assert agencies and {sector for _, sector in agencies} == {"government"}
+    every = _items(client.get(f"/organisations/{nonprofit}/aligned?sector=all").text)
+    assert len({sector for _, sector in every}) >= 2
+    bad = client.get(f"/organisations/{nonprofit}/aligned?sector=charity")
+    assert bad.status_code == 422 and "&#39;charity&#39; is not one of" in bad.text
+
+
+def test_an_unknown_organisation_is_a_readable_404(client: TestClient) -> None:
+    page = client.get("/organisations/no-such-org/aligned")
+    assert page.status_code == 404 and "No organisation" in page.text
