@@ -1,8 +1,10 @@
 """An organisation's aligned partners as a page (`/organisations/{id}/aligned`): for a CSR
 manager looking for nonprofits near the company's home to support, a nonprofit looking for a
-company or an agency to approach. Fit is judged both ways (`Engine.match`: what each offers
-the other, the profiles' meaning, the distance), one sector at a time, nearest and closest
-first. The API has the same as GET /v1/organisations/{id}/matches (a reader key)."""
+company or an agency to approach. One sector at a time. Without a focus, fit is judged both
+ways between the two profiles (`Engine.match`, as GET /v1/organisations/{id}/matches): it
+finds organisations like this one (for a company: its industry's associations). With a focus
+("financial literacy for young people"), the focus is the need, placed at the organisation's
+home and asked by it, so what the organisation offers counts towards what the others need."""
 
 from __future__ import annotations
 
@@ -14,12 +16,13 @@ from fastapi.responses import HTMLResponse, Response
 from api.deps import EngineDep, PrincipalDep, StateDep
 from api.web.errors import error_page
 from api.web.render import context, templates
-from matcher.domain import SECTORS, Sector
+from matcher.domain import SECTORS, Filters, Match, Need, Sector
 from matcher.errors import NotFoundError
 
 router = APIRouter(include_in_schema=False)
 
 ALIGNED_LIMIT = 15
+FOCUS_MAX = 500
 ALL = "all"
 
 
@@ -37,6 +40,7 @@ async def aligned(
     principal: PrincipalDep,
     state: StateDep,
     sector: Annotated[str | None, Query(max_length=20)] = None,
+    focus: Annotated[str, Query(max_length=FOCUS_MAX)] = "",
 ) -> Response:
     org_id = org_id[:128]
     try:
@@ -51,11 +55,30 @@ async def aligned(
         return error_page(request, 422, f"sector: '{sector}' is not one of {choices}.")
     chosen = sector or default_sector(org.sector.value)
     wanted = None if chosen == ALL else [chosen]
-    try:
-        matches = await state.compute(
-            lambda: engine.match(org_id, sectors=wanted, limit=ALIGNED_LIMIT)
+    focus = focus.strip()
+    if focus and len(focus) < 3:
+        return error_page(request, 422, "focus: say in a few words what you would support.")
+
+    def work() -> list[Match]:
+        if not focus:
+            return engine.match(org_id, sectors=wanted, limit=ALIGNED_LIMIT)
+        need = Need(
+            text=focus,
+            city=org.city,
+            region=org.region,
+            country=org.country,
+            lat=org.lat,
+            lon=org.lon,
+            requester_id=org.id,
         )
+        filters = Filters(sectors=[Sector(s) for s in wanted or ()], exclude_ids=[org.id])
+        return engine.recommend(need, filters=filters, limit=ALIGNED_LIMIT).results
+
+    try:
+        matches: list[Match] | None = await state.compute(work)
     except NotFoundError:  # stored but not indexed yet (written since the last build)
         matches = None
-    ctx = context(request, org=org, matches=matches, chosen=chosen, choices=(*SECTORS, ALL))
+    ctx = context(
+        request, org=org, matches=matches, chosen=chosen, choices=(*SECTORS, ALL), focus=focus
+    )
     return templates.TemplateResponse(request, "aligned.html", ctx)

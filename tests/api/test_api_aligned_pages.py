@@ -56,3 +56,22 @@ def test_the_sector_can_be_chosen_and_a_bad_one_is_named(client: TestClient) -> 
 def test_an_unknown_organisation_is_a_readable_404(client: TestClient) -> None:
     page = client.get("/organisations/no-such-org/aligned")
     assert page.status_code == 404 and "No organisation" in page.text
+
+
+def test_a_focus_finds_organisations_working_on_it_near_the_company(client: TestClient) -> None:
+    """Without a focus a company finds organisations like itself; with one, the ones working on
+    what it wants to support, in the chosen sector, the company itself never among them."""
+    company = _first("business")
+    page = client.get(
+        f"/organisations/{company}/aligned", params={"focus": "food for hungry families"}
+    )
+    assert page.status_code == 200, page.text
+    items = _items(page.text)
+    assert items and {sector for _, sector in items} == {"nonprofit"}
+    assert company not in {org_id for org_id, _ in items}
+    assert 'value="food for hungry families"' in page.text  # the form keeps it
+    assert "focus=food%20for%20hungry%20families" in page.text  # kept across sector links
+    plain = _items(client.get(f"/organisations/{company}/aligned").text)
+    assert [i for i, _ in items] != [i for i, _ in plain]  # the focus changed the answer
+    short = client.get(f"/organisations/{company}/aligned", params={"focus": "ab"})
+    assert short.status_code == 422 and "focus:" in short.text
