@@ -335,6 +335,21 @@ class Need(BaseModel):
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 
+def home_need(org: Organisation, text: str, **extra: Any) -> Need:
+    """A need asked by `org`, placed at its home (what it seeks, or the work it would
+    support): its place is the organisation's, so nearer partners rank higher."""
+    return Need(
+        text=text,
+        city=org.city,
+        region=org.region,
+        country=org.country,
+        lat=org.lat,
+        lon=org.lon,
+        requester_id=org.id,
+        **extra,
+    )
+
+
 class Filters(BaseModel):
     """Hard constraints, applied exactly. Empty means no constraint."""
 

@@ -45,6 +45,7 @@ from matcher.domain import (
     Organisation,
     Recommendation,
     Sector,
+    home_need,
     utcnow,
 )
 from matcher.embedding.base import Embedder
@@ -1325,16 +1326,7 @@ class Engine:
             pos = self.catalog.position_of_id(org_id)
             assert pos is not None
             q = self.catalog.vectors[pos].copy()
-        need = Need(
-            text=org.profile_text()[:5000],
-            city=org.city,
-            region=org.region,
-            country=org.country,
-            lat=org.lat,
-            lon=org.lon,
-            requester_id=org.id,
-            required_capabilities=list(prof.needs),
-        )
+        need = home_need(org, org.profile_text()[:5000], required_capabilities=list(prof.needs))
         f = filters.model_copy(deep=True) if filters else Filters()
         if sectors:
             f.sectors = [Sector(s) for s in sectors]

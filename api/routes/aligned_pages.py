@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from api.deps import EngineDep, PrincipalDep, StateDep
 from api.web.errors import error_page
 from api.web.render import context, templates
-from matcher.domain import SECTORS, Filters, Match, Need, Sector
+from matcher.domain import SECTORS, Filters, Match, Sector, home_need
 from matcher.errors import NotFoundError
 
 router = APIRouter(include_in_schema=False)
@@ -62,15 +62,7 @@ async def aligned(
     def work() -> list[Match]:
         if not focus:
             return engine.match(org_id, sectors=wanted, limit=ALIGNED_LIMIT)
-        need = Need(
-            text=focus,
-            city=org.city,
-            region=org.region,
-            country=org.country,
-            lat=org.lat,
-            lon=org.lon,
-            requester_id=org.id,
-        )
+        need = home_need(org, focus)
         filters = Filters(sectors=[Sector(s) for s in wanted or ()], exclude_ids=[org.id])
         return engine.recommend(need, filters=filters, limit=ALIGNED_LIMIT).results
 
