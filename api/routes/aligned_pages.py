@@ -23,6 +23,7 @@ router = APIRouter(include_in_schema=False)
 
 ALIGNED_LIMIT = 15
 FOCUS_MAX = 500
+WITHIN_KM = (25, 50, 100, 250)  # the distances offered; none: anywhere
 ALL = "all"
 
 
@@ -41,6 +42,7 @@ async def aligned(
     state: StateDep,
     sector: Annotated[str | None, Query(max_length=20)] = None,
     focus: Annotated[str, Query(max_length=FOCUS_MAX)] = "",
+    within: Annotated[int | None, Query(ge=1, le=20_000)] = None,
 ) -> Response:
     org_id = org_id[:128]
     try:
@@ -59,11 +61,19 @@ async def aligned(
     if focus and len(focus) < 3:
         return error_page(request, 422, "focus: say in a few words what you would support.")
 
+    # a distance needs the organisation's own point (a profile without one: anywhere, said)
+    point = (org.lat, org.lon) if org.lat is not None and org.lon is not None else None
+    placed = point is not None
+    near = point if point is not None and within else None
+    area = Filters(near=near, radius_km=within) if near else Filters()
+
     def work() -> list[Match]:
         if not focus:
-            return engine.match(org_id, sectors=wanted, limit=ALIGNED_LIMIT)
+            return engine.match(org_id, sectors=wanted, filters=area, limit=ALIGNED_LIMIT)
         need = home_need(org, focus)
-        filters = Filters(sectors=[Sector(s) for s in wanted or ()], exclude_ids=[org.id])
+        filters = area.model_copy(
+            update={"sectors": [Sector(s) for s in wanted or ()], "exclude_ids": [org.id]}
+        )
         return engine.recommend(need, filters=filters, limit=ALIGNED_LIMIT).results
 
     try:
@@ -71,6 +81,14 @@ async def aligned(
     except NotFoundError:  # stored but not indexed yet (written since the last build)
         matches = None
     ctx = context(
-        request, org=org, matches=matches, chosen=chosen, choices=(*SECTORS, ALL), focus=focus
+        request,
+        org=org,
+        matches=matches,
+        chosen=chosen,
+        choices=(*SECTORS, ALL),
+        focus=focus,
+        within=within if near else None,
+        within_choices=WITHIN_KM if placed else (),
+        unplaced=bool(within) and not placed,
     )
     return templates.TemplateResponse(request, "aligned.html", ctx)

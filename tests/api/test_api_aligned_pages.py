@@ -75,3 +75,18 @@ def test_a_focus_finds_organisations_working_on_it_near_the_company(client: Test
     assert [i for i, _ in items] != [i for i, _ in plain]  # the focus changed the answer
     short = client.get(f"/organisations/{company}/aligned", params={"focus": "ab"})
     assert short.status_code == 422 and "focus:" in short.text
+
+
+def test_a_distance_keeps_only_organisations_within_it(client: TestClient) -> None:
+    company = _first("business")
+    far = client.get(f"/organisations/{company}/aligned", params={"focus": "food banks"})
+    near = client.get(
+        f"/organisations/{company}/aligned", params={"focus": "food banks", "within": 50}
+    )
+    assert near.status_code == 200, near.text
+    km = [float(x) for x in re.findall(r"· (\d+) km away ·", near.text)]
+    assert km and max(km) <= 50
+    assert len(_items(near.text)) == len(km)  # every one has a distance, within 50 km
+    assert max(float(x) for x in re.findall(r"· (\d+) km away ·", far.text)) > 50
+    assert '<option value="50" selected>' in near.text
+    assert "within=50" in near.text  # kept across the sector links
