@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from api.keys import KeyRing
 from api.main import create_app
-from matcher.domain import Need
+from matcher.domain import home_need
 from matcher.engine import Engine
 from matcher.errors import ValidationError
 from training.history import store_partnerships
@@ -37,15 +37,7 @@ def _history(engine: Engine, n_sources: int = 30) -> None:
     items = []
     start = datetime(2020, 1, 1, tzinfo=UTC)
     for i, (_pk, org) in enumerate(list(engine.store.organisations())[:n_sources]):
-        need = Need(
-            text=org.profile_text()[:4000],
-            city=org.city,
-            region=org.region,
-            country=org.country,
-            lat=org.lat,
-            lon=org.lon,
-            requester_id=org.id,
-        )
+        need = home_need(org, org.profile_text()[:4000])
         rec = engine.recommend(need, limit=100)
         best = sorted(
             rec.results,

@@ -67,6 +67,17 @@ def test_a_region_filter_reads_its_partition_and_the_wide_one_only(
     assert set(index.store.exact(vectors(1)[0], 500, Filters(region="OR"))[0]) == admitted
 
 
+def _race(stores: list[PgVectorStore], write: Callable[[int, PgVectorStore], None]) -> None:
+    """Run `write(w, store)` for each store in a thread of its own, then close the stores."""
+    threads = [threading.Thread(target=write, args=(w, s)) for w, s in enumerate(stores)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for store in stores:
+        store.close()
+
+
 def test_two_writers_bringing_the_same_new_regions_both_succeed(
     make_index: Callable[..., PgVectorIndex],
 ) -> None:
@@ -89,13 +100,7 @@ def test_two_writers_bringing_the_same_new_regions_both_succeed(
             errors.append(exc)
             barrier.abort()  # the others stop waiting for this one
 
-    threads = [threading.Thread(target=write, args=(w, s)) for w, s in enumerate(stores)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for store in stores:
-        store.close()
+    _race(stores, write)
     assert not errors, errors
     assert set(first.store.partitions()) == {"r:new1", "r:new2", "r:new3", NO_REGION}
     assert len(first) == 240 and np.unique(first.ids()).size == 240
@@ -126,13 +131,7 @@ def test_concurrent_replacements_of_the_same_ids_leave_one_row_each(
             errors.append(exc)
             barrier.abort()  # the others stop waiting for this one
 
-    threads = [threading.Thread(target=write, args=(w, s)) for w, s in enumerate(stores)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for store in stores:
-        store.close()
+    _race(stores, write)
     assert not errors, errors
     assert len(first) == 51 and np.unique(first.ids()).size == 51
 

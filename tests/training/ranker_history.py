@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from matcher.domain import Need
+from matcher.domain import home_need
 from matcher.engine import Engine
 from matcher.settings import Settings
 from training.history import store_partnerships
@@ -34,15 +34,7 @@ def add_history(engine: Engine, n_sources: int = 60, per_source: int = 3) -> lis
     start = datetime(2020, 1, 1, tzinfo=UTC)
     orgs = [o for _pk, o in engine.store.organisations()][:n_sources]
     for i, org in enumerate(orgs):
-        need = Need(
-            text=org.profile_text()[:4000],
-            city=org.city,
-            region=org.region,
-            country=org.country,
-            lat=org.lat,
-            lon=org.lon,
-            requester_id=org.id,
-        )
+        need = home_need(org, org.profile_text()[:4000])
         rec = engine.recommend(need, limit=100)
         best = sorted(rec.results, key=lambda m: -hidden_score(m.components))[:per_source]
         for j, m in enumerate(best):
