@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -92,6 +93,20 @@ class Uvicorn:
         return alive and self.process.returncode == -signal.SIGKILL
 
 
+def _exit(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def exit_through_finally_on_sigterm() -> None:
+    """A SIGTERM (`timeout`, `kill`, `pkill`) then ends this process as Ctrl-C does, through
+    its `finally` blocks, so the servers it started are stopped instead of left serving (only
+    from the main thread, and only while SIGTERM has its default action)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _exit)
+
+
 def start_uvicorn(
     env: Mapping[str, str],
     *,
@@ -107,6 +122,7 @@ def start_uvicorn(
     """`uvicorn APP --host 127.0.0.1 --port PORT *args` (run from the repository root,
     under `wrap` when given, e.g. `py-spy record ...` without its "--"), returned once /readyz
     answers 200; stopped, and ServerNotReady raised, if it exits or is not ready in time."""
+    exit_through_finally_on_sigterm()
     port = port or free_port()
     cmd = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1"]
     cmd += ["--port", str(port), *args]
