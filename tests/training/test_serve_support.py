@@ -25,8 +25,8 @@ DRIVER = """
 import sys, time
 from training.serve_support import start_uvicorn
 server = start_uvicorn({"PYTHONPATH": sys.argv[1] + ":" + sys.argv[2]}, app="tiny_app:app")
-print(server.process.pid, flush=True)
-try:
+try:  # the pid is printed inside: a SIGTERM that follows it at once still finds the finally
+    print(server.process.pid, flush=True)
     time.sleep(600)
 finally:
     server.stop()
