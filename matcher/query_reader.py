@@ -22,8 +22,8 @@ from matcher.need_reading import split_sentences
 from matcher.settings import Settings
 from matcher.vectors import centre, l2_normalise
 
-CACHE_SIZE = 1024
 _CLAUSES = "\x00clauses\x00"  # cache key prefix of a text's clause vectors
+_CLAUSE = "\x00clause\x00"  # cache key prefix of one clause's embedding (not centred)
 
 
 class QueryReader:
@@ -42,8 +42,11 @@ class QueryReader:
         self._cache.clear()
 
     def _remember(self, key: str, value: np.ndarray) -> None:
+        size = self.settings.query_cache_size
+        if size <= 0:
+            return
         self._cache[key] = value
-        if len(self._cache) > CACHE_SIZE:
+        while len(self._cache) > size:
             self._cache.popitem(last=False)
 
     def vector(self, text: str) -> np.ndarray:
@@ -97,9 +100,24 @@ class QueryReader:
         elif self.pools_spans():
             vecs = self._query_and_clauses(text, parts)[1]
         else:
-            vecs = centre(l2_normalise(self.embedder.encode(parts)), self._mean())
+            vecs = self._each_clause(parts)
         self._remember(key, vecs)
         return vecs
+
+    def _each_clause(self, parts: Sequence[str]) -> np.ndarray:
+        """Each clause embedded on its own (cached by clause): its vector does not depend on
+        the clauses beside it (the int8 model's activations are quantised per call, and a
+        batch pads short clauses to the longest), so a clause shared by two texts (a need and
+        its topic without place words) is embedded once."""
+        out = np.empty((len(parts), self.embedder.dimension), dtype=np.float32)
+        for i, part in enumerate(parts):
+            key = _CLAUSE + part
+            cached = self._cache.get(key)
+            if cached is None:
+                cached = self.embedder.encode([part])[0]
+                self._remember(key, cached)
+            out[i] = cached
+        return centre(l2_normalise(out), self._mean())
 
     def pools_spans(self) -> bool:
         return self.settings.clause_spans and bool(getattr(self.embedder, "pools_spans", False))

@@ -163,6 +163,13 @@ class Settings(BaseSettings):
         "of two, 2.4x less embedding CPU (matcher.embedding.spans). Off by default: in context "
         "a clause takes on its neighbours' meaning (T4 business P@5 0.310 -> 0.290)",
     )
+    query_cache_size: int = Field(
+        4096,
+        ge=0,
+        description="vectors of need texts and of their clauses a process keeps for the next "
+        "request that asks them (0: none; the speed benchmarks measure with 0, so a clause "
+        "shared by their varied texts is not served from the cache)",
+    )
     default_limit: int = Field(10, ge=1, le=200)
     max_limit: int = Field(100, ge=1, le=1000)
     proximity_scale_km: float = Field(50.0, gt=0)

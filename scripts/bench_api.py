@@ -7,7 +7,9 @@
 16 concurrent httpx asyncio clients (`--concurrency`; the server sheds rankings beyond
 MATCHER_API_MAX_INFLIGHT, default 32, with 503) send a fixed number of requests (capped in time)
 and the script prints requests/s, p50/p95/p99 latency and the error count. Need texts are made
-unique per request by default so the engine's query-embedding cache does not flatter the numbers.
+unique per request by default, and a server the script starts keeps no query vectors
+(MATCHER_QUERY_CACHE_SIZE=0: the varied texts share their other clauses), so the engine's
+query cache does not flatter the numbers (`--repeat-texts` measures it with the cache).
 When it starts the server it also reports the server's CPU time per request (all worker
 processes) and the load generator's own, since both share the same cores.
 """
@@ -141,6 +143,7 @@ def start_server(
     app: str = "api.main:app",
     factory: bool = False,
     extra_env: dict[str, str] | None = None,
+    query_cache: bool = False,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """uvicorn on a free port of 127.0.0.1, once /readyz answers 200; with `wrap`, run as the
     child of that command (e.g. `py-spy record ...`, given without its "--"). `app` (an app
@@ -154,6 +157,9 @@ def start_server(
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
+        "MATCHER_QUERY_CACHE_SIZE": os.environ.get("MATCHER_QUERY_CACHE_SIZE", "4096")
+        if query_cache
+        else "0",
         **(extra_env or {}),
     }
     if model_name:
@@ -224,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
             args.ready_timeout,
             workers=args.workers,
             embed_backend=args.embed_backend,
+            query_cache=args.repeat_texts,
         )
         ready_seconds = time.perf_counter() - t0
     try:
