@@ -30,6 +30,12 @@ class ApiSettings(BaseSettings):
     bootstrap_sample: bool = Field(
         True, description="Load and index the bundled sample corpus when the database is empty"
     )
+    warm_up: bool = Field(
+        True,
+        description="Rank one need before /readyz says ready (loads the place gazetteers and "
+        "the query model's session): the first request answers as fast as the next ones "
+        "instead of about 2 s later",
+    )
     bootstrap_admin_key: bool = Field(
         True, description="Create, print and save (DATA_DIR/admin-key.txt) a first admin key"
     )

@@ -243,6 +243,10 @@ class AppState:
         except BaseException:
             engine.close()
             raise
+        if self.api.warm_up:
+            from matcher.warm_up import warm_up
+
+            warm_up(engine)
         return engine
 
     async def compute(self, fn: Callable[[], T]) -> T:
