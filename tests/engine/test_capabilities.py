@@ -40,3 +40,17 @@ def test_known_phrases() -> None:
     text = "ſupplies for schools"
     assert capabilities.capabilities_in(text) == _reference(text)
     assert capabilities.capabilities_in("") == set()
+
+
+def test_environmental_asks_are_read() -> None:
+    """Climate-resilience asks were read as nothing, so they never showed among the needs no
+    partner covers (a Hartford flood need's 'green infrastructure' on the real data)."""
+    read = capabilities.capabilities_in
+    assert read("green infrastructure like rain gardens") == {"environment"}
+    assert read("plant street trees along school routes") == {"environment"}
+    assert read("restore eroded riverbanks upstream") == {"environment"}
+    assert read("recycling and composting for the market") == {"environment"}
+    assert read("an emergency preparedness plan for seniors") == {"disaster"}
+    assert read("early warnings for the next flood") == {"disaster"}
+    for unrelated in ("Parkinson support group", "street lighting", "addiction treatment"):
+        assert "environment" not in read(unrelated), unrelated
