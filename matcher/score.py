@@ -358,10 +358,12 @@ def reasons_for(
     if required and missing and s.covers:
         out.append("Does not cover: " + ", ".join(missing[:3]) + ".")
     level = org.service_level.value if org.service_level else "local"
+    # the need's place by name where it has one ("includes Hartford"), as the group wrote it
+    place = need.city or need.region or "the need's place"
     if level in ("national", "international") and (need.region or need.lat is not None):
         out.append(
             f"Works {'nationwide' if level == 'national' else 'internationally'}: "
-            "its area includes the need's place."
+            f"its area includes {place}."
         )
     elif s.distance_km is not None:
         # the city is the partner's, so it comes first: "Based 15 km from the need's location
@@ -369,7 +371,10 @@ def reasons_for(
         where = f"in {org.city}, " if org.city else ""
         # rounded as the card rounds its distance (to 0.1 km, then shown whole): 9.46 km is
         # "10 km away" on the card, so not "9 km" here
-        out.append(f"Based {where}{round(s.distance_km, 1):.0f} km from the need's location.")
+        km = f"{round(s.distance_km, 1):.0f} km"
+        same_city = bool(need.city and org.city and need.city.lower() == org.city.lower())
+        origin = need.city if need.city and not same_city else "the need's location"
+        out.append(f"Based {where}{km} from {origin}.")
     elif need.city and org.city and need.city.lower() == org.city.lower():
         out.append(f"Based in the same city ({org.city}).")
     elif need.region and org.region and need.region.lower() == org.region.lower():

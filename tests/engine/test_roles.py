@@ -176,9 +176,13 @@ def test_the_distance_reason_names_the_partners_city_not_the_needs(engine: Engin
     need = Need(text="research and evaluation", city="Portland", lat=PORTLAND[0], lon=PORTLAND[1])
     rec = engine.recommend(need, limit=50)
     card = next(m for m in rec.results if m.id == "uni-sea")
-    distance = [r for r in card.reasons if "km from the need's location" in r]
+    distance = [r for r in card.reasons if " km from " in r]
     assert len(distance) == 1
-    assert distance[0].startswith("Based in Seattle, ") and distance[0].endswith("location.")
+    # the need's place by name: "the need's location" left a reader to guess where that was
+    assert distance[0].startswith("Based in Seattle, ") and distance[0].endswith(" from Portland.")
+    unnamed = engine.recommend(need.model_copy(update={"city": None}), limit=50)
+    card = next(m for m in unnamed.results if m.id == "uni-sea")
+    assert any(r.endswith(" km from the need's location.") for r in card.reasons)
 
 
 def test_a_sectors_list_shows_the_scores_that_ordered_it(tmp_path: Path) -> None:
@@ -203,3 +207,26 @@ def test_a_sectors_list_shows_the_scores_that_ordered_it(tmp_path: Path) -> None
                 assert member.score == by_id[member.id].score
     engine.close()
     assert lists >= 40  # the lists compared had something to order
+
+
+def test_a_national_partner_s_reason_names_the_need_s_place(tmp_path: Path) -> None:
+    from tests.engine.conftest import SEATTLE, _org, small_corpus
+
+    engine = Engine.open(Settings(data_dir=tmp_path / "var", model_name="hashing-v1"), load=False)
+    engine.store.upsert_organisations(small_corpus())
+    engine.build()
+    engine.create_organisation(
+        _org(
+            "usda",
+            "Department of Agriculture",
+            "government",
+            "Food and nutrition service funding food banks and school meals nationwide.",
+            SEATTLE,
+            service_level="national",
+            offers=["grant funding"],
+        )
+    )
+    need = Need(text="funding for a food bank", city="Portland", region="Oregon")
+    card = next(m for m in engine.recommend(need, limit=50).results if m.id == "usda")
+    assert "Works nationwide: its area includes Portland." in card.reasons
+    engine.close()
