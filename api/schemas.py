@@ -506,6 +506,7 @@ _MATCH_EXAMPLE: dict[str, Any] = {
     "city": "Leeds",
     "region": None,
     "country": "GB",
+    "service_level": "local",
 }
 
 
@@ -541,6 +542,12 @@ class MatchPublic(BaseModel):
     city: str | None
     region: str | None
     country: str | None
+    service_level: str | None = Field(
+        None,
+        description="how far its work reaches: local, state, national or international (a "
+        "national body passes every place filter of its country); null in recommendations "
+        "stored before it was kept",
+    )
 
 
 class CoalitionPublic(BaseModel):

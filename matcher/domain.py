@@ -401,6 +401,9 @@ class Match(BaseModel):
     city: str | None = None
     region: str | None = None
     country: str | None = None
+    # how far its work reaches (local, state, national, international); None in records
+    # stored before it was kept
+    service_level: str | None = None
 
 
 class Coalition(BaseModel):

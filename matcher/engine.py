@@ -45,6 +45,7 @@ from matcher.domain import (
     Organisation,
     Recommendation,
     Sector,
+    ServiceLevel,
     home_need,
     utcnow,
 )
@@ -1072,6 +1073,7 @@ class Engine:
             city=org.city,
             region=org.region,
             country=org.country,
+            service_level=(org.service_level or ServiceLevel.local).value,
         )
 
     def _limit(self, limit: int | None) -> int:

@@ -25,6 +25,7 @@ ALIGNED_LIMIT = 15
 FOCUS_MAX = 500
 WITHIN_KM = (25, 50, 100, 250)  # the distances offered; none: anywhere
 ALL = "all"
+WIDE_LEVELS = ("national", "international")
 
 
 def default_sector(own: str) -> str:
@@ -80,10 +81,14 @@ async def aligned(
         matches: list[Match] | None = await state.compute(work)
     except NotFoundError:  # stored but not indexed yet (written since the last build)
         matches = None
+    # bodies whose area is a whole country or more pass every distance: listed apart, so a
+    # "within 25 km" list does not read as if a company 4,000 km away were near
+    wide = [m for m in matches or () if m.service_level in WIDE_LEVELS]
     ctx = context(
         request,
         org=org,
-        matches=matches,
+        matches=None if matches is None else [m for m in matches if m not in wide],
+        wide=wide,
         chosen=chosen,
         choices=(*SECTORS, ALL),
         focus=focus,

@@ -90,3 +90,46 @@ def test_a_distance_keeps_only_organisations_within_it(client: TestClient) -> No
     assert max(float(x) for x in re.findall(r"· (\d+) km away ·", far.text)) > 50
     assert '<option value="50" selected>' in near.text
     assert "within=50" in near.text  # kept across the sector links
+
+
+def test_national_bodies_are_listed_apart_from_the_distance(tmp_path: Path) -> None:
+    """A national body passes every distance filter (its work covers the place), so within
+    50 km it was listed among the near ones with its head office 4,000 km away; it now has its
+    own list, and its card says it works nationwide."""
+    from api.main import create_app
+    from matcher.domain import Organisation
+    from tests.api.api_support import quiet_api_settings, seed
+
+    engine = seed(tmp_path)
+    company = _first("business")
+    home = engine.store.get_organisation(company).record
+    engine.create_organisation(
+        Organisation(
+            id="national-food",
+            name="National Food Bank Network",
+            sector="nonprofit",
+            description="National network of food banks: food banks, pantries, food donations.",
+            offers=["food donations", "food bank volunteers"],
+            city="Miami",
+            region="Florida",
+            country="US",
+            lat=25.76,
+            lon=-80.19,
+            service_level="national",
+        )
+    )
+    app = create_app(engine.settings, quiet_api_settings(warm_up=False), engine=engine)
+    with TestClient(app) as client:
+        page = client.get(
+            f"/organisations/{company}/aligned", params={"focus": "food banks", "within": 50}
+        ).text
+        results = client.post("/", data={"text": "food donations for our food bank"}).text
+    card = results[results.index('data-org-id="national-food"') :]
+    assert '<span class="reach">works nationwide</span>' in card[: card.index("</p>")]
+    near, _, wide = page.partition('id="wide-title"')
+    assert ("national-food", "nonprofit") in _items(wide)
+    assert "national-food" not in {org for org, _ in _items(near)}
+    km = [float(x) for x in re.findall(r"· (\d+) km away ·", near)]
+    assert km and max(km) <= 50
+    assert f"Their work covers {home.city}" in wide
+    engine.close()
