@@ -29,6 +29,7 @@ from typing import Any
 from matcher.atomic import TEMP_PREFIX, atomic_write_text, fsync_directory
 from matcher.embedding.published import FLOOR_KEY
 from matcher.errors import RegistrySyncError
+from matcher.pointer_file import PointerUnreadable, read_pointer
 
 META_FILES = ("manifest.json", "gate.json", "gate.txt")
 MANIFEST = "manifest.json"
@@ -249,11 +250,8 @@ def pointer_versions(models_dir: Path) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for pname in POINTERS:
         try:
-            text = read_text(models_dir / pname)
-            data = json.loads(text) if text is not None else {}
-        except (OSError, ValueError):
-            data = None
-        if not isinstance(data, dict):
+            data = read_pointer(models_dir / pname) or {}
+        except PointerUnreadable:
             out[pname] = UNREADABLE
             continue
         version = data.get("version")

@@ -42,6 +42,7 @@ from typing import Any
 from matcher.atomic import atomic_directory, atomic_write_text, clean_stale_temps, file_signature
 from matcher.errors import MatcherError
 from matcher.history_model import PartnerHistoryModel
+from matcher.pointer_file import PointerUnreadable, read_pointer
 from training.registry_db import AUTO, registry_writes
 
 logger = logging.getLogger(__name__)
@@ -124,11 +125,11 @@ class Registry:
     def pointer(self) -> dict[str, Any]:
         """CURRENT's content: version (None = default weights) and history."""
         try:
-            data = json.loads(self.current_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+            data = read_pointer(self.current_path)
+        except PointerUnreadable as exc:
+            raise RegistryError(str(exc)) from exc
+        if data is None:
             return {"version": None, "history": []}
-        except (OSError, ValueError) as exc:
-            raise RegistryError(f"unreadable {self.current_path}: {exc}") from exc
         return {
             "version": data.get("version"),
             "history": list(data.get("history") or []),

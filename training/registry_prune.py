@@ -37,6 +37,7 @@ from sqlalchemy import select
 
 from matcher.atomic import atomic_write_text
 from matcher.embedding.published import POINTER as EMBEDDING
+from matcher.pointer_file import PointerUnreadable, read_pointer
 from matcher.registry_files import (
     empty_trash,
     local_digest,
@@ -96,14 +97,9 @@ class PruneResult:
 
 def _read_pointer(path: Path) -> dict[str, Any] | None:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise RegistryError(f"unreadable {path}: {exc}: nothing pruned") from exc
-    if not isinstance(data, dict):
-        raise RegistryError(f"unreadable {path}: not an object: nothing pruned")
-    return data
+        return read_pointer(path)
+    except PointerUnreadable as exc:
+        raise RegistryError(f"{exc}: nothing pruned") from exc
 
 
 def _protected(registry: Registry, db: Any) -> dict[str, str]:

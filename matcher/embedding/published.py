@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from matcher.errors import ModelLoadError
+from matcher.pointer_file import PointerUnreadable, read_pointer
 
 logger = logging.getLogger(__name__)
 
@@ -38,14 +39,12 @@ def published_model(data_dir: Path | str) -> PublishedModel | None:
     model than the published one silently would re-embed everything with it)."""
     path = pointer_path(data_dir)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        data = read_pointer(path)
+    except PointerUnreadable as exc:
+        raise ModelLoadError(f"the embedding-model pointer: {exc}") from exc
+    if data is None or data.get("version") is None:
         return None
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"unreadable embedding-model pointer {path}: {exc}") from exc
-    version = data.get("version") if isinstance(data, dict) else None
-    if version is None:
-        return None
+    version = data["version"]
     name, folder = data.get("model_name"), data.get("model_dir")
     if not isinstance(name, str) or not isinstance(folder, str):
         raise ModelLoadError(f"{path} names {version!r} without model_name and model_dir")

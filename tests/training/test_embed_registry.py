@@ -147,8 +147,33 @@ def test_a_broken_pointer_is_an_error_not_a_silent_default(tmp_path: Path) -> No
     with pytest.raises(ModelLoadError, match="rollback --embedding"):
         create_embedder(settings(data))
     (data / "models" / "EMBEDDING").write_text("{not json")
-    with pytest.raises(ModelLoadError, match="unreadable embedding-model pointer"):
+    with pytest.raises(ModelLoadError, match="embedding-model pointer: unreadable .*EMBEDDING"):
         create_embedder(settings(data))
+    # valid JSON that is not a pointer was read as "nothing published": the default model,
+    # silently (the docstring's promise broken)
+    for not_a_pointer in ('"v0001"', "[]", "null"):
+        (data / "models" / "EMBEDDING").write_text(not_a_pointer)
+        with pytest.raises(ModelLoadError, match="not a JSON object"):
+            create_embedder(settings(data))
+
+
+def test_every_reader_of_a_pointer_refuses_one_that_is_not_an_object(tmp_path: Path) -> None:
+    """One reader (matcher.pointer_file) for the registry, pruning and sync: CURRENT holding
+    a JSON list made `Registry.pointer` fail with AttributeError."""
+    from matcher.registry_files import UNREADABLE, pointer_versions
+    from training.registry_prune import prune
+
+    registry = Registry(tmp_path, db=None)
+    registry.root.mkdir(parents=True)
+    (registry.root / "CURRENT").write_text("[]")
+    with pytest.raises(RegistryError, match="unreadable .*CURRENT: not a JSON object"):
+        registry.current()
+    with pytest.raises(RegistryError, match="not a JSON object: nothing pruned"):
+        prune(tmp_path, keep=1, db=None)
+    assert pointer_versions(registry.root)["CURRENT"] == UNREADABLE
+    (registry.root / "CURRENT").unlink()
+    assert registry.current() is None
+    assert pointer_versions(registry.root)["CURRENT"] is None
 
 
 def test_train_evaluate_skips_embedding_versions(
