@@ -1119,16 +1119,23 @@ class Engine:
         )
         if reading is not None and reading.key == self.reading_key():
             return f, topic, reading.query, reading.clauses, reading.required, floor
-        if query_vector is None:
+        reads_asks = not need.required_capabilities and self.meaning is not None
+        asked_vecs: np.ndarray | None = None
+        if reads_asks and topic != need.text and not self.reader.pools_spans():
+            # the clauses of the topic and of the need as written (quoted back) in one pass
+            clause_vecs, asked_vecs = self.reader.clause_vectors_of([topic, need.text])
+            q = self.reader.vector(topic) if query_vector is None else query_vector
+        elif query_vector is None:
             q, clause_vecs = self.reader.need_vectors(topic)
         else:
             q, clause_vecs = query_vector, self.reader.clause_vectors(topic)
-        if need.required_capabilities or self.meaning is None:
+        if not reads_asks:
             required = required_capabilities(need)  # the clauses are not read: not embedded
         else:
-            asked_vecs = (
-                clause_vecs if topic == need.text else self.reader.clause_vectors(need.text)
-            )
+            if asked_vecs is None:
+                asked_vecs = (
+                    clause_vecs if topic == need.text else self.reader.clause_vectors(need.text)
+                )
             required = self._required(need, need.text, asked_vecs, q)
         return f, topic, q, clause_vecs, required, floor
 

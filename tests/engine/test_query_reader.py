@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from matcher.embedding.hashing import HashingEmbedder
 from matcher.query_reader import QueryReader
@@ -39,18 +38,45 @@ def _reader(embedder: object, tmp_path: Path, **settings: object) -> QueryReader
     )
 
 
-def test_a_clause_two_texts_share_is_embedded_once(tmp_path: Path) -> None:
-    """A need and its topic (the need without place words) share most clauses: only the
-    clauses that differ are embedded again (before, every clause of both texts was)."""
+def test_the_clauses_of_a_need_and_its_topic_take_one_pass(tmp_path: Path) -> None:
+    """A need with place words is read twice (its topic, without them, and as written, whose
+    clauses are quoted back): their clauses now go through the model in one call, a clause
+    both share once. Each call costs 1-2 ms of CPU whatever its length."""
     embedder = RecordingEmbedder(HashingEmbedder())
     reader = _reader(embedder, tmp_path)
-    first = reader.clause_vectors(f"We need {VOLUNTEERS}, {TRUCKS}")
-    second = reader.clause_vectors(f"We need {VOLUNTEERS}, {FREEZER}")
-    embedded = [text for call in embedder.calls for text in call]
-    assert embedded == [f"We need {VOLUNTEERS}", TRUCKS, FREEZER]
-    assert all(len(call) == 1 for call in embedder.calls)
-    np.testing.assert_array_equal(first[0], second[0])
-    assert first.shape == second.shape == (2, 384)
+    topic = f"We need {VOLUNTEERS}, {TRUCKS}"
+    written = f"We need {VOLUNTEERS} in Hartford, {TRUCKS}"
+    topic_vecs, written_vecs = reader.clause_vectors_of([topic, written])
+    assert embedder.calls == [
+        [f"We need {VOLUNTEERS}", TRUCKS, f"We need {VOLUNTEERS} in Hartford"]
+    ]
+    assert topic_vecs.shape == written_vecs.shape == (2, 384)
+    np.testing.assert_array_equal(topic_vecs[1], written_vecs[1])  # the shared clause
+    np.testing.assert_array_equal(reader.clause_vectors(topic), topic_vecs)  # cached
+    assert len(embedder.calls) == 1
+    alone = _reader(RecordingEmbedder(HashingEmbedder()), tmp_path).clause_vectors(written)
+    np.testing.assert_allclose(alone, written_vecs, atol=1e-6)
+
+
+def test_an_engine_reads_a_need_with_place_words_in_two_passes(tmp_path: Path) -> None:
+    from matcher.domain import Need
+    from matcher.engine import Engine, topic_text
+
+    settings = Settings(data_dir=tmp_path, model_name="hashing-v1")
+    embedder = RecordingEmbedder(HashingEmbedder())
+    embedder.model_name = "recording-v1"  # not the hashing model's name: asks read by meaning
+    from tests.engine.conftest import small_corpus
+
+    engine = Engine.open(settings, embedder=embedder, load=False)  # type: ignore[arg-type]
+    engine.store.upsert_organisations(small_corpus())
+    engine.build()
+    assert engine.meaning is not None  # the asks are read from the clauses by meaning
+    need = Need(id="n", text=f"Families in Hartford, Connecticut need {VOLUNTEERS}, {TRUCKS}")
+    assert "Hartford" not in topic_text(need)  # read as a place, not as topic
+    embedder.calls.clear()
+    engine.read_need(need)
+    assert len(embedder.calls) == 2, embedder.calls  # the query, then every clause (was 3)
+    engine.close()
 
 
 def test_with_no_cache_nothing_is_kept(tmp_path: Path) -> None:
@@ -70,22 +96,3 @@ def test_the_cache_keeps_at_most_its_size(tmp_path: Path) -> None:
     for i in range(10):
         reader.vector(f"need number {i} about food")
     assert len(reader._cache) == 3
-
-
-@pytest.mark.slow
-def test_a_clause_reads_the_same_beside_any_other_clauses(tmp_path: Path) -> None:
-    """The int8 model quantises a call's activations together, and a batch pads its texts to
-    the longest: a clause embedded beside others moved with them (cosine 0.98-0.99). Each
-    clause now has one vector, whatever the need around it."""
-    pytest.importorskip("onnxruntime")
-    from matcher.embedding.factory import create_embedder
-
-    settings = Settings(data_dir=tmp_path)
-    embedder = create_embedder(settings)
-    beside_trucks = QueryReader(embedder, settings, lambda: None)
-    beside_freezer = QueryReader(embedder, settings, lambda: None)  # its own cache
-    a = beside_trucks.clause_vectors(f"We need {VOLUNTEERS}, {TRUCKS}")
-    b = beside_freezer.clause_vectors(f"We need {VOLUNTEERS}, {FREEZER} and a van")
-    np.testing.assert_array_equal(a[0], b[0])
-    alone = QueryReader(embedder, settings, lambda: None).vector(f"We need {VOLUNTEERS}")
-    assert float(a[0] @ alone) > 0.999  # the clause as a query of its own: the same text
