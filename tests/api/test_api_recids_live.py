@@ -1,7 +1,8 @@
-"""Two uvicorn processes on one SQLite data directory, the record queue on (the default, 50 ms
-flush window): a recommendation served by one process, its permalink and feedback asked of the
-other right after the response (a fresh connection, as when a browser's next request lands on
-another worker), are all answered: the other process waits for the write instead of 404."""
+"""Two uvicorn processes on one SQLite data directory (or one PostgreSQL database), the record
+queue on (the default, 50 ms flush window): a recommendation served by one process, its
+permalink and feedback asked of the other right after the response (a fresh connection, as when
+a browser's next request lands on another worker), are all answered: the other process waits
+for the write instead of 404."""
 
 from __future__ import annotations
 
@@ -10,34 +11,46 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import pytest
-from api_support import hdr, seed
+from api_support import hdr
+from support_databases import pg_schema_url
 
-from training.bench_replicas import SERVER_ENV
+from training.bench_replicas import SERVER_ENV, seed
 from training.serve_support import Uvicorn, uvicorn_server
 
 PORTS = (8733, 8734)
 NEED = {"text": "Food bank needs refrigerated vans and volunteers", "city": "Leeds", "limit": 3}
-ROUNDS = 24  # per client thread; 2 threads, alternating direction
+ROUNDS = 16  # per client thread; 2 threads, alternating direction
 
 
-@pytest.fixture()
-def two_processes(tmp_path: Path) -> Iterator[tuple[Uvicorn, Uvicorn, str]]:
-    seed(tmp_path).close()
-    env = {
-        **SERVER_ENV,
-        "MATCHER_DATA_DIR": str(tmp_path),
-        "MATCHER_API_FOLLOW_CHANGES": "false",  # nothing to follow here: keep the CPU quiet
-    }
-    full = {**os.environ, **env}
-    args = ("--no-access-log", "--no-proxy-headers")
-    with (
-        uvicorn_server(full, log_path=tmp_path / "a.log", port=PORTS[0], args=args) as a,
-        uvicorn_server(full, log_path=tmp_path / "b.log", port=PORTS[1], args=args) as b,
-    ):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def two_processes(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[Uvicorn, Uvicorn, str]]:
+    """Two uvicorn processes on one data directory (SQLite), or with one PostgreSQL database
+    (as two machines would be; skipped without a server)."""
+    with ExitStack() as stack:
+        env = {
+            **os.environ,
+            **SERVER_ENV,
+            "MATCHER_DATA_DIR": str(tmp_path),
+            "MATCHER_API_FOLLOW_CHANGES": "false",  # nothing to follow here: keep the CPU quiet
+        }
+        url = None
+        if request.param == "postgresql":
+            url = env["MATCHER_DATABASE_URL"] = stack.enter_context(pg_schema_url("recids"))
+        seed(tmp_path, url, orgs=200)
+        args = ("--no-access-log", "--no-proxy-headers")
+        a, b = (
+            stack.enter_context(
+                uvicorn_server(env, log_path=tmp_path / f"{n}.log", port=port, args=args)
+            )
+            for n, port in zip("ab", PORTS, strict=True)
+        )
         yield a, b, (tmp_path / "admin-key.txt").read_text().strip()
 
 
