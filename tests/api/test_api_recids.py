@@ -122,7 +122,7 @@ def test_another_processes_just_issued_id_is_waited_for(
     found, took = _timed(lambda: reader.get_recommendation(rec_id))
     assert not isinstance(found, NotFoundError), found
     assert found.id == rec_id
-    assert took < reader.in_flight_seconds + 0.2
+    assert took < reader.in_flight_seconds + 0.5
 
     other = writer.save_recommendation(rec, api_key_id=None)
     org = rec.results[0].id
@@ -146,10 +146,10 @@ def test_an_id_that_cannot_be_in_flight_is_not_found_at_once(
     for missing in (rec_id, old):
         found, took = _timed(lambda m=missing: reader.get_recommendation(m))
         assert isinstance(found, NotFoundError)
-        assert took < 0.1, took
+        assert took < 0.3, took  # the wait would be 0.65 s
         start = time.perf_counter()
         assert not reader.ensure_stored(missing)
-        assert time.perf_counter() - start < 0.1
+        assert time.perf_counter() - start < 0.3
         with pytest.raises(NotFoundError):
             reader.add_feedback(
                 recommendation_id=missing,
@@ -169,11 +169,11 @@ def test_a_fresh_id_never_written_is_not_found_after_the_bounded_wait(
     assert reader.in_flight_seconds == pytest.approx(2 * FLUSH + WRITE_SECONDS)
     found, took = _timed(lambda: reader.get_recommendation(new_recommendation_id()))
     assert isinstance(found, NotFoundError)
-    assert reader.in_flight_seconds - 0.02 <= took < reader.in_flight_seconds + 0.2, took
+    assert reader.in_flight_seconds - 0.02 <= took < reader.in_flight_seconds + 0.5, took
 
 
 def test_without_a_record_queue_nothing_waits(engine: Engine) -> None:
     records = Records(engine.store.db)
     assert records.in_flight_seconds == 0
     found, took = _timed(lambda: records.get_recommendation(new_recommendation_id()))
-    assert isinstance(found, NotFoundError) and took < 0.1
+    assert isinstance(found, NotFoundError) and took < 0.3
