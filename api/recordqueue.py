@@ -12,8 +12,10 @@ So a crash (kill -9, power loss) loses at most one batch: the records acknowledg
 `flush_seconds` plus the write time, and never more than `batch_size`. A clean shutdown (the
 app's lifespan exit, SIGTERM/SIGINT to uvicorn) writes everything first.
 
-Until a record is written, readers see it here (`get`); feedback on it waits until it is written
-(`wait_written`), since feedback rows reference the stored recommendation.
+Until a record is written, readers in this process see it here (`get`); feedback on it waits
+until it is written (`wait_written`), since feedback rows reference the stored recommendation.
+Readers in other processes (uvicorn workers, machines on one database) wait for the database
+while the id may still be in flight (`api.recids`).
 """
 
 from __future__ import annotations
@@ -122,12 +124,16 @@ class RecordQueue:
         with self._cond:
             return self._size()
 
-    def submit(self, record: PendingRecord) -> None:
-        """Queue a record; waits (up to `put_timeout`) while a full batch is not yet written."""
+    def submit(self, record: PendingRecord | Callable[[], PendingRecord]) -> PendingRecord:
+        """Queue a record; waits (up to `put_timeout`) while a full batch is not yet written.
+        Given a factory, calls it once there is room, so an id made there (which carries its
+        issue time, `api.recids`) is issued when the record enters the queue."""
+        make = (lambda: record) if isinstance(record, PendingRecord) else record
         if self._thread is None:  # not started (or stopped): write through
-            self._write([record])
+            made = make()
+            self._write([made])
             self.written += 1
-            return
+            return made
         deadline = time.monotonic() + self.put_timeout
         with self._cond:
             while self._size() >= self.batch_size:
@@ -135,11 +141,13 @@ class RecordQueue:
                 if left <= 0 or self._closing:
                     raise OverloadedError("the record queue is full; retry shortly")
                 self._cond.wait(left)
-            self._pending[record.id] = record
+            made = make()
+            self._pending[made.id] = made
             if self._size() >= self.batch_size and self._full_since is None:
                 self._full_since = time.monotonic()
             if len(self._pending) >= self.batch_size or len(self._pending) == 1:
                 self._cond.notify_all()
+            return made
 
     def get(self, record_id: str) -> PendingRecord | None:
         with self._cond:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any, TypedDict, TypeVar
 
 import pydantic
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api.recids import in_flight_wait_seconds, new_recommendation_id, wait_until
 from api.recordqueue import PendingRecord, RecordQueue
 from matcher.domain import Filters, Need, Recommendation, utcnow
 from matcher.errors import NotFoundError, OverloadedError, ValidationError
@@ -25,8 +27,8 @@ class QueueSettings(TypedDict, total=False):
     put_timeout: float
 
 
-def new_recommendation_id() -> str:
-    return f"rec_{uuid.uuid4().hex[:16]}"
+T = TypeVar("T")
+POLL_FIRST, POLL_MAX = 0.01, 0.05  # seconds between reads while another process writes an id
 
 
 @dataclass(frozen=True)
@@ -86,8 +88,12 @@ class Records:
         `RecordQueue` (call `start()` and `stop()`); without, each is written at once."""
         self.db = db
         self.queue: RecordQueue | None = None
+        # how long an id issued by another process may take to reach the database (0: every
+        # process writes before it answers, so an id not found is not in flight)
+        self.in_flight_seconds = 0.0
         if queue_settings is not None:
             self.queue = RecordQueue(self.write_batch, **queue_settings)
+            self.in_flight_seconds = in_flight_wait_seconds(self.queue.flush_seconds)
 
     def start(self) -> None:
         if self.queue is not None:
@@ -112,18 +118,21 @@ class Records:
     ) -> str:
         """Store a served recommendation and return its id: through the record queue when one
         is attached (written in a batch shortly after; readable here at once), else now."""
-        record = PendingRecord(
-            id=new_recommendation_id(),
-            created_at=utcnow(),
-            rec=rec,
-            need=need or rec.need,
-            api_key_id=api_key_id,
-            filters=filters,
-        )
+
+        def make() -> PendingRecord:  # the id carries the time it enters the queue
+            return PendingRecord(
+                id=new_recommendation_id(),
+                created_at=utcnow(),
+                rec=rec,
+                need=need or rec.need,
+                api_key_id=api_key_id,
+                filters=filters,
+            )
+
         if self.queue is not None:
-            self.queue.submit(record)
-        else:
-            self.write_batch([record])
+            return self.queue.submit(make).id
+        record = make()
+        self.write_batch([record])
         return record.id
 
     def write_batch(self, records: list[PendingRecord]) -> None:
@@ -180,16 +189,59 @@ class Records:
             recommendation=record.rec.model_copy(update={"need": record.need}),
         )
 
+    def _eventually(self, recommendation_id: str, read: Callable[[], T | None]) -> T | None:
+        """`read()`, again every few milliseconds while another process may still be writing
+        `recommendation_id` (`api.recids.wait_until`; at once None for any other id). Blocks:
+        call it off the event loop."""
+        found = read()
+        deadline = (
+            None if found is not None else wait_until(recommendation_id, self.in_flight_seconds)
+        )
+        step = POLL_FIRST
+        while deadline is not None and (left := deadline - time.time()) > 0:
+            time.sleep(min(step, left))
+            step = min(step * 2, POLL_MAX)
+            if (found := read()) is not None:
+                return found
+        return found
+
+    def ensure_stored(self, recommendation_id: str) -> bool:
+        """Wait until `recommendation_id` is in the database: its batch written now when it is
+        queued here, or (bounded) while another process may still be writing it. False when it
+        is not there (unknown, or lost in another process's crash); OverloadedError when this
+        process's write does not finish in time. Blocks: call it off the event loop."""
+        if "\x00" in recommendation_id:  # never stored (PostgreSQL refuses it in a query)
+            return False
+        if self.queue is not None and not self.queue.wait_written(recommendation_id):
+            raise OverloadedError("the recommendation is still being stored; retry shortly")
+
+        def stored() -> bool | None:
+            with self.db.session() as s:
+                row = s.scalar(
+                    select(RecommendationRow.id).where(RecommendationRow.id == recommendation_id)
+                )
+                return True if row is not None else None
+
+        return bool(self._eventually(recommendation_id, stored))
+
     def get_recommendation(self, recommendation_id: str) -> StoredRecommendation:
         """The stored recommendation, rebuilt as it was served; NotFoundError if unknown.
-        One still in the record queue is read from there."""
-        pending = self._pending(recommendation_id)
-        if pending is not None:
-            return pending
+        One still in this process's record queue is read from there; one another process may
+        still be writing is waited for (bounded, `api.recids`). Blocks: call it off the event
+        loop."""
+        found = self._eventually(
+            recommendation_id,
+            lambda: self._pending(recommendation_id) or self._stored(recommendation_id),
+        )
+        if found is None:
+            raise NotFoundError(f"recommendation '{recommendation_id}' not found")
+        return found
+
+    def _stored(self, recommendation_id: str) -> StoredRecommendation | None:
         with self.db.session() as s:
             row = s.get(RecommendationRow, recommendation_id)
             if row is None:
-                raise NotFoundError(f"recommendation '{recommendation_id}' not found")
+                return None
             need_doc = dict(row.need or {})
             rec: Recommendation | None = None
             if row.snapshot:
@@ -228,8 +280,7 @@ class Records:
                 raise ValidationError(
                     f"{field} must not contain NUL (\\x00) characters", field=field
                 )
-        if self.queue is not None and not self.queue.wait_written(recommendation_id):
-            raise OverloadedError("the recommendation is still being stored; retry shortly")
+        self.ensure_stored(recommendation_id)  # the row is looked up again below
         with self.db.session() as s:
             rec = s.get(RecommendationRow, recommendation_id)
             if rec is None:

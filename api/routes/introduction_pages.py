@@ -11,7 +11,7 @@ import anyio
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.deps import ClaimsDep, FormCsrf, IntroductionsDep, OptionalPersonDep
+from api.deps import ClaimsDep, FormCsrf, IntroductionsDep, OptionalPersonDep, RecordsDep
 from api.introduction_schemas import TEXT_MAX
 from api.sessions import csrf_token
 from api.web.render import context, templates
@@ -22,6 +22,7 @@ from matcher.errors import (
     ThrottledError,
     ValidationError,
 )
+from matcher.introductions import IntroductionView
 
 router = APIRouter(include_in_schema=False)
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -79,6 +80,7 @@ async def create(
     person: OptionalPersonDep,
     claims: ClaimsDep,
     intros: IntroductionsDep,
+    records: RecordsDep,
     to_organisation_id: Annotated[str, Form(max_length=128)],
     message: TextField,
     need_text: TextField = "",
@@ -87,17 +89,22 @@ async def create(
 ) -> Response:
     if person is None:
         return _login("/introductions")
-    try:
-        view = await anyio.to_thread.run_sync(
-            lambda: intros.request(
-                person.id,
-                to_organisation_id.strip(),
-                message,
-                from_org=from_organisation_id.strip() or None,
-                need_text=need_text,
-                recommendation_id=recommendation_id.strip() or None,
-            )
+
+    def ask() -> IntroductionView:
+        rec_id = recommendation_id.strip() or None
+        if rec_id is not None:  # one just served (maybe by another process)
+            records.ensure_stored(rec_id)
+        return intros.request(
+            person.id,
+            to_organisation_id.strip(),
+            message,
+            from_org=from_organisation_id.strip() or None,
+            need_text=need_text,
+            recommendation_id=rec_id,
         )
+
+    try:
+        view = await anyio.to_thread.run_sync(ask)
     except (NotFoundError, ConflictError, PermissionDeniedError, ValidationError) as exc:
         memberships = await anyio.to_thread.run_sync(claims.memberships, person.id)
         form = {

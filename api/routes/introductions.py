@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import anyio
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from api.deps import IntroductionsDep, PageDep, PersonDep
+from api.deps import IntroductionsDep, PageDep, PersonDep, RecordsDep
 from api.introduction_schemas import (
     EventOut,
     IntroductionCreate,
@@ -23,6 +23,7 @@ from api.introduction_schemas import (
     message_out,
 )
 from api.problems import problem_responses
+from matcher.introductions import IntroductionView
 
 
 def _no_store(response: Response) -> None:
@@ -48,10 +49,12 @@ _WRITE = problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
     responses=_WRITE,
 )
 async def create_introduction(
-    body: IntroductionCreate, person: PersonDep, intros: IntroductionsDep
+    body: IntroductionCreate, person: PersonDep, intros: IntroductionsDep, records: RecordsDep
 ) -> IntroductionOut:
-    view = await anyio.to_thread.run_sync(
-        lambda: intros.request(
+    def ask() -> IntroductionView:
+        if body.recommendation_id is not None:  # one just served (maybe by another process)
+            records.ensure_stored(body.recommendation_id)
+        return intros.request(
             person.id,
             body.to_organisation_id,
             body.message,
@@ -60,7 +63,8 @@ async def create_introduction(
             need_id=body.need_id,
             recommendation_id=body.recommendation_id,
         )
-    )
+
+    view = await anyio.to_thread.run_sync(ask)
     return introduction_out(view)
 
 

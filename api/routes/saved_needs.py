@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Path, Query, Response, status
 
 from api.deps import EngineDep, PageDep, ReaderDep, RecordsDep, StateDep
 from api.problems import ApiProblem, problem_responses
+from api.records import Records
 from api.routes.recommendations import json_response
 from api.saved_schemas import (
     AlertPage,
@@ -76,15 +78,20 @@ def own(engine: EngineDep, saved_id: str, principal: Principal) -> SavedNeed:
     return saved
 
 
+def _stored_need(records: Records, recommendation_id: str) -> dict[str, Any]:
+    """The need document of a recommendation (waits, bounded, for one another process may
+    still be writing: call it off the event loop, and outside the compute slots)."""
+    try:
+        return records.get_recommendation(recommendation_id).need
+    except NotFoundError:
+        raise ApiProblem(404, f"recommendation '{recommendation_id}' not found") from None
+
+
 def _need_and_filters(
-    body: SavedNeedCreate, records: RecordsDep, principal: Principal
+    body: SavedNeedCreate, stored_need: dict[str, Any] | None
 ) -> tuple[Need, Filters | None, int]:
-    if body.recommendation_id is not None:
-        try:
-            stored = records.get_recommendation(body.recommendation_id)
-        except NotFoundError:
-            raise ApiProblem(404, f"recommendation '{body.recommendation_id}' not found") from None
-        doc: dict[str, Any] = stored.need
+    if stored_need is not None:
+        doc: dict[str, Any] = stored_need
         fields = {k: v for k, v in doc.items() if k in Need.model_fields and k != "created_at"}
         filters = doc.get("filters")
         return (
@@ -121,8 +128,12 @@ async def create_saved_need(
     state: StateDep,
     response: Response,
 ) -> SavedNeedPublic:
+    stored_need = None
+    if body.recommendation_id is not None:
+        stored_need = await anyio.to_thread.run_sync(_stored_need, records, body.recommendation_id)
+
     def work() -> SavedNeed:
-        need, filters, limit = _need_and_filters(body, records, principal)
+        need, filters, limit = _need_and_filters(body, stored_need)
         saved, _ = save_need(
             engine,
             need,

@@ -12,12 +12,15 @@ from typing import Any
 
 import pytest
 from accounts_support import Signed, browser, page_csrf, sign_up
-from api_support import hdr
+from api_support import hdr, sample_needs
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import delete
 
+from api.recids import in_flight_wait_seconds
+from api.records import Records
 from matcher.domain import utcnow
+from matcher.engine import Engine
 from matcher.introductions import Introductions
 from matcher.store.models import MembershipRow, OrganisationRow
 
@@ -542,3 +545,36 @@ def test_an_accepted_introduction_starts_a_partnership_record(app: FastAPI, peop
         },
     )
     assert wrong.status_code == 422 and "introduction_id" in wrong.text
+
+
+def test_an_introduction_may_name_a_recommendation_another_worker_just_served(
+    app: FastAPI, engine: Engine, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recommendation is still in another process's record queue (a second uvicorn worker):
+    the API and the page wait for its write (bounded, api.recids) instead of answering 404.
+    Both "workers" have a 0.5 s flush window, so the write surely comes after the request."""
+    flush = 0.5
+    records: Records = app.state.api.records
+    monkeypatch.setattr(records, "in_flight_seconds", in_flight_wait_seconds(flush))
+    p = new_pair(app, people)
+    served = engine.recommend(sample_needs(1)[0], limit=3)
+    rec = served.model_copy(update={"results": [served.results[0].model_copy(update={"id": p.y})]})
+    other_worker = Records(app.state.api.db, {"flush_seconds": flush})
+    other_worker.start()
+    try:
+        rec_id = other_worker.save_recommendation(rec, api_key_id=None)
+        r = _ask(people.asker, p.y, recommendation_id=rec_id, need_text="")
+        assert r.status_code == 201, r.text
+        assert r.json()["need_text"] == served.need.text
+
+        p = new_pair(app, people)  # the page: a new pair, a new recommendation
+        rec = served.model_copy(
+            update={"results": [served.results[0].model_copy(update={"id": p.y})]}
+        )
+        rec_id = other_worker.save_recommendation(rec, api_key_id=None)
+        token = page_csrf(people.asker.client.get(f"/introductions/new?to={p.y}").text)
+        data = {"to_organisation_id": p.y, "message": "Hi", "recommendation_id": rec_id}
+        r = people.asker.client.post("/introductions", data={**data, "csrf_token": token})
+        assert r.status_code == 303, r.text
+    finally:
+        other_worker.stop()

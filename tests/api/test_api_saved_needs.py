@@ -7,10 +7,13 @@ import re
 
 import pytest
 from api_support import hdr
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from api.recids import in_flight_wait_seconds
 from api.records import Records
 from matcher.alerts import AlertWorker
+from matcher.domain import Need
 from matcher.engine import Engine
 from matcher.notify.outbox import Outbox
 
@@ -181,3 +184,28 @@ def test_run_again_keeps_the_filters(client: TestClient, keys: dict[str, str], a
     assert again.need["filters"]["country"] == "GB"
     assert again.recommendation is not None and again.recommendation.results
     assert {m.country for m in again.recommendation.results} == {"GB"}
+
+
+def test_a_need_may_be_saved_from_a_recommendation_another_worker_just_served(
+    client: TestClient,
+    keys: dict[str, str],
+    engine: Engine,
+    app: FastAPI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Still in another process's record queue: the save waits for its write (bounded). Both
+    "workers" have a 1 s flush window, so the write surely comes after the request."""
+    flush = 0.5
+    records: Records = app.state.api.records
+    monkeypatch.setattr(records, "in_flight_seconds", in_flight_wait_seconds(flush))
+    other_worker = Records(engine.store.db, {"flush_seconds": flush})
+    other_worker.start()
+    try:
+        rec = engine.recommend(Need(text=TEXT), limit=3)
+        rec_id = other_worker.save_recommendation(rec, api_key_id=None)
+        body = {"recommendation_id": rec_id}
+        r = client.post("/v1/saved-needs", json=body, headers=hdr(keys["editor"]))
+        assert r.status_code == 201, r.text
+        assert r.json()["need"]["text"] == TEXT
+    finally:
+        other_worker.stop()
