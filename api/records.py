@@ -52,6 +52,16 @@ class FeedbackRecord:
     outcome: str
     note: str | None
     created_at: datetime
+    api_key_id: str | None = None
+    person_id: str | None = None
+
+    @property
+    def given_by(self) -> str:
+        """Who marked it: "person" (signed in on the web page), "api_key", or "anonymous"
+        (a visitor not signed in: stored, but never a training label)."""
+        if self.person_id is not None:
+            return "person"
+        return "api_key" if self.api_key_id is not None else "anonymous"
 
 
 def _record(row: FeedbackRow) -> FeedbackRecord:
@@ -62,6 +72,8 @@ def _record(row: FeedbackRow) -> FeedbackRecord:
         row.outcome,
         row.note,
         _aware(row.created_at),
+        row.api_key_id,
+        row.person_id,
     )
 
 
@@ -269,8 +281,10 @@ class Records:
         outcome: str,
         note: str | None,
         api_key_id: str | None,
+        person_id: str | None = None,
     ) -> FeedbackRecord:
-        """Store an outcome; the organisation must have been in that recommendation."""
+        """Store an outcome; the organisation must have been in that recommendation. Who gave
+        it is kept: the API key, the signed-in person (`person_id`), or neither (anonymous)."""
         for field, value in (
             ("recommendation_id", recommendation_id),
             ("organisation_id", organisation_id),
@@ -298,6 +312,7 @@ class Records:
                 note=note,
                 created_at=utcnow(),
                 api_key_id=api_key_id,
+                person_id=person_id,
             )
             s.add(row)
             s.flush()

@@ -711,6 +711,7 @@ class FeedbackPublic(BaseModel):
                     "outcome": "contacted",
                     "note": None,
                     "created_at": "2026-11-27T10:00:00Z",
+                    "given_by": "api_key",
                 }
             ]
         }
@@ -722,6 +723,10 @@ class FeedbackPublic(BaseModel):
     outcome: Outcome
     note: str | None
     created_at: datetime
+    given_by: Literal["api_key", "person", "anonymous"] = Field(
+        description="Who gave it: an API key, a person signed in on the web page, or an "
+        "anonymous visitor (stored, but never used as a training label)",
+    )
 
 
 class FeedbackPage(Page):

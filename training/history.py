@@ -2,9 +2,9 @@
 
 - `load_partnership_file` reads past partnerships (CSV, JSON Lines, Parquet) with a row/column
   reason for every rejected row; `store_partnerships` upserts them by id in one transaction.
-- `labelled_pairs` returns past partnerships, API feedback (FeedbackRow joined to the
-  RecommendationRow it answers) and answered introductions as one DataFrame: source_id,
-  partner_id, label, weight, timestamp, text, origin, ref, outcome.
+- `labelled_pairs` returns past partnerships, feedback from API keys and signed-in people
+  (FeedbackRow joined to the RecommendationRow it answers) and answered introductions as one
+  DataFrame: source_id, partner_id, label, weight, timestamp, text, origin, ref, outcome.
 - `enrich_profiles` gives organisations with little description the text of their past
   partnerships: a funder is described by what it funded ("Funded: ...").
 """
@@ -252,9 +252,12 @@ def labelled_pairs(
     declined, not_relevant (1.0). 'viewed' feedback carries no label and is left out. For
     feedback, the source is the need's requester (or `need:<need id>` when it has none), the
     text is the need's text, and only the latest outcome per (recommendation, organisation)
-    counts. Feedback given without an API key (the web page's anonymous form) is not a label:
-    it is left out and counted in `skipped` ("anonymous feedback"). Sorted by timestamp
-    (missing last), then ref.
+    counts. Feedback counts when someone is behind it: an API key, or a person signed in on the
+    web page (`person_id`). The source stays the recommendation's subject either way (what was
+    asked, as it was served), not the marking person's organisation. Feedback given by nobody
+    (a visitor not signed in) is not a label: it is left out and counted in `skipped`
+    ("anonymous feedback"), and never replaces a counted mark. Sorted by timestamp (missing
+    last), then ref.
 
     Introductions (origin "introduction", ref the introduction id): the asking organisation is
     the source, the asked one the partner, the request's need the text. An accepted request is
@@ -304,7 +307,7 @@ def _feedback_records(store: Store, skipped: Counter[str]) -> list[dict[str, Any
             key = (fb.recommendation_id, fb.organisation_id)
             if labelled is None:
                 continue
-            if fb.api_key_id is None:
+            if fb.api_key_id is None and fb.person_id is None:
                 skipped["anonymous feedback"] += 1
                 continue
             need = rec.need or {}

@@ -11,7 +11,14 @@ import pydantic
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from api.deps import EngineDep, FormCsrf, PrincipalDep, RecordsDep, StateDep
+from api.deps import (
+    EngineDep,
+    FormCsrf,
+    OptionalPersonDep,
+    PrincipalDep,
+    RecordsDep,
+    StateDep,
+)
 from api.records import StoredRecommendation
 from api.schemas import Outcome, RecommendationRequest
 from api.views import organisation_view
@@ -220,20 +227,25 @@ async def feedback(
     request: Request,
     records: RecordsDep,
     principal: PrincipalDep,
+    person: OptionalPersonDep,
     recommendation_id: Annotated[str, Form(min_length=1, max_length=64)],
     organisation_id: Annotated[str, Form(min_length=1, max_length=128)],
     outcome: Annotated[Outcome, Form()],
     return_to: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
+    """A mark from a result card. It is stored with who gave it: the signed-in person, or the
+    API key. A visitor who is neither is still answered and the mark stored, but it teaches
+    the ranking nothing (training.history skips it), so the answer says so (`counted`)."""
     wants_json = "application/json" in request.headers.get("accept", "")
     try:
-        await anyio.to_thread.run_sync(
+        row = await anyio.to_thread.run_sync(
             lambda: records.add_feedback(
                 recommendation_id=recommendation_id,
                 organisation_id=organisation_id,
                 outcome=outcome.value,
                 note=None,
                 api_key_id=principal.key_id,
+                person_id=person.id if person is not None else None,
             )
         )
     except (NotFoundError, ValidationError) as exc:
@@ -241,10 +253,12 @@ async def feedback(
         if wants_json:
             return JSONResponse({"ok": False, "detail": str(exc)}, status_code=status)
         return error_page(request, status, str(exc))
+    counted = row.given_by != "anonymous"
     if wants_json:
-        return JSONResponse({"ok": True, "outcome": outcome.value}, status_code=201)
+        body = {"ok": True, "outcome": outcome.value, "counted": counted}
+        return JSONResponse(body, status_code=201)
     back = _return_path(return_to, recommendation_id, organisation_id, outcome.value)
     if back is not None:
         return RedirectResponse(back, status_code=303)
-    ctx = context(request, outcome=outcome.value)
+    ctx = context(request, outcome=outcome.value, counted=counted, rec_id=recommendation_id)
     return templates.TemplateResponse(request, "thanks.html", ctx, status_code=201)

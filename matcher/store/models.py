@@ -157,7 +157,12 @@ class FeedbackRow(Base):
     outcome: Mapped[str] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # who marked it: the API key, or the signed-in person (people.id) of the web page; both
+    # None for an anonymous visitor's mark (stored, never a training label). `person_id` was
+    # added after data directories existed: nullable, no foreign key (Database.create_all
+    # adds it to old tables in place; a person is never deleted).
     api_key_id: Mapped[str | None] = mapped_column(String(64))
+    person_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class PartnershipRow(Base):

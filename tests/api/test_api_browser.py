@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -125,6 +126,12 @@ def test_organiser_finds_a_coalition(server: LiveServer) -> None:
                 timeout=10_000
             )
             assert button.get_attribute("aria-pressed") == "true"
+            # not signed in: the mark is kept, and the status says how to make it count
+            signin = card.locator(".feedback-status a")
+            assert (
+                "Only marks made while signed in" in card.locator(".feedback-status").inner_text()
+            )
+            assert signin.get_attribute("href") == "/login?next=" + quote(href, safe="")
             focused = page.evaluate("document.activeElement.textContent.trim()")
             assert "Contacted" in focused, f"focus moved to {focused!r}"
             assert button.evaluate("b => b === document.activeElement")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -164,6 +165,54 @@ def test_labelled_pairs_join_history_and_feedback(engine: Engine, tmp_path: Path
     only_history = labelled_pairs(engine.store, include_feedback=False)
     assert set(only_history["origin"]) == {"history"}
     assert isinstance(only_history["timestamp"].dtype, pd.DatetimeTZDtype)
+
+
+def test_a_signed_in_persons_feedback_is_a_label_and_an_anonymous_one_is_not(
+    engine: Engine,
+) -> None:
+    """The web page's marks by a signed-in person (no API key: `person_id` only) are labels
+    with the recommendation's subject; a mark by nobody is skipped and counted."""
+    need = Need(id="n2", text="Homework help for refugee children")
+    when = datetime(2023, 3, 1, tzinfo=UTC)
+    with engine.store.db.session() as s:
+        s.add(
+            RecommendationRow(
+                id="rec2",
+                created_at=when,
+                need={**need.model_dump(mode="json"), "subject": "need:n2"},
+                result_ids=["f-youth", "f-arts", "big"],
+                model_version="m",
+                index_generation=1,
+            )
+        )
+        s.flush()
+        for i, (org, outcome, key, person) in enumerate(
+            [
+                ("f-youth", "contacted", None, "person-1"),
+                ("f-arts", "not_relevant", None, "person-1"),
+                ("big", "contacted", None, None),  # anonymous
+                ("f-arts", "contacted", None, None),  # anonymous: does not undo person-1's mark
+            ]
+        ):
+            s.add(
+                FeedbackRow(
+                    recommendation_id="rec2",
+                    organisation_id=org,
+                    outcome=outcome,
+                    created_at=when.replace(hour=i + 1),
+                    api_key_id=key,
+                    person_id=person,
+                )
+            )
+    skipped: Counter[str] = Counter()
+    pairs = labelled_pairs(engine.store, skipped=skipped)
+    fb = pairs[pairs["origin"] == "feedback"].set_index("partner_id")
+    assert sorted(fb.index) == ["f-arts", "f-youth"]
+    assert fb.loc["f-youth", "label"] == 1 and fb.loc["f-youth", "weight"] == 0.5
+    assert fb.loc["f-arts", "label"] == 0 and fb.loc["f-arts", "outcome"] == "not_relevant"
+    assert set(fb["source_id"]) == {"need:n2"}
+    assert set(fb["text"]) == {"Homework help for refugee children"}
+    assert skipped == Counter({"anonymous feedback": 2})
 
 
 def test_enrich_describes_funders_by_what_they_funded(engine: Engine, tmp_path: Path) -> None:

@@ -25,6 +25,17 @@
           });
           status.textContent = res.body.outcome === "contacted"
             ? "Marked as contacted. Thank you!" : "Marked as not relevant. Thank you!";
+          if (res.body.counted === false) {
+            // a visitor not signed in: the mark is kept but teaches the ranking nothing
+            status.textContent += " Only marks made while signed in help improve suggestions";
+            var back = "/r/" + encodeURIComponent(data.get("recommendation_id") || "");
+            var link = document.createElement("a");
+            link.href = "/login?next=" + encodeURIComponent(back);
+            link.textContent = "sign in";
+            status.appendChild(document.createTextNode(": "));
+            status.appendChild(link);
+            status.appendChild(document.createTextNode("."));
+          }
         } else {
           status.textContent = "Could not record that: " + (res.body.detail || "error");
         }
