@@ -32,6 +32,7 @@ from matcher.store.models import (
     FeedbackRow,
     IntroductionRow,
     PartnershipRow,
+    PersonRow,
     RecommendationRow,
 )
 from matcher.store.repository import UpsertReport
@@ -298,17 +299,23 @@ def _feedback_records(store: Store, skipped: Counter[str]) -> list[dict[str, Any
     latest: dict[tuple[str, str], dict[str, Any]] = {}
     with store.db.session() as s:
         q = (
-            select(FeedbackRow, RecommendationRow)
+            select(FeedbackRow, RecommendationRow, PersonRow.email_verified)
             .join(RecommendationRow, FeedbackRow.recommendation_id == RecommendationRow.id)
+            .outerjoin(PersonRow, FeedbackRow.person_id == PersonRow.id)
             .order_by(FeedbackRow.created_at, FeedbackRow.pk)
         )
-        for fb, rec in s.execute(q):
+        for fb, rec, confirmed in s.execute(q):
             labelled = label_of(fb.outcome)
             key = (fb.recommendation_id, fb.organisation_id)
             if labelled is None:
                 continue
             if fb.api_key_id is None and fb.person_id is None:
                 skipped["anonymous feedback"] += 1
+                continue
+            if fb.api_key_id is None and not confirmed:
+                # anyone can sign up: a person's marks count once their e-mail is confirmed,
+                # so a script signing up addresses it does not own cannot steer training
+                skipped["feedback of people with unconfirmed e-mail"] += 1
                 continue
             need = rec.need or {}
             # "subject" is fixed when the recommendation is stored; older rows fall back.

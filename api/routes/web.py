@@ -235,7 +235,8 @@ async def feedback(
 ) -> Response:
     """A mark from a result card. It is stored with who gave it: the signed-in person, or the
     API key. A visitor who is neither is still answered and the mark stored, but it teaches
-    the ranking nothing (training.history skips it), so the answer says so (`counted`)."""
+    the ranking nothing (training.history skips it), so the answer says so (`counted`); so is
+    a signed-in person's until their e-mail is confirmed (`unconfirmed`)."""
     wants_json = "application/json" in request.headers.get("accept", "")
     try:
         row = await anyio.to_thread.run_sync(
@@ -253,12 +254,26 @@ async def feedback(
         if wants_json:
             return JSONResponse({"ok": False, "detail": str(exc)}, status_code=status)
         return error_page(request, status, str(exc))
-    counted = row.given_by != "anonymous"
+    # a person's marks count once their e-mail is confirmed (training.history: anyone can
+    # sign up, so unconfirmed accounts cannot steer the ranking)
+    unconfirmed = row.given_by == "person" and person is not None and not person.email_verified
+    counted = row.given_by != "anonymous" and not unconfirmed
     if wants_json:
-        body = {"ok": True, "outcome": outcome.value, "counted": counted}
+        body = {
+            "ok": True,
+            "outcome": outcome.value,
+            "counted": counted,
+            "unconfirmed": unconfirmed,
+        }
         return JSONResponse(body, status_code=201)
     back = _return_path(return_to, recommendation_id, organisation_id, outcome.value)
     if back is not None:
         return RedirectResponse(back, status_code=303)
-    ctx = context(request, outcome=outcome.value, counted=counted, rec_id=recommendation_id)
+    ctx = context(
+        request,
+        outcome=outcome.value,
+        counted=counted,
+        unconfirmed=unconfirmed,
+        rec_id=recommendation_id,
+    )
     return templates.TemplateResponse(request, "thanks.html", ctx, status_code=201)

@@ -83,7 +83,12 @@ def test_page_feedback_form_without_key(client: TestClient, keys: dict[str, str]
     r = client.post("/feedback", data=form, headers={"Accept": "application/json"})
     assert r.status_code == 201
     # no key and not signed in: stored, and the page is told it will not count
-    assert r.json() == {"ok": True, "outcome": "not_relevant", "counted": False}
+    assert r.json() == {
+        "ok": True,
+        "outcome": "not_relevant",
+        "counted": False,
+        "unconfirmed": False,
+    }
     r = client.post("/feedback", data=form)
     assert r.status_code == 201 and "Thank you" in r.text
     r = client.post(

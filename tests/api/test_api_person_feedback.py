@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from accounts_support import browser, sign_up
+from accounts_support import browser, sign_up, verify
 from api_support import hdr
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -56,14 +56,27 @@ def test_a_signed_in_persons_marks_are_stored_with_them_and_train(
     rec_id, orgs, html = _ask(me.client, me.csrf)
     assert SIGNIN_HINT not in html  # signed in: no hint to sign in
     form = {"recommendation_id": rec_id, "organisation_id": orgs[0], "csrf_token": me.csrf}
+    # e-mail not confirmed yet: kept, said to count once it is, skipped by training (anyone
+    # can sign up with any address)
+    js = {"Accept": "application/json"}
+    r = me.client.post("/feedback", data={**form, "outcome": "not_relevant"}, headers=js)
+    assert r.status_code == 201 and r.json() == {
+        "ok": True,
+        "outcome": "not_relevant",
+        "counted": False,
+        "unconfirmed": True,
+    }
+    r = me.client.post("/feedback", data={**form, "outcome": "not_relevant"})
+    assert r.status_code == 201 and "once your e-mail address is confirmed" in r.text
+    assert _fed(engine, rec_id) == {}
+    verify(app, me.email)
     # with JavaScript
-    r = me.client.post(
-        "/feedback", data={**form, "outcome": "contacted"}, headers={"Accept": "application/json"}
-    )
+    r = me.client.post("/feedback", data={**form, "outcome": "contacted"}, headers=js)
     assert r.status_code == 201 and r.json() == {
         "ok": True,
         "outcome": "contacted",
         "counted": True,
+        "unconfirmed": False,
     }
     # without JavaScript: back to the card, which says nothing about signing in
     back = {**form, "organisation_id": orgs[1], "outcome": "not_relevant"}
@@ -76,7 +89,7 @@ def test_a_signed_in_persons_marks_are_stored_with_them_and_train(
     assert r.status_code == 201 and "It helps improve future suggestions" in r.text
 
     rows = _rows(engine, rec_id)
-    assert [(r.person_id, r.api_key_id) for r in rows] == [(me.person_id, None)] * 3
+    assert [(r.person_id, r.api_key_id) for r in rows] == [(me.person_id, None)] * 5
     assert _fed(engine, rec_id) == {
         orgs[0]: "contacted",
         orgs[1]: "not_relevant",

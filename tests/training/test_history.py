@@ -14,7 +14,7 @@ from matcher.cli import main
 from matcher.domain import Need, Organisation
 from matcher.engine import Engine
 from matcher.settings import Settings
-from matcher.store.models import FeedbackRow, RecommendationRow
+from matcher.store.models import FeedbackRow, PersonRow, RecommendationRow
 from training.history import (
     HISTORY_MARKER,
     enrich_profiles,
@@ -171,7 +171,8 @@ def test_a_signed_in_persons_feedback_is_a_label_and_an_anonymous_one_is_not(
     engine: Engine,
 ) -> None:
     """The web page's marks by a signed-in person (no API key: `person_id` only) are labels
-    with the recommendation's subject; a mark by nobody is skipped and counted."""
+    with the recommendation's subject once the person's e-mail is confirmed (anyone can sign
+    up); a mark by nobody, or by a person not confirmed, is skipped and counted."""
     need = Need(id="n2", text="Homework help for refugee children")
     when = datetime(2023, 3, 1, tzinfo=UTC)
     with engine.store.db.session() as s:
@@ -185,6 +186,16 @@ def test_a_signed_in_persons_feedback_is_a_label_and_an_anonymous_one_is_not(
                 index_generation=1,
             )
         )
+        for pid, confirmed in (("person-1", True), ("person-2", False)):
+            s.add(
+                PersonRow(
+                    id=pid,
+                    email=f"{pid}@example.org",
+                    password_hash="x",
+                    email_verified=confirmed,
+                    created_at=when,
+                )
+            )
         s.flush()
         for i, (org, outcome, key, person) in enumerate(
             [
@@ -192,6 +203,7 @@ def test_a_signed_in_persons_feedback_is_a_label_and_an_anonymous_one_is_not(
                 ("f-arts", "not_relevant", None, "person-1"),
                 ("big", "contacted", None, None),  # anonymous
                 ("f-arts", "contacted", None, None),  # anonymous: does not undo person-1's mark
+                ("big", "contacted", None, "person-2"),  # signed up, e-mail not confirmed
             ]
         ):
             s.add(
@@ -212,7 +224,9 @@ def test_a_signed_in_persons_feedback_is_a_label_and_an_anonymous_one_is_not(
     assert fb.loc["f-arts", "label"] == 0 and fb.loc["f-arts", "outcome"] == "not_relevant"
     assert set(fb["source_id"]) == {"need:n2"}
     assert set(fb["text"]) == {"Homework help for refugee children"}
-    assert skipped == Counter({"anonymous feedback": 2})
+    assert skipped == Counter(
+        {"anonymous feedback": 2, "feedback of people with unconfirmed e-mail": 1}
+    )
 
 
 def test_enrich_describes_funders_by_what_they_funded(engine: Engine, tmp_path: Path) -> None:

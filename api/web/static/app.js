@@ -25,7 +25,11 @@
           });
           status.textContent = res.body.outcome === "contacted"
             ? "Marked as contacted. Thank you!" : "Marked as not relevant. Thank you!";
-          if (res.body.counted === false) {
+          if (res.body.unconfirmed === true) {
+            // signed in, e-mail not confirmed yet: kept, counted once it is
+            status.textContent += " It will help improve suggestions once your e-mail address"
+              + " is confirmed (follow the link we sent you).";
+          } else if (res.body.counted === false) {
             // a visitor not signed in: the mark is kept but teaches the ranking nothing
             status.textContent += " Only marks made while signed in help improve suggestions";
             var back = "/r/" + encodeURIComponent(data.get("recommendation_id") || "");
