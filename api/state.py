@@ -20,6 +20,7 @@ from api.ratelimit import RateLimits
 from api.records import QueueSettings, Records
 from api.registry_status import RegistrySyncState
 from matcher.accounts import Accounts, Claims, LoginThrottle
+from matcher.alerts.owners import address_on_confirm
 from matcher.atomic import sweep_leftovers
 from matcher.domain import Need
 from matcher.errors import OverloadedError
@@ -142,6 +143,8 @@ class AppState:
             ),
         )
         self.claims = Claims(self.accounts)
+        # a person's saved needs get their e-mail as alert address once it is confirmed
+        self.accounts.on_verified.append(address_on_confirm(self.db))
         if self.api.follow_changes:
             self.follower = Follower(
                 self.db,

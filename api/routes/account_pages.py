@@ -1,5 +1,6 @@
 """The account pages: sign up, log in, log out, password reset, e-mail confirmation, and the
-account page (organisations, claims). Every form carries the session's CSRF token."""
+account page (organisations, claims, saved needs). Every form carries the session's CSRF
+token."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from api.deps import (
 from api.problems import engine_error_status
 from api.sessions import csrf_token, session_token, sign_in
 from api.web.render import context, templates
+from api.web.saved_list import person_saved_needs
 from matcher.accounts import Claims, Person
 from matcher.accounts.members import OrganisationAdmin
 from matcher.errors import (
@@ -184,8 +186,8 @@ async def account(request: Request, person: OptionalPersonDep, claims: ClaimsDep
 
 
 async def _account(person: Person, claims: Claims) -> dict[str, Any]:
-    """The account page's content: memberships, own claims, and for each organisation the
-    person administers, its pending claims and members."""
+    """The account page's content: memberships, own claims, saved needs, and for each
+    organisation the person administers, its pending claims and members."""
 
     def load() -> dict[str, Any]:
         memberships = claims.memberships(person.id)
@@ -198,7 +200,10 @@ async def _account(person: Person, claims: Claims) -> dict[str, Any]:
             for m in memberships
             if m.role == "admin"
         }
+        saved, saved_total = person_saved_needs(claims.db, person)
         return {
+            "saved_needs": saved,
+            "saved_total": saved_total,
             "person": person,
             "memberships": memberships,
             "claims": claims.of_person(person.id),

@@ -1,23 +1,39 @@
-"""The page's "Save this need" form: saves a shown recommendation's need and filters for the
-API key given in the form (or the X-API-Key header), then says where its alerts go."""
+"""The page's "Save this need" form and the account page's "Remove" buttons.
+
+Signed in, a person saves a shown recommendation's need and filters as their own
+(`person:<person id>`); the alerts go to the address given, else to the person's confirmed
+e-mail (matcher.alerts.owners). An API key (the form's `api_key` field or the X-API-Key
+header) saves it for that key, as the JSON API does. Without either, the form leads to the
+sign-in page."""
 
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 import anyio
 import pydantic
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
-from api.deps import EngineDep, FormCsrf, PrincipalDep, RecordsDep, StateDep
+from api.deps import (
+    EngineDep,
+    FormCsrf,
+    OptionalPersonDep,
+    PrincipalDep,
+    RecordsDep,
+    StateDep,
+    started,
+)
 from api.routes.web import RESULT_LIMIT, _stored, _unknown_recommendation, stored_filters
 from api.saved_schemas import SavedNeedCreate
-from api.security import Principal
 from api.web.errors import error_page
 from api.web.render import context, templates
+from matcher.alerts.owners import default_address, person_owner
 from matcher.alerts.service import save_need
+from matcher.alerts.store import SavedNeeds
 from matcher.domain import Need
+from matcher.errors import NotFoundError
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,26 +45,37 @@ async def save_from_page(
     engine: EngineDep,
     records: RecordsDep,
     principal: PrincipalDep,
+    person: OptionalPersonDep,
     state: StateDep,
     api_key: Annotated[str, Form(max_length=200)] = "",
     notify_to: Annotated[str, Form(max_length=320)] = "",
 ) -> Response:
-    who: Principal | None = principal if principal.authenticated else None
-    if who is None and api_key.strip() and state.keys is not None:
-        who = await anyio.to_thread.run_sync(state.keys.authenticate, api_key.strip())
-    if who is None:
-        return error_page(request, 401, "Saving a need needs a valid API key.")
+    owner: str | None = principal.key_id
+    if owner is None and api_key.strip():
+        keys = started(state.keys)
+        who = await anyio.to_thread.run_sync(keys.authenticate, api_key.strip())
+        if who is None:
+            return error_page(request, 401, "Saving a need needs a valid API key.")
+        owner = who.key_id
+    if owner is None and person is None:
+        return RedirectResponse(f"/login?next=/r/{quote(rec_id[:64])}", status_code=303)
     try:
         address = SavedNeedCreate.model_validate(
             {"recommendation_id": "rec_0", "notify_to": notify_to.strip() or None}
         ).notify_to
     except pydantic.ValidationError:
         return error_page(request, 422, "The alert address must be an e-mail address or URL.")
+    pending_address: str | None = None  # the person's e-mail, once confirmed
+    by_person = owner is None and person is not None
+    if owner is None and person is not None:
+        owner = person_owner(person.id)
+        if address is None:
+            address = default_address(person)
+            pending_address = None if address else person.email
     stored = await anyio.to_thread.run_sync(_stored, records, rec_id)
     if stored is None:
         return _unknown_recommendation(request, rec_id)
     doc = {k: v for k, v in stored.need.items() if k in Need.model_fields and k != "created_at"}
-    owner = who.key_id
 
     def work() -> str:
         saved, _ = save_need(
@@ -58,9 +85,44 @@ async def save_from_page(
             limit=RESULT_LIMIT,
             owner=owner,
             notify_to=address,
+            recommendation_id=stored.id,
         )
         return saved.id
 
     saved_id = await state.compute(work)
-    ctx = context(request, saved_id=saved_id, rec_id=rec_id, limit=RESULT_LIMIT, notify_to=address)
+    ctx = context(
+        request,
+        saved_id=saved_id,
+        rec_id=rec_id,
+        limit=RESULT_LIMIT,
+        notify_to=address,
+        pending_address=pending_address,
+        by_person=by_person,
+    )
     return templates.TemplateResponse(request, "saved.html", ctx, status_code=201)
+
+
+@router.post("/account/saved-needs/{saved_id}/remove", dependencies=[FormCsrf])
+async def remove_saved_need(
+    request: Request, saved_id: str, person: OptionalPersonDep, state: StateDep
+) -> Response:
+    """The account page's "Remove" button: only ever the person's own saved need (and its
+    alerts); another's, or an unknown one, is 404 and nothing changes."""
+    if person is None:
+        return RedirectResponse("/login?next=/account", status_code=303)
+    store = SavedNeeds(started(state.db))
+    owner = person_owner(person.id)
+    saved_id = saved_id[:64]
+
+    def remove() -> bool:
+        try:
+            if store.get(saved_id).owner != owner:
+                return False
+            store.delete(saved_id)
+        except NotFoundError:
+            return False
+        return True
+
+    if not await anyio.to_thread.run_sync(remove):
+        return error_page(request, 404, f"You have no saved need '{saved_id}'.")
+    return RedirectResponse("/account", status_code=303)

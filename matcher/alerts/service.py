@@ -17,6 +17,7 @@ def save_need(
     limit: int = 10,
     owner: str | None,
     notify_to: str | None = None,
+    recommendation_id: str | None = None,
 ) -> tuple[SavedNeed, Recommendation]:
     rec = engine.recommend(need, filters=filters, limit=limit)
     # as the ranking just read it (cached): the alert worker ranks it again without embedding
@@ -31,6 +32,7 @@ def save_need(
         model=engine.embedder.model_name,
         vector=reading.query,
         reading=reading,
+        recommendation_id=recommendation_id,
     )
     return saved, rec
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from matcher.domain import Filters, Need, new_id, utcnow
@@ -46,6 +46,7 @@ class SavedNeed:
     pending: list[str] = field(default_factory=list)
     pk: int = 0
     reading: NeedReading | None = None  # as stored: the caller checks its key
+    recommendation_id: str | None = None  # the page's results it was saved from
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ def _saved(row: SavedNeedRow) -> SavedNeed:
         pending=list(row.pending or []),
         pk=row.pk,
         reading=_reading(row),
+        recommendation_id=row.recommendation_id,
     )
 
 
@@ -156,9 +158,11 @@ class SavedNeeds:
         model: str,
         vector: np.ndarray,
         reading: NeedReading | None = None,
+        recommendation_id: str | None = None,
     ) -> SavedNeed:
         """`reading`: the need as the engine read it to rank it (its query vector is then
-        `vector`), kept so the alert worker does not embed the text again."""
+        `vector`), kept so the alert worker does not embed the text again;
+        `recommendation_id`: the results it was saved from."""
         row = SavedNeedRow(
             id=new_id("sn"),
             owner=owner,
@@ -172,6 +176,7 @@ class SavedNeeds:
             created_at=utcnow(),
             pending=[],
             has_pending=False,
+            recommendation_id=recommendation_id,
         )
         if reading is not None:
             _store_reading(row, reading)
@@ -200,6 +205,16 @@ class SavedNeeds:
             done = s.execute(delete(SavedNeedRow).where(SavedNeedRow.id == saved_id))
             if int(getattr(done, "rowcount", 0)) != 1:
                 raise NotFoundError(f"saved need '{saved_id}' not found")
+
+    def fill_address(self, owner: str, address: str) -> int:
+        """Give the owner's saved needs without an alert address this one; how many."""
+        with self.db.session() as s:
+            done = s.execute(
+                update(SavedNeedRow)
+                .where(SavedNeedRow.owner == owner, SavedNeedRow.notify_to.is_(None))
+                .values(notify_to=address)
+            )
+            return int(getattr(done, "rowcount", 0))
 
     def signature(self) -> tuple[int, int]:
         """(count, max pk): changes when a saved need is added or deleted."""

@@ -325,7 +325,9 @@ Index(
 class SavedNeedRow(Base):
     """A need a group saved: its need, filters and the top results it saw (the snapshot), the
     query vector the alert worker screens changed organisations with, and when it was last
-    alerted. `owner` is the API key that saved it (as needs are owned)."""
+    alerted. `owner` is the API key that saved it (as needs are owned), or `person:<person id>`
+    for a signed-in person (matcher.alerts.owners); `recommendation_id` the results it was
+    saved from on the page, when it was."""
 
     __tablename__ = "saved_needs"
 
@@ -352,6 +354,7 @@ class SavedNeedRow(Base):
     reading_key: Mapped[str | None] = mapped_column(String(240), nullable=True)
     reading_clauses: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     reading_required: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    recommendation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class AlertRow(Base):
