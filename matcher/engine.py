@@ -70,7 +70,7 @@ from matcher.need_reading import (
     topic_text,
 )
 from matcher.offers import focus_offers_by_code, partner_offers
-from matcher.query_reader import QueryReader
+from matcher.query_reader import QueryReader, side_by_side
 from matcher.query_scores import QueryScores
 from matcher.retrieve import Candidates, Signal, hybrid
 from matcher.rwlock import ReadWriteLock
@@ -1123,8 +1123,11 @@ class Engine:
         asked_vecs: np.ndarray | None = None
         if reads_asks and topic != need.text and not self.reader.pools_spans():
             # the clauses of the topic and of the need as written (quoted back) in one pass
-            clause_vecs, asked_vecs = self.reader.clause_vectors_of([topic, need.text])
-            q = self.reader.vector(topic) if query_vector is None else query_vector
+            (clause_vecs, asked_vecs), q = side_by_side(
+                lambda: self.reader.clause_vectors_of([topic, need.text]),
+                lambda: self.reader.vector(topic) if query_vector is None else query_vector,
+                parallel=self.settings.parallel_query_passes and query_vector is None,
+            )
         elif query_vector is None:
             q, clause_vecs = self.reader.need_vectors(topic)
         else:

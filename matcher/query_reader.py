@@ -10,8 +10,11 @@ the mean or the cause space changes.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import numpy as np
 
@@ -23,6 +26,28 @@ from matcher.settings import Settings
 from matcher.vectors import centre, l2_normalise
 
 _CLAUSES = "\x00clauses\x00"  # cache key prefix of a text's clause vectors
+
+A = TypeVar("A")
+B = TypeVar("B")
+# one spare thread per process for a need's second pass through the model: a request on an
+# otherwise idle server reads its need and its clauses at once, on two cores; when another
+# request is using it, the passes run one after the other as before (never more than one
+# extra thread, so a loaded server does not run more passes at once than it has rankings)
+_SPARE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-pass")
+_SPARE_FREE = threading.Semaphore(1)
+
+
+def side_by_side(here: Callable[[], A], spare: Callable[[], B], *, parallel: bool) -> tuple[A, B]:
+    """(here(), spare()), `spare` on the spare thread while `here` runs, when `parallel` and
+    the spare thread is free; else one after the other."""
+    if not parallel or not _SPARE_FREE.acquire(blocking=False):
+        return here(), spare()
+    try:
+        future = _SPARE.submit(spare)
+        first = here()
+        return first, future.result()
+    finally:
+        _SPARE_FREE.release()
 
 
 class QueryReader:
@@ -135,7 +160,14 @@ class QueryReader:
                 self._remember(text, q)
                 self._remember(_CLAUSES + text, clause_vecs)
                 return q, clause_vecs
-        return self.vector(text), self.clause_vectors(text)
+        if text in self._cache or _CLAUSES + text in self._cache:
+            return self.vector(text), self.clause_vectors(text)
+        clauses, q = side_by_side(
+            lambda: self.clause_vectors(text),
+            lambda: self.vector(text),
+            parallel=self.settings.parallel_query_passes,
+        )
+        return q, clauses
 
     def _query_and_clauses(self, text: str, parts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """The text's query vector (without sentences) and its clauses' vectors pooled from

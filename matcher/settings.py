@@ -163,6 +163,12 @@ class Settings(BaseSettings):
         "of two, 2.4x less embedding CPU (matcher.embedding.spans). Off by default: in context "
         "a clause takes on its neighbours' meaning (T4 business P@5 0.310 -> 0.290)",
     )
+    parallel_query_passes: bool = Field(
+        True,
+        description="read a need's text and its clauses on two cores at once when a spare "
+        "thread is free (an idle server answers one request sooner; under load the passes run "
+        "one after the other, as the spare thread is busy)",
+    )
     query_cache_size: int = Field(
         4096,
         ge=0,

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from matcher.embedding.hashing import HashingEmbedder
 from matcher.query_reader import QueryReader
@@ -96,3 +97,40 @@ def test_the_cache_keeps_at_most_its_size(tmp_path: Path) -> None:
     for i in range(10):
         reader.vector(f"need number {i} about food")
     assert len(reader._cache) == 3
+
+
+def test_side_by_side_runs_the_spare_part_on_another_thread_when_free() -> None:
+    import threading
+
+    from matcher.query_reader import side_by_side
+
+    here_thread: list[str] = []
+    got = side_by_side(
+        lambda: here_thread.append(threading.current_thread().name) or 1,
+        lambda: threading.current_thread().name,
+        parallel=True,
+    )
+    assert got[0] == 1 and got[1].startswith("query-pass") and here_thread != [got[1]]
+    assert (
+        side_by_side(lambda: 1, lambda: threading.current_thread().name, parallel=False)[1]
+        == threading.current_thread().name
+    )
+    with pytest.raises(ZeroDivisionError):
+        side_by_side(lambda: 1, lambda: 1 // 0, parallel=True)
+    assert side_by_side(lambda: 2, lambda: 3, parallel=True) == (2, 3)  # still usable
+
+
+def test_needs_read_by_many_threads_at_once_read_as_one_at_a_time(tmp_path: Path) -> None:
+    """The spare thread is shared by every request of a process: 8 threads reading 40 needs
+    at once (some finding it busy, some not) get exactly the vectors read one by one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [f"We need {VOLUNTEERS} for site {i}, {TRUCKS} and {FREEZER} {i}" for i in range(40)]
+    alone = _reader(HashingEmbedder(), tmp_path, parallel_query_passes=False)
+    want = [alone.need_vectors(t) for t in texts]
+    shared = _reader(HashingEmbedder(), tmp_path, query_cache_size=0)
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(shared.need_vectors, texts))
+    for (q, c), (wq, wc) in zip(got, want, strict=True):
+        np.testing.assert_array_equal(q, wq)
+        np.testing.assert_array_equal(c, wc)
