@@ -104,6 +104,7 @@ def test_an_anonymous_mark_is_kept_said_not_to_count_and_skipped(
     rec_id, orgs, html = _ask(c)
     hint = html.split('class="hint signin-hint"')[1].split("</p>")[0]
     assert f'href="/login?next=/r/{rec_id}"' in hint and SIGNIN_HINT in hint
+    assert f'href="/signup?next=/r/{rec_id}"' in hint  # signing up comes back here too
     form = {"recommendation_id": rec_id, "organisation_id": orgs[0], "outcome": "contacted"}
     r = c.post("/feedback", data=form, headers={"Accept": "application/json"})
     assert r.status_code == 201 and r.json()["counted"] is False
@@ -118,6 +119,7 @@ def test_an_anonymous_mark_is_kept_said_not_to_count_and_skipped(
     r = c.post("/feedback", data=form)
     assert r.status_code == 201 and "only when you are signed in" in r.text
     assert f'href="/login?next=/r/{rec_id}"' in r.text
+    assert f'href="/signup?next=/r/{rec_id}"' in r.text
     assert "It helps improve future suggestions" not in r.text
 
     rows = _rows(engine, rec_id)

@@ -127,6 +127,7 @@ def test_anonymous_sees_the_sign_in_link_and_keeps_the_key_path(
     rec_id, html = _results(b)
     form = html.split('class="save-need"', 1)[1].split("</details>", 1)[0]
     assert f'href="/login?next=/r/{rec_id}">Sign in to save this need' in form
+    assert f'href="/signup?next=/r/{rec_id}">sign up' in form
     assert 'name="api_key"' in form
     r = b.post(f"/r/{rec_id}/save", data={"api_key": "pm_nope_nope"})
     assert r.status_code == 401 and "valid API key" in r.text
