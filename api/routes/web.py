@@ -159,6 +159,7 @@ async def permalink(
     engine: EngineDep,
     records: RecordsDep,
     principal: PrincipalDep,
+    person: OptionalPersonDep,  # one lookup: the cards' mark notice (render.context)
     marked: str | None = None,
     outcome: Outcome | None = None,
 ) -> Response:
