@@ -125,6 +125,8 @@ def test_an_anonymous_mark_is_kept_said_not_to_count_and_skipped(
     hint = html.split('class="hint signin-hint"')[1].split("</p>")[0]
     assert f'href="/login?next=/r/{rec_id}"' in hint and SIGNIN_HINT in hint
     assert f'href="/signup?next=/r/{rec_id}"' in hint  # signing up comes back here too
+    profile = c.get(f"/organisations/{orgs[0]}").text  # and to a partner's profile
+    assert f'href="/signup?next=/organisations/{orgs[0]}"' in profile
     form = {"recommendation_id": rec_id, "organisation_id": orgs[0], "outcome": "contacted"}
     r = c.post("/feedback", data=form, headers={"Accept": "application/json"})
     assert r.status_code == 201 and r.json()["counted"] is False
