@@ -78,7 +78,12 @@ def test_a_signed_in_persons_marks_are_stored_with_them_and_train(
     accounts = app.state.api.accounts
     lookups: list[str] = []
     real = accounts.session_person
-    monkeypatch.setattr(accounts, "session_person", lambda t: lookups.append(t) or real(t))
+
+    def counted(token: str) -> object:
+        lookups.append(token)
+        return real(token)
+
+    monkeypatch.setattr(accounts, "session_person", counted)
     page = me.client.get(r.headers["location"]).text
     monkeypatch.undo()
     card = page.split(f'id="org-{orgs[0]}"')[1].split("</article>")[0]
