@@ -177,7 +177,9 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 async def get_optional_person(
     request: Request, accounts: AccountsDep, principal: PrincipalDep
 ) -> Person | None:
-    """The signed-in person of the session cookie, or None (after the rate limit)."""
+    """The signed-in person of the session cookie, or None (after the rate limit). Kept on
+    `request.state.person` too, so the page's templates know it without another lookup
+    (api.web.render.context)."""
     token = session_token(request)
     if token is None:
         return None
@@ -185,6 +187,7 @@ async def get_optional_person(
     if person is None:  # expired, logged out elsewhere, or the password was reset
         request.session.pop("sid", None)
         request.session.pop("email", None)
+    request.state.person = person
     return person
 
 

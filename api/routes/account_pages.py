@@ -52,14 +52,20 @@ def _page(request: Request, name: str, status_code: int = 200, **extra: Any) -> 
 
 
 def _local(path: str) -> str:
-    """Only a local path is followed after log-in (no open redirect)."""
+    """Only a local path is followed after log-in or sign-up (no open redirect)."""
     ok = path.startswith("/") and not path.startswith("//") and "\\" not in path
     return path if ok else "/account"
 
 
+NextQuery = Annotated[str, Query(alias="next", max_length=200)]
+NextField = Annotated[str, Form(alias="next", max_length=200)]
+
+
 @router.get("/signup", response_class=HTMLResponse)
-async def signup_page(request: Request, principal: PrincipalDep) -> Response:
-    return _page(request, "signup.html", form={})
+async def signup_page(
+    request: Request, principal: PrincipalDep, next_path: NextQuery = "/account"
+) -> Response:
+    return _page(request, "signup.html", form={"next": _local(next_path)})
 
 
 @router.post("/signup", dependencies=[StrictFormCsrf])
@@ -70,8 +76,9 @@ async def signup(
     email: EmailField,
     password: PasswordField,
     name: Annotated[str, Form(max_length=200)] = "",
+    next_path: NextField = "/account",
 ) -> Response:
-    form = {"email": email, "name": name}
+    form = {"email": email, "name": name, "next": _local(next_path)}
     try:
         person = await anyio.to_thread.run_sync(lambda: accounts.sign_up(email, password, name))
     except ValidationError as exc:
@@ -80,14 +87,14 @@ async def signup(
         return _page(request, "signup.html", 409, form=form, errors=[str(exc)])
     token = await anyio.to_thread.run_sync(accounts.start_session, person.id)
     sign_in(request, token, person.email)
-    return RedirectResponse("/account", status_code=303)
+    return RedirectResponse(form["next"], status_code=303)
 
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(
     request: Request,
     principal: PrincipalDep,
-    next_path: Annotated[str, Query(alias="next", max_length=200)] = "/account",
+    next_path: NextQuery = "/account",
 ) -> Response:
     return _page(request, "login.html", form={"next": _local(next_path)})
 
@@ -99,7 +106,7 @@ async def login(
     principal: PrincipalDep,
     email: EmailField,
     password: PasswordField,
-    next_path: Annotated[str, Form(alias="next", max_length=200)] = "/account",
+    next_path: NextField = "/account",
 ) -> Response:
     form = {"email": email, "next": _local(next_path)}
     ip = client_ip(request)

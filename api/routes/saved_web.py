@@ -1,10 +1,11 @@
 """The page's "Save this need" form and the account page's "Remove" buttons.
 
 Signed in, a person saves a shown recommendation's need and filters as their own
-(`person:<person id>`); the alerts go to the address given, else to the person's confirmed
-e-mail (matcher.alerts.owners). An API key (the form's `api_key` field or the X-API-Key
-header) saves it for that key, as the JSON API does. Without either, the form leads to the
-sign-in page."""
+(`person:<person id>`); the alerts go to the webhook URL given, else to the person's confirmed
+e-mail; another e-mail address is refused, the form shown again saying why
+(matcher.alerts.owners.person_address). An API key (the form's `api_key` field or the
+X-API-Key header) saves it for that key, to any address, as the JSON API does. Without either,
+the form leads to the sign-in page."""
 
 from __future__ import annotations
 
@@ -25,15 +26,23 @@ from api.deps import (
     StateDep,
     started,
 )
-from api.routes.web import RESULT_LIMIT, _stored, _unknown_recommendation, stored_filters
+from api.records import StoredRecommendation
+from api.routes.web import (
+    RESULT_LIMIT,
+    _results,
+    _stored,
+    _unknown_recommendation,
+    form_of_need,
+    stored_filters,
+)
 from api.saved_schemas import SavedNeedCreate
 from api.web.errors import error_page
 from api.web.render import context, templates
-from matcher.alerts.owners import default_address, person_owner
+from matcher.alerts.owners import person_address, person_owner
 from matcher.alerts.service import save_need
 from matcher.alerts.store import SavedNeeds
 from matcher.domain import Need
-from matcher.errors import NotFoundError
+from matcher.errors import NotFoundError, ValidationError
 
 router = APIRouter(include_in_schema=False)
 
@@ -65,16 +74,18 @@ async def save_from_page(
         ).notify_to
     except pydantic.ValidationError:
         return error_page(request, 422, "The alert address must be an e-mail address or URL.")
+    stored = await anyio.to_thread.run_sync(_stored, records, rec_id)
+    if stored is None:
+        return _unknown_recommendation(request, rec_id)
     pending_address: str | None = None  # the person's e-mail, once confirmed
     by_person = owner is None and person is not None
     if owner is None and person is not None:
         owner = person_owner(person.id)
-        if address is None:
-            address = default_address(person)
-            pending_address = None if address else person.email
-    stored = await anyio.to_thread.run_sync(_stored, records, rec_id)
-    if stored is None:
-        return _unknown_recommendation(request, rec_id)
+        try:  # a webhook or their own e-mail: not someone else's inbox
+            address = person_address(person, address)
+        except ValidationError as exc:
+            return _refused(request, engine, stored, notify_to, str(exc))
+        pending_address = None if address else person.email
     doc = {k: v for k, v in stored.need.items() if k in Need.model_fields and k != "created_at"}
 
     def work() -> str:
@@ -100,6 +111,26 @@ async def save_from_page(
         by_person=by_person,
     )
     return templates.TemplateResponse(request, "saved.html", ctx, status_code=201)
+
+
+def _refused(
+    request: Request, engine: EngineDep, stored: StoredRecommendation, typed: str, why: str
+) -> Response:
+    """The results page again (422), the save form open with what was typed and why not."""
+    message = why[:1].upper() + why[1:] + "."
+    if stored.recommendation is None:  # made before results were kept: nothing to show
+        return error_page(request, 422, message)
+    return _results(
+        request,
+        stored.recommendation,
+        stored.id,
+        dict(engine.weights),
+        form_of_need(stored.need),
+        status_code=422,
+        stored=stored,
+        save_error=message,
+        save_notify_to=typed,
+    )
 
 
 @router.post("/account/saved-needs/{saved_id}/remove", dependencies=[FormCsrf])

@@ -79,12 +79,13 @@ def _results(
     rec_id: str,
     weights: dict[str, float],
     form: dict[str, Any],
+    status_code: int = 200,
     **extra: Any,
 ) -> Response:
     view = result_view(rec, rec_id, weights)
     ignored_place = bool(form.get("place", "").strip()) and not place_supported()
     ctx = context(request, form=form, view=view, ignored_place=ignored_place, **extra)
-    return templates.TemplateResponse(request, "index.html", ctx)
+    return templates.TemplateResponse(request, "index.html", ctx, status_code)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -159,6 +160,7 @@ async def permalink(
     engine: EngineDep,
     records: RecordsDep,
     principal: PrincipalDep,
+    person: OptionalPersonDep,  # one lookup: the cards' mark notice (render.context)
     marked: str | None = None,
     outcome: Outcome | None = None,
 ) -> Response:

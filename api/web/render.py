@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from matcher.domain import SECTORS, Match, Recommendation
+
+if TYPE_CHECKING:
+    from matcher.accounts import Person
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 
@@ -119,11 +122,16 @@ def result_view(rec: Recommendation, rec_id: str, weights: dict[str, float]) -> 
 
 def context(request: Request, **extra: Any) -> dict[str, Any]:
     session: dict[str, Any] = request.scope.get("session") or {}
+    # the session's person, when the route looked them up (api.deps.get_optional_person)
+    person: Person | None = getattr(request.state, "person", None)
     return {
         "request": request,
         # the signed-in e-mail (for the header) and the CSRF token of the forms, when a
         # session exists; anonymous pages start no session
         "session_email": session.get("email") if session.get("sid") else None,
+        # signed in with an e-mail not confirmed yet (their marks count once it is); only
+        # known on pages whose route looked the person up
+        "session_unconfirmed": person is not None and not person.email_verified,
         "csrf": session.get("csrf"),
         "sectors": SECTORS,
         "role_labels": ROLE_LABELS,

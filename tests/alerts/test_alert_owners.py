@@ -15,6 +15,7 @@ from matcher.alerts.owners import (
     OWNER_MAX,
     address_on_confirm,
     default_address,
+    person_address,
     person_owner,
 )
 from matcher.alerts.service import save_need
@@ -55,6 +56,24 @@ def test_person_owner_is_prefixed_and_bounded() -> None:
     for bad in ("", "p" * (OWNER_MAX - len("person:") + 1)):
         with pytest.raises(ValidationError):
             person_owner(bad)
+
+
+def test_a_person_may_send_alerts_to_a_webhook_or_their_own_e_mail_only() -> None:
+    ana, unconfirmed = person("ana", True), person("bo", False)
+    assert person_address(ana, None) == person_address(ana, " ") == "ana@example.org"
+    assert person_address(ana, "ANA@Example.ORG") == "ana@example.org"
+    hook = "https://hooks.example.net/alerts?x=1"
+    assert person_address(ana, hook) == person_address(unconfirmed, hook) == hook
+    assert person_address(ana, "HTTP://hooks.example.net/a") == "HTTP://hooks.example.net/a"
+    # their own address before it is confirmed: none yet (filled in when they confirm)
+    assert person_address(unconfirmed, "bo@example.org") is None
+    for other in ("victim@example.org", "ana@example.org.evil.net", "ana@example.com"):
+        for who in (ana, unconfirmed):
+            with pytest.raises(ValidationError) as err:
+                person_address(who, other)
+            message = str(err.value)
+            assert f"your own e-mail address ({who.email})" in message
+            assert "leave the field empty" in message and "API key" in message
 
 
 def test_default_address_is_the_confirmed_e_mail_only() -> None:

@@ -275,6 +275,35 @@ def test_login_next_is_local_only(app: FastAPI, client: TestClient) -> None:
     assert r.status_code == 303 and r.headers["location"] == "/account"
 
 
+NEXT_INPUT = re.compile(r'name="next" value="([^"]*)"')
+
+
+def test_signup_returns_to_next_kept_through_errors(app: FastAPI, client: TestClient) -> None:
+    """A "sign up" link from the results page comes back to them, as "log in" does; the
+    path is kept through a refused form and its log-in link, and only a local one is used."""
+    c = browser(app)
+    page = c.get("/signup", params={"next": "/r/rec_12ab"})
+    assert NEXT_INPUT.findall(page.text) == ["/r/rec_12ab"]
+    assert 'href="/login?next=/r/rec_12ab"' in page.text
+    token = page_csrf(page.text)
+    email = unique_email()
+    form = {"email": email, "csrf_token": token, "next": "/r/rec_12ab"}
+    bad = c.post("/signup", data={**form, "password": "short"})
+    assert bad.status_code == 422 and NEXT_INPUT.findall(bad.text) == ["/r/rec_12ab"]
+    r = c.post("/signup", data={**form, "password": PASSWORD})
+    assert r.status_code == 303 and r.headers["location"] == "/r/rec_12ab"
+    assert c.get("/v1/me").json()["email"] == email
+    # the log-in page's "Create an account" carries its own next along
+    assert 'href="/signup?next=/r/rec_12ab"' in c.get("/login?next=/r/rec_12ab").text
+    for evil in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+        other = browser(app)
+        shown = other.get("/signup", params={"next": evil})
+        assert NEXT_INPUT.findall(shown.text) == ["/account"]
+        data = {"email": unique_email(), "password": PASSWORD, "next": evil}
+        r = other.post("/signup", data={**data, "csrf_token": page_csrf(shown.text)})
+        assert r.status_code == 303 and r.headers["location"] == "/account"
+
+
 # password reset -----------------------------------------------------------------------------
 def test_reset_link_works_once(app: FastAPI, client: TestClient) -> None:
     email = unique_email()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+import pytest
 from accounts_support import browser, sign_up, verify
 from api_support import hdr
 from fastapi import FastAPI
@@ -50,7 +51,7 @@ def _fed(engine: Engine, rec_id: str) -> dict[str, str]:
 
 
 def test_a_signed_in_persons_marks_are_stored_with_them_and_train(
-    app: FastAPI, client: TestClient, engine: Engine
+    app: FastAPI, client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     me = sign_up(app)
     rec_id, orgs, html = _ask(me.client, me.csrf)
@@ -68,6 +69,29 @@ def test_a_signed_in_persons_marks_are_stored_with_them_and_train(
     }
     r = me.client.post("/feedback", data={**form, "outcome": "not_relevant"})
     assert r.status_code == 201 and "once your e-mail address is confirmed" in r.text
+    # without JavaScript, back on the card: it says the same as the JS path, from one
+    # look-up of the person for the whole page (not one per card)
+    r = me.client.post(
+        "/feedback", data={**form, "outcome": "contacted", "return_to": f"/r/{rec_id}"}
+    )
+    assert r.status_code == 303, r.text
+    accounts = app.state.api.accounts
+    lookups: list[str] = []
+    real = accounts.session_person
+
+    def counted(token: str) -> object:
+        lookups.append(token)
+        return real(token)
+
+    monkeypatch.setattr(accounts, "session_person", counted)
+    page = me.client.get(r.headers["location"]).text
+    monkeypatch.undo()
+    card = page.split(f'id="org-{orgs[0]}"')[1].split("</article>")[0]
+    assert (
+        "Marked as contacted. Thank you! It will help improve suggestions once your e-mail" in card
+    )
+    assert "sign in" not in card
+    assert len(lookups) == 1 and len(CARD.findall(page)) > 3
     assert _fed(engine, rec_id) == {}
     verify(app, me.email)
     # with JavaScript
@@ -85,11 +109,12 @@ def test_a_signed_in_persons_marks_are_stored_with_them_and_train(
     card = me.client.get(r.headers["location"]).text.split(f'id="org-{orgs[1]}"')[1]
     card = card.split("</article>")[0]
     assert "Marked as not relevant. Thank you!" in card and "sign in" not in card
+    assert "confirmed" not in card
     r = me.client.post("/feedback", data={**back, "organisation_id": orgs[2]})
     assert r.status_code == 201 and "It helps improve future suggestions" in r.text
 
     rows = _rows(engine, rec_id)
-    assert [(r.person_id, r.api_key_id) for r in rows] == [(me.person_id, None)] * 5
+    assert [(r.person_id, r.api_key_id) for r in rows] == [(me.person_id, None)] * 6
     assert _fed(engine, rec_id) == {
         orgs[0]: "contacted",
         orgs[1]: "not_relevant",
@@ -104,6 +129,9 @@ def test_an_anonymous_mark_is_kept_said_not_to_count_and_skipped(
     rec_id, orgs, html = _ask(c)
     hint = html.split('class="hint signin-hint"')[1].split("</p>")[0]
     assert f'href="/login?next=/r/{rec_id}"' in hint and SIGNIN_HINT in hint
+    assert f'href="/signup?next=/r/{rec_id}"' in hint  # signing up comes back here too
+    profile = c.get(f"/organisations/{orgs[0]}").text  # and to a partner's profile
+    assert f'href="/signup?next=/organisations/{orgs[0]}"' in profile
     form = {"recommendation_id": rec_id, "organisation_id": orgs[0], "outcome": "contacted"}
     r = c.post("/feedback", data=form, headers={"Accept": "application/json"})
     assert r.status_code == 201 and r.json()["counted"] is False
@@ -118,6 +146,7 @@ def test_an_anonymous_mark_is_kept_said_not_to_count_and_skipped(
     r = c.post("/feedback", data=form)
     assert r.status_code == 201 and "only when you are signed in" in r.text
     assert f'href="/login?next=/r/{rec_id}"' in r.text
+    assert f'href="/signup?next=/r/{rec_id}"' in r.text
     assert "It helps improve future suggestions" not in r.text
 
     rows = _rows(engine, rec_id)

@@ -93,13 +93,48 @@ def test_unconfirmed_e_mail_gets_the_alerts_once_confirmed(
     found = SAVED_ID.search(r.text)
     assert found
     sid = found.group(1)
-    typed = _save(s, rec_id, "alerts@example.net")
+    typed = _save(s, rec_id, "https://hooks.example.net/alerts")
+    own = _save(s, rec_id, s.email.upper())  # their own address, typed: the same as empty
     assert _saved(app, sid).notify_to is None  # no mail to an unconfirmed address
+    assert _saved(app, own).notify_to is None
     account = s.client.get("/account").text
     assert f"{s.email}, once you confirm it" in account
     verify(app, s.email)
-    assert _saved(app, sid).notify_to == s.email
-    assert _saved(app, typed).notify_to == "alerts@example.net"  # left as typed
+    assert _saved(app, sid).notify_to == _saved(app, own).notify_to == s.email
+    assert _saved(app, typed).notify_to == "https://hooks.example.net/alerts"  # left as typed
+
+
+def test_a_person_cannot_point_alerts_at_someone_elses_e_mail(
+    client: TestClient, app: FastAPI, keys: dict[str, str]
+) -> None:
+    """Anyone can sign up: a person's alerts go to their own confirmed e-mail or a webhook,
+    never to another inbox. The form comes back saying why and what to do; nothing is saved.
+    An API key still can (a decision for the service's admins)."""
+    s = sign_up(app)
+    verify(app, s.email)
+    rec_id, _ = _results(browser(app))
+    store = SavedNeeds(app.state.api.db)
+    for victim in ("victim@example.org", f"x{s.email}"):
+        html = s.client.get(f"/r/{rec_id}").text
+        r = s.client.post(
+            f"/r/{rec_id}/save", data={"csrf_token": page_csrf(html), "notify_to": victim}
+        )
+        assert r.status_code == 422, r.text
+        assert SAVED_ID.search(r.text) is None
+        form = r.text.split('class="save-need" open>', 1)[1].split("</details>", 1)[0]
+        alert = form.split('role="alert"', 1)[1].split("</div>", 1)[0]
+        assert f"your own e-mail address ({s.email}) or to a webhook URL" in alert
+        assert "leave the field empty" in alert and "API key" in alert
+        assert f'value="{victim}"' in form and 'aria-invalid="true"' in form
+        assert 'class="permalink"' in r.text  # still the results page
+    assert store.owned(person_owner(s.person_id))[1] == 0  # nothing was saved
+    # the same address in another case is theirs; the key path is unchanged
+    mine = _saved(app, _save(s, rec_id, s.email.upper()))
+    assert mine.notify_to == s.email and mine.owner == person_owner(s.person_id)
+    r = browser(app).post(
+        f"/r/{rec_id}/save", data={"api_key": keys["reader"], "notify_to": "victim@example.org"}
+    )
+    assert r.status_code == 201, r.text
 
 
 def test_person_saved_needs_are_not_the_json_apis(
@@ -127,6 +162,7 @@ def test_anonymous_sees_the_sign_in_link_and_keeps_the_key_path(
     rec_id, html = _results(b)
     form = html.split('class="save-need"', 1)[1].split("</details>", 1)[0]
     assert f'href="/login?next=/r/{rec_id}">Sign in to save this need' in form
+    assert f'href="/signup?next=/r/{rec_id}">sign up' in form
     assert 'name="api_key"' in form
     r = b.post(f"/r/{rec_id}/save", data={"api_key": "pm_nope_nope"})
     assert r.status_code == 401 and "valid API key" in r.text

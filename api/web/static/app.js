@@ -160,9 +160,12 @@
       if (reveal) reveal(target);
       target.focus();
     } else {
-      // After a search, move focus to the results heading for keyboard and screen-reader users.
+      // A refused field (e.g. the save form's alert address) keeps its focus; otherwise, after
+      // a search, focus moves to the results heading for keyboard and screen-reader users.
+      var refused = document.querySelector("[autofocus][aria-invalid=true]");
       var results = document.getElementById("results-title");
-      if (results) results.focus();
+      if (refused) refused.focus();
+      else if (results) results.focus();
     }
     document.addEventListener("click", function (event) {
       var a = event.target.closest && event.target.closest("li.mention a");
