@@ -128,7 +128,7 @@ def test_needs_read_by_many_threads_at_once_read_as_one_at_a_time(tmp_path: Path
     texts = [f"We need {VOLUNTEERS} for site {i}, {TRUCKS} and {FREEZER} {i}" for i in range(40)]
     alone = _reader(HashingEmbedder(), tmp_path, parallel_query_passes=False)
     want = [alone.need_vectors(t) for t in texts]
-    shared = _reader(HashingEmbedder(), tmp_path, query_cache_size=0)
+    shared = _reader(HashingEmbedder(), tmp_path, query_cache_size=0, parallel_query_passes=True)
     with ThreadPoolExecutor(8) as pool:
         got = list(pool.map(shared.need_vectors, texts))
     for (q, c), (wq, wc) in zip(got, want, strict=True):
