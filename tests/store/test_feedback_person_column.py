@@ -15,7 +15,7 @@ from sqlalchemy import inspect, text
 from api.records import Records
 from matcher.domain import Need
 from matcher.store import Database, Store
-from matcher.store.models import RecommendationRow
+from matcher.store.models import PersonRow, RecommendationRow
 from tests.support_databases import pg_schema_url
 from training.history import labelled_pairs
 
@@ -71,6 +71,16 @@ def test_an_old_data_dir_gains_person_id_and_keeps_its_feedback(url: str) -> Non
     db = Database(url)
     db.create_all()
     assert "person_id" in _columns(db)
+    with db.session() as s:  # a person whose e-mail is confirmed: their marks train
+        s.add(
+            PersonRow(
+                id="person-1",
+                email="person-1@example.org",
+                password_hash="x",
+                email_verified=True,
+                created_at=datetime(2026, 11, 1, tzinfo=UTC),
+            )
+        )
     records = Records(db)
     rows, total = records.list_feedback()
     assert total == 2
