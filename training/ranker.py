@@ -332,13 +332,13 @@ def build_queries(
     frame = pairs.copy()
     frame["text"] = frame["text"].fillna("").astype(str).str.strip()
     cols = [c for c in _ASKED_COLUMNS if c in frame]
-    if cols:
-        asked_rows = [
-            asked_of({str(k): v for k, v in r.items()}) for r in frame[cols].to_dict("records")
+    frame["_asked"] = ""
+    if cols:  # only the rows that say something (feedback), not the whole history
+        said = frame[cols].notna().any(axis=1)
+        frame.loc[said, "_asked"] = [
+            asked_key(asked_of({str(k): v for k, v in r.items()}))
+            for r in frame.loc[said, cols].to_dict("records")
         ]
-    else:
-        asked_rows = [{} for _ in range(len(frame))]
-    frame["_asked"] = [asked_key(a) for a in asked_rows]
     for key, rows in frame.groupby(["source_id", "text", "_asked"], sort=False):
         source, text, asked_id = str(key[0]), str(key[1]), str(key[2])  # type: ignore[index]
         org = orgs.get(source)

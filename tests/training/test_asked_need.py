@@ -188,12 +188,17 @@ def test_an_older_pairs_frame_or_file_still_builds_queries(engine: Engine) -> No
     assert data_hash(old) == data_hash(pairs.assign(**{c: None for c in ASKED_COLUMNS}))
     assert data_hash(old) != data_hash(pairs)  # the asked place is part of the data
     # an exported pairs file (`matcher train pairs --out x.csv`) read back builds the same
-    back = pd.read_csv(io.StringIO(pairs.to_csv(index=False)))
-    (again,) = build_queries(back, engine)
+    buf = io.BytesIO()
+    pairs.to_parquet(buf, index=False)
     (fresh,) = build_queries(pairs, engine)
     mine = {"created_at"}  # the moment the query was built
-    assert again.need.model_dump(exclude=mine) == fresh.need.model_dump(exclude=mine)
-    assert again.id == fresh.id
+    for back in (
+        pd.read_csv(io.StringIO(pairs.to_csv(index=False))),
+        pd.read_parquet(io.BytesIO(buf.getvalue())),
+    ):
+        (again,) = build_queries(back, engine)
+        assert again.need.model_dump(exclude=mine) == fresh.need.model_dump(exclude=mine)
+        assert again.id == fresh.id
 
 
 def test_a_place_that_no_longer_resolves_keeps_the_fields_it_resolved_to(
