@@ -141,7 +141,7 @@ def run_weights(
     try:
         engine.use_weights(dict(weights), name)
         for i, q in enumerate(queries):
-            rec = engine.recommend(q.need, filters=Filters(), limit=limit)
+            rec = engine.recommend(q.need, filters=q.filters or Filters(), limit=limit)
             for rank, match in enumerate(rec.results, start=1):
                 results.append((q.id, match.id, rank, match.score, match.id in q.gains))
             for cap in rec.required_capabilities:

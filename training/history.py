@@ -4,13 +4,16 @@
   reason for every rejected row; `store_partnerships` upserts them by id in one transaction.
 - `labelled_pairs` returns past partnerships, feedback from API keys and signed-in people
   (FeedbackRow joined to the RecommendationRow it answers) and answered introductions as one
-  DataFrame: source_id, partner_id, label, weight, timestamp, text, origin, ref, outcome.
+  DataFrame: source_id, partner_id, label, weight, timestamp, text, origin, ref, outcome, and
+  for feedback the need as it was asked (`ASKED_COLUMNS`: its place, sectors, capabilities,
+  filters), so a training query ranks and filters as the person's recommendation did.
 - `enrich_profiles` gives organisations with little description the text of their past
   partnerships: a funder is described by what it funded ("Funded: ...").
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
@@ -49,6 +52,23 @@ from training.partnership import Partnership, label_of
 
 logger = logging.getLogger(__name__)
 
+# The need as it was asked, for feedback rows (empty for history and introductions): what of
+# the stored recommendation changes its ranking. Place fields as stored (the place name, and
+# the city, region, country, lat and lon it resolved to or was given), the radius, the wanted
+# sectors and required capabilities ("|"-joined), and the explicit filters (a JSON object of
+# the ones set). Older pairs frames without these columns still build queries.
+ASKED_COLUMNS = [
+    "need_place",
+    "need_city",
+    "need_region",
+    "need_country",
+    "need_lat",
+    "need_lon",
+    "need_radius_km",
+    "need_sectors",
+    "need_capabilities",
+    "need_filters",
+]
 PAIR_COLUMNS = [
     "source_id",
     "partner_id",
@@ -59,6 +79,7 @@ PAIR_COLUMNS = [
     "origin",
     "ref",
     "outcome",
+    *ASKED_COLUMNS,
 ]
 # Our field -> accepted column names (first present wins); `mapping` overrides.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -252,9 +273,11 @@ def labelled_pairs(
     label 1: partnered, funded, accepted, contacted (weights 1.0, 1.0, 0.8, 0.5); label 0:
     declined, not_relevant (1.0). 'viewed' feedback carries no label and is left out. For
     feedback, the source is the need's requester (or `need:<need id>` when it has none), the
-    text is the need's text, and only the latest outcome per (recommendation, organisation)
-    counts. Feedback counts when someone is behind it: an API key, or a person signed in on the
-    web page (`person_id`). The source stays the recommendation's subject either way (what was
+    text is the need's text, the `ASKED_COLUMNS` are the need as it was asked (its place,
+    radius, sectors, capabilities and filters: training ranks as the person's page did), and
+    only the latest outcome per (recommendation, organisation) counts. Feedback counts when
+    someone is behind it: an API key, or a person signed in on the web page (`person_id`).
+    The source stays the recommendation's subject either way (what was
     asked, as it was served), not the marking person's organisation. Feedback given by nobody
     (a visitor not signed in) is not a label: it is left out and counted in `skipped`
     ("anonymous feedback"), and never replaces a counted mark. Sorted by timestamp (missing
@@ -290,6 +313,8 @@ def labelled_pairs(
     frame["label"] = frame["label"].astype("int64")
     frame["weight"] = frame["weight"].astype("float64")
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    for col in ("need_lat", "need_lon", "need_radius_km"):
+        frame[col] = pd.to_numeric(frame[col]).astype("float64")
     return frame.sort_values(["timestamp", "ref"], na_position="last", kind="stable").reset_index(
         drop=True
     )
@@ -331,8 +356,48 @@ def _feedback_records(store: Store, skipped: Counter[str]) -> list[dict[str, Any
                 "origin": "feedback",
                 "ref": f"{fb.recommendation_id}:{fb.organisation_id}",
                 "outcome": fb.outcome,
+                **asked_fields(need),
             }
     return list(latest.values())
+
+
+def asked_fields(need: dict[str, Any]) -> dict[str, Any]:
+    """The `ASKED_COLUMNS` of a stored need document (None where it does not say)."""
+
+    def text(key: str) -> str | None:
+        v = need.get(key)
+        return (str(v).strip() or None) if v is not None else None
+
+    def num(key: str) -> float | None:
+        v = need.get(key)
+        try:
+            return float(v) if v is not None else None
+        except (TypeError, ValueError):
+            return None
+
+    def joined(key: str) -> str | None:
+        v = need.get(key) or []
+        items = [str(i).strip() for i in (v if isinstance(v, list) else [v]) if str(i).strip()]
+        return "|".join(items) or None
+
+    filters = need.get("filters")
+    set_filters = (
+        {k: v for k, v in filters.items() if v not in (None, [], False, "")}
+        if isinstance(filters, dict)
+        else {}
+    )
+    return {
+        "need_place": text("place"),
+        "need_city": text("city"),
+        "need_region": text("region"),
+        "need_country": text("country"),
+        "need_lat": num("lat"),
+        "need_lon": num("lon"),
+        "need_radius_km": num("radius_km"),
+        "need_sectors": joined("wanted_sectors"),
+        "need_capabilities": joined("required_capabilities"),
+        "need_filters": json.dumps(set_filters, sort_keys=True) if set_filters else None,
+    }
 
 
 INTRODUCTION_LABELS = ("accepted", "declined")

@@ -9,7 +9,9 @@
   or no positive coefficient, it keeps the default weights and says why (`fallback_`).
 - `build_queries` turns labelled pairs (`training.history.labelled_pairs`) into queries: all
   pairs of one source on one text form a query; the need is the pair's text (the need the
-  partnership met, or the feedback's need) placed where the source is, asked by the source.
+  partnership met, or the feedback's need) placed where the source is, asked by the source;
+  a feedback label's query is the need as the person asked it (place, radius, sectors,
+  capabilities, filters: `asked_of`), so it ranks and filters as their page did.
 - `candidate_features` runs each query through the engine once and returns the components of
   every candidate it scored, labelled (1 for the source's partners in that query, 0 for the
   others). Positives the engine did not retrieve are not learnable by a re-ranker and are left
@@ -19,6 +21,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -30,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from matcher.domain import Filters, Need
-from matcher.errors import NotFoundError
+from matcher.errors import MatcherError, NotFoundError
 from matcher.score import COMPONENTS
 
 logger = logging.getLogger(__name__)
@@ -241,11 +244,66 @@ class Query:
     gains: dict[str, float]  # partner id -> gain (label * weight) for positives
     negatives: set[str] = field(default_factory=set)  # explicit label-0 partners
     timestamp: pd.Timestamp | None = None
+    filters: Filters | None = None  # the explicit filters the need was asked with, if any
 
 
-def query_key(source_id: str, text: str) -> str:
-    digest = hashlib.sha1(f"{source_id}\x1f{text}".encode()).hexdigest()[:12]
+def query_key(source_id: str, text: str, asked: str = "") -> str:
+    """A query's id: its source and text, and (when given) the need as asked (`asked_key`);
+    a query with nothing asked keeps the id it always had."""
+    extra = f"\x1f{asked}" if asked else ""
+    digest = hashlib.sha1(f"{source_id}\x1f{text}{extra}".encode()).hexdigest()[:12]
     return f"q-{digest}"
+
+
+# pairs columns of the need as asked (training.history.ASKED_COLUMNS) -> Need fields
+_ASKED_PLACE = {
+    "need_place": "place",
+    "need_city": "city",
+    "need_region": "region",
+    "need_country": "country",
+    "need_lat": "lat",
+    "need_lon": "lon",
+}
+_ASKED_LISTS = {"need_sectors": "wanted_sectors", "need_capabilities": "required_capabilities"}
+_ASKED_COLUMNS = (*_ASKED_PLACE, "need_radius_km", *_ASKED_LISTS, "need_filters")
+
+
+def asked_of(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The need as asked, from one pairs row: Need fields (place, city, region, country, lat,
+    lon, radius_km, wanted_sectors, required_capabilities) and "filters" (a dict), only those
+    set. A row without the columns (history, introductions, an older pairs frame) gives {}."""
+    out: dict[str, Any] = {}
+    for col, name in [*_ASKED_PLACE.items(), ("need_radius_km", "radius_km")]:
+        v = _present(row.get(col))
+        if v is not None:
+            out[name] = float(v) if name in ("lat", "lon", "radius_km") else str(v)
+    for col, name in _ASKED_LISTS.items():
+        v = _present(row.get(col))
+        if v is not None:
+            items = [i.strip() for i in str(v).split("|") if i.strip()]
+            if items:
+                out[name] = items
+    v = _present(row.get("need_filters"))
+    if v is not None:
+        try:
+            doc = json.loads(str(v))
+        except ValueError:
+            doc = None
+        if isinstance(doc, dict) and doc:
+            out["filters"] = doc
+    return out
+
+
+def asked_key(asked: Mapping[str, Any]) -> str:
+    return json.dumps(dict(asked), sort_keys=True, default=str) if asked else ""
+
+
+def _present(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, str) and not v.strip():
+        return None
+    return v
 
 
 def build_queries(
@@ -255,20 +313,34 @@ def build_queries(
     max_text: int = 4_000,
     skipped: Counter[str] | None = None,
 ) -> list[Query]:
-    """Group pairs by (source, text) into queries. Pairs with no text use the source's own
-    profile; when neither exists (an unknown source with no text), the pairs are skipped and
-    counted in `skipped`. A source that is not an organisation (`need:<id>`, a deleted
-    organisation) is never an error: its text is the query.
-    The need takes the source's place (city, region, country, coordinates) so that proximity
-    means something; it is asked by the source when the source is a known organisation."""
+    """Group pairs by (source, text, need as asked) into queries. Pairs with no text use the
+    source's own profile; when neither exists (an unknown source with no text), the pairs are
+    skipped and counted in `skipped`. A source that is not an organisation (`need:<id>`, a
+    deleted organisation) is never an error: its text is the query.
+
+    Place: a feedback label carries the need as the person asked it (`asked_of`): its place
+    (with its hard region/country filter), radius, wanted sectors, capabilities and filters
+    are the query's, so training and evaluation rank and filter as the person's page did,
+    also for an organisation's need that named its own place. Otherwise (history,
+    introductions, a need asked without a place) the need takes the source organisation's
+    place so that proximity means something. It is asked by the source when the source is a
+    known organisation."""
     out: list[Query] = []
     if pairs.empty:
         return out
     orgs = _organisations(engine, set(pairs["source_id"].astype(str)))
     frame = pairs.copy()
     frame["text"] = frame["text"].fillna("").astype(str).str.strip()
-    for key, rows in frame.groupby(["source_id", "text"], sort=False):
-        source, text = str(key[0]), str(key[1])  # type: ignore[index]
+    cols = [c for c in _ASKED_COLUMNS if c in frame]
+    frame["_asked"] = ""
+    if cols:  # only the rows that say something (feedback), not the whole history
+        said = frame[cols].notna().any(axis=1)
+        frame.loc[said, "_asked"] = [
+            asked_key(asked_of({str(k): v for k, v in r.items()}))
+            for r in frame.loc[said, cols].to_dict("records")
+        ]
+    for key, rows in frame.groupby(["source_id", "text", "_asked"], sort=False):
+        source, text, asked_id = str(key[0]), str(key[1]), str(key[2])  # type: ignore[index]
         org = orgs.get(source)
         query_text = text or (org.profile_text() if org is not None else "")
         query_text = query_text[:max_text].strip()
@@ -276,17 +348,8 @@ def build_queries(
             if skipped is not None:
                 skipped["unknown source without text"] += len(rows)
             continue
-        place: dict[str, Any] = {}
-        if org is not None:
-            place = {
-                "city": org.city,
-                "region": org.region,
-                "country": org.country,
-                "lat": org.lat,
-                "lon": org.lon,
-                "requester_id": org.id,
-            }
-        need = Need(id=query_key(source, text), text=query_text, **place)
+        asked = dict(json.loads(asked_id)) if asked_id else {}
+        need, filters = _need_of(query_key(source, text, asked_id), query_text, org, asked)
         gains: dict[str, float] = {}
         negatives: set[str] = set()
         for label, weight, partner in zip(
@@ -306,9 +369,39 @@ def build_queries(
                 gains=gains,
                 negatives=negatives,
                 timestamp=ts.max() if len(ts) else None,
+                filters=filters,
             )
         )
     return out
+
+
+def _need_of(qid: str, text: str, org: Any, asked: dict[str, Any]) -> tuple[Need, Filters | None]:
+    """The query's need and filters: the place as asked when the need named one, else the
+    source organisation's; the rest of what was asked as it was."""
+    filters_doc = asked.pop("filters", None)
+    fields = dict(asked)
+    if not any(k in fields for k in _ASKED_PLACE.values()) and org is not None:
+        fields.update(city=org.city, region=org.region, country=org.country, lat=org.lat)
+        fields.update(lon=org.lon)
+        fields.pop("radius_km", None)  # a radius without the asked point means nothing
+    if org is not None:
+        fields["requester_id"] = org.id
+    filters: Filters | None = None
+    if filters_doc:
+        try:
+            filters = Filters.model_validate(filters_doc)
+        except ValueError as exc:
+            logger.warning("query %s: stored filters no longer valid (%s); left out", qid, exc)
+    # the stored need was valid when asked; a place name that no longer resolves (gazetteer
+    # changed) keeps the fields it resolved to, and anything else invalid falls back to the
+    # text alone rather than losing the label
+    unplaced = {k: v for k, v in fields.items() if k != "place"}
+    for attempt in (fields, unplaced):
+        try:
+            return Need(id=qid, text=text, **attempt), filters
+        except (ValueError, MatcherError) as exc:
+            logger.warning("query %s: asked need not usable as stored (%s)", qid, exc)
+    return Need(id=qid, text=text, requester_id=fields.get("requester_id")), filters
 
 
 def _organisations(engine: Any, ids: set[str]) -> dict[str, Any]:
@@ -373,7 +466,7 @@ def candidate_features(
     limit = limit or engine.settings.max_limit
     rows: list[dict[str, Any]] = []
     for i, q in enumerate(queries):
-        rec = engine.recommend(q.need, filters=Filters(), limit=limit, now=now)
+        rec = engine.recommend(q.need, filters=q.filters or Filters(), limit=limit, now=now)
         others: list[tuple[int, Any]] = []
         for rank, m in enumerate(rec.results, start=1):
             if m.id in q.gains:
@@ -422,6 +515,8 @@ def data_hash(pairs: pd.DataFrame) -> str:
     """sha256 of the labelled pairs in a canonical form (column order and row order fixed)."""
     wanted = ("source_id", "partner_id", "label", "weight", "timestamp", "text")
     cols = [c for c in wanted if c in pairs]
+    # the need as asked counts once any row has it (a frame without it hashes as it always did)
+    cols += [c for c in _ASKED_COLUMNS if c in pairs and pairs[c].notna().any()]
     canon = pairs[cols].copy()
     if "timestamp" in canon:
         canon["timestamp"] = canon["timestamp"].astype(str)

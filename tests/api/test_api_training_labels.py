@@ -164,3 +164,43 @@ def test_answered_introductions_enter_the_fit(lab_engine: Engine) -> None:
         FitOptions(max_test=6, min_pairs=1, history_model=False, out_version="v0098"),
     )
     assert result.manifest["pairs"]["by_origin"]["introduction"] == 2, result.manifest["pairs"]
+
+
+def test_a_label_trains_on_the_need_as_the_api_was_asked_it(
+    lab_client: tuple[TestClient, dict[str, str]], lab_engine: Engine
+) -> None:
+    """The stored recommendation (as api/records.py writes it) carries the need's place,
+    radius, sectors and filters into the pairs and the training query of its `need:` label."""
+    c, keys = lab_client
+    asked = {
+        "text": "Warm winter coats and a hall for a clothing swap for low-income families",
+        "place": "Portland, OR",
+        "lat": 45.52,
+        "lon": -122.68,
+        "radius_km": 150,
+        "wanted_sectors": ["nonprofit", "community"],
+        "filters": {"exclude_ids": ["org-00001"]},
+    }
+    r = c.post("/v1/recommendations", json=asked, headers=hdr(keys["reader"]))
+    assert r.status_code == 200, r.text
+    rec = r.json()
+    assert rec["results"], rec
+    chosen = rec["results"][0]["id"]
+    body = {"recommendation_id": rec["recommendation_id"], "organisation_id": chosen}
+    r = c.post("/v1/feedback", json={**body, "outcome": "partnered"}, headers=hdr(keys["reader"]))
+    assert r.status_code == 201, r.text
+
+    pairs = labelled_pairs(lab_engine.store)
+    row = pairs[pairs["ref"] == f"{rec['recommendation_id']}:{chosen}"].iloc[0]
+    assert (row["need_place"], row["need_city"], row["need_region"]) == (
+        "Portland, OR",
+        "Portland",
+        "OR",
+    )
+    assert row["need_radius_km"] == 150 and row["need_sectors"] == "nonprofit|community"
+    assert row["need_filters"] == '{"exclude_ids": ["org-00001"]}'
+    query = next(q for q in build_queries(pairs, lab_engine) if q.source_id == row["source_id"])
+    assert query.source_id.startswith("need:") and chosen in query.gains
+    assert (query.need.city, query.need.region, query.need.radius_km) == ("Portland", "OR", 150)
+    assert (query.need.lat, query.need.lon) == (45.52, -122.68)
+    assert query.filters is not None and query.filters.exclude_ids == ["org-00001"]
