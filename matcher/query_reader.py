@@ -10,11 +10,12 @@ the mean or the cause space changes.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -35,6 +36,37 @@ B = TypeVar("B")
 # extra thread, so a loaded server does not run more passes at once than it has rankings)
 _SPARE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-pass")
 _SPARE_FREE = threading.Semaphore(1)
+
+
+class RankingCount:
+    """How many rankings a process has in progress (thread-safe)."""
+
+    def __init__(self) -> None:
+        self.now = 0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> RankingCount:
+        with self._lock:
+            self.now += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self.now -= 1
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def counted_ranking(method: F) -> F:
+    """Count the calls of an Engine method in progress in `self.rankings`."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with self.rankings:
+            return method(self, *args, **kwargs)
+
+    return cast(F, wrapper)
 
 
 def side_by_side(here: Callable[[], A], spare: Callable[[], B], *, parallel: bool) -> tuple[A, B]:
@@ -145,7 +177,7 @@ class QueryReader:
     def pools_spans(self) -> bool:
         return self.settings.clause_spans and bool(getattr(self.embedder, "pools_spans", False))
 
-    def need_vectors(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+    def need_vectors(self, text: str, *, parallel: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The query vector and the clause vectors of a need's topic: from one pass through
         the model when clauses are read as spans and the query is the text's own vector."""
         if (
@@ -165,7 +197,7 @@ class QueryReader:
         clauses, q = side_by_side(
             lambda: self.clause_vectors(text),
             lambda: self.vector(text),
-            parallel=self.settings.parallel_query_passes,
+            parallel=parallel,
         )
         return q, clauses
 
