@@ -26,6 +26,7 @@ from matcher.domain import Need
 from matcher.errors import OverloadedError
 from matcher.followthrough.records import PartnershipRecords
 from matcher.introductions import Introductions, IntroductionSettings
+from matcher.query_reader import query_passes_alone
 from matcher.registry_files import versions_of_models
 from matcher.registry_sync import SyncReport, sync_for_serving
 from matcher.replica import Follower, apply_to_engine
@@ -264,9 +265,13 @@ class AppState:
         """
         self._admit()
         self.inflight += 1  # on the event loop thread only: no lock needed
+        # the one request in the process may read its need on two cores (the context is
+        # copied into the worker thread); with others running or waiting, both are busy
+        alone = query_passes_alone.set(self.inflight <= 1)
         try:
             return await self._in_thread(fn)
         finally:
+            query_passes_alone.reset(alone)
             self.inflight -= 1
 
     def _admit(self) -> None:

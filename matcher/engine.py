@@ -70,7 +70,13 @@ from matcher.need_reading import (
     topic_text,
 )
 from matcher.offers import focus_offers_by_code, partner_offers
-from matcher.query_reader import QueryReader, RankingCount, counted_ranking, side_by_side
+from matcher.query_reader import (
+    QueryReader,
+    RankingCount,
+    counted_ranking,
+    query_passes_alone,
+    side_by_side,
+)
 from matcher.query_scores import QueryScores
 from matcher.retrieve import Candidates, Signal, hybrid
 from matcher.rwlock import ReadWriteLock
@@ -1144,10 +1150,14 @@ class Engine:
         return f, topic, q, clause_vecs, required, floor
 
     def _reads_in_parallel(self) -> bool:
-        """Read a need's text and clauses at once on two threads: only when this is the one
-        ranking in progress (measured at 100k: one client's p50 28.0 -> 20.5 ms; with 16
-        clients the spare core is busy and running both at once cost 4-7% of throughput)."""
-        return self.settings.parallel_query_passes and self.rankings.now <= 1
+        """Read a need's text and clauses at once on two threads: only for a server's one
+        request in flight, or (outside a server) the engine's one ranking (at 100k one
+        client's p50 31 -> 20 ms; reading on two threads beside other requests cost 4 clients
+        17% of their throughput: README, "Fewer calls into the model")."""
+        alone = query_passes_alone.get()  # a server's own count of requests in flight
+        if alone is None:
+            alone = self.rankings.now <= 1
+        return self.settings.parallel_query_passes and alone
 
     def reading_key(self) -> str:
         """The model and corpus mean query vectors are made under: a `NeedReading` made under

@@ -15,6 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from typing import Any, TypeVar, cast
 
 import numpy as np
@@ -36,6 +37,11 @@ B = TypeVar("B")
 # extra thread, so a loaded server does not run more passes at once than it has rankings)
 _SPARE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-pass")
 _SPARE_FREE = threading.Semaphore(1)
+
+
+# set by a server for the request running in this context: whether it is the only one in
+# flight (running or waiting); None outside a server (then `Engine.rankings` decides)
+query_passes_alone: ContextVar[bool | None] = ContextVar("query_passes_alone", default=None)
 
 
 class RankingCount:

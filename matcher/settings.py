@@ -165,10 +165,9 @@ class Settings(BaseSettings):
     )
     parallel_query_passes: bool = Field(
         True,
-        description="read a need's text and its clauses on two threads at once when it is the "
-        "process's only ranking in progress and its spare thread is free: at 100k one client's "
-        "p50 went from 28.0 to 20.5 ms; with more rankings at once the passes run one after "
-        "the other (both cores are busy anyway)",
+        description="read a need's text and its clauses on two threads at once for a "
+        "server's one request in flight (at 100k one client's p50 31 -> 20 ms); with other "
+        "requests running or waiting the passes run one after the other",
     )
     query_cache_size: int = Field(
         4096,
