@@ -165,9 +165,9 @@ def test_engine_reads_a_need_in_one_pass(tmp_path: Path) -> None:
         counting.passes.clear()
         readings[spans_on] = engine.read_need(Need(id="n", text=NEED))
         want = ["spans 1"] if spans_on else ["encode 1", f"encode {len(clauses(NEED))}"]
-        assert counting.passes == want
+        assert sorted(counting.passes) == sorted(want)  # two passes may run at once
         engine.read_need(Need(id="n", text=NEED))
-        assert counting.passes == want  # read again: from the cache
+        assert sorted(counting.passes) == sorted(want)  # read again: from the cache
         engine.close()
     np.testing.assert_array_equal(readings[True].query, readings[False].query)
     assert readings[True].clauses.shape == readings[False].clauses.shape
