@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from matcher.domain import Organisation
 from matcher.errors import ValidationError
+from matcher.feedback_standing import COUNTED, SKIP_REASONS, standing
 from matcher.loaders import RowError
 from matcher.store import Store
 from matcher.store.db import aware as _aware
@@ -334,13 +335,9 @@ def _feedback_records(store: Store, skipped: Counter[str]) -> list[dict[str, Any
             key = (fb.recommendation_id, fb.organisation_id)
             if labelled is None:
                 continue
-            if fb.api_key_id is None and fb.person_id is None:
-                skipped["anonymous feedback"] += 1
-                continue
-            if fb.api_key_id is None and not confirmed:
-                # anyone can sign up: a person's marks count once their e-mail is confirmed,
-                # so a script signing up addresses it does not own cannot steer training
-                skipped["feedback of people with unconfirmed e-mail"] += 1
+            given = standing(fb.api_key_id, fb.person_id, confirmed)
+            if given != COUNTED:  # a visitor's, or a person's not yet confirmed
+                skipped[SKIP_REASONS[given]] += 1
                 continue
             need = rec.need or {}
             # "subject" is fixed when the recommendation is stored; older rows fall back.

@@ -26,6 +26,7 @@ from api.web.errors import error_page
 from api.web.render import card_id, context, result_view, templates
 from matcher.domain import Filters, Need, Recommendation
 from matcher.errors import NotFoundError, ValidationError
+from matcher.feedback_standing import COUNTED, UNCONFIRMED, standing
 
 router = APIRouter(include_in_schema=False)
 
@@ -256,10 +257,11 @@ async def feedback(
         if wants_json:
             return JSONResponse({"ok": False, "detail": str(exc)}, status_code=status)
         return error_page(request, status, str(exc))
-    # a person's marks count once their e-mail is confirmed (training.history: anyone can
-    # sign up, so unconfirmed accounts cannot steer the ranking)
-    unconfirmed = row.given_by == "person" and person is not None and not person.email_verified
-    counted = row.given_by != "anonymous" and not unconfirmed
+    # the rule training applies (matcher.feedback_standing)
+    given = standing(
+        row.api_key_id, row.person_id, person.email_verified if person is not None else None
+    )
+    unconfirmed, counted = given == UNCONFIRMED, given == COUNTED
     if wants_json:
         body = {
             "ok": True,
