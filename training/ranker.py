@@ -35,6 +35,7 @@ import pandas as pd
 from matcher.domain import Filters, Need
 from matcher.errors import MatcherError, NotFoundError
 from matcher.score import COMPONENTS
+from training.history import ASKED_COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -265,7 +266,7 @@ _ASKED_PLACE = {
     "need_lon": "lon",
 }
 _ASKED_LISTS = {"need_sectors": "wanted_sectors", "need_capabilities": "required_capabilities"}
-_ASKED_COLUMNS = (*_ASKED_PLACE, "need_radius_km", *_ASKED_LISTS, "need_filters")
+_ASKED_COLUMNS = tuple(ASKED_COLUMNS)  # what history writes; read by `asked_of`
 
 
 def asked_of(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -239,3 +239,12 @@ def test_the_asked_place_filters_the_training_candidates(sample: Engine) -> None
     (old,) = build_queries(pairs[OLD_COLUMNS], sample)
     before = candidate_features(sample, [old], negatives_per_query=50, limit=30, now=now)
     assert {orgs[i].region for i in before["partner_id"]} - local  # unplaced: anywhere
+
+
+def test_every_asked_column_history_writes_is_read_into_the_need() -> None:
+    """The columns are listed once (training.history.ASKED_COLUMNS); the ranker reads each."""
+    from training.history import ASKED_COLUMNS
+    from training.ranker import _ASKED_LISTS, _ASKED_PLACE
+
+    read = {*_ASKED_PLACE, "need_radius_km", *_ASKED_LISTS, "need_filters"}
+    assert read == set(ASKED_COLUMNS)
