@@ -15,6 +15,7 @@ import numpy as np
 
 from matcher.catalog import Catalog
 from matcher.causes import agreement
+from matcher.row_dot import row_dot
 
 
 class RowMemo:
@@ -64,10 +65,7 @@ class QueryScores:
         self._lexical_row: np.ndarray | None = None
 
     def _cosines(self, positions: np.ndarray | None) -> np.ndarray:
-        vectors = self.catalog.vectors
-        return np.asarray(
-            vectors @ self.query if positions is None else vectors[positions] @ self.query
-        )
+        return row_dot(self.catalog.vectors, self.query, positions)
 
     def _agreement(self, positions: np.ndarray | None) -> np.ndarray:
         if self.cause_dist is None:

@@ -21,6 +21,7 @@ from matcher.domain import Filters
 from matcher.index.base import VectorIndex
 from matcher.index.filtered import DenseHits
 from matcher.query_scores import QueryScores
+from matcher.row_dot import row_dot
 
 logger = logging.getLogger(__name__)
 
@@ -116,9 +117,9 @@ def _exact(
     if shared is not None:
         scores = shared.dense.at(allowed)
     elif allowed.size * 3 >= mask.size:
-        scores = (catalog.vectors @ query)[allowed]
+        scores = row_dot(catalog.vectors, query)[allowed]
     else:
-        scores = catalog.vectors[allowed] @ query
+        scores = row_dot(catalog.vectors, query, allowed)
     order = _top(scores, k)
     stats = _Stats(float(scores.mean()), float(scores.std()))
     return allowed[order], scores[order], stats
@@ -179,7 +180,7 @@ def _sample_cosines(
     sample = allowed[:: max(1, allowed.size // SAMPLE_FOR_STATS)]
     if shared is not None:
         return shared.dense.at(sample)
-    return np.asarray(catalog.vectors[sample] @ query)
+    return row_dot(catalog.vectors, query, sample)
 
 
 def lexical_candidates(
@@ -291,7 +292,9 @@ def hybrid(
     missing = [p for p in positions.tolist() if p not in dense_of]
     if missing:
         rows = np.asarray(missing, dtype=np.int64)
-        sims = shared.dense.at(rows) if shared is not None else catalog.vectors[rows] @ query
+        sims = (
+            shared.dense.at(rows) if shared is not None else row_dot(catalog.vectors, query, rows)
+        )
         dense_of.update(zip(missing, sims.tolist(), strict=True))
     if shared is not None and lexical is not None and len(lex_of) < positions.size:
         rest = np.asarray([p for p in positions.tolist() if p not in lex_of], dtype=np.int64)

@@ -1,0 +1,77 @@
+"""matcher.row_dot: faiss's kernels give numpy's inner products, for every kind of input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from matcher.row_dot import row_dot
+
+
+@pytest.fixture()
+def rows_and_query() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(7)
+    matrix = rng.standard_normal((1000, 48)).astype(np.float32)
+    query = rng.standard_normal(48).astype(np.float32)
+    return matrix, query
+
+
+def test_every_row(rows_and_query: tuple[np.ndarray, np.ndarray]) -> None:
+    matrix, query = rows_and_query
+    got = row_dot(matrix, query)
+    assert got.dtype == np.float32 and got.shape == (1000,)
+    np.testing.assert_allclose(got, matrix @ query, rtol=1e-5, atol=1e-5)
+
+
+def test_chosen_rows_in_any_order_with_repeats(
+    rows_and_query: tuple[np.ndarray, np.ndarray],
+) -> None:
+    matrix, query = rows_and_query
+    rows = np.array([999, 0, 17, 17, 500, 3], dtype=np.int32)
+    np.testing.assert_allclose(row_dot(matrix, query, rows), matrix[rows] @ query, atol=1e-5)
+
+
+def test_negative_rows_count_from_the_end(rows_and_query: tuple[np.ndarray, np.ndarray]) -> None:
+    matrix, query = rows_and_query
+    rows = np.array([-1, -1000, 5])
+    np.testing.assert_allclose(row_dot(matrix, query, rows), matrix[rows] @ query, atol=1e-5)
+
+
+def test_a_row_out_of_range_is_an_index_error(
+    rows_and_query: tuple[np.ndarray, np.ndarray],
+) -> None:
+    matrix, query = rows_and_query
+    with pytest.raises(IndexError, match="row 1000 is out of range for 1000 rows"):
+        row_dot(matrix, query, np.array([3, 1000]))
+    with pytest.raises(IndexError, match="row -1001"):
+        row_dot(matrix, query, np.array([-1001]))
+
+
+def test_no_rows_and_an_empty_matrix(rows_and_query: tuple[np.ndarray, np.ndarray]) -> None:
+    matrix, query = rows_and_query
+    assert row_dot(matrix, query, np.zeros(0, np.int64)).shape == (0,)
+    assert row_dot(np.zeros((0, 48), np.float32), query).shape == (0,)
+
+
+def test_inputs_the_kernels_cannot_take_as_they_are(
+    rows_and_query: tuple[np.ndarray, np.ndarray],
+) -> None:
+    matrix, query = rows_and_query
+    strided = matrix[::2]  # not C-contiguous
+    np.testing.assert_allclose(row_dot(strided, query), strided @ query, atol=1e-5)
+    as64 = matrix.astype(np.float64)
+    np.testing.assert_allclose(row_dot(as64, query), as64 @ query, atol=1e-5)
+    q64 = query.astype(np.float64)
+    np.testing.assert_allclose(row_dot(matrix, q64, np.array([1, 2])), matrix[[1, 2]] @ q64)
+    with pytest.raises(ValueError):  # numpy's own error for a query of the wrong length
+        row_dot(matrix, query[:10])
+
+
+def test_a_memory_mapped_matrix(tmp_path, rows_and_query: tuple[np.ndarray, np.ndarray]) -> None:  # type: ignore[no-untyped-def]
+    matrix, query = rows_and_query
+    np.save(tmp_path / "v.npy", matrix)
+    mapped = np.load(tmp_path / "v.npy", mmap_mode="r")
+    np.testing.assert_allclose(row_dot(mapped, query), matrix @ query, atol=1e-5)
+    np.testing.assert_allclose(
+        row_dot(mapped, query, np.array([4, 2])), matrix[[4, 2]] @ query, atol=1e-5
+    )
