@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from matcher.errors import ValidationError
 from matcher.notify.base import Notifier, redact
+from matcher.notify.hosts import HostPolicy
 from matcher.notify.smtp import DEFAULT_PORTS, SmtpNotifier
 from matcher.notify.webhook import WebhookNotifier
 from matcher.settings import Settings
@@ -30,6 +31,7 @@ def create_notifier(settings: Settings) -> Notifier | None:
             url,
             secret.get_secret_value() if secret is not None else "",
             timeout=settings.notify_timeout_seconds,
+            hosts=HostPolicy.from_settings(settings),
         )
     raise ValidationError(
         f"{redact(url)}: unknown notifier scheme {scheme!r}; use one of {SCHEMES}",
