@@ -116,6 +116,7 @@ async def save_from_page(
         notify_to=address,
         pending_address=pending_address,
         by_person=by_person,
+        back_to=f"/r/{quote(rec_id[:64], safe='')}",
     )
     return templates.TemplateResponse(request, "saved.html", ctx, status_code=201)
 
