@@ -38,28 +38,26 @@ _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _SHARED = ipaddress.IPv4Network("100.64.0.0/10")  # carrier-grade NAT: neither private nor global
 
 
-def _embedded_v4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+def _embedded_v4(ip: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address | None, bool]:
+    """The IPv4 address inside `ip`, and whether `ip` merely writes it (IPv4-mapped, NAT64:
+    judged by it alone) rather than tunnels to it (6to4, Teredo: judged by both)."""
     if ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    if ip.sixtofour is not None:
-        return ip.sixtofour
-    if ip.teredo is not None:
-        return ip.teredo[1]
+        return ip.ipv4_mapped, True
     if ip in _NAT64:
-        return ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF)
-    return None
+        return ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF), True
+    if ip.sixtofour is not None:
+        return ip.sixtofour, False
+    if ip.teredo is not None:
+        return ip.teredo[1], False
+    return None, False
 
 
 def internal_kind(ip: Address) -> str | None:
     """What makes `ip` internal ("loopback", "private", ...), None for a public address."""
     if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None or ip in _NAT64:  # an IPv4 address written in IPv6
-            inner = _embedded_v4(ip)
-            assert inner is not None
+        inner, written = _embedded_v4(ip)
+        if inner is not None and (written or internal_kind(inner) is not None):
             return internal_kind(inner)
-        inner = _embedded_v4(ip)  # 6to4, Teredo: tunnelled to an IPv4 address
-        if inner is not None and (kind := internal_kind(inner)) is not None:
-            return kind
         if ip.is_site_local:
             return "site-local"
     checks = (
@@ -106,10 +104,6 @@ class HostPolicy:
     @classmethod
     def from_settings(cls, settings: Settings) -> HostPolicy:
         return cls(settings.webhook_allow_private, tuple(settings.webhook_allowed_hosts))
-
-    @classmethod
-    def open(cls) -> HostPolicy:
-        return cls(allow_private=True)
 
     def _networks(self) -> list[Network]:
         nets: list[Network] = []
@@ -172,20 +166,31 @@ def _refuse(host: str, why: str, field: str | None) -> BlockedHostError:
 
 
 def _check_addresses(
-    host: str, addresses: Iterable[Address], policy: HostPolicy, field: str | None
+    host: str,
+    addresses: Iterable[Address],
+    policy: HostPolicy,
+    field: str | None,
+    reveal: bool,
 ) -> None:
+    """BlockedHostError for the first address `policy` refuses. The address a name resolves
+    to is named only when `reveal` (at send time, to the operator: the outbox and the log): a
+    person saving a URL learns that the name is internal, not what the service's DNS says."""
     for ip in addresses:
         kind = policy.refusal(ip)
         if kind is None:
             continue
         if str(ip) == host:
             raise _refuse(host, f"is a {kind} address", field)
-        raise _refuse(host, f"resolves to {ip}, a {kind} address", field)
+        shown = f"{ip}, a" if reveal else "a"
+        raise _refuse(host, f"resolves to {shown} {kind} address", field)
 
 
-def check_url(url: str, policy: HostPolicy, *, field: str | None = "notify_to") -> None:
+def check_url(
+    url: str, policy: HostPolicy, *, field: str | None = "notify_to", reveal: bool = False
+) -> None:
     """At save time: BlockedHostError when the URL's host is internal or resolves to an
-    internal address. A name that does not resolve now is accepted (checked again at send)."""
+    internal address (named in the message when `reveal`). A name that does not resolve now
+    is accepted (checked again at send)."""
     host, port = url_host(url)
     name = _normal(host)
     if policy.name_allowed(name):
@@ -194,13 +199,13 @@ def check_url(url: str, policy: HostPolicy, *, field: str | None = "notify_to") 
         raise _refuse(host, "is a loopback name", field)
     literal = _numeric(name)
     if literal is not None:
-        _check_addresses(name, [literal], policy, field)
+        _check_addresses(name, [literal], policy, field, reveal)
         return
     try:
         addresses = _resolve(name, port)
     except (OSError, UnicodeError, ValueError):
         return  # the host may be down or its name not yet published: checked again at send
-    _check_addresses(name, addresses, policy, field)
+    _check_addresses(name, addresses, policy, field, reveal)
 
 
 def check_address(address: str | None, policy: HostPolicy) -> None:
@@ -229,7 +234,7 @@ def connectable(host: str, port: int, policy: HostPolicy) -> list[Address]:
         if not addresses:
             raise httpx.ConnectError(f"{host} has no address")
     if not allowed_name:
-        _check_addresses(name, addresses, policy, None)
+        _check_addresses(name, addresses, policy, None, True)
     return addresses
 
 

@@ -107,7 +107,7 @@ class WebhookNotifier:
         where = f"webhook {redact(self.url)}"
         try:
             if message.recipient.lower().startswith(("http://", "https://")):
-                check_url(message.recipient, self.hosts, field="recipient")
+                check_url(message.recipient, self.hosts, field="recipient", reveal=True)
             response = self._client.post(self.url, content=body, headers=headers)
         except ValidationError as exc:  # BlockedHostError, or a recipient URL that is not one
             logger.warning("%s: refused to send %r: %s", where, message.key, exc)

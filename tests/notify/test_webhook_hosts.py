@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from matcher.errors import BlockedHostError, DeliveryError
-from matcher.notify import Dispatcher, Message, Outbox, RetryPolicy
+from matcher.notify import Dispatcher, Message, Outbox, RetryPolicy, create_notifier
 from matcher.notify.hosts import GuardedTransport, HostPolicy, check_url, internal_kind
 from matcher.notify.webhook import WebhookNotifier
 from matcher.settings import Settings
@@ -110,9 +110,12 @@ def test_a_name_is_judged_by_what_it_resolves_to(monkeypatch: pytest.MonkeyPatch
         },
     )
     check_url("https://hooks.example.org/alerts", EXTERNAL)
-    with pytest.raises(BlockedHostError, match="resolves to 169.254.169.254, a link-local"):
+    with pytest.raises(BlockedHostError, match="resolves to a link-local address") as info:
         check_url("http://metadata.example.org/latest/meta-data/", EXTERNAL)
+    assert "169.254" not in str(info.value)  # the person saving learns no internal address
     with pytest.raises(BlockedHostError, match="resolves to 10.0.0.7, a private"):
+        check_url("https://both.example.org/x", EXTERNAL, reveal=True)  # to the operator
+    with pytest.raises(BlockedHostError, match="resolves to a private"):
         check_url("https://both.example.org/x", EXTERNAL)  # one internal answer is enough
     with pytest.raises(BlockedHostError, match="loopback"):
         check_url("https://v6.example.org/x", EXTERNAL)
@@ -139,6 +142,17 @@ def test_policy_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert HostPolicy.from_settings(Settings()) == HostPolicy(
         True, ("hooks.internal", "10.0.0.0/8")
     )
+
+
+def test_the_factory_refuses_an_internal_notify_url_unless_allowed() -> None:
+    hook = "http://127.0.0.1:9/hooks/matcher"
+    with pytest.raises(BlockedHostError, match="127.0.0.1 is a loopback address") as info:
+        create_notifier(Settings(notify_url=hook, notify_webhook_secret=SECRET))
+    assert info.value.field == "notify_url"
+    allowed = Settings(notify_url=hook, notify_webhook_secret=SECRET, webhook_allow_private=True)
+    notifier = create_notifier(allowed)
+    assert isinstance(notifier, WebhookNotifier) and notifier.hosts.allow_private
+    notifier.close()
 
 
 # --- at send time ----------------------------------------------------------------------------
