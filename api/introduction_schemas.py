@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.recids import EXAMPLE_ID as EXAMPLE_REC_ID
 from api.schemas import ID_PATTERN, InputModel
 from matcher.introductions import Event, IntroductionView, ThreadMessage
 
@@ -24,7 +25,7 @@ class IntroductionCreate(InputModel):
                 {
                     "to_organisation_id": "org-00042",
                     "message": "We run the harbour food bank and are looking for cold storage.",
-                    "recommendation_id": "rec_1a2b3c4d5e6f",
+                    "recommendation_id": EXAMPLE_REC_ID,
                 }
             ]
         },

@@ -26,6 +26,8 @@ RANDOM_DIGITS = 20  # 80 random bits: ids stay unguessable
 ID_LENGTH = len(PREFIX) + TIME_DIGITS + RANDOM_DIGITS  # 36, within every route's 64
 WRITE_SECONDS = 0.25  # allowance for writing a batch (after it waited its flush window)
 CLOCK_SKEW = 0.5  # seconds: machines on one database may disagree this much
+# the id the OpenAPI examples show: issued 2026-11-30 09:30 UTC (tests/api check it parses)
+EXAMPLE_ID = f"{PREFIX}01a22bca2dc09f3c1e7a2b5d8046c1e9"
 _TIMED = re.compile(rf"{PREFIX}([0-9a-f]{{{TIME_DIGITS}}})[0-9a-f]{{{RANDOM_DIGITS}}}")
 
 

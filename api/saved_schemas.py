@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from api.recids import EXAMPLE_ID as EXAMPLE_REC_ID
 from api.schemas import (
     MAX_LIMIT,
     PAIR_RADIUS,
@@ -41,7 +42,7 @@ class SavedNeedCreate(RecommendationRequest):
                     "limit": 10,
                     "notify_to": "group@example.org",
                 },
-                {"recommendation_id": "rec_1a2b3c4d5e6f7a8b"},
+                {"recommendation_id": EXAMPLE_REC_ID},
             ],
             # the need itself, or the recommendation whose need to save
             "oneOf": [{"required": ["text"]}, {"required": ["recommendation_id"]}],

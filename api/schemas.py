@@ -22,6 +22,7 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
+from api.recids import EXAMPLE_ID as EXAMPLE_REC_ID
 from api.security import Role
 from matcher.domain import SERVED_REGIONS_MAX, Sector, ServiceLevel, SizeBand
 
@@ -580,7 +581,7 @@ class RecommendationPublic(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "recommendation_id": "rec_1a2b3c4d5e6f",
+                    "recommendation_id": EXAMPLE_REC_ID,
                     "model_version": "sentence-transformers/all-MiniLM-L6-v2@default-weights",
                     "index_generation": 3,
                     "need_id": None,
@@ -685,7 +686,7 @@ class FeedbackCreate(InputModel):
         json_schema_extra={
             "examples": [
                 {
-                    "recommendation_id": "rec_1a2b3c4d5e6f",
+                    "recommendation_id": EXAMPLE_REC_ID,
                     "organisation_id": "org_3f2a9c1b7d4e",
                     "outcome": "contacted",
                     "note": "Called their community team.",
@@ -706,7 +707,7 @@ class FeedbackPublic(BaseModel):
             "examples": [
                 {
                     "id": 1,
-                    "recommendation_id": "rec_1a2b3c4d5e6f",
+                    "recommendation_id": EXAMPLE_REC_ID,
                     "organisation_id": "org_3f2a9c1b7d4e",
                     "outcome": "contacted",
                     "note": None,

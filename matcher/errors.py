@@ -33,6 +33,11 @@ class LimitExceededError(ValidationError):
         self.too_large = too_large
 
 
+class BlockedHostError(ValidationError):
+    """A webhook URL names, or resolves to, an internal address (loopback, private,
+    link-local, ...) the service must not send to (matcher.notify.hosts)."""
+
+
 class NotFoundError(MatcherError):
     """A referenced organisation, need or artifact does not exist."""
 

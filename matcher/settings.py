@@ -198,6 +198,17 @@ class Settings(BaseSettings):
     notify_webhook_secret: SecretStr | None = Field(
         None, description="HMAC-SHA256 key that signs webhook payloads (required for webhooks)"
     )
+    webhook_allow_private: bool = Field(
+        False,
+        description="let webhooks (MATCHER_NOTIFY_URL and the URLs saved needs alert) reach "
+        "internal hosts: loopback, private, link-local and other non-public addresses. Off: "
+        "such a URL is refused when saved and again when sent (on the address connected to)",
+    )
+    webhook_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="host names and CIDR networks webhooks may reach even when internal "
+        '(env: a JSON list, e.g. ["hooks.internal", "10.1.2.0/24"])',
+    )
     notify_timeout_seconds: float = Field(10.0, gt=0, le=300)
     notify_retry_base_seconds: float = Field(
         30.0, ge=0, description="delay before the first retry of a failed notification"

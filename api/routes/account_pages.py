@@ -23,7 +23,7 @@ from api.deps import (
 )
 from api.problems import engine_error_status
 from api.sessions import csrf_token, session_token, sign_in
-from api.web.render import context, templates
+from api.web.render import context, local_path, templates
 from api.web.saved_list import person_saved_needs
 from matcher.accounts import Claims, Person
 from matcher.accounts.members import OrganisationAdmin
@@ -53,8 +53,7 @@ def _page(request: Request, name: str, status_code: int = 200, **extra: Any) -> 
 
 def _local(path: str) -> str:
     """Only a local path is followed after log-in or sign-up (no open redirect)."""
-    ok = path.startswith("/") and not path.startswith("//") and "\\" not in path
-    return path if ok else "/account"
+    return path if local_path(path) else "/account"
 
 
 NextQuery = Annotated[str, Query(alias="next", max_length=200)]

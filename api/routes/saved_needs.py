@@ -29,6 +29,7 @@ from matcher.alerts.service import rerun, save_need
 from matcher.alerts.store import Alert, SavedNeed, SavedNeeds
 from matcher.domain import Filters, Need
 from matcher.errors import NotFoundError
+from matcher.notify.hosts import HostPolicy, check_address
 
 router = APIRouter(tags=["saved needs"])
 
@@ -128,6 +129,9 @@ async def create_saved_need(
     state: StateDep,
     response: Response,
 ) -> SavedNeedPublic:
+    # a webhook on the service's own networks is refused (422 naming notify_to)
+    policy = HostPolicy.from_settings(state.settings)
+    await anyio.to_thread.run_sync(check_address, body.notify_to, policy)
     stored_need = None
     if body.recommendation_id is not None:
         stored_need = await anyio.to_thread.run_sync(_stored_need, records, body.recommendation_id)

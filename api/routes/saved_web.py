@@ -5,7 +5,8 @@ Signed in, a person saves a shown recommendation's need and filters as their own
 e-mail; another e-mail address is refused, the form shown again saying why
 (matcher.alerts.owners.person_address). An API key (the form's `api_key` field or the
 X-API-Key header) saves it for that key, to any address, as the JSON API does. Without either,
-the form leads to the sign-in page."""
+the form leads to the sign-in page. A webhook URL on the service's own networks (loopback,
+private, link-local, ...) is refused the same way (matcher.notify.hosts)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ from matcher.alerts.service import save_need
 from matcher.alerts.store import SavedNeeds
 from matcher.domain import Need
 from matcher.errors import NotFoundError, ValidationError
+from matcher.notify.hosts import HostPolicy, check_address
 
 router = APIRouter(include_in_schema=False)
 
@@ -86,6 +88,11 @@ async def save_from_page(
         except ValidationError as exc:
             return _refused(request, engine, stored, notify_to, str(exc))
         pending_address = None if address else person.email
+    try:  # not a webhook on the service's own networks (it may ask DNS: off the event loop)
+        policy = HostPolicy.from_settings(state.settings)
+        await anyio.to_thread.run_sync(check_address, address, policy)
+    except ValidationError as exc:
+        return _refused(request, engine, stored, notify_to, exc.message)
     doc = {k: v for k, v in stored.need.items() if k in Need.model_fields and k != "created_at"}
 
     def work() -> str:
@@ -109,6 +116,7 @@ async def save_from_page(
         notify_to=address,
         pending_address=pending_address,
         by_person=by_person,
+        back_to=f"/r/{quote(rec_id[:64], safe='')}",
     )
     return templates.TemplateResponse(request, "saved.html", ctx, status_code=201)
 

@@ -85,6 +85,8 @@ def _results(
 ) -> Response:
     view = result_view(rec, rec_id, weights)
     ignored_place = bool(form.get("place", "").strip()) and not place_supported()
+    if request.method != "GET":  # a POST's results: signing in comes back to their permalink
+        extra.setdefault("back_to", f"/r/{quote(rec_id, safe='')}")
     ctx = context(request, form=form, view=view, ignored_place=ignored_place, **extra)
     return templates.TemplateResponse(request, "index.html", ctx, status_code)
 
@@ -279,5 +281,6 @@ async def feedback(
         counted=counted,
         unconfirmed=unconfirmed,
         rec_id=recommendation_id,
+        back_to=f"/r/{quote(recommendation_id, safe='')}",
     )
     return templates.TemplateResponse(request, "thanks.html", ctx, status_code=201)

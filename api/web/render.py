@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
@@ -120,6 +121,42 @@ def result_view(rec: Recommendation, rec_id: str, weights: dict[str, float]) -> 
     )
 
 
+NEXT_MAX = 200  # the longest next= the log-in and sign-up pages take
+# pages with a next= of their own: the header's links keep it rather than point at them
+_ACCOUNT_PAGES = ("/login", "/signup", "/reset", "/logout")
+
+
+def local_path(path: str) -> bool:
+    """A path on this site, safe to redirect to after log-in or sign-up (no open redirect):
+    one leading slash, no backslash (browsers read it as a slash), no control character or
+    space (browsers drop tabs and newlines, so "/<tab>/evil.example" would become off-site)."""
+    return (
+        path.startswith("/")
+        and not path.startswith("//")
+        and "\\" not in path
+        and not any(ord(c) <= 0x20 or ord(c) == 0x7F for c in path)
+    )
+
+
+def come_back_to(request: Request, back_to: str | None, form: Any) -> str | None:
+    """Where the header's Log in / Sign up links bring the person back (their next=): the
+    page shown, path and query; for a page a POST rendered, the `back_to` its route gives (a
+    results page: its permalink); on the log-in and sign-up pages, their own next. None when
+    there is no page to come back to, or it would not fit (the query is dropped first)."""
+    path = request.url.path
+    if back_to is None and path.startswith(_ACCOUNT_PAGES):
+        back_to = form.get("next") if isinstance(form, dict) else None
+        return back_to if isinstance(back_to, str) and local_path(back_to) else None
+    if back_to is None:
+        if request.method not in ("GET", "HEAD"):
+            return None
+        query = request.url.query  # as sent (percent-encoded); the path is decoded
+        back_to = quote(path) + (f"?{query}" if query else "")
+    if len(back_to) > NEXT_MAX:
+        back_to = back_to.split("?", 1)[0]
+    return back_to if len(back_to) <= NEXT_MAX and local_path(back_to) else None
+
+
 def context(request: Request, **extra: Any) -> dict[str, Any]:
     session: dict[str, Any] = request.scope.get("session") or {}
     # the session's person, when the route looked them up (api.deps.get_optional_person)
@@ -137,5 +174,6 @@ def context(request: Request, **extra: Any) -> dict[str, Any]:
         "role_labels": ROLE_LABELS,
         "component_labels": COMPONENT_LABELS,
         "card_id": card_id,
+        "next_here": come_back_to(request, extra.pop("back_to", None), extra.get("form")),
         **extra,
     }

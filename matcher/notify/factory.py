@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from matcher.errors import ValidationError
 from matcher.notify.base import Notifier, redact
+from matcher.notify.hosts import HostPolicy, check_url
 from matcher.notify.smtp import DEFAULT_PORTS, SmtpNotifier
 from matcher.notify.webhook import WebhookNotifier
 from matcher.settings import Settings
@@ -26,10 +27,14 @@ def create_notifier(settings: Settings) -> Notifier | None:
         )
     if scheme in ("http", "https"):
         secret = settings.notify_webhook_secret
+        hosts = HostPolicy.from_settings(settings)
+        # an internal receiver not allowed: said now, not by every message going dead
+        check_url(url, hosts, field="notify_url", reveal=True)
         return WebhookNotifier(
             url,
             secret.get_secret_value() if secret is not None else "",
             timeout=settings.notify_timeout_seconds,
+            hosts=hosts,
         )
     raise ValidationError(
         f"{redact(url)}: unknown notifier scheme {scheme!r}; use one of {SCHEMES}",

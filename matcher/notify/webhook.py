@@ -2,19 +2,28 @@
 
 Headers: `Idempotency-Key` (the event's key: a receiver drops a repeat), `X-Matcher-Timestamp`
 (Unix seconds) and `X-Matcher-Signature: sha256=<hex>` over `<timestamp>.<raw body>` with the
-shared secret; `verify_signature` is the receiver's check. Any 2xx response is delivery."""
+shared secret; `verify_signature` is the receiver's check. Any 2xx response is delivery.
+
+Only public hosts are reached unless the `HostPolicy` allows more (matcher.notify.hosts): the
+URL is checked on the address actually connected to, and a message whose recipient is a
+webhook URL (a saved need's, passed on to the receiver) is checked too. A refused host is a
+permanent delivery failure (the message is set aside as dead, with why), logged."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+import logging
 import time
 
 import httpx
 
 from matcher.errors import DeliveryError, ValidationError
 from matcher.notify.base import Message, redact
+from matcher.notify.hosts import GuardedTransport, HostPolicy, check_url
+
+logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Matcher-Signature"
 TIMESTAMP_HEADER = "X-Matcher-Timestamp"
@@ -55,7 +64,9 @@ class WebhookNotifier:
         *,
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
+        hosts: HostPolicy | None = None,
     ):
+        """`transport` (tests) replaces the guarded one: the recipient check still applies."""
         if not url.lower().startswith(("http://", "https://")):
             raise ValidationError(f"{redact(url)}: a webhook URL is http:// or https://")
         if not secret:
@@ -65,7 +76,12 @@ class WebhookNotifier:
             )
         self.url = url
         self._secret = secret
-        self._client = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport)
+        self.hosts = hosts or HostPolicy()
+        self._client = httpx.Client(
+            timeout=timeout,
+            follow_redirects=False,
+            transport=transport or GuardedTransport(self.hosts),
+        )
 
     def payload(self, message: Message) -> bytes:
         return json.dumps(
@@ -90,7 +106,12 @@ class WebhookNotifier:
         }
         where = f"webhook {redact(self.url)}"
         try:
+            if message.recipient.lower().startswith(("http://", "https://")):
+                check_url(message.recipient, self.hosts, field="recipient", reveal=True)
             response = self._client.post(self.url, content=body, headers=headers)
+        except ValidationError as exc:  # BlockedHostError, or a recipient URL that is not one
+            logger.warning("%s: refused to send %r: %s", where, message.key, exc)
+            raise DeliveryError(f"{where}: refused: {exc}", permanent=True) from exc
         except httpx.HTTPError as exc:
             raise DeliveryError(f"{where}: {type(exc).__name__}: {exc}", transport=True) from exc
         if not response.is_success:

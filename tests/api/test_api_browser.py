@@ -127,11 +127,13 @@ def test_organiser_finds_a_coalition(server: LiveServer) -> None:
             )
             assert button.get_attribute("aria-pressed") == "true"
             # not signed in: the mark is kept, and the status says how to make it count
-            signin = card.locator(".feedback-status a")
+            links = card.locator(".feedback-status a")
             assert (
                 "Only marks made while signed in" in card.locator(".feedback-status").inner_text()
             )
-            assert signin.get_attribute("href") == "/login?next=" + quote(href, safe="")
+            assert links.count() == 2  # sign in, or sign up, and come back here
+            assert links.nth(0).get_attribute("href") == "/login?next=" + quote(href, safe="")
+            assert links.nth(1).get_attribute("href") == "/signup?next=" + quote(href, safe="")
             focused = page.evaluate("document.activeElement.textContent.trim()")
             assert "Contacted" in focused, f"focus moved to {focused!r}"
             assert button.evaluate("b => b === document.activeElement")

@@ -143,6 +143,7 @@ def test_an_anonymous_mark_is_kept_said_not_to_count_and_skipped(
     assert "Marked as contacted. Thank you!" in card
     assert "Only marks made while signed in" in card
     assert f'<a href="/login?next=/r/{rec_id}">sign in</a>' in card
+    assert f'<a href="/signup?next=/r/{rec_id}">sign up</a>' in card  # or make an account
     r = c.post("/feedback", data=form)
     assert r.status_code == 201 and "only when you are signed in" in r.text
     assert f'href="/login?next=/r/{rec_id}"' in r.text

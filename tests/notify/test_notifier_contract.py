@@ -13,6 +13,7 @@ import pytest
 from matcher.errors import DeliveryError, ValidationError
 from matcher.notify import Message, Notifier, create_notifier
 from matcher.notify.base import redact
+from matcher.notify.hosts import HostPolicy
 from matcher.notify.smtp import SmtpNotifier
 from matcher.notify.webhook import (
     SIGNATURE_HEADER,
@@ -25,6 +26,7 @@ from tests.notify.conftest import PASSWORD, REFUSED, SmtpServer, WebhookServer, 
 
 SECRET = "whsec-test-only"
 BACKENDS = ["smtp", "smtps", "smtp+starttls", "webhook"]
+LOCAL = HostPolicy(allow_private=True)  # the test receivers listen on 127.0.0.1
 
 
 @dataclass
@@ -45,7 +47,13 @@ class Rig:
 
 
 def _settings(url: str) -> Settings:
-    return Settings(notify_url=url, notify_webhook_secret=SECRET, notify_timeout_seconds=5)
+    # the test receivers listen on 127.0.0.1: allowed as an operator would allow them
+    return Settings(
+        notify_url=url,
+        notify_webhook_secret=SECRET,
+        notify_timeout_seconds=5,
+        webhook_allow_private=True,
+    )
 
 
 @pytest.fixture(params=BACKENDS)
@@ -186,7 +194,7 @@ def test_smtp_url_options_and_errors() -> None:
 
 
 def test_webhook_payload_is_signed(webhook_server: WebhookServer) -> None:
-    notifier = WebhookNotifier(webhook_server.url, SECRET)
+    notifier = WebhookNotifier(webhook_server.url, SECRET, hosts=LOCAL)
     notifier.send(Message("org:food-bank", "New alert", "Three new partners.", "alert:7"))
     ((headers, body),) = webhook_server.requests
     assert json.loads(body) == {
@@ -204,7 +212,7 @@ def test_webhook_payload_is_signed(webhook_server: WebhookServer) -> None:
 
 
 def test_webhook_error_statuses(webhook_server: WebhookServer) -> None:
-    notifier = WebhookNotifier(webhook_server.url, SECRET)
+    notifier = WebhookNotifier(webhook_server.url, SECRET, hosts=LOCAL)
     webhook_server.statuses = [503, 400]
     with pytest.raises(DeliveryError, match="503") as info:
         notifier.send(Message("r", "s", "b", "k1"))

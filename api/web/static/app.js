@@ -33,11 +33,16 @@
             // a visitor not signed in: the mark is kept but teaches the ranking nothing
             status.textContent += " Only marks made while signed in help improve suggestions";
             var back = "/r/" + encodeURIComponent(data.get("recommendation_id") || "");
-            var link = document.createElement("a");
-            link.href = "/login?next=" + encodeURIComponent(back);
-            link.textContent = "sign in";
+            var signIn = document.createElement("a");
+            signIn.href = "/login?next=" + encodeURIComponent(back);
+            signIn.textContent = "sign in";
+            var signUp = document.createElement("a");
+            signUp.href = "/signup?next=" + encodeURIComponent(back);
+            signUp.textContent = "sign up";
             status.appendChild(document.createTextNode(": "));
-            status.appendChild(link);
+            status.appendChild(signIn);
+            status.appendChild(document.createTextNode(" or "));
+            status.appendChild(signUp);
             status.appendChild(document.createTextNode("."));
           }
         } else {
