@@ -75,3 +75,31 @@ def test_a_memory_mapped_matrix(tmp_path, rows_and_query: tuple[np.ndarray, np.n
     np.testing.assert_allclose(
         row_dot(mapped, query, np.array([4, 2])), matrix[[4, 2]] @ query, atol=1e-5
     )
+
+
+def test_the_kernel_runs_on_one_openmp_thread_and_the_setting_comes_back(
+    monkeypatch: pytest.MonkeyPatch, rows_and_query: tuple[np.ndarray, np.ndarray]
+) -> None:
+    """faiss's inner products by index open an OpenMP region even for one query: on a team of
+    one thread per core the other core's thread woke and spun for every request (10x the CPU).
+    Fails on the code that called it on the caller's default team."""
+    import faiss
+
+    matrix, query = rows_and_query
+    seen: list[int] = []
+    kernel = faiss.fvec_inner_products_by_idx
+
+    def recording(*args: object) -> None:
+        seen.append(faiss.omp_get_max_threads())
+        kernel(*args)
+
+    monkeypatch.setattr(faiss, "fvec_inner_products_by_idx", recording)
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(4)
+    try:
+        got = row_dot(matrix, query, np.array([2, 9]))
+        assert faiss.omp_get_max_threads() == 4  # the caller's own setting, restored
+    finally:
+        faiss.omp_set_num_threads(before)
+    assert seen == [1]
+    np.testing.assert_allclose(got, matrix[[2, 9]] @ query, atol=1e-5)
