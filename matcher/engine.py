@@ -78,7 +78,7 @@ from matcher.query_reader import (
     side_by_side,
 )
 from matcher.query_scores import QueryScores
-from matcher.retrieve import Candidates, Signal, hybrid
+from matcher.retrieve import Candidates, FilteredIndex, Signal, hybrid, scans_exactly
 from matcher.rwlock import ReadWriteLock
 from matcher.score import (
     Scored,
@@ -905,6 +905,15 @@ class Engine:
             shared=shared,
         )
 
+    def _rows_scanned(self, roles: Sequence[tuple[str, list[Sector], np.ndarray]]) -> int:
+        """How many rows the roles' retrievals read one by one (the ones scanned exactly; a
+        back end that filters itself is given the filters and scans none)."""
+        if isinstance(self.ann, FilteredIndex):
+            return 0
+        counts = (int(np.count_nonzero(allowed)) for _, _, allowed in roles)
+        threshold = self.settings.exact_filter_threshold
+        return sum(n for n in counts if scans_exactly(self.ann, n, threshold))
+
     def _with_sectors(
         self, placed: np.ndarray, f: Filters, sectors: Sequence[Sector]
     ) -> np.ndarray:
@@ -1198,10 +1207,11 @@ class Engine:
             requester = self._profile_of(need.requester_id)
             dist = self._cause_dist(q)
             signals, hits = self._signals(q, clause_vecs)
-            shared = QueryScores(self.catalog, q, topic, dist)
-            per_role: dict[str, list[Scored]] = {}
             placed = self.catalog.mask(f.model_copy(update={"sectors": []}))
-            for role, sectors in self._roles(f):
+            roles = [(r, s, self._with_sectors(placed, f, s)) for r, s in self._roles(f)]
+            shared = QueryScores(self.catalog, q, topic, dist, self._rows_scanned(roles))
+            per_role: dict[str, list[Scored]] = {}
+            for role, sectors, allowed in roles:
                 cause = dist if self._causes_describe(sectors) else None
                 cands = self._retrieve(
                     q,
@@ -1209,7 +1219,7 @@ class Engine:
                     f.model_copy(update={"sectors": sectors}),
                     cause,
                     signals,
-                    self._with_sectors(placed, f, sectors),
+                    allowed,
                     shared,
                 )
                 ranked = self._score(need, cands, required, requester, q, hits, now)

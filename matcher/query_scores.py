@@ -21,12 +21,20 @@ from matcher.row_dot import row_dot
 class RowMemo:
     """One float per catalog row, computed on first use (NaN: not yet)."""
 
-    def __init__(self, n: int, compute: Callable[[np.ndarray | None], np.ndarray]) -> None:
+    def __init__(
+        self,
+        n: int,
+        compute: Callable[[np.ndarray | None], np.ndarray],
+        expected: int | None = None,
+    ) -> None:
         # compute(None): every row (one pass, cheaper than gathering most of them)
         self._n = n
         self._values: np.ndarray | None = None  # made on first use: a memo never read costs nothing
         self._compute = compute
         self._all = False
+        # how many rows the request may read in all (None: unknown); a third of the rows or
+        # more: every row is computed at the first read, in one pass, rather than role by role
+        self._expected = expected
 
     def at(self, positions: np.ndarray) -> np.ndarray:
         if self._values is None:
@@ -36,7 +44,7 @@ class RowMemo:
             return values
         todo = np.isnan(values)
         if todo.any():
-            if int(todo.sum()) * 3 >= self._n:
+            if max(int(todo.sum()), self._expected or 0) * 3 >= self._n:
                 fresh = np.isnan(self._values)
                 self._values[fresh] = self._compute(None)[fresh]
                 self._all = True
@@ -56,11 +64,15 @@ class QueryScores:
         query: np.ndarray,
         text: str,
         cause_dist: np.ndarray | None = None,
+        expected_rows: int | None = None,
     ) -> None:
+        """`expected_rows`: how many rows the request's retrievals may read (the rows its hard
+        filters other than sector allow): at a third of the catalog or more, the first read
+        computes every row in one pass (at 100k, role by role cost 3x the one pass)."""
         self.catalog, self.query, self.text, self.cause_dist = catalog, query, text, cause_dist
         n = catalog.vectors.shape[0]
-        self.dense = RowMemo(n, self._cosines)
-        self.cause = RowMemo(n, self._agreement)
+        self.dense = RowMemo(n, self._cosines, expected_rows)
+        self.cause = RowMemo(n, self._agreement, expected_rows)
         self._lexical: tuple[np.ndarray, np.ndarray] | None = None
         self._lexical_row: np.ndarray | None = None
 

@@ -159,7 +159,7 @@ def dense_candidates(
             return pos[ok][:k], hits.scores[ok][:k].astype(np.float32), stats
         logger.warning("filtered back end returned too few allowed rows: exact scan instead")
         return _exact(catalog, query, allowed, mask, k, shared)
-    if index is None or allowed.size <= exact_threshold or len(index) == 0:
+    if index is None or scans_exactly(index, int(allowed.size), exact_threshold):
         return _exact(catalog, query, allowed, mask, k, shared)
     want = min(len(index), max(4 * k, int(k * mask.size / max(allowed.size, 1)) + k))
     ids, sc = index.search(query[None, :], want)
@@ -171,6 +171,13 @@ def dense_candidates(
         return _exact(catalog, query, allowed, mask, k, shared)
     sims = _sample_cosines(catalog, query, allowed, shared)
     return positions, scores, _Stats(float(sims.mean()), float(sims.std()))
+
+
+def scans_exactly(index: VectorIndex | None, allowed: int, exact_threshold: int) -> bool:
+    """Whether dense retrieval reads every one of `allowed` rows (else the index answers and a
+    sample of the rows gives the statistics). A back end that filters itself (FilteredIndex)
+    is asked first when given the filters: see `dense_candidates`."""
+    return index is None or allowed <= exact_threshold or len(index) == 0
 
 
 def _sample_cosines(

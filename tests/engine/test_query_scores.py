@@ -116,3 +116,46 @@ def test_row_memo_computes_each_row_once() -> None:
     np.testing.assert_array_equal(memo.at(np.arange(10)), values)
     np.testing.assert_array_equal(memo.at(np.array([9, 0])), values[[9, 0]])
     assert asked == [[1, 2], [3], None]
+
+
+def test_row_memo_told_the_rows_to_come_computes_every_row_at_once() -> None:
+    values = np.arange(9, dtype=np.float32)
+    asked: list[object] = []
+
+    def compute(rows: np.ndarray | None) -> np.ndarray:
+        asked.append(None if rows is None else rows.tolist())
+        return values if rows is None else values[rows]
+
+    memo = RowMemo(9, compute, expected=3)  # a third of the rows will be read
+    np.testing.assert_array_equal(memo.at(np.array([4])), values[[4]])
+    np.testing.assert_array_equal(memo.at(np.array([8, 0])), values[[8, 0]])
+    assert asked == [None]
+    asked.clear()
+    few = RowMemo(9, compute, expected=2)
+    np.testing.assert_array_equal(few.at(np.array([4])), values[[4]])
+    assert asked == [[4]]
+
+
+def test_a_request_scanning_a_third_of_the_rows_reads_them_in_one_pass(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No place: the roles scanned exactly hold most rows between them, each fewer than a
+    third. Computing their cosines role by role read them scattered (at 100k, three times the
+    one pass); the request now reads every row once, at its first retrieval."""
+    calls: list[int | None] = []
+    cosines = QueryScores._cosines
+
+    def counted(self: QueryScores, positions: np.ndarray | None) -> np.ndarray:
+        calls.append(None if positions is None else int(positions.size))
+        return cosines(self, positions)
+
+    monkeypatch.setattr(engine.settings, "exact_filter_threshold", 25_000)  # every role exact
+    need = Need(text="food bank volunteers and funding for a community kitchen")
+    before = summary(engine.recommend(need, now=NOW))
+    monkeypatch.setattr(QueryScores, "_cosines", counted)
+    assert summary(engine.recommend(need, now=NOW)) == before
+    assert calls[0] is None, calls
+    placed = Need(text=need.text, lat=51.45, lon=-2.58, radius_km=10)  # 36 of 1,260 rows
+    calls.clear()
+    engine.recommend(placed, now=NOW)
+    assert calls and None not in calls  # a place's rows: read role by role, not every row
