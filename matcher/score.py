@@ -327,6 +327,14 @@ def _profile_words(prof: Profile) -> str:
     return " ".join([o.name, o.description, *o.focus_areas, *o.offers])
 
 
+def served_place(regions: list[str], need: Need) -> bool:
+    """Whether the need's region is one of `regions` (compared as region filters compare)."""
+    from matcher.places.resolve import region_key
+
+    want = region_key(need.region)
+    return bool(want) and any(region_key(r) == want for r in regions)
+
+
 def reasons_for(
     s: Scored, prof: Profile, need: Need, required: Mapping[str, str], now: datetime | None = None
 ) -> list[str]:
@@ -360,7 +368,11 @@ def reasons_for(
     level = org.service_level.value if org.service_level else "local"
     # the need's place by name where it has one ("includes Hartford"), as the group wrote it
     place = need.city or need.region or "the need's place"
-    if level in ("national", "international") and (need.region or need.lat is not None):
+    if org.service_regions and (need.region or need.lat is not None):
+        # limited to some regions: its reach is these, never "nationwide"
+        if served_place(org.service_regions, need):
+            out.append(f"Serves {', '.join(org.service_regions)} only: its area includes {place}.")
+    elif level in ("national", "international") and (need.region or need.lat is not None):
         out.append(
             f"Works {'nationwide' if level == 'national' else 'internationally'}: "
             f"its area includes {place}."
