@@ -962,17 +962,21 @@ class Engine:
 
     def _signals(
         self, q: np.ndarray, clause_vecs: np.ndarray, sectors: Sequence[Sector] = ()
-    ) -> tuple[list[Signal], dict[str, evidence.ProgrammeHit]]:
+    ) -> tuple[list[Signal], dict[str, evidence.ProgrammeHit], dict[str, tuple[float, str]]]:
         """Focus, offering and programme evidence over every catalog row (call under the read
-        lock); `sectors`: the ones asked for (none: all), offerings only when one has them."""
+        lock); `sectors`: the ones asked for (none: all), offerings only when one has them.
+        Also each programme owner's closest programme and each company's closest offering
+        clause (score, clause), for the reasons."""
         out: list[Signal] = []
+        offered: dict[str, tuple[float, str]] = {}
         if self.settings.focus_weight and self.focus.vectors_.shape[0] > 1:
             scores = self.focus.scores(self.catalog.focus_codes_, q, clause_vecs)
             out.append(Signal("focus", scores, self.settings.focus_weight))
         asks_offerings = not sectors or any(s.value in OFFERING_SECTORS for s in sectors)
         if self.settings.offering_weight and len(self.offerings) and asks_offerings:
             scores = np.full(self.catalog.alive_.size, np.nan, np.float32)
-            for owner, score in self.offerings.best(q, clause_vecs).items():
+            offered = self.offerings.best(q, clause_vecs)
+            for owner, (score, _) in offered.items():
                 pos = self.catalog.position_of_id(owner)
                 if pos is not None:
                     scores[pos] = score
@@ -986,7 +990,7 @@ class Engine:
                     scores[pos] = hit.similarity
             # an organisation that runs no programme like this is less likely to partner on it
             out.append(Signal("programme", scores, self.settings.programme_weight, absent=0.0))
-        return out, hits
+        return out, hits, offered
 
     def _score(
         self,
@@ -997,6 +1001,7 @@ class Engine:
         q: np.ndarray | None = None,
         hits: dict[str, evidence.ProgrammeHit] | None = None,
         now: datetime | None = None,
+        offered: dict[str, tuple[float, str]] | None = None,
     ) -> Ranked:
         """Every candidate scored at once (matcher.score_arrays), best first; the `history`
         component (P(org | need) from the published partnership-history model) is added for
@@ -1023,6 +1028,7 @@ class Engine:
             history_weight=self.weights.get(HISTORY, self.settings.history_weight),
             history_proba=proba,
             hits=hits,
+            offered=offered,
         )
         return score_all(self._score_columns(), positions, cands.fused, rel, dist, inputs)
 
@@ -1253,7 +1259,7 @@ class Engine:
             version, generation = self.model_version, self.index_generation
             requester = self._profile_of(need.requester_id)
             dist = self._cause_dist(q)
-            signals, hits = self._signals(q, clause_vecs, f.sectors)
+            signals, hits, offered = self._signals(q, clause_vecs, f.sectors)
             shared = QueryScores(self.catalog, q, topic, dist)
             per_role: dict[str, list[Scored]] = {}
             placed = self.catalog.mask(f.model_copy(update={"sectors": []}))
@@ -1268,7 +1274,9 @@ class Engine:
                     self._with_sectors(placed, f, sectors),
                     shared,
                 )
-                ranked = self._score(need, cands, required, requester, q, hits, now)
+                ranked = self._score(
+                    need, cands, required, requester, q, hits, now, offered=offered
+                )
                 per_role[role] = self._shown(ranked.above(floor))
             made: dict[tuple[bool, int], Match] = {}
             explained = reasons_need(need, topic)
@@ -1304,6 +1312,7 @@ class Engine:
                 q,
                 hits,
                 now,
+                offered=offered,
             ).above(floor)
             results = [make(s, overall_list=True) for s in overall.head(limit)]
             by_sector: dict[str, list[Match]] = {}
@@ -1360,11 +1369,17 @@ class Engine:
         with self._lock.read():
             requester = self._profile_of(need.requester_id)
             dist = self._cause_dist(q)
-            signals, hits = self._signals(q, clause_vecs, f.sectors)
+            signals, hits, offered = self._signals(q, clause_vecs, f.sectors)
             wanted = list(f.sectors) or [Sector(s) for s in SECTORS]
             cause = dist if self._causes_describe(wanted) else None
             ranked = self._score(
-                need, self._retrieve(q, topic, f, cause, signals), required, requester, q, hits
+                need,
+                self._retrieve(q, topic, f, cause, signals),
+                required,
+                requester,
+                q,
+                hits,
+                offered=offered,
             ).above(floor)
             out = []
             self.catalog.prefetch(ranked.positions[:limit])

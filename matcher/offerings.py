@@ -124,8 +124,9 @@ class Offerings:
             parts.append(np.asarray(encode(new_phrases), dtype=np.float32))
         return Offerings(owners + new_owners, phrases + new_phrases, np.concatenate(parts))
 
-    def best(self, query: np.ndarray, clause_vectors: np.ndarray) -> dict[str, float]:
-        """Per owner, the score of its clause closest to the need (see the module doc)."""
+    def best(self, query: np.ndarray, clause_vectors: np.ndarray) -> dict[str, tuple[float, str]]:
+        """Per owner, its clause closest to the need: (its score, see the module doc; the
+        clause)."""
         if not self.owners_:
             return {}
         whole = self.vectors_ @ query
@@ -133,6 +134,13 @@ class Offerings:
             per_clause = 0.5 * (clause_vectors @ self.vectors_.T).max(axis=0) + 0.5 * whole
         else:
             per_clause = whole
+        scores = per_clause.astype(np.float64)
         best = np.full(len(self.owner_names_), -np.inf)
-        np.maximum.at(best, self.owner_index_, per_clause.astype(np.float64))
-        return dict(zip(self.owner_names_, best.tolist(), strict=True))
+        np.maximum.at(best, self.owner_index_, scores)
+        which = np.full(len(self.owner_names_), -1, dtype=np.int64)
+        top = np.flatnonzero(scores >= best[self.owner_index_])
+        which[self.owner_index_[top[::-1]]] = top[::-1]  # the first of equal clauses
+        return {
+            owner: (float(best[i]), self.phrases_[j])
+            for i, (owner, j) in enumerate(zip(self.owner_names_, which.tolist(), strict=True))
+        }

@@ -28,6 +28,7 @@ from matcher.meaning import short_phrase
 
 COMPONENTS = ("fit", "coverage", "reciprocity", "proximity", "freshness")
 PROGRAMME_REASON_SIMILARITY = 0.3  # a programme this close to the need is named in the reasons
+OFFERING_REASON_SIMILARITY = 0.3  # so is a company's offering clause this close (its score)
 NEUTRAL = 0.5
 # With no requesting organisation, a community need still brings its community to the table.
 IMPLIED_REQUESTER_OFFERS = {"community_reach": "access to the community behind this need"}
@@ -103,6 +104,8 @@ class Scored:
     # absolute relevance (best raw similarity of any evidence); the floor applies to it
     relevance: float | None = None
     programme: ProgrammeHit | None = None  # its programme closest to the need, if any
+    # a company's offering clause closest to the need (matcher.offerings): (score, clause)
+    offering: tuple[float, str] | None = None
     offers: dict[str, str] = field(default_factory=dict)  # all it offers (covers: the asked)
 
 
@@ -355,6 +358,9 @@ def reasons_for(
     out.append(line + ".")
     if s.programme is not None and s.programme.similarity >= PROGRAMME_REASON_SIMILARITY:
         out.append(f"Runs a related programme: '{short_phrase(s.programme.title, 12)}'.")
+    if s.offering is not None and s.offering[0] >= OFFERING_REASON_SIMILARITY:
+        line = short_phrase(s.offering[1], 12)
+        out.append(f"Its description's line closest to the need: '{line}'.")
     for cap, offer in s.covers.items():
         asked = short_phrase(required.get(cap) or capabilities.label(cap))
         what = capabilities.label(cap)

@@ -42,11 +42,11 @@ def test_each_owner_scores_its_best_clause_and_replacing_embeds_only_new_clauses
 
     off = Offerings.empty(2).replaced({"a": ["dialysis"], "b": ["trucks", "rides"]}, encode)
     best = off.best(_unit(0, 1), np.zeros((0, 2), np.float32))
-    assert best["b"] > best["a"]
-    assert best["b"] == float(np.float32(1.0))  # its best clause, not the mean of its clauses
+    assert best["b"][0] > best["a"][0]
+    assert best["b"] == (float(np.float32(1.0)), "rides")  # its best clause, not a mean
     # a clause of the need that asks exactly for dialysis lifts the dialysis company
     lifted = off.best(_unit(0, 1), _unit(1, 0)[None, :])
-    assert lifted["a"] > best["a"]
+    assert lifted["a"][0] > best["a"][0]
     seen.clear()
     again = off.replaced({"a": [], "c": ["rides"]}, encode)
     assert seen == ["rides"] and sorted(again.best(_unit(0, 1), np.zeros((0, 2))).keys()) == [
@@ -106,6 +106,11 @@ def test_a_company_is_found_by_the_clause_that_supplies_the_need(tmp_path: Path)
         first = engine.recommend(need, filters=Filters(sectors=[Sector.business]), limit=3)
         # read as whole texts the clinics come first (offering_weight 0: co-care-a, co-care-b)
         assert first.results[0].id == "co-rides"
+        # its card quotes the line of its description that matched, not a capability's label
+        assert (
+            "Its description's line closest to the need: 'It also provides door-to-door rides "
+            "to medical appointments for older people'." in first.results[0].reasons
+        )
         # a company that is no longer a business has no offering clauses any more
         moved = _companies()[0].model_copy(update={"sector": Sector.nonprofit})
         engine.ingest([moved])
