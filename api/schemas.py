@@ -549,6 +549,11 @@ class MatchPublic(BaseModel):
         "national body passes every place filter of its country); null in recommendations "
         "stored before it was kept",
     )
+    service_regions: list[str] = Field(
+        default_factory=list,
+        description="the only regions (states) it serves when limited to some (a regulated "
+        "utility, a regional commission): its reach is these, whatever its service level",
+    )
 
 
 class CoalitionPublic(BaseModel):

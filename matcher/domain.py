@@ -404,6 +404,9 @@ class Match(BaseModel):
     # how far its work reaches (local, state, national, international); None in records
     # stored before it was kept
     service_level: str | None = None
+    # the only regions it serves, when limited to some (a regulated utility, a regional
+    # commission): its reach is these, not its service level's
+    service_regions: list[str] = Field(default_factory=list)
 
 
 class Coalition(BaseModel):

@@ -69,6 +69,7 @@ from matcher.need_reading import (
     required_capabilities,
     topic_text,
 )
+from matcher.offerings import OFFERING_SECTORS, Offerings, known_vectors, offering_clauses
 from matcher.offers import focus_offers_by_code, partner_offers
 from matcher.query_reader import (
     QueryReader,
@@ -160,6 +161,7 @@ class Engine:
         self.meaning: CapabilityMeaning | None = None
         self._focus_offers: list[dict[str, str]] = [{}]  # by focus code
         self.programmes = evidence.Programmes([], [], [], np.zeros((0, embedder.dimension)))
+        self.offerings = Offerings.empty(embedder.dimension)
 
     # lifecycle ----------------------------------------------------------------------------
     @classmethod
@@ -263,6 +265,10 @@ class Engine:
         save_artifact(self.index_root, art)
         self._install(art, rows=rows)
         self._save_snapshot(art, self.catalog, keys)
+        try:  # without them an open reads the companies' profiles to make them again
+            self.offerings.save(generation_dir(self.index_root, generation))
+        except OSError as exc:
+            logger.info("offerings not saved: %s", exc)
         say("scoring columns")
         self._save_score_columns(art)
         self.store.set_index_state(
@@ -299,6 +305,7 @@ class Engine:
         rows written since are read from the database (all of them when there is no snapshot).
         """
         catch_up = None if rows is not None else self._catch_up_from_snapshot(art)
+        from_snapshot = catch_up is not None  # profiles not read: rows written since only
         if catch_up is None and rows is None:
             # an index saved without a catalog snapshot (older versions): read every row once,
             # and save the snapshot when nothing changed since, so later opens are fast
@@ -332,6 +339,7 @@ class Engine:
             else None
         )
         focus_offers = focus_offers_by_code(meaning, catalog.focus_phrases(), focus.vectors_)
+        offerings = self._offerings_of(art, catalog, from_snapshot)
         columns = None
         columns_note = FILLED_ON_USE
         if rows is None:  # opening a saved generation: its scoring columns, when usable
@@ -373,6 +381,7 @@ class Engine:
             self.mean_ = art.mean
             self.cause_space = space
             self.focus = focus
+            self.offerings = offerings
             self.meaning = meaning
             self._focus_offers = focus_offers
             self._columns = columns
@@ -380,6 +389,31 @@ class Engine:
             self.reader.clear()
             self._versions.clear()
             self._deleted.clear()
+
+    def _offerings_of(self, art: IndexArtifact, catalog: Catalog, from_snapshot: bool) -> Offerings:
+        """The offering clauses of the catalog's live rows of OFFERING_SECTORS: the ones saved
+        with the generation for the rows not written since its snapshot (their profiles are
+        not read), read from the profiles for the others (every row without saved ones)."""
+        sectors = [SECTORS.index(s) for s in OFFERING_SECTORS]
+        positions = np.flatnonzero(catalog.alive_ & np.isin(catalog.sector_, sectors))
+        saved = None
+        if from_snapshot:
+            saved = Offerings.load(
+                generation_dir(self.index_root, art.generation), self.embedder.dimension
+            )
+        base = Offerings.empty(self.embedder.dimension)
+        if saved is not None:
+            unchanged = positions[catalog.written_[positions] == 0]
+            ids = catalog.ids_by_position()
+            base = saved.kept({str(ids[p]) for p in unchanged.tolist()})
+            positions = positions[catalog.written_[positions] != 0]
+        if not positions.size:
+            return base
+        catalog.prefetch(positions)
+        orgs = [catalog.profile(p).org for p in positions.tolist()]
+        return base.replaced(
+            {o.id: offering_clauses(o.description) for o in orgs}, self._encode_short(art.mean)
+        )
 
     def _offers_of_focus(self, phrases: list[str]) -> list[dict[str, str]]:
         return focus_offers_by_code(self.meaning, phrases, self.focus.vectors_)
@@ -706,6 +740,15 @@ class Engine:
         followed the delete first) stays removed."""
         texts = [o.profile_text() for _, o in rows]
         vecs = centre(self.profile_embedder.encode(texts), self.mean_)
+        # each row's offering clauses (none for a row of another sector: a company that
+        # became a nonprofit keeps none), embedded before the lock
+        clauses_of = {
+            o.id: offering_clauses(o.description) if o.sector.value in OFFERING_SECTORS else []
+            for _, o in rows
+        }
+        embedded = known_vectors(
+            [c for cs in clauses_of.values() for c in cs], self._encode_short(self.mean_)
+        )
         with self._lock.write():
             if written and self._deleted:
                 keep = [i for i, (pk, _) in enumerate(rows) if pk not in self._deleted]
@@ -731,6 +774,9 @@ class Engine:
                 return
             pks = np.asarray([pk for pk, _ in rows], dtype=np.int64)
             self.catalog.upsert(pks.tolist(), [o for _, o in rows], vecs)
+            self.offerings = self.offerings.replaced(
+                {o.id: clauses_of[o.id] for _, o in rows}, embedded
+            )
             self.focus.update(self.catalog.focus_phrases(), self._encode_short(self.mean_))
             self._focus_offers = self._offers_of_focus(self.catalog.focus_phrases())
             if self.ann is not None:
@@ -924,13 +970,26 @@ class Engine:
         return placed & self.catalog.mask(only)
 
     def _signals(
-        self, q: np.ndarray, clause_vecs: np.ndarray
-    ) -> tuple[list[Signal], dict[str, evidence.ProgrammeHit]]:
-        """Focus and programme evidence over every catalog row (call under the read lock)."""
+        self, q: np.ndarray, clause_vecs: np.ndarray, sectors: Sequence[Sector] = ()
+    ) -> tuple[list[Signal], dict[str, evidence.ProgrammeHit], dict[str, tuple[float, str]]]:
+        """Focus, offering and programme evidence over every catalog row (call under the read
+        lock); `sectors`: the ones asked for (none: all), offerings only when one has them.
+        Also each programme owner's closest programme and each company's closest offering
+        clause (score, clause), for the reasons."""
         out: list[Signal] = []
+        offered: dict[str, tuple[float, str]] = {}
         if self.settings.focus_weight and self.focus.vectors_.shape[0] > 1:
             scores = self.focus.scores(self.catalog.focus_codes_, q, clause_vecs)
             out.append(Signal("focus", scores, self.settings.focus_weight))
+        asks_offerings = not sectors or any(s.value in OFFERING_SECTORS for s in sectors)
+        if self.settings.offering_weight and len(self.offerings) and asks_offerings:
+            scores = np.full(self.catalog.alive_.size, np.nan, np.float32)
+            offered = self.offerings.best(q, clause_vecs)
+            for owner, (score, _) in offered.items():
+                pos = self.catalog.position_of_id(owner)
+                if pos is not None:
+                    scores[pos] = score
+            out.append(Signal("offering", scores, self.settings.offering_weight))
         hits = self.programmes.best(q) if len(self.programmes) else {}
         if hits and self.settings.programme_weight:
             scores = np.full(self.catalog.alive_.size, np.nan, np.float32)
@@ -940,7 +999,7 @@ class Engine:
                     scores[pos] = hit.similarity
             # an organisation that runs no programme like this is less likely to partner on it
             out.append(Signal("programme", scores, self.settings.programme_weight, absent=0.0))
-        return out, hits
+        return out, hits, offered
 
     def _score(
         self,
@@ -951,6 +1010,7 @@ class Engine:
         q: np.ndarray | None = None,
         hits: dict[str, evidence.ProgrammeHit] | None = None,
         now: datetime | None = None,
+        offered: dict[str, tuple[float, str]] | None = None,
     ) -> Ranked:
         """Every candidate scored at once (matcher.score_arrays), best first; the `history`
         component (P(org | need) from the published partnership-history model) is added for
@@ -977,6 +1037,7 @@ class Engine:
             history_weight=self.weights.get(HISTORY, self.settings.history_weight),
             history_proba=proba,
             hits=hits,
+            offered=offered,
         )
         return score_all(self._score_columns(), positions, cands.fused, rel, dist, inputs)
 
@@ -1090,6 +1151,7 @@ class Engine:
             region=org.region,
             country=org.country,
             service_level=(org.service_level or ServiceLevel.local).value,
+            service_regions=list(org.service_regions),
         )
 
     def _limit(self, limit: int | None) -> int:
@@ -1206,7 +1268,7 @@ class Engine:
             version, generation = self.model_version, self.index_generation
             requester = self._profile_of(need.requester_id)
             dist = self._cause_dist(q)
-            signals, hits = self._signals(q, clause_vecs)
+            signals, hits, offered = self._signals(q, clause_vecs, f.sectors)
             placed = self.catalog.mask(f.model_copy(update={"sectors": []}))
             roles = [(r, s, self._with_sectors(placed, f, s)) for r, s in self._roles(f)]
             shared = QueryScores(self.catalog, q, topic, dist, self._rows_scanned(roles))
@@ -1222,7 +1284,9 @@ class Engine:
                     allowed,
                     shared,
                 )
-                ranked = self._score(need, cands, required, requester, q, hits, now)
+                ranked = self._score(
+                    need, cands, required, requester, q, hits, now, offered=offered
+                )
                 per_role[role] = self._shown(ranked.above(floor))
             made: dict[tuple[bool, int], Match] = {}
             explained = reasons_need(need, topic)
@@ -1258,6 +1322,7 @@ class Engine:
                 q,
                 hits,
                 now,
+                offered=offered,
             ).above(floor)
             results = [make(s, overall_list=True) for s in overall.head(limit)]
             by_sector: dict[str, list[Match]] = {}
@@ -1314,11 +1379,17 @@ class Engine:
         with self._lock.read():
             requester = self._profile_of(need.requester_id)
             dist = self._cause_dist(q)
-            signals, hits = self._signals(q, clause_vecs)
+            signals, hits, offered = self._signals(q, clause_vecs, f.sectors)
             wanted = list(f.sectors) or [Sector(s) for s in SECTORS]
             cause = dist if self._causes_describe(wanted) else None
             ranked = self._score(
-                need, self._retrieve(q, topic, f, cause, signals), required, requester, q, hits
+                need,
+                self._retrieve(q, topic, f, cause, signals),
+                required,
+                requester,
+                q,
+                hits,
+                offered=offered,
             ).above(floor)
             out = []
             self.catalog.prefetch(ranked.positions[:limit])

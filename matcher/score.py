@@ -28,6 +28,7 @@ from matcher.meaning import short_phrase
 
 COMPONENTS = ("fit", "coverage", "reciprocity", "proximity", "freshness")
 PROGRAMME_REASON_SIMILARITY = 0.3  # a programme this close to the need is named in the reasons
+OFFERING_REASON_SIMILARITY = 0.3  # so is a company's offering clause this close (its score)
 NEUTRAL = 0.5
 # With no requesting organisation, a community need still brings its community to the table.
 IMPLIED_REQUESTER_OFFERS = {"community_reach": "access to the community behind this need"}
@@ -103,6 +104,8 @@ class Scored:
     # absolute relevance (best raw similarity of any evidence); the floor applies to it
     relevance: float | None = None
     programme: ProgrammeHit | None = None  # its programme closest to the need, if any
+    # a company's offering clause closest to the need (matcher.offerings): (score, clause)
+    offering: tuple[float, str] | None = None
     offers: dict[str, str] = field(default_factory=dict)  # all it offers (covers: the asked)
 
 
@@ -327,6 +330,14 @@ def _profile_words(prof: Profile) -> str:
     return " ".join([o.name, o.description, *o.focus_areas, *o.offers])
 
 
+def served_place(regions: list[str], need: Need) -> bool:
+    """Whether the need's region is one of `regions` (compared as region filters compare)."""
+    from matcher.places.resolve import region_key
+
+    want = region_key(need.region)
+    return bool(want) and any(region_key(r) == want for r in regions)
+
+
 def reasons_for(
     s: Scored, prof: Profile, need: Need, required: Mapping[str, str], now: datetime | None = None
 ) -> list[str]:
@@ -347,6 +358,9 @@ def reasons_for(
     out.append(line + ".")
     if s.programme is not None and s.programme.similarity >= PROGRAMME_REASON_SIMILARITY:
         out.append(f"Runs a related programme: '{short_phrase(s.programme.title, 12)}'.")
+    if s.offering is not None and s.offering[0] >= OFFERING_REASON_SIMILARITY:
+        line = short_phrase(s.offering[1], 12)
+        out.append(f"Its description's line closest to the need: '{line}'.")
     for cap, offer in s.covers.items():
         asked = short_phrase(required.get(cap) or capabilities.label(cap))
         what = capabilities.label(cap)
@@ -360,7 +374,11 @@ def reasons_for(
     level = org.service_level.value if org.service_level else "local"
     # the need's place by name where it has one ("includes Hartford"), as the group wrote it
     place = need.city or need.region or "the need's place"
-    if level in ("national", "international") and (need.region or need.lat is not None):
+    if org.service_regions and (need.region or need.lat is not None):
+        # limited to some regions: its reach is these, never "nationwide"
+        if served_place(org.service_regions, need):
+            out.append(f"Serves {', '.join(org.service_regions)} only: its area includes {place}.")
+    elif level in ("national", "international") and (need.region or need.lat is not None):
         out.append(
             f"Works {'nationwide' if level == 'national' else 'internationally'}: "
             f"its area includes {place}."

@@ -101,6 +101,7 @@ class _Explain:
     required: Mapping[str, str]
     requester: Profile | None
     hits: Mapping[str, ProgrammeHit] | None
+    offered: Mapping[str, tuple[float, str]] | None = None  # a company's closest clause
 
     def scored(self, r: Ranked, i: int) -> Scored:
         pos = int(r.positions[i])
@@ -130,6 +131,8 @@ class _Explain:
         s.relevance = float(r.relevance[i])
         if self.hits:
             s.programme = self.hits.get(prof.org.id)
+        if self.offered:
+            s.offering = self.offered.get(prof.org.id)
         return s
 
 
@@ -146,6 +149,7 @@ class Inputs:
     history_weight: float = 0.0
     history_proba: np.ndarray | None = None  # P(org | need) by model column
     hits: Mapping[str, ProgrammeHit] | None = None
+    offered: Mapping[str, tuple[float, str]] | None = None  # org id -> (score, clause)
 
 
 def score_all(
@@ -207,7 +211,7 @@ def score_all(
         history[order],
         d[order],
         relevance[order],
-        _Explain(cols, x.required, x.requester, x.hits),
+        _Explain(cols, x.required, x.requester, x.hits, x.offered),
         history_evidence(x.history_proba.size) if x.history_proba is not None else float("inf"),
     )
 

@@ -109,6 +109,13 @@ class Settings(BaseSettings):
         description="weight of the standardised match between the need's clauses and the "
         "partners' focus areas (a company's industry, a nonprofit's cause)",
     )
+    offering_weight: float = Field(
+        1.0,
+        ge=0,
+        description="weight of the standardised match between the need's clauses and the "
+        "clauses of a company's description that say what it offers (matcher.offerings; the "
+        "focus evidence's weight and formula)",
+    )
     programme_weight: float = Field(
         3.0,
         ge=0,

@@ -128,7 +128,7 @@ def compare(eng: Engine, rounds: int, seed: int) -> dict[str, int]:
         q = eng.embed_query(topic)
         required = eng._required(need, need.text, eng.reader.clause_vectors(need.text), q)
         with eng._lock.read():
-            signals, hits = eng._signals(q, eng.reader.clause_vectors(topic))
+            signals, hits, _ = eng._signals(q, eng.reader.clause_vectors(topic))
             cands = eng._retrieve(q, topic, eng._effective_filters(need, f), None, signals)
             want = reference(eng, need, cands, required, requester, q)
             got = eng._score(need, cands, required, requester, q, hits, NOW)

@@ -1,0 +1,146 @@
+"""What a company says it offers, line by line, as evidence of what it can supply to a need.
+
+A company's description (an S&P 500 summary, a registry's business description) lists its
+products and services clause by clause ("operates kidney dialysis centers", "offers regional
+less-than-truckload services", "distributes natural gas to residential customers"). Matched as one
+long text, or through its industry's name alone, a company reads like every other of its sector
+(a dialysis chain and a transport company both "serve patients"). Each clause is matched to the
+need's clauses instead, as the focus evidence matches an industry (matcher.evidence): the score of
+a clause is the mean of its best match with a clause of the need and its match with the whole need;
+a company scores its best clause. Only the sectors in OFFERING_SECTORS are read this way: a
+nonprofit's mission is one short statement, which its profile already is.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from matcher.atomic import atomic_write_bytes
+from matcher.evidence import Encode, clauses
+
+logger = logging.getLogger(__name__)
+FILENAME = "offerings.npz"  # saved with an index generation, beside its catalog snapshot
+
+OFFERING_SECTORS = ("business",)
+# sentences about the company itself, not what it offers: its seat, its age, its former names
+_ABOUT_ITSELF = re.compile(
+    r"headquarter|incorporated|\bfounded\b|formerly known|changed its name", re.IGNORECASE
+)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def offering_clauses(description: str) -> list[str]:
+    """The clauses of a description that say what the organisation does (at most
+    evidence.MAX_CLAUSES, the first ones), sentences about its seat, founding or names left out."""
+    kept = [s for s in _SENTENCE.split(description) if not _ABOUT_ITSELF.search(s)]
+    return clauses(" ".join(kept))
+
+
+def known_vectors(texts: Sequence[str], encode: Encode) -> Encode:
+    """An encoder for these texts only, embedded now (with `encode`): what a write embeds
+    before it takes the engine's lock, and reads under it."""
+    unique = list(dict.fromkeys(texts))
+    vectors = np.asarray(encode(unique), dtype=np.float32) if unique else np.zeros((0, 1))
+    row = {t: i for i, t in enumerate(unique)}
+    return lambda asked: vectors[[row[t] for t in asked]]
+
+
+class Offerings:
+    """The offering clauses of organisations (by id) and their vectors. Immutable: `replaced`
+    returns a new one, so a request reads one consistent set while a write makes the next."""
+
+    def __init__(self, owners: Sequence[str], phrases: Sequence[str], vectors: np.ndarray):
+        self.owners_ = list(owners)
+        self.phrases_ = list(phrases)
+        self.vectors_ = np.asarray(vectors, dtype=np.float32)
+        if len(self.owners_) != len(self.phrases_) or len(self.owners_) != len(self.vectors_):
+            raise ValueError("owners, phrases and vectors differ in length")
+        self.owner_names_ = sorted(set(self.owners_))
+        index = {o: i for i, o in enumerate(self.owner_names_)}
+        self.owner_index_ = np.asarray([index[o] for o in self.owners_], dtype=np.int64)
+
+    @classmethod
+    def empty(cls, dimension: int) -> Offerings:
+        return cls([], [], np.zeros((0, dimension), np.float32))
+
+    def __len__(self) -> int:
+        return len(self.owners_)
+
+    def save(self, folder: Path) -> None:
+        """Write these offerings into an index generation's folder (atomically)."""
+        buf = io.BytesIO()
+        np.savez(
+            buf,
+            owners=np.asarray(self.owners_, dtype=str),
+            phrases=np.asarray(self.phrases_, dtype=str),
+            vectors=self.vectors_,
+        )
+        atomic_write_bytes(Path(folder) / FILENAME, buf.getvalue())
+
+    @classmethod
+    def load(cls, folder: Path, dimension: int) -> Offerings | None:
+        """The offerings saved in a generation's folder; None when absent or unreadable."""
+        path = Path(folder) / FILENAME
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                owners, phrases = data["owners"].tolist(), data["phrases"].tolist()
+                vectors = np.asarray(data["vectors"], dtype=np.float32)
+            if vectors.ndim != 2 or (len(owners) and vectors.shape[1] != dimension):
+                raise ValueError(f"vectors of shape {vectors.shape}, expected width {dimension}")
+            return cls(owners, phrases, vectors.reshape(len(owners), dimension))
+        except (OSError, ValueError, KeyError) as exc:
+            logger.warning("saved offerings %s not used: %s", path, exc)
+            return None
+
+    def kept(self, owners: set[str]) -> Offerings:
+        """Only these owners' clauses."""
+        keep = [i for i, o in enumerate(self.owners_) if o in owners]
+        if len(keep) == len(self.owners_):
+            return self
+        return Offerings(
+            [self.owners_[i] for i in keep], [self.phrases_[i] for i in keep], self.vectors_[keep]
+        )
+
+    def replaced(self, clauses_of: Mapping[str, Sequence[str]], encode: Encode) -> Offerings:
+        """These owners' clauses set anew (an empty list: the owner has none now); the
+        others' kept. Only the new clauses are embedded."""
+        if not clauses_of:
+            return self
+        keep = [i for i, o in enumerate(self.owners_) if o not in clauses_of]
+        owners = [self.owners_[i] for i in keep]
+        phrases = [self.phrases_[i] for i in keep]
+        new_owners = [o for o, cs in clauses_of.items() for _ in cs]
+        new_phrases = [c for cs in clauses_of.values() for c in cs]
+        parts = [self.vectors_[keep]]
+        if new_phrases:
+            parts.append(np.asarray(encode(new_phrases), dtype=np.float32))
+        return Offerings(owners + new_owners, phrases + new_phrases, np.concatenate(parts))
+
+    def best(self, query: np.ndarray, clause_vectors: np.ndarray) -> dict[str, tuple[float, str]]:
+        """Per owner, its clause closest to the need: (its score, see the module doc; the
+        clause)."""
+        if not self.owners_:
+            return {}
+        whole = self.vectors_ @ query
+        if clause_vectors.size:
+            per_clause = 0.5 * (clause_vectors @ self.vectors_.T).max(axis=0) + 0.5 * whole
+        else:
+            per_clause = whole
+        scores = per_clause.astype(np.float64)
+        best = np.full(len(self.owner_names_), -np.inf)
+        np.maximum.at(best, self.owner_index_, scores)
+        which = np.full(len(self.owner_names_), -1, dtype=np.int64)
+        top = np.flatnonzero(scores >= best[self.owner_index_])
+        which[self.owner_index_[top[::-1]]] = top[::-1]  # the first of equal clauses
+        return {
+            owner: (float(best[i]), self.phrases_[j])
+            for i, (owner, j) in enumerate(zip(self.owner_names_, which.tolist(), strict=True))
+        }

@@ -1,0 +1,152 @@
+"""Offering evidence: a company is matched by the clause of its description that supplies what
+the need asks, not only by its description read as one text (synthetic companies)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from matcher.domain import Filters, Need, Organisation, Sector
+from matcher.engine import Engine
+from matcher.settings import Settings
+
+
+def _unit(*xs: float) -> np.ndarray:
+    v = np.asarray(xs, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+def test_offering_clauses_leave_out_what_the_company_says_about_itself() -> None:
+    from matcher.offerings import offering_clauses
+
+    text = (
+        "Acme Freight operates trucks and provides rides to medical appointments. "
+        "It was formerly known as Acme Carriers. "
+        "The company was founded in 1950 and is headquartered in Boise, Idaho."
+    )
+    parts = offering_clauses(text)
+    assert "provides rides to medical appointments" in parts
+    assert not any("Boise" in p or "Carriers" in p for p in parts)
+
+
+def test_each_owner_scores_its_best_clause_and_replacing_embeds_only_new_clauses() -> None:
+    from matcher.offerings import Offerings, known_vectors
+
+    vectors = {"dialysis": _unit(1, 0), "rides": _unit(0, 1), "trucks": _unit(1, 1)}
+    seen: list[str] = []
+
+    def encode(texts: list[str]) -> np.ndarray:
+        seen.extend(texts)
+        return np.stack([vectors[t] for t in texts])
+
+    off = Offerings.empty(2).replaced({"a": ["dialysis"], "b": ["trucks", "rides"]}, encode)
+    best = off.best(_unit(0, 1), np.zeros((0, 2), np.float32))
+    assert best["b"][0] > best["a"][0]
+    assert best["b"] == (float(np.float32(1.0)), "rides")  # its best clause, not a mean
+    # a clause of the need that asks exactly for dialysis lifts the dialysis company
+    lifted = off.best(_unit(0, 1), _unit(1, 0)[None, :])
+    assert lifted["a"][0] > best["a"][0]
+    seen.clear()
+    again = off.replaced({"a": [], "c": ["rides"]}, encode)
+    assert seen == ["rides"] and sorted(again.best(_unit(0, 1), np.zeros((0, 2))).keys()) == [
+        "b",
+        "c",
+    ]
+    assert len(off) == 3  # unchanged: replaced returns a new set
+    pre = known_vectors(["rides", "rides", "trucks"], encode)
+    assert np.allclose(pre(["trucks"]), vectors["trucks"][None, :])
+
+
+FREIGHT = (
+    "{name} operates truckload freight carriers and intermodal container shipping. It offers "
+    "warehouse storage, pallet brokerage, customs brokerage, cross-docking and fleet "
+    "maintenance for manufacturers, wholesalers and retailers. Its linehaul trailers, "
+    "tractors and service centers move parcels, produce and industrial goods."
+)
+# short profiles that share many of the need's words (older people, medical, appointments,
+# valley), each clause a few of them, without supplying what it asks (rides): read as one text,
+# each looks closer to the need than the carrier above
+CARE = (
+    "{name} runs clinics. Older residents see doctors. Valley nurses help people. "
+    "Medical staff keep appointments."
+)
+
+
+def _companies() -> list[Organisation]:
+    def co(i: str, name: str, desc: str) -> Organisation:
+        return Organisation(
+            id=i, name=name, sector="business", description=desc, country="US", region="ID"
+        )
+
+    rides = (
+        FREIGHT.format(name="Valley Transit Lines")
+        + " It also provides door-to-door rides to medical appointments for older people."
+    )
+    return [
+        co("co-rides", "Valley Transit Lines", rides),
+        *(
+            co(f"co-freight-{i}", f"Freight {i}", FREIGHT.format(name=f"Freight {i}"))
+            for i in "abcd"
+        ),
+        *(co(f"co-care-{i}", f"Care {i}", CARE.format(name=f"Care {i}")) for i in "ab"),
+    ]
+
+
+def test_a_company_is_found_by_the_clause_that_supplies_the_need(tmp_path: Path) -> None:
+    need = Need(
+        text="Older people in our valley miss medical appointments. We need rides to medical "
+        "appointments for older people."
+    )
+    settings = Settings(data_dir=tmp_path / "var", model_name="hashing-v1")
+    engine = Engine.open(settings, load=False)
+    try:
+        engine.ingest(_companies())
+        engine.build()
+        first = engine.recommend(need, filters=Filters(sectors=[Sector.business]), limit=3)
+        # read as whole texts the clinics come first (offering_weight 0: co-care-a, co-care-b)
+        assert first.results[0].id == "co-rides"
+        # its card quotes the line of its description that matched, not a capability's label
+        assert (
+            "Its description's line closest to the need: 'It also provides door-to-door rides "
+            "to medical appointments for older people'." in first.results[0].reasons
+        )
+        # a company that is no longer a business has no offering clauses any more
+        moved = _companies()[0].model_copy(update={"sector": Sector.nonprofit})
+        engine.ingest([moved])
+        assert "co-rides" not in engine.offerings.best(
+            engine.embed_query(need.text), np.zeros((0, engine.embedder.dimension))
+        )
+    finally:
+        engine.close()
+
+
+def test_a_reopened_engine_takes_the_saved_clauses_and_reads_changed_rows_only(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(data_dir=tmp_path / "var", model_name="hashing-v1")
+    engine = Engine.open(settings, load=False)
+    try:
+        engine.ingest(_companies())
+        engine.build()
+        before = sorted(zip(engine.offerings.owners_, engine.offerings.phrases_, strict=True))
+        # written after the build (its snapshot): no rides any more
+        plain = _companies()[0].model_copy(update={"description": FREIGHT.format(name="Valley")})
+        engine.ingest([plain])
+    finally:
+        engine.close()
+    reopened = Engine.open(settings, load=True)
+    try:
+        got = sorted(zip(reopened.offerings.owners_, reopened.offerings.phrases_, strict=True))
+        assert [x for x in got if x[0] != "co-rides"] == [x for x in before if x[0] != "co-rides"]
+        rides = [p for o, p in got if o == "co-rides"]
+        assert rides and not any("rides" in p for p in rides)
+        # only the row written since the snapshot was read to make them
+        read = {
+            reopened.catalog.ids_by_position()[i]
+            for i, p in enumerate(reopened.catalog._profiles)
+            if p is not None
+        }
+        assert read == {"co-rides"}
+    finally:
+        reopened.close()

@@ -1,0 +1,80 @@
+"""Where an imported company works: a regulated utility serves its territory's states, not the
+whole country (synthetic companies written here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from matcher.catalog import Catalog, make_profile
+from matcher.domain import Filters, Need, Organisation, Sector
+from matcher.score import Scored, reasons_for
+from training.importers import read
+
+HEADER = "symbol,name,sector,industry,city,state,country,employees,summary\n"
+ROWS = (
+    # a utility whose summary names where it serves (and where it is headquartered)
+    "NEU,Northeast Power,Utilities,Utilities - Regulated Electric,Springfield,MA,United States,"
+    '9000,"Northeast Power distributes electricity. It serves customers in Connecticut, '
+    "Massachusetts, and New Hampshire. It was founded in 1927 and is headquartered in "
+    'Springfield, Massachusetts."\n'
+    # a utility whose summary names no state: its home state
+    "GAS,Prairie Gas,Utilities,Utilities - Regulated Gas,Topeka,KS,United States,3000,"
+    '"Prairie Gas distributes natural gas to homes in the United States."\n'
+    # not a utility: names states, stays national
+    "TRK,Road Freight,Industrials,Trucking,Boise,ID,United States,20000,"
+    '"Road Freight runs trucks in Idaho, Oregon and Washington."\n'
+)
+
+
+def _companies(tmp_path: Path) -> dict[str, Organisation]:
+    path = tmp_path / "companies.csv"
+    path.write_text(HEADER + ROWS)
+    batch = read("companies", path)
+    assert not batch.rejected
+    return {o.id: o for o in batch.organisations}
+
+
+def test_a_regulated_utility_serves_the_states_its_summary_names(tmp_path: Path) -> None:
+    orgs = _companies(tmp_path)
+    assert orgs["ticker-NEU"].service_regions == ["MA", "CT", "NH"]
+    assert orgs["ticker-GAS"].service_regions == ["KS"]
+    assert orgs["ticker-TRK"].service_regions == []
+    rows = list(orgs.values())
+    catalog = Catalog(2)
+    catalog.upsert(list(range(len(rows))), rows, np.ones((len(rows), 2), np.float32))
+    ids = catalog.ids_by_position()
+
+    def passing(region: str) -> set[str]:
+        mask = catalog.mask(Filters(sectors=[Sector.business], region=region, country="US"))
+        return {str(ids[i]) for i in mask.nonzero()[0]}
+
+    # the utility is no partner for a need in Vermont; the trucking company works nationwide
+    assert passing("VT") == {"ticker-TRK"}
+    assert passing("CT") == {"ticker-NEU", "ticker-TRK"}
+    assert passing("Kansas") == {"ticker-GAS", "ticker-TRK"}
+
+
+def test_its_card_names_the_states_it_serves_not_nationwide(tmp_path: Path) -> None:
+    orgs = _companies(tmp_path)
+    prof = make_profile(orgs["ticker-NEU"])
+    need = Need(text="Insulate old homes", city="Hartford", region="CT", country="US")
+    s = Scored(0, 0.5, {"fit": 0.5}, None, {}, {})
+    reasons = reasons_for(s, prof, need, {})
+    assert "Serves MA, CT, NH only: its area includes Hartford." in reasons
+    assert not any("nationwide" in r for r in reasons)
+
+
+def test_state_names_are_read_from_where_it_operates_only() -> None:
+    from training.importers.companies import is_territorial, named_states, served_regions
+
+    text = (
+        "It sells power in the Carolinas and Florida, and gas in Michigan City. "
+        "It was incorporated in Delaware and is headquartered in Charlotte, North Carolina. "
+        "It has an office in Washington, D.C."
+    )
+    assert named_states(text) == ["NC", "SC", "FL"]
+    assert is_territorial("Utilities - Diversified") and is_territorial("Water Utilities")
+    assert not is_territorial("Utilities - Renewable") and not is_territorial("Trucking")
+    assert served_regions("Railroads", text, "NC") == []
