@@ -104,6 +104,26 @@ class SavedNeedPublic(BaseModel):
     run_url: str = Field(description="Run it again on today's data (POST)")
 
 
+WEBHOOK_SECRET_DOC = (
+    "The key that signs the alerts POSTed to notify_to (a webhook URL): X-Matcher-Signature:"
+    " sha256=<hex HMAC-SHA256 of '<X-Matcher-Timestamp>.<body>'>. Shown this once: keep it"
+    " (POST /v1/saved-needs/{id}/webhook-secret replaces it). None for an e-mail address."
+)
+
+
+class SavedNeedCreated(SavedNeedPublic):
+    """The saved need as created: with its webhook's signing secret, shown only here."""
+
+    webhook_secret: str | None = Field(None, description=WEBHOOK_SECRET_DOC)
+
+
+class WebhookSecretPublic(BaseModel):
+    saved_need_id: str
+    webhook_secret: str = Field(
+        description="The new signing secret, shown this once; the old one signs nothing more"
+    )
+
+
 class SavedNeedPage(Page):
     items: list[SavedNeedPublic]
 

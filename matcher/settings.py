@@ -197,13 +197,17 @@ class Settings(BaseSettings):
         None,
         description="where notifications go: smtp://host:port, smtps://user:pass@host:465, "
         "smtp+starttls://user:pass@host:587 (query: from=, timeout=, cafile=), or an http(s) "
-        "webhook URL. None: notifications are queued in the outbox and nothing is sent",
+        "webhook URL (the operator's receiver). E-mail goes there; a saved need's webhook URL "
+        "is POSTed to directly, signed with its own secret. None: notifications are queued in "
+        "the outbox and nothing is sent",
     )
     notify_from: str = Field(
         "partner-matcher@localhost", description="From address of e-mail notifications"
     )
     notify_webhook_secret: SecretStr | None = Field(
-        None, description="HMAC-SHA256 key that signs webhook payloads (required for webhooks)"
+        None,
+        description="HMAC-SHA256 key that signs the payloads POSTed to MATCHER_NOTIFY_URL "
+        "(required when it is a webhook); a saved need's own URL is signed with its own secret",
     )
     webhook_allow_private: bool = Field(
         False,
@@ -237,8 +241,8 @@ class Settings(BaseSettings):
         ge=1,
         le=1000,
         description="a message the receiver keeps refusing is set aside as dead after this many "
-        "attempts (`matcher notify requeue` sends it again); a notifier that is down never "
-        "makes a message dead",
+        "attempts (`matcher notify requeue` sends it again); the configured notifier being "
+        "down never makes a message dead (a saved need's own webhook URL being down does)",
     )
     introductions_per_day: int = Field(
         20, ge=1, description="introduction requests one organisation may send in 24 hours"

@@ -17,9 +17,11 @@ from api.saved_schemas import (
     AlertPage,
     AlertPublic,
     SavedNeedCreate,
+    SavedNeedCreated,
     SavedNeedPage,
     SavedNeedPublic,
     TopEntryPublic,
+    WebhookSecretPublic,
     filters_public,
 )
 from api.schemas import NeedPublic, RecommendationPublic
@@ -114,7 +116,7 @@ def _need_and_filters(
 @router.post(
     "/v1/saved-needs",
     status_code=status.HTTP_201_CREATED,
-    response_model=SavedNeedPublic,
+    response_model=SavedNeedCreated,
     summary="Save a need: be alerted when a new or changed organisation enters its top results",
     responses={
         201: {"headers": {"Location": {"schema": {"type": "string"}}}},
@@ -128,7 +130,7 @@ async def create_saved_need(
     records: RecordsDep,
     state: StateDep,
     response: Response,
-) -> SavedNeedPublic:
+) -> SavedNeedCreated:
     # a webhook on the service's own networks is refused (422 naming notify_to)
     policy = HostPolicy.from_settings(state.settings)
     await anyio.to_thread.run_sync(check_address, body.notify_to, policy)
@@ -150,7 +152,10 @@ async def create_saved_need(
 
     saved = await state.compute(work)
     response.headers["Location"] = f"/v1/saved-needs/{saved.id}"
-    return saved_view(saved)
+    response.headers["Cache-Control"] = "no-store"  # it may carry the signing secret
+    return SavedNeedCreated(
+        **saved_view(saved).model_dump(), webhook_secret=saved.new_webhook_secret
+    )
 
 
 @router.get(
@@ -192,6 +197,28 @@ def delete_saved_need(saved_id: SavedId, engine: EngineDep, principal: ReaderDep
     except NotFoundError:
         raise ApiProblem(404, f"saved need '{saved_id}' not found") from None
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/v1/saved-needs/{saved_id}/webhook-secret",
+    response_model=WebhookSecretPublic,
+    summary="Replace the secret that signs the alerts POSTed to the saved need's webhook URL",
+    description="The new secret is shown this once; the old one signs nothing from now on."
+    " A saved need whose alerts go to an e-mail address has none (422).",
+    responses=problem_responses(401, 403, 404, 422, 429, 503),
+)
+def rotate_webhook_secret(
+    saved_id: SavedId, engine: EngineDep, principal: ReaderDep, response: Response
+) -> WebhookSecretPublic:
+    own(engine, saved_id, principal)
+    try:
+        saved = SavedNeeds(engine.store.db).rotate_secret(saved_id)
+    except NotFoundError:
+        raise ApiProblem(404, f"saved need '{saved_id}' not found") from None
+    # an e-mail address: ValidationError, 422 naming notify_to
+    assert saved.new_webhook_secret is not None
+    response.headers["Cache-Control"] = "no-store"
+    return WebhookSecretPublic(saved_need_id=saved.id, webhook_secret=saved.new_webhook_secret)
 
 
 @router.post(

@@ -6,7 +6,9 @@ e-mail; another e-mail address is refused, the form shown again saying why
 (matcher.alerts.owners.person_address). An API key (the form's `api_key` field or the
 X-API-Key header) saves it for that key, to any address, as the JSON API does. Without either,
 the form leads to the sign-in page. A webhook URL on the service's own networks (loopback,
-private, link-local, ...) is refused the same way (matcher.notify.hosts)."""
+private, link-local, ...) is refused the same way (matcher.notify.hosts). Saved with a webhook
+URL, the page after saving shows the URL's signing secret once (matcher.alerts.signing); the
+account page's "New signing secret" replaces it and shows the new one once."""
 
 from __future__ import annotations
 
@@ -41,7 +43,7 @@ from api.web.errors import error_page
 from api.web.render import context, templates
 from matcher.alerts.owners import person_address, person_owner
 from matcher.alerts.service import save_need
-from matcher.alerts.store import SavedNeeds
+from matcher.alerts.store import SavedNeed, SavedNeeds
 from matcher.domain import Need
 from matcher.errors import NotFoundError, ValidationError
 from matcher.notify.hosts import HostPolicy, check_address
@@ -95,7 +97,7 @@ async def save_from_page(
         return _refused(request, engine, stored, notify_to, exc.message)
     doc = {k: v for k, v in stored.need.items() if k in Need.model_fields and k != "created_at"}
 
-    def work() -> str:
+    def work() -> tuple[str, str | None]:
         saved, _ = save_need(
             engine,
             Need.model_validate(doc),
@@ -105,12 +107,13 @@ async def save_from_page(
             notify_to=address,
             recommendation_id=stored.id,
         )
-        return saved.id
+        return saved.id, saved.new_webhook_secret
 
-    saved_id = await state.compute(work)
+    saved_id, secret = await state.compute(work)
     ctx = context(
         request,
         saved_id=saved_id,
+        webhook_secret=secret,  # shown this once
         rec_id=rec_id,
         limit=RESULT_LIMIT,
         notify_to=address,
@@ -118,7 +121,9 @@ async def save_from_page(
         by_person=by_person,
         back_to=f"/r/{quote(rec_id[:64], safe='')}",
     )
-    return templates.TemplateResponse(request, "saved.html", ctx, status_code=201)
+    page = templates.TemplateResponse(request, "saved.html", ctx, status_code=201)
+    page.headers["Cache-Control"] = "no-store"  # it may show the signing secret
+    return page
 
 
 def _refused(
@@ -165,3 +170,36 @@ async def remove_saved_need(
     if not await anyio.to_thread.run_sync(remove):
         return error_page(request, 404, f"You have no saved need '{saved_id}'.")
     return RedirectResponse("/account", status_code=303)
+
+
+@router.post("/account/saved-needs/{saved_id}/webhook-secret", dependencies=[FormCsrf])
+async def new_webhook_secret(
+    request: Request, saved_id: str, person: OptionalPersonDep, state: StateDep
+) -> Response:
+    """The account page's "New signing secret": a new secret for the person's own saved need's
+    webhook, shown this once (the old one signs nothing more); another's, or an unknown one,
+    is 404 and nothing changes."""
+    if person is None:
+        return RedirectResponse("/login?next=/account", status_code=303)
+    store = SavedNeeds(started(state.db))
+    owner = person_owner(person.id)
+    saved_id = saved_id[:64]
+
+    def rotate() -> SavedNeed | None:
+        try:
+            if store.get(saved_id).owner != owner:
+                return None
+            return store.rotate_secret(saved_id)
+        except NotFoundError:
+            return None
+
+    try:
+        saved = await anyio.to_thread.run_sync(rotate)
+    except ValidationError as exc:  # its alerts go to an e-mail address
+        return error_page(request, 422, exc.message[:1].upper() + exc.message[1:] + ".")
+    if saved is None:
+        return error_page(request, 404, f"You have no saved need '{saved_id}'.")
+    ctx = context(request, saved=saved, webhook_secret=saved.new_webhook_secret)
+    page = templates.TemplateResponse(request, "webhook_secret.html", ctx)
+    page.headers["Cache-Control"] = "no-store"
+    return page

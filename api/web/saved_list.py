@@ -10,6 +10,7 @@ from matcher.accounts import Person
 from matcher.alerts.owners import person_owner
 from matcher.alerts.store import SavedNeed, SavedNeeds
 from matcher.domain import Need
+from matcher.notify.base import is_webhook_url
 from matcher.store.db import Database
 
 SHOWN = 100  # the account page lists this many (newest first) and says how many more
@@ -25,6 +26,7 @@ class SavedItem:
     created_at: datetime
     last_alerted_at: datetime | None
     results_url: str | None
+    webhook: bool = False  # alerts POSTed to a URL: signed, its secret can be replaced
 
 
 def first_words(text: str, n: int = WORDS) -> str:
@@ -50,6 +52,7 @@ def item(saved: SavedNeed) -> SavedItem:
         created_at=saved.created_at,
         last_alerted_at=saved.last_alerted_at,
         results_url=f"/r/{quote(rec)}" if rec else None,
+        webhook=is_webhook_url(saved.notify_to),
     )
 
 

@@ -11,10 +11,11 @@ import numpy as np
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from matcher.alerts.signing import new_secret
 from matcher.domain import Filters, Need, new_id, utcnow
 from matcher.engine import NeedReading
-from matcher.errors import ConflictError, NotFoundError
-from matcher.notify.base import Message
+from matcher.errors import ConflictError, NotFoundError, ValidationError
+from matcher.notify.base import Message, is_webhook_url
 from matcher.store.db import Database
 from matcher.store.db import aware as _aware
 from matcher.store.models import AlertCursorRow, AlertRow, OrganisationChangeRow, SavedNeedRow
@@ -47,6 +48,9 @@ class SavedNeed:
     pk: int = 0
     reading: NeedReading | None = None  # as stored: the caller checks its key
     recommendation_id: str | None = None  # the page's results it was saved from
+    # its webhook's signing secret, only on what `create` and `rotate_secret` return (shown to
+    # the owner once); a saved need read back never carries it
+    new_webhook_secret: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -162,7 +166,9 @@ class SavedNeeds:
     ) -> SavedNeed:
         """`reading`: the need as the engine read it to rank it (its query vector is then
         `vector`), kept so the alert worker does not embed the text again;
-        `recommendation_id`: the results it was saved from."""
+        `recommendation_id`: the results it was saved from. A webhook URL `notify_to` gets a
+        signing secret, on the returned SavedNeed only (`new_webhook_secret`)."""
+        secret = new_secret() if is_webhook_url(notify_to) else None
         row = SavedNeedRow(
             id=new_id("sn"),
             owner=owner,
@@ -177,13 +183,34 @@ class SavedNeeds:
             pending=[],
             has_pending=False,
             recommendation_id=recommendation_id,
+            webhook_secret=secret,
         )
         if reading is not None:
             _store_reading(row, reading)
         with self.db.session() as s:
             s.add(row)
             s.flush()
-            return _saved(row)
+            saved = _saved(row)
+        saved.new_webhook_secret = secret
+        return saved
+
+    def rotate_secret(self, saved_id: str) -> SavedNeed:
+        """A new signing secret for the saved need's webhook (on the returned SavedNeed only:
+        shown once); the old one signs nothing from now on. ValidationError when its alerts go
+        to an e-mail address (or nowhere), NotFoundError when it is unknown."""
+        with self.db.session() as s:
+            row = s.scalar(select(SavedNeedRow).where(SavedNeedRow.id == saved_id))
+            if row is None:
+                raise NotFoundError(f"saved need '{saved_id}' not found")
+            if not is_webhook_url(row.notify_to):
+                raise ValidationError(
+                    "its alerts do not go to a webhook URL: there is no signing secret",
+                    field="notify_to",
+                )
+            secret = row.webhook_secret = new_secret()
+            saved = _saved(row)
+        saved.new_webhook_secret = secret
+        return saved
 
     def get(self, saved_id: str) -> SavedNeed:
         with self.db.session() as s:

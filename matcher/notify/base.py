@@ -66,6 +66,12 @@ class Notifier(Protocol):
     def close(self) -> None: ...
 
 
+def is_webhook_url(recipient: str | None) -> bool:
+    """A recipient (a saved need's `notify_to`) that is an http(s) URL, not an e-mail address:
+    its messages are POSTed to it (matcher.notify.routing)."""
+    return bool(recipient) and str(recipient).strip().lower().startswith(("http://", "https://"))
+
+
 def redact(url: str) -> str:
     """The URL with any password replaced by ***, for logs and error messages."""
     parts = urlsplit(url)

@@ -40,8 +40,9 @@ def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    notifier = create_notifier(settings)
     outbox = _outbox(settings)
+    # e-mail to MATCHER_NOTIFY_URL; a saved need's webhook URL POSTed to, signed with its secret
+    notifier = create_notifier(settings, outbox.db)
     dispatcher = Dispatcher.from_settings(outbox, notifier, settings)
     if notifier is None:
         notice("no notifier configured (MATCHER_NOTIFY_URL): messages stay queued")
@@ -114,7 +115,9 @@ def register(subparsers: Any) -> None:
     sub = notify.add_subparsers(dest="notify_command", required=True, metavar="ACTION")
 
     p = sub.add_parser("send", help="queue one message (once per --key); `run` delivers it")
-    p.add_argument("--to", required=True, help="e-mail address (or webhook recipient id)")
+    p.add_argument(
+        "--to", required=True, help="e-mail address (or an id the operator's webhook relays)"
+    )
     p.add_argument("--subject", required=True)
     p.add_argument("--body", help="plain text")
     p.add_argument("--key", required=True, help="idempotency key of the event")

@@ -4,10 +4,15 @@ Headers: `Idempotency-Key` (the event's key: a receiver drops a repeat), `X-Matc
 (Unix seconds) and `X-Matcher-Signature: sha256=<hex>` over `<timestamp>.<raw body>` with the
 shared secret; `verify_signature` is the receiver's check. Any 2xx response is delivery.
 
+This is the operator's receiver (MATCHER_NOTIFY_URL); a saved need's own webhook URL is POSTed
+to directly, with the same body and headers signed with its own secret (create_notifier routes
+by recipient: matcher.notify.routing, matcher.notify.recipients).
+
 Only public hosts are reached unless the `HostPolicy` allows more (matcher.notify.hosts): the
 URL is checked on the address actually connected to, and a message whose recipient is a
-webhook URL (a saved need's, passed on to the receiver) is checked too. A refused host is a
-permanent delivery failure (the message is set aside as dead, with why), logged."""
+webhook URL (passed to this notifier directly, not through create_notifier's routing) is
+checked too. A refused host is a permanent delivery failure (the message is set aside as dead,
+with why), logged."""
 
 from __future__ import annotations
 
@@ -54,6 +59,36 @@ def verify_signature(
     )
 
 
+def payload_of(message: Message) -> bytes:
+    """The JSON body every webhook POST carries: {"key", "recipient", "subject", "body"}."""
+    return json.dumps(
+        {
+            "key": message.key,
+            "recipient": message.recipient,
+            "subject": message.subject,
+            "body": message.body,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
+
+
+def signed_headers(secret: str, message: Message, body: bytes) -> dict[str, str]:
+    timestamp = str(int(time.time()))
+    return {
+        "Content-Type": "application/json",
+        "Idempotency-Key": message.key,
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: sign(secret, timestamp, body),
+    }
+
+
+def rejected(code: int) -> bool:
+    """A 4xx the receiver will answer this message again: set aside at once (408 Request
+    Timeout, 425 Too Early and 429 Too Many Requests may pass later)."""
+    return 400 <= code < 500 and code not in (408, 425, 429)
+
+
 class WebhookNotifier:
     kind = "webhook"
 
@@ -84,26 +119,11 @@ class WebhookNotifier:
         )
 
     def payload(self, message: Message) -> bytes:
-        return json.dumps(
-            {
-                "key": message.key,
-                "recipient": message.recipient,
-                "subject": message.subject,
-                "body": message.body,
-            },
-            ensure_ascii=False,
-            separators=(",", ":"),
-        ).encode()
+        return payload_of(message)
 
     def send(self, message: Message) -> None:
         body = self.payload(message)
-        timestamp = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/json",
-            "Idempotency-Key": message.key,
-            TIMESTAMP_HEADER: timestamp,
-            SIGNATURE_HEADER: sign(self._secret, timestamp, body),
-        }
+        headers = signed_headers(self._secret, message, body)
         where = f"webhook {redact(self.url)}"
         try:
             if message.recipient.lower().startswith(("http://", "https://")):
@@ -117,13 +137,10 @@ class WebhookNotifier:
         if not response.is_success:
             # 5xx and 429 say the receiver is unwell: stop this run; other codes are per message
             code = response.status_code
-            unwell = code >= 500 or code == 429
-            # other 4xx: the receiver will refuse this message again (408 and 425 may pass)
-            rejected = 400 <= code < 500 and code not in (408, 425, 429)
             raise DeliveryError(
                 f"{where} answered {code}: {response.text[:200]}",
-                transport=unwell,
-                permanent=rejected,
+                transport=code >= 500 or code == 429,
+                permanent=rejected(code),
             )
 
     def close(self) -> None:

@@ -355,6 +355,11 @@ class SavedNeedRow(Base):
     reading_clauses: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     reading_required: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
     recommendation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # the key that signs the alerts POSTed to `notify_to` when it is a webhook URL
+    # (matcher.alerts.signing): made when the need is saved, shown to its owner once; kept as
+    # is, since signing needs it (as MATCHER_NOTIFY_WEBHOOK_SECRET is kept in the environment).
+    # None for an e-mail address, and for a URL saved before secrets (one is made at first send)
+    webhook_secret: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class AlertRow(Base):

@@ -16,6 +16,7 @@ from matcher.alerts import AlertWorker
 from matcher.domain import Need
 from matcher.engine import Engine
 from matcher.notify.outbox import Outbox
+from tests.support_resolver import fake_resolver
 
 TEXT = "Our food bank needs a refrigerated van to deliver fresh groceries to elderly people."
 ORG = {
@@ -116,6 +117,9 @@ AUTH_TABLE = [
     ("get", "/v1/saved-needs", None, 401),
     ("get", "/v1/alerts", None, 401),
     ("post", "/v1/saved-needs", None, 401),
+    ("post", "/v1/saved-needs/{id}/webhook-secret", "other", 404),
+    ("post", "/v1/saved-needs/{id}/webhook-secret", "admin", 404),
+    ("post", "/v1/saved-needs/{id}/webhook-secret", None, 401),
 ]
 
 
@@ -209,3 +213,59 @@ def test_a_need_may_be_saved_from_a_recommendation_another_worker_just_served(
         assert r.json()["need"]["text"] == TEXT
     finally:
         other_worker.stop()
+
+
+HOOK = "https://hooks.example.org/alerts/T0KEN"
+
+
+def test_a_webhook_url_gets_its_signing_secret_once_and_the_owner_replaces_it(
+    client: TestClient, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Returned in the create response only (no-store); never on GET or in the list; POST
+    .../webhook-secret gives a new one, once; an e-mail address has none (422 naming
+    notify_to)."""
+    fake_resolver(monkeypatch, {"hooks.example.org": ["93.184.215.14"]})
+    r = client.post(
+        "/v1/saved-needs", json={"text": TEXT, "notify_to": HOOK}, headers=hdr(keys["editor"])
+    )
+    assert r.status_code == 201, r.text
+    assert r.headers["Cache-Control"] == "no-store"
+    body = r.json()
+    secret = body["webhook_secret"]
+    assert isinstance(secret, str) and secret.startswith("whsec_") and len(secret) > 40
+    sid = body["id"]
+    got = client.get(f"/v1/saved-needs/{sid}", headers=hdr(keys["editor"]))
+    assert "webhook_secret" not in got.json() and secret not in got.text
+    listed = client.get("/v1/saved-needs", headers=hdr(keys["editor"]))
+    assert secret not in listed.text
+    rotated = client.post(f"/v1/saved-needs/{sid}/webhook-secret", headers=hdr(keys["editor"]))
+    assert rotated.status_code == 200, rotated.text
+    assert rotated.headers["Cache-Control"] == "no-store"
+    new = rotated.json()
+    assert new["saved_need_id"] == sid and new["webhook_secret"].startswith("whsec_")
+    assert new["webhook_secret"] != secret
+    mailed = _save(client, keys["editor"], notify_to="group@example.org")
+    assert mailed["webhook_secret"] is None
+    r = client.post(f"/v1/saved-needs/{mailed['id']}/webhook-secret", headers=hdr(keys["editor"]))
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["notify_to"]
+
+
+def test_the_page_shows_a_webhooks_secret_once(
+    client: TestClient, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_resolver(monkeypatch, {"hooks.example.org": ["93.184.215.14"]})
+    rec_id = _rec_id(client.post("/", data={"text": TEXT}).text)
+    r = client.post(f"/r/{rec_id}/save", data={"api_key": keys["reader"], "notify_to": HOOK})
+    assert r.status_code == 201, r.text
+    assert r.headers["Cache-Control"] == "no-store"
+    shown = re.search(r'<code class="secret">(whsec_[A-Za-z0-9_-]+)</code>', r.text)
+    assert shown and "not shown again" in r.text
+    sid = re.search(r"<code>(sn_[0-9a-f]+)</code>", r.text)
+    assert sid
+    got = client.get(f"/v1/saved-needs/{sid.group(1)}", headers=hdr(keys["reader"]))
+    assert got.json()["notify_to"] == HOOK and shown.group(1) not in got.text
+    mailed = client.post(
+        f"/r/{rec_id}/save", data={"api_key": keys["reader"], "notify_to": "me@example.org"}
+    )
+    assert mailed.status_code == 201 and 'class="secret"' not in mailed.text

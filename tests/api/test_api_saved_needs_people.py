@@ -7,18 +7,23 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from accounts_support import Signed, browser, page_csrf, sign_up, verify
 from api_support import hdr
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from matcher.alerts.owners import PERSON_PREFIX, person_owner
 from matcher.alerts.store import SavedNeed, SavedNeeds
 from matcher.errors import NotFoundError
+from matcher.store.models import SavedNeedRow
+from tests.support_resolver import fake_resolver
 
 TEXT = "Our food bank needs a refrigerated van to deliver fresh groceries to elderly people."
 PLACE = "Leeds, GB"
 SAVED_ID = re.compile(r"<code>(sn_[0-9a-f]+)</code>")
+SECRET = re.compile(r'<code class="secret">(whsec_[A-Za-z0-9_-]+)</code>')
 
 
 def _results(c: TestClient, text: str = TEXT) -> tuple[str, str]:
@@ -218,3 +223,58 @@ def test_cannot_remove_another_persons_saved_need(client: TestClient, app: FastA
     r = browser(app).post(f"/account/saved-needs/{sid}/remove")
     assert r.status_code == 303 and r.headers["location"] == "/login?next=/account"
     assert _saved(app, sid).id == sid
+
+
+def test_a_person_replaces_their_webhooks_secret_on_the_account_page(
+    client: TestClient, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Shown once after saving and once after "New signing secret"; only for their own saved
+    need with a webhook; the secret in the database is the one shown."""
+    fake_resolver(monkeypatch, {"hooks.example.org": ["93.184.215.14"]})
+    owner, other = sign_up(app), sign_up(app)
+    verify(app, owner.email)
+    rec_id, _ = _results(browser(app))
+    html = owner.client.get(f"/r/{rec_id}").text
+    r = owner.client.post(
+        f"/r/{rec_id}/save",
+        data={"csrf_token": page_csrf(html), "notify_to": "https://hooks.example.org/a"},
+    )
+    assert r.status_code == 201, r.text
+    first = SECRET.search(r.text)
+    assert first and "your account page can replace it" in r.text
+    found = SAVED_ID.search(r.text)
+    assert found
+    sid, mailed = found.group(1), _save(owner, rec_id)
+    page = owner.client.get("/account").text
+    assert first.group(1) not in page
+    item = page.split(f'id="saved-{sid}"', 1)[1].split("</li>", 1)[0]
+    assert f'action="/account/saved-needs/{sid}/webhook-secret"' in item
+    assert "webhook-secret" not in page.split(f'id="saved-{mailed}"', 1)[1].split("</li>", 1)[0]
+    r = owner.client.post(
+        f"/account/saved-needs/{sid}/webhook-secret", data={"csrf_token": page_csrf(page)}
+    )
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
+    second = SECRET.search(r.text)
+    assert second and second.group(1) != first.group(1)
+    assert _stored_secret(app, sid) == second.group(1)
+    # another person's, an e-mail one, no token, signed out: nothing changes
+    other_page = other.client.get("/account").text
+    r = other.client.post(
+        f"/account/saved-needs/{sid}/webhook-secret", data={"csrf_token": page_csrf(other_page)}
+    )
+    assert r.status_code == 404
+    r = owner.client.post(
+        f"/account/saved-needs/{mailed}/webhook-secret", data={"csrf_token": page_csrf(page)}
+    )
+    assert r.status_code == 422 and "no signing secret" in r.text
+    r = owner.client.post(f"/account/saved-needs/{sid}/webhook-secret", data={"csrf_token": "x"})
+    assert r.status_code == 403
+    r = browser(app).post(f"/account/saved-needs/{sid}/webhook-secret")
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/account"
+    assert _stored_secret(app, sid) == second.group(1)
+
+
+def _stored_secret(app: FastAPI, saved_id: str) -> str | None:
+    db = app.state.api.db
+    with db.session() as s:
+        return s.scalar(select(SavedNeedRow.webhook_secret).where(SavedNeedRow.id == saved_id))

@@ -14,6 +14,7 @@ from matcher.errors import DeliveryError, ValidationError
 from matcher.notify import Message, Notifier, create_notifier
 from matcher.notify.base import redact
 from matcher.notify.hosts import HostPolicy
+from matcher.notify.routing import RoutingNotifier
 from matcher.notify.smtp import SmtpNotifier
 from matcher.notify.webhook import (
     SIGNATURE_HEADER,
@@ -226,7 +227,10 @@ def test_webhook_error_statuses(webhook_server: WebhookServer) -> None:
 
 def test_factory_choices_and_errors() -> None:
     assert create_notifier(Settings()) is None
-    assert isinstance(create_notifier(Settings(notify_url="smtp://localhost:25")), SmtpNotifier)
+    # routed by recipient: e-mail to the configured notifier (matcher.notify.routing)
+    smtp = create_notifier(Settings(notify_url="smtp://localhost:25"))
+    assert isinstance(smtp, RoutingNotifier) and isinstance(smtp.configured, SmtpNotifier)
+    assert smtp.kind == "smtp"
     with pytest.raises(ValidationError, match="signing secret"):
         create_notifier(Settings(notify_url="https://hooks.example.org/x"))
     with pytest.raises(ValidationError, match="unknown notifier scheme 'ftp'") as info:

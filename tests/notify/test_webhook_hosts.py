@@ -17,6 +17,7 @@ import pytest
 from matcher.errors import BlockedHostError, DeliveryError
 from matcher.notify import Dispatcher, Message, Outbox, RetryPolicy, create_notifier
 from matcher.notify.hosts import GuardedTransport, HostPolicy, check_url, internal_kind
+from matcher.notify.routing import RoutingNotifier
 from matcher.notify.webhook import WebhookNotifier
 from matcher.settings import Settings
 from matcher.store import Database
@@ -151,7 +152,9 @@ def test_the_factory_refuses_an_internal_notify_url_unless_allowed() -> None:
     assert info.value.field == "notify_url"
     allowed = Settings(notify_url=hook, notify_webhook_secret=SECRET, webhook_allow_private=True)
     notifier = create_notifier(allowed)
-    assert isinstance(notifier, WebhookNotifier) and notifier.hosts.allow_private
+    assert isinstance(notifier, RoutingNotifier)
+    assert isinstance(notifier.configured, WebhookNotifier)
+    assert notifier.configured.hosts.allow_private and notifier.webhooks.hosts.allow_private
     notifier.close()
 
 
