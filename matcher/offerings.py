@@ -16,13 +16,15 @@ from __future__ import annotations
 import io
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from matcher.atomic import atomic_write_bytes
+from matcher.catalog import Catalog
 from matcher.evidence import Encode, clauses
+from matcher.row_dot import row_dot
 
 logger = logging.getLogger(__name__)
 FILENAME = "offerings.npz"  # saved with an index generation, beside its catalog snapshot
@@ -56,14 +58,22 @@ class Offerings:
     returns a new one, so a request reads one consistent set while a write makes the next."""
 
     def __init__(self, owners: Sequence[str], phrases: Sequence[str], vectors: np.ndarray):
-        self.owners_ = list(owners)
-        self.phrases_ = list(phrases)
-        self.vectors_ = np.asarray(vectors, dtype=np.float32)
-        if len(self.owners_) != len(self.phrases_) or len(self.owners_) != len(self.vectors_):
+        if len(owners) != len(phrases) or len(owners) != len(vectors):
             raise ValueError("owners, phrases and vectors differ in length")
-        self.owner_names_ = sorted(set(self.owners_))
-        index = {o: i for i, o in enumerate(self.owner_names_)}
-        self.owner_index_ = np.asarray([index[o] for o in self.owners_], dtype=np.int64)
+        self.owner_names_ = sorted(set(owners))
+        self._row_of_owner = {o: i for i, o in enumerate(self.owner_names_)}
+        index = np.asarray([self._row_of_owner[o] for o in owners], dtype=np.int64)
+        # each owner's clauses side by side, in their order: a request takes each owner's
+        # best with one reduction over the array, not a Python loop over owners
+        order = np.argsort(index, kind="stable")
+        self.owner_index_ = index[order]
+        self.owners_ = [owners[i] for i in order.tolist()]
+        self.phrases_ = [phrases[i] for i in order.tolist()]
+        self.vectors_ = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32)[order])
+        change = np.flatnonzero(self.owner_index_[1:] != self.owner_index_[:-1]) + 1
+        self._starts = np.concatenate([[0], change]).astype(np.int64)
+        self._counts = np.diff(np.concatenate([self._starts, [len(self.owners_)]]))
+        self._positions: tuple[object, np.ndarray] | None = None  # (catalog, owners' rows)
 
     @classmethod
     def empty(cls, dimension: int) -> Offerings:
@@ -124,23 +134,75 @@ class Offerings:
             parts.append(np.asarray(encode(new_phrases), dtype=np.float32))
         return Offerings(owners + new_owners, phrases + new_phrases, np.concatenate(parts))
 
-    def best(self, query: np.ndarray, clause_vectors: np.ndarray) -> dict[str, tuple[float, str]]:
+    def best(
+        self, query: np.ndarray, clause_vectors: np.ndarray, owners: np.ndarray | None = None
+    ) -> OfferedLines:
         """Per owner, its clause closest to the need: (its score, see the module doc; the
-        clause)."""
-        if not self.owners_:
-            return {}
-        whole = self.vectors_ @ query
+        clause), read from arrays as asked (`OfferedLines`). `owners`: the ones to read
+        (indexes into owner_names_, ascending; None: every owner); the others score NaN."""
+        n = len(self.owner_names_)
+        best = np.full(n, np.nan)
+        which = np.full(n, -1, dtype=np.int64)
+        if owners is None:
+            owners = np.arange(n, dtype=np.int64)
+        if not owners.size:
+            return OfferedLines(self, best, which)
+        counts = self._counts[owners]
+        ends = np.cumsum(counts)
+        # the rows of the chosen owners' clauses, owner after owner
+        rows = np.repeat(self._starts[owners] - (ends - counts), counts) + np.arange(ends[-1])
+        vectors = self.vectors_ if rows.size == len(self.owners_) else self.vectors_[rows]
+        whole = row_dot(vectors, np.ascontiguousarray(query, dtype=np.float32))
         if clause_vectors.size:
-            per_clause = 0.5 * (clause_vectors @ self.vectors_.T).max(axis=0) + 0.5 * whole
+            per_clause = 0.5 * (clause_vectors @ vectors.T).max(axis=0) + 0.5 * whole
         else:
             per_clause = whole
         scores = per_clause.astype(np.float64)
-        best = np.full(len(self.owner_names_), -np.inf)
-        np.maximum.at(best, self.owner_index_, scores)
-        which = np.full(len(self.owner_names_), -1, dtype=np.int64)
-        top = np.flatnonzero(scores >= best[self.owner_index_])
-        which[self.owner_index_[top[::-1]]] = top[::-1]  # the first of equal clauses
-        return {
-            owner: (float(best[i]), self.phrases_[j])
-            for i, (owner, j) in enumerate(zip(self.owner_names_, which.tolist(), strict=True))
-        }
+        segment = np.concatenate([[0], ends[:-1]])
+        top_scores = np.maximum.reduceat(scores, segment)
+        hit = np.flatnonzero(scores >= np.repeat(top_scores, counts))
+        first = np.concatenate([[True], np.diff(np.searchsorted(ends, hit, side="right")) != 0])
+        best[owners] = top_scores
+        which[owners] = rows[hit[first]]  # the first of equal clauses
+        return OfferedLines(self, best, which)
+
+    def rows_in(self, catalog: Catalog) -> np.ndarray:
+        """Per catalog row, its owner's index in owner_names_ (-1: no offerings)."""
+        positions = self.positions_in(catalog)
+        out = np.full(catalog.alive_.size, -1, dtype=np.int64)
+        known = positions >= 0
+        out[positions[known]] = np.flatnonzero(known)
+        return out
+
+    def positions_in(self, catalog: Catalog) -> np.ndarray:
+        """Each owner's row in `catalog` (owner_names_ order; -1: not in it), kept until the
+        catalog is another one (a write that changes the offerings makes new Offerings)."""
+        kept = self._positions
+        if kept is not None and kept[0] is catalog:
+            return kept[1]
+        found = [catalog.position_of_id(o) for o in self.owner_names_]
+        rows = np.asarray([-1 if p is None else p for p in found], dtype=np.int64)
+        self._positions = (catalog, rows)
+        return rows
+
+
+class OfferedLines(Mapping[str, tuple[float, str]]):
+    """Owner id -> (score, its closest clause) over one request's arrays: only the owners a
+    card explains are looked up."""
+
+    def __init__(self, offerings: Offerings, best: np.ndarray, which: np.ndarray) -> None:
+        self.offerings, self.best, self.which = offerings, best, which
+        self._read = int(np.count_nonzero(which >= 0))  # asked at every card (`if offered`)
+
+    def __getitem__(self, owner: str) -> tuple[float, str]:
+        i = self.offerings._row_of_owner[owner]
+        if self.which[i] < 0:  # not read for this request
+            raise KeyError(owner)
+        return float(self.best[i]), self.offerings.phrases_[int(self.which[i])]
+
+    def __iter__(self) -> Iterator[str]:
+        names = self.offerings.owner_names_
+        return (names[i] for i in np.flatnonzero(self.which >= 0).tolist())
+
+    def __len__(self) -> int:
+        return self._read
