@@ -142,7 +142,9 @@ def come_back_to(request: Request, back_to: str | None, form: Any) -> str | None
     """Where the header's Log in / Sign up links bring the person back (their next=): the
     page shown, path and query; for a page a POST rendered, the `back_to` its route gives (a
     results page: its permalink); on the log-in and sign-up pages, their own next. None when
-    there is no page to come back to, or it would not fit (the query is dropped first)."""
+    there is no page to come back to (the empty home page: signing up there lands on the
+    account page, which says what to do next), or it would not fit (the query is dropped
+    first)."""
     path = request.url.path
     if back_to is None and path.startswith(_ACCOUNT_PAGES):
         back_to = form.get("next") if isinstance(form, dict) else None
@@ -154,6 +156,8 @@ def come_back_to(request: Request, back_to: str | None, form: Any) -> str | None
         back_to = quote(path) + (f"?{query}" if query else "")
     if len(back_to) > NEXT_MAX:
         back_to = back_to.split("?", 1)[0]
+    if back_to == "/":  # the empty form: nothing to come back to, the account page says more
+        return None
     return back_to if len(back_to) <= NEXT_MAX and local_path(back_to) else None
 
 
