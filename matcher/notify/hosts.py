@@ -267,3 +267,15 @@ class GuardedTransport(httpx.HTTPTransport):
             request.url = original
         assert last is not None
         raise last
+
+
+def guarded_client(
+    policy: HostPolicy, *, timeout: float, transport: httpx.BaseTransport | None = None
+) -> httpx.Client:
+    """The HTTP client webhooks are POSTed with: no redirects followed, connected through
+    `GuardedTransport(policy)` (`transport`: tests' own, in its place)."""
+    return httpx.Client(
+        timeout=timeout,
+        follow_redirects=False,
+        transport=transport or GuardedTransport(policy),
+    )

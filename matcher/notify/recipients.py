@@ -22,7 +22,7 @@ import httpx
 
 from matcher.errors import DeliveryError, ValidationError
 from matcher.notify.base import Message
-from matcher.notify.hosts import GuardedTransport, HostPolicy
+from matcher.notify.hosts import HostPolicy, guarded_client
 from matcher.notify.webhook import payload_of, rejected, signed_headers
 
 logger = logging.getLogger(__name__)
@@ -61,11 +61,7 @@ class RecipientWebhooks:
         """`secrets` None: nothing can be signed, every message is refused (permanent)."""
         self.secrets = secrets
         self.hosts = hosts or HostPolicy()
-        self._client = httpx.Client(
-            timeout=timeout,
-            follow_redirects=False,
-            transport=transport or GuardedTransport(self.hosts),
-        )
+        self._client = guarded_client(self.hosts, timeout=timeout, transport=transport)
 
     def send(self, message: Message) -> None:
         url = message.recipient.strip()

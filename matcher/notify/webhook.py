@@ -26,7 +26,7 @@ import httpx
 
 from matcher.errors import DeliveryError, ValidationError
 from matcher.notify.base import Message, redact
-from matcher.notify.hosts import GuardedTransport, HostPolicy, check_url
+from matcher.notify.hosts import HostPolicy, check_url, guarded_client
 
 logger = logging.getLogger(__name__)
 
@@ -112,11 +112,7 @@ class WebhookNotifier:
         self.url = url
         self._secret = secret
         self.hosts = hosts or HostPolicy()
-        self._client = httpx.Client(
-            timeout=timeout,
-            follow_redirects=False,
-            transport=transport or GuardedTransport(self.hosts),
-        )
+        self._client = guarded_client(self.hosts, timeout=timeout, transport=transport)
 
     def payload(self, message: Message) -> bytes:
         return payload_of(message)
