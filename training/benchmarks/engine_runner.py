@@ -37,6 +37,11 @@ class BenchEmbedder:
         # manifest beside it (matcher.embedding.published.embedder_floor)
         self.model_path = model_path
         self._span_model = span_model  # reads clauses from the need's own pass (uncached)
+        if span_model is not None and hasattr(span_model, "quantize"):
+            # the ONNX backend's export recipe is part of its identity (model_identity): the
+            # engine dir a benchmark builds keys its vectors as `matcher` would, so a server
+            # opened on it finds them (it re-embedded all 55k T4 profiles before)
+            self.quantize = span_model.quantize
         self.dimension = dimension
         self._store = store
         self._factory = encoder_factory
