@@ -29,6 +29,8 @@ class Capability:
     words: tuple[str, ...] = ()
     # phrases (whole words) that start with a stem or word but do not mean the capability
     not_phrases: tuple[str, ...] = ()
+    # further senses, each in plain words: a text close to any description is about it
+    senses: tuple[str, ...] = ()
 
 
 CAPABILITIES: tuple[Capability, ...] = (
@@ -124,6 +126,7 @@ CAPABILITIES: tuple[Capability, ...] = (
             "van ness",
             "van nuys",
         ),
+        senses=("transport for people: rides, drivers, vans and buses",),
     ),
     Capability(
         "regulatory",
