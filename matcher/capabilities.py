@@ -3,6 +3,11 @@
 Free text ("cold-chain delivery vans", "pro bono legal advice") is mapped to canonical capability
 keys with keyword stems, so coverage and reciprocity are explainable: each mapping keeps the phrase
 that triggered it.
+
+A stem matches as the start of a word ("transport" in "transportation"); a short word that starts
+unrelated words is listed as a whole word instead ("van" but not "vanilla" or "vanguard", "bus"
+but not "business"), which also matches with a plural or possessive "s"; phrases that start like
+a stem or word but mean something else are listed apart ("drivers of poverty" is no driver).
 """
 
 from __future__ import annotations
@@ -20,6 +25,12 @@ class Capability:
     stems: tuple[str, ...]
     # what it means, in plain words: needs and profiles are matched to it by meaning
     description: str
+    # whole words: matched only when no letter follows (after an optional "s", "'s" or "s'")
+    words: tuple[str, ...] = ()
+    # phrases (whole words) that start with a stem or word but do not mean the capability
+    not_phrases: tuple[str, ...] = ()
+    # further senses, each in plain words: a text close to any description is about it
+    senses: tuple[str, ...] = ()
 
 
 CAPABILITIES: tuple[Capability, ...] = (
@@ -88,9 +99,34 @@ CAPABILITIES: tuple[Capability, ...] = (
             "fleet",
             "cold chain",
             "cold-chain",
-            "vans",
+            "shuttl",
+            "minibus",
+            "minivan",
+            "vanpool",
+            "carpool",
+            "rideshar",
+            "paratransit",
         ),
         "delivery, transport and logistics: moving goods or people, supply chains",
+        words=("van", "bus", "buses", "busses", "ride", "driver", "transit", "taxi"),
+        not_phrases=(
+            "driver of",
+            "drivers of",
+            "driver's license",
+            "driver's licence",
+            "drivers license",
+            "drivers licence",
+            "drivers' license",
+            "drivers' licence",
+            "driver license",
+            "driver licence",
+            "van buren",
+            "van zandt",
+            "van wert",
+            "van ness",
+            "van nuys",
+        ),
+        senses=("transport for people: rides, drivers, vans and buses",),
     ),
     Capability(
         "regulatory",
@@ -276,25 +312,36 @@ CAPABILITIES: tuple[Capability, ...] = (
 )
 CAPABILITY_KEYS: tuple[str, ...] = tuple(c.key for c in CAPABILITIES)
 _BY_KEY = {c.key: c for c in CAPABILITIES}
-_STEM_PATTERNS = [
-    (
-        c.key,
-        re.compile(
-            r"(?<![a-z])(?:" + "|".join(re.escape(stem.strip()) for stem in c.stems) + ")",
-            re.IGNORECASE,
-        ),
-    )
-    for c in CAPABILITIES
-]
+_PLURAL_END = r"(?:'?s|s')?(?![a-z])"
+
+
+def _phrase(text: str) -> str:
+    """A phrase's words, any white space between them."""
+    return r"\s+".join(re.escape(w) for w in text.split())
+
+
+def _pattern(cap: Capability) -> re.Pattern[str]:
+    """Any stem of `cap` at a word start, or any of its words as a whole word; never where one
+    of its `not_phrases` starts."""
+    alternatives = [re.escape(stem.strip()) for stem in cap.stems]
+    if cap.words:
+        alternatives.append("(?:" + "|".join(map(_phrase, cap.words)) + ")" + _PLURAL_END)
+    unless = ""
+    if cap.not_phrases:
+        unless = "(?!(?:" + "|".join(map(_phrase, cap.not_phrases)) + ")" + _PLURAL_END + ")"
+    return re.compile(r"(?<![a-z])" + unless + "(?:" + "|".join(alternatives) + ")", re.IGNORECASE)
+
+
+_STEM_PATTERNS = [(c.key, _pattern(c)) for c in CAPABILITIES]
 
 
 def _keys_by_prefix() -> tuple[dict[str, frozenset[int]], frozenset[int]]:
-    """(first three letters of a stem -> the capabilities with such a stem, the capabilities
-    with a stem that does not start with three lowercase ASCII letters)."""
+    """(first three letters of a stem or word -> the capabilities with such a stem or word, the
+    capabilities with one that does not start with three lowercase ASCII letters)."""
     by_prefix: dict[str, set[int]] = {}
     always: set[int] = set()
     for i, cap in enumerate(CAPABILITIES):
-        for stem in cap.stems:
+        for stem in (*cap.stems, *cap.words):
             prefix = stem.strip()[:3]
             if len(prefix) == 3 and prefix.isascii() and prefix.isalpha() and prefix.islower():
                 by_prefix.setdefault(prefix, set()).add(i)
@@ -303,8 +350,8 @@ def _keys_by_prefix() -> tuple[dict[str, frozenset[int]], frozenset[int]]:
     return {p: frozenset(keys) for p, keys in by_prefix.items()}, frozenset(always)
 
 
-# A stem matches where no letter precedes it, so in a lowercased ASCII text only capabilities with
-# a stem whose first three letters start a word of the text can match.
+# A stem or word matches where no letter precedes it, so in a lowercased ASCII text only
+# capabilities with a stem or word whose first three letters start a word of the text can match.
 _KEYS_BY_PREFIX, _ALWAYS_SEARCH = _keys_by_prefix()
 _WORD_PREFIX = re.compile(r"(?<![a-z])[a-z]{3}")
 _PHRASE_SPLIT = re.compile(r"[.;:!?\n]|,|\band\b|\bwith\b|\bbut\b", re.IGNORECASE)

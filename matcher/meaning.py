@@ -39,18 +39,32 @@ def short_phrase(text: str, max_words: int = MAX_QUOTE_WORDS) -> str:
 
 
 class CapabilityMeaning:
-    """The capability descriptions embedded once; matching is a small matrix product."""
+    """The capability descriptions embedded once; matching is a small matrix product. A
+    capability with further senses (`Capability.senses`: "transport for people" beside moving
+    goods) is as close to a text as the closest of its descriptions."""
 
     def __init__(self, encode: Encode) -> None:
         self.keys_ = [c.key for c in CAPABILITIES]
-        self.vectors_ = np.asarray(encode([c.description for c in CAPABILITIES]), np.float32)
+        senses = [(k, text) for k, c in enumerate(CAPABILITIES) for text in c.senses]
+        texts = [c.description for c in CAPABILITIES] + [text for _, text in senses]
+        # one row a description: the capabilities' own first, in key order, then the senses
+        self.vectors_ = np.asarray(encode(texts), np.float32)
+        self.sense_of_ = [k for k, _ in senses]
+
+    def similarity(self, vectors: np.ndarray) -> np.ndarray:
+        """Rows x capabilities: each row's similarity to the closest description of each."""
+        sims = vectors @ self.vectors_.T
+        out = sims[:, : len(self.keys_)].copy()
+        for j, k in enumerate(self.sense_of_):
+            out[:, k] = np.maximum(out[:, k], sims[:, len(self.keys_) + j])
+        return out
 
     def asks(self, parts: Sequence[str], vectors: np.ndarray) -> dict[str, str]:
         """Capability -> the short clause that asks for it, best matches first: a clause close
         to a capability's description, or one that names it and is fairly close to it."""
         if not len(parts):
             return {}
-        sims = vectors @ self.vectors_.T  # clauses x capabilities
+        sims = self.similarity(vectors)  # clauses x capabilities
         for j, part in enumerate(parts):
             for key in capabilities_in(part):
                 k = self.keys_.index(key)
@@ -65,7 +79,7 @@ class CapabilityMeaning:
         """Per profile vector, the capabilities its profile is about."""
         if vectors.size == 0:
             return []
-        hits = (vectors @ self.vectors_.T) >= threshold
+        hits = self.similarity(vectors) >= threshold
         return [{self.keys_[k] for k in np.flatnonzero(row)} for row in hits]
 
     def focus_offers(
@@ -74,7 +88,7 @@ class CapabilityMeaning:
         """Capability -> the focus phrase (e.g. an industry) that offers it."""
         if not len(phrases):
             return {}
-        sims = vectors @ self.vectors_.T
+        sims = self.similarity(vectors)
         out: dict[str, str] = {}
         for k in np.argsort(-sims.max(axis=0)).tolist():
             j = int(sims[:, k].argmax())

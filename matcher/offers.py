@@ -41,7 +41,7 @@ def partner_offers(
     """Capability -> phrase, for each catalog position (keywords only without `meaning`)."""
     if meaning is None or positions.size == 0:
         return [dict(catalog.profile(p).offers) for p in positions.tolist()]
-    sims = catalog.vectors[positions] @ meaning.vectors_.T
+    sims = meaning.similarity(catalog.vectors[positions])
     keys = meaning.keys_
     out = []
     for row, pos in zip(sims, positions.tolist(), strict=True):

@@ -67,6 +67,45 @@ def test_jobs_need_in_manchester_finds_workforce_partners(sample_engine: Engine)
     assert sum("jobs" in m.covers or "training" in m.covers for m in rec.results[:5]) >= 3
 
 
+RIDE_NEED = (
+    "Older adults in our valley miss medical appointments because there is no bus. "
+    "We need volunteer drivers, a wheelchair-accessible van and funding for fuel."
+)
+
+
+def test_a_ride_need_asks_for_transport_and_transit_partners_cover_it(
+    sample_engine: Engine,
+) -> None:
+    """Drivers and a van were read as volunteers and funding only, so no transit partner counted
+    as covering the need and transport was missing from its gaps."""
+    need = Need(text=RIDE_NEED, lat=PORTLAND[0], lon=PORTLAND[1], radius_km=40)
+    rec = sample_engine.recommend(need, limit=10)
+    assert {"distribution", "volunteers", "funding"} <= set(rec.required_capabilities)
+    assert rec.coalition.covered.get("distribution")
+    assert any(m.sector == "government" and "distribution" in m.covers for m in rec.results)
+
+
+def test_rides_and_shuttles_are_asks_but_drivers_of_poverty_and_vanilla_are_not(
+    sample_engine: Engine,
+) -> None:
+    asked = {
+        text: set(sample_engine.recommend(Need(text=text), limit=3).required_capabilities)
+        for text in (
+            "Veterans miss clinic appointments because they have no ride. "
+            "We need drivers for medical visits and short-term housing.",
+            "We need a shuttle to take kids to the after-school program, and tutors.",
+            "We want to study the root drivers of poverty in our county and need data analysts.",
+            "Our bakery co-op wants vanilla, flour and a vantage point at the market.",
+            "We need refrigerated trucks and a warehouse to move donated food to rural pantries.",
+        )
+    }
+    ride, shuttle, poverty, bakery, freight = asked.values()
+    assert "distribution" in ride and "housing" in ride
+    assert "distribution" in shuttle and "training" in shuttle
+    assert "distribution" not in poverty and "distribution" not in bakery
+    assert "distribution" in freight  # moving goods is still read
+
+
 def test_business_finds_aligned_nonprofits(sample_engine: Engine) -> None:
     biz = next(
         p.org
