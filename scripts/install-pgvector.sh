@@ -46,7 +46,13 @@ fi
 [ -n "$TARBALL" ] || give_up "no pgvector source tarball (pass one, set PGVECTOR_TARBALL or put it in ../shared/vendor)"
 [ -f "$TARBALL" ] || give_up "pgvector tarball $TARBALL does not exist"
 
-if [ ! -x "$PGBIN/pg_config" ] || ! command -v make >/dev/null || ! command -v cc >/dev/null; then
+# the server headers (postgresql-server-dev-N): pg_config alone may be installed without them,
+# and the build then stops at "postgres.h: No such file or directory" (seen on a fresh machine)
+server_headers() {
+  [ -x "$PGBIN/pg_config" ] && [ -f "$("$PGBIN/pg_config" --includedir-server 2>/dev/null)/postgres.h" ]
+}
+
+if ! server_headers || ! command -v make >/dev/null || ! command -v cc >/dev/null; then
   [ "$(id -u)" = 0 ] || give_up "postgresql-server-dev-$PG_MAJOR and build-essential are missing and we are not root"
   command -v apt-get >/dev/null || give_up "postgresql-server-dev-$PG_MAJOR and build-essential are missing and there is no apt-get"
   echo "install-pgvector: installing postgresql-server-dev-$PG_MAJOR build-essential" >&2
@@ -56,7 +62,7 @@ if [ ! -x "$PGBIN/pg_config" ] || ! command -v make >/dev/null || ! command -v c
       "postgresql-server-dev-$PG_MAJOR" build-essential >/dev/null; }; } \
     || give_up "apt-get could not install postgresql-server-dev-$PG_MAJOR build-essential"
 fi
-[ -x "$PGBIN/pg_config" ] || give_up "no $PGBIN/pg_config after installing the server headers"
+server_headers || give_up "no server headers (postgres.h) for PostgreSQL $PG_MAJOR after installing postgresql-server-dev-$PG_MAJOR"
 
 BUILD=$(mktemp -d /tmp/pgvector-build.XXXXXX)
 trap 'rm -rf "$BUILD"' EXIT
