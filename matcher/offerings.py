@@ -174,6 +174,10 @@ class Offerings:
         out[positions[known]] = np.flatnonzero(known)
         return out
 
+    def owner_row(self, owner: str) -> int:
+        """`owner`'s index in owner_names_ (KeyError: no clauses of it)."""
+        return self._row_of_owner[owner]
+
     def positions_in(self, catalog: Catalog) -> np.ndarray:
         """Each owner's row in `catalog` (owner_names_ order; -1: not in it), kept until the
         catalog is another one (a write that changes the offerings makes new Offerings)."""
@@ -195,7 +199,7 @@ class OfferedLines(Mapping[str, tuple[float, str]]):
         self._read = int(np.count_nonzero(which >= 0))  # asked at every card (`if offered`)
 
     def __getitem__(self, owner: str) -> tuple[float, str]:
-        i = self.offerings._row_of_owner[owner]
+        i = self.offerings.owner_row(owner)
         if self.which[i] < 0:  # not read for this request
             raise KeyError(owner)
         return float(self.best[i]), self.offerings.phrases_[int(self.which[i])]

@@ -3,6 +3,8 @@ the need asks, not only by its description read as one text (synthetic companies
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -94,16 +96,25 @@ def _companies() -> list[Organisation]:
     ]
 
 
-def test_a_company_is_found_by_the_clause_that_supplies_the_need(tmp_path: Path) -> None:
-    need = Need(
-        text="Older people in our valley miss medical appointments. We need rides to medical "
-        "appointments for older people."
-    )
+@contextmanager
+def _companies_engine(tmp_path: Path) -> Iterator[Engine]:
+    """An engine over `_companies()`, built (the hashing model: no weights to load)."""
     settings = Settings(data_dir=tmp_path / "var", model_name="hashing-v1")
     engine = Engine.open(settings, load=False)
     try:
         engine.ingest(_companies())
         engine.build()
+        yield engine
+    finally:
+        engine.close()
+
+
+def test_a_company_is_found_by_the_clause_that_supplies_the_need(tmp_path: Path) -> None:
+    need = Need(
+        text="Older people in our valley miss medical appointments. We need rides to medical "
+        "appointments for older people."
+    )
+    with _companies_engine(tmp_path) as engine:
         first = engine.recommend(need, filters=Filters(sectors=[Sector.business]), limit=3)
         # read as whole texts the clinics come first (offering_weight 0: co-care-a, co-care-b)
         assert first.results[0].id == "co-rides"
@@ -118,8 +129,6 @@ def test_a_company_is_found_by_the_clause_that_supplies_the_need(tmp_path: Path)
         assert "co-rides" not in engine.offerings.best(
             engine.embed_query(need.text), np.zeros((0, engine.embedder.dimension))
         )
-    finally:
-        engine.close()
 
 
 def test_a_reopened_engine_takes_the_saved_clauses_and_reads_changed_rows_only(
@@ -185,11 +194,7 @@ def test_a_request_reads_the_clauses_of_at_most_offering_candidates_companies(
     from matcher.offerings import Offerings
 
     need = Need(text="We need rides to medical appointments for older people.")
-    settings = Settings(data_dir=tmp_path / "var", model_name="hashing-v1")
-    engine = Engine.open(settings, load=False)
-    try:
-        engine.ingest(_companies())
-        engine.build()
+    with _companies_engine(tmp_path) as engine:
         everyone = engine.recommend(need, filters=Filters(sectors=[Sector.business]), limit=3)
         read: list[list[str]] = []
         best = Offerings.best
@@ -217,5 +222,3 @@ def test_a_request_reads_the_clauses_of_at_most_offering_candidates_companies(
         far = Need(text=need.text, lat=0.0, lon=0.0, radius_km=10)  # no company near
         engine.recommend(far, limit=3)
         assert read[-1] == []
-    finally:
-        engine.close()
