@@ -125,13 +125,16 @@ def test_queries_split_and_features(history_engine: Engine) -> None:
     with pytest.raises(ValueError):
         split_queries(queries, by="random")
 
-    feats = candidate_features(history_engine, train[:5], negatives_per_query=7, seed=1)
+    # one clock for both calls: freshness is measured against `now`, and two calls a moment
+    # apart can round an age differently (CI saw 0.9511 against 0.951)
+    clock = max(t.timestamp for t in train if t.timestamp is not None).to_pydatetime()
+    feats = candidate_features(history_engine, train[:5], negatives_per_query=7, seed=1, now=clock)
     assert list(feats.columns[:5]) == ["query_id", "partner_id", "label", "weight", "rank"]
     per_query = feats.groupby("query_id")["label"].agg(["sum", "count"])
     assert (per_query["count"] - per_query["sum"] == 7).all()  # sampled negatives
     assert per_query["sum"].between(1, 3).all()  # the retrieved positives
     assert feats[list(FEATURES)].apply(lambda c: c.between(0, 1).all()).all()
-    again = candidate_features(history_engine, train[:5], negatives_per_query=7, seed=1)
+    again = candidate_features(history_engine, train[:5], negatives_per_query=7, seed=1, now=clock)
     pd.testing.assert_frame_equal(feats, again)  # seeded
 
 
