@@ -395,8 +395,9 @@ class Catalog:
         (or radius) filter in its country, an international one passes every place filter, a
         state-level one passes a radius filter given with its region. One limited to some
         regions (`service_regions`) passes a region filter for those regions only (its own
-        included only when listed), and a radius filter given with one of them; without a
-        region filter its service level decides.
+        included only when listed), and a radius filter given with one of them. Under a radius
+        filter alone it passes when it serves the point's region (`near_region`), or, that
+        unknown, when its office is within the radius: never as nationwide.
         """
         inactive = filters is not None and filters.include_inactive
         m = self._base_mask(include_unpublished, inactive).copy()
@@ -427,7 +428,14 @@ class Catalog:
                     m[pos] = False
         if filters.near is not None and filters.radius_km is not None:
             statewide = (self.level_ == LEVELS.index("state")) & in_region
-            m &= self.within(filters.near, filters.radius_km) | nationwide | statewide
+            close = self.within(filters.near, filters.radius_km)
+            if not filters.region:  # (a region filter has placed the limited bodies above)
+                limited = self.served_[:, 0] != 0
+                nationwide = nationwide & ~limited
+                if filters.near_region:
+                    code = self._codes["region"].get(region_key(filters.near_region), -1)
+                    close = (close & ~limited) | (limited & (self.served_ == code).any(axis=1))
+            m &= close | nationwide | statewide
         return m
 
     def _cached(self, key: object, make: Callable[[], np.ndarray]) -> np.ndarray:

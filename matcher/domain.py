@@ -360,12 +360,15 @@ class Filters(BaseModel):
     region: str | None = None
     near: tuple[float, float] | None = None
     radius_km: float | None = Field(None, gt=0)
+    # the region (US state) the `near` point lies in, when known (a need's resolved place): a
+    # body limited to some regions (service_regions) passes a radius filter only if it serves it
+    near_region: str | None = None
     sizes: list[SizeBand] = Field(default_factory=list)
     exclude_ids: list[str] = Field(default_factory=list)
     # historical bodies (active=False) are left out unless asked for
     include_inactive: bool = False
 
-    @field_validator("country", "region", mode="before")
+    @field_validator("country", "region", "near_region", mode="before")
     @classmethod
     def _blank(cls, v: Any) -> Any:
         return v.strip() if isinstance(v, str) and v.strip() else None
@@ -382,6 +385,8 @@ class Filters(BaseModel):
             _check_coordinates(self.near[0], self.near[1])
         if self.radius_km is not None and self.near is None:
             raise ValueError("radius_km needs near=(lat, lon)")
+        if self.near_region is not None and self.near is None:
+            raise ValueError("near_region needs near=(lat, lon)")
         return self
 
 

@@ -909,6 +909,7 @@ class Engine:
             f.sectors = list(need.wanted_sectors)
         if f.near is None and need.lat is not None and need.lon is not None and need.radius_km:
             f.near, f.radius_km = (need.lat, need.lon), need.radius_km
+            f.near_region = need.region  # the limited bodies serving it pass (Catalog.mask)
         elif need.place and f.near is None and not f.region and not f.country:
             # a need with a place is searched within it: its state (or country) is a hard
             # filter; national bodies still pass (Catalog.mask applies the area served)

@@ -66,7 +66,7 @@ async def aligned(
     point = (org.lat, org.lon) if org.lat is not None and org.lon is not None else None
     placed = point is not None
     near = point if point is not None and within else None
-    area = Filters(near=near, radius_km=within) if near else Filters()
+    area = Filters(near=near, radius_km=within, near_region=org.region) if near else Filters()
 
     def work() -> list[Match]:
         if not focus:

@@ -59,8 +59,11 @@ filters_strategy = st.builds(
     include_inactive=st.booleans(),
 ).flatmap(
     lambda f: st.builds(
-        lambda r: f.model_copy(update={"radius_km": r if f.near else None}),
+        lambda r, at: f.model_copy(
+            update={"radius_km": r if f.near else None, "near_region": at if f.near else None}
+        ),
         st.one_of(st.none(), st.floats(1, 400)),
+        st.sampled_from([None, *REGIONS, "oregon", "WA"]),
     )
 )
 
@@ -78,6 +81,15 @@ def satisfies(org: Organisation, f: Filters) -> bool:
         served = {region_key(r) for r in org.service_regions}
         in_country = level == "international" or not f.country or org.country == f.country.upper()
         return region_key(f.region) in served and in_country and org.id not in f.exclude_ids
+    if f.near is not None and f.radius_km is not None and org.service_regions:
+        # a radius alone: it serves the point's region, or (that unknown) its office is close
+        in_country = level == "international" or not f.country or org.country == f.country.upper()
+        if f.near_region:
+            close = region_key(f.near_region) in {region_key(r) for r in org.service_regions}
+        else:
+            close = org.lat is not None and org.lon is not None
+            close = close and haversine_km(f.near[0], f.near[1], org.lat, org.lon) <= f.radius_km
+        return close and in_country and org.id not in f.exclude_ids
     if level == "international":
         return org.id not in f.exclude_ids
     in_country = not f.country or org.country == f.country.upper()

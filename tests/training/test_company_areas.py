@@ -78,3 +78,40 @@ def test_state_names_are_read_from_where_it_operates_only() -> None:
     assert is_territorial("Utilities - Diversified") and is_territorial("Water Utilities")
     assert not is_territorial("Utilities - Renewable") and not is_territorial("Trucking")
     assert served_regions("Railroads", text, "NC") == []
+
+
+def test_a_radius_search_keeps_a_utility_to_the_states_it_serves(tmp_path: Path) -> None:
+    """A need with a town is searched by radius: a limited utility passes where it serves the
+    town's state, not as nationwide and not because its office is near across a state line."""
+    from matcher.engine import Engine
+    from matcher.settings import Settings
+
+    rows = list(_companies(tmp_path).values())
+    catalog = Catalog(2)
+    catalog.upsert(list(range(len(rows))), rows, np.ones((len(rows), 2), np.float32))
+    ids = catalog.ids_by_position()
+
+    def passing(near: tuple[float, float], radius: float, state: str | None) -> set[str]:
+        f = Filters(sectors=[Sector.business], near=near, radius_km=radius, near_region=state)
+        return {str(ids[i]) for i in catalog.mask(f).nonzero()[0]}
+
+    brattleboro, new_london, wichita = (42.85, -72.56), (41.36, -72.10), (37.69, -97.34)
+    # Springfield, MA is 75 km from Brattleboro, VT, but the utility does not serve Vermont
+    assert passing(brattleboro, 100, "VT") == {"ticker-TRK"}
+    # New London, CT is 110 km from its office, and in a state it serves
+    assert passing(new_london, 30, "CT") == {"ticker-NEU", "ticker-TRK"}
+    # the point's state unknown: only its office decides
+    assert passing(wichita, 50, None) == {"ticker-TRK"}
+    assert passing(wichita, 50, "KS") == {"ticker-GAS", "ticker-TRK"}
+
+    engine = Engine.open(Settings(data_dir=tmp_path / "var", model_name="hashing-v1"), load=False)
+    try:
+        engine.ingest(rows)
+        engine.build()
+        only = Filters(sectors=[Sector.business])
+        wanted = {"Brattleboro, VT": {"ticker-TRK"}, "New London, CT": {"ticker-NEU", "ticker-TRK"}}
+        for place, want in wanted.items():
+            need = Need(text="Insulate old homes: energy upgrades", place=place, radius_km=30)
+            assert {m.id for m in engine.recommend(need, filters=only).results} == want, place
+    finally:
+        engine.close()
