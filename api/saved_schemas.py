@@ -11,13 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from api.recids import EXAMPLE_ID as EXAMPLE_REC_ID
 from api.schemas import (
     MAX_LIMIT,
-    PAIR_RADIUS,
+    PAIR,
+    RADIUS_NEEDS,
     THREE_CHARS,
     NeedPublic,
     Page,
     RecommendationFilters,
     RecommendationRequest,
     _pair,
+    check_radius,
 )
 
 _EMAIL_RE = r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63}){1,8}"
@@ -46,7 +48,8 @@ class SavedNeedCreate(RecommendationRequest):
             ],
             # the need itself, or the recommendation whose need to save
             "oneOf": [{"required": ["text"]}, {"required": ["recommendation_id"]}],
-            "dependentRequired": dict(PAIR_RADIUS),  # type: ignore[arg-type]
+            "dependentRequired": dict(PAIR),  # type: ignore[arg-type]
+            "dependentSchemas": RADIUS_NEEDS,  # type: ignore[dict-item]
         },
     )
 
@@ -78,8 +81,7 @@ class SavedNeedCreate(RecommendationRequest):
         if (self.text is None) == (self.recommendation_id is None):
             raise ValueError("give either text (the need) or recommendation_id, not both")
         _pair(self.lat, self.lon)
-        if self.radius_km is not None and self.lat is None:
-            raise ValueError("radius_km needs lat and lon")
+        check_radius(self.radius_km, self.lat, self.place)
         if self.text is not None and not self.text.strip():
             raise ValueError("text must not be blank")
         return self

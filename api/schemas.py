@@ -114,7 +114,22 @@ Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description=f"At most {MAX_LIMI
 _IN = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 # lat and lon go together (and a radius needs both): JSON Schema `dependentRequired`.
 PAIR = {"lat": ["lon"], "lon": ["lat"]}
-PAIR_RADIUS = {**PAIR, "radius_km": ["lat", "lon"]}
+# a radius is measured around lat and lon, or around the point of `place`
+_GIVEN = {"not": {"type": "null"}}
+RADIUS_NEEDS = {
+    "radius_km": {
+        "anyOf": [
+            {"required": ["lat", "lon"], "properties": {"lat": _GIVEN, "lon": _GIVEN}},
+            {"required": ["place"], "properties": {"place": _GIVEN}},
+        ]
+    }
+}
+RADIUS_MESSAGE = "radius_km needs lat and lon, or a place"
+
+
+def check_radius(radius_km: float | None, lat: float | None, place: str | None) -> None:
+    if radius_km is not None and lat is None and not place:
+        raise ValueError(RADIUS_MESSAGE)
 
 
 def has_nul(value: Any) -> bool:
@@ -156,6 +171,10 @@ def _max_length(field: FieldInfo | None) -> int | None:
 
 def _extra(example: dict[str, Any], dependent: dict[str, list[str]]) -> dict[str, Any]:
     return {"examples": [example], "dependentRequired": dependent}
+
+
+def _need_extra(example: dict[str, Any]) -> dict[str, Any]:
+    return {**_extra(example, PAIR), "dependentSchemas": RADIUS_NEEDS}
 
 
 def _pair(lat: float | None, lon: float | None) -> None:
@@ -396,7 +415,9 @@ class NeedFields(InputModel):
     country: Country | None = None
     lat: Lat = Field(default_factory=_unset, description="With lon")
     lon: Lon = Field(default_factory=_unset, description="With lat")
-    radius_km: Radius = Field(default_factory=_unset, description="Needs lat and lon")
+    radius_km: Radius = Field(
+        default_factory=_unset, description="Around lat and lon, or around the place"
+    )
     wanted_sectors: list[Sector] = Field(default_factory=list, max_length=5)
     required_capabilities: Phrases = Field(default_factory=list)
     requester_id: Id | None = Field(None, description="The requesting organisation, if any")
@@ -404,15 +425,14 @@ class NeedFields(InputModel):
     @model_validator(mode="after")
     def _coords(self) -> NeedFields:
         _pair(self.lat, self.lon)
-        if self.radius_km is not None and self.lat is None:
-            raise ValueError("radius_km needs lat and lon")
+        check_radius(self.radius_km, self.lat, self.place)
         if not self.text.strip():
             raise ValueError("text must not be blank")
         return self
 
 
 class NeedCreate(NeedFields):
-    model_config = ConfigDict(**_IN, json_schema_extra=_extra(_NEED_EXAMPLE, PAIR_RADIUS))
+    model_config = ConfigDict(**_IN, json_schema_extra=_need_extra(_NEED_EXAMPLE))
 
     id: Id | None = Field(None, description="Optional client-chosen id; generated if absent")
     kind: Literal["need", "programme"] = Field(
@@ -481,9 +501,7 @@ class RecommendationFilters(InputModel):
 
 
 class RecommendationRequest(NeedFields):
-    model_config = ConfigDict(
-        **_IN, json_schema_extra=_extra({**_NEED_EXAMPLE, "limit": 5}, PAIR_RADIUS)
-    )
+    model_config = ConfigDict(**_IN, json_schema_extra=_need_extra({**_NEED_EXAMPLE, "limit": 5}))
 
     limit: Limit = Field(10, description=f"Partners per sector, at most {MAX_LIMIT}")
     filters: RecommendationFilters | None = None

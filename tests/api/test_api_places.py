@@ -26,6 +26,27 @@ def test_recommendation_with_a_place(client: TestClient, keys: dict[str, str]) -
     assert results and all(m["region"] in ("OR", None) for m in results)
 
 
+def test_a_radius_around_a_place(client: TestClient, keys: dict[str, str]) -> None:
+    """A group gives its town and how far it can travel: the radius is measured around the
+    place's point (it was refused: 'radius_km needs lat and lon')."""
+    body = {"text": TEXT, "place": "Portland, OR", "radius_km": 40, "limit": 10}
+    r = client.post("/v1/recommendations", json=body, headers=hdr(keys["reader"]))
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert results
+    measured = [m["distance_km"] for m in results if m["distance_km"] is not None]
+    assert measured and all(d <= 40 for d in measured)
+    for path, key in (("/v1/saved-needs", keys["editor"]), ("/v1/needs", keys["editor"])):
+        r = client.post(
+            path, json={"text": TEXT, "place": "Portland, OR", "radius_km": 40}, headers=hdr(key)
+        )
+        assert r.status_code == 201, (path, r.text)
+    r = client.post(
+        "/v1/recommendations", json={"text": TEXT, "radius_km": 40}, headers=hdr(keys["reader"])
+    )
+    assert r.status_code == 422 and "radius_km needs lat and lon, or a place" in r.text
+
+
 def test_unknown_place_is_422_naming_it(client: TestClient, keys: dict[str, str]) -> None:
     r = client.post(
         "/v1/recommendations",
