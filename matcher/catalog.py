@@ -397,7 +397,8 @@ class Catalog:
         regions (`service_regions`) passes a region filter for those regions only (its own
         included only when listed), and a radius filter given with one of them. Under a radius
         filter alone it passes when it serves the point's region (`near_region`), or, that
-        unknown, when its office is within the radius: never as nationwide.
+        unknown, when its office is within the radius: never as nationwide. A state-level body
+        passes a radius filter around a point in its state (`near_region`) as well.
         """
         inactive = filters is not None and filters.include_inactive
         m = self._base_mask(include_unpublished, inactive).copy()
@@ -427,7 +428,8 @@ class Catalog:
                 if pos is not None:
                     m[pos] = False
         if filters.near is not None and filters.radius_km is not None:
-            statewide = (self.level_ == LEVELS.index("state")) & in_region
+            state_level = self.level_ == LEVELS.index("state")
+            statewide = state_level & in_region
             close = self.within(filters.near, filters.radius_km)
             if not filters.region:  # (a region filter has placed the limited bodies above)
                 limited = self.served_[:, 0] != 0
@@ -435,6 +437,7 @@ class Catalog:
                 if filters.near_region:
                     code = self._codes["region"].get(region_key(filters.near_region), -1)
                     close = (close & ~limited) | (limited & (self.served_ == code).any(axis=1))
+                    statewide = state_level & (self.region_ == code) & ~limited
             m &= close | nationwide | statewide
         return m
 

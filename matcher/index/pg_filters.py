@@ -196,6 +196,10 @@ def where_clause(
         distance = _distance_km(params)
         params["radius_km"] = float(filters.radius_km)
         statewide = f"({c['level']} = {STATE} AND {in_region})"
+        if filters.near_region and not filters.region:
+            # a state-level body serves a point in its state (Catalog.mask decides the limited)
+            params["near_region"] = region_key(filters.near_region)
+            statewide = f"({c['level']} = {STATE} AND {c['region']} = %(near_region)s)"
         conds.append(
             f"(coalesce({distance} <= %(radius_km)s, false) OR {nationwide} OR {statewide})"
         )

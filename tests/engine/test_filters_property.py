@@ -104,7 +104,8 @@ def satisfies(org: Organisation, f: Filters) -> bool:
     if org.id in f.exclude_ids:
         return False
     if f.near is not None and f.radius_km is not None:
-        if level == "state" and in_region:
+        point_state = bool(f.near_region) and region_key(org.region) == region_key(f.near_region)
+        if level == "state" and (in_region or (point_state and not f.region)):
             return True
         if org.lat is None or org.lon is None:
             return False
@@ -251,3 +252,29 @@ def test_cached_masks_follow_every_write() -> None:
     assert cat.mask(business).tolist() == [True, True, False, True]
     cat.remove([1])
     assert cat.mask(business).tolist() == [False, True, False, True]
+
+
+def test_a_statewide_body_serves_a_point_in_its_state() -> None:
+    """A need in Bennington searched within 30 km: Vermont's statewide association (Montpelier,
+    about 150 km) serves it; New Hampshire's (Concord, about 100 km) and a Vermont local body
+    in Burlington do not."""
+
+    def org(i: str, level: str, region: str, lat: float, lon: float) -> Organisation:
+        return Organisation(
+            id=i, name=i, sector="nonprofit", description="d", region=region, country="US",
+            lat=lat, lon=lon, service_level=level,
+        )  # fmt: skip
+
+    orgs = [
+        org("vt-state", "state", "VT", 44.26, -72.58),
+        org("nh-state", "state", "NH", 43.21, -71.54),
+        org("vt-local", "local", "VT", 44.48, -73.21),
+        org("near-local", "local", "VT", 42.88, -73.20),
+    ]
+    cat = Catalog(2)
+    cat.upsert(list(range(len(orgs))), orgs, np.ones((len(orgs), 2), np.float32))
+    bennington = (42.88, -73.20)
+    for point_state, want in ((None, ["near-local"]), ("VT", ["vt-state", "near-local"])):
+        f = Filters(near=bennington, radius_km=30, near_region=point_state)
+        assert [orgs[i].id for i in np.flatnonzero(cat.mask(f))] == want
+        assert [o.id for o in orgs if satisfies(o, f)] == want
