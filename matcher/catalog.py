@@ -417,10 +417,9 @@ class Catalog:
         in_region = np.zeros_like(m)
         if filters.region:
             code = self._codes["region"].get(region_key(filters.region), -1)
-            limited = self.served_[:, 0] != 0
-            serves = limited & (self.served_ == code).any(axis=1)
+            limited = self._limited()
             in_region = (self.region_ == code) & ~limited
-            nationwide = (nationwide & ~limited) | serves
+            nationwide = (nationwide & ~limited) | self._serving(code)
             m &= in_region | nationwide
         if filters.exclude_ids:
             for oid in filters.exclude_ids:
@@ -432,14 +431,30 @@ class Catalog:
             statewide = state_level & in_region
             close = self.within(filters.near, filters.radius_km)
             if not filters.region:  # (a region filter has placed the limited bodies above)
-                limited = self.served_[:, 0] != 0
+                limited = self._limited()
                 nationwide = nationwide & ~limited
                 if filters.near_region:
                     code = self._codes["region"].get(region_key(filters.near_region), -1)
-                    close = (close & ~limited) | (limited & (self.served_ == code).any(axis=1))
+                    close = (close & ~limited) | self._serving(code)
                     statewide = state_level & (self.region_ == code) & ~limited
             m &= close | nationwide | statewide
         return m
+
+    def _limited(self) -> np.ndarray:
+        """Rows limited to some regions (service_regions), read-only."""
+        return self._cached("limited", lambda: self.served_[:, 0] != 0)
+
+    def _serving(self, code: int) -> np.ndarray:
+        """Rows limited to some regions, one of them `code`, read-only (only the few limited
+        rows are read: the whole table is 20 columns of every row)."""
+
+        def make() -> np.ndarray:
+            out = np.zeros(self.served_.shape[0], dtype=bool)
+            rows = np.flatnonzero(self._limited())
+            out[rows] = (self.served_[rows] == code).any(axis=1)
+            return out
+
+        return self._cached(("serving", code), make)
 
     def _cached(self, key: object, make: Callable[[], np.ndarray]) -> np.ndarray:
         """A mask made once while no row is written (read-only: callers copy it)."""
