@@ -98,7 +98,11 @@ class SavedNeedPublic(BaseModel):
     need: NeedPublic
     filters: RecommendationFilters | None
     limit: int = Field(ge=1, le=MAX_LIMIT)
-    notify_to: str | None
+    notify_to: str | None = Field(
+        description="Where the alerts go: an e-mail address, or a webhook URL shown masked"
+        " (`https://host/…` and the last 4 characters of a long path: it often carries a"
+        " token), whole only in the response that creates the saved need"
+    )
     snapshot: list[TopEntryPublic] = Field(description="The top results last seen")
     pending: list[str] = Field(description="Entrants to name in the next alert")
     created_at: datetime

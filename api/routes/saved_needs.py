@@ -31,6 +31,7 @@ from matcher.alerts.service import rerun, save_need
 from matcher.alerts.store import Alert, SavedNeed, SavedNeeds
 from matcher.domain import Filters, Need
 from matcher.errors import NotFoundError
+from matcher.notify.base import shown_address
 from matcher.notify.hosts import HostPolicy, check_address
 
 router = APIRouter(tags=["saved needs"])
@@ -42,14 +43,17 @@ SavedId = Annotated[
 ]
 
 
-def saved_view(saved: SavedNeed) -> SavedNeedPublic:
+def saved_view(saved: SavedNeed, *, whole_address: bool = False) -> SavedNeedPublic:
+    """A saved need as the API shows it: a webhook URL `notify_to` masked
+    (`https://host/…`: its path or query is often its credential), except in the response
+    that creates it (`whole_address`: its owner just typed it)."""
     need = NeedPublic.model_validate(saved.need.model_dump(mode="python", exclude={"owner"}))
     return SavedNeedPublic(
         id=saved.id,
         need=need,
         filters=filters_public(saved.filters),
         limit=saved.limit,
-        notify_to=saved.notify_to,
+        notify_to=saved.notify_to if whole_address else shown_address(saved.notify_to),
         snapshot=[TopEntryPublic(**e.as_dict()) for e in saved.snapshot],
         pending=saved.pending,
         created_at=saved.created_at,
@@ -154,7 +158,8 @@ async def create_saved_need(
     response.headers["Location"] = f"/v1/saved-needs/{saved.id}"
     response.headers["Cache-Control"] = "no-store"  # it may carry the signing secret
     return SavedNeedCreated(
-        **saved_view(saved).model_dump(), webhook_secret=saved.new_webhook_secret
+        **saved_view(saved, whole_address=True).model_dump(),
+        webhook_secret=saved.new_webhook_secret,
     )
 
 

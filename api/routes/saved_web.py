@@ -46,6 +46,7 @@ from matcher.alerts.service import save_need
 from matcher.alerts.store import SavedNeed, SavedNeeds
 from matcher.domain import Need
 from matcher.errors import NotFoundError, ValidationError
+from matcher.notify.base import shown_address
 from matcher.notify.hosts import HostPolicy, check_address
 
 router = APIRouter(include_in_schema=False)
@@ -199,7 +200,12 @@ async def new_webhook_secret(
         return error_page(request, 422, exc.message[:1].upper() + exc.message[1:] + ".")
     if saved is None:
         return error_page(request, 404, f"You have no saved need '{saved_id}'.")
-    ctx = context(request, saved=saved, webhook_secret=saved.new_webhook_secret)
+    ctx = context(
+        request,
+        saved=saved,
+        notify_to=shown_address(saved.notify_to),  # masked: the owner did not just type it
+        webhook_secret=saved.new_webhook_secret,
+    )
     page = templates.TemplateResponse(request, "webhook_secret.html", ctx)
     page.headers["Cache-Control"] = "no-store"
     return page

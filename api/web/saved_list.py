@@ -10,7 +10,7 @@ from matcher.accounts import Person
 from matcher.alerts.owners import person_owner
 from matcher.alerts.store import SavedNeed, SavedNeeds
 from matcher.domain import Need
-from matcher.notify.base import is_webhook_url
+from matcher.notify.base import is_webhook_url, shown_address
 from matcher.store.db import Database
 
 SHOWN = 100  # the account page lists this many (newest first) and says how many more
@@ -22,7 +22,7 @@ class SavedItem:
     id: str
     title: str
     place: str | None
-    notify_to: str | None
+    notify_to: str | None  # a webhook URL masked (matcher.notify.base.mask_webhook)
     created_at: datetime
     last_alerted_at: datetime | None
     results_url: str | None
@@ -48,7 +48,7 @@ def item(saved: SavedNeed) -> SavedItem:
         id=saved.id,
         title=need.title or first_words(need.text),
         place=place_of(need),
-        notify_to=saved.notify_to,
+        notify_to=shown_address(saved.notify_to),
         created_at=saved.created_at,
         last_alerted_at=saved.last_alerted_at,
         results_url=f"/r/{quote(rec)}" if rec else None,

@@ -72,6 +72,38 @@ def is_webhook_url(recipient: str | None) -> bool:
     return bool(recipient) and str(recipient).strip().lower().startswith(("http://", "https://"))
 
 
+MASK = "\u2026"  # what stands for a webhook URL's path and query where it is listed
+_TAIL = 4  # the last characters of a masked path shown, to tell two URLs of a host apart
+_TAIL_FROM = 16  # shown only when at least this much is masked (most of it stays hidden)
+
+
+def mask_webhook(url: str) -> str:
+    """A webhook URL as listed (the API's GET, the account page, `matcher notify queue`):
+    `scheme://host[:port]/…` and, when the path and query are long, their last 4 characters
+    (`https://hooks.slack.com/…a1B2`): enough for the owner to recognise it, not the token a
+    Slack or Zapier URL carries in its path or query. Credentials are dropped. Only the
+    response that creates a saved need (its owner just typed it) shows it whole."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return f"(a URL){MASK}"
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    netloc = host if port is None else f"{host}:{port}"
+    hidden = (parts.path + (f"?{parts.query}" if parts.query else "")).rstrip("/")
+    tail = hidden[-_TAIL:] if len(hidden) >= _TAIL_FROM else ""
+    return f"{parts.scheme.lower()}://{netloc}/{MASK}{tail}"
+
+
+def shown_address(address: str | None) -> str | None:
+    """An alert address as listed: a webhook URL masked (mask_webhook), an e-mail address as
+    it is (the owner's own, and no credential)."""
+    if address is None or not is_webhook_url(address):
+        return address
+    return mask_webhook(address)
+
+
 def redact(url: str) -> str:
     """The URL with any password replaced by ***, for logs and error messages."""
     parts = urlsplit(url)

@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from matcher.cli_common import dumps, notice, positive_seconds, repeat
-from matcher.notify.base import Message, redact
+from matcher.notify.base import Message, redact, shown_address
 from matcher.notify.dispatcher import Dispatcher
 from matcher.notify.factory import create_notifier
 from matcher.notify.outbox import STATUSES, Outbox
@@ -75,9 +75,12 @@ def cmd_queue(args: argparse.Namespace, settings: Settings) -> int:
     counts = outbox.counts()
     rows = outbox.rows(status=args.status, limit=args.limit)
     if args.json:
-        fields = ("key", "recipient", "subject", "status", "attempts", "last_error")
+        # a webhook URL masked: its path or query is often its credential
+        fields = ("subject", "status", "attempts", "last_error")
         out: list[dict[str, Any]] = [
             {
+                "key": r.key,
+                "recipient": shown_address(r.recipient),
                 **{f: getattr(r, f) for f in fields},
                 "next_attempt_at": r.next_attempt_at,
                 "sent_at": r.sent_at,
@@ -94,7 +97,9 @@ def cmd_queue(args: argparse.Namespace, settings: Settings) -> int:
             else f"next {r.next_attempt_at:%Y-%m-%d %H:%M:%S}"
         )
         error = f"  last error: {r.last_error[:120]}" if r.last_error else ""
-        print(f"{r.status:8} {r.attempts:3}x  {when}  {r.key}  -> {r.recipient}{error}")
+        print(
+            f"{r.status:8} {r.attempts:3}x  {when}  {r.key}  -> {shown_address(r.recipient)}{error}"
+        )
     return 0
 
 

@@ -156,11 +156,19 @@ def _resolve(host: str, port: int) -> list[Address]:
     return list(seen)
 
 
-def _refuse(host: str, why: str, field: str | None) -> BlockedHostError:
+_OPERATOR_HINT = (
+    " (an operator can allow internal receivers: MATCHER_WEBHOOK_ALLOW_PRIVATE or"
+    " MATCHER_WEBHOOK_ALLOWED_HOSTS)"
+)
+
+
+def _refuse(host: str, why: str, field: str | None, reveal: bool) -> BlockedHostError:
+    """The refusal; the settings that would let it through are named only when `reveal`
+    (the reader is the operator: the log, the outbox, `matcher notify run`), never to a
+    person saving a URL (the API's 422, the page's form)."""
     return BlockedHostError(
-        f"the webhook host {host} {why}: webhooks may reach only public addresses (an"
-        " operator can allow internal receivers: MATCHER_WEBHOOK_ALLOW_PRIVATE or"
-        " MATCHER_WEBHOOK_ALLOWED_HOSTS)",
+        f"the webhook host {host} {why}: webhooks may reach only public addresses"
+        + (_OPERATOR_HINT if reveal else ""),
         field=field,
     )
 
@@ -173,30 +181,32 @@ def _check_addresses(
     reveal: bool,
 ) -> None:
     """BlockedHostError for the first address `policy` refuses. The address a name resolves
-    to is named only when `reveal` (at send time, to the operator: the outbox and the log): a
-    person saving a URL learns that the name is internal, not what the service's DNS says."""
+    to, and the settings that would allow it, are named only when `reveal` (at send time, to
+    the operator: the outbox and the log): a person saving a URL learns that the name is
+    internal, not what the service's DNS says nor how the service is configured."""
     for ip in addresses:
         kind = policy.refusal(ip)
         if kind is None:
             continue
         if str(ip) == host:
-            raise _refuse(host, f"is a {kind} address", field)
+            raise _refuse(host, f"is a {kind} address", field, reveal)
         shown = f"{ip}, a" if reveal else "a"
-        raise _refuse(host, f"resolves to {shown} {kind} address", field)
+        raise _refuse(host, f"resolves to {shown} {kind} address", field, reveal)
 
 
 def check_url(
     url: str, policy: HostPolicy, *, field: str | None = "notify_to", reveal: bool = False
 ) -> None:
     """At save time: BlockedHostError when the URL's host is internal or resolves to an
-    internal address (named in the message when `reveal`). A name that does not resolve now
+    internal address (named in the message, with the settings that would allow it, when
+    `reveal`: the reader is the operator). A name that does not resolve now
     is accepted (checked again at send)."""
     host, port = url_host(url)
     name = _normal(host)
     if policy.name_allowed(name):
         return
     if _is_localhost(name):
-        raise _refuse(host, "is a loopback name", field)
+        raise _refuse(host, "is a loopback name", field, reveal)
     literal = _numeric(name)
     if literal is not None:
         _check_addresses(name, [literal], policy, field, reveal)
@@ -222,7 +232,7 @@ def connectable(host: str, port: int, policy: HostPolicy) -> list[Address]:
     name = _normal(host)
     allowed_name = policy.name_allowed(name)
     if _is_localhost(name) and not allowed_name:
-        raise _refuse(host, "is a loopback name", None)
+        raise _refuse(host, "is a loopback name", None, True)
     literal = _numeric(name)
     if literal is not None:
         addresses = [literal]

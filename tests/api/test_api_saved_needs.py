@@ -263,9 +263,38 @@ def test_the_page_shows_a_webhooks_secret_once(
     assert shown and "not shown again" in r.text
     sid = re.search(r"<code>(sn_[0-9a-f]+)</code>", r.text)
     assert sid
+    assert f"is sent to {HOOK}" in r.text  # whole where it was just typed
     got = client.get(f"/v1/saved-needs/{sid.group(1)}", headers=hdr(keys["reader"]))
-    assert got.json()["notify_to"] == HOOK and shown.group(1) not in got.text
+    assert got.json()["notify_to"] == "https://hooks.example.org/…"  # masked where read back
+    assert shown.group(1) not in got.text
     mailed = client.post(
         f"/r/{rec_id}/save", data={"api_key": keys["reader"], "notify_to": "me@example.org"}
     )
     assert mailed.status_code == 201 and 'class="secret"' not in mailed.text
+
+
+TOKEN_HOOK = "https://hooks.example.org/services/T0AAA/B0BBB/s3cr3tT0k3n?token=q9Wz"
+
+
+def test_a_webhook_url_is_whole_when_created_and_masked_when_read_back(
+    client: TestClient, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A webhook URL often carries its token in the path or query (Slack, Zapier): GET and
+    the list show its host and last 4 characters only; the create response, to the owner who
+    just typed it, shows it whole; an e-mail address is shown as it is."""
+    fake_resolver(monkeypatch, {"hooks.example.org": ["93.184.215.14"]})
+    created = _save(client, keys["editor"], notify_to=TOKEN_HOOK)
+    assert created["notify_to"] == TOKEN_HOOK
+    sid = created["id"]
+    got = client.get(f"/v1/saved-needs/{sid}", headers=hdr(keys["editor"]))
+    assert got.status_code == 200, got.text
+    assert got.json()["notify_to"] == "https://hooks.example.org/…q9Wz"
+    listed = client.get("/v1/saved-needs?page_size=100", headers=hdr(keys["editor"]))
+    assert listed.status_code == 200, listed.text
+    (item,) = [i for i in listed.json()["items"] if i["id"] == sid]
+    assert item["notify_to"] == "https://hooks.example.org/…q9Wz"
+    for text in (got.text, listed.text):
+        assert "s3cr3t" not in text and "/services/" not in text
+    mailed = _save(client, keys["editor"], notify_to="group@example.org")
+    got = client.get(f"/v1/saved-needs/{mailed['id']}", headers=hdr(keys["editor"]))
+    assert got.json()["notify_to"] == "group@example.org"

@@ -24,6 +24,7 @@ TEXT = "Our food bank needs a refrigerated van to deliver fresh groceries to eld
 PLACE = "Leeds, GB"
 SAVED_ID = re.compile(r"<code>(sn_[0-9a-f]+)</code>")
 SECRET = re.compile(r'<code class="secret">(whsec_[A-Za-z0-9_-]+)</code>')
+TOKEN_HOOK = "https://hooks.example.org/services/T0AAA/s3cr3tT0k3n9Wzq"
 
 
 def _results(c: TestClient, text: str = TEXT) -> tuple[str, str]:
@@ -237,9 +238,10 @@ def test_a_person_replaces_their_webhooks_secret_on_the_account_page(
     html = owner.client.get(f"/r/{rec_id}").text
     r = owner.client.post(
         f"/r/{rec_id}/save",
-        data={"csrf_token": page_csrf(html), "notify_to": "https://hooks.example.org/a"},
+        data={"csrf_token": page_csrf(html), "notify_to": TOKEN_HOOK},
     )
     assert r.status_code == 201, r.text
+    assert f"sent to {TOKEN_HOOK}" in r.text  # whole where it was just typed
     first = SECRET.search(r.text)
     assert first and "your account page can replace it" in r.text
     found = SAVED_ID.search(r.text)
@@ -249,6 +251,8 @@ def test_a_person_replaces_their_webhooks_secret_on_the_account_page(
     assert first.group(1) not in page
     item = page.split(f'id="saved-{sid}"', 1)[1].split("</li>", 1)[0]
     assert f'action="/account/saved-needs/{sid}/webhook-secret"' in item
+    # listed masked: host and last 4 characters, not the token in its path
+    assert "Alerts to: https://hooks.example.org/…9Wzq." in item and "s3cr3t" not in page
     assert "webhook-secret" not in page.split(f'id="saved-{mailed}"', 1)[1].split("</li>", 1)[0]
     r = owner.client.post(
         f"/account/saved-needs/{sid}/webhook-secret", data={"csrf_token": page_csrf(page)}
@@ -257,6 +261,7 @@ def test_a_person_replaces_their_webhooks_secret_on_the_account_page(
     second = SECRET.search(r.text)
     assert second and second.group(1) != first.group(1)
     assert _stored_secret(app, sid) == second.group(1)
+    assert "POSTed to https://hooks.example.org/…9Wzq are" in r.text and "s3cr3t" not in r.text
     # another person's, an e-mail one, no token, signed out: nothing changes
     other_page = other.client.get("/account").text
     r = other.client.post(

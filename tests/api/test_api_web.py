@@ -245,6 +245,34 @@ def test_profile_text_is_escaped_and_contact_hidden(
         client.delete("/v1/organisations/xss-probe", headers=hdr(keys["editor"]))
 
 
+def test_the_profile_says_the_area_served(client: TestClient, keys: dict[str, str]) -> None:
+    """A body limited to some states (a utility serving MA, CT and NH) showed nothing of them
+    on its page, though the API returns them: the page now says which, as a result's card
+    does; a national body says nationwide; a local one its radius."""
+    base = {"sector": "business", "description": "Electric and gas utility with grants."}
+    orgs = {
+        "reach-regions": (
+            {"service_level": "state", "service_regions": ["MA", "CT", "NH"]},
+            "MA, CT, NH only",
+        ),
+        "reach-national": ({"service_level": "national"}, "nationwide"),
+        "reach-radius": ({"service_radius_km": 40, "city": "Hartford"}, "within 40 km"),
+    }
+    try:
+        for org_id, (fields, _) in orgs.items():
+            body = {**base, **fields, "id": org_id, "name": f"Utility {org_id}"}
+            r = client.post("/v1/organisations", json=body, headers=hdr(keys["editor"]))
+            assert r.status_code == 201, r.text
+        for org_id, (_, served) in orgs.items():
+            page = client.get(f"/organisations/{org_id}")
+            assert page.status_code == 200, page.text
+            facts = page.text.split('<dl class="facts">', 1)[1].split("</dl>", 1)[0]
+            assert f'<dt>Serves</dt><dd class="reach">{served}</dd>' in facts, facts
+    finally:
+        for org_id in orgs:
+            client.delete(f"/v1/organisations/{org_id}", headers=hdr(keys["editor"]))
+
+
 class _PlaceError(ValidationError):
     """Stands for matcher.errors.PlaceError (unknown or ambiguous place, with candidates)."""
 

@@ -46,6 +46,7 @@ def test_the_json_api_refuses_an_internal_webhook(
     assert REFUSED[url] in problem["detail"] and "public addresses" in problem["detail"]
     assert [e["field"] for e in problem["errors"]] == ["notify_to"]
     assert "10.0.0.8" not in r.text  # what the service's DNS says is not told
+    assert "MATCHER_" not in r.text  # nor how the operator configures the service
     assert store.owned(keys["editor"])[1] == before  # nothing saved
 
 
@@ -99,6 +100,7 @@ def test_the_page_form_refuses_an_internal_webhook(
     r = browser(app).post(f"/r/{rec_id}/save", data={"api_key": keys["reader"], "notify_to": url})
     assert r.status_code == 422, r.text
     assert "169.254.169.254 is a link-local address" in _refused_form(r.text)
+    assert "MATCHER_" not in r.text
     # signed in
     s = sign_up(app)
     verify(app, s.email)
@@ -110,5 +112,6 @@ def test_the_page_form_refuses_an_internal_webhook(
     assert r.status_code == 422, r.text
     alert = _refused_form(r.text)
     assert "The webhook host rebind.example.org resolves to a private address" in alert
+    assert "MATCHER_" not in r.text  # the operator's settings are not a person's business
     assert 'value="https://rebind.example.org/hook"' in r.text
     assert SavedNeeds(app.state.api.db).owned(person_owner(s.person_id))[1] == 0

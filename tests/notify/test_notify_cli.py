@@ -91,3 +91,29 @@ def test_a_dead_message_is_listed_and_requeued(
     assert json.loads(capsys.readouterr().out) == {"requeued": 1}
     assert main([*base, "notify", "queue", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["counts"]["queued"] == 1
+
+
+SLACK_STYLE = "https://hooks.example.org/services/T0AAA/B0BBB/s3cr3tT0k3nXyZ9"
+
+
+def test_queue_lists_a_webhook_recipient_masked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A saved need's webhook URL often carries its token in the path (Slack, Zapier): `queue`
+    names its host and last 4 characters, never the rest; an e-mail address is shown as is."""
+    base = ["--data-dir", str(tmp_path)]
+    for to, key in ((SLACK_STYLE, "saved-need:sn_1:2026-01-01"), ("a@example.org", "ev-mail")):
+        assert main([*base, "notify", "send", "--to", to, "--subject", "Hi", "--key", key]) == 0
+    capsys.readouterr()
+    assert main([*base, "notify", "queue"]) == 0
+    text = capsys.readouterr().out
+    assert "-> https://hooks.example.org/…XyZ9" in text and "-> a@example.org" in text
+    assert "s3cr3t" not in text and "/services/" not in text
+    assert main([*base, "notify", "queue", "--json"]) == 0
+    out = capsys.readouterr().out
+    rows = {r["key"]: r["recipient"] for r in json.loads(out)["rows"]}
+    assert rows == {
+        "saved-need:sn_1:2026-01-01": "https://hooks.example.org/…XyZ9",
+        "ev-mail": "a@example.org",
+    }
+    assert "s3cr3t" not in out

@@ -169,6 +169,7 @@ def test_an_internal_url_is_refused_at_send_and_set_aside_with_why(
     (row,) = outbox.rows()
     assert row.status == "dead" and row.attempts == 1
     assert row.last_error is not None and "resolves to 10.0.0.5, a private" in row.last_error
+    assert "MATCHER_WEBHOOK_ALLOWED_HOSTS" in row.last_error  # the operator reads it: how to allow
     assert "T0KEN" not in row.last_error and "T0KEN" not in caplog.text
     assert f"refused to send {alert(saved).key!r}" in caplog.text
     assert receiver.requests == [] and smtp_server.received() == []

@@ -67,7 +67,12 @@ def test_internal_addresses_are_refused_when_saved(address: str) -> None:
     with pytest.raises(BlockedHostError) as info:
         check_url(f"http://{host}:5432/hook", EXTERNAL)
     assert info.value.field == "notify_to"
-    assert "public" in str(info.value) and "MATCHER_WEBHOOK_ALLOW_PRIVATE" in str(info.value)
+    # a person saving a URL is told why, not how the operator configures the service
+    assert "public" in str(info.value) and "MATCHER_WEBHOOK" not in str(info.value)
+    with pytest.raises(BlockedHostError) as info:
+        check_url(f"http://{host}:5432/hook", EXTERNAL, reveal=True)  # the operator reads it
+    assert "MATCHER_WEBHOOK_ALLOW_PRIVATE" in str(info.value)
+    assert "MATCHER_WEBHOOK_ALLOWED_HOSTS" in str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -150,6 +155,7 @@ def test_the_factory_refuses_an_internal_notify_url_unless_allowed() -> None:
     with pytest.raises(BlockedHostError, match="127.0.0.1 is a loopback address") as info:
         create_notifier(Settings(notify_url=hook, notify_webhook_secret=SECRET))
     assert info.value.field == "notify_url"
+    assert "MATCHER_WEBHOOK_ALLOWED_HOSTS" in str(info.value)  # the operator's own setting
     allowed = Settings(notify_url=hook, notify_webhook_secret=SECRET, webhook_allow_private=True)
     notifier = create_notifier(allowed)
     assert isinstance(notifier, RoutingNotifier)
@@ -168,6 +174,7 @@ def test_the_notifier_refuses_an_internal_receiver_by_default(
     with pytest.raises(DeliveryError, match="127.0.0.1 is a loopback address") as info:
         notifier.send(Message("r", "s", "b", "k"))
     assert info.value.permanent and not info.value.transport
+    assert "MATCHER_WEBHOOK_ALLOW_PRIVATE" in str(info.value)  # the operator is told how
     assert webhook_server.requests == []
 
 
