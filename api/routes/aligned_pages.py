@@ -81,9 +81,14 @@ async def aligned(
         matches: list[Match] | None = await state.compute(work)
     except NotFoundError:  # stored but not indexed yet (written since the last build)
         matches = None
-    # bodies whose area is a whole country or more pass every distance: listed apart, so a
-    # "within 25 km" list does not read as if a company 4,000 km away were near
-    wide = [m for m in matches or () if m.service_level in WIDE_LEVELS]
+
+    # bodies whose area is a whole country or more pass every distance, and a statewide one
+    # (or one limited to some states) a distance in its state: listed apart, so a "within
+    # 25 km" list does not read as if a company 4,000 km away were near
+    def beyond(m: Match) -> bool:  # passed the distance by the area it serves
+        return within is not None and (m.distance_km is None or m.distance_km > within)
+
+    wide = [m for m in matches or () if m.service_level in WIDE_LEVELS or (near and beyond(m))]
     ctx = context(
         request,
         org=org,
