@@ -6,21 +6,21 @@ employees (employee_count, full_time_employees); summary (description, business_
 website (url). The id is `ticker-<SYMBOL>` when there is a symbol, else `co-<slug of name>`;
 the size band follows the number of employees (micro < 10, small < 50, medium < 250, large);
 companies of 250 people or more (or of unknown size) are national, with their home state as
-region; smaller ones are local. A regulated utility (industry "Utilities - Regulated ...",
-"Utilities - Diversified") serves a licensed territory, not the country: it is limited to the
-US states its summary names as where it operates (`service_regions`; the sentences saying where
-it is headquartered or incorporated do not count) and its home state (a utility's seat is in
-its territory).
+region; smaller ones are local. Some work in a territory, not the whole country
+(`service_regions`, read by `training.importers.territory`): a regulated utility (industry
+"Utilities - Regulated ...", "Utilities - Diversified") is limited to its home state and the US
+states its summary names as where it operates (the sentences saying where it is headquartered
+or incorporated do not count); a regional bank or a homebuilder to its home state and the states
+its summary lists as where its branches are or it operates ("branches in New York, Pennsylvania
+and Ohio"), and to nothing (national) when it lists none or says it works across the country.
 """
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from matcher.domain import SERVED_REGIONS_MAX, Organisation
+from matcher.domain import Organisation
 from matcher.errors import ValidationError
 from training.importers.base import (
     ImportBatch,
@@ -37,6 +37,22 @@ from training.importers.base import (
     validated,
 )
 from training.importers.irs import infer_offers
+from training.importers.territory import (
+    footprint_states,
+    is_territorial,
+    named_states,
+    served_regions,
+    works_in_a_footprint,
+)
+
+__all__ = [
+    "footprint_states",
+    "is_territorial",
+    "named_states",
+    "read_companies",
+    "served_regions",
+    "works_in_a_footprint",
+]
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "name": ("name", "company", "company_name", "shortname", "longname"),
@@ -50,76 +66,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "summary": ("summary", "description", "business_summary", "longbusinesssummary"),
     "website": ("website", "url"),
 }
-
-
-# Industries whose customers are those of a licensed territory: electricity, gas and water
-# distribution (Yahoo Finance's industry names, as in the S&P 500 list; GICS's "Electric
-# Utilities", "Gas Utilities", "Water Utilities", "Multi-Utilities" read the same way).
-_TERRITORIAL = re.compile(
-    r"^utilities\s*-\s*(?:regulated|diversified)\b|^(?:electric|gas|water|multi-)\s*utilities$",
-    re.IGNORECASE,
-)
-# a state's name that names something else: "Michigan City", "Delaware River", "Washington, D.C."
-_NOT_THE_STATE = (
-    r"(?!\s+(?:city|county|valley|river|street|avenue|road|park|bay|basin)\b)(?!,?\s*d\.\s?c\.)"
-)
-# sentences about the company's seat, not where it serves: "headquartered in Springfield,
-# Massachusetts", "incorporated in New Jersey", "formerly known as ..."
-_SEAT = re.compile(r"headquarter|incorporated|\bfounded\b|formerly known", re.IGNORECASE)
-_SENTENCE = re.compile(r"(?<=[.;])\s+")
-
-
-def is_territorial(industry: str) -> bool:
-    """Whether a company of this industry serves a licensed territory (a regulated utility)."""
-    return bool(_TERRITORIAL.search(industry.strip()))
-
-
-# names of several states at once ("in the Carolinas"); wider regions ("the Midwest") are too
-# loosely bounded to read as a territory
-_GROUPS = {
-    "carolinas": ("NC", "SC"),
-    "dakotas": ("ND", "SD"),
-    "new england": ("CT", "ME", "MA", "NH", "RI", "VT"),
-}
-
-
-@lru_cache(maxsize=1)
-def _state_pattern() -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]]:
-    from matcher.places import gazetteer
-
-    _, names = gazetteer.states()
-    by_name: dict[str, tuple[str, ...]] = {n.lower(): (code,) for code, n in names.items()}
-    by_name.update(_GROUPS)
-    alternation = "|".join(re.escape(n) for n in sorted(by_name, key=len, reverse=True))
-    return re.compile(rf"\b(?:{alternation})\b{_NOT_THE_STATE}", re.IGNORECASE), by_name
-
-
-def named_states(summary: str) -> list[str]:
-    """The US states (codes, in order of first mention) a summary names as where the company
-    works: sentences about its headquarters, incorporation or former names left out."""
-    pattern, by_name = _state_pattern()
-    found: list[str] = []
-    for sentence in _SENTENCE.split(summary):
-        if _SEAT.search(sentence):
-            continue
-        for m in pattern.finditer(sentence):
-            for code in by_name[" ".join(m.group(0).split()).lower()]:
-                if code not in found:
-                    found.append(code)
-    return found
-
-
-def served_regions(industry: str, summary: str, home: str) -> list[str]:
-    """The states a company is limited to: for a regulated utility, its home state (a
-    utility's seat is in its territory) and the states its summary names; [] for every other
-    company (its service level decides)."""
-    if not is_territorial(industry):
-        return []
-    from matcher.places.resolve import state_code
-
-    seat = state_code(home)
-    states = ([seat] if seat else []) + named_states(summary)
-    return list(dict.fromkeys(states))[:SERVED_REGIONS_MAX]
 
 
 def read_companies(
@@ -201,7 +147,8 @@ def _company(values: dict[str, Any], columns: dict[str, str]) -> Organisation:
         # a listed company with 250 people or more (every S&P 500 one) works nationally, its
         # home state (region) being where it is local
         "service_level": "national" if employees is None or employees >= 250 else "local",
-        # a regulated utility serves its territory's states only, whatever its size
+        # a regulated utility serves its territory's states only, whatever its size; a regional
+        # bank or a homebuilder the footprint its summary lists, when it lists one
         "service_regions": served_regions(industry, summary, region),
         "website": _get(values, columns, "website") or None,
     }
