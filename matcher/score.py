@@ -7,7 +7,9 @@ Every component is in [0, 1]:
 - reciprocity: share of the partner's own needs that the requester (or, with none given, the
   community the need comes from) meets, blended with shared focus areas: what the partner gains;
 - proximity: decays with distance from the need's location, or by same city/region/country;
-- freshness: decays with the age of the profile.
+- freshness: decays with the age of the profile, measured at the start of the day (UTC), so
+  the same question gets the same scores all day, not ones that differ in the fourth decimal
+  from one second to the next.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from matcher import capabilities
@@ -171,8 +173,15 @@ def proximity_component(
     return NEUTRAL
 
 
+def freshness_clock(now: datetime) -> datetime:
+    """The clock freshness is measured against: the start of `now`'s day, UTC."""
+    day = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
+    return day.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def freshness_component(updated_at: datetime, now: datetime) -> float:
-    age_days = max(0.0, (now - updated_at).total_seconds() / 86400)
+    updated = updated_at if updated_at.tzinfo else updated_at.replace(tzinfo=UTC)
+    age_days = max(0.0, (freshness_clock(now) - updated).total_seconds() / 86400)
     return math.exp(-age_days / 730)
 
 

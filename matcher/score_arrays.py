@@ -19,7 +19,14 @@ import numpy as np
 from matcher.catalog import Profile
 from matcher.domain import Need
 from matcher.evidence import ProgrammeHit
-from matcher.score import COMPONENTS, IMPLIED_REQUESTER_OFFERS, NEUTRAL, Scored, _component_weights
+from matcher.score import (
+    COMPONENTS,
+    IMPLIED_REQUESTER_OFFERS,
+    NEUTRAL,
+    Scored,
+    _component_weights,
+    freshness_clock,
+)
 from matcher.score_columns import ScoreColumns, micros
 
 
@@ -183,7 +190,8 @@ def score_all(
     reciprocity = np.where(n_needs > 0, reciprocity, NEUTRAL)
     d = distance if distance is not None else np.full(n, np.nan)
     proximity = _proximity(cols, positions, need, d, x.scale_km)
-    age_days = np.maximum(0.0, (micros(x.now) - cols.updated_us_[positions]) / 1e6 / 86400)
+    clock = micros(freshness_clock(x.now))
+    age_days = np.maximum(0.0, (clock - cols.updated_us_[positions]) / 1e6 / 86400)
     freshness = _exp(-age_days / 730)
     w_fit, w_cov, w_rec, w_prox, w_fresh = _component_weights(x.weights)
     conf = (1.0 if need.required_capabilities else 0.5) * np.where(

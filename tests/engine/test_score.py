@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from matcher.catalog import make_profile
 from matcher.domain import Need, Organisation, utcnow
@@ -230,3 +230,20 @@ def test_the_distance_in_a_reason_is_the_one_the_card_shows() -> None:
     s = score_candidate(0, prof, need, {}, None, fit=0.5, distance_km=9.46, weights=W, scale_km=50)
     card = f"{round(9.46, 1):.0f}"  # as api/web/templates/_partner.html shows Match.distance_km
     assert any(f"Portland, {card} km from the need" in r for r in reasons_for(s, prof, need, {}))
+
+
+def test_freshness_is_the_same_all_day() -> None:
+    """Measured at the start of the day (UTC): two requests a second apart scored a profile
+    0.9511 and 0.951 (the ranker's features differed between two seeded runs in CI)."""
+    from datetime import datetime
+
+    from matcher.score import freshness_component
+
+    updated = datetime(2025, 3, 1, 17, 30, 5, tzinfo=UTC)
+    morning = datetime(2026, 12, 1, 0, 0, 1, tzinfo=UTC)
+    values = {freshness_component(updated, morning + timedelta(hours=h)) for h in (0, 6, 23)}
+    assert len(values) == 1
+    tomorrow = freshness_component(updated, morning + timedelta(days=1))
+    assert tomorrow < values.pop()  # it still ages, a day at a time
+    # a profile written today, after midnight, is as fresh as can be
+    assert freshness_component(morning + timedelta(hours=3), morning + timedelta(hours=4)) == 1.0
