@@ -426,13 +426,14 @@ class Engine:
         self, need: Need, text: str, clause_vecs: np.ndarray, q: np.ndarray
     ) -> dict[str, str]:
         """Listed capabilities (mapped to keys); else what the clauses of `text` (the need's
-        text; `clause_vecs` embeds them) ask for, by meaning (the whole text for one clause)."""
+        text; `clause_vecs` embeds them) ask for, by meaning (the whole text for one clause; `q`,
+        the whole need's vector, confirms a capability a clause names)."""
         if need.required_capabilities or self.meaning is None:
             return required_capabilities(need)
         parts = evidence.clauses(text)
         if len(parts) < 2:
             return self.meaning.asks([text], q[None, :])
-        return self.meaning.asks(parts, clause_vecs)
+        return self.meaning.asks(parts, clause_vecs, whole=q)
 
     def _encode_short(self, mean: np.ndarray | None) -> evidence.Encode:
         """Embeds short phrases (cached by text) centred like the profiles."""

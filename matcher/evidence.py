@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from matcher.capabilities import capabilities_in
+
 _CLAUSE_SPLIT = re.compile(
     r"(?<=[.!?;:])\s+|,\s+|\s+(?:and|plus|or|but|while|so that|because)\s+", re.IGNORECASE
 )
@@ -31,10 +33,17 @@ MAX_CLAUSES = 16
 Encode = Callable[[Sequence[str]], np.ndarray]  # texts -> centred, unit vectors
 
 
-def clauses(text: str) -> list[str]:
-    """The short parts of a need that each ask for something (at most MAX_CLAUSES)."""
+def clauses(text: str, *, keep_named: bool = True) -> list[str]:
+    """The short parts of a need that each ask for something (at most MAX_CLAUSES): the parts
+    of MIN_CLAUSE_CHARS or more, and (with `keep_named`) the shorter ones that name a capability,
+    a list's items ("funding", "a van", "mentors" in "we need funding, volunteers and a van").
+    The length alone dropped those, so the asks never read them."""
     parts = [_LEADING.sub("", p.strip(" .;:!?\"'()")) for p in _CLAUSE_SPLIT.split(text)]
-    return [p for p in parts if len(p) >= MIN_CLAUSE_CHARS][:MAX_CLAUSES]
+    return [
+        p
+        for p in parts
+        if len(p) >= MIN_CLAUSE_CHARS or (keep_named and len(p) >= 3 and capabilities_in(p))
+    ][:MAX_CLAUSES]
 
 
 def as_written(parts: Sequence[str], written: Sequence[str]) -> list[str]:

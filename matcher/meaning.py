@@ -16,6 +16,9 @@ import numpy as np
 
 from matcher.capabilities import CAPABILITIES, capabilities_in
 from matcher.evidence import Encode
+from matcher.quotes import MAX_QUOTE_WORDS, short_phrase
+
+__all__ = ["MAX_QUOTE_WORDS", "CapabilityMeaning", "short_phrase"]
 
 ASK_THRESHOLD = 0.40  # clause vs capability description (centred cosine)
 ASK_NAMED_THRESHOLD = 0.28  # ... when the clause also names it (a keyword of the vocabulary)
@@ -23,19 +26,6 @@ OFFER_THRESHOLD = 0.35  # profile vs description: 2% false, 19% of listed offers
 OFFER_CONFIRM_THRESHOLD = 0.25  # a keyword read in a mission counts only above this
 FOCUS_OFFER_THRESHOLD = 0.45  # focus phrase vs capability description
 MAX_ASKS = 5
-MAX_QUOTE_WORDS = 8
-
-
-def short_phrase(text: str, max_words: int = MAX_QUOTE_WORDS) -> str:
-    """A short, readable quote: at most `max_words` words, not shouted (all-capitals text is
-    put in sentence case)."""
-    words = text.split()
-    out = " ".join(words[:max_words]) + (" ..." if len(words) > max_words else "")
-    letters = [c for c in out if c.isalpha()]
-    if letters and sum(c.isupper() for c in letters) > 0.6 * len(letters):
-        out = out.lower()
-        out = out[:1].upper() + out[1:]
-    return out
 
 
 class CapabilityMeaning:
@@ -59,16 +49,22 @@ class CapabilityMeaning:
             out[:, k] = np.maximum(out[:, k], sims[:, len(self.keys_) + j])
         return out
 
-    def asks(self, parts: Sequence[str], vectors: np.ndarray) -> dict[str, str]:
+    def asks(
+        self, parts: Sequence[str], vectors: np.ndarray, whole: np.ndarray | None = None
+    ) -> dict[str, str]:
         """Capability -> the short clause that asks for it, best matches first: a clause close
-        to a capability's description, or one that names it and is fairly close to it."""
+        to a capability's description, or one that names it when the clause or the whole need
+        (`whole`, its vector) is fairly close to it. A named capability is confirmed by the
+        whole need as a one-clause need always was: a list's short items are clauses of their
+        own, which left "a shuttle to take kids to the program" alone a little short of it."""
         if not len(parts):
             return {}
         sims = self.similarity(vectors)  # clauses x capabilities
+        named = sims if whole is None else np.maximum(sims, self.similarity(whole[None, :]))
         for j, part in enumerate(parts):
             for key in capabilities_in(part):
                 k = self.keys_.index(key)
-                if sims[j, k] >= ASK_NAMED_THRESHOLD:
+                if named[j, k] >= ASK_NAMED_THRESHOLD:
                     sims[j, k] = max(sims[j, k], ASK_THRESHOLD)
         best_clause = sims.argmax(axis=0)
         best = sims.max(axis=0)

@@ -41,7 +41,7 @@ def offering_clauses(description: str) -> list[str]:
     """The clauses of a description that say what the organisation does (at most
     evidence.MAX_CLAUSES, the first ones), sentences about its seat, founding or names left out."""
     kept = [s for s in _SENTENCE.split(description) if not _ABOUT_ITSELF.search(s)]
-    return clauses(" ".join(kept))
+    return clauses(" ".join(kept), keep_named=False)
 
 
 def known_vectors(texts: Sequence[str], encode: Encode) -> Encode:

@@ -3,8 +3,9 @@
 Listed offers count as written, except bare capability labels an importer read from a
 description (they count when the profile is about them by meaning too). Without a list, the
 capabilities its mission names by keyword count when the profile is about them by meaning
-(quoted short). Every profile adds what its focus areas offer (an industry, a cause) and what
-the profile as a whole is about by meaning ("": nothing to quote).
+(each quoted from the sentence that names it, matcher.quotes). Every profile adds what its
+focus areas offer (an industry, a cause) and what the profile as a whole is about by meaning
+("": nothing to quote).
 """
 
 from __future__ import annotations
@@ -12,13 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from matcher import capabilities
-from matcher.catalog import Catalog
-from matcher.meaning import (
-    OFFER_CONFIRM_THRESHOLD,
-    OFFER_THRESHOLD,
-    CapabilityMeaning,
-    short_phrase,
-)
+from matcher.catalog import Catalog, Profile
+from matcher.meaning import OFFER_CONFIRM_THRESHOLD, OFFER_THRESHOLD, CapabilityMeaning
+from matcher.quotes import mention_quote
 
 
 def focus_offers_by_code(
@@ -32,6 +29,14 @@ def focus_offers_by_code(
     ]
 
 
+def _quoted(prof: Profile) -> dict[str, str]:
+    """Its offers: as listed, or (read from its mission) each quoted from the sentence that
+    names it (matcher.quotes.mention_quote: never a clause cut where it reads as whole)."""
+    if not prof.offers_inferred:
+        return dict(prof.offers)
+    return {k: mention_quote(prof.org.description, k) for k in prof.offers}
+
+
 def partner_offers(
     catalog: Catalog,
     meaning: CapabilityMeaning | None,
@@ -40,7 +45,7 @@ def partner_offers(
 ) -> list[dict[str, str]]:
     """Capability -> phrase, for each catalog position (keywords only without `meaning`)."""
     if meaning is None or positions.size == 0:
-        return [dict(catalog.profile(p).offers) for p in positions.tolist()]
+        return [_quoted(catalog.profile(p)) for p in positions.tolist()]
     sims = meaning.similarity(catalog.vectors[positions])
     keys = meaning.keys_
     out = []
@@ -57,11 +62,8 @@ def partner_offers(
                 if phrase.lower() != capabilities.label(k) or about(k)
             }
         else:
-            offers = {
-                k: short_phrase(capabilities.snippet(phrase, k))
-                for k, phrase in prof.offers.items()
-                if about(k)
-            }
+            text = prof.org.description
+            offers = {k: mention_quote(text, k) for k in prof.offers if about(k)}
         for code in catalog.focus_codes_[pos].tolist():
             if code and code < len(focus_offers):
                 for k, phrase in focus_offers[code].items():

@@ -8,7 +8,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from matcher.capabilities import CAPABILITIES
-from matcher.meaning import ASK_THRESHOLD, OFFER_THRESHOLD, CapabilityMeaning
+from matcher.meaning import (
+    ASK_NAMED_THRESHOLD,
+    ASK_THRESHOLD,
+    OFFER_THRESHOLD,
+    CapabilityMeaning,
+)
 
 DIM = 64
 
@@ -64,3 +69,23 @@ def test_without_senses_similarity_is_the_plain_product() -> None:
             assert np.array_equal(sims[:, k], plain[:, k]), cap.key
         else:
             assert np.all(sims[:, k] >= plain[:, k])
+
+
+def test_a_named_capability_is_confirmed_by_the_clause_or_the_whole_need() -> None:
+    """A list's short items became clauses of their own ("tutors" in "a shuttle to take kids to
+    the program, and tutors"), so the shuttle clause was read alone, a little short of the
+    named threshold the whole need, read as one clause before, had reached."""
+    meaning = CapabilityMeaning(_encode)
+    k = meaning.keys_.index("distribution")
+    t = meaning.keys_.index("training")
+    clauses = np.zeros((2, DIM), np.float32)
+    clauses[0, k] = ASK_NAMED_THRESHOLD - 0.01  # names "shuttle", but only this close
+    clauses[1, t] = 0.6
+    whole = np.zeros(DIM, np.float32)
+    whole[k] = ASK_NAMED_THRESHOLD + 0.01
+    parts = ["We need a shuttle to take kids to the program", "tutors"]
+    assert set(meaning.asks(parts, clauses)) == {"training"}
+    assert set(meaning.asks(parts, clauses, whole=whole)) == {"distribution", "training"}
+    # the whole need confirms only what a clause names: an unnamed capability is not asked
+    whole[meaning.keys_.index("housing")] = 0.39
+    assert "housing" not in meaning.asks(parts, clauses, whole=whole)

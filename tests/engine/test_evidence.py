@@ -20,8 +20,32 @@ def test_clauses_split_a_need_into_its_asks() -> None:
     parts = clauses(text)
     assert "regular donations of groceries" in " | ".join(parts)
     assert any(p.startswith("volunteers for Saturday") for p in parts)
-    assert all(len(p) >= 8 for p in parts)
-    assert clauses("food") == []
+    assert "protein" not in parts  # short and names no capability
+    assert clauses("etc") == [] and clauses("and so on") == []
+
+
+def test_a_lists_short_items_that_name_a_capability_are_clauses() -> None:
+    """A list's short items were dropped for their length (under 8 characters), so "funding" in
+    "upgrades, funding and volunteers" was never read as an ask."""
+    assert clauses(
+        "Families live in drafty old houses. We need energy efficiency upgrades, funding and "
+        "volunteers."
+    )[-2:] == ["funding", "volunteers"]
+    assert clauses("We need funding, volunteers and a van") == [
+        "We need funding",
+        "volunteers",
+        "a van",
+    ]
+    assert clauses("We are looking for grants and mentors") == [
+        "We are looking for grants",
+        "mentors",
+    ]
+    assert clauses("Meals, rides and more") == ["Meals", "rides"]
+    # a company's description is read without them (its saved offering clauses stay valid)
+    assert clauses("We need funding, volunteers and a van", keep_named=False) == [
+        "We need funding",
+        "volunteers",
+    ]
 
 
 def test_focus_scores_take_each_rows_best_phrase_and_leave_rows_without_focus_nan() -> None:

@@ -106,6 +106,27 @@ def test_rides_and_shuttles_are_asks_but_drivers_of_poverty_and_vanilla_are_not(
     assert "distribution" in freight  # moving goods is still read
 
 
+def test_a_lists_short_items_are_read_as_asks(sample_engine: Engine) -> None:
+    """Clauses under 8 characters were dropped before the asks were read, so "funding" in
+    "upgrades, funding and volunteers" (a Hartford need), "mentors" and "a van" asked nothing."""
+    asked = {
+        text: set(sample_engine.recommend(Need(text=text), limit=3).required_capabilities)
+        for text in (
+            "Low-income homeowners live in drafty old houses and pay too much for heat. "
+            "We need energy efficiency upgrades, funding and volunteers.",
+            "Our youth center needs help. We need funding, volunteers and a van.",
+            "We run an after-school program for refugee kids. We are looking for grants and "
+            "mentors.",
+            "Elderly residents cannot afford heating oil this winter. We need money for fuel.",
+        )
+    }
+    upgrades, youth, refugees, fuel = asked.values()
+    assert {"energy", "funding", "volunteers"} <= upgrades
+    assert {"funding", "volunteers", "distribution"} <= youth
+    assert {"funding", "volunteers"} <= refugees
+    assert "funding" in fuel
+
+
 def test_business_finds_aligned_nonprofits(sample_engine: Engine) -> None:
     biz = next(
         p.org
