@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import EngineDep, PrincipalDep, StateDep
+from api.web.distance import WITHIN_KM  # the distances offered (the home page's too)
 from api.web.errors import error_page
 from api.web.render import context, templates
 from matcher.domain import SECTORS, Filters, Match, Sector, home_need
@@ -23,7 +24,6 @@ router = APIRouter(include_in_schema=False)
 
 ALIGNED_LIMIT = 15
 FOCUS_MAX = 500
-WITHIN_KM = (25, 50, 100, 250)  # the distances offered; none: anywhere
 ALL = "all"
 WIDE_LEVELS = ("national", "international")
 

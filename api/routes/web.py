@@ -22,6 +22,12 @@ from api.deps import (
 from api.records import StoredRecommendation
 from api.schemas import Outcome, RecommendationRequest
 from api.views import organisation_view
+from api.web.distance import (
+    read_within,
+    searched_area,
+    unused_distance,
+    within_value,
+)
 from api.web.errors import error_page
 from api.web.render import card_id, context, result_view, templates
 from matcher.domain import Filters, Need, Recommendation
@@ -49,7 +55,11 @@ def _form_errors(exc: pydantic.ValidationError) -> list[str]:
 
 def need_from_form(form: dict[str, Any]) -> Need:
     """The form as a recommendation request, read the same way as POST /v1/recommendations
-    (so a `place` is handled exactly as the API handles it). Raises pydantic.ValidationError."""
+    (so a `place` and its `radius_km` are handled exactly as the API handles them). The
+    distance (`within`) is used only with a place that has a point: without a place, or with
+    a whole state or country, it is left out (the results say so: `unused_distance`). Raises
+    pydantic.ValidationError, or matcher ValidationError for a value that is no distance."""
+    radius = read_within(form.get("within", ""))
     payload: dict[str, Any] = {
         "text": form["text"],
         "wanted_sectors": [s for s in form["sectors"] if s],
@@ -57,8 +67,14 @@ def need_from_form(form: dict[str, Any]) -> Need:
     }
     if form["place"].strip() and place_supported():
         payload["place"] = form["place"].strip()
+        if radius is not None:
+            payload["radius_km"] = radius
     body = RecommendationRequest.model_validate(payload)
-    return Need.model_validate(body.model_dump(exclude={"limit", "filters"}, exclude_none=True))
+    doc = body.model_dump(exclude={"limit", "filters", "radius_km"}, exclude_none=True)
+    need = Need.model_validate(doc)
+    if body.radius_km is not None and need.lat is not None and need.lon is not None:
+        need = need.model_copy(update={"radius_km": body.radius_km})
+    return need
 
 
 def form_of_need(need: dict[str, Any]) -> dict[str, Any]:
@@ -69,6 +85,7 @@ def form_of_need(need: dict[str, Any]) -> dict[str, Any]:
     return {
         "text": need.get("text", ""),
         "place": place or "",
+        "within": within_value(need.get("radius_km")),
         "sectors": list(need.get("wanted_sectors") or []),
         "capabilities": ", ".join(need.get("required_capabilities") or []),
     }
@@ -85,9 +102,21 @@ def _results(
 ) -> Response:
     view = result_view(rec, rec_id, weights)
     ignored_place = bool(form.get("place", "").strip()) and not place_supported()
+    within = form.get("within", "")
+    unused = None  # a distance chosen but not used (no place, or no point to measure from)
+    if within and rec.need.radius_km is None and not ignored_place:
+        unused = unused_distance(form.get("place", ""), within)
     if request.method != "GET":  # a POST's results: signing in comes back to their permalink
         extra.setdefault("back_to", f"/r/{quote(rec_id, safe='')}")
-    ctx = context(request, form=form, view=view, ignored_place=ignored_place, **extra)
+    ctx = context(
+        request,
+        form=form,
+        view=view,
+        ignored_place=ignored_place,
+        searched=searched_area(rec.need),
+        unused_distance=unused,
+        **extra,
+    )
     return templates.TemplateResponse(request, "index.html", ctx, status_code)
 
 
@@ -107,8 +136,15 @@ async def submit(
     place: Annotated[str, Form(max_length=200)] = "",
     capabilities: Annotated[str, Form(max_length=1000)] = "",
     sectors: Annotated[list[str] | None, Form()] = None,
+    within: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
-    form = {"text": text, "place": place, "capabilities": capabilities, "sectors": sectors or []}
+    form = {
+        "text": text,
+        "place": place,
+        "within": within.strip(),
+        "capabilities": capabilities,
+        "sectors": sectors or [],
+    }
 
     def work() -> tuple[Recommendation, str]:
         need = need_from_form(form)

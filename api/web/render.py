@@ -14,6 +14,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
+from api.web.distance import within_options
 from matcher.domain import SECTORS, Match, Recommendation
 
 if TYPE_CHECKING:
@@ -178,6 +179,7 @@ def context(request: Request, **extra: Any) -> dict[str, Any]:
         "role_labels": ROLE_LABELS,
         "component_labels": COMPONENT_LABELS,
         "card_id": card_id,
+        "within_options": within_options,
         "next_here": come_back_to(request, extra.pop("back_to", None), extra.get("form")),
         **extra,
     }

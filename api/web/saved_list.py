@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
+from api.web.distance import km
 from matcher.accounts import Person
 from matcher.alerts.owners import person_owner
 from matcher.alerts.store import SavedNeed, SavedNeeds
@@ -35,10 +36,15 @@ def first_words(text: str, n: int = WORDS) -> str:
 
 
 def place_of(need: Need) -> str | None:
+    """The need's place as the account page lists it, with its distance when it has one
+    ("within 50 km of Bennington, VT")."""
     if need.place:
-        return need.place
-    parts = [p for p in (need.city, need.region, need.country) if p]
-    return ", ".join(parts) or None
+        place: str | None = need.place
+    else:
+        place = ", ".join(p for p in (need.city, need.region, need.country) if p) or None
+    if place and need.radius_km and need.lat is not None:
+        return f"within {km(need.radius_km)} km of {place}"
+    return place
 
 
 def item(saved: SavedNeed) -> SavedItem:

@@ -1,0 +1,94 @@
+"""How far from a need's place the home page searches: the distances offered (the aligned
+page offers the same), the form's `within` read as the need's `radius_km`, and the sentences
+that say where a recommendation searched and why a distance was not used."""
+
+from __future__ import annotations
+
+from matcher.domain import Need
+from matcher.errors import ValidationError
+
+WITHIN_KM = (25, 50, 100, 250)  # the distances offered; none: anywhere in the place's state
+ANYWHERE = "Anywhere in the state"
+RADIUS_MAX = 20_000  # what a need's radius_km takes
+
+
+def km(radius: float) -> str:
+    """50.0 -> '50', 12.5 -> '12.5'."""
+    return f"{radius:g}"
+
+
+def read_within(value: str) -> float | None:
+    """The form's distance: empty is anywhere (None); else km, as the API's radius_km takes.
+    Raises ValidationError saying what to choose."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        radius = float(value)
+    except ValueError:
+        radius = -1.0
+    if not 0 < radius <= RADIUS_MAX:  # also NaN
+        offered = ", ".join(f"{d} km" for d in WITHIN_KM)
+        raise ValidationError(f"Distance: choose {ANYWHERE.lower()} or within {offered}.")
+    return radius
+
+
+def within_value(radius: float | None) -> str:
+    """The form's `within` for a stored need's radius_km ('' for none)."""
+    return km(radius) if radius else ""
+
+
+def within_options(current: str) -> list[tuple[str, str]]:
+    """The select's (value, label) pairs: anywhere, the distances offered, and a stored need's
+    own when it is none of them (asked through the API: kept when asked again)."""
+    options = [("", ANYWHERE)] + [(str(d), f"Within {d} km") for d in WITHIN_KM]
+    if current and current not in {v for v, _ in options}:
+        try:
+            radius = read_within(current)
+        except ValidationError:  # sent by hand: the form says why beside it
+            return options
+        if radius is not None:
+            options.append((current, f"Within {km(radius)} km"))
+    return options
+
+
+def _place(need: Need) -> str | None:
+    return need.place or ", ".join(p for p in (need.city, need.region) if p) or None
+
+
+def searched_area(need: Need) -> str | None:
+    """Where a recommendation searched, in the words of the form (None without a place)."""
+    place = _place(need)
+    if place is None:
+        return None
+    state = need.region or need.country
+    if need.radius_km and need.lat is not None:
+        near = f"Searched within {km(need.radius_km)} km of {place}: organisations based that close"
+        if not state:
+            return f"{near}, and the bodies that work nationwide."
+        wide = f"the statewide and nationwide bodies that serve {state}"
+        return f"{near}, and {wide}, wherever their office is."
+    if not need.place:  # asked through the API by city or region: nothing is filtered on it
+        return None
+    if need.lat is None or not state:  # a whole state or country: searched anywhere in it
+        return f"Searched anywhere in {place}, and the bodies that work nationwide."
+    return (
+        f"Searched anywhere in {state} (nearer {place} ranks higher), and the bodies that work "
+        "nationwide."
+    )
+
+
+def unused_distance(place: str, within: str) -> str:
+    """Why a chosen distance was not used: no place to measure from, or a place without a
+    point (a whole state or country)."""
+    chosen = f"“Within {km(float(within))} km”"
+    if not place.strip():
+        return (
+            f"A distance needs a place: {chosen} was not used, so partners come from "
+            "everywhere. Add a city, county or ZIP code to search near it."
+        )
+    return (
+        f"“{place.strip()}” is a whole state or country, with no point to measure from: "
+        f"{chosen} was not used, so partners come from anywhere in it. Give a city, county or "
+        "ZIP code to search near it."
+    )

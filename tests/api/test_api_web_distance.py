@@ -1,0 +1,195 @@
+"""The home page's distance: "Anywhere in the state" or within 25 / 50 / 100 / 250 km of the
+place. Before, the form had no way to say "near us" (the place's state was the only filter);
+the API took `radius_km` with a place, the page did not send it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from api_support import hdr, quiet_api_settings, seed
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from matcher.domain import Organisation
+
+NEED = (
+    "Older adults miss medical appointments because there is no bus. We need volunteer "
+    "drivers, a wheelchair-accessible van and funding for fuel."
+)
+PLACE = "Portland, OR"  # the sample has partners in Portland, Salem (75 km), Bend, Eugene
+SECTORS = ["business", "government", "nonprofit", "community"]
+ARTICLE = re.compile(r'<article class="partner" id="org-([^"]+)".*?</article>', re.S)
+RIDES = (
+    "Volunteer drivers take older adults to medical appointments in a wheelchair-accessible "
+    "van; rides where there is no bus, fuel paid by donations."
+)
+
+
+def _transit(org_id: str, name: str, level: str) -> Organisation:
+    """A rides body in Bend, OR (about 200 km from Portland): statewide or local."""
+    return Organisation(
+        id=org_id,
+        name=name,
+        sector="community",
+        description=RIDES,
+        offers=["volunteer drivers", "wheelchair-accessible van", "rides to appointments"],
+        city="Bend",
+        region="Oregon",
+        country="US",
+        lat=44.06,
+        lon=-121.31,
+        service_level=level,
+    )
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str]]:
+    engine = seed(tmp_path_factory.mktemp("distance"))
+    engine.create_organisation(_transit("state-rides", "Oregon Rides Association", "state"))
+    engine.create_organisation(_transit("bend-rides", "Bend Neighbourhood Rides", "local"))
+    app = create_app(engine.settings, quiet_api_settings(warm_up=False), engine=engine)
+    with TestClient(app) as client:
+        key = app.state.api.keys.create("distance reader", "reader")[0]
+        yield client, key
+    engine.close()
+
+
+def _cards(html: str) -> dict[str, str]:
+    return {m.group(1): m.group(0) for m in ARTICLE.finditer(html)}
+
+
+def _km(card: str) -> float | None:
+    found = re.search(r"<span>(\d+) km away</span>", card)
+    return float(found.group(1)) if found else None
+
+
+def _rec_id(html: str) -> str:
+    found = re.search(r'class="permalink" href="/r/([^"]+)"', html)
+    assert found, "no permalink on the result page"
+    return found.group(1)
+
+
+def _ask(client: TestClient, **form: object) -> str:
+    r = client.post("/", data={"text": NEED, "sectors": SECTORS, **form})
+    assert r.status_code == 200, r.text
+    return r.text
+
+
+def test_the_form_offers_a_distance_next_to_the_place(setup: tuple[TestClient, str]) -> None:
+    client, _ = setup
+    html = client.get("/").text
+    form = html.split('id="need-form"')[1].split("</form>")[0]
+    assert '<label for="within">Distance</label>' in form
+    assert '<select id="within" name="within" aria-describedby="within-hint">' in form
+    assert 'id="within-hint"' in form and "needs a place" in form
+    values = re.findall(r'<option value="([^"]*)"', form.split('id="within"')[1])
+    assert values == ["", "25", "50", "100", "250"]
+    assert '<option value="" selected>Anywhere in the state</option>' in form
+    assert form.index('id="place"') < form.index('id="within"')  # beside the place
+
+
+def test_within_a_distance_only_nearby_and_statewide_bodies(
+    setup: tuple[TestClient, str],
+) -> None:
+    """Within 25 km of Portland: every card is based that close, except the bodies that
+    serve the whole state (or country), whose cards say so; a local body in Bend is gone.
+    Anywhere in the state: the Bend body is back."""
+    client, _ = setup
+    near = _ask(client, place=PLACE, within="25")
+    cards = _cards(near)
+    assert cards and "bend-rides" not in cards
+    for org_id, card in cards.items():
+        km = _km(card)
+        wide = "works statewide" in card or "works nationwide" in card
+        assert wide or (km is not None and km <= 25), (org_id, km)
+    statewide = cards["state-rides"]
+    assert '<span class="reach">works statewide</span>' in statewide
+    assert (_km(statewide) or 0) > 150  # its office is far; its work covers Portland
+    assert '<option value="25" selected>Within 25 km</option>' in near
+    assert "Searched within 25 km of Portland, OR" in near
+
+    anywhere = _ask(client, place=PLACE, within="")
+    assert '<option value="" selected>Anywhere in the state</option>' in anywhere
+    assert "Searched anywhere in OR (nearer Portland, OR ranks higher)" in anywhere
+    far = _cards(anywhere)
+    assert "bend-rides" in far and "state-rides" in far
+    assert max(_km(c) or 0 for c in far.values()) > 25
+
+
+def test_the_permalink_run_again_and_save_keep_the_distance(
+    setup: tuple[TestClient, str],
+) -> None:
+    client, key = setup
+    html = _ask(client, place=PLACE, within="50")
+    rec_id = _rec_id(html)
+    shown = set(_cards(html))
+
+    page = client.get(f"/r/{rec_id}").text
+    assert '<option value="50" selected>Within 50 km</option>' in page
+    assert 'value="Portland, OR"' in page
+    assert "Searched within 50 km of Portland, OR" in page
+    assert set(_cards(page)) == shown
+
+    again = client.post(f"/r/{rec_id}/again", follow_redirects=False)
+    assert again.status_code == 303
+    rerun = client.get(again.headers["location"]).text
+    assert '<option value="50" selected>Within 50 km</option>' in rerun
+    assert "Searched within 50 km of Portland, OR" in rerun
+    assert "bend-rides" not in _cards(rerun)
+
+    saved = client.post(f"/r/{rec_id}/save", data={"api_key": key, "notify_to": "a@example.org"})
+    assert saved.status_code == 201, saved.text
+    sid = re.search(r"<code>(sn_[0-9a-f]+)</code>", saved.text)
+    assert sid
+    got = client.get(f"/v1/saved-needs/{sid.group(1)}", headers=hdr(key)).json()
+    assert got["need"]["place"] == PLACE and got["need"]["radius_km"] == 50
+
+
+def test_a_distance_without_a_place_is_not_used_and_said(setup: tuple[TestClient, str]) -> None:
+    client, _ = setup
+    html = _ask(client, within="50")
+    note = html.split('id="unused-distance">')[1].split("</p>")[0]
+    assert note.startswith("A distance needs a place: “Within 50 km” was not used")
+    assert "Searched within" not in html
+    page = client.get(f"/r/{_rec_id(html)}").text  # asked without a distance: kept so
+    assert '<option value="" selected>Anywhere in the state</option>' in page
+    assert 'id="unused-distance"' not in page
+
+    state = _ask(client, place="Oregon", within="50")  # a whole state: no point to measure
+    note = state.split('id="unused-distance">')[1].split("</p>")[0]
+    assert "“Oregon” is a whole state or country" in note and "was not used" in note
+    assert "Searched anywhere in Oregon" in state
+
+
+def test_a_distance_not_offered_is_a_form_error(setup: tuple[TestClient, str]) -> None:
+    client, _ = setup
+    for bad in ("far", "0", "-5", "nan", "99999"):
+        r = client.post("/", data={"text": NEED, "place": PLACE, "within": bad})
+        assert r.status_code == 422, (bad, r.text)
+        alert = r.text.split('role="alert"')[1].split("</div>")[0]
+        assert "Distance: choose anywhere in the state or within 25 km" in alert
+        assert 'value="Portland, OR"' in r.text  # what was typed stays
+
+
+def test_an_api_radius_is_shown_and_kept(setup: tuple[TestClient, str]) -> None:
+    """A recommendation asked through the API within 30 km (not one of the page's choices)
+    shows that distance on its permalink, selected, so asking again keeps it."""
+    client, key = setup
+    body = {"text": NEED, "place": PLACE, "radius_km": 30}
+    rec = client.post("/v1/recommendations", json=body, headers=hdr(key))
+    assert rec.status_code == 200, rec.text
+    page = client.get(f"/r/{rec.json()['recommendation_id']}").text
+    assert '<option value="30" selected>Within 30 km</option>' in page
+    assert "Searched within 30 km of Portland, OR" in page
+    again = _ask(client, place=PLACE, within="30")
+    assert '<option value="30" selected>Within 30 km</option>' in again
+
+
+def test_the_account_page_lists_a_saved_need_with_its_distance() -> None:
+    from api.web.saved_list import place_of
+    from matcher.domain import Need
+
+    assert place_of(Need(text=NEED, place=PLACE, radius_km=50)) == "within 50 km of Portland, OR"
+    assert place_of(Need(text=NEED, place=PLACE)) == PLACE
