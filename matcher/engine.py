@@ -1229,13 +1229,22 @@ class Engine:
             return f, topic, reading.query, reading.clauses, reading.required, floor
         reads_asks = not need.required_capabilities and self.meaning is not None
         asked_vecs: np.ndarray | None = None
-        if reads_asks and topic != need.text and not self.reader.pools_spans():
+        packed = (
+            self.reader.packed_need(topic, [topic, need.text])
+            if reads_asks and topic != need.text and query_vector is None
+            else None
+        )
+        if packed is not None:
+            # the topic, its clauses and those of the need as written in one call
+            q, clause_vecs, asked_vecs = packed[0], packed[1][0], packed[1][1]
+        elif reads_asks and topic != need.text and not self.reader.pools_spans():
             # the clauses of the topic and of the need as written (quoted back) in one pass
-            (clause_vecs, asked_vecs), q = side_by_side(
+            both, q = side_by_side(
                 lambda: self.reader.clause_vectors_of([topic, need.text]),
                 lambda: self.reader.vector(topic) if query_vector is None else query_vector,
                 parallel=self._reads_in_parallel() and query_vector is None,
             )
+            clause_vecs, asked_vecs = both
         elif query_vector is None:
             q, clause_vecs = self.reader.need_vectors(topic, parallel=self._reads_in_parallel())
         else:

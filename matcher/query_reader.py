@@ -3,8 +3,9 @@
 A query vector is the text's embedding (plus the mean of its sentences' with
 `query_sentences`), centred like the profiles by the corpus mean; a need's clause vectors are
 its clauses embedded like queries (focus evidence, required capabilities, the coalition's
-per-clause evidence), or, with `clause_spans`, pooled from the need's own pass through the
-model (`matcher.embedding.spans`). Both are kept in a small per-process cache, cleared when
+per-clause evidence), in one packed row when the embedder can (`packed_query_pass`,
+`matcher.embedding.packed`), or, with `clause_spans`, pooled from the need's own pass through
+the model (`matcher.embedding.spans`). Both are kept in a small per-process cache, cleared when
 the mean or the cause space changes.
 """
 
@@ -169,7 +170,7 @@ class QueryReader:
             vecs = {t: self._query_and_clauses(t, p)[1] for t, p in embed.items()}
         elif embed:
             distinct = list(dict.fromkeys(c for p in embed.values() for c in p))
-            rows = centre(l2_normalise(self.embedder.encode(distinct)), self._mean())
+            rows = centre(l2_normalise(self._encode_clauses(distinct)), self._mean())
             at = {c: i for i, c in enumerate(distinct)}
             vecs = {t: rows[[at[c] for c in p]] for t, p in embed.items()}
         empty = np.zeros((0, self.embedder.dimension), np.float32)
@@ -179,6 +180,55 @@ class QueryReader:
             got if got is not None else vecs.get(text, empty)
             for text, got in zip(texts, out, strict=True)
         ]
+
+    def packs(self) -> bool:
+        """Whether the embedder reads several texts in one packed call (`encode_packed`)."""
+        return (
+            self.settings.packed_query_pass != "off"
+            and bool(getattr(self.embedder, "packed", False))
+            and bool(getattr(self.embedder, "packs", False))
+        )
+
+    def _encode_clauses(self, clauses: Sequence[str]) -> np.ndarray:
+        """A need's clauses through the model in one call: packed end to end in one row when
+        the embedder can (no padding to the longest clause), else as a batch."""
+        if self.packs():
+            packed = self.embedder.encode_packed(clauses)  # type: ignore[attr-defined]
+            if packed is not None:
+                return np.asarray(packed, dtype=np.float32)
+        return self.embedder.encode(clauses)
+
+    def packed_need(
+        self, text: str, clause_texts: Sequence[str]
+    ) -> tuple[np.ndarray, list[np.ndarray]] | None:
+        """With `packed_query_pass` "one": `text`'s query vector and `clause_vectors` of each
+        of `clause_texts` from ONE call into the model (`matcher.embedding.packed`: the text
+        and every distinct clause in one row, each read as on its own), both cached. None when
+        two calls are kept: another setting, an embedder that does not pack, sentences or
+        spans read, a vector already cached, no clause to embed (a one-clause need: one call
+        already), or too long a row."""
+        if self.settings.packed_query_pass != "one":
+            return None
+        if self.settings.query_sentences or self.pools_spans() or not self.packs():
+            return None
+        if text in self._cache or any(_CLAUSES + t in self._cache for t in clause_texts):
+            return None
+        parts = {t: evidence.clauses(t) for t in clause_texts}
+        embed = {t: p for t, p in parts.items() if len(p) >= 2}
+        distinct = list(dict.fromkeys(c for p in embed.values() for c in p))
+        if not distinct:
+            return None
+        packed = self.embedder.encode_packed([text, *distinct])  # type: ignore[attr-defined]
+        if packed is None:
+            return None
+        rows = centre(l2_normalise(packed), self._mean())
+        at = {c: i for i, c in enumerate(distinct, start=1)}
+        empty = np.zeros((0, self.embedder.dimension), np.float32)
+        vecs = {t: rows[[at[c] for c in p]] if t in embed else empty for t, p in parts.items()}
+        self._remember(text, rows[0])
+        for t, v in vecs.items():
+            self._remember(_CLAUSES + t, v)
+        return rows[0], [vecs[t] for t in clause_texts]
 
     def pools_spans(self) -> bool:
         return self.settings.clause_spans and bool(getattr(self.embedder, "pools_spans", False))
@@ -198,6 +248,9 @@ class QueryReader:
                 self._remember(text, q)
                 self._remember(_CLAUSES + text, clause_vecs)
                 return q, clause_vecs
+        packed = self.packed_need(text, [text])
+        if packed is not None:
+            return packed[0], packed[1][0]
         if text in self._cache or _CLAUSES + text in self._cache:
             return self.vector(text), self.clause_vectors(text)
         clauses, q = side_by_side(

@@ -177,6 +177,17 @@ class Settings(BaseSettings):
         "of two, 2.4x less embedding CPU (matcher.embedding.spans). Off by default: in context "
         "a clause takes on its neighbours' meaning (T4 business P@5 0.310 -> 0.290)",
     )
+    packed_query_pass: str = Field(
+        "off",
+        pattern="^(off|clauses|one)$",
+        description="ONNX backend (matcher.embedding.packed). off (default): a need's text and "
+        "its clauses in two calls, the clauses as a batch padded to the longest; clauses: "
+        "the clauses laid end to end in one row, each attending only to itself, no padding "
+        "(reading a need -11% CPU on the sample needs, -18% on T4's); one: the need's text "
+        "too, one call (-26% / -19%). Both change int8 vectors within quantisation noise and "
+        "moved a T4 figure (README: 'A need's clauses packed in one row'), so both are "
+        "opt-in. The packed graph is exported once with torch beside the ONNX export",
+    )
     parallel_query_passes: bool = Field(
         True,
         description="read a need's text and its clauses on two threads at once for a "

@@ -43,6 +43,7 @@ def create_embedder(settings: Settings) -> Embedder:
             quantize=backend == "onnx-int8",
             batch_size=settings.embed_batch_size,
             threads=settings.torch_threads,
+            packed=settings.packed_query_pass != "off",
         )
     if backend != "torch":
         raise ValueError(f"unknown embedding backend {backend!r} (torch, onnx, onnx-int8)")

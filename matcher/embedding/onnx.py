@@ -22,6 +22,13 @@ from typing import Any
 import numpy as np
 
 from matcher.atomic import atomic_directory
+from matcher.embedding.packed import (
+    PACK_LIMIT,
+    PACKED_OUTPUT,
+    export_packed,
+    packed_feed,
+    pool_segments,
+)
 from matcher.embedding.sentence_transformer import (
     DEFAULT_MODEL_NAME,
     default_model_path,
@@ -152,6 +159,7 @@ class OnnxEmbedder:
         quantize: bool = True,
         batch_size: int = 64,
         threads: int | None = None,
+        packed: bool = False,
     ) -> None:
         self.model_path = Path(model_path) if model_path is not None else default_model_path()
         # int8 vectors differ slightly from the torch ones: keep them apart in caches/artifacts
@@ -167,6 +175,9 @@ class OnnxEmbedder:
         self._tokenizer: Any = None
         self._pooled: list[str] = []  # the output `encode` fetches
         self._tokens = False  # the sessions also give token states (`encode_spans`)
+        self.packed = packed  # read short texts in one packed row (`encode_packed`)
+        self._packed_session: Any = None
+        self._packed_tried = False  # opened on first use: a build's workers never need it
         self._lock = threading.Lock()
 
     def load(self) -> OnnxEmbedder:
@@ -177,6 +188,61 @@ class OnnxEmbedder:
                     self._session if self.threads is not None else self._open(1)[0]
                 )
         return self
+
+    def _open_packed(self) -> Any:
+        """A one-thread session over the packed graph (`matcher.embedding.packed`), or None
+        when it cannot be made (then `encode_packed` declines)."""
+        import onnxruntime as ort
+
+        name = export_key(self.model_path, self.quantize)
+        path = export_packed(
+            self.model_path, self.cache_dir, name, quantize=self.quantize, opset=OPSET
+        )
+        if path is None:
+            return None
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1  # one short row: see SMALL_INPUT
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            return ort.InferenceSession(
+                str(path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own exception types
+            logger.warning("onnxruntime could not open %s (%s): not packing", path, exc)
+            return None
+
+    @property
+    def packs(self) -> bool:
+        """Whether `encode_packed` reads texts in one packed row: loads the model and, the
+        first time, the packed graph (exported first if missing: a server's warm-up)."""
+        self.load()
+        if self.packed and not self._packed_tried:
+            with self._lock:
+                if not self._packed_tried:
+                    self._packed_session = self._open_packed()
+                    self._packed_tried = True
+        return self._packed_session is not None
+
+    def encode_packed(self, texts: Sequence[str]) -> np.ndarray | None:
+        """Each text's vector as if embedded on its own (no attention between them), all from
+        ONE call into the model: the texts end to end in one row, no padding (a need and its
+        clauses). None when there is no packed graph or the row would be longer than
+        PACK_LIMIT tokens: the caller embeds them as before."""
+        if isinstance(texts, str):
+            raise TypeError("encode_packed takes a sequence of texts, not a single string")
+        if not texts or not self.packs:
+            return None
+        encodings = self._tokenizer.encode_batch(list(texts))
+        lengths = [sum(e.attention_mask) for e in encodings]  # without the batch's padding
+        if sum(lengths) > PACK_LIMIT:
+            return None
+        feed, segments = packed_feed(
+            [e.ids[:n] for e, n in zip(encodings, lengths, strict=True)],
+            [e.type_ids[:n] for e, n in zip(encodings, lengths, strict=True)],
+        )
+        states = self._packed_session.run([PACKED_OUTPUT], feed)[0][0]
+        return pool_segments(states, segments, len(texts))
 
     def _open(self, threads: int | None) -> tuple[Any, Any]:
         try:

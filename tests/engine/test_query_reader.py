@@ -169,3 +169,119 @@ def test_an_engine_reads_on_two_threads_only_as_the_one_ranking_in_progress(
     engine.settings.parallel_query_passes = False
     assert not engine._reads_in_parallel()
     engine.close()
+
+
+class PackingEmbedder(RecordingEmbedder):
+    """A recording embedder that also reads several texts in one call (`encode_packed`), each
+    as on its own (the hashing embedder's vectors do not depend on their batch)."""
+
+    packed = True
+    packs = True
+
+    def __init__(self, inner: object, *, declines: bool = False) -> None:
+        super().__init__(inner)
+        self.packed_calls: list[list[str]] = []
+        self.declines = declines  # as a row longer than the limit: None
+
+    def encode_packed(self, texts: Sequence[str]) -> np.ndarray | None:
+        self.packed_calls.append(list(texts))
+        if self.declines:
+            return None
+        return self.inner.encode(texts)  # type: ignore[attr-defined,no-any-return]
+
+
+def test_a_need_and_its_clauses_take_one_call_when_packing_all(tmp_path: Path) -> None:
+    """With packed_query_pass "one", one call into the model for a need: its text and its
+    distinct clauses in one packed row (two calls cost two fixed overheads and the clauses'
+    padding). The vectors are the two-call ones (to int8 noise with the real model)."""
+    text = f"{VOLUNTEERS}, {TRUCKS}; {VOLUNTEERS}"
+    two = RecordingEmbedder(HashingEmbedder())
+    want_q, want_c = _reader(two, tmp_path, parallel_query_passes=False).need_vectors(text)
+    assert len(two.calls) == 2  # as before: the need, then its clauses
+    one = PackingEmbedder(HashingEmbedder())
+    reader = _reader(one, tmp_path, packed_query_pass="one")
+    q, clause_vecs = reader.need_vectors(text)
+    assert one.calls == [] and one.packed_calls == [[text, VOLUNTEERS, TRUCKS]]
+    np.testing.assert_array_equal(q, want_q)
+    np.testing.assert_array_equal(clause_vecs, want_c)  # the repeated clause read once
+    got = reader.need_vectors(text)  # cached, both
+    np.testing.assert_array_equal(got[1], want_c)
+    assert len(one.packed_calls) == 1 and one.calls == []
+
+
+def test_packing_keeps_two_calls_where_it_cannot_help(tmp_path: Path) -> None:
+    """A one-clause need is one call already; an embedder that declines (a row too long) and
+    a need whose vector is cached are read as before."""
+    one = PackingEmbedder(HashingEmbedder())
+    _reader(one, tmp_path, packed_query_pass="one").need_vectors(VOLUNTEERS)
+    assert one.packed_calls == [] and one.calls == [[VOLUNTEERS]]
+    declining = PackingEmbedder(HashingEmbedder(), declines=True)
+    text = f"We need {VOLUNTEERS}, {TRUCKS}"
+    reader = _reader(declining, tmp_path, parallel_query_passes=False, packed_query_pass="one")
+    q, c = reader.need_vectors(text)
+    assert len(declining.packed_calls) == 2  # the need and its clauses, then the clauses
+    assert declining.calls == [[f"We need {VOLUNTEERS}", TRUCKS], [text]]
+    assert c.shape == (2, 384)
+    cached = PackingEmbedder(HashingEmbedder())
+    reader = _reader(cached, tmp_path, packed_query_pass="one")  # its clauses still packed
+    reader.vector(text)
+    reader.need_vectors(text)
+    assert cached.packed_calls == [[f"We need {VOLUNTEERS}", TRUCKS]]  # the clauses packed
+    assert cached.calls == [[text]]
+
+
+@pytest.mark.parametrize(("mode", "calls"), [("one", 1), ("clauses", 2)])
+def test_an_engine_reads_a_need_with_place_words_packed(
+    tmp_path: Path, mode: str, calls: int
+) -> None:
+    """The topic (place words left out), its clauses and the clauses as written (quoted back
+    in the asks): one call into the model with "one", the clauses packed with "clauses"; the
+    same reading as the two padded calls of before."""
+    from matcher.domain import Need
+    from matcher.engine import Engine
+    from tests.engine.conftest import small_corpus
+
+    need = Need(id="n", text=f"Families in Hartford, Connecticut need {VOLUNTEERS}, {TRUCKS}")
+    readings = []
+    for i, embedder in enumerate(
+        (RecordingEmbedder(HashingEmbedder()), PackingEmbedder(HashingEmbedder()))
+    ):
+        embedder.model_name = "recording-v1"  # not the hashing model's name: asks by meaning
+        settings = Settings(
+            data_dir=tmp_path / str(i), model_name="hashing-v1", packed_query_pass=mode
+        )
+        engine = Engine.open(settings, embedder=embedder, load=False)  # type: ignore[arg-type]
+        engine.store.upsert_organisations(small_corpus())
+        engine.build()
+        embedder.calls.clear()
+        packed_calls = getattr(embedder, "packed_calls", [])
+        packed_calls.clear()
+        readings.append(engine.read_need(need))
+        assert len(embedder.calls) + len(packed_calls) == (2 if i == 0 else calls)
+        assert len(packed_calls) == i  # the packing embedder packs once, either way
+        engine.close()
+    two, one = readings
+    np.testing.assert_allclose(one.query, two.query, atol=1e-6)
+    np.testing.assert_allclose(one.clauses, two.clauses, atol=1e-6)
+    assert one.required == two.required and one.required
+
+
+def test_packing_the_clauses_reads_the_need_as_before(tmp_path: Path) -> None:
+    """packed_query_pass "clauses": the query vector comes from the need's own call, exactly
+    as before; its distinct clauses go through the model in one packed row instead of a padded
+    batch (their vectors equal the batch's with a model whose vectors do not depend on their
+    batch; to int8 noise with the real one). Off by default: nothing is packed."""
+    text = f"{VOLUNTEERS}, {TRUCKS}; {FREEZER}"
+    two = RecordingEmbedder(HashingEmbedder())
+    want_q, want_c = _reader(two, tmp_path, parallel_query_passes=False).need_vectors(text)
+    packing = PackingEmbedder(HashingEmbedder())
+    reader = _reader(packing, tmp_path, parallel_query_passes=False, packed_query_pass="clauses")
+    q, c = reader.need_vectors(text)
+    assert packing.calls == [[text]] and packing.packed_calls == [[VOLUNTEERS, TRUCKS, FREEZER]]
+    np.testing.assert_array_equal(q, want_q)
+    np.testing.assert_array_equal(c, want_c)
+    off = PackingEmbedder(HashingEmbedder())
+    default = _reader(off, tmp_path)
+    assert default.settings.packed_query_pass == "off"
+    default.need_vectors(text)
+    assert off.packed_calls == [] and len(off.calls) == 2
