@@ -8,6 +8,10 @@ A stem matches as the start of a word ("transport" in "transportation"); a short
 unrelated words is listed as a whole word instead ("van" but not "vanilla" or "vanguard", "bus"
 but not "business"), which also matches with a plural or possessive "s"; phrases that start like
 a stem or word but mean something else are listed apart ("drivers of poverty" is no driver).
+A word of giving ("donation", "donated", "donor") names a capability only when what is given is
+not named as something else: "food donations", "donated laptops", "in-kind donations of
+furniture" give goods (food, technology, nothing listed), not funding; "donations", "monetary
+donations", "donations to our fund" give money.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+
+from matcher import gifts
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,9 @@ class Capability:
     not_phrases: tuple[str, ...] = ()
     # further senses, each in plain words: a text close to any description is about it
     senses: tuple[str, ...] = ()
+    # stems of giving: they name the capability only when the gift is not of goods
+    # (matcher.gifts): "donations" and "monetary donations" are funding, "food donations" not
+    gifts: tuple[str, ...] = ()
 
 
 CAPABILITIES: tuple[Capability, ...] = (
@@ -41,7 +50,6 @@ CAPABILITIES: tuple[Capability, ...] = (
             "fund",
             "grant",
             "financ",
-            "donat",
             "sponsor",
             "capital",
             "invest",
@@ -51,6 +59,7 @@ CAPABILITIES: tuple[Capability, ...] = (
             "loan",
         ),
         "money for the work: grants, donations, sponsorship, investment",
+        gifts=("donat", "donor"),
     ),
     Capability(
         "volunteers",
@@ -321,9 +330,9 @@ def _phrase(text: str) -> str:
 
 
 def _pattern(cap: Capability) -> re.Pattern[str]:
-    """Any stem of `cap` at a word start, or any of its words as a whole word; never where one
-    of its `not_phrases` starts."""
-    alternatives = [re.escape(stem.strip()) for stem in cap.stems]
+    """Any stem (or gift stem) of `cap` at a word start, or any of its words as a whole word;
+    never where one of its `not_phrases` starts."""
+    alternatives = [re.escape(stem.strip()) for stem in (*cap.stems, *cap.gifts)]
     if cap.words:
         alternatives.append("(?:" + "|".join(map(_phrase, cap.words)) + ")" + _PLURAL_END)
     unless = ""
@@ -341,7 +350,7 @@ def _keys_by_prefix() -> tuple[dict[str, frozenset[int]], frozenset[int]]:
     by_prefix: dict[str, set[int]] = {}
     always: set[int] = set()
     for i, cap in enumerate(CAPABILITIES):
-        for stem in (*cap.stems, *cap.words):
+        for stem in (*cap.stems, *cap.gifts, *cap.words):
             prefix = stem.strip()[:3]
             if len(prefix) == 3 and prefix.isascii() and prefix.isalpha() and prefix.islower():
                 by_prefix.setdefault(prefix, set()).add(i)
@@ -376,9 +385,82 @@ def _capabilities_in(text: str) -> frozenset[str]:
     else:
         patterns = _STEM_PATTERNS
     for key, pat in patterns:
-        if pat.search(t):
+        if _reading(key, pat, t) == "named":
             found.add(key)
     return frozenset(found)
+
+
+def _reading(key: str, pat: re.Pattern[str], t: str) -> str | None:
+    """How `t` (lowercased, a space either side) mentions capability `key` (`pat`): "named";
+    "goods" when its only mentions are gifts of goods (`_goods_of_gift`: "food donations" for
+    funding); None when not at all."""
+    gifts = _BY_KEY[key].gifts
+    if not gifts:
+        return "named" if pat.search(t) else None
+    said = None
+    for m in pat.finditer(t):
+        if not (m.group().startswith(gifts) and _goods_of_gift(t, m.start())):
+            return "named"
+        said = "goods"
+    return said
+
+
+# Capabilities that are goods or given in kind: a gift of what one names is of goods
+# ("donated laptops": technology; "donated space": facilities)
+_GOODS_CAPABILITIES = frozenset(
+    {"food_supply", "technology", "equipment", "facilities", "distribution", "energy"}
+)
+
+
+def _stem_keys(word: str) -> set[str]:
+    return {k for k, pat in _STEM_PATTERNS if pat.search(f" {word} ")}
+
+
+def _goods_of_gift(t: str, start: int) -> str | None:
+    """The word naming the goods the gift at `start` gives ("food" in "food donations",
+    "laptops" in "donated laptops", "supplies" in "donations of school supplies"), or None for
+    a gift of money: one that says what it gives in words naming money ("monetary donations",
+    "donated $500", "donations to our fund") or that does not say ("donations", "donors")."""
+    for word, after in gifts.said_of(t, start):
+        said = gifts.given(word, after=after)
+        if said is None:
+            keys = _stem_keys(word)
+            said = "money" if "funding" in keys else "goods" if keys & _GOODS_CAPABILITIES else None
+        if said is not None:
+            return word if said == "goods" else None
+    return None
+
+
+@lru_cache(maxsize=65536)
+def _gifts_of_goods(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    t = " " + text.strip().lower().replace("_", " ") + " "
+    only: set[str] = set()
+    goods: set[str] = set()
+    for key, pat in _STEM_PATTERNS:
+        cap = _BY_KEY[key]
+        if not cap.gifts or not any(g in t for g in cap.gifts):
+            continue
+        if _reading(key, pat, t) == "goods":
+            only.add(key)
+        for m in pat.finditer(t):
+            word = _goods_of_gift(t, m.start()) if m.group().startswith(cap.gifts) else None
+            if word is not None:
+                goods.update(_stem_keys(word) & _GOODS_CAPABILITIES)
+    return frozenset(only), frozenset(goods)
+
+
+def given_as_goods(text: str) -> set[str]:
+    """The capabilities `text` mentions only by a gift of goods: "We need food donations" or
+    "we distribute donated food" give food, not money, though their words (and so their
+    embeddings) come close to funding's "donations"; a text that names funding otherwise
+    ("donations of food and money", "grants") is not among them."""
+    return set(_gifts_of_goods(text)[0])
+
+
+def goods_given(text: str) -> set[str]:
+    """The capabilities of the goods a gift in `text` names: technology for "donated laptops",
+    equipment for "donations of school supplies", food for "food donations"."""
+    return set(_gifts_of_goods(text)[1])
 
 
 def capabilities_in(text: str) -> set[str]:

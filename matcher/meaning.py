@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from matcher.capabilities import CAPABILITIES, capabilities_in
+from matcher.capabilities import CAPABILITIES, capabilities_in, given_as_goods, goods_given
 from matcher.evidence import Encode
 from matcher.quotes import MAX_QUOTE_WORDS, short_phrase
 
@@ -56,7 +56,10 @@ class CapabilityMeaning:
         to a capability's description, or one that names it when the clause or the whole need
         (`whole`, its vector) is fairly close to it. A named capability is confirmed by the
         whole need as a one-clause need always was: a list's short items are clauses of their
-        own, which left "a shuttle to take kids to the program" alone a little short of it."""
+        own, which left "a shuttle to take kids to the program" alone a little short of it. A gift
+        of a named good asks for that good ("donated laptops": technology) and not for what
+        the gift would name as money ("food donations" is food, not funding, though near
+        funding's "donations" by meaning; `matcher.gifts`)."""
         if not len(parts):
             return {}
         sims = self.similarity(vectors)  # clauses x capabilities
@@ -66,6 +69,10 @@ class CapabilityMeaning:
                 k = self.keys_.index(key)
                 if named[j, k] >= ASK_NAMED_THRESHOLD:
                     sims[j, k] = max(sims[j, k], ASK_THRESHOLD)
+            for key in goods_given(part):
+                sims[j, self.keys_.index(key)] = max(sims[j, self.keys_.index(key)], ASK_THRESHOLD)
+            for key in given_as_goods(part):
+                sims[j, self.keys_.index(key)] = min(sims[j, self.keys_.index(key)], 0.0)
         best_clause = sims.argmax(axis=0)
         best = sims.max(axis=0)
         order = [k for k in np.argsort(-best).tolist() if best[k] >= ASK_THRESHOLD][:MAX_ASKS]

@@ -50,10 +50,10 @@ CODE_TABLES = ("cities", "regions", "countries", "focus")
 def _source_digest() -> str:
     """Digest of the source of the modules that derive the columns from a profile: a saved
     column made by other code is not used."""
-    from matcher import capabilities, meaning, offers, score_columns
+    from matcher import capabilities, gifts, meaning, offers, score_columns
 
     h = hashlib.sha256()
-    for module in (capabilities, meaning, offers, score_columns):
+    for module in (capabilities, gifts, meaning, offers, score_columns):
         try:
             h.update(Path(str(module.__file__)).read_bytes())
         except (OSError, TypeError):

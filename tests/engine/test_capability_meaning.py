@@ -89,3 +89,27 @@ def test_a_named_capability_is_confirmed_by_the_clause_or_the_whole_need() -> No
     # the whole need confirms only what a clause names: an unnamed capability is not asked
     whole[meaning.keys_.index("housing")] = 0.39
     assert "housing" not in meaning.asks(parts, clauses, whole=whole)
+
+
+def test_a_gift_of_goods_asks_for_the_goods_not_for_funding() -> None:
+    """A Providence food need ("We need food donations, drivers and volunteers") asked funding:
+    "donation" named funding and the clause, near funding's "money for the work: grants,
+    donations, ..." by meaning, confirmed it, so the coalition looked for funders. A gift of a
+    named good asks for that good, even where the clause is nearer funding by meaning (the
+    model put "donated laptops" at funding 0.30, technology 0.18); a bare gift stays funding."""
+    meaning = CapabilityMeaning(_encode)
+    f = meaning.keys_.index("funding")
+    food = meaning.keys_.index("food_supply")
+    parts = ["We need food donations", "donated laptops", "We rely on donations"]
+    clauses = np.zeros((3, DIM), np.float32)
+    clauses[0, food] = 0.6
+    clauses[0, f] = ASK_THRESHOLD + 0.05  # near funding by meaning alone
+    clauses[1, f] = 0.30
+    clauses[2, f] = ASK_NAMED_THRESHOLD + 0.01
+    asks = meaning.asks(parts[:2], clauses[:2])
+    assert set(asks) == {"food_supply", "technology"}
+    assert asks["technology"] == "donated laptops"
+    assert meaning.asks(parts[2:], clauses[2:]) == {"funding": "We rely on donations"}
+    # money named beside the goods is still asked
+    both = meaning.asks(["donations of food and money"], clauses[:1])
+    assert set(both) == {"food_supply", "funding"}

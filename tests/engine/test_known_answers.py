@@ -127,6 +127,39 @@ def test_a_lists_short_items_are_read_as_asks(sample_engine: Engine) -> None:
     assert "funding" in fuel
 
 
+def test_a_gift_of_goods_asks_for_the_goods_and_the_coalition_seeks_no_funder(
+    sample_engine: Engine,
+) -> None:
+    """A Providence food need ("We need food donations, drivers and volunteers") asked funding,
+    so the coalition looked for funders: "donation" named funding, and the clause, near
+    funding's "donations" by meaning, confirmed it. Donated goods ask for the goods; donations
+    that name no good stay funding."""
+    food = Need(
+        text="Families here run out of food before the end of the month. Our pantry is open "
+        "three days a week. We need food donations, drivers and volunteers.",
+        lat=PORTLAND[0],
+        lon=PORTLAND[1],
+        radius_km=40,
+    )
+    rec = sample_engine.recommend(food, limit=10)
+    assert {"food_supply", "distribution", "volunteers"} <= set(rec.required_capabilities)
+    assert "funding" not in rec.required_capabilities
+    assert "funding" not in rec.coalition.covered and "funding" not in rec.coalition.gaps
+    asked = {
+        text: set(sample_engine.recommend(Need(text=text), limit=3).required_capabilities)
+        for text in (
+            "We need volunteers, food donations and a van.",
+            "Our after-school program needs donated laptops and tutors.",
+            "We rely on donations and need more of them.",
+            "We need monetary donations to keep the pantry open.",
+        )
+    }
+    listed, laptops, bare, monetary = asked.values()
+    assert "funding" not in listed and "food_supply" in listed
+    assert "technology" in laptops and "funding" not in laptops
+    assert "funding" in bare and "funding" in monetary
+
+
 def test_business_finds_aligned_nonprofits(sample_engine: Engine) -> None:
     biz = next(
         p.org
