@@ -5,31 +5,18 @@ and the form asked again keep it."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 from api_support import LiveServer
+from test_api_browser import CHROMIUM, NEED, _launch
 
-CHROMIUM = Path("/usr/bin/chromium")
-NEED = (
-    "Families on the east side skip meals at the end of the month; we need weekly "
-    "fresh food distribution, volunteers and funding."
-)
 PLACE = "Portland, OR"  # the sample has partners there, and in Salem, 75 km away
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
     reason="needs the Debian 'chromium' package at /usr/bin/chromium (installed by make setup)",
 )
-
-
-def _launch(pw: Any) -> Any:
-    return pw.chromium.launch(
-        executable_path=str(CHROMIUM),
-        headless=True,
-        args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    )
 
 
 def _distances(page: Any) -> list[tuple[float | None, bool]]:

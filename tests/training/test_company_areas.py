@@ -28,12 +28,17 @@ ROWS = (
 )
 
 
-def _companies(tmp_path: Path) -> dict[str, Organisation]:
+def companies_from(tmp_path: Path, rows: str) -> dict[str, Organisation]:
+    """The companies of these CSV rows (HEADER's columns), imported as an analyst would."""
     path = tmp_path / "companies.csv"
-    path.write_text(HEADER + ROWS)
+    path.write_text(HEADER + rows)
     batch = read("companies", path)
     assert not batch.rejected
     return {o.id: o for o in batch.organisations}
+
+
+def _companies(tmp_path: Path) -> dict[str, Organisation]:
+    return companies_from(tmp_path, ROWS)
 
 
 def test_a_regulated_utility_serves_the_states_its_summary_names(tmp_path: Path) -> None:

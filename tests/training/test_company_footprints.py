@@ -7,13 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_company_areas import companies_from
 
 from matcher.catalog import Catalog, make_profile
 from matcher.domain import Filters, Need, Organisation, Sector
 from matcher.score import Scored, reasons_for
-from training.importers import read
 
-HEADER = "symbol,name,sector,industry,city,state,country,employees,summary\n"
 ROWS = (
     # a regional bank listing its branches' states (its seat, Ohio, among them)
     "RBK,Lakeshore Bancorp,Financial Services,Banks - Regional,Akron,OH,United States,9000,"
@@ -40,11 +39,7 @@ ROWS = (
 
 
 def _companies(tmp_path: Path) -> dict[str, Organisation]:
-    path = tmp_path / "companies.csv"
-    path.write_text(HEADER + ROWS)
-    batch = read("companies", path)
-    assert not batch.rejected
-    return {o.id: o for o in batch.organisations}
+    return companies_from(tmp_path, ROWS)
 
 
 def test_a_regional_bank_serves_the_states_of_its_branches(tmp_path: Path) -> None:
@@ -62,11 +57,11 @@ def test_a_regional_bank_serves_the_states_of_its_branches(tmp_path: Path) -> No
         mask = catalog.mask(Filters(sectors=[Sector.business], region=region, country="US"))
         return {str(ids[i]) for i in mask.nonzero()[0]}
 
-    national = {"ticker-PLN", "ticker-WID", "ticker-SEG"}
-    assert passing("VT") == national
-    assert passing("NY") == national | {"ticker-RBK"}
-    assert passing("PA") == national | {"ticker-RBK", "ticker-HMB"}
-    assert passing("DC") == national | {"ticker-HMB"}
+    everywhere = {"ticker-PLN", "ticker-WID", "ticker-SEG"}
+    assert passing("VT") == everywhere
+    assert passing("NY") == everywhere | {"ticker-RBK"}
+    assert passing("PA") == everywhere | {"ticker-RBK", "ticker-HMB"}
+    assert passing("DC") == everywhere | {"ticker-HMB"}
 
 
 def test_its_card_names_the_states_of_its_branches(tmp_path: Path) -> None:
