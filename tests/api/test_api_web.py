@@ -296,6 +296,15 @@ def test_ambiguous_place_is_explained_in_the_form(
     assert 'value="Springfield"' in r.text  # what was typed stays in the field
 
 
+def test_a_place_error_names_the_field_as_the_form_labels_it(client: TestClient) -> None:
+    """An unknown place read "field 'place': unknown place ..." (the API's wording) above a
+    form whose field is labelled "Place"."""
+    r = client.post("/", data={"text": NEED_TEXT, "place": "Springfield, ZZ"})
+    assert r.status_code == 422
+    alert = r.text.split('role="alert"')[1].split("</div>")[0]
+    assert "<li>Place: unknown place &#39;Springfield, ZZ&#39;" in alert, alert
+
+
 def test_the_page_names_an_icon_that_is_served(client: TestClient) -> None:
     """Browsers asked for /favicon.ico on every page and got a 404 in the console."""
     page = client.get("/")
