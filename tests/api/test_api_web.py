@@ -248,7 +248,7 @@ def test_profile_text_is_escaped_and_contact_hidden(
 def test_the_profile_says_the_area_served(client: TestClient, keys: dict[str, str]) -> None:
     """A body limited to some states (a utility serving MA, CT and NH) showed nothing of them
     on its page, though the API returns them: the page now says which, as a result's card
-    does; a national body says nationwide; a local one its radius."""
+    does; a national body says nationwide, a statewide one its state; a local one its radius."""
     base = {"sector": "business", "description": "Electric and gas utility with grants."}
     orgs = {
         "reach-regions": (
@@ -256,6 +256,9 @@ def test_the_profile_says_the_area_served(client: TestClient, keys: dict[str, st
             "MA, CT, NH only",
         ),
         "reach-national": ({"service_level": "national"}, "nationwide"),
+        # a statewide body (Farm Fresh Rhode Island on the real data): its card said "works
+        # statewide", its page nothing
+        "reach-state": ({"service_level": "state", "region": "RI"}, "statewide (RI)"),
         "reach-radius": ({"service_radius_km": 40, "city": "Hartford"}, "within 40 km"),
     }
     try:
