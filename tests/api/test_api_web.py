@@ -344,3 +344,17 @@ def test_no_gap_says_what_was_read_and_where_to_add_more(client: TestClient) -> 
         0
     )
     assert 'href="#capabilities"' in gaps.group(0)
+
+
+def test_the_help_asked_is_named_as_the_reasons_name_it(client: TestClient) -> None:
+    """'Help this need asks for', a card's 'Covers:' and the gaps showed the capability's key
+    ('distribution', 'healthcare') where the reasons beside them said 'distribution and
+    logistics', 'health services': two names for one thing on one card."""
+    r = client.post("/", data=NEED_FORM)
+    assert r.status_code == 200, r.text
+    asked = re.findall(r'<span class="chip">([^<]+)</span>', r.text.split('id="coalition"')[0])
+    assert "distribution and logistics" in asked, asked
+    assert "distribution" not in asked
+    covers = re.findall(r'<p class="covers">Covers: ([^<]+)</p>', r.text)
+    named = {c for line in covers for c in line.split(", ")}
+    assert named and "distribution" not in named, named
