@@ -23,6 +23,10 @@ from matcher.errors import NotFoundError
 router = APIRouter(include_in_schema=False)
 
 ALIGNED_LIMIT = 15
+# within a distance, the bodies working statewide or wider are listed apart: asked for this
+# many, so that they cannot fill the whole list and leave none based near (each list shows
+# ALIGNED_LIMIT at most)
+ALIGNED_FETCH_NEAR = 60
 FOCUS_MAX = 500
 ALL = "all"
 WIDE_LEVELS = ("national", "international")
@@ -68,14 +72,16 @@ async def aligned(
     near = point if point is not None and within else None
     area = Filters(near=near, radius_km=within, near_region=org.region) if near else Filters()
 
+    limit = ALIGNED_FETCH_NEAR if near else ALIGNED_LIMIT
+
     def work() -> list[Match]:
         if not focus:
-            return engine.match(org_id, sectors=wanted, filters=area, limit=ALIGNED_LIMIT)
+            return engine.match(org_id, sectors=wanted, filters=area, limit=limit)
         need = home_need(org, focus)
         filters = area.model_copy(
             update={"sectors": [Sector(s) for s in wanted or ()], "exclude_ids": [org.id]}
         )
-        return engine.recommend(need, filters=filters, limit=ALIGNED_LIMIT).results
+        return engine.recommend(need, filters=filters, limit=limit).results
 
     try:
         matches: list[Match] | None = await state.compute(work)
@@ -92,8 +98,8 @@ async def aligned(
     ctx = context(
         request,
         org=org,
-        matches=None if matches is None else [m for m in matches if m not in wide],
-        wide=wide,
+        matches=None if matches is None else [m for m in matches if m not in wide][:ALIGNED_LIMIT],
+        wide=wide[:ALIGNED_LIMIT],
         chosen=chosen,
         choices=(*SECTORS, ALL),
         focus=focus,

@@ -53,6 +53,16 @@ def _form_errors(exc: pydantic.ValidationError) -> list[str]:
     return out
 
 
+FORM_LABELS = {"text": "The need", "place": "Place", "radius_km": "Distance"}
+
+
+def _domain_errors(exc: ValidationError) -> list[str]:
+    """A matcher ValidationError in the form's words: 'Place: unknown place ...', not the
+    API's "field 'place': ..." (the field named as the form labels it)."""
+    label = FORM_LABELS.get(exc.field or "")
+    return [f"{label}: {exc.message}"] if label else [str(exc)]
+
+
 def need_from_form(form: dict[str, Any]) -> Need:
     """The form as a recommendation request, read the same way as POST /v1/recommendations
     (so a `place` and its `radius_km` are handled exactly as the API handles them). The
@@ -154,7 +164,10 @@ async def submit(
     try:
         rec, rec_id = await state.compute(work)
     except (pydantic.ValidationError, ValidationError) as exc:
-        errors = _form_errors(exc) if isinstance(exc, pydantic.ValidationError) else [str(exc)]
+        if isinstance(exc, pydantic.ValidationError):
+            errors = _form_errors(exc)
+        else:
+            errors = _domain_errors(exc)
         # an unknown or ambiguous place (matcher.errors.PlaceError) names what it could mean
         candidates = [str(c) for c in getattr(exc, "candidates", None) or []][:8]
         unsaid = bool(candidates) and not any(candidates[0] in e for e in errors)

@@ -15,12 +15,15 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from api.web.distance import within_options
+from matcher.capabilities import label as capability_label
 from matcher.domain import SECTORS, Match, Recommendation
 
 if TYPE_CHECKING:
     from matcher.accounts import Person
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
+# a capability as the reasons name it ('health services', not the key 'healthcare')
+templates.env.filters["capability"] = capability_label
 
 COMPONENT_ORDER = ("fit", "coverage", "reciprocity", "proximity", "freshness")
 COMPONENT_LABELS = {

@@ -148,3 +148,45 @@ def test_national_bodies_are_listed_apart_from_the_distance(tmp_path: Path) -> N
     assert km and max(km) <= 50
     assert f"Their work covers {home.city}" in wide
     engine.close()
+
+
+def test_wide_bodies_do_not_crowd_out_the_near_ones(tmp_path: Path) -> None:
+    """Within a distance, the page asked for its 15 results before splitting off the bodies
+    that work nationwide: where 15 of those score higher (Eversource, 'All', within 50 km on
+    real data: federal agencies and S&P 500 companies), it said 'No organisation based within
+    50 km is a close enough match' while the Nonprofit tab listed 15 of them."""
+    from api.main import create_app
+    from api.routes.aligned_pages import ALIGNED_LIMIT
+    from matcher.domain import Organisation
+    from tests.api.api_support import quiet_api_settings, seed
+
+    engine = seed(tmp_path)
+    company = _first("business")
+    for i in range(ALIGNED_LIMIT + 2):
+        engine.create_organisation(
+            Organisation(
+                id=f"national-food-{i}",
+                name=f"National Food Bank Network {i}",
+                sector="nonprofit",
+                description="National network of food banks: food banks, food bank pantries.",
+                offers=["food banks", "food bank volunteers", "food donations"],
+                city="Miami",
+                region="Florida",
+                country="US",
+                lat=25.76,
+                lon=-80.19,
+                service_level="national",
+            )
+        )
+    app = create_app(engine.settings, quiet_api_settings(warm_up=False), engine=engine)
+    with TestClient(app) as client:
+        page = client.get(
+            f"/organisations/{company}/aligned", params={"focus": "food banks", "within": 50}
+        ).text
+    engine.close()
+    near, _, wide = page.partition('id="wide-title"')
+    assert "is a close enough match" not in near
+    km = [float(x) for x in re.findall(r"· (\d+) km away ·", near)]
+    assert km and max(km) <= 50
+    national = [org for org, _ in _items(wide) if org.startswith("national-food-")]
+    assert len(national) == len(_items(wide)) == ALIGNED_LIMIT  # each list shows 15 at most

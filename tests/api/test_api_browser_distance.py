@@ -73,3 +73,31 @@ def test_organiser_searches_near_the_place(server: LiveServer, javascript: bool)
             assert errors == []
         finally:
             browser.close()
+
+
+def test_the_aligned_pages_distance_is_a_full_size_control(server: LiveServer) -> None:
+    """The aligned page's 'Serving the area within' select was the browser's bare default
+    (about 20 px high, small type) under a styled text box: hard to hit on a phone."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = _launch(pw)
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.goto(server.base_url + "/")
+            page.get_by_label("The need, in plain words").fill(NEED)
+            page.get_by_label("Place").fill(PLACE)
+            page.get_by_role("button", name="Find partners").click()
+            page.wait_for_selector("#coalition .partner", timeout=30_000)
+            near = page.locator("article.partner:has-text('km away')").first
+            org_id = near.get_attribute("data-org-id")
+            page.goto(f"{server.base_url}/organisations/{org_id}/aligned")
+            distance = page.get_by_label("Serving the area within")
+            focus = page.locator("form.focus input[name=focus]")
+            box, text_box = distance.bounding_box(), focus.bounding_box()
+            assert box is not None and text_box is not None
+            assert box["height"] >= 44, box
+            font = distance.evaluate("e => getComputedStyle(e).fontSize")
+            assert font == focus.evaluate("e => getComputedStyle(e).fontSize"), font
+            assert box["width"] <= 390
+        finally:
+            browser.close()

@@ -248,7 +248,7 @@ def test_profile_text_is_escaped_and_contact_hidden(
 def test_the_profile_says_the_area_served(client: TestClient, keys: dict[str, str]) -> None:
     """A body limited to some states (a utility serving MA, CT and NH) showed nothing of them
     on its page, though the API returns them: the page now says which, as a result's card
-    does; a national body says nationwide; a local one its radius."""
+    does; a national body says nationwide, a statewide one its state; a local one its radius."""
     base = {"sector": "business", "description": "Electric and gas utility with grants."}
     orgs = {
         "reach-regions": (
@@ -256,6 +256,9 @@ def test_the_profile_says_the_area_served(client: TestClient, keys: dict[str, st
             "MA, CT, NH only",
         ),
         "reach-national": ({"service_level": "national"}, "nationwide"),
+        # a statewide body (Farm Fresh Rhode Island on the real data): its card said "works
+        # statewide", its page nothing
+        "reach-state": ({"service_level": "state", "region": "RI"}, "statewide (RI)"),
         "reach-radius": ({"service_radius_km": 40, "city": "Hartford"}, "within 40 km"),
     }
     try:
@@ -296,6 +299,15 @@ def test_ambiguous_place_is_explained_in_the_form(
     assert 'value="Springfield"' in r.text  # what was typed stays in the field
 
 
+def test_a_place_error_names_the_field_as_the_form_labels_it(client: TestClient) -> None:
+    """An unknown place read "field 'place': unknown place ..." (the API's wording) above a
+    form whose field is labelled "Place"."""
+    r = client.post("/", data={"text": NEED_TEXT, "place": "Springfield, ZZ"})
+    assert r.status_code == 422
+    alert = r.text.split('role="alert"')[1].split("</div>")[0]
+    assert "<li>Place: unknown place &#39;Springfield, ZZ&#39;" in alert, alert
+
+
 def test_the_page_names_an_icon_that_is_served(client: TestClient) -> None:
     """Browsers asked for /favicon.ico on every page and got a 404 in the console."""
     page = client.get("/")
@@ -332,3 +344,17 @@ def test_no_gap_says_what_was_read_and_where_to_add_more(client: TestClient) -> 
         0
     )
     assert 'href="#capabilities"' in gaps.group(0)
+
+
+def test_the_help_asked_is_named_as_the_reasons_name_it(client: TestClient) -> None:
+    """'Help this need asks for', a card's 'Covers:' and the gaps showed the capability's key
+    ('distribution', 'healthcare') where the reasons beside them said 'distribution and
+    logistics', 'health services': two names for one thing on one card."""
+    r = client.post("/", data=NEED_FORM)
+    assert r.status_code == 200, r.text
+    asked = re.findall(r'<span class="chip">([^<]+)</span>', r.text.split('id="coalition"')[0])
+    assert "distribution and logistics" in asked, asked
+    assert "distribution" not in asked
+    covers = re.findall(r'<p class="covers">Covers: ([^<]+)</p>', r.text)
+    named = {c for line in covers for c in line.split(", ")}
+    assert named and "distribution" not in named, named
