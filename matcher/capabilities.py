@@ -40,6 +40,12 @@ class Capability:
     # stems of giving: they name the capability only when the gift is not of goods
     # (matcher.gifts): "donations" and "monetary donations" are funding, "food donations" not
     gifts: tuple[str, ...] = ()
+    # whole words that name the capability whatever the text's meaning ("low-interest loans"
+    # is funding though its clause is far from funding's description by meaning); they are
+    # also `words`
+    sure: tuple[str, ...] = ()
+    # words that, just before a `sure` word, make it mean something else ("on loan")
+    not_after: tuple[str, ...] = ()
 
 
 CAPABILITIES: tuple[Capability, ...] = (
@@ -56,10 +62,24 @@ CAPABILITIES: tuple[Capability, ...] = (
             "money",
             "philanthrop",
             "endow",
-            "loan",
+            "microloan",
+            "microfinanc",
+            "microcredit",
+            "microgrant",
         ),
         "money for the work: grants, donations, sponsorship, investment",
+        words=("credit", "lender", "lending"),
+        not_phrases=(
+            "credit hour",
+            "credit recovery",
+            "credit for",
+            "lending library",
+            "lending a hand",
+            "lending hand",
+        ),
         gifts=("donat", "donor"),
+        sure=("loan", "microloan", "microcredit", "microfinance", "line of credit", "credit union"),
+        not_after=("on", "library"),
     ),
     Capability(
         "volunteers",
@@ -335,13 +355,26 @@ def _pattern(cap: Capability) -> re.Pattern[str]:
     alternatives = [re.escape(stem.strip()) for stem in (*cap.stems, *cap.gifts)]
     if cap.words:
         alternatives.append("(?:" + "|".join(map(_phrase, cap.words)) + ")" + _PLURAL_END)
+    if cap.sure:
+        alternatives.append(_sure_words(cap))
     unless = ""
     if cap.not_phrases:
         unless = "(?!(?:" + "|".join(map(_phrase, cap.not_phrases)) + ")" + _PLURAL_END + ")"
     return re.compile(r"(?<![a-z])" + unless + "(?:" + "|".join(alternatives) + ")", re.IGNORECASE)
 
 
+def _sure_words(cap: Capability) -> str:
+    """`cap`'s sure words as whole words, never right after one of its `not_after` words."""
+    after = "".join(rf"(?<!(?<![a-z]){re.escape(w)}\s)" for w in cap.not_after)
+    return after + "(?:" + "|".join(map(_phrase, cap.sure)) + ")" + _PLURAL_END
+
+
 _STEM_PATTERNS = [(c.key, _pattern(c)) for c in CAPABILITIES]
+_SURE_PATTERNS = [
+    (c.key, re.compile(r"(?<![a-z])" + _sure_words(c), re.IGNORECASE))
+    for c in CAPABILITIES
+    if c.sure
+]
 
 
 def _keys_by_prefix() -> tuple[dict[str, frozenset[int]], frozenset[int]]:
@@ -350,7 +383,7 @@ def _keys_by_prefix() -> tuple[dict[str, frozenset[int]], frozenset[int]]:
     by_prefix: dict[str, set[int]] = {}
     always: set[int] = set()
     for i, cap in enumerate(CAPABILITIES):
-        for stem in (*cap.stems, *cap.gifts, *cap.words):
+        for stem in (*cap.stems, *cap.gifts, *cap.words, *cap.sure):
             prefix = stem.strip()[:3]
             if len(prefix) == 3 and prefix.isascii() and prefix.isalpha() and prefix.islower():
                 by_prefix.setdefault(prefix, set()).add(i)
@@ -461,6 +494,19 @@ def goods_given(text: str) -> set[str]:
     """The capabilities of the goods a gift in `text` names: technology for "donated laptops",
     equipment for "donations of school supplies", food for "food donations"."""
     return set(_gifts_of_goods(text)[1])
+
+
+@lru_cache(maxsize=65536)
+def _surely_named(text: str) -> frozenset[str]:
+    t = " " + text.strip().lower().replace("_", " ") + " "
+    return frozenset(key for key, pat in _SURE_PATTERNS if pat.search(t))
+
+
+def surely_named(text: str) -> set[str]:
+    """The capabilities `text` names by a sure word (`Capability.sure`): "low-interest loans"
+    is funding however far its clause is from funding's description by meaning; "loaner
+    laptops", "loaned equipment" and "books on loan" name none."""
+    return set(_surely_named(text))
 
 
 def capabilities_in(text: str) -> set[str]:

@@ -14,7 +14,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from matcher.capabilities import CAPABILITIES, capabilities_in, given_as_goods, goods_given
+from matcher.capabilities import (
+    CAPABILITIES,
+    capabilities_in,
+    given_as_goods,
+    goods_given,
+    surely_named,
+)
 from matcher.evidence import Encode
 from matcher.quotes import MAX_QUOTE_WORDS, short_phrase
 
@@ -59,7 +65,8 @@ class CapabilityMeaning:
         own, which left "a shuttle to take kids to the program" alone a little short of it. A gift
         of a named good asks for that good ("donated laptops": technology) and not for what
         the gift would name as money ("food donations" is food, not funding, though near
-        funding's "donations" by meaning; `matcher.gifts`)."""
+        funding's "donations" by meaning; `matcher.gifts`). A sure word asks for its
+        capability without confirmation ("low-interest loans": funding; `Capability.sure`)."""
         if not len(parts):
             return {}
         sims = self.similarity(vectors)  # clauses x capabilities
@@ -69,6 +76,9 @@ class CapabilityMeaning:
                 k = self.keys_.index(key)
                 if named[j, k] >= ASK_NAMED_THRESHOLD:
                     sims[j, k] = max(sims[j, k], ASK_THRESHOLD)
+            for key in surely_named(part):  # "low-interest loans": funding, however far
+                k = self.keys_.index(key)
+                sims[j, k] = max(sims[j, k], ASK_THRESHOLD)
             for key in goods_given(part):
                 sims[j, self.keys_.index(key)] = max(sims[j, self.keys_.index(key)], ASK_THRESHOLD)
             for key in given_as_goods(part):

@@ -2,8 +2,9 @@
 
 Listed offers count as written, except bare capability labels an importer read from a
 description (they count when the profile is about them by meaning too). Without a list, the
-capabilities its mission names by keyword count when the profile is about them by meaning
-(each quoted from the sentence that names it, matcher.quotes). Every profile adds what its
+capabilities its mission names by keyword count when the profile is about them by meaning, or
+when it names them by a sure word ("low-interest loans", "credit union": funding; each quoted
+from the sentence that names it, matcher.quotes). Every profile adds what its
 focus areas offer (an industry, a cause) and what the profile as a whole is about by meaning
 ("": nothing to quote).
 """
@@ -63,7 +64,8 @@ def partner_offers(
             }
         else:
             text = prof.org.description
-            offers = {k: mention_quote(text, k) for k in prof.offers if about(k)}
+            sure = capabilities.surely_named(text)  # "makes low-interest loans": funding
+            offers = {k: mention_quote(text, k) for k in prof.offers if about(k) or k in sure}
         for code in catalog.focus_codes_[pos].tolist():
             if code and code < len(focus_offers):
                 for k, phrase in focus_offers[code].items():

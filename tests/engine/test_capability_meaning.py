@@ -8,12 +8,15 @@ from collections.abc import Sequence
 import numpy as np
 
 from matcher.capabilities import CAPABILITIES
+from matcher.catalog import Profile
+from matcher.domain import Organisation, Sector
 from matcher.meaning import (
     ASK_NAMED_THRESHOLD,
     ASK_THRESHOLD,
     OFFER_THRESHOLD,
     CapabilityMeaning,
 )
+from matcher.offers import partner_offers
 
 DIM = 64
 
@@ -113,3 +116,60 @@ def test_a_gift_of_goods_asks_for_the_goods_not_for_funding() -> None:
     # money named beside the goods is still asked
     both = meaning.asks(["donations of food and money"], clauses[:1])
     assert set(both) == {"food_supply", "funding"}
+
+
+def test_loans_ask_for_funding_however_far_by_meaning_and_loaner_laptops_do_not() -> None:
+    """A Medford need ("... donated materials, low-interest loans, and caseworkers") asked no
+    funding: its clause was 0.19 from funding by meaning (the whole need not much nearer), under
+    the named threshold. A sure word asks without that confirmation; "loaner laptops" names
+    no funding, so a clause that near funding by meaning still asks only technology."""
+    meaning = CapabilityMeaning(_encode)
+    f = meaning.keys_.index("funding")
+    tech = meaning.keys_.index("technology")
+    parts = ["low-interest loans", "loaner laptops and hotspots"]
+    clauses = np.zeros((2, DIM), np.float32)
+    clauses[0, f] = 0.19
+    clauses[1, f] = ASK_NAMED_THRESHOLD + 0.05
+    clauses[1, tech] = 0.5
+    whole = np.zeros(DIM, np.float32)
+    whole[f] = 0.2
+    asks = meaning.asks(parts, clauses, whole=whole)
+    assert asks.get("funding") == "low-interest loans"
+    assert meaning.asks(parts[1:], clauses[1:], whole=whole) == {
+        "technology": "loaner laptops and hotspots"
+    }
+
+
+class _Catalog:
+    """What partner_offers reads of a catalog: profiles, their vectors, no focus codes."""
+
+    def __init__(self, descriptions: list[str], vectors: np.ndarray) -> None:
+        self.profiles = [
+            Profile(Organisation(name=f"Org {i}", sector=Sector.nonprofit, description=d))
+            for i, d in enumerate(descriptions)
+        ]
+        self.vectors = vectors
+        self.focus_codes_ = np.zeros((len(descriptions), 1), np.int64)
+
+    def profile(self, pos: int) -> Profile:
+        return self.profiles[pos]
+
+
+def test_a_lender_offers_funding_however_far_its_profile_is_by_meaning() -> None:
+    """A mission-read offer counted only when the profile was near it by meaning (>= 0.25): on
+    the T4 catalog 193 nonprofits naming loans or credit unions (a business loan fund, credit
+    unions, a student loan fund) and every bank offered no funding. A sure word offers it;
+    a library's "inter-library loans" and a loaner-laptop programme do not."""
+    meaning = CapabilityMeaning(_encode)
+    descriptions = [
+        "PBLF makes low interest loans to businesses that were unable to obtain credit.",
+        "We provide books, inter-library loans and internet access.",
+        "We run loaner laptops for students.",
+        "We raise money through grants for local arts.",
+    ]
+    vectors = np.zeros((4, DIM), np.float32)  # far from funding by meaning, all of them
+    cat = _Catalog(descriptions, vectors)
+    offers = partner_offers(cat, meaning, [{}], np.arange(4))  # type: ignore[arg-type]
+    assert "funding" in offers[0] and "loans" in offers[0]["funding"]
+    assert "funding" not in offers[1] and "funding" not in offers[2]
+    assert "funding" not in offers[3]  # "grants" is still confirmed by meaning

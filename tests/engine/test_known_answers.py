@@ -169,3 +169,21 @@ def test_business_finds_aligned_nonprofits(sample_engine: Engine) -> None:
     results = sample_engine.match(biz.id, sectors=["nonprofit"], limit=5)
     assert len(results) == 5 and all(m.sector == "nonprofit" for m in results)
     assert results[0].score >= results[-1].score
+
+
+def test_loans_ask_for_funding_and_loaner_laptops_do_not(sample_engine: Engine) -> None:
+    """ "low-interest loans" named funding but its clause was too far from funding by meaning to
+    be confirmed, so a wildfire rebuilding need asked no funding."""
+    asked = {
+        text: set(sample_engine.recommend(Need(text=text), limit=3).required_capabilities)
+        for text in (
+            "After the wildfire many families still live in trailers. We want to rebuild "
+            "homes and need carpenters, low-interest loans, and caseworkers.",
+            "Shop owners cannot get bank loans. We are looking for microloans and coaching.",
+            "Seniors in our town have no internet at home. We need loaner laptops and hotspots.",
+        )
+    }
+    rebuild, shops, seniors = asked.values()
+    assert "funding" in rebuild
+    assert "funding" in shops
+    assert "funding" not in seniors and "technology" in seniors
