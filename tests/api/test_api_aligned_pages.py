@@ -87,6 +87,9 @@ def test_a_distance_keeps_only_organisations_within_it(client: TestClient) -> No
     km = [float(x) for x in re.findall(r"· (\d+) km away ·", near.text)]
     assert km and max(km) <= 50
     assert len(_items(near.text)) == len(km)  # every one has a distance, within 50 km
+    # none is listed apart, so the page does not say some are
+    assert 'id="wide-title"' not in near.text and "listed apart" not in near.text
+    assert "Organisations based within 50 km." in near.text
     assert max(float(x) for x in re.findall(r"· (\d+) km away ·", far.text)) > 50
     assert '<option value="50" selected>' in near.text
     assert "within=50" in near.text  # kept across the sector links
@@ -147,6 +150,7 @@ def test_national_bodies_are_listed_apart_from_the_distance(tmp_path: Path) -> N
     km = [float(x) for x in re.findall(r"· (\d+) km away ·", near)]
     assert km and max(km) <= 50
     assert f"Their work covers {home.city}" in wide
+    assert "bodies, whose work covers it, are listed apart." in near
     engine.close()
 
 
