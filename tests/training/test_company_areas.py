@@ -3,6 +3,7 @@ whole country (synthetic companies written here)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -41,11 +42,8 @@ def _companies(tmp_path: Path) -> dict[str, Organisation]:
     return companies_from(tmp_path, ROWS)
 
 
-def test_a_regulated_utility_serves_the_states_its_summary_names(tmp_path: Path) -> None:
-    orgs = _companies(tmp_path)
-    assert orgs["ticker-NEU"].service_regions == ["MA", "CT", "NH"]
-    assert orgs["ticker-GAS"].service_regions == ["KS"]
-    assert orgs["ticker-TRK"].service_regions == []
+def region_filter(orgs: dict[str, Organisation]) -> Callable[[str], set[str]]:
+    """The ids of `orgs` a business filter on a region (in the US) lets through."""
     rows = list(orgs.values())
     catalog = Catalog(2)
     catalog.upsert(list(range(len(rows))), rows, np.ones((len(rows), 2), np.float32))
@@ -55,6 +53,15 @@ def test_a_regulated_utility_serves_the_states_its_summary_names(tmp_path: Path)
         mask = catalog.mask(Filters(sectors=[Sector.business], region=region, country="US"))
         return {str(ids[i]) for i in mask.nonzero()[0]}
 
+    return passing
+
+
+def test_a_regulated_utility_serves_the_states_its_summary_names(tmp_path: Path) -> None:
+    orgs = _companies(tmp_path)
+    assert orgs["ticker-NEU"].service_regions == ["MA", "CT", "NH"]
+    assert orgs["ticker-GAS"].service_regions == ["KS"]
+    assert orgs["ticker-TRK"].service_regions == []
+    passing = region_filter(orgs)
     # the utility is no partner for a need in Vermont; the trucking company works nationwide
     assert passing("VT") == {"ticker-TRK"}
     assert passing("CT") == {"ticker-NEU", "ticker-TRK"}

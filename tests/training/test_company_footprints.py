@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-from test_company_areas import companies_from
+from test_company_areas import companies_from, region_filter
 
-from matcher.catalog import Catalog, make_profile
+from matcher.catalog import make_profile
 from matcher.domain import Filters, Need, Organisation, Sector
 from matcher.score import Scored, reasons_for
 
@@ -48,15 +47,7 @@ def test_a_regional_bank_serves_the_states_of_its_branches(tmp_path: Path) -> No
     assert orgs["ticker-HMB"].service_regions == ["VA", "MD", "PA", "DC"]
     for national in ("ticker-PLN", "ticker-WID", "ticker-SEG"):
         assert orgs[national].service_regions == [], national
-    rows = list(orgs.values())
-    catalog = Catalog(2)
-    catalog.upsert(list(range(len(rows))), rows, np.ones((len(rows), 2), np.float32))
-    ids = catalog.ids_by_position()
-
-    def passing(region: str) -> set[str]:
-        mask = catalog.mask(Filters(sectors=[Sector.business], region=region, country="US"))
-        return {str(ids[i]) for i in mask.nonzero()[0]}
-
+    passing = region_filter(orgs)
     everywhere = {"ticker-PLN", "ticker-WID", "ticker-SEG"}
     assert passing("VT") == everywhere
     assert passing("NY") == everywhere | {"ticker-RBK"}
