@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -95,6 +96,26 @@ def test_a_distance_keeps_only_organisations_within_it(client: TestClient) -> No
     assert "within=50" in near.text  # kept across the sector links
 
 
+def _national_food_banks(org_id: str, name: str, description: str, offers: list[str]) -> Any:
+    """A national food bank network with its head office in Miami, 4,000 km from the sample's
+    company: national, so it passes every distance."""
+    from matcher.domain import Organisation
+
+    return Organisation(
+        id=org_id,
+        name=name,
+        sector="nonprofit",
+        description=description,
+        offers=offers,
+        city="Miami",
+        region="Florida",
+        country="US",
+        lat=25.76,
+        lon=-80.19,
+        service_level="national",
+    )
+
+
 def test_national_bodies_are_listed_apart_from_the_distance(tmp_path: Path) -> None:
     """A national body passes every distance filter (its work covers the place), so within
     50 km it was listed among the near ones with its head office 4,000 km away; it now has its
@@ -107,18 +128,11 @@ def test_national_bodies_are_listed_apart_from_the_distance(tmp_path: Path) -> N
     company = _first("business")
     home = engine.store.get_organisation(company).record
     engine.create_organisation(
-        Organisation(
-            id="national-food",
-            name="National Food Bank Network",
-            sector="nonprofit",
-            description="National network of food banks: food banks, pantries, food donations.",
-            offers=["food donations", "food bank volunteers"],
-            city="Miami",
-            region="Florida",
-            country="US",
-            lat=25.76,
-            lon=-80.19,
-            service_level="national",
+        _national_food_banks(
+            "national-food",
+            "National Food Bank Network",
+            "National network of food banks: food banks, pantries, food donations.",
+            ["food donations", "food bank volunteers"],
         )
     )
     assert home.lat is not None and home.lon is not None
@@ -161,25 +175,17 @@ def test_wide_bodies_do_not_crowd_out_the_near_ones(tmp_path: Path) -> None:
     50 km is a close enough match' while the Nonprofit tab listed 15 of them."""
     from api.main import create_app
     from api.routes.aligned_pages import ALIGNED_LIMIT
-    from matcher.domain import Organisation
     from tests.api.api_support import quiet_api_settings, seed
 
     engine = seed(tmp_path)
     company = _first("business")
     for i in range(ALIGNED_LIMIT + 2):
         engine.create_organisation(
-            Organisation(
-                id=f"national-food-{i}",
-                name=f"National Food Bank Network {i}",
-                sector="nonprofit",
-                description="National network of food banks: food banks, food bank pantries.",
-                offers=["food banks", "food bank volunteers", "food donations"],
-                city="Miami",
-                region="Florida",
-                country="US",
-                lat=25.76,
-                lon=-80.19,
-                service_level="national",
+            _national_food_banks(
+                f"national-food-{i}",
+                f"National Food Bank Network {i}",
+                "National network of food banks: food banks, food bank pantries.",
+                ["food banks", "food bank volunteers", "food donations"],
             )
         )
     app = create_app(engine.settings, quiet_api_settings(warm_up=False), engine=engine)
