@@ -144,6 +144,7 @@ def start_server(
     factory: bool = False,
     extra_env: dict[str, str] | None = None,
     query_cache: bool = False,
+    uvicorn_args: list[str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """uvicorn on a free port of 127.0.0.1, once /readyz answers 200; with `wrap`, run as the
     child of that command (e.g. `py-spy record ...`, given without its "--"). `app` (an app
@@ -171,6 +172,7 @@ def start_server(
         env.setdefault("OMP_NUM_THREADS", "1")
     args = ["--no-access-log", "--log-level", "warning", "--workers", str(workers)]
     args += ["--timeout-keep-alive", "30", *(["--factory"] if factory else [])]
+    args += uvicorn_args or []
     try:
         server = start_uvicorn(
             env, args=args, wrap=wrap, timeout=ready_timeout, poll_seconds=0.5, app=app

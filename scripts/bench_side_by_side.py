@@ -34,7 +34,28 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-SYSTEMS = ("ours", "baseline", "txtai", "baseline-1t")
+SYSTEMS = (
+    "ours",
+    "baseline",
+    "txtai",
+    "baseline-1t",
+    "ours-2w",
+    "ours-h11",
+    "ours-clauses",
+    "ours-one",
+)
+# variants of this service, to measure a serving choice in the same run as the default
+OURS_VARIANTS: dict[str, dict[str, Any]] = {
+    "ours": {},
+    # two uvicorn workers of one compute slot each: no GIL shared by the two cores' rankings
+    "ours-2w": {"workers": 2, "extra_env": {"MATCHER_API_COMPUTE_SLOTS": "1"}},
+    # the pure-Python HTTP parser and asyncio's own loop (uvicorn's choice without
+    # httptools and uvloop)
+    "ours-h11": {"uvicorn_args": ["--loop", "asyncio", "--http", "h11"]},
+    # a need's clauses (and its text) packed in one row of the model (MATCHER_PACKED_QUERY_PASS)
+    "ours-clauses": {"extra_env": {"MATCHER_PACKED_QUERY_PASS": "clauses"}},
+    "ours-one": {"extra_env": {"MATCHER_PACKED_QUERY_PASS": "one"}},
+}
 DEFAULT_SYSTEMS = "ours,baseline,txtai"
 
 
@@ -49,14 +70,18 @@ def _bench_api() -> ModuleType:
 
 def start_system(bench: ModuleType, name: str, args: argparse.Namespace) -> tuple[Any, str, str]:
     """(process, url, API key) of one system, ready."""
-    if name == "ours":
+    if name in OURS_VARIANTS:
         sys.path.insert(0, str(ROOT))
         from api.keys import create_api_key
         from matcher.settings import Settings
 
         key = create_api_key(Settings(data_dir=args.data_dir), "bench_side_by_side", "reader")
         proc, url = bench.start_server(
-            args.data_dir, None, args.ready_timeout, embed_backend=args.embed_backend
+            args.data_dir,
+            None,
+            args.ready_timeout,
+            embed_backend=args.embed_backend,
+            **OURS_VARIANTS[name],
         )
         return proc, url, key
     env = {"BASELINE_DATA_DIR": str(args.data_dir), "BASELINE_VECTORS": args.baseline_vectors}
@@ -191,7 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--systems",
         default=DEFAULT_SYSTEMS,
-        help=f"of {', '.join(SYSTEMS)} (baseline-1t: the baseline with OMP_NUM_THREADS=1)",
+        help=f"of {', '.join(SYSTEMS)} (baseline-1t: the baseline with OMP_NUM_THREADS=1; "
+        "ours-2w: two uvicorn workers of one compute slot each; ours-h11: uvicorn's "
+        "pure-Python HTTP parser and asyncio loop; ours-clauses, ours-one: "
+        "MATCHER_PACKED_QUERY_PASS=clauses or one)",
     )
     p.add_argument("--concurrency", default="1,4,16", help="comma-separated client counts")
     p.add_argument("--rounds", type=int, default=2, help="interleaved passes over everything")
