@@ -1230,7 +1230,7 @@ class Engine:
         reads_asks = not need.required_capabilities and self.meaning is not None
         asked_vecs: np.ndarray | None = None
         packed = (
-            self.reader.packed_need(topic, [topic, need.text])
+            self.reader.packed_need(topic, [topic, need.text], parallel=self._reads_in_parallel())
             if reads_asks and topic != need.text and query_vector is None
             else None
         )

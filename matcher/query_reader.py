@@ -89,6 +89,17 @@ def side_by_side(here: Callable[[], A], spare: Callable[[], B], *, parallel: boo
         _SPARE_FREE.release()
 
 
+def wide_call(call: Callable[[bool], A], *, parallel: bool) -> A:
+    """call(True) (may use two threads) when `parallel` and the spare thread is free, holding
+    it meanwhile so that no second request's pass takes that core; else call(False)."""
+    if not parallel or not _SPARE_FREE.acquire(blocking=False):
+        return call(False)
+    try:
+        return call(True)
+    finally:
+        _SPARE_FREE.release()
+
+
 class QueryReader:
     """Reads texts into centred query vectors and clause vectors, with a bounded LRU cache
     (thread-safe enough: an entry is computed twice at worst)."""
@@ -199,14 +210,15 @@ class QueryReader:
         return self.embedder.encode(clauses)
 
     def packed_need(
-        self, text: str, clause_texts: Sequence[str]
+        self, text: str, clause_texts: Sequence[str], *, parallel: bool = False
     ) -> tuple[np.ndarray, list[np.ndarray]] | None:
         """With `packed_query_pass` "one": `text`'s query vector and `clause_vectors` of each
         of `clause_texts` from ONE call into the model (`matcher.embedding.packed`: the text
         and every distinct clause in one row, each read as on its own), both cached. None when
         two calls are kept: another setting, an embedder that does not pack, sentences or
         spans read, a vector already cached, no clause to embed (a one-clause need: one call
-        already), or too long a row."""
+        already), or too long a row. `parallel`: the call may use the spare core too (as
+        `side_by_side` would run the two calls), when it is free."""
         if self.settings.packed_query_pass != "one":
             return None
         if self.settings.query_sentences or self.pools_spans() or not self.packs():
@@ -218,7 +230,12 @@ class QueryReader:
         distinct = list(dict.fromkeys(c for p in embed.values() for c in p))
         if not distinct:
             return None
-        packed = self.embedder.encode_packed([text, *distinct])  # type: ignore[attr-defined]
+        packed = wide_call(
+            lambda wide: self.embedder.encode_packed(  # type: ignore[attr-defined]
+                [text, *distinct], wide=wide
+            ),
+            parallel=parallel,
+        )
         if packed is None:
             return None
         rows = centre(l2_normalise(packed), self._mean())
@@ -248,7 +265,7 @@ class QueryReader:
                 self._remember(text, q)
                 self._remember(_CLAUSES + text, clause_vecs)
                 return q, clause_vecs
-        packed = self.packed_need(text, [text])
+        packed = self.packed_need(text, [text], parallel=parallel)
         if packed is not None:
             return packed[0], packed[1][0]
         if text in self._cache or _CLAUSES + text in self._cache:

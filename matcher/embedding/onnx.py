@@ -50,6 +50,10 @@ INT8_SUFFIX = "+onnx-int8"
 # (measured: 5.5 against 10.6 ms of CPU for one query at the same wall time), and concurrent
 # requests are the parallelism. Larger inputs (builds, embed jobs) use every core.
 SMALL_INPUT = 16
+# A need read in one packed call (`encode_packed(wide=True)`) by a server's one request in
+# flight runs on this many threads: the process's one spare core, as the two passes of an
+# unpacked need run side by side (matcher.query_reader.side_by_side)
+WIDE_THREADS = 2
 
 
 def _max_seq_length(model_path: Path) -> int:
@@ -178,6 +182,7 @@ class OnnxEmbedder:
         self.packed = packed  # read short texts in one packed row (`encode_packed`)
         self._packed_session: Any = None
         self._packed_tried = False  # opened on first use: a build's workers never need it
+        self._packed_wide: Any = None  # its two-thread session (`encode_packed(wide=True)`)
         self._lock = threading.Lock()
 
     def load(self) -> OnnxEmbedder:
@@ -189,9 +194,9 @@ class OnnxEmbedder:
                 )
         return self
 
-    def _open_packed(self) -> Any:
-        """A one-thread session over the packed graph (`matcher.embedding.packed`), or None
-        when it cannot be made (then `encode_packed` declines)."""
+    def _open_packed(self, threads: int = 1) -> Any:
+        """A session of `threads` threads over the packed graph (`matcher.embedding.packed`),
+        or None when it cannot be made (then `encode_packed` declines)."""
         import onnxruntime as ort
 
         name = export_key(self.model_path, self.quantize)
@@ -201,9 +206,13 @@ class OnnxEmbedder:
         if path is None:
             return None
         options = ort.SessionOptions()
-        options.intra_op_num_threads = 1  # one short row: see SMALL_INPUT
+        options.intra_op_num_threads = threads  # one short row: see SMALL_INPUT
         options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # the two-thread session runs only while the other core is otherwise idle: there its
+        # thread waits for the next operator spinning (7.4 against 9.0 ms for a sample need
+        # and its clauses; one thread: 10.6 ms)
+        spin = "1" if threads > 1 else "0"
+        options.add_session_config_entry("session.intra_op.allow_spinning", spin)
         try:
             return ort.InferenceSession(
                 str(path), sess_options=options, providers=["CPUExecutionProvider"]
@@ -224,11 +233,22 @@ class OnnxEmbedder:
                     self._packed_tried = True
         return self._packed_session is not None
 
-    def encode_packed(self, texts: Sequence[str]) -> np.ndarray | None:
+    def _wide_packed(self) -> Any:
+        """The packed graph's session of two threads, opened on first use (None: the one-thread
+        session serves)."""
+        if self._packed_wide is None:
+            with self._lock:
+                if self._packed_wide is None:
+                    self._packed_wide = self._open_packed(WIDE_THREADS) or self._packed_session
+        return self._packed_wide
+
+    def encode_packed(self, texts: Sequence[str], *, wide: bool = False) -> np.ndarray | None:
         """Each text's vector as if embedded on its own (no attention between them), all from
         ONE call into the model: the texts end to end in one row, no padding (a need and its
         clauses). None when there is no packed graph or the row would be longer than
-        PACK_LIMIT tokens: the caller embeds them as before."""
+        PACK_LIMIT tokens: the caller embeds them as before. `wide`: on two threads (a
+        server's one request in flight: its one call is then read on both cores; the int8
+        vectors are the same whatever the threads)."""
         if isinstance(texts, str):
             raise TypeError("encode_packed takes a sequence of texts, not a single string")
         if not texts or not self.packs:
@@ -241,7 +261,8 @@ class OnnxEmbedder:
             [e.ids[:n] for e, n in zip(encodings, lengths, strict=True)],
             [e.type_ids[:n] for e, n in zip(encodings, lengths, strict=True)],
         )
-        states = self._packed_session.run([PACKED_OUTPUT], feed)[0][0]
+        session = self._wide_packed() if wide else self._packed_session
+        states = session.run([PACKED_OUTPUT], feed)[0][0]
         return pool_segments(states, segments, len(texts))
 
     def _open(self, threads: int | None) -> tuple[Any, Any]:

@@ -72,6 +72,22 @@ def test_int8_packed_vectors_are_within_quantisation_noise(cache_dir: Path) -> N
 
 
 @pytest.mark.slow
+def test_a_packed_need_on_two_threads_has_the_same_int8_vectors(cache_dir: Path) -> None:
+    """The one request in flight reads its packed need on two threads (`wide`): the same
+    vectors, bit for bit, as on one thread, so a server's answer does not depend on whether
+    another request was running."""
+    from matcher.embedding.onnx import OnnxEmbedder
+
+    onnx = OnnxEmbedder(cache_dir, quantize=True, packed=True)
+    texts = [NEED, *CLAUSES]
+    narrow = onnx.encode_packed(texts)
+    wide = onnx.encode_packed(texts, wide=True)
+    assert narrow is not None and wide is not None
+    np.testing.assert_array_equal(wide, narrow)
+    assert onnx._packed_wide is not onnx._packed_session  # a session of its own
+
+
+@pytest.mark.slow
 def test_packing_declines_a_long_row_and_an_embedder_not_asked_to_pack(cache_dir: Path) -> None:
     from matcher.embedding.onnx import OnnxEmbedder
 

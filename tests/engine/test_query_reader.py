@@ -181,10 +181,12 @@ class PackingEmbedder(RecordingEmbedder):
     def __init__(self, inner: object, *, declines: bool = False) -> None:
         super().__init__(inner)
         self.packed_calls: list[list[str]] = []
+        self.wide: list[bool] = []  # whether each packed call could use two threads
         self.declines = declines  # as a row longer than the limit: None
 
-    def encode_packed(self, texts: Sequence[str]) -> np.ndarray | None:
+    def encode_packed(self, texts: Sequence[str], *, wide: bool = False) -> np.ndarray | None:
         self.packed_calls.append(list(texts))
+        self.wide.append(wide)
         if self.declines:
             return None
         return self.inner.encode(texts)  # type: ignore[attr-defined,no-any-return]
@@ -270,7 +272,7 @@ def test_packing_the_clauses_reads_the_need_as_before(tmp_path: Path) -> None:
     """packed_query_pass "clauses": the query vector comes from the need's own call, exactly
     as before; its distinct clauses go through the model in one packed row instead of a padded
     batch (their vectors equal the batch's with a model whose vectors do not depend on their
-    batch; to int8 noise with the real one). Off by default: nothing is packed."""
+    batch; to int8 noise with the real one). The default; "off" packs nothing."""
     text = f"{VOLUNTEERS}, {TRUCKS}; {FREEZER}"
     two = RecordingEmbedder(HashingEmbedder())
     want_q, want_c = _reader(two, tmp_path, parallel_query_passes=False).need_vectors(text)
@@ -281,7 +283,27 @@ def test_packing_the_clauses_reads_the_need_as_before(tmp_path: Path) -> None:
     np.testing.assert_array_equal(q, want_q)
     np.testing.assert_array_equal(c, want_c)
     off = PackingEmbedder(HashingEmbedder())
-    default = _reader(off, tmp_path)
-    assert default.settings.packed_query_pass == "off"
-    default.need_vectors(text)
+    unpacked = _reader(off, tmp_path, parallel_query_passes=False, packed_query_pass="off")
+    unpacked.need_vectors(text)
     assert off.packed_calls == [] and len(off.calls) == 2
+    assert Settings(data_dir=tmp_path).packed_query_pass == "clauses"  # the default
+
+
+def test_the_one_request_in_flight_reads_its_packed_need_on_two_threads(tmp_path: Path) -> None:
+    """With packed_query_pass "one" a need is one call, which `side_by_side` cannot split: the
+    request alone on a server asks for the two-thread call instead; beside another request, or
+    while the spare core is taken, one thread (two would take the other request's core)."""
+    from matcher import query_reader
+
+    text = f"We need {VOLUNTEERS}, {TRUCKS}"
+    one = PackingEmbedder(HashingEmbedder())
+    reader = _reader(one, tmp_path, packed_query_pass="one", query_cache_size=0)
+    reader.need_vectors(text, parallel=True)
+    reader.need_vectors(text, parallel=False)
+    assert query_reader._SPARE_FREE.acquire(blocking=False)  # another request holds it
+    try:
+        reader.need_vectors(text, parallel=True)
+    finally:
+        query_reader._SPARE_FREE.release()
+    assert one.wide == [True, False, False]
+    assert len(one.packed_calls) == 3 and one.calls == []
