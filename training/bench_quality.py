@@ -96,10 +96,16 @@ def t2_figures(task: T2Task, results: Any) -> Figures:
 
 
 def engine_embedder(
-    torch_store: EmbeddingStore, torch_encoder: LazyEncoder, work_dir: Path | None = None
+    torch_store: EmbeddingStore,
+    torch_encoder: LazyEncoder,
+    work_dir: Path | None = None,
+    *,
+    serve_queries: bool = False,
 ) -> BenchEmbedder:
     """The engine's default embedder (Settings().embed_backend) behind the benchmark cache: the
-    engine rows measure what `matcher` runs. Torch reuses the baselines' vectors."""
+    engine rows measure what `matcher` runs. Torch reuses the baselines' vectors.
+    `serve_queries`: a request's small inputs (a need, its clauses) through the model as a
+    server reads them, uncached."""
     from matcher.embedding.factory import create_embedder
     from matcher.settings import Settings
 
@@ -115,6 +121,7 @@ def engine_embedder(
         model_name=model.model_name,
         model_path=getattr(model, "model_path", None),
         span_model=model,
+        serve_queries=serve_queries,
     )
 
 

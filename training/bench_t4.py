@@ -53,6 +53,7 @@ def run_t4(
     versions: Sequence[str] = (),
     held_states: Sequence[str] = (),
     definition_weights: Sequence[float] = (),
+    serve_queries: bool = False,
 ) -> Rows:
     """T4 figures (rows: method -> figures or a note), through the engine and the baselines;
     writes the per-need rows to `json_out`. `dense`: (encoder, cache, row suffix) of the dense
@@ -62,7 +63,10 @@ def run_t4(
     models register-embed`): the engine rows again with each, in its own engine dir (built,
     i.e. every profile embedded with it, when missing). `held_states`: every engine row again
     on the needs of these states only. `definition_weights`: the learned causes + definitions
-    row again with each definition weight (matcher.cause_model.definition_prototypes)."""
+    row again with each definition weight (matcher.cause_model.definition_prototypes).
+    `serve_queries`: the needs and their clauses embedded as a server reads them, not from the
+    benchmark's cache (whose vectors were embedded beside other texts; int8 vectors move with
+    their company)."""
     from training.bench_quality import dense_encoder
     from training.benchmarks.embeddings import encode_cached
     from training.benchmarks.t4_baselines import t4_dense, t4_tfidf
@@ -102,6 +106,7 @@ def run_t4(
             rebuild=rebuild,
             learned=learned,
             definition_weights=definition_weights,
+            serve_queries=serve_queries,
         )
         for version in versions:
             with registered_model(work_dir, version) as (name, size):
@@ -142,6 +147,7 @@ def engine_rows(
     learned: bool,
     prefix: str = "",
     definition_weights: Sequence[float] = (),
+    serve_queries: bool = False,
 ) -> None:
     """The engine rows of T4 (NTEE taxonomy; learned causes, with and without definitions)
     with the embedding model the engine's settings give now, into `rows` and `payload`."""
@@ -153,7 +159,7 @@ def engine_rows(
 
     runs_of: dict[str, Any] = payload.setdefault("runs", {})
     try:
-        embedder = engine_embedder(*torch_pair(work_dir), work_dir)
+        embedder = engine_embedder(*torch_pair(work_dir), work_dir, serve_queries=serve_queries)
         engine = open_t4_engine(
             folder,
             embedder,
@@ -264,6 +270,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--latency", action="store_true", help="query-embedding latency of each model (int8)"
     )
+    parser.add_argument(
+        "--serving-queries",
+        action="store_true",
+        help="embed the needs and their clauses as a server reads them (uncached; with "
+        "MATCHER_PACKED_QUERY_PASS as set)",
+    )
     args = parser.parse_args(argv)
     needs = args.needs or default_needs_path(args.shared_data)
     if not (args.shared_data / COMPANIES_FILE).is_file() or not needs.is_file():
@@ -291,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         versions=args.embedding_version,
         held_states=held,
         definition_weights=[float(w) for w in args.definition_weights.split(",") if w.strip()],
+        serve_queries=args.serving_queries,
     )
     print_tables({"T4": rows}, T4_COLUMNS, title="T4 coalition for a need")
     if args.latency:

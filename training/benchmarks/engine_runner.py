@@ -18,6 +18,9 @@ from training.benchmarks.embeddings import EmbeddingStore, Encoder, encode_cache
 from training.benchmarks.tasks import T1Task, T2Task
 
 ENGINE_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+# at most this many texts in one call: a request's query side (matcher.embedding.onnx's
+# SMALL_INPUT: a need, its sentences and clauses), which `serve_queries` does not cache
+QUERY_INPUT = 16
 
 
 class BenchEmbedder:
@@ -31,6 +34,7 @@ class BenchEmbedder:
         model_name: str = ENGINE_MODEL_NAME,
         model_path: Path | None = None,
         span_model: Any = None,
+        serve_queries: bool = False,
     ) -> None:
         self.model_name = model_name
         # the model's folder: a registered model's calibrated relevance floor is read from the
@@ -42,6 +46,9 @@ class BenchEmbedder:
             # engine dir a benchmark builds keys its vectors as `matcher` would, so a server
             # opened on it finds them (it re-embedded all 55k T4 profiles before)
             self.quantize = span_model.quantize
+        # a request's small inputs (a need, its clauses) through the model as a server reads
+        # them, not from the cache (whose vectors were embedded in other company)
+        self.serve_queries = serve_queries and span_model is not None
         self.dimension = dimension
         self._store = store
         self._factory = encoder_factory
@@ -53,7 +60,23 @@ class BenchEmbedder:
         return self._encoder(texts)
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        if self.serve_queries and len(texts) <= QUERY_INPUT:
+            return self._span_model.encode(texts)  # type: ignore[no-any-return]
         return encode_cached(texts, self._encode, self._store, progress=progress)
+
+    @property
+    def packed(self) -> bool:
+        """Whether the engine's model reads a need packed in one row (its settings'
+        `packed_query_pass`): then so does the benchmark, never from the cache (a packed
+        text's int8 vector depends on the row it shares)."""
+        return bool(getattr(self._span_model, "packed", False))
+
+    @property
+    def packs(self) -> bool:
+        return bool(getattr(self._span_model, "packs", False))
+
+    def encode_packed(self, texts: Sequence[str], *, wide: bool = False) -> np.ndarray | None:
+        return self._span_model.encode_packed(texts, wide=wide)  # type: ignore[no-any-return]
 
     @property
     def pools_spans(self) -> bool:
