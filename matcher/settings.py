@@ -178,15 +178,16 @@ class Settings(BaseSettings):
         "a clause takes on its neighbours' meaning (T4 business P@5 0.310 -> 0.290)",
     )
     packed_query_pass: str = Field(
-        "off",
+        "clauses",
         pattern="^(off|clauses|one)$",
-        description="ONNX backend (matcher.embedding.packed). off (default): a need's text and "
-        "its clauses in two calls, the clauses as a batch padded to the longest; clauses: "
-        "the clauses laid end to end in one row, each attending only to itself, no padding "
-        "(reading a need -11% CPU on the sample needs, -18% on T4's); one: the need's text "
-        "too, one call (-26% / -19%). Both change int8 vectors within quantisation noise and "
-        "moved a T4 figure (README: 'A need's clauses packed in one row'), so both are "
-        "opt-in. The packed graph is exported once with torch beside the ONNX export",
+        description="ONNX backend (matcher.embedding.packed). clauses (default): a need's "
+        "text in a call of its own (its query vector as before, bit for bit) and its clauses "
+        "laid end to end in one row, each attending only to itself, no padding (reading a "
+        "need -11% CPU on the sample needs, -18% on T4's; T4's NTEE row unchanged); one: the "
+        "need's text in that row too, one call (-26% / -19%; moved T4 nonprofit P@5 by two "
+        "hits of 120, so opt-in); off: the clauses as a batch padded to the longest, as "
+        "before. The packed graph is exported once with torch beside the ONNX export "
+        "(without torch, off)",
     )
     parallel_query_passes: bool = Field(
         True,
