@@ -10,8 +10,8 @@ but not "business"), which also matches with a plural or possessive "s"; phrases
 a stem or word but mean something else are listed apart ("drivers of poverty" is no driver).
 A word of giving ("donation", "donated", "donor") names a capability only when what is given is
 not named as something else: "food donations", "donated laptops", "in-kind donations of
-furniture" give goods (food, technology, nothing listed), not funding; "donations", "monetary
-donations", "donations to our fund" give money.
+furniture" give goods (food, technology, clothing, furniture and household goods), not
+funding; "donations", "monetary donations", "donations to our fund" give money.
 """
 
 from __future__ import annotations
@@ -279,6 +279,41 @@ CAPABILITIES: tuple[Capability, ...] = (
         "equipment and materials",
         ("equipment", "tools", "material", "supplies", "hardware", "machinery"),
         "equipment, tools, materials and supplies",
+    ),
+    Capability(
+        "goods",
+        "clothing, furniture and household goods",
+        (
+            "clothing",
+            "clothes",
+            "apparel",
+            "garment",
+            "footwear",
+            "furniture",
+            "mattress",
+            "diaper",
+            "nappies",
+            "toiletr",
+            "hygiene product",
+            "hygiene kit",
+            "hygiene item",
+            "hygiene supplies",
+            "household goods",
+            "household items",
+            "household essentials",
+            "baby items",
+            "baby supplies",
+            "school uniform",
+        ),
+        "donated goods: clothing, coats and shoes, furniture, bedding, household items, "
+        "diapers and hygiene products",
+        words=("coat", "shoe", "blanket", "bedding", "sock", "jacket"),
+        not_phrases=("bedding plant", "shoe string", "shoestring"),
+        senses=(
+            "clothing, shoes and apparel",
+            "furniture and home furnishings",
+            "household and personal care products",
+        ),
     ),
     Capability(
         "energy",

@@ -8,8 +8,9 @@ their time") or after a noun's "of" ("donations of gently used clothing"), befor
 ends what is given ("donated to food banks"). A gift that does not say what it gives
 ("donations help us feed families") gives money.
 
-Words naming goods the capability vocabulary does not list (clothing, furniture) are listed
-here; `matcher.capabilities` reads the vocabulary's own words (food, laptops, supplies).
+Words naming goods in general (items, merchandise, toys, books) are listed here, with some the
+vocabulary also reads (clothing, furniture: its "goods"); `matcher.capabilities` reads the
+vocabulary's own words (food, laptops, supplies).
 """
 
 from __future__ import annotations

@@ -119,6 +119,27 @@ def test_words_that_only_start_like_transport_are_not_read_as_it() -> None:
     assert "distribution" in read("the drivers of poverty and no volunteer drivers")
 
 
+def test_clothing_furniture_and_hygiene_goods_are_asked_as_goods() -> None:
+    """ "Our clothing bank needs donations of coats, shoes and school uniforms" asked nothing:
+    the vocabulary had no word for clothing, furniture or hygiene products, so such a need
+    showed no ask to cover and every partner "covered" all of it. Words that only look like
+    them ask nothing ("a shoestring budget", "bedding plants")."""
+    read = capabilities.capabilities_in
+    asked = {
+        "Our clothing bank needs donations of coats, shoes and school uniforms": {"goods"},
+        "donated furniture and mattresses for families leaving the shelter": {"goods", "housing"},
+        "hygiene kits and diapers for 300 babies a month": {"goods"},
+        "winter jackets, socks and blankets": {"goods"},
+        "household items for refugee families": {"goods"},
+        "an apparel retailer": {"goods"},
+    }
+    for text, keys in asked.items():
+        assert read(text) == keys, text
+    for text in ("a shoestring budget", "bedding plants for the garden", "hand hygiene"):
+        assert "goods" not in read(text), text
+    assert capabilities.label("goods") == "clothing, furniture and household goods"
+
+
 def test_a_gift_of_goods_is_no_funding() -> None:
     """ "We need food donations, drivers and volunteers" (a Providence food need on the real
     data) was read as a funding ask: "donat" named funding whatever was given. A gift of a
@@ -127,10 +148,10 @@ def test_a_gift_of_goods_is_no_funding() -> None:
     goods = {
         "We need food donations": {"food_supply"},
         "donated laptops": {"technology"},
-        "in-kind donations of furniture": set(),
-        "clothing donations": set(),
+        "in-kind donations of furniture": {"goods"},
+        "clothing donations": {"goods"},
         "donations of school supplies": {"equipment"},
-        "donations of gently used clothing": set(),
+        "donations of gently used clothing": {"goods"},
         "We distribute donated food": {"distribution", "food_supply"},
         "Grocery chain donating surplus produce": {"food_supply"},
         "2 tonnes of donated food": {"food_supply"},

@@ -4,6 +4,7 @@ from datetime import UTC, timedelta
 
 from matcher.catalog import make_profile
 from matcher.domain import Need, Organisation, utcnow
+from matcher.need_reading import required_capabilities
 from matcher.score import reasons_for, score_candidate
 
 W = {"fit": 0.45, "coverage": 0.25, "reciprocity": 0.1, "proximity": 0.15, "freshness": 0.05}
@@ -247,3 +248,32 @@ def test_freshness_is_the_same_all_day() -> None:
     assert tomorrow < values.pop()  # it still ages, a day at a time
     # a profile written today, after midnight, is as fresh as can be
     assert freshness_component(morning + timedelta(hours=3), morning + timedelta(hours=4)) == 1.0
+
+
+def test_a_clothing_bank_covers_a_need_for_donated_coats_and_a_food_bank_does_not() -> None:
+    """A need for donated coats and hygiene kits asked nothing before the vocabulary had
+    goods: every partner then covered "all" of it, and a clothing bank's offer was not told
+    apart from a food bank's."""
+    need = Need(text="Our shelter needs donated coats, socks and hygiene kits this winter")
+    req = required_capabilities(need)
+    assert set(req) == {"goods", "housing"}
+    clothing = make_profile(
+        org(name="Eastside Clothing Bank", offers=["free clothing and winter coats"])
+    )
+    food = make_profile(org(offers=["fresh food parcels"]))
+    scored = {
+        p.org.name: score_candidate(
+            0, p, need, req, None, fit=0.5, distance_km=None, weights=W, scale_km=50
+        )
+        for p in (clothing, food)
+    }
+    assert scored["Eastside Clothing Bank"].covers == {"goods": "free clothing and winter coats"}
+    assert scored["Riverside Food Bank"].covers == {}
+    bank = scored["Eastside Clothing Bank"]
+    reasons = reasons_for(bank, clothing, need, req)
+    assert any(
+        r.startswith("Covers clothing, furniture and household goods (asked: ")
+        and r.endswith("with its offer 'free clothing and winter coats'.")
+        for r in reasons
+    ), reasons
+    assert "Does not cover: housing and shelter." in reasons

@@ -175,7 +175,8 @@ def test_federal_programs(tmp_path: Path) -> None:
     assert [(f.row, f.record_id) for f in batch.flagged] == [(4, "fpi-TC.1")]
     assert applicant_sectors(["State"]) == ["government"]
     assert required_capabilities(["Sale, Exchange, or Donation of Property or Goods"]) == [
-        "equipment"
+        "equipment",
+        "goods",
     ]
 
 

@@ -80,7 +80,8 @@ ASSISTANCE_CAPABILITIES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     ),
     (re.compile(r"training", re.I), ("training",)),
     (re.compile(r"specialized services|advisory|technical|counsel", re.I), ("expertise",)),
-    (re.compile(r"property or goods|donation", re.I), ("equipment",)),
+    # surplus property given away: equipment, and goods such as furniture and clothing
+    (re.compile(r"property or goods|donation", re.I), ("equipment", "goods")),
     (re.compile(r"use of property|facilities", re.I), ("facilities", "equipment")),
     (re.compile(r"information|research|dissemination", re.I), ("data",)),
 )
