@@ -305,13 +305,13 @@ CAPABILITIES: tuple[Capability, ...] = (
             "baby supplies",
             "school uniform",
         ),
-        "donated goods: clothing, coats and shoes, furniture, bedding, household items, "
-        "diapers and hygiene products",
+        # not "donated goods": a donation of anything (groceries) would be near it by meaning
+        "clothing, coats and shoes, furniture, bedding, household items, diapers and hygiene "
+        "products",
         words=("coat", "shoe", "blanket", "bedding", "sock", "jacket"),
         not_phrases=("bedding plant", "shoe string", "shoestring"),
         senses=(
             "clothing, shoes and apparel",
-            "furniture and home furnishings",
             "household and personal care products",
         ),
     ),

@@ -187,3 +187,29 @@ def test_loans_ask_for_funding_and_loaner_laptops_do_not(sample_engine: Engine) 
     assert "funding" in rebuild
     assert "funding" in shops
     assert "funding" not in seniors and "technology" in seniors
+
+
+def test_asks_for_clothing_and_hygiene_goods_are_read_and_groceries_or_a_couch_are_not(
+    sample_engine: Engine,
+) -> None:
+    """The goods capability with the real model: read from a clothing bank's and a shelter's
+    asks; not from a gift of groceries (a description that began "donated goods" drew every
+    donation to it) nor from a relative's couch as a place to sleep (a furniture sense did),
+    both seen on T4's real needs."""
+
+    def asks(text: str) -> dict[str, str]:
+        return sample_engine.read_need(Need(text=text)).required
+
+    clothing = asks("Our clothing bank needs donations of coats, shoes and school uniforms.")
+    assert "goods" in clothing and "funding" not in clothing
+    assert "goods" in asks("We need overflow beds and donated coats, socks and hygiene kits.")
+    pantry = asks(
+        "Our church food pantry runs out of canned goods and meat by Wednesday. We need "
+        "regular donations of groceries and protein, plus volunteers for Saturday distributions."
+    )
+    assert "food_supply" in pantry and "goods" not in pantry
+    shelter = asks(
+        "Women leaving abusive homes often have nowhere safe to go but a relative's couch. "
+        "Our group needs emergency shelter rooms and court advocates."
+    )
+    assert "housing" in shelter and "goods" not in shelter
