@@ -43,6 +43,7 @@ SYSTEMS = (
     "ours-h11",
     "ours-clauses",
     "ours-one",
+    "ours-off",
 )
 # variants of this service, to measure a serving choice in the same run as the default
 OURS_VARIANTS: dict[str, dict[str, Any]] = {
@@ -55,6 +56,7 @@ OURS_VARIANTS: dict[str, dict[str, Any]] = {
     # a need's clauses (and its text) packed in one row of the model (MATCHER_PACKED_QUERY_PASS)
     "ours-clauses": {"extra_env": {"MATCHER_PACKED_QUERY_PASS": "clauses"}},
     "ours-one": {"extra_env": {"MATCHER_PACKED_QUERY_PASS": "one"}},
+    "ours-off": {"extra_env": {"MATCHER_PACKED_QUERY_PASS": "off"}},
 }
 DEFAULT_SYSTEMS = "ours,baseline,txtai"
 
@@ -218,8 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_SYSTEMS,
         help=f"of {', '.join(SYSTEMS)} (baseline-1t: the baseline with OMP_NUM_THREADS=1; "
         "ours-2w: two uvicorn workers of one compute slot each; ours-h11: uvicorn's "
-        "pure-Python HTTP parser and asyncio loop; ours-clauses, ours-one: "
-        "MATCHER_PACKED_QUERY_PASS=clauses or one)",
+        "pure-Python HTTP parser and asyncio loop; ours-clauses, ours-one, ours-off: "
+        "MATCHER_PACKED_QUERY_PASS=clauses (the default), one or off)",
     )
     p.add_argument("--concurrency", default="1,4,16", help="comma-separated client counts")
     p.add_argument("--rounds", type=int, default=2, help="interleaved passes over everything")
