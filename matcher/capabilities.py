@@ -10,7 +10,7 @@ but not "business"), which also matches with a plural or possessive "s"; phrases
 a stem or word but mean something else are listed apart ("drivers of poverty" is no driver).
 A word of giving ("donation", "donated", "donor") names a capability only when what is given is
 not named as something else: "food donations", "donated laptops", "in-kind donations of
-furniture" give goods (food, technology, clothing, furniture and household goods), not
+furniture" give goods (food, technology, clothing and household goods), not
 funding; "donations", "monetary donations", "donations to our fund" give money.
 """
 
@@ -282,7 +282,9 @@ CAPABILITIES: tuple[Capability, ...] = (
     ),
     Capability(
         "goods",
-        "clothing, furniture and household goods",
+        # no comma: cards list labels with commas ("Does not cover: clothing and household
+        # goods, funding.")
+        "clothing and household goods",
         (
             "clothing",
             "clothes",
