@@ -95,6 +95,8 @@ class ResultView:
     missing_roles: list[str]
     recognised: bool
     names: dict[str, str]  # coalition member id -> name
+    # help asked for that some partner found offers but no coalition member does
+    uncovered: list[str] = field(default_factory=list)
 
 
 def result_view(rec: Recommendation, rec_id: str, weights: dict[str, float]) -> ResultView:
@@ -122,7 +124,17 @@ def result_view(rec: Recommendation, rec_id: str, weights: dict[str, float]) -> 
         missing_roles=missing,
         recognised=bool(rec.required_capabilities),
         names={m.id: m.name for m in rec.coalition.members},
+        uncovered=uncovered_by_coalition(rec),
     )
+
+
+def uncovered_by_coalition(rec: Recommendation) -> list[str]:
+    """The help asked for that no coalition member offers though a partner found does (the
+    engine's `gaps` are the help no partner found offers)."""
+    covered = rec.coalition.covered
+    return [
+        c for c in rec.required_capabilities if not covered.get(c) and c not in rec.coalition.gaps
+    ]
 
 
 NEXT_MAX = 200  # the longest next= the log-in and sign-up pages take

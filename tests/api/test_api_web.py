@@ -346,6 +346,34 @@ def test_no_gap_says_what_was_read_and_where_to_add_more(client: TestClient) -> 
     assert 'href="#capabilities"' in gaps.group(0)
 
 
+def test_help_no_member_offers_is_a_gap_though_a_partner_found_offers_it(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine's gaps are the help no partner found offers. When some partner offers an
+    ask but no coalition member does (a clothing bank's coalition covering its coats, not its
+    volunteers, on the real data) the page said "a member offers each" under "Together they
+    cover 50%"."""
+    real = Engine.recommend
+
+    def volunteers_uncovered(self: Engine, *args: object, **kwargs: object) -> object:
+        rec = real(self, *args, **kwargs)  # type: ignore[arg-type]
+        rec.required_capabilities = ["food_supply", "volunteers"]
+        members = [m.id for m in rec.coalition.members]
+        rec.coalition.covered = {"food_supply": members[:1], "volunteers": []}
+        rec.coalition.gaps = []
+        rec.coalition.coverage = 0.5
+        return rec
+
+    monkeypatch.setattr(Engine, "recommend", volunteers_uncovered)
+    r = client.post("/", data={"text": NEED_TEXT})
+    assert r.status_code == 200, r.text
+    gaps = re.search(r'<div id="gaps".*?</div>', r.text, re.S)
+    assert gaps is not None
+    assert "No member of this coalition offers <strong>volunteers</strong>" in gaps.group(0)
+    assert "a member offers each" not in gaps.group(0)
+    assert 'href="#by-sector"' in gaps.group(0)
+
+
 def test_the_help_asked_is_named_as_the_reasons_name_it(client: TestClient) -> None:
     """'Help this need asks for', a card's 'Covers:' and the gaps showed the capability's key
     ('distribution', 'healthcare') where the reasons beside them said 'distribution and
