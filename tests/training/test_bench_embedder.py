@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from matcher.embedding.hashing import HashingEmbedder
+from matcher.embedding.onnx import SMALL_INPUT
 from training.benchmarks.embeddings import EmbeddingStore, text_hash
-from training.benchmarks.engine_runner import QUERY_INPUT, BenchEmbedder
+from training.benchmarks.engine_runner import BenchEmbedder
 
 
 class ServingModel:
@@ -51,7 +52,7 @@ def test_serving_queries_reads_a_requests_texts_through_the_model(tmp_path: Path
     assert model.calls == [["a need"]]
     cached = _bench(tmp_path, ServingModel(), serve=False).encode(["a need"])
     np.testing.assert_allclose(cached, np.ones((1, 384)) / np.sqrt(384), rtol=1e-6)
-    big = [f"profile {i}" for i in range(QUERY_INPUT + 1)]
+    big = [f"profile {i}" for i in range(SMALL_INPUT + 1)]
     model.calls.clear()
     bench = _bench(tmp_path, model, serve=True)
     bench.encode(big)

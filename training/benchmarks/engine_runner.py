@@ -14,13 +14,11 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from matcher.embedding.onnx import SMALL_INPUT
 from training.benchmarks.embeddings import EmbeddingStore, Encoder, encode_cached
 from training.benchmarks.tasks import T1Task, T2Task
 
 ENGINE_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-# at most this many texts in one call: a request's query side (matcher.embedding.onnx's
-# SMALL_INPUT: a need, its sentences and clauses), which `serve_queries` does not cache
-QUERY_INPUT = 16
 
 
 class BenchEmbedder:
@@ -60,7 +58,8 @@ class BenchEmbedder:
         return self._encoder(texts)
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        if self.serve_queries and len(texts) <= QUERY_INPUT:
+        # a request's query side (a need, its sentences and clauses) is a small input
+        if self.serve_queries and len(texts) <= SMALL_INPUT:
             return self._span_model.encode(texts)  # type: ignore[no-any-return]
         return encode_cached(texts, self._encode, self._store, progress=progress)
 
