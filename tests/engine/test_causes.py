@@ -102,6 +102,23 @@ def test_agreement_equals_the_dot_product_of_distributions_when_nothing_is_trunc
     assert np.allclose(agreement(q, idx, prob), space.distribution(x) @ q, atol=1e-6)
 
 
+def test_agreement_of_a_row_is_the_same_alone_among_some_rows_or_among_all() -> None:
+    # a request's shared scores (QueryScores) compute some rows role by role and the rest in
+    # one pass over every row: a row's agreement must not depend on which
+    space = _space(12, top=3)
+    rng = np.random.default_rng(7)
+    x = l2_normalise(rng.normal(size=(500, 8)).astype(np.float32))
+    q = space.distribution(x[:1])[0]
+    idx, prob = space.sparse(x)
+    every = agreement(q, idx, prob)
+    some = np.sort(rng.choice(500, 37, replace=False))
+    assert np.array_equal(agreement(q, idx[some], prob[some]), every[some])
+    assert np.array_equal(agreement(q, idx[[5]], prob[[5]]), every[[5]])
+    expected = (q[idx].astype(np.float64) * prob).sum(axis=1)  # the definition, in float64
+    assert every.dtype == np.float32 and np.allclose(every, expected, rtol=1e-6, atol=1e-9)
+    assert agreement(q, idx[:0], prob[:0]).shape == (0,)
+
+
 def test_shared_cause_names_the_cause_both_sides_are_about() -> None:
     causes = [Cause(code="F", title="Food"), Cause(code="J", title="Jobs")]
     space = CauseSpace(temperature=0.05, top=2).fit(causes, np.eye(2, 4, dtype=np.float32))
