@@ -151,10 +151,19 @@ class Offerings:
         ends = np.cumsum(counts)
         # the rows of the chosen owners' clauses, owner after owner
         rows = np.repeat(self._starts[owners] - (ends - counts), counts) + np.arange(ends[-1])
-        vectors = self.vectors_ if rows.size == len(self.owners_) else self.vectors_[rows]
-        whole = row_dot(vectors, np.ascontiguousarray(query, dtype=np.float32))
+        # the rows are read where they lie, one query at a time (faiss's kernel): gathering
+        # them and one BLAS product with the clauses cost 5.1 against 3.5 ms a request at 100k
+        # (1,000 companies, 4,320 clauses). Always by row number, even for every row: one
+        # kernel, so an owner scores the same however many others are read
+        whole = row_dot(self.vectors_, np.ascontiguousarray(query, dtype=np.float32), rows)
         if clause_vectors.size:
-            per_clause = 0.5 * (clause_vectors @ vectors.T).max(axis=0) + 0.5 * whole
+            closest = np.maximum.reduce(
+                [
+                    row_dot(self.vectors_, np.ascontiguousarray(c, dtype=np.float32), rows)
+                    for c in clause_vectors
+                ]
+            )
+            per_clause = 0.5 * closest + 0.5 * whole
         else:
             per_clause = whole
         scores = per_clause.astype(np.float64)
