@@ -13,7 +13,12 @@ from matcher.engine import Engine
 from matcher.errors import ValidationError
 from matcher.settings import Settings
 from training.importers import read, store_batch
-from training.importers.federal_programs import applicant_sectors, required_capabilities
+from training.importers.federal_programs import (
+    FUNDING_OFFER,
+    applicant_sectors,
+    programme_offers,
+    required_capabilities,
+)
 from training.importers.giving360 import funder_sector
 from training.importers.irs import NTEE_MAJOR, focus_areas, infer_offers
 
@@ -178,6 +183,44 @@ def test_federal_programs(tmp_path: Path) -> None:
         "equipment",
         "goods",
     ]
+
+
+def test_an_agency_offers_what_its_programmes_are_for_not_what_one_title_names() -> None:
+    # before: every agency offered "public programme funding" only, so a card said HUD does
+    # not cover housing and shelter for a homeless shelter's need
+    hud = [
+        "Housing Choice Voucher Program",
+        "Supportive Housing for the Elderly",
+        "Emergency Housing Vouchers",
+        *[f"Community Development Grant {i}" for i in range(17)],
+    ]
+    assert programme_offers(hud) == ["housing and shelter programmes"]
+    # a word in one title of a large department is not its work (1 of 40 is under 5%)
+    homeland = ["Intercity Bus Security Grants", *[f"Agency Grant {i}" for i in range(39)]]
+    assert programme_offers(homeland) == []
+    # a body of one programme offers what that programme is for
+    assert programme_offers(["Emergency Food and Shelter National Board Program"]) == [
+        "food supply programmes",
+        "housing and shelter programmes",
+    ]
+    # an offer names no capability the titles do not ("environment and green spaces" would
+    # read facilities too)
+    parks = ["Environmental Quality Incentives", "Conservation of Wetlands and Environment"]
+    assert programme_offers(parks) == ["environment programmes"]
+
+
+def test_federal_programme_agencies_list_their_programme_offers(tmp_path: Path) -> None:
+    rows = ["program_id,name,top_agency,sub_agency,objective,assistance_types"]
+    rows += [
+        f"14.{i},Housing Voucher {i},Department of Housing,,To house families.,Grants"
+        for i in range(3)
+    ]
+    batch = read("federal-programs", _w(tmp_path, "p.csv", "\n".join(rows) + "\n"))
+    (hud,) = batch.organisations
+    assert hud.offers == [FUNDING_OFFER, "housing and shelter programmes"]
+    from matcher.catalog import Profile
+
+    assert set(Profile(hud).offers) == {"funding", "public_programmes", "housing"}
 
 
 def test_companies(tmp_path: Path) -> None:

@@ -16,6 +16,11 @@ longer funded", "no longer making awards", "defunct") is stored with status "clo
 of its agency's description, and is listed in `flagged`; an agency all of whose programmes
 ended is imported with active=False. Every agency keeps its source: ["fpi:<agency id>"].
 
+An agency with a running programme offers "public programme funding" and what its programmes
+are for: each capability the titles of at least 5% of them name (and two, when it runs two or
+more), as "<label> programmes" (HUD: "housing and shelter programmes"), so a card can say it
+covers a shelter's ask instead of "Does not cover: housing and shelter".
+
 A tax expenditure (program_type "tax_expenditure": an exclusion, deduction or credit in the tax
 code) is not a programme anyone applies to or partners on, and the inventory files all 174 of
 them under the IRS, across every budget function; taken as programmes they made the IRS a
@@ -25,11 +30,13 @@ partner for every need (wildfire rebuilding, reading classes, stray dogs). They 
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from matcher import capabilities
 from matcher.domain import Need, Organisation
 from training.importers.base import (
     ImportBatch,
@@ -85,6 +92,14 @@ ASSISTANCE_CAPABILITIES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"use of property|facilities", re.I), ("facilities", "equipment")),
     (re.compile(r"information|research|dissemination", re.I), ("data",)),
 )
+# An agency offers what its running programmes are for: a capability named by the titles of at
+# least this share of them (and of two, when it runs two or more). Below it a title's word is
+# noise for a large department ("Intercity Bus Security Grants" is not distribution work for
+# Homeland Security), above it the work is the agency's (46 of HUD's 101 titles name housing).
+PROGRAMME_OFFER_SHARE = 0.05
+# what every agency with a running programme offers; its titles add the rest
+FUNDING_OFFER = "public programme funding"
+_GENERIC = frozenset(capabilities.capabilities_in(FUNDING_OFFER))
 # what the inventory writes when a programme has ended
 ENDED = re.compile(
     r"\bprogram(?:me)? (?:is|has been) (?:inactive|defunct|discontinued|terminated|archived)"
@@ -212,6 +227,24 @@ def _need(pid: str, owner: str, values: dict[str, Any]) -> Need:
     return validated(Need, data, columns)  # type: ignore[no-any-return]
 
 
+def programme_offers(titles: list[str]) -> list[str]:
+    """What an agency offers beyond funding, read from the titles of its running programmes:
+    each capability named by at least PROGRAMME_OFFER_SHARE of them, as "<its label>
+    programmes" (a card reads "Covers housing and shelter ... with its offer 'housing and
+    shelter programmes'"). Most named first."""
+    counts = Counter(k for t in titles for k in capabilities.capabilities_in(t) - _GENERIC)
+    least = max(min(2, len(titles)), math.ceil(PROGRAMME_OFFER_SHARE * len(titles)))
+    kept = sorted((k for k, c in counts.items() if c >= least), key=lambda k: (-counts[k], k))
+    out = []
+    for key in kept:
+        label = capabilities.label(key)
+        for phrase in (f"{label} programmes", f"{label.split(' and ')[0]} programmes"):
+            if capabilities.capabilities_in(phrase) - _GENERIC <= set(kept):
+                out.append(phrase)  # it names no capability the titles do not
+                break
+    return out
+
+
 def _agency(aid: str, top: str, sub: str, names: list[str], cats: Counter[str]) -> Organisation:
     name = f"{sub} ({top})" if sub else top
     listed = "; ".join(names[:12]) + ("; ..." if len(names) > 12 else "")
@@ -227,7 +260,7 @@ def _agency(aid: str, top: str, sub: str, names: list[str], cats: Counter[str]) 
         "sector": "government",
         "description": shorten(description, 20_000),
         "focus_areas": [c for c, _ in cats.most_common(5)],
-        "offers": ["public programme funding"] if names else [],
+        "offers": [FUNDING_OFFER, *programme_offers(names)] if names else [],
         "country": "US",
         "active": bool(names),
         "sources": [f"fpi:{aid}"],
