@@ -255,6 +255,17 @@ CAPABILITIES: tuple[Capability, ...] = (
         "housing and shelter",
         ("housing", "shelter", "homes", "accommodat", "tenanc", "rent"),
         "housing and shelter: homes, apartments, beds, rent and tenancy",
+        # renting out equipment or cars is no housing (United Rentals' industry, "Rental &
+        # Leasing Services", made it cover a shelter's beds on the real T4 catalog)
+        not_phrases=(
+            "rental & leasing",
+            "rental and leasing",
+            "rental car",
+            "rental vehicle",
+            "rental equipment",
+            "rental fleet",
+            "rent-a-car",
+        ),
     ),
     Capability(
         "legal_aid",
@@ -544,6 +555,23 @@ def surely_named(text: str) -> set[str]:
     is funding however far its clause is from funding's description by meaning; "loaner
     laptops", "loaned equipment" and "books on loan" name none."""
     return set(_surely_named(text))
+
+
+_RULED_OUT = {
+    c.key: re.compile(
+        r"(?<![a-z])(?:" + "|".join(map(_phrase, c.not_phrases)) + ")" + _PLURAL_END, re.I
+    )
+    for c in CAPABILITIES
+    if c.not_phrases
+}
+
+
+def ruled_out(key: str, text: str) -> bool:
+    """Whether `text` says what the vocabulary rules out as capability `key` (one of its
+    `not_phrases`: "Rental & Leasing Services" is no housing), so no reading by meaning may
+    give it either."""
+    pat = _RULED_OUT.get(key)
+    return bool(pat and pat.search(text))
 
 
 def capabilities_in(text: str) -> set[str]:

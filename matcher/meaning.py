@@ -19,6 +19,7 @@ from matcher.capabilities import (
     capabilities_in,
     given_as_goods,
     goods_given,
+    ruled_out,
     surely_named,
 )
 from matcher.evidence import Encode
@@ -101,7 +102,11 @@ class CapabilityMeaning:
         """Capability -> the focus phrase (e.g. an industry) that offers it."""
         if not len(phrases):
             return {}
-        sims = self.similarity(vectors)
+        sims = np.array(self.similarity(vectors), dtype=np.float64)
+        for j, phrase in enumerate(phrases):
+            for k, key in enumerate(self.keys_):
+                if ruled_out(key, phrase):  # "Rental & Leasing Services" is close to rent
+                    sims[j, k] = -np.inf
         out: dict[str, str] = {}
         for k in np.argsort(-sims.max(axis=0)).tolist():
             j = int(sims[:, k].argmax())

@@ -146,6 +146,17 @@ def test_clothing_furniture_and_hygiene_goods_are_asked_as_goods() -> None:
     assert capabilities.label("goods") == "clothing and household goods"  # no comma: in lists
 
 
+def test_renting_out_equipment_or_cars_is_no_housing() -> None:
+    """United Rentals' industry, "Rental & Leasing Services", read as housing: on the real T4
+    catalog its card said it covers a Hartford shelter's beds. Rent and rentals people live in
+    stay housing."""
+    read = capabilities.capabilities_in
+    for text in ("Rental & Leasing Services", "rental and leasing", "rental cars", "rent-a-car"):
+        assert "housing" not in read(text), text
+    for text in ("help with rent", "rental assistance for families", "affordable rentals"):
+        assert "housing" in read(text), text
+
+
 def test_a_gift_of_goods_is_no_funding() -> None:
     """ "We need food donations, drivers and volunteers" (a Providence food need on the real
     data) was read as a funding ask: "donat" named funding whatever was given. A gift of a

@@ -173,3 +173,15 @@ def test_a_lender_offers_funding_however_far_its_profile_is_by_meaning() -> None
     assert "funding" in offers[0] and "loans" in offers[0]["funding"]
     assert "funding" not in offers[1] and "funding" not in offers[2]
     assert "funding" not in offers[3]  # "grants" is still confirmed by meaning
+
+
+def test_a_focus_phrase_the_vocabulary_rules_out_offers_nothing_by_meaning() -> None:
+    """United Rentals' industry, "Rental & Leasing Services", is close to housing's "rent and
+    tenancy" by meaning: its card said it covers a Hartford shelter's beds."""
+    meaning = CapabilityMeaning(_encode)
+    housing = next(c for c in CAPABILITIES if c.key == "housing")
+    vecs = _encode([housing.description, housing.description])  # as close as can be
+    phrases = ["Rental & Leasing Services", "residential rentals"]
+    assert meaning.focus_offers(phrases[:1], vecs[:1]) == {}
+    # another phrase of the same body still offers it
+    assert meaning.focus_offers(phrases, vecs) == {"housing": "residential rentals"}
