@@ -52,6 +52,36 @@ def within_options(current: str) -> list[tuple[str, str]]:
     return options
 
 
+# Washington, DC is no state, nor are the territories: a body that serves all of one works
+# "district-wide" or "territory-wide" (the real data's DC bodies read "works statewide")
+_DISTRICT = frozenset({"DC", "DISTRICT OF COLUMBIA", "WASHINGTON DC", "WASHINGTON, DC"})
+_TERRITORIES = frozenset(
+    {
+        "PR",
+        "GU",
+        "VI",
+        "AS",
+        "MP",
+        "PUERTO RICO",
+        "GUAM",
+        "U.S. VIRGIN ISLANDS",
+        "VIRGIN ISLANDS",
+        "AMERICAN SAMOA",
+        "NORTHERN MARIANA ISLANDS",
+    }
+)
+
+
+def statewide(region: str | None) -> str:
+    """The word for working across a whole US state, district or territory."""
+    name = (region or "").strip().upper()
+    if name in _DISTRICT:
+        return "district-wide"
+    if name in _TERRITORIES:
+        return "territory-wide"
+    return "statewide"
+
+
 def _place(need: Need) -> str | None:
     return need.place or ", ".join(p for p in (need.city, need.region) if p) or None
 
@@ -66,7 +96,7 @@ def searched_area(need: Need) -> str | None:
         near = f"Searched within {km(need.radius_km)} km of {place}: organisations based that close"
         if not state:
             return f"{near}, and the bodies that work nationwide."
-        wide = f"the statewide and nationwide bodies that serve {state}"
+        wide = f"the {statewide(state)} and nationwide bodies that serve {state}"
         return f"{near}, and {wide}, wherever their office is."
     if not need.place:  # asked through the API by city or region: nothing is filtered on it
         return None

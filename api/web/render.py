@@ -14,7 +14,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
-from api.web.distance import within_options
+from api.web.distance import statewide, within_options
 from matcher.capabilities import label as capability_label
 from matcher.domain import SECTORS, Match, Recommendation
 
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 # a capability as the reasons name it ('health services', not the key 'healthcare')
 templates.env.filters["capability"] = capability_label
+# "statewide", or "district-wide" for DC and "territory-wide" for a territory
+templates.env.filters["statewide"] = statewide
 
 COMPONENT_ORDER = ("fit", "coverage", "reciprocity", "proximity", "freshness")
 COMPONENT_LABELS = {

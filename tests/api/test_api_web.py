@@ -259,6 +259,8 @@ def test_the_profile_says_the_area_served(client: TestClient, keys: dict[str, st
         # a statewide body (Farm Fresh Rhode Island on the real data): its card said "works
         # statewide", its page nothing
         "reach-state": ({"service_level": "state", "region": "RI"}, "statewide (RI)"),
+        # Washington, DC is no state: its bodies on the real data read "statewide (DC)"
+        "reach-district": ({"service_level": "state", "region": "DC"}, "district-wide (DC)"),
         "reach-radius": ({"service_radius_km": 40, "city": "Hartford"}, "within 40 km"),
     }
     try:

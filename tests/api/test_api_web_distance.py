@@ -193,3 +193,26 @@ def test_the_account_page_lists_a_saved_need_with_its_distance() -> None:
 
     assert place_of(Need(text=NEED, place=PLACE, radius_km=50)) == "within 50 km of Portland, OR"
     assert place_of(Need(text=NEED, place=PLACE)) == PLACE
+
+
+def test_a_district_or_territory_is_not_called_a_state() -> None:
+    """Washington, DC's bodies on the real data read "works statewide"; so did "the statewide
+    and nationwide bodies that serve DC" above the results of a need there."""
+    from api.web.distance import searched_area, statewide
+    from matcher.domain import Need
+
+    assert statewide("RI") == statewide("Oregon") == statewide(None) == "statewide"
+    assert statewide("DC") == statewide("District of Columbia") == "district-wide"
+    assert statewide("PR") == statewide("Guam") == "territory-wide"
+    need = Need(
+        id="dc",
+        text="Food for seniors",
+        place="Washington, DC",
+        region="DC",
+        country="US",
+        lat=38.9,
+        lon=-77.04,
+        radius_km=25,
+    )
+    area = searched_area(need)
+    assert area is not None and "the district-wide and nationwide bodies that serve DC" in area
