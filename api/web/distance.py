@@ -52,32 +52,18 @@ def within_options(current: str) -> list[tuple[str, str]]:
     return options
 
 
-# Washington, DC is no state, nor are the territories: a body that serves all of one works
-# "district-wide" or "territory-wide" (the real data's DC bodies read "works statewide")
-_DISTRICT = frozenset({"DC", "DISTRICT OF COLUMBIA", "WASHINGTON DC", "WASHINGTON, DC"})
-_TERRITORIES = frozenset(
-    {
-        "PR",
-        "GU",
-        "VI",
-        "AS",
-        "MP",
-        "PUERTO RICO",
-        "GUAM",
-        "U.S. VIRGIN ISLANDS",
-        "VIRGIN ISLANDS",
-        "AMERICAN SAMOA",
-        "NORTHERN MARIANA ISLANDS",
-    }
-)
-
-
 def statewide(region: str | None) -> str:
-    """The word for working across a whole US state, district or territory."""
-    name = (region or "").strip().upper()
-    if name in _DISTRICT:
+    """The word for working across a whole US state: "district-wide" for Washington, DC and
+    "territory-wide" for Puerto Rico, Guam and the other territories, which are no states (the
+    real data's DC bodies read "works statewide"). Any spelling the gazetteer knows."""
+    import us
+
+    from matcher.places.gazetteer import key, states
+
+    code = states()[0].get(key(region)) if region else None
+    if code == "DC":
         return "district-wide"
-    if name in _TERRITORIES:
+    if code in {t.abbr for t in us.states.TERRITORIES}:
         return "territory-wide"
     return "statewide"
 

@@ -203,7 +203,8 @@ def test_a_district_or_territory_is_not_called_a_state() -> None:
 
     assert statewide("RI") == statewide("Oregon") == statewide(None) == "statewide"
     assert statewide("DC") == statewide("District of Columbia") == "district-wide"
-    assert statewide("PR") == statewide("Guam") == "territory-wide"
+    assert statewide("PR") == statewide("Guam") == statewide("Virgin Islands") == "territory-wide"
+    assert statewide("Washington DC") == statewide("D.C.") == "district-wide"
     need = Need(
         id="dc",
         text="Food for seniors",
