@@ -46,6 +46,9 @@ class Capability:
     sure: tuple[str, ...] = ()
     # words that, just before a `sure` word, make it mean something else ("on loan")
     not_after: tuple[str, ...] = ()
+    # words that, just before any of its stems or words, make it mean something else ("child
+    # care" is no health care, "housing counseling" no counselling for health)
+    not_preceded_by: tuple[str, ...] = ()
 
 
 CAPABILITIES: tuple[Capability, ...] = (
@@ -243,6 +246,20 @@ CAPABILITIES: tuple[Capability, ...] = (
             "vaccin",
         ),
         "health care: clinics, doctors, nurses, medical treatment, counselling",
+        # HUD's "Housing Counseling" and "Continuum of Care" programmes made it offer health
+        # services; a need for child care asked them
+        not_preceded_by=(
+            "child",
+            "day",
+            "foster",
+            "continuum of",
+            "housing",
+            "credit",
+            "debt",
+            "financial",
+            "budget",
+            "tax",
+        ),
     ),
     Capability(
         "food_supply",
@@ -408,7 +425,14 @@ def _pattern(cap: Capability) -> re.Pattern[str]:
     unless = ""
     if cap.not_phrases:
         unless = "(?!(?:" + "|".join(map(_phrase, cap.not_phrases)) + ")" + _PLURAL_END + ")"
+    # fixed-width look-behinds, one per word (and one space between it and the stem)
+    unless += "".join(rf"(?<!(?<![a-z]){_escaped(w)}\s)" for w in cap.not_preceded_by)
     return re.compile(r"(?<![a-z])" + unless + "(?:" + "|".join(alternatives) + ")", re.IGNORECASE)
+
+
+def _escaped(words: str) -> str:
+    """`words` for a fixed-width look-behind: one space between words."""
+    return r"\s".join(re.escape(w) for w in words.split())
 
 
 def _sure_words(cap: Capability) -> str:

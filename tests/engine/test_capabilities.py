@@ -157,6 +157,31 @@ def test_renting_out_equipment_or_cars_is_no_housing() -> None:
         assert "housing" in read(text), text
 
 
+def test_child_care_and_housing_counseling_are_no_health_services() -> None:
+    """HUD's programme titles "Housing Counseling ..." and "Continuum of Care" made it offer
+    health services (real federal programme inventory), and "child care" or "foster care" in a
+    need asked them. Counselling and care that are about health still are."""
+    read = capabilities.capabilities_in
+    for text in (
+        "child care for parents in job training",
+        "day care",
+        "foster care",
+        "Continuum of Care Program",
+        "Housing Counseling Assistance Program",
+        "credit counseling",
+        "Tax Counseling for the Elderly",
+    ):
+        assert "healthcare" not in read(text), text
+    for text in (
+        "mental health counseling",
+        "counseling for survivors of violence",
+        "home care for older adults",
+        "health care",
+        "child care and a clinic",  # the clinic still asks it
+    ):
+        assert "healthcare" in read(text), text
+
+
 def test_a_gift_of_goods_is_no_funding() -> None:
     """ "We need food donations, drivers and volunteers" (a Providence food need on the real
     data) was read as a funding ask: "donat" named funding whatever was given. A gift of a
