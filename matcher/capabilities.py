@@ -414,34 +414,43 @@ def _phrase(text: str) -> str:
     return r"\s+".join(re.escape(w) for w in text.split())
 
 
-def _pattern(cap: Capability) -> re.Pattern[str]:
+def _pattern(cap: Capability, *, exceptions: bool = True) -> re.Pattern[str]:
     """Any stem (or gift stem) of `cap` at a word start, or any of its words as a whole word;
-    never where one of its `not_phrases` starts."""
+    never where one of its `not_phrases` starts, nor right after one of its `not_preceded_by`
+    words (`exceptions=False`: anywhere, for `ruled_out`)."""
     alternatives = [re.escape(stem.strip()) for stem in (*cap.stems, *cap.gifts)]
     if cap.words:
         alternatives.append("(?:" + "|".join(map(_phrase, cap.words)) + ")" + _PLURAL_END)
     if cap.sure:
         alternatives.append(_sure_words(cap))
     unless = ""
-    if cap.not_phrases:
+    if exceptions and cap.not_phrases:
         unless = "(?!(?:" + "|".join(map(_phrase, cap.not_phrases)) + ")" + _PLURAL_END + ")"
-    # fixed-width look-behinds, one per word (and one space between it and the stem)
-    unless += "".join(rf"(?<!(?<![a-z]){_escaped(w)}\s)" for w in cap.not_preceded_by)
+    if exceptions:
+        unless += _not_right_after(cap.not_preceded_by)
     return re.compile(r"(?<![a-z])" + unless + "(?:" + "|".join(alternatives) + ")", re.IGNORECASE)
 
 
-def _escaped(words: str) -> str:
-    """`words` for a fixed-width look-behind: one space between words."""
-    return r"\s".join(re.escape(w) for w in words.split())
+def _not_right_after(words: tuple[str, ...]) -> str:
+    """Fixed-width look-behinds: not right after any of `words` (each a word or a few, one
+    space between them and before what follows)."""
+    escaped = (r"\s".join(re.escape(w) for w in phrase.split()) for phrase in words)
+    return "".join(rf"(?<!(?<![a-z]){e}\s)" for e in escaped)
 
 
 def _sure_words(cap: Capability) -> str:
     """`cap`'s sure words as whole words, never right after one of its `not_after` words."""
-    after = "".join(rf"(?<!(?<![a-z]){re.escape(w)}\s)" for w in cap.not_after)
-    return after + "(?:" + "|".join(map(_phrase, cap.sure)) + ")" + _PLURAL_END
+    return (
+        _not_right_after(cap.not_after)
+        + "(?:"
+        + "|".join(map(_phrase, cap.sure))
+        + ")"
+        + _PLURAL_END
+    )
 
 
 _STEM_PATTERNS = [(c.key, _pattern(c)) for c in CAPABILITIES]
+_BY_KEY_PATTERN = dict(_STEM_PATTERNS)
 _SURE_PATTERNS = [
     (c.key, re.compile(r"(?<![a-z])" + _sure_words(c), re.IGNORECASE))
     for c in CAPABILITIES
@@ -581,21 +590,19 @@ def surely_named(text: str) -> set[str]:
     return set(_surely_named(text))
 
 
-_RULED_OUT = {
-    c.key: re.compile(
-        r"(?<![a-z])(?:" + "|".join(map(_phrase, c.not_phrases)) + ")" + _PLURAL_END, re.I
-    )
-    for c in CAPABILITIES
-    if c.not_phrases
+# what each capability's stems and words would match but for its exceptions
+_UNEXCEPTED = {
+    c.key: _pattern(c, exceptions=False) for c in CAPABILITIES if c.not_phrases or c.not_preceded_by
 }
 
 
 def ruled_out(key: str, text: str) -> bool:
-    """Whether `text` says what the vocabulary rules out as capability `key` (one of its
-    `not_phrases`: "Rental & Leasing Services" is no housing), so no reading by meaning may
-    give it either."""
-    pat = _RULED_OUT.get(key)
-    return bool(pat and pat.search(text))
+    """Whether `text` names capability `key` only where the vocabulary says the words mean
+    something else (`not_phrases`, `not_preceded_by`: "Rental & Leasing Services" is no
+    housing, "child care" no health care), so no reading by meaning may give it either."""
+    loose = _UNEXCEPTED.get(key)
+    t = f" {text.strip().lower()} "
+    return bool(loose and loose.search(t)) and not _BY_KEY_PATTERN[key].search(t)
 
 
 def capabilities_in(text: str) -> set[str]:

@@ -185,3 +185,14 @@ def test_a_focus_phrase_the_vocabulary_rules_out_offers_nothing_by_meaning() -> 
     assert meaning.focus_offers(phrases[:1], vecs[:1]) == {}
     # another phrase of the same body still offers it
     assert meaning.focus_offers(phrases, vecs) == {"housing": "residential rentals"}
+
+
+def test_a_focus_phrase_whose_words_mean_something_else_offers_nothing_by_meaning() -> None:
+    """ "Child Care Services" is close to health care by meaning, but the vocabulary says
+    "child care" is no health care (`not_preceded_by`), as it says rentals of equipment are
+    no housing (`not_phrases`): both rule the reading by meaning out."""
+    meaning = CapabilityMeaning(_encode)
+    health = next(c for c in CAPABILITIES if c.key == "healthcare")
+    vecs = _encode([health.description])
+    assert meaning.focus_offers(["Child Care Services"], vecs) == {}
+    assert meaning.focus_offers(["Home Health Care"], vecs) == {"healthcare": "Home Health Care"}
