@@ -247,10 +247,17 @@ CAPABILITIES: tuple[Capability, ...] = (
         ),
         "health care: clinics, doctors, nurses, medical treatment, counselling",
         # HUD's "Housing Counseling" and "Continuum of Care" programmes made it offer health
-        # services; a need for child care asked them
+        # services; a need for child care asked them (child, infant, day and after-school care
+        # are child care)
         not_preceded_by=(
             "child",
+            "childcare",
+            "infant",
+            "toddler",
             "day",
+            "after-school",
+            "afterschool",
+            "after school",
             "foster",
             "continuum of",
             "housing",
@@ -402,6 +409,40 @@ CAPABILITIES: tuple[Capability, ...] = (
         ),
         "the environment: conservation, trees and green spaces, watersheds, recycling, "
         "clean air and water",
+    ),
+    Capability(
+        "child_care",
+        "child care and early learning",
+        (
+            "child care",
+            "childcare",
+            "child-care",
+            "day care",
+            "daycare",
+            "day-care",
+            "preschool",
+            "pre-school",
+            "pre-kindergarten",
+            "early childhood",
+            "early learning",
+            "early education",
+            "infant care",
+            "infant and toddler",
+            "toddler care",
+            "after-school care",
+            "afterschool care",
+            "after school care",
+            "babysit",
+            "nanny",
+            "nannies",
+        ),
+        "child care and early learning: daycare, preschool, infant and toddler care, "
+        "after-school care",
+        words=("pre-k",),
+        # "childcare-friendly training venues" (a workforce board's need) asks for venues
+        not_phrases=("childcare-friendly", "child care-friendly", "child-care-friendly"),
+        # adult day care is care for older or disabled adults, not for children
+        not_preceded_by=("adult",),
     ),
 )
 CAPABILITY_KEYS: tuple[str, ...] = tuple(c.key for c in CAPABILITIES)

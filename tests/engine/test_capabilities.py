@@ -182,6 +182,32 @@ def test_child_care_and_housing_counseling_are_no_health_services() -> None:
         assert "healthcare" in read(text), text
 
 
+def test_child_care_is_asked_as_child_care() -> None:
+    """A need to open a child care centre (T4's Honolulu need) asked nothing for child care:
+    the vocabulary had no word for it, so no partner could be said to cover it, and "infant
+    and toddler care" read as health services. Adult day care is not child care."""
+    read = capabilities.capabilities_in
+    for text in (
+        "a spot in infant and toddler care",
+        "open a small licensed child care center",
+        "affordable childcare for working parents",
+        "Day Care Centers",
+        "after-school care",
+        "preschool and pre-k classrooms",
+        "Child Care and Development Block Grant",
+    ):
+        assert "child_care" in read(text), text
+        assert "healthcare" not in read(text), text
+    for text in (
+        "adult day care for people with dementia",
+        "health care",
+        "a nursery of trees",
+        "childcare-friendly training venues",  # venues, asked by a workforce board
+    ):
+        assert "child_care" not in read(text), text
+    assert capabilities.label("child_care") == "child care and early learning"
+
+
 def test_a_gift_of_goods_is_no_funding() -> None:
     """ "We need food donations, drivers and volunteers" (a Providence food need on the real
     data) was read as a funding ask: "donat" named funding whatever was given. A gift of a

@@ -213,3 +213,20 @@ def test_asks_for_clothing_and_hygiene_goods_are_read_and_groceries_or_a_couch_a
         "Our group needs emergency shelter rooms and court advocates."
     )
     assert "housing" in shelter and "goods" not in shelter
+
+
+def test_a_child_care_need_asks_child_care_not_health_services(sample_engine: Engine) -> None:
+    """T4's Honolulu need (open a licensed child care centre) asked no child care, and its
+    "infant and toddler care" read as health services, so health agencies were said to cover
+    it. With the real model, child care is asked and nothing in it asks health services."""
+
+    def asks(text: str) -> dict[str, str]:
+        return sample_engine.read_need(Need(text=text)).required
+
+    centre = asks(
+        "Parents wait a year for a spot in infant and toddler care. We want to open a small "
+        "licensed child care center and need start-up funding and help with licensing."
+    )
+    assert "child_care" in centre and "funding" in centre and "regulatory" in centre
+    assert "healthcare" not in centre
+    assert "child_care" not in asks("Our adult day care program needs volunteer drivers.")

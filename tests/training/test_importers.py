@@ -203,6 +203,14 @@ def test_an_agency_offers_what_its_programmes_are_for_not_what_one_title_names()
         "food supply programmes",
         "housing and shelter programmes",
     ]
+    # Children and Families runs Head Start and child care grants (real inventory: 66 titles)
+    acf = [
+        "Child Care and Development Block Grant",
+        "Child Care Disaster Relief",
+        "Head Start",
+        *[f"Family Programme {i}" for i in range(17)],
+    ]
+    assert programme_offers(acf) == ["child care and early learning programmes"]
     # an offer names no capability the titles do not ("environment and green spaces" would
     # read facilities too)
     parks = ["Environmental Quality Incentives", "Conservation of Wetlands and Environment"]
