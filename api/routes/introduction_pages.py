@@ -11,10 +11,22 @@ import anyio
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.deps import ClaimsDep, FormCsrf, IntroductionsDep, OptionalPersonDep, RecordsDep
+from api.deps import (
+    ClaimsDep,
+    EngineDep,
+    FormCsrf,
+    IntroductionsDep,
+    OptionalPersonDep,
+    PrincipalDep,
+    RecordsDep,
+)
 from api.introduction_schemas import TEXT_MAX
+from api.schemas import OrganisationOut
+from api.security import Principal
 from api.sessions import csrf_token
+from api.views import organisation_view
 from api.web.render import context, templates
+from matcher.engine import Engine
 from matcher.errors import (
     ConflictError,
     NotFoundError,
@@ -59,19 +71,39 @@ async def inbox(request: Request, person: OptionalPersonDep, intros: Introductio
     return _page(request, "introductions.html", incoming=incoming, outgoing=outgoing)
 
 
+def _target(engine: Engine, principal: Principal, org_id: str) -> OrganisationOut | None:
+    """The organisation asked, as this person may see it (None: no such visible one)."""
+    if not org_id:
+        return None
+    try:
+        stored = engine.store.get_organisation(org_id)
+    except NotFoundError:
+        return None
+    if not principal.can_see(stored.record.owner, stored.record.published):
+        return None
+    return organisation_view(stored, principal)
+
+
 @router.get("/introductions/new", response_class=HTMLResponse)
 async def new_form(
     request: Request,
     person: OptionalPersonDep,
     claims: ClaimsDep,
+    engine: EngineDep,
+    principal: PrincipalDep,
     to: Annotated[str, Query(max_length=128)] = "",
     rec: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
+    """The form; for a person with no organisation (an organiser whose group has no profile
+    yet), what it takes to ask, and the asked organisation's public website meanwhile."""
     if person is None:
         return _login(f"/introductions/new?to={quote(to)}&rec={quote(rec)}")
     memberships = await anyio.to_thread.run_sync(claims.memberships, person.id)
+    target = await anyio.to_thread.run_sync(_target, engine, principal, to)
     form = {"to_organisation_id": to, "recommendation_id": rec}
-    return _page(request, "introduction_new.html", memberships=memberships, form=form)
+    return _page(
+        request, "introduction_new.html", memberships=memberships, form=form, target=target
+    )
 
 
 @router.post("/introductions", dependencies=[FormCsrf])

@@ -27,7 +27,7 @@ from matcher.store.models import MembershipRow, OrganisationRow
 NEED = "Cold storage for 2 tonnes of donated food every week."
 
 
-def new_org(app: FastAPI, label: str, *, active: bool = True) -> str:
+def new_org(app: FastAPI, label: str, *, active: bool = True, published: bool = True) -> str:
     """An organisation with a contact only its partners may see once they are introduced."""
     org_id = f"{label}-{uuid.uuid4().hex[:8]}"
     with app.state.api.db.session() as s:
@@ -42,7 +42,7 @@ def new_org(app: FastAPI, label: str, *, active: bool = True) -> str:
                 needs=[],
                 contact=f"secret-contact-of-{org_id}",
                 website=f"https://{org_id}.example",
-                published=True,
+                published=published,
                 active=active,
                 updated_at=utcnow(),
                 text_hash="x",
@@ -434,6 +434,27 @@ def test_bad_messages(app: FastAPI, people: People) -> None:
 
 
 # the pages ---------------------------------------------------------------------------------
+def test_an_organiser_with_no_organisation_is_shown_a_way_forward(
+    app: FastAPI, people: People
+) -> None:
+    """An organiser whose group has no profile reached a dead end ("first claim your
+    organisation's profile"): the page now says how to claim or be added, and names the
+    organisation asked with its public website to contact meanwhile, never its private
+    contact. A member of an organisation sees whom it asks."""
+    p = new_pair(app, people)
+    organiser = sign_up(app)
+    page = organiser.client.get(f"/introductions/new?to={p.y}")
+    assert page.status_code == 200
+    assert 'name="message"' not in page.text  # no form to send: it would be refused
+    assert "/account" in page.text and "administrator" in page.text
+    assert f'href="https://{p.y}.example"' in page.text and f"/organisations/{p.y}" in page.text
+    assert f"secret-contact-of-{p.y}" not in page.text
+    hidden = new_org(app, "hidden", published=False)
+    assert hidden not in organiser.client.get(f"/introductions/new?to={hidden}").text
+    member = people.asker.client.get(f"/introductions/new?to={p.y}")
+    assert 'name="message"' in member.text and f"/organisations/{p.y}" in member.text
+
+
 def test_pages_ask_accept_and_write(app: FastAPI, people: People) -> None:
     p = new_pair(app, people)
     form = people.asker.client.get(f"/introductions/new?to={p.y}")
