@@ -449,6 +449,28 @@ def test_an_organiser_with_no_organisation_is_shown_a_way_forward(
     assert "/account" in page.text and "administrator" in page.text
     assert f'href="https://{p.y}.example"' in page.text and f"/organisations/{p.y}" in page.text
     assert f"secret-contact-of-{p.y}" not in page.text
+    with app.state.api.db.session() as s:  # no website: where it is, to find it
+        s.add(
+            OrganisationRow(
+                id=f"nosite-{p.y}",
+                name="No Site Pantry",
+                sector="nonprofit",
+                description="Food.",
+                focus_areas=[],
+                offers=[],
+                needs=[],
+                city="Honolulu",
+                region="HI",
+                postcode="96816",
+                published=True,
+                active=True,
+                updated_at=utcnow(),
+                text_hash="x",
+                version=1,
+            )
+        )
+    nosite = organiser.client.get(f"/introductions/new?to=nosite-{p.y}").text
+    assert "lists no website" in nosite and "Honolulu, HI, 96816" in nosite
     hidden = new_org(app, "hidden", published=False)
     assert hidden not in organiser.client.get(f"/introductions/new?to={hidden}").text
     member = people.asker.client.get(f"/introductions/new?to={p.y}")
