@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,6 +22,8 @@ from matcher.geo import EARTH_RADIUS_KM, haversine_many
 from matcher.places import region_key
 
 logger = logging.getLogger(__name__)
+# the masks kept between writes take at most this much memory (16 masks at least)
+MASKS_KEPT_BYTES = 32_000_000
 FOCUS_SLOTS = 4  # focus areas of a row used as evidence (the first ones given)
 
 
@@ -125,6 +128,7 @@ class Catalog:
         # masks every request reads again (the live rows, each sector's), while no row is
         # written: (self._writes, key) -> read-only mask
         self._masks: dict[tuple[int, object], np.ndarray] = {}
+        self._masks_lock = threading.Lock()  # requests read masks from several threads
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -408,37 +412,90 @@ class Catalog:
             m &= self.sector_mask(tuple(sorted({SECTORS.index(s.value) for s in filters.sectors})))
         if filters.sizes:
             m &= np.isin(self.size_, [SIZES.index(s.value) for s in filters.sizes])
-        international = self.level_ == LEVELS.index("international")
-        in_country = np.ones_like(m)
+        country = None
         if filters.country:
-            in_country = self.country_ == self._codes["country"].get(filters.country.upper(), -1)
-            m &= in_country | international
-        nationwide = ((self.level_ == LEVELS.index("national")) & in_country) | international
-        in_region = np.zeros_like(m)
+            country = self._codes["country"].get(filters.country.upper(), -1)
+            m &= self._in_country(country)
+        region = None
         if filters.region:
-            code = self._codes["region"].get(region_key(filters.region), -1)
-            limited = self._limited()
-            in_region = (self.region_ == code) & ~limited
-            nationwide = (nationwide & ~limited) | self._serving(code)
-            m &= in_region | nationwide
+            region = self._codes["region"].get(region_key(filters.region), -1)
+            m &= self._in_region_or_serving(country, region)
         if filters.exclude_ids:
             for oid in filters.exclude_ids:
                 pos = self._by_id.get(oid)
                 if pos is not None:
                     m[pos] = False
         if filters.near is not None and filters.radius_km is not None:
-            state_level = self.level_ == LEVELS.index("state")
-            statewide = state_level & in_region
             close = self.within(filters.near, filters.radius_km)
-            if not filters.region:  # (a region filter has placed the limited bodies above)
-                limited = self._limited()
-                nationwide = nationwide & ~limited
-                if filters.near_region:
-                    code = self._codes["region"].get(region_key(filters.near_region), -1)
-                    close = (close & ~limited) | self._serving(code)
-                    statewide = state_level & (self.region_ == code) & ~limited
-            m &= close | nationwide | statewide
+            if region is not None:  # (a region filter has placed the limited bodies above)
+                m &= close | self._wide_or_statewide(country, region, region)
+            elif filters.near_region:
+                near = self._codes["region"].get(region_key(filters.near_region), -1)
+                close = (close & ~self._limited()) | self._serving(near)
+                m &= close | self._wide_or_statewide(country, None, near)
+            else:
+                m &= close | self._wide_or_statewide(country, None, None)
         return m
+
+    # the place filters' parts over every row, each made once between writes (a request
+    # filters by the same country and state several times, once per role)
+
+    def _level(self, level: str) -> np.ndarray:
+        return self._cached(("level", level), lambda: self.level_ == LEVELS.index(level))
+
+    def _in_country(self, country: int) -> np.ndarray:
+        """Rows in the country (code), or international."""
+        return self._cached(
+            ("country", country),
+            lambda: (self.country_ == country) | self._level("international"),
+        )
+
+    def _nationwide(self, country: int | None) -> np.ndarray:
+        """National bodies of the country (any, with no country filter) and international ones."""
+
+        def make() -> np.ndarray:
+            national = self._level("national")
+            if country is not None:
+                national = national & (self.country_ == country)
+            return national | self._level("international")
+
+        return self._cached(("nationwide", country), make)
+
+    def _in_region(self, region: int) -> np.ndarray:
+        """Rows of the region (code) that are not limited to listed regions."""
+        return self._cached(
+            ("in region", region), lambda: (self.region_ == region) & ~self._limited()
+        )
+
+    def _wide_serving(self, country: int | None, region: int | None) -> np.ndarray:
+        """Bodies that serve every place of a region filter (or, with none, of a radius):
+        nationwide ones not limited to listed regions, and those that list the region."""
+
+        def make() -> np.ndarray:
+            wide = self._nationwide(country) & ~self._limited()
+            return wide | self._serving(region) if region is not None else wide
+
+        return self._cached(("wide serving", country, region), make)
+
+    def _in_region_or_serving(self, country: int | None, region: int) -> np.ndarray:
+        return self._cached(
+            ("region filter", country, region),
+            lambda: self._in_region(region) | self._wide_serving(country, region),
+        )
+
+    def _wide_or_statewide(
+        self, country: int | None, region: int | None, state: int | None
+    ) -> np.ndarray:
+        """What passes a radius filter wherever the point is: the bodies serving the region
+        filter's area (or nationwide ones), and state-level bodies of the point's state."""
+
+        def make() -> np.ndarray:
+            out = self._wide_serving(country, region).copy()
+            if state is not None:
+                out |= self._level("state") & self._in_region(state)
+            return out
+
+        return self._cached(("radius wide", country, region, state), make)
 
     def _limited(self) -> np.ndarray:
         """Rows limited to some regions (service_regions), read-only."""
@@ -456,16 +513,27 @@ class Catalog:
 
         return self._cached(("serving", code), make)
 
-    def _cached(self, key: object, make: Callable[[], np.ndarray]) -> np.ndarray:
-        """A mask made once while no row is written (read-only: callers copy it)."""
-        full = (self._writes, key)
-        got = self._masks.get(full)
-        if got is None or got.size != self.alive_.size:
-            got = make()
-            got.setflags(write=False)
-            if len(self._masks) > 64 or any(k[0] != self._writes for k in self._masks):
-                self._masks = {}
-            self._masks[full] = got
+    def _cached(
+        self, key: object, make: Callable[[], np.ndarray], *, per_row: bool = True
+    ) -> np.ndarray:
+        """A mask made once while no row is written (read-only: callers copy it). `per_row`:
+        one value a row (made again when the rows grew); else any array, keyed by the row
+        count too."""
+        full = (self._writes, key if per_row else (key, self.alive_.size))
+        with self._masks_lock:
+            got = self._masks.pop(full, None)  # put back last: the least used go first
+            if got is not None and not (per_row and got.size != self.alive_.size):
+                self._masks[full] = got
+                return got
+        got = make()  # (outside the lock: a mask may be made of others)
+        got.setflags(write=False)
+        keep = max(16, min(256, MASKS_KEPT_BYTES // max(1, self.alive_.size)))
+        with self._masks_lock:
+            masks = {k: v for k, v in self._masks.items() if k[0] == full[0]}
+            if len(masks) >= keep:  # the least used go first
+                masks = dict(list(masks.items())[len(masks) - keep + 1 :])
+            masks[full] = got
+            self._masks = masks
         return got
 
     def _base_mask(self, include_unpublished: bool, include_inactive: bool) -> np.ndarray:
@@ -493,8 +561,11 @@ class Catalog:
 
     def sectors_held(self) -> list[int]:
         """Indexes (in SECTORS) of the sectors of the live, published, active rows."""
+        # not one value a row: the row-count check of a mask would make it every call
         held = self._cached(
-            ("held",), lambda: np.unique(self.sector_[self._base_mask(False, False)])
+            ("held",),
+            lambda: np.unique(self.sector_[self._base_mask(False, False)]),
+            per_row=False,
         )
         return [int(i) for i in held if i >= 0]
 
