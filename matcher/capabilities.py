@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from matcher import gifts
+from matcher.telling import telling_clauses
 
 
 @dataclass(frozen=True)
@@ -678,7 +679,9 @@ def snippet(phrase: str, key: str, width: int = 3) -> str:
 
 @lru_cache(maxsize=4096)
 def _infer_required(text: str) -> tuple[tuple[str, str], ...]:
-    return tuple((key, snippet(phrase, key)) for key, phrase in canonical(phrases(text)).items())
+    parts = phrases(text)
+    asking = [p for p, told in zip(parts, telling_clauses(text, parts), strict=True) if not told]
+    return tuple((key, snippet(phrase, key)) for key, phrase in canonical(asking).items())
 
 
 def infer_required(text: str) -> dict[str, str]:

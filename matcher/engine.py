@@ -95,6 +95,7 @@ from matcher.score_files import load_score, recipe_digest, save_score
 from matcher.settings import Settings
 from matcher.store import Database, Store
 from matcher.store.repository import SqlEmbeddingCache, Stored, UpsertReport
+from matcher.telling import telling_clauses
 from matcher.threads import limit_blas_threads
 from matcher.vectors import centre
 
@@ -433,7 +434,7 @@ class Engine:
         parts = evidence.clauses(text)
         if len(parts) < 2:
             return self.meaning.asks([text], q[None, :])
-        return self.meaning.asks(parts, clause_vecs, whole=q)
+        return self.meaning.asks(parts, clause_vecs, whole=q, telling=telling_clauses(text, parts))
 
     def _encode_short(self, mean: np.ndarray | None) -> evidence.Encode:
         """Embeds short phrases (cached by text) centred like the profiles."""

@@ -57,7 +57,11 @@ class CapabilityMeaning:
         return out
 
     def asks(
-        self, parts: Sequence[str], vectors: np.ndarray, whole: np.ndarray | None = None
+        self,
+        parts: Sequence[str],
+        vectors: np.ndarray,
+        whole: np.ndarray | None = None,
+        telling: Sequence[bool] | None = None,
     ) -> dict[str, str]:
         """Capability -> the short clause that asks for it, best matches first: a clause close
         to a capability's description, or one that names it when the clause or the whole need
@@ -84,6 +88,8 @@ class CapabilityMeaning:
                 sims[j, self.keys_.index(key)] = max(sims[j, self.keys_.index(key)], ASK_THRESHOLD)
             for key in given_as_goods(part):
                 sims[j, self.keys_.index(key)] = min(sims[j, self.keys_.index(key)], 0.0)
+        if telling is not None and any(telling):  # clauses that only tell the problem
+            sims[np.asarray(telling, dtype=bool)] = -np.inf
         best_clause = sims.argmax(axis=0)
         best = sims.max(axis=0)
         order = [k for k in np.argsort(-best).tolist() if best[k] >= ASK_THRESHOLD][:MAX_ASKS]

@@ -224,9 +224,11 @@ def test_a_child_care_need_asks_child_care_not_health_services(sample_engine: En
         return sample_engine.read_need(Need(text=text)).required
 
     centre = asks(
-        "Parents wait a year for a spot in infant and toddler care. We want to open a small "
-        "licensed child care center and need start-up funding and help with licensing."
+        "Parents wait a year for a spot in infant and toddler care, and some have had to quit "
+        "their jobs. We want to open a small licensed child care center and need start-up "
+        "funding and help with licensing."
     )
     assert "child_care" in centre and "funding" in centre and "regulatory" in centre
     assert "healthcare" not in centre
+    assert "jobs" not in centre  # the problem told, not asked (matcher.telling)
     assert "child_care" not in asks("Our adult day care program needs volunteer drivers.")

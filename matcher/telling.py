@@ -1,0 +1,40 @@
+"""Which parts of a need ask for something and which only tell the problem.
+
+A need often opens with the problem ("Parents in Honolulu wait a year for a spot in infant
+care, and some have had to quit their jobs.") and then asks ("We want to open a child care
+center and need start-up funding ..."). Words of the problem name capabilities too ("jobs"),
+and read as asks they gave the need asks no one made: a card said "Does not cover: jobs" and
+the coalition a gap.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+# words that say a sentence asks for something ("we need", "we're looking for", "wants to
+# open", "help with"); a sentence without any only tells the problem
+_ASKING = re.compile(
+    r"\b(?:needs?|needed|want|wants|wanted|like|looking|seek|seeks|seeking|ask|asks|asking|"
+    r"request|requests|hope|hopes|plan|plans|starting|recruit|help|calls? for|require|requires|"
+    r"would|could use)\b",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def telling_clauses(text: str, parts: Sequence[str]) -> list[bool]:
+    """For each clause of `text` (`parts`, as `clauses` cut them), whether it only tells the
+    problem: it is in a sentence that asks for nothing, while another sentence of the need does
+    ("Parents ... wait a year for a spot, and some have had to quit their jobs. We want to open
+    a child care center and need ..." asks no jobs). All False when no sentence, or every
+    sentence, asks: then any clause may be an ask."""
+    sentences = [x for x in _SENTENCE.split(text) if x.strip()]
+    asking = [bool(_ASKING.search(x)) for x in sentences]
+    if len(sentences) < 2 or all(asking) or not any(asking):
+        return [False] * len(parts)
+    out = []
+    for part in parts:
+        at = next((i for i, x in enumerate(sentences) if part in x), None)
+        out.append(at is not None and not asking[at])
+    return out
