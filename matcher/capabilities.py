@@ -50,6 +50,10 @@ class Capability:
     # words that, just before any of its stems or words, make it mean something else ("child
     # care" is no health care, "housing counseling" no counselling for health)
     not_preceded_by: tuple[str, ...] = ()
+    # (stem, other capability): an ask read from a phrase with this stem is the other's when
+    # the need asks the other too ("trained caregivers" in a need for child care are child
+    # care workers, not health care)
+    yields_to: tuple[tuple[str, str], ...] = ()
 
 
 CAPABILITIES: tuple[Capability, ...] = (
@@ -250,6 +254,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         # HUD's "Housing Counseling" and "Continuum of Care" programmes made it offer health
         # services; a need for child care asked them (child, infant, day and after-school care
         # are child care)
+        yields_to=(("caregiv", "child_care"),),
         not_preceded_by=(
             "child",
             "childcare",
@@ -686,4 +691,17 @@ def _infer_required(text: str) -> tuple[tuple[str, str], ...]:
 
 def infer_required(text: str) -> dict[str, str]:
     """Capabilities a need's text asks for, each with the few words that ask for it."""
-    return dict(_infer_required(text))
+    return without_yielded(dict(_infer_required(text)))
+
+
+def without_yielded(asked: dict[str, str]) -> dict[str, str]:
+    """`asked` without the asks read from a word that, beside another of its asks, means that
+    other (`Capability.yields_to`: "trained caregivers" beside child care)."""
+    return {
+        key: phrase
+        for key, phrase in asked.items()
+        if not any(
+            other in asked and re.search(r"(?<![a-z])" + re.escape(stem), phrase.lower())
+            for stem, other in _BY_KEY[key].yields_to
+        )
+    }

@@ -22,6 +22,7 @@ from matcher.artifacts import (
     save_artifact,
 )
 from matcher.build_progress import stage_printer, to_embed
+from matcher.capabilities import without_yielded
 from matcher.catalog import Catalog, Profile
 from matcher.catalog_files import KEY_DTYPE, load_catalog, save_catalog
 from matcher.cause_model import (
@@ -433,8 +434,9 @@ class Engine:
             return required_capabilities(need)
         parts = evidence.clauses(text)
         if len(parts) < 2:
-            return self.meaning.asks([text], q[None, :])
-        return self.meaning.asks(parts, clause_vecs, whole=q, telling=telling_clauses(text, parts))
+            return without_yielded(self.meaning.asks([text], q[None, :]))
+        asked = self.meaning.asks(parts, clause_vecs, whole=q, telling=telling_clauses(text, parts))
+        return without_yielded(asked)
 
     def _encode_short(self, mean: np.ndarray | None) -> evidence.Encode:
         """Embeds short phrases (cached by text) centred like the profiles."""

@@ -206,6 +206,12 @@ def test_child_care_is_asked_as_child_care() -> None:
     ):
         assert "child_care" not in read(text), text
     assert capabilities.label("child_care") == "child care and early learning"
+    # caregivers in a need for child care are child care workers; elsewhere, health care
+    asked = capabilities.infer_required(
+        "We want to open a child care center and need start-up funding and trained caregivers."
+    )
+    assert "healthcare" not in asked and "child_care" in asked
+    assert "healthcare" in capabilities.infer_required("trained caregivers for frail elders")
 
 
 def test_a_gift_of_goods_is_no_funding() -> None:

@@ -226,7 +226,7 @@ def test_a_child_care_need_asks_child_care_not_health_services(sample_engine: En
     centre = asks(
         "Parents wait a year for a spot in infant and toddler care, and some have had to quit "
         "their jobs. We want to open a small licensed child care center and need start-up "
-        "funding and help with licensing."
+        "funding, trained caregivers and help with licensing."
     )
     assert "child_care" in centre and "funding" in centre and "regulatory" in centre
     assert "healthcare" not in centre
