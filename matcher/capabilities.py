@@ -251,6 +251,9 @@ CAPABILITIES: tuple[Capability, ...] = (
             "vaccin",
         ),
         "health care: clinics, doctors, nurses, medical treatment, counselling",
+        senses=("home care and caregivers for older or disabled people",),
+        # personal care products are toiletries (goods), not care
+        not_phrases=("care product", "care item", "care supplies", "care kit", "care package"),
         # HUD's "Housing Counseling" and "Continuum of Care" programmes made it offer health
         # services; a need for child care asked them (child, infant, day and after-school care
         # are child care)
@@ -353,10 +356,8 @@ CAPABILITIES: tuple[Capability, ...] = (
         "products",
         words=("coat", "shoe", "blanket", "bedding", "sock", "jacket"),
         not_phrases=("bedding plant", "shoe string", "shoestring"),
-        senses=(
-            "clothing, shoes and apparel",
-            "household and personal care products",
-        ),
+        # no "personal care products" sense: home care for older people read as goods by it
+        senses=("clothing, shoes and apparel",),
     ),
     Capability(
         "energy",

@@ -88,6 +88,9 @@ class CapabilityMeaning:
                 sims[j, self.keys_.index(key)] = max(sims[j, self.keys_.index(key)], ASK_THRESHOLD)
             for key in given_as_goods(part):
                 sims[j, self.keys_.index(key)] = min(sims[j, self.keys_.index(key)], 0.0)
+            for k, key in enumerate(self.keys_):  # "personal care products": no health care
+                if sims[j, k] >= ASK_THRESHOLD and ruled_out(key, part):
+                    sims[j, k] = 0.0
         if telling is not None and any(telling):  # clauses that only tell the problem
             sims[np.asarray(telling, dtype=bool)] = -np.inf
         best_clause = sims.argmax(axis=0)

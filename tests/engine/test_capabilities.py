@@ -214,6 +214,14 @@ def test_child_care_is_asked_as_child_care() -> None:
     assert "healthcare" in capabilities.infer_required("trained caregivers for frail elders")
 
 
+def test_personal_care_products_are_no_health_care() -> None:
+    read = capabilities.capabilities_in
+    for text in ("personal care products", "personal care items", "care packages for troops"):
+        assert "healthcare" not in read(text), text
+    for text in ("home care", "personal care aides", "health care products"):
+        assert "healthcare" in read(text), text
+
+
 def test_a_gift_of_goods_is_no_funding() -> None:
     """ "We need food donations, drivers and volunteers" (a Providence food need on the real
     data) was read as a funding ask: "donat" named funding whatever was given. A gift of a

@@ -232,3 +232,20 @@ def test_a_child_care_need_asks_child_care_not_health_services(sample_engine: En
     assert "healthcare" not in centre
     assert "jobs" not in centre  # the problem told, not asked (matcher.telling)
     assert "child_care" not in asks("Our adult day care program needs volunteer drivers.")
+
+
+def test_home_care_for_older_people_asks_health_care_not_goods(sample_engine: Engine) -> None:
+    """ "home care aides for older people" and "respite for family caregivers" asked clothing
+    and household goods: the goods capability had a "personal care products" sense, near any
+    care by meaning. Now they ask health services (its sense of home care and caregivers),
+    and personal care items stay goods, not health care."""
+
+    def asks(text: str) -> dict[str, str]:
+        return sample_engine.read_need(Need(text=text)).required
+
+    for text in ("home care aides for older people", "respite for family caregivers"):
+        asked = asks(text)
+        assert "healthcare" in asked and "goods" not in asked, (text, asked)
+    shelter = asks("toiletries and personal care items for shelter guests")
+    assert "goods" in shelter and "healthcare" not in shelter
+    assert "goods" not in asks("pet food and foster homes for stray dogs")
