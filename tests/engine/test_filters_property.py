@@ -129,16 +129,20 @@ def test_mask_is_exactly_the_filter(orgs: list[Organisation], f: Filters, exclud
         assert bool(mask[i]) == satisfies(org, f), (org, f)
 
 
-def _random_orgs(seed: int, n: int) -> list[Organisation]:
+def _random_orgs(
+    seed: int, n: int, *, prefix: str = "m", words: tuple[str, ...] = ()
+) -> list[Organisation]:
+    """Organisations of every sector, size, level and place, some limited to listed regions
+    (`words`: each description six of them, else "d")."""
     import random
 
     rnd = random.Random(seed)
     return [
         Organisation(
-            id=f"m{i}",
+            id=f"{prefix}{i}",
             name=f"Org {i}",
             sector=rnd.choice(SECTORS),
-            description="d",
+            description=" ".join(rnd.choices(words, k=6)) if words else "d",
             size=rnd.choice([None, *SIZES]),
             region=rnd.choice([None, *REGIONS, "WA"]),
             country=rnd.choice([None, *COUNTRIES]),
@@ -236,28 +240,8 @@ def test_removed_rows_never_pass() -> None:
 
 @pytest.fixture(scope="module")
 def random_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    import random
-
-    rnd = random.Random(7)
-    words = ["food", "bank", "jobs", "training", "housing", "climate", "health", "youth", "data"]
-    orgs = [
-        Organisation(
-            id=f"r{i}",
-            name=f"Org {i}",
-            sector=rnd.choice(SECTORS),
-            description=" ".join(rnd.choices(words, k=6)),
-            size=rnd.choice([None, *SIZES]),
-            region=rnd.choice([None, *REGIONS]),
-            country=rnd.choice([None, *COUNTRIES]),
-            lat=rnd.uniform(44, 48) if i % 5 else None,
-            lon=rnd.uniform(-124, -120) if i % 5 else None,
-            published=rnd.random() > 0.1,
-            service_level=rnd.choice([None, *LEVELS]),
-            active=rnd.random() > 0.1,
-            service_regions=rnd.choice([[], [], [], ["WA"], ["Oregon", "Bristol"]]),
-        )
-        for i in range(300)
-    ]
+    words = ("food", "bank", "jobs", "training", "housing", "climate", "health", "youth", "data")
+    orgs = _random_orgs(7, 300, prefix="r", words=words)
     eng = Engine.open(
         Settings(
             data_dir=tmp_path_factory.mktemp("prop") / "var",
