@@ -145,7 +145,7 @@ CAPABILITIES: tuple[Capability, ...] = (
             "paratransit",
         ),
         "delivery, transport and logistics: moving goods or people, supply chains",
-        words=("van", "bus", "buses", "busses", "ride", "driver", "transit", "taxi"),
+        words=("van", "bus", "buses", "busses", "ride", "driver", "transit", "taxi", "truck"),
         not_phrases=(
             "driver of",
             "drivers of",
@@ -235,6 +235,9 @@ CAPABILITIES: tuple[Capability, ...] = (
             "platform",
         ),
         "technology and digital access: software, devices, broadband internet",
+        # a laptop or a hotspot is technology whatever the clause's meaning ("need laptops"
+        # alone was too short to confirm by meaning)
+        sure=("laptop", "computer", "hotspot", "chromebook"),
     ),
     Capability(
         "healthcare",
@@ -321,8 +324,16 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         "equipment",
         "equipment and materials",
-        ("equipment", "tools", "material", "supplies", "hardware", "machinery"),
+        (
+            "equipment",
+            "tools",
+            "material",
+            "supplies",
+            "hardware",
+            "machinery",
+        ),
         "equipment, tools, materials and supplies",
+        sure=("forklift", "pallet jack"),
     ),
     Capability(
         "goods",
@@ -380,8 +391,14 @@ CAPABILITIES: tuple[Capability, ...] = (
             "evacuat",
             "storm",
             "rebuild",
+            "tornado",
+            "hurricane",
+            "earthquake",
+            "debris removal",
         ),
         "disaster preparedness and recovery: flood and fire resilience, rebuilding",
+        words=("fema",),
+        senses=("recovery after a tornado, hurricane or earthquake: debris removal, aid claims",),
     ),
     Capability(
         "language",
