@@ -86,11 +86,12 @@ class FocusVectors:
         per_phrase[0] = np.nan  # code 0: no phrase
         if focus_codes.size == 0:
             return np.zeros(0, np.float32)
-        gathered = per_phrase[focus_codes]  # rows x slots
-        with np.errstate(all="ignore"):
-            out = np.where(np.isnan(gathered), -np.inf, gathered).max(axis=1)
-        out[np.isinf(out)] = np.nan
-        return out.astype(np.float32)
+        # slot by slot: fmax skips a NaN (no phrase) unless both are; a max over the short
+        # axis of the gathered rows x slots cost 2.7 ms a request at 55k rows, this 0.5 ms
+        out = per_phrase[focus_codes[:, 0]]
+        for slot in range(1, focus_codes.shape[1]):
+            out = np.fmax(out, per_phrase[focus_codes[:, slot]])
+        return out
 
 
 @dataclass

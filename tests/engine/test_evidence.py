@@ -64,6 +64,28 @@ def test_focus_scores_take_each_rows_best_phrase_and_leave_rows_without_focus_na
     assert with_clause[1] > scores[1]
 
 
+def test_focus_scores_equal_a_nan_aware_max_over_each_rows_slots() -> None:
+    """Slot by slot (fmax) gives each row the best of its phrases, in any slot and with gaps,
+    exactly as a max over the row's non-empty slots; NaN only for a row with none."""
+    rng = np.random.default_rng(7)
+    focus = FocusVectors(8)
+    phrases = [""] + [f"p{i}" for i in range(30)]
+    focus.update(phrases, lambda texts: rng.normal(size=(len(texts), 8)).astype(np.float32))
+    codes = rng.integers(0, 31, size=(500, 4)).astype(np.int32)
+    codes[rng.random(codes.shape) < 0.6] = 0  # gaps anywhere, and rows with no phrase
+    query = rng.normal(size=8).astype(np.float32)
+    clauses_ = rng.normal(size=(3, 8)).astype(np.float32)
+    for cl in (np.zeros((0, 8), np.float32), clauses_):
+        scores = focus.scores(codes, query, cl)
+        whole = focus.vectors_ @ query
+        per = (0.5 * (cl @ focus.vectors_.T).max(axis=0) + 0.5 * whole) if cl.size else whole
+        per = per.astype(np.float32)
+        expected = [max((per[c] for c in row if c), default=np.nan) for row in codes.tolist()]
+        assert scores.dtype == np.float32 and scores.shape == (500,)
+        np.testing.assert_array_equal(scores, np.asarray(expected, np.float32))
+    assert np.isnan(scores[~codes.any(axis=1)]).all()
+
+
 def test_focus_vectors_embed_only_new_phrases() -> None:
     focus = FocusVectors(2)
     seen: list[str] = []
