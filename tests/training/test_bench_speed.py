@@ -93,6 +93,41 @@ def test_run_scale_and_report(tmp_path: Path, hashing_embedder: HashingEmbedder,
     assert "30 profiles" in out and "state=OR+nonprofit" in out
 
 
+class CountingEmbedder(HashingEmbedder):
+    """A query embedder that counts the texts it embeds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts = 0
+
+    def encode(self, texts, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.texts += len(texts)
+        return super().encode(texts, *args, **kwargs)
+
+
+def test_each_query_embedder_case_embeds_with_that_embedder(
+    tmp_path: Path, hashing_embedder: HashingEmbedder
+) -> None:
+    """A case named for a query embedder times that embedder: the engine's query reader keeps
+    its own reference to the embedder, and swapping only the engine's timed the build's
+    embedder (torch) in the onnx-int8 case too."""
+    real = real_rows()
+    vecs = hashing_embedder.encode([o.profile_text() for o in real])
+    other = CountingEmbedder()
+    result = bench_speed.run_scale(
+        20,
+        real,
+        vecs,
+        hashing_embedder,
+        [Need(text=m) for m in MISSIONS],
+        tmp_path,
+        rounds=2,
+        query_embedders={"other": other},
+    )
+    assert other.texts >= 2 * len(bench_speed.FILTER_CASES)  # every call read its need with it
+    assert all(c["read_p50"] > 0 for c in result["latency_ms"]["other"].values())
+
+
 def test_main_skips_without_shared_data(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert bench_speed.main(["--shared-data", str(tmp_path)]) == 0
     assert "skipped" in capsys.readouterr().out
