@@ -45,6 +45,9 @@ class Capability:
     # is funding though its clause is far from funding's description by meaning); they are
     # also `words`
     sure: tuple[str, ...] = ()
+    # as `sure`, in a need's asks only: "funding" in a need asks money, while a mission that
+    # "seeks funding" offers none
+    sure_in_asks: tuple[str, ...] = ()
     # words that, just before a `sure` word, make it mean something else ("on loan")
     not_after: tuple[str, ...] = ()
     # words that, just before any of its stems or words, make it mean something else ("child
@@ -87,6 +90,9 @@ CAPABILITIES: tuple[Capability, ...] = (
         ),
         gifts=("donat", "donor"),
         sure=("loan", "microloan", "microcredit", "microfinance", "line of credit", "credit union"),
+        # "funding to extend water lines or install cisterns" was closer to water than to
+        # funding's description by meaning, and the Gallup need of T4 asked nothing at all
+        sure_in_asks=("funding",),
         not_after=("on", "library"),
     ),
     Capability(
@@ -503,12 +509,13 @@ def _not_right_after(words: tuple[str, ...]) -> str:
     return "".join(rf"(?<!(?<![a-z]){e}\s)" for e in escaped)
 
 
-def _sure_words(cap: Capability) -> str:
-    """`cap`'s sure words as whole words, never right after one of its `not_after` words."""
+def _sure_words(cap: Capability, words: tuple[str, ...] | None = None) -> str:
+    """`cap`'s sure words (or these `words`) as whole words, never right after one of its
+    `not_after` words."""
     return (
         _not_right_after(cap.not_after)
         + "(?:"
-        + "|".join(map(_phrase, cap.sure))
+        + "|".join(map(_phrase, cap.sure if words is None else words))
         + ")"
         + _PLURAL_END
     )
@@ -520,6 +527,11 @@ _SURE_PATTERNS = [
     (c.key, re.compile(r"(?<![a-z])" + _sure_words(c), re.IGNORECASE))
     for c in CAPABILITIES
     if c.sure
+]
+_SURE_IN_ASKS_PATTERNS = [
+    (c.key, re.compile(r"(?<![a-z])" + _sure_words(c, c.sure_in_asks), re.IGNORECASE))
+    for c in CAPABILITIES
+    if c.sure_in_asks
 ]
 
 
@@ -653,6 +665,18 @@ def surely_named(text: str) -> set[str]:
     is funding however far its clause is from funding's description by meaning; "loaner
     laptops", "loaned equipment" and "books on loan" name none."""
     return set(_surely_named(text))
+
+
+@lru_cache(maxsize=65536)
+def _surely_asked(text: str) -> frozenset[str]:
+    t = " " + text.strip().lower().replace("_", " ") + " "
+    return _surely_named(text) | {key for key, pat in _SURE_IN_ASKS_PATTERNS if pat.search(t)}
+
+
+def surely_asked(text: str) -> set[str]:
+    """The capabilities a need's clause `text` asks by a sure word: `surely_named`, and the
+    words sure in asks only (`Capability.sure_in_asks`: "funding")."""
+    return set(_surely_asked(text))
 
 
 # what each capability's stems and words would match but for its exceptions

@@ -20,7 +20,7 @@ from matcher.capabilities import (
     given_as_goods,
     goods_given,
     ruled_out,
-    surely_named,
+    surely_asked,
 )
 from matcher.evidence import Encode
 from matcher.quotes import MAX_QUOTE_WORDS, short_phrase
@@ -81,7 +81,7 @@ class CapabilityMeaning:
                 k = self.keys_.index(key)
                 if named[j, k] >= ASK_NAMED_THRESHOLD:
                     sims[j, k] = max(sims[j, k], ASK_THRESHOLD)
-            for key in surely_named(part):  # "low-interest loans": funding, however far
+            for key in surely_asked(part):  # "low-interest loans": funding, however far
                 k = self.keys_.index(key)
                 sims[j, k] = max(sims[j, k], ASK_THRESHOLD)
             for key in goods_given(part):

@@ -230,6 +230,17 @@ def test_disasters_trucks_forklifts_and_laptops_are_named() -> None:
     assert capabilities.surely_named("loaner laptops and hotspots") == {"technology"}
 
 
+def test_funding_is_sure_in_a_need_and_not_in_a_mission() -> None:
+    """ "Funding" in a need's clause asks money whatever the clause's meaning (T4's Gallup need
+    asked nothing); read in a mission it is no sure offer: an organisation that "seeks
+    funding" offers none."""
+    assert capabilities.surely_asked("funding to extend water lines") == {"funding"}
+    assert capabilities.surely_asked("start-up fundings") == {"funding"}
+    assert capabilities.surely_asked("low-interest loans") == {"funding"}  # as surely_named
+    assert capabilities.surely_asked("fundraising dinners") == set()
+    assert capabilities.surely_named("seeks funding for its programmes") == set()
+
+
 def test_personal_care_products_are_no_health_care() -> None:
     read = capabilities.capabilities_in
     for text in ("personal care products", "personal care items", "care packages for troops"):

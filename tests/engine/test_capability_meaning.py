@@ -140,6 +140,22 @@ def test_loans_ask_for_funding_however_far_by_meaning_and_loaner_laptops_do_not(
     }
 
 
+def test_funding_named_far_from_funding_by_meaning_is_asked() -> None:
+    """T4's Gallup need asked nothing: on the real catalog "funding to extend water lines or
+    install cisterns" was closer to water than to funding's description, under the named
+    threshold, and so was the whole need. "Funding" is a sure word now."""
+    meaning = CapabilityMeaning(_encode)
+    f = meaning.keys_.index("funding")
+    parts = ["We need well testing", "funding to extend water lines or install cisterns"]
+    clauses = np.zeros((2, DIM), np.float32)
+    clauses[1, f] = ASK_NAMED_THRESHOLD - 0.1
+    whole = np.zeros(DIM, np.float32)
+    whole[f] = ASK_NAMED_THRESHOLD - 0.1
+    assert meaning.asks(parts, clauses, whole=whole) == {
+        "funding": "funding to extend water lines or install cisterns"
+    }
+
+
 class _Catalog:
     """What partner_offers reads of a catalog: profiles, their vectors, no focus codes."""
 
