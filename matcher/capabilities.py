@@ -312,7 +312,9 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         "legal_aid",
         "legal aid",
-        ("legal", "lawyer", "attorney", "rights", "immigration advice"),
+        # a court advocate walks a survivor or a tenant through court (T4's Dover need asked
+        # "court advocates" and read no legal help)
+        ("legal", "lawyer", "attorney", "rights", "immigration advice", "court advoca"),
         "legal help: lawyers, legal representation, rights and immigration advice",
     ),
     Capability(

@@ -241,6 +241,14 @@ def test_funding_is_sure_in_a_need_and_not_in_a_mission() -> None:
     assert capabilities.surely_named("seeks funding for its programmes") == set()
 
 
+def test_court_advocates_are_legal_help() -> None:
+    """T4's Dover need ("emergency shelter rooms, donated phones for safety, court advocates")
+    read no legal help: no word of legal aid named an advocate in court."""
+    assert "legal_aid" in capabilities.capabilities_in("court advocates")
+    assert "legal_aid" in capabilities.capabilities_in("a court advocacy programme")
+    assert "legal_aid" not in capabilities.capabilities_in("a basketball court and advocates")
+
+
 def test_personal_care_products_are_no_health_care() -> None:
     read = capabilities.capabilities_in
     for text in ("personal care products", "personal care items", "care packages for troops"):
