@@ -23,7 +23,7 @@ from matcher.capabilities import (
     surely_asked,
 )
 from matcher.evidence import Encode
-from matcher.quotes import MAX_QUOTE_WORDS, short_phrase
+from matcher.quotes import MAX_QUOTE_WORDS, mention_quote, short_phrase
 
 __all__ = ["MAX_QUOTE_WORDS", "CapabilityMeaning", "short_phrase"]
 
@@ -33,6 +33,15 @@ OFFER_THRESHOLD = 0.35  # profile vs description: 2% false, 19% of listed offers
 OFFER_CONFIRM_THRESHOLD = 0.25  # a keyword read in a mission counts only above this
 FOCUS_OFFER_THRESHOLD = 0.45  # focus phrase vs capability description
 MAX_ASKS = 5
+
+
+def asked_quote(clause: str, key: str) -> str:
+    """How a card quotes the clause that asks capability `key`: around the words that name it
+    when the clause does and is long ("... can't get bank loans or help with bookkeeping", not
+    its first eight words, "Black and Latino owners of corner stores and ..."), else its start."""
+    if key in capabilities_in(clause):
+        return mention_quote(clause, key)
+    return short_phrase(clause)
 
 
 class CapabilityMeaning:
@@ -96,7 +105,9 @@ class CapabilityMeaning:
         best_clause = sims.argmax(axis=0)
         best = sims.max(axis=0)
         order = [k for k in np.argsort(-best).tolist() if best[k] >= ASK_THRESHOLD][:MAX_ASKS]
-        return {self.keys_[k]: short_phrase(parts[int(best_clause[k])]) for k in order}
+        return {
+            self.keys_[k]: asked_quote(parts[int(best_clause[k])], self.keys_[k]) for k in order
+        }
 
     def offers(self, vectors: np.ndarray, threshold: float = OFFER_THRESHOLD) -> list[set[str]]:
         """Per profile vector, the capabilities its profile is about."""

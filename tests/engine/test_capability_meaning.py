@@ -156,6 +156,27 @@ def test_funding_named_far_from_funding_by_meaning_is_asked() -> None:
     }
 
 
+def test_a_long_asking_clause_is_quoted_around_the_words_that_name_it() -> None:
+    """T4's Wilmington card quoted its funding ask as "home-based businesses on Wilmington's
+    East Side in Delaware ...", the clause's first eight words, which never say what is
+    asked; it is quoted around "bank loans" now. A short clause is quoted whole, a clause
+    that names nothing from its start."""
+    meaning = CapabilityMeaning(_encode)
+    f = meaning.keys_.index("funding")
+    v = meaning.keys_.index("volunteers")
+    parts = [
+        "home-based businesses on Wilmington's East Side in Delaware can't get bank loans",
+        "people who would give an evening each week to our neighbours in need",
+    ]
+    clauses = np.zeros((2, DIM), np.float32)
+    clauses[0, f] = 0.5
+    clauses[1, v] = 0.5
+    asks = meaning.asks(parts, clauses)
+    assert asks["funding"] == "... East Side in Delaware can't get bank loans"
+    assert asks["volunteers"] == "people who would give an evening each week ..."
+    assert meaning.asks(["bank loans"], clauses[:1]) == {"funding": "bank loans"}
+
+
 class _Catalog:
     """What partner_offers reads of a catalog: profiles, their vectors, no focus codes."""
 
