@@ -37,8 +37,9 @@ MAX_ASKS = 5
 
 def asked_quote(clause: str, key: str) -> str:
     """How a card quotes the clause that asks capability `key`: around the words that name it
-    when the clause does and is long ("... can't get bank loans or help with bookkeeping", not
-    its first eight words, "Black and Latino owners of corner stores and ..."), else its start."""
+    when the clause does and is long (T4's Wilmington funding ask: "... East Side in Delaware
+    can't get bank loans", not its first eight words, "home-based businesses on Wilmington's
+    East Side in Delaware ..."), else its start."""
     if key in capabilities_in(clause):
         return mention_quote(clause, key)
     return short_phrase(clause)
