@@ -103,3 +103,105 @@ def test_the_kernel_runs_on_one_openmp_thread_and_the_setting_comes_back(
         faiss.omp_set_num_threads(before)
     assert seen == [1]
     np.testing.assert_allclose(got, matrix[[2, 9]] @ query, atol=1e-5)
+
+
+# every row of a large matrix, read in parts by the caller and helper threads ---------------------
+def _one_pass(matrix: np.ndarray, query: np.ndarray) -> np.ndarray:
+    import faiss
+
+    out = np.empty(matrix.shape[0], dtype=np.float32)
+    faiss.fvec_inner_products_ny(  # type: ignore[attr-defined]
+        faiss.swig_ptr(out),
+        faiss.swig_ptr(query),
+        faiss.swig_ptr(matrix),
+        matrix.shape[1],
+        out.size,
+    )
+    return out
+
+
+@pytest.fixture()
+def large(monkeypatch: pytest.MonkeyPatch) -> tuple[np.ndarray, np.ndarray]:
+    """A matrix of three parts' worth of rows (parts made small for the test), two helpers."""
+    import matcher.row_dot as rd
+
+    monkeypatch.setattr(rd, "SPLIT_ROWS", 1000)
+    monkeypatch.setattr(rd, "helper_count", lambda: 2)
+    monkeypatch.setattr(rd, "_pool", None)
+    rng = np.random.default_rng(11)
+    return (
+        rng.standard_normal((3500, 64)).astype(np.float32),
+        rng.standard_normal(64).astype(np.float32),
+    )
+
+
+def test_a_large_matrix_is_read_in_parts_by_more_than_one_thread_with_the_same_values(
+    monkeypatch: pytest.MonkeyPatch, large: tuple[np.ndarray, np.ndarray]
+) -> None:
+    import threading
+    import time
+
+    import matcher.row_dot as rd
+
+    matrix, query = large
+    seen: list[tuple[str, int, int]] = []
+    read = rd._read
+
+    def recording(out: np.ndarray, q: np.ndarray, m: np.ndarray, a: int, b: int) -> None:
+        name = threading.current_thread().name
+        if not name.startswith("row-dot"):
+            time.sleep(0.2)  # the caller slow enough that the helpers surely start theirs
+        seen.append((name, a, b))
+        read(out, q, m, a, b)
+
+    monkeypatch.setattr(rd, "_read", recording)
+    got = row_dot(matrix, query)
+    assert np.array_equal(got, _one_pass(matrix, query))  # bit for bit
+    assert sorted((a, b) for _, a, b in seen) == [(0, 1166), (1166, 2333), (2333, 3500)]
+    by_helpers = [(a, b) for name, a, b in seen if name.startswith("row-dot")]
+    # the caller reads the first part, the helpers the others
+    assert sorted(by_helpers) == [(1166, 2333), (2333, 3500)]
+
+
+def test_parts_no_helper_has_started_are_read_by_the_caller(
+    large: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """Helpers busy with other work: the caller reads every part itself (no waiting on them)."""
+    import threading
+
+    import matcher.row_dot as rd
+
+    matrix, query = large
+    pool = rd._helpers()
+    assert pool is not None
+    release = threading.Event()
+    busy = [pool.submit(release.wait, 30) for _ in range(2)]  # both helpers held
+    try:
+        got = row_dot(matrix, query)
+        assert not release.is_set() and not any(f.done() for f in busy)
+    finally:
+        release.set()
+    assert np.array_equal(got, _one_pass(matrix, query))
+
+
+def test_requests_racing_for_the_helpers_each_get_their_own_rows(
+    large: tuple[np.ndarray, np.ndarray],
+) -> None:
+    from tests.support_threads import together
+
+    matrix, _ = large
+    rng = np.random.default_rng(5)
+    queries = rng.standard_normal((12, matrix.shape[1])).astype(np.float32)
+    got = together(12, lambda i: row_dot(matrix, queries[i]))
+    for i, values in enumerate(got):
+        assert not isinstance(values, Exception), values
+        assert np.array_equal(values, _one_pass(matrix, queries[i]))
+
+
+def test_one_core_reads_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    import matcher.row_dot as rd
+
+    monkeypatch.setattr(rd.os, "cpu_count", lambda: 1)
+    assert rd.helper_count() == 0
+    monkeypatch.setattr(rd.os, "cpu_count", lambda: 16)
+    assert rd.helper_count() == 3
