@@ -14,11 +14,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import EngineDep, PrincipalDep, StateDep
-from api.web.distance import WITHIN_KM  # the distances offered (the home page's too)
+from api.web.distance import WITHIN_KM, read_within  # the distances offered (the home page's too)
 from api.web.errors import error_page
 from api.web.render import context, templates
 from matcher.domain import SECTORS, Filters, Match, Sector, home_need
-from matcher.errors import NotFoundError
+from matcher.errors import NotFoundError, ValidationError
 
 router = APIRouter(include_in_schema=False)
 
@@ -47,7 +47,9 @@ async def aligned(
     state: StateDep,
     sector: Annotated[str | None, Query(max_length=20)] = None,
     focus: Annotated[str, Query(max_length=FOCUS_MAX)] = "",
-    within: Annotated[int | None, Query(ge=1, le=20_000)] = None,
+    # text, as the form sends it: its "any distance" is an empty value (a number-typed query
+    # parameter refused it with a 422 naming an integer)
+    distance: Annotated[str, Query(alias="within", max_length=12)] = "",
 ) -> Response:
     org_id = org_id[:128]
     try:
@@ -65,6 +67,12 @@ async def aligned(
     focus = focus.strip()
     if focus and len(focus) < 3:
         return error_page(request, 422, "focus: say in a few words what you would support.")
+    try:
+        radius = read_within(distance)
+    except ValidationError:
+        offered = ", ".join(f"{km} km" for km in WITHIN_KM)
+        return error_page(request, 422, f"Distance: choose any distance or within {offered}.")
+    within = None if radius is None else max(1, round(radius))
 
     # a distance needs the organisation's own point (a profile without one: anywhere, said)
     point = (org.lat, org.lon) if org.lat is not None and org.lon is not None else None

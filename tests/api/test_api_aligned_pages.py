@@ -200,3 +200,24 @@ def test_wide_bodies_do_not_crowd_out_the_near_ones(tmp_path: Path) -> None:
     assert km and max(km) <= 50
     national = [org for org, _ in _items(wide) if org.startswith("national-food-")]
     assert len(national) == len(_items(wide)) == ALIGNED_LIMIT  # each list shows 15 at most
+
+
+def test_the_forms_any_distance_is_anywhere_and_a_bad_distance_is_named(
+    client: TestClient,
+) -> None:
+    """The form's "any distance" sends `within=` (empty): the page answered 422 'within: Input
+    should be a valid integer' to every search a user made with the default (found walking the
+    page on real data)."""
+    company = _first("business")
+    anywhere = client.get(
+        f"/organisations/{company}/aligned", params={"focus": "food banks", "within": ""}
+    )
+    assert anywhere.status_code == 200, anywhere.text
+    plain = client.get(f"/organisations/{company}/aligned", params={"focus": "food banks"})
+    assert _items(anywhere.text) == _items(plain.text) and _items(plain.text)
+    for bad in ("abc", "0", "-5", "99999"):
+        page = client.get(
+            f"/organisations/{company}/aligned", params={"focus": "food banks", "within": bad}
+        )
+        assert page.status_code == 422, bad
+        assert "Distance: choose any distance or within 25 km" in page.text
