@@ -574,6 +574,13 @@ class MatchPublic(BaseModel):
     )
 
 
+class OfferedElsewherePublic(BaseModel):
+    id: str
+    name: str
+    sector: str
+    distance_km: float | None = Field(None, description="from the need's place, when both have one")
+
+
 class CoalitionPublic(BaseModel):
     members: list[MatchPublic]
     roles: dict[str, str] = Field(description="role (business, government, nonprofit) -> id")
@@ -596,6 +603,12 @@ class CoalitionPublic(BaseModel):
         default_factory=dict,
         description="member id -> id of the member that fills its role, for a runner-up "
         "suggested because the two scored too close to call",
+    )
+    offered_elsewhere: dict[str, OfferedElsewherePublic] = Field(
+        default_factory=dict,
+        description="capability -> the organisation closest to the need that offers it, for "
+        "help asked for that none of the partners found offers but an organisation the "
+        "filters allow does (a capability no such organisation offers is in `gaps`)",
     )
 
 
@@ -632,7 +645,9 @@ class RecommendationPublic(BaseModel):
     results: list[MatchPublic]
     by_sector: dict[str, list[MatchPublic]]
     coalition: CoalitionPublic
-    gaps: list[str] = Field(description="Required capabilities no candidate covers")
+    gaps: list[str] = Field(
+        description="Required capabilities no organisation the filters allow offers"
+    )
 
 
 class MatchList(BaseModel):

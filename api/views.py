@@ -8,6 +8,7 @@ from api.schemas import (
     CoalitionPublic,
     MatchPublic,
     NeedPublic,
+    OfferedElsewherePublic,
     OrganisationOut,
     OrganisationPrivate,
     OrganisationPublic,
@@ -61,6 +62,10 @@ def recommendation_view(
             unfilled_roles=list(coalition.unfilled_roles),
             joins_for=dict(coalition.joins_for),
             alternative_to=dict(coalition.alternative_to),
+            offered_elsewhere={
+                cap: OfferedElsewherePublic(**o.model_dump())
+                for cap, o in coalition.offered_elsewhere.items()
+            },
         ),
         gaps=list(rec.gaps),
     )

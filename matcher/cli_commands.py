@@ -270,9 +270,23 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
             where = ", ".join(x for x in (rec.need.region, rec.need.country) if x)
             console.print(f"[dim]Place: {escape(rec.need.place)} ({escape(where)})[/dim]")
         _print_matches(f"Partners for: {need.text[:80]}", rec.results)
-        if rec.gaps:
-            console.print("[bold]No candidate covers:[/bold] " + ", ".join(rec.gaps))
+        _print_gaps(rec)
     return 0
+
+
+def _print_gaps(rec: Recommendation) -> None:
+    """The help no organisation the filters allow offers, and the help only organisations
+    beyond the partners found offer (named)."""
+    if rec.gaps:
+        console.print(
+            "[bold]No organisation that matches the need offers:[/bold] " + ", ".join(rec.gaps)
+        )
+    for cap, o in rec.coalition.offered_elsewhere.items():
+        away = f", {o.distance_km:.0f} km away" if o.distance_km is not None else ""
+        console.print(
+            f"[bold]None of these offers {escape(cap)};[/bold] {escape(o.name)} "
+            f"({o.sector}{away}) does"
+        )
 
 
 def cmd_coalition(args: argparse.Namespace, settings: Settings) -> int:
@@ -292,8 +306,7 @@ def cmd_coalition(args: argparse.Namespace, settings: Settings) -> int:
     _print_matches("Suggested coalition", rec.coalition.members)
     for cap, ids in rec.coalition.covered.items():
         console.print(f"  {cap}: {', '.join(ids) if ids else '[red]not covered[/red]'}")
-    if rec.gaps:
-        console.print("[bold]No candidate covers:[/bold] " + ", ".join(rec.gaps))
+    _print_gaps(rec)
     return 0
 
 

@@ -414,11 +414,21 @@ class Match(BaseModel):
     service_regions: list[str] = Field(default_factory=list)
 
 
+class OfferedElsewhere(BaseModel):
+    """An organisation the need's filters allow that offers help none of the partners found
+    offers (matcher.gap_offers)."""
+
+    id: str
+    name: str
+    sector: str
+    distance_km: float | None = None
+
+
 class Coalition(BaseModel):
     members: list[Match]
     roles: dict[str, str]  # role -> organisation id
     covered: dict[str, list[str]]  # capability -> ids of members covering it
-    gaps: list[str]  # required capabilities no candidate covers
+    gaps: list[str]  # required capabilities no organisation the filters allow offers
     # share of the required capabilities covered; None when the need asks for none we recognise
     coverage: float | None
     # roles asked for that no partner above the relevance floor can fill
@@ -429,6 +439,9 @@ class Coalition(BaseModel):
     # member id -> id of the role's first member it is an alternative to (the two scored too
     # close to call)
     alternative_to: dict[str, str] = Field(default_factory=dict)
+    # capability -> the organisation closest to the need that offers it, for the help asked
+    # for that none of the partners found offers but some organisation the filters allow does
+    offered_elsewhere: dict[str, OfferedElsewhere] = Field(default_factory=dict)
 
 
 class Recommendation(BaseModel):

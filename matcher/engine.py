@@ -57,6 +57,7 @@ from matcher.embedding.hashing import HASHING_MODEL_NAME
 from matcher.embedding.published import embedder_floor
 from matcher.embedding.spaces import frozen_mean
 from matcher.errors import ArtifactMismatchError, NotFoundError
+from matcher.gap_offers import offered_elsewhere
 from matcher.geo import haversine_many
 from matcher.history_model import PartnerHistoryModel
 from matcher.index.base import VectorIndex
@@ -1348,17 +1349,10 @@ class Engine:
             # standardised over all of them, not within a sector)
             wanted = list(f.sectors) or [Sector(s) for s in SECTORS]
             overall_cause = dist if self._causes_describe(wanted) else None
+            allowed_all = self._with_sectors(placed, f, f.sectors)
             overall = self._score(
                 need,
-                self._retrieve(
-                    q,
-                    topic,
-                    f,
-                    overall_cause,
-                    signals,
-                    self._with_sectors(placed, f, f.sectors),
-                    shared,
-                ),
+                self._retrieve(q, topic, f, overall_cause, signals, allowed_all, shared),
                 required,
                 requester,
                 q,
@@ -1390,6 +1384,23 @@ class Engine:
                 aspect_weight=self.settings.coalition_aspect_weight,
                 alternative_margin=self.settings.coalition_alternative_margin,
             )
+            if coalition.gaps:
+                elsewhere = offered_elsewhere(
+                    self.catalog,
+                    self._score_columns(),
+                    coalition.gaps,
+                    allowed_all,
+                    shared.dense.at,
+                    need,
+                    self.settings.proximity_scale_km,
+                    floor,
+                )
+                coalition = coalition.model_copy(
+                    update={
+                        "gaps": [g for g in coalition.gaps if g not in elsewhere],
+                        "offered_elsewhere": elsewhere,
+                    }
+                )
         return Recommendation(
             need=need,
             required_capabilities=list(required),

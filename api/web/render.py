@@ -132,10 +132,13 @@ def result_view(rec: Recommendation, rec_id: str, weights: dict[str, float]) -> 
 
 def uncovered_by_coalition(rec: Recommendation) -> list[str]:
     """The help asked for that no coalition member offers though a partner found does (the
-    engine's `gaps` are the help no partner found offers)."""
-    covered = rec.coalition.covered
+    engine's `gaps` are the help no organisation the filters allow offers, `offered_elsewhere`
+    the help only organisations beyond the partners found offer)."""
+    co = rec.coalition
     return [
-        c for c in rec.required_capabilities if not covered.get(c) and c not in rec.coalition.gaps
+        c
+        for c in rec.required_capabilities
+        if not co.covered.get(c) and c not in co.gaps and c not in co.offered_elsewhere
     ]
 
 

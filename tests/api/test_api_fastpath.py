@@ -16,9 +16,14 @@ from sqlalchemy import select
 
 from api.main import create_app
 from api.recordqueue import PendingRecord, RecordQueue
-from api.schemas import CoalitionPublic, MatchPublic, RecommendationPublic
+from api.schemas import (
+    CoalitionPublic,
+    MatchPublic,
+    OfferedElsewherePublic,
+    RecommendationPublic,
+)
 from api.views import recommendation_json, recommendation_view
-from matcher.domain import Coalition, Match, Recommendation
+from matcher.domain import Coalition, Match, OfferedElsewhere, Recommendation
 from matcher.engine import Engine
 from matcher.errors import OverloadedError
 from matcher.store.models import RecommendationRow
@@ -31,11 +36,18 @@ def test_public_schema_mirrors_the_domain_objects() -> None:
     """recommendation_json dumps the domain objects as the public body: their fields (names
     and types; every field is always dumped) must stay the same, or the API would leak or lose
     a field."""
-    for domain, public in ((Match, MatchPublic), (Coalition, CoalitionPublic)):
+    pairs = (
+        (Match, MatchPublic),
+        (Coalition, CoalitionPublic),
+        (OfferedElsewhere, OfferedElsewherePublic),
+    )
+    for domain, public in pairs:
         mine = {k: str(f.annotation) for k, f in domain.model_fields.items()}
         theirs = {k: str(f.annotation) for k, f in public.model_fields.items()}
         theirs = {
-            k: v.replace("api.schemas.MatchPublic", "matcher.domain.Match")
+            k: v.replace("api.schemas.MatchPublic", "matcher.domain.Match").replace(
+                "api.schemas.OfferedElsewherePublic", "matcher.domain.OfferedElsewhere"
+            )
             for k, v in theirs.items()
         }
         assert mine == theirs, domain.__name__

@@ -376,6 +376,46 @@ def test_help_no_member_offers_is_a_gap_though_a_partner_found_offers_it(
     assert 'href="#by-sector"' in gaps.group(0)
 
 
+def test_help_only_an_organisation_beyond_the_partners_found_offers_is_named_with_a_link(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page said "No partner found offers food supply" for a Missoula shelter while
+    Missoula's food bank, 3 km away, offers it (real data): the engine now names such an
+    organisation (`offered_elsewhere`) and the page links to it rather than call it a gap."""
+    from matcher.domain import OfferedElsewhere
+
+    real = Engine.recommend
+
+    def food_elsewhere(self: Engine, *args: object, **kwargs: object) -> object:
+        rec = real(self, *args, **kwargs)  # type: ignore[arg-type]
+        rec.required_capabilities = ["food_supply", "legal_aid"]
+        rec.coalition.covered = {"food_supply": [], "legal_aid": []}
+        rec.coalition.gaps = rec.gaps = ["legal_aid"]
+        rec.coalition.offered_elsewhere = {
+            "food_supply": OfferedElsewhere(
+                id="np-food <1>", name="Missoula Food Bank", sector="nonprofit", distance_km=3.2
+            )
+        }
+        return rec
+
+    monkeypatch.setattr(Engine, "recommend", food_elsewhere)
+    r = client.post("/", data={"text": NEED_TEXT})
+    assert r.status_code == 200, r.text
+    gaps = re.search(r'<div id="gaps".*?</div>', r.text, re.S)
+    assert gaps is not None
+    text = gaps.group(0)
+    assert (
+        "None of the partners found offers <strong>food supply</strong>; "
+        '<a href="/organisations/np-food%20%3C1%3E">Missoula Food Bank</a> (nonprofit, 3 km away)'
+        " does" in text
+    )
+    assert (
+        "No organisation within your filters that matches the need offers "
+        "<strong>legal aid</strong>" in text
+    )
+    assert "No member of this coalition offers <strong>food supply</strong>" not in text
+
+
 def test_the_help_asked_is_named_as_the_reasons_name_it(client: TestClient) -> None:
     """'Help this need asks for', a card's 'Covers:' and the gaps showed the capability's key
     ('distribution', 'healthcare') where the reasons beside them said 'distribution and

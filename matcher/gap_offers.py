@@ -1,0 +1,76 @@
+"""Who offers the help a coalition's candidates do not: for each gap (a capability the need asks
+for that none of the partners found offers), the organisation the request's hard filters allow
+that offers it and whose profile is closest to the need.
+
+The coalition draws on each role's first candidates by overall fit, so "no partner found offers
+food supply" was said for a Missoula shelter's need while Missoula's food bank, 3 km away, offers
+exactly that (found walking the page on real data): it matched the rest of the need less than
+ten others. A capability is a gap only when no allowed organisation offers it; otherwise the
+answer names the one that does, for the group to add.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from matcher.catalog import Catalog
+from matcher.domain import LEVELS, Need, OfferedElsewhere, ServiceLevel
+from matcher.geo import haversine_many
+from matcher.score_columns import ScoreColumns
+
+# how much nearness weighs against meaning in choosing who to name (half of the choice at most:
+# the nearest of several food banks, not a nearby body that barely matches the need)
+NEAR_SHARE = 0.5
+# a partner without coordinates, when the need has a place (as the scorer's proximity gives it)
+UNKNOWN_NEARNESS = 0.2
+WIDE = LEVELS.index(ServiceLevel.national.value)
+
+
+def offered_elsewhere(
+    catalog: Catalog,
+    columns: ScoreColumns,
+    gaps: Sequence[str],
+    allowed: np.ndarray,
+    closeness: Callable[[np.ndarray], np.ndarray],
+    need: Need,
+    scale_km: float,
+    floor: float = -np.inf,
+) -> dict[str, OfferedElsewhere]:
+    """capability -> the allowed organisation offering it that is closest to the need, for each
+    of `gaps` some allowed row offers: by `closeness` (cosine of catalog positions), weighed by
+    nearness to the need's point (exp(-km / scale_km); a body working nationwide or wider is
+    near everywhere). Rows whose scoring columns are not filled yet (a data dir not built since
+    the capability meaning changed) are not looked at."""
+    out: dict[str, OfferedElsewhere] = {}
+    keys = [g for g in gaps if g in columns.caps]
+    if not keys or not allowed.any():
+        return out
+    rows = np.flatnonzero(allowed & columns.filled_ & catalog.alive_)
+    if rows.size == 0:
+        return out
+    offers = np.asarray(columns.offers_[:, columns.cap_columns(keys)])[rows]
+    point = (need.lat, need.lon) if need.lat is not None and need.lon is not None else None
+    for j, cap in enumerate(keys):
+        candidates = rows[offers[:, j]]
+        close = closeness(candidates) if candidates.size else np.zeros(0, np.float32)
+        keep = close >= floor
+        candidates, close = candidates[keep], close[keep]
+        if candidates.size == 0:
+            continue
+        km = np.full(candidates.size, np.nan)
+        wide = catalog.level_[candidates] >= WIDE
+        near = np.ones(candidates.size)
+        if point is not None:
+            km = haversine_many(*point, catalog.lat_[candidates], catalog.lon_[candidates])
+            near = np.where(np.isnan(km), UNKNOWN_NEARNESS, np.exp(-km / scale_km))
+            near[wide] = 1.0
+        fit = np.clip(close, 0.0, None) * (1.0 - NEAR_SHARE + NEAR_SHARE * near)
+        i = int(np.argmax(fit))
+        org = catalog.profile(int(candidates[i])).org
+        shown = None if wide[i] or np.isnan(km[i]) else round(float(km[i]), 1)
+        out[cap] = OfferedElsewhere(
+            id=org.id, name=org.name, sector=org.sector.value, distance_km=shown
+        )
+    return out

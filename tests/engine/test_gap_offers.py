@@ -1,0 +1,100 @@
+"""matcher.gap_offers: help no partner found offers is a gap only when no organisation the
+filters allow offers it; otherwise the answer names the one closest to the need that does.
+
+Walking the page on real data, a Missoula shelter's coalition said "No partner found offers
+food supply" while Missoula's food bank, 3 km away, offers exactly that: the coalition draws on
+each role's first candidates by overall fit only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import matcher.coalition_stage as coalition_stage
+from matcher.domain import Filters, Need, Recommendation, Sector
+from matcher.engine import Engine
+from matcher.geo import haversine_km
+from tests.engine.conftest import PORTLAND
+
+ASKS = (
+    "Our food bank needs refrigerated vans, job training for volunteers, grant funding and "
+    "research to evaluate outcomes"
+)
+
+
+def _need() -> Need:
+    return Need(
+        text=ASKS, city="Portland", region="Oregon", country="US", lat=PORTLAND[0], lon=PORTLAND[1]
+    )
+
+
+def _offerers(engine: Engine, cap: str, filters: Filters | None) -> set[str]:
+    """Ids of the organisations the filters allow that offer `cap` (every row read)."""
+    cat = engine.catalog
+    allowed = cat.mask(filters or Filters()) & cat.alive_
+    cols = engine._score_columns()
+    rows = np.flatnonzero(allowed)
+    cols.fill(rows)
+    return {cat.profile(int(p)).org.id for p in rows if cap in cols.offers_at(int(p))}
+
+
+def _check(engine: Engine, rec: Recommendation, filters: Filters | None) -> None:
+    co = rec.coalition
+    for cap in rec.gaps:
+        assert not _offerers(engine, cap, filters), cap  # truly no one offers it
+    for cap, o in co.offered_elsewhere.items():
+        assert cap in rec.required_capabilities and cap not in rec.gaps
+        assert not co.covered.get(cap)
+        assert o.id in _offerers(engine, cap, filters), (cap, o.name)
+        assert o.name == engine.catalog.profile(engine.catalog.position_of_id(o.id)).org.name
+    assert rec.gaps == co.gaps
+
+
+def test_help_offered_beyond_the_partners_found_is_named_not_called_a_gap(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(coalition_stage, "COALITION_POOL", 1)  # the pool misses most offerers
+    rec = engine.recommend(_need())
+    assert rec.coalition.offered_elsewhere  # fails on the code that called them gaps
+    _check(engine, rec, None)
+    for o in rec.coalition.offered_elsewhere.values():  # every profile here has a point
+        org = engine.catalog.profile(engine.catalog.position_of_id(o.id)).org
+        km = haversine_km(PORTLAND[0], PORTLAND[1], org.lat, org.lon)  # type: ignore[arg-type]
+        assert o.distance_km == pytest.approx(km, abs=0.1)
+
+
+def test_an_offerer_the_filters_exclude_is_never_named(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(coalition_stage, "COALITION_POOL", 1)
+    only = Filters(sectors=[Sector.nonprofit, Sector.government])
+    rec = engine.recommend(_need(), filters=only)
+    _check(engine, rec, only)
+    named = {o.sector for o in rec.coalition.offered_elsewhere.values()}
+    assert named <= {"nonprofit", "government"}
+
+
+def test_with_every_candidate_in_the_pool_nothing_is_offered_elsewhere(engine: Engine) -> None:
+    """The small corpus fits in the pools: what they miss, no one offers."""
+    rec = engine.recommend(_need())
+    _check(engine, rec, None)
+
+
+def test_of_offerers_matching_the_need_alike_the_nearest_is_named(engine: Engine) -> None:
+    """Two food banks with the same words, one in Portland and one in Seattle: a Seattle need
+    is pointed to Seattle's, a Portland need to one in Portland (a national body would be near
+    everywhere; these two are not)."""
+    from matcher.gap_offers import offered_elsewhere
+    from tests.engine.conftest import SEATTLE
+
+    cat = engine.catalog
+    cols = engine._score_columns()
+    allowed = cat.alive_.copy()
+    cols.fill(np.flatnonzero(allowed))
+    alike = lambda rows: np.full(rows.size, 0.5, np.float32)  # noqa: E731 - same meaning for all
+    for (lat, lon), city in ((SEATTLE, "Seattle"), (PORTLAND, "Portland")):
+        need = Need(text="hungry families need food", lat=lat, lon=lon)
+        got = offered_elsewhere(cat, cols, ["food_supply"], allowed, alike, need, 50.0)
+        named = got["food_supply"]
+        org = cat.profile(cat.position_of_id(named.id)).org
+        assert org.city == city and named.distance_km is not None and named.distance_km < 1
