@@ -107,24 +107,57 @@ def select_coalition(
 
 
 def parts_added(
-    chosen: Sequence[Member], added: set[str], min_match: float = 0.0
+    chosen: Sequence[Member],
+    added: set[str],
+    min_match: float = 0.0,
+    asked: Sequence[frozenset[str]] = (),
 ) -> dict[str, int]:
     """For each member in `added` (joined beyond the role seeds): the part of the need (index
     into the members' aspects) it meets best beyond every member before it, when it improves
-    one and meets it at least `min_match`; what the page gives as the reason it joins."""
+    one and meets it at least `min_match`; what the page gives as the reason it joins.
+
+    `asked[i]`: the capabilities part i asks for (`asked_parts`). A part that asks for some is
+    named only for a member that offers one of them: a food pantry "joins for: 'volunteers for
+    Saturday distributions'" above its own "Does not cover: volunteers" (T4, real data)."""
     out: dict[str, int] = {}
     best: list[float] = []
+
+    def may_name(m: Member, i: int) -> bool:
+        wanted = asked[i] if i < len(asked) else frozenset()
+        return not wanted or bool(wanted & m.offers)
+
     for m in chosen:
         if len(best) < len(m.aspects):
             best.extend([0.0] * (len(m.aspects) - len(best)))
         if m.key in added:
-            lifts = [(a - best[i], i) for i, a in enumerate(m.aspects) if a >= min_match]
+            lifts = [
+                (a - best[i], i)
+                for i, a in enumerate(m.aspects)
+                if a >= min_match and may_name(m, i)
+            ]
             lift, i = max(lifts, default=(0.0, -1))
             if lift > 0:
                 out[m.key] = i
         for i, a in enumerate(m.aspects):
             best[i] = max(best[i], a)
     return out
+
+
+def asked_parts(required: Mapping[str, str], parts: Sequence[str]) -> list[frozenset[str]]:
+    """For each part of the need (a clause as written), the capabilities whose quoted ask lies
+    in it (`required`: capability -> the words that ask it, as the reasons quote them, maybe
+    cut with "..."); compared without case."""
+    out: list[set[str]] = [set() for _ in parts]
+    lowered = [p.lower() for p in parts]
+    for cap, quote in required.items():
+        core = quote.strip().strip(".").strip().lower()
+        core = core.removeprefix("...").removesuffix("...").strip(" .,;:")
+        if not core:
+            continue
+        for i, part in enumerate(lowered):
+            if part and (core in part or part in core):
+                out[i].add(cap)
+    return [frozenset(c) for c in out]
 
 
 def coverage_map(chosen: Sequence[Member], required: Sequence[str]) -> dict[str, list[str]]:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 
 from matcher.catalog import Catalog
-from matcher.coalition import Member, assemble, coverage_map, gaps, parts_added
+from matcher.coalition import Member, asked_parts, assemble, coverage_map, gaps, parts_added
 from matcher.domain import Coalition, Match
 from matcher.score import Scored
 from matcher.score_arrays import Ranked
@@ -85,7 +85,10 @@ def coalition(
         joins_for={
             key: parts[i]
             for key, i in parts_added(
-                chosen, {m.key for m in chosen} - set(roles.values()) - set(alternatives), floor
+                chosen,
+                {m.key for m in chosen} - set(roles.values()) - set(alternatives),
+                floor,
+                asked_parts(required, parts),
             ).items()
             if i < len(parts)
         },

@@ -241,6 +241,36 @@ def test_parts_added_names_no_part_the_member_meets_only_weakly() -> None:
     assert parts_added(chosen, {"g1"}, min_match=0.2) == {}
 
 
+def test_a_part_asking_for_help_is_named_only_for_a_member_offering_it() -> None:
+    """On T4's Great Falls need a food pantry joined "for: 'volunteers for Saturday
+    distributions'" while its card said "Does not cover: volunteers"; on the page, an insurer
+    joined for 'legal help with insurance claims' without covering legal aid. A part that asks
+    for help is named only for a member that offers some of it; one that asks none, for any."""
+    from matcher.coalition import asked_parts, parts_added
+
+    parts = ["Our church food pantry", "We need donations of groceries", "volunteers for Saturdays"]
+    required = {"food_supply": "We need donations of groceries", "volunteers": "volunteers for ..."}
+    asked = asked_parts(required, parts)
+    assert asked == [frozenset(), frozenset({"food_supply"}), frozenset({"volunteers"})]
+    seed = Member("n1", "nonprofit", 0.9, frozenset({"food_supply"}), (0.5, 0.5, 0.1))
+    pantry = Member("n2", "nonprofit", 0.8, frozenset({"food_supply"}), (0.55, 0.52, 0.6))
+    assert parts_added([seed, pantry], {"n2"}) == {"n2": 2}  # by meaning alone: volunteers
+    # not offering volunteers: the part it lifts most that it may be named for
+    assert parts_added([seed, pantry], {"n2"}, asked=asked) == {"n2": 0}
+    helpers = Member("n3", "nonprofit", 0.8, frozenset({"volunteers"}), (0.55, 0.52, 0.6))
+    assert parts_added([seed, helpers], {"n3"}, asked=asked) == {"n3": 2}
+    only_asks = Member("n4", "nonprofit", 0.8, frozenset(), (0.1, 0.1, 0.6))
+    assert parts_added([seed, only_asks], {"n4"}, asked=asked) == {}  # nothing it may name
+
+
+def test_asked_parts_reads_quotes_cut_at_either_end() -> None:
+    from matcher.coalition import asked_parts
+
+    parts = ["home-based businesses on the East Side can't get bank loans", "or bookkeeping help"]
+    got = asked_parts({"funding": "... East Side can't get bank loans", "x": "", "y": "..."}, parts)
+    assert got == [frozenset({"funding"}), frozenset()]
+
+
 def test_parts_are_quoted_as_written() -> None:
     from matcher.evidence import as_written
 
