@@ -594,6 +594,11 @@ class CoalitionPublic(BaseModel):
         default_factory=list,
         description="roles asked for that no partner above the relevance floor can fill",
     )
+    empty_roles: list[str] = Field(
+        default_factory=list,
+        description="of the unfilled roles, those no organisation within the filters belongs "
+        "to at all (none is listed there, rather than none close enough)",
+    )
     joins_for: dict[str, str] = Field(
         default_factory=dict,
         description="member id -> the part of the need (a clause of its text) that member "

@@ -60,6 +60,7 @@ def recommendation_view(
             gaps=list(coalition.gaps),
             coverage=coalition.coverage,
             unfilled_roles=list(coalition.unfilled_roles),
+            empty_roles=list(coalition.empty_roles),
             joins_for=dict(coalition.joins_for),
             alternative_to=dict(coalition.alternative_to),
             offered_elsewhere={

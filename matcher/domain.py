@@ -433,6 +433,8 @@ class Coalition(BaseModel):
     coverage: float | None
     # roles asked for that no partner above the relevance floor can fill
     unfilled_roles: list[str] = Field(default_factory=list)
+    # of those, the roles no organisation within the filters belongs to at all (none listed)
+    empty_roles: list[str] = Field(default_factory=list)
     # member id -> the part of the need (a clause of its text) it joined to meet, for members
     # beyond each role's first
     joins_for: dict[str, str] = Field(default_factory=dict)

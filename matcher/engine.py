@@ -1384,6 +1384,11 @@ class Engine:
                 aspect_weight=self.settings.coalition_aspect_weight,
                 alternative_margin=self.settings.coalition_alternative_margin,
             )
+            empty = [
+                r for r, _, allowed in roles if r in coalition.unfilled_roles and not allowed.any()
+            ]
+            if empty:
+                coalition = coalition.model_copy(update={"empty_roles": empty})
             if coalition.gaps:
                 elsewhere = offered_elsewhere(
                     self.catalog,

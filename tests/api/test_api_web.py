@@ -416,6 +416,30 @@ def test_help_only_an_organisation_beyond_the_partners_found_offers_is_named_wit
     assert "No member of this coalition offers <strong>food supply</strong>" not in text
 
 
+def test_a_role_with_no_organisation_listed_is_not_called_a_poor_match(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No academic organisation loaded: the page said "No academic partner is a good enough
+    match to join", as if some had been weighed (real data walk)."""
+    real = Engine.recommend
+
+    def none_listed(self: Engine, *args: object, **kwargs: object) -> object:
+        rec = real(self, *args, **kwargs)  # type: ignore[arg-type]
+        rec.coalition.unfilled_roles = ["academic", "government"]
+        rec.coalition.empty_roles = ["academic"]
+        return rec
+
+    monkeypatch.setattr(Engine, "recommend", none_listed)
+    r = client.post("/", data={"text": NEED_TEXT})
+    assert r.status_code == 200, r.text
+    gaps = re.search(r'<div id="gaps".*?</div>', r.text, re.S)
+    assert gaps is not None
+    text = gaps.group(0)
+    assert "No academic organisation is listed within your filters, so none can join" in text
+    assert "No academic partner is a good enough match" not in text
+    assert "No government partner is a good enough match to join." in text
+
+
 def test_the_help_asked_is_named_as_the_reasons_name_it(client: TestClient) -> None:
     """'Help this need asks for', a card's 'Covers:' and the gaps showed the capability's key
     ('distribution', 'healthcare') where the reasons beside them said 'distribution and

@@ -230,3 +230,23 @@ def test_a_national_partner_s_reason_names_the_need_s_place(tmp_path: Path) -> N
     card = next(m for m in engine.recommend(need, limit=50).results if m.id == "usda")
     assert "Works nationwide: its area includes Portland." in card.reasons
     engine.close()
+
+
+def test_a_role_no_organisation_within_the_filters_belongs_to_is_said_to_be_empty(
+    engine: Engine,
+) -> None:
+    """Walking the page on real data (no community groups or universities loaded), asking for
+    academic partners said "No academic partner is a good enough match", as if some were weighed
+    and found wanting. A role no organisation within the filters belongs to is now reported as
+    empty, apart from one whose organisations all fall below the relevance floor."""
+    from matcher.domain import Filters, Need, Sector
+
+    need = Need(text="Research to evaluate our food programme outcomes")
+    oregon = Filters(sectors=[Sector.academic], region="Oregon")  # the university is in Seattle
+    rec = engine.recommend(need, filters=oregon)
+    assert rec.coalition.unfilled_roles == ["academic"] and rec.coalition.empty_roles == [
+        "academic"
+    ]
+    anywhere = engine.recommend(need, filters=Filters(sectors=[Sector.academic]))
+    assert anywhere.coalition.empty_roles == []
+    assert [m.id for m in anywhere.by_sector.get("academic", [])] == ["uni-sea"]
