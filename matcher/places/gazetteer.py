@@ -24,7 +24,9 @@ logger = logging.getLogger(__name__)
 _SAINT = re.compile(r"\bst\b")
 _MOUNT = re.compile(r"\bmt\b")
 _FORT = re.compile(r"\bft\b")
-_PUNCT = re.compile(r"[.'’]")
+# dots and apostrophes, the Hawaiian ʻokina (U+02BB) and its stand-ins (‘ ʼ `) among them:
+# "Kapaʻa, HI" is Kapaa, as "Kapa'a" was
+_PUNCT = re.compile(r"[.'’ʻ‘ʼ`]")
 _SPACE = re.compile(r"[\s\-]+")
 
 

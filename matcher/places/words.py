@@ -20,10 +20,11 @@ from matcher.places import gazetteer
 from matcher.places.gazetteer import key, us_gazetteer
 from matcher.places.resolve import Place, state_code
 
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z.'’\-]*")
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z.'’ʻ‘ʼ\-]*")
 _ZIP = re.compile(r"\b\d{5}(?:-\d{4})?\b")
 _NAMED_IN_STATE = re.compile(
-    r"((?:[A-Z][A-Za-z.'’\-]*\s+){0,2}[A-Z][A-Za-z.'’\-]*),\s*([A-Z][A-Za-z.]*(?:\s+[A-Z][a-z]+)?)"
+    r"((?:[A-Z][A-Za-z.'’ʻ‘ʼ\-]*\s+){0,2}[A-Z][A-Za-z.'’ʻ‘ʼ\-]*),\s*"
+    r"([A-Z][A-Za-z.]*(?:\s+[A-Z][a-z]+)?)"
 )
 MAX_WORDS = 3
 

@@ -109,3 +109,19 @@ def test_suggest() -> None:
     # every suggestion resolves to a place of its kind
     for s in places.suggest("Wilm", 5) + zips:
         assert places.resolve(s.label).kind == s.kind
+
+
+@pytest.mark.parametrize("okina", ["ʻ", "‘", "ʼ", "`"])
+def test_a_hawaiian_name_with_its_okina_is_the_same_place(okina: str) -> None:
+    """ "Kapaʻa, HI" was refused ("did you mean Kapaa, HI?") though "Kapa'a" was read: the
+    ʻokina (and the marks typed for it) is an apostrophe to the gazetteer (real data walk)."""
+    got = places.resolve(f"Kapa{okina}a, HI")
+    assert (got.city, got.region) == ("Kapaa", "HI")
+    assert places.resolve(f"Kapa{okina}a, Hawaii").label == "Kapaa, HI"
+
+
+def test_an_okina_in_a_need_is_part_of_its_place_name() -> None:
+    from matcher.places.words import place_words
+
+    spans = place_words("Kūpuna in Kapaʻa, HI need rides to the clinic")
+    assert [s.text for s in spans] == ["Kapaʻa, HI"]
