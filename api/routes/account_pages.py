@@ -23,6 +23,7 @@ from api.deps import (
 )
 from api.problems import engine_error_status
 from api.sessions import csrf_token, session_token, sign_in
+from api.web.names import organisation_names
 from api.web.render import context, local_path, templates
 from api.web.saved_list import person_saved_needs
 from matcher.accounts import Claims, Person
@@ -207,12 +208,15 @@ async def _account(person: Person, claims: Claims) -> dict[str, Any]:
             if m.role == "admin"
         }
         saved, saved_total = person_saved_needs(claims.db, person)
+        own_claims = claims.of_person(person.id)
+        names = organisation_names(claims.db, [*(c.organisation_id for c in own_claims), *managed])
         return {
+            "names": names,
             "saved_needs": saved,
             "saved_total": saved_total,
             "person": person,
             "memberships": memberships,
-            "claims": claims.of_person(person.id),
+            "claims": own_claims,
             "managed": managed,
         }
 

@@ -5,6 +5,7 @@ that is not yours is "not found", as in the API."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 import anyio
@@ -17,6 +18,7 @@ from api.deps import FormCsrf, OptionalPersonDep, PartnershipRecordsDep
 from api.problems import engine_error_status
 from api.routes.account_pages import _page
 from api.web.charts import Point, goal_chart
+from api.web.names import organisation_names
 from matcher.accounts import Person
 from matcher.errors import (
     ConflictError,
@@ -42,8 +44,13 @@ async def partnerships(
 ) -> Response:
     if person is None:
         return _login("/partnerships")
-    items = await anyio.to_thread.run_sync(records.for_person, person.id, None)
-    return _page(request, "partnerships.html", person=person, records=items)
+
+    def load() -> tuple[list[Any], dict[str, str]]:
+        items = records.for_person(person.id, None)
+        return items, _names(records, (i for r in items for i in (r.organisation_id, r.partner_id)))
+
+    items, names = await anyio.to_thread.run_sync(load)
+    return _page(request, "partnerships.html", person=person, records=items, names=names)
 
 
 def _detail(records: PartnershipRecords, person: Person, record_id: str) -> dict[str, Any]:
@@ -68,14 +75,8 @@ def _detail(records: PartnershipRecords, person: Person, record_id: str) -> dict
     }
 
 
-def _names(records: PartnershipRecords, ids: tuple[str, ...]) -> dict[str, str]:
-    from sqlalchemy import select
-
-    from matcher.store.models import OrganisationRow
-
-    with records.db.session() as s:
-        q = select(OrganisationRow.id, OrganisationRow.name).where(OrganisationRow.id.in_(ids))
-        return {i: n for i, n in s.execute(q)}
+def _names(records: PartnershipRecords, ids: Iterable[str]) -> dict[str, str]:
+    return organisation_names(records.db, ids)
 
 
 async def _show(

@@ -398,7 +398,11 @@ def test_an_organisation_admin_decides_claims_and_removes_members_on_the_account
     newcomer = sign_up(app, unique_email("elsewhere.example", "newcomer"))
     pending = claim(newcomer, org)
     page = boss.client.get("/account").text
-    assert f"People of {org}" in page and f"/claims/{pending['id']}/approve" in page
+    name = client.get(f"/v1/organisations/{org}", headers=hdr(keys["admin"])).json()["name"]
+    # by its name, not its id (a real data walk read "ein-363540471: pending")
+    assert f"People of {name}" in page and f"/claims/{pending['id']}/approve" in page
+    claims = newcomer.client.get("/account").text.split('<ul class="claims">')[1].split("</ul>")[0]
+    assert f'<a href="/organisations/{org}">{name}</a>: pending' in claims
     r = boss.client.post(
         f"/account/organisations/{org}/claims/{pending['id']}/approve",
         data={"csrf_token": page_csrf(page)},

@@ -299,6 +299,12 @@ def test_the_page_draws_each_goal_and_takes_forms(pair: Pair) -> None:
     assert cat.client.get(url).status_code == 404
     listed = ana.client.get("/partnerships").text
     assert f'href="/partnerships/{rec["id"]}"' in listed
+    names = [
+        pair.ana.client.get(f"/v1/organisations/{i}", headers=pair.ana.headers()).json()["name"]
+        for i in (pair.pantry, pair.grocer)
+    ]
+    assert f"{names[0]} with {names[1]}" in listed  # names, not ids
+    assert "POST /v1" not in cat.client.get("/partnerships").text  # the empty page: no API talk
     r = ana.client.post(
         f"{url}/close",
         data={"csrf_token": page_csrf(html), "result": "achieved", "learned": "vans first"},
