@@ -22,7 +22,8 @@ from tests.support_resolver import fake_resolver
 
 TEXT = "Our food bank needs a refrigerated van to deliver fresh groceries to elderly people."
 PLACE = "Leeds, GB"
-SAVED_ID = re.compile(r"<code>(sn_[0-9a-f]+)</code>")
+# a person's page says "Saved." and keeps the id out of the text (it read "Saved as sn_...")
+SAVED_ID = re.compile(r'data-saved-id="(sn_[0-9a-f]+)"')
 SECRET = re.compile(r'<code class="secret">(whsec_[A-Za-z0-9_-]+)</code>')
 TOKEN_HOOK = "https://hooks.example.org/services/T0AAA/s3cr3tT0k3n9Wzq"
 
@@ -57,6 +58,7 @@ def _save(s: Signed, rec_id: str, notify_to: str = "") -> str:
     assert r.status_code == 201, r.text
     found = SAVED_ID.search(r.text)
     assert found, r.text
+    assert "<p>Saved. When a new" in r.text and "Saved as" not in r.text
     return found.group(1)
 
 
@@ -65,9 +67,11 @@ def test_signed_in_form_asks_no_key_and_names_the_default_address(
 ) -> None:
     s = sign_up(app)
     rec_id, html = _results_signed_in(s)
-    form = html.split('class="save-need"', 1)[1].split("</details>", 1)[0]
+    form = html.split('class="save-need"', 1)[1].split("</form>", 1)[0]
     assert 'name="api_key"' not in form
-    assert f"Left empty, alerts go to {s.email}" in form
+    assert f"Alerts go to {s.email}" in form
+    # another address is tucked away (it read "Webhook URL for the alerts" to every person)
+    assert "Webhook" not in form and '<details class="advanced">' in form
     assert "Sign in to save this need" not in form
 
 
