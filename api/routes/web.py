@@ -46,14 +46,34 @@ def place_supported() -> bool:
 
 
 def _form_errors(exc: pydantic.ValidationError) -> list[str]:
+    """Each error in the form's words: the field as the form labels it and, for a text too
+    short or too long, what to do ("text: String should have at least 3 characters" was shown
+    to a person who had typed only spaces)."""
     out = []
     for err in exc.errors(include_url=False, include_input=False):
         field = ".".join(str(p) for p in err.get("loc", ())) or "form"
-        out.append(f"{field}: {err.get('msg', 'invalid')}")
+        label = FORM_LABELS.get(field, field)
+        ctx = err.get("ctx") or {}
+        kind = err.get("type")
+        if kind == "string_too_short" and field == "text":
+            least = ctx.get("min_length", 3)
+            out.append(f"{label}: describe the problem in a few words (at least {least} letters).")
+        elif kind == "string_too_short":
+            out.append(f"{label}: too short (at least {ctx.get('min_length')} characters).")
+        elif kind == "string_too_long":
+            out.append(f"{label}: too long (at most {ctx.get('max_length')} characters).")
+        else:
+            out.append(f"{label}: {err.get('msg', 'invalid')}")
     return out
 
 
-FORM_LABELS = {"text": "The need", "place": "Place", "radius_km": "Distance"}
+FORM_LABELS = {
+    "text": "The need",
+    "place": "Place",
+    "radius_km": "Distance",
+    "required_capabilities": "Required help",
+    "wanted_sectors": "Sectors",
+}
 
 
 def _domain_errors(exc: ValidationError) -> list[str]:
