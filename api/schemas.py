@@ -653,6 +653,11 @@ class RecommendationPublic(BaseModel):
     gaps: list[str] = Field(
         description="Required capabilities no organisation the filters allow offers"
     )
+    unread_words: list[str] = Field(
+        default_factory=list,
+        description="the need's words the model does not know, when they are most of its "
+        "words (not English, or typed at random): the answer rests on little",
+    )
 
 
 class MatchList(BaseModel):

@@ -69,6 +69,7 @@ def recommendation_view(
             },
         ),
         gaps=list(rec.gaps),
+        unread_words=list(rec.unread_words),
     )
 
 

@@ -455,6 +455,9 @@ class Recommendation(BaseModel):
     gaps: list[str]
     model_version: str
     index_generation: int
+    # the need's words the model does not know, when they are most of its words (not English,
+    # or typed at random): the answer rests on little (matcher.language)
+    unread_words: list[str] = Field(default_factory=list)
 
 
 class NeedMatch(BaseModel):

@@ -63,6 +63,7 @@ from matcher.history_model import PartnerHistoryModel
 from matcher.index.base import VectorIndex
 from matcher.index.factory import attach_organisations, new_vector_index
 from matcher.index.lexical import LexicalIndex
+from matcher.language import Vocabulary
 from matcher.meaning import CapabilityMeaning
 from matcher.need_reading import (
     NeedReading,
@@ -150,6 +151,8 @@ class Engine:
         self.history_model: PartnerHistoryModel | None = None
         self._history_column: dict[str, int] = {}
         self._columns: ScoreColumns | None = None  # scoring columns, filled on use
+        # the model's whole words, to tell a need it mostly cannot read (matcher.language)
+        self.vocabulary = Vocabulary.of_model(settings.resolved_model_path())
         self.scoring_columns = FILLED_ON_USE  # where they come from (`stats`)
         self._lock = ReadWriteLock()
         self.rankings = RankingCount()  # rankings in progress: an idle process reads on 2 cores
@@ -1408,6 +1411,7 @@ class Engine:
                 )
         return Recommendation(
             need=need,
+            unread_words=self.vocabulary.mostly_unknown(topic) if self.vocabulary else [],
             required_capabilities=list(required),
             results=results,
             by_sector=by_sector,

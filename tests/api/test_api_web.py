@@ -445,6 +445,16 @@ def test_a_role_with_no_organisation_listed_is_not_called_a_poor_match(
     assert "No government partner is a good enough match to join." in text
 
 
+def test_a_need_the_search_cannot_read_is_answered_with_a_notice(client: TestClient) -> None:
+    """ "asdf qwer zxcv" got a full coalition at 0.89 with nothing to say it rests on little
+    (real data walk); an English need gets no such notice."""
+    r = client.post("/", data={"text": "asdf qwer zxcv"})
+    assert r.status_code == 200, r.text
+    note = r.text.split('id="unread-words">')[1].split("</p>")[0]
+    assert note.startswith("Most words of this need were not recognised (asdf, qwer, zxcv)")
+    assert 'id="unread-words"' not in client.post("/", data={"text": NEED_TEXT}).text
+
+
 def test_the_help_asked_is_named_as_the_reasons_name_it(client: TestClient) -> None:
     """'Help this need asks for', a card's 'Covers:' and the gaps showed the capability's key
     ('distribution', 'healthcare') where the reasons beside them said 'distribution and
