@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 from api.web.distance import statewide, within_options
 from matcher.capabilities import label as capability_label
 from matcher.domain import SECTORS, Match, Recommendation
+from matcher.names import readable_name
 
 if TYPE_CHECKING:
     from matcher.accounts import Person
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 # a capability as the reasons name it ('health services', not the key 'healthcare')
 templates.env.filters["capability"] = capability_label
+templates.env.filters["readable"] = readable_name  # a name in capitals, in title case
 # "statewide", or "district-wide" for DC and "territory-wide" for a territory
 templates.env.filters["statewide"] = statewide
 
@@ -125,7 +127,7 @@ def result_view(rec: Recommendation, rec_id: str, weights: dict[str, float]) -> 
         sectors=sectors,
         missing_roles=missing,
         recognised=bool(rec.required_capabilities),
-        names={m.id: m.name for m in rec.coalition.members},
+        names={m.id: readable_name(m.name) for m in rec.coalition.members},
         uncovered=uncovered_by_coalition(rec),
     )
 

@@ -455,6 +455,26 @@ def test_a_need_the_search_cannot_read_is_answered_with_a_notice(client: TestCli
     assert 'id="unread-words"' not in client.post("/", data={"text": NEED_TEXT}).text
 
 
+def test_a_name_in_capitals_is_shown_in_title_case_on_the_cards(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """IRS files write many names in capitals ("GREAT FALLS COMMUNITY FOOD BANK INC"): the
+    page shows them in title case; the API gives the name as stored."""
+    real = Engine.recommend
+
+    def shouted(self: Engine, *args: object, **kwargs: object) -> object:
+        rec = real(self, *args, **kwargs)  # type: ignore[arg-type]
+        for m in rec.coalition.members:
+            m.name = "GREAT FALLS COMMUNITY FOOD BANK INC"
+        return rec
+
+    monkeypatch.setattr(Engine, "recommend", shouted)
+    r = client.post("/", data={"text": NEED_TEXT})
+    assert r.status_code == 200, r.text
+    assert "Great Falls Community Food Bank Inc" in r.text
+    assert "GREAT FALLS COMMUNITY FOOD BANK INC" not in r.text
+
+
 def test_the_help_asked_is_named_as_the_reasons_name_it(client: TestClient) -> None:
     """'Help this need asks for', a card's 'Covers:' and the gaps showed the capability's key
     ('distribution', 'healthcare') where the reasons beside them said 'distribution and

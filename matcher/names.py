@@ -1,0 +1,62 @@
+"""Organisation names as a page shows them: a name written all in capitals (as the IRS files
+write many: "GREAT FALLS COMMUNITY FOOD BANK INC") in title case, acronyms kept ("YMCA OF
+HONOLULU" is "YMCA of Honolulu"); any other name as it is. The stored name is never changed:
+the API gives it as it was loaded."""
+
+from __future__ import annotations
+
+import re
+
+# acronyms common in organisation names, kept in capitals (besides words without a vowel)
+ACRONYMS = frozenset(
+    {
+        *("YMCA", "YWCA", "YMHA", "USA", "US", "NAACP", "AARP", "VFW", "AMVETS", "DAV", "PTA"),
+        *("PTO", "PTSA", "LLC", "LLP", "PC", "II", "III", "IV", "VI", "AIDS", "HIV", "ESL"),
+        *("STEM", "LGBT", "LGBTQ", "USDA", "HUD", "FEMA", "NASA", "EMS", "ARC", "UAW", "AFL"),
+        *("CIO", "BSA", "FFA", "CASA", "NAMI", "AA", "NA", "ALS", "ADA", "UN", "UNICEF", "IBM"),
+        *("4-H", "AFSCME", "SEIU", "IBEW", "NFL", "NBA", "MLB", "NCAA", "CEO", "RV", "TV"),
+    }
+)
+# short words in lower case inside a name ("Friends of the Library")
+MINOR = frozenset(
+    {"of", "the", "and", "for", "in", "on", "at", "to", "a", "an", "by", "with", "or", "de"}
+)
+# abbreviations written with one capital ("St Vincent de Paul", "Mt Hood", "Inc")
+TITLE_ABBREVIATIONS = frozenset({"st", "mt", "ft", "dr", "jr", "sr", "ctr", "svcs", "bros"})
+SHOUTED_SHARE = 0.8  # of a name's letters in capitals: it is written in capitals
+_VOWELS = frozenset("aeiouy")
+_EDGE = re.compile(r"^([^\w]*)(.*?)([^\w]*)$", re.S)
+
+
+def _word(word: str, first: bool) -> str:
+    lead, core, tail = _EDGE.match(word).groups()  # type: ignore[union-attr]
+    if not core:
+        return word
+    if any(c.isdigit() for c in core):  # "3M", "4-H", "21ST": as written
+        return word
+    if core.lower() in TITLE_ABBREVIATIONS:
+        return lead + core[:1].upper() + core[1:].lower() + tail
+    if core.upper() in ACRONYMS or (
+        core.isalpha() and len(core) > 1 and not (_VOWELS & set(core.lower()))
+    ):
+        return lead + core.upper() + tail
+    if not first and core.lower() in MINOR:
+        return lead + core.lower() + tail
+    parts = re.split(r"([-'’/])", core.lower())
+    cased = [p[:1].upper() + p[1:] if p not in "-'’/" else p for p in parts]
+    # "o'brien": the part after a one-letter prefix is capitalised, "children's" is not
+    for i in range(2, len(cased), 2):
+        if parts[i - 1] in "'’" and len(parts[i - 2]) > 1:
+            cased[i] = parts[i]
+    return lead + "".join(cased) + tail
+
+
+def readable_name(name: str) -> str:
+    """`name` in title case when it is written in capitals, else as it is (a one-word name too:
+    "NAMI", "AARP" and "ACME" look alike)."""
+    letters = [c for c in name if c.isalpha()]
+    if not letters or sum(c.isupper() for c in letters) < SHOUTED_SHARE * len(letters):
+        return name
+    if len(name.split()) == 1:
+        return name
+    return " ".join(_word(w, i == 0) for i, w in enumerate(name.split()))
