@@ -46,7 +46,9 @@ SECTOR_LABELS = {s: s.capitalize() for s in SECTORS}
 
 
 def breakdown(match: Match, weights: dict[str, float]) -> list[dict[str, Any]]:
-    """Segments of the score bar: each component's weighted share of the total score."""
+    """Segments of the score bar: each component's weighted share of the total score, and
+    whether it counts (a component weighed 0 is listed apart in the breakdown, not drawn: "Gains
+    for both sides 0.50" beside a segment of no width read as a drawing error)."""
     total_w = sum(weights.get(c, 0.0) for c in COMPONENT_ORDER) or 1.0
     out = []
     for name in COMPONENT_ORDER:
@@ -58,6 +60,7 @@ def breakdown(match: Match, weights: dict[str, float]) -> list[dict[str, Any]]:
                 "label": COMPONENT_LABELS[name],
                 "value": value,
                 "percent": round(max(0.0, min(1.0, share)) * 100, 1),
+                "counted": weights.get(name, 0.0) > 0,
             }
         )
     return out

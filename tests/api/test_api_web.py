@@ -15,6 +15,7 @@ from sqlalchemy import update
 from api.routes.web import place_supported
 from matcher.engine import Engine
 from matcher.errors import ValidationError
+from matcher.settings import Settings
 from matcher.store.models import RecommendationRow
 
 NEED_TEXT = (
@@ -78,6 +79,13 @@ def test_each_result_once_coalition_first(client: TestClient) -> None:
     assert len(set(re.findall(r'data-sector="([a-z]+)"', coalition))) >= 2
     assert "Role: " in coalition and '<ul class="reasons">' in coalition
     assert 'class="seg seg-fit"' in coalition
+    # a component the score weighs 0 is not drawn as a segment of no width (it read as a
+    # drawing error beside its value, real data walk) but listed apart in the breakdown
+    zero = [c for c, w in Settings().weights.as_dict().items() if w == 0]
+    assert zero, "the default weights count every component: nothing left to check"
+    for name in zero:
+        assert f'class="seg seg-{name}"' not in coalition
+    assert "(shown, not counted in the score)" in coalition
     # members beyond each role's first say which part of the need they join for, quoted as
     # typed (whether any joins depends on what earlier tests stored; tests/engine/test_roles.py
     # shows that some do)
