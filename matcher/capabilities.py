@@ -377,6 +377,9 @@ CAPABILITIES: tuple[Capability, ...] = (
         not_phrases=("bedding plant", "shoe string", "shoestring"),
         # no "personal care products" sense: home care for older people read as goods by it
         senses=("clothing, shoes and apparel",),
+        # "help with groceries" read as goods beside food supply (groceries are near household
+        # goods by meaning): food words ask food when the need asks food
+        yields_to=(("grocer", "food_supply"), ("food", "food_supply"), ("meal", "food_supply")),
     ),
     Capability(
         "energy",

@@ -214,6 +214,17 @@ def test_child_care_is_asked_as_child_care() -> None:
     assert "healthcare" in capabilities.infer_required("trained caregivers for frail elders")
 
 
+def test_goods_read_from_food_words_yield_to_food_supply() -> None:
+    """ "help with groceries" asked goods beside food supply (real data walk): only an ask for
+    goods quoted from food words yields, and only when food supply is asked too."""
+    both = {"goods": "help with groceries", "food_supply": "help with groceries"}
+    assert capabilities.without_yielded(both) == {"food_supply": "help with groceries"}
+    coats = {"goods": "winter coats and blankets", "food_supply": "help with groceries"}
+    assert capabilities.without_yielded(coats) == coats
+    alone = {"goods": "help with groceries"}  # no food asked: nothing to yield to
+    assert capabilities.without_yielded(alone) == alone
+
+
 def test_disasters_trucks_forklifts_and_laptops_are_named() -> None:
     """Needs written as a user would ("After the tornado in Mayfield ... debris removal crews
     and help filing FEMA claims"; "a forklift, a refrigerated truck"; "need laptops") asked no

@@ -269,3 +269,21 @@ def test_home_care_for_older_people_asks_health_care_not_goods(sample_engine: En
     shelter = asks("toiletries and personal care items for shelter guests")
     assert "goods" in shelter and "healthcare" not in shelter
     assert "goods" not in asks("pet food and foster homes for stray dogs")
+
+
+def test_help_with_groceries_asks_food_not_goods(sample_engine: Engine) -> None:
+    """ "Kupuna need rides to the clinic and help with groceries" asked clothing and household
+    goods beside food supply (real data walk, Hilo): groceries are near goods by meaning. An
+    ask for goods read from words of food yields to food supply when the need asks food too
+    (tests/engine/test_capabilities.py: coats beside groceries are still goods)."""
+
+    def asks(text: str) -> dict[str, str]:
+        return sample_engine.read_need(Need(text=text)).required
+
+    for text in (
+        "Kupuna need rides to the clinic and help with groceries.",
+        "help with groceries",
+        "We need donations of groceries and hot meals for families",
+    ):
+        asked = asks(text)
+        assert "food_supply" in asked and "goods" not in asked, (text, asked)
