@@ -250,6 +250,13 @@ CAPABILITIES: tuple[Capability, ...] = (
         "health services",
         (
             "health",
+            # "need telehealth visits with doctors" asked nothing (real data walk, Miles City)
+            "telehealth",
+            "telemedic",
+            "doctor",
+            "physician",
+            "dentist",
+            "dental",
             "clinic",
             "medical",
             "nurse",

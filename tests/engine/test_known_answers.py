@@ -271,6 +271,22 @@ def test_home_care_for_older_people_asks_health_care_not_goods(sample_engine: En
     assert "goods" not in asks("pet food and foster homes for stray dogs")
 
 
+def test_telehealth_and_doctors_ask_health_services(sample_engine: Engine) -> None:
+    """ "Elders in Miles City need telehealth visits with doctors; the nearest hospital is two
+    hours away." asked nothing at all (real data walk): neither word was a health stem."""
+
+    def asks(text: str) -> dict[str, str]:
+        return sample_engine.read_need(Need(text=text)).required
+
+    for text in (
+        "Elders in Miles City need telehealth visits with doctors; the nearest hospital is two "
+        "hours away.",
+        "We need telehealth for rural elders",
+        "Our families need a dentist who takes Medicaid",
+    ):
+        assert "healthcare" in asks(text), text
+
+
 def test_help_with_groceries_asks_food_not_goods(sample_engine: Engine) -> None:
     """ "Kupuna need rides to the clinic and help with groceries" asked clothing and household
     goods beside food supply (real data walk, Hilo): groceries are near goods by meaning. An
