@@ -1393,12 +1393,15 @@ class Engine:
             if empty:
                 coalition = coalition.model_copy(update={"empty_roles": empty})
             if coalition.gaps:
+                catalog = self.catalog
                 elsewhere = offered_elsewhere(
-                    self.catalog,
+                    catalog,
                     self._score_columns(),
                     coalition.gaps,
                     allowed_all,
-                    shared.dense.at,
+                    shared.dense.at
+                    if shared is not None
+                    else lambda rows: row_dot(catalog.vectors, q, rows),
                     need,
                     self.settings.proximity_scale_km,
                     floor,
