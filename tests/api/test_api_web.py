@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from api_support import hdr
@@ -13,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from api.routes.web import place_supported
+from matcher.domain import Recommendation
 from matcher.engine import Engine
 from matcher.errors import ValidationError
 from matcher.settings import Settings
@@ -348,6 +351,22 @@ def test_a_visitor_is_told_how_to_ask_for_an_introduction(client: TestClient) ->
     assert "signin-hint" in profile.text and "to ask for an introduction" in profile.text
 
 
+def _post_edited(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, edit: Callable[[Recommendation], None]
+) -> Any:
+    """POST the sample need with each recommendation the engine makes edited by `edit` first
+    (what the page shows for an answer the sample does not give)."""
+    real = Engine.recommend
+
+    def edited(self: Engine, *args: Any, **kwargs: Any) -> Recommendation:
+        rec = real(self, *args, **kwargs)
+        edit(rec)
+        return rec
+
+    monkeypatch.setattr(Engine, "recommend", edited)
+    return client.post("/", data={"text": NEED_TEXT})
+
+
 def test_no_gap_says_what_was_read_and_where_to_add_more(client: TestClient) -> None:
     """ "None: every kind of help asked for is offered" read as a promise when the need's other
     asks were not recognised; it now names what was read and where to add what is missing."""
@@ -368,19 +387,15 @@ def test_help_no_member_offers_is_a_gap_though_a_partner_found_offers_it(
     ask but no coalition member does (a clothing bank's coalition covering its coats, not its
     volunteers, on the real data) the page said "a member offers each" under "Together they
     cover 50%"."""
-    real = Engine.recommend
 
-    def volunteers_uncovered(self: Engine, *args: object, **kwargs: object) -> object:
-        rec = real(self, *args, **kwargs)  # type: ignore[arg-type]
+    def volunteers_uncovered(rec: Recommendation) -> None:
         rec.required_capabilities = ["food_supply", "volunteers"]
         members = [m.id for m in rec.coalition.members]
         rec.coalition.covered = {"food_supply": members[:1], "volunteers": []}
         rec.coalition.gaps = []
         rec.coalition.coverage = 0.5
-        return rec
 
-    monkeypatch.setattr(Engine, "recommend", volunteers_uncovered)
-    r = client.post("/", data={"text": NEED_TEXT})
+    r = _post_edited(client, monkeypatch, volunteers_uncovered)
     assert r.status_code == 200, r.text
     gaps = re.search(r'<div id="gaps".*?</div>', r.text, re.S)
     assert gaps is not None
@@ -397,10 +412,7 @@ def test_help_only_an_organisation_beyond_the_partners_found_offers_is_named_wit
     organisation (`offered_elsewhere`) and the page links to it rather than call it a gap."""
     from matcher.domain import OfferedElsewhere
 
-    real = Engine.recommend
-
-    def food_elsewhere(self: Engine, *args: object, **kwargs: object) -> object:
-        rec = real(self, *args, **kwargs)  # type: ignore[arg-type]
+    def food_elsewhere(rec: Recommendation) -> None:
         rec.required_capabilities = ["food_supply", "legal_aid"]
         rec.coalition.covered = {"food_supply": [], "legal_aid": []}
         rec.coalition.gaps = rec.gaps = ["legal_aid"]
@@ -409,10 +421,8 @@ def test_help_only_an_organisation_beyond_the_partners_found_offers_is_named_wit
                 id="np-food <1>", name="Missoula Food Bank", sector="nonprofit", distance_km=3.2
             )
         }
-        return rec
 
-    monkeypatch.setattr(Engine, "recommend", food_elsewhere)
-    r = client.post("/", data={"text": NEED_TEXT})
+    r = _post_edited(client, monkeypatch, food_elsewhere)
     assert r.status_code == 200, r.text
     gaps = re.search(r'<div id="gaps".*?</div>', r.text, re.S)
     assert gaps is not None
@@ -434,16 +444,12 @@ def test_a_role_with_no_organisation_listed_is_not_called_a_poor_match(
 ) -> None:
     """No academic organisation loaded: the page said "No academic partner is a good enough
     match to join", as if some had been weighed (real data walk)."""
-    real = Engine.recommend
 
-    def none_listed(self: Engine, *args: object, **kwargs: object) -> object:
-        rec = real(self, *args, **kwargs)  # type: ignore[arg-type]
+    def none_listed(rec: Recommendation) -> None:
         rec.coalition.unfilled_roles = ["academic", "government"]
         rec.coalition.empty_roles = ["academic"]
-        return rec
 
-    monkeypatch.setattr(Engine, "recommend", none_listed)
-    r = client.post("/", data={"text": NEED_TEXT})
+    r = _post_edited(client, monkeypatch, none_listed)
     assert r.status_code == 200, r.text
     gaps = re.search(r'<div id="gaps".*?</div>', r.text, re.S)
     assert gaps is not None
@@ -468,16 +474,12 @@ def test_a_name_in_capitals_is_shown_in_title_case_on_the_cards(
 ) -> None:
     """IRS files write many names in capitals ("GREAT FALLS COMMUNITY FOOD BANK INC"): the
     page shows them in title case; the API gives the name as stored."""
-    real = Engine.recommend
 
-    def shouted(self: Engine, *args: object, **kwargs: object) -> object:
-        rec = real(self, *args, **kwargs)  # type: ignore[arg-type]
+    def shouted(rec: Recommendation) -> None:
         for m in rec.coalition.members:
             m.name = "GREAT FALLS COMMUNITY FOOD BANK INC"
-        return rec
 
-    monkeypatch.setattr(Engine, "recommend", shouted)
-    r = client.post("/", data={"text": NEED_TEXT})
+    r = _post_edited(client, monkeypatch, shouted)
     assert r.status_code == 200, r.text
     assert "Great Falls Community Food Bank Inc" in r.text
     assert "GREAT FALLS COMMUNITY FOOD BANK INC" not in r.text
