@@ -69,7 +69,13 @@ def statewide(region: str | None) -> str:
 
 
 def _place(need: Need) -> str | None:
-    return need.place or ", ".join(p for p in (need.city, need.region) if p) or None
+    """The place as the form gave it; a ZIP code with its town ("59401 (Great Falls, MT)": the
+    code alone was echoed back, real data walk)."""
+    town = ", ".join(p for p in (need.city, need.region) if p)
+    typed = (need.place or "").strip()
+    if typed.replace("-", "").isdigit() and town:
+        return f"{typed} ({town})"
+    return typed or town or None
 
 
 def searched_area(need: Need) -> str | None:

@@ -217,3 +217,17 @@ def test_a_district_or_territory_is_not_called_a_state() -> None:
     )
     area = searched_area(need)
     assert area is not None and "the district-wide and nationwide bodies that serve DC" in area
+
+
+def test_a_zip_code_is_echoed_with_its_town() -> None:
+    """The results said "Searched within 25 km of 59401"; the town is named beside the code."""
+    from api.web.distance import searched_area
+    from matcher.domain import Need
+
+    need = Need(
+        text="food", place="59401", city="Great Falls", region="MT", lat=47.5, lon=-111.3
+    ).model_copy(update={"radius_km": 25.0})
+    assert searched_area(need) is not None
+    assert "Searched within 25 km of 59401 (Great Falls, MT)" in (searched_area(need) or "")
+    named = need.model_copy(update={"place": "Great Falls, MT"})
+    assert "of Great Falls, MT:" in (searched_area(named) or "")
