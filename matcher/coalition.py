@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from matcher.capabilities import capabilities_in
 from matcher.domain import COALITION_ROLES
 
 ROLE_OF_SECTOR = {s: role for role, sectors in COALITION_ROLES.items() for s in sectors}
@@ -146,8 +147,10 @@ def parts_added(
 def asked_parts(required: Mapping[str, str], parts: Sequence[str]) -> list[frozenset[str]]:
     """For each part of the need (a clause as written), the capabilities whose quoted ask lies
     in it (`required`: capability -> the words that ask it, as the reasons quote them, maybe
-    cut with "..."); compared without case."""
-    out: list[set[str]] = [set() for _ in parts]
+    cut with "..."; compared without case) or that it names by their words ("money to run a
+    shelter": funding, when the group named funding itself under Required help and the quote
+    is the capability's name; real data walk)."""
+    out: list[set[str]] = [set(capabilities_in(p)) & set(required) for p in parts]
     lowered = [p.lower() for p in parts]
     for cap, quote in required.items():
         core = quote.strip().strip(".").strip().lower()

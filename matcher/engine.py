@@ -57,7 +57,7 @@ from matcher.embedding.hashing import HASHING_MODEL_NAME
 from matcher.embedding.published import embedder_floor
 from matcher.embedding.spaces import frozen_mean
 from matcher.errors import ArtifactMismatchError, NotFoundError
-from matcher.gap_offers import offered_elsewhere
+from matcher.gap_offers import ask_closeness, offered_elsewhere
 from matcher.geo import haversine_many
 from matcher.history_model import PartnerHistoryModel
 from matcher.index.base import VectorIndex
@@ -1394,6 +1394,7 @@ class Engine:
                 coalition = coalition.model_copy(update={"empty_roles": empty})
             if coalition.gaps:
                 catalog = self.catalog
+                by_ask = ask_closeness(catalog, coalition.gaps, required, parts, clause_vecs)
                 elsewhere = offered_elsewhere(
                     catalog,
                     self._score_columns(),
@@ -1405,6 +1406,7 @@ class Engine:
                     need,
                     self.settings.proximity_scale_km,
                     floor,
+                    by_ask,
                 )
                 coalition = coalition.model_copy(
                     update={

@@ -11,13 +11,15 @@ answer names the one that does, for the group to add.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
 from matcher.catalog import Catalog
+from matcher.coalition import asked_parts
 from matcher.domain import LEVELS, Need, OfferedElsewhere, ServiceLevel
 from matcher.geo import haversine_many
+from matcher.row_dot import row_dot
 from matcher.score_columns import ScoreColumns
 
 # how much nearness weighs against meaning in choosing who to name (half of the choice at most:
@@ -37,12 +39,17 @@ def offered_elsewhere(
     need: Need,
     scale_km: float,
     floor: float = -np.inf,
+    asked_closeness: Mapping[str, Callable[[np.ndarray], np.ndarray]] | None = None,
 ) -> dict[str, OfferedElsewhere]:
     """capability -> the allowed organisation offering it that is closest to the need, for each
-    of `gaps` some allowed row offers: by `closeness` (cosine of catalog positions), weighed by
-    nearness to the need's point (exp(-km / scale_km); a body working nationwide or wider is
-    near everywhere). Rows whose scoring columns are not filled yet (a data dir not built since
-    the capability meaning changed) are not looked at."""
+    of `gaps` some allowed row offers: by `closeness` (cosine of catalog positions to the
+    need), or, for a capability in `asked_closeness`, by the cosine to the words that ask it
+    ("a partner to provide hot meals" names a food bank; the whole shelter need named a house
+    for families of sick children, real data walk), weighed by nearness to the need's point
+    (exp(-km / scale_km); a body working nationwide or wider is near everywhere). Only an
+    organisation whose closeness to the need or to its ask reaches the relevance `floor` is
+    named, as only such a partner is ever shown. Rows whose scoring columns are not filled yet
+    (a data dir not built since the capability meaning changed) are not looked at."""
     out: dict[str, OfferedElsewhere] = {}
     keys = [g for g in gaps if g in columns.caps]
     if not keys or not allowed.any():
@@ -55,7 +62,13 @@ def offered_elsewhere(
     for j, cap in enumerate(keys):
         candidates = rows[offers[:, j]]
         close = closeness(candidates) if candidates.size else np.zeros(0, np.float32)
-        keep = close >= floor
+        by_ask = (asked_closeness or {}).get(cap)
+        if by_ask is not None and candidates.size:
+            asked = by_ask(candidates)
+            keep = np.fmax(close, asked) >= floor
+            close = asked
+        else:
+            keep = close >= floor
         candidates, close = candidates[keep], close[keep]
         if candidates.size == 0:
             continue
@@ -73,4 +86,33 @@ def offered_elsewhere(
         out[cap] = OfferedElsewhere(
             id=org.id, name=org.name, sector=org.sector.value, distance_km=shown
         )
+    return out
+
+
+def _cosines_to(vectors: np.ndarray, v: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    def cosines(positions: np.ndarray) -> np.ndarray:
+        return row_dot(vectors, v, positions)
+
+    return cosines
+
+
+def ask_closeness(
+    catalog: Catalog,
+    caps: Sequence[str],
+    required: Mapping[str, str],
+    parts: Sequence[str],
+    clause_vecs: np.ndarray,
+) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+    """For each of `caps` asked in some part of the need (`asked_parts`; `clause_vecs` embeds
+    `parts`), the cosine of catalog rows to those parts (their mean, at unit length)."""
+    if clause_vecs.shape[0] != len(parts):
+        return {}
+    asked = asked_parts(required, parts)
+    out: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
+    for cap in caps:
+        rows = [i for i, a in enumerate(asked) if cap in a]
+        if rows:
+            v = np.asarray(clause_vecs[rows].mean(axis=0), dtype=np.float32)
+            v = np.ascontiguousarray(v / (float(np.linalg.norm(v)) or 1.0))
+            out[cap] = _cosines_to(catalog.vectors, v)
     return out

@@ -17,8 +17,10 @@ from api.deps import EngineDep, PrincipalDep, StateDep
 from api.web.distance import WITHIN_KM, read_within  # the distances offered (the home page's too)
 from api.web.errors import error_page
 from api.web.render import context, templates
+from matcher import places
 from matcher.domain import SECTORS, Filters, Match, Sector, home_need
-from matcher.errors import NotFoundError, ValidationError
+from matcher.errors import NotFoundError, PlaceError, ValidationError
+from matcher.places.resolve import Place
 
 router = APIRouter(include_in_schema=False)
 
@@ -50,6 +52,9 @@ async def aligned(
     # text, as the form sends it: its "any distance" is an empty value (a number-typed query
     # parameter refused it with a 422 naming an integer)
     distance: Annotated[str, Query(alias="within", max_length=12)] = "",
+    # where to look, when not around the organisation's home ("nonprofits in New Mexico" for a
+    # company based elsewhere: the focus "... in New Mexico" ranked Montana first, real data)
+    place: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     org_id = org_id[:128]
     try:
@@ -74,11 +79,25 @@ async def aligned(
         return error_page(request, 422, f"Distance: choose any distance or within {offered}.")
     within = None if radius is None else max(1, round(radius))
 
-    # a distance needs the organisation's own point (a profile without one: anywhere, said)
-    point = (org.lat, org.lon) if org.lat is not None and org.lon is not None else None
+    spot: Place | None = None
+    if place.strip():
+        try:
+            spot = places.resolve(place.strip()[:200])
+        except PlaceError as exc:
+            return error_page(request, 422, f"Place: {exc.message}")
+    # a distance needs a point: the place's, else the organisation's own (a profile without
+    # one: anywhere, said)
+    if spot is not None:
+        point = (spot.lat, spot.lon) if spot.lat is not None and spot.lon is not None else None
+        home_region = spot.region
+    else:
+        point = (org.lat, org.lon) if org.lat is not None and org.lon is not None else None
+        home_region = org.region
     placed = point is not None
     near = point if point is not None and within else None
-    area = Filters(near=near, radius_km=within, near_region=org.region) if near else Filters()
+    area = Filters(near=near, radius_km=within, near_region=home_region) if near else Filters()
+    if spot is not None and not near:  # a place without a distance: anywhere in its state
+        area = Filters(region=spot.region, country=spot.country)
 
     limit = ALIGNED_FETCH_NEAR if near else ALIGNED_LIMIT
 
@@ -86,6 +105,16 @@ async def aligned(
         if not focus:
             return engine.match(org_id, sectors=wanted, filters=area, limit=limit)
         need = home_need(org, focus)
+        if spot is not None:
+            need = need.model_copy(
+                update={
+                    "city": spot.city,
+                    "region": spot.region,
+                    "country": spot.country,
+                    "lat": spot.lat,
+                    "lon": spot.lon,
+                }
+            )
         filters = area.model_copy(
             update={"sectors": [Sector(s) for s in wanted or ()], "exclude_ids": [org.id]}
         )
@@ -114,5 +143,7 @@ async def aligned(
         within=within if near else None,
         within_choices=WITHIN_KM if placed else (),
         unplaced=bool(within) and not placed,
+        place=place.strip(),
+        where=spot.label if spot is not None else (org.city or org.region or "its home"),
     )
     return templates.TemplateResponse(request, "aligned.html", ctx)

@@ -221,3 +221,30 @@ def test_the_forms_any_distance_is_anywhere_and_a_bad_distance_is_named(
         )
         assert page.status_code == 422, bad
         assert "Distance: choose any distance or within 25 km" in page.text
+
+
+def _regions(page: str) -> list[str]:
+    """The region of each listed organisation (not the wide bodies' list)."""
+    listed = page.split('class="aligned-wide"')[0]
+    return re.findall(r'<p class="meta">[A-Za-z]+ · [^,<]+, ([^ ·<]+(?: [^ ·<]+)?) ·', listed)
+
+
+def test_a_place_points_the_search_away_from_the_companys_home(client: TestClient) -> None:
+    """A CSR manager looking for nonprofits in another state than the company's home had no way
+    to say so: "financial literacy in New Mexico" as the focus ranked Montana first (real data
+    walk). The page takes a place; the organisations listed are in its state."""
+    company = _first("business")
+    for place, region in (("Seattle, WA", "WA"), ("Portland, OR", "OR")):
+        page = client.get(
+            f"/organisations/{company}/aligned",
+            params={"focus": "food for hungry families", "place": place},
+        )
+        assert page.status_code == 200, page.text
+        regions = _regions(page.text)
+        assert regions and set(regions) <= {region, {"WA": "Washington", "OR": "Oregon"}[region]}
+        assert f'value="{place}"' in page.text  # the form keeps it
+        assert f"place={place.replace(', ', '%2C%20')}" in page.text  # and the sector links
+    bad = client.get(
+        f"/organisations/{company}/aligned", params={"focus": "food banks", "place": "Nowhere, ZZ"}
+    )
+    assert bad.status_code == 422 and "Place: unknown place" in bad.text

@@ -251,7 +251,8 @@ def test_a_part_asking_for_help_is_named_only_for_a_member_offering_it() -> None
     parts = ["Our church food pantry", "We need donations of groceries", "volunteers for Saturdays"]
     required = {"food_supply": "We need donations of groceries", "volunteers": "volunteers for ..."}
     asked = asked_parts(required, parts)
-    assert asked == [frozenset(), frozenset({"food_supply"}), frozenset({"volunteers"})]
+    food, volunteers = frozenset({"food_supply"}), frozenset({"volunteers"})
+    assert asked == [food, food, volunteers]  # "food pantry" names food by its words
     seed = Member("n1", "nonprofit", 0.9, frozenset({"food_supply"}), (0.5, 0.5, 0.1))
     pantry = Member("n2", "nonprofit", 0.8, frozenset({"food_supply"}), (0.55, 0.52, 0.6))
     assert parts_added([seed, pantry], {"n2"}) == {"n2": 2}  # by meaning alone: volunteers
@@ -261,6 +262,17 @@ def test_a_part_asking_for_help_is_named_only_for_a_member_offering_it() -> None
     assert parts_added([seed, helpers], {"n3"}, asked=asked) == {"n3": 2}
     only_asks = Member("n4", "nonprofit", 0.8, frozenset(), (0.1, 0.1, 0.6))
     assert parts_added([seed, only_asks], {"n4"}, asked=asked) == {}  # nothing it may name
+
+
+def test_a_part_naming_a_capability_by_its_words_asks_it() -> None:
+    """The group typed "funding" under Required help: its quote is the capability's name, in no
+    part, and Camden Property Trust "joined for: 'money to run a shelter'" above its own "Does
+    not cover: funding" (real data walk, Albuquerque)."""
+    from matcher.coalition import asked_parts
+
+    parts = ["Homeless veterans sleep outside in winter", "case managers", "money to run a shelter"]
+    asked = asked_parts({"funding": "funding", "housing": "housing and shelter"}, parts)
+    assert asked == [frozenset(), frozenset(), frozenset({"funding", "housing"})]
 
 
 def test_asked_parts_reads_quotes_cut_at_either_end() -> None:

@@ -98,3 +98,38 @@ def test_of_offerers_matching_the_need_alike_the_nearest_is_named(engine: Engine
         named = got["food_supply"]
         org = cat.profile(cat.position_of_id(named.id)).org
         assert org.city == city and named.distance_km is not None and named.distance_km < 1
+
+
+def test_the_organisation_named_is_the_closest_to_the_words_that_ask_the_help(
+    engine: Engine,
+) -> None:
+    """For a Missoula shelter's "a partner to provide hot meals" the closest organisation to
+    the whole need was a house for families of sick children; the words that ask the help now
+    choose (real data walk). Here the whole need favours one food bank, the ask the other."""
+    from matcher.gap_offers import ask_closeness, offered_elsewhere
+
+    cat = engine.catalog
+    cols = engine._score_columns()
+    allowed = cat.alive_.copy()
+    cols.fill(np.flatnonzero(allowed))
+    pdx, sea = cat.position_of_id("fb-pdx"), cat.position_of_id("fb-sea")
+    assert pdx is not None and sea is not None
+    whole = lambda rows: np.where(rows == pdx, 0.9, 0.5).astype(np.float32)  # noqa: E731
+    parts = ["We run a shelter", "hot meals for our guests"]
+    clause_vecs = np.stack(
+        [cat.vectors[pdx] * 0 + 1 / np.sqrt(cat.vectors.shape[1]), cat.vectors[sea]]
+    )
+    by_ask = ask_closeness(cat, ["food_supply"], {"food_supply": "hot meals"}, parts, clause_vecs)
+    assert set(by_ask) == {"food_supply"}
+    np.testing.assert_allclose(
+        by_ask["food_supply"](np.array([sea])),
+        [float(cat.vectors[sea] @ cat.vectors[sea])],
+        atol=1e-5,
+    )
+    need = Need(text="shelter", lat=None, lon=None)
+    named = offered_elsewhere(cat, cols, ["food_supply"], allowed, whole, need, 50.0)
+    assert named["food_supply"].id == "fb-pdx"  # by the whole need
+    named = offered_elsewhere(
+        cat, cols, ["food_supply"], allowed, whole, need, 50.0, asked_closeness=by_ask
+    )
+    assert named["food_supply"].id == "fb-sea"  # by the words that ask it
