@@ -23,6 +23,7 @@ _ENDINGS = ("s", "es", "ed", "d", "ing", "ly")
 MIN_LETTERS = 3  # shorter words ("de", "la", "of") say little about the language
 MIN_WORDS = 2  # one unknown word alone is a name or a term, not a language
 UNKNOWN_SHARE = 0.5  # more than this share of the words unknown: flagged
+MAX_SHOWN = 12  # tokens of a text without words, at most
 
 
 def _fold(text: str) -> str:
@@ -55,8 +56,11 @@ class Vocabulary:
 
     def mostly_unknown(self, text: str) -> list[str]:
         """The unknown words of `text` when they are more than UNKNOWN_SHARE of its words (at
-        least MIN_WORDS words), else []."""
+        least MIN_WORDS words), else []; a text without a word of MIN_LETTERS letters ("!!!",
+        "12345": Hershey was suggested for "!!!", real data walk) gives its tokens."""
         words = [w for w in _WORD.findall(_fold(text)) if len(w) >= MIN_LETTERS]
+        if not words:  # "!!!", "12345", "a b": nothing the model can read at all
+            return list(dict.fromkeys(text.split()))[:MAX_SHOWN]
         if len(words) < MIN_WORDS:
             return []
         unknown = [w for w in words if not self.knows(w)]

@@ -13,7 +13,9 @@ ACRONYMS = frozenset(
         *("YMCA", "YWCA", "YMHA", "USA", "US", "NAACP", "AARP", "VFW", "AMVETS", "DAV", "PTA"),
         *("PTO", "PTSA", "LLC", "LLP", "PC", "II", "III", "IV", "VI", "AIDS", "HIV", "ESL"),
         *("STEM", "LGBT", "LGBTQ", "USDA", "HUD", "FEMA", "NASA", "EMS", "ARC", "UAW", "AFL"),
-        *("CIO", "BSA", "FFA", "CASA", "NAMI", "AA", "NA", "ALS", "ADA", "UN", "UNICEF", "IBM"),
+        # not CASA, NA or AIDS: "La Casa", Hawaiian "Nā" and "Adaptive Aids" read wrongly
+        *("CIO", "BSA", "FFA", "NAMI", "AA", "ALS", "ADA", "UN", "UNICEF", "IBM", "NRA"),
+        *("AOAO", "HIV/AIDS", "YWCA", "PBS", "NPR", "SNAP-ED"),
         *("4-H", "AFSCME", "SEIU", "IBEW", "NFL", "NBA", "MLB", "NCAA", "CEO", "RV", "TV"),
     }
 )
@@ -22,16 +24,24 @@ MINOR = frozenset(
     {"of", "the", "and", "for", "in", "on", "at", "to", "a", "an", "by", "with", "or", "de"}
 )
 # abbreviations written with one capital ("St Vincent de Paul", "Mt Hood", "Inc")
-TITLE_ABBREVIATIONS = frozenset({"st", "mt", "ft", "dr", "jr", "sr", "ctr", "svcs", "bros"})
+TITLE_ABBREVIATIONS = frozenset(
+    {"st", "mt", "ft", "dr", "jr", "sr", "ctr", "svcs", "bros", "ltd", "mgmt", "dept"}
+)
+# "aids" after these is a plural ("Adaptive Aids", "Hearing Aids"), not the disease
+AIDS_AS_PLURAL_AFTER = frozenset(
+    {"adaptive", "hearing", "teaching", "visual", "mobility", "living", "learning", "walking"}
+)
 SHOUTED_SHARE = 0.8  # of a name's letters in capitals: it is written in capitals
 _VOWELS = frozenset("aeiouy")
 _EDGE = re.compile(r"^([^\w]*)(.*?)([^\w]*)$", re.S)
 
 
-def _word(word: str, first: bool) -> str:
+def _word(word: str, first: bool, before: str = "") -> str:
     lead, core, tail = _EDGE.match(word).groups()  # type: ignore[union-attr]
     if not core:
         return word
+    if core.lower() == "aids" and before.lower().strip(",.") in AIDS_AS_PLURAL_AFTER:
+        return lead + "Aids" + tail
     if any(c.isdigit() for c in core):  # "3M", "4-H", "21ST": as written
         return word
     if core.lower() in TITLE_ABBREVIATIONS:
@@ -48,7 +58,10 @@ def _word(word: str, first: bool) -> str:
     for i in range(2, len(cased), 2):
         if parts[i - 1] in "'’" and len(parts[i - 2]) > 1:
             cased[i] = parts[i]
-    return lead + "".join(cased) + tail
+    joined = "".join(cased)
+    if len(joined) > 3 and joined.startswith("Mc") and joined[2].isalpha():  # McDonald
+        joined = "Mc" + joined[2].upper() + joined[3:]
+    return lead + joined + tail
 
 
 def readable_name(name: str) -> str:
@@ -59,4 +72,5 @@ def readable_name(name: str) -> str:
         return name
     if len(name.split()) == 1:
         return name
-    return " ".join(_word(w, i == 0) for i, w in enumerate(name.split()))
+    words = name.split()
+    return " ".join(_word(w, i == 0, words[i - 1] if i else "") for i, w in enumerate(words))

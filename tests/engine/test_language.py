@@ -50,6 +50,13 @@ def test_english_with_local_and_rare_words_is_not(vocab: Vocabulary, text: str) 
     assert vocab.mostly_unknown(text) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "shown"), [("!!!", ["!!!"]), ("12345 12345", ["12345"]), ("a b", ["a", "b"])]
+)
+def test_a_need_without_words_is_flagged(vocab: Vocabulary, text: str, shown: list[str]) -> None:
+    assert vocab.mostly_unknown(text) == shown
+
+
 def test_a_model_without_a_vocabulary_file_checks_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert Vocabulary.of_model(tmp_path) is None
 

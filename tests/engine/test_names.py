@@ -21,6 +21,13 @@ from matcher.names import readable_name
         ("ST VINCENT DE PAUL SOCIETY", "St Vincent de Paul Society"),
         ("THE ARC OF MONTANA", "The ARC of Montana"),
         ("(FRIENDS OF THE LIBRARY)", "(Friends of the Library)"),
+        # the re-walk on real data: Hawaiian "Nā", Spanish "casa", "Aids", "Mc", "LTD"
+        ("NA PALI COAST OHANA", "Na Pali Coast Ohana"),
+        ("LA CASA INC", "La Casa Inc"),
+        ("GUIDE DOGS OF HAWAII ADAPTIVE AIDS", "Guide Dogs of Hawaii Adaptive Aids"),
+        ("RONALD MCDONALD HOUSE CHARITIES", "Ronald McDonald House Charities"),
+        ("REEL FATHERS LTD", "Reel Fathers Ltd"),
+        ("AOAO KAANAPALI SHORES", "AOAO Kaanapali Shores"),
     ],
 )
 def test_a_name_in_capitals_is_shown_in_title_case(stored: str, shown: str) -> None:
