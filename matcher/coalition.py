@@ -147,19 +147,26 @@ def parts_added(
 def asked_parts(required: Mapping[str, str], parts: Sequence[str]) -> list[frozenset[str]]:
     """For each part of the need (a clause as written), the capabilities whose quoted ask lies
     in it (`required`: capability -> the words that ask it, as the reasons quote them, maybe
-    cut with "..."; compared without case) or that it names by their words ("money to run a
-    shelter": funding, when the group named funding itself under Required help and the quote
-    is the capability's name; real data walk)."""
-    out: list[set[str]] = [set(capabilities_in(p)) & set(required) for p in parts]
+    cut with "..."; compared without case). A capability whose quote lies in no part (the
+    group named it under Required help: its quote is the capability's name) is asked by the
+    parts that name it by its words ("money to run a shelter": funding; real data walk); the
+    words alone are not read otherwise ("a place to store food" asks no food supply)."""
+    out: list[set[str]] = [set() for _ in parts]
     lowered = [p.lower() for p in parts]
+    unplaced: set[str] = set()
     for cap, quote in required.items():
         core = quote.strip().strip(".").strip().lower()
         core = core.removeprefix("...").removesuffix("...").strip(" .,;:")
-        if not core:
-            continue
+        found = False
         for i, part in enumerate(lowered):
-            if part and (core in part or part in core):
+            if core and part and (core in part or part in core):
                 out[i].add(cap)
+                found = True
+        if not found:
+            unplaced.add(cap)
+    if unplaced:
+        for i, part in enumerate(parts):
+            out[i] |= capabilities_in(part) & unplaced
     return [frozenset(c) for c in out]
 
 

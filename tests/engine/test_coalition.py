@@ -251,8 +251,7 @@ def test_a_part_asking_for_help_is_named_only_for_a_member_offering_it() -> None
     parts = ["Our church food pantry", "We need donations of groceries", "volunteers for Saturdays"]
     required = {"food_supply": "We need donations of groceries", "volunteers": "volunteers for ..."}
     asked = asked_parts(required, parts)
-    food, volunteers = frozenset({"food_supply"}), frozenset({"volunteers"})
-    assert asked == [food, food, volunteers]  # "food pantry" names food by its words
+    assert asked == [frozenset(), frozenset({"food_supply"}), frozenset({"volunteers"})]
     seed = Member("n1", "nonprofit", 0.9, frozenset({"food_supply"}), (0.5, 0.5, 0.1))
     pantry = Member("n2", "nonprofit", 0.8, frozenset({"food_supply"}), (0.55, 0.52, 0.6))
     assert parts_added([seed, pantry], {"n2"}) == {"n2": 2}  # by meaning alone: volunteers
@@ -273,6 +272,11 @@ def test_a_part_naming_a_capability_by_its_words_asks_it() -> None:
     parts = ["Homeless veterans sleep outside in winter", "case managers", "money to run a shelter"]
     asked = asked_parts({"funding": "funding", "housing": "housing and shelter"}, parts)
     assert asked == [frozenset(), frozenset(), frozenset({"funding", "housing"})]
+    # a capability quoted from a part is asked there alone: the words elsewhere are not read
+    placed = asked_parts(
+        {"funding": "money to run a shelter"}, ["funding cuts hurt us", "money to run a shelter"]
+    )
+    assert placed == [frozenset(), frozenset({"funding"})]
 
 
 def test_asked_parts_reads_quotes_cut_at_either_end() -> None:
