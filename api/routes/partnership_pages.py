@@ -5,7 +5,6 @@ that is not yours is "not found", as in the API."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Annotated, Any
 
 import anyio
@@ -47,7 +46,9 @@ async def partnerships(
 
     def load() -> tuple[list[Any], dict[str, str]]:
         items = records.for_person(person.id, None)
-        return items, _names(records, (i for r in items for i in (r.organisation_id, r.partner_id)))
+        return items, organisation_names(
+            records.db, (i for r in items for i in (r.organisation_id, r.partner_id))
+        )
 
     items, names = await anyio.to_thread.run_sync(load)
     return _page(request, "partnerships.html", person=person, records=items, names=names)
@@ -71,12 +72,8 @@ def _detail(records: PartnershipRecords, person: Person, record_id: str) -> dict
         "charts": charts,
         "versions": records.versions(person.id, record_id),
         "mine": set(sides) & records.organisations_of(person.id),
-        "names": _names(records, sides),
+        "names": organisation_names(records.db, sides),
     }
-
-
-def _names(records: PartnershipRecords, ids: Iterable[str]) -> dict[str, str]:
-    return organisation_names(records.db, ids)
 
 
 async def _show(

@@ -78,6 +78,7 @@ def test_with_every_candidate_in_the_pool_nothing_is_offered_elsewhere(engine: E
     """The small corpus fits in the pools: what they miss, no one offers."""
     rec = engine.recommend(_need())
     _check(engine, rec, None)
+    assert rec.coalition.offered_elsewhere == {}  # _check alone passes whatever is named
 
 
 def test_of_offerers_matching_the_need_alike_the_nearest_is_named(engine: Engine) -> None:
