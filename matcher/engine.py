@@ -861,6 +861,16 @@ class Engine:
             vecs = self.catalog.vectors[[p for _, p in kept]].copy()
         return [i for i, _ in kept], vecs
 
+    def offers_counted(self, org_id: str) -> dict[str, str] | None:
+        """What matching counts as this organisation's offers (capability -> the phrase it
+        rests on, "" when its profile is about it by meaning), as its cards cover them; None
+        when it is not in the index (yet)."""
+        with self._lock.read():
+            pos = self.catalog.position_of_id(org_id)
+            if pos is None:
+                return None
+            return self._offers(np.array([pos]))[0]
+
     def admits(self, need: Need, filters: Filters | None, org_id: str) -> bool:
         """Whether the organisation passes the hard filters `recommend` applies for this need."""
         f = self._effective_filters(need, filters)

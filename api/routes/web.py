@@ -29,6 +29,7 @@ from api.web.distance import (
     within_value,
 )
 from api.web.errors import error_page
+from api.web.offers_shown import offers_shown
 from api.web.render import card_id, context, result_view, templates
 from matcher.domain import Filters, Need, Recommendation
 from matcher.errors import NotFoundError, ValidationError
@@ -284,7 +285,10 @@ def profile(request: Request, org_id: str, engine: EngineDep, principal: Princip
         pass
     if org_view is None:
         return error_page(request, 404, f"No organisation '{org_id[:128]}'.")
-    return templates.TemplateResponse(request, "organisation.html", context(request, org=org_view))
+    offers = offers_shown(org_view.offers, engine.offers_counted(org_view.id))
+    return templates.TemplateResponse(
+        request, "organisation.html", context(request, org=org_view, offers=offers)
+    )
 
 
 def _return_path(value: str, rec_id: str, org_id: str, outcome: str) -> str | None:

@@ -1,0 +1,43 @@
+"""An organisation's offers as its page shows them: the ones matching counts, beside the ones it
+lists that matching does not count.
+
+The page listed the stored offers as written, while a result's card covers only what the engine
+counts (`matcher.offers.partner_offers`: a bare capability label an importer read from a mission
+counts only when the profile is about it by meaning). So Missoula's food bank listed
+"volunteers" on its page, and its card said "Does not cover: volunteers" (real IRS data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from matcher import capabilities
+
+
+@dataclass(frozen=True)
+class OfferShown:
+    label: str  # the capability as cards name it
+    phrase: str  # what it rests on: a listed offer or a quote of its description; "" by meaning
+
+
+@dataclass(frozen=True)
+class OffersShown:
+    counted: list[OfferShown] = field(default_factory=list)
+    not_counted: list[str] = field(default_factory=list)  # listed offers matching ignores
+    known: bool = True  # False: not indexed yet, so `counted` holds the list as written
+
+
+def offers_shown(listed: list[str], counted: dict[str, str] | None) -> OffersShown:
+    """`listed`: the stored offers; `counted`: `Engine.offers_counted` (None: not indexed)."""
+    if counted is None:
+        return OffersShown([OfferShown(o, "") for o in listed], [], known=False)
+    shown = []
+    for key, phrase in counted.items():
+        label = capabilities.label(key)
+        same = phrase.strip().lower() == label.lower()
+        shown.append(OfferShown(label, "" if same else phrase.strip()))
+    unread = []
+    for item in listed:
+        # none of its capabilities counted (or none in it: then only its words are read)
+        if not capabilities.capabilities_in(item) & counted.keys():
+            unread.append(item)
+    return OffersShown(shown, unread)

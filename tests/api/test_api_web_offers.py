@@ -1,0 +1,77 @@
+"""The profile page lists offers as matching counts them (a result's "Covers"), and apart from
+them the listed offers it does not count."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+from api_support import hdr
+from fastapi.testclient import TestClient
+
+from api.web.offers_shown import OfferShown, offers_shown
+from matcher import capabilities
+from matcher.engine import Engine
+
+
+def _facts(page: str) -> str:
+    return html.unescape(page.split('<dl class="facts">', 1)[1].split("</dl>", 1)[0])
+
+
+def test_a_listed_offer_matching_does_not_count_is_not_shown_as_an_offer(
+    client: TestClient, keys: dict[str, str], engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Missoula's food bank (real IRS data) listed "volunteers", read by the importer from
+    "volunteerism" in its mission; its page showed it among its offers while its card said
+    "Does not cover: volunteers". (This engine's model-free embedder confirms nothing by
+    meaning, so it counts every listed offer: what the real model counts is
+    tests/engine/test_offers_counted.py's; here the page shows what the engine says.)"""
+    real_count = {"food_supply": "refrigerated trucks for grocery deliveries", "distribution": ""}
+    monkeypatch.setattr(
+        engine, "offers_counted", lambda org_id: real_count if org_id == "offers-probe" else None
+    )
+    org = {
+        "id": "offers-probe",
+        "name": "Riverside Food Bank",
+        "sector": "nonprofit",
+        "description": "Refrigerated trucks deliver groceries to pantries across the valley.",
+        # as an importer stores them: bare labels, and one written out
+        "offers": ["volunteers", "refrigerated trucks for grocery deliveries"],
+        "city": "Portland",
+        "lat": 45.52,
+        "lon": -122.6,
+    }
+    r = client.post("/v1/organisations", json=org, headers=hdr(keys["editor"]))
+    assert r.status_code == 201, r.text
+    try:
+        facts = _facts(client.get("/organisations/offers-probe").text)
+        shown, not_counted = facts.split("<dt>Listed, not counted</dt>", 1)
+        assert "volunteers" not in shown
+        assert "<li>volunteers</li>" in not_counted
+        assert "matches do not count it" in not_counted
+        # every offer matching counts is on the page, by the name a card's "Covers" gives it
+        for key in real_count:
+            assert f"<li>{capabilities.label(key)}" in shown, (key, shown)
+        assert "food supply: “refrigerated trucks for grocery deliveries”" in shown
+        by_meaning = '<span class="hint">(its description is about this)'
+        assert f"distribution and logistics {by_meaning}" in shown
+    finally:
+        client.delete("/v1/organisations/offers-probe", headers=hdr(keys["editor"]))
+
+
+def test_offers_shown_counts_what_matching_counts() -> None:
+    counted = {"food_supply": "refrigerated trucks for grocery deliveries", "volunteers": ""}
+    shown = offers_shown(["volunteers", "food supply", "legal aid", "a warm welcome"], counted)
+    assert shown.counted == [
+        OfferShown("food supply", "refrigerated trucks for grocery deliveries"),
+        OfferShown("volunteers", ""),
+    ]
+    # listed, with none of its capabilities counted (or none at all in it)
+    assert shown.not_counted == ["legal aid", "a warm welcome"]
+    assert shown.known
+
+
+def test_an_organisation_not_indexed_yet_shows_its_offers_as_listed() -> None:
+    shown = offers_shown(["volunteers", "food supply"], None)
+    assert [o.label for o in shown.counted] == ["volunteers", "food supply"]
+    assert shown.not_counted == [] and not shown.known

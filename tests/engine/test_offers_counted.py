@@ -1,0 +1,68 @@
+"""`Engine.offers_counted`: what matching counts as an organisation's offers, which its profile
+page shows, is what its cards cover from (real model: bare labels are confirmed by meaning)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from matcher.domain import Need, Organisation
+from matcher.engine import Engine
+from matcher.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+NEEDS = [
+    "Volunteers and refrigerated trucks to deliver groceries to homebound seniors",
+    "Job training and mentoring for young adults leaving foster care",
+    "Funding and legal aid for families facing eviction",
+]
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory, real_embedder: object) -> Iterator[Engine]:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("offers") / "var")
+    eng = Engine.open(settings, embedder=real_embedder, load=False)  # type: ignore[arg-type]
+    assert eng.bootstrap_sample()
+    yield eng
+    eng.close()
+
+
+def test_a_bare_label_the_profile_does_not_bear_out_is_not_counted(engine: Engine) -> None:
+    """As the IRS importer stores a food bank's offers (Missoula's: "volunteers" read from
+    "volunteerism"): the label alone is not counted, the written-out offer is."""
+    org = Organisation(
+        id="bare-labels",
+        name="Valley Food Bank",
+        sector="nonprofit",
+        description="Refrigerated trucks deliver groceries to pantries across the valley.",
+        offers=["volunteers", "refrigerated trucks for grocery deliveries"],
+        city="Portland",
+        region="OR",
+        country="US",
+    )
+    engine.create_organisation(org)
+    try:
+        counted = engine.offers_counted("bare-labels")
+        assert counted is not None
+        assert "volunteers" not in counted
+        assert counted.get("food_supply") == "refrigerated trucks for grocery deliveries"
+    finally:
+        engine.delete_organisation("bare-labels")
+    assert engine.offers_counted("bare-labels") is None
+
+
+def test_every_card_covers_only_offers_the_profile_page_counts(engine: Engine) -> None:
+    seen = 0
+    for text in NEEDS:
+        rec = engine.recommend(Need(text=text), limit=10)
+        matches = [*rec.results, *rec.coalition.members]
+        for ms in rec.by_sector.values():
+            matches.extend(ms)
+        for m in matches:
+            counted = engine.offers_counted(m.id)
+            assert counted is not None
+            assert set(m.covers) <= counted.keys(), (text, m.name, m.covers, counted)
+            seen += len(m.covers)
+    assert seen > 0  # some cards cover something, so the check read them
