@@ -162,7 +162,9 @@ def dense_candidates(
     if index is None or scans_exactly(index, int(allowed.size), exact_threshold):
         return _exact(catalog, query, allowed, mask, k, shared)
     want = min(len(index), max(4 * k, int(k * mask.size / max(allowed.size, 1)) + k))
-    ids, sc = index.search(query[None, :], want)
+    ids, sc = (
+        shared.search(index, want) if shared is not None else index.search(query[None, :], want)
+    )
     pos = catalog.positions_of_pks(ids[0])
     ok = pos >= 0
     ok[ok] = mask[pos[ok]]

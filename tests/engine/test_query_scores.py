@@ -159,3 +159,27 @@ def test_a_request_scanning_a_third_of_the_rows_reads_them_in_one_pass(
     calls.clear()
     engine.recommend(placed, now=NOW)
     assert calls and None not in calls  # a place's rows: read role by role, not every row
+
+
+def test_retrievals_asking_the_index_the_same_search_make_it_once(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The overall list and a role holding most rows ask the index the same search (on the
+    real T4 catalog: the nonprofit role and the overall list, both 240 hits of the IVF index).
+    It is now made once a request, with the same recommendations."""
+    need = Need(text="food bank volunteers and funding for a community kitchen")
+    wants: list[int] = []
+    search = type(engine.ann).search
+
+    def counted(self: object, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        wants.append(k)
+        return search(self, queries, k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(type(engine.ann), "search", counted)
+    shared = summary(engine.recommend(need, now=NOW))
+    made = list(wants)
+    assert len(made) == len(set(made)) >= 1, made  # each distinct search once
+    wants.clear()
+    monkeypatch.setattr(engine_module, "QueryScores", lambda *args: None)
+    assert summary(engine.recommend(need, now=NOW)) == shared
+    assert sorted(set(wants)) == sorted(made) and len(wants) > len(made), wants
