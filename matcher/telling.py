@@ -21,14 +21,40 @@ _ASKING = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+# a clause that says what the group itself is or does ("We run a homeless shelter", "Our
+# pantry serves 300 families", "We are a small food pantry"): its work, not what it asks.
+# Not "we run out of / short of / low on" (a lack: an ask).
+_ITSELF = re.compile(
+    r"^(?:we|our\s+(?:[a-z'-]+\s+){0,2}?[a-z'-]+)\s+(?:already\s+|currently\s+|also\s+|now\s+)?"
+    r"(?:(?:runs?|ran)\b(?!\s+(?:out|short|low)\b)|(?:operates?|manages?|provides?|offers?|"
+    r"serves?|hosts?|coordinates?|organi[sz]es?|delivers?|distributes?)\b|"
+    r"(?:are|is)\s+(?:an?|the)\b)",
+    re.IGNORECASE,
+)
+
+
+def describes_itself(part: str) -> bool:
+    """Whether a clause says what the group is or does, asking nothing ("We run a homeless
+    shelter" asks no housing; "We run a program that needs mentors" asks)."""
+    return bool(_ITSELF.match(part.strip())) and not _ASKING.search(part)
 
 
 def telling_clauses(text: str, parts: Sequence[str]) -> list[bool]:
-    """For each clause of `text` (`parts`, as `clauses` cut them), whether it only tells the
-    problem: it is in a sentence that asks for nothing, while another sentence of the need does
-    ("Parents ... wait a year for a spot, and some have had to quit their jobs. We want to open
-    a child care center and need ..." asks no jobs). All False when no sentence, or every
-    sentence, asks: then any clause may be an ask."""
+    """For each clause of `text` (`parts`, as `clauses` cut them), whether it only tells:
+    - the problem: it is in a sentence that asks for nothing, while another sentence of the
+      need does ("Parents ... wait a year for a spot, and some have had to quit their jobs. We
+      want to open a child care center and need ..." asks no jobs);
+    - or the group's own work (`describes_itself`: "We run a homeless shelter and need
+      volunteers" asked housing), while another clause may ask.
+    All False when no clause is left to ask: then any clause may be an ask."""
+    told = _in_telling_sentences(text, parts)
+    both = [t or describes_itself(p) for t, p in zip(told, parts, strict=True)]
+    return told if all(both) else both
+
+
+def _in_telling_sentences(text: str, parts: Sequence[str]) -> list[bool]:
+    """The sentence rule of `telling_clauses`: all False when no sentence, or every sentence,
+    asks."""
     sentences = [x for x in _SENTENCE.split(text) if x.strip()]
     asking = [bool(_ASKING.search(x)) for x in sentences]
     if len(sentences) < 2 or all(asking) or not any(asking):

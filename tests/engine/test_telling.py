@@ -43,3 +43,36 @@ def test_the_problem_a_need_tells_is_not_asked_for() -> None:
     )
     asked = capabilities.infer_required(montpelier)
     assert "housing" not in asked and "environment" in asked
+
+
+def test_what_the_group_itself_does_is_not_asked_for() -> None:
+    """ "We run a homeless shelter and need volunteers ..." asked housing, "We are a small food
+    pantry in Hilo and need volunteers" food (tried on the T4 catalog): the group's own work
+    read as what it asks. Running out of something is still an ask."""
+    cases = {  # text: (its own work, an ask)
+        "We run a homeless shelter and need volunteers for night shifts": ("housing", "volunteers"),
+        "We are a small food pantry in Hilo and need volunteers": ("food_supply", "volunteers"),
+        "We provide hot meals to seniors, and we need volunteer drivers": (
+            "food_supply",
+            "volunteers",
+        ),
+        "Our food pantry serves 300 families a week and needs volunteers": (
+            "food_supply",
+            "volunteers",
+        ),
+    }
+    for text, (own, ask) in cases.items():
+        asked = capabilities.infer_required(text)
+        assert own not in asked and ask in asked, (text, asked)
+    lack = "We run out of food every week and need volunteers"
+    assert {"food_supply", "volunteers"} <= set(capabilities.infer_required(lack))
+
+
+def test_a_clause_about_the_group_that_asks_may_ask() -> None:
+    text = "We run a program that needs mentors, and we want a van"
+    parts = evidence.clauses(text)
+    assert telling_clauses(text, parts) == [False] * len(parts)
+    # a need that only says what the group does: nothing else could ask, so every clause may
+    only = "We run a homeless shelter and we provide hot meals"
+    parts = evidence.clauses(only)
+    assert len(parts) == 2 and telling_clauses(only, parts) == [False, False]
