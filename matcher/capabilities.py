@@ -298,6 +298,9 @@ CAPABILITIES: tuple[Capability, ...] = (
         "food supply",
         ("food", "produce", "meal", "grocer", "surplus", "nutrition", "fresh fruit"),
         "food: groceries, meals, fresh produce, food donations and nutrition",
+        # whole words: a food bank whose mission is "TO FEED THE HUNGRY IN THE COMMUNITY"
+        # (Richland County, MT) offered no food; never "Hungerford" nor "feedback"
+        words=("hunger", "hungry", "feed", "feeding"),
     ),
     Capability(
         "housing",

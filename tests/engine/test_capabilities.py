@@ -349,3 +349,10 @@ def test_loans_credit_and_financing_are_funding_but_loaner_laptops_are_not() -> 
         assert "funding" not in capabilities.capabilities_in(text), text
         assert "funding" not in capabilities.surely_named(text), text
     assert capabilities.capabilities_in("loaner laptops") == {"technology"}
+
+
+def test_feeding_the_hungry_is_food_but_hungerford_and_feedback_are_not() -> None:
+    for text in ("TO FEED THE HUNGRY IN THE COMMUNITY", "end hunger", "feeds 300 families"):
+        assert "food_supply" in capabilities.capabilities_in(text), text
+    for text in ("Charlotte Hungerford Hospital", "we value your feedback", "a feeder school"):
+        assert "food_supply" not in capabilities.capabilities_in(text), text

@@ -66,3 +66,23 @@ def test_every_card_covers_only_offers_the_profile_page_counts(engine: Engine) -
             assert set(m.covers) <= counted.keys(), (text, m.name, m.covers, counted)
             seen += len(m.covers)
     assert seen > 0  # some cards cover something, so the check read them
+
+
+def test_a_food_bank_that_feeds_the_hungry_offers_food(engine: Engine) -> None:
+    """Richland County Food Bank (MT, real IRS data): "TO FEED THE HUNGRY IN THE COMMUNITY"
+    named no food stem, so it offered nothing and no food need counted it as covering food."""
+    org = Organisation(
+        id="feeds-the-hungry",
+        name="Richland County Food Bank Inc",
+        sector="nonprofit",
+        description="TO FEED THE HUNGRY IN THE COMMUNITY",
+        city="Sidney",
+        region="MT",
+        country="US",
+    )
+    engine.create_organisation(org)
+    try:
+        counted = engine.offers_counted("feeds-the-hungry")
+        assert counted is not None and "food_supply" in counted, counted
+    finally:
+        engine.delete_organisation("feeds-the-hungry")
