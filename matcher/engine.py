@@ -57,7 +57,7 @@ from matcher.embedding.hashing import HASHING_MODEL_NAME
 from matcher.embedding.published import embedder_floor
 from matcher.embedding.spaces import frozen_mean
 from matcher.errors import ArtifactMismatchError, NotFoundError
-from matcher.gap_offers import ask_closeness, offered_elsewhere
+from matcher.gap_offers import ask_closeness, help_not_shown, offered_elsewhere
 from matcher.geo import haversine_many
 from matcher.history_model import PartnerHistoryModel
 from matcher.index.base import VectorIndex
@@ -1402,13 +1402,14 @@ class Engine:
             ]
             if empty:
                 coalition = coalition.model_copy(update={"empty_roles": empty})
-            if coalition.gaps:
+            unshown = help_not_shown(required, coalition, by_sector)
+            if unshown:
                 catalog = self.catalog
-                by_ask = ask_closeness(catalog, coalition.gaps, required, parts, clause_vecs)
+                by_ask = ask_closeness(catalog, unshown, required, parts, clause_vecs)
                 elsewhere = offered_elsewhere(
                     catalog,
                     self._score_columns(),
-                    coalition.gaps,
+                    unshown,
                     allowed_all,
                     shared.dense.at
                     if shared is not None
@@ -1420,7 +1421,8 @@ class Engine:
                 )
                 coalition = coalition.model_copy(
                     update={
-                        "gaps": [g for g in coalition.gaps if g not in elsewhere],
+                        # help no partner shown offers, and none to name: a gap
+                        "gaps": [g for g in unshown if g not in elsewhere],
                         "offered_elsewhere": elsewhere,
                     }
                 )

@@ -17,7 +17,7 @@ import numpy as np
 
 from matcher.catalog import Catalog
 from matcher.coalition import asked_parts
-from matcher.domain import LEVELS, Need, OfferedElsewhere, ServiceLevel
+from matcher.domain import LEVELS, Coalition, Match, Need, OfferedElsewhere, ServiceLevel
 from matcher.geo import haversine_many
 from matcher.row_dot import row_dot
 from matcher.score_columns import ScoreColumns
@@ -28,6 +28,21 @@ NEAR_SHARE = 0.5
 # a partner without coordinates, when the need has a place (as the scorer's proximity gives it)
 UNKNOWN_NEARNESS = 0.2
 WIDE = LEVELS.index(ServiceLevel.national.value)
+# how far (in proximity scales: 200 km at the default 50) an organisation working locally is
+# within reach of a need's place, for naming it
+REACH_SCALES = 4.0
+
+
+def help_not_shown(
+    required: Mapping[str, str], coalition: Coalition, by_sector: Mapping[str, Sequence[Match]]
+) -> list[str]:
+    """The help asked for that neither a coalition member nor a partner of the sector lists
+    offers. The coalition draws on each role's first ten candidates and the sector lists show
+    five, so "No member of this coalition offers volunteers; other partners found do" was said
+    with no partner on the page covering volunteers (real data walk: four needs of twelve)."""
+    shown = {c for ms in by_sector.values() for m in ms for c in m.covers}
+    shown.update(c for c, ids in coalition.covered.items() if ids)
+    return [c for c in required if c not in shown]
 
 
 def offered_elsewhere(
@@ -80,6 +95,11 @@ def offered_elsewhere(
             near = np.where(np.isnan(km), UNKNOWN_NEARNESS, np.exp(-km / scale_km))
             near[wide] = 1.0
         fit = np.clip(close, 0.0, None) * (1.0 - NEAR_SHARE + NEAR_SHARE * near)
+        # one within reach of the need's place first: a hospital auxiliary 1,655 km away was
+        # named for a Great Falls clinic's volunteer dentists (real data walk)
+        within = wide | (km <= REACH_SCALES * scale_km)
+        if within.any() and not within.all():
+            fit = np.where(within, fit, -np.inf)
         i = int(np.argmax(fit))
         org = catalog.profile(int(candidates[i])).org
         shown = None if wide[i] or np.isnan(km[i]) else round(float(km[i]), 1)

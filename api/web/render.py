@@ -102,8 +102,9 @@ class ResultView:
     missing_roles: list[str]
     recognised: bool
     names: dict[str, str]  # coalition member id -> name
-    # help asked for that some partner found offers but no coalition member does
-    uncovered: list[str] = field(default_factory=list)
+    # help asked for that no coalition member offers, with a partner of the sector lists that
+    # does
+    uncovered: list[tuple[str, Match]] = field(default_factory=list)
 
 
 def result_view(rec: Recommendation, rec_id: str, weights: dict[str, float]) -> ResultView:
@@ -135,16 +136,20 @@ def result_view(rec: Recommendation, rec_id: str, weights: dict[str, float]) -> 
     )
 
 
-def uncovered_by_coalition(rec: Recommendation) -> list[str]:
-    """The help asked for that no coalition member offers though a partner found does (the
-    engine's `gaps` are the help no organisation the filters allow offers, `offered_elsewhere`
-    the help only organisations beyond the partners found offer)."""
+def uncovered_by_coalition(rec: Recommendation) -> list[tuple[str, Match]]:
+    """The help asked for that no coalition member offers, each with the first partner of the
+    sector lists that does (the engine names the organisation for help no partner shown offers
+    in `offered_elsewhere`, and calls it a gap when none within the filters does)."""
     co = rec.coalition
-    return [
-        c
-        for c in rec.required_capabilities
-        if not co.covered.get(c) and c not in co.gaps and c not in co.offered_elsewhere
-    ]
+    shown = [m for ms in rec.by_sector.values() for m in ms]
+    out = []
+    for c in rec.required_capabilities:
+        if co.covered.get(c) or c in co.gaps or c in co.offered_elsewhere:
+            continue
+        offering = next((m for m in shown if c in m.covers), None)
+        if offering is not None:
+            out.append((c, offering))
+    return out
 
 
 NEXT_MAX = 200  # the longest next= the log-in and sign-up pages take

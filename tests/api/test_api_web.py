@@ -15,9 +15,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from api.routes.web import place_supported
-from matcher.domain import Recommendation
+from matcher.domain import Match, Recommendation
 from matcher.engine import Engine
 from matcher.errors import ValidationError
+from matcher.names import readable_name
 from matcher.settings import Settings
 from matcher.store.models import RecommendationRow
 
@@ -386,7 +387,10 @@ def test_help_no_member_offers_is_a_gap_though_a_partner_found_offers_it(
     """The engine's gaps are the help no partner found offers. When some partner offers an
     ask but no coalition member does (a clothing bank's coalition covering its coats, not its
     volunteers, on the real data) the page said "a member offers each" under "Together they
-    cover 50%"."""
+    cover 50%". Then it said "other partners found do (more partners by sector)" when none of
+    the partners by sector did (the coalition draws on more candidates than the lists show;
+    real data walk, four needs of twelve): it now names the partner below that does."""
+    offering: list[Match] = []
 
     def volunteers_uncovered(rec: Recommendation) -> None:
         rec.required_capabilities = ["food_supply", "volunteers"]
@@ -394,14 +398,40 @@ def test_help_no_member_offers_is_a_gap_though_a_partner_found_offers_it(
         rec.coalition.covered = {"food_supply": members[:1], "volunteers": []}
         rec.coalition.gaps = []
         rec.coalition.coverage = 0.5
+        for ms in rec.by_sector.values():
+            for m in ms:
+                m.covers = [c for c in m.covers if c != "volunteers"]
+        listed = [m for ms in rec.by_sector.values() for m in ms if m.id not in members]
+        listed[-1].covers = [*listed[-1].covers, "volunteers"]
+        offering.append(listed[-1])
 
     r = _post_edited(client, monkeypatch, volunteers_uncovered)
     assert r.status_code == 200, r.text
     gaps = re.search(r'<div id="gaps".*?</div>', r.text, re.S)
     assert gaps is not None
-    assert "No member of this coalition offers <strong>volunteers</strong>" in gaps.group(0)
+    m = offering[0]
+    assert (
+        f'No member of this coalition offers <strong>volunteers</strong>; <a href="#org-{m.id}">'
+        f"{readable_name(m.name)}</a> ({m.sector}), among the partners by sector below, does."
+    ) in html_lib.unescape(gaps.group(0))
+    assert f'id="org-{m.id}"' in r.text  # its card is on the page
     assert "a member offers each" not in gaps.group(0)
-    assert 'href="#by-sector"' in gaps.group(0)
+
+
+def test_help_no_partner_shown_offers_is_never_said_to_be_offered_below(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def nobody_shown(rec: Recommendation) -> None:
+        rec.required_capabilities = ["volunteers"]
+        rec.coalition.covered = {"volunteers": []}
+        rec.coalition.gaps = []
+        for ms in rec.by_sector.values():
+            for m in ms:
+                m.covers = []
+
+    r = _post_edited(client, monkeypatch, nobody_shown)
+    assert r.status_code == 200, r.text
+    assert "among the partners by sector below" not in r.text
 
 
 def test_help_only_an_organisation_beyond_the_partners_found_offers_is_named_with_a_link(

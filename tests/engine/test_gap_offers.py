@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import matcher.coalition_stage as coalition_stage
+import matcher.engine as engine_module
 from matcher.domain import Filters, Need, Recommendation, Sector
 from matcher.engine import Engine
 from matcher.geo import haversine_km
@@ -48,12 +49,18 @@ def _check(engine: Engine, rec: Recommendation, filters: Filters | None) -> None
         assert o.id in _offerers(engine, cap, filters), (cap, o.name)
         assert o.name == engine.catalog.profile(engine.catalog.position_of_id(o.id)).org.name
     assert rec.gaps == co.gaps
+    # help no member offers is a gap, named, or offered by a partner the sector lists show
+    shown = {c for ms in rec.by_sector.values() for m in ms for c in m.covers}
+    for cap in rec.required_capabilities:
+        if not co.covered.get(cap):
+            assert cap in co.gaps or cap in co.offered_elsewhere or cap in shown, cap
 
 
 def test_help_offered_beyond_the_partners_found_is_named_not_called_a_gap(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(coalition_stage, "COALITION_POOL", 1)  # the pool misses most offerers
+    monkeypatch.setattr(engine_module, "PER_SECTOR", 1)  # and so do the lists
     rec = engine.recommend(_need())
     assert rec.coalition.offered_elsewhere  # fails on the code that called them gaps
     _check(engine, rec, None)
@@ -61,6 +68,19 @@ def test_help_offered_beyond_the_partners_found_is_named_not_called_a_gap(
         org = engine.catalog.profile(engine.catalog.position_of_id(o.id)).org
         km = haversine_km(PORTLAND[0], PORTLAND[1], org.lat, org.lon)  # type: ignore[arg-type]
         assert o.distance_km == pytest.approx(km, abs=0.1)
+
+
+def test_help_only_a_partner_beyond_the_lists_offers_is_named(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The coalition draws on each role's first ten candidates, the sector lists show five: the
+    page said "other partners found do (more partners by sector)" with none of them offering
+    it (real data walk). One partner a sector here: what only the others offer is named."""
+    monkeypatch.setattr(engine_module, "PER_SECTOR", 1)
+    rec = engine.recommend(_need(), coalition_size=(1, 1))  # one member covers little
+    assert all(len(ms) == 1 for ms in rec.by_sector.values())
+    _check(engine, rec, None)  # the code before failed it: "volunteers" offered by no one shown
+    assert rec.coalition.offered_elsewhere
 
 
 def test_an_offerer_the_filters_exclude_is_never_named(
@@ -134,3 +154,29 @@ def test_the_organisation_named_is_the_closest_to_the_words_that_ask_the_help(
         cat, cols, ["food_supply"], allowed, whole, need, 50.0, asked_closeness=by_ask
     )
     assert named["food_supply"].id == "fb-sea"  # by the words that ask it
+
+
+def test_an_organisation_within_reach_is_named_before_a_closer_match_far_away(
+    engine: Engine,
+) -> None:
+    """A Great Falls clinic asking volunteer dentists was pointed to a hospital auxiliary
+    1,655 km away, closer by meaning than any Montana body offering volunteers (real data
+    walk). Here Seattle's food bank matches a need far better than Portland's: for a Portland
+    need Portland's, within reach (200 km at a 50 km scale), is named; for a Boise need, where
+    neither is (540 and 650 km), the better match is."""
+    from matcher.gap_offers import offered_elsewhere
+
+    cat = engine.catalog
+    cols = engine._score_columns()
+    allowed = np.zeros_like(cat.alive_)
+    pdx, sea = cat.position_of_id("fb-pdx"), cat.position_of_id("fb-sea")
+    assert pdx is not None and sea is not None
+    allowed[[pdx, sea]] = True
+    cols.fill(np.flatnonzero(allowed))
+    seattle_better = lambda rows: np.where(rows == sea, 0.9, 0.3).astype(np.float32)  # noqa: E731
+    need = Need(text="hungry families need food", lat=PORTLAND[0], lon=PORTLAND[1])
+    got = offered_elsewhere(cat, cols, ["food_supply"], allowed, seattle_better, need, 50.0)
+    assert got["food_supply"].id == "fb-pdx"  # the code before named Seattle's (0.45 > 0.29)
+    boise = Need(text="hungry families need food", lat=43.62, lon=-116.2)
+    got = offered_elsewhere(cat, cols, ["food_supply"], allowed, seattle_better, boise, 50.0)
+    assert got["food_supply"].id == "fb-sea"  # neither within reach: by fit
