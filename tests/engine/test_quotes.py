@@ -46,8 +46,11 @@ def test_a_quote_starts_at_its_clause_or_says_it_was_cut() -> None:
 
 
 def test_boilerplate_openings_are_left_out_only_when_the_rest_names_the_offer() -> None:
+    text = "The mission of Acme Pantry is to serve neighbours in need"
+    assert without_boilerplate(text, "food_supply") == text  # the rest names no food: kept whole
+    # "hunger" names food (a food bank "TO FEED THE HUNGRY" offered none, real data)
     assert without_boilerplate("The mission of Acme Pantry is to end hunger", "food_supply") == (
-        "The mission of Acme Pantry is to end hunger"  # the rest names no food: kept whole
+        "end hunger"
     )
     assert without_boilerplate("The mission of Acme Pantry is to feed families in need") == (
         "feed families in need"
