@@ -22,7 +22,10 @@ class OfferShown:
 @dataclass(frozen=True)
 class OffersShown:
     counted: list[OfferShown] = field(default_factory=list)
-    not_counted: list[str] = field(default_factory=list)  # listed offers matching ignores
+    # listed bare capability labels matching does not count (its description is not about them)
+    not_counted: list[str] = field(default_factory=list)
+    # listed offers naming no capability: read only as words of the profile, shown as written
+    other: list[str] = field(default_factory=list)
     known: bool = True  # False: not indexed yet, so `counted` holds the list as written
 
 
@@ -35,9 +38,11 @@ def offers_shown(listed: list[str], counted: dict[str, str] | None) -> OffersSho
         label = capabilities.label(key)
         same = phrase.strip().lower() == label.lower()
         shown.append(OfferShown(label, "" if same else phrase.strip()))
-    unread = []
+    unread, other = [], []
     for item in listed:
-        # none of its capabilities counted (or none in it: then only its words are read)
-        if not capabilities.capabilities_in(item) & counted.keys():
+        keys = capabilities.capabilities_in(item)
+        if not keys:
+            other.append(item)
+        elif not keys & counted.keys():
             unread.append(item)
-    return OffersShown(shown, unread)
+    return OffersShown(shown, unread, other)

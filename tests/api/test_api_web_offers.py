@@ -48,7 +48,7 @@ def test_a_listed_offer_matching_does_not_count_is_not_shown_as_an_offer(
         shown, not_counted = facts.split("<dt>Listed, not counted</dt>", 1)
         assert "volunteers" not in shown
         assert "<li>volunteers</li>" in not_counted
-        assert "matches do not count it" in not_counted
+        assert "search results do not count on it" in not_counted
         # every offer matching counts is on the page, by the name a card's "Covers" gives it
         for key in real_count:
             assert f"<li>{capabilities.label(key)}" in shown, (key, shown)
@@ -66,8 +66,8 @@ def test_offers_shown_counts_what_matching_counts() -> None:
         OfferShown("food supply", "refrigerated trucks for grocery deliveries"),
         OfferShown("volunteers", ""),
     ]
-    # listed, with none of its capabilities counted (or none at all in it)
-    assert shown.not_counted == ["legal aid", "a warm welcome"]
+    assert shown.not_counted == ["legal aid"]  # a capability's bare label, not counted
+    assert shown.other == ["a warm welcome"]  # no capability: shown as written
     assert shown.known
 
 
