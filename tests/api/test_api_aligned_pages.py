@@ -244,6 +244,9 @@ def test_a_place_points_the_search_away_from_the_companys_home(client: TestClien
         assert regions and set(regions) <= {region, {"WA": "Washington", "OR": "Oregon"}[region]}
         assert f'value="{place}"' in page.text  # the form keeps it
         assert f"place={place.replace(', ', '%2C%20')}" in page.text  # and the sector links
+        # the hint names the place the list is ordered around (it said the company's home:
+        # "nearer Chicago first among equals" for Billings, real data walk)
+        assert re.search(rf"nearer {re.escape(place.split(',')[0])}[^<]* first among", page.text)
     bad = client.get(
         f"/organisations/{company}/aligned", params={"focus": "food banks", "place": "Nowhere, ZZ"}
     )
