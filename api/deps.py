@@ -59,6 +59,17 @@ async def get_engine(state: StateDep) -> Engine:
 EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
+async def get_engine_when_loaded(state: StateDep) -> Engine | None:
+    """The engine, or None while it is still loading (a page keeps what the person typed and
+    says so, rather than answer with an error page); 503 when it failed to load."""
+    if state.engine is None and state.load_error is None:
+        return None
+    return await get_engine(state)
+
+
+LoadingEngineDep = Annotated[Engine | None, Depends(get_engine_when_loaded)]
+
+
 _T = TypeVar("_T")
 
 

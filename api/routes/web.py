@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from api.deps import (
     EngineDep,
     FormCsrf,
+    LoadingEngineDep,
     OptionalPersonDep,
     PrincipalDep,
     RecordsDep,
@@ -21,6 +22,7 @@ from api.deps import (
 )
 from api.records import StoredRecommendation
 from api.schemas import Outcome, RecommendationRequest
+from api.state import AppState
 from api.views import organisation_view
 from api.web.distance import (
     read_within,
@@ -151,16 +153,21 @@ def _results(
     return templates.TemplateResponse(request, "index.html", ctx, status_code)
 
 
+def _starting(state: AppState) -> bool:
+    """Whether the service is still loading its model and index (not failed)."""
+    return (state.engine is None or state.records is None) and state.load_error is None
+
+
 @router.get("/", response_class=HTMLResponse)
-async def page(request: Request, principal: PrincipalDep) -> Response:
-    return templates.TemplateResponse(request, "index.html", context(request, form={}))
+async def page(request: Request, principal: PrincipalDep, state: StateDep) -> Response:
+    ctx = context(request, form={}, starting=_starting(state))
+    return templates.TemplateResponse(request, "index.html", ctx)
 
 
 @router.post("/", response_class=HTMLResponse, dependencies=[FormCsrf])
 async def submit(
     request: Request,
-    engine: EngineDep,
-    records: RecordsDep,
+    loaded: LoadingEngineDep,
     principal: PrincipalDep,
     state: StateDep,
     text: Annotated[str, Form(max_length=5000)] = "",
@@ -176,6 +183,13 @@ async def submit(
         "capabilities": capabilities,
         "sectors": sectors or [],
     }
+    if loaded is None or state.records is None:
+        # still starting: the form as typed, and a notice that the search did not run yet
+        # (the error page's link back emptied it; a fresh server takes 10-45 s)
+        ctx = context(request, form=form, starting=True, not_run=True)
+        headers = {"Retry-After": "5"}
+        return templates.TemplateResponse(request, "index.html", ctx, 503, headers=headers)
+    engine, records = loaded, state.records
 
     def work() -> tuple[Recommendation, str]:
         need = need_from_form(form)

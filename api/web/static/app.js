@@ -2,6 +2,26 @@
 (function () {
   "use strict";
 
+  // While the service starts, the home page says so; ask /readyz every 2 s and say when the
+  // search works (without JavaScript the notice stays, and a search made too early keeps the
+  // form as typed).
+  var starting = document.getElementById("starting");
+  if (starting) {
+    var poll = function () {
+      fetch("/readyz", { headers: { Accept: "application/json" } })
+        .then(function (r) {
+          if (r.ok) {
+            starting.classList.add("ready");
+            starting.textContent = "Partner Matcher is ready: search away.";
+          } else {
+            window.setTimeout(poll, 2000);
+          }
+        })
+        .catch(function () { window.setTimeout(poll, 2000); });
+    };
+    window.setTimeout(poll, 2000);
+  }
+
   // Feedback buttons: post in the background and say so in place. Buttons are never disabled
   // (a disabled button drops keyboard focus to the page body): focus stays on the one pressed.
   document.addEventListener("submit", function (event) {
