@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import anyio
 import pydantic
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from api.deps import (
@@ -32,7 +32,7 @@ from api.web.distance import (
 )
 from api.web.errors import error_page
 from api.web.offers_shown import offers_shown
-from api.web.render import card_id, context, result_view, templates
+from api.web.render import card_id, context, local_path, result_view, templates
 from matcher.domain import Filters, Need, Recommendation
 from matcher.errors import NotFoundError, ValidationError
 from matcher.feedback_standing import COUNTED, UNCONFIRMED, standing
@@ -289,7 +289,13 @@ async def run_again(
 
 
 @router.get("/organisations/{org_id}", response_class=HTMLResponse)
-def profile(request: Request, org_id: str, engine: EngineDep, principal: PrincipalDep) -> Response:
+def profile(
+    request: Request,
+    org_id: str,
+    engine: EngineDep,
+    principal: PrincipalDep,
+    back: Annotated[str, Query(max_length=400)] = "",
+) -> Response:
     org_view = None
     try:
         stored = engine.store.get_organisation(org_id[:128])
@@ -300,9 +306,11 @@ def profile(request: Request, org_id: str, engine: EngineDep, principal: Princip
     if org_view is None:
         return error_page(request, 404, f"No organisation '{org_id[:128]}'.")
     offers = offers_shown(org_view.offers, engine.offers_counted(org_view.id))
-    return templates.TemplateResponse(
-        request, "organisation.html", context(request, org=org_view, offers=offers)
-    )
+    # the results it was opened from (a card's link): its "Back" returns there, not to an
+    # empty form (real data walk); only a path on this site
+    back_to = back if back.startswith("/r/") and local_path(back) else None
+    ctx = context(request, org=org_view, offers=offers, results_url=back_to)
+    return templates.TemplateResponse(request, "organisation.html", ctx)
 
 
 def _return_path(value: str, rec_id: str, org_id: str, outcome: str) -> str | None:

@@ -459,9 +459,9 @@ def test_help_only_an_organisation_beyond_the_partners_found_offers_is_named_wit
     text = gaps.group(0)
     assert (
         "None of the partners found offers <strong>food supply</strong>; "
-        '<a href="/organisations/np-food%20%3C1%3E">Missoula Food Bank</a> (nonprofit, 3 km away)'
-        " does" in text
+        '<a href="/organisations/np-food%20%3C1%3E?back=/r/' in text
     )
+    assert '%23gaps">Missoula Food Bank</a> (nonprofit, 3 km away) does' in text
     assert (
         "No organisation within your filters that matches the need offers "
         "<strong>legal aid</strong>" in text

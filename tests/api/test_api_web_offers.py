@@ -75,3 +75,23 @@ def test_an_organisation_not_indexed_yet_shows_its_offers_as_listed() -> None:
     shown = offers_shown(["volunteers", "food supply"], None)
     assert [o.label for o in shown.counted] == ["volunteers", "food supply"]
     assert shown.not_counted == [] and not shown.known
+
+
+def test_a_profile_opened_from_a_card_goes_back_to_the_results(client: TestClient) -> None:
+    """Its "Back" link went to an empty home page, not the results (real data walk)."""
+    import re
+
+    results = client.post("/", data={"text": "fresh food distribution and volunteers"})
+    assert results.status_code == 200
+    link = re.search(r'<a href="(/organisations/[^"?]+\?back=[^"]+)">', results.text)
+    assert link, "no card links its profile"
+    page = client.get(html.unescape(link.group(1)))
+    assert page.status_code == 200
+    back = re.search(r'<a href="([^"]*)" class="back">([^<]*)</a>', page.text)
+    assert back and back.group(2) == "← Back to the results"
+    rec_id = re.search(r'class="permalink" href="/r/([^"]+)"', results.text)
+    assert rec_id and html.unescape(back.group(1)).startswith(f"/r/{rec_id.group(1)}#org-")
+    org = link.group(1).split("?")[0]
+    for foreign in ("//evil.example/r/x", "https://evil.example/", "/r/\\evil", "/login"):
+        page = client.get(org, params={"back": foreign})
+        assert '<a href="/" class="back">← New search</a>' in page.text, foreign
