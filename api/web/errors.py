@@ -102,6 +102,9 @@ def _from_problem(request: Request, status: int, body: bytes, retry_after: str |
     detail = doc.get("detail") if isinstance(doc.get("detail"), str) else None
     if errors and detail and detail.startswith(errors[0]):
         detail = None  # the summary only repeats the first field error
+    if status == 503 and detail and "loading" in detail:
+        # "the model and index are still loading", then the advice said it again
+        detail = None
     return error_page(request, status, detail, errors=errors, retry_after=retry_after)
 
 

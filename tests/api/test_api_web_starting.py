@@ -47,3 +47,14 @@ def test_a_failed_load_is_still_an_error(
     assert 'id="starting"' not in client.get("/").text
     r = client.post("/", data={"text": NEED})
     assert r.status_code == 503 and "failed to load" in r.text
+
+
+def test_a_page_needing_the_engine_while_starting_says_it_once(
+    client: TestClient, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "the model and index are still loading", then "The matching model and index are still
+    loading. Try again in a few seconds." (real data walk)."""
+    monkeypatch.setattr(app.state.api, "engine", None)
+    page = client.get("/organisations/anything")
+    assert page.status_code == 503
+    assert page.text.count("still loading") == 1, page.text
