@@ -352,6 +352,9 @@ CAPABILITIES: tuple[Capability, ...] = (
         ),
         "equipment, tools, materials and supplies",
         sure=("forklift", "pallet jack"),
+        # "our freezer broke and we need a new one" asked nothing (real data walk, Billings);
+        # in asks only: a food bank's walk-in freezer is not equipment it offers
+        sure_in_asks=("freezer", "fridge", "refrigerator"),
     ),
     Capability(
         "goods",

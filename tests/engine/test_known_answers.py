@@ -303,3 +303,13 @@ def test_help_with_groceries_asks_food_not_goods(sample_engine: Engine) -> None:
     ):
         asked = asks(text)
         assert "food_supply" in asked and "goods" not in asked, (text, asked)
+
+
+def test_a_broken_freezer_asks_equipment(sample_engine: Engine) -> None:
+    """Both freezer needs of the real data walk (Billings) read "No specific kind of help was
+    recognised"."""
+    for text in (
+        "Our food pantry serves 300 families a week, but our freezer broke and we need a new one",
+        "Our pantry needs a new freezer",
+    ):
+        assert "equipment" in sample_engine.read_need(Need(text=text)).required, text
