@@ -62,6 +62,13 @@ GOODS_WORDS = frozenset(
 # given in kind, read after a gift only ("volunteers donate their time"; "first time donors")
 GIVEN_TIME = frozenset({"time", "hour", "service", "skill"})
 MONEY_WORDS = frozenset({"monetary", "cash", "financial", "money", "dollar", "cheque", "check"})
+# handled by hand, read before a gift only: "volunteers to sort donations" are goods (a food
+# bank's need read as asking funding, real data walk)
+HANDLED = frozenset(
+    {"sort", "sorting", "unload", "unloading", "shelve", "shelving", "stack", "stacking"}
+    | {"haul", "hauling", "carry", "carrying", "lift", "lifting", "box", "boxing", "pack"}
+    | {"packing", "bag", "bagging", "store", "storing", "warehouse", "warehousing"}
+)
 # words after a gift that end what is given ("donated to food banks" gives money)
 STOPS = frozenset(
     {"to", "for", "from", "by", "toward", "towards", "and", "or", "at", "through", "via", "on"}
@@ -83,7 +90,7 @@ def given(word: str, *, after: bool) -> str | None:
     forms = {word, word.removesuffix("'s"), word.removesuffix("s")}
     if forms & MONEY_WORDS:
         return "money"
-    if forms & GOODS_WORDS or (after and forms & GIVEN_TIME):
+    if forms & GOODS_WORDS or (after and forms & GIVEN_TIME) or (not after and word in HANDLED):
         return "goods"
     return None
 

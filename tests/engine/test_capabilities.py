@@ -288,6 +288,9 @@ def test_a_gift_of_goods_is_no_funding() -> None:
         "volunteers donate their time": {"volunteers"},
         "donations in kind": set(),
         "organ donors": set(),
+        # handled by hand (a Kahului food bank's "volunteers to sort donations" asked funding)
+        "volunteers to sort donations": {"volunteers"},
+        "help unloading donations": set(),
     }
     for text, keys in goods.items():
         assert read(text) == keys, text
@@ -356,3 +359,13 @@ def test_feeding_the_hungry_is_food_but_hungerford_and_feedback_are_not() -> Non
         assert "food_supply" in capabilities.capabilities_in(text), text
     for text in ("Charlotte Hungerford Hospital", "we value your feedback", "a feeder school"):
         assert "food_supply" not in capabilities.capabilities_in(text), text
+
+
+def test_a_broken_freezer_asks_equipment_but_a_freezer_on_offer_is_none() -> None:
+    """ "Our food pantry serves 300 families a week, but our freezer broke and we need a new
+    one" asked nothing (real data walk, Billings)."""
+    assert capabilities.surely_asked("our freezer broke and we need a new one") == {"equipment"}
+    assert "equipment" in capabilities.surely_asked("a new fridge for the pantry")
+    # a food bank's mission naming its walk-in freezer offers no equipment
+    assert "equipment" not in capabilities.capabilities_in("walk-in freezer storage")
+    assert "equipment" not in capabilities.surely_named("walk-in freezer storage")
