@@ -156,3 +156,15 @@ def engine(engine_settings: Settings) -> Iterator[Engine]:
     eng.build()
     yield eng
     eng.close()
+
+
+@pytest.fixture(scope="module")
+def sample_engine(
+    tmp_path_factory: pytest.TempPathFactory, real_embedder: object
+) -> Iterator[Engine]:
+    """The bundled sample on the real model, one per test module (mark users slow)."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("sample") / "var")
+    eng = Engine.open(settings, embedder=real_embedder, load=False)  # type: ignore[arg-type]
+    assert eng.bootstrap_sample()
+    yield eng
+    eng.close()

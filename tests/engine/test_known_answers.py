@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from matcher.domain import Filters, Need
 from matcher.engine import Engine
-from matcher.settings import Settings
 
 pytestmark = pytest.mark.slow
 
 PORTLAND = (45.515, -122.679)
 MANCHESTER = (53.480, -2.242)
-
-
-@pytest.fixture(scope="module")
-def sample_engine(
-    tmp_path_factory: pytest.TempPathFactory, real_embedder: object
-) -> Iterator[Engine]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("sample") / "var")
-    eng = Engine.open(settings, embedder=real_embedder, load=False)  # type: ignore[arg-type]
-    assert eng.bootstrap_sample()
-    yield eng
-    eng.close()
 
 
 def test_sample_loads_completely(sample_engine: Engine) -> None:

@@ -3,13 +3,10 @@ page shows, is what its cards cover from (real model: bare labels are confirmed 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from matcher.domain import Need, Organisation
 from matcher.engine import Engine
-from matcher.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -21,12 +18,8 @@ NEEDS = [
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory, real_embedder: object) -> Iterator[Engine]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("offers") / "var")
-    eng = Engine.open(settings, embedder=real_embedder, load=False)  # type: ignore[arg-type]
-    assert eng.bootstrap_sample()
-    yield eng
-    eng.close()
+def engine(sample_engine: Engine) -> Engine:
+    return sample_engine
 
 
 def test_a_bare_label_the_profile_does_not_bear_out_is_not_counted(engine: Engine) -> None:
