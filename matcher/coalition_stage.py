@@ -43,6 +43,7 @@ def coalition(
     """The coalition from each role's candidates above the floor (matcher.coalition)."""
     by_id: dict[str, Scored] = {}
     pools: dict[str, list[Member]] = {}
+    asked = asked_parts(required, parts)
     for role, ss in per_role.items():
         pools[role] = []
         ss = ss[:COALITION_POOL]
@@ -53,14 +54,9 @@ def coalition(
         for j, s in enumerate(ss):
             org = catalog.profile(s.position).org
             by_id[org.id] = s
+            offers = frozenset(s.offers)
             pools[role].append(
-                Member(
-                    org.id,
-                    org.sector.value,
-                    s.score,
-                    frozenset(s.offers),
-                    tuple(float(a) for a in aspects[j]),
-                )
+                Member(org.id, org.sector.value, s.score, offers, _met(aspects[j], offers, asked))
             )
     made = assemble(
         pools,
@@ -88,8 +84,21 @@ def coalition(
                 chosen,
                 {m.key for m in chosen} - set(roles.values()) - set(alternatives),
                 floor,
-                asked_parts(required, parts),
+                asked,
             ).items()
             if i < len(parts)
         },
+    )
+
+
+def _met(
+    aspects: np.ndarray, offers: frozenset[str], asked: list[frozenset[str]]
+) -> tuple[float, ...]:
+    """How closely a candidate meets each part of the need: its closeness by meaning, but none
+    for a part that asks for help it does not offer. A member joined for such a part, its card
+    saying "Does not cover" what the part asks (Hilo's fifth member covered nothing and said
+    no part, real data walk)."""
+    return tuple(
+        0.0 if i < len(asked) and asked[i] and not asked[i] & offers else float(a)
+        for i, a in enumerate(aspects)
     )

@@ -174,6 +174,35 @@ def test_assemble_adds_the_member_that_meets_a_part_no_one_meets() -> None:
     assert [m.key for m in plain] == ["n1", "b1"]
 
 
+def test_a_part_asking_help_is_met_only_by_a_candidate_offering_it() -> None:
+    """The third part, "donated coats", asks clothing. A nonprofit close to it by meaning that
+    offers no clothing joined for it, and then named no part and covered nothing (Hilo's fifth
+    member, real data walk); the one offering clothing, less close, now joins."""
+    import numpy as np
+
+    from matcher.coalition import assemble
+    from matcher.coalition_stage import _met
+
+    asked = [frozenset(), frozenset(), frozenset({"goods"})]
+
+    def a(key: str, sector: str, score: float, offers: set[str], *parts: float) -> Member:
+        met = _met(np.array(parts), frozenset(offers), asked)
+        return Member(key, sector, score, frozenset(offers), met)
+
+    assert _met(np.array([0.6, 0.1, 0.5]), frozenset(), asked) == (0.6, 0.1, 0.0)
+    assert _met(np.array([0.6, 0.1, 0.5]), frozenset({"goods"}), asked)[2] == 0.5
+    pools = {
+        "business": [a("b1", "business", 0.7, set(), 0.1, 0.5, 0.0)],
+        "nonprofit": [
+            a("n1", "nonprofit", 0.9, set(), 0.6, 0.1, 0.0),
+            a("n3", "nonprofit", 0.6, set(), 0.1, 0.1, 0.5),  # close to coats, offers none
+            a("n4", "nonprofit", 0.5, {"goods"}, 0.1, 0.1, 0.3),  # offers clothing
+        ],
+    }
+    chosen = assemble(pools, [], (2, 5), aspect_weight=2.0).members
+    assert [m.key for m in chosen] == ["n1", "b1", "n4"]
+
+
 def _ladder(sector: str, *scores: float) -> list[Member]:
     return [Member(f"{sector[0]}{i}", sector, s, frozenset()) for i, s in enumerate(scores, 1)]
 
