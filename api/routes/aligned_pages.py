@@ -34,6 +34,20 @@ ALL = "all"
 WIDE_LEVELS = ("national", "international")
 
 
+def focus_reason(reason: str, where: str) -> str:
+    """A reason written for a need, as the aligned page reads it: its need is the focus, placed
+    at `where` ("matches the need", "(asked: 'food insecurity')" and "the need's location"
+    spoke of a need the page never shows; real data walk)."""
+    return (
+        reason.replace("from the need's location", f"from {where}")
+        .replace("matches the need", "matches the focus")
+        .replace("(asked: '", "(the focus: '")
+    )
+
+
+templates.env.filters["focus_reason"] = focus_reason
+
+
 def default_sector(own: str) -> str:
     """What an organisation of this sector most often looks for: a company or an agency,
     nonprofits; a nonprofit or a community group, companies."""

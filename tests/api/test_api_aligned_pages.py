@@ -251,3 +251,29 @@ def test_a_place_points_the_search_away_from_the_companys_home(client: TestClien
         f"/organisations/{company}/aligned", params={"focus": "food banks", "place": "Nowhere, ZZ"}
     )
     assert bad.status_code == 422 and "Place: unknown place" in bad.text
+
+
+def test_the_reasons_speak_of_the_focus_not_of_a_need(client: TestClient) -> None:
+    """ "matches the need", "(asked: 'food insecurity')", "1 km from the need's location": the
+    aligned page shows no need (real data walk)."""
+    company = _first("business")
+    page = client.get(
+        f"/organisations/{company}/aligned",
+        params={"focus": "food for hungry families", "place": "Portland, OR"},
+    )
+    assert page.status_code == 200, page.text
+    reasons = " ".join(re.findall(r'<ul class="reasons">(.*?)</ul>', page.text, re.S))
+    assert reasons and "the need" not in reasons and "asked:" not in reasons
+    assert "matches the focus" in reasons
+
+
+def test_focus_reason_rewords_a_needs_reason() -> None:
+    from api.routes.aligned_pages import focus_reason
+
+    said = focus_reason(
+        "Covers food supply (asked: 'food insecurity') with its offer 'meals'.", "Billings"
+    )
+    assert said == "Covers food supply (the focus: 'food insecurity') with its offer 'meals'."
+    assert focus_reason("Based in Billings, 5 km from the need's location.", "Billings, MT") == (
+        "Based in Billings, 5 km from Billings, MT."
+    )
