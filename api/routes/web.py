@@ -305,7 +305,8 @@ def profile(
         pass
     if org_view is None:
         return error_page(request, 404, f"No organisation '{org_id[:128]}'.")
-    offers = offers_shown(org_view.offers, engine.offers_counted(org_view.id))
+    counted = engine.offers_counted(org_view.id)
+    offers = offers_shown(org_view.offers, counted, org_view.focus_areas, org_view.description)
     # the results it was opened from (a card's link): its "Back" returns there, not to an
     # empty form (real data walk); only a path on this site
     back_to = back if back.startswith("/r/") and local_path(back) else None

@@ -17,6 +17,10 @@ from matcher import capabilities
 class OfferShown:
     label: str  # the capability as cards name it
     phrase: str  # what it rests on: a listed offer or a quote of its description; "" by meaning
+    # where the phrase comes from: "listed" (its offers), "description" (quoted from it),
+    # "field" (one of its focus areas, e.g. an industry), "meaning" (no phrase: its profile is
+    # about it, or a listed label confirmed so), "" (not known: no phrase shown)
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -29,15 +33,38 @@ class OffersShown:
     known: bool = True  # False: not indexed yet, so `counted` holds the list as written
 
 
-def offers_shown(listed: list[str], counted: dict[str, str] | None) -> OffersShown:
-    """`listed`: the stored offers; `counted`: `Engine.offers_counted` (None: not indexed)."""
+def _source(phrase: str, listed: list[str], fields: list[str], description: str) -> str:
+    """Where a counted offer's phrase comes from. Quotation marks around a category field
+    ("lodging") or the organisation's name read as if its description said them (real data
+    walk): only a quote of the description or of its own listed offers is quoted."""
+    if phrase in listed:
+        return "listed"
+    if phrase.lower() in (f.lower() for f in fields):
+        return "field"
+    core = phrase.removeprefix("...").removesuffix("...").strip(" .").lower()
+    if core and core in " ".join(description.lower().split()):
+        return "description"
+    return ""
+
+
+def offers_shown(
+    listed: list[str],
+    counted: dict[str, str] | None,
+    fields: list[str] | None = None,
+    description: str = "",
+) -> OffersShown:
+    """`listed`: the stored offers; `counted`: `Engine.offers_counted` (None: not indexed);
+    `fields`: its focus areas; `description`: its description."""
     if counted is None:
         return OffersShown([OfferShown(o, "") for o in listed], [], known=False)
     shown = []
     for key, phrase in counted.items():
         label = capabilities.label(key)
-        same = phrase.strip().lower() == label.lower()
-        shown.append(OfferShown(label, "" if same else phrase.strip()))
+        text = phrase.strip()
+        if text.lower() == label.lower():
+            text = ""
+        where = _source(text, listed, fields or [], description) if text else "meaning"
+        shown.append(OfferShown(label, text if where not in ("", "meaning") else "", where))
     unread, other = [], []
     for item in listed:
         keys = capabilities.capabilities_in(item)

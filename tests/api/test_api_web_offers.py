@@ -61,14 +61,38 @@ def test_a_listed_offer_matching_does_not_count_is_not_shown_as_an_offer(
 
 def test_offers_shown_counts_what_matching_counts() -> None:
     counted = {"food_supply": "refrigerated trucks for grocery deliveries", "volunteers": ""}
-    shown = offers_shown(["volunteers", "food supply", "legal aid", "a warm welcome"], counted)
+    listed = ["volunteers", "food supply", "legal aid", "a warm welcome"]
+    shown = offers_shown(listed, counted, description="Refrigerated trucks for grocery deliveries.")
     assert shown.counted == [
-        OfferShown("food supply", "refrigerated trucks for grocery deliveries"),
-        OfferShown("volunteers", ""),
+        OfferShown("food supply", "refrigerated trucks for grocery deliveries", "description"),
+        OfferShown("volunteers", "", "meaning"),
     ]
     assert shown.not_counted == ["legal aid"]  # a capability's bare label, not counted
     assert shown.other == ["a warm welcome"]  # no capability: shown as written
     assert shown.known
+
+
+def test_only_its_own_words_are_quoted() -> None:
+    """Quotation marks wrapped a category field ("lodging") and words found nowhere on the
+    profile (real data walk)."""
+    counted = {
+        "housing": "lodging",  # its field (an industry)
+        "jobs": "employment and training",  # listed
+        "funding": "...grants to local families",  # a quote of its description, cut
+        "legal_aid": "legal help for tenants",  # in none of them
+    }
+    shown = offers_shown(
+        ["employment and training"],
+        counted,
+        fields=["Lodging"],
+        description="We make small grants to local families in need.",
+    )
+    assert [(o.phrase, o.source) for o in shown.counted] == [
+        ("lodging", "field"),
+        ("employment and training", "listed"),
+        ("...grants to local families", "description"),
+        ("", ""),
+    ]
 
 
 def test_an_organisation_not_indexed_yet_shows_its_offers_as_listed() -> None:
