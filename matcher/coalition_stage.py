@@ -9,12 +9,14 @@ import numpy as np
 
 from matcher.catalog import Catalog
 from matcher.coalition import Member, asked_parts, assemble, coverage_map, gaps, parts_added
-from matcher.domain import Coalition, Match
+from matcher.domain import LEVELS, Coalition, Match, ServiceLevel
 from matcher.score import Scored
 from matcher.score_arrays import Ranked
 
 PER_SECTOR = 5
 COALITION_POOL = 10  # candidates per role the coalition may draw on
+WIDE = LEVELS.index(ServiceLevel.national.value)
+STATE = LEVELS.index(ServiceLevel.state.value)
 
 
 def shown(catalog: Catalog, ranked: Ranked) -> list[Scored]:
@@ -39,14 +41,18 @@ def coalition(
     *,
     aspect_weight: float,
     alternative_margin: float,
+    reach_km: float | None = None,
+    region: str | None = None,
 ) -> Coalition:
-    """The coalition from each role's candidates above the floor (matcher.coalition)."""
+    """The coalition from each role's candidates above the floor (matcher.coalition); with
+    `reach_km` (the need has a point), of those within reach when a role has any
+    (`within_reach`)."""
     by_id: dict[str, Scored] = {}
     pools: dict[str, list[Member]] = {}
     asked = asked_parts(required, parts)
     for role, ss in per_role.items():
         pools[role] = []
-        ss = ss[:COALITION_POOL]
+        ss = within_reach(catalog, ss[:COALITION_POOL], reach_km, region)
         aspects = np.zeros((len(ss), 0), np.float32)
         if clause_vecs.shape[0] and ss:
             rows = catalog.vectors[[s.position for s in ss]]
@@ -102,3 +108,25 @@ def _met(
         0.0 if i < len(asked) and asked[i] and not asked[i] & offers else float(a)
         for i, a in enumerate(aspects)
     )
+
+
+def within_reach(
+    catalog: Catalog, ss: list[Scored], reach_km: float | None, region: str | None
+) -> list[Scored]:
+    """The candidates a group could work with in person: based within `reach_km` of the need,
+    working nationwide or wider, or statewide in the need's state (`region`), or of unknown
+    place; all of them when none is (a rural need may have no partner near). A Santa Fe school
+    joined a Hilo after-school coalition, hospitals 400-770 km away one for Miles City (real
+    data walks)."""
+    if reach_km is None:
+        return ss
+    wanted = (region or "").upper()
+
+    def near(s: Scored) -> bool:
+        level = int(catalog.level_[s.position])
+        if level >= WIDE or s.distance_km is None or s.distance_km <= reach_km:
+            return True
+        return level == STATE and bool(wanted) and catalog.profile(s.position).org.region == wanted
+
+    kept = [s for s in ss if near(s)]
+    return kept or ss

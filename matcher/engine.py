@@ -43,6 +43,7 @@ from matcher.domain import (
     Match,
     Need,
     NeedMatch,
+    OfferedElsewhere,
     Organisation,
     Recommendation,
     Sector,
@@ -57,7 +58,13 @@ from matcher.embedding.hashing import HASHING_MODEL_NAME
 from matcher.embedding.published import embedder_floor
 from matcher.embedding.spaces import frozen_mean
 from matcher.errors import ArtifactMismatchError, NotFoundError
-from matcher.gap_offers import ask_closeness, help_not_shown, offered_elsewhere
+from matcher.gap_offers import (
+    REACH_SCALES,
+    ask_closeness,
+    help_not_shown,
+    offered_by_candidates,
+    offered_elsewhere,
+)
 from matcher.geo import haversine_many
 from matcher.history_model import PartnerHistoryModel
 from matcher.index.base import VectorIndex
@@ -1396,6 +1403,10 @@ class Engine:
                 floor,
                 aspect_weight=self.settings.coalition_aspect_weight,
                 alternative_margin=self.settings.coalition_alternative_margin,
+                reach_km=REACH_SCALES * self.settings.proximity_scale_km
+                if need.lat is not None and need.lon is not None
+                else None,
+                region=need.region,
             )
             empty = [
                 r for r, _, allowed in roles if r in coalition.unfilled_roles and not allowed.any()
@@ -1403,6 +1414,7 @@ class Engine:
             if empty:
                 coalition = coalition.model_copy(update={"empty_roles": empty})
             unshown = help_not_shown(required, coalition, by_sector)
+            elsewhere: dict[str, OfferedElsewhere] = {}
             if unshown:
                 catalog = self.catalog
                 by_ask = ask_closeness(catalog, unshown, required, parts, clause_vecs)
@@ -1419,13 +1431,15 @@ class Engine:
                     floor,
                     by_ask,
                 )
-                coalition = coalition.model_copy(
-                    update={
-                        # help no partner shown offers, and none to name: a gap
-                        "gaps": [g for g in unshown if g not in elsewhere],
-                        "offered_elsewhere": elsewhere,
-                    }
-                )
+                elsewhere.update(offered_by_candidates(catalog, per_role, unshown, elsewhere))
+            coalition = coalition.model_copy(
+                update={
+                    # help no partner shown offers, and none to name: a gap (the coalition's
+                    # own gaps are of its pools, which leave out partners beyond reach)
+                    "gaps": [g for g in unshown if g not in elsewhere],
+                    "offered_elsewhere": elsewhere,
+                }
+            )
         return Recommendation(
             need=need,
             unread_words=self.vocabulary.mostly_unknown(topic) if self.vocabulary else [],

@@ -20,6 +20,7 @@ from matcher.coalition import asked_parts
 from matcher.domain import LEVELS, Coalition, Match, Need, OfferedElsewhere, ServiceLevel
 from matcher.geo import haversine_many
 from matcher.row_dot import row_dot
+from matcher.score import Scored
 from matcher.score_columns import ScoreColumns
 
 # how much nearness weighs against meaning in choosing who to name (half of the choice at most:
@@ -43,6 +44,32 @@ def help_not_shown(
     shown = {c for ms in by_sector.values() for m in ms for c in m.covers}
     shown.update(c for c, ids in coalition.covered.items() if ids)
     return [c for c in required if c not in shown]
+
+
+def offered_by_candidates(
+    catalog: Catalog,
+    per_role: Mapping[str, Sequence[Scored]],
+    caps: Sequence[str],
+    named: Mapping[str, OfferedElsewhere],
+) -> dict[str, OfferedElsewhere]:
+    """For each of `caps` not in `named`, the best-scored candidate of the request (above the
+    relevance floor, in a role's ranking) that offers it: such help is no gap. `offered_elsewhere`
+    measures closeness otherwise than the ranking's floor, and the coalition leaves out
+    candidates beyond reach of the need (a Seattle job centre for a Portland need), so help
+    only such a candidate offers was called a gap though one was found."""
+    out: dict[str, OfferedElsewhere] = {}
+    for cap in caps:
+        if cap in named:
+            continue
+        offering = [s for ss in per_role.values() for s in ss if cap in s.offers]
+        if offering:
+            best = max(offering, key=lambda s: s.score)
+            org = catalog.profile(best.position).org
+            km = None if best.distance_km is None else round(best.distance_km, 1)
+            out[cap] = OfferedElsewhere(
+                id=org.id, name=org.name, sector=org.sector.value, distance_km=km
+            )
+    return out
 
 
 def offered_elsewhere(

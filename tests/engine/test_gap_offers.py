@@ -95,10 +95,29 @@ def test_an_offerer_the_filters_exclude_is_never_named(
 
 
 def test_with_every_candidate_in_the_pool_nothing_is_offered_elsewhere(engine: Engine) -> None:
-    """The small corpus fits in the pools: what they miss, no one offers."""
-    rec = engine.recommend(_need())
+    """The small corpus fits in the pools: what they miss, no one offers (a need without a
+    point: a placed need's coalition leaves out the candidates beyond its reach)."""
+    rec = engine.recommend(Need(text=ASKS))
     _check(engine, rec, None)
     assert rec.coalition.offered_elsewhere == {}  # _check alone passes whatever is named
+
+
+def test_help_only_a_candidate_beyond_reach_offers_is_never_a_gap(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """For a Portland need the coalition leaves out Seattle's job centre (234 km), the only
+    one offering jobs. The coalition's own gaps (of its pools) called jobs a gap; the page
+    shows it among the partners by sector, and with no sector lists it is named."""
+    rec = engine.recommend(_need())
+    _check(engine, rec, None)
+    assert "jobs" not in rec.gaps and "jobs" not in rec.coalition.offered_elsewhere
+    assert any("jobs" in m.covers for m in rec.by_sector["government"])
+    monkeypatch.setattr(engine_module, "PER_SECTOR", 0)  # no sector lists
+    rec = engine.recommend(_need())
+    _check(engine, rec, None)
+    named = rec.coalition.offered_elsewhere.get("jobs")
+    assert named is not None and named.id == "jobs-sea", rec.coalition.offered_elsewhere
+    assert named.distance_km == pytest.approx(233.9, abs=1)
 
 
 def test_of_offerers_matching_the_need_alike_the_nearest_is_named(engine: Engine) -> None:
