@@ -24,7 +24,10 @@ PREFIX = "rec_"
 TIME_DIGITS = 12  # hex digits of Unix milliseconds (enough until the year 10889)
 RANDOM_DIGITS = 20  # 80 random bits: ids stay unguessable
 ID_LENGTH = len(PREFIX) + TIME_DIGITS + RANDOM_DIGITS  # 36, within every route's 64
-WRITE_SECONDS = 0.25  # allowance for writing a batch (after it waited its flush window)
+# allowance for writing a batch (after it waited its flush window): 0.25 s let permalinks and
+# feedback answer 404 for 8-10 of 32 fresh ids on a loaded machine (the fresh-clone CI beside
+# three benchmarks, PostgreSQL); only a fresh id not found waits this long
+WRITE_SECONDS = 1.5
 CLOCK_SKEW = 0.5  # seconds: machines on one database may disagree this much
 # the id the OpenAPI examples show: issued 2026-11-30 09:30 UTC (tests/api check it parses)
 EXAMPLE_ID = f"{PREFIX}01a22bca2dc09f3c1e7a2b5d8046c1e9"

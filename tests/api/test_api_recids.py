@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from api_support import sample_needs
@@ -137,6 +137,27 @@ def test_another_processes_just_issued_id_is_waited_for(
     assert reader.ensure_stored(writer.save_recommendation(rec, api_key_id=None))
 
 
+def test_a_slow_write_is_still_waited_for(
+    engine: Engine, two_workers: tuple[Records, Records], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch that takes a second to write (a loaded machine: the fresh-clone CI beside other
+    jobs answered 404 for 8 of 32 permalinks on PostgreSQL, the wait allowing 0.25 s)."""
+    writer, reader = two_workers
+    assert writer.queue is not None
+    write = writer.queue._write
+
+    def slow(batch: list[Any]) -> None:
+        time.sleep(1.0)
+        write(batch)
+
+    monkeypatch.setattr(writer.queue, "_write", slow)
+    rec = engine.recommend(sample_needs(1)[0], limit=3)
+    rec_id = writer.save_recommendation(rec, api_key_id=None)
+    found, took = _timed(lambda: reader.get_recommendation(rec_id))
+    assert not isinstance(found, NotFoundError), (found, took)
+    assert 1.0 <= took < reader.in_flight_seconds + 0.5
+
+
 @pytest.mark.parametrize("rec_id", ["rec_1a2b3c4d5e6f7a8b", "rec_doesnotexist", "x" * 64])
 def test_an_id_that_cannot_be_in_flight_is_not_found_at_once(
     two_workers: tuple[Records, Records], rec_id: str
@@ -146,7 +167,7 @@ def test_an_id_that_cannot_be_in_flight_is_not_found_at_once(
     for missing in (rec_id, old):
         found, took = _timed(lambda m=missing: reader.get_recommendation(m))
         assert isinstance(found, NotFoundError)
-        assert took < 0.3, took  # the wait would be 0.65 s
+        assert took < 0.3, took  # the wait would be 1.9 s
         start = time.perf_counter()
         assert not reader.ensure_stored(missing)
         assert time.perf_counter() - start < 0.3
