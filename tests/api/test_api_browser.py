@@ -149,6 +149,58 @@ def test_organiser_finds_a_coalition(server: LiveServer) -> None:
             browser.close()
 
 
+def test_links_to_a_card_in_another_tab_open_it(server: LiveServer) -> None:
+    """A link to a card in a hidden sector tab (the gaps box's partner below) changed the
+    address and showed nothing; a profile's "Back to the results" went back in history, to a
+    page that came before or to the first tab with the card hidden (real data walk)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = _launch(pw)
+        try:
+            page = browser.new_page()
+            page.goto(server.base_url + "/")
+            page.get_by_label("The need, in plain words").fill(NEED)
+            page.get_by_role("button", name="Find partners").click()
+            page.wait_for_selector("#by-sector .partner", timeout=30_000)
+            org_id = page.evaluate(
+                """() => { const p = [...document.querySelectorAll('.sector-panel')]
+                             .find(p => p.offsetParent === null);
+                           const c = p && p.querySelector('article.partner');
+                           return c && c.dataset.orgId; }"""
+            )
+            assert org_id, "no card in a hidden tab"
+            assert not page.locator(f'article.partner[data-org-id="{org_id}"]').is_visible()
+            # a link to it, as the gaps box writes one
+            page.evaluate(
+                """id => { const a = document.createElement('a');
+                   a.href = '#org-' + id; a.id = 'probe'; a.textContent = 'probe';
+                   document.getElementById('gaps').appendChild(a); }""",
+                org_id,
+            )
+            page.locator("#probe").click()
+            card = page.locator(f'article.partner[data-org-id="{org_id}"]')
+            assert card.is_visible()
+            assert card.evaluate("c => c === document.activeElement")
+
+            # its profile, then back: the results, the card's tab open, the card shown
+            card.locator("h3 a, .name a, a[href^='/organisations/']").first.click()
+            page.wait_for_url("**/organisations/**")
+            back = page.locator("a.back")
+            assert back.inner_text() == "← Back to the results"
+            back.click()
+            page.wait_for_url("**/r/rec_*")
+            card = page.locator(f'article.partner[data-org-id="{org_id}"]')
+            card.wait_for(state="visible", timeout=10_000)
+            assert card.evaluate("c => c === document.activeElement")
+
+            # a profile opened with no results behind it: "New search" is the home page
+            page.goto(server.base_url + f"/organisations/{quote(org_id)}")
+            page.locator("a.back").click()
+            page.wait_for_url(server.base_url + "/")
+        finally:
+            browser.close()
+
+
 def test_feedback_and_tabs_without_javascript(server: LiveServer) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as pw:

@@ -76,9 +76,11 @@
       });
   });
 
-  // Back links go back in history when there is one (keeps the results page).
+  // Back links marked data-history go back in history when there is one (keeps the results
+  // page); the others go where they point (a profile's "Back to the results" names the results
+  // and the card: history went to whatever page came before, or lost the card's tab).
   document.addEventListener("click", function (event) {
-    var link = event.target.closest && event.target.closest("a.back");
+    var link = event.target.closest && event.target.closest("a.back[data-history]");
     if (link && window.history.length > 1) { event.preventDefault(); window.history.back(); }
   });
 
@@ -192,11 +194,18 @@
       if (refused) refused.focus();
       else if (results) results.focus();
     }
+    // A link to a card on this page ("in the coalition above", the gaps box's partner below)
+    // opens the card's tab and lands on it (a card in a hidden tab was not shown).
     document.addEventListener("click", function (event) {
-      var a = event.target.closest && event.target.closest("li.mention a");
+      var a = event.target.closest && event.target.closest('a[href^="#org-"]');
       if (!a) return;
       var card = document.getElementById(decodeURIComponent(a.getAttribute("href").slice(1)));
-      if (card) { event.preventDefault(); card.focus(); card.scrollIntoView({ block: "start" }); }
+      if (card) {
+        event.preventDefault();
+        if (reveal) reveal(card);
+        card.focus();
+        card.scrollIntoView({ block: "start" });
+      }
     });
     var form = document.getElementById("need-form");
     if (form) form.addEventListener("submit", function () {
