@@ -45,7 +45,19 @@ def focus_reason(reason: str, where: str) -> str:
     )
 
 
+def profile_reason(reason: str, name: str, where: str) -> str:
+    """A reason written for a need, as the aligned page without a focus reads it: the need is
+    the organisation's own profile ("Its profile partly matches the need" 15 times a page,
+    second real data walk)."""
+    return (
+        reason.replace("from the need's location", f"from {where}")
+        .replace("matches the need", f"matches {name}'s")
+        .replace("(asked: '", f"({name} seeks: '")
+    )
+
+
 templates.env.filters["focus_reason"] = focus_reason
+templates.env.filters["profile_reason"] = profile_reason
 
 
 def default_sector(own: str) -> str:

@@ -277,3 +277,11 @@ def test_focus_reason_rewords_a_needs_reason() -> None:
     assert focus_reason("Based in Billings, 5 km from the need's location.", "Billings, MT") == (
         "Based in Billings, 5 km from Billings, MT."
     )
+
+
+def test_without_a_focus_the_reasons_speak_of_the_organisation(client: TestClient) -> None:
+    company = _first("business")
+    page = client.get(f"/organisations/{company}/aligned")
+    assert page.status_code == 200, page.text
+    reasons = " ".join(re.findall(r'<ul class="reasons">(.*?)</ul>', page.text, re.S))
+    assert reasons and "the need" not in reasons and "asked:" not in reasons
