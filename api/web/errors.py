@@ -76,7 +76,8 @@ def error_page(
 ) -> HTMLResponse:
     advice = ADVICE.get(status, "Go back to the search and try again.")
     if status == 429 and retry_after:
-        advice = f"Wait {retry_after} seconds, then try again."
+        unit = "second" if retry_after.strip() == "1" else "seconds"  # not "Wait 1 seconds"
+        advice = f"Wait {retry_after} {unit}, then try again."
     ctx = context(
         request,
         status=status,

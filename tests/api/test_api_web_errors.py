@@ -68,7 +68,8 @@ def test_429_page_with_retry_after(engine: Engine) -> None:
         r = client.get("/", headers=HTML)
         html = _is_page(r, 429)
         assert 1 <= int(r.headers["retry-after"]) <= 10
-        assert f"Wait {r.headers['retry-after']} seconds" in html
+        wait = r.headers["retry-after"]
+        assert f"Wait {wait} {'second' if wait == '1' else 'seconds'}, then" in html
         assert "content-security-policy" in r.headers
         _is_problem(client.get("/v1/organisations"), 429)
 
@@ -116,3 +117,17 @@ def test_docs_served_offline(client: TestClient, path: str) -> None:
         assert asset.status_code == 200, url
         assert len(asset.content) > 100, url
     assert client.get("/openapi.json").json()["info"]["title"] == "Partner Matcher"
+
+
+def test_a_wait_of_one_second_is_said_in_the_singular() -> None:
+    """ "Wait 1 seconds" (second real data walk)."""
+    from starlette.requests import Request
+
+    from api.web.errors import error_page
+
+    request = Request(
+        {"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": b""}
+    )
+    page = error_page(request, 429, retry_after="1").body.decode()
+    assert "Wait 1 second, then try again." in page
+    assert "Wait 5 seconds" in error_page(request, 429, retry_after="5").body.decode()
