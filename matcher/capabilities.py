@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from matcher import gifts
-from matcher.telling import telling_clauses
+from matcher.telling import asker_words, telling_clauses
 
 
 @dataclass(frozen=True)
@@ -746,6 +746,7 @@ def snippet(phrase: str, key: str, width: int = 3) -> str:
 def _infer_required(text: str) -> tuple[tuple[str, str], ...]:
     parts = phrases(text)
     asking = [p for p, told in zip(parts, telling_clauses(text, parts), strict=True) if not told]
+    asking = [asker_words(p)[1] for p in asking]  # "Our food bank needs ...": not food
     return tuple((key, snippet(phrase, key)) for key, phrase in canonical(asking).items())
 
 

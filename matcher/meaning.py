@@ -24,6 +24,7 @@ from matcher.capabilities import (
 )
 from matcher.evidence import Encode
 from matcher.quotes import MAX_QUOTE_WORDS, mention_quote, short_phrase
+from matcher.telling import asker_words
 
 __all__ = ["MAX_QUOTE_WORDS", "CapabilityMeaning", "short_phrase"]
 
@@ -101,6 +102,10 @@ class CapabilityMeaning:
             for k, key in enumerate(self.keys_):  # "personal care products": no health care
                 if sims[j, k] >= ASK_THRESHOLD and ruled_out(key, part):
                     sims[j, k] = 0.0
+            asker, rest = asker_words(part)
+            if asker:  # "Our food bank needs volunteers": the group, not its ask
+                for key in capabilities_in(asker) - capabilities_in(rest):
+                    sims[j, self.keys_.index(key)] = min(sims[j, self.keys_.index(key)], 0.0)
         if telling is not None and any(telling):  # clauses that only tell the problem
             sims[np.asarray(telling, dtype=bool)] = -np.inf
         best_clause = sims.argmax(axis=0)

@@ -33,6 +33,28 @@ _ITSELF = re.compile(
 )
 
 
+# the group naming itself as the subject of its ask ("Our food bank needs volunteers"): the
+# words between "our" and the verb that asks
+_ASKER = re.compile(
+    r"^(?:our|my)\s+((?:[a-z'-]+\s+){0,4}?)(?:needs?|wants?|seeks?|requires?|lacks?|"
+    r"(?:is|are)\s+looking|could\s+use|would\s+like)\b",
+    re.IGNORECASE,
+)
+
+
+def asker_words(part: str) -> tuple[str, str]:
+    """(the words by which a clause names the group asking, the rest of the clause): ("food
+    bank ", "needs volunteers") for "Our food bank needs volunteers"; ("", the clause) when it
+    names none. The first say what the group is, not what it asks: "Our food bank needs
+    volunteers and a forklift" asked food supply, "Our homeless shelter needs volunteers"
+    housing (real data walk)."""
+    text = part.strip()
+    found = _ASKER.match(text)
+    if found is None:
+        return "", text
+    return found.group(1), text[found.end(1) :]
+
+
 def describes_itself(part: str) -> bool:
     """Whether a clause says what the group is or does, asking nothing ("We run a homeless
     shelter" asks no housing; "We run a program that needs mentors" asks)."""

@@ -299,3 +299,13 @@ def test_a_broken_freezer_asks_equipment(sample_engine: Engine) -> None:
         "Our pantry needs a new freezer",
     ):
         assert "equipment" in sample_engine.read_need(Need(text=text)).required, text
+
+
+def test_the_words_naming_the_group_are_not_asked_for(sample_engine: Engine) -> None:
+    """By meaning too: "Our food bank needs volunteers" asked food supply (real data walk)."""
+    for text, own in (
+        ("Our food bank needs volunteers and a forklift", "food_supply"),
+        ("Our homeless shelter needs volunteers for night shifts", "housing"),
+    ):
+        asked = sample_engine.read_need(Need(text=text)).required
+        assert own not in asked and "volunteers" in asked, (text, asked)

@@ -76,3 +76,19 @@ def test_a_clause_about_the_group_that_asks_may_ask() -> None:
     only = "We run a homeless shelter and we provide hot meals"
     parts = evidence.clauses(only)
     assert len(parts) == 2 and telling_clauses(only, parts) == [False, False]
+
+
+def test_the_words_naming_the_group_are_not_asked_for() -> None:
+    """ "Our food bank needs volunteers and a forklift" asked food supply, "Our homeless
+    shelter needs volunteers for night shifts" housing (second real data walk)."""
+    from matcher.telling import asker_words
+
+    assert asker_words("Our food bank needs volunteers") == ("food bank ", "needs volunteers")
+    assert asker_words("We need food") == ("", "We need food")
+    for text, own in (
+        ("Our food bank needs volunteers and a forklift", "food_supply"),
+        ("Our homeless shelter needs volunteers for night shifts", "housing"),
+    ):
+        asked = capabilities.infer_required(text)
+        assert own not in asked and "volunteers" in asked, (text, asked)
+    assert "food_supply" in capabilities.infer_required("Our pantry needs food and volunteers")
