@@ -271,6 +271,10 @@ class Catalog:
         return codes.setdefault(value, len(codes))
 
     # reads --------------------------------------------------------------------------------
+    def region_code(self, region: str | None) -> int:
+        """The code of `region` in `region_`; -1 when no row is in it, 0 for none."""
+        return self._codes["region"].get(region_key(region), -1)
+
     def focus_phrases(self) -> list[str]:
         """The distinct focus phrases by code (code 0: none)."""
         return list(self._codes["focus"])

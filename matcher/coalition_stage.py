@@ -9,14 +9,14 @@ import numpy as np
 
 from matcher.catalog import Catalog
 from matcher.coalition import Member, asked_parts, assemble, coverage_map, gaps, parts_added
-from matcher.domain import LEVELS, Coalition, Match, ServiceLevel
+from matcher.domain import Coalition, Match
+from matcher.reach import prefer_within_reach
+from matcher.reach import within_reach as reach_mask
 from matcher.score import Scored
 from matcher.score_arrays import Ranked
 
 PER_SECTOR = 5
 COALITION_POOL = 10  # candidates per role the coalition may draw on
-WIDE = LEVELS.index(ServiceLevel.national.value)
-STATE = LEVELS.index(ServiceLevel.state.value)
 
 
 def shown(catalog: Catalog, ranked: Ranked) -> list[Scored]:
@@ -113,20 +113,12 @@ def _met(
 def within_reach(
     catalog: Catalog, ss: list[Scored], reach_km: float | None, region: str | None
 ) -> list[Scored]:
-    """The candidates a group could work with in person: based within `reach_km` of the need,
-    working nationwide or wider, or statewide in the need's state (`region`), or of unknown
-    place; all of them when none is (a rural need may have no partner near). A Santa Fe school
-    joined a Hilo after-school coalition, hospitals 400-770 km away one for Miles City (real
-    data walks)."""
-    if reach_km is None:
+    """The candidates a group could work with in person (`matcher.reach`); all of them when
+    none is. A Santa Fe school joined a Hilo after-school coalition, hospitals 400-770 km away
+    one for Miles City (real data walks)."""
+    if reach_km is None or not ss:
         return ss
-    wanted = (region or "").upper()
-
-    def near(s: Scored) -> bool:
-        level = int(catalog.level_[s.position])
-        if level >= WIDE or s.distance_km is None or s.distance_km <= reach_km:
-            return True
-        return level == STATE and bool(wanted) and catalog.profile(s.position).org.region == wanted
-
-    kept = [s for s in ss if near(s)]
-    return kept or ss
+    km = np.array([np.nan if s.distance_km is None else s.distance_km for s in ss])
+    near = reach_mask(catalog, np.array([s.position for s in ss]), km, reach_km, region)
+    keep = prefer_within_reach(near)
+    return [s for s, k in zip(ss, keep.tolist(), strict=True) if k]

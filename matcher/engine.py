@@ -43,7 +43,6 @@ from matcher.domain import (
     Match,
     Need,
     NeedMatch,
-    OfferedElsewhere,
     Organisation,
     Recommendation,
     Sector,
@@ -58,13 +57,7 @@ from matcher.embedding.hashing import HASHING_MODEL_NAME
 from matcher.embedding.published import embedder_floor
 from matcher.embedding.spaces import frozen_mean
 from matcher.errors import ArtifactMismatchError, NotFoundError
-from matcher.gap_offers import (
-    REACH_SCALES,
-    ask_closeness,
-    help_not_shown,
-    offered_by_candidates,
-    offered_elsewhere,
-)
+from matcher.gap_offers import HelpSought, settle_gaps
 from matcher.geo import haversine_many
 from matcher.history_model import PartnerHistoryModel
 from matcher.index.base import VectorIndex
@@ -72,6 +65,7 @@ from matcher.index.factory import attach_organisations, new_vector_index
 from matcher.index.lexical import LexicalIndex
 from matcher.language import Vocabulary
 from matcher.meaning import CapabilityMeaning
+from matcher.names import readable_name
 from matcher.need_reading import (
     NeedReading,
     cause_weight,
@@ -89,11 +83,14 @@ from matcher.query_reader import (
     side_by_side,
 )
 from matcher.query_scores import QueryScores
+from matcher.reach import reach_km
 from matcher.retrieve import Candidates, FilteredIndex, Signal, hybrid, scans_exactly
 from matcher.row_dot import row_dot
 from matcher.rwlock import ReadWriteLock
 from matcher.score import (
+    NEED_VOICE,
     Scored,
+    Voice,
     fit_from_cosine,
     reasons_for,
     relevance_floor,
@@ -1166,11 +1163,12 @@ class Engine:
         required: dict[str, str],
         cause_dist: np.ndarray | None = None,
         topic_need: Need | None = None,
+        voice: Voice = NEED_VOICE,
     ) -> Match:
         """`topic_need`: `reasons_need(need)`, when the caller explains several results."""
         prof = self.catalog.profile(s.position)
         org = prof.org
-        reasons = reasons_for(s, prof, topic_need or reasons_need(need), required)
+        reasons = reasons_for(s, prof, topic_need or reasons_need(need), required, voice=voice)
         if (
             cause_dist is not None
             and self.cause_space is not None
@@ -1316,13 +1314,15 @@ class Engine:
         coalition_size: tuple[int, int] = (3, 5),
         query_vector: np.ndarray | None = None,
         now: datetime | None = None,
+        voice: Voice = NEED_VOICE,
     ) -> Recommendation:
         """Ranked partners, per-sector lists, a cross-sector coalition and the uncovered needs.
 
         Candidates are retrieved per role (business, government, nonprofit and community, ...)
         so that no sector crowds out another; partners below the relevance floor are never
         shown and never fill a role. `now`: the clock freshness is measured against (the
-        current time when not given; training passes a fixed one so a fit is reproducible)."""
+        current time when not given; training passes a fixed one so a fit is reproducible).
+        `voice`: how the reasons name what was asked (a need, unless a page says otherwise)."""
         limit = self._limit(limit)
         if requester_id and not need.requester_id:
             need = need.model_copy(update={"requester_id": requester_id})
@@ -1362,7 +1362,7 @@ class Engine:
                 business with no cause codes can read fit 0 there whatever its text)."""
                 key = (overall_list, s.position)
                 if key not in made:
-                    made[key] = self._match(s, need, required, dist, explained)
+                    made[key] = self._match(s, need, required, dist, explained, voice)
                 return made[key]
 
             # the overall list ranks every allowed partner against each other (fit is
@@ -1403,9 +1403,7 @@ class Engine:
                 floor,
                 aspect_weight=self.settings.coalition_aspect_weight,
                 alternative_margin=self.settings.coalition_alternative_margin,
-                reach_km=REACH_SCALES * self.settings.proximity_scale_km
-                if need.lat is not None and need.lon is not None
-                else None,
+                reach_km=reach_km(need, self.settings.proximity_scale_km),
                 region=need.region,
             )
             empty = [
@@ -1413,32 +1411,19 @@ class Engine:
             ]
             if empty:
                 coalition = coalition.model_copy(update={"empty_roles": empty})
-            unshown = help_not_shown(required, coalition, by_sector)
-            elsewhere: dict[str, OfferedElsewhere] = {}
-            if unshown:
-                catalog = self.catalog
-                by_ask = ask_closeness(catalog, unshown, required, parts, clause_vecs)
-                elsewhere = offered_elsewhere(
-                    catalog,
-                    self._score_columns(),
-                    unshown,
-                    allowed_all,
-                    shared.dense.at
-                    if shared is not None
-                    else lambda rows: row_dot(catalog.vectors, q, rows),
-                    need,
-                    self.settings.proximity_scale_km,
-                    floor,
-                    by_ask,
-                )
-                elsewhere.update(offered_by_candidates(catalog, per_role, unshown, elsewhere))
-            coalition = coalition.model_copy(
-                update={
-                    # help no partner shown offers, and none to name: a gap (the coalition's
-                    # own gaps are of its pools, which leave out partners beyond reach)
-                    "gaps": [g for g in unshown if g not in elsewhere],
-                    "offered_elsewhere": elsewhere,
-                }
+            catalog = self.catalog
+            coalition = settle_gaps(
+                coalition,
+                HelpSought(required, parts, clause_vecs, need, floor),
+                catalog,
+                self._score_columns(),
+                by_sector,
+                per_role,
+                allowed_all,
+                shared.dense.at
+                if shared is not None
+                else lambda rows: row_dot(catalog.vectors, q, rows),
+                self.settings.proximity_scale_km,
             )
         return Recommendation(
             need=need,
@@ -1520,7 +1505,8 @@ class Engine:
         filters: Filters | None = None,
         limit: int | None = None,
     ) -> list[Match]:
-        """Aligned organisations for an organisation, fit judged in both directions."""
+        """Aligned organisations for an organisation, fit judged in both directions; the reasons
+        speak of its profile (there is no need)."""
         limit = self._limit(limit)
         with self._lock.read():
             prof = self._profile_of(org_id)
@@ -1541,7 +1527,15 @@ class Engine:
             cands = self._retrieve(q, need.text, f, dist)
             ranked = self._score(need, cands, required, prof, q)
             explained = reasons_need(need)
-            return [self._match(s, need, required, dist, explained) for s in ranked.head(limit)]
+            name = readable_name(org.name)
+            voice = Voice(
+                subject=f"{name}'s profile",
+                asked=f"{name} seeks",
+                place=org.city or org.region or f"{name}'s home",
+            )
+            return [
+                self._match(s, need, required, dist, explained, voice) for s in ranked.head(limit)
+            ]
 
     def needs_for(self, org_id: str, *, limit: int | None = None) -> list[NeedMatch]:
         """Open community needs this organisation could help with."""

@@ -12,13 +12,15 @@ answer names the one that does, for the group to add.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from matcher.catalog import Catalog
 from matcher.coalition import asked_parts
-from matcher.domain import LEVELS, Coalition, Match, Need, OfferedElsewhere, ServiceLevel
+from matcher.domain import Coalition, Match, Need, OfferedElsewhere
 from matcher.geo import haversine_many
+from matcher.reach import WIDE, reach_km, serves_everywhere, within_reach
 from matcher.row_dot import row_dot
 from matcher.score import Scored
 from matcher.score_columns import ScoreColumns
@@ -28,10 +30,6 @@ from matcher.score_columns import ScoreColumns
 NEAR_SHARE = 0.5
 # a partner without coordinates, when the need has a place (as the scorer's proximity gives it)
 UNKNOWN_NEARNESS = 0.2
-WIDE = LEVELS.index(ServiceLevel.national.value)
-# how far (in proximity scales: 200 km at the default 50) an organisation working locally is
-# within reach of a need's place, for naming it
-REACH_SCALES = 4.0
 
 
 def help_not_shown(
@@ -88,7 +86,8 @@ def offered_elsewhere(
     need), or, for a capability in `asked_closeness`, by the cosine to the words that ask it
     ("a partner to provide hot meals" names a food bank; the whole shelter need named a house
     for families of sick children, real data walk), weighed by nearness to the need's point
-    (exp(-km / scale_km); a body working nationwide or wider is near everywhere). Only an
+    (exp(-km / scale_km); a body working nationwide or wider, or statewide in the need's state,
+    is near everywhere in it), the ones within reach (`matcher.reach`) first. Only an
     organisation whose closeness to the need or to its ask reaches the relevance `floor` is
     named, as only such a partner is ever shown. Rows whose scoring columns are not filled yet
     (a data dir not built since the capability meaning changed) are not looked at."""
@@ -120,11 +119,11 @@ def offered_elsewhere(
         if point is not None:
             km = haversine_many(*point, catalog.lat_[candidates], catalog.lon_[candidates])
             near = np.where(np.isnan(km), UNKNOWN_NEARNESS, np.exp(-km / scale_km))
-            near[wide] = 1.0
+            near[serves_everywhere(catalog, candidates, need.region)] = 1.0
         fit = np.clip(close, 0.0, None) * (1.0 - NEAR_SHARE + NEAR_SHARE * near)
         # one within reach of the need's place first: a hospital auxiliary 1,655 km away was
         # named for a Great Falls clinic's volunteer dentists (real data walk)
-        within = wide | (km <= REACH_SCALES * scale_km)
+        within = within_reach(catalog, candidates, km, reach_km(need, scale_km), need.region)
         if within.any() and not within.all():
             fit = np.where(within, fit, -np.inf)
         i = int(np.argmax(fit))
@@ -163,3 +162,51 @@ def ask_closeness(
             v = np.ascontiguousarray(v / (float(np.linalg.norm(v)) or 1.0))
             out[cap] = _cosines_to(catalog.vectors, v)
     return out
+
+
+@dataclass(frozen=True)
+class HelpSought:
+    """What a need asks, as the gap stage reads it: the capabilities required, the need's parts
+    and their vectors (rows of `clause_vecs`), the need, and the relevance floor of the answer."""
+
+    required: Mapping[str, str]
+    parts: Sequence[str]
+    clause_vecs: np.ndarray
+    need: Need
+    floor: float
+
+
+def settle_gaps(
+    coalition: Coalition,
+    sought: HelpSought,
+    catalog: Catalog,
+    columns: ScoreColumns,
+    by_sector: Mapping[str, Sequence[Match]],
+    per_role: Mapping[str, Sequence[Scored]],
+    allowed: np.ndarray,
+    closeness: Callable[[np.ndarray], np.ndarray],
+    scale_km: float,
+) -> Coalition:
+    """The coalition with its gaps as the page shows them: the help asked for that no partner
+    shown offers (`help_not_shown`), less the help some allowed organisation offers, which is
+    named instead (`offered_elsewhere`, then the request's own candidates). The coalition's own
+    gaps are of its pools, which leave out partners beyond reach."""
+    unshown = help_not_shown(sought.required, coalition, by_sector)
+    named: dict[str, OfferedElsewhere] = {}
+    if unshown:
+        by_ask = ask_closeness(catalog, unshown, sought.required, sought.parts, sought.clause_vecs)
+        named = offered_elsewhere(
+            catalog,
+            columns,
+            unshown,
+            allowed,
+            closeness,
+            sought.need,
+            scale_km,
+            sought.floor,
+            by_ask,
+        )
+        named.update(offered_by_candidates(catalog, per_role, unshown, named))
+    return coalition.model_copy(
+        update={"gaps": [g for g in unshown if g not in named], "offered_elsewhere": named}
+    )

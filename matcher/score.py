@@ -347,8 +347,27 @@ def served_place(regions: list[str], need: Need) -> bool:
     return bool(want) and any(region_key(r) == want for r in regions)
 
 
+@dataclass(frozen=True)
+class Voice:
+    """How reasons name what a partner was matched against: a need, by default. A page that
+    shows no need says what it matched instead ("matches the need" and "(asked: 'food')" on a
+    company's aligned page, which shows its focus, real data walk)."""
+
+    subject: str = "the need"  # "Its profile closely matches the need"
+    asked: str = "asked"  # "(asked: 'food insecurity')"
+    place: str = "the need's location"  # "Based 5 km from the need's location"
+
+
+NEED_VOICE = Voice()
+
+
 def reasons_for(
-    s: Scored, prof: Profile, need: Need, required: Mapping[str, str], now: datetime | None = None
+    s: Scored,
+    prof: Profile,
+    need: Need,
+    required: Mapping[str, str],
+    now: datetime | None = None,
+    voice: Voice = NEED_VOICE,
 ) -> list[str]:
     """Readable, true reasons: what of the need it covers (and with what), what it does not,
     the programme it runs, distance, what it gains. A capability is either covered or not:
@@ -358,7 +377,7 @@ def reasons_for(
     places = place_terms(need.city, need.region, need.country, org.city, org.region)
     common = shared_terms(need, _profile_words(prof), places)
     strength = match_strength(s)
-    line = f"Its profile {strength} matches the need"
+    line = f"Its profile {strength} matches {voice.subject}"
     if common:
         line += " (shared terms: " + ", ".join(common) + ")"
     if strength != "closely" and s.components.get("fit", 0.0) >= BEST_OF_FIELD_FIT:
@@ -369,20 +388,21 @@ def reasons_for(
         out.append(f"Runs a related programme: '{short_phrase(s.programme.title, 12)}'.")
     if s.offering is not None and s.offering[0] >= OFFERING_REASON_SIMILARITY:
         line = short_phrase(s.offering[1], 12)
-        out.append(f"Its description's line closest to the need: '{line}'.")
+        out.append(f"Its description's line closest to {voice.subject}: '{line}'.")
     for cap, offer in s.covers.items():
         asked = short_phrase(required.get(cap) or capabilities.label(cap))
         what = capabilities.label(cap)
         if offer:
-            out.append(f"Covers {what} (asked: '{asked}') with its offer '{short_phrase(offer)}'.")
+            said = f"Covers {what} ({voice.asked}: '{asked}')"
+            out.append(f"{said} with its offer '{short_phrase(offer)}'.")
         else:
-            out.append(f"Covers {what} (asked: '{asked}'): its profile is about this.")
+            out.append(f"Covers {what} ({voice.asked}: '{asked}'): its profile is about this.")
     missing = [capabilities.label(c) for c in required if c not in s.covers]
     if required and missing and s.covers:
         out.append("Does not cover: " + ", ".join(missing[:3]) + ".")
     level = org.service_level.value if org.service_level else "local"
     # the need's place by name where it has one ("includes Hartford"), as the group wrote it
-    place = need.city or need.region or "the need's place"
+    place = need.city or need.region or voice.place
     if org.service_regions and (need.region or need.lat is not None):
         # limited to some regions: its reach is these, never "nationwide"
         if served_place(org.service_regions, need):
@@ -400,7 +420,7 @@ def reasons_for(
         # "10 km away" on the card, so not "9 km" here
         km = f"{round(s.distance_km, 1):.0f} km"
         same_city = bool(need.city and org.city and need.city.lower() == org.city.lower())
-        origin = need.city if need.city and not same_city else "the need's location"
+        origin = need.city if need.city and not same_city else voice.place
         out.append(f"Based {where}{km} from {origin}.")
     elif need.city and org.city and need.city.lower() == org.city.lower():
         out.append(f"Based in the same city ({org.city}).")

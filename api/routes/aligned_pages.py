@@ -21,6 +21,7 @@ from matcher import places
 from matcher.domain import SECTORS, Filters, Match, Sector, home_need
 from matcher.errors import NotFoundError, PlaceError, ValidationError
 from matcher.places.resolve import Place
+from matcher.score import Voice
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,32 +33,6 @@ ALIGNED_FETCH_NEAR = 60
 FOCUS_MAX = 500
 ALL = "all"
 WIDE_LEVELS = ("national", "international")
-
-
-def focus_reason(reason: str, where: str) -> str:
-    """A reason written for a need, as the aligned page reads it: its need is the focus, placed
-    at `where` ("matches the need", "(asked: 'food insecurity')" and "the need's location"
-    spoke of a need the page never shows; real data walk)."""
-    return (
-        reason.replace("from the need's location", f"from {where}")
-        .replace("matches the need", "matches the focus")
-        .replace("(asked: '", "(the focus: '")
-    )
-
-
-def profile_reason(reason: str, name: str, where: str) -> str:
-    """A reason written for a need, as the aligned page without a focus reads it: the need is
-    the organisation's own profile ("Its profile partly matches the need" 15 times a page,
-    second real data walk)."""
-    return (
-        reason.replace("from the need's location", f"from {where}")
-        .replace("matches the need", f"matches {name}'s")
-        .replace("(asked: '", f"({name} seeks: '")
-    )
-
-
-templates.env.filters["focus_reason"] = focus_reason
-templates.env.filters["profile_reason"] = profile_reason
 
 
 def default_sector(own: str) -> str:
@@ -126,6 +101,10 @@ async def aligned(
         area = Filters(region=spot.region, country=spot.country)
 
     limit = ALIGNED_FETCH_NEAR if near else ALIGNED_LIMIT
+    where = spot.label if spot is not None else (org.city or org.region or "its home")
+    # the page shows a focus, not a need: its reasons speak of the focus, placed at `where`
+    # ("matches the need" and "(asked: 'food insecurity')", real data walk)
+    focus_voice = Voice(subject="the focus", asked="the focus", place=where)
 
     def work() -> list[Match]:
         if not focus:
@@ -144,7 +123,7 @@ async def aligned(
         filters = area.model_copy(
             update={"sectors": [Sector(s) for s in wanted or ()], "exclude_ids": [org.id]}
         )
-        return engine.recommend(need, filters=filters, limit=limit).results
+        return engine.recommend(need, filters=filters, limit=limit, voice=focus_voice).results
 
     try:
         matches: list[Match] | None = await state.compute(work)
@@ -170,6 +149,6 @@ async def aligned(
         within_choices=WITHIN_KM if placed else (),
         unplaced=bool(within) and not placed,
         place=place.strip(),
-        where=spot.label if spot is not None else (org.city or org.region or "its home"),
+        where=where,
     )
     return templates.TemplateResponse(request, "aligned.html", ctx)

@@ -265,18 +265,8 @@ def test_the_reasons_speak_of_the_focus_not_of_a_need(client: TestClient) -> Non
     reasons = " ".join(re.findall(r'<ul class="reasons">(.*?)</ul>', page.text, re.S))
     assert reasons and "the need" not in reasons and "asked:" not in reasons
     assert "matches the focus" in reasons
-
-
-def test_focus_reason_rewords_a_needs_reason() -> None:
-    from api.routes.aligned_pages import focus_reason
-
-    said = focus_reason(
-        "Covers food supply (asked: 'food insecurity') with its offer 'meals'.", "Billings"
-    )
-    assert said == "Covers food supply (the focus: 'food insecurity') with its offer 'meals'."
-    assert focus_reason("Based in Billings, 5 km from the need's location.", "Billings, MT") == (
-        "Based in Billings, 5 km from Billings, MT."
-    )
+    # placed at the place asked for, as `Voice` words it (tests/engine/test_reasons_voice.py)
+    assert "from the need's location" not in page.text
 
 
 def test_without_a_focus_the_reasons_speak_of_the_organisation(client: TestClient) -> None:
