@@ -71,8 +71,21 @@ def coalition(
         aspect_weight=aspect_weight,
         alternative_margin=alternative_margin,
     )
-    chosen, roles = made.members, made.roles
+    roles = made.roles
     alternatives = {k: v for k, v in made.alternatives.items() if k in by_id}
+    seeded = set(roles.values()) | set(alternatives)
+
+    def named(members: list[Member]) -> dict[str, int]:
+        joined = {m.key for m in members} - seeded
+        return parts_added(members, joined, floor, asked)
+
+    # a member joined beyond the roles that covers nothing asked and meets no part of the need
+    # the page can name is left out: its closeness to some part, below the relevance floor,
+    # had added a little (FEMA for a food pantry's broken freezer, real data)
+    reasons = named(made.members)
+    chosen = [
+        m for m in made.members if m.key in seeded or m.key in reasons or m.offers & set(required)
+    ]
     cov = coverage_map(chosen, list(required))
     covered = sum(1 for v in cov.values() if v)
     offered = {m.key: m.offers for ms in pools.values() for m in ms}
@@ -84,16 +97,7 @@ def coalition(
         coverage=round(covered / len(required), 4) if required else None,
         unfilled_roles=made.unfilled,
         alternative_to=alternatives,
-        joins_for={
-            key: parts[i]
-            for key, i in parts_added(
-                chosen,
-                {m.key for m in chosen} - set(roles.values()) - set(alternatives),
-                floor,
-                asked,
-            ).items()
-            if i < len(parts)
-        },
+        joins_for={key: parts[i] for key, i in named(chosen).items() if i < len(parts)},
     )
 
 
