@@ -61,7 +61,7 @@ def _cards(html: str) -> dict[str, str]:
 
 
 def _km(card: str) -> float | None:
-    found = re.search(r"<span>(\d+) km away</span>", card)
+    found = re.search(r"<span>(?:office )?(\d+) km away</span>", card)
     return float(found.group(1)) if found else None
 
 
@@ -107,6 +107,10 @@ def test_within_a_distance_only_nearby_and_statewide_bodies(
     statewide = cards["state-rides"]
     assert '<span class="reach">works statewide</span>' in statewide
     assert (_km(statewide) or 0) > 150  # its office is far; its work covers Portland
+    # and its card says the distance is its office's (it read "180 km away", as if far)
+    assert re.search(r"<span>office \d+ km away</span>", statewide)
+    assert all("<span>office" not in c for c in cards.values() if "works " not in c)
+    assert "<span>office" not in _cards(_ask(client, place=PLACE, within=""))["bend-rides"]
     assert '<option value="25" selected>Within 25 km</option>' in near
     assert "Searched within 25 km of Portland, OR" in near
 
