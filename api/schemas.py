@@ -308,6 +308,20 @@ _ORG_PUBLIC_EXAMPLE: dict[str, Any] = {
 }
 
 
+class OfferCounted(BaseModel):
+    """One offer as matching counts it (what a result's card may say it covers)."""
+
+    capability: str = Field(description="The capability's key, as in required_capabilities")
+    label: str = Field(description="The capability as cards name it")
+    phrase: str = Field(
+        description="What it rests on: a listed offer, a quote of the description or one of "
+        "its focus areas; empty when the profile is about it by meaning"
+    )
+    source: Literal["listed", "description", "field", "meaning", ""] = Field(
+        description="Where the phrase comes from; empty: not known"
+    )
+
+
 class OrganisationPublic(BaseModel):
     """A published profile as anyone may see it: no contact details, no owner."""
 
@@ -333,6 +347,15 @@ class OrganisationPublic(BaseModel):
     website: str | None
     updated_at: datetime
     version: int = Field(description="Also sent as the ETag header; send it back in If-Match")
+    offers_counted: list[OfferCounted] | None = Field(
+        None,
+        description="What matching counts as its offers, which may differ from `offers` as "
+        "written: a bare capability label read from a mission counts only when the profile is "
+        "about it, and its focus areas and description add offers. Given when one profile is "
+        "read (GET /v1/organisations/{id}); null in lists and while it is not indexed yet. It is "
+        "read from the index, not from the stored profile, so a rebuild may change it without "
+        "changing `version`",
+    )
 
 
 class OrganisationPrivate(OrganisationPublic):

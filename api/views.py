@@ -8,6 +8,7 @@ from api.schemas import (
     CoalitionPublic,
     MatchPublic,
     NeedPublic,
+    OfferCounted,
     OfferedElsewherePublic,
     OrganisationOut,
     OrganisationPrivate,
@@ -15,16 +16,26 @@ from api.schemas import (
     RecommendationPublic,
 )
 from api.security import Principal
+from api.web.offers_shown import offers_shown
 from matcher.domain import Match, Need, Organisation, Recommendation
 from matcher.store.repository import Stored
 
 _PRIVATE_ONLY = {"contact", "published", "owner"}
 
 
-def organisation_view(stored: Stored, principal: Principal) -> OrganisationOut:
+def organisation_view(
+    stored: Stored, principal: Principal, counted: dict[str, str] | None = None
+) -> OrganisationOut:
+    """`counted`: `Engine.offers_counted` of it, given when one profile is read."""
     org: Organisation = stored.record
     data = org.model_dump(mode="python")
     data["version"] = stored.version
+    if counted is not None:
+        shown = offers_shown(org.offers, counted, org.focus_areas, org.description)
+        data["offers_counted"] = [
+            OfferCounted(capability=o.key, label=o.label, phrase=o.phrase, source=o.source)
+            for o in shown.counted
+        ]
     if principal.can_see_private(org.owner):
         return OrganisationPrivate.model_validate(data)
     return OrganisationPublic.model_validate(

@@ -164,7 +164,7 @@ def get_organisation(
     if if_none_match_hits(if_none_match, stored.version):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     response.headers.update(headers)
-    return organisation_view(stored, principal)
+    return organisation_view(stored, principal, engine.offers_counted(org_id))
 
 
 @router.patch(

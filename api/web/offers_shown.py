@@ -21,6 +21,7 @@ class OfferShown:
     # "field" (one of its focus areas, e.g. an industry), "meaning" (no phrase: its profile is
     # about it, or a listed label confirmed so), "" (not known: no phrase shown)
     source: str = ""
+    key: str = ""  # the capability's key ("" when not known)
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def offers_shown(
         if text.lower() == label.lower():
             text = ""
         where = _source(text, listed, fields or [], description) if text else "meaning"
-        shown.append(OfferShown(label, text if where not in ("", "meaning") else "", where))
+        shown.append(OfferShown(label, text if where not in ("", "meaning") else "", where, key))
     unread, other = [], []
     for item in listed:
         keys = capabilities.capabilities_in(item)

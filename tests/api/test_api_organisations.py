@@ -228,3 +228,40 @@ def test_patch_clears_the_location_with_both_null(client: TestClient, keys: dict
     assert r.status_code == 200 and org["id"] not in {m["id"] for m in r.json()["results"]}
     r = client.patch(url, json={"lat": 45.5, "lon": -122.6}, headers=auth)
     assert r.status_code == 200 and r.json()["lat"] == 45.5
+
+
+def test_one_profile_read_says_what_matching_counts_as_its_offers(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    """A profile's stored offers are not what its cards cover: a bare label read from a mission
+    counts only when the profile is about it, and its description adds offers (Missoula's food
+    bank listed "volunteers", its card said "Does not cover: volunteers", real data). The page
+    showed the counted ones since stop 30; an API client saw only the list as written."""
+    from matcher import capabilities
+
+    org = _create(
+        client,
+        keys["editor"],
+        name="Northside Food Bank",
+        sector="nonprofit",
+        description="We run a food bank: fresh food parcels and hot meals for families.",
+        offers=["fresh food parcels", "legal aid"],
+    )
+    url = f"/v1/organisations/{org['id']}"
+    body = client.get(url).json()
+    counted = body["offers_counted"]
+    assert counted, body
+    by_key = {o["capability"]: o for o in counted}
+    engine = client.app.state.api.engine  # type: ignore[attr-defined]
+    assert set(by_key) == set(engine.offers_counted(org["id"]))  # as the engine counts them
+    food = by_key["food_supply"]
+    assert food == {
+        "capability": "food_supply",
+        "label": capabilities.label("food_supply"),
+        "phrase": "fresh food parcels",
+        "source": "listed",
+    }
+    assert all(o["source"] in ("listed", "description", "field", "meaning", "") for o in counted)
+    listed = client.get("/v1/organisations", params={"page_size": 100}).json()["items"]
+    assert all(o.get("offers_counted") is None for o in listed)  # lists stay cheap
+    assert client.get(url, headers={"If-None-Match": '"1"'}).status_code == 304

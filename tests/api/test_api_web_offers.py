@@ -64,8 +64,13 @@ def test_offers_shown_counts_what_matching_counts() -> None:
     listed = ["volunteers", "food supply", "legal aid", "a warm welcome"]
     shown = offers_shown(listed, counted, description="Refrigerated trucks for grocery deliveries.")
     assert shown.counted == [
-        OfferShown("food supply", "refrigerated trucks for grocery deliveries", "description"),
-        OfferShown("volunteers", "", "meaning"),
+        OfferShown(
+            "food supply",
+            "refrigerated trucks for grocery deliveries",
+            "description",
+            "food_supply",
+        ),
+        OfferShown("volunteers", "", "meaning", "volunteers"),
     ]
     assert shown.not_counted == ["legal aid"]  # a capability's bare label, not counted
     assert shown.other == ["a warm welcome"]  # no capability: shown as written
