@@ -75,6 +75,7 @@ from matcher.need_reading import (
 )
 from matcher.offerings import OFFERING_SECTORS, Offerings, known_vectors, offering_clauses
 from matcher.offers import focus_offers_by_code, partner_offers
+from matcher.places.resolve import Place
 from matcher.query_reader import (
     QueryReader,
     RankingCount,
@@ -1504,9 +1505,12 @@ class Engine:
         sectors: Sequence[str] | None = None,
         filters: Filters | None = None,
         limit: int | None = None,
+        around: Place | None = None,
     ) -> list[Match]:
         """Aligned organisations for an organisation, fit judged in both directions; the reasons
-        speak of its profile (there is no need)."""
+        speak of its profile (there is no need). `around`: a place to match around instead of
+        its home (distances, nearness and the reasons' place are the place's: a company's
+        page asked around Hilo said "Based in Honolulu, 7227 km from Atlanta", real data)."""
         limit = self._limit(limit)
         with self._lock.read():
             prof = self._profile_of(org_id)
@@ -1517,6 +1521,8 @@ class Engine:
             assert pos is not None
             q = self.catalog.vectors[pos].copy()
         need = home_need(org, org.profile_text()[:5000], required_capabilities=list(prof.needs))
+        if around is not None:
+            need = need.model_copy(update=around.need_fields())
         f = filters.model_copy(deep=True) if filters else Filters()
         if sectors:
             f.sectors = [Sector(s) for s in sectors]
@@ -1528,10 +1534,13 @@ class Engine:
             ranked = self._score(need, cands, required, prof, q)
             explained = reasons_need(need)
             name = readable_name(org.name)
+            home = org.city or org.region or f"{name}'s home"
             voice = Voice(
                 subject=f"{name}'s profile",
                 asked=f"{name} seeks",
-                place=org.city or org.region or f"{name}'s home",
+                place=around.label if around is not None else home,
+                point=None if around is not None else f"{name}'s home",
+                requester=name,
             )
             return [
                 self._match(s, need, required, dist, explained, voice) for s in ranked.head(limit)

@@ -356,6 +356,13 @@ class Voice:
     subject: str = "the need"  # "Its profile closely matches the need"
     asked: str = "asked"  # "(asked: 'food insecurity')"
     place: str = "the need's location"  # "Based 5 km from the need's location"
+    # the point a distance is measured from within the partner's own city: "Based in Hilo,
+    # 2 km from the need's location"; None: "Based in Hilo, 2 km away" (a page searching
+    # around "Hilo, HI" read "Based in Hilo, 2 km from Hilo, HI", real data walk)
+    point: str | None = "the need's location"
+    # who asked: "Shares focus areas with the requester" (on an organisation's own aligned
+    # page, the requester is that organisation)
+    requester: str = "the requester"
 
 
 NEED_VOICE = Voice()
@@ -420,8 +427,12 @@ def reasons_for(
         # "10 km away" on the card, so not "9 km" here
         km = f"{round(s.distance_km, 1):.0f} km"
         same_city = bool(need.city and org.city and need.city.lower() == org.city.lower())
-        origin = need.city if need.city and not same_city else voice.place
-        out.append(f"Based {where}{km} from {origin}.")
+        if not same_city:
+            out.append(f"Based {where}{km} from {need.city or voice.place}.")
+        elif voice.point is not None:
+            out.append(f"Based {where}{km} from {voice.point}.")
+        else:
+            out.append(f"Based {where}{km} away.")
     elif need.city and org.city and need.city.lower() == org.city.lower():
         out.append(f"Based in the same city ({org.city}).")
     elif need.region and org.region and need.region.lower() == org.region.lower():
@@ -429,7 +440,8 @@ def reasons_for(
     for cap, wanted in s.gains.items():
         out.append(f"Would gain {capabilities.label(cap)}: it seeks '{short_phrase(wanted)}'.")
     if s.shared_focus:
-        out.append("Shares focus areas with the requester: " + ", ".join(s.shared_focus) + ".")
+        shared = ", ".join(s.shared_focus)
+        out.append(f"Shares focus areas with {voice.requester}: {shared}.")
     if not org.offers and s.covers:
         out.append("Its offers were read from its description (it lists none).")
     age_days = ((now or utcnow()) - org.updated_at).days

@@ -20,6 +20,7 @@ from api.web.render import context, templates
 from matcher import places
 from matcher.domain import SECTORS, Filters, Match, Sector, home_need
 from matcher.errors import NotFoundError, PlaceError, ValidationError
+from matcher.names import readable_name
 from matcher.places.resolve import Place
 from matcher.score import Voice
 
@@ -104,22 +105,20 @@ async def aligned(
     where = spot.label if spot is not None else (org.city or org.region or "its home")
     # the page shows a focus, not a need: its reasons speak of the focus, placed at `where`
     # ("matches the need" and "(asked: 'food insecurity')", real data walk)
-    focus_voice = Voice(subject="the focus", asked="the focus", place=where)
+    focus_voice = Voice(
+        subject="the focus",
+        asked="the focus",
+        place=where,
+        point=None,
+        requester=readable_name(org.name),
+    )
 
     def work() -> list[Match]:
         if not focus:
-            return engine.match(org_id, sectors=wanted, filters=area, limit=limit)
+            return engine.match(org_id, sectors=wanted, filters=area, limit=limit, around=spot)
         need = home_need(org, focus)
         if spot is not None:
-            need = need.model_copy(
-                update={
-                    "city": spot.city,
-                    "region": spot.region,
-                    "country": spot.country,
-                    "lat": spot.lat,
-                    "lon": spot.lon,
-                }
-            )
+            need = need.model_copy(update=spot.need_fields())
         filters = area.model_copy(
             update={"sectors": [Sector(s) for s in wanted or ()], "exclude_ids": [org.id]}
         )

@@ -43,6 +43,16 @@ class Place:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def need_fields(self) -> dict[str, Any]:
+        """What of it places a need there (`Need.model_copy(update=...)`)."""
+        return {
+            "city": self.city,
+            "region": self.region,
+            "country": self.country,
+            "lat": self.lat,
+            "lon": self.lon,
+        }
+
 
 # normalisers ----------------------------------------------------------------------------------
 def state_code(text: str | None) -> str | None:

@@ -275,3 +275,23 @@ def test_without_a_focus_the_reasons_speak_of_the_organisation(client: TestClien
     assert page.status_code == 200, page.text
     reasons = " ".join(re.findall(r'<ul class="reasons">(.*?)</ul>', page.text, re.S))
     assert reasons and "the need" not in reasons and "asked:" not in reasons
+
+
+def test_without_a_focus_a_place_is_where_distances_are_measured_from(
+    client: TestClient,
+) -> None:
+    """A company's page asked around Hilo without a focus listed Hawaii's nonprofits, but its
+    cards said "Based in Honolulu, 7227 km from Atlanta" and its hint "nearer Atlanta" (real
+    data walk: the place was a filter only). The match is now made around the place."""
+    company = _first("business")  # based in Portland, OR
+    page = client.get(f"/organisations/{company}/aligned", params={"place": "Seattle, WA"})
+    assert page.status_code == 200, page.text
+    assert re.search(r"nearer Seattle[^<]* first among", page.text)
+    listed = page.text.split('class="aligned-wide"')[0]
+    cards = re.findall(r'<p class="meta">[A-Za-z]+ · ([^,<]+), [^·<]+ · (\d+) km away', listed)
+    seattle = [int(km) for city, km in cards if city == "Seattle"]
+    assert seattle and max(seattle) <= 25, cards  # measured from Seattle, not from Portland
+    reasons = " ".join(re.findall(r'<ul class="reasons">(.*?)</ul>', page.text, re.S))
+    assert "from Portland" not in reasons and "Portland&#39;s home" not in reasons
+    # a partner in the place's own city: "Based in Seattle, 3 km away." (not "... from Seattle")
+    assert re.search(r"Based in Seattle, \d+ km away\.", reasons), reasons[:2000]

@@ -63,3 +63,25 @@ def test_a_match_speaks_of_the_organisation_profile(engine: Engine) -> None:
     text = " ".join(r for m in matches for r in m.reasons)
     assert "the need" not in text and "asked:" not in text, text
     assert f"matches {name}'s profile" in text, text
+
+
+def test_a_page_voice_names_the_requester_and_no_place_twice() -> None:
+    """ "Based in Hilo, 2 km from Hilo, HI." and "Shares focus areas with the requester" on a
+    company's own aligned page (real data walk)."""
+    prof = make_profile(_company())
+    s = _scored()
+    s.shared_focus = ["groceries"]
+    in_laurel = Need(text="food for hungry families", city="Laurel", lat=45.78, lon=-108.5)
+    page = Voice(
+        subject="the focus",
+        asked="the focus",
+        place="Laurel, MT",
+        point=None,
+        requester="Grocer Corp",
+    )
+    said = reasons_for(s, prof, in_laurel, {}, voice=page)
+    assert "Based in Laurel, 14 km away." in said, said
+    assert "Shares focus areas with Grocer Corp: groceries." in said, said
+    default = reasons_for(s, prof, in_laurel, {})
+    assert "Based in Laurel, 14 km from the need's location." in default, default
+    assert "Shares focus areas with the requester: groceries." in default, default
