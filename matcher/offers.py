@@ -62,6 +62,13 @@ def partner_offers(
                 for k, phrase in prof.offers.items()
                 if phrase.lower() != capabilities.label(k) or about(k)
             }
+            if all(p.lower() == capabilities.label(k) for k, p in prof.offers.items()):
+                # only bare labels, an importer's reading: they do not hide what its own words
+                # surely name (JPMorgan's "lending products" are funding; its listed "data and
+                # research" was all it offered, and was not counted: real data walk)
+                text = prof.org.description
+                for k in capabilities.surely_named(text):
+                    offers.setdefault(k, mention_quote(text, k))
         else:
             text = prof.org.description
             sure = capabilities.surely_named(text)  # "makes low-interest loans": funding

@@ -79,3 +79,33 @@ def test_a_food_bank_that_feeds_the_hungry_offers_food(engine: Engine) -> None:
         assert counted is not None and "food_supply" in counted, counted
     finally:
         engine.delete_organisation("feeds-the-hungry")
+
+
+def test_bare_labels_an_importer_listed_do_not_hide_what_the_description_surely_names(
+    engine: Engine,
+) -> None:
+    """JPMorgan's and Bank of America's records list only bare labels ("data and research",
+    "expertise and advice") read by the importer; none was borne out, so the banks counted no
+    offer at all, while their descriptions' "lending" and "financial services" surely name
+    funding (real S&P 500 data). A list in the organisation's own words still stands alone."""
+    base = {
+        "name": "Valley Community Bank",
+        "sector": "business",
+        "description": "A community bank. We make low-interest loans to small businesses.",
+        "city": "Portland",
+        "region": "OR",
+        "country": "US",
+    }
+    engine.create_organisation(Organisation(id="bank-bare", offers=["data and research"], **base))
+    engine.create_organisation(
+        Organisation(id="bank-own-words", offers=["workshops for first-time home buyers"], **base)
+    )
+    try:
+        bare = engine.offers_counted("bank-bare")
+        assert bare is not None and "funding" in bare, bare
+        assert "low-interest loans" in bare["funding"]  # quoted from its description
+        own = engine.offers_counted("bank-own-words")
+        assert own is not None and "funding" not in own, own
+    finally:
+        engine.delete_organisation("bank-bare")
+        engine.delete_organisation("bank-own-words")
