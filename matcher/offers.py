@@ -67,8 +67,8 @@ def partner_offers(
                 # surely name (JPMorgan's "lending products" are funding; its listed "data and
                 # research" was all it offered, and was not counted: real data walk)
                 text = prof.org.description
-                for k in capabilities.surely_named(text):
-                    offers.setdefault(k, mention_quote(text, k))
+                for key in capabilities.surely_named(text):
+                    offers.setdefault(key, mention_quote(text, key))
         else:
             text = prof.org.description
             sure = capabilities.surely_named(text)  # "makes low-interest loans": funding
