@@ -527,3 +527,36 @@ def test_the_help_asked_is_named_as_the_reasons_name_it(client: TestClient) -> N
     covers = re.findall(r'<p class="covers">Covers: ([^<]+)</p>', r.text)
     named = {c for line in covers for c in line.split(", ")}
     assert named and "distribution" not in named, named
+
+
+def test_a_role_holder_covering_nothing_asked_says_so(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A coalition's role goes to the closest candidate of its sector, which may offer none of
+    the help asked: ANSYS held a teen after-school coalition's business role with no "Covers"
+    line and nothing saying why it was there (real data walk). Its card now says so."""
+    bare: list[str] = []
+
+    def first_role_covers_nothing(rec: Recommendation) -> None:
+        rec.required_capabilities = ["food_supply"]
+        holder = next(iter(rec.coalition.roles.values()))
+        for m in rec.coalition.members:
+            if m.id == holder:
+                m.covers = []
+                bare.append(m.id)
+            else:
+                m.covers = ["food_supply"]
+
+    r = _post_edited(client, monkeypatch, first_role_covers_nothing)
+    assert r.status_code == 200, r.text
+    cards = re.findall(r'<article class="partner" id="org-([^"]+)".*?</article>', r.text, re.S)
+    assert bare and cards
+    coalition = r.text.split('id="coalition"')[1].split("</section>")[0]
+    said = re.findall(
+        r'id="org-([^"]+)".*?(?:</article>)', coalition, re.S
+    )  # the coalition's cards, in order
+    assert bare[0] in said
+    for org_id in said:
+        card = coalition.split(f'id="org-{org_id}"')[1].split("</article>")[0]
+        line = "it offers none of the help asked for" in card
+        assert line == (org_id == bare[0]), (org_id, card[:400])
