@@ -422,7 +422,7 @@ class Catalog:
             m &= self._in_country(country)
         region = None
         if filters.region:
-            region = self._codes["region"].get(region_key(filters.region), -1)
+            region = self.region_code(filters.region)
             m &= self._in_region_or_serving(country, region)
         if filters.exclude_ids:
             for oid in filters.exclude_ids:
@@ -434,7 +434,7 @@ class Catalog:
             if region is not None:  # (a region filter has placed the limited bodies above)
                 m &= close | self._wide_or_statewide(country, region, region)
             elif filters.near_region:
-                near = self._codes["region"].get(region_key(filters.near_region), -1)
+                near = self.region_code(filters.near_region)
                 close = (close & ~self._limited()) | self._serving(near)
                 m &= close | self._wide_or_statewide(country, None, near)
             else:

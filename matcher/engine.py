@@ -1412,18 +1412,19 @@ class Engine:
             ]
             if empty:
                 coalition = coalition.model_copy(update={"empty_roles": empty})
-            catalog = self.catalog
             coalition = settle_gaps(
                 coalition,
                 HelpSought(required, parts, clause_vecs, need, floor),
-                catalog,
+                self.catalog,
                 self._score_columns(),
                 by_sector,
                 per_role,
                 allowed_all,
+                # the request's cosines; the fallback is the unshared reference path that
+                # tests/engine/test_query_scores.py compares the shared scores against
                 shared.dense.at
                 if shared is not None
-                else lambda rows: row_dot(catalog.vectors, q, rows),
+                else lambda rows: row_dot(self.catalog.vectors, q, rows),
                 self.settings.proximity_scale_km,
             )
         return Recommendation(

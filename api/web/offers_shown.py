@@ -34,16 +34,17 @@ class OffersShown:
     known: bool = True  # False: not indexed yet, so `counted` holds the list as written
 
 
-def _source(phrase: str, listed: list[str], fields: list[str], description: str) -> str:
+def _source(phrase: str, listed: list[str], fields: list[str], flat_description: str) -> str:
     """Where a counted offer's phrase comes from. Quotation marks around a category field
     ("lodging") or the organisation's name read as if its description said them (real data
-    walk): only a quote of the description or of its own listed offers is quoted."""
+    walk): only a quote of the description or of its own listed offers is quoted.
+    `flat_description`: lower-cased, its runs of white space made one space."""
     if phrase in listed:
         return "listed"
     if phrase.lower() in (f.lower() for f in fields):
         return "field"
     core = phrase.removeprefix("...").removesuffix("...").strip(" .").lower()
-    if core and core in " ".join(description.lower().split()):
+    if core and core in flat_description:
         return "description"
     return ""
 
@@ -59,12 +60,13 @@ def offers_shown(
     if counted is None:
         return OffersShown([OfferShown(o, "") for o in listed], [], known=False)
     shown = []
+    flat = " ".join(description.lower().split())
     for key, phrase in counted.items():
         label = capabilities.label(key)
         text = phrase.strip()
         if text.lower() == label.lower():
             text = ""
-        where = _source(text, listed, fields or [], description) if text else "meaning"
+        where = _source(text, listed, fields or [], flat) if text else "meaning"
         shown.append(OfferShown(label, text if where not in ("", "meaning") else "", where, key))
     unread, other = [], []
     for item in listed:
