@@ -59,6 +59,11 @@ class Capability:
     yields_to: tuple[tuple[str, str], ...] = ()
 
 
+# things a need asks for that are equipment or materials, though no stem names them: "need
+# water tanks, seeds and advice" after a drought asked only advice, "air purifiers" in a heat
+# wave read as energy (real data walks); in asks only, where the group wants the thing
+_THINGS_ASKED = ("water tank", "air purifier", "air filter", "generator", "seeds")
+
 CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         "funding",
@@ -121,8 +126,15 @@ CAPABILITIES: tuple[Capability, ...] = (
             "land",
             "storage",
             "room",
+            # a place to cool off or warm up is space to use ("air purifiers and a cooling
+            # center" for seniors in a heat wave asked no space: real data walk, Hilo)
+            "cooling cent",
+            "warming cent",
         ),
         "space and buildings to use: venues, kitchens, warehouses, rooms, land, storage",
+        # named, asked however far by meaning: "a warming center for winter nights" read
+        # energy by meaning alone
+        sure_in_asks=("cooling center", "cooling centre", "warming center", "warming centre"),
     ),
     Capability(
         "data",
@@ -354,7 +366,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         sure=("forklift", "pallet jack"),
         # "our freezer broke and we need a new one" asked nothing (real data walk, Billings);
         # in asks only: a food bank's walk-in freezer is not equipment it offers
-        sure_in_asks=("freezer", "fridge", "refrigerator"),
+        sure_in_asks=("freezer", "fridge", "refrigerator", *_THINGS_ASKED),
     ),
     Capability(
         "goods",
