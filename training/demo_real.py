@@ -15,6 +15,8 @@ import argparse
 import gzip
 import sys
 import time
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from matcher.cli import main as matcher
@@ -27,11 +29,30 @@ NTEE = "ntee_codes.csv"
 DONE = "demo-real.done"
 
 
-def state_subset(source: Path, target: Path, states: set[str]) -> int:
-    """Copy the header and the rows of `states` (column `state`) of the gzip CSV; their count."""
+@dataclass(frozen=True)
+class Subset:
+    """What `state_subset` copied: the rows kept, and how many rows each state of the file has."""
+
+    kept: int
+    by_state: Counter[str]
+
+    def absent(self, states: set[str]) -> list[str]:
+        """The states asked for that the file holds no row of."""
+        return sorted(s for s in states if not self.by_state[s])
+
+    def held(self) -> str:
+        """The states the file holds, for a message ("CT, DC, ...")."""
+        return ", ".join(sorted(s for s in self.by_state if s)) or "none"
+
+
+def state_subset(source: Path, target: Path, states: set[str]) -> Subset:
+    """Copy the header and the rows of `states` (column `state`) of the gzip CSV; the rows kept
+    and every state's count (so a state the file does not hold can be named, not loaded as
+    nothing)."""
     import csv
 
     kept = 0
+    by_state: Counter[str] = Counter()
     with gzip.open(source, "rt", encoding="utf-8", newline="") as fin:
         reader = csv.reader(fin)
         header = next(reader)
@@ -41,11 +62,13 @@ def state_subset(source: Path, target: Path, states: set[str]) -> int:
             writer = csv.writer(fout)
             writer.writerow(header)
             for row in reader:
-                if len(row) > column and row[column].strip().upper() in states:
+                state = row[column].strip().upper() if len(row) > column else ""
+                by_state[state] += 1
+                if state in states:
                     writer.writerow(row)
                     kept += 1
         tmp.replace(target)
-    return kept
+    return Subset(kept, by_state)
 
 
 def run(step: str, argv: list[str]) -> None:
@@ -72,13 +95,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demo-real: {', '.join(missing)} not found in {shared}", file=sys.stderr)
         return 2
     data: Path = args.data_dir
+    created = not data.exists()
     data.mkdir(parents=True, exist_ok=True)
     if (data / DONE).exists() and not args.force:
         print(f"demo-real: {data} is already loaded ({(data / DONE).read_text().strip()})")
         return 0
     states = {s.strip().upper() for s in args.states.split(",") if s.strip()}
     subset = data / "nonprofits-subset.csv"
-    n = state_subset(shared / NONPROFITS, subset, states)
+    found = state_subset(shared / NONPROFITS, subset, states)
+    absent = found.absent(states)
+    if absent and len(absent) == len(states):
+        subset.unlink()
+        if created:
+            data.rmdir()
+        print(
+            f"demo-real: {NONPROFITS} holds no nonprofit of {', '.join(absent)}; "
+            f"it holds those of {found.held()} (--states)",
+            file=sys.stderr,
+        )
+        return 2
+    if absent:
+        print(
+            f"demo-real: warning: {NONPROFITS} holds no nonprofit of {', '.join(absent)}, so "
+            f"none is loaded there; it holds those of {found.held()}",
+            file=sys.stderr,
+        )
+    n = found.kept
     print(f"nonprofits of {', '.join(sorted(states))}: {n} rows -> {subset}")
     base = ["--data-dir", str(data)]
     run("nonprofits (IRS importer)", [*base, "train", "import", "irs", str(subset)])

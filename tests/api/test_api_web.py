@@ -487,6 +487,25 @@ def test_a_role_with_no_organisation_listed_is_not_called_a_poor_match(
     assert "No academic organisation is listed within your filters, so none can join" in text
     assert "No academic partner is a good enough match" not in text
     assert "No government partner is a good enough match to join." in text
+    assert "A wider distance" not in text  # no distance was set: nothing to widen
+
+
+def test_a_role_with_none_listed_within_a_distance_suggests_a_wider_one(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Phoenix need within 50 km, on data without Arizona's nonprofits: the page said only
+    that none was listed within the filters (real data walk)."""
+
+    def none_near(rec: Recommendation) -> None:
+        rec.coalition.unfilled_roles = ["nonprofit"]
+        rec.coalition.empty_roles = ["nonprofit"]
+        rec.need.lat, rec.need.lon, rec.need.radius_km = 33.45, -112.07, 50.0
+
+    r = _post_edited(client, monkeypatch, none_near)
+    assert r.status_code == 200, r.text
+    gaps = re.search(r'<div id="gaps".*?</div>', r.text, re.S)
+    assert gaps is not None
+    assert "so none can join. A wider distance may reach one further away." in gaps.group(0)
 
 
 def test_a_need_the_search_cannot_read_is_answered_with_a_notice(client: TestClient) -> None:
