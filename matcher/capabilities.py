@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from matcher import gifts
-from matcher.telling import asker_words, telling_clauses
+from matcher.telling import asker_words, place_words, telling_clauses
 
 
 @dataclass(frozen=True)
@@ -57,12 +57,27 @@ class Capability:
     # the need asks the other too ("trained caregivers" in a need for child care are child
     # care workers, not health care)
     yields_to: tuple[tuple[str, str], ...] = ()
+    # stems of phrases whose meaning comes near the capability without asking or offering it
+    # ("a warming center" is a room to warm up in, not heating): a text that names one of them
+    # and none of the capability's own stems or words is not read as it by meaning either
+    mistaken_for: tuple[str, ...] = ()
 
 
 # things a need asks for that are equipment or materials, though no stem names them: "need
 # water tanks, seeds and advice" after a drought asked only advice, "air purifiers" in a heat
 # wave read as energy (real data walks); in asks only, where the group wants the thing
-_THINGS_ASKED = ("water tank", "air purifier", "air filter", "generator", "seeds")
+_THINGS_ASKED = (
+    *("water tank", "water filter", "air purifier", "air filter", "generator", "seeds"),
+    # "Seniors need fans during heat waves" asked nothing (real data walk); not sports fans
+    *("fan", "box fan", "air conditioner", "ac unit", "a/c unit", "window unit"),
+)
+# places to cool off or warm up: space to use ("air purifiers and a cooling center" for seniors
+# in a heat wave asked no space; "a heating center" and "a cooling site" asked nothing: real
+# data walks)
+_PLACES_TO_COOL_OR_WARM = (
+    *("cooling cent", "warming cent", "heating cent"),
+    *("cooling site", "cooling station", "cooling room", "warming site", "warming station"),
+)
 
 CAPABILITIES: tuple[Capability, ...] = (
     Capability(
@@ -97,7 +112,9 @@ CAPABILITIES: tuple[Capability, ...] = (
         sure=("loan", "microloan", "microcredit", "microfinance", "line of credit", "credit union"),
         # "funding to extend water lines or install cisterns" was closer to water than to
         # funding's description by meaning, and the Gallup need of T4 asked nothing at all
-        sure_in_asks=("funding",),
+        # "We need a grant for a tenant union" asked nothing: a grant asked is money
+        # (`_NOT_SURE_IN_ASKS`: not grant writing)
+        sure_in_asks=("funding", "grant"),
         not_after=("on", "library"),
     ),
     Capability(
@@ -126,15 +143,15 @@ CAPABILITIES: tuple[Capability, ...] = (
             "land",
             "storage",
             "room",
-            # a place to cool off or warm up is space to use ("air purifiers and a cooling
-            # center" for seniors in a heat wave asked no space: real data walk, Hilo)
-            "cooling cent",
-            "warming cent",
+            *_PLACES_TO_COOL_OR_WARM,
         ),
         "space and buildings to use: venues, kitchens, warehouses, rooms, land, storage",
         # named, asked however far by meaning: "a warming center for winter nights" read
         # energy by meaning alone
-        sure_in_asks=("cooling center", "cooling centre", "warming center", "warming centre"),
+        sure_in_asks=(
+            *("cooling center", "cooling centre", "warming center", "warming centre"),
+            *("heating center", "heating centre", "cooling site", "cooling station"),
+        ),
     ),
     Capability(
         "data",
@@ -366,7 +383,11 @@ CAPABILITIES: tuple[Capability, ...] = (
         sure=("forklift", "pallet jack"),
         # "our freezer broke and we need a new one" asked nothing (real data walk, Billings);
         # in asks only: a food bank's walk-in freezer is not equipment it offers
-        sure_in_asks=("freezer", "fridge", "refrigerator", *_THINGS_ASKED),
+        sure_in_asks=("freezer", "fridge", "refrigerator", "refrigeration", *_THINGS_ASKED),
+        not_after=("sports", "music", "football", "basketball", "baseball", "soccer", "hockey"),
+        # "We need hygiene supplies for the shelter" asked equipment beside clothing and
+        # household goods, whose stems name hygiene and baby supplies
+        not_preceded_by=("hygiene", "baby"),
     ),
     Capability(
         "goods",
@@ -411,6 +432,9 @@ CAPABILITIES: tuple[Capability, ...] = (
         "energy and climate infrastructure",
         ("energy", "solar", "retrofit", "insulat", "heat pump", "weatheriz", "emission"),
         "energy efficiency: insulation, heating, solar power, weatherisation",
+        # "Our warming center needs blankets" asked energy by meaning, and Carrier joined a
+        # shelter's coalition (real data walk)
+        mistaken_for=_PLACES_TO_COOL_OR_WARM,
     ),
     Capability(
         "disaster",
@@ -558,6 +582,12 @@ _SURE_PATTERNS = [
     for c in CAPABILITIES
     if c.sure
 ]
+# what reads like a sure word of an ask but is not the thing: "plant the seeds of leadership",
+# "help with grant writing"
+_NOT_SURE_IN_ASKS = re.compile(
+    r"(?<![a-z])(?:the\s+seeds\s+of|grants?[\s-]+(?:writ|applica|report|propos|manag|seek))",
+    re.IGNORECASE,
+)
 _SURE_IN_ASKS_PATTERNS = [
     (c.key, re.compile(r"(?<![a-z])" + _sure_words(c, c.sure_in_asks), re.IGNORECASE))
     for c in CAPABILITIES
@@ -699,7 +729,7 @@ def surely_named(text: str) -> set[str]:
 
 @lru_cache(maxsize=65536)
 def _surely_asked(text: str) -> frozenset[str]:
-    t = " " + text.strip().lower().replace("_", " ") + " "
+    t = " " + _NOT_SURE_IN_ASKS.sub(" ", text.strip().lower().replace("_", " ")) + " "
     return _surely_named(text) | {key for key, pat in _SURE_IN_ASKS_PATTERNS if pat.search(t)}
 
 
@@ -709,19 +739,31 @@ def surely_asked(text: str) -> set[str]:
     return set(_surely_asked(text))
 
 
-# what each capability's stems and words would match but for its exceptions
+# what each capability's stems and words would match but for its exceptions, and the phrases
+# it is mistaken for
 _UNEXCEPTED = {
     c.key: _pattern(c, exceptions=False) for c in CAPABILITIES if c.not_phrases or c.not_preceded_by
+}
+_MISTAKEN = {
+    c.key: re.compile(
+        r"(?<![a-z])(?:" + "|".join(re.escape(m) for m in c.mistaken_for) + ")", re.IGNORECASE
+    )
+    for c in CAPABILITIES
+    if c.mistaken_for
 }
 
 
 def ruled_out(key: str, text: str) -> bool:
     """Whether `text` names capability `key` only where the vocabulary says the words mean
     something else (`not_phrases`, `not_preceded_by`: "Rental & Leasing Services" is no
-    housing, "child care" no health care), so no reading by meaning may give it either."""
+    housing, "child care" no health care), or names only what is mistaken for it
+    (`mistaken_for`: "a warming center" is no heating), so no reading by meaning may give it
+    either."""
     loose = _UNEXCEPTED.get(key)
+    mistaken = _MISTAKEN.get(key)
     t = f" {text.strip().lower()} "
-    return bool(loose and loose.search(t)) and not _BY_KEY_PATTERN[key].search(t)
+    said = bool(loose and loose.search(t)) or bool(mistaken and mistaken.search(t))
+    return said and not _BY_KEY_PATTERN[key].search(t)
 
 
 def capabilities_in(text: str) -> set[str]:
@@ -759,6 +801,7 @@ def _infer_required(text: str) -> tuple[tuple[str, str], ...]:
     parts = phrases(text)
     asking = [p for p, told in zip(parts, telling_clauses(text, parts), strict=True) if not told]
     asking = [asker_words(p)[1] for p in asking]  # "Our food bank needs ...": not food
+    asking = [place_words(p)[1] for p in asking]  # "... supplies for the shelter": no housing
     return tuple((key, snippet(phrase, key)) for key, phrase in canonical(asking).items())
 
 

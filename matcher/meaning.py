@@ -23,13 +23,15 @@ from matcher.capabilities import (
     surely_asked,
 )
 from matcher.evidence import Encode
-from matcher.quotes import MAX_QUOTE_WORDS, mention_quote, short_phrase
-from matcher.telling import asker_words
+from matcher.quotes import MAX_QUOTE_WORDS, ask_quote, mention_quote, short_phrase
+from matcher.telling import asker_words, place_words
 
 __all__ = ["MAX_QUOTE_WORDS", "CapabilityMeaning", "short_phrase"]
 
 ASK_THRESHOLD = 0.40  # clause vs capability description (centred cosine)
 ASK_NAMED_THRESHOLD = 0.28  # ... when the clause also names it (a keyword of the vocabulary)
+# ... when the clause names it only as where the help goes ("volunteers at our food bank")
+ASK_WHERE_THRESHOLD = 0.55
 OFFER_THRESHOLD = 0.35  # profile vs description: 2% false, 19% of listed offers (sample)
 OFFER_CONFIRM_THRESHOLD = 0.25  # a keyword read in a mission counts only above this
 FOCUS_OFFER_THRESHOLD = 0.45  # focus phrase vs capability description
@@ -40,10 +42,10 @@ def asked_quote(clause: str, key: str) -> str:
     """How a card quotes the clause that asks capability `key`: around the words that name it
     when the clause does and is long (T4's Wilmington funding ask: "... East Side in Delaware
     can't get bank loans", not its first eight words, "home-based businesses on Wilmington's
-    East Side in Delaware ..."), else its start."""
+    East Side in Delaware ..."), else from its verb of asking or its start (`ask_quote`)."""
     if key in capabilities_in(clause):
         return mention_quote(clause, key)
-    return short_phrase(clause)
+    return ask_quote(clause)
 
 
 class CapabilityMeaning:
@@ -88,11 +90,21 @@ class CapabilityMeaning:
         sims = self.similarity(vectors)  # clauses x capabilities
         named = sims if whole is None else np.maximum(sims, self.similarity(whole[None, :]))
         for j, part in enumerate(parts):
-            for key in capabilities_in(part):
+            # a place or group the help is for names no ask ("hygiene supplies for the
+            # shelter": no housing; "volunteers at our food bank": no food), unless the clause
+            # is close to it by meaning ("beds for the shelter": housing)
+            where, rest = place_words(part)
+            only_where = capabilities_in(where) - capabilities_in(rest)
+            for key in only_where:
+                k = self.keys_.index(key)
+                if sims[j, k] < ASK_WHERE_THRESHOLD:
+                    sims[j, k] = min(sims[j, k], 0.0)
+            for key in capabilities_in(part) - only_where:
                 k = self.keys_.index(key)
                 if named[j, k] >= ASK_NAMED_THRESHOLD:
                     sims[j, k] = max(sims[j, k], ASK_THRESHOLD)
-            for key in surely_asked(part):  # "low-interest loans": funding, however far
+            for key in surely_asked(part) - (surely_asked(where) - surely_asked(rest)):
+                # "low-interest loans": funding, however far
                 k = self.keys_.index(key)
                 sims[j, k] = max(sims[j, k], ASK_THRESHOLD)
             for key in goods_given(part):

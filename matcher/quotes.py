@@ -145,6 +145,32 @@ def _around(sentence: str, key: str, max_words: int) -> str:
     )
 
 
+# the verb of an ask: a long clause read by meaning is quoted from it ("... need air purifiers
+# and a cooling center"), not cut before it ("During heat waves our seniors in Phoenix need
+# ...", real data walk)
+_ASK_VERB = re.compile(
+    r"^(?:needs?|needed|wants?|seeks?|seeking|requires?|lacks?|looking|asks?|asking)$",
+    re.IGNORECASE,
+)
+
+
+def ask_quote(clause: str, max_words: int = MAX_QUOTE_WORDS) -> str:
+    """A quote of a clause that asks for something by its meaning, not by a word: the whole
+    clause when short, else from its verb of asking when the words before it would fill most of
+    the quote, else its start (`short_phrase`)."""
+    body = clause.strip().rstrip(".!?;:, ")
+    words = body.split()
+    if len(words) <= max_words:
+        return short_phrase(body, max_words)
+    verb = next((i for i, w in enumerate(words) if _ASK_VERB.match(w.strip(",;:"))), None)
+    if verb is None or verb < max_words // 2:
+        return short_phrase(body, max_words)
+    start = min(verb, len(words) - max_words)  # a short ask keeps the words before it
+    while start < verb and _is_function_word(words[start]):
+        start += 1
+    return short_phrase(ELLIPSIS + " " + " ".join(words[start:]), max_words)
+
+
 def mention_quote(text: str, key: str, max_words: int = MAX_QUOTE_WORDS) -> str:
     """A quote of `text` (a mission, a description) for capability `key`: the words around its
     first mention, from the sentence that makes it (see `_around`); the text shortened when no

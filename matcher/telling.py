@@ -55,6 +55,50 @@ def asker_words(part: str) -> tuple[str, str]:
     return found.group(1), text[found.end(1) :]
 
 
+# where or for whom the help is asked ("for the shelter", "at our food bank", "staff the
+# cooling center"): a place or group named after one of these and a determiner. Not after
+# "run" or "operate": "We want to run a food rescue route" asks food (T4's Portland need)
+_WHERE = re.compile(
+    r"(?<![a-z])(?:for|at|in|inside|staff|staffing)\s+"
+    r"(?:a|an|the|our|my|this|that|their|its)\s+",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[a-z0-9'\u2019&/-]+", re.IGNORECASE)
+# words that end the name of such a place or group
+_NAME_ENDS = frozenset(
+    {
+        *("and", "or", "but", "to", "with", "so", "that", "which", "who", "because", "during"),
+        *("this", "on", "at", "for", "in", "of", "after", "before", "where", "when", "while"),
+        *("by", "from", "need", "needs", "is", "are", "was", "were", "will", "can", "could"),
+        *("has", "have", "lacks", "wants", "every", "each", "next", "last"),
+    }
+)
+
+
+def place_words(part: str) -> tuple[str, str]:
+    """(the names of the places or groups a clause asks for, the rest of the clause): ("the
+    shelter", "We need hygiene supplies for") for "We need hygiene supplies for the shelter". A
+    place or group the help is for, or where it works ("Volunteers will staff the cooling
+    center"), is not itself asked: those clauses asked housing and space (real data walk). At
+    most four words a name, up to a word that ends it ("and", "to", "during", ...)."""
+    names: list[str] = []
+    rest: list[str] = []
+    at = 0
+    for found in _WHERE.finditer(part):
+        if found.start() < at:
+            continue
+        rest.append(part[at : found.end()])
+        at = found.end()
+        for taken, word in enumerate(_WORD.finditer(part, at)):
+            gap = part[at : word.start()]
+            if taken == 4 or word.group().lower() in _NAME_ENDS or gap.strip():
+                break
+            at = word.end()
+        names.append(part[found.end() : at])
+    rest.append(part[at:])
+    return " ; ".join(n for n in names if n.strip()), "".join(rest)
+
+
 def describes_itself(part: str) -> bool:
     """Whether a clause says what the group is or does, asking nothing ("We run a homeless
     shelter" asks no housing; "We run a program that needs mentors" asks)."""

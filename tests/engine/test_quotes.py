@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from matcher.domain import Need, Organisation
 from matcher.engine import Engine
-from matcher.quotes import mention_quote, short_phrase, without_boilerplate
+from matcher.quotes import ask_quote, mention_quote, short_phrase, without_boilerplate
 
 # Invented missions, shaped like registry ones.
 MEALS = (
@@ -94,3 +94,19 @@ def test_a_card_quotes_a_missions_offer_whole_or_marked_as_cut(engine: Engine) -
     assert offers, card.reasons
     assert all("'Our mission is to meet the nutritional'" not in r for r in offers)
     assert any("with its offer 'meet the nutritional and social needs ...'" in r for r in offers)
+
+
+def test_an_ask_read_by_meaning_is_quoted_from_its_verb_not_cut_before_it() -> None:
+    """ "(asked: 'During heat waves our seniors in Phoenix need ...')" stopped where the ask
+    began (real data walk)."""
+    long = "During heat waves our seniors in Phoenix need air purifiers and a cooling center."
+    assert ask_quote(long) == "... Phoenix need air purifiers and a cooling center"
+    short_ask = "Every summer during the long heat waves our seniors in Phoenix need help"
+    assert ask_quote(short_ask) == "... heat waves our seniors in Phoenix need help"
+    # an ask near the start, or a short clause: from the start, without its full stop
+    assert ask_quote("We need volunteers to help with grant writing every weekend this spring") == (
+        "We need volunteers to help with grant writing ..."
+    )
+    assert ask_quote("Our families need water filters after the flood.") == (
+        "Our families need water filters after the flood"
+    )

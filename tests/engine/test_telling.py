@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from matcher import capabilities, evidence
-from matcher.telling import telling_clauses
+from matcher.telling import place_words, telling_clauses
 
 HONOLULU = (
     "Parents in Honolulu wait a year or more for a spot in infant and toddler care, and some "
@@ -92,3 +92,22 @@ def test_the_words_naming_the_group_are_not_asked_for() -> None:
         asked = capabilities.infer_required(text)
         assert own not in asked and "volunteers" in asked, (text, asked)
     assert "food_supply" in capabilities.infer_required("Our pantry needs food and volunteers")
+
+
+def test_place_words_name_where_the_help_goes_up_to_the_word_that_ends_them() -> None:
+    assert place_words("We need hygiene supplies for the shelter") == (
+        "shelter",
+        "We need hygiene supplies for the ",
+    )
+    assert place_words("We need volunteers to staff the cooling center this summer") == (
+        "cooling center",
+        "We need volunteers to staff the  this summer",
+    )
+    where, rest = place_words(
+        "We need a van for the food pantry's deliveries and drivers at our bank"
+    )
+    assert where == "food pantry's deliveries ; bank"
+    assert "van" in rest and "drivers" in rest
+    # no determiner, or an activity run: nothing is a place
+    assert place_words("We need funding for housing") == ("", "We need funding for housing")
+    assert place_words("We want to run a food rescue route")[0] == ""
