@@ -61,6 +61,9 @@ class Capability:
     # ("a warming center" is a room to warm up in, not heating): a text that names one of them
     # and none of the capability's own stems or words is not read as it by meaning either
     mistaken_for: tuple[str, ...] = ()
+    # (word, stem): the stem right after the word means something else ("hazardous materials"
+    # are no materials to give, "gas storage" no space to use)
+    stem_not_after: tuple[tuple[str, str], ...] = ()
 
 
 # things a need asks for that are equipment or materials, though no stem names them: "need
@@ -140,12 +143,31 @@ CAPABILITIES: tuple[Capability, ...] = (
             "building",
             "kitchen",
             "warehouse",
-            "land",
             "storage",
             "room",
             *_PLACES_TO_COOL_OR_WARM,
         ),
         "space and buildings to use: venues, kitchens, warehouses, rooms, land, storage",
+        # land as a whole word: "USGS Cooperative Landslide Hazard Mapping" made the Geological
+        # Survey offer space, and it joined a cooling center's coalition (real data walk)
+        words=("land",),
+        # a building built, space in the sky or a park, and stored gas or energy are no space
+        # to use: "National Geospatial Program: Building The National Map", "PHMSA Pipeline
+        # Safety Underground Natural Gas Storage Grant", Trane's "environment and green spaces"
+        not_phrases=(
+            *("building the", "building a", "building an", "building our", "building their"),
+            *("building capacity", "building skills", "building resilience", "building trust"),
+            *("building community", "building communities", "building relationships"),
+            *("building bridges", "building blocks", "building strong", "building healthy"),
+            *("building material", "land remote", "land cover", "land surface", "land use"),
+        ),
+        stem_not_after=(
+            *(("capacity", "building"), ("community", "building"), ("team", "building")),
+            *(("nation", "building"), ("coalition", "building"), ("relationship", "building")),
+            *(("green", "space"), ("outer", "space"), ("air", "space"), ("open", "space")),
+            *(("gas", "storage"), ("energy", "storage"), ("carbon", "storage")),
+            *(("battery", "storage"), ("data", "storage")),
+        ),
         # named, asked however far by meaning: "a warming center for winter nights" read
         # energy by meaning alone
         sure_in_asks=(
@@ -385,6 +407,11 @@ CAPABILITIES: tuple[Capability, ...] = (
         # in asks only: a food bank's walk-in freezer is not equipment it offers
         sure_in_asks=("freezer", "fridge", "refrigerator", "refrigeration", *_THINGS_ASKED),
         not_after=("sports", "music", "football", "basketball", "baseball", "soccer", "hockey"),
+        # the Pipeline and Hazardous Materials Safety Administration offered equipment by its
+        # "Hazardous Materials" grants, and joined coalitions for air filters and a generator
+        stem_not_after=(
+            *(("hazardous", "material"), ("radioactive", "material"), ("nuclear", "material")),
+        ),
         # "We need hygiene supplies for the shelter" asked equipment beside clothing and
         # household goods, whose stems name hygiene and baby supplies
         not_preceded_by=("hygiene", "baby"),
@@ -543,7 +570,10 @@ def _pattern(cap: Capability, *, exceptions: bool = True) -> re.Pattern[str]:
     """Any stem (or gift stem) of `cap` at a word start, or any of its words as a whole word;
     never where one of its `not_phrases` starts, nor right after one of its `not_preceded_by`
     words (`exceptions=False`: anywhere, for `ruled_out`)."""
-    alternatives = [re.escape(stem.strip()) for stem in (*cap.stems, *cap.gifts)]
+    alternatives = [
+        (_not_right_after(_words_before(cap, stem)) if exceptions else "") + re.escape(stem.strip())
+        for stem in (*cap.stems, *cap.gifts)
+    ]
     if cap.words:
         alternatives.append("(?:" + "|".join(map(_phrase, cap.words)) + ")" + _PLURAL_END)
     if cap.sure:
@@ -554,6 +584,11 @@ def _pattern(cap: Capability, *, exceptions: bool = True) -> re.Pattern[str]:
     if exceptions:
         unless += _not_right_after(cap.not_preceded_by)
     return re.compile(r"(?<![a-z])" + unless + "(?:" + "|".join(alternatives) + ")", re.IGNORECASE)
+
+
+def _words_before(cap: Capability, stem: str) -> tuple[str, ...]:
+    """The words right after which `stem` of `cap` means something else (`stem_not_after`)."""
+    return tuple(word for word, st in cap.stem_not_after if st == stem)
 
 
 def _not_right_after(words: tuple[str, ...]) -> str:
@@ -742,7 +777,9 @@ def surely_asked(text: str) -> set[str]:
 # what each capability's stems and words would match but for its exceptions, and the phrases
 # it is mistaken for
 _UNEXCEPTED = {
-    c.key: _pattern(c, exceptions=False) for c in CAPABILITIES if c.not_phrases or c.not_preceded_by
+    c.key: _pattern(c, exceptions=False)
+    for c in CAPABILITIES
+    if c.not_phrases or c.not_preceded_by or c.stem_not_after
 }
 _MISTAKEN = {
     c.key: re.compile(

@@ -154,6 +154,12 @@ _ASK_VERB = re.compile(
 )
 
 
+# words after which "need" or "want" is a noun, not the verb of an ask
+_BEFORE_A_NOUN = frozenset(
+    {"in", "the", "a", "an", "our", "their", "its", "his", "her", "of", "greatest", "special"}
+)
+
+
 def ask_quote(clause: str, max_words: int = MAX_QUOTE_WORDS) -> str:
     """A quote of a clause that asks for something by its meaning, not by a word: the whole
     clause when short, else from its verb of asking when the words before it would fill most of
@@ -162,7 +168,15 @@ def ask_quote(clause: str, max_words: int = MAX_QUOTE_WORDS) -> str:
     words = body.split()
     if len(words) <= max_words:
         return short_phrase(body, max_words)
-    verb = next((i for i, w in enumerate(words) if _ASK_VERB.match(w.strip(",;:"))), None)
+    verb = next(
+        (
+            i
+            for i, w in enumerate(words)
+            if _ASK_VERB.match(w.strip(",;:"))
+            and not (i and words[i - 1].lower() in _BEFORE_A_NOUN)  # "neighbours in need"
+        ),
+        None,
+    )
     if verb is None or verb < max_words // 2:
         return short_phrase(body, max_words)
     start = min(verb, len(words) - max_words)  # a short ask keeps the words before it

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matcher import capabilities
-from matcher.capabilities import _BY_KEY, _STEM_PATTERNS, CAPABILITIES, _reading
+from matcher.capabilities import _BY_KEY, _STEM_PATTERNS, CAPABILITIES, _reading, capabilities_in
 
 
 def _reference(text: str) -> frozenset[str]:
@@ -369,3 +369,31 @@ def test_a_broken_freezer_asks_equipment_but_a_freezer_on_offer_is_none() -> Non
     # a food bank's mission naming its walk-in freezer offers no equipment
     assert "equipment" not in capabilities.capabilities_in("walk-in freezer storage")
     assert "equipment" not in capabilities.surely_named("walk-in freezer storage")
+
+
+def test_words_that_start_like_space_or_materials_but_mean_else_are_neither() -> None:
+    """Real data walk: the Geological Survey offered space by "Landslide Hazard Mapping" and
+    "Building The National Map" and joined a cooling center's coalition; the Pipeline and
+    Hazardous Materials Safety Administration offered equipment by its "Hazardous Materials"
+    grants and joined coalitions for air filters and a generator; Trane covered "a space" with
+    "environment and green spaces"."""
+    for text in (
+        "USGS Cooperative Landslide Hazard Mapping and Assessment Program",
+        "National Geospatial Program: Building The National Map",
+        "PHMSA Pipeline Safety Underground Natural Gas Storage Grant",
+        "environment and green spaces",
+        "capacity building for small nonprofits",
+    ):
+        assert "facilities" not in capabilities_in(text), text
+        if "Landslide" not in text:  # no word of space at all, so nothing to rule out
+            assert capabilities.ruled_out("facilities", text), text
+    assert "equipment" not in capabilities_in("Hazardous Materials State Inspection Grant")
+    assert "equipment" in capabilities_in("building materials and school supplies")
+    for text in (
+        "We need land for a community garden",
+        "the building needs a new roof",
+        "cold storage for produce",
+        "a community space for meetings",
+        "storage space",
+    ):
+        assert "facilities" in capabilities_in(text), text

@@ -107,6 +107,10 @@ def test_an_ask_read_by_meaning_is_quoted_from_its_verb_not_cut_before_it() -> N
     assert ask_quote("We need volunteers to help with grant writing every weekend this spring") == (
         "We need volunteers to help with grant writing ..."
     )
+    # "in need" is no verb of asking
+    assert ask_quote("people who would give an evening each week to our neighbours in need") == (
+        "people who would give an evening each week ..."
+    )
     assert ask_quote("Our families need water filters after the flood.") == (
         "Our families need water filters after the flood"
     )
