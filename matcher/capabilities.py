@@ -73,6 +73,10 @@ _THINGS_ASKED = (
     *("water tank", "water filter", "air purifier", "air filter", "generator", "seeds"),
     # "Seniors need fans during heat waves" asked nothing (real data walk); not sports fans
     *("fan", "box fan", "air conditioner", "ac unit", "a/c unit", "window unit"),
+    # "We need wheelchairs" read transport for people; "first aid kits" asked nothing
+    *("wheelchair", "mobility aid", "first aid kit", "first-aid kit"),
+    # a free clinic's "medical supplies" asked health services alone
+    *("medical supplies", "medical supply", "medical equipment", "medical device"),
 )
 # places to cool off or warm up: space to use ("air purifiers and a cooling center" for seniors
 # in a heat wave asked no space; "a heating center" and "a cooling site" asked nothing: real
@@ -221,6 +225,8 @@ CAPABILITIES: tuple[Capability, ...] = (
             "van nuys",
         ),
         senses=("transport for people: rides, drivers, vans and buses",),
+        # a wheelchair is equipment, not a ride ("We need wheelchairs" read as transport)
+        mistaken_for=("wheelchair", "mobility aid"),
     ),
     Capability(
         "regulatory",
@@ -320,7 +326,11 @@ CAPABILITIES: tuple[Capability, ...] = (
         "health care: clinics, doctors, nurses, medical treatment, counselling",
         senses=("home care and caregivers for older or disabled people",),
         # personal care products are toiletries (goods), not care
-        not_phrases=("care product", "care item", "care supplies", "care kit", "care package"),
+        not_phrases=(
+            *("care product", "care item", "care supplies", "care kit", "care package"),
+            # things for care, not care ("Our free clinic needs medical supplies")
+            *("medical supplies", "medical supply", "medical equipment", "medical device"),
+        ),
         # HUD's "Housing Counseling" and "Continuum of Care" programmes made it offer health
         # services; a need for child care asked them (child, infant, day and after-school care
         # are child care)
@@ -453,6 +463,9 @@ CAPABILITIES: tuple[Capability, ...] = (
         # "help with groceries" read as goods beside food supply (groceries are near household
         # goods by meaning): food words ask food when the need asks food
         yields_to=(("grocer", "food_supply"), ("food", "food_supply"), ("meal", "food_supply")),
+        # "medical supplies" read as goods by meaning (its description names hygiene products),
+        # so Dollar General was named for a free clinic's supplies (real data walk)
+        mistaken_for=("medical suppl", "medical equipment", "medical device", "first aid"),
     ),
     Capability(
         "energy",
@@ -620,7 +633,8 @@ _SURE_PATTERNS = [
 # what reads like a sure word of an ask but is not the thing: "plant the seeds of leadership",
 # "help with grant writing"
 _NOT_SURE_IN_ASKS = re.compile(
-    r"(?<![a-z])(?:the\s+seeds\s+of|grants?[\s-]+(?:writ|applica|report|propos|manag|seek))",
+    r"(?<![a-z])(?:the\s+seeds\s+of|grants?[\s-]+(?:writ|applica|report|propos|manag|seek)"
+    r"|wheelchair[\s-]+access)",
     re.IGNORECASE,
 )
 _SURE_IN_ASKS_PATTERNS = [

@@ -365,6 +365,26 @@ def test_figures_of_speech_are_not_things_and_named_things_are(sample_engine: En
     )
 
 
+def test_medical_supplies_and_wheelchairs_are_equipment_not_goods_care_or_rides(
+    sample_engine: Engine,
+) -> None:
+    """Real data walks: "medical supplies" asked clothing and household goods by meaning
+    (Dollar General named for a free clinic), or health services alone; "We need wheelchairs"
+    read as transport for people."""
+    for text in (
+        "Our free clinic needs medical supplies and volunteer nurses",
+        "We need first aid kits and medical supplies for the shelter",
+        "We need wheelchairs and medical equipment for seniors",
+    ):
+        asked = sample_engine.read_need(Need(text=text)).required
+        assert "equipment" in asked, (text, asked)
+        assert not {"goods", "distribution"} & set(asked), (text, asked)
+    asked = sample_engine.read_need(Need(text="We need medical supplies for seniors")).required
+    assert "healthcare" not in asked, asked
+    van = sample_engine.read_need(Need(text="We need a wheelchair-accessible van for seniors"))
+    assert "distribution" in van.required and "equipment" not in van.required, van.required
+
+
 def test_where_the_help_goes_is_not_asked(sample_engine: Engine) -> None:
     """ "We need hygiene supplies for the shelter" asked housing and equipment, "Volunteers will
     staff the cooling center" space: the place the help is for, or where it works, is not what
