@@ -150,6 +150,9 @@ CAPABILITIES: tuple[Capability, ...] = (
             "storage",
             "room",
             *_PLACES_TO_COOL_OR_WARM,
+            # "a youth soccer league ... need coaches, equipment and a field to play on"
+            *("playing field", "sports field", "ball field", "ballfield", "soccer field"),
+            *("athletic field", "field to play", "gymnasium"),
         ),
         "space and buildings to use: venues, kitchens, warehouses, rooms, land, storage",
         # land as a whole word: "USGS Cooperative Landslide Hazard Mapping" made the Geological
@@ -177,6 +180,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         sure_in_asks=(
             *("cooling center", "cooling centre", "warming center", "warming centre"),
             *("heating center", "heating centre", "cooling site", "cooling station"),
+            *("playing field", "sports field", "soccer field", "ball field", "field to play"),
         ),
     ),
     Capability(
@@ -385,8 +389,16 @@ CAPABILITIES: tuple[Capability, ...] = (
         "legal aid",
         # a court advocate walks a survivor or a tenant through court (T4's Dover need asked
         # "court advocates" and read no legal help)
-        ("legal", "lawyer", "attorney", "rights", "immigration advice", "court advoca"),
+        (
+            *("legal", "lawyer", "attorney", "rights", "immigration advice", "court advoca"),
+            # the legal work itself, not who it is for ("asylum seekers")
+            *("asylum case", "asylum claim", "asylum application", "asylum hearing"),
+            *("deportation", "naturaliz", "expunge"),
+        ),
         "legal help: lawyers, legal representation, rights and immigration advice",
+        # immigrants are who is helped, not legal help: "Immigrant families in Providence need
+        # English classes" asked legal aid by meaning (real data walk)
+        mistaken_for=("immigrant", "refugee", "asylum seeker"),
     ),
     Capability(
         "public_programmes",
@@ -462,7 +474,11 @@ CAPABILITIES: tuple[Capability, ...] = (
         senses=("clothing, shoes and apparel",),
         # "help with groceries" read as goods beside food supply (groceries are near household
         # goods by meaning): food words ask food when the need asks food
-        yields_to=(("grocer", "food_supply"), ("food", "food_supply"), ("meal", "food_supply")),
+        yields_to=(
+            *(("grocer", "food_supply"), ("food", "food_supply"), ("meal", "food_supply")),
+            # "need coaches, equipment and a field" read goods from "equipment" by meaning
+            ("equipment", "equipment"),
+        ),
         # "medical supplies" read as goods by meaning (its description names hygiene products),
         # so Dollar General was named for a free clinic's supplies (real data walk)
         mistaken_for=("medical suppl", "medical equipment", "medical device", "first aid"),
@@ -470,7 +486,13 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         "energy",
         "energy and climate infrastructure",
-        ("energy", "solar", "retrofit", "insulat", "heat pump", "weatheriz", "emission"),
+        (
+            *("energy", "solar", "retrofit", "insulat", "heat pump", "weatheriz", "emission"),
+            # "families need help ... replacing furnaces" after a flood asked no energy; not
+            # "heating" alone: "pre-apprenticeships in ... heating and cooling trades"
+            *("furnace", "boiler", "heating assistance", "heating bill", "heating repair"),
+            *("heating system", "heating cost", "home heating", "heating oil", "heating fuel"),
+        ),
         "energy efficiency: insulation, heating, solar power, weatherisation",
         # "Our warming center needs blankets" asked energy by meaning, and Carrier joined a
         # shelter's coalition (real data walk)
@@ -503,8 +525,13 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         "language",
         "language and translation",
-        ("translat", "interpret", "language", "multilingual"),
+        (
+            *("translat", "interpret", "language", "multilingual"),
+            # "Immigrant families in Providence need English classes" asked legal aid alone
+            *("english class", "english lesson", "english as a second", "english course"),
+        ),
         "translation, interpreting and language classes",
+        words=("esl",),
     ),
     Capability(
         "environment",
@@ -634,7 +661,7 @@ _SURE_PATTERNS = [
 # "help with grant writing"
 _NOT_SURE_IN_ASKS = re.compile(
     r"(?<![a-z])(?:the\s+seeds\s+of|grants?[\s-]+(?:writ|applica|report|propos|manag|seek)"
-    r"|wheelchair[\s-]+access)",
+    r"|wheelchair[\s-]+(?:access|van|bus|transport|taxi|ride))",
     re.IGNORECASE,
 )
 _SURE_IN_ASKS_PATTERNS = [

@@ -385,6 +385,27 @@ def test_medical_supplies_and_wheelchairs_are_equipment_not_goods_care_or_rides(
     assert "distribution" in van.required and "equipment" not in van.required, van.required
 
 
+def test_english_classes_furnaces_and_a_playing_field_ask_what_they_are(
+    sample_engine: Engine,
+) -> None:
+    """A walk of real needs: "Immigrant families in Providence need English classes" asked
+    legal aid and no language; "replacing furnaces" after a flood no energy; "a field to play
+    on" for a soccer league nothing, and its "equipment" clothing and household goods too."""
+    english = "Immigrant families in Providence need English classes and help with job applications"
+    asked = sample_engine.read_need(Need(text=english)).required
+    assert "language" in asked and "legal_aid" not in asked, asked
+    asylum = "Refugee families need help with their asylum cases"
+    assert "legal_aid" in sample_engine.read_need(Need(text=asylum)).required
+    flood = "After the flood, families need help cleaning out basements and replacing furnaces"
+    assert "energy" in sample_engine.read_need(Need(text=flood)).required
+    soccer = "We run a youth soccer league and need coaches, equipment and a field to play on"
+    asked = sample_engine.read_need(Need(text=soccer)).required
+    assert {"equipment", "facilities"} <= set(asked) and "goods" not in asked, asked
+    # a trade trained for is no heating asked (T4's South Valley need)
+    trades = "We're looking for pre-apprenticeships in construction and heating and cooling trades"
+    assert "energy" not in sample_engine.read_need(Need(text=trades)).required
+
+
 def test_where_the_help_goes_is_not_asked(sample_engine: Engine) -> None:
     """ "We need hygiene supplies for the shelter" asked housing and equipment, "Volunteers will
     staff the cooling center" space: the place the help is for, or where it works, is not what
