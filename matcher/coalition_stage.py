@@ -10,8 +10,7 @@ import numpy as np
 from matcher.catalog import Catalog
 from matcher.coalition import Member, asked_parts, assemble, coverage_map, gaps, parts_added
 from matcher.domain import Coalition, Match
-from matcher.reach import prefer_within_reach
-from matcher.reach import within_reach as reach_mask
+from matcher.reach import nearest_within_reach
 from matcher.score import Scored
 from matcher.score_arrays import Ranked
 
@@ -117,12 +116,11 @@ def _met(
 def within_reach(
     catalog: Catalog, ss: list[Scored], reach_km: float | None, region: str | None
 ) -> list[Scored]:
-    """The candidates a group could work with in person (`matcher.reach`); all of them when
-    none is. A Santa Fe school joined a Hilo after-school coalition, hospitals 400-770 km away
-    one for Miles City (real data walks)."""
+    """The candidates a group could work with in person (`matcher.reach`); when none is, the
+    nearest ring that holds any (`nearest_within_reach`). A Santa Fe school joined a Hilo
+    after-school coalition, hospitals 400-770 km away one for Miles City (real data walks)."""
     if reach_km is None or not ss:
         return ss
     km = np.array([np.nan if s.distance_km is None else s.distance_km for s in ss])
-    near = reach_mask(catalog, np.array([s.position for s in ss]), km, reach_km, region)
-    keep = prefer_within_reach(near)
+    keep = nearest_within_reach(catalog, np.array([s.position for s in ss]), km, reach_km, region)
     return [s for s, k in zip(ss, keep.tolist(), strict=True) if k]

@@ -20,7 +20,7 @@ from matcher.catalog import Catalog
 from matcher.coalition import asked_parts
 from matcher.domain import Coalition, Match, Need, OfferedElsewhere
 from matcher.geo import haversine_many
-from matcher.reach import WIDE, prefer_within_reach, reach_km, serves_everywhere, within_reach
+from matcher.reach import WIDE, nearest_within_reach, reach_km, serves_everywhere
 from matcher.row_dot import row_dot
 from matcher.score import Scored
 from matcher.score_columns import ScoreColumns
@@ -123,8 +123,10 @@ def offered_elsewhere(
         fit = np.clip(close, 0.0, None) * (1.0 - NEAR_SHARE + NEAR_SHARE * near)
         # one within reach of the need's place first: a hospital auxiliary 1,655 km away was
         # named for a Great Falls clinic's volunteer dentists (real data walk)
-        within = within_reach(catalog, candidates, km, reach_km(need, scale_km), need.region)
-        fit = np.where(prefer_within_reach(within), fit, -np.inf)
+        reach = reach_km(need, scale_km)
+        fit = np.where(
+            nearest_within_reach(catalog, candidates, km, reach, need.region), fit, -np.inf
+        )
         i = int(np.argmax(fit))
         org = catalog.profile(int(candidates[i])).org
         shown = None if wide[i] or np.isnan(km[i]) else round(float(km[i]), 1)

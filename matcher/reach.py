@@ -55,7 +55,27 @@ def within_reach(
     return serves_everywhere(catalog, positions, region) | np.isnan(km) | (km <= reach)
 
 
-def prefer_within_reach(near: np.ndarray) -> np.ndarray:
-    """The rows to keep: those within reach, or all of them when none is (a rural need may
-    have no partner near)."""
-    return near if near.any() else np.ones_like(near)
+# when none is within reach, the rings tried next (multiples of the reach), nearest first
+WIDER_RINGS = (2.0, 4.0)
+
+
+def nearest_within_reach(
+    catalog: Catalog,
+    positions: np.ndarray,
+    km: np.ndarray,
+    reach: float | None,
+    region: str | None,
+) -> np.ndarray:
+    """The rows to prefer: those within reach (`within_reach`); when none is, those within the
+    first wider ring (`WIDER_RINGS`: 400 km, then 800 km at the default scale) that holds any;
+    all of them when none does (a rural need may have no partner near). A Fargo senior
+    center's coalition took meal programmes 1,935 and 1,993 km away over one 207 km away,
+    since none was within 200 km (a walk on real data)."""
+    near = within_reach(catalog, positions, km, reach, region)
+    if near.any() or reach is None:
+        return near if near.any() else np.ones_like(near)
+    for ring in WIDER_RINGS:
+        wider = within_reach(catalog, positions, km, reach * ring, region)
+        if wider.any():
+            return wider
+    return np.ones_like(near)

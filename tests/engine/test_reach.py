@@ -11,7 +11,7 @@ from matcher.coalition_stage import within_reach as coalition_within_reach
 from matcher.domain import Need, Organisation
 from matcher.engine import Engine
 from matcher.gap_offers import offered_elsewhere
-from matcher.reach import reach_km, serves_everywhere, within_reach
+from matcher.reach import nearest_within_reach, reach_km, serves_everywhere, within_reach
 from matcher.score import Scored
 
 VANCOUVER_WA = (45.63, -122.67)
@@ -88,3 +88,33 @@ def test_a_statewide_body_of_the_need_state_may_be_named_for_help(engine: Engine
     in_or = Need(text="families need food", lat=lat, lon=lon, region="OR")
     got = offered_elsewhere(cat, cols, ["food_supply"], allowed, network_better, in_or, 50.0)
     assert got["food_supply"].id == "fb-pdx"
+
+
+def test_with_none_within_reach_the_nearest_ring_is_preferred_not_everyone(
+    engine: Engine,
+) -> None:
+    """A Fargo senior center's coalition took meal programmes 1,935 and 1,993 km away over one
+    207 km away: none was within 200 km, so every candidate counted as near (a walk on real
+    data). The nearest wider ring that holds any is preferred now; all only when none does."""
+    pdx, sea = engine.catalog.position_of_id("fb-pdx"), engine.catalog.position_of_id("fb-sea")
+    assert pdx is not None and sea is not None
+    cat = engine.catalog
+    rows = np.array([pdx, sea])
+    assert nearest_within_reach(cat, rows, np.array([207.0, 1935.0]), 200.0, "ND").tolist() == [
+        True,
+        False,
+    ]
+    assert nearest_within_reach(cat, rows, np.array([700.0, 1935.0]), 200.0, "ND").tolist() == [
+        True,
+        False,
+    ]
+    assert nearest_within_reach(cat, rows, np.array([1200.0, 1935.0]), 200.0, "ND").tolist() == [
+        True,
+        True,
+    ]
+    assert nearest_within_reach(cat, rows, np.array([12.0, 1935.0]), None, "ND").tolist() == [
+        True,
+        True,
+    ]
+    far, nearer = Scored(sea, 0.9, {}, 1935.0, {}, {}), Scored(pdx, 0.5, {}, 207.0, {}, {})
+    assert coalition_within_reach(cat, [far, nearer], 200.0, "ND") == [nearer]
