@@ -121,7 +121,8 @@ CAPABILITIES: tuple[Capability, ...] = (
         # funding's description by meaning, and the Gallup need of T4 asked nothing at all
         # "We need a grant for a tenant union" asked nothing: a grant asked is money
         # (`_NOT_SURE_IN_ASKS`: not grant writing)
-        sure_in_asks=("funding", "grant"),
+        # "Older residents need help paying heating bills" asked health services, no money
+        sure_in_asks=("funding", "grant", "help paying", "help to pay", "help pay"),
         not_after=("on", "library"),
     ),
     Capability(
@@ -181,7 +182,10 @@ CAPABILITIES: tuple[Capability, ...] = (
             *("cooling center", "cooling centre", "warming center", "warming centre"),
             *("heating center", "heating centre", "cooling site", "cooling station"),
             *("playing field", "sports field", "soccer field", "ball field", "field to play"),
+            # "Our homeless shelter needs beds and showers" asked nothing (real data walk)
+            *("shower", "laundry"),
         ),
+        not_after=("baby", "bridal", "rain", "meteor", "snow"),
     ),
     Capability(
         "data",
@@ -361,8 +365,14 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         "food_supply",
         "food supply",
-        ("food", "produce", "meal", "grocer", "surplus", "nutrition", "fresh fruit"),
+        (
+            *("food", "produce", "meal", "grocer", "surplus", "nutrition", "fresh fruit"),
+            # water to drink is provisions ("our seniors in Phoenix need bottled water" asked
+            # nothing: real data walk)
+            *("bottled water", "drinking water", "water bottle"),
+        ),
         "food: groceries, meals, fresh produce, food donations and nutrition",
+        sure_in_asks=("bottled water", "drinking water", "water bottle"),
         # whole words: a food bank whose mission is "TO FEED THE HUNGRY IN THE COMMUNITY"
         # (Richland County, MT) offered no food; never "Hungerford" nor "feedback"
         words=("hunger", "hungry", "feed", "feeding"),
@@ -372,6 +382,9 @@ CAPABILITIES: tuple[Capability, ...] = (
         "housing and shelter",
         ("housing", "shelter", "homes", "accommodat", "tenanc", "rent"),
         "housing and shelter: homes, apartments, beds, rent and tenancy",
+        # beds asked are a place to sleep; not flower or hospital beds
+        sure_in_asks=("bed",),
+        not_after=("flower", "garden", "raised", "hospital", "river", "truck", "sea", "lake"),
         # renting out equipment or cars is no housing (United Rentals' industry, "Rental &
         # Leasing Services", made it cover a shelter's beds on the real T4 catalog)
         not_phrases=(
@@ -433,7 +446,12 @@ CAPABILITIES: tuple[Capability, ...] = (
         # "Hazardous Materials" grants, and joined coalitions for air filters and a generator
         stem_not_after=(
             *(("hazardous", "material"), ("radioactive", "material"), ("nuclear", "material")),
+            # the sector labels of a company list are no offer: "Basic Materials", and Super
+            # Micro's "computer hardware" covered a cooling center's fans (real data walk)
+            *(("basic", "material"), ("computer", "hardware")),
         ),
+        # UPS and Expeditors covered water tanks with their sector, "Industrials"
+        mistaken_for=("industrials",),
         # "We need hygiene supplies for the shelter" asked equipment beside clothing and
         # household goods, whose stems name hygiene and baby supplies
         not_preceded_by=("hygiene", "baby"),
@@ -557,9 +575,13 @@ CAPABILITIES: tuple[Capability, ...] = (
             "pollut",
             "air quality",
             "water quality",
+            # "Families in Gallup haul water and need their wells tested for uranium" asked
+            # nothing (real data walk)
+            *("contaminat", "uranium", "well water", "water testing", "wells tested"),
         ),
         "the environment: conservation, trees and green spaces, watersheds, recycling, "
         "clean air and water",
+        sure_in_asks=("uranium", "wells tested", "water testing", "contaminated water"),
     ),
     Capability(
         "child_care",

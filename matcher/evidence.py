@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matcher.capabilities import capabilities_in
+from matcher.capabilities import capabilities_in, surely_asked
 
 _CLAUSE_SPLIT = re.compile(
     r"(?<=[.!?;:])\s+|,\s+|\s+(?:and|plus|or|but|while|so that|because)\s+", re.IGNORECASE
@@ -36,13 +36,15 @@ Encode = Callable[[Sequence[str]], np.ndarray]  # texts -> centred, unit vectors
 def clauses(text: str, *, keep_named: bool = True) -> list[str]:
     """The short parts of a need that each ask for something (at most MAX_CLAUSES): the parts
     of MIN_CLAUSE_CHARS or more, and (with `keep_named`) the shorter ones that name a capability,
-    a list's items ("funding", "a van", "mentors" in "we need funding, volunteers and a van").
-    The length alone dropped those, so the asks never read them."""
+    a list's items ("funding", "a van", "mentors" in "we need funding, volunteers and a van";
+    "fans" in "we need water and fans", named by a word sure in asks). The length alone dropped
+    those, so the asks never read them."""
     parts = [_LEADING.sub("", p.strip(" .;:!?\"'()")) for p in _CLAUSE_SPLIT.split(text)]
     return [
         p
         for p in parts
-        if len(p) >= MIN_CLAUSE_CHARS or (keep_named and len(p) >= 3 and capabilities_in(p))
+        if len(p) >= MIN_CLAUSE_CHARS
+        or (keep_named and len(p) >= 3 and (capabilities_in(p) or surely_asked(p)))
     ][:MAX_CLAUSES]
 
 

@@ -116,7 +116,7 @@ class CapabilityMeaning:
                     sims[j, k] = 0.0
             asker, rest = asker_words(part)
             if asker:  # "Our food bank needs volunteers": the group, not its ask
-                for key in capabilities_in(asker) - capabilities_in(rest):
+                for key in capabilities_in(asker) - capabilities_in(rest) - surely_asked(rest):
                     sims[j, self.keys_.index(key)] = min(sims[j, self.keys_.index(key)], 0.0)
         if telling is not None and any(telling):  # clauses that only tell the problem
             sims[np.asarray(telling, dtype=bool)] = -np.inf

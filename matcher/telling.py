@@ -59,8 +59,12 @@ def asker_words(part: str) -> tuple[str, str]:
 # cooling center"): a place or group named after one of these and a determiner. Not after
 # "run" or "operate": "We want to run a food rescue route" asks food (T4's Portland need)
 _WHERE = re.compile(
-    r"(?<![a-z])(?:for|at|in|inside|staff|staffing)\s+"
-    r"(?:a|an|the|our|my|this|that|their|its)\s+",
+    r"(?<![a-z])(?:(?:for|at|in|inside|staff|staffing)\s+"
+    r"(?:a|an|the|our|my|this|that|their|its)\s+"
+    # or the people it is for, named without a determiner ("legal advice for renters facing
+    # eviction" asked housing, and an apartment company joined for it: real data walk)
+    r"|for\s+(?=(?:renters|tenants|homeowners|landlords|families|seniors|veterans|students|"
+    r"immigrants|refugees|residents|patients|survivors|workers|farmers|neighbors|neighbours)\b))",
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[a-z0-9'\u2019&/-]+", re.IGNORECASE)

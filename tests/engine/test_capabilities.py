@@ -397,3 +397,13 @@ def test_words_that_start_like_space_or_materials_but_mean_else_are_neither() ->
         "storage space",
     ):
         assert "facilities" in capabilities_in(text), text
+
+
+def test_a_company_list_s_sector_labels_offer_nothing() -> None:
+    """UPS and Expeditors covered water tanks with their sector "Industrials", Air Products an
+    air purifier with "Basic Materials", Super Micro a cooling center's fans with "computer
+    hardware" (real data walk)."""
+    for label in ("Industrials", "Basic Materials", "computer hardware"):
+        assert "equipment" not in capabilities_in(label), label
+        assert capabilities.ruled_out("equipment", label), label
+    assert "equipment" in capabilities_in("Building Materials")

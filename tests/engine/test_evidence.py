@@ -112,3 +112,10 @@ def test_programmes_name_each_owners_closest_programme() -> None:
     assert best["hud"].need_id == "p3"
     assert best["fns"].similarity > best["hud"].similarity
     assert Programmes([], [], [], np.zeros((0, 2))).best(_unit(1, 0)) == {}
+
+
+def test_a_short_item_named_by_a_word_sure_in_asks_is_a_clause() -> None:
+    """ "we need water and fans" lost "fans": no stem names it, only a word sure in asks, so
+    the length dropped it and the asks never read it (real data walk)."""
+    assert clauses("Volunteers will staff the cooling center; we need water and fans")[-1] == "fans"
+    assert clauses("Our shelter needs beds and showers")[-1] == "showers"

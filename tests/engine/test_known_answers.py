@@ -406,6 +406,27 @@ def test_english_classes_furnaces_and_a_playing_field_ask_what_they_are(
     assert "energy" not in sample_engine.read_need(Need(text=trades)).required
 
 
+def test_a_second_walk_s_needs_read_what_they_ask(sample_engine: Engine) -> None:
+    """A helper's walk of real data: "we need water and fans" lost "fans" (a short item named
+    only by a word sure in asks); "beds and showers" for a homeless shelter, "bottled water" in
+    a heat wave and wells "tested for uranium" asked nothing; "help paying heating bills"
+    asked no money; "legal advice for renters" asked housing, and an apartment company joined
+    the coalition for it."""
+    for text, wanted in (
+        ("Volunteers will staff the cooling center; we need water and fans", {"equipment"}),
+        ("Our homeless shelter needs beds and showers", {"housing", "facilities"}),
+        ("During heat waves our seniors need bottled water", {"food_supply"}),
+        ("Families haul water and need their wells tested for uranium", {"environment"}),
+        ("Older residents need help paying heating bills this winter", {"funding", "energy"}),
+    ):
+        asked = sample_engine.read_need(Need(text=text)).required
+        assert wanted <= set(asked), (text, asked)
+    renters = sample_engine.read_need(Need(text="We need legal advice for renters facing eviction"))
+    assert "legal_aid" in renters.required and "housing" not in renters.required
+    flowers = sample_engine.read_need(Need(text="Our garden club needs flower beds and seeds"))
+    assert "housing" not in flowers.required, flowers.required
+
+
 def test_where_the_help_goes_is_not_asked(sample_engine: Engine) -> None:
     """ "We need hygiene supplies for the shelter" asked housing and equipment, "Volunteers will
     staff the cooling center" space: the place the help is for, or where it works, is not what

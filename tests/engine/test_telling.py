@@ -111,3 +111,10 @@ def test_place_words_name_where_the_help_goes_up_to_the_word_that_ends_them() ->
     # no determiner, or an activity run: nothing is a place
     assert place_words("We need funding for housing") == ("", "We need funding for housing")
     assert place_words("We want to run a food rescue route")[0] == ""
+
+
+def test_the_people_help_is_for_are_named_without_a_determiner_too() -> None:
+    where, rest = place_words("We need legal advice for renters facing eviction")
+    assert where == "renters facing eviction" and "legal advice" in rest
+    assert place_words("We need rent help for families")[0] == "families"
+    assert place_words("We need funding for rent")[0] == ""
