@@ -318,6 +318,7 @@ CAPABILITIES: tuple[Capability, ...] = (
             # "need telehealth visits with doctors" asked nothing (real data walk, Miles City)
             "telehealth",
             "telemedic",
+            *("caregiv", "bathing", "in-home"),
             "doctor",
             "physician",
             "dentist",
@@ -343,6 +344,10 @@ CAPABILITIES: tuple[Capability, ...] = (
         # services; a need for child care asked them (child, infant, day and after-school care
         # are child care)
         yields_to=(("caregiv", "child_care"),),
+        # who is helped, not care: "Older residents need help paying heating bills" asked
+        # health services by the home care sense (real data walk); care named ("home care",
+        # "caregivers") still asks it
+        mistaken_for=("older resident", "older adult", "older people", "elderly", "senior"),
         not_preceded_by=(
             "child",
             "childcare",

@@ -425,6 +425,12 @@ def test_a_second_walk_s_needs_read_what_they_ask(sample_engine: Engine) -> None
     assert "legal_aid" in renters.required and "housing" not in renters.required
     flowers = sample_engine.read_need(Need(text="Our garden club needs flower beds and seeds"))
     assert "housing" not in flowers.required, flowers.required
+    # older residents are who is helped: no health care by the home care sense, unless care
+    # is named
+    bills = "Older residents need help paying heating bills and weatherizing their homes"
+    assert "healthcare" not in sample_engine.read_need(Need(text=bills)).required
+    for text in ("Seniors need caregivers at home", "Seniors need help with bathing"):
+        assert "healthcare" in sample_engine.read_need(Need(text=text)).required, text
 
 
 def test_where_the_help_goes_is_not_asked(sample_engine: Engine) -> None:
