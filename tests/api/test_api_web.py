@@ -579,3 +579,29 @@ def test_a_role_holder_covering_nothing_asked_says_so(
         card = coalition.split(f'id="org-{org_id}"')[1].split("</article>")[0]
         line = "it offers none of the help asked for" in card
         assert line == (org_id == bare[0]), (org_id, card[:400])
+
+
+def test_a_role_holder_with_a_related_programme_is_not_said_to_offer_nothing(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Justice Programs Office "Runs a related programme: 'Juvenile Mentoring Program'"
+    and its card said it "offers none of the help asked for" for a youth mentoring need (a
+    helper's walk on real data): its programmes name mentoring, though too few of them for
+    mentoring to count among its offers."""
+    bare: list[str] = []
+
+    def holder_runs_a_programme(rec: Recommendation) -> None:
+        rec.required_capabilities = ["volunteers"]
+        holder = next(iter(rec.coalition.roles.values()))
+        for m in rec.coalition.members:
+            m.covers = [] if m.id == holder else ["volunteers"]
+            if m.id == holder:
+                m.reasons = ["Runs a related programme: 'Juvenile Mentoring Program'."]
+                bare.append(m.id)
+
+    r = _post_edited(client, monkeypatch, holder_runs_a_programme)
+    assert r.status_code == 200, r.text
+    coalition = r.text.split('id="coalition"')[1].split("</section>")[0]
+    card = coalition.split(f'id="org-{bare[0]}"')[1].split("</article>")[0]
+    assert "it offers none of the help asked for" not in card
+    assert "it runs the related programme named above: ask what it could bring" in card
