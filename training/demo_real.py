@@ -121,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
     n = found.kept
-    print(f"nonprofits of {', '.join(sorted(states))}: {n} rows -> {subset}")
+    loaded = sorted(set(states) - set(absent))
+    print(f"nonprofits of {', '.join(loaded)}: {n} rows -> {subset}")
     base = ["--data-dir", str(data)]
     run("nonprofits (IRS importer)", [*base, "train", "import", "irs", str(subset)])
     run("companies (S&P 500)", [*base, "train", "import", "companies", str(shared / COMPANIES)])
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     run("NTEE cause taxonomy", [*base, "causes", "load", str(shared / NTEE)])
     run("index (embeds every profile once; later runs reuse the cache)", [*base, "build"])
-    (data / DONE).write_text(f"states {','.join(sorted(states))}, {n} nonprofits\n")
+    (data / DONE).write_text(f"states {','.join(loaded)}, {n} nonprofits\n")
     return 0
 
 
