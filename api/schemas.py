@@ -622,6 +622,11 @@ class CoalitionPublic(BaseModel):
         description="of the unfilled roles, those no organisation within the filters belongs "
         "to at all (none is listed there, rather than none close enough)",
     )
+    absent_in_region: list[str] = Field(
+        default_factory=list,
+        description="of the empty roles, those no organisation of the data is based in the "
+        "need's region (US state) at all: the service holds none there",
+    )
     joins_for: dict[str, str] = Field(
         default_factory=dict,
         description="member id -> the part of the need (a clause of its text) that member "

@@ -72,6 +72,7 @@ def recommendation_view(
             coverage=coalition.coverage,
             unfilled_roles=list(coalition.unfilled_roles),
             empty_roles=list(coalition.empty_roles),
+            absent_in_region=list(coalition.absent_in_region),
             joins_for=dict(coalition.joins_for),
             alternative_to=dict(coalition.alternative_to),
             offered_elsewhere={

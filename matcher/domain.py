@@ -435,6 +435,9 @@ class Coalition(BaseModel):
     unfilled_roles: list[str] = Field(default_factory=list)
     # of those, the roles no organisation within the filters belongs to at all (none listed)
     empty_roles: list[str] = Field(default_factory=list)
+    # of those, the roles no organisation of the data is based in the need's state at all (a
+    # wider distance reaches one only beyond the state; the data may hold none of it)
+    absent_in_region: list[str] = Field(default_factory=list)
     # member id -> the part of the need (a clause of its text) it joined to meet, for members
     # beyond each role's first
     joins_for: dict[str, str] = Field(default_factory=dict)

@@ -605,3 +605,26 @@ def test_a_role_holder_with_a_related_programme_is_not_said_to_offer_nothing(
     card = coalition.split(f'id="org-{bare[0]}"')[1].split("</article>")[0]
     assert "it offers none of the help asked for" not in card
     assert "it runs the related programme named above: ask what it could bring" in card
+
+
+def test_a_role_the_data_holds_none_of_in_the_state_says_so(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Phoenix need on data without Arizona's nonprofits: the page said a wider distance
+    might reach one, never that the data holds none in Arizona (a helper's walk)."""
+
+    def none_in_arizona(rec: Recommendation) -> None:
+        rec.coalition.unfilled_roles = ["nonprofit"]
+        rec.coalition.empty_roles = ["nonprofit"]
+        rec.coalition.absent_in_region = ["nonprofit"]
+        rec.need.region = "AZ"
+        rec.need.lat, rec.need.lon, rec.need.radius_km = 33.45, -112.07, 50.0
+
+    r = _post_edited(client, monkeypatch, none_in_arizona)
+    assert r.status_code == 200, r.text
+    gaps = re.search(r'<div id="gaps".*?</div>', r.text, re.S)
+    assert gaps is not None
+    text = gaps.group(0)
+    assert "This service's data holds no nonprofit" in text
+    assert "based in AZ, so none can join; a wider distance may reach one in a neighbouring" in text
+    assert "is listed within your filters" not in text

@@ -250,3 +250,31 @@ def test_a_role_no_organisation_within_the_filters_belongs_to_is_said_to_be_empt
     anywhere = engine.recommend(need, filters=Filters(sectors=[Sector.academic]))
     assert anywhere.coalition.empty_roles == []
     assert [m.id for m in anywhere.by_sector.get("academic", [])] == ["uni-sea"]
+
+
+def test_a_role_the_data_holds_none_of_in_the_need_state_is_named_absent(
+    engine: Engine,
+) -> None:
+    """A Phoenix need on data without Arizona's nonprofits was told only that none was within
+    its filters, and that a wider distance might reach one (a helper's walk on real data): the
+    data holds none in that state at all. Such a role is now said to be absent there; one the
+    state holds but the filters leave out is only empty."""
+    from matcher.domain import Filters, Need, Sector
+
+    research = "Research to evaluate our food programme outcomes"
+    in_oregon = Need(text=research, region="Oregon")  # the only university is in Seattle
+    rec = engine.recommend(in_oregon, filters=Filters(sectors=[Sector.academic], region="OR"))
+    assert rec.coalition.empty_roles == ["academic"]
+    assert rec.coalition.absent_in_region == ["academic"]
+    # Washington holds the university: the filters leave it out
+    in_wa = Need(text=research, region="WA")
+    rec = engine.recommend(
+        in_wa, filters=Filters(sectors=[Sector.academic], region="WA", exclude_ids=["uni-sea"])
+    )
+    assert rec.coalition.empty_roles == ["academic"]
+    assert rec.coalition.absent_in_region == []
+    # a need without a state: nothing can be said absent
+    rec = engine.recommend(
+        Need(text=research), filters=Filters(sectors=[Sector.academic], region="OR")
+    )
+    assert rec.coalition.absent_in_region == []
