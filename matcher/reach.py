@@ -71,11 +71,9 @@ def nearest_within_reach(
     all of them when none does (a rural need may have no partner near). A Fargo senior
     center's coalition took meal programmes 1,935 and 1,993 km away over one 207 km away,
     since none was within 200 km (a walk on real data)."""
-    near = within_reach(catalog, positions, km, reach, region)
-    if near.any() or reach is None:
-        return near if near.any() else np.ones_like(near)
-    for ring in WIDER_RINGS:
-        wider = within_reach(catalog, positions, km, reach * ring, region)
-        if wider.any():
-            return wider
-    return np.ones_like(near)
+    if reach is not None:
+        for ring in (1.0, *WIDER_RINGS):
+            near = within_reach(catalog, positions, km, reach * ring, region)
+            if near.any():
+                return near
+    return np.ones(np.asarray(positions).size, dtype=bool)
