@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from matcher import capabilities
 from matcher.cli import main
 from matcher.engine import Engine
 from matcher.errors import ValidationError
@@ -211,10 +212,11 @@ def test_an_agency_offers_what_its_programmes_are_for_not_what_one_title_names()
         *[f"Family Programme {i}" for i in range(17)],
     ]
     assert programme_offers(acf) == ["child care and early learning programmes"]
-    # an offer names no capability the titles do not ("environment and green spaces" would
-    # read facilities too)
+    # an offer names no capability the titles do not: "environment and green spaces" read
+    # facilities too until green spaces stopped naming space (2026-12-03), and now stands whole
     parks = ["Environmental Quality Incentives", "Conservation of Wetlands and Environment"]
-    assert programme_offers(parks) == ["environment programmes"]
+    assert programme_offers(parks) == ["environment and green spaces programmes"]
+    assert "facilities" not in capabilities.capabilities_in(programme_offers(parks)[0])
 
 
 def test_federal_programme_agencies_list_their_programme_offers(tmp_path: Path) -> None:
