@@ -66,6 +66,9 @@ class Capability:
     stem_not_after: tuple[tuple[str, str], ...] = ()
 
 
+# things for care, not care: equipment asked ("Our free clinic needs medical supplies" asked
+# health services alone, or clothing and household goods by meaning)
+_MEDICAL_THINGS = ("medical supplies", "medical supply", "medical equipment", "medical device")
 # things a need asks for that are equipment or materials, though no stem names them: "need
 # water tanks, seeds and advice" after a drought asked only advice, "air purifiers" in a heat
 # wave read as energy (real data walks); in asks only, where the group wants the thing
@@ -75,9 +78,14 @@ _THINGS_ASKED = (
     *("fan", "box fan", "air conditioner", "ac unit", "a/c unit", "window unit"),
     # "We need wheelchairs" read transport for people; "first aid kits" asked nothing
     *("wheelchair", "mobility aid", "first aid kit", "first-aid kit"),
-    # a free clinic's "medical supplies" asked health services alone
-    *("medical supplies", "medical supply", "medical equipment", "medical device"),
+    *_MEDICAL_THINGS,
 )
+# water to drink is provisions ("our seniors in Phoenix need bottled water" asked nothing: real
+# data walk); named in a need, asked however far by meaning
+_WATER_TO_DRINK = ("bottled water", "drinking water", "water bottle")
+# a field to play on is space ("a youth soccer league ... need coaches, equipment and a field to
+# play on" asked nothing)
+_FIELDS_TO_PLAY = ("playing field", "sports field", "ball field", "soccer field", "field to play")
 # places to cool off or warm up: space to use ("air purifiers and a cooling center" for seniors
 # in a heat wave asked no space; "a heating center" and "a cooling site" asked nothing: real
 # data walks)
@@ -151,9 +159,8 @@ CAPABILITIES: tuple[Capability, ...] = (
             "storage",
             "room",
             *_PLACES_TO_COOL_OR_WARM,
-            # "a youth soccer league ... need coaches, equipment and a field to play on"
-            *("playing field", "sports field", "ball field", "ballfield", "soccer field"),
-            *("athletic field", "field to play", "gymnasium"),
+            *_FIELDS_TO_PLAY,
+            *("ballfield", "athletic field", "gymnasium"),
         ),
         "space and buildings to use: venues, kitchens, warehouses, rooms, land, storage",
         # land as a whole word: "USGS Cooperative Landslide Hazard Mapping" made the Geological
@@ -181,7 +188,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         sure_in_asks=(
             *("cooling center", "cooling centre", "warming center", "warming centre"),
             *("heating center", "heating centre", "cooling site", "cooling station"),
-            *("playing field", "sports field", "soccer field", "ball field", "field to play"),
+            *_FIELDS_TO_PLAY,
             # "Our homeless shelter needs beds and showers" asked nothing (real data walk)
             *("shower", "laundry"),
         ),
@@ -337,8 +344,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         # personal care products are toiletries (goods), not care
         not_phrases=(
             *("care product", "care item", "care supplies", "care kit", "care package"),
-            # things for care, not care ("Our free clinic needs medical supplies")
-            *("medical supplies", "medical supply", "medical equipment", "medical device"),
+            *_MEDICAL_THINGS,  # things for care, not care
         ),
         # HUD's "Housing Counseling" and "Continuum of Care" programmes made it offer health
         # services; a need for child care asked them (child, infant, day and after-school care
@@ -372,12 +378,10 @@ CAPABILITIES: tuple[Capability, ...] = (
         "food supply",
         (
             *("food", "produce", "meal", "grocer", "surplus", "nutrition", "fresh fruit"),
-            # water to drink is provisions ("our seniors in Phoenix need bottled water" asked
-            # nothing: real data walk)
-            *("bottled water", "drinking water", "water bottle"),
+            *_WATER_TO_DRINK,
         ),
         "food: groceries, meals, fresh produce, food donations and nutrition",
-        sure_in_asks=("bottled water", "drinking water", "water bottle"),
+        sure_in_asks=_WATER_TO_DRINK,
         # whole words: a food bank whose mission is "TO FEED THE HUNGRY IN THE COMMUNITY"
         # (Richland County, MT) offered no food; never "Hungerford" nor "feedback"
         words=("hunger", "hungry", "feed", "feeding"),
@@ -504,7 +508,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         ),
         # "medical supplies" read as goods by meaning (its description names hygiene products),
         # so Dollar General was named for a free clinic's supplies (real data walk)
-        mistaken_for=("medical suppl", "medical equipment", "medical device", "first aid"),
+        mistaken_for=(*_MEDICAL_THINGS, "medical suppl", "first aid"),
     ),
     Capability(
         "energy",

@@ -563,6 +563,14 @@ class Catalog:
 
         return self._cached(("sectors", sectors), make)
 
+    def holds_in_region(self, sectors: tuple[int, ...], region: str) -> bool:
+        """Whether a live row of these sectors (indexes in SECTORS) is based in `region` (a
+        US state by code or name)."""
+        code = self.region_code(region)
+        if code <= 0:
+            return False
+        return bool((self.mask(None) & self.sector_mask(sectors) & (self.region_ == code)).any())
+
     def sectors_held(self) -> list[int]:
         """Indexes (in SECTORS) of the sectors of the live, published, active rows."""
         # not one value a row: the row-count check of a mask would make it every call

@@ -1226,23 +1226,6 @@ class Engine:
             roles.setdefault(ROLE_OF_SECTOR.get(sector.value, sector.value), []).append(sector)
         return list(roles.items())
 
-    def _roles_absent_in(
-        self, region: str | None, roles: list[tuple[str, list[Sector]]]
-    ) -> list[str]:
-        """Of these roles, those no live organisation of the catalog is based in `region` (a
-        need's US state) for: a Phoenix need on data without Arizona's nonprofits was told
-        only that none was within its filters (a walk on real data). None without a region."""
-        if not region:
-            return []
-        code = self.catalog.region_code(region)
-        live = self.catalog.mask(None)
-        absent = []
-        for role, sectors in roles:
-            rows = self.catalog.sector_mask(tuple(SECTORS.index(s.value) for s in sectors))
-            if code <= 0 or not (live & rows & (self.catalog.region_ == code)).any():
-                absent.append(role)
-        return absent
-
     def _sectors_held(self) -> list[int]:
         """Indexes (in SECTORS) of the sectors of the catalog's live, published, active rows."""
         return self.catalog.sectors_held()
@@ -1428,9 +1411,17 @@ class Engine:
                 r for r, _, allowed in roles if r in coalition.unfilled_roles and not allowed.any()
             ]
             if empty:
-                absent = self._roles_absent_in(
-                    need.region, [(r, s) for r, s, _ in roles if r in empty]
-                )
+                # a role the data holds none of in the need's state: a Phoenix need on data
+                # without Arizona's nonprofits was told only that none was within its filters
+                absent = [
+                    r
+                    for r, sectors, _ in roles
+                    if r in empty
+                    and need.region
+                    and not self.catalog.holds_in_region(
+                        tuple(SECTORS.index(s.value) for s in sectors), need.region
+                    )
+                ]
                 coalition = coalition.model_copy(
                     update={"empty_roles": empty, "absent_in_region": absent}
                 )

@@ -93,8 +93,8 @@ class CapabilityMeaning:
             # a place or group the help is for names no ask ("hygiene supplies for the
             # shelter": no housing; "volunteers at our food bank": no food), unless the clause
             # is close to it by meaning ("beds for the shelter": housing)
-            where, rest = place_words(part)
-            only_where = capabilities_in(where) - capabilities_in(rest)
+            where, beside = place_words(part)
+            only_where = capabilities_in(where) - capabilities_in(beside)
             for key in only_where:
                 k = self.keys_.index(key)
                 if sims[j, k] < ASK_WHERE_THRESHOLD:
@@ -103,7 +103,7 @@ class CapabilityMeaning:
                 k = self.keys_.index(key)
                 if named[j, k] >= ASK_NAMED_THRESHOLD:
                     sims[j, k] = max(sims[j, k], ASK_THRESHOLD)
-            for key in surely_asked(part) - (surely_asked(where) - surely_asked(rest)):
+            for key in surely_asked(part) - (surely_asked(where) - surely_asked(beside)):
                 # "low-interest loans": funding, however far
                 k = self.keys_.index(key)
                 sims[j, k] = max(sims[j, k], ASK_THRESHOLD)

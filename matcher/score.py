@@ -30,6 +30,14 @@ from matcher.meaning import short_phrase
 
 COMPONENTS = ("fit", "coverage", "reciprocity", "proximity", "freshness")
 PROGRAMME_REASON_SIMILARITY = 0.3  # a programme this close to the need is named in the reasons
+RELATED_PROGRAMME = "Runs a related programme"  # how that reason begins
+
+
+def runs_related_programme(reasons: list[str]) -> bool:
+    """Whether a card's reasons name a related programme it runs."""
+    return any(r.startswith(RELATED_PROGRAMME) for r in reasons)
+
+
 OFFERING_REASON_SIMILARITY = 0.3  # so is a company's offering clause this close (its score)
 NEUTRAL = 0.5
 # With no requesting organisation, a community need still brings its community to the table.
@@ -392,7 +400,7 @@ def reasons_for(
         line += ", among the closest found"
     out.append(line + ".")
     if s.programme is not None and s.programme.similarity >= PROGRAMME_REASON_SIMILARITY:
-        out.append(f"Runs a related programme: '{short_phrase(s.programme.title, 12)}'.")
+        out.append(f"{RELATED_PROGRAMME}: '{short_phrase(s.programme.title, 12)}'.")
     if s.offering is not None and s.offering[0] >= OFFERING_REASON_SIMILARITY:
         line = short_phrase(s.offering[1], 12)
         out.append(f"Its description's line closest to {voice.subject}: '{line}'.")

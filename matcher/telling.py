@@ -80,8 +80,9 @@ _NAME_ENDS = frozenset(
 
 
 def place_words(part: str) -> tuple[str, str]:
-    """(the names of the places or groups a clause asks for, the rest of the clause): ("the
-    shelter", "We need hygiene supplies for") for "We need hygiene supplies for the shelter". A
+    """(the names of the places or groups a clause asks for, the rest of the clause):
+    ("shelter", "We need hygiene supplies for the ") for "We need hygiene supplies for the
+    shelter"; several names are joined by " ; ". A
     place or group the help is for, or where it works ("Volunteers will staff the cooling
     center"), is not itself asked: those clauses asked housing and space (real data walk). At
     most four words a name, up to a word that ends it ("and", "to", "during", ...)."""

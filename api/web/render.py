@@ -18,6 +18,7 @@ from api.web.distance import statewide, within_options
 from matcher.capabilities import label as capability_label
 from matcher.domain import SECTORS, Match, Recommendation
 from matcher.names import readable_name
+from matcher.score import runs_related_programme
 
 if TYPE_CHECKING:
     from matcher.accounts import Person
@@ -28,6 +29,7 @@ templates.env.filters["capability"] = capability_label
 templates.env.filters["readable"] = readable_name  # a name in capitals, in title case
 # "statewide", or "district-wide" for DC and "territory-wide" for a territory
 templates.env.filters["statewide"] = statewide
+templates.env.filters["runs_related_programme"] = runs_related_programme
 
 COMPONENT_ORDER = ("fit", "coverage", "reciprocity", "proximity", "freshness")
 COMPONENT_LABELS = {
