@@ -604,7 +604,9 @@ def test_a_role_holder_with_a_related_programme_is_not_said_to_offer_nothing(
     coalition = r.text.split('id="coalition"')[1].split("</section>")[0]
     card = coalition.split(f'id="org-{bare[0]}"')[1].split("</article>")[0]
     assert "it offers none of the help asked for" not in card
-    assert "it runs the related programme named above: ask what it could bring" in card
+    # its reasons come after this line on the card ("named above" pointed the wrong way)
+    assert "it runs the related programme named in its reasons below: ask what" in card
+    assert card.index("ask what it could bring") < card.index("Runs a related programme")
 
 
 def test_a_role_the_data_holds_none_of_in_the_state_says_so(
