@@ -141,9 +141,12 @@ class EmbeddingSwitch:
                 catch_up.poll_once()
             old = self._get_engine()
             self._set_engine(new)
+            # said at once: status read between the swap and the poll below named the old
+            # model beside the new engine (test_the_api_notices_the_pointer_on_the_next_request
+            # failed so under load)
+            self.serving, self.switches = name, self.switches + 1
             if catch_up is not None:
                 catch_up.poll_once()  # read before the switch by the process's follower
-            self.serving, self.switches = name, self.switches + 1
             logger.info(
                 "now serving embedding model %s (switch took %.1f s)",
                 name,
