@@ -10,6 +10,18 @@ SHARED_DATA ?= ../shared/data
 # Proxies whose X-Forwarded-For is believed (rate limits key on the client IP): none by default.
 # Behind a reverse proxy, set e.g. FORWARDED_ALLOW_IPS=10.0.0.5
 FORWARDED_ALLOW_IPS ?=
+# Serving processes (uvicorn --workers) for run, serve and demo-real: 1 by default. On N cores
+# WORKERS=N answers more requests a second (one process runs its rankings' Python one thread at
+# a time); each loads its own engine (N times the memory), the processes follow each other's
+# writes through the change log, rate-limit buckets are shared through the database, and
+# training jobs are queued there and run by a `matcher worker` started beside them.
+WORKERS ?= 1
+MANY := $(filter-out 0 1,$(WORKERS))
+SERVE_ENV := $(if $(MANY),MATCHER_API_RATE_LIMIT_STORE=database MATCHER_API_TRAIN_JOBS=database)
+SERVE_FLAGS := $(if $(MANY),--workers $(WORKERS)) \
+  $(if $(FORWARDED_ALLOW_IPS),--forwarded-allow-ips '$(FORWARDED_ALLOW_IPS)',--no-proxy-headers)
+# with WORKERS > 1: the training-job runner, stopped when the server stops
+JOB_RUNNER = $(if $(MANY),MATCHER_DATA_DIR=$(1) $(SERVE_ENV) $(BIN)/matcher worker & trap "kill $$!" EXIT;)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
@@ -33,16 +45,16 @@ build-sample: setup ## Load the bundled sample corpus into DATA_DIR (first time)
 	$(BIN)/matcher --data-dir $(DATA_DIR) bootstrap
 
 run: build-sample ## Set up, index the bundled sample, serve API and web page on 127.0.0.1:8000
-	MATCHER_DATA_DIR=$(DATA_DIR) $(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT) \
-	  $(if $(FORWARDED_ALLOW_IPS),--forwarded-allow-ips '$(FORWARDED_ALLOW_IPS)',--no-proxy-headers)
+	$(call JOB_RUNNER,$(DATA_DIR)) MATCHER_DATA_DIR=$(DATA_DIR) $(SERVE_ENV) \
+	  $(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT) $(SERVE_FLAGS)
 
 DEMO_DIR ?= ./var/demo-real
 DEMO_STATES ?= RI,DE,VT
 demo-real: setup ## Load real nonprofits of DEMO_STATES, S&P 500, federal agencies and programmes from SHARED_DATA, then serve
 	$(BIN)/python -m training.demo_real --shared-data $(SHARED_DATA) --data-dir $(DEMO_DIR) --states $(DEMO_STATES)
-	MATCHER_DATA_DIR=$(DEMO_DIR) MATCHER_CAUSE_SECTORS='["nonprofit","community","government"]' \
-	  $(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT) \
-	  $(if $(FORWARDED_ALLOW_IPS),--forwarded-allow-ips '$(FORWARDED_ALLOW_IPS)',--no-proxy-headers)
+	export MATCHER_CAUSE_SECTORS='["nonprofit","community","government"]'; \
+	  $(call JOB_RUNNER,$(DEMO_DIR)) MATCHER_DATA_DIR=$(DEMO_DIR) $(SERVE_ENV) \
+	  $(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT) $(SERVE_FLAGS)
 
 browser: ## Install Debian's Chromium for the browser tests (needs root; skipped if present)
 	@if [ ! -x /usr/bin/chromium ]; then \

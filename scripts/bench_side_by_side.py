@@ -37,8 +37,13 @@ ROOT = Path(__file__).resolve().parents[1]
 # variants of this service, to measure a serving choice in the same run as the default
 OURS_VARIANTS: dict[str, dict[str, Any]] = {
     "ours": {},
-    # two uvicorn workers of one compute slot each: no GIL shared by the two cores' rankings
-    "ours-2w": {"workers": 2, "extra_env": {"MATCHER_API_COMPUTE_SLOTS": "1"}},
+    # two uvicorn workers (`make run WORKERS=2`), each with its default compute slots (one a
+    # core): no GIL shared by the two cores' rankings. One process of two slots runs its
+    # rankings' Python one thread at a time and left a third of a core idle at 16 clients.
+    "ours-2w": {"workers": 2},
+    # two workers of one compute slot each: a worker holds the connections the kernel gave
+    # it, so with one slot the busier worker queues while the other idles
+    "ours-2w1": {"workers": 2, "extra_env": {"MATCHER_API_COMPUTE_SLOTS": "1"}},
     # the pure-Python HTTP parser and asyncio's own loop (uvicorn's choice without
     # httptools and uvloop)
     "ours-h11": {"uvicorn_args": ["--loop", "asyncio", "--http", "h11"]},
@@ -209,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         "--systems",
         default=DEFAULT_SYSTEMS,
         help=f"of {', '.join(SYSTEMS)} (baseline-1t: the baseline with OMP_NUM_THREADS=1; "
-        "ours-2w: two uvicorn workers of one compute slot each; ours-h11: uvicorn's "
+        "ours-2w: two uvicorn workers; ours-2w1: two of one compute slot each; ours-h11: uvicorn's "
         "pure-Python HTTP parser and asyncio loop; ours-clauses, ours-one, ours-off: "
         "MATCHER_PACKED_QUERY_PASS=clauses (the default), one or off)",
     )

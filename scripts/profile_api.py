@@ -116,13 +116,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--needs", type=Path, default=ROOT / "data" / "needs.jsonl")
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--ready-timeout", type=float, default=1800.0)
+    p.add_argument(
+        "--gil",
+        action="store_true",
+        help="sample only the thread holding the GIL (py-spy --gil): the samples over rate x "
+        "seconds are the share of the time the GIL was held, the functions what held it",
+    )
     args = p.parse_args(argv)
     spy = py_spy()
     args.out_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     svg_path = args.out_dir / f"server-{stamp}.svg"
     record = [spy, "record", "--format", "flamegraph", "--rate", str(args.rate)]
-    record += ["--nonblocking", "-o", str(svg_path)]
+    record += ["--nonblocking", "-o", str(svg_path)] + (["--gil"] if args.gil else [])
 
     from api.keys import create_api_key
     from matcher.settings import Settings
@@ -174,6 +180,13 @@ def main(argv: list[str] | None = None) -> int:
         f"load average {load0[0]:.1f} -> {load1[0]:.1f} on {os.cpu_count()} CPUs",
         f"top {args.top} functions by own samples (% of all samples of the server's threads):",
     ]
+    if args.gil:  # one sample per tick at most: the thread holding the GIL, if one does
+        held = total / max(args.rate * args.seconds, 1)
+        lines.insert(
+            -1,
+            f"GIL held in about {100 * held:.0f}% of the ticks ({total} samples "
+            f"of {int(args.rate * args.seconds)}; only its holder's frames below)",
+        )
     for name, n in own.most_common(args.top):
         waits = "  (waiting / waking threads)" if any(w in name for w in WAITING) else ""
         lines.append(f"  {100 * n / max(total, 1):5.1f}%  {n:6d}  {name}{waits}")
