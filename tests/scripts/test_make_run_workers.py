@@ -12,6 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from api.keys import create_api_key
+from matcher.settings import Settings
 from training.bench_replicas import SERVER_ENV, seed
 from training.serve_support import free_port
 
@@ -50,6 +52,9 @@ def test_the_dry_run_of_one_worker_serves_as_before() -> None:
 )
 def test_two_workers_serve_and_their_job_runner_stops_with_them(tmp_path: Path) -> None:
     seed(tmp_path, None, orgs=12)
+    key = create_api_key(
+        Settings(data_dir=tmp_path, model_name=SERVER_ENV["MATCHER_MODEL_NAME"]), "t", "analyst"
+    )
     port = free_port()
     env = {**os.environ, **SERVER_ENV}
     make = subprocess.Popen(
@@ -77,6 +82,26 @@ def test_two_workers_serve_and_their_job_runner_stops_with_them(tmp_path: Path) 
         assert sum("multiprocessing" in c for c in running) >= 2, running  # its two workers
         runner = [c for c in running if "matcher worker" in c]
         assert len(runner) == 1, running
+        # a training job started through one worker is seen by both and run by the runner
+        # (no history here: it fails, but it is run; in-process jobs would be 404 on the other
+        # worker half the time, and a queued job with no runner would stay queued)
+        http = httpx.Client(
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"X-API-Key": key},
+            timeout=30,
+            limits=httpx.Limits(max_keepalive_connections=0),  # a connection a request:
+        )  # the kernel hands new connections to either worker
+        started = http.post("/v1/analyst/train", json={})
+        assert started.status_code == 202, started.text
+        url = started.headers["Location"]
+        deadline = time.monotonic() + 120
+        while True:
+            seen = [http.get(url) for _ in range(12)]
+            assert [r.status_code for r in seen] == [200] * 12, [r.text for r in seen]
+            if seen[-1].json()["status"] in ("succeeded", "failed"):
+                break
+            assert time.monotonic() < deadline, seen[-1].text
+            time.sleep(0.5)
         os.killpg(make.pid, signal.SIGINT)  # Ctrl-C in the terminal
         make.wait(timeout=60)
         deadline = time.monotonic() + 20
