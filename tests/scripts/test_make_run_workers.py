@@ -69,7 +69,12 @@ def test_two_workers_serve_and_their_job_runner_stops_with_them(tmp_path: Path) 
         deadline = time.monotonic() + 180
         while True:
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                # both workers ready: each fresh connection may reach either
+                codes = {
+                    httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code
+                    for _ in range(20)
+                }
+                if codes == {200}:
                     break
             except httpx.HTTPError:
                 pass
