@@ -53,7 +53,7 @@ OURS_VARIANTS: dict[str, dict[str, Any]] = {
     "ours-off": {"extra_env": {"MATCHER_PACKED_QUERY_PASS": "off"}},
 }
 SYSTEMS = (*OURS_VARIANTS, "baseline", "txtai", "baseline-1t")
-DEFAULT_SYSTEMS = "ours,baseline,txtai"
+DEFAULT_SYSTEMS = "ours,ours-2w,baseline,txtai"  # ours-2w: `make run WORKERS=2`
 
 
 def _bench_api() -> ModuleType:
@@ -270,9 +270,10 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows))
     for c in concurrencies:
         by = {r["system"]: r for r in rows if r["concurrency"] == c}
-        if "ours" in by and "baseline" in by and by["baseline"]["requests_per_second"]:
-            ratio = by["ours"]["requests_per_second"] / by["baseline"]["requests_per_second"]
-            print(f"  {c} client(s): ours / baseline throughput {ratio:.2f}x")
+        base = by.get("baseline", {}).get("requests_per_second")
+        for ours in (name for name in OURS_VARIANTS if name in by and base):
+            ratio = by[ours]["requests_per_second"] / base
+            print(f"  {c} client(s): {ours} / baseline throughput {ratio:.2f}x")
     if args.json:
         args.json.write_text(json.dumps({"started": started, "rows": rows}, indent=1))
     return 0 if all(r["errors"] == 0 for r in rows) else 1
