@@ -23,6 +23,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.config import ApiSettings
+from matcher.atomic import fsync_directory
 
 SECRET_FILE = "session-secret.txt"
 COOKIE_NAME = "pm_session"
@@ -39,15 +40,36 @@ def session_secret(api_settings: ApiSettings, data_dir: Path) -> str:
         return value
     path = data_dir / SECRET_FILE
     if path.exists():
-        return path.read_text(encoding="utf-8").strip()
+        return _kept_secret(path)
     data_dir.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(48)
+    # written whole under a name of its own, then linked into place: a process that finds the
+    # file reads a whole secret. (Created empty and then written, another process starting at
+    # the same moment read "" and signed its cookies with no key.)
+    tmp = data_dir / f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first
-        return path.read_text(encoding="utf-8").strip()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(value + "\n")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(value + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:  # another process made it first
+            return _kept_secret(path)
+        fsync_directory(data_dir)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return value
+
+
+def _kept_secret(path: Path) -> str:
+    value = path.read_text(encoding="utf-8").strip()
+    if len(value) < 32:  # never sign with a short or empty key
+        raise ValueError(
+            f"{path}: the kept session secret is {len(value)} characters, under 32; delete the "
+            "file to make a new one (signed-in sessions end) or set MATCHER_API_SESSION_SECRET"
+        )
     return value
 
 
