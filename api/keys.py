@@ -10,6 +10,7 @@ The data directory and database come from the usual MATCHER_* settings (or --dat
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import os
 import sys
@@ -31,6 +32,7 @@ from matcher.store.db import Database
 from matcher.store.models import ApiKeyRow
 
 ADMIN_KEY_FILE = "admin-key.txt"
+ADMIN_KEY_LOCK = ".admin-key.lock"
 
 
 @dataclass(frozen=True)
@@ -142,17 +144,26 @@ class KeyRing:
 
 
 def ensure_admin_key(keys: KeyRing, data_dir: Path) -> str | None:
-    """If no admin key exists, create one, write it to DATA_DIR/admin-key.txt (0600), return it."""
+    """If no admin key exists, create one, write it to DATA_DIR/admin-key.txt (0600), return it.
+
+    Processes starting together on one data dir (`uvicorn --workers N`) look and create one at
+    a time, under an flock of DATA_DIR/.admin-key.lock: without it each found no admin and made
+    one. (Machines with data dirs of their own on one PostgreSQL database are not serialised
+    by it: start the first one alone.)"""
     if keys.has_admin():
         return None
-    key, _info_ = keys.create("first admin", Role.admin)
     data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / ADMIN_KEY_FILE
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key + "\n")
-    os.chmod(path, 0o600)
-    return key
+    with open(data_dir / ADMIN_KEY_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if keys.has_admin():  # another process made it while this one waited
+            return None
+        key, _info_ = keys.create("first admin", Role.admin)
+        path = data_dir / ADMIN_KEY_FILE
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key + "\n")
+        os.chmod(path, 0o600)
+        return key
 
 
 def create_api_key(settings: Settings, name: str, role: Role | str) -> str:

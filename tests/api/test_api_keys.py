@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+import threading
 from pathlib import Path
 
 from api_support import hdr, make_settings
@@ -67,6 +68,32 @@ def test_first_admin_key_is_written_once_with_0600(tmp_path: Path) -> None:
     assert ensure_admin_key(ring, tmp_path) is None
     principal = ring.authenticate(key)
     assert principal is not None and principal.role is Role.admin
+    db.dispose()
+
+
+def test_workers_starting_together_make_one_first_admin_key(tmp_path: Path) -> None:
+    """`make run WORKERS=2` on a fresh data dir: both workers found no admin key and each made
+    one (two printed, one kept in admin-key.txt, the other live and unknown to its owner)."""
+    db = Database(make_settings(tmp_path).sqlalchemy_url)
+    db.create_all()
+    start = threading.Barrier(6)
+    made: list[str | None] = []
+
+    def worker() -> None:
+        ring = KeyRing(db)  # a process's own key ring
+        start.wait()
+        made.append(ensure_admin_key(ring, tmp_path))
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    keys = [k for k in made if k is not None]
+    assert len(keys) == 1, f"{len(keys)} first admin keys made"
+    assert (tmp_path / ADMIN_KEY_FILE).read_text().strip() == keys[0]
+    admins = [k for k in KeyRing(db).list() if k.role is Role.admin]
+    assert len(admins) == 1
     db.dispose()
 
 
