@@ -101,8 +101,8 @@ else
 endif
 
 PROFILE_SECONDS ?= 30
-profile: setup ## py-spy flame graph of the server under bench-api's load (var/profile/*.svg) and its top functions by own time
-	$(BIN)/python scripts/profile_api.py --data-dir $(DATA_DIR) --seconds $(PROFILE_SECONDS)
+profile: setup ## py-spy flame graph of the server under bench-api's load (var/profile/*.svg) and its top functions by own time (GIL=1: only the thread holding the GIL)
+	$(BIN)/python scripts/profile_api.py --data-dir $(DATA_DIR) --seconds $(PROFILE_SECONDS) $(if $(filter 1,$(GIL)),--gil)
 
 bench-middleware: setup ## CPU of the HTTP layer per request: each middleware, auth, rate limit, all but ranking
 	$(BIN)/python scripts/bench_middleware.py --data-dir $(DATA_DIR)
