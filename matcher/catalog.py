@@ -17,6 +17,7 @@ import numpy as np
 
 from matcher import capabilities
 from matcher.causes import CauseSpace
+from matcher.coarse_rows import CoarseRows
 from matcher.domain import LEVELS, SECTORS, SERVED_REGIONS_MAX, SIZES, Filters, Organisation
 from matcher.geo import EARTH_RADIUS_KM, haversine_many
 from matcher.places import region_key
@@ -117,6 +118,8 @@ class Catalog:
         self.served_ = np.zeros((0, SERVED_REGIONS_MAX), dtype=np.int32)
         self.pks_ = np.zeros(0, dtype=np.int64)
         self.pos_of_pk_ = np.zeros(0, dtype=np.int64)
+        # a large catalog's coarse copy of its vectors (`fit_coarse`), kept in step by writes
+        self.coarse_: CoarseRows | None = None
         # each row's top causes and their probabilities, when a cause space is set
         self.cause_space: CauseSpace | None = None
         self.cause_idx_ = np.zeros((0, 0), dtype=np.int32)
@@ -149,6 +152,7 @@ class Catalog:
             self._vectors[pos] = vec
             self._by_id[org.id] = pos
             touched.append(pos)
+        self._project(touched)
         self._grow_columns()
         self._stamp(touched)
         for pos in touched:
@@ -160,7 +164,17 @@ class Catalog:
 
     def set_vectors(self, pks: Sequence[int], vectors: np.ndarray) -> None:
         """Replace the vectors of these rows (call `set_cause_space` after, if causes are set)."""
-        self._vectors[[self._pos[pk] for pk in pks]] = vectors
+        positions = [self._pos[pk] for pk in pks]
+        self._vectors[positions] = vectors
+        self._project(positions)
+
+    def fit_coarse(self) -> None:
+        """Keep a coarse copy of the vectors (matcher.coarse_rows), fitted on them now."""
+        self.coarse_ = CoarseRows.fit(self.vectors, capacity=self._vectors.shape[0])
+
+    def _project(self, positions: list[int]) -> None:
+        if self.coarse_ is not None:
+            self.coarse_.set_rows(positions, self._vectors[positions], self._n)
 
     def vectors_of(self, pks: Sequence[int]) -> np.ndarray:
         return self._vectors[[self._pos[pk] for pk in pks]]

@@ -4,7 +4,8 @@
 over its own allowed rows but always for the same query. A row's cosine to the query, its cause
 agreement and the text's lexical matches do not depend on the role, so `QueryScores` computes
 each at most once a request and every retrieval reads it: about five retrievals a request no
-longer gather and multiply the same rows again.
+longer gather and multiply the same rows again. In a catalog with a coarse copy of its vectors
+(matcher.coarse_rows) `best_of` reads exactly only the rows that copy ranks highest.
 """
 
 from __future__ import annotations
@@ -15,8 +16,12 @@ import numpy as np
 
 from matcher.catalog import Catalog
 from matcher.causes import agreement
+from matcher.coarse_rows import MARGIN, CoarseRows, top_indexes
 from matcher.index.base import VectorIndex
 from matcher.row_dot import row_dot
+
+# rows whose exact cosines measure the spread of a set not read whole (as for an ANN search)
+SPREAD_SAMPLE = 2048
 
 
 class RowMemo:
@@ -69,10 +74,14 @@ class QueryScores:
     ) -> None:
         """`expected_rows`: how many rows the request's retrievals may read (the rows its hard
         filters other than sector allow): at a third of the catalog or more, the first read
-        computes every row in one pass (at 100k, role by role cost 3x the one pass)."""
+        computes every row in one pass (at 100k, role by role cost 3x the one pass), unless
+        the catalog keeps a coarse copy: then `best_of` reads only a few rows exactly."""
         self.catalog, self.query, self.text, self.cause_dist = catalog, query, text, cause_dist
         n = catalog.vectors.shape[0]
-        self.dense = RowMemo(n, self._cosines, expected_rows)
+        coarse = catalog.coarse_
+        self._coarse: CoarseRows | None = coarse if coarse is not None and coarse.n == n else None
+        self._coarse_scores: np.ndarray | None = None
+        self.dense = RowMemo(n, self._cosines, None if self._coarse else expected_rows)
         self.cause = RowMemo(n, self._agreement, expected_rows)
         self._lexical: tuple[np.ndarray, np.ndarray] | None = None
         self._lexical_row: np.ndarray | None = None
@@ -91,6 +100,36 @@ class QueryScores:
         ids, scores = index.search(self.query[None, :], want)
         self._searches[key] = (index, want, ids, scores)
         return ids, scores
+
+    def best_of(
+        self, rows: np.ndarray, k: int, margin: int = MARGIN, spread: bool = True
+    ) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+        """The k of `rows` closest to the query: (their indexes into `rows`, best first; their
+        exact cosines; the mean and standard deviation of the cosine over `rows`).
+
+        Every row is read exactly, or with a coarse copy of the catalog, the `margin * k` rows
+        it ranks highest. The spread is then the coarse scores' over every row plus the
+        difference between exact and coarse on an evenly spaced sample (a difference
+        estimator: only the residual's share of the spread is estimated, so it varies a
+        fraction as much as the sample's own would); (0, 1) unread when `spread` is False."""
+        if self._coarse is None or rows.size <= margin * k:
+            values = self.dense.at(rows)
+            order = top_indexes(values, k)
+            return order, values[order], (float(values.mean()), float(values.std()))
+        if self._coarse_scores is None:
+            self._coarse_scores = self._coarse.scores(self.query)
+        coarse = self._coarse_scores
+        picked = self._coarse.preselect(coarse, rows, margin * k)
+        exact = self.dense.at(rows[picked])
+        order = top_indexes(exact, k)
+        if not spread:
+            return picked[order], exact[order], (0.0, 1.0)
+        sample = rows[:: max(1, rows.size // SPREAD_SAMPLE)]
+        ex, co_s = self.dense.at(sample).astype(np.float64), coarse[sample].astype(np.float64)
+        co = coarse[rows].astype(np.float64)
+        mean = co.mean() + ex.mean() - co_s.mean()
+        var = co.var() + ex.var() - co_s.var()
+        return picked[order], exact[order], (float(mean), float(max(var, 0.0) ** 0.5))
 
     def _cosines(self, positions: np.ndarray | None) -> np.ndarray:
         return row_dot(self.catalog.vectors, self.query, positions)

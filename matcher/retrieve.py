@@ -17,9 +17,11 @@ import numpy as np
 
 from matcher.catalog import Catalog
 from matcher.causes import agreement
+from matcher.coarse_rows import top_indexes as _top
 from matcher.domain import Filters
 from matcher.index.base import VectorIndex
 from matcher.index.filtered import DenseHits
+from matcher.query_scores import SPREAD_SAMPLE as SAMPLE_FOR_STATS
 from matcher.query_scores import QueryScores
 from matcher.row_dot import row_dot
 
@@ -97,13 +99,6 @@ class _Stats:
         return (x - self.mean) / max(self.std, 1e-9)
 
 
-def _top(values: np.ndarray, k: int) -> np.ndarray:
-    if values.size <= k:
-        return np.argsort(-values, kind="stable")
-    part = np.argpartition(-values, k - 1)[:k]
-    return part[np.argsort(-values[part], kind="stable")]
-
-
 def _exact(
     catalog: Catalog,
     query: np.ndarray,
@@ -113,19 +108,18 @@ def _exact(
     shared: QueryScores | None = None,
 ) -> tuple[np.ndarray, np.ndarray, _Stats]:
     """Exact top-k over the allowed rows; one matrix-vector product over all rows when most
-    rows are allowed (cheaper than gathering them)."""
+    rows are allowed (cheaper than gathering them). With the request's `shared` scores, the
+    rows it reads (all, or the ones a coarse copy of a large catalog ranks highest)."""
     if shared is not None:
-        scores = shared.dense.at(allowed)
-    elif allowed.size * 3 >= mask.size:
+        order, top, (mean, std) = shared.best_of(allowed, k)
+        return allowed[order], top, _Stats(mean, std)
+    if allowed.size * 3 >= mask.size:
         scores = row_dot(catalog.vectors, query)[allowed]
     else:
         scores = row_dot(catalog.vectors, query, allowed)
     order = _top(scores, k)
     stats = _Stats(float(scores.mean()), float(scores.std()))
     return allowed[order], scores[order], stats
-
-
-SAMPLE_FOR_STATS = 2048
 
 
 def dense_candidates(

@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     exact_filter_threshold: int = Field(
         25_000, ge=0, description="Filtered candidate sets up to this size are scanned exactly"
     )
+    coarse_scan_rows: int = Field(
+        50_000,
+        ge=0,
+        description="catalogs of at least this many rows keep a 128-dimension copy of their "
+        "vectors, and an exact scan scores exactly only the rows that copy ranks highest "
+        "(matcher.coarse_rows; at 100k, 10.5 -> 3.9 ms of CPU a request); 0: never",
+    )
     candidate_pool: int = Field(
         60,
         ge=10,
