@@ -118,7 +118,7 @@ HISTORY = "history"  # the score component the partnership-history model adds
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data"
 # companies read exactly per company whose clauses a request reads, in a large catalog (the
 # closest `offering_candidates` by profile are a cheap pre-filter themselves)
-OWNER_MARGIN = 3
+OWNER_MARGIN = 2
 
 
 @dataclass

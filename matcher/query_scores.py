@@ -22,6 +22,8 @@ from matcher.row_dot import row_dot
 
 # rows whose exact cosines measure the spread of a set not read whole (as for an ANN search)
 SPREAD_SAMPLE = 2048
+# with a coarse copy only the residual's share of the spread is estimated from a sample
+COARSE_SPREAD_SAMPLE = 512
 
 
 class RowMemo:
@@ -108,28 +110,37 @@ class QueryScores:
         exact cosines; the mean and standard deviation of the cosine over `rows`).
 
         Every row is read exactly, or with a coarse copy of the catalog, the `margin * k` rows
-        it ranks highest. The spread is then the coarse scores' over every row plus the
-        difference between exact and coarse on an evenly spaced sample (a difference
-        estimator: only the residual's share of the spread is estimated, so it varies a
-        fraction as much as the sample's own would); (0, 1) unread when `spread` is False."""
+        it ranks highest, and the spread is `spread`'s; (0, 1) unread when `spread` is False."""
         if self._coarse is None or rows.size <= margin * k:
             values = self.dense.at(rows)
             order = top_indexes(values, k)
             return order, values[order], (float(values.mean()), float(values.std()))
-        if self._coarse_scores is None:
-            self._coarse_scores = self._coarse.scores(self.query)
-        coarse = self._coarse_scores
+        coarse = self._coarse_all(self._coarse)
         picked = self._coarse.preselect(coarse, rows, margin * k)
         exact = self.dense.at(rows[picked])
         order = top_indexes(exact, k)
-        if not spread:
-            return picked[order], exact[order], (0.0, 1.0)
-        sample = rows[:: max(1, rows.size // SPREAD_SAMPLE)]
+        return picked[order], exact[order], self.spread(rows) if spread else (0.0, 1.0)
+
+    def spread(self, rows: np.ndarray) -> tuple[float, float]:
+        """The mean and standard deviation of the cosine over `rows` not read whole, from an
+        evenly spaced sample. With a coarse copy: the coarse scores' over every row plus the
+        difference between exact and coarse on a smaller sample (a difference estimator: only
+        the residual's share of the spread is estimated, so it varies a fraction as much)."""
+        if self._coarse is None:
+            values = self.dense.at(rows[:: max(1, rows.size // SPREAD_SAMPLE)])
+            return float(values.mean()), float(values.std())
+        coarse = self._coarse_all(self._coarse)
+        sample = rows[:: max(1, rows.size // COARSE_SPREAD_SAMPLE)]
         ex, co_s = self.dense.at(sample).astype(np.float64), coarse[sample].astype(np.float64)
         co = coarse[rows].astype(np.float64)
         mean = co.mean() + ex.mean() - co_s.mean()
         var = co.var() + ex.var() - co_s.var()
-        return picked[order], exact[order], (float(mean), float(max(var, 0.0) ** 0.5))
+        return float(mean), float(max(var, 0.0) ** 0.5)
+
+    def _coarse_all(self, coarse: CoarseRows) -> np.ndarray:
+        if self._coarse_scores is None:
+            self._coarse_scores = coarse.scores(self.query)
+        return self._coarse_scores
 
     def _cosines(self, positions: np.ndarray | None) -> np.ndarray:
         return row_dot(self.catalog.vectors, self.query, positions)

@@ -148,8 +148,7 @@ def dense_candidates(
         ok = pos >= 0
         ok[ok] = mask[pos[ok]]
         if int(ok.sum()) >= min(k, allowed.size):
-            sims = _sample_cosines(catalog, query, allowed, shared)
-            stats = _Stats(float(sims.mean()), float(sims.std()))
+            stats = _spread(catalog, query, allowed, shared)
             return pos[ok][:k], hits.scores[ok][:k].astype(np.float32), stats
         logger.warning("filtered back end returned too few allowed rows: exact scan instead")
         return _exact(catalog, query, allowed, mask, k, shared)
@@ -165,8 +164,7 @@ def dense_candidates(
     positions, scores = pos[ok][:k], sc[0][ok][:k].astype(np.float32)
     if positions.size < min(k, allowed.size):
         return _exact(catalog, query, allowed, mask, k, shared)
-    sims = _sample_cosines(catalog, query, allowed, shared)
-    return positions, scores, _Stats(float(sims.mean()), float(sims.std()))
+    return positions, scores, _spread(catalog, query, allowed, shared)
 
 
 def scans_exactly(index: VectorIndex | None, allowed: int, exact_threshold: int) -> bool:
@@ -176,14 +174,15 @@ def scans_exactly(index: VectorIndex | None, allowed: int, exact_threshold: int)
     return index is None or allowed <= exact_threshold or len(index) == 0
 
 
-def _sample_cosines(
+def _spread(
     catalog: Catalog, query: np.ndarray, allowed: np.ndarray, shared: QueryScores | None
-) -> np.ndarray:
-    """Cosines of an evenly spaced sample of the allowed rows (for the fusion statistics)."""
-    sample = allowed[:: max(1, allowed.size // SAMPLE_FOR_STATS)]
+) -> _Stats:
+    """The cosine's mean and spread over the allowed rows, from an evenly spaced sample of
+    them (for the fusion statistics; with the request's `shared` scores, as they measure it)."""
     if shared is not None:
-        return shared.dense.at(sample)
-    return row_dot(catalog.vectors, query, sample)
+        return _Stats(*shared.spread(allowed))
+    sims = row_dot(catalog.vectors, query, allowed[:: max(1, allowed.size // SAMPLE_FOR_STATS)])
+    return _Stats(float(sims.mean()), float(sims.std()))
 
 
 def lexical_candidates(

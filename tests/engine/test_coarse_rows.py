@@ -13,10 +13,10 @@ import pytest
 
 from matcher import engine as engine_module
 from matcher.catalog import Catalog
-from matcher.coarse_rows import CoarseRows
+from matcher.coarse_rows import MARGIN, CoarseRows
 from matcher.domain import Need, Organisation
 from matcher.engine import Engine
-from matcher.query_scores import QueryScores
+from matcher.query_scores import COARSE_SPREAD_SAMPLE, QueryScores
 from matcher.retrieve import Candidates, hybrid
 from matcher.row_dot import row_dot
 from matcher.settings import Settings
@@ -95,10 +95,35 @@ def test_best_of_finds_the_exact_top_k_reading_few_rows() -> None:
         exact = row_dot(cat.vectors, x[qi], rows)
         assert mean == pytest.approx(float(exact.mean()), abs=1e-4)
         assert std == pytest.approx(float(exact.std()), rel=1e-3)
-        # rows read exactly: the 16 x 20 it ranked highest and the sample for the spread
+        # rows read exactly: the MARGIN x 20 it ranked highest and the sample for the spread
         memo = shared.dense._values
         assert memo is not None
-        assert int((~np.isnan(memo)).sum()) <= 16 * 20 + rows[:: rows.size // 2048].size
+        assert (
+            int((~np.isnan(memo)).sum())
+            <= MARGIN * 20 + rows[:: rows.size // COARSE_SPREAD_SAMPLE].size
+        )
+
+
+def test_the_spread_is_estimated_closer_than_its_sample_alone_would() -> None:
+    # clustered full-rank rows: the copy holds most, not all, of each row
+    rng = np.random.default_rng(6)
+    centres = rng.standard_normal((40, D))
+    x = unit(centres[rng.integers(0, 40, 30_000)] + 0.6 * rng.standard_normal((30_000, D)))
+    cat = catalog_of(x)
+    cat.fit_coarse()
+    rows = np.arange(1, 30_000, 3)
+    ours, alone = [], []
+    for qi in range(0, 40, 2):
+        q = x[qi]
+        exact = row_dot(cat.vectors, q, rows)
+        mean, std = QueryScores(cat, q, "t").spread(rows)
+        sample = exact[:: rows.size // COARSE_SPREAD_SAMPLE]
+        ours.append(abs(std - float(exact.std())) + abs(mean - float(exact.mean())))
+        alone.append(
+            abs(float(sample.std()) - float(exact.std()))
+            + abs(float(sample.mean()) - float(exact.mean()))
+        )
+    assert float(np.mean(ours)) < 0.5 * float(np.mean(alone))
 
 
 def test_a_catalog_without_the_copy_reads_every_allowed_row() -> None:
