@@ -1055,7 +1055,8 @@ class Engine:
         if owners.size <= cap:
             return owners
         at = rows[owners]
-        if shared is not None:  # a large catalog's coarse copy picks 3 * cap to read exactly
+        # a large catalog's coarse copy picks OWNER_MARGIN * cap rows to read exactly
+        if shared is not None:
             picked, _, _ = shared.best_of(at, cap, margin=OWNER_MARGIN, spread=False)
             return np.sort(owners[picked])
         sims = row_dot(self.catalog.vectors, q, at)

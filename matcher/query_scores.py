@@ -26,6 +26,14 @@ SPREAD_SAMPLE = 2048
 COARSE_SPREAD_SAMPLE = 512
 
 
+def sampled_spread(
+    score_at: Callable[[np.ndarray], np.ndarray], rows: np.ndarray, sample: int = SPREAD_SAMPLE
+) -> tuple[float, float]:
+    """The mean and standard deviation of `score_at` over about `sample` evenly spaced `rows`."""
+    values = score_at(rows[:: max(1, rows.size // sample)])
+    return float(values.mean()), float(values.std())
+
+
 class RowMemo:
     """One float per catalog row, computed on first use (NaN: not yet)."""
 
@@ -127,8 +135,7 @@ class QueryScores:
         difference between exact and coarse on a smaller sample (a difference estimator: only
         the residual's share of the spread is estimated, so it varies a fraction as much)."""
         if self._coarse is None:
-            values = self.dense.at(rows[:: max(1, rows.size // SPREAD_SAMPLE)])
-            return float(values.mean()), float(values.std())
+            return sampled_spread(self.dense.at, rows)
         coarse = self._coarse_all(self._coarse)
         sample = rows[:: max(1, rows.size // COARSE_SPREAD_SAMPLE)]
         ex, co_s = self.dense.at(sample).astype(np.float64), coarse[sample].astype(np.float64)

@@ -21,8 +21,7 @@ from matcher.coarse_rows import top_indexes as _top
 from matcher.domain import Filters
 from matcher.index.base import VectorIndex
 from matcher.index.filtered import DenseHits
-from matcher.query_scores import SPREAD_SAMPLE as SAMPLE_FOR_STATS
-from matcher.query_scores import QueryScores
+from matcher.query_scores import QueryScores, sampled_spread
 from matcher.row_dot import row_dot
 
 logger = logging.getLogger(__name__)
@@ -181,8 +180,7 @@ def _spread(
     them (for the fusion statistics; with the request's `shared` scores, as they measure it)."""
     if shared is not None:
         return _Stats(*shared.spread(allowed))
-    sims = row_dot(catalog.vectors, query, allowed[:: max(1, allowed.size // SAMPLE_FOR_STATS)])
-    return _Stats(float(sims.mean()), float(sims.std()))
+    return _Stats(*sampled_spread(lambda rows: row_dot(catalog.vectors, query, rows), allowed))
 
 
 def lexical_candidates(
@@ -238,8 +236,7 @@ def cause_candidates(
         return agreement(query_dist, catalog.cause_idx_[rows], catalog.cause_p_[rows])
 
     if allowed.size > exact_threshold:
-        sc = agree(allowed[:: max(1, allowed.size // SAMPLE_FOR_STATS)])
-        stats = _Stats(float(sc.mean()), float(sc.std()))
+        stats = _Stats(*sampled_spread(agree, allowed))
         return np.zeros(0, np.int64), np.zeros(0, np.float32), stats
     sc = agree(allowed)
     order = _top(sc, k)
