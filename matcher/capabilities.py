@@ -130,7 +130,18 @@ CAPABILITIES: tuple[Capability, ...] = (
         # "We need a grant for a tenant union" asked nothing: a grant asked is money
         # (`_NOT_SURE_IN_ASKS`: not grant writing)
         # "Older residents need help paying heating bills" asked health services, no money
-        sure_in_asks=("funding", "grant", "help paying", "help to pay", "help pay"),
+        # "emergency rent funds" asked housing and no money (a real-data walk, 2026-12-04)
+        sure_in_asks=(
+            "funding",
+            "fund",
+            "grant",
+            "help paying",
+            "help to pay",
+            "help pay",
+            "rent assistance",
+            "rental assistance",
+            "rent relief",
+        ),
         not_after=("on", "library"),
     ),
     Capability(
@@ -689,9 +700,11 @@ _SURE_PATTERNS = [
     if c.sure
 ]
 # what reads like a sure word of an ask but is not the thing: "plant the seeds of leadership",
-# "help with grant writing"
+# "help with grant writing", "the city funds half of our shelter" (a verb: who pays now)
 _NOT_SURE_IN_ASKS = re.compile(
     r"(?<![a-z])(?:the\s+seeds\s+of|grants?[\s-]+(?:writ|applica|report|propos|manag|seek)"
+    r"|funds?\s+(?:the|a|an|our|their|its|his|her|my|half|part|most|some|all|this|these|those"
+    r"|every|each)(?![a-z])"
     r"|wheelchair[\s-]+(?:access|van|bus|transport|taxi|ride))",
     re.IGNORECASE,
 )

@@ -252,6 +252,29 @@ def test_funding_is_sure_in_a_need_and_not_in_a_mission() -> None:
     assert capabilities.surely_named("seeks funding for its programmes") == set()
 
 
+def test_funds_and_rent_assistance_asked_are_money() -> None:
+    """A real-data walk (RI eviction need, 2026-12-04): "emergency rent funds" asked housing
+    but no money (its cosine to funding 0.27, a hair under the named threshold), so the
+    coalition sought no funder. Funds, and help with the rent, asked are money; fundraising
+    and a verb of funding past are not, and a mission's fund is no sure offer."""
+    for ask in (
+        "emergency rent funds",
+        "we need funds for a new roof",
+        "a small fund for bus passes",
+        "emergency rental assistance",
+        "rent relief for families behind on payments",
+    ):
+        assert "funding" in capabilities.surely_asked(ask), ask
+    for other in (
+        "fundraising dinners",
+        "the project was funded last year",
+        "fundamentals",
+        "the city funds half of our shelter",
+    ):
+        assert "funding" not in capabilities.surely_asked(other), other
+    assert capabilities.surely_named("a fund that gives rent relief") == set()
+
+
 def test_court_advocates_are_legal_help() -> None:
     """T4's Dover need ("emergency shelter rooms, donated phones for safety, court advocates")
     read no legal help: no word of legal aid named an advocate in court."""
