@@ -643,6 +643,12 @@ class CoalitionPublic(BaseModel):
         "help asked for that none of the partners found offers but an organisation the "
         "filters allow does (a capability no such organisation offers is in `gaps`)",
     )
+    offered_nearer: dict[str, OfferedElsewherePublic] = Field(
+        default_factory=dict,
+        description="capability -> an organisation based within reach of the need's place "
+        "that offers it, for help no member offers that only partners far off or working "
+        "nationwide in the sector lists offer",
+    )
 
 
 class RecommendationPublic(BaseModel):

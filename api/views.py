@@ -79,6 +79,10 @@ def recommendation_view(
                 cap: OfferedElsewherePublic(**o.model_dump())
                 for cap, o in coalition.offered_elsewhere.items()
             },
+            offered_nearer={
+                cap: OfferedElsewherePublic(**o.model_dump())
+                for cap, o in coalition.offered_nearer.items()
+            },
         ),
         gaps=list(rec.gaps),
         unread_words=list(rec.unread_words),

@@ -287,6 +287,12 @@ def _print_gaps(rec: Recommendation) -> None:
             f"[bold]None of these offers {escape(cap)};[/bold] {escape(o.name)} "
             f"({o.sector}{away}) does"
         )
+    for cap, o in rec.coalition.offered_nearer.items():
+        away = f", {o.distance_km:.0f} km away" if o.distance_km is not None else ""
+        console.print(
+            f"[bold]No member offers {escape(cap)}, and the partners listed that do are far "
+            f"off;[/bold] nearer, {escape(o.name)} ({o.sector}{away}) does"
+        )
 
 
 def cmd_coalition(args: argparse.Namespace, settings: Settings) -> int:

@@ -447,6 +447,10 @@ class Coalition(BaseModel):
     # capability -> the organisation closest to the need that offers it, for the help asked
     # for that none of the partners found offers but some organisation the filters allow does
     offered_elsewhere: dict[str, OfferedElsewhere] = Field(default_factory=dict)
+    # capability -> an organisation based within reach of the need's place that offers it, for
+    # the help no member offers that only partners far off (or nationwide) in the sector lists
+    # offer (matcher.gap_offers.shown_only_far)
+    offered_nearer: dict[str, OfferedElsewhere] = Field(default_factory=dict)
 
 
 class Recommendation(BaseModel):

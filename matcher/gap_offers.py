@@ -193,13 +193,17 @@ def settle_gaps(
     named instead (`offered_elsewhere`, then the request's own candidates). The coalition's own
     gaps are of its pools, which leave out partners beyond reach."""
     unshown = help_not_shown(sought.required, coalition, by_sector)
+    reach = reach_km(sought.need, scale_km)
+    far = shown_only_far(sought.required, coalition, by_sector, reach)
     named: dict[str, OfferedElsewhere] = {}
-    if unshown:
-        by_ask = ask_closeness(catalog, unshown, sought.required, sought.parts, sought.clause_vecs)
-        named = offered_elsewhere(
+    nearer: dict[str, OfferedElsewhere] = {}
+    if unshown or far:
+        caps = [*unshown, *far]
+        by_ask = ask_closeness(catalog, caps, sought.required, sought.parts, sought.clause_vecs)
+        found = offered_elsewhere(
             catalog,
             columns,
-            unshown,
+            caps,
             allowed,
             closeness,
             sought.need,
@@ -207,7 +211,49 @@ def settle_gaps(
             sought.floor,
             by_ask,
         )
+        named = {c: o for c, o in found.items() if c in unshown}
         named.update(offered_by_candidates(catalog, per_role, unshown, named))
+        # a far partner shown offers it: name one near only (based within reach, not wide)
+        nearer = {
+            c: o
+            for c, o in found.items()
+            if c in far
+            and o.id not in far[c]
+            and o.distance_km is not None
+            and reach is not None
+            and o.distance_km <= reach
+        }
     return coalition.model_copy(
-        update={"gaps": [g for g in unshown if g not in named], "offered_elsewhere": named}
+        update={
+            "gaps": [g for g in unshown if g not in named],
+            "offered_elsewhere": named,
+            "offered_nearer": nearer,
+        }
     )
+
+
+def shown_only_far(
+    required: Mapping[str, str],
+    coalition: Coalition,
+    by_sector: Mapping[str, Sequence[Match]],
+    reach: float | None,
+) -> dict[str, set[str]]:
+    """capability -> ids of the partners shown that offer it, for the help asked that no
+    coalition member offers and that only partners based beyond `reach` of the need's point
+    (or working nationwide, with no distance) among the sector lists offer. A real-data walk
+    (2026-12-04): a Providence eviction need's legal aid was left to a federal justice office
+    "among the partners by sector below" while Rhode Island Legal Services, 1 km away, offers
+    it. None when the need has no point (`reach` None): nothing is near or far."""
+    if reach is None:
+        return {}
+    shown = [m for ms in by_sector.values() for m in ms]
+    out: dict[str, set[str]] = {}
+    for cap in required:
+        if coalition.covered.get(cap):
+            continue
+        offering = [m for m in shown if cap in m.covers]
+        if offering and not any(
+            m.distance_km is not None and m.distance_km <= reach for m in offering
+        ):
+            out[cap] = {m.id for m in offering}
+    return out

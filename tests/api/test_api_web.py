@@ -418,6 +418,42 @@ def test_help_no_member_offers_is_a_gap_though_a_partner_found_offers_it(
     assert "a member offers each" not in gaps.group(0)
 
 
+def test_help_only_far_partners_listed_offer_names_one_nearer_with_a_link(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Providence eviction need's legal aid was left to a federal office "among the partners
+    by sector below" while Rhode Island Legal Services, 1 km away, offers it (real data walk,
+    2026-12-04): the engine names it (`offered_nearer`) and the page links to it."""
+    from matcher.domain import OfferedElsewhere
+
+    def legal_far(rec: Recommendation) -> None:
+        rec.required_capabilities = ["legal_aid"]
+        rec.coalition.covered = {"legal_aid": []}
+        rec.coalition.gaps = rec.gaps = []
+        for ms in rec.by_sector.values():
+            for m in ms:
+                m.covers = []
+        listed = [m for ms in rec.by_sector.values() for m in ms]
+        listed[-1].covers = ["legal_aid"]
+        rec.coalition.offered_nearer = {
+            "legal_aid": OfferedElsewhere(
+                id="ri-legal <1>",
+                name="Rhode Island Legal Services",
+                sector="nonprofit",
+                distance_km=1.2,
+            )
+        }
+
+    r = _post_edited(client, monkeypatch, legal_far)
+    assert r.status_code == 200, r.text
+    gaps = re.search(r'<div id="gaps".*?</div>', r.text, re.S)
+    assert gaps is not None
+    text = html_lib.unescape(gaps.group(0))
+    assert "among the partners by sector below, does. " in text
+    assert 'Nearer: <a href="/organisations/ri-legal%20%3C1%3E?back=/r/' in text
+    assert "Rhode Island Legal Services</a> (nonprofit, 1 km away) offers it too." in text
+
+
 def test_help_no_partner_shown_offers_is_never_said_to_be_offered_below(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

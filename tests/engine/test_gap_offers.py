@@ -12,7 +12,7 @@ import pytest
 
 import matcher.coalition_stage as coalition_stage
 import matcher.engine as engine_module
-from matcher.domain import Filters, Need, Recommendation, Sector
+from matcher.domain import Filters, Need, Organisation, Recommendation, Sector
 from matcher.engine import Engine
 from matcher.geo import haversine_km
 from tests.engine.conftest import PORTLAND
@@ -199,3 +199,64 @@ def test_an_organisation_within_reach_is_named_before_a_closer_match_far_away(
     boise = Need(text="hungry families need food", lat=43.62, lon=-116.2)
     got = offered_elsewhere(cat, cols, ["food_supply"], allowed, seattle_better, boise, 50.0)
     assert got["food_supply"].id == "fb-sea"  # neither within reach: by fit
+
+
+HUNGRY_AND_JOBLESS = (
+    "Hungry families need groceries, hot meals and food parcels from a food bank, and job "
+    "training and apprenticeships"
+)
+
+
+def _job_club() -> Organisation:
+    return Organisation.model_validate(
+        {
+            "id": "jobclub-pdx",
+            "name": "Lents Job Club",
+            "sector": "nonprofit",
+            "description": "Neighbourhood club where residents meet on Tuesdays.",
+            "lat": PORTLAND[0] + 0.01,
+            "lon": PORTLAND[1],
+            "city": "Portland",
+            "region": "Oregon",
+            "country": "US",
+            "offers": ["job training"],
+        }
+    )
+
+
+def test_help_only_far_partners_listed_offer_names_one_near(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real-data walk (2026-12-04): a Providence eviction need's legal aid was left to a
+    federal office "among the partners by sector below" while Rhode Island Legal Services, 1 km
+    away, offers it. Here Seattle's job centre (234 km, beyond reach) is the one partner listed
+    offering job training, and a Portland job club offers it too: it is named as nearer."""
+    engine.store.upsert_organisations([_job_club()])
+    engine.build()
+    monkeypatch.setattr(coalition_stage, "COALITION_POOL", 1)
+    monkeypatch.setattr(engine_module, "PER_SECTOR", 1)
+    need = _need().model_copy(update={"text": HUNGRY_AND_JOBLESS})
+    rec = engine.recommend(need, coalition_size=(1, 1))  # one member: the food bank
+    co = rec.coalition
+    shown = [m for ms in rec.by_sector.values() for m in ms]
+    assert [m.id for m in shown if "jobs" in m.covers] == ["jobs-sea"], shown
+    assert not co.covered.get("jobs")
+    nearer = co.offered_nearer.get("jobs")
+    assert nearer is not None and nearer.id == "jobclub-pdx", co.offered_nearer  # fails before
+    assert nearer.distance_km is not None and nearer.distance_km < 5
+    _check(engine, rec, None)
+    for cap, o in co.offered_nearer.items():  # each: no member offers it, the offerer does
+        assert not co.covered.get(cap) and o.id in _offerers(engine, cap, None)
+
+
+def test_nothing_is_named_nearer_when_a_partner_listed_near_offers_it(engine: Engine) -> None:
+    """With every partner listed (the small corpus fits), the Portland job club is shown and
+    near: nothing is named nearer; and a need without a place has nothing near or far."""
+    engine.store.upsert_organisations([_job_club()])
+    engine.build()
+    need = _need().model_copy(update={"text": HUNGRY_AND_JOBLESS})
+    rec = engine.recommend(need)
+    assert any(m.id == "jobclub-pdx" for ms in rec.by_sector.values() for m in ms)
+    assert "jobs" not in rec.coalition.offered_nearer
+    unplaced = engine.recommend(Need(text=need.text))
+    assert unplaced.coalition.offered_nearer == {}
