@@ -24,6 +24,7 @@ from pydantic.fields import FieldInfo
 
 from api.recids import EXAMPLE_ID as EXAMPLE_REC_ID
 from api.security import Role
+from matcher.coalition_stage import PER_SECTOR
 from matcher.domain import SERVED_REGIONS_MAX, Sector, ServiceLevel, SizeBand
 
 MAX_LIMIT = 100
@@ -526,7 +527,11 @@ class RecommendationFilters(InputModel):
 class RecommendationRequest(NeedFields):
     model_config = ConfigDict(**_IN, json_schema_extra=_need_extra({**_NEED_EXAMPLE, "limit": 5}))
 
-    limit: Limit = Field(10, description=f"Partners per sector, at most {MAX_LIMIT}")
+    limit: Limit = Field(
+        10,
+        description=f"Partners in the overall ranked list (`results`), at most {MAX_LIMIT}; "
+        f"each sector's list (`by_sector`) holds its best {PER_SECTOR} whatever the limit",
+    )
     filters: RecommendationFilters | None = None
 
 

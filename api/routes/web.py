@@ -32,7 +32,7 @@ from api.web.distance import (
 )
 from api.web.errors import error_page
 from api.web.offers_shown import offers_shown
-from api.web.render import card_id, context, local_path, result_view, templates
+from api.web.render import card_id, context, local_path, result_view, role_labels_for, templates
 from matcher.domain import Filters, Need, Recommendation
 from matcher.errors import NotFoundError, ValidationError
 from matcher.feedback_standing import COUNTED, UNCONFIRMED, standing
@@ -40,6 +40,7 @@ from matcher.feedback_standing import COUNTED, UNCONFIRMED, standing
 router = APIRouter(include_in_schema=False)
 
 RESULT_LIMIT = 10
+FORM_TEXT_MAX = 100_000
 REC_ID_MAX = 64
 
 
@@ -65,8 +66,9 @@ def _form_errors(exc: pydantic.ValidationError) -> list[str]:
             out.append(f"{label}: too short (at least {ctx.get('min_length')} characters).")
         elif kind == "string_too_long":
             out.append(f"{label}: too long (at most {ctx.get('max_length')} characters).")
-        else:
-            out.append(f"{label}: {err.get('msg', 'invalid')}")
+        else:  # a validator's own words, without pydantic's "Value error, " before them
+            msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+            out.append(f"{label}: {msg}")
     return out
 
 
@@ -145,6 +147,7 @@ def _results(
         request,
         form=form,
         view=view,
+        role_labels=role_labels_for(form.get("sectors") or []),
         ignored_place=ignored_place,
         searched=searched_area(rec.need),
         unused_distance=unused,
@@ -170,7 +173,10 @@ async def submit(
     loaded: LoadingEngineDep,
     principal: PrincipalDep,
     state: StateDep,
-    text: Annotated[str, Form(max_length=5000)] = "",
+    # far above the need's own limit (5,000): a text too long comes back with the form as
+    # typed and the error beside it (`need_from_form`), not a bare error page that lost it
+    # (real-data walk, 2026-12-04); the body size limit bounds it still
+    text: Annotated[str, Form(max_length=FORM_TEXT_MAX)] = "",
     place: Annotated[str, Form(max_length=200)] = "",
     capabilities: Annotated[str, Form(max_length=1000)] = "",
     sectors: Annotated[list[str] | None, Form()] = None,

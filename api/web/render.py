@@ -6,6 +6,7 @@ sector's ranked partners, where a coalition member is only mentioned and linked.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 
 from api.web.distance import statewide, within_options
 from matcher.capabilities import label as capability_label
+from matcher.coalition import ROLE_OF_SECTOR
 from matcher.domain import SECTORS, Match, Recommendation
 from matcher.names import readable_name
 from matcher.score import runs_related_programme
@@ -45,6 +47,20 @@ ROLE_LABELS = {
     "nonprofit": "Nonprofit / community",
 }
 SECTOR_LABELS = {s: s.capitalize() for s in SECTORS}
+
+
+def role_labels_for(wanted: Sequence[str]) -> dict[str, str]:
+    """Each coalition role named as the search asked it: by the sectors ticked that fill it
+    ("Community" with only community ticked), else as ROLE_LABELS. With community alone ticked
+    the page said "This service's data holds no nonprofit / community organisation based in RI"
+    with thousands of Rhode Island nonprofits in it (real-data walk, 2026-12-04)."""
+    out = dict(ROLE_LABELS)
+    for role in ROLE_LABELS:
+        fill = [s for s in SECTORS if ROLE_OF_SECTOR.get(s, s) == role]
+        asked = [s for s in fill if s in wanted]
+        if asked and asked != fill:  # some of the role's sectors only
+            out[role] = " / ".join(SECTOR_LABELS[s] for s in asked)
+    return out
 
 
 def breakdown(match: Match, weights: dict[str, float]) -> list[dict[str, Any]]:

@@ -353,7 +353,10 @@ def test_a_visitor_is_told_how_to_ask_for_an_introduction(client: TestClient) ->
 
 
 def _post_edited(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch, edit: Callable[[Recommendation], None]
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+    edit: Callable[[Recommendation], None],
+    **fields: Any,
 ) -> Any:
     """POST the sample need with each recommendation the engine makes edited by `edit` first
     (what the page shows for an answer the sample does not give)."""
@@ -365,7 +368,7 @@ def _post_edited(
         return rec
 
     monkeypatch.setattr(Engine, "recommend", edited)
-    return client.post("/", data={"text": NEED_TEXT})
+    return client.post("/", data={"text": NEED_TEXT, **fields})
 
 
 def test_no_gap_says_what_was_read_and_where_to_add_more(client: TestClient) -> None:
@@ -666,3 +669,37 @@ def test_a_role_the_data_holds_none_of_in_the_state_says_so(
     assert "This service's data holds no nonprofit" in text
     assert "based in AZ, so none can join; a wider distance may reach one in a neighbouring" in text
     assert "is listed within your filters" not in text
+
+
+def test_a_text_too_long_comes_back_with_the_form_and_the_error(client: TestClient) -> None:
+    """Over 5,000 characters (pasted past the field's maxlength) gave a bare error page,
+    "text: String should have at most 5000 characters", and the text typed was gone
+    (real-data walk, 2026-12-04)."""
+    long_text = "Families need fresh food and volunteers. " * 150  # 6,150 characters
+    r = client.post("/", data={"text": long_text, "place": "Portland, OR"})
+    assert r.status_code == 422
+    assert "<li>The need: at most 5000 characters</li>" in r.text
+    assert 'id="need-form"' in r.text and long_text.strip() in html_lib.unescape(r.text)
+    assert 'value="Portland, OR"' in r.text
+
+
+def test_a_role_searched_by_some_of_its_sectors_is_named_by_them(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With only Community ticked, a Providence need was told "This service's data holds no
+    nonprofit / community organisation based in RI" on data with thousands of Rhode Island
+    nonprofits (real-data walk, 2026-12-04): the role is named by the sectors searched."""
+
+    def none_in_ri(rec: Recommendation) -> None:
+        rec.coalition.unfilled_roles = ["nonprofit"]
+        rec.coalition.empty_roles = ["nonprofit"]
+        rec.coalition.absent_in_region = ["nonprofit"]
+        rec.need.region = "RI"
+
+    r = _post_edited(client, monkeypatch, none_in_ri, sectors="community")
+    assert r.status_code == 200, r.text
+    gaps = re.search(r'<div id="gaps".*?</div>', r.text, re.S)
+    assert gaps is not None
+    text = gaps.group(0)
+    assert "This service's data holds no community organisation based in RI" in text, text
+    assert "nonprofit / community" not in text
