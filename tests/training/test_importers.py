@@ -21,7 +21,7 @@ from training.importers.federal_programs import (
     required_capabilities,
 )
 from training.importers.giving360 import funder_sector
-from training.importers.irs import NTEE_MAJOR, focus_areas, infer_offers
+from training.importers.irs import NTEE_MAJOR, focus_areas, infer_offers, says_defunct
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
@@ -117,6 +117,39 @@ def test_irs_rows(tmp_path: Path) -> None:
     assert errors[4].column == "ein" and "duplicate EIN 010017496 (first at row 1)" in (
         errors[4].reason
     )
+
+
+def test_a_mission_that_says_the_organisation_stopped_imports_it_inactive(
+    tmp_path: Path,
+) -> None:
+    """A real-data walk (2026-12-04) was pointed to "Fund for Mental Health" for emergency rent
+    money; its mission ends "THE CORPORATION IS CURRENTLY INACTIVE". Such a profile is kept
+    but inactive (never recommended); a mission that only uses the words otherwise is not."""
+    for mission in (
+        "TO HOLD DONATIONS FOR A CLINIC. THE CORPORATION IS CURRENTLY INACTIVE.",
+        "Retirement community for the elderly (inactive as of May 1, 2014)",
+        "TO PROVIDE LONG TERM CARE SERVICES (INACTIVE).",
+        "THE ORGANIZATION HAS CEASED OPERATIONS AND IS IN THE PROCESS OF LIQUIDATING.",
+        "As of May 2023, we have dissolved. Our website will remain up through 2025.",
+        "FORMER COUNTRY CLUB NO LONGER OPERATING.",
+    ):
+        assert says_defunct(mission), mission
+    for mission in (
+        "To promote and fund voter registration and to activate inactive voters",
+        "Assistance for needy teachers who are no longer active in the teaching community",
+        "Concordia University Portland ceased operations July 31, 2021. The Foundation "
+        "continues the legacy of Concordia University with scholarships.",
+        "We provide food and volunteer drivers to families.",
+    ):
+        assert not says_defunct(mission), mission
+    rows = (
+        "ein,name,city,state,zip,ntee_code,revenue,mission\n"
+        "05-0398269,Fund for Mental Health,WARWICK,RI,02886,,0,"
+        "TO HOLD DONATIONS. THE CORPORATION IS CURRENTLY INACTIVE.\n"
+        "01-0017496,Harbor Food Pantry,YORK HARBOR,ME,03911,K31,100,WE PROVIDE FOOD.\n"
+    )
+    batch = read("irs", _w(tmp_path, "irs.csv", rows))
+    assert [o.active for o in batch.organisations] == [False, True]
 
 
 def test_missing_required_column(tmp_path: Path) -> None:

@@ -136,6 +136,29 @@ def service_level(name: str, mission: str, state: str) -> str:
     return "local"
 
 
+# a mission that says the organisation no longer works (IRS files keep filers that stopped):
+# "THE CORPORATION IS CURRENTLY INACTIVE", "(inactive as of May 1, 2014)", "has ceased
+# operations", "we have dissolved", "no longer operating"; not "to activate inactive voters",
+# teachers "no longer active in the teaching community", nor a foundation whose university
+# "ceased operations" while it "continues the legacy"
+_DEFUNCT = re.compile(
+    r"\((?:currently\s+)?inactive\b[^)]*\)"
+    r"|\b(?:corporation|organi[sz]ation|entity|foundation|fund|charity|company|trust)\s+"
+    r"(?:is|was|has\s+been|became)\s+(?:currently\s+|now\s+)?(?:inactive|dissolved|defunct)\b"
+    r"|\b(?:has|have|had)\s+(?:been\s+)?(?:ceased\s+operations|dissolved|closed\s+its\s+doors)"
+    r"|\bno\s+longer\s+operating\b",
+    re.IGNORECASE,
+)
+
+
+def says_defunct(mission: str) -> bool:
+    """Whether a mission statement says the organisation no longer operates: it is imported
+    inactive (kept, never recommended). A real-data walk (2026-12-04) was pointed to "Fund for
+    Mental Health" for emergency rent money; its mission ends "THE CORPORATION IS CURRENTLY
+    INACTIVE"."""
+    return bool(_DEFUNCT.search(mission))
+
+
 def _title(value: str) -> str:
     return value.title() if value.isupper() else value
 
@@ -193,6 +216,7 @@ def _organisation(ein: str, values: dict[str, object]) -> Organisation:
         "contact": street or None,
         "service_level": service_level(name, mission, state),
         "cause_code": cause_code(ntee),
+        "active": not says_defunct(mission),
     }
     return validated(  # type: ignore[no-any-return]
         Organisation, data, {"name": "name", "description": "mission", "postcode": "zip"}
