@@ -17,7 +17,7 @@ from api.schemas import (
 )
 from api.security import Principal
 from api.web.offers_shown import offers_shown
-from matcher.domain import Match, Need, Organisation, Recommendation
+from matcher.domain import Match, Need, OfferedElsewhere, Organisation, Recommendation
 from matcher.store.repository import Stored
 
 _PRIVATE_ONLY = {"contact", "published", "owner"}
@@ -52,6 +52,11 @@ def match_view(match: Match) -> MatchPublic:
     return MatchPublic.model_validate(match.model_dump(mode="python"))
 
 
+def _offerers(named: dict[str, OfferedElsewhere]) -> dict[str, OfferedElsewherePublic]:
+    """capability -> the organisation a coalition's gap line names, as the API shows it."""
+    return {cap: OfferedElsewherePublic(**o.model_dump()) for cap, o in named.items()}
+
+
 def recommendation_view(
     rec: Recommendation, recommendation_id: str, *, need_id: str | None = None
 ) -> RecommendationPublic:
@@ -75,14 +80,8 @@ def recommendation_view(
             absent_in_region=list(coalition.absent_in_region),
             joins_for=dict(coalition.joins_for),
             alternative_to=dict(coalition.alternative_to),
-            offered_elsewhere={
-                cap: OfferedElsewherePublic(**o.model_dump())
-                for cap, o in coalition.offered_elsewhere.items()
-            },
-            offered_nearer={
-                cap: OfferedElsewherePublic(**o.model_dump())
-                for cap, o in coalition.offered_nearer.items()
-            },
+            offered_elsewhere=_offerers(coalition.offered_elsewhere),
+            offered_nearer=_offerers(coalition.offered_nearer),
         ),
         gaps=list(rec.gaps),
         unread_words=list(rec.unread_words),

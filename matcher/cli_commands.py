@@ -11,7 +11,7 @@ from rich.table import Table
 
 from matcher.cli import _need_from_args
 from matcher.cli_common import UsageError, dumps, notice, open_engine
-from matcher.domain import Match, Recommendation
+from matcher.domain import Match, OfferedElsewhere, Recommendation
 from matcher.errors import StorageError, ValidationError
 from matcher.settings import Settings
 
@@ -282,17 +282,18 @@ def _print_gaps(rec: Recommendation) -> None:
             "[bold]No organisation that matches the need offers:[/bold] " + ", ".join(rec.gaps)
         )
     for cap, o in rec.coalition.offered_elsewhere.items():
-        away = f", {o.distance_km:.0f} km away" if o.distance_km is not None else ""
-        console.print(
-            f"[bold]None of these offers {escape(cap)};[/bold] {escape(o.name)} "
-            f"({o.sector}{away}) does"
-        )
+        console.print(f"[bold]None of these offers {escape(cap)};[/bold] {_offerer(o)} does")
     for cap, o in rec.coalition.offered_nearer.items():
-        away = f", {o.distance_km:.0f} km away" if o.distance_km is not None else ""
         console.print(
             f"[bold]No member offers {escape(cap)}, and the partners listed that do are far "
-            f"off;[/bold] nearer, {escape(o.name)} ({o.sector}{away}) does"
+            f"off;[/bold] nearer, {_offerer(o)} does"
         )
+
+
+def _offerer(o: OfferedElsewhere) -> str:
+    """An organisation named for a gap: its name, sector and, when known, its distance."""
+    away = f", {o.distance_km:.0f} km away" if o.distance_km is not None else ""
+    return f"{escape(o.name)} ({o.sector}{away})"
 
 
 def cmd_coalition(args: argparse.Namespace, settings: Settings) -> int:

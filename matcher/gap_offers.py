@@ -191,7 +191,9 @@ def settle_gaps(
     """The coalition with its gaps as the page shows them: the help asked for that no partner
     shown offers (`help_not_shown`), less the help some allowed organisation offers, which is
     named instead (`offered_elsewhere`, then the request's own candidates). The coalition's own
-    gaps are of its pools, which leave out partners beyond reach."""
+    gaps are of its pools, which leave out partners beyond reach. Help no member offers that
+    only far-off listed partners offer (`shown_only_far`) gets, by the same search, the
+    organisation offering it within reach of the need's place (`offered_nearer`)."""
     unshown = help_not_shown(sought.required, coalition, by_sector)
     reach = reach_km(sought.need, scale_km)
     far = shown_only_far(sought.required, coalition, by_sector, reach)
