@@ -251,6 +251,9 @@ CAPABILITIES: tuple[Capability, ...] = (
             "van nuys",
         ),
         senses=("transport for people: rides, drivers, vans and buses",),
+        # launches to orbit move no one in town: the Commercial Space Transportation Office was
+        # named for "rides to medical appointments" (real data walk)
+        stem_not_after=(("space", "transport"), ("aerospace", "transport")),
         # a wheelchair is equipment, not a ride ("We need wheelchairs" read as transport)
         mistaken_for=("wheelchair", "mobility aid"),
     ),

@@ -430,3 +430,15 @@ def test_a_company_list_s_sector_labels_offer_nothing() -> None:
         assert "equipment" not in capabilities_in(label), label
         assert capabilities.ruled_out("equipment", label), label
     assert "equipment" in capabilities_in("Building Materials")
+
+
+def test_space_transportation_is_no_ride() -> None:
+    """Real data walk (2026-12-04): the Commercial Space Transportation Office was named as the
+    organisation offering "rides to medical appointments" by its "space transportation"."""
+    agency = (
+        "The Commercial Space Transportation Office regulates and encourages the U.S. commercial "
+        "space transportation industry. It licenses the private sector launching of space payloads."
+    )
+    assert "distribution" not in capabilities_in(agency)
+    assert "distribution" in capabilities_in("We need rides and transportation to the clinic")
+    assert "distribution" in capabilities_in("free public transportation for seniors")
