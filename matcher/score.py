@@ -124,6 +124,10 @@ class Scored:
 # every sector (T4 dev, MiniLM: 0.20 keeps 98.3% of them and drops 5% of the others; 0.25
 # would keep 90%); what it removes is the clearly unrelated (e.g. a sleep-apnoea device maker
 # for teen suicide prevention, relevance 0.13).
+# how a reason saying what a partner would gain from the requester begins (a page that promises
+# "what X offers that they need" says so when no card does)
+GAIN_REASON = "Would gain"
+
 CALIBRATED_FLOORS: dict[str, float] = {"sentence-transformers/all-MiniLM-L6-v2": 0.20}
 
 
@@ -446,7 +450,7 @@ def reasons_for(
     elif need.region and org.region and need.region.lower() == org.region.lower():
         out.append(f"Based in the same region ({org.region}).")
     for cap, wanted in s.gains.items():
-        out.append(f"Would gain {capabilities.label(cap)}: it seeks '{short_phrase(wanted)}'.")
+        out.append(f"{GAIN_REASON} {capabilities.label(cap)}: it seeks '{short_phrase(wanted)}'.")
     if s.shared_focus:
         shared = ", ".join(s.shared_focus)
         out.append(f"Shares focus areas with {voice.requester}: {shared}.")

@@ -22,7 +22,7 @@ from matcher.domain import SECTORS, Filters, Match, Sector, home_need
 from matcher.errors import NotFoundError, PlaceError, ValidationError
 from matcher.names import readable_name
 from matcher.places.resolve import Place
-from matcher.score import Voice
+from matcher.score import GAIN_REASON, Voice
 
 router = APIRouter(include_in_schema=False)
 
@@ -136,6 +136,9 @@ async def aligned(
         return within is not None and (m.distance_km is None or m.distance_km > within)
 
     wide = [m for m in matches or () if m.service_level in WIDE_LEVELS or (near and beyond(m))]
+    # the hint promises what the organisation offers that they need: said when no card has it
+    # (a bank's page for nonprofits whose IRS missions name no need, real data walk)
+    says_gains = any(r.startswith(GAIN_REASON) for m in matches or () for r in m.reasons)
     ctx = context(
         request,
         org=org,
@@ -149,5 +152,6 @@ async def aligned(
         unplaced=bool(within) and not placed,
         place=place.strip(),
         where=where,
+        says_gains=says_gains,
     )
     return templates.TemplateResponse(request, "aligned.html", ctx)

@@ -295,3 +295,44 @@ def test_without_a_focus_a_place_is_where_distances_are_measured_from(
     assert "from Portland" not in reasons and "Portland&#39;s home" not in reasons
     # a partner in the place's own city: "Based in Seattle, 3 km away." (not "... from Seattle")
     assert re.search(r"Based in Seattle, \d+ km away\.", reasons), reasons[:2000]
+
+
+def test_the_page_says_when_no_partner_seeks_what_the_company_offers(tmp_path: Path) -> None:
+    """Real data walk (2026-12-04): a bank's page promised "what M&T offers that they need"
+    over nonprofits whose IRS missions name no need, and no card said any. A company offering
+    money sees which nonprofits seek it; one offering nothing they seek is told so."""
+    from api.main import create_app
+    from matcher.domain import Organisation
+    from tests.api.api_support import quiet_api_settings, seed
+
+    engine = seed(tmp_path)
+    for org_id, offers in (("giver", ["grant funding", "volunteers"]), ("plain", [])):
+        engine.create_organisation(
+            Organisation(
+                id=org_id,
+                name=f"{org_id.title()} Company",
+                sector="business",
+                description="A regional company in Portland.",
+                offers=offers,
+                city="Portland",
+                region="Oregon",
+                country="US",
+                lat=45.52,
+                lon=-122.68,
+            )
+        )
+    engine.build()
+    app = create_app(engine.settings, quiet_api_settings(warm_up=False), engine=engine)
+    note = "None of those listed seeks, by its profile, anything"
+    with TestClient(app) as client:
+        pages = {
+            org_id: client.get(
+                f"/organisations/{org_id}/aligned", params={"focus": "affordable housing"}
+            ).text
+            for org_id in ("giver", "plain")
+        }
+    assert _items(pages["giver"]) and _items(pages["plain"])
+    assert "Would gain funding" in pages["giver"] and note not in pages["giver"]
+    assert "Would gain" not in pages["plain"]
+    assert f"{note} Plain Company offers." in pages["plain"]
+    engine.close()
