@@ -318,7 +318,7 @@ def merge(members: Sequence[Organisation]) -> tuple[Organisation, list[Organisat
             data[name] = list(dict.fromkeys([*data[name], *o[name]]))
         if data["description"].strip() == data["name"].strip():
             data["description"] = o["description"]
-        data["sources"] = [*data["sources"], *o["sources"]]
+        data["sources"] = list(dict.fromkeys([*data["sources"], *o["sources"]]))
     return Organisation.model_validate(data), others
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from matcher.store import Store
 from matcher.store.models import NeedRow, PartnershipRow
 from training.importers.base import ImportBatch
-from training.linkage import LinkResult, link
+from training.linkage import LinkResult, link, merge
 
 
 def link_batch(store: Store | None, batch: ImportBatch) -> LinkResult:
@@ -25,7 +25,15 @@ def link_batch(store: Store | None, batch: ImportBatch) -> LinkResult:
     """
     incoming = {o.id for o in batch.organisations}
     stored = [o for _, o in store.organisations()] if store is not None else []
-    stored = [o for o in stored if o.id not in incoming]  # a re-import replaces its own records
+    # a re-import replaces its own records, but keeps what other sources merged into them: a
+    # new edition of the agency registry wiped the offers, focus areas and provenance that the
+    # programmes import had brought to 123 agencies (real data)
+    merged_in = {o.id: o for o in stored if o.id in incoming}
+    for org in list(batch.organisations):
+        old = merged_in.get(org.id)
+        if old is not None and not set(old.sources) <= set(org.sources):
+            batch.replace_organisation(merge([org, old])[0])
+    stored = [o for o in stored if o.id not in incoming]
     result = link([*stored, *batch.organisations], stored=len(stored), only_new=True)
     for c in result.clusters:
         for other in c.merged:

@@ -382,3 +382,40 @@ def test_a_regional_federal_body_is_a_partner_only_in_the_states_it_serves(
         assert government("MS") == {"fedreg-60", "fedreg-583"}
     finally:
         engine.close()
+
+
+def test_a_new_edition_of_the_registry_keeps_what_the_programmes_brought(
+    store: Store, tmp_path: Path
+) -> None:
+    """Real data (2026-12-04): importing the agency registry again wiped the offers, focus
+    areas and provenance the programmes import had merged into 123 agencies, so they covered
+    no ask until the programmes were imported once more. A record's own fields still follow
+    the new edition."""
+    agencies = _csv(
+        tmp_path / "a.csv",
+        [["520", "Veterans Affairs Department", "VA", "", "", "The VA serves veterans."]],
+    )
+    programmes = _csv(
+        tmp_path / "p.csv",
+        [["1.1", "Vet Grants", "Department of Veterans Affairs", "", "To help veterans."]],
+        ["program_id", "name", "top_agency", "sub_agency", "objective"],
+    )
+    for kind, path in (("federal-agencies", agencies), ("federal-programs", programmes)):
+        batch = read(kind, path)
+        store_batch(store, batch, retired=link_batch(store, batch).retired)
+    before = store.get_organisation("fedreg-520").record
+    assert len(before.sources) == 2 and before.offers  # the programmes' offers came with them
+    edition = _csv(
+        tmp_path / "a2.csv",
+        [["520", "Veterans Affairs Department", "VA", "", "", "The VA serves all veterans."]],
+    )
+    again = read("federal-agencies", edition)
+    store_batch(store, again, retired=link_batch(store, again).retired)
+    after = store.get_organisation("fedreg-520").record
+    assert after.description == "The VA serves all veterans."
+    assert after.sources == before.sources
+    assert set(before.offers) <= set(after.offers)
+    assert set(before.focus_areas) <= set(after.focus_areas)
+    same = read("federal-agencies", edition)
+    report = store_batch(store, same, retired=link_batch(store, same).retired).as_dict()
+    assert report["organisations"] == {"inserted": 0, "updated": 0, "unchanged": 1}
