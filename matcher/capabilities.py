@@ -254,8 +254,10 @@ CAPABILITIES: tuple[Capability, ...] = (
         # launches to orbit move no one in town: the Commercial Space Transportation Office was
         # named for "rides to medical appointments" (real data walk)
         stem_not_after=(("space", "transport"), ("aerospace", "transport")),
-        # a wheelchair is equipment, not a ride ("We need wheelchairs" read as transport)
-        mistaken_for=("wheelchair", "mobility aid"),
+        # a wheelchair is equipment, not a ride ("We need wheelchairs" read as transport); a
+        # cruise line's "travel services" are holidays (Carnival joined a coalition for "rides
+        # to medical appointments", real data walk)
+        mistaken_for=("wheelchair", "mobility aid", "travel services", "leisure travel"),
     ),
     Capability(
         "regulatory",

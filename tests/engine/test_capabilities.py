@@ -442,3 +442,13 @@ def test_space_transportation_is_no_ride() -> None:
     assert "distribution" not in capabilities_in(agency)
     assert "distribution" in capabilities_in("We need rides and transportation to the clinic")
     assert "distribution" in capabilities_in("free public transportation for seniors")
+
+
+def test_a_cruise_lines_travel_services_are_no_rides() -> None:
+    """Real data walk (2026-12-04): Carnival, its industry "Travel Services", joined a
+    coalition for "rides to medical appointments" as the member covering transport, read so by
+    meaning. No reading by meaning may give a cruise line's travel services transport."""
+    assert capabilities.ruled_out("distribution", "Travel Services")
+    assert capabilities.ruled_out("distribution", "the provision of leisure travel services")
+    for text in ("help with travel to medical appointments", "travel services and a shuttle"):
+        assert not capabilities.ruled_out("distribution", text), text
