@@ -697,6 +697,12 @@ class RecommendationPublic(BaseModel):
         description="the need's words the model does not know, when they are most of its "
         "words (not English, or typed at random): the answer rests on little",
     )
+    unread_help: list[str] = Field(
+        default_factory=list,
+        description="items of required_capabilities as listed that name no kind of help the "
+        "service knows: not asked of any partner (when none is readable, the help is read "
+        "from the text)",
+    )
 
 
 class MatchList(BaseModel):

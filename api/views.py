@@ -85,6 +85,7 @@ def recommendation_view(
         ),
         gaps=list(rec.gaps),
         unread_words=list(rec.unread_words),
+        unread_help=list(rec.unread_help),
     )
 
 

@@ -261,6 +261,7 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
                     "results": [match_json(m) for m in rec.results],
                     "coalition": rec.coalition.model_dump(mode="json"),
                     "gaps": rec.gaps,
+                    "unread_help": rec.unread_help,
                     "model_version": rec.model_version,
                 }
             )
@@ -276,7 +277,10 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
 
 def _print_gaps(rec: Recommendation) -> None:
     """The help no organisation the filters allow offers, and the help only organisations
-    beyond the partners found offer (named)."""
+    beyond the partners found offer (named), and the listed help not read as any."""
+    if rec.unread_help:
+        listed = ", ".join(f"'{escape(h)}'" for h in rec.unread_help)
+        console.print(f"[bold]Not read as a kind of help, so not asked of anyone:[/bold] {listed}")
     if rec.gaps:
         console.print(
             "[bold]No organisation that matches the need offers:[/bold] " + ", ".join(rec.gaps)
@@ -306,6 +310,7 @@ def cmd_coalition(args: argparse.Namespace, settings: Settings) -> int:
                     "coalition": rec.coalition.model_dump(mode="json"),
                     "gaps": rec.gaps,
                     "required_capabilities": rec.required_capabilities,
+                    "unread_help": rec.unread_help,
                 }
             )
         )

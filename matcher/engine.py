@@ -69,9 +69,11 @@ from matcher.names import readable_name
 from matcher.need_reading import (
     NeedReading,
     cause_weight,
+    listed_help,
     reasons_need,
     required_capabilities,
     topic_text,
+    unread_help,
 )
 from matcher.offerings import OFFERING_SECTORS, Offerings, known_vectors, offering_clauses
 from matcher.offers import focus_offers_by_code, partner_offers
@@ -444,7 +446,7 @@ class Engine:
         """Listed capabilities (mapped to keys); else what the clauses of `text` (the need's
         text; `clause_vecs` embeds them) ask for, by meaning (the whole text for one clause; `q`,
         the whole need's vector, confirms a capability a clause names)."""
-        if need.required_capabilities or self.meaning is None:
+        if self.meaning is None or listed_help(need):
             return required_capabilities(need)
         parts = evidence.clauses(text)
         if len(parts) < 2:
@@ -1259,7 +1261,7 @@ class Engine:
         )
         if reading is not None and reading.key == self.reading_key():
             return f, topic, reading.query, reading.clauses, reading.required, floor
-        reads_asks = not need.required_capabilities and self.meaning is not None
+        reads_asks = not listed_help(need) and self.meaning is not None
         asked_vecs: np.ndarray | None = None
         packed = (
             self.reader.packed_need(topic, [topic, need.text], parallel=self._reads_in_parallel())
@@ -1452,6 +1454,7 @@ class Engine:
         return Recommendation(
             need=need,
             unread_words=self.vocabulary.mostly_unknown(topic) if self.vocabulary else [],
+            unread_help=unread_help(need),
             required_capabilities=list(required),
             results=results,
             by_sector=by_sector,
@@ -1601,7 +1604,7 @@ class Engine:
                     entry.required,
                     self._profile_of(need.requester_id),
                     fit=fit_from_cosine(float(entry.vector @ q)),
-                    required_explicit=bool(need.required_capabilities),
+                    required_explicit=bool(listed_help(need)),
                     distance_km=d,
                     weights=self.weights,
                     scale_km=self.settings.proximity_scale_km,

@@ -52,15 +52,26 @@ def reasons_need(need: Need, topic: str | None = None) -> Need:
     return need if topic == need.text else need.model_copy(update={"text": topic})
 
 
+def listed_help(need: Need) -> dict[str, str]:
+    """The need's listed required help that names a capability, mapped to its keys."""
+    out: dict[str, str] = {}
+    for item in need.required_capabilities:
+        for key in sorted(capabilities.capabilities_in(item)):
+            out.setdefault(key, item if item != key else capabilities.label(key))
+    return out
+
+
+def unread_help(need: Need) -> list[str]:
+    """The need's listed required help that names no capability ("asdf", "a miracle"): never
+    an ask no one could cover (it made every coalition fall short and read as a gap no
+    organisation fills, real data walk), but said back so the group can name it otherwise."""
+    return [item for item in need.required_capabilities if not capabilities.capabilities_in(item)]
+
+
 def required_capabilities(need: Need) -> dict[str, str]:
-    """Explicit required capabilities (mapped to keys), else those the text asks for."""
-    if need.required_capabilities:
-        out: dict[str, str] = {}
-        for item in need.required_capabilities:
-            for key in sorted(capabilities.capabilities_in(item)) or [item]:
-                out.setdefault(key, item if item != key else capabilities.label(key))
-        return out
-    return capabilities.infer_required(need.text)
+    """Listed required help (mapped to keys), else, when none of it names a capability, what
+    the text asks for."""
+    return listed_help(need) or capabilities.infer_required(need.text)
 
 
 @dataclass(frozen=True)

@@ -384,6 +384,33 @@ def test_no_gap_says_what_was_read_and_where_to_add_more(client: TestClient) -> 
     assert 'href="#capabilities"' in gaps.group(0)
 
 
+def test_listed_help_that_names_no_help_is_said_back_not_asked(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    """Real data walk (2026-12-04): "asdf" under Required help was kept as an ask, so the
+    coalition covered less and the page said no organisation offers "asdf". It is said back as
+    not read and asked of no one; readable items beside it are asked as before."""
+    r = client.post("/", data={"text": NEED_TEXT, "capabilities": "food supply, asdf"})
+    assert r.status_code == 200, r.text
+    note = re.search(r'<p class="notice" role="note" id="unread-help">(.*?)</p>', r.text, re.S)
+    assert note is not None and "“asdf”" in note.group(1)
+    assert '<span class="chip">food supply</span>' in r.text
+    gaps = re.search(r'<div id="gaps".*?</div>', r.text, re.S)
+    assert gaps is not None and "asdf" not in gaps.group(0)
+    plain = client.post("/", data={"text": NEED_TEXT, "capabilities": "food supply"})
+    assert 'id="unread-help"' not in plain.text
+    api = client.post(
+        "/v1/recommendations",
+        json={"text": NEED_TEXT, "required_capabilities": ["asdf"]},
+        headers=hdr(keys["reader"]),
+    )
+    assert api.status_code == 200, api.text
+    body = api.json()
+    assert body["unread_help"] == ["asdf"]
+    assert "asdf" not in body["required_capabilities"] and "asdf" not in body["gaps"]
+    assert body["required_capabilities"]  # none listed is readable: read from the text
+
+
 def test_help_no_member_offers_is_a_gap_though_a_partner_found_offers_it(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
