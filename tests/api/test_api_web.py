@@ -156,7 +156,9 @@ def test_permalink_reopens_the_recommendation_as_it_was(
     assert "Zebra Quilting Collective" in again.text, "the permalink recomputed instead"
     assert CARD.findall(again.text) == CARD.findall(first.text)
     assert MENTION.findall(again.text) == MENTION.findall(first.text)
-    assert "Saved on" in again.text and f'action="/r/{rec_id}/again"' in again.text
+    # "Saved on" read, beside "Save this need", as if the need had been saved (real data walk)
+    assert "Asked on" in again.text and "Saved on" not in again.text
+    assert f'action="/r/{rec_id}/again"' in again.text
     assert f'href="/r/{rec_id}"' in again.text
     assert text in again.text  # the question is shown as asked
 
