@@ -1237,6 +1237,12 @@ class Engine:
             roles.setdefault(ROLE_OF_SECTOR.get(sector.value, sector.value), []).append(sector)
         return list(roles.items())
 
+    def sectors_held(self) -> list[str]:
+        """The sectors of the live, published, active organisations a search can return (a
+        form offers the others greyed out: ticking them could only find nothing)."""
+        with self._lock.read():
+            return [SECTORS[i] for i in self._sectors_held()]
+
     def _sectors_held(self) -> list[int]:
         """Indexes (in SECTORS) of the sectors of the catalog's live, published, active rows."""
         return self.catalog.sectors_held()

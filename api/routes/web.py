@@ -163,7 +163,8 @@ def _starting(state: AppState) -> bool:
 
 @router.get("/", response_class=HTMLResponse)
 async def page(request: Request, principal: PrincipalDep, state: StateDep) -> Response:
-    ctx = context(request, form={}, starting=_starting(state))
+    held = state.engine.sectors_held() if state.engine is not None else None
+    ctx = context(request, form={}, starting=_starting(state), held=held)
     return templates.TemplateResponse(request, "index.html", ctx)
 
 
@@ -213,10 +214,15 @@ async def submit(
         candidates = [str(c) for c in getattr(exc, "candidates", None) or []][:8]
         unsaid = bool(candidates) and not any(candidates[0] in e for e in errors)
         ctx = context(
-            request, form=form, errors=errors, candidates=candidates, candidates_unsaid=unsaid
+            request,
+            form=form,
+            errors=errors,
+            candidates=candidates,
+            candidates_unsaid=unsaid,
+            held=engine.sectors_held(),
         )
         return templates.TemplateResponse(request, "index.html", ctx, status_code=422)
-    return _results(request, rec, rec_id, dict(engine.weights), form)
+    return _results(request, rec, rec_id, dict(engine.weights), form, held=engine.sectors_held())
 
 
 def _stored(records: RecordsDep, rec_id: str) -> StoredRecommendation | None:
@@ -261,7 +267,7 @@ async def permalink(
     if stored is None:
         return _unknown_recommendation(request, rec_id)
     form = form_of_need(stored.need)
-    extra: dict[str, Any] = {"stored": stored}
+    extra: dict[str, Any] = {"stored": stored, "held": engine.sectors_held()}
     if marked and outcome is not None:
         extra["marked"] = {marked[:128]: outcome.value}
     if stored.recommendation is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html as html_lib
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -732,3 +733,33 @@ def test_a_role_searched_by_some_of_its_sectors_is_named_by_them(
     text = gaps.group(0)
     assert "This service's data holds no community organisation based in RI" in text, text
     assert "nonprofit / community" not in text
+
+
+def test_the_form_greys_out_sectors_the_data_holds_none_of(tmp_path: Path) -> None:
+    """Real data walk (2026-12-04): on data with no community or academic organisations the
+    form offered both, and ticking them gave "This service's data holds no community
+    organisation" and no coalition. Such a sector is offered disabled, and says why."""
+    from api.main import create_app
+    from matcher.domain import Organisation
+    from tests.api.api_support import make_settings, quiet_api_settings
+
+    engine = Engine.open(make_settings(tmp_path), load=False)
+    engine.store.upsert_organisations(
+        [
+            Organisation(id="np", name="Food Bank", sector="nonprofit", description="Food bank."),
+            Organisation(id="co", name="Grocer", sector="business", description="Groceries."),
+        ]
+    )
+    engine.build()
+    app = create_app(engine.settings, quiet_api_settings(warm_up=False), engine=engine)
+    with TestClient(app) as client:
+        pages = [client.get("/").text, client.post("/", data={"text": NEED_TEXT}).text]
+    for page in pages:
+        boxes = dict(
+            re.findall(r'<input type="checkbox" name="sectors" value="(\w+)"([^>]*)>', page)
+        )
+        assert set(boxes) == {"business", "government", "nonprofit", "community", "academic"}
+        off = {s for s, attrs in boxes.items() if "disabled" in attrs}
+        assert off == {"government", "community", "academic"}
+        assert 'id="none-held-community">(none in this service\'s data)' in page
+    engine.close()
