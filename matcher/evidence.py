@@ -33,18 +33,24 @@ MAX_CLAUSES = 16
 Encode = Callable[[Sequence[str]], np.ndarray]  # texts -> centred, unit vectors
 
 
-def clauses(text: str, *, keep_named: bool = True) -> list[str]:
+def clauses(
+    text: str, *, keep_named: bool = True, drop: Callable[[str], bool] | None = None
+) -> list[str]:
     """The short parts of a need that each ask for something (at most MAX_CLAUSES): the parts
     of MIN_CLAUSE_CHARS or more, and (with `keep_named`) the shorter ones that name a capability,
     a list's items ("funding", "a van", "mentors" in "we need funding, volunteers and a van";
     "fans" in "we need water and fans", named by a word sure in asks). The length alone dropped
-    those, so the asks never read them."""
+    those, so the asks never read them. `drop`: parts left out before the first MAX_CLAUSES
+    are taken."""
     parts = [_LEADING.sub("", p.strip(" .;:!?\"'()")) for p in _CLAUSE_SPLIT.split(text)]
     return [
         p
         for p in parts
-        if len(p) >= MIN_CLAUSE_CHARS
-        or (keep_named and len(p) >= 3 and (capabilities_in(p) or surely_asked(p)))
+        if (
+            len(p) >= MIN_CLAUSE_CHARS
+            or (keep_named and len(p) >= 3 and (capabilities_in(p) or surely_asked(p)))
+        )
+        and not (drop is not None and drop(p))
     ][:MAX_CLAUSES]
 
 

@@ -35,13 +35,28 @@ _ABOUT_ITSELF = re.compile(
     r"headquarter|incorporated|\bfounded\b|formerly known|changed its name", re.IGNORECASE
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+# a clause of names only ("Marina Bay Sands in Singapore", "Kate Spade", "W Hotels") says where
+# or under which brand, not what is offered: its few words matched a need by their look
+# (Las Vegas Sands joined a flood coalition for "sandbags ... near the harbour", real data walk)
+_WORD = re.compile(r"[^\W\d_][\w'’&.-]*")
+_LINKING = frozenset(("in", "of", "the", "and", "at", "on", "for", "by", "de", "la", "du", "del"))
+
+
+def names_only(clause: str) -> bool:
+    """Whether every word of `clause` but linking ones is capitalised (a name or a place);
+    text all in capitals (IRS missions) is not read as names."""
+    words = [w for w in _WORD.findall(clause) if w.lower() not in _LINKING]
+    return (
+        bool(words) and all(w[0].isupper() for w in words) and not all(w.isupper() for w in words)
+    )
 
 
 def offering_clauses(description: str) -> list[str]:
     """The clauses of a description that say what the organisation does (at most
-    evidence.MAX_CLAUSES, the first ones), sentences about its seat, founding or names left out."""
+    evidence.MAX_CLAUSES, the first ones), sentences about its seat, founding or names left out,
+    and clauses of names only (`names_only`)."""
     kept = [s for s in _SENTENCE.split(description) if not _ABOUT_ITSELF.search(s)]
-    return clauses(" ".join(kept), keep_named=False)
+    return clauses(" ".join(kept), keep_named=False, drop=names_only)
 
 
 def known_vectors(texts: Sequence[str], encode: Encode) -> Encode:

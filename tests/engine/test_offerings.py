@@ -33,6 +33,34 @@ def test_offering_clauses_leave_out_what_the_company_says_about_itself() -> None
     assert not any("Boise" in p or "Carriers" in p for p in parts)
 
 
+def test_clauses_of_names_only_are_no_offerings() -> None:
+    """Real data walk (2026-12-04): Las Vegas Sands joined a coalition for "sandbags ... near
+    the harbour" by its clause 'Marina Bay Sands in Singapore'. A clause of names says where or
+    under which brand, not what is offered; the clauses after them are read instead (each
+    description gives at most MAX_CLAUSES)."""
+    from matcher.evidence import MAX_CLAUSES
+    from matcher.offerings import names_only, offering_clauses
+
+    for name in (
+        "Marina Bay Sands in Singapore",
+        "Kate Spade",
+        "W Hotels",
+        "NAA Cruise Operations",
+    ):
+        assert names_only(name), name
+    for offer in (
+        "micro handbags",
+        "It operates its properties under the JW Marriott",
+        "WE PROVIDE FOOD AND VOLUNTEER DRIVERS",  # an IRS mission, all in capitals
+        "Microsoft 365 consumer subscriptions",
+    ):
+        assert not names_only(offer), offer
+    brands = ", ".join(f"Brand{i} Resort" for i in range(MAX_CLAUSES))
+    parts = offering_clauses(f"Acme operates {brands}, convention centres and sandbag depots.")
+    assert "convention centres" in parts and "sandbag depots" in parts
+    assert not any(p.startswith("Brand") for p in parts)
+
+
 def test_each_owner_scores_its_best_clause_and_replacing_embeds_only_new_clauses() -> None:
     from matcher.offerings import Offerings, known_vectors
 
