@@ -40,6 +40,7 @@ from api.routes import (
     analytics_pages,
     claims,
     feedback,
+    find_pages,
     health,
     introduction_pages,
     introductions,
@@ -216,6 +217,7 @@ def create_app(
         introductions,
         introduction_pages,
         aligned_pages,
+        find_pages,
     )
     for module in routers:
         app.include_router(module.router)

@@ -116,6 +116,15 @@ def list_organisations(
     country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2,3}$", examples=["US"])] = None,
     region: Annotated[str | None, Query(min_length=1, max_length=200, pattern=NO_NUL)] = None,
     mine: Annotated[bool, Query(description="Only the organisations your key owns")] = False,
+    name: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            pattern=NO_NUL,
+            description="Only names holding these words in this order, any case; shortest first",
+            examples=["food bank"],
+        ),
+    ] = None,
 ) -> OrganisationPage:
     owner = None
     published_only = not principal.privileged
@@ -131,6 +140,7 @@ def list_organisations(
         published_only=published_only,
         offset=page.offset,
         limit=page.page_size,
+        name=name,
     )
     return OrganisationPage(
         items=[organisation_view(s, principal) for s in items],

@@ -273,9 +273,17 @@ class Store:
         published_only: bool = False,
         offset: int = 0,
         limit: int = 50,
+        name: str | None = None,
     ) -> tuple[list[Stored], int]:
+        """`name`: only organisations whose name holds these words, in this order, whatever
+        the case (the shortest names first: the closest to what was typed)."""
         with self.db.session() as s:
             q = select(OrganisationRow)
+            order: list[Any] = [OrganisationRow.pk]
+            if name and name.split():
+                typed = " ".join(name.split()).lower()
+                q = q.where(func.lower(OrganisationRow.name).contains(typed, autoescape=True))
+                order = [func.length(OrganisationRow.name), OrganisationRow.pk]
             if sector:
                 q = q.where(OrganisationRow.sector == sector)
             if country:
@@ -291,7 +299,7 @@ class Store:
             if published_only:
                 q = q.where(OrganisationRow.published.is_(True))
             total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-            rows = s.scalars(q.order_by(OrganisationRow.pk).offset(offset).limit(limit)).all()
+            rows = s.scalars(q.order_by(*order).offset(offset).limit(limit)).all()
             return [Stored(r.pk, r.version, row_to_org(r)) for r in rows], int(total)
 
     def organisations(self) -> list[tuple[int, Organisation]]:

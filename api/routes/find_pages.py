@@ -1,0 +1,49 @@
+"""Finding an organisation by name (`/organisations?q=...`): a CSR manager looking for their
+company's page, an organiser for their own group's (to claim it), a programme officer for their
+agency's. Before this a profile was reached only from a result or a typed address (real data
+walk, 2026-12-04)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api.deps import EngineDep, PrincipalDep
+from api.web.render import context, templates
+from matcher.store.repository import Stored
+
+router = APIRouter(include_in_schema=False)
+
+FOUND_LIMIT = 25
+QUERY_MAX = 200
+
+
+@router.get("/organisations", response_class=HTMLResponse)
+async def find(
+    request: Request,
+    engine: EngineDep,
+    principal: PrincipalDep,
+    q: Annotated[str, Query(max_length=QUERY_MAX)] = "",
+) -> Response:
+    typed = " ".join(q.replace("\x00", " ").split())
+    found: list[Stored] = []
+    total = 0
+    if typed:
+
+        def lookup() -> tuple[list[Stored], int]:
+            return engine.store.list_organisations(
+                name=typed, published_only=not principal.privileged, limit=FOUND_LIMIT
+            )
+
+        found, total = await anyio.to_thread.run_sync(lookup)
+    ctx = context(
+        request,
+        q=typed,
+        found=[s.record for s in found],
+        total=total,
+        limit=FOUND_LIMIT,
+    )
+    return templates.TemplateResponse(request, "find.html", ctx)

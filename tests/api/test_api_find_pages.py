@@ -1,0 +1,76 @@
+"""Finding an organisation by name (`/organisations?q=`): a CSR manager looking for their
+company's page had no way to but a typed address (real data walk, 2026-12-04)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from api_support import hdr
+from fastapi.testclient import TestClient
+
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "organisations.jsonl"
+
+
+def _sample() -> list[dict[str, object]]:
+    return [json.loads(line) for line in SAMPLE.read_text().splitlines()]
+
+
+def _found(page: str) -> list[str]:
+    return re.findall(r'class="found-item" data-org-id="([^"]+)"', page)
+
+
+def test_a_part_of_a_name_in_any_case_finds_the_organisation(client: TestClient) -> None:
+    org = next(o for o in _sample() if o["sector"] == "business" and o.get("published", True))
+    name = str(org["name"])
+    part = " ".join(name.split()[:2]).upper()  # any case, words as typed
+    page = client.get("/organisations", params={"q": f"  {part} "}).text
+    assert org["id"] in _found(page)
+    assert f'href="/organisations/{org["id"]}"' in page
+    every = [str(o["name"]).lower() for o in _sample() if o.get("published", True)]
+    hits = _found(page)
+    assert all(
+        part.lower() in n for n in [str(o["name"]).lower() for o in _sample() if o["id"] in hits]
+    )
+    assert len(hits) == min(25, sum(part.lower() in n for n in every))
+    names = re.findall(r'class="found-item"[^>]*><a [^>]*>([^<]+)</a>', page)
+    assert [len(n) for n in names] == sorted(len(n) for n in names)  # the closest first
+
+
+def test_the_page_links_from_every_page_and_says_when_nothing_is_found(client: TestClient) -> None:
+    home = client.get("/").text
+    assert '<a href="/organisations">Find an organisation</a>' in home
+    empty = client.get("/organisations")
+    assert empty.status_code == 200 and 'id="find-q"' in empty.text and not _found(empty.text)
+    none = client.get("/organisations", params={"q": "zzqx no such name"}).text
+    assert 'id="found-none"' in none and "zzqx no such name" in none
+    wild = client.get("/organisations", params={"q": "%"}).text  # a wildcard is a character
+    assert not _found(wild)
+
+
+def test_unpublished_organisations_are_not_found_by_anyone(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    probe = {
+        "id": "find-probe",
+        "name": "Quokka Hidden Allotment Society",
+        "sector": "community",
+        "description": "Allotments for quokkas.",
+        "published": False,
+    }
+    assert client.post("/v1/organisations", json=probe, headers=hdr(keys["editor"])).status_code
+    try:
+        assert not _found(client.get("/organisations", params={"q": "quokka hidden"}).text)
+        api = client.get("/v1/organisations", params={"name": "Quokka Hidden"})
+        assert api.status_code == 200 and api.json()["total"] == 0
+    finally:
+        client.delete("/v1/organisations/find-probe", headers=hdr(keys["editor"]))
+
+
+def test_the_api_lists_organisations_by_name(client: TestClient) -> None:
+    org = next(o for o in _sample() if o["sector"] == "nonprofit" and o.get("published", True))
+    word = str(org["name"]).split()[-1].lower()
+    body = client.get("/v1/organisations", params={"name": word, "page_size": 100}).json()
+    assert org["id"] in [i["id"] for i in body["items"]]
+    assert all(word in i["name"].lower() for i in body["items"])
