@@ -149,6 +149,9 @@ async def aligned(
         focus=focus,
         within=within if near else None,
         within_choices=WITHIN_KM if placed else (),
+        # nearness is scored from a point or a state: a national agency with neither ("its
+        # home" was "US") read "nearer its home first among equals" (real data walk)
+        near_known=placed or bool(home_region),
         unplaced=bool(within) and not placed,
         place=place.strip(),
         where=where,

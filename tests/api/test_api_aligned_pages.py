@@ -336,3 +336,39 @@ def test_the_page_says_when_no_partner_seeks_what_the_company_offers(tmp_path: P
     assert "Would gain" not in pages["plain"]
     assert f"{note} Plain Company offers to meet, so that part counts" in pages["plain"]
     engine.close()
+
+
+def test_an_organisation_with_no_place_is_not_said_to_rank_the_nearer_first(
+    tmp_path: Path,
+) -> None:
+    """Real data walk (2026-12-04): a national agency's page (no city, no state) said "without
+    it, around its home" and "nearer its home first among equals", with no distance shown."""
+    from api.main import create_app
+    from matcher.domain import Organisation
+    from tests.api.api_support import quiet_api_settings, seed
+
+    engine = seed(tmp_path)
+    engine.create_organisation(
+        Organisation(
+            id="national-agency",
+            name="National Food Programmes Agency",
+            sector="government",
+            description="Federal grants for food banks and pantries.",
+            country="US",
+            service_level="national",
+        )
+    )
+    engine.build()
+    company = _first("business")
+    app = create_app(engine.settings, quiet_api_settings(warm_up=False), engine=engine)
+    with TestClient(app) as client:
+        agency = client.get("/organisations/national-agency/aligned").text
+        focused = client.get(
+            "/organisations/national-agency/aligned", params={"focus": "food banks"}
+        ).text
+        placed = client.get(f"/organisations/{company}/aligned").text
+    for page in (agency, focused):
+        assert _items(page) and "first among equals" not in page and "its home" not in page
+        assert "without it, anywhere)" in page
+    assert "first among equals" in placed  # a company with a home still says it
+    engine.close()
