@@ -170,6 +170,7 @@ def _state_place(code: str) -> Place:
 
 
 def _single(p: str, country: str | None, s: str) -> Place:
+    in_state_miss: UnknownPlaceError | None = None
     if country in (None, "US"):
         st = state_code(p)
         if st:
@@ -183,8 +184,10 @@ def _single(p: str, country: str | None, s: str) -> Place:
             if len(words) > n and (st := state_code(" ".join(words[-n:]))):
                 try:
                     return _in_state(" ".join(words[:-n]), st, s)
-                except UnknownPlaceError:
-                    pass
+                except UnknownPlaceError as exc:
+                    # "Providnce RI": its state's near names, should nothing else match (it
+                    # said only "unknown place", where "Providnce, RI" suggested Providence)
+                    in_state_miss = in_state_miss or (exc if exc.candidates else None)
     if country is not None and country != "US":
         hits = [e for e in world_gazetteer().cities.get(key(p), ()) if e.country == country]
         if not hits:
@@ -211,6 +214,8 @@ def _single(p: str, country: str | None, s: str) -> Place:
     if hits:
         return _entry_place(hits[0])
     close = difflib.get_close_matches(key(p), list(g.cities), n=5, cutoff=0.85)
+    if not close and in_state_miss is not None:
+        raise in_state_miss
     cands = [g.cities[c][0].label for c in close]
     hint = f" (did you mean {'; '.join(cands)}?)" if cands else ""
     raise UnknownPlaceError(f"unknown place '{s}'{hint}", place=s, candidates=cands)

@@ -125,3 +125,19 @@ def test_an_okina_in_a_need_is_part_of_its_place_name() -> None:
 
     spans = place_words("Kūpuna in Kapaʻa, HI need rides to the clinic")
     assert [s.text for s in spans] == ["Kapaʻa, HI"]
+
+
+def test_a_misspelt_city_before_its_state_without_a_comma_gets_suggestions() -> None:
+    """Real data walk (2026-12-04): "Providnce RI" said only "unknown place", where
+    "Providnce, RI" suggested Providence."""
+    for typed, meant in (
+        ("Providnce RI", "Providence, RI"),
+        ("Woonsoket Rhode Island", "Woonsocket, RI"),
+    ):
+        with pytest.raises(UnknownPlaceError) as caught:
+            places.resolve(typed)
+        assert meant in caught.value.candidates, typed
+        assert f"did you mean {meant}" in str(caught.value)
+    with pytest.raises(UnknownPlaceError) as nothing:
+        places.resolve("Zzzq RI")
+    assert not nothing.value.candidates
