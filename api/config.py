@@ -62,6 +62,13 @@ class ApiSettings(BaseSettings):
         description="Base URL of this service in e-mailed links (never taken from the Host "
         "header, which a client controls)",
     )
+    contact: str = Field(
+        "",
+        max_length=320,
+        description="How people reach whoever runs this service (an e-mail address or a web "
+        "address): shown where a page sends them to the administrator, e.g. to add their "
+        "group's profile; empty: not shown",
+    )
     login_max_failures: int = Field(
         5, ge=1, description="Failed log-ins per window, per account and per client IP, before 429"
     )

@@ -19,13 +19,14 @@ from api.deps import (
     OptionalPersonDep,
     PrincipalDep,
     RecordsDep,
+    StateDep,
 )
 from api.introduction_schemas import TEXT_MAX
 from api.schemas import OrganisationOut
 from api.security import Principal
 from api.sessions import csrf_token
 from api.views import organisation_view
-from api.web.render import context, templates
+from api.web.render import context, operator_contact, templates
 from matcher.engine import Engine
 from matcher.errors import (
     ConflictError,
@@ -91,6 +92,7 @@ async def new_form(
     claims: ClaimsDep,
     engine: EngineDep,
     principal: PrincipalDep,
+    state: StateDep,
     to: Annotated[str, Query(max_length=128)] = "",
     rec: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
@@ -102,7 +104,12 @@ async def new_form(
     target = await anyio.to_thread.run_sync(_target, engine, principal, to)
     form = {"to_organisation_id": to, "recommendation_id": rec}
     return _page(
-        request, "introduction_new.html", memberships=memberships, form=form, target=target
+        request,
+        "introduction_new.html",
+        memberships=memberships,
+        form=form,
+        target=target,
+        contact=operator_contact(state.api.contact),
     )
 
 

@@ -6,6 +6,7 @@ sector's ranked partners, where a coalition member is only mentioned and linked.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,6 +174,17 @@ def uncovered_by_coalition(rec: Recommendation) -> list[tuple[str, Match]]:
 NEXT_MAX = 200  # the longest next= the log-in and sign-up pages take
 # pages with a next= of their own: the header's links keep it rather than point at them
 _ACCOUNT_PAGES = ("/login", "/signup", "/reset", "/logout")
+
+
+def operator_contact(contact: str) -> dict[str, str] | None:
+    """The link to whoever runs the service (`ApiSettings.contact`): an e-mail address as a
+    mailto link, an http(s) address as itself; anything else (or nothing) is not shown."""
+    text = contact.strip()
+    if text.startswith(("https://", "http://")) and " " not in text:
+        return {"href": text, "text": text}
+    if re.fullmatch(r"[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+", text):
+        return {"href": f"mailto:{text}", "text": text}
+    return None
 
 
 def local_path(path: str) -> bool:

@@ -4,6 +4,7 @@ inbox or thread), the rate limit and the bad inputs, with clear problem details.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -475,6 +476,31 @@ def test_an_organiser_with_no_organisation_is_shown_a_way_forward(
     assert hidden not in organiser.client.get(f"/introductions/new?to={hidden}").text
     member = people.asker.client.get(f"/introductions/new?to={p.y}")
     assert 'name="message"' in member.text and f"/organisations/{p.y}" in member.text
+
+
+def test_the_way_to_the_administrator_is_given_when_the_service_says_it(
+    app: FastAPI, people: People
+) -> None:
+    """Real data walk (2026-12-04): "ask the administrator of this service to add it" gave an
+    organiser no way to reach one. `MATCHER_API_CONTACT` (an e-mail or web address) is linked
+    there; a value that is neither is not shown."""
+    p = new_pair(app, people)
+    organiser = sign_up(app)
+    state = app.state.api
+    before = state.api
+    try:
+        for contact, href in (
+            ("help@partners.example.org", "mailto:help@partners.example.org"),
+            ("https://partners.example.org/contact", "https://partners.example.org/contact"),
+            ("javascript:alert(1)", None),
+            ("", None),
+        ):
+            state.api = before.model_copy(update={"contact": contact})
+            page = organiser.client.get(f"/introductions/new?to={p.y}").text
+            shown = re.findall(r'class="operator-contact" href="([^"]+)"', page)
+            assert shown == ([href] if href else []), contact
+    finally:
+        state.api = before
 
 
 def test_pages_ask_accept_and_write(app: FastAPI, people: People) -> None:
