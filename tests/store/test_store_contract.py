@@ -94,6 +94,26 @@ def test_listing_filters_and_pages(db: Database) -> None:
     assert total == 2 and [i.record.id for i in items] == ["b"]
 
 
+def test_listing_by_a_part_of_the_name(db: Database) -> None:
+    """`name`: the names holding the words typed, any case, shortest first; a wildcard typed
+    is a character (both backends: LIKE escaped)."""
+    store = Store(db)
+    store.upsert_organisations(
+        [
+            org("long", name="Rhode Island Community Food Bank Association"),
+            org("short", name="Little Compton food bank"),
+            org("other", name="Meals on Wheels"),
+            org("pct", name="100% Food Bank"),
+            org("hidden", name="Hidden Food Bank", published=False),
+        ]
+    )
+    items, total = store.list_organisations(name="  FOOD   bank ", published_only=True)
+    assert total == 3 and [i.record.id for i in items] == ["pct", "short", "long"]
+    assert [i.record.id for i in store.list_organisations(name="0% f")[0]] == ["pct"]
+    assert store.list_organisations(name="%")[1] == 1
+    assert store.list_organisations(name="_")[1] == 0
+
+
 def test_needs_and_index_state(db: Database) -> None:
     store = Store(db)
     store.upsert_needs([Need(id="n1", text="we need food", wanted_sectors=["business"])])
