@@ -19,6 +19,7 @@ from api.security import ANONYMOUS, Principal, Role
 from api.sessions import CSRF_FIELD, CSRF_HEADER, csrf_ok, has_session, session_token
 from api.state import AppState
 from matcher.accounts import Accounts, Claims, Person
+from matcher.accounts.groups import Groups
 from matcher.accounts.members import OrganisationAdmin
 from matcher.engine import Engine
 from matcher.followthrough.records import PartnershipRecords
@@ -177,7 +178,12 @@ async def get_organisation_admin(state: StateDep) -> OrganisationAdmin:
     return OrganisationAdmin(started(state.claims))
 
 
+async def get_groups(state: StateDep, engine: EngineDep) -> Groups:
+    return Groups(started(state.claims), engine, per_person=state.settings.groups_per_person)
+
+
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
+GroupsDep = Annotated[Groups, Depends(get_groups)]
 OrganisationAdminDep = Annotated[OrganisationAdmin, Depends(get_organisation_admin)]
 PartnershipRecordsDep = Annotated[PartnershipRecords, Depends(get_partnership_records)]
 ClaimsDep = Annotated[Claims, Depends(get_claims)]

@@ -41,6 +41,8 @@ from api.routes import (
     claims,
     feedback,
     find_pages,
+    group_pages,
+    groups,
     health,
     introduction_pages,
     introductions,
@@ -218,6 +220,8 @@ def create_app(
         introduction_pages,
         aligned_pages,
         find_pages,
+        groups,
+        group_pages,
     )
     for module in routers:
         app.include_router(module.router)

@@ -24,9 +24,14 @@ _PRIVATE_ONLY = {"contact", "published", "owner"}
 
 
 def organisation_view(
-    stored: Stored, principal: Principal, counted: dict[str, str] | None = None
+    stored: Stored,
+    principal: Principal,
+    counted: dict[str, str] | None = None,
+    *,
+    admin: bool = False,
 ) -> OrganisationOut:
-    """`counted`: `Engine.offers_counted` of it, given when one profile is read."""
+    """`counted`: `Engine.offers_counted` of it, given when one profile is read; `admin`: the
+    signed-in person is one of its admins (sees its contact, as its owner would)."""
     org: Organisation = stored.record
     data = org.model_dump(mode="python")
     data["version"] = stored.version
@@ -36,7 +41,7 @@ def organisation_view(
             OfferCounted(capability=o.key, label=o.label, phrase=o.phrase, source=o.source)
             for o in shown.counted
         ]
-    if principal.can_see_private(org.owner):
+    if admin or principal.can_see_private(org.owner):
         return OrganisationPrivate.model_validate(data)
     return OrganisationPublic.model_validate(
         {k: v for k, v in data.items() if k not in _PRIVATE_ONLY}

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -108,6 +108,9 @@ from matcher.store.repository import SqlEmbeddingCache, Stored, UpsertReport
 from matcher.telling import telling_clauses
 from matcher.threads import limit_blas_threads
 from matcher.vectors import centre
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 logger = logging.getLogger(__name__)
 # where a request's scoring columns come from (`stats`): saved with the generation, or filled
@@ -698,8 +701,10 @@ class Engine:
             self._load_needs()
         return report
 
-    def create_organisation(self, org: Organisation) -> Stored:
-        stored = self.store.create_organisation(org)
+    def create_organisation(
+        self, org: Organisation, *, with_rows: Callable[[Session], None] | None = None
+    ) -> Stored:
+        stored = self.store.create_organisation(org, with_rows=with_rows)
         self._reindex([(stored.pk, stored.record)], {stored.pk: stored.version})
         return stored
 

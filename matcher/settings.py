@@ -273,6 +273,9 @@ class Settings(BaseSettings):
     introductions_per_day: int = Field(
         20, ge=1, description="introduction requests one organisation may send in 24 hours"
     )
+    groups_per_person: int = Field(
+        3, ge=0, description="groups one signed-in person may add as new profiles (0: none)"
+    )
     introduction_cooldown_days: float = Field(
         30.0, ge=0, description="after a decline, the same organisation may not ask again for"
     )

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from api.deps import (
+    ClaimsDep,
     EngineDep,
     FormCsrf,
     LoadingEngineDep,
@@ -33,6 +34,7 @@ from api.web.distance import (
 from api.web.errors import error_page
 from api.web.offers_shown import offers_shown
 from api.web.render import card_id, context, local_path, result_view, role_labels_for, templates
+from matcher.accounts.groups import REGISTERED_SOURCE
 from matcher.domain import Filters, Need, Recommendation
 from matcher.errors import NotFoundError, ValidationError
 from matcher.feedback_standing import COUNTED, UNCONFIRMED, standing
@@ -49,14 +51,14 @@ def place_supported() -> bool:
     return "place" in RecommendationRequest.model_fields
 
 
-def _form_errors(exc: pydantic.ValidationError) -> list[str]:
+def form_errors(exc: pydantic.ValidationError, labels: dict[str, str] | None = None) -> list[str]:
     """Each error in the form's words: the field as the form labels it and, for a text too
     short or too long, what to do ("text: String should have at least 3 characters" was shown
     to a person who had typed only spaces)."""
     out = []
     for err in exc.errors(include_url=False, include_input=False):
         field = ".".join(str(p) for p in err.get("loc", ())) or "form"
-        label = FORM_LABELS.get(field, field)
+        label = (FORM_LABELS if labels is None else labels).get(field, field)
         ctx = err.get("ctx") or {}
         kind = err.get("type")
         if kind == "string_too_short" and field == "text":
@@ -207,7 +209,7 @@ async def submit(
         rec, rec_id = await state.compute(work)
     except (pydantic.ValidationError, ValidationError) as exc:
         if isinstance(exc, pydantic.ValidationError):
-            errors = _form_errors(exc)
+            errors = form_errors(exc)
         else:
             errors = _domain_errors(exc)
         # an unknown or ambiguous place (matcher.errors.PlaceError) names what it could mean
@@ -306,13 +308,18 @@ def profile(
     org_id: str,
     engine: EngineDep,
     principal: PrincipalDep,
+    person: OptionalPersonDep,
+    claims: ClaimsDep,
     back: Annotated[str, Query(max_length=400)] = "",
 ) -> Response:
     org_view = None
+    # the signed-in person's part in it: its members are not offered to claim it or ask it
+    # for an introduction, and its admins are offered to edit it
+    role = claims.role(person.id, org_id[:128]) if person is not None else None
     try:
         stored = engine.store.get_organisation(org_id[:128])
         if principal.can_see(stored.record.owner, stored.record.published):
-            org_view = organisation_view(stored, principal)
+            org_view = organisation_view(stored, principal, admin=role == "admin")
     except NotFoundError:
         pass
     if org_view is None:
@@ -322,7 +329,14 @@ def profile(
     # the results it was opened from (a card's link): its "Back" returns there, not to an
     # empty form (real data walk); only a path on this site
     back_to = back if back.startswith("/r/") and local_path(back) else None
-    ctx = context(request, org=org_view, offers=offers, results_url=back_to)
+    ctx = context(
+        request,
+        org=org_view,
+        offers=offers,
+        results_url=back_to,
+        member_role=role,
+        registered=REGISTERED_SOURCE in stored.record.sources,
+    )
     return templates.TemplateResponse(request, "organisation.html", ctx)
 
 

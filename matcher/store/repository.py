@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy import String, cast, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from matcher.causes import Cause
 from matcher.domain import Need, Organisation, Sector, ServiceLevel, SizeBand, utcnow
@@ -190,10 +191,16 @@ class Store:
                 log_changes(s, ((r.pk, r.id, r.version) for r in written.values()))
         return report
 
-    def create_organisation(self, org: Organisation) -> Stored:
+    def create_organisation(
+        self, org: Organisation, *, with_rows: Callable[[Session], None] | None = None
+    ) -> Stored:
         """Insert a new id; an id that exists (even one inserted a moment ago by a concurrent
-        writer) is a ConflictError, never an overwrite."""
+        writer) is a ConflictError, never an overwrite. `with_rows` writes rows that belong
+        with it (its first member) in the same transaction, before the organisation: its
+        locks and checks come first, and whatever it raises leaves nothing written."""
         with self.db.session() as s:
+            if with_rows is not None:
+                with_rows(s)
             row = OrganisationRow(**org_values(locate(org).org), version=1)
             s.add(row)
             _flush_new(s, OrganisationRow, org.id, "organisation")

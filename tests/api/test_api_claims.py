@@ -366,6 +366,8 @@ def test_table_covers_every_account_route(app: FastAPI) -> None:
         ("POST", "/v1/organisations/{org_id}/claims/{claim_id}/{decision}"),
         ("PATCH", "/v1/organisations/{org_id}/members/{person_id}"),
         ("DELETE", "/v1/organisations/{org_id}/members/{person_id}"),
+        ("POST", "/v1/me/organisations"),
+        ("PATCH", "/v1/me/organisations/{org_id}"),
     }
     assert person_routes == open_routes | tabled
     assert {name for name, *_ in TABLE} >= {

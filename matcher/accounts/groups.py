@@ -1,0 +1,169 @@
+"""A person adds their own group, and an organisation's admins keep its profile up to date.
+
+An organiser whose group has no profile could not ask anyone for an introduction (the page
+could only say "ask the administrator", real data walk), and a claimed profile could not be
+corrected by its own people: its page told them to describe an offer in a few words, with no
+way to do it. Now:
+
+- a signed-in person with a **confirmed** e-mail registers a group: a new published profile,
+  owned by `person:<id>` (no API key owns it; re-imports keep the owner), its source
+  `registered` (so everyone can tell it from a registry's record), and the person its first
+  admin, written in one transaction with it;
+- a person registers at most `per_person` groups (3 by default): the count and the insert are
+  one step (a no-op write of the person's row first: a row lock on PostgreSQL, the write lock
+  on SQLite), so simultaneous registrations cannot pass the limit;
+- the admins of an organisation (registered or claimed) edit its profile's public fields
+  (`EDITABLE`); never its owner, sources, cause code, or whether it is published or active.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from matcher.accounts.claims import Claims
+from matcher.accounts.people import Person
+from matcher.alerts.owners import person_owner
+from matcher.domain import Organisation
+from matcher.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from matcher.store.models import MembershipRow, OrganisationRow, PersonRow
+from matcher.store.repository import Stored, row_to_org
+
+REGISTERED_SOURCE = "registered"  # Organisation.sources of a profile its own people added
+GROUPS_PER_PERSON = 3
+
+# What a group's admins may change: the profile as others read it. Not: id, owner, sources,
+# cause_code (a third party's code), published, active, updated_at.
+EDITABLE = frozenset(
+    {
+        "name",
+        "sector",
+        "description",
+        "focus_areas",
+        "offers",
+        "needs",
+        "city",
+        "region",
+        "country",
+        "postcode",
+        "lat",
+        "lon",
+        "service_radius_km",
+        "size",
+        "service_level",
+        "service_regions",
+        "website",
+        "contact",
+    }
+)
+
+
+class ProfileWriter(Protocol):
+    """What writes a profile and keeps the index in step (the engine)."""
+
+    def create_organisation(
+        self, org: Organisation, *, with_rows: Callable[[Session], None] | None = None
+    ) -> Stored: ...
+
+    def update_organisation(
+        self, org_id: str, changes: dict[str, Any], *, expected_version: int | None = None
+    ) -> Stored: ...
+
+
+class Groups:
+    def __init__(self, claims: Claims, writer: ProfileWriter, per_person: int = GROUPS_PER_PERSON):
+        self.claims = claims
+        self.db = claims.db
+        self.writer = writer
+        self.per_person = per_person
+
+    def register(self, person: Person, org: Organisation) -> Stored:
+        """Add `org` as the person's group, the person its first admin. The profile's own
+        owner, sources, published and active flags are set here, whatever `org` says."""
+        if not person.email_verified:
+            raise PermissionDeniedError(
+                "confirm your e-mail address first (open the link we e-mailed you): a group's "
+                "profile is public, and it is how partners reach you"
+            )
+        owner = person_owner(person.id)
+        org = org.model_copy(
+            update={
+                "owner": owner,
+                "sources": [REGISTERED_SOURCE],
+                "published": True,
+                "active": True,
+                "cause_code": None,
+            }
+        )
+
+        def first_admin(s: Session) -> None:
+            # serialise this person's registrations until the transaction ends
+            mine = PersonRow.id == person.id
+            s.execute(update(PersonRow).where(mine).values(name=PersonRow.name))
+            count = s.scalar(
+                select(func.count())
+                .select_from(OrganisationRow)
+                .where(OrganisationRow.owner == owner)
+            )
+            if self.per_person == 0:
+                raise PermissionDeniedError(
+                    "this service does not take new groups from its users; ask its "
+                    "administrator to add yours"
+                )
+            if (count or 0) >= self.per_person:
+                raise ConflictError(
+                    f"you have added {count} groups already, the most one person may add "
+                    f"({self.per_person}); ask the administrator of this service for more"
+                )
+            s.add(
+                MembershipRow(
+                    organisation_id=org.id,
+                    person_id=person.id,
+                    role="admin",
+                    created_at=self.claims.accounts.clock(),
+                )
+            )
+
+        return self.writer.create_organisation(org, with_rows=first_admin)
+
+    def _require_admin(self, person: Person, organisation_id: str) -> None:
+        role = self.claims.role(person.id, organisation_id)
+        if role is None:
+            raise NotFoundError(f"you are not a member of '{organisation_id}'")
+        if role != "admin":
+            raise PermissionDeniedError(
+                f"only the admins of '{organisation_id}' can change its profile"
+            )
+
+    def admin_profile(self, person: Person, organisation_id: str) -> Stored:
+        """The stored profile of an organisation the person is an admin of."""
+        self._require_admin(person, organisation_id)
+        with self.db.session() as s:
+            row = s.scalar(select(OrganisationRow).where(OrganisationRow.id == organisation_id))
+            if row is None:
+                raise NotFoundError(f"no organisation '{organisation_id}'")
+            return Stored(row.pk, row.version, row_to_org(row))
+
+    def update(
+        self,
+        person: Person,
+        organisation_id: str,
+        changes: Mapping[str, Any],
+        *,
+        expected_version: int | None = None,
+    ) -> Stored:
+        """Change the profile of an organisation the person is an admin of."""
+        self._require_admin(person, organisation_id)
+        refused = sorted(set(changes) - EDITABLE)
+        if refused:
+            raise ValidationError(
+                f"a group's admins cannot change {', '.join(refused)}", field=refused[0]
+            )
+        if not changes:
+            raise ValidationError("nothing to change")
+        return self.writer.update_organisation(
+            organisation_id, dict(changes), expected_version=expected_version
+        )

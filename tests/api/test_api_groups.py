@@ -1,0 +1,182 @@
+"""Add your group and edit its profile, through the API and the page: a confirmed person adds
+a published profile and is its admin (so they can ask for introductions at once); its admins
+edit it; the pages lead there from where an organiser without a group gets stuck."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from accounts_support import Signed, page_csrf, sign_up, verify
+from api_support import hdr
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+BEEKEEPERS = "Neighbourhood beekeepers lending hive tools and teaching children about pollinators."
+
+
+@pytest.fixture
+def made(client: TestClient, keys: dict[str, str]) -> Iterator[list[str]]:
+    """Ids of the profiles a test adds, deleted after it (the engine is shared by the session's
+    tests, whose results must not gain these)."""
+    ids: list[str] = []
+    yield ids
+    for org_id in ids:
+        client.delete(f"/v1/organisations/{org_id}", headers=hdr(keys["admin"]))
+
+
+def confirmed(app: FastAPI) -> Signed:
+    person = sign_up(app)
+    verify(app, person.email)
+    return person
+
+
+def add_group(person: Signed, made: list[str], **fields: object) -> dict[str, object]:
+    body = {
+        "name": f"Hive Friends {uuid.uuid4().hex[:6]}",
+        "sector": "community",
+        "description": BEEKEEPERS,
+        "offers": ["hive tools on loan"],
+        "city": "Providence",
+        "region": "RI",
+        "country": "US",
+        "contact": "hives@example.org",
+        **fields,
+    }
+    r = person.client.post("/v1/me/organisations", json=body, headers=person.headers())
+    assert r.status_code == 201, r.text
+    made.append(str(r.json()["id"]))
+    return dict(r.json())
+
+
+def test_a_confirmed_person_adds_a_group_and_is_its_admin(
+    app: FastAPI, client: TestClient, keys: dict[str, str], made: list[str]
+) -> None:
+    ana = confirmed(app)
+    org = add_group(ana, made)
+    assert org["contact"] == "hives@example.org"  # its admin sees how partners reach it
+    public = client.get(f"/v1/organisations/{org['id']}").json()
+    assert public["name"] == org["name"] and "contact" not in public
+    me = ana.client.get("/v1/me").json()
+    assert {(m["organisation_id"], m["role"]) for m in me["memberships"]} == {(org["id"], "admin")}
+    found = client.get("/v1/organisations", params={"name": str(org["name"])}).json()
+    assert [o["id"] for o in found["items"]] == [org["id"]]
+    # in the index at once: a need about it finds it
+    rec = client.post(
+        "/v1/recommendations",
+        json={"text": "Children want to learn beekeeping; we need hive tools.", "limit": 20},
+        headers=hdr(keys["reader"]),
+    ).json()
+    assert org["id"] in [m["id"] for m in rec["results"]]
+
+
+def test_what_a_group_cannot_set_or_do_before_confirming(
+    app: FastAPI, client: TestClient, made: list[str]
+) -> None:
+    ben = sign_up(app)  # not confirmed
+    body = {"name": "Unconfirmed Hives", "sector": "community", "description": BEEKEEPERS}
+    r = ben.client.post("/v1/me/organisations", json=body, headers=ben.headers())
+    assert r.status_code == 403 and "confirm your e-mail" in r.json()["detail"]
+    assert (
+        client.get("/v1/organisations", params={"name": "Unconfirmed Hives"}).json()["items"] == []
+    )
+    cy = confirmed(app)
+    for extra in ({"owner": "key_x"}, {"sources": ["irs:1"]}, {"published": False}, {"id": "x"}):
+        r = cy.client.post("/v1/me/organisations", json={**body, **extra}, headers=cy.headers())
+        assert r.status_code == 422, (extra, r.text)
+    r = cy.client.post("/v1/me/organisations", json=body)  # no CSRF header
+    assert r.status_code == 403
+    r = TestClient(app).post("/v1/me/organisations", json=body)  # no session
+    assert r.status_code == 401
+
+
+def test_its_admins_edit_it_and_others_cannot(
+    app: FastAPI, client: TestClient, keys: dict[str, str], made: list[str]
+) -> None:
+    ana = confirmed(app)
+    org = add_group(ana, made)
+    path = f"/v1/me/organisations/{org['id']}"
+    r = ana.client.patch(path, json={"city": "Pawtucket"}, headers=ana.headers())
+    assert r.status_code == 200, r.text
+    assert client.get(f"/v1/organisations/{org['id']}").json()["city"] == "Pawtucket"
+    stale = {**ana.headers(), "If-Match": f'"{org["version"]}"'}
+    r = ana.client.patch(path, json={"city": "Cranston"}, headers=stale)
+    assert r.status_code == 412
+    r = ana.client.patch(path, json={"published": False}, headers=ana.headers())
+    assert r.status_code == 422 and "published" in r.json()["detail"]
+    member = confirmed(app)
+    r = member.client.post(f"/v1/organisations/{org['id']}/claims", headers=member.headers())
+    claim_id = r.json()["id"]
+    approve = f"/v1/organisations/{org['id']}/claims/{claim_id}/approve"
+    assert ana.client.post(approve, headers=ana.headers()).status_code == 200
+    r = member.client.patch(path, json={"city": "Warwick"}, headers=member.headers())
+    assert r.status_code == 403
+    outsider = confirmed(app)
+    r = outsider.client.patch(path, json={"city": "Warwick"}, headers=outsider.headers())
+    assert r.status_code == 404
+    assert client.get(f"/v1/organisations/{org['id']}").json()["city"] == "Pawtucket"
+
+
+def test_the_pages_add_a_group_show_it_as_added_by_its_members_and_edit_it(
+    app: FastAPI, made: list[str]
+) -> None:
+    anonymous = TestClient(app, follow_redirects=False)
+    r = anonymous.get("/groups/new")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
+    ana = confirmed(app)
+    page = ana.client.get("/groups/new")
+    assert page.status_code == 200 and 'name="description"' in page.text
+    form = {
+        "csrf_token": page_csrf(page.text),
+        "name": "",
+        "sector": "community",
+        "description": BEEKEEPERS,
+        "offers": "hive tools on loan\n\nbeekeeping lessons for children\n",
+        "city": "Providence",
+        "region": "RI",
+        "country": "US",
+    }
+    r = ana.client.post("/groups/new", data=form)
+    assert r.status_code == 422 and "Name: required." in r.text
+    assert "beekeeping lessons for children" in r.text  # what was typed is kept
+    name = f"Hive Friends {uuid.uuid4().hex[:6]}"
+    r = ana.client.post("/groups/new", data={**form, "name": name})
+    assert r.status_code == 303, r.text
+    org_id = r.headers["location"].removeprefix("/organisations/")
+    made.append(org_id)
+    profile = ana.client.get(f"/organisations/{org_id}").text
+    assert "Added by its own members" in profile
+    assert f'href="/organisations/{org_id}/edit"' in profile
+    assert "This is my organisation" not in profile  # it is theirs already
+    stored = ana.client.get(f"/v1/organisations/{org_id}").json()
+    assert stored["offers"] == ["hive tools on loan", "beekeeping lessons for children"]
+    edit = ana.client.get(f"/organisations/{org_id}/edit")
+    assert edit.status_code == 200 and name in edit.text
+    version = re.search(r'name="version" value="(\d+)"', edit.text)
+    assert version is not None
+    changed = {
+        **form,
+        "csrf_token": page_csrf(edit.text),
+        "name": name,
+        "city": "Pawtucket",
+        "version": version.group(1),
+    }
+    r = ana.client.post(f"/organisations/{org_id}/edit", data=changed)
+    assert r.status_code == 303, r.text
+    assert ana.client.get(f"/v1/organisations/{org_id}").json()["city"] == "Pawtucket"
+    # the same form again, from the version it was opened at: someone saved since
+    r = ana.client.post(f"/organisations/{org_id}/edit", data={**changed, "city": "Warwick"})
+    assert r.status_code == 409 and "open it again" in r.text
+    other = confirmed(app)
+    assert other.client.get(f"/organisations/{org_id}/edit").status_code == 404
+
+
+def test_an_organiser_without_a_group_is_led_to_add_it(app: FastAPI, client: TestClient) -> None:
+    ana = confirmed(app)
+    target = client.get("/v1/organisations", params={"limit": 1}).json()["items"][0]["id"]
+    page = ana.client.get(f"/introductions/new?to={target}").text
+    assert 'href="/groups/new"' in page
+    assert 'href="/groups/new"' in ana.client.get("/account").text
+    assert 'href="/groups/new"' in client.get("/organisations", params={"q": "zzqx"}).text
