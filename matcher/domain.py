@@ -28,6 +28,13 @@ class SizeBand(StrEnum):
 
 
 SERVED_REGIONS_MAX = 20  # regions an organisation may be limited to (service_regions)
+# Organisation.sources that say people keep the profile here, not a file: "registered" (its
+# members added it, matcher.accounts.groups), "edited" (changed through the API or the page).
+# A re-import of a registry keeps such a profile as its people left it (training.linkage_store),
+# and record linkage never reads them as provenance (two groups both "registered" are not one).
+REGISTERED_SOURCE = "registered"
+EDITED_SOURCE = "edited"
+PEOPLE_SOURCES = frozenset({REGISTERED_SOURCE, EDITED_SOURCE})
 
 
 class ServiceLevel(StrEnum):

@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 
 from rapidfuzz import fuzz
 
-from matcher.domain import Organisation
+from matcher.domain import PEOPLE_SOURCES, Organisation
 
 GOV_THRESHOLD = 92.0
 NAME_THRESHOLD = 95.0
@@ -72,7 +72,7 @@ _GENERIC_HOSTS = frozenset(
     ]
 )
 _EIN = re.compile(r"\bein-?(\d{9})\b")
-_FILL = (
+FILL_FIELDS = (
     "city",
     "region",
     "country",
@@ -148,7 +148,9 @@ def parent_and_core(org: Organisation) -> tuple[str, str | None]:
 
 def features(index: int, org: Organisation, *, stored: bool) -> Features:
     ein = None
-    for text in (org.id, *org.sources):
+    # provenance only: "registered" or "edited" say who keeps it, not where it came from
+    sources = [s for s in org.sources if s not in PEOPLE_SOURCES]
+    for text in (org.id, *sources):
         m = _EIN.search(text.lower())
         if m:
             ein = m.group(1)
@@ -158,7 +160,7 @@ def features(index: int, org: Organisation, *, stored: bool) -> Features:
         name, parent_key = canonical(core), canonical(parent) if parent else None
     else:
         name, parent_key = canonical(org.name, legal=True), None
-    kinds = frozenset(s.split(":", 1)[0] for s in org.sources) or frozenset({org.id})
+    kinds = frozenset(s.split(":", 1)[0] for s in sources) or frozenset({org.id})
     return Features(
         index=index,
         id=org.id,
@@ -172,7 +174,7 @@ def features(index: int, org: Organisation, *, stored: bool) -> Features:
         postcode=(org.postcode or "")[:5],
         source_kinds=kinds,
         stored=stored,
-        sources=frozenset(org.sources),
+        sources=frozenset(sources),
     )
 
 
@@ -311,7 +313,7 @@ def merge(members: Sequence[Organisation]) -> tuple[Organisation, list[Organisat
     data = kept.model_dump()
     for other in others:
         o = other.model_dump()
-        for name in _FILL:
+        for name in FILL_FIELDS:
             if data.get(name) is None and o.get(name) is not None:
                 data[name] = o[name]
         for name in ("focus_areas", "offers", "needs"):

@@ -9,10 +9,48 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
+from matcher.domain import PEOPLE_SOURCES, Organisation
 from matcher.store import Store
 from matcher.store.models import NeedRow, PartnershipRow
 from training.importers.base import ImportBatch
-from training.linkage import LinkResult, link, merge
+from training.linkage import FILL_FIELDS, LinkResult, link, merge
+
+# what an organisation's own people keep (matcher.accounts.groups.EDITABLE); a registry's file
+# still decides whether it is active and its cause code
+_KEPT_BY_PEOPLE = frozenset(Organisation.model_fields) - {"id", "cause_code", "active", "sources"}
+_PLACE = ("city", "region", "country", "postcode")
+
+
+def reimported(new: Organisation, old: Organisation) -> Organisation:
+    """What storing `new` over the stored `old` of the same id should store (`new` itself when
+    nothing of `old` needs keeping).
+
+    - A profile its people keep (added by its members, edited through the API or the page, or
+      owned by a key or a person) stays as they left it: a re-import of the IRS file had put
+      back the importer's offers and cleared the website and size an owner had entered (real
+      data walk); the file still decides `active` and the cause code.
+    - Otherwise the file's record, but a value the file does not give never clears a stored one
+      (a website another file brought; coordinates only while the place is the same), and what
+      other sources merged into it stays (the agency registry's new edition had wiped the
+      programme offers of 123 agencies)."""
+    sources = list(dict.fromkeys([*old.sources, *new.sources]))
+    if old.owner is not None or PEOPLE_SOURCES & set(old.sources):
+        kept = {k: getattr(old, k) for k in _KEPT_BY_PEOPLE}
+        changes = {**kept, "sources": sources, "active": new.active}
+        if new.cause_code:
+            changes["cause_code"] = new.cause_code
+        return new.model_copy(update=changes)
+    if not set(old.sources) <= set(new.sources):
+        return merge([new, old])[0]
+    same_place = all(getattr(new, k) == getattr(old, k) for k in _PLACE)
+    filled = {
+        k: getattr(old, k)
+        for k in FILL_FIELDS
+        if getattr(new, k) is None
+        and getattr(old, k) is not None
+        and (same_place or k not in ("lat", "lon"))
+    }
+    return new.model_copy(update=filled) if filled else new
 
 
 def link_batch(store: Store | None, batch: ImportBatch) -> LinkResult:
@@ -31,8 +69,10 @@ def link_batch(store: Store | None, batch: ImportBatch) -> LinkResult:
     merged_in = {o.id: o for o in stored if o.id in incoming}
     for org in list(batch.organisations):
         old = merged_in.get(org.id)
-        if old is not None and not set(old.sources) <= set(org.sources):
-            batch.replace_organisation(merge([org, old])[0])
+        if old is not None:
+            again = reimported(org, old)
+            if again is not org:
+                batch.replace_organisation(again)
     stored = [o for o in stored if o.id not in incoming]
     result = link([*stored, *batch.organisations], stored=len(stored), only_new=True)
     for c in result.clusters:

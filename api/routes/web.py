@@ -34,8 +34,7 @@ from api.web.distance import (
 from api.web.errors import error_page
 from api.web.offers_shown import offers_shown
 from api.web.render import card_id, context, local_path, result_view, role_labels_for, templates
-from matcher.accounts.groups import REGISTERED_SOURCE
-from matcher.domain import Filters, Need, Recommendation
+from matcher.domain import REGISTERED_SOURCE, Filters, Need, Recommendation
 from matcher.errors import NotFoundError, ValidationError
 from matcher.feedback_standing import COUNTED, UNCONFIRMED, standing
 

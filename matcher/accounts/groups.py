@@ -27,12 +27,11 @@ from sqlalchemy.orm import Session
 from matcher.accounts.claims import Claims
 from matcher.accounts.people import Person
 from matcher.alerts.owners import person_owner
-from matcher.domain import Organisation
+from matcher.domain import REGISTERED_SOURCE, Organisation
 from matcher.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from matcher.store.models import MembershipRow, OrganisationRow, PersonRow
 from matcher.store.repository import Stored, row_to_org
 
-REGISTERED_SOURCE = "registered"  # Organisation.sources of a profile its own people added
 GROUPS_PER_PERSON = 3
 
 # What a group's admins may change: the profile as others read it. Not: id, owner, sources,

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from matcher.causes import Cause
-from matcher.domain import Need, Organisation, Sector, ServiceLevel, SizeBand, utcnow
+from matcher.domain import EDITED_SOURCE, Need, Organisation, Sector, ServiceLevel, SizeBand, utcnow
 from matcher.errors import ConflictError, NotFoundError, ValidationError
 from matcher.places import normalise_country, region_keys
 from matcher.places.locate import locate
@@ -224,6 +224,8 @@ class Store:
                 base = row.version
                 current = row_to_org(row).model_dump()
                 current.update(changes)
+                # changed here by people: a registry's re-import keeps it as they left it
+                current["sources"] = list(dict.fromkeys([*current["sources"], EDITED_SOURCE]))
                 current["id"] = org_id
                 current["updated_at"] = utcnow()
                 org = locate(Organisation.model_validate(current)).org

