@@ -1,7 +1,8 @@
 """What a candidate partner offers: the capabilities behind its coverage and its card.
 
 Listed offers count as written, except bare capability labels an importer read from a
-description (they count when the profile is about them by meaning too). Without a list, the
+description (they count when the profile is about them by meaning too; those its people wrote
+count as written). Without a list, the
 capabilities its mission names by keyword count when the profile is about them by meaning, or
 when it names them by a sure word ("low-interest loans", "credit union": funding; each quoted
 from the sentence that names it, matcher.quotes). Every profile adds what its
@@ -15,6 +16,7 @@ import numpy as np
 
 from matcher import capabilities
 from matcher.catalog import Catalog, Profile
+from matcher.domain import PEOPLE_SOURCES, Organisation
 from matcher.meaning import OFFER_CONFIRM_THRESHOLD, OFFER_THRESHOLD, CapabilityMeaning
 from matcher.quotes import mention_quote
 
@@ -28,6 +30,14 @@ def focus_offers_by_code(
     return [
         meaning.focus_offers([p], vectors[i : i + 1]) if i else {} for i, p in enumerate(phrases)
     ]
+
+
+def by_people(org: Organisation) -> bool:
+    """Its offers were written by its people (added or edited here, or owned by a key or a
+    person), not read from a description by an importer: a bare label ("volunteers") counts
+    as written. A food pantry whose admin listed "volunteers" was told it "does not cover:
+    volunteers" (real data walk)."""
+    return org.owner is not None or bool(PEOPLE_SOURCES & set(org.sources))
 
 
 def _quoted(prof: Profile) -> dict[str, str]:
@@ -57,10 +67,11 @@ def partner_offers(
             return key in keys and row[keys.index(key)] >= OFFER_CONFIRM_THRESHOLD
 
         if prof.org.offers:
+            written = by_people(prof.org)
             offers = {
                 k: phrase
                 for k, phrase in prof.offers.items()
-                if phrase.lower() != capabilities.label(k) or about(k)
+                if written or phrase.lower() != capabilities.label(k) or about(k)
             }
             if all(p.lower() == capabilities.label(k) for k, p in prof.offers.items()):
                 # only bare labels, an importer's reading: they do not hide what its own words

@@ -46,6 +46,49 @@ def test_a_bare_label_the_profile_does_not_bear_out_is_not_counted(engine: Engin
     assert engine.offers_counted("bare-labels") is None
 
 
+@pytest.mark.parametrize(
+    "whose", [{"sources": ["irs:ein-1", "edited"]}, {"sources": ["registered"]}, {"owner": "key_1"}]
+)
+def test_a_bare_label_its_people_wrote_counts_as_written(
+    engine: Engine, whose: dict[str, object]
+) -> None:
+    """Real data walk (2026-12-04, night): a pantry's admin listed "volunteers" and the cards
+    still said "Does not cover: volunteers", as for an importer's reading. Written by its people
+    (edited or added here, or owned), a bare label counts; the same profile from a file does
+    not (above)."""
+    org = Organisation.model_validate(
+        {
+            "id": "people-labels",
+            "name": "Valley Food Bank",
+            "sector": "nonprofit",
+            "description": "Refrigerated trucks deliver groceries to pantries across the valley.",
+            "offers": ["volunteers", "refrigerated trucks for grocery deliveries"],
+            "city": "Portland",
+            "region": "OR",
+            "country": "US",
+            **whose,
+        }
+    )
+    engine.create_organisation(org)
+    try:
+        counted = engine.offers_counted("people-labels")
+        assert counted is not None and counted.get("volunteers") == "volunteers"
+        rec = engine.recommend(
+            Need(
+                text="We need volunteers and refrigerated trucks to deliver groceries",
+                city="Portland",
+                region="OR",
+                country="US",
+            ),
+            limit=20,
+        )
+        card = next(m for m in rec.results if m.id == "people-labels")
+        assert "volunteers" in card.covers
+        assert not any("Does not cover: volunteers" in r for r in card.reasons)
+    finally:
+        engine.delete_organisation("people-labels")
+
+
 def test_every_card_covers_only_offers_the_profile_page_counts(engine: Engine) -> None:
     seen = 0
     for text in NEEDS:
