@@ -387,6 +387,10 @@ CAPABILITIES: tuple[Capability, ...] = (
             "financial",
             "budget",
             "tax",
+            # a legal clinic, legal counsel: legal aid, not health care (a tenants' union's
+            # "know-your-rights clinics" covered health screenings for seniors, real data walk)
+            *("legal", "legal aid", "law", "rights", "know-your-rights", "know your rights"),
+            *("expungement", "eviction", "immigration", "citizenship", "tenant", "tenants"),
         ),
     ),
     Capability(

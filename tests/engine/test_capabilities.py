@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -452,3 +453,24 @@ def test_a_cruise_lines_travel_services_are_no_rides() -> None:
     assert capabilities.ruled_out("distribution", "the provision of leisure travel services")
     for text in ("help with travel to medical appointments", "travel services and a shuttle"):
         assert not capabilities.ruled_out("distribution", text), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "know-your-rights clinics for tenants facing eviction",
+        "free legal clinic for tenants",
+        "legal counsel for families in housing court",
+        "expungement clinics",
+    ],
+)
+def test_a_legal_clinic_is_legal_aid_not_health_care(text: str) -> None:
+    """Real data walk (2026-12-04, night): a tenants' union's offer "know-your-rights clinics
+    for tenants facing eviction" covered "free health screenings" for seniors."""
+    found = capabilities.capabilities_in(text)
+    assert "healthcare" not in found and "legal_aid" in found
+
+
+def test_a_health_clinic_is_still_health_care() -> None:
+    assert "healthcare" in capabilities.capabilities_in("a free health clinic for tenants")
+    assert "healthcare" in capabilities.capabilities_in("mental health counseling")
