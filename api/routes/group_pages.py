@@ -4,12 +4,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import anyio
 import pydantic
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.account_schemas import GroupCreate
@@ -18,7 +18,7 @@ from api.problems import engine_error_status
 from api.routes.web import form_errors
 from api.schemas import OrganisationUpdate
 from api.sessions import csrf_token
-from api.web.render import context, templates
+from api.web.render import context, local_path, templates
 from matcher.accounts.groups import EDITABLE
 from matcher.domain import Organisation
 from matcher.errors import MatcherError
@@ -47,7 +47,7 @@ async def _form(request: Request) -> dict[str, Any]:
     """The posted fields as the form shows them again (lists as their lines)."""
     posted = await request.form()
     form: dict[str, Any] = {}
-    for name in (*TEXT_FIELDS, "sector", "version"):
+    for name in (*TEXT_FIELDS, "sector", "version", "next"):
         value = posted.get(name)
         form[name] = value.strip() if isinstance(value, str) else ""
     for name in LIST_FIELDS:
@@ -60,6 +60,11 @@ async def _form(request: Request) -> dict[str, Any]:
 def _fields(form: dict[str, Any]) -> dict[str, Any]:
     """The form as a request body: an empty text field is no value (None clears it on edit)."""
     body: dict[str, Any] = {k: (form[k] or None) for k in TEXT_FIELDS}
+    site = body["website"]
+    if site and "://" not in site:
+        # "www.example.org" was stored, then never shown (a profile links http(s) only) and
+        # refused by the edit form's URL field (real data walk)
+        body["website"] = f"https://{site}"
     body.update({k: form[k] for k in LIST_FIELDS})
     if form.get("sector"):
         body["sector"] = form["sector"]
@@ -82,11 +87,22 @@ def _login(path: str) -> Response:
     return RedirectResponse(f"/login?next={quote(path)}", status_code=303)
 
 
+NextQuery = Annotated[str, Query(alias="next", max_length=300)]
+
+
+def _next(path: str) -> str:
+    """Where to go once the group is added: back to the introduction it was asked from."""
+    return path if path and local_path(path) else ""
+
+
 @router.get("/groups/new", response_class=HTMLResponse)
-async def new_group_page(request: Request, person: OptionalPersonDep) -> Response:
+async def new_group_page(
+    request: Request, person: OptionalPersonDep, next_path: NextQuery = ""
+) -> Response:
+    back = _next(next_path)
     if person is None:
-        return _login("/groups/new")
-    form = {**{k: "" for k in TEXT_FIELDS}, "country": "US", "sector": "community"}
+        return _login(f"/groups/new?next={quote(back)}" if back else "/groups/new")
+    form = {**{k: "" for k in TEXT_FIELDS}, "country": "US", "sector": "community", "next": back}
     return _page(request, form={**form, **{k: [] for k in LIST_FIELDS}}, editing=None)
 
 
@@ -104,11 +120,13 @@ async def new_group(request: Request, person: OptionalPersonDep, groups: GroupsD
         org = Organisation.model_validate(body.model_dump(exclude_none=True))
         stored = await anyio.to_thread.run_sync(groups.register, person, org)
     except pydantic.ValidationError as exc:
-        return _page(request, 422, form=form, editing=None, errors=form_errors(exc, LABELS))
+        errors = form_errors(exc, LABELS, item="line")
+        return _page(request, 422, form=form, editing=None, errors=errors)
     except MatcherError as exc:
         status = engine_error_status(exc)
         return _page(request, status, form=form, editing=None, errors=[str(exc)])
-    return RedirectResponse(f"/organisations/{quote(stored.record.id)}", status_code=303)
+    back = _next(form["next"])
+    return RedirectResponse(back or f"/organisations/{quote(stored.record.id)}", status_code=303)
 
 
 @router.get("/organisations/{org_id}/edit", response_class=HTMLResponse)
@@ -155,12 +173,17 @@ async def edit_group(
             lambda: groups.update(person, org_id, changes, expected_version=version)
         )
     except pydantic.ValidationError as exc:
-        errors = form_errors(exc, LABELS)
+        errors = form_errors(exc, LABELS, item="line")
         return _page(request, 422, form=form, editing=editing, errors=errors)
     except MatcherError as exc:
         status = engine_error_status(exc)
         errors = [str(exc)]
         if status == 409:  # another admin saved first: what they saved is on the profile
-            errors.append("Someone changed this profile since you opened it; open it again.")
+            errors = [
+                "Someone saved this profile after you opened it (see its page for what it "
+                "says now). What you typed is below: saving again replaces their changes "
+                "with it."
+            ]
+            form["version"] = str(stored.version)
         return _page(request, status, form=form, editing=editing, errors=errors)
     return RedirectResponse(f"/organisations/{quote(org_id)}", status_code=303)

@@ -102,6 +102,9 @@ async def new_form(
         return _login(f"/introductions/new?to={quote(to)}&rec={quote(rec)}")
     memberships = await anyio.to_thread.run_sync(claims.memberships, person.id)
     target = await anyio.to_thread.run_sync(_target, engine, principal, to)
+    # nobody to read it: every registry profile until someone claims it (a walk's first
+    # request went to an organisation no one manages, and the page promised an answer)
+    unmanaged = target is not None and not await anyio.to_thread.run_sync(claims.members, target.id)
     form = {"to_organisation_id": to, "recommendation_id": rec}
     return _page(
         request,
@@ -109,7 +112,15 @@ async def new_form(
         memberships=memberships,
         form=form,
         target=target,
+        unmanaged=unmanaged,
+        expiry_days=state.settings.introduction_expiry_days,
         contact=operator_contact(state.api.contact),
+        # back here once the group is added (to an organisation this person may see only)
+        add_group_next=(
+            f"/introductions/new?to={quote(target.id)}&rec={quote(rec)}"
+            if target is not None
+            else "/introductions/new"
+        ),
     )
 
 

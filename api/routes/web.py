@@ -50,14 +50,21 @@ def place_supported() -> bool:
     return "place" in RecommendationRequest.model_fields
 
 
-def form_errors(exc: pydantic.ValidationError, labels: dict[str, str] | None = None) -> list[str]:
+def form_errors(
+    exc: pydantic.ValidationError, labels: dict[str, str] | None = None, item: str = "item"
+) -> list[str]:
     """Each error in the form's words: the field as the form labels it and, for a text too
     short or too long, what to do ("text: String should have at least 3 characters" was shown
     to a person who had typed only spaces)."""
     out = []
     for err in exc.errors(include_url=False, include_input=False):
-        field = ".".join(str(p) for p in err.get("loc", ())) or "form"
-        label = (FORM_LABELS if labels is None else labels).get(field, field)
+        loc = [str(p) for p in err.get("loc", ())]
+        field = ".".join(loc) or "form"
+        known = FORM_LABELS if labels is None else labels
+        label = known.get(field, field)
+        if len(loc) == 2 and loc[0] in known and loc[1].isdigit():
+            # one entry of a list field: "Offers, line 2", not "offers.1" (real data walk)
+            label = f"{known[loc[0]]}, {item} {int(loc[1]) + 1}"
         ctx = err.get("ctx") or {}
         kind = err.get("type")
         if kind == "string_too_short" and field == "text":
@@ -67,6 +74,8 @@ def form_errors(exc: pydantic.ValidationError, labels: dict[str, str] | None = N
             out.append(f"{label}: too short (at least {ctx.get('min_length')} characters).")
         elif kind == "string_too_long":
             out.append(f"{label}: too long (at most {ctx.get('max_length')} characters).")
+        elif kind == "too_long":  # a list
+            out.append(f"{label}: at most {ctx.get('max_length')} {item}s.")
         else:  # a validator's own words, without pydantic's "Value error, " before them
             msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
             out.append(f"{label}: {msg}")

@@ -84,8 +84,9 @@ class Groups:
         owner, sources, published and active flags are set here, whatever `org` says."""
         if not person.email_verified:
             raise PermissionDeniedError(
-                "confirm your e-mail address first (open the link we e-mailed you): a group's "
-                "profile is public, and it is how partners reach you"
+                "Confirm your e-mail address first (open the link we e-mailed you, or ask for "
+                "a new one on your account page): a group's profile is public, and it is how "
+                "partners reach you"
             )
         owner = person_owner(person.id)
         org = org.model_copy(
@@ -116,6 +117,22 @@ class Groups:
                 raise ConflictError(
                     f"you have added {count} groups already, the most one person may add "
                     f"({self.per_person}); ask the administrator of this service for more"
+                )
+            # one name, one place: a second "Olneyville Tenants Union" in Providence let its
+            # maker ask others in the real group's name (real data walk)
+            same = s.scalar(
+                select(OrganisationRow.id).where(
+                    func.lower(OrganisationRow.name) == " ".join(org.name.split()).lower(),
+                    OrganisationRow.region.is_(None)
+                    if org.region is None
+                    else OrganisationRow.region == org.region,
+                    OrganisationRow.published.is_(True),
+                )
+            )
+            if same is not None:
+                raise ConflictError(
+                    f"'{org.name}' is listed here already (/organisations/{same}); if it is "
+                    "your group, claim it from its page instead of adding it again"
                 )
             s.add(
                 MembershipRow(

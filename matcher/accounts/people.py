@@ -254,8 +254,9 @@ class Accounts:
             "Welcome to Partner Matcher.\n\n"
             f"To confirm this e-mail address, open this link within {VERIFY_HOURS:g} hours:\n"
             f"{self._link('/verify', token)}\n\n"
-            "Confirming it lets you claim your organisation's profile when the address is at "
-            "the organisation's own web domain."
+            "Confirming it lets you add your group's profile, so partners can find you and "
+            "you can ask organisations for introductions, and claim your organisation's "
+            "profile at once when the address is at its own web domain."
         )
         message = Message(person.email, "Confirm your e-mail address", body, f"account:{token_id}")
         self.outbox.enqueue(message)

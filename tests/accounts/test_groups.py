@@ -80,7 +80,7 @@ def test_a_registered_group_is_published_marked_and_its_registrant_is_its_admin(
 
 def test_an_unconfirmed_email_registers_nothing(world: World) -> None:
     ben = world.person(confirmed=False)
-    with pytest.raises(PermissionDeniedError, match="confirm your e-mail"):
+    with pytest.raises(PermissionDeniedError, match="Confirm your e-mail"):
         world.groups.register(ben, world.group())
     assert world.ids_owned_by(ben) == []
     assert world.claims.memberships(ben.id) == []

@@ -78,7 +78,7 @@ def test_what_a_group_cannot_set_or_do_before_confirming(
     ben = sign_up(app)  # not confirmed
     body = {"name": "Unconfirmed Hives", "sector": "community", "description": BEEKEEPERS}
     r = ben.client.post("/v1/me/organisations", json=body, headers=ben.headers())
-    assert r.status_code == 403 and "confirm your e-mail" in r.json()["detail"]
+    assert r.status_code == 403 and "Confirm your e-mail" in r.json()["detail"]
     assert (
         client.get("/v1/organisations", params={"name": "Unconfirmed Hives"}).json()["items"] == []
     )
@@ -168,7 +168,14 @@ def test_the_pages_add_a_group_show_it_as_added_by_its_members_and_edit_it(
     assert ana.client.get(f"/v1/organisations/{org_id}").json()["city"] == "Pawtucket"
     # the same form again, from the version it was opened at: someone saved since
     r = ana.client.post(f"/organisations/{org_id}/edit", data={**changed, "city": "Warwick"})
-    assert r.status_code == 409 and "open it again" in r.text
+    assert r.status_code == 409 and "saving again replaces their changes" in r.text
+    assert 'value="Warwick"' in r.text  # what was typed is kept
+    again = re.search(r'name="version" value="(\d+)"', r.text)
+    assert again is not None and again.group(1) != version.group(1)
+    resave = {**changed, "city": "Warwick", "version": again.group(1)}
+    resave["csrf_token"] = page_csrf(r.text)
+    assert ana.client.post(f"/organisations/{org_id}/edit", data=resave).status_code == 303
+    assert ana.client.get(f"/v1/organisations/{org_id}").json()["city"] == "Warwick"
     other = confirmed(app)
     assert other.client.get(f"/organisations/{org_id}/edit").status_code == 404
 
@@ -177,6 +184,100 @@ def test_an_organiser_without_a_group_is_led_to_add_it(app: FastAPI, client: Tes
     ana = confirmed(app)
     target = client.get("/v1/organisations", params={"limit": 1}).json()["items"][0]["id"]
     page = ana.client.get(f"/introductions/new?to={target}").text
-    assert 'href="/groups/new"' in page
+    assert 'class="add-group" href="/groups/new?next=' in page
     assert 'href="/groups/new"' in ana.client.get("/account").text
     assert 'href="/groups/new"' in client.get("/organisations", params={"q": "zzqx"}).text
+
+
+def test_the_form_names_the_line_at_fault_and_completes_a_website(
+    app: FastAPI, made: list[str]
+) -> None:
+    """Real data walk: "offers.0: at most 200 characters" named no line a person typed, and
+    "www.example.org" was stored, then never shown and refused by the edit form."""
+    ana = confirmed(app)
+    page = ana.client.get("/groups/new")
+    form = {
+        "csrf_token": page_csrf(page.text),
+        "name": f"Hive Friends {uuid.uuid4().hex[:6]}",
+        "sector": "community",
+        "description": BEEKEEPERS,
+        "offers": "hive tools on loan\n" + "x" * 201,
+        "country": "US",
+        "website": "www.hive-friends.example",
+    }
+    r = ana.client.post("/groups/new", data=form)
+    assert r.status_code == 422
+    assert "What you can offer partners, line 2: at most 200 characters" in r.text
+    r = ana.client.post("/groups/new", data={**form, "offers": "\n".join(["bees"] * 55)})
+    assert "What you can offer partners: at most 50 lines." in r.text
+    r = ana.client.post("/groups/new", data={**form, "offers": "hive tools on loan"})
+    assert r.status_code == 303
+    org_id = r.headers["location"].removeprefix("/organisations/")
+    made.append(org_id)
+    org = ana.client.get(f"/v1/organisations/{org_id}").json()
+    assert org["website"] == "https://www.hive-friends.example"
+    assert (
+        'href="https://www.hive-friends.example"' in ana.client.get(f"/organisations/{org_id}").text
+    )
+
+
+def test_a_second_group_of_the_same_name_and_place_is_refused(
+    app: FastAPI, made: list[str]
+) -> None:
+    ana, ben = confirmed(app), confirmed(app)
+    first = add_group(ana, made)
+    body = {"name": f"  {str(first['name']).upper()} ", "sector": "community"}
+    body |= {"description": "Another one.", "city": "Providence", "region": "RI"}
+    r = ben.client.post("/v1/me/organisations", json=body, headers=ben.headers())
+    assert r.status_code == 409 and f"/organisations/{first['id']}" in r.json()["detail"]
+    elsewhere = add_group(ben, made, name=first["name"], region="MA", city="Boston")
+    assert elsewhere["id"] != first["id"]  # the same name in another state is another group
+
+
+def test_adding_a_group_from_an_introduction_comes_back_to_it(
+    app: FastAPI, client: TestClient, made: list[str]
+) -> None:
+    ana = confirmed(app)
+    target = client.get("/v1/organisations", params={"limit": 1}).json()["items"][0]["id"]
+    intro = ana.client.get(f"/introductions/new?to={target}").text
+    link = re.search(r'class="add-group" href="([^"]+)"', intro)
+    assert link is not None and link.group(1).startswith("/groups/new?next=")
+    page = ana.client.get(link.group(1).replace("&amp;", "&"))
+    assert f"/introductions/new?to={target}" in page.text
+    form = {
+        "csrf_token": page_csrf(page.text),
+        "name": f"Hive Friends {uuid.uuid4().hex[:6]}",
+        "sector": "community",
+        "description": BEEKEEPERS,
+        "country": "US",
+        "next": f"/introductions/new?to={target}&rec=",
+    }
+    r = ana.client.post("/groups/new", data=form)
+    assert r.status_code == 303 and r.headers["location"] == form["next"]
+    made.append(ana.client.get("/v1/me").json()["memberships"][0]["organisation_id"])
+    r = ana.client.post(
+        "/groups/new", data={**form, "name": form["name"] + " 2", "next": "//evil.example"}
+    )
+    assert r.status_code == 303 and r.headers["location"].startswith("/organisations/")
+    made.append(r.headers["location"].removeprefix("/organisations/"))
+
+
+def test_asking_an_organisation_no_one_looks_after_says_so(app: FastAPI, made: list[str]) -> None:
+    """Real data walk: every registry profile has no members, so a request to one is read by
+    no one, and the page promised an answer."""
+    ana, ben = confirmed(app), confirmed(app)
+    add_group(ana, made)
+    managed = add_group(ben, made)
+    nobody = ben.client.get("/v1/organisations", params={"limit": 1}).json()["items"][0]["id"]
+    assert 'id="unmanaged"' in ana.client.get(f"/introductions/new?to={nobody}").text
+    assert 'id="unmanaged"' not in ana.client.get(f"/introductions/new?to={managed['id']}").text
+
+
+def test_an_unconfirmed_person_asks_the_page_for_a_new_link(app: FastAPI) -> None:
+    ben = sign_up(app)
+    page = ben.client.get("/account")
+    assert 'action="/account/confirmation"' in page.text
+    r = ben.client.post("/account/confirmation", data={"csrf_token": page_csrf(page.text)})
+    assert r.status_code == 200 and "A new confirmation link is on its way" in r.text
+    verify(app, ben.email)  # the newest link works
+    assert 'action="/account/confirmation"' not in ben.client.get("/account").text

@@ -447,7 +447,7 @@ def test_an_organiser_with_no_organisation_is_shown_a_way_forward(
     page = organiser.client.get(f"/introductions/new?to={p.y}")
     assert page.status_code == 200
     assert 'name="message"' not in page.text  # no form to send: it would be refused
-    assert "/account" in page.text and 'href="/groups/new"' in page.text
+    assert "/account" in page.text and 'href="/groups/new?next=' in page.text
     assert f'href="https://{p.y}.example"' in page.text and f"/organisations/{p.y}" in page.text
     assert f"secret-contact-of-{p.y}" not in page.text
     with app.state.api.db.session() as s:  # no website: where it is, to find it
