@@ -266,7 +266,7 @@ def _load_row(
         located = locate(record)  # as the Store does on write; here to report the row
         record = located.org
         if located.warning:
-            where = plan.sources.get("postcode") if record.postcode else plan.sources.get("city")
+            where = plan.sources.get(located.field or "city")
             report.warnings.append(RowError(raw.row, where, located.warning))
     report.accepted.append(record)
     return []

@@ -373,3 +373,21 @@ def test_fifty_thousand_rows_load_in_seconds(tmp_path: Path) -> None:
         and "charity" in report.rejected[0].reason
     )
     assert elapsed < 30, f"took {elapsed:.1f}s"
+
+
+def test_a_region_that_is_no_us_state_is_a_warning_on_its_row_and_column(tmp_path: Path) -> None:
+    """Real data walk (2026-12-04, night): `state=ZZ` was stored without a word, and no search
+    by place ever found the organisation (with its coordinates given, nothing was checked)."""
+    rows = (
+        "id,name,sector,description,city,state,country,lat,lon\n"
+        "m1,Good State Org,nonprofit,Rides for seniors.,Cranston,RI,US,41.78,-71.44\n"
+        "m2,Bad State Org,nonprofit,Rides for seniors.,Cranston,ZZ,US,41.78,-71.44\n"
+        "m3,No Point Org,nonprofit,Rides for seniors.,Cranston,XX,US,,\n"
+    )
+    report = load_records(
+        write(tmp_path, "m.csv", rows), kind="organisation", mapping={"region": "state"}
+    )
+    assert len(report.accepted) == 3  # a warning, not a refusal: the row is kept as given
+    warned = {(w.row, w.column) for w in report.warnings}
+    assert warned == {(2, "state"), (3, "state")}  # rows count from the first data row
+    assert all("is not a US state" in w.reason for w in report.warnings)

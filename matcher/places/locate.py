@@ -26,6 +26,7 @@ _ZIP5 = re.compile(r"^\s*(\d{3,5})(?:\s*-\s*\d{4})?\s*$")
 class Located:
     org: Organisation
     warning: str | None = None  # why an address given did not geocode
+    field: str | None = None  # the field the warning is about first
 
 
 def zip5(postcode: str | None) -> str | None:
@@ -39,6 +40,7 @@ def locate(org: Organisation) -> Located:
     updates: dict[str, object] = {}
     country = org.country
     region = org.region
+    unknown_state = None
     if region and country in (None, "US"):
         code = state_code(region)
         if code:
@@ -47,8 +49,18 @@ def locate(org: Organisation) -> Located:
                 updates["region"] = code
             if country is None:
                 country = updates["country"] = "US"
+        elif country == "US":
+            # "ZZ" was stored without a word, and no search by place found it (real data walk)
+            unknown_state = (
+                f"region '{region}' is not a US state or territory: searches by place "
+                "will not find it"
+            )
     if org.lat is not None and org.lon is not None:
-        return Located(org.model_copy(update=updates) if updates else org)
+        return Located(
+            org.model_copy(update=updates) if updates else org,
+            unknown_state,
+            "region" if unknown_state else None,
+        )
     warning = None
     if country == "US":
         g = us_gazetteer()
@@ -74,7 +86,11 @@ def locate(org: Organisation) -> Located:
             updates.update(lat=found.lat, lon=found.lon)
         else:
             warning = f"no coordinates: city '{org.city}' is not in the gazetteer for {country}"
-    return Located(org.model_copy(update=updates) if updates else org, warning)
+    field = "postcode" if org.postcode else "city"
+    if unknown_state:
+        warning = f"{unknown_state}; {warning}" if warning else unknown_state
+        field = "region"
+    return Located(org.model_copy(update=updates) if updates else org, warning, field)
 
 
 def _warning(
