@@ -328,10 +328,27 @@ class Need(BaseModel):
     def _fill_from_place(self) -> None:
         """Resolve `place` (UnknownPlaceError / AmbiguousPlaceError, naming it, when it cannot
         be) and fill the location fields left empty; given fields win."""
-        from matcher.places import resolve
+        from matcher.places import normalise_country, region_key, resolve
 
         assert self.place is not None
         found = resolve(self.place)
+        # a place and a region or country that disagree ("Providence, RI" with region MA or
+        # country GB) gave results measured from one and filtered by the other: no food
+        # pantry of Providence, or a British company "nationwide" there (real data walk)
+        if self.region and found.region and region_key(self.region) != region_key(found.region):
+            raise ValueError(
+                f"place '{self.place}' is in {found.region}, but region is '{self.region}': "
+                "give one or make them agree"
+            )
+        try:
+            country = normalise_country(self.country)
+        except ValueError:
+            country = self.country
+        if country and found.country and country != found.country:
+            raise ValueError(
+                f"place '{self.place}' is in {found.country}, but country is "
+                f"'{self.country}': give one or make them agree"
+            )
         self.city = self.city or found.city
         self.region = self.region or found.region
         self.country = self.country or found.country

@@ -92,3 +92,19 @@ def test_country_and_region_names_in_filters(client: TestClient, keys: dict[str,
     bad = {"text": TEXT, "filters": {"country": "Narnia"}}
     r = client.post("/v1/recommendations", json=bad, headers=hdr(keys["reader"]))
     assert r.status_code == 422 and "Narnia" in r.text
+
+
+def test_a_place_and_a_region_or_country_that_disagree_are_422(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    """Real data walk (2026-12-04, night): "Providence, RI" with region MA found no nonprofit
+    (filtered by MA, measured from Providence), and with country GB a British company "works
+    nationwide: its area includes Providence". Agreeing spellings pass."""
+    for extra, word in (({"region": "MA"}, "region"), ({"country": "GB"}, "country")):
+        body = {"text": TEXT, "place": "Providence, RI", **extra}
+        r = client.post("/v1/recommendations", json=body, headers=hdr(keys["reader"]))
+        assert r.status_code == 422, r.text
+        assert "Providence, RI" in r.text and f"but {word} is" in r.text
+    agree = {"text": TEXT, "place": "Providence, RI", "region": "Rhode Island", "country": "USA"}
+    r = client.post("/v1/recommendations", json=agree, headers=hdr(keys["reader"]))
+    assert r.status_code == 200, r.text
