@@ -218,3 +218,23 @@ def test_batch_reads_the_older_names_once(tmp_path: Path, base: list[str]) -> No
     assert code == 1
     assert [r["id"] for r in out[0]["results"]] == ["a3"]
     assert out[1] == {"line": 2, "error": "sectors: give wanted_sectors or sectors, not both"}
+
+
+def test_build_counts_texts_as_texts() -> None:
+    """Real data walk: "indexed 11636 organisations (1174 embedded, 21540 from cache)" read as
+    more organisations cached than there were; the counts are of texts."""
+    from matcher.cli_commands import build_line
+
+    line = build_line(
+        {
+            "organisations": 11636,
+            "embedded": 1174,
+            "from_cache": 21540,
+            "generation": 3,
+            "index": "ivf",
+            "total_seconds": 12.5,
+        }
+    )
+    assert line.startswith("indexed 11636 organisations as generation 3")
+    texts = "22714 texts (profiles and offering clauses): 1174 embedded, 21540 from the cache"
+    assert texts in line
