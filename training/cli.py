@@ -8,6 +8,7 @@ import argparse
 import json
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -351,7 +352,12 @@ def cmd_dedupe(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
-    from training.history import load_partnership_file, store_partnerships
+    from training.history import (
+        check_partnerships,
+        load_partnership_file,
+        store_partnerships,
+        stored_ids,
+    )
 
     _check_file(args.file)
     _check_limit(args.limit)
@@ -363,10 +369,13 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
         mapping[key.strip()] = value.strip()
     try:
         loaded = load_partnership_file(args.file, mapping=mapping, limit=args.limit)
+        store = _store(settings) if settings.data_dir.exists() or not args.dry_run else None
+        if store is not None and loaded.accepted:
+            check_partnerships(loaded, stored_ids(store), datetime.now(UTC))
         stored = (
             None
-            if args.dry_run or not loaded.accepted
-            else store_partnerships(_store(settings), loaded.accepted)
+            if args.dry_run or not loaded.accepted or store is None
+            else store_partnerships(store, loaded.accepted)
         )
     except (ValidationError, StorageError) as exc:
         raise _usage(str(exc)) from exc
@@ -375,6 +384,7 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
         "rows": loaded.total_rows,
         "accepted": len(loaded.accepted),
         "rejected": _errors(loaded.rejected),
+        "warnings": _errors(loaded.warnings),
         "stored": (
             {
                 "inserted": len(stored.inserted),
@@ -395,8 +405,11 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
             f"stored: {len(stored.inserted)} new, {len(stored.updated)} updated, "
             f"{len(stored.unchanged)} unchanged"
         )
+    if loaded.warnings:
+        lines.append(f"{len(loaded.warnings)} warnings (stored all the same):")
     _emit(args, payload, lines)
     if not args.json:
+        _print_rejected(loaded.warnings, "warning: ")
         _print_rejected(loaded.rejected)
     return 1 if loaded.rejected else 0
 

@@ -35,6 +35,7 @@ from matcher.store.db import aware as _aware
 from matcher.store.models import (
     FeedbackRow,
     IntroductionRow,
+    OrganisationRow,
     PartnershipRow,
     PersonRow,
     RecommendationRow,
@@ -106,6 +107,38 @@ class PartnershipLoad:
     rejected: list[RowError] = field(default_factory=list)
     total_rows: int = 0
     source: str = ""
+    rows: dict[str, int] = field(default_factory=dict)  # partnership id -> its row
+    columns: dict[str, str] = field(default_factory=dict)  # field -> the file's column
+    warnings: list[RowError] = field(default_factory=list)
+
+
+def stored_ids(store: Store) -> set[str]:
+    with store.db.session() as s:
+        return set(s.scalars(select(OrganisationRow.id)))
+
+
+def check_partnerships(load: PartnershipLoad, known: set[str], now: datetime) -> None:
+    """Warn, on its row and column, of an accepted partnership that names no stored
+    organisation (stored, it teaches nothing until the organisation is) or starts in the future
+    (a typo of a year, most likely): both were stored without a word (real data walk)."""
+    for p in load.accepted:
+        row = load.rows.get(p.id, 0)
+        for name in ("source_id", "partner_id"):
+            org_id = getattr(p, name)
+            if org_id not in known:
+                col = load.columns.get(name, name)
+                load.warnings.append(
+                    RowError(row, col, f"no organisation '{org_id}' is stored here")
+                )
+        started = p.started_at
+        if started is not None:
+            when = started if started.tzinfo else started.replace(tzinfo=UTC)
+            if when > now:
+                col = load.columns.get("started_at", "started_at")
+                load.warnings.append(
+                    RowError(row, col, f"starts in the future ({when.date().isoformat()})")
+                )
+    load.warnings.sort(key=lambda e: e.row)
 
 
 def load_partnership_file(
@@ -145,6 +178,8 @@ def load_partnership_file(
     out.rejected[:0] = batch.rejected
     out.rejected.sort(key=lambda e: e.row)
     out.total_rows = batch.total_rows
+    out.rows = seen
+    out.columns = columns or {}
     return out
 
 

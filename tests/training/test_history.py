@@ -301,3 +301,44 @@ def test_cli_history_enrich_pairs(tmp_path: Path, capsys: pytest.CaptureFixture)
     assert "wrote 4 labelled pairs (3 positive)" in capsys.readouterr().out
     assert len(pd.read_csv(out_file)) == 4
     assert main([*base, "pairs", "--out", str(tmp_path / "p.txt")]) == 2
+
+
+def test_cli_history_warns_of_unknown_organisations_and_future_dates(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Real data walk (2026-12-04, night): `ticker-CVS -> ein-999999999` (no such organisation)
+    and a start in 2031 were stored without a word. They still are (a file of history may come
+    before its organisations), but each is a warning on its row and column."""
+    from matcher.store import Database, Store
+
+    data = tmp_path / "var"
+    base = ["--data-dir", str(data), "--model", "hashing-v1", "train"]
+    path = tmp_path / "h.csv"
+    path.write_text(
+        "source_id,partner_id,title,started_at,outcome\n"
+        "f-a,p-a,Pantry grant,2024-05-01,funded\n"
+        "f-a,p-gone,Pantry grant,2024-05-01,funded\n"
+        "f-a,p-a,Pantry grant 2,2031-05-01,funded\n",
+        encoding="utf-8",
+    )
+    data.mkdir()
+    db = Database(Settings(data_dir=data).sqlalchemy_url)
+    db.create_all()
+    store = Store(db)
+    store.upsert_organisations(
+        [
+            Organisation(id=i, name=i, sector="nonprofit", description="Food for families.")
+            for i in ("f-a", "p-a")
+        ]
+    )
+    assert main([*base, "history", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["stored"]["inserted"] == 3
+    warned = {(w["row"], w["column"]): w["reason"] for w in out["warnings"]}
+    assert warned == {
+        (2, "partner_id"): "no organisation 'p-gone' is stored here",
+        (3, "started_at"): "starts in the future (2031-05-01)",
+    }
+    assert main([*base, "history", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "2 warnings (stored all the same):" in text and "warning: row 2" in text
