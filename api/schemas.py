@@ -632,6 +632,11 @@ class CoalitionPublic(BaseModel):
         description="of the empty roles, those no organisation of the data is based in the "
         "need's region (US state) at all: the service holds none there",
     )
+    unsized_roles: list[str] = Field(
+        default_factory=list,
+        description="of the empty roles, those none of whose organisations has a size on "
+        "record, when the request filters by size: the size filter leaves none of them",
+    )
     joins_for: dict[str, str] = Field(
         default_factory=dict,
         description="member id -> the part of the need (a clause of its text) that member "

@@ -83,6 +83,7 @@ def recommendation_view(
             unfilled_roles=list(coalition.unfilled_roles),
             empty_roles=list(coalition.empty_roles),
             absent_in_region=list(coalition.absent_in_region),
+            unsized_roles=list(coalition.unsized_roles),
             joins_for=dict(coalition.joins_for),
             alternative_to=dict(coalition.alternative_to),
             offered_elsewhere=_offerers(coalition.offered_elsewhere),

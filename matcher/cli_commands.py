@@ -112,11 +112,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
         work = f"about {status.to_embed} texts to embed" if status.to_embed else "nothing to embed"
         notice(f"matcher build: {status.stored} organisations, {work}")
     report = engine.build(progress=progress)
-    print(
-        dumps(report)
-        if args.json
-        else build_line(report)
-    )
+    print(dumps(report) if args.json else build_line(report))
     return 0
 
 

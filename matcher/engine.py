@@ -1444,8 +1444,22 @@ class Engine:
                         tuple(SECTORS.index(s.value) for s in sectors), need.region
                     )
                 ]
+                # a size filter over sectors whose rows have no size on record (all IRS
+                # nonprofits): "none within your filters" blamed nothing (real data walk)
+                unsized = [
+                    r
+                    for r, sectors, _ in roles
+                    if r in empty
+                    and r not in absent
+                    and f.sizes
+                    and not self.catalog.holds_sized(tuple(SECTORS.index(s.value) for s in sectors))
+                ]
                 coalition = coalition.model_copy(
-                    update={"empty_roles": empty, "absent_in_region": absent}
+                    update={
+                        "empty_roles": empty,
+                        "absent_in_region": absent,
+                        "unsized_roles": unsized,
+                    }
                 )
             coalition = settle_gaps(
                 coalition,

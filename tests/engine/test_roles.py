@@ -9,6 +9,7 @@ from pathlib import Path
 from matcher.domain import Need, Sector
 from matcher.engine import Engine
 from matcher.settings import Settings
+from tests.engine.conftest import small_corpus
 
 ALL = [Sector.business, Sector.government, Sector.nonprofit]
 
@@ -278,3 +279,24 @@ def test_a_role_the_data_holds_none_of_in_the_need_state_is_named_absent(
         Need(text=research), filters=Filters(sectors=[Sector.academic], region="OR")
     )
     assert rec.coalition.absent_in_region == []
+
+
+def test_a_size_filter_over_organisations_with_no_size_on_record_says_so(
+    engine: Engine,
+) -> None:
+    """Real data walk (2026-12-04, night): every IRS nonprofit has no size, so a size filter
+    left none, and the answer said only that none was within the filters (or blamed the
+    region). A role whose organisations have no size on record is now named as such."""
+    from matcher.domain import Filters, Need, Sector, SizeBand
+
+    sized = {o.sector.value for o in small_corpus() if o.size is not None}
+    unsized = [
+        s for s in Sector if s.value not in sized and any(o.sector == s for o in small_corpus())
+    ]
+    assert unsized, "the small corpus needs a sector without sizes for this test"
+    sector = unsized[0]
+    need = Need(text="Families go hungry; we need fresh food and volunteers")
+    rec = engine.recommend(need, filters=Filters(sectors=[sector], sizes=[SizeBand.small]))
+    assert rec.coalition.empty_roles and rec.coalition.unsized_roles == rec.coalition.empty_roles
+    rec = engine.recommend(need, filters=Filters(sectors=[sector]))
+    assert rec.coalition.unsized_roles == []
