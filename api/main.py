@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,6 +30,7 @@ from api.config import ApiSettings
 from api.metrics import MetricsMiddleware
 from api.nulguard import NulGuardMiddleware
 from api.problems import install_problem_handlers, problem_component_schemas
+from api.query_params import known_query_params
 from api.replication import ChangeSeqMiddleware
 from api.routes import (
     account_pages,
@@ -160,6 +161,7 @@ def create_app(
             await state.stop()
 
     app = FastAPIOffline(
+        dependencies=[Depends(known_query_params)],
         static_url=DOCS_ASSETS,
         swagger_ui_parameters={"validatorUrl": None},
         title="Partner Matcher",

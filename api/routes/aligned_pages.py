@@ -42,6 +42,18 @@ def default_sector(own: str) -> str:
     return Sector.business.value if own in ("nonprofit", "community") else Sector.nonprofit.value
 
 
+def focus_voice(name: str, where: str) -> Voice:
+    """How reasons speak of a focus placed at an organisation's home (or `where`): "matches the
+    focus", not "the need" (real data walk)."""
+    return Voice(
+        subject="the focus",
+        asked="the focus",
+        place=where,
+        point=None,
+        requester=readable_name(name),
+    )
+
+
 @router.get("/organisations/{org_id}/aligned", response_class=HTMLResponse)
 async def aligned(
     request: Request,
@@ -105,13 +117,7 @@ async def aligned(
     where = spot.label if spot is not None else (org.city or org.region or "its home")
     # the page shows a focus, not a need: its reasons speak of the focus, placed at `where`
     # ("matches the need" and "(asked: 'food insecurity')", real data walk)
-    focus_voice = Voice(
-        subject="the focus",
-        asked="the focus",
-        place=where,
-        point=None,
-        requester=readable_name(org.name),
-    )
+    voice = focus_voice(org.name, where)
 
     def work() -> list[Match]:
         if not focus:
@@ -122,7 +128,7 @@ async def aligned(
         filters = area.model_copy(
             update={"sectors": [Sector(s) for s in wanted or ()], "exclude_ids": [org.id]}
         )
-        return engine.recommend(need, filters=filters, limit=limit, voice=focus_voice).results
+        return engine.recommend(need, filters=filters, limit=limit, voice=voice).results
 
     try:
         matches: list[Match] | None = await state.compute(work)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import EngineDep, ReaderDep, RecordsDep, StateDep
 from api.problems import ApiProblem, FieldError, problem_responses
+from api.routes.aligned_pages import FOCUS_MAX, focus_voice
 from api.routes.needs import NeedId, find_need
 from api.routes.organisations import OrgId, visible
 from api.schemas import (
@@ -20,7 +21,7 @@ from api.schemas import (
 )
 from api.security import Principal
 from api.views import match_view, recommendation_json
-from matcher.domain import Filters, Need, Sector
+from matcher.domain import Filters, Need, Sector, home_need
 
 router = APIRouter(tags=["recommendations"])
 
@@ -123,9 +124,28 @@ def matches(
         list[Sector] | None, Query(description="Wanted sectors (repeatable)", max_length=5)
     ] = None,
     limit: LimitQuery = 10,
+    focus: Annotated[
+        str,
+        Query(
+            max_length=FOCUS_MAX,
+            description="What you would support, in a few words ('financial literacy for "
+            "young people'): ranked as a need placed at the organisation's home, as the "
+            "aligned page does; without it, fit is judged both ways",
+        ),
+    ] = "",
 ) -> MatchList:
-    visible(engine, org_id, principal)
-    found = engine.match(org_id, sectors=[s.value for s in sector or []] or None, limit=limit)
+    org = visible(engine, org_id, principal).record
+    wanted = [s.value for s in sector or []] or None
+    focus = focus.strip()
+    if focus and len(focus) < 3:
+        raise ApiProblem(422, "focus: say in a few words what you would support")
+    if focus:
+        need = home_need(org, focus)
+        filters = Filters(sectors=[Sector(s) for s in wanted or ()], exclude_ids=[org.id])
+        voice = focus_voice(org.name, org.city or org.region or "its home")
+        found = engine.recommend(need, filters=filters, limit=limit, voice=voice).results
+    else:
+        found = engine.match(org_id, sectors=wanted, limit=limit)
     return MatchList(
         organisation_id=org_id,
         model_version=engine.model_version,

@@ -182,7 +182,7 @@ def test_the_pages_add_a_group_show_it_as_added_by_its_members_and_edit_it(
 
 def test_an_organiser_without_a_group_is_led_to_add_it(app: FastAPI, client: TestClient) -> None:
     ana = confirmed(app)
-    target = client.get("/v1/organisations", params={"limit": 1}).json()["items"][0]["id"]
+    target = client.get("/v1/organisations", params={"page_size": 1}).json()["items"][0]["id"]
     page = ana.client.get(f"/introductions/new?to={target}").text
     assert 'class="add-group" href="/groups/new?next=' in page
     assert 'href="/groups/new"' in ana.client.get("/account").text
@@ -238,7 +238,7 @@ def test_adding_a_group_from_an_introduction_comes_back_to_it(
     app: FastAPI, client: TestClient, made: list[str]
 ) -> None:
     ana = confirmed(app)
-    target = client.get("/v1/organisations", params={"limit": 1}).json()["items"][0]["id"]
+    target = client.get("/v1/organisations", params={"page_size": 1}).json()["items"][0]["id"]
     intro = ana.client.get(f"/introductions/new?to={target}").text
     link = re.search(r'class="add-group" href="([^"]+)"', intro)
     assert link is not None and link.group(1).startswith("/groups/new?next=")
@@ -268,7 +268,7 @@ def test_asking_an_organisation_no_one_looks_after_says_so(app: FastAPI, made: l
     ana, ben = confirmed(app), confirmed(app)
     add_group(ana, made)
     managed = add_group(ben, made)
-    nobody = ben.client.get("/v1/organisations", params={"limit": 1}).json()["items"][0]["id"]
+    nobody = ben.client.get("/v1/organisations", params={"page_size": 1}).json()["items"][0]["id"]
     assert 'id="unmanaged"' in ana.client.get(f"/introductions/new?to={nobody}").text
     assert 'id="unmanaged"' not in ana.client.get(f"/introductions/new?to={managed['id']}").text
 

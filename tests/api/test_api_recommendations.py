@@ -113,3 +113,37 @@ def test_matches_and_opportunities(client: TestClient, keys: dict[str, str]) -> 
     assert len(r.json()["results"]) <= 3
     r = client.get("/v1/organisations/nope/matches", headers=hdr(keys["reader"]))
     assert r.status_code == 404
+
+
+def test_unknown_query_parameters_are_422_naming_them(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    """Real data walk (2026-12-04, night): `?sectr=nonprofit` answered every sector and
+    `/v1/organisations?nam=cvs` listed every organisation, as if the typo were understood."""
+    h = hdr(keys["reader"])
+    r = client.get("/v1/organisations/org-00001/matches?sectr=nonprofit", headers=h)
+    assert r.status_code == 422 and "sectr" in r.json()["detail"]
+    assert "sector" in r.json()["detail"]  # what it takes instead
+    r = client.get("/v1/organisations", params={"nam": "cvs"})
+    assert r.status_code == 422 and "nam" in r.json()["detail"]
+    assert client.get("/v1/organisations", params={"name": "a", "min_seq": 0}).status_code == 200
+    assert client.get("/?utm_source=mail").status_code == 200  # pages take what links carry
+
+
+def test_matches_with_a_focus_rank_it_as_the_page_does(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    """The aligned page takes a focus; the API had no way to ask the same."""
+    h = hdr(keys["reader"])
+    plain = client.get("/v1/organisations/org-00001/matches?limit=5", headers=h).json()
+    focus = "job training and apprenticeships for young adults"
+    r = client.get(
+        "/v1/organisations/org-00001/matches", params={"limit": 5, "focus": focus}, headers=h
+    )
+    assert r.status_code == 200, r.text
+    focused = r.json()["results"]
+    assert focused and [m["id"] for m in focused] != [m["id"] for m in plain["results"]]
+    assert "org-00001" not in [m["id"] for m in focused]
+    assert any("the focus" in reason for m in focused for reason in m["reasons"])
+    r = client.get("/v1/organisations/org-00001/matches", params={"focus": "ab"}, headers=h)
+    assert r.status_code == 422
