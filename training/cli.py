@@ -551,14 +551,26 @@ def cmd_pairs(args: argparse.Namespace, settings: Settings) -> int:
 
 
 class _Progress:
-    """A throttled progress line on stderr (only when it is a terminal, and not --json)."""
+    """Progress on stderr (not with --json): on a terminal a throttled line rewritten in place;
+    elsewhere (a log, a job runner) a line when a stage starts and one when it ends, so a
+    minute of silence is never all there is (`train fit` said nothing for its first minute
+    when its output was captured, real data walk)."""
 
-    def __init__(self, enabled: bool):
-        self.enabled = enabled and sys.stderr.isatty()
+    def __init__(self, enabled: bool, tty: bool | None = None):
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty() if tty is None else tty
         self.last = 0.0
+        self.stage = ""
 
     def __call__(self, label: str, done: int, total: int) -> None:
         if not self.enabled:
+            return
+        if not self.tty:
+            if label != self.stage:
+                self.stage = label
+                print(f"{label}: started ({total} to do)", file=sys.stderr, flush=True)
+            if done == total:
+                print(f"{label}: done", file=sys.stderr, flush=True)
             return
         now = time.monotonic()
         if done == total or now - self.last > 0.5:

@@ -458,9 +458,14 @@ def run_fit(
     options.check()
     split = options.split_dict()
     t0 = time.perf_counter()
+    say = progress or (lambda _stage, _done, _total: None)
+    say("opening the engine and its model", 0, 1)
     engine = Engine.open(settings, embedder=embedder)
+    say("opening the engine and its model", 1, 1)
     try:
+        say("reading partnership history and feedback", 0, 1)
         data = prepare(engine, split, feedback=options.feedback)
+        say("reading partnership history and feedback", 1, 1)
         train = sample_queries(data["train"], options.max_queries, split["seed"])
         engine_summary = settings_summary(engine)
         key = run_key(
