@@ -737,6 +737,11 @@ class NeedMatchPublic(BaseModel):
     components: dict[str, float]
     reasons: list[str]
     distance_km: float | None
+    kind: Literal["need", "programme"] = Field(
+        "need",
+        description="'need': a group asks for help; 'programme': a public programme that "
+        "offers it (funding, services), listed as an opportunity to take part in",
+    )
 
 
 class OpportunityList(BaseModel):

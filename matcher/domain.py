@@ -506,3 +506,5 @@ class NeedMatch(BaseModel):
     components: dict[str, float]
     reasons: list[str]
     distance_km: float | None = None
+    # "need" (a group asks for help) or "programme" (a public programme offers it)
+    kind: str = "need"

@@ -1597,8 +1597,11 @@ class Engine:
                 self._match(s, need, required, dist, explained, voice) for s in ranked.head(limit)
             ]
 
-    def needs_for(self, org_id: str, *, limit: int | None = None) -> list[NeedMatch]:
-        """Open community needs this organisation could help with."""
+    def needs_for(
+        self, org_id: str, *, limit: int | None = None, kind: str | None = None
+    ) -> list[NeedMatch]:
+        """Open community needs this organisation could help with (`kind`: only needs, or only
+        programmes)."""
         limit = self._limit(limit)
         with self._lock.read():
             prof = self._profile_of(org_id)
@@ -1611,6 +1614,8 @@ class Engine:
             for entry in self._needs.values():
                 need = entry.need
                 if need.status != "open" or need.requester_id == org_id:
+                    continue
+                if kind is not None and need.kind != kind:
                     continue
                 d = None
                 if need.lat is not None and need.lon is not None and prof.org.lat is not None:
@@ -1644,6 +1649,7 @@ class Engine:
                             components=s.components,
                             reasons=reasons_for(s, prof, need, entry.required),
                             distance_km=None if d is None else round(d, 1),
+                            kind=need.kind,
                         ),
                     )
                 )

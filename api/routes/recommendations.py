@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
@@ -162,10 +162,20 @@ def matches(
     responses=problem_responses(401, 403, 404, 422, 429, 503),
 )
 def opportunities(
-    org_id: OrgId, engine: EngineDep, principal: ReaderDep, limit: LimitQuery = 10
+    org_id: OrgId,
+    engine: EngineDep,
+    principal: ReaderDep,
+    limit: LimitQuery = 10,
+    kind: Annotated[
+        Literal["need", "programme"] | None,
+        Query(
+            description="Only groups' needs, or only public programmes (each item says its "
+            "kind); both by default"
+        ),
+    ] = None,
 ) -> OpportunityList:
     visible(engine, org_id, principal)
-    found = engine.needs_for(org_id, limit=limit)
+    found = engine.needs_for(org_id, limit=limit, kind=kind)
     return OpportunityList(
         organisation_id=org_id,
         model_version=engine.model_version,

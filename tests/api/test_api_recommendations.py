@@ -147,3 +147,30 @@ def test_matches_with_a_focus_rank_it_as_the_page_does(
     assert any("the focus" in reason for m in focused for reason in m["reasons"])
     r = client.get("/v1/organisations/org-00001/matches", params={"focus": "ab"}, headers=h)
     assert r.status_code == 422
+
+
+def test_opportunities_say_their_kind_and_filter_by_it(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    """Real data walk: a food bank's opportunities were all federal programmes (money the
+    government offers), shown as needs to meet; the items carried no kind."""
+    body = {
+        "text": "Grants to school districts for fresh fruit and vegetables at lunch.",
+        "kind": "programme",
+    }
+    r = client.post("/v1/needs", json=body, headers=hdr(keys["editor"]))
+    assert r.status_code == 201, r.text
+    programme = r.json()["id"]
+    try:
+        url = "/v1/organisations/org-00001/opportunities"
+        h = hdr(keys["reader"])
+        every = client.get(url, params={"limit": 100}, headers=h).json()["results"]
+        kinds = {m["id"]: m["kind"] for m in every}
+        assert kinds.get(programme) == "programme" and "need" in kinds.values()
+        only = client.get(url, params={"limit": 100, "kind": "programme"}, headers=h).json()
+        assert [m["id"] for m in only["results"]] == [programme]
+        needs = client.get(url, params={"limit": 100, "kind": "need"}, headers=h).json()
+        assert programme not in [m["id"] for m in needs["results"]]
+        assert client.get(url, params={"kind": "grant"}, headers=h).status_code == 422
+    finally:
+        client.delete(f"/v1/needs/{programme}", headers=hdr(keys["editor"]))
