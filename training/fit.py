@@ -216,15 +216,21 @@ def verdict(registry: Any, version: str) -> str:
     check = registry.check(version)
     if check["baseline"] is None and registry.current() is None:
         return f"nothing published yet: `matcher models publish {version}` to use it"
+    ours, theirs = _figure(check["candidate"]), _figure(check["baseline"])
     if check["worse"]:
         return (
             f"{version} is worse than {check['baseline_of']} on {check['primary']} "
-            f"({check['candidate']} < {check['baseline']}): publishing needs --force"
+            f"({ours} < {theirs}): publishing needs --force"
         )
     return (
         f"{version} is at least as good as {check['baseline_of'] or 'the published model'} "
-        f"on {check['primary']} ({check['candidate']} vs {check['baseline']})"
+        f"on {check['primary']} ({ours} vs {theirs})"
     )
+
+
+def _figure(value: Any) -> str:
+    """A metric as the verdict prints it: 4 decimals ("0.7585 vs 0.438262" mixed them)."""
+    return f"{value:.4f}" if isinstance(value, int | float) else str(value)
 
 
 def write_eval_report(

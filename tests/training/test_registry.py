@@ -325,3 +325,23 @@ def test_cli_fit_evaluate_publish_rollback(
     assert "from v0002 to v0001" in capsys.readouterr().out
     assert main([*base, "train", "evaluate", "v0099"]) == 2
     capsys.readouterr()
+
+
+def test_the_verdict_prints_both_figures_alike() -> None:
+    """Real data walk: "(0.7585 vs 0.438262)" printed one figure rounded and one not."""
+    from training.fit import verdict
+
+    class Registry:
+        def current(self) -> str:
+            return "v0001"
+
+        def check(self, version: str) -> dict[str, object]:
+            return {
+                "primary": "ndcg@10",
+                "candidate": 0.75853,
+                "baseline": 0.438262,
+                "baseline_of": "v0001 (same held-out queries)",
+                "worse": False,
+            }
+
+    assert verdict(Registry(), "v0002").endswith("on ndcg@10 (0.7585 vs 0.4383)")
