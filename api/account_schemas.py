@@ -7,9 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import NO_NUL, NON_BLANK, Country, InputModel, Phrases, Place, Radius
+from api.schemas import NO_NUL, InputModel, ProfileFields
 from matcher.accounts.credentials import EMAIL_MAX, EMAIL_PATTERN, PASSWORD_MAX, PASSWORD_MIN
-from matcher.domain import Sector, ServiceLevel, SizeBand
 
 # Passwords are taken exactly as typed: no whitespace stripping.
 _SECRET_IN = ConfigDict(extra="forbid", str_strip_whitespace=False)
@@ -130,7 +129,7 @@ class MemberOut(BaseModel):
     since: datetime
 
 
-class GroupCreate(InputModel):
+class GroupCreate(ProfileFields):
     """A person's own group, as `POST /v1/me/organisations` takes it: a profile's public fields
     (no id, owner, sources or cause code; it is published at once)."""
 
@@ -154,21 +153,6 @@ class GroupCreate(InputModel):
         },
     )
 
-    name: str = Field(min_length=1, max_length=300, pattern=NON_BLANK)
-    sector: Sector
-    description: str = Field(min_length=1, max_length=20_000, pattern=NON_BLANK)
-    focus_areas: Phrases = Field(default_factory=list)
-    offers: Phrases = Field(default_factory=list)
-    needs: Phrases = Field(default_factory=list)
-    city: Place | None = None
-    region: Place | None = None
-    country: Country | None = None
-    postcode: str | None = Field(None, max_length=32, pattern=NO_NUL)
-    service_radius_km: Radius | None = None
-    size: SizeBand | None = None
-    service_level: ServiceLevel | None = Field(
-        None, description="Area served: local (default), state, national or international"
-    )
     website: str | None = Field(None, max_length=500, pattern=NO_NUL)
     contact: str | None = Field(
         None, max_length=500, pattern=NO_NUL, description="Shown only to its members"

@@ -213,10 +213,10 @@ def _unset() -> Any:
 
 
 # organisations ------------------------------------------------------------------------------
-class OrganisationCreate(InputModel):
-    model_config = ConfigDict(**_IN, json_schema_extra=_extra(_ORG_EXAMPLE, PAIR))
+class ProfileFields(InputModel):
+    """A new profile's public fields, as a key's program (`OrganisationCreate`) or a person
+    adding their group (`GroupCreate`) sends them."""
 
-    id: Id | None = Field(None, description="Optional client-chosen id; generated if absent")
     name: str = Field(min_length=1, max_length=300, pattern=NON_BLANK)
     sector: Sector
     description: str = Field(min_length=1, max_length=20_000, pattern=NON_BLANK)
@@ -227,13 +227,19 @@ class OrganisationCreate(InputModel):
     region: Place | None = None
     country: Country | None = None
     postcode: str | None = Field(None, max_length=32, pattern=NO_NUL)
-    lat: Lat = Field(default_factory=_unset, description="With lon")
-    lon: Lon = Field(default_factory=_unset, description="With lat")
     service_radius_km: Radius | None = None
     size: SizeBand | None = None
     service_level: ServiceLevel | None = Field(
         None, description="Area served: local (default), state, national or international"
     )
+
+
+class OrganisationCreate(ProfileFields):
+    model_config = ConfigDict(**_IN, json_schema_extra=_extra(_ORG_EXAMPLE, PAIR))
+
+    id: Id | None = Field(None, description="Optional client-chosen id; generated if absent")
+    lat: Lat = Field(default_factory=_unset, description="With lon")
+    lon: Lon = Field(default_factory=_unset, description="With lat")
     service_regions: Regions = Field(
         default_factory=list,
         description="The only regions (states) it serves, when it serves some but not all of "

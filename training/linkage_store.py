@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
+from matcher.accounts.groups import EDITABLE
 from matcher.domain import PEOPLE_SOURCES, Organisation
 from matcher.store import Store
 from matcher.store.models import NeedRow, PartnershipRow
 from training.importers.base import ImportBatch
 from training.linkage import FILL_FIELDS, LinkResult, link, merge
 
-# what an organisation's own people keep (matcher.accounts.groups.EDITABLE); a registry's file
-# still decides whether it is active and its cause code
-_KEPT_BY_PEOPLE = frozenset(Organisation.model_fields) - {"id", "cause_code", "active", "sources"}
+# what an organisation's own people keep (what its admins edit, and who owns it and whether it
+# is published); a registry's file still decides whether it is active and its cause code
+_KEPT_BY_PEOPLE = EDITABLE | {"owner", "published", "updated_at"}
 _PLACE = ("city", "region", "country", "postcode")
 
 

@@ -19,9 +19,11 @@ from api.routes.web import form_errors
 from api.schemas import OrganisationUpdate
 from api.sessions import csrf_token
 from api.web.render import context, local_path, templates
-from matcher.accounts.groups import EDITABLE
+from matcher.accounts.groups import EDITABLE, Groups
+from matcher.accounts.people import Person
 from matcher.domain import Organisation
 from matcher.errors import MatcherError
+from matcher.store.repository import Stored
 
 router = APIRouter(include_in_schema=False)
 
@@ -129,18 +131,28 @@ async def new_group(request: Request, person: OptionalPersonDep, groups: GroupsD
     return RedirectResponse(back or f"/organisations/{quote(stored.record.id)}", status_code=303)
 
 
+async def _admin_profile(
+    request: Request, person: Person | None, groups: Groups, org_id: str
+) -> Stored | Response:
+    """The profile a signed-in admin edits, or the page to show instead (log in, or why not)."""
+    if person is None:
+        return _login(f"/organisations/{org_id}/edit")
+    try:
+        stored: Stored = await anyio.to_thread.run_sync(groups.admin_profile, person, org_id)
+    except MatcherError as exc:
+        status = engine_error_status(exc)
+        return _page(request, status, form=None, editing=None, errors=[str(exc)])
+    return stored
+
+
 @router.get("/organisations/{org_id}/edit", response_class=HTMLResponse)
 async def edit_group_page(
     request: Request, org_id: str, person: OptionalPersonDep, groups: GroupsDep
 ) -> Response:
     org_id = org_id[:128]
-    if person is None:
-        return _login(f"/organisations/{org_id}/edit")
-    try:
-        stored = await anyio.to_thread.run_sync(groups.admin_profile, person, org_id)
-    except MatcherError as exc:
-        status = engine_error_status(exc)
-        return _page(request, status, form=None, editing=None, errors=[str(exc)])
+    stored = await _admin_profile(request, person, groups, org_id)
+    if isinstance(stored, Response):
+        return stored
     org: Organisation = stored.record
     form: dict[str, Any] = {k: getattr(org, k) or "" for k in TEXT_FIELDS}
     form.update({k: list(getattr(org, k)) for k in LIST_FIELDS})
@@ -154,14 +166,11 @@ async def edit_group(
     request: Request, org_id: str, person: OptionalPersonDep, groups: GroupsDep
 ) -> Response:
     org_id = org_id[:128]
-    if person is None:
-        return _login(f"/organisations/{org_id}/edit")
+    stored = await _admin_profile(request, person, groups, org_id)
+    if isinstance(stored, Response):
+        return stored
+    assert person is not None
     form = await _form(request)
-    try:
-        stored = await anyio.to_thread.run_sync(groups.admin_profile, person, org_id)
-    except MatcherError as exc:
-        status = engine_error_status(exc)
-        return _page(request, status, form=None, editing=None, errors=[str(exc)])
     editing: Organisation = stored.record
     if missing := _missing(form):
         return _page(request, 422, form=form, editing=editing, errors=missing)

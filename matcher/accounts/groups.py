@@ -36,28 +36,15 @@ GROUPS_PER_PERSON = 3
 
 # What a group's admins may change: the profile as others read it. Not: id, owner, sources,
 # cause_code (a third party's code), published, active, updated_at.
-EDITABLE = frozenset(
-    {
-        "name",
-        "sector",
-        "description",
-        "focus_areas",
-        "offers",
-        "needs",
-        "city",
-        "region",
-        "country",
-        "postcode",
-        "lat",
-        "lon",
-        "service_radius_km",
-        "size",
-        "service_level",
-        "service_regions",
-        "website",
-        "contact",
-    }
-)
+EDITABLE = frozenset(Organisation.model_fields) - {
+    "id",
+    "owner",
+    "sources",
+    "cause_code",
+    "published",
+    "active",
+    "updated_at",
+}
 
 
 class ProfileWriter(Protocol):
