@@ -640,8 +640,9 @@ class CoalitionPublic(BaseModel):
     )
     unsized_roles: list[str] = Field(
         default_factory=list,
-        description="of the empty roles, those none of whose organisations has a size on "
-        "record, when the request filters by size: the size filter leaves none of them",
+        description="of the empty roles, those the size filter alone empties: the other "
+        "filters pass some of their organisations, none of a size asked for (most registry "
+        "profiles have no size on record)",
     )
     joins_for: dict[str, str] = Field(
         default_factory=dict,

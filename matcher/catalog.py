@@ -585,11 +585,6 @@ class Catalog:
             return False
         return bool((self.mask(None) & self.sector_mask(sectors) & (self.region_ == code)).any())
 
-    def holds_sized(self, sectors: tuple[int, ...]) -> bool:
-        """Whether a live row of these sectors has a size on record (a size filter can pass
-        it): every IRS nonprofit has none, so a size filter left no nonprofit at all."""
-        return bool((self.mask(None) & self.sector_mask(sectors) & (self.size_ >= 0)).any())
-
     def sectors_held(self) -> list[int]:
         """Indexes (in SECTORS) of the sectors of the live, published, active rows."""
         # not one value a row: the row-count check of a mask would make it every call

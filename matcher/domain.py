@@ -462,8 +462,8 @@ class Coalition(BaseModel):
     # of those, the roles no organisation of the data is based in the need's state at all (a
     # wider distance reaches one only beyond the state; the data may hold none of it)
     absent_in_region: list[str] = Field(default_factory=list)
-    # of the empty roles, those none of whose organisations has a size on record, when a size
-    # filter was given (it then leaves none of them)
+    # of the empty roles, those the size filter alone empties: other filters pass some of
+    # their organisations, of no size asked (most registry profiles have no size on record)
     unsized_roles: list[str] = Field(default_factory=list)
     # member id -> the part of the need (a clause of its text) it joined to meet, for members
     # beyond each role's first

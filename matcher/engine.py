@@ -1444,16 +1444,18 @@ class Engine:
                         tuple(SECTORS.index(s.value) for s in sectors), need.region
                     )
                 ]
-                # a size filter over sectors whose rows have no size on record (all IRS
-                # nonprofits): "none within your filters" blamed nothing (real data walk)
-                unsized = [
-                    r
-                    for r, sectors, _ in roles
-                    if r in empty
-                    and r not in absent
-                    and f.sizes
-                    and not self.catalog.holds_sized(tuple(SECTORS.index(s.value) for s in sectors))
-                ]
+                # the size filter alone left none (every IRS nonprofit has no size on
+                # record): "none within your filters" blamed nothing (real data walk)
+                unsized: list[str] = []
+                if f.sizes:
+                    any_size = self.catalog.mask(f.model_copy(update={"sectors": [], "sizes": []}))
+                    unsized = [
+                        r
+                        for r, sectors, _ in roles
+                        if r in empty
+                        and r not in absent
+                        and self._with_sectors(any_size, f, sectors).any()
+                    ]
                 coalition = coalition.model_copy(
                     update={
                         "empty_roles": empty,

@@ -238,3 +238,18 @@ def test_build_counts_texts_as_texts() -> None:
     assert line.startswith("indexed 11636 organisations as generation 3")
     texts = "22714 texts (profiles and offering clauses): 1174 embedded, 21540 from the cache"
     assert texts in line
+
+
+def test_ingest_says_its_warnings(
+    tmp_path: Path, base: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A helper's check on real data: `matcher ingest` printed nothing of a row with state
+    ZZ (stored, and found by no place search), where `train ingest` warned of it."""
+    rows = [*GOOD, "a4,Zed Pantry,nonprofit,Food bank,Portland,ZZ,US,45.5,-122.6,food"]
+    f = write_csv(tmp_path / "orgs.csv", rows)
+    assert main([*base, "ingest", str(f), *MAP, "--dry-run", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [(w["row"], w["column"]) for w in out["warnings"]] == [(4, "state")]
+    assert main([*base, "ingest", str(f), *MAP, "--dry-run"]) == 0
+    text = capsys.readouterr().out
+    assert "Warnings (rows stored all the same)" in text and "not a US state" in text

@@ -300,3 +300,12 @@ def test_a_size_filter_over_organisations_with_no_size_on_record_says_so(
     assert rec.coalition.empty_roles and rec.coalition.unsized_roles == rec.coalition.empty_roles
     rec = engine.recommend(need, filters=Filters(sectors=[sector]))
     assert rec.coalition.unsized_roles == []
+    # one organisation of the sector with a size (another than asked) changes nothing: the
+    # size filter still leaves none (a helper's check: one edited profile turned it off)
+    some = next(o for o in small_corpus() if o.sector == sector)
+    engine.update_organisation(some.id, {"size": "large"})
+    rec = engine.recommend(need, filters=Filters(sectors=[sector], sizes=[SizeBand.small]))
+    assert rec.coalition.unsized_roles == rec.coalition.empty_roles != []
+    # a size asked that it has: not empty, so nothing to explain
+    rec = engine.recommend(need, filters=Filters(sectors=[sector], sizes=[SizeBand.large]))
+    assert rec.coalition.unsized_roles == []
