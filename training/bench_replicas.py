@@ -132,7 +132,7 @@ class ReadLoad(threading.Thread):
                     text = f"{READ_TEXTS[i % len(READ_TEXTS)]} {self.rng.randrange(10**6)}"
                     r = self.client.post("/v1/recommendations", json={"text": text, "limit": 10})
                 elif i % 3 == 1:
-                    r = self.client.get("/v1/organisations", params={"limit": 20})
+                    r = self.client.get("/v1/organisations", params={"page_size": 20})
                 else:
                     r = self.client.get(f"/v1/organisations/org-{self.rng.randint(1, 200):05d}")
                 self.errors += r.status_code != 200
