@@ -46,6 +46,15 @@ class ConflictError(MatcherError):
     """A write conflicts with the stored state (stale version, duplicate id)."""
 
 
+class AlreadyListedError(ConflictError):
+    """A group added again: an organisation of that name is listed in that place already
+    (`organisation_id`), which its people claim rather than add."""
+
+    def __init__(self, message: str, *, organisation_id: str):
+        super().__init__(message)
+        self.organisation_id = organisation_id
+
+
 class StaleVersionError(ConflictError):
     """The record changed since the version the caller read (an If-Match that no longer
     matches)."""

@@ -22,7 +22,7 @@ from api.web.render import context, local_path, templates
 from matcher.accounts.groups import EDITABLE, Groups
 from matcher.accounts.people import Person
 from matcher.domain import Organisation
-from matcher.errors import MatcherError
+from matcher.errors import AlreadyListedError, MatcherError
 from matcher.store.repository import Stored
 
 router = APIRouter(include_in_schema=False)
@@ -126,7 +126,9 @@ async def new_group(request: Request, person: OptionalPersonDep, groups: GroupsD
         return _page(request, 422, form=form, editing=None, errors=errors)
     except MatcherError as exc:
         status = engine_error_status(exc)
-        return _page(request, status, form=form, editing=None, errors=[str(exc)])
+        # the group listed already: a link to claim it, not a path to copy (a helper's check)
+        listed = exc.organisation_id if isinstance(exc, AlreadyListedError) else None
+        return _page(request, status, form=form, editing=None, errors=[str(exc)], listed=listed)
     back = _next(form["next"])
     return RedirectResponse(back or f"/organisations/{quote(stored.record.id)}", status_code=303)
 

@@ -28,7 +28,13 @@ from matcher.accounts.claims import Claims
 from matcher.accounts.people import Person
 from matcher.alerts.owners import person_owner
 from matcher.domain import REGISTERED_SOURCE, Organisation
-from matcher.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from matcher.errors import (
+    AlreadyListedError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from matcher.store.models import MembershipRow, OrganisationRow, PersonRow
 from matcher.store.repository import Stored, row_to_org
 
@@ -117,9 +123,10 @@ class Groups:
                 )
             )
             if same is not None:
-                raise ConflictError(
-                    f"'{org.name}' is listed here already (/organisations/{same}); if it is "
-                    "your group, claim it from its page instead of adding it again"
+                raise AlreadyListedError(
+                    f"'{org.name}' is listed here already (/organisations/{same}). If it is "
+                    "your group, claim it from its page instead of adding it again.",
+                    organisation_id=same,
                 )
             s.add(
                 MembershipRow(

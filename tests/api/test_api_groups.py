@@ -230,6 +230,12 @@ def test_a_second_group_of_the_same_name_and_place_is_refused(
     body |= {"description": "Another one.", "city": "Providence", "region": "RI"}
     r = ben.client.post("/v1/me/organisations", json=body, headers=ben.headers())
     assert r.status_code == 409 and f"/organisations/{first['id']}" in r.json()["detail"]
+    page = ben.client.get("/groups/new")
+    form = {"csrf_token": page_csrf(page.text), "description": BEEKEEPERS, "country": "US"}
+    form |= {"name": str(first["name"]), "sector": "community", "region": "RI"}
+    r = ben.client.post("/groups/new", data=form)
+    assert r.status_code == 409
+    assert f'id="listed-already"><a href="/organisations/{first["id"]}"' in r.text
     elsewhere = add_group(ben, made, name=first["name"], region="MA", city="Boston")
     assert elsewhere["id"] != first["id"]  # the same name in another state is another group
 
