@@ -15,7 +15,9 @@ from api.problems import ApiProblem
 
 # read by a middleware on every route (api.replication: wait until this change is applied)
 EVERY_ROUTE = frozenset({"min_seq"})
-_ALLOWED: dict[int, frozenset[str]] = {}
+# kept on the route object itself: an app's routes go with it (an id() key could be reused by
+# a later app's route and answer with another endpoint's parameters; routes are unhashable)
+_NAMES = "_matcher_query_names"
 
 
 def _query_names(dependant: Dependant) -> set[str]:
@@ -26,9 +28,10 @@ def _query_names(dependant: Dependant) -> set[str]:
 
 
 def _allowed(route: APIRoute) -> frozenset[str]:
-    names = _ALLOWED.get(id(route))
+    names: frozenset[str] | None = getattr(route, _NAMES, None)
     if names is None:
-        names = _ALLOWED[id(route)] = frozenset(_query_names(route.dependant)) | EVERY_ROUTE
+        names = frozenset(_query_names(route.dependant)) | EVERY_ROUTE
+        setattr(route, _NAMES, names)
     return names
 
 
