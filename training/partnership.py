@@ -7,6 +7,7 @@ declined or irrelevant ones; `weight` says how sure the label is (contacted < ac
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,13 +39,33 @@ OUTCOME_LABELS: dict[str, tuple[int, float]] = {
 # Feedback outcomes that carry no label (the person only looked).
 UNLABELLED_OUTCOMES = frozenset({"viewed"})
 DEFAULT_OUTCOME = "partnered"
-OUTCOME_ALIASES = {"not relevant": "not_relevant", "not-relevant": "not_relevant"}
+# other words for the same outcomes, as analysts' files write them ("Success" was refused while
+# "successful" was taken, real data walk); spaces and hyphens read as underscores
+OUTCOME_ALIASES = {
+    "success": "successful",
+    "succeeded": "successful",
+    "failure": "failed",
+    "complete": "completed",
+    "done": "completed",
+    "finished": "completed",
+    "in_progress": "ongoing",
+    "canceled": "cancelled",
+    "refused": "declined",
+    "not_a_fit": "not_relevant",
+    "irrelevant": "not_relevant",
+}
+
+
+def outcome_key(outcome: str | None) -> str:
+    """An outcome as OUTCOME_LABELS names it (the default when blank; aliases, case, spaces and
+    hyphens read): unknown words are returned as read, for the caller to refuse."""
+    key = "_".join(re.split(r"[\s_-]+", (outcome or "").strip().lower())) or DEFAULT_OUTCOME
+    return OUTCOME_ALIASES.get(key, key)
 
 
 def label_of(outcome: str | None) -> tuple[int, float] | None:
     """(label, weight) of an outcome; None for unlabelled ones such as 'viewed'."""
-    key = (outcome or DEFAULT_OUTCOME).strip().lower()
-    return OUTCOME_LABELS.get(OUTCOME_ALIASES.get(key, key))
+    return OUTCOME_LABELS.get(outcome_key(outcome))
 
 
 def partnership_id(
@@ -92,8 +113,7 @@ class Partnership(BaseModel):
     @field_validator("outcome", mode="before")
     @classmethod
     def _outcome(cls, v: Any) -> str:
-        key = str(v or "").strip().lower() or DEFAULT_OUTCOME
-        key = OUTCOME_ALIASES.get(key, key)
+        key = outcome_key(str(v or ""))
         if key not in OUTCOME_LABELS:
             raise ValueError(
                 f"unknown outcome '{v}' (expected one of {', '.join(sorted(OUTCOME_LABELS))})"

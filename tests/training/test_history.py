@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from pydantic import ValidationError as PydanticValidationError
 
 from matcher.cli import main
 from matcher.domain import Need, Organisation
@@ -23,7 +24,7 @@ from training.history import (
     load_partnership_file,
     store_partnerships,
 )
-from training.partnership import Partnership, label_of
+from training.partnership import OUTCOME_LABELS, Partnership, label_of
 
 HISTORY = (
     "source_id,partner_id,title,description,date,outcome,amount\n"
@@ -68,6 +69,26 @@ def test_outcome_labels() -> None:
     assert label_of("partnered") == (1, 1.0) and label_of("contacted") == (1, 0.5)
     assert label_of("declined") == (0, 1.0) and label_of("viewed") is None
     assert label_of(None) == (1, 1.0)  # a listed past partnership happened
+
+
+def test_outcomes_as_analysts_write_them() -> None:
+    """ "Success" was refused while "successful" was taken: other words, case, spaces and
+    hyphens read as the vocabulary's outcome."""
+    written = {
+        "Success": "successful",
+        "FAILURE": "failed",
+        "In progress": "ongoing",
+        "partly-achieved": "partly_achieved",
+        "Partly Achieved": "partly_achieved",
+        "canceled": "cancelled",
+        " not relevant ": "not_relevant",
+    }
+    for outcome, key in written.items():
+        p = Partnership(source_id="f-a", partner_id="n-b", outcome=outcome)
+        assert p.outcome == key and (p.label, p.weight) == OUTCOME_LABELS[key], outcome
+        assert label_of(outcome) == OUTCOME_LABELS[key]
+    with pytest.raises(PydanticValidationError, match="unknown outcome 'won a prize'"):
+        Partnership(source_id="f-a", partner_id="n-b", outcome="won a prize")
 
 
 def test_partnership_file_rows_and_errors(tmp_path: Path) -> None:
