@@ -70,7 +70,10 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
 
 
-def _clean_list(value: Any) -> list[str]:
+def _clean_list(value: Any, *, keep_case: bool = False) -> list[str]:
+    """Items of a list, or of a text separated by `|`, `;` or else `,`: white space made single,
+    each once (whatever its case), lower-cased unless `keep_case` (what a person wrote for others
+    to read: "In Spanish", not "in spanish")."""
     if value is None:
         return []
     if isinstance(value, str):
@@ -81,9 +84,11 @@ def _clean_list(value: Any) -> list[str]:
     out: list[str] = []
     seen: set[str] = set()
     for item in value:
-        s = " ".join(str(item).split()).strip().lower()
-        if s and s not in seen:
-            seen.add(s)
+        s = " ".join(str(item).split()).strip()
+        if not keep_case:
+            s = s.lower()
+        if s and s.lower() not in seen:
+            seen.add(s.lower())
             out.append(s)
     return out
 
@@ -194,7 +199,7 @@ class Organisation(BaseModel):
     @classmethod
     def _regions(cls, v: Any) -> list[str]:
         """Regions as given (a state's code or name), trimmed, each once, in order."""
-        items = _clean_list(v) if isinstance(v, str) else list(v or [])
+        items = _clean_list(v, keep_case=True) if isinstance(v, str) else list(v or [])
         out: list[str] = []
         for item in items:
             text = " ".join(str(item).split())
@@ -208,10 +213,15 @@ class Organisation(BaseModel):
         items = [v] if isinstance(v, str) else list(v or [])
         return list(dict.fromkeys(" ".join(str(i).split()) for i in items if str(i).strip()))
 
-    @field_validator("focus_areas", "offers", "needs", mode="before")
+    @field_validator("focus_areas", mode="before")
     @classmethod
     def _lists(cls, v: Any) -> list[str]:
-        return _clean_list(v)
+        return _clean_list(v)  # codes of the catalog's focus table: one case
+
+    @field_validator("offers", "needs", mode="before")
+    @classmethod
+    def _written(cls, v: Any) -> list[str]:
+        return _clean_list(v, keep_case=True)
 
     @field_validator("country", mode="before")
     @classmethod

@@ -132,7 +132,7 @@ def test_admins_edit_the_public_fields_only(world: World) -> None:
     updated = world.groups.update(
         ana, org_id, {"offers": ["door-to-door outreach in Spanish"], "city": "Pawtucket"}
     )
-    assert updated.record.offers == ["door-to-door outreach in spanish"]  # as stored
+    assert updated.record.offers == ["door-to-door outreach in Spanish"]  # as written
     assert world.store.get_organisation(org_id).record.city == "Pawtucket"
     for field, value in (("published", False), ("owner", "key_x"), ("sources", [])):
         with pytest.raises(ValidationError, match=field):

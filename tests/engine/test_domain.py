@@ -48,6 +48,25 @@ def test_need_text_must_not_be_blank() -> None:
     assert "text" in field_of(exc)
 
 
+def test_what_people_write_keeps_its_case() -> None:
+    """Offers were stored lower-cased ("in spanish") and a state named in a text of service
+    regions too ("rhode island"); focus areas, codes of one table, stay lower-cased."""
+    org = Organisation(
+        name="n",
+        sector="nonprofit",
+        description="d",
+        offers=["Legal advice In Spanish", "legal advice in spanish", "ESL classes"],
+        needs="Volunteers who speak Portuguese",
+        focus_areas="Housing, HOUSING",
+        service_regions="Rhode Island; Massachusetts",
+    )
+    assert org.offers == ["Legal advice In Spanish", "ESL classes"]
+    assert org.needs == ["Volunteers who speak Portuguese"]
+    assert org.focus_areas == ["housing"]
+    assert org.service_regions == ["Rhode Island", "Massachusetts"]
+    assert "Offers: Legal advice In Spanish, ESL classes." in org.profile_text()
+
+
 def test_lists_are_normalised_and_ids_generated() -> None:
     org = Organisation(
         name="n",
@@ -56,7 +75,8 @@ def test_lists_are_normalised_and_ids_generated() -> None:
         offers="Food Parcels | volunteers;food parcels",
         country=" us ",
     )
-    assert org.offers == ["food parcels", "volunteers"]
+    # each once whatever its case, as first written: offers are read by people on the page
+    assert org.offers == ["Food Parcels", "volunteers"]
     assert org.country == "US"
     assert (
         org.id.startswith("org_")
