@@ -28,6 +28,8 @@ class SizeBand(StrEnum):
 
 
 SERVED_REGIONS_MAX = 20  # regions an organisation may be limited to (service_regions)
+# the longest focus an organisation's aligned partners are asked for (`home_need`'s text)
+FOCUS_MAX = 500
 # Organisation.sources that say people keep the profile here, not a file: "registered" (its
 # members added it, matcher.accounts.groups), "edited" (changed through the API or the page).
 # A re-import of a registry keeps such a profile as its people left it (training.linkage_store),

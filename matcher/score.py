@@ -27,6 +27,7 @@ from matcher.domain import Need, utcnow
 from matcher.evidence import ProgrammeHit
 from matcher.index.analyzer import STOP_WORDS
 from matcher.meaning import short_phrase
+from matcher.names import readable_name
 
 COMPONENTS = ("fit", "coverage", "reciprocity", "proximity", "freshness")
 PROGRAMME_REASON_SIMILARITY = 0.3  # a programme this close to the need is named in the reasons
@@ -378,6 +379,18 @@ class Voice:
 
 
 NEED_VOICE = Voice()
+
+
+def focus_voice(name: str, where: str) -> Voice:
+    """How reasons speak of a focus placed at an organisation's home (or `where`): "matches the
+    focus", not "the need" (real data walk)."""
+    return Voice(
+        subject="the focus",
+        asked="the focus",
+        place=where,
+        point=None,
+        requester=readable_name(name),
+    )
 
 
 def reasons_for(

@@ -18,11 +18,10 @@ from api.web.distance import WITHIN_KM, read_within  # the distances offered (th
 from api.web.errors import error_page
 from api.web.render import context, templates
 from matcher import places
-from matcher.domain import SECTORS, Filters, Match, Sector, home_need
+from matcher.domain import FOCUS_MAX, SECTORS, Filters, Match, Sector, home_need
 from matcher.errors import NotFoundError, PlaceError, ValidationError
-from matcher.names import readable_name
 from matcher.places.resolve import Place
-from matcher.score import GAIN_REASON, Voice
+from matcher.score import GAIN_REASON, focus_voice
 
 router = APIRouter(include_in_schema=False)
 
@@ -31,7 +30,6 @@ ALIGNED_LIMIT = 15
 # many, so that they cannot fill the whole list and leave none based near (each list shows
 # ALIGNED_LIMIT at most)
 ALIGNED_FETCH_NEAR = 60
-FOCUS_MAX = 500
 ALL = "all"
 WIDE_LEVELS = ("national", "international")
 
@@ -40,18 +38,6 @@ def default_sector(own: str) -> str:
     """What an organisation of this sector most often looks for: a company or an agency,
     nonprofits; a nonprofit or a community group, companies."""
     return Sector.business.value if own in ("nonprofit", "community") else Sector.nonprofit.value
-
-
-def focus_voice(name: str, where: str) -> Voice:
-    """How reasons speak of a focus placed at an organisation's home (or `where`): "matches the
-    focus", not "the need" (real data walk)."""
-    return Voice(
-        subject="the focus",
-        asked="the focus",
-        place=where,
-        point=None,
-        requester=readable_name(name),
-    )
 
 
 @router.get("/organisations/{org_id}/aligned", response_class=HTMLResponse)

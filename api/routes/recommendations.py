@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import EngineDep, ReaderDep, RecordsDep, StateDep
 from api.problems import ApiProblem, FieldError, problem_responses
-from api.routes.aligned_pages import FOCUS_MAX, focus_voice
 from api.routes.needs import NeedId, find_need
 from api.routes.organisations import OrgId, visible
 from api.schemas import (
@@ -21,7 +20,8 @@ from api.schemas import (
 )
 from api.security import Principal
 from api.views import match_view, recommendation_json
-from matcher.domain import Filters, Need, Sector, home_need
+from matcher.domain import FOCUS_MAX, Filters, Need, Sector, home_need
+from matcher.score import focus_voice
 
 router = APIRouter(tags=["recommendations"])
 
