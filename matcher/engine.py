@@ -709,9 +709,16 @@ class Engine:
         return stored
 
     def update_organisation(
-        self, org_id: str, changes: dict[str, Any], *, expected_version: int | None = None
+        self,
+        org_id: str,
+        changes: dict[str, Any],
+        *,
+        expected_version: int | None = None,
+        with_rows: Callable[[Session], None] | None = None,
     ) -> Stored:
-        stored = self.store.update_organisation(org_id, changes, expected_version=expected_version)
+        stored = self.store.update_organisation(
+            org_id, changes, expected_version=expected_version, with_rows=with_rows
+        )
         self._reindex([(stored.pk, stored.record)], {stored.pk: stored.version}, written=True)
         return stored
 

@@ -25,6 +25,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from matcher.accounts.claims import Claims
+from matcher.accounts.members import lock_admins
 from matcher.accounts.people import Person
 from matcher.alerts.owners import person_owner
 from matcher.domain import REGISTERED_SOURCE, Organisation
@@ -61,7 +62,12 @@ class ProfileWriter(Protocol):
     ) -> Stored: ...
 
     def update_organisation(
-        self, org_id: str, changes: dict[str, Any], *, expected_version: int | None = None
+        self,
+        org_id: str,
+        changes: dict[str, Any],
+        *,
+        expected_version: int | None = None,
+        with_rows: Callable[[Session], None] | None = None,
     ) -> Stored: ...
 
 
@@ -140,13 +146,7 @@ class Groups:
         return self.writer.create_organisation(org, with_rows=first_admin)
 
     def _require_admin(self, person: Person, organisation_id: str) -> None:
-        role = self.claims.role(person.id, organisation_id)
-        if role is None:
-            raise NotFoundError(f"you are not a member of '{organisation_id}'")
-        if role != "admin":
-            raise PermissionDeniedError(
-                f"only the admins of '{organisation_id}' can change its profile"
-            )
+        _refuse_unless_admin(self.claims.role(person.id, organisation_id), organisation_id)
 
     def admin_profile(self, person: Person, organisation_id: str) -> Stored:
         """The stored profile of an organisation the person is an admin of."""
@@ -174,6 +174,22 @@ class Groups:
             )
         if not changes:
             raise ValidationError("nothing to change")
+
+        def still_admin(s: Session) -> None:
+            # read again in the write's transaction, behind the admin rows' locks (a removal or
+            # demotion takes them first): an admin removed after the check above saved once
+            lock_admins(s, organisation_id)
+            _refuse_unless_admin(self.claims._role(s, person.id, organisation_id), organisation_id)
+
         return self.writer.update_organisation(
-            organisation_id, dict(changes), expected_version=expected_version
+            organisation_id, dict(changes), expected_version=expected_version, with_rows=still_admin
+        )
+
+
+def _refuse_unless_admin(role: str | None, organisation_id: str) -> None:
+    if role is None:
+        raise NotFoundError(f"you are not a member of '{organisation_id}'")
+    if role != "admin":
+        raise PermissionDeniedError(
+            f"only the admins of '{organisation_id}' can change its profile"
         )

@@ -15,6 +15,20 @@ from matcher.errors import ConflictError, NotFoundError, PermissionDeniedError, 
 from matcher.store.models import ClaimRow, MembershipRow
 
 
+def lock_admins(s: Session, organisation_id: str) -> None:
+    """A no-op write to the organisation's admin rows, first in the transaction: it takes
+    their row locks on PostgreSQL and the write lock on SQLite, so two admins demoting or
+    removing each other at once run one after the other, and the second sees the first's
+    change (the organisation never ends up without an admin); a profile edit takes them too
+    (matcher.accounts.groups), so an admin removed meanwhile cannot save."""
+    s.execute(
+        update(MembershipRow)
+        .where(MembershipRow.organisation_id == organisation_id, MembershipRow.role == "admin")
+        .values(role=MembershipRow.role)
+        .execution_options(synchronize_session=False)
+    )
+
+
 class OrganisationAdmin:
     def __init__(self, claims: Claims):
         self.claims = claims
@@ -53,18 +67,6 @@ class OrganisationAdmin:
             return self.claims.approve(claim_id, by=person.id)
         return self.claims.reject(claim_id, by=person.id)
 
-    def _lock_admins(self, s: Session, organisation_id: str) -> None:
-        """A no-op write to the organisation's admin rows, first in the transaction: it takes
-        their row locks on PostgreSQL and the write lock on SQLite, so two admins demoting or
-        removing each other at once run one after the other, and the second sees the first's
-        change (the organisation never ends up without an admin)."""
-        s.execute(
-            update(MembershipRow)
-            .where(MembershipRow.organisation_id == organisation_id, MembershipRow.role == "admin")
-            .values(role=MembershipRow.role)
-            .execution_options(synchronize_session=False)
-        )
-
     def _admins(self, s: Session, organisation_id: str) -> int:
         return int(
             s.scalar(
@@ -93,7 +95,7 @@ class OrganisationAdmin:
         if role not in MEMBER_ROLES:
             raise ValidationError(f"role must be one of {', '.join(MEMBER_ROLES)}", field="role")
         with self.db.session() as s:
-            self._lock_admins(s, organisation_id)
+            lock_admins(s, organisation_id)
             self._require_admin(s, person, organisation_id)
             row = self._membership(s, organisation_id, member_id)
             if row.role == "admin" and role != "admin" and self._admins(s, organisation_id) == 1:
@@ -104,7 +106,7 @@ class OrganisationAdmin:
     def remove(self, person: Person, organisation_id: str, member_id: str) -> None:
         """An admin removes a member, or a member leaves (member_id = themselves)."""
         with self.db.session() as s:
-            self._lock_admins(s, organisation_id)
+            lock_admins(s, organisation_id)
             if member_id != person.id:
                 self._require_admin(s, person, organisation_id)
             row = self._membership(s, organisation_id, member_id)

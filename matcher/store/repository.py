@@ -208,16 +208,25 @@ class Store:
             return Stored(row.pk, row.version, row_to_org(row))
 
     def update_organisation(
-        self, org_id: str, changes: Mapping[str, Any], *, expected_version: int | None = None
+        self,
+        org_id: str,
+        changes: Mapping[str, Any],
+        *,
+        expected_version: int | None = None,
+        with_rows: Callable[[Session], None] | None = None,
     ) -> Stored:
         """Apply a partial update, validated as a whole; refuse a stale expected_version.
 
         The write is a compare-and-set in the database (`UPDATE ... WHERE id = :id AND
         version = :v`, one row affected): of concurrent writers holding one version, exactly
         one wins. Without expected_version a lost race is retried on the fresh row, so a
-        concurrent change of another field is never overwritten."""
+        concurrent change of another field is never overwritten. `with_rows` runs first in
+        the write's transaction (each attempt's): its locks and checks hold until the write
+        commits, and whatever it raises leaves nothing written."""
         for _attempt in range(_CAS_RETRIES):
             with self.db.session() as s:
+                if with_rows is not None:
+                    with_rows(s)
                 row = self._org_row(s, org_id)
                 if expected_version is not None and row.version != expected_version:
                     raise _stale("organisation", org_id, row.version, expected_version)

@@ -6,19 +6,21 @@ changed, by admins only."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import update
 
 from matcher.accounts import Accounts, Claims, Person
 from matcher.accounts.groups import Groups
+from matcher.accounts.members import OrganisationAdmin
 from matcher.domain import REGISTERED_SOURCE, Organisation
 from matcher.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from matcher.store import Database
 from matcher.store.models import PersonRow
-from matcher.store.repository import Store
+from matcher.store.repository import Store, Stored
 from tests.support_databases import database_for
 
 
@@ -161,3 +163,49 @@ def test_only_admins_edit_and_a_stale_version_is_refused(world: World) -> None:
     with pytest.raises(ConflictError):
         world.groups.update(ana, org_id, {"city": "Warwick"}, expected_version=stored.version)
     assert world.store.get_organisation(org_id).record.city == "Cranston"
+
+
+class _SlowWriter:
+    """The store, with `meanwhile` run on another thread after the edit's role check and
+    before its write (the interleaving that let a removed admin save once)."""
+
+    def __init__(self, store: Store, meanwhile: Callable[[], None]):
+        self.store = store
+        self.meanwhile = meanwhile
+
+    def create_organisation(self, org: Organisation, **kw: Any) -> Stored:
+        return self.store.create_organisation(org, **kw)
+
+    def update_organisation(self, org_id: str, changes: dict[str, Any], **kw: Any) -> Stored:
+        other = threading.Thread(target=self.meanwhile)
+        other.start()
+        other.join()
+        return self.store.update_organisation(org_id, changes, **kw)
+
+
+@pytest.mark.parametrize("how", ["demoted", "removed"])
+def test_an_admin_demoted_or_removed_during_an_edit_does_not_save(world: World, how: str) -> None:
+    """The role was checked in one transaction and the profile written in another: an admin
+    demoted or removed by another admin in between saved once. The role is now read again in
+    the write's transaction, behind the admin rows' locks."""
+    ana, bob = world.person(), world.person()
+    org_id = world.groups.register(ana, world.group()).record.id
+    admin = OrganisationAdmin(world.claims)
+    world.claims.approve(world.claims.request(bob, org_id).id, by="key")
+    admin.set_role(ana, org_id, bob.id, "admin")
+
+    def bob_acts() -> None:
+        if how == "demoted":
+            admin.set_role(bob, org_id, ana.id, "member")
+        else:
+            admin.remove(bob, org_id, ana.id)
+
+    slow = Groups(world.claims, _SlowWriter(world.store, bob_acts))
+    error = PermissionDeniedError if how == "demoted" else NotFoundError
+    with pytest.raises(error):
+        slow.update(ana, org_id, {"city": "Pawtucket"})
+    assert world.store.get_organisation(org_id).record.city == "Providence"
+    assert world.claims.role(ana.id, org_id) == (None if how == "removed" else "member")
+    # bob, still an admin, saves
+    world.groups.update(bob, org_id, {"city": "Pawtucket"})
+    assert world.store.get_organisation(org_id).record.city == "Pawtucket"
