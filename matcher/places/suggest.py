@@ -71,13 +71,21 @@ class _Index:
             return out
         lo = bisect.bisect_left(self.keys, p)
         hi = bisect.bisect_left(self.keys, p + "\uffff", lo)
-        hits = sorted(self.rows[lo:hi], key=lambda r: (r[0] != p, r[1], r[0]))
+        # the places named exactly what was typed first ("Newport": the Newports before
+        # Newport News and Newport Beach, larger as they are), then the likeliest
+        hits = sorted(self.rows[lo:hi], key=lambda r: (_name_key(r) != p, r[1], r[0]))
         seen: dict[str, Suggestion] = {}
         for _, _, s in hits:
             seen.setdefault(s.label, s)
             if len(seen) == limit:
                 break
         return list(seen.values())
+
+
+def _name_key(row: tuple[str, int, Suggestion]) -> str:
+    """A row's key without its state or country ("Newport, RI": "newport")."""
+    s = row[2]
+    return key(s.label.rsplit(",", 1)[0]) if s.kind in ("city", "county") else row[0]
 
 
 _lock = threading.Lock()

@@ -106,6 +106,11 @@ def test_suggest() -> None:
     assert zips and all(s.kind == "zip" and s.label.startswith("0290") for s in zips)
     assert len(places.suggest("p", 7)) == 7
     assert places.suggest("zzzzqx", 5) == []
+    # the places of that name first, however large the ones whose name goes on
+    newports = [s.label for s in places.suggest("Newport", 6)]
+    assert newports[:2] == ["Newport, KY", "Newport, RI"] and all(
+        n.startswith("Newport, ") or n == "Newport County, RI" for n in newports
+    ), newports
     # every suggestion resolves to a place of its kind
     for s in places.suggest("Wilm", 5) + zips:
         assert places.resolve(s.label).kind == s.kind
