@@ -1087,6 +1087,11 @@ class TrainJob(BaseModel):
     skipped_labels: dict[str, int] | None = Field(
         None, description="Labels the fit left out, by reason (they never make it fail)"
     )
+    notes: list[str] = Field(
+        default_factory=list,
+        description="What the analyst should know of the fit (labels left out; training "
+        "queries from a small part of the catalog, which publishing then needs force for)",
+    )
     error: str | None = Field(description="Why it failed")
 
 

@@ -585,6 +585,12 @@ class Catalog:
             return False
         return bool((self.mask(None) & self.sector_mask(sectors) & (self.region_ == code)).any())
 
+    def countries_held(self) -> dict[str, int]:
+        """How many live, published, active rows are based in each country (by its code; ""
+        for none)."""
+        counts = np.bincount(self.country_[self._base_mask(False, False)])
+        return {c: int(counts[i]) for c, i in self._codes["country"].items() if i < counts.size}
+
     def sectors_held(self) -> list[int]:
         """Indexes (in SECTORS) of the sectors of the live, published, active rows."""
         # not one value a row: the row-count check of a mask would make it every call

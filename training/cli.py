@@ -634,6 +634,8 @@ def cmd_fit(args: argparse.Namespace, settings: Settings) -> int:
         "metrics": result.metrics,
         "reused_queries": result.reused_queries,
         "skipped": result.skipped,
+        "notes": result.notes,
+        "verdict": result.verdict,
     }
     if args.json:
         print(json.dumps(payload, default=str))

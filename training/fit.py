@@ -217,6 +217,11 @@ def verdict(registry: Any, version: str) -> str:
     if check["baseline"] is None and registry.current() is None:
         return f"nothing published yet: `matcher models publish {version}` to use it"
     ours, theirs = _figure(check["candidate"]), _figure(check["baseline"])
+    if check.get("narrow") and not check["worse"]:
+        return (
+            f"{version} is at least as good as {check['baseline_of'] or 'the published model'} "
+            f"on {check['primary']} ({ours} vs {theirs}), but {check['narrow']}"
+        )
     if check["worse"]:
         return (
             f"{version} is worse than {check['baseline_of']} on {check['primary']} "
@@ -457,6 +462,7 @@ def run_fit(
     opens its own engine either way, so the serving engine's weights are never touched."""
     from matcher.engine import Engine
     from training.evaluate import compare_models
+    from training.fit_reach import reach_of
     from training.history_fit import fit_history_model
     from training.ranker import LinearRanker, fit_ranker
     from training.registry import Registry
@@ -471,6 +477,7 @@ def run_fit(
     try:
         say("reading partnership history and feedback", 0, 1)
         data = prepare(engine, split, feedback=options.feedback)
+        reach = reach_of((q.need.country for q in data["queries"]), engine.catalog.countries_held())
         say("reading partnership history and feedback", 1, 1)
         train = sample_queries(data["train"], options.max_queries, split["seed"])
         engine_summary = settings_summary(engine)
@@ -523,6 +530,7 @@ def run_fit(
                     "feedback": options.feedback,
                     "by_origin": _by_origin(pairs),
                     "skipped": data["skipped"],
+                    "reach": reach,
                 },
                 "settings": engine_summary,
                 "weights": ranker.weights_,
@@ -559,7 +567,7 @@ def run_fit(
         reused_queries=reused,
         computed_queries=computed,
         run_key=key,
-        notes=_skip_notes(data["skipped"]),
+        notes=[*_skip_notes(data["skipped"]), *([reach["note"]] if reach["note"] else [])],
         skipped=data["skipped"],
     )
 

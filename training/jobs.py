@@ -42,6 +42,7 @@ def result_doc(result: Any) -> dict[str, Any]:
         "weights": result.weights,
         "reused_queries": result.reused_queries,
         "skipped": result.skipped,
+        "notes": result.notes,
     }
 
 

@@ -272,12 +272,15 @@ class Registry:
             or (baseline is not None and float(value) < float(baseline) - 1e-9)
             or (current is not None and current != version and baseline is None)
         )
+        # a fit on one country's partnerships, for a catalog mostly elsewhere (training.fit_reach)
+        reach = (man.get("pairs") or {}).get("reach") or {}
         return {
             "primary": primary,
             "candidate": value,
             "baseline": baseline,
             "baseline_of": baseline_of,
             "worse": bool(worse),
+            "narrow": reach.get("note") if reach.get("narrow") else None,
         }
 
     def publish(self, version: str, *, force: bool = False) -> dict[str, Any]:
@@ -303,8 +306,12 @@ class Registry:
                     else f"'{version}' cannot be compared with the published model on "
                     f"{verdict['primary']} (use --force to publish anyway)"
                 )
+            if verdict["narrow"] and not force:
+                raise PublishRefused(f"'{version}': {verdict['narrow']}")
             history = [*pointer["history"], pointer["version"]]
-            self._write_pointer(version, history, forced=force and verdict["worse"])
+            self._write_pointer(
+                version, history, forced=force and bool(verdict["worse"] or verdict["narrow"])
+            )
         logger.info("published model version %s", version)
         return {"published": version, "changed": True, "previous": pointer["version"], **verdict}
 

@@ -272,6 +272,7 @@ class _Job:
             weights=r.weights if r else None,
             reused_queries=r.reused_queries if r else None,
             skipped_labels=r.skipped if r else None,
+            notes=r.notes if r else [],
             error=self.error,
         )
 
@@ -416,6 +417,7 @@ def _job_view(job: Any) -> TrainJob:
         weights=r.get("weights"),
         reused_queries=r.get("reused_queries"),
         skipped_labels=r.get("skipped"),
+        notes=r.get("notes") or [],
         error=job.error,
     )
 

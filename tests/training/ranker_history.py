@@ -29,10 +29,17 @@ def sample_engine(data_dir: Path) -> Engine:
     return engine
 
 
-def add_history(engine: Engine, n_sources: int = 60, per_source: int = 3) -> list[Partnership]:
+def add_history(
+    engine: Engine,
+    n_sources: int = 60,
+    per_source: int = 3,
+    country: str | None = None,
+) -> list[Partnership]:
+    """Partnerships of the first `n_sources` organisations (of `country` only, when given)."""
     items: list[Partnership] = []
     start = datetime(2020, 1, 1, tzinfo=UTC)
-    orgs = [o for _pk, o in engine.store.organisations()][:n_sources]
+    orgs = [o for _pk, o in engine.store.organisations() if country in (None, o.country)]
+    orgs = orgs[:n_sources]
     for i, org in enumerate(orgs):
         need = home_need(org, org.profile_text()[:4000])
         rec = engine.recommend(need, limit=100)
