@@ -462,7 +462,7 @@ def run_fit(
     opens its own engine either way, so the serving engine's weights are never touched."""
     from matcher.engine import Engine
     from training.evaluate import compare_models
-    from training.fit_reach import reach_of
+    from training.fit_reach import asked_countries, reach_of
     from training.history_fit import fit_history_model
     from training.ranker import LinearRanker, fit_ranker
     from training.registry import Registry
@@ -477,7 +477,11 @@ def run_fit(
     try:
         say("reading partnership history and feedback", 0, 1)
         data = prepare(engine, split, feedback=options.feedback)
-        reach = reach_of((q.need.country for q in data["queries"]), engine.catalog.countries_held())
+        reach = reach_of(
+            (q.need.country for q in data["queries"]),
+            engine.catalog.countries_held(),
+            asked_countries(engine.store.db),
+        )
         say("reading partnership history and feedback", 1, 1)
         train = sample_queries(data["train"], options.max_queries, split["seed"])
         engine_summary = settings_summary(engine)

@@ -1,11 +1,13 @@
-"""Where a fit's training queries come from, against where the catalog's organisations are.
+"""Where a fit's training queries come from, against where the service is asked.
 
 A model learned from one country's partnerships is compared with the published one on held-out
-queries of that same country, so the publish gate passed a model fitted on UK grants alone
-(its proximity weight 0.44) for a service whose catalog is almost all in the US, where it then
-put Hasbro in a Providence food coalition (real data walk). `reach_of` measures the share of
-the catalog in the countries the queries come from; a fit whose queries cover less than
-NARROW_SHARE of it is marked narrow, and publishing it needs --force (training.registry).
+queries of that same country, so the publish gate passed a model fitted on UK grants alone (its
+coverage weight 0) for a service asked about Rhode Island, where it then put Hasbro in a
+Providence food coalition (real data walk). `reach_of` measures the share of the service's
+asks (the needs of its recent recommendations and its open community needs; the catalog's
+organisations while fewer than MIN_ASKS of them name a country) in the countries the training
+queries come from. A fit below NARROW_SHARE is marked narrow, and publishing it needs --force
+(training.registry).
 """
 
 from __future__ import annotations
@@ -14,43 +16,71 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-NARROW_SHARE = 0.5  # of the catalog's live rows in the countries the training queries are in
+NARROW_SHARE = 0.5  # of the asks (or the catalog) in the countries of the training queries
+MIN_ASKS = 10  # asks naming a country before they, not the catalog, say where the service works
+RECENT_ASKS = 2_000  # the newest recommendations read
 UNKNOWN = "unknown"
 
 
+def asked_countries(db: Any, recent: int = RECENT_ASKS) -> Counter[str]:
+    """Countries of the needs the service was asked about: its newest `recent` recommendations'
+    needs and its open community needs (not programmes), by code; needs naming none left out."""
+    from sqlalchemy import select
+
+    from matcher.store.models import NeedRow, RecommendationRow
+
+    out: Counter[str] = Counter()
+    with db.session() as s:
+        q = select(RecommendationRow.need).order_by(RecommendationRow.created_at.desc())
+        for need in s.scalars(q.limit(recent)):
+            out[str((need or {}).get("country") or "").upper()] += 1
+        q2 = select(NeedRow.country).where(NeedRow.status == "open", NeedRow.kind == "need")
+        for country in s.scalars(q2):
+            out[(country or "").upper()] += 1
+    out.pop("", None)
+    return out
+
+
 def reach_of(
-    needs_countries: Iterable[str | None], catalog_countries: Mapping[str, int]
+    query_countries: Iterable[str | None],
+    catalog_countries: Mapping[str, int],
+    asked: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
-    """{"queries_by_country", "catalog_share", "narrow", "note"}: the training queries per
-    country (their need's country, from the source organisation's place; "unknown" when
-    none), the share of the catalog's located rows in those countries, and whether that share
-    is below NARROW_SHARE (then `note` says so in words). Queries of no known country, or a
-    catalog with no located row, are never narrow: nothing to compare."""
-    by_country = Counter((c or "").upper() or UNKNOWN for c in needs_countries)
-    located = {c: n for c, n in catalog_countries.items() if c and n > 0}
-    total = sum(located.values())
+    """{"queries_by_country", "basis", "share", "narrow", "note"}: the training queries per
+    country (their need's, from the source organisation's place; "unknown" when none); what
+    they are measured against (`basis`: "asks" when at least MIN_ASKS of `asked` name a
+    country, else "catalog": the located organisations); the share of it in the queries'
+    countries; whether that share is below NARROW_SHARE, and then `note`, saying so in words.
+    Queries of no known country, or nothing located to compare with, are never narrow."""
+    by_country = Counter((c or "").upper() or UNKNOWN for c in query_countries)
+    asks = {c.upper(): n for c, n in (asked or {}).items() if c and n > 0}
+    basis = "asks" if sum(asks.values()) >= MIN_ASKS else "catalog"
+    base = asks if basis == "asks" else {c: n for c, n in catalog_countries.items() if c and n > 0}
+    total = sum(base.values())
     known = {c for c in by_country if c != UNKNOWN}
-    if not total or not known:
-        return {
-            "queries_by_country": dict(by_country.most_common()),
-            "catalog_share": None,
-            "narrow": False,
-            "note": None,
-        }
-    share = sum(located.get(c, 0) for c in known) / total
-    narrow = share < NARROW_SHARE
-    note = None
-    if narrow:
-        where = ", ".join(f"{c} ({n})" for c, n in by_country.most_common(3) if c != UNKNOWN)
-        held = ", ".join(f"{c} {n / total:.0%}" for c, n in Counter(located).most_common(3))
-        note = (
-            f"the training queries come from {where}, where {share:.0%} of the catalog's "
-            f"organisations are (the catalog: {held}); its held-out figures measure matches "
-            "there only. Publishing it needs --force: check it on needs from the rest first"
-        )
-    return {
+    result: dict[str, Any] = {
         "queries_by_country": dict(by_country.most_common()),
-        "catalog_share": round(share, 4),
-        "narrow": narrow,
-        "note": note,
+        "basis": basis,
+        "share": None,
+        "narrow": False,
+        "note": None,
     }
+    if not total or not known:
+        return result
+    share = sum(base.get(c, 0) for c in known) / total
+    result["share"] = round(share, 4)
+    if share < NARROW_SHARE:
+        where = ", ".join(f"{c} ({n})" for c, n in by_country.most_common(3) if c != UNKNOWN)
+        held = ", ".join(f"{c} {n / total:.0%}" for c, n in Counter(base).most_common(3))
+        what = (
+            "of the needs this service was asked about"
+            if basis == "asks"
+            else "of the catalog's organisations"
+        )
+        result["narrow"] = True
+        result["note"] = (
+            f"the training queries come from {where}, where {share:.0%} {what} are ({held}); "
+            "its held-out figures measure matches there only. Publishing it needs --force: "
+            "check it on needs from the rest first"
+        )
+    return result
