@@ -92,6 +92,7 @@ from matcher.row_dot import row_dot
 from matcher.rwlock import ReadWriteLock
 from matcher.score import (
     NEED_VOICE,
+    PROGRAMME_VOICE,
     Scored,
     Voice,
     fit_from_cosine,
@@ -1656,7 +1657,13 @@ class Engine:
                             text=need.text,
                             score=round(s.score, 4),
                             components=s.components,
-                            reasons=reasons_for(s, prof, need, entry.required),
+                            reasons=reasons_for(
+                                s,
+                                prof,
+                                need,
+                                entry.required,
+                                voice=PROGRAMME_VOICE if need.kind == "programme" else NEED_VOICE,
+                            ),
                             distance_km=None if d is None else round(d, 1),
                             kind=need.kind,
                         ),

@@ -376,9 +376,22 @@ class Voice:
     # who asked: "Shares focus areas with the requester" (on an organisation's own aligned
     # page, the requester is that organisation)
     requester: str = "the requester"
+    # "Does not cover: funding" of what was asked that the partner does not offer; not said of
+    # a programme, which offers what it names
+    lists_missing: bool = True
 
 
 NEED_VOICE = Voice()
+# a public programme among an organisation's opportunities: what it names is what it supports,
+# not help it asks for ("Does not cover: funding" of a grant programme, real data walk)
+PROGRAMME_VOICE = Voice(
+    subject="the programme",
+    asked="the programme supports",
+    place="the programme's location",
+    point="the programme's location",
+    requester="the programme's agency",
+    lists_missing=False,
+)
 
 
 def focus_voice(name: str, where: str) -> Voice:
@@ -430,7 +443,7 @@ def reasons_for(
         else:
             out.append(f"Covers {what} ({voice.asked}: '{asked}'): its profile is about this.")
     missing = [capabilities.label(c) for c in required if c not in s.covers]
-    if required and missing and s.covers:
+    if required and missing and s.covers and voice.lists_missing:
         out.append("Does not cover: " + ", ".join(missing[:3]) + ".")
     level = org.service_level.value if org.service_level else "local"
     # the need's place by name where it has one ("includes Hartford"), as the group wrote it

@@ -148,6 +148,30 @@ def test_needs_for_finds_open_needs(engine: Engine) -> None:
     assert all(n.id != "need-food" for n in engine.needs_for("tenants-pdx"))  # its own need
 
 
+def test_a_programme_among_opportunities_is_spoken_of_as_one(engine: Engine) -> None:
+    """Real data walk: a housing nonprofit's opportunities read a federal grant programme as a
+    need ("matches the need", "Does not cover: funding" of money the programme offers)."""
+    text = "Grants to fund fresh food, produce and delivery vans for food banks in Portland."
+    engine.create_need(Need(id="prog-food", text=text, city="Portland", kind="programme"))
+    engine.create_need(Need(id="need-food-2", text=text, city="Portland"))
+    try:
+        found = {m.id: m for m in engine.needs_for("groc-pdx")}
+        programme, need = found["prog-food"], found["need-food-2"]
+        assert programme.kind == "programme" and need.kind == "need"
+        assert (
+            programme.reasons[0].startswith("Its profile")
+            and "matches the programme" in (programme.reasons[0])
+        )
+        assert any("(the programme supports: " in r for r in programme.reasons)
+        assert not any(r.startswith("Does not cover") for r in programme.reasons)
+        # the same text as a need: what the grocer does not offer is said
+        assert "matches the need" in need.reasons[0]
+        assert any(r.startswith("Does not cover: funding") for r in need.reasons), need.reasons
+    finally:
+        engine.delete_need("prog-food")
+        engine.delete_need("need-food-2")
+
+
 def test_weights_swap_changes_ranking_and_version(engine: Engine) -> None:
     need = Need(text="food bank groceries for hungry families", lat=PORTLAND[0], lon=PORTLAND[1])
     before = engine.recommend(need)
