@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 DATA_DIR ?= ./var
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# the base of the links the service e-mails (confirmation, introductions): the address it serves
+# on, unless MATCHER_API_PUBLIC_URL says otherwise (`make run PORT=8765` e-mailed links to :8000)
+PUBLIC_URL ?= $(or $(MATCHER_API_PUBLIC_URL),http://$(if $(filter 0.0.0.0,$(HOST)),localhost,$(HOST)):$(PORT))
 SHARED_DATA ?= ../shared/data
 # Proxies whose X-Forwarded-For is believed (rate limits key on the client IP): none by default.
 # Behind a reverse proxy, set e.g. FORWARDED_ALLOW_IPS=10.0.0.5
@@ -46,6 +49,7 @@ build-sample: setup ## Load the bundled sample corpus into DATA_DIR (first time)
 
 run: build-sample ## Set up, index the bundled sample, serve API and web page on 127.0.0.1:8000
 	$(call JOB_RUNNER,$(DATA_DIR)) MATCHER_DATA_DIR=$(DATA_DIR) $(SERVE_ENV) \
+	  MATCHER_API_PUBLIC_URL=$(PUBLIC_URL) \
 	  $(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT) $(SERVE_FLAGS)
 
 DEMO_DIR ?= ./var/demo-real
@@ -54,6 +58,7 @@ demo-real: setup ## Load real nonprofits of DEMO_STATES, S&P 500, federal agenci
 	$(BIN)/python -m training.demo_real --shared-data $(SHARED_DATA) --data-dir $(DEMO_DIR) --states $(DEMO_STATES)
 	export MATCHER_CAUSE_SECTORS='["nonprofit","community","government"]'; \
 	  $(call JOB_RUNNER,$(DEMO_DIR)) MATCHER_DATA_DIR=$(DEMO_DIR) $(SERVE_ENV) \
+	  MATCHER_API_PUBLIC_URL=$(PUBLIC_URL) \
 	  $(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT) $(SERVE_FLAGS)
 
 browser: ## Install Debian's Chromium for the browser tests (needs root; skipped if present)

@@ -47,6 +47,28 @@ def test_the_dry_run_of_one_worker_serves_as_before() -> None:
     assert "RATE_LIMIT_STORE" not in recipe
 
 
+def test_the_links_a_served_instance_emails_point_at_where_it_serves() -> None:
+    """`make run PORT=8765` e-mailed confirmation links to localhost:8000 (real data walk)."""
+
+    def recipe(*args: str, env: dict[str, str] | None = None) -> str:
+        return subprocess.run(
+            ["make", "-s", "-n", *args, "DATA_DIR=/tmp/x", "DEMO_DIR=/tmp/y"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={k: v for k, v in os.environ.items() if k != "MATCHER_API_PUBLIC_URL"}
+            | (env or {}),
+        ).stdout
+
+    for target in ("run", "demo-real"):
+        assert "MATCHER_API_PUBLIC_URL=http://127.0.0.1:8765 " in recipe(target, "PORT=8765")
+        assert "MATCHER_API_PUBLIC_URL=http://localhost:8000 " in recipe(target, "HOST=0.0.0.0")
+        # a public address set for the deployment wins
+        said = recipe(target, "PORT=8765", env={"MATCHER_API_PUBLIC_URL": "https://pm.example"})
+        assert "MATCHER_API_PUBLIC_URL=https://pm.example " in said
+
+
 @pytest.mark.skipif(
     not (ROOT / ".venv" / "bin" / ".installed").is_file(), reason="needs `make setup`"
 )
