@@ -711,9 +711,8 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
         engine.close()
     same_data = data["hash"] == manifest.get("data_hash")
     note = "" if same_data else " (history changed since this version was trained)"
-    json_path, html_path = write_eval_report(
-        settings, version, view, comparison, verdict=verdict(registry, version) + note
-    )
+    said = verdict(registry, version) + note
+    json_path, html_path = write_eval_report(settings, version, view, comparison, verdict=said)
     if args.json:
         print(
             json.dumps(
@@ -723,6 +722,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
                     "report_json": str(json_path),
                     "metrics": comparison["models"],
                     "same_data": same_data,
+                    "verdict": said,
                 },
                 default=str,
             )
@@ -733,6 +733,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
         f"({comparison['positives']} partners){note}"
     )
     print(table(comparison, _SHOWN))
+    print(said)  # the evaluation's figures said, and whether publishing needs --force
     print(f"report: {html_path}")
     print(f"json:   {json_path}")
     return 0

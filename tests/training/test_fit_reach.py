@@ -84,6 +84,8 @@ def test_a_narrow_fit_says_so_and_publishing_it_needs_force(
     assert "--force" in fit["verdict"]
     with pytest.raises(PublishRefused, match="the training queries come from GB"):
         Registry(data).publish(fit["version"])
+    assert main([*base, "train", "evaluate", fit["version"]]) == 0
+    assert "Publishing it needs --force" in capsys.readouterr().out
     assert main([*base, "models", "publish", fit["version"]]) == 1
     assert "GB (30)" in capsys.readouterr().err
     assert Registry(data).current() is None
