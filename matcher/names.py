@@ -74,3 +74,39 @@ def readable_name(name: str) -> str:
         return name
     words = name.split()
     return " ".join(_word(w, i == 0, words[i - 1] if i else "") for i, w in enumerate(words))
+
+
+# words a name's key leaves out: joining words, and "United States" (linkage of federal bodies)
+_STOP = frozenset(
+    [
+        "the",
+        "of",
+        "for",
+        "on",
+        "and",
+        "a",
+        "an",
+        "in",
+        "to",
+        "at",
+        "us",
+        "u",
+        "s",
+        "united",
+        "states",
+    ]
+)
+# company suffixes: "Olneyville Tenants Union, Inc." is "Olneyville Tenants Union"
+_LEGAL = frozenset(["inc", "incorporated", "llc", "ltd", "co", "corp", "plc", "lp", "llp"])
+
+
+def words(text: str) -> list[str]:
+    """The content words of a name, lower-cased ("&" as "and", possessive "'s" dropped)."""
+    text = text.lower().replace("&", " and ").replace("\u2019", "'")
+    return [w for w in re.findall(r"[a-z0-9]+", text.replace("'s", "")) if w not in _STOP]
+
+
+def canonical(name: str, *, legal: bool = False) -> str:
+    """Lower-case content words in sorted order; with `legal`, company suffixes dropped too."""
+    ws = [w for w in words(name) if not (legal and w in _LEGAL)]
+    return " ".join(sorted(ws))

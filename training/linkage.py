@@ -28,6 +28,7 @@ from urllib.parse import urlparse
 from rapidfuzz import fuzz
 
 from matcher.domain import PEOPLE_SOURCES, Organisation
+from matcher.names import canonical
 
 GOV_THRESHOLD = 92.0
 NAME_THRESHOLD = 95.0
@@ -35,26 +36,6 @@ WEBSITE_NAME_FLOOR = 60.0
 NEAR_MISS_MARGIN = 12.0
 MAX_BLOCK = 300
 SOURCE_PRIORITY = ("fedreg", "irs", "companies", "federal-programs", "fpi", "360giving")
-_STOP = frozenset(
-    [
-        "the",
-        "of",
-        "for",
-        "on",
-        "and",
-        "a",
-        "an",
-        "in",
-        "to",
-        "at",
-        "us",
-        "u",
-        "s",
-        "united",
-        "states",
-    ]
-)
-_LEGAL = frozenset(["inc", "incorporated", "llc", "ltd", "co", "corp", "plc", "lp", "llp"])
 _GENERIC_HOSTS = frozenset(
     [
         "facebook.com",
@@ -85,17 +66,6 @@ FILL_FIELDS = (
     "website",
     "contact",
 )
-
-
-def words(text: str) -> list[str]:
-    text = text.lower().replace("&", " and ").replace("’", "'")
-    return [w for w in re.findall(r"[a-z0-9]+", text.replace("'s", "")) if w not in _STOP]
-
-
-def canonical(name: str, *, legal: bool = False) -> str:
-    """Lower-case content words in sorted order; with `legal`, company suffixes dropped too."""
-    ws = [w for w in words(name) if not (legal and w in _LEGAL)]
-    return " ".join(sorted(ws))
 
 
 def host_path(url: str | None) -> str | None:

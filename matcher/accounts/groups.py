@@ -36,6 +36,7 @@ from matcher.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from matcher.names import canonical, readable_name
 from matcher.store.models import MembershipRow, OrganisationRow, PersonRow
 from matcher.store.repository import Stored, row_to_org
 
@@ -119,20 +120,15 @@ class Groups:
                 )
             # one name, one place: a second "Olneyville Tenants Union" in Providence let its
             # maker ask others in the real group's name (real data walk)
-            same = s.scalar(
-                select(OrganisationRow.id).where(
-                    func.lower(OrganisationRow.name) == " ".join(org.name.split()).lower(),
-                    OrganisationRow.region.is_(None)
-                    if org.region is None
-                    else OrganisationRow.region == org.region,
-                    OrganisationRow.published.is_(True),
-                )
-            )
+            same = _listed_as(s, org)
             if same is not None:
+                listed_id, listed_name = same
+                shown = readable_name(listed_name)
+                called = "" if shown == org.name else f" as '{shown}'"
                 raise AlreadyListedError(
-                    f"'{org.name}' is listed here already (/organisations/{same}). If it is "
-                    "your group, claim it from its page instead of adding it again.",
-                    organisation_id=same,
+                    f"'{org.name}' is listed here already{called} (/organisations/{listed_id}). "
+                    "If it is your group, claim it from its page instead of adding it again.",
+                    organisation_id=listed_id,
                 )
             s.add(
                 MembershipRow(
@@ -193,3 +189,27 @@ def _refuse_unless_admin(role: str | None, organisation_id: str) -> None:
         raise PermissionDeniedError(
             f"only the admins of '{organisation_id}' can change its profile"
         )
+
+
+def _listed_as(s: Session, org: Organisation) -> tuple[str, str] | None:
+    """The published profile in `org`'s region (none: also none) with its name: the same
+    content words up to case, punctuation, order and a company suffix ("OLNEYVILLE TENANTS
+    UNION INC" as the IRS file writes it is "Olneyville Tenants Union", a user's entry let a
+    second profile of one group be made). A name of only joining words compares as written."""
+    written = " ".join(org.name.split()).lower()
+    key = canonical(org.name, legal=True)
+    query = select(OrganisationRow.id, OrganisationRow.name).where(
+        OrganisationRow.region.is_(None)
+        if org.region is None
+        else OrganisationRow.region == org.region,
+        OrganisationRow.published.is_(True),
+    )
+    if not key:
+        row = s.execute(query.where(func.lower(OrganisationRow.name) == written)).first()
+        return None if row is None else (str(row[0]), str(row[1]))
+    # the rarest-looking word narrows the rows read (every key word is in the stored name)
+    longest = max(key.split(), key=len)
+    for org_id, name in s.execute(query.where(func.lower(OrganisationRow.name).contains(longest))):
+        if canonical(name, legal=True) == key:
+            return str(org_id), str(name)
+    return None

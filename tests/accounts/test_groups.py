@@ -17,7 +17,13 @@ from matcher.accounts import Accounts, Claims, Person
 from matcher.accounts.groups import Groups
 from matcher.accounts.members import OrganisationAdmin
 from matcher.domain import REGISTERED_SOURCE, Organisation
-from matcher.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from matcher.errors import (
+    AlreadyListedError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from matcher.store import Database
 from matcher.store.models import PersonRow
 from matcher.store.repository import Store, Stored
@@ -101,6 +107,32 @@ def test_a_refused_registration_leaves_neither_profile_nor_membership(world: Wor
     closed = World(world.db, per_person=0, people="closed")
     with pytest.raises(PermissionDeniedError, match="does not take new groups"):
         closed.groups.register(closed.person(), closed.group("Third group"))
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["Olneyville Tenants Union", "olneyville  tenants union", "The Olneyville Tenants Union, Inc."],
+)
+def test_a_group_listed_under_its_file_name_is_found_as_the_user_writes_it(
+    world: World, written: str
+) -> None:
+    """The IRS file writes "OLNEYVILLE TENANTS UNION INC"; a member adding "The Olneyville
+    Tenants Union, Inc." made a second profile of it, from which they could ask partners in
+    its name (only the exact name, up to case, was refused). Another group whose name holds
+    more words, or the same name in another state, is still added."""
+    imported = world.store.create_organisation(
+        world.group("OLNEYVILLE TENANTS UNION INC", id="irs-0501", sources=["irs:ein-0501"])
+    )
+    ana = world.person()
+    # named as it is listed, so the member recognises their group
+    said = "listed here already as 'Olneyville Tenants Union Inc'"
+    with pytest.raises(AlreadyListedError, match=said) as refused:
+        world.groups.register(ana, world.group(written))
+    assert refused.value.organisation_id == imported.record.id
+    assert world.ids_owned_by(ana) == []
+    youth = world.groups.register(ana, world.group("Olneyville Tenants Union Youth"))
+    boston = world.groups.register(ana, world.group(written, city="Boston", region="MA"))
+    assert world.ids_owned_by(ana) == sorted([youth.record.id, boston.record.id])
 
 
 def test_simultaneous_registrations_never_pass_the_limit(world: World) -> None:
