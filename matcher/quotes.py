@@ -10,9 +10,10 @@ organization is dedicated to") left out when the rest still names the offer.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
-from matcher.capabilities import capabilities_in
+from matcher.capabilities import capabilities_in, surely_named
 
 MAX_QUOTE_WORDS = 8
 ELLIPSIS = "..."
@@ -95,14 +96,16 @@ def without_boilerplate(sentence: str, key: str | None = None) -> str:
     return rest
 
 
-def _mention_at(words: list[str], key: str) -> int:
-    """The index of the first word that names capability `key`, else of the first two words
+def _mention_at(
+    words: list[str], key: str, names: Callable[[str], set[str]] = capabilities_in
+) -> int:
+    """The index of the first word that `names` capability `key`, else of the first two words
     that do ("heat pump"); 0 when none does."""
     for i, word in enumerate(words):
-        if key in capabilities_in(word):
+        if key in names(word):
             return i
     for i in range(len(words) - 1):
-        if key in capabilities_in(" ".join(words[i : i + 2])):
+        if key in names(" ".join(words[i : i + 2])):
             return i
     return 0
 
@@ -111,7 +114,9 @@ def _is_function_word(word: str) -> bool:
     return word.strip(",;:-").lower() in _FUNCTION_WORDS
 
 
-def _around(sentence: str, key: str, max_words: int) -> str:
+def _around(
+    sentence: str, key: str, max_words: int, names: Callable[[str], set[str]] = capabilities_in
+) -> str:
     """At most `max_words` words of one sentence around its mention of `key`: from the
     sentence's (or a clause's) start when the mention is near it, with an ellipsis wherever
     the quote stops inside the sentence; a cut end stops before a function word close to it
@@ -120,7 +125,7 @@ def _around(sentence: str, key: str, max_words: int) -> str:
     words = body.split()
     if len(words) <= max_words:
         return _unshouted(body)
-    at = _mention_at(words, key)
+    at = _mention_at(words, key, names)
     start = 0
     if at > max_words - 3:  # not near the start: two words before it, or its clause's start
         start = at - 2
@@ -192,8 +197,15 @@ def ask_quote(clause: str, max_words: int = MAX_QUOTE_WORDS) -> str:
 def mention_quote(text: str, key: str, max_words: int = MAX_QUOTE_WORDS) -> str:
     """A quote of `text` (a mission, a description) for capability `key`: the words around its
     first mention, from the sentence that makes it (see `_around`); the text shortened when no
-    sentence names it."""
-    for sentence in _SENTENCE.split(text):
+    sentence names it. A sentence naming it by a sure word (`capabilities.surely_named`) comes
+    first: a bank's "Covers funding with its offer" quoted its name, "Citizens Financial Group,
+    Inc", and a payroll firm's "human capital management solutions", not their "business
+    loans" (real data walk)."""
+    sentences = _SENTENCE.split(text)
+    for sentence in sentences:
+        if key in surely_named(sentence):
+            return _around(sentence, key, max_words, surely_named)
+    for sentence in sentences:
         if key in capabilities_in(sentence):
             return _around(sentence, key, max_words)
     return short_phrase(without_boilerplate(text.strip()), max_words)

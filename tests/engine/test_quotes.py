@@ -114,3 +114,27 @@ def test_an_ask_read_by_meaning_is_quoted_from_its_verb_not_cut_before_it() -> N
     assert ask_quote("Our families need water filters after the flood.") == (
         "Our families need water filters after the flood"
     )
+
+
+def test_an_offer_named_by_a_sure_word_is_quoted_where_that_word_is() -> None:
+    """Real data walk: a bank's card said "Covers funding ... with its offer 'Citizens
+    Financial Group, Inc'" (its name, which names finance) and a payroll firm's "provides
+    integrated human capital management solutions (HCM) ...". The sentence with the sure word
+    ("business loans", "loan resource center") is what bears the offer out."""
+    bank = (
+        "Citizens Financial Group, Inc. operates as the bank holding company. The Consumer "
+        "Banking segment offers deposit products, credit cards, business loans and wealth "
+        "management."
+    )
+    assert "business loans" in mention_quote(bank, "funding")
+    assert "Citizens" not in mention_quote(bank, "funding")
+    payroll = (
+        "Paychex provides integrated human capital management solutions for payroll and "
+        "insurance services. It also offers payment processing services, financial fitness "
+        "programs, and a small-business loan resource center."
+    )
+    assert "loan resource center" in mention_quote(payroll, "funding")
+    # no sure word: the first sentence naming it, as before
+    assert mention_quote("We provide financial help to families.", "funding") == (
+        "We provide financial help to families"
+    )
