@@ -447,6 +447,19 @@ CAPABILITIES: tuple[Capability, ...] = (
         "public programmes and benefits",
         ("programme", "program", "public service", "benefit", "subsid"),
         "public programmes and benefits: government assistance, subsidies",
+        # "help enrolling people in SNAP" asked nothing (real data walk, Albuquerque): a
+        # benefit named in an ask is help to reach it; in asks only, so "Snap Inc." offers none
+        sure_in_asks=(
+            "snap",
+            "food stamps",
+            "ebt",
+            "wic",
+            "medicaid",
+            "medicare",
+            "tanf",
+            "liheap",
+        ),
+        not_after=("cold",),  # "a cold snap"
     ),
     Capability(
         "communications",

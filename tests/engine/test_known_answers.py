@@ -461,3 +461,24 @@ def test_the_words_naming_the_group_are_not_asked_for(sample_engine: Engine) -> 
     ):
         asked = sample_engine.read_need(Need(text=text)).required
         assert own not in asked and "volunteers" in asked, (text, asked)
+
+
+def test_help_to_reach_a_named_benefit_is_an_ask_for_public_programmes(
+    sample_engine: Engine,
+) -> None:
+    """Real data walk (Albuquerque): "help enrolling people in SNAP" asked nothing, so no
+    partner was credited with it and the page did not say it went unread. A cold snap is no
+    benefit."""
+    asked = {
+        text: set(sample_engine.recommend(Need(text=text), limit=3).required_capabilities)
+        for text in (
+            "Families can't get fresh food; we need a van for deliveries and help enrolling "
+            "people in SNAP.",
+            "Seniors lose their Medicaid coverage because nobody helps them renew it.",
+            "A cold snap hit town and seniors need warm blankets.",
+        )
+    }
+    snap, medicaid, cold = asked.values()
+    assert {"public_programmes", "distribution"} <= snap
+    assert "public_programmes" in medicaid
+    assert "public_programmes" not in cold
