@@ -1021,13 +1021,15 @@ class Engine:
         sectors: Sequence[Sector] = (),
         allowed: np.ndarray | None = None,
         shared: QueryScores | None = None,
+        region: str | None = None,
     ) -> tuple[list[Signal], dict[str, evidence.ProgrammeHit], Mapping[str, tuple[float, str]]]:
         """Focus, offering and programme evidence over every catalog row (call under the read
         lock); `sectors`: the ones asked for (none: all), offerings only when one has them,
         and only of the companies `_offering_owners` picks (`allowed`: the rows the need's
         hard filters other than sector allow; `shared`: the request's scores). Also each
         programme owner's closest programme and each company's closest offering clause
-        (score, clause), for the reasons."""
+        (score, clause), for the reasons. `region`: the need's state (its programmes are never
+        those of other states)."""
         out: list[Signal] = []
         offered: Mapping[str, tuple[float, str]] = {}
         if self.settings.focus_weight and self.focus.vectors_.shape[0] > 1:
@@ -1042,7 +1044,7 @@ class Engine:
             scores[rows[known]] = lines.best[known]
             offered = lines
             out.append(Signal("offering", scores, self.settings.offering_weight))
-        hits = self.programmes.best(q) if len(self.programmes) else {}
+        hits = self.programmes.best(q, region) if len(self.programmes) else {}
         if hits and self.settings.programme_weight:
             scores = np.full(self.catalog.alive_.size, np.nan, np.float32)
             for owner, hit in hits.items():
@@ -1365,7 +1367,9 @@ class Engine:
             placed = self.catalog.mask(f.model_copy(update={"sectors": []}))
             roles = [(r, s, self._with_sectors(placed, f, s)) for r, s in self._roles(f)]
             shared = QueryScores(self.catalog, q, topic, dist, self._rows_scanned(roles))
-            signals, hits, offered = self._signals(q, clause_vecs, f.sectors, placed, shared)
+            signals, hits, offered = self._signals(
+                q, clause_vecs, f.sectors, placed, shared, need.region
+            )
             per_role: dict[str, list[Scored]] = {}
             for role, sectors, allowed in roles:
                 cause = dist if self._causes_describe(sectors) else None
@@ -1519,7 +1523,7 @@ class Engine:
         with self._lock.read():
             requester = self._profile_of(need.requester_id)
             dist = self._cause_dist(q)
-            signals, hits, offered = self._signals(q, clause_vecs, f.sectors)
+            signals, hits, offered = self._signals(q, clause_vecs, f.sectors, region=need.region)
             wanted = list(f.sectors) or [Sector(s) for s in SECTORS]
             cause = dist if self._causes_describe(wanted) else None
             ranked = self._score(

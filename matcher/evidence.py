@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from matcher.capabilities import capabilities_in, surely_asked
+from matcher.places.words import states_named
 
 _CLAUSE_SPLIT = re.compile(
     r"(?<=[.!?;:])\s+|,\s+|\s+(?:and|plus|or|but|while|so that|because)\s+", re.IGNORECASE
@@ -128,21 +129,32 @@ class Programmes:
         self.owner_names_ = sorted(set(self.owners_))
         index = {o: i for i, o in enumerate(self.owner_names_)}
         self.owner_index_ = np.asarray([index[o] for o in self.owners_], dtype=np.int64)
+        # the programmes whose title names the states they are for ("Nutrition Assistance For
+        # Puerto Rico"), and those states
+        self.placed_ = {i: named for i, t in enumerate(self.titles_) if (named := states_named(t))}
 
     def __len__(self) -> int:
         return len(self.owners_)
 
-    def best(self, query: np.ndarray) -> dict[str, ProgrammeHit]:
-        """Per owner, its programme closest to the query."""
+    def best(self, query: np.ndarray, region: str | None = None) -> dict[str, ProgrammeHit]:
+        """Per owner, its programme closest to the query; with the need's `region` (a state
+        code), never one whose title names only other states: the Food and Nutrition Service
+        "runs a related programme: 'Nutrition Assistance For Puerto Rico'" for a need in
+        Albuquerque (real data walk). An owner with no other programme has none."""
         if not self.owners_:
             return {}
-        sims = self.vectors_ @ query
+        sims = (self.vectors_ @ query).astype(np.float64)
+        if region:
+            for i, named in self.placed_.items():
+                if region not in named:
+                    sims[i] = -np.inf
         best = np.full(len(self.owner_names_), -np.inf)
         np.maximum.at(best, self.owner_index_, sims)
         which = np.full(len(self.owner_names_), -1, dtype=np.int64)
-        hit = sims >= best[self.owner_index_]
+        hit = (sims >= best[self.owner_index_]) & np.isfinite(sims)
         which[self.owner_index_[hit]] = np.flatnonzero(hit)
         return {
             owner: ProgrammeHit(self.need_ids_[j], self.titles_[j], float(sims[j]))
             for owner, j in zip(self.owner_names_, which.tolist(), strict=True)
+            if j >= 0
         }

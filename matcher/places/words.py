@@ -132,3 +132,35 @@ def topic_text(text: str, place: Place | None = None) -> str:
         at = s.end
     parts.append(text[at:])
     return " ".join(" ".join(parts).split())
+
+
+# a state's name before these is a river, a people, a region or a person's name, not the state
+# ("Colorado River", "Alaska Natives", "Mississippi Delta", "Washington Metropolitan Area",
+# "Virginia Graeme Baker Pool and Spa Safety": federal programme titles)
+_NOT_THE_STATE = r"(?!\s+(?:Rivers?|Natives?|Delta|Basins?|Metropolitan|Graeme)(?![A-Za-z]))"
+
+
+@lru_cache(maxsize=1)
+def _state_codes_by_name() -> dict[str, str]:
+    by_name = {n.lower(): code for code, n in gazetteer.states()[1].items()}
+    return by_name | {"cnmi": "MP", "district of columbia": "DC"}
+
+
+@lru_cache(maxsize=1)
+def _state_name_pattern() -> re.Pattern[str]:
+    alternatives = sorted(_state_codes_by_name(), key=len, reverse=True)  # "West Virginia" first
+    return re.compile(
+        r"(?<![A-Za-z])("
+        + "|".join(re.escape(n) for n in alternatives)
+        + r")(?![A-Za-z])"
+        + _NOT_THE_STATE,
+        re.IGNORECASE,
+    )
+
+
+def states_named(text: str) -> frozenset[str]:
+    """The codes of the US states and territories `text` names in full as places ("Nutrition
+    Assistance For Puerto Rico": PR; "West Virginia" is not Virginia too; "Colorado River" and
+    "Alaska Natives" name no state)."""
+    codes = _state_codes_by_name()
+    return frozenset(codes[m.group(1).lower()] for m in _state_name_pattern().finditer(text))

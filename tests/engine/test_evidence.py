@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from matcher.evidence import FocusVectors, Programmes, clauses
+from matcher.places.words import states_named
 
 
 def _unit(*xs: float) -> np.ndarray:
@@ -112,6 +113,45 @@ def test_programmes_name_each_owners_closest_programme() -> None:
     assert best["hud"].need_id == "p3"
     assert best["fns"].similarity > best["hud"].similarity
     assert Programmes([], [], [], np.zeros((0, 2))).best(_unit(1, 0)) == {}
+
+
+def test_a_programme_for_other_states_is_never_a_needs_related_programme() -> None:
+    """Real data walk: for a need in Albuquerque the Food and Nutrition Service "runs a
+    related programme: 'Nutrition Assistance For Puerto Rico'", its closest by meaning. With
+    the need's state, a programme named for others is passed over; one for that state, or for
+    no state, is not; an owner with only others' has none."""
+    progs = Programmes(
+        ["fns", "fns", "fns", "ak"],
+        ["pr", "snap", "nm", "akp"],
+        [
+            "Nutrition Assistance For Puerto Rico",
+            "Supplemental Nutrition Assistance Program",
+            "New Mexico Food Pantry Grants",
+            "Alaska Subsistence Management",
+        ],
+        np.stack([_unit(1, 0), _unit(1, 0.4), _unit(1, 0.2), _unit(1, 0)]),
+    )
+    query = _unit(1, 0.01)
+    assert progs.best(query)["fns"].need_id == "pr"  # no place: the closest
+    in_nm = progs.best(query, "NM")
+    assert in_nm["fns"].need_id == "nm" and "ak" not in in_nm
+    assert progs.best(query, "TX")["fns"].need_id == "snap"
+    assert progs.best(query, "PR")["fns"].need_id == "pr"
+
+
+def test_states_named_as_places_in_programme_titles() -> None:
+    assert states_named("Nutrition Assistance For Puerto Rico") == {"PR"}
+    assert states_named("CNMI Nutrition Assistance") == {"MP"}
+    assert states_named("West Virginia State College") == {"WV"}
+    assert states_named("Eastern New Mexico Rural Water System") == {"NM"}
+    for nowhere in (
+        "Lower Colorado River Multi-Species Conservation",
+        "Grants to Native Americans and Alaska Natives",
+        "Supporting the Lower Mississippi Delta Initiative",
+        "Virginia Graeme Baker Pool and Spa Safety",
+        "Supplemental Nutrition Assistance Program",
+    ):
+        assert states_named(nowhere) == frozenset(), nowhere
 
 
 def test_a_short_item_named_by_a_word_sure_in_asks_is_a_clause() -> None:
