@@ -83,7 +83,10 @@ def searched_area(need: Need) -> str | None:
     place = _place(need)
     if place is None:
         return None
-    state = need.region or need.country
+    from matcher.places.gazetteer import country_name
+
+    # a country by its name: "anywhere in CA" for Toronto read as California
+    state = need.region or (country_name(need.country) if need.country else None)
     if need.radius_km and need.lat is not None:
         near = f"Searched within {km(need.radius_km)} km of {place}: organisations based that close"
         if not state:

@@ -57,7 +57,11 @@ class Entry:
 
     @property
     def label(self) -> str:
-        return f"{self.name}, {self.region or self.country}"
+        """ "Providence, RI"; outside the US "Toronto, Canada": "Toronto, CA" read as California,
+        and the place it suggested was refused as "no city 'Toronto' in California"."""
+        if self.region:
+            return f"{self.name}, {self.region}"
+        return f"{self.name}, {country_name(self.country)}"
 
 
 @dataclass(frozen=True)

@@ -235,3 +235,17 @@ def test_a_zip_code_is_echoed_with_its_town() -> None:
     assert "Searched within 25 km of 59401 (Great Falls, MT)" in (searched_area(need) or "")
     named = need.model_copy(update={"place": "Great Falls, MT"})
     assert "of Great Falls, MT:" in (searched_area(named) or "")
+
+
+def test_a_country_is_named_not_coded_where_the_search_looked() -> None:
+    """ "Searched anywhere in CA (nearer Toronto, Canada ranks higher)" read as California."""
+    from api.web.distance import searched_area
+    from matcher.domain import Need
+
+    need = Need(
+        text="food", place="Toronto, Canada", city="Toronto", country="CA", lat=43.7, lon=-79.4
+    )
+    assert searched_area(need) == (
+        "Searched anywhere in Canada (nearer Toronto, Canada ranks higher), and the bodies that "
+        "work nationwide."
+    )

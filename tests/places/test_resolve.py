@@ -146,3 +146,17 @@ def test_a_misspelt_city_before_its_state_without_a_comma_gets_suggestions() -> 
     with pytest.raises(UnknownPlaceError) as nothing:
         places.resolve("Zzzq RI")
     assert not nothing.value.candidates
+
+
+def test_a_place_abroad_is_named_with_its_country_and_the_suggestion_resolves() -> None:
+    """Real data walk: "Toronto" listed "Toronto, CA" and advised "e.g. 'Toronto, CA'", which
+    was then refused as "no city 'Toronto' in California". Abroad, a place's label names its
+    country, and every candidate offered resolves as written."""
+    with pytest.raises(AmbiguousPlaceError) as err:
+        places.resolve("Toronto")
+    assert err.value.candidates[0] == "Toronto, Canada"
+    assert "e.g. 'Toronto, Canada'" in str(err.value)
+    for candidate in err.value.candidates:
+        assert places.resolve(candidate).label == candidate
+    assert places.resolve("Toronto, Canada").country == "CA"
+    assert places.resolve("Paris, France").label == "Paris, France"
