@@ -420,7 +420,16 @@ def reasons_for(
     out: list[str] = []
     org = prof.org
     places = place_terms(need.city, need.region, need.country, org.city, org.region)
-    common = shared_terms(need, _profile_words(prof), places)
+    # "shared terms: food, volunteers" read against "Does not cover: volunteers" on the same card
+    # (Roadrunner Food Bank, real data walk): a word naming help it is said not to cover is left
+    # out of the words shared
+    said_missing = [c for c in required if c not in s.covers][:3]
+    missing_keys = set(said_missing) if s.covers and voice.lists_missing else set()
+    common = [
+        t
+        for t in shared_terms(need, _profile_words(prof), places, limit=8)
+        if not (missing_keys & capabilities.capabilities_in(t))
+    ][:4]
     strength = match_strength(s)
     line = f"Its profile {strength} matches {voice.subject}"
     if common:
@@ -442,9 +451,8 @@ def reasons_for(
             out.append(f"{said} with its offer '{short_phrase(offer)}'.")
         else:
             out.append(f"Covers {what} ({voice.asked}: '{asked}'): its profile is about this.")
-    missing = [capabilities.label(c) for c in required if c not in s.covers]
-    if required and missing and s.covers and voice.lists_missing:
-        out.append("Does not cover: " + ", ".join(missing[:3]) + ".")
+    if said_missing and s.covers and voice.lists_missing:
+        out.append("Does not cover: " + ", ".join(map(capabilities.label, said_missing)) + ".")
     level = org.service_level.value if org.service_level else "local"
     # the need's place by name where it has one ("includes Hartford"), as the group wrote it
     place = need.city or need.region or voice.place

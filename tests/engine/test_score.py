@@ -278,3 +278,27 @@ def test_a_clothing_bank_covers_a_need_for_donated_coats_and_a_food_bank_does_no
         for r in reasons
     ), reasons
     assert not any(r.startswith("Does not cover") for r in reasons)  # it covers all asked
+
+
+def test_a_shared_term_naming_help_the_card_says_is_not_covered_is_left_out() -> None:
+    """Real data walk (Albuquerque): Roadrunner Food Bank's card said "shared terms: food,
+    volunteers" and then "Does not cover: volunteers". The words shared leave out what the
+    card says it does not cover; they keep the rest, and all of them when nothing is missing."""
+    prof = make_profile(
+        org(
+            description="Our volunteers sort donated food for pantries.",
+            offers=["fresh food parcels"],
+        )
+    )
+    need = Need(text="We need food and volunteers for our pantry")
+    req = {"food_supply": "food", "volunteers": "volunteers"}
+    s = score_candidate(0, prof, need, req, None, fit=0.5, distance_km=None, weights=W, scale_km=50)
+    reasons = reasons_for(s, prof, need, req)
+    assert "Does not cover: volunteers." in reasons
+    first = reasons[0]
+    assert "food" in first and "volunteers" not in first
+    only_food = {"food_supply": "food"}
+    s2 = score_candidate(
+        0, prof, need, only_food, None, fit=0.5, distance_km=None, weights=W, scale_km=50
+    )
+    assert "volunteers" in reasons_for(s2, prof, need, only_food)[0]
