@@ -295,9 +295,9 @@ class AppState:
         embeds it then). Counts towards `max_inflight` while it waits."""
         if not self.api.query_batch_ms:
             return None
-        from matcher.engine import topic_text  # the engine module loads with the engine
+        from matcher.engine import query_text  # the engine module loads with the engine
 
-        text = topic_text(need)
+        text = query_text(need)
         if self._batcher is None:
             self._batcher = QueryBatcher(
                 self._embed_queries,

@@ -70,9 +70,9 @@ from matcher.need_reading import (
     NeedReading,
     cause_weight,
     listed_help,
+    query_text,
     reasons_need,
     required_capabilities,
-    topic_text,
     unread_help,
 )
 from matcher.offerings import OFFERING_SECTORS, Offerings, known_vectors, offering_clauses
@@ -1270,13 +1270,14 @@ class Engine:
         reading: NeedReading | None = None,
     ) -> tuple[Filters, str, np.ndarray, np.ndarray, dict[str, str], float]:
         """What `recommend` and `top` read from a need before ranking: the effective filters,
-        the topic (place words are location, not topic), its query vector, the clause vectors
+        the topic (place words are location, not topic; benefit acronyms glossed), its query
+        vector, the clause vectors
         retrieval reads, the required capabilities (read from the clauses as written, since
         they are quoted back to the group) and the relevance floor. `reading`: the vectors
         and capabilities read before (`read_need`), used when made under the current model
         and mean (else the need is read again)."""
         f = self._effective_filters(need, filters)
-        topic = topic_text(need)
+        topic = query_text(need)
         floor = relevance_floor(
             self.settings.relevance_floor, self.embedder.model_name, embedder_floor(self.embedder)
         )
@@ -1553,7 +1554,7 @@ class Engine:
         *,
         progress: bool = False,
     ) -> list[Recommendation]:
-        vecs = self.query_vectors([topic_text(n) for n in needs], progress=progress)
+        vecs = self.query_vectors([query_text(n) for n in needs], progress=progress)
         fs = list(filters) if filters is not None else [None] * len(needs)
         return [
             self.recommend(n, filters=f, limit=limit, query_vector=v)

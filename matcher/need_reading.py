@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matcher import capabilities, places
+from matcher import capabilities, glossary, places
 from matcher.domain import Need
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -45,10 +45,17 @@ def topic_text(need: Need) -> str:
     return places.topic_text(need.text, places.place_of(need))
 
 
+def query_text(need: Need) -> str:
+    """What is embedded and matched by words for a need: its `topic_text`, benefit acronyms
+    glossed (`matcher.glossary`: "SNAP (food stamps)")."""
+    return glossary.expand(topic_text(need))
+
+
 def reasons_need(need: Need, topic: str | None = None) -> Need:
     """The need as reasons read it: place words are location, not topic, so "shared terms"
-    leave them out (`topic`: its `topic_text`, when the caller has it)."""
-    topic = topic_text(need) if topic is None else topic
+    leave them out (`topic`: its `topic_text` or `query_text`, when the caller has it; a gloss
+    the group did not write is never a shared term)."""
+    topic = topic_text(need) if topic is None else glossary.unexpand(topic)
     return need if topic == need.text else need.model_copy(update={"text": topic})
 
 

@@ -38,7 +38,7 @@ from sqlalchemy import select
 from matcher.alerts import AlertWorker, SavedNeeds
 from matcher.alerts.worker import entries
 from matcher.domain import Need, Organisation
-from matcher.engine import Engine, topic_text
+from matcher.engine import Engine, query_text
 from matcher.evidence import clauses
 from matcher.settings import Settings
 from matcher.store.models import AlertRow, NotificationRow
@@ -94,7 +94,7 @@ def offering_org(need: Need, k: int) -> Organisation:
 def create_saved_needs(engine: Engine, needs: list[Need], limit: int) -> float:
     started = time.perf_counter()
     store = SavedNeeds(engine.store.db)
-    vectors = engine.query_vectors([topic_text(n) for n in needs])  # in batches: faster
+    vectors = engine.query_vectors([query_text(n) for n in needs])  # in batches: faster
     for i, (need, vec) in enumerate(zip(needs, vectors, strict=True)):
         reading = engine.read_need(need, query_vector=vec)
         ranked = engine.top(need, limit=limit, reading=reading)

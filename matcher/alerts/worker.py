@@ -24,7 +24,7 @@ from matcher.alerts.store import Alert, Change, SavedNeed, SavedNeeds, TopEntry
 from matcher.alerts.writes import AlertWrites, notification_key  # noqa: F401 (re-exported)
 from matcher.domain import Recommendation, utcnow
 from matcher.embedding.published import embedder_floor
-from matcher.engine import Engine, NeedReading, TopResult, topic_text
+from matcher.engine import Engine, NeedReading, TopResult, query_text
 from matcher.notify.outbox import Outbox
 from matcher.score import relevance_floor
 
@@ -110,7 +110,7 @@ class AlertWorker:
         model, dim = self.engine.embedder.model_name, self.engine.embedder.dimension
         ids, vectors, stale = self.saved.vectors(model, dim, after_pk=after)
         for saved in self.saved.many(stale):
-            self.saved.set_vector(saved.id, model, self.engine.embed_query(topic_text(saved.need)))
+            self.saved.set_vector(saved.id, model, self.engine.embed_query(query_text(saved.need)))
         if stale:
             ids, vectors, _ = self.saved.vectors(model, dim, after_pk=after)
         bars = {s.id: bar_of(s, self.floor) for s in self._all(ids)}

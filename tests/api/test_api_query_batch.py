@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from api.query_batch import QueryBatcher
 from matcher.domain import Need
-from matcher.engine import Engine, topic_text
+from matcher.engine import Engine, query_text
 
 
 def _vector_of(text: str) -> np.ndarray:
@@ -108,7 +108,7 @@ def test_concurrent_recommendations_rank_with_their_own_query_vector(
         batcher = app.state.api._batcher
     monkeypatch.setattr(engine, "recommend", real)
     for need, body in zip(needs, bodies, strict=True):
-        alone = engine.query_vectors([topic_text(Need(text=need.text))])[0]
+        alone = engine.query_vectors([query_text(Need(text=need.text))])[0]
         if batch_ms:
             got = seen[need.text]
             assert got is not None and np.array_equal(got, alone), need.text

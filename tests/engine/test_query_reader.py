@@ -61,7 +61,8 @@ def test_the_clauses_of_a_need_and_its_topic_take_one_pass(tmp_path: Path) -> No
 
 def test_an_engine_reads_a_need_with_place_words_in_two_passes(tmp_path: Path) -> None:
     from matcher.domain import Need
-    from matcher.engine import Engine, topic_text
+    from matcher.engine import Engine
+    from matcher.need_reading import topic_text
 
     settings = Settings(data_dir=tmp_path, model_name="hashing-v1")
     embedder = RecordingEmbedder(HashingEmbedder())

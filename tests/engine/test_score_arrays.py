@@ -13,7 +13,7 @@ import pytest
 from matcher.catalog import Profile
 from matcher.coalition_stage import COALITION_POOL, PER_SECTOR
 from matcher.domain import Filters, Need, Sector
-from matcher.engine import HISTORY, Engine, topic_text
+from matcher.engine import HISTORY, Engine, query_text
 from matcher.history_model import PartnerHistoryModel
 from matcher.offers import partner_offers
 from matcher.retrieve import Candidates
@@ -124,7 +124,7 @@ def compare(eng: Engine, rounds: int, seed: int) -> dict[str, int]:
     seen = {"requester": 0, "placed": 0, "history": 0, "candidates": 0}
     for _ in range(rounds):
         need, requester, f = random_need(eng, rng)
-        topic = topic_text(need)
+        topic = query_text(need)
         q = eng.embed_query(topic)
         required = eng._required(need, need.text, eng.reader.clause_vectors(need.text), q)
         with eng._lock.read():
