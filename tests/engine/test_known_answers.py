@@ -13,6 +13,11 @@ PORTLAND = (45.515, -122.679)
 MANCHESTER = (53.480, -2.242)
 
 
+def asks_of(engine: Engine, *texts: str) -> list[set[str]]:
+    """The capabilities each need text asks for, as `recommend` reads them."""
+    return [set(engine.recommend(Need(text=t), limit=3).required_capabilities) for t in texts]
+
+
 def test_sample_loads_completely(sample_engine: Engine) -> None:
     stats = sample_engine.stats()
     assert stats["organisations"] >= 1000 and stats["needs"] >= 60
@@ -74,18 +79,16 @@ def test_a_ride_need_asks_for_transport_and_transit_partners_cover_it(
 def test_rides_and_shuttles_are_asks_but_drivers_of_poverty_and_vanilla_are_not(
     sample_engine: Engine,
 ) -> None:
-    asked = {
-        text: set(sample_engine.recommend(Need(text=text), limit=3).required_capabilities)
-        for text in (
-            "Veterans miss clinic appointments because they have no ride. "
-            "We need drivers for medical visits and short-term housing.",
-            "We need a shuttle to take kids to the after-school program, and tutors.",
-            "We want to study the root drivers of poverty in our county and need data analysts.",
-            "Our bakery co-op wants vanilla, flour and a vantage point at the market.",
-            "We need refrigerated trucks and a warehouse to move donated food to rural pantries.",
-        )
-    }
-    ride, shuttle, poverty, bakery, freight = asked.values()
+    asked = asks_of(
+        sample_engine,
+        "Veterans miss clinic appointments because they have no ride. "
+        "We need drivers for medical visits and short-term housing.",
+        "We need a shuttle to take kids to the after-school program, and tutors.",
+        "We want to study the root drivers of poverty in our county and need data analysts.",
+        "Our bakery co-op wants vanilla, flour and a vantage point at the market.",
+        "We need refrigerated trucks and a warehouse to move donated food to rural pantries.",
+    )
+    ride, shuttle, poverty, bakery, freight = asked
     assert "distribution" in ride and "housing" in ride
     assert "distribution" in shuttle and "training" in shuttle
     assert "distribution" not in poverty and "distribution" not in bakery
@@ -95,18 +98,15 @@ def test_rides_and_shuttles_are_asks_but_drivers_of_poverty_and_vanilla_are_not(
 def test_a_lists_short_items_are_read_as_asks(sample_engine: Engine) -> None:
     """Clauses under 8 characters were dropped before the asks were read, so "funding" in
     "upgrades, funding and volunteers" (a Hartford need), "mentors" and "a van" asked nothing."""
-    asked = {
-        text: set(sample_engine.recommend(Need(text=text), limit=3).required_capabilities)
-        for text in (
-            "Low-income homeowners live in drafty old houses and pay too much for heat. "
-            "We need energy efficiency upgrades, funding and volunteers.",
-            "Our youth center needs help. We need funding, volunteers and a van.",
-            "We run an after-school program for refugee kids. We are looking for grants and "
-            "mentors.",
-            "Elderly residents cannot afford heating oil this winter. We need money for fuel.",
-        )
-    }
-    upgrades, youth, refugees, fuel = asked.values()
+    asked = asks_of(
+        sample_engine,
+        "Low-income homeowners live in drafty old houses and pay too much for heat. "
+        "We need energy efficiency upgrades, funding and volunteers.",
+        "Our youth center needs help. We need funding, volunteers and a van.",
+        "We run an after-school program for refugee kids. We are looking for grants and mentors.",
+        "Elderly residents cannot afford heating oil this winter. We need money for fuel.",
+    )
+    upgrades, youth, refugees, fuel = asked
     assert {"energy", "funding", "volunteers"} <= upgrades
     assert {"funding", "volunteers", "distribution"} <= youth
     assert {"funding", "volunteers"} <= refugees
@@ -131,16 +131,14 @@ def test_a_gift_of_goods_asks_for_the_goods_and_the_coalition_seeks_no_funder(
     assert {"food_supply", "distribution", "volunteers"} <= set(rec.required_capabilities)
     assert "funding" not in rec.required_capabilities
     assert "funding" not in rec.coalition.covered and "funding" not in rec.coalition.gaps
-    asked = {
-        text: set(sample_engine.recommend(Need(text=text), limit=3).required_capabilities)
-        for text in (
-            "We need volunteers, food donations and a van.",
-            "Our after-school program needs donated laptops and tutors.",
-            "We rely on donations and need more of them.",
-            "We need monetary donations to keep the pantry open.",
-        )
-    }
-    listed, laptops, bare, monetary = asked.values()
+    asked = asks_of(
+        sample_engine,
+        "We need volunteers, food donations and a van.",
+        "Our after-school program needs donated laptops and tutors.",
+        "We rely on donations and need more of them.",
+        "We need monetary donations to keep the pantry open.",
+    )
+    listed, laptops, bare, monetary = asked
     assert "funding" not in listed and "food_supply" in listed
     assert "technology" in laptops and "funding" not in laptops
     assert "funding" in bare and "funding" in monetary
@@ -160,16 +158,14 @@ def test_business_finds_aligned_nonprofits(sample_engine: Engine) -> None:
 def test_loans_ask_for_funding_and_loaner_laptops_do_not(sample_engine: Engine) -> None:
     """ "low-interest loans" named funding but its clause was too far from funding by meaning to
     be confirmed, so a wildfire rebuilding need asked no funding."""
-    asked = {
-        text: set(sample_engine.recommend(Need(text=text), limit=3).required_capabilities)
-        for text in (
-            "After the wildfire many families still live in trailers. We want to rebuild "
-            "homes and need carpenters, low-interest loans, and caseworkers.",
-            "Shop owners cannot get bank loans. We are looking for microloans and coaching.",
-            "Seniors in our town have no internet at home. We need loaner laptops and hotspots.",
-        )
-    }
-    rebuild, shops, seniors = asked.values()
+    asked = asks_of(
+        sample_engine,
+        "After the wildfire many families still live in trailers. We want to rebuild "
+        "homes and need carpenters, low-interest loans, and caseworkers.",
+        "Shop owners cannot get bank loans. We are looking for microloans and coaching.",
+        "Seniors in our town have no internet at home. We need loaner laptops and hotspots.",
+    )
+    rebuild, shops, seniors = asked
     assert "funding" in rebuild
     assert "funding" in shops
     assert "funding" not in seniors and "technology" in seniors
@@ -469,16 +465,14 @@ def test_help_to_reach_a_named_benefit_is_an_ask_for_public_programmes(
     """Real data walk (Albuquerque): "help enrolling people in SNAP" asked nothing, so no
     partner was credited with it and the page did not say it went unread. A cold snap is no
     benefit."""
-    asked = {
-        text: set(sample_engine.recommend(Need(text=text), limit=3).required_capabilities)
-        for text in (
-            "Families can't get fresh food; we need a van for deliveries and help enrolling "
-            "people in SNAP.",
-            "Seniors lose their Medicaid coverage because nobody helps them renew it.",
-            "A cold snap hit town and seniors need warm blankets.",
-        )
-    }
-    snap, medicaid, cold = asked.values()
+    asked = asks_of(
+        sample_engine,
+        "Families can't get fresh food; we need a van for deliveries and help enrolling "
+        "people in SNAP.",
+        "Seniors lose their Medicaid coverage because nobody helps them renew it.",
+        "A cold snap hit town and seniors need warm blankets.",
+    )
+    snap, medicaid, cold = asked
     assert {"public_programmes", "distribution"} <= snap
     assert "public_programmes" in medicaid
     assert "public_programmes" not in cold
