@@ -72,28 +72,6 @@ _MEDICAL_THINGS = ("medical supplies", "medical supply", "medical equipment", "m
 # things a need asks for that are equipment or materials, though no stem names them: "need
 # water tanks, seeds and advice" after a drought asked only advice, "air purifiers" in a heat
 # wave read as energy (real data walks); in asks only, where the group wants the thing
-# "driver" and "van" that are neither a vehicle nor a person at its wheel
-_NOT_A_DRIVER = (
-    "driver of",
-    "drivers of",
-    "driver's license",
-    "driver's licence",
-    "drivers license",
-    "drivers licence",
-    "drivers' license",
-    "drivers' licence",
-    "driver license",
-    "driver licence",
-    "van buren",
-    "van zandt",
-    "van wert",
-    "van ness",
-    "van nuys",
-)
-# launches to orbit move no one in town: the Commercial Space Transportation Office was named
-# for "rides to medical appointments" (real data walk)
-_NOT_IN_TOWN = (("space", "transport"), ("aerospace", "transport"))
-_NOT_A_RIDE = ("wheelchair", "mobility aid", "travel services", "leisure travel")
 _THINGS_ASKED = (
     *("water tank", "water filter", "air purifier", "air filter", "generator", "seeds"),
     # "Seniors need fans during heat waves" asked nothing (real data walk); not sports fans
@@ -245,29 +223,6 @@ CAPABILITIES: tuple[Capability, ...] = (
             "fleet",
             "cold chain",
             "cold-chain",
-            "freight",
-        ),
-        "delivery, transport and logistics: moving goods, food and supplies with trucks, vans "
-        "and drivers, supply chains",
-        words=("van", "driver", "truck"),
-        not_phrases=_NOT_A_DRIVER,
-        # launches to orbit move no one in town: the Commercial Space Transportation Office was
-        # named for "rides to medical appointments" (real data walk)
-        stem_not_after=_NOT_IN_TOWN,
-        # a wheelchair is equipment, not a ride ("We need wheelchairs" read as transport); a
-        # cruise line's "travel services" are holidays (Carnival joined a coalition for "rides
-        # to medical appointments", real data walk)
-        mistaken_for=_NOT_A_RIDE,
-    ),
-    # moving people, apart from moving goods: "transport to get to jobs" was covered by CSX's
-    # freight railroad and Old Dominion Freight Line (real data walk, Gallup). "transport",
-    # "van" and "driver" name both; a clause naming both is read as the closer by meaning
-    # (matcher.meaning.RIVALS)
-    Capability(
-        "rides",
-        "rides and transport for people",
-        (
-            "transport",
             "shuttl",
             "minibus",
             "minivan",
@@ -275,14 +230,34 @@ CAPABILITIES: tuple[Capability, ...] = (
             "carpool",
             "rideshar",
             "paratransit",
-            "commut",
         ),
-        "rides and transport for people: drivers, buses, shuttles and transit to get people to "
-        "work, school and appointments",
-        words=("van", "driver", "ride", "bus", "buses", "busses", "transit", "taxi"),
-        not_phrases=_NOT_A_DRIVER,
-        stem_not_after=_NOT_IN_TOWN,
-        mistaken_for=_NOT_A_RIDE,
+        "delivery, transport and logistics: moving goods or people, supply chains",
+        words=("van", "bus", "buses", "busses", "ride", "driver", "transit", "taxi", "truck"),
+        not_phrases=(
+            "driver of",
+            "drivers of",
+            "driver's license",
+            "driver's licence",
+            "drivers license",
+            "drivers licence",
+            "drivers' license",
+            "drivers' licence",
+            "driver license",
+            "driver licence",
+            "van buren",
+            "van zandt",
+            "van wert",
+            "van ness",
+            "van nuys",
+        ),
+        senses=("transport for people: rides, drivers, vans and buses",),
+        # launches to orbit move no one in town: the Commercial Space Transportation Office was
+        # named for "rides to medical appointments" (real data walk)
+        stem_not_after=(("space", "transport"), ("aerospace", "transport")),
+        # a wheelchair is equipment, not a ride ("We need wheelchairs" read as transport); a
+        # cruise line's "travel services" are holidays (Carnival joined a coalition for "rides
+        # to medical appointments", real data walk)
+        mistaken_for=("wheelchair", "mobility aid", "travel services", "leisure travel"),
     ),
     Capability(
         "regulatory",

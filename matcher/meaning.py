@@ -35,8 +35,6 @@ ASK_WHERE_THRESHOLD = 0.55
 OFFER_THRESHOLD = 0.35  # profile vs description: 2% false, 19% of listed offers (sample)
 OFFER_CONFIRM_THRESHOLD = 0.25  # a keyword read in a mission counts only above this
 FOCUS_OFFER_THRESHOLD = 0.45  # focus phrase vs capability description
-# capabilities named by the same words ("transport", "van", "driver"): a clause asks one of them
-RIVALS = (("distribution", "rides"),)
 MAX_ASKS = 5
 
 
@@ -48,15 +46,6 @@ def asked_quote(clause: str, key: str) -> str:
     if key in capabilities_in(clause):
         return mention_quote(clause, key)
     return ask_quote(clause)
-
-
-def _named_alone(part: str, key: str, rival: str) -> bool:
-    """Whether a word (or two) of `part` names `key` and not `rival`, or surely asks it."""
-    words = part.split()
-    spans = [*words, *(" ".join(words[i : i + 2]) for i in range(len(words) - 1))]
-    return any(
-        key in (found := capabilities_in(w) | surely_asked(w)) and rival not in found for w in spans
-    )
 
 
 class CapabilityMeaning:
@@ -99,13 +88,7 @@ class CapabilityMeaning:
         if not len(parts):
             return {}
         sims = self.similarity(vectors)  # clauses x capabilities
-        # what a clause and the whole need are close to, before any word decides: which of two
-        # rivals a clause means ("drivers" in a pantry's need move food, in a clinic's people)
-        raw = sims.copy()
-        if whole is not None:
-            whole_sims = self.similarity(whole[None, :])
-            raw += whole_sims
-        named = sims if whole is None else np.maximum(sims, whole_sims)
+        named = sims if whole is None else np.maximum(sims, self.similarity(whole[None, :]))
         for j, part in enumerate(parts):
             # a place or group the help is for names no ask ("hygiene supplies for the
             # shelter": no housing; "volunteers at our food bank": no food), unless the clause
@@ -135,7 +118,6 @@ class CapabilityMeaning:
             if asker:  # "Our food bank needs volunteers": the group, not its ask
                 for key in capabilities_in(asker) - capabilities_in(rest) - surely_asked(rest):
                     sims[j, self.keys_.index(key)] = min(sims[j, self.keys_.index(key)], 0.0)
-            self._one_of_rivals(j, part, sims, raw)
         if telling is not None and any(telling):  # clauses that only tell the problem
             sims[np.asarray(telling, dtype=bool)] = -np.inf
         best_clause = sims.argmax(axis=0)
@@ -144,22 +126,6 @@ class CapabilityMeaning:
         return {
             self.keys_[k]: asked_quote(parts[int(best_clause[k])], self.keys_[k]) for k in order
         }
-
-    def _one_of_rivals(self, j: int, part: str, sims: np.ndarray, raw: np.ndarray) -> None:
-        """A clause asking both of two RIVALS keeps one: the one a word of it names and the
-        other does not ("deliveries", "bus"), else the closer by meaning, of the clause and the
-        whole need together (`raw`: "transport to get to jobs": rides, not freight; "drivers"
-        in a pantry's need: distribution)."""
-        for a, b in RIVALS:
-            ka, kb = self.keys_.index(a), self.keys_.index(b)
-            if sims[j, ka] < ASK_THRESHOLD or sims[j, kb] < ASK_THRESHOLD:
-                continue
-            alone_a, alone_b = _named_alone(part, a, b), _named_alone(part, b, a)
-            if alone_a != alone_b:
-                loser = kb if alone_a else ka
-            else:
-                loser = kb if raw[j, ka] >= raw[j, kb] else ka
-            sims[j, loser] = min(sims[j, loser], 0.0)
 
     def offers(self, vectors: np.ndarray, threshold: float = OFFER_THRESHOLD) -> list[set[str]]:
         """Per profile vector, the capabilities its profile is about."""

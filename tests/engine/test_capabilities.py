@@ -89,11 +89,8 @@ def test_rides_drivers_and_vans_are_read_as_transport() -> None:
         "taxis for late shifts",
         "VANS, DRIVERS AND FUEL",
     ):
-        assert "rides" in read(text), text
-    # "driver", "van" and "transport" name goods moved too: a need's clause is read as one of
-    # the two by meaning (tests/engine/test_known_answers.py)
-    assert read("We need volunteer drivers") == {"distribution", "rides", "volunteers"}
-    assert read("bus passes for job seekers") == {"rides", "jobs"}
+        assert "distribution" in read(text), text
+    assert read("We need volunteer drivers") == {"distribution", "volunteers"}
 
 
 def test_words_that_only_start_like_transport_are_not_read_as_it() -> None:
@@ -118,9 +115,9 @@ def test_words_that_only_start_like_transport_are_not_read_as_it() -> None:
         "Van Buren County seniors",
         "weather vanes",
     ):
-        assert not {"distribution", "rides"} & read(text), text
+        assert "distribution" not in read(text), text
     # a phrase left out does not hide a later ask in the same text
-    assert "rides" in read("the drivers of poverty and no volunteer drivers")
+    assert "distribution" in read("the drivers of poverty and no volunteer drivers")
 
 
 def test_clothing_furniture_and_hygiene_goods_are_asked_as_goods() -> None:
@@ -443,20 +440,19 @@ def test_space_transportation_is_no_ride() -> None:
         "The Commercial Space Transportation Office regulates and encourages the U.S. commercial "
         "space transportation industry. It licenses the private sector launching of space payloads."
     )
-    assert not {"distribution", "rides"} & capabilities_in(agency)
-    assert "rides" in capabilities_in("We need rides and transportation to the clinic")
-    assert "rides" in capabilities_in("free public transportation for seniors")
+    assert "distribution" not in capabilities_in(agency)
+    assert "distribution" in capabilities_in("We need rides and transportation to the clinic")
+    assert "distribution" in capabilities_in("free public transportation for seniors")
 
 
 def test_a_cruise_lines_travel_services_are_no_rides() -> None:
     """Real data walk (2026-12-04): Carnival, its industry "Travel Services", joined a
     coalition for "rides to medical appointments" as the member covering transport, read so by
     meaning. No reading by meaning may give a cruise line's travel services transport."""
-    for key in ("distribution", "rides"):
-        assert capabilities.ruled_out(key, "Travel Services")
-        assert capabilities.ruled_out(key, "the provision of leisure travel services")
+    assert capabilities.ruled_out("distribution", "Travel Services")
+    assert capabilities.ruled_out("distribution", "the provision of leisure travel services")
     for text in ("help with travel to medical appointments", "travel services and a shuttle"):
-        assert not capabilities.ruled_out("rides", text), text
+        assert not capabilities.ruled_out("distribution", text), text
 
 
 @pytest.mark.parametrize(

@@ -71,10 +71,9 @@ def test_a_ride_need_asks_for_transport_and_transit_partners_cover_it(
     as covering the need and transport was missing from its gaps."""
     need = Need(text=RIDE_NEED, lat=PORTLAND[0], lon=PORTLAND[1], radius_km=40)
     rec = sample_engine.recommend(need, limit=10)
-    assert {"rides", "volunteers", "funding"} <= set(rec.required_capabilities)
-    assert "distribution" not in rec.required_capabilities  # moving people, not goods
-    assert rec.coalition.covered.get("rides")
-    assert any(m.sector == "government" and "rides" in m.covers for m in rec.results)
+    assert {"distribution", "volunteers", "funding"} <= set(rec.required_capabilities)
+    assert rec.coalition.covered.get("distribution")
+    assert any(m.sector == "government" and "distribution" in m.covers for m in rec.results)
 
 
 def test_rides_and_shuttles_are_asks_but_drivers_of_poverty_and_vanilla_are_not(
@@ -90,12 +89,10 @@ def test_rides_and_shuttles_are_asks_but_drivers_of_poverty_and_vanilla_are_not(
         "We need refrigerated trucks and a warehouse to move donated food to rural pantries.",
     )
     ride, shuttle, poverty, bakery, freight = asked
-    # moving people is rides, moving goods distribution (a freight railroad covered "transport
-    # to get to jobs", real data walk)
-    assert "rides" in ride and "housing" in ride and "distribution" not in ride
-    assert "rides" in shuttle and "training" in shuttle
-    assert not {"distribution", "rides"} & (poverty | bakery)
-    assert "distribution" in freight and "rides" not in freight
+    assert "distribution" in ride and "housing" in ride
+    assert "distribution" in shuttle and "training" in shuttle
+    assert "distribution" not in poverty and "distribution" not in bakery
+    assert "distribution" in freight  # moving goods is still read
 
 
 def test_a_lists_short_items_are_read_as_asks(sample_engine: Engine) -> None:
@@ -381,7 +378,7 @@ def test_medical_supplies_and_wheelchairs_are_equipment_not_goods_care_or_rides(
     asked = sample_engine.read_need(Need(text="We need medical supplies for seniors")).required
     assert "healthcare" not in asked, asked
     van = sample_engine.read_need(Need(text="We need a wheelchair-accessible van for seniors"))
-    assert "rides" in van.required and "equipment" not in van.required, van.required
+    assert "distribution" in van.required and "equipment" not in van.required, van.required
 
 
 def test_english_classes_furnaces_and_a_playing_field_ask_what_they_are(

@@ -97,12 +97,6 @@ def test_offers_are_inferred_lightly() -> None:
         "volunteers",
     ]
     assert infer_offers("It is a club for sailing.") == []  # no offer verb, no " it " match
-    # "transport" names goods and people moved: both, for meaning to confirm (Disabled American
-    # Veterans' "volunteer transportation network ... to VA appointments" read as freight only)
-    assert infer_offers("We provide transportation to VA appointments.") == [
-        "distribution and logistics",
-        "rides and transport for people",
-    ]
 
 
 def test_irs_rows(tmp_path: Path) -> None:

@@ -99,22 +99,6 @@ def _offer_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
 _OFFER_PATTERN, _OFFER_LABELS = _offer_pattern()
 
 
-def _shared_stems() -> dict[str, list[str]]:
-    """Stems that name several offer-like capabilities ("transport": goods and people moved):
-    the alternation matches the first only, so the others are added from here."""
-    by_stem: dict[str, list[str]] = {}
-    for cap in capabilities.CAPABILITIES:
-        if cap.key not in _NOT_OFFERS:
-            for stem in cap.stems:
-                by_stem.setdefault(stem.strip(), []).append(cap.label)
-    return {stem: labels for stem, labels in by_stem.items() if len(labels) > 1}
-
-
-# "a volunteer transportation network ... transporting veterans to their VA appointments"
-# (Disabled American Veterans, Montana) read only as distribution
-_SHARED_STEMS = _shared_stems()
-
-
 def infer_offers(mission: str) -> list[str]:
     """Capability labels a mission says the organisation provides, in order of first mention;
     none unless it says it provides, offers, runs or supports something."""
@@ -123,11 +107,11 @@ def infer_offers(mission: str) -> list[str]:
         return []
     found: list[str] = []
     for m in _OFFER_PATTERN.finditer(low):
-        for label in _SHARED_STEMS.get(m.group(), [_OFFER_LABELS[m.lastgroup or ""]]):
-            if label not in found:
-                found.append(label)
-                if len(found) == MAX_OFFERS:
-                    return found
+        label = _OFFER_LABELS[m.lastgroup or ""]
+        if label not in found:
+            found.append(label)
+            if len(found) == MAX_OFFERS:
+                break
     return found
 
 
