@@ -106,12 +106,16 @@ async def new_form(
     # request went to an organisation no one manages, and the page promised an answer)
     unmanaged = target is not None and not await anyio.to_thread.run_sync(claims.members, target.id)
     form = {"to_organisation_id": to, "recommendation_id": rec}
+    # one of the person's own groups (a card of a search for none of them): no form that the
+    # service refuses with an API message (real data walk)
+    own = target is not None and any(m.organisation_id == target.id for m in memberships)
     return _page(
         request,
         "introduction_new.html",
         memberships=memberships,
         form=form,
         target=target,
+        own_target=own,
         unmanaged=unmanaged,
         expiry_days=state.settings.introduction_expiry_days,
         contact=operator_contact(state.api.contact),
@@ -170,7 +174,8 @@ async def create(
             _status(exc),
             memberships=memberships,
             form=form,
-            errors=[str(exc)],
+            # the reason in the page's words, not the API's "field '...':" prefix
+            errors=[exc.message if isinstance(exc, ValidationError) else str(exc)],
         )
     return RedirectResponse(f"/introductions/{quote(view.introduction.id)}", status_code=303)
 

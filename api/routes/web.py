@@ -34,6 +34,8 @@ from api.web.distance import (
 from api.web.errors import error_page
 from api.web.offers_shown import offers_shown
 from api.web.render import card_id, context, local_path, result_view, role_labels_for, templates
+from api.web.searching_as import NO_GROUP, memberships_of, own_ids, requester_of, shown_choice
+from matcher.accounts.claims import Membership
 from matcher.domain import REGISTERED_SOURCE, Filters, Need, Recommendation
 from matcher.errors import NotFoundError, ValidationError
 from matcher.feedback_standing import COUNTED, UNCONFIRMED, standing
@@ -88,6 +90,7 @@ FORM_LABELS = {
     "radius_km": "Distance",
     "required_capabilities": "Required help",
     "wanted_sectors": "Sectors",
+    "as_org": "Searching for",
 }
 
 
@@ -133,6 +136,7 @@ def form_of_need(need: dict[str, Any]) -> dict[str, Any]:
         "within": within_value(need.get("radius_km")),
         "sectors": list(need.get("wanted_sectors") or []),
         "capabilities": ", ".join(need.get("required_capabilities") or []),
+        "as_org": need.get("requester_id") or NO_GROUP,
     }
 
 
@@ -166,15 +170,28 @@ def _results(
     return templates.TemplateResponse(request, "index.html", ctx, status_code)
 
 
+def _groups_context(groups: list[Membership], wanted: str | None) -> dict[str, Any]:
+    """The form's "Searching for" choice and the ids whose cards say "Your group"."""
+    return {"groups": groups, "as_org": shown_choice(groups, wanted), "own_ids": own_ids(groups)}
+
+
 def _starting(state: AppState) -> bool:
     """Whether the service is still loading its model and index (not failed)."""
     return (state.engine is None or state.records is None) and state.load_error is None
 
 
 @router.get("/", response_class=HTMLResponse)
-async def page(request: Request, principal: PrincipalDep, state: StateDep) -> Response:
+async def page(
+    request: Request,
+    principal: PrincipalDep,
+    state: StateDep,
+    person: OptionalPersonDep,
+) -> Response:
     held = state.engine.sectors_held() if state.engine is not None else None
-    ctx = context(request, form={}, starting=_starting(state), held=held)
+    groups = await memberships_of(state.claims, person)
+    ctx = context(
+        request, form={}, starting=_starting(state), held=held, **_groups_context(groups, None)
+    )
     return templates.TemplateResponse(request, "index.html", ctx)
 
 
@@ -184,6 +201,7 @@ async def submit(
     loaded: LoadingEngineDep,
     principal: PrincipalDep,
     state: StateDep,
+    person: OptionalPersonDep,
     # far above the need's own limit (5,000): a text too long comes back with the form as
     # typed and the error beside it (`need_from_form`), not a bare error page that lost it
     # (real-data walk, 2026-12-04); the body size limit bounds it still
@@ -192,6 +210,9 @@ async def submit(
     capabilities: Annotated[str, Form(max_length=1000)] = "",
     sectors: Annotated[list[str] | None, Form()] = None,
     within: Annotated[str, Form(max_length=12)] = "",
+    # the signed-in person's group the search is for (api.web.searching_as); absent: their
+    # first group
+    as_org: Annotated[str | None, Form(max_length=128)] = None,
 ) -> Response:
     form = {
         "text": text,
@@ -200,16 +221,21 @@ async def submit(
         "capabilities": capabilities,
         "sectors": sectors or [],
     }
+    groups = await memberships_of(state.claims, person)
+    mine = _groups_context(groups, as_org)
     if loaded is None or state.records is None:
         # still starting: the form as typed, and a notice that the search did not run yet
         # (the error page's link back emptied it; a fresh server takes 10-45 s)
-        ctx = context(request, form=form, starting=True, not_run=True)
+        ctx = context(request, form=form, starting=True, not_run=True, **mine)
         headers = {"Retry-After": "5"}
         return templates.TemplateResponse(request, "index.html", ctx, 503, headers=headers)
     engine, records = loaded, state.records
 
     def work() -> tuple[Recommendation, str]:
         need = need_from_form(form)
+        requester = requester_of(groups, as_org)
+        if requester is not None:
+            need = need.model_copy(update={"requester_id": requester})
         rec = engine.recommend(need, limit=RESULT_LIMIT)
         return rec, records.save_recommendation(rec, api_key_id=principal.key_id)
 
@@ -230,9 +256,11 @@ async def submit(
             candidates=candidates,
             candidates_unsaid=unsaid,
             held=engine.sectors_held(),
+            **mine,
         )
         return templates.TemplateResponse(request, "index.html", ctx, status_code=422)
-    return _results(request, rec, rec_id, dict(engine.weights), form, held=engine.sectors_held())
+    held = engine.sectors_held()
+    return _results(request, rec, rec_id, dict(engine.weights), form, held=held, **mine)
 
 
 def _stored(records: RecordsDep, rec_id: str) -> StoredRecommendation | None:
@@ -270,6 +298,7 @@ async def permalink(
     records: RecordsDep,
     principal: PrincipalDep,
     person: OptionalPersonDep,  # one lookup: the cards' mark notice (render.context)
+    state: StateDep,
     marked: str | None = None,
     outcome: Outcome | None = None,
 ) -> Response:
@@ -277,7 +306,12 @@ async def permalink(
     if stored is None:
         return _unknown_recommendation(request, rec_id)
     form = form_of_need(stored.need)
-    extra: dict[str, Any] = {"stored": stored, "held": engine.sectors_held()}
+    groups = await memberships_of(state.claims, person)
+    extra: dict[str, Any] = {
+        "stored": stored,
+        "held": engine.sectors_held(),
+        **_groups_context(groups, form["as_org"]),
+    }
     if marked and outcome is not None:
         extra["marked"] = {marked[:128]: outcome.value}
     if stored.recommendation is None:

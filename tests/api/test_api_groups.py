@@ -287,3 +287,47 @@ def test_an_unconfirmed_person_asks_the_page_for_a_new_link(app: FastAPI) -> Non
     assert r.status_code == 200 and "A new confirmation link is on its way" in r.text
     verify(app, ben.email)  # the newest link works
     assert 'action="/account/confirmation"' not in ben.client.get("/account").text
+
+
+def _search(person: Signed, **fields: str) -> str:
+    page = person.client.get("/")
+    assert page.status_code == 200
+    form = {"csrf_token": page_csrf(page.text), "text": BEEKEEPERS, "place": "Providence, RI"}
+    r = person.client.post("/", data={**form, **fields})
+    assert r.status_code == 200, r.text
+    return r.text
+
+
+def test_the_page_searches_for_the_persons_group_and_leaves_it_out(
+    app: FastAPI, made: list[str]
+) -> None:
+    """Real data walk: an organiser's new group came first in her own coalition ("0 km away",
+    covering all she asked), and its "Ask for an introduction" asked itself (an API error)."""
+    ana = confirmed(app)
+    org = add_group(ana, made)
+    org_id, name = str(org["id"]), str(org["name"])
+    assert f'<option value="{org_id}" selected>{name}</option>' in ana.client.get("/").text
+    shown = _search(ana)  # searching for her group, the default
+    assert f"/organisations/{org_id}" not in shown
+    assert f'<option value="{org_id}" selected>' in shown  # the form says whom it was for
+    rec_id = re.search(r'data-recommendation-id="([^"]+)"', shown)
+    assert rec_id is not None
+    stored = ana.client.get(f"/r/{rec_id.group(1)}").text
+    assert f'<option value="{org_id}" selected>' in stored
+    # for none of her groups: her group may be a partner, and its card says it is hers
+    looking = _search(ana, as_org="-")
+    assert f"/organisations/{org_id}" in looking
+    assert 'class="introduce own-group">Your group<' in looking
+    assert f"/introductions/new?to={org_id}&amp;" not in looking
+    # another person's search sees the group as a partner to ask
+    ben = confirmed(app)
+    assert f"/introductions/new?to={org_id}&amp;" in _search(ben)
+    # a group that is not hers is refused in the form's words
+    r = ana.client.post(
+        "/",
+        data={"csrf_token": page_csrf(looking), "text": BEEKEEPERS, "as_org": "org_notmine"},
+    )
+    assert r.status_code == 422 and "Searching for: you are not a member" in r.text
+    # asking her own group for an introduction: a notice, not a form the service refuses
+    intro = ana.client.get(f"/introductions/new?to={org_id}").text
+    assert 'id="own-target"' in intro and 'id="introduction-form"' not in intro
