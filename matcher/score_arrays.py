@@ -16,6 +16,7 @@ from datetime import datetime
 
 import numpy as np
 
+from matcher import benefits
 from matcher.catalog import Profile
 from matcher.domain import Need
 from matcher.evidence import ProgrammeHit
@@ -109,11 +110,15 @@ class _Explain:
     requester: Profile | None
     hits: Mapping[str, ProgrammeHit] | None
     offered: Mapping[str, tuple[float, str]] | None = None  # a company's closest clause
+    # positions whose public programmes do not cover the benefit the need names (_unnamed)
+    unnamed: frozenset[int] = frozenset()
 
     def scored(self, r: Ranked, i: int) -> Scored:
         pos = int(r.positions[i])
         prof = self.columns.catalog.profile(pos)
         offers = self.columns.offers_at(pos)
+        if pos in self.unnamed:
+            offers = {k: v for k, v in offers.items() if k != benefits.CAPABILITY}
         covers = {c: offers[c] for c in self.required if c in offers}
         giver = self.requester.offers if self.requester is not None else IMPLIED_REQUESTER_OFFERS
         needs = prof.needs
@@ -172,9 +177,13 @@ def score_all(
     cols.fill(positions)
     need, n = x.need, positions.size
     fit = 1.0 - _exp(-np.maximum(fused.astype(np.float64), 0.0) / 2.5)
-    req_cols = cols.cap_columns(list(x.required))
+    req_keys = [k for k in x.required if k in cols.caps]
+    unnamed = _unnamed(cols, positions, x)
     if x.required:
-        coverage = cols.offers_[positions][:, req_cols].sum(axis=1) / len(x.required)
+        offered = cols.offers_[positions][:, cols.cap_columns(req_keys)]
+        if unnamed.any():
+            offered[unnamed, req_keys.index(benefits.CAPABILITY)] = False
+        coverage = offered.sum(axis=1) / len(x.required)
     else:
         coverage = np.full(n, NEUTRAL)
     giver = x.requester.offers if x.requester is not None else IMPLIED_REQUESTER_OFFERS
@@ -219,9 +228,35 @@ def score_all(
         history[order],
         d[order],
         relevance[order],
-        _Explain(cols, x.required, x.requester, x.hits, x.offered),
+        _Explain(
+            cols,
+            x.required,
+            x.requester,
+            x.hits,
+            x.offered,
+            frozenset(positions[unnamed].tolist()),
+        ),
         history_evidence(x.history_proba.size) if x.history_proba is not None else float("inf"),
     )
+
+
+def _unnamed(cols: ScoreColumns, positions: np.ndarray, x: Inputs) -> np.ndarray:
+    """The candidates whose offer of public programmes does not cover this need's ask for
+    them, since the ask names a benefit their profile and related programme do not name
+    (matcher.benefits)."""
+    asked = benefits.asked_in(x.required)
+    col = cols.caps.get(benefits.CAPABILITY)
+    if not asked or col is None:
+        return np.zeros(positions.size, dtype=bool)
+    named = (cols.benefits_[positions] & asked) != 0
+    if x.hits:
+        runs = [
+            cols.catalog.position_of_id(org_id)
+            for org_id, hit in x.hits.items()
+            if benefits.named_in(hit.title) & asked
+        ]
+        named |= np.isin(positions, [p for p in runs if p is not None])
+    return cols.offers_[positions, col] & ~named
 
 
 def _proximity(

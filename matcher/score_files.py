@@ -25,7 +25,7 @@ from matcher.atomic import atomic_directory, atomic_save_npy, atomic_write_text
 
 logger = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2  # 2: benefits_
 DIRNAME = "score"
 MANIFEST = "score.json"
 # the ScoreColumns attributes saved with an index generation, by name
@@ -41,6 +41,7 @@ COLUMNS = (
     "region_",
     "country_",
     "focus_",
+    "benefits_",
 )
 ARRAYS = ("pks", *COLUMNS)
 CODE_TABLES = ("cities", "regions", "countries", "focus")
@@ -50,10 +51,10 @@ CODE_TABLES = ("cities", "regions", "countries", "focus")
 def _source_digest() -> str:
     """Digest of the source of the modules that derive the columns from a profile: a saved
     column made by other code is not used."""
-    from matcher import capabilities, gifts, meaning, offers, score_columns
+    from matcher import benefits, capabilities, gifts, meaning, offers, score_columns
 
     h = hashlib.sha256()
-    for module in (capabilities, gifts, meaning, offers, score_columns):
+    for module in (benefits, capabilities, gifts, meaning, offers, score_columns):
         try:
             h.update(Path(str(module.__file__)).read_bytes())
         except (OSError, TypeError):
