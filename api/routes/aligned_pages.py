@@ -13,14 +13,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from api.aligned_area import aligned_area
 from api.deps import EngineDep, PrincipalDep, StateDep
 from api.web.distance import WITHIN_KM, read_within  # the distances offered (the home page's too)
 from api.web.errors import error_page
 from api.web.render import context, templates
-from matcher import places
-from matcher.domain import FOCUS_MAX, SECTORS, Filters, Match, Sector, home_need
+from matcher.domain import FOCUS_MAX, SECTORS, Match, Sector, home_need
 from matcher.errors import NotFoundError, PlaceError, ValidationError
-from matcher.places.resolve import Place
 from matcher.score import GAIN_REASON, focus_voice
 
 router = APIRouter(include_in_schema=False)
@@ -79,28 +78,13 @@ async def aligned(
         return error_page(request, 422, f"Distance: choose any distance or within {offered}.")
     within = None if radius is None else max(1, round(radius))
 
-    spot: Place | None = None
-    if place.strip():
-        try:
-            spot = places.resolve(place.strip()[:200])
-        except PlaceError as exc:
-            return error_page(request, 422, f"Place: {exc.message}")
-    # a distance needs a point: the place's, else the organisation's own (a profile without
-    # one: anywhere, said)
-    if spot is not None:
-        point = (spot.lat, spot.lon) if spot.lat is not None and spot.lon is not None else None
-        home_region = spot.region
-    else:
-        point = (org.lat, org.lon) if org.lat is not None and org.lon is not None else None
-        home_region = org.region
-    placed = point is not None
-    near = point if point is not None and within else None
-    area = Filters(near=near, radius_km=within, near_region=home_region) if near else Filters()
-    if spot is not None and not near:  # a place without a distance: anywhere in its state
-        area = Filters(region=spot.region, country=spot.country)
-
+    try:
+        found = aligned_area(org, place, within)
+    except PlaceError as exc:
+        return error_page(request, 422, f"Place: {exc.message}")
+    spot, area, placed, near = found.spot, found.filters, found.placed, found.near
+    home_region, where = found.home_region, found.where
     limit = ALIGNED_FETCH_NEAR if near else ALIGNED_LIMIT
-    where = spot.label if spot is not None else (org.city or org.region or "its home")
     # the page shows a focus, not a need: its reasons speak of the focus, placed at `where`
     # ("matches the need" and "(asked: 'food insecurity')", real data walk)
     voice = focus_voice(org.name, where)
@@ -108,9 +92,7 @@ async def aligned(
     def work() -> list[Match]:
         if not focus:
             return engine.match(org_id, sectors=wanted, filters=area, limit=limit, around=spot)
-        need = home_need(org, focus)
-        if spot is not None:
-            need = need.model_copy(update=spot.need_fields())
+        need = found.placed_need(home_need(org, focus))
         filters = area.model_copy(
             update={"sectors": [Sector(s) for s in wanted or ()], "exclude_ids": [org.id]}
         )

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
+from api.aligned_area import aligned_area
 from api.deps import EngineDep, ReaderDep, RecordsDep, StateDep
 from api.problems import ApiProblem, FieldError, problem_responses
 from api.routes.needs import NeedId, find_need
@@ -133,19 +134,42 @@ def matches(
             "aligned page does; without it, fit is judged both ways",
         ),
     ] = "",
+    place: Annotated[
+        str,
+        Query(
+            max_length=200,
+            description="Where to look, when not around the organisation's home: a city and "
+            "state, a county, a state or a ZIP code ('Portland, OR'); nearer partners rank "
+            "higher. Unknown or ambiguous: 422 with `candidates`",
+        ),
+    ] = "",
+    radius_km: Annotated[
+        float | None,
+        Query(
+            gt=0,
+            le=20_000,
+            description="Only partners within this distance of the place (or of the "
+            "organisation's home), and the statewide and national bodies that serve its state",
+        ),
+    ] = None,
 ) -> MatchList:
     org = visible(engine, org_id, principal).record
     wanted = [s.value for s in sector or []] or None
     focus = focus.strip()
     if focus and len(focus) < 3:
         raise ApiProblem(422, "focus: say in a few words what you would support")
+    area = aligned_area(org, place, radius_km)  # PlaceError: 422 naming the candidates
     if focus:
-        need = home_need(org, focus)
-        filters = Filters(sectors=[Sector(s) for s in wanted or ()], exclude_ids=[org.id])
-        voice = focus_voice(org.name, org.city or org.region or "its home")
+        need = area.placed_need(home_need(org, focus))
+        filters = area.filters.model_copy(
+            update={"sectors": [Sector(s) for s in wanted or ()], "exclude_ids": [org.id]}
+        )
+        voice = focus_voice(org.name, area.where)
         found = engine.recommend(need, filters=filters, limit=limit, voice=voice).results
     else:
-        found = engine.match(org_id, sectors=wanted, limit=limit)
+        found = engine.match(
+            org_id, sectors=wanted, filters=area.filters, limit=limit, around=area.spot
+        )
     return MatchList(
         organisation_id=org_id,
         model_version=engine.model_version,

@@ -149,6 +149,37 @@ def test_matches_with_a_focus_rank_it_as_the_page_does(
     assert r.status_code == 422
 
 
+def test_matches_take_a_place_and_a_distance_as_the_page_does(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    """Real data walk: the API's matches took no place, so a company's matches for Portland
+    nonprofits were measured from its head office 909 km away (only the aligned page could
+    ask); an unknown place is a 422 naming what it could be."""
+    h = hdr(keys["reader"])
+    url = "/v1/organisations/org-00001/matches"
+    base = {"limit": 10, "sector": "nonprofit", "focus": "food for hungry families"}
+    for place, region in (("Seattle, WA", "WA"), ("Portland, OR", "OR")):
+        r = client.get(url, params={**base, "place": place, "radius_km": 40}, headers=h)
+        assert r.status_code == 200, r.text
+        found = r.json()["results"]
+        assert found, place
+        based = [m for m in found if m["distance_km"] is not None]
+        assert based and all(m["distance_km"] <= 40 for m in based), place
+        assert all(m["region"] == region for m in based), place
+    # without a distance, anywhere in the place's state
+    r = client.get(url, params={**base, "place": "Portland, OR"}, headers=h)
+    assert r.status_code == 200 and r.json()["results"]
+    assert {m["region"] for m in r.json()["results"]} <= {"OR", None}
+    # without a focus too: the match is made around the place
+    r = client.get(url, params={"place": "Seattle, WA", "radius_km": 40}, headers=h)
+    assert r.status_code == 200, r.text
+    near = [m for m in r.json()["results"] if m["distance_km"] is not None]
+    assert near and all(m["distance_km"] <= 40 for m in near)
+    bad = client.get(url, params={"place": "Springfield"}, headers=h)
+    assert bad.status_code == 422 and bad.json()["candidates"], bad.text
+    assert client.get(url, params={"radius_km": 0}, headers=h).status_code == 422
+
+
 def test_opportunities_say_their_kind_and_filter_by_it(
     client: TestClient, keys: dict[str, str]
 ) -> None:
