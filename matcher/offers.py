@@ -1,13 +1,13 @@
 """What a candidate partner offers: the capabilities behind its coverage and its card.
 
 Listed offers count as written, except bare capability labels an importer read from a
-description (they count when the profile is about them by meaning too; those its people wrote
-count as written). Without a list, the
-capabilities its mission names by keyword count when the profile is about them by meaning, or
-when it names them by a sure word ("low-interest loans", "credit union": funding; each quoted
-from the sentence that names it, matcher.quotes). Every profile adds what its
-focus areas offer (an industry, a cause) and what the profile as a whole is about by meaning
-("": nothing to quote).
+description (they count when the profile is about them by meaning too, or when the mission
+opens with them, `opens_with`; those its people wrote count as written). Without a list, the
+capabilities its mission names by keyword count when the profile is about them by meaning, when
+the mission opens with them, or when it names them by a sure word ("low-interest loans",
+"credit union": funding; each quoted from the sentence that names it, matcher.quotes). Every
+profile adds what its focus areas offer (an industry, a cause) and what the profile as a whole
+is about by meaning ("": nothing to quote).
 """
 
 from __future__ import annotations
@@ -40,6 +40,28 @@ def by_people(org: Organisation) -> bool:
     return org.owner is not None or bool(PEOPLE_SOURCES & set(org.sources))
 
 
+# a mission's first word is what it does ("To educate ...", "Training and education of ..."),
+# after these, which say only that it does something ("To provide housing ...")
+_LEADING = {"to", "provide", "provides", "providing", "offer", "offers", "offering"}
+# first words whose capability is seldom what the organisation is for: "To promote healthy
+# development" is no campaign
+_NOT_WHAT_IT_DOES = ("promot",)
+
+
+def opens_with(description: str) -> set[str]:
+    """The capabilities a mission names by its first word (after "to" or "provide"): what the
+    organisation is for. "TRAINING AND EDUCATION OF APPRENTICE SHEET METAL WORKERS" and "To
+    educate and empower youth and young adults in the bicycle mechanic ... industries" were
+    told they do not cover training: their profiles as a whole sit nearer jobs, or bicycles and
+    coffee, than training by meaning (real data walk, Gallup)."""
+    words = description.split()[:4]
+    while words and words[0].lower() in _LEADING:
+        words = words[1:]
+    if not words or words[0].lower().startswith(_NOT_WHAT_IT_DOES):
+        return set()
+    return capabilities.capabilities_in(words[0])
+
+
 def _quoted(prof: Profile) -> dict[str, str]:
     """Its offers: as listed, or (read from its mission) each quoted from the sentence that
     names it (matcher.quotes.mention_quote: never a clause cut where it reads as whole)."""
@@ -66,12 +88,13 @@ def partner_offers(
         def about(key: str, row: np.ndarray = row) -> bool:
             return key in keys and row[keys.index(key)] >= OFFER_CONFIRM_THRESHOLD
 
+        opening = opens_with(prof.org.description)
         if prof.org.offers:
             written = by_people(prof.org)
             offers = {
                 k: phrase
                 for k, phrase in prof.offers.items()
-                if written or phrase.lower() != capabilities.label(k) or about(k)
+                if written or phrase.lower() != capabilities.label(k) or about(k) or k in opening
             }
             if all(p.lower() == capabilities.label(k) for k, p in prof.offers.items()):
                 # only bare labels, an importer's reading: they do not hide what its own words
@@ -83,7 +106,11 @@ def partner_offers(
         else:
             text = prof.org.description
             sure = capabilities.surely_named(text)  # "makes low-interest loans": funding
-            offers = {k: mention_quote(text, k) for k in prof.offers if about(k) or k in sure}
+            offers = {
+                k: mention_quote(text, k)
+                for k in prof.offers
+                if about(k) or k in sure or k in opening
+            }
         for code in catalog.focus_codes_[pos].tolist():
             if code and code < len(focus_offers):
                 for k, phrase in focus_offers[code].items():

@@ -152,3 +152,61 @@ def test_bare_labels_an_importer_listed_do_not_hide_what_the_description_surely_
     finally:
         engine.delete_organisation("bank-bare")
         engine.delete_organisation("bank-own-words")
+
+
+@pytest.mark.parametrize(
+    ("name", "description", "listed"),
+    [
+        (
+            "Local Union Joint Apprenticeship and Training Trust",
+            "TRAINING AND EDUCATION OF APPRENTICE SHEET METAL WORKERS IN NEW MEXICO",
+            ["training and education", "jobs and work placements"],
+        ),
+        (
+            "Silver Stallion Bicycle & Coffee Works Inc",
+            "To educate and empower youth and young adults in the bicycle mechanic and "
+            "specialty coffee service industries.",
+            ["training and education"],
+        ),
+        (
+            "Silver Stallion Bicycle & Coffee Works Inc",
+            "To educate and empower youth and young adults in the bicycle mechanic and "
+            "specialty coffee service industries.",
+            [],
+        ),
+    ],
+)
+def test_a_mission_that_opens_with_a_capability_offers_it(
+    engine: Engine, name: str, description: str, listed: list[str]
+) -> None:
+    """Real data walk (Gallup youth jobs): a sheet metal workers' apprenticeship trust "does not
+    cover training and education", nor a youth bicycle-mechanic and barista school: their
+    profiles as a whole sit nearer jobs, or bicycles and coffee, than training by meaning. A
+    mission opening with what the organisation does is about it."""
+    org = Organisation(
+        id="opens-with",
+        name=name,
+        sector="nonprofit",
+        description=description,
+        offers=listed,
+        sources=["irs:ein-1"],
+        city="Gallup",
+        region="NM",
+        country="US",
+    )
+    engine.create_organisation(org)
+    try:
+        counted = engine.offers_counted("opens-with")
+        assert counted is not None and "training" in counted, counted
+    finally:
+        engine.delete_organisation("opens-with")
+
+
+def test_a_mission_opening_with_other_words_is_read_as_before() -> None:
+    from matcher.offers import opens_with
+
+    assert opens_with("To educate and empower youth") == {"training"}
+    assert opens_with("TRAINING AND EDUCATION OF APPRENTICE") == {"training"}
+    assert opens_with("Promote healthy development alternatives for community youth.") == set()
+    assert opens_with("To provide housing for families; tutoring on weekends") == {"housing"}
+    assert opens_with("To promote education") == set()  # says little of what it does
