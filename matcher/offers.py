@@ -12,6 +12,8 @@ is about by meaning ("": nothing to quote).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from matcher import capabilities
@@ -40,26 +42,55 @@ def by_people(org: Organisation) -> bool:
     return org.owner is not None or bool(PEOPLE_SOURCES & set(org.sources))
 
 
-# a mission's first word is what it does ("To educate ...", "Training and education of ..."),
-# after these, which say only that it does something ("To provide housing ...")
+# a mission's first words are what it does ("To educate ...", "Training and education of
+# ..."), after these, which say only that it does something ("To provide housing ...")
 _LEADING = {"to", "provide", "provides", "providing", "offer", "offers", "offering"}
 # first words whose capability is seldom what the organisation is for: "To promote healthy
 # development" is no campaign
 _NOT_WHAT_IT_DOES = ("promot",)
+# where the opening's list of what it does ends: "... OF APPRENTICE SHEET METAL WORKERS"
+_OPENING_END = re.compile(r"[.;:(]|\s(?:to|for|in|of|with|through|at|by|from|who|that)\s", re.I)
+_ITEMS = re.compile(r",|\band\b|\bor\b|&", re.I)
+# "programs" names no public programme of its own: "To provide educational programs"
+_TOO_GENERAL = {"public_programmes"}
+OPENING_WORDS = 12
 
 
-def opens_with(description: str) -> set[str]:
-    """The capabilities a mission names by its first word (after "to" or "provide"): what the
-    organisation is for. "TRAINING AND EDUCATION OF APPRENTICE SHEET METAL WORKERS" and "To
-    educate and empower youth and young adults in the bicycle mechanic ... industries" were
-    told they do not cover training: their profiles as a whole sit nearer jobs, or bicycles and
-    coffee, than training by meaning (real data walk, Gallup)."""
-    words = description.split()[:4]
+def _after_name(description: str, name: str) -> list[str]:
+    """The description's words after the organisation's name, when it opens with it (as a
+    company's does: "United Rentals, Inc., through its subsidiaries, ..." is no rental of
+    housing)."""
+    words = description.split()
+    own = [w for w in (_word(x) for x in name.split()) if w]
+    said = [_word(w) for w in words[: len(own)]]
+    return words[len(own) :] if own and said == own else words
+
+
+def _word(w: str) -> str:
+    return "".join(c for c in w.lower() if c.isalnum())
+
+
+def opens_with(description: str, name: str = "") -> set[str]:
+    """The capabilities a mission's opening names (after "to" or "provide"): what the
+    organisation is for. Its first word, and the head word of each item of the list it opens
+    with, read in their item ("refresher courses": training; "child care" names no health
+    care). "TRAINING AND EDUCATION OF APPRENTICE SHEET METAL WORKERS", "To educate and empower
+    youth ... in the bicycle mechanic ... industries" and "To provide employment referral,
+    refresher courses, and certifications" were told they do not cover training: their
+    profiles as a whole sit nearer jobs, or bicycles and coffee, than training by meaning (real
+    data walk, Gallup; T4)."""
+    words = _after_name(description, name)[:OPENING_WORDS]
     while words and words[0].lower() in _LEADING:
         words = words[1:]
     if not words or words[0].lower().startswith(_NOT_WHAT_IT_DOES):
         return set()
-    return capabilities.capabilities_in(words[0])
+    found = capabilities.capabilities_in(words[0])
+    opening = _OPENING_END.split(" " + " ".join(words) + " ", maxsplit=1)[0]
+    for item in _ITEMS.split(opening):
+        head = item.split()[-1:] if item.split() else []
+        if head and not head[0].lower().startswith(_NOT_WHAT_IT_DOES):
+            found |= capabilities.capabilities_in(item) & capabilities.capabilities_in(head[0])
+    return found - _TOO_GENERAL
 
 
 def _quoted(prof: Profile) -> dict[str, str]:
@@ -88,7 +119,7 @@ def partner_offers(
         def about(key: str, row: np.ndarray = row) -> bool:
             return key in keys and row[keys.index(key)] >= OFFER_CONFIRM_THRESHOLD
 
-        opening = opens_with(prof.org.description)
+        opening = opens_with(prof.org.description, prof.org.name)
         if prof.org.offers:
             written = by_people(prof.org)
             offers = {
@@ -96,6 +127,11 @@ def partner_offers(
                 for k, phrase in prof.offers.items()
                 if written or phrase.lower() != capabilities.label(k) or about(k) or k in opening
             }
+            for cap in opening & offers.keys():
+                bare = offers[cap].lower() == capabilities.label(cap)
+                if bare and not written and not about(cap):
+                    # counted for the words the mission opens with: quoted from them
+                    offers[cap] = mention_quote(prof.org.description, cap)
             if all(p.lower() == capabilities.label(k) for k, p in prof.offers.items()):
                 # only bare labels, an importer's reading: they do not hide what its own words
                 # surely name (JPMorgan's "lending products" are funding; its listed "data and

@@ -198,6 +198,9 @@ def test_a_mission_that_opens_with_a_capability_offers_it(
     try:
         counted = engine.offers_counted("opens-with")
         assert counted is not None and "training" in counted, counted
+        if "bicycle" in description and listed:
+            # counted for its opening words, quoted from them rather than the bare label
+            assert counted["training"].startswith("To educate"), counted
     finally:
         engine.delete_organisation("opens-with")
 
@@ -209,4 +212,13 @@ def test_a_mission_opening_with_other_words_is_read_as_before() -> None:
     assert opens_with("TRAINING AND EDUCATION OF APPRENTICE") == {"training"}
     assert opens_with("Promote healthy development alternatives for community youth.") == set()
     assert opens_with("To provide housing for families; tutoring on weekends") == {"housing"}
+    laborers = (
+        "To provide employment referral, refresher courses, and certifications for its members."
+    )
+    assert opens_with(laborers) == {"jobs", "training"}  # each item of its list (T4)
+    assert opens_with("To provide child care and healthy meals to families") == {"food_supply"}
+    assert opens_with("To provide educational programs to children") == {"training"}
+    # a company's description opens with its name: "Rentals" there is no housing (T4)
+    rentals = "United Rentals, Inc., through its subsidiaries, operates as an equipment rental"
+    assert opens_with(rentals, "United Rentals, Inc.") == set()
     assert opens_with("To promote education") == set()  # says little of what it does
