@@ -14,10 +14,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.aligned_area import aligned_area
-from api.deps import EngineDep, PrincipalDep, StateDep
+from api.deps import EngineDep, OptionalPersonDep, PrincipalDep, StateDep
 from api.web.distance import WITHIN_KM, read_within  # the distances offered (the home page's too)
 from api.web.errors import error_page
 from api.web.render import context, templates
+from api.web.searching_as import memberships_of, own_ids
 from matcher.domain import FOCUS_MAX, SECTORS, Match, Sector, home_need
 from matcher.errors import NotFoundError, PlaceError, ValidationError
 from matcher.score import GAIN_REASON, focus_voice
@@ -46,6 +47,7 @@ async def aligned(
     engine: EngineDep,
     principal: PrincipalDep,
     state: StateDep,
+    person: OptionalPersonDep,
     sector: Annotated[str | None, Query(max_length=20)] = None,
     focus: Annotated[str, Query(max_length=FOCUS_MAX)] = "",
     # text, as the form sends it: its "any distance" is an empty value (a number-typed query
@@ -130,5 +132,8 @@ async def aligned(
         place=place.strip(),
         where=where,
         says_gains=says_gains,
+        # a signed-in person asks a card for an introduction (a CSR manager had to open each
+        # profile, real data walk), except their own groups'
+        own_ids=own_ids(await memberships_of(state.claims, person)),
     )
     return templates.TemplateResponse(request, "aligned.html", ctx)

@@ -95,17 +95,20 @@ async def new_form(
     state: StateDep,
     to: Annotated[str, Query(max_length=128)] = "",
     rec: Annotated[str, Query(max_length=64)] = "",
+    # what the request is about, when not a search's need (an aligned page's focus)
+    need: Annotated[str, Query(max_length=TEXT_MAX)] = "",
 ) -> Response:
     """The form; for a person with no organisation (an organiser whose group has no profile
     yet), what it takes to ask, and the asked organisation's public website meanwhile."""
     if person is None:
-        return _login(f"/introductions/new?to={quote(to)}&rec={quote(rec)}")
+        also = f"&need={quote(need)}" if need else ""
+        return _login(f"/introductions/new?to={quote(to)}&rec={quote(rec)}{also}")
     memberships = await anyio.to_thread.run_sync(claims.memberships, person.id)
     target = await anyio.to_thread.run_sync(_target, engine, principal, to)
     # nobody to read it: every registry profile until someone claims it (a walk's first
     # request went to an organisation no one manages, and the page promised an answer)
     unmanaged = target is not None and not await anyio.to_thread.run_sync(claims.members, target.id)
-    form = {"to_organisation_id": to, "recommendation_id": rec}
+    form = {"to_organisation_id": to, "recommendation_id": rec, "need_text": need}
     # one of the person's own groups (a card of a search for none of them): no form that the
     # service refuses with an API message (real data walk)
     own = target is not None and any(m.organisation_id == target.id for m in memberships)

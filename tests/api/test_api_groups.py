@@ -331,3 +331,31 @@ def test_the_page_searches_for_the_persons_group_and_leaves_it_out(
     # asking her own group for an introduction: a notice, not a form the service refuses
     intro = ana.client.get(f"/introductions/new?to={org_id}").text
     assert 'id="own-target"' in intro and 'id="introduction-form"' not in intro
+
+
+def test_the_aligned_page_offers_introductions_and_knows_ones_own_group(
+    app: FastAPI, made: list[str]
+) -> None:
+    """Real data walk: a CSR manager's aligned list had no action on its cards; each profile had
+    to be opened to ask for an introduction. Signed in, each card asks, carrying the focus as
+    the need; one's own group says so instead."""
+    ana = confirmed(app)
+    org = add_group(ana, made)
+    org_id = str(org["id"])
+    company = ana.client.get("/v1/organisations", params={"sector": "business", "page_size": 1})
+    company_id = company.json()["items"][0]["id"]
+    params = {"sector": "community", "focus": "hive tools and pollinators for children"}
+    url = f"/organisations/{company_id}/aligned"
+    anonymous = TestClient(app).get(url, params=params).text
+    assert f'data-org-id="{org_id}"' in anonymous and "intro-link" not in anonymous
+    page = ana.client.get(url, params=params).text
+    assert f'data-org-id="{org_id}"' in page
+    own = re.split(r'class="aligned-item"|</ol>', page.split(f'data-org-id="{org_id}"', 1)[1])[0]
+    assert "Your group" in own and "intro-link" not in own
+    ben = confirmed(app)
+    add_group(ben, made, name=f"Garden Club {uuid.uuid4().hex[:6]}", description="A garden club.")
+    theirs = ben.client.get(url, params=params).text
+    link = re.search(rf'href="(/introductions/new\?to={org_id}&amp;need=[^"]+)"', theirs)
+    assert link is not None
+    form = ben.client.get(link.group(1).replace("&amp;", "&")).text
+    assert "hive tools and pollinators for children</textarea>" in form
