@@ -69,6 +69,10 @@ class Capability:
 # things for care, not care: equipment asked ("Our free clinic needs medical supplies" asked
 # health services alone, or clothing and household goods by meaning)
 _MEDICAL_THINGS = ("medical supplies", "medical supply", "medical equipment", "medical device")
+# buying from diverse suppliers moves and gives nothing: Intel's focus "supplier diversity:
+# buying from minority-owned and women-owned small businesses" made every card say "Does not
+# cover: distribution and logistics" (real data walk), and read clothing and household goods
+_DIVERSE_SUPPLIERS = ("supplier diversity", "diverse supplier", "minority-owned", "women-owned")
 # things a need asks for that are equipment or materials, though no stem names them: "need
 # water tanks, seeds and advice" after a drought asked only advice, "air purifiers" in a heat
 # wave read as energy (real data walks); in asks only, where the group wants the thing
@@ -257,7 +261,10 @@ CAPABILITIES: tuple[Capability, ...] = (
         # a wheelchair is equipment, not a ride ("We need wheelchairs" read as transport); a
         # cruise line's "travel services" are holidays (Carnival joined a coalition for "rides
         # to medical appointments", real data walk)
-        mistaken_for=("wheelchair", "mobility aid", "travel services", "leisure travel"),
+        mistaken_for=(
+            *("wheelchair", "mobility aid", "travel services", "leisure travel"),
+            *_DIVERSE_SUPPLIERS,
+        ),
     ),
     Capability(
         "regulatory",
@@ -541,7 +548,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         ),
         # "medical supplies" read as goods by meaning (its description names hygiene products),
         # so Dollar General was named for a free clinic's supplies (real data walk)
-        mistaken_for=(*_MEDICAL_THINGS, "medical suppl", "first aid"),
+        mistaken_for=(*_MEDICAL_THINGS, "medical suppl", "first aid", *_DIVERSE_SUPPLIERS),
     ),
     Capability(
         "energy",

@@ -48,6 +48,9 @@ _LEADING = {"to", "provide", "provides", "providing", "offer", "offers", "offeri
 # first words whose capability is seldom what the organisation is for: "To promote healthy
 # development" is no campaign
 _NOT_WHAT_IT_DOES = ("promot",)
+# an item that raises or seeks what it names offers none of it: "We raise money through
+# grants for local arts"
+_SEEKING = {"raise", "raises", "raising", "seek", "seeks", "seeking", "need", "needs"}
 # where the opening's list of what it does ends: "... OF APPRENTICE SHEET METAL WORKERS"
 _OPENING_END = re.compile(r"[.;:(]|\s(?:to|for|in|of|with|through|at|by|from|who|that)\s", re.I)
 _ITEMS = re.compile(r",|\band\b|\bor\b|&", re.I)
@@ -87,9 +90,10 @@ def opens_with(description: str, name: str = "") -> set[str]:
     found = capabilities.capabilities_in(words[0])
     opening = _OPENING_END.split(" " + " ".join(words) + " ", maxsplit=1)[0]
     for item in _ITEMS.split(opening):
-        head = item.split()[-1:] if item.split() else []
-        if head and not head[0].lower().startswith(_NOT_WHAT_IT_DOES):
-            found |= capabilities.capabilities_in(item) & capabilities.capabilities_in(head[0])
+        said = item.lower().split()
+        if not said or said[-1].startswith(_NOT_WHAT_IT_DOES) or set(said) & _SEEKING:
+            continue
+        found |= capabilities.capabilities_in(item) & capabilities.capabilities_in(said[-1])
     return found - _TOO_GENERAL
 
 

@@ -476,3 +476,18 @@ def test_help_to_reach_a_named_benefit_is_an_ask_for_public_programmes(
     assert {"public_programmes", "distribution"} <= snap
     assert "public_programmes" in medicaid
     assert "public_programmes" not in cold
+
+
+def test_buying_from_diverse_suppliers_asks_no_logistics(sample_engine: Engine) -> None:
+    """Real data walk: Intel's focus "supplier diversity: buying from minority-owned and
+    women-owned small businesses ..." was read as asking distribution and logistics (and
+    clothing and household goods), so every aligned card said "Does not cover: distribution and
+    logistics". A supply chain still is."""
+    focus = (
+        "supplier diversity: buying from minority-owned and women-owned small businesses and "
+        "social enterprises that hire people facing barriers to employment"
+    )
+    asked = sample_engine.read_need(Need(text=focus)).required
+    assert "distribution" not in asked and "goods" not in asked, asked
+    chain = "We need help with our supply chain and deliveries to rural stores"
+    assert "distribution" in sample_engine.read_need(Need(text=chain)).required

@@ -218,6 +218,7 @@ def test_a_mission_opening_with_other_words_is_read_as_before() -> None:
     assert opens_with(laborers) == {"jobs", "training"}  # each item of its list (T4)
     assert opens_with("To provide child care and healthy meals to families") == {"food_supply"}
     assert opens_with("To provide educational programs to children") == {"training"}
+    assert opens_with("To raise funds for nonprofits in Wilmington, DE") == set()  # it seeks
     # a company's description opens with its name: "Rentals" there is no housing (T4)
     rentals = "United Rentals, Inc., through its subsidiaries, operates as an equipment rental"
     assert opens_with(rentals, "United Rentals, Inc.") == set()
