@@ -212,7 +212,8 @@ async def submit(
     within: Annotated[str, Form(max_length=12)] = "",
     # the signed-in person's group the search is for (api.web.searching_as); absent: their
     # first group
-    as_org: Annotated[str | None, Form(max_length=128)] = None,
+    # (a long value is refused by `requester_of` in the form's words, not by a bare 422)
+    as_org: Annotated[str | None, Form(max_length=1000)] = None,
 ) -> Response:
     form = {
         "text": text,
@@ -233,7 +234,9 @@ async def submit(
 
     def work() -> tuple[Recommendation, str]:
         need = need_from_form(form)
-        requester = requester_of(groups, as_org)
+        # signed out since the form was drawn: a search for no group, not an error about a
+        # choice the page no longer shows
+        requester = requester_of(groups, as_org) if person is not None else None
         if requester is not None:
             need = need.model_copy(update={"requester_id": requester})
         rec = engine.recommend(need, limit=RESULT_LIMIT)

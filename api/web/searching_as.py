@@ -2,9 +2,10 @@
 
 The group chosen is the need's requester, as `requester_id` is for POST /v1/recommendations:
 it is left out of its own results (a walk on real data found an organiser's new group first
-in her own coalition, "0 km away", and its introduction link asking itself), and partners
-that gain from what it offers rank higher. A person's other groups may still be shown; their
-cards say "Your group" instead of offering an introduction (`own_ids`).
+in her own coalition, "0 km away", and its introduction link asking itself), and the cards say
+what partners would gain from what it offers (the default weights do not rank by it). A
+person's other groups may still be shown; their cards say "Your group" instead of offering
+marks or an introduction (`own_ids`).
 """
 
 from __future__ import annotations

@@ -319,6 +319,9 @@ def test_the_page_searches_for_the_persons_group_and_leaves_it_out(
     assert f"/organisations/{org_id}" in looking
     assert 'class="introduce own-group">Your group<' in looking
     assert f"/introductions/new?to={org_id}&amp;" not in looking
+    # nothing to mark on one's own card (a walk found "Contacted" beside "Your group")
+    card = looking.split(f'data-org-id="{org_id}"', 1)[1].split("</article>", 1)[0]
+    assert 'name="outcome"' not in card
     # another person's search sees the group as a partner to ask
     ben = confirmed(app)
     assert f"/introductions/new?to={org_id}&amp;" in _search(ben)
@@ -328,6 +331,15 @@ def test_the_page_searches_for_the_persons_group_and_leaves_it_out(
         data={"csrf_token": page_csrf(looking), "text": BEEKEEPERS, "as_org": "org_notmine"},
     )
     assert r.status_code == 422 and "Searching for: you are not a member" in r.text
+    r = ana.client.post(
+        "/",
+        data={"csrf_token": page_csrf(looking), "text": BEEKEEPERS, "as_org": "x" * 300},
+    )
+    assert r.status_code == 422 and "Searching for: you are not a member" in r.text
+    # signed out since the form was drawn: a search for no group, no error about the choice
+    anonymous = TestClient(app)
+    r = anonymous.post("/", data={"text": BEEKEEPERS, "as_org": org_id})
+    assert r.status_code == 200 and f"/organisations/{org_id}" in r.text
     # asking her own group for an introduction: a notice, not a form the service refuses
     intro = ana.client.get(f"/introductions/new?to={org_id}").text
     assert 'id="own-target"' in intro and 'id="introduction-form"' not in intro
