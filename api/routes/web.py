@@ -400,6 +400,7 @@ async def feedback(
     records: RecordsDep,
     principal: PrincipalDep,
     person: OptionalPersonDep,
+    state: StateDep,
     recommendation_id: Annotated[str, Form(min_length=1, max_length=64)],
     organisation_id: Annotated[str, Form(min_length=1, max_length=128)],
     outcome: Annotated[Outcome, Form()],
@@ -410,6 +411,15 @@ async def feedback(
     the ranking nothing (training.history skips it), so the answer says so (`counted`); so is
     a signed-in person's until their e-mail is confirmed (`unconfirmed`)."""
     wants_json = "application/json" in request.headers.get("accept", "")
+    if person is not None and organisation_id in own_ids(
+        await memberships_of(state.claims, person)
+    ):
+        # a member's mark on its own group would teach the ranking that the group fits its
+        # own needs (the cards offer none; a form kept from before, or a script, still could)
+        detail = "that organisation is your own group: marks are for partners"
+        if wants_json:
+            return JSONResponse({"ok": False, "detail": detail}, status_code=422)
+        return error_page(request, 422, detail[0].upper() + detail[1:] + ".")
     try:
         row = await anyio.to_thread.run_sync(
             lambda: records.add_feedback(

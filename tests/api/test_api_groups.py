@@ -322,6 +322,16 @@ def test_the_page_searches_for_the_persons_group_and_leaves_it_out(
     # nothing to mark on one's own card (a walk found "Contacted" beside "Your group")
     card = looking.split(f'data-org-id="{org_id}"', 1)[1].split("</article>", 1)[0]
     assert 'name="outcome"' not in card
+    looked = re.search(r'data-recommendation-id="([^"]+)"', looking)
+    assert looked is not None
+    mark = {
+        "csrf_token": page_csrf(looking),
+        "recommendation_id": looked.group(1),
+        "organisation_id": org_id,
+        "outcome": "contacted",
+    }
+    r = ana.client.post("/feedback", data=mark, headers={"accept": "application/json"})
+    assert r.status_code == 422 and "your own group" in r.json()["detail"]
     # another person's search sees the group as a partner to ask
     ben = confirmed(app)
     assert f"/introductions/new?to={org_id}&amp;" in _search(ben)
