@@ -122,9 +122,6 @@ REBUILD = f"{FILLED_ON_USE} until `matcher build` saves them"
 ORG_INDEX = "organisations"
 HISTORY = "history"  # the score component the partnership-history model adds
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data"
-# companies read exactly per company whose clauses a request reads, in a large catalog (the
-# closest `offering_candidates` by profile are a cheap pre-filter themselves)
-OWNER_MARGIN = 2
 
 
 @dataclass
@@ -1072,10 +1069,10 @@ class Engine:
         if owners.size <= cap:
             return owners
         at = rows[owners]
-        # a large catalog's coarse copy picks OWNER_MARGIN * cap rows to read exactly
+        # the closest by profile are only a pre-filter: a large catalog's coarse copy picks
+        # them alone (re-reading 2 x cap of them exactly cost 0.4 of 12 ms a request at 100k)
         if shared is not None:
-            picked, _, _ = shared.best_of(at, cap, margin=OWNER_MARGIN, spread=False)
-            return np.sort(owners[picked])
+            return owners[shared.nearest(at, cap)]
         sims = row_dot(self.catalog.vectors, q, at)
         return np.sort(owners[np.argpartition(-sims, cap - 1)[:cap]])
 

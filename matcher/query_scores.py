@@ -129,6 +129,16 @@ class QueryScores:
         order = top_indexes(exact, k)
         return picked[order], exact[order], self.spread(rows) if spread else (0.0, 1.0)
 
+    def nearest(self, rows: np.ndarray, k: int) -> np.ndarray:
+        """Indexes into `rows` of k of them close to the query, ascending, for a pre-filter
+        whose order is not shown: with a coarse copy, the k it ranks highest (no row read
+        exactly); without one, the exact top k."""
+        if rows.size <= k:
+            return np.arange(rows.size)
+        if self._coarse is None:
+            return np.sort(top_indexes(self.dense.at(rows), k))
+        return self._coarse.preselect(self._coarse_all(self._coarse), rows, k)
+
     def spread(self, rows: np.ndarray) -> tuple[float, float]:
         """The mean and standard deviation of the cosine over `rows` not read whole, from an
         evenly spaced sample. With a coarse copy: the coarse scores' over every row plus the

@@ -104,6 +104,26 @@ def test_best_of_finds_the_exact_top_k_reading_few_rows() -> None:
         )
 
 
+def test_a_pre_filter_is_picked_by_the_copy_alone_without_reading_rows_exactly() -> None:
+    x = low_rank(20_000, 96, seed=7)  # the copy holds these rows whole: its top k is exact
+    cat = catalog_of(x)
+    cat.fit_coarse()
+    rows = np.arange(1, 20_000, 3)
+    shared = QueryScores(cat, x[8], "t")
+    picked = shared.nearest(rows, 50)
+    assert np.all(np.diff(picked) > 0)  # ascending indexes into rows
+    assert set(rows[picked].tolist()) == set(exact_best(cat, x[8], rows, 50).tolist())
+    memo = shared.dense._values
+    assert memo is None or bool(np.isnan(memo).all())  # no row was read exactly
+    # without a copy: the exact top k
+    plain = QueryScores(catalog_of(x[:3000]), x[8], "t")
+    few = np.arange(0, 3000, 2)
+    assert set(few[plain.nearest(few, 20)].tolist()) == set(
+        exact_best(plain.catalog, x[8], few, 20).tolist()
+    )
+    assert plain.nearest(few[:5], 20).tolist() == [0, 1, 2, 3, 4]
+
+
 def test_the_spread_is_estimated_closer_than_its_sample_alone_would() -> None:
     # clustered full-rank rows: the copy holds most, not all, of each row
     rng = np.random.default_rng(6)
