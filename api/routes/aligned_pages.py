@@ -13,15 +13,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.aligned_area import aligned_area
+from api.aligned_area import aligned_area, aligned_matches
 from api.deps import EngineDep, OptionalPersonDep, PrincipalDep, StateDep
 from api.web.distance import WITHIN_KM, read_within  # the distances offered (the home page's too)
 from api.web.errors import error_page
 from api.web.render import context, templates
 from api.web.searching_as import memberships_of, own_ids
-from matcher.domain import FOCUS_MAX, SECTORS, Match, Sector, home_need
+from matcher.domain import FOCUS_MAX, SECTORS, Match, Sector
 from matcher.errors import NotFoundError, PlaceError, ValidationError
-from matcher.score import GAIN_REASON, focus_voice
+from matcher.score import GAIN_REASON
 
 router = APIRouter(include_in_schema=False)
 
@@ -84,21 +84,11 @@ async def aligned(
         found = aligned_area(org, place, within)
     except PlaceError as exc:
         return error_page(request, 422, f"Place: {exc.message}")
-    spot, area, placed, near = found.spot, found.filters, found.placed, found.near
-    home_region, where = found.home_region, found.where
+    placed, near, home_region, where = found.placed, found.near, found.home_region, found.where
     limit = ALIGNED_FETCH_NEAR if near else ALIGNED_LIMIT
-    # the page shows a focus, not a need: its reasons speak of the focus, placed at `where`
-    # ("matches the need" and "(asked: 'food insecurity')", real data walk)
-    voice = focus_voice(org.name, where)
 
     def work() -> list[Match]:
-        if not focus:
-            return engine.match(org_id, sectors=wanted, filters=area, limit=limit, around=spot)
-        need = found.placed_need(home_need(org, focus))
-        filters = area.model_copy(
-            update={"sectors": [Sector(s) for s in wanted or ()], "exclude_ids": [org.id]}
-        )
-        return engine.recommend(need, filters=filters, limit=limit, voice=voice).results
+        return aligned_matches(engine, org, found, focus=focus, sectors=wanted, limit=limit)
 
     try:
         matches: list[Match] | None = await state.compute(work)

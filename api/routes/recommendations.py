@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from api.aligned_area import aligned_area
+from api.aligned_area import aligned_area, aligned_matches
 from api.deps import EngineDep, ReaderDep, RecordsDep, StateDep
 from api.problems import ApiProblem, FieldError, problem_responses
 from api.routes.needs import NeedId, find_need
@@ -21,8 +21,7 @@ from api.schemas import (
 )
 from api.security import Principal
 from api.views import match_view, recommendation_json
-from matcher.domain import FOCUS_MAX, Filters, Need, Sector, home_need
-from matcher.score import focus_voice
+from matcher.domain import FOCUS_MAX, Filters, Need, Sector
 
 router = APIRouter(tags=["recommendations"])
 
@@ -159,17 +158,7 @@ def matches(
     if focus and len(focus) < 3:
         raise ApiProblem(422, "focus: say in a few words what you would support")
     area = aligned_area(org, place, radius_km)  # PlaceError: 422 naming the candidates
-    if focus:
-        need = area.placed_need(home_need(org, focus))
-        filters = area.filters.model_copy(
-            update={"sectors": [Sector(s) for s in wanted or ()], "exclude_ids": [org.id]}
-        )
-        voice = focus_voice(org.name, area.where)
-        found = engine.recommend(need, filters=filters, limit=limit, voice=voice).results
-    else:
-        found = engine.match(
-            org_id, sectors=wanted, filters=area.filters, limit=limit, around=area.spot
-        )
+    found = aligned_matches(engine, org, area, focus=focus, sectors=wanted, limit=limit)
     return MatchList(
         organisation_id=org_id,
         model_version=engine.model_version,
