@@ -9,6 +9,11 @@ benefit is covered only by an organisation whose profile names it (`named_in`), 
 programme does (the Food and Nutrition Service runs the Supplemental Nutrition Assistance
 Program, which its description never names).
 
+The programmes counted are all of the organisation's, not only the one closest to the need:
+the Food and Nutrition Service's closest programme to a pantry's need is "Team Nutrition
+Grants", yet it runs SNAP; a group listing "help enrolling people in SNAP" beside a text that
+never names it found no one covering it (real data walk, Albuquerque).
+
 Each benefit is a bit; `named_in` gives a profile's bits, `asked_in` an ask's. In profiles an
 acronym counts in capitals only ("Snap-on" names no SNAP); in asks, as the capability reads them,
 in any case.
@@ -18,6 +23,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matcher.domain import Organisation
 
 # the capability a named benefit asks (matcher.capabilities)
 CAPABILITY = "public_programmes"
@@ -71,8 +83,54 @@ def named_in(text: str) -> int:
     return _bits(text, _IN_PROFILES) if text else 0
 
 
+def share_named(title: str, bits: int) -> float:
+    """How much of a programme's title is the name of one of the benefits `bits` (1.0: the
+    title is the name): "Temporary Assistance for Needy Families" is the benefit itself, the
+    "ARRA - Emergency Contingency Fund for Temporary Assistance for Needy Families (TANF) State
+    Program" a fund beside it."""
+    best = 0
+    for key, pattern in _IN_PROFILES.items():
+        if BITS[key] & bits:
+            best = max([best, *(len(m.group(0)) for m in pattern.finditer(title))])
+    return best / max(len(title.strip()), 1)
+
+
 def asked_in(required: Mapping[str, str]) -> int:
     """The benefits the need's ask for public programmes names, as bits (0: it names none, and
     any organisation offering public programmes covers it)."""
     asked = required.get(CAPABILITY)
     return _bits(asked, _IN_ASKS) if asked else 0
+
+
+def of_profile(org: Organisation) -> int:
+    """The benefits an organisation's profile names (its name, description and offers)."""
+    return named_in(" ".join([org.name, org.description, *org.offers]))
+
+
+@dataclass(frozen=True)
+class AskedBenefits:
+    """A request's ask naming benefits: their bits, and per catalog position of an organisation
+    running a programme that names one, that programme's title."""
+
+    bits: int
+    programmes: Mapping[int, str]
+
+    def named(self, profile_bits: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """Per position: whether its profile (`profile_bits`, the positions' `benefits_`
+        column) or one of its programmes names a benefit asked."""
+        runs = np.fromiter(self.programmes, dtype=np.int64, count=len(self.programmes))
+        return ((profile_bits & self.bits) != 0) | np.isin(positions, runs)
+
+    def offers(
+        self, offers: Mapping[str, str], profile_bits: int, position: int
+    ) -> Mapping[str, str]:
+        """One partner's `offers` as they answer this ask: public programmes kept when its
+        profile names a benefit asked; said as its programme that does ("Supplemental Nutrition
+        Assistance Program", not "public programme funding" beside a closest programme
+        "Team Nutrition Grants"); else left out."""
+        if CAPABILITY not in offers or profile_bits & self.bits:
+            return offers
+        title = self.programmes.get(position)
+        if title is not None:
+            return {**offers, CAPABILITY: title}
+        return {k: v for k, v in offers.items() if k != CAPABILITY}

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from matcher import evidence
+from matcher import benefits, evidence
 from matcher.artifacts import (
     IndexArtifact,
     generation_dir,
@@ -1113,8 +1113,24 @@ class Engine:
             history_proba=proba,
             hits=hits,
             offered=offered,
+            asked_benefits=self._asked_benefits(required, q),
         )
         return score_all(self._score_columns(), positions, cands.fused, rel, dist, inputs)
+
+    def _asked_benefits(
+        self, required: Mapping[str, str], q: np.ndarray | None
+    ) -> benefits.AskedBenefits | None:
+        """The benefits the need's ask names and who runs a programme naming one, the one
+        closest to the need (`q`) for each (None: it names none). Call under the read lock."""
+        bits = benefits.asked_in(required)
+        if not bits:
+            return None
+        runs = {
+            pos: title
+            for owner, title in self.programmes.naming(bits, q).items()
+            if (pos := self.catalog.position_of_id(owner)) is not None
+        }
+        return benefits.AskedBenefits(bits, runs)
 
     def _score_columns(self) -> ScoreColumns:
         """The scoring columns of the current catalog (new when it or what offers and the
@@ -1475,7 +1491,9 @@ class Engine:
                 )
             coalition = settle_gaps(
                 coalition,
-                HelpSought(required, parts, clause_vecs, need, floor),
+                HelpSought(
+                    required, parts, clause_vecs, need, floor, self._asked_benefits(required, q)
+                ),
                 self.catalog,
                 self._score_columns(),
                 by_sector,
@@ -1650,6 +1668,7 @@ class Engine:
                     distance_km=d,
                     weights=self.weights,
                     scale_km=self.settings.proximity_scale_km,
+                    asked_benefits=self._asked_benefits(entry.required, entry.vector),
                 )
                 out.append(
                     (

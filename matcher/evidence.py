@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from matcher.benefits import named_in, share_named
 from matcher.capabilities import capabilities_in, surely_asked
 from matcher.places.words import states_named
 
@@ -132,9 +133,35 @@ class Programmes:
         # the programmes whose title names the states they are for ("Nutrition Assistance For
         # Puerto Rico"), and those states
         self.placed_ = {i: named for i, t in enumerate(self.titles_) if (named := states_named(t))}
+        # the programmes whose title names public benefits (matcher.benefits): index -> bits
+        self.naming_benefits_ = {
+            i: bits for i, t in enumerate(self.titles_) if (bits := named_in(t))
+        }
 
     def __len__(self) -> int:
         return len(self.owners_)
+
+    def naming(self, bits: int, query: np.ndarray | None) -> dict[str, str]:
+        """Owner -> the title of its programme that is most nearly one of the benefits `bits`
+        (`benefits.share_named`; then the closest to `query`): the Food and Nutrition Service
+        has fourteen naming SNAP, the first "SNAP-Ed Toolkit", the one closest to a pantry's
+        need "Team Nutrition Grants"; its "Supplemental Nutrition Assistance Program" is
+        named."""
+        found = [i for i, named in self.naming_benefits_.items() if named & bits]
+        if not found:
+            return {}
+        sims = (
+            self.vectors_[found] @ np.asarray(query, dtype=np.float32)
+            if query is not None
+            else np.zeros(len(found))
+        )
+        out: dict[str, tuple[float, float, str]] = {}
+        for i, sim in zip(found, sims.tolist(), strict=True):
+            owner, title = self.owners_[i], self.titles_[i]
+            rank = (share_named(title, bits), sim, title)
+            if owner not in out or rank[:2] > out[owner][:2]:
+                out[owner] = rank
+        return {owner: title for owner, (_, _, title) in out.items()}
 
     def best(self, query: np.ndarray, region: str | None = None) -> dict[str, ProgrammeHit]:
         """Per owner, its programme closest to the query; with the need's `region` (a state

@@ -81,7 +81,7 @@ def offered_elsewhere(
     scale_km: float,
     floor: float = -np.inf,
     asked_closeness: Mapping[str, Callable[[np.ndarray], np.ndarray]] | None = None,
-    benefits_asked: int = 0,
+    asked_benefits: benefits.AskedBenefits | None = None,
 ) -> dict[str, OfferedElsewhere]:
     """capability -> the allowed organisation offering it that is closest to the need, for each
     of `gaps` some allowed row offers: by `closeness` (cosine of catalog positions to the
@@ -104,9 +104,9 @@ def offered_elsewhere(
     point = (need.lat, need.lon) if need.lat is not None and need.lon is not None else None
     for j, cap in enumerate(keys):
         candidates = rows[offers[:, j]]
-        if cap == benefits.CAPABILITY and benefits_asked:
-            # an ask naming a benefit: only a profile naming it offers that help
-            candidates = candidates[(columns.benefits_[candidates] & benefits_asked) != 0]
+        if cap == benefits.CAPABILITY and asked_benefits is not None:
+            # an ask naming a benefit: only a profile or programme naming it offers that help
+            candidates = candidates[asked_benefits.named(columns.benefits_[candidates], candidates)]
         close = closeness(candidates) if candidates.size else np.zeros(0, np.float32)
         by_ask = (asked_closeness or {}).get(cap)
         if by_ask is not None and candidates.size:
@@ -180,6 +180,7 @@ class HelpSought:
     clause_vecs: np.ndarray
     need: Need
     floor: float
+    asked_benefits: benefits.AskedBenefits | None = None  # the benefits the ask names
 
 
 def settle_gaps(
@@ -217,7 +218,7 @@ def settle_gaps(
             scale_km,
             sought.floor,
             by_ask,
-            benefits.asked_in(sought.required),
+            sought.asked_benefits,
         )
         named = {c: o for c, o in found.items() if c in unshown}
         named.update(offered_by_candidates(catalog, per_role, unshown, named))

@@ -59,11 +59,17 @@ def reasons_need(need: Need, topic: str | None = None) -> Need:
     return need if topic == need.text else need.model_copy(update={"text": topic})
 
 
+def _asked_in(item: str) -> set[str]:
+    """The capabilities one item of listed help names: as in a profile, and by the words sure
+    only in asks ("help enrolling people in SNAP" named none, and was said back as unread)."""
+    return capabilities.capabilities_in(item) | capabilities.surely_asked(item)
+
+
 def listed_help(need: Need) -> dict[str, str]:
     """The need's listed required help that names a capability, mapped to its keys."""
     out: dict[str, str] = {}
     for item in need.required_capabilities:
-        for key in sorted(capabilities.capabilities_in(item)):
+        for key in sorted(_asked_in(item)):
             out.setdefault(key, item if item != key else capabilities.label(key))
     return out
 
@@ -72,7 +78,7 @@ def unread_help(need: Need) -> list[str]:
     """The need's listed required help that names no capability ("asdf", "a miracle"): never
     an ask no one could cover (it made every coalition fall short and read as a gap no
     organisation fills, real data walk), but said back so the group can name it otherwise."""
-    return [item for item in need.required_capabilities if not capabilities.capabilities_in(item)]
+    return [item for item in need.required_capabilities if not _asked_in(item)]
 
 
 def required_capabilities(need: Need) -> dict[str, str]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from matcher import capabilities
+from matcher import benefits, capabilities
 from matcher.catalog import Profile
 from matcher.domain import Need, utcnow
 from matcher.evidence import ProgrammeHit
@@ -219,10 +219,15 @@ def score_candidate(
     scale_km: float,
     now: datetime | None = None,
     offers: Mapping[str, str] | None = None,
+    asked_benefits: benefits.AskedBenefits | None = None,
 ) -> Scored:
     """`offers`: what the partner offers (capability -> its phrase, "" when read from its
-    profile by meaning); its listed offers when not given."""
+    profile by meaning); its listed offers when not given. An ask naming a public benefit is
+    covered only by a partner whose profile or programmes name it (`asked_benefits`, the
+    request's: matcher.benefits)."""
     offers = prof.offers if offers is None else offers
+    if asked_benefits is not None:
+        offers = asked_benefits.offers(offers, benefits.of_profile(prof.org), position)
     covers = {c: offers[c] for c in required if c in offers}
     coverage = len(covers) / len(required) if required else NEUTRAL
     giver = requester.offers if requester is not None else IMPLIED_REQUESTER_OFFERS

@@ -110,15 +110,15 @@ class _Explain:
     requester: Profile | None
     hits: Mapping[str, ProgrammeHit] | None
     offered: Mapping[str, tuple[float, str]] | None = None  # a company's closest clause
-    # positions whose public programmes do not cover the benefit the need names (_unnamed)
-    unnamed: frozenset[int] = frozenset()
+    asked_benefits: benefits.AskedBenefits | None = None  # the benefits the ask names
 
     def scored(self, r: Ranked, i: int) -> Scored:
         pos = int(r.positions[i])
         prof = self.columns.catalog.profile(pos)
-        offers = self.columns.offers_at(pos)
-        if pos in self.unnamed:
-            offers = {k: v for k, v in offers.items() if k != benefits.CAPABILITY}
+        offers: Mapping[str, str] = self.columns.offers_at(pos)
+        if self.asked_benefits is not None:
+            bits = int(self.columns.benefits_[pos])
+            offers = self.asked_benefits.offers(offers, bits, pos)
         covers = {c: offers[c] for c in self.required if c in offers}
         giver = self.requester.offers if self.requester is not None else IMPLIED_REQUESTER_OFFERS
         needs = prof.needs
@@ -162,6 +162,7 @@ class Inputs:
     history_proba: np.ndarray | None = None  # P(org | need) by model column
     hits: Mapping[str, ProgrammeHit] | None = None
     offered: Mapping[str, tuple[float, str]] | None = None  # org id -> (score, clause)
+    asked_benefits: benefits.AskedBenefits | None = None  # the benefits the ask names
 
 
 def score_all(
@@ -234,7 +235,7 @@ def score_all(
             x.requester,
             x.hits,
             x.offered,
-            frozenset(positions[unnamed].tolist()),
+            x.asked_benefits,
         ),
         history_evidence(x.history_proba.size) if x.history_proba is not None else float("inf"),
     )
@@ -242,20 +243,12 @@ def score_all(
 
 def _unnamed(cols: ScoreColumns, positions: np.ndarray, x: Inputs) -> np.ndarray:
     """The candidates whose offer of public programmes does not cover this need's ask for
-    them, since the ask names a benefit their profile and related programme do not name
+    them, since the ask names a benefit their profile and programmes do not name
     (matcher.benefits)."""
-    asked = benefits.asked_in(x.required)
     col = cols.caps.get(benefits.CAPABILITY)
-    if not asked or col is None:
+    if x.asked_benefits is None or col is None:
         return np.zeros(positions.size, dtype=bool)
-    named = (cols.benefits_[positions] & asked) != 0
-    if x.hits:
-        runs = [
-            cols.catalog.position_of_id(org_id)
-            for org_id, hit in x.hits.items()
-            if benefits.named_in(hit.title) & asked
-        ]
-        named |= np.isin(positions, [p for p in runs if p is not None])
+    named = x.asked_benefits.named(cols.benefits_[positions], positions)
     return cols.offers_[positions, col] & ~named
 
 

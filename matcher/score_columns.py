@@ -289,7 +289,7 @@ class ScoreColumns:
             )
         self.focus_[pos, : len(codes)] = codes
         self.history_[pos] = self.history_column.get(org.id, -1)
-        self.benefits_[pos] = benefits.named_in(" ".join([org.name, org.description, *org.offers]))
+        self.benefits_[pos] = benefits.of_profile(org)
 
 
 def _rows(saved: np.ndarray, empty: np.ndarray, n: int, *, copy: bool = False) -> np.ndarray:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from matcher import benefits
 from matcher.domain import Need, Organisation
 from matcher.engine import Engine
+from matcher.evidence import Programmes
+from matcher.need_reading import listed_help, unread_help
 from matcher.settings import Settings
 
 PORTLAND = (45.52, -122.68)
@@ -131,3 +134,96 @@ def test_benefits_named_in_profiles_and_asks() -> None:
     assert benefits.asked_in({"public_programmes": "help enrolling people in snap"}) == snap
     assert benefits.asked_in({"public_programmes": "help with public programmes"}) == 0
     assert benefits.asked_in({"funding": "money for SNAP outreach"}) == 0
+
+
+def test_needs_an_agency_could_help_with_apply_the_same_rule(engine: Engine) -> None:
+    """`needs_for` (the needs an organisation could help with) scored by the one-candidate
+    reference, which did not apply the rule: the disaster agency "covered" a group's ask for
+    help enrolling families in SNAP with its 'public programme funding'; the agency running
+    SNAP (its programme names it) still covers it."""
+    engine.create_need(
+        Need(
+            id="pantry-snap",
+            text="Families go hungry; we need help enrolling people in SNAP.",
+            required_capabilities=["help enrolling people in SNAP"],
+            city="Portland",
+            region="OR",
+        )
+    )
+
+    def coverage(org_id: str) -> float:
+        found = [m for m in engine.needs_for(org_id, limit=50) if m.id == "pantry-snap"]
+        assert found, org_id
+        return found[0].components["coverage"]
+
+    assert coverage("fema") == 0.0
+    assert coverage("fns") == 1.0
+
+
+def test_listed_help_naming_a_benefit_is_read_as_an_ask_for_it() -> None:
+    """Listed help was read with a profile's words only: "help enrolling people in SNAP"
+    named no capability, was said back as unread, and the stored need asked only what its text
+    did (food supply)."""
+    need = Need(
+        text="Families go hungry.",
+        required_capabilities=["help enrolling people in SNAP", "a bed for the night"],
+    )
+    snap, bed = need.required_capabilities  # as the need keeps them
+    assert listed_help(need) == {"public_programmes": snap, "housing": bed}
+    assert unread_help(need) == []
+    odd = Need(text="Families go hungry.", required_capabilities=["a miracle"])
+    assert unread_help(odd) == ["a miracle"]
+
+
+def test_any_programme_of_the_agency_naming_the_benefit_counts(engine: Engine) -> None:
+    """Real data walk (Albuquerque): a pantry listing "help enrolling people in SNAP" beside
+    a text about school nutrition found no one covering it: the Food and Nutrition Service's
+    programme closest to the text was "Team Nutrition Grants", and only that one was read."""
+    engine.create_need(
+        Need(
+            id="team-nutrition",
+            kind="programme",
+            requester_id="fns",
+            title="Team Nutrition Grants",
+            text="Team Nutrition Grants: nutrition education for school children and cooks",
+        )
+    )
+    need = Need(
+        text="Our school children need nutrition education and healthier school meals.",
+        required_capabilities=["help enrolling people in SNAP"],
+        city="Portland",
+        region="OR",
+    )
+    rec = engine.recommend(need, limit=10)
+    fns = next(m for ms in rec.by_sector.values() for m in ms if m.id == "fns")
+    assert any("Team Nutrition" in r for r in fns.reasons)  # the closest programme
+    assert benefits.CAPABILITY in fns.covers
+    # said as the programme that names it, not "public programme funding"
+    assert any("Supplemental Nutrition Assistance Program'" in r for r in fns.reasons)
+    assert benefits.CAPABILITY not in rec.coalition.gaps
+
+
+def test_the_programme_named_is_the_one_that_is_most_nearly_the_benefit() -> None:
+    """Real data: the Food and Nutrition Service runs fourteen programmes naming SNAP; the card
+    named "SNAP-Ed Toolkit" (the first) and then "ARRA - Emergency Contingency Fund for
+    Temporary Assistance ..." for a TANF ask (the closest to the need)."""
+    titles = [
+        "SNAP-Ed Toolkit",
+        "Supplemental Nutrition Assistance Program",
+        "Team Nutrition Grants",
+        "ARRA - Emergency Contingency Fund for Temporary Assistance for Needy Families (TANF)",
+        "Temporary Assistance for Needy Families",
+    ]
+    owners = ["fns", "fns", "fns", "acf", "acf"]
+    vectors = np.eye(5, dtype=np.float32)
+    progs = Programmes(owners, [f"p{i}" for i in range(5)], titles, vectors)
+    # the need sits nearest the toolkit and the fund
+    query = np.asarray([1.0, 0.1, 0.9, 1.0, 0.1], dtype=np.float32)
+    snap, tanf = benefits.BITS["snap"], benefits.BITS["tanf"]
+    assert progs.naming(snap, query) == {"fns": "Supplemental Nutrition Assistance Program"}
+    assert progs.naming(tanf, query) == {"acf": "Temporary Assistance for Needy Families"}
+    assert progs.naming(snap | tanf, None) == {
+        "fns": "Supplemental Nutrition Assistance Program",
+        "acf": "Temporary Assistance for Needy Families",
+    }
+    assert progs.naming(benefits.BITS["wic"], query) == {}

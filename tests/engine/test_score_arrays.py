@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from matcher import benefits
 from matcher.catalog import Profile
 from matcher.coalition_stage import COALITION_POOL, PER_SECTOR
 from matcher.domain import Filters, Need, Sector
@@ -53,6 +54,7 @@ def reference(
     required: dict[str, str],
     requester: Profile | None,
     q: np.ndarray,
+    seen: dict[str, int],
 ) -> list[Scored]:
     """What Engine._score computed before the arrays: one score_candidate per candidate."""
     positions = cands.positions
@@ -77,6 +79,11 @@ def reference(
             scale_km=eng.settings.proximity_scale_km,
             now=NOW,
             offers=offers[j],
+            asked_benefits=eng._asked_benefits(required, q),
+        )
+        # an offer of public programmes that does not cover an ask naming a benefit
+        seen["gated"] += benefits.CAPABILITY in required and (benefits.CAPABILITY in offers[j]) > (
+            benefits.CAPABILITY in s.covers
         )
         s.relevance = relevance(float(cands.dense[j]), *(float(e[j]) for e in extra))
         out.append(s)
@@ -100,7 +107,17 @@ def random_need(eng: Engine, rng: random.Random) -> tuple[Need, Profile | None, 
     fields: dict[str, object] = {"text": rng.choice(texts)}
     if rng.random() < 0.4:
         fields["required_capabilities"] = rng.sample(
-            ["funding", "volunteers", "food", "transport", "legal advice", "space", "data"],
+            [
+                "funding",
+                "volunteers",
+                "food",
+                "transport",
+                "legal advice",
+                "space",
+                "data",
+                "help families apply for SNAP benefits",
+                "public programme grants",
+            ],
             rng.randint(1, 3),
         )
     kind = rng.choice(["point", "point", "city", "region", "country", "none"])
@@ -121,7 +138,7 @@ def random_need(eng: Engine, rng: random.Random) -> tuple[Need, Profile | None, 
 
 def compare(eng: Engine, rounds: int, seed: int) -> dict[str, int]:
     rng = random.Random(seed)
-    seen = {"requester": 0, "placed": 0, "history": 0, "candidates": 0}
+    seen = {"requester": 0, "placed": 0, "history": 0, "candidates": 0, "gated": 0}
     for _ in range(rounds):
         need, requester, f = random_need(eng, rng)
         topic = query_text(need)
@@ -130,7 +147,7 @@ def compare(eng: Engine, rounds: int, seed: int) -> dict[str, int]:
         with eng._lock.read():
             signals, hits, _ = eng._signals(q, eng.reader.clause_vectors(topic))
             cands = eng._retrieve(q, topic, eng._effective_filters(need, f), None, signals)
-            want = reference(eng, need, cands, required, requester, q)
+            want = reference(eng, need, cands, required, requester, q, seen)
             got = eng._score(need, cands, required, requester, q, hits, NOW)
         assert isinstance(got, Ranked) and len(got) == len(want)
         assert got.positions.tolist() == [s.position for s in want]
@@ -153,6 +170,7 @@ def test_array_scores_equal_the_per_candidate_reference(hashing_engine: Engine) 
     seen = compare(hashing_engine, rounds=60, seed=1)
     # the cases the comparison must have gone through
     assert seen["requester"] >= 5 and seen["placed"] >= 5 and seen["candidates"] >= 3000
+    assert seen["gated"] >= 5  # offers of public programmes not covering a named benefit
 
 
 def test_array_scores_equal_the_reference_with_a_history_model(hashing_engine: Engine) -> None:
