@@ -71,19 +71,40 @@ async def aligned(
     chosen = sector or default_sector(org.sector.value)
     wanted = None if chosen == ALL else [chosen]
     focus = focus.strip()
+
+    def form_error(message: str, candidates: list[str] | None = None) -> Response:
+        """The page again with its form as typed and what to change (a bare error page's
+        link went back to the home page, real data walk)."""
+        ctx = context(
+            request,
+            org=org,
+            matches=None,
+            wide=[],
+            chosen=chosen,
+            choices=(*SECTORS, ALL),
+            focus=focus,
+            within=None,
+            within_choices=WITHIN_KM if org.lat is not None and org.lon is not None else (),
+            place=place.strip(),
+            where=org.city or org.region or "its home",
+            errors=[message],
+            candidates=(candidates or [])[:8],
+        )
+        return templates.TemplateResponse(request, "aligned.html", ctx, 422)
+
     if focus and len(focus) < 3:
-        return error_page(request, 422, "focus: say in a few words what you would support.")
+        return form_error("Focus: say in a few words what you would support.")
     try:
         radius = read_within(distance)
     except ValidationError:
         offered = ", ".join(f"{km} km" for km in WITHIN_KM)
-        return error_page(request, 422, f"Distance: choose any distance or within {offered}.")
+        return form_error(f"Distance: choose any distance or within {offered}.")
     within = None if radius is None else max(1, round(radius))
 
     try:
         found = aligned_area(org, place, within)
     except PlaceError as exc:
-        return error_page(request, 422, f"Place: {exc.message}")
+        return form_error(f"Place: {exc.message}", [str(c) for c in exc.candidates])
     placed, near, home_region, where = found.placed, found.near, found.home_region, found.where
     limit = ALIGNED_FETCH_NEAR if near else ALIGNED_LIMIT
 

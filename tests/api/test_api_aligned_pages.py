@@ -75,7 +75,7 @@ def test_a_focus_finds_organisations_working_on_it_near_the_company(client: Test
     plain = _items(client.get(f"/organisations/{company}/aligned").text)
     assert [i for i, _ in items] != [i for i, _ in plain]  # the focus changed the answer
     short = client.get(f"/organisations/{company}/aligned", params={"focus": "ab"})
-    assert short.status_code == 422 and "focus:" in short.text
+    assert short.status_code == 422 and "Focus:" in short.text
 
 
 def test_a_distance_keeps_only_organisations_within_it(client: TestClient) -> None:
@@ -251,6 +251,33 @@ def test_a_place_points_the_search_away_from_the_companys_home(client: TestClien
         f"/organisations/{company}/aligned", params={"focus": "food banks", "place": "Nowhere, ZZ"}
     )
     assert bad.status_code == 422 and "Place: unknown place" in bad.text
+
+
+def test_a_bad_place_is_said_on_the_page_with_the_form_as_typed(client: TestClient) -> None:
+    """A place the page could not read was a bare error page whose only link went to the home
+    page: the CSR manager lost the company, the focus and the sector (real data walk). The
+    page comes back with the form as typed, what to change, and the places it could mean."""
+    company = _first("business")
+    params = {"focus": "food banks", "place": "Springfield", "sector": "nonprofit"}
+    page = client.get(f"/organisations/{company}/aligned", params=params)
+    assert page.status_code == 422
+    assert 'id="aligned-title"' in page.text and f'href="/organisations/{company}"' in page.text
+    assert 'value="food banks"' in page.text and 'value="Springfield"' in page.text
+    assert "Place: " in page.text
+    picks = re.findall(
+        r'<li><a href="\?sector=nonprofit&amp;focus=food%20banks&amp;place=([^"]+)"', page.text
+    )
+    assert len(picks) >= 2 and all(p.startswith("Springfield") for p in picks), picks
+    # a picked place is read (the sample may hold no nonprofit there)
+    from urllib.parse import unquote
+
+    chosen = client.get(
+        f"/organisations/{company}/aligned", params={**params, "place": unquote(picks[0])}
+    )
+    assert chosen.status_code == 200 and 'class="errors"' not in chosen.text
+    short = client.get(f"/organisations/{company}/aligned", params={"focus": "ab"})
+    assert short.status_code == 422 and 'id="aligned-title"' in short.text
+    assert "Focus: say in a few words" in short.text
 
 
 def test_the_reasons_speak_of_the_focus_not_of_a_need(client: TestClient) -> None:
