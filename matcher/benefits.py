@@ -52,6 +52,7 @@ _BENEFITS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "liheap": (("LIHEAP",), ("low income home energy assistance", "low-income home energy")),
 }
 BITS: dict[str, int] = {k: 1 << i for i, k in enumerate(_BENEFITS)}
+_SENTENCE_END = re.compile(r"[.;!?](?:\s+|$)|\n")
 
 
 def _alternation(words: tuple[str, ...]) -> str:
@@ -71,6 +72,13 @@ def _pattern(
 
 
 _IN_PROFILES = {k: _pattern(a, n, any_case=False) for k, (a, n) in _BENEFITS.items()}
+_ANY_NAME = "(?:" + _alternation(tuple(w for a, n in _BENEFITS.values() for w in (*a, *n))) + ")s?"
+# benefits named one after another ("SNAP, WIC and Medicaid"): one ask, not several clauses
+LISTED = re.compile(
+    rf"(?<![A-Za-z0-9]){_ANY_NAME}(?:(?:\s*,\s*(?:(?:and|or)\s+)?|\s+(?:and|or)\s+){_ANY_NAME})+"
+    r"(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
 _IN_ASKS = {k: _pattern(a, n, any_case=True) for k, (a, n) in _BENEFITS.items()}
 
 
@@ -95,11 +103,27 @@ def share_named(title: str, bits: int) -> float:
     return best / max(len(title.strip()), 1)
 
 
-def asked_in(required: Mapping[str, str]) -> int:
+def asked_in(required: Mapping[str, str], text: str = "") -> int:
     """The benefits the need's ask for public programmes names, as bits (0: it names none, and
-    any organisation offering public programmes covers it)."""
+    any organisation offering public programmes covers it): in the words quoted for it, and
+    in the sentence of the need's `text` they are from ("help enrolling in SNAP and Medicaid"
+    was quoted as "... help enrolling in SNAP", and the agency running Medicaid did not cover
+    it, real data walk)."""
     asked = required.get(CAPABILITY)
-    return _bits(asked, _IN_ASKS) if asked else 0
+    if not asked:
+        return 0
+    bits = in_ask(asked)
+    core = asked.strip().removeprefix("...").removesuffix("...").strip(" .,;:").lower()
+    if text and core:
+        for sentence in _SENTENCE_END.split(text):
+            if core in sentence.lower():
+                bits |= in_ask(sentence)
+    return bits
+
+
+def in_ask(text: str) -> int:
+    """The benefits a part of a need names, read as an ask (acronyms in any case)."""
+    return _bits(text, _IN_ASKS)
 
 
 def of_profile(org: Organisation) -> int:

@@ -412,6 +412,9 @@ CAPABILITIES: tuple[Capability, ...] = (
         # whole words: a food bank whose mission is "TO FEED THE HUNGRY IN THE COMMUNITY"
         # (Richland County, MT) offered no food; never "Hungerford" nor "feedback"
         words=("hunger", "hungry", "feed", "feeding"),
+        # food stamps are a benefit to reach, not food: every food pantry "covered" "food
+        # stamps sign-up" with its food (real data walk)
+        not_phrases=("food stamp",),
     ),
     Capability(
         "housing",
@@ -458,7 +461,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         # benefit named in an ask is help to reach it; in asks only, so "Snap Inc." offers none
         sure_in_asks=(
             "snap",
-            "food stamps",
+            "food stamp",
             "ebt",
             "wic",
             "medicaid",

@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from matcher import benefits
 from matcher.capabilities import capabilities_in
 from matcher.domain import COALITION_ROLES
 
@@ -167,6 +168,13 @@ def asked_parts(required: Mapping[str, str], parts: Sequence[str]) -> list[froze
     if unplaced:
         for i, part in enumerate(parts):
             out[i] |= capabilities_in(part) & unplaced
+    if benefits.CAPABILITY in required:
+        # a part naming a benefit asks it, though the quote is another part's: in "help
+        # signing up for SNAP and WIC" the part "WIC" named a food charity that "joins for
+        # 'WIC'" without covering it (real data walk)
+        for i, part in enumerate(parts):
+            if benefits.in_ask(part):
+                out[i].add(benefits.CAPABILITY)
     return [frozenset(c) for c in out]
 
 

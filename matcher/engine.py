@@ -1113,16 +1113,16 @@ class Engine:
             history_proba=proba,
             hits=hits,
             offered=offered,
-            asked_benefits=self._asked_benefits(required, q),
+            asked_benefits=self._asked_benefits(required, need.text, q),
         )
         return score_all(self._score_columns(), positions, cands.fused, rel, dist, inputs)
 
     def _asked_benefits(
-        self, required: Mapping[str, str], q: np.ndarray | None
+        self, required: Mapping[str, str], text: str, q: np.ndarray | None
     ) -> benefits.AskedBenefits | None:
         """The benefits the need's ask names and who runs a programme naming one, the one
         closest to the need (`q`) for each (None: it names none). Call under the read lock."""
-        bits = benefits.asked_in(required)
+        bits = benefits.asked_in(required, text)
         if not bits:
             return None
         runs = {
@@ -1492,7 +1492,12 @@ class Engine:
             coalition = settle_gaps(
                 coalition,
                 HelpSought(
-                    required, parts, clause_vecs, need, floor, self._asked_benefits(required, q)
+                    required,
+                    parts,
+                    clause_vecs,
+                    need,
+                    floor,
+                    self._asked_benefits(required, need.text, q),
                 ),
                 self.catalog,
                 self._score_columns(),
@@ -1668,7 +1673,7 @@ class Engine:
                     distance_km=d,
                     weights=self.weights,
                     scale_km=self.settings.proximity_scale_km,
-                    asked_benefits=self._asked_benefits(entry.required, entry.vector),
+                    asked_benefits=self._asked_benefits(entry.required, need.text, entry.vector),
                 )
                 out.append(
                     (

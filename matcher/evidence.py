@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matcher.benefits import named_in, share_named
+from matcher.benefits import LISTED, named_in, share_named
 from matcher.capabilities import capabilities_in, surely_asked
 from matcher.places.words import states_named
 
@@ -30,6 +30,7 @@ _CLAUSE_SPLIT = re.compile(
 )
 _LEADING = re.compile(r"^(?:and|plus|or|but|also|then)\s+", re.IGNORECASE)
 MIN_CLAUSE_CHARS = 8
+_SPACE, _COMMA = "\ue000", "\ue001"  # held inside a list of benefits while splitting
 MAX_CLAUSES = 16
 
 Encode = Callable[[Sequence[str]], np.ndarray]  # texts -> centred, unit vectors
@@ -44,7 +45,13 @@ def clauses(
     "fans" in "we need water and fans", named by a word sure in asks). The length alone dropped
     those, so the asks never read them. `drop`: parts left out before the first MAX_CLAUSES
     are taken."""
-    parts = [_LEADING.sub("", p.strip(" .;:!?\"'()")) for p in _CLAUSE_SPLIT.split(text)]
+    # a list of benefits is one ask: "help signing up for SNAP and WIC" gave a part "WIC",
+    # for which a food charity "joined" (real data walk)
+    text = LISTED.sub(lambda m: m.group(0).replace(" ", _SPACE).replace(",", _COMMA), text)
+    parts = [
+        _LEADING.sub("", p.strip(" .;:!?\"'()")).replace(_SPACE, " ").replace(_COMMA, ",")
+        for p in _CLAUSE_SPLIT.split(text)
+    ]
     return [
         p
         for p in parts

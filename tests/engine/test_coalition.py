@@ -308,6 +308,27 @@ def test_a_part_naming_a_capability_by_its_words_asks_it() -> None:
     assert placed == [frozenset(), frozenset({"funding"})]
 
 
+def test_a_part_naming_a_benefit_asks_public_programmes() -> None:
+    """ "Young mothers need help signing up for SNAP and WIC": the ask was quoted from the
+    first part, and Kids Against Hunger "joined for 'WIC'", a part asking nothing, without
+    covering it (real data walk)."""
+    from matcher.coalition import asked_parts, parts_added
+
+    parts = ["Young mothers need help signing up for SNAP", "WIC", "diapers"]
+    required = {"public_programmes": "Young mothers need help signing up for SNAP"}
+    asked = asked_parts(required, parts)
+    assert asked == [
+        frozenset({"public_programmes"}),
+        frozenset({"public_programmes"}),
+        frozenset(),
+    ]
+    seed = Member("g1", "government", 0.9, frozenset({"public_programmes"}), (0.6, 0.2, 0.1))
+    charity = Member("n1", "nonprofit", 0.8, frozenset({"food_supply"}), (0.3, 0.7, 0.2))
+    assert parts_added([seed, charity], {"n1"}, asked=asked) == {"n1": 2}
+    # without the benefit asked, "WIC" is read as before
+    assert asked_parts({"goods": "diapers"}, parts) == [frozenset(), frozenset(), {"goods"}]
+
+
 def test_asked_parts_reads_quotes_cut_at_either_end() -> None:
     from matcher.coalition import asked_parts
 

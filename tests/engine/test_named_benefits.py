@@ -11,7 +11,7 @@ import pytest
 from matcher import benefits
 from matcher.domain import Need, Organisation
 from matcher.engine import Engine
-from matcher.evidence import Programmes
+from matcher.evidence import Programmes, clauses
 from matcher.need_reading import listed_help, unread_help
 from matcher.settings import Settings
 
@@ -136,6 +136,21 @@ def test_benefits_named_in_profiles_and_asks() -> None:
     assert benefits.asked_in({"funding": "money for SNAP outreach"}) == 0
 
 
+def test_the_benefits_asked_are_read_in_the_sentence_the_ask_is_from() -> None:
+    """ "Families need help enrolling in SNAP and Medicaid" was quoted as "... help enrolling
+    in SNAP" (the clause before "and"), so only SNAP was asked and the agency running Medicaid
+    did not cover it (real data walk)."""
+    snap, medicaid = benefits.BITS["snap"], benefits.BITS["medicaid"]
+    required = {"public_programmes": "... need help enrolling in SNAP"}
+    text = "Families in Albuquerque need help enrolling in SNAP and Medicaid, and a food pantry."
+    assert benefits.asked_in(required) == snap
+    assert benefits.asked_in(required, text) == snap | medicaid
+    # another sentence's benefit is not asked
+    other = "Many of our clients lost WIC last year. Families need help enrolling in SNAP."
+    assert benefits.asked_in(required, other) == snap
+    assert benefits.asked_in({}, text) == 0
+
+
 def test_needs_an_agency_could_help_with_apply_the_same_rule(engine: Engine) -> None:
     """`needs_for` (the needs an organisation could help with) scored by the one-candidate
     reference, which did not apply the rule: the disaster agency "covered" a group's ask for
@@ -227,3 +242,31 @@ def test_the_programme_named_is_the_one_that_is_most_nearly_the_benefit() -> Non
         "acf": "Temporary Assistance for Needy Families",
     }
     assert progs.naming(benefits.BITS["wic"], query) == {}
+
+
+def test_a_list_of_benefits_is_one_part_of_the_need() -> None:
+    """ "help signing up for SNAP and WIC" was read as two parts, the second "WIC" alone, and
+    a food charity "joined for 'WIC'" (real data walk)."""
+    assert clauses("Young mothers need help signing up for SNAP and WIC, and diapers.") == [
+        "Young mothers need help signing up for SNAP and WIC",
+        "diapers",
+    ]
+    assert clauses("Help applying for food stamps or Medicaid, plus rides to the clinic") == [
+        "Help applying for food stamps or Medicaid",
+        "rides to the clinic",
+    ]
+    assert clauses("We need volunteers and funding, and a van.") == [
+        "We need volunteers",
+        "funding",
+        "a van",
+    ]
+
+
+def test_food_stamps_are_a_benefit_not_food() -> None:
+    """Every food pantry "covered" an ask for "food stamps sign-up" with its food supply (real
+    data walk): food stamps are a benefit to reach."""
+    from matcher import capabilities
+
+    assert "food_supply" not in capabilities.capabilities_in("food stamps sign-up")
+    assert capabilities.surely_asked("help with food stamp enrollment") >= {"public_programmes"}
+    assert "food_supply" in capabilities.capabilities_in("food stamp enrollment and a food pantry")

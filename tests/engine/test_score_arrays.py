@@ -79,7 +79,7 @@ def reference(
             scale_km=eng.settings.proximity_scale_km,
             now=NOW,
             offers=offers[j],
-            asked_benefits=eng._asked_benefits(required, q),
+            asked_benefits=eng._asked_benefits(required, need.text, q),
         )
         # an offer of public programmes that does not cover an ask naming a benefit
         seen["gated"] += benefits.CAPABILITY in required and (benefits.CAPABILITY in offers[j]) > (
