@@ -65,16 +65,31 @@ async def aligned(
     if stored is None or not principal.can_see(stored.record.owner, stored.record.published):
         return error_page(request, 404, f"No organisation '{org_id}'.")
     org = stored.record
+    # what the form asks that cannot be read: said together on the page, the form as typed
+    # (a bare error page's link went back to the home page, and only the first was said)
+    errors: list[str] = []
+    candidates: list[str] = []
     if sector is not None and sector != ALL and sector not in SECTORS:
-        choices = ", ".join((*SECTORS, ALL))
-        return error_page(request, 422, f"sector: '{sector}' is not one of {choices}.")
+        errors.append(f"Sector: '{sector[:20]}' is not one of {', '.join((*SECTORS, ALL))}.")
+        sector = None
     chosen = sector or default_sector(org.sector.value)
     wanted = None if chosen == ALL else [chosen]
     focus = focus.strip()
-
-    def form_error(message: str, candidates: list[str] | None = None) -> Response:
-        """The page again with its form as typed and what to change (a bare error page's
-        link went back to the home page, real data walk)."""
+    if focus and len(focus) < 3:
+        errors.append("Focus: say in a few words what you would support.")
+    within: int | None = None
+    try:
+        radius = read_within(distance)
+        within = None if radius is None else max(1, round(radius))
+    except ValidationError:
+        offered = ", ".join(f"{km} km" for km in WITHIN_KM)
+        errors.append(f"Distance: choose any distance or within {offered}.")
+    try:
+        found = aligned_area(org, place, within)
+    except PlaceError as exc:
+        errors.append(f"Place: {exc.message}")
+        candidates = [str(c) for c in exc.candidates][:8]
+    if errors:
         ctx = context(
             request,
             org=org,
@@ -83,28 +98,14 @@ async def aligned(
             chosen=chosen,
             choices=(*SECTORS, ALL),
             focus=focus,
-            within=None,
-            within_choices=WITHIN_KM if org.lat is not None and org.lon is not None else (),
+            within=within,
+            within_choices=WITHIN_KM,
             place=place.strip(),
-            where=org.city or org.region or "its home",
-            errors=[message],
-            candidates=(candidates or [])[:8],
+            where=place.strip() or org.city or org.region or "its home",
+            errors=errors,
+            candidates=candidates,
         )
         return templates.TemplateResponse(request, "aligned.html", ctx, 422)
-
-    if focus and len(focus) < 3:
-        return form_error("Focus: say in a few words what you would support.")
-    try:
-        radius = read_within(distance)
-    except ValidationError:
-        offered = ", ".join(f"{km} km" for km in WITHIN_KM)
-        return form_error(f"Distance: choose any distance or within {offered}.")
-    within = None if radius is None else max(1, round(radius))
-
-    try:
-        found = aligned_area(org, place, within)
-    except PlaceError as exc:
-        return form_error(f"Place: {exc.message}", [str(c) for c in exc.candidates])
     placed, near, home_region, where = found.placed, found.near, found.home_region, found.where
     limit = ALIGNED_FETCH_NEAR if near else ALIGNED_LIMIT
 
