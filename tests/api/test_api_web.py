@@ -381,10 +381,15 @@ def test_no_gap_says_what_was_read_and_where_to_add_more(client: TestClient) -> 
     assert r.status_code == 200, r.text
     gaps = re.search(r'<div id="gaps".*?</div>', r.text, re.S)
     assert gaps is not None
-    assert "None of the help read from the need (food supply): a member offers each" in gaps.group(
-        0
-    )
+    assert "None of the help asked (food supply): a member offers each" in gaps.group(0)
     assert 'href="#capabilities"' in gaps.group(0)
+    # a list replaces what the text asks: the page said "name it" as if it added to it (an
+    # organiser who listed SNAP enrolment help lost the food and volunteers her text asked)
+    assert "a list replaces the help read from the need" in gaps.group(0)
+    assert "Help this need asks for (as listed under Required help)" in r.text
+    for typed in ("", "asdf"):  # nothing listed, or nothing read from the list
+        read = client.post("/", data={"text": NEED_TEXT, "capabilities": typed})
+        assert "Help this need asks for (read from the need)" in read.text, typed
 
 
 def test_listed_help_that_names_no_help_is_said_back_not_asked(
