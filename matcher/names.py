@@ -110,3 +110,26 @@ def canonical(name: str, *, legal: bool = False) -> str:
     """Lower-case content words in sorted order; with `legal`, company suffixes dropped too."""
     ws = [w for w in words(name) if not (legal and w in _LEGAL)]
     return " ".join(sorted(ws))
+
+
+# a name typed as its initials ("FEMA", "HUD"): letters only, this long
+ACRONYM_LETTERS = (2, 6)
+
+
+def initials(name: str) -> str:
+    """The capital initials of a name's content words ("Federal Emergency Management Agency":
+    FEMA; "Housing and Urban Development Department": HUDD)."""
+    return "".join(w[0] for w in words(name) if w[0].isalpha()).upper()
+
+
+def as_acronym(typed: str) -> str | None:
+    """`typed` as the initials of a name (upper case), or None when it cannot be one."""
+    t = typed.strip().replace(".", "")
+    low, high = ACRONYM_LETTERS
+    return t.upper() if low <= len(t) <= high and t.isascii() and t.isalpha() else None
+
+
+def named_by_acronym(acronym: str, name: str) -> bool:
+    """Whether the initials of `name` start with `acronym` (HUD: Housing and Urban Development
+    Department; CDC: Centers for Disease Control and Prevention)."""
+    return initials(name).startswith(acronym)

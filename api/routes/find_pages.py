@@ -39,10 +39,13 @@ async def find(
             )
 
         found, total = await anyio.to_thread.run_sync(lookup)
+    records = [s.record for s in found]
     ctx = context(
         request,
         q=typed,
-        found=[s.record for s in found],
+        found=records,
         total=total,
+        # no name holds it: found by the initials of their names ("FEMA")
+        by_initials=bool(records) and all(typed.lower() not in r.name.lower() for r in records),
     )
     return templates.TemplateResponse(request, "find.html", ctx)

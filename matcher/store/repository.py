@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import String, cast, delete, func, select, update
+from sqlalchemy import String, case, cast, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from matcher.causes import Cause
 from matcher.domain import EDITED_SOURCE, Need, Organisation, Sector, ServiceLevel, SizeBand, utcnow
 from matcher.errors import ConflictError, NotFoundError, ValidationError
+from matcher.names import as_acronym, named_by_acronym
 from matcher.places import normalise_country, region_keys
 from matcher.places.locate import locate
 from matcher.store import changes
@@ -36,6 +37,8 @@ logger = logging.getLogger(__name__)
 _ORG_FIELDS = tuple(f for f in Organisation.model_fields)
 _NEED_FIELDS = tuple(f for f in Need.model_fields)
 _CHUNK = 500
+# names read as initials ("FEMA") at most, the shortest first: a key list a query can hold
+INITIALS_MAX = 500
 
 
 def org_values(org: Organisation) -> dict[str, Any]:
@@ -294,31 +297,70 @@ class Store:
         name: str | None = None,
     ) -> tuple[list[Stored], int]:
         """`name`: only organisations whose name holds these words, in this order, whatever
-        the case (the shortest names first: the closest to what was typed)."""
+        the case (the shortest names first: the closest to what was typed). Initials typed in
+        capitals ("FEMA", "HUD"), or letters no name holds ("fema"), find the names whose
+        initials start with them too, first."""
         with self.db.session() as s:
             q = select(OrganisationRow)
+            q = self._filtered(q, sector, country, region, owner, published_only)
             order: list[Any] = [OrganisationRow.pk]
             if name and name.split():
                 typed = " ".join(name.split()).lower()
-                q = q.where(func.lower(OrganisationRow.name).contains(typed, autoescape=True))
+                holds = func.lower(OrganisationRow.name).contains(typed, autoescape=True)
                 order = [func.length(OrganisationRow.name), OrganisationRow.pk]
-            if sector:
-                q = q.where(OrganisationRow.sector == sector)
-            if country:
-                try:
-                    code = normalise_country(country) or country
-                except ValueError as exc:
-                    raise ValidationError(str(exc), field="country") from None
-                q = q.where(OrganisationRow.country == code.upper())
-            if region:  # a US state by name or code matches either spelling
-                q = q.where(func.lower(OrganisationRow.region).in_(region_keys(region)))
-            if owner:
-                q = q.where(OrganisationRow.owner == owner)
-            if published_only:
-                q = q.where(OrganisationRow.published.is_(True))
+                # initials typed in capitals, or what no name holds ("fema")
+                acronym = as_acronym(typed)
+                if acronym and not name.strip().isupper():
+                    held = s.scalar(select(func.count()).select_from(q.where(holds).subquery()))
+                    acronym = None if held else acronym
+                initials = self._by_initials(s, q, acronym) if acronym else []
+                if initials:  # "EPA": the Environmental Protection Agency before "DEPAVE"
+                    by_initials = OrganisationRow.pk.in_(initials)
+                    q = q.where(holds | by_initials)
+                    order.insert(0, case((by_initials, 0), else_=1))
+                else:
+                    q = q.where(holds)
             total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
             rows = s.scalars(q.order_by(*order).offset(offset).limit(limit)).all()
             return [Stored(r.pk, r.version, row_to_org(r)) for r in rows], int(total)
+
+    @staticmethod
+    def _by_initials(s: Session, q: Any, acronym: str) -> list[int]:
+        """The keys of the rows of `q` whose name's initials start with `acronym` (read from
+        the names starting with its first letter, "the" before it or not)."""
+        first = acronym[0].lower()
+        names = q.with_only_columns(OrganisationRow.pk, OrganisationRow.name).where(
+            func.lower(OrganisationRow.name).like(f"{first}%")
+            | func.lower(OrganisationRow.name).like(f"the {first}%")
+        )
+        found = [(len(n), pk) for pk, n in s.execute(names) if named_by_acronym(acronym, n)]
+        return [pk for _, pk in sorted(found)[:INITIALS_MAX]]
+
+    @staticmethod
+    def _filtered(
+        q: Any,
+        sector: str | None,
+        country: str | None,
+        region: str | None,
+        owner: str | None,
+        published_only: bool,
+    ) -> Any:
+        """`q` with the filters of `list_organisations` other than the name."""
+        if sector:
+            q = q.where(OrganisationRow.sector == sector)
+        if country:
+            try:
+                code = normalise_country(country) or country
+            except ValueError as exc:
+                raise ValidationError(str(exc), field="country") from None
+            q = q.where(OrganisationRow.country == code.upper())
+        if region:  # a US state by name or code matches either spelling
+            q = q.where(func.lower(OrganisationRow.region).in_(region_keys(region)))
+        if owner:
+            q = q.where(OrganisationRow.owner == owner)
+        if published_only:
+            q = q.where(OrganisationRow.published.is_(True))
+        return q
 
     def organisations(self) -> list[tuple[int, Organisation]]:
         """Every organisation with its vector id, in key order (for index builds)."""

@@ -74,3 +74,53 @@ def test_the_api_lists_organisations_by_name(client: TestClient) -> None:
     body = client.get("/v1/organisations", params={"name": word, "page_size": 100}).json()
     assert org["id"] in [i["id"] for i in body["items"]]
     assert all(word in i["name"].lower() for i in body["items"])
+
+
+def test_initials_find_the_organisation_when_no_name_holds_them(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    """An organiser typed "FEMA" and "HUD": nothing, though the Federal Emergency Management
+    Agency and the Housing and Urban Development Department were there (real data walk). What
+    could be initials finds the names whose initials start with it, first; the page and the
+    API alike."""
+    probes = [
+        {
+            "id": "initials-fema",
+            "name": "Federal Emergency Quokka Agency",
+            "sector": "government",
+            "description": "Disaster help for quokkas.",
+        },
+        {
+            "id": "initials-hidden",
+            "name": "Federal Emergency Quokka Annex",
+            "sector": "government",
+            "description": "A hidden annex.",
+            "published": False,
+        },
+    ]
+    for probe in probes:
+        assert client.post("/v1/organisations", json=probe, headers=hdr(keys["editor"])).status_code
+    try:
+        page = client.get("/organisations", params={"q": "feqa"}).text
+        assert _found(page) == ["initials-fema"]  # any case; not the unpublished one
+        assert "No name holds “feqa”; this one starts with those initials." in page
+        api = client.get("/v1/organisations", params={"name": "FEQA"}).json()
+        assert [i["id"] for i in api["items"]] == ["initials-fema"] and api["total"] == 1
+        # beside the names holding it, after the initials: "EPA" found "DEPAVE" first
+        hold = {
+            "id": "initials-holder",
+            "name": "Deep Feqa Society",
+            "sector": "nonprofit",
+            "description": "A name holding the letters.",
+        }
+        assert client.post("/v1/organisations", json=hold, headers=hdr(keys["editor"])).status_code
+        probes.append(hold)
+        both = client.get("/v1/organisations", params={"name": "FEQA"}).json()
+        assert [i["id"] for i in both["items"]] == ["initials-fema", "initials-holder"]
+        # in lower case a word, as before: the names holding it alone
+        lower = client.get("/v1/organisations", params={"name": "feqa"}).json()
+        assert [i["id"] for i in lower["items"]] == ["initials-holder"]
+        assert not _found(client.get("/organisations", params={"q": "FEQX"}).text)
+    finally:
+        for probe in probes:
+            client.delete(f"/v1/organisations/{probe['id']}", headers=hdr(keys["editor"]))
