@@ -126,6 +126,8 @@ def _resolve(s: str) -> Place:
     country = None
     if len(parts) > 1 and state_code(parts[-1]) is None:
         country = gazetteer.country_code(parts[-1])
+        if country is None and (within := _in_city(parts[-2], parts[-1], s)) is not None:
+            return within
         if country is None:
             raise UnknownPlaceError(
                 f"unknown place '{s}': '{parts[-1]}' is neither a US state nor a country",
@@ -139,6 +141,22 @@ def _resolve(s: str) -> Place:
     if st is None:
         raise UnknownPlaceError(f"unknown place '{s}': '{qualifier}' is not a US state", place=s)
     return _in_state(name, st, s)
+
+
+def _in_city(name: str, city: str, s: str) -> Place | None:
+    """A place named with its US city as the qualifier ("South Valley, Albuquerque", "Capitol
+    Hill, Seattle"): the place in the city's state when the gazetteer knows it, else the city
+    (a neighbourhood is searched around its city); None when the qualifier is no one US city."""
+    try:
+        where = _single(city, None, city)
+    except PlaceError:
+        return None
+    if where.kind != "city" or where.country != "US" or where.region is None:
+        return None
+    try:
+        return _in_state(name, where.region, s)
+    except PlaceError:
+        return where
 
 
 def zip_place(code: str, text: str | None = None) -> Place:

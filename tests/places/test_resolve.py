@@ -183,3 +183,19 @@ def test_a_large_place_no_zip_code_names_is_known(
     assert abs(p.lat - near[0]) < 0.1 and abs(p.lon - near[1]) < 0.1
     paradise = places.resolve("Paradise, CA")  # a ZIP code city: its ZIP codes' point, its county
     assert paradise.county is not None
+
+
+def test_a_place_qualified_by_its_city_is_read_in_that_city_s_state() -> None:
+    """ "South Valley, Albuquerque" was refused ("'Albuquerque' is neither a US state nor a
+    country", real data walk): a US city as the qualifier places the name in its state, and a
+    neighbourhood the gazetteer does not know is searched around its city."""
+    valley = places.resolve("South Valley, Albuquerque")
+    assert (valley.city, valley.region, valley.country) == ("South Valley", "NM", "US")
+    hill = places.resolve("Capitol Hill, Seattle")
+    assert (hill.kind, hill.city, hill.region) == ("city", "Seattle", "WA")
+    assert places.resolve("Brooklyn, New York City").region == "NY"
+    # a country as the qualifier, and a qualifier that is no one US city, as before
+    assert places.resolve("Cambridge, England").country == "GB"
+    for text in ("Foo, Bar", "Vancouver, BC", "London, Ontario"):
+        with pytest.raises(UnknownPlaceError):
+            places.resolve(text)
