@@ -1271,6 +1271,13 @@ class Engine:
         with self._lock.read():
             return [SECTORS[i] for i in self._sectors_held()]
 
+    def holds_in_region(self, sectors: Sequence[str] | None, region: str) -> bool:
+        """Whether a live organisation of these sectors (None: any) is based in `region` (a US
+        state by code or name)."""
+        wanted = tuple(SECTORS.index(s) for s in (sectors or SECTORS))
+        with self._lock.read():
+            return self.catalog.holds_in_region(wanted, region)
+
     def _sectors_held(self) -> list[int]:
         """Indexes (in SECTORS) of the sectors of the catalog's live, published, active rows."""
         return self.catalog.sectors_held()

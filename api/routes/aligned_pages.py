@@ -21,6 +21,7 @@ from api.web.render import context, templates
 from api.web.searching_as import memberships_of, own_ids
 from matcher.domain import FOCUS_MAX, SECTORS, Match, Sector
 from matcher.errors import NotFoundError, PlaceError, ValidationError
+from matcher.places import state_name
 from matcher.score import GAIN_REASON
 
 router = APIRouter(include_in_schema=False)
@@ -124,6 +125,11 @@ async def aligned(
         return within is not None and (m.distance_km is None or m.distance_km > within)
 
     wide = [m for m in matches or () if m.service_level in WIDE_LEVELS or (near and beyond(m))]
+    # none listed in a state the data holds none of (Springfield, IL on data of New Mexico and
+    # Oregon said only "no close enough match yet", real data walk)
+    unheld = None
+    if matches == [] and home_region and not engine.holds_in_region(wanted, home_region):
+        unheld = state_name(home_region)
     # the hint promises what the organisation offers that they need: said when no card has it
     # (a bank's page for nonprofits whose IRS missions name no need, real data walk)
     says_gains = any(r.startswith(GAIN_REASON) for m in matches or () for r in m.reasons)
@@ -144,6 +150,7 @@ async def aligned(
         place=place.strip(),
         where=where,
         says_gains=says_gains,
+        unheld=unheld,
         # a signed-in person asks a card for an introduction (a CSR manager had to open each
         # profile, real data walk), except their own groups'
         own_ids=own_ids(await memberships_of(state.claims, person)),

@@ -419,3 +419,20 @@ def test_an_organisation_with_no_place_is_not_said_to_rank_the_nearer_first(
         assert "without it, anywhere)" in page
     assert "first among equals" in placed  # a company with a home still says it
     engine.close()
+
+
+def test_a_state_the_data_holds_none_of_is_said(client: TestClient) -> None:
+    """ "Springfield, IL" on data of New Mexico and Oregon said only "No nonprofit organisation
+    is a close enough match yet" (real data walk): the page says the data holds none there."""
+    company = _first("business")
+    params = {"focus": "food banks", "sector": "nonprofit"}
+    none = client.get(
+        f"/organisations/{company}/aligned", params={**params, "place": "Springfield, IL"}
+    )
+    assert none.status_code == 200
+    assert not _items(none.text)
+    assert "holds no nonprofit organisation based in Illinois" in none.text
+    held = client.get(
+        f"/organisations/{company}/aligned", params={**params, "place": "Portland, OR"}
+    )
+    assert 'id="unheld"' not in held.text and _items(held.text)
