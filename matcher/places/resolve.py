@@ -26,6 +26,23 @@ KINDS = ("zip", "city", "county", "state", "country")
 MAX_CANDIDATES = 10
 _ZIP_START = re.compile(r"^(\d{5})(?:-\d{4})?\b")
 _ZIP_END = re.compile(r"\b(\d{5})(?:-\d{4})?$")
+# provinces and states abroad as a qualifier, by code or name -> their country: "Vancouver, BC"
+# was "'BC' is neither a US state nor a country" (the world gazetteer has no regions); a code
+# that is also a US state's ("WA") stays the state's
+_PROVINCE_NAMES = {
+    "CA": (
+        *("AB", "Alberta", "BC", "British Columbia", "MB", "Manitoba", "NB", "New Brunswick"),
+        *("NL", "Newfoundland and Labrador", "Newfoundland", "NS", "Nova Scotia", "ON"),
+        *("Ontario", "PE", "PEI", "Prince Edward Island", "QC", "Quebec", "Québec", "SK"),
+        *("Saskatchewan", "YT", "Yukon", "Northwest Territories", "NU", "Nunavut"),
+    ),
+    "AU": (
+        *("NSW", "New South Wales", "VIC", "Victoria", "QLD", "Queensland", "TAS"),
+        *("Tasmania", "ACT", "Australian Capital Territory", "South Australia"),
+        *("Western Australia", "Northern Territory"),
+    ),
+}
+_PROVINCES = {key(name): c for c, names in _PROVINCE_NAMES.items() for name in names}
 
 
 @dataclass(frozen=True)
@@ -125,7 +142,7 @@ def _resolve(s: str) -> Place:
     parts = [p.strip() for p in s.split(",") if p.strip()]
     country = None
     if len(parts) > 1 and state_code(parts[-1]) is None:
-        country = gazetteer.country_code(parts[-1])
+        country = gazetteer.country_code(parts[-1]) or _PROVINCES.get(key(parts[-1]))
         if country is None and (within := _in_city(parts[-2], parts[-1], s)) is not None:
             return within
         if country is None:

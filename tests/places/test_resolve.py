@@ -196,6 +196,22 @@ def test_a_place_qualified_by_its_city_is_read_in_that_city_s_state() -> None:
     assert places.resolve("Brooklyn, New York City").region == "NY"
     # a country as the qualifier, and a qualifier that is no one US city, as before
     assert places.resolve("Cambridge, England").country == "GB"
-    for text in ("Foo, Bar", "Vancouver, BC", "London, Ontario"):
+    for text in ("Foo, Bar", "Hollywood, Los Angeles"):
         with pytest.raises(UnknownPlaceError):
             places.resolve(text)
+
+
+def test_a_province_or_state_abroad_names_its_country() -> None:
+    """ "Vancouver, BC" was "'BC' is neither a US state nor a country" (the world gazetteer has
+    no regions): a Canadian province or an Australian state, by code or name, is its country;
+    a code that is also a US state's stays the state's."""
+    for text, city, country in (
+        ("Vancouver, BC", "Vancouver", "CA"),
+        ("London, Ontario", "London", "CA"),
+        ("Sydney, NSW", "Sydney", "AU"),
+        ("Spokane, WA", "Spokane", "US"),
+    ):
+        p = places.resolve(text)
+        assert (p.city, p.country) == (city, country), text
+    with pytest.raises(UnknownPlaceError):
+        places.resolve("Springfield, ON")  # no Springfield among Canada's cities held
