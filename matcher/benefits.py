@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from matcher.need_reading import quote_core
+
 if TYPE_CHECKING:
     from matcher.domain import Organisation
 
@@ -113,7 +115,7 @@ def asked_in(required: Mapping[str, str], text: str = "") -> int:
     if not asked:
         return 0
     bits = in_ask(asked)
-    core = asked.strip().removeprefix("...").removesuffix("...").strip(" .,;:").lower()
+    core = quote_core(asked)
     if text and core:
         for sentence in _SENTENCE_END.split(text):
             if core in sentence.lower():

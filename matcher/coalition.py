@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from matcher import benefits
 from matcher.capabilities import capabilities_in
 from matcher.domain import COALITION_ROLES
+from matcher.need_reading import quote_core
 
 ROLE_OF_SECTOR = {s: role for role, sectors in COALITION_ROLES.items() for s in sectors}
 
@@ -156,8 +157,7 @@ def asked_parts(required: Mapping[str, str], parts: Sequence[str]) -> list[froze
     lowered = [p.lower() for p in parts]
     unplaced: set[str] = set()
     for cap, quote in required.items():
-        core = quote.strip().strip(".").strip().lower()
-        core = core.removeprefix("...").removesuffix("...").strip(" .,;:")
+        core = quote_core(quote)
         found = False
         for i, part in enumerate(lowered):
             if core and part and (core in part or part in core):

@@ -59,6 +59,13 @@ def reasons_need(need: Need, topic: str | None = None) -> Need:
     return need if topic == need.text else need.model_copy(update={"text": topic})
 
 
+def quote_core(quote: str) -> str:
+    """A quoted ask as compared with the need's words: lower case, without the "..." of a cut
+    and the punctuation at its ends."""
+    core = quote.strip().strip(".").strip().lower()
+    return core.removeprefix("...").removesuffix("...").strip(" .,;:")
+
+
 def _asked_in(item: str) -> set[str]:
     """The capabilities one item of listed help names: as in a profile, and by the words sure
     only in asks ("help enrolling people in SNAP" named none, and was said back as unread)."""
