@@ -621,8 +621,14 @@ class CoalitionPublic(BaseModel):
     covered: dict[str, list[str]] = Field(description="capability -> ids of members covering it")
     gaps: list[str]
     coverage: float | None = Field(
-        description="share of the required capabilities covered; null when the need asks for "
-        "nothing the engine recognises"
+        description="share of the required capabilities covered (each benefit named counted "
+        "apart when the ask for public programmes names two or more); null when the need asks "
+        "for nothing the engine recognises"
+    )
+    uncovered_benefits: list[str] = Field(
+        default_factory=list,
+        description="the benefits the ask names, two or more (SNAP, Medicaid), that no member "
+        "runs a programme for or names",
     )
     unfilled_roles: list[str] = Field(
         default_factory=list,

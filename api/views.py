@@ -80,6 +80,7 @@ def recommendation_view(
             covered={k: list(v) for k, v in coalition.covered.items()},
             gaps=list(coalition.gaps),
             coverage=coalition.coverage,
+            uncovered_benefits=list(coalition.uncovered_benefits),
             unfilled_roles=list(coalition.unfilled_roles),
             empty_roles=list(coalition.empty_roles),
             absent_in_region=list(coalition.absent_in_region),

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -54,6 +54,15 @@ _BENEFITS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "liheap": (("LIHEAP",), ("low income home energy assistance", "low-income home energy")),
 }
 BITS: dict[str, int] = {k: 1 << i for i, k in enumerate(_BENEFITS)}
+# how a benefit is named to the group
+NAMES: dict[str, str] = {
+    "snap": "SNAP",
+    "wic": "WIC",
+    "medicaid": "Medicaid",
+    "medicare": "Medicare",
+    "tanf": "TANF",
+    "liheap": "LIHEAP",
+}
 _SENTENCE_END = re.compile(r"[.;!?](?:\s+|$)|\n")
 
 
@@ -86,6 +95,22 @@ _IN_ASKS = {k: _pattern(a, n, any_case=True) for k, (a, n) in _BENEFITS.items()}
 
 def _bits(text: str, patterns: Mapping[str, re.Pattern[str]]) -> int:
     return sum(BITS[k] for k, p in patterns.items() if p.search(text))
+
+
+def names_of(bits: int) -> list[str]:
+    """The benefits `bits` holds, as the group would name them, in a fixed order."""
+    return [NAMES[k] for k, bit in BITS.items() if bits & bit]
+
+
+def key_of(bit: int) -> str:
+    """The key one benefit's coverage is counted under in a coalition (`CAPABILITY` and the
+    benefit: "public_programmes:medicaid")."""
+    return CAPABILITY + ":" + next(k for k, b in BITS.items() if b == bit)
+
+
+def split_bits(bits: int) -> list[int]:
+    """Each benefit of `bits` alone, in a fixed order."""
+    return [bit for bit in BITS.values() if bits & bit]
 
 
 def named_in(text: str) -> int:
@@ -140,6 +165,19 @@ class AskedBenefits:
 
     bits: int
     programmes: Mapping[int, str]
+    # per catalog position: the asked benefits its programmes name (all of them, not only the
+    # one in `programmes`); empty: the ones `programmes`' titles name
+    programme_bits: Mapping[int, int] = field(default_factory=dict)
+
+    def covering(self, profile_bits: int, position: int) -> int:
+        """The benefits asked that one partner covers: the ones its profile names and the
+        ones its programmes do (the Food and Nutrition Service runs SNAP and WIC, the Centers
+        for Medicare & Medicaid Services names Medicaid)."""
+        run = self.programme_bits.get(position)
+        if run is None:
+            title = self.programmes.get(position)
+            run = named_in(title) if title is not None else 0
+        return (profile_bits | run) & self.bits
 
     def named(self, profile_bits: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """Per position: whether its profile (`profile_bits`, the positions' `benefits_`
@@ -151,11 +189,16 @@ class AskedBenefits:
         self, offers: Mapping[str, str], profile_bits: int, position: int
     ) -> Mapping[str, str]:
         """One partner's `offers` as they answer this ask: public programmes kept when its
-        profile names a benefit asked; said as its programme that does ("Supplemental Nutrition
-        Assistance Program", not "public programme funding" beside a closest programme
-        "Team Nutrition Grants"); else left out."""
-        if CAPABILITY not in offers or profile_bits & self.bits:
+        profile names a benefit asked, said as the benefits it names ("Medicaid"); else said
+        as its programme that does ("Supplemental Nutrition Assistance Program", not "public
+        programme funding" beside a closest programme "Team Nutrition Grants"); else left
+        out."""
+        if CAPABILITY not in offers:
             return offers
+        if profile_bits & self.bits:
+            # said as the benefits its profile names: the Centers for Medicare & Medicaid
+            # Services covered "with its offer 'public programme funding'" (real data walk)
+            return {**offers, CAPABILITY: ", ".join(names_of(profile_bits & self.bits))}
         title = self.programmes.get(position)
         if title is not None:
             return {**offers, CAPABILITY: title}

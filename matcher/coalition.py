@@ -243,9 +243,18 @@ def assemble(
     roles: dict[str, str] = {}
     for m in chosen:
         roles.setdefault(ROLE_OF_SECTOR.get(m.sector, m.sector), m.key)
+    firsts = {m.key: m for m in anchors}
+    wanted = set(required)
     return Assembly(
         members=chosen,
         roles=roles,
         unfilled=[role for role, ms in pools.items() if not ms],
-        alternatives={m.key: anchor for m, anchor in calls},
+        # a runner-up covering help its role's first does not is no alternative to it: it
+        # joins beside it (the Centers for Medicare & Medicaid Services for the Medicaid of
+        # "SNAP and Medicaid", the Food and Nutrition Service for SNAP; real data walk)
+        alternatives={
+            m.key: anchor
+            for m, anchor in calls
+            if anchor not in firsts or not (m.offers & wanted) - firsts[anchor].offers
+        },
     )

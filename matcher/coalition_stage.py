@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from matcher import benefits
 from matcher.catalog import Catalog
 from matcher.coalition import Member, asked_parts, assemble, coverage_map, gaps, parts_added
 from matcher.domain import Coalition, Match
@@ -42,13 +43,19 @@ def coalition(
     alternative_margin: float,
     reach_km: float | None = None,
     region: str | None = None,
+    asked_benefits: benefits.AskedBenefits | None = None,
 ) -> Coalition:
     """The coalition from each role's candidates above the floor (matcher.coalition); with
     `reach_km` (the need has a point), of those within reach when a role has any
-    (`within_reach`)."""
+    (`within_reach`). An ask naming two benefits or more (`asked_benefits`) counts each as help
+    of its own (`counted_keys`)."""
     by_id: dict[str, Scored] = {}
     pools: dict[str, list[Member]] = {}
     asked = asked_parts(required, parts)
+    split = counted_keys(required, asked_benefits)
+    counted = [
+        k for c in required for k in (split.values() if split and c == benefits.CAPABILITY else [c])
+    ]
     for role, ss in per_role.items():
         pools[role] = []
         ss = within_reach(catalog, ss[:COALITION_POOL], reach_km, region)
@@ -60,12 +67,15 @@ def coalition(
             org = catalog.profile(s.position).org
             by_id[org.id] = s
             offers = frozenset(s.offers)
+            if split and asked_benefits is not None and benefits.CAPABILITY in offers:
+                run = asked_benefits.covering(benefits.of_profile(org), s.position)
+                offers |= {key for bit, key in split.items() if run & bit}
             pools[role].append(
                 Member(org.id, org.sector.value, s.score, offers, _met(aspects[j], offers, asked))
             )
     made = assemble(
         pools,
-        list(required),
+        counted,
         size,
         aspect_weight=aspect_weight,
         alternative_margin=alternative_margin,
@@ -85,19 +95,36 @@ def coalition(
     chosen = [
         m for m in made.members if m.key in seeded or m.key in reasons or m.offers & set(required)
     ]
-    cov = coverage_map(chosen, list(required))
-    covered = sum(1 for v in cov.values() if v)
+    each = coverage_map(chosen, counted)
+    covered = sum(1 for v in each.values() if v)
     offered = {m.key: m.offers for ms in pools.values() for m in ms}
     return Coalition(
         members=[make(by_id[m.key]) for m in chosen],
         roles=roles,
-        covered=cov,
+        covered=coverage_map(chosen, list(required)),
         gaps=gaps(offered, list(required)),
-        coverage=round(covered / len(required), 4) if required else None,
+        coverage=round(covered / len(counted), 4) if counted else None,
+        uncovered_benefits=[
+            benefits.names_of(bit)[0] for bit, key in split.items() if not each.get(key)
+        ],
         unfilled_roles=made.unfilled,
         alternative_to=alternatives,
         joins_for={key: parts[i] for key, i in named(chosen).items() if i < len(parts)},
     )
+
+
+def counted_keys(
+    required: dict[str, str], asked_benefits: benefits.AskedBenefits | None
+) -> dict[int, str]:
+    """Benefit -> the key its coverage is counted under, when the ask for public programmes
+    names two benefits or more (else empty: the capability is counted as one). "Help enrolling
+    families in SNAP and Medicaid" was covered 100% by the Food and Nutrition Service alone,
+    and the Centers for Medicare & Medicaid Services was only "an alternative" to it (real
+    data walk): each benefit is help of its own."""
+    if asked_benefits is None or benefits.CAPABILITY not in required:
+        return {}
+    bits = benefits.split_bits(asked_benefits.bits)
+    return {bit: benefits.key_of(bit) for bit in bits} if len(bits) > 1 else {}
 
 
 def _met(

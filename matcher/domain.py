@@ -465,8 +465,11 @@ class Coalition(BaseModel):
     roles: dict[str, str]  # role -> organisation id
     covered: dict[str, list[str]]  # capability -> ids of members covering it
     gaps: list[str]  # required capabilities no organisation the filters allow offers
-    # share of the required capabilities covered; None when the need asks for none we recognise
+    # share of the required capabilities covered (each benefit named counted apart when the ask
+    # names two or more); None when the need asks for none we recognise
     coverage: float | None
+    # the benefits the ask names (two or more) that no member runs a programme for or names
+    uncovered_benefits: list[str] = Field(default_factory=list)
     # roles asked for that no partner above the relevance floor can fill
     unfilled_roles: list[str] = Field(default_factory=list)
     # of those, the roles no organisation within the filters belongs to at all (none listed)

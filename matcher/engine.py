@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -1086,10 +1086,12 @@ class Engine:
         hits: dict[str, evidence.ProgrammeHit] | None = None,
         now: datetime | None = None,
         offered: Mapping[str, tuple[float, str]] | None = None,
+        asked: benefits.AskedBenefits | None | Literal["read"] = "read",
     ) -> Ranked:
         """Every candidate scored at once (matcher.score_arrays), best first; the `history`
         component (P(org | need) from the published partnership-history model) is added for
-        the organisations that model knows. Call under the read lock."""
+        the organisations that model knows. `asked`: the benefits the ask names, when the
+        request has read them (`_asked_benefits`). Call under the read lock."""
         positions = cands.positions
         dist: np.ndarray | None = None
         if need.lat is not None and need.lon is not None and positions.size:
@@ -1113,7 +1115,9 @@ class Engine:
             history_proba=proba,
             hits=hits,
             offered=offered,
-            asked_benefits=self._asked_benefits(required, need.text, q),
+            asked_benefits=(
+                self._asked_benefits(required, need.text, q) if asked == "read" else asked
+            ),
         )
         return score_all(self._score_columns(), positions, cands.fused, rel, dist, inputs)
 
@@ -1130,7 +1134,12 @@ class Engine:
             for owner, title in self.programmes.naming(bits, q).items()
             if (pos := self.catalog.position_of_id(owner)) is not None
         }
-        return benefits.AskedBenefits(bits, runs)
+        run_bits = {
+            pos: named
+            for owner, named in self.programmes.benefits_run(bits).items()
+            if (pos := self.catalog.position_of_id(owner)) is not None
+        }
+        return benefits.AskedBenefits(bits, runs, run_bits)
 
     def _score_columns(self) -> ScoreColumns:
         """The scoring columns of the current catalog (new when it or what offers and the
@@ -1391,6 +1400,7 @@ class Engine:
             signals, hits, offered = self._signals(
                 q, clause_vecs, f.sectors, placed, shared, need.region
             )
+            asked = self._asked_benefits(required, need.text, q)  # once a request
             per_role: dict[str, list[Scored]] = {}
             for role, sectors, allowed in roles:
                 cause = dist if self._causes_describe(sectors) else None
@@ -1404,7 +1414,7 @@ class Engine:
                     shared,
                 )
                 ranked = self._score(
-                    need, cands, required, requester, q, hits, now, offered=offered
+                    need, cands, required, requester, q, hits, now, offered=offered, asked=asked
                 )
                 per_role[role] = self._shown(ranked.above(floor))
             made: dict[tuple[bool, int], Match] = {}
@@ -1435,6 +1445,7 @@ class Engine:
                 hits,
                 now,
                 offered=offered,
+                asked=asked,
             ).above(floor)
             results = [make(s, overall_list=True) for s in overall.head(limit)]
             by_sector: dict[str, list[Match]] = {}
@@ -1461,6 +1472,7 @@ class Engine:
                 alternative_margin=self.settings.coalition_alternative_margin,
                 reach_km=reach_km(need, self.settings.proximity_scale_km),
                 region=need.region,
+                asked_benefits=asked,
             )
             empty = [
                 r for r, _, allowed in roles if r in coalition.unfilled_roles and not allowed.any()
@@ -1504,7 +1516,7 @@ class Engine:
                     clause_vecs,
                     need,
                     floor,
-                    self._asked_benefits(required, need.text, q),
+                    asked,
                 ),
                 self.catalog,
                 self._score_columns(),

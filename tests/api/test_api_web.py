@@ -381,7 +381,7 @@ def test_no_gap_says_what_was_read_and_where_to_add_more(client: TestClient) -> 
     assert r.status_code == 200, r.text
     gaps = re.search(r'<div id="gaps".*?</div>', r.text, re.S)
     assert gaps is not None
-    assert "None of the help asked (food supply): a member offers each" in gaps.group(0)
+    assert "None: a member offers each kind of help asked (food supply)." in gaps.group(0)
     assert 'href="#capabilities"' in gaps.group(0)
     # a list replaces what the text asks: the page said "name it" as if it added to it (an
     # organiser who listed SNAP enrolment help lost the food and volunteers her text asked)
@@ -768,3 +768,26 @@ def test_the_form_greys_out_sectors_the_data_holds_none_of(tmp_path: Path) -> No
         assert off == {"government", "community", "academic"}
         assert 'id="none-held-community">(none in this service\'s data)' in page
     engine.close()
+
+
+def test_a_benefit_no_member_names_is_a_gap_of_the_coalition(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """"Help enrolling families in SNAP and Medicaid" said "Together they cover 100%" with no
+    member covering Medicaid (real data walk): the engine names such a benefit
+    (`uncovered_benefits`) and the gaps box says it, even when every capability is covered."""
+
+    def medicaid_uncovered(rec: Recommendation) -> None:
+        rec.coalition.gaps = rec.gaps = []
+        rec.coalition.offered_elsewhere = {}
+        rec.coalition.uncovered_benefits = ["Medicaid"]
+
+    r = _post_edited(client, monkeypatch, medicaid_uncovered)
+    assert r.status_code == 200, r.text
+    gaps = re.search(r'<div id="gaps".*?</div>', r.text, re.S)
+    assert gaps is not None
+    assert (
+        "No member of this coalition runs or names <strong>Medicaid</strong>, one of the "
+        "benefits asked for." in gaps.group(0)
+    )
+    assert "a member offers each kind of help" not in gaps.group(0)

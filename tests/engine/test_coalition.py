@@ -226,6 +226,31 @@ def test_a_role_too_close_to_call_also_gets_its_runner_up() -> None:
     assert [m.key for m in off.members] == ["g1", "b1"] and off.alternatives == {}
 
 
+def test_a_runner_up_covering_help_its_first_does_not_is_no_alternative() -> None:
+    """Real data walk (Albuquerque, "help enrolling families in SNAP and Medicaid"): the
+    Centers for Medicare & Medicaid Services scored too close to the Food and Nutrition
+    Service to call and was named "an alternative" to it ("either could take this role"),
+    though it alone covered Medicaid. A runner-up covering help asked that its role's first
+    does not still joins, beside the first, not as its alternative."""
+    from matcher.coalition import assemble
+
+    snap, medicaid = "public_programmes:snap", "public_programmes:medicaid"
+    gov = [
+        Member("fns", "government", 0.910, frozenset({snap})),
+        Member("cms", "government", 0.905, frozenset({medicaid})),
+        Member("g3", "government", 0.85, frozenset()),
+        Member("g4", "government", 0.81, frozenset()),
+    ]
+    pools = {"business": _ladder("business", 0.80, 0.70, 0.60), "government": gov}
+    made = assemble(pools, [snap, medicaid], (2, 5), alternative_margin=0.1)
+    assert {"fns", "cms"} <= {m.key for m in made.members}
+    assert made.alternatives == {}
+    # offering only what the first offers too, it is the alternative it was
+    same = [gov[0], Member("cms", "government", 0.905, frozenset({snap})), *gov[2:]]
+    made = assemble({**pools, "government": same}, [snap, medicaid], (2, 5), alternative_margin=0.1)
+    assert made.alternatives == {"cms": "fns"}
+
+
 def test_close_calls_fill_the_room_left_closest_first() -> None:
     """Three roles and room for four: only the closest of the two close calls joins."""
     from matcher.coalition import assemble

@@ -39,7 +39,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture()
 def engine(tmp_path: Path, real_embedder: object) -> Iterator[Engine]:
-    """Four profiles on the real model (which reads the asks, as a request does)."""
+    """Five profiles on the real model (which reads the asks, as a request does)."""
     # no relevance floor: every profile is shown, so each card can be read
     settings = Settings(data_dir=tmp_path / "var", relevance_floor=-1.0)
     eng = Engine.open(settings, embedder=real_embedder, load=False)  # type: ignore[arg-type]
@@ -70,6 +70,14 @@ def engine(tmp_path: Path, real_embedder: object) -> Iterator[Engine]:
                 "We help hungry families apply for SNAP and other benefits.",
                 ["benefits enrolment help"],
                 **local,
+            ),
+            _org(
+                "cms",
+                "Centers for Medicare & Medicaid Services",
+                "government",
+                "Runs health coverage programs for older people and low-income families.",
+                ["public programme funding", "health care programmes"],
+                **national,
             ),
             _org(
                 "snapon",
@@ -123,6 +131,40 @@ def test_only_those_naming_the_benefit_cover_help_to_reach_it(engine: Engine) ->
     # an ask naming no benefit is covered by any offer of public programmes
     plain = _covering(engine, "Families go hungry; we need help applying for public programs.")
     assert plain.get("fema") is True
+
+
+def test_each_benefit_named_is_help_of_its_own_in_the_coalition(engine: Engine) -> None:
+    """Real data walk (Albuquerque): "help enrolling families in SNAP and Medicaid" was covered
+    100% by the Food and Nutrition Service alone, and the Centers for Medicare & Medicaid
+    Services was "an alternative" to it (tests/engine/test_coalition.py), its card saying it
+    covered the ask "with its offer 'public programme funding'". Each benefit named is now
+    help of its own: the agency for Medicaid says it names Medicaid, and a benefit no member
+    names is said as uncovered, the ask only partly covered."""
+    need = Need(
+        text="Our pantry needs help enrolling families in SNAP and Medicaid.",
+        city="Portland",
+        region="OR",
+    )
+    rec = engine.recommend(need, limit=10)
+    co = rec.coalition
+    covering = set(co.covered[benefits.CAPABILITY])
+    assert "cms" in covering and covering & {"fns", "outreach"}  # Medicaid, and SNAP
+    assert co.uncovered_benefits == []
+    assert co.coverage == 1.0
+    cms = next(m for m in co.members if m.id == "cms")
+    assert any("with its offer 'Medicaid'" in r for r in cms.reasons), cms.reasons
+    # a benefit nobody names: the ask is half covered, and the benefit is named as uncovered
+    heat = engine.recommend(
+        Need(
+            text="We need help enrolling families in SNAP and LIHEAP.", city="Portland", region="OR"
+        ),
+        limit=10,
+    )
+    assert heat.coalition.uncovered_benefits == ["LIHEAP"]
+    assert heat.coalition.covered[benefits.CAPABILITY]
+    share = 1 / len(heat.required_capabilities)
+    assert heat.coalition.coverage is not None and heat.coalition.coverage < 1.0
+    assert heat.coalition.coverage <= 1.0 - share / 2 + 1e-9
 
 
 def test_benefits_named_in_profiles_and_asks() -> None:
