@@ -25,7 +25,7 @@ from pydantic.fields import FieldInfo
 from api.recids import EXAMPLE_ID as EXAMPLE_REC_ID
 from api.security import Role
 from matcher.coalition_stage import PER_SECTOR
-from matcher.domain import SERVED_REGIONS_MAX, Sector, ServiceLevel, SizeBand
+from matcher.domain import SERVED_REGIONS_MAX, SHORT_NAME_MAX, Sector, ServiceLevel, SizeBand
 
 MAX_LIMIT = 100
 MAX_PAGE_SIZE = 200
@@ -218,6 +218,13 @@ class ProfileFields(InputModel):
     adding their group (`GroupCreate`) sends them."""
 
     name: str = Field(min_length=1, max_length=300, pattern=NON_BLANK)
+    short_name: str | None = Field(
+        None,
+        max_length=SHORT_NAME_MAX,
+        pattern=NO_NUL,
+        description='What it is also called, often its initials ("USDA"): name search '
+        "finds it by this too",
+    )
     sector: Sector
     description: str = Field(min_length=1, max_length=20_000, pattern=NON_BLANK)
     focus_areas: Phrases = Field(default_factory=list)
@@ -273,6 +280,7 @@ class OrganisationUpdate(InputModel):
     )
 
     name: str = Field(default_factory=_unset, min_length=1, max_length=300, pattern=NON_BLANK)
+    short_name: str | None = Field(None, max_length=SHORT_NAME_MAX, pattern=NO_NUL)
     sector: Sector = Field(default_factory=_unset)
     description: str = Field(
         default_factory=_unset, min_length=1, max_length=20_000, pattern=NON_BLANK
@@ -336,6 +344,7 @@ class OrganisationPublic(BaseModel):
 
     id: str
     name: str
+    short_name: str | None = None
     sector: Sector
     description: str
     focus_areas: list[str]

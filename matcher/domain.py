@@ -134,6 +134,9 @@ class Location(BaseModel):
     lon: float | None = Field(None, ge=-180, le=180)
 
 
+SHORT_NAME_MAX = 32
+
+
 class Organisation(BaseModel):
     """An organisation profile. Only name, sector and description are required."""
 
@@ -143,6 +146,9 @@ class Organisation(BaseModel):
         default_factory=lambda: new_id("org"), min_length=1, max_length=128, pattern=ID_PATTERN
     )
     name: str = Field(min_length=1, max_length=300)
+    # what it is also called, often its initials ("USDA" for the registry's "Agriculture
+    # Department"): found by name search, never embedded
+    short_name: str | None = Field(None, max_length=SHORT_NAME_MAX)
     sector: Sector
     description: str = Field(min_length=1, max_length=20_000)
     focus_areas: list[str] = Field(default_factory=list)

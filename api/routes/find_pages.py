@@ -40,12 +40,18 @@ async def find(
 
         found, total = await anyio.to_thread.run_sync(lookup)
     records = [s.record for s in found]
+    low = typed.lower()
+    holding = [low in r.name.lower() for r in records]
+    called = [(r.short_name or "").lower() == low for r in records]
     ctx = context(
         request,
         q=typed,
         found=records,
         total=total,
         # no name holds it: found by the initials of their names ("FEMA")
-        by_initials=bool(records) and all(typed.lower() not in r.name.lower() for r in records),
+        by_initials=bool(records) and not any(holding) and not any(called),
+        # some found by their short name ("USDA") or initials beside the names holding it: the
+        # count said "17 names hold 'CDC'" (real data walk)
+        all_hold=all(holding),
     )
     return templates.TemplateResponse(request, "find.html", ctx)

@@ -49,6 +49,7 @@ class OrganisationRow(Base):
     size: Mapped[str | None] = mapped_column(String(16))
     service_level: Mapped[str | None] = mapped_column(String(16))
     service_regions: Mapped[list[str] | None] = mapped_column(JSON, default=list)
+    short_name: Mapped[str | None] = mapped_column(String(32))
     cause_code: Mapped[str | None] = mapped_column(String(64))
     website: Mapped[str | None] = mapped_column(String(500))
     contact: Mapped[str | None] = mapped_column(String(500))

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from matcher.causes import Cause
 from matcher.domain import EDITED_SOURCE, Need, Organisation, Sector, ServiceLevel, SizeBand, utcnow
 from matcher.errors import ConflictError, NotFoundError, ValidationError
-from matcher.names import as_acronym, named_by_acronym
+from matcher.names import as_acronym, initials, named_by_acronym
 from matcher.places import normalise_country, region_keys
 from matcher.places.locate import locate
 from matcher.store import changes
@@ -39,6 +39,8 @@ _NEED_FIELDS = tuple(f for f in Need.model_fields)
 _CHUNK = 500
 # names read as initials ("FEMA") at most, the shortest first: a key list a query can hold
 INITIALS_MAX = 500
+# (initials are the letters typed, government body) -> the group a name found by them is in
+_INITIALS_GROUPS = {(True, True): 0, (True, False): 1, (False, True): 2, (False, False): 3}
 
 
 def org_values(org: Organisation) -> dict[str, Any]:
@@ -297,9 +299,13 @@ class Store:
         name: str | None = None,
     ) -> tuple[list[Stored], int]:
         """`name`: only organisations whose name holds these words, in this order, whatever
-        the case (the shortest names first: the closest to what was typed). Initials typed in
-        capitals ("FEMA", "HUD"), or letters no name holds ("fema"), find the names whose
-        initials start with them too, first."""
+        the case (the shortest names first: the closest to what was typed). A short name
+        equal to what was typed, whatever the case ("usda": the Agriculture Department),
+        comes first. Initials typed in capitals ("FEMA", "HUD"), or letters no name holds
+        ("fema"), find the names whose initials start with them too, next: the ones whose
+        initials are the letters typed before the ones they only start, government bodies
+        first in each ("CDC": the Centers for Disease Control and Prevention before a
+        community development corporation; `_by_initials`)."""
         with self.db.session() as s:
             q = select(OrganisationRow)
             q = self._filtered(q, sector, country, region, owner, published_only)
@@ -307,34 +313,56 @@ class Store:
             if name and name.split():
                 typed = " ".join(name.split()).lower()
                 holds = func.lower(OrganisationRow.name).contains(typed, autoescape=True)
+                holds = holds | (func.lower(OrganisationRow.short_name) == typed)
                 order = [func.length(OrganisationRow.name), OrganisationRow.pk]
                 # initials typed in capitals, or what no name holds ("fema")
                 acronym = as_acronym(typed)
                 if acronym and not name.strip().isupper():
                     held = s.scalar(select(func.count()).select_from(q.where(holds).subquery()))
                     acronym = None if held else acronym
-                initials = self._by_initials(s, q, acronym) if acronym else []
-                if initials:  # "EPA": the Environmental Protection Agency before "DEPAVE"
-                    by_initials = OrganisationRow.pk.in_(initials)
-                    q = q.where(holds | by_initials)
-                    order.insert(0, case((by_initials, 0), else_=1))
+                ranked = self._by_initials(s, q, acronym) if acronym else []
+                if ranked:  # "EPA": the Environmental Protection Agency before "DEPAVE"
+                    q = q.where(holds | OrganisationRow.pk.in_([pk for pk, _ in ranked]))
+                    groups: dict[int, list[int]] = {}
+                    for pk, group in ranked:
+                        groups.setdefault(group, []).append(pk)
+                    order.insert(
+                        0,
+                        case(
+                            *((OrganisationRow.pk.in_(pks), g) for g, pks in groups.items()),
+                            else_=len(_INITIALS_GROUPS),
+                        ),
+                    )
                 else:
                     q = q.where(holds)
+                short = func.lower(OrganisationRow.short_name) == typed
+                order.insert(0, case((short, 0), else_=1))
             total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
             rows = s.scalars(q.order_by(*order).offset(offset).limit(limit)).all()
             return [Stored(r.pk, r.version, row_to_org(r)) for r in rows], int(total)
 
     @staticmethod
-    def _by_initials(s: Session, q: Any, acronym: str) -> list[int]:
-        """The keys of the rows of `q` whose name's initials start with `acronym` (read from
-        the names starting with its first letter, "the" before it or not)."""
+    def _by_initials(s: Session, q: Any, acronym: str) -> list[tuple[int, int]]:
+        """(key, group) of the rows of `q` whose name's initials start with `acronym` (read
+        from the names starting with its first letter, "the" before it or not), best first:
+        the names whose initials are `acronym` before the ones they only start, government
+        bodies first in each (`_INITIALS_GROUPS`), then the shortest. "NOAA" found "NW Oregon
+        Animal Alliance" first and "CDC" the Centers for Disease Control and Prevention
+        twelfth (real data walk): an acronym typed is most often an agency's."""
         first = acronym[0].lower()
-        names = q.with_only_columns(OrganisationRow.pk, OrganisationRow.name).where(
+        names = q.with_only_columns(
+            OrganisationRow.pk, OrganisationRow.name, OrganisationRow.sector
+        ).where(
             func.lower(OrganisationRow.name).like(f"{first}%")
             | func.lower(OrganisationRow.name).like(f"the {first}%")
         )
-        found = [(len(n), pk) for pk, n in s.execute(names) if named_by_acronym(acronym, n)]
-        return [pk for _, pk in sorted(found)[:INITIALS_MAX]]
+        found = []
+        for pk, n, sector in s.execute(names):
+            if named_by_acronym(acronym, n):
+                whole = initials(n) == acronym
+                group = _INITIALS_GROUPS[(whole, sector == "government")]
+                found.append((group, len(n), pk))
+        return [(pk, group) for group, _, pk in sorted(found)[:INITIALS_MAX]]
 
     @staticmethod
     def _filtered(

@@ -124,3 +124,79 @@ def test_initials_find_the_organisation_when_no_name_holds_them(
     finally:
         for probe in probes:
             client.delete(f"/v1/organisations/{probe['id']}", headers=hdr(keys["editor"]))
+
+
+def test_a_short_name_and_an_agency_s_initials_come_first(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    """Real data walk: "USDA", "ACF", "DOT" found nothing (the registry names them
+    "Agriculture Department", "Children and Families Administration"); "NOAA" found "NW
+    Oregon Animal Alliance" first, "CDC" the Centers for Disease Control and Prevention
+    twelfth. A short name (the registry's `short_name`) finds its organisation first, in any
+    case; initials that are the letters typed come before initials they only start, and a
+    government body before others of the same kind of match."""
+    probes = [
+        {
+            "id": "short-usda",
+            "name": "Quokkaculture Department",
+            "short_name": "QCDX",
+            "sector": "government",
+            "description": "Farms for quokkas.",
+        },
+        {
+            "id": "short-alliance",
+            "name": "NW Quokka Animal Alliance",
+            "sector": "nonprofit",
+            "description": "Shorter name, same initials.",
+        },
+        {
+            "id": "short-noaa",
+            "name": "National Quokka and Atmospheric Administration",
+            "sector": "government",
+            "description": "Weather for quokkas.",
+        },
+        {
+            "id": "short-prefix",
+            "name": "Nq Quokka Arts Association Zone",  # initials NQAAZ: start with NQAA
+            "sector": "government",
+            "description": "Initials that only start with the letters.",
+        },
+    ]
+    for probe in probes:
+        r = client.post("/v1/organisations", json=probe, headers=hdr(keys["editor"]))
+        assert r.status_code == 201, r.text
+    try:
+        for typed in ("QCDX", "qcdx"):
+            api = client.get("/v1/organisations", params={"name": typed}).json()
+            assert [i["id"] for i in api["items"]][:1] == ["short-usda"], typed
+            assert api["items"][0]["short_name"] == "QCDX"
+        page = client.get("/organisations", params={"q": "qcdx"}).text
+        assert _found(page)[:1] == ["short-usda"]
+        assert 'Quokkaculture Department</a> <span class="short-name">(QCDX)</span>' in page
+        assert "1 found for “qcdx” by name, short name or initials." in page
+        assert "No name holds" not in page  # it is called that
+        profile = client.get("/organisations/short-usda").text
+        assert '<h1>Quokkaculture Department <span class="short-name">(QCDX)</span></h1>' in profile
+        only = client.get("/organisations", params={"q": "NQAA"}).text
+        assert "No name holds “NQAA”; these start with those initials." in only
+        # initials beside a name holding the letters: not "4 names hold 'NQAA'"
+        hold = {"id": "short-holder", "name": "Nqaa Friends Club", "sector": "nonprofit"}
+        r = client.post(
+            "/v1/organisations",
+            json={**hold, "description": "Holds the letters."},
+            headers=hdr(keys["editor"]),
+        )
+        assert r.status_code == 201, r.text
+        probes.append(hold)
+        mixed = client.get("/organisations", params={"q": "NQAA"}).text
+        assert "4 found for “NQAA” by name, short name or initials." in mixed
+        found = client.get("/v1/organisations", params={"name": "NQAA"}).json()
+        assert [i["id"] for i in found["items"]] == [
+            "short-noaa",
+            "short-alliance",
+            "short-prefix",
+            "short-holder",  # holding the letters: after every initials match
+        ]
+    finally:
+        for probe in probes:
+            client.delete(f"/v1/organisations/{probe['id']}", headers=hdr(keys["editor"]))

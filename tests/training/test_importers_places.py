@@ -100,3 +100,18 @@ def test_need_rows_with_unknown_places_are_rejected_by_row(tmp_path: Path) -> No
     assert (need.region, need.city) == ("RI", "Providence")
     [err] = report.rejected
     assert err.row == 2 and err.column == "place" and "Portland, OR" in err.reason
+
+
+def test_federal_agencies_keep_their_short_name(tmp_path: Path) -> None:
+    """The registry names USDA "Agriculture Department": its `short_name` is kept, so finding
+    "USDA" by name finds it (tests/api/test_api_find_pages.py); a short name too long to be
+    one, or the name again, is not kept."""
+    agencies = (
+        "id,name,short_name,parent_name,agency_url,description\n"
+        "12,Agriculture Department,USDA,,,The Department of Agriculture works on farms.\n"
+        "15,Air Board,Air Board,,,An air board.\n"
+        f"16,Long Board,{'L' * 40},,,A board with a long short name.\n"
+    )
+    batch = read("federal-agencies", _w(tmp_path, "a.csv", agencies))
+    short = {o.name: o.short_name for o in batch.organisations}
+    assert short == {"Agriculture Department": "USDA", "Air Board": None, "Long Board": None}

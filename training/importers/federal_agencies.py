@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from matcher.domain import Organisation
+from matcher.domain import SHORT_NAME_MAX, Organisation
 from training.importers.base import (
     ImportBatch,
     RowRejected,
@@ -110,7 +110,9 @@ def _mark_predecessors(
 def _agency(rid: str, values: dict[str, Any]) -> tuple[Organisation, str]:
     name = required_text(values, "name")
     parent = safe_text(values, "parent_name")
-    safe_text(values, "short_name")  # checked: a formula-like short name rejects the row
+    # a formula-like short name rejects the row; one too long for a short name is not kept
+    typed_short = safe_text(values, "short_name")
+    short = typed_short if 0 < len(typed_short) <= SHORT_NAME_MAX and typed_short != name else None
     url = safe_text(values, "agency_url")
     if url and not _URL.match(url):
         raise RowRejected("agency_url", f"not a web address: '{url[:60]}'")
@@ -122,6 +124,7 @@ def _agency(rid: str, values: dict[str, Any]) -> tuple[Organisation, str]:
     data = {
         "id": org_id(rid),
         "name": shorten(name, 300),
+        "short_name": short,
         "sector": "government",
         "description": shorten(description, 20_000),
         "focus_areas": focus,
