@@ -639,6 +639,11 @@ class CoalitionPublic(BaseModel):
         description="the benefits the ask names, two or more (SNAP, Medicaid), that no member "
         "runs a programme for or names",
     )
+    benefits_elsewhere: dict[str, OfferedElsewherePublic] = Field(
+        default_factory=dict,
+        description="of `uncovered_benefits`, benefit -> the organisation the filters allow "
+        "closest to the need that runs a programme for it or names it",
+    )
     unfilled_roles: list[str] = Field(
         default_factory=list,
         description="roles asked for that no partner above the relevance floor can fill",

@@ -81,6 +81,7 @@ def recommendation_view(
             gaps=list(coalition.gaps),
             coverage=coalition.coverage,
             uncovered_benefits=list(coalition.uncovered_benefits),
+            benefits_elsewhere=_offerers(coalition.benefits_elsewhere),
             unfilled_roles=list(coalition.unfilled_roles),
             empty_roles=list(coalition.empty_roles),
             absent_in_region=list(coalition.absent_in_region),

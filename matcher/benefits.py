@@ -102,6 +102,11 @@ def names_of(bits: int) -> list[str]:
     return [NAMES[k] for k, bit in BITS.items() if bits & bit]
 
 
+def bit_named(name: str) -> int:
+    """The bit of a benefit as `names_of` names it (0: none)."""
+    return next((BITS[k] for k, n in NAMES.items() if n == name), 0)
+
+
 def key_of(bit: int) -> str:
     """The key one benefit's coverage is counted under in a coalition (`CAPABILITY` and the
     benefit: "public_programmes:medicaid")."""
@@ -178,6 +183,13 @@ class AskedBenefits:
             title = self.programmes.get(position)
             run = named_in(title) if title is not None else 0
         return (profile_bits | run) & self.bits
+
+    def only(self, bit: int) -> AskedBenefits:
+        """This ask as if it named one of its benefits alone (who offers that one)."""
+        run = self.programme_bits or {p: named_in(t) for p, t in self.programmes.items()}
+        keep = {p: b & bit for p, b in run.items() if b & bit}
+        titles = {p: t for p, t in self.programmes.items() if p in keep}
+        return AskedBenefits(bit, titles, keep)
 
     def named(self, profile_bits: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """Per position: whether its profile (`profile_bits`, the positions' `benefits_`

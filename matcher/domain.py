@@ -476,6 +476,8 @@ class Coalition(BaseModel):
     coverage: float | None
     # the benefits the ask names (two or more) that no member runs a programme for or names
     uncovered_benefits: list[str] = Field(default_factory=list)
+    # of those, benefit -> the organisation the filters allow closest to the need that does
+    benefits_elsewhere: dict[str, OfferedElsewhere] = Field(default_factory=dict)
     # roles asked for that no partner above the relevance floor can fill
     unfilled_roles: list[str] = Field(default_factory=list)
     # of those, the roles no organisation within the filters belongs to at all (none listed)

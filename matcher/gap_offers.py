@@ -237,8 +237,51 @@ def settle_gaps(
             "gaps": [g for g in unshown if g not in named],
             "offered_elsewhere": named,
             "offered_nearer": nearer,
+            "benefits_elsewhere": _benefits_elsewhere(
+                coalition, sought, catalog, columns, allowed, closeness, scale_km
+            ),
         }
     )
+
+
+def _benefits_elsewhere(
+    coalition: Coalition,
+    sought: HelpSought,
+    catalog: Catalog,
+    columns: ScoreColumns,
+    allowed: np.ndarray,
+    closeness: Callable[[np.ndarray], np.ndarray],
+    scale_km: float,
+) -> dict[str, OfferedElsewhere]:
+    """benefit -> who offers help with it, for each benefit no member runs or names
+    (`Coalition.uncovered_benefits`), by the same search as `offered_elsewhere`: "No member
+    runs or names SNAP" for seniors' Medicare and SNAP help in Albuquerque, where the Food and
+    Nutrition Service runs it (real data walk)."""
+    asked = sought.asked_benefits
+    if asked is None or not coalition.uncovered_benefits:
+        return {}
+    cap = benefits.CAPABILITY
+    by_ask = ask_closeness(catalog, [cap], sought.required, sought.parts, sought.clause_vecs)
+    out: dict[str, OfferedElsewhere] = {}
+    for name in coalition.uncovered_benefits:
+        bit = benefits.bit_named(name)
+        if not bit & asked.bits:
+            continue
+        found = offered_elsewhere(
+            catalog,
+            columns,
+            [cap],
+            allowed,
+            closeness,
+            sought.need,
+            scale_km,
+            sought.floor,
+            by_ask,
+            asked.only(bit),
+        )
+        if cap in found:
+            out[name] = found[cap]
+    return out
 
 
 def shown_only_far(

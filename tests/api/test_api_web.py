@@ -773,14 +773,22 @@ def test_the_form_greys_out_sectors_the_data_holds_none_of(tmp_path: Path) -> No
 def test_a_benefit_no_member_names_is_a_gap_of_the_coalition(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """"Help enrolling families in SNAP and Medicaid" said "Together they cover 100%" with no
+    """ "Help enrolling families in SNAP and Medicaid" said "Together they cover 100%" with no
     member covering Medicaid (real data walk): the engine names such a benefit
-    (`uncovered_benefits`) and the gaps box says it, even when every capability is covered."""
+    (`uncovered_benefits`) and the gaps box says it, even when every capability is covered,
+    with who does when the data holds one (`benefits_elsewhere`)."""
+
+    from matcher.domain import OfferedElsewhere
 
     def medicaid_uncovered(rec: Recommendation) -> None:
         rec.coalition.gaps = rec.gaps = []
         rec.coalition.offered_elsewhere = {}
-        rec.coalition.uncovered_benefits = ["Medicaid"]
+        rec.coalition.uncovered_benefits = ["Medicaid", "LIHEAP"]
+        rec.coalition.benefits_elsewhere = {
+            "Medicaid": OfferedElsewhere(
+                id="gov-cms", name="Centers for Medicare & Medicaid Services", sector="government"
+            )
+        }
 
     r = _post_edited(client, monkeypatch, medicaid_uncovered)
     assert r.status_code == 200, r.text
@@ -788,6 +796,11 @@ def test_a_benefit_no_member_names_is_a_gap_of_the_coalition(
     assert gaps is not None
     assert (
         "No member of this coalition runs or names <strong>Medicaid</strong>, one of the "
-        "benefits asked for." in gaps.group(0)
+        'benefits asked for; <a href="/organisations/gov-cms?back=' in gaps.group(0)
+    )
+    assert "Centers for Medicare &amp; Medicaid Services</a> (government) does." in gaps.group(0)
+    assert (
+        "No member of this coalition runs or names <strong>LIHEAP</strong>, one of the "
+        "benefits asked for.</li>" in gaps.group(0)
     )
     assert "a member offers each kind of help" not in gaps.group(0)

@@ -165,6 +165,14 @@ def test_each_benefit_named_is_help_of_its_own_in_the_coalition(engine: Engine) 
     share = 1 / len(heat.required_capabilities)
     assert heat.coalition.coverage is not None and heat.coalition.coverage < 1.0
     assert heat.coalition.coverage <= 1.0 - share / 2 + 1e-9
+    assert heat.coalition.benefits_elsewhere == {}  # nobody names LIHEAP
+    # a coalition of one: the benefit it does not cover is named with who does
+    one = engine.recommend(need, limit=10, coalition_size=(1, 1)).coalition
+    [member] = one.members
+    [missing] = one.uncovered_benefits
+    offerer = one.benefits_elsewhere[missing]
+    assert offerer.id != member.id
+    assert offerer.id in ({"cms"} if missing == "Medicaid" else {"fns", "outreach"})
 
 
 def test_benefits_named_in_profiles_and_asks() -> None:
