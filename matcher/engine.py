@@ -1287,6 +1287,13 @@ class Engine:
         with self._lock.read():
             return self.catalog.holds_in_region(wanted, region)
 
+    def holds_sectors(self, sectors: Sequence[str] | None) -> bool:
+        """Whether a live, published, active organisation of these sectors (None: any) is
+        held anywhere."""
+        wanted = {SECTORS.index(s) for s in (sectors or SECTORS)}
+        with self._lock.read():
+            return bool(wanted & set(self._sectors_held()))
+
     def _sectors_held(self) -> list[int]:
         """Indexes (in SECTORS) of the sectors of the catalog's live, published, active rows."""
         return self.catalog.sectors_held()

@@ -128,8 +128,12 @@ async def aligned(
     # none listed in a state the data holds none of (Springfield, IL on data of New Mexico and
     # Oregon said only "no close enough match yet", real data walk)
     unheld = None
-    if matches == [] and home_region and not engine.holds_in_region(wanted, home_region):
-        unheld = state_name(home_region)
+    # none anywhere: "try a place in another state" sent a CSR manager looking for academic
+    # partners on data holding none at all (real data walk)
+    nowhere = matches == [] and not engine.holds_sectors(wanted)
+    if matches == [] and home_region and not nowhere:
+        if not engine.holds_in_region(wanted, home_region):
+            unheld = state_name(home_region)
     # the hint promises what the organisation offers that they need: said when no card has it
     # (a bank's page for nonprofits whose IRS missions name no need, real data walk)
     says_gains = any(r.startswith(GAIN_REASON) for m in matches or () for r in m.reasons)
@@ -139,6 +143,7 @@ async def aligned(
         matches=None if matches is None else [m for m in matches if m not in wide][:ALIGNED_LIMIT],
         wide=wide[:ALIGNED_LIMIT],
         chosen=chosen,
+        nowhere=nowhere,
         choices=(*SECTORS, ALL),
         focus=focus,
         within=within if near else None,

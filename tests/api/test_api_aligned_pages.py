@@ -426,3 +426,32 @@ def test_a_state_the_data_holds_none_of_is_said(client: TestClient) -> None:
         f"/organisations/{company}/aligned", params={**params, "place": "Portland, OR"}
     )
     assert 'id="unheld"' not in held.text and _items(held.text)
+
+
+def test_a_sector_the_data_holds_none_of_anywhere_is_said(tmp_path: Path) -> None:
+    """Real data walk: the aligned page's Academic tab, on data holding no academic
+    organisation at all, said "holds no academic organisation based in New Mexico ... try a
+    place in another state", which no state could help. It now says the data holds none at
+    all and to choose another sector."""
+    from api.main import create_app
+    from matcher.engine import Engine
+    from tests.api.api_support import make_settings, quiet_api_settings, sample_orgs
+
+    engine = Engine.open(make_settings(tmp_path), load=False)
+    engine.store.upsert_organisations([o for o in sample_orgs() if o.sector.value != "academic"])
+    engine.build()
+    company = next(o.id for o in sample_orgs() if o.sector.value == "business" and o.region)
+    app = create_app(engine.settings, quiet_api_settings(warm_up=False), engine=engine)
+    with TestClient(app) as client:
+        academic = client.get(
+            f"/organisations/{company}/aligned", params={"sector": "academic"}
+        ).text
+        nonprofit = client.get(
+            f"/organisations/{company}/aligned",
+            params={"sector": "nonprofit", "place": "Springfield, IL"},
+        ).text
+    assert not _items(academic)
+    assert "holds no academic organisation at all, so none can be listed" in academic
+    assert "another state" not in academic
+    assert "holds no nonprofit organisation based in Illinois" in nonprofit  # as before
+    engine.close()
