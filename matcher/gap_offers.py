@@ -205,21 +205,9 @@ def settle_gaps(
     far = shown_only_far(sought.required, coalition, by_sector, reach)
     named: dict[str, OfferedElsewhere] = {}
     nearer: dict[str, OfferedElsewhere] = {}
+    search = _Search(sought, catalog, columns, allowed, closeness, scale_km)
     if unshown or far:
-        caps = [*unshown, *far]
-        by_ask = ask_closeness(catalog, caps, sought.required, sought.parts, sought.clause_vecs)
-        found = offered_elsewhere(
-            catalog,
-            columns,
-            caps,
-            allowed,
-            closeness,
-            sought.need,
-            scale_km,
-            sought.floor,
-            by_ask,
-            sought.asked_benefits,
-        )
+        found = search.offerers([*unshown, *far], sought.asked_benefits)
         named = {c: o for c, o in found.items() if c in unshown}
         named.update(offered_by_candidates(catalog, per_role, unshown, named))
         # a far partner shown offers it: name one near only (based within reach, not wide)
@@ -237,48 +225,55 @@ def settle_gaps(
             "gaps": [g for g in unshown if g not in named],
             "offered_elsewhere": named,
             "offered_nearer": nearer,
-            "benefits_elsewhere": _benefits_elsewhere(
-                coalition, sought, catalog, columns, allowed, closeness, scale_km
-            ),
+            "benefits_elsewhere": _benefits_elsewhere(coalition, search),
         }
     )
 
 
-def _benefits_elsewhere(
-    coalition: Coalition,
-    sought: HelpSought,
-    catalog: Catalog,
-    columns: ScoreColumns,
-    allowed: np.ndarray,
-    closeness: Callable[[np.ndarray], np.ndarray],
-    scale_km: float,
-) -> dict[str, OfferedElsewhere]:
+@dataclass(frozen=True)
+class _Search:
+    """The gap stage's search for who offers help (`offered_elsewhere`) for one request."""
+
+    sought: HelpSought
+    catalog: Catalog
+    columns: ScoreColumns
+    allowed: np.ndarray
+    closeness: Callable[[np.ndarray], np.ndarray]
+    scale_km: float
+
+    def offerers(
+        self, caps: Sequence[str], asked: benefits.AskedBenefits | None
+    ) -> dict[str, OfferedElsewhere]:
+        s = self.sought
+        return offered_elsewhere(
+            self.catalog,
+            self.columns,
+            caps,
+            self.allowed,
+            self.closeness,
+            s.need,
+            self.scale_km,
+            s.floor,
+            ask_closeness(self.catalog, caps, s.required, s.parts, s.clause_vecs),
+            asked,
+        )
+
+
+def _benefits_elsewhere(coalition: Coalition, search: _Search) -> dict[str, OfferedElsewhere]:
     """benefit -> who offers help with it, for each benefit no member runs or names
     (`Coalition.uncovered_benefits`), by the same search as `offered_elsewhere`: "No member
     runs or names SNAP" for seniors' Medicare and SNAP help in Albuquerque, where the Food and
     Nutrition Service runs it (real data walk)."""
-    asked = sought.asked_benefits
+    asked = search.sought.asked_benefits
     if asked is None or not coalition.uncovered_benefits:
         return {}
     cap = benefits.CAPABILITY
-    by_ask = ask_closeness(catalog, [cap], sought.required, sought.parts, sought.clause_vecs)
     out: dict[str, OfferedElsewhere] = {}
     for name in coalition.uncovered_benefits:
         bit = benefits.bit_named(name)
         if not bit & asked.bits:
             continue
-        found = offered_elsewhere(
-            catalog,
-            columns,
-            [cap],
-            allowed,
-            closeness,
-            sought.need,
-            scale_km,
-            sought.floor,
-            by_ask,
-            asked.only(bit),
-        )
+        found = search.offerers([cap], asked.only(bit))
         if cap in found:
             out[name] = found[cap]
     return out
