@@ -76,7 +76,8 @@ async def aligned(
     chosen = sector or default_sector(org.sector.value)
     wanted = None if chosen == ALL else [chosen]
     focus = focus.strip()
-    if focus and len(focus) < 3:
+    focus_ok = not focus or len(focus) >= 3
+    if not focus_ok:
         errors.append("Focus: say in a few words what you would support.")
     within: int | None = None
     try:
@@ -105,6 +106,9 @@ async def aligned(
             where=place.strip() or org.city or org.region or "its home",
             errors=errors,
             candidates=candidates,
+            # the places' links keep the focus only when it can be read: each led to the
+            # same "Focus:" error again (real data walk)
+            link_focus=focus if focus_ok else "",
         )
         return templates.TemplateResponse(request, "aligned.html", ctx, 422)
     placed, near, home_region, where = found.placed, found.near, found.home_region, found.where

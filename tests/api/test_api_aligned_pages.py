@@ -285,6 +285,10 @@ def test_a_bad_place_is_said_on_the_page_with_the_form_as_typed(client: TestClie
         assert said in both.text, said
     assert re.search(r'<option value="50" selected>', both.text)
     assert "&amp;within=50&amp;place=Springfield" in both.text
+    # a focus that cannot be read is not carried into the places' links (each led to the
+    # same error again)
+    assert "focus=ab" not in both.text
+    assert "?sector=" in both.text and "&amp;place=Springfield" in both.text
     short = client.get(f"/organisations/{company}/aligned", params={"focus": "ab"})
     assert short.status_code == 422 and 'id="aligned-title"' in short.text
     assert "Focus: say in a few words" in short.text
