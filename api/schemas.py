@@ -634,6 +634,11 @@ class CoalitionPublic(BaseModel):
         "apart when the ask for public programmes names two or more); null when the need asks "
         "for nothing the engine recognises"
     )
+    benefits_asked: list[str] = Field(
+        default_factory=list,
+        description="the benefits the ask for public programmes names, when two or more "
+        "(SNAP, Medicaid): each is counted apart in `coverage`",
+    )
     uncovered_benefits: list[str] = Field(
         default_factory=list,
         description="the benefits the ask names, two or more (SNAP, Medicaid), that no member "

@@ -80,6 +80,7 @@ def recommendation_view(
             covered={k: list(v) for k, v in coalition.covered.items()},
             gaps=list(coalition.gaps),
             coverage=coalition.coverage,
+            benefits_asked=list(coalition.benefits_asked),
             uncovered_benefits=list(coalition.uncovered_benefits),
             benefits_elsewhere=_offerers(coalition.benefits_elsewhere),
             unfilled_roles=list(coalition.unfilled_roles),

@@ -63,6 +63,8 @@ NAMES: dict[str, str] = {
     "tanf": "TANF",
     "liheap": "LIHEAP",
 }
+# between the titles of an organisation's programmes for several benefits asked, in one offer
+TITLES_JOIN = "\n"
 _SENTENCE_END = re.compile(r"[.;!?](?:\s+|$)|\n")
 
 

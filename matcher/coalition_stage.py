@@ -104,13 +104,34 @@ def coalition(
         covered=coverage_map(chosen, list(required)),
         gaps=gaps(offered, list(required)),
         coverage=round(covered / len(counted), 4) if counted else None,
+        benefits_asked=[benefits.names_of(bit)[0] for bit in split],
         uncovered_benefits=[
             benefits.names_of(bit)[0] for bit, key in split.items() if not each.get(key)
         ],
         unfilled_roles=made.unfilled,
         alternative_to=alternatives,
-        joins_for={key: parts[i] for key, i in named(chosen).items() if i < len(parts)},
+        joins_for={
+            **{key: parts[i] for key, i in named(chosen).items() if i < len(parts)},
+            **_benefits_added(chosen, split, seeded),
+        },
     )
+
+
+def _benefits_added(
+    chosen: list[Member], split: dict[int, str], seeded: set[str]
+) -> dict[str, str]:
+    """member -> the benefits asked it covers that no member before it does ("LIHEAP"), for
+    the members beyond the roles' first that add one: the Administration for Children and
+    Families "joins for" LIHEAP, not the whole "help enrolling families in SNAP, WIC and
+    LIHEAP" (real data walk)."""
+    out: dict[str, str] = {}
+    covered: set[str] = set()
+    for m in chosen:
+        adds = [bit for bit, key in split.items() if key in m.offers and key not in covered]
+        covered.update(split[bit] for bit in adds)
+        if adds and m.key not in seeded:
+            out[m.key] = " and ".join(benefits.names_of(sum(adds)))
+    return out
 
 
 def counted_keys(

@@ -474,7 +474,9 @@ class Coalition(BaseModel):
     # share of the required capabilities covered (each benefit named counted apart when the ask
     # names two or more); None when the need asks for none we recognise
     coverage: float | None
-    # the benefits the ask names (two or more) that no member runs a programme for or names
+    # the benefits the ask names when two or more, each counted apart in `coverage`
+    benefits_asked: list[str] = Field(default_factory=list)
+    # of those, the ones no member runs a programme for or names
     uncovered_benefits: list[str] = Field(default_factory=list)
     # of those, benefit -> the organisation the filters allow closest to the need that does
     benefits_elsewhere: dict[str, OfferedElsewhere] = Field(default_factory=dict)

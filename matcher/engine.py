@@ -1129,9 +1129,16 @@ class Engine:
         bits = benefits.asked_in(required, text)
         if not bits:
             return None
+        # each benefit's programme, said together ("SNAP, WIC and LIHEAP": the Food and
+        # Nutrition Service's card named only its SNAP, real data walk)
+        titles: dict[str, list[str]] = {}
+        for bit in benefits.split_bits(bits):
+            for owner, title in self.programmes.naming(bit, q).items():
+                if title not in titles.setdefault(owner, []):
+                    titles[owner].append(title)
         runs = {
-            pos: title
-            for owner, title in self.programmes.naming(bits, q).items()
+            pos: benefits.TITLES_JOIN.join(named)
+            for owner, named in titles.items()
             if (pos := self.catalog.position_of_id(owner)) is not None
         }
         run_bits = {

@@ -453,7 +453,11 @@ def reasons_for(
         what = capabilities.label(cap)
         if offer:
             said = f"Covers {what} ({voice.asked}: '{asked}')"
-            out.append(f"{said} with its offer '{short_phrase(offer)}'.")
+            parts = [o for o in offer.split(benefits.TITLES_JOIN) if o.strip()] or [offer]
+            quoted = [f"'{short_phrase(o)}'" for o in parts]
+            many = len(quoted) > 1
+            listed = ", ".join(quoted[:-1]) + " and " + quoted[-1] if many else quoted[0]
+            out.append(f"{said} with its offer{'s' if many else ''} {listed}.")
         else:
             out.append(f"Covers {what} ({voice.asked}: '{asked}'): its profile is about this.")
     if said_missing and s.covers and voice.lists_missing:

@@ -783,7 +783,10 @@ def test_a_benefit_no_member_names_is_a_gap_of_the_coalition(
     def medicaid_uncovered(rec: Recommendation) -> None:
         rec.coalition.gaps = rec.gaps = []
         rec.coalition.offered_elsewhere = {}
+        rec.coalition.benefits_asked = ["SNAP", "Medicaid", "LIHEAP"]
         rec.coalition.uncovered_benefits = ["Medicaid", "LIHEAP"]
+        rec.coalition.coverage = 0.3333
+        rec.required_capabilities = ["public_programmes"]
         rec.coalition.benefits_elsewhere = {
             "Medicaid": OfferedElsewhere(
                 id="gov-cms", name="Centers for Medicare & Medicaid Services", sector="government"
@@ -804,3 +807,12 @@ def test_a_benefit_no_member_names_is_a_gap_of_the_coalition(
         "benefits asked for.</li>" in gaps.group(0)
     )
     assert "a member offers each kind of help" not in gaps.group(0)
+    # the help asked says which benefits count apart, and the share says so (a page listing
+    # two kinds of help said 33% covered, real data walk)
+    assert '<span class="chip">public programmes and benefits (SNAP, Medicaid, LIHEAP)</span>' in (
+        r.text
+    )
+    assert (
+        "Together they cover 33% of the help asked for (SNAP, Medicaid, LIHEAP each counted as "
+        "help of its own)." in r.text
+    )

@@ -69,3 +69,23 @@ def test_a_member_covering_nothing_and_meeting_no_part_is_left_out(engine: Engin
     members, joins = made(0.6)  # above the floor: it joins, for that part
     assert pos["bank-pdx"] in members
     assert joins == {"bank-pdx": "a part of the need"}
+
+
+def test_a_member_joining_for_a_benefit_is_said_to_join_for_it() -> None:
+    """Real data walk ("help enrolling families in SNAP, WIC and LIHEAP"): the Administration
+    for Children and Families "joins the coalition for" the whole sentence; it joined for the
+    LIHEAP no member before it covers, which it now names."""
+    from matcher import benefits
+    from matcher.coalition import Member
+    from matcher.coalition_stage import _benefits_added
+
+    bits = [benefits.BITS[k] for k in ("snap", "wic", "liheap")]
+    split = {bit: benefits.key_of(bit) for bit in bits}
+    snap, wic, heat = (split[b] for b in bits)
+    fns = Member("fns", "government", 0.9, frozenset({"public_programmes", snap, wic}))
+    acf = Member("acf", "government", 0.8, frozenset({"public_programmes", snap, heat}))
+    late = Member("late", "nonprofit", 0.7, frozenset({"public_programmes", heat}))
+    assert _benefits_added([fns, acf, late], split, {"fns"}) == {"acf": "LIHEAP"}
+    both = Member("both", "government", 0.8, frozenset({wic, heat}))
+    assert _benefits_added([both], split, set()) == {"both": "WIC and LIHEAP"}
+    assert _benefits_added([fns, acf], {}, {"fns"}) == {}

@@ -97,7 +97,14 @@ def engine(tmp_path: Path, real_embedder: object) -> Iterator[Engine]:
                 requester_id="fns",
                 title="Supplemental Nutrition Assistance Program",
                 text="Supplemental Nutrition Assistance Program: food benefits for families",
-            )
+            ),
+            Need(
+                id="wic-programme",
+                kind="programme",
+                requester_id="fns",
+                title="WIC Special Supplemental Nutrition Program",
+                text="WIC Special Supplemental Nutrition Program: food for mothers and infants",
+            ),
         ]
     )
     eng.build()
@@ -149,6 +156,7 @@ def test_each_benefit_named_is_help_of_its_own_in_the_coalition(engine: Engine) 
     co = rec.coalition
     covering = set(co.covered[benefits.CAPABILITY])
     assert "cms" in covering and covering & {"fns", "outreach"}  # Medicaid, and SNAP
+    assert co.benefits_asked == ["SNAP", "Medicaid"]  # each counted apart
     assert co.uncovered_benefits == []
     assert co.coverage == 1.0
     cms = next(m for m in co.members if m.id == "cms")
@@ -173,6 +181,25 @@ def test_each_benefit_named_is_help_of_its_own_in_the_coalition(engine: Engine) 
     offerer = one.benefits_elsewhere[missing]
     assert offerer.id != member.id
     assert offerer.id in ({"cms"} if missing == "Medicaid" else {"fns", "outreach"})
+
+
+def test_a_card_names_each_benefit_s_programme(engine: Engine) -> None:
+    """Real data walk (Albuquerque, "SNAP, WIC and LIHEAP"): the Food and Nutrition Service
+    covered SNAP and WIC, yet its card named only "with its offer 'Supplemental Nutrition
+    Assistance Program'", so WIC read as neither covered nor missing. The card names the
+    programme of each benefit asked that it runs."""
+    need = Need(
+        text="We need help enrolling families in SNAP and WIC.", city="Portland", region="OR"
+    )
+    rec = engine.recommend(need, limit=10)
+    seen = {m.id: m for ms in rec.by_sector.values() for m in ms}
+    fns = seen["fns"]
+    assert benefits.CAPABILITY in fns.covers
+    assert any(
+        "with its offers 'Supplemental Nutrition Assistance Program' and 'WIC Special "
+        "Supplemental Nutrition Program'." in r
+        for r in fns.reasons
+    ), fns.reasons
 
 
 def test_benefits_named_in_profiles_and_asks() -> None:
