@@ -135,9 +135,13 @@ async def aligned(
     # none anywhere: "try a place in another state" sent a CSR manager looking for academic
     # partners on data holding none at all (real data walk)
     nowhere = matches == [] and not engine.holds_sectors(wanted)
-    if matches == [] and home_region and not nowhere:
-        if not engine.holds_in_region(wanted, home_region):
-            unheld = state_name(home_region)
+    if (
+        matches == []
+        and home_region
+        and not nowhere
+        and not engine.holds_in_region(wanted, home_region)
+    ):
+        unheld = state_name(home_region)
     # the hint promises what the organisation offers that they need: said when no card has it
     # (a bank's page for nonprofits whose IRS missions name no need, real data walk)
     says_gains = any(r.startswith(GAIN_REASON) for m in matches or () for r in m.reasons)
