@@ -135,8 +135,11 @@ async def aligned(
     # none anywhere: "try a place in another state" sent a CSR manager looking for academic
     # partners on data holding none at all (real data walk)
     nowhere = matches == [] and not engine.holds_sectors(wanted)
+    # none based near, only bodies working there from elsewhere: "No organisation based within
+    # 25 km is a close enough match" for Springfield, IL read as if some were too far (walk)
+    none_near = matches is not None and all(m in wide for m in matches)
     if (
-        matches == []
+        none_near
         and home_region
         and not nowhere
         and not engine.holds_in_region(wanted, home_region)

@@ -430,6 +430,45 @@ def test_a_state_the_data_holds_none_of_is_said(client: TestClient) -> None:
         f"/organisations/{company}/aligned", params={**params, "place": "Portland, OR"}
     )
     assert 'id="unheld"' not in held.text and _items(held.text)
+    everything = client.get(
+        f"/organisations/{company}/aligned",
+        params={**params, "sector": "all", "place": "Springfield, IL"},
+    )
+    assert "holds no organisation based in Illinois" in everything.text  # one space
+
+
+def test_only_bodies_working_there_from_elsewhere_are_said_as_such(tmp_path: Path) -> None:
+    """Real data walk (All, "Springfield, IL", 25 km): "No organisation based within 25 km is
+    a close enough match", above national bodies working there, read as if some were too
+    far; the data holds none based in Illinois, which the page now says."""
+    from api.main import create_app
+    from matcher.domain import Organisation
+    from tests.api.api_support import quiet_api_settings, seed
+
+    engine = seed(tmp_path)
+    engine.create_organisation(
+        Organisation(
+            id="national-food-agency",
+            name="National Food Bank Grants Agency",
+            sector="government",
+            description="Federal grants for food banks and pantries in every state.",
+            country="US",
+            service_level="national",
+        )
+    )
+    engine.build()
+    company = _first("business")
+    app = create_app(engine.settings, quiet_api_settings(warm_up=False), engine=engine)
+    params = {"focus": "food banks", "sector": "all", "place": "Springfield, IL", "within": 25}
+    with TestClient(app) as client:
+        page = client.get(f"/organisations/{company}/aligned", params=params).text
+    engine.close()
+    assert 'class="aligned-wide"' in page and "national-food-agency" in page
+    assert (
+        "This service's data holds no organisation based in Illinois; these work there "
+        "from elsewhere." in page
+    )
+    assert "is a close enough match" not in page
 
 
 def test_a_sector_the_data_holds_none_of_anywhere_is_said(tmp_path: Path) -> None:
