@@ -117,14 +117,23 @@ def test_a_runner_up_too_close_to_call_is_named_as_its_roles_alternative(tmp_pat
     engine.settings = engine.settings.model_copy(update={"coalition_alternative_margin": 1.0})
     rec = engine.recommend(need)
     alts = rec.coalition.alternative_to
-    assert len(alts) == 2  # three roles seeded, room for two more (size 3-5)
+    assert alts  # three roles seeded, room for two runners-up (size 3-5)
     sector = {m.id: m.sector for m in rec.coalition.members}
+    covers = {m.id: set(m.covers) for m in rec.coalition.members}
     role_of = {org: role for role, org in rec.coalition.roles.items()}
+    anchor_of = dict(rec.coalition.roles)
     for alt, anchor in alts.items():
         assert alt in sector and anchor in role_of
         assert ROLE_OF_SECTOR[sector[alt]] == role_of[anchor]
         assert alt not in rec.coalition.joins_for
+        assert covers[alt] <= covers[anchor]  # it brings nothing its role's first does not
     assert len(rec.coalition.members) == 5
+    # a runner-up covering help asked its role's first does not joins beside it instead
+    for m in rec.coalition.members:
+        if m.id in role_of or m.id in alts:
+            continue
+        first = anchor_of[ROLE_OF_SECTOR[m.sector]]
+        assert covers[m.id] - covers[first], (m.id, covers[m.id], covers[first])
     engine.close()
 
 
