@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import String, case, cast, delete, func, select, update
+from sqlalchemy import String, case, cast, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -39,8 +39,43 @@ _NEED_FIELDS = tuple(f for f in Need.model_fields)
 _CHUNK = 500
 # names read as initials ("FEMA") at most, the shortest first: a key list a query can hold
 INITIALS_MAX = 500
-# (initials are the letters typed, government body) -> the group a name found by them is in
-_INITIALS_GROUPS = {(True, True): 0, (True, False): 1, (False, True): 2, (False, False): 3}
+# (initials are the letters typed, government body) -> the rank of a name found by them:
+# after a short name that is the letters typed (0); the names holding them as a word (2) after
+# a government body's initials and before others' ("CMS": the Centers for Medicare & Medicaid
+# Services, CMS Energy Corporation, then the Clan Maitland Society); the names only holding
+# the letters last
+_INITIALS_GROUPS = {(True, True): 1, (True, False): 3, (False, True): 4, (False, False): 5}
+_RANK_WORD, _RANK_HOLDS = 2, 6
+_BEFORE_WORD = (" ", "(")
+_AFTER_WORD = (" ", ")", ",", ".")
+
+
+def _starts_a_word(letters: str) -> Any:
+    """A name that holds `letters` (lower case, letters only) at the start of a word."""
+    low = func.lower(OrganisationRow.name)
+    return or_(low.like(f"{letters}%"), *(low.like(f"%{b}{letters}%") for b in _BEFORE_WORD))
+
+
+def _a_word(letters: str) -> Any:
+    """A name that holds `letters` (lower case, letters only) as a whole word."""
+    low = func.lower(OrganisationRow.name)
+    ends = [low == letters, *(low.like(f"%{b}{letters}") for b in _BEFORE_WORD)]
+    starts = [low.like(f"{letters}{a}%") for a in _AFTER_WORD]
+    inside = [low.like(f"%{b}{letters}{a}%") for b in _BEFORE_WORD for a in _AFTER_WORD]
+    return or_(*ends, *starts, *inside)
+
+
+def _rank(typed: str, acronym: str | None, ranked: list[tuple[int, int]]) -> Any:
+    """The order of the names found for `typed` (`list_organisations`), best first."""
+    whens: list[Any] = [(func.lower(OrganisationRow.short_name) == typed, 0)]
+    groups: dict[int, list[int]] = {}
+    for pk, group in ranked:
+        groups.setdefault(group, []).append(pk)
+    whens += [(OrganisationRow.pk.in_(pks), g) for g, pks in sorted(groups.items()) if g < 2]
+    if acronym:
+        whens.append((_a_word(acronym.lower()), _RANK_WORD))
+    whens += [(OrganisationRow.pk.in_(pks), g) for g, pks in sorted(groups.items()) if g > 2]
+    return case(*whens, else_=_RANK_HOLDS)
 
 
 def org_values(org: Organisation) -> dict[str, Any]:
@@ -317,26 +352,22 @@ class Store:
                 order = [func.length(OrganisationRow.name), OrganisationRow.pk]
                 # initials typed in capitals, or what no name holds ("fema")
                 acronym = as_acronym(typed)
-                if acronym and not name.strip().isupper():
+                capitals = bool(acronym) and name.strip().isupper()
+                if acronym and not capitals:
                     held = s.scalar(select(func.count()).select_from(q.where(holds).subquery()))
                     acronym = None if held else acronym
+                if acronym and capitals:
+                    # letters typed in capitals are a word, not a part of one: "EPA" held
+                    # "Department of Joy" and "Sathi Nepal" (176 found, real data walk)
+                    holds = _starts_a_word(acronym.lower()) | (
+                        func.lower(OrganisationRow.short_name) == typed
+                    )
                 ranked = self._by_initials(s, q, acronym) if acronym else []
                 if ranked:  # "EPA": the Environmental Protection Agency before "DEPAVE"
                     q = q.where(holds | OrganisationRow.pk.in_([pk for pk, _ in ranked]))
-                    groups: dict[int, list[int]] = {}
-                    for pk, group in ranked:
-                        groups.setdefault(group, []).append(pk)
-                    order.insert(
-                        0,
-                        case(
-                            *((OrganisationRow.pk.in_(pks), g) for g, pks in groups.items()),
-                            else_=len(_INITIALS_GROUPS),
-                        ),
-                    )
                 else:
                     q = q.where(holds)
-                short = func.lower(OrganisationRow.short_name) == typed
-                order.insert(0, case((short, 0), else_=1))
+                order.insert(0, _rank(typed, acronym, ranked))
             total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
             rows = s.scalars(q.order_by(*order).offset(offset).limit(limit)).all()
             return [Stored(r.pk, r.version, row_to_org(r)) for r in rows], int(total)

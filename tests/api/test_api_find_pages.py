@@ -132,9 +132,10 @@ def test_a_short_name_and_an_agency_s_initials_come_first(
     """Real data walk: "USDA", "ACF", "DOT" found nothing (the registry names them
     "Agriculture Department", "Children and Families Administration"); "NOAA" found "NW
     Oregon Animal Alliance" first, "CDC" the Centers for Disease Control and Prevention
-    twelfth. A short name (the registry's `short_name`) finds its organisation first, in any
-    case; initials that are the letters typed come before initials they only start, and a
-    government body before others of the same kind of match."""
+    twelfth; "CMS Energy Corporation" came after the Clan Maitland Society. A short name (the
+    registry's `short_name`) finds its organisation first, in any case; then a government
+    body whose initials are the letters typed, a name holding them as a word, other initials,
+    initials that only start with them, and names holding them otherwise."""
     probes = [
         {
             "id": "short-usda",
@@ -192,11 +193,24 @@ def test_a_short_name_and_an_agency_s_initials_come_first(
         assert "4 found for “NQAA” by name, short name or initials." in mixed
         found = client.get("/v1/organisations", params={"name": "NQAA"}).json()
         assert [i["id"] for i in found["items"]] == [
-            "short-noaa",
-            "short-alliance",
-            "short-prefix",
-            "short-holder",  # holding the letters: after every initials match
+            "short-noaa",  # a government body's initials
+            "short-holder",  # a name holding the letters as a word ("CMS Energy")
+            "short-alliance",  # other initials
+            "short-prefix",  # initials starting with the letters
         ]
+        # in capitals the letters start a word: "EPA" held "Department of Joy" (real data)
+        inside = {"id": "short-inside", "name": "Unqaaed Society", "sector": "nonprofit"}
+        r = client.post(
+            "/v1/organisations",
+            json={**inside, "description": "Holds the letters inside a word."},
+            headers=hdr(keys["editor"]),
+        )
+        assert r.status_code == 201, r.text
+        probes.append(inside)
+        capitals = client.get("/v1/organisations", params={"name": "NQAA"}).json()
+        assert "short-inside" not in [i["id"] for i in capitals["items"]]
+        lower = client.get("/v1/organisations", params={"name": "nqaa"}).json()
+        assert "short-inside" in [i["id"] for i in lower["items"]]  # a part of a name
     finally:
         for probe in probes:
             client.delete(f"/v1/organisations/{probe['id']}", headers=hdr(keys["editor"]))
