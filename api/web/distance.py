@@ -117,3 +117,9 @@ def unused_distance(place: str, within: str) -> str:
         f"{chosen} was not used, so partners come from anywhere in it. Give a city, county or "
         "ZIP code to search near it."
     )
+
+
+def km_away(km: float) -> str:
+    """A distance as the cards say it: "12 km", or "less than 1 km" (an office in the same
+    place read "office 0 km away", real data walk)."""
+    return "less than 1 km" if km < 0.5 else f"{km:.0f} km"

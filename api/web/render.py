@@ -16,7 +16,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
-from api.web.distance import statewide, within_options
+from api.web.distance import km_away, statewide, within_options
 from matcher.capabilities import label as capability_label
 from matcher.coalition import ROLE_OF_SECTOR
 from matcher.domain import SECTORS, Match, Recommendation
@@ -32,6 +32,7 @@ templates.env.filters["capability"] = capability_label
 templates.env.filters["readable"] = readable_name  # a name in capitals, in title case
 # "statewide", or "district-wide" for DC and "territory-wide" for a territory
 templates.env.filters["statewide"] = statewide
+templates.env.filters["km_away"] = km_away  # "12 km", "less than 1 km"
 templates.env.filters["runs_related_programme"] = runs_related_programme
 
 COMPONENT_ORDER = ("fit", "coverage", "reciprocity", "proximity", "freshness")

@@ -249,3 +249,15 @@ def test_a_country_is_named_not_coded_where_the_search_looked() -> None:
         "Searched anywhere in Canada (nearer Toronto, Canada ranks higher), and the bodies that "
         "work nationwide."
     )
+
+
+def test_a_distance_under_a_kilometre_is_said_so() -> None:
+    """Intel's aligned page listed a company "office 0 km away" (real data walk)."""
+    from api.web.distance import km_away
+    from api.web.render import templates
+
+    assert km_away(0.2) == "less than 1 km"
+    assert km_away(0.6) == "1 km"
+    assert km_away(12.4) == "12 km"
+    card = templates.env.from_string("{{ 0.3|km_away }} away").render()
+    assert card == "less than 1 km away"
