@@ -228,9 +228,22 @@ def assemble(
     room; then candidates that add coverage of `required` and of the need's parts join, up to
     size[1]. A role with no candidate is named, never filled with anyone."""
     anchors = sorted((ms[0] for ms in pools.values() if ms), key=lambda m: -m.score)[: size[1]]
-    calls = close_calls(pools, alternative_margin)[: max(0, size[1] - len(anchors))]
-    seed = anchors + [m for m, _ in calls]
     pool = [m for ms in pools.values() for m in ms]
+    # a runner-up covering none of the benefits asked (counted one by one) that the roles'
+    # firsts leave open gives way to the candidates that cover them: two alternatives covering
+    # nothing filled a coalition for seniors' "Medicare and SNAP" help while the Food and
+    # Nutrition Service was the pool's third government body (real data walk). Other help
+    # keeps the runners-up: giving way there cost T4 a relevant member (README)
+    named = {c for c in required if c.startswith(benefits.CAPABILITY + ":")}
+    open_benefits = (named - {c for m in anchors for c in m.offers}) & {
+        c for m in pool for c in m.offers
+    }
+    calls = [
+        (m, anchor)
+        for m, anchor in close_calls(pools, alternative_margin)
+        if not open_benefits or m.offers & open_benefits
+    ][: max(0, size[1] - len(anchors))]
+    seed = anchors + [m for m, _ in calls]
     chosen = select_coalition(
         pool,
         required,

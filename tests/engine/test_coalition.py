@@ -251,6 +251,37 @@ def test_a_runner_up_covering_help_its_first_does_not_is_no_alternative() -> Non
     assert made.alternatives == {"cms": "fns"}
 
 
+def test_a_runner_up_covering_no_open_benefit_gives_way_to_one_that_does() -> None:
+    """Real data walk (Albuquerque, seniors' "Medicare and SNAP" help): two alternatives
+    covering nothing filled the coalition while the pool's third government body, the Food and
+    Nutrition Service, runs SNAP; the page said "No member runs or names SNAP". A runner-up
+    covering none of the benefits asked that the roles' firsts leave open gives way; for other
+    help it stays (giving way there cost T4 a relevant member)."""
+    from matcher.coalition import assemble
+
+    medicare, snap = "public_programmes:medicare", "public_programmes:snap"
+    pools = {
+        "business": [
+            Member("hum", "business", 0.910, frozenset()),
+            Member("cnc", "business", 0.905, frozenset()),  # too close to call
+            Member("b3", "business", 0.85, frozenset()),
+            Member("b4", "business", 0.81, frozenset()),
+        ],
+        "government": [
+            Member("cla", "government", 0.95, frozenset({medicare})),
+            Member("g2", "government", 0.70, frozenset()),
+            Member("fns", "government", 0.60, frozenset({snap})),
+        ],
+        "nonprofit": _ladder("nonprofit", 0.90, 0.60, 0.50),
+    }
+    made = assemble(pools, [medicare, snap], (3, 4), alternative_margin=0.1)
+    assert "fns" in {m.key for m in made.members}
+    assert made.alternatives == {}
+    # the open help no benefit: the runner-up stays the alternative it was
+    made = assemble(pools, [medicare, "volunteers"], (3, 4), alternative_margin=0.1)
+    assert made.alternatives == {"cnc": "hum"}
+
+
 def test_close_calls_fill_the_room_left_closest_first() -> None:
     """Three roles and room for four: only the closest of the two close calls joins."""
     from matcher.coalition import assemble
