@@ -597,6 +597,11 @@ class MatchPublic(BaseModel):
     components: dict[str, float] = Field(description="Score components, each in 0..1")
     reasons: list[str]
     covers: list[str]
+    benefits: list[str] = Field(
+        default_factory=list,
+        description="the public benefits (SNAP, Medicaid) its cover of public programmes is "
+        "for: the ones its profile or programmes name",
+    )
     relevance: float | None = Field(
         None, description="absolute relevance to the need; partners below the floor are hidden"
     )

@@ -442,6 +442,8 @@ class Match(BaseModel):
     components: dict[str, float]
     reasons: list[str]
     covers: list[str] = Field(default_factory=list)
+    # the public benefits its cover of public programmes is for ("SNAP", "Medicaid")
+    benefits: list[str] = Field(default_factory=list)
     # absolute relevance to the need (best raw similarity of its evidence); the floor's measure
     relevance: float | None = None
     distance_km: float | None = None

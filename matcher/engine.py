@@ -1253,6 +1253,10 @@ class Engine:
             components={k: round(v, 4) for k, v in s.components.items()},
             reasons=reasons,
             covers=sorted(s.covers),
+            # the benefits the offer it covers public programmes with names (a programme's
+            # title, or the benefits its profile names): the card said only "public
+            # programmes and benefits" (real data walk)
+            benefits=benefits.names_of(benefits.named_in(s.covers.get(benefits.CAPABILITY, ""))),
             relevance=None if s.relevance is None else round(s.relevance, 4),
             distance_km=None if s.distance_km is None else round(s.distance_km, 1),
             city=org.city,

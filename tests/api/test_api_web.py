@@ -816,3 +816,19 @@ def test_a_benefit_no_member_names_is_a_gap_of_the_coalition(
         "Together they cover 33% of the help asked for (SNAP, Medicaid, LIHEAP each counted as "
         "help of its own)." in r.text
     )
+
+
+def test_a_card_covering_public_programmes_names_the_benefits(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every covering card said only "Covers: public programmes and benefits" (real data
+    walk): it now names the benefits its offer is for (`Match.benefits`)."""
+
+    def snap_and_wic(rec: Recommendation) -> None:
+        member = rec.coalition.members[0]
+        member.covers = ["public_programmes"]
+        member.benefits = ["SNAP", "WIC"]
+
+    r = _post_edited(client, monkeypatch, snap_and_wic)
+    assert r.status_code == 200, r.text
+    assert '<p class="covers">Covers: public programmes and benefits (SNAP, WIC)</p>' in r.text

@@ -195,6 +195,8 @@ def test_a_card_names_each_benefit_s_programme(engine: Engine) -> None:
     seen = {m.id: m for ms in rec.by_sector.values() for m in ms}
     fns = seen["fns"]
     assert benefits.CAPABILITY in fns.covers
+    assert fns.benefits == ["SNAP", "WIC"]  # said on its card's "Covers" line
+    assert all(not m.benefits for m in seen.values() if benefits.CAPABILITY not in m.covers)
     assert any(
         "with its offers 'Supplemental Nutrition Assistance Program' and 'WIC Special "
         "Supplemental Nutrition Program'." in r
