@@ -379,14 +379,10 @@ def test_the_page_says_when_no_partner_seeks_what_the_company_offers(tmp_path: P
     engine.close()
 
 
-def test_an_organisation_with_no_place_is_not_said_to_rank_the_nearer_first(
-    tmp_path: Path,
-) -> None:
-    """Real data walk (2026-12-04): a national agency's page (no city, no state) said "without
-    it, around its home" and "nearer its home first among equals", with no distance shown."""
-    from api.main import create_app
+def _with_a_national_agency(tmp_path: Path) -> Any:
+    """The sample and a national agency with no place, funding food banks, built."""
     from matcher.domain import Organisation
-    from tests.api.api_support import quiet_api_settings, seed
+    from tests.api.api_support import seed
 
     engine = seed(tmp_path)
     engine.create_organisation(
@@ -400,6 +396,18 @@ def test_an_organisation_with_no_place_is_not_said_to_rank_the_nearer_first(
         )
     )
     engine.build()
+    return engine
+
+
+def test_an_organisation_with_no_place_is_not_said_to_rank_the_nearer_first(
+    tmp_path: Path,
+) -> None:
+    """Real data walk (2026-12-04): a national agency's page (no city, no state) said "without
+    it, around its home" and "nearer its home first among equals", with no distance shown."""
+    from api.main import create_app
+    from tests.api.api_support import quiet_api_settings
+
+    engine = _with_a_national_agency(tmp_path)
     company = _first("business")
     app = create_app(engine.settings, quiet_api_settings(warm_up=False), engine=engine)
     with TestClient(app) as client:
@@ -442,28 +450,16 @@ def test_only_bodies_working_there_from_elsewhere_are_said_as_such(tmp_path: Pat
     a close enough match", above national bodies working there, read as if some were too
     far; the data holds none based in Illinois, which the page now says."""
     from api.main import create_app
-    from matcher.domain import Organisation
-    from tests.api.api_support import quiet_api_settings, seed
+    from tests.api.api_support import quiet_api_settings
 
-    engine = seed(tmp_path)
-    engine.create_organisation(
-        Organisation(
-            id="national-food-agency",
-            name="National Food Bank Grants Agency",
-            sector="government",
-            description="Federal grants for food banks and pantries in every state.",
-            country="US",
-            service_level="national",
-        )
-    )
-    engine.build()
+    engine = _with_a_national_agency(tmp_path)
     company = _first("business")
     app = create_app(engine.settings, quiet_api_settings(warm_up=False), engine=engine)
     params = {"focus": "food banks", "sector": "all", "place": "Springfield, IL", "within": 25}
     with TestClient(app) as client:
         page = client.get(f"/organisations/{company}/aligned", params=params).text
     engine.close()
-    assert 'class="aligned-wide"' in page and "national-food-agency" in page
+    assert 'class="aligned-wide"' in page and "national-agency" in page
     assert (
         "This service's data holds no organisation based in Illinois; these work there "
         "from elsewhere." in page

@@ -126,6 +126,21 @@ def test_initials_find_the_organisation_when_no_name_holds_them(
             client.delete(f"/v1/organisations/{probe['id']}", headers=hdr(keys["editor"]))
 
 
+def _add(
+    client: TestClient,
+    keys: dict[str, str],
+    probes: list[dict[str, str]],
+    org_id: str,
+    name: str,
+    description: str,
+) -> None:
+    """A nonprofit named `name`, added to `probes` (deleted at the test's end)."""
+    probe = {"id": org_id, "name": name, "sector": "nonprofit", "description": description}
+    r = client.post("/v1/organisations", json=probe, headers=hdr(keys["editor"]))
+    assert r.status_code == 201, r.text
+    probes.append(probe)
+
+
 def test_a_short_name_and_an_agency_s_initials_come_first(
     client: TestClient, keys: dict[str, str]
 ) -> None:
@@ -181,14 +196,7 @@ def test_a_short_name_and_an_agency_s_initials_come_first(
         only = client.get("/organisations", params={"q": "NQAA"}).text
         assert "No name holds “NQAA”; these start with those initials." in only
         # initials beside a name holding the letters: not "4 names hold 'NQAA'"
-        hold = {"id": "short-holder", "name": "Nqaa Friends Club", "sector": "nonprofit"}
-        r = client.post(
-            "/v1/organisations",
-            json={**hold, "description": "Holds the letters."},
-            headers=hdr(keys["editor"]),
-        )
-        assert r.status_code == 201, r.text
-        probes.append(hold)
+        _add(client, keys, probes, "short-holder", "Nqaa Friends Club", "Holds the letters.")
         mixed = client.get("/organisations", params={"q": "NQAA"}).text
         assert "4 found for “NQAA” by name, short name or initials." in mixed
         found = client.get("/v1/organisations", params={"name": "NQAA"}).json()
@@ -199,14 +207,7 @@ def test_a_short_name_and_an_agency_s_initials_come_first(
             "short-prefix",  # initials starting with the letters
         ]
         # in capitals the letters start a word: "EPA" held "Department of Joy" (real data)
-        inside = {"id": "short-inside", "name": "Unqaaed Society", "sector": "nonprofit"}
-        r = client.post(
-            "/v1/organisations",
-            json={**inside, "description": "Holds the letters inside a word."},
-            headers=hdr(keys["editor"]),
-        )
-        assert r.status_code == 201, r.text
-        probes.append(inside)
+        _add(client, keys, probes, "short-inside", "Unqaaed Society", "Holds them in a word.")
         capitals = client.get("/v1/organisations", params={"name": "NQAA"}).json()
         assert "short-inside" not in [i["id"] for i in capitals["items"]]
         lower = client.get("/v1/organisations", params={"name": "nqaa"}).json()
