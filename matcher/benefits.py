@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -171,27 +171,19 @@ class AskedBenefits:
     running a programme that names one, that programme's title."""
 
     bits: int
+    # position -> the titles (joined by TITLES_JOIN) of its programmes for the benefits asked,
+    # one a benefit it runs: what it runs is what they name
     programmes: Mapping[int, str]
-    # per catalog position: the asked benefits its programmes name (all of them, not only the
-    # one in `programmes`); empty: the ones `programmes`' titles name
-    programme_bits: Mapping[int, int] = field(default_factory=dict)
 
     def covering(self, profile_bits: int, position: int) -> int:
         """The benefits asked that one partner covers: the ones its profile names and the
         ones its programmes do (the Food and Nutrition Service runs SNAP and WIC, the Centers
         for Medicare & Medicaid Services names Medicaid)."""
-        run = self.programme_bits.get(position)
-        if run is None:
-            title = self.programmes.get(position)
-            run = named_in(title) if title is not None else 0
-        return (profile_bits | run) & self.bits
+        return (profile_bits | named_in(self.programmes.get(position, ""))) & self.bits
 
     def only(self, bit: int) -> AskedBenefits:
         """This ask as if it named one of its benefits alone (who offers that one)."""
-        run = self.programme_bits or {p: named_in(t) for p, t in self.programmes.items()}
-        keep = {p: b & bit for p, b in run.items() if b & bit}
-        titles = {p: t for p, t in self.programmes.items() if p in keep}
-        return AskedBenefits(bit, titles, keep)
+        return AskedBenefits(bit, {p: t for p, t in self.programmes.items() if named_in(t) & bit})
 
     def named(self, profile_bits: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """Per position: whether its profile (`profile_bits`, the positions' `benefits_`

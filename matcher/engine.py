@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -1086,7 +1086,8 @@ class Engine:
         hits: dict[str, evidence.ProgrammeHit] | None = None,
         now: datetime | None = None,
         offered: Mapping[str, tuple[float, str]] | None = None,
-        asked: benefits.AskedBenefits | None | Literal["read"] = "read",
+        *,
+        asked: benefits.AskedBenefits | None,
     ) -> Ranked:
         """Every candidate scored at once (matcher.score_arrays), best first; the `history`
         component (P(org | need) from the published partnership-history model) is added for
@@ -1115,17 +1116,17 @@ class Engine:
             history_proba=proba,
             hits=hits,
             offered=offered,
-            asked_benefits=(
-                self._asked_benefits(required, need.text, q) if asked == "read" else asked
-            ),
+            asked_benefits=asked,
         )
         return score_all(self._score_columns(), positions, cands.fused, rel, dist, inputs)
 
     def _asked_benefits(
         self, required: Mapping[str, str], text: str, q: np.ndarray | None
     ) -> benefits.AskedBenefits | None:
-        """The benefits the need's ask names and who runs a programme naming one, the one
-        closest to the need (`q`) for each (None: it names none). Call under the read lock."""
+        """The benefits the need's ask names and who runs a programme naming one: per
+        organisation, its programme most nearly each benefit it runs (`Programmes.naming`,
+        then the closest to the need `q`), their titles joined (None: it names none). Call
+        under the read lock."""
         bits = benefits.asked_in(required, text)
         if not bits:
             return None
@@ -1141,12 +1142,7 @@ class Engine:
             for owner, named in titles.items()
             if (pos := self.catalog.position_of_id(owner)) is not None
         }
-        run_bits = {
-            pos: named
-            for owner, named in self.programmes.benefits_run(bits).items()
-            if (pos := self.catalog.position_of_id(owner)) is not None
-        }
-        return benefits.AskedBenefits(bits, runs, run_bits)
+        return benefits.AskedBenefits(bits, runs)
 
     def _score_columns(self) -> ScoreColumns:
         """The scoring columns of the current catalog (new when it or what offers and the
@@ -1592,6 +1588,7 @@ class Engine:
                 q,
                 hits,
                 offered=offered,
+                asked=self._asked_benefits(required, need.text, q),
             ).above(floor)
             out = []
             self.catalog.prefetch(ranked.positions[:limit])
@@ -1654,7 +1651,9 @@ class Engine:
         with self._lock.read():
             dist = self._cause_dist(q)
             cands = self._retrieve(q, need.text, f, dist)
-            ranked = self._score(need, cands, required, prof, q)
+            ranked = self._score(
+                need, cands, required, prof, q, asked=self._asked_benefits(required, need.text, q)
+            )
             explained = reasons_need(need)
             name = readable_name(org.name)
             home = org.city or org.region or f"{name}'s home"

@@ -148,15 +148,6 @@ class Programmes:
     def __len__(self) -> int:
         return len(self.owners_)
 
-    def benefits_run(self, bits: int) -> dict[str, int]:
-        """Owner -> which of the benefits `bits` its programmes name, together."""
-        out: dict[str, int] = {}
-        for i, named in self.naming_benefits_.items():
-            if named & bits:
-                owner = self.owners_[i]
-                out[owner] = out.get(owner, 0) | (named & bits)
-        return out
-
     def naming(self, bits: int, query: np.ndarray | None) -> dict[str, str]:
         """Owner -> the title of its programme that is most nearly one of the benefits `bits`
         (`benefits.share_named`; then the closest to `query`): the Food and Nutrition Service

@@ -148,7 +148,16 @@ def compare(eng: Engine, rounds: int, seed: int) -> dict[str, int]:
             signals, hits, _ = eng._signals(q, eng.reader.clause_vectors(topic))
             cands = eng._retrieve(q, topic, eng._effective_filters(need, f), None, signals)
             want = reference(eng, need, cands, required, requester, q, seen)
-            got = eng._score(need, cands, required, requester, q, hits, NOW)
+            got = eng._score(
+                need,
+                cands,
+                required,
+                requester,
+                q,
+                hits,
+                NOW,
+                asked=eng._asked_benefits(required, need.text, q),
+            )
         assert isinstance(got, Ranked) and len(got) == len(want)
         assert got.positions.tolist() == [s.position for s in want]
         for i, w in enumerate(want):
@@ -206,7 +215,7 @@ def test_only_what_can_be_shown_is_explained(hashing_engine: Engine) -> None:
     q = eng.embed_query(need.text)
     with eng._lock.read():
         cands = eng._retrieve(q, need.text, eng._effective_filters(need, None))
-        ranked = eng._score(need, cands, {}, None, q, None, NOW)
+        ranked = eng._score(need, cands, {}, None, q, None, NOW, asked=None)
         shown = eng._shown(ranked)
     everything = ranked.head(len(ranked))
     assert len(ranked) > 2 * len(shown)
@@ -236,7 +245,16 @@ def test_a_changed_organisation_is_scored_from_its_new_profile(hashing_engine: E
         required = eng._required(need, need.text, eng.reader.clause_vectors(need.text), q)
         with eng._lock.read():
             cands = eng._retrieve(q, need.text, eng._effective_filters(need, None))
-            ranked = eng._score(need, cands, required, None, q, None, NOW)
+            ranked = eng._score(
+                need,
+                cands,
+                required,
+                None,
+                q,
+                None,
+                NOW,
+                asked=eng._asked_benefits(required, need.text, q),
+            )
         i = ranked.positions.tolist().index(eng.catalog.position_of_id(org.id))
         assert ranked.scored(i).components["coverage"] == ranked.components[i][1]
         return float(ranked.components[i][1])
