@@ -127,9 +127,3 @@ def as_acronym(typed: str) -> str | None:
     t = typed.strip().replace(".", "")
     low, high = ACRONYM_LETTERS
     return t.upper() if low <= len(t) <= high and t.isascii() and t.isalpha() else None
-
-
-def named_by_acronym(acronym: str, name: str) -> bool:
-    """Whether the initials of `name` start with `acronym` (HUD: Housing and Urban Development
-    Department; CDC: Centers for Disease Control and Prevention)."""
-    return initials(name).startswith(acronym)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from matcher.causes import Cause
 from matcher.domain import EDITED_SOURCE, Need, Organisation, Sector, ServiceLevel, SizeBand, utcnow
 from matcher.errors import ConflictError, NotFoundError, ValidationError
-from matcher.names import as_acronym, initials, named_by_acronym
+from matcher.names import as_acronym, initials
 from matcher.places import normalise_country, region_keys
 from matcher.places.locate import locate
 from matcher.store import changes
@@ -65,9 +65,10 @@ def _a_word(letters: str) -> Any:
     return or_(*ends, *starts, *inside)
 
 
-def _rank(typed: str, acronym: str | None, ranked: list[tuple[int, int]]) -> Any:
-    """The order of the names found for `typed` (`list_organisations`), best first."""
-    whens: list[Any] = [(func.lower(OrganisationRow.short_name) == typed, 0)]
+def _rank(short: Any, acronym: str | None, ranked: list[tuple[int, int]]) -> Any:
+    """The order of the names found (`list_organisations`), best first: `short` the short
+    name is what was typed, `ranked` (key, group) found by initials."""
+    whens: list[Any] = [(short, 0)]
     groups: dict[int, list[int]] = {}
     for pk, group in ranked:
         groups.setdefault(group, []).append(pk)
@@ -347,8 +348,8 @@ class Store:
             order: list[Any] = [OrganisationRow.pk]
             if name and name.split():
                 typed = " ".join(name.split()).lower()
-                holds = func.lower(OrganisationRow.name).contains(typed, autoescape=True)
-                holds = holds | (func.lower(OrganisationRow.short_name) == typed)
+                short = func.lower(OrganisationRow.short_name) == typed
+                holds = func.lower(OrganisationRow.name).contains(typed, autoescape=True) | short
                 order = [func.length(OrganisationRow.name), OrganisationRow.pk]
                 # initials typed in capitals, or what no name holds ("fema")
                 acronym = as_acronym(typed)
@@ -359,15 +360,13 @@ class Store:
                 if acronym and capitals:
                     # letters typed in capitals are a word, not a part of one: "EPA" held
                     # "Department of Joy" and "Sathi Nepal" (176 found, real data walk)
-                    holds = _starts_a_word(acronym.lower()) | (
-                        func.lower(OrganisationRow.short_name) == typed
-                    )
+                    holds = _starts_a_word(acronym.lower()) | short
                 ranked = self._by_initials(s, q, acronym) if acronym else []
                 if ranked:  # "EPA": the Environmental Protection Agency before "DEPAVE"
                     q = q.where(holds | OrganisationRow.pk.in_([pk for pk, _ in ranked]))
                 else:
                     q = q.where(holds)
-                order.insert(0, _rank(typed, acronym, ranked))
+                order.insert(0, _rank(short, acronym, ranked))
             total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
             rows = s.scalars(q.order_by(*order).offset(offset).limit(limit)).all()
             return [Stored(r.pk, r.version, row_to_org(r)) for r in rows], int(total)
@@ -389,9 +388,9 @@ class Store:
         )
         found = []
         for pk, n, sector in s.execute(names):
-            if named_by_acronym(acronym, n):
-                whole = initials(n) == acronym
-                group = _INITIALS_GROUPS[(whole, sector == "government")]
+            letters = initials(n)
+            if letters.startswith(acronym):
+                group = _INITIALS_GROUPS[(letters == acronym, sector == "government")]
                 found.append((group, len(n), pk))
         return [(pk, group) for group, _, pk in sorted(found)[:INITIALS_MAX]]
 
