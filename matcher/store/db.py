@@ -14,10 +14,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
-from sqlalchemy.schema import CreateColumn
+from sqlalchemy.schema import CreateColumn, CreateIndex
 
 from matcher.errors import ConflictError, StorageError
-from matcher.store import changes
+from matcher.store import changes, name_index
+from matcher.store.derived import fill_name_initials
 from matcher.store.models import Base
 
 logger = logging.getLogger(__name__)
@@ -69,7 +70,9 @@ class Database:
 
     def _add_missing_columns(self) -> None:
         """Columns added to a table since a data directory was made (nullable or with a server
-        default, so existing rows stay valid) are added in place; nothing is dropped."""
+        default, so existing rows stay valid) are added in place, the ones derived from others
+        filled (`store.derived`), and indexes added since made; nothing is dropped. The
+        names' trigram index is made, or remade where its triggers were missing."""
         with self.engine.begin() as conn:
             existing = inspect(conn)  # on this connection: its search path, its schema
             tables = set(existing.get_table_names())
@@ -83,6 +86,15 @@ class Database:
                     ddl = CreateColumn(column).compile(dialect=self.engine.dialect)
                     conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {ddl}")
                     logger.info("added column %s.%s", table.name, column.name)
+                for index in table.indexes:  # create_all makes only new tables' indexes
+                    conn.execute(CreateIndex(index, if_not_exists=True))
+            if "organisations" in tables:
+                fill_name_initials(conn)
+        with self.engine.begin() as conn:
+            if self.is_sqlite:
+                name_index.create_sqlite(conn)
+            else:
+                name_index.create_postgresql(conn)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -50,6 +51,9 @@ class OrganisationRow(Base):
     service_level: Mapped[str | None] = mapped_column(String(16))
     service_regions: Mapped[list[str] | None] = mapped_column(JSON, default=list)
     short_name: Mapped[str | None] = mapped_column(String(32))
+    # the initials of the name (`names.initials`), kept at every write and indexed: a name
+    # typed as its initials ("FEMA") is one range of this index, not a pass over the names
+    name_initials: Mapped[str | None] = mapped_column(String(16), index=True)
     cause_code: Mapped[str | None] = mapped_column(String(64))
     website: Mapped[str | None] = mapped_column(String(500))
     contact: Mapped[str | None] = mapped_column(String(500))
@@ -64,6 +68,10 @@ class OrganisationRow(Base):
     # Every ORM UPDATE/DELETE of a row carries `AND version = <version read>`: a row changed
     # since it was read is never overwritten (StaleDataError, a ConflictError to callers).
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
+
+# a short name typed in any case ("usda") is one lookup, not a pass over the rows
+Index("ix_organisations_short_name_lower", func.lower(OrganisationRow.short_name))
 
 
 class NeedRow(Base):

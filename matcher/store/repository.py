@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import String, case, cast, delete, func, or_, select, update
+from sqlalchemy import String, case, cast, delete, func, or_, select, union, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 from matcher.causes import Cause
 from matcher.domain import EDITED_SOURCE, Need, Organisation, Sector, ServiceLevel, SizeBand, utcnow
 from matcher.errors import ConflictError, NotFoundError, ValidationError
-from matcher.names import as_acronym, initials
+from matcher.names import as_acronym
 from matcher.places import normalise_country, region_keys
 from matcher.places.locate import locate
-from matcher.store import changes
+from matcher.store import changes, name_index
 from matcher.store.db import Database
 from matcher.store.db import aware as _aware
+from matcher.store.derived import name_initials
 from matcher.store.models import (
     CauseRow,
     EmbeddingRow,
@@ -85,6 +86,7 @@ def org_values(org: Organisation) -> dict[str, Any]:
     values["size"] = org.size.value if org.size else None
     values["service_level"] = org.service_level.value if org.service_level else None
     values["text_hash"] = org.text_hash()
+    values["name_initials"] = name_initials(org.name)
     return values
 
 
@@ -349,7 +351,8 @@ class Store:
             if name and name.split():
                 typed = " ".join(name.split()).lower()
                 short = func.lower(OrganisationRow.short_name) == typed
-                holds = func.lower(OrganisationRow.name).contains(typed, autoescape=True) | short
+                called = select(OrganisationRow.pk).where(short)
+                holds = OrganisationRow.pk.in_(union(self._holding(typed), called))
                 order = [func.length(OrganisationRow.name), OrganisationRow.pk]
                 # initials typed in capitals, or what no name holds ("fema")
                 acronym = as_acronym(typed)
@@ -360,7 +363,8 @@ class Store:
                 if acronym and capitals:
                     # letters typed in capitals are a word, not a part of one: "EPA" held
                     # "Department of Joy" and "Sathi Nepal" (176 found, real data walk)
-                    holds = _starts_a_word(acronym.lower()) | short
+                    holding = self._holding(acronym.lower(), word_start=True)
+                    holds = OrganisationRow.pk.in_(union(holding, called))
                 ranked = self._by_initials(s, q, acronym) if acronym else []
                 if ranked:  # "EPA": the Environmental Protection Agency before "DEPAVE"
                     q = q.where(holds | OrganisationRow.pk.in_([pk for pk, _ in ranked]))
@@ -371,27 +375,38 @@ class Store:
             rows = s.scalars(q.order_by(*order).offset(offset).limit(limit)).all()
             return [Stored(r.pk, r.version, row_to_org(r)) for r in rows], int(total)
 
+    def _holding(self, letters: str, *, word_start: bool = False) -> Any:
+        """The keys of the names holding `letters` (lower case), whatever the case; with
+        `word_start`, at the start of a word. Read from the names' trigrams where the
+        database keeps them (`store.name_index`), checked against the name as before."""
+        low = func.lower(OrganisationRow.name)
+        holds = _starts_a_word(letters) if word_start else low.contains(letters, autoescape=True)
+        keys = select(OrganisationRow.pk).where(holds)
+        indexed = name_index.holding(letters) if self.db.is_sqlite else None
+        return keys if indexed is None else keys.where(OrganisationRow.pk.in_(indexed))
+
     @staticmethod
     def _by_initials(s: Session, q: Any, acronym: str) -> list[tuple[int, int]]:
-        """(key, group) of the rows of `q` whose name's initials start with `acronym` (read
-        from the names starting with its first letter, "the" before it or not), best first:
+        """(key, group) of the rows of `q` whose name's initials start with `acronym` (the
+        indexed `name_initials`, kept at every write), best first:
         the names whose initials are `acronym` before the ones they only start, government
         bodies first in each (`_INITIALS_GROUPS`), then the shortest. "NOAA" found "NW Oregon
         Animal Alliance" first and "CDC" the Centers for Disease Control and Prevention
         twelfth (real data walk): an acronym typed is most often an agency's."""
-        first = acronym[0].lower()
+        # the initials starting with `acronym`: one range of the column's index (upper case
+        # letters, so the next string after all of them ends in the letter after its last)
+        after = acronym[:-1] + chr(ord(acronym[-1]) + 1)
+        letters = OrganisationRow.name_initials
         names = q.with_only_columns(
-            OrganisationRow.pk, OrganisationRow.name, OrganisationRow.sector
-        ).where(
-            func.lower(OrganisationRow.name).like(f"{first}%")
-            | func.lower(OrganisationRow.name).like(f"the {first}%")
-        )
+            OrganisationRow.pk,
+            letters == acronym,
+            OrganisationRow.sector == "government",
+            func.length(OrganisationRow.name),
+        ).where(letters >= acronym, letters < after)
         found = []
-        for pk, n, sector in s.execute(names):
-            letters = initials(n)
-            if letters.startswith(acronym):
-                group = _INITIALS_GROUPS[(letters == acronym, sector == "government")]
-                found.append((group, len(n), pk))
+        for pk, exact, government, length in s.execute(names).tuples():
+            group = _INITIALS_GROUPS[(bool(exact), bool(government))]
+            found.append((group, length, pk))
         return [(pk, group) for group, _, pk in sorted(found)[:INITIALS_MAX]]
 
     @staticmethod
