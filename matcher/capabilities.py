@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from matcher import gifts
+from matcher.places.words import hold_place_commas
 from matcher.telling import asker_words, place_words, telling_clauses
 
 
@@ -470,6 +471,10 @@ CAPABILITIES: tuple[Capability, ...] = (
             "liheap",
         ),
         not_after=("cold",),  # "a cold snap"
+        # "funding for stipends" read as public programmes by meaning beside funding, and every
+        # agency "covered" it with its "public programme funding" (real data walk, Portland);
+        # never a named benefit ("funding for SNAP outreach": `without_yielded`)
+        yields_to=(("fund", "funding"), ("grant", "funding"), ("stipend", "funding")),
     ),
     Capability(
         "communications",
@@ -767,6 +772,7 @@ def _keys_by_prefix() -> tuple[dict[str, frozenset[int]], frozenset[int]]:
 _KEYS_BY_PREFIX, _ALWAYS_SEARCH = _keys_by_prefix()
 _WORD_PREFIX = re.compile(r"(?<![a-z])[a-z]{3}")
 _PHRASE_SPLIT = re.compile(r"[.;:!?\n]|,|\band\b|\bwith\b|\bbut\b", re.IGNORECASE)
+_HELD_COMMA = "\ue001"  # the comma of "<City>, <state>" while a text is cut at its commas
 
 
 def label(key: str) -> str:
@@ -935,8 +941,14 @@ def canonical(items: Iterable[str]) -> dict[str, str]:
 
 
 def phrases(text: str) -> list[str]:
-    """Split a need into short phrases, for explanations ("covers 'weekend meal deliveries'")."""
-    return [p.strip() for p in _PHRASE_SPLIT.split(text) if len(p.strip()) >= 3]
+    """Split a need into short phrases, for explanations ("covers 'weekend meal deliveries'");
+    a place and its state ("Portland, Oregon") stay in one."""
+    held = hold_place_commas(text, _HELD_COMMA)
+    return [
+        p.strip().replace(_HELD_COMMA, ",")
+        for p in _PHRASE_SPLIT.split(held)
+        if len(p.strip()) >= 3
+    ]
 
 
 def snippet(phrase: str, key: str, width: int = 3) -> str:
@@ -966,11 +978,14 @@ def infer_required(text: str) -> dict[str, str]:
 
 def without_yielded(asked: dict[str, str]) -> dict[str, str]:
     """`asked` without the asks read from a word that, beside another of its asks, means that
-    other (`Capability.yields_to`: "trained caregivers" beside child care)."""
+    other (`Capability.yields_to`: "trained caregivers" beside child care); an ask its phrase
+    names by a word sure in asks never yields ("funding for SNAP outreach": public programmes
+    beside funding)."""
     return {
         key: phrase
         for key, phrase in asked.items()
-        if not any(
+        if key in _surely_asked(phrase)
+        or not any(
             other in asked and re.search(r"(?<![a-z])" + re.escape(stem), phrase.lower())
             for stem, other in _BY_KEY[key].yields_to
         )

@@ -23,10 +23,12 @@ import numpy as np
 
 from matcher.benefits import LISTED, named_in, share_named
 from matcher.capabilities import capabilities_in, surely_asked
-from matcher.places.words import states_named
+from matcher.places.words import hold_place_commas, states_named
 
+# "or" in capitals is Oregon ("Portland, OR needs employers"), not a list's last item
 _CLAUSE_SPLIT = re.compile(
-    r"(?<=[.!?;:])\s+|,\s+|\s+(?:and|plus|or|but|while|so that|because)\s+", re.IGNORECASE
+    r"(?<=[.!?;:])\s+|,\s+|\s+(?:and|plus|(?-i:or|Or)|but|while|so that|because)\s+",
+    re.IGNORECASE,
 )
 _LEADING = re.compile(r"^(?:and|plus|or|but|also|then)\s+", re.IGNORECASE)
 MIN_CLAUSE_CHARS = 8
@@ -48,6 +50,7 @@ def clauses(
     # a list of benefits is one ask: "help signing up for SNAP and WIC" gave a part "WIC",
     # for which a food charity "joined" (real data walk)
     text = LISTED.sub(lambda m: m.group(0).replace(" ", _SPACE).replace(",", _COMMA), text)
+    text = hold_place_commas(text, _COMMA)  # "Portland, Oregon" is one place, not two clauses
     parts = [
         _LEADING.sub("", p.strip(" .;:!?\"'()")).replace(_SPACE, " ").replace(_COMMA, ",")
         for p in _CLAUSE_SPLIT.split(text)

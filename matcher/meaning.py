@@ -123,8 +123,11 @@ class CapabilityMeaning:
         best_clause = sims.argmax(axis=0)
         best = sims.max(axis=0)
         order = [k for k in np.argsort(-best).tolist() if best[k] >= ASK_THRESHOLD][:MAX_ASKS]
+        # quoted without the words naming the group ("Our youth job programme in Portland,
+        # Oregon needs ..." quoted its name for jobs: real data walk)
+        quoted = [asker_words(p)[1] or p for p in parts]
         return {
-            self.keys_[k]: asked_quote(parts[int(best_clause[k])], self.keys_[k]) for k in order
+            self.keys_[k]: asked_quote(quoted[int(best_clause[k])], self.keys_[k]) for k in order
         }
 
     def offers(self, vectors: np.ndarray, threshold: float = OFFER_THRESHOLD) -> list[set[str]]:

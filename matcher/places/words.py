@@ -79,18 +79,7 @@ def place_words(text: str, place: Place | None = None) -> list[PlaceSpan]:
     own = _own_names(place)
     local = _state_names(state) if state else frozenset()
     general = _state_and_country_names()
-    for m in _NAMED_IN_STATE.finditer(text):
-        st = state_code(m.group(2))
-        if st is None or (len(m.group(2)) == 2 and not m.group(2).isupper()):
-            continue
-        words = m.group(1).split()
-        names = _state_names(st)
-        for n in range(len(words)):  # the longest tail of the words that names a place there
-            name = " ".join(words[n:])
-            if key(name) in names:
-                start = m.start(1) + m.group(1).index(name, len(" ".join(words[:n])))
-                spans.append((start, m.end(2)))
-                break
+    spans += _named_in_state(text)
     tokens = list(_TOKEN.finditer(text))
     i = 0
     while i < len(tokens):
@@ -108,6 +97,37 @@ def place_words(text: str, place: Place | None = None) -> list[PlaceSpan]:
                 break
         i += 1
     return [PlaceSpan(a, b, text[a:b]) for a, b in _merge(spans)]
+
+
+def _named_in_state(text: str) -> list[tuple[int, int]]:
+    """The spans of "<Name>, <state>" where the name is a city or county of that state
+    ("Great Falls, Montana", "Dover, DE"; "Acme, Inc" is none)."""
+    spans = []
+    for m in _NAMED_IN_STATE.finditer(text):
+        st = state_code(m.group(2))
+        if st is None or (len(m.group(2)) == 2 and not m.group(2).isupper()):
+            continue
+        words = m.group(1).split()
+        names = _state_names(st)
+        for n in range(len(words)):  # the longest tail of the words that names a place there
+            name = " ".join(words[n:])
+            if key(name) in names:
+                start = m.start(1) + m.group(1).index(name, len(" ".join(words[:n])))
+                spans.append((start, m.end(2)))
+                break
+    return spans
+
+
+def hold_place_commas(text: str, held: str) -> str:
+    """`text` with the comma of each "<City>, <state>" as `held`, so that cutting a need into
+    clauses at its commas keeps "Portland, Oregon" in one: "Our youth job programme in
+    Portland, Oregon needs employers" had made "Our youth job programme in Portland" a clause
+    of its own, read as asking jobs and public programmes (real data walk)."""
+    for start, end in _named_in_state(text):
+        at = text.find(",", start, end)
+        if at >= 0:
+            text = text[:at] + held + text[at + 1 :]
+    return text
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -459,6 +459,22 @@ def test_the_words_naming_the_group_are_not_asked_for(sample_engine: Engine) -> 
         assert own not in asked and "volunteers" in asked, (text, asked)
 
 
+def test_a_group_named_with_its_place_asks_nothing_by_its_name_and_is_not_quoted(
+    sample_engine: Engine,
+) -> None:
+    """Real data walk (Portland): "Our youth job programme in Portland, Oregon needs ..." was
+    cut at the place's comma and asked public programmes by the group's name; with the cut
+    mended, its cards still quoted the name for jobs ("asked: 'Our youth job programme in
+    Portland, Oregon needs ...'")."""
+    text = (
+        "Our youth job programme in Portland, Oregon needs local employers to host summer "
+        "interns and funding for stipends"
+    )
+    asked = sample_engine.read_need(Need(text=text)).required
+    assert set(asked) == {"jobs", "funding"}, asked
+    assert not any("programme" in quote for quote in asked.values()), asked
+
+
 def test_help_to_reach_a_named_benefit_is_an_ask_for_public_programmes(
     sample_engine: Engine,
 ) -> None:

@@ -94,6 +94,39 @@ def test_the_words_naming_the_group_are_not_asked_for() -> None:
     assert "food_supply" in capabilities.infer_required("Our pantry needs food and volunteers")
 
 
+def test_a_place_and_its_state_stay_in_one_clause_and_the_group_named_there_asks_nothing() -> None:
+    """ "Our youth job programme in Portland, Oregon needs local employers ... and funding for
+    stipends" was cut at the place's comma: "Our youth job programme in Portland" became a
+    clause of its own, read as asking jobs and public programmes, and every federal agency
+    "covered" it with its "public programme funding" (real data walk)."""
+    from matcher.telling import asker_words
+
+    portland = (
+        "Our youth job programme in Portland, Oregon needs local employers to host summer "
+        "interns and funding for stipends"
+    )
+    assert capabilities.phrases(portland)[0].endswith("to host summer interns")
+    assert evidence.clauses(portland)[0].startswith("Our youth job programme in Portland, Oregon")
+    asked = capabilities.infer_required(portland)
+    assert set(asked) == {"jobs", "funding"}, asked
+    assert asked["jobs"] == "needs local employers to host summer interns"
+    # a state's code, and "OR" for Oregon is no "or" between two asks
+    reentry = "Our reentry program in Portland, OR needs employers willing to hire or mentors"
+    assert asker_words(reentry)[0] == "reentry program in Portland, OR "
+    assert evidence.clauses(reentry) == [
+        "Our reentry program in Portland, OR needs employers willing to hire",
+        "mentors",
+    ]
+    asked = capabilities.infer_required(reentry)
+    assert "jobs" in asked and "public_programmes" not in asked, asked
+    # a list's commas still cut it, the place's kept whole
+    assert evidence.clauses("We need coats, blankets, and boots in Dover, Delaware") == [
+        "We need coats",
+        "blankets",
+        "boots in Dover, Delaware",
+    ]
+
+
 def test_place_words_name_where_the_help_goes_up_to_the_word_that_ends_them() -> None:
     assert place_words("We need hygiene supplies for the shelter") == (
         "shelter",
