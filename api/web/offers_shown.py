@@ -8,7 +8,7 @@ counts only when the profile is about it by meaning). So Missoula's food bank li
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from matcher import capabilities
 
@@ -32,6 +32,23 @@ class OffersShown:
     # listed offers naming no capability: read only as words of the profile, shown as written
     other: list[str] = field(default_factory=list)
     known: bool = True  # False: not indexed yet, so `counted` holds the list as written
+
+    @property
+    def lines(self) -> list[OfferShown]:
+        """`counted` as the page lists them: one line a phrase, naming each capability it
+        counts for ("funding, public programmes and benefits: 'public programme funding'";
+        an agency's page had listed that phrase twice, once a capability: real data walk)."""
+        out: list[OfferShown] = []
+        at: dict[tuple[str, str], int] = {}
+        for offer in self.counted:
+            same = (offer.phrase, offer.source)
+            if offer.phrase and same in at:
+                first = out[at[same]]
+                out[at[same]] = replace(first, label=f"{first.label}, {offer.label}")
+                continue
+            at[same] = len(out)
+            out.append(offer)
+        return out
 
 
 def _source(phrase: str, listed: list[str], fields: list[str], flat_description: str) -> str:

@@ -100,6 +100,27 @@ def test_only_its_own_words_are_quoted() -> None:
     ]
 
 
+def test_a_phrase_counted_for_two_capabilities_is_one_line_naming_both() -> None:
+    """An agency's page listed "public programme funding" twice, under funding and under
+    public programmes (real data walk); phrases of their own stay lines of their own."""
+    counted = {
+        "funding": "public programme funding",
+        "public_programmes": "public programme funding",
+        "jobs": "jobs and work placements programmes",
+        "volunteers": "",
+        "training": "",
+    }
+    listed = ["public programme funding", "jobs and work placements programmes"]
+    shown = offers_shown(listed, counted)
+    assert [(o.label, o.phrase) for o in shown.lines] == [
+        ("funding, public programmes and benefits", "public programme funding"),
+        ("jobs and work placements", "jobs and work placements programmes"),
+        ("volunteers", ""),
+        ("training and education", ""),
+    ]
+    assert len(shown.counted) == 5  # the API still gives each capability its own entry
+
+
 def test_an_organisation_not_indexed_yet_shows_its_offers_as_listed() -> None:
     shown = offers_shown(["volunteers", "food supply"], None)
     assert [o.label for o in shown.counted] == ["volunteers", "food supply"]
