@@ -66,9 +66,16 @@ def _a_word(letters: str) -> Any:
     return or_(*ends, *starts, *inside)
 
 
-def _rank(short: Any, acronym: str | None, ranked: list[tuple[int, int]]) -> Any:
+def _rank(typed: str, short: Any, acronym: str | None, ranked: list[tuple[int, int]]) -> Any:
     """The order of the names found (`list_organisations`), best first: `short` the short
-    name is what was typed, `ranked` (key, group) found by initials."""
+    name is what was typed, `ranked` (key, group) found by initials; of the other names
+    holding what was typed, the ones it starts, then the ones holding it at the start of a
+    word, then the rest ("food bank" listed "Fish Food Bank" first, the shortest)."""
+    low = func.lower(OrganisationRow.name)
+    holders = [
+        (low.startswith(typed, autoescape=True), _RANK_HOLDS),
+        (low.contains(f" {typed}", autoescape=True), _RANK_HOLDS + 1),
+    ]
     whens: list[Any] = [(short, 0)]
     groups: dict[int, list[int]] = {}
     for pk, group in ranked:
@@ -77,7 +84,7 @@ def _rank(short: Any, acronym: str | None, ranked: list[tuple[int, int]]) -> Any
     if acronym:
         whens.append((_a_word(acronym.lower()), _RANK_WORD))
     whens += [(OrganisationRow.pk.in_(pks), g) for g, pks in sorted(groups.items()) if g > 2]
-    return case(*whens, else_=_RANK_HOLDS)
+    return case(*whens, *holders, else_=_RANK_HOLDS + 2)
 
 
 def org_values(org: Organisation) -> dict[str, Any]:
@@ -370,7 +377,7 @@ class Store:
                     q = q.where(holds | OrganisationRow.pk.in_([pk for pk, _ in ranked]))
                 else:
                     q = q.where(holds)
-                order.insert(0, _rank(short, acronym, ranked))
+                order.insert(0, _rank(typed, short, acronym, ranked))
             total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
             rows = s.scalars(q.order_by(*order).offset(offset).limit(limit)).all()
             return [Stored(r.pk, r.version, row_to_org(r)) for r in rows], int(total)

@@ -114,6 +114,25 @@ def test_listing_by_a_part_of_the_name(db: Database) -> None:
     assert store.list_organisations(name="_")[1] == 0
 
 
+def test_names_starting_with_what_was_typed_come_first(db: Database) -> None:
+    """ "food bank" listed "Fish Food Bank" first, the shortest name holding it (real data):
+    the names it starts, then the ones holding it at the start of a word, then the rest, each
+    the shortest first."""
+    store = Store(db)
+    store.upsert_organisations(
+        [
+            org("fish", name="Fish Food Bank"),
+            org("starts", name="Food Bank of Central New Mexico"),
+            org("inside", name="Seafood Banks"),
+            org("word", name="Eastside Community Food Bank Pantry"),
+            org("short", name="Food Bank"),
+        ]
+    )
+    items, total = store.list_organisations(name="food bank")
+    assert total == 5
+    assert [i.record.id for i in items] == ["short", "starts", "fish", "word", "inside"]
+
+
 def test_needs_and_index_state(db: Database) -> None:
     store = Store(db)
     store.upsert_needs([Need(id="n1", text="we need food", wanted_sectors=["business"])])
