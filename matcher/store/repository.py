@@ -344,7 +344,8 @@ class Store:
         name: str | None = None,
     ) -> tuple[list[Stored], int]:
         """`name`: only organisations whose name holds these words, in this order, whatever
-        the case (the shortest names first: the closest to what was typed). A short name
+        the case (the names they start first, then the ones holding them at the start of a
+        word, then the rest, each the shortest first: the closest to what was typed). A short name
         equal to what was typed, whatever the case ("usda": the Agriculture Department),
         comes first. Initials typed in capitals ("FEMA", "HUD"), or letters no name holds
         ("fema"), find the names whose initials start with them too, next: the ones whose
