@@ -940,15 +940,13 @@ def canonical(items: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def phrases(text: str) -> list[str]:
-    """Split a need into short phrases, for explanations ("covers 'weekend meal deliveries'");
-    a place and its state ("Portland, Oregon") stay in one."""
-    held = hold_place_commas(text, _HELD_COMMA)
-    return [
-        p.strip().replace(_HELD_COMMA, ",")
-        for p in _PHRASE_SPLIT.split(held)
-        if len(p.strip()) >= 3
-    ]
+def phrases(text: str, *, places: bool = False) -> list[str]:
+    """Split a text into short phrases, for explanations ("covers 'weekend meal deliveries'");
+    with `places` (a need's text), a place and its state ("Portland, Oregon") stay in one."""
+    if places:
+        text = hold_place_commas(text, _HELD_COMMA)
+    parts = _PHRASE_SPLIT.split(text)
+    return [p.strip().replace(_HELD_COMMA, ",") for p in parts if len(p.strip()) >= 3]
 
 
 def snippet(phrase: str, key: str, width: int = 3) -> str:
@@ -964,7 +962,7 @@ def snippet(phrase: str, key: str, width: int = 3) -> str:
 
 @lru_cache(maxsize=4096)
 def _infer_required(text: str) -> tuple[tuple[str, str], ...]:
-    parts = phrases(text)
+    parts = phrases(text, places=True)
     asking = [p for p, told in zip(parts, telling_clauses(text, parts), strict=True) if not told]
     asking = [asker_words(p)[1] for p in asking]  # "Our food bank needs ...": not food
     asking = [place_words(p)[1] for p in asking]  # "... supplies for the shelter": no housing

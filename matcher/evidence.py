@@ -39,18 +39,24 @@ Encode = Callable[[Sequence[str]], np.ndarray]  # texts -> centred, unit vectors
 
 
 def clauses(
-    text: str, *, keep_named: bool = True, drop: Callable[[str], bool] | None = None
+    text: str,
+    *,
+    keep_named: bool = True,
+    drop: Callable[[str], bool] | None = None,
+    places: bool = True,
 ) -> list[str]:
     """The short parts of a need that each ask for something (at most MAX_CLAUSES): the parts
     of MIN_CLAUSE_CHARS or more, and (with `keep_named`) the shorter ones that name a capability,
     a list's items ("funding", "a van", "mentors" in "we need funding, volunteers and a van";
     "fans" in "we need water and fans", named by a word sure in asks). The length alone dropped
     those, so the asks never read them. `drop`: parts left out before the first MAX_CLAUSES
-    are taken."""
+    are taken. `places`: a place and its state stay in one part (a need's text; descriptions
+    are cut as before)."""
     # a list of benefits is one ask: "help signing up for SNAP and WIC" gave a part "WIC",
     # for which a food charity "joined" (real data walk)
     text = LISTED.sub(lambda m: m.group(0).replace(" ", _SPACE).replace(",", _COMMA), text)
-    text = hold_place_commas(text, _COMMA)  # "Portland, Oregon" is one place, not two clauses
+    if places:  # "Portland, Oregon" is one place, not two clauses
+        text = hold_place_commas(text, _COMMA)
     parts = [
         _LEADING.sub("", p.strip(" .;:!?\"'()")).replace(_SPACE, " ").replace(_COMMA, ",")
         for p in _CLAUSE_SPLIT.split(text)

@@ -56,7 +56,7 @@ def offering_clauses(description: str) -> list[str]:
     evidence.MAX_CLAUSES, the first ones), sentences about its seat, founding or names left out,
     and clauses of names only (`names_only`)."""
     kept = [s for s in _SENTENCE.split(description) if not _ABOUT_ITSELF.search(s)]
-    return clauses(" ".join(kept), keep_named=False, drop=names_only)
+    return clauses(" ".join(kept), keep_named=False, drop=names_only, places=False)
 
 
 def known_vectors(texts: Sequence[str], encode: Encode) -> Encode:

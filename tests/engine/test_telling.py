@@ -105,7 +105,7 @@ def test_a_place_and_its_state_stay_in_one_clause_and_the_group_named_there_asks
         "Our youth job programme in Portland, Oregon needs local employers to host summer "
         "interns and funding for stipends"
     )
-    assert capabilities.phrases(portland)[0].endswith("to host summer interns")
+    assert capabilities.phrases(portland, places=True)[0].endswith("to host summer interns")
     assert evidence.clauses(portland)[0].startswith("Our youth job programme in Portland, Oregon")
     asked = capabilities.infer_required(portland)
     assert set(asked) == {"jobs", "funding"}, asked
