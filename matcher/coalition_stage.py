@@ -19,14 +19,19 @@ PER_SECTOR = 5
 COALITION_POOL = 10  # candidates per role the coalition may draw on
 
 
-def shown(catalog: Catalog, ranked: Ranked) -> list[Scored]:
-    """What of a role's ranking can be shown, in order: the COALITION_POOL its coalition
-    draws on and the first PER_SECTOR of each sector (the rest is never explained)."""
+def shown_rows(catalog: Catalog, ranked: Ranked) -> list[int]:
+    """The entries of a role's ranking that can be shown, in order: the COALITION_POOL its
+    coalition draws on and the first PER_SECTOR of each sector (the rest is never explained)."""
     sectors = catalog.sector_[ranked.positions]
     rows = [np.arange(min(COALITION_POOL, len(ranked)))]
     for sector in np.unique(sectors).tolist():
         rows.append(np.flatnonzero(sectors == sector)[:PER_SECTOR])
-    return ranked.explain(np.unique(np.concatenate(rows)).tolist())
+    return [int(i) for i in np.unique(np.concatenate(rows))]
+
+
+def shown(catalog: Catalog, ranked: Ranked) -> list[Scored]:
+    """`shown_rows` of a role's ranking, explained."""
+    return ranked.explain(shown_rows(catalog, ranked))
 
 
 def coalition(

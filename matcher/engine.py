@@ -35,7 +35,7 @@ from matcher.cause_model import (
 )
 from matcher.causes import Cause, CauseSpace, read_causes, shared_cause
 from matcher.coalition import ROLE_OF_SECTOR
-from matcher.coalition_stage import PER_SECTOR, shown
+from matcher.coalition_stage import PER_SECTOR, shown_rows
 from matcher.coalition_stage import coalition as coalition_of
 from matcher.domain import (
     SECTORS,
@@ -1415,7 +1415,7 @@ class Engine:
                 q, clause_vecs, f.sectors, placed, shared, need.region
             )
             asked = self._asked_benefits(required, need.text, q)  # once a request
-            per_role: dict[str, list[Scored]] = {}
+            rankings: list[tuple[str, Ranked, list[int]]] = []
             for role, sectors, allowed in roles:
                 cause = dist if self._causes_describe(sectors) else None
                 cands = self._retrieve(
@@ -1429,22 +1429,8 @@ class Engine:
                 )
                 ranked = self._score(
                     need, cands, required, requester, q, hits, now, offered=offered, asked=asked
-                )
-                per_role[role] = self._shown(ranked.above(floor))
-            made: dict[tuple[bool, int], Match] = {}
-            explained = reasons_need(need, topic)
-
-            def make(s: Scored, *, overall_list: bool = False) -> Match:
-                """A partner as the ranking that placed it scores it: in a sector's list and
-                the coalition, its role's components (fit standardised over that role's
-                candidates), so the scores shown fall down the list; in the overall list,
-                the overall ranking's, where fit is standardised over every sector (a
-                business with no cause codes can read fit 0 there whatever its text)."""
-                key = (overall_list, s.position)
-                if key not in made:
-                    made[key] = self._match(s, need, required, dist, explained, voice)
-                return made[key]
-
+                ).above(floor)
+                rankings.append((role, ranked, shown_rows(self.catalog, ranked)))
             # the overall list ranks every allowed partner against each other (fit is
             # standardised over all of them, not within a sector)
             wanted = list(f.sectors) or [Sector(s) for s in SECTORS]
@@ -1461,6 +1447,26 @@ class Engine:
                 offered=offered,
                 asked=asked,
             ).above(floor)
+            # every profile shown read from the store in one query, not one a list
+            head = overall.positions[: min(limit, len(overall))]
+            self.catalog.prefetch(
+                np.concatenate([head, *(r.positions[rows] for _, r, rows in rankings)])
+            )
+            per_role = {role: ranked.explain(rows) for role, ranked, rows in rankings}
+            made: dict[tuple[bool, int], Match] = {}
+            explained = reasons_need(need, topic)
+
+            def make(s: Scored, *, overall_list: bool = False) -> Match:
+                """A partner as the ranking that placed it scores it: in a sector's list and
+                the coalition, its role's components (fit standardised over that role's
+                candidates), so the scores shown fall down the list; in the overall list,
+                the overall ranking's, where fit is standardised over every sector (a
+                business with no cause codes can read fit 0 there whatever its text)."""
+                key = (overall_list, s.position)
+                if key not in made:
+                    made[key] = self._match(s, need, required, dist, explained, voice)
+                return made[key]
+
             results = [make(s, overall_list=True) for s in overall.head(limit)]
             by_sector: dict[str, list[Match]] = {}
             for ss in per_role.values():
@@ -1614,9 +1620,6 @@ class Engine:
             self.recommend(n, filters=f, limit=limit, query_vector=v)
             for n, f, v in zip(needs, fs, vecs, strict=True)
         ]
-
-    def _shown(self, ranked: Ranked) -> list[Scored]:
-        return shown(self.catalog, ranked)
 
     def match(
         self,
