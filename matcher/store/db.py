@@ -57,6 +57,19 @@ class Database:
         # seqs of the change log written through this Database (this process): its followers
         # skip them, the writer applied them to its own memory already
         self.own_changes = changes.RecentSeqs()
+        self._name_trigrams: bool | None = None  # known once made or looked for
+
+    @property
+    def name_trigrams(self) -> bool:
+        """Whether name search may read SQLite's table of the names' trigrams
+        (`store.name_index`); False on PostgreSQL, whose index serves the LIKE itself."""
+        if self._name_trigrams is None:
+            if not self.is_sqlite:
+                self._name_trigrams = False
+            else:
+                with self.engine.connect() as conn:
+                    self._name_trigrams = name_index.readable_sqlite(conn)
+        return self._name_trigrams
 
     def create_all(self) -> None:
         try:
@@ -92,7 +105,7 @@ class Database:
                 fill_name_initials(conn)
         with self.engine.begin() as conn:
             if self.is_sqlite:
-                name_index.create_sqlite(conn)
+                self._name_trigrams = name_index.create_sqlite(conn)
             else:
                 name_index.create_postgresql(conn)
 

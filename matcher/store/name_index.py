@@ -42,22 +42,27 @@ _TRIGGERS = {
     ),
 }
 PG_INDEX = "ix_organisations_name_trigrams"
+TOKENIZER = "trigram"  # FTS5's, SQLite 3.34 and later
 
 
 def create_sqlite(conn: Any) -> bool:
     """Make the trigram table and its triggers where missing, on `conn` (in the caller's
-    transaction); when a trigger was missing (a new or older data directory, or a table
-    made again), the table is rebuilt from the names. Whether it was rebuilt."""
-    conn.exec_driver_sql(
-        f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5(name, "
-        "content='organisations', content_rowid='pk', tokenize='trigram')"
-    )
-    have = {
-        r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-    }
-    missing = [ddl for name, ddl in _TRIGGERS.items() if name not in have]
-    if not missing:
+    transaction); when it or a trigger was missing (a new or older data directory, or a
+    table made again), the table is rebuilt from the names. Whether the table can be read: an
+    SQLite without FTS5 or its trigram tokenizer (before 3.34) has none, and searches read
+    the names as before."""
+    had = readable_sqlite(conn)
+    try:
+        with conn.begin_nested():
+            conn.exec_driver_sql(
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5(name, "
+                f"content='organisations', content_rowid='pk', tokenize='{TOKENIZER}')"
+            )
+    except SQLAlchemyError as exc:
+        logger.warning("name search reads every name: no trigram table (%s)", exc)
         return False
+    if had:
+        return True
     for name in _TRIGGERS:  # all three again: they must agree on what the table holds
         conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
     for ddl in _TRIGGERS.values():
@@ -65,6 +70,15 @@ def create_sqlite(conn: Any) -> bool:
     conn.exec_driver_sql(f"INSERT INTO {TABLE}({TABLE}) VALUES ('rebuild')")
     logger.info("indexed the trigrams of the organisations' names")
     return True
+
+
+def readable_sqlite(conn: Any) -> bool:
+    """Whether this SQLite database keeps the names' trigrams (`create_sqlite` made them)."""
+    found = conn.exec_driver_sql(
+        "SELECT count(*) FROM sqlite_master WHERE name IN (?, ?, ?, ?)",
+        (TABLE, *_TRIGGERS),
+    ).scalar()
+    return found == 1 + len(_TRIGGERS)
 
 
 def create_postgresql(conn: Any) -> bool:

@@ -390,7 +390,7 @@ class Store:
         low = func.lower(OrganisationRow.name)
         holds = _starts_a_word(letters) if word_start else low.contains(letters, autoescape=True)
         keys = select(OrganisationRow.pk).where(holds)
-        indexed = name_index.holding(letters) if self.db.is_sqlite else None
+        indexed = name_index.holding(letters) if self.db.name_trigrams else None
         return keys if indexed is None else keys.where(OrganisationRow.pk.in_(indexed))
 
     @staticmethod

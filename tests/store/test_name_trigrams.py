@@ -149,3 +149,34 @@ def test_postgresql_keeps_a_trigram_index_of_the_names_where_it_can(db: Database
             )
         }
     assert name_index.PG_INDEX in indexes
+
+
+def test_an_sqlite_without_the_trigram_tokenizer_reads_every_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite before 3.34 has no trigram tokenizer: the database still opens, and name search
+    finds the same names by reading them."""
+    monkeypatch.setattr(name_index, "TOKENIZER", "no_such_tokenizer")
+    db = Database(f"sqlite:///{tmp_path / 'old-sqlite.db'}")
+    db.create_all()
+    assert not db.name_trigrams
+    store = Store(db)
+    store.upsert_organisations([_org("a", "Eastside Food Bank"), _org("b", "Arts Hub")])
+    assert _found(store, "food bank") == {"a"}
+    assert "SCAN organisations" in _plan(db, "food bank")
+    db.dispose()
+
+
+def test_a_trigram_table_lost_beside_its_triggers_is_built_again(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'lost.db'}"
+    db = Database(url)
+    db.create_all()
+    Store(db).upsert_organisations([_org("a", "Eastside Food Bank")])
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP TABLE {name_index.TABLE}")
+    db.dispose()
+    reopened = Database(url)
+    reopened.create_all()
+    assert reopened.name_trigrams
+    assert _found(Store(reopened), "food bank") == {"a"}
+    reopened.dispose()
