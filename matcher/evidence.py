@@ -24,6 +24,7 @@ import numpy as np
 from matcher.benefits import LISTED, named_in, share_named
 from matcher.capabilities import capabilities_in, surely_asked
 from matcher.places.words import hold_place_commas, states_named
+from matcher.telling import asker_words
 
 # "or" in capitals is Oregon ("Portland, OR needs employers"), not a list's last item
 _CLAUSE_SPLIT = re.compile(
@@ -50,8 +51,8 @@ def clauses(
     a list's items ("funding", "a van", "mentors" in "we need funding, volunteers and a van";
     "fans" in "we need water and fans", named by a word sure in asks). The length alone dropped
     those, so the asks never read them. `drop`: parts left out before the first MAX_CLAUSES
-    are taken. `places`: a place and its state stay in one part (a need's text; descriptions
-    are cut as before)."""
+    are taken. `places` (a need's text; descriptions are cut as before): a place and its
+    state stay in one part (`_without_placed_asker`)."""
     # a list of benefits is one ask: "help signing up for SNAP and WIC" gave a part "WIC",
     # for which a food charity "joined" (real data walk)
     text = LISTED.sub(lambda m: m.group(0).replace(" ", _SPACE).replace(",", _COMMA), text)
@@ -61,6 +62,8 @@ def clauses(
         _LEADING.sub("", p.strip(" .;:!?\"'()")).replace(_SPACE, " ").replace(_COMMA, ",")
         for p in _CLAUSE_SPLIT.split(text)
     ]
+    if places:
+        parts = [_without_placed_asker(p) for p in parts]
     return [
         p
         for p in parts
@@ -70,6 +73,16 @@ def clauses(
         )
         and not (drop is not None and drop(p))
     ][:MAX_CLAUSES]
+
+
+def _without_placed_asker(part: str) -> str:
+    """`part` from its verb when it opens with the group asking and its place and state ("The
+    Eastside food pantry in Albuquerque, NM needs volunteers": "needs volunteers"). Cut at
+    the place's comma, as before places were held, the ask stood alone; held, the clause read
+    as the pantry's name and lost volunteers (real data walk). Other groups naming themselves
+    ("Our peer-run recovery group wants to open two recovery homes") stay in their clause."""
+    asker, rest = asker_words(part)
+    return rest if rest and "," in asker else part
 
 
 def as_written(parts: Sequence[str], written: Sequence[str]) -> list[str]:

@@ -36,7 +36,7 @@ _ITSELF = re.compile(
 # the group naming itself as the subject of its ask ("Our food bank needs volunteers"): the
 # words between "our" and the verb that asks
 _ASKER = re.compile(
-    r"^(?:our|my)\s+((?:[a-z'-]+\s+){0,4}?"
+    r"^(?:our|my|the)\s+((?:[a-z'-]+\s+){0,4}?"
     # and where it is ("Our youth job programme in Portland, Oregon needs employers" asked
     # jobs and public programmes from its own name: real data walk); capitalised names only
     r"(?:(?:in|at|from)\s+(?-i:(?:[A-Z][\w.'’-]*,?\s+){1,4}))?)"

@@ -473,6 +473,15 @@ def test_a_group_named_with_its_place_asks_nothing_by_its_name_and_is_not_quoted
     asked = sample_engine.read_need(Need(text=text)).required
     assert set(asked) == {"jobs", "funding"}, asked
     assert not any("programme" in quote for quote in asked.values()), asked
+    # "The ..." names the group too; held in one clause with its place, the pantry's name had
+    # hidden the volunteers it asks for, and asked food supply (second walk)
+    pantry = (
+        "The Eastside food pantry in Albuquerque, NM needs volunteers, a refrigerated van and "
+        "help enrolling families in SNAP"
+    )
+    asked = sample_engine.read_need(Need(text=pantry)).required
+    assert "volunteers" in asked and "food_supply" not in asked, asked
+    assert asked["volunteers"] == "needs volunteers"
 
 
 def test_help_to_reach_a_named_benefit_is_an_ask_for_public_programmes(

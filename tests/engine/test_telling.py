@@ -106,7 +106,7 @@ def test_a_place_and_its_state_stay_in_one_clause_and_the_group_named_there_asks
         "interns and funding for stipends"
     )
     assert capabilities.phrases(portland, places=True)[0].endswith("to host summer interns")
-    assert evidence.clauses(portland)[0].startswith("Our youth job programme in Portland, Oregon")
+    assert evidence.clauses(portland)[0] == "needs local employers to host summer interns"
     asked = capabilities.infer_required(portland)
     assert set(asked) == {"jobs", "funding"}, asked
     assert asked["jobs"] == "needs local employers to host summer interns"
@@ -114,11 +114,18 @@ def test_a_place_and_its_state_stay_in_one_clause_and_the_group_named_there_asks
     reentry = "Our reentry program in Portland, OR needs employers willing to hire or mentors"
     assert asker_words(reentry)[0] == "reentry program in Portland, OR "
     assert evidence.clauses(reentry) == [
-        "Our reentry program in Portland, OR needs employers willing to hire",
+        "needs employers willing to hire",
         "mentors",
     ]
     asked = capabilities.infer_required(reentry)
     assert "jobs" in asked and "public_programmes" not in asked, asked
+    # the group named with its place and state is left out of its ask's clause; without a
+    # place it stays, as before
+    pantry = "The Eastside food pantry in Albuquerque, NM needs volunteers, a refrigerated van"
+    assert evidence.clauses(pantry) == ["needs volunteers", "a refrigerated van"]
+    assert evidence.clauses("Our recovery group wants to open two recovery homes") == [
+        "Our recovery group wants to open two recovery homes"
+    ]
     # a list's commas still cut it, the place's kept whole
     assert evidence.clauses("We need coats, blankets, and boots in Dover, Delaware") == [
         "We need coats",
