@@ -54,15 +54,8 @@ _BENEFITS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "liheap": (("LIHEAP",), ("low income home energy assistance", "low-income home energy")),
 }
 BITS: dict[str, int] = {k: 1 << i for i, k in enumerate(_BENEFITS)}
-# how a benefit is named to the group
-NAMES: dict[str, str] = {
-    "snap": "SNAP",
-    "wic": "WIC",
-    "medicaid": "Medicaid",
-    "medicare": "Medicare",
-    "tanf": "TANF",
-    "liheap": "LIHEAP",
-}
+# how a benefit is named to the group: its first acronym, else its key ("Medicaid")
+NAMES: dict[str, str] = {k: acr[0] if acr else k.capitalize() for k, (acr, _) in _BENEFITS.items()}
 # between the titles of an organisation's programmes for several benefits asked, in one offer
 TITLES_JOIN = "\n"
 _SENTENCE_END = re.compile(r"[.;!?](?:\s+|$)|\n")

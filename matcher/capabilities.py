@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from matcher import gifts
-from matcher.places.words import hold_place_commas
+from matcher.places.words import HELD_COMMA, hold_place_commas
 from matcher.telling import asker_words, place_words, telling_clauses
 
 
@@ -772,7 +772,6 @@ def _keys_by_prefix() -> tuple[dict[str, frozenset[int]], frozenset[int]]:
 _KEYS_BY_PREFIX, _ALWAYS_SEARCH = _keys_by_prefix()
 _WORD_PREFIX = re.compile(r"(?<![a-z])[a-z]{3}")
 _PHRASE_SPLIT = re.compile(r"[.;:!?\n]|,|\band\b|\bwith\b|\bbut\b", re.IGNORECASE)
-_HELD_COMMA = "\ue001"  # the comma of "<City>, <state>" while a text is cut at its commas
 
 
 def label(key: str) -> str:
@@ -944,9 +943,9 @@ def phrases(text: str, *, places: bool = False) -> list[str]:
     """Split a text into short phrases, for explanations ("covers 'weekend meal deliveries'");
     with `places` (a need's text), a place and its state ("Portland, Oregon") stay in one."""
     if places:
-        text = hold_place_commas(text, _HELD_COMMA)
+        text = hold_place_commas(text)
     parts = _PHRASE_SPLIT.split(text)
-    return [p.strip().replace(_HELD_COMMA, ",") for p in parts if len(p.strip()) >= 3]
+    return [p.strip().replace(HELD_COMMA, ",") for p in parts if len(p.strip()) >= 3]
 
 
 def snippet(phrase: str, key: str, width: int = 3) -> str:

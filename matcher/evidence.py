@@ -23,7 +23,7 @@ import numpy as np
 
 from matcher.benefits import LISTED, named_in, share_named
 from matcher.capabilities import capabilities_in, surely_asked
-from matcher.places.words import hold_place_commas, states_named
+from matcher.places.words import HELD_COMMA, hold_place_commas, states_named
 from matcher.telling import asker_words
 
 # "or" in capitals is Oregon ("Portland, OR needs employers"), not a list's last item
@@ -33,7 +33,8 @@ _CLAUSE_SPLIT = re.compile(
 )
 _LEADING = re.compile(r"^(?:and|plus|or|but|also|then)\s+", re.IGNORECASE)
 MIN_CLAUSE_CHARS = 8
-_SPACE, _COMMA = "\ue000", "\ue001"  # held inside a list of benefits while splitting
+# held inside a list of benefits, or a place and its state, while splitting
+_SPACE, _COMMA = "\ue000", HELD_COMMA
 MAX_CLAUSES = 16
 
 Encode = Callable[[Sequence[str]], np.ndarray]  # texts -> centred, unit vectors
@@ -57,7 +58,7 @@ def clauses(
     # for which a food charity "joined" (real data walk)
     text = LISTED.sub(lambda m: m.group(0).replace(" ", _SPACE).replace(",", _COMMA), text)
     if places:  # "Portland, Oregon" is one place, not two clauses
-        text = hold_place_commas(text, _COMMA)
+        text = hold_place_commas(text)
     parts = [
         _LEADING.sub("", p.strip(" .;:!?\"'()")).replace(_SPACE, " ").replace(_COMMA, ",")
         for p in _CLAUSE_SPLIT.split(text)

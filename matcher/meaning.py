@@ -89,6 +89,7 @@ class CapabilityMeaning:
             return {}
         sims = self.similarity(vectors)  # clauses x capabilities
         named = sims if whole is None else np.maximum(sims, self.similarity(whole[None, :]))
+        quoted = list(parts)  # each without the words naming the group, to quote
         for j, part in enumerate(parts):
             # a place or group the help is for names no ask ("hygiene supplies for the
             # shelter": no housing; "volunteers at our food bank": no food), unless the clause
@@ -115,6 +116,7 @@ class CapabilityMeaning:
                 if sims[j, k] >= ASK_THRESHOLD and ruled_out(key, part):
                     sims[j, k] = 0.0
             asker, rest = asker_words(part)
+            quoted[j] = rest or part
             if asker:  # "Our food bank needs volunteers": the group, not its ask
                 for key in capabilities_in(asker) - capabilities_in(rest) - surely_asked(rest):
                     sims[j, self.keys_.index(key)] = min(sims[j, self.keys_.index(key)], 0.0)
@@ -125,7 +127,6 @@ class CapabilityMeaning:
         order = [k for k in np.argsort(-best).tolist() if best[k] >= ASK_THRESHOLD][:MAX_ASKS]
         # quoted without the words naming the group ("Our youth job programme in Portland,
         # Oregon needs ..." quoted its name for jobs: real data walk)
-        quoted = [asker_words(p)[1] or p for p in parts]
         return {
             self.keys_[k]: asked_quote(quoted[int(best_clause[k])], self.keys_[k]) for k in order
         }

@@ -118,15 +118,20 @@ def _named_in_state(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def hold_place_commas(text: str, held: str) -> str:
-    """`text` with the comma of each "<City>, <state>" as `held`, so that cutting a need into
+# what a held comma is while a text is cut at its commas (`hold_place_commas`); put the
+# commas back with .replace(HELD_COMMA, ",")
+HELD_COMMA = "\ue001"
+
+
+def hold_place_commas(text: str) -> str:
+    """`text` with the comma of each "<City>, <state>" as HELD_COMMA, so that cutting a need into
     clauses at its commas keeps "Portland, Oregon" in one: "Our youth job programme in
     Portland, Oregon needs employers" had made "Our youth job programme in Portland" a clause
     of its own, read as asking jobs and public programmes (real data walk)."""
     for start, end in _named_in_state(text):
         at = text.find(",", start, end)
         if at >= 0:
-            text = text[:at] + held + text[at + 1 :]
+            text = text[:at] + HELD_COMMA + text[at + 1 :]
     return text
 
 
