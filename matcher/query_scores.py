@@ -34,6 +34,17 @@ def sampled_spread(
     return float(values.mean()), float(values.std())
 
 
+def mean_var(values: np.ndarray) -> tuple[float, float]:
+    """The mean and variance of `values` in float64 from their sum and their sum of squares
+    (one BLAS dot: a fifth of numpy's `var` over a role's 18k-100k rows, which subtracts the
+    mean and squares in temporaries)."""
+    x = np.asarray(values, dtype=np.float64)
+    if x.size == 0:
+        return 0.0, 0.0
+    mean = float(x.sum()) / x.size
+    return mean, max(float(np.dot(x, x)) / x.size - mean * mean, 0.0)
+
+
 class RowMemo:
     """One float per catalog row, computed on first use (NaN: not yet)."""
 
@@ -149,9 +160,9 @@ class QueryScores:
         coarse = self._coarse_all(self._coarse)
         sample = rows[:: max(1, rows.size // COARSE_SPREAD_SAMPLE)]
         ex, co_s = self.dense.at(sample).astype(np.float64), coarse[sample].astype(np.float64)
-        co = coarse[rows].astype(np.float64)
-        mean = co.mean() + ex.mean() - co_s.mean()
-        var = co.var() + ex.var() - co_s.var()
+        co_mean, co_var = mean_var(coarse[rows])
+        mean = co_mean + ex.mean() - co_s.mean()
+        var = co_var + ex.var() - co_s.var()
         return float(mean), float(max(var, 0.0) ** 0.5)
 
     def _coarse_all(self, coarse: CoarseRows) -> np.ndarray:

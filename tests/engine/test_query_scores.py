@@ -14,7 +14,7 @@ from matcher import engine as engine_module
 from matcher.causes import Cause
 from matcher.domain import Filters, Need, Recommendation
 from matcher.engine import Engine
-from matcher.query_scores import QueryScores, RowMemo
+from matcher.query_scores import QueryScores, RowMemo, mean_var
 from matcher.settings import Settings
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -183,3 +183,16 @@ def test_retrievals_asking_the_index_the_same_search_make_it_once(
     monkeypatch.setattr(engine_module, "QueryScores", lambda *args: None)
     assert summary(engine.recommend(need, now=NOW)) == shared
     assert sorted(set(wants)) == sorted(made) and len(wants) > len(made), wants
+
+
+@pytest.mark.parametrize("size", [0, 1, 7, 4096, 90_000])
+def test_mean_var_is_numpys_mean_and_variance(size: int) -> None:
+    values = np.random.default_rng(size).normal(0.3, 0.05, size).astype(np.float32)
+    mean, var = mean_var(values)
+    if size == 0:
+        assert (mean, var) == (0.0, 0.0)
+        return
+    wide = values.astype(np.float64)
+    assert mean == pytest.approx(float(wide.mean()), rel=1e-12, abs=1e-15)
+    assert var == pytest.approx(float(wide.var()), rel=1e-9, abs=1e-15)
+    assert var >= 0.0
