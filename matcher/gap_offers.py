@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matcher import benefits
+from matcher import benefits, funding_kinds
 from matcher.catalog import Catalog
 from matcher.coalition import asked_parts
 from matcher.domain import Coalition, Match, Need, OfferedElsewhere
@@ -82,6 +82,7 @@ def offered_elsewhere(
     floor: float = -np.inf,
     asked_closeness: Mapping[str, Callable[[np.ndarray], np.ndarray]] | None = None,
     asked_benefits: benefits.AskedBenefits | None = None,
+    gift_funding: bool = False,
 ) -> dict[str, OfferedElsewhere]:
     """capability -> the allowed organisation offering it that is closest to the need, for each
     of `gaps` some allowed row offers: by `closeness` (cosine of catalog positions to the
@@ -92,7 +93,9 @@ def offered_elsewhere(
     is near everywhere in it), the ones within reach (`matcher.reach`) first. Only an
     organisation whose closeness to the need or to its ask reaches the relevance `floor` is
     named, as only such a partner is ever shown. Rows whose scoring columns are not filled yet
-    (a data dir not built since the capability meaning changed) are not looked at."""
+    (a data dir not built since the capability meaning changed) are not looked at.
+    `gift_funding`: the ask wants money given, which an organisation that only lends does
+    not offer (matcher.funding_kinds)."""
     out: dict[str, OfferedElsewhere] = {}
     keys = [g for g in gaps if g in columns.caps]
     if not keys or not allowed.any():
@@ -107,6 +110,10 @@ def offered_elsewhere(
         if cap == benefits.CAPABILITY and asked_benefits is not None:
             # an ask naming a benefit: only a profile or programme naming it offers that help
             candidates = candidates[asked_benefits.named(columns.benefits_[candidates], candidates)]
+        lends = columns.caps.get(funding_kinds.LENDS_ONLY)
+        if cap == funding_kinds.FUNDING and gift_funding and lends is not None:
+            # money given asked: a lender offers none (`gift_funding`, matcher.funding_kinds)
+            candidates = candidates[~columns.offers_[candidates, lends]]
         close = closeness(candidates) if candidates.size else np.zeros(0, np.float32)
         by_ask = (asked_closeness or {}).get(cap)
         if by_ask is not None and candidates.size:
@@ -256,6 +263,7 @@ class _Search:
             s.floor,
             ask_closeness(self.catalog, caps, s.required, s.parts, s.clause_vecs),
             asked,
+            funding_kinds.asks_gift(s.required.get(funding_kinds.FUNDING)),
         )
 
 

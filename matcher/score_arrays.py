@@ -16,7 +16,7 @@ from datetime import datetime
 
 import numpy as np
 
-from matcher import benefits
+from matcher import benefits, funding_kinds
 from matcher.catalog import Profile
 from matcher.domain import Need
 from matcher.evidence import ProgrammeHit
@@ -119,6 +119,7 @@ class _Explain:
         if self.asked_benefits is not None:
             bits = int(self.columns.benefits_[pos])
             offers = self.asked_benefits.offers(offers, bits, pos)
+        offers = funding_kinds.answering(offers, self.required)  # a lender: no stipends
         covers = {c: offers[c] for c in self.required if c in offers}
         giver = self.requester.offers if self.requester is not None else IMPLIED_REQUESTER_OFFERS
         needs = prof.needs
@@ -184,6 +185,9 @@ def score_all(
         offered = cols.offers_[positions][:, cols.cap_columns(req_keys)]
         if unnamed.any():
             offered[unnamed, req_keys.index(benefits.CAPABILITY)] = False
+        lends = _lending_only(cols, positions, x)
+        if lends.any():
+            offered[lends, req_keys.index(funding_kinds.FUNDING)] = False
         coverage = offered.sum(axis=1) / len(x.required)
     else:
         coverage = np.full(n, NEUTRAL)
@@ -239,6 +243,15 @@ def score_all(
         ),
         history_evidence(x.history_proba.size) if x.history_proba is not None else float("inf"),
     )
+
+
+def _lending_only(cols: ScoreColumns, positions: np.ndarray, x: Inputs) -> np.ndarray:
+    """The candidates whose offer of funding does not cover this need's ask for it: the ask
+    wants money given and their funding only lends or invests (matcher.funding_kinds)."""
+    col = cols.caps.get(funding_kinds.LENDS_ONLY)
+    if col is None or not funding_kinds.asks_gift(x.required.get(funding_kinds.FUNDING)):
+        return np.zeros(positions.size, dtype=bool)
+    return np.asarray(cols.offers_[positions, col], dtype=bool)
 
 
 def _unnamed(cols: ScoreColumns, positions: np.ndarray, x: Inputs) -> np.ndarray:

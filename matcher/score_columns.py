@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from matcher import benefits, capabilities, score_files
+from matcher import benefits, capabilities, funding_kinds, score_files
 from matcher.catalog import Catalog, Profile
 from matcher.meaning import CapabilityMeaning
 from matcher.offers import partner_offers
@@ -270,10 +270,15 @@ class ScoreColumns:
         self.offers_[pos] = False  # the row may be filled again after a write
         self.needs_[pos] = False
         self.focus_[pos] = -1
-        for k in offers:
-            self.offers_[pos, self._column(k)] = True
-        for k in prof.needs:
-            self.needs_[pos, self._column(k)] = True
+        # a key's column first: `_column` may widen the arrays, and `a[i, f()] = v` would
+        # write to the array `a` was before f() ran (IndexError: a new key never got its column)
+        offered = [self._column(k) for k in offers]
+        if funding_kinds.lends_only(offers.get(funding_kinds.FUNDING, "")):
+            # its funding only lends or invests: no cover for money to be given
+            offered.append(self._column(funding_kinds.LENDS_ONLY))
+        needed = [self._column(k) for k in prof.needs]
+        self.offers_[pos, offered] = True
+        self.needs_[pos, needed] = True
         self.n_needs_[pos] = len(prof.needs)
         self.inferred_[pos] = prof.offers_inferred
         self.radius_[pos] = np.nan if org.service_radius_km is None else org.service_radius_km

@@ -51,10 +51,19 @@ CODE_TABLES = ("cities", "regions", "countries", "focus")
 def _source_digest() -> str:
     """Digest of the source of the modules that derive the columns from a profile: a saved
     column made by other code is not used."""
-    from matcher import benefits, capabilities, gifts, meaning, offers, score_columns
+    from matcher import (
+        benefits,
+        capabilities,
+        funding_kinds,
+        gifts,
+        meaning,
+        offers,
+        score_columns,
+    )
 
     h = hashlib.sha256()
-    for module in (benefits, capabilities, gifts, meaning, offers, score_columns):
+    modules = (benefits, capabilities, funding_kinds, gifts, meaning, offers, score_columns)
+    for module in modules:
         try:
             h.update(Path(str(module.__file__)).read_bytes())
         except (OSError, TypeError):

@@ -321,3 +321,26 @@ def test_a_row_written_while_the_columns_are_filled_is_filled_again(
     assert arrays["filled_"].tolist()[:5] == [False, True, True, True, True]
     cols.fill(np.asarray([0]))
     assert cols._valid(np.asarray([0]))[0] and cols.needs_[0, cols.caps["legal_aid"]]
+
+
+def test_an_offer_of_a_key_without_a_column_gets_one(
+    built: tuple[Engine, Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row offering a key the columns have no column for yet (the lenders' pseudo column,
+    matcher.funding_kinds) widens them and is marked in the new column. The code before
+    wrote `offers_[pos, _column(key)]`: the subscript widened `offers_` after the old array
+    was taken, and the write raised IndexError (the first build of real data with a bank)."""
+    engine, _ = built
+    cat = engine.catalog
+    cols = ScoreColumns(cat, engine.meaning, engine._focus_offers, engine._history_column)
+    width = cols.offers_.shape[1]
+    monkeypatch.setattr(
+        score_columns,
+        "partner_offers",
+        lambda _c, _m, _f, positions: [{"a-new-key": "x", "funding": "mortgages"}] * positions.size,
+    )
+    cols.fill(np.arange(3))
+    assert cols.offers_.shape[1] == width + 2 and cols.needs_.shape[1] == width + 2
+    for key in ("a-new-key", "funding", "funding:lends-only"):
+        assert cols.offers_[:3, cols.caps[key]].all(), key
+    assert not cols.offers_[3:, cols.caps["a-new-key"]].any()

@@ -85,6 +85,8 @@ def reference(
         seen["gated"] += benefits.CAPABILITY in required and (benefits.CAPABILITY in offers[j]) > (
             benefits.CAPABILITY in s.covers
         )
+        # an offer of funding that only lends, for an ask of money given (matcher.funding_kinds)
+        seen["lent"] += "funding" in required and ("funding" in offers[j]) > ("funding" in s.covers)
         s.relevance = relevance(float(cands.dense[j]), *(float(e[j]) for e in extra))
         out.append(s)
     if eng.history_model is not None:
@@ -138,7 +140,7 @@ def random_need(eng: Engine, rng: random.Random) -> tuple[Need, Profile | None, 
 
 def compare(eng: Engine, rounds: int, seed: int) -> dict[str, int]:
     rng = random.Random(seed)
-    seen = {"requester": 0, "placed": 0, "history": 0, "candidates": 0, "gated": 0}
+    seen = {"requester": 0, "placed": 0, "history": 0, "candidates": 0, "gated": 0, "lent": 0}
     for _ in range(rounds):
         need, requester, f = random_need(eng, rng)
         topic = query_text(need)
@@ -180,6 +182,7 @@ def test_array_scores_equal_the_per_candidate_reference(hashing_engine: Engine) 
     # the cases the comparison must have gone through
     assert seen["requester"] >= 5 and seen["placed"] >= 5 and seen["candidates"] >= 3000
     assert seen["gated"] >= 5  # offers of public programmes not covering a named benefit
+    assert seen["lent"] >= 5  # lenders not covering money to be given
 
 
 def test_array_scores_equal_the_reference_with_a_history_model(hashing_engine: Engine) -> None:
