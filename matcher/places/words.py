@@ -104,18 +104,45 @@ def _named_in_state(text: str) -> list[tuple[int, int]]:
     ("Great Falls, Montana", "Dover, DE"; "Acme, Inc" is none)."""
     spans = []
     for m in _NAMED_IN_STATE.finditer(text):
-        st = state_code(m.group(2))
-        if st is None or (len(m.group(2)) == 2 and not m.group(2).isupper()):
+        found = _state_said(m.group(2))
+        if found is None:
             continue
+        st, length = found
         words = m.group(1).split()
         names = _state_names(st)
         for n in range(len(words)):  # the longest tail of the words that names a place there
             name = " ".join(words[n:])
             if key(name) in names:
                 start = m.start(1) + m.group(1).index(name, len(" ".join(words[:n])))
-                spans.append((start, m.end(2)))
+                spans.append((start, m.start(2) + length))
                 break
     return spans
+
+
+def _state_said(said: str) -> tuple[str, int] | None:
+    """(the state code, how many characters of `said` name it) for the words after a
+    "<Name>, ": all of them ("New Mexico"), else the first ("OR. We need mentors": the next
+    sentence's first word was read as part of the state, and "Salem, OR." named no place);
+    a sentence's full stop is not part of it, an abbreviation's is ("D.C."). A two-letter code
+    counts only in capitals ("or")."""
+    words = said.split()
+    for cand in (said, words[0]) if len(words) > 1 else (said,):
+        c = cand[:-1] if cand.endswith(".") and "." not in cand[:-1] else cand
+        st = state_code(c) if c else None
+        if st and not (len(c) == 2 and not c.isupper()):
+            return str(st), len(c)
+    return None
+
+
+def places_named(text: str) -> list[str]:
+    """The distinct "<City>, <state>" places a text names, as written, in text order ("Salem,
+    OR" once however often it is named; "Salem, Oregon" is the same place)."""
+    out: dict[tuple[str, str], str] = {}
+    for start, end in _named_in_state(text):
+        said = text[start:end]
+        name, _, state = said.rpartition(",")
+        out.setdefault((key(name), state_code(state.strip()) or ""), said)
+    return list(out.values())
 
 
 # what a held comma is while a text is cut at its commas (`hold_place_commas`); put the

@@ -56,3 +56,34 @@ def test_locate_keeps_given_points_and_warns_when_nothing_geocodes() -> None:
     abroad = locate(_org(postcode="10115", city="Berlin"))
     assert abroad.org.lat is None and abroad.warning is None
     assert locate(_org(city="Berlin", country="Germany")).org.lat is not None
+
+
+def test_a_state_before_the_next_sentence_still_names_the_place() -> None:
+    """ "Our program is in Salem, OR. We need mentors": the next sentence's "We" was read as
+    part of the state ("OR. We"), so no place was named (its comma not held, the page not
+    told where the group is)."""
+    from matcher.places.words import hold_place_commas, places_named
+
+    for text, named in [
+        ("Our program is in Salem, OR. We need mentors", "Salem, OR"),
+        ("Our program is in Salem, Oregon. We need mentors", "Salem, Oregon"),
+        ("We work in Washington, D.C. and need funding", "Washington, D.C."),
+        ("Youth in Gallup, NM need jobs", "Gallup, NM"),
+    ]:
+        assert places_named(text) == [named], text
+        assert hold_place_commas(text).count(",") == text.count(",") - 1, text
+    # the sentence's full stop is kept: the topic still has two sentences
+    assert places.topic_text("Our program is in Salem, OR. We need mentors").endswith(
+        ". We need mentors"
+    )
+
+
+def test_the_places_a_text_names_once_each() -> None:
+    from matcher.places.words import places_named
+
+    assert places_named("Salem, OR helps Salem, Oregon and Portland, OR") == [
+        "Salem, OR",
+        "Portland, OR",
+    ]
+    assert places_named("Acme, Inc needs funding; salem, or portland") == []
+    assert places_named("Salem, or Portland, need") == []  # "or" is no state
