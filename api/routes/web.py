@@ -26,6 +26,7 @@ from api.schemas import Outcome, RecommendationRequest
 from api.state import AppState
 from api.views import organisation_view
 from api.web.distance import (
+    place_in_text,
     read_within,
     searched_area,
     unused_distance,
@@ -105,16 +106,19 @@ def need_from_form(form: dict[str, Any]) -> Need:
     """The form as a recommendation request, read the same way as POST /v1/recommendations
     (so a `place` and its `radius_km` are handled exactly as the API handles them). The
     distance (`within`) is used only with a place that has a point: without a place, or with
-    a whole state or country, it is left out (the results say so: `unused_distance`). Raises
-    pydantic.ValidationError, or matcher ValidationError for a value that is no distance."""
+    a whole state or country, it is left out (the results say so: `unused_distance`). With
+    the place left empty, `form["place_read"]` (the place its text names: `place_in_text`) is
+    the place. Raises pydantic.ValidationError, or matcher ValidationError for a value that is
+    no distance."""
     radius = read_within(form.get("within", ""))
     payload: dict[str, Any] = {
         "text": form["text"],
         "wanted_sectors": [s for s in form["sectors"] if s],
         "required_capabilities": [c.strip() for c in form["capabilities"].split(",") if c.strip()],
     }
-    if form["place"].strip() and place_supported():
-        payload["place"] = form["place"].strip()
+    place = form["place"].strip() or form.get("place_read") or ""
+    if place and place_supported():
+        payload["place"] = place
         if radius is not None:
             payload["radius_km"] = radius
     body = RecommendationRequest.model_validate(payload)
@@ -221,6 +225,8 @@ async def submit(
         "within": within.strip(),
         "capabilities": capabilities,
         "sectors": sectors or [],
+        # the place the text names, searched when Place was left empty (said on the page)
+        "place_read": None if place.strip() else place_in_text(text),
     }
     groups = await memberships_of(state.claims, person)
     mine = _groups_context(groups, as_org)

@@ -123,3 +123,23 @@ def km_away(km: float) -> str:
     """A distance as the cards say it: "12 km", or "less than 1 km" (an office in the same
     place read "office 0 km away", real data walk)."""
     return "less than 1 km" if km < 0.5 else f"{km:.0f} km"
+
+
+def place_in_text(text: str) -> str | None:
+    """The place a need's text names when the form's place was left empty: its one
+    "<City>, <state>" ("Our reentry program in Salem, OR needs ..."), None when it names none,
+    several, or one the gazetteer cannot read as one place. An organiser who wrote the town
+    in the need and not in Place was shown partners of every state (New Mexico's for Salem:
+    real data walk, 2026-12-06)."""
+    from matcher.errors import PlaceError
+    from matcher.places.resolve import resolve
+    from matcher.places.words import places_named
+
+    named = places_named(text)
+    if len(named) != 1:
+        return None
+    try:
+        resolve(named[0])
+    except PlaceError:
+        return None
+    return named[0]

@@ -261,3 +261,36 @@ def test_a_distance_under_a_kilometre_is_said_so() -> None:
     assert km_away(12.4) == "12 km"
     card = templates.env.from_string("{{ 0.3|km_away }} away").render()
     assert card == "less than 1 km away"
+
+
+REENTRY = "Our reentry program in Salem, OR. We need volunteer drivers and a van for rides."
+
+
+def _regions(client: TestClient, key: str, html: str) -> set[str]:
+    """The regions of the organisations the result page shows."""
+    out = set()
+    for org_id in _cards(html):
+        r = client.get(f"/v1/organisations/{org_id}", headers=hdr(key))
+        assert r.status_code == 200, r.text
+        out.add(str(r.json().get("region")))
+    return out
+
+
+def test_a_place_named_in_the_text_is_searched_when_place_is_empty(
+    setup: tuple[TestClient, str],
+) -> None:
+    """Real data walk (2026-12-06): "Our reentry program in Salem, OR needs employers ..."
+    with Place left empty listed New Mexico's reentry centres; the page now searches the
+    place the text names and says so."""
+    client, key = setup
+    html = _ask(client, text=REENTRY, place="")
+    assert 'id="place-read"' in html and "“Salem, OR”" in html
+    assert "Searched anywhere in OR" in html or "Searched anywhere in Oregon" in html
+    assert _regions(client, key, html) <= {"OR", "Oregon", "None"}
+    # typed, the place is the one searched, and nothing is said of the text's
+    typed = _ask(client, text=REENTRY, place="United States")
+    assert 'id="place-read"' not in typed
+    assert len(_regions(client, key, typed) - {"None"}) > 1
+    # two places named: neither is guessed
+    both = _ask(client, text=REENTRY.replace("Salem, OR.", "Salem, OR and Seattle, WA."), place="")
+    assert 'id="place-read"' not in both and 'id="searched-area"' not in both
