@@ -745,6 +745,11 @@ class RecommendationPublic(BaseModel):
         "service knows: not asked of any partner (when none is readable, the help is read "
         "from the text)",
     )
+    withheld: list[str] = Field(
+        default_factory=list,
+        description="businesses left out because their trade works against the need, each "
+        "with why ('tobacco companies, for a need about health or young people')",
+    )
 
 
 class MatchList(BaseModel):

@@ -95,6 +95,7 @@ def recommendation_view(
         gaps=list(rec.gaps),
         unread_words=list(rec.unread_words),
         unread_help=list(rec.unread_help),
+        withheld=list(rec.withheld),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -288,6 +288,17 @@ class Catalog:
     def region_code(self, region: str | None) -> int:
         """The code of `region` in `region_`; -1 when no row is in it, 0 for none."""
         return self._codes["region"].get(region_key(region), -1)
+
+    def with_focus(self, phrases: Iterable[str]) -> np.ndarray:
+        """Rows with any of these focus areas (compared lowercase; an industry a company list
+        names, say)."""
+        wanted = {p.lower() for p in phrases}
+        codes = [c for p, c in self._codes["focus"].items() if p.lower() in wanted]
+        out = np.zeros(self.alive_.size, dtype=bool)  # a mask's length
+        if codes:
+            rows = min(out.size, self.focus_codes_.shape[0])
+            out[:rows] = np.isin(self.focus_codes_[:rows], codes).any(axis=1)
+        return out
 
     def focus_phrases(self) -> list[str]:
         """The distinct focus phrases by code (code 0: none)."""

@@ -522,6 +522,9 @@ class Recommendation(BaseModel):
     # the listed required help that names no kind of help the service knows: not asked of
     # anyone (matcher.need_reading.unread_help)
     unread_help: list[str] = Field(default_factory=list)
+    # the businesses left out because their trade works against the need, each said as
+    # "tobacco companies, for a need about health or young people" (matcher.conflicts)
+    withheld: list[str] = Field(default_factory=list)
 
 
 class NeedMatch(BaseModel):

@@ -37,6 +37,7 @@ from matcher.causes import Cause, CauseSpace, read_causes, shared_cause
 from matcher.coalition import ROLE_OF_SECTOR
 from matcher.coalition_stage import PER_SECTOR, shown_rows
 from matcher.coalition_stage import coalition as coalition_of
+from matcher.conflicts import conflicts_of, withheld_line
 from matcher.domain import (
     SECTORS,
     Filters,
@@ -993,6 +994,25 @@ class Engine:
             shared=shared,
         )
 
+    def _conflicting(
+        self, allowed: np.ndarray, need: Need, required: Mapping[str, str]
+    ) -> tuple[np.ndarray | None, list[str]]:
+        """The `allowed` businesses whose trade works against the need (matcher.conflicts:
+        tobacco companies for a need about health or young people), as a mask (None: none),
+        and what the answer says of them."""
+        found = conflicts_of(need.text, list(required))
+        if not found:
+            return None, []
+        business = self.catalog.sector_mask((SECTORS.index(Sector.business.value),))
+        out = np.zeros(allowed.size, dtype=bool)
+        said = []
+        for conflict in found:
+            these = self.catalog.with_focus(conflict.industries) & business & allowed
+            if these.any():
+                out |= these
+                said.append(withheld_line(conflict))
+        return (out if said else None), said
+
     def _rows_scanned(self, roles: Sequence[tuple[str, list[Sector], np.ndarray]]) -> int:
         """How many rows the roles' retrievals read one by one (the ones scanned exactly; a
         back end that filters itself is given the filters and scans none)."""
@@ -1409,6 +1429,9 @@ class Engine:
             requester = self._profile_of(need.requester_id)
             dist = self._cause_dist(q)
             placed = self.catalog.mask(f.model_copy(update={"sectors": []}))
+            # left out of the rankings once they are made: the rows they were ranked among,
+            # and so every other partner's score, stay as they were
+            conflicting, withheld = self._conflicting(placed, need, required)
             roles = [(r, s, self._with_sectors(placed, f, s)) for r, s in self._roles(f)]
             shared = QueryScores(self.catalog, q, topic, dist, self._rows_scanned(roles))
             signals, hits, offered = self._signals(
@@ -1427,9 +1450,13 @@ class Engine:
                     allowed,
                     shared,
                 )
-                ranked = self._score(
-                    need, cands, required, requester, q, hits, now, offered=offered, asked=asked
-                ).above(floor)
+                ranked = (
+                    self._score(
+                        need, cands, required, requester, q, hits, now, offered=offered, asked=asked
+                    )
+                    .above(floor)
+                    .without(conflicting)
+                )
                 rankings.append((role, ranked, shown_rows(self.catalog, ranked)))
             # the overall list ranks every allowed partner against each other (fit is
             # standardised over all of them, not within a sector)
@@ -1447,6 +1474,7 @@ class Engine:
                 offered=offered,
                 asked=asked,
             ).above(floor)
+            overall = overall.without(conflicting)
             # every profile shown read from the store in one query, not one a list
             head = overall.positions[: min(limit, len(overall))]
             self.catalog.prefetch(
@@ -1542,7 +1570,7 @@ class Engine:
                 self._score_columns(),
                 by_sector,
                 per_role,
-                allowed_all,
+                allowed_all if conflicting is None else allowed_all & ~conflicting,
                 # the request's cosines; the fallback is the unshared reference path that
                 # tests/engine/test_query_scores.py compares the shared scores against
                 shared.dense.at
@@ -1554,6 +1582,7 @@ class Engine:
             need=need,
             unread_words=self.vocabulary.mostly_unknown(topic) if self.vocabulary else [],
             unread_help=unread_help(need),
+            withheld=withheld,
             required_capabilities=list(required),
             results=results,
             by_sector=by_sector,
@@ -1586,6 +1615,7 @@ class Engine:
             signals, hits, offered = self._signals(q, clause_vecs, f.sectors, region=need.region)
             wanted = list(f.sectors) or [Sector(s) for s in SECTORS]
             cause = dist if self._causes_describe(wanted) else None
+            conflicting, _ = self._conflicting(self.catalog.mask(f), need, required)
             ranked = self._score(
                 need,
                 self._retrieve(q, topic, f, cause, signals),
@@ -1596,6 +1626,7 @@ class Engine:
                 offered=offered,
                 asked=self._asked_benefits(required, need.text, q),
             ).above(floor)
+            ranked = ranked.without(conflicting)
             out = []
             self.catalog.prefetch(ranked.positions[:limit])
             for i in range(min(limit, len(ranked))):

@@ -86,6 +86,13 @@ class Ranked:
         keep = (self.relevance >= floor) | (self.history > self.vouched)  # NaN: not known
         return self.take(np.flatnonzero(keep))
 
+    def without(self, rows: np.ndarray | None) -> Ranked:
+        """The entries whose catalog row is not set in `rows` (a mask over the catalog), in
+        order; all of them when `rows` is None."""
+        if rows is None:
+            return self
+        return self.take(np.flatnonzero(~rows[self.positions]))
+
     def head(self, k: int) -> list[Scored]:
         return self.explain(list(range(min(k, len(self)))))
 

@@ -1,0 +1,97 @@
+"""Businesses whose trade works against the need are never suggested for it, and the answer
+says so (matcher.conflicts)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from matcher.conflicts import conflicts_of
+from matcher.domain import Need, Organisation, Recommendation
+from matcher.engine import Engine
+from matcher.settings import Settings
+
+SMOKE = "Wildfire smoke is harming kids with asthma; we need air purifiers and a clinic partner."
+
+
+def _org(i: str, sector: str, desc: str, focus: list[str]) -> Organisation:
+    return Organisation(
+        id=i,
+        name=i.replace("-", " ").title(),
+        sector=sector,
+        description=desc,
+        focus_areas=focus,
+        country="US",
+        service_level="national",
+    )
+
+
+@pytest.fixture()
+def engine(tmp_path: Path, hashing_embedder: object) -> Iterator[Engine]:
+    settings = Settings(data_dir=tmp_path / "var", relevance_floor=-1.0)  # every card shown
+    eng = Engine.open(settings, embedder=hashing_embedder, load=False)  # type: ignore[arg-type]
+    eng.store.upsert_organisations(
+        [
+            # the words of the need, so that only the rule can keep it out
+            _org("smoke-co", "business", "Smoke-free products for asthma and smoke.", ["Tobacco"]),
+            _org("air-co", "business", "Air purifiers and filters for smoke and asthma.", []),
+            _org(
+                "brew-co", "business", "Beer for kids' asthma and smoke.", ["beverages - brewers"]
+            ),
+            # a nonprofit working on tobacco is no tobacco company
+            _org("quit-now", "nonprofit", "Helps kids with asthma avoid smoke.", ["tobacco"]),
+            _org("road-co", "business", "Road repair and paving.", ["construction"]),
+        ]
+    )
+    eng.build()
+    yield eng
+    eng.close()
+
+
+def _shown(rec: Recommendation) -> set[str]:
+    ids = {m.id for m in rec.results} | {m.id for m in rec.coalition.members}
+    return ids | {m.id for ms in rec.by_sector.values() for m in ms}
+
+
+def test_a_tobacco_company_is_not_suggested_for_children_s_asthma(engine: Engine) -> None:
+    """Real data walk (Medford, 2026-12-06): Philip Morris International and Altria were the
+    first two businesses for children's asthma from wildfire smoke."""
+    rec = engine.recommend(Need(text=SMOKE), limit=10)
+    shown = _shown(rec)
+    assert "smoke-co" not in shown and "brew-co" not in shown  # shown on the code before
+    assert {"air-co", "quit-now"} <= shown
+    assert rec.withheld == [
+        "tobacco companies, for a need about health or young people",
+        "alcohol makers, for a need about addiction, recovery or young people",
+    ]
+    top = {t.id for t in engine.top(Need(text=SMOKE), limit=10)}
+    assert "smoke-co" not in top and "air-co" in top
+
+
+def test_a_need_the_trade_does_not_work_against_keeps_it(engine: Engine) -> None:
+    rec = engine.recommend(Need(text="Our town needs smoke detectors and road repair."), limit=10)
+    assert "smoke-co" in _shown(rec)
+    assert rec.withheld == []
+
+
+@pytest.mark.parametrize(
+    ("text", "asked", "labels"),
+    [
+        ("Kids with asthma need a clinic", (), ["tobacco", "alcohol", "gambling"]),
+        ("Our clinic needs nurses", (), ["tobacco"]),
+        ("Help adults quit smoking", (), ["tobacco"]),
+        ("Our town needs smoke detectors", (), []),
+        ("We need a partner", ("healthcare",), ["tobacco"]),
+        ("A sober living house needs beds", (), ["alcohol", "gambling"]),
+        ("Problem gambling support group needs a room", (), ["gambling"]),
+        ("After the wildfire, our recovery needs volunteers", (), []),  # no addiction
+        ("Seniors need clean drinking water", (), []),
+    ],
+)
+def test_which_needs_a_trade_works_against(
+    text: str, asked: tuple[str, ...], labels: list[str]
+) -> None:
+    found = [c.label.split()[0] for c in conflicts_of(text, asked)]
+    assert found == labels
