@@ -35,7 +35,10 @@ CONFLICTS: tuple[Conflict, ...] = (
         "health or young people",
         re.compile(
             # smoking, not smoke: "smoke detectors" are no health need
-            r"\b(?:health\w*|asthma\w*|lungs?|breath\w*|respirat\w*|smoking|smokers?"
+            # people's health, not a river's: "restore river health" is no health need
+            r"\b(?:(?<!river )(?<!soil )(?<!forest )(?<!ocean )(?<!watershed )(?<!ecosystem )"
+            r"(?<!financial )(?<!economic )(?<!fiscal )health\w*|asthma\w*|lungs?|breath\w*"
+            r"|respirat\w*|smoking|smokers?"
             r"|cigarettes?|nicotine|tobacco|vap(?:e|es|ing)"
             r"|cancer\w*|clinics?|hospitals?|medic\w*|patients?|pregnan\w*|" + _YOUNG + r")\b",
             re.IGNORECASE,
