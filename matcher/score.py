@@ -481,7 +481,11 @@ def reasons_for(
         where = f"in {org.city}, " if org.city else ""
         # rounded as the card rounds its distance (to 0.1 km, then shown whole): 9.46 km is
         # "10 km away" on the card, so not "9 km" here
-        km = f"{round(s.distance_km, 1):.0f} km"
+        # and under half a kilometre "less than 1 km", as the card says it: "office less than
+        # 1 km away" beside "Based in Ashland, 0 km from the need's location" (real data walk)
+        tenths = round(s.distance_km, 1)
+        km = f"{tenths:.0f} km"
+        km = "less than 1 km" if km == "0 km" else km
         same_city = bool(need.city and org.city and need.city.lower() == org.city.lower())
         if not same_city:
             out.append(f"Based {where}{km} from {need.city or voice.place}.")

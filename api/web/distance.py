@@ -122,24 +122,24 @@ def unused_distance(place: str, within: str) -> str:
 def km_away(km: float) -> str:
     """A distance as the cards say it: "12 km", or "less than 1 km" (an office in the same
     place read "office 0 km away", real data walk)."""
-    return "less than 1 km" if km < 0.5 else f"{km:.0f} km"
+    said = f"{km:.0f} km"  # 0.5 rounds to "0 km" (to even), so compared as said
+    return "less than 1 km" if said == "0 km" else said
 
 
 def place_in_text(text: str) -> str | None:
-    """The place a need's text names when the form's place was left empty: its one
-    "<City>, <state>" ("Our reentry program in Salem, OR needs ..."), None when it names none,
-    several, or one the gazetteer cannot read as one place. An organiser who wrote the town
-    in the need and not in Place was shown partners of every state (New Mexico's for Salem:
-    real data walk, 2026-12-06)."""
+    """The place a need's text names when the form's place was left empty: its "<City>,
+    <state>" ("Our reentry program in Salem, OR needs ..."), the first when it names several
+    of one state ("Eugene, OR and Springfield, OR"); None when it names none, places of
+    several states, or one the gazetteer cannot read as one place. An organiser who wrote
+    the town in the need and not in Place was shown partners of every state (New Mexico's
+    for Salem: real data walk, 2026-12-06)."""
     from matcher.errors import PlaceError
     from matcher.places.resolve import resolve
     from matcher.places.words import places_named
 
     named = places_named(text)
-    if len(named) != 1:
-        return None
     try:
-        resolve(named[0])
+        states = {resolve(n).region for n in named}
     except PlaceError:
         return None
-    return named[0]
+    return named[0] if len(states) == 1 and None not in states else None

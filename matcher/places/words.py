@@ -22,8 +22,9 @@ from matcher.places.resolve import Place, state_code
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z.'’ʻ‘ʼ\-]*")
 _ZIP = re.compile(r"\b\d{5}(?:-\d{4})?\b")
+# a name's words may hold accented letters ("Española, NM" named no place: real data walk)
 _NAMED_IN_STATE = re.compile(
-    r"((?:[A-Z][A-Za-z.'’ʻ‘ʼ\-]*\s+){0,2}[A-Z][A-Za-z.'’ʻ‘ʼ\-]*),\s*"
+    r"((?:[A-ZÀ-ÖØ-Þ][\w.'’ʻ‘ʼ\-]*\s+){0,2}[A-ZÀ-ÖØ-Þ][\w.'’ʻ‘ʼ\-]*),\s*"
     r"([A-Z][A-Za-z.]*(?:\s+[A-Z][a-z]+)?)"
 )
 MAX_WORDS = 3

@@ -257,6 +257,7 @@ def test_a_distance_under_a_kilometre_is_said_so() -> None:
     from api.web.render import templates
 
     assert km_away(0.2) == "less than 1 km"
+    assert km_away(0.5) == "less than 1 km"  # "0 km" before: 0.5 rounds to even
     assert km_away(0.6) == "1 km"
     assert km_away(12.4) == "12 km"
     card = templates.env.from_string("{{ 0.3|km_away }} away").render()
@@ -291,6 +292,10 @@ def test_a_place_named_in_the_text_is_searched_when_place_is_empty(
     typed = _ask(client, text=REENTRY, place="United States")
     assert 'id="place-read"' not in typed
     assert len(_regions(client, key, typed) - {"None"}) > 1
-    # two places named: neither is guessed
+    # places of two states: neither is guessed, and the page says it searched every state
     both = _ask(client, text=REENTRY.replace("Salem, OR.", "Salem, OR and Seattle, WA."), place="")
     assert 'id="place-read"' not in both and 'id="searched-area"' not in both
+    assert 'id="searched-everywhere"' in both
+    # two places of one state: the first
+    one_state = _ask(client, text=REENTRY.replace("Salem, OR.", "Salem, OR and Eugene, OR."))
+    assert "“Salem, OR”" in one_state and 'id="searched-everywhere"' not in one_state

@@ -85,3 +85,16 @@ def test_a_page_voice_names_the_requester_and_no_place_twice() -> None:
     default = reasons_for(s, prof, in_laurel, {})
     assert "Based in Laurel, 14 km from the need's location." in default, default
     assert "Shares focus areas with the requester: groceries." in default, default
+
+
+def test_a_partner_in_the_same_place_is_less_than_1_km_away() -> None:
+    """The card said "office less than 1 km away" beside the reason "Based in Ashland, 0 km
+    from the need's location" (real data walk, 2026-12-06)."""
+    prof = make_profile(_company())
+    s = _scored()
+    s.distance_km = 0.3
+    said = reasons_for(s, prof, Need(text="food for hungry families", lat=45.78, lon=-108.5), {})
+    assert "Based in Laurel, less than 1 km from the need's location." in said, said
+    s.distance_km = 0.5
+    said = reasons_for(s, prof, Need(text="food for hungry families", lat=45.78, lon=-108.5), {})
+    assert "Based in Laurel, 0 km from the need's location." not in said, said

@@ -69,6 +69,7 @@ def test_a_state_before_the_next_sentence_still_names_the_place() -> None:
         ("Our program is in Salem, Oregon. We need mentors", "Salem, Oregon"),
         ("We work in Washington, D.C. and need funding", "Washington, D.C."),
         ("Youth in Gallup, NM need jobs", "Gallup, NM"),
+        ("Women entrepreneurs in Española, NM need microloans", "Española, NM"),  # accented
     ]:
         assert places_named(text) == [named], text
         assert hold_place_commas(text).count(",") == text.count(",") - 1, text
