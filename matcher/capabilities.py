@@ -83,6 +83,8 @@ _THINGS_ASKED = (
     *("fan", "box fan", "air conditioner", "ac unit", "a/c unit", "window unit"),
     # "We need wheelchairs" read transport for people; "first aid kits" asked nothing
     *("wheelchair", "mobility aid", "first aid kit", "first-aid kit"),
+    # "Older residents need smoke detectors installed" asked nothing (helper walk, 2026-12-06)
+    *("smoke detector", "smoke alarm", "carbon monoxide detector", "co detector"),
     *_MEDICAL_THINGS,
 )
 # water to drink is provisions ("our seniors in Phoenix need bottled water" asked nothing: real

@@ -305,6 +305,9 @@ def test_things_no_stem_names_are_asked_as_equipment(sample_engine: Engine) -> N
         "Farmers lost crops to drought and need water tanks, seeds and advice",
         "During heat waves our seniors need air purifiers",
         "We need a generator and water tanks after the storm",
+        # asked nothing (helper walk, 2026-12-06)
+        "Older residents in Coos Bay need smoke detectors installed in their homes",
+        "Our neighbourhood needs smoke alarms and carbon monoxide detectors",
     ):
         assert "equipment" in sample_engine.read_need(Need(text=text)).required, text
     # "seed funding" asks money, not seeds
