@@ -130,14 +130,18 @@ def place_in_text(text: str) -> str | None:
     """The place a need's text names when the form's place was left empty: its "<City>,
     <state>" ("Our reentry program in Salem, OR needs ..."), the first when it names several
     of one state ("Eugene, OR and Springfield, OR"); None when it names none, places of
-    several states, or one the gazetteer cannot read as one place. An organiser who wrote
-    the town in the need and not in Place was shown partners of every state (New Mexico's
-    for Salem: real data walk, 2026-12-06)."""
+    several states, or one the gazetteer cannot read as one place. Without a city, the one
+    state it names ("Families across New Mexico need ..."). An organiser who wrote the town
+    in the need and not in Place was shown partners of every state (New Mexico's for Salem:
+    real data walk, 2026-12-06)."""
     from matcher.errors import PlaceError
-    from matcher.places.resolve import resolve
-    from matcher.places.words import places_named
+    from matcher.places.resolve import resolve, state_name
+    from matcher.places.words import places_named, states_named
 
     named = places_named(text)
+    if not named:
+        states = states_named(text)
+        return state_name(next(iter(states))) if len(states) == 1 else None
     try:
         states = {resolve(n).region for n in named}
     except PlaceError:

@@ -296,6 +296,10 @@ def test_a_place_named_in_the_text_is_searched_when_place_is_empty(
     both = _ask(client, text=REENTRY.replace("Salem, OR.", "Salem, OR and Seattle, WA."), place="")
     assert 'id="place-read"' not in both and 'id="searched-area"' not in both
     assert 'id="searched-everywhere"' in both
+    # a state alone, when no town is named
+    state = _ask(client, text="Families across Oregon need volunteer drivers and a van.")
+    assert "“Oregon”" in state and "Searched anywhere in Oregon" in state
+    assert _regions(client, key, state) <= {"OR", "Oregon", "None"}
     # two places of one state: the first
     one_state = _ask(client, text=REENTRY.replace("Salem, OR.", "Salem, OR and Eugene, OR."))
     assert "“Salem, OR”" in one_state and 'id="searched-everywhere"' not in one_state
