@@ -416,8 +416,9 @@ CAPABILITIES: tuple[Capability, ...] = (
         # (Richland County, MT) offered no food; never "Hungerford" nor "feedback"
         words=("hunger", "hungry", "feed", "feeding"),
         # food stamps are a benefit to reach, not food: every food pantry "covered" "food
-        # stamps sign-up" with its food (real data walk)
-        not_phrases=("food stamp",),
+        # stamps sign-up" with its food (real data walk); a food truck is a business to start:
+        # Bunge "covered food supply (asked: 'small business financing to start food trucks')"
+        not_phrases=("food stamp", "food truck", "food cart"),
     ),
     Capability(
         "housing",

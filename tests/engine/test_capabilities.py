@@ -474,3 +474,11 @@ def test_a_legal_clinic_is_legal_aid_not_health_care(text: str) -> None:
 def test_a_health_clinic_is_still_health_care() -> None:
     assert "healthcare" in capabilities.capabilities_in("a free health clinic for tenants")
     assert "healthcare" in capabilities.capabilities_in("mental health counseling")
+
+
+def test_a_food_truck_is_no_food_supply() -> None:
+    """Helper walk (2026-12-06): Bunge "Covers food supply (asked: 'small business financing
+    to start food trucks')"."""
+    assert "food_supply" not in capabilities_in("small business financing to start food trucks")
+    assert "food_supply" not in capabilities_in("a food cart for our market")
+    assert "food_supply" in capabilities_in("food trucks and fresh meals for hungry kids")
