@@ -996,22 +996,22 @@ class Engine:
 
     def _conflicting(
         self, allowed: np.ndarray, need: Need, required: Mapping[str, str]
-    ) -> tuple[np.ndarray | None, list[str]]:
+    ) -> tuple[np.ndarray | None, list[tuple[str, np.ndarray]]]:
         """The `allowed` businesses whose trade works against the need (matcher.conflicts:
         tobacco companies for a need about health or young people), as a mask (None: none),
-        and what the answer says of them."""
+        and each conflict's rows with what the answer says of them."""
         found = conflicts_of(need.text, list(required))
         if not found:
             return None, []
         business = self.catalog.sector_mask((SECTORS.index(Sector.business.value),))
         out = np.zeros(allowed.size, dtype=bool)
-        said = []
+        each = []
         for conflict in found:
             these = self.catalog.with_focus(conflict.industries) & business & allowed
             if these.any():
                 out |= these
-                said.append(withheld_line(conflict))
-        return (out if said else None), said
+                each.append((withheld_line(conflict), these))
+        return (out if each else None), each
 
     def _rows_scanned(self, roles: Sequence[tuple[str, list[Sector], np.ndarray]]) -> int:
         """How many rows the roles' retrievals read one by one (the ones scanned exactly; a
@@ -1431,7 +1431,8 @@ class Engine:
             placed = self.catalog.mask(f.model_copy(update={"sectors": []}))
             # left out of the rankings once they are made: the rows they were ranked among,
             # and so every other partner's score, stay as they were
-            conflicting, withheld = self._conflicting(placed, need, required)
+            conflicting, conflicts = self._conflicting(placed, need, required)
+            ranked_rows: list[np.ndarray] = []  # above the floor, before conflicts are left out
             roles = [(r, s, self._with_sectors(placed, f, s)) for r, s in self._roles(f)]
             shared = QueryScores(self.catalog, q, topic, dist, self._rows_scanned(roles))
             signals, hits, offered = self._signals(
@@ -1450,13 +1451,11 @@ class Engine:
                     allowed,
                     shared,
                 )
-                ranked = (
-                    self._score(
-                        need, cands, required, requester, q, hits, now, offered=offered, asked=asked
-                    )
-                    .above(floor)
-                    .without(conflicting)
-                )
+                ranked = self._score(
+                    need, cands, required, requester, q, hits, now, offered=offered, asked=asked
+                ).above(floor)
+                ranked_rows.append(ranked.positions)
+                ranked = ranked.without(conflicting)
                 rankings.append((role, ranked, shown_rows(self.catalog, ranked)))
             # the overall list ranks every allowed partner against each other (fit is
             # standardised over all of them, not within a sector)
@@ -1474,7 +1473,11 @@ class Engine:
                 offered=offered,
                 asked=asked,
             ).above(floor)
+            ranked_rows.append(overall.positions)
             overall = overall.without(conflicting)
+            # said only of the trades a ranking held: a youth need is not told of casinos
+            # no list would have shown
+            withheld = [line for line, rows in conflicts if any(rows[p].any() for p in ranked_rows)]
             # every profile shown read from the store in one query, not one a list
             head = overall.positions[: min(limit, len(overall))]
             self.catalog.prefetch(

@@ -96,3 +96,15 @@ def test_which_needs_a_trade_works_against(
 ) -> None:
     found = [c.label.split()[0] for c in conflicts_of(text, asked)]
     assert found == labels
+
+
+def test_only_the_trades_a_ranking_held_are_said(engine: Engine) -> None:
+    """A youth need was told of tobacco, alcohol and casinos alike (helper walk): the answer
+    now names only the trades whose businesses a ranking held above the relevance floor."""
+    engine.settings.relevance_floor = 0.99  # nothing is close enough to be ranked
+    try:
+        rec = engine.recommend(Need(text=SMOKE), limit=10)
+    finally:
+        engine.settings.relevance_floor = -1.0
+    assert "smoke-co" not in _shown(rec)
+    assert rec.withheld == []
