@@ -34,6 +34,20 @@ templates.env.filters["readable"] = readable_name  # a name in capitals, in titl
 templates.env.filters["statewide"] = statewide
 templates.env.filters["km_away"] = km_away  # "12 km", "less than 1 km"
 templates.env.filters["runs_related_programme"] = runs_related_programme
+_PARENT = "part of "  # the federal importer's focus area naming an agency's parent
+
+
+def _parent_body(focus: str) -> bool:
+    return focus.lower().startswith(_PARENT)
+
+
+def _parent_name(focus: str) -> str:
+    """ "part of labor department" -> "Labor Department" (as the registry names it)."""
+    return readable_name(focus[len(_PARENT) :].upper())
+
+
+templates.env.tests["parent_body"] = _parent_body
+templates.env.filters["parent_name"] = _parent_name
 
 COMPONENT_ORDER = ("fit", "coverage", "reciprocity", "proximity", "freshness")
 COMPONENT_LABELS = {

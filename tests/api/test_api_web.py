@@ -832,3 +832,24 @@ def test_a_card_covering_public_programmes_names_the_benefits(
     r = _post_edited(client, monkeypatch, snap_and_wic)
     assert r.status_code == 200, r.text
     assert '<p class="covers">Covers: public programmes and benefits (SNAP, WIC)</p>' in r.text
+
+
+def test_an_agency_s_parent_is_not_its_focus(client: TestClient, keys: dict[str, str]) -> None:
+    """Helper walk (2026-12-05): the Employment and Training Administration's page said
+    "Focus: part of labor department"; the parent is said apart, as the registry names it."""
+    body = {
+        "id": "eta-like",
+        "name": "Training Administration",
+        "sector": "government",
+        "description": "Job training programmes. Part of the Labor Department.",
+        "focus_areas": ["part of labor department", "job training"],
+    }
+    r = client.post("/v1/organisations", json=body, headers=hdr(keys["editor"]))
+    assert r.status_code == 201, r.text
+    try:
+        facts = client.get("/organisations/eta-like").text.split('<dl class="facts">', 1)[1]
+        facts = facts.split("</dl>", 1)[0]
+        assert "<dt>Focus</dt><dd>job training</dd>" in facts, facts
+        assert "<dt>Part of</dt><dd>Labor Department</dd>" in facts, facts
+    finally:
+        client.delete("/v1/organisations/eta-like", headers=hdr(keys["editor"]))
