@@ -140,10 +140,10 @@ def place_in_text(text: str) -> str | None:
 
     named = places_named(text)
     if not named:
-        states = states_named(text)
-        return state_name(next(iter(states))) if len(states) == 1 else None
+        alone = states_named(text)
+        return state_name(next(iter(alone))) if len(alone) == 1 else None
     try:
-        states = {resolve(n).region for n in named}
+        regions = {resolve(n).region for n in named}
     except PlaceError:
         return None
-    return named[0] if len(states) == 1 and None not in states else None
+    return named[0] if len(regions) == 1 and None not in regions else None
