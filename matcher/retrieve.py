@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -71,6 +72,12 @@ class Signal:
         values = self.scores[positions]
         return values if self.absent is None else np.nan_to_num(values, nan=self.absent)
 
+    @cached_property
+    def evidence_rows(self) -> np.ndarray:
+        """The rows with this evidence, ascending: found once a request, not once a role (a
+        pass over every row each time)."""
+        return np.flatnonzero(~np.isnan(self.scores))
+
 
 MIN_EVIDENCE_ROWS = 5  # fewer allowed rows with a signal: too few to standardise it, unused
 MAX_SIGNAL_Z = 3.0  # one extreme value must not outweigh every other signal
@@ -81,7 +88,8 @@ def _signal_candidates(
 ) -> tuple[np.ndarray, _Stats | None]:
     """The top-k allowed rows that have the evidence, and its distribution over them (None
     when too few allowed rows have it to standardise)."""
-    found = np.flatnonzero(mask & ~np.isnan(signal.scores))
+    rows = signal.evidence_rows
+    found = rows[mask[rows]]
     if found.size < MIN_EVIDENCE_ROWS:
         return np.zeros(0, np.int64), None
     values = signal.scores[found]
@@ -131,12 +139,14 @@ def dense_candidates(
     exact_threshold: int,
     filters: Filters | None = None,
     shared: QueryScores | None = None,
+    allowed: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, _Stats]:
     """Top-k allowed positions by cosine, their scores, and the score distribution over the
     allowed rows (exact, or from an evenly spaced sample when the ANN index is used). With
     `filters` (the ones `mask` was made from) and an index that searches under filters itself
-    (FilteredIndex: the pgvector back end), the search is the index's."""
-    allowed = np.flatnonzero(mask)
+    (FilteredIndex: the pgvector back end), the search is the index's. `allowed`: the mask's
+    rows, when the caller has them."""
+    allowed = np.flatnonzero(mask) if allowed is None else allowed
     if allowed.size == 0:
         return allowed, np.zeros(0, np.float32), _Stats()
     if filters is not None and isinstance(index, FilteredIndex):
@@ -190,10 +200,12 @@ def lexical_candidates(
     mask: np.ndarray,
     k: int,
     shared: QueryScores | None = None,
+    allowed_n: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, _Stats]:
     if lexical is None:
         return np.zeros(0, np.int64), np.zeros(0, np.float32), _Stats()
-    allowed_n = int(np.count_nonzero(mask))
+    if allowed_n is None:
+        allowed_n = int(np.count_nonzero(mask))
     if shared is not None:
         pos, scores = shared.lexical_matches(lexical.matches)
     else:
@@ -219,14 +231,15 @@ def cause_candidates(
     k: int,
     exact_threshold: int,
     shared: QueryScores | None = None,
+    allowed: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, _Stats]:
     """Top-k allowed rows by cause-space agreement and its distribution over the allowed rows;
     above `exact_threshold` allowed rows only the distribution (from a sample) is returned and
-    the other signals supply the candidates."""
+    the other signals supply the candidates. `allowed`: the mask's rows, when known."""
     empty = np.zeros(0, np.int64), np.zeros(0, np.float32), _Stats()
     if query_dist is None or catalog.cause_idx_.shape[1] == 0:
         return empty
-    allowed = np.flatnonzero(mask)
+    allowed = np.flatnonzero(mask) if allowed is None else allowed
     if allowed.size == 0:
         return empty
 
@@ -266,6 +279,7 @@ def hybrid(
     request's scores, computed once for all its retrievals (ignored when of another query)."""
     if shared is not None and not shared.serves(catalog, query, text):
         shared = None
+    allowed = np.flatnonzero(mask)  # once for every signal's candidates
     d_pos, d_sc, d_stats = dense_candidates(
         catalog,
         query,
@@ -275,9 +289,14 @@ def hybrid(
         exact_threshold=exact_threshold,
         filters=filters,
         shared=shared,
+        allowed=allowed,
     )
-    l_pos, l_sc, l_stats = lexical_candidates(catalog, lexical, text, mask, k, shared)
-    c_pos, _, c_stats = cause_candidates(catalog, cause_dist, mask, k, exact_threshold, shared)
+    l_pos, l_sc, l_stats = lexical_candidates(
+        catalog, lexical, text, mask, k, shared, allowed_n=int(allowed.size)
+    )
+    c_pos, _, c_stats = cause_candidates(
+        catalog, cause_dist, mask, k, exact_threshold, shared, allowed=allowed
+    )
     s_found = [_signal_candidates(sig, mask, k) for sig in signals]
     dense_of = dict(zip(d_pos.tolist(), d_sc.tolist(), strict=True))
     lex_of = dict(zip(l_pos.tolist(), l_sc.tolist(), strict=True))
@@ -287,7 +306,7 @@ def hybrid(
     )
     if positions.size == 0:
         empty = np.zeros(0, np.float32)
-        return Candidates(np.zeros(0, np.int64), empty, empty, empty, empty, int(mask.sum()))
+        return Candidates(np.zeros(0, np.int64), empty, empty, empty, empty, int(allowed.size))
     missing = [p for p in positions.tolist() if p not in dense_of]
     if missing:
         rows = np.asarray(missing, dtype=np.int64)
@@ -340,6 +359,6 @@ def hybrid(
         lexical=lex[order],
         cause=cause[order],
         fused=fused[order].astype(np.float32),
-        allowed=int(mask.sum()),
+        allowed=int(allowed.size),
         extra={name: v[order] for name, v in extra.items()},
     )
