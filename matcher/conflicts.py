@@ -16,8 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 _YOUNG = r"child\w*|kids?|youths?|teens?|teenagers?|young people|students?|schools?|minors?"
-# not "recovery" alone: a wildfire's recovery is no addiction's
-_ADDICTION = r"addict\w*|sobri\w*|sober|substance|rehab\w*|in recovery|recovery (?:home|house)s?"
+# not "recovery" alone (a wildfire's recovery is no addiction's), nor "substances" alone
+# (hazardous ones)
+_ADDICTION = (
+    r"addict\w*|sobri\w*|sober|substance (?:use|abuse|misuse)|rehab\w*|in recovery"
+    r"|recovery (?:home|house)s?"
+)
 
 
 @dataclass(frozen=True)
@@ -34,8 +38,8 @@ CONFLICTS: tuple[Conflict, ...] = (
         "tobacco companies",
         "health or young people",
         re.compile(
-            # smoking, not smoke: "smoke detectors" are no health need
-            # people's health, not a river's: "restore river health" is no health need
+            # people's health, not a river's ("restore river health"); smoking, not smoke
+            # ("smoke detectors" are no health need)
             r"\b(?:(?<!river )(?<!soil )(?<!forest )(?<!ocean )(?<!watershed )(?<!ecosystem )"
             r"(?<!financial )(?<!economic )(?<!fiscal )health\w*|asthma\w*|lungs?|breath\w*"
             r"|respirat\w*|smoking|smokers?"

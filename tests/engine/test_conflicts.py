@@ -84,6 +84,8 @@ def test_a_need_the_trade_does_not_work_against_keeps_it(engine: Engine) -> None
         ("Help adults quit smoking", (), ["tobacco"]),
         ("Our town needs smoke detectors", (), []),
         ("Volunteers to restore river health and soil health", (), []),
+        ("Cleanup of hazardous substances at the old mill", (), []),
+        ("Our substance use recovery group needs a room", (), ["alcohol", "gambling"]),
         ("We need a partner", ("healthcare",), ["tobacco"]),
         ("A sober living house needs beds", (), ["alcohol", "gambling"]),
         ("Problem gambling support group needs a room", (), ["gambling"]),
