@@ -56,21 +56,25 @@ def lends_only(phrase: str) -> bool:
     return bool(phrase) and _finances(phrase) and not _GIVES.search(_NOT_GIVEN.sub(" ", phrase))
 
 
-def asks_gift(quote: str | None) -> bool:
-    """Whether an ask for funding (its words, as quoted) wants money given: it names no
-    lending, investing or capital ("funding for stipends", "a grant", "help paying rent")."""
-    return quote is not None and not _finances(quote)
+def asks_gift(quote: str | None, text: str = "") -> bool:
+    """Whether an ask for funding (its words, as quoted) wants money given: neither it nor
+    the need's `text` names lending, investing or capital ("funding for stipends", "a grant",
+    "help paying rent"; "we need funding and a low-interest loan" quotes "funding" alone for
+    its ask, and lenders cover it)."""
+    return quote is not None and not _finances(quote) and not _finances(text)
 
 
-def covers_ask(offer_phrase: str, asked_quote: str | None) -> bool:
-    """Whether a funding offer (its phrase) covers the funding asked (its quote)."""
-    return not (asks_gift(asked_quote) and lends_only(offer_phrase))
+def covers_ask(offer_phrase: str, asked_quote: str | None, text: str = "") -> bool:
+    """Whether a funding offer (its phrase) covers the funding asked (its quote, in `text`)."""
+    return not (asks_gift(asked_quote, text) and lends_only(offer_phrase))
 
 
-def answering(offers: Mapping[str, str], required: Mapping[str, str]) -> Mapping[str, str]:
-    """One partner's `offers` as they answer the asks `required`: its funding left out when it
-    only lends and the ask wants money given."""
+def answering(
+    offers: Mapping[str, str], required: Mapping[str, str], text: str = ""
+) -> Mapping[str, str]:
+    """One partner's `offers` as they answer the asks `required` of the need `text`: its
+    funding left out when it only lends and the need wants money given."""
     phrase = offers.get(FUNDING)
-    if phrase is None or covers_ask(phrase, required.get(FUNDING)):
+    if phrase is None or covers_ask(phrase, required.get(FUNDING), text):
         return offers
     return {k: v for k, v in offers.items() if k != FUNDING}

@@ -263,7 +263,7 @@ class _Search:
             s.floor,
             ask_closeness(self.catalog, caps, s.required, s.parts, s.clause_vecs),
             asked,
-            funding_kinds.asks_gift(s.required.get(funding_kinds.FUNDING)),
+            funding_kinds.asks_gift(s.required.get(funding_kinds.FUNDING), s.need.text),
         )
 
 

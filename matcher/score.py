@@ -228,7 +228,7 @@ def score_candidate(
     offers = prof.offers if offers is None else offers
     if asked_benefits is not None:
         offers = asked_benefits.offers(offers, benefits.of_profile(prof.org), position)
-    offers = funding_kinds.answering(offers, required)  # a lender gives no stipends
+    offers = funding_kinds.answering(offers, required, need.text)  # a lender: no stipends
     covers = {c: offers[c] for c in required if c in offers}
     coverage = len(covers) / len(required) if required else NEUTRAL
     giver = requester.offers if requester is not None else IMPLIED_REQUESTER_OFFERS

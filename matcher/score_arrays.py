@@ -118,6 +118,7 @@ class _Explain:
     hits: Mapping[str, ProgrammeHit] | None
     offered: Mapping[str, tuple[float, str]] | None = None  # a company's closest clause
     asked_benefits: benefits.AskedBenefits | None = None  # the benefits the ask names
+    text: str = ""  # the need's (matcher.funding_kinds: money given or lent)
 
     def scored(self, r: Ranked, i: int) -> Scored:
         pos = int(r.positions[i])
@@ -126,7 +127,7 @@ class _Explain:
         if self.asked_benefits is not None:
             bits = int(self.columns.benefits_[pos])
             offers = self.asked_benefits.offers(offers, bits, pos)
-        offers = funding_kinds.answering(offers, self.required)  # a lender: no stipends
+        offers = funding_kinds.answering(offers, self.required, self.text)  # lenders: no stipends
         covers = {c: offers[c] for c in self.required if c in offers}
         giver = self.requester.offers if self.requester is not None else IMPLIED_REQUESTER_OFFERS
         needs = prof.needs
@@ -247,6 +248,7 @@ def score_all(
             x.hits,
             x.offered,
             x.asked_benefits,
+            x.need.text,
         ),
         history_evidence(x.history_proba.size) if x.history_proba is not None else float("inf"),
     )
@@ -256,7 +258,8 @@ def _lending_only(cols: ScoreColumns, positions: np.ndarray, x: Inputs) -> np.nd
     """The candidates whose offer of funding does not cover this need's ask for it: the ask
     wants money given and their funding only lends or invests (matcher.funding_kinds)."""
     col = cols.caps.get(funding_kinds.LENDS_ONLY)
-    if col is None or not funding_kinds.asks_gift(x.required.get(funding_kinds.FUNDING)):
+    asked = x.required.get(funding_kinds.FUNDING)
+    if col is None or not funding_kinds.asks_gift(asked, x.need.text):
         return np.zeros(positions.size, dtype=bool)
     return np.asarray(cols.offers_[positions, col], dtype=bool)
 

@@ -148,3 +148,12 @@ def test_a_lender_does_not_cover_money_to_be_given(engine: Engine) -> None:
 def test_a_lender_covers_an_ask_for_a_loan(engine: Engine) -> None:
     covers, _ = _covers(engine, "Our youth job programme needs a low-interest loan to buy a van")
     assert covers["lender"] is True
+    # a loan named beside "funding": the funding ask may be quoted as "funding" alone
+    covers, _ = _covers(engine, "Our programme needs funding, and a low-interest loan for a van")
+    assert covers["lender"] is True
+
+
+def test_a_loan_named_anywhere_in_the_need_is_no_gift() -> None:
+    assert asks_gift("funding")
+    assert not asks_gift("funding", "We need funding and a low-interest loan for a van")
+    assert not covers_ask("mortgages", "funding", "We need funding for stipends")
