@@ -256,6 +256,29 @@ def cause_candidates(
     return allowed[order], sc[order], _Stats(float(sc.mean()), float(sc.std()))
 
 
+def _union(parts: Sequence[np.ndarray]) -> np.ndarray:
+    """The positions of `parts`, each once, in the order they first occur."""
+    joined = np.concatenate([np.asarray(p, dtype=np.int64) for p in parts])
+    _, first = np.unique(joined, return_index=True)
+    return joined[np.sort(first)]
+
+
+def _lookup(
+    keys: np.ndarray, values: np.ndarray, positions: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each of `positions`: the value of the key equal to it (float32; 0 where none),
+    and whether there is one. Keys are unique."""
+    out = np.zeros(positions.size, dtype=np.float32)
+    if keys.size == 0:
+        return out, np.zeros(positions.size, dtype=bool)
+    order = np.argsort(keys, kind="stable")
+    ranked = keys[order]
+    at = np.minimum(np.searchsorted(ranked, positions), ranked.size - 1)
+    found = ranked[at] == positions
+    out[found] = np.asarray(values)[order][at[found]]
+    return out, found
+
+
 def hybrid(
     catalog: Catalog,
     query: np.ndarray,
@@ -298,37 +321,27 @@ def hybrid(
         catalog, cause_dist, mask, k, exact_threshold, shared, allowed=allowed
     )
     s_found = [_signal_candidates(sig, mask, k) for sig in signals]
-    dense_of = dict(zip(d_pos.tolist(), d_sc.tolist(), strict=True))
-    lex_of = dict(zip(l_pos.tolist(), l_sc.tolist(), strict=True))
-    extra_pos = [p for pos, _ in s_found for p in pos.tolist()]
-    positions = np.asarray(
-        list(dict.fromkeys([*dense_of, *lex_of, *c_pos.tolist(), *extra_pos])), dtype=np.int64
-    )
+    positions = _union([d_pos, l_pos, c_pos, *(pos for pos, _ in s_found)])
     if positions.size == 0:
         empty = np.zeros(0, np.float32)
         return Candidates(np.zeros(0, np.int64), empty, empty, empty, empty, int(allowed.size))
-    missing = [p for p in positions.tolist() if p not in dense_of]
-    if missing:
-        rows = np.asarray(missing, dtype=np.int64)
-        sims = (
+    dense, known = _lookup(d_pos, d_sc, positions)
+    if not known.all():
+        rows = positions[~known]
+        dense[~known] = (
             shared.dense.at(rows) if shared is not None else row_dot(catalog.vectors, query, rows)
         )
-        dense_of.update(zip(missing, sims.tolist(), strict=True))
-    if shared is not None and lexical is not None and len(lex_of) < positions.size:
-        rest = np.asarray([p for p in positions.tolist() if p not in lex_of], dtype=np.int64)
-        for p, v in zip(
-            rest.tolist(), shared.lexical_at(lexical.matches, rest).tolist(), strict=True
-        ):
-            if v > 0:
-                lex_of[p] = v
-    elif lexical is not None and len(lex_of) < positions.size:
-        # candidates found only densely may still share terms below the lexical top-k
-        pks = catalog.pk_array()[[p for p in positions.tolist() if p not in lex_of]]
-        ids, sc = lexical.scores(text, pks)
-        for p, v in zip(catalog.positions_of_pks(ids).tolist(), sc.tolist(), strict=True):
-            lex_of[p] = v
-    dense = np.asarray([dense_of[p] for p in positions.tolist()], dtype=np.float32)
-    lex = np.asarray([lex_of.get(p, 0.0) for p in positions.tolist()], dtype=np.float32)
+    lex, matched = _lookup(l_pos, l_sc, positions)
+    if lexical is not None and not matched.all():
+        rest = positions[~matched]
+        if shared is not None:
+            found = shared.lexical_at(lexical.matches, rest)
+            lex[~matched] = np.where(found > 0, found, 0.0)
+        else:
+            # candidates found only densely may still share terms below the lexical top-k
+            ids, sc = lexical.scores(text, catalog.pk_array()[rest])
+            got, hit = _lookup(catalog.positions_of_pks(ids), np.asarray(sc), rest)
+            lex[~matched] = np.where(hit, got, 0.0)
     w_cause = 0.0
     cause = np.zeros(positions.size, np.float32)
     if cause_dist is not None and catalog.cause_idx_.shape[1] > 0:
