@@ -35,6 +35,9 @@ FOCUS_MAX = 500
 # A re-import of a registry keeps such a profile as its people left it (training.linkage_store),
 # and record linkage never reads them as provenance (two groups both "registered" are not one).
 REGISTERED_SOURCE = "registered"
+# the focus area naming an agency's parent body ("part of labor department": the federal
+# importer writes it, the organisation page says it apart as "Part of")
+PART_OF = "part of "
 EDITED_SOURCE = "edited"
 PEOPLE_SOURCES = frozenset({REGISTERED_SOURCE, EDITED_SOURCE})
 

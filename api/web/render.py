@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from api.web.distance import km_away, statewide, within_options
 from matcher.capabilities import label as capability_label
 from matcher.coalition import ROLE_OF_SECTOR
-from matcher.domain import SECTORS, Match, Recommendation
+from matcher.domain import PART_OF, SECTORS, Match, Recommendation
 from matcher.names import readable_name
 from matcher.score import runs_related_programme
 
@@ -34,16 +34,15 @@ templates.env.filters["readable"] = readable_name  # a name in capitals, in titl
 templates.env.filters["statewide"] = statewide
 templates.env.filters["km_away"] = km_away  # "12 km", "less than 1 km"
 templates.env.filters["runs_related_programme"] = runs_related_programme
-_PARENT = "part of "  # the federal importer's focus area naming an agency's parent
 
 
 def _parent_body(focus: str) -> bool:
-    return focus.lower().startswith(_PARENT)
+    return focus.lower().startswith(PART_OF)
 
 
 def _parent_name(focus: str) -> str:
     """ "part of labor department" -> "Labor Department" (as the registry names it)."""
-    return readable_name(focus[len(_PARENT) :].upper())
+    return readable_name(focus[len(PART_OF) :].upper())
 
 
 templates.env.tests["parent_body"] = _parent_body

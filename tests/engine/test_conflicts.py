@@ -110,3 +110,14 @@ def test_only_the_trades_a_ranking_held_are_said(engine: Engine) -> None:
         engine.settings.relevance_floor = -1.0
     assert "smoke-co" not in _shown(rec)
     assert rec.withheld == []
+
+
+def test_a_business_written_later_is_left_out_too(engine: Engine) -> None:
+    """The trades' rows are a mask the catalog keeps while no row is written: a company added
+    after a first request is left out of the next."""
+    assert "smoke-co" not in _shown(engine.recommend(Need(text=SMOKE), limit=10))
+    engine.create_organisation(
+        _org("vape-co", "business", "Vapes for kids with asthma and smoke.", ["tobacco"])
+    )
+    shown = _shown(engine.recommend(Need(text=SMOKE), limit=10))
+    assert "vape-co" not in shown and "air-co" in shown

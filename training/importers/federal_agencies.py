@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from matcher.domain import SHORT_NAME_MAX, Organisation
+from matcher.domain import PART_OF, SHORT_NAME_MAX, Organisation
 from training.importers.base import (
     ImportBatch,
     RowRejected,
@@ -120,7 +120,7 @@ def _agency(rid: str, values: dict[str, Any]) -> tuple[Organisation, str]:
     description = described or name
     if parent and parent.lower() != name.lower():
         description = f"{description} Part of the {parent}."
-    focus = [f"part of {parent}"] if parent else []
+    focus = [f"{PART_OF}{parent}"] if parent else []
     data = {
         "id": org_id(rid),
         "name": shorten(name, 300),
