@@ -94,6 +94,36 @@ def test_the_words_naming_the_group_are_not_asked_for() -> None:
     assert "food_supply" in capabilities.infer_required("Our pantry needs food and volunteers")
 
 
+def test_a_group_that_cannot_do_something_or_is_named_by_its_kind_asks_nothing_by_its_name() -> (
+    None
+):
+    """Real data walk (2026-12-06): "Our rural clinic in Burns, Oregon cannot recruit nurses"
+    quoted "Our rural clinic in Burns," as its ask for health care, and "Rural clinics need
+    broadband and telehealth equipment" quoted "Rural clinics need broadband". The group
+    that cannot do something names itself as one that needs; a clinic, school or shelter
+    named without "our" is the group too."""
+    from matcher.telling import asker_words
+
+    assert asker_words("Our rural clinic in Burns, Oregon cannot recruit nurses") == (
+        "rural clinic in Burns, Oregon ",
+        "cannot recruit nurses",
+    )
+    assert asker_words("Rural clinics need broadband") == ("Rural clinics ", "need broadband")
+    assert asker_words("Two food banks can't keep up") == ("Two food banks ", "can't keep up")
+    assert asker_words("Families need food") == ("", "Families need food")
+    assert asker_words("Flooded homes need repairs") == ("", "Flooded homes need repairs")
+    taos = capabilities.infer_required(
+        "Rural clinics need broadband and telehealth equipment so patients can see specialists."
+    )
+    assert "clinics" not in taos.get("healthcare", ""), taos
+    assert "broadband" in taos["technology"], taos
+    burns = capabilities.infer_required(
+        "Our rural clinic in Burns, Oregon cannot recruit nurses; we need housing for staff."
+    )
+    assert "Burns" not in burns.get("healthcare", ""), burns
+    assert "housing" in burns
+
+
 def test_a_place_and_its_state_stay_in_one_clause_and_the_group_named_there_asks_nothing() -> None:
     """ "Our youth job programme in Portland, Oregon needs local employers ... and funding for
     stipends" was cut at the place's comma: "Our youth job programme in Portland" became a
