@@ -128,7 +128,8 @@ def km_away(km: float) -> str:
 
 def place_in_text(text: str) -> str | None:
     """The place a need's text names when the form's place was left empty: its "<City>,
-    <state>" ("Our reentry program in Salem, OR needs ..."), the first when it names several
+    <state>" ("Our reentry program in Salem, OR needs ..."; "Salem OR" with the state's code in
+    capitals, as `places_named` reads it, and given with the comma), the first when it names several
     of one state ("Eugene, OR and Springfield, OR"); None when it names none, places of
     several states, or one the gazetteer cannot read as one place. Without a city, the one
     state it names ("Families across New Mexico need ..."). An organiser who wrote the town

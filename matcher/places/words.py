@@ -27,6 +27,12 @@ _NAMED_IN_STATE = re.compile(
     r"((?:[A-ZÀ-ÖØ-Þ][\w.'’ʻ‘ʼ\-]*\s+){0,2}[A-ZÀ-ÖØ-Þ][\w.'’ʻ‘ʼ\-]*),\s*"
     r"([A-Z][A-Za-z.]*(?:\s+[A-Z][a-z]+)?)"
 )
+# "<Name> <ST>" without the comma ("Our reentry program in Salem OR needs mentors"): the
+# state's two-letter code in capitals only, not followed by a word in capitals ("OR WA")
+_NAMED_BEFORE_CODE = re.compile(
+    r"((?:[A-ZÀ-ÖØ-Þ][\w.'’ʻ‘ʼ\-]*\s+){0,2}[A-ZÀ-ÖØ-Þ][\w.'’ʻ‘ʼ\-]*)\s+"
+    r"(?-i:([A-Z]{2}))(?![\w'’-]|\.\w|\s+[A-Z]{2}\b)"
+)
 MAX_WORDS = 3
 
 
@@ -104,7 +110,10 @@ def _named_in_state(text: str) -> list[tuple[int, int]]:
     """The spans of "<Name>, <state>" where the name is a city or county of that state
     ("Great Falls, Montana", "Dover, DE"; "Acme, Inc" is none)."""
     spans = []
-    for m in _NAMED_IN_STATE.finditer(text):
+    # in text all in capitals "SALEM OR PORTLAND" is a choice of two towns
+    bare = [m for m in _NAMED_BEFORE_CODE.finditer(text) if not m.group(1).isupper()]
+    matches = [*_NAMED_IN_STATE.finditer(text), *bare]
+    for m in sorted(matches, key=lambda m: m.start()):
         found = _state_said(m.group(2))
         if found is None:
             continue
@@ -141,7 +150,10 @@ def places_named(text: str) -> list[str]:
     out: dict[tuple[str, str], str] = {}
     for start, end in _named_in_state(text):
         said = text[start:end]
-        name, _, state = said.rpartition(",")
+        name, comma, state = said.rpartition(",")
+        if not comma:  # "Salem OR": written with the comma, as the gazetteer reads it
+            name, _, state = said.rpartition(" ")
+            said = f"{name}, {state}"
         out.setdefault((key(name), state_code(state.strip()) or ""), said)
     return list(out.values())
 

@@ -300,6 +300,10 @@ def test_a_place_named_in_the_text_is_searched_when_place_is_empty(
     state = _ask(client, text="Families across Oregon need volunteer drivers and a van.")
     assert "“Oregon”" in state and "Searched anywhere in Oregon" in state
     assert _regions(client, key, state) <= {"OR", "Oregon", "None"}
+    # written without the comma (real data walk, 2026-12-06: every state was searched)
+    bare = _ask(client, text=REENTRY.replace("Salem, OR.", "Salem OR."), place="")
+    assert "“Salem, OR”" in bare and 'id="searched-everywhere"' not in bare
+    assert _regions(client, key, bare) <= {"OR", "Oregon", "None"}
     # two places of one state: the first
     one_state = _ask(client, text=REENTRY.replace("Salem, OR.", "Salem, OR and Eugene, OR."))
     assert "“Salem, OR”" in one_state and 'id="searched-everywhere"' not in one_state

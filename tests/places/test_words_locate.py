@@ -79,6 +79,31 @@ def test_a_state_before_the_next_sentence_still_names_the_place() -> None:
     )
 
 
+def test_a_town_and_its_state_code_without_the_comma_name_the_place() -> None:
+    """Real data walk (2026-12-06): "Our reentry program in Salem OR needs mentors" named no
+    place, so the page searched every state. The code counts in capitals, after a town of
+    that state, and not in text all in capitals ("SALEM OR PORTLAND": a choice of towns)."""
+    from matcher.places.words import hold_place_commas, places_named
+
+    for text, named in [
+        ("Our reentry program in Salem OR needs mentors", ["Salem, OR"]),
+        ("Food for Las Cruces NM families", ["Las Cruces, NM"]),
+        ("Youth in Eugene OR. We need jobs", ["Eugene, OR"]),  # before a full stop
+        ("Meals in Albuquerque, NM and Santa Fe NM", ["Albuquerque, NM", "Santa Fe, NM"]),
+        ("We need help OR we close", []),  # no town before it
+        ("Call ABC NM now", []),  # no town of New Mexico
+        ("FOOD FOR FAMILIES IN SALEM OR PORTLAND", []),
+        ("Kids in Salem or Portland need coats", []),  # "or" in lower case
+        ("Salem ORGANIZERS need space", []),
+    ]:
+        assert places_named(text) == named, text
+    assert places.topic_text("Our reentry program in Salem OR needs mentors") == (
+        "Our reentry program in needs mentors"
+    )
+    # no comma to hold: the text is cut as before
+    assert hold_place_commas("Salem OR needs mentors, drivers") == "Salem OR needs mentors, drivers"
+
+
 def test_the_places_a_text_names_once_each() -> None:
     from matcher.places.words import places_named
 
