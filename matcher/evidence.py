@@ -54,6 +54,20 @@ def clauses(
     those, so the asks never read them. `drop`: parts left out before the first MAX_CLAUSES
     are taken. `places` (a need's text; descriptions are cut as before): a place and its
     state stay in one part (`_without_placed_asker`)."""
+    return [
+        p
+        for p in split_parts(text, places=places)
+        if (
+            len(p) >= MIN_CLAUSE_CHARS
+            or (keep_named and len(p) >= 3 and (capabilities_in(p) or surely_asked(p)))
+        )
+        and not (drop is not None and drop(p))
+    ][:MAX_CLAUSES]
+
+
+def split_parts(text: str, *, places: bool = True) -> list[str]:
+    """`text` cut at sentence ends, commas and joining words, each part stripped of
+    punctuation and a leading "and" (`clauses` before its filters; empty parts kept)."""
     # a list of benefits is one ask: "help signing up for SNAP and WIC" gave a part "WIC",
     # for which a food charity "joined" (real data walk)
     text = LISTED.sub(lambda m: m.group(0).replace(" ", _SPACE).replace(",", _COMMA), text)
@@ -63,17 +77,7 @@ def clauses(
         _LEADING.sub("", p.strip(" .;:!?\"'()")).replace(_SPACE, " ").replace(_COMMA, ",")
         for p in _CLAUSE_SPLIT.split(text)
     ]
-    if places:
-        parts = [_without_placed_asker(p) for p in parts]
-    return [
-        p
-        for p in parts
-        if (
-            len(p) >= MIN_CLAUSE_CHARS
-            or (keep_named and len(p) >= 3 and (capabilities_in(p) or surely_asked(p)))
-        )
-        and not (drop is not None and drop(p))
-    ][:MAX_CLAUSES]
+    return [_without_placed_asker(p) for p in parts] if places else parts
 
 
 def _without_placed_asker(part: str) -> str:
