@@ -748,7 +748,7 @@ class RecommendationPublic(BaseModel):
     withheld: list[str] = Field(
         default_factory=list,
         description="businesses left out because their trade works against the need, each "
-        "with why ('tobacco companies, for a need about health or young people')",
+        "with why ('tobacco companies, for a need about health, fire safety or young people')",
     )
 
 

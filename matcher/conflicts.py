@@ -36,11 +36,14 @@ CONFLICTS: tuple[Conflict, ...] = (
     Conflict(
         ("tobacco",),
         "tobacco companies",
-        "health or young people",
+        "health, fire safety or young people",
         re.compile(
-            # people's health, not a river's ("restore river health"); smoking, not smoke
-            # ("smoke detectors" are no health need)
-            r"\b(?:(?<!river )(?<!soil )(?<!forest )(?<!ocean )(?<!watershed )(?<!ecosystem )"
+            # people's health, not a river's ("restore river health"); smoking, not smoke.
+            # Fire safety: smoking materials are the leading cause of home fire deaths in the US
+            # (NFPA), and Philip Morris and Altria were the first businesses for "Older
+            # residents in Coos Bay need smoke detectors installed" (real data walk, 2026-12-06)
+            r"\b(?:smoke (?:detectors?|alarms?)|fire (?:safety|prevention)|(?:home|house) fires?"
+            r"|(?<!river )(?<!soil )(?<!forest )(?<!ocean )(?<!watershed )(?<!ecosystem )"
             r"(?<!financial )(?<!economic )(?<!fiscal )health\w*|asthma\w*|lungs?|breath\w*"
             r"|respirat\w*|smoking|smokers?"
             r"|cigarettes?|nicotine|tobacco|vap(?:e|es|ing)"

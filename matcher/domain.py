@@ -526,7 +526,7 @@ class Recommendation(BaseModel):
     # anyone (matcher.need_reading.unread_help)
     unread_help: list[str] = Field(default_factory=list)
     # the businesses left out because their trade works against the need, each said as
-    # "tobacco companies, for a need about health or young people" (matcher.conflicts)
+    # "tobacco companies, for a need about health, fire safety or young people" (matcher.conflicts)
     withheld: list[str] = Field(default_factory=list)
 
 

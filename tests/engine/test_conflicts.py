@@ -63,7 +63,7 @@ def test_a_tobacco_company_is_not_suggested_for_children_s_asthma(engine: Engine
     assert "smoke-co" not in shown and "brew-co" not in shown  # shown on the code before
     assert {"air-co", "quit-now"} <= shown
     assert rec.withheld == [
-        "tobacco companies, for a need about health or young people",
+        "tobacco companies, for a need about health, fire safety or young people",
         "alcohol makers, for a need about addiction, recovery or young people",
     ]
     top = {t.id for t in engine.top(Need(text=SMOKE), limit=10)}
@@ -71,9 +71,22 @@ def test_a_tobacco_company_is_not_suggested_for_children_s_asthma(engine: Engine
 
 
 def test_a_need_the_trade_does_not_work_against_keeps_it(engine: Engine) -> None:
-    rec = engine.recommend(Need(text="Our town needs smoke detectors and road repair."), limit=10)
+    rec = engine.recommend(
+        Need(text="Our theatre festival needs smoke machines and road repair."), limit=10
+    )
     assert "smoke-co" in _shown(rec)
     assert rec.withheld == []
+
+
+def test_a_tobacco_company_is_not_suggested_for_smoke_detectors(engine: Engine) -> None:
+    """Real data walk (2026-12-06): Philip Morris International and Altria were the first two
+    businesses for "Older residents in Coos Bay need smoke detectors installed" ("smoke-free
+    products", "smokeable"). Smoking materials are the leading cause of home fire deaths."""
+    rec = engine.recommend(Need(text="Our town needs smoke detectors and road repair."), limit=10)
+    assert "smoke-co" not in _shown(rec)
+    assert rec.withheld == [
+        "tobacco companies, for a need about health, fire safety or young people"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -82,7 +95,9 @@ def test_a_need_the_trade_does_not_work_against_keeps_it(engine: Engine) -> None
         ("Kids with asthma need a clinic", (), ["tobacco", "alcohol", "gambling"]),
         ("Our clinic needs nurses", (), ["tobacco"]),
         ("Help adults quit smoking", (), ["tobacco"]),
-        ("Our town needs smoke detectors", (), []),
+        ("Our town needs smoke detectors", (), ["tobacco"]),
+        ("Fire safety visits for older residents", (), ["tobacco"]),
+        ("Our theatre needs a smoke machine", (), []),
         ("Volunteers to restore river health and soil health", (), []),
         ("Cleanup of hazardous substances at the old mill", (), []),
         ("Our substance use recovery group needs a room", (), ["alcohol", "gambling"]),
