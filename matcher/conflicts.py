@@ -43,6 +43,10 @@ CONFLICTS: tuple[Conflict, ...] = (
             # (NFPA), and Philip Morris and Altria were the first businesses for "Older
             # residents in Coos Bay need smoke detectors installed" (real data walk, 2026-12-06)
             r"\b(?:smoke (?:detectors?|alarms?)|fire (?:safety|prevention)|(?:home|house) fires?"
+            # breathing smoke: "seniors ... no air conditioning during smoke days. We want ...
+            # air purifiers" put Altria in the coalition (helper's walk, 2026-12-06)
+            r"|(?:wildfire|fire) smoke|smoke (?:days?|exposure|season)|smoky"
+            r"|air (?:purifiers?|filters?|filtration|quality)"
             r"|(?<!river )(?<!soil )(?<!forest )(?<!ocean )(?<!watershed )(?<!ecosystem )"
             r"(?<!financial )(?<!economic )(?<!fiscal )health\w*|asthma\w*|lungs?|breath\w*"
             r"|respirat\w*|smoking|smokers?"

@@ -98,6 +98,8 @@ def test_a_tobacco_company_is_not_suggested_for_smoke_detectors(engine: Engine) 
         ("Our town needs smoke detectors", (), ["tobacco"]),
         ("Fire safety visits for older residents", (), ["tobacco"]),
         ("Our theatre needs a smoke machine", (), []),
+        ("Seniors stuck inside on smoke days need air purifiers", (), ["tobacco"]),
+        ("Wildfire smoke keeps our residents indoors; we need rides out", (), ["tobacco"]),
         ("Volunteers to restore river health and soil health", (), []),
         ("Cleanup of hazardous substances at the old mill", (), []),
         ("Our substance use recovery group needs a room", (), ["alcohol", "gambling"]),
