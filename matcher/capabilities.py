@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from matcher import gifts
+from matcher.group_gives import given_by_group
 from matcher.places.words import HELD_COMMA, hold_place_commas
 from matcher.telling import asker_words, place_words, telling_clauses
 
@@ -968,7 +969,11 @@ def _infer_required(text: str) -> tuple[tuple[str, str], ...]:
     asking = [p for p, told in zip(parts, telling_clauses(text, parts), strict=True) if not told]
     asking = [asker_words(p)[1] for p in asking]  # "Our food bank needs ...": not food
     asking = [place_words(p)[1] for p in asking]  # "... supplies for the shelter": no housing
-    return tuple((key, snippet(phrase, key)) for key, phrase in canonical(asking).items())
+    found: dict[str, str] = {}
+    for phrase in asking:  # as `canonical`, without what the group gives ("we want to fund")
+        for key in sorted(capabilities_in(phrase) - given_by_group(phrase)):
+            found.setdefault(key, phrase)
+    return tuple((key, snippet(phrase, key)) for key, phrase in found.items())
 
 
 def infer_required(text: str) -> dict[str, str]:

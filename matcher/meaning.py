@@ -23,6 +23,7 @@ from matcher.capabilities import (
     surely_asked,
 )
 from matcher.evidence import Encode
+from matcher.group_gives import given_by_group
 from matcher.quotes import MAX_QUOTE_WORDS, ask_quote, mention_quote, short_phrase
 from matcher.telling import asker_words, place_words
 
@@ -111,6 +112,8 @@ class CapabilityMeaning:
             for key in goods_given(part):
                 sims[j, self.keys_.index(key)] = max(sims[j, self.keys_.index(key)], ASK_THRESHOLD)
             for key in given_as_goods(part):
+                sims[j, self.keys_.index(key)] = min(sims[j, self.keys_.index(key)], 0.0)
+            for key in given_by_group(part):  # "We want to fund STEM": the group gives it
                 sims[j, self.keys_.index(key)] = min(sims[j, self.keys_.index(key)], 0.0)
             for k, key in enumerate(self.keys_):  # "personal care products": no health care
                 if sims[j, k] >= ASK_THRESHOLD and ruled_out(key, part):

@@ -1,0 +1,42 @@
+"""What the group itself gives, in a text that also asks: never read as asked.
+
+A company's community-giving lead wrote "We want to fund STEM and robotics programmes for high
+school students in Sandoval County, and find places where our engineers can volunteer" (helper's
+walk, 2026-12-06): "fund" and "volunteer" name funding and volunteers, so the answer read them as
+asked and put community foundations first, funders for a funder. A clause in which the group
+says it will fund, sponsor or donate, or that its people will volunteer, offers that help.
+"""
+
+from __future__ import annotations
+
+import re
+
+# the group speaking: "we", "I", "our company", "our employees"
+_WE = r"(?:we|i|our\s+(?:company|firm|business|bank|foundation|team|employees|staff|people))"
+_WILL = (
+    r"(?:'d\s+like|would\s+like|want|wants|plan|plans|hope|hopes|intend|intends|aim"
+    r"|are\s+ready)"
+)
+_GIVES_MONEY = re.compile(
+    rf"\b{_WE}\s+(?:(?:{_WILL})\s+to|will|can|could)\s+(?:also\s+)?"
+    r"(?:fund|sponsor|donate|underwrite|grant|give\s+(?:money|funds|grants?))\b",
+    re.IGNORECASE,
+)
+_GIVES_TIME = re.compile(
+    r"\b(?:our|my)\s+(?:engineers|employees|staff|team|people|workers|associates|colleagues)\s+"
+    r"(?:(?:can|could|will|would|want\s+to|would\s+like\s+to)\s+)volunteer"
+    r"|\bemployee\s+volunteer(?:s|ing)?\b",
+    re.IGNORECASE,
+)
+
+
+def given_by_group(text: str) -> set[str]:
+    """The capabilities `text` (a clause of a need) says the group itself gives: funding ("We
+    want to fund STEM", "we will sponsor"), volunteers ("our engineers can volunteer",
+    "employee volunteer days")."""
+    out = set()
+    if _GIVES_MONEY.search(text):
+        out.add("funding")
+    if _GIVES_TIME.search(text):
+        out.add("volunteers")
+    return out

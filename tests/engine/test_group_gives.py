@@ -1,0 +1,54 @@
+"""What the group itself gives is not read as asked (helper's walk, 2026-12-06): a company's
+community-giving lead wrote "We want to fund STEM ... and find places where our engineers can
+volunteer", and the answer read funding and volunteers as asked, so community foundations came
+first: funders for a funder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from matcher.capabilities import infer_required
+from matcher.group_gives import given_by_group
+from matcher.meaning import CapabilityMeaning
+from tests.engine.test_capability_meaning import DIM, _encode
+
+
+@pytest.mark.parametrize(
+    ("text", "given"),
+    [
+        ("We want to fund STEM and robotics programmes", {"funding"}),
+        ("we would like to sponsor nonprofits that plant trees", {"funding"}),
+        ("Our company will donate to salmon habitat groups", {"funding"}),
+        ("find places where our engineers can volunteer", {"volunteers"}),
+        ("with employee volunteer days", {"volunteers"}),
+        ("We need funding for a van", set()),
+        ("We want funding and a grant writer", set()),
+        ("we need someone to fund our van", set()),
+        ("Our food bank needs volunteers", set()),
+        ("Volunteers want to help but we lack a coordinator", set()),
+    ],
+)
+def test_what_the_group_says_it_gives(text: str, given: set[str]) -> None:
+    assert given_by_group(text) == given
+
+
+def test_what_the_group_gives_is_not_asked() -> None:
+    giving = (
+        "I manage community giving for a chip maker in Rio Rancho. We want to fund STEM "
+        "programs for girls and find places where our engineers can volunteer."
+    )
+    asked = infer_required(giving)
+    assert "funding" not in asked and "volunteers" not in asked, asked
+    # a group asking them still asks them
+    assert {"funding", "volunteers"} <= set(infer_required("We need funding and volunteers."))
+
+
+def test_reading_by_meaning_leaves_out_what_the_group_gives() -> None:
+    """`CapabilityMeaning.asks`: "fund" is a word sure in asks, so it was asked however far
+    the clause is by meaning; said by the group as what it gives, it is not."""
+    meaning = CapabilityMeaning(_encode)
+    parts = ["We want to fund STEM programs", "we need grant funding for a van"]
+    vecs = np.zeros((len(parts), DIM), np.float32)
+    assert "funding" not in meaning.asks(parts[:1], vecs[:1])
+    assert meaning.asks(parts, vecs).get("funding") == "we need grant funding for a van"
