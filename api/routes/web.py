@@ -34,6 +34,7 @@ from api.web.distance import (
 )
 from api.web.errors import error_page
 from api.web.offers_shown import offers_shown
+from api.web.public_records import public_records
 from api.web.render import card_id, context, local_path, result_view, role_labels_for, templates
 from api.web.searching_as import NO_GROUP, memberships_of, own_ids, requester_of, shown_choice
 from matcher.accounts.claims import Membership
@@ -387,6 +388,7 @@ def profile(
         results_url=back_to,
         member_role=role,
         registered=REGISTERED_SOURCE in stored.record.sources,
+        records=public_records(stored.record.sources),
     )
     return templates.TemplateResponse(request, "organisation.html", ctx)
 
