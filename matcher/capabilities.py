@@ -138,7 +138,9 @@ CAPABILITIES: tuple[Capability, ...] = (
         # "We need a grant for a tenant union" asked nothing: a grant asked is money
         # (`_NOT_SURE_IN_ASKS`: not grant writing)
         # "Older residents need help paying heating bills" asked health services, no money
-        # "emergency rent funds" asked housing and no money (a real-data walk, 2026-12-04)
+        # "emergency rent funds" asked housing and no money (a real-data walk, 2026-12-04);
+        # "emergency rent money" too, and apartment companies "covered" it (helper's walk,
+        # 2026-12-06), as "help with the first month's rent" and "deposits" asked no money
         sure_in_asks=(
             "funding",
             "fund",
@@ -149,6 +151,13 @@ CAPABILITIES: tuple[Capability, ...] = (
             "rent assistance",
             "rental assistance",
             "rent relief",
+            "rent money",
+            "help with rent",
+            "help with the rent",
+            "month's rent",
+            "months' rent",
+            "back rent",
+            "security deposit",
         ),
         not_after=("on", "library"),
     ),
@@ -428,6 +437,9 @@ CAPABILITIES: tuple[Capability, ...] = (
         "housing and shelter: homes, apartments, beds, rent and tenancy",
         # beds asked are a place to sleep; not flower or hospital beds
         sure_in_asks=("bed",),
+        # "emergency rent money" asks money for the rent, not a home: apartment companies
+        # "covered housing" for it (helper's walk, 2026-12-06)
+        yields_to=(("rent money", "funding"), ("rent funds", "funding")),
         not_after=("flower", "garden", "raised", "hospital", "river", "truck", "sea", "lake"),
         # renting out equipment or cars is no housing (United Rentals' industry, "Rental &
         # Leasing Services", made it cover a shelter's beds on the real T4 catalog)

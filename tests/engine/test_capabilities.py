@@ -482,3 +482,19 @@ def test_a_food_truck_is_no_food_supply() -> None:
     assert "food_supply" not in capabilities_in("small business financing to start food trucks")
     assert "food_supply" not in capabilities_in("a food cart for our market")
     assert "food_supply" in capabilities_in("food trucks and fresh meals for hungry kids")
+
+
+def test_money_for_the_rent_is_funding() -> None:
+    """Helper's walk (2026-12-06): "We need free legal help, emergency rent money and someone
+    to translate" asked housing and no money (by meaning), so apartment companies "covered"
+    it and the coalition covered a third. Money for the rent is money asked; "rent money"
+    asks it instead of a home."""
+    from matcher.capabilities import infer_required, surely_asked
+
+    asked = infer_required("We need free legal help, emergency rent money and a translator.")
+    assert "funding" in asked and "housing" not in asked, asked
+    for text in ("emergency rent money", "help with the first month's rent", "security deposits"):
+        assert "funding" in surely_asked(text), text
+    # a home asked is still housing
+    shelter = infer_required("We need emergency shelter rooms and help with the first month's rent")
+    assert "housing" in shelter, shelter
