@@ -17,7 +17,10 @@ from collections.abc import Sequence
 _ASKING = re.compile(
     r"\b(?:needs?|needed|want|wants|wanted|like|looking|seek|seeks|seeking|ask|asks|asking|"
     r"request|requests|hope|hopes|plan|plans|starting|recruit|help|calls? for|require|requires|"
-    r"would|could use)\b",
+    r"would|could use)\b"
+    # what the group lacks ("We have a room but no laptops and no teacher" asked nothing:
+    # helper's walk, 2026-12-06)
+    r"|\bwe\s+(?:have\s+no|lack|don't\s+have|do\s+not\s+have|have\s+(?:\S+\s+){1,3}?but\s+no)\b",
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -26,7 +29,8 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 # Not "we run out of / short of / low on" (a lack: an ask).
 _ITSELF = re.compile(
     r"^(?:we|our\s+(?:[a-z'-]+\s+){0,2}?[a-z'-]+)\s+(?:already\s+|currently\s+|also\s+|now\s+)?"
-    r"(?:(?:runs?|ran)\b(?!\s+(?:out|short|low)\b)|(?:operates?|manages?|provides?|offers?|"
+    r"(?:(?:runs?|ran)\b(?!\s+(?:out|short|low)\b)|have\b(?!\s+(?:no|nothing|none|to)\b)|"
+    r"(?:operates?|manages?|provides?|offers?|"
     r"serves?|hosts?|coordinates?|organi[sz]es?|delivers?|distributes?)\b|"
     r"(?:are|is)\s+(?:an?|the)\b)",
     re.IGNORECASE,

@@ -188,3 +188,34 @@ def test_the_people_help_is_for_are_named_without_a_determiner_too() -> None:
     assert where == "renters facing eviction" and "legal advice" in rest
     assert place_words("We need rent help for families")[0] == "families"
     assert place_words("We need funding for rent")[0] == ""
+
+
+def test_what_the_group_lacks_is_asked_and_what_it_has_is_not() -> None:
+    """Helper's walk (2026-12-06): "... wants to start evening classes so older folks can
+    learn to use email, video calls with the doctor ... We have a room but no laptops and no
+    teacher." read the laptops as part of a sentence that only tells, so technology was not
+    asked. A sentence saying what the group lacks asks; what it has ("We have a room") is its
+    own, and asks nothing."""
+    from matcher import evidence
+    from matcher.telling import telling_clauses
+
+    text = (
+        "Our library wants to start evening classes on email and video calls. "
+        "We have a room but no laptops and no teacher."
+    )
+    parts = evidence.clauses(text)
+    told = dict(zip(parts, telling_clauses(text, parts), strict=True))
+    assert told["no laptops"] is False and told["We have a room"] is True, told
+    asked = capabilities.infer_required(text)
+    assert "technology" in asked and "facilities" not in asked, asked
+    for lacking, clause in (
+        ("We lack a van.", "We lack a van"),
+        ("We don't have a kitchen.", "We don't have a kitchen"),
+        ("We have no freezer.", "We have no freezer"),
+    ):
+        need = f"Our pantry needs volunteers. {lacking}"
+        parts = evidence.clauses(need)
+        assert clause in parts, parts
+        assert not telling_clauses(need, parts)[parts.index(clause)], need
+    # "we have to" is no possession
+    assert not telling_clauses("We have to find a van", ["We have to find a van"])[0]
