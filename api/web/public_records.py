@@ -16,12 +16,9 @@ The links open in the user's browser; the service itself fetches nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
-
-_EIN = re.compile(r"^irs:ein-(\d{9})$")
-_TICKER = re.compile(r"^companies:ticker-([A-Z][A-Z0-9.\-]{0,9})$")
 
 
 @dataclass(frozen=True)
@@ -31,31 +28,41 @@ class PublicRecord:
     note: str  # what the page there gives
 
 
+@dataclass(frozen=True)
+class _Registry:
+    source: re.Pattern[str]  # a profile's source naming a record of this registry
+    label: Callable[[str], str]  # the record's number -> what the link shows
+    url: Callable[[str], str]
+    note: str
+
+
+_REGISTRIES = (
+    _Registry(
+        re.compile(r"^irs:ein-(\d{9})$"),
+        lambda ein: f"IRS record, EIN {ein[:2]}-{ein[2:]}",
+        lambda ein: f"https://projects.propublica.org/nonprofits/organizations/{ein}",
+        "address and filed returns, on ProPublica's Nonprofit Explorer",
+    ),
+    _Registry(
+        re.compile(r"^companies:ticker-([A-Z][A-Z0-9.\-]{0,9})$"),
+        lambda ticker: f"SEC filings, ticker {ticker}",
+        lambda ticker: (
+            "https://www.sec.gov/cgi-bin/browse-edgar?action=getcompany&CIK=" + quote(ticker)
+        ),
+        "address and annual reports, on SEC EDGAR",
+    ),
+)
+
+
 def public_records(sources: Sequence[str]) -> list[PublicRecord]:
     """The public pages of the registry records a profile came from, each once."""
     out: dict[str, PublicRecord] = {}
     for source in sources:
-        ein = _EIN.match(source)
-        if ein:
-            number = ein.group(1)
-            out.setdefault(
-                source,
-                PublicRecord(
-                    f"IRS record, EIN {number[:2]}-{number[2:]}",
-                    f"https://projects.propublica.org/nonprofits/organizations/{number}",
-                    "address and filed returns, on ProPublica's Nonprofit Explorer",
-                ),
-            )
-        ticker = _TICKER.match(source)
-        if ticker:
-            symbol = ticker.group(1)
-            out.setdefault(
-                source,
-                PublicRecord(
-                    f"SEC filings, ticker {symbol}",
-                    "https://www.sec.gov/cgi-bin/browse-edgar?action=getcompany&CIK="
-                    + quote(symbol),
-                    "address and annual reports, on SEC EDGAR",
-                ),
-            )
+        for registry in _REGISTRIES:
+            found = registry.source.match(source)
+            if found and source not in out:
+                number = found.group(1)
+                out[source] = PublicRecord(
+                    registry.label(number), registry.url(number), registry.note
+                )
     return list(out.values())
