@@ -85,7 +85,10 @@ _WHERE = re.compile(
     # or the people it is for, named without a determiner ("legal advice for renters facing
     # eviction" asked housing, and an apartment company joined for it: real data walk)
     r"|for\s+(?=(?:renters|tenants|homeowners|landlords|families|seniors|veterans|students|"
-    r"immigrants|refugees|residents|patients|survivors|workers|farmers|neighbors|neighbours)\b))",
+    r"immigrants|refugees|residents|patients|survivors|workers|farmers|neighbors|neighbours)\b)"
+    # or where a pick-up is made ("drivers to pick up from grocery stores" asked food supply
+    # of Bend's pantry, whose freezer had died: helper's walk, 2026-12-06)
+    r"|(?:pick\s+up|picks\s+up|picking\s+up|pickups?)\s+from\s+(?:(?:a|an|the|our|local)\s+)?)",
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[a-z0-9'\u2019&/-]+", re.IGNORECASE)

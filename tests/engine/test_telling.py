@@ -219,3 +219,16 @@ def test_what_the_group_lacks_is_asked_and_what_it_has_is_not() -> None:
         assert not telling_clauses(need, parts)[parts.index(clause)], need
     # "we have to" is no possession
     assert not telling_clauses("We have to find a van", ["We have to find a van"])[0]
+
+
+def test_where_a_pick_up_is_made_is_no_ask() -> None:
+    """Helper's walk (2026-12-06): Bend's pantry ("... Need a refrigeration repair or
+    replacement and drivers to pick up from grocery stores") asked food supply, and a food
+    maker "Covers food supply (asked: 'drivers to pick up from grocery stores')". Where the
+    drivers pick up is a place, not an ask; food asked is still asked."""
+    bend = capabilities.infer_required(
+        "Our pantry needs a refrigeration repair and drivers to pick up from grocery stores."
+    )
+    assert "food_supply" not in bend and "distribution" in bend, bend
+    asked = capabilities.infer_required("We need food donations from grocery stores.")
+    assert "food_supply" in asked, asked
