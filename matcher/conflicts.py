@@ -24,6 +24,11 @@ _ADDICTION = (
 )
 
 
+def _naming(*words: str) -> re.Pattern[str]:
+    """A need naming any of these (regular expressions, whole words, any case)."""
+    return re.compile(r"\b(?:" + "|".join(words) + r")\b", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class Conflict:
     industries: tuple[str, ...]  # focus areas (lowercase) naming the trade
@@ -37,12 +42,12 @@ CONFLICTS: tuple[Conflict, ...] = (
         ("tobacco",),
         "tobacco companies",
         "health, fire safety or young people",
-        re.compile(
+        _naming(
             # people's health, not a river's ("restore river health"); smoking, not smoke.
             # Fire safety: smoking materials are the leading cause of home fire deaths in the US
             # (NFPA), and Philip Morris and Altria were the first businesses for "Older
             # residents in Coos Bay need smoke detectors installed" (real data walk, 2026-12-06)
-            r"\b(?:smoke (?:detectors?|alarms?)|fire (?:safety|prevention)|(?:home|house) fires?"
+            r"smoke (?:detectors?|alarms?)|fire (?:safety|prevention)|(?:home|house) fires?"
             # breathing smoke: "seniors ... no air conditioning during smoke days. We want ...
             # air purifiers" put Altria in the coalition (helper's walk, 2026-12-06)
             r"|(?:wildfire|fire) smoke|smoke (?:days?|exposure|season)|smoky"
@@ -51,27 +56,21 @@ CONFLICTS: tuple[Conflict, ...] = (
             r"(?<!financial )(?<!economic )(?<!fiscal )health\w*|asthma\w*|lungs?|breath\w*"
             r"|respirat\w*|smoking|smokers?"
             r"|cigarettes?|nicotine|tobacco|vap(?:e|es|ing)"
-            r"|cancer\w*|clinics?|hospitals?|medic\w*|patients?|pregnan\w*|" + _YOUNG + r")\b",
-            re.IGNORECASE,
+            r"|cancer\w*|clinics?|hospitals?|medic\w*|patients?|pregnan\w*",
+            _YOUNG,
         ),
     ),
     Conflict(
         ("beverages - wineries & distilleries", "beverages - brewers", "distillers & vintners"),
         "alcohol makers",
         "addiction, recovery or young people",
-        re.compile(
-            r"\b(?:" + _ADDICTION + r"|alcohol\w*|drunk\w*|dui|underage|" + _YOUNG + r")\b",
-            re.IGNORECASE,
-        ),
+        _naming(_ADDICTION, r"alcohol\w*|drunk\w*|dui|underage", _YOUNG),
     ),
     Conflict(
         ("gambling", "resorts & casinos", "casinos & gaming"),
         "gambling and casino companies",
         "addiction, recovery or young people",
-        re.compile(
-            r"\b(?:" + _ADDICTION + r"|gambl\w*|betting|" + _YOUNG + r")\b",
-            re.IGNORECASE,
-        ),
+        _naming(_ADDICTION, r"gambl\w*|betting", _YOUNG),
     ),
 )
 

@@ -24,3 +24,11 @@ def haversine_many(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -
     dl = np.radians(lons - lon)
     a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
     return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a))))
+
+
+def km_said(km: float) -> str:
+    """A distance as the answer says it, in reasons and on cards alike: "12 km", or "less
+    than 1 km" (an office in the same place read "office 0 km away", real data walk); 0.5
+    rounds to "0 km" (to even), so it is compared as said."""
+    said = f"{km:.0f} km"
+    return "less than 1 km" if said == "0 km" else said

@@ -25,6 +25,7 @@ from matcher import benefits, capabilities, funding_kinds
 from matcher.catalog import Profile
 from matcher.domain import Need, utcnow
 from matcher.evidence import ProgrammeHit
+from matcher.geo import km_said
 from matcher.index.analyzer import STOP_WORDS
 from matcher.meaning import short_phrase
 from matcher.names import readable_name
@@ -481,11 +482,8 @@ def reasons_for(
         where = f"in {org.city}, " if org.city else ""
         # rounded as the card rounds its distance (to 0.1 km, then shown whole): 9.46 km is
         # "10 km away" on the card, so not "9 km" here
-        # and under half a kilometre "less than 1 km", as the card says it: "office less than
-        # 1 km away" beside "Based in Ashland, 0 km from the need's location" (real data walk)
-        tenths = round(s.distance_km, 1)
-        km = f"{tenths:.0f} km"
-        km = "less than 1 km" if km == "0 km" else km
+        # and said as the card says it ("less than 1 km", not "0 km": real data walk)
+        km = km_said(round(s.distance_km, 1))
         same_city = bool(need.city and org.city and need.city.lower() == org.city.lower())
         if not same_city:
             out.append(f"Based {where}{km} from {need.city or voice.place}.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from matcher.domain import Need
 from matcher.errors import ValidationError
+from matcher.geo import km_said
 
 WITHIN_KM = (25, 50, 100, 250)  # the distances offered; none: anywhere in the place's state
 ANYWHERE = "Anywhere in the state"
@@ -120,10 +121,8 @@ def unused_distance(place: str, within: str) -> str:
 
 
 def km_away(km: float) -> str:
-    """A distance as the cards say it: "12 km", or "less than 1 km" (an office in the same
-    place read "office 0 km away", real data walk)."""
-    said = f"{km:.0f} km"  # 0.5 rounds to "0 km" (to even), so compared as said
-    return "less than 1 km" if said == "0 km" else said
+    """A distance as the cards say it (`matcher.geo.km_said`: "12 km", "less than 1 km")."""
+    return km_said(km)
 
 
 def place_in_text(text: str) -> str | None:

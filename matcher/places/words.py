@@ -22,17 +22,13 @@ from matcher.places.resolve import Place, state_code
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z.'’ʻ‘ʼ\-]*")
 _ZIP = re.compile(r"\b\d{5}(?:-\d{4})?\b")
-# a name's words may hold accented letters ("Española, NM" named no place: real data walk)
-_NAMED_IN_STATE = re.compile(
-    r"((?:[A-ZÀ-ÖØ-Þ][\w.'’ʻ‘ʼ\-]*\s+){0,2}[A-ZÀ-ÖØ-Þ][\w.'’ʻ‘ʼ\-]*),\s*"
-    r"([A-Z][A-Za-z.]*(?:\s+[A-Z][a-z]+)?)"
-)
+# a place's name: up to three capitalised words, which may hold accented letters ("Española,
+# NM" named no place: real data walk)
+_NAME = r"((?:[A-ZÀ-ÖØ-Þ][\w.'’ʻ‘ʼ\-]*\s+){0,2}[A-ZÀ-ÖØ-Þ][\w.'’ʻ‘ʼ\-]*)"
+_NAMED_IN_STATE = re.compile(_NAME + r",\s*([A-Z][A-Za-z.]*(?:\s+[A-Z][a-z]+)?)")
 # "<Name> <ST>" without the comma ("Our reentry program in Salem OR needs mentors"): the
 # state's two-letter code in capitals only, not followed by a word in capitals ("OR WA")
-_NAMED_BEFORE_CODE = re.compile(
-    r"((?:[A-ZÀ-ÖØ-Þ][\w.'’ʻ‘ʼ\-]*\s+){0,2}[A-ZÀ-ÖØ-Þ][\w.'’ʻ‘ʼ\-]*)\s+"
-    r"(?-i:([A-Z]{2}))(?![\w'’-]|\.\w|\s+[A-Z]{2}\b)"
-)
+_NAMED_BEFORE_CODE = re.compile(_NAME + r"\s+([A-Z]{2})(?![\w'’-]|\.\w|\s+[A-Z]{2}\b)")
 MAX_WORDS = 3
 
 
