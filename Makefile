@@ -98,11 +98,11 @@ train: setup ## Learn ranking weights from the stored history, compare with the 
 	nice $(BIN)/matcher --data-dir $(DATA_DIR) train fit
 	$(BIN)/matcher --data-dir $(DATA_DIR) models list
 
-bench-api: setup ## Load check of POST /v1/recommendations: 16 clients on 127.0.0.1, req/s and p50/p95/p99; COMPARE=1: beside the afternoon baseline and txtai at 1, 4, 16 clients
+bench-api: setup ## Load check of POST /v1/recommendations: 16 clients on 127.0.0.1, req/s and p50/p95/p99; COMPARE=1: beside the afternoon baseline and txtai at 1, 4, 16 clients (BENCH_API_ARGS: more options, e.g. --embed-backend torch)
 ifeq ($(COMPARE),1)
-	$(BIN)/python scripts/bench_side_by_side.py --data-dir $(DATA_DIR)
+	$(BIN)/python scripts/bench_side_by_side.py --data-dir $(DATA_DIR) $(BENCH_API_ARGS)
 else
-	$(BIN)/python scripts/bench_api.py --data-dir $(DATA_DIR)
+	$(BIN)/python scripts/bench_api.py --data-dir $(DATA_DIR) $(BENCH_API_ARGS)
 endif
 
 PROFILE_SECONDS ?= 30

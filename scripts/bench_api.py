@@ -132,6 +132,44 @@ async def run_load(
     }
 
 
+# texts a started server may embed while it opens (a sample directory's first build); beyond
+# this the run stops and says how to build first, with progress, instead of waiting silently
+START_EMBED_LIMIT = 5000
+
+
+def start_up_work(data_dir: Path, model_name: str | None, embed_backend: str | None) -> str | None:
+    """Why serving `data_dir` as a started server would (model, embedding backend) first build
+    a large index, or None. A `make bench` directory is built with torch vectors and the server
+    embeds with onnx-int8 by default: it refused that index and re-embedded about 98,000
+    profiles inside its start-up, 20 to 80 minutes with no word of it."""
+    from matcher.engine import Engine
+    from matcher.index_status import index_status
+    from matcher.settings import Settings
+
+    overrides: dict[str, Any] = {"data_dir": data_dir}
+    if model_name:
+        overrides["model_name"] = model_name
+    if embed_backend:
+        overrides["embed_backend"] = embed_backend
+    settings = Settings(**overrides)
+    engine = Engine.open(settings, load=False)
+    try:
+        status = index_status(engine)
+    finally:
+        engine.close()
+    if status.to_embed <= START_EMBED_LIMIT:
+        return None
+    backend = settings.embed_backend
+    return (
+        f"{data_dir}: {status.describe()}. A server started on it would embed about "
+        f"{status.to_embed} texts with {backend} before it answers. Build it first (it shows "
+        f"its progress): MATCHER_EMBED_BACKEND={backend} matcher --data-dir {data_dir} build; "
+        "or serve it with the backend it was built with (--embed-backend torch, through make: "
+        'BENCH_API_ARGS="--embed-backend torch", for a '
+        "`make bench` directory); or pass --build-at-start to wait for it."
+    )
+
+
 def start_server(
     data_dir: Path,
     model_name: str | None,
@@ -145,10 +183,17 @@ def start_server(
     extra_env: dict[str, str] | None = None,
     query_cache: bool = False,
     uvicorn_args: list[str] | None = None,
+    build_at_start: bool = False,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """uvicorn on a free port of 127.0.0.1, once /readyz answers 200; with `wrap`, run as the
     child of that command (e.g. `py-spy record ...`, given without its "--"). `app` (an app
-    factory with `factory`) and `extra_env` serve another app, e.g. a baseline to compare."""
+    factory with `factory`) and `extra_env` serve another app, e.g. a baseline to compare.
+    This service is not started on a directory it would first re-embed (`start_up_work`)
+    unless `build_at_start`."""
+    if app == "api.main:app" and not build_at_start:
+        problem = start_up_work(data_dir, model_name, embed_backend)
+        if problem is not None:
+            raise SystemExit(problem)
     env = {
         **os.environ,
         "MATCHER_DATA_DIR": str(data_dir),
@@ -204,6 +249,11 @@ def main(argv: list[str] | None = None) -> int:
         "--embed-backend", choices=["torch", "onnx", "onnx-int8"], help="MATCHER_EMBED_BACKEND"
     )
     p.add_argument("--ready-timeout", type=float, default=1800.0)
+    p.add_argument(
+        "--build-at-start",
+        action="store_true",
+        help="start the server even when it must first embed many texts (see start_up_work)",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON only")
     args = p.parse_args(argv)
     if not 1 <= args.concurrency <= 500 or not 1 <= args.requests <= 1_000_000:
@@ -233,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
             workers=args.workers,
             embed_backend=args.embed_backend,
             query_cache=args.repeat_texts,
+            build_at_start=args.build_at_start,
         )
         ready_seconds = time.perf_counter() - t0
     try:

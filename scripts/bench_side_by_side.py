@@ -78,6 +78,7 @@ def start_system(bench: ModuleType, name: str, args: argparse.Namespace) -> tupl
             None,
             args.ready_timeout,
             embed_backend=args.embed_backend,
+            build_at_start=args.build_at_start,
             **OURS_VARIANTS[name],
         )
         return proc, url, key
@@ -227,6 +228,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--embed-backend", choices=["torch", "onnx", "onnx-int8"])
     p.add_argument("--baseline-vectors", default="auto", choices=["auto", "cache", "embed"])
     p.add_argument("--ready-timeout", type=float, default=1800.0)
+    p.add_argument(
+        "--build-at-start",
+        action="store_true",
+        help="start this service even when it must first embed many texts",
+    )
     p.add_argument("--json", type=Path, help="also write the rows here")
     args = p.parse_args(argv)
     systems = [s for s in args.systems.split(",") if s]

@@ -137,18 +137,25 @@ def start_uvicorn(
             )
     server = Uvicorn(f"http://127.0.0.1:{port}", port, proc, log_path)
     deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            raise ServerNotReady(f"uvicorn exited with {proc.returncode}: {server.log_text()}")
-        try:
-            if httpx.get(server.base_url + "/readyz", timeout=2).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            server.stop()
-            raise ServerNotReady(f"uvicorn not ready after {timeout:.0f} s: {server.log_text()}")
-        time.sleep(poll_seconds)
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise ServerNotReady(f"uvicorn exited with {proc.returncode}: {server.log_text()}")
+            try:
+                if httpx.get(server.base_url + "/readyz", timeout=2).status_code == 200:
+                    return server
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise ServerNotReady(
+                    f"uvicorn not ready after {timeout:.0f} s: {server.log_text()}"
+                )
+            time.sleep(poll_seconds)
+    except BaseException:
+        # not ready, Ctrl-C or a SIGTERM while it starts (a start-up that builds an index does
+        # not heed SIGTERM until its build ends): never leave it running
+        server.stop(grace=5.0)
+        raise
 
 
 @contextmanager

@@ -65,3 +65,58 @@ def test_a_sigterm_stops_the_servers_a_benchmark_started(tmp_path: Path) -> None
         os.kill(server_pid, signal.SIGKILL)
     assert not alive, "the server outlived the benchmark that started it"
     assert code == 128 + signal.SIGTERM  # ended through its finally blocks
+
+
+SLOW_START_APP = """
+import time
+from contextlib import asynccontextmanager
+from fastapi import FastAPI
+
+@asynccontextmanager
+async def lifespan(app):
+    time.sleep(600)  # an index built inside start-up: the event loop never sees SIGTERM
+    yield
+
+app = FastAPI(lifespan=lifespan)
+"""
+
+WAITING_DRIVER = """
+import sys
+from training.serve_support import start_uvicorn
+start_uvicorn({"PYTHONPATH": sys.argv[1] + ":" + sys.argv[2]}, app="slow_app:app", timeout=600)
+"""
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def test_a_sigterm_while_the_server_starts_stops_it_too(tmp_path: Path) -> None:
+    """Stopping `bench_side_by_side` while its server built an index at start-up left that
+    server embedding at 150% CPU until `kill -9`: the wait for /readyz had no way to stop it."""
+    (tmp_path / "slow_app.py").write_text(SLOW_START_APP)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    driver = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(WAITING_DRIVER), str(tmp_path), str(ROOT)],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while not (kids := _children(driver.pid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert kids, "the driver started no server"
+    server_pid = kids[0]
+    time.sleep(3)  # uvicorn is in its start-up (the lifespan's sleep) by now
+    driver.send_signal(signal.SIGTERM)
+    code = driver.wait(timeout=60)
+    deadline = time.monotonic() + 30
+    while _alive(server_pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    alive = _alive(server_pid)
+    if alive:
+        os.kill(server_pid, signal.SIGKILL)
+    assert not alive, "the server outlived the benchmark that was waiting for it"
+    assert code == 128 + signal.SIGTERM
