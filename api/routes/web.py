@@ -26,6 +26,7 @@ from api.schemas import Outcome, RecommendationRequest
 from api.state import AppState
 from api.views import organisation_view
 from api.web.distance import (
+    place_choices,
     place_in_text,
     read_within,
     searched_area,
@@ -101,6 +102,9 @@ def _domain_errors(exc: ValidationError) -> list[str]:
     API's "field 'place': ..." (the field named as the form labels it)."""
     label = FORM_LABELS.get(exc.field or "")
     return [f"{label}: {exc.message}"] if label else [str(exc)]
+
+
+LOCAL_SECTORS = ["nonprofit", "community"]
 
 
 def need_from_form(form: dict[str, Any]) -> Need:
@@ -220,6 +224,12 @@ async def submit(
     # (a long value is refused by `requester_of` in the form's words, not by a bare 422)
     as_org: Annotated[str | None, Form(max_length=1000)] = None,
 ) -> Response:
+    # a town named alone is read in the states the data holds local groups in (an NM+OR
+    # catalog's "Espanola" is New Mexico's, not Washington's; companies are held where their
+    # head office is, so they say nothing of it)
+    holds = (
+        None if loaded is None else (lambda region: loaded.holds_in_region(LOCAL_SECTORS, region))
+    )
     form = {
         "text": text,
         "place": place,
@@ -227,7 +237,9 @@ async def submit(
         "capabilities": capabilities,
         "sectors": sectors or [],
         # the place the text names, searched when Place was left empty (said on the page)
-        "place_read": None if place.strip() else place_in_text(text),
+        "place_read": None if place.strip() else place_in_text(text, holds),
+        # a town it names of several states: the page asks which
+        "place_choices": [] if place.strip() else place_choices(text, holds),
     }
     groups = await memberships_of(state.claims, person)
     mine = _groups_context(groups, as_org)

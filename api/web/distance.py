@@ -4,6 +4,8 @@ that say where a recommendation searched and why a distance was not used."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from matcher.domain import Need
 from matcher.errors import ValidationError
 from matcher.geo import km_said
@@ -125,7 +127,7 @@ def km_away(km: float) -> str:
     return km_said(km)
 
 
-def place_in_text(text: str) -> str | None:
+def place_in_text(text: str, holds: Callable[[str], bool] | None = None) -> str | None:
     """The place a need's text names when the form's place was left empty: its "<City>,
     <state>" ("Our reentry program in Salem, OR needs ..."; "Salem OR" with the state's code in
     capitals, as `places_named` reads it, and given with the comma), the first when it names several
@@ -133,13 +135,20 @@ def place_in_text(text: str) -> str | None:
     several states, or one the gazetteer cannot read as one place. Without a city, the one
     state it names ("Families across New Mexico need ..."). An organiser who wrote the town
     in the need and not in Place was shown partners of every state (New Mexico's for Salem:
-    real data walk, 2026-12-06)."""
+    real data walk, 2026-12-06). A town named alone ("Our clinic in Taos") when only one
+    state has a town of that name, or only one of the states the data holds does (`holds`:
+    whether organisations are held in a state), or the one state the text names does
+    (`matcher.places.towns`)."""
     from matcher.errors import PlaceError
     from matcher.places.resolve import resolve, state_name
+    from matcher.places.towns import town_read
     from matcher.places.words import places_named, states_named
 
     named = places_named(text)
     if not named:
+        town = town_read(text, holds)
+        if town is not None:
+            return town
         alone = states_named(text)
         return state_name(next(iter(alone))) if len(alone) == 1 else None
     try:
@@ -147,3 +156,11 @@ def place_in_text(text: str) -> str | None:
     except PlaceError:
         return None
     return named[0] if len(regions) == 1 and None not in regions else None
+
+
+def place_choices(text: str, holds: Callable[[str], bool] | None = None) -> list[str]:
+    """When no place is read from `text` (`place_in_text`) but it names a town of several
+    states ("In Medford"): the places it could be, for the page to ask which."""
+    from matcher.places.towns import town_choices
+
+    return [] if place_in_text(text, holds) else town_choices(text, holds)

@@ -307,3 +307,24 @@ def test_a_place_named_in_the_text_is_searched_when_place_is_empty(
     # two places of one state: the first
     one_state = _ask(client, text=REENTRY.replace("Salem, OR.", "Salem, OR and Eugene, OR."))
     assert "“Salem, OR”" in one_state and 'id="searched-everywhere"' not in one_state
+
+
+def test_a_town_named_alone_is_searched_in_the_state_the_data_holds(
+    setup: tuple[TestClient, str],
+) -> None:
+    """Real data walk (2026-12-06): "In Medford" and "Espanola" without "NM" searched every
+    state. The sample holds Oregon's and Washington's organisations (and California's)."""
+    client, key = setup
+    # Eugene is in Oregon and Missouri: the data holds Oregon's
+    eugene = _ask(client, text="Our seniors' club in Eugene needs volunteer drivers and a van.")
+    assert 'id="place-read"' in eugene and "“Eugene, OR”" in eugene
+    assert 'id="searched-everywhere"' not in eugene
+    assert _regions(client, key, eugene) <= {"OR", "Oregon", "None"}
+    # Redmond is in Oregon and Washington, both held: the page asks which, and searched all
+    redmond = _ask(client, text="Our seniors' club in Redmond needs volunteer drivers and a van.")
+    assert 'id="place-read"' not in redmond and 'id="searched-everywhere"' in redmond
+    assert 'id="place-choices"' in redmond
+    assert "“Redmond, WA”" in redmond and "“Redmond, OR”" in redmond
+    # typed in Place, nothing is asked
+    typed = _ask(client, text="Our club in Redmond needs drivers.", place="Redmond, OR")
+    assert 'id="place-choices"' not in typed and 'id="place-read"' not in typed
