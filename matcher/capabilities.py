@@ -377,6 +377,13 @@ CAPABILITIES: tuple[Capability, ...] = (
         ),
         "health care: clinics, doctors, nurses, medical treatment, counselling",
         senses=("home care and caregivers for older or disabled people",),
+        # named, asked however far the clause is by meaning: "We want a mobile health van with
+        # Spanish and Mixteco interpreters" and "Our rural clinic cannot recruit nurses" asked
+        # no health care (real data walks, 2026-12-06)
+        sure_in_asks=(
+            *("mobile health", "mobile clinic", "mobile medical", "health van", "medical van"),
+            *("nurse", "nurses", "nursing staff", "health clinic", "free clinic"),
+        ),
         # personal care products are toiletries (goods), not care
         not_phrases=(
             *("care product", "care item", "care supplies", "care kit", "care package"),
@@ -623,6 +630,12 @@ CAPABILITIES: tuple[Capability, ...] = (
         ),
         "translation, interpreting and language classes",
         words=("esl",),
+        # "... with Spanish and Mixteco interpreters to reach farmworker families" asked no
+        # language help: its clause was nearer transport by meaning (real data walk)
+        sure_in_asks=(
+            *("interpreter", "interpreters", "translator", "translators"),
+            *("interpreting services", "translation services", "interpretation services"),
+        ),
     ),
     Capability(
         "environment",

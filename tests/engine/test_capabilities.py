@@ -498,3 +498,19 @@ def test_money_for_the_rent_is_funding() -> None:
     # a home asked is still housing
     shelter = infer_required("We need emergency shelter rooms and help with the first month's rent")
     assert "housing" in shelter, shelter
+
+
+def test_a_mobile_clinic_nurses_and_interpreters_are_asked_whatever_the_meaning() -> None:
+    """Real data walks (2026-12-06): "We want a mobile health van with Spanish and Mixteco
+    interpreters to reach farmworker families" asked transport alone (its clauses were nearer
+    transport by meaning than health or language), and "Our rural clinic in Burns cannot
+    recruit nurses" asked no health care. Named, they are asked however far the meaning."""
+    from matcher.capabilities import surely_asked
+
+    van = "We want a mobile health van with Spanish and Mixteco interpreters to reach farmworkers"
+    assert {"healthcare", "language"} <= surely_asked(van)
+    assert "healthcare" in surely_asked("Our rural clinic in Burns cannot recruit nurses")
+    assert "language" in surely_asked("a translator for parents at school meetings")
+    # words that only start like them ask nothing for sure
+    for text in ("nursery plants for the garden", "help to interpret the survey data"):
+        assert surely_asked(text) == set(), text
