@@ -750,6 +750,11 @@ class RecommendationPublic(BaseModel):
         description="businesses left out because their trade works against the need, each "
         "with why ('tobacco companies, for a need about health, fire safety or young people')",
     )
+    named_askers: list[str] = Field(
+        default_factory=list,
+        description="organisations left out because the need's text names them as the one "
+        "asking ('We at Nike want to support ...': NIKE, Inc.), as a requester is",
+    )
 
 
 class MatchList(BaseModel):

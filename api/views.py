@@ -96,6 +96,7 @@ def recommendation_view(
         unread_words=list(rec.unread_words),
         unread_help=list(rec.unread_help),
         withheld=list(rec.withheld),
+        named_askers=list(rec.named_askers),
     )
 
 

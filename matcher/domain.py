@@ -528,6 +528,9 @@ class Recommendation(BaseModel):
     # the businesses left out because their trade works against the need, each said as
     # "tobacco companies, for a need about health, fire safety or young people" (matcher.conflicts)
     withheld: list[str] = Field(default_factory=list)
+    # the organisations left out because the need names them as the one asking ("We at Nike
+    # want ...": NIKE, Inc.; matcher.asker_names)
+    named_askers: list[str] = Field(default_factory=list)
 
 
 class NeedMatch(BaseModel):

@@ -21,6 +21,7 @@ from matcher.artifacts import (
     prune_generations,
     save_artifact,
 )
+from matcher.asker_names import asker_names, same_organisation
 from matcher.build_progress import stage_printer, to_embed
 from matcher.capabilities import without_yielded
 from matcher.catalog import Catalog, Profile
@@ -959,6 +960,22 @@ class Engine:
             f.exclude_ids = [*f.exclude_ids, need.requester_id]
         return f
 
+    def _without_askers(self, need: Need, f: Filters) -> tuple[Filters, dict[str, str]]:
+        """`f` leaving out, as it leaves out the requester, each organisation the need's text
+        names as the one asking ("We at Nike want to support youth sports": NIKE, Inc.;
+        `matcher.asker_names`) when exactly one stored organisation bears that name; and
+        those organisations (id -> name). A giving lead's own company was the first business
+        and a member of the coalition (real data walk, 2026-12-06)."""
+        askers: dict[str, str] = {}
+        for named in asker_names(need.text):
+            stored, _ = self.store.list_organisations(name=named, limit=20, published_only=True)
+            same = [s.record for s in stored if same_organisation(s.record.name, named)]
+            if len(same) == 1 and same[0].id != need.requester_id:
+                askers[same[0].id] = same[0].name
+        if not askers:
+            return f, askers
+        return f.model_copy(update={"exclude_ids": [*f.exclude_ids, *askers]}), askers
+
     def _cause_dist(self, q: np.ndarray) -> np.ndarray | None:
         if self.cause_space is None:
             return None
@@ -1424,6 +1441,7 @@ class Engine:
         if requester_id and not need.requester_id:
             need = need.model_copy(update={"requester_id": requester_id})
         f, topic, q, clause_vecs, required, floor = self._read_need(need, filters, query_vector)
+        f, askers = self._without_askers(need, f)
         with self._lock.read():
             version, generation = self.model_version, self.index_generation
             requester = self._profile_of(need.requester_id)
@@ -1586,6 +1604,7 @@ class Engine:
             unread_words=self.vocabulary.mostly_unknown(topic) if self.vocabulary else [],
             unread_help=unread_help(need),
             withheld=withheld,
+            named_askers=list(askers.values()),
             required_capabilities=list(required),
             results=results,
             by_sector=by_sector,
@@ -1612,6 +1631,7 @@ class Engine:
         f, topic, q, clause_vecs, required, floor = self._read_need(
             need, filters, query_vector, reading
         )
+        f, _ = self._without_askers(need, f)
         with self._lock.read():
             requester = self._profile_of(need.requester_id)
             dist = self._cause_dist(q)
