@@ -282,6 +282,24 @@ def test_companies(tmp_path: Path) -> None:
     assert errors[4].column == "employees" and "not a number" in errors[4].reason
 
 
+def test_a_company_of_two_share_classes_is_imported_once(tmp_path: Path) -> None:
+    """helper-72's walk (2026-12-06): the S&P 500 lists Alphabet (GOOG, GOOGL), Fox (FOXA,
+    FOX) and News Corp (NWSA, NWS) twice, and each was shown twice on one page."""
+    rows = COMPANIES + (
+        "EEE,Alpha Corp,Technology,Software,Austin,TX,United States,161000,"
+        "Alpha provides software and training to schools.\n"
+        # one name, another business: another company
+        "FFF,Alpha Corp,Industrials,Tools,Dublin,,Ireland,40,Alpha makes hand tools.\n"
+    )
+    batch = read("companies", _w(tmp_path, "c.csv", rows))
+    ids = {o.id for o in batch.organisations}
+    assert "ticker-AAA" in ids and "ticker-EEE" not in ids and "ticker-FFF" in ids
+    again = {e.row: e for e in batch.rejected}[5]
+    assert again.column == "symbol" and "another share class of 'ticker-AAA' (row 1)" in (
+        again.reason
+    )
+
+
 def test_store_is_idempotent_and_searchable(tmp_path: Path, engine: Engine) -> None:
     batch = read("360giving", _w(tmp_path, "grants.csv", GRANTS))
     first = store_batch(engine.store, batch).as_dict()
@@ -326,7 +344,13 @@ def test_shared_files(tmp_path: Path) -> None:
     assert len(programs.needs) == 2650 - 174 and len(taxes) == 174 and not programs.rejected
     assert len(programs.organisations) > 100
     companies = read("companies", SHARED / "sp500_companies.csv")
-    assert len(companies.organisations) == 503 and not companies.rejected
+    # Alphabet, Fox and News Corp are listed under two share classes each: imported once
+    assert len(companies.organisations) == 500
+    assert {e.reason.split("'")[1] for e in companies.rejected} == {
+        "ticker-GOOGL",
+        "ticker-FOXA",
+        "ticker-NWSA",
+    }
 
 
 def test_registry_ids_are_brought_into_the_id_grammar() -> None:

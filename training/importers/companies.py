@@ -75,6 +75,10 @@ def read_companies(
     batch = ImportBatch(source=p.name)
     columns: dict[str, str] | None = None
     seen: dict[str, int] = {}
+    # (name, summary) -> (row, id): one company listed under two share classes (Alphabet's
+    # GOOGL and GOOG, Fox's FOXA and FOX, News Corp's NWSA and NWS in the S&P 500) was shown
+    # twice on one page (helper-72's walk, 2026-12-06)
+    companies: dict[tuple[str, str], tuple[int, str]] = {}
     for row, values in iter_rows(
         p, batch, required=(), limit=limit, progress=progress, desc="companies"
     ):
@@ -82,16 +86,29 @@ def read_companies(
             columns = _columns(values)
         try:
             org = _company(values, columns)
+            col = columns.get("symbol", columns["name"])
             if org.id in seen:
-                col = columns.get("symbol", columns["name"])
                 first = seen[org.id]
                 raise RowRejected(col, f"duplicate company '{org.id}' (first at row {first})")
+            same = companies.get(_sameness(org))
+            if same is not None:
+                raise RowRejected(
+                    col,
+                    f"'{org.id}' is {org.name} again, another share class of '{same[1]}' (row "
+                    f"{same[0]}): imported once",
+                )
         except RowRejected as exc:
             reject(batch, row, exc)
             continue
         seen[org.id] = row
+        companies[_sameness(org)] = (row, org.id)
         batch.add_organisation(org, row, columns.get("city"))
     return batch
+
+
+def _sameness(org: Organisation) -> tuple[str, str]:
+    """What two rows of one company share whatever its ticker: its name and its summary."""
+    return " ".join(org.name.lower().split()), " ".join((org.description or "").lower().split())
 
 
 def _columns(values: dict[str, Any]) -> dict[str, str]:
