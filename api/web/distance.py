@@ -4,6 +4,7 @@ that say where a recommendation searched and why a distance was not used."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from matcher.domain import Need
@@ -99,11 +100,24 @@ def searched_area(need: Need) -> str | None:
     if not need.place:  # asked through the API by city or region: nothing is filtered on it
         return None
     if need.lat is None or not state:  # a whole state or country: searched anywhere in it
-        return f"Searched anywhere in {place}, and the bodies that work nationwide."
+        return f"Searched anywhere in {with_article(place)}, and the bodies that work nationwide."
     return (
         f"Searched anywhere in {state} (nearer {place} ranks higher), and the bodies that work "
         "nationwide."
     )
+
+
+_THE = re.compile(
+    r"^(?:United\s|Netherlands$|Philippines$|Bahamas$|Gambia$|Maldives$|Comoros$|Seychelles$)"
+    r"|(?:Republic|Islands|Emirates)$"
+)
+
+
+def with_article(name: str) -> str:
+    """A country's name as a sentence says it: "the United States", "the Netherlands"
+    ("Searched anywhere in United States": helper-72's walk, 2026-12-06); any other name as
+    it is."""
+    return f"the {name}" if _THE.search(name.strip()) else name
 
 
 def unused_distance(place: str, within: str) -> str:

@@ -333,3 +333,16 @@ def test_a_town_named_alone_is_searched_in_the_state_the_data_holds(
     # typed in Place, nothing is asked
     typed = _ask(client, text="Our club in Redmond needs drivers.", place="Redmond, OR")
     assert 'id="place-choices"' not in typed and 'id="place-read"' not in typed
+
+
+def test_a_country_that_takes_the_article_is_said_with_it() -> None:
+    """helper-72's walk (2026-12-06): "Searched anywhere in United States"."""
+    from api.web.distance import searched_area, with_article
+    from matcher.domain import Need
+
+    need = Need(text="Food for families", place="United States", country="US")
+    assert searched_area(need) == (
+        "Searched anywhere in the United States, and the bodies that work nationwide."
+    )
+    assert with_article("Netherlands") == "the Netherlands"
+    assert with_article("Oregon") == "Oregon" and with_article("Canada") == "Canada"
