@@ -42,6 +42,20 @@ def _alive(pid: int) -> bool:
     return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")
 
 
+def _stop_driver(driver: subprocess.Popen[str], server_pid: int) -> tuple[int, bool]:
+    """SIGTERM the benchmark: (its exit code, whether its server is alive 30 s later; a live
+    one is killed then, never left behind)."""
+    driver.send_signal(signal.SIGTERM)
+    code = driver.wait(timeout=60)
+    deadline = time.monotonic() + 30
+    while _alive(server_pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    alive = _alive(server_pid)
+    if alive:
+        os.kill(server_pid, signal.SIGKILL)
+    return code, alive
+
+
 def test_a_sigterm_stops_the_servers_a_benchmark_started(tmp_path: Path) -> None:
     (tmp_path / "tiny_app.py").write_text(TINY_APP)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -55,14 +69,7 @@ def test_a_sigterm_stops_the_servers_a_benchmark_started(tmp_path: Path) -> None
     assert driver.stdout is not None
     server_pid = int(driver.stdout.readline())
     assert _alive(server_pid)
-    driver.send_signal(signal.SIGTERM)
-    code = driver.wait(timeout=60)
-    deadline = time.monotonic() + 30
-    while _alive(server_pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    alive = _alive(server_pid)
-    if alive:  # never leave it behind, whatever the outcome
-        os.kill(server_pid, signal.SIGKILL)
+    code, alive = _stop_driver(driver, server_pid)
     assert not alive, "the server outlived the benchmark that started it"
     assert code == 128 + signal.SIGTERM  # ended through its finally blocks
 
@@ -103,6 +110,7 @@ def test_a_sigterm_while_the_server_starts_stops_it_too(tmp_path: Path) -> None:
         [sys.executable, "-c", textwrap.dedent(WAITING_DRIVER), str(tmp_path), str(ROOT)],
         cwd=ROOT,
         env=env,
+        text=True,
     )
     deadline = time.monotonic() + 60
     while not (kids := _children(driver.pid)) and time.monotonic() < deadline:
@@ -110,13 +118,6 @@ def test_a_sigterm_while_the_server_starts_stops_it_too(tmp_path: Path) -> None:
     assert kids, "the driver started no server"
     server_pid = kids[0]
     time.sleep(3)  # uvicorn is in its start-up (the lifespan's sleep) by now
-    driver.send_signal(signal.SIGTERM)
-    code = driver.wait(timeout=60)
-    deadline = time.monotonic() + 30
-    while _alive(server_pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    alive = _alive(server_pid)
-    if alive:
-        os.kill(server_pid, signal.SIGKILL)
+    code, alive = _stop_driver(driver, server_pid)
     assert not alive, "the server outlived the benchmark that was waiting for it"
     assert code == 128 + signal.SIGTERM
