@@ -140,11 +140,49 @@ def telling_clauses(text: str, parts: Sequence[str]) -> list[bool]:
       need does ("Parents ... wait a year for a spot, and some have had to quit their jobs. We
       want to open a child care center and need ..." asks no jobs);
     - or the group's own work (`describes_itself`: "We run a homeless shelter and need
-      volunteers" asked housing), while another clause may ask.
+      volunteers" asked housing), while another clause may ask;
+    - or what a class it wants would teach (`_taught`: "classes so older folks can learn to
+      use email, video calls with the doctor, and avoid online scams" asked health care).
     All False when no clause is left to ask: then any clause may be an ask."""
     told = _in_telling_sentences(text, parts)
-    both = [t or describes_itself(p) for t, p in zip(told, parts, strict=True)]
+    taught = _taught(text, parts)
+    both = [t or describes_itself(p) or k for t, p, k in zip(told, parts, taught, strict=True)]
     return told if all(both) else both
+
+
+# a clause saying what people would learn: the list after it is what is taught
+_LEARNING = re.compile(
+    r"\b(?:learn(?:s|ing)?\s+(?:how\s+)?to|(?:classes|lessons|workshops?|courses?|training)"
+    r"\s+(?:on|in|about)|teach(?:es|ing)?\s+(?:\S+\s+){0,3}?(?:how\s+to|to|about))\b",
+    re.IGNORECASE,
+)
+_LIST_ENDS = re.compile(
+    r"[.!?;:]\s|(?:\band\s+)?\b(?:plus|also|as well as|besides)\b", re.IGNORECASE
+)
+_NEW_SUBJECT = re.compile(r"^(?:and\s+|but\s+)?(?:we|our|they|their|us|i)\b", re.IGNORECASE)
+
+
+def _taught(text: str, parts: Sequence[str]) -> list[bool]:
+    """Per clause, whether it is an item of a list of what is to be learnt: it follows, in
+    the same sentence, a clause that says what people would learn ("... learn to use email"),
+    with no word of asking and no subject of its own between ("video calls with the doctor",
+    "and avoid online scams"; not "and need volunteers", not "we also need a van")."""
+    out = [False] * len(parts)
+    learning = False
+    at = 0
+    for i, part in enumerate(parts):
+        found = text.find(part, at)
+        if found < 0:
+            learning = False
+            continue
+        if learning and (_LIST_ENDS.search(text[at:found]) or _LIST_ENDS.match(part)):
+            learning = False  # a new sentence, or another list ("..., plus tools and a van")
+        at = found + len(part)
+        if learning and not _ASKING.search(part) and not _NEW_SUBJECT.search(part):
+            out[i] = True
+            continue
+        learning = bool(_LEARNING.search(part))
+    return out
 
 
 def _in_telling_sentences(text: str, parts: Sequence[str]) -> list[bool]:

@@ -232,3 +232,26 @@ def test_where_a_pick_up_is_made_is_no_ask() -> None:
     assert "food_supply" not in bend and "distribution" in bend, bend
     asked = capabilities.infer_required("We need food donations from grocery stores.")
     assert "food_supply" in asked, asked
+
+
+def test_what_a_class_would_teach_is_not_asked() -> None:
+    """Real data walk (2026-12-06): Española's library wants "evening classes so older folks
+    can learn to use email, video calls with the doctor, and avoid online scams", and health
+    care was asked from "video calls with the doctor": the Office of Career, Technical and
+    Adult Education then "covered health services". The items of what is to be learnt are
+    taught, not asked; a list after "plus" or a new subject asks again."""
+    from matcher.capabilities import infer_required
+
+    library = (
+        "The library wants to start evening classes so older folks can learn to use email, "
+        "video calls with the doctor, and avoid online scams. We have a room but no laptops."
+    )
+    parts = evidence.clauses(library)
+    told = dict(zip(parts, telling_clauses(library, parts), strict=True))
+    assert told["video calls with the doctor"] and told["avoid online scams"]
+    assert "healthcare" not in infer_required(library)
+    assert "technology" in infer_required(library)  # "no laptops" is still asked
+    trades = "Our youth need training in welding, plumbing and carpentry, plus tools and a van."
+    assert {"training", "equipment", "distribution"} <= set(infer_required(trades))
+    budgeting = "We run classes on budgeting, and need volunteers and funding."
+    assert {"volunteers", "funding"} <= set(infer_required(budgeting))
