@@ -334,6 +334,12 @@ CAPABILITIES: tuple[Capability, ...] = (
             "literacy",
         ),
         "education, skills training, tutoring, literacy and coaching",
+        # asked however far the clause is by meaning: "simple classes on telehealth" (T4) and
+        # "We have a room but no laptops and no teacher" asked no teaching
+        sure_in_asks=(
+            *("classes", "lessons", "teacher", "teachers", "tutor", "tutors"),
+            *("workshop", "workshops", "courses"),
+        ),
     ),
     Capability(
         "technology",

@@ -25,7 +25,7 @@ from matcher.capabilities import (
 from matcher.evidence import Encode
 from matcher.group_gives import given_by_group
 from matcher.quotes import MAX_QUOTE_WORDS, ask_quote, mention_quote, short_phrase
-from matcher.telling import asker_words, place_words
+from matcher.telling import asker_words, place_words, taught_words
 
 __all__ = ["MAX_QUOTE_WORDS", "CapabilityMeaning", "short_phrase"]
 
@@ -118,6 +118,9 @@ class CapabilityMeaning:
             for k, key in enumerate(self.keys_):  # "personal care products": no health care
                 if sims[j, k] >= ASK_THRESHOLD and ruled_out(key, part):
                     sims[j, k] = 0.0
+            head, taught = taught_words(part)  # "classes on telehealth": no health care
+            for key in capabilities_in(taught) - capabilities_in(head) - {"training"}:
+                sims[j, self.keys_.index(key)] = min(sims[j, self.keys_.index(key)], 0.0)
             asker, rest = asker_words(part)
             quoted[j] = rest or part
             if asker:  # "Our food bank needs volunteers": the group, not its ask

@@ -162,6 +162,16 @@ _LIST_ENDS = re.compile(
 _NEW_SUBJECT = re.compile(r"^(?:and\s+|but\s+)?(?:we|our|they|their|us|i)\b", re.IGNORECASE)
 
 
+def taught_words(part: str) -> tuple[str, str]:
+    """(the clause up to the words saying what people would learn, what they would learn):
+    ("simple classes on", "telehealth and safe online banking"); (part, "") when it says
+    none. What is taught is not asked: classes on telehealth ask teaching, not health care."""
+    found = _LEARNING.search(part)
+    if found is None:
+        return part, ""
+    return part[: found.end()], part[found.end() :]
+
+
 def _taught(text: str, parts: Sequence[str]) -> list[bool]:
     """Per clause, whether it is an item of a list of what is to be learnt: it follows, in
     the same sentence, a clause that says what people would learn ("... learn to use email"),

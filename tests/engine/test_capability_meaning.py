@@ -233,3 +233,18 @@ def test_a_focus_phrase_whose_words_mean_something_else_offers_nothing_by_meanin
     vecs = _encode([health.description])
     assert meaning.focus_offers(["Child Care Services"], vecs) == {}
     assert meaning.focus_offers(["Home Health Care"], vecs) == {"healthcare": "Home Health Care"}
+
+
+def test_what_a_class_is_on_is_not_asked_however_close_by_meaning() -> None:
+    """T4's Devils Lake need wants "simple classes on telehealth and safe online banking": the
+    clause is close to health care by meaning and names it ("telehealth"), but it asks
+    teaching; what the classes are on is taught (`telling.taught_words`)."""
+    meaning = CapabilityMeaning(_encode)
+    health = meaning.keys_.index("healthcare")
+    clause = np.zeros((1, DIM), np.float32)
+    clause[0, health] = ASK_THRESHOLD + 0.1
+    asked = meaning.asks(["simple classes on telehealth"], clause)
+    assert "healthcare" not in asked and "training" in asked
+    # named before the words of learning, it is asked
+    clinic = meaning.asks(["a telehealth clinic and classes on nutrition"], clause)
+    assert "healthcare" in clinic

@@ -255,3 +255,20 @@ def test_what_a_class_would_teach_is_not_asked() -> None:
     assert {"training", "equipment", "distribution"} <= set(infer_required(trades))
     budgeting = "We run classes on budgeting, and need volunteers and funding."
     assert {"volunteers", "funding"} <= set(infer_required(budgeting))
+
+
+def test_what_classes_are_on_is_taught_not_asked() -> None:
+    """T4's Devils Lake need asks "simple classes on telehealth and safe online banking":
+    teaching, not health care or banking; "no teacher" asks teaching too."""
+    from matcher.capabilities import surely_asked
+    from matcher.telling import taught_words
+
+    assert taught_words("simple classes on telehealth and safe online banking") == (
+        "simple classes on",
+        " telehealth and safe online banking",
+    )
+    assert taught_words("we need volunteers and a van") == ("we need volunteers and a van", "")
+    assert "training" in surely_asked("simple classes on telehealth")
+    assert "training" in surely_asked("no laptops and no teacher")
+    assert "training" in surely_asked("Parents want workshops on nutrition")
+    assert surely_asked("of course we need help") == set()
