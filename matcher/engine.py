@@ -21,7 +21,7 @@ from matcher.artifacts import (
     prune_generations,
     save_artifact,
 )
-from matcher.asker_names import asker_names, same_organisation
+from matcher.asker_names import asker_names, askers_among, search_words
 from matcher.build_progress import stage_printer, to_embed
 from matcher.capabilities import without_yielded
 from matcher.catalog import Catalog, Profile
@@ -968,10 +968,14 @@ class Engine:
         and a member of the coalition (real data walk, 2026-12-06)."""
         askers: dict[str, str] = {}
         for named in asker_names(need.text):
-            stored, _ = self.store.list_organisations(name=named, limit=20, published_only=True)
-            same = [s.record for s in stored if same_organisation(s.record.name, named)]
-            if len(same) == 1 and same[0].id != need.requester_id:
-                askers[same[0].id] = same[0].name
+            found, _ = self.store.list_organisations(
+                name=search_words(named), limit=50, published_only=True
+            )
+            orgs = [s.record for s in found]
+            same, arms = askers_among(named, [o.name for o in orgs])
+            for i in [*same, *arms]:  # the organisation, then its foundation or fund
+                if orgs[i].id != need.requester_id:
+                    askers[orgs[i].id] = orgs[i].name
         if not askers:
             return f, askers
         return f.model_copy(update={"exclude_ids": [*f.exclude_ids, *askers]}), askers

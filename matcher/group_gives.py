@@ -11,15 +11,30 @@ from __future__ import annotations
 
 import re
 
-# the group speaking: "we", "I", "our company", "our employees"
-_WE = r"(?:we|i|our\s+(?:company|firm|business|bank|foundation|team|employees|staff|people))"
+# the group speaking: "we", "I", "our company", "our employees", and its name beside it ("We
+# at Intel want to fund", "Our company, Kroger, wants to donate": helper-73's walk)
+_WE = (
+    r"(?:we|i|our\s+(?:company|firm|business|bank|foundation|team|employees|staff|people))"
+    r"(?:\s+at\s+(?:the\s+)?\w[\w&.'’-]*(?:\s+\w[\w&.'’-]*){0,3}?|\s*,\s*[^,]{1,60},)?"
+)
+# or the clause opens with the giving (its subject cut off at a comma: "Our company, Kroger,
+# wants to donate ..."), or with a name of a few words ("Kroger wants to donate ...")
+_NOT_A_SPEAKER = r"(?!(?:need|needs|needed|who|that|which|to|for|with|someone|anyone|partners?)\b)"
+_SPEAKER = rf"(?:\b{_WE}|^\s*(?:{_NOT_A_SPEAKER}[\w&.'’-]+\s+){{0,3}}?)"
 _WILL = (
     r"(?:'d\s+like|would\s+like|want|wants|plan|plans|hope|hopes|intend|intends|aim"
     r"|are\s+ready)"
 )
 _GIVES_MONEY = re.compile(
-    rf"\b{_WE}\s+(?:(?:{_WILL})\s+to|will|can|could)\s+(?:also\s+)?"
+    rf"{_SPEAKER}\s*(?:(?:{_WILL})\s+to|will|can|could)\s+(?:also\s+)?"
     r"(?:fund|sponsor|donate|underwrite|grant|give\s+(?:money|funds|grants?))\b",
+    re.IGNORECASE,
+)
+# goods the group will give ("wants to donate surplus food to pantries"), up to what it asks
+_GIVES_GOODS = re.compile(
+    rf"{_SPEAKER}\s*(?:(?:{_WILL})\s+to|will|can|could)\s+(?:also\s+)?"
+    r"(?:donate|give|provide|supply)\s+(?!to\b)(?P<what>.+?)"  # "donate to X": money
+    r"(?=[.;:!?]|,|\b(?:and|but|so)\s+(?:we\s+|i\s+)?(?:need|want|are|seek|require|ask)|$)",
     re.IGNORECASE,
 )
 _GIVES_TIME = re.compile(
@@ -33,10 +48,15 @@ _GIVES_TIME = re.compile(
 def given_by_group(text: str) -> set[str]:
     """The capabilities `text` (a clause of a need) says the group itself gives: funding ("We
     want to fund STEM", "we will sponsor"), volunteers ("our engineers can volunteer",
-    "employee volunteer days")."""
+    "employee volunteer days"), goods it will donate or provide ("wants to donate surplus
+    food": food, up to what it asks: "we want to provide meals but need a kitchen")."""
+    from matcher.capabilities import capabilities_in  # it reads this module's
+
     out = set()
     if _GIVES_MONEY.search(text):
         out.add("funding")
     if _GIVES_TIME.search(text):
         out.add("volunteers")
+    for m in _GIVES_GOODS.finditer(text):
+        out |= capabilities_in(m.group("what"))
     return out

@@ -27,6 +27,13 @@ from tests.engine.test_capability_meaning import DIM, _encode
         ("we need someone to fund our van", set()),
         ("Our food bank needs volunteers", set()),
         ("Volunteers want to help but we lack a coordinator", set()),
+        # helper-73's walk (2026-12-06): the company named beside "we", goods it donates
+        ("We at Intel want to fund STEM and robotics programmes", {"funding"}),
+        ("wants to donate surplus food to pantries", {"funding", "food_supply"}),
+        ("Kroger wants to donate surplus food", {"funding", "food_supply"}),
+        ("We want to provide hot meals but need a kitchen", {"food_supply"}),
+        ("need volunteers who will provide rides", set()),
+        ("We need grocers willing to donate fresh food", set()),
     ],
 )
 def test_what_the_group_says_it_gives(text: str, given: set[str]) -> None:
