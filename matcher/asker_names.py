@@ -100,20 +100,12 @@ def askers_among(named: str, stored: list[str]) -> tuple[list[int], list[int]]:
     if not core:
         return [], []
     arm_ends = tuple(f" {arm}" for arm in _GIVING_ARMS)
-    same = [i for i, n in enumerate(stored) if _core(n) == core]
+    same = [i for i, n in enumerate(stored) if same_organisation(n, named)]
     if not same:
-        same = [
-            i
-            for i, n in enumerate(stored)
-            if _core(n).startswith(core + " ") and not _core(n).endswith(arm_ends)
-        ]
-    if not same:  # only its foundation is held ("PNM": PNM Resources Foundation Inc)
-        arms = [
-            i
-            for i, n in enumerate(stored)
-            if _core(n).startswith(core + " ") and _core(n).endswith(arm_ends)
-        ]
-        return [], arms if len(arms) == 1 else []
+        longer = [i for i, n in enumerate(stored) if _core(n).startswith(core + " ")]
+        same = [i for i in longer if not _core(stored[i]).endswith(arm_ends)]
+        if not same:  # only its foundation is held ("PNM": PNM Resources Foundation Inc)
+            return [], longer if len(longer) == 1 else []
     if len(same) != 1:
         return [], []
     names = [named, stored[same[0]]]

@@ -3,6 +3,7 @@ reopen a recommendation by its permalink (`/r/{id}`), mark partners; errors as p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -26,7 +27,6 @@ from api.schemas import Outcome, RecommendationRequest
 from api.state import AppState
 from api.views import organisation_view
 from api.web.distance import (
-    place_choices,
     place_in_text,
     read_within,
     searched_area,
@@ -224,26 +224,29 @@ async def submit(
     # (a long value is refused by `requester_of` in the form's words, not by a bare 422)
     as_org: Annotated[str | None, Form(max_length=1000)] = None,
 ) -> Response:
-    # a town named alone is read in the states the data holds local groups in (an NM+OR
-    # catalog's "Espanola" is New Mexico's, not Washington's; companies are held where their
-    # head office is, so they say nothing of it)
-    holds = (
-        None if loaded is None else (lambda region: loaded.holds_in_region(LOCAL_SECTORS, region))
-    )
-    form = {
+    form: dict[str, Any] = {
         "text": text,
         "place": place,
         "within": within.strip(),
         "capabilities": capabilities,
         "sectors": sectors or [],
-        # the place the text names, searched when Place was left empty (said on the page)
-        "place_read": None if place.strip() else place_in_text(text, holds),
-        # a town it names of several states: the page asks which
-        "place_choices": [] if place.strip() else place_choices(text, holds),
+        # the place the text names, searched when Place was left empty (said on the page),
+        # and a town it names of several states, which the page asks about
+        "place_read": None,
+        "place_choices": [],
     }
+
+    def read_place(holds: Callable[[str], bool] | None) -> None:
+        from matcher.places.towns import town_choices
+
+        if not place.strip():
+            form["place_read"] = place_in_text(text, holds)
+            form["place_choices"] = [] if form["place_read"] else town_choices(text, holds)
+
     groups = await memberships_of(state.claims, person)
     mine = _groups_context(groups, as_org)
     if loaded is None or state.records is None:
+        read_place(None)
         # still starting: the form as typed, and a notice that the search did not run yet
         # (the error page's link back emptied it; a fresh server takes 10-45 s)
         ctx = context(request, form=form, starting=True, not_run=True, **mine)
@@ -252,6 +255,11 @@ async def submit(
     engine, records = loaded, state.records
 
     def work() -> tuple[Recommendation, str]:
+        # a town named alone is read in the states the data holds local groups in (an NM+OR
+        # catalog's "Espanola" is New Mexico's, not Washington's; companies are held where
+        # their head office is, so they say nothing of it); here, off the event loop, as it
+        # reads the catalog
+        read_place(lambda region: engine.holds_in_region(LOCAL_SECTORS, region))
         need = need_from_form(form)
         # signed out since the form was drawn: a search for no group, not an error about a
         # choice the page no longer shows

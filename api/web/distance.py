@@ -170,11 +170,3 @@ def place_in_text(text: str, holds: Callable[[str], bool] | None = None) -> str 
     except PlaceError:
         return None
     return named[0] if len(regions) == 1 and None not in regions else None
-
-
-def place_choices(text: str, holds: Callable[[str], bool] | None = None) -> list[str]:
-    """When no place is read from `text` (`place_in_text`) but it names a town of several
-    states ("In Medford"): the places it could be, for the page to ask which."""
-    from matcher.places.towns import town_choices
-
-    return [] if place_in_text(text, holds) else town_choices(text, holds)

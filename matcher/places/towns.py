@@ -136,10 +136,13 @@ def _candidates(text: str, holds: Callable[[str], bool] | None) -> list[tuple[st
     if len(states) == 1:
         return [(s, e) for s, e in found if e.region in states]
     if holds is not None:
-        held = [(s, e) for s, e in found if e.region and holds(e.region)]
+        states_held = {r for r in {e.region for _, e in found} if r and holds(r)}  # once each
+        held = [(s, e) for s, e in found if e.region in states_held]
         if held:
             floor = max(FAMOUS_ZIPS, FAMOUS_RATIO * max(max(e.weight for _, e in held), 1))
-            found = held + [(s, e) for s, e in found if (s, e) not in held and e.weight >= floor]
+            found = held + [
+                (s, e) for s, e in found if e.region not in states_held and e.weight >= floor
+            ]
     return _dominant(found)
 
 
