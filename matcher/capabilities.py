@@ -402,7 +402,12 @@ CAPABILITIES: tuple[Capability, ...] = (
         # who is helped, not care: "Older residents need help paying heating bills" asked
         # health services by the home care sense (real data walk); care named ("home care",
         # "caregivers") still asks it
-        mistaken_for=("older resident", "older adult", "older people", "elderly", "senior"),
+        # a home repaired is no care at home: "I want to find a home repair volunteer program"
+        # asked health services by the home care sense (real data walk, 2026-12-06)
+        mistaken_for=(
+            *("older resident", "older adult", "older people", "elderly", "senior"),
+            *("home repair", "house repair", "roof repair", "home modification"),
+        ),
         not_preceded_by=(
             "child",
             "childcare",
@@ -446,10 +451,16 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         "housing",
         "housing and shelter",
-        ("housing", "shelter", "homes", "accommodat", "tenanc", "rent"),
+        (
+            *("housing", "shelter", "homes", "accommodat", "tenanc", "rent"),
+            # repairing homes keeps people housed: "a home repair volunteer program" asked
+            # none (real data walk, 2026-12-06), and Habitat's repair programme offered none
+            *("home repair", "home-repair", "house repair", "roof repair", "home modification"),
+        ),
         "housing and shelter: homes, apartments, beds, rent and tenancy",
-        # beds asked are a place to sleep; not flower or hospital beds
-        sure_in_asks=("bed",),
+        # beds asked are a place to sleep; not flower or hospital beds; repairs asked keep a
+        # home ("volunteers for home repairs" was near volunteering alone by meaning)
+        sure_in_asks=("bed", "home repair", "house repair", "roof repair", "home modification"),
         # "emergency rent money" asks money for the rent, not a home: apartment companies
         # "covered housing" for it (helper's walk, 2026-12-06)
         yields_to=(("rent money", "funding"), ("rent funds", "funding")),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from matcher.capabilities import capabilities_in
 from matcher.domain import Filters, Need
 from matcher.engine import Engine
 
@@ -519,3 +520,22 @@ def test_buying_from_diverse_suppliers_asks_no_logistics(sample_engine: Engine) 
     assert "distribution" not in asked and "goods" not in asked, asked
     chain = "We need help with our supply chain and deliveries to rural stores"
     assert "distribution" in sample_engine.read_need(Need(text=chain)).required
+
+
+def test_home_repair_asks_housing_not_health_care(sample_engine: Engine) -> None:
+    """Real data walk (2026-12-06): "I want to find a home repair volunteer program" asked
+    health services (by the home care sense) and no housing; repairing a home is neither."""
+
+    def asks(text: str) -> dict[str, str]:
+        return sample_engine.read_need(Need(text=text)).required
+
+    for text in (
+        "I want to find a home repair volunteer program",
+        "We need volunteers for home repairs",
+        "Low-income seniors in our neighborhood need home repairs: roofs, ramps and heating",
+    ):
+        assert "healthcare" not in asks(text), (text, asks(text))
+    assert "housing" in asks("We need volunteers for home repairs")
+    assert "housing" in capabilities_in("Habitat's home repair program fixes roofs")
+    # care at home is still care
+    assert "healthcare" in asks("Seniors need caregivers at home")
