@@ -755,6 +755,11 @@ class RecommendationPublic(BaseModel):
         description="organisations left out because the need's text names them as the one "
         "asking ('We at Nike want to support ...': NIKE, Inc.), as a requester is",
     )
+    asker_peers: list[str] = Field(
+        default_factory=list,
+        description="the other businesses of an asking company's own line of business, left "
+        "out with it (Deckers Outdoor Corporation for NIKE, Inc.: same focus areas)",
+    )
 
 
 class MatchList(BaseModel):

@@ -97,6 +97,7 @@ def recommendation_view(
         unread_help=list(rec.unread_help),
         withheld=list(rec.withheld),
         named_askers=list(rec.named_askers),
+        asker_peers=list(rec.asker_peers),
     )
 
 

@@ -31,6 +31,13 @@ from matcher import names
 # a name: a capitalised word, then up to four more ("&", "and", "of" and "the" between them)
 _NAME = r"([A-Z][\w&.'’-]*(?:\s+(?:&|and|of|the|[A-Z][\w&.'’-]*)){0,4})"
 _THE = r"(?i:the\s+)?"
+_LEADS = r"(?i:run|lead|manage|head|coordinate|direct|oversee|handle)"
+# what a company's giving lead is in charge of
+_GIVING_ROLE = (
+    r"(?i:giving|impact|relations|affairs|engagement|investments?|philanthropy|philanthropies"
+    r"|grants|grantmaking|CSR|outreach|partnerships|sustainability|responsibility"
+    r"|volunteering|citizenship)"
+)
 _FIRST_PERSON = (
     r"\b(?i:we|us)\s+(?i:here\s+)?(?i:at)\s+" + _THE + _NAME,
     r"\b(?i:I|we)\s+(?i:run|lead|manage|head|coordinate|direct|oversee)\s+(?i:the\s+)?"
@@ -44,10 +51,37 @@ _FIRST_PERSON = (
     # "As Nike's community impact manager", "As Intel's CSR lead"
     r"\b(?i:as)\s+" + _THE + _NAME + r"['’]s\s+(?:\S+\s+){0,3}?(?i:manager|lead|director|head"
     r"|coordinator|officer|team|representative)\b",
-    # a need opening with the organisation's name and what it wants ("Nike wants to fund ...")
-    r"^\s*" + _THE + _NAME + r"\s+(?i:wants|would\s+like|is\s+looking|seeks|hopes|plans|intends)\b",
+    # a giving role at or for it ("I lead community giving at Wells Fargo", "I run community
+    # impact for Nike", "I manage PNM Resources Foundation grants": helper-74's walk)
+    r"\b(?i:I|we)\s+"
+    + _LEADS
+    + r"\s+(?:[\w-]+\s+){0,2}?"
+    + _GIVING_ROLE
+    + r"\s+(?:(?i:team|programs?|efforts?)\s+)?(?i:at|for)\s+"
+    + _THE
+    + _NAME,
+    r"\b(?i:I|we)\s+" + _LEADS + r"\s+(?i:the\s+)?" + _NAME + r"\s+" + _GIVING_ROLE + r"\b",
+    # "We are the Starbucks community team", "We're the Intel Foundation"
+    r"\b(?i:we\s+are|we['’]re)\s+the\s+"
+    + _NAME
+    + r"(?=\s+(?:[\w-]+\s+){0,2}?(?i:team|staff|office|department)\b|\s*[.,;]|\s+(?i:and)\b)",
+    # a need opening with the company's team or its employees ("Microsoft's philanthropy team
+    # wants ...", "Bank of America employee volunteers want ...")
+    r"^\s*" + _THE + _NAME + r"['’]s\s+(?:[\w-]+\s+){0,2}?(?i:team|staff|office|department)\b",
+    r"^\s*" + _THE + _NAME + r"\s+(?i:employees?|staff|associates)(?:\s+(?i:volunteers?))?\b",
+    # a need opening with the organisation's name and what it wants ("Nike wants to fund ...",
+    # "PNM Resources foundation wants ...": its giving arm, however written)
+    r"^\s*"
+    + _THE
+    + r"("
+    + _NAME[1:-1]
+    + r"(?:\s+(?i:foundation|fund))?)"
+    + r"\s+(?i:wants|would\s+like|is\s+looking|seeks|hopes|plans|intends)\b",
 )
 _PATTERNS = tuple(re.compile(p) for p in _FIRST_PERSON)
+# a role at the organisation is who asks too: "As Lowe's community relations manager I want
+# ..." drew networking associations by "community relations"
+_ROLE = _PATTERNS[_FIRST_PERSON.index(next(p for p in _FIRST_PERSON if p.startswith(r"\b(?i:as)")))]
 # a company's legal form and such words, beside the words that name it
 _FORMS = frozenset(
     ["inc", "incorporated", "llc", "ltd", "limited", "co", "corp", "corporation", "company"]
@@ -57,21 +91,75 @@ _FORMS = frozenset(
 # Foundation" for PNM Resources, Inc.: helper-73's walk)
 _GIVING_ARMS = ("foundation", "charitable foundation", "fund", "giving")
 _SENTENCE_END = re.compile(r"(?<=\S)[.!?](?=\s+[A-Z]|\s*$)")
+_EMPTY_COMMA = re.compile(r",\s*,")
+_SPACE_BEFORE_STOP = re.compile(r"\s+([.,;:!?])")
+_POSSESSIVE = re.compile(r"['’]s\b")
 _TRAILING = re.compile(r"(?:['’]s|[.,;:]|\s+(?:&|and|of|the))+$")
+
+
+def _named(text: str) -> list[tuple[str, int, int]]:
+    """(name, start, end) of each name `text` gives its writer's own organisation, in text
+    order; start-end covers the name as written, with its possessive ("Lowe's")."""
+    found: list[tuple[str, int, int]] = []
+    for pattern in _PATTERNS:
+        for m in pattern.finditer(text):
+            raw = m.group(1)
+            # up to the sentence's end: "I work for Nike. We want ..." named "Nike. We"
+            name = _SENTENCE_END.split(raw.strip(), maxsplit=1)[0]
+            name = _TRAILING.sub("", name.strip())
+            if name and _core(name):
+                start = m.start(1) + raw.index(name)
+                end = start + len(name)
+                possessive = _POSSESSIVE.match(text, end)
+                if pattern is _ROLE:
+                    start, end = m.start(), m.end()
+                elif possessive:
+                    end = possessive.end()
+                found.append((name, start, end))
+    return sorted(found, key=lambda f: f[1])
 
 
 def asker_names(text: str) -> list[str]:
     """The names `text` gives its writer's own organisation (see the module), in text order,
     each once."""
     found: dict[str, str] = {}
-    for pattern in _PATTERNS:
-        for m in pattern.finditer(text):
-            # up to the sentence's end: "I work for Nike. We want ..." named "Nike. We"
-            name = _SENTENCE_END.split(m.group(1).strip(), maxsplit=1)[0]
-            name = _TRAILING.sub("", name.strip())
-            if name and _core(name):
-                found.setdefault(_core(name), name)
+    for name, _, _ in _named(text):
+        found.setdefault(_core(name), name)
     return list(found.values())
+
+
+def without_asker_names(text: str) -> str:
+    """`text` without the names it gives its writer's own organisation: who asks is not what
+    is asked ("I work for Nike. We want to support youth sports ..." drew sportswear makers
+    by its meaning, and "As Lowe's community relations manager ..." a home improvement
+    retailer)."""
+    spans = [(start, end) for _, start, end in _named(text)]
+    if not spans:
+        return text
+    parts, at = [], 0
+    for start, end in spans:
+        if start >= at:
+            parts.append(text[at:start])
+            at = end
+    parts.append(text[at:])
+    return tidy_after_cuts(" ".join(" ".join(parts).split()))
+
+
+def tidy_after_cuts(text: str) -> str:
+    """`text` after words were taken out: no space before a stop or comma, no empty commas
+    ("Our company, , wants": "Our company, wants")."""
+    return _SPACE_BEFORE_STOP.sub(r"\1", _EMPTY_COMMA.sub(",", text)).strip(" ,")
+
+
+def parent_name(named: str) -> str | None:
+    """The organisation whose giving arm `named` is ("PNM Resources foundation": "PNM
+    Resources"), or None: a foundation asking is offered neither itself nor its company."""
+    words = named.split()
+    for arm in sorted(_GIVING_ARMS, key=len, reverse=True):
+        size = len(arm.split())
+        if len(words) > size and " ".join(words[-size:]).lower() == arm:
+            return " ".join(words[:-size])
+    return None
 
 
 def search_words(named: str) -> str:

@@ -531,6 +531,9 @@ class Recommendation(BaseModel):
     # the organisations left out because the need names them as the one asking ("We at Nike
     # want ...": NIKE, Inc.; matcher.asker_names)
     named_askers: list[str] = Field(default_factory=list)
+    # the other businesses of an asking company's own line of business, left out with it
+    # (Deckers Outdoor Corporation for NIKE, Inc.)
+    asker_peers: list[str] = Field(default_factory=list)
 
 
 class NeedMatch(BaseModel):

@@ -21,7 +21,7 @@ from matcher.artifacts import (
     prune_generations,
     save_artifact,
 )
-from matcher.asker_names import asker_names, askers_among, search_words
+from matcher.asker_names import asker_names, askers_among, parent_name, search_words
 from matcher.build_progress import stage_printer, to_embed
 from matcher.capabilities import without_yielded
 from matcher.catalog import Catalog, Profile
@@ -960,25 +960,63 @@ class Engine:
             f.exclude_ids = [*f.exclude_ids, need.requester_id]
         return f
 
-    def _without_askers(self, need: Need, f: Filters) -> tuple[Filters, dict[str, str]]:
+    def _without_askers(
+        self, need: Need, f: Filters
+    ) -> tuple[Filters, dict[str, str], dict[str, str]]:
         """`f` leaving out, as it leaves out the requester, each organisation the need's text
         names as the one asking ("We at Nike want to support youth sports": NIKE, Inc.;
         `matcher.asker_names`) when exactly one stored organisation bears that name; and
-        those organisations (id -> name). A giving lead's own company was the first business
-        and a member of the coalition (real data walk, 2026-12-06)."""
+        those organisations (id -> name), and the other businesses of an asking company's
+        own line of business (`_peers_of`). A giving lead's own company was the first
+        business and a member of the coalition (real data walk, 2026-12-06)."""
         askers: dict[str, str] = {}
-        for named in asker_names(need.text):
-            found, _ = self.store.list_organisations(
-                name=search_words(named), limit=50, published_only=True
-            )
-            orgs = [s.record for s in found]
-            same, arms = askers_among(named, [o.name for o in orgs])
-            for i in [*same, *arms]:  # the organisation, then its foundation or fund
-                if orgs[i].id != need.requester_id:
-                    askers[orgs[i].id] = orgs[i].name
+        for written in asker_names(need.text):
+            # a foundation asking is offered neither itself nor its company
+            for named in filter(None, (written, parent_name(written))):
+                found, _ = self.store.list_organisations(
+                    name=search_words(named), limit=50, published_only=True
+                )
+                orgs = [s.record for s in found]
+                same, arms = askers_among(named, [o.name for o in orgs])
+                for i in [*same, *arms]:  # the organisation, then its foundation or fund
+                    if orgs[i].id != need.requester_id:
+                        askers[orgs[i].id] = orgs[i].name
         if not askers:
-            return f, askers
-        return f.model_copy(update={"exclude_ids": [*f.exclude_ids, *askers]}), askers
+            return f, askers, {}
+        peers = self._peers_of(askers, need.requester_id)
+        left_out = [*f.exclude_ids, *askers, *peers]
+        return f.model_copy(update={"exclude_ids": left_out}), askers, peers
+
+    def _peers_of(self, askers: Mapping[str, str], requester_id: str | None) -> dict[str, str]:
+        """The other businesses of an asking company's own line of business, id -> name: a
+        giving lead at Nike was offered Deckers, and one at Lowe's The Home Depot, as
+        partners (helper's walk, 2026-12-06). Its line of business is its focus areas that
+        only businesses hold (a company list's sector and industry, "Footwear &
+        Accessories"); a focus a nonprofit or a public body holds too is a cause ("food
+        insecurity"), and companies sharing it are the partners a giving lead may join. A
+        nonprofit's peers stay: another food bank is a partner."""
+        business = self.catalog.sector_mask((SECTORS.index(Sector.business.value),))
+        peers: dict[str, str] = {}
+        with self._lock.read():
+            for org_id in askers:
+                profile = self._profile_of(org_id)
+                if profile is None or profile.org.sector != Sector.business:
+                    continue
+                trades = [
+                    p
+                    for p in profile.org.focus_areas
+                    if p.strip() and not (self.catalog.with_focus([p]) & ~business).any()
+                ]
+                if not trades:
+                    continue
+                rows = business.copy()
+                for phrase in trades:
+                    rows &= self.catalog.with_focus([phrase])
+                for pos in np.flatnonzero(rows).tolist():
+                    peer = self.catalog.profile(pos).org
+                    if peer.id not in askers and peer.id != requester_id:
+                        peers[peer.id] = peer.name
+        return peers
 
     def _cause_dist(self, q: np.ndarray) -> np.ndarray | None:
         if self.cause_space is None:
@@ -1445,7 +1483,7 @@ class Engine:
         if requester_id and not need.requester_id:
             need = need.model_copy(update={"requester_id": requester_id})
         f, topic, q, clause_vecs, required, floor = self._read_need(need, filters, query_vector)
-        f, askers = self._without_askers(need, f)
+        f, askers, peers = self._without_askers(need, f)
         with self._lock.read():
             version, generation = self.model_version, self.index_generation
             requester = self._profile_of(need.requester_id)
@@ -1609,6 +1647,7 @@ class Engine:
             unread_help=unread_help(need),
             withheld=withheld,
             named_askers=list(askers.values()),
+            asker_peers=list(dict.fromkeys(peers.values())),  # a name held twice said once
             required_capabilities=list(required),
             results=results,
             by_sector=by_sector,
@@ -1635,7 +1674,7 @@ class Engine:
         f, topic, q, clause_vecs, required, floor = self._read_need(
             need, filters, query_vector, reading
         )
-        f, _ = self._without_askers(need, f)
+        f, _, _ = self._without_askers(need, f)
         with self._lock.read():
             requester = self._profile_of(need.requester_id)
             dist = self._cause_dist(q)

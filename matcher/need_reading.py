@@ -10,7 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from matcher import capabilities, glossary, places
+from matcher.asker_names import without_asker_names
 from matcher.domain import Need
+from matcher.sought_words import without_sought_words
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -41,8 +43,11 @@ def split_sentences(text: str) -> list[str]:
 
 def topic_text(need: Need) -> str:
     """The need's text without the words that name places (its own place, places of its state,
-    "Dover, DE"): what lexical matching reads, so a place is location, never topic."""
-    return places.topic_text(need.text, places.place_of(need))
+    "Dover, DE"), its writer's own organisation ("I work for Nike": `matcher.asker_names`) or
+    the partners it seeks ("find nonprofits": `matcher.sought_words`): what is embedded and
+    matched by words, so a place is location, and who asks or is sought no topic."""
+    text = places.topic_text(need.text, places.place_of(need))
+    return without_sought_words(without_asker_names(text))
 
 
 def query_text(need: Need) -> str:

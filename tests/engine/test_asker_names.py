@@ -36,6 +36,18 @@ SPORTS = "youth sports programmes with equipment and employee volunteers"
         ("My company is Nike and we want", ["Nike"]),
         ("As Nike's community impact manager, I want", ["Nike"]),
         ("Nike wants to fund youth sports", ["Nike"]),
+        # its giving arm opening a need, however written
+        ("PNM Resources foundation wants to fund", ["PNM Resources foundation"]),
+        # helper-74's walk: a giving role at or for it, its team, its employees
+        ("I lead community giving at Wells Fargo in Albuquerque", ["Wells Fargo"]),
+        ("I run community impact for Nike in Beaverton", ["Nike"]),
+        ("I manage PNM Resources Foundation grants", ["PNM Resources Foundation"]),
+        ("We are the Starbucks community team in Eugene", ["Starbucks"]),
+        ("Microsoft's philanthropy team wants broadband", ["Microsoft"]),
+        ("Bank of America employee volunteers want to teach", ["Bank of America"]),
+        ("I run a food pantry for Navajo families", []),  # whom it serves
+        ("We are the parents of kids at Lincoln Elementary", []),
+        ("Our league needs Nike employees as coaches", []),
         ("We need volunteers at the clinic", []),  # no name
         ("Nike sponsors our league; we need coaches", []),  # not the one asking
     ],
@@ -67,7 +79,7 @@ def test_a_stored_name_is_the_one_named_whatever_its_legal_form() -> None:
     assert not same_organisation("Nike Lake Cleanup", "Nike")
 
 
-def _org(i: str, name: str, sector: str) -> Organisation:
+def _org(i: str, name: str, sector: str, focus: tuple[str, ...] = ()) -> Organisation:
     return Organisation(
         id=i,
         name=name,
@@ -75,7 +87,11 @@ def _org(i: str, name: str, sector: str) -> Organisation:
         description=f"{name}: {SPORTS}.",
         country="US",
         service_level="national",
+        focus_areas=list(focus),
     )
+
+
+FOOTWEAR = ("Consumer Cyclical", "Footwear & Accessories")
 
 
 @pytest.fixture()
@@ -84,9 +100,18 @@ def engine(tmp_path: Path, hashing_embedder: object) -> Iterator[Engine]:
     eng = Engine.open(settings, embedder=hashing_embedder, load=False)  # type: ignore[arg-type]
     eng.store.upsert_organisations(
         [
-            _org("ticker-NKE", "NIKE, Inc.", "business"),
+            _org("ticker-NKE", "NIKE, Inc.", "business", FOOTWEAR),
             _org("nike-fdn", "Nike Foundation", "nonprofit"),
-            _org("ticker-LULU", "Lululemon Athletica Inc.", "business"),
+            _org("ticker-LULU", "Lululemon Athletica Inc.", "business", ("Consumer Cyclical",)),
+            _org("ticker-DECK", "Deckers Outdoor Corporation", "business", FOOTWEAR),
+            # held twice (two share classes imported before the importer took one): said once
+            _org("ticker-DECK2", "Deckers Outdoor Corporation", "business", FOOTWEAR),
+            _org("ticker-PNM", "PNM Resources, Inc.", "business", ("Utilities",)),
+            _org("pnm-fdn", "PNM Resources Foundation Inc", "nonprofit"),
+            # companies sharing a cause a nonprofit holds too are no competitors
+            _org("ticker-GRO", "Green Grocers Inc.", "business", ("food insecurity",)),
+            _org("ticker-FRM", "Fresh Farms Inc.", "business", ("food insecurity",)),
+            _org("pantry", "Eastside Pantry", "nonprofit", ("food insecurity",)),
             _org("league", "Portland Youth Sports League", "nonprofit"),
             _org("parks", "Parks and Recreation Office", "government"),
         ]
@@ -114,3 +139,57 @@ def test_the_company_asking_is_not_its_own_partner(engine: Engine) -> None:
     # named otherwise, it is a partner like any other
     other = engine.recommend(Need(text=f"Our league needs {SPORTS}, as Nike gives."), limit=10)
     assert {"ticker-NKE", "nike-fdn"} <= _shown(other) and other.named_askers == []
+
+
+def test_the_other_companies_of_the_asking_company_s_trade_are_left_out(engine: Engine) -> None:
+    """helper-73's walk (2026-12-06): a giving lead at Nike was offered Deckers (footwear,
+    as Nike) in the coalition, one at Lowe's The Home Depot. The businesses of the asking
+    company's own line of business (its focus areas only businesses hold) are left out
+    with it, and said; a company sharing only its broad sector (Lululemon), or a cause a
+    nonprofit holds too, stays."""
+    rec = engine.recommend(Need(text=f"We at Nike want to support {SPORTS}."), limit=10)
+    assert not {"ticker-DECK", "ticker-DECK2"} & _shown(rec)
+    assert rec.asker_peers == ["Deckers Outdoor Corporation"]  # once (helper-74's walk)
+    assert {"ticker-LULU", "league"} <= _shown(rec)
+    # asked by no company, or by a nonprofit, nobody's peers are left out
+    plain = engine.recommend(Need(text=f"Our league needs {SPORTS}."), limit=10)
+    assert "ticker-DECK" in _shown(plain) and plain.asker_peers == []
+    grocers = engine.recommend(Need(text=f"We at Green Grocers want {SPORTS}."), limit=10)
+    assert grocers.named_askers == ["Green Grocers Inc."] and grocers.asker_peers == []
+    assert "ticker-FRM" in _shown(grocers)
+    text = f"We at Portland Youth Sports League want {SPORTS}."
+    league = engine.recommend(Need(text=text), limit=10)
+    assert league.named_askers == ["Portland Youth Sports League"] and league.asker_peers == []
+
+
+def test_a_foundation_asking_is_offered_neither_itself_nor_its_company(engine: Engine) -> None:
+    """Real data walk (2026-12-06): "PNM Resources foundation wants to fund energy assistance
+    nonprofits" put PNM RESOURCES FOUNDATION INC first, at 0.99."""
+    text = f"PNM Resources foundation wants to fund {SPORTS}."
+    rec = engine.recommend(Need(text=text), limit=10)
+    assert not {"pnm-fdn", "ticker-PNM"} & _shown(rec)
+    assert set(rec.named_askers) == {"PNM Resources Foundation Inc", "PNM Resources, Inc."}
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        (
+            "I work for Nike. We want to support youth sports.",
+            "I work for. We want to support youth sports.",
+        ),
+        ("We at Intel want to fund STEM clubs", "We at want to fund STEM clubs"),
+        ("Our company, Kroger, wants to donate food", "Our company, wants to donate food"),
+        # a role at the company is who asks, not what
+        ("As Lowe's community relations manager I want home repairs", "I want home repairs"),
+        ("Our league needs coaches", "Our league needs coaches"),
+    ],
+)
+def test_the_asking_organisation_is_no_topic(text: str, topic: str) -> None:
+    """ "I work for Nike. We want to support youth sports nonprofits" drew Deckers, Lululemon
+    and Ralph Lauren by the name's meaning (real data walk, 2026-12-06)."""
+    from matcher.asker_names import without_asker_names
+    from matcher.need_reading import topic_text
+
+    assert without_asker_names(text) == topic
+    assert topic_text(Need(text=text)) == topic

@@ -1,0 +1,65 @@
+"""Words that name whom a need seeks, not what it is about.
+
+"As Lowe's community relations manager I want to find nonprofits for a home repair volunteer
+program" put 501(C)PA, an accountancy for nonprofits, first among the nonprofits at 0.97, and
+"... find partners for ..." put organisations named "Partnership" and "Partners" first (real
+data walk, 2026-12-06): the words naming the partners sought were read as the topic, by
+meaning and by words. The sector a need seeks is a filter (the page's and the API's
+sectors), never a topic.
+
+`without_sought_words` takes out of the topic:
+- nonprofits, non-profits, not-for-profits, nonprofit organisations, charities, NGOs;
+- partners, partner organisations, partnerships.
+
+They stay where they are whom the help is for ("bookkeeping for nonprofits", "training to
+help small nonprofits"): there an organisation serving nonprofits is the answer. A kind
+before them goes with them ("local nonprofits"); a text of nothing else is left as it is.
+"""
+
+from __future__ import annotations
+
+import re
+
+from matcher.asker_names import tidy_after_cuts
+
+_ORGANISATIONS = r"(?:\s+(?:organi[sz]ations?|groups?|partners?|agenc(?:y|ies)))?"
+_ONE = (
+    r"(?:(?:non-?\s?profit|not-for-profit)s?" + _ORGANISATIONS + r"|charities|NGOs?"
+    r"|partner\s+organi[sz]ations?|partners|partnerships)"
+)
+# a word of what kind, cut with them ("local nonprofits")
+_KIND = r"(?:(?:small|smaller|local|rural|other|new|young|emerging|grassroots|community|area)\s+)?"
+# a list of them is cut whole ("nonprofit groups, charities and NGOs")
+_LIST = r"(?:\s*(?:,|&|\band\b|\bor\b)\s*(?:and\s+|or\s+)?" + _ONE + r")*"
+_SOUGHT = re.compile(r"(?i)\b" + _KIND + _ONE + _LIST + r"(?![\w-])")
+# whom the help is for, just before ("bookkeeping for small nonprofits")
+_FOR = re.compile(
+    r"(?i)\b(?:for|help|helps|helping|serve|serves|serving|train|training|advise|advising)\s+"
+    + _KIND
+    + r"$"
+)
+# ... unless what is before "for" seeks them ("we are looking for nonprofits")
+_SEEKING_FOR = re.compile(
+    r"(?i)\b(?:look|looks|looking|search|searching|ask|asking|call|calling|hope|hoping|out)"
+    r"\s+for\s+" + _KIND + r"$"
+)
+
+
+def _for_them(text: str, at: int) -> bool:
+    """Whether the words before `at` say the help is for them ("bookkeeping for")."""
+    return _FOR.search(text, 0, at) is not None and _SEEKING_FOR.search(text, 0, at) is None
+
+
+def without_sought_words(text: str) -> str:
+    """`text` without the words that name the partners it seeks (see the module)."""
+    parts, at = [], 0
+    for m in _SOUGHT.finditer(text):
+        if _for_them(text, m.start()):
+            continue
+        parts.append(text[at : m.start()])
+        at = m.end()
+    if not parts:
+        return text
+    parts.append(text[at:])
+    cut = tidy_after_cuts(" ".join(" ".join(parts).split()))
+    return cut if re.search(r"\w", cut) else text  # "nonprofits" alone stays its own topic
