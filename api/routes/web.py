@@ -28,6 +28,7 @@ from api.state import AppState
 from api.views import organisation_view
 from api.web.distance import (
     place_in_text,
+    places_also,
     read_within,
     searched_area,
     unused_distance,
@@ -234,14 +235,16 @@ async def submit(
         # and a town it names of several states, which the page asks about
         "place_read": None,
         "place_choices": [],
+        "place_also": [],  # other places the text names beside the one read
     }
 
     def read_place(holds: Callable[[str], bool] | None) -> None:
         from matcher.places.towns import town_choices
 
         if not place.strip():
-            form["place_read"] = place_in_text(text, holds)
-            form["place_choices"] = [] if form["place_read"] else town_choices(text, holds)
+            read = form["place_read"] = place_in_text(text, holds)
+            form["place_choices"] = [] if read else town_choices(text, holds)
+            form["place_also"] = places_also(text, read, holds) if read else []
 
     groups = await memberships_of(state.claims, person)
     mine = _groups_context(groups, as_org)

@@ -16,6 +16,10 @@ ANYWHERE = "Anywhere in the state"
 RADIUS_MAX = 20_000  # what a need's radius_km takes
 
 
+# other places named in a need, offered beside the one searched
+MAX_ALSO = 4
+
+
 def km(radius: float) -> str:
     """50.0 -> '50', 12.5 -> '12.5'."""
     return f"{radius:g}"
@@ -170,3 +174,20 @@ def place_in_text(text: str, holds: Callable[[str], bool] | None = None) -> str 
     except PlaceError:
         return None
     return named[0] if len(regions) == 1 and None not in regions else None
+
+
+def places_also(text: str, read: str, holds: Callable[[str], bool] | None = None) -> list[str]:
+    """The other places a need's text names beside `read` (the one `place_in_text` gave),
+    of the same state: "Families in Santa Fe and Espanola" searched near Santa Fe and said
+    nothing of Española (helper-72's walk, 2026-12-06). The page offers to search near each."""
+    from matcher.places.towns import towns_read
+    from matcher.places.words import places_named
+
+    named = places_named(text)
+    # its towns named alone too ("Eugene and Springfield, Oregon"), each once
+    towns = [
+        t
+        for t in towns_read(text, holds)
+        if not any(n.startswith(t.split(",")[0] + ",") for n in named)
+    ]
+    return [p for p in dict.fromkeys([*named, *towns]) if p != read][:MAX_ALSO]

@@ -44,6 +44,9 @@ _OF_A_TOWN = (
 _OPENING = re.compile(
     r"(?:^|[.!?]\s+)" + _NAME + r"(?:['’]s)?\s+(?:" + "|".join(_OF_A_TOWN) + r")\b"
 )
+# a further town listed after one placed: "in Santa Fe and Espanola", "in Bend, Redmond or
+# Prineville" (not after a sentence's end)
+_LISTED = re.compile(r"(?:\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&)\s+)(?:(?i:in|near)\s+)?" + _NAME)
 _SENTENCE_END = re.compile(r"[.!?]$")
 _POSSESSIVE = re.compile(r"['’]s$")
 # a town of the states the data holds is not read when a town of that name elsewhere is far
@@ -106,9 +109,9 @@ def towns_named(text: str) -> list[Town]:
 
     general = _state_and_country_names()
     out: dict[str, Town] = {}
-    found = sorted([*_PLACED.finditer(text), *_OPENING.finditer(text)], key=lambda m: m.start(1))
-    for m in found:
-        words = _run(m.group(1).split())
+    found = sorted([(m.start(1), m.group(1)) for m in _OPENING.finditer(text)] + _placed_runs(text))
+    for _, run in found:
+        words = _run(run.split())
         for n in range(len(words), 0, -1):
             rest = key(" ".join(words[n:]).rstrip(".,;:!?'’"))
             if rest and rest not in general:
@@ -124,15 +127,38 @@ def towns_named(text: str) -> list[Town]:
     return list(out.values())
 
 
+def _placed_runs(text: str) -> list[tuple[int, str]]:
+    """(start, words) of each run of capitalised words a placing word puts the need in, and
+    of each further one listed with it ("in Santa Fe and Espanola": both; helper-72's walk,
+    2026-12-06, searched near Santa Fe and said nothing of Española)."""
+    runs = []
+    for m in _PLACED.finditer(text):
+        runs.append((m.start(1), m.group(1)))
+        at = m.end(1)
+        while (more := _LISTED.match(text, at)) is not None:
+            runs.append((more.start(1), more.group(1)))
+            at = more.end(1)
+    return runs
+
+
 def _candidates(text: str, holds: Callable[[str], bool] | None) -> list[tuple[str, Entry]]:
-    """The places the text's towns could be, each with the town as written: of the one state
-    it names when it names one ("Families across New Mexico ... in Espanola"), else of the
-    states `holds` says data is held in (when that leaves any), with any far larger town of
-    that name elsewhere (`FAMOUS_RATIO`)."""
-    found = [(t.said, e) for t in towns_named(text) for e in t.places]
-    if not found:
-        return []
+    """The places the text's towns could be, each with the town as written (see
+    `_town_candidates`)."""
     states = states_named(text)
+    return [c for town in towns_named(text) for c in _town_candidates(town, states, holds)]
+
+
+def _town_candidates(
+    town: Town, states: set[str], holds: Callable[[str], bool] | None
+) -> list[tuple[str, Entry]]:
+    """The places one town could be: of the one state the text names when it names one
+    ("Families across New Mexico ... in Espanola"), else of the states `holds` says data is
+    held in (when that leaves any), and then the largest of them when far larger than the
+    rest (`_dominant`). A far larger town of that name elsewhere (`FAMOUS_RATIO`) stays
+    beside them, and the page asks which is meant: "Our shelter in Phoenix" on New Mexico's
+    and Oregon's data had read Phoenix, OR (helper-72's walk), and then "Families in Las
+    Vegas need rent help" read Las Vegas, NV (helper-74's walk, 2026-12-06)."""
+    found = [(town.said, e) for e in town.places]
     if len(states) == 1:
         return [(s, e) for s, e in found if e.region in states]
     if holds is not None:
@@ -140,9 +166,8 @@ def _candidates(text: str, holds: Callable[[str], bool] | None) -> list[tuple[st
         held = [(s, e) for s, e in found if e.region in states_held]
         if held:
             floor = max(FAMOUS_ZIPS, FAMOUS_RATIO * max(max(e.weight for _, e in held), 1))
-            found = held + [
-                (s, e) for s, e in found if e.region not in states_held and e.weight >= floor
-            ]
+            famous = [(s, e) for s, e in found if e.region not in states_held and e.weight >= floor]
+            return _dominant(held) + famous
     return _dominant(found)
 
 
@@ -164,15 +189,38 @@ def _label(said: str, place: Entry) -> str:
 
 
 def town_read(text: str, holds: Callable[[str], bool] | None = None) -> str | None:
-    """The one place ("Taos, NM") the towns of `text` name, or None when none, or several
-    states' (see `_candidates`)."""
-    found = _candidates(text, holds)
-    return _label(*found[0]) if len({e.region for _, e in found}) == 1 else None
+    """The place ("Taos, NM") of the first town of `text` that is of one state (see
+    `_town_candidates`), or None."""
+    read = towns_read(text, holds)
+    return read[0] if read else None
+
+
+def towns_read(text: str, holds: Callable[[str], bool] | None = None) -> list[str]:
+    """The place of each town of `text` that is of one state, in text order ("Families in
+    Santa Fe and Espanola": Santa Fe, NM and Espanola, NM). A town of several states is read
+    in the state of the text's other towns when it has a namesake there ("Students in
+    Corvallis and Albany": Albany, OR, not the larger Albany, NY; helper-74's walk)."""
+    states = states_named(text)
+    towns = [(t, _town_candidates(t, states, holds)) for t in towns_named(text)]
+    sure = {found[0][1].region for _, found in towns if _one_state(found)}
+    out = []
+    for town, found in towns:
+        if not _one_state(found):
+            found = _dominant([(town.said, e) for e in town.places if e.region in sure])
+        if _one_state(found):
+            out.append(_label(*found[0]))
+    return list(dict.fromkeys(out))
+
+
+def _one_state(found: list[tuple[str, Entry]]) -> bool:
+    return len({e.region for _, e in found}) == 1
 
 
 def town_choices(text: str, holds: Callable[[str], bool] | None = None) -> list[str]:
-    """When the towns of `text` could be in several states: the places they could be, the
-    likeliest first (most ZIP codes), at most MAX_CHOICES; else none."""
+    """When no town of `text` is of one state and its towns could be in several: the places
+    they could be, the likeliest first (most ZIP codes), at most MAX_CHOICES; else none."""
+    if towns_read(text, holds):
+        return []
     found = _candidates(text, holds)
     if len({e.region for _, e in found}) < 2:
         return []

@@ -304,9 +304,15 @@ def test_a_place_named_in_the_text_is_searched_when_place_is_empty(
     bare = _ask(client, text=REENTRY.replace("Salem, OR.", "Salem OR."), place="")
     assert "“Salem, OR”" in bare and 'id="searched-everywhere"' not in bare
     assert _regions(client, key, bare) <= {"OR", "Oregon", "None"}
-    # two places of one state: the first
+    # two places of one state: the first, and a button for the other (helper-72's walk)
     one_state = _ask(client, text=REENTRY.replace("Salem, OR.", "Salem, OR and Eugene, OR."))
     assert "“Salem, OR”" in one_state and 'id="searched-everywhere"' not in one_state
+    assert 'id="place-also"' in one_state and "also names Eugene, OR." in one_state
+    also = one_state[one_state.index('id="place-also"') :]
+    assert re.findall(r'<button type="submit" name="place" value="([^"]+)"', also)[0] == (
+        "Eugene, OR"
+    )
+    assert 'id="place-also"' not in _ask(client, text=REENTRY)
 
 
 def test_a_town_named_alone_is_searched_in_the_state_the_data_holds(

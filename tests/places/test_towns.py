@@ -40,8 +40,14 @@ def test_a_town_of_several_states_is_asked_about_unless_the_data_holds_one() -> 
 def test_a_famous_city_elsewhere_is_not_swapped_for_a_village_the_data_holds() -> None:
     """helper-72's walk (2026-12-06): "We run a homeless shelter in Phoenix" on New Mexico's
     and Oregon's data read Phoenix, OR; Columbus, Las Vegas and Ontario likewise."""
-    assert town_read("We run a homeless shelter in Phoenix and need cots", NM_OR) == "Phoenix, AZ"
-    assert town_read("Our shelter in Las Vegas needs hygiene kits", NM_OR) == "Las Vegas, NV"
+    # ... nor read silently: asked, the far larger first (helper-74's walk: "Families in Las
+    # Vegas need help paying rent" read Las Vegas, NV, and Las Vegas, NM was not offered)
+    phoenix = "We run a homeless shelter in Phoenix and need cots"
+    assert town_read(phoenix, NM_OR) is None
+    assert town_choices(phoenix, NM_OR) == ["Phoenix, AZ", "Phoenix, OR"]
+    vegas = "Families in Las Vegas need help paying rent"
+    assert town_read(vegas, NM_OR) is None
+    assert town_choices(vegas, NM_OR) == ["Las Vegas, NV", "Las Vegas, NM"]
     # larger elsewhere, though not by far: asked, the largest first
     columbus = town_choices("Our pantry in Columbus needs volunteers", NM_OR)
     assert columbus[0] == "Columbus, OH" and "Columbus, NM" in columbus
@@ -83,3 +89,55 @@ def test_the_state_the_text_names_decides() -> None:
 )
 def test_words_that_are_no_town_alone_are_not_read(text: str) -> None:
     assert towns_named(text) == [] and town_read(text, NM_OR) is None
+
+
+def test_every_town_listed_is_read_each_in_its_own_state() -> None:
+    """helper-72's walk (2026-12-06): "Families in Santa Fe and Espanola need help" searched
+    near Santa Fe and said nothing of Española; a second town listed was never read. Each
+    town listed after a placing word is read, each by its own namesakes: one far larger
+    elsewhere does not hide the other."""
+    from matcher.places.towns import towns_read
+
+    both = "Families in Santa Fe and Espanola need help with winter heating bills"
+    assert [t.said for t in towns_named(both)] == ["Santa Fe", "Espanola"]
+    assert towns_read(both, NM_OR) == ["Santa Fe, NM", "Espanola, NM"]
+    assert town_read(both, NM_OR) == "Santa Fe, NM"
+    three = "Seniors in Bend, Redmond or Prineville need rides"
+    assert [t.said for t in towns_named(three)] == ["Bend", "Redmond", "Prineville"]
+    # Redmond is of Oregon and of Washington: read in Oregon, as the towns beside it
+    assert towns_read(three) == ["Bend, OR", "Redmond, OR", "Prineville, OR"]
+    assert town_choices("Seniors in Redmond need rides") != []  # alone, asked
+    # towns of two states: each read, the first searched
+    apart = "Families in Santa Fe and in Portland need heat"
+    assert towns_read(apart, NM_OR) == ["Santa Fe, NM", "Portland, OR"]
+    assert town_read(apart, NM_OR) == "Santa Fe, NM" and town_choices(apart, NM_OR) == []
+    # what follows "and" is read only as a town: "Spanish speakers" is none
+    assert towns_read("We work in Taos and Spanish speakers need help") == ["Taos, NM"]
+
+
+def test_the_page_offers_the_other_places_named() -> None:
+    from api.web.distance import places_also
+
+    both = "Families in Santa Fe and Espanola need help with winter heating bills"
+    assert places_also(both, "Santa Fe, NM", NM_OR) == ["Espanola, NM"]
+    named = "Our pantries in Salem, OR and Eugene, OR need trucks"
+    assert places_also(named, "Salem, OR") == ["Eugene, OR"]
+    assert places_also("Our clinic in Taos needs nurses", "Taos, NM") == []
+
+
+def test_a_town_of_several_states_is_read_in_the_state_of_the_towns_beside_it() -> None:
+    """helper-74's walk (2026-12-06): "Students in Corvallis and Albany" offered Albany, NY;
+    "kids in Independence and Monmouth" searched Independence, MO; "Families in Phoenix and
+    Talent" (the Almeda fire's towns) searched Phoenix, AZ."""
+    from matcher.places.towns import towns_read
+
+    assert towns_read("Students in Corvallis and Albany need laptops", NM_OR) == [
+        "Corvallis, OR",
+        "Albany, OR",
+    ]
+    kids = "We help kids in Independence and Monmouth learn to swim"
+    assert town_read(kids, NM_OR) == "Independence, OR"
+    assert towns_read("Families in Phoenix and Talent need homes", NM_OR)[0] == "Phoenix, OR"
+    # alone, still asked
+    assert town_read("Students in Albany need free laptops", NM_OR) is None
+    assert "Albany, OR" in town_choices("Students in Albany need free laptops", NM_OR)
