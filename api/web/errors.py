@@ -106,6 +106,10 @@ def _from_problem(request: Request, status: int, body: bytes, retry_after: str |
     if status == 503 and detail and "loading" in detail:
         # "the model and index are still loading", then the advice said it again
         detail = None
+    if status == 429:
+        # the API's "retry after the number of seconds in Retry-After" is no words for a
+        # person (helper-74's walk); the advice says how long to wait
+        detail = None
     return error_page(request, status, detail, errors=errors, retry_after=retry_after)
 
 

@@ -70,6 +70,9 @@ def test_429_page_with_retry_after(engine: Engine) -> None:
         assert 1 <= int(r.headers["retry-after"]) <= 10
         wait = r.headers["retry-after"]
         assert f"Wait {wait} {'second' if wait == '1' else 'seconds'}, then" in html
+        # said to a person, never as the API says it (helper-74's walk: "retry after the
+        # number of seconds in Retry-After")
+        assert "Retry-After" not in html and "rate limit exceeded" not in html
         assert "content-security-policy" in r.headers
         _is_problem(client.get("/v1/organisations"), 429)
 
