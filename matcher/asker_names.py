@@ -48,6 +48,18 @@ _FIRST_PERSON = (
     r"\b(?i:on\s+behalf\s+of)\s+" + _THE + _NAME,
     r"\b(?i:our)\s+(?i:company|firm|business|organi[sz]ation|charity|foundation),?\s+" + _NAME,
     r"\b(?i:my|our)\s+(?i:company|employer|firm)\s+(?i:is)\s+" + _THE + _NAME,
+    # a need opening with the organisation's name and what it wants ("Nike wants to fund ...",
+    # "PNM Resources foundation wants ...": its giving arm, however written)
+    r"^\s*"
+    + _THE
+    + r"("
+    + _NAME[1:-1]
+    + r"(?:\s+(?i:foundation|fund))?)"
+    + r"\s+(?i:wants|would\s+like|is\s+looking|seeks|hopes|plans|intends)\b",
+)
+# a role at the organisation, named with it: who asks, whole ("As Lowe's community relations
+# manager I want ..." drew networking associations by "community relations")
+_ROLES = (
     # "As Nike's community impact manager", "As Intel's CSR lead"
     r"\b(?i:as)\s+" + _THE + _NAME + r"['’]s\s+(?:\S+\s+){0,3}?(?i:manager|lead|director|head"
     r"|coordinator|officer|team|representative)\b",
@@ -69,19 +81,14 @@ _FIRST_PERSON = (
     # wants ...", "Bank of America employee volunteers want ...")
     r"^\s*" + _THE + _NAME + r"['’]s\s+(?:[\w-]+\s+){0,2}?(?i:team|staff|office|department)\b",
     r"^\s*" + _THE + _NAME + r"\s+(?i:employees?|staff|associates)(?:\s+(?i:volunteers?))?\b",
-    # a need opening with the organisation's name and what it wants ("Nike wants to fund ...",
-    # "PNM Resources foundation wants ...": its giving arm, however written)
-    r"^\s*"
-    + _THE
-    + r"("
-    + _NAME[1:-1]
-    + r"(?:\s+(?i:foundation|fund))?)"
-    + r"\s+(?i:wants|would\s+like|is\s+looking|seeks|hopes|plans|intends)\b",
+    # a need headed by the company and its giving role ("Lockheed Martin corporate
+    # responsibility: we seek ...")
+    r"^\s*" + _THE + _NAME + r"\s+(?:[\w-]+\s+){0,2}?" + _GIVING_ROLE + r"\s*(?:[:,;]|\s-)",
 )
-_PATTERNS = tuple(re.compile(p) for p in _FIRST_PERSON)
-# a role at the organisation is who asks too: "As Lowe's community relations manager I want
-# ..." drew networking associations by "community relations"
-_ROLE = _PATTERNS[_FIRST_PERSON.index(next(p for p in _FIRST_PERSON if p.startswith(r"\b(?i:as)")))]
+# (pattern, whether its whole match is who asks rather than the name alone)
+_PATTERNS = tuple((re.compile(p), False) for p in _FIRST_PERSON) + tuple(
+    (re.compile(p), True) for p in _ROLES
+)
 # a company's legal form and such words, beside the words that name it
 _FORMS = frozenset(
     ["inc", "incorporated", "llc", "ltd", "limited", "co", "corp", "corporation", "company"]
@@ -101,7 +108,7 @@ def _named(text: str) -> list[tuple[str, int, int]]:
     """(name, start, end) of each name `text` gives its writer's own organisation, in text
     order; start-end covers the name as written, with its possessive ("Lowe's")."""
     found: list[tuple[str, int, int]] = []
-    for pattern in _PATTERNS:
+    for pattern, whole in _PATTERNS:
         for m in pattern.finditer(text):
             raw = m.group(1)
             # up to the sentence's end: "I work for Nike. We want ..." named "Nike. We"
@@ -111,7 +118,7 @@ def _named(text: str) -> list[tuple[str, int, int]]:
                 start = m.start(1) + raw.index(name)
                 end = start + len(name)
                 possessive = _POSSESSIVE.match(text, end)
-                if pattern is _ROLE:
+                if whole:
                     start, end = m.start(), m.end()
                 elif possessive:
                     end = possessive.end()
@@ -148,7 +155,7 @@ def without_asker_names(text: str) -> str:
 def tidy_after_cuts(text: str) -> str:
     """`text` after words were taken out: no space before a stop or comma, no empty commas
     ("Our company, , wants": "Our company, wants")."""
-    return _SPACE_BEFORE_STOP.sub(r"\1", _EMPTY_COMMA.sub(",", text)).strip(" ,")
+    return _SPACE_BEFORE_STOP.sub(r"\1", _EMPTY_COMMA.sub(",", text)).strip(" ,;:")
 
 
 def parent_name(named: str) -> str | None:

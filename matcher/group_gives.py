@@ -25,9 +25,16 @@ _WILL = (
     r"(?:'d\s+like|would\s+like|want|wants|plan|plans|hope|hopes|intend|intends|aim"
     r"|are\s+ready)"
 )
+_SUPPORTED = (
+    r"(?:non-?profits?|charities|organi[sz]ations|programs|programmes|groups|causes|initiatives"
+    r"|clubs|leagues|projects)"
+)
 _GIVES_MONEY = re.compile(
     rf"{_SPEAKER}\s*(?:(?:{_WILL})\s+to|will|can|could)\s+(?:also\s+)?"
-    r"(?:fund|sponsor|donate|underwrite|grant|give\s+(?:money|funds|grants?))\b",
+    r"(?:(?P<verb>fund|sponsor|donate|underwrite|grant|give\s+(?:money|funds|grants?))"
+    # organisations or programmes the group will support: a giving lead's "we want to support
+    # financial literacy nonprofits" asked funding, and grant-makers covered it (helper-74)
+    r"|(?:support|invest\s+in|back)\s+(?:[\w-]+\s+){0,4}?" + _SUPPORTED + r")\b",
     re.IGNORECASE,
 )
 # goods the group will give ("wants to donate surplus food to pantries"), up to what it asks
@@ -60,3 +67,21 @@ def given_by_group(text: str) -> set[str]:
     for m in _GIVES_GOODS.finditer(text):
         out |= capabilities_in(m.group("what"))
     return out
+
+
+def without_money_given(text: str) -> str:
+    """`text` without the verbs by which the group says it gives money ("Microsoft's team
+    wants to fund broadband access": "wants to broadband access"): the money a funder gives
+    is no topic, and read as one it drew community foundations and grant-makers, funders
+    for a funder (helper-74's walk, 2026-12-06)."""
+    from matcher.asker_names import tidy_after_cuts
+
+    spans = [m.span("verb") for m in _GIVES_MONEY.finditer(text) if m.group("verb")]
+    if not spans:
+        return text
+    parts, at = [], 0
+    for start, end in spans:
+        parts.append(text[at:start])
+        at = end
+    parts.append(text[at:])
+    return tidy_after_cuts(" ".join(" ".join(parts).split()))

@@ -12,6 +12,7 @@ import numpy as np
 from matcher import capabilities, glossary, places
 from matcher.asker_names import without_asker_names
 from matcher.domain import Need
+from matcher.group_gives import without_money_given
 from matcher.sought_words import without_sought_words
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -43,11 +44,12 @@ def split_sentences(text: str) -> list[str]:
 
 def topic_text(need: Need) -> str:
     """The need's text without the words that name places (its own place, places of its state,
-    "Dover, DE"), its writer's own organisation ("I work for Nike": `matcher.asker_names`) or
-    the partners it seeks ("find nonprofits": `matcher.sought_words`): what is embedded and
-    matched by words, so a place is location, and who asks or is sought no topic."""
+    "Dover, DE"), its writer's own organisation ("I work for Nike": `matcher.asker_names`),
+    the partners it seeks ("find nonprofits": `matcher.sought_words`) or the money it gives
+    ("we want to fund": `matcher.group_gives`): what is embedded and matched by words, so a
+    place is location, and who asks, who is sought and what is given no topic."""
     text = places.topic_text(need.text, places.place_of(need))
-    return without_sought_words(without_asker_names(text))
+    return without_money_given(without_sought_words(without_asker_names(text)))
 
 
 def query_text(need: Need) -> str:

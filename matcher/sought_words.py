@@ -34,7 +34,8 @@ _LIST = r"(?:\s*(?:,|&|\band\b|\bor\b)\s*(?:and\s+|or\s+)?" + _ONE + r")*"
 _SOUGHT = re.compile(r"(?i)\b" + _KIND + _ONE + _LIST + r"(?![\w-])")
 # whom the help is for, just before ("bookkeeping for small nonprofits")
 _FOR = re.compile(
-    r"(?i)\b(?:for|help|helps|helping|serve|serves|serving|train|training|advise|advising)\s+"
+    # ("veteran-serving nonprofits" are sought, not served: helper-74's walk)
+    r"(?i)(?<![\w-])(?:for|help|helps|helping|serve|serves|serving|train|training|advise|advising)\s+"
     + _KIND
     + r"$"
 )

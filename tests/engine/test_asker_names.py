@@ -178,11 +178,15 @@ def test_a_foundation_asking_is_offered_neither_itself_nor_its_company(engine: E
             "I work for Nike. We want to support youth sports.",
             "I work for. We want to support youth sports.",
         ),
-        ("We at Intel want to fund STEM clubs", "We at want to fund STEM clubs"),
+        ("We at Intel want to mentor STEM clubs", "We at want to mentor STEM clubs"),
         ("Our company, Kroger, wants to donate food", "Our company, wants to donate food"),
         # a role at the company is who asks, not what
         ("As Lowe's community relations manager I want home repairs", "I want home repairs"),
         ("Our league needs coaches", "Our league needs coaches"),
+        # a giving role at it, its team: who asks, whole (helper-74's walk)
+        ("I lead community giving at Wells Fargo; we want homes", "we want homes"),
+        ("Microsoft's philanthropy team wants broadband", "wants broadband"),
+        ("Lockheed Martin corporate responsibility: we seek homes", "we seek homes"),
     ],
 )
 def test_the_asking_organisation_is_no_topic(text: str, topic: str) -> None:

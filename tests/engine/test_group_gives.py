@@ -34,6 +34,12 @@ from tests.engine.test_capability_meaning import DIM, _encode
         ("We want to provide hot meals but need a kitchen", {"food_supply"}),
         ("need volunteers who will provide rides", set()),
         ("We need grocers willing to donate fresh food", set()),
+        # helper-74's walk: organisations or programmes the group will support or invest in
+        ("we want to support financial literacy nonprofits", {"funding"}),
+        ("We want to invest in STEM programs for girls", {"funding"}),
+        ("we want to support families facing eviction", set()),
+        ("Our pantry needs support from local businesses", set()),
+        ("we need partners who support our programs", set()),
     ],
 )
 def test_what_the_group_says_it_gives(text: str, given: set[str]) -> None:
@@ -59,3 +65,20 @@ def test_reading_by_meaning_leaves_out_what_the_group_gives() -> None:
     vecs = np.zeros((len(parts), DIM), np.float32)
     assert "funding" not in meaning.asks(parts[:1], vecs[:1])
     assert meaning.asks(parts, vecs).get("funding") == "we need grant funding for a van"
+
+
+def test_the_money_the_group_gives_is_no_topic() -> None:
+    """helper-74's walk (2026-12-06): "Microsoft's philanthropy team wants to fund broadband
+    access for tribal communities" put community foundations first (shared term: fund):
+    funders for a funder. The verb of money given is left out of the topic; money asked
+    stays."""
+    from matcher.domain import Need
+    from matcher.group_gives import without_money_given
+    from matcher.need_reading import topic_text
+
+    text = "Our team wants to fund broadband access for tribal communities"
+    assert without_money_given(text) == "Our team wants to broadband access for tribal communities"
+    assert "fund" not in topic_text(Need(text=text)).split()
+    for asked in ("We need funding for a van", "we need someone to fund our van"):
+        assert without_money_given(asked) == asked
+        assert topic_text(Need(text=asked)) == asked

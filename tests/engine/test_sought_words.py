@@ -93,3 +93,10 @@ def test_an_accountancy_for_nonprofits_gains_nothing_from_the_word(engine: Engin
     # asked for what it does, it is first
     books = [m.id for m in engine.top(Need(text="We need bookkeeping for nonprofits"), limit=3)]
     assert books[0] == "cpa", books
+
+
+def test_nonprofits_serving_someone_are_sought_not_served() -> None:
+    """helper-74's walk: "we seek veteran-serving nonprofits" kept "nonprofits" (read as whom
+    the help is for), and 501(C)PA was first at 0.97."""
+    cut = without_sought_words("We seek veteran-serving nonprofits in Albuquerque")
+    assert cut == "We seek veteran-serving in Albuquerque"
