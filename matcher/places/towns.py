@@ -18,6 +18,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -149,7 +150,7 @@ def _candidates(text: str, holds: Callable[[str], bool] | None) -> list[tuple[st
 
 
 def _town_candidates(
-    town: Town, states: set[str], holds: Callable[[str], bool] | None
+    town: Town, states: AbstractSet[str], holds: Callable[[str], bool] | None
 ) -> list[tuple[str, Entry]]:
     """The places one town could be: of the one state the text names when it names one
     ("Families across New Mexico ... in Espanola"), else of the states `holds` says data is
