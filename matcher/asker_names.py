@@ -38,6 +38,14 @@ _GIVING_ROLE = (
     r"|grants|grantmaking|CSR|outreach|partnerships|sustainability|responsibility"
     r"|volunteering|citizenship)"
 )
+# a need's opening word that is no name ("As Nike's community impact manager")
+_NOT_A_WORD_OF_SPEECH = r"(?!(?i:as|we|our|my|i|in|at|for|on|with)\b)"
+# a company's giving office, named after it
+_GIVING_OFFICE = (
+    r"(?i:community\s+(?:affairs|relations|giving|impact|investments?)"
+    r"|corporate\s+(?:giving|responsibility|citizenship|philanthropy|affairs)"
+    r"|philanthropy|philanthropies|CSR|social\s+impact)"
+)
 _FIRST_PERSON = (
     r"\b(?i:we|us)\s+(?i:here\s+)?(?i:at)\s+" + _THE + _NAME,
     r"\b(?i:I|we)\s+(?i:run|lead|manage|head|coordinate|direct|oversee)\s+(?i:the\s+)?"
@@ -84,6 +92,16 @@ _ROLES = (
     # a need headed by the company and its giving role ("Lockheed Martin corporate
     # responsibility: we seek ...")
     r"^\s*" + _THE + _NAME + r"\s+(?:[\w-]+\s+){0,2}?" + _GIVING_ROLE + r"\s*(?:[:,;]|\s-)",
+    # ... or by a company's giving office however it goes on ("Walgreens community affairs in
+    # Santa Fe wants ...": helper-74's walk)
+    r"^\s*" + _THE + _NOT_A_WORD_OF_SPEECH + _NAME + r"\s+" + _GIVING_OFFICE + r"\b",
+    # a need headed by the giving role at it ("Employee giving at Costco: we want ...")
+    r"^\s*(?:[\w-]+\s+){0,2}?"
+    + _GIVING_ROLE
+    + r"\s+(?i:at|for)\s+"
+    + _THE
+    + _NAME
+    + r"(?=\s*(?:[:,;]|\s-))",
 )
 # (pattern, whether its whole match is who asks rather than the name alone)
 _PATTERNS = tuple((re.compile(p), False) for p in _FIRST_PERSON) + tuple(

@@ -995,9 +995,9 @@ class Engine:
         Accessories"); a focus a nonprofit or a public body holds too is a cause ("food
         insecurity"), and companies sharing it are the partners a giving lead may join. A
         nonprofit's peers stay: another food bank is a partner."""
-        business = self.catalog.sector_mask((SECTORS.index(Sector.business.value),))
         peers: dict[str, str] = {}
         with self._lock.read():
+            business = self.catalog.sector_mask((SECTORS.index(Sector.business.value),))
             for org_id in askers:
                 profile = self._profile_of(org_id)
                 if profile is None or profile.org.sector != Sector.business:

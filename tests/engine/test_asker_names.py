@@ -45,6 +45,9 @@ SPORTS = "youth sports programmes with equipment and employee volunteers"
         ("We are the Starbucks community team in Eugene", ["Starbucks"]),
         ("Microsoft's philanthropy team wants broadband", ["Microsoft"]),
         ("Bank of America employee volunteers want to teach", ["Bank of America"]),
+        ("Walgreens community affairs in Santa Fe wants to support", ["Walgreens"]),
+        ("Employee giving at Costco: we want to donate supplies", ["Costco"]),
+        ("Santa Fe community outreach needs volunteers", []),  # a town's, no company's
         ("I run a food pantry for Navajo families", []),  # whom it serves
         ("We are the parents of kids at Lincoln Elementary", []),
         ("Our league needs Nike employees as coaches", []),
