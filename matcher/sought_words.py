@@ -32,6 +32,8 @@ _KIND = r"(?:(?:small|smaller|local|rural|other|new|young|emerging|grassroots|co
 # a list of them is cut whole ("nonprofit groups, charities and NGOs")
 _LIST = r"(?:\s*(?:,|&|\band\b|\bor\b)\s*(?:and\s+|or\s+)?" + _ONE + r")*"
 _SOUGHT = re.compile(r"(?i)\b" + _KIND + _ONE + _LIST + r"(?![\w-])")
+# a capitalised word just before
+_NAME_BEFORE = re.compile(r"\b[A-Z][\w'’&-]*\s+$")
 # whom the help is for, just before ("bookkeeping for small nonprofits")
 _FOR = re.compile(
     # ("veteran-serving nonprofits" are sought, not served: helper-74's walk)
@@ -51,11 +53,17 @@ def _for_them(text: str, at: int) -> bool:
     return _FOR.search(text, 0, at) is not None and _SEEKING_FOR.search(text, 0, at) is None
 
 
+def _in_a_name(text: str, m: re.Match[str]) -> bool:
+    """Whether the words are part of an organisation's name: capitalised after a capitalised
+    word ("Catholic Charities", "Oregon Nonprofit Partners")."""
+    return m.group(0)[:1].isupper() and _NAME_BEFORE.search(text, 0, m.start()) is not None
+
+
 def without_sought_words(text: str) -> str:
     """`text` without the words that name the partners it seeks (see the module)."""
     parts, at = [], 0
     for m in _SOUGHT.finditer(text):
-        if _for_them(text, m.start()):
+        if _for_them(text, m.start()) or _in_a_name(text, m):
             continue
         parts.append(text[at : m.start()])
         at = m.end()

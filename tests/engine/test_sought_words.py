@@ -100,3 +100,17 @@ def test_nonprofits_serving_someone_are_sought_not_served() -> None:
     the help is for), and 501(C)PA was first at 0.97."""
     cut = without_sought_words("We seek veteran-serving nonprofits in Albuquerque")
     assert cut == "We seek veteran-serving in Albuquerque"
+
+
+def test_an_organisation_s_name_keeps_its_words() -> None:
+    """ "Catholic Charities" and "Oregon Nonprofit Partners" are names, not the partners
+    sought: a need naming them keeps them."""
+    assert (
+        without_sought_words("We work with Catholic Charities") == "We work with Catholic Charities"
+    )
+    assert without_sought_words("Oregon Nonprofit Partners helps us") == (
+        "Oregon Nonprofit Partners helps us"
+    )
+    assert (
+        without_sought_words("Catholic Charities and other charities") == "Catholic Charities and"
+    )
