@@ -3,6 +3,7 @@ reopen a recommendation by its permalink (`/r/{id}`), mark partners; errors as p
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -241,6 +242,9 @@ async def submit(
     def read_place(holds: Callable[[str], bool] | None) -> None:
         from matcher.places.towns import town_choices
 
+        # each state asked once: the towns are read up to three times (the place, the
+        # choices, the other places), each asking of every state its namesakes are in
+        holds = functools.cache(holds) if holds is not None else None
         if not place.strip():
             read = form["place_read"] = place_in_text(text, holds)
             form["place_choices"] = [] if read else town_choices(text, holds)

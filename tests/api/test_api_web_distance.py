@@ -352,3 +352,26 @@ def test_a_country_that_takes_the_article_is_said_with_it() -> None:
     )
     assert with_article("Netherlands") == "the Netherlands"
     assert with_article("Oregon") == "Oregon" and with_article("Canada") == "Canada"
+
+
+def test_the_page_asks_the_data_of_each_state_once(
+    setup: tuple[TestClient, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page reads a need's towns up to three times (the place, the choices, the other
+    places named); the catalog is asked of each state once a request, as before towns listed
+    were read each on its own."""
+    from collections import Counter
+
+    client, _ = setup
+    engine = client.app.state.api.engine  # type: ignore[attr-defined]
+    asked: Counter[str] = Counter()
+    held = engine.holds_in_region
+
+    def counting(sectors: object, region: str) -> bool:
+        asked[region] += 1
+        return bool(held(sectors, region))
+
+    monkeypatch.setattr(engine, "holds_in_region", counting)
+    html = _ask(client, text="Seniors in Redmond and Portland need rides to the clinic.")
+    assert 'id="place-read"' in html or 'id="place-choices"' in html
+    assert asked and max(asked.values()) == 1, asked
