@@ -4,9 +4,11 @@
 ("in Taos", "near Medford") was searched in every state (real data walk, 2026-12-06: "In
 Medford", "Espanola" without "NM"). `towns_named` finds such a name after a word that places
 it ("in", "near", "around", "outside", "across"), and gives each US city or
-county of that name (the gazetteer's entries, one a state). `town_read` picks one when the
-text, or the states the caller holds data in, leave only one state; `town_choices` lists the
-places it could be when they do not, so a page can ask which.
+county of that name (the gazetteer's entries, one a state), and the towns listed after it ("in
+Santa Fe and Espanola"). `towns_read` reads each town whose text, or the states the caller
+holds data in, leave only one state, and one of several states in the state of the towns
+beside it; `town_read` is the first. `town_choices` lists the places a town could be when
+none is read, so a page can ask which.
 
 Read only as capitalised words, never a language, month, weekday or season ("in Spanish":
 English is a town in Indiana; "in May"), an abstract noun a need may capitalise ("in Reserve",
