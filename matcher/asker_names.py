@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 
 from matcher import names
+from matcher.text_cuts import cut_spans, tidy_after_cuts
 
 # a name: a capitalised word, then up to four more ("&", "and", "of" and "the" between them)
 _NAME = r"([A-Z][\w&.'’-]*(?:\s+(?:&|and|of|the|[A-Z][\w&.'’-]*)){0,4})"
@@ -116,8 +117,6 @@ _FORMS = frozenset(
 # Foundation" for PNM Resources, Inc.: helper-73's walk)
 _GIVING_ARMS = ("foundation", "charitable foundation", "fund", "giving")
 _SENTENCE_END = re.compile(r"(?<=\S)[.!?](?=\s+[A-Z]|\s*$)")
-_EMPTY_COMMA = re.compile(r",\s*,")
-_SPACE_BEFORE_STOP = re.compile(r"\s+([.,;:!?])")
 _POSSESSIVE = re.compile(r"['’]s\b")
 _TRAILING = re.compile(r"(?:['’]s|[.,;:]|\s+(?:&|and|of|the))+$")
 
@@ -159,21 +158,7 @@ def without_asker_names(text: str) -> str:
     by its meaning, and "As Lowe's community relations manager ..." a home improvement
     retailer)."""
     spans = [(start, end) for _, start, end in _named(text)]
-    if not spans:
-        return text
-    parts, at = [], 0
-    for start, end in spans:
-        if start >= at:
-            parts.append(text[at:start])
-            at = end
-    parts.append(text[at:])
-    return tidy_after_cuts(" ".join(" ".join(parts).split()))
-
-
-def tidy_after_cuts(text: str) -> str:
-    """`text` after words were taken out: no space before a stop or comma, no empty commas
-    ("Our company, , wants": "Our company, wants")."""
-    return _SPACE_BEFORE_STOP.sub(r"\1", _EMPTY_COMMA.sub(",", text)).strip(" ,;:")
+    return tidy_after_cuts(cut_spans(text, spans)) if spans else text
 
 
 def parent_name(named: str) -> str | None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from matcher.text_cuts import cut_spans, tidy_after_cuts
+
 # the group speaking: "we", "I", "our company", "our employees", and its name beside it ("We
 # at Intel want to fund", "Our company, Kroger, wants to donate": helper-73's walk)
 _WE = (
@@ -74,14 +76,5 @@ def without_money_given(text: str) -> str:
     wants to fund broadband access": "wants to broadband access"): the money a funder gives
     is no topic, and read as one it drew community foundations and grant-makers, funders
     for a funder (helper-74's walk, 2026-12-06)."""
-    from matcher.asker_names import tidy_after_cuts
-
     spans = [m.span("verb") for m in _GIVES_MONEY.finditer(text) if m.group("verb")]
-    if not spans:
-        return text
-    parts, at = [], 0
-    for start, end in spans:
-        parts.append(text[at:start])
-        at = end
-    parts.append(text[at:])
-    return tidy_after_cuts(" ".join(" ".join(parts).split()))
+    return tidy_after_cuts(cut_spans(text, spans)) if spans else text

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from matcher.asker_names import tidy_after_cuts
+from matcher.text_cuts import cut_spans, tidy_after_cuts
 
 _ORGANISATIONS = r"(?:\s+(?:organi[sz]ations?|groups?|partners?|agenc(?:y|ies)))?"
 _ONE = (
@@ -61,14 +61,12 @@ def _in_a_name(text: str, m: re.Match[str]) -> bool:
 
 def without_sought_words(text: str) -> str:
     """`text` without the words that name the partners it seeks (see the module)."""
-    parts, at = [], 0
-    for m in _SOUGHT.finditer(text):
-        if _for_them(text, m.start()) or _in_a_name(text, m):
-            continue
-        parts.append(text[at : m.start()])
-        at = m.end()
-    if not parts:
+    spans = [
+        m.span()
+        for m in _SOUGHT.finditer(text)
+        if not (_for_them(text, m.start()) or _in_a_name(text, m))
+    ]
+    if not spans:
         return text
-    parts.append(text[at:])
-    cut = tidy_after_cuts(" ".join(" ".join(parts).split()))
+    cut = tidy_after_cuts(cut_spans(text, spans))
     return cut if re.search(r"\w", cut) else text  # "nonprofits" alone stays its own topic

@@ -19,6 +19,7 @@ from functools import lru_cache
 from matcher.places import gazetteer
 from matcher.places.gazetteer import key, us_gazetteer
 from matcher.places.resolve import Place, state_code
+from matcher.text_cuts import cut_spans
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z.'’ʻ‘ʼ\-]*")
 _ZIP = re.compile(r"\b\d{5}(?:-\d{4})?\b")
@@ -184,15 +185,7 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 @lru_cache(maxsize=1024)
 def topic_text(text: str, place: Place | None = None) -> str:
     """`text` with its place words blanked out (what lexical matching should read)."""
-    spans = place_words(text, place)
-    if not spans:
-        return text
-    parts, at = [], 0
-    for s in spans:
-        parts.append(text[at : s.start])
-        at = s.end
-    parts.append(text[at:])
-    return " ".join(" ".join(parts).split())
+    return cut_spans(text, [(s.start, s.end) for s in place_words(text, place)])
 
 
 # a state's name before these is a river, a people, a region or a person's name, not the state
