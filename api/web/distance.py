@@ -184,10 +184,18 @@ def places_also(text: str, read: str, holds: Callable[[str], bool] | None = None
     from matcher.places.words import places_named
 
     named = places_named(text)
-    # its towns named alone too ("Eugene and Springfield, Oregon"), each once
-    towns = [
-        t
-        for t in towns_read(text, holds)
-        if not any(n.startswith(t.split(",")[0] + ",") for n in named)
-    ]
+    # its towns named alone too ("Eugene and Springfield, Oregon"), each place once:
+    # "Salem, Oregon" named and "Salem, OR" read are one, Salem, MA and Salem, OR two
+    seen = {_same_place(p) for p in named}
+    towns = [t for t in towns_read(text, holds) if _same_place(t) not in seen]
     return [p for p in dict.fromkeys([*named, *towns]) if p != read][:MAX_ALSO]
+
+
+def _same_place(label: str) -> tuple[str, str]:
+    """What a "<City>, <state>" label is, however its state is written: ("salem", "OR") for
+    "Salem, Oregon" and for "Salem, OR"."""
+    from matcher.places.gazetteer import key
+    from matcher.places.resolve import state_code
+
+    name, _, state = label.rpartition(",")
+    return key(name), state_code(state.strip()) or state.strip()

@@ -108,12 +108,15 @@ def towns_named(text: str) -> list[Town]:
     whole run of capitalised words after the placing word names a US city or county, or all
     of it but a state or country at its end ("in Taos New Mexico"). A run that names a
     place only in part is a name of something else ("in Home Depot"), and none is read."""
-    from matcher.places.words import _state_and_country_names
+    from matcher.places.words import _named_in_state, _state_and_country_names
 
     general = _state_and_country_names()
+    with_state = _named_in_state(text)  # "Salem, MA" is no town alone (second review)
     out: dict[str, Town] = {}
     found = sorted([(m.start(1), m.group(1)) for m in _OPENING.finditer(text)] + _placed_runs(text))
-    for _, run in found:
+    for at, run in found:
+        if any(start <= at < end for start, end in with_state):
+            continue
         words = _run(run.split())
         for n in range(len(words), 0, -1):
             rest = key(" ".join(words[n:]).rstrip(".,;:!?'’"))

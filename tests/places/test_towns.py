@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from matcher.places.towns import town_choices, town_read, towns_named
+from matcher.places.towns import town_choices, town_read, towns_named, towns_read
 
 NM_OR = {"NM", "OR"}.__contains__  # a catalog of New Mexico's and Oregon's organisations
 
@@ -115,6 +115,16 @@ def test_every_town_listed_is_read_each_in_its_own_state() -> None:
     assert towns_read("We work in Taos and Spanish speakers need help") == ["Taos, NM"]
 
 
+def test_a_town_written_with_its_state_is_not_read_as_a_town_alone() -> None:
+    """ "Salem, MA" was read as the town Salem too, and placed in Oregon in a catalog of New
+    Mexico and Oregon (second review, 2026-12-06)."""
+    text = "Youth in Salem, MA need summer jobs"
+    assert towns_named(text) == [] and towns_read(text, NM_OR) == []
+    # its state named in full decides the other towns no more
+    massachusetts = "Youth in Salem, Massachusetts and in Eugene need summer jobs"
+    assert [t.said for t in towns_named(massachusetts)] == ["Eugene"]
+
+
 def test_the_page_offers_the_other_places_named() -> None:
     from api.web.distance import places_also
 
@@ -123,6 +133,18 @@ def test_the_page_offers_the_other_places_named() -> None:
     named = "Our pantries in Salem, OR and Eugene, OR need trucks"
     assert places_also(named, "Salem, OR") == ["Eugene, OR"]
     assert places_also("Our clinic in Taos needs nurses", "Taos, NM") == []
+
+
+def test_a_town_read_is_offered_unless_the_same_place_was_named_with_its_state() -> None:
+    """A town was left out when any place named with a state began with its name, so Salem,
+    Oregon was not offered beside Salem, Massachusetts (second review, 2026-12-06)."""
+    from api.web.distance import places_also
+
+    two_salems = "Youth in Salem, MA and in Eugene and Salem need summer jobs"
+    assert places_also(two_salems, "Salem, MA", NM_OR) == ["Eugene, OR", "Salem, OR"]
+    # the same place, named with its state's name and read as a town, is offered once
+    same = "Youth in Salem, Oregon and in Eugene and Salem need summer jobs"
+    assert places_also(same, "Salem, Oregon", NM_OR) == ["Eugene, OR"]
 
 
 def test_a_town_of_several_states_is_read_in_the_state_of_the_towns_beside_it() -> None:
