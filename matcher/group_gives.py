@@ -39,6 +39,26 @@ _GIVES_MONEY = re.compile(
     r"|(?:support|invest\s+in|back)\s+(?:[\w-]+\s+){0,4}?" + _SUPPORTED + r")\b",
     re.IGNORECASE,
 )
+# money the group gives as it is ("Our foundation makes grants to food banks", "We award small
+# grants for youth mentoring"): the group speaking in the first person, not a clause opening
+_GIVES_MONEY_NOW = re.compile(
+    rf"\b{_WE}\s+(?:also\s+|already\s+|each\s+year\s+|annually\s+)?"
+    r"(?P<verb>(?:give|gives|make|makes|award|awards|offer|offers|provide|provides)\s+"
+    r"(?:(?:small|annual|community|seed|competitive|matching)\s+)?"
+    r"(?:grants?|funding|sponsorships?|donations)|donate|donates)\b",
+    re.IGNORECASE,
+)
+# a giving lead's charge ("I manage PNM Resources Foundation grants", "I run the Intel
+# Foundation", "I lead community giving at Wells Fargo", "I oversee our company grants"): the
+# group gives money (a grant manager of a pantry, "I manage grants for our pantry", is no funder)
+_LEADS_GIVING = re.compile(
+    r"\bI\s+(?:lead|run|manage|head|direct|oversee|coordinate|administer|handle)\s+"
+    r"(?:(?:the|our|my|a|an|[\w&.'’-]+)\s+){0,5}?"
+    r"(?P<verb>(?:community|corporate|employee|charitable|workplace)\s+giving"
+    r"|grant-?making|philanthropy|(?:foundation|fund|company|corporate)(?:'s|’s)?\s+grants"
+    r"|foundation\b|giving\s+program(?:me)?s?)",
+    re.IGNORECASE,
+)
 # goods the group will give ("wants to donate surplus food to pantries"), up to what it asks
 _GIVES_GOODS = re.compile(
     rf"{_SPEAKER}\s*(?:(?:{_WILL})\s+to|will|can|could)\s+(?:also\s+)?"
@@ -62,7 +82,7 @@ def given_by_group(text: str) -> set[str]:
     from matcher.capabilities import capabilities_in  # it reads this module's
 
     out = set()
-    if _GIVES_MONEY.search(text):
+    if any(p.search(text) for p in (_GIVES_MONEY, _GIVES_MONEY_NOW, _LEADS_GIVING)):
         out.add("funding")
     if _GIVES_TIME.search(text):
         out.add("volunteers")
@@ -76,5 +96,10 @@ def without_money_given(text: str) -> str:
     wants to fund broadband access": "wants to broadband access"): the money a funder gives
     is no topic, and read as one it drew community foundations and grant-makers, funders
     for a funder (helper-74's walk, 2026-12-06)."""
-    spans = [m.span("verb") for m in _GIVES_MONEY.finditer(text) if m.group("verb")]
+    spans = [
+        m.span("verb")
+        for p in (_GIVES_MONEY, _GIVES_MONEY_NOW, _LEADS_GIVING)
+        for m in p.finditer(text)
+        if m.group("verb")
+    ]
     return tidy_after_cuts(cut_spans(text, spans)) if spans else text
