@@ -130,6 +130,12 @@ CAPABILITIES: tuple[Capability, ...] = (
             "lending library",
             "lending a hand",
             "lending hand",
+            # money taught, not money given: "we want financial literacy programs" asked
+            # funding, and grant-makers covered it (real data walk, 2026-12-06)
+            *("financial literacy", "financial education", "financial coaching"),
+            *("financial counseling", "financial counselling", "financial counselor"),
+            *("financial capability", "financial skills"),
+            *("financial wellness", "financial planning", "financial empowerment"),
         ),
         gifts=("donat", "donor"),
         sure=("loan", "microloan", "microcredit", "microfinance", "line of credit", "credit union"),

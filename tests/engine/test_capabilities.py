@@ -378,6 +378,24 @@ def test_loans_credit_and_financing_are_funding_but_loaner_laptops_are_not() -> 
     assert capabilities.capabilities_in("loaner laptops") == {"technology"}
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We want financial literacy programs in Santa Fe",
+        "financial coaching for families",
+        "Financial Education for teens",
+        "financial counseling for veterans",
+    ],
+)
+def test_money_taught_is_no_funding(text: str) -> None:
+    """Real data walk (2026-12-06): "I lead community giving at Wells Fargo and want financial
+    literacy programs" asked funding by "financ", and grant-makers covered it."""
+    assert "funding" not in capabilities.capabilities_in(text)
+    assert "funding" not in capabilities.infer_required(text)
+    # money asked beside it is still asked
+    assert "funding" in capabilities.infer_required(f"{text}, and we need financial support")
+
+
 def test_feeding_the_hungry_is_food_but_hungerford_and_feedback_are_not() -> None:
     for text in ("TO FEED THE HUNGRY IN THE COMMUNITY", "end hunger", "feeds 300 families"):
         assert "food_supply" in capabilities.capabilities_in(text), text
