@@ -31,6 +31,8 @@ _NAMED_IN_STATE = re.compile(_NAME + r",\s*([A-Z][A-Za-z.]*(?:\s+[A-Z][a-z]+)?)"
 # state's two-letter code in capitals only, not followed by a word in capitals ("OR WA")
 _NAMED_BEFORE_CODE = re.compile(_NAME + r"\s+([A-Z]{2})(?![\w'’-]|\.\w|\s+[A-Z]{2}\b)")
 MAX_WORDS = 3
+# what makes a state's name a town's or county's ("Kansas City", "Delaware County")
+_TOWN_OF_A_STATE_S_NAME = re.compile(r"\s+(?:City|County)\b")
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,10 @@ def place_words(text: str, place: Place | None = None) -> list[PlaceSpan]:
                 and (k in local or k in general)
                 and len(k) > 2
             ):
-                spans.append((first.start(), first.start() + len(phrase)))
+                end = first.start() + len(phrase)
+                if k in general and (town := _TOWN_OF_A_STATE_S_NAME.match(text, end)):
+                    end = town.end()  # "Kansas City", "Oregon City": the town, not "City"
+                spans.append((first.start(), end))
                 i += n - 1
                 break
         i += 1
@@ -191,7 +196,11 @@ def topic_text(text: str, place: Place | None = None) -> str:
 # a state's name before these is a river, a people, a region or a person's name, not the state
 # ("Colorado River", "Alaska Natives", "Mississippi Delta", "Washington Metropolitan Area",
 # "Virginia Graeme Baker Pool and Spa Safety": federal programme titles)
-_NOT_THE_STATE = r"(?!\s+(?:Rivers?|Natives?|Delta|Basins?|Metropolitan|Graeme)(?![A-Za-z]))"
+# and before "City" or "County" a town's or county's ("Kansas City" is Missouri's first, "Oregon
+# City" is a town, "Delaware County" is Pennsylvania's or Ohio's: second review, 2026-12-06)
+_NOT_THE_STATE = (
+    r"(?!\s+(?:Rivers?|Natives?|Delta|Basins?|Metropolitan|Graeme|City|County)(?![A-Za-z]))"
+)
 
 
 @lru_cache(maxsize=1)

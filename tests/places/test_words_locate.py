@@ -113,3 +113,23 @@ def test_the_places_a_text_names_once_each() -> None:
     ]
     assert places_named("Acme, Inc needs funding; salem, or portland") == []
     assert places_named("Salem, or Portland, need") == []  # "or" is no state
+
+
+def test_a_state_s_name_before_city_or_county_is_a_town_or_county() -> None:
+    """ "Youth in Kansas City need jobs" was read in Kansas (Kansas City, KS, not Missouri's far
+    larger one), and its topic kept "City"; "Delaware County" named Delaware (second review,
+    2026-12-06)."""
+    from matcher.places.towns import town_choices, town_read
+    from matcher.places.words import states_named
+
+    kansas_city = "Youth in Kansas City need jobs"
+    assert states_named(kansas_city) == frozenset()
+    assert town_read(kansas_city) == "Kansas City, MO"
+    assert [w.text for w in places.place_words(kansas_city)] == ["Kansas City"]
+    assert places.topic_text(kansas_city) == "Youth in need jobs"
+    assert town_read("Families in Oregon City need rent help") == "Oregon City, OR"
+    delaware = "Seniors in Delaware County need rides"
+    assert states_named(delaware) == frozenset() and "Delaware County, PA" in town_choices(delaware)
+    # the state itself is still read
+    assert states_named("Kansas farmers need grain storage") == {"KS"}
+    assert states_named("Students in Carson City, Nevada need tutors") == {"NV"}
