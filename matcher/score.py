@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from matcher import benefits, capabilities, funding_kinds
+from matcher import benefits, capabilities, funding_kinds, populations
 from matcher.catalog import Profile
 from matcher.domain import Need, utcnow
 from matcher.evidence import ProgrammeHit
@@ -266,6 +266,8 @@ def score_candidate(
         w_fresh * freshness,
     )
     score = sum(weighted) / total_w
+    if populations.unnamed(populations.of_name(org.name), populations.of_need(need.text)):
+        score -= populations.POPULATION_PENALTY  # its name serves people the need names not
     return Scored(position, score, comps, distance_km, covers, gains, shared, offers=dict(offers))
 
 
@@ -502,6 +504,10 @@ def reasons_for(
         out.append(f"Shares focus areas with {voice.requester}: {shared}.")
     if not org.offers and s.covers:
         out.append("Its offers were read from its description (it lists none).")
+    serves = populations.of_name(org.name)
+    if populations.unnamed(serves, populations.of_need(need.text)):
+        whom = " and ".join(populations.labels(serves))
+        out.append(f"Its name says it serves {whom}, whom {voice.subject} does not name.")
     age_days = ((now or utcnow()) - org.updated_at).days
     if age_days > 540:
         out.append(f"Profile last updated {age_days // 30} months ago: check it is current.")

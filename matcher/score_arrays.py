@@ -16,7 +16,7 @@ from datetime import datetime
 
 import numpy as np
 
-from matcher import benefits, funding_kinds
+from matcher import benefits, funding_kinds, populations
 from matcher.catalog import Profile
 from matcher.domain import Need
 from matcher.evidence import ProgrammeHit
@@ -226,6 +226,9 @@ def score_all(
         w_fit * fit + w_cov_each * coverage + w_rec * reciprocity + w_prox * proximity
     ) + w_fresh * freshness
     score = score / total_w
+    serves = cols.populations_[positions].astype(np.int64)
+    others = (serves != 0) & ((serves & populations.of_need(need.text)) == 0)
+    score = np.where(others, score - populations.POPULATION_PENALTY, score)
     history = np.full(n, np.nan)
     if x.history_proba is not None:
         col = cols.history_[positions]

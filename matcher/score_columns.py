@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from matcher import benefits, capabilities, funding_kinds, score_files
+from matcher import benefits, capabilities, funding_kinds, populations, score_files
 from matcher.catalog import Catalog, Profile
 from matcher.meaning import CapabilityMeaning
 from matcher.offers import partner_offers
@@ -87,6 +87,7 @@ class ScoreColumns:
         self.focus_ = np.full((n, 0), -1, dtype=np.int32)  # distinct focus areas, -1 padded
         self.history_ = np.full(n, -1, dtype=np.int64)  # column in the history model
         self.benefits_ = np.zeros(n, dtype=np.int16)  # public benefits named (matcher.benefits)
+        self.populations_ = np.zeros(n, dtype=np.int8)  # whom its name serves (populations)
         # capability -> phrase by position; rows taken from saved columns get it when explained
         self.offers: list[dict[str, str] | None] = [None] * n
         self.cities, self.regions, self.countries, self.focus = (_Codes() for _ in range(4))
@@ -295,6 +296,7 @@ class ScoreColumns:
         self.focus_[pos, : len(codes)] = codes
         self.history_[pos] = self.history_column.get(org.id, -1)
         self.benefits_[pos] = benefits.of_profile(org)
+        self.populations_[pos] = populations.of_name(org.name)
 
 
 def _rows(saved: np.ndarray, empty: np.ndarray, n: int, *, copy: bool = False) -> np.ndarray:

@@ -25,7 +25,7 @@ from matcher.atomic import atomic_directory, atomic_save_npy, atomic_write_text
 
 logger = logging.getLogger(__name__)
 
-FORMAT = 2  # 2: benefits_
+FORMAT = 3  # 2: benefits_; 3: populations_
 DIRNAME = "score"
 MANIFEST = "score.json"
 # the ScoreColumns attributes saved with an index generation, by name
@@ -42,6 +42,7 @@ COLUMNS = (
     "country_",
     "focus_",
     "benefits_",
+    "populations_",
 )
 ARRAYS = ("pks", *COLUMNS)
 CODE_TABLES = ("cities", "regions", "countries", "focus")
@@ -58,11 +59,21 @@ def _source_digest() -> str:
         gifts,
         meaning,
         offers,
+        populations,
         score_columns,
     )
 
     h = hashlib.sha256()
-    modules = (benefits, capabilities, funding_kinds, gifts, meaning, offers, score_columns)
+    modules = (
+        benefits,
+        capabilities,
+        funding_kinds,
+        gifts,
+        meaning,
+        offers,
+        populations,
+        score_columns,
+    )
     for module in modules:
         try:
             h.update(Path(str(module.__file__)).read_bytes())

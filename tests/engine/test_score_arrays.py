@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from matcher import benefits, coalition_stage
+from matcher import benefits, coalition_stage, populations
 from matcher.catalog import Profile
 from matcher.coalition_stage import COALITION_POOL, PER_SECTOR
 from matcher.domain import Filters, Need, Sector
@@ -87,6 +87,12 @@ def reference(
         )
         # an offer of funding that only lends, for an ask of money given (matcher.funding_kinds)
         seen["lent"] += "funding" in required and ("funding" in offers[j]) > ("funding" in s.covers)
+        # a partner whose name serves people the need does not name (matcher.populations)
+        serves = populations.of_name(eng.catalog.profile(pos).org.name)
+        seen["served_others"] += populations.unnamed(serves, populations.of_need(need.text))
+        seen["served_named"] += serves != 0 and not populations.unnamed(
+            serves, populations.of_need(need.text)
+        )
         s.relevance = relevance(float(cands.dense[j]), *(float(e[j]) for e in extra))
         out.append(s)
     if eng.history_model is not None:
@@ -140,7 +146,10 @@ def random_need(eng: Engine, rng: random.Random) -> tuple[Need, Profile | None, 
 
 def compare(eng: Engine, rounds: int, seed: int) -> dict[str, int]:
     rng = random.Random(seed)
-    seen = {"requester": 0, "placed": 0, "history": 0, "candidates": 0, "gated": 0, "lent": 0}
+    seen = dict.fromkeys(("requester", "placed", "history", "candidates", "gated", "lent"), 0) | {
+        "served_others": 0,
+        "served_named": 0,
+    }
     for _ in range(rounds):
         need, requester, f = random_need(eng, rng)
         topic = query_text(need)
@@ -320,3 +329,31 @@ def test_a_recommendation_reads_the_profiles_it_shows_in_one_query(
         assert len(asked) == 1  # read once, kept
     finally:
         eng.close()
+
+
+@pytest.fixture(scope="module")
+def populations_engine(
+    tmp_path_factory: pytest.TempPathFactory, hashing_embedder: object
+) -> Iterator[Engine]:
+    """The sample with a third of its organisations renamed for the veterans or a tribe they
+    would serve, and a third of its needs naming veterans."""
+    for eng in _engine(tmp_path_factory, hashing_embedder):
+        orgs = [p.org for p in eng.catalog.profiles if p is not None]
+        renamed = [
+            o.model_copy(update={"name": f"{('Veterans', 'Tribal')[i % 2]} {o.name}"})
+            for i, o in enumerate(orgs[::3])
+        ]
+        eng.store.upsert_organisations(renamed)
+        needs = [e.need for e in eng._needs.values()][::3]
+        eng.store.upsert_needs(
+            [n.model_copy(update={"text": f"{n.text} Many are veterans."}) for n in needs]
+        )
+        eng.build()
+        yield eng
+
+
+def test_array_scores_equal_the_reference_for_partners_serving_some_people(
+    populations_engine: Engine,
+) -> None:
+    seen = compare(populations_engine, rounds=40, seed=3)
+    assert seen["served_others"] >= 200 and seen["served_named"] >= 50, seen
