@@ -59,6 +59,7 @@ FAMOUS_RATIO = 4
 FAMOUS_ZIPS = 5
 _COUNTY = re.compile(r"\s+(?:County|Parish|Borough)$")
 MAX_CHOICES = 5
+TOWN_OF_A_LANGUAGE_ZIPS = 2
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,16 @@ def _not_towns() -> frozenset[str]:
     English"), months, weekdays and seasons."""
     import pycountry
 
-    words = {key(lang.name) for lang in pycountry.languages if " " not in lang.name}
+    cities = us_gazetteer().cities
+    # a language that names a town of a few ZIP codes is that town: Cheyenne, Miami, Wichita,
+    # Spokane, Biloxi ("a shelter in Cheyenne" searched every state: helper-75's walk,
+    # 2026-12-06); "in Navajo", "in English" (a village each) stay languages
+    languages = {key(lang.name) for lang in pycountry.languages if " " not in lang.name}
+    words = {
+        k
+        for k in languages
+        if max((e.weight for e in cities.get(k, ())), default=0) < TOWN_OF_A_LANGUAGE_ZIPS
+    }
     words |= {key(m) for m in calendar.month_name if m} | {key(d) for d in calendar.day_name}
     words |= {"spring", "summer", "autumn", "fall", "winter", "christmas", "easter"}
     # words a need capitalises for emphasis or as a name of its own ("We keep food in Reserve

@@ -163,3 +163,16 @@ def test_a_town_of_several_states_is_read_in_the_state_of_the_towns_beside_it() 
     # alone, still asked
     assert town_read("Students in Albany need free laptops", NM_OR) is None
     assert "Albany, OR" in town_choices("Students in Albany need free laptops", NM_OR)
+
+
+def test_a_language_that_names_a_town_of_some_size_is_that_town() -> None:
+    """helper-75's walk (2026-12-06): "We run a domestic violence shelter in Cheyenne" searched
+    every state, since Cheyenne is a language too (so are Miami, Wichita, Spokane and Biloxi)."""
+    assert town_read("We run a domestic violence shelter in Cheyenne and need beds") == (
+        "Cheyenne, WY"
+    )
+    assert town_read("Cheyenne families need food") == "Cheyenne, WY"
+    assert town_read("Our pantry in Wichita needs a truck") == "Wichita, KS"
+    # languages that are villages only stay languages
+    assert town_read("Our classes in Spanish need tutors") is None
+    assert towns_read("We teach in Navajo and English") == []
