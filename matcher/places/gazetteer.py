@@ -87,8 +87,12 @@ def states() -> tuple[dict[str, str], dict[str, str]]:
     for s in us.states.STATES_AND_TERRITORIES:
         by_key[key(s.name)] = s.abbr
         by_key[s.abbr.lower()] = s.abbr
+        if s.ap_abbr:  # the newspapers' "Wyo.", "Conn.", "Ore." ("Cheyenne, Wyo" read no state)
+            by_key.setdefault(key(s.ap_abbr), s.abbr)
         names[s.abbr] = s.name
     by_key.update({"washington dc": "DC", "dc": "DC", "d c": "DC"})
+    # and the older forms still written
+    by_key.update({"kans": "KS", "oreg": "OR", "nebr": "NE", "wisc": "WI", "tex": "TX"})
     return by_key, names
 
 

@@ -133,3 +133,13 @@ def test_a_state_s_name_before_city_or_county_is_a_town_or_county() -> None:
     # the state itself is still read
     assert states_named("Kansas farmers need grain storage") == {"KS"}
     assert states_named("Students in Carson City, Nevada need tutors") == {"NV"}
+
+
+def test_the_newspapers_abbreviations_of_states_are_read() -> None:
+    """helper-75's walk: "Our shelter in Cheyenne, Wyo needs beds" named no place."""
+    from matcher.places.words import places_named
+
+    assert places_named("Our shelter in Cheyenne, Wyo. needs beds") == ["Cheyenne, Wyo"]
+    assert places.resolve("Cheyenne, Wyo").label == "Cheyenne, WY"
+    assert places.resolve("Hartford, Conn.").label == "Hartford, CT"
+    assert places_named("Salem, Ore. youth need jobs") == ["Salem, Ore"]
