@@ -145,8 +145,14 @@ _DEFUNCT = re.compile(
     r"\((?:currently\s+)?inactive\b[^)]*\)"
     r"|\b(?:corporation|organi[sz]ation|entity|foundation|fund|charity|company|trust)\s+"
     r"(?:is|was|has\s+been|became)\s+(?:currently\s+|now\s+)?(?:inactive|dissolved|defunct)\b"
-    r"|\b(?:has|have|had)\s+(?:been\s+)?(?:ceased\s+operations|dissolved|closed\s+its\s+doors)"
-    r"|\bno\s+longer\s+operating\b",
+    r"|\b(?:has|have|had)\s+(?:been\s+)?(?:ceased\s+(?:all\s+)?operations|dissolved"
+    r"|closed\s+its\s+doors|closed\s+as\s+of\b)"
+    # "Foodshare is no longer an operating organization", "The Lodge Ceased All Operations",
+    # "CAHS merged with ACT ... Services previously provided by CAHS are now being provided by
+    # ACT" (helper-75's walk, 2026-12-06: Foodshare came first for a Wallingford pantry)
+    r"|\bceased\s+all\s+operations\b"
+    r"|\bno\s+longer\s+(?:an?\s+)?(?:operating|in\s+operation|operates)\b"
+    r"|\bservices\s+previously\s+provided\s+by\b",
     re.IGNORECASE,
 )
 
