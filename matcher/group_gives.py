@@ -45,7 +45,9 @@ _GIVES_MONEY_NOW = re.compile(
     rf"\b{_WE}\s+(?:also\s+|already\s+|each\s+year\s+|annually\s+)?"
     r"(?P<verb>(?:give|gives|make|makes|award|awards|offer|offers|provide|provides)\s+"
     r"(?:(?:small|annual|community|seed|competitive|matching)\s+)?"
-    r"(?:grants?|funding|sponsorships?|donations)|donate|donates)\b",
+    r"(?:grants?|funding|sponsorships?|donations)"
+    # "We fund workforce development and small business programs" (helper-75's walk)
+    r"|donate|donates|fund|funds|sponsor|sponsors|underwrite|underwrites)\b",
     re.IGNORECASE,
 )
 # a giving lead's charge ("I manage PNM Resources Foundation grants", "I run the Intel

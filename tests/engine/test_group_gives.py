@@ -51,6 +51,11 @@ from tests.engine.test_capability_meaning import DIM, _encode
         ("I manage grants for our food pantry", set()),  # a grant manager seeking them
         ("We need someone who gives grants for a van", set()),
         ("Local banks make grants and we need one", set()),
+        # helper-75's walk: "I manage corporate giving at Synchrony ... We fund workforce
+        # development" asked funding, and a fund covered it
+        ("We fund workforce development and small business programs", {"funding"}),
+        ("Our foundation sponsors youth robotics teams", {"funding"}),
+        ("We need someone to fund our van", set()),
     ],
 )
 def test_what_the_group_says_it_gives(text: str, given: set[str]) -> None:
