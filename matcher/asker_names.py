@@ -143,6 +143,38 @@ def _named(text: str) -> list[tuple[str, int, int]]:
     return sorted(found, key=lambda f: f[1])
 
 
+# weaker forms, whose name is taken only when it is one stored company's (the caller checks):
+# "Cigna volunteers want to help ...", "Otis community team: we want ..." (helper-75's walk,
+# 2026-12-06); "Hospice volunteers want ..." and "Youth soccer team:" name no company
+_PERHAPS = tuple(
+    re.compile(p)
+    for p in (
+        r"^\s*"
+        + _THE
+        + _NOT_A_WORD_OF_SPEECH
+        + _NAME
+        + r"\s+(?i:volunteers|employee\s+volunteers)\s+(?i:want|wants|would|are|hope|plan|seek)\b",
+        r"^\s*"
+        + _THE
+        + _NOT_A_WORD_OF_SPEECH
+        + _NAME
+        + r"\s+(?:[\w-]+\s+){0,2}?(?i:team|staff|office)\s*(?:[:,;]|\s-)",
+    )
+)
+
+
+def perhaps_asker_names(text: str) -> list[str]:
+    """The names the weaker forms give (`_PERHAPS`), in text order, each once: who asks only
+    when they name one stored company (`askers_among`)."""
+    found: dict[str, str] = {}
+    for pattern in _PERHAPS:
+        for m in pattern.finditer(text):
+            name = _TRAILING.sub("", m.group(1).strip())
+            if name and _core(name):
+                found.setdefault(_core(name), name)
+    return list(found.values())
+
+
 def asker_names(text: str) -> list[str]:
     """The names `text` gives its writer's own organisation (see the module), in text order,
     each once."""

@@ -21,7 +21,13 @@ from matcher.artifacts import (
     prune_generations,
     save_artifact,
 )
-from matcher.asker_names import asker_names, askers_among, parent_name, search_words
+from matcher.asker_names import (
+    asker_names,
+    askers_among,
+    parent_name,
+    perhaps_asker_names,
+    search_words,
+)
 from matcher.build_progress import stage_printer, to_embed
 from matcher.capabilities import without_yielded
 from matcher.catalog import Catalog, Profile
@@ -973,19 +979,37 @@ class Engine:
         for written in asker_names(need.text):
             # a foundation asking is offered neither itself nor its company
             for named in filter(None, (written, parent_name(written))):
-                found, _ = self.store.list_organisations(
-                    name=search_words(named), limit=50, published_only=True
-                )
-                orgs = [s.record for s in found]
-                same, arms = askers_among(named, [o.name for o in orgs])
+                same, arms, orgs = self._stored_askers(named)
                 for i in [*same, *arms]:  # the organisation, then its foundation or fund
                     if orgs[i].id != need.requester_id:
                         askers[orgs[i].id] = orgs[i].name
+        for written in perhaps_asker_names(need.text):  # a company's name only
+            same, arms, orgs = self._stored_askers(written)
+            if not any(orgs[i].sector == Sector.business for i in same):
+                continue
+            for i in [*same, *arms]:
+                if orgs[i].id != need.requester_id:
+                    askers[orgs[i].id] = orgs[i].name
         if not askers:
             return f, askers, {}
         peers = self._peers_of(askers, need.requester_id)
         left_out = [*f.exclude_ids, *askers, *peers]
         return f.model_copy(update={"exclude_ids": left_out}), askers, peers
+
+    def _stored_askers(self, named: str) -> tuple[list[int], list[int], list[Organisation]]:
+        """`askers_among` the stored organisations found by `named`'s own words ("nike" of
+        "Nike Inc"), else by the name as written: "Stanley Black & Decker" holds no "stanley
+        black decker", and was never found (helper-75's walk, 2026-12-06)."""
+        same: list[int] = []
+        arms: list[int] = []
+        orgs: list[Organisation] = []
+        for typed in dict.fromkeys([search_words(named), " ".join(named.split())]):
+            found, _ = self.store.list_organisations(name=typed, limit=50, published_only=True)
+            orgs = [s.record for s in found]
+            same, arms = askers_among(named, [o.name for o in orgs])
+            if same or arms:
+                break
+        return same, arms, orgs
 
     def _peers_of(self, askers: Mapping[str, str], requester_id: str | None) -> dict[str, str]:
         """The other businesses of an asking company's own line of business, id -> name: a

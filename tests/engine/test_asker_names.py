@@ -174,6 +174,45 @@ def test_a_foundation_asking_is_offered_neither_itself_nor_its_company(engine: E
     assert set(rec.named_askers) == {"PNM Resources Foundation Inc", "PNM Resources, Inc."}
 
 
+@pytest.fixture()
+def companies(tmp_path: Path, hashing_embedder: object) -> Iterator[Engine]:
+    settings = Settings(data_dir=tmp_path / "var", relevance_floor=-1.0)
+    eng = Engine.open(settings, embedder=hashing_embedder, load=False)  # type: ignore[arg-type]
+    eng.store.upsert_organisations(
+        [
+            # names with "&", names of more words than written
+            _org("ticker-SWK", "Stanley Black & Decker, Inc.", "business", ("Industrials",)),
+            _org("ticker-CI", "The Cigna Group", "business", ("Healthcare",)),
+            _org("ticker-OTIS", "Otis Worldwide Corporation", "business", ("Industrials",)),
+            _org("hospice", "Hospice of the Valley", "nonprofit"),
+            _org("hospice2", "Hospice Care Network", "nonprofit"),
+            _org("league", "Portland Youth Sports League", "nonprofit"),
+        ]
+    )
+    eng.build()
+    yield eng
+    eng.close()
+
+
+def test_more_ways_a_company_says_it_asks(companies: Engine) -> None:
+    """helper-75's walk (2026-12-06): "Stanley Black & Decker wants to support ..." was read but
+    never found ("stanley black decker" is in no stored name); "Cigna volunteers want ...",
+    "Otis community team: we want ..." were not read, and each company came first (0.99)."""
+    for text, asker in [
+        (f"Stanley Black & Decker wants to support {SPORTS}.", "ticker-SWK"),
+        (f"Cigna volunteers want to help with {SPORTS}.", "ticker-CI"),
+        (f"Otis community team: we want to support {SPORTS}.", "ticker-OTIS"),
+    ]:
+        rec = companies.recommend(Need(text=text), limit=10)
+        assert asker not in _shown(rec), text
+        assert len(rec.named_askers) == 1, (text, rec.named_askers)
+    # the weaker forms name a company only: volunteers of a kind of organisation ask nothing
+    hospice = f"Hospice volunteers want to help with {SPORTS}."
+    assert companies.recommend(Need(text=hospice), limit=10).named_askers == []
+    youth = f"Youth soccer team: we need {SPORTS}."
+    assert companies.recommend(Need(text=youth), limit=10).named_askers == []
+
+
 @pytest.mark.parametrize(
     ("text", "topic"),
     [
