@@ -130,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["load", "list", "clear"])
     p.add_argument("file", type=Path, nargs="?", help="with load: CSV, JSON Lines or Parquet")
     p.add_argument("--format", choices=["csv", "jsonl", "parquet"])
+    p.add_argument(
+        "--describes",
+        help="with load: the sectors whose organisations the taxonomy describes, comma-separated "
+        "(NTEE codes: nonprofit,community,government); cause agreement ranks and explains only "
+        "these. Default: every sector",
+    )
     p.add_argument("--json", action="store_true")
     register_command_groups(sub)  # `matcher train ...`, `models ...` (training), `notify ...`
     return parser

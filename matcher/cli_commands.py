@@ -163,13 +163,21 @@ def cmd_causes(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("give the taxonomy file: matcher causes load FILE")
     if args.action != "load" and args.file is not None:
         raise UsageError(f"'{args.action}' takes no file")
+    if args.action != "load" and args.describes:
+        raise UsageError("--describes goes with load")
+    describes = _sectors_said(args.describes) if args.describes else None
     from matcher.engine import Engine
 
     # the taxonomy is stored (and its texts embedded into the cache); the index is not needed
     engine = Engine.open(settings, load=False)
     if args.action == "load":
-        n = engine.set_causes(read_causes(args.file, args.format))
-        print(dumps({"causes": n}) if args.json else f"loaded {n} causes from {args.file}")
+        n = engine.set_causes(read_causes(args.file, args.format), describes)
+        said = f" (describing {', '.join(describes)})" if describes else ""
+        print(
+            dumps({"causes": n, "describes": describes})
+            if args.json
+            else f"loaded {n} causes from {args.file}{said}"
+        )
     elif args.action == "clear":
         engine.set_causes([])
         print(dumps({"causes": 0}) if args.json else "cause taxonomy cleared")
@@ -180,8 +188,24 @@ def cmd_causes(args: argparse.Namespace, settings: Settings) -> int:
         else:
             for c in causes:
                 print(f"{c.code}\t{c.title}")
-            print(f"{len(causes)} causes")
+            stored = engine.store.causes_describe()
+            print(f"{len(causes)} causes, describing {', '.join(stored or ['every sector'])}")
     return 0
+
+
+def _sectors_said(said: str) -> list[str]:
+    """The sectors of a comma-separated list, each checked ("--describes nonprofit,gov")."""
+    from matcher.domain import Sector
+
+    known = [s.value for s in Sector]
+    out = [w.strip().lower() for w in said.split(",") if w.strip()]
+    wrong = [w for w in out if w not in known]
+    if wrong or not out:
+        raise UsageError(
+            f"unknown sector {', '.join(repr(w) for w in wrong) or 'none given'} in --describes "
+            f"(expected some of {', '.join(known)})"
+        )
+    return list(dict.fromkeys(out))
 
 
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:

@@ -167,6 +167,8 @@ class Engine:
         self._needs: dict[str, _NeedEntry] = {}
         self.mean_: np.ndarray | None = None
         self.cause_space: CauseSpace | None = None
+        # the sectors the stored taxonomy describes (`set_causes`); None: all, or unsaid
+        self._stored_cause_sectors: list[str] | None = None
         self.history_model: PartnerHistoryModel | None = None
         self._history_column: dict[str, int] = {}
         self._columns: ScoreColumns | None = None  # scoring columns, filled on use
@@ -357,6 +359,7 @@ class Engine:
         space = self._learned_cause_space(art.mean) or self._fit_cause_space(
             self.store.causes(), art.mean
         )
+        cause_sectors = self.store.causes_describe()
         catalog.set_cause_space(space)
         focus = evidence.FocusVectors(self.embedder.dimension)
         focus.update(catalog.focus_phrases(), self._encode_short(art.mean))
@@ -408,6 +411,7 @@ class Engine:
             self.index_generation = art.generation
             self.mean_ = art.mean
             self.cause_space = space
+            self._stored_cause_sectors = cause_sectors
             self.focus = focus
             self.offerings = offerings
             self.meaning = meaning
@@ -570,14 +574,17 @@ class Engine:
         space = CauseSpace(self.settings.cause_temperature, self.settings.cause_top)
         return space.fit(causes, vecs)
 
-    def set_causes(self, causes: Sequence[Cause]) -> int:
+    def set_causes(self, causes: Sequence[Cause], describes: Sequence[str] | None = None) -> int:
         """Replace the cause taxonomy (stored, embedded, applied to every profile at once);
-        an empty list removes it. Returns the number of causes in use."""
-        self.store.replace_causes(causes)
+        an empty list removes it. `describes`: the sectors whose organisations it describes
+        (the NTEE codes: nonprofit, community, government), kept with it; None: every sector.
+        Returns the number of causes in use."""
+        self.store.replace_causes(causes, describes)
         space = self._fit_cause_space(causes, self.mean_)
         with self._lock.write():
             self.catalog.set_cause_space(space)
             self.cause_space = space
+            self._stored_cause_sectors = list(describes) if describes and causes else None
             self.reader.clear()
         return len(causes)
 
@@ -877,9 +884,11 @@ class Engine:
     def follow_causes(self) -> None:
         """Use the stored cause taxonomy (replaced by another process)."""
         space = self._fit_cause_space(self.store.causes(), self.mean_)
+        describes = self.store.causes_describe()
         with self._lock.write():
             self.catalog.set_cause_space(space)
             self.cause_space = space
+            self._stored_cause_sectors = describes
             self.reader.clear()
 
     # reads --------------------------------------------------------------------------------
@@ -1370,8 +1379,11 @@ class Engine:
 
     def _causes_describe(self, sectors: Sequence[Sector]) -> bool:
         """Whether the cause taxonomy describes organisations of these sectors (settings:
-        cause_sectors; all when unset)."""
-        only = self.settings.cause_sectors
+        cause_sectors; else the sectors stored with the taxonomy, `set_causes`; all when
+        neither says). Without them, an NTEE taxonomy said of Coca-Cola "Works on the same
+        cause: Substance Abuse Treatment" by its focus "beverages - non-alcoholic" (helper-75's
+        walk, 2026-12-06: the server was started without MATCHER_CAUSE_SECTORS)."""
+        only = self.settings.cause_sectors or self._stored_cause_sectors
         return only is None or any(s.value in only for s in sectors)
 
     def _roles(self, f: Filters) -> list[tuple[str, list[Sector]]]:

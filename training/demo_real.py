@@ -131,7 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         "federal programmes (linked to their agencies)",
         [*base, "train", "import", "federal-programs", str(shared / PROGRAMMES)],
     )
-    run("NTEE cause taxonomy", [*base, "causes", "load", str(shared / NTEE)])
+    # the NTEE codes describe exempt organisations and public bodies, not companies
+    describes = "nonprofit,community,government"
+    ntee = [*base, "causes", "load", str(shared / NTEE), "--describes", describes]
+    run("NTEE cause taxonomy", ntee)
     run("index (embeds every profile once; later runs reuse the cache)", [*base, "build"])
     (data / DONE).write_text(f"states {','.join(loaded)}, {n} nonprofits\n")
     return 0

@@ -113,6 +113,8 @@ class CauseRow(Base):
     title: Mapped[str] = mapped_column(String(300))
     definition: Mapped[str] = mapped_column(Text, default="")
     keywords: Mapped[str] = mapped_column(Text, default="")
+    # the sectors the taxonomy describes, comma-separated, the same on every row; None: all
+    describes: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class EmbeddingRow(Base):

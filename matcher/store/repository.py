@@ -609,8 +609,18 @@ class Store:
                 for r in rows
             ]
 
-    def replace_causes(self, causes: Sequence[Cause]) -> None:
-        """Replace the whole taxonomy in one transaction (an empty list removes it)."""
+    def causes_describe(self) -> list[str] | None:
+        """The sectors the stored taxonomy describes (`replace_causes`); None: every sector."""
+        with self.db.session() as s:
+            said = s.scalar(select(CauseRow.describes).order_by(CauseRow.position).limit(1))
+        return said.split(",") if said else None
+
+    def replace_causes(
+        self, causes: Sequence[Cause], describes: Sequence[str] | None = None
+    ) -> None:
+        """Replace the whole taxonomy in one transaction (an empty list removes it);
+        `describes`: the sectors whose organisations it describes (None: every sector)."""
+        said = ",".join(describes) if describes else None
         with self.db.session() as s:
             s.execute(delete(CauseRow))
             s.add_all(
@@ -620,6 +630,7 @@ class Store:
                     title=c.title,
                     definition=c.definition,
                     keywords=c.keywords,
+                    describes=said,
                 )
                 for i, c in enumerate(causes)
             )

@@ -222,3 +222,31 @@ def test_cause_agreement_ranks_only_the_sectors_the_taxonomy_describes(
     # and no card claims a shared cause in a sector the taxonomy does not describe
     assert said["all-business"] and not said["nonprofit-business"]
     assert said["nonprofit-nonprofit"]
+
+
+def test_the_sectors_a_taxonomy_describes_are_kept_with_it(engine_settings: Settings) -> None:
+    """helper-75's walk (2026-12-06): a server started without MATCHER_CAUSE_SECTORS said of
+    Coca-Cola "Works on the same cause: Substance Abuse Treatment" (the NTEE codes, which
+    describe no company). The sectors given when the taxonomy is loaded are stored with it:
+    a process opening the data directory later, without the setting, keeps to them."""
+    from matcher.domain import Sector
+    from tests.engine.conftest import small_corpus
+
+    def cause_said(eng: Engine, sector: Sector) -> bool:
+        need = Need(text="food for hungry families")
+        rec = eng.recommend(need, filters=Filters(sectors=[sector]))
+        return any("same cause" in r for m in rec.results for r in m.reasons)
+
+    eng = Engine.open(engine_settings, load=False)
+    eng.store.upsert_organisations(small_corpus())
+    eng.build()
+    eng.set_causes(read_causes(SAMPLE_CAUSES), describes=["nonprofit", "community"])
+    assert not cause_said(eng, Sector.business) and cause_said(eng, Sector.nonprofit)
+    eng.close()
+    reopened = Engine.open(engine_settings)  # no cause_sectors set
+    assert reopened.store.causes_describe() == ["nonprofit", "community"]
+    assert not cause_said(reopened, Sector.business) and cause_said(reopened, Sector.nonprofit)
+    # loaded again without them, the taxonomy describes every sector
+    reopened.set_causes(read_causes(SAMPLE_CAUSES))
+    assert reopened.store.causes_describe() is None and cause_said(reopened, Sector.business)
+    reopened.close()

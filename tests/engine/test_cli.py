@@ -155,6 +155,22 @@ def test_causes_load_list_clear_and_bad_file(
     assert json.loads(capsys.readouterr().out) == []
 
 
+def test_causes_load_keeps_the_sectors_it_describes(
+    tmp_path: Path, base: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = write_csv(tmp_path / "causes.csv", ["code,title", "F,Food", "J,Jobs"])
+    load = [*base, "causes", "load", str(good)]
+    assert main([*load, "--describes", "nonprofit,community,government"]) == 0
+    assert "describing nonprofit, community, government" in capsys.readouterr().out
+    assert main([*base, "causes", "list"]) == 0
+    assert "2 causes, describing nonprofit, community, government" in capsys.readouterr().out
+    assert main([*load, "--describes", "nonprofit,charities"]) == 2
+    assert "unknown sector 'charities'" in capsys.readouterr().err
+    assert main([*base, "causes", "list"]) == 0  # the bad flag changed nothing
+    assert "describing nonprofit, community, government" in capsys.readouterr().out
+    assert main([*base, "causes", "clear", "--describes", "nonprofit"]) == 2
+
+
 def _batch(tmp_path: Path, base: list[str], *lines: object) -> tuple[int, list[dict[str, Any]]]:
     f = write_csv(tmp_path / "orgs.csv", GOOD)
     assert main([*base, "ingest", str(f), *MAP]) == 0
