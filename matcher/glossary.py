@@ -1,4 +1,5 @@
-"""Acronyms of US public benefits glossed in plain words before a need is embedded.
+"""Acronyms of US public benefits, and of the work ("STEM"), glossed in plain words before a
+need is embedded.
 
 The embedding model does not know what "SNAP" or "WIC" are: "We help families apply for WIC
 and SNAP benefits" around Albuquerque found an employees' benefit association and a police
@@ -27,6 +28,10 @@ GLOSSES: dict[str, str] = {
     "VITA": "free tax preparation",
     "FQHC": "community health center",
     "GED": "high school equivalency",
+    # and an acronym of the work itself: "youth STEM programs" for Otis drew Bio-Techne,
+    # Regeneron and Bio-Rad by stem cells (helper-75's walk, 2026-12-06). Not "ESL": T4's
+    # refugee need, which says "English lessons" too, lost the Refugee Resettlement Office
+    "STEM": "science and technology education",
 }
 
 _ACRONYM = re.compile(r"(?<![A-Za-z0-9])(" + "|".join(GLOSSES) + r")(?![A-Za-z0-9])")
