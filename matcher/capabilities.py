@@ -386,6 +386,9 @@ CAPABILITIES: tuple[Capability, ...] = (
             "therap",
             "counsel",
             "vaccin",
+            # recovery from addiction: "We need recovery coaches, naloxone and housing" asked
+            # housing only (helper-75's walk, 2026-12-06, Norwich)
+            *("naloxone", "narcan", "recovery coach", "peer recovery", "addiction treatment"),
         ),
         "health care: clinics, doctors, nurses, medical treatment, counselling",
         senses=("home care and caregivers for older or disabled people",),
@@ -395,6 +398,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         sure_in_asks=(
             *("mobile health", "mobile clinic", "mobile medical", "health van", "medical van"),
             *("nurse", "nurses", "nursing staff", "health clinic", "free clinic"),
+            *("naloxone", "narcan", "recovery coach", "peer recovery"),
         ),
         # personal care products are toiletries (goods), not care
         not_phrases=(
@@ -459,6 +463,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         "housing and shelter",
         (
             *("housing", "shelter", "homes", "accommodat", "tenanc", "rent"),
+            *("place to stay", "places to stay", "somewhere to stay", "place to live"),
             # repairing homes keeps people housed: "a home repair volunteer program" asked
             # none (real data walk, 2026-12-06), and Habitat's repair programme offered none
             *("home repair", "home-repair", "house repair", "roof repair", "home modification"),
@@ -466,7 +471,11 @@ CAPABILITIES: tuple[Capability, ...] = (
         "housing and shelter: homes, apartments, beds, rent and tenancy",
         # beds asked are a place to sleep; not flower or hospital beds; repairs asked keep a
         # home ("volunteers for home repairs" was near volunteering alone by meaning)
-        sure_in_asks=("bed", "home repair", "house repair", "roof repair", "home modification"),
+        # "Survivors need a safe place to stay" asked none (helper-75's walk, Laramie)
+        sure_in_asks=(
+            *("bed", "home repair", "house repair", "roof repair", "home modification"),
+            *("place to stay", "places to stay", "somewhere to stay", "place to live"),
+        ),
         # "emergency rent money" asks money for the rent, not a home: apartment companies
         # "covered housing" for it (helper's walk, 2026-12-06)
         yields_to=(("rent money", "funding"), ("rent funds", "funding")),

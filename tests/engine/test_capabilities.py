@@ -532,3 +532,15 @@ def test_a_mobile_clinic_nurses_and_interpreters_are_asked_whatever_the_meaning(
     # words that only start like them ask nothing for sure
     for text in ("nursery plants for the garden", "help to interpret the survey data"):
         assert surely_asked(text) == set(), text
+
+
+def test_recovery_help_and_a_place_to_stay_are_asked() -> None:
+    """helper-75's walk (2026-12-06): "We need recovery coaches, naloxone and housing for
+    people leaving treatment" (Norwich) asked housing only, and "Survivors need a safe place to
+    stay and legal advocates" (Laramie) asked legal aid only."""
+    opioids = "We need recovery coaches, naloxone and housing for people leaving treatment"
+    assert {"healthcare", "housing"} <= set(capabilities.infer_required(opioids))
+    assert "healthcare" in capabilities.infer_required("We need peer recovery coaches")
+    survivors = "Survivors need a safe place to stay and legal advocates"
+    assert {"housing", "legal_aid"} <= set(capabilities.infer_required(survivors))
+    assert "housing" not in capabilities.infer_required("Our volunteers stay in place to help")
