@@ -237,10 +237,12 @@ async def submit(
         "place_read": None,
         "place_choices": [],
         "place_also": [],  # other places the text names beside the one read
+        "place_lower": [],  # towns it may name in lower case, when it names no other
     }
 
     def read_place(holds: Callable[[str], bool] | None) -> None:
         from matcher.places.towns import town_choices
+        from matcher.places.towns_lower import towns_in_lower_case
 
         # each state asked once: the towns are read up to three times (the place, the
         # choices, the other places), each asking of every state its namesakes are in
@@ -249,6 +251,8 @@ async def submit(
             read = form["place_read"] = place_in_text(text, holds)
             form["place_choices"] = [] if read else town_choices(text, holds)
             form["place_also"] = places_also(text, read, holds) if read else []
+            if not read and not form["place_choices"]:  # "seniors in casper wy"
+                form["place_lower"] = towns_in_lower_case(text, holds)
 
     groups = await memberships_of(state.claims, person)
     mine = _groups_context(groups, as_org)

@@ -341,6 +341,26 @@ def test_a_town_named_alone_is_searched_in_the_state_the_data_holds(
     assert 'id="place-choices"' not in typed and 'id="place-read"' not in typed
 
 
+def test_a_town_written_in_lower_case_is_offered_not_read(
+    setup: tuple[TestClient, str],
+) -> None:
+    """helper-75's walk (2026-12-06): "seniors in casper wy need rides" and "young people in
+    new haven" searched every state, and the page said no place was given. The page offers
+    such a town (of the states the data holds: the sample's Oregon, Washington, California)
+    as a button, and reads none."""
+    client, _ = setup
+    html = _ask(client, text="Our seniors in eugene need volunteer drivers and a van.")
+    assert 'id="place-read"' not in html and 'id="place-lower"' in html
+    lower = html[html.index('id="place-lower"') :]
+    buttons = re.findall(r'<button type="submit" name="place" value="([^"]+)"', lower)
+    assert buttons[0] == "Eugene, OR"
+    chosen = _ask(client, text="Our seniors in eugene need drivers.", place=buttons[0])
+    assert 'id="place-lower"' not in chosen and "Searched anywhere in OR" in chosen
+    # words that are no town: nothing offered, and the page says no place was read
+    plain = _ask(client, text="Families in need of winter coats and rides to the clinic.")
+    assert 'id="place-lower"' not in plain and "no place was read" in plain
+
+
 def test_a_country_that_takes_the_article_is_said_with_it() -> None:
     """helper-72's walk (2026-12-06): "Searched anywhere in United States"."""
     from api.web.distance import searched_area, with_article
