@@ -28,6 +28,7 @@ from api.schemas import Outcome, RecommendationRequest
 from api.state import AppState
 from api.views import organisation_view
 from api.web.distance import (
+    held_first,
     place_in_text,
     places_also,
     read_within,
@@ -288,7 +289,11 @@ async def submit(
         else:
             errors = _domain_errors(exc)
         # an unknown or ambiguous place (matcher.errors.PlaceError) names what it could mean
-        candidates = [str(c) for c in getattr(exc, "candidates", None) or []][:8]
+        candidates = [str(c) for c in getattr(exc, "candidates", None) or []]
+        # the places of the states the data holds first: "Norwich" offered Norwich, United
+        # Kingdom first, "Sheridan" Maine's, Wyoming's tenth (helper-75's walk, 2026-12-06)
+        holds = functools.cache(lambda region: engine.holds_in_region(LOCAL_SECTORS, region))
+        candidates = held_first(place, candidates, holds)[:8]
         unsaid = bool(candidates) and not any(candidates[0] in e for e in errors)
         ctx = context(
             request,

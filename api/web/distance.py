@@ -199,3 +199,16 @@ def _same_place(label: str) -> tuple[str, str]:
 
     name, _, state = label.rpartition(",")
     return key(name), state_code(state.strip()) or state.strip()
+
+
+def held_first(typed: str, candidates: list[str], holds: Callable[[str], bool]) -> list[str]:
+    """The places a Place typed could be (`candidates`, of an ambiguous or unknown place), those
+    of the states the data holds first, the largest first, with any of them the candidates
+    left out: "Sheridan" on Connecticut's and Wyoming's data offers Sheridan, WY first."""
+    from matcher.places.gazetteer import key, us_gazetteer
+
+    g = us_gazetteer()
+    entries = [*g.cities.get(key(typed), ()), *g.counties.get(key(typed), ())]
+    largest = sorted(entries, key=lambda e: -e.weight)
+    held = [e.label for e in largest if e.region and holds(e.region)]
+    return list(dict.fromkeys([*held, *candidates]))

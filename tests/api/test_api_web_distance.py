@@ -361,6 +361,37 @@ def test_a_town_written_in_lower_case_is_offered_not_read(
     assert 'id="place-lower"' not in plain and "no place was read" in plain
 
 
+def test_a_place_typed_of_several_states_offers_those_of_the_data_first(
+    setup: tuple[TestClient, str],
+) -> None:
+    """helper-75's walk (2026-12-06): Place "Sheridan" listed Sheridan, ME first and Wyoming's
+    tenth, "Norwich" Norwich, United Kingdom first, as plain text. The sample holds Oregon's,
+    Washington's and California's organisations: "Springfield" offers Oregon's first, as
+    buttons that search near it."""
+    client, _ = setup
+    r = client.post("/", data={"text": "Our seniors need drivers.", "place": "Springfield"})
+    assert r.status_code == 422
+    alert = r.text.split('role="alert"')[1]
+    buttons = re.findall(r'<button type="submit" name="place" value="([^"]+)"', alert)
+    assert buttons[0] == "Springfield, OR" and "Springfield, IL" in buttons
+    chosen = _ask(client, text="Our seniors need drivers.", place=buttons[0])
+    assert (
+        'id="searched-area"' in chosen
+        and "Springfield, OR" in chosen.split('id="searched-area"')[1].split("</p>")[0]
+    )
+
+
+def test_held_first_puts_the_places_of_the_data_first() -> None:
+    from api.web.distance import held_first
+
+    given = ["Sheridan, ME", "Sheridan, AR", "Sheridan, IN"]
+    assert held_first("Sheridan", given, {"CT", "WY"}.__contains__)[:2] == [
+        "Sheridan, WY",
+        "Sheridan, ME",
+    ]
+    assert held_first("Sheridan", given, lambda region: False) == given
+
+
 def test_a_country_that_takes_the_article_is_said_with_it() -> None:
     """helper-72's walk (2026-12-06): "Searched anywhere in United States"."""
     from api.web.distance import searched_area, with_article
