@@ -67,3 +67,14 @@ class Vocabulary:
         if len(unknown) <= UNKNOWN_SHARE * len(words):
             return []
         return list(dict.fromkeys(unknown))
+
+
+# a need of fewer words than this (of MIN_LETTERS letters or more) says too little to match on:
+# "help" and "asdf" got a coalition at 0.90 (helper-75's walk, 2026-12-06); a page says so
+FEW_WORDS = 3
+
+
+def few_words(text: str) -> bool:
+    """Whether a need says too little to match on: fewer than FEW_WORDS words ("help", "food
+    bank"), whatever they are."""
+    return len([w for w in _WORD.findall(_fold(text)) if len(w) >= MIN_LETTERS]) < FEW_WORDS

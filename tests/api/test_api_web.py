@@ -853,3 +853,11 @@ def test_an_agency_s_parent_is_not_its_focus(client: TestClient, keys: dict[str,
         assert "<dt>Part of</dt><dd>Labor Department</dd>" in facts, facts
     finally:
         client.delete("/v1/organisations/eta-like", headers=hdr(keys["editor"]))
+
+
+def test_a_need_of_a_word_or_two_is_answered_with_a_notice(client: TestClient) -> None:
+    """helper-75's walk (2026-12-06): "help" got a full coalition at 0.90, with nothing to say
+    the answer rests on one word."""
+    short = client.post("/", data={"text": "help"})
+    assert short.status_code == 200 and 'id="few-words"' in short.text
+    assert 'id="few-words"' not in client.post("/", data={"text": NEED_TEXT}).text

@@ -66,3 +66,20 @@ def test_the_recommendation_names_the_words_it_could_not_read(engine) -> None:  
 
     assert engine.recommend(Need(text="asdf qwer zxcv")).unread_words == ["asdf", "qwer", "zxcv"]
     assert engine.recommend(Need(text="Families need fresh food and volunteers")).unread_words == []
+
+
+@pytest.mark.parametrize(
+    ("text", "few"),
+    [
+        ("help", True),
+        ("asdf", True),
+        ("food bank", True),
+        ("We need a van", True),  # "need" and "van": two words of three letters or more
+        ("Our pantry needs a refrigerated van", False),
+    ],
+)
+def test_a_need_of_a_word_or_two_says_too_little(text: str, few: bool) -> None:
+    """helper-75's walk (2026-12-06): "help" and "asdf" got a full coalition at 0.90."""
+    from matcher.language import few_words
+
+    assert few_words(text) is few
