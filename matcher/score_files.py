@@ -48,32 +48,21 @@ ARRAYS = ("pks", *COLUMNS)
 CODE_TABLES = ("cities", "regions", "countries", "focus")
 
 
+# the modules whose code derives the columns from a profile
+_DERIVING_MODULES = (
+    *("benefits", "capabilities", "funding_kinds", "gifts", "meaning", "offers"),
+    *("populations", "score_columns"),
+)
+
+
 @functools.cache
 def _source_digest() -> str:
     """Digest of the source of the modules that derive the columns from a profile: a saved
     column made by other code is not used."""
-    from matcher import (
-        benefits,
-        capabilities,
-        funding_kinds,
-        gifts,
-        meaning,
-        offers,
-        populations,
-        score_columns,
-    )
+    import importlib
 
     h = hashlib.sha256()
-    modules = (
-        benefits,
-        capabilities,
-        funding_kinds,
-        gifts,
-        meaning,
-        offers,
-        populations,
-        score_columns,
-    )
+    modules = [importlib.import_module(f"matcher.{name}") for name in _DERIVING_MODULES]
     for module in modules:
         try:
             h.update(Path(str(module.__file__)).read_bytes())
