@@ -25,7 +25,6 @@ POPULATION_PENALTY = 0.04
 # group -> (words in a partner's name, words in a need's text); whole words, any case
 _GROUPS: dict[str, tuple[str, str]] = {
     "veterans": (
-        # not the armed services' own bodies: the Army Corps of Engineers is a partner in floods
         r"veterans?|vfw|amvets|american\s+legion",
         r"veterans?|vets|vfw|military|service\s*members?|soldiers|troops|army|navy|air\s+force"
         r"|marines|national\s+guard|gold\s+star|deployed|deployment",
@@ -39,6 +38,15 @@ _GROUPS: dict[str, tuple[str, str]] = {
         r"|hawaiian|alaska\s+natives?",
     ),
 }
+# the armed services' public bodies serve the military too ("Defense Intelligence Agency" came
+# for youth jobs and a girls' coding club in T4's lists, "Air Force Department" for youth
+# sports); of government bodies only (the Salvation Army, the Environmental Defense Fund), and
+# not the Corps of Engineers (the registry's "Engineers Corps"), a partner in floods
+_ARMED_SERVICES = re.compile(
+    r"\b(?:defen[cs]e|army(?!\s+corps\s+of\s+engineers)|navy|air\s+force|marine\s+corps"
+    r"|military)\b",
+    re.IGNORECASE,
+)
 BITS: dict[str, int] = {g: 1 << i for i, g in enumerate(_GROUPS)}
 LABELS: dict[str, str] = {
     "veterans": "veterans and the military",
@@ -48,10 +56,14 @@ _IN_NAMES = {g: re.compile(rf"\b(?:{names})\b", re.IGNORECASE) for g, (names, _)
 _IN_NEEDS = {g: re.compile(rf"\b(?:{words})\b", re.IGNORECASE) for g, (_, words) in _GROUPS.items()}
 
 
-def of_name(name: str) -> int:
+def of_name(name: str, government: bool = False) -> int:
     """The bits of the groups of people a partner's name says it serves ("Veterans Affairs
-    Department": veterans; "Indian Health Service": native); 0 for none."""
-    return _bits(_IN_NAMES, name)
+    Department": veterans; "Indian Health Service": native; a `government` body of the armed
+    services, "Air Force Department": veterans and the military); 0 for none."""
+    bits = _bits(_IN_NAMES, name)
+    if government and _ARMED_SERVICES.search(name):
+        bits |= BITS["veterans"]
+    return bits
 
 
 def of_need(text: str) -> int:

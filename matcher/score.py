@@ -23,7 +23,7 @@ from functools import lru_cache
 
 from matcher import benefits, capabilities, funding_kinds, populations
 from matcher.catalog import Profile
-from matcher.domain import Need, utcnow
+from matcher.domain import Need, Sector, utcnow
 from matcher.evidence import ProgrammeHit
 from matcher.geo import km_said
 from matcher.index.analyzer import STOP_WORDS
@@ -266,7 +266,8 @@ def score_candidate(
         w_fresh * freshness,
     )
     score = sum(weighted) / total_w
-    if populations.unnamed(populations.of_name(org.name), populations.of_need(need.text)):
+    serves = populations.of_name(org.name, org.sector == Sector.government)
+    if populations.unnamed(serves, populations.of_need(need.text)):
         score -= populations.POPULATION_PENALTY  # its name serves people the need names not
     return Scored(position, score, comps, distance_km, covers, gains, shared, offers=dict(offers))
 
@@ -504,7 +505,7 @@ def reasons_for(
         out.append(f"Shares focus areas with {voice.requester}: {shared}.")
     if not org.offers and s.covers:
         out.append("Its offers were read from its description (it lists none).")
-    serves = populations.of_name(org.name)
+    serves = populations.of_name(org.name, org.sector == Sector.government)
     if populations.unnamed(serves, populations.of_need(need.text)):
         whom = " and ".join(populations.labels(serves))
         out.append(f"Its name says it serves {whom}, whom {voice.subject} does not name.")

@@ -20,6 +20,7 @@ import numpy as np
 
 from matcher import benefits, capabilities, funding_kinds, populations, score_files
 from matcher.catalog import Catalog, Profile
+from matcher.domain import Sector
 from matcher.meaning import CapabilityMeaning
 from matcher.offers import partner_offers
 from matcher.score_files import SavedScore, focus_digest, recipe_digest
@@ -296,7 +297,7 @@ class ScoreColumns:
         self.focus_[pos, : len(codes)] = codes
         self.history_[pos] = self.history_column.get(org.id, -1)
         self.benefits_[pos] = benefits.of_profile(org)
-        self.populations_[pos] = populations.of_name(org.name)
+        self.populations_[pos] = populations.of_name(org.name, org.sector == Sector.government)
 
 
 def _rows(saved: np.ndarray, empty: np.ndarray, n: int, *, copy: bool = False) -> np.ndarray:

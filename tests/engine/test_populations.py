@@ -33,6 +33,25 @@ def test_a_name_says_whom_it_serves(name: str, groups: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
+    ("name", "government", "military"),
+    [
+        # T4's lists: the Defense Intelligence Agency for youth jobs and a girls' coding club
+        ("Defense Intelligence Agency", True, True),
+        ("Air Force Department", True, True),
+        ("Engineers Corps", True, False),  # the Corps of Engineers: floods are its work
+        ("Army Corps of Engineers", True, False),
+        # of government bodies only
+        ("Salvation Army", False, False),
+        ("Environmental Defense Fund", False, False),
+    ],
+)
+def test_the_armed_services_bodies_serve_the_military(
+    name: str, government: bool, military: bool
+) -> None:
+    assert bool(populations.of_name(name, government)) is military
+
+
+@pytest.mark.parametrize(
     ("text", "groups"),
     [
         ("Homeless veterans need housing", ["veterans"]),
