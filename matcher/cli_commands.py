@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from matcher.cli import _need_from_args
-from matcher.cli_common import UsageError, dumps, notice, open_engine
+from matcher.cli_common import UsageError, dumps, notice, open_engine, set_up
 from matcher.domain import Match, OfferedElsewhere, Recommendation
 from matcher.errors import StorageError, ValidationError
 from matcher.settings import Settings
@@ -227,7 +227,7 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
         }
     else:
         engine.load()  # nothing to embed: reads the saved index and catches up in memory
-        s = engine.stats()
+        s = set_up(engine, settings).stats()
     s["index_status"] = status.describe()
     s["to_embed"] = status.to_embed
     print(dumps(s) if args.json else "\n".join(f"{k}: {v}" for k, v in s.items()))

@@ -37,6 +37,18 @@ class UsageError(Exception):
     """Raised for bad command-line input; exits with code 2."""
 
 
+# what the command groups add to every engine a command opens, by name ("published model":
+# training.cli makes `matcher recommend` rank with the weights the service serves)
+ENGINE_SETUPS: dict[str, Callable[[Any, Settings], None]] = {}
+
+
+def set_up(engine: Any, settings: Settings) -> Any:
+    """`engine` with every ENGINE_SETUPS step applied, in the order the groups added them."""
+    for step in ENGINE_SETUPS.values():
+        step(engine, settings)
+    return engine
+
+
 def register_command_groups(subparsers: Any, groups: list[str] | None = None) -> None:
     for name in COMMAND_GROUPS if groups is None else groups:
         try:
@@ -76,7 +88,7 @@ def open_engine(settings: Settings, command: str) -> Any:
         work = f" (about {status.to_embed} texts to embed)" if status.to_embed else ""
         notice(f"matcher {command}: {status.describe()}; building it now{work}")
     engine.load(progress=status.must_build)
-    return engine
+    return set_up(engine, settings)
 
 
 def repeat(every: float | None, step: Callable[[], int]) -> int:

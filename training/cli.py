@@ -19,8 +19,21 @@ from matcher.settings import Settings
 MAX_SHOWN = 50
 
 
+def _use_published(engine: Any, settings: Any) -> None:
+    """The published model's weights and history model, as the service ranks with them:
+    `matcher recommend` and `stats` said "@default-weights" after `matcher models publish`
+    while the service served "@v0001" (helper-76's walk, 2026-12-06)."""
+    from training.registry import load_published
+
+    load_published(engine, settings.data_dir)
+
+
 def register(subparsers: Any) -> None:
-    """Add the `train` command group to `matcher`'s subparsers."""
+    """Add the `train` command group to `matcher`'s subparsers, and the published model to the
+    engines `matcher`'s commands open."""
+    from matcher.cli_common import ENGINE_SETUPS
+
+    ENGINE_SETUPS["published model"] = _use_published
     train = subparsers.add_parser("train", help="ingest, import and learn from history")
     sub = train.add_subparsers(dest="train_command", required=True, metavar="STEP")
 

@@ -269,3 +269,27 @@ def test_ingest_says_its_warnings(
     assert main([*base, "ingest", str(f), *MAP, "--dry-run"]) == 0
     text = capsys.readouterr().out
     assert "Warnings (rows stored all the same)" in text and "not a US state" in text
+
+
+def test_commands_rank_with_the_published_model(
+    tmp_path: Path, base: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """helper-76's walk (2026-12-06): after `matcher models publish v0001`, `matcher stats` and
+    `matcher recommend` still said "@default-weights" while the service served "@v0001"."""
+    from training.registry import Registry
+
+    f = write_csv(tmp_path / "orgs.csv", GOOD)
+    assert main([*base, "ingest", str(f), *MAP]) == 0
+    assert main([*base, "build", "--json"]) == 0
+    registry = Registry(tmp_path / "var")
+    weights = {"fit": 0.2, "coverage": 0.1, "reciprocity": 0.1, "proximity": 0.5, "freshness": 0.1}
+    version = registry.create(
+        {"weights": weights, "metrics": {}, "settings": {"embedding_model": "hashing-v1"}}
+    )
+    registry.publish(version, force=True)
+    capsys.readouterr()
+    assert main([*base, "recommend", "food bank for hungry families", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert str(out["model_version"]).endswith(f"@{version}"), out["model_version"]
+    assert main([*base, "stats", "--json"]) == 0
+    assert str(json.loads(capsys.readouterr().out)["model_version"]).endswith(f"@{version}")
