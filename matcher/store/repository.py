@@ -470,6 +470,19 @@ class Store:
                 out.update((r.id, Stored(r.pk, r.version, row_to_need(r))) for r in s.scalars(q))
         return out
 
+    def descriptions_of(self, ids: Sequence[str]) -> dict[str, str]:
+        """The stored descriptions of these organisation ids; unknown ones absent."""
+        out: dict[str, str] = {}
+        wanted = list(dict.fromkeys(ids))
+        with self.db.session() as s:
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                q = select(OrganisationRow.id, OrganisationRow.description).where(
+                    OrganisationRow.id.in_(chunk)
+                )
+                out.update((i, d) for i, d in s.execute(q).tuples())
+        return out
+
     def organisations_by_pk(self, pks: Sequence[int]) -> dict[int, Organisation]:
         """The organisations of these vector ids (unknown ones absent), trusted as stored."""
         out: dict[int, Organisation] = {}

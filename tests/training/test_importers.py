@@ -378,3 +378,35 @@ def test_registry_ids_are_brought_into_the_id_grammar() -> None:
     assert len(a) == 128 and a != b and re.fullmatch(ID_PATTERN, a)
     with pytest.raises(RowRejected):
         registry_id({"rid": "///"}, "rid")
+
+
+def test_a_description_the_importer_made_up_never_replaces_a_stored_one(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """helper-76's walk (2026-12-06): an IRS row with a blank mission replaced the stored
+    mission with "... is a US tax-exempt organisation in ME.", and a second import of the
+    360Giving file undid `train enrich` (its recipients' made-up descriptions again)."""
+    header = "ein,name,city,state,zip,ntee_code,revenue,mission\n"
+    full = header + "01-0017496,Harbor Food Pantry,YORK HARBOR,ME,03911,K31,100,WE PROVIDE FOOD.\n"
+    store_batch(engine.store, read("irs", _w(tmp_path, "full.csv", full)))
+    blank = header + "01-0017496,Harbor Food Pantry,,ME,,,,\n"
+    batch = read("irs", _w(tmp_path, "blank.csv", blank))
+    assert "tax-exempt organisation" in batch.organisations[0].description  # made up
+    store_batch(engine.store, batch)
+    assert engine.store.get_organisation("ein-010017496").record.description == ("WE PROVIDE FOOD.")
+    # a new organisation still gets the made-up description, and a real one replaces it
+    new = header + "02-0000001,New Pantry,YORK,ME,03909,K31,1,\n"
+    store_batch(engine.store, read("irs", _w(tmp_path, "new.csv", new)))
+    assert "tax-exempt" in engine.store.get_organisation("ein-020000001").record.description
+    real = header + "02-0000001,New Pantry,YORK,ME,03909,K31,1,WE FEED FAMILIES.\n"
+    store_batch(engine.store, read("irs", _w(tmp_path, "real.csv", real)))
+    assert engine.store.get_organisation("ein-020000001").record.description == (
+        "WE FEED FAMILIES."
+    )
+    # 360Giving: a recipient's description, enriched since, survives the file's second import
+    store_batch(engine.store, read("360giving", _w(tmp_path, "grants.csv", GRANTS)))
+    enriched = engine.store.get_organisation("GB-CHC-9").record
+    longer = enriched.description + " Partnered on a food project with Trafford Council."
+    engine.store.upsert_organisations([enriched.model_copy(update={"description": longer})])
+    store_batch(engine.store, read("360giving", tmp_path / "grants.csv"))
+    assert engine.store.get_organisation("GB-CHC-9").record.description == longer

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from matcher.domain import Organisation
 from matcher.store import Store
 from matcher.store.repository import UpsertReport
 from training.importers.base import ImportBatch
@@ -73,11 +74,29 @@ def store_batch(
     from training.linkage_store import retire
 
     empty = UpsertReport
-    orgs = store.upsert_organisations(batch.organisations) if batch.organisations else empty()
+    incoming = _keeping_stored_descriptions(store, batch)
+    orgs = store.upsert_organisations(incoming) if incoming else empty()
     needs = store.upsert_needs(batch.needs) if batch.needs else empty()
     parts = store_partnerships(store, batch.partnerships) if batch.partnerships else empty()
     gone = retire(store, retired) if retired else 0
     return StoredBatch(orgs, needs, parts, gone)
+
+
+def _keeping_stored_descriptions(store: Store, batch: ImportBatch) -> list[Organisation]:
+    """The batch's organisations, each whose description the importer made up (`made_up`)
+    with the description stored for it instead, if any: an IRS row with a blank mission
+    replaced a stored mission with "... is a US tax-exempt organisation in ME.", and a second
+    import of the 360Giving file undid `train enrich` (helper-76's walk, 2026-12-06)."""
+    made_up = [o.id for o in batch.organisations if o.id in batch.made_up]
+    if not made_up:
+        return list(batch.organisations)
+    stored = store.descriptions_of(made_up)
+    return [
+        o.model_copy(update={"description": stored[o.id]})
+        if o.id in batch.made_up and stored.get(o.id)
+        else o
+        for o in batch.organisations
+    ]
 
 
 __all__ = ["IMPORTERS", "ImportBatch", "StoredBatch", "read", "store_batch"]

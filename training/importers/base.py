@@ -67,6 +67,10 @@ class ImportBatch:
     # kept rows with a problem worth knowing, e.g. an address that does not geocode
     warnings: list[RowError] = field(default_factory=list)
     total_rows: int = 0
+    # the organisations whose description the importer made up, the file giving none ("X is a
+    # US tax-exempt organisation in ME."): a description stored already is kept over it
+    # (`training.importers.store_batch`)
+    made_up: set[str] = field(default_factory=set)
     _org_ids: dict[str, int] = field(default_factory=dict, repr=False)
 
     @property

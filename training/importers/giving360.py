@@ -176,3 +176,4 @@ def _describe_recipients(batch: ImportBatch, funders_of: dict[str, dict[str, Non
         listed = ", ".join(list(names)[:5])
         text = f"{org.name} is a UK organisation{where} funded by {listed}."
         batch.replace_organisation(org.model_copy(update={"description": shorten(text, 20_000)}))
+        batch.made_up.add(rid)

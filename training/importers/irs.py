@@ -186,6 +186,8 @@ def read_irs(path: str | Path, *, limit: int | None = None, progress: bool = Fal
             continue
         seen[ein] = row
         batch.add_organisation(org, row, "zip" if org.postcode else "city")
+        if not free_text(values, "mission"):
+            batch.made_up.add(org.id)
     return batch
 
 
