@@ -78,6 +78,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
                     "file": str(args.file),
                     "rows": report.total_rows,
                     "accepted": len(report.accepted),
+                    "rejected_rows": report.rejected_rows,
                     "rejected": rejected,
                     "warnings": warnings,
                     "stored": stored,
@@ -87,8 +88,11 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         )
     else:
         console.print(
+            # rows, not errors: a row can have several (8 rows read "2 accepted, 7 rejected"
+            # with 6 rows rejected: helper-76's walk, 2026-12-06)
             f"{args.file}: {report.total_rows} rows, {len(report.accepted)} accepted, "
-            f"{len(rejected)} rejected" + (" (dry run: nothing stored)" if args.dry_run else "")
+            f"{report.rejected_rows} rejected"
+            + (" (dry run: nothing stored)" if args.dry_run else "")
         )
         if stored:
             console.print(

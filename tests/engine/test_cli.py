@@ -293,3 +293,18 @@ def test_commands_rank_with_the_published_model(
     assert str(out["model_version"]).endswith(f"@{version}"), out["model_version"]
     assert main([*base, "stats", "--json"]) == 0
     assert str(json.loads(capsys.readouterr().out)["model_version"]).endswith(f"@{version}")
+
+
+def test_ingest_counts_rejected_rows_not_errors(
+    tmp_path: Path, base: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """helper-76's walk (2026-12-06): 8 rows, 6 of them rejected, read "2 accepted, 7 rejected"
+    (7 errors: a row can have several)."""
+    bad = [*GOOD, "a4,Two Errors,nonprofit,Somewhere,Portland,Oregon,US,123,-222,food"]
+    f = write_csv(tmp_path / "orgs.csv", bad)
+    assert main([*base, "ingest", str(f), *MAP, "--dry-run"]) == 1
+    said = " ".join(capsys.readouterr().out.split())  # the console wraps long lines
+    assert "4 rows, 3 accepted, 1 rejected" in said
+    assert main([*base, "ingest", str(f), *MAP, "--dry-run", "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["rejected_rows"] == 1 and len(out["rejected"]) == 2
