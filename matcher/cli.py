@@ -227,6 +227,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"matcher {args.command}: interrupted; the index in use is unchanged", file=sys.stderr
         )
         return 130
+    except BrokenPipeError:
+        # the reader stopped ("matcher causes list --json | head"): no traceback, and none again
+        # when Python flushes stdout at exit (helper-76's walk, 2026-12-06)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -308,3 +308,20 @@ def test_ingest_counts_rejected_rows_not_errors(
     assert main([*base, "ingest", str(f), *MAP, "--dry-run", "--json"]) == 1
     out = json.loads(capsys.readouterr().out)
     assert out["rejected_rows"] == 1 and len(out["rejected"]) == 2
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path, base: list[str]) -> None:
+    """helper-76's walk (2026-12-06): `matcher causes list --json | head` ended in a
+    BrokenPipeError traceback."""
+    import subprocess
+    import sys
+
+    rows = ["code,title,definition"] + [f"C{i},Cause {i},{'word ' * 60}" for i in range(800)]
+    assert main([*base, "causes", "load", str(write_csv(tmp_path / "c.csv", rows))]) == 0
+    cmd = [sys.executable, "-m", "matcher.cli", *base, "causes", "list", "--json"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(10)  # then the reader goes, as `head` does
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141 and "Traceback" not in err, err
