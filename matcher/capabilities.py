@@ -68,11 +68,6 @@ class Capability:
     stem_not_after: tuple[tuple[str, str], ...] = ()
 
 
-# what a programme of activities is of ("after school programs", "youth programs")
-_ACTIVITIES = (
-    *("school", "after-school", "afterschool", "youth", "summer", "mentoring", "mentorship"),
-    *("sports", "arts", "art", "music", "reading", "literacy", "tutoring", "camp", "stem"),
-)
 # things for care, not care: equipment asked ("Our free clinic needs medical supplies" asked
 # health services alone, or clothing and household goods by meaning)
 _MEDICAL_THINGS = ("medical supplies", "medical supply", "medical equipment", "medical device")
@@ -531,12 +526,6 @@ CAPABILITIES: tuple[Capability, ...] = (
             "liheap",
         ),
         not_after=("cold",),  # "a cold snap"
-        # a programme of activities is no public programme: "Kids in Jackson need after school
-        # programs and mentors" asked public programmes and benefits, and Boys & Girls Clubs
-        # "offered none of the help asked" (helper-75's walk, 2026-12-06)
-        stem_not_after=tuple(
-            (activity, stem) for activity in _ACTIVITIES for stem in ("program", "programme")
-        ),
         # "funding for stipends" read as public programmes by meaning beside funding, and every
         # agency "covered" it with its "public programme funding" (real data walk, Portland);
         # never a named benefit ("funding for SNAP outreach": `without_yielded`)
