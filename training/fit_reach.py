@@ -49,8 +49,10 @@ def reach_of(
     """{"queries_by_country", "basis", "share", "narrow", "note"}: the training queries per
     country (their need's, from the source organisation's place; "unknown" when none); what
     they are measured against (`basis`: "asks" when at least MIN_ASKS of `asked` name a
-    country, else "catalog": the located organisations); the share of it in the queries'
-    countries; whether that share is below NARROW_SHARE, and then `note`, saying so in words.
+    country, else "catalog": the located organisations); the share the queries and it have in
+    common, country by country (the queries of known country all in the basis's countries, in
+    its proportions: 1.0); whether that share is below NARROW_SHARE, and then `note`, saying so
+    in words.
     Queries of no known country, or nothing located to compare with, are never narrow."""
     by_country = Counter((c or "").upper() or UNKNOWN for c in query_countries)
     asks = {c.upper(): n for c, n in (asked or {}).items() if c and n > 0}
@@ -67,7 +69,11 @@ def reach_of(
     }
     if not total or not known:
         return result
-    share = sum(base.get(c, 0) for c in known) / total
+    # how much the two distributions overlap (the sum of the smaller share of each country):
+    # 152 US queries beside 7,424 British ones made a share of 1.0 for a service asked about
+    # the US only, whatever their number (helper-76's walk, 2026-12-06); now 0.02
+    queries = sum(by_country[c] for c in known)
+    share = sum(min(by_country[c] / queries, base.get(c, 0) / total) for c in known)
     result["share"] = round(share, 4)
     if share < NARROW_SHARE:
         where = ", ".join(f"{c} ({n})" for c, n in by_country.most_common(3) if c != UNKNOWN)

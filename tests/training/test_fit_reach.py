@@ -27,7 +27,9 @@ def test_queries_from_a_small_part_of_the_catalog_are_narrow() -> None:
     assert "GB (30)" in narrow["note"] and "5% of the catalog's organisations" in narrow["note"]
     assert "US 95%" in narrow["note"] and "--force" in narrow["note"]
     wide = reach_of(["us"] * 5 + ["GB"], catalog)
-    assert not wide["narrow"] and wide["note"] is None and wide["share"] == 1.0
+    # the overlap of 5/6 US, 1/6 GB with 95% US, 5% GB
+    assert not wide["narrow"] and wide["note"] is None
+    assert wide["share"] == pytest.approx(5 / 6 + 50 / 990, abs=1e-4)
     # a country the catalog does not hold counts for nothing
     assert reach_of(["FR"] * 9, catalog)["share"] == 0.0
     # nothing to compare: no query of a known country, or no located organisation
@@ -113,3 +115,15 @@ def test_a_fit_on_the_countries_asked_about_is_not_narrow(
     assert reach["basis"] == "asks" and not reach["narrow"]
     assert reach["share"] == pytest.approx(share, abs=1e-3) and share > 0.5
     assert not any("training queries come from" in n for n in fit["notes"])
+
+
+def test_a_few_queries_from_where_the_service_is_asked_do_not_make_a_fit_wide() -> None:
+    """helper-76's walk (2026-12-06): 7,424 British queries and 152 American ones made a share
+    of 1.0 (not narrow, publishable without --force) for a service asked about the US only;
+    its coverage weight was 0."""
+    catalog = {"US": 940, "GB": 50}
+    asked = {"US": MIN_ASKS * 10}
+    mostly_british = reach_of(["GB"] * 7424 + ["US"] * 152, catalog, asked)
+    assert mostly_british["narrow"] and mostly_british["share"] == pytest.approx(0.02, abs=0.001)
+    half = reach_of(["GB"] * 50 + ["US"] * 50, catalog, asked)
+    assert half["share"] == pytest.approx(0.5) and not half["narrow"]  # at NARROW_SHARE
