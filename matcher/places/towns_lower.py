@@ -48,7 +48,7 @@ def towns_in_lower_case(text: str, holds: Callable[[str], bool] | None = None) -
             elif n == 1:  # one word alone: a town of some size only ("in need", "in time")
                 entries = [e for e in entries if e.weight >= TOWN_ZIPS]
             if entries:
-                found += [(e.weight, _label(e)) for e in entries]
+                found += [(e.weight, e.label) for e in entries]
                 break
     ranked = sorted(found, key=lambda wl: -wl[0])
     return list(dict.fromkeys(label for _, label in ranked))[:MAX_TOWNS]
@@ -56,7 +56,3 @@ def towns_in_lower_case(text: str, holds: Callable[[str], bool] | None = None) -
 
 def _held(entry: Entry, holds: Callable[[str], bool] | None) -> bool:
     return holds is None or (entry.region is not None and holds(entry.region))
-
-
-def _label(entry: Entry) -> str:
-    return f"{entry.name}, {entry.region}" if entry.region else entry.label
