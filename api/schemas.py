@@ -739,6 +739,12 @@ class RecommendationPublic(BaseModel):
         description="the need's words the model does not know, when they are most of its "
         "words (not English, or typed at random): the answer rests on little",
     )
+    few_words: bool = Field(
+        default=False,
+        description="the need says too little to match on (fewer than three words of three "
+        "letters or more, such as 'help' or 'food bank'): the answer rests on a word or two; "
+        "ask the user who is affected and what help is needed",
+    )
     unread_help: list[str] = Field(
         default_factory=list,
         description="items of required_capabilities as listed that name no kind of help the "

@@ -94,6 +94,7 @@ def recommendation_view(
         ),
         gaps=list(rec.gaps),
         unread_words=list(rec.unread_words),
+        few_words=rec.few_words,
         unread_help=list(rec.unread_help),
         withheld=list(rec.withheld),
         named_askers=list(rec.named_askers),

@@ -522,6 +522,9 @@ class Recommendation(BaseModel):
     # the need's words the model does not know, when they are most of its words (not English,
     # or typed at random): the answer rests on little (matcher.language)
     unread_words: list[str] = Field(default_factory=list)
+    # the need says too little to match on: fewer than matcher.language.FEW_WORDS words ("help",
+    # "food bank"); the answer rests on a word or two
+    few_words: bool = False
     # the listed required help that names no kind of help the service knows: not asked of
     # anyone (matcher.need_reading.unread_help)
     unread_help: list[str] = Field(default_factory=list)

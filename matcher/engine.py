@@ -71,7 +71,7 @@ from matcher.history_model import PartnerHistoryModel
 from matcher.index.base import VectorIndex
 from matcher.index.factory import attach_organisations, new_vector_index
 from matcher.index.lexical import LexicalIndex
-from matcher.language import Vocabulary
+from matcher.language import Vocabulary, few_words
 from matcher.meaning import CapabilityMeaning
 from matcher.names import readable_name
 from matcher.need_reading import (
@@ -1680,6 +1680,7 @@ class Engine:
         return Recommendation(
             need=need,
             unread_words=self.vocabulary.mostly_unknown(topic) if self.vocabulary else [],
+            few_words=few_words(need.text),
             unread_help=unread_help(need),
             withheld=withheld,
             named_askers=list(askers.values()),

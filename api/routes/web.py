@@ -45,7 +45,6 @@ from matcher.accounts.claims import Membership
 from matcher.domain import REGISTERED_SOURCE, Filters, Need, Recommendation
 from matcher.errors import NotFoundError, ValidationError
 from matcher.feedback_standing import COUNTED, UNCONFIRMED, standing
-from matcher.language import few_words
 
 router = APIRouter(include_in_schema=False)
 
@@ -178,7 +177,6 @@ def _results(
         ignored_place=ignored_place,
         searched=searched_area(rec.need),
         unused_distance=unused,
-        few_words=few_words(rec.need.text),
         **extra,
     )
     return templates.TemplateResponse(request, "index.html", ctx, status_code)

@@ -205,3 +205,16 @@ def test_opportunities_say_their_kind_and_filter_by_it(
         assert client.get(url, params={"kind": "grant"}, headers=h).status_code == 422
     finally:
         client.delete(f"/v1/needs/{programme}", headers=hdr(keys["editor"]))
+
+
+def test_a_need_of_a_word_or_two_says_so_in_the_api(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    """The page said "this description is very short" for "help", but an API client got a
+    full answer at 0.90 with nothing to tell it that it rests on one word (stop 50's review)."""
+    short = {**NEED, "text": "help"}
+    r = client.post("/v1/recommendations", json=short, headers=hdr(keys["reader"]))
+    assert r.status_code == 200, r.text
+    assert r.json()["few_words"] is True
+    full = client.post("/v1/recommendations", json=NEED, headers=hdr(keys["reader"]))
+    assert full.json()["few_words"] is False
