@@ -1200,6 +1200,36 @@ class ModelList(BaseModel):
     versions: list[ModelVersion]
 
 
+REPORT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,190}$"
+
+
+_REPORT_EXAMPLE: dict[str, Any] = {
+    "name": "v0002-20261206T190312",
+    "version": "v0002",
+    "created_at": "2026-12-06T19:03:12Z",
+    "verdict": "v0002 is at least as good as the published model on ndcg@10 (0.4123 vs 0.4010)",
+    "html_url": "/v1/analyst/reports/v0002-20261206T190312",
+    "json_url": "/v1/analyst/reports/v0002-20261206T190312.json",
+}
+
+
+class EvaluationReport(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_REPORT_EXAMPLE]})
+
+    name: str = Field(description="The report's file name without .html / .json")
+    version: str | None = Field(description="The model version it evaluates")
+    created_at: datetime = Field(description="When it was written")
+    verdict: str | None = Field(description="The verdict it states, as its JSON says")
+    html_url: str | None = Field(description="The page as written (null: no HTML file)")
+    json_url: str | None = Field(description="The figures as written (null: no JSON file)")
+
+
+class EvaluationReportList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_REPORT_EXAMPLE]}]})
+
+    items: list[EvaluationReport] = Field(description="Newest first")
+
+
 class ModelPublished(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
