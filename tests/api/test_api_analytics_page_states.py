@@ -1,6 +1,7 @@
 """The analytics page before anything is recorded, and with a partnership recorded through
 `POST /v1/partnership-records` and no introduction: it drew six empty plots and two empty tables
-with no word of why; a partnership record counts on it (proposed, started, closed by outcome)."""
+with no word of why (and, with records only, four bare axes for the rates); a partnership record
+counts on it (proposed, started, closed by outcome)."""
 
 from __future__ import annotations
 
@@ -82,6 +83,9 @@ def test_a_partnership_recorded_through_the_api_is_counted(
         "1 achieved, 0 partly achieved, 0 not achieved" in page
     )
     assert "business → business: 1 achieved, 0 partly achieved, 0 not achieved" in page
+    # the rates have nothing to draw: said in words, not two bare axes per grouping
+    assert len(re.findall(r"<svg ", page)) == 2
+    assert page.count("No introduction requests yet: their rates are drawn here") == 4
     row = re.search(r'<th scope="row">business → business</th>(.*?)</tr>', page, re.S)
     assert row is not None
     cells = re.findall(r"<td>(.*?)</td>", row.group(1))
