@@ -81,7 +81,7 @@ class SavedNeedCreate(RecommendationRequest):
         if (self.text is None) == (self.recommendation_id is None):
             raise ValueError("give either text (the need) or recommendation_id, not both")
         _pair(self.lat, self.lon)
-        check_radius(self.radius_km, self.lat, self.place)
+        check_radius(self.radius_km, self.lat, self.place, self.city, self.region, self.country)
         if self.text is not None and not self.text.strip():
             raise ValueError("text must not be blank")
         return self

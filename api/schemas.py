@@ -115,22 +115,41 @@ Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description=f"At most {MAX_LIMI
 _IN = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 # lat and lon go together (and a radius needs both): JSON Schema `dependentRequired`.
 PAIR = {"lat": ["lon"], "lon": ["lat"]}
-# a radius is measured around lat and lon, or around the point of `place`
+# a radius is measured around lat and lon, the point of `place`, or the point of `city` (with
+# its region or country, resolved as a place is: matcher.domain.Need)
 _GIVEN = {"not": {"type": "null"}}
 RADIUS_NEEDS = {
     "radius_km": {
         "anyOf": [
             {"required": ["lat", "lon"], "properties": {"lat": _GIVEN, "lon": _GIVEN}},
             {"required": ["place"], "properties": {"place": _GIVEN}},
+            {"required": ["city"], "properties": {"city": _GIVEN}},
         ]
     }
 }
-RADIUS_MESSAGE = "radius_km needs lat and lon, or a place"
+RADIUS_MESSAGE = (
+    "radius_km needs a point to measure from: give lat and lon, or place ('Providence, RI'), "
+    "or city with its region or country"
+)
 
 
-def check_radius(radius_km: float | None, lat: float | None, place: str | None) -> None:
-    if radius_km is not None and lat is None and not place:
-        raise ValueError(RADIUS_MESSAGE)
+def check_radius(
+    radius_km: float | None,
+    lat: float | None,
+    place: str | None,
+    city: str | None = None,
+    region: str | None = None,
+    country: str | None = None,
+) -> None:
+    """A radius has a point to be measured from; a region or country alone is an area, no
+    point (a client sent city/region and was told only 'lat and lon, or a place')."""
+    if radius_km is None or lat is not None or place or city:
+        return
+    area = next(
+        (f"{name} '{v}'" for name, v in (("region", region), ("country", country)) if v), ""
+    )
+    alone = f" ({area} alone is a whole area, no point: add city)" if area else ""
+    raise ValueError(RADIUS_MESSAGE + alone)
 
 
 def has_nul(value: Any) -> bool:
@@ -455,7 +474,9 @@ class NeedFields(InputModel):
     lat: Lat = Field(default_factory=_unset, description="With lon")
     lon: Lon = Field(default_factory=_unset, description="With lat")
     radius_km: Radius = Field(
-        default_factory=_unset, description="Around lat and lon, or around the place"
+        default_factory=_unset,
+        description="Around lat and lon, or around the place, or around the city (with its "
+        "region or country, resolved as a place is; unknown or ambiguous: 422 naming `city`)",
     )
     wanted_sectors: list[Sector] = Field(default_factory=list, max_length=5)
     required_capabilities: Phrases = Field(default_factory=list)
@@ -464,7 +485,7 @@ class NeedFields(InputModel):
     @model_validator(mode="after")
     def _coords(self) -> NeedFields:
         _pair(self.lat, self.lon)
-        check_radius(self.radius_km, self.lat, self.place)
+        check_radius(self.radius_km, self.lat, self.place, self.city, self.region, self.country)
         if not self.text.strip():
             raise ValueError("text must not be blank")
         return self
@@ -1183,6 +1204,36 @@ class ModelList(BaseModel):
 
     current: str | None = Field(description="The published version; null: the default weights")
     versions: list[ModelVersion]
+
+
+REPORT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,190}$"
+
+
+_REPORT_EXAMPLE: dict[str, Any] = {
+    "name": "v0002-20261206T190312",
+    "version": "v0002",
+    "created_at": "2026-12-06T19:03:12Z",
+    "verdict": "v0002 is at least as good as the published model on ndcg@10 (0.4123 vs 0.4010)",
+    "html_url": "/v1/analyst/reports/v0002-20261206T190312",
+    "json_url": "/v1/analyst/reports/v0002-20261206T190312.json",
+}
+
+
+class EvaluationReport(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_REPORT_EXAMPLE]})
+
+    name: str = Field(description="The report's file name without .html / .json")
+    version: str | None = Field(description="The model version it evaluates")
+    created_at: datetime = Field(description="When it was written")
+    verdict: str | None = Field(description="The verdict it states, as its JSON says")
+    html_url: str | None = Field(description="The page as written (null: no HTML file)")
+    json_url: str | None = Field(description="The figures as written (null: no JSON file)")
+
+
+class EvaluationReportList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_REPORT_EXAMPLE]}]})
+
+    items: list[EvaluationReport] = Field(description="Newest first")
 
 
 class ModelPublished(BaseModel):

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from matcher.cli_common import UsageError, dumps, notice, one_line, open_engine
 from matcher.domain import Filters, Need, Sector, SizeBand
+from matcher.errors import PlaceError
 from matcher.settings import Settings
 
 MAX_LIMIT = 100  # as the API
@@ -62,8 +63,12 @@ class BatchNeed(BaseModel):
     def _coords(self) -> BatchNeed:
         if (self.lat is None) != (self.lon is None):
             raise ValueError("lat and lon go together")
-        if self.radius_km is not None and self.lat is None:
-            raise ValueError("radius_km needs lat and lon")
+        if self.radius_km is not None and self.lat is None and not self.place and not self.city:
+            # as the API: measured from lat and lon, the place's point or the city's
+            raise ValueError(
+                "radius_km needs a point to measure from: lat and lon, place, or city with "
+                "its region or country"
+            )
         return self
 
     def need_and_filters(self) -> tuple[Need, Filters | None]:
@@ -116,6 +121,8 @@ def parse_line(line: str) -> tuple[str | None, Need, Filters | None, int]:
         need, filters = item.need_and_filters()
     except ValidationError as exc:
         raise ValueError(_errors(exc)) from None
+    except PlaceError as exc:  # a place (or a radius's city) that names no one place
+        raise ValueError(str(exc)) from None
     return item.id, need, filters, item.limit
 
 

@@ -341,10 +341,52 @@ class Need(BaseModel):
             self.place = None
         if self.place:
             self._fill_from_place()
+        elif self.radius_km is not None and self.lat is None and self.lon is None and self.city:
+            self._fill_from_city()
         _check_coordinates(self.lat, self.lon)
         if self.radius_km is not None and self.lat is None:
-            raise ValueError("radius_km needs lat and lon")
+            raise ValueError(
+                "radius_km needs a point to measure from: lat and lon, a place, or a city "
+                "with its region or country"
+            )
         return self
+
+    def _fill_from_city(self) -> None:
+        """The point of `city` (with its region, or its country outside the US), resolved as
+        a `place` is, to measure `radius_km` from: a client that sent city "Providence" and
+        region "RI" with radius_km was told "radius_km needs lat and lon, or a place". A city
+        that names no one place is a PlaceError on the field `city`, with the candidates."""
+        from matcher.errors import PlaceError
+        from matcher.places import resolve
+        from matcher.places.gazetteer import country_name
+
+        assert self.city is not None
+        parts = [self.city]
+        if self.country and self.country != "US":
+            parts.append(country_name(self.country))  # the world gazetteer has no regions
+        else:
+            parts += [x for x in (self.region, self.country and "United States") if x]
+        text = ", ".join(parts)
+        how = (
+            "radius_km is measured from city with its region or country; or give place, "
+            "or lat and lon"
+        )
+        try:
+            found = resolve(text)
+        except PlaceError as exc:
+            raise type(exc)(
+                f"{exc.message} ({how})", place=text, candidates=exc.candidates, field="city"
+            ) from None
+        if found.lat is None or found.lon is None:
+            raise PlaceError(
+                f"'{text}' is {found.label}, a whole {found.kind}: no point to measure "
+                f"radius_km from ({how})",
+                place=text,
+                field="city",
+            )
+        self.lat, self.lon = found.lat, found.lon
+        self.region = self.region or found.region
+        self.country = self.country or found.country
 
     def _fill_from_place(self) -> None:
         """Resolve `place` (UnknownPlaceError / AmbiguousPlaceError, naming it, when it cannot

@@ -252,8 +252,9 @@ def _load_row(
         record = model.model_validate(data)
     except PydanticValidationError as exc:
         return [_translate(raw.row, err, plan, data) for err in exc.errors()]
-    except PlaceError as exc:  # a need's place that does not resolve
-        return [RowError(raw.row, plan.sources.get("place", "place"), exc.message)]
+    except PlaceError as exc:  # a need's place (or its city, for a radius) that does not resolve
+        name = exc.field or "place"
+        return [RowError(raw.row, plan.sources.get(name, name), exc.message)]
     rec_id = str(getattr(record, "id", ""))
     if rec_id in first_seen:
         col = plan.sources.get("id", "id")

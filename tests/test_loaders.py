@@ -132,7 +132,9 @@ def test_needs_csv(tmp_path: Path) -> None:
     assert need.required_capabilities == ["food_supply", "volunteers"]
     assert [s.value for s in need.wanted_sectors] == ["business", "nonprofit"]
     errors = {e.row: e for e in report.rejected}
-    assert errors[2].column == "radius_km" and errors[2].reason == "radius_km needs lat and lon"
+    assert errors[2].column == "radius_km" and errors[2].reason.startswith(
+        "radius_km needs a point to measure from: lat and lon, a place, or a city"
+    )
     assert errors[3].column == "wanted_sectors"
     assert errors[3].reason.startswith("unknown sector 'charity' (expected one of business")
 

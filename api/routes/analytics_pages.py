@@ -30,6 +30,14 @@ OUTCOMES = (
     ("not achieved", "#b91c1c"),
 )
 MAX_BARS = 15
+NO_REQUESTS = (
+    '<p class="chart-empty">No introduction requests yet: their rates are drawn here once '
+    "organisations ask each other for introductions.</p>"
+)
+NONE_CLOSED = (
+    '<p class="chart-empty">No partnership record closed yet: outcomes are drawn here once '
+    "a record is closed with one.</p>"
+)
 
 
 def _note(part: int, whole: int) -> str:
@@ -60,17 +68,20 @@ def charts(result: Analytics) -> dict[str, Markup]:
             if g.records_closed
         ]
 
+    def rates(title: str, bars: list[Bar]) -> Markup:
+        # a plot of nothing was a bare axis with no word (partnership records, no request)
+        return Markup(rate_chart(title, bars)) if bars else Markup(NO_REQUESTS)
+
+    def results(title: str, stacks: list[Stack]) -> Markup:
+        return Markup(stacked_chart(title, OUTCOMES, stacks)) if stacks else Markup(NONE_CLOSED)
+
     return {
-        "pair_acceptance": Markup(rate_chart("Acceptance rate by sector pair", acceptance(pairs))),
-        "pair_response": Markup(rate_chart("Response rate by sector pair", response(pairs))),
-        "pair_outcomes": Markup(
-            stacked_chart("Partnership outcomes by sector pair", OUTCOMES, outcomes(pairs))
-        ),
-        "cause_acceptance": Markup(rate_chart("Acceptance rate by cause", acceptance(causes))),
-        "cause_response": Markup(rate_chart("Response rate by cause", response(causes))),
-        "cause_outcomes": Markup(
-            stacked_chart("Partnership outcomes by cause", OUTCOMES, outcomes(causes))
-        ),
+        "pair_acceptance": rates("Acceptance rate by sector pair", acceptance(pairs)),
+        "pair_response": rates("Response rate by sector pair", response(pairs)),
+        "pair_outcomes": results("Partnership outcomes by sector pair", outcomes(pairs)),
+        "cause_acceptance": rates("Acceptance rate by cause", acceptance(causes)),
+        "cause_response": rates("Response rate by cause", response(causes)),
+        "cause_outcomes": results("Partnership outcomes by cause", outcomes(causes)),
     }
 
 

@@ -3,6 +3,7 @@ naming an unknown or ambiguous place with its candidates, country names in filte
 
 from __future__ import annotations
 
+import pytest
 from api_support import hdr
 from fastapi.testclient import TestClient
 
@@ -44,7 +45,70 @@ def test_a_radius_around_a_place(client: TestClient, keys: dict[str, str]) -> No
     r = client.post(
         "/v1/recommendations", json={"text": TEXT, "radius_km": 40}, headers=hdr(keys["reader"])
     )
-    assert r.status_code == 422 and "radius_km needs lat and lon, or a place" in r.text
+    assert r.status_code == 422, r.text
+    assert "radius_km needs a point to measure from: give lat and lon, or place" in r.text
+
+
+def test_a_radius_around_a_city_and_its_region(client: TestClient, keys: dict[str, str]) -> None:
+    """README lists `city` and `region` among the request's fields: a client that gave them
+    with radius_km was told "radius_km needs lat and lon, or a place". The city is resolved
+    as `place` is, and the radius measured from its point: the same partners as the place."""
+    reader = hdr(keys["reader"])
+    by_place = {"text": TEXT, "place": "Portland, OR", "radius_km": 40, "limit": 10}
+    want = client.post("/v1/recommendations", json=by_place, headers=reader)
+    assert want.status_code == 200, want.text
+    for where in (
+        {"city": "Portland", "region": "OR"},
+        {"city": "Portland", "region": "Oregon", "country": "USA"},
+    ):
+        body = {"text": TEXT, **where, "radius_km": 40, "limit": 10}
+        r = client.post("/v1/recommendations", json=body, headers=reader)
+        assert r.status_code == 200, (where, r.text)
+        results = r.json()["results"]
+        assert [m["id"] for m in results] == [m["id"] for m in want.json()["results"]]
+        measured = [m["distance_km"] for m in results if m["distance_km"] is not None]
+        assert measured and all(d <= 40 for d in measured)
+    body = {"text": TEXT, "city": "Portland", "region": "OR", "radius_km": 40}
+    r = client.post("/v1/needs", json=body, headers=hdr(keys["editor"]))
+    assert r.status_code == 201, r.text
+    need = r.json()
+    assert need["lat"] == pytest.approx(45.5, abs=0.2) and need["radius_km"] == 40
+    r = client.post("/v1/saved-needs", json=body, headers=hdr(keys["editor"]))
+    assert r.status_code == 201, r.text
+
+
+def test_a_radius_without_a_point_names_the_fields(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    """No point to measure from: the 422 names the fields to give (lat and lon, place, or city
+    with region or country); a city that names no one place is named, with candidates."""
+    reader = hdr(keys["reader"])
+    r = client.post(
+        "/v1/recommendations",
+        json={"text": TEXT, "region": "OR", "country": "US", "radius_km": 40},
+        headers=reader,
+    )
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert "give lat and lon, or place ('Providence, RI'), or city with its region" in detail
+    assert "region 'OR' alone is a whole area, no point: add city" in detail
+    r = client.post(
+        "/v1/recommendations",
+        json={"text": TEXT, "city": "Portland", "radius_km": 40},
+        headers=reader,
+    )
+    assert r.status_code == 422, r.text
+    problem = r.json()
+    assert problem["errors"][0]["field"] == "city"
+    assert problem["candidates"][:2] == ["Portland, OR", "Portland, ME"]
+    assert "radius_km is measured from city with its region or country" in problem["detail"]
+    r = client.post(
+        "/v1/recommendations",
+        json={"text": TEXT, "city": "Gotham", "region": "RI", "radius_km": 40},
+        headers=reader,
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "city" and "Gotham" in r.json()["detail"]
 
 
 def test_unknown_place_is_422_naming_it(client: TestClient, keys: dict[str, str]) -> None:

@@ -224,6 +224,28 @@ def test_batch_rejects_unknown_fields_by_line_and_name(
     assert "needs.jsonl: line 2: wanted_sector: unknown field" in err
 
 
+def test_batch_measures_a_radius_from_a_place_or_a_city(tmp_path: Path, base: list[str]) -> None:
+    """A batch line takes the fields of POST /v1/recommendations: a radius around `place`, or
+    around `city` with its region, was refused ("radius_km needs lat and lon"); a place that
+    names no one place was no error of its line but stopped the whole batch."""
+    code, out = _batch(
+        tmp_path,
+        base,
+        {"id": "p", "text": "food", "place": "Portland, OR", "radius_km": 30},
+        {"id": "c", "text": "food", "city": "Portland", "region": "Oregon", "radius_km": 30},
+        {"id": "far", "text": "food", "city": "Salem", "region": "OR", "radius_km": 10},
+        {"id": "amb", "text": "food", "city": "Portland", "radius_km": 30},
+        {"id": "none", "text": "food", "region": "OR", "radius_km": 30},
+    )
+    assert code == 1
+    by_id = {x["id"]: {r["id"] for r in x["results"]} for x in out if "id" in x}
+    assert by_id["p"] == by_id["c"] == {"a1", "a2", "a3"}
+    assert by_id["far"] == set()  # Salem is 70 km from Portland
+    errors = {x["line"]: x["error"] for x in out if "line" in x}
+    assert "field 'city': 'Portland' could be several places" in errors[4]
+    assert "radius_km needs a point to measure from" in errors[5]
+
+
 def test_batch_reads_the_older_names_once(tmp_path: Path, base: list[str]) -> None:
     code, out = _batch(
         tmp_path,
