@@ -292,8 +292,9 @@ async def submit(
         candidates = [str(c) for c in getattr(exc, "candidates", None) or []]
         # the places of the states the data holds first: "Norwich" offered Norwich, United
         # Kingdom first, "Sheridan" Maine's, Wyoming's tenth (helper-75's walk, 2026-12-06)
+        # off the event loop, as it reads the catalog (once per state, at most ten)
         holds = functools.cache(lambda region: engine.holds_in_region(LOCAL_SECTORS, region))
-        candidates = held_first(place, candidates, holds)[:8]
+        candidates = (await anyio.to_thread.run_sync(held_first, place, candidates, holds))[:8]
         unsaid = bool(candidates) and not any(candidates[0] in e for e in errors)
         ctx = context(
             request,

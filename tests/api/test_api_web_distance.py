@@ -381,6 +381,32 @@ def test_a_place_typed_of_several_states_offers_those_of_the_data_first(
     )
 
 
+def test_the_place_candidates_read_the_catalog_off_the_event_loop(
+    setup: tuple[TestClient, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The candidates of an ambiguous Place asked the catalog, state by state, on the event
+    loop, holding up every other request meanwhile (stop 50's review)."""
+    import asyncio
+
+    client, _ = setup
+    engine = client.app.state.api.engine  # type: ignore[attr-defined]
+    asked_on_loop: list[bool] = []
+    holds = engine.holds_in_region
+
+    def spy(sectors: object, region: str) -> bool:
+        try:
+            asyncio.get_running_loop()
+            asked_on_loop.append(True)
+        except RuntimeError:
+            asked_on_loop.append(False)
+        return holds(sectors, region)
+
+    monkeypatch.setattr(engine, "holds_in_region", spy)
+    r = client.post("/", data={"text": "Our seniors need drivers.", "place": "Springfield"})
+    assert r.status_code == 422
+    assert asked_on_loop and not any(asked_on_loop), asked_on_loop
+
+
 def test_held_first_puts_the_places_of_the_data_first() -> None:
     from api.web.distance import held_first
 
