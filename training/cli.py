@@ -742,15 +742,17 @@ def _print_benchmarks(bench: dict[str, Any] | None) -> None:
 
 
 def cmd_models_list(args: argparse.Namespace, settings: Settings) -> int:
-    from training.registry import Registry
+    from training.registry import Registry, figures_note, split_text
     from training.registry_db import refresh
 
     for problem in refresh(settings.data_dir):  # PostgreSQL: the shared registry first
         print(f"matcher models list: {problem}", file=sys.stderr)
     registry = Registry(settings.data_dir)
     rows = registry.list()
+    note = figures_note(rows)
     if args.json:
-        print(json.dumps({"current": registry.current(), "versions": rows}, default=str))
+        payload = {"current": registry.current(), "versions": rows, "comparable": note is None}
+        print(json.dumps({**payload, "note": note}, default=str))
         return 0
     if not rows:
         print("no model versions (the default weights are in use)")
@@ -766,13 +768,18 @@ def cmd_models_list(args: argparse.Namespace, settings: Settings) -> int:
         value = "-" if r["value"] is None else f"{r['value']:.4f}"
         w = " ".join(f"{k[:4]}={v:.2f}" for k, v in (r["weights"] or {}).items())
         extra = "  (default weights kept)" if r["fallback"] else ""
+        split = f"[{split_text(r.get('split'))}]"
         print(
             f"{mark} {r['version']:<10} {r['created_at'] or '':<26} "
-            f"{r['primary'] or '':>8}={value}  {w}{extra}"
+            f"{r['primary'] or '':>8}={value} {split:<20}  {w}{extra}"
         )
+    if note:
+        print(f"warning: {note}")
+        print("  (`matcher train evaluate VERSION` measures VERSION and the published model on")
+        print("  the same held-out queries)")
     if registry.current() is None:
         print("nothing published: the default weights are in use")
-    print("* published  ^ rollback target")
+    print("* published  ^ rollback target  [the held-out split the figure was measured on]")
     return 0
 
 
