@@ -116,6 +116,31 @@ def test_same_split_comparison_is_preferred(tmp_path: Path) -> None:
         other.publish("v0001")
 
 
+def test_a_published_figure_from_other_held_out_queries_says_so(tmp_path: Path) -> None:
+    """`train evaluate v0005` said "worse than v0003 (its own evaluation) on ndcg@10 (0.6702 <
+    0.9895)": v0003's figure was held out by time, v0005's by id, and nothing said so (the
+    same evaluation measured v0003 at 0.53 on v0005's queries)."""
+    by_time = {"by": "time", "test_share": 0.2, "max_test": 500, "seed": 0}
+    by_id = {"by": "id", "test_share": 0.2, "max_test": 500, "seed": 0}
+    reg = Registry(tmp_path)
+    reg.create(_manifest(0.99, split=by_time))
+    reg.publish("v0001")
+    reg.create(_manifest(0.67, split=by_id))
+    check = reg.check("v0002")
+    assert check["worse"] and check["baseline_of"] == (
+        "v0001 (its own evaluation, on other held-out queries: time 20% max 500, "
+        "not id 20% max 500)"
+    )
+    with pytest.raises(PublishRefused, match="on other held-out queries: time 20%"):
+        reg.publish("v0002")
+    reg.create(_manifest(0.5, split=by_time, data_hash="sha256:later"))
+    assert reg.check("v0003")["baseline_of"] == (
+        "v0001 (its own evaluation, on other held-out queries: the history changed)"
+    )
+    reg.create(_manifest(0.995, split=by_time))  # the same split of the same history
+    assert reg.check("v0004")["baseline_of"] == "v0001 (its own evaluation)"
+
+
 # ------------------------------------------------------------------------- kill -9
 
 
