@@ -15,6 +15,7 @@ from typing import Any
 from matcher.errors import StorageError, ValidationError
 from matcher.loaders import RowError
 from matcher.settings import Settings
+from training.progress import StageProgress
 
 MAX_SHOWN = 50
 
@@ -197,6 +198,7 @@ def _add_split_options(p: argparse.ArgumentParser, *, defaults: bool = True) -> 
     p.add_argument("--seed", type=int, default=0 if defaults else None)
     p.add_argument("--no-feedback", action="store_true", help="history only, no API feedback")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress lines (on stderr)")
 
 
 # ------------------------------------------------------------------------------- helpers
@@ -563,35 +565,6 @@ def cmd_pairs(args: argparse.Namespace, settings: Settings) -> int:
 # ------------------------------------------------------------------------------- learning
 
 
-class _Progress:
-    """Progress on stderr (not with --json): on a terminal a throttled line rewritten in place;
-    elsewhere (a log, a job runner) a line when a stage starts and one when it ends, so a
-    minute of silence is never all there is (`train fit` said nothing for its first minute
-    when its output was captured, real data walk)."""
-
-    def __init__(self, enabled: bool, tty: bool | None = None):
-        self.enabled = enabled
-        self.tty = sys.stderr.isatty() if tty is None else tty
-        self.last = 0.0
-        self.stage = ""
-
-    def __call__(self, label: str, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        if not self.tty:
-            if label != self.stage:
-                self.stage = label
-                print(f"{label}: started ({total} to do)", file=sys.stderr, flush=True)
-            if done == total:
-                print(f"{label}: done", file=sys.stderr, flush=True)
-            return
-        now = time.monotonic()
-        if done == total or now - self.last > 0.5:
-            self.last = now
-            end = "\n" if done == total else ""
-            print(f"\r{label}: {done}/{total}", end=end, file=sys.stderr, flush=True)
-
-
 def _engine(settings: Settings) -> Any:
     from matcher.cli_common import open_engine
 
@@ -635,7 +608,9 @@ def cmd_fit(args: argparse.Namespace, settings: Settings) -> int:
         benchmarks=args.benchmarks,
     )
     try:
-        result = run_fit(settings, options, progress=_Progress(not args.json))
+        result = run_fit(
+            settings, options, progress=StageProgress("train fit", enabled=not args.quiet)
+        )
     except FitError as exc:
         raise _usage(exc.message) from exc
     payload = {
@@ -703,10 +678,12 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
             f"'{version}' is an embedding model: `matcher models evaluate-embed {version}`"
         )
     split = _split_of(args, manifest.get("split"))
-    progress = _Progress(not args.json)
+    progress = StageProgress("train evaluate", enabled=not args.quiet)
+    progress("opening the engine and its model", 0, 1)
     engine = _engine(settings)
     try:
         try:
+            progress("reading partnership history and feedback", 0, 1)
             data = prepare(engine, split, feedback=not args.no_feedback)
         except FitError as exc:
             raise _usage(exc.message) from exc
@@ -765,15 +742,17 @@ def _print_benchmarks(bench: dict[str, Any] | None) -> None:
 
 
 def cmd_models_list(args: argparse.Namespace, settings: Settings) -> int:
-    from training.registry import Registry
+    from training.registry import Registry, figures_note, split_text
     from training.registry_db import refresh
 
     for problem in refresh(settings.data_dir):  # PostgreSQL: the shared registry first
         print(f"matcher models list: {problem}", file=sys.stderr)
     registry = Registry(settings.data_dir)
     rows = registry.list()
+    note = figures_note(rows)
     if args.json:
-        print(json.dumps({"current": registry.current(), "versions": rows}, default=str))
+        payload = {"current": registry.current(), "versions": rows, "comparable": note is None}
+        print(json.dumps({**payload, "note": note}, default=str))
         return 0
     if not rows:
         print("no model versions (the default weights are in use)")
@@ -789,13 +768,18 @@ def cmd_models_list(args: argparse.Namespace, settings: Settings) -> int:
         value = "-" if r["value"] is None else f"{r['value']:.4f}"
         w = " ".join(f"{k[:4]}={v:.2f}" for k, v in (r["weights"] or {}).items())
         extra = "  (default weights kept)" if r["fallback"] else ""
+        split = f"[{split_text(r.get('split'))}]"
         print(
             f"{mark} {r['version']:<10} {r['created_at'] or '':<26} "
-            f"{r['primary'] or '':>8}={value}  {w}{extra}"
+            f"{r['primary'] or '':>8}={value} {split:<20}  {w}{extra}"
         )
+    if note:
+        print(f"warning: {note}")
+        print("  (`matcher train evaluate VERSION` measures VERSION and the published model on")
+        print("  the same held-out queries)")
     if registry.current() is None:
         print("nothing published: the default weights are in use")
-    print("* published  ^ rollback target")
+    print("* published  ^ rollback target  [the held-out split the figure was measured on]")
     return 0
 
 

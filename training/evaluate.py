@@ -140,6 +140,8 @@ def run_weights(
     members: list[tuple[str, str, str]] = []
     try:
         engine.use_weights(dict(weights), name)
+        if progress is not None:
+            progress(0, len(queries))  # started: the first query may take a while
         for i, q in enumerate(queries):
             rec = engine.recommend(q.need, filters=q.filters or Filters(), limit=limit)
             for rank, match in enumerate(rec.results, start=1):

@@ -51,7 +51,10 @@ CHUNK_PREFIX = "chunk-"
 CLOCK_FILE = "clock.txt"
 PAUSE_ENV = "MATCHER_REGISTRY_PAUSE"  # "fit-chunk-<n>[:seconds]", for crash tests only
 
-# progress(stage, done, total); stages: "features", then one per evaluated model.
+# progress(stage, done, total); stages: opening the engine, reading the history, "features",
+# fitting the ranker, "history texts" and "history model", then one per evaluated model
+# (candidate, published, default; the API's training job ends on the last), then benchmarks
+# when asked for. A stage of one step goes 0/1 then 1/1.
 Progress = Callable[[str, int, int], None]
 
 
@@ -505,9 +508,11 @@ def run_fit(
                     old.unlink(missing_ok=True)
             as_of = fit_clock(data["pairs"], folder)
             feats, reused, computed = _features(engine, train, options, folder, progress, as_of)
+            say("fitting the ranker", 0, 1)
             ranker = fit_ranker(
                 feats, LinearRanker(min_pairs=options.min_pairs), pairwise=not options.pointwise
             )
+            say("fitting the ranker", 1, 1)
             history = (
                 fit_history_model(
                     engine, exclude_queries={q.id for q in data["test"]}, progress=progress
@@ -519,7 +524,9 @@ def run_fit(
             models, current = models_to_compare(ranker.weights_, registry, None)
             comparison = compare_models(engine, data["test"], models, progress=progress)
             if options.benchmarks is not None:
+                say("benchmarks T1 and T2", 0, 1)
                 comparison["benchmarks"] = run_benchmarks(options.benchmarks, models, settings)
+                say("benchmarks T1 and T2", 1, 1)
             pairs = data["pairs"]
             manifest = {
                 "kind": "linear-weights",

@@ -20,6 +20,7 @@ from training.history import positive_partnerships
 logger = logging.getLogger(__name__)
 
 MIN_ITEMS = 20  # partnerships an organisation needs on the giving side to get a learned profile
+EMBED_CHUNK = 1000  # texts embedded per call: a fit's progress says how far the embedding is
 
 
 def history_texts(
@@ -66,10 +67,20 @@ def fit_history_model(
         return None
     keep = set(ids[counts >= min_items].tolist())
     rows = [i for i, o in enumerate(owners) if o in keep]
+    kept = [texts[i] for i in rows]
     if progress is not None:
-        progress("history texts", 0, len(rows))
-    vectors = engine.query_vectors([texts[i] for i in rows])
+        progress("history texts", 0, len(kept))
+    parts = []
+    for start in range(0, len(kept), EMBED_CHUNK):  # in chunks, to say how far it has got
+        parts.append(engine.query_vectors(kept[start : start + EMBED_CHUNK]))
+        if progress is not None:
+            progress("history texts", min(start + EMBED_CHUNK, len(kept)), len(kept))
     if progress is not None:
-        progress("history texts", len(rows), len(rows))
+        progress("history model", 0, 1)
     model = PartnerHistoryModel(c=c, min_items=min_items)
-    return model.fit(vectors, [owners[i] for i in rows], model_name=engine.embedder.model_name)
+    fitted = model.fit(
+        np.vstack(parts), [owners[i] for i in rows], model_name=engine.embedder.model_name
+    )
+    if progress is not None:
+        progress("history model", 1, 1)
+    return fitted

@@ -34,7 +34,7 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -141,7 +141,8 @@ class Registry:
         return self.pointer()["version"]
 
     def list(self) -> list[dict[str, Any]]:
-        """One summary per version: version, created_at, primary metric, weights, published."""
+        """One summary per version: version, created_at, primary metric, weights, published;
+        a weights version also the split and data hash its metric was measured on."""
         pointer = self.pointer()
         out = []
         for v in self.versions():
@@ -163,6 +164,9 @@ class Registry:
                     "fallback": (man.get("ranker") or {}).get("fallback"),
                     "pairs": (man.get("ranker") or {}).get("n_pairs"),
                     "kind": "weights",
+                    # the held-out queries `value` was measured on: this split of this history
+                    "split": man.get("split"),
+                    "data_hash": man.get("data_hash"),
                     "published": v == pointer["version"],
                     "previous": bool(pointer["history"]) and v == pointer["history"][-1],
                 }
@@ -260,10 +264,11 @@ class Registry:
                 baseline = (models["published"] or {}).get(primary)
                 baseline_of = f"{current} (same held-out queries)"
             else:
-                cur = self.manifest(current).get("metrics") or {}
+                published = self.manifest(current)
+                cur = published.get("metrics") or {}
                 if cur.get("primary") == primary:
                     baseline = cur.get(primary)
-                    baseline_of = f"{current} (its own evaluation)"
+                    baseline_of = f"{current} (its own evaluation{_other_queries(published, man)})"
         elif current is None and "default" in models:
             baseline = (models["default"] or {}).get(primary)
             baseline_of = "default weights (same held-out queries)"
@@ -383,3 +388,56 @@ def load_published(engine: Any, data_dir: Path | str, *, strict: bool = False) -
             logger.error("keeping %s: published model not loaded: %s", engine.model_version, exc)
         _seen[engine] = key
     return str(engine.model_version)
+
+
+# ------------------------------------------------------------------------ comparing listed figures
+
+
+def _other_queries(published: Mapping[str, Any], candidate: Mapping[str, Any]) -> str:
+    """ ", on other held-out queries (...)" when the two versions' figures come from another
+    split or another history ("worse than v0003 (its own evaluation)" compared 0.67 held out by
+    id with 0.99 held out by time without a word); "" when they come from the same."""
+    theirs, ours = split_text(published.get("split")), split_text(candidate.get("split"))
+    if theirs != ours:
+        return f", on other held-out queries: {theirs}, not {ours}"
+    if published.get("data_hash") != candidate.get("data_hash"):
+        return ", on other held-out queries: the history changed"
+    return ""
+
+
+def split_text(split: Any) -> str:
+    """A split as `models list` shows it: "time 20% max 500" (seed when not 0)."""
+    if not isinstance(split, Mapping):
+        return "split not recorded"
+    share = split.get("test_share")
+    text = f"{split.get('by')} " + (
+        f"{share:.0%}" if isinstance(share, int | float) else str(share)
+    )
+    if split.get("max_test"):
+        text += f" max {split['max_test']}"
+    if split.get("seed"):
+        text += f" seed {split['seed']}"
+    return text
+
+
+def figures_note(rows: Sequence[Mapping[str, Any]]) -> str | None:
+    """None when the listed weights versions' figures were measured on the same held-out
+    queries (the same split of the same history); else a line saying they are not
+    comparable, and which versions share a split (or a history)."""
+    rows = [r for r in rows if r.get("kind") != "embedding" and r.get("value") is not None]
+    primary = next((r["primary"] for r in rows if r.get("primary")), "metric")
+    splits: dict[str, builtins.list[str]] = {}
+    histories: dict[Any, builtins.list[str]] = {}
+    for r in rows:
+        splits.setdefault(split_text(r.get("split")), []).append(r["version"])
+        histories.setdefault(r.get("data_hash"), []).append(r["version"])
+    if len(splits) > 1:
+        groups = "; ".join(f"{s}: {', '.join(vs)}" for s, vs in splits.items())
+        return f"these {primary} figures come from different splits ({groups}): not comparable"
+    if len(histories) > 1:
+        groups = "; ".join(", ".join(vs) for vs in histories.values())
+        return (
+            f"these {primary} figures come from the same split of different history ({groups}),"
+            " so from different held-out queries: not comparable"
+        )
+    return None

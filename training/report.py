@@ -188,7 +188,7 @@ def render_html(report: Mapping[str, Any]) -> str:
                 ymax=1.0,
             )
         )
-        body.append(_metrics_table(models, primary))
+        body.append(_comparison_table(models, primary))
     weights = comparison.get("weights", {})
     if weights:
         comps = list(next(iter(weights.values())))
@@ -223,8 +223,9 @@ def render_html(report: Mapping[str, Any]) -> str:
         "color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
         "padding:3px 7px;text-align:right}th:first-child,td:first-child{text-align:left}"
         ".primary{background:#fff6d5}.verdict{font-weight:bold}.row{display:flex;"
-        "flex-wrap:wrap;gap:8px}svg{max-width:100%;height:auto}.scroll{overflow-x:auto}"
-        "table{font-size:90%}"
+        "flex-wrap:wrap;gap:8px}svg{max-width:100%;height:auto}"
+        ".scroll{overflow-x:auto;max-width:100%}table{font-size:90%}th{font-weight:bold}"
+        "caption{text-align:left;font-weight:bold;padding:2px 0}"
     )
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
@@ -240,7 +241,39 @@ def _share(weights: Mapping[str, float], c: str) -> float:
     return float(weights.get(c, 0.0)) / total
 
 
+def _scroll(table: str, label: str) -> str:
+    """A table in its own box that scrolls sideways when the page is narrower than it (a
+    region keyboard users can focus and scroll), never wider than the page."""
+    return f"<div class='scroll' role='region' tabindex='0' aria-label='{_e(label)}'>{table}</div>"
+
+
+def _comparison_table(models: Mapping[str, Mapping[str, Any]], primary: str) -> str:
+    """The compared models' figures: a row per metric, a column per model. With a column per
+    metric (13 of them, `capability_coverage` among them) the table was 1,056 px wide on an
+    820 px page: its box scrolled sideways, but where scroll bars only show while scrolling
+    (macOS, phones, headless Chromium) the last columns simply looked cut off. The models are
+    few (candidate, published, default) and the metrics many, so this way it fits."""
+    names = list(models)
+    metrics: list[str] = []
+    for vals in models.values():
+        metrics += [k for k in vals if k != "primary" and k not in metrics]
+    head = "".join(f"<th scope='col'>{_e(n)}</th>" for n in names)
+    rows = []
+    for m in metrics:
+        mark = " class='primary'" if m == primary else ""
+        cells = "".join(f"<td>{_fmt(models[n].get(m))}</td>" for n in names)
+        name = _e(m).replace("_", "_<wbr>")  # capability_coverage may break on a phone
+        rows.append(f"<tr{mark}><th scope='row'>{name}</th>{cells}</tr>")
+    table = (
+        "<table class='comparison'><caption>Held-out figures by model (the primary metric "
+        f"highlighted)</caption><tr><th scope='col'>metric</th>{head}</tr>{''.join(rows)}"
+        "</table>"
+    )
+    return _scroll(table, "Held-out figures by model")
+
+
 def _metrics_table(models: Mapping[str, Mapping[str, Any]], primary: str) -> str:
+    """A row per model, a column per metric: for tables of few metrics (the benchmarks')."""
     cols = [k for k in next(iter(models.values())) if k != "primary"]
     head = "".join(
         f"<th class='primary'>{_e(c)}</th>" if c == primary else f"<th>{_e(c)}</th>" for c in cols
@@ -254,7 +287,8 @@ def _metrics_table(models: Mapping[str, Mapping[str, Any]], primary: str) -> str
             for c in cols
         )
         rows.append(f"<tr><td>{_e(name)}</td>{cells}</tr>")
-    return f"<div class='scroll'><table><tr><th>model</th>{head}</tr>{''.join(rows)}</table></div>"
+    table = f"<table><tr><th>model</th>{head}</tr>{''.join(rows)}</table>"
+    return _scroll(table, "Figures by model")
 
 
 def _split_text(split: Any) -> str | None:

@@ -363,25 +363,3 @@ def test_cli_history_warns_of_unknown_organisations_and_future_dates(
     assert main([*base, "history", str(path)]) == 0
     text = capsys.readouterr().out
     assert "2 warnings (stored all the same):" in text and "warning: row 2" in text
-
-
-def test_progress_off_a_terminal_says_each_stage_starting_and_done(
-    capsys: pytest.CaptureFixture,
-) -> None:
-    """Real data walk: `train fit` said nothing for a minute when its output was captured (the
-    progress line was for terminals only)."""
-    from training.cli import _Progress
-
-    progress = _Progress(True, tty=False)
-    for done in range(3):
-        progress("features", done, 2)
-    progress("model v0001", 0, 1)
-    progress("model v0001", 1, 1)
-    assert capsys.readouterr().err.splitlines() == [
-        "features: started (2 to do)",
-        "features: done",
-        "model v0001: started (1 to do)",
-        "model v0001: done",
-    ]
-    _Progress(False, tty=False)("features", 0, 2)
-    assert capsys.readouterr().err == ""

@@ -104,6 +104,36 @@ def test_a_funder_its_history_vouches_for_passes_the_relevance_floor(
     funders_engine.close()
 
 
+def test_history_texts_are_embedded_in_chunks_that_say_how_far_they_are(
+    funders_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`train fit` said "0/N texts" then nothing until "N/N" while it embedded every past
+    partnership's text in one call (minutes of silence on real history). In chunks, each one
+    says how far it is, and the model is the one a single call gives."""
+    import training.history_fit
+
+    whole = fit_history_model(funders_engine, min_items=5)
+    seen: list[tuple[str, int, int]] = []
+    monkeypatch.setattr(training.history_fit, "EMBED_CHUNK", 5, raising=False)
+    chunked = fit_history_model(
+        funders_engine, min_items=5, progress=lambda *call: seen.append(call)
+    )
+    assert seen == [
+        ("history texts", 0, 18),
+        ("history texts", 5, 18),
+        ("history texts", 10, 18),
+        ("history texts", 15, 18),
+        ("history texts", 18, 18),
+        ("history model", 0, 1),
+        ("history model", 1, 1),
+    ]
+    assert whole is not None and chunked is not None
+    assert chunked.org_ids_ == whole.org_ids_ and chunked.counts_ == whole.counts_
+    np.testing.assert_allclose(chunked.coef_, whole.coef_, atol=1e-5)
+    np.testing.assert_allclose(chunked.intercept_, whole.intercept_, atol=1e-5)
+    funders_engine.close()
+
+
 def test_history_component_ranks_the_funder_of_similar_work_first(funders_engine: Engine) -> None:
     model = fit_history_model(funders_engine, min_items=5)
     assert model is not None and sorted(model.org_ids_) == ["f-arts", "f-food"]

@@ -116,6 +116,31 @@ def test_same_split_comparison_is_preferred(tmp_path: Path) -> None:
         other.publish("v0001")
 
 
+def test_a_published_figure_from_other_held_out_queries_says_so(tmp_path: Path) -> None:
+    """`train evaluate v0005` said "worse than v0003 (its own evaluation) on ndcg@10 (0.6702 <
+    0.9895)": v0003's figure was held out by time, v0005's by id, and nothing said so (the
+    same evaluation measured v0003 at 0.53 on v0005's queries)."""
+    by_time = {"by": "time", "test_share": 0.2, "max_test": 500, "seed": 0}
+    by_id = {"by": "id", "test_share": 0.2, "max_test": 500, "seed": 0}
+    reg = Registry(tmp_path)
+    reg.create(_manifest(0.99, split=by_time))
+    reg.publish("v0001")
+    reg.create(_manifest(0.67, split=by_id))
+    check = reg.check("v0002")
+    assert check["worse"] and check["baseline_of"] == (
+        "v0001 (its own evaluation, on other held-out queries: time 20% max 500, "
+        "not id 20% max 500)"
+    )
+    with pytest.raises(PublishRefused, match="on other held-out queries: time 20%"):
+        reg.publish("v0002")
+    reg.create(_manifest(0.5, split=by_time, data_hash="sha256:later"))
+    assert reg.check("v0003")["baseline_of"] == (
+        "v0001 (its own evaluation, on other held-out queries: the history changed)"
+    )
+    reg.create(_manifest(0.995, split=by_time))  # the same split of the same history
+    assert reg.check("v0004")["baseline_of"] == "v0001 (its own evaluation)"
+
+
 # ------------------------------------------------------------------------- kill -9
 
 
@@ -325,6 +350,51 @@ def test_cli_fit_evaluate_publish_rollback(
     assert "from v0002 to v0001" in capsys.readouterr().out
     assert main([*base, "train", "evaluate", "v0099"]) == 2
     capsys.readouterr()
+
+
+def test_models_list_says_when_figures_come_from_different_splits(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`models list` printed v0001's ndcg@10 0.90 (held out by time) above v0002's 0.70 (by id)
+    as if the one were better: each figure's split is shown, and that they are not comparable."""
+    by_time = {"by": "time", "test_share": 0.2, "max_test": 500, "seed": 0}
+    by_id = {"by": "id", "test_share": 0.2, "max_test": 500, "seed": 0}
+    reg = Registry(tmp_path)
+    reg.create(_manifest(0.9, split=by_time))
+    reg.create(_manifest(0.7, split=by_id))
+    base = ["--data-dir", str(tmp_path), "models", "list"]
+
+    assert main(base) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "ndcg@10=0.9000 [time 20% max 500]" in lines[0]
+    assert "ndcg@10=0.7000 [id 20% max 500]" in lines[1]
+    warning = [line for line in lines if line.startswith("warning: ")]
+    assert warning == [
+        "warning: these ndcg@10 figures come from different splits (time 20% max 500: v0001; "
+        "id 20% max 500: v0002): not comparable"
+    ]
+    assert main([*base, "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [r["split"] for r in listed["versions"]] == [by_time, by_id]
+    assert listed["comparable"] is False and "different splits" in listed["note"]
+
+    # the same split of the same history: comparable, nothing said
+    same = tmp_path / "same"
+    Registry(same).create(_manifest(0.9, split=by_time))
+    Registry(same).create(_manifest(0.7, split=by_time))
+    assert main(["--data-dir", str(same), "models", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed["comparable"] is True and listed["note"] is None
+    assert main(["--data-dir", str(same), "models", "list"]) == 0
+    assert "warning" not in capsys.readouterr().out
+
+    # the same split of other history: other held-out queries
+    Registry(same).create(_manifest(0.8, split=by_time, data_hash="sha256:later"))
+    assert main(["--data-dir", str(same), "models", "list"]) == 0
+    assert (
+        "warning: these ndcg@10 figures come from the same split of different history "
+        "(v0001, v0002; v0003), so from different held-out queries: not comparable"
+    ) in capsys.readouterr().out
 
 
 def test_the_verdict_prints_both_figures_alike() -> None:
