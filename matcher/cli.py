@@ -98,11 +98,6 @@ def build_parser() -> argparse.ArgumentParser:
         "stats", help="what is stored and indexed, and how far behind the index is (never builds)"
     )
     p.add_argument("--json", action="store_true")
-    p = sub.add_parser(
-        "worker", help="run training jobs queued in the database (MATCHER_API_TRAIN_JOBS=database)"
-    )
-    p.add_argument("--once", action="store_true", help="run what is queued, then exit")
-    p.add_argument("--poll", type=float, default=2.0, help="seconds between looks at the queue")
 
     p = sub.add_parser("recommend", help="ranked partners for a need")
     _add_need_options(p)
@@ -195,7 +190,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         "match": cmds.cmd_match,
         "needs-for": cmds.cmd_needs_for,
         "causes": cmds.cmd_causes,
-        "worker": cmds.cmd_worker,
     }[args.command]
     return handler(args, settings)
 

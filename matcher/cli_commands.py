@@ -391,12 +391,3 @@ def cmd_needs_for(args: argparse.Namespace, settings: Settings) -> int:
         t.add_row(str(i), n.text[:120], f"{n.score:.3f}", "\n".join(n.reasons[:3]))
     console.print(t)
     return 0
-
-
-def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from training.jobs import run_worker
-
-    ran = run_worker(settings, once=args.once, poll=args.poll)
-    if args.once:
-        notice(f"matcher worker: {ran} training job(s) run")
-    return 0

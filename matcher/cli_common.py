@@ -15,6 +15,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
@@ -40,6 +41,9 @@ class UsageError(Exception):
 # what the command groups add to every engine a command opens, by name ("published model":
 # training.cli makes `matcher recommend` rank with the weights the service serves)
 ENGINE_SETUPS: dict[str, Callable[[Any, Settings], None]] = {}
+# the model checks `matcher embed` can run before it switches models, by option name ("t1":
+# training.cli adds T1 on a few states, `--t1 SHARED_DATA`): matcher imports no training code
+EMBED_SAMPLE_CHECKS: dict[str, Callable[[Path, Any, list[str]], dict[str, Any]]] = {}
 
 
 def set_up(engine: Any, settings: Settings) -> Any:

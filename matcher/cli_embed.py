@@ -72,8 +72,12 @@ def _t1_check(args: argparse.Namespace, say: Any) -> Any:
     states = [s.strip().upper() for s in args.t1_states.split(",") if s.strip()]
 
     def check(model: Any) -> dict[str, Any]:
+        from matcher.cli_common import EMBED_SAMPLE_CHECKS
         from matcher.embed_job import EmbedJobError
-        from training.embed_t1 import t1_sample
+
+        t1_sample = EMBED_SAMPLE_CHECKS.get("t1")
+        if t1_sample is None:
+            raise UsageError("--t1 needs the training package (training.cli adds the T1 check)")
 
         if say is not None:
             say(f"embed: T1 on {', '.join(states)} with the new model")

@@ -29,12 +29,37 @@ def _use_published(engine: Any, settings: Any) -> None:
     load_published(engine, settings.data_dir)
 
 
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """`matcher worker`: run the training jobs queued in the database."""
+    from matcher.cli_common import notice
+    from training.jobs import run_worker
+
+    ran = run_worker(settings, once=args.once, poll=args.poll)
+    if args.once:
+        notice(f"matcher worker: {ran} training job(s) run")
+    return 0
+
+
+def _t1_sample(shared: Path, encode: Any, states: list[str]) -> dict[str, Any]:
+    """`matcher embed --t1`'s check: T1 on a few states with the new model's `encode`."""
+    from training.embed_t1 import t1_sample
+
+    return t1_sample(shared, encode, states)
+
+
 def register(subparsers: Any) -> None:
     """Add the `train` command group to `matcher`'s subparsers, and the published model to the
     engines `matcher`'s commands open."""
-    from matcher.cli_common import ENGINE_SETUPS
+    from matcher.cli_common import EMBED_SAMPLE_CHECKS, ENGINE_SETUPS
 
     ENGINE_SETUPS["published model"] = _use_published
+    EMBED_SAMPLE_CHECKS["t1"] = _t1_sample
+    p = subparsers.add_parser(
+        "worker", help="run training jobs queued in the database (MATCHER_API_TRAIN_JOBS=database)"
+    )
+    p.add_argument("--once", action="store_true", help="run what is queued, then exit")
+    p.add_argument("--poll", type=float, default=2.0, help="seconds between looks at the queue")
+    p.set_defaults(handler=cmd_worker)
     train = subparsers.add_parser("train", help="ingest, import and learn from history")
     sub = train.add_subparsers(dest="train_command", required=True, metavar="STEP")
 
