@@ -137,6 +137,26 @@ async def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
+async def get_page_key_principal(
+    state: StateDep,
+    principal: PrincipalDep,
+    api_key: Annotated[str, Form(max_length=200)] = "",
+) -> Principal | None:
+    """The caller of a page whose form holds an API key (the analyst pages): the key of the
+    X-API-Key header, else the one typed into the form's `api_key` field (POSTed, never put in a
+    URL, a cookie or the page); None without a valid key. A wrong key in the form was already
+    counted against the client IP's rate limit (the request came without a header key)."""
+    if principal.authenticated:
+        return principal
+    key = api_key.strip()
+    if not key or state.keys is None:
+        return None
+    return await anyio.to_thread.run_sync(state.keys.authenticate, key)
+
+
+PageKeyDep = Annotated[Principal | None, Depends(get_page_key_principal)]
+
+
 def require(role: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
     async def dependency(principal: PrincipalDep) -> Principal:
         if not principal.authenticated:

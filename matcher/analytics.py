@@ -54,6 +54,8 @@ RESULTS = ("achieved", "partly_achieved", "not_achieved")
 NO_CAUSE = "(none)"
 OTHER = "(other)"
 OTHER_LABEL = "other (small groups)"
+ALL = "all"  # the totals' key
+ALL_LABEL = "All introduction requests and partnership records"  # was "All introductions"
 DEFAULT_MIN_GROUP = 5
 UNKNOWN_SECTOR = "unknown"
 _NTEE = re.compile(r"^[A-Z]\d\d")
@@ -128,7 +130,10 @@ class GroupStats(BaseModel):
 
 class Analytics(BaseModel):
     generated_at: datetime
-    totals: GroupStats
+    totals: GroupStats = Field(
+        description="every introduction request and every partnership record (with or without "
+        "an introduction), small groups included; key 'all'"
+    )
     by_sector_pair: list[GroupStats]
     by_cause: list[GroupStats]
     min_group: int = Field(
@@ -311,7 +316,7 @@ def summarise(
     by_cause, merged_causes = rows(causes, lambda k: _cause_label(k, facts.cause_titles))
     return Analytics(
         generated_at=now,
-        totals=total.stats("all", "All introductions"),
+        totals=total.stats(ALL, ALL_LABEL),
         by_sector_pair=by_pair,
         by_cause=by_cause,
         min_group=min_group,

@@ -4,23 +4,24 @@ An analyst reaches it with an analyst (or admin) API key, as the page's other ke
 ("Save this need") does: in the X-API-Key header (a program, or a browser extension that sets
 it), or typed into the page's form, which POSTs it with the session's CSRF token (required: the
 form always comes from this site). The key is never put in a URL, a cookie or the page. Without
-a key the page shows the form; a wrong key is 401, a key of a lower role 403."""
+a key the page shows the form; a wrong key is 401, a key of a lower role 403. The evaluation
+reports' page (report_pages.py) takes the key the same way (api.deps.PageKeyDep,
+api.web.analyst_key)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-import anyio
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
-from api.deps import PrincipalDep, StateDep, StrictFormCsrf
+from api.deps import PageKeyDep, PrincipalDep, StateDep, StrictFormCsrf
 from api.routes.account_pages import _page
 from api.routes.analytics import compute
-from api.security import Principal, Role
+from api.security import Principal
+from api.web.analyst_key import analyst_refusal
 from api.web.bar_charts import Bar, Stack, rate_chart, stacked_chart
-from api.web.errors import error_page
 from matcher.analytics import Analytics, GroupStats
 
 router = APIRouter(include_in_schema=False)
@@ -85,9 +86,10 @@ def charts(result: Analytics) -> dict[str, Markup]:
     }
 
 
-async def _report(request: Request, state: Any, who: Principal) -> Response:
-    if not who.at_least(Role.analyst):
-        return error_page(request, 403, "The analytics page needs an analyst or admin API key.")
+async def _report(request: Request, state: Any, who: Principal | None) -> Response:
+    refusal = analyst_refusal(request, who, "The analytics page")
+    if refusal is not None:
+        return refusal
     result = await compute(state)
     return _page(request, "analytics.html", result=result, charts=charts(result), ask_key=False)
 
@@ -100,15 +102,5 @@ async def analytics_page(request: Request, state: StateDep, principal: Principal
 
 
 @router.post("/analyst/analytics", response_class=HTMLResponse, dependencies=[StrictFormCsrf])
-async def analytics_with_key(
-    request: Request,
-    state: StateDep,
-    principal: PrincipalDep,
-    api_key: Annotated[str, Form(max_length=200)] = "",
-) -> Response:
-    who: Principal | None = principal if principal.authenticated else None
-    if who is None and api_key.strip() and state.keys is not None:
-        who = await anyio.to_thread.run_sync(state.keys.authenticate, api_key.strip())
-    if who is None:
-        return error_page(request, 401, "The analytics page needs a valid analyst API key.")
+async def analytics_with_key(request: Request, state: StateDep, who: PageKeyDep) -> Response:
     return await _report(request, state, who)

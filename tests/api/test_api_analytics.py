@@ -92,6 +92,14 @@ def test_the_figures_over_json(client: TestClient, keys: dict[str, str]) -> None
     assert causes["K"]["label"] == "food, agriculture and nutrition (K)"
 
 
+def test_the_totals_are_named_for_what_they_count(client: TestClient, keys: dict[str, str]) -> None:
+    totals = client.get("/v1/analyst/analytics", headers=hdr(keys["analyst"])).json()["totals"]
+    assert totals["records_proposed"] > 0  # partnership records count in them ...
+    # ... so they are not "All introductions"; the key clients may select on is unchanged
+    assert totals["label"] == "All introduction requests and partnership records"
+    assert totals["key"] == "all"
+
+
 def _report(app: FastAPI, key: str) -> tuple[int, str]:
     """The page as a browser gets it: the key form, then the key POSTed with its CSRF token."""
     b = browser(app)
