@@ -278,9 +278,15 @@ def safe_text(values: dict[str, Any], column: str) -> str:
 
 
 def free_text(values: dict[str, Any], column: str) -> str:
-    """Prose (missions, descriptions): leading formula characters, usually bullet dashes, are
-    dropped instead of rejecting the row, so the text can never run as a spreadsheet formula."""
-    return text(values, column).lstrip("=+-@ \t")
+    """Prose (missions, descriptions): leading bullet dashes and pluses ("- Rescue, Inc. ...":
+    8 missions of the IRS dev file) are dropped, not the row, as a registry's file is not the
+    analyst's to edit; a cell that still reads as a formula (`=HYPERLINK(...)`, `@SUM(...)`)
+    rejects the row, as the generic ingest does (`matcher.loaders.formula_problem`)."""
+    s = text(values, column).lstrip("+- \t")
+    problem = formula_problem(s)
+    if problem:
+        raise RowRejected(column, problem)
+    return s
 
 
 def required_text(values: dict[str, Any], column: str) -> str:

@@ -9,7 +9,8 @@ column the import says, once, that profiles get no street address. Each row beco
 and a few offers read lightly from the mission.
 
 Cells are checked as the generic ingest checks them (`matcher.loaders`): a cell a spreadsheet
-would run as a formula (`=HYPERLINK(...)`, also in the mission) rejects the row. A row is kept,
+would run as a formula (`=HYPERLINK(...)`, also in the mission) rejects the row; a mission's
+leading bullet ("- Rescue, Inc. ...") is dropped, not the row (`base.free_text`). A row is kept,
 with a warning naming its row and column, when its NTEE code is not one (ignored), its revenue
 is not a number, or its ZIP code is not 5 or 9 digits (4 or 3 digits are read with the leading
 zeros a spreadsheet drops; anything else is not stored, the city places it).
@@ -27,6 +28,7 @@ from matcher.places import state_code, state_name
 from training.importers.base import (
     ImportBatch,
     RowRejected,
+    free_text,
     iter_rows,
     number,
     reject,
@@ -258,7 +260,7 @@ def read_irs(path: str | Path, *, limit: int | None = None, progress: bool = Fal
         seen[ein] = row
         batch.warnings.extend(RowError(row, column, why) for column, why in warnings)
         batch.add_organisation(org, row, "zip" if org.postcode else "city")
-        if not safe_text(values, "mission"):
+        if not free_text(values, "mission"):
             batch.made_up.add(org.id)
     return batch
 
@@ -277,7 +279,7 @@ def _organisation(
     name = required_text(v, "name")
     city = _title(safe_text(v, "city"))
     state = safe_text(v, "state").upper()
-    mission = safe_text(v, "mission")
+    mission = free_text(v, "mission")
     ntee, problem = read_ntee(safe_text(v, "ntee_code"))
     warn("ntee_code", problem)
     postcode, problem = read_zip(safe_text(v, "zip"))
