@@ -202,14 +202,22 @@ def test_irs_missing_expected_column_is_an_error_naming_it(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     """A file without a state or ntee_code column (the BMF's own NTEE_CD, say) was imported
-    without a word, every profile losing them. The module's columns are now expected; the
-    optional address column, when missing, is one line saying what is lost."""
+    without a word, every profile losing them. A file without a state is refused, naming it;
+    any other column missing (the BMF's extracts carry no mission) is one line saying what
+    the profiles lose."""
     no_state = _w(tmp_path, "a.csv", "ein,name,city,zip,ntee_cd,revenue,mission\n1,A,B,1,K31,1,M\n")
-    with pytest.raises(ValidationError, match=r"required column\(s\) state, ntee_code \(it has"):
+    with pytest.raises(ValidationError, match=r"required column\(s\) state \(it has"):
         read("irs", no_state)
     base = ["--data-dir", str(tmp_path / "var"), "--model", "hashing-v1", "train", "import"]
     assert main([*base, "irs", str(no_state), "--dry-run"]) == 2
-    assert "state, ntee_code" in capsys.readouterr().err
+    assert "state" in capsys.readouterr().err
+    bmf = "ein,name,city,state,zip,ntee_cd\n01-0000001,A Pantry,Portland,ME,04101,K31\n"
+    batch = read("irs", _w(tmp_path, "bmf.csv", bmf))
+    assert [o.name for o in batch.organisations] == ["A Pantry"]
+    assert batch.organisations[0].focus_areas == []
+    lost = " | ".join(batch.file_warnings)
+    assert "no ntee_code column: no cause code" in lost and "NTEE_CD" in lost, lost
+    assert "no mission column" in lost, lost
     ok = IRS_HEADER + "01-0000001,A Pantry,Portland,ME,04101,K31,10,We feed families.\n"
     batch = read("irs", _w(tmp_path, "b.csv", ok))
     assert len(batch.organisations) == 1 and not batch.warnings

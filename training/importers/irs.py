@@ -1,10 +1,10 @@
 """US IRS exempt-organisation files (Business Master File shape plus mission statements).
 
-Columns: ein, name, city, state, zip, ntee_code, mission: a file without one of them is refused,
-naming it (a column under another name, such as the BMF's NTEE_CD, would otherwise be lost on
-every row without a word; a cell may be blank). Optional: revenue (checked, not stored) and an
-address column (street, address, address1 or street_address: the contact); without an address
-column the import says, once, that profiles get no street address. Each row becomes a
+Columns: ein, name and state are required: a file without one of them is refused, naming it.
+city, zip, ntee_code, mission and an address column (street, address, address1 or
+street_address: the contact) may be missing: the import says once, per column, what the
+profiles lose (a column under another name, such as the BMF's NTEE_CD, was lost on every row
+without a word); revenue is optional (checked, not stored). Each row becomes a
 `nonprofit` organisation with id `ein-<9 digits>`, focus areas from the NTEE major group letter,
 and a few offers read lightly from the mission.
 
@@ -40,7 +40,8 @@ from training.importers.base import (
 
 REQUIRED = ("ein", "name")
 # expected in the header (see the module docstring): a file without one is refused
-EXPECTED = ("city", "state", "zip", "ntee_code", "mission")
+# where the organisation is: without it no place filter, no distance and no locality can hold
+EXPECTED = ("state",)
 # NTEE major groups (NCCS), by first letter of the code.
 NTEE_MAJOR: dict[str, str] = {
     "A": "arts, culture and humanities",
@@ -75,7 +76,15 @@ _NOT_OFFERS = frozenset({"public_programmes", "regulatory", "funding"})
 _OFFER_VERBS = re.compile(r"\b(provid|offer|deliver|run|operat|support|serv|teach|train)")
 MAX_OFFERS = 4
 ADDRESS_COLUMNS = ("street", "address", "address1", "street_address")
-OPTIONAL = ((ADDRESS_COLUMNS, "the profiles get no street address (contact)"),)
+# a column missing is said once, with what the profiles lose: the BMF's own extracts carry no
+# mission, and a file of missions may carry no NTEE code
+OPTIONAL = (
+    (ADDRESS_COLUMNS, "the profiles get no street address (contact)"),
+    (("city",), "the profiles are placed by ZIP code or state only"),
+    (("zip",), "the profiles are placed by city or state only"),
+    (("ntee_code",), "no cause code or focus area is read (the BMF calls it NTEE_CD)"),
+    (("mission",), "the profiles are described by their cause and place only"),
+)
 # an NTEE code: major group letter, a digit and one or two letters or digits ("K31", "A6B",
 # "P20Z", "B112"), or the major group letter alone
 _NTEE = re.compile(r"[A-Z](?:\d[0-9A-Z]{1,2})?")
