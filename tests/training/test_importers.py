@@ -270,6 +270,12 @@ def test_irs_bad_codes_revenue_and_zips_keep_the_row_with_a_warning(
     assert orgs["Long Zip"].postcode is None and orgs["Long Zip"].lat is not None
     assert orgs["Lost Zero"].postcode == "04101"
     assert orgs["Nine Digits"].postcode == "04101-2345" and orgs["Nine Digits"].focus_areas
+    # a code cut short (4 rows of the dev file: 'S4', 'G8') keeps its major group's focus
+    cut = read(
+        "irs", _w(tmp_path, "cut.csv", IRS_HEADER + "01-0000007,Cut,Portland,ME,04101,S4,1,Help.\n")
+    )
+    assert cut.organisations[0].focus_areas == ["community improvement and capacity building"]
+    assert "cut short" in cut.warnings[0].reason and cut.warnings[0].column == "ntee_code"
     base = ["--data-dir", str(tmp_path / "var"), "--model", "hashing-v1", "train", "import"]
     assert main([*base, "irs", str(path), "--dry-run", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)

@@ -100,11 +100,17 @@ def normalise_ein(value: str) -> str:
 
 
 def read_ntee(value: str) -> tuple[str, str | None]:
-    """The NTEE code of a cell ('' when blank) and, when it is not one ('9ZZ', 'Q9`x', 'S4'),
-    '' and the warning: it is ignored, a wrong focus area being worse than none."""
+    """The NTEE code of a cell ('' when blank) and, when it is not one ('9ZZ', 'Q9`x'),
+    '' and the warning: it is ignored, a wrong focus area being worse than none; one cut short
+    ('S4') is read as its major group letter, with a warning."""
     code = value.strip().upper()
     if not code or _NTEE.fullmatch(code):
         return code, None
+    if re.fullmatch(r"[A-Z]\d", code):  # cut short ('S4', 4 rows of the dev file): its group
+        return code[0], (
+            f"NTEE code '{code}' is cut short (a letter and two digits, e.g. S41); read as its "
+            f"major group {code[0]} ({NTEE_MAJOR.get(code[0], 'unknown')}), with no cause code"
+        )
     return "", (
         f"not an NTEE code: '{value[:20]}' (expected a letter, a digit and one or two letters "
         "or digits, e.g. K31, A6B, P20Z); ignored: no focus area or cause code from it"
