@@ -244,7 +244,7 @@ def _load_row(
     report: LoadReport,
 ) -> list[RowError]:
     if raw.values is None:
-        return [RowError(raw.row, None, raw.error or "unreadable row")]
+        return [RowError(raw.row, raw.column, raw.error or "unreadable row")]
     data, errors = _prepare(raw.row, raw.values, plan)
     if errors:
         return errors
@@ -282,7 +282,7 @@ def _prepare(
         value = values.get(col)
         if _is_blank(value):
             continue
-        problem = _formula_problem(value, split=name in LIST_FIELDS)
+        problem = formula_problem(value, split=name in LIST_FIELDS)
         if problem:
             errors.append(RowError(row, col, problem))
             continue
@@ -309,7 +309,11 @@ def _is_blank(value: Any) -> bool:
     return isinstance(value, list | tuple) and not any(not _is_blank(v) for v in value)
 
 
-def _formula_problem(value: Any, *, split: bool) -> str | None:
+def formula_problem(value: Any, *, split: bool = False) -> str | None:
+    """Why a cell would run as a spreadsheet formula (it starts with =, +, - or @ and is no
+    plain number or phone number), or None. `split`: a list cell, each |- or ;-separated item
+    checked. The one check for every bulk path: this loader and the registry importers
+    (`training.importers.base.safe_text`)."""
     items = value if isinstance(value, list | tuple) else [value]
     for item in items:
         if not isinstance(item, str) or not (_LIST_FORMULA if split else _FORMULA).search(item):

@@ -55,17 +55,83 @@ MAX_JSON_DEPTH = 32
 
 @dataclass
 class RawRow:
-    """One source row: 1-based `row` number, its values, or why it could not be read."""
+    """One source row: 1-based `row` number, its values, or why it could not be read (and the
+    column the problem is in, when one cell is to blame)."""
 
     row: int
     values: dict[str, Any] | None
     error: str | None = None
+    column: str | None = None
 
 
 @dataclass
 class RawTable:
     columns: list[str]
     rows: list[RawRow] = field(default_factory=list)
+    # when some rows are not UTF-8: what the file's bytes look like instead (`guess_encoding`)
+    encoding_guess: str | None = None
+
+
+WINDOWS_1252 = "windows-1252"
+MIXED = "mixed"
+# a character that is neither ASCII nor an undecodable byte: real UTF-8 beyond ASCII
+_DECODED_NON_ASCII = re.compile("[^\x00-\x7f\udc80-\udcff]")
+
+
+def guess_encoding(text: str) -> str:
+    """What a file whose bytes are not all UTF-8 looks like (`text`: decoded with
+    surrogateescape): WINDOWS_1252 when every byte reads as Windows-1252 (Latin-1's superset,
+    what Excel and older Windows tools write) and nothing in it is UTF-8 beyond ASCII; MIXED
+    when valid UTF-8 letters sit beside the bad bytes; else 'unknown'."""
+    if _DECODED_NON_ASCII.search(text):
+        return MIXED
+    try:
+        text.encode("utf-8", errors="surrogateescape").decode("cp1252")
+    except UnicodeDecodeError:
+        return "unknown"
+    return WINDOWS_1252
+
+
+def utf8_advice(path: Path, guess: str | None) -> str:
+    """How to fix a file that is not UTF-8, naming `path` in a command to run."""
+    if guess == WINDOWS_1252:
+        name = path.name
+        stem = name.removesuffix(".gz")
+        out = stem.rsplit(".", 1)[0] + "-utf8." + stem.rsplit(".", 1)[-1] if "." in stem else stem
+        command = (
+            f"gunzip -c {name} | iconv -f WINDOWS-1252 -t UTF-8 > {out}"
+            if name.endswith(".gz")
+            else f"iconv -f WINDOWS-1252 -t UTF-8 {name} > {out}"
+        )
+        return (
+            "the file looks Latin-1 / Windows-1252 (as Excel saves CSV), not UTF-8: convert it "
+            f"and import the converted file ({command})"
+        )
+    if guess == MIXED:
+        return (
+            "the file mixes UTF-8 with another encoding (often Windows-1252): fix the rows "
+            "named, or export the file again as UTF-8"
+        )
+    return "export the file again as UTF-8"
+
+
+def _not_utf8(raw: bytes, at: int) -> str:
+    """The reason for a cell or line whose byte `at` of `raw` is not UTF-8: the byte, and the
+    text around it as Windows-1252 would read it (which is what it usually is)."""
+    shown = raw[max(0, at - 30) : at + 30].decode("cp1252", errors="replace")
+    shown = " ".join(shown.split())
+    return f"invalid UTF-8: byte 0x{raw[at]:02X} ('{shown}' if read as Windows-1252)"
+
+
+def _bad_cell(columns: list[str], cells: list[str]) -> tuple[str | None, str]:
+    """The column of the first cell with a byte that is not UTF-8, and why."""
+    for i, cell in enumerate(cells):
+        m = _SURROGATE.search(cell)
+        if m:
+            column = columns[i] if i < len(columns) else None
+            at = len(cell[: m.start()].encode("utf-8", errors="surrogateescape"))
+            return column, _not_utf8(cell.encode("utf-8", errors="surrogateescape"), at)
+    return None, "invalid UTF-8"
 
 
 def infer_format(path: Path, fmt: str | None = None) -> str:
@@ -96,7 +162,8 @@ def read_table(path: Path, fmt: str, limits: ReadLimits | None = None) -> RawTab
         return _read_parquet(path, limits)
     data = _read_bytes(path, limits)
     if fmt == "csv":
-        return _read_csv(data, delimiter="\t" if ".tsv" in path.suffixes else ",", limits=limits)
+        delimiter = "\t" if ".tsv" in path.suffixes else ","
+        return _read_csv(data, delimiter=delimiter, limits=limits, path=path)
     return _read_jsonl(data, limits)
 
 
@@ -171,7 +238,13 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def _read_csv(data: bytes, *, delimiter: str = ",", limits: ReadLimits | None = None) -> RawTable:
+def _read_csv(
+    data: bytes,
+    *,
+    delimiter: str = ",",
+    limits: ReadLimits | None = None,
+    path: Path = Path("the file"),
+) -> RawTable:
     # surrogateescape keeps undecodable bytes visible, so the one bad row can be rejected.
     text = data.decode("utf-8-sig", errors="surrogateescape")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -182,11 +255,15 @@ def _read_csv(data: bytes, *, delimiter: str = ",", limits: ReadLimits | None = 
     if header is None or not any(h.strip() for h in header):
         raise ValidationError("the CSV file has no header row")
     if any(_SURROGATE.search(h) for h in header):
-        raise ValidationError("the CSV header row is not valid UTF-8")
+        _, why = _bad_cell(header, header)
+        raise ValidationError(
+            f"the CSV header row is not valid UTF-8 ({why.removeprefix('invalid UTF-8: ')}); "
+            + utf8_advice(path, guess_encoding(text))
+        )
     columns = [h.strip() for h in header]
     _check_columns(limits, len(columns))
     check_utf8 = _SURROGATE.search(text) is not None
-    table = RawTable(columns=columns)
+    table = RawTable(columns=columns, encoding_guess=guess_encoding(text) if check_utf8 else None)
     row = 0
     while True:
         row += 1
@@ -201,7 +278,21 @@ def _read_csv(data: bytes, *, delimiter: str = ",", limits: ReadLimits | None = 
             continue  # blank line: numbered, but neither a row nor an error
         _check_rows(limits, table, row)
         if check_utf8 and any(_SURROGATE.search(c) for c in cells):
-            table.rows.append(RawRow(row, None, "invalid UTF-8"))
+            column, why = _bad_cell(columns, cells)
+            table.rows.append(RawRow(row, None, why, column))
+            continue
+        # a short row and a long one alike: a cell lost or an extra one (trailing empty cells
+        # of a long row are no extra), often a line break or comma in an unquoted cell
+        if len(cells) < len(columns):
+            n = len(cells)
+            table.rows.append(
+                RawRow(
+                    row,
+                    None,
+                    f"has {n} cell{'' if n == 1 else 's'} but the header has {len(columns)} "
+                    "(cells missing, or a line break in an unquoted cell split a row)",
+                )
+            )
             continue
         if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns) :]):
             table.rows.append(
@@ -226,8 +317,12 @@ def _read_jsonl(data: bytes, limits: ReadLimits | None = None) -> RawTable:
         _check_rows(limits, table, row)
         try:
             text = line.decode("utf-8")
-        except UnicodeDecodeError:
-            table.rows.append(RawRow(row, None, "invalid UTF-8"))
+        except UnicodeDecodeError as exc:
+            table.rows.append(RawRow(row, None, _not_utf8(line, exc.start)))
+            if table.encoding_guess is None:
+                table.encoding_guess = guess_encoding(
+                    data.decode("utf-8", errors="surrogateescape")
+                )
             continue
         try:
             value = json.loads(text)

@@ -260,7 +260,7 @@ def test_bad_rows_are_rejected_and_good_rows_kept(tmp_path: Path) -> None:
     assert got[(3, "lat")] == "latitude 123 is outside -90..90"
     assert got[(4, "id")] == "duplicate id 'a' (first at row 1)"
     assert "formula" in got[(5, "name")] and got[(5, "name")].startswith("cell starts with '='")
-    assert got[(6, None)] == "invalid UTF-8"
+    assert got[(6, "name")] == "invalid UTF-8: byte 0xFF ('Bad ÿ bytes' if read as Windows-1252)"
     assert got[(8, "offers")].startswith("cell starts with '@'")
     assert got[(9, "lat")] == "not a number: 'north'"
     assert got[(11, "name")] == "missing required value"
@@ -287,7 +287,7 @@ def test_bad_jsonl_lines(tmp_path: Path) -> None:
     by_row = {e.row: e for e in report.rejected}
     assert sorted(by_row) == [2, 3, 4, 6, 7]
     assert by_row[2].column is None and by_row[2].reason.startswith("malformed JSON")
-    assert by_row[3].reason == "invalid UTF-8"
+    assert by_row[3].reason.startswith('invalid UTF-8: byte 0xFF (\'{"name": "Cÿ"')
     assert by_row[4].reason == "expected a JSON object, got list"
     assert by_row[6].column == "description" and "formula" in by_row[6].reason
     assert (by_row[7].column, by_row[7].reason) == ("lon", "lat and lon must be given together")
@@ -300,6 +300,22 @@ def test_csv_row_with_too_many_cells(tmp_path: Path) -> None:
     report = load_records(path)
     assert [o.name for o in report.organisations()] == ["B"]
     assert only_error(report) == RowError(1, None, "has 4 cells but the header has 3")
+
+
+def test_csv_row_with_too_few_cells(tmp_path: Path) -> None:
+    """A short row was read with blanks for its missing cells while a long one was rejected;
+    both are rejected (a line break in an unquoted cell splits a row into two short ones)."""
+    path = write(
+        tmp_path, "orgs.csv", "name,sector,description,city\nA,business,d\nB,community,d,\n"
+    )
+    report = load_records(path)
+    assert [o.name for o in report.organisations()] == ["B"]
+    assert only_error(report) == RowError(
+        1,
+        None,
+        "has 3 cells but the header has 4 (cells missing, or a line break in an unquoted cell "
+        "split a row)",
+    )
 
 
 def test_datetime_and_size_errors(tmp_path: Path) -> None:

@@ -313,6 +313,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from training.importers import read, store_batch
+    from training.importers.base import group_problems, problem_lines
 
     _check_file(args.file)
     _check_limit(args.limit)
@@ -339,11 +340,18 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         "flagged": [{"row": f.row, "id": f.record_id, "note": f.note} for f in batch.flagged],
         "links": links.as_dict() if links else {},
         "warnings": _errors(batch.warnings),
+        "file_warnings": batch.file_warnings,
+        # the same, one entry per kind of problem (column and reason), most rows first
+        "problems": {
+            "rejected": [p.as_dict() for p in group_problems(batch.rejected)],
+            "warnings": [p.as_dict() for p in group_problems(batch.warnings)],
+        },
         "stored": stored.as_dict() if stored else {},
         "dry_run": args.dry_run,
         "seconds": round(time.perf_counter() - t0, 2),
     }
     lines = [batch.summary(max_errors=0).splitlines()[0]]
+    lines += [f"  warning: {w}" for w in batch.file_warnings]
     lines += [f"  {f}" for f in batch.flagged[:MAX_SHOWN]]
     if len(batch.flagged) > MAX_SHOWN:
         lines.append(f"  ... and {len(batch.flagged) - MAX_SHOWN} more (use --json or --report)")
@@ -360,9 +368,11 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     elif args.dry_run:
         lines.append("dry run: nothing stored")
     _emit(args, payload, lines)
-    if not args.json:
-        _print_rejected(batch.rejected)
-        _print_rejected(batch.warnings, "warning: ")
+    if not args.json:  # by kind of problem: a file with a thousand bad ZIPs is not a flood
+        for line in problem_lines(batch.rejected) + problem_lines(
+            batch.warnings, prefix="warning: "
+        ):
+            print(line)
     return 1 if batch.rejected else 0
 
 

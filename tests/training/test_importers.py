@@ -12,6 +12,7 @@ from matcher import capabilities
 from matcher.cli import main
 from matcher.engine import Engine
 from matcher.errors import ValidationError
+from matcher.loaders import load_records
 from matcher.settings import Settings
 from training.importers import read, store_batch
 from training.importers.federal_programs import (
@@ -111,12 +112,15 @@ def test_irs_rows(tmp_path: Path) -> None:
     assert pantry.contact == "1 Main St"
     quiet = batch.organisations[1]
     assert "US tax-exempt organisation in Portland, ME" in quiet.description
-    assert batch.organisations[2].description == "Teaching children to read"
     errors = {e.row: e for e in batch.rejected}
     assert errors[3].column == "ein" and "not an EIN" in errors[3].reason
     assert errors[4].column == "ein" and "duplicate EIN 010017496 (first at row 1)" in (
         errors[4].reason
     )
+    # a mission's bullet dash is dropped, not the row (8 real missions start so: a registry's
+    # file is not the analyst's to edit); a formula is rejected (below)
+    assert 5 not in errors
+    assert batch.organisations[2].description == "Teaching children to read"
 
 
 def test_a_mission_that_says_the_organisation_stopped_imports_it_inactive(
@@ -164,6 +168,210 @@ def test_a_mission_that_says_the_organisation_stopped_imports_it_inactive(
 def test_missing_required_column(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="ein"):
         read("irs", _w(tmp_path, "x.csv", "name,city\nA,B\n"))
+
+
+IRS_HEADER = "ein,name,city,state,zip,ntee_code,revenue,mission\n"
+
+
+def test_irs_rejects_formula_cells_as_the_generic_ingest_does(tmp_path: Path) -> None:
+    """An analyst's walk: `=HYPERLINK(...)` in a mission was stored with the '=' stripped, while
+    `matcher train ingest` rejects the cell. Both now reject it, with the same reason."""
+    formula = '"=HYPERLINK(""http://x"",""y"")"'
+    irs = read(
+        "irs",
+        _w(
+            tmp_path,
+            "irs.csv",
+            IRS_HEADER
+            + f"01-0000001,Linked Pantry,Portland,ME,04101,K31,10,{formula}\n"
+            + "01-0000002,Plain Pantry,Portland,ME,04101,K31,-10,We feed families.\n"
+            + "01-0000003,@Handle Club,Portland,ME,04101,N60,10,Sports.\n",
+        ),
+    )
+    generic = load_records(
+        _w(tmp_path, "orgs.csv", f"name,sector,description\nLinked Pantry,nonprofit,{formula}\n")
+    )
+    assert [o.name for o in irs.organisations] == ["Plain Pantry"]  # a negative revenue is fine
+    by_row = {e.row: e for e in irs.rejected}
+    assert (by_row[1].column, by_row[1].reason) == ("mission", generic.rejected[0].reason)
+    assert by_row[1].reason.startswith("cell starts with '='")
+    assert by_row[3].column == "name" and "formula" in by_row[3].reason
+
+
+def test_irs_missing_expected_column_is_an_error_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A file without a state or ntee_code column (the BMF's own NTEE_CD, say) was imported
+    without a word, every profile losing them. A file without a state is refused, naming it;
+    any other column missing (the BMF's extracts carry no mission) is one line saying what
+    the profiles lose."""
+    no_state = _w(tmp_path, "a.csv", "ein,name,city,zip,ntee_cd,revenue,mission\n1,A,B,1,K31,1,M\n")
+    with pytest.raises(ValidationError, match=r"required column\(s\) state \(it has"):
+        read("irs", no_state)
+    base = ["--data-dir", str(tmp_path / "var"), "--model", "hashing-v1", "train", "import"]
+    assert main([*base, "irs", str(no_state), "--dry-run"]) == 2
+    assert "state" in capsys.readouterr().err
+    bmf = "ein,name,city,state,zip,ntee_cd\n01-0000001,A Pantry,Portland,ME,04101,K31\n"
+    batch = read("irs", _w(tmp_path, "bmf.csv", bmf))
+    assert [o.name for o in batch.organisations] == ["A Pantry"]
+    assert batch.organisations[0].focus_areas == []
+    lost = " | ".join(batch.file_warnings)
+    assert "no ntee_code column: no cause code" in lost and "NTEE_CD" in lost, lost
+    assert "no mission column" in lost, lost
+    ok = IRS_HEADER + "01-0000001,A Pantry,Portland,ME,04101,K31,10,We feed families.\n"
+    batch = read("irs", _w(tmp_path, "b.csv", ok))
+    assert len(batch.organisations) == 1 and not batch.warnings
+    assert batch.file_warnings == [
+        "no street, address, address1 or street_address column: "
+        "the profiles get no street address (contact)"
+    ]
+    with_street = ok.replace("mission\n", "mission,address\n").replace(".\n", ".,1 Main St\n")
+    batch = read("irs", _w(tmp_path, "c.csv", with_street))
+    assert not batch.file_warnings and batch.organisations[0].contact == "1 Main St"
+    # revenue is optional: not stored, nothing lost without it
+    no_revenue = ok.replace(",revenue", "").replace(",10,", ",")
+    assert len(read("irs", _w(tmp_path, "d.csv", no_revenue)).organisations) == 1
+
+
+def test_irs_bad_codes_revenue_and_zips_keep_the_row_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Bad NTEE codes, revenue that is no number and ZIP codes that are not 5 or 9 digits were
+    dropped without a word; the row is kept and each is a warning naming row and column."""
+    path = _w(
+        tmp_path,
+        "irs.csv",
+        IRS_HEADER
+        + "01-0000001,Nine Club,Portland,ME,04101,9ZZ,10,Sports.\n"
+        + "01-0000002,Tick Club,Portland,ME,04101,Q9`x,lots,Sports.\n"
+        + "01-0000003,Long Zip,Portland,ME,041011,K31,10,Food.\n"
+        + "01-0000004,Lost Zero,Portland,ME,4101,K31,1,Food.\n"
+        + "01-0000005,Nine Digits,Portland,ME,041012345,A6B,1,Arts.\n"
+        + "01-0000006,Fine,Portland,ME,04101-2345,P20Z,1e3,Help.\n",
+    )
+    batch = read("irs", path)
+    orgs = {o.name: o for o in batch.organisations}
+    assert len(orgs) == 6 and not batch.rejected
+    got = {(w.row, w.column): w.reason for w in batch.warnings}
+    assert sorted(got) == [
+        (1, "ntee_code"),
+        (2, "ntee_code"),
+        (2, "revenue"),
+        (3, "zip"),
+        (4, "zip"),
+    ]
+    assert got[(1, "ntee_code")].startswith("not an NTEE code: '9ZZ'")
+    assert "not an NTEE code: 'Q9`x'" in got[(2, "ntee_code")]
+    assert got[(2, "revenue")] == "not a number: 'lots'"
+    assert got[(3, "zip")].startswith("not a ZIP code: '041011' (expected 5 or 9 digits")
+    assert "read as '04101'" in got[(4, "zip")]
+    # a bad code gives no focus area nor cause; a bad ZIP is not stored, the city places it
+    assert orgs["Tick Club"].focus_areas == [] and orgs["Tick Club"].cause_code is None
+    assert orgs["Long Zip"].postcode is None and orgs["Long Zip"].lat is not None
+    assert orgs["Lost Zero"].postcode == "04101"
+    assert orgs["Nine Digits"].postcode == "04101-2345" and orgs["Nine Digits"].focus_areas
+    # a code cut short (4 rows of the dev file: 'S4', 'G8') keeps its major group's focus
+    cut = read(
+        "irs", _w(tmp_path, "cut.csv", IRS_HEADER + "01-0000007,Cut,Portland,ME,04101,S4,1,Help.\n")
+    )
+    assert cut.organisations[0].focus_areas == ["community improvement and capacity building"]
+    assert "cut short" in cut.warnings[0].reason and cut.warnings[0].column == "ntee_code"
+    base = ["--data-dir", str(tmp_path / "var"), "--model", "hashing-v1", "train", "import"]
+    assert main([*base, "irs", str(path), "--dry-run", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {(w["row"], w["column"]) for w in out["warnings"]} == set(got)
+    kinds = {
+        (p["column"], p["rows"], tuple(p["example_rows"])) for p in out["problems"]["warnings"]
+    }
+    assert kinds == {
+        ("ntee_code", 2, (1, 2)),
+        ("revenue", 1, (2,)),
+        ("zip", 1, (3,)),
+        ("zip", 1, (4,)),
+    }
+    assert main([*base, "irs", str(path), "--dry-run"]) == 0
+    text = capsys.readouterr().out
+    assert "warning: row 2, column 'revenue': not a number: 'lots'" in text
+    assert "warning: column 'ntee_code', 2 rows, e.g. row 1: not an NTEE code: '9ZZ'" in text
+
+
+def test_irs_warnings_on_many_rows_are_summarised_not_listed(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A file opened and saved in a spreadsheet loses every ZIP's leading zero: one line says
+    how many rows and shows a few, the JSON lists them all."""
+    rows = "".join(f"01-{i:07d},Club {i},Portland,ME,4101,N60,{i},Sports.\n" for i in range(1, 301))
+    path = _w(tmp_path, "irs.csv", IRS_HEADER + rows)
+    base = ["--data-dir", str(tmp_path / "var"), "--model", "hashing-v1", "train", "import"]
+    assert main([*base, "irs", str(path), "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    zips = [line for line in lines if "ZIP" in line or line.strip().startswith("also")]
+    assert len(zips) == 2, lines
+    assert "column 'zip', 300 rows, e.g. row 1: ZIP code '4101' has 4 digits" in zips[0]
+    assert zips[1].strip() == "also row 2 ('4101', '04101'), row 3 ('4101', '04101') and 297 more"
+    assert main([*base, "irs", str(path), "--dry-run", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["warnings"]) == 300
+
+
+def test_irs_short_and_long_rows_are_both_rejected_naming_the_row(tmp_path: Path) -> None:
+    """A row with fewer cells than the header was read with blanks, one with more rejected;
+    both are rejected now (a cell lost, or a line break or comma in an unquoted cell)."""
+    batch = read(
+        "irs",
+        _w(
+            tmp_path,
+            "irs.csv",
+            IRS_HEADER
+            + "01-0000001,Short,Portland,ME,04101,K31\n"
+            + "01-0000002,Long,Portland,ME,04101,K31,1,Food,surprise\n"
+            + "01-0000003,Trailing Commas,Portland,ME,04101,K31,1,Food,,\n",
+        ),
+    )
+    assert [o.name for o in batch.organisations] == ["Trailing Commas"]
+    assert [str(e) for e in batch.rejected] == [
+        "row 1: has 6 cells but the header has 8 (cells missing, or a line break in an unquoted "
+        "cell split a row)",
+        "row 2: has 9 cells but the header has 8",
+    ]
+
+
+def test_irs_latin1_file_names_row_byte_and_how_to_convert(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A Windows-1252 file said only "invalid UTF-8" on each row with an accent: now the row,
+    column and byte, the text as Windows-1252 reads it, and once how to convert the file."""
+    text = (
+        IRS_HEADER
+        + "01-0000001,Café Pantry,Portland,ME,04101,K31,1,Food.\n"
+        + "01-0000002,Plain Pantry,Portland,ME,04101,K31,1,Food.\n"
+        + "01-0000003,Niños Club,Portland,ME,04101,O20,1,We serve children’s needs.\n"
+    )
+    path = tmp_path / "irs.csv"
+    path.write_bytes(text.encode("cp1252"))
+    batch = read("irs", path)
+    assert [o.name for o in batch.organisations] == ["Plain Pantry"]
+    assert [str(e) for e in batch.rejected] == [
+        "row 1, column 'name': invalid UTF-8: byte 0xE9 ('Café Pantry' if read as Windows-1252)",
+        "row 3, column 'name': invalid UTF-8: byte 0xF1 ('Niños Club' if read as Windows-1252)",
+    ]
+    [advice] = [w for w in batch.file_warnings if "UTF-8" in w]
+    assert advice.startswith("2 rows are not valid UTF-8 and were rejected; the file looks ")
+    assert "Latin-1 / Windows-1252" in advice
+    assert "iconv -f WINDOWS-1252 -t UTF-8 irs.csv > irs-utf8.csv" in advice
+    base = ["--data-dir", str(tmp_path / "var"), "--model", "hashing-v1", "train", "import"]
+    assert main([*base, "irs", str(path), "--dry-run", "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert advice in out["file_warnings"]
+    assert [(r["row"], r["column"]) for r in out["rejected"]] == [(1, "name"), (3, "name")]
+    gz = tmp_path / "irs.csv.gz"
+    gz.write_bytes(gzip.compress(text.encode("cp1252")))
+    assert "gunzip -c irs.csv.gz | iconv -f WINDOWS-1252 -t UTF-8 > irs-utf8.csv" in " ".join(
+        read("irs", gz).file_warnings
+    )
+    header = tmp_path / "h.csv"
+    header.write_bytes("ein,name,city,state,zip,ntee_code,revenue,mission,rés\n".encode("cp1252"))
+    with pytest.raises(ValidationError, match=r"header row is not valid UTF-8 \(byte 0xE9.*iconv"):
+        read("irs", header)
 
 
 def test_360giving(tmp_path: Path) -> None:

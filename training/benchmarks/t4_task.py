@@ -1,7 +1,7 @@
 """Benchmark T4 (coalition for a need), built as ../shared/benchmarks/T4.md defines it.
 
 Three corpora read from the shared data: every nonprofit of `us_nonprofits_dev.csv.gz` (through
-the IRS importer, with the `ntee_code` column removed first: it is the answer key), the S&P 500
+the IRS importer, with the `ntee_code` column blanked first: it is the answer key), the S&P 500
 companies (companies importer) and the federal agency registry (ids `fedreg-<id>`). The answer
 keys (a nonprofit's state and NTEE code3, a company's industry) stay in `T4Task`, outside the
 engine; `T4Task.relevant` decides relevance from them exactly as T4.md says.
@@ -108,10 +108,11 @@ def _read(path: Path) -> pd.DataFrame:
 
 
 def nonprofit_organisations(orgs: pd.DataFrame) -> list[Organisation]:
-    """Every row through the IRS importer, the answer-key column dropped before it reads them."""
+    """Every row through the IRS importer, the answer-key column blanked before it reads them
+    (blank, not dropped: the importer refuses a file without the column)."""
     from training.importers.irs import read_irs
 
-    visible = orgs.drop(columns=[ANSWER_KEY_COLUMN], errors="ignore")
+    visible = orgs.assign(**{ANSWER_KEY_COLUMN: ""})
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "nonprofits.csv"
         visible.to_csv(path, index=False)

@@ -21,14 +21,16 @@ from tqdm import tqdm
 
 from matcher.domain import Need, Organisation
 from matcher.errors import ValidationError
-from matcher.loaders import RowError
-from matcher.loaders_read import RawRow, infer_format, read_table
+from matcher.loaders import RowError, formula_problem
+from matcher.loaders_read import RawRow, infer_format, read_table, utf8_advice
 from matcher.places.locate import locate
 from training.partnership import Partnership
 
 _SLUG = re.compile(r"[^a-z0-9]+")
-_FORMULA_START = ("=", "+", "-", "@")
-_PLAIN_NUMBER = re.compile(r"[+\-]?[0-9][0-9 .,()+\-]*")
+# what differs between two reports of one problem: quoted values (an apostrophe inside one,
+# "Haydn's", does not end it), bytes, numbers
+_QUOTED = re.compile(r"(?<!\w)'(.*?)'(?!\w)")
+_VARYING = re.compile(_QUOTED.pattern + r"|\b0x[0-9A-F]{2}\b|\d+")
 
 
 class RowRejected(Exception):
@@ -66,6 +68,9 @@ class ImportBatch:
     flagged: list[Flag] = field(default_factory=list)
     # kept rows with a problem worth knowing, e.g. an address that does not geocode
     warnings: list[RowError] = field(default_factory=list)
+    # problems of the whole file worth knowing, one line each: an optional column missing (and
+    # what is lost without it), rows that are not UTF-8 (and how to convert the file)
+    file_warnings: list[str] = field(default_factory=list)
     total_rows: int = 0
     # the organisations whose description the importer made up, the file giving none ("X is a
     # US tax-exempt organisation in ME."): a description stored already is kept over it
@@ -124,6 +129,9 @@ class ImportBatch:
         }
 
     def summary(self, max_errors: int = 20) -> str:
+        """The counts on one line, then the file's warnings and the rejected rows and row
+        warnings summarised by problem (`problem_lines`: one line per kind, a few examples),
+        at most `max_errors` kinds each."""
         c = self.counts()
         head = (
             f"{self.source}: {c['rows']} rows -> {c['organisations']} organisations, "
@@ -131,13 +139,74 @@ class ImportBatch:
             f"{c['rejected_rows']} rows rejected; {c['warnings']} warnings"
             + (f", {c['flagged']} records flagged" if self.flagged else "")
         )
-        lines = [head] + [f"  {e}" for e in self.rejected[:max_errors]]
-        if len(self.rejected) > max_errors:
-            lines.append(f"  ... and {len(self.rejected) - max_errors} more errors")
-        lines += [f"  warning: {w}" for w in self.warnings[:max_errors]]
-        if len(self.warnings) > max_errors:
-            lines.append(f"  ... and {len(self.warnings) - max_errors} more warnings")
+        lines = [head] + [f"  warning: {w}" for w in self.file_warnings]
+        lines += problem_lines(self.rejected, max_kinds=max_errors)
+        lines += problem_lines(self.warnings, prefix="warning: ", max_kinds=max_errors)
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Row errors (or warnings) of one kind: the same column and the same reason but for the
+    values quoted in it; `rows` how many rows, `examples` the first few."""
+
+    column: str | None
+    rows: int
+    examples: tuple[RowError, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "column": self.column,
+            "rows": self.rows,
+            "reason": self.examples[0].reason,
+            "example_rows": [e.row for e in self.examples],
+        }
+
+
+def group_problems(errors: list[RowError], examples: int = 3) -> list[Problem]:
+    """`errors` by kind (column, and reason with its quoted values and numbers left out), the
+    most frequent first: a file with a thousand bad ZIP codes is one line, not a thousand."""
+    kinds: dict[tuple[str | None, str], list[RowError]] = {}
+    for e in errors:
+        kinds.setdefault((e.column, _VARYING.sub("#", e.reason)), []).append(e)
+    groups = [
+        Problem(col, len({e.row for e in found}), tuple(found[:examples]))
+        for (col, _), found in kinds.items()
+    ]
+    return sorted(groups, key=lambda p: -p.rows)  # stable: first seen first among equals
+
+
+def problem_lines(
+    errors: list[RowError], *, prefix: str = "", max_kinds: int = 20, examples: int = 3
+) -> list[str]:
+    """Indented lines for the CLI: a problem of one row as the row's own line ("row 4, column
+    'zip': ..."); a problem of many rows as one line with the count and the first row's
+    reason, and one naming a few more rows with their values."""
+    lines: list[str] = []
+    groups = group_problems(errors, examples)
+    for p in groups[:max_kinds]:
+        first = p.examples[0]
+        if p.rows == 1 and len(p.examples) == 1:
+            lines.append(f"  {prefix}{first}")
+            continue
+        where = f"column '{p.column}', " if p.column else ""
+        lines.append(f"  {prefix}{where}{p.rows} rows, e.g. row {first.row}: {first.reason}")
+        also = []
+        for e in p.examples[1:]:
+            values = [v if len(v) <= 30 else v[:29] + "…" for v in _QUOTED.findall(e.reason)]
+            shown = ", ".join(f"'{v}'" for v in values[:2])
+            also.append(f"row {e.row}" + (f" ({shown})" if shown else ""))
+        more = p.rows - len({e.row for e in p.examples})
+        if also or more > 0:
+            tail = f" and {more} more" if more > 0 else ""
+            lines.append(f"  {' ' * len(prefix)}  also {', '.join(also) or 'others'}{tail}")
+    if len(groups) > max_kinds:
+        lines.append(
+            f"  ... and {len(groups) - max_kinds} more kinds of "
+            + ("warning" if prefix else "error")
+            + " (use --json or --report for all)"
+        )
+    return lines
 
 
 def iter_rows(
@@ -145,14 +214,18 @@ def iter_rows(
     batch: ImportBatch,
     *,
     required: tuple[str, ...],
+    optional: tuple[tuple[tuple[str, ...], str], ...] = (),
     limit: int | None = None,
     progress: bool = False,
     desc: str = "rows",
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (row number, values with lower-cased column names) of a CSV/JSONL/Parquet file.
 
-    Unreadable rows (invalid UTF-8, malformed CSV) go to `batch.rejected`; a required column
-    missing from the header raises ValidationError naming it. `limit` counts data rows read.
+    Unreadable rows (invalid UTF-8, a row with more or fewer cells than the header, malformed
+    CSV) go to `batch.rejected`, with one file warning on how to convert a file that is not
+    UTF-8; a required column missing from the header raises ValidationError naming it.
+    `optional`: (column names, what is lost without them) pairs; when none of the names is in
+    the header, a file warning says so. `limit` counts data rows read.
     """
     table = read_table(path, infer_format(path))
     columns = {c.strip().lower() for c in table.columns}
@@ -162,14 +235,26 @@ def iter_rows(
             f"{path.name} lacks required column(s) {', '.join(missing)} "
             f"(it has: {', '.join(sorted(columns)) or 'none'})"
         )
+    if table.rows:
+        for names, lost in optional:
+            if not columns.intersection(names):
+                named = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+                batch.file_warnings.append(f"no {named} column: {lost}")
     rows: list[RawRow] = table.rows[:limit] if limit is not None else table.rows
+    not_utf8 = 0
     show = progress and sys.stderr.isatty()
     for raw in tqdm(rows, desc=desc, unit="row", disable=not show, mininterval=0.5):
         batch.total_rows += 1
         if raw.values is None:
-            batch.rejected.append(RowError(raw.row, None, raw.error or "unreadable row"))
+            batch.rejected.append(RowError(raw.row, raw.column, raw.error or "unreadable row"))
+            not_utf8 += (raw.error or "").startswith("invalid UTF-8")
             continue
         yield raw.row, {str(k).strip().lower(): v for k, v in raw.values.items()}
+    if not_utf8:
+        batch.file_warnings.append(
+            f"{not_utf8} rows are not valid UTF-8 and were rejected; "
+            + utf8_advice(path, table.encoding_guess)
+        )
 
 
 def text(values: dict[str, Any], column: str) -> str:
@@ -183,21 +268,25 @@ def text(values: dict[str, Any], column: str) -> str:
 
 
 def safe_text(values: dict[str, Any], column: str) -> str:
-    """Like `text`, but rejects a cell a spreadsheet would run as a formula."""
+    """Like `text`, but rejects a cell a spreadsheet would run as a formula, by the generic
+    ingest's own check (`matcher.loaders.formula_problem`)."""
     s = text(values, column)
-    if s and s[0] in _FORMULA_START and not _PLAIN_NUMBER.fullmatch(s):
-        raise RowRejected(
-            column,
-            f"cell starts with '{s[0]}', which spreadsheets run as a formula "
-            "(possible formula injection)",
-        )
+    problem = formula_problem(s)
+    if problem:
+        raise RowRejected(column, problem)
     return s
 
 
 def free_text(values: dict[str, Any], column: str) -> str:
-    """Prose (missions, descriptions): leading formula characters, usually bullet dashes, are
-    dropped instead of rejecting the row, so the text can never run as a spreadsheet formula."""
-    return text(values, column).lstrip("=+-@ \t")
+    """Prose (missions, descriptions): leading bullet dashes and pluses ("- Rescue, Inc. ...":
+    8 missions of the IRS dev file) are dropped, not the row, as a registry's file is not the
+    analyst's to edit; a cell that still reads as a formula (`=HYPERLINK(...)`, `@SUM(...)`)
+    rejects the row, as the generic ingest does (`matcher.loaders.formula_problem`)."""
+    s = text(values, column).lstrip("+- \t")
+    problem = formula_problem(s)
+    if problem:
+        raise RowRejected(column, problem)
+    return s
 
 
 def required_text(values: dict[str, Any], column: str) -> str:

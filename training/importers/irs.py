@@ -1,8 +1,19 @@
 """US IRS exempt-organisation files (Business Master File shape plus mission statements).
 
-Columns: ein, name, city, state, zip, ntee_code, mission (revenue and address columns such as
-street/address are optional). Each row becomes a `nonprofit` organisation with id `ein-<9 digits>`,
-focus areas from the NTEE major group letter, and a few offers read lightly from the mission.
+Columns: ein, name and state are required: a file without one of them is refused, naming it.
+city, zip, ntee_code, mission and an address column (street, address, address1 or
+street_address: the contact) may be missing: the import says once, per column, what the
+profiles lose (a column under another name, such as the BMF's NTEE_CD, was lost on every row
+without a word); revenue is optional (checked, not stored). Each row becomes a
+`nonprofit` organisation with id `ein-<9 digits>`, focus areas from the NTEE major group letter,
+and a few offers read lightly from the mission.
+
+Cells are checked as the generic ingest checks them (`matcher.loaders`): a cell a spreadsheet
+would run as a formula (`=HYPERLINK(...)`, also in the mission) rejects the row; a mission's
+leading bullet ("- Rescue, Inc. ...") is dropped, not the row (`base.free_text`). A row is kept,
+with a warning naming its row and column, when its NTEE code is not one (ignored), its revenue
+is not a number, or its ZIP code is not 5 or 9 digits (4 or 3 digits are read with the leading
+zeros a spreadsheet drops; anything else is not stored, the city places it).
 """
 
 from __future__ import annotations
@@ -12,12 +23,14 @@ from pathlib import Path
 
 from matcher import capabilities
 from matcher.domain import Organisation
+from matcher.loaders import RowError
 from matcher.places import state_code, state_name
 from training.importers.base import (
     ImportBatch,
     RowRejected,
     free_text,
     iter_rows,
+    number,
     reject,
     required_text,
     safe_text,
@@ -26,6 +39,9 @@ from training.importers.base import (
 )
 
 REQUIRED = ("ein", "name")
+# expected in the header (see the module docstring): a file without one is refused
+# where the organisation is: without it no place filter, no distance and no locality can hold
+EXPECTED = ("state",)
 # NTEE major groups (NCCS), by first letter of the code.
 NTEE_MAJOR: dict[str, str] = {
     "A": "arts, culture and humanities",
@@ -60,6 +76,20 @@ _NOT_OFFERS = frozenset({"public_programmes", "regulatory", "funding"})
 _OFFER_VERBS = re.compile(r"\b(provid|offer|deliver|run|operat|support|serv|teach|train)")
 MAX_OFFERS = 4
 ADDRESS_COLUMNS = ("street", "address", "address1", "street_address")
+# a column missing is said once, with what the profiles lose: the BMF's own extracts carry no
+# mission, and a file of missions may carry no NTEE code
+OPTIONAL = (
+    (ADDRESS_COLUMNS, "the profiles get no street address (contact)"),
+    (("city",), "the profiles are placed by ZIP code or state only"),
+    (("zip",), "the profiles are placed by city or state only"),
+    (("ntee_code",), "no cause code or focus area is read (the BMF calls it NTEE_CD)"),
+    (("mission",), "the profiles are described by their cause and place only"),
+)
+# an NTEE code: major group letter, a digit and one or two letters or digits ("K31", "A6B",
+# "P20Z", "B112"), or the major group letter alone
+_NTEE = re.compile(r"[A-Z](?:\d[0-9A-Z]{1,2})?")
+_ZIP = re.compile(r"(\d{5})(?:[- ]?(\d{4}))?")
+_ZIP_SHORT = re.compile(r"(\d{3,4})(?:-(\d{4}))?")  # leading zeros lost: '4101', '4101-1234'
 
 
 def normalise_ein(value: str) -> str:
@@ -67,6 +97,57 @@ def normalise_ein(value: str) -> str:
     if not re.fullmatch(r"\d{8,9}", digits):  # 8: a leading zero lost to a spreadsheet
         raise RowRejected("ein", f"not an EIN (9 digits, e.g. 01-0017496): '{value[:20]}'")
     return digits.zfill(9)
+
+
+def read_ntee(value: str) -> tuple[str, str | None]:
+    """The NTEE code of a cell ('' when blank) and, when it is not one ('9ZZ', 'Q9`x'),
+    '' and the warning: it is ignored, a wrong focus area being worse than none; one cut short
+    ('S4') is read as its major group letter, with a warning."""
+    code = value.strip().upper()
+    if not code or _NTEE.fullmatch(code):
+        return code, None
+    if re.fullmatch(r"[A-Z]\d", code):  # cut short ('S4', 4 rows of the dev file): its group
+        return code[0], (
+            f"NTEE code '{code}' is cut short (a letter and two digits, e.g. S41); read as its "
+            f"major group {code[0]} ({NTEE_MAJOR.get(code[0], 'unknown')}), with no cause code"
+        )
+    return "", (
+        f"not an NTEE code: '{value[:20]}' (expected a letter, a digit and one or two letters "
+        "or digits, e.g. K31, A6B, P20Z); ignored: no focus area or cause code from it"
+    )
+
+
+def read_zip(value: str) -> tuple[str | None, str | None]:
+    """The ZIP code of a cell (None when blank or unusable) and a warning when it is not 5 or
+    9 digits: 3 or 4 digits are read with the leading zeros a spreadsheet drops ('4101' ->
+    '04101'); anything else is not stored (the city places the organisation)."""
+    s = value.strip()
+    if not s:
+        return None, None
+    m = _ZIP.fullmatch(s)
+    if m:
+        return (f"{m[1]}-{m[2]}" if m[2] else m[1]), None
+    m = _ZIP_SHORT.fullmatch(s)
+    if m:
+        read = m[1].zfill(5) + (f"-{m[2]}" if m[2] else "")
+        return read, (
+            f"ZIP code '{s}' has {len(m[1])} digits, not 5: read as '{read}' "
+            "(leading zeros lost to a spreadsheet?)"
+        )
+    return None, (
+        f"not a ZIP code: '{s[:20]}' (expected 5 or 9 digits, e.g. 04101 or 04101-2345); "
+        "not stored, the city places the organisation"
+    )
+
+
+def check_revenue(value: str) -> str | None:
+    """A warning when the revenue cell is not a number (it is not stored; a bad one is often
+    a sign of a shifted row)."""
+    try:
+        number({"revenue": value}, "revenue")
+    except RowRejected as exc:
+        return exc.reason
+    return None
 
 
 def cause_code(ntee_code: str) -> str | None:
@@ -174,30 +255,51 @@ def read_irs(path: str | Path, *, limit: int | None = None, progress: bool = Fal
     batch = ImportBatch(source=p.name)
     seen: dict[str, int] = {}
     for row, values in iter_rows(
-        p, batch, required=REQUIRED, limit=limit, progress=progress, desc="irs"
+        p,
+        batch,
+        required=REQUIRED + EXPECTED,
+        optional=OPTIONAL,
+        limit=limit,
+        progress=progress,
+        desc="irs",
     ):
+        warnings: list[tuple[str, str]] = []
         try:
             ein = normalise_ein(required_text(values, "ein"))
             if ein in seen:
                 raise RowRejected("ein", f"duplicate EIN {ein} (first at row {seen[ein]})")
-            org = _organisation(ein, values)
+            org = _organisation(ein, values, warnings)
         except RowRejected as exc:
             reject(batch, row, exc)
             continue
         seen[ein] = row
+        batch.warnings.extend(RowError(row, column, why) for column, why in warnings)
         batch.add_organisation(org, row, "zip" if org.postcode else "city")
         if not free_text(values, "mission"):
             batch.made_up.add(org.id)
     return batch
 
 
-def _organisation(ein: str, values: dict[str, object]) -> Organisation:
+def _organisation(
+    ein: str, values: dict[str, object], warnings: list[tuple[str, str]]
+) -> Organisation:
+    """The row's organisation, adding (column, reason) to `warnings` for a cell kept or
+    ignored with a problem; RowRejected for a row to reject."""
     v = dict(values)
+
+    def warn(column: str, problem: str | None) -> None:
+        if problem:
+            warnings.append((column, problem))
+
     name = required_text(v, "name")
     city = _title(safe_text(v, "city"))
     state = safe_text(v, "state").upper()
     mission = free_text(v, "mission")
-    ntee = safe_text(v, "ntee_code")
+    ntee, problem = read_ntee(safe_text(v, "ntee_code"))
+    warn("ntee_code", problem)
+    postcode, problem = read_zip(safe_text(v, "zip"))
+    warn("zip", problem)
+    warn("revenue", check_revenue(safe_text(v, "revenue")))
     street = next((safe_text(v, c) for c in ADDRESS_COLUMNS if safe_text(v, c)), "")
     if mission:
         description = mission
@@ -220,7 +322,7 @@ def _organisation(ein: str, values: dict[str, object]) -> Organisation:
         "city": city or None,
         "region": state or None,
         "country": "US",
-        "postcode": safe_text(v, "zip") or None,
+        "postcode": postcode,
         "contact": street or None,
         "service_level": service_level(name, mission, state),
         "cause_code": cause_code(ntee),
