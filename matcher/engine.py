@@ -64,7 +64,7 @@ from matcher.embedding.factory import create_embedder
 from matcher.embedding.hashing import HASHING_MODEL_NAME
 from matcher.embedding.published import embedder_floor
 from matcher.embedding.spaces import frozen_mean
-from matcher.errors import ArtifactMismatchError, NotFoundError
+from matcher.errors import ArtifactMismatchError, DiskFullError, NotFoundError
 from matcher.gap_offers import HelpSought, settle_gaps
 from matcher.geo import haversine_many
 from matcher.history_model import PartnerHistoryModel
@@ -113,6 +113,7 @@ from matcher.score_columns import ScoreColumns
 from matcher.score_files import load_score, recipe_digest, save_score
 from matcher.settings import Settings
 from matcher.store import Database, Store
+from matcher.store.db import is_disk_full
 from matcher.store.repository import SqlEmbeddingCache, Stored, UpsertReport
 from matcher.telling import telling_clauses
 from matcher.threads import limit_blas_threads
@@ -251,7 +252,16 @@ class Engine:
         if progress:
             todo = to_embed(self.profile_embedder, texts)
             say(f"{len(rows)} organisations: {todo} profiles to embed, {len(rows) - todo} cached")
-        vectors = self.profile_embedder.encode(texts, progress=progress)
+        try:  # the cache keeps each chunk as it is embedded: a rebuild embeds only the rest
+            vectors = self.profile_embedder.encode(texts, progress=progress)
+        except DiskFullError as exc:
+            done = f"{exc.done:,} of {exc.total:,}" if exc.total is not None else "some"
+            raise DiskFullError(
+                f"the disk is full: {done} profiles to embed were embedded and kept; "
+                f"{self._in_use()}; free space and run `matcher build` again",
+                done=exc.done,
+                total=exc.total,
+            ) from exc
         t_embed = time.perf_counter() - t0
         say("keyword index")
         lexical = LexicalIndex().fit(pks, texts)
@@ -290,22 +300,31 @@ class Engine:
             mean=mean,
         )
         say(f"saving generation {generation}")
-        save_artifact(self.index_root, art)
-        self._install(art, rows=rows)
-        self._save_snapshot(art, self.catalog, keys)
-        try:  # without them an open reads the companies' profiles to make them again
-            self.offerings.save(generation_dir(self.index_root, generation))
-        except OSError as exc:
-            logger.info("offerings not saved: %s", exc)
-        say("scoring columns")
-        self._save_score_columns(art)
-        self.store.set_index_state(
-            ORG_INDEX,
-            generation=generation,
-            model=self.embedder.model_name,
-            count=len(rows),
-            info={"ann": kind, "data_hash": art.manifest["data_hash"]},
-        )
+        try:
+            save_artifact(self.index_root, art)
+            self._install(art, rows=rows)
+            self._save_snapshot(art, self.catalog, keys)
+            try:  # without them an open reads the companies' profiles to make them again
+                self.offerings.save(generation_dir(self.index_root, generation))
+            except OSError as exc:
+                logger.info("offerings not saved: %s", exc)
+            say("scoring columns")
+            self._save_score_columns(art)
+            self.store.set_index_state(
+                ORG_INDEX,
+                generation=generation,
+                model=self.embedder.model_name,
+                count=len(rows),
+                info={"ann": kind, "data_hash": art.manifest["data_hash"]},
+            )
+        except (OSError, DiskFullError) as exc:
+            if not is_disk_full(exc):
+                raise
+            raise DiskFullError(
+                f"the disk is full: every profile is embedded and kept, but index generation "
+                f"{generation} could not be saved; {self._in_use()}; free space and run "
+                "`matcher build` again"
+            ) from exc
         prune_generations(self.index_root, {generation, generation - 1})
         self._load_needs()
         report = {
@@ -319,6 +338,13 @@ class Engine:
         }
         logger.info("built index: %s", report)
         return report
+
+    def _in_use(self) -> str:
+        """What a failed build left in use: the current generation, which it never touched."""
+        state = self.store.index_state(ORG_INDEX)
+        if state is None:
+            return "no index was built before"
+        return f"index generation {state['generation']}, the one in use, is unchanged"
 
     def _install(
         self,

@@ -72,6 +72,17 @@ class StorageError(MatcherError):
     """The database or the data directory could not be read or written."""
 
 
+class DiskFullError(StorageError):
+    """A write failed for want of space: the disk (or the database's storage) is full. What
+    was committed before it is kept. `done` and `total` count what a long writer had finished
+    and had to do (texts embedded and kept of those to embed), when it knows."""
+
+    def __init__(self, message: str, *, done: int | None = None, total: int | None = None):
+        super().__init__(message)
+        self.done = done
+        self.total = total
+
+
 class OverloadedError(MatcherError):
     """More work is queued or in flight than the process accepts: shed it, retry shortly."""
 

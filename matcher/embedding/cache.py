@@ -9,6 +9,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -20,8 +21,14 @@ from matcher.embedding.identity import (
     model_identity,
     verify_legacy,
 )
+from matcher.errors import DiskFullError
 
 logger = logging.getLogger(__name__)
+
+# texts embedded between two writes to the cache (and updates of the progress bar): a build
+# that fails (a full disk) loses at most this many. 2,658 vectors took 0.46 s to write in 42
+# writes, 0.60 s in one, beside ~77 s of CPU to embed them (onnx-int8, 2 cores)
+SAVE_EVERY = 64
 
 
 def text_hash(text: str) -> str:
@@ -101,16 +108,51 @@ class CachedEmbedder:
             for h in adopted:
                 del missing[h]
         if missing:
-            vecs = self.embedder.encode(list(missing.values()), progress=progress)
-            fresh = dict(zip(missing.keys(), vecs, strict=True))
-            self.cache.put_many(self.cache_key, fresh)
-            found.update(fresh)
+            found.update(self._embed_and_keep(missing, progress=progress))
         for i, h in enumerate(hashes):
             out[i] = found[h]
         with self._lock:
             self.misses += len(missing)
             self.hits += n - len(missing)
         logger.debug("embedding cache: %d texts, %d embedded", n, len(missing))
+        return out
+
+    def _embed_and_keep(self, missing: dict[str, str], *, progress: bool) -> dict[str, np.ndarray]:
+        """Embed `missing` (hash -> text) and put the vectors in the cache a chunk at a time,
+        each chunk in one write: a build that fails part-way (a full disk) keeps the chunks
+        written before, and the next embeds only the rest. Over several chunks, longest texts
+        first, so each chunk's batches pad as little as one call over all of them would."""
+        order = list(missing.items())
+        chunks = -(-len(order) // SAVE_EVERY)
+        if chunks > 1:
+            order.sort(key=lambda item: (-len(item[1]), item[0]))
+        size = -(-len(order) // chunks)  # even chunks: no small last one
+        bar: Any = None
+        if progress and chunks > 1:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(order), desc="embedding", unit="text")
+        out: dict[str, np.ndarray] = {}
+        try:
+            for start in range(0, len(order), size):
+                part = order[start : start + size]
+                vecs = self.embedder.encode([t for _, t in part], progress=progress and chunks == 1)
+                fresh = dict(zip([h for h, _ in part], vecs, strict=True))
+                try:
+                    self.cache.put_many(self.cache_key, fresh)
+                except DiskFullError as exc:
+                    raise DiskFullError(
+                        f"the disk is full: {len(out):,} of {len(order):,} texts embedded and "
+                        "kept in the embedding cache",
+                        done=len(out),
+                        total=len(order),
+                    ) from exc
+                out.update(fresh)
+                if bar is not None:
+                    bar.update(len(part))
+        finally:
+            if bar is not None:
+                bar.close()
         return out
 
     def check_legacy(

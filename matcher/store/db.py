@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -16,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.schema import CreateColumn, CreateIndex
 
-from matcher.errors import ConflictError, StorageError
+from matcher.errors import ConflictError, DiskFullError, StorageError
 from matcher.store import changes, name_index
 from matcher.store.derived import fill_name_initials
 from matcher.store.models import Base
@@ -31,6 +33,36 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+SQLITE_FULL = 13  # "database or disk is full"
+PG_DISK_FULL = "53100"  # SQLSTATE disk_full ("could not extend file": no space left on device)
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether `exc`, or an error it wraps, says the disk is full: SQLite's SQLITE_FULL,
+    PostgreSQL's disk_full, an OSError of no space left (or quota exceeded)."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        err = todo.pop()
+        if err is None or id(err) in seen:
+            continue
+        seen.add(id(err))
+        if isinstance(err, OSError) and err.errno in NO_SPACE:
+            return True
+        code = getattr(err, "sqlite_errorcode", None)
+        if code is not None and code & 0xFF == SQLITE_FULL:
+            return True
+        if getattr(err, "sqlstate", None) == PG_DISK_FULL or getattr(err, "pgcode", None) == (
+            PG_DISK_FULL
+        ):
+            return True
+        if isinstance(err, sqlite3.Error) and "database or disk is full" in str(err):
+            return True  # the driver's own message: no statement, no parameters
+        todo += [getattr(err, "orig", None), err.__cause__, err.__context__]
+    return False
 
 
 class Database:
@@ -126,6 +158,11 @@ class Database:
         except SQLAlchemyError as exc:
             changes.forget(session)
             session.rollback()
+            if is_disk_full(exc):  # not the statement and its thousands of parameters
+                raise DiskFullError(
+                    "the disk is full: the database could not be written (nothing of this "
+                    "write was kept)"
+                ) from exc
             raise StorageError(f"database error: {exc}") from exc
         except BaseException:
             changes.forget(session)
