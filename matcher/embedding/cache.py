@@ -123,10 +123,14 @@ class CachedEmbedder:
         written before, and the next embeds only the rest. Over several chunks, longest texts
         first, so each chunk's batches pad as little as one call over all of them would."""
         order = list(missing.items())
-        chunks = -(-len(order) // SAVE_EVERY)
+        # whole batches of the embedder's own, in its own order (longest first, ties as given:
+        # `length_sorted_batches`), so each chunk's batches are those one call over every text
+        # would make: the int8 model reads a text a little differently beside other texts
+        batch = max(1, int(getattr(self.embedder, "batch_size", SAVE_EVERY) or SAVE_EVERY))
+        size = max(1, SAVE_EVERY // batch) * batch
+        chunks = -(-len(order) // size)
         if chunks > 1:
-            order.sort(key=lambda item: (-len(item[1]), item[0]))
-        size = -(-len(order) // chunks)  # even chunks: no small last one
+            order.sort(key=lambda item: -len(item[1]))  # stable
         bar: Any = None
         if progress and chunks > 1:
             from tqdm.auto import tqdm

@@ -100,3 +100,34 @@ def test_factory_and_missing_model(tmp_path: Path) -> None:
         SentenceTransformerEmbedder(model_path=tmp_path / "nope")
     with pytest.raises(ModelLoadError):
         SentenceTransformerEmbedder(model_path=tmp_path)  # a folder that is no model
+
+
+class _BatchMarked(HashingEmbedder):
+    """A model whose vectors depend on the batch a text is read in, as the int8 model's do
+    (its activation scale is the whole call's): each vector carries its batch's mean length."""
+
+    batch_size = 4
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        from matcher.embedding.sentence_transformer import length_sorted_batches
+
+        plain = super().encode(texts)
+        for idx in length_sorted_batches(texts, self.batch_size):
+            plain[idx, 0] = float(np.mean([len(texts[i]) for i in idx]))
+        return plain
+
+
+def test_a_cache_saving_chunk_by_chunk_gives_the_vectors_of_one_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cache saves a build's vectors a chunk at a time (a full disk keeps what was done);
+    chunks cut across the model's own batches gave some texts other batch-mates, so other
+    vectors than the one call before (the int8 model reads a text beside others)."""
+    import matcher.embedding.cache as cache_module
+
+    monkeypatch.setattr(cache_module, "SAVE_EVERY", 6)  # not a whole number of batches of 4
+    texts = [f"text {'x' * (i * 7 % 23)} {i}" for i in range(41)]
+    texts += ["same length a", "same length b", "same length c"]  # ties keep their order
+    alone = _BatchMarked(384).encode(texts)
+    cached = CachedEmbedder(_BatchMarked(384), InMemoryEmbeddingCache()).encode(texts)
+    np.testing.assert_array_equal(cached, alone)
