@@ -40,6 +40,7 @@ _KINDS: dict[int, tuple[str, str]] = {
     429: ("rate-limited", "Too many requests"),
     500: ("internal-error", "Internal server error"),
     503: ("not-ready", "Service not ready"),
+    507: ("storage-full", "Storage full"),
 }
 
 
@@ -214,6 +215,8 @@ def engine_error_status(exc: engine_errors.MatcherError) -> int:
         return 403
     if isinstance(exc, engine_errors.ThrottledError):
         return 429
+    if isinstance(exc, engine_errors.DiskFullError):
+        return 507  # Insufficient Storage: retrying will not help until space is freed
     if isinstance(
         exc,
         engine_errors.IndexNotReadyError
@@ -231,6 +234,13 @@ async def _on_engine_error(request: Request, exc: Exception) -> JSONResponse:
     status = engine_error_status(exc)
     if isinstance(exc, engine_errors.OverloadedError):
         return problem_response(request, 503, str(exc), headers={"Retry-After": "1"})
+    if status == 507:
+        logger.error("storage full on %s: %s", request.url.path, exc)
+        detail = (
+            "the server's storage is full: nothing of this request was stored; retrying will "
+            "not help until its operator frees space"
+        )
+        return problem_response(request, status, detail)
     headers = {"Retry-After": "5"} if status == 503 else None
     if status == 503:
         logger.warning("engine unavailable on %s: %s", request.url.path, exc)

@@ -114,3 +114,20 @@ def test_not_ready_is_503(tmp_path: Path) -> None:
     r = client.get("/readyz")
     assert r.status_code == 503 and r.json()["ready"] is False
     assert client.get("/healthz").status_code == 200
+
+
+def test_a_full_disk_is_507_saying_so_not_retry_shortly(engine: Engine) -> None:
+    """A write refused for want of space (matcher.errors.DiskFullError) was answered 503 "retry
+    shortly" with Retry-After: 5, as if a retry could succeed before an operator frees space."""
+    from matcher.errors import DiskFullError
+
+    class FullDisk:
+        def __getattr__(self, name: str) -> object:
+            raise DiskFullError("the disk is full: the database could not be written")
+
+    app: FastAPI = create_app(engine.settings, quiet_api_settings(), engine=engine)
+    app.dependency_overrides[get_engine] = lambda: FullDisk()
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.get("/v1/organisations/org-00001")
+    body = _is_problem(r, 507, "storage-full")
+    assert "storage is full" in body["detail"] and "retry-after" not in r.headers
