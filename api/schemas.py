@@ -1177,6 +1177,16 @@ class ModelVersion(BaseModel):
     fallback: str | None = Field(description="Why the default weights were kept, if they were")
     published: bool
     previous: bool = Field(description="The rollback target")
+    split: dict[str, Any] | None = Field(
+        None,
+        description="The held-out split `value` was measured on (by, test_share, max_test, "
+        "seed); null when not recorded (older versions, embedding models)",
+    )
+    data_hash: str | None = Field(
+        None,
+        description="The history the split was cut from: the same split of another "
+        "history holds other queries",
+    )
 
 
 class ModelList(BaseModel):
@@ -1204,6 +1214,12 @@ class ModelList(BaseModel):
 
     current: str | None = Field(description="The published version; null: the default weights")
     versions: list[ModelVersion]
+    comparable: bool = Field(
+        True,
+        description="whether the versions' figures were measured on the same held-out queries "
+        "(the same split of the same history); when false, `note` says which differ",
+    )
+    note: str | None = Field(None, description="Why the figures are not comparable, if so")
 
 
 REPORT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,190}$"

@@ -456,7 +456,7 @@ async def training_job(
     responses=problem_responses(401, 403, 429),
 )
 async def list_models(state: StateDep, principal: AnalystDep) -> ModelList:
-    from training.registry import RegistryError
+    from training.registry import RegistryError, figures_note
 
     registry = _registry(state)
 
@@ -469,9 +469,12 @@ async def list_models(state: StateDep, principal: AnalystDep) -> ModelList:
             raise ApiProblem(
                 500, "the model registry cannot be read; see the service log"
             ) from None
+        note = figures_note(rows)
         return ModelList(
             current=current,
             versions=[ModelVersion.model_validate(r) for r in rows],
+            comparable=note is None,
+            note=note,
         )
 
     return await anyio.to_thread.run_sync(read)

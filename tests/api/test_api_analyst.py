@@ -190,6 +190,10 @@ def test_train_publish_switches_the_service_and_rollback_restores(
     assert models["current"] is None
     assert [v["version"] for v in models["versions"]] == ["v0001"]
     assert models["versions"][0]["primary"] == "ndcg@10"
+    # the held-out queries of its figure, as `models list` says them (a client compared
+    # figures of different splits without knowing)
+    assert models["versions"][0]["split"]["max_test"] == 6 and models["versions"][0]["data_hash"]
+    assert models["comparable"] is True and models["note"] is None
 
     r = an_client.post("/v1/models/v0001/publish", headers=hdr(key))
     assert r.status_code == 200, r.text
