@@ -303,6 +303,7 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
                     "coalition": rec.coalition.model_dump(mode="json"),
                     "gaps": rec.gaps,
                     "unread_help": rec.unread_help,
+                    **_notices_json(rec),
                     "model_version": rec.model_version,
                 }
             )
@@ -311,9 +312,47 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
         if rec.need.place:
             where = ", ".join(x for x in (rec.need.region, rec.need.country) if x)
             console.print(f"[dim]Place: {escape(rec.need.place)} ({escape(where)})[/dim]")
+        _print_notices(rec)
         _print_matches(f"Partners for: {need.text[:80]}", rec.results)
         _print_gaps(rec)
     return 0
+
+
+def _notices_json(rec: Recommendation) -> dict[str, object]:
+    """What the page and the API say about the reading of a need, for `--json`."""
+    return {
+        "unread_words": rec.unread_words,
+        "few_words": rec.few_words,
+        "named_askers": rec.named_askers,
+        "withheld": rec.withheld,
+    }
+
+
+def _print_notices(rec: Recommendation) -> None:
+    """What the page says above its results about how the need was read: words the model does
+    not know, a need of a word or two, the asker left out, trades left out ("help" got a full
+    answer at the terminal with nothing to say it rests on one word)."""
+    if rec.unread_words:
+        words = ", ".join(escape(w) for w in rec.unread_words[:6])
+        console.print(
+            f"[bold]Most words of this need were not recognised[/bold] ({words}): the search "
+            "reads English, so these suggestions rest on little"
+        )
+    elif rec.few_words:
+        console.print(
+            "[bold]This need is very short,[/bold] so these suggestions rest on a word or two: "
+            "say what the problem is, who it affects and what help is needed"
+        )
+    if rec.named_askers:
+        console.print(
+            "[bold]Not suggested, as the need names it as the one asking:[/bold] "
+            + "; ".join(escape(a) for a in rec.named_askers)
+        )
+    if rec.withheld:
+        console.print(
+            "[bold]Not suggested, as their trade works against this need:[/bold] "
+            + "; ".join(escape(w) for w in rec.withheld)
+        )
 
 
 def _print_gaps(rec: Recommendation) -> None:
@@ -352,10 +391,12 @@ def cmd_coalition(args: argparse.Namespace, settings: Settings) -> int:
                     "gaps": rec.gaps,
                     "required_capabilities": rec.required_capabilities,
                     "unread_help": rec.unread_help,
+                    **_notices_json(rec),
                 }
             )
         )
         return 0
+    _print_notices(rec)
     _print_matches("Suggested coalition", rec.coalition.members)
     for cap, ids in rec.coalition.covered.items():
         console.print(f"  {cap}: {', '.join(ids) if ids else '[red]not covered[/red]'}")

@@ -347,3 +347,22 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path, base: list[
     proc.stdout.close()
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141 and "Traceback" not in err, err
+
+
+def test_recommend_says_what_the_page_says_of_a_need_too_short_to_read(
+    tmp_path: Path, base: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`matcher recommend food` answered a full list at the terminal, and `--json` carried none
+    of the notices the page and the API give (a need of a word or two, words not read)."""
+    f = write_csv(tmp_path / "orgs.csv", GOOD)
+    assert main([*base, "ingest", str(f), *MAP]) == 0
+    capsys.readouterr()
+    assert main([*base, "recommend", "food"]) == 0
+    assert "This need is very short" in capsys.readouterr().out
+    assert main([*base, "recommend", "food", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["few_words"] is True
+    assert main([*base, "coalition", "food bank for hungry families", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["few_words"] is False and out["unread_words"] == []
+    assert main([*base, "recommend", "food bank for hungry families"]) == 0
+    assert "very short" not in capsys.readouterr().out
