@@ -24,7 +24,7 @@ def test_queries_from_a_small_part_of_the_catalog_are_narrow() -> None:
     assert narrow["narrow"] and narrow["basis"] == "catalog"
     assert narrow["share"] == pytest.approx(50 / 990, abs=1e-4)
     assert narrow["queries_by_country"] == {"GB": 30, "unknown": 3}
-    assert "GB (30)" in narrow["note"] and "5% of the catalog's organisations" in narrow["note"]
+    assert "GB (30)" in narrow["note"] and "The two overlap 5% only" in narrow["note"]
     assert "US 95%" in narrow["note"] and "--force" in narrow["note"]
     wide = reach_of(["us"] * 5 + ["GB"], catalog)
     # the overlap of 5/6 US, 1/6 GB with 95% US, 5% GB
@@ -43,7 +43,9 @@ def test_where_the_service_is_asked_decides_once_it_has_been_asked_enough() -> N
     catalog = {"GB": 7_900, "US": 6_500}
     asked = reach_of(["GB"] * 40, catalog, {"US": MIN_ASKS + 6, "GB": 1})
     assert asked["narrow"] and asked["basis"] == "asks"
-    assert "6% of the needs this service was asked about" in asked["note"], asked["note"]
+    assert "asked about are in US 94%, GB 6%. The two overlap 6% only" in asked["note"], asked[
+        "note"
+    ]
     # too few asks: the catalog decides (55% GB: not narrow)
     few = reach_of(["GB"] * 40, catalog, {"US": MIN_ASKS - 1})
     assert few["basis"] == "catalog" and not few["narrow"]
@@ -81,8 +83,9 @@ def test_a_narrow_fit_says_so_and_publishing_it_needs_force(
     assert reach["narrow"] and reach["queries_by_country"] == {"GB": 30}
     share = asked["GB"] / (asked["US"] + asked["GB"])
     assert reach["basis"] == "asks" and reach["share"] == pytest.approx(share, abs=1e-3)
-    said = f"where {share:.0%} of the needs this service was asked about"
+    said = f"the needs this service was asked about are in US {1 - share:.0%}, GB {share:.0%}"
     assert any(said in n for n in fit["notes"]), fit["notes"]
+    assert any(f"The two overlap {share:.0%} only" in n for n in fit["notes"]), fit["notes"]
     assert "--force" in fit["verdict"]
     with pytest.raises(PublishRefused, match="the training queries come from GB"):
         Registry(data).publish(fit["version"])
