@@ -226,6 +226,7 @@ def render_html(report: Mapping[str, Any]) -> str:
         "flex-wrap:wrap;gap:8px}svg{max-width:100%;height:auto}"
         ".scroll{overflow-x:auto;max-width:100%}table{font-size:90%}th{font-weight:bold}"
         "caption{text-align:left;font-weight:bold;padding:2px 0}"
+        "pre{white-space:pre-wrap;overflow-wrap:anywhere}"  # a fit's long notes wrap
     )
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
