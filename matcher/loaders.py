@@ -320,7 +320,13 @@ def formula_problem(value: Any, *, split: bool = False) -> str | None:
             continue
         for part in re.split(r"[|;]", item) if split else [item]:
             s = part.strip()
-            if s and s[0] in _FORMULA_START and not _PLAIN_NUMBER.fullmatch(s):
+            # a lone sign is a blank ("-" for no revenue), no formula: it rejected a real row
+            if (
+                s
+                and s[0] in _FORMULA_START
+                and not _PLAIN_NUMBER.fullmatch(s)
+                and s not in ("+", "-")
+            ):
                 return (
                     f"cell starts with '{s[0]}', which spreadsheets run as a formula "
                     "(possible formula injection)"

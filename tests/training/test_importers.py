@@ -211,13 +211,18 @@ def test_irs_missing_expected_column_is_an_error_naming_it(
     base = ["--data-dir", str(tmp_path / "var"), "--model", "hashing-v1", "train", "import"]
     assert main([*base, "irs", str(no_state), "--dry-run"]) == 2
     assert "state" in capsys.readouterr().err
-    bmf = "ein,name,city,state,zip,ntee_cd\n01-0000001,A Pantry,Portland,ME,04101,K31\n"
+    # the BMF's own extract: NTEE_CD for ntee_code (helper-82's walk: "no ntee_code column
+    # ... (the BMF calls it NTEE_CD)" beside the very column), and no mission
+    bmf = "EIN,NAME,CITY,STATE,ZIP,NTEE_CD\n01-0000001,A Pantry,Portland,ME,04101,K31\n"
     batch = read("irs", _w(tmp_path, "bmf.csv", bmf))
     assert [o.name for o in batch.organisations] == ["A Pantry"]
-    assert batch.organisations[0].focus_areas == []
+    assert batch.organisations[0].focus_areas == ["food, agriculture and nutrition"]
     lost = " | ".join(batch.file_warnings)
-    assert "no ntee_code column: no cause code" in lost and "NTEE_CD" in lost, lost
-    assert "no mission column" in lost, lost
+    assert "ntee" not in lost and "no mission column" in lost, lost
+    no_code = read(
+        "irs", _w(tmp_path, "nocode.csv", bmf.replace(",NTEE_CD", "").replace(",K31", ""))
+    )
+    assert "no ntee_code or ntee_cd column: no cause code" in " | ".join(no_code.file_warnings)
     ok = IRS_HEADER + "01-0000001,A Pantry,Portland,ME,04101,K31,10,We feed families.\n"
     batch = read("irs", _w(tmp_path, "b.csv", ok))
     assert len(batch.organisations) == 1 and not batch.warnings
@@ -270,6 +275,13 @@ def test_irs_bad_codes_revenue_and_zips_keep_the_row_with_a_warning(
     assert orgs["Long Zip"].postcode is None and orgs["Long Zip"].lat is not None
     assert orgs["Lost Zero"].postcode == "04101"
     assert orgs["Nine Digits"].postcode == "04101-2345" and orgs["Nine Digits"].focus_areas
+    # a revenue of "-" (accounting's blank) is no formula and no bad number (helper-82's walk:
+    # it rejected the row as "possible formula injection")
+    dash = read(
+        "irs",
+        _w(tmp_path, "dash.csv", IRS_HEADER + "01-0000008,Dash,Portland,ME,04101,K31,-,Food.\n"),
+    )
+    assert [o.name for o in dash.organisations] == ["Dash"] and not dash.warnings
     # a code cut short (4 rows of the dev file: 'S4', 'G8') keeps its major group's focus
     cut = read(
         "irs", _w(tmp_path, "cut.csv", IRS_HEADER + "01-0000007,Cut,Portland,ME,04101,S4,1,Help.\n")

@@ -314,7 +314,7 @@ def registry_id(values: dict[str, Any], column: str) -> str:
 
 def number(values: dict[str, Any], column: str) -> float | None:
     s = text(values, column).replace(",", "")
-    if not s:
+    if not s or s == "-":  # "-": accounting's blank
         return None
     try:
         value = float(s)

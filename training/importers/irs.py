@@ -1,9 +1,9 @@
 """US IRS exempt-organisation files (Business Master File shape plus mission statements).
 
 Columns: ein, name and state are required: a file without one of them is refused, naming it.
-city, zip, ntee_code, mission and an address column (street, address, address1 or
-street_address: the contact) may be missing: the import says once, per column, what the
-profiles lose (a column under another name, such as the BMF's NTEE_CD, was lost on every row
+city, zip, ntee_code (or the BMF's NTEE_CD), mission and an address column (street, address,
+address1 or street_address: the contact) may be missing: the import says once, per column,
+what the profiles lose (a column missing was lost on every row
 without a word); revenue is optional (checked, not stored). Each row becomes a
 `nonprofit` organisation with id `ein-<9 digits>`, focus areas from the NTEE major group letter,
 and a few offers read lightly from the mission.
@@ -82,7 +82,9 @@ OPTIONAL = (
     (ADDRESS_COLUMNS, "the profiles get no street address (contact)"),
     (("city",), "the profiles are placed by ZIP code or state only"),
     (("zip",), "the profiles are placed by city or state only"),
-    (("ntee_code",), "no cause code or focus area is read (the BMF calls it NTEE_CD)"),
+    # the BMF's own extracts call it NTEE_CD (helper-82's walk: the file said "no ntee_code
+    # column" beside the very column it ignored)
+    (("ntee_code", "ntee_cd"), "no cause code or focus area is read"),
     (("mission",), "the profiles are described by their cause and place only"),
 )
 # an NTEE code: major group letter, a digit and one or two letters or digits ("K31", "A6B",
@@ -295,8 +297,9 @@ def _organisation(
     city = _title(safe_text(v, "city"))
     state = safe_text(v, "state").upper()
     mission = free_text(v, "mission")
-    ntee, problem = read_ntee(safe_text(v, "ntee_code"))
-    warn("ntee_code", problem)
+    column = "ntee_code" if "ntee_code" in v else "ntee_cd"
+    ntee, problem = read_ntee(safe_text(v, column))
+    warn(column, problem)
     postcode, problem = read_zip(safe_text(v, "zip"))
     warn("zip", problem)
     warn("revenue", check_revenue(safe_text(v, "revenue")))
