@@ -141,11 +141,14 @@ def _loc_errors(raw: Iterable[Mapping[str, Any]], default_location: str) -> list
         location = default_location
         if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
             location, loc = loc[0], loc[1:]
+        msg = str(err.get("msg", "invalid"))
+        if not loc:  # a whole-model check: the field its message names ("radius_km needs ...")
+            loc = [f] if (f := engine_errors.field_of_model_check(msg)) else []
         out.append(
             FieldError(
                 field=".".join(loc) or location,
                 location=location,
-                message=str(err.get("msg", "invalid")),
+                message=engine_errors.plain_message(msg),
                 type=str(err.get("type", "value_error")),
             )
         )

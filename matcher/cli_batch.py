@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from matcher.cli_common import UsageError, dumps, notice, one_line, open_engine
 from matcher.domain import Filters, Need, Sector, SizeBand
-from matcher.errors import PlaceError
+from matcher.errors import PlaceError, field_of_model_check, plain_message
 from matcher.settings import Settings
 
 MAX_LIMIT = 100  # as the API
@@ -129,11 +129,11 @@ def parse_line(line: str) -> tuple[str | None, Need, Filters | None, int]:
 def _errors(exc: ValidationError) -> str:
     parts = []
     for e in exc.errors():
-        where = ".".join(str(p) for p in e["loc"]) or "line"
+        where = ".".join(str(p) for p in e["loc"]) or field_of_model_check(e["msg"]) or "line"
         if e["type"] == "extra_forbidden":
             parts.append(f"{where}: unknown field (see `matcher recommend --help`)")
         else:
-            parts.append(f"{where}: {e['msg']}")
+            parts.append(f"{where}: {plain_message(e['msg'])}")
     return "; ".join(parts)
 
 

@@ -69,8 +69,11 @@ def dumps(obj: Any) -> str:
 
 def one_line(exc: Exception) -> str:
     if isinstance(exc, PydanticValidationError):
+        from matcher.errors import plain_message
+
         return "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors()
+            f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {plain_message(e['msg'])}"
+            for e in exc.errors()
         )
     return str(exc)
 

@@ -162,3 +162,22 @@ class RegistrySyncError(ConflictError):
     """The model registry shared through the database and this machine's copy disagree (a
     version whose files differ, an archive that does not match its digest): a conflict with
     the stored state (409 through the API), never a bad request."""
+
+
+VALUE_ERROR_PREFIX = "Value error, "
+
+
+def plain_message(msg: str) -> str:
+    """A validation message as people read it: pydantic's "Value error, " prefix (a check's
+    own ValueError) left out ("Value error, radius_km needs a point ..." in a 422)."""
+    return msg[len(VALUE_ERROR_PREFIX) :] if msg.startswith(VALUE_ERROR_PREFIX) else msg
+
+
+def field_of_model_check(msg: str) -> str | None:
+    """The field a whole-model check's message is about, when it names one first ("radius_km
+    needs a point ...": radius_km; "lat and lon ...": lat); such errors have no location."""
+    text = plain_message(msg)
+    for field in ("radius_km", "lat", "lon", "place", "city", "region", "country"):
+        if text.startswith(field + " ") or text.startswith(field + ":"):
+            return field
+    return None

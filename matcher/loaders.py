@@ -20,7 +20,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import ErrorDetails
 
 from matcher.domain import LEVELS, SECTORS, SIZES, Need, Organisation
-from matcher.errors import PlaceError, ValidationError
+from matcher.errors import PlaceError, ValidationError, plain_message
 from matcher.loaders_read import RawRow, RawTable, ReadLimits, infer_format, read_table
 from matcher.places.locate import locate
 
@@ -379,8 +379,7 @@ def _translate(row: int, err: ErrorDetails, plan: _Plan, data: dict[str, Any]) -
     loc = err.get("loc", ())
     name = str(loc[0]) if loc else ""
     msg = str(err.get("msg", "invalid value"))
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
+    msg = plain_message(msg)
     if not name:  # model-level checks: coordinates together, radius needs a location
         name = "radius_km" if msg.startswith("radius_km") else ""
         if msg.startswith("lat and lon"):

@@ -92,6 +92,9 @@ def test_a_radius_without_a_point_names_the_fields(
     detail = r.json()["detail"]
     assert "give lat and lon, or place ('Providence, RI'), or city with its region" in detail
     assert "region 'OR' alone is a whole area, no point: add city" in detail
+    # the field the check is about, in words people read (helper-82's walk: field "body",
+    # message "Value error, radius_km needs ...")
+    assert r.json()["errors"][0]["field"] == "radius_km" and "Value error" not in r.text
     r = client.post(
         "/v1/recommendations",
         json={"text": TEXT, "city": "Portland", "radius_km": 40},
