@@ -161,13 +161,14 @@ def recommend_batch(args: argparse.Namespace, settings: Settings) -> int:
             limit=max(p[3] for p in parsed),
             progress=True,
         )
-    from matcher.cli_commands import match_json
+    from matcher.cli_commands import match_json, notices_json
 
     out_lines = [
         dumps(
             {
                 "id": nid if nid is not None else need.id,
                 "results": [match_json(m) for m in rec.results[:limit]],
+                **notices_json(rec),  # "food bank": few_words, as the API says
             }
         )
         for (nid, need, _, limit), rec in zip(parsed, recs, strict=True)

@@ -303,7 +303,7 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
                     "coalition": rec.coalition.model_dump(mode="json"),
                     "gaps": rec.gaps,
                     "unread_help": rec.unread_help,
-                    **_notices_json(rec),
+                    **notices_json(rec),
                     "model_version": rec.model_version,
                 }
             )
@@ -318,7 +318,7 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _notices_json(rec: Recommendation) -> dict[str, object]:
+def notices_json(rec: Recommendation) -> dict[str, object]:
     """What the page and the API say about the reading of a need, for `--json`."""
     return {
         "unread_words": rec.unread_words,
@@ -391,7 +391,7 @@ def cmd_coalition(args: argparse.Namespace, settings: Settings) -> int:
                     "gaps": rec.gaps,
                     "required_capabilities": rec.required_capabilities,
                     "unread_help": rec.unread_help,
-                    **_notices_json(rec),
+                    **notices_json(rec),
                 }
             )
         )

@@ -120,6 +120,9 @@ def test_batch_recommend_writes_one_line_per_need(tmp_path: Path, base: list[str
     assert [x.get("id") for x in lines[:2]] == ["n1", "n2"]
     assert [r["sector"] for r in lines[0]["results"]] == ["nonprofit"]
     assert lines[2]["line"] == 3 and "error" in lines[2]
+    # each line says what the API says of the need's reading ("food bank": two words)
+    assert lines[0]["few_words"] is True and lines[1]["few_words"] is True
+    assert lines[0]["unread_words"] == [] and lines[0]["withheld"] == []
 
 
 def test_match_and_needs_for(
