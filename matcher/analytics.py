@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from matcher.domain import utcnow
 from matcher.store.db import Database, aware
@@ -48,6 +48,7 @@ from matcher.store.models import (
     IntroductionRow,
     OrganisationRow,
     PartnershipRecordRow,
+    PartnershipRow,
 )
 
 RESULTS = ("achieved", "partly_achieved", "not_achieved")
@@ -143,6 +144,11 @@ class Analytics(BaseModel):
     )
     merged_sector_pairs: int = Field(0, description="sector pairs merged into 'other'")
     merged_causes: int = Field(0, description="causes merged into 'other'")
+    history_partnerships: int = Field(
+        0,
+        description="past partnerships imported as history (train history, registry imports): "
+        "what models learn from, not counted in these figures",
+    )
 
 
 # ---- grouping -----------------------------------------------------------------------------
@@ -389,4 +395,7 @@ def analytics(
     now: datetime | None = None,
     min_group: int = DEFAULT_MIN_GROUP,
 ) -> Analytics:
-    return summarise(load_facts(db, cause_titles), now=now, min_group=min_group)
+    result = summarise(load_facts(db, cause_titles), now=now, min_group=min_group)
+    with db.session() as s:
+        history = s.scalar(select(func.count()).select_from(PartnershipRow)) or 0
+    return result.model_copy(update={"history_partnerships": int(history)})

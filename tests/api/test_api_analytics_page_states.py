@@ -90,3 +90,26 @@ def test_a_partnership_recorded_through_the_api_is_counted(
     assert row is not None
     cells = re.findall(r"<td>(.*?)</td>", row.group(1))
     assert cells[0] == "0" and cells[9:13] == ["1", "1", "1", "0"]  # requests; records
+
+
+def test_imported_history_is_said_apart_from_what_is_counted(tmp_path: Path) -> None:
+    """helper-82's walk: the page said "No introductions or partnerships recorded yet" over a
+    demo holding 11,139 imported past partnerships, with no word of them."""
+    from training.history import store_partnerships
+    from training.partnership import Partnership
+
+    eng = seed(tmp_path / "history")
+    ids = [o.record.id for o in eng.store.list_organisations(limit=3)[0]]
+    store_partnerships(
+        eng.store,
+        [Partnership(id=f"p{i}", source_id=ids[0], partner_id=ids[1 + i % 2]) for i in range(3)],
+    )
+    app = create_app(eng.settings, quiet_api_settings(), engine=eng)
+    with TestClient(app) as client:
+        key = app.state.api.keys.create("history analyst", "analyst")[0]
+        page = html.unescape(client.get("/analyst/analytics", headers=hdr(key)).text)
+        figures = client.get("/v1/analyst/analytics", headers=hdr(key)).json()
+    eng.close()
+    assert EMPTY in page
+    assert "The 3 past partnerships imported as history are what models learn from" in page
+    assert figures["history_partnerships"] == 3 and figures["totals"]["records_proposed"] == 0
