@@ -1187,6 +1187,11 @@ class ModelVersion(BaseModel):
         description="The history the split was cut from: the same split of another "
         "history holds other queries",
     )
+    narrow: bool = Field(
+        False,
+        description="its training queries come from a small part of where the service is asked "
+        "(or of the catalog): publishing it needs force=true",
+    )
 
 
 class ModelList(BaseModel):

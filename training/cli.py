@@ -803,6 +803,8 @@ def cmd_models_list(args: argparse.Namespace, settings: Settings) -> int:
         value = "-" if r["value"] is None else f"{r['value']:.4f}"
         w = " ".join(f"{k[:4]}={v:.2f}" for k, v in (r["weights"] or {}).items())
         extra = "  (default weights kept)" if r["fallback"] else ""
+        if r.get("narrow"):  # said at publish only before (helper-82's walk)
+            extra += "  (narrow: trained on queries from elsewhere; publish needs --force)"
         split = f"[{split_text(r.get('split'))}]"
         print(
             f"{mark} {r['version']:<10} {r['created_at'] or '':<26} "

@@ -167,6 +167,9 @@ class Registry:
                     # the held-out queries `value` was measured on: this split of this history
                     "split": man.get("split"),
                     "data_hash": man.get("data_hash"),
+                    # its training queries come from a small part of where the service is
+                    # asked (training.fit_reach): publishing it needs force
+                    "narrow": bool(((man.get("pairs") or {}).get("reach") or {}).get("narrow")),
                     "published": v == pointer["version"],
                     "previous": bool(pointer["history"]) and v == pointer["history"][-1],
                 }

@@ -194,6 +194,7 @@ def test_train_publish_switches_the_service_and_rollback_restores(
     # figures of different splits without knowing)
     assert models["versions"][0]["split"]["max_test"] == 6 and models["versions"][0]["data_hash"]
     assert models["comparable"] is True and models["note"] is None
+    assert models["versions"][0]["narrow"] is False
 
     r = an_client.post("/v1/models/v0001/publish", headers=hdr(key))
     assert r.status_code == 200, r.text

@@ -91,6 +91,11 @@ def test_a_narrow_fit_says_so_and_publishing_it_needs_force(
         Registry(data).publish(fit["version"])
     assert main([*base, "train", "evaluate", fit["version"]]) == 0
     assert "Publishing it needs --force" in capsys.readouterr().out
+    # models list says so before publish does (helper-82's walk: only publish said it)
+    assert main([*base, "models", "list"]) == 0
+    assert "(narrow: trained on queries from elsewhere" in capsys.readouterr().out
+    assert main([*base, "models", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["versions"][-1]["narrow"] is True
     assert main([*base, "models", "publish", fit["version"]]) == 1
     assert "GB (30)" in capsys.readouterr().err
     assert Registry(data).current() is None
