@@ -318,14 +318,13 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# the fields of a Recommendation that say how its need was read
+NOTICES = {"unread_words", "few_words", "named_askers", "withheld"}
+
+
 def notices_json(rec: Recommendation) -> dict[str, object]:
     """What the page and the API say about the reading of a need, for `--json`."""
-    return {
-        "unread_words": rec.unread_words,
-        "few_words": rec.few_words,
-        "named_askers": rec.named_askers,
-        "withheld": rec.withheld,
-    }
+    return rec.model_dump(include=NOTICES)
 
 
 def _print_notices(rec: Recommendation) -> None:

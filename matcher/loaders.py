@@ -20,7 +20,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import ErrorDetails
 
 from matcher.domain import LEVELS, SECTORS, SIZES, Need, Organisation
-from matcher.errors import PlaceError, ValidationError, plain_message
+from matcher.errors import PlaceError, ValidationError, field_of_model_check, plain_message
 from matcher.loaders_read import RawRow, RawTable, ReadLimits, infer_format, read_table
 from matcher.places.locate import locate
 
@@ -378,12 +378,11 @@ def _show(value: Any) -> str:
 def _translate(row: int, err: ErrorDetails, plan: _Plan, data: dict[str, Any]) -> RowError:
     loc = err.get("loc", ())
     name = str(loc[0]) if loc else ""
-    msg = str(err.get("msg", "invalid value"))
-    msg = plain_message(msg)
+    msg = plain_message(str(err.get("msg", "invalid value")))
     if not name:  # model-level checks: coordinates together, radius needs a location
-        name = "radius_km" if msg.startswith("radius_km") else ""
-        if msg.startswith("lat and lon"):
-            name = "lat" if "lat" not in data else "lon"
+        name = field_of_model_check(msg) or ""
+        if name == "lat" and "lat" in data:  # "lat and lon ...": the one missing
+            name = "lon"
     col = plan.sources.get(name, name) if name else None
     return RowError(row, col, _reason(name, err, msg))
 

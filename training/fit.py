@@ -249,7 +249,7 @@ def write_eval_report(
     *,
     verdict: str,
 ) -> tuple[Path, Path]:
-    from training.report import write_report
+    from training.report import reports_dir, write_report
 
     report = {
         "version": version,
@@ -262,7 +262,7 @@ def write_eval_report(
         "training": {k: manifest.get(k) for k in ("pairs", "ranker", "weights") if k in manifest},
     }
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-    return write_report(report, settings.data_dir / "reports", f"{version}-{stamp}")
+    return write_report(report, reports_dir(settings.data_dir), f"{version}-{stamp}")
 
 
 # ------------------------------------------------------------------------------- checkpoints

@@ -301,6 +301,15 @@ def _split_text(split: Any) -> str | None:
     return text
 
 
+REPORTS_DIR = "reports"
+
+
+def reports_dir(data_dir: Path) -> Path:
+    """Where `train fit` and `train evaluate` write their reports, and the service reads them
+    (`api/routes/reports.py`): DATA_DIR/reports."""
+    return data_dir / REPORTS_DIR
+
+
 def write_report(report: Mapping[str, Any], directory: Path, stem: str) -> tuple[Path, Path]:
     """Write `<stem>.json` and `<stem>.html` atomically; returns both paths."""
     directory.mkdir(parents=True, exist_ok=True)

@@ -9,12 +9,11 @@ shows the form; a wrong key is 401, a key of a lower role 403.
 
 A POST with the key answers the list; a POST with the key and a report's `name` (the list's
 Open buttons, one form with a key field) answers that report's page. The name is checked as
-`GET /v1/analyst/reports/{name}` checks it (reports.report_file): only a file directly in the
+`GET /v1/analyst/reports/{name}` checks it (reports.read_report): only a file directly in the
 folder is served, anything else is 404."""
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 import anyio
@@ -23,12 +22,12 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.deps import PageKeyDep, PrincipalDep, StateDep, StrictFormCsrf
 from api.routes.account_pages import _page
-from api.routes.reports import list_reports, report_file, reports_dir
+from api.routes.reports import list_reports, read_report
 from api.state import AppState
 from api.web.analyst_key import analyst_refusal
 from api.web.errors import error_page
+from training.report import reports_dir
 
-logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 PAGE = "The evaluation reports page"
 _NO_STORE = {"Cache-Control": "private, no-store"}  # a report as GET /v1/analyst/reports/{name}
@@ -43,15 +42,9 @@ async def _list(request: Request, state: AppState, key_in_header: bool) -> Respo
 
 
 async def _open(request: Request, state: AppState, name: str) -> Response:
-    folder = reports_dir(state.settings.data_dir)
-    path = await anyio.to_thread.run_sync(report_file, folder, name, ".html")
-    missing = f"There is no evaluation report '{name}' (the list names them)."
-    if path is None:
-        return error_page(request, 404, missing)
-    try:
-        body = await anyio.to_thread.run_sync(path.read_bytes)
-    except OSError as exc:
-        logger.error("evaluation report %s unreadable: %s", path, exc)
+    body = await anyio.to_thread.run_sync(read_report, state.settings.data_dir, name, ".html")
+    if body is None:
+        missing = f"There is no evaluation report '{name}' (the list names them)."
         return error_page(request, 404, missing)
     return Response(body, media_type="text/html; charset=utf-8", headers=_NO_STORE)
 

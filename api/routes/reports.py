@@ -24,11 +24,11 @@ from fastapi.responses import Response
 from api.deps import AnalystDep, StateDep
 from api.problems import ApiProblem, problem_responses
 from api.schemas import REPORT_NAME_PATTERN, EvaluationReport, EvaluationReportList
+from training.report import reports_dir
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["analyst"])
 
-REPORTS_DIR = "reports"  # training.fit.write_eval_report: settings.data_dir / "reports"
 _NAME = re.compile(REPORT_NAME_PATTERN)
 _STAMP = re.compile(r"-(\d{8}T\d{6})$")  # `<version>-<%Y%m%dT%H%M%S UTC>`
 _VERDICT_READ_MAX = 5_000_000  # bytes of a report's JSON read for its verdict in the list
@@ -42,10 +42,6 @@ ReportName = Annotated[
         examples=["v0002-20261206T190312"],
     ),
 ]
-
-
-def reports_dir(data_dir: FilePath) -> FilePath:
-    return data_dir / REPORTS_DIR
 
 
 def report_file(folder: FilePath, name: str, suffix: str) -> FilePath | None:
@@ -126,16 +122,24 @@ async def get_reports(state: StateDep, principal: AnalystDep) -> EvaluationRepor
     return EvaluationReportList(items=items)
 
 
-async def _read(state: StateDep, name: str, suffix: str) -> bytes:
-    folder = reports_dir(state.settings.data_dir)
-    path = await anyio.to_thread.run_sync(report_file, folder, name, suffix)
+def read_report(data_dir: FilePath, name: str, suffix: str) -> bytes | None:
+    """The bytes of report `name` (`suffix` .html or .json) as written, or None when there is
+    no such report (`report_file`) or it cannot be read; for the API and the page alike."""
+    path = report_file(reports_dir(data_dir), name, suffix)
     if path is None:
-        raise ApiProblem(404, f"no evaluation report '{name}' (GET /v1/analyst/reports lists them)")
+        return None
     try:
-        return await anyio.to_thread.run_sync(path.read_bytes)
+        return path.read_bytes()
     except OSError as exc:
         logger.error("evaluation report %s unreadable: %s", path, exc)
-        raise ApiProblem(404, f"evaluation report '{name}' cannot be read") from None
+        return None
+
+
+async def _read(state: StateDep, name: str, suffix: str) -> bytes:
+    body = await anyio.to_thread.run_sync(read_report, state.settings.data_dir, name, suffix)
+    if body is None:
+        raise ApiProblem(404, f"no evaluation report '{name}' (GET /v1/analyst/reports lists them)")
+    return body
 
 
 # before `/{name}`: a name may hold dots, and `{name}.json` asks for the JSON

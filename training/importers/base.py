@@ -270,7 +270,11 @@ def text(values: dict[str, Any], column: str) -> str:
 def safe_text(values: dict[str, Any], column: str) -> str:
     """Like `text`, but rejects a cell a spreadsheet would run as a formula, by the generic
     ingest's own check (`matcher.loaders.formula_problem`)."""
-    s = text(values, column)
+    return _not_formula(column, text(values, column))
+
+
+def _not_formula(column: str, s: str) -> str:
+    """`s`, or RowRejected when a spreadsheet would run it as a formula."""
     problem = formula_problem(s)
     if problem:
         raise RowRejected(column, problem)
@@ -282,11 +286,7 @@ def free_text(values: dict[str, Any], column: str) -> str:
     8 missions of the IRS dev file) are dropped, not the row, as a registry's file is not the
     analyst's to edit; a cell that still reads as a formula (`=HYPERLINK(...)`, `@SUM(...)`)
     rejects the row, as the generic ingest does (`matcher.loaders.formula_problem`)."""
-    s = text(values, column).lstrip("+- \t")
-    problem = formula_problem(s)
-    if problem:
-        raise RowRejected(column, problem)
-    return s
+    return _not_formula(column, text(values, column).lstrip("+- \t"))
 
 
 def required_text(values: dict[str, Any], column: str) -> str:
